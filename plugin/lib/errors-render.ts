@@ -1,0 +1,37 @@
+import { ERROR_CODES, EXIT, isEmailValidateError, type ExitCode } from '../../src/errors.ts';
+
+interface Writable { write(chunk: string): unknown }
+
+/** oclif's own errors carry an exit code in `oclif.exit`; parse errors are user mistakes. */
+function oclifExit(err: unknown): number | undefined {
+  const exit = (err as { oclif?: { exit?: unknown } } | null)?.oclif?.exit;
+  return typeof exit === 'number' ? exit : undefined;
+}
+
+/**
+ * Prints an error the way a user should see it (one line, then a hint) and
+ * returns the exit code. Stack traces only with DEBUG set: a user mistake is
+ * never a crash.
+ */
+export function reportFatal(err: unknown, stderr: Writable, debug = Boolean(process.env.DEBUG)): ExitCode | number {
+  if (isEmailValidateError(err)) {
+    stderr.write(`error: ${err.message} [${err.code}]\n`);
+    if (err.hint) stderr.write(`hint: ${err.hint}\n`);
+    if (debug && err.stack) stderr.write(`${err.stack}\n`);
+    return ERROR_CODES[err.code].exit;
+  }
+  const exit = oclifExit(err);
+  if (exit !== undefined) {
+    // ExitError from this.exit(n) has nothing to print.
+    if ((err as { code?: unknown }).code === 'EEXIT') return exit;
+    const message = err instanceof Error ? err.message : String(err);
+    stderr.write(`error: ${message.replace(/^Error: /, '').replace(/\nSee more help with --help\s*$/, '')}\n`);
+    stderr.write('hint: see --help for usage and examples.\n');
+    return exit === 1 || exit === 2 ? EXIT.USAGE : exit;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  stderr.write(`error: unexpected failure: ${message} [EV_ERR_INTERNAL]\n`);
+  stderr.write('hint: this is a bug; run again with DEBUG=1 and report the output.\n');
+  if (debug && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
+  return EXIT.ENVIRONMENT;
+}

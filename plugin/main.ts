@@ -1,0 +1,12 @@
+import { flush, run } from '@oclif/core';
+import { reportFatal } from './lib/errors-render.ts';
+
+/** Entry point used by `bin/run.js`: runs oclif and turns any escaped error into a clean exit. */
+export async function main(argv: string[], options: { root: string; argv0: string }): Promise<void> {
+  try {
+    await run(argv, { root: options.root });
+    await flush();
+  } catch (err) {
+    process.exitCode = reportFatal(err, process.stderr);
+  }
+}

@@ -1,0 +1,89 @@
+import type { EventDataMap, SinkEvent, SinkEventType } from '../src/protocol.ts';
+
+/**
+ * Events kept for replay to clients that reconnect with `?since=SEQ`. At 5,000
+ * events/s this is about 20 s of history: enough for a tunnel to come back,
+ * small enough (a few MB of summaries) to never matter for memory.
+ */
+export const DEFAULT_EVENT_WINDOW = 100_000;
+
+export type EventListener = (event: SinkEvent) => void;
+
+/** What {@link EventLog.replaySince} hands a client that asked for `since`. */
+export interface Replay {
+  /** Present when events after `since` were already dropped from the window. */
+  gap: SinkEvent<'gap'> | null;
+  events: SinkEvent[];
+}
+
+/**
+ * The sink's event sequence: assigns strictly increasing `seq`s, keeps a bounded
+ * window for replay, and fans out to live listeners synchronously (listeners
+ * must not block; the WebSocket feed buffers per client with its own bound).
+ *
+ * The window is a ring buffer, so appending is O(1) and memory is fixed.
+ */
+export class EventLog {
+  readonly #window: Array<SinkEvent | undefined>;
+  readonly #listeners = new Set<EventListener>();
+  readonly #now: () => Date;
+  #lastSeq = 0;
+
+  constructor(options: { window?: number; now?: () => Date } = {}) {
+    const size = options.window ?? DEFAULT_EVENT_WINDOW;
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`event window must be a positive integer, got ${size}`);
+    this.#window = new Array(size);
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** The oldest seq still retained (lastSeq + 1 when nothing was ever appended). */
+  get oldestSeq(): number {
+    return Math.max(1, this.#lastSeq - this.#window.length + 1);
+  }
+
+  append<T extends SinkEventType>(type: T, data: EventDataMap[T]): SinkEvent<T> {
+    const event: SinkEvent<T> = { seq: ++this.#lastSeq, time: this.#now().toISOString(), type, data };
+    this.#window[event.seq % this.#window.length] = event as SinkEvent;
+    for (const listener of this.#listeners) listener(event as SinkEvent);
+    return event;
+  }
+
+  /**
+   * Everything retained after `since` (exclusive), oldest first, preceded by a
+   * `gap` when some of the events the client asked for are gone. `since` larger
+   * than `lastSeq` (a client of an earlier sink process) replays nothing.
+   */
+  replaySince(since: number): Replay {
+    const from = Math.max(0, Math.floor(since)) + 1;
+    const oldest = this.oldestSeq;
+    let gap: SinkEvent<'gap'> | null = null;
+    if (from < oldest && this.#lastSeq > 0) {
+      gap = {
+        seq: oldest,
+        time: this.#now().toISOString(),
+        type: 'gap',
+        data: { from, to: oldest - 1, missed: oldest - from },
+      };
+    }
+    const events: SinkEvent[] = [];
+    for (let seq = Math.max(from, oldest); seq <= this.#lastSeq; seq++) {
+      const event = this.#window[seq % this.#window.length];
+      if (event !== undefined && event.seq === seq) events.push(event);
+    }
+    return { gap, events };
+  }
+
+  /** Live events from now on; returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Contracts between the sink's layers: the SMTP front end and rules write into
+ * the store and the event log; the HTTP API and the WebSocket feed read them.
+ * Each layer takes these interfaces, so tests can hand it a small fake.
+ */
+import type { AttachmentMeta, MessageDetail, MessageSummary, SinkStats } from '../src/protocol.ts';
+import type { EventLog } from './event-log.ts';
+
+/** Filters of the list and search routes; every field is optional and they AND together. */
+export interface MessageQuery {
+  /** Case-insensitive substring of any envelope recipient or header To/Cc. */
+  to?: string;
+  /** Case-insensitive substring of the envelope sender or header From. */
+  from?: string;
+  /** Case-insensitive substring of the Subject. */
+  subject?: string;
+  /** Case-insensitive substring anywhere in the raw message (headers and body). */
+  containing?: string;
+  /** Plus-address tag of any recipient, exact. */
+  tag?: string;
+}
+
+export interface MessagePage {
+  total: number;
+  items: MessageSummary[];
+}
+
+export interface MessageStore {
+  readonly count: number;
+  readonly bytes: number;
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  /** Newest first. `limit` is clamped by the caller. */
+  list(start: number, limit: number, query?: MessageQuery): MessagePage;
+  get(id: string): MessageSummary | undefined;
+  /** The full parse (mailparser) runs lazily on first request and is cached. */
+  detail(id: string): Promise<MessageDetail | undefined>;
+  raw(id: string): Buffer | undefined;
+  attachment(id: string, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined>;
+  delete(id: string): boolean;
+  /** Removes everything; returns how many messages were removed. */
+  clear(): number;
+}
+
+/** The rules currently in force, as the API shows and replaces them. */
+export interface RulesController {
+  /** The YAML source of the rules in force (empty string when only the built-in conventions apply). */
+  source(): string;
+  count(): number;
+  /** Validates and swaps atomically; throws EV_ERR_RULES_INVALID and keeps the old rules on error. */
+  replace(yamlSource: string): void;
+}
+
+/** Everything the HTTP API and the feed need from a running sink. */
+export interface SinkContext {
+  readonly instance: string;
+  readonly store: MessageStore;
+  readonly events: EventLog;
+  readonly rules: RulesController;
+  stats(): SinkStats;
+  /** False while starting and once shutdown has begun (drives /readyz). */
+  ready(): boolean;
+}

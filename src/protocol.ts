@@ -1,0 +1,193 @@
+/**
+ * The wire protocol between the sink and its clients (the CLI, flows, scripts).
+ *
+ * These shapes are public: `tail -o json` prints {@link SinkEvent}s unchanged and
+ * the sink's HTTP API returns {@link MessageSummary} / {@link MessageDetail}.
+ * Add fields freely; never rename or remove one.
+ */
+
+/** Version of the event and API schema, sent in `hello` frames and `/api/info`. */
+export const PROTOCOL_VERSION = 1;
+
+export type SmtpStage = 'connect' | 'mail' | 'rcpt' | 'data' | 'end';
+
+/** One email address as seen on the envelope, with its plus-address tag. */
+export interface EnvelopeAddress {
+  /** The address exactly as given in MAIL FROM / RCPT TO (without brackets). */
+  address: string;
+  /** The `TAG` of `user+TAG@domain`, or null. */
+  tag: string | null;
+}
+
+export interface Envelope {
+  helo: string;
+  mailFrom: EnvelopeAddress | null;
+  rcptTo: EnvelopeAddress[];
+  clientAddress: string;
+  /** True when the session was upgraded with STARTTLS (or implicit TLS). */
+  tls: boolean;
+  /** The AUTH user name, or null when the client did not authenticate. */
+  authUser: string | null;
+}
+
+export interface AttachmentMeta {
+  /** Index within the message's attachments, used by the download route. */
+  index: number;
+  filename: string | null;
+  contentType: string;
+  size: number;
+  contentId: string | null;
+  disposition: string | null;
+  checksum: string | null;
+}
+
+/** One finding of the analysis. Heuristics, not a spam filter. */
+export interface AnalysisReason {
+  /** Stable code, e.g. `missing-date`, `no-list-unsubscribe`, `all-caps-subject`. */
+  code: string;
+  /** Points this reason adds to the spam-signal score (0 for informative findings). */
+  score: number;
+  message: string;
+}
+
+export type DkimResult = 'pass' | 'fail' | 'neutral' | 'none' | 'temperror' | 'permerror';
+
+export interface MessageAnalysis {
+  requiredHeaders: { from: boolean; date: boolean; messageId: boolean };
+  listUnsubscribe: { present: boolean; oneClick: boolean; urls: string[]; mailto: string[] };
+  dkim: { result: DkimResult; signatures: Array<{ domain: string; selector: string; result: DkimResult; info?: string }> };
+  links: string[];
+  hasText: boolean;
+  hasHtml: boolean;
+  spamScore: number;
+  reasons: AnalysisReason[];
+}
+
+/** What the list route and `message.received` events carry. */
+export interface MessageSummary {
+  id: string;
+  /** ISO 8601 time the end of DATA was accepted. */
+  time: string;
+  envelope: Envelope;
+  /** Header `From`, `To`, `Subject` as decoded text (may differ from the envelope). */
+  from: string | null;
+  to: string[];
+  subject: string | null;
+  messageId: string | null;
+  size: number;
+  /** Null while the full MIME parse has not run; see `parseError`. */
+  parsed: boolean;
+  parseError: string | null;
+}
+
+/** What `GET /api/messages/{id}` returns. */
+export interface MessageDetail extends MessageSummary {
+  /** Headers in order, each value decoded to text; repeated names are repeated. */
+  headers: Array<{ name: string; value: string }>;
+  text: string | null;
+  html: string | null;
+  attachments: AttachmentMeta[];
+  analysis: MessageAnalysis | null;
+}
+
+export interface RejectionData {
+  stage: SmtpStage;
+  /** SMTP reply code, e.g. 550 or 451. */
+  code: number;
+  enhancedCode: string | null;
+  text: string;
+  from: string | null;
+  to: string | null;
+  clientAddress: string;
+  /** Name of the rule that produced it, or `builtin:bounce` / `builtin:defer` for conventions. */
+  rule: string | null;
+}
+
+export interface BounceData {
+  /** The id of the original message that was accepted and then bounced. */
+  messageId: string;
+  /** The id of the stored DSN message addressed to the envelope sender. */
+  dsnId: string;
+  recipient: string;
+  sender: string | null;
+  status: string;
+  diagnostic: string;
+  rule: string | null;
+}
+
+export interface EventDataMap {
+  'message.received': MessageSummary;
+  'message.rejected': RejectionData;
+  'message.deferred': RejectionData;
+  'message.bounced': BounceData;
+  'message.analyzed': { id: string; analysis: MessageAnalysis; parseError: string | null };
+  'message.evicted': { id: string; reason: 'count' | 'bytes' };
+  'message.deleted': { id: string };
+  'messages.cleared': { count: number };
+  'rules.updated': { count: number };
+  'webhook.sent': { url: string; format: string; status: number | null; error: string | null; messageId: string };
+  /** The client asked for events older than the retained window. */
+  gap: { from: number; to: number; missed: number };
+}
+
+export type SinkEventType = keyof EventDataMap;
+
+export const SINK_EVENT_TYPES = Object.freeze([
+  'message.received', 'message.rejected', 'message.deferred', 'message.bounced', 'message.analyzed',
+  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'gap',
+] as const satisfies readonly SinkEventType[]);
+
+/** One event. `seq` is strictly increasing per sink process; `gap` events carry the seq they precede. */
+export interface SinkEvent<T extends SinkEventType = SinkEventType> {
+  seq: number;
+  /** ISO 8601. */
+  time: string;
+  type: T;
+  data: EventDataMap[T];
+}
+
+/**
+ * Frames on the WebSocket `/api/events?since=SEQ`. Event frames are the
+ * {@link SinkEvent} JSON itself; control frames have `type: "hello"`.
+ */
+export interface HelloFrame {
+  type: 'hello';
+  protocol: number;
+  /** Id of this sink process: a new id means seqs restarted. */
+  instance: string;
+  /** The oldest retained seq and the last assigned seq. */
+  oldestSeq: number;
+  lastSeq: number;
+}
+
+export interface SinkStats {
+  instance: string;
+  messages: number;
+  bytes: number;
+  maxMessages: number;
+  maxBytes: number;
+  received: number;
+  rejected: number;
+  deferred: number;
+  bounced: number;
+  evicted: number;
+  connections: number;
+  lastSeq: number;
+  uptimeSeconds: number;
+}
+
+/** Paged list response of the sink's own API. */
+export interface MessageList {
+  total: number;
+  start: number;
+  count: number;
+  items: MessageSummary[];
+}
+
+/** Extracts the `+tag` of `user+tag@domain`, or null. */
+export function plusTag(address: string): string | null {
+  const at = address.lastIndexOf('@');
+  const local = at < 0 ? address : address.slice(0, at);
+  const plus = local.indexOf('+');
+  return plus < 0 ? null : local.slice(plus + 1);
+}
