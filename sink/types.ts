@@ -61,3 +61,11 @@ export interface SinkContext {
   /** False while starting and once shutdown has begun (drives /readyz). */
   ready(): boolean;
 }
+
+/** Structured logger; the sink's default writes one JSON object per line to stdout. Never log tokens. */
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
