@@ -64,6 +64,7 @@ export const ERROR_CODES = Object.freeze({
   EV_ERR_SINK_UNREACHABLE: { description: 'The sink could not be reached (check --sink, the tunnel, or the pod).', exit: E },
   EV_ERR_SINK_RESPONSE: { description: 'The sink answered with an unexpected status or body.', exit: E },
   EV_ERR_FEED_GAP: { description: 'Events were lost because the client fell behind the sink\'s retained window.', exit: E },
+  EV_ERR_METHOD_NOT_ALLOWED: { description: 'The sink API route exists but not with that HTTP method.', exit: U, http: 405 },
 
   // --- kubernetes ----------------------------------------------------------------
   EV_ERR_KUBECONFIG_MISSING: { description: 'No kubeconfig was found (set KUBECONFIG, --kubeconfig, or use --local / --sink).', exit: E },
