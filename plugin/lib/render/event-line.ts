@@ -1,0 +1,139 @@
+import type { BounceData, EnvelopeAddress, MessageSummary, RejectionData, SinkEvent } from '../../../src/protocol.ts';
+import { plain, type Paint, type Style } from './color.ts';
+
+export interface EventLineOptions {
+  paint?: Paint;
+  /** Prefix (e.g. the pod name) when several sinks are merged. */
+  source?: string;
+  /** Print times in UTC instead of the local zone (tests, CI logs). */
+  utc?: boolean;
+}
+
+/** Longest subject / text shown on one line before it is cut with an ellipsis. */
+export const MAX_FIELD_CHARS = 120;
+
+/** Fixed-width verdict column so that lines align like a log. */
+const VERDICTS: Readonly<Record<string, { label: string; style: Style | readonly Style[] }>> = Object.freeze({
+  'message.received': { label: 'RECEIVED', style: 'green' },
+  'message.rejected': { label: 'REJECTED', style: ['red', 'bold'] },
+  'message.deferred': { label: 'DEFERRED', style: ['yellow', 'bold'] },
+  'message.bounced': { label: 'BOUNCED', style: ['magenta', 'bold'] },
+  'message.analyzed': { label: 'ANALYZED', style: 'cyan' },
+  'message.evicted': { label: 'EVICTED', style: 'gray' },
+  'message.deleted': { label: 'DELETED', style: 'gray' },
+  'messages.cleared': { label: 'CLEARED', style: 'gray' },
+  'rules.updated': { label: 'RULES', style: 'blue' },
+  'webhook.sent': { label: 'WEBHOOK', style: 'blue' },
+  gap: { label: 'GAP', style: ['yellow', 'bold'] },
+});
+const VERDICT_WIDTH = 8;
+
+const SOURCE_STYLES: readonly Style[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
+
+function pad2(n: number): string { return String(n).padStart(2, '0'); }
+
+/** `HH:MM:SS.mmm` of an ISO time, or the text itself when it is not a date. */
+export function clockTime(iso: string, utc = false): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const [h, m, s, ms] = utc
+    ? [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()]
+    : [d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds()];
+  return `${pad2(h)}:${pad2(m)}:${pad2(s)}.${String(ms).padStart(3, '0')}`;
+}
+
+/** Removes control characters (a hostile subject must not drive the terminal) and cuts long text. */
+export function clean(text: string | null | undefined, max = MAX_FIELD_CHARS): string {
+  if (text === null || text === undefined) return '';
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function addr(a: EnvelopeAddress | null | undefined): string {
+  return a ? clean(a.address) || '<>' : '<>';
+}
+
+function recipients(list: readonly EnvelopeAddress[]): string {
+  if (list.length === 0) return '(none)';
+  const shown = list.slice(0, 3).map((r) => clean(r.address)).join(', ');
+  return list.length > 3 ? `${shown} +${list.length - 3}` : shown;
+}
+
+function quoted(subject: string | null | undefined): string {
+  return subject === null || subject === undefined ? '(no subject)' : `"${clean(subject)}"`;
+}
+
+function reply(d: RejectionData): string {
+  return [String(d.code), d.enhancedCode ?? '', clean(d.text)].filter(Boolean).join(' ');
+}
+
+/** The part of the line after the verdict, per event type. */
+function body(event: SinkEvent, paint: Paint): string {
+  switch (event.type) {
+    case 'message.received': {
+      const m = event.data as MessageSummary;
+      return `${addr(m.envelope.mailFrom)} -> ${recipients(m.envelope.rcptTo)}  ${quoted(m.subject)}  ${paint('dim', `${m.size}B id=${m.id}`)}`;
+    }
+    case 'message.rejected':
+    case 'message.deferred': {
+      const d = event.data as RejectionData;
+      const rule = d.rule ? paint('dim', ` rule=${clean(d.rule)}`) : '';
+      return `${clean(d.from) || '<>'} -> ${clean(d.to) || '(none)'}  ${reply(d)} at ${d.stage}${rule}`;
+    }
+    case 'message.bounced': {
+      const d = event.data as BounceData;
+      return `${clean(d.sender) || '<>'} -> ${clean(d.recipient)}  ${clean(d.status)} ${clean(d.diagnostic)}  ${paint('dim', `id=${d.messageId} dsn=${d.dsnId}`)}`;
+    }
+    case 'message.analyzed': {
+      const d = event.data as SinkEvent<'message.analyzed'>['data'];
+      const codes = d.analysis.reasons.filter((r) => r.score > 0).map((r) => r.code);
+      const extra = d.parseError ? `  parse error: ${clean(d.parseError)}` : '';
+      return `id=${d.id}  spam score ${d.analysis.spamScore}${codes.length ? ` (${codes.slice(0, 5).join(', ')})` : ''}  dkim ${d.analysis.dkim.result}${extra}`;
+    }
+    case 'message.evicted': {
+      const d = event.data as SinkEvent<'message.evicted'>['data'];
+      return `id=${d.id}  store full (${d.reason})`;
+    }
+    case 'message.deleted':
+      return `id=${(event.data as SinkEvent<'message.deleted'>['data']).id}`;
+    case 'messages.cleared':
+      return `${(event.data as SinkEvent<'messages.cleared'>['data']).count} message(s) removed`;
+    case 'rules.updated':
+      return `${(event.data as SinkEvent<'rules.updated'>['data']).count} rule(s) active`;
+    case 'webhook.sent': {
+      const d = event.data as SinkEvent<'webhook.sent'>['data'];
+      return `${clean(d.url)} ${d.format} -> ${d.error ? `error: ${clean(d.error)}` : String(d.status)}  id=${d.messageId}`;
+    }
+    case 'gap': {
+      const d = event.data as SinkEvent<'gap'>['data'];
+      return `${d.missed} event(s) lost (seq ${d.from}..${d.to}) — the sink no longer retains them`;
+    }
+    default:
+      return clean(JSON.stringify((event as SinkEvent).data));
+  }
+}
+
+/** Stable colour for a source name, so each pod keeps its colour across lines. */
+function sourceStyle(source: string): Style {
+  let h = 0;
+  for (const ch of source) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return SOURCE_STYLES[h % SOURCE_STYLES.length];
+}
+
+/**
+ * One terminal line for one event: `time  VERDICT  from -> to  subject …`.
+ * Rejections, deferrals, bounces and gaps are bold and coloured when colour is on.
+ */
+export function formatEventLine(event: SinkEvent, options: EventLineOptions = {}): string {
+  const paint = options.paint ?? plain;
+  const verdict = VERDICTS[event.type] ?? { label: String(event.type).toUpperCase(), style: 'gray' as Style };
+  const prefix = options.source ? `${paint(sourceStyle(options.source), options.source)} ` : '';
+  return `${prefix}${paint('dim', clockTime(event.time, options.utc))}  ${paint(verdict.style, verdict.label.padEnd(VERDICT_WIDTH))}  ${body(event, paint)}`;
+}
+
+/** The stderr warning printed for a gap in text mode. */
+export function formatGapWarning(event: SinkEvent<'gap'>, source?: string): string {
+  const where = source ? ` from ${source}` : '';
+  return `warning: ${event.data.missed} event(s)${where} were lost (seq ${event.data.from}..${event.data.to}): they fell out of the sink's retained window`;
+}
