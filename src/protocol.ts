@@ -54,8 +54,22 @@ export type DkimResult = 'pass' | 'fail' | 'neutral' | 'none' | 'temperror' | 'p
 
 export interface MessageAnalysis {
   requiredHeaders: { from: boolean; date: boolean; messageId: boolean };
-  listUnsubscribe: { present: boolean; oneClick: boolean; urls: string[]; mailto: string[] };
-  dkim: { result: DkimResult; signatures: Array<{ domain: string; selector: string; result: DkimResult; info?: string }> };
+  /** `oneClick`: RFC 8058 header pair with an https URI; `oneClickDkimCovered`: and both headers signed by a passing DKIM signature. */
+  listUnsubscribe: { present: boolean; oneClick: boolean; urls: string[]; mailto: string[]; oneClickDkimCovered?: boolean };
+  dkim: {
+    result: DkimResult;
+    signatures: Array<{
+      domain: string;
+      selector: string;
+      result: DkimResult;
+      info?: string;
+      algorithm?: string;
+      /** Lower-cased header names of the signature's `h=`. */
+      signedHeaders?: string[];
+      /** The signature's `l=` body length limit, when it has one. */
+      bodyLength?: number;
+    }>;
+  };
   links: string[];
   hasText: boolean;
   hasHtml: boolean;
