@@ -1,0 +1,195 @@
+/**
+ * The one adapter between the CLI and @kubernetes/client-node: typed
+ * operations the commands need, every failure mapped by toKubeError, every
+ * request bounded by --request-timeout. Nothing else in the project imports
+ * client-node (the tunnel takes its WebSocket options from here).
+ */
+import {
+  AppsV1Api, AuthorizationV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, ServerConfiguration, VersionApi,
+  createConfiguration, type KubernetesObject, type V1Deployment, type V1Namespace, type V1Pod,
+} from '@kubernetes/client-node';
+import type { ClientOptions } from 'ws';
+import { FIELD_MANAGER, MANAGED_SELECTOR } from '../../../src/cluster-meta.ts';
+import { evError } from '../../../src/errors.ts';
+import type { KubeFlagsValues } from '../kube-flags.ts';
+import { isNotFound, statusCode, toKubeError, type KubeTarget } from './errors.ts';
+import { resolveKubeconfig, type KubeconfigEnvironment, type ResolvedKubeconfig } from './kubeconfig.ts';
+
+export type { KubernetesObject, V1Deployment, V1Namespace, V1Pod };
+
+export interface AccessCheck {
+  verb: string;
+  resource: string;
+  group?: string;
+  namespace?: string;
+  subresource?: string;
+}
+
+export interface AccessResult {
+  allowed: boolean;
+  reason: string;
+}
+
+type Api<T> = new (config: ReturnType<typeof createConfiguration>) => T;
+
+export class KubeClient {
+  readonly resolved: ResolvedKubeconfig;
+  readonly target: KubeTarget;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly authz: AuthorizationV1Api;
+  readonly objects: KubernetesObjectApi;
+  readonly version: VersionApi;
+
+  constructor(resolved: ResolvedKubeconfig) {
+    this.resolved = resolved;
+    this.target = { server: resolved.server, context: resolved.context, requestTimeoutMs: resolved.requestTimeoutMs };
+    this.core = this.make(CoreV1Api);
+    this.apps = this.make(AppsV1Api);
+    this.authz = this.make(AuthorizationV1Api);
+    this.objects = this.make(KubernetesObjectApi);
+    this.version = this.make(VersionApi);
+  }
+
+  /** The namespace from `-n` or the context. */
+  get namespace(): string { return this.resolved.namespace; }
+
+  private make<T>(api: Api<T>): T {
+    const timeout = this.resolved.requestTimeoutMs;
+    const promiseMiddleware = timeout > 0 ? [{
+      pre: async (ctx: { setSignal(s: AbortSignal): void }) => { ctx.setSignal(AbortSignal.timeout(timeout)); return ctx; },
+      post: async <R>(rsp: R) => rsp,
+    }] : [];
+    const config = createConfiguration({
+      baseServer: new ServerConfiguration(this.resolved.server, {}),
+      authMethods: { default: this.resolved.kc },
+      promiseMiddleware: promiseMiddleware as never,
+    });
+    return new api(config);
+  }
+
+  /** Runs one API call, mapping failures to our catalog. */
+  async call<T>(action: string, fn: () => Promise<T>, forbiddenHint?: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toKubeError(err, this.target, action, forbiddenHint);
+    }
+  }
+
+  /** Like {@link call} but a 404 is `undefined` (idempotent reads and deletes). */
+  async callOptional<T>(action: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw toKubeError(err, this.target, action);
+    }
+  }
+
+  /** Reachability and credentials in one cheap call. */
+  async serverVersion(): Promise<string> {
+    const v = await this.call('read the server version', () => this.version.getCode());
+    return v.gitVersion;
+  }
+
+  /** SelfSubjectAccessReview: may the current user do this? */
+  async canI(check: AccessCheck): Promise<AccessResult> {
+    const review = await this.call(`check permission to ${check.verb} ${check.resource}`, () => this.authz.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb: check.verb, resource: check.resource, group: check.group ?? '', namespace: check.namespace, subresource: check.subresource } },
+      },
+    }));
+    return { allowed: review.status?.allowed === true, reason: review.status?.reason ?? '' };
+  }
+
+  async createNamespace(ns: V1Namespace): Promise<V1Namespace> {
+    const name = ns.metadata?.name ?? '';
+    return this.call(`create namespace ${name}`, () => this.core.createNamespace({ body: ns }),
+      'you cannot create namespaces here: use -n EXISTING_NAMESPACE to deploy into a namespace you can write to.');
+  }
+
+  async getNamespace(name: string): Promise<V1Namespace | undefined> {
+    return this.callOptional(`read namespace ${name}`, () => this.core.readNamespace({ name }));
+  }
+
+  async listManagedNamespaces(): Promise<V1Namespace[]> {
+    const list = await this.call('list namespaces', () => this.core.listNamespace({ labelSelector: MANAGED_SELECTOR }),
+      'listing namespaces needs cluster-wide `list namespaces`; pass -n NAMESPACE to work in one namespace.');
+    return list.items;
+  }
+
+  /** Deletes a namespace; true when it existed. 404 is success. */
+  async deleteNamespace(name: string): Promise<boolean> {
+    const r = await this.callOptional(`delete namespace ${name}`, () => this.core.deleteNamespace({ name }));
+    return r !== undefined;
+  }
+
+  /** Server-side apply with our field manager, forcing ownership of our fields. */
+  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    if (!obj.metadata?.namespace && obj.kind !== 'Namespace') {
+      // KubernetesObjectApi would fill in the context's namespace silently.
+      throw evError('EV_ERR_INTERNAL', `refusing to apply ${obj.kind} ${obj.metadata?.name} without metadata.namespace`);
+    }
+    return this.call(`apply ${obj.kind} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`,
+      () => this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+  }
+
+  /** Deletes any object; true when it existed. */
+  async deleteObject(obj: KubernetesObject): Promise<boolean> {
+    const r = await this.callOptional(`delete ${obj.kind} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`,
+      () => this.objects.delete(obj, undefined, undefined, undefined, undefined, 'Background'));
+    return r !== undefined;
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    const list = await this.call(`list pods in ${namespace}`, () => this.core.listNamespacedPod({ namespace, labelSelector }));
+    return list.items;
+  }
+
+  async getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return this.callOptional(`read pod ${namespace}/${name}`, () => this.core.readNamespacedPod({ namespace, name }));
+  }
+
+  async getDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
+    return this.callOptional(`read deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ namespace, name }));
+  }
+
+  /** Managed deployments in every namespace, or only in `namespace`. */
+  async listManagedDeployments(namespace?: string): Promise<V1Deployment[]> {
+    const list = namespace
+      ? await this.call(`list deployments in ${namespace}`, () => this.apps.listNamespacedDeployment({ namespace, labelSelector: MANAGED_SELECTOR }))
+      : await this.call('list deployments in all namespaces', () => this.apps.listDeploymentForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+        'listing sinks in every namespace needs cluster-wide `list deployments`; pass -n NAMESPACE.');
+    return list.items;
+  }
+
+  async readSecretKey(namespace: string, name: string, key: string): Promise<string | undefined> {
+    const secret = await this.callOptional(`read secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
+    const data = secret?.data?.[key];
+    if (data !== undefined) return Buffer.from(data, 'base64').toString('utf8');
+    return secret?.stringData?.[key];
+  }
+
+  /** URL and `ws` options (auth, TLS) for a pod port-forward WebSocket. */
+  async portForwardRequest(namespace: string, pod: string, port: number): Promise<{ url: string; options: ClientOptions }> {
+    const base = this.resolved.server.replace(/\/+$/, '').replace(/^http/, 'ws');
+    const url = `${base}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward?ports=${port}`;
+    const options: ClientOptions = {};
+    try {
+      await this.resolved.kc.applyToHTTPSOptions(options);
+    } catch (err) {
+      throw toKubeError(err, this.target, `authenticate the port-forward to ${pod}`);
+    }
+    return { url, options };
+  }
+}
+
+/** Resolves the kubeconfig (kubectl precedence) and returns a client. */
+export function connect(flags: KubeFlagsValues, env?: KubeconfigEnvironment): KubeClient {
+  return new KubeClient(resolveKubeconfig(flags, env));
+}
+
+export { statusCode };

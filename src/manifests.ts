@@ -1,0 +1,272 @@
+/**
+ * The manifest builder: options -> the Kubernetes objects of one sink. Pure
+ * (clock and token are inputs), so `up` applies exactly what `manifests` prints
+ * and the rendered default in manifests/sink.yaml is checked by a test.
+ *
+ * Default runtime: the official Node.js image running the esbuild bundle of the
+ * sink, gzip-compressed and shipped in ConfigMaps. A ConfigMap object must stay
+ * under 1 MiB, so the compressed bundle is split into parts of
+ * {@link BUNDLE_PART_BYTES}, one ConfigMap each, merged into one directory by a
+ * `projected` volume; a `node -e` bootstrap joins, gunzips and runs them from
+ * the pod's writable /tmp (the root filesystem is read-only).
+ */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import {
+  ANNOTATION_PREFIX, COMPONENT_LABEL, NAME_LABEL, SINK_NAME, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME, lifetimeAnnotations, managedLabels,
+} from './cluster-meta.ts';
+import { evError } from './errors.ts';
+
+/** A Kubernetes object as plain data. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+/** The API server rejects a ConfigMap whose whole object exceeds 1 MiB (etcd's request limit). */
+export const MAX_CONFIGMAP_BYTES = 1024 * 1024;
+/** Compressed bundle bytes per ConfigMap: base64 makes 683 KiB, leaving a third of the 1 MiB for headroom. */
+export const BUNDLE_PART_BYTES = 512 * 1024;
+/** A sink is a test fixture; more replicas than this is a mistake, not a load test. */
+export const MAX_REPLICAS = 10;
+/** Rules are a short YAML list; 256 KiB is far beyond any hand-written file and well inside a ConfigMap. */
+export const MAX_RULES_BYTES = 256 * 1024;
+
+export const DEFAULT_NODE_IMAGE = 'node:24-alpine';
+export const SMTP_CONTAINER_PORT = 1025;
+export const HTTP_CONTAINER_PORT = 8025;
+/** Service ports: 25 for apps that assume the standard port, 1025 like MailHog. */
+export const SMTP_SERVICE_PORTS = [25, 1025] as const;
+/** Where the bundle parts, rules and the unpacked bundle live in the pod. */
+export const BUNDLE_DIR = '/opt/email-sink/bundle';
+export const RULES_DIR = '/etc/email-sink';
+export const WORK_DIR = '/tmp';
+/** Non-root uid/gid of the `node` user in the official image. */
+export const SINK_UID = 1000;
+
+export interface SinkManifestOptions {
+  namespace: string;
+  /** Emit the Namespace object (false with `-n EXISTING`). */
+  createNamespace: boolean;
+  now: Date;
+  ttlMs: number;
+  /** The sink API bearer token (stored in a Secret). */
+  token: string;
+  /** The sink bundle (dist/sink/sink.bundle.mjs); required unless `image` is set. */
+  bundle?: Uint8Array;
+  /** Own sink image (sink/Dockerfile); no bundle ConfigMaps then. */
+  image?: string;
+  nodeImage?: string;
+  replicas?: number;
+  /** Rules YAML source. */
+  rules?: string;
+  serviceMonitor?: boolean;
+}
+
+/** In-cluster DNS name of the sink Service. */
+export function sinkServiceHost(namespace: string): string {
+  return `${SINK_NAME}.${namespace}.svc.cluster.local`;
+}
+
+/** `email-sink.<ns>.svc.cluster.local:25` and `:1025`. */
+export function sinkSmtpAddresses(namespace: string): string[] {
+  return SMTP_SERVICE_PORTS.map((p) => `${sinkServiceHost(namespace)}:${p}`);
+}
+
+/** Splits `data` into parts of at most `size` bytes (at least one part). */
+export function splitBytes(data: Uint8Array, size: number): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < data.length; i += size) parts.push(data.subarray(i, i + size));
+  return parts.length ? parts : [new Uint8Array(0)];
+}
+
+/** Name of the i-th bundle part file (sorted order = join order). */
+export function bundlePartName(i: number): string {
+  return `part-${String(i).padStart(3, '0')}`;
+}
+
+/**
+ * The container's program: join the parts, gunzip into /tmp, run it as the main
+ * module. Plain CommonJS for `node -e`, no shell needed. Paths come from env so
+ * the same script runs wherever the volumes are mounted.
+ */
+export const BOOTSTRAP = [
+  "const fs=require('node:fs'),path=require('node:path'),zlib=require('node:zlib'),url=require('node:url');",
+  "const dir=process.env.EV_BUNDLE_DIR,out=path.join(process.env.EV_WORK_DIR||'/tmp','sink.bundle.mjs');",
+  "const parts=fs.readdirSync(dir).filter((f)=>/^part-\\d{3}$/.test(f)).sort();",
+  'fs.writeFileSync(out,zlib.gunzipSync(Buffer.concat(parts.map((f)=>fs.readFileSync(path.join(dir,f))))));',
+  'process.argv[1]=out;',
+  "import(url.pathToFileURL(out).href).catch((e)=>{console.error(e);process.exit(1);});",
+].join('');
+
+function validate(o: SinkManifestOptions): void {
+  const replicas = o.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    throw evError('EV_ERR_INVALID_OPTION', `--replicas ${o.replicas} is out of range`, { hint: `use 1 to ${MAX_REPLICAS}.` });
+  }
+  if (!o.image && !o.bundle) {
+    throw evError('EV_ERR_INTERNAL', 'the sink bundle is missing', { hint: 'run `npm run build` (dist/sink/sink.bundle.mjs), or pass --image.' });
+  }
+  if (o.rules !== undefined && Buffer.byteLength(o.rules) > MAX_RULES_BYTES) {
+    throw evError('EV_ERR_INVALID_OPTION', `--rules file is larger than ${MAX_RULES_BYTES} bytes`, { hint: 'rules are a short YAML list; trim the file.' });
+  }
+}
+
+/** Builds every object of one sink, in apply order. */
+export function buildSinkManifests(o: SinkManifestOptions): KubeObject[] {
+  validate(o);
+  const ns = o.namespace;
+  const annotations = lifetimeAnnotations(o.now, o.ttlMs);
+  const labels = (component: string) => managedLabels({ [NAME_LABEL]: SINK_NAME, [COMPONENT_LABEL]: component });
+  const meta = (name: string, component: string) => ({ name, namespace: ns, labels: labels(component), annotations });
+  const objects: KubeObject[] = [];
+
+  if (o.createNamespace) {
+    objects.push({
+      apiVersion: 'v1', kind: 'Namespace',
+      metadata: {
+        name: ns,
+        // The namespace itself enforces the restricted Pod Security Standard.
+        labels: managedLabels({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' }),
+        annotations,
+      },
+    });
+  }
+
+  objects.push({
+    apiVersion: 'v1', kind: 'Secret', metadata: meta(TOKEN_SECRET_NAME, 'api-token'), type: 'Opaque',
+    data: { [TOKEN_SECRET_KEY]: Buffer.from(o.token, 'utf8').toString('base64') },
+  });
+  objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${SINK_NAME}-rules`, 'rules'), data: { 'rules.yaml': o.rules ?? '' } });
+
+  let parts: Uint8Array[] = [];
+  let bundleHash = '';
+  if (!o.image && o.bundle) {
+    const gz = gzipSync(o.bundle, { level: 9 });
+    bundleHash = createHash('sha256').update(o.bundle).digest('hex');
+    parts = splitBytes(gz, BUNDLE_PART_BYTES);
+    parts.forEach((part, i) => objects.push({
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${SINK_NAME}-bundle-${i}`, 'bundle'),
+      binaryData: { [bundlePartName(i)]: Buffer.from(part).toString('base64') },
+    }));
+  }
+
+  objects.push(deployment(o, meta(SINK_NAME, 'sink'), labels('sink'), parts.length, bundleHash));
+  objects.push({
+    apiVersion: 'v1', kind: 'Service', metadata: meta(SINK_NAME, 'sink'),
+    spec: {
+      type: 'ClusterIP',
+      selector: podSelector(),
+      ports: [
+        ...SMTP_SERVICE_PORTS.map((port) => ({ name: port === 25 ? 'smtp' : `smtp-${port}`, port, targetPort: 'smtp', protocol: 'TCP' })),
+        { name: 'http', port: HTTP_CONTAINER_PORT, targetPort: 'http', protocol: 'TCP' },
+      ],
+    },
+  });
+  objects.push({
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(SINK_NAME, 'sink'),
+    spec: {
+      podSelector: { matchLabels: podSelector() },
+      policyTypes: ['Ingress'],
+      ingress: [
+        // SMTP from anywhere in the cluster: the applications under test live elsewhere.
+        { ports: [{ protocol: 'TCP', port: SMTP_CONTAINER_PORT }] },
+        // The HTTP API (messages, token-protected) only from inside this namespace;
+        // the CLI reaches it through the API server's port-forward.
+        { from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: HTTP_CONTAINER_PORT }] },
+      ],
+    },
+  });
+  if (o.serviceMonitor) {
+    objects.push({
+      apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: meta(SINK_NAME, 'sink'),
+      spec: {
+        selector: { matchLabels: podSelector() },
+        namespaceSelector: { matchNames: [ns] },
+        endpoints: [{ port: 'http', path: '/metrics', interval: '30s', bearerTokenSecret: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY } }],
+      },
+    });
+  }
+  return objects;
+}
+
+function podSelector(): Record<string, string> {
+  return managedLabels({ [NAME_LABEL]: SINK_NAME });
+}
+
+function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], labels: Record<string, string>, parts: number, bundleHash: string): KubeObject {
+  const useBundle = parts > 0;
+  const env: Array<Record<string, unknown>> = [
+    { name: 'EV_HOST', value: '0.0.0.0' },
+    { name: 'EV_SMTP_PORT', value: String(SMTP_CONTAINER_PORT) },
+    { name: 'EV_HTTP_PORT', value: String(HTTP_CONTAINER_PORT) },
+    { name: 'EV_TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY } } },
+    // Heap sized to the memory limit below, leaving room for buffers.
+    { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+  ];
+  if (o.rules) env.push({ name: 'EV_RULES_FILE', value: `${RULES_DIR}/rules.yaml` });
+  if (useBundle) env.push({ name: 'EV_BUNDLE_DIR', value: BUNDLE_DIR }, { name: 'EV_WORK_DIR', value: WORK_DIR });
+
+  const volumeMounts: Array<Record<string, unknown>> = [
+    { name: 'tmp', mountPath: WORK_DIR },
+    { name: 'rules', mountPath: RULES_DIR, readOnly: true },
+  ];
+  const volumes: Array<Record<string, unknown>> = [
+    { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+    { name: 'rules', configMap: { name: `${SINK_NAME}-rules` } },
+  ];
+  if (useBundle) {
+    volumeMounts.push({ name: 'bundle', mountPath: BUNDLE_DIR, readOnly: true });
+    volumes.push({
+      name: 'bundle',
+      projected: { sources: Array.from({ length: parts }, (_, i) => ({ configMap: { name: `${SINK_NAME}-bundle-${i}` } })) },
+    });
+  }
+  const probe = (path: string, period: number) => ({ httpGet: { path, port: 'http' }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: 3 });
+  const container: Record<string, unknown> = {
+    name: 'sink',
+    image: o.image ?? o.nodeImage ?? DEFAULT_NODE_IMAGE,
+    imagePullPolicy: 'IfNotPresent',
+    ...(useBundle ? { command: ['node', '-e', BOOTSTRAP] } : {}),
+    ports: [
+      { name: 'smtp', containerPort: SMTP_CONTAINER_PORT, protocol: 'TCP' },
+      { name: 'http', containerPort: HTTP_CONTAINER_PORT, protocol: 'TCP' },
+    ],
+    env,
+    resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    readinessProbe: probe('/readyz', 2),
+    livenessProbe: probe('/livez', 10),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: SINK_UID,
+      runAsGroup: SINK_UID,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts,
+  };
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata,
+    spec: {
+      replicas: o.replicas ?? 1,
+      selector: { matchLabels: podSelector() },
+      template: {
+        metadata: { labels, ...(bundleHash ? { annotations: { [`${ANNOTATION_PREFIX}/bundle-sha256`]: bundleHash } } : {}) },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true, runAsUser: SINK_UID, runAsGroup: SINK_UID, fsGroup: SINK_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [container],
+          volumes,
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import {
+  CREATED_AT_ANNOTATION, EXPIRES_AT_ANNOTATION, TTL_ANNOTATION, formatDuration, generateNamespaceName, isExpired,
+  isValidNamespaceName, lifetimeAnnotations, parseDuration, parseTtl, readLifetime,
+} from '../../../src/cluster-meta.ts';
+import { isEmailValidateError } from '../../../src/errors.ts';
+
+describe('cluster-meta', () => {
+  it('generates sortable, valid namespace names from the injected clock and randomness', () => {
+    const name = generateNamespaceName(new Date('2026-11-28T02:08:41Z'), () => 0.5);
+    assert.equal(name, 'email-validation-20261128-020841-sssss');
+    assert.ok(isValidNamespaceName(name));
+    const r = [0, 0.99, 0.1, 0.2, 0.3];
+    let i = 0;
+    assert.match(generateNamespaceName(new Date(0), () => r[i++]), /^email-validation-19700101-000000-a9[a-z0-9]{3}$/);
+  });
+
+  it('parses durations like kubectl and rejects garbage with the option name', () => {
+    assert.equal(parseDuration('2h'), 7_200_000);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.equal(parseDuration('45s'), 45_000);
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30'), 30_000);
+    assert.equal(parseDuration('0'), 0);
+    for (const bad of ['', 'h', '2x', '1h 2m', '-1s', '2h30']) {
+      assert.throws(() => parseDuration(bad, '--wait'), (e: unknown) => isEmailValidateError(e) && e.code === 'EV_ERR_INVALID_OPTION' && e.message.includes('--wait'), bad);
+    }
+  });
+
+  it('bounds --ttl', () => {
+    assert.equal(parseTtl('2h'), 7_200_000);
+    assert.throws(() => parseTtl('10s'), /out of range/);
+    assert.throws(() => parseTtl('8d'), /out of range/);
+  });
+
+  it('formats durations that parse back', () => {
+    for (const ms of [7_200_000, 5_400_000, 45_000, 90_061_000]) assert.equal(parseDuration(formatDuration(ms)) <= ms, true);
+    assert.equal(formatDuration(7_200_000), '2h');
+    assert.equal(formatDuration(5_400_000), '1h30m');
+  });
+
+  it('records and reads back the lifetime; only passed TTLs are expired', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const a = lifetimeAnnotations(now, 3600_000);
+    assert.equal(a[CREATED_AT_ANNOTATION], '2026-01-01T00:00:00.000Z');
+    assert.equal(a[TTL_ANNOTATION], '1h');
+    assert.equal(a[EXPIRES_AT_ANNOTATION], '2026-01-01T01:00:00.000Z');
+    assert.equal(isExpired(a, new Date('2026-01-01T00:59:59Z')), false);
+    assert.equal(isExpired(a, new Date('2026-01-01T01:00:00Z')), true);
+    // Without expires-at, created-at + ttl; without either, never.
+    assert.equal(isExpired({ [CREATED_AT_ANNOTATION]: now.toISOString(), [TTL_ANNOTATION]: '1m' }, new Date('2026-01-01T00:02:00Z')), true);
+    assert.equal(isExpired({}, new Date('2100-01-01T00:00:00Z')), false);
+    assert.equal(isExpired({ [TTL_ANNOTATION]: '1m' }, new Date('2026-01-01T00:02:00Z'), now), true);
+    assert.equal(readLifetime({ [TTL_ANNOTATION]: 'garbage' }).ttlMs, null);
+  });
+});
