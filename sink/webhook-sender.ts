@@ -1,0 +1,133 @@
+/**
+ * POSTs provider-format notifications (see src/webhook-payloads.ts) to the
+ * application under test. Never throws: the outcome is a status or an error
+ * string, which the sink announces as a `webhook.sent` event.
+ *
+ * HTTP client: an injected undici Dispatcher when given (its `request()`
+ * method; tests and callers can pass an Agent or a MockAgent), otherwise
+ * Node's built-in fetch, which is undici inside Node. Importing the undici
+ * package here would add about 740 KB (minified) to the sink bundle that must
+ * fit a ConfigMap, and Node's fetch cannot take a Dispatcher from undici 8
+ * (its handler API differs: "invalid onRequestStart method").
+ */
+import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { MessageSummary } from '../src/protocol.ts';
+import { buildWebhookRequest, type WebhookEvent, type WebhookFormat } from '../src/webhook-payloads.ts';
+
+/** Milliseconds one attempt may take (connect + response headers); the application under test is local. */
+export const WEBHOOK_TIMEOUT_MS = 5000;
+/** Attempts in total: 5xx and connection failures are retried, like the providers do, but only a few times in a test. */
+export const WEBHOOK_MAX_ATTEMPTS = 3;
+/** First retry delay; doubles each attempt. */
+export const WEBHOOK_BACKOFF_MS = 250;
+/** Response bytes read (and discarded) before giving up on the body: only the status matters. */
+export const MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024;
+/** Characters of a URL accepted. */
+export const MAX_WEBHOOK_URL_CHARS = 2048;
+
+export interface WebhookPost {
+  url: string;
+  format: WebhookFormat;
+  event: WebhookEvent;
+  message: MessageSummary;
+  recipient: string;
+  diagnostic?: string;
+}
+
+export interface WebhookPostOptions {
+  dispatcher?: Dispatcher;
+  now?: () => Date;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  /** Delay before the first retry (doubles after); 0 in tests. */
+  backoffMs?: number;
+  topicArn?: string;
+  reportingMta?: string;
+}
+
+export interface WebhookOutcome {
+  /** HTTP status of the last attempt, or null when no response arrived. */
+  status: number | null;
+  /** Null on 2xx; otherwise why the delivery failed. */
+  error: string | null;
+  /** Attempts made. */
+  attempts?: number;
+}
+
+function isRetryable(status: number | null): boolean {
+  return status === null || status >= 500;
+}
+
+async function attemptOnce(url: URL, body: string, headers: Record<string, string>, options: WebhookPostOptions, timeoutMs: number): Promise<number> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  if (options.dispatcher) {
+    const res = await options.dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: 'POST',
+      headers,
+      body,
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    await res.body.dump({ limit: MAX_WEBHOOK_RESPONSE_BYTES }).catch(() => undefined);
+    return res.statusCode;
+  }
+  const res = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
+  await res.body?.cancel().catch(() => undefined);
+  return res.status;
+}
+
+function describe(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string } } | null;
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return `timed out after ${timeoutMs} ms`;
+  }
+  const code = e?.cause?.code ?? e?.code;
+  if (typeof code === 'string') return `connection failed (${code})`;
+  return `request failed (${e?.name ?? 'error'})`;
+}
+
+/** Sends one notification with a bounded timeout and a bounded number of retries. Never throws. */
+export async function postWebhook(req: WebhookPost, options: WebhookPostOptions = {}): Promise<WebhookOutcome> {
+  const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  const maxAttempts = Math.max(1, Math.min(options.maxAttempts ?? WEBHOOK_MAX_ATTEMPTS, 10));
+  const backoffMs = options.backoffMs ?? WEBHOOK_BACKOFF_MS;
+  let url: URL;
+  try {
+    if (req.url.length > MAX_WEBHOOK_URL_CHARS) throw new Error('too long');
+    url = new URL(req.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    return { status: null, error: 'invalid webhook URL (need http:// or https://)', attempts: 0 };
+  }
+  let built: { body: string; headers: Record<string, string> };
+  try {
+    built = buildWebhookRequest(req, {
+      now: options.now ?? (() => new Date()),
+      newId: randomUUID,
+      topicArn: options.topicArn,
+      reportingMta: options.reportingMta,
+    });
+  } catch {
+    return { status: null, error: 'could not build the notification', attempts: 0 };
+  }
+  let status: number | null = null;
+  let error: string | null = null;
+  let attempts = 0;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    attempts = attempt;
+    try {
+      status = await attemptOnce(url, built.body, built.headers, options, timeoutMs);
+      error = status >= 200 && status < 300 ? null : `HTTP ${status}`;
+    } catch (err) {
+      status = null;
+      error = describe(err, timeoutMs);
+    }
+    if (error === null || !isRetryable(status) || attempt === maxAttempts) break;
+    if (backoffMs > 0) await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
+  }
+  return { status, error, attempts };
+}
