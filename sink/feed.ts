@@ -1,0 +1,299 @@
+/**
+ * The WebSocket event feed (`/api/events?since=SEQ`).
+ *
+ * Each client is a cursor (`lastSent`) into the sink's {@link EventLog}. The log
+ * itself is the buffer: a client that keeps up gets every event straight from
+ * the live listener; one whose socket buffer passes {@link FEED_SOFT_BUFFER_BYTES}
+ * is paused and, once its socket has flushed, catches up by reading the log from
+ * its cursor. Memory per client is therefore bounded by the soft limit plus one
+ * frame, never by how far behind it is. A client that falls further behind than
+ * {@link FEED_MAX_LAG_EVENTS} during its session, or whose cursor leaves the
+ * retained window, is closed with {@link FEED_CLOSE_TOO_SLOW}; it reconnects
+ * with `since` and the log replays (or reports a `gap`).
+ *
+ * Ordering: the hello frame first, then a `gap` (if the requested events are
+ * gone), then the retained events after `since`, then live events. Replay and
+ * live come from the same cursor, so there are no duplicates and no holes.
+ */
+import type { WebSocket } from 'ws';
+import { PROTOCOL_VERSION, type HelloFrame, type SinkEvent } from '../src/protocol.ts';
+import type { EventLog } from './event-log.ts';
+import type { Logger } from './types.ts';
+
+/** Keepalive ping period. Below the 30-60 s idle timeouts of common proxies and port-forwards. */
+export const FEED_PING_INTERVAL_MS = 15_000;
+/** Pause sending to a client whose unsent bytes pass this; it resumes from the log once flushed. */
+export const FEED_SOFT_BUFFER_BYTES = 1024 * 1024;
+/**
+ * A client that falls this many events further behind than it was when it
+ * connected is dropped (4008) to resume later: at 5,000 events/s that is 4 s
+ * of not reading, long enough to ride out a GC pause or a slow terminal.
+ */
+export const FEED_MAX_LAG_EVENTS = 20_000;
+/** Close code for a client dropped for being too slow; it should reconnect with `?since=<last seq>`. */
+export const FEED_CLOSE_TOO_SLOW = 4008;
+/** Close code sent to every client when the sink shuts down. */
+export const FEED_CLOSE_GOING_AWAY = 1001;
+/** How long a closing client gets to complete the close handshake before its socket is destroyed. */
+export const FEED_CLOSE_TIMEOUT_MS = 2_000;
+/** Largest frame a client may send us (clients only ever send pongs and closes). */
+export const FEED_MAX_CLIENT_PAYLOAD = 4 * 1024;
+
+/** The hello frame of this feed: the protocol's {@link HelloFrame} plus the `since` it will replay from. */
+export interface FeedHello extends HelloFrame {
+  /** Events after this seq follow (after a `gap` when some are gone). */
+  since: number;
+}
+
+export interface FeedSubscription {
+  /** Replay events after this seq; null = live only (start at the current last seq). */
+  since: number | null;
+  /**
+   * The instance the client's `since` refers to. When it names a different
+   * (earlier) sink process, its seqs mean nothing here and the replay starts
+   * from the beginning of the retained window.
+   */
+  instance?: string | null;
+  /** Only these event types (plus `gap`, always sent); null = all. */
+  types?: ReadonlySet<string> | null;
+}
+
+export interface EventFeedOptions {
+  logger?: Logger;
+  pingIntervalMs?: number;
+  softBufferBytes?: number;
+  maxLagEvents?: number;
+  closeTimeoutMs?: number;
+  onClientOpened?: () => void;
+  onClientClosed?: () => void;
+  onClientDropped?: (reason: 'slow' | 'dead') => void;
+}
+
+interface Client {
+  ws: WebSocket;
+  types: ReadonlySet<string> | null;
+  lastSent: number;
+  /** Lag at connect time; the client may not fall more than maxLag behind that. */
+  allowedLag: number;
+  live: boolean;
+  paused: boolean;
+  inFlight: number;
+  backlog: SinkEvent[];
+  backlogIndex: number;
+  alive: boolean;
+  closing: boolean;
+}
+
+export class EventFeed {
+  readonly #log: EventLog;
+  readonly #instance: string;
+  readonly #clients = new Set<Client>();
+  readonly #options: Required<Pick<EventFeedOptions, 'pingIntervalMs' | 'softBufferBytes' | 'maxLagEvents' | 'closeTimeoutMs'>> & EventFeedOptions;
+  readonly #unsubscribe: () => void;
+  readonly #pinger: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(log: EventLog, instance: string, options: EventFeedOptions = {}) {
+    this.#log = log;
+    this.#instance = instance;
+    this.#options = {
+      ...options,
+      pingIntervalMs: options.pingIntervalMs ?? FEED_PING_INTERVAL_MS,
+      softBufferBytes: options.softBufferBytes ?? FEED_SOFT_BUFFER_BYTES,
+      maxLagEvents: options.maxLagEvents ?? FEED_MAX_LAG_EVENTS,
+      closeTimeoutMs: options.closeTimeoutMs ?? FEED_CLOSE_TIMEOUT_MS,
+    };
+    this.#unsubscribe = log.subscribe((event) => this.#onEvent(event));
+    this.#pinger = setInterval(() => this.#ping(), this.#options.pingIntervalMs);
+    this.#pinger.unref();
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Starts feeding an accepted WebSocket: hello, gap, replay, live. */
+  attach(ws: WebSocket, subscription: FeedSubscription): void {
+    if (this.#closed) {
+      ws.close(FEED_CLOSE_GOING_AWAY, 'sink shutting down');
+      return;
+    }
+    const lastSeq = this.#log.lastSeq;
+    const sameInstance = subscription.instance == null || subscription.instance === this.#instance;
+    let since = subscription.since === null ? lastSeq : sameInstance ? subscription.since : 0;
+    since = Math.max(0, Math.min(Math.floor(since), lastSeq));
+    const client: Client = {
+      ws,
+      types: subscription.types ?? null,
+      lastSent: since,
+      allowedLag: lastSeq - since + this.#options.maxLagEvents,
+      live: false,
+      paused: false,
+      inFlight: 0,
+      backlog: [],
+      backlogIndex: 0,
+      alive: true,
+      closing: false,
+    };
+    this.#clients.add(client);
+    this.#options.onClientOpened?.();
+    ws.on('pong', () => { client.alive = true; });
+    ws.on('message', () => { /* clients have nothing to say; frames are bounded by maxPayload */ });
+    ws.on('error', (err) => this.#options.logger?.debug('feed client error', { error: err.message }));
+    ws.once('close', () => {
+      if (this.#clients.delete(client)) this.#options.onClientClosed?.();
+      client.closing = true;
+    });
+
+    const hello: FeedHello = {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      instance: this.#instance,
+      oldestSeq: this.#log.oldestSeq,
+      lastSeq,
+      since,
+    };
+    this.#send(client, JSON.stringify(hello));
+    const { gap } = this.#log.replaySince(since);
+    if (gap !== null) {
+      this.#send(client, JSON.stringify(gap));
+      client.lastSent = gap.data.to;
+    }
+    this.#pump(client);
+  }
+
+  /**
+   * Closes every client with 1001 and a close frame, waits (bounded) for the
+   * handshakes, and stops listening to the log.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#pinger);
+    this.#unsubscribe();
+    const closing = [...this.#clients].map((client) => this.#close(client, FEED_CLOSE_GOING_AWAY, 'sink shutting down'));
+    await Promise.all(closing);
+  }
+
+  #onEvent(event: SinkEvent): void {
+    let json: string | undefined;
+    for (const client of this.#clients) {
+      if (client.closing) continue;
+      if (!client.live) {
+        this.#checkLag(client);
+        continue;
+      }
+      if (event.seq <= client.lastSent) continue;
+      if (client.ws.bufferedAmount >= this.#options.softBufferBytes || event.seq !== client.lastSent + 1) {
+        // Fall back to reading the log once the socket has flushed.
+        client.live = false;
+        client.paused = true;
+        if (client.inFlight === 0) this.#pump(client);
+        continue;
+      }
+      client.lastSent = event.seq;
+      if (wanted(client, event)) {
+        json ??= JSON.stringify(event);
+        this.#send(client, json);
+      }
+    }
+  }
+
+  /** Sends from the log until caught up (then goes live) or the socket buffer is full (then pauses). */
+  #pump(client: Client): void {
+    client.paused = false;
+    while (!client.closing) {
+      if (client.backlogIndex >= client.backlog.length) {
+        const { gap, events } = this.#log.replaySince(client.lastSent);
+        if (gap !== null) {
+          // Its cursor left the retained window while it was paused.
+          this.#drop(client);
+          return;
+        }
+        client.backlog = events;
+        client.backlogIndex = 0;
+        if (events.length === 0) {
+          client.live = true;
+          return;
+        }
+      }
+      if (client.ws.bufferedAmount >= this.#options.softBufferBytes) {
+        client.paused = true;
+        if (client.inFlight === 0) {
+          // Nothing of ours is pending, so no flush callback will come: retry on the next tick.
+          setImmediate(() => { if (client.paused && !client.closing) this.#pump(client); });
+        }
+        return;
+      }
+      const event = client.backlog[client.backlogIndex++];
+      if (event.seq <= client.lastSent) continue;
+      client.lastSent = event.seq;
+      if (wanted(client, event)) this.#send(client, JSON.stringify(event));
+    }
+  }
+
+  #send(client: Client, data: string): void {
+    client.inFlight++;
+    client.ws.send(data, (err) => {
+      client.inFlight--;
+      if (err === undefined || err === null) {
+        if (client.paused && client.inFlight === 0 && !client.closing) this.#pump(client);
+      }
+    });
+  }
+
+  #checkLag(client: Client): void {
+    if (client.closing) return;
+    const lag = this.#log.lastSeq - client.lastSent;
+    if (lag > client.allowedLag || client.lastSent + 1 < this.#log.oldestSeq) this.#drop(client);
+  }
+
+  #drop(client: Client): void {
+    this.#options.logger?.info('feed client too slow; dropped so it can resume', { lastSent: client.lastSent, lastSeq: this.#log.lastSeq });
+    this.#options.onClientDropped?.('slow');
+    void this.#close(client, FEED_CLOSE_TOO_SLOW, 'too slow, resume with since');
+  }
+
+  #close(client: Client, code: number, reason: string): Promise<void> {
+    client.closing = true;
+    client.backlog = [];
+    const ws = client.ws;
+    if (ws.readyState === ws.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => ws.terminate(), this.#options.closeTimeoutMs);
+      timer.unref();
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        ws.close(code, reason);
+      } catch {
+        ws.terminate();
+      }
+    });
+  }
+
+  #ping(): void {
+    for (const client of this.#clients) {
+      if (client.closing) continue;
+      if (!client.alive) {
+        this.#options.onClientDropped?.('dead');
+        this.#options.logger?.info('feed client did not answer a ping; terminated');
+        client.closing = true;
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      try {
+        client.ws.ping();
+      } catch {
+        client.ws.terminate();
+      }
+    }
+  }
+}
+
+function wanted(client: Client, event: SinkEvent): boolean {
+  return client.types === null || event.type === 'gap' || client.types.has(event.type);
+}

@@ -1,0 +1,127 @@
+/**
+ * Prometheus metrics of the sink (prom-client), on a Registry of its own so
+ * that several sinks in one process (tests, `--local` flows) never share or
+ * clash over the global registry.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SinkStats } from '../src/protocol.ts';
+
+/** Prefix of every metric name, so dashboards can select the sink's series at once. */
+export const METRIC_PREFIX = 'email_sink_';
+
+/**
+ * Ingest latency buckets (seconds), from the end of DATA to the message being
+ * stored and announced: sub-millisecond when idle, up to seconds under a flood
+ * or a deliberately slow rule, so the buckets span 100 µs .. 10 s.
+ */
+export const INGEST_LATENCY_BUCKETS = Object.freeze([
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
+
+export interface SinkMetricsOptions {
+  /** Also export the process metrics (memory, CPU, event loop lag); default true. */
+  processMetrics?: boolean;
+}
+
+/**
+ * Counters are updated by the SMTP layer as things happen; store sizes are read
+ * from `stats()` at scrape time so they are never stale and cost nothing on the
+ * ingest path.
+ */
+export class SinkMetrics {
+  readonly registry: Registry;
+  readonly #received: Counter;
+  readonly #rejected: Counter<'stage'>;
+  readonly #deferred: Counter<'stage'>;
+  readonly #bounced: Counter;
+  readonly #bytes: Counter;
+  readonly #connections: Gauge;
+  readonly #connectionsTotal: Counter;
+  readonly #ingest: Histogram;
+  readonly #feedClients: Gauge;
+  readonly #feedDropped: Counter<'reason'>;
+
+  constructor(stats: () => SinkStats, options: SinkMetricsOptions = {}) {
+    const registry = new Registry();
+    this.registry = registry;
+    const registers = [registry];
+    const p = METRIC_PREFIX;
+    this.#received = new Counter({ name: `${p}messages_received_total`, help: 'Messages accepted and stored.', registers });
+    this.#rejected = new Counter({ name: `${p}messages_rejected_total`, help: 'SMTP commands rejected with a 5xx (simulated hard bounces and size limits), by stage.', labelNames: ['stage'], registers });
+    this.#deferred = new Counter({ name: `${p}messages_deferred_total`, help: 'SMTP commands deferred with a 4xx (simulated soft bounces, greylisting), by stage.', labelNames: ['stage'], registers });
+    this.#bounced = new Counter({ name: `${p}messages_bounced_total`, help: 'Messages accepted and then bounced asynchronously with a DSN.', registers });
+    this.#bytes = new Counter({ name: `${p}received_bytes_total`, help: 'Bytes of message data accepted.', registers });
+    this.#connections = new Gauge({ name: `${p}smtp_connections`, help: 'Open SMTP connections.', registers });
+    this.#connectionsTotal = new Counter({ name: `${p}smtp_connections_total`, help: 'SMTP connections accepted since start.', registers });
+    this.#ingest = new Histogram({
+      name: `${p}ingest_duration_seconds`,
+      help: 'Time from the end of DATA to the message being stored and its event published.',
+      buckets: [...INGEST_LATENCY_BUCKETS],
+      registers,
+    });
+    this.#feedClients = new Gauge({ name: `${p}feed_clients`, help: 'Connected WebSocket event feed clients.', registers });
+    this.#feedDropped = new Counter({ name: `${p}feed_clients_dropped_total`, help: 'Feed clients disconnected by the sink, by reason (slow, dead).', labelNames: ['reason'], registers });
+
+    const gauge = (name: string, help: string, read: (s: SinkStats) => number) => new Gauge({
+      name: `${p}${name}`, help, registers,
+      collect() { this.set(read(stats())); },
+    });
+    gauge('store_messages', 'Messages currently stored.', (s) => s.messages);
+    gauge('store_bytes', 'Bytes of raw message data currently stored.', (s) => s.bytes);
+    gauge('store_max_messages', 'Configured cap on stored messages (--max-messages).', (s) => s.maxMessages);
+    gauge('store_max_bytes', 'Configured cap on stored bytes (--max-bytes).', (s) => s.maxBytes);
+    gauge('store_evicted', 'Messages evicted to stay within the caps since start.', (s) => s.evicted);
+    gauge('events_last_seq', 'Sequence number of the last event published.', (s) => s.lastSeq);
+
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
+  }
+
+  messageReceived(bytes: number, ingestSeconds: number): void {
+    this.#received.inc();
+    this.#bytes.inc(bytes);
+    this.#ingest.observe(ingestSeconds);
+  }
+
+  messageRejected(stage: string): void {
+    this.#rejected.inc({ stage });
+  }
+
+  messageDeferred(stage: string): void {
+    this.#deferred.inc({ stage });
+  }
+
+  messageBounced(): void {
+    this.#bounced.inc();
+  }
+
+  connectionOpened(): void {
+    this.#connections.inc();
+    this.#connectionsTotal.inc();
+  }
+
+  connectionClosed(): void {
+    this.#connections.dec();
+  }
+
+  feedClientOpened(): void {
+    this.#feedClients.inc();
+  }
+
+  feedClientClosed(): void {
+    this.#feedClients.dec();
+  }
+
+  /** A feed client the sink disconnected: `slow` (buffer bound) or `dead` (no pong). */
+  feedClientDropped(reason: 'slow' | 'dead'): void {
+    this.#feedDropped.inc({ reason });
+  }
+
+  /** The Prometheus text exposition. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
