@@ -1,0 +1,638 @@
+/**
+ * Flow file parsing and validation. Every problem is reported as
+ * `file:line:col: path: message`, where path names the field
+ * (`steps[2].expect.subject`), so a user finds the mistake without guessing.
+ * All problems are collected (up to a bound), not only the first.
+ */
+import { stringify as toYaml } from 'yaml';
+import { evError, type EmailValidateError } from '../errors.ts';
+import { parseDuration, MAX_STEP_TIMEOUT_MS } from './duration.ts';
+import { addressMatcher, isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
+import { PLACEHOLDER_VARS, renderTemplate, templateVariables, TemplateError } from './template.ts';
+import {
+  FLOW_API_VERSION, FLOW_KIND, STEP_KINDS,
+  type AttachmentMatcherSpec, type ExpectedEventType, type FlowSpec, type FlowStep, type HeaderMatcherSpec,
+  type LinkMatcherSpec, type MessageCriteria, type SourceRef, type StatusSpec, type StepAction, type TemplateRef,
+} from './types.ts';
+import { childPath, MAX_FLOW_FILE_BYTES, parseLocatedYaml, type LocatedYaml } from './yaml-source.ts';
+
+/** A flow with more steps than this is a load test, not a smoke test. */
+export const MAX_FLOW_STEPS = 500;
+/** One send step sends at most this many messages (bulk load belongs in `send --count`/benchmarks). */
+export const MAX_SEND_COUNT = 10_000;
+/** Deferred messages are retried at most this often; greylisting needs one. */
+export const MAX_SEND_RETRIES = 10;
+/** Problems listed before giving up: more would bury the first, which usually causes the rest. */
+export const MAX_REPORTED_PROBLEMS = 20;
+
+export const DEFAULT_TIMEOUTS_MS = Object.freeze({
+  send: 30_000, http: 30_000, job: 300_000, expect: 30_000, expectEvent: 30_000, expectNone: 3_000,
+});
+export const DEFAULT_SENDER = 'flow+{{run.id}}@email-validate.test';
+
+export interface FlowProblem {
+  file: string;
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+}
+
+export function formatProblem(p: FlowProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
+}
+
+/** Builds the EV_ERR_FLOW_INVALID error that carries every problem. */
+export function flowInvalid(unsorted: FlowProblem[]): EmailValidateError {
+  const problems = [...unsorted].sort((a, b) => a.line - b.line || a.col - b.col);
+  const first = formatProblem(problems[0]);
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+  return evError('EV_ERR_FLOW_INVALID', `${first}${more}`, {
+    hint: 'see the flow file reference in the README, or point your editor at schema/email-flow.schema.json',
+    details: { problems: problems.map((p) => ({ ...p, text: formatProblem(p) })) },
+  });
+}
+
+type Obj = Record<string, unknown>;
+
+class Checker {
+  readonly problems: FlowProblem[] = [];
+  readonly templates: TemplateRef[] = [];
+  readonly file: string;
+  readonly src: LocatedYaml;
+
+  constructor(file: string, src: LocatedYaml) {
+    this.file = file;
+    this.src = src;
+  }
+
+  ref(path: string): SourceRef {
+    const p = this.src.locate(path);
+    return { file: this.file, path, line: p.line, col: p.col };
+  }
+
+  fail(path: string, message: string, atKey = false): void {
+    if (this.problems.length >= MAX_REPORTED_PROBLEMS) return;
+    const p = atKey ? this.src.locateKey(path) : this.src.locate(path);
+    this.problems.push({ file: this.file, line: p.line, col: p.col, path, message });
+  }
+
+  /** A mapping with only the `allowed` keys; unknown keys are reported at the key. */
+  obj(value: unknown, path: string, allowed: readonly string[], what = 'a mapping'): Obj | null {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      this.fail(path, `must be ${what}, got ${describe(value)}`);
+      return null;
+    }
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) {
+        const close = suggest(key, allowed);
+        this.fail(childPath(path, key), `unknown field "${key}"${close ? `; did you mean "${close}"?` : ''} (allowed: ${allowed.join(', ')})`, true);
+      }
+    }
+    return value as Obj;
+  }
+
+  /** A string field; templates are checked and recorded. */
+  str(o: Obj, key: string, path: string, opts: { required?: boolean; template?: boolean; def?: string } = {}): string | null {
+    const p = childPath(path, key);
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (opts.required) this.fail(v === null ? p : path, `${v === null ? 'must not be empty' : `"${key}" is required`}`, v !== null);
+      return opts.def ?? null;
+    }
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      this.fail(p, `must be a string, got ${describe(v)}`);
+      return null;
+    }
+    const s = String(v);
+    if (opts.template !== false) this.template(s, p);
+    return s;
+  }
+
+  template(s: string, path: string): boolean {
+    try {
+      for (const variable of templateVariables(s)) this.templates.push({ variable, ref: this.ref(path) });
+      return true;
+    } catch (err) {
+      if (err instanceof TemplateError) {
+        this.fail(path, err.message);
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  strList(o: Obj, key: string, path: string, opts: { required?: boolean } = {}): string[] {
+    const p = childPath(path, key);
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (opts.required) this.fail(path, `"${key}" is required`);
+      return [];
+    }
+    const items = Array.isArray(v) ? v : [v];
+    if (Array.isArray(v) && v.length === 0 && opts.required) this.fail(p, 'must not be empty');
+    const out: string[] = [];
+    items.forEach((item, i) => {
+      const ip = Array.isArray(v) ? childPath(p, i) : p;
+      if (typeof item !== 'string' && typeof item !== 'number') {
+        this.fail(ip, `must be a string, got ${describe(item)}`);
+        return;
+      }
+      this.template(String(item), ip);
+      out.push(String(item));
+    });
+    return out;
+  }
+
+  strMap(o: Obj, key: string, path: string): Record<string, string> {
+    const p = childPath(path, key);
+    const v = o[key];
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      this.fail(p, `must be a mapping of names to strings, got ${describe(v)}`);
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [k, item] of Object.entries(v as Obj)) {
+      const ip = childPath(p, k);
+      if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
+        this.fail(ip, `must be a string, got ${describe(item)}`);
+        continue;
+      }
+      this.template(String(item), ip);
+      out[k] = String(item);
+    }
+    return out;
+  }
+
+  int(o: Obj, key: string, path: string, min: number, max: number, def: number): number {
+    const v = o[key];
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.fail(childPath(path, key), `must be a whole number from ${min} to ${max}, got ${describe(v)}`);
+      return def;
+    }
+    return v;
+  }
+
+  num(o: Obj, key: string, path: string, min: number, max: number): number | null {
+    const v = o[key];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      this.fail(childPath(path, key), `must be a number from ${min} to ${max}, got ${describe(v)}`);
+      return null;
+    }
+    return v;
+  }
+
+  duration(o: Obj, key: string, path: string, def: number): number {
+    const v = o[key];
+    if (v === undefined || v === null) return def;
+    const ms = parseDuration(v);
+    if (typeof ms === 'string') {
+      this.fail(childPath(path, key), ms);
+      return def;
+    }
+    if (ms > MAX_STEP_TIMEOUT_MS) {
+      this.fail(childPath(path, key), 'must be at most 1h');
+      return def;
+    }
+    return ms;
+  }
+
+  oneOf<T extends string>(o: Obj, key: string, path: string, allowed: readonly T[], opts: { required?: boolean } = {}): T | null {
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (opts.required) this.fail(path, `"${key}" is required (one of: ${allowed.join(', ')})`);
+      return null;
+    }
+    if (typeof v !== 'string' || !allowed.includes(v as T)) {
+      this.fail(childPath(path, key), `must be one of ${allowed.join(', ')}, got ${describe(v)}`);
+      return null;
+    }
+    return v as T;
+  }
+
+  /** A matcher: text or `/regex/`, templated; the regex is compiled with placeholder values now. */
+  matcher(o: Obj, key: string, path: string, kind: 'text' | 'address'): string | null {
+    const v = o[key];
+    if (v === undefined || v === null) return null;
+    return this.matcherValue(v, childPath(path, key), kind);
+  }
+
+  matcherValue(v: unknown, path: string, kind: 'text' | 'address'): string | null {
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      this.fail(path, `must be text or a /regular expression/, got ${describe(v)}`);
+      return null;
+    }
+    const s = String(v);
+    if (s === '') {
+      this.fail(path, 'must not be empty');
+      return null;
+    }
+    if (!this.template(s, path)) return null;
+    try {
+      const rendered = renderTemplate(s, PLACEHOLDER_VARS);
+      if (kind === 'address') addressMatcher(rendered);
+      else textMatcher(rendered);
+    } catch (err) {
+      if (err instanceof MatcherError || err instanceof TemplateError) {
+        this.fail(path, err.message);
+        return null;
+      }
+      throw err;
+    }
+    return s;
+  }
+
+  status(v: unknown, path: string): StatusSpec | null {
+    const items = Array.isArray(v) ? v : [v];
+    if (items.length === 0 || !items.every(isStatusSpecItem)) {
+      this.fail(path, `must be an HTTP status such as 200 or "2xx" (or a list of them), got ${describe(v)}`);
+      return null;
+    }
+    return items as StatusSpec;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The allowed name closest to a misspelt one (edit distance <= 2), for "did you mean". */
+function suggest(key: string, allowed: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const candidate of allowed) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'sink', 'defaults', 'steps'] as const;
+const STEP_KEYS = ['name', 'timeout', ...STEP_KINDS] as const;
+const CRITERIA_KEYS = ['to', 'from', 'subject', 'text', 'html', 'headers', 'link', 'attachment', 'dkim', 'listUnsubscribe', 'maxSpamScore'] as const;
+const EVENT_TYPES: readonly ExpectedEventType[] = ['rejected', 'deferred', 'bounced', 'webhook'];
+
+/**
+ * Parses and validates one flow file. Throws EV_ERR_FLOW_INVALID listing every
+ * problem with its position.
+ */
+export function parseFlow(source: string, file: string): FlowSpec {
+  if (Buffer.byteLength(source) > MAX_FLOW_FILE_BYTES) {
+    throw flowInvalid([{ file, line: 1, col: 1, path: '', message: `file is larger than ${MAX_FLOW_FILE_BYTES} bytes` }]);
+  }
+  const src = parseLocatedYaml(source);
+  if (src.problems.length > 0) throw flowInvalid(src.problems.map((p) => ({ file, ...p })));
+  const c = new Checker(file, src);
+  const spec = checkFlow(c, src.value, file);
+  if (c.problems.length > 0 || spec === null) {
+    if (c.problems.length === 0) c.fail('', 'the file is empty');
+    throw flowInvalid(c.problems);
+  }
+  return spec;
+}
+
+function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
+  if (value === null || value === undefined) {
+    c.fail('', `the file is empty; a flow starts with "apiVersion: ${FLOW_API_VERSION}" and "kind: ${FLOW_KIND}"`);
+    return null;
+  }
+  const top = c.obj(value, '', TOP_KEYS, 'a mapping with apiVersion, kind, metadata and steps');
+  if (!top) return null;
+  if (top.apiVersion !== FLOW_API_VERSION) {
+    c.fail(top.apiVersion === undefined ? '' : 'apiVersion', top.apiVersion === undefined
+      ? `"apiVersion" is required: apiVersion: ${FLOW_API_VERSION}`
+      : `unsupported apiVersion ${describe(top.apiVersion)}; this version reads ${FLOW_API_VERSION}`);
+  }
+  if (top.kind !== FLOW_KIND) {
+    c.fail(top.kind === undefined ? '' : 'kind', top.kind === undefined ? `"kind" is required: kind: ${FLOW_KIND}` : `kind must be ${FLOW_KIND}, got ${describe(top.kind)}`);
+  }
+  let name = file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, '');
+  let description: string | null = null;
+  if (top.metadata !== undefined) {
+    const meta = c.obj(top.metadata, 'metadata', ['name', 'description', 'labels']);
+    if (meta) {
+      name = c.str(meta, 'name', 'metadata', { template: false }) ?? name;
+      description = c.str(meta, 'description', 'metadata', { template: false });
+    }
+  }
+  let sinkRules: string | null = null;
+  if (top.sink !== undefined && top.sink !== null) {
+    if (typeof top.sink !== 'object' || Array.isArray(top.sink)) c.fail('sink', `must be a rules mapping (the sink's rules file format), got ${describe(top.sink)}`);
+    else {
+      checkTemplatesDeep(c, top.sink, 'sink');
+      sinkRules = toYaml(top.sink);
+    }
+  }
+  let defaultTimeout: number | null = null;
+  let defaultFrom = DEFAULT_SENDER;
+  if (top.defaults !== undefined) {
+    const d = c.obj(top.defaults, 'defaults', ['timeout', 'from']);
+    if (d) {
+      if (d.timeout !== undefined) defaultTimeout = c.duration(d, 'timeout', 'defaults', 0);
+      defaultFrom = c.str(d, 'from', 'defaults') ?? defaultFrom;
+    }
+  }
+  const steps: FlowStep[] = [];
+  if (!Array.isArray(top.steps)) {
+    c.fail(top.steps === undefined ? '' : 'steps', top.steps === undefined ? '"steps" is required: a list of send, http, job, expect, expectEvent and expectNone steps' : `must be a list of steps, got ${describe(top.steps)}`);
+  } else if (top.steps.length === 0) {
+    c.fail('steps', 'must have at least one step');
+  } else if (top.steps.length > MAX_FLOW_STEPS) {
+    c.fail('steps', `has ${top.steps.length} steps; at most ${MAX_FLOW_STEPS} are allowed`);
+  } else {
+    top.steps.forEach((raw, i) => {
+      const step = checkStep(c, raw, i, { defaultTimeout, defaultFrom });
+      if (step) steps.push(step);
+    });
+  }
+  return {
+    file, name, description, sinkRules, sinkRulesData: top.sink ?? null, steps,
+    templates: c.templates, needsCluster: steps.some((s) => s.action.kind === 'job'),
+  };
+}
+
+function checkTemplatesDeep(c: Checker, value: unknown, path: string): void {
+  if (typeof value === 'string') c.template(value, path);
+  else if (Array.isArray(value)) value.forEach((v, i) => checkTemplatesDeep(c, v, childPath(path, i)));
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) checkTemplatesDeep(c, v, childPath(path, k));
+  }
+}
+
+function checkStep(c: Checker, raw: unknown, i: number, defaults: { defaultTimeout: number | null; defaultFrom: string }): FlowStep | null {
+  const path = childPath('steps', i);
+  const o = c.obj(raw, path, STEP_KEYS, `a step mapping with one of ${STEP_KINDS.join(', ')}`);
+  if (!o) return null;
+  const kinds = STEP_KINDS.filter((k) => o[k] !== undefined);
+  if (kinds.length !== 1) {
+    c.fail(kinds.length > 1 ? childPath(path, kinds[1]) : path, kinds.length === 0
+      ? `a step needs exactly one action: ${STEP_KINDS.join(', ')}`
+      : `a step has exactly one action, found ${kinds.join(' and ')}; split it into two steps`, kinds.length > 1);
+    return null;
+  }
+  const kind = kinds[0];
+  const ap = childPath(path, kind);
+  const name = c.str(o, 'name', path, { template: false });
+  const fallback = kind === 'expectNone' ? DEFAULT_TIMEOUTS_MS.expectNone : (defaults.defaultTimeout ?? DEFAULT_TIMEOUTS_MS[kind]);
+  const timeoutMs = c.duration(o, 'timeout', path, fallback);
+  let action: StepAction | null = null;
+  const body = o[kind];
+  switch (kind) {
+    case 'send': action = checkSend(c, body, ap, defaults.defaultFrom); break;
+    case 'http': action = checkHttp(c, body, ap); break;
+    case 'job': action = checkJob(c, body, ap); break;
+    case 'expect': {
+      const e = c.obj(body, ap, [...CRITERIA_KEYS, 'count']);
+      if (e) action = { kind: 'expect', criteria: checkCriteria(c, e, ap), count: c.int(e, 'count', ap, 1, MAX_SEND_COUNT, 1) };
+      break;
+    }
+    case 'expectNone': {
+      const e = c.obj(body, ap, CRITERIA_KEYS);
+      if (e) action = { kind: 'expectNone', criteria: checkCriteria(c, e, ap) };
+      break;
+    }
+    case 'expectEvent': action = checkExpectEvent(c, body, ap); break;
+  }
+  if (!action) return null;
+  return { index: i, name: name ?? defaultStepName(action), timeoutMs, action, ref: c.ref(path) };
+}
+
+function checkSend(c: Checker, body: unknown, path: string, defaultFrom: string): StepAction | null {
+  const o = c.obj(body, path, ['to', 'cc', 'bcc', 'from', 'subject', 'text', 'html', 'headers', 'attachments', 'count', 'rate', 'retries', 'retryDelay']);
+  if (!o) return null;
+  const to = c.strList(o, 'to', path, { required: true });
+  const text = c.str(o, 'text', path);
+  const html = c.str(o, 'html', path);
+  const attachments: Array<{ filename: string; content: string; contentType: string | null }> = [];
+  if (o.attachments !== undefined) {
+    const ap = childPath(path, 'attachments');
+    if (!Array.isArray(o.attachments)) c.fail(ap, `must be a list of {filename, content, contentType}, got ${describe(o.attachments)}`);
+    else {
+      o.attachments.forEach((a, i) => {
+        const ip = childPath(ap, i);
+        const ao = c.obj(a, ip, ['filename', 'content', 'contentType']);
+        if (!ao) return;
+        attachments.push({
+          filename: c.str(ao, 'filename', ip, { required: true }) ?? '',
+          content: c.str(ao, 'content', ip, { def: '' }) ?? '',
+          contentType: c.str(ao, 'contentType', ip),
+        });
+      });
+    }
+  }
+  let rate: number | null = null;
+  if (o.rate !== undefined && o.rate !== null) {
+    rate = parseRate(o.rate);
+    if (rate === null) c.fail(childPath(path, 'rate'), `must be messages per second (a number) or "N/s", "N/m", got ${describe(o.rate)}`);
+  }
+  return {
+    kind: 'send',
+    to,
+    cc: c.strList(o, 'cc', path),
+    bcc: c.strList(o, 'bcc', path),
+    from: c.str(o, 'from', path) ?? defaultFrom,
+    subject: c.str(o, 'subject', path) ?? 'Validation Email',
+    text: text === null && html === null ? 'Test email for validation' : text,
+    html,
+    headers: c.strMap(o, 'headers', path),
+    attachments,
+    count: c.int(o, 'count', path, 1, MAX_SEND_COUNT, 1),
+    rate,
+    retries: c.int(o, 'retries', path, 0, MAX_SEND_RETRIES, 0),
+    retryDelayMs: c.duration(o, 'retryDelay', path, 0),
+  };
+}
+
+function parseRate(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : null;
+  if (typeof v !== 'string') return null;
+  const m = /^(\d+(?:\.\d+)?)\s*\/\s*(s|m|h)$/.exec(v.trim());
+  if (!m || Number(m[1]) <= 0) return null;
+  return Number(m[1]) / { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
+}
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
+  const o = c.obj(body, path, ['method', 'url', 'headers', 'json', 'body', 'status', 'responseBody']);
+  if (!o) return null;
+  const url = c.str(o, 'url', path, { required: true });
+  if (url !== null) {
+    try {
+      const u = new URL(renderTemplate(url, PLACEHOLDER_VARS));
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') c.fail(childPath(path, 'url'), `must be an http or https URL, got ${u.protocol}`);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) c.fail(childPath(path, 'url'), `is not a valid URL: ${describe(url)}`);
+    }
+  }
+  if (o.json !== undefined && o.body !== undefined) c.fail(childPath(path, 'body'), 'give either json or body, not both', true);
+  if (o.json !== undefined) checkTemplatesDeep(c, o.json, childPath(path, 'json'));
+  const method = typeof o.method === 'string' ? o.method.toUpperCase() : null;
+  if (o.method !== undefined && (method === null || !(HTTP_METHODS as readonly string[]).includes(method))) {
+    c.fail(childPath(path, 'method'), `must be one of ${HTTP_METHODS.join(', ')}, got ${describe(o.method)}`);
+  }
+  const hasBody = o.json !== undefined || o.body !== undefined;
+  return {
+    kind: 'http',
+    method: method ?? (hasBody ? 'POST' : 'GET'),
+    url: url ?? '',
+    headers: c.strMap(o, 'headers', path),
+    json: o.json ?? null,
+    body: c.str(o, 'body', path),
+    status: o.status === undefined ? ['2xx'] : (c.status(o.status, childPath(path, 'status')) ?? ['2xx']),
+    responseBody: c.matcher(o, 'responseBody', path, 'text'),
+  };
+}
+
+function checkJob(c: Checker, body: unknown, path: string): StepAction | null {
+  const o = c.obj(body, path, ['image', 'command', 'args', 'env']);
+  if (!o) return null;
+  return {
+    kind: 'job',
+    image: c.str(o, 'image', path, { required: true }) ?? '',
+    command: c.strList(o, 'command', path),
+    args: c.strList(o, 'args', path),
+    env: c.strMap(o, 'env', path),
+  };
+}
+
+function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
+  const headers: HeaderMatcherSpec[] = [];
+  if (o.headers !== undefined) {
+    const hp = childPath(path, 'headers');
+    if (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers)) {
+      c.fail(hp, `must map header names to a matcher (or true for "present"), got ${describe(o.headers)}`);
+    } else {
+      for (const [name, v] of Object.entries(o.headers as Obj)) {
+        const ip = childPath(hp, name);
+        if (v === true) headers.push({ name, value: null });
+        else {
+          const m = c.matcherValue(v, ip, 'text');
+          if (m !== null) headers.push({ name, value: m });
+        }
+      }
+    }
+  }
+  const links: LinkMatcherSpec[] = [];
+  for (const [item, ip] of listOf(o.link, childPath(path, 'link'))) {
+    if (typeof item === 'string') {
+      const m = c.matcherValue(item, ip, 'text');
+      if (m !== null) links.push({ url: m, status: null });
+      continue;
+    }
+    const lo = c.obj(item, ip, ['url', 'status'], 'a URL matcher or {url, status}');
+    if (!lo) continue;
+    const url = lo.url === undefined ? '/./' : c.matcher(lo, 'url', ip, 'text');
+    const status = lo.status === undefined ? null : c.status(lo.status, childPath(ip, 'status'));
+    if (url !== null) links.push({ url, status });
+  }
+  const attachments: AttachmentMatcherSpec[] = [];
+  for (const [item, ip] of listOf(o.attachment, childPath(path, 'attachment'))) {
+    if (typeof item === 'string') {
+      const m = c.matcherValue(item, ip, 'text');
+      if (m !== null) attachments.push({ filename: m, contentType: null });
+      continue;
+    }
+    const ao = c.obj(item, ip, ['filename', 'contentType'], 'a file name matcher or {filename, contentType}');
+    if (!ao) continue;
+    attachments.push({ filename: c.matcher(ao, 'filename', ip, 'text'), contentType: c.matcher(ao, 'contentType', ip, 'text') });
+  }
+  let listUnsubscribe = null as MessageCriteria['listUnsubscribe'];
+  if (o.listUnsubscribe === true) listUnsubscribe = 'present';
+  else if (o.listUnsubscribe === false) listUnsubscribe = 'absent';
+  else listUnsubscribe = c.oneOf(o, 'listUnsubscribe', path, ['present', 'one-click', 'absent'] as const);
+  const criteria: MessageCriteria = {
+    to: c.matcher(o, 'to', path, 'address'),
+    from: c.matcher(o, 'from', path, 'address'),
+    subject: c.matcher(o, 'subject', path, 'text'),
+    text: c.matcher(o, 'text', path, 'text'),
+    html: c.matcher(o, 'html', path, 'text'),
+    headers,
+    links,
+    attachments,
+    dkim: c.oneOf(o, 'dkim', path, ['pass', 'fail', 'none'] as const),
+    listUnsubscribe,
+    maxSpamScore: c.num(o, 'maxSpamScore', path, 0, 1000),
+  };
+  return criteria;
+}
+
+function listOf(v: unknown, path: string): Array<[unknown, string]> {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.map((item, i) => [item, childPath(path, i)]);
+  return [[v, path]];
+}
+
+function checkExpectEvent(c: Checker, body: unknown, path: string): StepAction | null {
+  const o = c.obj(body, path, ['type', 'to', 'from', 'code', 'url', 'format', 'status', 'count']);
+  if (!o) return null;
+  const type = c.oneOf(o, 'type', path, EVENT_TYPES, { required: true });
+  let code: number | string | null = null;
+  if (o.code !== undefined && o.code !== null) {
+    const v = o.code;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 200 && v <= 599) code = v;
+    else if (typeof v === 'string' && /^[245]\.\d{1,3}\.\d{1,3}$/.test(v)) code = v;
+    else if (typeof v === 'string' && /^[245]\d\d$/.test(v)) code = Number(v);
+    else c.fail(childPath(path, 'code'), `must be an SMTP reply code such as 550 or an enhanced status code such as "5.1.1", got ${describe(v)}`);
+  }
+  if (type !== 'webhook') {
+    for (const k of ['url', 'format', 'status']) {
+      if (o[k] !== undefined) c.fail(childPath(path, k), `"${k}" applies only to type: webhook`, true);
+    }
+  } else if (o.code !== undefined) {
+    c.fail(childPath(path, 'code'), 'webhook events have a "status" (the application\'s HTTP response), not an SMTP "code"', true);
+  }
+  return {
+    kind: 'expectEvent',
+    type: type ?? 'rejected',
+    to: c.matcher(o, 'to', path, 'address'),
+    from: c.matcher(o, 'from', path, 'address'),
+    code,
+    url: c.matcher(o, 'url', path, 'text'),
+    format: c.str(o, 'format', path, { template: false }),
+    status: o.status === undefined ? null : c.status(o.status, childPath(path, 'status')),
+    count: c.int(o, 'count', path, 1, MAX_SEND_COUNT, 1),
+  };
+}
+
+function defaultStepName(action: StepAction): string {
+  switch (action.kind) {
+    case 'send': return `send ${action.count} to ${action.to.join(', ')}`;
+    case 'http': return `${action.method} ${action.url}`;
+    case 'job': return `job ${action.image}`;
+    case 'expect': {
+      const c = action.criteria;
+      const what = [c.to && `to ${c.to}`, c.subject && `subject ${c.subject}`, c.from && `from ${c.from}`].filter(Boolean).join(', ');
+      return `expect ${action.count > 1 ? `${action.count} messages` : 'a message'}${what ? ` ${what}` : ''}`;
+    }
+    case 'expectNone': {
+      const c = action.criteria;
+      const what = [c.to && `to ${c.to}`, c.subject && `subject ${c.subject}`].filter(Boolean).join(', ');
+      return `expect no message${what ? ` ${what}` : ''}`;
+    }
+    case 'expectEvent': return `expect ${action.type}${action.to ? ` for ${action.to}` : ''}${action.code !== null ? ` (${action.code})` : ''}`;
+  }
+}

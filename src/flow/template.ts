@@ -1,0 +1,102 @@
+/**
+ * `{{name}}` templates in flow files. Deliberately tiny: a variable lookup and
+ * nothing else (no expressions, no filters), so a flow file stays data.
+ *
+ * Variables: `run.id` (unique per run), `env.NAME` (from the environment the
+ * runner was given, never read from process.env here), `index` (1..count in a
+ * `send` step), `sink.url`, `sink.smtp` (host:port), `mock.url` (the local
+ * stand-in application, see the runner).
+ */
+
+const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const VARIABLE = /^(run\.id|index|sink\.url|sink\.smtp|sink\.host|sink\.port|mock\.url|env\.[A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** Variables every run provides, besides `env.*`. */
+export const TEMPLATE_VARIABLES = Object.freeze(['run.id', 'index', 'sink.url', 'sink.smtp', 'sink.host', 'sink.port', 'mock.url']);
+
+export interface TemplateVars {
+  run: { id: string };
+  env: Readonly<Record<string, string | undefined>>;
+  index?: number;
+  sink?: { url: string; smtp: string; host: string; port: number };
+  mock?: { url: string };
+}
+
+export class TemplateError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(message);
+    this.name = 'TemplateError';
+    this.variable = variable;
+  }
+}
+
+/** Names used in `text` (`run.id`, `env.HOME`, …); throws for syntax it does not know. */
+export function templateVariables(text: string): string[] {
+  const names: string[] = [];
+  for (const m of text.matchAll(TEMPLATE)) {
+    const name = m[1];
+    if (!VARIABLE.test(name)) {
+      throw new TemplateError(name, `unknown template variable "{{${name}}}" (known: ${TEMPLATE_VARIABLES.join(', ')}, env.NAME)`);
+    }
+    names.push(name);
+  }
+  const stripped = text.replace(TEMPLATE, '');
+  if (stripped.includes('{{')) throw new TemplateError('', 'unclosed "{{" in template');
+  return names;
+}
+
+export function hasTemplate(text: string): boolean {
+  return text.includes('{{');
+}
+
+function lookup(name: string, vars: TemplateVars): string {
+  if (name === 'run.id') return vars.run.id;
+  if (name.startsWith('env.')) {
+    const value = vars.env[name.slice(4)];
+    if (value === undefined) throw new TemplateError(name, `environment variable ${name.slice(4)} is not set (used as {{${name}}})`);
+    return value;
+  }
+  if (name === 'index') {
+    if (vars.index === undefined) throw new TemplateError(name, '{{index}} is only available in a send step');
+    return String(vars.index);
+  }
+  if (name.startsWith('sink.')) {
+    if (!vars.sink) throw new TemplateError(name, `{{${name}}} is not known yet`);
+    const key = name.slice(5) as 'url' | 'smtp' | 'host' | 'port';
+    return String(vars.sink[key]);
+  }
+  if (name === 'mock.url') {
+    if (!vars.mock) throw new TemplateError(name, '{{mock.url}} is not available in this run');
+    return vars.mock.url;
+  }
+  throw new TemplateError(name, `unknown template variable "{{${name}}}"`);
+}
+
+/** Renders every `{{variable}}` in `text`. */
+export function renderTemplate(text: string, vars: TemplateVars): string {
+  if (!text.includes('{{')) return text;
+  templateVariables(text);
+  return text.replace(TEMPLATE, (_m, name: string) => lookup(name, vars));
+}
+
+/** Renders every string inside a JSON-like value (keys too). */
+export function renderDeep(value: unknown, vars: TemplateVars): unknown {
+  if (typeof value === 'string') return renderTemplate(value, vars);
+  if (Array.isArray(value)) return value.map((v) => renderDeep(v, vars));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[renderTemplate(k, vars)] = renderDeep(v, vars);
+    return out;
+  }
+  return value;
+}
+
+/** Values that let a template be validated before a run (regexes compiled with them). */
+export const PLACEHOLDER_VARS: TemplateVars = Object.freeze({
+  run: { id: 'runid' },
+  env: new Proxy({}, { get: () => 'x' }) as Record<string, string>,
+  index: 1,
+  sink: { url: 'http://127.0.0.1:1', smtp: '127.0.0.1:1', host: '127.0.0.1', port: 1 },
+  mock: { url: 'http://127.0.0.1:1' },
+});
