@@ -48,6 +48,8 @@ export function parseListQuery(url: URL): { start: number; limit: number; query:
 export interface ApiRoutesOptions {
   /** Whether the API requires a token (reported by /api/info). */
   auth: boolean;
+  /** Extra fields of /api/info (SMTP endpoint, version), supplied by the sink's composition. */
+  info?: () => Record<string, unknown>;
 }
 
 function notFound(what: string) {
@@ -134,6 +136,7 @@ export function addApiRoutes(router: Router, ctx: SinkContext, options: ApiRoute
   router.add('GET', '/api/stats', ({ res }) => sendJson(res, 200, ctx.stats()));
 
   router.add('GET', '/api/info', ({ res }) => sendJson(res, 200, {
+    ...options.info?.(),
     name: 'kubectl-email-validate sink',
     protocol: PROTOCOL_VERSION,
     instance: ctx.instance,

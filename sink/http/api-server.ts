@@ -44,6 +44,11 @@ export interface ApiServerOptions {
   feed?: Omit<EventFeedOptions, 'logger' | 'onClientOpened' | 'onClientClosed' | 'onClientDropped'>;
   /** Hostname MailHog-compatible messages claim in their Received header. */
   mailhogHostname?: string;
+  /**
+   * Extra fields for `GET /api/info`, e.g. `{ smtp: { port: 1025 }, version }`:
+   * `send` reads `smtp.port` from there to know where to deliver.
+   */
+  info?: () => Record<string, unknown>;
 }
 
 export interface ApiServer {
@@ -127,7 +132,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     const text = await metrics.registry.metrics();
     sendText(res, 200, text, metrics.registry.contentType);
   }, { auth: false });
-  addApiRoutes(router, ctx, { auth: verifier !== null });
+  addApiRoutes(router, ctx, { auth: verifier !== null, info: options.info });
   addMailhogRoutes(router, ctx, { hostname: options.mailhogHostname });
   router.add('GET', EVENTS_PATH, () => {
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
