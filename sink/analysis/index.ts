@@ -60,6 +60,8 @@ async function analyze(raw: Buffer, parsed: ParsedMail | null, options: AnalyzeO
   }
 
   const { text, html, truncatedBody } = bodies(raw, parsed, split.bodyOffset, headers);
+  const hasText = text !== null && text.trim() !== '' && hasTextPart(raw, split.bodyOffset, headers);
+  const hasHtml = html !== null && html.trim() !== '';
   const scan = extractLinks(text, html);
 
   const passing = dkim.signatures.filter((s) => s.result === 'pass');
@@ -75,6 +77,8 @@ async function analyze(raw: Buffer, parsed: ParsedMail | null, options: AnalyzeO
     date: dateHeader ? dateHeader.value.slice(0, 200) : null,
     text,
     html,
+    hasText,
+    hasHtml,
     links: scan.links,
     mismatchedLinks: scan.mismatched,
     listUnsubscribe,
@@ -98,8 +102,8 @@ async function analyze(raw: Buffer, parsed: ParsedMail | null, options: AnalyzeO
     },
     dkim: { result: dkim.result, signatures: dkim.signatures },
     links: scan.links,
-    hasText: typeof text === 'string' && text.trim() !== '',
-    hasHtml: typeof html === 'string' && html.trim() !== '',
+    hasText,
+    hasHtml,
     spamScore: signals.score,
     reasons: signals.reasons,
   };
@@ -129,6 +133,19 @@ function bodies(
     html: htmlPart ? body : null,
     truncatedBody,
   };
+}
+
+/**
+ * Whether the message has a text/plain part. mailparser fills `text` from the
+ * HTML when there is none, so this reads the MIME headers: the top-level type
+ * (absent means text/plain) or a part header within the scanned bytes.
+ */
+function hasTextPart(raw: Buffer, bodyOffset: number, headers: readonly RawHeader[]): boolean {
+  const top = lastHeader(headers, 'content-type')?.value.trim().toLowerCase();
+  if (top === undefined || top === '' || top.startsWith('text/plain')) return true;
+  if (!top.startsWith('multipart/')) return false;
+  const end = Math.min(raw.length, bodyOffset + MAX_RAW_BODY_SCAN_BYTES);
+  return /^content-type:[ \t]*text\/plain/im.test(raw.toString('latin1', Math.min(bodyOffset, raw.length), end));
 }
 
 /** Bulk-looking mail: list headers, bulk precedence, campaign headers, or an unsubscribe link in the body. */

@@ -70,6 +70,9 @@ export interface SignalInput {
   date: string | null;
   text: string | null;
   html: string | null;
+  /** A text/plain part exists (mailparser derives `text` from HTML, so this comes from the MIME headers). */
+  hasText: boolean;
+  hasHtml: boolean;
   links: readonly string[];
   mismatchedLinks: ReadonlyArray<{ href: string; text: string }>;
   listUnsubscribe: ListUnsubscribe;
@@ -115,8 +118,8 @@ export function spamSignals(input: SignalInput): { score: number; reasons: Analy
 
   const text = (input.text ?? '').slice(0, MAX_SIGNAL_SCAN_CHARS);
   const htmlText = (input.html ?? '').slice(0, MAX_SIGNAL_SCAN_CHARS);
-  const hasText = text.trim() !== '';
-  const hasHtml = htmlText.trim() !== '';
+  const hasText = input.hasText && text.trim() !== '';
+  const hasHtml = input.hasHtml && htmlText.trim() !== '';
   if (!hasText && !hasHtml) add('empty-body', 'neither a text nor an HTML body');
   else if (hasHtml && !hasText) add('html-only', 'HTML without a plain-text alternative');
 

@@ -250,7 +250,7 @@ describe('analysis/dkim', () => {
   });
 
   it(`checks at most ${MAX_DKIM_SIGNATURES} signatures and reports the rest as skipped`, async () => {
-    let signed = MESSAGE;
+    let signed: Buffer = MESSAGE;
     for (let i = 0; i < MAX_DKIM_SIGNATURES + 3; i++) signed = await sign(signed, ed, { algorithm: 'ed25519-sha256', selector: 'ed' });
     const calls: string[] = [];
     const split = splitMessage(signed);
