@@ -1,0 +1,240 @@
+/**
+ * The streaming check engine: pulls batches of input records, runs the
+ * per-address pipeline (offline synchronously, network under a global
+ * concurrency limit and rate), drops duplicates, and hands results to the
+ * writer in input order through a bounded reorder window. Checkpoints tie an
+ * input position to an output length, so a run killed at any moment resumes
+ * without losing or repeating a result (see state.ts).
+ *
+ * Pure: input, output, journal and clock are injected.
+ */
+
+import pLimit from 'p-limit';
+import type { Clock } from '../limits/clock.ts';
+import type { TokenBucket } from '../limits/token-bucket.ts';
+import { evError } from '../errors.ts';
+import { DigestSet } from './dedupe.ts';
+import { checkNetwork, checkOffline, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';
+import type { CheckResult } from './result.ts';
+import type { Verdict } from './reasons.ts';
+
+/** Records in flight or waiting for an earlier one, at most: bounds memory whatever the list length. */
+export const MAX_WINDOW = 20_000;
+/** Global network concurrency allowed at most (each check may hold a socket). */
+export const MAX_CONCURRENCY = 1_000;
+
+/** A batch of input records from one file: raw values and the byte offset just after each. */
+export interface InputBatch {
+  file: number;
+  values: string[];
+  ends: number[];
+}
+
+export interface ResultWriter {
+  /** Buffers one result (called in input order). */
+  write(result: CheckResult): void;
+  /** Writes out everything buffered so far; resolves to the output length in bytes at that point. */
+  flush(): Promise<number>;
+}
+
+export interface Counts {
+  /** Non-empty records read. */
+  read: number;
+  /** Distinct addresses whose result was written. */
+  written: number;
+  duplicates: number;
+  valid: number;
+  invalid: number;
+  risky: number;
+  unknown: number;
+}
+
+export interface Checkpoint {
+  /** Input file index and the byte offset up to which every record is accounted for. */
+  file: number;
+  offset: number;
+  /** Index of the last record accounted for. */
+  index: number;
+  /** Output length that holds exactly the results of records up to `index`. */
+  outputBytes: number;
+  counts: Counts;
+}
+
+export interface Journal {
+  /** Records a network result as soon as it completes (before it is written in order). */
+  completed(result: CheckResult): void;
+  /** Records a checkpoint (after the output up to it was flushed). */
+  checkpoint(cp: Checkpoint): Promise<void>;
+}
+
+export interface ResumeFrom {
+  checkpoint: Checkpoint;
+  /** Results journaled after the checkpoint, by record index: not checked again. */
+  completed: Map<number, CheckResult>;
+}
+
+export interface EngineOptions {
+  offline: OfflineContext;
+  stages: NetworkStages;
+  /** Network checks in flight at once (p-limit). */
+  concurrency: number;
+  /** Global rate of network checks (one token per address that goes to the network). */
+  rate?: TokenBucket;
+  clock: Clock;
+  journal?: Journal;
+  resume?: ResumeFrom;
+  /** Minimum time between checkpoints. */
+  checkpointEveryMs?: number;
+  /** De-duplication set, pre-filled when resuming (see {@link rebuildDedupe}). */
+  dedupe?: DigestSet;
+  signal?: AbortSignal;
+  /** Live counters for progress display; updated in place. */
+  stats?: Counts;
+}
+
+/**
+ * Rebuilds the de-duplication set from the input already accounted for by a
+ * checkpoint (the source must stop at the checkpoint's position). Only
+ * syntax runs, so this replays about a million records a second.
+ */
+export async function rebuildDedupe(prefix: AsyncIterable<InputBatch>): Promise<DigestSet> {
+  const set = new DigestSet();
+  for await (const b of prefix) for (const v of b.values) set.add(normalizedOf(v));
+  return set;
+}
+
+export function emptyCounts(): Counts {
+  return { read: 0, written: 0, duplicates: 0, valid: 0, invalid: 0, risky: 0, unknown: 0 };
+}
+
+interface Done { result: CheckResult | null; file: number; end: number }
+
+/**
+ * Runs a whole check. Resolves to the final counts; rejects with the input's
+ * error, or EV_ERR_INTERRUPTED when `signal` aborts (after a last checkpoint).
+ */
+export async function runCheck(source: AsyncIterable<InputBatch>, writer: ResultWriter, o: EngineOptions): Promise<Counts> {
+  if (!(o.concurrency >= 1 && o.concurrency <= MAX_CONCURRENCY)) throw evError('EV_ERR_INVALID_OPTION', `--concurrency must be from 1 to ${MAX_CONCURRENCY}`);
+  const counts = o.stats ?? emptyCounts();
+  const dedupe = o.dedupe ?? new DigestSet();
+  const limit = pLimit(o.concurrency);
+  const window = Math.min(MAX_WINDOW, Math.max(1024, o.concurrency * 64));
+  const everyMs = o.checkpointEveryMs ?? 1000;
+  const precomputed = o.resume?.completed ?? new Map<number, CheckResult>();
+  if (o.resume) Object.assign(counts, o.resume.checkpoint.counts);
+
+  let index = o.resume?.checkpoint.index ?? 0;
+  let next = index + 1; // next record index to write
+  let lastFile = o.resume?.checkpoint.file ?? 0;
+  let lastEnd = o.resume?.checkpoint.offset ?? 0;
+  const done = new Map<number, Done>();
+  let inFlight = 0;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  let lastCheckpoint = o.clock.now();
+  let checkpointing: Promise<void> = Promise.resolve();
+
+  const emit = (r: CheckResult | null, file: number, end: number): void => {
+    if (r !== null) {
+      writer.write(r);
+      counts.written++;
+      counts[r.verdict as Verdict]++;
+    }
+    lastFile = file;
+    lastEnd = end;
+    next++;
+  };
+  const complete = (i: number, r: CheckResult | null, file: number, end: number): void => {
+    if (i === next && done.size === 0) {
+      emit(r, file, end);
+      return;
+    }
+    done.set(i, { result: r, file, end });
+    for (let d = done.get(next); d !== undefined; d = done.get(next)) {
+      done.delete(next);
+      emit(d.result, d.file, d.end);
+    }
+  };
+  const checkpoint = (): Promise<void> => {
+    // Snapshot position and output length in the same tick, then persist.
+    const cp = { file: lastFile, offset: lastEnd, index: next - 1, counts: { ...counts } };
+    const flushed = writer.flush();
+    lastCheckpoint = o.clock.now();
+    checkpointing = checkpointing.then(async () => {
+      const outputBytes = await flushed;
+      if (o.journal) await o.journal.checkpoint({ ...cp, outputBytes });
+    });
+    return checkpointing;
+  };
+  const launch = (i: number, r: CheckResult, file: number, end: number): void => {
+    inFlight++;
+    limit(async () => {
+      if (o.rate) await o.rate.take(o.signal);
+      return checkNetwork(r, o.stages, o.signal);
+    }).then((res) => {
+      o.journal?.completed(res);
+      complete(i, res, file, end);
+    }, (err) => {
+      if (failure === null) failure = err;
+    }).finally(() => {
+      inFlight--;
+      const w = wake;
+      wake = null;
+      w?.();
+    });
+  };
+  const waitForProgress = (): Promise<void> => new Promise((resolve) => { wake = resolve; });
+
+  try {
+    let sinceClockCheck = 0;
+    for await (const batch of source) {
+      const { values, ends, file } = batch;
+      for (let k = 0; k < values.length; k++) {
+        if (failure !== null) throw failure;
+        if (o.signal?.aborted) throw o.signal.reason;
+        const i = ++index;
+        counts.read++;
+        const end = ends[k];
+        const r = checkOffline(values[k], i, o.offline);
+        if (!dedupe.add(r.normalized)) {
+          counts.duplicates++;
+          complete(i, null, file, end);
+          continue;
+        }
+        const pre = precomputed.get(i);
+        if (pre !== undefined) {
+          precomputed.delete(i);
+          complete(i, pre, file, end);
+        } else if (needsNetwork(r, o.stages)) {
+          launch(i, r, file, end);
+        } else {
+          complete(i, r, file, end);
+        }
+        // Back-pressure: never read further than `window` records past the
+        // oldest unwritten one (it bounds the reorder buffer and the sockets).
+        while (inFlight > 0 && i - next >= window) {
+          if (failure !== null) throw failure;
+          await waitForProgress();
+        }
+        if (++sinceClockCheck >= 4096 || inFlight > 0) {
+          sinceClockCheck = 0;
+          if (o.clock.now() - lastCheckpoint >= everyMs) await checkpoint();
+        }
+      }
+    }
+    while (inFlight > 0) {
+      await waitForProgress();
+      if (o.clock.now() - lastCheckpoint >= everyMs) await checkpoint();
+    }
+    if (failure !== null) throw failure;
+    await checkpoint();
+    return counts;
+  } catch (err) {
+    // Let in-flight checks settle (they see the abort signal), then save what
+    // is complete so a resumed run continues from here.
+    while (inFlight > 0) await waitForProgress();
+    await checkpoint().catch(() => undefined);
+    if (o.signal?.aborted && err === o.signal.reason) throw evError('EV_ERR_INTERRUPTED', 'interrupted; results so far were written', { hint: 'run the same command again with the same --state to continue' });
+    throw err;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The per-address pipeline: a function of (address, shared services). It
+ * holds no per-run state of its own, so the same function runs in the local
+ * engine and in a cluster shard that pulls work from a coordinator.
+ *
+ *   checkOffline  syntax + lists, synchronous, no I/O
+ *   checkNetwork  DNS, then SMTP probe and/or HTTP provider, under the limits
+ */
+
+import { diagnose } from '../address/syntax.ts';
+import type { DomainListFlags, Lists } from '../address/lists.ts';
+import type { DnsChecker } from '../address/dns.ts';
+import { verdictOf, type ReasonCode } from './reasons.ts';
+import type { CheckResult, DnsDetails } from './result.ts';
+import type { SmtpStage } from './smtp-stage.ts';
+import type { ProviderStage } from './provider-stage.ts';
+
+/** Domains whose list flags are cached; FIFO eviction beyond (the typo search is the costly part). */
+export const MAX_DOMAIN_FLAG_CACHE = 200_000;
+
+/** Per-domain list flags, cached: most lists repeat a few domains millions of times. */
+export class DomainFlagsCache {
+  private readonly lists: Lists;
+  private readonly map = new Map<string, DomainListFlags>();
+
+  constructor(lists: Lists) { this.lists = lists; }
+
+  get(domain: string): DomainListFlags {
+    let f = this.map.get(domain);
+    if (f === undefined) {
+      f = this.lists.domain(domain);
+      if (this.map.size >= MAX_DOMAIN_FLAG_CACHE) this.map.delete(this.map.keys().next().value!);
+      this.map.set(domain, f);
+    }
+    return f;
+  }
+}
+
+export interface OfflineContext {
+  lists: Lists;
+  domains: DomainFlagsCache;
+}
+
+export function createOfflineContext(lists: Lists): OfflineContext {
+  return { lists, domains: new DomainFlagsCache(lists) };
+}
+
+/** The de-duplication key of an address: what `checkOffline` puts in `normalized`. */
+export function normalizedOf(address: string): string {
+  const s = diagnose(address);
+  return s.category === 'invalid' ? address : `${s.local}@${s.domain}`;
+}
+
+/** Syntax and list checks of one address (already trimmed). Pure and synchronous. */
+export function checkOffline(address: string, index: number, ctx: OfflineContext): CheckResult {
+  const s = diagnose(address);
+  const reasons: ReasonCode[] = [];
+  const syntax = { category: s.category, diagnosis: s.diagnosis, smtputf8: s.smtputf8, idn: s.idn, literal: s.literal };
+  if (s.category === 'invalid') {
+    reasons.push('syntax_invalid');
+    return { address, normalized: address, verdict: 'invalid', reasons, index, checks: { syntax } };
+  }
+  if (s.category === 'unusual') reasons.push('syntax_unusual');
+  else if (s.category === 'deprecated') reasons.push('syntax_deprecated');
+  if (s.smtputf8) reasons.push('smtputf8_required');
+  if (s.idn) reasons.push('idn_domain');
+  const role = ctx.lists.isRole(s.local);
+  let lists;
+  if (s.literal) {
+    lists = { disposable: false, role, free: false, suggestion: null };
+  } else {
+    const f = ctx.domains.get(s.domain);
+    lists = { disposable: f.disposable, role, free: f.free, suggestion: f.suggestion };
+    if (f.disposable) reasons.push('disposable');
+    if (f.free) reasons.push('free_provider');
+    if (f.suggestion !== null) reasons.push('typo_suggestion');
+  }
+  if (role) reasons.push('role_account');
+  return {
+    address,
+    normalized: `${s.local}@${s.domain}`,
+    verdict: verdictOf(reasons),
+    reasons,
+    index,
+    checks: { syntax, lists },
+  };
+}
+
+/** The shared network services; any may be absent (e.g. `--offline`). */
+export interface NetworkStages {
+  dns?: DnsChecker;
+  smtp?: SmtpStage;
+  provider?: ProviderStage;
+}
+
+/** True when `r` still has network checks to run. */
+export function needsNetwork(r: CheckResult, stages: NetworkStages): boolean {
+  return r.checks.syntax.category !== 'invalid' && (stages.dns !== undefined || stages.provider !== undefined);
+}
+
+/** Domain part of a normalised address. */
+export function domainOf(normalized: string): string {
+  return normalized.slice(normalized.lastIndexOf('@') + 1);
+}
+
+/**
+ * DNS, then SMTP probe and provider, for an address that passed syntax.
+ * Mutates and returns `r`. Never rejects for network reasons: those become
+ * `unknown` reasons.
+ */
+export async function checkNetwork(r: CheckResult, stages: NetworkStages, signal?: AbortSignal): Promise<CheckResult> {
+  const domain = domainOf(r.normalized);
+  let deliverable = true;
+  if (stages.dns && !r.checks.syntax.literal) {
+    const d = await stages.dns.lookup(domain);
+    const details: DnsDetails = { status: d.status, implicitMx: d.implicitMx, mx: d.mx };
+    if (d.errorCode !== undefined) details.errorCode = d.errorCode;
+    r.checks.dns = details;
+    const reason = DNS_REASON[d.status];
+    if (reason) r.reasons.push(reason);
+    if (d.implicitMx) r.reasons.push('implicit_mx');
+    if (d.mx.some((m) => m.private)) r.reasons.push('mx_private');
+    deliverable = d.status === 'ok';
+    if (deliverable && stages.smtp) {
+      const smtp = await stages.smtp.probe(r.normalized, domain, d, signal);
+      r.checks.smtp = smtp.details;
+      for (const x of smtp.reasons) r.reasons.push(x);
+    }
+  }
+  if (deliverable && stages.provider) {
+    const p = await stages.provider.verify(r.address, r.normalized, signal);
+    r.checks.provider = p.details;
+    if (p.reason) r.reasons.push(p.reason);
+  }
+  r.verdict = verdictOf(r.reasons);
+  return r;
+}
+
+const DNS_REASON: Partial<Record<string, ReasonCode>> = {
+  not_found: 'domain_not_found',
+  null_mx: 'null_mx',
+  no_mail: 'no_mail_server',
+  mx_unresolvable: 'mx_unresolvable',
+  timeout: 'dns_timeout',
+  error: 'dns_error',
+};
+
+/** Offline then network checks of one address: the unit a shard runs. */
+export async function checkAddress(address: string, index: number, offline: OfflineContext, stages: NetworkStages, signal?: AbortSignal): Promise<CheckResult> {
+  const r = checkOffline(address, index, offline);
+  return needsNetwork(r, stages) ? checkNetwork(r, stages, signal) : r;
+}

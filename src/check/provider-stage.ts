@@ -1,0 +1,157 @@
+/**
+ * The HTTP verification provider stage: concurrency and rate of the config,
+ * 429 + Retry-After honoured for every request to the provider (a 429 pauses
+ * them all, not only the one that got it), bounded retries with backoff on
+ * 5xx and network errors, and a circuit breaker that stops calling a provider
+ * that keeps failing. The HTTP client is injected (undici Pool in production).
+ */
+
+import { sleep, type Clock } from '../limits/clock.ts';
+import { backoffDelay } from '../limits/backoff.ts';
+import { CircuitBreaker } from '../limits/circuit-breaker.ts';
+import { Semaphore } from '../limits/semaphore.ts';
+import { TokenBucket } from '../limits/token-bucket.ts';
+import { getPath, renderBody, renderUrl, type ProviderConfig } from './provider-config.ts';
+import type { ReasonCode } from './reasons.ts';
+import type { ProviderDetails, ProviderStatus } from './result.ts';
+
+/** Longest Retry-After we honour, in ms: a provider asking for more is treated as down for this address. */
+export const MAX_RETRY_AFTER_MS = 120_000;
+/** Cap on one backoff delay between provider retries. */
+export const MAX_PROVIDER_BACKOFF_MS = 30_000;
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  body?: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: string;
+}
+
+export interface HttpClient {
+  request(req: HttpRequest): Promise<HttpResponse>;
+}
+
+export interface ProviderStageOptions {
+  config: ProviderConfig;
+  http: HttpClient;
+  clock: Clock;
+  random: () => number;
+  /** First backoff delay for 5xx/network retries. */
+  backoffBaseMs?: number;
+}
+
+/** Retry-After as delta-seconds or an HTTP-date; ms from now, or null if absent/unparseable. */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return null;
+  const t = v.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const date = Date.parse(t);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, date - nowMs);
+}
+
+const REASON: Record<ProviderStatus, ReasonCode | null> = {
+  valid: null,
+  invalid: 'provider_invalid',
+  risky: 'provider_risky',
+  unknown: 'provider_unknown',
+  unavailable: 'provider_unavailable',
+};
+
+export class ProviderStage {
+  private readonly o: ProviderStageOptions;
+  private readonly sem: Semaphore;
+  private readonly bucket: TokenBucket | null;
+  readonly breaker: CircuitBreaker;
+  /** No request starts before this time (set by a 429's Retry-After). */
+  private pausedUntil = 0;
+  /** Requests sent, for stats and tests. */
+  requests = 0;
+
+  constructor(o: ProviderStageOptions) {
+    this.o = o;
+    const c = o.config;
+    this.sem = new Semaphore(c.concurrency);
+    this.bucket = c.rate ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: o.clock }) : null;
+    this.breaker = new CircuitBreaker({ failureThreshold: c.breakerThreshold, cooldownMs: c.breakerCooldownMs, clock: o.clock });
+  }
+
+  async verify(address: string, normalized: string, signal?: AbortSignal): Promise<{ details: ProviderDetails; reason: ReasonCode | null }> {
+    const c = this.o.config;
+    let httpStatus: number | undefined;
+    let attempts = 0;
+    let failures = 0;
+    while (attempts < c.attempts) {
+      if (!this.breaker.allow()) break;
+      attempts++;
+      const release = await this.sem.acquire();
+      let res: HttpResponse | null = null;
+      try {
+        const wait = this.pausedUntil - this.o.clock.now();
+        if (wait > 0) await sleep(this.o.clock, wait, signal);
+        if (this.bucket) await this.bucket.take(signal);
+        this.requests++;
+        res = await this.o.http.request({ method: c.method, url: renderUrl(c, normalized), headers: c.headers, body: renderBody(c, normalized), timeoutMs: c.timeoutMs, signal });
+      } catch {
+        res = null;
+      } finally {
+        release();
+      }
+      void address;
+      if (res === null) {
+        this.breaker.failure();
+        failures++;
+        await sleep(this.o.clock, backoffDelay(failures, { baseMs: this.o.backoffBaseMs ?? 500, maxMs: MAX_PROVIDER_BACKOFF_MS, random: this.o.random }), signal);
+        continue;
+      }
+      httpStatus = res.status;
+      if (res.status === 429) {
+        // The provider is alive and asks us to slow down: not a breaker
+        // failure, but every request waits out Retry-After.
+        const after = parseRetryAfter(res.headers['retry-after'], this.o.clock.now()) ?? backoffDelay(attempts, { baseMs: 1000, maxMs: MAX_PROVIDER_BACKOFF_MS, random: this.o.random });
+        if (after > MAX_RETRY_AFTER_MS) break;
+        this.pausedUntil = Math.max(this.pausedUntil, this.o.clock.now() + after);
+        continue;
+      }
+      if (res.status >= 500 || res.status === 408) {
+        this.breaker.failure();
+        failures++;
+        await sleep(this.o.clock, backoffDelay(failures, { baseMs: this.o.backoffBaseMs ?? 500, maxMs: MAX_PROVIDER_BACKOFF_MS, random: this.o.random }), signal);
+        continue;
+      }
+      if (res.status < 200 || res.status >= 300) {
+        // 401/403/404…: a configuration problem; retrying will not help.
+        this.breaker.failure();
+        break;
+      }
+      this.breaker.success();
+      let value: unknown;
+      try {
+        value = getPath(JSON.parse(res.body), c.verdictPath);
+      } catch {
+        value = undefined;
+      }
+      const key = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+      const status: ProviderStatus = key === undefined ? 'unknown' : c.map[key] ?? (isVerdict(key) ? key : 'unknown');
+      const details: ProviderDetails = { status, attempts, httpStatus: res.status };
+      if (key !== undefined) details.value = key.slice(0, 100);
+      return { details, reason: REASON[status] };
+    }
+    const details: ProviderDetails = { status: 'unavailable', attempts };
+    if (httpStatus !== undefined) details.httpStatus = httpStatus;
+    return { details, reason: 'provider_unavailable' };
+  }
+}
+
+function isVerdict(v: string): v is 'valid' | 'invalid' | 'risky' | 'unknown' {
+  return v === 'valid' || v === 'invalid' || v === 'risky' || v === 'unknown';
+}

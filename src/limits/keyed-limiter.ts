@@ -1,0 +1,70 @@
+import type { Clock } from './clock.ts';
+import { Semaphore } from './semaphore.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+/** Idle keys kept before a sweep drops them: bounds memory over lists with millions of domains. */
+export const MAX_IDLE_KEYS = 10_000;
+
+export interface KeyLimit {
+  /** Operations in flight per key. */
+  concurrency: number;
+  /** Operations started per second per key (token bucket). */
+  rate: number;
+  /** Bucket capacity per key. */
+  burst: number;
+}
+
+interface Entry { sem: Semaphore; bucket: TokenBucket }
+
+/**
+ * Concurrency and rate per key (a domain, a mail provider). Entries are
+ * created on demand and dropped once idle with a full bucket, so memory
+ * follows the keys in use, not all keys ever seen.
+ */
+export class KeyedLimiter {
+  private readonly entries = new Map<string, Entry>();
+  private readonly clock: Clock;
+  private readonly defaults: KeyLimit;
+  private readonly overrides: ReadonlyMap<string, KeyLimit>;
+
+  constructor(defaults: KeyLimit, clock: Clock, overrides: ReadonlyMap<string, KeyLimit> = new Map()) {
+    this.defaults = defaults;
+    this.clock = clock;
+    this.overrides = overrides;
+  }
+
+  limitOf(key: string): KeyLimit {
+    return this.overrides.get(key) ?? this.defaults;
+  }
+
+  private entry(key: string): Entry {
+    let e = this.entries.get(key);
+    if (!e) {
+      if (this.entries.size >= MAX_IDLE_KEYS) this.sweep();
+      const l = this.limitOf(key);
+      e = { sem: new Semaphore(l.concurrency), bucket: new TokenBucket({ rate: l.rate, burst: l.burst, clock: this.clock }) };
+      this.entries.set(key, e);
+    }
+    return e;
+  }
+
+  /** Drops entries with nothing in flight and a full bucket. */
+  sweep(): void {
+    for (const [k, e] of this.entries) if (e.sem.idle && e.bucket.idle) this.entries.delete(k);
+  }
+
+  get size(): number { return this.entries.size; }
+
+  /** Waits for a slot, then a token; resolves to the release of the slot. */
+  async acquire(key: string, signal?: AbortSignal): Promise<() => void> {
+    const e = this.entry(key);
+    const release = await e.sem.acquire();
+    try {
+      await e.bucket.take(signal);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
+  }
+}
