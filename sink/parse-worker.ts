@@ -1,0 +1,156 @@
+/**
+ * Runs the full MIME parse and the analysis off the event loop, in a
+ * worker_thread, so that mailparser never bounds SMTP ingest throughput.
+ *
+ * The worker is this very module, re-entered: `new Worker(new URL(import.meta.url))`.
+ * Run from source that is parse-worker.ts, from tsc output parse-worker.js, and
+ * in the single-file esbuild bundle it is the bundle itself (main.ts starts the
+ * sink only on the main thread, and the code at the bottom of this module
+ * starts the job loop in the worker). No file next to the bundle is needed.
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { AttachmentMeta } from '../src/protocol.ts';
+import { analyzeParts, parseAttachment, parseParts } from './message-parse.ts';
+import type { AnalyzedParts, Analyzer, ParsedParts } from './message-parse.ts';
+import { analyzeMessage } from './analysis/index.ts';
+
+/** Jobs handed to a worker and not yet answered; beyond this the caller falls back (lazy parse). */
+export const MAX_PARSE_IN_FLIGHT = 512;
+/** Worker heap: mailparser on a 25 MiB hostile message needs a few times its size. */
+export const PARSE_WORKER_HEAP_MB = 256;
+
+const WORKER_MARK = 'evParseWorker';
+
+type Job =
+  | { id: number; kind: 'analyze'; raw: Uint8Array }
+  | { id: number; kind: 'parts'; raw: Uint8Array }
+  | { id: number; kind: 'attachment'; raw: Uint8Array; index: number };
+type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+/** Where parsing happens: in a worker thread, or inline (tests, injected resolvers). */
+export interface ParseBackend {
+  analyze(raw: Buffer): Promise<AnalyzedParts>;
+  parts(raw: Buffer): Promise<ParsedParts>;
+  attachment(raw: Buffer, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined>;
+  /** Jobs not yet answered. */
+  readonly inFlight: number;
+  close(): Promise<void>;
+}
+
+/** Parses on the calling thread. */
+export class InlineParser implements ParseBackend {
+  readonly #analyze: Analyzer;
+  #inFlight = 0;
+
+  constructor(analyze: Analyzer = (raw, parsed) => analyzeMessage(raw, parsed)) {
+    this.#analyze = analyze;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async #track<T>(work: () => Promise<T>): Promise<T> {
+    this.#inFlight++;
+    try {
+      return await work();
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  analyze(raw: Buffer) { return this.#track(() => analyzeParts(raw, this.#analyze)); }
+  parts(raw: Buffer) { return this.#track(() => parseParts(raw)); }
+  attachment(raw: Buffer, index: number) { return this.#track(() => parseAttachment(raw, index)); }
+  async close(): Promise<void> {}
+}
+
+/** Parses in one worker thread; restarts it if it dies, failing the jobs it held. */
+export class WorkerParser implements ParseBackend {
+  #worker: Worker | null = null;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  #closed = false;
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL(import.meta.url), {
+      workerData: { [WORKER_MARK]: true },
+      resourceLimits: { maxOldGenerationSizeMb: PARSE_WORKER_HEAP_MB },
+      stdout: false,
+      stderr: false,
+    });
+    worker.unref();
+    worker.on('message', (reply: Reply) => {
+      const waiter = this.#pending.get(reply.id);
+      if (!waiter) return;
+      this.#pending.delete(reply.id);
+      if (reply.ok) waiter.resolve(reply.result);
+      else waiter.reject(new Error(reply.error));
+    });
+    const fail = (err: Error) => {
+      if (this.#worker !== worker) return;
+      this.#worker = null;
+      for (const waiter of this.#pending.values()) waiter.reject(err);
+      this.#pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`parse worker exited with code ${code}`)));
+    this.#worker = worker;
+    return worker;
+  }
+
+  #run<T>(job: Omit<Job, 'id' | 'raw'> & { raw: Buffer }): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('parser closed'));
+    const id = this.#nextId++;
+    const copy = new Uint8Array(job.raw); // exact-size copy: a pooled Buffer would clone its whole slab
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#ensureWorker().postMessage({ ...job, id, raw: copy }, [copy.buffer as ArrayBuffer]);
+    });
+  }
+
+  analyze(raw: Buffer): Promise<AnalyzedParts> {
+    return this.#run<AnalyzedParts>({ kind: 'analyze', raw }).catch((err: Error) => ({ parseError: err.message, analysis: null, analysisError: err.message }));
+  }
+
+  parts(raw: Buffer): Promise<ParsedParts> {
+    return this.#run<ParsedParts>({ kind: 'parts', raw }).catch((err: Error) => ({ parseError: err.message, headers: [], text: null, html: null, attachments: [] }));
+  }
+
+  async attachment(raw: Buffer, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
+    const r = await this.#run<{ meta: AttachmentMeta; content: Uint8Array } | undefined>({ kind: 'attachment', raw, index } as never);
+    return r === undefined ? undefined : { meta: r.meta, content: Buffer.from(r.content.buffer, r.content.byteOffset, r.content.byteLength) };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const worker = this.#worker;
+    this.#worker = null;
+    for (const waiter of this.#pending.values()) waiter.reject(new Error('parser closed'));
+    this.#pending.clear();
+    if (worker) await worker.terminate();
+  }
+}
+
+/** The worker side: answers jobs until the parent goes away. */
+function serveJobs(): void {
+  const port = parentPort!;
+  const analyze: Analyzer = (raw, parsed) => analyzeMessage(raw, parsed);
+  port.on('message', (job: Job) => {
+    const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
+    const work = job.kind === 'analyze' ? analyzeParts(raw, analyze)
+      : job.kind === 'parts' ? parseParts(raw)
+      : parseAttachment(raw, job.index);
+    work.then(
+      (result) => port.postMessage({ id: job.id, ok: true, result } satisfies Reply),
+      (err: unknown) => port.postMessage({ id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
+    );
+  });
+}
+
+if (!isMainThread && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) serveJobs();

@@ -1,0 +1,170 @@
+/**
+ * The rules in force, plus the state they need (greylisting counters), and the
+ * built-in conventions that work without any configuration:
+ *
+ * - a recipient whose local part starts with `bounce` is rejected at RCPT with 550 5.1.1;
+ * - one starting with `defer` gets 451 4.7.1 on its first attempt, then is accepted;
+ * - one starting with `asyncbounce` is accepted, then bounced with a DSN.
+ *
+ * User rules are checked first, in file order; the first terminal action
+ * (reject, defer, disconnect) wins; delays of all matching rules add up.
+ */
+import { EMPTY_RULE_SET, MAX_RULE_DELAY_MS, matchRule, parseRules } from '../src/rules-schema.ts';
+import type { MatchInput, Rule, RuleSet, WebhookEvent, WebhookFormat } from '../src/rules-schema.ts';
+import type { SmtpStage } from '../src/protocol.ts';
+import type { RulesController } from './types.ts';
+
+/** Sender/recipient pairs remembered for greylisting; the oldest are forgotten first. */
+export const MAX_GREYLIST_ENTRIES = 100_000;
+
+export const BUILTIN_BOUNCE = 'builtin:bounce';
+export const BUILTIN_DEFER = 'builtin:defer';
+export const BUILTIN_ASYNCBOUNCE = 'builtin:asyncbounce';
+
+export type Verdict =
+  | { kind: 'reject'; code: number; enhancedCode: string; text: string; rule: string }
+  | { kind: 'defer'; code: number; enhancedCode: string; text: string; rule: string }
+  | { kind: 'disconnect'; rule: string };
+
+export interface StageDecision {
+  /** Milliseconds to wait before answering (sum of matching delay rules). */
+  delayMs: number;
+  /** Null: accept. */
+  verdict: Verdict | null;
+}
+
+export interface BouncePlan {
+  recipient: string;
+  status: string;
+  diagnostic: string;
+  rule: string;
+}
+
+export interface WebhookPlan {
+  recipient: string;
+  url: string;
+  format: WebhookFormat;
+  event: WebhookEvent;
+  rule: string;
+}
+
+export interface AcceptedPlan {
+  bounces: BouncePlan[];
+  webhooks: WebhookPlan[];
+}
+
+export class RulesEngine implements RulesController {
+  #set: RuleSet = EMPTY_RULE_SET;
+  readonly #fileName: string;
+  readonly #random: () => number;
+  readonly #greylist = new Map<string, number>();
+  readonly #onReplace: ((count: number) => void) | undefined;
+
+  constructor(options: { source?: string; fileName?: string; random?: () => number; onReplace?: (count: number) => void } = {}) {
+    this.#fileName = options.fileName ?? 'rules';
+    this.#random = options.random ?? Math.random;
+    if (options.source !== undefined) this.#set = parseRules(options.source, this.#fileName);
+    this.#onReplace = options.onReplace;
+  }
+
+  source(): string {
+    return this.#set.source;
+  }
+
+  count(): number {
+    return this.#set.rules.length;
+  }
+
+  get rules(): readonly Rule[] {
+    return this.#set.rules;
+  }
+
+  replace(yamlSource: string): void {
+    this.#set = parseRules(yamlSource, this.#fileName);
+    this.#onReplace?.(this.#set.rules.length);
+  }
+
+  /** What to do at a stage before an SMTP reply (connect, mail, rcpt, data, end). */
+  evaluate(stage: SmtpStage, input: MatchInput): StageDecision {
+    let delayMs = 0;
+    for (const rule of this.#set.rules) {
+      if (rule.stage !== stage || rule.action.kind === 'bounce' || rule.action.kind === 'webhook') continue;
+      const matched = matchRule(rule, input, this.#random);
+      if (matched === null) continue;
+      const a = rule.action;
+      if (a.kind === 'delay') {
+        delayMs = Math.min(MAX_RULE_DELAY_MS, delayMs + a.ms);
+        continue;
+      }
+      if (a.kind === 'reject') return { delayMs, verdict: { kind: 'reject', code: a.code, enhancedCode: a.enhancedCode, text: a.text, rule: rule.name } };
+      if (a.kind === 'disconnect') return { delayMs, verdict: { kind: 'disconnect', rule: rule.name } };
+      // defer: greylisting per sender/recipient pair
+      const key = `${rule.name}\0${(input.sender ?? '').toLowerCase()}\0${matched.map((r) => r.toLowerCase()).join(',')}`;
+      if (this.#countAttempt(key) <= a.attempts) {
+        return { delayMs, verdict: { kind: 'defer', code: a.code, enhancedCode: a.enhancedCode, text: a.text, rule: rule.name } };
+      }
+    }
+    if (stage === 'rcpt') return { delayMs, verdict: this.#builtinAtRcpt(input) };
+    return { delayMs, verdict: null };
+  }
+
+  /** After a message was accepted: the bounces (DSNs) and webhooks it triggers. */
+  afterAccept(input: MatchInput): AcceptedPlan {
+    const plan: AcceptedPlan = { bounces: [], webhooks: [] };
+    const bounced = new Set<string>();
+    for (const rule of this.#set.rules) {
+      const a = rule.action;
+      if (a.kind !== 'bounce' && a.kind !== 'webhook') continue;
+      const matched = matchRule(rule, input, this.#random);
+      if (matched === null) continue;
+      for (const recipient of matched) {
+        if (a.kind === 'webhook') {
+          plan.webhooks.push({ recipient, url: a.url, format: a.format, event: a.event, rule: rule.name });
+        } else if (!bounced.has(recipient)) {
+          bounced.add(recipient);
+          plan.bounces.push({ recipient, status: a.status, diagnostic: a.diagnostic, rule: rule.name });
+        }
+      }
+    }
+    for (const recipient of input.recipients) {
+      if (!bounced.has(recipient) && localPart(recipient).startsWith('asyncbounce')) {
+        bounced.add(recipient);
+        plan.bounces.push({ recipient, status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 The email account that you tried to reach does not exist', rule: BUILTIN_ASYNCBOUNCE });
+      }
+    }
+    return plan;
+  }
+
+  #builtinAtRcpt(input: MatchInput): Verdict | null {
+    const recipient = input.recipients[0];
+    if (recipient === undefined) return null;
+    const local = localPart(recipient);
+    if (local.startsWith('bounce')) {
+      return { kind: 'reject', code: 550, enhancedCode: '5.1.1', text: 'The email account that you tried to reach does not exist', rule: BUILTIN_BOUNCE };
+    }
+    if (local.startsWith('defer')) {
+      const key = `${BUILTIN_DEFER}\0${(input.sender ?? '').toLowerCase()}\0${recipient.toLowerCase()}`;
+      if (this.#countAttempt(key) <= 1) {
+        return { kind: 'defer', code: 451, enhancedCode: '4.7.1', text: 'Greylisted, please try again later', rule: BUILTIN_DEFER };
+      }
+    }
+    return null;
+  }
+
+  /** Counts one more attempt for `key` and returns the count (1 on the first attempt). */
+  #countAttempt(key: string): number {
+    const n = (this.#greylist.get(key) ?? 0) + 1;
+    this.#greylist.delete(key);
+    this.#greylist.set(key, n);
+    if (this.#greylist.size > MAX_GREYLIST_ENTRIES) {
+      const oldest = this.#greylist.keys().next().value;
+      if (oldest !== undefined) this.#greylist.delete(oldest);
+    }
+    return n;
+  }
+}
+
+function localPart(address: string): string {
+  const at = address.lastIndexOf('@');
+  return (at < 0 ? address : address.slice(0, at)).toLowerCase();
+}

@@ -1,0 +1,245 @@
+/**
+ * The SMTP front end: smtp-server's handlers, wired to the rules (simulated
+ * rejections, greylisting, delays, disconnects) and to the ingest callback.
+ * Accepts any sender and recipient and relays nothing anywhere.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerError, SMTPServerSession } from 'smtp-server';
+import { plusTag } from '../src/protocol.ts';
+import type { Envelope, MessageSummary, RejectionData, SmtpStage } from '../src/protocol.ts';
+import type { MatchInput } from '../src/rules-schema.ts';
+import type { SinkConfig } from './config.ts';
+import { parseHeaderBlock } from './message-headers.ts';
+import type { HeaderField } from './message-headers.ts';
+import type { RulesEngine, Verdict } from './rules.ts';
+import { SinkSmtpServer } from './smtp-server.ts';
+import type { Logger } from './types.ts';
+
+/** Bytes of DATA buffered across all sessions at once; beyond it clients get 452 and retry (bounds memory under a flood of large messages). */
+export const MAX_INFLIGHT_DATA_BYTES = 512 * 1024 * 1024;
+/** Longest SMTP command line accepted (RFC 5321 section 4.5.3.1.4 says 512; SMTPUTF8 addresses need more). */
+export const MAX_COMMAND_LENGTH = 4096;
+/** Recipients per message (RFC 5321 section 4.5.3.1.8 requires at least 100). */
+export const MAX_RECIPIENTS = 1000;
+/** Invalid commands tolerated before a session is dropped. */
+export const MAX_UNAUTHENTICATED_COMMANDS = 50;
+
+export interface IngestInput {
+  envelope: Envelope;
+  raw: Buffer;
+  headers: readonly HeaderField[];
+  /** performance.now() at the end of DATA. */
+  dataEndedAt: number;
+}
+
+export interface SmtpFrontHooks {
+  /** Stores an accepted message; returns its summary (for the reply's queue id). */
+  ingest(input: IngestInput): MessageSummary;
+  /** A rule (or a limit) refused a command. */
+  refused(kind: 'rejected' | 'deferred', data: RejectionData): void;
+  connectionOpened(): void;
+  connectionClosed(): void;
+}
+
+export interface SmtpFrontOptions {
+  config: SinkConfig;
+  rules: RulesEngine;
+  logger: Logger;
+  hooks: SmtpFrontHooks;
+  /** Waits for a delay rule; injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+type Done = (err?: SMTPServerError | null) => void;
+
+function smtpError(code: number, enhanced: string, text: string): SMTPServerError {
+  const err = new Error(`${enhanced} ${text}`) as SMTPServerError;
+  err.responseCode = code;
+  return err;
+}
+
+function envelopeOf(session: SMTPServerSession): Envelope {
+  const from = session.envelope.mailFrom;
+  return {
+    helo: session.hostNameAppearsAs || '',
+    mailFrom: from && from.address ? { address: from.address, tag: plusTag(from.address) } : null,
+    rcptTo: session.envelope.rcptTo.map((r) => ({ address: r.address, tag: plusTag(r.address) })),
+    clientAddress: session.remoteAddress,
+    tls: session.secure,
+    authUser: typeof session.user === 'string' ? session.user : null,
+  };
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Creates the SMTP server (not yet listening). */
+export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
+  const { config, rules, logger, hooks } = options;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
+  const counted = new WeakSet<SMTPServerSession>();
+  let inflightBytes = 0;
+
+  const refuse = (stage: SmtpStage, session: SMTPServerSession, verdict: Exclude<Verdict, { kind: 'disconnect' }>, to: string | null): SMTPServerError => {
+    hooks.refused(verdict.kind === 'reject' ? 'rejected' : 'deferred', {
+      stage, code: verdict.code, enhancedCode: verdict.enhancedCode, text: verdict.text,
+      from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null,
+      to, clientAddress: session.remoteAddress, rule: verdict.rule,
+    });
+    return smtpError(verdict.code, verdict.enhancedCode, verdict.text);
+  };
+
+  /** Applies the rules of a stage, then calls done (possibly after a delay). */
+  const decide = (stage: SmtpStage, session: SMTPServerSession, input: MatchInput, to: string | null, done: Done): void => {
+    const decision = rules.evaluate(stage, input);
+    const finish = () => {
+      const v = decision.verdict;
+      if (v === null) return done();
+      if (v.kind === 'disconnect') {
+        hooks.refused('rejected', {
+          stage, code: 421, enhancedCode: '4.4.2', text: 'Connection dropped by rule', from: input.sender, to,
+          clientAddress: session.remoteAddress, rule: v.rule,
+        });
+        server.connectionOf(session.id)?.drop();
+        return done(smtpError(421, '4.4.2', 'Connection dropped by rule'));
+      }
+      done(refuse(stage, session, v, to));
+    };
+    if (decision.delayMs > 0) sleep(decision.delayMs).then(finish, finish);
+    else finish();
+  };
+
+  const server = new SinkSmtpServer({
+    name: config.name,
+    banner: 'kubectl-email-validate sink',
+    secure: false,
+    hideSTARTTLS: config.tls === null,
+    ...(config.tls ? { key: config.tls.key, cert: config.tls.cert } : {}),
+    hideENHANCEDSTATUSCODES: false,
+    hidePIPELINING: false,
+    hide8BITMIME: false,
+    hideSMTPUTF8: false,
+    hideDSN: true,
+    size: config.maxMessageSize,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: !config.authRequired,
+    allowInsecureAuth: true,
+    disableReverseLookup: true,
+    maxClients: config.maxClients,
+    socketTimeout: config.idleTimeoutMs,
+    sessionTimeout: config.sessionTimeoutMs,
+    closeTimeout: 5_000,
+    maxCommandLength: MAX_COMMAND_LENGTH,
+    maxRecipients: MAX_RECIPIENTS,
+    maxAllowedUnauthenticatedCommands: config.authRequired ? MAX_UNAUTHENTICATED_COMMANDS : false,
+    logger: false,
+
+    onConnect(session, callback) {
+      counted.add(session);
+      hooks.connectionOpened();
+      decide('connect', session, { sender: null, recipients: [] }, null, callback);
+    },
+
+    onClose(session) {
+      if (counted.delete(session)) hooks.connectionClosed();
+    },
+
+    onAuth(auth: SMTPServerAuthentication, _session, callback) {
+      const user = auth.username ?? '';
+      if (config.users.size > 0) {
+        const expected = config.users.get(user);
+        // compare digests so the comparison takes the same time whatever the lengths
+        const ok = expected !== undefined && timingSafeEqual(digest(expected), digest(auth.password ?? ''));
+        if (!ok) return callback(smtpError(535, '5.7.8', 'Authentication credentials invalid'));
+      }
+      callback(null, { user });
+    },
+
+    onMailFrom(address: SMTPServerAddress, session, callback) {
+      decide('mail', session, { sender: address.address || null, recipients: [] }, null, callback);
+    },
+
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
+      decide('rcpt', session, { sender, recipients: [address.address] }, address.address, callback);
+    },
+
+    onData(stream: SMTPServerDataStream, session, callback) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let overBudget = false;
+      let released = false;
+      const release = () => {
+        if (!released) inflightBytes -= size;
+        released = true;
+      };
+      stream.on('data', (chunk: Buffer) => {
+        if (overBudget || stream.sizeExceeded) return; // keep consuming, stop buffering
+        if (inflightBytes + chunk.length > MAX_INFLIGHT_DATA_BYTES) {
+          overBudget = true;
+          release();
+          chunks.length = 0;
+          return;
+        }
+        chunks.push(chunk);
+        size += chunk.length;
+        inflightBytes += chunk.length;
+      });
+      stream.on('error', release);
+      stream.on('end', () => {
+        const dataEndedAt = performance.now();
+        const envelope = envelopeOf(session);
+        const sender = envelope.mailFrom?.address ?? null;
+        const recipients = envelope.rcptTo.map((r) => r.address);
+        if (stream.sizeExceeded) {
+          release();
+          hooks.refused('rejected', {
+            stage: 'end', code: 552, enhancedCode: '5.3.4', text: `Message exceeds the size limit of ${config.maxMessageSize} bytes`,
+            from: sender, to: null, clientAddress: session.remoteAddress, rule: null,
+          });
+          return callback(smtpError(552, '5.3.4', `Message exceeds the size limit of ${config.maxMessageSize} bytes`));
+        }
+        if (overBudget) {
+          logger.warn('DATA refused: in-flight buffer budget exhausted', { budget: MAX_INFLIGHT_DATA_BYTES });
+          return callback(smtpError(452, '4.3.1', 'Insufficient system storage, try again later'));
+        }
+        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        chunks.length = 0;
+        let headers: HeaderField[];
+        try {
+          headers = parseHeaderBlock(raw);
+        } catch (err) {
+          logger.error('header parse failed', { error: (err as Error).message });
+          headers = [];
+        }
+        const header = (name: string) => headers.filter((h) => h.name === name).map((h) => h.value);
+        decide('end', session, { sender, recipients, header }, recipients.join(', ') || null, (err) => {
+          if (err) {
+            release();
+            return callback(err);
+          }
+          try {
+            const summary = hooks.ingest({ envelope, raw, headers, dataEndedAt });
+            callback(null, `Ok: queued as ${summary.id}`);
+          } catch (e) {
+            logger.error('ingest failed', { error: (e as Error).message });
+            callback(smtpError(451, '4.3.0', 'Local error in processing, try again'));
+          } finally {
+            release();
+          }
+        });
+      });
+    },
+  });
+
+  server.onDataCommand = (session, callback) => {
+    const envelope = envelopeOf(session);
+    const recipients = envelope.rcptTo.map((r) => r.address);
+    decide('data', session, { sender: envelope.mailFrom?.address ?? null, recipients }, recipients.join(', ') || null, callback);
+  };
+
+  server.on('error', (err: Error) => logger.warn('smtp connection error', { error: err.message, code: (err as NodeJS.ErrnoException).code }));
+  return server;
+}

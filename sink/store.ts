@@ -1,0 +1,234 @@
+/**
+ * The in-memory message store: bounded by message count and by raw bytes,
+ * oldest evicted first, each eviction announced as a `message.evicted` event.
+ *
+ * Only the raw source and a small summary are kept per message. The full MIME
+ * parse for a detail view runs lazily through the parse backend (a worker
+ * thread) and a few recent results are cached; the analysis arrives
+ * asynchronously (see analysis-queue.ts) and is kept with the message.
+ *
+ * Every mutation is an event appended here (received, evicted, deleted,
+ * cleared), so HTTP routes only call the methods.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AttachmentMeta, Envelope, MessageAnalysis, MessageDetail, MessageSummary } from '../src/protocol.ts';
+import type { EventLog } from './event-log.ts';
+import type { HeaderField } from './message-headers.ts';
+import { summaryHeaders, splitAddressList } from './message-headers.ts';
+import type { ParsedParts } from './message-parse.ts';
+import type { ParseBackend } from './parse-worker.ts';
+import type { MessageQuery, MessagePage, MessageStore } from './types.ts';
+
+/** Default cap on stored messages (issue 2: 10,000). */
+export const DEFAULT_MAX_MESSAGES = 10_000;
+/** Default cap on stored raw bytes (issue 2: 256 MiB). */
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+/** Detail views kept parsed; a UI or flow looks at the same few messages repeatedly. */
+export const DETAIL_CACHE_SIZE = 32;
+
+interface Entry {
+  summary: MessageSummary;
+  raw: Buffer;
+  cc: string[];
+  analysis: MessageAnalysis | null;
+}
+
+export interface StoreOptions {
+  maxMessages: number;
+  maxBytes: number;
+  events: EventLog;
+  parser: ParseBackend;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+export interface NewMessage {
+  envelope: Envelope;
+  raw: Buffer;
+  headers: readonly HeaderField[];
+}
+
+export class MemoryMessageStore implements MessageStore {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  readonly #events: EventLog;
+  readonly #parser: ParseBackend;
+  readonly #now: () => Date;
+  readonly #newId: () => string;
+  /** Insertion order is age order: the first entry is the oldest. */
+  readonly #entries = new Map<string, Entry>();
+  readonly #details = new Map<string, Promise<ParsedParts>>();
+  #bytes = 0;
+  #evicted = 0;
+  #newestFirst: Entry[] | null = null;
+
+  constructor(options: StoreOptions) {
+    this.maxMessages = options.maxMessages;
+    this.maxBytes = options.maxBytes;
+    this.#events = options.events;
+    this.#parser = options.parser;
+    this.#now = options.now ?? (() => new Date());
+    this.#newId = options.newId ?? randomUUID;
+  }
+
+  get count(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Messages evicted since start. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  /** Stores a message (evicting the oldest as needed) and appends `message.received`. */
+  add(message: NewMessage): MessageSummary {
+    const size = message.raw.length;
+    while (this.#entries.size > 0 && (this.#entries.size + 1 > this.maxMessages || this.#bytes + size > this.maxBytes)) {
+      this.#evictOldest(this.#entries.size + 1 > this.maxMessages ? 'count' : 'bytes');
+    }
+    const h = summaryHeaders(message.headers);
+    const summary: MessageSummary = {
+      id: this.#newId(),
+      time: this.#now().toISOString(),
+      envelope: message.envelope,
+      from: h.from,
+      to: h.to,
+      subject: h.subject,
+      messageId: h.messageId,
+      size,
+      parsed: false,
+      parseError: null,
+    };
+    const cc = message.headers.filter((f) => f.name === 'cc').flatMap((f) => splitAddressList(f.value));
+    this.#entries.set(summary.id, { summary, raw: message.raw, cc, analysis: null });
+    this.#bytes += size;
+    this.#newestFirst = null;
+    this.#events.append('message.received', summary);
+    return summary;
+  }
+
+  /** Records the outcome of the full parse + analysis; false when the message is gone. */
+  setAnalysis(id: string, analysis: MessageAnalysis | null, parseError: string | null): boolean {
+    const entry = this.#entries.get(id);
+    if (!entry) return false;
+    entry.analysis = analysis;
+    entry.summary = { ...entry.summary, parsed: true, parseError };
+    this.#newestFirst = null;
+    return true;
+  }
+
+  analysisOf(id: string): MessageAnalysis | null {
+    return this.#entries.get(id)?.analysis ?? null;
+  }
+
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
+  list(start: number, limit: number, query?: MessageQuery): MessagePage {
+    const all = this.#newestFirst ??= [...this.#entries.values()].reverse();
+    const active = query && Object.values(query).some((v) => v !== undefined && v !== '');
+    if (!active) return { total: all.length, items: all.slice(start, start + limit).map((e) => e.summary) };
+    const items: MessageSummary[] = [];
+    let total = 0;
+    for (const entry of all) {
+      if (!matches(entry, query)) continue;
+      if (total >= start && items.length < limit) items.push(entry.summary);
+      total++;
+    }
+    return { total, items };
+  }
+
+  get(id: string): MessageSummary | undefined {
+    return this.#entries.get(id)?.summary;
+  }
+
+  async detail(id: string): Promise<MessageDetail | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    let parts = this.#details.get(id);
+    if (!parts) {
+      parts = this.#parser.parts(entry.raw);
+      this.#details.set(id, parts);
+      if (this.#details.size > DETAIL_CACHE_SIZE) this.#details.delete(this.#details.keys().next().value!);
+    }
+    const p = await parts;
+    const current = this.#entries.get(id) ?? entry;
+    return {
+      ...current.summary,
+      parseError: current.summary.parseError ?? p.parseError,
+      headers: p.headers,
+      text: p.text,
+      html: p.html,
+      attachments: p.attachments,
+      analysis: current.analysis,
+    };
+  }
+
+  raw(id: string): Buffer | undefined {
+    return this.#entries.get(id)?.raw;
+  }
+
+  async attachment(id: string, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry || !Number.isInteger(index) || index < 0) return undefined;
+    return this.#parser.attachment(entry.raw, index);
+  }
+
+  delete(id: string): boolean {
+    if (!this.#remove(id)) return false;
+    this.#events.append('message.deleted', { id });
+    return true;
+  }
+
+  clear(): number {
+    const count = this.#entries.size;
+    this.#entries.clear();
+    this.#details.clear();
+    this.#bytes = 0;
+    this.#newestFirst = null;
+    this.#events.append('messages.cleared', { count });
+    return count;
+  }
+
+  #evictOldest(reason: 'count' | 'bytes'): void {
+    const id = this.#entries.keys().next().value;
+    if (id === undefined || !this.#remove(id)) return;
+    this.#evicted++;
+    this.#events.append('message.evicted', { id, reason });
+  }
+
+  #remove(id: string): boolean {
+    const entry = this.#entries.get(id);
+    if (!entry) return false;
+    this.#entries.delete(id);
+    this.#details.delete(id);
+    this.#bytes -= entry.raw.length;
+    this.#newestFirst = null;
+    return true;
+  }
+}
+
+function includes(haystack: string | null | undefined, needle: string): boolean {
+  return haystack != null && haystack.toLowerCase().includes(needle);
+}
+
+function matches(entry: Entry, q: MessageQuery): boolean {
+  const s = entry.summary;
+  if (q.to) {
+    const n = q.to.toLowerCase();
+    if (!s.envelope.rcptTo.some((r) => includes(r.address, n)) && !s.to.some((t) => includes(t, n)) && !entry.cc.some((c) => includes(c, n))) return false;
+  }
+  if (q.from) {
+    const n = q.from.toLowerCase();
+    if (!includes(s.envelope.mailFrom?.address, n) && !includes(s.from, n)) return false;
+  }
+  if (q.subject && !includes(s.subject, q.subject.toLowerCase())) return false;
+  if (q.tag && !s.envelope.rcptTo.some((r) => r.tag === q.tag)) return false;
+  if (q.containing && !entry.raw.toString('utf8').toLowerCase().includes(q.containing.toLowerCase())) return false;
+  return true;
+}
