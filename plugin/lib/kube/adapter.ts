@@ -9,7 +9,7 @@ import {
   createConfiguration, type KubernetesObject, type V1Deployment, type V1Namespace, type V1Pod,
 } from '@kubernetes/client-node';
 import type { ClientOptions } from 'ws';
-import { FIELD_MANAGER, MANAGED_SELECTOR } from '../../../src/cluster-meta.ts';
+import { FIELD_MANAGER, MANAGED_SELECTOR, SINK_NAME, TOKEN_SECRET_NAME } from '../../../src/cluster-meta.ts';
 import { evError } from '../../../src/errors.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import { isNotFound, statusCode, toKubeError, type KubeTarget } from './errors.ts';
@@ -171,6 +171,41 @@ export class KubeClient {
     const data = secret?.data?.[key];
     if (data !== undefined) return Buffer.from(data, 'base64').toString('utf8');
     return secret?.stringData?.[key];
+  }
+
+  /** Waits until a deleted namespace is gone (404); false on timeout. */
+  async waitNamespaceGone(name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let interval = 50;
+    for (;;) {
+      if (!(await this.getNamespace(name))) return true;
+      if (Date.now() >= deadline || signal?.aborted) return false;
+      await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(0, deadline - Date.now()))));
+      interval = Math.min(interval * 2, 1000);
+    }
+  }
+
+  /**
+   * Deletes the sink's objects from a namespace we did not create (`up -n`):
+   * fixed names plus the labelled ConfigMaps. Returns how many existed.
+   */
+  async deleteSinkObjects(namespace: string): Promise<number> {
+    const cms = await this.call(`list config maps in ${namespace}`, () => this.core.listNamespacedConfigMap({ namespace, labelSelector: MANAGED_SELECTOR }));
+    const refs: KubernetesObject[] = [
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: SINK_NAME, namespace } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: SINK_NAME, namespace } },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: SINK_NAME, namespace } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: TOKEN_SECRET_NAME, namespace } },
+      ...cms.items.map((cm) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm.metadata?.name ?? '', namespace } })),
+    ];
+    let deleted = 0;
+    for (const ref of refs) if (await this.deleteObject(ref)) deleted++;
+    // The ServiceMonitor CRD may not be installed at all: best effort.
+    try {
+      await this.objects.delete({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: SINK_NAME, namespace } });
+      deleted++;
+    } catch { /* absent or no CRD */ }
+    return deleted;
   }
 
   /** URL and `ws` options (auth, TLS) for a pod port-forward WebSocket. */

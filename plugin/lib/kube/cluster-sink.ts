@@ -3,7 +3,21 @@
  * {@link openClusterSink} (find a running sink, open tunnels to it) and
  * {@link createSink} (what `up` does, plus `destroy()`).
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_TTL, EXPIRES_AT_ANNOTATION, MANAGED_BY_LABEL, FIELD_MANAGER, SINK_NAME, SINK_POD_SELECTOR, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME,
+  generateNamespaceName, isValidNamespaceName, parseDuration, parseTtl,
+} from '../../../src/cluster-meta.ts';
+import { evError, isEmailValidateError } from '../../../src/errors.ts';
+import {
+  HTTP_CONTAINER_PORT, SMTP_CONTAINER_PORT, SMTP_SERVICE_PORTS, buildSinkManifests, sinkServiceHost, sinkSmtpAddresses, type KubeObject,
+} from '../../../src/manifests.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
+import { Tunnel, type TunnelEvent } from '../tunnel/tunnel.ts';
+import { connect, type AccessCheck, type KubeClient } from './adapter.ts';
+import { isPodReady, waitForSinkReady } from './readiness.ts';
 
 export interface ClusterSinkEndpoint {
   /** The pod this tunnel reaches. */
@@ -55,6 +69,17 @@ export interface CreateSinkOptions {
   serviceMonitor?: boolean;
   onStatus?: (line: string) => void;
   signal?: AbortSignal;
+  /**
+   * Where to register the cleanup of what was created while creation is in
+   * progress (the CLI passes its interrupt handler). Unregistered on return.
+   */
+  cleanups?: { register(label: string, run: () => Promise<void>): () => void };
+  /** Leave what was created in place when creation fails (`--keep`). */
+  keep?: boolean;
+  /** Test seams: clock, randomness, bundle bytes. */
+  now?: () => Date;
+  random?: () => number;
+  bundle?: Uint8Array;
 }
 
 export interface CreatedSink {
@@ -73,12 +98,254 @@ export interface CreatedSink {
   destroy(): Promise<void>;
 }
 
-export async function openClusterSink(kube: KubeFlagsValues, options: OpenClusterSinkOptions = {}): Promise<ClusterSink> {
-  void kube; void options;
-  throw new Error('openClusterSink: not implemented yet');
+
+/** How long `down`/`destroy()` waits for a namespace to finish terminating. */
+export const NAMESPACE_DELETE_WAIT_MS = 60_000;
+/** How long openClusterSink waits for an existing sink to be ready (it should already be). */
+export const OPEN_READY_WAIT_MS = 30_000;
+
+/** The sink bundle built by `npm run build`, found from both dist/ and source layouts. */
+export function readSinkBundle(): Uint8Array {
+  const candidates = [
+    new URL('../../../sink/sink.bundle.mjs', import.meta.url), // dist/plugin/lib/kube -> dist/sink
+    new URL('../../../dist/sink/sink.bundle.mjs', import.meta.url), // plugin/lib/kube (sources) -> dist/sink
+  ];
+  for (const url of candidates) {
+    const path = fileURLToPath(url);
+    if (existsSync(path)) return readFileSync(path);
+  }
+  throw evError('EV_ERR_INTERNAL', 'the sink bundle (dist/sink/sink.bundle.mjs) is missing from this installation', {
+    hint: 'run `npm run build` in the tool\'s folder, or pass --image with a sink image built from sink/Dockerfile.',
+  });
 }
 
+/** Permissions `up` needs in the sink's namespace. */
+function requiredAccess(namespace: string): AccessCheck[] {
+  return [
+    { verb: 'create', resource: 'deployments', group: 'apps', namespace },
+    { verb: 'create', resource: 'services', namespace },
+    { verb: 'create', resource: 'configmaps', namespace },
+    { verb: 'create', resource: 'secrets', namespace },
+    { verb: 'create', resource: 'networkpolicies', group: 'networking.k8s.io', namespace },
+    { verb: 'list', resource: 'pods', namespace },
+    { verb: 'create', resource: 'pods', subresource: 'portforward', namespace },
+  ];
+}
+
+function describeAccess(c: AccessCheck): string {
+  return `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ''}`;
+}
+
+/**
+ * Checks permissions up front (SelfSubjectAccessReview) so a user without
+ * namespace-create rights learns about `-n` before anything is created.
+ */
+async function checkPermissions(client: KubeClient, namespace: string, createNamespace: boolean): Promise<void> {
+  if (createNamespace) {
+    const ns = await client.canI({ verb: 'create', resource: 'namespaces' });
+    if (!ns.allowed) {
+      throw evError('EV_ERR_KUBE_FORBIDDEN', `you cannot create namespaces in context "${client.resolved.context}"${ns.reason ? ` (${ns.reason})` : ''}`, {
+        hint: 'use -n EXISTING_NAMESPACE to deploy the sink into a namespace you can write to.',
+      });
+    }
+  }
+  const checks = requiredAccess(namespace);
+  const results = await Promise.all(checks.map((c) => client.canI(c)));
+  const denied = checks.filter((_, i) => !results[i].allowed).map(describeAccess);
+  if (denied.length) {
+    throw evError('EV_ERR_KUBE_FORBIDDEN', `missing permissions in namespace ${namespace}: ${denied.join(', ')}`, {
+      hint: createNamespace ? 'ask for the RBAC rights listed in the README, or use -n with a namespace where you have them.'
+        : `ask for these rights in ${namespace} (a RoleBinding to the "edit" ClusterRole is enough), or choose another -n.`,
+      details: { namespace, denied },
+    });
+  }
+}
+
+/** Creates a sink: the namespace (unless given), the objects (server-side apply), then waits until ready. */
 export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptions = {}): Promise<CreatedSink> {
-  void kube; void options;
-  throw new Error('createSink: not implemented yet');
+  const status = options.onStatus ?? (() => {});
+  const ttlMs = parseTtl(options.ttl ?? DEFAULT_TTL);
+  const waitMs = parseDuration(options.wait ?? '2m', '--wait');
+  const client = connect(kube);
+  const now = (options.now ?? (() => new Date()))();
+  const existing = options.namespace ?? kube.namespace;
+  const createNamespace = existing === undefined;
+  const namespace = existing ?? generateNamespaceName(now, options.random ?? Math.random);
+  if (!isValidNamespaceName(namespace)) {
+    throw evError('EV_ERR_INVALID_OPTION', `"${namespace}" is not a valid namespace name`, { hint: 'use lowercase letters, digits and dashes (at most 63).' });
+  }
+  const replicas = options.replicas ?? 1;
+  const token = randomBytes(24).toString('base64url');
+  const objects = buildSinkManifests({
+    namespace, createNamespace, now, ttlMs, token,
+    ...(options.image ? { image: options.image } : { bundle: options.bundle ?? readSinkBundle() }),
+    ...(options.nodeImage ? { nodeImage: options.nodeImage } : {}),
+    replicas, ...(options.rules !== undefined ? { rules: options.rules } : {}), serviceMonitor: options.serviceMonitor ?? false,
+  });
+
+  status(`checking permissions in context "${client.resolved.context}"…`);
+  await checkPermissions(client, namespace, createNamespace);
+  if (!createNamespace && !(await client.getNamespace(namespace))) {
+    throw evError('EV_ERR_KUBE_NOT_FOUND', `namespace ${namespace} does not exist`, {
+      hint: 'omit -n to let `up` create a fresh namespace, or create it first (`kubectl create namespace NAME`).',
+    });
+  }
+
+  // A Ctrl-C can land while the namespace create is in flight: the cleanup waits for it to settle.
+  let creating: Promise<unknown> | undefined;
+  const destroy = async () => {
+    await creating?.catch(() => {});
+    if (createNamespace) {
+      await client.deleteNamespace(namespace);
+      await client.waitNamespaceGone(namespace, NAMESPACE_DELETE_WAIT_MS);
+    } else {
+      await client.deleteSinkObjects(namespace);
+    }
+  };
+  const label = createNamespace ? `namespace ${namespace}` : `the sink objects in namespace ${namespace}`;
+  let unregister: (() => void) | undefined;
+  const registerCleanup = () => {
+    if (!unregister && options.cleanups && !options.keep) unregister = options.cleanups.register(label, destroy);
+  };
+  try {
+    if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
+    for (const obj of objects) {
+      if (obj.kind === 'Namespace') {
+        status(`creating namespace ${namespace}…`);
+        registerCleanup();
+        creating = client.createNamespace(obj as never);
+        await creating;
+        continue;
+      }
+      registerCleanup();
+      if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
+      if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
+      else await client.apply(obj as never);
+    }
+    status(`applied ${objects.length} objects (server-side apply, field manager ${FIELD_MANAGER})`);
+    const pods = await waitForSinkReady(client, namespace, { replicas, timeoutMs: waitMs, signal: options.signal, onProgress: status });
+    unregister?.();
+    const expiresAt = objects[0].metadata.annotations?.[EXPIRES_AT_ANNOTATION] ?? '';
+    return {
+      namespace, createdNamespace: createNamespace, token, replicas,
+      smtp: { host: sinkServiceHost(namespace), ports: [...SMTP_SERVICE_PORTS], addresses: sinkSmtpAddresses(namespace) },
+      apiUrl: `http://${sinkServiceHost(namespace)}:${HTTP_CONTAINER_PORT}`,
+      expiresAt,
+      pods: pods.map((p) => p.metadata?.name ?? ''),
+      destroy,
+    };
+  } catch (err) {
+    unregister?.();
+    const interrupted = options.signal?.aborted || (isEmailValidateError(err) && err.code === 'EV_ERR_INTERRUPTED');
+    // On Ctrl-C the interrupt handler runs the cleanup; on failure we do, unless --keep.
+    if (!interrupted && !options.keep) {
+      status(`removing ${label} after the failure (use --keep to leave it for debugging)…`);
+      try { await destroy(); } catch { /* reported by gc later */ }
+    }
+    throw err;
+  }
+}
+
+async function applyOptional(client: KubeClient, obj: KubeObject, status: (l: string) => void): Promise<void> {
+  try {
+    await client.apply(obj as never);
+  } catch (err) {
+    status(`warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${(err as Error).message}`);
+  }
+}
+
+/** Finds the namespace of the one managed sink visible in the context. */
+async function discoverNamespace(client: KubeClient): Promise<string | undefined> {
+  let deployments;
+  try {
+    deployments = await client.listManagedDeployments();
+  } catch (err) {
+    // No cluster-wide list: fall back to the context's namespace.
+    if (isEmailValidateError(err) && err.code === 'EV_ERR_KUBE_FORBIDDEN') deployments = await client.listManagedDeployments(client.namespace);
+    else throw err;
+  }
+  const namespaces = [...new Set(deployments.filter((d) => d.metadata?.name === SINK_NAME && d.metadata?.labels?.[MANAGED_BY_LABEL] === FIELD_MANAGER).map((d) => d.metadata?.namespace ?? ''))].filter(Boolean);
+  if (namespaces.length > 1) {
+    throw evError('EV_ERR_INVALID_OPTION', `several sinks in context "${client.resolved.context}": ${namespaces.sort().join(', ')}`, {
+      hint: 'choose one with -n NAMESPACE (see `kubectl email-validate status`).',
+    });
+  }
+  return namespaces[0];
+}
+
+/**
+ * Finds a running sink (in `namespace`, or the only one in the context),
+ * reads its token and opens two tunnels per ready pod: HTTP (8025) and SMTP
+ * (1025). With `create`, makes one when none exists and destroys it on close.
+ */
+export async function openClusterSink(kube: KubeFlagsValues, options: OpenClusterSinkOptions = {}): Promise<ClusterSink> {
+  const status = options.onStatus ?? (() => {});
+  const client = connect(kube);
+  let namespace = options.namespace ?? kube.namespace ?? (await discoverNamespace(client));
+  let created: CreatedSink | undefined;
+  if (!namespace || !(await client.getDeployment(namespace, SINK_NAME))) {
+    if (!options.create) {
+      throw evError('EV_ERR_KUBE_NOT_FOUND', namespace ? `no sink in namespace ${namespace}` : `no sink found in context "${client.resolved.context}"`, {
+        hint: 'start one with `kubectl email-validate up`, or pass -n NAMESPACE of an existing one.',
+      });
+    }
+    created = await createSink(kube, { ...options.createOptions, ...(namespace ? { namespace } : {}), onStatus: status, ...(options.signal ? { signal: options.signal } : {}) });
+    namespace = created.namespace;
+  }
+  const ns = namespace;
+  try {
+    const token = created?.token ?? (await client.readSecretKey(ns, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY));
+    if (!token) {
+      throw evError('EV_ERR_KUBE_NOT_FOUND', `the sink's token Secret ${ns}/${TOKEN_SECRET_NAME} is missing`, {
+        hint: `recreate the sink: \`kubectl email-validate down ${ns}\` then \`up\`.`,
+      });
+    }
+    const pods = await waitForSinkReady(client, ns, { replicas: 1, timeoutMs: OPEN_READY_WAIT_MS, signal: options.signal, onProgress: status });
+    const tunnels = await openTunnels(client, ns, pods.map((p) => p.metadata?.name ?? ''), status);
+    let closed = false;
+    return {
+      namespace: ns, token, created: created !== undefined,
+      sinks: tunnels.map(({ http, smtp }) => ({ pod: http.pod, apiUrl: http.url, smtp: { host: smtp.host, port: smtp.port } })),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await Promise.all(tunnels.flatMap((t) => [t.http.close(), t.smtp.close()]));
+        if (created) await created.destroy();
+      },
+    };
+  } catch (err) {
+    if (created) await created.destroy().catch(() => {});
+    throw err;
+  }
+}
+
+/** One HTTP and one SMTP tunnel per pod; a replaced pod is swapped for a ready one not already used. */
+export async function openTunnels(client: KubeClient, namespace: string, pods: string[], status: (line: string) => void = () => {}): Promise<Array<{ http: Tunnel; smtp: Tunnel }>> {
+  const assigned = new Map<number, string>();
+  const resolver = (slot: number) => async (previous: string): Promise<string | undefined> => {
+    const ready = (await client.listPods(namespace, SINK_POD_SELECTOR)).filter(isPodReady).map((p) => p.metadata?.name ?? '');
+    if (ready.includes(previous)) return previous;
+    const taken = new Set([...assigned].filter(([s]) => s !== slot).map(([, p]) => p));
+    const next = ready.find((p) => !taken.has(p)) ?? ready[0];
+    if (next) assigned.set(slot, next);
+    return next;
+  };
+  const onEvent = (e: TunnelEvent) => {
+    if (e.type === 'pod-replaced') status(`tunnel: pod ${e.from} replaced by ${e.to}`);
+    else if (e.type === 'gave-up') status(`tunnel: cannot reach pod ${e.pod}: ${e.error}`);
+  };
+  const request = (port: number) => (pod: string) => client.portForwardRequest(namespace, pod, port);
+  const result: Array<{ http: Tunnel; smtp: Tunnel }> = [];
+  try {
+    for (const [slot, pod] of pods.entries()) {
+      assigned.set(slot, pod);
+      const http = await Tunnel.open({ pod, port: HTTP_CONTAINER_PORT, request: request(HTTP_CONTAINER_PORT), resolvePod: resolver(slot), onEvent });
+      const smtp = await Tunnel.open({ pod, port: SMTP_CONTAINER_PORT, request: request(SMTP_CONTAINER_PORT), resolvePod: resolver(slot), onEvent });
+      result.push({ http, smtp });
+    }
+  } catch (err) {
+    await Promise.all(result.flatMap((t) => [t.http.close(), t.smtp.close()]));
+    throw err;
+  }
+  return result;
 }
