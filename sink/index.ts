@@ -10,7 +10,8 @@ import type { SinkContext } from './types.ts';
 export { optionsFromEnv, resolveSinkConfig, parseByteSize, parseDurationMs, OPTION_SOURCES, DEFAULT_HOST, DEFAULT_SMTP_PORT, DEFAULT_HTTP_PORT, DEFAULT_MAX_MESSAGE_SIZE } from './config.ts';
 export type { SinkConfig, SinkOptions, SinkUser } from './config.ts';
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES } from './store.ts';
-export { createJsonLogger, silentLogger } from './logger.ts';
+export { createJsonLogger, silentLogger, LOG_LEVELS } from './logger.ts';
+export { describeEndpoints } from './endpoints.ts';
 export type { LogLevel } from './logger.ts';
 export type { Logger, SinkContext } from './types.ts';
 
