@@ -76,7 +76,12 @@ export interface ParsedDiagnostic {
 
 /** Splits `550 5.1.1 text` into its parts; missing codes default to a permanent 5.0.0. */
 export function parseDiagnostic(diagnostic: string | undefined): ParsedDiagnostic {
-  const text = (diagnostic ?? DEFAULT_BOUNCE_DIAGNOSTIC).replace(/[\r\n]+/g, ' ').trim().slice(0, MAX_DIAGNOSTIC_CHARS);
+  // A DSN Diagnostic-Code carries its type first (`smtp; 550 ...`, RFC 3464): the reply itself follows.
+  const text = (diagnostic ?? DEFAULT_BOUNCE_DIAGNOSTIC)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/^\s*smtp\s*;\s*/i, '')
+    .trim()
+    .slice(0, MAX_DIAGNOSTIC_CHARS);
   const m = /^([245]\d\d)?[ -]?(?:([245])\.(\d{1,3})\.(\d{1,3}))?/.exec(text);
   const code = m?.[1] ? Number(m[1]) : null;
   const cls = m?.[2] ?? (code !== null ? String(code)[0] : '5');

@@ -40,6 +40,13 @@ describe('webhooks/payloads', () => {
       assert.equal(parseDiagnostic(undefined).status, '5.1.1');
       assert.equal(parseDiagnostic('x'.repeat(5000)).text.length, 1000);
       assert.equal(parseDiagnostic('550 5.1.1 a\r\nb').text, '550 5.1.1 a b');
+      // The sink's bounce rules give DSN-style diagnostics.
+      assert.deepEqual(parseDiagnostic('smtp; 550 5.1.1 Recipient address rejected'), {
+        code: 550,
+        status: '5.1.1',
+        text: '550 5.1.1 Recipient address rejected',
+        transient: false,
+      });
     });
   });
 
