@@ -92,6 +92,7 @@ export class EventFeed {
   readonly #unsubscribe: () => void;
   readonly #pinger: NodeJS.Timeout;
   #closed = false;
+  #peakBuffered = 0;
 
   constructor(log: EventLog, instance: string, options: EventFeedOptions = {}) {
     this.#log = log;
@@ -110,6 +111,11 @@ export class EventFeed {
 
   get clientCount(): number {
     return this.#clients.size;
+  }
+
+  /** Largest socket buffer seen behind any client right after a send (checks the per-client bound). */
+  get peakBufferedBytes(): number {
+    return this.#peakBuffered;
   }
 
   /** Starts feeding an accepted WebSocket: hello, gap, replay, live. */
@@ -234,6 +240,8 @@ export class EventFeed {
 
   #send(client: Client, data: string): void {
     client.inFlight++;
+    const buffered = client.ws.bufferedAmount + Buffer.byteLength(data);
+    if (buffered > this.#peakBuffered) this.#peakBuffered = buffered;
     client.ws.send(data, (err) => {
       client.inFlight--;
       if (err === undefined || err === null) {
@@ -257,6 +265,8 @@ export class EventFeed {
   #close(client: Client, code: number, reason: string): Promise<void> {
     client.closing = true;
     client.backlog = [];
+    // It no longer counts as a client, even while its close frame waits behind its unread data.
+    if (this.#clients.delete(client)) this.#options.onClientClosed?.();
     const ws = client.ws;
     if (ws.readyState === ws.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
@@ -281,6 +291,7 @@ export class EventFeed {
         this.#options.onClientDropped?.('dead');
         this.#options.logger?.info('feed client did not answer a ping; terminated');
         client.closing = true;
+        if (this.#clients.delete(client)) this.#options.onClientClosed?.();
         client.ws.terminate();
         continue;
       }
