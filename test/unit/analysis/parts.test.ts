@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { headerText, requiredHeaders, splitMessage } from '../../../sink/analysis/headers.ts';
 import { decodeEntities, extractLinks, hostOf, MAX_LINK_CHARS, stripTags } from '../../../sink/analysis/links.ts';
-import { spamSignals, type SignalInput } from '../../../sink/analysis/spam-signals.ts';
+import { REASON_POINTS, spamSignals, type SignalInput } from '../../../sink/analysis/spam-signals.ts';
 import { analyzeListUnsubscribe } from '../../../sink/analysis/unsubscribe.ts';
 
 function headersOf(text: string) {
@@ -172,5 +173,15 @@ describe('analysis/spam-signals', () => {
   it('phrase points are capped', () => {
     const r = spamSignals({ ...base, text: 'act now limited time click here buy now winner urgent guaranteed miracle' });
     assert.equal(r.reasons[0].score, 3);
+  });
+});
+
+describe('analysis/README', () => {
+  it('documents every reason code with its points', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    for (const [code, points] of Object.entries(REASON_POINTS)) {
+      const row = new RegExp(`^\\| \`${code}\` \\| ${String(points).replace('.', '\\.')}[ |]`, 'm');
+      assert.match(readme, row, code);
+    }
   });
 });
