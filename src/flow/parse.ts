@@ -5,10 +5,11 @@
  * All problems are collected (up to a bound), not only the first.
  */
 import { stringify as toYaml } from 'yaml';
-import { evError, type EmailValidateError } from '../errors.ts';
+import { evError, isEmailValidateError, type EmailValidateError } from '../errors.ts';
+import { parseRules } from '../rules-schema.ts';
 import { parseDuration, MAX_STEP_TIMEOUT_MS } from './duration.ts';
 import { addressMatcher, isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
-import { PLACEHOLDER_VARS, renderTemplate, templateVariables, TemplateError } from './template.ts';
+import { PLACEHOLDER_VARS, renderDeep, renderTemplate, templateVariables, TemplateError } from './template.ts';
 import {
   FLOW_API_VERSION, FLOW_KIND, STEP_KINDS,
   type AttachmentMatcherSpec, type ExpectedEventType, type FlowSpec, type FlowStep, type HeaderMatcherSpec,
@@ -344,6 +345,7 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
     else {
       checkTemplatesDeep(c, top.sink, 'sink');
       sinkRules = toYaml(top.sink);
+      checkSinkRules(c, top.sink);
     }
   }
   let defaultTimeout: number | null = null;
@@ -372,6 +374,24 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
     file, name, description, sinkRules, sinkRulesData: top.sink ?? null, steps,
     templates: c.templates, needsCluster: steps.some((s) => s.action.kind === 'job'),
   };
+}
+
+/** The `sink:` section is the sink's rules file: validate it with the sink's own parser, positioned in this file. */
+function checkSinkRules(c: Checker, sink: unknown): void {
+  let rendered: string;
+  try {
+    rendered = toYaml(renderDeep(sink, PLACEHOLDER_VARS));
+  } catch {
+    return; // template problems are already reported
+  }
+  try {
+    parseRules(rendered, 'sink');
+  } catch (err) {
+    if (!isEmailValidateError(err) || err.code !== 'EV_ERR_RULES_INVALID') throw err;
+    const field = typeof err.details?.field === 'string' ? err.details.field : '';
+    const problem = err.message.replace(/^[^:]*(:\d+)?: /, '').replace(field ? `${field} ` : '', '');
+    c.fail(field ? `sink.${field}` : 'sink', problem);
+  }
 }
 
 function checkTemplatesDeep(c: Checker, value: unknown, path: string): void {

@@ -1,0 +1,81 @@
+import { writeFile } from 'node:fs/promises';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../lib/base-command.ts';
+import { interrupts } from '../lib/interrupts.ts';
+import { pickKubeFlags } from '../lib/kube-flags.ts';
+import { sinkFlags } from '../lib/sink-flags.ts';
+import { renderStepLine } from '../../src/flow/report-text.ts';
+import { renderJunit } from '../../src/flow/report-junit.ts';
+import { renderTextReport } from '../../src/flow/report-text.ts';
+import { exitCodeOf } from '../../src/flow/result.ts';
+import { parseDuration } from '../../src/flow/duration.ts';
+import { ERROR_CODES, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
+import { runFlowFiles } from '../lib/flow/run-flows.ts';
+import { acquireClusterSink, acquireExternalSink, acquireLocalSink } from '../lib/flow/sinks.ts';
+
+export default class Run extends BaseCommand {
+  static override summary = 'Run email smoke-test flows (YAML) against a sink: send, trigger, expect, report.';
+  static override description = `Each FLOW file (kind: EmailFlow) lists steps run in order: send, http, job, expect, expectEvent, expectNone. Expectations are checked against the sink's event stream as mail arrives and fail at their deadline.
+
+Where the sink comes from: --local starts one inside this process (no cluster); --sink URL uses a running one; otherwise a sink is created in the cluster for the run and deleted afterwards (unless --keep), or the one in -n NAMESPACE is used.
+
+Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag is wrong, 3 the cluster or sink failed, 130 interrupted.`;
+  static override examples = [
+    { description: 'Run an example with an embedded sink (no cluster)', command: '<%= config.bin %> run --local examples/articles-flow.yaml' },
+    { description: 'Run every flow in CI against a fresh sink in the cluster, with a JUnit report', command: '<%= config.bin %> run flows/*.yaml --junit report.xml' },
+    { description: 'Use a sink that already runs', command: '<%= config.bin %> run --sink http://127.0.0.1:8025 --token "$EV_TOKEN" flow.yaml' },
+  ];
+  static override strict = false;
+  static override args = { flows: Args.string({ description: 'Flow files (YAML, kind: EmailFlow).', required: true }) };
+  static override flags = {
+    local: Flags.boolean({ description: 'Start an embedded sink in this process (no cluster needed).', exclusive: ['sink', 'namespace', 'kubeconfig', 'context', 'keep'] }),
+    keep: Flags.boolean({ description: 'Keep the sink created in the cluster after the run (delete it later with `down`).' }),
+    junit: Flags.string({ description: 'Also write a JUnit XML report to this file (for Jenkins, GitLab, GitHub).', helpGroup: 'OUTPUT' }),
+    output: Flags.option({ char: 'o', description: 'Report format on stdout.', options: ['text', 'json'] as const, default: 'text', helpGroup: 'OUTPUT' })(),
+    timeout: Flags.string({ description: 'Budget for the whole run, e.g. 10m; steps are cut short when it runs out.', default: '15m' }),
+    ...sinkFlags,
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Run);
+    const files = argv as string[];
+    const timeoutMs = parseDuration(flags.timeout);
+    if (typeof timeoutMs === 'string') throw evError('EV_ERR_INVALID_OPTION', `--timeout: ${timeoutMs}`, { hint: 'e.g. --timeout 5m' });
+    const interrupt = interrupts.install();
+    const stderrTty = Boolean(process.stderr.isTTY);
+    const report = await runFlowFiles({
+      files,
+      cluster: !flags.local && flags.sink === undefined,
+      env: process.env,
+      timeoutMs,
+      signal: interrupt.signal,
+      registerCleanup: (label, fn) => interrupt.register(label, fn),
+      onStatus: (line) => this.status(line),
+      onStep: (_flow, step) => { if (stderrTty || flags.output === 'json') this.status(renderStepLine(step)); },
+      acquireSink: (signal) => {
+        if (flags.local) {
+          this.status('starting an embedded sink (--local)');
+          return acquireLocalSink();
+        }
+        if (flags.sink !== undefined) return acquireExternalSink(flags.sink, flags.token);
+        return acquireClusterSink({ kube: pickKubeFlags(flags), namespace: flags.namespace, keep: flags.keep, onStatus: (l) => this.status(l) }, signal);
+      },
+    }).catch((err: unknown) => this.failEarly(err));
+    if (flags.junit) await writeFile(flags.junit, renderJunit(report));
+    const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+    this.emit(flags.output, report, () => renderTextReport(report, { color }));
+    const code = exitCodeOf(report, (c) => (ERROR_CODES as Record<string, { exit: number }>)[c]?.exit ?? 3);
+    if (code !== 0) this.exit(code);
+  }
+
+  /** Flow-file problems are listed one per line (all of them), then the usual error handling. */
+  private failEarly(err: unknown): never {
+    if (isEmailValidateError(err) && (err.code === 'EV_ERR_FLOW_INVALID' || err.code === 'EV_ERR_FLOW_TEMPLATE')) {
+      const problems = (err.details?.problems ?? []) as Array<{ text: string }>;
+      for (const p of problems) process.stderr.write(`error: ${p.text} [${err.code}]\n`);
+      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+      this.exit(ERROR_CODES[err.code as ErrorCode].exit);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The I/O of a flow run: SMTP through nodemailer to the sink, HTTP through
+ * undici (a private dispatcher, never the global one), link probes, and
+ * Kubernetes Jobs when a cluster is available.
+ */
+import nodemailer from 'nodemailer';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { evError, isEmailValidateError } from '../../../src/errors.ts';
+import type { LinkProbe } from '../../../src/flow/criteria.ts';
+import {
+  MAX_HTTP_BODY_BYTES,
+  type FlowDriver, type HttpRequestSpec, type HttpResponse, type JobOutcome, type JobRequest, type OutgoingMail,
+  type RecipientFailure, type SendOutcome,
+} from '../../../src/flow/runner.ts';
+
+/** How long to wait for an SMTP connection, greeting or reply from the sink. */
+export const FLOW_SMTP_TIMEOUT_MS = 15_000;
+/** A link probe gives up after this: a confirmation link that slow is a finding in itself. */
+export const LINK_PROBE_TIMEOUT_MS = 10_000;
+/** Redirects followed by a link probe (tracking links usually redirect once or twice). */
+export const LINK_PROBE_MAX_REDIRECTS = 5;
+/** Probe results remembered per run, so the same link in many messages is fetched once. */
+export const MAX_CACHED_PROBES = 1_000;
+
+interface SmtpError { responseCode?: number; response?: string; code?: string; message?: string; rejectedErrors?: SmtpError[]; recipient?: string }
+
+/** The part of a nodemailer transport the driver uses (tests may pass their own). */
+export interface FlowMailTransport {
+  sendMail(message: Record<string, unknown>): Promise<{ accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: SmtpError[] }>;
+  close(): void;
+}
+
+/** Routes a URL to a dispatcher: cluster-internal hosts go through the API server or a tunnel. */
+export type HttpRouter = (url: URL) => Promise<{ url: URL; dispatcher: Dispatcher } | null>;
+
+export interface FlowDriverOptions {
+  smtp: { host: string; port: number };
+  transport?: FlowMailTransport;
+  dispatcher?: Dispatcher;
+  /** For `*.svc.cluster.local` URLs (cluster runs). */
+  route?: HttpRouter;
+  runJob?: (request: JobRequest, signal: AbortSignal) => Promise<JobOutcome>;
+}
+
+export interface ClosableFlowDriver extends FlowDriver {
+  close(): Promise<void>;
+}
+
+function failure(e: SmtpError, recipient: string): RecipientFailure {
+  return { recipient: e.recipient ?? recipient, code: e.responseCode ?? null, response: (e.response ?? e.message ?? '').trim() };
+}
+
+function classify(into: SendOutcome, e: SmtpError, recipient: string): void {
+  const f = failure(e, recipient);
+  if (f.code !== null && f.code >= 400 && f.code < 500) into.deferred.push(f);
+  else into.rejected.push(f);
+}
+
+/** Reads at most `max` bytes of a body as text, discarding the rest. */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    if (size < max) chunks.push(buf.subarray(0, max - size));
+    size += buf.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver {
+  const transport: FlowMailTransport = options.transport ?? nodemailer.createTransport({
+    host: options.smtp.host,
+    port: options.smtp.port,
+    secure: false,
+    pool: true,
+    maxConnections: 1,
+    maxMessages: Infinity,
+    connectionTimeout: FLOW_SMTP_TIMEOUT_MS,
+    greetingTimeout: FLOW_SMTP_TIMEOUT_MS,
+    socketTimeout: FLOW_SMTP_TIMEOUT_MS,
+    // The sink never relays; its optional STARTTLS certificate is self-signed.
+    tls: { rejectUnauthorized: false },
+  }) as unknown as FlowMailTransport;
+  const ownAgent = options.dispatcher ? null : new Agent({ keepAliveTimeout: 5_000, connect: { timeout: 10_000 } });
+  const dispatcher = options.dispatcher ?? (ownAgent as Agent);
+  const probeDispatcher = dispatcher.compose(interceptors.redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }));
+  const probes = new Map<string, Promise<LinkProbe>>();
+
+  const route = async (raw: string, d: Dispatcher): Promise<{ url: URL; dispatcher: Dispatcher }> => {
+    const url = new URL(raw);
+    if (options.route) {
+      const routed = await options.route(url);
+      if (routed) return routed;
+    }
+    if (/\.svc(\.cluster\.local)?$/i.test(url.hostname)) {
+      throw evError('EV_ERR_FLOW_STEP', `${url.hostname} is a cluster-internal address and this run has no cluster`, {
+        hint: 'run the flow against a cluster (without --local/--sink), or use a URL this machine can reach',
+      });
+    }
+    return { url, dispatcher: d };
+  };
+
+  return {
+    async sendMail(mail: OutgoingMail, signal: AbortSignal): Promise<SendOutcome> {
+      signal.throwIfAborted();
+      const outcome: SendOutcome = { accepted: [], rejected: [], deferred: [] };
+      const recipients = [...mail.to, ...mail.cc, ...mail.bcc];
+      const message = {
+        from: mail.from,
+        to: mail.to,
+        cc: mail.cc.length ? mail.cc : undefined,
+        bcc: mail.bcc.length ? mail.bcc : undefined,
+        subject: mail.subject,
+        text: mail.text ?? undefined,
+        html: mail.html ?? undefined,
+        headers: mail.headers,
+        attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, ...(a.contentType ? { contentType: a.contentType } : {}) })),
+      };
+      const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      try {
+        const info = await Promise.race([transport.sendMail(message), aborted]);
+        outcome.accepted.push(...(info.accepted ?? []).map(String));
+        for (const e of info.rejectedErrors ?? []) classify(outcome, e, e.recipient ?? '');
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const e = (err ?? {}) as SmtpError;
+        if (e.rejectedErrors && e.rejectedErrors.length > 0) for (const r of e.rejectedErrors) classify(outcome, r, r.recipient ?? '');
+        else if (typeof e.responseCode === 'number' && e.responseCode >= 400) for (const r of recipients) classify(outcome, e, r);
+        else {
+          throw evError('EV_ERR_SINK_UNREACHABLE', `cannot send mail to the sink at ${options.smtp.host}:${options.smtp.port}: ${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`, {
+            hint: 'check that the sink is running and its SMTP port is reachable', cause: err,
+          });
+        }
+      }
+      return outcome;
+    },
+
+    async httpRequest(spec: HttpRequestSpec, signal: AbortSignal): Promise<HttpResponse> {
+      const target = await route(spec.url, dispatcher);
+      try {
+        const res = await request(target.url, {
+          method: spec.method as Dispatcher.HttpMethod,
+          headers: spec.headers,
+          body: spec.body ?? undefined,
+          dispatcher: target.dispatcher,
+          signal,
+        });
+        return { status: res.statusCode, body: await readCapped(res.body, MAX_HTTP_BODY_BYTES) };
+      } catch (err) {
+        if (signal.aborted || isEmailValidateError(err)) throw err;
+        const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+        throw evError('EV_ERR_FLOW_STEP', `${spec.method} ${spec.url} failed: ${code ?? (err as Error).message}`, {
+          hint: 'check that the application under test is running and the URL is reachable from here', cause: err,
+        });
+      }
+    },
+
+    probeLink(url: string): Promise<LinkProbe> {
+      let pending = probes.get(url);
+      if (!pending) {
+        pending = (async (): Promise<LinkProbe> => {
+          try {
+            const target = await route(url, probeDispatcher);
+            const d = target.dispatcher === probeDispatcher ? probeDispatcher : target.dispatcher.compose(interceptors.redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }));
+            const res = await request(target.url, { method: 'GET', dispatcher: d, signal: AbortSignal.timeout(LINK_PROBE_TIMEOUT_MS) });
+            await res.body.dump();
+            return { status: res.statusCode, error: null };
+          } catch (err) {
+            const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+            return { status: null, error: code ?? (err as Error).message };
+          }
+        })();
+        if (probes.size >= MAX_CACHED_PROBES) probes.delete(probes.keys().next().value as string);
+        probes.set(url, pending);
+      }
+      return pending;
+    },
+
+    ...(options.runJob ? { runJob: options.runJob } : {}),
+
+    async close(): Promise<void> {
+      transport.close();
+      await ownAgent?.close();
+    },
+  };
+}

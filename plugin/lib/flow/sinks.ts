@@ -1,0 +1,123 @@
+/**
+ * The three ways `run` gets a sink: embedded in this process (`--local`), an
+ * existing one by URL (`--sink`), or one in the cluster (created for the run
+ * and destroyed after it, or an existing one with `-n`).
+ */
+import { evError } from '../../../src/errors.ts';
+import type { KubeFlagsValues } from '../kube-flags.ts';
+import { SinkClient } from '../sink-client.ts';
+import { parseSinkUrl } from '../sink-target.ts';
+import type { AcquiredSink, FlowSinkApi } from './run-flows.ts';
+
+/** The SMTP port a sink listens on when its /api/info does not say. */
+const DEFAULT_SMTP_PORT = 1025;
+
+function clientApi(client: SinkClient): FlowSinkApi {
+  return {
+    info: async () => {
+      const info = await client.info();
+      return { lastSeq: info.lastSeq, smtp: info.smtp ?? null };
+    },
+    get: (id) => client.get(id),
+    rules: () => client.rules(),
+    setRules: (yaml) => client.setRules(yaml),
+    events: (o) => client.events({
+      ...(o.since === undefined ? {} : { since: o.since }),
+      ...(o.signal ? { signal: o.signal } : {}),
+      onEvent: o.onEvent,
+      ...(o.onHello ? { onHello: o.onHello } : {}),
+    }),
+    close: () => client.close(),
+  };
+}
+
+/** `--local`: an in-process sink on loopback, free ports, stopped at the end. */
+export async function acquireLocalSink(): Promise<AcquiredSink> {
+  // Imported lazily: only --local needs the sink's code (smtp-server, mailparser) in this process.
+  const { startSink } = await import('../../../sink/index.ts');
+  const sink = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: 0 });
+  const client = new SinkClient({ url: sink.url, token: sink.token });
+  return {
+    mode: 'local',
+    url: sink.url,
+    smtp: { host: sink.host, port: sink.smtpPort },
+    api: clientApi(client),
+    restoreRules: false,
+    release: async () => {
+      await client.close();
+      await sink.stop();
+    },
+  };
+}
+
+/** `--sink URL`: a sink that already runs; only its rules are changed, and put back after. */
+export async function acquireExternalSink(url: string, token: string | undefined, smtp?: { host: string; port: number }): Promise<AcquiredSink> {
+  const base = parseSinkUrl(url).href.replace(/\/+$/, '');
+  const client = new SinkClient({ url: base, token: token ?? null });
+  const api = clientApi(client);
+  let port = smtp?.port;
+  if (port === undefined) {
+    const info = await api.info();
+    port = typeof info.smtp?.port === 'number' ? info.smtp.port : DEFAULT_SMTP_PORT;
+  }
+  return {
+    mode: 'external',
+    url: base,
+    smtp: smtp ?? { host: new URL(base).hostname.replace(/^\[|\]$/g, ''), port },
+    api,
+    restoreRules: true,
+    release: () => client.close(),
+  };
+}
+
+export interface ClusterSinkOptions {
+  kube: KubeFlagsValues;
+  /** Reuse the sink in this namespace instead of creating one. */
+  namespace?: string;
+  keep: boolean;
+  onStatus?: (line: string) => void;
+}
+
+/**
+ * In the cluster: create a sink for this run (destroyed at the end unless
+ * `--keep`), or reuse the one in `-n NAMESPACE`; reach it through tunnels.
+ */
+export async function acquireClusterSink(options: ClusterSinkOptions, signal: AbortSignal): Promise<AcquiredSink> {
+  const { createSink, openClusterSink } = await import('../kube/cluster-sink.ts');
+  const status = options.onStatus ?? (() => undefined);
+  let destroy: (() => Promise<void>) | null = null;
+  let namespace = options.namespace;
+  try {
+    if (namespace === undefined) {
+      const created = await createSink(options.kube, { onStatus: status, signal });
+      namespace = created.namespace;
+      destroy = options.keep ? null : () => created.destroy();
+      if (options.keep) status(`--keep: the sink in namespace ${namespace} stays; remove it with \`kubectl email-validate down ${namespace}\``);
+    }
+    const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal });
+    const first = cluster.sinks[0];
+    if (!first) throw evError('EV_ERR_SINK_NOT_READY', `no sink pod is reachable in namespace ${namespace}`, { hint: 'check `kubectl email-validate status`' });
+    const client = new SinkClient({ url: first.apiUrl, token: cluster.token });
+    const { clusterRouter, clusterJobRunner } = await import('./cluster-steps.ts');
+    return {
+      mode: 'cluster',
+      url: first.apiUrl,
+      smtp: first.smtp,
+      api: clientApi(client),
+      restoreRules: destroy === null,
+      route: clusterRouter(options.kube),
+      runJob: clusterJobRunner(options.kube, namespace),
+      release: async () => {
+        await client.close().catch(() => undefined);
+        await cluster.close().catch(() => undefined);
+        if (destroy) {
+          status(`deleting the sink in namespace ${namespace}`);
+          await destroy();
+        }
+      },
+    };
+  } catch (err) {
+    if (destroy) await destroy().catch(() => undefined);
+    throw err;
+  }
+}
