@@ -34,6 +34,8 @@ export const MAX_DKIM_SIGNATURE_CHARS = 16 * 1024;
 export const MAX_DKIM_SIGNED_HEADERS = 200;
 /** Characters of a key record accepted (a 4096-bit RSA key is about 800). */
 export const MAX_DKIM_KEY_RECORD_CHARS = 8 * 1024;
+/** Parsed public keys kept across messages (keyed by the record text, so a rotated key is a new entry). */
+export const MAX_CACHED_KEYS = 256;
 /** RFC 8301 section 3.2: verifiers must not accept RSA keys under 1024 bits. */
 export const MIN_RSA_KEY_BITS = 1024;
 
@@ -247,8 +249,21 @@ function parseKeyRecord(record: string, sig: ParsedSignature): KeyObject {
   if (p === undefined) throw new DkimError('permerror', 'key record has no p=');
   const der = decodeBase64Tag(p, 'p');
   if (der.length === 0) throw new DkimError('permerror', 'key revoked (empty p=)');
+  const cacheKey = `${sig.keyType}:${der.toString('base64')}`;
+  const cached = parsedKeys.get(cacheKey);
+  if (cached) return cached;
+  const key = publicKeyFromDer(der, sig.keyType);
+  if (parsedKeys.size >= MAX_CACHED_KEYS) parsedKeys.delete(parsedKeys.keys().next().value as string);
+  parsedKeys.set(cacheKey, key);
+  return key;
+}
+
+/** Parsing a DER key costs more than verifying with it; the same few keys sign most mail. */
+const parsedKeys = new Map<string, KeyObject>();
+
+function publicKeyFromDer(der: Buffer, keyType: 'rsa' | 'ed25519'): KeyObject {
   try {
-    if (sig.keyType === 'ed25519') {
+    if (keyType === 'ed25519') {
       if (der.length !== 32) throw new DkimError('permerror', 'ed25519 key is not 32 bytes');
       return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, der]), format: 'der', type: 'spki' });
     }
