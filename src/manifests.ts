@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import YAML from 'yaml';
 import {
   ANNOTATION_PREFIX, COMPONENT_LABEL, NAME_LABEL, SINK_NAME, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME, lifetimeAnnotations, managedLabels,
 } from './cluster-meta.ts';
@@ -43,6 +44,8 @@ export const SMTP_SERVICE_PORTS = [25, 1025] as const;
 export const BUNDLE_DIR = '/opt/email-sink/bundle';
 export const RULES_DIR = '/etc/email-sink';
 export const WORK_DIR = '/tmp';
+/** Raw mail the in-cluster sink keeps (its memory limit is 512 MiB). */
+export const SINK_MAX_BYTES = 128 * 1024 * 1024;
 /** Non-root uid/gid of the `node` user in the official image. */
 export const SINK_UID = 1000;
 
@@ -205,6 +208,8 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
     { name: 'EV_TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY } } },
     // Heap sized to the memory limit below, leaving room for buffers.
     { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+    // Stored raw mail capped at a quarter of the memory limit: parsed copies and the event window need the rest.
+    { name: 'EV_MAX_BYTES', value: String(SINK_MAX_BYTES) },
   ];
   if (o.rules) env.push({ name: 'EV_RULES_FILE', value: `${RULES_DIR}/rules.yaml` });
   if (useBundle) env.push({ name: 'EV_BUNDLE_DIR', value: BUNDLE_DIR }, { name: 'EV_WORK_DIR', value: WORK_DIR });
@@ -269,4 +274,31 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
       },
     },
   };
+}
+
+/** Multi-document YAML, in apply order, with an optional `#` comment header. */
+export function manifestsToYaml(objects: KubeObject[], header?: string): string {
+  const docs = objects.map((o) => YAML.stringify(o, { lineWidth: 0 }));
+  const head = header ? `${header.split('\n').map((l) => `# ${l}`.trimEnd()).join('\n')}\n` : '';
+  return `${head}${docs.map((d) => `---\n${d}`).join('')}`;
+}
+
+/** Stand-ins used for the rendered default in manifests/sink.yaml (deterministic, reviewable). */
+export const PLACEHOLDER_TOKEN = 'REPLACE-WITH-A-RANDOM-TOKEN-32-CHARS';
+export const PLACEHOLDER_BUNDLE = "console.error('placeholder bundle: render the real one with `kubectl email-validate manifests`');process.exit(1);\n";
+export const RENDERED_DEFAULT_HEADER = [
+  'Rendered default of the manifest builder for a namespace named email-validation (kept in sync by a test).',
+  'It shows every object `up` applies. Two stand-ins keep it stable and reviewable:',
+  '- the Secret holds a placeholder token: replace it with a random string of 32+ characters;',
+  '- the email-sink-bundle-0 ConfigMap holds a placeholder program, not the sink.',
+  'For a deployable file run: kubectl email-validate manifests -n NAMESPACE > sink.yaml',
+].join('\n');
+
+/** The objects of manifests/sink.yaml. */
+export function renderedDefault(): string {
+  const objects = buildSinkManifests({
+    namespace: 'email-validation', createNamespace: true, now: new Date('2026-01-01T00:00:00Z'), ttlMs: 2 * 3600_000,
+    token: PLACEHOLDER_TOKEN, bundle: Buffer.from(PLACEHOLDER_BUNDLE),
+  });
+  return manifestsToYaml(objects, RENDERED_DEFAULT_HEADER);
 }

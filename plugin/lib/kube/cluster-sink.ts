@@ -4,8 +4,6 @@
  * {@link createSink} (what `up` does, plus `destroy()`).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_TTL, EXPIRES_AT_ANNOTATION, MANAGED_BY_LABEL, FIELD_MANAGER, SINK_NAME, SINK_POD_SELECTOR, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME,
   generateNamespaceName, isValidNamespaceName, parseDuration, parseTtl,
@@ -17,7 +15,10 @@ import {
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import { Tunnel, type TunnelEvent } from '../tunnel/tunnel.ts';
 import { connect, type AccessCheck, type KubeClient } from './adapter.ts';
+import { readSinkBundle } from './bundle.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
+
+export { readSinkBundle };
 
 export interface ClusterSinkEndpoint {
   /** The pod this tunnel reaches. */
@@ -103,21 +104,6 @@ export interface CreatedSink {
 export const NAMESPACE_DELETE_WAIT_MS = 60_000;
 /** How long openClusterSink waits for an existing sink to be ready (it should already be). */
 export const OPEN_READY_WAIT_MS = 30_000;
-
-/** The sink bundle built by `npm run build`, found from both dist/ and source layouts. */
-export function readSinkBundle(): Uint8Array {
-  const candidates = [
-    new URL('../../../sink/sink.bundle.mjs', import.meta.url), // dist/plugin/lib/kube -> dist/sink
-    new URL('../../../dist/sink/sink.bundle.mjs', import.meta.url), // plugin/lib/kube (sources) -> dist/sink
-  ];
-  for (const url of candidates) {
-    const path = fileURLToPath(url);
-    if (existsSync(path)) return readFileSync(path);
-  }
-  throw evError('EV_ERR_INTERNAL', 'the sink bundle (dist/sink/sink.bundle.mjs) is missing from this installation', {
-    hint: 'run `npm run build` in the tool\'s folder, or pass --image with a sink image built from sink/Dockerfile.',
-  });
-}
 
 /** Permissions `up` needs in the sink's namespace. */
 function requiredAccess(namespace: string): AccessCheck[] {

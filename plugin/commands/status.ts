@@ -1,0 +1,33 @@
+import { BaseCommand, outputFlag } from '../lib/base-command.ts';
+import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
+import { renderTable } from '../lib/render/table.ts';
+import { formatDuration } from '../../src/cluster-meta.ts';
+
+export default class Status extends BaseCommand {
+  static override summary = 'List the managed sinks in the context: age, TTL, readiness and message counts.';
+  static override description = 'Message counts come from each sink\'s API through a short-lived port-forward; they are best effort (shown as "-" when a sink cannot be reached).';
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status -n my-team -o json'];
+  static override flags = { output: outputFlag, ...kubeFlags };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Status);
+    const { connect } = await import('../lib/kube/adapter.ts');
+    const { listSinks } = await import('../lib/kube/sinks.ts');
+    const { sinkMessageCount } = await import('../lib/kube/sink-stats.ts');
+    const client = connect(pickKubeFlags(flags));
+    const now = new Date();
+    const sinks = await listSinks(client, now, flags.namespace);
+    const rows = await Promise.all(sinks.map(async (s) => ({ ...s, messages: s.ready > 0 ? await sinkMessageCount(client, s.namespace) : null })));
+    this.emit(flags.output, rows, () => (rows.length === 0 ? 'no sinks in this context (create one with `kubectl email-validate up`)' : renderTable(
+      ['NAMESPACE', 'AGE', 'TTL', 'EXPIRES IN', 'READY', 'MESSAGES'],
+      rows.map((r) => [
+        r.namespace + (r.managedNamespace ? '' : ' (existing)'),
+        r.createdAt ? formatDuration(now.getTime() - Date.parse(r.createdAt)) : '-',
+        r.ttl ?? '-',
+        r.terminating ? 'terminating' : r.expired ? 'expired' : r.expiresAt ? formatDuration(Date.parse(r.expiresAt) - now.getTime()) : '-',
+        `${r.ready}/${r.desired}`,
+        r.messages === null ? '-' : String(r.messages),
+      ]),
+    )));
+  }
+}
