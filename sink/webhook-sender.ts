@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { MessageSummary } from '../src/protocol.ts';
 import { buildWebhookRequest, type WebhookEvent, type WebhookFormat } from '../src/webhook-payloads.ts';
+import { headerText, splitMessage } from './analysis/headers.ts';
 
 /** Milliseconds one attempt may take (connect + response headers); the application under test is local. */
 export const WEBHOOK_TIMEOUT_MS = 5000;
@@ -33,6 +34,8 @@ export interface WebhookPost {
   message: MessageSummary;
   recipient: string;
   diagnostic?: string;
+  /** The raw message, optional: its headers feed X-SMTPAPI unique_args (SendGrid) and mail.headers/tags (SES). */
+  raw?: Buffer;
 }
 
 export interface WebhookPostOptions {
@@ -105,7 +108,8 @@ export async function postWebhook(req: WebhookPost, options: WebhookPostOptions 
   }
   let built: { body: string; headers: Record<string, string> };
   try {
-    built = buildWebhookRequest(req, {
+    const headers = req.raw ? splitMessage(req.raw).headers.map((h) => ({ name: h.name, value: headerText(h.value) })) : undefined;
+    built = buildWebhookRequest({ ...req, ...(headers ? { headers } : {}) }, {
       now: options.now ?? (() => new Date()),
       newId: randomUUID,
       topicArn: options.topicArn,

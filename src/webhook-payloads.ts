@@ -24,6 +24,15 @@ export const WEBHOOK_EVENTS: readonly WebhookEvent[] = Object.freeze(['delivered
 /** Characters of a diagnostic text copied into a payload; an SMTP reply line is at most 512 (RFC 5321). */
 export const MAX_DIAGNOSTIC_CHARS = 1000;
 
+/** Characters of an X-SMTPAPI header parsed; SendGrid itself caps it at 10,000 bytes. */
+export const MAX_SMTPAPI_CHARS = 16 * 1024;
+/** unique_args copied into a SendGrid event. */
+export const MAX_UNIQUE_ARGS = 50;
+/** Header fields copied into SES `mail.headers`; SES truncates large header sets too (`headersTruncated`). */
+export const MAX_SES_HEADERS = 100;
+/** Characters of one header value copied into SES `mail.headers`. */
+export const MAX_SES_HEADER_VALUE_CHARS = 2048;
+
 /** Placeholder AWS account id (the one AWS uses in its own examples). */
 export const FAKE_AWS_ACCOUNT_ID = '123456789012';
 export const DEFAULT_TOPIC_ARN = `arn:aws:sns:us-east-1:${FAKE_AWS_ACCOUNT_ID}:email-validate-sink`;
@@ -39,6 +48,13 @@ export interface WebhookInput {
   recipient: string;
   /** SMTP reply text for bounces/drops, e.g. `550 5.1.1 user unknown`. */
   diagnostic?: string;
+  /**
+   * The message's header fields, decoded, in order. Optional: with them,
+   * SendGrid events carry the `X-SMTPAPI` unique_args and categories, and SES
+   * `mail.headers` / `mail.tags` are complete (`X-SES-MESSAGE-TAGS`,
+   * `X-SES-CONFIGURATION-SET`), as the providers do.
+   */
+  headers?: ReadonlyArray<{ name: string; value: string }>;
 }
 
 export interface WebhookDeps {
@@ -103,6 +119,39 @@ export function sendgridClassification(status: string): string {
   return 'Unclassified';
 }
 
+function lastHeaderValue(headers: WebhookInput['headers'], name: string): string | null {
+  if (!headers) return null;
+  for (let i = headers.length - 1; i >= 0; i--) if (headers[i].name.toLowerCase() === name) return headers[i].value;
+  return null;
+}
+
+/** Fields every SendGrid event has; unique_args never override them. */
+const SENDGRID_RESERVED = new Set(['email', 'timestamp', 'smtp-id', 'sg_event_id', 'sg_message_id', 'event', 'category', 'type', 'status', 'reason', 'response', 'attempt', 'tls', 'ip', 'bounce_classification', 'useragent', 'url']);
+
+/** `unique_args` and `category` of an X-SMTPAPI header (SendGrid's SMTP relay API), as they appear in events. */
+export function smtpApiFields(headers: WebhookInput['headers']): Record<string, unknown> {
+  const value = lastHeaderValue(headers, 'x-smtpapi');
+  if (value === null || value.length > MAX_SMTPAPI_CHARS) return {};
+  let api: unknown;
+  try {
+    api = JSON.parse(value);
+  } catch {
+    return {};
+  }
+  if (typeof api !== 'object' || api === null || Array.isArray(api)) return {};
+  const out: Record<string, unknown> = {};
+  const { unique_args: args, category } = api as { unique_args?: unknown; category?: unknown };
+  if (typeof args === 'object' && args !== null && !Array.isArray(args)) {
+    for (const [k, v] of Object.entries(args).slice(0, MAX_UNIQUE_ARGS)) {
+      if (SENDGRID_RESERVED.has(k) || k.startsWith('sg_') || k === '__proto__') continue;
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v).slice(0, 1024);
+    }
+  }
+  if (typeof category === 'string') out.category = category.slice(0, 255);
+  else if (Array.isArray(category)) out.category = category.filter((c): c is string => typeof c === 'string').slice(0, 10).map((c) => c.slice(0, 255));
+  return out;
+}
+
 /**
  * SendGrid Event Webhook body: an array with one event. `smtp-id` is the
  * Message-ID header (with brackets) and `sg_message_id` the Message-ID without
@@ -119,6 +168,7 @@ export function buildSendGridEvents(input: WebhookInput, deps: WebhookDeps): Arr
     'smtp-id': bare !== null ? `<${bare}>` : `<${input.message.id}@sink>`,
     sg_event_id: deps.newId(),
     sg_message_id: bare ?? input.message.id,
+    ...smtpApiFields(input.headers),
   };
   switch (input.event) {
     case 'delivered':
@@ -150,6 +200,24 @@ function sesBounceSubType(d: ParsedDiagnostic): string {
   return 'General';
 }
 
+/** `mail.tags` from `X-SES-MESSAGE-TAGS: name=value, ...` and `X-SES-CONFIGURATION-SET`, or null when neither is set. */
+export function sesTags(headers: WebhookInput['headers']): Record<string, string[]> | null {
+  const tags: Record<string, string[]> = {};
+  const configSet = lastHeaderValue(headers, 'x-ses-configuration-set');
+  if (configSet !== null && configSet.trim() !== '') tags['ses:configuration-set'] = [configSet.trim().slice(0, 64)];
+  const list = lastHeaderValue(headers, 'x-ses-message-tags');
+  if (list !== null) {
+    for (const pair of list.slice(0, MAX_SMTPAPI_CHARS).split(',').slice(0, 50)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) continue;
+      const name = pair.slice(0, eq).trim().slice(0, 256);
+      if (name === '' || name === '__proto__') continue;
+      tags[name] = [pair.slice(eq + 1).trim().slice(0, 256)];
+    }
+  }
+  return Object.keys(tags).length > 0 ? tags : null;
+}
+
 /** The SES notification object (what SNS carries, JSON-encoded, in `Message`). */
 export function buildSesNotification(input: WebhookInput, deps: WebhookDeps): Record<string, unknown> {
   const now = deps.now();
@@ -158,11 +226,21 @@ export function buildSesNotification(input: WebhookInput, deps: WebhookDeps): Re
   const bare = bareMessageId(m.messageId);
   const source = m.envelope.mailFrom?.address ?? (m.from ?? '');
   const sourceDomain = source.includes('@') ? source.slice(source.lastIndexOf('@') + 1) : 'example.com';
-  const headers: Array<{ name: string; value: string }> = [];
-  if (m.from !== null) headers.push({ name: 'From', value: m.from });
-  if (m.to.length > 0) headers.push({ name: 'To', value: m.to.join(', ') });
-  if (m.subject !== null) headers.push({ name: 'Subject', value: m.subject });
-  if (bare !== null) headers.push({ name: 'Message-ID', value: `<${bare}>` });
+  let headers: Array<{ name: string; value: string }> = [];
+  let headersTruncated = false;
+  if (input.headers) {
+    headersTruncated = input.headers.length > MAX_SES_HEADERS;
+    headers = input.headers.slice(0, MAX_SES_HEADERS).map((h) => {
+      if (h.value.length > MAX_SES_HEADER_VALUE_CHARS) headersTruncated = true;
+      return { name: h.name, value: h.value.slice(0, MAX_SES_HEADER_VALUE_CHARS) };
+    });
+  } else {
+    if (m.from !== null) headers.push({ name: 'From', value: m.from });
+    if (m.to.length > 0) headers.push({ name: 'To', value: m.to.join(', ') });
+    if (m.subject !== null) headers.push({ name: 'Subject', value: m.subject });
+    if (bare !== null) headers.push({ name: 'Message-ID', value: `<${bare}>` });
+  }
+  const tags = sesTags(input.headers);
   const commonHeaders: Record<string, unknown> = { from: m.from !== null ? [m.from] : [], to: m.to };
   if (bare !== null) commonHeaders.messageId = `<${bare}>`;
   if (m.subject !== null) commonHeaders.subject = m.subject;
@@ -174,9 +252,10 @@ export function buildSesNotification(input: WebhookInput, deps: WebhookDeps): Re
     sourceIp: m.envelope.clientAddress,
     sendingAccountId: FAKE_AWS_ACCOUNT_ID,
     destination: m.envelope.rcptTo.map((r) => r.address),
-    headersTruncated: false,
+    headersTruncated,
     headers,
     commonHeaders,
+    ...(tags ? { tags } : {}),
   };
   const timestamp = now.toISOString();
   switch (input.event) {

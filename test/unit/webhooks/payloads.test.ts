@@ -107,6 +107,24 @@ describe('webhooks/payloads', () => {
       assert.equal(e['smtp-id'], '<msg-0001@sink>');
     });
 
+    it('X-SMTPAPI unique_args and category appear in the event, without overriding SendGrid fields', () => {
+      const headers = [
+        { name: 'From', value: 'a@shop.example' },
+        { name: 'X-SMTPAPI', value: JSON.stringify({ unique_args: { user_id: '42', order: 7, event: 'spoof', sg_x: 'no', nested: { a: 1 } }, category: ['invoice', 3, 'eu'] }) },
+      ];
+      const [e] = buildSendGridEvents({ ...input('bounce', 'sendgrid'), headers }, deps());
+      assert.equal(e.user_id, '42');
+      assert.equal(e.order, '7');
+      assert.equal(e.event, 'bounce');
+      assert.equal(e.sg_x, undefined);
+      assert.equal(e.nested, undefined);
+      assert.deepEqual(e.category, ['invoice', 'eu']);
+      for (const bad of ['not json', '[1,2]', 'null', `{"unique_args": {"a": "${'x'.repeat(20_000)}"}}`]) {
+        const [plain] = buildSendGridEvents({ ...input('delivered', 'sendgrid'), headers: [{ name: 'X-SMTPAPI', value: bad }] }, deps());
+        assert.deepEqual(Object.keys(plain).sort(), ['email', 'event', 'ip', 'response', 'sg_event_id', 'sg_message_id', 'smtp-id', 'timestamp', 'tls']);
+      }
+    });
+
     it('request: a JSON array with a JSON content type', () => {
       const req = buildWebhookRequest(input('bounce', 'sendgrid'), deps());
       assert.equal(req.headers['content-type'], 'application/json');
@@ -179,6 +197,25 @@ describe('webhooks/payloads', () => {
       assert.equal(d.delivery.processingTimeMillis, 5250);
       assert.equal(d.delivery.smtpResponse, '250 2.0.0 OK');
       assert.equal(d.delivery.timestamp, NOW.toISOString());
+    });
+
+    it('with the message headers: all of them in mail.headers (bounded), and mail.tags from X-SES-MESSAGE-TAGS', () => {
+      const headers = [
+        { name: 'From', value: 'Shop <noreply@shop.example>' },
+        { name: 'X-SES-CONFIGURATION-SET', value: 'transactional' },
+        { name: 'X-SES-MESSAGE-TAGS', value: 'campaign=welcome, tenant = t1, broken' },
+        { name: 'X-Long', value: 'v'.repeat(3000) },
+      ];
+      const n = buildSesNotification({ ...input('delivered', 'ses'), headers }, deps()) as Record<string, any>;
+      assert.equal(n.mail.headers.length, 4);
+      assert.equal(n.mail.headers[3].value.length, 2048);
+      assert.equal(n.mail.headersTruncated, true);
+      assert.deepEqual(n.mail.tags, { 'ses:configuration-set': ['transactional'], campaign: ['welcome'], tenant: ['t1'] });
+      const many = Array.from({ length: 150 }, (_v, i) => ({ name: `X-${i}`, value: 'v' }));
+      const m = buildSesNotification({ ...input('delivered', 'ses'), headers: many }, deps()) as Record<string, any>;
+      assert.equal(m.mail.headers.length, 100);
+      assert.equal(m.mail.headersTruncated, true);
+      assert.equal(m.mail.tags, undefined);
     });
 
     it('SNS envelope: Type, MessageId, TopicArn, Message as a JSON string, Timestamp; SNS headers with text/plain', () => {

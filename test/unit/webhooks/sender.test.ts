@@ -80,6 +80,16 @@ describe('webhooks/postWebhook', () => {
     assert.equal((JSON.parse(env.Message) as { notificationType: string }).notificationType, 'Bounce');
   });
 
+  it('with the raw message: X-SMTPAPI unique_args reach the SendGrid event', async () => {
+    const srv = await startServer((_n, _req, res) => res.writeHead(200).end());
+    closers.push(srv.close);
+    const raw = Buffer.from('From: a@shop.example\r\nX-SMTPAPI: {"unique_args":\r\n {"user_id":"u-9"}}\r\nSubject: x\r\n\r\nbody\r\n');
+    const out = await postWebhook({ ...post(srv.url), raw }, { backoffMs: 0 });
+    assert.equal(out.status, 200);
+    const [event] = JSON.parse(srv.seen[0].body) as Array<Record<string, unknown>>;
+    assert.equal(event.user_id, 'u-9');
+  });
+
   it('5xx is retried up to the attempt limit, then reported', async () => {
     const srv = await startServer((n, _req, res) => res.writeHead(n < 3 ? 503 : 200).end());
     closers.push(srv.close);
