@@ -1,0 +1,95 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../lib/base-command.ts';
+import { evError } from '../../src/errors.ts';
+import type { Verdict } from '../../src/check/reasons.ts';
+import { runCheckCommand, type CheckSummary } from '../lib/check/run.ts';
+import { durationFlag, rateFlag } from '../lib/check/parse.ts';
+import { systemClock } from '../lib/check/system-clock.ts';
+import type { CheckFormat } from '../lib/check/output.ts';
+
+const VERDICTS: readonly Verdict[] = ['valid', 'invalid', 'risky', 'unknown'];
+
+export default class Check extends BaseCommand {
+  static override summary = 'Check a list of email addresses: syntax, lists, DNS, optional SMTP probe or HTTP provider.';
+  static override description = 'Reads one address per line (or a CSV column) from files or standard input, streams one result per distinct address '
+    + '(JSON lines by default when stdout is not a terminal), and prints a summary. Limits apply globally, per domain and per mail provider. '
+    + 'With --state the run can be killed at any moment and resumed.';
+  static override examples = [
+    '<%= config.bin %> check --offline list.txt > results.jsonl',
+    'cat list.txt | <%= config.bin %> check -o table',
+    '<%= config.bin %> check users.csv --column email --out results.csv -o csv',
+    '<%= config.bin %> check big.txt --rate 50/s --out results.jsonl --state check.state',
+    '<%= config.bin %> check list.txt --smtp-probe --helo probe.mail.example.net --mail-from verify@example.net',
+    '<%= config.bin %> check list.txt --provider provider.yaml --fail-on invalid',
+  ];
+  static override strict = false;
+  static override args = { file: Args.string({ ignoreStdin: true, description: 'Input files (one address per line, or CSV with --column); "-" or none for standard input.' }) };
+  static override flags = {
+    column: Flags.string({ description: 'Read CSV and take addresses from this column (by header name).', helpGroup: 'INPUT' }),
+    format: Flags.option({ char: 'o', description: 'Output format (default: jsonl when stdout is not a terminal, table otherwise).', options: ['jsonl', 'csv', 'table'] as const, helpGroup: 'OUTPUT' })(),
+    out: Flags.string({ description: 'Write results to this file instead of standard output.', helpGroup: 'OUTPUT' }),
+    state: Flags.string({ description: 'Checkpoint file: resume an interrupted run (needs input files and --out).', helpGroup: 'OUTPUT' }),
+    'fail-on': Flags.string({ description: 'Exit 1 if any result has one of these verdicts (comma-separated: invalid,risky,unknown).', helpGroup: 'OUTPUT' }),
+    progress: Flags.boolean({ description: 'Progress bar on stderr (default: when stderr is a terminal).', allowNo: true, helpGroup: 'OUTPUT' }),
+    offline: Flags.boolean({ description: 'Syntax and list checks only: no DNS, no network at all.', helpGroup: 'CHECKS' }),
+    'dns-server': Flags.string({ description: 'DNS server to ask, IP[:PORT] (default: the system resolvers).', helpGroup: 'CHECKS' }),
+    'dns-timeout': Flags.string({ description: 'Timeout of one DNS try.', default: '5s', helpGroup: 'CHECKS' }),
+    'dns-tries': Flags.integer({ description: 'DNS tries per query.', default: 2, min: 1, max: 5, helpGroup: 'CHECKS' }),
+    'smtp-probe': Flags.boolean({ description: 'Ask the domain\'s mail server whether it accepts each recipient (RCPT TO).', helpGroup: 'SMTP PROBE' }),
+    helo: Flags.string({ description: 'HELO/EHLO name: this machine\'s fully-qualified name (required with --smtp-probe).', helpGroup: 'SMTP PROBE' }),
+    'mail-from': Flags.string({ description: 'MAIL FROM address ("" = null sender).', default: '', helpGroup: 'SMTP PROBE' }),
+    'greylist-retries': Flags.integer({ description: 'Retries after a 4xx (greylisting) before reporting unknown.', default: 3, min: 0, max: 8, helpGroup: 'SMTP PROBE' }),
+    'greylist-delay': Flags.string({ description: 'First wait after a 4xx (doubles, with jitter).', default: '60s', helpGroup: 'SMTP PROBE' }),
+    'greylist-max-delay': Flags.string({ description: 'Longest wait between greylisting retries.', default: '5m', helpGroup: 'SMTP PROBE' }),
+    'smtp-timeout': Flags.string({ description: 'Timeout of one SMTP connect or command.', default: '20s', helpGroup: 'SMTP PROBE' }),
+    'port25-check': Flags.string({ description: 'HOST[:PORT] to test outbound SMTP against before probing (default: Gmail/Outlook/Yahoo MX).', helpGroup: 'SMTP PROBE' }),
+    'smtp-port': Flags.integer({ description: 'Port of the MX hosts (25; other values are for tests).', default: 25, min: 1, max: 65535, hidden: true }),
+    'allow-private-mx': Flags.boolean({ description: 'Probe MX hosts on loopback/private addresses (for tests).', hidden: true }),
+    provider: Flags.string({ description: 'HTTP verification provider config (YAML or JSON).', helpGroup: 'PROVIDER' }),
+    concurrency: Flags.integer({ char: 'c', description: 'Network checks in flight at once.', default: 20, min: 1, max: 1000, helpGroup: 'LIMITS' }),
+    rate: Flags.string({ description: 'Global rate of network checks, e.g. 50/s (default: no global rate).', helpGroup: 'LIMITS' }),
+    burst: Flags.integer({ description: 'Token-bucket burst for --rate (default: rate/10, at least 1).', min: 1, helpGroup: 'LIMITS' }),
+    'domain-concurrency': Flags.integer({ description: 'SMTP sessions in flight per domain.', default: 1, min: 1, max: 100, helpGroup: 'LIMITS' }),
+    'domain-rate': Flags.string({ description: 'SMTP sessions per second per domain.', default: '1/s', helpGroup: 'LIMITS' }),
+    'mx-concurrency': Flags.integer({ description: 'SMTP sessions in flight per mail provider (Google, Microsoft, Yahoo …, or MX domain).', default: 5, min: 1, max: 200, helpGroup: 'LIMITS' }),
+    'mx-rate': Flags.string({ description: 'SMTP sessions per second per mail provider (Microsoft gets a third).', default: '3/s', helpGroup: 'LIMITS' }),
+    'checkpoint-interval': Flags.string({ description: 'Minimum time between checkpoints.', default: '1s', hidden: true }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Check);
+    const failOn = (flags['fail-on'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    for (const v of failOn) if (!VERDICTS.includes(v as Verdict)) throw evError('EV_ERR_INVALID_OPTION', `--fail-on "${v}" is not a verdict`, { hint: 'use invalid, risky, unknown (or valid), comma-separated' });
+    const format: CheckFormat = flags.format ?? (process.stdout.isTTY && !flags.out ? 'table' : 'jsonl');
+    const ac = new AbortController();
+    const onSignal = (): void => ac.abort(new Error('interrupted'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let summary: CheckSummary;
+    try {
+      summary = await runCheckCommand({
+        paths: argv as string[], column: flags.column ?? null, format, out: flags.out ?? null, state: flags.state ?? null,
+        offline: flags.offline, dnsServer: flags['dns-server'], dnsTimeoutMs: durationFlag('dns-timeout', flags['dns-timeout']), dnsTries: flags['dns-tries'],
+        smtpProbe: flags['smtp-probe'], helo: flags.helo, mailFrom: flags['mail-from'], smtpPort: flags['smtp-port'],
+        allowPrivateMx: flags['allow-private-mx'], port25Check: flags['port25-check'], greylistRetries: flags['greylist-retries'],
+        greylistDelayMs: durationFlag('greylist-delay', flags['greylist-delay']), greylistMaxMs: durationFlag('greylist-max-delay', flags['greylist-max-delay']),
+        smtpTimeoutMs: durationFlag('smtp-timeout', flags['smtp-timeout']), provider: flags.provider,
+        concurrency: flags.concurrency, rate: flags.rate === undefined ? null : rateFlag('rate', flags.rate), burst: flags.burst,
+        domainConcurrency: flags['domain-concurrency'], domainRate: rateFlag('domain-rate', flags['domain-rate']),
+        mxConcurrency: flags['mx-concurrency'], mxRate: rateFlag('mx-rate', flags['mx-rate']),
+        failOn: failOn as Verdict[], progress: flags.progress ?? Boolean(process.stderr.isTTY), color: Boolean(process.stdout.isTTY) && format === 'table' && !flags.out,
+        checkpointEveryMs: durationFlag('checkpoint-interval', flags['checkpoint-interval']),
+      }, { stdoutFd: 1, stderr: process.stderr, stdin: process.stdin, env: process.env, clock: systemClock, signal: ac.signal });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    const c = summary.counts;
+    const secs = summary.elapsedMs / 1000;
+    const line = `${summary.resumed ? 'resumed; ' : ''}${c.written} addresses checked (${c.duplicates} duplicates skipped) in ${secs.toFixed(1)}s, `
+      + `${Math.round(c.read / Math.max(secs, 0.001))}/s: ${c.valid} valid, ${c.invalid} invalid, ${c.risky} risky, ${c.unknown} unknown`;
+    if (format === 'table' && !flags.out) process.stdout.write(`\n${line}\n`);
+    else this.status(line);
+    if (summary.exitCode !== 0) this.exit(summary.exitCode);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Result writers for `check`: JSON lines, CSV and a streaming table. Results
+ * are serialised into a string buffer and written in large chunks with
+ * synchronous writes (files and pipes are synchronous on POSIX anyway), so
+ * `flush()` knows exactly how many bytes the output holds - the number a
+ * checkpoint records.
+ */
+
+import { closeSync, fsyncSync, openSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
+import type { ResultWriter } from '../../../src/check/engine.ts';
+import type { CheckResult } from '../../../src/check/result.ts';
+
+/** Output buffered before a write: large writes keep the hot path off syscalls. */
+export const OUTPUT_CHUNK_CHARS = 1 << 20;
+
+export type CheckFormat = 'jsonl' | 'csv' | 'table';
+
+/** Where bytes go: a file descriptor (stdout is fd 1). */
+export interface ByteSink {
+  write(text: string): void;
+  /** Bytes written so far. */
+  readonly bytes: number;
+  sync(): void;
+  close(): void;
+}
+
+/** A file opened for appending after truncation to `keepBytes` (resume), or stdout. */
+export function fdSink(target: { fd: number } | { path: string; keepBytes: number }): ByteSink {
+  let fd: number;
+  let bytes = 0;
+  let owned = false;
+  if ('fd' in target) {
+    fd = target.fd;
+  } else {
+    fd = openSync(target.path, 'a+');
+    owned = true;
+    const size = fstatSync(fd).size;
+    if (size > target.keepBytes) ftruncateSync(fd, target.keepBytes);
+    bytes = Math.min(size, target.keepBytes);
+  }
+  return {
+    write(text: string): void {
+      const buf = Buffer.from(text, 'utf8');
+      let off = 0;
+      while (off < buf.length) {
+        try {
+          off += writeSync(fd, buf, off, buf.length - off);
+        } catch (err) {
+          // A non-blocking pipe that is full: wait for it by retrying.
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
+      }
+      bytes += buf.length;
+    },
+    get bytes() { return bytes; },
+    sync(): void {
+      try { fsyncSync(fd); } catch { /* pipes and ttys cannot be synced */ }
+    },
+    close(): void { if (owned) closeSync(fd); },
+  };
+}
+
+function csvField(v: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 44 || c === 34 || c === 10 || c === 13) return `"${v.replace(/"/g, '""')}"`;
+  }
+  return v;
+}
+
+export const CSV_COLUMNS = ['address', 'normalized', 'verdict', 'reasons', 'diagnosis', 'disposable', 'role', 'free', 'suggestion', 'dns_status', 'mx', 'smtp_status', 'smtp_code', 'catch_all', 'provider_status'] as const;
+
+function csvRow(r: CheckResult): string {
+  const c = r.checks;
+  return [
+    csvField(r.address), csvField(r.normalized), r.verdict, r.reasons.join(';'), c.syntax.diagnosis,
+    c.lists ? String(c.lists.disposable) : '', c.lists ? String(c.lists.role) : '', c.lists ? String(c.lists.free) : '',
+    c.lists?.suggestion ?? '', c.dns?.status ?? '', csvField(c.dns?.mx[0]?.exchange ?? ''), c.smtp?.status ?? '',
+    c.smtp?.code === undefined ? '' : String(c.smtp.code), c.smtp?.catchAll == null ? '' : String(c.smtp.catchAll), c.provider?.status ?? '',
+  ].join(',');
+}
+
+const TABLE_ADDRESS_WIDTH = 40;
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? `${s.slice(0, n - 1)}…` : s + ' '.repeat(n - s.length);
+}
+
+export interface ResultWriterOptions {
+  format: CheckFormat;
+  sink: ByteSink;
+  /** fsync on every flush (with --state, so a checkpoint never points past durable output). */
+  durable: boolean;
+  /** Write the CSV header / table header (not when appending to a resumed output). */
+  header: boolean;
+  color?: boolean;
+}
+
+/** Builds the writer the engine calls. */
+export function createResultWriter(o: ResultWriterOptions): ResultWriter & { close(): void } {
+  let buf = '';
+  if (o.header) {
+    if (o.format === 'csv') buf += `${CSV_COLUMNS.join(',')}\n`;
+    else if (o.format === 'table') buf += `${pad('VERDICT', 8)} ${pad('ADDRESS', TABLE_ADDRESS_WIDTH)} REASONS\n`;
+  }
+  const paint = (v: string): string => {
+    if (!o.color) return pad(v, 8);
+    const code = v === 'valid' ? 32 : v === 'invalid' ? 31 : v === 'risky' ? 33 : 90;
+    return `\u001b[${code}m${pad(v, 8)}\u001b[0m`;
+  };
+  const line = o.format === 'jsonl'
+    ? (r: CheckResult): string => `${JSON.stringify(r)}\n`
+    : o.format === 'csv'
+      ? (r: CheckResult): string => `${csvRow(r)}\n`
+      : (r: CheckResult): string => {
+        const extra = r.checks.lists?.suggestion ? ` (did you mean @${r.checks.lists.suggestion}?)` : '';
+        return `${paint(r.verdict)} ${pad(r.address, TABLE_ADDRESS_WIDTH)} ${r.reasons.join(', ')}${extra}\n`;
+      };
+  const out = (): void => {
+    if (buf.length > 0) { o.sink.write(buf); buf = ''; }
+  };
+  return {
+    write(r: CheckResult): void {
+      buf += line(r);
+      if (buf.length >= OUTPUT_CHUNK_CHARS) out();
+    },
+    flush(): Promise<number> {
+      out();
+      if (o.durable) o.sink.sync();
+      return Promise.resolve(o.sink.bytes);
+    },
+    close(): void {
+      out();
+      o.sink.close();
+    },
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * The `check` service: turns validated options into the engine's
+ * collaborators (readers, writer, journal, DNS resolver, SMTP transport,
+ * provider client, limiters, clock) and runs it. The command only parses
+ * flags and renders the summary.
+ */
+
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { evError } from '../../../src/errors.ts';
+import type { Clock } from '../../../src/limits/clock.ts';
+import { TokenBucket } from '../../../src/limits/token-bucket.ts';
+import { KeyedLimiter, type KeyLimit } from '../../../src/limits/keyed-limiter.ts';
+import { createLists } from '../../../src/address/lists.ts';
+import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
+import { heloProblem, mailFromProblem } from '../../../src/address/smtp-plan.ts';
+import { createOfflineContext, type NetworkStages } from '../../../src/check/pipeline.ts';
+import { emptyCounts, rebuildDedupe, runCheck, type Counts } from '../../../src/check/engine.ts';
+import { SmtpStage, port25Reachable, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
+import { ProviderStage, type HttpClient } from '../../../src/check/provider-stage.ts';
+import { parseProviderConfig } from '../../../src/check/provider-config.ts';
+import { fingerprintDiff, type StateFingerprint } from '../../../src/check/state.ts';
+import type { Verdict } from '../../../src/check/reasons.ts';
+import { readInputs, type ReadProgress } from './input.ts';
+import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
+import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
+import { createDnsResolver } from './dns-resolver.ts';
+import { netSmtpTransport } from './smtp-transport.ts';
+import { poolHttpClient } from './http-client.ts';
+import { startProgress } from './progress.ts';
+
+export interface CheckOptions {
+  paths: string[];
+  column: string | null;
+  format: CheckFormat;
+  out: string | null;
+  state: string | null;
+  offline: boolean;
+  dnsServer?: string;
+  dnsTimeoutMs: number;
+  dnsTries: number;
+  smtpProbe: boolean;
+  helo?: string;
+  mailFrom: string;
+  smtpPort: number;
+  allowPrivateMx: boolean;
+  port25Check?: string;
+  greylistRetries: number;
+  greylistDelayMs: number;
+  greylistMaxMs: number;
+  smtpTimeoutMs: number;
+  provider?: string;
+  concurrency: number;
+  /** Addresses per second that go to the network, or null for no global rate. */
+  rate: number | null;
+  burst?: number;
+  domainConcurrency: number;
+  domainRate: number;
+  mxConcurrency: number;
+  mxRate: number;
+  failOn: Verdict[];
+  progress: boolean;
+  color: boolean;
+  checkpointEveryMs: number;
+}
+
+export interface CheckIo {
+  stdoutFd: number;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadableStream;
+  env: Readonly<Record<string, string | undefined>>;
+  clock: Clock;
+  signal?: AbortSignal;
+  /** Test seams. */
+  resolver?: DnsResolver;
+  smtpTransport?: SmtpTransport;
+  http?: HttpClient;
+  random?: () => number;
+}
+
+export interface CheckSummary {
+  counts: Counts;
+  elapsedMs: number;
+  resumed: boolean;
+  exitCode: number;
+}
+
+function rateBurst(rate: number, burst?: number): number {
+  return burst ?? Math.max(1, Math.ceil(rate / 10));
+}
+
+function optionsKey(o: CheckOptions): string {
+  return JSON.stringify([o.offline, o.smtpProbe, o.provider ?? null, o.helo ?? null, o.mailFrom, o.smtpPort]);
+}
+
+export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<CheckSummary> {
+  const started = io.clock.now();
+  if (o.state && (o.paths.includes('-') || o.paths.length === 0)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state needs input files: standard input cannot be re-read on resume', { hint: 'save the list to a file and pass its path' });
+  if (o.state && !o.out) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state needs --out FILE: results must go to a file that a resumed run can continue', { hint: 'add --out results.jsonl' });
+  if (o.state && o.format === 'table') throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state cannot resume a table', { hint: 'use --format jsonl or csv with --state' });
+  if (o.offline && (o.smtpProbe || o.provider)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--offline cannot be combined with --smtp-probe or --provider', { hint: 'drop --offline to run network checks' });
+  const paths = o.paths.length === 0 ? ['-'] : o.paths;
+  for (const p of paths) if (p !== '-' && !existsSync(p)) throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, { hint: 'check the path' });
+  if (o.out && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.out!))) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--out would overwrite an input file', { hint: 'write results to another file' });
+
+  // ---- state: fingerprint, resume point
+  let resume = null;
+  let journal: StateJournal | null = null;
+  let keepBytes = 0;
+  if (o.state) {
+    const fp: StateFingerprint = { inputs: await fingerprintInputs(paths), output: resolvePath(o.out!), format: o.format, column: o.column, options: optionsKey(o) };
+    const old = loadState(o.state);
+    if (old) {
+      const diff = fingerprintDiff(old.fingerprint, fp);
+      if (diff.length > 0) throw evError('EV_ERR_STATE_INVALID', `state file ${o.state} belongs to a different run (${diff.join(', ')} changed)`, { hint: 'use the same inputs and options to resume, or delete the state file to start over' });
+      resume = old.resume;
+      keepBytes = resume?.checkpoint.outputBytes ?? 0;
+      const have = existsSync(o.out!) ? statSync(o.out!).size : 0;
+      if (have < keepBytes) throw evError('EV_ERR_STATE_INVALID', `${o.out} is shorter (${have} bytes) than the state file says (${keepBytes})`, { hint: 'the output was changed since the last run; delete the state file to start over' });
+    }
+    journal = StateJournal.open(o.state, fp, resume);
+  }
+
+  // ---- services
+  const random = io.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32);
+  const lists = createLists();
+  const offline = createOfflineContext(lists);
+  const stages: NetworkStages = {};
+  const closers: Array<() => Promise<void> | void> = [];
+  if (!o.offline) {
+    const resolver = io.resolver ?? createDnsResolver({ server: o.dnsServer, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries });
+    stages.dns = new DnsChecker({ resolver, clock: io.clock, timeoutMs: o.dnsTimeoutMs * (o.dnsTries + 1) + 1000, concurrency: Math.min(256, Math.max(16, o.concurrency)) });
+  }
+  if (o.smtpProbe) {
+    const helo = o.helo ?? '';
+    const hp = heloProblem(helo);
+    if (hp) throw evError('EV_ERR_INVALID_OPTION', `--helo "${helo}" ${hp}`, { hint: 'pass --helo with the fully-qualified name of this machine (its PTR record), e.g. --helo probe.mail.example.net' });
+    const mp = mailFromProblem(o.mailFrom);
+    if (mp) throw evError('EV_ERR_INVALID_OPTION', `--mail-from "${o.mailFrom}" ${mp}`, { hint: 'use an address at a domain you control, or --mail-from "" for the null sender' });
+    const transport = io.smtpTransport ?? netSmtpTransport({ connectTimeoutMs: o.smtpTimeoutMs, commandTimeoutMs: o.smtpTimeoutMs });
+    await precheckPort25(o, transport, stages.dns!, io.signal);
+    const keyLimit = (c: number, r: number): KeyLimit => ({ concurrency: c, rate: r, burst: rateBurst(r) });
+    stages.smtp = new SmtpStage({
+      transport, clock: io.clock, random, helo, mailFrom: o.mailFrom, port: o.smtpPort, allowPrivate: o.allowPrivateMx,
+      domainLimiter: new KeyedLimiter(keyLimit(o.domainConcurrency, o.domainRate), io.clock),
+      providerLimiter: new KeyedLimiter(keyLimit(o.mxConcurrency, o.mxRate), io.clock, mailProviderOverrides(o)),
+      greylistAttempts: o.greylistRetries + 1, greylistBaseMs: o.greylistDelayMs, greylistMaxMs: o.greylistMaxMs,
+      connectAttempts: 2, connectBaseMs: Math.min(5000, o.greylistDelayMs),
+    });
+  }
+  if (o.provider) {
+    const config = loadProviderConfig(o.provider, io.env);
+    let http = io.http;
+    if (!http) {
+      const client = poolHttpClient(new URL(config.url.replace('{address}', 'x')).origin, config.concurrency);
+      closers.push(() => client.close());
+      http = client;
+    }
+    stages.provider = new ProviderStage({ config, http, clock: io.clock, random });
+  }
+
+  // ---- input, output
+  const read: ReadProgress = { bytes: 0 };
+  const cp = resume?.checkpoint;
+  const dedupe = cp && cp.index > 0
+    ? await rebuildDedupe(readInputs({ paths, column: o.column, stopFile: cp.file, stopOffset: cp.offset }))
+    : undefined;
+  const source = readInputs({ paths, column: o.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 }, read, io.stdin as never);
+  const sink = o.out ? fdSink({ path: o.out, keepBytes }) : fdSink({ fd: io.stdoutFd });
+  const writer = createResultWriter({ format: o.format, sink, durable: o.state !== null, header: keepBytes === 0, color: o.color });
+  const counts = emptyCounts();
+  const totalBytes = paths.includes('-') ? null : paths.reduce((n, p) => n + statSync(p).size, 0) - (cp ? bytesBefore(paths, cp.file, cp.offset) : 0);
+  const stopProgress = o.progress ? startProgress(io.stderr, counts, read, totalBytes, () => io.clock.now()) : null;
+  try {
+    await runCheck(source, writer, {
+      offline, stages, concurrency: o.concurrency, clock: io.clock, signal: io.signal, stats: counts,
+      rate: o.rate === null ? undefined : new TokenBucket({ rate: o.rate, burst: rateBurst(o.rate, o.burst), clock: io.clock }),
+      ...(journal ? { journal } : {}),
+      ...(resume ? { resume } : {}),
+      ...(dedupe ? { dedupe } : {}),
+      checkpointEveryMs: o.checkpointEveryMs,
+    });
+  } finally {
+    stopProgress?.();
+    writer.close();
+    journal?.close();
+    for (const c of closers) await c();
+  }
+  const failed = o.failOn.some((v) => counts[v] > 0);
+  return { counts, elapsedMs: io.clock.now() - started, resumed: resume !== null, exitCode: failed ? 1 : 0 };
+}
+
+function bytesBefore(paths: string[], file: number, offset: number): number {
+  let n = offset;
+  for (let f = 0; f < file; f++) n += statSync(paths[f]).size;
+  return n;
+}
+
+/** Microsoft blocks high-volume probing ("namespace mining"): its default budget is a third of the others'. */
+function mailProviderOverrides(o: CheckOptions): Map<string, KeyLimit> {
+  const c = Math.max(1, Math.floor(o.mxConcurrency / 3));
+  const r = Math.max(0.1, o.mxRate / 3);
+  return new Map([['microsoft', { concurrency: c, rate: r, burst: rateBurst(r) }]]);
+}
+
+function loadProviderConfig(file: string, env: CheckIo['env']) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw evError('EV_ERR_PROVIDER_CONFIG', `cannot read provider config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'check the path given to --provider' });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { hint: 'see "Provider" in the README for an example' });
+  }
+  return parseProviderConfig(raw, file, env);
+}
+
+async function precheckPort25(o: CheckOptions, transport: SmtpTransport, dns: DnsChecker, signal?: AbortSignal): Promise<void> {
+  const targets: Array<{ host: string; address: string; port: number }> = [];
+  if (o.port25Check) {
+    const m = /^(.+?)(?::(\d+))?$/.exec(o.port25Check)!;
+    targets.push({ host: m[1], address: m[1].replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : o.smtpPort });
+  } else {
+    // Well-known MX hosts that always listen on 25: if none answers, this network blocks outbound SMTP.
+    for (const d of ['gmail.com', 'outlook.com', 'yahoo.com']) {
+      const r = await dns.lookup(d);
+      const mx = r.mx.find((m) => m.addresses.length > 0);
+      if (mx) targets.push({ host: mx.exchange, address: mx.addresses[0], port: o.smtpPort });
+    }
+  }
+  const r = await port25Reachable(transport, targets, signal);
+  if (!r.ok) {
+    throw evError('EV_ERR_PORT25_BLOCKED', `outbound SMTP is not reachable from here (tried ${r.tried.join(', ') || 'no host: DNS failed'}${r.error ? `: ${r.error}` : ''})`, {
+      hint: 'many clouds and ISPs block port 25; run from a host that may send mail, use --provider, or use --offline',
+    });
+  }
+}
