@@ -163,7 +163,29 @@ describe('analysis/analyzeMessage', () => {
       for (const raw of inputs) {
         const a = await analyzeMessage(raw, null, { dkimResolver: NO_DNS, now: NOW });
         assert.equal(typeof a.spamScore, 'number');
-        assert.ok(Array.isArray(a.reasons));
+        assert.equal(a.reasons.find((r) => r.message.startsWith('analysis failed')), undefined, 'no internal exception');
+      }
+    });
+
+    it('500 seeded random mutations of the fixtures (signed and unsigned) all yield an analysis', async () => {
+      let seed = 0x2f6b1d;
+      const rand = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff; // deterministic LCG: failures reproduce
+        return seed % n;
+      };
+      const signed = await sign(fixture('newsletter-one-click.eml'), key);
+      const resolver = mapResolver({ 'test._domainkey.example.com': keyRecord(key) });
+      const bases = [signed, fixture('html-only-spammy.eml'), fixture('broken-mime.eml'), fixture('missing-headers.eml')];
+      const alphabet = Buffer.from('\r\n\0<>="\';:=?!. \tahttps://@\xff');
+      for (let i = 0; i < 500; i++) {
+        const buf = Buffer.from(bases[i % bases.length]);
+        for (let k = rand(20) + 1; k > 0; k--) buf[rand(buf.length)] = alphabet[rand(alphabet.length)];
+        const cut = rand(4) === 0 ? buf.subarray(0, rand(buf.length)) : buf;
+        const parsed = i % 10 === 0 ? await simpleParser(cut).catch(() => null) : null;
+        const a = await analyzeMessage(cut, parsed, { dkimResolver: resolver, now: NOW });
+        assert.equal(typeof a.spamScore, 'number', `mutation ${i}`);
+        assert.equal(a.reasons.find((r) => r.message.startsWith('analysis failed')), undefined, `mutation ${i} hit the fallback`);
+        assert.ok(['pass', 'fail', 'neutral', 'none', 'temperror', 'permerror'].includes(a.dkim.result));
       }
     });
 
