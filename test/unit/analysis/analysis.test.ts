@@ -149,6 +149,8 @@ describe('analysis/analyzeMessage', () => {
       const raw = Buffer.from(`From: a@example.com\r\nContent-Type: text/html\r\n\r\n${html}`);
       const a = await analyze(raw, NO_DNS, false);
       for (const l of a.links) assert.ok(l.length <= 2048);
+      assert.equal(a.reasons.find((r) => r.message.startsWith('analysis failed')), undefined);
+      assert.equal(a.hasHtml, true);
     });
 
     it('garbage bytes, NUL bytes, no header/body separator, empty input', async () => {
