@@ -6,12 +6,15 @@
  * with esbuild 0.28 (minified ESM, gzip -9 default level):
  *   - mailparser alone:                                   1,138,787 B, 422,655 B gzipped
  *   - mailparser + mailauth/lib/dkim/verify.js (deep):    2,347,440 B, 846,562 B gzipped
+ *   - sink/analysis/index.ts (this verifier):               19,392 B,   8,084 B gzipped
+ *   - sink/analysis/index.ts + mailauth's verifier:                    434,563 B gzipped
+ *   - whole sink (sink/main.ts) today:                  1,532,978 B, 549,030 B gzipped (732 KB base64)
+ *   - whole sink + mailauth's verifier:                 2,743,005 B, 974,426 B gzipped (1,299 KB base64)
  * The deep import still costs +1.21 MB (+424 KB gzipped): mailauth's tools.js
  * loads joi, tldts and its own older libmime (with iconv-lite and
- * encoding-japanese tables) at module top level, so no deep path avoids them.
- * This file adds about 5 KB. mailauth remains a dependency and the tests sign
- * with its signer to cross-check this verifier against a well-kept
- * implementation.
+ * encoding-japanese tables) at module top level, so no deep path avoids them,
+ * and with it the sink no longer fits one ConfigMap. mailauth remains a
+ * dependency: the tests sign with it and check that both verifiers agree.
  *
  * Scope: rsa-sha256 and ed25519-sha256 (rsa-sha1 is refused per RFC 8301),
  * simple and relaxed canonicalization for headers and body, `l=`, `x=`,
