@@ -1,6 +1,7 @@
 /**
- * Link extraction from the text and HTML bodies: `href`/`src`-less, only
- * http(s) links a reader can follow, de-duplicated in order of appearance.
+ * Link extraction from the text and HTML bodies: `<a href>` targets and bare
+ * URLs, only http(s) links a reader can follow (no mailto:, no images),
+ * de-duplicated in order of appearance.
  * Every scan is linear and bounded, so a crafted body cannot stall the sink.
  */
 
@@ -92,8 +93,9 @@ const BARE_URL = new RegExp(`https?://[^\\s<>"'\`{}|\\\\^]{1,${MAX_LINK_CHARS}}`
 const ANCHOR_START = /<a[\s/]/gi;
 /** The href attribute inside one (bounded) tag. */
 const HREF_ATTR = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
-/** Characters of one tag examined for its href. */
-const MAX_TAG_CHARS = 16 * 1024;
+/** Characters of one tag examined for its href; a real anchor tag is well under 1 KiB of attributes plus its URL. */
+export const MAX_TAG_CHARS = 16 * 1024;
+/** Anchor text that looks like a URL or a bare domain (what a phishing link displays). */
 const DOMAIN_LIKE = /^(?:https?:\/\/)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})(?:[/:?#]\S*)?$/i;
 
 /** Removes tags in one linear pass (a `<[^>]*>` regex rescans on every `<` of a tagless run). */
