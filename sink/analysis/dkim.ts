@@ -74,13 +74,52 @@ export interface DkimOptions {
   timeoutMs?: number;
 }
 
+/** How long a key record looked up by the default resolver is reused; the same few senders sign most test mail. */
+export const DKIM_KEY_CACHE_TTL_MS = 60_000;
+/** How long a failed lookup is remembered: without DNS (a locked-down cluster), messages then fail fast instead of each waiting out the timeout. */
+export const DKIM_KEY_FAILURE_TTL_MS = 10_000;
+/** Key lookups remembered at once. */
+export const MAX_DKIM_KEY_CACHE = 256;
+
+/**
+ * Wraps a resolver with a small TTL cache of answers and failures (keyed by
+ * name). Used for the default DNS resolver only: injected resolvers (tests,
+ * key rotation) are asked every time.
+ */
+export function cachingResolver(base: DkimResolver, clock: () => number = Date.now, timeoutMs = DKIM_DNS_TIMEOUT_MS): DkimResolver {
+  const cache = new Map<string, { expires: number; answer: Promise<string[][]> }>();
+  return (name, rrtype) => {
+    const key = name.toLowerCase();
+    const now = clock();
+    const hit = cache.get(key);
+    if (hit && hit.expires > now) return hit.answer;
+    cache.delete(key);
+    if (cache.size >= MAX_DKIM_KEY_CACHE) cache.delete(cache.keys().next().value as string);
+    // The answer settles within the time box even if the base never does, so a hung DNS is remembered as a failure.
+    const answer = new Promise<string[][]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(Object.assign(new Error(`DNS lookup of ${name} timed out`), { code: 'ETIMEOUT' })), timeoutMs);
+      timer.unref?.();
+      Promise.resolve()
+        .then(() => base(name, rrtype))
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer));
+    });
+    const entry = { expires: now + DKIM_KEY_CACHE_TTL_MS, answer };
+    entry.answer.catch(() => {
+      entry.expires = Math.min(entry.expires, clock() + DKIM_KEY_FAILURE_TTL_MS);
+    });
+    cache.set(key, entry);
+    return entry.answer;
+  };
+}
+
 let defaultDnsResolver: InstanceType<typeof dnsPromises.Resolver> | null = null;
 
-/** Production resolver: node:dns with one try and a short per-query timeout (the caller time-boxes too). */
-export const defaultDkimResolver: DkimResolver = async (name) => {
+/** Production resolver: node:dns with one try and a short per-query timeout (the caller time-boxes too), cached briefly. */
+export const defaultDkimResolver: DkimResolver = cachingResolver(async (name) => {
   defaultDnsResolver ??= new dnsPromises.Resolver({ timeout: DKIM_DNS_TIMEOUT_MS, tries: 1 });
   return defaultDnsResolver.resolveTxt(name);
-};
+});
 
 /** Order used to summarise several signatures into one verdict: the best outcome wins. */
 const RESULT_RANK: Record<DkimResult, number> = { pass: 6, fail: 5, temperror: 4, permerror: 3, neutral: 2, none: 1 };

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash, sign as cryptoSign } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { canonicalizeBody, canonicalizeHeader, MAX_DKIM_SIGNATURES, verifyDkim } from '../../../sink/analysis/dkim.ts';
+import {
+  cachingResolver,
+  canonicalizeBody,
+  canonicalizeHeader,
+  DKIM_KEY_CACHE_TTL_MS,
+  DKIM_KEY_FAILURE_TTL_MS,
+  MAX_DKIM_SIGNATURES,
+  verifyDkim,
+  type DkimResolver,
+} from '../../../sink/analysis/dkim.ts';
 import { splitMessage } from '../../../sink/analysis/headers.ts';
 import { analyzeMessage } from '../../../sink/analysis/index.ts';
 import { ed25519Key, fixture, keyRecord, mapResolver, rsaKey, sign, type TestKey } from './dkim-helpers.ts';
@@ -258,6 +267,44 @@ describe('analysis/dkim', () => {
     assert.equal(v.signatures.length, MAX_DKIM_SIGNATURES);
     assert.equal(v.skipped, 3);
     assert.equal(calls.length, 1, 'the key is looked up once per message');
+  });
+
+  describe('cachingResolver (wraps the default DNS resolver)', () => {
+    it('reuses answers for the TTL and failures for a shorter time, on an injected clock', async () => {
+      let t = 0;
+      const calls: string[] = [];
+      let failing = true;
+      const base: DkimResolver = async (name) => {
+        calls.push(name);
+        if (failing) throw Object.assign(new Error('SERVFAIL'), { code: 'ESERVFAIL' });
+        return [['v=DKIM1; p=AAAA']];
+      };
+      const r = cachingResolver(base, () => t);
+      await assert.rejects(r('s._domainkey.example.com', 'TXT'));
+      t += DKIM_KEY_FAILURE_TTL_MS - 1;
+      await assert.rejects(r('S._domainkey.EXAMPLE.com', 'TXT'));
+      assert.equal(calls.length, 1, 'the failure is remembered (names are case-insensitive)');
+      failing = false;
+      t += 2;
+      assert.deepEqual(await r('s._domainkey.example.com', 'TXT'), [['v=DKIM1; p=AAAA']]);
+      t += DKIM_KEY_CACHE_TTL_MS - 1;
+      await r('s._domainkey.example.com', 'TXT');
+      assert.equal(calls.length, 2, 'the answer is reused within its TTL');
+      t += 2;
+      await r('s._domainkey.example.com', 'TXT');
+      assert.equal(calls.length, 3, 'and asked again after it');
+    });
+
+    it('a lookup that never answers settles as ETIMEOUT within the time box and is remembered as a failure', async () => {
+      const calls: string[] = [];
+      const r = cachingResolver(async (name) => {
+        calls.push(name);
+        return new Promise<string[][]>(() => undefined);
+      }, () => 0, 30);
+      await assert.rejects(r('hung._domainkey.example.com', 'TXT'), { code: 'ETIMEOUT' });
+      await assert.rejects(r('hung._domainkey.example.com', 'TXT'), { code: 'ETIMEOUT' });
+      assert.equal(calls.length, 1);
+    });
   });
 
   it('verifies a signature made with node:crypto by hand (independent of mailauth), with the key split across TXT strings', async () => {
