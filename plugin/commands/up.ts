@@ -42,7 +42,7 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
       ttl: flags.ttl, wait: flags.wait, replicas: flags.replicas, rules, image: flags.image, nodeImage: flags['node-image'],
       serviceMonitor: flags['service-monitor'], keep: flags.keep,
       onStatus: (line) => this.status(line), signal: handler.signal, cleanups: handler,
-    });
+    }).catch(async (err: unknown) => { await handler.holdIfInterrupted(); throw err; });
     const ns = sink.namespace;
     const result = {
       namespace: ns, createdNamespace: sink.createdNamespace, replicas: sink.replicas, pods: sink.pods, expiresAt: sink.expiresAt,

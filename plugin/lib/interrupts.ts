@@ -71,9 +71,20 @@ export class InterruptHandler {
     const id = this.nextId++;
     this.entries.push({ id, label, run });
     return () => {
+      // After a signal the handler owns the cleanups: they stay listed until done.
+      if (this.signals > 0) return;
       const i = this.entries.findIndex((e) => e.id === id);
       if (i >= 0) this.entries.splice(i, 1);
     };
+  }
+
+  /**
+   * For a command's error path: after a signal, the failure is just the
+   * interruption surfacing; wait (forever) while the handler cleans up and
+   * exits, instead of letting the command exit first. Otherwise returns at once.
+   */
+  async holdIfInterrupted(): Promise<void> {
+    if (this.signals > 0) await new Promise<never>(() => {});
   }
 
   /** Runs every registered cleanup, newest first; failures are reported, not thrown. */
