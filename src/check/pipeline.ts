@@ -7,33 +7,66 @@
  *   checkNetwork  DNS, then SMTP probe and/or HTTP provider, under the limits
  */
 
-import { diagnose } from '../address/syntax.ts';
+import { diagnose, type Diagnosis, type SyntaxCategory } from '../address/syntax.ts';
 import type { DomainListFlags, Lists } from '../address/lists.ts';
 import type { DnsChecker } from '../address/dns.ts';
 import { verdictOf, type ReasonCode } from './reasons.ts';
-import type { CheckResult, DnsDetails } from './result.ts';
+import type { CheckResult, DnsDetails, ListDetails, SyntaxDetails } from './result.ts';
 import type { SmtpStage } from './smtp-stage.ts';
 import type { ProviderStage } from './provider-stage.ts';
 
 /** Domains whose list flags are cached; FIFO eviction beyond (the typo search is the costly part). */
 export const MAX_DOMAIN_FLAG_CACHE = 200_000;
 
+/** List details per domain, with and without the role flag: shared, frozen objects. */
+export interface DomainEntry {
+  flags: DomainListFlags;
+  role: ListDetails;
+  person: ListDetails;
+}
+
+/**
+ * A copy of `s` that does not keep a larger string alive: V8 slices share
+ * their parent's storage, and cache keys sliced from a 1 MiB input chunk
+ * would pin every chunk.
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : s.split('').join('');
+}
+
 /** Per-domain list flags, cached: most lists repeat a few domains millions of times. */
 export class DomainFlagsCache {
   private readonly lists: Lists;
-  private readonly map = new Map<string, DomainListFlags>();
+  private readonly map = new Map<string, DomainEntry>();
 
   constructor(lists: Lists) { this.lists = lists; }
 
-  get(domain: string): DomainListFlags {
-    let f = this.map.get(domain);
-    if (f === undefined) {
-      f = this.lists.domain(domain);
+  get(domain: string): DomainEntry {
+    let e = this.map.get(domain);
+    if (e === undefined) {
+      const f = this.lists.domain(domain);
+      e = {
+        flags: f,
+        role: Object.freeze({ disposable: f.disposable, role: true, free: f.free, suggestion: f.suggestion }),
+        person: Object.freeze({ disposable: f.disposable, role: false, free: f.free, suggestion: f.suggestion }),
+      };
       if (this.map.size >= MAX_DOMAIN_FLAG_CACHE) this.map.delete(this.map.keys().next().value!);
-      this.map.set(domain, f);
+      this.map.set(detach(domain), e);
     }
-    return f;
+    return e;
   }
+}
+
+const syntaxShared = new Map<string, SyntaxDetails[]>();
+
+/** Shared, frozen syntax details (one per diagnosis and flag combination). */
+function syntaxDetails(diagnosis: Diagnosis, category: SyntaxCategory, smtputf8: boolean, idn: boolean, literal: boolean): SyntaxDetails {
+  let row = syntaxShared.get(diagnosis);
+  if (row === undefined) { row = new Array<SyntaxDetails>(8); syntaxShared.set(diagnosis, row); }
+  const k = (smtputf8 ? 1 : 0) | (idn ? 2 : 0) | (literal ? 4 : 0);
+  let d = row[k];
+  if (d === undefined) { d = Object.freeze({ category, diagnosis, smtputf8, idn, literal }); row[k] = d; }
+  return d;
 }
 
 export interface OfflineContext {
@@ -45,6 +78,9 @@ export function createOfflineContext(lists: Lists): OfflineContext {
   return { lists, domains: new DomainFlagsCache(lists) };
 }
 
+const LITERAL_ROLE: ListDetails = Object.freeze({ disposable: false, role: true, free: false, suggestion: null });
+const LITERAL_PERSON: ListDetails = Object.freeze({ disposable: false, role: false, free: false, suggestion: null });
+
 /** The de-duplication key of an address: what `checkOffline` puts in `normalized`. */
 export function normalizedOf(address: string): string {
   const s = diagnose(address);
@@ -55,7 +91,7 @@ export function normalizedOf(address: string): string {
 export function checkOffline(address: string, index: number, ctx: OfflineContext): CheckResult {
   const s = diagnose(address);
   const reasons: ReasonCode[] = [];
-  const syntax = { category: s.category, diagnosis: s.diagnosis, smtputf8: s.smtputf8, idn: s.idn, literal: s.literal };
+  const syntax = syntaxDetails(s.diagnosis, s.category, s.smtputf8, s.idn, s.literal);
   if (s.category === 'invalid') {
     reasons.push('syntax_invalid');
     return { address, normalized: address, verdict: 'invalid', reasons, index, checks: { syntax } };
@@ -65,12 +101,13 @@ export function checkOffline(address: string, index: number, ctx: OfflineContext
   if (s.smtputf8) reasons.push('smtputf8_required');
   if (s.idn) reasons.push('idn_domain');
   const role = ctx.lists.isRole(s.local);
-  let lists;
+  let lists: ListDetails;
   if (s.literal) {
-    lists = { disposable: false, role, free: false, suggestion: null };
+    lists = role ? LITERAL_ROLE : LITERAL_PERSON;
   } else {
-    const f = ctx.domains.get(s.domain);
-    lists = { disposable: f.disposable, role, free: f.free, suggestion: f.suggestion };
+    const e = ctx.domains.get(s.domain);
+    const f = e.flags;
+    lists = role ? e.role : e.person;
     if (f.disposable) reasons.push('disposable');
     if (f.free) reasons.push('free_provider');
     if (f.suggestion !== null) reasons.push('typo_suggestion');

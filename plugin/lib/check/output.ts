@@ -9,9 +9,10 @@
 import { closeSync, fsyncSync, openSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
 import type { ResultWriter } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
+import { resultToJsonLine } from '../../../src/check/serialize.ts';
 
 /** Output buffered before a write: large writes keep the hot path off syscalls. */
-export const OUTPUT_CHUNK_CHARS = 1 << 20;
+export const OUTPUT_CHUNK_CHARS = 1 << 16;
 
 export type CheckFormat = 'jsonl' | 'csv' | 'table';
 
@@ -40,17 +41,25 @@ export function fdSink(target: { fd: number } | { path: string; keepBytes: numbe
   }
   return {
     write(text: string): void {
-      const buf = Buffer.from(text, 'utf8');
-      let off = 0;
-      while (off < buf.length) {
-        try {
-          off += writeSync(fd, buf, off, buf.length - off);
-        } catch (err) {
-          // A non-blocking pipe that is full: wait for it by retrying.
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      const len = Buffer.byteLength(text, 'utf8');
+      let done = 0;
+      try {
+        done = writeSync(fd, text, null, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      }
+      if (done < len) {
+        // A partial write (a full non-blocking pipe): finish byte-wise, retrying.
+        const buf = Buffer.from(text, 'utf8');
+        while (done < len) {
+          try {
+            done += writeSync(fd, buf, done, len - done);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          }
         }
       }
-      bytes += buf.length;
+      bytes += len;
     },
     get bytes() { return bytes; },
     sync(): void {
@@ -109,7 +118,7 @@ export function createResultWriter(o: ResultWriterOptions): ResultWriter & { clo
     return `\u001b[${code}m${pad(v, 8)}\u001b[0m`;
   };
   const line = o.format === 'jsonl'
-    ? (r: CheckResult): string => `${JSON.stringify(r)}\n`
+    ? resultToJsonLine
     : o.format === 'csv'
       ? (r: CheckResult): string => `${csvRow(r)}\n`
       : (r: CheckResult): string => {
