@@ -1,0 +1,334 @@
+/**
+ * Workload controllers: Deployment -> ReplicaSet (`<deploy>-<hash>`) -> Pods
+ * (`<deploy>-<hash>-<rand>`), and Job -> Pods (NonIndexed and Indexed, with
+ * JOB_COMPLETION_INDEX). A template change creates a new ReplicaSet and scales
+ * the old ones to zero at once (no surge). Reconciliation is coalesced: every
+ * store event marks owners dirty, a microtask-later pass reconciles them.
+ */
+import type { KubeApi } from './api.ts';
+import { randomSuffix, safeHash } from './defaults.ts';
+import { apiVersionOf, resolveResource } from './resources.ts';
+import type { ResourceType } from './resources.ts';
+import { clone } from './store.ts';
+import type { KubeObject, Store, StoreEvent } from './store.ts';
+import { KubeStatusError } from './status.ts';
+
+type Obj = Record<string, any>;
+
+export const JOB_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
+
+function ownerRef(rt: ResourceType, owner: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
+  return { apiVersion: apiVersionOf(rt), kind: rt.kind, name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+}
+
+function ownedBy(obj: KubeObject, owner: KubeObject): boolean {
+  return (obj.metadata.ownerReferences ?? []).some((r) => r.uid === owner.metadata.uid && r.controller);
+}
+
+function isPodReady(pod: Obj): boolean {
+  return (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+}
+
+function isActive(pod: Obj): boolean {
+  return !pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+}
+
+function omitZero(status: Obj): Obj {
+  for (const [k, v] of Object.entries(status)) if (v === 0 || v === undefined) delete status[k];
+  return status;
+}
+
+/** Indexes as the server compresses them: `0-2,4,6-7`. */
+export function compressIndexes(indexes: Iterable<number>): string {
+  const sorted = [...new Set(indexes)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+export class WorkloadControllers {
+  private readonly api: KubeApi;
+  private readonly store: Store;
+  private readonly dirty = new Set<string>();
+  private scheduled = false;
+  private closed = false;
+  private unsubscribe: (() => void) | undefined;
+  private readonly deployRt = resolveResource('deployments');
+  private readonly rsRt = resolveResource('replicasets');
+  private readonly jobRt = resolveResource('jobs');
+  private readonly podRt = resolveResource('pods');
+
+  constructor(api: KubeApi, store: Store) {
+    this.api = api;
+    this.store = store;
+  }
+
+  start(): void {
+    this.unsubscribe = this.store.subscribe((ev) => this.onEvent(ev));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe?.();
+  }
+
+  private mark(rt: ResourceType, ns: string | undefined, name: string): void {
+    this.dirty.add(`${rt.plural}\u0000${ns ?? ''}\u0000${name}`);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private onEvent(ev: StoreEvent): void {
+    const o = ev.object;
+    if (ev.rt === this.deployRt || ev.rt === this.rsRt || ev.rt === this.jobRt) {
+      if (ev.type !== 'DELETED') this.mark(ev.rt, o.metadata.namespace, o.metadata.name ?? '');
+    }
+    for (const ref of o.metadata.ownerReferences ?? []) {
+      if (!ref.controller) continue;
+      if (ref.kind === 'ReplicaSet') this.mark(this.rsRt, o.metadata.namespace, ref.name);
+      if (ref.kind === 'Deployment') this.mark(this.deployRt, o.metadata.namespace, ref.name);
+      if (ref.kind === 'Job') this.mark(this.jobRt, o.metadata.namespace, ref.name);
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    const work = [...this.dirty];
+    this.dirty.clear();
+    for (const key of work) {
+      const [plural, ns, name] = key.split('\u0000');
+      try {
+        if (plural === 'deployments') this.reconcileDeployment(ns, name);
+        else if (plural === 'replicasets') this.reconcileReplicaSet(ns, name);
+        else if (plural === 'jobs') this.reconcileJob(ns, name);
+      } catch (err) {
+        // Namespace terminating, object gone meanwhile: the next event retries.
+        if (!(err instanceof KubeStatusError)) throw err;
+      }
+    }
+  }
+
+  private writeStatus(rt: ResourceType, obj: KubeObject, status: Obj): void {
+    const live = this.store.get(rt, obj.metadata.namespace, obj.metadata.name ?? '');
+    if (!live) return;
+    const prev = (live as Obj).status ?? {};
+    // Keep condition transition times when nothing changed.
+    for (const c of status.conditions ?? []) {
+      const old = (prev.conditions ?? []).find((p: Obj) => p.type === c.type);
+      if (old && old.status === c.status && old.reason === c.reason) {
+        c.lastTransitionTime = old.lastTransitionTime;
+        if (old.lastUpdateTime) c.lastUpdateTime = old.lastUpdateTime;
+        if (old.lastProbeTime !== undefined) c.lastProbeTime = old.lastProbeTime;
+      }
+    }
+    if (JSON.stringify(prev) === JSON.stringify(status)) return;
+    const next = clone(live) as Obj;
+    next.status = status;
+    this.store.update(rt, next as KubeObject);
+  }
+
+  // ---- Deployment ---------------------------------------------------------
+
+  private reconcileDeployment(ns: string, name: string): void {
+    const d = this.store.get(this.deployRt, ns, name) as Obj | undefined;
+    if (!d || d.metadata.deletionTimestamp) return;
+    const template = clone(d.spec.template ?? {});
+    const hash = safeHash(template, 10);
+    const rsName = `${name}-${hash}`;
+    const owned = this.store.list(this.rsRt, ns).filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
+    const replicas = d.spec.replicas ?? 1;
+    let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    const revision = String(1 + Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0))));
+    if (!current) {
+      const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
+      const rs: Obj = {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: rsName,
+          namespace: ns,
+          labels,
+          annotations: { 'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/max-replicas': String(replicas), 'deployment.kubernetes.io/revision': revision },
+          ownerReferences: [ownerRef(this.deployRt, d as KubeObject)],
+        },
+        spec: {
+          replicas,
+          minReadySeconds: d.spec.minReadySeconds ?? 0,
+          selector: { ...(d.spec.selector ?? {}), matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+          template: { ...template, metadata: { ...(template.metadata ?? {}), labels } },
+        },
+      };
+      current = this.api.createObject(this.rsRt, rs as KubeObject) as Obj;
+    } else if (current.spec.replicas !== replicas) {
+      const next = clone(current);
+      next.spec.replicas = replicas;
+      next.metadata.annotations = { ...(next.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(replicas) };
+      current = this.api.writeObject(this.rsRt, next as KubeObject, current as KubeObject) as Obj;
+    }
+    for (const old of owned) {
+      if (old.metadata.name === current.metadata.name || old.spec.replicas === 0) continue;
+      const next = clone(old);
+      next.spec.replicas = 0;
+      this.api.writeObject(this.rsRt, next as KubeObject, old as KubeObject);
+    }
+    const all = this.store.list(this.rsRt, ns).filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
+    const sum = (f: string): number => all.reduce((n, rs) => n + (rs.status?.[f] ?? 0), 0);
+    const cur = all.find((rs) => rs.metadata.name === current.metadata.name) ?? current;
+    const available = sum('availableReplicas');
+    const now = this.store.timestamp();
+    const minAvailable = replicas - Math.floor(replicas * 0.25);
+    const isAvailable = available >= minAvailable;
+    const complete = (cur.status?.availableReplicas ?? 0) >= replicas && sum('replicas') === replicas;
+    const status: Obj = omitZero({
+      observedGeneration: d.metadata.generation,
+      replicas: sum('replicas'),
+      updatedReplicas: cur.status?.replicas ?? 0,
+      readyReplicas: sum('readyReplicas'),
+      availableReplicas: available,
+      unavailableReplicas: Math.max(0, replicas - available),
+    });
+    status.conditions = [
+      isAvailable
+        ? { type: 'Available', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
+        : { type: 'Available', status: 'False', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
+      complete
+        ? { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${cur.metadata.name}" has successfully progressed.` }
+        : { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'ReplicaSetUpdated', message: `ReplicaSet "${cur.metadata.name}" is progressing.` },
+    ];
+    this.writeStatus(this.deployRt, d as KubeObject, status);
+  }
+
+  // ---- ReplicaSet ---------------------------------------------------------
+
+  private reconcileReplicaSet(ns: string, name: string): void {
+    const rs = this.store.get(this.rsRt, ns, name) as Obj | undefined;
+    if (!rs || rs.metadata.deletionTimestamp) return;
+    const pods = this.store.list(this.podRt, ns).filter((p) => ownedBy(p, rs as KubeObject)) as Obj[];
+    const active = pods.filter(isActive);
+    const want = rs.spec.replicas ?? 1;
+    if (active.length < want) {
+      for (let i = active.length; i < want; i++) {
+        const tpl = clone(rs.spec.template ?? {});
+        const pod: Obj = {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { ...(tpl.metadata ?? {}), name: `${name}-${randomSuffix(5)}`, namespace: ns, ownerReferences: [ownerRef(this.rsRt, rs as KubeObject)] },
+          spec: tpl.spec ?? {},
+        };
+        this.api.createObject(this.podRt, pod as KubeObject);
+      }
+    } else if (active.length > want) {
+      // Not-ready and newest pods go first, as the real controller prefers.
+      const victims = [...active].sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)));
+      for (const p of victims.slice(0, active.length - want)) this.api.deleteObject(this.podRt, p as KubeObject);
+    }
+    const now = this.store.list(this.podRt, ns).filter((p) => ownedBy(p, rs as KubeObject) && isActive(p)) as Obj[];
+    const ready = now.filter(isPodReady).length;
+    this.writeStatus(this.rsRt, rs as KubeObject, omitZero({
+      replicas: now.length,
+      fullyLabeledReplicas: now.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation,
+    }));
+    const live = this.store.get(this.rsRt, ns, name) as Obj | undefined;
+    if (live && live.status && live.status.replicas === undefined) {
+      // replicas is not omitempty on ReplicaSetStatus.
+      this.writeStatus(this.rsRt, live as KubeObject, { ...live.status, replicas: 0 });
+    }
+  }
+
+  // ---- Job ----------------------------------------------------------------
+
+  private reconcileJob(ns: string, name: string): void {
+    const job = this.store.get(this.jobRt, ns, name) as Obj | undefined;
+    if (!job || job.metadata.deletionTimestamp) return;
+    const status: Obj = clone(job.status ?? {});
+    const finished = (status.conditions ?? []).some((c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+    const pods = this.store.list(this.podRt, ns).filter((p) => ownedBy(p, job as KubeObject)) as Obj[];
+    const indexed = job.spec.completionMode === 'Indexed';
+    const completions: number = job.spec.completions ?? 1;
+    const parallelism: number = job.spec.parallelism ?? 1;
+    const indexOf = (p: Obj): number => Number(p.metadata.annotations?.[JOB_INDEX_ANNOTATION] ?? -1);
+    const succeededPods = pods.filter((p) => p.status?.phase === 'Succeeded');
+    const failedPods = pods.filter((p) => p.status?.phase === 'Failed');
+    let active = pods.filter(isActive);
+    const completedIndexes = new Set(succeededPods.map(indexOf).filter((i) => i >= 0 && i < completions));
+    const succeeded = indexed ? completedIndexes.size : succeededPods.length;
+    const failed = failedPods.length;
+    const now = this.store.timestamp();
+    status.startTime ??= now;
+
+    if (!finished && !job.spec.suspend) {
+      if (failed > (job.spec.backoffLimit ?? 6)) {
+        for (const p of active) this.api.deleteObject(this.podRt, p as KubeObject);
+        active = [];
+        status.conditions = [
+          { type: 'FailureTarget', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+          { type: 'Failed', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+        ];
+      } else if (succeeded >= completions) {
+        status.completionTime = now;
+        status.conditions = [
+          { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+          { type: 'Complete', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+        ];
+      } else if (indexed) {
+        const busy = new Set(active.map(indexOf));
+        for (let i = 0; i < completions && active.length < parallelism; i++) {
+          if (completedIndexes.has(i) || busy.has(i)) continue;
+          active.push(this.createJobPod(job, i));
+        }
+      } else {
+        const want = Math.min(parallelism, completions - succeeded);
+        while (active.length < want) active.push(this.createJobPod(job, undefined));
+      }
+    }
+    status.active = active.length;
+    status.ready = active.filter(isPodReady).length;
+    status.succeeded = succeeded;
+    status.failed = failed;
+    if (indexed) {
+      const c = compressIndexes(completedIndexes);
+      if (c) status.completedIndexes = c;
+    }
+    omitZero(status);
+    // ready and terminating are pointer fields: reported even when zero.
+    status.ready ??= 0;
+    status.terminating = 0;
+    status.uncountedTerminatedPods = {};
+    this.writeStatus(this.jobRt, job as KubeObject, status);
+  }
+
+  private createJobPod(job: Obj, index: number | undefined): Obj {
+    const tpl = clone(job.spec.template ?? {});
+    const name = job.metadata.name as string;
+    const meta: Obj = { ...(tpl.metadata ?? {}) };
+    meta.labels = { ...(meta.labels ?? {}) };
+    meta.annotations = { ...(meta.annotations ?? {}) };
+    const spec: Obj = tpl.spec ?? {};
+    if (index !== undefined) {
+      meta.annotations[JOB_INDEX_ANNOTATION] = String(index);
+      meta.labels[JOB_INDEX_ANNOTATION] = String(index);
+      spec.hostname ??= `${name}-${index}`;
+      spec.subdomain ??= job.spec.template?.spec?.subdomain;
+      for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
+        c.env = [...(c.env ?? []).filter((e: Obj) => e.name !== 'JOB_COMPLETION_INDEX'), { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: `metadata.annotations['${JOB_INDEX_ANNOTATION}']` } } }];
+      }
+    }
+    const pod: Obj = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { ...meta, name: `${name}-${index !== undefined ? `${index}-` : ''}${randomSuffix(5)}`, namespace: job.metadata.namespace, ownerReferences: [ownerRef(this.jobRt, job as KubeObject)] },
+      spec,
+    };
+    return this.api.createObject(this.podRt, pod as KubeObject) as Obj;
+  }
+}

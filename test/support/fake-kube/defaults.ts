@@ -1,0 +1,243 @@
+/**
+ * Per-kind defaulting and validation, the subset of the real server's that
+ * clients observe: default fields that kubectl and client code read back, and
+ * 422 Invalid for names, sizes and selectors.
+ */
+import { createHash } from 'node:crypto';
+import type { ResourceType } from './resources.ts';
+import { matchesRequirements, requirementsFromObject } from './selectors.ts';
+import type { LabelSelectorObject } from './selectors.ts';
+import type { KubeObject } from './store.ts';
+import { invalid } from './status.ts';
+import type { FieldCause } from './status.ts';
+
+/** ConfigMap and Secret payload limit, as the real server enforces (1 MiB). */
+export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
+/** Object names: DNS-1123 subdomain length limit. */
+export const MAX_NAME_LENGTH = 253;
+/** Namespace and Service names: DNS-1123 label length limit. */
+export const MAX_LABEL_NAME_LENGTH = 63;
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+type Obj = Record<string, any>;
+
+function labelNameKinds(rt: ResourceType): boolean {
+  return rt.plural === 'namespaces' || rt.plural === 'services';
+}
+
+export function validateName(rt: ResourceType, name: string): FieldCause[] {
+  const causes: FieldCause[] = [];
+  if (labelNameKinds(rt)) {
+    if (name.length > MAX_LABEL_NAME_LENGTH) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": must be no more than 63 characters` });
+    else if (!DNS1123_LABEL.test(name)) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')` });
+  } else if (name.length > MAX_NAME_LENGTH || !DNS1123_SUBDOMAIN.test(name)) {
+    causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')` });
+  }
+  return causes;
+}
+
+function validateLabels(obj: KubeObject): FieldCause[] {
+  const causes: FieldCause[] = [];
+  for (const [k, v] of Object.entries(obj.metadata.labels ?? {})) {
+    if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) causes.push({ field: `metadata.labels`, message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (label ${k})` });
+  }
+  return causes;
+}
+
+function dataSize(obj: Obj): number {
+  let total = 0;
+  for (const v of Object.values(obj.data ?? {})) total += typeof v === 'string' ? Buffer.byteLength(v) : 0;
+  for (const v of Object.values(obj.binaryData ?? {})) total += typeof v === 'string' ? Buffer.from(v, 'base64').length : 0;
+  return total;
+}
+
+function secretSize(obj: Obj): number {
+  let total = 0;
+  for (const v of Object.values(obj.data ?? {})) total += typeof v === 'string' ? Buffer.from(v, 'base64').length : 0;
+  return total;
+}
+
+/** Stable short hash in the server's "safe" alphabet (no vowels, no 0/1/3). */
+export function safeHash(value: unknown, length = 10): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  const digest = createHash('sha256').update(JSON.stringify(value)).digest();
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[digest[i] % alphabet.length];
+  return out;
+}
+
+export function randomSuffix(length = 5): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return out;
+}
+
+let clusterIpCounter = 10;
+
+function defaultPodSpec(spec: Obj | undefined): void {
+  if (!spec) return;
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.securityContext ??= {};
+  spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
+  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
+    c.imagePullPolicy ??= String(c.image ?? '').endsWith(':latest') || !String(c.image ?? '').includes(':') ? 'Always' : 'IfNotPresent';
+    c.terminationMessagePath ??= '/dev/termination-log';
+    c.terminationMessagePolicy ??= 'File';
+    c.resources ??= {};
+    for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+  }
+}
+
+/** Fill defaults on create (and on update for fields that must stay set). */
+export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
+  const o = obj as Obj;
+  switch (rt.plural) {
+    case 'namespaces':
+      o.spec = { finalizers: ['kubernetes'], ...(o.spec ?? {}) };
+      o.status = { phase: 'Active', ...(o.status ?? {}) };
+      o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kubernetes.io/metadata.name': o.metadata.name };
+      break;
+    case 'pods':
+      o.spec ??= {};
+      defaultPodSpec(o.spec);
+      o.status ??= { phase: 'Pending', qosClass: 'BestEffort' };
+      break;
+    case 'deployments':
+      o.spec ??= {};
+      o.spec.replicas ??= 1;
+      o.spec.revisionHistoryLimit ??= 10;
+      o.spec.progressDeadlineSeconds ??= 600;
+      o.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+      defaultPodSpec(o.spec.template?.spec);
+      o.status ??= {};
+      break;
+    case 'replicasets':
+      o.spec ??= {};
+      o.spec.replicas ??= 1;
+      defaultPodSpec(o.spec.template?.spec);
+      o.status ??= { replicas: 0 };
+      break;
+    case 'jobs': {
+      o.spec ??= {};
+      o.spec.parallelism ??= 1;
+      o.spec.completions ??= o.spec.completionMode === 'Indexed' ? 1 : o.spec.completions ?? 1;
+      o.spec.completionMode ??= 'NonIndexed';
+      o.spec.backoffLimit ??= 6;
+      o.spec.suspend ??= false;
+      o.spec.template ??= {};
+      o.spec.template.spec ??= {};
+      defaultPodSpec(o.spec.template.spec);
+      o.status ??= {};
+      break;
+    }
+    case 'services':
+      o.spec ??= {};
+      o.spec.type ??= 'ClusterIP';
+      o.spec.sessionAffinity ??= 'None';
+      if (o.spec.clusterIP === undefined && o.spec.type !== 'ExternalName') {
+        clusterIpCounter++;
+        o.spec.clusterIP = `10.96.${Math.floor(clusterIpCounter / 250) % 250}.${(clusterIpCounter % 250) + 1}`;
+        o.spec.clusterIPs = [o.spec.clusterIP];
+      }
+      for (const p of o.spec.ports ?? []) {
+        p.protocol ??= 'TCP';
+        p.targetPort ??= p.port;
+      }
+      o.status ??= { loadBalancer: {} };
+      break;
+    case 'secrets':
+      o.type ??= 'Opaque';
+      if (o.stringData) {
+        o.data = { ...(o.data ?? {}) };
+        for (const [k, v] of Object.entries(o.stringData as Record<string, string>)) o.data[k] = Buffer.from(String(v)).toString('base64');
+        delete o.stringData;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+/** 422 causes for an object about to be stored. */
+export function validateObject(rt: ResourceType, obj: KubeObject): void {
+  const o = obj as Obj;
+  const name = obj.metadata.name ?? '';
+  const causes: FieldCause[] = [...validateName(rt, name), ...validateLabels(obj)];
+  switch (rt.plural) {
+    case 'configmaps':
+      if (dataSize(o) > MAX_CONFIG_DATA_BYTES) causes.push({ field: '[]', message: `Too long: may not be more than ${MAX_CONFIG_DATA_BYTES} bytes`, reason: 'FieldValueTooLong' });
+      for (const k of Object.keys(o.binaryData ?? {})) if (Object.hasOwn(o.data ?? {}, k)) causes.push({ field: `data[${k}]`, message: `Invalid value: "${k}": duplicate of key present in binaryData` });
+      break;
+    case 'secrets':
+      if (secretSize(o) > MAX_CONFIG_DATA_BYTES) causes.push({ field: 'data', message: `Too long: may not be more than ${MAX_CONFIG_DATA_BYTES} bytes`, reason: 'FieldValueTooLong' });
+      break;
+    case 'pods':
+      causes.push(...validatePodSpec(o.spec, 'spec'));
+      break;
+    case 'deployments':
+    case 'replicasets': {
+      const sel = o.spec?.selector as LabelSelectorObject | undefined;
+      if (!sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) {
+        causes.push({ field: 'spec.selector', message: 'Required value', reason: 'FieldValueRequired' });
+      } else if (!matchesRequirements(requirementsFromObject(sel), o.spec?.template?.metadata?.labels)) {
+        causes.push({ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(o.spec?.template?.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\`` });
+      }
+      if (typeof o.spec?.replicas === 'number' && o.spec.replicas < 0) causes.push({ field: 'spec.replicas', message: `Invalid value: ${o.spec.replicas}: must be greater than or equal to 0` });
+      causes.push(...validatePodSpec(o.spec?.template?.spec, 'spec.template.spec'));
+      break;
+    }
+    case 'jobs':
+      causes.push(...validatePodSpec(o.spec?.template?.spec, 'spec.template.spec'));
+      if (o.spec?.template?.spec?.restartPolicy === 'Always') causes.push({ field: 'spec.template.spec.restartPolicy', message: 'Unsupported value: "Always": supported values: "OnFailure", "Never"', reason: 'FieldValueNotSupported' });
+      if (o.spec?.completionMode === 'Indexed' && !(typeof o.spec?.completions === 'number' && o.spec.completions > 0)) causes.push({ field: 'spec.completions', message: 'Required value: when completion mode is Indexed', reason: 'FieldValueRequired' });
+      break;
+    case 'services':
+      for (const [i, p] of ((o.spec?.ports ?? []) as Obj[]).entries()) {
+        if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535) causes.push({ field: `spec.ports[${i}].port`, message: `Invalid value: ${JSON.stringify(p.port)}: must be between 1 and 65535, inclusive` });
+      }
+      break;
+    default:
+      break;
+  }
+  if (causes.length > 0) throw invalid(rt.group, rt.kind, name, causes);
+}
+
+function validatePodSpec(spec: Obj | undefined, at: string): FieldCause[] {
+  const causes: FieldCause[] = [];
+  const containers = (spec?.containers ?? []) as Obj[];
+  if (containers.length === 0) causes.push({ field: `${at}.containers`, message: 'Required value', reason: 'FieldValueRequired' });
+  for (const [i, c] of containers.entries()) {
+    if (!c.name) causes.push({ field: `${at}.containers[${i}].name`, message: 'Required value', reason: 'FieldValueRequired' });
+    if (!c.image) causes.push({ field: `${at}.containers[${i}].image`, message: 'Required value', reason: 'FieldValueRequired' });
+  }
+  return causes;
+}
+
+/**
+ * Jobs: the server labels the template with the job's uid and name and sets
+ * the selector to the uid (unless manualSelector), before the object is stored.
+ */
+export function defaultJobSelector(job: KubeObject): void {
+  const o = job as Obj;
+  o.spec ??= {};
+  if (o.spec.manualSelector === true && o.spec.selector) return;
+  const uid = String(o.metadata.uid);
+  const name = String(o.metadata.name);
+  o.spec.template ??= {};
+  o.spec.template.metadata ??= {};
+  o.spec.template.metadata.labels = {
+    ...(o.spec.template.metadata.labels ?? {}),
+    'batch.kubernetes.io/controller-uid': uid,
+    'batch.kubernetes.io/job-name': name,
+    'controller-uid': uid,
+    'job-name': name,
+  };
+  o.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+}

@@ -1,0 +1,321 @@
+/**
+ * HTTP routing: authentication, URL -> (group, version, namespace, resource,
+ * name, subresource), verb dispatch to KubeApi, watch, pods/log and the
+ * pods/portforward WebSocket upgrade. Every answer is JSON (`Status` on error)
+ * except logs.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Call, KubeApi } from './api.ts';
+import { apiGroupDoc, apiGroupListDoc, apiVersionsDoc, resourceListDoc, versionDoc } from './discovery.ts';
+import type { FaultControls } from './faults.ts';
+import type { Kubelet } from './kubelet.ts';
+import { sliceLog } from './logs.ts';
+import type { PortForwarder } from './port-forward.ts';
+import { parsePorts } from './port-forward.ts';
+import { findResource, resolveResource } from './resources.ts';
+import type { ResourceType } from './resources.ts';
+import { badRequest, internal, KubeStatusError, methodNotAllowed, notFound, tooLarge, unauthorized } from './status.ts';
+import type { WatchHub } from './watch.ts';
+
+/** Largest request body accepted (the real server's limit is 3 MiB). */
+export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
+/** Requests remembered for assertions (`fake.requests`). */
+export const MAX_REQUEST_LOG = 5000;
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  query: string;
+  contentType: string | undefined;
+  userAgent: string | undefined;
+  status: number;
+}
+
+interface Parsed {
+  rt: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  watch: boolean;
+}
+
+export interface RouterDeps {
+  api: KubeApi;
+  watches: WatchHub;
+  kubelet: Kubelet;
+  forwarder: PortForwarder;
+  faults: FaultControls;
+  token: () => string;
+  serverAddress: () => string;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.end(text);
+}
+
+function sendStatus(res: ServerResponse, err: KubeStatusError): void {
+  sendJson(res, err.code, err.toStatus());
+}
+
+function parsePath(pathname: string): Parsed | { discovery: unknown } | undefined {
+  const parts = pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === 'api') {
+    if (parts.length === 1) return undefined;
+    group = '';
+    version = parts[1];
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis') {
+    if (parts.length === 2) {
+      const doc = apiGroupDoc(parts[1]);
+      return doc ? { discovery: doc } : undefined;
+    }
+    group = parts[1];
+    version = parts[2];
+    rest = parts.slice(3);
+  } else {
+    return undefined;
+  }
+  if (rest.length === 0) {
+    const doc = resourceListDoc(group, version);
+    return doc ? { discovery: doc } : undefined;
+  }
+  let watch = false;
+  if (rest[0] === 'watch') {
+    watch = true;
+    rest = rest.slice(1);
+  }
+  if (rest[0] === 'namespaces' && rest.length >= 3 && findResource(group, version, rest[2])) {
+    const rt = findResource(group, version, rest[2]);
+    if (!rt || !rt.namespaced) return undefined;
+    return { rt, namespace: rest[1], name: rest[3], subresource: rest[4], watch };
+  }
+  const rt = findResource(group, version, rest[0]);
+  if (!rt) return undefined;
+  if (rest.length > 3) return undefined;
+  return { rt, name: rest[1], subresource: rest[2], watch };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_REQUEST_BODY_BYTES) {
+        reject(tooLarge('Request entity too large: limit is 3145728'));
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export class Router {
+  private readonly deps: RouterDeps;
+  readonly requests: RequestRecord[] = [];
+
+  constructor(deps: RouterDeps) {
+    this.deps = deps;
+  }
+
+  private record(req: IncomingMessage, url: URL, status: number): void {
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search,
+      contentType: req.headers['content-type'],
+      userAgent: req.headers['user-agent'],
+      status,
+    });
+    if (this.requests.length > MAX_REQUEST_LOG) this.requests.splice(0, this.requests.length - MAX_REQUEST_LOG);
+  }
+
+  private authenticated(req: IncomingMessage): boolean {
+    if (this.deps.faults.rejectAllTokens) return false;
+    const header = req.headers.authorization ?? '';
+    return header === `Bearer ${this.deps.token()}`;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake-kube');
+    res.on('finish', () => this.record(req, url, res.statusCode));
+    try {
+      if (!this.authenticated(req)) throw unauthorized();
+      await this.route(req, res, url);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof KubeStatusError) sendStatus(res, err);
+      else sendStatus(res, internal((err as Error).message ?? String(err)));
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = req.method ?? 'GET';
+    const p = url.pathname.replace(/\/+$/, '') || '/';
+    if (p === '/version') return sendJson(res, 200, versionDoc());
+    if (p === '/api') return sendJson(res, 200, apiVersionsDoc(this.deps.serverAddress()));
+    if (p === '/apis') return sendJson(res, 200, apiGroupListDoc());
+    if (p === '/healthz' || p === '/livez' || p === '/readyz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    const parsed = parsePath(p);
+    if (!parsed) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource', { });
+    if ('discovery' in parsed) return sendJson(res, 200, parsed.discovery);
+    const { rt, namespace, name, subresource } = parsed;
+    const known = subresource === undefined || (rt.subresources ?? []).some((s) => s.name === subresource);
+    if (!known) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
+    const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
+    const body = hasBody ? await readBody(req) : undefined;
+    const call: Call = {
+      rt,
+      namespace,
+      name,
+      subresource,
+      query: url.searchParams,
+      contentType: req.headers['content-type'],
+      body,
+      userAgent: req.headers['user-agent'],
+    };
+    const api = this.deps.api;
+    const allow = (verb: string): void => {
+      if (!rt.verbs.includes(verb)) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+    };
+    if (name === undefined) {
+      switch (method) {
+        case 'GET': {
+          const watching = parsed.watch || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+          if (watching) {
+            allow('watch');
+            this.deps.watches.serve(call, req, res);
+            return;
+          }
+          allow('list');
+          return sendJson(res, 200, api.list(call));
+        }
+        case 'POST':
+          allow('create');
+          return sendJson(res, 201, api.create(call));
+        case 'DELETE':
+          allow('deletecollection');
+          return sendJson(res, 200, api.deleteCollection(call));
+        default:
+          throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+      }
+    }
+    if (subresource === 'log') return this.logs(req, res, call);
+    if (subresource === 'portforward') throw badRequest('Upgrade request required');
+    if (subresource === 'scale') {
+      if (method === 'GET') return sendJson(res, 200, api.scaleOf(api.get(call)));
+      if (method === 'PUT') return sendJson(res, 200, api.updateScale(call));
+      if (method === 'PATCH') return sendJson(res, 200, api.patch(call));
+      throw methodNotAllowed('the server does not allow this method on the requested resource');
+    }
+    switch (method) {
+      case 'GET':
+        if (parsed.watch) {
+          allow('watch');
+          call.query.set('fieldSelector', `metadata.name=${name}`);
+          call.name = undefined;
+          this.deps.watches.serve(call, req, res);
+          return;
+        }
+        allow('get');
+        return sendJson(res, 200, api.get(call));
+      case 'PUT':
+        allow('update');
+        return sendJson(res, 200, api.update(call));
+      case 'PATCH': {
+        allow('patch');
+        const existed = api.store.get(rt, namespace, name) !== undefined;
+        const out = api.patch(call);
+        return sendJson(res, existed ? 200 : 201, out);
+      }
+      case 'DELETE':
+        allow('delete');
+        return sendJson(res, 200, api.delete(call));
+      default:
+        throw methodNotAllowed('the server does not allow this method on the requested resource');
+    }
+  }
+
+  private logs(req: IncomingMessage, res: ServerResponse, call: Call): void {
+    const pod = this.deps.api.get(call) as Record<string, any>;
+    const q = call.query;
+    const names: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+    const initNames: string[] = (pod.spec?.initContainers ?? []).map((c: { name: string }) => c.name);
+    let container = q.get('container') ?? undefined;
+    if (!container) {
+      if (names.length !== 1) throw badRequest(`a container name must be specified for pod ${call.name}, choose one of: [${names.join(' ')}]`);
+      container = names[0];
+    }
+    if (!names.includes(container) && !initNames.includes(container)) throw badRequest(`container ${container} is not valid for pod ${call.name}`);
+    const previous = q.get('previous') === 'true';
+    const buffer = this.deps.kubelet.logs(pod.metadata.uid, container, previous);
+    if (!buffer) {
+      if (previous) throw badRequest(`previous terminated container "${container}" in pod "${call.name}" not found`);
+      const st = (pod.status?.containerStatuses ?? []).find((s: { name: string }) => s.name === container);
+      const waiting = st?.state?.waiting?.reason ?? 'ContainerCreating';
+      throw badRequest(`container "${container}" in pod "${call.name}" is waiting to start: ${waiting}`);
+    }
+    const tail = q.get('tailLines');
+    const limit = q.get('limitBytes');
+    const text = sliceLog(buffer.contents(), tail !== null ? Number(tail) : undefined, limit !== null ? Number(limit) : undefined);
+    if (q.get('follow') !== 'true') {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': text.length });
+      res.end(text);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.write(text);
+    const stop = buffer.follow((chunk) => {
+      if (chunk === null) res.end();
+      else res.write(chunk);
+    });
+    req.on('close', stop);
+  }
+
+  /** WebSocket upgrades: only pods/portforward. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://fake-kube');
+    const fail = (err: KubeStatusError): void => {
+      this.record(req, url, err.code);
+      const text = JSON.stringify(err.toStatus());
+      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    };
+    try {
+      if (!this.authenticated(req)) throw unauthorized();
+      const parsed = parsePath(url.pathname);
+      if (!parsed || 'discovery' in parsed || parsed.rt !== resolveResource('pods') || parsed.subresource !== 'portforward' || !parsed.name) {
+        throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
+      }
+      const rejectWith = this.deps.faults.portForwardRejectStatus;
+      if (rejectWith !== undefined) throw new KubeStatusError(rejectWith, 'InternalError', 'port-forward rejected by fake-kube fault injection');
+      this.deps.api.authorize('create', parsed.rt, parsed.namespace, parsed.name);
+      const pod = this.deps.api.store.get(parsed.rt, parsed.namespace, parsed.name) as Record<string, any> | undefined;
+      if (!pod) throw notFound('', 'pods', parsed.name);
+      const ports = parsePorts(url.searchParams.getAll('ports'));
+      if (!ports) throw badRequest('invalid or missing port(s): query parameter "ports" must list 1 to 16 ports');
+      const ip = this.deps.kubelet.podIp(pod.metadata.uid);
+      if (!ip || pod.status?.phase !== 'Running') throw badRequest(`unable to upgrade connection: pod ${parsed.name} is not running (phase ${pod.status?.phase ?? 'Unknown'})`);
+      this.record(req, url, 101);
+      this.deps.forwarder.handle(req, socket, head, ip, ports);
+    } catch (err) {
+      if (err instanceof KubeStatusError) fail(err);
+      else fail(internal((err as Error).message));
+    }
+  }
+}
