@@ -14,7 +14,7 @@ import {
 } from '../../../src/manifests.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import { Tunnel, type TunnelEvent } from '../tunnel/tunnel.ts';
-import { connect, type AccessCheck, type KubeClient } from './adapter.ts';
+import type { AccessCheck, KubeClient } from './adapter.ts';
 import { readSinkBundle } from './bundle.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
 
@@ -105,6 +105,15 @@ export const NAMESPACE_DELETE_WAIT_MS = 60_000;
 /** How long openClusterSink waits for an existing sink to be ready (it should already be). */
 export const OPEN_READY_WAIT_MS = 30_000;
 
+/**
+ * client-node takes most of a second to import: load it only when a command
+ * really talks to a cluster, so `--help` and `--sink` commands start fast.
+ */
+async function connectLazily(kube: KubeFlagsValues): Promise<KubeClient> {
+  const { connect } = await import('./adapter.ts');
+  return connect(kube);
+}
+
 /** Permissions `up` needs in the sink's namespace. */
 function requiredAccess(namespace: string): AccessCheck[] {
   return [
@@ -152,7 +161,7 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
   const status = options.onStatus ?? (() => {});
   const ttlMs = parseTtl(options.ttl ?? DEFAULT_TTL);
   const waitMs = parseDuration(options.wait ?? '2m', '--wait');
-  const client = connect(kube);
+  const client = await connectLazily(kube);
   const now = (options.now ?? (() => new Date()))();
   const existing = options.namespace ?? kube.namespace;
   const createNamespace = existing === undefined;
@@ -266,7 +275,7 @@ async function discoverNamespace(client: KubeClient): Promise<string | undefined
  */
 export async function openClusterSink(kube: KubeFlagsValues, options: OpenClusterSinkOptions = {}): Promise<ClusterSink> {
   const status = options.onStatus ?? (() => {});
-  const client = connect(kube);
+  const client = await connectLazily(kube);
   let namespace = options.namespace ?? kube.namespace ?? (await discoverNamespace(client));
   let created: CreatedSink | undefined;
   if (!namespace || !(await client.getDeployment(namespace, SINK_NAME))) {
