@@ -12,7 +12,8 @@ import { Config } from '@oclif/core';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const config = await Config.load({ root, ignoreManifest: true } as Parameters<typeof Config.load>[0]);
 const plugin = config.getPluginsList().find((p) => p.root === root) ?? config.getPluginsList()[0];
-const manifest = plugin.manifest;
+// `manifest` is set by Plugin.load() but not part of the public Plugin interface.
+const manifest = (plugin as unknown as { manifest?: { commands: Record<string, unknown> } }).manifest;
 if (!manifest || Object.keys(manifest.commands).length === 0) {
   process.stderr.write('build-manifest: no commands found (did tsc run?)\n');
   process.exit(1);
