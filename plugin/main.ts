@@ -1,4 +1,5 @@
-import { flush, run } from '@oclif/core';
+import { flush } from '@oclif/core/flush';
+import { run } from '@oclif/core/run';
 import { reportFatal } from './lib/errors-render.ts';
 
 /** Entry point used by `bin/run.js`: runs oclif and turns any escaped error into a clean exit. */
