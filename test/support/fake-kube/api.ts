@@ -14,10 +14,13 @@ import type { ResourceType } from './resources.ts';
 import { matchesFields, matchesRequirements, parseFieldSelector, parseLabelSelector, validateFieldSelector } from './selectors.ts';
 import { clone } from './store.ts';
 import type { KubeObject, Store } from './store.ts';
-import { badRequest, conflict, forbidden, invalid, KubeStatusError, notFound, unsupportedMediaType } from './status.ts';
+import { badRequest, conflict, forbidden, invalid, KubeStatusError, notFound, successStatus, unsupportedMediaType } from './status.ts';
+import type { StatusObject } from './status.ts';
 
 /** The identity every request authenticates as (one token, one user). */
 export const FAKE_USER = 'system:serviceaccount:default:fake-kube-tester';
+/** Kinds whose DELETE answers with the deleted object rather than a Status (as on a real server). */
+export const RETURNS_DELETED_OBJECT = new Set(['pods', 'namespaces', 'services', 'serviceaccounts']);
 /** Items per page when a client asks for more than this (`limit`). */
 export const MAX_LIST_LIMIT = 10_000;
 
@@ -357,7 +360,7 @@ export class KubeApi {
 
   // ---- delete -------------------------------------------------------------
 
-  delete(call: Call): KubeObject {
+  delete(call: Call): KubeObject | StatusObject {
     const { rt } = call;
     this.authorize('delete', rt, call.namespace, call.name);
     const live = this.store.mustGet(rt, call.namespace, call.name ?? '');
@@ -377,7 +380,10 @@ export class KubeApi {
     const grace = graceQ !== null ? Number(graceQ) : typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined;
     // batch/v1 Jobs still default to orphaning their pods, as on a real server.
     const propagation = String(call.query.get('propagationPolicy') ?? opts.propagationPolicy ?? (opts.orphanDependents === true || (rt.plural === 'jobs' && opts.orphanDependents === undefined) ? 'Orphan' : 'Background'));
-    return this.deleteObject(rt, live, { grace, orphan: propagation === 'Orphan' });
+    const result = this.deleteObject(rt, live, { grace, orphan: propagation === 'Orphan' });
+    // Most kinds answer an immediate delete with a Status; a few return the object.
+    if (RETURNS_DELETED_OBJECT.has(rt.plural) || this.store.get(rt, live.metadata.namespace, live.metadata.name ?? '')) return result;
+    return successStatus(rt.group, rt.plural, live.metadata.name ?? '', live.metadata.uid);
   }
 
   /** Delete with the real server's semantics per kind. Also used by controllers. */

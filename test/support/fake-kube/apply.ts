@@ -31,7 +31,7 @@ export function fieldPaths(value: unknown, path: Path = [], field = '', out: Map
   }
   if (Array.isArray(value)) {
     const key = mergeKeyFor(field, value);
-    if (key && value.length > 0 && value.every((item) => isObject(item) && item[key] !== undefined)) {
+    if (key && value.every((item) => isObject(item) && item[key] !== undefined)) {
       for (const item of value as JsonObject[]) {
         const seg = `k:${JSON.stringify({ [key]: item[key] })}`;
         const itemPath = [...path, seg];
@@ -203,8 +203,8 @@ export function serverSideApply(live: KubeObject, config: KubeObject, opts: Appl
   let result = clone(live);
   if (mine) {
     const removed = [...mine.paths].filter(([key]) => !newPaths.has(key) && !others.some((m) => m.paths.has(key)));
-    // Deepest first so that items go before their parents.
-    removed.sort((a, b) => b[1].length - a[1].length);
+    // Shallowest first: a removed list item goes whole (its fields can no longer be found by key).
+    removed.sort((a, b) => a[1].length - b[1].length);
     for (const [, path] of removed) removePath(result, path);
   }
   const { metadata: cfgMeta, ...cfgRest } = clone(config);

@@ -102,7 +102,7 @@ export interface FakeKube {
   /** Port-forwards opened since start. */
   readonly portForwardsOpened: number;
   /** Environment for running kubectl against this fake: KUBECONFIG and a private HOME. */
-  kubectlEnv(): Record<string, string>;
+  kubectlEnv(): { KUBECONFIG: string; HOME: string; KUBECACHEDIR: string };
   close(): Promise<void>;
 }
 

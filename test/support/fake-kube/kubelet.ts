@@ -431,7 +431,8 @@ class PodWorker {
   logOf(container: string | undefined, previous: boolean): LogBuffer | undefined {
     const c = container ? this.containers.find((x) => x.spec.name === container) : this.containers.find((x) => !x.init);
     if (!c) return undefined;
-    return previous ? c.previousLog : c.log;
+    if (previous) return c.previousLog;
+    return c.started || c.previousLog ? c.log : undefined;
   }
 
   containerNames(): string[] {
