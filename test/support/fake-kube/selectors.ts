@@ -62,8 +62,17 @@ export function parseLabelSelector(text: string | null | undefined): Requirement
     }
     throw badRequest(`unable to parse requirement: ${JSON.stringify(part)}`);
   }
+  for (const r of out) {
+    const values = r.op === 'eq' || r.op === 'neq' ? [r.value] : r.op === 'in' || r.op === 'notin' ? r.values : [];
+    if (!LABEL_KEY.test(r.key) || !values.every((v) => LABEL_VALUE.test(v))) {
+      throw badRequest(`unable to parse requirement: invalid label key or value in ${JSON.stringify(text)}`);
+    }
+  }
   return out;
 }
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 export function matchesRequirements(reqs: readonly Requirement[], labels: Record<string, string> | undefined): boolean {
   const l = labels ?? {};
