@@ -107,8 +107,12 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
       }
       done(refuse(stage, session, v, to));
     };
+    // Never answer synchronously: smtp-server 3.21.6 stalls a pipelined session
+    // when onRcptTo calls back within the call (the commands after the next
+    // message are never read; test/fixtures/hostile/pipelined-two-messages.smtp).
+    // Its own default handlers defer with setImmediate; nextTick is enough.
     if (decision.delayMs > 0) sleep(decision.delayMs).then(finish, finish);
-    else finish();
+    else process.nextTick(finish);
   };
 
   const server = new SinkSmtpServer({
