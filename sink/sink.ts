@@ -160,7 +160,9 @@ export function createSink(config: SinkConfig): Sink {
     },
   });
 
-  const api: ApiServer = createApiServer(context, { token: config.token, metrics, logger });
+  // /api/info reports the bound SMTP port so that `send --sink URL` knows where to deliver.
+  let boundSmtpPort: number | null = null;
+  const api: ApiServer = createApiServer(context, { token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort } }) });
   let stopping: Promise<void> | null = null;
 
   const listen = async (server: Server | SinkSmtpServer['server'], port: number, what: string): Promise<number> => {
@@ -196,6 +198,7 @@ export function createSink(config: SinkConfig): Sink {
     metrics,
     async start() {
       const smtpPort = await listen(smtp!.server, config.smtpPort, 'SMTP');
+      boundSmtpPort = smtpPort;
       let httpPort: number;
       try {
         httpPort = await listen(api.server, config.httpPort, 'the HTTP API');

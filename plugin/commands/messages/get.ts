@@ -1,0 +1,32 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
+import { formatMessageDetail } from '../../lib/render/messages.ts';
+import { getAny } from '../../lib/sink-fanout.ts';
+import { resolveSinkTarget } from '../../lib/sink-target.ts';
+import { sinkFlags } from '../../lib/sink-flags.ts';
+
+export default class MessagesGet extends BaseCommand {
+  static override summary = 'Show one message: envelope, headers, analysis and text body.';
+  static override description = 'The id comes from `messages list`, `tail` or `send`. -o json / yaml print the full message as the sink returns it (headers, text, html, attachments, analysis). Exit 1 when there is no such message.';
+  static override examples = [
+    '<%= config.bin %> messages get 01JD7X3M2K',
+    '<%= config.bin %> messages get 01JD7X3M2K -o json | jq .analysis',
+  ];
+  static override args = { id: Args.string({ description: 'Message id.', required: true }) };
+  static override flags = {
+    utc: Flags.boolean({ description: 'Print times in UTC.', helpGroup: 'OUTPUT' }),
+    output: outputFlag,
+    ...sinkFlags,
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(MessagesGet);
+    const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
+    try {
+      const detail = await getAny(target.sinks, args.id);
+      this.emit(flags.output, detail, () => formatMessageDetail(detail, { utc: flags.utc }));
+    } finally {
+      await target.close();
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
+import { formatMessageList } from '../../lib/render/messages.ts';
+import { listAll } from '../../lib/sink-fanout.ts';
+import { resolveSinkTarget } from '../../lib/sink-target.ts';
+import { sinkFlags } from '../../lib/sink-flags.ts';
+
+export default class MessagesList extends BaseCommand {
+  static override summary = 'List the messages the sink holds, newest first.';
+  static override description = 'Filters are substring matches done by the sink (--to, --from, --subject, --containing, --tag for the +tag of user+tag@domain). Text output is a table; -o json / yaml print the sink\'s list response ({total, start, count, items}).';
+  static override examples = [
+    '<%= config.bin %> messages list',
+    '<%= config.bin %> messages list --to alice@example.com --limit 10',
+    '<%= config.bin %> messages list --containing invoice -o json',
+  ];
+  static override flags = {
+    to: Flags.string({ description: 'Recipient contains this text.', helpGroup: 'FILTER' }),
+    from: Flags.string({ description: 'Sender contains this text.', helpGroup: 'FILTER' }),
+    subject: Flags.string({ description: 'Subject contains this text.', helpGroup: 'FILTER' }),
+    containing: Flags.string({ description: 'The raw message contains this text.', helpGroup: 'FILTER' }),
+    tag: Flags.string({ description: 'A recipient has this plus-address tag.', helpGroup: 'FILTER' }),
+    start: Flags.integer({ description: 'Skip this many messages.', default: 0, min: 0 }),
+    limit: Flags.integer({ description: 'Show at most this many messages (1-1000).', default: 50, min: 1, max: 1000 }),
+    utc: Flags.boolean({ description: 'Print times in UTC.', helpGroup: 'OUTPUT' }),
+    output: outputFlag,
+    ...sinkFlags,
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(MessagesList);
+    const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
+    try {
+      const { to, from, subject, containing, tag, start, limit } = flags;
+      const list = await listAll(target.sinks, { to, from, subject, containing, tag, start, limit });
+      this.emit(flags.output, list, () => formatMessageList(list, { utc: flags.utc }));
+    } finally {
+      await target.close();
+    }
+  }
+}

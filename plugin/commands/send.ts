@@ -1,0 +1,72 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, outputFlag } from '../lib/base-command.ts';
+import { painterFor } from '../lib/render/color.ts';
+import { formatSendReport } from '../lib/render/send-report.ts';
+import { MAX_SEND_CONCURRENCY, MAX_SEND_COUNT, sendBatch, validateSendOptions } from '../lib/send/send-batch.ts';
+import { interrupts } from '../lib/interrupts.ts';
+import { resolveSinkTarget, smtpEndpoint } from '../lib/sink-target.ts';
+import { sinkFlags } from '../lib/sink-flags.ts';
+import { EXIT, evError } from '../../src/errors.ts';
+
+export default class Send extends BaseCommand {
+  static override summary = 'Send test mail to the sink over SMTP and count what it accepted, rejected and deferred.';
+  static override description = `Sends --count messages through real SMTP to the sink: the forwarded SMTP port of the sink in the cluster, or with --sink the sink's host and its SMTP port (from /api/info, default 1025), or --smtp HOST:PORT. At most --concurrency SMTP sessions at once and at most --rate messages per second.
+
+--to, --from, --subject and --body are templates: {{n}} is the message number (1..count), {{count}} the total and {{run}} an id shared by this run (also sent as the X-Email-Validate-Run header).
+
+The sink's conventions make failures easy to produce: recipients starting with "bounce" are rejected (550 5.1.1), "defer" are deferred once (451 4.7.1), "asyncbounce" are accepted and then bounced. Rejections and deferrals are results, reported in the counts (exit 0); messages that got no SMTP answer at all are failures (exit 3).`;
+  static override examples = [
+    { description: 'One message, like the Python smtplib script it replaces', command: '<%= config.bin %> send --to user@domain.com' },
+    { description: '100 numbered messages, 20 per second over 4 sessions', command: '<%= config.bin %> send --to \'user+{{n}}@example.com\' --subject \'Order {{n}}\' --count 100 --rate 20 --concurrency 4' },
+    { description: 'Exercise the bounce conventions and report as JSON', command: '<%= config.bin %> send --to bounce@example.com --to defer@example.com --to ok@example.com -o json' },
+    { description: 'A local sink', command: '<%= config.bin %> send --sink http://127.0.0.1:8025 --to user@example.com' },
+  ];
+  static override flags = {
+    to: Flags.string({ description: 'Recipient (repeatable; a template).', multiple: true, required: true }),
+    from: Flags.string({ description: 'Envelope and header sender (a template).', default: 'test@domain.com' }),
+    subject: Flags.string({ description: 'Subject (a template).', default: 'Validation Email' }),
+    body: Flags.string({ description: 'Plain-text body (a template).', default: 'Test email for validation' }),
+    count: Flags.integer({ char: 'c', description: `Number of messages (1-${MAX_SEND_COUNT}).`, default: 1, min: 1, max: MAX_SEND_COUNT }),
+    rate: Flags.string({ description: 'Most messages per second, e.g. 50 or 0.5 (0 = as fast as possible).', default: '0' }),
+    concurrency: Flags.integer({ description: `Parallel SMTP sessions (1-${MAX_SEND_CONCURRENCY}).`, default: 4, min: 1, max: MAX_SEND_CONCURRENCY }),
+    smtp: Flags.string({ description: 'Send to this SMTP HOST:PORT instead of the sink\'s own endpoint.', helpGroup: 'SINK' }),
+    output: outputFlag,
+    ...sinkFlags,
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Send);
+    const rate = Number(flags.rate);
+    const spec = { to: flags.to, from: flags.from, subject: flags.subject, body: flags.body, count: flags.count, rate, concurrency: flags.concurrency };
+    validateSendOptions(spec);
+    const interrupt = interrupts.install();
+    const target = await resolveSinkTarget(flags, { signal: interrupt.signal, onStatus: (l) => this.status(l) });
+    const unregister = interrupt.register('tunnels to the sink', () => target.close());
+    try {
+      const smtp = await smtpEndpoint(target, flags.smtp);
+      this.status(`Sending ${flags.count} message(s) to ${smtp.host}:${smtp.port} (${smtp.source})…`);
+      const showProgress = process.stderr.isTTY === true && flags.count >= 50;
+      const report = await sendBatch({
+        ...spec,
+        smtp,
+        signal: interrupt.signal,
+        onProgress: showProgress ? (done, r) => {
+          if (done % 50 === 0 || done === flags.count) process.stderr.write(`\r${done}/${flags.count} sent: ${r.accepted} accepted, ${r.rejected} rejected, ${r.deferred} deferred, ${r.failed} failed`);
+        } : undefined,
+      });
+      if (showProgress) process.stderr.write('\n');
+      if (report.messages > 0 && report.failed === report.messages) {
+        const first = report.samples.find((s) => s.kind === 'failed');
+        throw evError('EV_ERR_SINK_UNREACHABLE', `no message reached SMTP ${smtp.host}:${smtp.port}${first ? ` (${first.reply})` : ''}`, {
+          hint: 'check that the sink is running and its SMTP port; pass --smtp HOST:PORT to choose it',
+        });
+      }
+      this.emit(flags.output, report, () => formatSendReport(report, painterFor(process.stdout, process.env)));
+      if (report.interrupted) this.exit(EXIT.INTERRUPTED);
+      if (report.failed > 0) this.exit(EXIT.ENVIRONMENT);
+    } finally {
+      unregister();
+      await target.close();
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import { readFile } from 'node:fs/promises';
+import { evError, isEmailValidateError } from '../../src/errors.ts';
+import type { HelloFrame, MessageDetail, MessageList, SinkEvent, SinkStats } from '../../src/protocol.ts';
+import { pickKubeFlags } from './kube-flags.ts';
+import { openClusterSink, type ClusterSink } from './kube/cluster-sink.ts';
+import type { SinkFlagsValues } from './sink-flags.ts';
+import { SinkClient } from './sink-client.ts';
+
+/** What the CLI's sink commands need from a sink's API; {@link SinkClient} provides it. */
+export interface SinkApi {
+  info(): Promise<{ instance?: string; lastSeq?: number; smtp?: { port?: number; host?: string } | null } & Record<string, unknown>>;
+  list(query?: { start?: number; limit?: number; to?: string; from?: string; subject?: string; containing?: string; tag?: string }): Promise<MessageList>;
+  get(id: string): Promise<MessageDetail>;
+  raw(id: string): Promise<Uint8Array>;
+  clear(): Promise<{ deleted: number }>;
+  rules(): Promise<string>;
+  setRules(yaml: string): Promise<{ count: number }>;
+  stats(): Promise<SinkStats>;
+  events(options: { since?: number; signal: AbortSignal; onHello?: (hello: HelloFrame) => void; onEvent: (event: SinkEvent) => void }): Promise<void>;
+  /** Releases connections (keep-alive sockets). */
+  close?(): Promise<void>;
+}
+
+/** One sink reachable from here: its API and, when known, the local SMTP endpoint. */
+export interface SinkEndpoint {
+  /** Pod name in a cluster; the URL's host:port for `--sink`. */
+  name: string;
+  api: SinkApi;
+  apiUrl: string;
+  /** Where to send SMTP to reach this sink: the forwarded port, or null when unknown (derive it from /api/info). */
+  smtp: { host: string; port: number } | null;
+}
+
+export interface SinkTarget {
+  kind: 'direct' | 'cluster';
+  sinks: SinkEndpoint[];
+  namespace: string | null;
+  /** Closes tunnels. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Most bytes read from --token-file: a token is a line, not a file's worth. */
+export const MAX_TOKEN_FILE_BYTES = 4096;
+
+/** The SMTP port a sink listens on by default (`kubectl email-validate sink --smtp-port`). */
+export const DEFAULT_SINK_SMTP_PORT = 1025;
+
+export interface ResolveDeps {
+  openClusterSink?: typeof openClusterSink;
+  createApi?: (url: string, token: string | undefined) => SinkApi;
+  readTokenFile?: (path: string) => Promise<string>;
+}
+
+export interface ResolveOptions {
+  signal?: AbortSignal;
+  onStatus?: (line: string) => void;
+  deps?: ResolveDeps;
+}
+
+/** Parses `--sink`: an http(s) URL, or a bare `host:port` taken as http. */
+export function parseSinkUrl(text: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw evError('EV_ERR_INVALID_OPTION', `--sink "${text}" is not a URL`, { hint: 'e.g. --sink http://127.0.0.1:8025' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw evError('EV_ERR_INVALID_OPTION', `--sink must be an http:// or https:// URL, got ${url.protocol}`, { hint: 'e.g. --sink http://127.0.0.1:8025' });
+  }
+  if (url.search || url.hash) throw evError('EV_ERR_INVALID_OPTION', '--sink must not have a query or fragment', { hint: 'e.g. --sink http://127.0.0.1:8025' });
+  return url;
+}
+
+/** Parses `--smtp HOST:PORT` (IPv6 as `[::1]:1025`). */
+export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    throw evError('EV_ERR_INVALID_OPTION', `${flag} "${text}" is not HOST:PORT`, { hint: `e.g. ${flag} 127.0.0.1:1025` });
+  }
+  return { host: m[1] ?? m[2], port };
+}
+
+async function readToken(path: string, read: (p: string) => Promise<string>): Promise<string> {
+  let text: string;
+  try {
+    text = await read(path);
+  } catch (err) {
+    throw evError('EV_ERR_FILE_READ', `cannot read --token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'check the path and its permissions', cause: err });
+  }
+  const token = text.slice(0, MAX_TOKEN_FILE_BYTES).trim();
+  if (!token) throw evError('EV_ERR_INVALID_OPTION', `--token-file ${path} is empty`, { hint: 'the file must hold the sink\'s API token' });
+  return token;
+}
+
+const KUBE_ONLY = ['kubeconfig', 'context', 'cluster', 'user', 'namespace'] as const;
+
+/**
+ * Finds the sink a command talks to: `--sink URL` directly, otherwise the
+ * managed sink in the cluster through one tunnel per pod. The caller must
+ * `close()` the result.
+ */
+export async function resolveSinkTarget(flags: SinkFlagsValues, options: ResolveOptions = {}): Promise<SinkTarget> {
+  const deps = options.deps ?? {};
+  const createApi = deps.createApi ?? ((url, token) => new SinkClient({ url, token: token ?? null }));
+  if (flags.sink !== undefined) {
+    const conflicting = KUBE_ONLY.filter((k) => flags[k] !== undefined);
+    if (conflicting.length > 0) {
+      throw evError('EV_ERR_CONFLICTING_OPTIONS', `--sink cannot be combined with --${conflicting[0]}`, {
+        hint: 'use --sink for a sink you reach directly, or the kube flags for the sink in a cluster',
+      });
+    }
+    const url = parseSinkUrl(flags.sink);
+    const token = flags['token-file'] !== undefined
+      ? await readToken(flags['token-file'], deps.readTokenFile ?? ((p) => readFile(p, 'utf8')))
+      : flags.token;
+    const base = url.href.replace(/\/+$/, '');
+    const api = createApi(base, token);
+    return {
+      kind: 'direct',
+      namespace: null,
+      sinks: [{ name: url.host, api, apiUrl: base, smtp: null }],
+      close: async () => { await api.close?.(); },
+    };
+  }
+  // --token may come from EV_TOKEN and is then simply unused; --token-file is always explicit.
+  if (flags['token-file'] !== undefined) {
+    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--token-file needs --sink', { hint: 'a cluster sink\'s token is read from its Secret; pass --sink URL to use a sink directly' });
+  }
+  const open = deps.openClusterSink ?? openClusterSink;
+  let cluster: ClusterSink;
+  try {
+    cluster = await open(pickKubeFlags(flags), {
+      ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+      ...(options.onStatus ? { onStatus: options.onStatus } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (err) {
+    if (isEmailValidateError(err)) throw err;
+    if (err instanceof Error && /not implemented/.test(err.message)) {
+      throw evError('EV_ERR_KUBE_API', 'cluster access not available in this build', { hint: 'use --sink URL to talk to a sink directly (e.g. one started with `kubectl email-validate sink`)' });
+    }
+    throw err;
+  }
+  let closed = false;
+  const sinks = cluster.sinks.map((s) => ({ name: s.pod, api: createApi(s.apiUrl, cluster.token), apiUrl: s.apiUrl, smtp: s.smtp }));
+  return {
+    kind: 'cluster',
+    namespace: cluster.namespace,
+    sinks,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled(sinks.map((s) => s.api.close?.()));
+      await cluster.close();
+    },
+  };
+}
+
+/**
+ * Where `send` delivers: `--smtp` if given; the forwarded SMTP port of a
+ * cluster sink; else the `--sink` URL's host with the SMTP port the sink reports in
+ * `/api/info` (`smtp.port`), or the sink's default port.
+ */
+export async function smtpEndpoint(target: SinkTarget, explicit: string | undefined): Promise<{ host: string; port: number; source: string }> {
+  if (explicit !== undefined) return { ...parseHostPort(explicit, '--smtp'), source: '--smtp' };
+  const first = target.sinks[0];
+  if (first.smtp) return { ...first.smtp, source: `tunnel to ${first.name}` };
+  const host = new URL(first.apiUrl).hostname.replace(/^\[|\]$/g, '');
+  const info = await first.api.info();
+  const port = typeof info.smtp?.port === 'number' ? info.smtp.port : DEFAULT_SINK_SMTP_PORT;
+  // The URL's host is how this machine reaches the sink; the sink's own bind address may not be.
+  return { host, port, source: typeof info.smtp?.port === 'number' ? '/api/info' : 'default port' };
+}
+
+/**
+ * Adapts a sink endpoint to tail's feed interface. The feed itself retries
+ * for minutes when the sink goes away (tunnels drop and come back), so a sink
+ * that is not there at all is detected first, with one API call that fails
+ * fast with EV_ERR_SINK_UNREACHABLE / EV_ERR_UNAUTHORIZED.
+ */
+export function feedOf(endpoint: SinkEndpoint): { name: string; events: (o: { since: number; signal: AbortSignal; onHello: (h: HelloFrame) => void; onEvent: (e: SinkEvent) => void }) => Promise<void> } {
+  return {
+    name: endpoint.name,
+    events: async ({ since, signal, onHello, onEvent }) => {
+      await endpoint.api.info();
+      await endpoint.api.events({ since, signal, onHello, onEvent });
+    },
+  };
+}
