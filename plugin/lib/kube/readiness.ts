@@ -8,8 +8,10 @@ import { SINK_POD_SELECTOR, formatDuration } from '../../../src/cluster-meta.ts'
 import { evError } from '../../../src/errors.ts';
 import type { KubeClient, V1Pod } from './adapter.ts';
 
-/** First poll interval: a fake or warm cluster is ready in well under a second. */
-export const FIRST_POLL_MS = 50;
+/** Poll interval while a quick start is still likely: a warm node starts the sink in well under a second. */
+export const FAST_POLL_MS = 100;
+/** After this long it is an image pull or a cold node: poll at {@link MAX_POLL_MS}. */
+export const FAST_POLL_WINDOW_MS = 10_000;
 /** Poll interval cap: a real pull-and-start takes seconds; no need to ask more often. */
 export const MAX_POLL_MS = 1_000;
 
@@ -70,7 +72,6 @@ export async function waitForSinkReady(client: KubeClient, namespace: string, op
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? abortableSleep;
   const start = now();
-  let interval = FIRST_POLL_MS;
   let lastLine = '';
   let states: PodState[] = [];
   for (;;) {
@@ -83,8 +84,7 @@ export async function waitForSinkReady(client: KubeClient, namespace: string, op
     if (line !== lastLine) { options.onProgress?.(`${line} (${formatDuration(now() - start) || '0s'})`); lastLine = line; }
     const left = options.timeoutMs - (now() - start);
     if (left <= 0) break;
-    await sleep(Math.min(interval, left), options.signal);
-    interval = Math.min(interval * 2, MAX_POLL_MS);
+    await sleep(Math.min(now() - start < FAST_POLL_WINDOW_MS ? FAST_POLL_MS : MAX_POLL_MS, left), options.signal);
   }
   const bad = states.find((s) => !s.ready);
   const reason = bad ? `${bad.name}: ${bad.reason}${bad.message ? ` (${bad.message})` : ''}` : 'no sink pod was created';
