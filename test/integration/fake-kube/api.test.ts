@@ -277,6 +277,20 @@ describe('fake-kube API (client-node)', function () {
     assert.equal(JSON.parse(again.body.split('\n')[0]).object.code, 410);
   });
 
+  it('watch with a label selector: objects entering or leaving it are ADDED or DELETED', async () => {
+    const { kc, core } = clients(kube);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'm', labels: { sel: 'no' } } } });
+    const rv = (await core.listNamespacedConfigMap({ namespace: 'default' })).metadata?.resourceVersion;
+    const got: string[] = [];
+    const req = await new k8s.Watch(kc).watch('/api/v1/namespaces/default/configmaps', { resourceVersion: rv, labelSelector: 'sel=yes' }, (type, obj: Obj) => got.push(`${type}:${obj.metadata?.labels?.sel}`), () => undefined);
+    await core.patchNamespacedConfigMap({ name: 'm', namespace: 'default', body: { metadata: { labels: { sel: 'yes' } } } }, MERGE);
+    await core.patchNamespacedConfigMap({ name: 'm', namespace: 'default', body: { data: { a: '1' } } }, MERGE);
+    await core.patchNamespacedConfigMap({ name: 'm', namespace: 'default', body: { metadata: { labels: { sel: 'later' } } } }, MERGE);
+    await waitFor(() => got.length >= 3);
+    assert.deepEqual(got, ['ADDED:yes', 'MODIFIED:yes', 'DELETED:later']);
+    req.abort();
+  });
+
   it('watch without resourceVersion starts with ADDED for what exists; bookmarks when allowed', async () => {
     const fast = await startFakeKube({ bookmarkIntervalMs: 20 });
     try {

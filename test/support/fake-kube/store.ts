@@ -41,10 +41,14 @@ export interface StoreEvent {
   rt: ResourceType;
   rv: number;
   object: KubeObject;
+  /** The previous state, for MODIFIED (watch filters need it). */
+  old?: KubeObject;
 }
 
 /** Events kept for `watch?resourceVersion=` resumption; older ones answer 410 like a compacted etcd. */
 export const MAX_WATCH_HISTORY = 20_000;
+/** Bytes (as JSON) of that history: large ConfigMaps (the sink bundle) must not pile up. */
+export const MAX_WATCH_HISTORY_BYTES = 64 * 1024 * 1024;
 
 export function typeKey(rt: ResourceType): string {
   return `${rt.group}/${rt.plural}`;
@@ -68,6 +72,8 @@ function specPart(obj: KubeObject): string {
 export class Store {
   private readonly byType = new Map<string, Map<string, KubeObject>>();
   private readonly history: StoreEvent[] = [];
+  private readonly historySizes: number[] = [];
+  private historyBytes = 0;
   private readonly listeners = new Set<(ev: StoreEvent) => void>();
   private rv = 100;
   /** Events at or below this resourceVersion are gone (compaction). */
@@ -103,6 +109,8 @@ export class Store {
   compact(): void {
     this.compactedRv = this.rv;
     this.history.length = 0;
+    this.historySizes.length = 0;
+    this.historyBytes = 0;
   }
 
   private table(rt: ResourceType): Map<string, KubeObject> {
@@ -143,10 +151,22 @@ export class Store {
     return n;
   }
 
-  private emit(type: EventType, rt: ResourceType, obj: KubeObject): void {
+  private emit(type: EventType, rt: ResourceType, obj: KubeObject, old?: KubeObject): void {
     const ev: StoreEvent = { type, rt, rv: this.rv, object: obj };
+    if (old) ev.old = old;
+    const size = JSON.stringify(obj).length + (old ? JSON.stringify(old).length : 0);
     this.history.push(ev);
-    if (this.history.length > MAX_WATCH_HISTORY) this.history.splice(0, this.history.length - MAX_WATCH_HISTORY);
+    this.historySizes.push(size);
+    this.historyBytes += size;
+    let drop = 0;
+    while (this.history.length - drop > MAX_WATCH_HISTORY || (this.historyBytes > MAX_WATCH_HISTORY_BYTES && this.history.length - drop > 1)) {
+      this.historyBytes -= this.historySizes[drop];
+      drop++;
+    }
+    if (drop > 0) {
+      this.history.splice(0, drop);
+      this.historySizes.splice(0, drop);
+    }
     for (const l of [...this.listeners]) {
       try {
         l(ev);
@@ -202,7 +222,7 @@ export class Store {
     obj.metadata.resourceVersion = String(this.rv);
     t.set(key, obj);
     const out = clone(obj);
-    this.emit('MODIFIED', rt, clone(obj));
+    this.emit('MODIFIED', rt, clone(obj), clone(old));
     return out;
   }
 

@@ -75,9 +75,13 @@ export class WatchHub {
     const deliver = (ev: StoreEvent): void => {
       if (ev.rt !== rt && (ev.rt.group !== rt.group || ev.rt.plural !== rt.plural)) return;
       if (ev.rv <= lastSent) return;
-      if (!match(ev.object)) return;
+      const now = match(ev.object);
+      const before = ev.type === 'MODIFIED' && ev.old ? match(ev.old) : now;
+      if (!now && !before) return;
       lastSent = ev.rv;
-      write(ev.type, ev.object);
+      // An object entering or leaving the selection is ADDED or DELETED for this watch.
+      const type = ev.type !== 'MODIFIED' || (now && before) ? ev.type : now ? 'ADDED' : 'DELETED';
+      write(type, ev.object);
     };
     const unsubscribe = this.store.subscribe((ev) => {
       if (replaying) pending.push(ev);
