@@ -4,6 +4,9 @@
  * EmailValidateError with a one-line message and a hint.
  */
 import { ApiException } from '@kubernetes/client-node';
+
+/** Re-exported for tests: nothing outside plugin/lib/kube imports client-node. */
+export { ApiException };
 import { evError, isEmailValidateError, type EmailValidateError } from '../../../src/errors.ts';
 
 /** Where a request went, for messages. */
