@@ -199,6 +199,20 @@ describe('fake-kube API (client-node)', function () {
     await rejectsWith(core.patchNamespacedConfigMap({ name: 'applied', namespace: 'default', body: cm({}) }, APPLY), 400, 'BadRequest');
   });
 
+  it('server-side apply conflicts with fields set by create/update (Update managers), as on a real server', async () => {
+    const { core } = clients(kube);
+    await core.createNamespacedConfigMap({ namespace: 'default', fieldManager: 'creator', body: { metadata: { name: 'u' }, data: { a: '1' } } });
+    let cm = await core.readNamespacedConfigMap({ name: 'u', namespace: 'default' });
+    assert.deepEqual(cm.metadata?.managedFields?.map((m) => [m.manager, m.operation]), [['creator', 'Update']]);
+    const applied = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'u', namespace: 'default' }, data: { a: '2' } };
+    await rejectsWith(core.patchNamespacedConfigMap({ name: 'u', namespace: 'default', body: applied, fieldManager: 'applier' }, APPLY), 409, 'Conflict', /conflict with "creator" using v1: \.data\.a/);
+    cm = await core.patchNamespacedConfigMap({ name: 'u', namespace: 'default', body: applied, fieldManager: 'applier', force: true }, APPLY);
+    assert.equal(cm.data?.a, '2');
+    // An update by someone else takes the field over again.
+    await core.patchNamespacedConfigMap({ name: 'u', namespace: 'default', fieldManager: 'editor', body: { data: { a: '3' } } }, MERGE);
+    await rejectsWith(core.patchNamespacedConfigMap({ name: 'u', namespace: 'default', body: applied, fieldManager: 'applier' }, APPLY), 409, 'Conflict', /conflict with "editor" using v1/);
+  });
+
   it('server-side apply merges keyed lists (containers by name) and keeps status', async () => {
     const { apps } = clients(kube);
     const deploy = (containers: k8s.V1Container[]): k8s.V1Deployment => ({

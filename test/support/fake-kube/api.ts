@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import YAML from 'yaml';
-import { initialManagedFields, serverSideApply } from './apply.ts';
+import { initialManagedFields, recordUpdate, serverSideApply } from './apply.ts';
+import type { UpdateOptions } from './apply.ts';
 import { applyDefaults, defaultJobSelector, randomSuffix, validateObject } from './defaults.ts';
 import type { FaultControls } from './faults.ts';
 import { applyJsonPatch, applyMergePatch, PATCH_TYPES, strategicMerge } from './patch.ts';
@@ -114,11 +115,18 @@ export class KubeApi {
     this.fixNamespace(rt, obj, call.namespace);
     if (rt.plural === 'selfsubjectaccessreviews') return this.accessReview(obj as KubeObject);
     this.authorize('create', rt, call.namespace, obj.metadata.name);
-    return this.createObject(rt, obj as KubeObject, isDryRun(call.query), call.query.get('fieldManager') ?? undefined);
+    obj.metadata.managedFields = recordUpdate(undefined, obj as KubeObject, this.updateOptions(call));
+    return this.createObject(rt, obj as KubeObject, isDryRun(call.query));
+  }
+
+  /** Field manager of a non-apply write: `?fieldManager=`, else the client's name from its User-Agent. */
+  private updateOptions(call: Call): UpdateOptions {
+    const fromAgent = (call.userAgent ?? '').split('/')[0].trim();
+    return { manager: call.query.get('fieldManager') ?? (fromAgent || 'unknown'), apiVersion: apiVersionOf(call.rt), time: this.store.timestamp(), subresource: call.subresource };
   }
 
   /** Create path shared by POST, server-side apply of a new object, and controllers. */
-  createObject(rt: ResourceType, input: KubeObject, dryRun = false, _manager?: string): KubeObject {
+  createObject(rt: ResourceType, input: KubeObject, dryRun = false): KubeObject {
     const obj = clone(input) as Obj;
     obj.metadata ??= {};
     if (!obj.metadata.name) {
@@ -221,7 +229,9 @@ export class KubeApi {
       next.spec = { ...(next.spec ?? {}), finalizers: (obj as Obj).spec?.finalizers ?? [] };
       return this.writeObject(rt, next as KubeObject, live, isDryRun(call.query));
     }
-    return this.writeObject(rt, this.mergeSubresource(rt, call.subresource, live, obj), live, isDryRun(call.query));
+    const next = this.mergeSubresource(rt, call.subresource, live, obj);
+    next.metadata.managedFields = recordUpdate(live, next, this.updateOptions(call));
+    return this.writeObject(rt, next, live, isDryRun(call.query));
   }
 
   /** Main-resource writes keep status; status writes keep everything else. */
@@ -284,7 +294,9 @@ export class KubeApi {
     const want = patched.metadata.resourceVersion;
     if (want !== undefined && want !== live.metadata.resourceVersion) throw conflict(rt.group, rt.plural, call.name ?? '');
     patched.metadata.resourceVersion = live.metadata.resourceVersion;
-    return this.writeObject(rt, this.mergeSubresource(rt, call.subresource, live, patched as KubeObject), live, isDryRun(call.query));
+    const next = this.mergeSubresource(rt, call.subresource, live, patched as KubeObject);
+    next.metadata.managedFields = recordUpdate(live, next, this.updateOptions(call));
+    return this.writeObject(rt, next, live, isDryRun(call.query));
   }
 
   private apply(call: Call): KubeObject {
@@ -315,7 +327,7 @@ export class KubeApi {
       this.authorize('create', rt, call.namespace, call.name);
       const fresh = clone(config) as KubeObject;
       fresh.metadata.managedFields = initialManagedFields(config as KubeObject, opts);
-      return this.createObject(rt, fresh, dryRun, manager);
+      return this.createObject(rt, fresh, dryRun);
     }
     this.authorize('patch', rt, call.namespace, call.name);
     if (config.metadata.resourceVersion !== undefined && config.metadata.resourceVersion !== live.metadata.resourceVersion) {

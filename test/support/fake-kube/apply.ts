@@ -5,8 +5,10 @@
  * removes it when no other manager owns it, and applying a value another
  * Apply manager owns is a 409 Conflict unless `force=true`, which transfers
  * ownership. Lists with a merge key (containers, env, ports, volumes, …) are
- * merged per item; other lists are atomic. Non-apply writes (PUT, patches) do
- * not record Update managers here.
+ * merged per item; other lists are atomic. Non-apply writes (create, PUT,
+ * patches) record an `Update` manager for the fields they set or changed, so
+ * applying over them conflicts as on a real server. Controllers' status
+ * writes are not recorded.
  */
 import { mergeKeyFor, strategicMerge } from './patch.ts';
 import { clone } from './store.ts';
@@ -51,7 +53,7 @@ function ownablePaths(config: KubeObject): Map<string, Path> {
   delete c.apiVersion;
   delete c.kind;
   if (isObject(c.metadata)) {
-    for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'generateName']) delete c.metadata[k];
+    for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'generateName', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']) delete c.metadata[k];
     if (Object.keys(c.metadata).length === 0) delete c.metadata;
   }
   return fieldPaths(c);
@@ -176,28 +178,29 @@ export function serverSideApply(live: KubeObject, config: KubeObject, opts: Appl
   const mine = managers.find((m) => m.manager === opts.manager && m.operation === 'Apply' && (m.subresource ?? '') === (opts.subresource ?? ''));
   const others = managers.filter((m) => m !== mine);
 
-  const conflicts: Array<{ manager: string; path: Path }> = [];
+  const conflicts: Array<{ manager: ManagerEntry; path: Path }> = [];
   for (const [key, path] of newPaths) {
     if (path[path.length - 1]?.startsWith('k:')) continue;
     const applied = JSON.stringify(valueAt(config, path));
     const current = valueAt(live, path);
     if (current === undefined || JSON.stringify(current) === applied) continue;
     for (const m of others) {
-      if (m.operation === 'Apply' && (m.subresource ?? '') === (opts.subresource ?? '') && m.paths.has(key)) conflicts.push({ manager: m.manager, path });
+      if ((m.subresource ?? '') === (opts.subresource ?? '') && m.paths.has(key)) conflicts.push({ manager: m, path });
     }
   }
   if (conflicts.length > 0 && !opts.force) {
-    const lines = conflicts.map((c) => `conflict with "${c.manager}": ${describePath(c.path)}`);
+    const who = (m: ManagerEntry): string => (m.operation === 'Apply' ? `"${m.manager}"` : `"${m.manager}" using ${m.apiVersion ?? opts.apiVersion}`);
+    const lines = conflicts.map((c) => `conflict with ${who(c.manager)}: ${describePath(c.path)}`);
     const message = conflicts.length === 1
       ? `Apply failed with 1 conflict: ${lines[0]}`
       : `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n- ')}`;
     throw new KubeStatusError(409, 'Conflict', message, {
-      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: describePath(c.path) })),
+      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${who(c.manager)}`, field: describePath(c.path) })),
     });
   }
-  // Values this manager now sets are its alone (force, or identical values: shared).
+  // Forced: the values this manager now sets are its alone (identical values stay shared).
   if (opts.force) {
-    for (const c of conflicts) for (const m of others) if (m.manager === c.manager) m.paths.delete(JSON.stringify(c.path));
+    for (const c of conflicts) c.manager.paths.delete(JSON.stringify(c.path));
   }
 
   let result = clone(live);
@@ -228,4 +231,48 @@ function pickMeta(meta: KubeObject['metadata']): Record<string, unknown> {
   if (meta.finalizers) out.finalizers = meta.finalizers;
   if (meta.ownerReferences) out.ownerReferences = meta.ownerReferences;
   return out;
+}
+
+export interface UpdateOptions {
+  manager: string;
+  apiVersion: string;
+  time: string;
+  subresource?: string;
+}
+
+function scoped(obj: KubeObject, subresource: string | undefined): KubeObject {
+  const c = clone(obj) as KubeObject & { status?: unknown };
+  if (subresource === 'status') return { metadata: {}, status: c.status } as KubeObject;
+  delete c.status;
+  return c;
+}
+
+/**
+ * managedFields after a non-apply write from `live` to `next`: the fields the
+ * write set or changed now belong to `manager` (operation Update) and to no
+ * one else; fields it removed belong to no one.
+ */
+export function recordUpdate(live: KubeObject | undefined, next: KubeObject, opts: UpdateOptions): unknown[] {
+  const managers = live ? readManagers(live) : [];
+  const before = live ? ownablePaths(scoped(live, opts.subresource)) : new Map<string, Path>();
+  const after = ownablePaths(scoped(next, opts.subresource));
+  const changed = new Map<string, Path>();
+  for (const [key, path] of after) {
+    if (!before.has(key) || JSON.stringify(valueAt(live, path)) !== JSON.stringify(valueAt(next, path))) changed.set(key, path);
+  }
+  const sub = opts.subresource ?? '';
+  for (const m of managers) {
+    if ((m.subresource ?? '') !== sub) continue;
+    for (const key of [...m.paths.keys()]) if (changed.has(key) || !after.has(key)) m.paths.delete(key);
+  }
+  if (changed.size > 0) {
+    let mine = managers.find((m) => m.manager === opts.manager && m.operation === 'Update' && (m.subresource ?? '') === sub);
+    if (!mine) {
+      mine = { manager: opts.manager, operation: 'Update', apiVersion: opts.apiVersion, time: opts.time, subresource: opts.subresource, paths: new Map() };
+      managers.push(mine);
+    }
+    mine.time = opts.time;
+    for (const [key, path] of changed) mine.paths.set(key, path);
+  }
+  return writeManagers(managers);
 }
