@@ -10,17 +10,27 @@ export interface TextReportOptions {
 const MARK: Record<StepResult['status'], string> = { passed: '✓', failed: '✗', error: '!', skipped: '-' };
 const COLOR: Record<StepResult['status'], string> = { passed: '32', failed: '31', error: '31', skipped: '90' };
 
+/**
+ * Mail content is untrusted: control characters (an ESC sequence in a
+ * subject, a NUL, a bare CR) must not reach the terminal. They are shown as
+ * \uXXXX; newlines and tabs become spaces so each report line stays one line.
+ */
+export function clean(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\n\t]/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function paint(on: boolean, code: string, text: string): string {
   return on ? `\u001b[${code}m${text}\u001b[0m` : text;
 }
 
 /** The candidate lines under a failed expectation: what arrived instead, closest first. */
 function candidateLines(c: Candidate, first: boolean): string[] {
-  const lines = [`${first ? 'closest' : 'also'}: ${c.description} (${c.passed}/${c.total} criteria matched)`];
+  const lines = [`${first ? 'closest' : 'also'}: ${clean(c.description)} (${c.passed}/${c.total} criteria matched)`];
   for (const check of c.checks) {
     lines.push(check.ok
-      ? `  ✓ ${check.field} ${check.expected}`
-      : `  ✗ ${check.field}: expected ${check.expected}, got ${check.actual}`);
+      ? `  ✓ ${clean(check.field)} ${clean(check.expected)}`
+      : `  ✗ ${clean(check.field)}: expected ${clean(check.expected)}, got ${clean(check.actual)}`);
   }
   return lines;
 }
@@ -31,7 +41,7 @@ export function stepDetailLines(step: StepResult): string[] {
   const e = step.expectation;
   if (e && step.status === 'failed') {
     if (step.kind === 'expectNone') {
-      for (const c of e.candidates) lines.push(`arrived: ${c.description}`);
+      for (const c of e.candidates) lines.push(`arrived: ${clean(c.description)}`);
     } else if (e.candidates.length === 0) {
       lines.push(e.considered === 0 ? 'nothing arrived at the sink during the run' : 'nothing that arrived came close');
     } else {
@@ -39,8 +49,7 @@ export function stepDetailLines(step: StepResult): string[] {
     }
     if (e.lost > 0) lines.push(`note: ${e.lost} event(s) were lost or forgotten by the event feed; the match may have been among them`);
   }
-  if (step.details && step.status !== 'passed') lines.push(...step.details);
-  else if (step.details && step.kind === 'send') lines.push(...step.details);
+  if (step.details && (step.status !== 'passed' || step.kind === 'send')) lines.push(...step.details.map(clean));
   if (step.status === 'error' && step.errorCode) lines.push(`[${step.errorCode}] at ${step.location}`);
   else if (step.status === 'failed') lines.push(`at ${step.location}`);
   return lines;
@@ -49,15 +58,15 @@ export function stepDetailLines(step: StepResult): string[] {
 export function renderStepLine(step: StepResult, color = false): string {
   const mark = paint(color, COLOR[step.status], MARK[step.status]);
   const time = step.status === 'skipped' ? '' : paint(color, '90', ` (${formatDuration(step.durationMs)})`);
-  return `  ${mark} ${step.name}: ${step.summary}${time}`;
+  return `  ${mark} ${clean(step.name)}: ${clean(step.summary)}${time}`;
 }
 
 export function renderFlowText(flow: FlowResult, options: TextReportOptions = {}): string {
   const color = options.color ?? false;
   const out: string[] = [];
   const status = flow.status === 'passed' ? paint(color, '32', 'PASSED') : paint(color, '31', flow.status === 'failed' ? 'FAILED' : 'ERROR');
-  out.push(`${status} ${flow.name} (${flow.file}, run ${flow.runId}, ${formatDuration(flow.durationMs)})`);
-  if (flow.error) out.push(`  ! ${flow.error.message} [${flow.error.code}]`);
+  out.push(`${status} ${clean(flow.name)} (${clean(flow.file)}, run ${flow.runId}, ${formatDuration(flow.durationMs)})`);
+  if (flow.error) out.push(`  ! ${clean(flow.error.message)} [${flow.error.code}]`);
   for (const step of flow.steps) {
     out.push(renderStepLine(step, color));
     for (const line of stepDetailLines(step)) out.push(`      ${line}`);
