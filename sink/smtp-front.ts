@@ -82,11 +82,10 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
   const counted = new WeakSet<SMTPServerSession>();
   let inflightBytes = 0;
 
-  const refuse = (stage: SmtpStage, session: SMTPServerSession, verdict: Exclude<Verdict, { kind: 'disconnect' }>, to: string | null): SMTPServerError => {
+  const refuse = (stage: SmtpStage, session: SMTPServerSession, verdict: Exclude<Verdict, { kind: 'disconnect' }>, from: string | null, to: string | null): SMTPServerError => {
     hooks.refused(verdict.kind === 'reject' ? 'rejected' : 'deferred', {
       stage, code: verdict.code, enhancedCode: verdict.enhancedCode, text: verdict.text,
-      from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null,
-      to, clientAddress: session.remoteAddress, rule: verdict.rule,
+      from, to, clientAddress: session.remoteAddress, rule: verdict.rule,
     });
     return smtpError(verdict.code, verdict.enhancedCode, verdict.text);
   };
@@ -105,7 +104,7 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
         server.connectionOf(session.id)?.drop();
         return done(smtpError(421, '4.4.2', 'Connection dropped by rule'));
       }
-      done(refuse(stage, session, v, to));
+      done(refuse(stage, session, v, input.sender, to));
     };
     // Never answer synchronously: smtp-server 3.21.6 stalls a pipelined session
     // when onRcptTo calls back within the call (the commands after the next
