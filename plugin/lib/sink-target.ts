@@ -181,12 +181,15 @@ export async function smtpEndpoint(target: SinkTarget, explicit: string | undefi
  * that is not there at all is detected first, with one API call that fails
  * fast with EV_ERR_SINK_UNREACHABLE / EV_ERR_UNAUTHORIZED.
  */
-export function feedOf(endpoint: SinkEndpoint): { name: string; events: (o: { since: number; signal: AbortSignal; onHello: (h: HelloFrame) => void; onEvent: (e: SinkEvent) => void }) => Promise<void> } {
+export function feedOf(endpoint: SinkEndpoint): { name: string; events: (o: { since: number | null; signal: AbortSignal; onHello: (h: HelloFrame) => void; onEvent: (e: SinkEvent) => void }) => Promise<void> } {
   return {
     name: endpoint.name,
     events: async ({ since, signal, onHello, onEvent }) => {
-      await endpoint.api.info();
-      await endpoint.api.events({ since, signal, onHello, onEvent });
+      const info = await endpoint.api.info();
+      // "Everything retained" starts just before the oldest retained event; asking
+      // for seq 0 instead would report the evicted history as a gap.
+      const from = since ?? Math.max(0, (typeof info.oldestSeq === 'number' ? info.oldestSeq : 1) - 1);
+      await endpoint.api.events({ since: from, signal, onHello, onEvent });
     },
   };
 }

@@ -10,11 +10,13 @@ export interface TailSource {
   /** Shown before each line (and as `pod` in JSON) when several sources are merged. */
   name: string;
   /**
-   * Streams events after `since` until `signal` aborts, reconnecting and
-   * resuming by seq on its own; calls `onHello` for each (re)connection.
-   * Rejects only when the sink cannot be reached any more.
+   * Streams events after `since` (null: from the oldest event the sink still
+   * retains, so that history already gone is not reported as lost) until
+   * `signal` aborts, reconnecting and resuming by seq on its own; calls
+   * `onHello` for each (re)connection. Rejects only when the sink cannot be
+   * reached any more.
    */
-  events(options: { since: number; signal: AbortSignal; onHello: (hello: HelloFrame) => void; onEvent: (event: SinkEvent) => void }): Promise<void>;
+  events(options: { since: number | null; signal: AbortSignal; onHello: (hello: HelloFrame) => void; onEvent: (event: SinkEvent) => void }): Promise<void>;
 }
 
 export interface TailOptions {
@@ -51,7 +53,8 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
   const paint = options.paint ?? plain;
   const many = sources.length > 1;
   const result: TailResult = { printed: 0, gaps: 0, missed: 0 };
-  const since = options.since.kind === 'seq' ? options.since.seq : 0;
+  // Only an explicit seq can ask for events the sink no longer has (and get a gap).
+  const since = options.since.kind === 'seq' ? options.since.seq : null;
 
   const merger = new FeedMerger(sources.length, ({ source, event }) => {
     if (!filter.matches(event)) return;
@@ -96,7 +99,7 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
           onHello: (hello) => {
             if (target !== null) return;
             target = hello.lastSeq;
-            if (target <= since) reached();
+            if (target <= (since ?? 0)) reached();
           },
           onEvent: (event) => {
             if (controller.signal.aborted && !options.follow) return;

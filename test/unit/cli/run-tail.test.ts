@@ -10,8 +10,8 @@ function ev(seq: number, second: number, type: SinkEvent['type'] = 'messages.cle
 }
 
 /** A fake feed: replays `retained` (after since) synchronously, then `live` events, then waits for abort. */
-function source(name: string, retained: SinkEvent[], live: SinkEvent[] = []): TailSource & { sinces: number[] } {
-  const sinces: number[] = [];
+function source(name: string, retained: SinkEvent[], live: SinkEvent[] = []): TailSource & { sinces: Array<number | null> } {
+  const sinces: Array<number | null> = [];
   return {
     name,
     sinces,
@@ -19,7 +19,7 @@ function source(name: string, retained: SinkEvent[], live: SinkEvent[] = []): Ta
       sinces.push(since);
       const hello: HelloFrame = { type: 'hello', protocol: 1, instance: name, oldestSeq: 1, lastSeq: retained.at(-1)?.seq ?? 0 };
       onHello(hello);
-      for (const e of retained) if (e.seq > since) onEvent(e);
+      for (const e of retained) if (e.seq > (since ?? 0)) onEvent(e);
       for (const e of live) { await new Promise((r) => setImmediate(r)); if (signal.aborted) return; onEvent(e); }
       if (!signal.aborted) await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
     },
@@ -49,6 +49,9 @@ describe('runTail', () => {
     const lines: string[] = [];
     await runTail({ sources: [s], since: { kind: 'seq', seq: 2 }, follow: false, filter: new EventFilter({}), output: 'json', write: (l) => lines.push(l), warn: () => {} });
     assert.deepEqual(s.sinces, [2]);
+    const all = source('b', [ev(1, 1)]);
+    await runTail({ sources: [all], since: { kind: 'duration', ms: 60_000 }, follow: false, filter: new EventFilter({}), output: 'json', write: () => {}, warn: () => {} });
+    assert.deepEqual(all.sinces, [null], 'durations and the default start at the oldest retained event, not at seq 0');
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as SinkEvent).seq), [3]);
   });
 
