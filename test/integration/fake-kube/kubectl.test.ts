@@ -93,6 +93,8 @@ describe('fake-kube with real kubectl 1.32', function () {
     const rollout = await kubectl(kube, ['rollout', 'status', 'deployment/web', '-n', 'demo', '--timeout=20s']);
     assert.match(rollout.stdout, /successfully rolled out/);
 
+    const table = await kubectl(kube, ['get', 'pods', '-n', 'demo']);
+    assert.match(table.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nweb-[a-z0-9]+-[a-z0-9]+\s+1\/1\s+Running\s+0\s+\d+s\n$/, 'server-side Table columns');
     const pods = await kubectl(kube, ['get', 'pods', '-n', 'demo', '-o', 'json']);
     assert.equal(pods.code, 0, pods.stderr);
     const list = JSON.parse(pods.stdout) as Obj;

@@ -92,6 +92,20 @@ function defaultPodSpec(spec: Obj | undefined): void {
     c.terminationMessagePolicy ??= 'File';
     c.resources ??= {};
     for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+    for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
+      if (!probe) continue;
+      probe.timeoutSeconds ??= 1;
+      probe.periodSeconds ??= 10;
+      probe.successThreshold ??= 1;
+      probe.failureThreshold ??= 3;
+      if (probe.httpGet) probe.httpGet.scheme ??= 'HTTP';
+    }
+    for (const e of c.env ?? []) if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= 'v1';
+  }
+  for (const v of spec.volumes ?? []) {
+    if (v.configMap) v.configMap.defaultMode ??= 420;
+    if (v.secret) v.secret.defaultMode ??= 420;
+    if (v.projected) v.projected.defaultMode ??= 420;
   }
 }
 

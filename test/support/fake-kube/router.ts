@@ -16,6 +16,7 @@ import { parsePorts } from './port-forward.ts';
 import { findResource, resolveResource } from './resources.ts';
 import type { ResourceType } from './resources.ts';
 import { badRequest, internal, KubeStatusError, methodNotAllowed, notFound, tooLarge, unauthorized } from './status.ts';
+import { toTable, wantsTable } from './table.ts';
 import type { WatchHub } from './watch.ts';
 
 /** Largest request body accepted (the real server's limit is 3 MiB). */
@@ -204,7 +205,12 @@ export class Router {
             return;
           }
           allow('list');
-          return sendJson(res, 200, api.list(call));
+          const list = api.list(call);
+          if (wantsTable(req.headers.accept)) {
+            const { resourceVersion, ...listMeta } = list.metadata;
+            return sendJson(res, 200, toTable(rt, list.items, resourceVersion, url.searchParams.get('includeObject'), new Date(), listMeta));
+          }
+          return sendJson(res, 200, list);
         }
         case 'POST':
           allow('create');
@@ -234,6 +240,10 @@ export class Router {
           return;
         }
         allow('get');
+        if (wantsTable(req.headers.accept) && subresource === undefined) {
+          const obj = api.get(call);
+          return sendJson(res, 200, toTable(rt, [obj], obj.metadata.resourceVersion ?? '', url.searchParams.get('includeObject'), new Date()));
+        }
         return sendJson(res, 200, api.get(call));
       case 'PUT':
         allow('update');

@@ -9,7 +9,8 @@ import type { Call, KubeApi } from './api.ts';
 import type { FaultControls } from './faults.ts';
 import { apiVersionOf } from './resources.ts';
 import type { ResourceType } from './resources.ts';
-import type { Store, StoreEvent } from './store.ts';
+import type { KubeObject, Store, StoreEvent } from './store.ts';
+import { toTable, wantsTable } from './table.ts';
 import { expired } from './status.ts';
 
 /** Bytes buffered for a slow watcher before the server gives up on it. */
@@ -52,9 +53,12 @@ export class WatchHub {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
 
+    const asTable = wantsTable(req.headers.accept);
+    const includeObject = q.get('includeObject');
     const write = (type: string, object: unknown): void => {
       if (res.writableEnded || res.destroyed) return;
-      res.write(`${JSON.stringify({ type, object })}\n`);
+      const shown = asTable && type !== 'ERROR' && type !== 'BOOKMARK' ? toTable(rt, [object as KubeObject], (object as KubeObject).metadata.resourceVersion ?? '', includeObject, new Date()) : object;
+      res.write(`${JSON.stringify({ type, object: shown })}\n`);
       if (res.writableLength > MAX_WATCH_BUFFER_BYTES) watch.end();
     };
     const expire = (message: string): void => {
