@@ -22,9 +22,15 @@ const KILLS = 6;
 
 describe('feed resume with forced disconnects (integration)', function () {
   this.timeout(60_000);
+  /** Closed after each test even when an assertion failed, so mocha can exit. */
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await (cleanups.pop() as () => Promise<void>)().catch(() => {});
+  });
 
   it(`delivers ${TOTAL} events exactly once across ${KILLS} server-side socket kills`, async () => {
     const api = await startFakeApi({ ctx: new FakeSinkContext({ window: 100_000 }) });
+    cleanups.push(() => api.close());
     const sockets = new Set<Duplex>();
     api.api.server.on('upgrade', (_req, socket: Duplex) => {
       sockets.add(socket);
@@ -34,6 +40,7 @@ describe('feed resume with forced disconnects (integration)', function () {
     const got: SinkEvent[] = [];
     const statuses: FeedStatus[] = [];
     const controller = new AbortController();
+    cleanups.push(() => client.close(), async () => controller.abort());
     const produce = (n: number) => {
       for (let i = 0; i < n; i++) {
         const k = api.ctx.store.count + 1;
@@ -92,12 +99,15 @@ describe('feed resume with forced disconnects (integration)', function () {
 
   it('detects a sink restart (new instance) and replays the new sink from its start', async () => {
     const first = await startFakeApi({ ctx: new FakeSinkContext({ instance: 'one' }) });
+    cleanups.push(() => first.close());
     let base = first.base;
     const client = new SinkClient({ url: () => base, token: first.token });
+    cleanups.push(() => client.close());
     const got: Array<{ instance: string; seq: number }> = [];
     let instance = '';
     const statuses: FeedStatus[] = [];
     const controller = new AbortController();
+    cleanups.push(async () => controller.abort());
     const following = client.events({
       since: 0,
       signal: controller.signal,
@@ -110,6 +120,7 @@ describe('feed resume with forced disconnects (integration)', function () {
     await until(() => got.length >= 5, 'first sink events');
     // The second sink already has events when the client finds it.
     const second = await startFakeApi({ ctx: new FakeSinkContext({ instance: 'two' }), token: first.token });
+    cleanups.push(() => second.close());
     for (let i = 0; i < 3; i++) second.ctx.events.append('rules.updated', { count: i });
     base = second.base;
     await first.close();
