@@ -288,7 +288,14 @@ class Scanner {
 
 const SPECIAL_IN_QUOTED_OUTPUT = /["\\]/;
 
+/** The full scanner without the fast path (exported for tests: both must agree). */
+export function diagnoseSlow(address: string): SyntaxResult {
+  return slow(address);
+}
+
 function slow(address: string): SyntaxResult {
+  if (address.length === 0) return invalid('err_empty');
+  if (address.length > MAX_INPUT_CHARS) return invalid('err_too_long_input');
   const sc = new Scanner(address);
   const s = address;
   // ---- local part: word *("." word), CFWS around words

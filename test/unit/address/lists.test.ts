@@ -1,0 +1,53 @@
+import { describe, it } from 'mocha';
+import assert from 'node:assert/strict';
+import { createLists, ROLE_LOCAL_PARTS } from '../../../src/address/lists.ts';
+import { damerauLevenshtein } from '../../../src/address/typo.ts';
+
+describe('address/lists', () => {
+  const lists = createLists();
+
+  it('loads the data packages', () => {
+    assert.ok(lists.sizes.disposable > 1000);
+    assert.ok(lists.sizes.free > 1000);
+    assert.equal(lists.sizes.role, ROLE_LOCAL_PARTS.length);
+  });
+
+  it('flags disposable domains and their sub-domains, never a bare TLD', () => {
+    assert.equal(lists.domain('mailinator.com').disposable, true);
+    assert.equal(lists.domain('x.y.mailinator.com').disposable, true);
+    assert.equal(lists.domain('example.com').disposable, false);
+    const only = createLists({ disposable: ['com'] });
+    assert.equal(only.domain('example.com').disposable, false);
+  });
+
+  it('flags free providers', () => {
+    assert.equal(lists.domain('gmail.com').free, true);
+    assert.equal(lists.domain('acme-corp.example').free, false);
+  });
+
+  it('flags role local parts case-insensitively, ignoring +tags', () => {
+    assert.equal(lists.isRole('admin'), true);
+    assert.equal(lists.isRole('Support+ticket'), true);
+    assert.equal(lists.isRole('john.smith'), false);
+  });
+
+  it('suggests popular domains for typos', () => {
+    assert.equal(lists.domain('gmial.com').suggestion, 'gmail.com');
+    assert.equal(lists.domain('gmail.con').suggestion, 'gmail.com');
+    assert.equal(lists.domain('hotmial.com').suggestion, 'hotmail.com');
+    assert.equal(lists.domain('yahooo.com').suggestion, 'yahoo.com');
+  });
+
+  it('does not "correct" real domains', () => {
+    for (const d of ['gmail.com', 'mail.com', 'hotmail.es', 'yahoo.de', 'example.com', 'acme.io', 'me.com']) {
+      assert.equal(lists.domain(d).suggestion, null, d);
+    }
+  });
+
+  it('computes Damerau-Levenshtein with transpositions and a cutoff', () => {
+    assert.equal(damerauLevenshtein('gmail', 'gmial'), 1);
+    assert.equal(damerauLevenshtein('kitten', 'sitting'), 3);
+    assert.equal(damerauLevenshtein('', 'abc'), 3);
+    assert.ok(damerauLevenshtein('abcdef', 'uvwxyz', 2) > 2);
+  });
+});
