@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { register as globalRegistry } from 'prom-client';
+import { SinkMetrics, INGEST_LATENCY_BUCKETS } from '../../../sink/metrics.ts';
+import type { SinkStats } from '../../../src/protocol.ts';
+
+const stats = (over: Partial<SinkStats> = {}): SinkStats => ({
+  instance: 'i', messages: 7, bytes: 1234, maxMessages: 10_000, maxBytes: 256 * 1024 * 1024, received: 0, rejected: 0,
+  deferred: 0, bounced: 0, evicted: 3, connections: 0, lastSeq: 42, uptimeSeconds: 1, ...over,
+});
+
+function value(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  assert.ok(line, `series ${series} missing`);
+  return Number(line.slice(series.length + 1));
+}
+
+describe('SinkMetrics', () => {
+  it('counts received, rejected, deferred, bounced and bytes', async () => {
+    const m = new SinkMetrics(() => stats(), { processMetrics: false });
+    m.messageReceived(100, 0.0002);
+    m.messageReceived(50, 0.02);
+    m.messageRejected('rcpt');
+    m.messageRejected('rcpt');
+    m.messageRejected('data');
+    m.messageDeferred('rcpt');
+    m.messageBounced();
+    const text = await m.registry.metrics();
+    assert.equal(value(text, 'email_sink_messages_received_total'), 2);
+    assert.equal(value(text, 'email_sink_received_bytes_total'), 150);
+    assert.equal(value(text, 'email_sink_messages_rejected_total{stage="rcpt"}'), 2);
+    assert.equal(value(text, 'email_sink_messages_rejected_total{stage="data"}'), 1);
+    assert.equal(value(text, 'email_sink_messages_deferred_total{stage="rcpt"}'), 1);
+    assert.equal(value(text, 'email_sink_messages_bounced_total'), 1);
+  });
+
+  it('histogram buckets span sub-millisecond to seconds', async () => {
+    assert.ok(INGEST_LATENCY_BUCKETS[0] < 0.001 && INGEST_LATENCY_BUCKETS.at(-1)! >= 5);
+    const m = new SinkMetrics(() => stats(), { processMetrics: false });
+    m.messageReceived(1, 0.0002);
+    m.messageReceived(1, 3);
+    const text = await m.registry.metrics();
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="0.00025"}'), 1);
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="2.5"}'), 1);
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="5"}'), 2);
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_count'), 2);
+  });
+
+  it('store gauges are read from stats at scrape time', async () => {
+    let messages = 7;
+    const m = new SinkMetrics(() => stats({ messages }), { processMetrics: false });
+    assert.equal(value(await m.registry.metrics(), 'email_sink_store_messages'), 7);
+    messages = 9;
+    const text = await m.registry.metrics();
+    assert.equal(value(text, 'email_sink_store_messages'), 9);
+    assert.equal(value(text, 'email_sink_store_bytes'), 1234);
+    assert.equal(value(text, 'email_sink_store_max_messages'), 10_000);
+    assert.equal(value(text, 'email_sink_store_evicted'), 3);
+    assert.equal(value(text, 'email_sink_events_last_seq'), 42);
+  });
+
+  it('tracks open connections', async () => {
+    const m = new SinkMetrics(() => stats(), { processMetrics: false });
+    m.connectionOpened();
+    m.connectionOpened();
+    m.connectionClosed();
+    const text = await m.registry.metrics();
+    assert.equal(value(text, 'email_sink_smtp_connections'), 1);
+    assert.equal(value(text, 'email_sink_smtp_connections_total'), 2);
+  });
+
+  it('uses its own registry: two instances do not clash and the global registry stays empty', async () => {
+    const a = new SinkMetrics(() => stats());
+    const b = new SinkMetrics(() => stats());
+    a.messageBounced();
+    assert.equal(value(await b.registry.metrics(), 'email_sink_messages_bounced_total'), 0);
+    assert.match(await a.registry.metrics(), /email_sink_process_resident_memory_bytes/);
+    assert.doesNotMatch(await globalRegistry.metrics(), /email_sink_/);
+  });
+});
