@@ -500,7 +500,8 @@ function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
   const o = c.obj(body, path, ['method', 'url', 'headers', 'json', 'body', 'status', 'responseBody']);
   if (!o) return null;
   const url = c.str(o, 'url', path, { required: true });
-  if (url !== null) {
+  // A URL that starts with a template ({{env.APP_URL}}/...) is only known at run time.
+  if (url !== null && !url.trimStart().startsWith('{{')) {
     try {
       const u = new URL(renderTemplate(url, PLACEHOLDER_VARS));
       if (u.protocol !== 'http:' && u.protocol !== 'https:') c.fail(childPath(path, 'url'), `must be an http or https URL, got ${u.protocol}`);

@@ -1,0 +1,148 @@
+/**
+ * `run` end to end through the built CLI (`npm run build` first; `npm test`
+ * does it): the examples pass with --local, failures are reported and exit 1,
+ * broken files exit 2 with their position, JUnit is written and parses, and
+ * Ctrl-C / failures leave a sink we were given with its rules restored.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSink, type RunningSink } from '../../../sink/index.ts';
+import { cleanEnv, RUN_JS, runCli } from '../cli/cli-harness.ts';
+import { childrenNamed, parseXml } from '../../unit/flow/xml-parse.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ev-flow-'));
+const HEAD = 'apiVersion: email-validate.dev/v1\nkind: EmailFlow\n';
+
+function flowFile(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, HEAD + body);
+  return path;
+}
+
+describe('run (built CLI)', function () {
+  this.timeout(60_000);
+
+  for (const example of readdirSync('examples').filter((f) => f.endsWith('.yaml'))) {
+    it(`passes examples/${example} with --local`, async () => {
+      const r = await runCli(['run', '--local', `examples/${example}`]);
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /^PASSED /m);
+      assert.doesNotMatch(r.stdout, /✗/);
+    });
+  }
+
+  it('fails with exit 1, explains the closest mismatch, and writes JUnit that parses', async () => {
+    const file = flowFile('failing.yaml', `metadata: { name: failing }
+steps:
+  - send: { to: "user+{{run.id}}@example.test", subject: Welcome aboard }
+  - name: wrong subject
+    timeout: 1s
+    expect: { to: "user+{{run.id}}@example.test", subject: "/^Confirm/" }
+  - name: still runs after a failed expectation
+    expect: { to: "user+{{run.id}}@example.test" }
+`);
+    const junit = join(dir, 'report.xml');
+    const r = await runCli(['run', '--local', file, '--junit', junit]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^FAILED failing /m);
+    assert.match(r.stdout, /✗ wrong subject: expected a matching message within 1s; none arrived \(1 seen\)/);
+    assert.match(r.stdout, /closest: message \S+ from \S+ to user\+\w+@example\.test, subject "Welcome aboard" \(1\/2 criteria matched\)/);
+    assert.match(r.stdout, /✗ subject: expected \/\^Confirm\/, got "Welcome aboard"/);
+    assert.match(r.stdout, /✓ still runs after a failed expectation/);
+    const root = parseXml(readFileSync(junit, 'utf8'));
+    assert.equal(root.attrs.failures, '1');
+    const cases = childrenNamed(childrenNamed(root, 'testsuite')[0], 'testcase');
+    assert.equal(cases.length, 3);
+    assert.match(childrenNamed(cases[1], 'failure')[0].text, /got "Welcome aboard"/);
+  });
+
+  it('prints the report as JSON with -o json', async () => {
+    const r = await runCli(['run', '--local', '-o', 'json', 'examples/articles-flow.yaml']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { status: string; sink: { mode: string }; flows: Array<{ runId: string; steps: Array<{ status: string; kind: string }> }> };
+    assert.equal(report.status, 'passed');
+    assert.equal(report.sink.mode, 'local');
+    assert.match(report.flows[0].runId, /^[0-9a-z]{10}$/);
+    assert.ok(report.flows[0].steps.every((s) => s.status === 'passed'));
+  });
+
+  it('exits 2 with every problem and its position for a broken flow file, before starting a sink', async () => {
+    const file = flowFile('broken.yaml', 'steps:\n  - send: { to: a@b.test, count: 0 }\n  - expect:\n      subjet: Hi\n');
+    const r = await runCli(['run', '--local', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`error: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:34: steps\\[0\\]\\.send\\.count: must be a whole number from 1 to 10000`));
+    assert.match(r.stderr, /:6:7: steps\[1\]\.expect\.subjet: unknown field "subjet"; did you mean "subject"\?/);
+    assert.match(r.stderr, /^hint: /m);
+    assert.doesNotMatch(r.stderr, /embedded sink/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('exits 2 for a missing {{env.X}} and for job steps without a cluster', async () => {
+    const env = flowFile('env.yaml', 'steps:\n  - http: { url: "{{env.EV_FLOW_TEST_APP_URL}}/healthz" }\n');
+    const r1 = await runCli(['run', '--local', env]);
+    assert.equal(r1.code, 2);
+    assert.match(r1.stderr, /environment variable EV_FLOW_TEST_APP_URL is not set/);
+    assert.match(r1.stderr, /hint: set EV_FLOW_TEST_APP_URL/);
+    const r2 = await runCli(['run', '--local', env], { env: { EV_FLOW_TEST_APP_URL: 'http://127.0.0.1:1' } });
+    assert.equal(r2.code, 3, 'a refused connection is an environment failure');
+    const job = flowFile('job.yaml', 'steps:\n  - job: { image: busybox }\n');
+    const r3 = await runCli(['run', '--local', job]);
+    assert.equal(r3.code, 2);
+    assert.match(r3.stderr, /:4:5: steps\[0\]\.job: job steps run in a Kubernetes cluster/);
+  });
+
+  it('rejects --local together with --sink', async () => {
+    const r = await runCli(['run', '--local', '--sink', 'http://127.0.0.1:1', 'examples/articles-flow.yaml']);
+    assert.equal(r.code, 2);
+  });
+
+  describe('against a sink we were given (--sink)', () => {
+    let sink: RunningSink;
+    const ORIGINAL = 'rules:\n  - name: original\n    match: { recipient: "never*@x.test" }\n    reject: true\n';
+    before(async () => { sink = await startSink({ rules: ORIGINAL }); });
+    after(async () => { await sink.stop(); });
+
+    const withRules = (name: string, steps: string): string => flowFile(name, `sink:
+  rules:
+    - name: flow-rule
+      match: { recipient: "blocked+*@x.test" }
+      reject: { code: 554, enhanced: 5.7.1, text: Blocked by the flow }
+steps:
+${steps}`);
+
+    it('uses the flow\'s rules, and restores the sink\'s own rules after a failure', async () => {
+      const file = withRules('rules.yaml', `  - send: { to: "blocked+{{run.id}}@x.test" }
+  - expectEvent: { type: rejected, to: "blocked+{{run.id}}@x.test", code: 554 }
+  - timeout: 300ms
+    expect: { subject: never }
+`);
+      const r = await runCli(['run', '--sink', sink.url, '--token', sink.token ?? '', file]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /✓ expect rejected/);
+      assert.equal(sink.context.rules.source(), ORIGINAL);
+    });
+
+    it('Ctrl-C ends the run with 130 and restores the rules', async () => {
+      const file = withRules('interrupt.yaml', '  - timeout: 1m\n    expect: { subject: never }\n');
+      const child = spawn(process.execPath, [RUN_JS, 'run', '--sink', sink.url, '--token', sink.token ?? '', file], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      const started = new Promise<void>((resolve, reject) => {
+        child.stderr.setEncoding('utf8').on('data', (d: string) => {
+          stderr += d;
+          if (/flow interrupt .* steps/.test(stderr)) resolve();
+        });
+        child.on('close', () => reject(new Error(`exited early: ${stderr}`)));
+      });
+      await started;
+      assert.equal(sink.context.rules.source().includes('flow-rule'), true, 'the flow\'s rules are in force while it runs');
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      child.kill('SIGINT');
+      assert.equal(await exited, 130);
+      assert.match(stderr, /interrupted: cleaning up/);
+      assert.equal(sink.context.rules.source(), ORIGINAL);
+    });
+  });
+});
