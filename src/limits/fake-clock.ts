@@ -59,7 +59,12 @@ export class FakeClock implements Clock {
   /** Fires timers until none is left or `maxMs` of fake time has passed. */
   async runUntilIdle(maxMs = 86_400_000): Promise<void> {
     const limit = this.t + maxMs;
-    for (let at = this.nextAt(); at !== undefined && at <= limit; at = this.nextAt()) await this.advanceTo(at);
+    for (;;) {
+      await flushMicrotasks();
+      const at = this.nextAt();
+      if (at === undefined || at > limit) return;
+      await this.advanceTo(at);
+    }
   }
 }
 

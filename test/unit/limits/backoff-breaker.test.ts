@@ -1,0 +1,101 @@
+import { describe, it } from 'mocha';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../../src/limits/fake-clock.ts';
+import { backoffDelay, retry, MAX_ATTEMPTS } from '../../../src/limits/backoff.ts';
+import { CircuitBreaker } from '../../../src/limits/circuit-breaker.ts';
+import { mailProviderOf } from '../../../src/limits/mail-provider.ts';
+import { sleep } from '../../../src/limits/clock.ts';
+
+describe('limits/backoff', () => {
+  it('grows exponentially, is capped, and jitters within bounds', () => {
+    const o = { baseMs: 100, maxMs: 1000, jitter: 'none' as const };
+    assert.deepEqual([1, 2, 3, 4, 5].map((a) => backoffDelay(a, o)), [100, 200, 400, 800, 1000]);
+    assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'full', random: () => 0.5 }), 200);
+    assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'equal', random: () => 0 }), 200);
+    assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'equal', random: () => 0.999999 }), 399);
+  });
+
+  it('retries until classify says stop, waiting on the clock', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const p = retry(async () => ++calls, { attempts: 5, baseMs: 100, maxMs: 1000, jitter: 'none', clock, classify: (o) => ({ retry: (o.value ?? 0) < 3 }) });
+    await clock.runUntilIdle();
+    assert.equal(await p, 3);
+    assert.equal(clock.now(), 100 + 200);
+  });
+
+  it('honours an explicit wait (Retry-After) over the backoff', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const p = retry(async () => ++calls, { attempts: 3, baseMs: 100, maxMs: 10_000, clock, classify: (o) => ({ retry: o.value === 1, afterMs: 7000 }) });
+    await clock.runUntilIdle();
+    assert.equal(await p, 2);
+    assert.equal(clock.now(), 7000);
+  });
+
+  it('is bounded: attempts are capped and the last error is thrown', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const p = retry(async () => { calls++; throw new Error('nope'); }, { attempts: 1000, baseMs: 1, maxMs: 1, clock, classify: () => ({ retry: true }) });
+    const settled = p.catch((e: Error) => e);
+    await clock.runUntilIdle();
+    assert.match(String(await settled), /nope/);
+    assert.equal(calls, MAX_ATTEMPTS);
+  });
+
+  it('sleep rejects on abort', async () => {
+    const clock = new FakeClock();
+    const ac = new AbortController();
+    const p = sleep(clock, 1000, ac.signal);
+    ac.abort(new Error('aborted'));
+    await assert.rejects(p, /aborted/);
+    assert.equal(clock.pending, 0);
+  });
+});
+
+describe('limits/CircuitBreaker', () => {
+  it('opens after consecutive failures, half-opens after the cooldown, closes on success', async () => {
+    const clock = new FakeClock();
+    const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000, clock });
+    b.failure(); b.failure();
+    assert.equal(b.allow(), true);
+    b.failure();
+    assert.equal(b.state, 'open');
+    assert.equal(b.allow(), false);
+    await clock.advance(999);
+    assert.equal(b.allow(), false);
+    await clock.advance(1);
+    assert.equal(b.allow(), true, 'one trial call');
+    assert.equal(b.allow(), false, 'only one at a time');
+    b.failure();
+    assert.equal(b.state, 'open');
+    await clock.advance(1000);
+    assert.equal(b.allow(), true);
+    b.success();
+    assert.equal(b.state, 'closed');
+  });
+
+  it('a success resets the failure count', () => {
+    const b = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, clock: new FakeClock() });
+    b.failure(); b.success(); b.failure();
+    assert.equal(b.state, 'closed');
+  });
+});
+
+describe('limits/mailProviderOf', () => {
+  it('groups MX hosts of big providers', () => {
+    assert.equal(mailProviderOf('aspmx.l.google.com.'), 'google');
+    assert.equal(mailProviderOf('alt1.gmail-smtp-in.l.google.com'), 'google');
+    assert.equal(mailProviderOf('acme-com.mail.protection.outlook.com'), 'microsoft');
+    assert.equal(mailProviderOf('mta7.am0.yahoodns.net'), 'yahoo');
+    assert.equal(mailProviderOf('mx1.mail.icloud.com'), 'apple');
+    assert.equal(mailProviderOf('mx0a-001.pphosted.com'), 'proofpoint');
+  });
+
+  it('groups other hosts by their registrable-looking domain, on label boundaries', () => {
+    assert.equal(mailProviderOf('mx1.acme.com'), 'mx:acme.com');
+    assert.equal(mailProviderOf('MX2.ACME.COM'), 'mx:acme.com');
+    assert.equal(mailProviderOf('mail.example.co.uk'), 'mx:example.co.uk');
+    assert.equal(mailProviderOf('notgoogle.com'), 'mx:notgoogle.com');
+  });
+});
