@@ -45,7 +45,9 @@ describe('fake-kube API (client-node)', function () {
     kube = await startFakeKube();
   });
   afterEach(async () => {
+    const errors = [...kube.internalErrors];
     await kube.close();
+    assert.deepEqual(errors, [], 'the fake itself raised no internal errors');
   });
 
   it('serves discovery documents', async () => {

@@ -62,7 +62,9 @@ describe('fake-kube with real kubectl 1.32', function () {
     kube = await startFakeKube();
   });
   afterEach(async () => {
+    const errors = [...kube.internalErrors];
     await kube.close();
+    assert.deepEqual(errors, [], 'the fake itself raised no internal errors');
   });
 
   it('kubectl get ns lists the built-in namespaces', async () => {

@@ -15,7 +15,9 @@ describe('fake-kube workloads (client-node)', function () {
     kube = await startFakeKube();
   });
   afterEach(async () => {
+    const errors = [...kube.internalErrors];
     await kube.close();
+    assert.deepEqual(errors, [], 'the fake itself raised no internal errors');
   });
 
   it('runs a Deployment whose pod serves HTTP from a ConfigMap script, reachable through port-forward', async () => {

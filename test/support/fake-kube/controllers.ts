@@ -6,6 +6,7 @@
  * store event marks owners dirty, a microtask-later pass reconciles them.
  */
 import type { KubeApi } from './api.ts';
+import { InternalErrors } from './internal-errors.ts';
 import { randomSuffix, safeHash } from './defaults.ts';
 import { apiVersionOf, resolveResource } from './resources.ts';
 import type { ResourceType } from './resources.ts';
@@ -63,9 +64,12 @@ export class WorkloadControllers {
   private readonly jobRt = resolveResource('jobs');
   private readonly podRt = resolveResource('pods');
 
-  constructor(api: KubeApi, store: Store) {
+  private readonly errors: InternalErrors;
+
+  constructor(api: KubeApi, store: Store, errors: InternalErrors = new InternalErrors()) {
     this.api = api;
     this.store = store;
+    this.errors = errors;
   }
 
   start(): void {
@@ -81,7 +85,7 @@ export class WorkloadControllers {
     this.dirty.add(`${rt.plural}\u0000${ns ?? ''}\u0000${name}`);
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(this.errors.guard('controllers', () => this.flush()));
   }
 
   private onEvent(ev: StoreEvent): void {

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeApi } from './api.ts';
 import { WorkloadControllers } from './controllers.ts';
 import { FaultControls } from './faults.ts';
+import { InternalErrors } from './internal-errors.ts';
 import type { Delays } from './faults.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { Kubelet } from './kubelet.ts';
@@ -87,6 +88,8 @@ export interface FakeKube {
   readonly faults: FaultControls;
   /** Every request handled (bounded), for assertions. */
   readonly requests: readonly RequestRecord[];
+  /** Errors thrown inside the fake's controllers/kubelet (should stay empty; a test may assert it). */
+  readonly internalErrors: readonly string[];
   /** Direct store access: no auth, no faults. `resource` is a plural, kind or short name (`pods`, `Deployment`, `deploy`). */
   get(resource: string, namespace: string | undefined, name: string): KubeObject | undefined;
   list(resource: string, namespace?: string): KubeObject[];
@@ -125,6 +128,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   faults.simulateOtherImages = options.simulateOtherImages ?? false;
   const store = new Store();
   const api = new KubeApi(store, faults);
+  const errors = new InternalErrors();
 
   const server: Server = createServer({ key: FAKE_KUBE_KEY_PEM, cert: FAKE_KUBE_CA_PEM, keepAliveTimeout: 5000 });
   const sockets = new Set<Socket>();
@@ -151,14 +155,14 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     crashBackoffMs: options.crashBackoffMs ?? 50,
     crashBackoffMaxMs: options.crashBackoffMaxMs ?? 1000,
     maxGraceMs: options.maxGraceMs ?? 2000,
-  });
+  }, errors);
   api.podTerminator = kubelet;
   const watches = new WatchHub(store, api, faults, options.bookmarkIntervalMs ?? 1000);
   const forwarder = new PortForwarder(faults);
   faults.attach({ dropPortForwards: () => forwarder.dropAll(), expireWatches: () => watches.expireAll() });
-  const namespaces = new NamespaceController(api, store, faults);
-  const controllers = new WorkloadControllers(api, store);
-  const scheduler = new Scheduler(store, faults);
+  const namespaces = new NamespaceController(api, store, faults, errors);
+  const controllers = new WorkloadControllers(api, store, errors);
+  const scheduler = new Scheduler(store, faults, errors);
   namespaces.start();
   controllers.start();
   scheduler.start();
@@ -183,6 +187,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     faults,
     get requests() {
       return router.requests;
+    },
+    get internalErrors() {
+      return errors.list;
     },
     get(resource, namespace, name) {
       return store.get(resolveResource(resource), namespace, name);

@@ -18,6 +18,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { KubeApi, PodTerminator } from './api.ts';
 import type { FaultControls } from './faults.ts';
+import { InternalErrors } from './internal-errors.ts';
 import { LogBuffer } from './logs.ts';
 import { resolveResource } from './resources.ts';
 import { clone } from './store.ts';
@@ -113,10 +114,10 @@ class PodWorker {
   }
 
   private after(ms: number, fn: () => void, set: Set<NodeJS.Timeout> = this.timers): void {
-    const t = setTimeout(() => {
+    const t = setTimeout(this.kubelet.errors.guard(`kubelet ${this.ns}/${this.name}`, () => {
       set.delete(t);
       if (!this.terminating) fn();
-    }, ms);
+    }), ms);
     set.add(t);
   }
 
@@ -301,12 +302,12 @@ class PodWorker {
       spawnError = err.message;
     });
     c.exited = new Promise<void>((resolve) => {
-      proc.on('close', (code, signal) => {
+      proc.on('close', this.kubelet.errors.guard(`kubelet ${this.ns}/${this.name}`, (code: number | null, signal: NodeJS.Signals | null) => {
         log.end();
         c.proc = undefined;
         resolve();
         this.onExit(c, code ?? (spawnError ? 128 : 137), signal, startedAt, spawnError, onSuccess);
-      });
+      }));
     });
     this.kubelet.event(this.pod, 'Normal', 'Started', `Started container ${c.spec.name}`);
     if (!c.init) this.beginReadiness(c);
@@ -458,10 +459,10 @@ class PodWorker {
   publish(): void {
     if (this.publishQueued) return;
     this.publishQueued = true;
-    setImmediate(() => {
+    setImmediate(this.kubelet.errors.guard(`kubelet ${this.ns}/${this.name}`, () => {
       this.publishQueued = false;
       this.writeStatus();
-    });
+    }));
   }
 
   private writeStatus(): void {
@@ -568,7 +569,10 @@ export class Kubelet implements PodTerminator {
   private ipCounter = 0;
   private readonly ipOctet: number;
 
-  constructor(api: KubeApi, store: Store, faults: FaultControls, opts: KubeletOptions) {
+  readonly errors: InternalErrors;
+
+  constructor(api: KubeApi, store: Store, faults: FaultControls, opts: KubeletOptions, errors: InternalErrors = new InternalErrors()) {
+    this.errors = errors;
     this.api = api;
     this.store = store;
     this.faults = faults;
@@ -616,7 +620,7 @@ export class Kubelet implements PodTerminator {
 
   private stop(worker: PodWorker, graceSeconds: number): Promise<void> {
     this.workers.delete(worker.uid);
-    const p = worker.terminate(graceSeconds).finally(() => this.stopping.delete(p));
+    const p = worker.terminate(graceSeconds).catch((err: unknown) => this.errors.record('kubelet stop', err)).finally(() => this.stopping.delete(p));
     this.stopping.add(p);
     return p;
   }
@@ -629,7 +633,7 @@ export class Kubelet implements PodTerminator {
       if (this.closed) return;
       const live = this.store.get(resolveResource('pods'), pod.metadata.namespace, pod.metadata.name ?? '');
       if (live && live.metadata.uid === pod.metadata.uid) this.api.removeNow(resolveResource('pods'), pod.metadata.namespace, pod.metadata.name ?? '');
-    });
+    }).catch((err: unknown) => this.errors.record('kubelet terminate', err));
     return true;
   }
 

@@ -6,6 +6,7 @@
  */
 import type { KubeApi } from './api.ts';
 import type { FaultControls } from './faults.ts';
+import { InternalErrors } from './internal-errors.ts';
 import { RESOURCE_TYPES, resolveResource } from './resources.ts';
 import type { KubeObject, Store } from './store.ts';
 import { KubeStatusError } from './status.ts';
@@ -24,7 +25,10 @@ export class NamespaceController {
   private unsubscribe: (() => void) | undefined;
   private closed = false;
 
-  constructor(api: KubeApi, store: Store, faults: FaultControls) {
+  private readonly errors: InternalErrors;
+
+  constructor(api: KubeApi, store: Store, faults: FaultControls, errors: InternalErrors = new InternalErrors()) {
+    this.errors = errors;
     this.api = api;
     this.store = store;
     this.faults = faults;
@@ -35,7 +39,7 @@ export class NamespaceController {
     this.unsubscribe = this.store.subscribe((ev) => {
       if (ev.rt === nsRt) {
         const name = ev.object.metadata.name ?? '';
-        if (ev.type === 'ADDED') setImmediate(() => this.populate(name));
+        if (ev.type === 'ADDED') setImmediate(this.errors.guard('namespaces', () => this.populate(name)));
         if (ev.type !== 'DELETED' && ev.object.metadata.deletionTimestamp && !this.terminating.has(name)) this.beginTermination(name);
         return;
       }
@@ -71,7 +75,7 @@ export class NamespaceController {
       if (this.store.get(nsRt, undefined, ns)) this.store.remove(nsRt, undefined, ns);
     };
     this.terminating.set(ns, check);
-    const t = setTimeout(() => {
+    const t = setTimeout(this.errors.guard('namespaces', () => {
       this.timers.delete(t);
       if (this.closed) return;
       for (const rt of RESOURCE_TYPES) {
@@ -85,7 +89,7 @@ export class NamespaceController {
         }
       }
       check();
-    }, this.faults.delays.namespaceDeleteMs);
+    }), this.faults.delays.namespaceDeleteMs);
     this.timers.add(t);
   }
 

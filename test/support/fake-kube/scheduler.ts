@@ -4,6 +4,7 @@
  * fault says so (they then stay Pending forever).
  */
 import type { FaultControls } from './faults.ts';
+import { InternalErrors } from './internal-errors.ts';
 import { resolveResource } from './resources.ts';
 import { clone } from './store.ts';
 import type { KubeObject, Store } from './store.ts';
@@ -19,7 +20,10 @@ export class Scheduler {
   private unsubscribe: (() => void) | undefined;
   private closed = false;
 
-  constructor(store: Store, faults: FaultControls) {
+  private readonly errors: InternalErrors;
+
+  constructor(store: Store, faults: FaultControls, errors: InternalErrors = new InternalErrors()) {
+    this.errors = errors;
     this.store = store;
     this.faults = faults;
   }
@@ -30,10 +34,10 @@ export class Scheduler {
       if (ev.rt !== podRt || ev.type !== 'ADDED') return;
       const pod = ev.object as Obj;
       if (pod.spec?.nodeName) return;
-      const t = setTimeout(() => {
+      const t = setTimeout(this.errors.guard('scheduler', () => {
         this.timers.delete(t);
         this.bind(pod as KubeObject);
-      }, this.faults.delays.scheduleMs);
+      }), this.faults.delays.scheduleMs);
       this.timers.add(t);
     });
   }
