@@ -14,6 +14,7 @@ export default class RulesGet extends BaseCommand {
     const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
     try {
       const source = await target.sinks[0].api.rules();
+      if (source.trim() === '') this.status('No rules set: only the built-in conventions (bounce*, defer*, asyncbounce* recipients) apply.');
       if (flags.output === 'json') this.emit('json', parseYaml(source) ?? null, () => '');
       else process.stdout.write(source === '' || source.endsWith('\n') ? source : `${source}\n`);
     } finally {

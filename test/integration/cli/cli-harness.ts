@@ -19,9 +19,14 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-export function runCli(args: readonly string[], options: { env?: Record<string, string>; input?: string; script?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+/**
+ * Runs the CLI (or `script`, another Node script) and collects its output.
+ * `direct`: `script` is an executable to run itself, not a file for Node.
+ */
+export function runCli(args: readonly string[], options: { env?: Record<string, string>; input?: string; script?: string; direct?: boolean; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [options.script ?? RUN_JS, ...args], { env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const [cmd, argv] = options.direct && options.script ? [options.script, [...args]] : [process.execPath, [options.script ?? RUN_JS, ...args]];
+    const child = spawn(cmd, argv, { env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSink } from '../../../sink/index.ts';
 import type { MessageDetail, MessageList, SinkEvent } from '../../../src/protocol.ts';
-import { jsonLines, runCli, runUntil } from './cli-harness.ts';
+import { RUN_JS, jsonLines, runCli, runUntil } from './cli-harness.ts';
 
 type Sink = Awaited<ReturnType<typeof startSink>>;
 
@@ -90,6 +90,18 @@ describe('CLI against an embedded sink (--sink)', function () {
     const rejections = await runCli(['tail', ...target, '--no-follow', '--type', 'rejected,deferred']);
     assert.match(rejections.stdout, /REJECTED {2}test@domain\.com -> bounce@example\.com {2}550/);
     assert.match(rejections.stdout, /DEFERRED {2}test@domain\.com -> defer@example\.com {2}451/);
+  });
+
+  it('colours lines by type on a terminal (script(1) provides one), and not with NO_COLOR', async () => {
+    const command = `${process.execPath} ${RUN_JS} tail --no-follow --type rejected,received --to '^(bounce|user\\+3)@' --sink ${sink.url} --token ${sink.token ?? ''}`;
+    const onTty = await runCli(['-qec', command, '/dev/null'], { script: '/usr/bin/script', env: { TERM: 'xterm' }, direct: true });
+    assert.equal(onTty.code, 0, onTty.stderr + onTty.stdout);
+    assert.match(onTty.stdout, /\u001b\[31m\u001b\[1mREJECTED/, 'rejections red and bold');
+    assert.match(onTty.stdout, /\u001b\[32mRECEIVED/, 'received green');
+    const noColor = await runCli(['-qec', command, '/dev/null'], { script: '/usr/bin/script', env: { TERM: 'xterm', NO_COLOR: '1' }, direct: true });
+    assert.equal(noColor.code, 0, noColor.stderr + noColor.stdout);
+    assert.match(noColor.stdout, /REJECTED/);
+    assert.ok(!noColor.stdout.includes('\u001b['), 'NO_COLOR turns colour off even on a terminal');
   });
 
   it('--since a seq prints only later events', async () => {

@@ -105,3 +105,14 @@ describe('render: table', () => {
     assert.equal(renderTable(['A'], [['x'.repeat(10)]], 5), 'A\nxxxx…');
   });
 });
+
+describe('render: message detail', () => {
+  it('keeps line breaks of the body but neutralises escape sequences', async () => {
+    const { formatMessageDetail } = await import('../../../plugin/lib/render/messages.ts');
+    const base = received().data;
+    const text = formatMessageDetail({ ...base, headers: [{ name: 'Subject', value: 'Welcome' }], text: 'line 1\r\nline\u001b[31m 2\n', html: null, attachments: [], analysis: null }, { utc: true });
+    assert.match(text, /^ID: +m1$/m);
+    assert.match(text, /^ {2}Subject: Welcome$/m);
+    assert.ok(text.endsWith('line 1\nline\ufffd[31m 2'), JSON.stringify(text.slice(-30)));
+  });
+});
