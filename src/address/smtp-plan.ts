@@ -14,8 +14,7 @@ import { isNonPublicIp, type DomainDns } from './dns.ts';
 export const FORBIDDEN_IDENTITY_DOMAINS: readonly string[] = Object.freeze([
   'gmail.com', 'googlemail.com', 'google.com', 'yahoo.com', 'ymail.com', 'outlook.com', 'hotmail.com', 'live.com',
   'msn.com', 'microsoft.com', 'icloud.com', 'me.com', 'apple.com', 'aol.com', 'protonmail.com', 'proton.me',
-  'gmx.com', 'gmx.net', 'web.de', 'mail.ru', 'yandex.ru', 'yandex.com', 'qq.com', 'example.com', 'example.org',
-  'example.net', 'localhost', 'localdomain', 'invalid', 'test',
+  'gmx.com', 'gmx.net', 'web.de', 'mail.ru', 'yandex.ru', 'yandex.com', 'qq.com', 'localhost', 'localdomain',
 ]);
 
 /** Length of the random local part used for catch-all detection. */
