@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { evError } from '../../../src/errors.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../../../src/limits/token-bucket.ts';
+import type { Clock } from '../../../src/limits/clock.ts';
 import { parseTemplate, renderTemplate, type Template } from './template.ts';
 
 /** Most messages one `send` may send: a guard against a typo such as --count 1e9. */
@@ -33,7 +34,20 @@ export interface SendOptions {
   transport?: MailTransport;
   /** For tests: the run id substituted for {{run}}. */
   runId?: string;
-  now?: () => number;
+  /** Paces --rate and measures the run; a fake one in tests. */
+  clock?: Clock;
+}
+
+/** The wall clock, for production. */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** The bucket's burst: a tenth of a second's worth of messages, at least one, so the pace stays even. */
+export function rateBurst(rate: number): number {
+  return Math.max(1, Math.floor(rate / 10));
 }
 
 /** The part of a nodemailer transport that `send` uses. */
@@ -107,15 +121,15 @@ function defaultTransport(smtp: { host: string; port: number }, concurrency: num
  */
 export async function sendBatch(options: SendOptions): Promise<SendReport> {
   const compiled = validateSendOptions(options);
-  const now = options.now ?? (() => performance.now());
-  const started = now();
+  const clock = options.clock ?? realClock;
+  const started = clock.now();
   const report: SendReport = {
     run: options.runId ?? randomBytes(4).toString('hex'),
     messages: 0, accepted: 0, rejected: 0, deferred: 0, failed: 0,
     elapsedMs: 0, ratePerSecond: 0, samples: [], interrupted: false,
   };
   const transport = options.transport ?? defaultTransport(options.smtp, options.concurrency);
-  const bucket = options.rate ? new TokenBucket({ rate: options.rate }) : null;
+  const bucket = options.rate ? new TokenBucket({ rate: options.rate, burst: rateBurst(options.rate), clock }) : null;
   const signal = options.signal;
   let next = 1;
 
@@ -169,7 +183,7 @@ export async function sendBatch(options: SendOptions): Promise<SendReport> {
     transport.close();
   }
   report.interrupted = Boolean(signal?.aborted) && report.messages < options.count;
-  report.elapsedMs = Math.round(now() - started);
+  report.elapsedMs = Math.round(clock.now() - started);
   report.ratePerSecond = report.elapsedMs > 0 ? Math.round((report.messages / report.elapsedMs) * 10_000) / 10 : report.messages;
   return report;
 }

@@ -1,8 +1,8 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import { parseTemplate, renderTemplate } from '../../../plugin/lib/send/template.ts';
-import { TokenBucket } from '../../../plugin/lib/send/token-bucket.ts';
-import { sendBatch, validateSendOptions, type MailTransport } from '../../../plugin/lib/send/send-batch.ts';
+import { FakeClock } from '../../../src/limits/fake-clock.ts';
+import { rateBurst, sendBatch, validateSendOptions, type MailTransport } from '../../../plugin/lib/send/send-batch.ts';
 import { formatSendReport } from '../../../plugin/lib/render/send-report.ts';
 
 describe('send: templates', () => {
@@ -14,28 +14,6 @@ describe('send: templates', () => {
   });
   it('rejects unknown variables up front', () => {
     assert.throws(() => parseTemplate('--subject', 'Hi {{name}}'), /--subject uses an unknown template variable \{\{name\}\}/);
-  });
-});
-
-describe('send: token bucket', () => {
-  it('spaces takes at the rate with a fake clock', async () => {
-    let now = 0;
-    const sleeps: number[] = [];
-    const bucket = new TokenBucket({ rate: 10, burst: 1, now: () => now, sleep: async (ms) => { sleeps.push(ms); now += ms; } });
-    for (let i = 0; i < 5; i++) await bucket.take();
-    assert.equal(now, 400, 'first token is free, then one every 100 ms');
-    assert.deepEqual(sleeps, [100, 100, 100, 100]);
-  });
-  it('stops waiting when aborted', async () => {
-    let now = 0;
-    const ac = new AbortController();
-    const bucket = new TokenBucket({ rate: 1, burst: 1, now: () => now, sleep: async (ms) => { now += ms; ac.abort(); } });
-    await bucket.take(ac.signal);
-    await assert.rejects(bucket.take(ac.signal));
-    await bucket.take(); // a later caller is not blocked by the aborted one
-  });
-  it('rejects a non-positive rate', () => {
-    assert.throws(() => new TokenBucket({ rate: 0 }), RangeError);
   });
 });
 
@@ -99,5 +77,28 @@ describe('send: batch accounting', () => {
     const report = await sendBatch({ ...base, to: ['x@example.com'], count: 50, transport });
     assert.equal(report.accepted, 50);
     assert.equal(peak, 3);
+  });
+
+  it('paces sends at --rate with the shared token bucket (fake clock)', async () => {
+    const clock = new FakeClock(1000);
+    const at: number[] = [];
+    const transport: MailTransport = { async sendMail() { at.push(clock.now() - 1000); return { accepted: ['x'] }; }, close() {} };
+    const done = sendBatch({ ...base, to: ['x@example.com'], count: 5, rate: 10, transport, clock });
+    await clock.runUntilIdle();
+    const report = await done;
+    assert.deepEqual(at, [0, 100, 200, 300, 400]);
+    assert.equal(report.elapsedMs, 400);
+    assert.equal(report.ratePerSecond, 12.5);
+    assert.equal(rateBurst(0.5), 1);
+    assert.equal(rateBurst(500), 50);
+  });
+
+  it('stops at once when aborted, reporting what was sent', async () => {
+    const ac = new AbortController();
+    let sent = 0;
+    const transport: MailTransport = { async sendMail() { if (++sent === 3) ac.abort(); return { accepted: ['x'] }; }, close() {} };
+    const report = await sendBatch({ ...base, to: ['x@example.com'], count: 100, concurrency: 1, transport, signal: ac.signal });
+    assert.equal(report.messages, 3);
+    assert.equal(report.interrupted, true);
   });
 });
