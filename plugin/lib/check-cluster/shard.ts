@@ -1,0 +1,122 @@
+/**
+ * A shard of `check --in-cluster`: leases work from the coordinator, runs the
+ * same per-address pipeline as the local `check` (checkOffline, then
+ * checkNetwork with DNS and the SMTP probe), and posts results back. Renews
+ * its leases with a heartbeat; exits when the coordinator says all work is
+ * done.
+ */
+import { randomInt } from 'node:crypto';
+import type { Clock } from '../../../src/limits/clock.ts';
+import { createLists } from '../../../src/address/lists.ts';
+import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
+import { checkNetwork, checkOffline, createOfflineContext, needsNetwork, type NetworkStages } from '../../../src/check/pipeline.ts';
+import { SmtpStage, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
+import type { CheckResult } from '../../../src/check/result.ts';
+import { HEARTBEAT_MS, MAX_LEASE_ITEMS, type LeaseResponse, type ShardOptions } from '../../../src/check-cluster/protocol.ts';
+import { createDnsResolver } from '../check/dns-resolver.ts';
+import { netSmtpTransport } from '../check/smtp-transport.ts';
+import { CoordinatorClient } from './client.ts';
+import { RemoteKeyedLimiter } from './remote-limiter.ts';
+
+/** Results posted in one request at most. */
+export const RESULTS_PER_POST = 1_000;
+/** Network results are posted at least this often, so global slots free up promptly. */
+export const RESULT_FLUSH_MS = 100;
+
+export interface ShardRunOptions {
+  url: string;
+  token: string;
+  /** "<job index>/<pod name>". */
+  shard: string;
+  options: ShardOptions;
+  clock: Clock;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Test seams. */
+  resolver?: DnsResolver;
+  smtpTransport?: SmtpTransport;
+}
+
+export async function runShard(o: ShardRunOptions): Promise<{ checked: number }> {
+  const log = o.log ?? (() => {});
+  const s = o.options;
+  const client = new CoordinatorClient({ url: o.url, token: o.token, signal: o.signal });
+  const offline = createOfflineContext(createLists());
+  const stages: NetworkStages = {};
+  if (!s.offline) {
+    const resolver = o.resolver ?? createDnsResolver({ server: s.dnsServer, timeoutMs: s.dnsTimeoutMs, tries: s.dnsTries });
+    stages.dns = new DnsChecker({ resolver, clock: o.clock, timeoutMs: s.dnsTimeoutMs * (s.dnsTries + 1) + 1000, concurrency: Math.min(256, Math.max(16, s.concurrency)) });
+  }
+  if (s.smtpProbe) {
+    stages.smtp = new SmtpStage({
+      transport: o.smtpTransport ?? netSmtpTransport({ connectTimeoutMs: s.smtpTimeoutMs, commandTimeoutMs: s.smtpTimeoutMs }),
+      clock: o.clock, random: () => randomInt(0, 2 ** 32) / 2 ** 32, helo: s.helo ?? '', mailFrom: s.mailFrom, port: s.smtpPort, allowPrivate: s.allowPrivateMx,
+      domainLimiter: new RemoteKeyedLimiter(client, o.shard, 'domain', o.clock),
+      providerLimiter: new RemoteKeyedLimiter(client, o.shard, 'provider', o.clock),
+      greylistAttempts: s.greylistRetries + 1, greylistBaseMs: s.greylistDelayMs, greylistMaxMs: s.greylistMaxMs,
+      connectAttempts: 2, connectBaseMs: Math.min(5000, s.greylistDelayMs),
+    });
+  }
+  const networked = stages.dns !== undefined;
+
+  let pending: CheckResult[] = [];
+  let posting: Promise<void> = Promise.resolve();
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  let checked = 0;
+  const flush = (): Promise<void> => {
+    if (flushTimer) { clearTimeout(flushTimer); flushTimer = null; }
+    while (pending.length > 0) {
+      const batch = pending.slice(0, RESULTS_PER_POST);
+      pending = pending.slice(batch.length);
+      posting = posting.then(() => client.post('/v1/results', { shard: o.shard, results: batch })).then(() => undefined);
+    }
+    return posting;
+  };
+  const soon = (): void => {
+    if (pending.length >= RESULTS_PER_POST) void flush();
+    else if (flushTimer === null) flushTimer = setTimeout(() => { flushTimer = null; void flush().catch(() => {}); }, RESULT_FLUSH_MS);
+  };
+
+  const heartbeat = setInterval(() => { void client.post('/v1/heartbeat', { shard: o.shard }).catch(() => {}); }, HEARTBEAT_MS);
+  heartbeat.unref();
+  let inFlight = 0;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  const progressed = (): Promise<void> => new Promise((r) => { wake = r; });
+  try {
+    for (;;) {
+      if (failure !== null) throw failure;
+      while (networked && inFlight >= s.concurrency) await progressed();
+      await flush();
+      const want = networked ? Math.max(1, Math.min(MAX_LEASE_ITEMS, s.concurrency - inFlight)) : MAX_LEASE_ITEMS;
+      const lease = await client.post<LeaseResponse>('/v1/lease', { shard: o.shard, max: want });
+      if (lease.done) break;
+      for (const it of lease.items) {
+        const r = checkOffline(it.a, it.i, offline);
+        if (!needsNetwork(r, stages)) {
+          pending.push(r);
+          checked++;
+          continue;
+        }
+        inFlight++;
+        checkNetwork(r, stages, o.signal).then((res) => {
+          pending.push(res);
+          checked++;
+          soon();
+        }, (err) => { if (failure === null) failure = err; }).finally(() => {
+          inFlight--;
+          const w = wake;
+          wake = null;
+          w?.();
+        });
+      }
+    }
+    while (inFlight > 0) await progressed();
+    await flush();
+    log(`shard ${o.shard}: checked ${checked} addresses; all work done`);
+    return { checked };
+  } finally {
+    clearInterval(heartbeat);
+    if (flushTimer) clearTimeout(flushTimer);
+  }
+}
