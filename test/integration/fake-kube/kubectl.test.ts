@@ -136,6 +136,20 @@ describe('fake-kube with real kubectl 1.32', function () {
     assert.match(missing.stderr, /Error from server \(NotFound\): namespaces "bye" not found/);
   });
 
+  it('kubectl create (protobuf request bodies) and kubectl auth can-i', async () => {
+    for (const args of [['create', 'ns', 'pb'], ['create', 'configmap', 'c', '--from-literal=a=b', '-n', 'pb'], ['create', 'secret', 'generic', 's', '--from-literal=k=v', '-n', 'pb']]) {
+      const r = await kubectl(kube, args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.deepEqual((kube.get('configmaps', 'pb', 'c') as Obj).data, { a: 'b' });
+    assert.deepEqual((kube.get('secrets', 'pb', 's') as Obj).data, { k: Buffer.from('v').toString('base64') });
+    assert.equal((await kubectl(kube, ['auth', 'can-i', 'create', 'namespaces'])).stdout.trim(), 'yes');
+    kube.faults.denyNamespaceCreate();
+    const no = await kubectl(kube, ['auth', 'can-i', 'create', 'namespaces']);
+    assert.equal(no.code, 1);
+    assert.match(no.stdout, /^no/);
+  });
+
   it('kubectl shows the server\'s Forbidden and Unauthorized errors', async () => {
     const file = join(kube.dir, 'ns.yaml');
     writeFileSync(file, 'apiVersion: v1\nkind: Namespace\nmetadata: {name: denied}\n');

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import YAML from 'yaml';
 import type { Call, KubeApi } from './api.ts';
 import { apiGroupDoc, apiGroupListDoc, apiVersionsDoc, resourceListDoc, versionDoc } from './discovery.ts';
 import type { FaultControls } from './faults.ts';
@@ -15,7 +16,8 @@ import type { PortForwarder } from './port-forward.ts';
 import { parsePorts } from './port-forward.ts';
 import { findResource, resolveResource } from './resources.ts';
 import type { ResourceType } from './resources.ts';
-import { badRequest, internal, KubeStatusError, methodNotAllowed, notFound, tooLarge, unauthorized } from './status.ts';
+import { protobufToJson } from './protobuf.ts';
+import { badRequest, internal, KubeStatusError, methodNotAllowed, notFound, tooLarge, unauthorized, unsupportedMediaType } from './status.ts';
 import { toTable, wantsTable } from './table.ts';
 import type { WatchHub } from './watch.ts';
 
@@ -102,6 +104,14 @@ function parsePath(pathname: string): Parsed | { discovery: unknown } | undefine
   return { rt, name: rest[1], subresource: rest[2], watch };
 }
 
+function parseYamlBody(body: Buffer): unknown {
+  try {
+    return YAML.parse(body.toString('utf8'));
+  } catch (err) {
+    throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+  }
+}
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -180,7 +190,14 @@ export class Router {
     const known = subresource === undefined || (rt.subresources ?? []).some((s) => s.name === subresource);
     if (!known) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
-    const body = hasBody ? await readBody(req) : undefined;
+    let body = hasBody ? await readBody(req) : undefined;
+    const bodyType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (body && body.length > 0 && (method === 'POST' || method === 'PUT')) {
+      // kubectl's typed clients send protobuf; manifests may come as YAML.
+      if (bodyType === 'application/vnd.kubernetes.protobuf') body = Buffer.from(JSON.stringify(protobufToJson(body)));
+      else if (bodyType === 'application/yaml') body = Buffer.from(JSON.stringify(parseYamlBody(body)));
+      else if (bodyType !== '' && bodyType !== 'application/json') throw unsupportedMediaType(bodyType);
+    }
     const call: Call = {
       rt,
       namespace,
