@@ -128,6 +128,8 @@ export interface NetworkStages {
   dns?: DnsChecker;
   smtp?: SmtpStage;
   provider?: ProviderStage;
+  /** MX hosts on private/loopback addresses are expected (internal mail, tests): no `mx_private` reason. */
+  allowPrivateMx?: boolean;
 }
 
 /** True when `r` still has network checks to run. */
@@ -156,7 +158,7 @@ export async function checkNetwork(r: CheckResult, stages: NetworkStages, signal
     const reason = DNS_REASON[d.status];
     if (reason) r.reasons.push(reason);
     if (d.implicitMx) r.reasons.push('implicit_mx');
-    if (d.mx.some((m) => m.private)) r.reasons.push('mx_private');
+    if (!stages.allowPrivateMx && d.mx.some((m) => m.private)) r.reasons.push('mx_private');
     deliverable = d.status === 'ok';
     if (deliverable && stages.smtp) {
       const smtp = await stages.smtp.probe(r.normalized, domain, d, signal);

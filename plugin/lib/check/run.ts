@@ -127,7 +127,7 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   const random = io.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32);
   const lists = createLists();
   const offline = createOfflineContext(lists);
-  const stages: NetworkStages = {};
+  const stages: NetworkStages = { allowPrivateMx: o.allowPrivateMx };
   const closers: Array<() => Promise<void> | void> = [];
   if (!o.offline) {
     const resolver = io.resolver ?? createDnsResolver({ server: o.dnsServer, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries });

@@ -1,0 +1,76 @@
+import { describe, it, before, after } from 'mocha';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
+import { createDnsResolver } from '../../../plugin/lib/check/dns-resolver.ts';
+import { systemClock } from '../../../plugin/lib/check/system-clock.ts';
+import { DnsChecker } from '../../../src/address/dns.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import type { CheckResult } from '../../../src/check/result.ts';
+import { baseIo, baseOptions, tempDir } from './helpers.ts';
+
+describe('check: DNS against a fake DNS server on loopback', function () {
+  let dns: FakeDns;
+  before(async () => {
+    dns = await startFakeDns({
+      'mx.test': { mx: [{ priority: 10, exchange: 'mail.mx.test' }, { priority: 5, exchange: 'mail0.mx.test' }] },
+      'mail.mx.test': { a: ['192.0.2.10'] },
+      'mail0.mx.test': { a: ['192.0.2.11'], aaaa: ['2001:db8::11'] },
+      'nullmx.test': { mx: [{ priority: 0, exchange: '.' }] },
+      'implicit.test': { a: ['192.0.2.20'] },
+      'nothing.test': {},
+      'loopmx.test': { mx: [{ priority: 1, exchange: 'lo.loopmx.test' }] },
+      'lo.loopmx.test': { a: ['127.0.0.1'] },
+      'slow.test': { silent: true },
+      'broken.test': { servfail: true },
+    });
+  });
+  after(() => dns.close());
+
+  it('resolves MX, null MX, implicit MX, NXDOMAIN, NODATA, loopback MX, timeouts through node:dns', async () => {
+    const checker = new DnsChecker({ resolver: createDnsResolver({ server: dns.server, timeoutMs: 200, tries: 1 }), clock: systemClock, timeoutMs: 3000 });
+    const mx = await checker.lookup('mx.test');
+    assert.equal(mx.status, 'ok');
+    assert.deepEqual(mx.mx.map((m) => m.exchange), ['mail0.mx.test', 'mail.mx.test']);
+    assert.deepEqual(mx.mx[0].addresses, ['192.0.2.11', '2001:db8::11']);
+    assert.equal((await checker.lookup('nullmx.test')).status, 'null_mx');
+    const imp = await checker.lookup('implicit.test');
+    assert.equal(imp.implicitMx, true);
+    assert.deepEqual(imp.mx[0].addresses, ['192.0.2.20']);
+    assert.equal((await checker.lookup('nothing.test')).status, 'no_mail');
+    assert.equal((await checker.lookup('absent.test')).status, 'not_found');
+    assert.equal((await checker.lookup('loopmx.test')).mx[0].private, true);
+    assert.equal((await checker.lookup('slow.test')).status, 'timeout');
+    assert.equal((await checker.lookup('broken.test')).status, 'error');
+  });
+
+  it('check --dns-server gives verdicts and reasons per address, one MX query per domain', async () => {
+    const t = tempDir();
+    try {
+      const input = join(t.dir, 'in.txt');
+      const out = join(t.dir, 'out.jsonl');
+      const before = dns.queries.get('MX mx.test') ?? 0;
+      writeFileSync(input, ['a@mx.test', 'b@mx.test', 'c@MX.test', 'd@nullmx.test', 'e@implicit.test', 'f@absent.test', 'g@slow.test', 'h@loopmx.test', 'i@nothing.test', 'not-an-address'].join('\n'));
+      const s = await runCheckCommand(baseOptions({ paths: [input], out, dnsServer: dns.server, dnsTimeoutMs: 200 }), baseIo());
+      const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckResult);
+      const by = new Map(rows.map((r) => [r.address, r]));
+      assert.equal(by.get('a@mx.test')!.verdict, 'valid');
+      assert.equal(by.get('c@MX.test')!.normalized, 'c@mx.test');
+      assert.deepEqual(by.get('d@nullmx.test')!.reasons, ['null_mx']);
+      assert.equal(by.get('d@nullmx.test')!.verdict, 'invalid');
+      assert.deepEqual(by.get('e@implicit.test')!.reasons, ['implicit_mx']);
+      assert.deepEqual(by.get('f@absent.test')!.reasons, ['domain_not_found']);
+      assert.equal(by.get('g@slow.test')!.verdict, 'unknown');
+      assert.deepEqual(by.get('g@slow.test')!.reasons, ['dns_timeout']);
+      assert.equal(by.get('h@loopmx.test')!.verdict, 'risky');
+      assert.ok(by.get('h@loopmx.test')!.reasons.includes('mx_private'));
+      assert.deepEqual(by.get('i@nothing.test')!.reasons, ['no_mail_server']);
+      assert.equal(by.get('not-an-address')!.verdict, 'invalid');
+      assert.equal(dns.queries.get('MX mx.test')! - before, 1);
+      assert.equal(s.counts.written, 10);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
