@@ -29,6 +29,8 @@ interface MessageCheck {
   expected: string;
   level: CheckLevel;
   run(m: TrackedMessage): { ok: boolean; actual: string };
+  /** The same verdict as run().ok without building the report text (the hot path). */
+  test?: (m: TrackedMessage) => boolean;
   /** For links with a status: the URLs to probe once the sync part passed. */
   probe?: (m: TrackedMessage) => string[];
   status?: StatusSpec;
@@ -49,14 +51,46 @@ export interface LinkProbe {
 
 const LEVEL_ORDER: Record<CheckLevel, number> = { summary: 0, detail: 1, analysis: 2 };
 
+// Derived data is computed once per message, not once per expectation: with
+// many expectations waiting, every arriving message is checked by each.
+const recipientCache = new WeakMap<TrackedMessage, string[]>();
+const senderCache = new WeakMap<TrackedMessage, string[]>();
+const linkCache = new WeakMap<TrackedMessage, { detail: MessageDetail | null; analysis: MessageAnalysis | null; links: string[] }>();
+
 export function recipientsOf(m: TrackedMessage): string[] {
+  let cached = recipientCache.get(m);
+  if (!cached) {
+    cached = computeRecipients(m);
+    recipientCache.set(m, cached);
+  }
+  return cached;
+}
+
+export function sendersOf(m: TrackedMessage): string[] {
+  let cached = senderCache.get(m);
+  if (!cached) {
+    cached = computeSenders(m);
+    senderCache.set(m, cached);
+  }
+  return cached;
+}
+
+function linksOfMessage(m: TrackedMessage): string[] {
+  const cached = linkCache.get(m);
+  if (cached && cached.detail === m.detail && cached.analysis === m.analysis) return cached.links;
+  const links = linksOf(m.detail, m.analysis);
+  linkCache.set(m, { detail: m.detail, analysis: m.analysis, links });
+  return links;
+}
+
+function computeRecipients(m: TrackedMessage): string[] {
   const out = new Set<string>();
   for (const r of m.summary.envelope.rcptTo) out.add(r.address);
   for (const t of m.summary.to) out.add(bareAddress(t));
   return [...out];
 }
 
-export function sendersOf(m: TrackedMessage): string[] {
+function computeSenders(m: TrackedMessage): string[] {
   const out = new Set<string>();
   if (m.summary.envelope.mailFrom) out.add(m.summary.envelope.mailFrom.address);
   if (m.summary.from) out.add(bareAddress(m.summary.from));
@@ -113,32 +147,32 @@ export function compileCriteria(spec: MessageCriteria, vars: TemplateVars): Comp
 
   if (spec.to !== null) {
     const m = addr(spec.to);
-    checks.push({ field: 'to', expected: m.source, level: 'summary', run: (msg) => {
+    checks.push({ field: 'to', expected: m.source, level: 'summary', test: (msg) => recipientsOf(msg).some((v) => m.test(v)), run: (msg) => {
       const values = recipientsOf(msg);
       return { ok: values.some((v) => m.test(v)), actual: listActual(values) };
     } });
   }
   if (spec.from !== null) {
     const m = addr(spec.from);
-    checks.push({ field: 'from', expected: m.source, level: 'summary', run: (msg) => {
+    checks.push({ field: 'from', expected: m.source, level: 'summary', test: (msg) => sendersOf(msg).some((v) => m.test(v)), run: (msg) => {
       const values = sendersOf(msg);
       return { ok: values.some((v) => m.test(v)), actual: listActual(values) };
     } });
   }
   if (spec.subject !== null) {
     const m = text(spec.subject);
-    checks.push({ field: 'subject', expected: m.source, level: 'summary', run: (msg) => ({ ok: msg.summary.subject !== null && m.test(msg.summary.subject), actual: quote(msg.summary.subject) }) });
+    checks.push({ field: 'subject', expected: m.source, level: 'summary', test: (msg) => msg.summary.subject !== null && m.test(msg.summary.subject), run: (msg) => ({ ok: msg.summary.subject !== null && m.test(msg.summary.subject), actual: quote(msg.summary.subject) }) });
   }
   if (spec.text !== null) {
     const m = text(spec.text);
-    checks.push({ field: 'text', expected: m.source, level: 'detail', run: (msg) => {
+    checks.push({ field: 'text', expected: m.source, level: 'detail', test: (msg) => msg.detail?.text != null && m.test(msg.detail.text), run: (msg) => {
       const body = msg.detail?.text ?? null;
       return { ok: body !== null && m.test(body), actual: body === null ? '(no text part)' : quote(body) };
     } });
   }
   if (spec.html !== null) {
     const m = text(spec.html);
-    checks.push({ field: 'html', expected: m.source, level: 'detail', run: (msg) => {
+    checks.push({ field: 'html', expected: m.source, level: 'detail', test: (msg) => msg.detail?.html != null && m.test(msg.detail.html), run: (msg) => {
       const body = msg.detail?.html ?? null;
       return { ok: body !== null && m.test(body), actual: body === null ? '(no HTML part)' : quote(body) };
     } });
@@ -152,11 +186,12 @@ export function compileCriteria(spec: MessageCriteria, vars: TemplateVars): Comp
   }
   for (const l of spec.links) {
     const m = text(l.url);
-    const matching = (msg: TrackedMessage): string[] => linksOf(msg.detail, msg.analysis).filter((u) => m.test(u));
+    const matching = (msg: TrackedMessage): string[] => linksOfMessage(msg).filter((u) => m.test(u));
     checks.push({
       field: 'link', expected: l.status ? `${m.source} answering ${describeStatus(l.status)}` : m.source, level: 'detail',
+      test: (msg) => linksOfMessage(msg).some((u) => m.test(u)),
       run: (msg) => {
-        const all = linksOf(msg.detail, msg.analysis);
+        const all = linksOfMessage(msg);
         return { ok: all.some((u) => m.test(u)), actual: all.length ? listActual(all) : '(no links)' };
       },
       ...(l.status ? { probe: (msg: TrackedMessage) => matching(msg).slice(0, MAX_LINKS_CHECKED_PER_MESSAGE), status: l.status } : {}),
@@ -206,6 +241,16 @@ export function hasLevel(m: TrackedMessage, level: CheckLevel): boolean {
   if (level === 'summary') return true;
   if (level === 'detail') return m.detail !== null || m.detailError !== null;
   return m.analysis !== null || m.detailError !== null;
+}
+
+/** True when every check up to `upTo` passes; stops at the first failure and builds no report text. */
+export function passes(criteria: CompiledCriteria, m: TrackedMessage, upTo: CheckLevel = 'analysis'): boolean {
+  for (const c of criteria.checks) {
+    if (LEVEL_ORDER[c.level] > LEVEL_ORDER[upTo]) continue;
+    if (c.level !== 'summary' && m.detailError !== null && !(c.level === 'analysis' && m.analysis)) return false;
+    if (!(c.test ? c.test(m) : c.run(m).ok)) return false;
+  }
+  return true;
 }
 
 /** Runs the checks whose data is available; `upTo` limits them to a level. */

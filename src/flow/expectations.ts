@@ -7,7 +7,7 @@
  */
 import type { Clock } from './clock.ts';
 import {
-  checkMessage, describeEvent, describeMessage, describeProbe, hasLevel, linkProbes, statusMatches,
+  checkMessage, describeEvent, describeMessage, describeProbe, hasLevel, linkProbes, passes, statusMatches,
   type CheckResult, type CompiledCriteria, type CompiledEventCriteria, type LinkProbe,
 } from './criteria.ts';
 import type { DeliveryEvent, FlowHistory, TrackedMessage } from './history.ts';
@@ -130,8 +130,7 @@ export function watchMessages(options: MessageWatchOptions): Promise<Expectation
     const consider = (m: TrackedMessage, fresh: boolean): void => {
       if (settled || matchedIds.has(m.summary.id) || busy.has(m.summary.id)) return;
       if (fresh) considered++;
-      const summary = checkMessage(criteria, m, 'summary');
-      if (!summary.every((r) => r.ok)) return;
+      if (!passes(criteria, m, 'summary')) return;
       if (!hasLevel(m, criteria.level === 'analysis' ? 'detail' : criteria.level)) {
         busy.add(m.summary.id);
         void history.loadDetail(m).then(() => {
@@ -142,7 +141,7 @@ export function watchMessages(options: MessageWatchOptions): Promise<Expectation
       }
       // Analysis verdicts arrive in a later event; the 'updated' change re-runs this.
       if (!hasLevel(m, criteria.level)) return;
-      if (!checkMessage(criteria, m).every((r) => r.ok)) return;
+      if (!passes(criteria, m)) return;
       if (!criteria.probesLinks) return accept(m);
       busy.add(m.summary.id);
       void probeAll(m).then((failures) => {

@@ -35,7 +35,8 @@ function clientApi(client: SinkClient): FlowSinkApi {
 export async function acquireLocalSink(): Promise<AcquiredSink> {
   // Imported lazily: only --local needs the sink's code (smtp-server, mailparser) in this process.
   const { startSink } = await import('../../../sink/index.ts');
-  const sink = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: 0 });
+  // Inline parsing: a flow handles a handful of messages, and a worker thread's start-up would cost more than it saves.
+  const sink = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: 0, parseInWorker: false });
   const client = new SinkClient({ url: sink.url, token: sink.token });
   return {
     mode: 'local',
