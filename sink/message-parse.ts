@@ -34,7 +34,7 @@ export interface AnalyzedParts {
 
 async function parse(raw: Buffer): Promise<{ parsed: ParsedMail | null; parseError: string | null }> {
   try {
-    const parsed = await simpleParser(raw, { skipImageLinks: true, maxHtmlLengthToParse: MAX_HTML_TO_PARSE });
+    const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, maxHtmlLengthToParse: MAX_HTML_TO_PARSE });
     return { parsed, parseError: null };
   } catch (err) {
     return { parsed: null, parseError: oneLine(err) };

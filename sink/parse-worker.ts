@@ -16,6 +16,8 @@ import { analyzeMessage } from './analysis/index.ts';
 
 /** Jobs handed to a worker and not yet answered; beyond this the caller falls back (lazy parse). */
 export const MAX_PARSE_IN_FLIGHT = 512;
+/** Jobs posted to the worker in one message; batching amortises the cost of postMessage under load. */
+export const MAX_PARSE_BATCH = 64;
 /** Worker heap: mailparser on a 25 MiB hostile message needs a few times its size. */
 export const PARSE_WORKER_HEAP_MB = 256;
 
@@ -71,6 +73,7 @@ export class WorkerParser implements ParseBackend {
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #nextId = 1;
   #closed = false;
+  #batch: Job[] = [];
 
   get inFlight(): number {
     return this.#pending.size;
@@ -85,12 +88,14 @@ export class WorkerParser implements ParseBackend {
       stderr: false,
     });
     worker.unref();
-    worker.on('message', (reply: Reply) => {
-      const waiter = this.#pending.get(reply.id);
-      if (!waiter) return;
-      this.#pending.delete(reply.id);
-      if (reply.ok) waiter.resolve(reply.result);
-      else waiter.reject(new Error(reply.error));
+    worker.on('message', (replies: Reply[]) => {
+      for (const reply of replies) {
+        const waiter = this.#pending.get(reply.id);
+        if (!waiter) continue;
+        this.#pending.delete(reply.id);
+        if (reply.ok) waiter.resolve(reply.result);
+        else waiter.reject(new Error(reply.error));
+      }
     });
     const fail = (err: Error) => {
       if (this.#worker !== worker) return;
@@ -110,8 +115,18 @@ export class WorkerParser implements ParseBackend {
     const copy = new Uint8Array(job.raw); // exact-size copy: a pooled Buffer would clone its whole slab
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.#ensureWorker().postMessage({ ...job, id, raw: copy }, [copy.buffer as ArrayBuffer]);
+      this.#batch.push({ ...job, id, raw: copy } as Job);
+      if (this.#batch.length >= MAX_PARSE_BATCH) this.#flush();
+      else if (this.#batch.length === 1) setImmediate(() => this.#flush());
     });
+  }
+
+  /** Posts the jobs gathered during this turn of the event loop in one message. */
+  #flush(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#ensureWorker().postMessage(batch, batch.map((j) => j.raw.buffer as ArrayBuffer));
   }
 
   analyze(raw: Buffer): Promise<AnalyzedParts> {
@@ -131,6 +146,7 @@ export class WorkerParser implements ParseBackend {
     this.#closed = true;
     const worker = this.#worker;
     this.#worker = null;
+    this.#batch = [];
     for (const waiter of this.#pending.values()) waiter.reject(new Error('parser closed'));
     this.#pending.clear();
     if (worker) await worker.terminate();
@@ -141,15 +157,28 @@ export class WorkerParser implements ParseBackend {
 function serveJobs(): void {
   const port = parentPort!;
   const analyze: Analyzer = (raw, parsed) => analyzeMessage(raw, parsed);
-  port.on('message', (job: Job) => {
-    const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
-    const work = job.kind === 'analyze' ? analyzeParts(raw, analyze)
-      : job.kind === 'parts' ? parseParts(raw)
-      : parseAttachment(raw, job.index);
-    work.then(
-      (result) => port.postMessage({ id: job.id, ok: true, result } satisfies Reply),
-      (err: unknown) => port.postMessage({ id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
-    );
+  let out: Reply[] = [];
+  const reply = (r: Reply) => {
+    out.push(r);
+    if (out.length === 1) {
+      setImmediate(() => {
+        const batch = out;
+        out = [];
+        port.postMessage(batch);
+      });
+    }
+  };
+  port.on('message', (jobs: Job[]) => {
+    for (const job of jobs) {
+      const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
+      const work = job.kind === 'analyze' ? analyzeParts(raw, analyze)
+        : job.kind === 'parts' ? parseParts(raw)
+        : parseAttachment(raw, job.index);
+      work.then(
+        (result) => reply({ id: job.id, ok: true, result }),
+        (err: unknown) => reply({ id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+      );
+    }
   });
 }
 

@@ -208,7 +208,11 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
           logger.warn('DATA refused: in-flight buffer budget exhausted', { budget: MAX_INFLIGHT_DATA_BYTES });
           return callback(smtpError(452, '4.3.1', 'Insufficient system storage, try again later'));
         }
-        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        // One exact-size copy: the chunks are slices of socket read buffers
+        // (64 KiB each), and keeping a slice would keep its whole buffer alive.
+        const raw = Buffer.allocUnsafeSlow(size);
+        let offset = 0;
+        for (const chunk of chunks) offset += chunk.copy(raw, offset);
         chunks.length = 0;
         let headers: HeaderField[];
         try {

@@ -26,6 +26,8 @@ export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 /** Detail views kept parsed; a UI or flow looks at the same few messages repeatedly. */
 export const DETAIL_CACHE_SIZE = 32;
 
+const NO_CC: string[] = [];
+
 interface Entry {
   summary: MessageSummary;
   raw: Buffer;
@@ -103,7 +105,8 @@ export class MemoryMessageStore implements MessageStore {
       parsed: false,
       parseError: null,
     };
-    const cc = message.headers.filter((f) => f.name === 'cc').flatMap((f) => splitAddressList(f.value));
+    const ccFields = message.headers.filter((f) => f.name === 'cc');
+    const cc = ccFields.length === 0 ? NO_CC : ccFields.flatMap((f) => splitAddressList(f.value));
     this.#entries.set(summary.id, { summary, raw: message.raw, cc, analysis: null });
     this.#bytes += size;
     this.#newestFirst = null;

@@ -91,14 +91,17 @@ export class ProviderStage {
     let attempts = 0;
     let failures = 0;
     while (attempts < c.attempts) {
-      if (!this.breaker.allow()) break;
-      attempts++;
+      if (this.breaker.state === 'open') break;
       const release = await this.sem.acquire();
       let res: HttpResponse | null = null;
       try {
         const wait = this.pausedUntil - this.o.clock.now();
         if (wait > 0) await sleep(this.o.clock, wait, signal);
         if (this.bucket) await this.bucket.take(signal);
+        // Asked at the last moment: calls queued behind the ones that opened
+        // the breaker must not go out.
+        if (!this.breaker.allow()) break;
+        attempts++;
         this.requests++;
         res = await this.o.http.request({ method: c.method, url: renderUrl(c, normalized), headers: c.headers, body: renderBody(c, normalized), timeoutMs: c.timeoutMs, signal });
       } catch {

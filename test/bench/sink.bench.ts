@@ -1,0 +1,299 @@
+/**
+ * `npm run bench:sink`: the figures of issue 2 §4, printed, never asserted.
+ *
+ * The sink under test is the bundle the cluster runs (dist/sink/sink.bundle.mjs)
+ * in a child process; the baseline is a bare smtp-server (same 100 ms
+ * pre-greeting wait removal, no parsing, no storing) in a child process too,
+ * measured in the same run. This process is the load generator (raw SMTP on
+ * loopback, pipelined) and the WebSocket client consuming every event.
+ * Every loop is bounded by a message count.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BUNDLE = join(ROOT, 'dist', 'sink', 'sink.bundle.mjs');
+const NODE = process.execPath;
+const MESSAGE_BYTES = 2048;
+const PERSISTENT_SESSIONS = 20;
+const PERSISTENT_MESSAGES = Number(process.env.BENCH_PERSISTENT_MESSAGES ?? 30_000);
+const RECONNECT_CLIENTS = 200;
+const RECONNECT_MESSAGES = Number(process.env.BENCH_RECONNECT_MESSAGES ?? 10_000);
+const LATENCY_RATE = 500;
+const LATENCY_MESSAGES = Number(process.env.BENCH_LATENCY_MESSAGES ?? 5_000);
+const FRESH_MESSAGES = 200;
+const MEMORY_MESSAGES = Number(process.env.BENCH_MEMORY_MESSAGES ?? 100_000);
+const MEMORY_CAP = 50_000;
+
+// ---------------------------------------------------------------- bare server
+/** The baseline: smtp-server that parses and stores nothing. */
+async function runBareServer(): Promise<void> {
+  const { SinkSmtpServer } = await import('../../sink/smtp-server.ts');
+  const server = new SinkSmtpServer({
+    disableReverseLookup: true, authOptional: true, hideSTARTTLS: true, logger: false, size: 25 * 1024 * 1024, maxClients: 1000,
+    onData(stream, _session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => callback(null, 'Ok'));
+    },
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const port = (server.server.address() as { port: number }).port;
+    process.stderr.write(`SMTP  smtp://127.0.0.1:${port}\n`);
+  });
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------- processes
+interface Target { child: ChildProcess; smtpPort: number; httpPort: number | null }
+
+async function spawnTarget(args: string[]): Promise<Target> {
+  const child = spawn(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`target did not start: ${err}`)), 20_000);
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      const smtp = /smtp:\/\/[^:]+:(\d+)/.exec(err);
+      const http = /http:\/\/[^:]+:(\d+)/.exec(err);
+      if (smtp && (http || args.includes('--bare-server'))) {
+        clearTimeout(timer);
+        resolve({ child, smtpPort: Number(smtp[1]), httpPort: http ? Number(http[1]) : null });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`target exited with ${code}: ${err}`)));
+  });
+}
+
+const startSinkProcess = (maxMessages = 10_000) => spawnTarget([BUNDLE, '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn', '--max-messages', String(maxMessages), '--max-bytes', '1GiB']);
+const startBare = () => spawnTarget([import.meta.filename, '--bare-server']);
+
+async function stop(t: Target): Promise<void> {
+  t.child.kill('SIGTERM');
+  await new Promise((r) => t.child.once('exit', r));
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+// ---------------------------------------------------------------- SMTP client
+function message(id: number): Buffer {
+  const head = `From: bench@example.com\r\nTo: user@example.com\r\nSubject: bench-${id}\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <${id}@bench.example>\r\n\r\n`;
+  const line = 'The quick brown fox jumps over the lazy dog. 0123456789 abcdefghijklmnopqrstu\r\n';
+  let body = '';
+  while (head.length + body.length + line.length <= MESSAGE_BYTES - 3) body += line;
+  body += 'x'.repeat(MESSAGE_BYTES - 3 - head.length - body.length);
+  return Buffer.from(`${head}${body}\r\n.\r\n`);
+}
+
+/** Counts replies (final lines) on a socket and lets callers await a count. */
+class Session {
+  readonly socket: Socket;
+  replies = 0;
+  #tail = '';
+  #want = 0;
+  #wake: (() => void) | null = null;
+  #failed: Error | null = null;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (c: Buffer) => {
+      const text = this.#tail + c.toString('latin1');
+      const lines = text.split('\r\n');
+      this.#tail = lines.pop()!;
+      for (const l of lines) if (l.length >= 4 && l[3] === ' ') this.replies++;
+      if (this.#wake && this.replies >= this.#want) { const w = this.#wake; this.#wake = null; w(); }
+    });
+    socket.on('error', (e) => { this.#failed = e; this.#wake?.(); });
+    socket.on('close', () => { this.#failed ??= new Error('closed'); this.#wake?.(); });
+  }
+
+  static open(port: number): Promise<Session> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => resolve(new Session(s)));
+      s.once('error', reject);
+    });
+  }
+
+  until(n: number): Promise<void> {
+    if (this.replies >= n) return Promise.resolve();
+    if (this.#failed) return Promise.reject(this.#failed);
+    this.#want = n;
+    return new Promise((resolve, reject) => { this.#wake = () => (this.replies >= n ? resolve() : reject(this.#failed ?? new Error('session failed'))); });
+  }
+
+  async hello(): Promise<void> {
+    await this.until(1);
+    this.socket.write('EHLO bench.example\r\n');
+    await this.until(2);
+  }
+
+  /** One pipelined transaction; `onDataEnd` runs right after the final dot is written. */
+  async send(msg: Buffer, onDataEnd?: () => void): Promise<void> {
+    const base = this.replies;
+    this.socket.write('MAIL FROM:<bench@example.com>\r\nRCPT TO:<user@example.com>\r\nDATA\r\n');
+    await this.until(base + 3);
+    this.socket.write(msg);
+    onDataEnd?.();
+    await this.until(base + 4);
+  }
+}
+
+/** `total` messages over `sessions` persistent sessions, as fast as they go. */
+async function persistentLoad(port: number, sessions: number, total: number, firstId = 0): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: sessions }, async () => {
+    const s = await Session.open(port);
+    await s.hello();
+    while (next < total) await s.send(message(firstId + next++));
+    s.socket.end('QUIT\r\n');
+  }));
+  return total / ((performance.now() - start) / 1000);
+}
+
+/** `total` messages, one per connection, `clients` connections at a time. */
+async function reconnectLoad(port: number, clients: number, total: number): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < total) {
+      const id = next++;
+      const s = await Session.open(port);
+      await s.hello();
+      await s.send(message(id));
+      s.socket.end('QUIT\r\n');
+    }
+  }));
+  return total / ((performance.now() - start) / 1000);
+}
+
+// ---------------------------------------------------------------- event feed
+/** A WebSocket client consuming every event; resolves waiters by subject. */
+class FeedClient {
+  readonly ws: WebSocket;
+  events = 0;
+  readonly #waiting = new Map<string, (t: number) => void>();
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.on('message', (data: Buffer) => {
+      const ev = JSON.parse(data.toString()) as { type: string; data?: { subject?: string } };
+      if (ev.type === 'hello') return;
+      this.events++;
+      if (ev.type === 'message.received' && ev.data?.subject) {
+        const w = this.#waiting.get(ev.data.subject);
+        if (w) { this.#waiting.delete(ev.data.subject); w(performance.timeOrigin + performance.now()); }
+      }
+    });
+  }
+
+  static open(httpPort: number): Promise<FeedClient> {
+    const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/api/events?since=0`);
+    return new Promise((resolve, reject) => { ws.once('open', () => resolve(new FeedClient(ws))); ws.once('error', reject); });
+  }
+
+  /** Resolves with the absolute time the event for `subject` arrived. */
+  waitFor(subject: string): Promise<number> {
+    return new Promise((resolve) => this.#waiting.set(subject, resolve));
+  }
+
+  close(): void { this.ws.close(); }
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+// ---------------------------------------------------------------- scenarios
+async function main(): Promise<void> {
+  const results: string[] = [];
+  const say = (line: string) => { process.stdout.write(`${line}\n`); results.push(line); };
+  say(`sink bench: ${MESSAGE_BYTES}-byte messages, loopback, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs`);
+
+  // 1. persistent sessions: bare baseline vs the sink with a WebSocket client consuming every event
+  const bare = await startBare();
+  await persistentLoad(bare.smtpPort, PERSISTENT_SESSIONS, 2_000);
+  const bareRate = await persistentLoad(bare.smtpPort, PERSISTENT_SESSIONS, PERSISTENT_MESSAGES);
+  const bareReconnect = await reconnectLoad(bare.smtpPort, RECONNECT_CLIENTS, RECONNECT_MESSAGES);
+  await stop(bare);
+
+  let sink = await startSinkProcess(MEMORY_CAP);
+  let feed = await FeedClient.open(sink.httpPort!);
+  await persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, 2_000, 1e9);
+  const sinkRate = await persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, PERSISTENT_MESSAGES, 2e9);
+  say(`1. persistent sessions (${PERSISTENT_SESSIONS}), ${fmt(PERSISTENT_MESSAGES)} messages: sink ${fmt(sinkRate)} msg/s with a WebSocket client consuming every event (${fmt(feed.events)} events); bare smtp-server ${fmt(bareRate)} msg/s; ratio ${fmt((100 * sinkRate) / bareRate)}% (target >= 60%)`);
+
+  // 2. one message per connection, 200 concurrent clients
+  const reconnectRate = await reconnectLoad(sink.smtpPort, RECONNECT_CLIENTS, RECONNECT_MESSAGES);
+  say(`2. one message per connection, ${RECONNECT_CLIENTS} concurrent clients, ${fmt(RECONNECT_MESSAGES)} messages: sink ${fmt(reconnectRate)} msg/s (target >= 2,500); bare smtp-server ${fmt(bareReconnect)} msg/s`);
+  feed.close();
+  await stop(sink);
+
+  // 3. latency end of DATA -> event at the WebSocket client, at 500 msg/s; fresh connection -> event
+  sink = await startSinkProcess();
+  feed = await FeedClient.open(sink.httpPort!);
+  const sessions = await Promise.all(Array.from({ length: 10 }, async () => { const s = await Session.open(sink.smtpPort); await s.hello(); return s; }));
+  const idle = [...sessions];
+  const latencies: number[] = [];
+  const pending: Array<Promise<void>> = [];
+  const t0 = performance.now();
+  for (let i = 0; i < LATENCY_MESSAGES; i++) {
+    const due = t0 + (i * 1000) / LATENCY_RATE;
+    while (performance.now() < due) await new Promise((r) => setImmediate(r));
+    while (idle.length === 0) await new Promise((r) => setImmediate(r));
+    const s = idle.pop()!;
+    const subject = `bench-${3e9 + i}`;
+    const arrived = feed.waitFor(subject);
+    let sentAt = 0;
+    pending.push(s.send(message(3e9 + i), () => { sentAt = now(); }).then(async () => {
+      idle.push(s);
+      latencies.push((await arrived) - sentAt);
+    }));
+  }
+  await Promise.all(pending);
+  const achieved = LATENCY_MESSAGES / ((performance.now() - t0) / 1000);
+  say(`3. end of DATA -> event at the WebSocket client at ${LATENCY_RATE} msg/s (achieved ${fmt(achieved)}), ${fmt(LATENCY_MESSAGES)} messages: p50 ${fmt(pct(latencies, 50), 2)} ms, p99 ${fmt(pct(latencies, 99), 2)} ms, max ${fmt(Math.max(...latencies), 2)} ms (target p99 <= 5 ms)`);
+  for (const s of sessions) s.socket.end('QUIT\r\n');
+
+  const fresh: number[] = [];
+  for (let i = 0; i < FRESH_MESSAGES; i++) {
+    const subject = `bench-${4e9 + i}`;
+    const arrived = feed.waitFor(subject);
+    const start = now();
+    const s = await Session.open(sink.smtpPort);
+    await s.hello();
+    await s.send(message(4e9 + i));
+    fresh.push((await arrived) - start);
+    s.socket.end('QUIT\r\n');
+  }
+  say(`4. fresh connection -> event for a single message (${FRESH_MESSAGES} in sequence): p50 ${fmt(pct(fresh, 50), 2)} ms, p99 ${fmt(pct(fresh, 99), 2)} ms (target p50 <= 20 ms)`);
+  feed.close();
+  await stop(sink);
+
+  // 5. memory: 100,000 messages into a 50,000-message cap
+  sink = await startSinkProcess(MEMORY_CAP);
+  const samples: string[] = [];
+  const step = MEMORY_MESSAGES / 10;
+  for (let sent = 0; sent < MEMORY_MESSAGES; sent += step) {
+    await persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, step, 5e9 + sent);
+    samples.push(`${fmt((sent + step) / 1000)}k:${fmt(rssMiB(sink.child.pid!))}`);
+  }
+  say(`5. ${fmt(MEMORY_MESSAGES)} messages with a ${fmt(MEMORY_CAP)}-message cap: resident MiB after each ${fmt(step)} ${samples.join(' ')} (target <= 350 MB, flat once capped)`);
+  await stop(sink);
+}
+
+if (process.argv.includes('--bare-server')) await runBareServer();
+else await main();
