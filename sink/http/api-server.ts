@@ -102,9 +102,9 @@ function parseUrl(req: IncomingMessage): URL {
 }
 
 /** Answers an upgrade request that will not become a WebSocket, as plain HTTP. */
-function rejectUpgrade(socket: Duplex, err: EmailValidateError): void {
+function rejectUpgrade(socket: Duplex, err: EmailValidateError, statusOverride?: number): void {
   const body = JSON.stringify(errorBody(err));
-  const status = err.httpStatus;
+  const status = statusOverride ?? err.httpStatus;
   const extra = err.code === 'EV_ERR_UNAUTHORIZED' ? 'WWW-Authenticate: Bearer realm="email-sink"\r\n' : '';
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n`
     + `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
@@ -182,8 +182,12 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     let subscription: FeedSubscription;
+    if (shuttingDown) {
+      // 503: a reconnecting client backs off and finds the replacement pod.
+      rejectUpgrade(socket, evError('EV_ERR_SINK_UNREACHABLE', 'the sink is shutting down', { hint: 'reconnect to the replacement sink' }), 503);
+      return;
+    }
     try {
-      if (shuttingDown) throw evError('EV_ERR_SINK_UNREACHABLE', 'the sink is shutting down');
       const url = parseUrl(req);
       if (url.pathname !== EVENTS_PATH) throw evError('EV_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`, { hint: `the event feed is at ${EVENTS_PATH}` });
       if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();

@@ -35,11 +35,18 @@ async function until(predicate: () => boolean, what: string, ms = 5000): Promise
 describe('SinkClient', () => {
   let api: Api;
   let client: SinkClient;
+  /** Extra resources of a test, released even when it fails so mocha can exit. */
+  const cleanups: Array<() => unknown> = [];
+  const track = <T>(value: T, release: (v: T) => unknown): T => {
+    cleanups.push(() => release(value));
+    return value;
+  };
   beforeEach(async () => {
     api = await startFakeApi();
     client = new SinkClient({ url: api.base, token: api.token });
   });
   afterEach(async () => {
+    while (cleanups.length > 0) await Promise.resolve((cleanups.pop() as () => unknown)()).catch(() => {});
     await client.close();
     await api.close();
   });
@@ -89,7 +96,7 @@ describe('SinkClient', () => {
   });
 
   it('maps a wrong token to EV_ERR_UNAUTHORIZED with a hint', async () => {
-    const bad = new SinkClient({ url: api.base, token: 'wrong' });
+    const bad = track(new SinkClient({ url: api.base, token: 'wrong' }), (c) => c.close());
     const err = await rejectsWith(bad.stats(), 'EV_ERR_UNAUTHORIZED');
     assert.match(err.hint ?? '', /--token/);
     assert.doesNotMatch(err.message, /wrong/);
@@ -101,7 +108,7 @@ describe('SinkClient', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     await new Promise<void>((r) => server.close(() => r()));
-    const gone = new SinkClient({ url: `http://127.0.0.1:${port}`, token: 't' });
+    const gone = track(new SinkClient({ url: `http://127.0.0.1:${port}`, token: 't' }), (c) => c.close());
     const err = await rejectsWith(gone.list(), 'EV_ERR_SINK_UNREACHABLE');
     assert.match(err.message, /ECONNREFUSED/);
     assert.ok(err.hint);
@@ -122,6 +129,7 @@ describe('SinkClient', () => {
       res.end(JSON.stringify({ path: req.url }));
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    track(proxy, (p) => p.close());
     const c = new SinkClient({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/namespaces/ns/services/sink:8025/proxy` });
     assert.deepEqual(await c.stats(), { path: '/api/v1/namespaces/ns/services/sink:8025/proxy/api/stats' });
     await c.close();
@@ -137,12 +145,12 @@ describe('SinkClient', () => {
 
   describe('events()', () => {
     it('replays from since, passes gaps, streams live, and resolves on abort', async () => {
-      const small = await startFakeApi({ ctx: new FakeSinkContext({ window: 5 }) });
-      const c = new SinkClient({ url: small.base, token: small.token });
+      const small = track(await startFakeApi({ ctx: new FakeSinkContext({ window: 5 }) }), (a) => a.close());
+      const c = track(new SinkClient({ url: small.base, token: small.token }), (x) => x.close());
       for (let i = 0; i < 8; i++) small.ctx.events.append('rules.updated', { count: i });
       const got: SinkEvent[] = [];
       const gaps: SinkEvent[] = [];
-      const controller = new AbortController();
+      const controller = track(new AbortController(), (ctl) => ctl.abort());
       const done = c.events({ since: 0, signal: controller.signal, onEvent: (e) => got.push(e), onGap: (g) => gaps.push(g) });
       await until(() => got.length >= 6, 'replay');
       small.ctx.events.append('rules.updated', { count: 99 });
@@ -156,7 +164,7 @@ describe('SinkClient', () => {
     });
 
     it('rejects with EV_ERR_UNAUTHORIZED on a refused token instead of retrying', async () => {
-      const bad = new SinkClient({ url: api.base, token: 'wrong' });
+      const bad = track(new SinkClient({ url: api.base, token: 'wrong' }), (c) => c.close());
       await rejectsWith(bad.events({ onEvent: () => {} }), 'EV_ERR_UNAUTHORIZED');
       await bad.close();
     });
@@ -166,7 +174,7 @@ describe('SinkClient', () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const port = (server.address() as AddressInfo).port;
       await new Promise<void>((r) => server.close(() => r()));
-      const gone = new SinkClient({ url: `http://127.0.0.1:${port}` });
+      const gone = track(new SinkClient({ url: `http://127.0.0.1:${port}` }), (c) => c.close());
       const statuses: FeedStatus[] = [];
       await rejectsWith(gone.events({ onEvent: () => {}, onStatus: (s) => statuses.push(s), reconnect: { initialDelayMs: 5, maxDelayMs: 20, giveUpAfterMs: 150 } }), 'EV_ERR_SINK_UNREACHABLE');
       assert.ok(statuses.filter((s) => s.state === 'disconnected').length >= 2, 'it retried');
@@ -174,7 +182,7 @@ describe('SinkClient', () => {
     });
 
     it('an onEvent that throws ends events() with that error', async () => {
-      const controller = new AbortController();
+      const controller = track(new AbortController(), (ctl) => ctl.abort());
       const p = client.events({ since: 0, signal: controller.signal, onEvent: () => { throw new Error('consumer failed'); } });
       api.ctx.events.append('rules.updated', { count: 1 });
       await assert.rejects(p, /consumer failed/);
