@@ -262,6 +262,8 @@ class PodWorker {
       throw err;
     }
     if ((c.spec.env ?? []).some((e: Obj) => e.name === 'EV_HOST')) env.EV_HOST = this.ip;
+    // No cluster DNS here (deviation 2): service host names in env values become a ready endpoint's podIP.
+    for (const [k, v] of Object.entries(env)) env[k] = this.kubelet.serviceHostsToIps(v);
     for (const [k, v] of Object.entries(env)) env[k] = rewritePaths(v, mounts);
     const argv = this.argv(c, env, mounts);
     const workingDir = c.spec.workingDir ? rewritePaths(String(c.spec.workingDir), mounts) : undefined;
@@ -635,6 +637,23 @@ export class Kubelet implements PodTerminator {
       if (live && live.metadata.uid === pod.metadata.uid) this.api.removeNow(resolveResource('pods'), pod.metadata.namespace, pod.metadata.name ?? '');
     }).catch((err: unknown) => this.errors.record('kubelet terminate', err));
     return true;
+  }
+
+  /**
+   * Emulates cluster DNS for env values: `<svc>.<ns>.svc.cluster.local` becomes
+   * the podIP of a Ready pod selected by that Service (left as is when there is
+   * none). Resolved when the container starts, so a restart picks up a new IP.
+   */
+  serviceHostsToIps(value: string): string {
+    if (!value.includes('.svc.cluster.local')) return value;
+    return value.replace(/\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc\.cluster\.local\b/g, (host, svc: string, ns: string) => {
+      const selector = (this.store.get(resolveResource('services'), ns, svc) as Obj | undefined)?.spec?.selector as Record<string, string> | undefined;
+      if (!selector || Object.keys(selector).length === 0) return host;
+      const pod = (this.store.list(resolveResource('pods'), ns) as Obj[]).find((p) => !p.metadata.deletionTimestamp && p.status?.podIP
+        && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v)
+        && (p.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'));
+      return pod ? String(pod.status.podIP) : host;
+    });
   }
 
   podIp(uid: string): string | undefined {
