@@ -240,7 +240,7 @@ export class EventFeed {
 
   #send(client: Client, data: string): void {
     client.inFlight++;
-    const buffered = client.ws.bufferedAmount + Buffer.byteLength(data);
+    const buffered = client.ws.bufferedAmount + data.length;
     if (buffered > this.#peakBuffered) this.#peakBuffered = buffered;
     client.ws.send(data, (err) => {
       client.inFlight--;
