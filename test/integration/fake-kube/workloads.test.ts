@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { PassThrough } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { startFakeKube } from '../../support/fake-kube/index.ts';
 import type { FakeKube } from '../../support/fake-kube/index.ts';
@@ -180,6 +181,66 @@ describe('fake-kube workloads (client-node)', function () {
     const seen = pods.map((p) => (kube.podLogs('default', p.metadata.name ?? '') ?? '').trim()).sort();
     assert.deepEqual(seen, ['index=0', 'index=1', 'index=2', 'index=3']);
     for (const p of pods) assert.match(p.metadata.name ?? '', new RegExp(`^shard-${p.metadata.annotations?.['batch.kubernetes.io/job-completion-index']}-`));
+  });
+
+  it('a template change rolls out a new ReplicaSet and replaces the pods', async () => {
+    const { core, apps } = clients(kube);
+    const { configMap, deployment } = httpServerObjects('default', 'hello');
+    await core.createNamespacedConfigMap({ namespace: 'default', body: configMap });
+    await apps.createNamespacedDeployment({ namespace: 'default', body: deployment });
+    const first = await kube.waitFor('pods', (p) => isReady(p as Obj));
+    await apps.patchNamespacedDeployment({ name: 'hello', namespace: 'default', body: { spec: { template: { metadata: { annotations: { restartedAt: 'now' } } } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch));
+    const second = await kube.waitFor('pods', (p) => p.metadata.annotations?.restartedAt === 'now' && isReady(p as Obj));
+    assert.notEqual(second.metadata.labels?.['pod-template-hash'], first.metadata.labels?.['pod-template-hash']);
+    await waitGone(kube, 'default', first.metadata.name ?? '');
+    const sets = kube.list('replicasets', 'default').map((rs) => [(rs as Obj).spec.replicas, rs.metadata.annotations?.['deployment.kubernetes.io/revision']]);
+    assert.deepEqual(sets.sort(), [[0, '1'], [1, '2']]);
+  });
+
+  it('a Job whose pods keep failing stops at backoffLimit with a Failed condition', async () => {
+    const { batch } = clients(kube);
+    await batch.createNamespacedJob({
+      namespace: 'default',
+      body: { metadata: { name: 'bad' }, spec: { backoffLimit: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'w', image: 'node:24', command: ['node', '-e', 'process.exit(2)'] }] } } } },
+    });
+    const job = await kube.waitFor('jobs', (j) => ((j as Obj).status?.conditions ?? []).some((c: Obj) => c.type === 'Failed' && c.status === 'True')) as Obj;
+    assert.equal(job.status.failed, 2);
+    assert.equal(job.status.conditions.find((c: Obj) => c.type === 'Failed').reason, 'BackoffLimitExceeded');
+  });
+
+  it('follows pod logs while the container writes, until it exits', async () => {
+    const { kc, core } = clients(kube);
+    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'talker' }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'node:24', command: ['node', '-e', 'let i = 0; const t = setInterval(() => { console.log("tick " + ++i); if (i === 5) clearInterval(t); }, 30)'] }] } } });
+    await kube.waitFor('pods', (p) => p.metadata.name === 'talker' && (p as Obj).status?.phase === 'Running');
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => { text += d.toString(); });
+    const ended = new Promise((r) => out.on('end', r));
+    await new k8s.Log(kc).log('default', 'talker', 'c', out, { follow: true });
+    await ended;
+    assert.equal(text, 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n');
+  });
+
+  it('fault: dropPortForwardsAfterBytes(n) cuts each forward once it carried n bytes', async () => {
+    const { kc, core, apps } = clients(kube);
+    const { configMap, deployment } = httpServerObjects('default', 'hello');
+    await core.createNamespacedConfigMap({ namespace: 'default', body: configMap });
+    await apps.createNamespacedDeployment({ namespace: 'default', body: deployment });
+    const pod = await kube.waitFor('pods', (p) => isReady(p as Obj));
+    kube.faults.dropPortForwardsAfterBytes(64);
+    const fwd = await localForward(kc, 'default', pod.metadata.name ?? '', 8080);
+    try {
+      const sock = connect({ host: '127.0.0.1', port: fwd.port });
+      let received = 0;
+      sock.on('data', (d: Buffer) => { received += d.length; });
+      const closed = new Promise((r) => sock.once('close', r));
+      sock.write(`GET /${'x'.repeat(200)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await closed;
+      assert.equal(received, 0, 'the request alone crossed the limit: nothing came back');
+    } finally {
+      kube.faults.dropPortForwardsAfterBytes(undefined);
+      await fwd.close();
+    }
   });
 
   it('fault: dropPortForwards() closes open forwards mid-stream', async () => {

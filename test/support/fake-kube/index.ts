@@ -133,6 +133,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const server: Server = createServer({ key: FAKE_KUBE_KEY_PEM, cert: FAKE_KUBE_CA_PEM, keepAliveTimeout: 5000 });
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
+    s.setNoDelay(true);
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });

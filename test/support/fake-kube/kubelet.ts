@@ -535,6 +535,11 @@ class PodWorker {
     this.kubelet.store.update(podRt, next as KubeObject);
   }
 
+  /** Synchronous SIGKILL of every process (process exit path). */
+  killNow(): void {
+    for (const c of this.containers) c.proc?.kill('SIGKILL');
+  }
+
   /** SIGTERM every process, SIGKILL after the (capped) grace period; resolves when all exited. */
   async terminate(graceSeconds: number): Promise<void> {
     if (this.terminating) return;
@@ -585,7 +590,13 @@ export class Kubelet implements PodTerminator {
     // `sh -c "node …"` in a container must find the pinned Node, not the system one.
     symlinkSync(process.execPath, join(this.shimDir, 'node'));
     this.ipOctet = 16 + Math.floor(Math.random() * 230);
+    process.on('exit', this.killOnExit);
   }
+
+  /** If the test process exits without close(), pod processes must not outlive it. */
+  private readonly killOnExit = (): void => {
+    for (const w of this.workers.values()) w.killNow();
+  };
 
   runs(image: string): boolean {
     return this.faults.runAnyImage || isNodeImage(image);
@@ -695,6 +706,7 @@ export class Kubelet implements PodTerminator {
 
   async close(): Promise<void> {
     this.closed = true;
+    process.off('exit', this.killOnExit);
     this.unsubscribe?.();
     for (const w of [...this.workers.values()]) void this.stop(w, 0);
     await Promise.all([...this.stopping]);
