@@ -6,6 +6,7 @@ import { runCheckCommand, type CheckSummary } from '../lib/check/run.ts';
 import { durationFlag, rateFlag } from '../lib/check/parse.ts';
 import { systemClock } from '../lib/check/system-clock.ts';
 import type { CheckFormat } from '../lib/check/output.ts';
+import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 
 const VERDICTS: readonly Verdict[] = ['valid', 'invalid', 'risky', 'unknown'];
 
@@ -54,6 +55,9 @@ export default class Check extends BaseCommand {
     'mx-concurrency': Flags.integer({ description: 'SMTP sessions in flight per mail provider (Google, Microsoft, Yahoo …, or MX domain).', default: 5, min: 1, max: 200, helpGroup: 'LIMITS' }),
     'mx-rate': Flags.string({ description: 'SMTP sessions per second per mail provider (Microsoft gets a third).', default: '3/s', helpGroup: 'LIMITS' }),
     'checkpoint-interval': Flags.string({ description: 'Minimum time between checkpoints.', default: '1s', hidden: true }),
+    'in-cluster': Flags.boolean({ description: 'Run the checks in the cluster: a coordinator and an Indexed Job of --shards pods (input and results stream through a tunnel).', helpGroup: 'CLUSTER' }),
+    shards: Flags.integer({ description: 'Shard pods with --in-cluster.', default: 3, min: 1, max: 100, helpGroup: 'CLUSTER' }),
+    ...kubeFlags,
   };
 
   async run(): Promise<void> {
@@ -67,7 +71,10 @@ export default class Check extends BaseCommand {
     process.once('SIGTERM', onSignal);
     let summary: CheckSummary;
     try {
-      summary = await runCheckCommand({
+      const runner = flags['in-cluster']
+        ? (await import('../lib/check-cluster/run.ts')).inClusterRunner({ shards: flags.shards, kube: pickKubeFlags(flags), onStatus: (l) => this.status(l) })
+        : runCheckCommand;
+      summary = await runner({
         paths: argv as string[], column: flags.column ?? null, format, out: flags.out ?? null, state: flags.state ?? null,
         offline: flags.offline, dnsServer: flags['dns-server'], dnsTimeoutMs: durationFlag('dns-timeout', flags['dns-timeout']), dnsTries: flags['dns-tries'],
         smtpProbe: flags['smtp-probe'], helo: flags.helo, mailFrom: flags['mail-from'], smtpPort: flags['smtp-port'],
