@@ -4,7 +4,7 @@
  * Kubernetes Jobs when a cluster is available.
  */
 import nodemailer from 'nodemailer';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import type { LinkProbe } from '../../../src/flow/criteria.ts';
 import {
@@ -82,9 +82,17 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
     // The sink never relays; its optional STARTTLS certificate is self-signed.
     tls: { rejectUnauthorized: false },
   }) as unknown as FlowMailTransport;
-  const ownAgent = options.dispatcher ? null : new Agent({ keepAliveTimeout: 5_000, connect: { timeout: 10_000 } });
-  const dispatcher = options.dispatcher ?? (ownAgent as Agent);
-  const probeDispatcher = dispatcher.compose(interceptors.redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }));
+  // undici is loaded on the first HTTP step or link probe: many flows only send and expect.
+  let http: Promise<{ request: typeof import('undici').request; redirect: typeof import('undici').interceptors.redirect; dispatcher: Dispatcher; probeDispatcher: Dispatcher; own: Dispatcher | null }> | null = null;
+  const undici = (): NonNullable<typeof http> => {
+    http ??= import('undici').then(({ Agent, interceptors, request }) => {
+      const own = options.dispatcher ? null : new Agent({ keepAliveTimeout: 5_000, connect: { timeout: 10_000 } });
+      const dispatcher = options.dispatcher ?? (own as Dispatcher);
+      const probeDispatcher = dispatcher.compose(interceptors.redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }));
+      return { request, redirect: interceptors.redirect, dispatcher, probeDispatcher, own };
+    });
+    return http;
+  };
   const probes = new Map<string, Promise<LinkProbe>>();
 
   const route = async (raw: string, d: Dispatcher): Promise<{ url: URL; dispatcher: Dispatcher }> => {
@@ -137,6 +145,7 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
     },
 
     async httpRequest(spec: HttpRequestSpec, signal: AbortSignal): Promise<HttpResponse> {
+      const { request, dispatcher } = await undici();
       const target = await route(spec.url, dispatcher);
       try {
         const res = await request(target.url, {
@@ -161,8 +170,9 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
       if (!pending) {
         pending = (async (): Promise<LinkProbe> => {
           try {
+            const { request, redirect, probeDispatcher } = await undici();
             const target = await route(url, probeDispatcher);
-            const d = target.dispatcher === probeDispatcher ? probeDispatcher : target.dispatcher.compose(interceptors.redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }));
+            const d = target.dispatcher === probeDispatcher ? probeDispatcher : target.dispatcher.compose(redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }));
             const res = await request(target.url, { method: 'GET', dispatcher: d, signal: AbortSignal.timeout(LINK_PROBE_TIMEOUT_MS) });
             await res.body.dump();
             return { status: res.statusCode, error: null };
@@ -181,7 +191,7 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
 
     async close(): Promise<void> {
       transport.close();
-      await ownAgent?.close();
+      if (http) await (await http).own?.close();
     },
   };
 }

@@ -4,9 +4,10 @@
  * and destroyed after it, or an existing one with `-n`).
  */
 import { evError } from '../../../src/errors.ts';
+import type { SinkEvent } from '../../../src/protocol.ts';
+import type { SinkContext } from '../../../sink/types.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
-import { SinkClient } from '../sink-client.ts';
-import { parseSinkUrl } from '../sink-target.ts';
+import type { SinkClient } from '../sink-client.ts';
 import type { AcquiredSink, FlowSinkApi } from './run-flows.ts';
 
 /** The SMTP port a sink listens on when its /api/info does not say. */
@@ -31,28 +32,57 @@ function clientApi(client: SinkClient): FlowSinkApi {
   };
 }
 
+/**
+ * The API of a sink in this process, read straight from its context: the
+ * same event log (seq, replay, live subscription) the WebSocket feed serves,
+ * without a socket in between.
+ */
+export function contextApi(context: SinkContext): FlowSinkApi {
+  return {
+    info: async () => ({ lastSeq: context.events.lastSeq }),
+    get: async (id) => {
+      const detail = await context.store.detail(id);
+      if (!detail) throw evError('EV_ERR_NOT_FOUND', `message ${id} is no longer in the sink (evicted or deleted)`);
+      return detail;
+    },
+    rules: async () => context.rules.source(),
+    setRules: async (yaml) => {
+      context.rules.replace(yaml);
+      return { count: context.rules.count() };
+    },
+    events: (o) => new Promise<void>((resolve) => {
+      if (o.signal?.aborted) return resolve();
+      // Replay and subscribe in the same tick: the log only grows on later ticks, so nothing falls between.
+      const replay = context.events.replaySince(o.since ?? context.events.lastSeq);
+      o.onHello?.({ type: 'hello', instance: context.instance, lastSeq: context.events.lastSeq });
+      if (replay.gap) o.onEvent(replay.gap as SinkEvent);
+      for (const e of replay.events) o.onEvent(e);
+      const unsubscribe = context.events.subscribe((e) => o.onEvent(e));
+      o.signal?.addEventListener('abort', () => { unsubscribe(); resolve(); }, { once: true });
+    }),
+  };
+}
+
 /** `--local`: an in-process sink on loopback, free ports, stopped at the end. */
 export async function acquireLocalSink(): Promise<AcquiredSink> {
   // Imported lazily: only --local needs the sink's code (smtp-server, mailparser) in this process.
   const { startSink } = await import('../../../sink/index.ts');
   // Inline parsing: a flow handles a handful of messages, and a worker thread's start-up would cost more than it saves.
   const sink = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: 0, parseInWorker: false });
-  const client = new SinkClient({ url: sink.url, token: sink.token });
   return {
     mode: 'local',
     url: sink.url,
     smtp: { host: sink.host, port: sink.smtpPort },
-    api: clientApi(client),
+    api: contextApi(sink.context),
     restoreRules: false,
-    release: async () => {
-      await client.close();
-      await sink.stop();
-    },
+    release: () => sink.stop(),
   };
 }
 
 /** `--sink URL`: a sink that already runs; only its rules are changed, and put back after. */
 export async function acquireExternalSink(url: string, token: string | undefined, smtp?: { host: string; port: number }): Promise<AcquiredSink> {
+  const { parseSinkUrl } = await import('../sink-target.ts');
+  const { SinkClient } = await import('../sink-client.ts');
   const base = parseSinkUrl(url).href.replace(/\/+$/, '');
   const client = new SinkClient({ url: base, token: token ?? null });
   const api = clientApi(client);
@@ -98,6 +128,7 @@ export async function acquireClusterSink(options: ClusterSinkOptions, signal: Ab
     const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal });
     const first = cluster.sinks[0];
     if (!first) throw evError('EV_ERR_SINK_NOT_READY', `no sink pod is reachable in namespace ${namespace}`, { hint: 'check `kubectl email-validate status`' });
+    const { SinkClient } = await import('../sink-client.ts');
     const client = new SinkClient({ url: first.apiUrl, token: cluster.token });
     const { clusterRouter, clusterJobRunner } = await import('./cluster-steps.ts');
     return {
