@@ -229,6 +229,28 @@ describe('fake-kube API (client-node)', function () {
     assert.deepEqual(again.spec?.template.spec?.containers.map((c) => c.name), ['b'], 'm1 dropped its container');
   });
 
+  it('KubernetesObjectApi (discovery-driven) handles NetworkPolicy, ServiceMonitor and Service with server-side apply', async () => {
+    const { objects } = clients(kube);
+    const specs: k8s.KubernetesObject[] = [
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'default' }, spec: { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] } } as k8s.KubernetesObject,
+      { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'sm', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'x' } }, endpoints: [{ port: 'http' }] } } as k8s.KubernetesObject,
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'default' }, spec: { selector: { app: 'x' }, ports: [{ name: 'smtp', port: 25, targetPort: 2525 }] } } as k8s.KubernetesObject,
+    ];
+    for (const spec of specs) {
+      const created = await objects.patch(spec, undefined, undefined, 'ev-test', true, k8s.PatchStrategy.ServerSideApply);
+      assert.ok(created.metadata?.uid, spec.kind);
+      const read = await objects.read({ apiVersion: spec.apiVersion, kind: spec.kind, metadata: { name: spec.metadata?.name ?? '', namespace: 'default' } });
+      assert.equal(read.metadata?.name, spec.metadata?.name);
+    }
+    const svc = kube.get('services', 'default', 'svc') as Obj;
+    assert.match(svc.spec.clusterIP, /^10\.96\./);
+    assert.equal(svc.spec.ports[0].protocol, 'TCP');
+    const list = await objects.list('monitoring.coreos.com/v1', 'ServiceMonitor', 'default');
+    assert.deepEqual(list.items.map((i) => i.metadata?.name), ['sm']);
+    await objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'default' } });
+    assert.equal(kube.get('networkpolicies', 'default', 'np'), undefined);
+  });
+
   it('SelfSubjectAccessReview answers from the fault settings; 403 on namespace create', async () => {
     const { kc, core } = clients(kube);
     const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
