@@ -66,7 +66,7 @@ async function* fileChunks(path: string, from: number, stop?: number): AsyncGene
       const { bytesRead } = await fh.read(buf, 0, want, pos);
       if (bytesRead === 0) return;
       pos += bytesRead;
-      yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
     }
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('EV_ERR_')) throw err;
