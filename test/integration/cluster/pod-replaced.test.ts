@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
+import { createSink, openClusterSink } from '../../../plugin/lib/kube/cluster-sink.ts';
+import { connect } from '../../../plugin/lib/kube/adapter.ts';
+import { waitForSinkReady } from '../../../plugin/lib/kube/readiness.ts';
+import { runCli } from './helpers.ts';
+
+describe('cluster: pod replaced under an open tunnel, and --keep', function () {
+  this.timeout(60_000);
+  let fake: FakeKube;
+  beforeEach(async () => { fake = await startFakeKube(); });
+  afterEach(async () => { await fake.close(); });
+
+  it('re-resolves the sink pod by label when it was replaced, on the same local port', async () => {
+    const kube = { kubeconfig: fake.kubeconfigPath };
+    const sink = await createSink(kube);
+    const open = await openClusterSink(kube);
+    try {
+      const { apiUrl, pod } = open.sinks[0];
+      const stats = async () => (await fetch(`${apiUrl}/api/stats`, { headers: { authorization: `Bearer ${open.token}` } })).json() as Promise<{ instance: string }>;
+      const before = await stats();
+      const client = connect(kube);
+      await client.core.deleteNamespacedPod({ namespace: sink.namespace, name: pod, gracePeriodSeconds: 0 });
+      const [replacement] = await waitForSinkReady(client, sink.namespace, { replicas: 1, timeoutMs: 20_000 });
+      assert.notEqual(replacement.metadata?.name, pod);
+      const after = await stats();
+      assert.notEqual(after.instance, before.instance, 'answered by the new pod');
+    } finally {
+      await open.close();
+      await sink.destroy();
+    }
+  });
+
+  it('--keep leaves a failed sink in place for debugging', async () => {
+    fake.faults.podNeverReady('CrashLoopBackOff');
+    const cli = await runCli(['up', '--wait', '1s', '--keep'], { KUBECONFIG: fake.kubeconfigPath });
+    assert.equal(cli.code, 3);
+    assert.match(cli.stderr, /CrashLoopBackOff/);
+    const ns = /namespace (email-validation-[a-z0-9-]+)/.exec(cli.stderr)![1];
+    assert.ok(fake.get('namespaces', undefined, ns), 'namespace kept');
+    assert.ok(fake.get('deployments', ns, 'email-sink'), 'deployment kept');
+  });
+});
