@@ -190,11 +190,16 @@ export class EventFeed {
         continue;
       }
       if (event.seq <= client.lastSent) continue;
-      if (client.ws.bufferedAmount >= this.#options.softBufferBytes || event.seq !== client.lastSent + 1) {
+      if (client.ws.bufferedAmount >= this.#options.softBufferBytes) {
         // Fall back to reading the log once the socket has flushed.
         client.live = false;
-        client.paused = true;
-        if (client.inFlight === 0) this.#pump(client);
+        this.#pause(client);
+        continue;
+      }
+      if (event.seq !== client.lastSent + 1) {
+        // Defensive: never skip a seq; read what is missing from the log.
+        client.live = false;
+        this.#pump(client);
         continue;
       }
       client.lastSent = event.seq;
@@ -224,11 +229,7 @@ export class EventFeed {
         }
       }
       if (client.ws.bufferedAmount >= this.#options.softBufferBytes) {
-        client.paused = true;
-        if (client.inFlight === 0) {
-          // Nothing of ours is pending, so no flush callback will come: retry on the next tick.
-          setImmediate(() => { if (client.paused && !client.closing) this.#pump(client); });
-        }
+        this.#pause(client);
         return;
       }
       const event = client.backlog[client.backlogIndex++];
@@ -238,16 +239,39 @@ export class EventFeed {
     }
   }
 
-  #send(client: Client, data: string): void {
+  /**
+   * Stops sending until everything queued has been flushed. Sends made while
+   * the socket was empty carry no callback, so when none is pending a ping
+   * (answered by any live client anyway) marks the point to wait for.
+   */
+  #pause(client: Client): void {
+    client.paused = true;
+    if (client.inFlight > 0 || client.closing) return;
     client.inFlight++;
-    const buffered = client.ws.bufferedAmount + data.length;
-    if (buffered > this.#peakBuffered) this.#peakBuffered = buffered;
-    client.ws.send(data, (err) => {
+    try {
+      client.ws.ping(undefined, undefined, (err) => this.#flushed(client, err));
+    } catch {
       client.inFlight--;
-      if (err === undefined || err === null) {
-        if (client.paused && client.inFlight === 0 && !client.closing) this.#pump(client);
-      }
-    });
+    }
+  }
+
+  #flushed(client: Client, err: Error | null | undefined): void {
+    client.inFlight--;
+    if ((err === undefined || err === null) && client.paused && client.inFlight === 0 && !client.closing) this.#pump(client);
+  }
+
+  #send(client: Client, data: string): void {
+    const before = client.ws.bufferedAmount;
+    const buffered = before + data.length;
+    if (buffered > this.#peakBuffered) this.#peakBuffered = buffered;
+    if (before === 0 && !client.paused) {
+      // The common case: the kernel takes it at once; no flush callback needed.
+      client.ws.send(data);
+      return;
+    }
+    // Data is queuing: track flushes so a paused client resumes when all of it is out.
+    client.inFlight++;
+    client.ws.send(data, (err) => this.#flushed(client, err));
   }
 
   #checkLag(client: Client): void {
