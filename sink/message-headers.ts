@@ -25,7 +25,9 @@ export interface HeaderField {
 
 /** Parses the header block of a raw message (CRLF, LF or CR line ends). */
 export function parseHeaderBlock(raw: Buffer): HeaderField[] {
-  const end = Math.min(raw.length, MAX_INGEST_HEADER_BYTES);
+  // Decode only the header block: values are slices of this string, and a
+  // slice keeps its whole parent string alive for as long as the summary lives.
+  const end = headerBlockEnd(raw, Math.min(raw.length, MAX_INGEST_HEADER_BYTES));
   const text = raw.toString('utf8', 0, end);
   const fields: HeaderField[] = [];
   let current: HeaderField | null = null;
@@ -51,6 +53,23 @@ export function parseHeaderBlock(raw: Buffer): HeaderField[] {
     fields.push(current);
   }
   return fields;
+}
+
+/** Offset of the blank line ending the header block (CRLF, LF or CR), or `limit`. */
+function headerBlockEnd(raw: Buffer, limit: number): number {
+  for (let i = 0; i < limit; i++) {
+    const c = raw[i];
+    if (c !== 10 && c !== 13) continue;
+    const next = raw[i + 1];
+    if (c === 13 && next === 10) {
+      if (raw[i + 2] === 13 && raw[i + 3] === 10) return Math.min(i + 4, limit);
+      if (raw[i + 2] === 10 || raw[i + 2] === 13) return Math.min(i + 3, limit);
+      i++;
+    } else if (next === c || next === 10 || next === 13) {
+      return Math.min(i + 2, limit);
+    }
+  }
+  return limit;
 }
 
 /** Decodes RFC 2047 encoded words (`=?charset?B|Q?...?=`); unknown charsets are left as they are. */

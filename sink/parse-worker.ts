@@ -18,8 +18,14 @@ import { analyzeMessage } from './analysis/index.ts';
 export const MAX_PARSE_IN_FLIGHT = 512;
 /** Jobs posted to the worker in one message; batching amortises the cost of postMessage under load. */
 export const MAX_PARSE_BATCH = 64;
-/** Worker heap: mailparser on a 25 MiB hostile message needs a few times its size. */
-export const PARSE_WORKER_HEAP_MB = 256;
+/**
+ * Worker old-generation heap: mailparser on a 25 MiB message needs a few times
+ * its size. A message that needs more kills only the worker (it is restarted
+ * and the message keeps a parse error); the bound keeps the sink's memory flat.
+ */
+export const PARSE_WORKER_HEAP_MB = 160;
+/** Worker young generation: parsing makes short-lived garbage; a small nursery keeps resident memory low. */
+export const PARSE_WORKER_YOUNG_MB = 8;
 
 const WORKER_MARK = 'evParseWorker';
 
@@ -83,7 +89,7 @@ export class WorkerParser implements ParseBackend {
     if (this.#worker) return this.#worker;
     const worker = new Worker(new URL(import.meta.url), {
       workerData: { [WORKER_MARK]: true },
-      resourceLimits: { maxOldGenerationSizeMb: PARSE_WORKER_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: PARSE_WORKER_HEAP_MB, maxYoungGenerationSizeMb: PARSE_WORKER_YOUNG_MB },
       stdout: false,
       stderr: false,
     });

@@ -70,7 +70,9 @@ async function spawnTarget(args: string[]): Promise<Target> {
   });
 }
 
-const startSinkProcess = (maxMessages = 10_000) => spawnTarget([BUNDLE, '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn', '--max-messages', String(maxMessages), '--max-bytes', '1GiB']);
+/** The V8 flags the sink's Dockerfile sets (NODE_OPTIONS): a heap sized for a pod, GC that keeps it there. */
+const SINK_NODE_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=4'];
+const startSinkProcess = (maxMessages = 10_000) => spawnTarget([...SINK_NODE_FLAGS, BUNDLE, '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn', '--max-messages', String(maxMessages), '--max-bytes', '1GiB']);
 const startBare = () => spawnTarget([import.meta.filename, '--bare-server']);
 
 async function stop(t: Target): Promise<void> {
