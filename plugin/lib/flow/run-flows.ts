@@ -141,8 +141,10 @@ export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport>
   const releases: Array<() => Promise<void>> = [];
   const unregisters: Array<() => void> = [];
   const hold = (label: string, release: () => Promise<void>): void => {
-    let done = false;
-    const once = async (): Promise<void> => { if (!done) { done = true; await release(); } };
+    // One release, shared: the interrupt handler and this function's finally may both ask, and
+    // the second must wait for the first to finish (the process exits after both).
+    let pending: Promise<void> | null = null;
+    const once = (): Promise<void> => (pending ??= release());
     releases.push(once);
     unregisters.push(options.registerCleanup(label, once));
   };

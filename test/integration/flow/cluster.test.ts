@@ -1,0 +1,86 @@
+/**
+ * `run` in a cluster, end to end against the fake Kubernetes API server: a
+ * sink is created for the run, reached through port-forward tunnels, used by
+ * send / expect / expectEvent / job steps, and deleted afterwards, also when
+ * the flow fails and on Ctrl-C.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
+import { cleanEnv, RUN_JS, runCli } from '../cli/cli-harness.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ev-flow-cluster-'));
+
+function flowFile(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `apiVersion: email-validate.dev/v1\nkind: EmailFlow\n${body}`);
+  return path;
+}
+
+function managedNamespaces(fake: FakeKube): string[] {
+  return fake.list('namespaces').map((n) => n.metadata.name).filter((n) => n.startsWith('email-validation-'));
+}
+
+describe('run in a cluster (fake API server)', function () {
+  this.timeout(120_000);
+  let fake: FakeKube;
+  let env: Record<string, string>;
+  beforeEach(async () => {
+    fake = await startFakeKube();
+    env = { KUBECONFIG: fake.kubeconfigPath };
+  });
+  afterEach(async () => { await fake.close(); });
+
+  it('creates a sink, passes the articles flow through tunnels, and deletes the sink', async () => {
+    const r = await runCli(['run', 'examples/articles-flow.yaml'], { env, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /creating namespace email-validation-/);
+    assert.match(r.stdout, /^PASSED articles-flow /m);
+    assert.match(r.stdout, /✓ the sink rejected it with 550 5\.1\.1/);
+    assert.deepEqual(managedNamespaces(fake), [], 'nothing left behind');
+  });
+
+  it('runs job steps as Jobs (log shown on failure) and still deletes the sink when the flow fails', async () => {
+    const file = flowFile('jobs.yaml', `steps:
+  - name: script ok
+    job: { image: "node:24-alpine", command: [node, -e, "console.log('hi', process.env.RUN)"], env: { RUN: "{{run.id}}" } }
+  - name: script fails
+    job: { image: "node:24-alpine", command: [node, -e, "console.error('boom'); process.exit(3)"] }
+`);
+    const r = await runCli(['run', file], { env, timeoutMs: 90_000 });
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /✓ script ok: job node:24-alpine completed \(exit 0\)/);
+    assert.match(r.stdout, /✗ script fails: job node:24-alpine failed with exit code 3/);
+    assert.match(r.stdout, /log: boom/);
+    assert.deepEqual(managedNamespaces(fake), []);
+  });
+
+  it('keeps the sink with --keep', async () => {
+    const r = await runCli(['run', '--keep', 'examples/articles-flow.yaml'], { env, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--keep: the sink in namespace email-validation-\S+ stays/);
+    assert.equal(managedNamespaces(fake).length, 1);
+  });
+
+  it('Ctrl-C during a step deletes the sink and exits 130', async () => {
+    const file = flowFile('wait.yaml', 'steps:\n  - timeout: 5m\n    expect: { subject: never }\n');
+    const child = spawn(process.execPath, [RUN_JS, 'run', file], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (/flow wait .* 1 steps/.test(stderr)) resolve();
+      });
+      child.on('close', () => reject(new Error(`exited early: ${stderr}`)));
+    });
+    assert.equal(managedNamespaces(fake).length, 1, 'the sink exists while the flow runs');
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted: cleaning up .*the sink in the cluster/);
+    assert.deepEqual(managedNamespaces(fake), []);
+  });
+});
