@@ -104,6 +104,11 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
 ]);
 
+/** Errors of a reused keep-alive connection that the peer (or a tunnel) closed meanwhile. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+/** Retries of a request that failed on a stale pooled connection (all sink routes are idempotent). */
+export const STALE_CONNECTION_RETRIES = 1;
+
 function errorCodeOf(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 4 && typeof e === 'object' && e !== null; i++) {
@@ -237,18 +242,22 @@ export class SinkClient {
   async #request(method: Dispatcher.HttpMethod, path: string, options: RequestParams = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
     const url = this.#endpoint(path, options.query);
     const what = `${method} ${url.pathname}`;
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(url, {
-        method,
-        dispatcher: this.#dispatcher,
-        headers: this.#headers(options.contentType ? { 'content-type': options.contentType } : {}),
-        body: options.body,
-        signal: options.signal,
-      });
-    } catch (err) {
-      if (options.signal?.aborted) throw err;
-      throw unreachable(this.#url().origin, err);
+    let res: Dispatcher.ResponseData | undefined;
+    for (let attempt = 0; res === undefined; attempt++) {
+      try {
+        res = await request(url, {
+          method,
+          dispatcher: this.#dispatcher,
+          headers: this.#headers(options.contentType ? { 'content-type': options.contentType } : {}),
+          body: options.body,
+          signal: options.signal,
+        });
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        // A pooled connection that died with its tunnel: every route is idempotent, so try once more on a fresh one.
+        if (attempt < STALE_CONNECTION_RETRIES && STALE_CONNECTION_CODES.has(errorCodeOf(err) ?? "")) continue;
+        throw unreachable(this.#url().origin, err);
+      }
     }
     let body: Buffer;
     try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { FakeSinkContext, startFakeApi } from '../support/fake-sink-context.ts';
 import {
   SinkClient, backoffDelay, responseError, FEED_SUBPROTOCOL as CLIENT_SUBPROTOCOL, FEED_CLOSE_TOO_SLOW as CLIENT_TOO_SLOW,
@@ -114,6 +114,29 @@ describe('SinkClient', () => {
     assert.ok(err.hint);
     assert.equal(await gone.ready(), false);
     await gone.close();
+  });
+
+  it('retries once on a connection that dies under a request (a stale tunnel), then gives up', async () => {
+    let connections = 0;
+    const flaky = track(createNetServer((socket) => {
+      const n = ++connections;
+      socket.once('data', () => {
+        if (n === 1) {
+          socket.destroy();
+          return;
+        }
+        const body = '{"instance":"i","messages":0}';
+        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      });
+    }), (srv) => srv.close());
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    const c = track(new SinkClient({ url: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}` }), (x) => x.close());
+    assert.equal((await c.stats()).instance, 'i');
+    assert.equal(connections, 2);
+    const dead = track(createNetServer((socket) => socket.once('data', () => socket.destroy())), (srv) => srv.close());
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const d = track(new SinkClient({ url: `http://127.0.0.1:${(dead.address() as AddressInfo).port}` }), (x) => x.close());
+    await rejectsWith(d.stats(), 'EV_ERR_SINK_UNREACHABLE');
   });
 
   it('maps a non-sink answer to EV_ERR_SINK_RESPONSE', async () => {
