@@ -255,7 +255,7 @@ export class SinkClient {
       } catch (err) {
         if (options.signal?.aborted) throw err;
         // A pooled connection that died with its tunnel: every route is idempotent, so try once more on a fresh one.
-        if (attempt < STALE_CONNECTION_RETRIES && STALE_CONNECTION_CODES.has(errorCodeOf(err) ?? "")) continue;
+        if (attempt < STALE_CONNECTION_RETRIES && STALE_CONNECTION_CODES.has(errorCodeOf(err) ?? '')) continue;
         throw unreachable(this.#url().origin, err);
       }
     }
