@@ -3,7 +3,7 @@ import YAML from 'yaml';
 import { compressIndexes } from '../../support/fake-kube/controllers.ts';
 import { safeHash } from '../../support/fake-kube/defaults.ts';
 import { kubeconfigYaml } from '../../support/fake-kube/kubeconfig.ts';
-import { isNodeImage } from '../../support/fake-kube/kubelet.ts';
+import { containerArgv, isNodeImage } from '../../support/fake-kube/container-command.ts';
 import { sliceLog } from '../../support/fake-kube/logs.ts';
 import { matchesFields, matchesRequirements, parseFieldSelector, parseLabelSelector, requirementsFromObject } from '../../support/fake-kube/selectors.ts';
 import { KubeStatusError } from '../../support/fake-kube/status.ts';
@@ -55,6 +55,17 @@ describe('fake-kube kubelet helpers', () => {
   it('recognises Node.js images from any registry', () => {
     for (const image of ['node', 'node:24-alpine', 'docker.io/library/node:22', 'mirror.example.com:5000/library/node:24-alpine', 'node@sha256:' + 'a'.repeat(64)]) assert.equal(isNodeImage(image), true, image);
     for (const image of ['nginx', 'nodejs-app:1', 'ghcr.io/acme/node-sink:1', 'busybox']) assert.equal(isNodeImage(image), false, image);
+  });
+
+  it('turns command/args into argv the way the node image would', () => {
+    const node = process.execPath;
+    const mounts: Array<[string, string]> = [['/app', '/tmp/p/app']];
+    assert.deepEqual(containerArgv({ command: ['node', '/app/main.mjs'], args: ['--port', '$(PORT)'] }, { PORT: '25' }, mounts), [node, '/tmp/p/app/main.mjs', '--port', '25']);
+    assert.deepEqual(containerArgv({ args: ['/app/main.mjs'] }, {}, mounts), [node, '/tmp/p/app/main.mjs'], 'args only: the image runs node ARGS');
+    assert.deepEqual(containerArgv({ args: ['--version'] }, {}, mounts), [node, '--version']);
+    assert.deepEqual(containerArgv({}, {}, mounts), [node]);
+    assert.deepEqual(containerArgv({ command: ['docker-entrypoint.sh', 'node', '-e', '1'] }, {}, mounts), [node, '-e', '1']);
+    assert.deepEqual(containerArgv({ command: ['sh', '-c', 'node /app/x.js'] }, {}, mounts), ['sh', '-c', 'node /tmp/p/app/x.js']);
   });
 
   it('rewrites mountPaths in args, flags and env values, longest first, once', () => {
