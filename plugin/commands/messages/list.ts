@@ -4,6 +4,10 @@ import { formatMessageList } from '../../lib/render/messages.ts';
 import { listAll } from '../../lib/sink-fanout.ts';
 import { resolveSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
+import { evError } from '../../../src/errors.ts';
+
+/** Largest page: the sink's own cap on one list response. */
+export const MAX_LIST_LIMIT = 1000;
 
 export default class MessagesList extends BaseCommand {
   static override summary = 'List the messages the sink holds, newest first.';
@@ -19,8 +23,8 @@ export default class MessagesList extends BaseCommand {
     subject: Flags.string({ description: 'Subject contains this text.', helpGroup: 'FILTER' }),
     containing: Flags.string({ description: 'The raw message contains this text.', helpGroup: 'FILTER' }),
     tag: Flags.string({ description: 'A recipient has this plus-address tag.', helpGroup: 'FILTER' }),
-    start: Flags.integer({ description: 'Skip this many messages.', default: 0, min: 0 }),
-    limit: Flags.integer({ description: 'Show at most this many messages (1-1000).', default: 50, min: 1, max: 1000 }),
+    start: Flags.integer({ description: 'Skip this many messages.', default: 0 }),
+    limit: Flags.integer({ description: `Show at most this many messages (1-${MAX_LIST_LIMIT}).`, default: 50 }),
     utc: Flags.boolean({ description: 'Print times in UTC.', helpGroup: 'OUTPUT' }),
     output: outputFlag,
     ...sinkFlags,
@@ -28,6 +32,8 @@ export default class MessagesList extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(MessagesList);
+    if (flags.start < 0) throw evError('EV_ERR_INVALID_OPTION', '--start must be 0 or more', { hint: 'e.g. --start 50' });
+    if (flags.limit < 1 || flags.limit > MAX_LIST_LIMIT) throw evError('EV_ERR_INVALID_OPTION', `--limit must be from 1 to ${MAX_LIST_LIMIT}`, { hint: 'page with --start and --limit' });
     const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
     try {
       const { to, from, subject, containing, tag, start, limit } = flags;
