@@ -21,7 +21,7 @@ function flowFile(name: string, body: string): string {
 }
 
 function managedNamespaces(fake: FakeKube): string[] {
-  return fake.list('namespaces').map((n) => n.metadata.name).filter((n) => n.startsWith('email-validation-'));
+  return fake.list('namespaces').map((n) => n.metadata.name ?? '').filter((n) => n.startsWith('email-validation-'));
 }
 
 describe('run in a cluster (fake API server)', function () {
