@@ -34,6 +34,10 @@ export const MAX_URL_LENGTH = 8 * 1024;
 export const SHUTDOWN_GRACE_MS = 5_000;
 /** Most event types a feed client may list in `?types=`. */
 export const MAX_FEED_TYPES = 32;
+/** Feed clients at once: each may hold up to the feed's soft buffer (1 MiB); `tail` and flows use a handful. */
+export const MAX_FEED_CLIENTS = 256;
+/** Open HTTP connections at once (API, MailHog, feed): bounds sockets and their buffers. */
+export const HTTP_MAX_CONNECTIONS = 1024;
 
 export interface ApiServerOptions {
   /** The API token; null disables authentication (`--no-auth`). */
@@ -41,7 +45,7 @@ export interface ApiServerOptions {
   metrics: SinkMetrics;
   logger: Logger;
   /** Tuning of the event feed (tests shorten the ping interval and buffer bounds). */
-  feed?: Omit<EventFeedOptions, 'logger' | 'onClientOpened' | 'onClientClosed' | 'onClientDropped'>;
+  feed?: Omit<EventFeedOptions, 'logger' | 'onClientOpened' | 'onClientClosed' | 'onClientDropped'> & { maxClients?: number };
   /** Hostname MailHog-compatible messages claim in their Received header. */
   mailhogHostname?: string;
   /**
@@ -114,6 +118,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
   const { logger, metrics } = options;
   const verifier = options.token === null ? null : new TokenVerifier(options.token);
 
+  const maxFeedClients = options.feed?.maxClients ?? MAX_FEED_CLIENTS;
   const feed = new EventFeed(ctx.events, ctx.instance, {
     ...options.feed,
     logger,
@@ -163,6 +168,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       sendError(res, err, logger, req);
     }
   });
+  server.maxConnections = HTTP_MAX_CONNECTIONS;
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
@@ -192,6 +198,10 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       if (url.pathname !== EVENTS_PATH) throw evError('EV_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`, { hint: `the event feed is at ${EVENTS_PATH}` });
       if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();
       subscription = parseFeedQuery(url);
+      if (feed.clientCount >= maxFeedClients) {
+        rejectUpgrade(socket, evError('EV_ERR_SINK_UNREACHABLE', `the sink already serves ${maxFeedClients} event feed clients`, { hint: 'close other tail or run sessions and retry' }), 503);
+        return;
+      }
     } catch (err) {
       const error = err instanceof EmailValidateError ? err : evError('EV_ERR_INTERNAL', 'upgrade failed');
       rejectUpgrade(socket, error);

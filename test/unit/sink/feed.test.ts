@@ -134,6 +134,18 @@ describe('sink WebSocket feed', () => {
     c.ws.close();
   });
 
+  it('refuses feed clients beyond the bound with 503', async () => {
+    api = await startFakeApi({ feed: { maxClients: 2 } });
+    const a = await connect(api);
+    const b = await connect(api);
+    assert.equal(await upgradeStatus(wsUrl(api), [], api.auth), 503);
+    a.ws.close();
+    await a.closed;
+    await until(() => api.api.feed.clientCount === 1, 'a slot to free up');
+    assert.equal(await upgradeStatus(wsUrl(api), [], api.auth), 101);
+    b.ws.close();
+  });
+
   it('rejects a malformed since with 400', async () => {
     api = await startFakeApi();
     for (const q of ['?since=-1', '?since=abc', '?since=1e3']) assert.equal(await upgradeStatus(wsUrl(api, q), [], api.auth), 400, q);
