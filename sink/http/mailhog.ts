@@ -13,7 +13,9 @@
  *    trimmed of CR/LF at both ends and parsed the same way, recursively;
  *  - `Message-ID` is added when absent, and `Received` and `Return-Path` are
  *    appended, as MailHog's receiver does;
- *  - empty lists and absent pointers are `null`; sizes are byte lengths.
+ *  - empty lists and absent pointers are `null`; sizes are byte lengths;
+ *  - JSON is sent as `text/json`, as MailHog does.
+ * One deliberate difference: an unknown id is a 404 (MailHog answers 500 or `null`).
  * Bytes are handled as latin1 strings while splitting (so sizes are byte
  * counts and a boundary can never straddle a multi-byte character) and turned
  * into UTF-8 only for output, as Go's JSON encoder would.
@@ -32,6 +34,8 @@ export const MAILHOG_MAX_LIMIT = 250;
 export const MAILHOG_V1_LIMIT = 1000;
 /** MailHog's default hostname, used in the `Received` header it adds. */
 export const MAILHOG_HOSTNAME = 'mailhog.example';
+/** The Content-Type MailHog sends with its JSON (sic). */
+export const MAILHOG_CONTENT_TYPE = 'text/json';
 /** Nesting depth of multipart parts rebuilt; deeper parts are left unsplit (bounds recursion on hostile input). */
 export const MAILHOG_MAX_MIME_DEPTH = 32;
 
@@ -253,7 +257,7 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
 
   const page = async (res: Parameters<typeof streamJsonArray>[0], start: number, total: number, items: MessageSummary[]) => {
     const rows = withRaw(items);
-    await streamJsonArray(res, rows, serialise, `{"total":${total},"count":${rows.length},"start":${start},"items":`, '}');
+    await streamJsonArray(res, rows, serialise, { prefix: `{"total":${total},"count":${rows.length},"start":${start},"items":`, suffix: '}', contentType: MAILHOG_CONTENT_TYPE });
   };
 
   router.add('GET', '/api/v2/messages', async ({ res, url }) => {
@@ -279,7 +283,7 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
 
   router.add('GET', '/api/v1/messages', async ({ res }) => {
     const result = ctx.store.list(0, MAILHOG_V1_LIMIT);
-    await streamJsonArray(res, withRaw(result.items), serialise);
+    await streamJsonArray(res, withRaw(result.items), serialise, { contentType: MAILHOG_CONTENT_TYPE });
   });
 
   router.add('DELETE', '/api/v1/messages', ({ res }) => {
@@ -292,7 +296,7 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
     const summary = ctx.store.get(params.id);
     const raw = summary === undefined ? undefined : ctx.store.raw(params.id);
     if (summary === undefined || raw === undefined) throw notFound(params.id);
-    sendText(res, 200, JSON.stringify(toMailhogMessage(summary, raw, hostname)), 'application/json; charset=utf-8');
+    sendText(res, 200, JSON.stringify(toMailhogMessage(summary, raw, hostname)), MAILHOG_CONTENT_TYPE);
   });
 
   router.add('DELETE', '/api/v1/messages/:id', ({ res, params }) => {

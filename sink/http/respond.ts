@@ -66,9 +66,10 @@ export function sendError(res: ServerResponse, err: unknown, logger?: Logger, re
  * Streams `[item, item, ...]` honouring back-pressure: each item is serialised
  * on its own and the next waits for 'drain', so memory holds one item at a time.
  */
-export async function streamJsonArray<T>(res: ServerResponse, items: Iterable<T>, serialise: (item: T) => string | undefined, prefix = '', suffix = ''): Promise<void> {
+export async function streamJsonArray<T>(res: ServerResponse, items: Iterable<T>, serialise: (item: T) => string | undefined, options: { prefix?: string; suffix?: string; contentType?: string } = {}): Promise<void> {
+  const { prefix = '', suffix = '', contentType = 'application/json; charset=utf-8' } = options;
   setCommonHeaders(res);
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  res.writeHead(200, { 'content-type': contentType });
   let first = true;
   if (!res.write(`${prefix}[`)) await drained(res);
   for (const item of items) {

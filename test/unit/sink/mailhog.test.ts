@@ -186,6 +186,7 @@ describe('MailHog compatibility', () => {
       for (let i = 1; i <= 60; i++) add(i);
       const res = await api.fetch('/api/v2/messages');
       assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'text/json');
       const text = await res.text();
       const body = JSON.parse(text) as { total: number; count: number; start: number; items: MailhogMessage[] };
       assert.deepEqual(Object.keys(body), ['total', 'count', 'start', 'items']);
@@ -228,7 +229,9 @@ describe('MailHog compatibility', () => {
     it('GET /api/v1/messages is a bare array', async () => {
       add(1);
       add(2);
-      const body = await (await api.fetch('/api/v1/messages')).json() as MailhogMessage[];
+      const res = await api.fetch('/api/v1/messages');
+      assert.equal(res.headers.get('content-type'), 'text/json');
+      const body = await res.json() as MailhogMessage[];
       assert.ok(Array.isArray(body));
       assert.deepEqual(body.map((m) => m.Content.Headers.Subject[0]), ['m2', 'm1']);
     });
