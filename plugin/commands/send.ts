@@ -41,7 +41,8 @@ The sink's conventions make failures easy to produce: recipients starting with "
     validateSendOptions(spec);
     const interrupt = interrupts.install();
     const target = await resolveSinkTarget(flags, { signal: interrupt.signal, onStatus: (l) => this.status(l) });
-    const unregister = interrupt.register('tunnels to the sink', () => target.close());
+    // Only tunnels need closing on Ctrl-C; a direct --sink has nothing to clean up.
+    const unregister = target.kind === 'cluster' ? interrupt.register('tunnels to the sink', () => target.close()) : () => {};
     try {
       const smtp = await smtpEndpoint(target, flags.smtp);
       this.status(`Sending ${flags.count} message(s) to ${smtp.host}:${smtp.port} (${smtp.source})…`);

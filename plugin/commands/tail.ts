@@ -52,7 +52,8 @@ Lost events are never silent: if the sink no longer retains what was asked for, 
     const interrupt = interrupts.install();
     process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); });
     const target = await resolveSinkTarget(flags, { signal: interrupt.signal, onStatus: (l) => this.status(l) });
-    const unregister = interrupt.register('tunnels to the sink', () => target.close());
+    // Only tunnels need closing on Ctrl-C; a direct --sink has nothing to clean up.
+    const unregister = target.kind === 'cluster' ? interrupt.register('tunnels to the sink', () => target.close()) : () => {};
     try {
       await runTail({
         sources: target.sinks.map(feedOf),

@@ -118,11 +118,12 @@ export async function resolveSinkTarget(flags: SinkFlagsValues, options: Resolve
       : flags.token;
     const base = url.href.replace(/\/+$/, '');
     const api = createApi(base, token);
+    let closing: Promise<void> | undefined;
     return {
       kind: 'direct',
       namespace: null,
       sinks: [{ name: url.host, api, apiUrl: base, smtp: null }],
-      close: async () => { await api.close?.(); },
+      close: () => (closing ??= Promise.resolve(api.close?.())),
     };
   }
   // --token may come from EV_TOKEN and is then simply unused; --token-file is always explicit.

@@ -203,6 +203,19 @@ describe('CLI against an embedded sink (--sink)', function () {
     }
   });
 
+  it('Ctrl-C ends a following tail quietly with exit 130', async () => {
+    const follow = await runUntil(['tail', ...target], (l) => l.length > 0);
+    const exited = new Promise<[number | null, string]>((resolve) => {
+      let stderr = '';
+      follow.child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      follow.child.on('close', (code) => resolve([code, stderr]));
+    });
+    follow.child.kill('SIGINT');
+    const [code, stderr] = await exited;
+    assert.equal(code, 130);
+    assert.equal(stderr, '');
+  });
+
   it('a wrong token is reported as such', async () => {
     const r = await runCli(['messages', 'list', '--sink', sink.url, '--token', 'wrong']);
     assert.equal(r.code, 3);
