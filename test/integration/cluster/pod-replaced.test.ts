@@ -41,3 +41,23 @@ describe('cluster: pod replaced under an open tunnel, and --keep', function () {
     assert.ok(fake.get('deployments', ns, 'email-sink'), 'deployment kept');
   });
 });
+
+describe('cluster: openClusterSink with create', function () {
+  this.timeout(60_000);
+  it('creates a sink when none exists and destroys it on close()', async () => {
+    const fake = await startFakeKube();
+    try {
+      const kube = { kubeconfig: fake.kubeconfigPath };
+      await assert.rejects(openClusterSink(kube), /no sink found in context "fake"/);
+      const open = await openClusterSink(kube, { create: true, createOptions: { ttl: '10m' } });
+      assert.equal(open.created, true);
+      assert.match(open.namespace, /^email-validation-/);
+      const res = await fetch(`${open.sinks[0].apiUrl}/api/info`, { headers: { authorization: `Bearer ${open.token}` } });
+      assert.equal(res.status, 200);
+      await open.close();
+      assert.equal(fake.get('namespaces', undefined, open.namespace), undefined);
+    } finally {
+      await fake.close();
+    }
+  });
+});
