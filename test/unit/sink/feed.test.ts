@@ -188,11 +188,12 @@ describe('sink WebSocket feed', () => {
   });
 
   it('keeps a client that answers pings', async () => {
-    api = await startFakeApi({ feed: { pingIntervalMs: 100 } });
+    // Generous interval: a pong delayed by a loaded machine must not look like a dead peer.
+    api = await startFakeApi({ feed: { pingIntervalMs: 250 } });
     const c = await connect(api);
     let pings = 0;
     c.ws.on('ping', () => pings++);
-    await until(() => pings >= 5, 'five pings');
+    await until(() => pings >= 3, 'three pings');
     assert.equal(api.api.feed.clientCount, 1);
     c.ws.close();
   });
