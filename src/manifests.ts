@@ -179,6 +179,11 @@ export function buildSinkManifests(o: SinkManifestOptions): KubeObject[] {
         // The HTTP API (messages, token-protected) only from inside this namespace;
         // the CLI reaches it through the API server's port-forward.
         { from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: HTTP_CONTAINER_PORT }] },
+        // With a ServiceMonitor, Prometheus (any namespace) must reach /metrics too.
+        ...(o.serviceMonitor ? [{
+          from: [{ namespaceSelector: {}, podSelector: { matchLabels: { [NAME_LABEL]: 'prometheus' } } }],
+          ports: [{ protocol: 'TCP', port: HTTP_CONTAINER_PORT }],
+        }] : []),
       ],
     },
   });

@@ -33,6 +33,10 @@ describe('manifest builder', () => {
     const c = find(objs, 'Deployment').spec.template.spec.containers[0];
     assert.equal(c.image, 'registry.example/sink:1');
     assert.equal(c.command, undefined);
+    const np = find(objs, 'NetworkPolicy');
+    assert.equal(np.spec.ingress.length, 3, 'Prometheus may scrape /metrics');
+    assert.deepEqual(np.spec.ingress[2].from[0].podSelector.matchLabels, { 'app.kubernetes.io/name': 'prometheus' });
+    assert.equal(find(objs, 'ServiceMonitor').spec.endpoints[0].bearerTokenSecret.name, 'email-sink-token');
   });
 
   it('passes the restricted Pod Security Standard, with probes, requests and limits', () => {
