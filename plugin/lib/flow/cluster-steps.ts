@@ -35,13 +35,72 @@ export function serviceProxyPath(url: URL): string | null {
   return `/api/v1/namespaces/${svc.namespace}/services/${scheme}${svc.name}:${svc.port}/proxy${url.pathname}${url.search}`;
 }
 
-export function clusterRouter(kube: KubeFlagsValues): HttpRouter {
-  void kube;
-  return async (url) => {
-    if (!parseServiceHost(url)) return null;
-    throw evError('EV_ERR_FLOW_STEP', `requests to cluster services (${url.hostname}) are not supported by this build yet`, {
-      hint: 'expose the service with `kubectl port-forward` and use its local URL (pass it with {{env.NAME}})',
+export interface ClusterRouter {
+  route: HttpRouter;
+  /** Closes the tunnels opened for services. */
+  close(): Promise<void>;
+}
+
+/** Most services one run tunnels to: each is a listening socket and a port-forward. */
+export const MAX_SERVICE_TUNNELS = 20;
+
+/**
+ * Routes `http://NAME.NAMESPACE.svc[.cluster.local][:PORT]/…` through a
+ * port-forward tunnel to a ready pod behind that Service (its selector and
+ * target port), one tunnel per service port, reused for the whole run and
+ * re-resolved when the pod goes away. Other URLs are left alone.
+ */
+export function clusterRouter(kube: KubeFlagsValues): ClusterRouter {
+  const tunnels = new Map<string, Promise<{ url: string; close(): Promise<void> }>>();
+  const open = async (svc: { name: string; namespace: string; port: string }): Promise<{ url: string; close(): Promise<void> }> => {
+    const [{ connect }, { Tunnel }, { isPodReady }] = await Promise.all([import('../kube/adapter.ts'), import('../tunnel/tunnel.ts'), import('../kube/readiness.ts')]);
+    const client = connect({ ...kube, namespace: svc.namespace });
+    const service = await client.call(`read service ${svc.namespace}/${svc.name}`, () => client.core.readNamespacedService({ name: svc.name, namespace: svc.namespace }));
+    const ports = service.spec?.ports ?? [];
+    const port = ports.find((p) => String(p.port) === svc.port) ?? (ports.length === 1 && svc.port === '80' ? ports[0] : undefined);
+    if (!port) throw evError('EV_ERR_FLOW_STEP', `service ${svc.namespace}/${svc.name} has no port ${svc.port}`, { hint: `its ports: ${ports.map((p) => p.port).join(', ') || 'none'}` });
+    const selector = Object.entries(service.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    if (!selector) throw evError('EV_ERR_FLOW_STEP', `service ${svc.namespace}/${svc.name} has no selector, so no pod to forward to`);
+    const readyPods = async (): Promise<Array<import('../kube/adapter.ts').V1Pod>> => (await client.listPods(svc.namespace, selector)).filter(isPodReady);
+    const first = (await readyPods())[0];
+    if (!first?.metadata?.name) throw evError('EV_ERR_FLOW_STEP', `no ready pod behind service ${svc.namespace}/${svc.name}`, { hint: `check \`kubectl get pods -n ${svc.namespace} -l ${selector}\`` });
+    const target = port.targetPort ?? port.port;
+    const containerPort = typeof target === 'number' ? target
+      : Number(first.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === target)?.containerPort ?? target);
+    const tunnel = await Tunnel.open({
+      pod: first.metadata.name,
+      port: containerPort,
+      request: (pod) => client.portForwardRequest(svc.namespace, pod, containerPort),
+      resolvePod: async (previous) => {
+        const names = (await readyPods()).map((p) => p.metadata?.name ?? '');
+        return names.includes(previous) ? previous : names[0];
+      },
     });
+    return { url: tunnel.url, close: () => tunnel.close() };
+  };
+  return {
+    route: async (url) => {
+      const svc = parseServiceHost(url);
+      if (!svc) return null;
+      const key = `${svc.namespace}/${svc.name}:${svc.port}`;
+      let pending = tunnels.get(key);
+      if (!pending) {
+        if (tunnels.size >= MAX_SERVICE_TUNNELS) throw evError('EV_ERR_FLOW_STEP', `more than ${MAX_SERVICE_TUNNELS} cluster services in one run`);
+        pending = open(svc);
+        tunnels.set(key, pending);
+        pending.catch(() => tunnels.delete(key));
+      }
+      const local = new URL((await pending).url);
+      const routed = new URL(url.href);
+      routed.protocol = 'http:';
+      routed.hostname = local.hostname;
+      routed.port = local.port;
+      return { url: routed };
+    },
+    close: async () => {
+      for (const t of tunnels.values()) await t.then((x) => x.close()).catch(() => undefined);
+      tunnels.clear();
+    },
   };
 }
 

@@ -31,7 +31,7 @@ export interface FlowMailTransport {
 }
 
 /** Routes a URL to a dispatcher: cluster-internal hosts go through the API server or a tunnel. */
-export type HttpRouter = (url: URL) => Promise<{ url: URL; dispatcher: Dispatcher } | null>;
+export type HttpRouter = (url: URL) => Promise<{ url: URL; dispatcher?: Dispatcher } | null>;
 
 export interface FlowDriverOptions {
   smtp: { host: string; port: number };
@@ -99,7 +99,7 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
     const url = new URL(raw);
     if (options.route) {
       const routed = await options.route(url);
-      if (routed) return routed;
+      if (routed) return { url: routed.url, dispatcher: routed.dispatcher ?? d };
     }
     if (/\.svc(\.cluster\.local)?$/i.test(url.hostname)) {
       throw evError('EV_ERR_FLOW_STEP', `${url.hostname} is a cluster-internal address and this run has no cluster`, {

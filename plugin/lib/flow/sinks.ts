@@ -131,15 +131,17 @@ export async function acquireClusterSink(options: ClusterSinkOptions, signal: Ab
     const { SinkClient } = await import('../sink-client.ts');
     const client = new SinkClient({ url: first.apiUrl, token: cluster.token });
     const { clusterRouter, clusterJobRunner } = await import('./cluster-steps.ts');
+    const router = clusterRouter(options.kube);
     return {
       mode: 'cluster',
       url: first.apiUrl,
       smtp: first.smtp,
       api: clientApi(client),
       restoreRules: destroy === null,
-      route: clusterRouter(options.kube),
+      route: router.route,
       runJob: clusterJobRunner(options.kube, namespace),
       release: async () => {
+        await router.close();
         await client.close().catch(() => undefined);
         await cluster.close().catch(() => undefined);
         if (destroy) {
