@@ -36,6 +36,8 @@ export const MAILHOG_V1_LIMIT = 1000;
 export const MAILHOG_HOSTNAME = 'mailhog.example';
 /** The Content-Type MailHog sends with its JSON (sic). */
 export const MAILHOG_CONTENT_TYPE = 'text/json';
+/** MIME parts rebuilt per message (real mail has a handful); bounds the objects a crafted message can cost. */
+export const MAILHOG_MAX_PARTS = 1000;
 /** Nesting depth of multipart parts rebuilt; deeper parts are left unsplit (bounds recursion on hostile input). */
 export const MAILHOG_MAX_MIME_DEPTH = 32;
 
@@ -152,15 +154,34 @@ function trimCrLf(s: string): string {
   return s.slice(start, end);
 }
 
+/**
+ * Splits like Go's strings.Split, but stops after `budget.parts` pieces in total
+ * across the message: the rest stays in the last piece. A crafted body of a
+ * million boundaries must not become a million objects.
+ */
+function splitBounded(body: string, separator: string, budget: { parts: number }): string[] {
+  const pieces: string[] = [];
+  let from = 0;
+  for (;;) {
+    const at = body.indexOf(separator, from);
+    if (at < 0 || budget.parts <= 1) break;
+    pieces.push(body.slice(from, at));
+    budget.parts--;
+    from = at + separator.length;
+  }
+  pieces.push(body.slice(from));
+  return pieces;
+}
+
 /** MailHog's ParseMIMEBody: split on `--boundary`, every non-empty piece is a part. */
-function parseMimeBody(content: RawContent, depth: number): RawMime {
+function parseMimeBody(content: RawContent, depth: number, budget: { parts: number }): RawMime {
   const boundary = extractBoundary((content.headers.get('Content-Type') as string[])[0]);
   if (boundary === '') return { parts: null };
   const parts: RawContent[] = [];
-  for (const piece of content.body.split(`--${boundary}`)) {
+  for (const piece of splitBounded(content.body, `--${boundary}`, budget)) {
     if (piece.length === 0) continue;
     const part = contentFromBytes(trimCrLf(piece));
-    if (depth < MAILHOG_MAX_MIME_DEPTH && isMime(part)) part.mime = parseMimeBody(part, depth + 1);
+    if (depth < MAILHOG_MAX_MIME_DEPTH && isMime(part)) part.mime = parseMimeBody(part, depth + 1, budget);
     parts.push(part);
   }
   return { parts: parts.length > 0 ? parts : null };
@@ -199,7 +220,7 @@ export function toMailhogMessage(summary: MessageSummary, raw: Buffer, hostname 
   const helo = summary.envelope.helo;
   const content = contentFromBytes(data);
   let mime: RawMime | null = null;
-  if (isMime(content)) mime = parseMimeBody(content, 1);
+  if (isMime(content)) mime = parseMimeBody(content, 1, { parts: MAILHOG_MAX_PARTS });
 
   // What MailHog's receiver adds (as byte strings: envelope values are UTF-8 text).
   const bytes = (s: string) => Buffer.from(s, 'utf8').toString('latin1');

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { startFakeApi } from '../../support/fake-sink-context.ts';
 import {
-  MAILHOG_DEFAULT_LIMIT, MAILHOG_MAX_LIMIT, extractBoundary, mailhogPath, mailhogStartLimit, rfc1123z, toMailhogMessage,
+  MAILHOG_DEFAULT_LIMIT, MAILHOG_MAX_LIMIT, MAILHOG_MAX_PARTS, MAILHOG_MAX_MIME_DEPTH, extractBoundary, mailhogPath, mailhogStartLimit, rfc1123z, toMailhogMessage,
   type MailhogMessage,
 } from '../../../sink/http/mailhog.ts';
 
@@ -147,6 +147,20 @@ describe('MailHog compatibility', () => {
       const msg = toMailhogMessage(fakeSummary('id', 'Subject: x', 'a@b', ['c@d'], 'h'), raw);
       assert.equal(msg.Content.Body, '\ufffdA');
       assert.equal(msg.Content.Size, raw.length);
+    });
+
+    it('bounds the parts of a crafted message, keeping the rest unsplit', () => {
+      const raw = `Content-Type: multipart/mixed; boundary=a\r\n\r\n${'--a\r\nx\r\n'.repeat(200_000)}--a--\r\n`;
+      const msg = toMailhogMessage(fakeSummary('id', raw, 'a@b', ['c@d'], 'h'), Buffer.from(raw));
+      const parts = msg.MIME?.Parts ?? [];
+      assert.ok(parts.length <= MAILHOG_MAX_PARTS, `${parts.length} parts`);
+      assert.ok(parts.length >= MAILHOG_MAX_PARTS - 2);
+      // Nothing is lost: the last part carries the unsplit rest.
+      assert.ok(parts[parts.length - 1].Body.length > 100_000);
+      const deep = 'Content-Type: multipart/mixed; boundary=b\r\n\r\n' + '--b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n'.repeat(5000);
+      let depth = 0;
+      for (let m = toMailhogMessage(fakeSummary('id', deep, 'a@b', ['c@d'], 'h'), Buffer.from(deep)).MIME; m?.Parts; m = m.Parts[0]?.MIME ?? null) depth++;
+      assert.ok(depth <= MAILHOG_MAX_MIME_DEPTH + 1, `depth ${depth}`);
     });
 
     it('paths, boundaries and dates parse like MailHog', () => {
