@@ -7,8 +7,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { Tunnel, type TunnelEvent } from '../../../plugin/lib/tunnel/tunnel.ts';
 
 /** A tiny port-forward endpoint: pods in `pods` echo upper-cased data; others get 404. */
-async function fakeForwarder(pods: Set<string>) {
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: (p) => (p.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false) });
+async function fakeForwarder(pods: Set<string>, options: { autoPong?: boolean } = {}) {
+  const wss = new WebSocketServer({ noServer: true, autoPong: options.autoPong ?? true, handleProtocols: (p) => (p.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false) });
   const open = new Set<WebSocket>();
   const server = createHttp((_req, res) => { res.statusCode = 404; res.end(); });
   server.on('upgrade', (req, sock, head) => {
@@ -114,6 +114,21 @@ describe('tunnel (port-forward over v4.channel.k8s.io)', () => {
       r.socket.resetAndDestroy();
       assert.equal((await roundTrip(tunnel.port, 'still')).reply, 'pod-a:STILL');
       assert.ok(events.some((e) => e.type === 'dropped' && /boom/.test(e.error)));
+    } finally { await tunnel.close(); await fake.close(); }
+  });
+
+  it('keepalive: a forward whose server stops answering pings is closed, not left hanging', async () => {
+    const fake = await fakeForwarder(new Set(['pod-a']), { autoPong: false });
+    let onDropped!: (e: TunnelEvent) => void;
+    const dropped = new Promise<TunnelEvent>((resolve) => { onDropped = resolve; });
+    const tunnel = await Tunnel.open({
+      pod: 'pod-a', port: 8025, request: fake.request, resolvePod: async (p) => p, keepaliveMs: 20,
+      onEvent: (e) => { if (e.type === 'dropped') onDropped(e); },
+    });
+    try {
+      const { socket } = await roundTrip(tunnel.port, 'idle');
+      await once(socket, 'close');
+      assert.match((await dropped as { error: string }).error, /keepalive/);
     } finally { await tunnel.close(); await fake.close(); }
   });
 });
