@@ -172,6 +172,8 @@ export interface HelloFrame {
   /** The oldest retained seq and the last assigned seq. */
   oldestSeq: number;
   lastSeq: number;
+  /** Events after this seq follow (after a `gap` if some are gone); 0 when the client's `instance` was another process. */
+  since?: number;
 }
 
 export interface SinkStats {
