@@ -4,21 +4,22 @@
  *
  * Variables: `run.id` (unique per run), `env.NAME` (from the environment the
  * runner was given, never read from process.env here), `index` (1..count in a
- * `send` step), `sink.url`, `sink.smtp` (host:port), `mock.url` (the local
- * stand-in application, see the runner).
+ * `send` step), `sink.url`, `sink.smtp` (host:port), `sink.host`, `sink.port`,
+ * `sink.namespace` (cluster runs), `mock.url` (the local stand-in application).
  */
 
 const TEMPLATE = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const VARIABLE = /^(run\.id|index|sink\.url|sink\.smtp|sink\.host|sink\.port|mock\.url|env\.[A-Za-z_][A-Za-z0-9_]*)$/;
+const VARIABLE = /^(run\.id|index|sink\.url|sink\.smtp|sink\.host|sink\.port|sink\.namespace|mock\.url|env\.[A-Za-z_][A-Za-z0-9_]*)$/;
 
 /** Variables every run provides, besides `env.*`. */
-export const TEMPLATE_VARIABLES = Object.freeze(['run.id', 'index', 'sink.url', 'sink.smtp', 'sink.host', 'sink.port', 'mock.url']);
+export const TEMPLATE_VARIABLES = Object.freeze(['run.id', 'index', 'sink.url', 'sink.smtp', 'sink.host', 'sink.port', 'sink.namespace', 'mock.url']);
 
 export interface TemplateVars {
   run: { id: string };
   env: Readonly<Record<string, string | undefined>>;
   index?: number;
-  sink?: { url: string; smtp: string; host: string; port: number };
+  /** `namespace` only in cluster runs: in-cluster clients reach the sink at `email-sink.NAMESPACE.svc.cluster.local:1025`. */
+  sink?: { url: string; smtp: string; host: string; port: number; namespace?: string };
   mock?: { url: string };
 }
 
@@ -63,8 +64,10 @@ function lookup(name: string, vars: TemplateVars): string {
   }
   if (name.startsWith('sink.')) {
     if (!vars.sink) throw new TemplateError(name, `{{${name}}} is not known yet`);
-    const key = name.slice(5) as 'url' | 'smtp' | 'host' | 'port';
-    return String(vars.sink[key]);
+    const key = name.slice(5) as 'url' | 'smtp' | 'host' | 'port' | 'namespace';
+    const value = vars.sink[key];
+    if (value === undefined) throw new TemplateError(name, `{{${name}}} is only known in a cluster run`);
+    return String(value);
   }
   if (name === 'mock.url') {
     if (!vars.mock) throw new TemplateError(name, '{{mock.url}} is not available in this run');
@@ -97,6 +100,6 @@ export const PLACEHOLDER_VARS: TemplateVars = Object.freeze({
   run: { id: 'runid' },
   env: new Proxy({}, { get: () => 'x' }) as Record<string, string>,
   index: 1,
-  sink: { url: 'http://127.0.0.1:1', smtp: '127.0.0.1:1', host: '127.0.0.1', port: 1 },
+  sink: { url: 'http://127.0.0.1:1', smtp: '127.0.0.1:1', host: '127.0.0.1', port: 1, namespace: 'ns' },
   mock: { url: 'http://127.0.0.1:1' },
 });

@@ -2,9 +2,9 @@
  * The cluster-side parts of a flow run: HTTP requests to in-cluster services
  * (`http://svc.ns.svc.cluster.local/...`) and `job` steps.
  *
- * HTTP to a cluster service goes through the API server's service proxy
- * (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`), authenticated with
- * the kubeconfig's credentials, so no tunnel per service is needed.
+ * HTTP to a cluster service goes through a port-forward tunnel (the same
+ * kind the sink uses) to a ready pod behind the Service, so it needs only the
+ * `pods/portforward` right the sink's tunnels need anyway.
  */
 import { randomBytes } from 'node:crypto';
 import { COMPONENT_LABEL, managedLabels } from '../../../src/cluster-meta.ts';
@@ -25,14 +25,6 @@ export function parseServiceHost(url: URL): { name: string; namespace: string; p
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?$/i.exec(url.hostname);
   if (!m) return null;
   return { name: m[1], namespace: m[2], port: url.port || (url.protocol === 'https:' ? '443' : '80') };
-}
-
-/** The API-server path that proxies to `url` (a cluster service URL). */
-export function serviceProxyPath(url: URL): string | null {
-  const svc = parseServiceHost(url);
-  if (!svc) return null;
-  const scheme = url.protocol === 'https:' ? 'https:' : '';
-  return `/api/v1/namespaces/${svc.namespace}/services/${scheme}${svc.name}:${svc.port}/proxy${url.pathname}${url.search}`;
 }
 
 export interface ClusterRouter {

@@ -36,6 +36,8 @@ export interface FlowSinkApi {
 /** A sink the run can use, and how to let go of it. */
 export interface AcquiredSink {
   mode: 'local' | 'external' | 'cluster';
+  /** The sink's namespace (cluster runs), for `{{sink.namespace}}`. */
+  namespace?: string;
   url: string;
   smtp: { host: string; port: number };
   api: FlowSinkApi;
@@ -211,7 +213,7 @@ async function runOne(flow: FlowSpec, ctx: RunContext): Promise<FlowResult> {
   const vars: TemplateVars = {
     run: { id: runId },
     env: options.env,
-    sink: { url: sink.url, smtp: `${sink.smtp.host}:${sink.smtp.port}`, host: sink.smtp.host, port: sink.smtp.port },
+    sink: { url: sink.url, smtp: `${sink.smtp.host}:${sink.smtp.port}`, host: sink.smtp.host, port: sink.smtp.port, ...(sink.namespace ? { namespace: sink.namespace } : {}) },
     mock: { url: ctx.mock.url },
   };
   const feed = new AbortController();

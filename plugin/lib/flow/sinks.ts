@@ -134,6 +134,7 @@ export async function acquireClusterSink(options: ClusterSinkOptions, signal: Ab
     const router = clusterRouter(options.kube);
     return {
       mode: 'cluster',
+      namespace,
       url: first.apiUrl,
       smtp: first.smtp,
       api: clientApi(client),

@@ -58,6 +58,13 @@ describe('run in a cluster (fake API server)', function () {
     assert.deepEqual(managedNamespaces(fake), []);
   });
 
+  it('a job sends mail to the sink over its Service ({{sink.namespace}}), and expect sees it', async () => {
+    const r = await runCli(['run', 'test/fixtures/flows/job-sends-mail.yaml'], { env, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /✓ a job sends mail the way the app does: job node:24-alpine completed/);
+    assert.match(r.stdout, /matched 1 of 1: message \S+ from job@x\.test to job\+\w+@example\.test, subject "from a job"/);
+  });
+
   it('reaches in-cluster services (http://svc.ns.svc.cluster.local) through a tunnel to a ready pod', async () => {
     fake.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
     fake.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } }, spec: { containers: [{
