@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
-import { FAKE_KUBE_CA_PEM, startFakeKube } from '../../support/fake-kube/index.ts';
+import { startFakeKube } from '../../support/fake-kube/index.ts';
 import type { FakeKube } from '../../support/fake-kube/index.ts';
 import { clients, statusOf } from './helpers.ts';
 
@@ -12,19 +11,8 @@ const STRATEGIC = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.Strateg
 const APPLY = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
 
 /** A raw HTTPS request, for wire details client-node hides. */
-function raw(kube: FakeKube, method: string, path: string, opts: { body?: string; contentType?: string; token?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: kube.host, port: kube.port, path, method, ca: FAKE_KUBE_CA_PEM, agent: false,
-      headers: { authorization: `Bearer ${opts.token ?? kube.token}`, ...(opts.contentType ? { 'content-type': opts.contentType } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
+function raw(kube: FakeKube, method: string, path: string, opts: { body?: string; contentType?: string; token?: string } = {}) {
+  return kube.request(method, path, opts);
 }
 
 async function rejectsWith(p: Promise<unknown>, code: number, reason: string, message?: RegExp): Promise<void> {
@@ -365,6 +353,15 @@ describe('fake-kube API (client-node)', function () {
     await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'stuck' }, spec: { containers: [{ name: 'c', image: 'node:24' }] } } });
     await kube.waitFor('pods', (p) => p.metadata.name === 'stuck' && (p as Obj).status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff');
     await rejectsWith(core.readNamespacedPodLog({ name: 'stuck', namespace: 'default' }), 400, 'BadRequest', /is waiting to start: ImagePullBackOff/);
+  });
+
+  it('DELETE with gracePeriodSeconds=0 over the wire removes a running pod at once', async () => {
+    await kube.request('POST', '/api/v1/namespaces/default/pods', { contentType: 'application/json', body: JSON.stringify({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'node:24', command: ['node', '-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'] }] } }) });
+    await kube.waitFor('pods', (p) => (p as Obj).status?.phase === 'Running');
+    const res = await kube.request('DELETE', '/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0');
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body).kind, 'Pod');
+    assert.equal(kube.get('pods', 'default', 'p'), undefined);
   });
 
   it('status subresource: main writes keep status, /status writes keep spec', async () => {

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
+import { createServer, request as httpsRequest } from 'node:https';
 import type { Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,12 @@ export interface FakeKubeOptions {
   bookmarkIntervalMs?: number;
 }
 
+export interface FakeResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
 export interface FakeKube {
   /** `https://127.0.0.1:PORT` (certificate: FAKE_KUBE_CA_PEM) */
   readonly url: string;
@@ -95,6 +101,13 @@ export interface FakeKube {
   list(resource: string, namespace?: string): KubeObject[];
   /** Create through the API's rules (defaults, validation) but without auth or faults. */
   create(obj: KubeObject): KubeObject;
+  /** Delete through the API's rules (grace periods, finalizers, garbage collection) without auth or faults. */
+  delete(resource: string, namespace: string | undefined, name: string, opts?: { gracePeriodSeconds?: number }): void;
+  /**
+   * One authenticated HTTPS request to the fake (its CA trusted, its token
+   * sent), for wire-level checks: `await kube.request('DELETE', '/api/v1/namespaces/a/pods/p?gracePeriodSeconds=0')`.
+   */
+  request(method: string, path: string, opts?: { body?: string | Buffer; contentType?: string; token?: string }): Promise<FakeResponse>;
   /** Captured output of a pod's container (current run, or previous). */
   podLogs(namespace: string, pod: string, container?: string, previous?: boolean): string | undefined;
   /** Resolves when `predicate` holds for some object of `resource`, re-checked on every change. */
@@ -201,6 +214,25 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     create(obj) {
       const rt = resolveResource(`${obj.kind ?? ''}`);
       return api.createObject(rt, obj);
+    },
+    delete(resource, namespace, name, opts = {}) {
+      const rt = resolveResource(resource);
+      const live = store.get(rt, namespace, name);
+      if (live) api.deleteObject(rt, live, { grace: opts.gracePeriodSeconds });
+    },
+    request(method, path, opts = {}) {
+      return new Promise<FakeResponse>((resolve, reject) => {
+        const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? token}` };
+        if (opts.contentType) headers['content-type'] = opts.contentType;
+        const req = httpsRequest({ host, port, path, method, headers, ca: FAKE_KUBE_CA_PEM, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(opts.body);
+      });
     },
     podLogs(namespace, pod, container, previous = false) {
       const p = store.get(resolveResource('pods'), namespace, pod);
