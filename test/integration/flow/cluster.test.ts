@@ -59,7 +59,7 @@ describe('run in a cluster (fake API server)', function () {
   });
 
   it('a job sends mail to the sink over its Service ({{sink.namespace}}), and expect sees it', async () => {
-    const r = await runCli(['run', 'test/fixtures/flows/job-sends-mail.yaml'], { env, timeoutMs: 90_000 });
+    const r = await runCli(['run', 'test/integration/flow/fixtures/job-sends-mail.yaml'], { env, timeoutMs: 90_000 });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /✓ a job sends mail the way the app does: job node:24-alpine completed/);
     assert.match(r.stdout, /matched 1 of 1: message \S+ from job@x\.test to job\+\w+@example\.test, subject "from a job"/);
