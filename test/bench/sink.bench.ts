@@ -252,22 +252,27 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   const pending: Array<Promise<void>> = [];
   const t0 = performance.now();
+  let freed: (() => void) | null = null;
   for (let i = 0; i < LATENCY_MESSAGES; i++) {
     const due = t0 + (i * 1000) / LATENCY_RATE;
-    while (performance.now() < due) await new Promise((r) => setImmediate(r));
-    while (idle.length === 0) await new Promise((r) => setImmediate(r));
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait)); // no busy-waiting: the generator must not eat the sink's CPU
+    while (idle.length === 0) await new Promise<void>((r) => { freed = r; });
     const s = idle.pop()!;
     const subject = `bench-${3e9 + i}`;
     const arrived = feed.waitFor(subject);
     let sentAt = 0;
     pending.push(s.send(message(3e9 + i), () => { sentAt = now(); }).then(async () => {
       idle.push(s);
+      const f = freed;
+      freed = null;
+      f?.();
       latencies.push((await arrived) - sentAt);
     }));
   }
   await Promise.all(pending);
   const achieved = LATENCY_MESSAGES / ((performance.now() - t0) / 1000);
-  say(`3. end of DATA -> event at the WebSocket client at ${LATENCY_RATE} msg/s (achieved ${fmt(achieved)}), ${fmt(LATENCY_MESSAGES)} messages: p50 ${fmt(pct(latencies, 50), 2)} ms, p99 ${fmt(pct(latencies, 99), 2)} ms, max ${fmt(Math.max(...latencies), 2)} ms (target p99 <= 5 ms)`);
+  say(`3. end of DATA -> event at the WebSocket client at ${LATENCY_RATE} msg/s (achieved ${fmt(achieved)}), ${fmt(LATENCY_MESSAGES)} messages: p50 ${fmt(pct(latencies, 50), 2)} ms, p90 ${fmt(pct(latencies, 90), 2)} ms, p99 ${fmt(pct(latencies, 99), 2)} ms, max ${fmt(Math.max(...latencies), 2)} ms (target p99 <= 5 ms)`);
   for (const s of sessions) s.socket.end('QUIT\r\n');
 
   const fresh: number[] = [];
