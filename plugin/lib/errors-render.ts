@@ -8,6 +8,14 @@ function oclifExit(err: unknown): number | undefined {
   return typeof exit === 'number' ? exit : undefined;
 }
 
+/** oclif's parse errors span lines ("Parsing --count\n\tExpected an integer…\nSee more help…"): fold them into one. */
+function oneLine(message: string): string {
+  return message
+    .replace(/^Error: /, '')
+    .replace(/\n?See more help with --help\s*$/, '')
+    .split('\n').map((line) => line.trim()).filter(Boolean).join(': ');
+}
+
 /**
  * Prints an error the way a user should see it (one line, then a hint) and
  * returns the exit code. Stack traces only with DEBUG set: a user mistake is
@@ -25,7 +33,7 @@ export function reportFatal(err: unknown, stderr: Writable, debug = Boolean(proc
     // ExitError from this.exit(n) has nothing to print.
     if ((err as { code?: unknown }).code === 'EEXIT') return exit;
     const message = err instanceof Error ? err.message : String(err);
-    stderr.write(`error: ${message.replace(/^Error: /, '').replace(/\nSee more help with --help\s*$/, '')}\n`);
+    stderr.write(`error: ${oneLine(message)}\n`);
     stderr.write('hint: see --help for usage and examples.\n');
     return exit === 1 || exit === 2 ? EXIT.USAGE : exit;
   }
