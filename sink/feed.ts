@@ -93,6 +93,8 @@ export class EventFeed {
   readonly #pinger: NodeJS.Timeout;
   #closed = false;
   #peakBuffered = 0;
+  /** The serialised current event, shared by every client of one #onEvent round. */
+  #json: string | undefined;
 
   constructor(log: EventLog, instance: string, options: EventFeedOptions = {}) {
     this.#log = log;
@@ -160,11 +162,12 @@ export class EventFeed {
       since,
     };
     this.#send(client, JSON.stringify(hello));
-    const { gap } = this.#log.replaySince(since);
+    const { gap, events } = this.#log.replaySince(since);
     if (gap !== null) {
       this.#send(client, JSON.stringify(gap));
       client.lastSent = gap.data.to;
     }
+    client.backlog = events;
     this.#pump(client);
   }
 
@@ -181,32 +184,45 @@ export class EventFeed {
     await Promise.all(closing);
   }
 
+  /** Runs inside EventLog.append on the ingest path: one misbehaving socket must never throw into it. */
   #onEvent(event: SinkEvent): void {
-    let json: string | undefined;
+    this.#json = undefined;
     for (const client of this.#clients) {
-      if (client.closing) continue;
-      if (!client.live) {
-        this.#checkLag(client);
-        continue;
+      try {
+        this.#deliver(client, event);
+      } catch (err) {
+        this.#options.logger?.warn('feed client failed; terminated', { error: err instanceof Error ? err.message : String(err) });
+        client.closing = true;
+        if (this.#clients.delete(client)) this.#options.onClientClosed?.();
+        client.ws.terminate();
       }
-      if (event.seq <= client.lastSent) continue;
-      if (client.ws.bufferedAmount >= this.#options.softBufferBytes) {
-        // Fall back to reading the log once the socket has flushed.
-        client.live = false;
-        this.#pause(client);
-        continue;
-      }
-      if (event.seq !== client.lastSent + 1) {
-        // Defensive: never skip a seq; read what is missing from the log.
-        client.live = false;
-        this.#pump(client);
-        continue;
-      }
-      client.lastSent = event.seq;
-      if (wanted(client, event)) {
-        json ??= JSON.stringify(event);
-        this.#send(client, json);
-      }
+    }
+    this.#json = undefined;
+  }
+
+  #deliver(client: Client, event: SinkEvent): void {
+    if (client.closing) return;
+    if (!client.live) {
+      this.#checkLag(client);
+      return;
+    }
+    if (event.seq <= client.lastSent) return;
+    if (client.ws.bufferedAmount >= this.#options.softBufferBytes) {
+      // Fall back to reading the log once the socket has flushed.
+      client.live = false;
+      this.#pause(client);
+      return;
+    }
+    if (event.seq !== client.lastSent + 1) {
+      // Defensive: never skip a seq; read what is missing from the log.
+      client.live = false;
+      this.#pump(client);
+      return;
+    }
+    client.lastSent = event.seq;
+    if (wanted(client, event)) {
+      this.#json ??= JSON.stringify(event);
+      this.#send(client, this.#json);
     }
   }
 

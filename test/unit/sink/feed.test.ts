@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { FakeSinkContext, startFakeApi } from '../../support/fake-sink-context.ts';
 import { FEED_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX } from '../../../sink/http/auth.ts';
-import { FEED_CLOSE_TOO_SLOW, FEED_CLOSE_GOING_AWAY, type FeedHello } from '../../../sink/feed.ts';
+import { EventFeed, FEED_CLOSE_TOO_SLOW, FEED_CLOSE_GOING_AWAY, type FeedHello } from '../../../sink/feed.ts';
 import { PROTOCOL_VERSION, type SinkEvent } from '../../../src/protocol.ts';
 
 type Api = Awaited<ReturnType<typeof startFakeApi>>;
@@ -235,6 +236,28 @@ describe('sink WebSocket feed', () => {
     assert.deepEqual(seqs(c.frames), Array.from({ length: 20_050 }, (_, i) => i + 1));
     assert.equal(api.api.feed.clientCount, 1);
     c.ws.close();
+  });
+
+  it('a client whose socket throws is cut off without breaking the ingest path or other clients', () => {
+    const ctx = new FakeSinkContext();
+    const feed = new EventFeed(ctx.events, ctx.instance, { pingIntervalMs: 60_000 });
+    const fake = (throwing: boolean) => {
+      const ws = Object.assign(new EventEmitter(), {
+        bufferedAmount: 0, readyState: 1, CLOSED: 3, sent: [] as string[], terminated: false,
+        send(data: string) { if (throwing && this.sent.length > 0) throw new Error('socket exploded'); this.sent.push(data); },
+        ping() {}, close() {}, terminate() { this.terminated = true; },
+      });
+      return ws;
+    };
+    const bad = fake(true);
+    const good = fake(false);
+    feed.attach(bad as unknown as WebSocket, { since: null });
+    feed.attach(good as unknown as WebSocket, { since: null });
+    assert.doesNotThrow(() => addEvents(ctx, 3));
+    assert.equal(bad.terminated, true);
+    assert.equal(good.sent.length, 4, 'hello and three events');
+    assert.equal(feed.clientCount, 1);
+    void feed.close();
   });
 
   it('shutdown closes every client with 1001 and a close frame', async () => {
