@@ -69,11 +69,11 @@ function networkCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** True when our --request-timeout signal fired (a connect timeout is a network error instead). */
 function isTimeout(err: unknown): boolean {
   let e: unknown = err;
   for (let i = 0; i < 6 && e; i++) {
-    const name = (e as { name?: unknown }).name;
-    if (name === 'TimeoutError' || (e as { code?: unknown }).code === 'UND_ERR_CONNECT_TIMEOUT') return true;
+    if ((e as { name?: unknown }).name === 'TimeoutError') return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
