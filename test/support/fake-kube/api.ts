@@ -54,6 +54,14 @@ function parseJsonBody(body: Buffer | undefined): Obj {
   }
 }
 
+function tryJson(text: string): Obj | undefined {
+  try {
+    return JSON.parse(text) as Obj;
+  } catch {
+    return undefined;
+  }
+}
+
 function isDryRun(q: URLSearchParams): boolean {
   return q.getAll('dryRun').includes('All');
 }
@@ -305,8 +313,10 @@ export class KubeApi {
     if (!manager) throw badRequest('PATCH, application/apply-patch+yaml requests must have fieldManager set');
     const force = call.query.get('force') === 'true';
     let config: Obj;
+    const text = (call.body ?? Buffer.alloc(0)).toString('utf8');
     try {
-      config = YAML.parse((call.body ?? Buffer.alloc(0)).toString('utf8')) as Obj;
+      // Clients send JSON (valid YAML); parse it as such first: the YAML parser is slow on a 700 KB bundle.
+      config = (/^\s*\{/.test(text) ? tryJson(text) : undefined) ?? (YAML.parse(text) as Obj);
     } catch (err) {
       throw badRequest(`error decoding YAML: ${(err as Error).message}`);
     }

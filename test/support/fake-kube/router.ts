@@ -33,6 +33,8 @@ export interface RequestRecord {
   contentType: string | undefined;
   userAgent: string | undefined;
   status: number;
+  /** Time from the request's arrival to the end of the response (a watch: its whole life). */
+  ms: number;
 }
 
 interface Parsed {
@@ -138,8 +140,9 @@ export class Router {
     this.deps = deps;
   }
 
-  private record(req: IncomingMessage, url: URL, status: number): void {
+  private record(req: IncomingMessage, url: URL, status: number, started = performance.now()): void {
     this.requests.push({
+      ms: Math.round((performance.now() - started) * 10) / 10,
       method: req.method ?? 'GET',
       path: url.pathname,
       query: url.search,
@@ -158,7 +161,8 @@ export class Router {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake-kube');
-    res.on('finish', () => this.record(req, url, res.statusCode));
+    const started = performance.now();
+    res.on('finish', () => this.record(req, url, res.statusCode, started));
     try {
       if (!this.authenticated(req)) throw unauthorized();
       await this.route(req, res, url);
