@@ -91,6 +91,10 @@ export function parseFeedQuery(url: URL): FeedSubscription {
   return { since, instance, types };
 }
 
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return typeof req.headers.upgrade === 'string' && req.headers.upgrade.toLowerCase() === 'websocket';
+}
+
 function unauthorized(): EmailValidateError {
   return evError('EV_ERR_UNAUTHORIZED', 'missing or wrong API token', { hint: 'send Authorization: Bearer <token> (the token the sink printed, or its Secret)' });
 }
@@ -143,7 +147,13 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
   });
 
-  const server = createServer({ headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS }, (req, res) => {
+  const server = createServer({
+    headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
+    // Only WebSocket upgrades take the upgrade path; anything else (e.g. curl's h2c offer) is a plain
+    // request (Node >= 24.9; older Nodes ignore this and reach the upgrade handler's refusal).
+    shouldUpgradeCallback: (req: IncomingMessage) => isWebSocketUpgrade(req),
+  }, (req, res) => {
     let url: URL;
     try {
       url = parseUrl(req);
@@ -194,6 +204,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       return;
     }
     try {
+      if (!isWebSocketUpgrade(req)) throw evError('EV_ERR_BAD_REQUEST', `unsupported upgrade to ${String(req.headers.upgrade).slice(0, 40)}`, { hint: 'send plain HTTP/1.1 requests; only the event feed upgrades, to websocket' });
       const url = parseUrl(req);
       if (url.pathname !== EVENTS_PATH) throw evError('EV_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`, { hint: `the event feed is at ${EVENTS_PATH}` });
       if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();

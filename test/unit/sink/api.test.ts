@@ -264,6 +264,19 @@ describe('sink API: own routes', () => {
       }
     });
 
+    it('a non-WebSocket upgrade offer (curl --http2 sends h2c) is served as a plain request', async () => {
+      api.ctx.addMessage({ raw: RAW(1) });
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${api.base}/api/messages`, { headers: { ...api.auth, connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 200);
+    });
+
     it('a failure inside a handler is a 500 EV_ERR_INTERNAL without details, logged', async () => {
       api.ctx.store.detail = async () => { throw new Error('boom secret detail'); };
       const res = await api.fetch('/api/messages/x');
