@@ -157,7 +157,7 @@ export async function runCheckInCluster(o: CheckOptions, io: CheckIo, c: Cluster
     const signal = io.signal ? AbortSignal.any([io.signal, local.signal]) : local.signal;
     const api = new CoordinatorClient({ url: tunnel.url, token, signal });
     try {
-      return await stream(o, io, api, client, namespace, job, started);
+      return await stream(o, io, api, client, namespace, job, started, status);
     } finally {
       local.abort(new Error('check finished'));
     }
@@ -185,7 +185,7 @@ async function waitCoordinator(client: KubeClient, namespace: string, signal?: A
 }
 
 /** Pushes the input and writes results as they come back, in input order. */
-async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, client: KubeClient, namespace: string, job: KubeObject, started: number): Promise<CheckSummary> {
+async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, client: KubeClient, namespace: string, job: KubeObject, started: number, status: (line: string) => void): Promise<CheckSummary> {
   const counts = emptyCounts();
   const read: ReadProgress = { bytes: 0 };
   const sink = o.out ? fdSink({ path: o.out, keepBytes: 0 }) : fdSink({ fd: io.stdoutFd });
@@ -257,6 +257,7 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
     for (;;) {
       const r = await api.get<PullResponse>(`/v1/results?after=${cursor}`);
       cursor = r.cursor;
+      lastStats = r.stats;
       for (const res of r.results) {
         // Exactly once: the coordinator de-duplicates by index, and so do we (a retried pull may repeat).
         if (res.index < next || done.has(res.index)) continue;
@@ -267,6 +268,7 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
     }
   };
 
+  let lastStats: PullResponse['stats'] | null = null;
   let jobTimer: ReturnType<typeof setInterval> | null = null;
   const jobFailed = new Promise<never>((_, reject) => {
     jobTimer = setInterval(() => {
@@ -283,6 +285,8 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
     await Promise.race([Promise.all([push, puller()]), jobFailed]);
     drain();
     if (next !== total + 1) throw evError('EV_ERR_INTERNAL', `in-cluster check ended with ${total + 1 - next} results missing`);
+    const st = lastStats as PullResponse['stats'] | null;
+    if (st) status(`coordinator: ${st.completed} results, ${st.expired} leases given back after a shard stopped, ${st.duplicates} late duplicate results dropped`);
   } catch (err) {
     if (io.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted; results so far were written, the cluster objects are being removed', { hint: 'run the command again (without --in-cluster, --state can resume a local run)' });
     throw err;
