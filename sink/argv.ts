@@ -32,6 +32,7 @@ export function optionsFromArgv(argv: string[]): Partial<SinkOptions> {
         'idle-timeout': { type: 'string' },
         'session-timeout': { type: 'string' },
         name: { type: 'string' },
+        'event-window': { type: 'string' },
         'log-level': { type: 'string' },
       },
     }));
@@ -69,6 +70,7 @@ export function optionsFromArgv(argv: string[]): Partial<SinkOptions> {
   if (str('auth-users-file') !== undefined) out.usersFile = str('auth-users-file')!;
   if (str('max-clients') !== undefined) out.maxClients = int('max-clients', str('max-clients')!);
   if (str('name') !== undefined) out.name = str('name')!;
+  if (str('event-window') !== undefined) out.eventWindow = int('event-window', str('event-window')!);
   if (str('log-level') !== undefined) out.logLevel = str('log-level') as LogLevel;
   return out;
 }

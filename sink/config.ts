@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { evError } from '../src/errors.ts';
 import { parseRules } from '../src/rules-schema.ts';
+import { DEFAULT_EVENT_WINDOW } from './event-log.ts';
 import { LOG_LEVELS, silentLogger } from './logger.ts';
 import type { LogLevel } from './logger.ts';
 import type { Analyzer } from './message-parse.ts';
@@ -35,6 +36,8 @@ export const MAX_MAX_BYTES = 64 * 1024 ** 3;
 export const MAX_MESSAGE_SIZE_LIMIT = 1024 ** 3;
 /** Configured AUTH users; a list, not a directory. */
 export const MAX_AUTH_USERS = 1000;
+/** Upper bound for the replay window: ten million events would be gigabytes. */
+export const MAX_EVENT_WINDOW = 2_000_000;
 /** A token shorter than this is guessable. */
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -69,6 +72,8 @@ export interface SinkOptions {
   sessionTimeoutMs: number;
   /** Host name in the SMTP greeting and in generated DSNs. */
   name: string;
+  /** Events kept for WebSocket replay (`?since=`); each costs about a kilobyte. */
+  eventWindow: number;
   logLevel: LogLevel;
   /** A logger; when absent, JSON lines to stdout at logLevel (the embedded default is silent). */
   logger: Logger | null;
@@ -98,6 +103,7 @@ export interface SinkConfig {
   readonly idleTimeoutMs: number;
   readonly sessionTimeoutMs: number;
   readonly name: string;
+  readonly eventWindow: number;
   readonly logLevel: LogLevel;
   readonly logger: Logger | null;
   readonly parseInWorker: boolean;
@@ -128,6 +134,7 @@ export const OPTION_SOURCES: Readonly<Record<keyof SinkOptions, { flag: string |
   idleTimeoutMs: { flag: '--idle-timeout', env: 'EV_IDLE_TIMEOUT' },
   sessionTimeoutMs: { flag: '--session-timeout', env: 'EV_SESSION_TIMEOUT' },
   name: { flag: '--name', env: 'EV_NAME' },
+  eventWindow: { flag: '--event-window', env: 'EV_EVENT_WINDOW' },
   logLevel: { flag: '--log-level', env: 'EV_LOG_LEVEL' },
   logger: { flag: null, env: null },
   parseInWorker: { flag: null, env: 'EV_PARSE_IN_WORKER' },
@@ -202,7 +209,7 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
     if (v !== undefined) out[key] = v;
   };
   (['host', 'token', 'tokenFile', 'rulesFile', 'tlsCert', 'tlsKey', 'usersFile', 'name'] as const).forEach(str);
-  for (const key of ['smtpPort', 'httpPort', 'maxMessages', 'maxClients'] as const) {
+  for (const key of ['smtpPort', 'httpPort', 'maxMessages', 'maxClients', 'eventWindow'] as const) {
     const v = get(key);
     if (v !== undefined) out[key] = parseInteger(key, v);
   }
@@ -318,13 +325,14 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
   const maxClients = checkInt('maxClients', o.maxClients ?? DEFAULT_MAX_CLIENTS, 1, 100_000);
   const idleTimeoutMs = checkInt('idleTimeoutMs', o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, 1000, 3_600_000);
   const sessionTimeoutMs = checkInt('sessionTimeoutMs', o.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS, 1000, 24 * 3_600_000);
+  const eventWindow = checkInt('eventWindow', o.eventWindow ?? DEFAULT_EVENT_WINDOW, 100, MAX_EVENT_WINDOW);
   const logLevel = o.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) bad('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
 
   return Object.freeze({
     host, smtpPort, httpPort, token, tokenGenerated, rulesSource, rulesFile,
     maxMessages, maxBytes, maxMessageSize, tls, authRequired, users,
-    maxClients, idleTimeoutMs, sessionTimeoutMs, name, logLevel,
+    maxClients, idleTimeoutMs, sessionTimeoutMs, name, eventWindow, logLevel,
     logger: o.logger ?? null,
     parseInWorker: o.parseInWorker ?? (o.analyze == null),
     random: o.random ?? Math.random,

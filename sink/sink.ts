@@ -52,7 +52,7 @@ export function createSink(config: SinkConfig): Sink {
   const logger = config.logger ?? createJsonLogger({ level: config.logLevel });
   const instance = randomUUID();
   const startedAt = performance.now();
-  const events = new EventLog();
+  const events = new EventLog({ window: config.eventWindow });
   const parser: ParseBackend = config.parseInWorker ? new WorkerParser() : new InlineParser(config.analyze ?? undefined);
   const store = new MemoryMessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes, events, parser });
   const analysis = new AnalysisQueue({ store, parser, events, logger });
