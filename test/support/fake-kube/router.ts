@@ -13,7 +13,7 @@ import type { FaultControls } from './faults.ts';
 import type { Kubelet } from './kubelet.ts';
 import { sliceLog } from './logs.ts';
 import type { PortForwarder } from './port-forward.ts';
-import { parsePorts } from './port-forward.ts';
+import { parsePorts, PORT_FORWARD_PROTOCOLS } from './port-forward.ts';
 import { findResource, resolveResource } from './resources.ts';
 import type { ResourceType } from './resources.ts';
 import { protobufToJson } from './protobuf.ts';
@@ -244,7 +244,7 @@ export class Router {
       }
     }
     if (subresource === 'log') return this.logs(req, res, call);
-    if (subresource === 'portforward') throw badRequest('Upgrade request required');
+    if (subresource === 'portforward') throw badRequest(`Upgrade request required: fake-kube speaks port-forward only over WebSocket with ${PORT_FORWARD_PROTOCOLS.join(' or ')}; kubectl's SPDY port-forward is not supported`);
     if (subresource === 'scale') {
       if (method === 'GET') return sendJson(res, 200, api.scaleOf(api.get(call)));
       if (method === 'PUT') return sendJson(res, 200, api.updateScale(call));
@@ -332,6 +332,10 @@ export class Router {
       const parsed = parsePath(url.pathname);
       if (!parsed || 'discovery' in parsed || parsed.rt !== resolveResource('pods') || parsed.subresource !== 'portforward' || !parsed.name) {
         throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
+      }
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !offered.some((p) => PORT_FORWARD_PROTOCOLS.includes(p))) {
+        throw badRequest(`fake-kube speaks port-forward only over WebSocket with ${PORT_FORWARD_PROTOCOLS.join(' or ')} (as @kubernetes/client-node does); kubectl's SPDY port-forward is not supported`);
       }
       const rejectWith = this.deps.faults.portForwardRejectStatus;
       if (rejectWith !== undefined) throw new KubeStatusError(rejectWith, 'InternalError', 'port-forward rejected by fake-kube fault injection');
