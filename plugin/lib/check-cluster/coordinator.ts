@@ -94,15 +94,22 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
   expiryTimer.unref();
 
   const admitNet = (): boolean => table.netInFlight < l.concurrency && (bucket === null || bucket.tryTake());
+  /** Shard processes replaced by a newer one for the same index; they may post results but get no more work. */
+  const replaced = new Set<string>();
   const shardSeen = (shard: string): void => {
-    // Shard ids are "<job index>/<pod name>".
+    if (replaced.has(shard)) throw new HttpError(409, `shard ${shard} was replaced by a newer process for its index`);
+    // Shard ids are "<job index>/<pod name>/<process nonce>": a new id for an index means the previous process is gone.
     const slash = shard.indexOf('/');
     if (slash > 0) {
       const index = shard.slice(0, slash);
       const before = podOfIndex.get(index);
       if (before !== shard) {
         podOfIndex.set(index, shard);
-        if (before !== undefined && table.isAlive(before) && table.retire(before) > 0) notify();
+        if (before !== undefined) {
+          if (replaced.size >= MAX_PERMITS) replaced.clear();
+          replaced.add(before);
+          if (table.isAlive(before) && table.retire(before) > 0) notify();
+        }
       }
     }
   };

@@ -3,6 +3,7 @@
  * one file, two roles chosen by EV_CHECK_ROLE (coordinator or shard), so the
  * cluster pulls only the stock Node.js image.
  */
+import { randomBytes } from 'node:crypto';
 import { createCoordinator } from './coordinator.ts';
 import { runShard } from './shard.ts';
 import { systemClock } from '../check/system-clock.ts';
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
   }
   if (role === 'shard') {
     const index = env.JOB_COMPLETION_INDEX ?? '0';
-    const shard = `${index}/${env.EV_POD_NAME ?? env.HOSTNAME ?? 'shard'}`;
+    // A restarted container keeps its pod name: the random part makes it a new shard, so the
+    // coordinator retires the previous process's leases at once instead of renewing them.
+    const shard = `${index}/${env.EV_POD_NAME ?? env.HOSTNAME ?? 'shard'}/${randomBytes(4).toString('hex')}`;
     const ac = new AbortController();
     process.once('SIGTERM', () => ac.abort(new Error('SIGTERM')));
     const options = JSON.parse(required('EV_CHECK_OPTIONS')) as ShardOptions;

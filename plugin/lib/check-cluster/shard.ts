@@ -26,7 +26,7 @@ export const RESULT_FLUSH_MS = 100;
 export interface ShardRunOptions {
   url: string;
   token: string;
-  /** "<job index>/<pod name>". */
+  /** "<job index>/<pod name>/<process nonce>". */
   shard: string;
   options: ShardOptions;
   clock: Clock;
