@@ -125,9 +125,13 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
         headers: mail.headers,
         attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, ...(a.contentType ? { contentType: a.contentType } : {}) })),
       };
-      const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      let onAbort: () => void = () => undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
       try {
-        const info = await Promise.race([transport.sendMail(message), aborted]);
+        const info = await Promise.race([transport.sendMail(message), aborted]).finally(() => signal.removeEventListener('abort', onAbort));
         outcome.accepted.push(...(info.accepted ?? []).map(String));
         for (const e of info.rejectedErrors ?? []) classify(outcome, e, e.recipient ?? '');
       } catch (err) {

@@ -94,6 +94,28 @@ steps:
     assert.match(r3.stderr, /:4:5: steps\[0\]\.job: job steps run in a Kubernetes cluster/);
   });
 
+  it('runs several files in one invocation, each with its own run id and rules', async () => {
+    const a = flowFile('a.yaml', `metadata: { name: a }
+sink:
+  rules:
+    - { name: block-x, match: { recipient: "x+*@example.test" }, reject: { code: 550 } }
+steps:
+  - send: { to: "x+{{run.id}}@example.test" }
+  - expectEvent: { type: rejected, to: "x+{{run.id}}@example.test" }
+`);
+    const b = flowFile('b.yaml', `metadata: { name: b }
+steps:
+  - send: { to: "x+{{run.id}}@example.test" }
+  - name: delivered, because the first flow's rules are gone
+    expect: { to: "x+{{run.id}}@example.test" }
+`);
+    const r = await runCli(['run', '--local', '-o', 'json', a, b]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as { flows: Array<{ name: string; runId: string; status: string }> };
+    assert.deepEqual(report.flows.map((f) => [f.name, f.status]), [['a', 'passed'], ['b', 'passed']]);
+    assert.notEqual(report.flows[0].runId, report.flows[1].runId);
+  });
+
   it('rejects --local together with --sink', async () => {
     const r = await runCli(['run', '--local', '--sink', 'http://127.0.0.1:1', 'examples/articles-flow.yaml']);
     assert.equal(r.code, 2);
