@@ -131,7 +131,9 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
         signal.addEventListener('abort', onAbort, { once: true });
       });
       try {
-        const info = await Promise.race([transport.sendMail(message), aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+        const sending = transport.sendMail(message);
+        sending.catch(() => undefined); // settles after an abort won the race: not an unhandled rejection
+        const info = await Promise.race([sending, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
         outcome.accepted.push(...(info.accepted ?? []).map(String));
         for (const e of info.rejectedErrors ?? []) classify(outcome, e, e.recipient ?? '');
       } catch (err) {
