@@ -137,6 +137,19 @@ describe('fake-kube workloads (client-node)', function () {
     assert.ok(String(out.cfg).endsWith('/a.txt') && !String(out.cfg).startsWith('/etc/merged'), 'env paths under a mount are rewritten');
   });
 
+  it('restarts a container whose liveness probe starts failing', async () => {
+    await kube.close();
+    kube = await startFakeKube({ livenessPeriodMs: 50 });
+    const { core } = clients(kube);
+    const script = 'let n = 0; require("node:http").createServer((q, s) => { s.statusCode = ++n > 2 ? 500 : 200; s.end(); }).listen(9000, process.env.EV_HOST)';
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'sick' }, spec: { containers: [{ name: 'c', image: 'node:24', command: ['node', '-e', script], env: [{ name: 'EV_HOST', value: '' }], livenessProbe: { httpGet: { path: '/livez', port: 9000 }, failureThreshold: 2 } }] } },
+    });
+    const pod = await kube.waitFor('pods', (p) => ((p as Obj).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1) as Obj;
+    assert.equal(pod.status.containerStatuses[0].lastState.terminated.exitCode, 137);
+  });
+
   it('holds non-Node images Pending with ErrImagePull/ImagePullBackOff', async () => {
     const { core } = clients(kube);
     await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'nginx' }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } } });

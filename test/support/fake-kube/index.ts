@@ -65,6 +65,8 @@ export interface FakeKubeOptions {
   probeIntervalMs?: number;
   /** Readiness probe period once ready (default 250 ms). */
   probePeriodMs?: number;
+  /** Liveness probe period once it passed (default 1000 ms). */
+  livenessPeriodMs?: number;
   /** First CrashLoopBackOff delay, doubling per restart (default 50 ms). */
   crashBackoffMs?: number;
   /** CrashLoopBackOff cap (default 1000 ms). */
@@ -166,6 +168,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     apiPort: port,
     probeIntervalMs: options.probeIntervalMs ?? 25,
     probePeriodMs: options.probePeriodMs ?? 250,
+    livenessPeriodMs: options.livenessPeriodMs ?? 1000,
     crashBackoffMs: options.crashBackoffMs ?? 50,
     crashBackoffMaxMs: options.crashBackoffMaxMs ?? 1000,
     maxGraceMs: options.maxGraceMs ?? 2000,

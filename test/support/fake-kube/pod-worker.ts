@@ -32,6 +32,8 @@ export interface PodWorkerOptions {
   probeIntervalMs: number;
   /** Readiness probe period once ready. */
   probePeriodMs: number;
+  /** Liveness probe period once passed (lenient: a loaded CI machine must not kill healthy pods). */
+  livenessPeriodMs: number;
   /** First CrashLoopBackOff delay; doubles per restart. */
   crashBackoffMs: number;
   crashBackoffMaxMs: number;
@@ -292,7 +294,10 @@ export class PodWorker {
       }));
     });
     this.kubelet.event(this.pod, 'Normal', 'Started', `Started container ${c.spec.name}`);
-    if (!c.init) this.beginReadiness(c);
+    if (!c.init) {
+      this.beginReadiness(c);
+      this.beginLiveness(c);
+    }
     this.publish();
   }
 
@@ -331,6 +336,36 @@ export class PodWorker {
           if (failures >= threshold) markReady(false);
         }
         this.after(c.ready ? this.kubelet.opts.probePeriodMs : this.kubelet.opts.probeIntervalMs, tick, c.timers);
+      });
+    };
+    tick();
+  }
+
+  /**
+   * livenessProbe: once the container has passed it, `failureThreshold` misses
+   * in a row kill it with SIGKILL and the restart policy decides what follows.
+   * (initialDelaySeconds is not timed; a container that never passed is left alone.)
+   */
+  private beginLiveness(c: ContainerRun): void {
+    const probe = c.spec.livenessProbe as Obj | undefined;
+    if (!isRunnableProbe(probe)) return;
+    const proc = c.proc;
+    const threshold = Math.max(1, Number(probe.failureThreshold ?? 3));
+    let failures = 0;
+    let passed = false;
+    const tick = (): void => {
+      if (c.proc !== proc || this.terminating) return;
+      void probeOnce(this.ip, c.spec, probe).then((ok) => {
+        if (c.proc !== proc || this.terminating) return;
+        if (ok) {
+          passed = true;
+          failures = 0;
+        } else if (passed && ++failures >= threshold) {
+          this.kubelet.event(this.pod, 'Warning', 'Unhealthy', `Liveness probe failed; container ${c.spec.name} will be restarted`);
+          proc?.kill('SIGKILL');
+          return;
+        }
+        this.after(passed ? this.kubelet.opts.livenessPeriodMs : this.kubelet.opts.probeIntervalMs, tick, c.timers);
       });
     };
     tick();
