@@ -145,7 +145,8 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
   for (const step of flow.steps) {
     const base = { index: step.index, name: step.name, kind: step.action.kind, location: location(step) };
     if (stopReason !== null || options.signal?.aborted) {
-      steps.push({ ...base, status: 'skipped', durationMs: 0, summary: options.signal?.aborted ? 'skipped: the run was interrupted' : `skipped: ${stopReason}` });
+      const why = options.signal?.aborted ? (isEmailValidateError(options.signal.reason) ? options.signal.reason.message : 'the run was interrupted') : stopReason;
+      steps.push({ ...base, status: 'skipped', durationMs: 0, summary: `skipped: ${why}` });
       continue;
     }
     const remaining = options.deadline === undefined ? Infinity : options.deadline - clock.now();
@@ -162,12 +163,14 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
     try {
       partial = await runStep(step, timeoutMs, options);
     } catch (err) {
-      const interrupted = options.signal?.aborted === true;
+      // An abort is either Ctrl-C or the caller giving up on the sink (its reason says which).
+      const reason: unknown = options.signal?.aborted ? options.signal.reason : undefined;
+      const cause = isEmailValidateError(reason) ? reason : options.signal?.aborted ? null : err;
       partial = {
         status: 'error',
-        errorCode: interrupted ? 'EV_ERR_INTERRUPTED' : errorCodeOf(err),
-        summary: interrupted ? 'interrupted' : messageOf(err),
-        ...(isEmailValidateError(err) && err.hint ? { details: [`hint: ${err.hint}`] } : {}),
+        errorCode: cause === null ? 'EV_ERR_INTERRUPTED' : errorCodeOf(cause),
+        summary: cause === null ? 'interrupted' : messageOf(cause),
+        ...(isEmailValidateError(cause) && cause.hint ? { details: [`hint: ${cause.hint}`] } : {}),
       };
     }
     const result: StepResult = { ...base, ...partial, durationMs: clock.now() - t0 };

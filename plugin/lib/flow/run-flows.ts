@@ -114,7 +114,7 @@ export async function loadFlows(files: string[], options: { cluster: boolean; en
   return flows;
 }
 
-function waitForHello(api: FlowSinkApi, since: number, signal: AbortSignal, onEvent: (e: SinkEvent) => void, clock: Clock): { ready: Promise<void>; done: Promise<void> } {
+function waitForHello(api: FlowSinkApi, since: number, signal: AbortSignal, onEvent: (e: SinkEvent) => void, clock: Clock, onFailure: (err: EmailValidateError) => void): { ready: Promise<void>; done: Promise<void> } {
   let helloResolve!: () => void;
   let helloReject!: (err: EmailValidateError) => void;
   const ready = new Promise<void>((resolve, reject) => { helloResolve = resolve; helloReject = reject; });
@@ -126,7 +126,9 @@ function waitForHello(api: FlowSinkApi, since: number, signal: AbortSignal, onEv
     onHello: () => { clock.clearTimeout(timer); helloResolve(); },
   }).catch((err: unknown) => {
     clock.clearTimeout(timer);
-    helloReject(isEmailValidateError(err) ? err : evError('EV_ERR_SINK_UNREACHABLE', `the sink's event feed failed: ${(err as Error).message}`, { cause: err }));
+    const e = isEmailValidateError(err) ? err : evError('EV_ERR_SINK_UNREACHABLE', `the sink's event feed failed: ${(err as Error).message}`, { cause: err });
+    helloReject(e);
+    onFailure(e);
   });
   ready.catch(() => undefined);
   return { ready, done };
@@ -217,7 +219,10 @@ async function runOne(flow: FlowSpec, ctx: RunContext): Promise<FlowResult> {
     mock: { url: ctx.mock.url },
   };
   const feed = new AbortController();
-  const onAbort = (): void => feed.abort();
+  // The flow stops on Ctrl-C, and also when the event feed is lost for good: waiting for
+  // deadlines then would only report every expectation as "nothing arrived".
+  const flowSignal = new AbortController();
+  const onAbort = (): void => { feed.abort(); flowSignal.abort(options.signal.reason); };
   options.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const rules = flow.sinkRulesData === null ? ctx.originalRules : toYaml(renderDeep(flow.sinkRulesData, vars));
@@ -227,11 +232,11 @@ async function runOne(flow: FlowSpec, ctx: RunContext): Promise<FlowResult> {
     }
     const { lastSeq } = await sink.api.info();
     const history = new FlowHistory((id) => sink.api.get(id));
-    const { ready } = waitForHello(sink.api, lastSeq, feed.signal, (e) => history.ingest(e), clock);
+    const { ready } = waitForHello(sink.api, lastSeq, feed.signal, (e) => history.ingest(e), clock, (err) => { if (!feed.signal.aborted) flowSignal.abort(err); });
     await ready;
     options.onStatus?.(`flow ${flow.name} (${flow.file}): run ${runId}, ${flow.steps.length} steps`);
     return await runFlow({
-      flow, driver: ctx.driver, history, vars, clock, startedAt, signal: options.signal,
+      flow, driver: ctx.driver, history, vars, clock, startedAt, signal: flowSignal.signal,
       ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
       onStep: (r) => options.onStep?.(flow, r),
     });

@@ -228,6 +228,21 @@ describe('flow runner', () => {
     assert.equal(exitCodeOf(report, (c) => ERROR_CODES[c as keyof typeof ERROR_CODES].exit), 130);
   });
 
+  it('a lost event feed (abort with a sink error) ends the flow as an environment error, not as "nothing arrived"', async () => {
+    const controller = new AbortController();
+    const flow = parseFlow(`${HEAD}steps:\n  - expect: { subject: never }\n  - expect: { subject: never }\n`, 'flow.yaml');
+    const sink = new FakeSink();
+    const clock = new ManualClock();
+    const promise = runFlow({ flow, driver: new FakeDriver(sink, clock), history: sink.history, clock, startedAt: '', vars: { run: { id: 'x' }, env: {} }, signal: controller.signal });
+    await flushMicrotasks();
+    controller.abort(evError('EV_ERR_SINK_UNREACHABLE', 'cannot reach the sink at http://127.0.0.1:1'));
+    const result = await promise;
+    assert.deepEqual(result.steps.map((s) => [s.status, s.errorCode ?? null]), [['error', 'EV_ERR_SINK_UNREACHABLE'], ['skipped', null]]);
+    assert.match(result.steps[1].summary, /skipped: cannot reach the sink/);
+    const report = { status: result.status, durationMs: 0, sink: { url: '', smtp: '', mode: 'local' as const }, flows: [result], totals: totalsOf([result]) };
+    assert.equal(exitCodeOf(report, (c) => ERROR_CODES[c as keyof typeof ERROR_CODES].exit), 3);
+  });
+
   it('exit codes: 0 passed, 1 failed, 3 environment error', async () => {
     const exit = (r: FlowResult): number => exitCodeOf({ status: r.status, durationMs: 0, sink: { url: '', smtp: '', mode: 'local' }, flows: [r], totals: totalsOf([r]) }, (c) => ERROR_CODES[c as keyof typeof ERROR_CODES].exit);
     assert.equal(exit((await run('steps:\n  - send: { to: a@x.test }\n')).result), 0);
