@@ -3,6 +3,13 @@ import { BaseCommand, outputFlag } from '../lib/base-command.ts';
 import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 import { evError } from '../../src/errors.ts';
 
+const OUTCOME_TEXT: Record<string, string> = {
+  'deleted-namespace': 'namespace deleted',
+  'deleted-objects': 'sink objects deleted (the namespace was not created by up and is kept)',
+  absent: 'already gone',
+  'no-sink': 'no sink there (nothing to do)',
+};
+
 export default class Down extends BaseCommand {
   static override summary = 'Remove a sink (or all of them) from the cluster. Idempotent.';
   static override description = `Deletes the namespace that \`up\` created, or, for a sink deployed with \`up -n EXISTING\`, only the sink's objects in that namespace (a namespace the tool did not create is never deleted). Something already gone counts as success.
@@ -37,12 +44,12 @@ Without NAME: the sink in -n, or the only sink in the context.`;
       }
       targets = sinks.map((s) => s.namespace);
     }
-    const results: Array<{ namespace: string; outcome: string }> = [];
+    const results: Array<{ namespace: string; outcome: keyof typeof OUTCOME_TEXT }> = [];
     for (const ns of targets) {
       this.status(`removing the sink in ${ns}…`);
       results.push({ namespace: ns, outcome: await removeSink(client, ns, { wait: flags.wait }) });
     }
     this.emit(flags.output, results, () => (results.length === 0 ? 'nothing to remove: no sinks found'
-      : results.map((r) => `${r.namespace}: ${r.outcome === 'absent' ? 'already gone' : r.outcome === 'deleted-namespace' ? 'namespace deleted' : 'sink objects deleted'}`).join('\n')));
+      : results.map((r) => `${r.namespace}: ${OUTCOME_TEXT[r.outcome]}`).join('\n')));
   }
 }

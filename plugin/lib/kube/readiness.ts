@@ -4,7 +4,7 @@
  * Polls the pod list: a few cheap GETs per second is simpler and more robust
  * than a watch for a wait measured in seconds.
  */
-import { SINK_POD_SELECTOR, formatDuration } from '../../../src/cluster-meta.ts';
+import { SINK_NAME, SINK_POD_SELECTOR, formatDuration } from '../../../src/cluster-meta.ts';
 import { evError } from '../../../src/errors.ts';
 import type { KubeClient, V1Pod } from './adapter.ts';
 
@@ -87,7 +87,13 @@ export async function waitForSinkReady(client: KubeClient, namespace: string, op
     await sleep(Math.min(now() - start < FAST_POLL_WINDOW_MS ? FAST_POLL_MS : MAX_POLL_MS, left), options.signal);
   }
   const bad = states.find((s) => !s.ready);
-  const reason = bad ? `${bad.name}: ${bad.reason}${bad.message ? ` (${bad.message})` : ''}` : 'no sink pod was created';
+  let reason = bad ? `${bad.name}: ${bad.reason}${bad.message ? ` (${bad.message})` : ''}` : 'no sink pod was created';
+  if (!bad) {
+    // No pod at all: the Deployment's conditions say why (quota, admission, PodSecurity…).
+    const deployment = await client.getDeployment(namespace, SINK_NAME).catch(() => undefined);
+    const failed = (deployment?.status?.conditions ?? []).find((c) => c.status === 'False' || c.type === 'ReplicaFailure');
+    if (failed?.message) reason += `: ${failed.reason ?? failed.type}: ${failed.message}`;
+  }
   throw evError('EV_ERR_SINK_NOT_READY', `the sink in namespace ${namespace} did not become ready within ${formatDuration(options.timeoutMs)}: ${reason}`, {
     hint: bad ? reasonHint(bad.reason, namespace) : `check the Deployment: \`kubectl describe deploy/email-sink -n ${namespace}\`.`,
     details: { namespace, pods: states },

@@ -86,11 +86,12 @@ function summary(namespace: string, managedNamespace: boolean, annotations: Reco
   };
 }
 
-export type RemoveOutcome = 'deleted-namespace' | 'deleted-objects' | 'absent';
+export type RemoveOutcome = 'deleted-namespace' | 'deleted-objects' | 'absent' | 'no-sink';
 
 /**
  * Removes the sink in `namespace`: the whole namespace when `up` created it,
- * otherwise only our objects in it. A missing namespace or sink is success.
+ * otherwise only our objects in it (a namespace we did not create is never
+ * deleted). A missing namespace (`absent`) or sink (`no-sink`) is success.
  */
 export async function removeSink(client: KubeClient, namespace: string, options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<RemoveOutcome> {
   const ns = await client.getNamespace(namespace);
@@ -105,5 +106,5 @@ export async function removeSink(client: KubeClient, namespace: string, options:
     return 'deleted-namespace';
   }
   const deleted = await client.deleteSinkObjects(namespace);
-  return deleted > 0 ? 'deleted-objects' : 'absent';
+  return deleted > 0 ? 'deleted-objects' : 'no-sink';
 }
