@@ -42,7 +42,8 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
   const s = o.options;
   const client = new CoordinatorClient({ url: o.url, token: o.token, signal: o.signal });
   const offline = createOfflineContext(createLists());
-  const stages: NetworkStages = {};
+  // Built as the local runner builds them (plugin/lib/check/run.ts), so results are the same.
+  const stages: NetworkStages = { allowPrivateMx: s.allowPrivateMx };
   if (!s.offline) {
     const resolver = o.resolver ?? createDnsResolver({ server: s.dnsServer, timeoutMs: s.dnsTimeoutMs, tries: s.dnsTries });
     stages.dns = new DnsChecker({ resolver, clock: o.clock, timeoutMs: s.dnsTimeoutMs * (s.dnsTries + 1) + 1000, concurrency: Math.min(256, Math.max(16, s.concurrency)) });
