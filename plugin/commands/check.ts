@@ -2,9 +2,10 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
 import { evError } from '../../src/errors.ts';
 import type { Verdict } from '../../src/check/reasons.ts';
-import { runCheckCommand, type CheckSummary } from '../lib/check/run.ts';
-import { durationFlag, rateFlag } from '../lib/check/parse.ts';
+import type { CheckIo, CheckOptions, CheckSummary } from '../lib/check/run.ts';
 import { systemClock } from '../lib/check/system-clock.ts';
+import { runCheckInWorker } from '../lib/check/worker.ts';
+import { durationFlag, rateFlag } from '../lib/check/parse.ts';
 import type { CheckFormat } from '../lib/check/output.ts';
 import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 
@@ -73,7 +74,7 @@ export default class Check extends BaseCommand {
     try {
       const runner = flags['in-cluster']
         ? (await import('../lib/check-cluster/run.ts')).inClusterRunner({ shards: flags.shards, kube: pickKubeFlags(flags), onStatus: (l) => this.status(l) })
-        : runCheckCommand;
+        : (o: CheckOptions, io: CheckIo) => runCheckInWorker(o, io.signal!);
       summary = await runner({
         paths: argv as string[], column: flags.column ?? null, format, out: flags.out ?? null, state: flags.state ?? null,
         offline: flags.offline, dnsServer: flags['dns-server'], dnsTimeoutMs: durationFlag('dns-timeout', flags['dns-timeout']), dnsTries: flags['dns-tries'],

@@ -69,7 +69,8 @@ export interface CheckOptions {
 export interface CheckIo {
   stdoutFd: number;
   stderr: NodeJS.WriteStream;
-  stdin: NodeJS.ReadableStream;
+  /** Standard input (default: process.stdin, touched only when an input is '-'). */
+  stdin?: NodeJS.ReadableStream;
   env: Readonly<Record<string, string | undefined>>;
   clock: Clock;
   signal?: AbortSignal;
