@@ -125,6 +125,15 @@ function location(step: FlowStep): string {
   return `${step.ref.file}:${step.ref.line}:${step.ref.col}`;
 }
 
+/** Step names may quote templated fields (`expect a message to u+{{run.id}}@…`): show them rendered when possible. */
+function displayName(name: string, vars: TemplateVars): string {
+  try {
+    return renderTemplate(name, vars);
+  } catch {
+    return name;
+  }
+}
+
 function errorCodeOf(err: unknown): string {
   if (isEmailValidateError(err)) return err.code;
   if (err instanceof TemplateError || err instanceof MatcherError) return 'EV_ERR_FLOW_TEMPLATE';
@@ -143,7 +152,7 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
   let stopReason: string | null = null;
 
   for (const step of flow.steps) {
-    const base = { index: step.index, name: step.name, kind: step.action.kind, location: location(step) };
+    const base = { index: step.index, name: displayName(step.name, options.vars), kind: step.action.kind, location: location(step) };
     if (stopReason !== null || options.signal?.aborted) {
       const why = options.signal?.aborted ? (isEmailValidateError(options.signal.reason) ? options.signal.reason.message : 'the run was interrupted') : stopReason;
       steps.push({ ...base, status: 'skipped', durationMs: 0, summary: `skipped: ${why}` });
