@@ -99,7 +99,6 @@ export interface CreatedSink {
   destroy(): Promise<void>;
 }
 
-
 /** How long `down`/`destroy()` waits for a namespace to finish terminating. */
 export const NAMESPACE_DELETE_WAIT_MS = 60_000;
 /** How long openClusterSink waits for an existing sink to be ready (it should already be). */
@@ -188,9 +187,12 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
 
   // A Ctrl-C can land while the namespace create is in flight: the cleanup waits for it to settle.
   let creating: Promise<unknown> | undefined;
+  // Only a namespace this call created is ever deleted (a 409 means someone else's).
+  let namespaceCreated = false;
   const destroy = async () => {
     await creating?.catch(() => {});
     if (createNamespace) {
+      if (!namespaceCreated) return;
       await client.deleteNamespace(namespace);
       await client.waitNamespaceGone(namespace, NAMESPACE_DELETE_WAIT_MS);
     } else {
@@ -208,7 +210,7 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
       if (obj.kind === 'Namespace') {
         status(`creating namespace ${namespace}…`);
         registerCleanup();
-        creating = client.createNamespace(obj as never);
+        creating = client.createNamespace(obj as never).then(() => { namespaceCreated = true; });
         await creating;
         continue;
       }
