@@ -51,7 +51,7 @@ describe('check-cluster: manifests', () => {
     }
     assert.deepEqual(gunzipSync(Buffer.concat(parts)), bundle);
     const job = objs.at(-1) as Obj;
-    const projected = (job.spec.template.spec.volumes as Obj[]).find((v) => v.name === 'bundle').projected.sources;
+    const projected = (job.spec.template.spec.volumes as Obj[]).find((v) => v.name === 'bundle')!.projected.sources;
     assert.equal(projected.length, cms.length);
   });
 
