@@ -157,6 +157,8 @@ function bridge(ws: WebSocket, socket: Socket, keepaliveMs: number, early: Array
     if (ws.readyState === WebSocket.OPEN) ws.close(1000); else finish();
   });
   socket.on('close', () => finish());
-  socket.resume();
+  // The local client may have gone away while the WebSocket was opening.
+  if (socket.destroyed) finish();
+  else socket.resume();
   return { closed, close: () => finish() };
 }
