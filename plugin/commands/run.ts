@@ -39,6 +39,10 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Run);
     const files = argv as string[];
+    if (flags.sink !== undefined) {
+      const kube = (['namespace', 'kubeconfig', 'context', 'cluster', 'user'] as const).find((k) => flags[k] !== undefined);
+      if (kube) throw evError('EV_ERR_CONFLICTING_OPTIONS', `--sink cannot be combined with --${kube}`, { hint: 'use --sink for a sink you reach directly, or the kube flags for a sink in the cluster' });
+    }
     const timeoutMs = parseDuration(flags.timeout);
     if (typeof timeoutMs === 'string') throw evError('EV_ERR_INVALID_OPTION', `--timeout: ${timeoutMs}`, { hint: 'e.g. --timeout 5m' });
     const interrupt = interrupts.install();
