@@ -115,10 +115,12 @@ describe('fake-kube with real kubectl 1.32', function () {
       await fwd.close();
     }
 
-    // Re-applying is idempotent.
+    // Re-applying is idempotent: nothing changes, not even resourceVersions.
     const again = await kubectl(kube, ['apply', '--server-side', '--validate=false', '-f', file]);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal((kube.get('deployments', 'demo', 'web') as Obj).metadata.generation, 1);
+    const after = kube.get('deployments', 'demo', 'web') as Obj;
+    assert.equal(after.metadata.generation, 1);
+    assert.equal((kube.get('configmaps', 'demo', 'web-script') as Obj).metadata.resourceVersion, cm.metadata.resourceVersion);
   });
 
   it('kubectl delete ns waits until the namespace is gone', async () => {

@@ -69,6 +69,17 @@ function specPart(obj: KubeObject): string {
   return JSON.stringify(rest);
 }
 
+/** An object as JSON without its resourceVersion and managedFields timestamps. */
+function comparable(obj: KubeObject): string {
+  const managed = (obj.metadata.managedFields ?? []).map((m) => {
+    if (m === null || typeof m !== 'object') return m;
+    const { time: _t, ...rest } = m as Record<string, unknown>;
+    void _t;
+    return rest;
+  });
+  return JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: '', managedFields: managed } });
+}
+
 export class Store {
   private readonly byType = new Map<string, Map<string, KubeObject>>();
   private readonly history: StoreEvent[] = [];
@@ -214,8 +225,8 @@ export class Store {
     if (old.metadata.deletionTimestamp && !obj.metadata.deletionTimestamp) obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
     obj.metadata.generation = old.metadata.generation ?? 1;
     if (specPart(old) !== specPart(obj) || (obj.metadata.deletionTimestamp && !old.metadata.deletionTimestamp)) obj.metadata.generation++;
-    if (JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: '' } }) === JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: '' } })) {
-      // No-op writes do not bump resourceVersion, as on a real server.
+    if (comparable(obj) === comparable(old)) {
+      // No-op writes (a managedFields timestamp aside) do not bump resourceVersion, as on a real server.
       return clone(old);
     }
     this.rv++;
