@@ -165,7 +165,10 @@ export class DnsChecker {
     let p = this.hosts.get(host);
     if (!p) {
       p = (async () => {
-        const [v4, v6] = await Promise.all([this.addrs(() => this.resolver.resolve4(host)), this.addrs(() => this.resolver.resolve6(host))]);
+        // AAAA only when there is no A: one query per MX host in the common
+        // case, which is what keeps 20,000 domains a few seconds of DNS.
+        const v4 = await this.addrs(() => this.resolver.resolve4(host));
+        const v6 = v4.list.length > 0 ? { list: [] as string[], missing: false, timeout: false } : await this.addrs(() => this.resolver.resolve6(host));
         const addresses = [...v4.list, ...v6.list].slice(0, MAX_ADDRESSES_PER_HOST);
         return { addresses, missing: v4.missing && v6.missing, timeout: v4.timeout || v6.timeout };
       })();

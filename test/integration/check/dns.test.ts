@@ -18,6 +18,7 @@ describe('check: DNS against a fake DNS server on loopback', function () {
       'mail.mx.test': { a: ['192.0.2.10'] },
       'mail0.mx.test': { a: ['192.0.2.11'], aaaa: ['2001:db8::11'] },
       'nullmx.test': { mx: [{ priority: 0, exchange: '.' }] },
+      'v6only.test': { mx: [{ priority: 1, exchange: 'mx6.v6only.test' }] }, 'mx6.v6only.test': { aaaa: ['2001:db8::66'] },
       'implicit.test': { a: ['192.0.2.20'] },
       'nothing.test': {},
       'loopmx.test': { mx: [{ priority: 1, exchange: 'lo.loopmx.test' }] },
@@ -33,7 +34,8 @@ describe('check: DNS against a fake DNS server on loopback', function () {
     const mx = await checker.lookup('mx.test');
     assert.equal(mx.status, 'ok');
     assert.deepEqual(mx.mx.map((m) => m.exchange), ['mail0.mx.test', 'mail.mx.test']);
-    assert.deepEqual(mx.mx[0].addresses, ['192.0.2.11', '2001:db8::11']);
+    assert.deepEqual(mx.mx[0].addresses, ['192.0.2.11'], 'AAAA is asked only when there is no A');
+    assert.deepEqual((await checker.lookup('v6only.test')).mx[0].addresses, ['2001:db8::66']);
     assert.equal((await checker.lookup('nullmx.test')).status, 'null_mx');
     const imp = await checker.lookup('implicit.test');
     assert.equal(imp.implicitMx, true);
