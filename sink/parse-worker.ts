@@ -33,7 +33,7 @@ export const MAX_PARSE_BATCH = 64;
  */
 export const PARSE_WORKER_HEAP_MB = 160;
 /** Worker young generation: parsing makes short-lived garbage; a small nursery keeps resident memory low. */
-export const PARSE_WORKER_YOUNG_MB = 8;
+export const PARSE_WORKER_YOUNG_MB = 16;
 
 const WORKER_MARK = 'evParseWorker';
 
