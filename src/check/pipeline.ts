@@ -115,7 +115,8 @@ export function checkOffline(address: string, index: number, ctx: OfflineContext
   if (role) reasons.push('role_account');
   return {
     address,
-    normalized: `${s.local}@${s.domain}`,
+    // Most addresses are already in normal form: reuse the string (no allocation, hash computed once).
+    normalized: s.domain === s.domainInput && s.local.length + s.domain.length + 1 === address.length ? address : `${s.local}@${s.domain}`,
     verdict: verdictOf(reasons),
     reasons,
     index,

@@ -37,7 +37,8 @@ function listsJson(l: ListDetails): string {
 /** The JSON line of a result, with the trailing newline. */
 export function resultToJsonLine(r: CheckResult): string {
   const c = r.checks;
-  let s = `{"address":${jsonString(r.address)},"normalized":${jsonString(r.normalized)},"verdict":"${r.verdict}","reasons":${r.reasons.length === 0 ? '[]' : `["${r.reasons.join('","')}"]`},"index":${r.index},"checks":{"syntax":${syntaxJson(c.syntax)}`;
+  const address = jsonString(r.address);
+  let s = `{"address":${address},"normalized":${r.normalized === r.address ? address : jsonString(r.normalized)},"verdict":"${r.verdict}","reasons":${r.reasons.length === 0 ? '[]' : `["${r.reasons.join('","')}"]`},"index":${r.index},"checks":{"syntax":${syntaxJson(c.syntax)}`;
   if (c.lists !== undefined) s += `,"lists":${listsJson(c.lists)}`;
   if (c.dns !== undefined) s += `,"dns":${JSON.stringify(c.dns)}`;
   if (c.smtp !== undefined) s += `,"smtp":${JSON.stringify(c.smtp)}`;

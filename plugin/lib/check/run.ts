@@ -8,7 +8,6 @@
 import { readFileSync, statSync, existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
 import { evError } from '../../../src/errors.ts';
 import type { Clock } from '../../../src/limits/clock.ts';
 import { TokenBucket } from '../../../src/limits/token-bucket.ts';
@@ -28,7 +27,6 @@ import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
 import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
 import { createDnsResolver } from './dns-resolver.ts';
 import { netSmtpTransport } from './smtp-transport.ts';
-import { poolHttpClient } from './http-client.ts';
 import { startProgress } from './progress.ts';
 
 export interface CheckOptions {
@@ -152,9 +150,11 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
     });
   }
   if (o.provider) {
-    const config = loadProviderConfig(o.provider, io.env);
+    const config = await loadProviderConfig(o.provider, io.env);
     let http = io.http;
     if (!http) {
+      // undici is loaded only when a provider is used (~0.1 s of start-up otherwise).
+      const { poolHttpClient } = await import('./http-client.ts');
       const client = poolHttpClient(new URL(config.url.replace('{address}', 'x')).origin, config.concurrency);
       closers.push(() => client.close());
       http = client;
@@ -206,7 +206,8 @@ function mailProviderOverrides(o: CheckOptions): Map<string, KeyLimit> {
   return new Map([['microsoft', { concurrency: c, rate: r, burst: rateBurst(r) }]]);
 }
 
-function loadProviderConfig(file: string, env: CheckIo['env']) {
+async function loadProviderConfig(file: string, env: CheckIo['env']): Promise<ReturnType<typeof parseProviderConfig>> {
+  const { parse: parseYaml } = await import('yaml');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
