@@ -92,6 +92,9 @@ describe('fake-kube workloads (client-node)', function () {
     const crashLoop = await kube.waitFor('pods', (p) => (p as Obj).status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff');
     assert.ok(crashLoop);
     assert.match(kube.podLogs('default', 'crasher') ?? '', /boom/);
+    const started = kube.list('events', 'default').filter((e) => (e as Obj).involvedObject?.name === 'crasher' && (e as Obj).reason === 'Started') as Obj[];
+    assert.equal(started.length, 1, 'repeated events are counted, not duplicated');
+    assert.ok(started[0].count >= 2);
   });
 
   it('runs a pod to completion (restartPolicy Never) and keeps its logs', async () => {

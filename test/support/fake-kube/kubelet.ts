@@ -149,10 +149,25 @@ export class Kubelet implements PodTerminator, KubeletHost {
     return this.workers.get(uid)?.containerNames();
   }
 
-  /** Record a core/v1 Event about a pod (best effort, like the real kubelet). */
+  /**
+   * Record a core/v1 Event about a pod (best effort, like the real kubelet).
+   * A repeat (same pod, reason and message) bumps `count` on the existing
+   * Event, so a crash loop does not grow the store without bound.
+   */
   event(pod: Obj, type: 'Normal' | 'Warning', reason: string, message: string): void {
     if (this.closed) return;
     const now = this.store.timestamp();
+    const eventsRt = resolveResource('events');
+    const same = this.store.list(eventsRt, pod.metadata.namespace).find((e) => {
+      const o = e as Obj;
+      return o.involvedObject?.uid === pod.metadata.uid && o.reason === reason && o.message === message;
+    }) as Obj | undefined;
+    if (same) {
+      same.count = (same.count ?? 1) + 1;
+      same.lastTimestamp = now;
+      this.store.update(eventsRt, same as KubeObject);
+      return;
+    }
     try {
       this.api.createObject(resolveResource('events'), {
         apiVersion: 'v1',
