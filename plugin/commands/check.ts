@@ -95,7 +95,7 @@ export default class Check extends BaseCommand {
     const c = summary.counts;
     const secs = summary.elapsedMs / 1000;
     const line = `${summary.resumed ? 'resumed; ' : ''}${c.written} addresses checked (${c.duplicates} duplicates skipped) in ${secs.toFixed(1)}s, `
-      + `${Math.round(c.read / Math.max(secs, 0.001))}/s: ${c.valid} valid, ${c.invalid} invalid, ${c.risky} risky, ${c.unknown} unknown`;
+      + `${Math.round((summary.readThisRun ?? c.read) / Math.max(secs, 0.001))}/s: ${c.valid} valid, ${c.invalid} invalid, ${c.risky} risky, ${c.unknown} unknown`;
     if (format === 'table' && !flags.out) process.stdout.write(`\n${line}\n`);
     else this.status(line);
     if (summary.exitCode !== 0) this.exit(summary.exitCode);

@@ -83,6 +83,8 @@ export interface CheckSummary {
   counts: Counts;
   elapsedMs: number;
   resumed: boolean;
+  /** Records read by this run (a resumed run starts after the checkpoint). */
+  readThisRun?: number;
   exitCode: number;
 }
 
@@ -190,7 +192,7 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
     for (const c of closers) await c();
   }
   const failed = o.failOn.some((v) => counts[v] > 0);
-  return { counts, elapsedMs: io.clock.now() - started, resumed: resume !== null, exitCode: failed ? 1 : 0 };
+  return { counts, elapsedMs: io.clock.now() - started, resumed: resume !== null, readThisRun: counts.read - (cp?.counts.read ?? 0), exitCode: failed ? 1 : 0 };
 }
 
 function bytesBefore(paths: string[], file: number, offset: number): number {
