@@ -1,0 +1,130 @@
+import { describe, it } from 'mocha';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { readInputs, READ_CHUNK_BYTES, type InputSpec } from '../../../plugin/lib/check/input.ts';
+import { createResultWriter, fdSink } from '../../../plugin/lib/check/output.ts';
+import { renderProgress } from '../../../plugin/lib/check/progress.ts';
+import { normaliseServer } from '../../../plugin/lib/check/dns-resolver.ts';
+import { durationFlag, rateFlag } from '../../../plugin/lib/check/parse.ts';
+import { createLists } from '../../../src/address/lists.ts';
+import { checkOffline, createOfflineContext } from '../../../src/check/pipeline.ts';
+import { emptyCounts } from '../../../src/check/engine.ts';
+
+async function collect(spec: InputSpec, stdin?: Readable): Promise<Array<[string, number]>> {
+  const out: Array<[string, number]> = [];
+  for await (const b of readInputs(spec, { bytes: 0 }, stdin)) b.values.forEach((v, i) => out.push([v, b.ends[i]]));
+  return out;
+}
+
+function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ev-input-'));
+    try { await fn(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+  };
+}
+
+describe('check/input', () => {
+  it('splits lines, trims, skips blanks and a BOM, reports byte offsets after each record', withDir(async (dir) => {
+    const f = join(dir, 'a.txt');
+    writeFileSync(f, '\ufeffa@x.com\r\n  b@y.com \n\n\tjosé@z.com\nlast@w.com');
+    const recs = await collect({ paths: [f], column: null });
+    assert.deepEqual(recs.map((r) => r[0]), ['a@x.com', 'b@y.com', 'josé@z.com', 'last@w.com']);
+    const buf = readFileSync(f);
+    assert.equal(recs[0][1], buf.indexOf('\n') + 1);
+    assert.equal(recs[3][1], buf.length);
+  }));
+
+  it('handles records across chunk boundaries and resumes from an offset', withDir(async (dir) => {
+    const f = join(dir, 'big.txt');
+    const lines = Array.from({ length: 120_000 }, (_, i) => `user${i}@d${i % 97}.example.com`);
+    writeFileSync(f, `${lines.join('\n')}\n`);
+    const all = await collect({ paths: [f], column: null });
+    assert.deepEqual(all.map((r) => r[0]), lines);
+    assert.ok(readFileSync(f).length > 2 * READ_CHUNK_BYTES);
+    const mid = all[70_000][1];
+    const rest = await collect({ paths: [f], column: null, startOffset: mid });
+    assert.deepEqual(rest.map((r) => r[0]), lines.slice(70_001));
+    const prefix = await collect({ paths: [f], column: null, stopFile: 0, stopOffset: mid });
+    assert.deepEqual(prefix.map((r) => r[0]), lines.slice(0, 70_001));
+  }));
+
+  it('reads several files in order and standard input for "-"', withDir(async (dir) => {
+    const f = join(dir, 'one.txt');
+    writeFileSync(f, 'a@x.com\n');
+    const recs = await collect({ paths: [f, '-'], column: null }, Readable.from([Buffer.from('b@y.com\nc@z.com\n')]));
+    assert.deepEqual(recs.map((r) => r[0]), ['a@x.com', 'b@y.com', 'c@z.com']);
+  }));
+
+  it('reads a CSV column: quotes, escaped quotes, commas and newlines in fields, CRLF, case-insensitive header', withDir(async (dir) => {
+    const f = join(dir, 'a.csv');
+    writeFileSync(f, 'Name,"E-Mail",note\r\n"Smith, J","j@x.com","multi\nline"\r\nX,"q""@y.com",\r\nEmpty,,\r\nlast,z@z.com,end');
+    const recs = await collect({ paths: [f], column: 'e-mail' });
+    assert.deepEqual(recs.map((r) => r[0]), ['j@x.com', 'q"@y.com', 'z@z.com']);
+    const resumed = await collect({ paths: [f], column: 'E-Mail', startOffset: recs[0][1] });
+    assert.deepEqual(resumed.map((r) => r[0]), ['q"@y.com', 'z@z.com']);
+  }));
+
+  it('rejects unknown columns, unterminated quotes and over-long records with EV_ERR_INPUT_INVALID', withDir(async (dir) => {
+    const f = join(dir, 'a.csv');
+    writeFileSync(f, 'name,email\nx,y@z.com\n');
+    await assert.rejects(collect({ paths: [f], column: 'mail' }), { code: 'EV_ERR_INPUT_INVALID' });
+    writeFileSync(f, 'email\n"never closed\n');
+    await assert.rejects(collect({ paths: [f], column: 'email' }), /unterminated/);
+    writeFileSync(f, 'x'.repeat(70_000));
+    await assert.rejects(collect({ paths: [f], column: null }), /longer than/);
+    await assert.rejects(collect({ paths: [join(dir, 'missing.txt')], column: null }), { code: 'EV_ERR_INPUT_INVALID' });
+  }));
+});
+
+describe('check/output', () => {
+  const offline = createOfflineContext(createLists());
+  it('writes JSON lines, CSV (escaped) and a table, counting bytes for checkpoints', withDir(async (dir) => {
+    const results = ['a@x.com', '"q,b"@x.com', 'bad'].map((a, i) => checkOffline(a, i + 1, offline));
+    for (const format of ['jsonl', 'csv', 'table'] as const) {
+      const path = join(dir, `out.${format}`);
+      const w = createResultWriter({ format, sink: fdSink({ path, keepBytes: 0 }), durable: true, header: true });
+      for (const r of results) w.write(r);
+      const bytes = await w.flush();
+      w.close();
+      const text = readFileSync(path, 'utf8');
+      assert.equal(Buffer.byteLength(text), bytes);
+      if (format === 'jsonl') assert.deepEqual(text.trim().split('\n').map((l) => JSON.parse(l).address), ['a@x.com', '"q,b"@x.com', 'bad']);
+      if (format === 'csv') assert.match(text, /^address,normalized,verdict,reasons/);
+      if (format === 'csv') assert.ok(text.includes('"""q,b""@x.com"'));
+      if (format === 'table') assert.match(text, /^VERDICT +ADDRESS +REASONS\ninvalid|^VERDICT/);
+    }
+  }));
+
+  it('truncates a resumed output to the checkpointed length', withDir(async (dir) => {
+    const path = join(dir, 'o.jsonl');
+    writeFileSync(path, 'line1\nline2\npartial');
+    const sink = fdSink({ path, keepBytes: 12 });
+    sink.write('line3\n');
+    sink.close();
+    assert.equal(readFileSync(path, 'utf8'), 'line1\nline2\nline3\n');
+  }));
+});
+
+describe('check/progress and flag parsing', () => {
+  it('renders a bar with percentage, rate and ETA when the size is known', () => {
+    const c = { ...emptyCounts(), read: 500, written: 480 };
+    const line = renderProgress(c, { bytes: 5000 }, 10_000, 2000, 100);
+    assert.match(line, /^\[#+\.+\]  50% 480 checked, 250\/s ETA 0:02$/);
+    assert.equal(renderProgress(c, { bytes: 0 }, null, 1000, 100), '480 checked, 500/s');
+  });
+
+  it('parses rates, durations and DNS servers', () => {
+    assert.equal(rateFlag('rate', '50/s'), 50);
+    assert.equal(rateFlag('rate', '600/m'), 10);
+    assert.throws(() => rateFlag('rate', 'fast'), { code: 'EV_ERR_INVALID_OPTION' });
+    assert.equal(durationFlag('t', '1.5s'), 1500);
+    assert.equal(durationFlag('t', '250'), 250);
+    assert.equal(normaliseServer('127.0.0.1:5353'), '127.0.0.1:5353');
+    assert.equal(normaliseServer('[::1]:53'), '[::1]:53');
+    assert.equal(normaliseServer('1.1.1.1'), '1.1.1.1');
+    assert.throws(() => normaliseServer('dns.google:53'), { code: 'EV_ERR_INVALID_OPTION' });
+  });
+});
