@@ -25,9 +25,11 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
     stdio: 'inherit',
     env: { ...process.env, EV_REEXEC: '1', EV_ARGV0: process.argv[1] ?? '' },
   });
-  // The terminal delivers Ctrl-C to the whole process group, so the child sees
-  // it on its own; the launcher only has to survive it and pass on SIGTERM.
-  process.on('SIGINT', () => {});
+  // A Ctrl-C typed in a terminal reaches the whole foreground process group, so
+  // the child already has it: forwarding it too would look like a second Ctrl-C
+  // (which means "exit now, skip cleanup"). Without a terminal, a SIGINT was
+  // sent to this process alone (kill -INT), so pass it on.
+  process.on('SIGINT', () => { if (!process.stdin.isTTY) child.kill('SIGINT'); });
   process.on('SIGTERM', () => child.kill('SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
 } else {
