@@ -5,10 +5,13 @@
  * keyed by index, leases expire), so network failures are retried with
  * bounded backoff; a coordinator that stays unreachable fails the caller.
  */
+import { gzipSync } from 'node:zlib';
 import { evError } from '../../../src/errors.ts';
 
 /** How long calls keep retrying an unreachable coordinator before giving up. */
 export const UNREACHABLE_DEADLINE_MS = 60_000;
+/** Request bodies at least this large are gzipped (pushes of addresses, posted results). */
+export const GZIP_REQUEST_BYTES = 8 * 1024;
 
 export interface CoordinatorClientOptions {
   url: string;
@@ -24,9 +27,12 @@ export class CoordinatorClient {
 
   get<T>(path: string): Promise<T> { return this.call<T>('GET', path); }
 
-  post<T>(path: string, body: unknown): Promise<T> { return this.call<T>('POST', path, JSON.stringify(body)); }
+  post<T>(path: string, body: unknown): Promise<T> {
+    const text = JSON.stringify(body);
+    return this.call<T>('POST', path, text.length >= GZIP_REQUEST_BYTES ? gzipSync(text, { level: 1 }) : text);
+  }
 
-  private async call<T>(method: string, path: string, body?: string): Promise<T> {
+  private async call<T>(method: string, path: string, body?: string | Buffer): Promise<T> {
     const deadline = Date.now() + (this.o.deadlineMs ?? UNREACHABLE_DEADLINE_MS);
     let delay = 100;
     for (;;) {
@@ -35,7 +41,10 @@ export class CoordinatorClient {
       try {
         const res = await fetch(`${this.o.url}${path}`, {
           method, body, signal: this.o.signal,
-          headers: { authorization: `Bearer ${this.o.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            authorization: `Bearer ${this.o.token}`, 'accept-encoding': 'gzip',
+            ...(body ? { 'content-type': 'application/json' } : {}), ...(Buffer.isBuffer(body) ? { 'content-encoding': 'gzip' } : {}),
+          },
         });
         const text = await res.text();
         if (res.ok) return JSON.parse(text) as T;

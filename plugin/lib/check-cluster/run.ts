@@ -200,8 +200,10 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
   let next = 1;
   let total = -1;
   let failure: unknown = null;
-  let wake: (() => void) | null = null;
-  const wakeUp = (): void => { const w = wake; wake = null; w?.(); };
+  /** Waiters for any progress (a result written, a batch sent, a failure). */
+  let waiters: Array<() => void> = [];
+  const wakeUp = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };
+  const progress = (): Promise<void> => new Promise((r) => { waiters.push(r); });
   const drain = (): void => {
     for (let d = done.get(next); d !== undefined; d = done.get(next)) {
       done.delete(next);
@@ -219,12 +221,27 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
     const dedupe = new DigestSet();
     let index = 0;
     let batch: WorkItem[] = [];
-    const send = async (): Promise<void> => {
-      while (batch.length > 0) {
-        const r = await api.post<PushResponse>('/v1/push', { items: batch });
-        batch = batch.filter((it) => it.i > r.highest);
+    let inputDone = false;
+    // One push in flight at a time (pushes must arrive in index order); while it
+    // travels, the reader fills the next batch: round trips through the tunnel
+    // carry as much as is ready, up to MAX_PUSH_ITEMS.
+    const sender = async (): Promise<void> => {
+      for (;;) {
+        if (failure !== null) return;
+        if (batch.length === 0) {
+          if (inputDone) return;
+          await progress();
+          continue;
+        }
+        let items = batch.splice(0, MAX_PUSH_ITEMS);
+        wakeUp();
+        while (items.length > 0) {
+          const r = await api.post<PushResponse>('/v1/push', { items });
+          items = items.filter((it) => it.i > r.highest);
+        }
       }
     };
+    const sending = sender().catch((err: unknown) => { failure = err; wakeUp(); });
     for await (const b of readInputs({ paths, column: o.column }, read, io.stdin as never)) {
       for (const v of b.values) {
         const i = ++index;
@@ -237,16 +254,16 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
           continue;
         }
         batch.push({ i, a: v, n: !o.offline && s.category !== 'invalid' });
-        if (batch.length >= MAX_PUSH_ITEMS) await send();
-        while (i - next >= REORDER_WINDOW) {
-          await send();
-          if (failure !== null || i - next < REORDER_WINDOW) break;
-          await new Promise<void>((r) => { wake = r; });
-        }
+        if (batch.length === 1) wakeUp();
+        // Back-pressure: a full batch waits for the sender, a full reorder window for results.
+        while (failure === null && (batch.length >= MAX_PUSH_ITEMS || i - next >= REORDER_WINDOW)) await progress();
+        if (failure !== null) throw failure;
       }
-      if (batch.length >= 256) await send();
     }
-    await send();
+    inputDone = true;
+    wakeUp();
+    await sending;
+    if (failure !== null) throw failure;
     total = index;
     await api.post('/v1/end', { total });
     drain();
