@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { evError } from '../src/errors.ts';
 import { parseRules } from '../src/rules-schema.ts';
-import { DEFAULT_EVENT_WINDOW } from './event-log.ts';
 import { LOG_LEVELS, silentLogger } from './logger.ts';
 import type { LogLevel } from './logger.ts';
 import type { Analyzer } from './message-parse.ts';
@@ -36,6 +35,12 @@ export const MAX_MAX_BYTES = 64 * 1024 ** 3;
 export const MAX_MESSAGE_SIZE_LIMIT = 1024 ** 3;
 /** Configured AUTH users; a list, not a directory. */
 export const MAX_AUTH_USERS = 1000;
+/**
+ * Events the sink keeps for WebSocket replay by default: about 10 s at 5,000
+ * events/s, far more than a tunnel needs to come back, and (at about a
+ * kilobyte each) the largest fixed share of the sink's memory after the store.
+ */
+export const DEFAULT_SINK_EVENT_WINDOW = 50_000;
 /** Upper bound for the replay window: ten million events would be gigabytes. */
 export const MAX_EVENT_WINDOW = 2_000_000;
 /** A token shorter than this is guessable. */
@@ -325,7 +330,7 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
   const maxClients = checkInt('maxClients', o.maxClients ?? DEFAULT_MAX_CLIENTS, 1, 100_000);
   const idleTimeoutMs = checkInt('idleTimeoutMs', o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, 1000, 3_600_000);
   const sessionTimeoutMs = checkInt('sessionTimeoutMs', o.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS, 1000, 24 * 3_600_000);
-  const eventWindow = checkInt('eventWindow', o.eventWindow ?? DEFAULT_EVENT_WINDOW, 100, MAX_EVENT_WINDOW);
+  const eventWindow = checkInt('eventWindow', o.eventWindow ?? DEFAULT_SINK_EVENT_WINDOW, 100, MAX_EVENT_WINDOW);
   const logLevel = o.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) bad('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
 

@@ -132,5 +132,8 @@ export function summaryHeaders(fields: readonly HeaderField[]): SummaryHeaders {
 function clip(s: string): string {
   // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
-  return clean.length > MAX_SUMMARY_VALUE_LENGTH ? clean.slice(0, MAX_SUMMARY_VALUE_LENGTH) : clean;
+  const cut = clean.length > MAX_SUMMARY_VALUE_LENGTH ? clean.slice(0, MAX_SUMMARY_VALUE_LENGTH) : clean;
+  // A copy, not a slice: a slice would keep the whole decoded header block
+  // alive for as long as the summary is stored (kilobytes per message).
+  return (' ' + cut).slice(1);
 }
