@@ -44,6 +44,19 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
     assert.deepEqual(managedNamespaces(), []);
   });
 
+  it('-n EXISTING: runs in that namespace, removes its own objects and leaves the namespace', async () => {
+    kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-checks' } });
+    const input = join(tmp.dir, 'ns.txt');
+    writeFileSync(input, 'a@example.com\nb@example.com\n');
+    const r = await runCli(['check', input, '--in-cluster', '--shards', '1', '--offline', '-n', 'team-checks', '--kubeconfig', kube.kubeconfigPath]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 2);
+    assert.ok(kube.get('namespaces', undefined, 'team-checks'), 'the namespace stays');
+    await waitFor(() => ['deployments', 'services', 'configmaps', 'secrets', 'jobs', 'networkpolicies']
+      .every((kind) => kube.list(kind, 'team-checks').filter((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'kubectl-email-validate').length === 0), 10_000, 'objects removed');
+    await waitFor(() => kube.list('pods', 'team-checks').length === 0, 10_000, 'pods gone');
+  });
+
   it('refuses --state with --in-cluster before touching the cluster', async () => {
     const input = join(tmp.dir, 'one.txt');
     writeFileSync(input, 'a@example.com\n');

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { MAX_CONFIGMAP_BYTES } from '../../../src/manifests.ts';
 import { join } from 'node:path';
 import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { startFakeDns, type FakeDns, type ZoneEntry } from '../../support/fake-dns.ts';
@@ -76,9 +77,10 @@ describe('check --in-cluster (fake API server)', function () {
     return { out: readFileSync(out, 'utf8'), status, namespace };
   }
 
-  it('--offline --shards 3: same results as a local check, each address once, nothing left behind', async () => {
+  it('--offline --shards 3, a list larger than a ConfigMap: same results as a local check, each address once, nothing left behind', async () => {
     const input = join(tmp.dir, 'offline.txt');
-    writeFileSync(input, addressList(20_000, 500));
+    writeFileSync(input, addressList(60_000, 500));
+    assert.ok(statSync(input).size > MAX_CONFIGMAP_BYTES, 'the list is larger than a ConfigMap can hold');
     const o = baseOptions({ paths: [input], offline: true });
     const want = await local(o);
     const got = await inCluster(o);
