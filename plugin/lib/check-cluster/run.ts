@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { evError } from '../../../src/errors.ts';
+import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import { DEFAULT_TTL, generateNamespaceName, isValidNamespaceName, parseTtl, formatDuration } from '../../../src/cluster-meta.ts';
 import { diagnose } from '../../../src/address/syntax.ts';
 import { DigestSet } from '../../../src/check/dedupe.ts';
@@ -161,6 +161,10 @@ export async function runCheckInCluster(o: CheckOptions, io: CheckIo, c: Cluster
     } finally {
       local.abort(new Error('check finished'));
     }
+  } catch (err) {
+    // Ctrl-C during set-up surfaces as the abort reason: report it as the interruption it is.
+    if (io.signal?.aborted && !isEmailValidateError(err)) throw evError('EV_ERR_INTERRUPTED', 'interrupted; the cluster objects are being removed');
+    throw err;
   } finally {
     await cleanup().catch((err: unknown) => {
       io.stderr.write(`warning: cleanup of namespace ${namespace} failed: ${(err as Error).message}\nhint: remove it later with \`kubectl email-validate gc\`.\n`);
