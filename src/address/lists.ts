@@ -77,6 +77,12 @@ export function createLists(data: ListData = {}): Lists {
   const role = new Set<string>(data.role ?? ROLE_LOCAL_PARTS);
   const popular = [...new Set<string>(data.popular ?? [...POPULAR_DOMAINS, ...SPELL_POPULAR])].sort();
   const popularSet = new Set(popular);
+  let maxRole = 0;
+  let roleHasDotOrDigit = false;
+  for (const r of role) {
+    if (r.length > maxRole) maxRole = r.length;
+    if (/[.0-9]/.test(r)) roleHasDotOrDigit = true;
+  }
 
   function isDisposable(domain: string): boolean {
     if (disposable.has(domain)) return true;
@@ -118,6 +124,18 @@ export function createLists(data: ListData = {}): Lists {
       return { disposable: isDisposable(domain), free: free.has(domain), suggestion: suggest(domain) };
     },
     isRole(local: string): boolean {
+      // Cheap rejection before hashing: no role name is longer than
+      // maxRole or contains a dot or a digit (most personal addresses do).
+      const plusAt = local.indexOf('+');
+      const n = plusAt > 0 ? plusAt : local.length;
+      if (n > maxRole) return false;
+      for (let i = 0; i < n; i++) {
+        const c = local.charCodeAt(i);
+        if (c === 46 || (c >= 48 && c <= 57)) {
+          if (!roleHasDotOrDigit) return false;
+          break;
+        }
+      }
       let l = local;
       const plus = l.indexOf('+');
       if (plus > 0) l = l.slice(0, plus);

@@ -16,7 +16,6 @@ import { evError } from '../errors.ts';
 import { DigestSet } from './dedupe.ts';
 import { checkNetwork, checkOffline, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';
 import type { CheckResult } from './result.ts';
-import type { Verdict } from './reasons.ts';
 
 /** Records in flight or waiting for an earlier one, at most: bounds memory whatever the list length. */
 export const MAX_WINDOW = 20_000;
@@ -138,7 +137,12 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
     if (r !== null) {
       writer.write(r);
       counts.written++;
-      counts[r.verdict as Verdict]++;
+      switch (r.verdict) {
+        case 'valid': counts.valid++; break;
+        case 'invalid': counts.invalid++; break;
+        case 'risky': counts.risky++; break;
+        default: counts.unknown++;
+      }
     }
     lastFile = file;
     lastEnd = end;
@@ -201,7 +205,7 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
           complete(i, null, file, end);
           continue;
         }
-        const pre = precomputed.get(i);
+        const pre = precomputed.size === 0 ? undefined : precomputed.get(i);
         if (pre !== undefined) {
           precomputed.delete(i);
           complete(i, pre, file, end);

@@ -51,3 +51,14 @@ describe('address/lists', () => {
     assert.ok(damerauLevenshtein('abcdef', 'uvwxyz', 2) > 2);
   });
 });
+
+describe('address/lists: custom role lists', () => {
+  it('matches role names with dots or digits when the list has them', () => {
+    const l = createLists({ role: ['it.support', 'ops24', 'admin'] });
+    assert.equal(l.isRole('IT.Support'), true);
+    assert.equal(l.isRole('ops24+x'), true);
+    assert.equal(l.isRole('admin'), true);
+    assert.equal(l.isRole('john.smith'), false);
+    assert.equal(createLists().isRole('admin2'), false);
+  });
+});
