@@ -194,12 +194,27 @@ export class LeaseTable {
     return accepted;
   }
 
+  /**
+   * Gives back the leases of `shard` that it does not list in `held`: a lease
+   * whose response never reached the shard (a dropped connection, a retried
+   * request) would otherwise be renewed by its heartbeats forever.
+   */
+  forgetUnheld(shard: string, held: ReadonlySet<string>): number {
+    return this.giveBack(shard, (l) => !held.has(l.id));
+  }
+
   /** Gives back the leases of `shard` at once (it is known to be gone). Returns the items requeued. */
   retire(shard: string): number {
     this.shards.delete(shard);
+    const n = this.giveBack(shard, () => true);
+    this.onRetire(shard);
+    return n;
+  }
+
+  private giveBack(shard: string, which: (l: Lease) => boolean): number {
     let n = 0;
     for (const l of [...this.leases.values()]) {
-      if (l.shard !== shard) continue;
+      if (l.shard !== shard || !which(l)) continue;
       this.leases.delete(l.id);
       this.expired++;
       // Newest last so that, popped from the end, the oldest is redone first.
@@ -217,7 +232,6 @@ export class LeaseTable {
     }
     // Keep the redo stack ordered oldest-on-top across several retired leases.
     this.redo.sort((a, b) => b.i - a.i);
-    this.onRetire(shard);
     return n;
   }
 

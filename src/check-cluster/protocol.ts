@@ -50,7 +50,12 @@ export interface PushResponse {
 
 export interface EndRequest { total: number }
 
-export interface LeaseRequest { shard: string; max: number }
+export interface LeaseRequest {
+  shard: string;
+  max: number;
+  /** Leases the shard is still working on; any other lease of this shard is given back. */
+  held?: string[];
+}
 export interface LeaseResponse {
   lease: string | null;
   items: WorkItem[];

@@ -185,6 +185,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       if (typeof q.shard !== 'string' || q.shard.length === 0 || q.shard.length > 300) throw new HttpError(400, 'bad shard');
       shardSeen(q.shard);
       const max = Math.max(1, Math.min(MAX_LEASE_ITEMS, Number(q.max) || 1));
+      if (Array.isArray(q.held) && table.forgetUnheld(q.shard, new Set(q.held.map(String))) > 0) notify();
       const deadline = o.clock.now() + longPollMs;
       for (;;) {
         const lease = table.lease(q.shard, max, admitNet);

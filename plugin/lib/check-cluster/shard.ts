@@ -81,6 +81,8 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
   const heartbeat = setInterval(() => { void client.post('/v1/heartbeat', { shard: o.shard }).catch(() => {}); }, HEARTBEAT_MS);
   heartbeat.unref();
   let inFlight = 0;
+  /** Leases with network checks still running, and how many. */
+  const held = new Map<string, number>();
   let failure: unknown = null;
   let wake: (() => void) | null = null;
   const progressed = (): Promise<void> => new Promise((r) => { wake = r; });
@@ -90,8 +92,9 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
       while (networked && inFlight >= s.concurrency) await progressed();
       await flush();
       const want = networked ? Math.max(1, Math.min(MAX_LEASE_ITEMS, s.concurrency - inFlight)) : MAX_LEASE_ITEMS;
-      const lease = await client.post<LeaseResponse>('/v1/lease', { shard: o.shard, max: want });
+      const lease = await client.post<LeaseResponse>('/v1/lease', { shard: o.shard, max: want, held: [...held.keys()] });
       if (lease.done) break;
+      const id = lease.lease;
       for (const it of lease.items) {
         const r = checkOffline(it.a, it.i, offline);
         if (!needsNetwork(r, stages)) {
@@ -100,11 +103,17 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
           continue;
         }
         inFlight++;
+        if (id !== null) held.set(id, (held.get(id) ?? 0) + 1);
         checkNetwork(r, stages, o.signal).then((res) => {
           pending.push(res);
           checked++;
           soon();
         }, (err) => { if (failure === null) failure = err; }).finally(() => {
+          if (id !== null) {
+            const left = (held.get(id) ?? 1) - 1;
+            if (left <= 0) held.delete(id);
+            else held.set(id, left);
+          }
           inFlight--;
           const w = wake;
           wake = null;

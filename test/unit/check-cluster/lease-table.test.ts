@@ -114,6 +114,16 @@ describe('check-cluster: LeaseTable', () => {
     assert.deepEqual(indexesOf(t.lease('0/new', 5)), [1, 2, 3, 4, 5]);
   });
 
+  it('gives back a lease the shard never received (it is not in the shard\'s held list)', () => {
+    t.push(items(1, 6));
+    const first = t.lease('0/a', 3)!;
+    t.lease('0/a', 3); // the response to this one was lost on the way
+    assert.equal(t.forgetUnheld('0/a', new Set([first.id])), 3);
+    assert.equal(t.isAlive('0/a'), true, 'the shard itself is fine');
+    assert.deepEqual(indexesOf(t.lease('1/b', 10)), [4, 5, 6]);
+    assert.equal(t.forgetUnheld('0/a', new Set([first.id])), 0);
+  });
+
   it('admits network items only as the global limits allow, keeping input order', () => {
     t.push([{ i: 1, a: 'a', n: false }, { i: 2, a: 'b', n: true }, { i: 3, a: 'c', n: true }, { i: 4, a: 'd', n: false }]);
     let budget = 1;
