@@ -92,6 +92,7 @@ export default class Check extends BaseCommand {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    if (summary.quiet) return;
     const c = summary.counts;
     const secs = summary.elapsedMs / 1000;
     const line = `${summary.resumed ? 'resumed; ' : ''}${c.written} addresses checked (${c.duplicates} duplicates skipped) in ${secs.toFixed(1)}s, `

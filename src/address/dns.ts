@@ -99,9 +99,20 @@ export class DnsChecker {
     if (!p) {
       p = this.resolveDomain(domain);
       remember(this.domains, domain, p);
+      // A timeout or server failure may be transient: forget it once, so the
+      // next address at the domain asks again; a second failure is kept.
+      void p.then((r) => {
+        if ((r.status === 'timeout' || r.status === 'error') && !this.failedOnce.has(domain)) {
+          if (this.failedOnce.size >= MAX_DNS_CACHE_ENTRIES) this.failedOnce.clear();
+          this.failedOnce.add(domain);
+          this.domains.delete(domain);
+        }
+      });
     }
     return p;
   }
+
+  private readonly failedOnce = new Set<string>();
 
   get cachedDomains(): number { return this.domains.size; }
 

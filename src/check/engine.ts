@@ -178,7 +178,8 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
     }).then((res) => {
       o.journal?.completed(res);
       complete(i, res, file, end);
-    }, (err) => {
+    }).catch((err: unknown) => {
+      // A failed stage, journal or output write stops the run (reported by the main loop).
       if (failure === null) failure = err;
     }).finally(() => {
       inFlight--;

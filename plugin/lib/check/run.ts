@@ -86,6 +86,8 @@ export interface CheckSummary {
   /** Records read by this run (a resumed run starts after the checkpoint). */
   readThisRun?: number;
   exitCode: number;
+  /** Stopped because stdout was closed (EPIPE): print nothing more. */
+  quiet?: boolean;
 }
 
 function rateBurst(rate: number, burst?: number): number {

@@ -18,6 +18,8 @@ try {
   });
   parentPort!.postMessage({ type: 'done', summary });
 } catch (err) {
-  if (isEmailValidateError(err)) parentPort!.postMessage({ type: 'error', error: { ev: true, ...err.toJSON() } });
+  // The reader of stdout went away (`check … | head`): stop quietly, like any Unix filter.
+  if ((err as { code?: unknown })?.code === 'EPIPE') parentPort!.postMessage({ type: 'epipe' });
+  else if (isEmailValidateError(err)) parentPort!.postMessage({ type: 'error', error: { ev: true, ...err.toJSON() } });
   else parentPort!.postMessage({ type: 'error', error: { ev: false, message: (err as Error)?.message ?? String(err), stack: (err as Error)?.stack } });
 }

@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { EmailValidateError, evError, type ErrorCode } from '../../../src/errors.ts';
 import type { CheckOptions, CheckSummary } from './run.ts';
+import { emptyCounts } from '../../../src/check/engine.ts';
 
 /** Young generation of the worker, in MB: enough for batches in flight, small enough to keep RSS flat. */
 export const WORKER_YOUNG_GENERATION_MB = 16;
@@ -28,6 +29,11 @@ export function runCheckInWorker(options: CheckOptions, signal: AbortSignal): Pr
     let settled = false;
     worker.on('message', (m: { type: string; summary?: CheckSummary; error?: { ev: boolean; code?: ErrorCode; message: string; hint?: string; details?: Record<string, unknown>; stack?: string } }) => {
       if (m.type === 'done') { settled = true; resolve(m.summary!); void worker.terminate(); }
+      else if (m.type === 'epipe') {
+        settled = true;
+        resolve({ counts: emptyCounts(), elapsedMs: 0, resumed: false, exitCode: 0, quiet: true });
+        void worker.terminate();
+      }
       else if (m.type === 'error') {
         settled = true;
         void worker.terminate();

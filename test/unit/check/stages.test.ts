@@ -302,3 +302,16 @@ describe('check/provider', () => {
     await flushMicrotasks();
   });
 });
+
+describe('address/dns: transient failures', () => {
+  it('asks again once after a timeout, then keeps the answer', async () => {
+    let calls = 0;
+    const resolver: DnsResolver = {
+      resolveMx: async () => { calls++; throw Object.assign(new Error('t'), { code: 'ETIMEOUT' }); },
+      resolve4: async () => [], resolve6: async () => [],
+    };
+    const d = new DnsChecker({ resolver, clock: new FakeClock() });
+    for (let i = 0; i < 5; i++) assert.equal((await d.lookup('flaky.test')).status, 'timeout');
+    assert.equal(calls, 2);
+  });
+});
