@@ -32,6 +32,7 @@ export const REASONS = Object.freeze({
   // smtp
   mailbox_not_found: { effect: 'invalid', description: 'The mail server rejected the recipient as unknown (5xx on RCPT, e.g. 550 5.1.1).' },
   smtp_rejected: { effect: 'invalid', description: 'The mail server permanently rejected the recipient for another reason (5xx on RCPT).' },
+  smtputf8_unsupported: { effect: 'invalid', description: 'The address needs SMTPUTF8 and the mail server does not announce it, so it cannot accept it.' },
   catch_all: { effect: 'risky', description: 'The domain accepts any recipient (checked once per domain with a random local part).' },
   smtp_greylisted: { effect: 'unknown', description: 'The server kept answering 4xx (greylisting or throttling) through every retry.' },
   smtp_unreachable: { effect: 'unknown', description: 'No MX host accepted a connection or completed the dialogue.' },

@@ -14,6 +14,11 @@ import { classifyRcpt, probeTargets, randomLocalPart, type ProbeTarget, type Smt
 import type { ReasonCode } from './reasons.ts';
 import type { SmtpDetails } from './result.ts';
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
 /** Domains whose catch-all answer is remembered; FIFO eviction beyond. */
 export const MAX_CATCH_ALL_CACHE = 100_000;
 /** Longest server reply text kept in results: bounds output size against chatty servers. */
@@ -57,7 +62,7 @@ export interface SmtpStageOptions {
 
 type Outcome =
   | { kind: 'accepted'; host: string; reply: SmtpReply; catchAll: boolean | null }
-  | { kind: 'no_mailbox' | 'rejected' | 'blocked' | 'temporary'; host: string; reply: SmtpReply }
+  | { kind: 'no_mailbox' | 'rejected' | 'blocked' | 'temporary' | 'no_utf8'; host: string; reply: SmtpReply }
   | { kind: 'unreachable'; error: string };
 
 export class SmtpStage {
@@ -125,6 +130,7 @@ export class SmtpStage {
       }
       case 'no_mailbox': return { details: { status: 'undeliverable', ...withEnhanced, catchAll: false }, reasons: ['mailbox_not_found'] };
       case 'rejected': return { details: { status: 'undeliverable', ...withEnhanced, catchAll: false }, reasons: ['smtp_rejected'] };
+      case 'no_utf8': return { details: { status: 'undeliverable', ...withEnhanced, catchAll: this.catchAll.get(domain) ?? null }, reasons: ['smtputf8_unsupported'] };
       case 'blocked': return { details: { status: 'blocked', ...withEnhanced, catchAll: this.catchAll.get(domain) ?? null }, reasons: ['smtp_blocked'] };
       case 'temporary': return { details: { status: 'greylisted', ...withEnhanced, catchAll: this.catchAll.get(domain) ?? null }, reasons: ['smtp_greylisted'] };
     }
@@ -157,9 +163,13 @@ export class SmtpStage {
     const g = s.greeting;
     if (g.code !== 220) return { kind: g.code >= 400 && g.code < 500 ? 'temporary' : 'blocked', host, reply: g };
     let r = await s.command(`EHLO ${this.o.helo}`);
-    if (r.code !== 250) r = await s.command(`HELO ${this.o.helo}`);
+    let utf8 = r.code === 250 && /(^|\s)SMTPUTF8(\s|$)/i.test(r.message);
+    if (r.code !== 250) { r = await s.command(`HELO ${this.o.helo}`); utf8 = false; }
     if (r.code !== 250) return { kind: r.code >= 400 && r.code < 500 ? 'temporary' : 'blocked', host, reply: r };
-    r = await s.command(`MAIL FROM:<${this.o.mailFrom}>`);
+    const needsUtf8 = !isAscii(address);
+    // A UTF-8 mailbox can only be delivered by a server that announces SMTPUTF8 (RFC 6531).
+    if (needsUtf8 && !utf8) return { kind: 'no_utf8', host, reply: { code: 553, enhanced: '5.6.7', message: 'server does not announce SMTPUTF8' } };
+    r = await s.command(`MAIL FROM:<${this.o.mailFrom}>${needsUtf8 ? ' SMTPUTF8' : ''}`);
     if (r.code !== 250) return { kind: r.code >= 400 && r.code < 500 ? 'temporary' : 'blocked', host, reply: r };
     const rcpt = await s.command(`RCPT TO:<${address}>`);
     const cls = classifyRcpt(rcpt);

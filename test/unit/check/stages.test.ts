@@ -315,3 +315,33 @@ describe('address/dns: transient failures', () => {
     assert.equal(calls, 2);
   });
 });
+
+describe('check/SmtpStage: SMTPUTF8', () => {
+  function utf8Server(announce: boolean): SmtpTransport & { commands: string[] } {
+    const t = {
+      commands: [] as string[],
+      async connect(): Promise<SmtpSession> {
+        return {
+          greeting: { code: 220, message: 'hi' },
+          async command(line: string) {
+            t.commands.push(line);
+            if (line.startsWith('EHLO')) return { code: 250, message: announce ? 'mx PIPELINING SMTPUTF8 8BITMIME' : 'mx PIPELINING 8BITMIME' };
+            return { code: 250, message: 'OK' };
+          },
+          async close() {},
+        };
+      },
+    };
+    return t;
+  }
+  it('asks for SMTPUTF8 in MAIL FROM for a UTF-8 mailbox, and reports servers without it', async () => {
+    const yes = utf8Server(true);
+    const r = await stage(yes, new FakeClock()).probe('josé@u.test', 'u.test', dnsOk('u.test'));
+    assert.equal(r.details.status, 'deliverable');
+    assert.ok(yes.commands.includes('MAIL FROM:<> SMTPUTF8'));
+    const no = utf8Server(false);
+    const r2 = await stage(no, new FakeClock()).probe('josé@u.test', 'u.test', dnsOk('u.test'));
+    assert.deepEqual(r2.reasons, ['smtputf8_unsupported']);
+    assert.ok(!no.commands.some((c) => c.startsWith('RCPT')));
+  });
+});
