@@ -109,7 +109,6 @@ export class ProviderStage {
       } finally {
         release();
       }
-      void address;
       if (res === null) {
         this.breaker.failure();
         failures++;
