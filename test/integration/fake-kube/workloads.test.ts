@@ -208,9 +208,24 @@ describe('fake-kube workloads (client-node)', function () {
     await apps.patchNamespacedDeployment({ name: 'hello', namespace: 'default', body: { spec: { template: { metadata: { annotations: { restartedAt: 'now' } } } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch));
     const second = await kube.waitFor('pods', (p) => p.metadata.annotations?.restartedAt === 'now' && isReady(p as Obj));
     assert.notEqual(second.metadata.labels?.['pod-template-hash'], first.metadata.labels?.['pod-template-hash']);
+    const old = kube.get('pods', 'default', first.metadata.name ?? '');
+    assert.ok(old && !old.metadata.deletionTimestamp, 'RollingUpdate (maxUnavailable 0 for one replica): the old pod serves until the new one is ready');
     await waitGone(kube, 'default', first.metadata.name ?? '');
     const sets = kube.list('replicasets', 'default').map((rs) => [(rs as Obj).spec.replicas, rs.metadata.annotations?.['deployment.kubernetes.io/revision']]);
     assert.deepEqual(sets.sort(), [[0, '1'], [1, '2']]);
+  });
+
+  it('Recreate strategy: the new pod is created only once the old one is gone', async () => {
+    const { core, apps } = clients(kube);
+    const { configMap, deployment } = httpServerObjects('default', 'hello');
+    deployment.spec!.strategy = { type: 'Recreate' };
+    await core.createNamespacedConfigMap({ namespace: 'default', body: configMap });
+    await apps.createNamespacedDeployment({ namespace: 'default', body: deployment });
+    const first = await kube.waitFor('pods', (p) => isReady(p as Obj));
+    await apps.patchNamespacedDeployment({ name: 'hello', namespace: 'default', body: { spec: { template: { metadata: { annotations: { v: '2' } } } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await kube.waitFor('pods', (p) => p.metadata.annotations?.v === '2');
+    assert.equal(kube.get('pods', 'default', first.metadata.name ?? ''), undefined);
+    await kube.waitFor('deployments', (d) => (d as Obj).status?.readyReplicas === 1 && (d as Obj).status?.updatedReplicas === 1);
   });
 
   it('a Job whose pods keep failing stops at backoffLimit with a Failed condition', async () => {

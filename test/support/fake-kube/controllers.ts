@@ -1,8 +1,9 @@
 /**
  * Workload controllers: Deployment -> ReplicaSet (`<deploy>-<hash>`) -> Pods
  * (`<deploy>-<hash>-<rand>`), and Job -> Pods (NonIndexed and Indexed, with
- * JOB_COMPLETION_INDEX). A template change creates a new ReplicaSet and scales
- * the old ones to zero at once (no surge). Reconciliation is coalesced: every
+ * JOB_COMPLETION_INDEX). A template change creates a new ReplicaSet and rolls
+ * over to it within maxSurge/maxUnavailable (RollingUpdate; Recreate: old pods
+ * gone first). Reconciliation is coalesced: every
  * store event marks owners dirty, a microtask-later pass reconciles them.
  */
 import type { KubeApi } from './api.ts';
@@ -50,6 +51,22 @@ export function compressIndexes(indexes: Iterable<number>): string {
     i = j + 1;
   }
   return parts.join(',');
+}
+
+/** maxSurge / maxUnavailable as counts (percentages: surge rounds up, unavailable down; never both 0). */
+export function rollingBounds(ru: { maxSurge?: number | string; maxUnavailable?: number | string } | undefined, replicas: number): { surge: number; unavailable: number } {
+  const resolve = (v: number | string | undefined, dflt: string, up: boolean): number => {
+    const raw = v ?? dflt;
+    if (typeof raw === 'number') return raw;
+    const pct = /^(\d+)%$/.exec(raw);
+    if (!pct) return Number(raw) || 0;
+    const x = (Number(pct[1]) * replicas) / 100;
+    return up ? Math.ceil(x) : Math.floor(x);
+  };
+  const surge = resolve(ru?.maxSurge, '25%', true);
+  let unavailable = resolve(ru?.maxUnavailable, '25%', false);
+  if (surge === 0 && unavailable === 0) unavailable = 1;
+  return { surge, unavailable };
 }
 
 export class WorkloadControllers {
@@ -148,8 +165,23 @@ export class WorkloadControllers {
     const rsName = `${name}-${hash}`;
     const owned = this.store.list(this.rsRt, ns).filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
     const replicas = d.spec.replicas ?? 1;
-    let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash) as Obj | undefined;
     const revision = String(1 + Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0))));
+    const olds = owned.filter((rs) => rs.metadata.name !== current?.metadata.name)
+      .sort((x, y) => Number(x.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0) - Number(y.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
+    const oldReplicas = olds.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0);
+    const recreate = d.spec.strategy?.type === 'Recreate';
+    const { surge, unavailable } = rollingBounds(d.spec.strategy?.rollingUpdate, replicas);
+    let target: number;
+    if (olds.length === 0 || oldReplicas === 0) {
+      const oldPods = recreate ? this.store.list(this.podRt, ns).filter((p) => olds.some((rs) => ownedBy(p, rs as KubeObject))).length : 0;
+      target = oldPods > 0 ? 0 : replicas;
+    } else if (recreate) {
+      target = 0;
+    } else {
+      // RollingUpdate: never more than replicas + maxSurge pods wanted in total.
+      target = Math.min(replicas, Math.max(current?.spec.replicas ?? 0, replicas + surge - oldReplicas));
+    }
     if (!current) {
       const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
       const rs: Obj = {
@@ -159,27 +191,36 @@ export class WorkloadControllers {
           name: rsName,
           namespace: ns,
           labels,
-          annotations: { 'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/max-replicas': String(replicas), 'deployment.kubernetes.io/revision': revision },
+          annotations: { 'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/max-replicas': String(replicas + surge), 'deployment.kubernetes.io/revision': revision },
           ownerReferences: [ownerRef(this.deployRt, d as KubeObject)],
         },
         spec: {
-          replicas,
+          replicas: target,
           minReadySeconds: d.spec.minReadySeconds ?? 0,
           selector: { ...(d.spec.selector ?? {}), matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
           template: { ...template, metadata: { ...(template.metadata ?? {}), labels } },
         },
       };
       current = this.api.createObject(this.rsRt, rs as KubeObject) as Obj;
-    } else if (current.spec.replicas !== replicas) {
+    } else if (current.spec.replicas !== target) {
       const next = clone(current);
-      next.spec.replicas = replicas;
+      next.spec.replicas = target;
       next.metadata.annotations = { ...(next.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(replicas) };
       current = this.api.writeObject(this.rsRt, next as KubeObject, current as KubeObject) as Obj;
     }
-    for (const old of owned) {
-      if (old.metadata.name === current.metadata.name || old.spec.replicas === 0) continue;
+    // Old ReplicaSets shrink as far as availability allows (Recreate: at once). Unhealthy old pods go first.
+    const availableNow = [...olds, current].reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0);
+    let removable = recreate ? Number.POSITIVE_INFINITY : availableNow - (replicas - unavailable);
+    for (const old of olds) {
+      const have = old.spec.replicas ?? 0;
+      if (have === 0) continue;
+      const unhealthy = Math.max(0, have - (old.status?.availableReplicas ?? 0));
+      const healthyToRemove = Math.max(0, Math.min(have - unhealthy, removable));
+      const reduce = Math.min(have, unhealthy + healthyToRemove);
+      removable -= healthyToRemove;
+      if (reduce === 0) continue;
       const next = clone(old);
-      next.spec.replicas = 0;
+      next.spec.replicas = have - reduce;
       this.api.writeObject(this.rsRt, next as KubeObject, old as KubeObject);
     }
     const all = this.store.list(this.rsRt, ns).filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
