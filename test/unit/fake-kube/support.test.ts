@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import YAML from 'yaml';
-import { compressIndexes } from '../../support/fake-kube/controllers.ts';
+import { compressIndexes, rollingBounds } from '../../support/fake-kube/controllers.ts';
 import { safeHash } from '../../support/fake-kube/defaults.ts';
 import { kubeconfigYaml } from '../../support/fake-kube/kubeconfig.ts';
 import { containerArgv, isNodeImage } from '../../support/fake-kube/container-command.ts';
@@ -100,6 +100,13 @@ describe('fake-kube controllers and config', () => {
     assert.equal(compressIndexes([0, 1, 2, 4, 6, 7]), '0-2,4,6-7');
     assert.equal(compressIndexes([]), '');
     assert.equal(compressIndexes([5, 3, 4, 3]), '3-5');
+  });
+
+  it('resolves maxSurge/maxUnavailable like the Deployment controller', () => {
+    assert.deepEqual(rollingBounds(undefined, 1), { surge: 1, unavailable: 0 });
+    assert.deepEqual(rollingBounds(undefined, 10), { surge: 3, unavailable: 2 });
+    assert.deepEqual(rollingBounds({ maxSurge: 0, maxUnavailable: '0%' }, 4), { surge: 0, unavailable: 1 });
+    assert.deepEqual(rollingBounds({ maxSurge: 2, maxUnavailable: 1 }, 4), { surge: 2, unavailable: 1 });
   });
 
   it('template hashes are stable and use the safe alphabet', () => {
