@@ -225,8 +225,10 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
         permits.set(id, { shard, release });
         return id;
       });
-      const timeout = new Promise<null>((resolve) => { o.clock.setTimeout(() => resolve(null), longPollMs); });
+      let timer: unknown = null;
+      const timeout = new Promise<null>((resolve) => { timer = o.clock.setTimeout(() => resolve(null), longPollMs); });
       const permit = await Promise.race([granted, timeout]);
+      o.clock.clearTimeout(timer);
       answered = true;
       return { permit };
     }
