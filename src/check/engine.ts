@@ -11,7 +11,6 @@
 
 import pLimit from 'p-limit';
 import type { Clock } from '../limits/clock.ts';
-import type { TokenBucket } from '../limits/token-bucket.ts';
 import { evError } from '../errors.ts';
 import { DigestSet } from './dedupe.ts';
 import { checkNetwork, checkOffline, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';
@@ -77,8 +76,8 @@ export interface EngineOptions {
   stages: NetworkStages;
   /** Network checks in flight at once (p-limit). */
   concurrency: number;
-  /** Global rate of network checks (one token per address that goes to the network). */
-  rate?: TokenBucket;
+  /** Global rate of network checks (one token per address that goes to the network): a TokenBucket or a remote one. */
+  rate?: { take(signal?: AbortSignal): Promise<void> };
   clock: Clock;
   journal?: Journal;
   resume?: ResumeFrom;

@@ -7,7 +7,7 @@
 
 import { sleep, type Clock } from '../limits/clock.ts';
 import { backoffDelay } from '../limits/backoff.ts';
-import type { KeyedLimiter } from '../limits/keyed-limiter.ts';
+import type { PermitSource } from '../limits/keyed-limiter.ts';
 import { mailProviderOf } from '../limits/mail-provider.ts';
 import type { DomainDns } from '../address/dns.ts';
 import { classifyRcpt, probeTargets, randomLocalPart, type ProbeTarget, type SmtpReply } from '../address/smtp-plan.ts';
@@ -48,8 +48,10 @@ export interface SmtpStageOptions {
   port: number;
   /** Dial MX hosts on loopback/private addresses (tests only). */
   allowPrivate: boolean;
-  domainLimiter: KeyedLimiter;
-  providerLimiter: KeyedLimiter;
+  /** Per-domain permits (concurrency + rate); local or remote. */
+  domainLimiter: PermitSource;
+  /** Per-mail-provider permits, keyed by {@link mailProviderOf}. */
+  providerLimiter: PermitSource;
   /** Sessions per address when the server answers 4xx (greylisting), including the first. */
   greylistAttempts: number;
   /** First greylisting delay; doubles up to greylistMaxMs, with jitter. */

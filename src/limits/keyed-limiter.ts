@@ -17,11 +17,20 @@ export interface KeyLimit {
 interface Entry { sem: Semaphore; bucket: TokenBucket }
 
 /**
+ * Anything that hands out a permit for a key: the local {@link KeyedLimiter},
+ * or a remote one whose slots live in a coordinator (cluster shards).
+ */
+export interface PermitSource {
+  /** Resolves to the release of the permit once one is available. */
+  acquire(key: string, signal?: AbortSignal): Promise<() => void>;
+}
+
+/**
  * Concurrency and rate per key (a domain, a mail provider). Entries are
  * created on demand and dropped once idle with a full bucket, so memory
  * follows the keys in use, not all keys ever seen.
  */
-export class KeyedLimiter {
+export class KeyedLimiter implements PermitSource {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: Clock;
   private readonly defaults: KeyLimit;
