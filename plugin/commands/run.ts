@@ -11,7 +11,7 @@ import { exitCodeOf } from '../../src/flow/result.ts';
 import { parseDuration } from '../../src/flow/duration.ts';
 import { ERROR_CODES, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
 import { runFlowFiles } from '../lib/flow/run-flows.ts';
-import { acquireClusterSink, acquireExternalSink, acquireLocalSink } from '../lib/flow/sinks.ts';
+import { acquireClusterSink, acquireExternalSink, acquireLocalSink, readTokenFile } from '../lib/flow/sinks.ts';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run email smoke-test flows (YAML) against a sink: send, trigger, expect, report.';
@@ -61,7 +61,11 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
           this.status('starting an embedded sink (--local)');
           return acquireLocalSink();
         }
-        if (flags.sink !== undefined) return acquireExternalSink(flags.sink, flags.token);
+        if (flags.sink !== undefined) {
+          const sink = flags.sink;
+          const tokenFile = flags['token-file'];
+          return (tokenFile === undefined ? Promise.resolve(flags.token) : readTokenFile(tokenFile)).then((token) => acquireExternalSink(sink, token));
+        }
         return acquireClusterSink({ kube: pickKubeFlags(flags), namespace: flags.namespace, keep: flags.keep, onStatus: (l) => this.status(l) }, signal);
       },
     }).catch((err: unknown) => this.failEarly(err));

@@ -147,6 +147,16 @@ ${steps}`);
       assert.equal(sink.context.rules.source(), ORIGINAL);
     });
 
+    it('reads the token from --token-file and passes the articles flow', async () => {
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, `${sink.token}\n`);
+      const r = await runCli(['run', '--sink', sink.url, '--token-file', tokenFile, 'examples/articles-flow.yaml']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const bad = await runCli(['run', '--sink', sink.url, '--token', 'wrong', 'examples/articles-flow.yaml']);
+      assert.equal(bad.code, 3, 'a refused token is an environment failure');
+      assert.match(bad.stderr, /EV_ERR_UNAUTHORIZED/);
+    });
+
     it('Ctrl-C ends the run with 130 and restores the rules', async () => {
       const file = withRules('interrupt.yaml', '  - timeout: 1m\n    expect: { subject: never }\n');
       const child = spawn(process.execPath, [RUN_JS, 'run', '--sink', sink.url, '--token', sink.token ?? '', file], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
