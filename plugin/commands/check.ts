@@ -85,7 +85,7 @@ export default class Check extends BaseCommand {
         concurrency: flags.concurrency, rate: flags.rate === undefined ? null : rateFlag('rate', flags.rate), burst: flags.burst,
         domainConcurrency: flags['domain-concurrency'], domainRate: rateFlag('domain-rate', flags['domain-rate']),
         mxConcurrency: flags['mx-concurrency'], mxRate: rateFlag('mx-rate', flags['mx-rate']),
-        failOn: failOn as Verdict[], progress: flags.progress ?? Boolean(process.stderr.isTTY), color: Boolean(process.stdout.isTTY) && format === 'table' && !flags.out,
+        failOn: failOn as Verdict[], progress: flags.progress ?? Boolean(process.stderr.isTTY), color: Boolean(process.stdout.isTTY) && format === 'table' && !flags.out && !process.env.NO_COLOR,
         checkpointEveryMs: durationFlag('checkpoint-interval', flags['checkpoint-interval']),
       }, { stdoutFd: 1, stderr: process.stderr, stdin: process.stdin, env: process.env, clock: systemClock, signal: ac.signal });
     } finally {
