@@ -60,6 +60,17 @@ describe('fake-kube API (client-node)', function () {
     await assert.rejects(core.listNamespace(), (err: unknown) => (err as { code?: number }).code === 401);
   });
 
+  it('fault: the next N requests fail (503 with Retry-After), discovery unaffected', async () => {
+    kube.faults.failNextRequests(2);
+    const a = await raw(kube, 'GET', '/api/v1/namespaces');
+    assert.equal(a.status, 503);
+    assert.equal(a.headers['retry-after'], '1');
+    assert.equal(JSON.parse(a.body).reason, 'ServiceUnavailable');
+    assert.equal((await raw(kube, 'GET', '/api/v1')).status, 200);
+    assert.equal((await raw(kube, 'GET', '/api/v1/namespaces')).status, 503);
+    assert.equal((await raw(kube, 'GET', '/api/v1/namespaces')).status, 200);
+  });
+
   it('creates, reads, lists, updates and deletes with resourceVersion, uid, generation', async () => {
     const { core } = clients(kube);
     const cm = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'a', labels: { tier: 'web', env: 'prod' } }, data: { k: 'v' } } });

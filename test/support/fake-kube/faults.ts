@@ -58,6 +58,10 @@ export class FaultControls {
   portForwardByteLimit: number | undefined;
   /** Fail port-forward upgrades with this HTTP status (e.g. 500) while set. */
   portForwardRejectStatus: number | undefined;
+  /** The next `failRequests.count` API requests (not discovery) are answered with this status. */
+  failRequests: { count: number; status: number } = { count: 0, status: 503 };
+  /** Delay before every API response (simulates a slow or distant server; 0 = none). */
+  responseDelayMs = 0;
   /** Images the kubelet treats as Node.js images in addition to `node:*`. */
   runAnyImage = false;
   /** Images that are not run but reported Running and Ready ("simulated"). */
@@ -120,6 +124,11 @@ export class FaultControls {
     this.watchExpiries += n;
   }
 
+  /** Answer the next `count` resource requests with `status` (503 by default): a flaky API server. */
+  failNextRequests(count: number, status = 503): void {
+    this.failRequests = { count, status };
+  }
+
   setDelays(delays: Partial<Delays>): void {
     this.delays = { ...this.delays, ...delays };
   }
@@ -131,6 +140,8 @@ export class FaultControls {
     this.watchExpiries = 0;
     this.portForwardByteLimit = undefined;
     this.portForwardRejectStatus = undefined;
+    this.failRequests = { count: 0, status: 503 };
+    this.responseDelayMs = 0;
     this.delays = { scheduleMs: 0, startMs: 0, readyMs: 0, namespaceDeleteMs: 0 };
   }
 }

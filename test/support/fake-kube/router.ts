@@ -62,6 +62,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendStatus(res: ServerResponse, err: KubeStatusError): void {
+  if (err.details?.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.details.retryAfterSeconds));
   sendJson(res, err.code, err.toStatus());
 }
 
@@ -190,6 +191,13 @@ export class Router {
     const parsed = parsePath(p);
     if (!parsed) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource', { });
     if ('discovery' in parsed) return sendJson(res, 200, parsed.discovery);
+    const faults = this.deps.faults;
+    if (faults.responseDelayMs > 0) await new Promise((r) => setTimeout(r, faults.responseDelayMs));
+    if (faults.failRequests.count > 0) {
+      faults.failRequests.count--;
+      const status = faults.failRequests.status;
+      throw new KubeStatusError(status, status === 503 ? 'ServiceUnavailable' : status === 429 ? 'TooManyRequests' : 'InternalError', `fake-kube fault injection: request failed with ${status}`, status === 429 || status === 503 ? { retryAfterSeconds: 1 } : undefined);
+    }
     const { rt, namespace, name, subresource } = parsed;
     const known = subresource === undefined || (rt.subresources ?? []).some((s) => s.name === subresource);
     if (!known) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
