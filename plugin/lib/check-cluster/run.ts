@@ -25,7 +25,7 @@ import type { CheckResult } from '../../../src/check/result.ts';
 import type { Verdict } from '../../../src/check/reasons.ts';
 import { COORDINATOR_PORT, MAX_LIVE_ITEMS, MAX_PUSH_ITEMS, type PullResponse, type PushResponse, type WorkItem } from '../../../src/check-cluster/protocol.ts';
 import {
-  COORDINATOR_SELECTOR, SHARDS_NAME, buildCheckClusterManifests,
+  COORDINATOR_SELECTOR, SHARDS_NAME, SHARD_SELECTOR, buildCheckClusterManifests,
 } from '../../../src/check-cluster/manifests.ts';
 import type { KubeObject } from '../../../src/manifests.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
@@ -188,6 +188,28 @@ async function waitCoordinator(client: KubeClient, namespace: string, signal?: A
   }
 }
 
+/** Restarts after which every shard crash-looping means the shards cannot run (a real Job fails later, at its backoffLimit). */
+export const SHARD_CRASH_RESTARTS = 3;
+
+/**
+ * Why the shards cannot finish, or null: the Job failed, or every shard pod
+ * is crash-looping. Without this the CLI would wait for results forever.
+ */
+export async function shardFailure(client: KubeClient, namespace: string, job: KubeObject): Promise<Error | null> {
+  const hint = { hint: `see the shard logs: kubectl logs -n ${namespace} -l app.kubernetes.io/component=shard (add --previous for a crashed one)` };
+  const j = await client.objects.read({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: job.metadata.name, namespace } });
+  const failed = ((j as { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }).status?.conditions ?? [])
+    .find((x) => x.type === 'Failed' && x.status === 'True');
+  if (failed) return evError('EV_ERR_CHECK_SHARDS_FAILED', `the shards failed: ${failed.message ?? 'Job failed'}`, hint);
+  const pods = (await client.listPods(namespace, SHARD_SELECTOR)).filter((p) => !p.metadata?.deletionTimestamp);
+  const crashing = pods.filter((p) => (p.status?.containerStatuses ?? []).some((c) => c.restartCount >= SHARD_CRASH_RESTARTS && !c.state?.running));
+  if (pods.length > 0 && crashing.length === pods.length) {
+    const st = podState(crashing[0]);
+    return evError('EV_ERR_CHECK_SHARDS_FAILED', `every shard pod keeps crashing (${st.name}: ${st.reason}${st.message ? `: ${st.message}` : ''})`, hint);
+  }
+  return null;
+}
+
 /** Pushes the input and writes results as they come back, in input order. */
 async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, client: KubeClient, namespace: string, job: KubeObject, started: number, status: (line: string) => void): Promise<CheckSummary> {
   const counts = emptyCounts();
@@ -293,11 +315,7 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
   let jobTimer: ReturnType<typeof setInterval> | null = null;
   const jobFailed = new Promise<never>((_, reject) => {
     jobTimer = setInterval(() => {
-      client.objects.read({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: job.metadata.name, namespace } }).then((j) => {
-        const failed = ((j as { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }).status?.conditions ?? [])
-          .find((x) => x.type === 'Failed' && x.status === 'True');
-        if (failed) reject(evError('EV_ERR_CHECK_SHARDS_FAILED', `the shards failed: ${failed.message ?? 'Job failed'}`, { hint: `see the shard logs: kubectl logs -n ${namespace} -l app.kubernetes.io/component=shard` }));
-      }, () => {});
+      void shardFailure(client, namespace, job).then((err) => { if (err) reject(err); }, () => {});
     }, JOB_POLL_MS);
   });
   jobFailed.catch(() => {});

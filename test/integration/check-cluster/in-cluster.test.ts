@@ -11,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { MAX_CONFIGMAP_BYTES } from '../../../src/manifests.ts';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isEmailValidateError } from '../../../src/errors.ts';
 import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { startFakeDns, type FakeDns, type ZoneEntry } from '../../support/fake-dns.ts';
 import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/run.ts';
@@ -91,6 +93,23 @@ describe('check --in-cluster (fake API server)', function () {
     assert.ok(got.namespace.startsWith('email-validation-'));
     assert.equal(kube.get('namespaces', undefined, got.namespace), undefined, 'namespace removed');
     assert.equal(kube.list('pods').filter((p) => p.metadata.namespace === got.namespace).length, 0, 'no pods left');
+  });
+
+  it('fails fast with the pod\'s reason when every shard crashes, and still cleans up', async () => {
+    const input = join(tmp.dir, 'crash.txt');
+    writeFileSync(input, 'a@example.com\n');
+    // The real coordinator, and shards that exit at once.
+    const real = pathToFileURL(join(ROOT, 'dist/check-cluster/check.bundle.mjs')).href;
+    const bundle = Buffer.from(`if (process.env.EV_CHECK_ROLE === 'shard') { console.error('shard: cannot start'); process.exit(1); }\nawait import(${JSON.stringify(real)});\n`);
+    let namespace = '';
+    await assert.rejects(
+      runCheckInCluster({ ...baseOptions({ paths: [input], offline: true }), out: join(tmp.dir, 'crash.jsonl') }, baseIo(), {
+        shards: 2, kube: { kubeconfig: kube.kubeconfigPath }, bundle, onRunning: (info) => { namespace = info.namespace; },
+      }),
+      (err: unknown) => isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_SHARDS_FAILED' && /keeps crashing/.test(err.message),
+    );
+    assert.ok(namespace);
+    assert.equal(kube.get('namespaces', undefined, namespace), undefined, 'namespace removed');
   });
 
   describe('with DNS checks and a shard deleted while it holds leases', () => {
