@@ -1,16 +1,18 @@
 /**
- * A fake Kubernetes API server for tests: real HTTP and WebSocket on
- * loopback, spoken well enough for kubectl 1.32 and @kubernetes/client-node 2.
+ * A fake Kubernetes API server for tests: real HTTPS and WebSocket on
+ * loopback (port 0), spoken well enough for kubectl 1.32 and
+ * @kubernetes/client-node 2.
  *
  *   const kube = await startFakeKube();
- *   // KUBECONFIG=kube.kubeconfigPath, or kube.url + kube.token
+ *   // KUBECONFIG=kube.kubeconfigPath (CA + token inside), or kube.request(...)
  *   kube.faults.denyNamespaceCreate();
  *   await kube.close();
  *
- * See README "Testing without a cluster" and test/support/fake-kube/*.ts for
- * what each part does. One deliberate deviation from a real cluster: pods run
- * on the host network, each with its own 127.x.y.z address as podIP, and a
- * container that declares EV_HOST gets it set to that address.
+ * HTTPS because kubectl never sends a bearer token over plain HTTP. See README
+ * "Testing without a cluster" and the modules here for what each part does.
+ * One deliberate deviation from a real cluster: pods run on the host network,
+ * each with its own 127.x.y.z address as podIP, and a container that declares
+ * EV_HOST gets it set to that address.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,8 +26,8 @@ import { fileURLToPath } from 'node:url';
 import { KubeApi } from './api.ts';
 import { WorkloadControllers } from './controllers.ts';
 import { FaultControls } from './faults.ts';
-import { InternalErrors } from './internal-errors.ts';
 import type { Delays } from './faults.ts';
+import { InternalErrors } from './internal-errors.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { Kubelet } from './kubelet.ts';
 import type { LogBuffer } from './logs.ts';
