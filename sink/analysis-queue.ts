@@ -1,16 +1,31 @@
 /**
  * Schedules the full parse + analysis of stored messages on the parse backend
- * without ever letting work pile up in memory: at most MAX_PARSE_IN_FLIGHT
- * jobs are handed to the backend; beyond that only message ids wait, in a
- * backlog capped at the store's message cap (an evicted id is skipped, and the
- * oldest ids are dropped first: those messages are parsed on demand when
- * someone asks for their detail).
+ * so that it never bounds SMTP ingest and never piles up in memory:
+ *
+ * - at most MAX_PARSE_IN_FLIGHT jobs are handed to the backend at once;
+ * - while mail arrives faster than ANALYSIS_PAUSE_RATE messages/s (a flood),
+ *   background analysis pauses: on a 2-core node the parse would otherwise take
+ *   the CPU the flood needs. It resumes as soon as the rate drops;
+ * - waiting work is only message ids, in a backlog capped at the store's
+ *   message cap (evicted ids are skipped; the oldest are dropped first, and
+ *   those messages are parsed on demand when their detail is asked for).
  */
 import type { EventLog } from './event-log.ts';
 import { MAX_PARSE_IN_FLIGHT } from './parse-worker.ts';
 import type { ParseBackend } from './parse-worker.ts';
 import type { MemoryMessageStore } from './store.ts';
 import type { Logger } from './types.ts';
+
+/**
+ * Ingest rate (messages/s) above which background analysis pauses. Steady test
+ * traffic (hundreds per second) is analysed as it arrives; floods are analysed
+ * when they end.
+ */
+export const ANALYSIS_PAUSE_RATE = 1000;
+/** The ingest rate is measured over this window, in slots of RATE_SLOT_MS. */
+export const RATE_WINDOW_MS = 500;
+const RATE_SLOT_MS = 50;
+const RATE_SLOTS = RATE_WINDOW_MS / RATE_SLOT_MS;
 
 export class AnalysisQueue {
   readonly #store: MemoryMessageStore;
@@ -19,23 +34,34 @@ export class AnalysisQueue {
   readonly #logger: Logger;
   readonly #maxInFlight: number;
   readonly #maxBacklog: number;
-  /** Ring of waiting ids (FIFO). */
+  readonly #pauseRate: number;
+  readonly #now: () => number;
+  /** FIFO of waiting ids. */
   #backlog: string[] = [];
   #backlogHead = 0;
   #running = 0;
   #dropped = 0;
   #idleWaiters: Array<() => void> = [];
+  /** Ingest counts per time slot (ring), for the flood detection. */
+  readonly #slots = new Array<number>(RATE_SLOTS).fill(0);
+  #slotStart = 0;
+  #resumeTimer: NodeJS.Timeout | null = null;
 
-  constructor(options: { store: MemoryMessageStore; parser: ParseBackend; events: EventLog; logger: Logger; maxInFlight?: number; maxBacklog?: number }) {
+  constructor(options: {
+    store: MemoryMessageStore; parser: ParseBackend; events: EventLog; logger: Logger;
+    maxInFlight?: number; maxBacklog?: number; pauseRate?: number; now?: () => number;
+  }) {
     this.#store = options.store;
     this.#parser = options.parser;
     this.#events = options.events;
     this.#logger = options.logger;
     this.#maxInFlight = options.maxInFlight ?? MAX_PARSE_IN_FLIGHT;
     this.#maxBacklog = options.maxBacklog ?? options.store.maxMessages;
+    this.#pauseRate = options.pauseRate ?? ANALYSIS_PAUSE_RATE;
+    this.#now = options.now ?? (() => performance.now());
   }
 
-  /** Ids whose analysis was skipped because the backlog was full. */
+  /** Ids whose background analysis was skipped because the backlog was full. */
   get dropped(): number {
     return this.#dropped;
   }
@@ -44,23 +70,42 @@ export class AnalysisQueue {
     return this.#running + this.#backlog.length - this.#backlogHead;
   }
 
+  /** Current ingest rate estimate, messages per second. */
+  get ingestRate(): number {
+    this.#advance();
+    return (this.#slots.reduce((a, b) => a + b, 0) * 1000) / RATE_WINDOW_MS;
+  }
+
+  /** Queues the analysis of a just-stored message. */
   enqueue(id: string): void {
-    if (this.#running < this.#maxInFlight) {
-      this.#start(id);
-      return;
-    }
+    this.#advance();
+    this.#slots[this.#slotIndex()]!++;
     this.#backlog.push(id);
     if (this.#backlog.length - this.#backlogHead > this.#maxBacklog) {
       this.#backlogHead++;
       this.#dropped++;
     }
-    this.#compact();
+    this.#next();
   }
 
   /** Resolves once nothing is queued or running (tests, shutdown). */
   idle(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #slotIndex(): number {
+    return Math.floor(this.#slotStart / RATE_SLOT_MS) % RATE_SLOTS;
+  }
+
+  /** Moves the ring forward to the current slot, clearing the slots passed. */
+  #advance(): void {
+    const now = this.#now();
+    const current = Math.floor(now / RATE_SLOT_MS) * RATE_SLOT_MS;
+    if (current <= this.#slotStart) return;
+    const steps = Math.min(RATE_SLOTS, (current - this.#slotStart) / RATE_SLOT_MS);
+    for (let i = 1; i <= steps; i++) this.#slots[(Math.floor(this.#slotStart / RATE_SLOT_MS) + i) % RATE_SLOTS] = 0;
+    this.#slotStart = current;
   }
 
   #start(id: string): void {
@@ -80,11 +125,17 @@ export class AnalysisQueue {
   }
 
   #next(): void {
-    while (this.#running < this.#maxInFlight && this.#backlogHead < this.#backlog.length) {
-      const id = this.#backlog[this.#backlogHead++]!;
-      this.#start(id);
+    if (this.#backlogHead < this.#backlog.length && this.ingestRate > this.#pauseRate) {
+      this.#resumeLater();
+    } else {
+      while (this.#running < this.#maxInFlight && this.#backlogHead < this.#backlog.length) {
+        this.#start(this.#backlog[this.#backlogHead++]!);
+      }
     }
-    this.#compact();
+    if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
+      this.#backlog = this.#backlog.slice(this.#backlogHead);
+      this.#backlogHead = 0;
+    }
     if (this.pending === 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
@@ -92,10 +143,13 @@ export class AnalysisQueue {
     }
   }
 
-  #compact(): void {
-    if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
-      this.#backlog = this.#backlog.slice(this.#backlogHead);
-      this.#backlogHead = 0;
-    }
+  /** Checks again once the current slot has passed (one timer at most, never keeping the process alive). */
+  #resumeLater(): void {
+    if (this.#resumeTimer) return;
+    this.#resumeTimer = setTimeout(() => {
+      this.#resumeTimer = null;
+      this.#next();
+    }, RATE_SLOT_MS);
+    this.#resumeTimer.unref();
   }
 }
