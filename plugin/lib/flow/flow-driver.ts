@@ -153,10 +153,15 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
     async httpRequest(spec: HttpRequestSpec, signal: AbortSignal): Promise<HttpResponse> {
       const { request, dispatcher } = await undici();
       const target = await route(spec.url, dispatcher);
+      const original = new URL(spec.url);
+      // Routed through a tunnel: the application still sees the Host it was addressed by.
+      const headers = target.url.host !== original.host && !Object.keys(spec.headers).some((h) => h.toLowerCase() === 'host')
+        ? { ...spec.headers, host: original.host }
+        : spec.headers;
       try {
         const res = await request(target.url, {
           method: spec.method as Dispatcher.HttpMethod,
-          headers: spec.headers,
+          headers,
           body: spec.body ?? undefined,
           dispatcher: target.dispatcher,
           signal,

@@ -69,14 +69,14 @@ describe('run in a cluster (fake API server)', function () {
     fake.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
     fake.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } }, spec: { containers: [{
       name: 'web', image: 'node:24-alpine',
-      command: ['node', '-e', "require('node:http').createServer((q, s) => { s.statusCode = q.url.startsWith('/missing') ? 404 : 200; s.end(JSON.stringify({ path: q.url })); }).listen(8080, process.env.EV_HOST)"],
+      command: ['node', '-e', "require('node:http').createServer((q, s) => { s.statusCode = q.url.startsWith('/missing') ? 404 : 200; s.end(JSON.stringify({ path: q.url, host: q.headers.host })); }).listen(8080, process.env.EV_HOST)"],
       env: [{ name: 'EV_HOST', value: '0.0.0.0' }], ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 } },
     }] } });
     fake.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http' }] } });
     await fake.waitFor('pods', (p) => p.metadata.name === 'web' && (((p.status ?? {}) as { conditions?: Array<{ type: string; status: string }> }).conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), 30_000);
     const file = flowFile('svc.yaml', `steps:
   - name: signup
-    http: { method: POST, url: "http://web.shop.svc.cluster.local/signup", json: { u: "{{run.id}}" }, responseBody: '/"path":"\\/signup"/' }
+    http: { method: POST, url: "http://web.shop.svc.cluster.local/signup", json: { u: "{{run.id}}" }, responseBody: '/"path":"\\/signup","host":"web\\.shop\\.svc\\.cluster\\.local"/' }
   - name: missing
     http: { url: "http://web.shop.svc/missing", status: 200 }
 `);
