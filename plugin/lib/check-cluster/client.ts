@@ -25,18 +25,20 @@ export class CoordinatorClient {
 
   constructor(o: CoordinatorClientOptions) { this.o = o; }
 
-  get<T>(path: string): Promise<T> { return this.call<T>('GET', path); }
+  /** `path` may depend on the attempt number (0 first), e.g. to ask for less after a dropped response. */
+  get<T>(path: string | ((attempt: number) => string)): Promise<T> { return this.call<T>('GET', path); }
 
   post<T>(path: string, body: unknown): Promise<T> {
     const text = JSON.stringify(body);
     return this.call<T>('POST', path, text.length >= GZIP_REQUEST_BYTES ? gzipSync(text, { level: 1 }) : text);
   }
 
-  private async call<T>(method: string, path: string, body?: string | Buffer): Promise<T> {
+  private async call<T>(method: string, pathOf: string | ((attempt: number) => string), body?: string | Buffer): Promise<T> {
     const deadline = Date.now() + (this.o.deadlineMs ?? UNREACHABLE_DEADLINE_MS);
     let delay = 100;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       if (this.o.signal?.aborted) throw this.o.signal.reason;
+      const path = typeof pathOf === 'string' ? pathOf : pathOf(attempt);
       let failure: string;
       try {
         const res = await fetch(`${this.o.url}${path}`, {
@@ -58,7 +60,7 @@ export class CoordinatorClient {
         failure = (err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message;
       }
       if (Date.now() + delay > deadline) {
-        throw evError('EV_ERR_CHECK_COORDINATOR', `the check coordinator at ${this.o.url} is unreachable: ${failure}`, { hint: 'see the coordinator pod\'s logs (kubectl logs -l app.kubernetes.io/component=coordinator -n NAMESPACE)' });
+        throw evError('EV_ERR_CHECK_COORDINATOR', `the check coordinator at ${this.o.url} is unreachable (${method} ${path.split('?')[0]}): ${failure}`, { hint: 'see the coordinator pod\'s logs (kubectl logs -l app.kubernetes.io/component=coordinator -n NAMESPACE)' });
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2000);

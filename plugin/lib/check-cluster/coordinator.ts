@@ -172,7 +172,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       const after = Number(url.searchParams.get('after') ?? 0);
       const deadline = o.clock.now() + Math.min(longPollMs, Number(url.searchParams.get('wait') ?? longPollMs));
       for (;;) {
-        const r = table.take(after, MAX_PULL_RESULTS);
+        const r = table.take(after, Math.max(1, Math.min(MAX_PULL_RESULTS, Number(url.searchParams.get('max') ?? MAX_PULL_RESULTS) || MAX_PULL_RESULTS)));
         if (r.results.length > 0) notify(); // acknowledged results made room for pushes
         if (r.results.length > 0 || table.allDelivered || o.clock.now() >= deadline) {
           return { ...r, done: table.allDelivered, stats: table.stats() };

@@ -23,7 +23,7 @@ import { DigestSet } from '../../../src/check/dedupe.ts';
 import { emptyCounts } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import type { Verdict } from '../../../src/check/reasons.ts';
-import { COORDINATOR_PORT, MAX_LIVE_ITEMS, MAX_PUSH_ITEMS, type PullResponse, type PushResponse, type WorkItem } from '../../../src/check-cluster/protocol.ts';
+import { COORDINATOR_PORT, MAX_LIVE_ITEMS, MAX_PULL_RESULTS, MAX_PUSH_ITEMS, type PullResponse, type PushResponse, type WorkItem } from '../../../src/check-cluster/protocol.ts';
 import {
   COORDINATOR_SELECTOR, SHARDS_NAME, SHARD_SELECTOR, buildCheckClusterManifests,
 } from '../../../src/check-cluster/manifests.ts';
@@ -44,6 +44,8 @@ export const REORDER_WINDOW = MAX_LIVE_ITEMS;
 export const COORDINATOR_READY_MS = 120_000;
 /** Job status is checked this often, to fail fast when the shards cannot run. */
 export const JOB_POLL_MS = 2_000;
+/** Smallest pull after repeated failures. */
+export const MIN_PULL_RESULTS = 50;
 /** How long the cleanup waits for the namespace to be gone. */
 export const DELETE_WAIT_MS = 60_000;
 
@@ -298,7 +300,9 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
   const puller = async (): Promise<void> => {
     let cursor = 0;
     for (;;) {
-      const r = await api.get<PullResponse>(`/v1/results?after=${cursor}`);
+      // A response lost with a dropped tunnel is asked for again, smaller each time (a flaky link may never carry a big one).
+      const from = cursor;
+      const r = await api.get<PullResponse>((attempt) => `/v1/results?after=${from}&max=${Math.max(MIN_PULL_RESULTS, MAX_PULL_RESULTS >> attempt)}`);
       cursor = r.cursor;
       lastStats = r.stats;
       for (const res of r.results) {

@@ -95,6 +95,22 @@ describe('check --in-cluster (fake API server)', function () {
     assert.equal(kube.list('pods').filter((p) => p.metadata.namespace === got.namespace).length, 0, 'no pods left');
   });
 
+  it('survives port-forward drops: retried pushes and pulls repeat nothing and lose nothing', async () => {
+    const input = join(tmp.dir, 'drops.txt');
+    writeFileSync(input, addressList(20_000, 400));
+    const o = baseOptions({ paths: [input], offline: true });
+    const want = await local(o);
+    const opened = kube.portForwardsOpened;
+    kube.faults.dropPortForwardsAfterBytes(64 * 1024);
+    try {
+      const got = await inCluster(o);
+      assert.equal(got.out, want);
+    } finally {
+      kube.faults.dropPortForwardsAfterBytes(undefined);
+    }
+    assert.ok(kube.portForwardsOpened - opened >= 4, `the tunnel was re-opened after drops (${kube.portForwardsOpened - opened} forwards)`);
+  });
+
   it('fails fast with the pod\'s reason when every shard crashes, and still cleans up', async () => {
     const input = join(tmp.dir, 'crash.txt');
     writeFileSync(input, 'a@example.com\n');
