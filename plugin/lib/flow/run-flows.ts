@@ -12,13 +12,12 @@ import type { Clock } from '../../../src/flow/clock.ts';
 import { FlowHistory } from '../../../src/flow/history.ts';
 import { flowInvalid, parseFlow, type FlowProblem } from '../../../src/flow/parse.ts';
 import { totalsOf, worstStatus, type FlowResult, type RunReport, type StepResult } from '../../../src/flow/result.ts';
-import { checkTemplateVariables, runFlow } from '../../../src/flow/runner.ts';
+import { checkTemplateVariables, runFlow, type JobOutcome, type JobRequest } from '../../../src/flow/runner.ts';
 import { renderDeep, type TemplateVars } from '../../../src/flow/template.ts';
 import type { FlowSpec } from '../../../src/flow/types.ts';
-import type { SinkEvent } from '../../../src/protocol.ts';
+import type { MessageDetail, SinkEvent } from '../../../src/protocol.ts';
 import { createFlowDriver, type FlowMailTransport, type HttpRouter } from './flow-driver.ts';
 import { startMockApp, type MockApp } from './mock-app.ts';
-import type { JobOutcome, JobRequest } from '../../../src/flow/runner.ts';
 
 /** How long the event feed may take to say hello before the sink counts as unreachable. */
 export const FEED_CONNECT_TIMEOUT_MS = 15_000;
@@ -26,7 +25,7 @@ export const FEED_CONNECT_TIMEOUT_MS = 15_000;
 /** The sink API calls a run needs ({@link SinkClient} provides them). */
 export interface FlowSinkApi {
   info(): Promise<{ lastSeq: number; smtp?: { host?: string; port?: number } | null }>;
-  get(id: string): Promise<import('../../../src/protocol.ts').MessageDetail>;
+  get(id: string): Promise<MessageDetail>;
   rules(): Promise<string>;
   setRules(yaml: string): Promise<{ count: number }>;
   events(options: { since?: number; signal?: AbortSignal; onEvent(e: SinkEvent): void; onHello?(h: unknown): void }): Promise<void>;
