@@ -3,7 +3,7 @@
  * flows as `{{mock.url}}`, so the examples run with `--local` and no app:
  *
  * - any request answers 200 with a small JSON body, or the status given by
- *   `?status=NNN` (to test failure paths);
+ *   `?status=NNN` (to test failure paths), or redirects to `?redirect=/path`;
  * - every request is recorded, and `GET /_mock/requests` returns them as JSON
  *   (newest last), so a flow can check that a webhook reached "the app".
  *
@@ -57,6 +57,12 @@ export async function startMockApp(): Promise<MockApp> {
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
       requests.push({ time: new Date().toISOString(), method: req.method ?? 'GET', path: url.pathname + url.search, headers, body });
       if (requests.length > MAX_MOCK_REQUESTS) requests.shift();
+      const redirect = url.searchParams.get('redirect');
+      if (redirect !== null && redirect.startsWith('/')) {
+        res.writeHead(302, { location: redirect });
+        res.end();
+        return;
+      }
       const wanted = Number(url.searchParams.get('status'));
       const status = Number.isInteger(wanted) && wanted >= 200 && wanted <= 599 ? wanted : 200;
       res.writeHead(status, { 'content-type': 'application/json' });
