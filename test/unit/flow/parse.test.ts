@@ -56,6 +56,14 @@ describe('flow file parsing', () => {
     }
   });
 
+  it('parses the flow examples in the README\'s flows section', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('<!-- section:flows -->'), readme.indexOf('<!-- section:check -->'));
+    const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.includes('kind: EmailFlow'));
+    assert.ok(blocks.length > 0);
+    for (const block of blocks) assert.ok(parseFlow(block, 'README.md').steps.length > 0);
+  });
+
   for (const c of MALFORMED) {
     it(`points at the problem: ${c.name}`, () => {
       const problems = problemsOf(c.source);
