@@ -42,6 +42,8 @@ export interface WorkItem {
 
 export interface PushRequest { items: WorkItem[] }
 export interface PushResponse {
+  /** Random id of the coordinator process: a new one means its state (queue, results) was lost. */
+  instance: string;
   /** Items newly queued (repeats of an index already pushed are ignored: pushes may be retried). */
   accepted: number;
   /** Highest index the coordinator has: the CLI resumes a failed push after it. */
@@ -71,6 +73,7 @@ export interface ResultsRequest { shard: string; lease: string; results: CheckRe
 export interface ResultsResponse { accepted: number }
 
 export interface PullResponse {
+  instance: string;
   results: CheckResult[];
   /** Cursor: pass as `after` to acknowledge these results and get the next. */
   cursor: number;

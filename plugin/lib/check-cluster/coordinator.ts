@@ -20,6 +20,7 @@
  * next to an SMTP dialogue. A shard that dies loses its permits with its
  * leases (both expire together).
  */
+import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Clock } from '../../../src/limits/clock.ts';
@@ -60,6 +61,7 @@ class HttpError extends Error {
 function rateBurst(rate: number): number { return Math.max(1, Math.ceil(rate / 10)); }
 
 export function createCoordinator(o: CoordinatorOptions): Coordinator {
+  const instance = randomBytes(8).toString('hex');
   const longPollMs = o.longPollMs ?? LONG_POLL_MS;
   const ttlMs = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const log = o.log ?? (() => {});
@@ -161,7 +163,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
         if (rest.length === 0 || o.clock.now() >= deadline) break;
         await changed(deadline - o.clock.now());
       }
-      return { accepted, highest: table.highest };
+      return { instance, accepted, highest: table.highest };
     }
     if (req.method === 'POST' && p === '/v1/end') {
       table.end();
@@ -175,7 +177,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
         const r = table.take(after, Math.max(1, Math.min(MAX_PULL_RESULTS, Number(url.searchParams.get('max') ?? MAX_PULL_RESULTS) || MAX_PULL_RESULTS)));
         if (r.results.length > 0) notify(); // acknowledged results made room for pushes
         if (r.results.length > 0 || table.allDelivered || o.clock.now() >= deadline) {
-          return { ...r, done: table.allDelivered, stats: table.stats() };
+          return { instance, ...r, done: table.allDelivered, stats: table.stats() };
         }
         await changed(deadline - o.clock.now());
       }

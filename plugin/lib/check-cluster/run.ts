@@ -245,6 +245,18 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
     wakeUp();
   };
 
+  // The coordinator keeps its queue and results in memory: if its pod was
+  // replaced, they are gone, and waiting would never end.
+  let instance: string | null = null;
+  const sameCoordinator = (id: string): void => {
+    if (instance === null) instance = id;
+    else if (id !== instance) {
+      throw evError('EV_ERR_CHECK_COORDINATOR', 'the check coordinator restarted and lost the work in progress', {
+        hint: `run the check again; if it keeps happening see kubectl describe pod -n ${namespace} -l app.kubernetes.io/component=coordinator (memory limit?)`,
+      });
+    }
+  };
+
   const pusher = async (): Promise<void> => {
     const dedupe = new DigestSet();
     let index = 0;
@@ -265,6 +277,7 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
         wakeUp();
         while (items.length > 0) {
           const r = await api.post<PushResponse>('/v1/push', { items });
+          sameCoordinator(r.instance);
           items = items.filter((it) => it.i > r.highest);
         }
       }
@@ -303,6 +316,7 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
       // A response lost with a dropped tunnel is asked for again, smaller each time (a flaky link may never carry a big one).
       const from = cursor;
       const r = await api.get<PullResponse>((attempt) => `/v1/results?after=${from}&max=${Math.max(MIN_PULL_RESULTS, MAX_PULL_RESULTS >> attempt)}`);
+      sameCoordinator(r.instance);
       cursor = r.cursor;
       lastStats = r.stats;
       for (const res of r.results) {

@@ -17,7 +17,7 @@ import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { startFakeDns, type FakeDns, type ZoneEntry } from '../../support/fake-dns.ts';
 import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/run.ts';
 import { runCheckInCluster, type ClusterCheckOptions } from '../../../plugin/lib/check-cluster/run.ts';
-import { SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
+import { COORDINATOR_SELECTOR, SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
 import type { KubeClient } from '../../../plugin/lib/kube/adapter.ts';
 import { baseIo, baseOptions, tempDir, waitFor, ROOT } from '../check/helpers.ts';
 import { startDnsHold, type DnsHold } from './dns-hold.ts';
@@ -128,7 +128,7 @@ describe('check --in-cluster (fake API server)', function () {
     assert.equal(kube.get('namespaces', undefined, namespace), undefined, 'namespace removed');
   });
 
-  describe('with DNS checks and a shard deleted while it holds leases', () => {
+  describe('with DNS checks held in flight (pods deleted mid-run)', () => {
     let dns: FakeDns;
     let hold: DnsHold;
     before(async () => {
@@ -145,6 +145,31 @@ describe('check --in-cluster (fake API server)', function () {
     after(async () => {
       await hold?.close();
       await dns?.close();
+    });
+
+    it('fails with EV_ERR_CHECK_COORDINATOR (not a hang) when the coordinator pod is replaced mid-run', async () => {
+      const input = join(tmp.dir, 'coord.txt');
+      writeFileSync(input, addressList(300, 100));
+      const o = baseOptions({ paths: [input], concurrency: 3, dnsServer: hold.server, dnsTimeoutMs: 20_000, dnsTries: 1 });
+      hold.hold();
+      let killing: Promise<void> = Promise.resolve();
+      let namespace = '';
+      try {
+        await assert.rejects(inCluster(o, {
+          onRunning: ({ namespace: ns, client }) => {
+            namespace = ns;
+            killing = (async () => {
+              await waitFor(() => hold.waiting >= 1, 60_000, 'work in flight');
+              const [pod] = await client.listPods(ns, COORDINATOR_SELECTOR);
+              await client.core.deleteNamespacedPod({ namespace: ns, name: pod.metadata?.name ?? '', gracePeriodSeconds: 0 });
+            })();
+          },
+        }), (err: unknown) => isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_COORDINATOR' && /restarted/.test(err.message));
+        await killing;
+      } finally {
+        hold.release();
+      }
+      assert.equal(kube.get('namespaces', undefined, namespace), undefined, 'namespace removed');
     });
 
     it('redoes the dead shard\'s work: results equal a local check, every address written exactly once', async () => {
