@@ -57,6 +57,21 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
     await waitFor(() => kube.list('pods', 'team-checks').length === 0, 10_000, 'pods gone');
   });
 
+  it('checks RBAC up front: no namespace-create right means a hint about -n and nothing created', async () => {
+    const input = join(tmp.dir, 'rbac.txt');
+    writeFileSync(input, 'a@example.com\n');
+    kube.faults.denyNamespaceCreate();
+    try {
+      const r = await runCli(['check', input, '--in-cluster', '--offline', '--kubeconfig', kube.kubeconfigPath]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /EV_ERR_KUBE_FORBIDDEN/);
+      assert.match(r.stderr, /-n EXISTING_NAMESPACE/);
+    } finally {
+      kube.faults.denyNamespaceCreate(false);
+    }
+    assert.deepEqual(managedNamespaces(), []);
+  });
+
   it('refuses --state with --in-cluster before touching the cluster', async () => {
     const input = join(tmp.dir, 'one.txt');
     writeFileSync(input, 'a@example.com\n');
