@@ -27,7 +27,7 @@ The sink's conventions make failures easy to produce: recipients starting with "
     subject: Flags.string({ description: 'Subject (a template).', default: 'Validation Email' }),
     body: Flags.string({ description: 'Plain-text body (a template).', default: 'Test email for validation' }),
     count: Flags.integer({ char: 'c', description: `Number of messages (1-${MAX_SEND_COUNT}).`, default: 1 }),
-    rate: Flags.string({ description: 'Most messages per second, e.g. 50 or 0.5 (0 = as fast as possible).', default: '0' }),
+    rate: Flags.string({ description: 'Most messages per second, e.g. 50, 50/s or 0.5 (0 = as fast as possible).', default: '0' }),
     concurrency: Flags.integer({ description: `Parallel SMTP sessions (1-${MAX_SEND_CONCURRENCY}).`, default: 4 }),
     smtp: Flags.string({ description: 'Send to this SMTP HOST:PORT instead of the sink\'s own endpoint.', helpGroup: 'SINK' }),
     output: outputFlag,
@@ -36,7 +36,8 @@ The sink's conventions make failures easy to produce: recipients starting with "
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Send);
-    const rate = Number(flags.rate);
+    // `50/s` reads like check's --rate; both spellings mean messages per second.
+    const rate = Number(flags.rate.replace(/\/s$/, ''));
     const spec = { to: flags.to, from: flags.from, subject: flags.subject, body: flags.body, count: flags.count, rate, concurrency: flags.concurrency };
     validateSendOptions(spec);
     const interrupt = interrupts.install();
