@@ -19,6 +19,11 @@ import type { CoordinatorStats, WorkItem } from './protocol.ts';
 
 type State = 'queued' | 'leased' | 'done';
 
+/** Items looked at past the oldest one when leasing with affinity: bounds the cost of a lease. */
+export const AFFINITY_SCAN = 5_000;
+/** Affinity keys remembered (FIFO beyond): per-domain state lives in a shard for about this many domains. */
+export const MAX_AFFINITY_KEYS = 100_000;
+
 interface Live { item: WorkItem; state: State; lease: string | null }
 
 export interface Lease {
@@ -47,6 +52,8 @@ export class LeaseTable {
   private readonly redo: WorkItem[] = [];
   private readonly leases = new Map<string, Lease>();
   private readonly shards = new Map<string, number>();
+  /** Affinity key (domain) -> the shard that took it first. */
+  private readonly owners = new Map<string, string>();
   private outbox: Array<{ seq: number; result: CheckResult }> = [];
   private outHead = 0;
   private seq = 0;
@@ -113,42 +120,38 @@ export class LeaseTable {
     return n;
   }
 
-  private nextItem(): WorkItem | undefined {
-    while (this.redo.length > 0) {
-      const it = this.redo[this.redo.length - 1];
-      if (this.live.get(it.i)?.state === 'queued') return it;
-      this.redo.pop();
-    }
-    while (this.head < this.queue.length) {
-      const it = this.queue[this.head];
-      if (this.live.get(it.i)?.state === 'queued') return it;
-      this.head++;
-    }
-    return undefined;
-  }
-
-  private dropFront(it: WorkItem): void {
-    if (this.redo.length > 0 && this.redo[this.redo.length - 1] === it) this.redo.pop();
-    else this.head++;
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+  /**
+   * Affinity: an item with a key (its domain, with --smtp-probe) goes to the
+   * shard that took that key first while that shard lives, so per-domain
+   * state such as the catch-all answer is learnt once, not once per shard.
+   */
+  private fits(k: string | undefined, shard: string): boolean {
+    if (k === undefined) return true;
+    const owner = this.owners.get(k);
+    if (owner === shard) return true;
+    if (owner !== undefined && this.shards.has(owner)) return false;
+    if (owner === undefined && this.owners.size >= MAX_AFFINITY_KEYS) this.owners.delete(this.owners.keys().next().value!);
+    this.owners.set(k, shard);
+    return true;
   }
 
   /**
-   * Leases up to `max` items to `shard`, oldest first. A network item is taken
-   * only when `admitNet()` says the global limits allow one more; the first
-   * refusal ends the lease (order is kept). Returns null when nothing was taken.
+   * Leases up to `max` items to `shard`, oldest first (items given back by an
+   * expired lease before the rest). A network item is taken only when
+   * `admitNet()` says the global limits allow one more; the first refusal ends
+   * the lease (order is kept). Items whose affinity key belongs to another live
+   * shard are left for it (looking at most {@link AFFINITY_SCAN} items ahead).
+   * Returns null when nothing was taken.
    */
   lease(shard: string, max: number, admitNet: () => boolean = () => true): Lease | null {
     this.touch(shard);
     let lease: Lease | null = null;
-    while (lease === null || lease.items.size < max) {
-      const it = this.nextItem();
-      if (it === undefined) break;
-      if (it.n && !admitNet()) break;
-      this.dropFront(it);
+    let stopped = false;
+    const consider = (it: WorkItem): boolean => {
+      if (this.live.get(it.i)?.state !== 'queued') return true;
+      if (it.k !== undefined && this.owners.get(it.k) !== shard && this.owners.get(it.k) !== undefined && this.shards.has(this.owners.get(it.k)!)) return true;
+      if (it.n && !admitNet()) { stopped = true; return false; }
+      if (!this.fits(it.k, shard)) return true;
       if (lease === null) {
         lease = { id: `${shard}/${++this.leaseSeq}`, shard, items: new Map() };
         this.leases.set(lease.id, lease);
@@ -160,6 +163,22 @@ export class LeaseTable {
       this.queuedCount--;
       this.leasedCount++;
       if (it.n) this.netInFlight++;
+      return (lease as Lease).items.size < max;
+    };
+    for (let r = this.redo.length - 1; r >= 0 && !stopped; r--) if (!consider(this.redo[r])) break;
+    if (this.redo.length > 0) {
+      let w = 0;
+      for (const it of this.redo) if (this.live.get(it.i)?.state === 'queued') this.redo[w++] = it;
+      this.redo.length = w;
+    }
+    if (!stopped && (lease === null || (lease as Lease).items.size < max)) {
+      const end = Math.min(this.queue.length, this.head + AFFINITY_SCAN);
+      for (let q = this.head; q < end; q++) if (!consider(this.queue[q])) break;
+    }
+    while (this.head < this.queue.length && this.live.get(this.queue[this.head].i)?.state !== 'queued') this.head++;
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
     return lease;
   }

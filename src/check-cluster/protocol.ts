@@ -38,6 +38,8 @@ export interface WorkItem {
   a: string;
   /** True when the address will go to the network (counts against the global limits). */
   n: boolean;
+  /** Affinity key (the domain, with --smtp-probe): items with the same key go to the same shard. */
+  k?: string;
 }
 
 export interface PushRequest { items: WorkItem[] }

@@ -144,6 +144,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
     if (!Array.isArray(items) || items.length > MAX_PUSH_ITEMS) throw new HttpError(400, `items must be an array of at most ${MAX_PUSH_ITEMS}`);
     for (const it of items as WorkItem[]) {
       if (!it || !Number.isSafeInteger(it.i) || it.i < 1 || typeof it.a !== 'string' || typeof it.n !== 'boolean') throw new HttpError(400, 'bad item');
+      if (it.k !== undefined && (typeof it.k !== 'string' || it.k.length > 300)) throw new HttpError(400, 'bad affinity key');
     }
     return items as WorkItem[];
   }

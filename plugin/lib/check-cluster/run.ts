@@ -328,7 +328,10 @@ async function stream(o: CheckOptions, io: CheckIo, api: CoordinatorClient, clie
           done.set(i, null);
           continue;
         }
-        batch.push({ i, a: v, n: !o.offline && s.category !== 'invalid' });
+        const item: WorkItem = { i, a: v, n: !o.offline && s.category !== 'invalid' };
+        // With SMTP probing, one shard per domain: the catch-all answer is learnt once.
+        if (o.smtpProbe && s.category !== 'invalid') item.k = s.domain;
+        batch.push(item);
         if (batch.length === 1) wakeUp();
         // Back-pressure: a full batch waits for the sender, a full reorder window for results.
         while (failure === null && (batch.length >= MAX_PUSH_ITEMS || i - next >= REORDER_WINDOW)) await progress();

@@ -16,11 +16,11 @@ import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
 import { runCheckInCluster } from '../../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, tempDir, ROOT } from '../check/helpers.ts';
 
-interface CountingSmtp { port: number; sessions: number; maxActive: number; close(): Promise<void> }
+interface CountingSmtp { port: number; sessions: number; maxActive: number; rcpts: number; close(): Promise<void> }
 
 /** An SMTP server that accepts every recipient (slowly) and counts sessions open at once. */
 async function startCountingSmtp(): Promise<CountingSmtp> {
-  const stats = { sessions: 0, maxActive: 0 };
+  const stats = { sessions: 0, maxActive: 0, rcpts: 0 };
   let active = 0;
   const sockets = new Set<import('node:net').Socket>();
   const server: Server = createServer((sock) => {
@@ -47,7 +47,7 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
         if (verb === 'EHLO' || verb === 'HELO') begin();
         if (verb === 'QUIT') finish();
         if (verb === 'EHLO') reply('250-mx.shared.test\r\n250 SIZE 1000000');
-        else if (verb === 'RCPT') reply('250 2.1.5 OK', 15);
+        else if (verb === 'RCPT') { stats.rcpts++; reply('250 2.1.5 OK', 15); }
         else if (verb === 'QUIT') { reply('221 bye'); chain = chain.then(() => { sock.end(); }); }
         else if (['HELO', 'MAIL', 'RSET', 'NOOP'].includes(verb)) reply('250 OK');
         else reply('500 unknown');
@@ -60,6 +60,7 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
     port,
     get sessions() { return stats.sessions; },
     get maxActive() { return stats.maxActive; },
+    get rcpts() { return stats.rcpts; },
     close: () => new Promise((r) => { for (const x of sockets) x.destroy(); server.close(() => r()); }),
   } as CountingSmtp;
 }
@@ -85,7 +86,7 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
     tmp?.cleanup();
   });
 
-  it('never more SMTP sessions at once than --mx-concurrency, with 3 shards; same results as a local run', async () => {
+  it('never more SMTP sessions at once than --mx-concurrency, with 3 shards; catch-all probed once per domain; same results as a local run', async () => {
     const input = join(tmp.dir, 'in.txt');
     writeFileSync(input, `${Array.from({ length: 48 }, (_, i) => `user${i}@d${i % 24}.test`).join('\n')}\n`);
     const o = baseOptions({
@@ -97,10 +98,13 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
     await runCheckCommand({ ...o, out: localOut }, baseIo());
     assert.equal(smtp.maxActive, 1, 'the local run respects the limit');
     const before = smtp.sessions;
+    const localRcpts = smtp.rcpts;
     const clusterOut = join(tmp.dir, 'cluster.jsonl');
     await runCheckInCluster({ ...o, out: clusterOut }, baseIo(), { shards: 3, kube: { kubeconfig: kube.kubeconfigPath } });
     assert.ok(smtp.sessions - before >= 48, `every address probed in the cluster (${smtp.sessions - before} sessions)`);
     assert.equal(smtp.maxActive, 1, 'one session at a time across all shards');
+    // Affinity keeps each domain on one shard: catch-all is probed once per domain, as locally.
+    assert.equal(smtp.rcpts - localRcpts, localRcpts, 'as many RCPT commands as the local run');
     assert.equal(readFileSync(clusterOut, 'utf8'), readFileSync(localOut, 'utf8'));
   });
 });

@@ -124,6 +124,17 @@ describe('check-cluster: LeaseTable', () => {
     assert.equal(t.forgetUnheld('0/a', new Set([first.id])), 0);
   });
 
+  it('keeps a domain on one shard while it lives (affinity), and hands it over when it dies', () => {
+    const at = (i: number, k: string): WorkItem => ({ i, a: `u${i}@${k}`, n: false, k });
+    t.push([at(1, 'x.test'), at(2, 'y.test'), at(3, 'x.test'), at(4, 'z.test'), at(5, 'x.test')]);
+    assert.deepEqual(indexesOf(t.lease('0/a', 1)), [1], 'a takes x.test');
+    assert.deepEqual(indexesOf(t.lease('1/b', 10)), [2, 4], 'b skips x.test items');
+    assert.deepEqual(indexesOf(t.lease('0/a', 10)), [3, 5]);
+    t.push([at(6, 'x.test'), at(7, 'y.test')]);
+    t.retire('0/a');
+    assert.deepEqual(indexesOf(t.lease('1/b', 10)), [1, 3, 5, 6, 7], 'a dead: its unfinished items and its domains go to b');
+  });
+
   it('admits network items only as the global limits allow, keeping input order', () => {
     t.push([{ i: 1, a: 'a', n: false }, { i: 2, a: 'b', n: true }, { i: 3, a: 'c', n: true }, { i: 4, a: 'd', n: false }]);
     let budget = 1;
