@@ -11,7 +11,7 @@
  *
  * Memory is bounded on every hop: the CLI reads no further than
  * {@link REORDER_WINDOW} records past the oldest unwritten one, the
- * coordinator holds at most MAX_LIVE_ITEMS, each shard at most one lease.
+ * coordinator holds at most MAX_LIVE_ITEMS, each shard a few leases.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -20,10 +20,10 @@ import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import { DEFAULT_TTL, generateNamespaceName, isValidNamespaceName, parseTtl, formatDuration } from '../../../src/cluster-meta.ts';
 import { diagnose } from '../../../src/address/syntax.ts';
 import { DigestSet } from '../../../src/check/dedupe.ts';
-import { emptyCounts } from '../../../src/check/engine.ts';
+import { MAX_WINDOW, emptyCounts } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import type { Verdict } from '../../../src/check/reasons.ts';
-import { COORDINATOR_PORT, MAX_LIVE_ITEMS, MAX_PULL_RESULTS, MAX_PUSH_ITEMS, type PullResponse, type PushResponse, type WorkItem } from '../../../src/check-cluster/protocol.ts';
+import { COORDINATOR_PORT, MAX_PULL_RESULTS, MAX_PUSH_ITEMS, type PullResponse, type PushResponse, type WorkItem } from '../../../src/check-cluster/protocol.ts';
 import {
   COORDINATOR_SELECTOR, SHARDS_NAME, SHARD_SELECTOR, buildCheckClusterManifests,
 } from '../../../src/check-cluster/manifests.ts';
@@ -38,8 +38,8 @@ import { startProgress } from '../check/progress.ts';
 import type { CheckIo, CheckOptions, CheckSummary } from '../check/run.ts';
 import { CoordinatorClient } from './client.ts';
 
-/** Records read past the oldest unwritten one at most (results that arrive early wait here). */
-export const REORDER_WINDOW = MAX_LIVE_ITEMS;
+/** Records read past the oldest unwritten one at most (results that arrive early wait here): the local engine's window, so memory is the same. */
+export const REORDER_WINDOW = MAX_WINDOW;
 /** How long to wait for the coordinator pod to be ready (an image pull included). */
 export const COORDINATOR_READY_MS = 120_000;
 /** Job status is checked this often, to fail fast when the shards cannot run. */
