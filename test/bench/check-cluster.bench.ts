@@ -2,7 +2,8 @@
  * check --in-cluster throughput against the fake API server (pods are local
  * processes, so this measures the protocol and the tunnel, not a cluster):
  * offline checks of the same list locally (baseline, same run) and with 1 and
- * 3 shards. Prints figures; asserts nothing.
+ * 3 shards; then the global --rate over 3 shards as seen by a fake DNS
+ * server. Prints figures; asserts nothing.
  *
  *   node test/bench/check-cluster.bench.ts [LINES]
  */
@@ -11,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeKube } from '../support/fake-kube/index.ts';
+import { startFakeDns } from '../support/fake-dns.ts';
 import { runCheckCommand } from '../../plugin/lib/check/run.ts';
 import { runCheckInCluster } from '../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, ROOT } from '../integration/check/helpers.ts';
@@ -39,6 +41,31 @@ try {
     row(`--in-cluster --shards ${shards} (all)`, performance.now() - t);
     const ready = status.find((l) => l.includes('shards started'));
     if (ready) process.stdout.write(`  set-up until shards started: ${ready.split(' ')[0]}\n`);
+  }
+  // Global rate across shards, measured where it matters: at the DNS server.
+  const rate = 50;
+  const burst = 5;
+  const domains = 400;
+  const seen: number[] = [];
+  const dns = await startFakeDns((name) => {
+    if (/^r\d+\.example$/.test(name)) { seen.push(performance.now()); return { mx: [{ priority: 10, exchange: `mx.${name}` }] }; }
+    return name.startsWith('mx.') ? { a: ['192.0.2.1'] } : undefined;
+  });
+  try {
+    const rin = join(dir, 'rate.txt');
+    writeFileSync(rin, `${Array.from({ length: domains }, (_, i) => `u${i}@r${i}.example`).join('\n')}\n`);
+    const ro = baseOptions({ paths: [rin], dnsServer: dns.server, dnsTimeoutMs: 5000, dnsTries: 1, concurrency: 30, rate, burst });
+    await runCheckInCluster({ ...ro, out: join(dir, 'rate.jsonl') }, baseIo(), { shards: 3, kube: { kubeconfig: kube.kubeconfigPath } });
+    const mx = seen.slice(0, domains).sort((a, b) => a - b);
+    const span = (mx[mx.length - 1] - mx[0]) / 1000;
+    let busiest = 0;
+    for (let a = 0, b = 0; a < mx.length; a++) {
+      while (b < mx.length && mx[b] - mx[a] < 1000) b++;
+      busiest = Math.max(busiest, b - a);
+    }
+    process.stdout.write(`--rate ${rate}/s (burst ${burst}) over 3 shards, ${domains} domains: achieved ${((mx.length - burst) / span).toFixed(1)}/s at the DNS server, busiest 1-s window ${busiest} (rate + burst = ${rate + burst})\n`);
+  } finally {
+    await dns.close();
   }
 } finally {
   await kube.close();
