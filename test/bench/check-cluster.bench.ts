@@ -18,7 +18,7 @@ import { runCheckInCluster } from '../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, ROOT } from '../integration/check/helpers.ts';
 
 const lines = Number(process.argv[2] ?? 200_000);
-const built = spawnSync(process.execPath, [join(ROOT, 'plugin/lib/check-cluster/build-bundle.ts')], { encoding: 'utf8' });
+const built = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], { encoding: 'utf8' });
 if (built.status !== 0) throw new Error(built.stderr);
 const dir = mkdtempSync(join(tmpdir(), 'ev-bench-cc-'));
 const input = join(dir, 'list.txt');

@@ -23,7 +23,7 @@ import { baseIo, baseOptions, tempDir, waitFor, ROOT } from '../check/helpers.ts
 import { startDnsHold, type DnsHold } from './dns-hold.ts';
 
 function buildBundle(): void {
-  const r = spawnSync(process.execPath, [join(ROOT, 'plugin/lib/check-cluster/build-bundle.ts')], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 }
 

@@ -72,7 +72,7 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
   let smtp: CountingSmtp;
   let tmp: ReturnType<typeof tempDir>;
   before(async () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'plugin/lib/check-cluster/build-bundle.ts')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     kube = await startFakeKube();
     smtp = await startCountingSmtp();
