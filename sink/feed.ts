@@ -82,6 +82,24 @@ interface Client {
   backlogIndex: number;
   alive: boolean;
   closing: boolean;
+  /** The underlying socket, when it can be corked (ws keeps it as `_socket`). */
+  socket: CorkableSocket | null;
+  /** Corked by us in this turn of the event loop (uncorked by the feed's setImmediate). */
+  corked: boolean;
+  /** Bytes already queued when this turn's batch began. */
+  batchBase: number;
+}
+
+interface CorkableSocket {
+  cork(): void;
+  uncork(): void;
+  readonly destroyed: boolean;
+}
+
+/** The TCP socket under a `ws` WebSocket (a private field of ws 8), if it supports cork/uncork. */
+function corkable(ws: WebSocket): CorkableSocket | null {
+  const socket = (ws as unknown as { _socket?: Partial<CorkableSocket> | null })._socket;
+  return socket && typeof socket.cork === 'function' && typeof socket.uncork === 'function' ? socket as CorkableSocket : null;
 }
 
 export class EventFeed {
@@ -95,6 +113,9 @@ export class EventFeed {
   #peakBuffered = 0;
   /** The serialised current event, shared by every client of one #onEvent round. */
   #json: string | undefined;
+  /** Clients whose socket is corked until the end of this turn of the event loop. */
+  #corked: Client[] = [];
+  #flushScheduled = false;
 
   constructor(log: EventLog, instance: string, options: EventFeedOptions = {}) {
     this.#log = log;
@@ -142,6 +163,9 @@ export class EventFeed {
       backlogIndex: 0,
       alive: true,
       closing: false,
+      socket: corkable(ws),
+      corked: false,
+      batchBase: 0,
     };
     this.#clients.add(client);
     this.#options.onClientOpened?.();
@@ -277,17 +301,53 @@ export class EventFeed {
   }
 
   #send(client: Client, data: string): void {
-    const before = client.ws.bufferedAmount;
-    const buffered = before + data.length;
+    this.#batch(client);
+    const buffered = client.ws.bufferedAmount + data.length;
     if (buffered > this.#peakBuffered) this.#peakBuffered = buffered;
-    if (before === 0 && !client.paused) {
-      // The common case: the kernel takes it at once; no flush callback needed.
+    if (client.batchBase === 0 && !client.paused) {
+      // The common case: the socket was empty when this turn's batch began, so
+      // everything in it leaves with the uncork; no flush callback needed.
       client.ws.send(data);
       return;
     }
     // Data is queuing: track flushes so a paused client resumes when all of it is out.
     client.inFlight++;
     client.ws.send(data, (err) => this.#flushed(client, err));
+  }
+
+  /**
+   * Frames sent to a client in one turn of the event loop leave in one write
+   * (writev) instead of one system call per event: the socket is corked at the
+   * first frame and uncorked by a setImmediate, after the I/O callbacks of this
+   * turn. Each frame is still one SinkEvent; only the syscalls are shared.
+   */
+  #batch(client: Client): void {
+    if (client.corked) return;
+    client.batchBase = client.ws.bufferedAmount;
+    const socket = client.socket;
+    if (socket === null || socket.destroyed) return;
+    socket.cork();
+    client.corked = true;
+    this.#corked.push(client);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#uncorkAll());
+    }
+  }
+
+  #uncorkAll(): void {
+    this.#flushScheduled = false;
+    const corked = this.#corked;
+    this.#corked = [];
+    for (const client of corked) {
+      client.corked = false;
+      client.batchBase = 0;
+      try {
+        client.socket!.uncork();
+      } catch (err) {
+        this.#options.logger?.debug('feed client flush failed', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
   }
 
   #checkLag(client: Client): void {
