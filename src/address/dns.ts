@@ -8,7 +8,7 @@
  * so is the clock used for the per-lookup deadline.
  */
 
-import { sleep, type Clock } from '../limits/clock.ts';
+import { sleep, type Clock } from '../clock.ts';
 import { Semaphore } from '../limits/semaphore.ts';
 
 /** The part of node:dns/promises `Resolver` we use. */

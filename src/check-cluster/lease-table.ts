@@ -13,7 +13,7 @@
  *
  * Pure: the clock is injected (tests use FakeClock).
  */
-import type { Clock } from '../limits/clock.ts';
+import type { Clock } from '../clock.ts';
 import type { CheckResult } from '../check/result.ts';
 import type { CoordinatorStats, WorkItem } from './protocol.ts';
 

@@ -10,7 +10,7 @@
  */
 
 import pLimit from 'p-limit';
-import type { Clock } from '../limits/clock.ts';
+import type { Clock } from '../clock.ts';
 import { evError } from '../errors.ts';
 import { DigestSet } from './dedupe.ts';
 import { checkNetwork, checkOffline, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';

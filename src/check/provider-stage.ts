@@ -6,7 +6,7 @@
  * that keeps failing. The HTTP client is injected (undici Pool in production).
  */
 
-import { sleep, type Clock } from '../limits/clock.ts';
+import { sleep, type Clock } from '../clock.ts';
 import { backoffDelay } from '../limits/backoff.ts';
 import { CircuitBreaker } from '../limits/circuit-breaker.ts';
 import { Semaphore } from '../limits/semaphore.ts';

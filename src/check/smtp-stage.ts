@@ -5,7 +5,7 @@
  * never clears. The wire is an injected {@link SmtpTransport}.
  */
 
-import { sleep, type Clock } from '../limits/clock.ts';
+import { sleep, type Clock } from '../clock.ts';
 import { backoffDelay } from '../limits/backoff.ts';
 import type { PermitSource } from '../limits/keyed-limiter.ts';
 import { mailProviderOf } from '../limits/mail-provider.ts';

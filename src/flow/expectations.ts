@@ -5,7 +5,7 @@
  * event, and settles on the first of: enough matches, its deadline (from the
  * injected clock), or an abort.
  */
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 import {
   checkMessage, describeEvent, describeMessage, describeProbe, hasLevel, linkProbes, passes, statusMatches,
   type CheckResult, type CompiledCriteria, type CompiledEventCriteria, type LinkProbe,

@@ -9,7 +9,7 @@
  * it would only report the same cause again.
  */
 import { evError, isEmailValidateError, type EmailValidateError } from '../errors.ts';
-import { sleep, type Clock } from './clock.ts';
+import { sleep, type Clock } from '../clock.ts';
 import { compileCriteria, compileEventCriteria, type LinkProbe } from './criteria.ts';
 import { formatDuration } from './duration.ts';
 import { watchEvents, watchMessages, type ExpectationOutcome } from './expectations.ts';

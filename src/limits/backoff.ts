@@ -1,4 +1,4 @@
-import { sleep, type Clock } from './clock.ts';
+import { sleep, type Clock } from '../clock.ts';
 
 /** Upper bound on attempts any caller may configure: retries must stay bounded. */
 export const MAX_ATTEMPTS = 10;

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 import { Semaphore } from './semaphore.ts';
 import { TokenBucket } from './token-bucket.ts';
 

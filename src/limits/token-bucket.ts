@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../clock.ts';
 
 /** Waiters queued on one bucket before take() rejects: bounds memory when a producer ignores back-pressure. */
 export const MAX_BUCKET_WAITERS = 100_000;

@@ -10,7 +10,7 @@
  *    expectation registered.
  */
 import { spawnSync } from 'node:child_process';
-import { ManualClock } from '../../src/flow/clock.ts';
+import { FakeClock } from '../../src/fake-clock.ts';
 import { compileCriteria } from '../../src/flow/criteria.ts';
 import { watchMessages } from '../../src/flow/expectations.ts';
 import { FlowHistory } from '../../src/flow/history.ts';
@@ -79,7 +79,7 @@ async function benchEvaluation(): Promise<void> {
 
   const run = async (withExpectations: boolean): Promise<{ ms: number; passed: number }> => {
     const history = new FlowHistory(async (id) => byId.get(id) as MessageDetail);
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const t0 = performance.now();
     const watches = withExpectations ? flow.steps.map((s) => watchMessages({
       history, clock, timeoutMs: 60_000, mode: 'expect', count: (s.action as ExpectStep).count,

@@ -23,7 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Clock } from '../../../src/limits/clock.ts';
+import type { Clock } from '../../../src/clock.ts';
 import { TokenBucket } from '../../../src/limits/token-bucket.ts';
 import { KeyedLimiter, type KeyLimit } from '../../../src/limits/keyed-limiter.ts';
 import { LeaseTable } from '../../../src/check-cluster/lease-table.ts';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createCoordinator } from './coordinator.ts';
 import { runShard } from './shard.ts';
-import { systemClock } from '../check/system-clock.ts';
+import { systemClock } from '../system-clock.ts';
 import { COORDINATOR_PORT, type CoordinatorLimits, type ShardOptions } from '../../../src/check-cluster/protocol.ts';
 
 const env = process.env;

@@ -5,7 +5,7 @@
  * local limiter, so the SMTP stage runs unchanged.
  */
 import { KeyedLimiter } from '../../../src/limits/keyed-limiter.ts';
-import type { Clock } from '../../../src/limits/clock.ts';
+import type { Clock } from '../../../src/clock.ts';
 import type { PermitResponse } from '../../../src/check-cluster/protocol.ts';
 import type { CoordinatorClient } from './client.ts';
 

@@ -6,7 +6,7 @@
  * done.
  */
 import { randomInt } from 'node:crypto';
-import type { Clock } from '../../../src/limits/clock.ts';
+import type { Clock } from '../../../src/clock.ts';
 import { createLists } from '../../../src/address/lists.ts';
 import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
 import { checkNetwork, checkOffline, createOfflineContext, needsNetwork, type NetworkStages } from '../../../src/check/pipeline.ts';

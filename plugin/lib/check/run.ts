@@ -9,7 +9,7 @@ import { readFileSync, statSync, existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { evError } from '../../../src/errors.ts';
-import type { Clock } from '../../../src/limits/clock.ts';
+import type { Clock } from '../../../src/clock.ts';
 import { TokenBucket } from '../../../src/limits/token-bucket.ts';
 import { KeyedLimiter, type KeyLimit } from '../../../src/limits/keyed-limiter.ts';
 import { createLists } from '../../../src/address/lists.ts';

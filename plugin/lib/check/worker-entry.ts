@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { runCheckCommand, type CheckOptions } from './run.ts';
-import { systemClock } from './system-clock.ts';
+import { systemClock } from '../system-clock.ts';
 
 const ac = new AbortController();
 parentPort!.on('message', (m: { type?: string }) => {

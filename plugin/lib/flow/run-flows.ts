@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
 import { evError, isEmailValidateError, type EmailValidateError } from '../../../src/errors.ts';
-import type { Clock } from '../../../src/flow/clock.ts';
+import type { Clock } from '../../../src/clock.ts';
 import { FlowHistory } from '../../../src/flow/history.ts';
 import { flowInvalid, parseFlow, type FlowProblem } from '../../../src/flow/parse.ts';
 import { totalsOf, worstStatus, type FlowResult, type RunReport, type StepResult } from '../../../src/flow/result.ts';
@@ -18,6 +18,7 @@ import type { FlowSpec } from '../../../src/flow/types.ts';
 import type { MessageDetail, SinkEvent } from '../../../src/protocol.ts';
 import { createFlowDriver, type FlowMailTransport, type HttpRouter } from './flow-driver.ts';
 import { startMockApp, type MockApp } from './mock-app.ts';
+import { systemClock } from '../system-clock.ts';
 
 /** How long the event feed may take to say hello before the sink counts as unreachable. */
 export const FEED_CONNECT_TIMEOUT_MS = 15_000;
@@ -66,12 +67,6 @@ export interface RunFlowsOptions {
   transport?: FlowMailTransport;
   newRunId?(): string;
 }
-
-export const realClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** 10 lowercase base-36 characters: safe in a local part, unique enough per run. */
 export function newRunId(): string {
@@ -135,7 +130,7 @@ function waitForHello(api: FlowSinkApi, since: number, signal: AbortSignal, onEv
 
 /** Runs the flows; throws only for problems before any flow ran (bad files, no sink). */
 export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport> {
-  const clock = options.clock ?? realClock;
+  const clock = options.clock ?? systemClock;
   const started = clock.now();
   const status = options.onStatus ?? (() => undefined);
   const flows = await loadFlows(options.files, { cluster: options.cluster, env: options.env, ...(options.readFile ? { readFile: options.readFile } : {}) });

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { evError } from '../../../src/errors.ts';
 import { TokenBucket } from '../../../src/limits/token-bucket.ts';
-import type { Clock } from '../../../src/limits/clock.ts';
+import type { Clock } from '../../../src/clock.ts';
 import { parseTemplate, renderTemplate, type Template } from './template.ts';
+import { systemClock } from '../system-clock.ts';
 
 /** Most messages one `send` may send: a guard against a typo such as --count 1e9. */
 export const MAX_SEND_COUNT = 1_000_000;
@@ -37,13 +38,6 @@ export interface SendOptions {
   /** Paces --rate and measures the run; a fake one in tests. */
   clock?: Clock;
 }
-
-/** The wall clock, for production. */
-export const realClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** The bucket's burst: a tenth of a second's worth of messages, at least one, so the pace stays even. */
 export function rateBurst(rate: number): number {
@@ -121,7 +115,7 @@ function defaultTransport(smtp: { host: string; port: number }, concurrency: num
  */
 export async function sendBatch(options: SendOptions): Promise<SendReport> {
   const compiled = validateSendOptions(options);
-  const clock = options.clock ?? realClock;
+  const clock = options.clock ?? systemClock;
   const started = clock.now();
   const report: SendReport = {
     run: options.runId ?? randomBytes(4).toString('hex'),

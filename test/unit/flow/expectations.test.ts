@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ManualClock, flushMicrotasks } from '../../../src/flow/clock.ts';
+import { FakeClock, flushMicrotasks } from '../../../src/fake-clock.ts';
 import { compileCriteria, compileEventCriteria } from '../../../src/flow/criteria.ts';
 import { watchEvents, watchMessages, type ExpectationOutcome } from '../../../src/flow/expectations.ts';
 import { parseFlow } from '../../../src/flow/parse.ts';
@@ -22,7 +22,7 @@ interface Watch {
   settled(): boolean;
 }
 
-function watch(sink: FakeSink, clock: ManualClock, yaml: string, options: { timeoutMs?: number; probe?: (url: string) => number | null; signal?: AbortSignal } = {}): Watch {
+function watch(sink: FakeSink, clock: FakeClock, yaml: string, options: { timeoutMs?: number; probe?: (url: string) => number | null; signal?: AbortSignal } = {}): Watch {
   const a = action(yaml);
   let done = false;
   let outcome: Promise<ExpectationOutcome>;
@@ -69,7 +69,7 @@ describe('flow expectations', () => {
     describe(m.name, () => {
       it('passes on a matching message', async () => {
         const sink = new FakeSink();
-        const clock = new ManualClock();
+        const clock = new FakeClock();
         const w = watch(sink, clock, `expect: { ${m.yaml} }`);
         sink.deliver(m.bad);
         sink.deliver(m.good);
@@ -81,7 +81,7 @@ describe('flow expectations', () => {
       });
       it('fails at the deadline and reports what arrived instead', async () => {
         const sink = new FakeSink();
-        const clock = new ManualClock();
+        const clock = new FakeClock();
         const w = watch(sink, clock, `expect: { ${m.yaml} }`);
         sink.deliver(m.bad);
         await clock.advance(999);
@@ -99,7 +99,7 @@ describe('flow expectations', () => {
 
   it('sees messages that arrived before the expectation started', async () => {
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     sink.deliver({ subject: 'Early' });
     const o = await watch(sink, clock, 'expect: { subject: Early }').outcome;
     assert.equal(o.ok, true);
@@ -107,7 +107,7 @@ describe('flow expectations', () => {
 
   it('waits for count matches and reports how many came', async () => {
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const w = watch(sink, clock, 'expect: { subject: Batch, count: 3 }');
     sink.deliver({ subject: 'Batch 1' });
     sink.deliver({ subject: 'Batch 2' });
@@ -122,7 +122,7 @@ describe('flow expectations', () => {
 
   it('waits for the analysis event when a verdict is asked for', async () => {
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const w = watch(sink, clock, 'expect: { dkim: pass }');
     const d = sink.deliver({});
     await flushMicrotasks();
@@ -134,7 +134,7 @@ describe('flow expectations', () => {
 
   it('ranks the closest mismatch first', async () => {
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const w = watch(sink, clock, 'expect: { to: a@example.test, subject: Welcome, text: hello }');
     sink.deliver({ to: ['b@example.test'], subject: 'Other', text: 'bye' });
     sink.deliver({ to: ['a@example.test'], subject: 'Welcome!', text: 'bye' });
@@ -151,7 +151,7 @@ describe('flow expectations', () => {
     const html = '<a href="http://app.test/confirm?t=1">confirm</a>';
     for (const [status, ok] of [[200, true], [404, false], [null, false]] as const) {
       const sink = new FakeSink();
-      const clock = new ManualClock();
+      const clock = new FakeClock();
       const w = watch(sink, clock, 'expect: { link: { url: /confirm/, status: 2xx } }', { probe: () => status });
       sink.deliver({ html });
       await flushMicrotasks();
@@ -167,7 +167,7 @@ describe('flow expectations', () => {
 
   it('expectNone passes when the window stays quiet and fails on the first match', async () => {
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const quiet = watch(sink, clock, 'expectNone: { to: x@example.test }', { timeoutMs: 500 });
     sink.deliver({ to: ['y@example.test'] });
     await clock.advance(500);
@@ -182,7 +182,7 @@ describe('flow expectations', () => {
   describe('expectEvent', () => {
     it('matches a rejection by recipient and SMTP code', async () => {
       const sink = new FakeSink();
-      const clock = new ManualClock();
+      const clock = new FakeClock();
       const w = watch(sink, clock, 'expectEvent: { type: rejected, to: bounce@example.test, code: 550 }');
       sink.reject('bounce@example.test', 550);
       assert.equal((await w.outcome).ok, true);
@@ -190,7 +190,7 @@ describe('flow expectations', () => {
 
     it('matches a deferral by enhanced code', async () => {
       const sink = new FakeSink();
-      const clock = new ManualClock();
+      const clock = new FakeClock();
       const w = watch(sink, clock, 'expectEvent: { type: deferred, to: defer@example.test, code: "4.7.1" }');
       sink.reject('defer@example.test', 451, '4.7.1', 'message.deferred');
       assert.equal((await w.outcome).ok, true);
@@ -198,7 +198,7 @@ describe('flow expectations', () => {
 
     it('matches an asynchronous bounce', async () => {
       const sink = new FakeSink();
-      const clock = new ManualClock();
+      const clock = new FakeClock();
       const w = watch(sink, clock, 'expectEvent: { type: bounced, to: gone@example.test, code: 550 }');
       sink.event('message.bounced', { messageId: 'm', dsnId: 'd', recipient: 'gone@example.test', sender: 's@example.test', status: '5.1.1', diagnostic: '550 5.1.1 gone', rule: null });
       assert.equal((await w.outcome).ok, true);
@@ -206,7 +206,7 @@ describe('flow expectations', () => {
 
     it('matches a webhook delivery by status', async () => {
       const sink = new FakeSink();
-      const clock = new ManualClock();
+      const clock = new FakeClock();
       const w = watch(sink, clock, 'expectEvent: { type: webhook, format: sendgrid, status: 2xx }');
       sink.event('webhook.sent', { url: 'http://app/hook', format: 'sendgrid', status: 500, error: null, messageId: 'm' });
       await flushMicrotasks();
@@ -217,7 +217,7 @@ describe('flow expectations', () => {
 
     it('fails with the wrong code and shows what came instead, accepted mail included', async () => {
       const sink = new FakeSink();
-      const clock = new ManualClock();
+      const clock = new FakeClock();
       const w = watch(sink, clock, 'expectEvent: { type: rejected, to: bounce@example.test, code: 550 }');
       sink.reject('bounce@example.test', 451, '4.7.1', 'message.deferred');
       sink.deliver({ to: ['bounce@example.test'] });
@@ -234,7 +234,7 @@ describe('flow expectations', () => {
 
   it('settles as interrupted when aborted', async () => {
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const controller = new AbortController();
     const w = watch(sink, clock, 'expect: { subject: never }', { signal: controller.signal });
     controller.abort();
@@ -245,7 +245,7 @@ describe('flow expectations', () => {
 
   it('fetches each message once however many expectations need it', async () => {
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const watches = Array.from({ length: 5 }, (_, i) => watch(sink, clock, `expect: { text: "part ${i}" }`));
     sink.deliver({ text: 'part 0 part 1 part 2 part 3 part 4' });
     for (const w of watches) assert.equal((await w.outcome).ok, true);

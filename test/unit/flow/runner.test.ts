@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ManualClock, flushMicrotasks } from '../../../src/flow/clock.ts';
+import { FakeClock, flushMicrotasks } from '../../../src/fake-clock.ts';
 import { parseFlow } from '../../../src/flow/parse.ts';
 import { exitCodeOf, totalsOf, type FlowResult } from '../../../src/flow/result.ts';
 import {
@@ -17,13 +17,13 @@ class FakeDriver implements FlowDriver {
   readonly requests: HttpRequestSpec[] = [];
   readonly jobs: JobRequest[] = [];
   readonly sink: FakeSink;
-  clock: ManualClock;
+  clock: FakeClock;
   sentAt: number[] = [];
   http: (r: HttpRequestSpec) => { status: number; body: string } = () => ({ status: 200, body: 'ok' });
   job: ((r: JobRequest) => { succeeded: boolean; exitCode: number | null; reason: string | null; logs: string }) | null = null;
   runJob?: FlowDriver['runJob'];
 
-  constructor(sink: FakeSink, clock: ManualClock) {
+  constructor(sink: FakeSink, clock: FakeClock) {
     this.sink = sink;
     this.clock = clock;
   }
@@ -69,7 +69,7 @@ class FakeDriver implements FlowDriver {
 async function run(yaml: string, options: { driver?: (d: FakeDriver) => void; env?: Record<string, string>; signal?: AbortSignal; deadline?: number; advance?: number } = {}): Promise<{ result: FlowResult; driver: FakeDriver }> {
   const flow = parseFlow(HEAD + yaml, 'flow.yaml');
   const sink = new FakeSink();
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const driver = new FakeDriver(sink, clock);
   options.driver?.(driver);
   const promise = runFlow({
@@ -217,7 +217,7 @@ describe('flow runner', () => {
     const controller = new AbortController();
     const flow = parseFlow(`${HEAD}steps:\n  - expect: { subject: never }\n  - send: { to: a@x.test }\n`, 'flow.yaml');
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const promise = runFlow({ flow, driver: new FakeDriver(sink, clock), history: sink.history, clock, startedAt: '', vars: { run: { id: 'x' }, env: {} }, signal: controller.signal });
     await flushMicrotasks();
     controller.abort();
@@ -232,7 +232,7 @@ describe('flow runner', () => {
     const controller = new AbortController();
     const flow = parseFlow(`${HEAD}steps:\n  - expect: { subject: never }\n  - expect: { subject: never }\n`, 'flow.yaml');
     const sink = new FakeSink();
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const promise = runFlow({ flow, driver: new FakeDriver(sink, clock), history: sink.history, clock, startedAt: '', vars: { run: { id: 'x' }, env: {} }, signal: controller.signal });
     await flushMicrotasks();
     controller.abort(evError('EV_ERR_SINK_UNREACHABLE', 'cannot reach the sink at http://127.0.0.1:1'));

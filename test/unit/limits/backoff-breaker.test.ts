@@ -1,10 +1,10 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/limits/fake-clock.ts';
+import { FakeClock } from '../../../src/fake-clock.ts';
 import { backoffDelay, retry, MAX_ATTEMPTS } from '../../../src/limits/backoff.ts';
 import { CircuitBreaker } from '../../../src/limits/circuit-breaker.ts';
 import { mailProviderOf } from '../../../src/limits/mail-provider.ts';
-import { sleep } from '../../../src/limits/clock.ts';
+import { sleep } from '../../../src/clock.ts';
 
 describe('limits/backoff', () => {
   it('grows exponentially, is capped, and jitters within bounds', () => {

@@ -1,4 +1,4 @@
-import type { Clock } from '../../../src/limits/clock.ts';
+import type { Clock } from '../../src/clock.ts';
 
 /** The production clock (wall time, real timers). */
 export const systemClock: Clock = Object.freeze({
