@@ -27,6 +27,9 @@ export class EventLog {
   readonly #window: Array<SinkEvent | undefined>;
   readonly #listeners = new Set<EventListener>();
   readonly #now: () => Date;
+  /** ISO time of the current millisecond: events of one millisecond share one string. */
+  #lastMs = NaN;
+  #lastIso = '';
   #lastSeq = 0;
 
   constructor(options: { window?: number; now?: () => Date } = {}) {
@@ -46,7 +49,7 @@ export class EventLog {
   }
 
   append<T extends SinkEventType>(type: T, data: EventDataMap[T]): SinkEvent<T> {
-    const event: SinkEvent<T> = { seq: ++this.#lastSeq, time: this.#now().toISOString(), type, data };
+    const event: SinkEvent<T> = { seq: ++this.#lastSeq, time: this.#isoNow(), type, data };
     this.#window[event.seq % this.#window.length] = event as SinkEvent;
     for (const listener of this.#listeners) listener(event as SinkEvent);
     return event;
@@ -75,6 +78,16 @@ export class EventLog {
       if (event !== undefined && event.seq === seq) events.push(event);
     }
     return { gap, events };
+  }
+
+  #isoNow(): string {
+    const d = this.#now();
+    const ms = d.getTime();
+    if (ms !== this.#lastMs) {
+      this.#lastMs = ms;
+      this.#lastIso = d.toISOString();
+    }
+    return this.#lastIso;
   }
 
   /** Live events from now on; returns the unsubscribe function. */

@@ -3,7 +3,7 @@ import type { Envelope } from '../../../src/protocol.ts';
 import { EventLog } from '../../../sink/event-log.ts';
 import { parseHeaderBlock } from '../../../sink/message-headers.ts';
 import { InlineParser } from '../../../sink/parse-worker.ts';
-import { MemoryMessageStore } from '../../../sink/store.ts';
+import { MemoryMessageStore, flatUuid, isoTimeCache } from '../../../sink/store.ts';
 
 const envelope = (to = 'user@example.com', from = 'sender@example.com'): Envelope => ({
   helo: 'client.example', mailFrom: { address: from, tag: null }, rcptTo: [{ address: to, tag: to.includes('+') ? to.split('+')[1]!.split('@')[0]! : null }],
@@ -27,6 +27,24 @@ function makeStore(maxMessages: number, maxBytes: number) {
 }
 
 describe('MemoryMessageStore', () => {
+  it('default ids are distinct version-4 UUIDs', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const id = flatUuid();
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    assert.equal(ids.size, 5000);
+  });
+
+  it('the time cache follows the clock to the millisecond', () => {
+    let t = Date.parse('2026-11-28T00:00:00.000Z');
+    const iso = isoTimeCache(() => new Date(t));
+    assert.equal(iso(), '2026-11-28T00:00:00.000Z');
+    t += 1;
+    assert.equal(iso(), '2026-11-28T00:00:00.001Z');
+  });
+
   it('evicts the oldest by count, one message.evicted event each', () => {
     const { store, events, add } = makeStore(3, 1 << 20);
     for (let i = 1; i <= 5; i++) add(`s${i}`);
