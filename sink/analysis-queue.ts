@@ -115,7 +115,9 @@ export class AnalysisQueue {
     this.#parser.analyze(raw).then((result) => {
       if (result.analysisError) this.#logger.warn('analysis failed', { id, error: result.analysisError });
       if (!this.#store.setAnalysis(id, result.analysis, result.parseError)) return;
-      if (result.analysis) this.#events.append('message.analyzed', { id, analysis: result.analysis, parseError: result.parseError });
+      // The store's compacted copy, so the replay window and the store share one.
+      const analysis = result.analysis ? this.#store.analysisOf(id) : null;
+      if (analysis) this.#events.append('message.analyzed', { id, analysis, parseError: result.parseError });
     }).catch((err: unknown) => {
       this.#logger.error('analysis job failed', { id, error: err instanceof Error ? err.message : String(err) });
     }).finally(() => {

@@ -133,7 +133,8 @@ function clip(s: string): string {
   // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
   const cut = clean.length > MAX_SUMMARY_VALUE_LENGTH ? clean.slice(0, MAX_SUMMARY_VALUE_LENGTH) : clean;
-  // A copy, not a slice: a slice would keep the whole decoded header block
-  // alive for as long as the summary is stored (kilobytes per message).
-  return (' ' + cut).slice(1);
+  // A flat copy, not a slice: a slice would keep the whole decoded header
+  // block alive for as long as the summary is stored (kilobytes per message).
+  // (' ' + cut).slice(1) would still be a slice, of a one-longer copy.
+  return cut.length < 13 ? cut : JSON.parse(JSON.stringify(cut)) as string;
 }

@@ -12,6 +12,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { AttachmentMeta, Envelope, MessageAnalysis, MessageDetail, MessageSummary } from '../src/protocol.ts';
+import { AnalysisCompactor } from './analysis-compact.ts';
 import type { EventLog } from './event-log.ts';
 import type { HeaderField } from './message-headers.ts';
 import { summaryHeaders, splitAddressList } from './message-headers.ts';
@@ -108,6 +109,7 @@ export class MemoryMessageStore implements MessageStore {
   /** Insertion order is age order: the first entry is the oldest. */
   readonly #entries = new Map<string, Entry>();
   readonly #details = new Map<string, Promise<ParsedParts>>();
+  readonly #compactor = new AnalysisCompactor();
   #bytes = 0;
   #evicted = 0;
   #newestFirst: Entry[] | null = null;
@@ -162,11 +164,15 @@ export class MemoryMessageStore implements MessageStore {
     return summary;
   }
 
-  /** Records the outcome of the full parse + analysis; false when the message is gone. */
+  /**
+   * Records the outcome of the full parse + analysis; false when the message is
+   * gone. The analysis is kept compacted (see analysis-compact.ts): read it back
+   * with {@link analysisOf} to publish the copy the store holds.
+   */
   setAnalysis(id: string, analysis: MessageAnalysis | null, parseError: string | null): boolean {
     const entry = this.#entries.get(id);
     if (!entry) return false;
-    entry.analysis = analysis;
+    entry.analysis = analysis === null ? null : this.#compactor.compact(analysis);
     const s = entry.summary;
     // Spelled out, not spread: same shape as the summaries made by add (a spread copy gets a slower, bigger layout).
     entry.summary = {

@@ -90,6 +90,21 @@ async function heapMiB(httpPort: number): Promise<string> {
   return `heap ${fmt(read('nodejs_heap_size_used_bytes'))}/${fmt(read('nodejs_heap_size_total_bytes'))} ext ${fmt(read('nodejs_external_memory_bytes'))}`;
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resolves once the process used under 2% of a CPU for a second (its analysis caught up), or after `maxSeconds`. */
+async function cpuQuiet(pid: number, maxSeconds = 120): Promise<void> {
+  for (let i = 0; i < maxSeconds; i++) {
+    const before = cpuSeconds(pid);
+    await new Promise((r) => setTimeout(r, 1000));
+    if (cpuSeconds(pid) - before < 0.02) return;
+  }
+}
+
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -405,8 +420,10 @@ async function main(): Promise<void> {
     samples.push(`${fmt((sent + step) / 1000)}k:${fmt(rssMiB(sink.child.pid!))}`);
     if (sent === MEMORY_MESSAGES / 2 - step || sent === MEMORY_MESSAGES - step) heaps.push(`${fmt((sent + step) / 1000)}k: ${await heapMiB(sink.httpPort!)}`);
   }
+  await cpuQuiet(sink.child.pid!);
+  const settled = `after the analysis caught up: ${fmt(rssMiB(sink.child.pid!))} (${await heapMiB(sink.httpPort!)})`;
   say(`   (load average ${load()} after scenario 4: other work on the machine shares the CPUs, hence the alternating rounds)`);
-  say(`5. ${fmt(MEMORY_MESSAGES)} messages with a ${fmt(MEMORY_CAP)}-message cap: resident MiB after each ${fmt(step)} ${samples.join(' ')} (target <= 350 MB, flat once capped); main thread MiB (used/total) at ${heaps.join(', ')}`);
+  say(`5. ${fmt(MEMORY_MESSAGES)} messages with a ${fmt(MEMORY_CAP)}-message cap: resident MiB after each ${fmt(step)} ${samples.join(' ')} (target <= 350 MB, flat once capped); main thread MiB (used/total) at ${heaps.join(', ')}; ${settled}`);
   await stop(sink);
 }
 
