@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { access, constants, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
 import { interrupts } from '../lib/interrupts.ts';
@@ -45,6 +46,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     }
     const timeoutMs = parseDuration(flags.timeout);
     if (typeof timeoutMs === 'string') throw evError('EV_ERR_INVALID_OPTION', `--timeout: ${timeoutMs}`, { hint: 'e.g. --timeout 5m' });
+    if (flags.junit !== undefined) await checkWritableDir(flags.junit);
     const interrupt = interrupts.install();
     const stderrTty = Boolean(process.stderr.isTTY);
     const report = await runFlowFiles({
@@ -69,9 +71,9 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
         return acquireClusterSink({ kube: pickKubeFlags(flags), namespace: flags.namespace, keep: flags.keep, onStatus: (l) => this.status(l) }, signal);
       },
     }).catch((err: unknown) => this.failEarly(err));
-    if (flags.junit) await writeFile(flags.junit, renderJunit(report));
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
     this.emit(flags.output, report, () => renderTextReport(report, { color }));
+    if (flags.junit !== undefined) await writeJunit(flags.junit, renderJunit(report));
     const code = exitCodeOf(report, (c) => (ERROR_CODES as Record<string, { exit: number }>)[c]?.exit ?? 3);
     if (code !== 0) this.exit(code);
   }
@@ -86,4 +88,19 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     }
     throw err;
   }
+}
+
+/** Fails before any sink is started when the --junit file cannot be created. */
+async function checkWritableDir(file: string): Promise<void> {
+  const dir = dirname(resolve(file));
+  await access(dir, constants.W_OK).catch((err: NodeJS.ErrnoException) => {
+    throw evError('EV_ERR_INVALID_OPTION', `--junit ${file}: cannot write in ${dir} (${err.code ?? String(err)})`, { hint: 'create the directory first, or choose a writable path' });
+  });
+}
+
+/** Written after the report is printed, so a write failure never hides the results. */
+async function writeJunit(file: string, xml: string): Promise<void> {
+  await writeFile(file, xml).catch((err: NodeJS.ErrnoException) => {
+    throw evError('EV_ERR_INVALID_OPTION', `--junit ${file}: cannot write the JUnit report (${err.code ?? String(err)})`, { hint: 'the report above is complete; choose a writable path for --junit' });
+  });
 }

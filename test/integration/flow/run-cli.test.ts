@@ -116,9 +116,75 @@ steps:
     assert.notEqual(report.flows[0].runId, report.flows[1].runId);
   });
 
+  it('--junit into a missing directory exits 2 before starting a sink', async () => {
+    const r = await runCli(['run', '--local', 'examples/articles-flow.yaml', '--junit', join(dir, 'no-such-dir', 'report.xml')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: --junit \S+: cannot write in \S+no-such-dir \(ENOENT\) \[EV_ERR_INVALID_OPTION\]\nhint: /m);
+    assert.doesNotMatch(r.stderr, /embedded sink/);
+  });
+
+  it('--timeout cuts the run short: the step in progress fails, the next is failed (exit 1, not a sink error), the rest skipped', async () => {
+    const file = flowFile('budget.yaml', `metadata: { name: budget }
+steps:
+  - timeout: 1m
+    expect: { subject: never }
+  - send: { to: a@example.test }
+  - send: { to: b@example.test }
+`);
+    const r = await runCli(['run', '--local', '--timeout', '500ms', '-o', 'json', file]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as { status: string; flows: Array<{ steps: Array<{ status: string; summary: string }> }> };
+    assert.equal(report.status, 'failed');
+    assert.deepEqual(report.flows[0].steps.map((s) => s.status), ['failed', 'failed', 'skipped']);
+    assert.match(report.flows[0].steps[0].summary, /^expected a matching message within \d+ms/, 'cut to what was left of the 500ms budget');
+    assert.match(report.flows[0].steps[1].summary, /reached its --timeout/);
+  });
+
   it('rejects --local together with --sink', async () => {
     const r = await runCli(['run', '--local', '--sink', 'http://127.0.0.1:1', 'examples/articles-flow.yaml']);
     assert.equal(r.code, 2);
+  });
+
+  it('a sink that dies mid-run ends the run with exit 3 (EV_ERR_SINK_UNREACHABLE), not with failed expectations', async () => {
+    // A real `sink` process, killed with SIGKILL once the flow waits on its expectation.
+    const token = 'flow-test-token-0123456789';
+    const sinkProc = spawn(process.execPath, [RUN_JS, 'sink', '--smtp-port', '0', '--http-port', '0', '--token', token, '--log-level', 'info'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let log = '';
+        const onData = (d: string): void => { log += d; const m = /http:\/\/127\.0\.0\.1:\d+/.exec(log); if (m) resolve(m[0]); };
+        sinkProc.stdout.setEncoding('utf8').on('data', onData);
+        sinkProc.stderr.setEncoding('utf8').on('data', onData);
+        sinkProc.on('close', () => reject(new Error(`sink exited early: ${log}`)));
+      });
+      const file = flowFile('sink-dies.yaml', `metadata: { name: sink-dies }
+steps:
+  - send: { to: "a+{{run.id}}@example.test" }
+  - timeout: 5m
+    expect: { subject: never }
+  - expect: { to: "a+{{run.id}}@example.test" }
+`);
+      // -o json: the report on stdout, each step's line on stderr as it ends.
+      const child = spawn(process.execPath, [RUN_JS, 'run', '--sink', url, '--token', token, '-o', 'json', file], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (/✓ send 1 to/.test(stderr) && sinkProc.exitCode === null) sinkProc.kill('SIGKILL');
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      assert.equal(code, 3, stdout + stderr);
+      const report = JSON.parse(stdout) as { status: string; flows: Array<{ steps: Array<{ status: string; summary: string; errorCode?: string }> }> };
+      assert.equal(report.status, 'error');
+      const [send, waiting, after] = report.flows[0].steps;
+      assert.equal(send.status, 'passed');
+      assert.deepEqual([waiting.status, waiting.errorCode], ['error', 'EV_ERR_SINK_UNREACHABLE']);
+      assert.match(waiting.summary, /^cannot reach the sink at http:\/\/127\.0\.0\.1:\d+/);
+      assert.equal(after.status, 'skipped');
+    } finally {
+      sinkProc.kill('SIGKILL');
+    }
   });
 
   describe('against a sink we were given (--sink)', () => {
