@@ -160,7 +160,9 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
     }
     const remaining = options.deadline === undefined ? Infinity : options.deadline - clock.now();
     if (remaining <= 0) {
-      const result: StepResult = { ...base, status: 'error', errorCode: 'EV_ERR_FLOW_STEP', durationMs: 0, summary: 'the run reached its --timeout before this step' };
+      // Running out of the run's budget is the flow not finishing in time (exit 1), not a
+      // cluster or sink failure (exit 3).
+      const result: StepResult = { ...base, status: 'failed', durationMs: 0, summary: 'the run reached its --timeout before this step' };
       steps.push(result);
       options.onStep?.(result);
       stopReason = 'the run reached its --timeout';

@@ -12,6 +12,12 @@ import type { AcquiredSink, FlowSinkApi } from './run-flows.ts';
 
 /** The SMTP port a sink listens on when its /api/info does not say. */
 const DEFAULT_SMTP_PORT = 1025;
+/**
+ * A flow's event feed gives up (EV_ERR_SINK_UNREACHABLE, exit 3) after the sink has been
+ * unreachable this long: a replaced pod or a dropped tunnel is back well within it, while
+ * the feed's own 5-minute default would let a dead sink pass for failed expectations.
+ */
+export const FLOW_FEED_GIVE_UP_MS = 20_000;
 
 function clientApi(client: SinkClient): FlowSinkApi {
   return {
@@ -27,6 +33,7 @@ function clientApi(client: SinkClient): FlowSinkApi {
       ...(o.signal ? { signal: o.signal } : {}),
       onEvent: o.onEvent,
       ...(o.onHello ? { onHello: o.onHello } : {}),
+      reconnect: { giveUpAfterMs: FLOW_FEED_GIVE_UP_MS },
     }),
     close: () => client.close(),
   };
