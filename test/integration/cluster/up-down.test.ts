@@ -146,6 +146,17 @@ describe('cluster: up / down against the fake API server', function () {
     assert.match(cli.stderr, /^error: cannot reach the API server at https?:\/\/127\.0\.0\.1:\d+ \(context "fake"\): ECONNREFUSED \[EV_ERR_KUBE_UNREACHABLE\]\nhint: /m);
   });
 
+  it('--request-timeout bounds each API request: a server that hangs is a one-line error naming the timeout', async () => {
+    fake.faults.responseDelayMs = 10_000;
+    const started = process.hrtime.bigint();
+    const cli = await runCli(['status', '--request-timeout', '500ms'], { KUBECONFIG: fake.kubeconfigPath });
+    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    fake.faults.responseDelayMs = 0;
+    assert.equal(cli.code, 3, cli.stderr);
+    assert.match(cli.stderr, /^error: the API server at https:\/\/127\.0\.0\.1:\d+ \(context "fake"\) did not answer within 0\.5s while trying to list \S+.* \[EV_ERR_KUBE_UNREACHABLE\]\nhint: .*--request-timeout/m);
+    assert.ok(elapsedMs < 10_000, `gave up before the server answered (${Math.round(elapsedMs)} ms)`);
+  });
+
   it('no kubeconfig at all: EV_ERR_KUBECONFIG_MISSING, not a silent localhost:8080', async () => {
     const cli = await runCli(['status'], { HOME: fake.dir + '/nohome' });
     assert.equal(cli.code, 3);
