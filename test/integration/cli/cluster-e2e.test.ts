@@ -57,6 +57,19 @@ describe('CLI end to end against the fake Kubernetes API server', function () {
     assert.ok(events.some((e) => e.type === 'message.deferred' && (e.data as { to: string }).to === 'defer@example.com'));
     assert.ok(events.some((e) => e.type === 'message.bounced' && (e.data as { recipient: string }).recipient === 'asyncbounce@example.com'));
 
+    // status: one row per sink with age, TTL, time left, readiness and the sink's own message count.
+    const status = await runCli(['status', '-o', 'json'], { env });
+    assert.equal(status.code, 0, status.stderr);
+    const rows = JSON.parse(status.stdout) as Array<{ namespace: string; ttl: string; ready: number; desired: number; messages: number; expired: boolean }>;
+    assert.deepEqual(rows.map((s) => [s.namespace, s.ttl, s.ready, s.desired, s.expired]), [[namespace, '2h', 1, 1, false]]);
+    assert.ok(rows[0].messages >= 101, `the sink's message count (${rows[0].messages}) includes the 100 + 1 sent`);
+    const table = await runCli(['status'], { env });
+    assert.equal(table.code, 0, table.stderr);
+    const [header, row, extra] = table.stdout.trimEnd().split('\n');
+    assert.match(header, /^NAMESPACE +AGE +TTL +EXPIRES IN +READY +MESSAGES$/);
+    assert.match(row, new RegExp(`^${namespace} +\\d+s +2h +1h5\\dm +1/1 +${rows[0].messages}$`));
+    assert.equal(extra, undefined);
+
     const list = await runCli(['messages', 'list', ...ns, '--to', 'user+5@', '-o', 'json'], { env });
     assert.equal(list.code, 0, list.stderr);
     assert.equal((JSON.parse(list.stdout) as { total: number }).total, 1);
