@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
@@ -9,6 +10,33 @@ import { waitForSinkReady } from '../../../plugin/lib/kube/readiness.ts';
 import { runCli } from './helpers.ts';
 
 const run = promisify(execFile);
+
+type Obj = { kind: string; metadata: { name: string; labels?: Record<string, string> }; data?: Record<string, string>; spec?: any };
+
+/** What may differ between two renderings: the namespace name, times, the token and the bundle (content and number of parts). */
+function normalize(objects: Obj[], namespace: string): unknown {
+  const kept = objects.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.labels?.['app.kubernetes.io/component'] === 'bundle'));
+  for (const o of kept) {
+    if (o.kind === 'Secret' && o.data) o.data = Object.fromEntries(Object.keys(o.data).map((k) => [k, 'TOKEN']));
+    for (const v of o.spec?.template?.spec?.volumes ?? []) if (v.projected) v.projected.sources = 'BUNDLE PARTS';
+  }
+  return JSON.parse(JSON.stringify(kept)
+    .replaceAll(namespace, 'NAMESPACE')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'TIME')
+    .replace(/"[0-9a-f]{64}"/g, '"SHA256"'));
+}
+
+describe('`manifests` output and manifests/sink.yaml', function () {
+  this.timeout(30_000);
+  it('the CLI prints manifests/sink.yaml, up to the namespace name, times, token and bundle', async () => {
+    const cli = await runCli(['manifests', '-o', 'json']);
+    assert.equal(cli.code, 0, cli.stderr);
+    const printed = JSON.parse(cli.stdout) as Obj[];
+    const ns = printed.find((o) => o.kind === 'Namespace')!.metadata.name;
+    const file = parseAllDocuments(readFileSync('manifests/sink.yaml', 'utf8')).map((d) => d.toJSON() as Obj);
+    assert.deepEqual(normalize(printed, ns), normalize(file, 'email-validation'));
+  });
+});
 
 describe('cluster: `manifests` output applied by real kubectl (GitOps path)', function () {
   this.timeout(60_000);
