@@ -60,6 +60,30 @@ describe('manifest builder', () => {
     assert.equal(c.env.find((e: any) => e.name === 'EV_TOKEN').valueFrom.secretKeyRef.name, 'email-sink-token');
   });
 
+  it('every container of every variant (bundle, --image, ServiceMonitor) passes the restricted profile', () => {
+    const variants = [
+      buildSinkManifests({ ...base, bundle: Buffer.from('x') }),
+      buildSinkManifests({ ...base, createNamespace: false, image: 'registry.example/sink:1', serviceMonitor: true, replicas: 2 }),
+    ];
+    for (const objs of variants) {
+      const pod = find(objs, 'Deployment').spec.template.spec;
+      for (const hostField of ['hostNetwork', 'hostPID', 'hostIPC']) assert.ok(!pod[hostField], hostField);
+      assert.equal(pod.securityContext.runAsNonRoot, true);
+      assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+        const sc = c.securityContext;
+        assert.equal(sc.allowPrivilegeEscalation, false, c.name);
+        assert.ok(!sc.privileged, c.name);
+        assert.deepEqual(sc.capabilities.drop, ['ALL'], c.name);
+        assert.deepEqual(sc.capabilities.add ?? [], [], c.name);
+        assert.ok(sc.runAsUser === undefined || sc.runAsUser > 0, c.name);
+        for (const port of c.ports ?? []) assert.equal(port.hostPort, undefined, `${c.name} hostPort`);
+        assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.cpu && c.resources.limits.memory, c.name);
+        assert.ok(c.readinessProbe && c.livenessProbe, c.name);
+      }
+    }
+  });
+
   it('routes SMTP 25 and 1025 to the sink and 8025 to HTTP; HTTP only from the namespace', () => {
     const objs = buildSinkManifests({ ...base, bundle: Buffer.from('x') });
     const svc = find(objs, 'Service');
@@ -70,6 +94,9 @@ describe('manifest builder', () => {
     assert.deepEqual(smtp.ports, [{ protocol: 'TCP', port: 1025 }]);
     assert.deepEqual(http.from, [{ podSelector: {} }]);
     assert.deepEqual(http.ports, [{ protocol: 'TCP', port: 8025 }]);
+    assert.equal(np.spec.ingress.length, 2, 'nothing else is let in');
+    assert.deepEqual(np.spec.policyTypes, ['Ingress']);
+    assert.deepEqual(np.spec.podSelector.matchLabels, find(objs, 'Deployment').spec.selector.matchLabels, 'the policy selects the sink pods');
   });
 
   it('splits an incompressible 1.5 MB bundle over ConfigMaps that each stay well under 1 MiB, merged by a projected volume', () => {
