@@ -115,7 +115,10 @@ export function toKubeError(err: unknown, target: KubeTarget, action: string, fo
   const net = networkCode(err);
   const message = err instanceof Error ? err.message : String(err);
   if (net || /fetch failed|socket|ECONN|ENOTFOUND|certificate|TLS|HTTP protocol is not allowed/i.test(message)) {
-    return evError('EV_ERR_KUBE_UNREACHABLE', `cannot reach the API server at ${target.server}${ctx}: ${net ?? message}`, {
+    const cause = (err as { cause?: unknown }).cause;
+    // fetch says only "fetch failed"; its cause says why (e.g. "bad port", a TLS problem).
+    const why = net ?? (message === 'fetch failed' && cause instanceof Error && cause.message ? `${message} (${cause.message.split('\n')[0]})` : message);
+    return evError('EV_ERR_KUBE_UNREACHABLE', `cannot reach the API server at ${target.server}${ctx}: ${why}`, {
       hint: 'check that the cluster is running and the context is the right one (`kubectl cluster-info`), or pass --context.', cause: err,
     });
   }

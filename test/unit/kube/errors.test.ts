@@ -16,6 +16,7 @@ describe('kube error mapping', () => {
     ['404', status(404, 'NotFound', 'pods "x" not found'), 'EV_ERR_KUBE_NOT_FOUND', /not found/],
     ['422', status(422, 'Invalid', 'spec.replicas: Invalid value'), 'EV_ERR_KUBE_API', /\(422 Invalid\): spec\.replicas/],
     ['ECONNREFUSED', new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }), 'EV_ERR_KUBE_UNREACHABLE', /cannot reach the API server at https:\/\/k8s\.example:6443 \(context "prod"\): ECONNREFUSED/],
+    ['fetch failed without a code', new TypeError('fetch failed', { cause: new Error('bad port') }), 'EV_ERR_KUBE_UNREACHABLE', /: fetch failed \(bad port\)$/],
     ['timeout', new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 'EV_ERR_KUBE_UNREACHABLE', /did not answer within 5s/],
   ];
   for (const [name, err, code, re] of cases) {
