@@ -87,6 +87,27 @@ describe('run in a cluster (fake API server)', function () {
     assert.deepEqual(managedNamespaces(fake), []);
   });
 
+  it('reuses the sink in -n NAMESPACE, leaves it in place and puts its rules back', async () => {
+    const up = await runCli(['up', '-o', 'json'], { env, timeoutMs: 90_000 });
+    assert.equal(up.code, 0, up.stderr);
+    const { namespace } = JSON.parse(up.stdout) as { namespace: string };
+    const file = flowFile('reuse.yaml', `metadata: { name: reuse }
+sink:
+  rules:
+    - { name: flow-rule, match: { recipient: "blocked+*@example.test" }, reject: { code: 554 } }
+steps:
+  - send: { to: "blocked+{{run.id}}@example.test" }
+  - expectEvent: { type: rejected, to: "blocked+{{run.id}}@example.test", code: 554 }
+`);
+    const r = await runCli(['run', '-n', namespace, file], { env, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /creating namespace/);
+    assert.deepEqual(managedNamespaces(fake), [namespace], 'the sink we were pointed at stays');
+    const rules = await runCli(['rules', 'get', '-n', namespace], { env });
+    assert.equal(rules.code, 0, rules.stderr);
+    assert.doesNotMatch(rules.stdout, /flow-rule/, 'the flow\'s rules are gone after the run');
+  });
+
   it('keeps the sink with --keep', async () => {
     const r = await runCli(['run', '--keep', 'examples/articles-flow.yaml'], { env, timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
