@@ -46,6 +46,14 @@ export const RULES_DIR = '/etc/email-sink';
 export const WORK_DIR = '/tmp';
 /** Raw mail the in-cluster sink keeps (its memory limit is 512 MiB). */
 export const SINK_MAX_BYTES = 128 * 1024 * 1024;
+/**
+ * V8 flags of the sink process (cluster, sink/Dockerfile and `npm run bench:sink`
+ * use the same): a bounded heap and a small nursery keep resident memory flat
+ * under the store caps; the parse worker has its own limits (sink/parse-worker.ts).
+ */
+export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=4';
+/** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
+export const SINK_MALLOC_ARENA_MAX = '2';
 /** Non-root uid/gid of the `node` user in the official image. */
 export const SINK_UID = 1000;
 
@@ -211,8 +219,9 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
     { name: 'EV_SMTP_PORT', value: String(SMTP_CONTAINER_PORT) },
     { name: 'EV_HTTP_PORT', value: String(HTTP_CONTAINER_PORT) },
     { name: 'EV_TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY } } },
-    // Heap sized to the memory limit below, leaving room for buffers.
-    { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+    // Heap and nursery bounded well below the memory limit, leaving room for raw mail (off-heap) and the parse worker.
+    { name: 'NODE_OPTIONS', value: SINK_NODE_OPTIONS },
+    { name: 'MALLOC_ARENA_MAX', value: SINK_MALLOC_ARENA_MAX },
     // Stored raw mail capped at a quarter of the memory limit: parsed copies and the event window need the rest.
     { name: 'EV_MAX_BYTES', value: String(SINK_MAX_BYTES) },
   ];

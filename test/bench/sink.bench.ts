@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
+import { SINK_MALLOC_ARENA_MAX, SINK_NODE_OPTIONS } from '../../src/manifests.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BUNDLE = process.env.BENCH_SINK_BUNDLE ?? join(ROOT, 'dist', 'sink', 'sink.bundle.mjs');
@@ -55,8 +56,8 @@ async function runBareServer(): Promise<void> {
 // ---------------------------------------------------------------- processes
 interface Target { child: ChildProcess; smtpPort: number; httpPort: number | null }
 
-async function spawnTarget(args: string[]): Promise<Target> {
-  const child = spawn(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+async function spawnTarget(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Target> {
+  const child = spawn(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`target did not start: ${err}`)), 20_000);
@@ -73,9 +74,10 @@ async function spawnTarget(args: string[]): Promise<Target> {
   });
 }
 
-/** The V8 flags the sink's Dockerfile sets (NODE_OPTIONS): a heap sized for a pod, GC that keeps it there. */
-const SINK_NODE_FLAGS = (process.env.BENCH_SINK_FLAGS ?? "--max-old-space-size=256 --max-semi-space-size=4").split(" ");
-const startSinkProcess = (maxMessages = 10_000) => spawnTarget([...SINK_NODE_FLAGS, BUNDLE, '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn', '--max-messages', String(maxMessages), '--max-bytes', '1GiB']);
+/** The V8 flags and malloc setting the cluster's pod (and sink/Dockerfile) run the sink with. */
+const SINK_NODE_FLAGS = (process.env.BENCH_SINK_FLAGS ?? SINK_NODE_OPTIONS).split(' ');
+const SINK_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SINK_MALLOC_ARENA_MAX };
+const startSinkProcess = (maxMessages = 10_000) => spawnTarget([...SINK_NODE_FLAGS, BUNDLE, '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn', '--max-messages', String(maxMessages), '--max-bytes', '1GiB'], SINK_ENV);
 const startBare = () => spawnTarget([import.meta.filename, '--bare-server']);
 
 async function stop(t: Target): Promise<void> {
