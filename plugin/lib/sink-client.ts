@@ -142,7 +142,7 @@ export function responseError(status: number, body: string, what: string): Email
     });
   }
   if (status === 404) {
-    return evError('EV_ERR_NOT_FOUND', message, { hint: hint ?? 'list messages with `kubectl email-validate messages`' });
+    return evError('EV_ERR_NOT_FOUND', message, { hint: hint ?? 'list messages with `kubectl email-validate messages list`' });
   }
   if (typeof sent?.code === 'string' && Object.hasOwn(ERROR_CODES, sent.code)) {
     return new EmailValidateError(sent.code as ErrorCode, message, hint === undefined ? {} : { hint });

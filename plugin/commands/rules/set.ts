@@ -4,6 +4,7 @@ import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
 import { resolveSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 import { evError } from '../../../src/errors.ts';
+import { parseRules } from '../../../src/rules-schema.ts';
 
 /** Largest rules file read: rules are a few dozen lines; this guards against the wrong file. */
 export const MAX_RULES_FILE_BYTES = 1024 * 1024;
@@ -43,6 +44,8 @@ export default class RulesSet extends BaseCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(RulesSet);
     const source = await readSource(args.file);
+    // Checked here first: the error names the file, and no pod gets half of an update.
+    parseRules(source, args.file === '-' ? 'stdin' : args.file);
     const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
     try {
       let count = 0;

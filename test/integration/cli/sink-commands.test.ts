@@ -178,6 +178,11 @@ describe('CLI against an embedded sink (--sink)', function () {
     const invalid = await runCli(['rules', 'set', '-', ...target], { input: 'rules:\n  - name: x\n    stage: nowhere\n' });
     assert.equal(invalid.code, 2, invalid.stderr);
     assert.match(invalid.stderr, /EV_ERR_RULES_INVALID/);
+    const badFile = join(dir, 'bad-rules.yaml');
+    await writeFile(badFile, 'rules:\n  - bogus: 1\n');
+    const named = await runCli(['rules', 'set', badFile, '--sink', 'http://127.0.0.1:1']);
+    assert.equal(named.code, 2, 'checked before connecting: the unreachable sink is never asked');
+    assert.match(named.stderr, /^error: \S+bad-rules\.yaml:2: rules\[0\]\.bogus is not a known key/m);
 
     const reset = await runCli(['rules', 'set', '-', ...target], { input: 'rules: []\n' });
     assert.equal(reset.code, 0, reset.stderr);
