@@ -60,5 +60,8 @@ describe('cluster: `manifests` output applied by real kubectl (GitOps path)', fu
     const down = await runCli(['down', '--all'], { KUBECONFIG: fake.kubeconfigPath });
     assert.equal(down.code, 0, down.stderr);
     assert.equal(fake.get('namespaces', undefined, ns), undefined);
+    const again = await runCli(['down', '--all', '-o', 'json'], { KUBECONFIG: fake.kubeconfigPath });
+    assert.equal(again.code, 0, `down --all is idempotent: ${again.stderr}`);
+    assert.deepEqual(JSON.parse(again.stdout), []);
   });
 });
