@@ -5,16 +5,14 @@
  * its leases with a heartbeat; exits when the coordinator says all work is
  * done.
  */
-import { randomInt } from 'node:crypto';
 import type { Clock } from '../../../src/clock.ts';
 import { createLists } from '../../../src/address/lists.ts';
-import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
-import { checkNetwork, checkOffline, createOfflineContext, needsNetwork, type NetworkStages } from '../../../src/check/pipeline.ts';
-import { SmtpStage, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
+import type { DnsResolver } from '../../../src/address/dns.ts';
+import { checkNetwork, checkOffline, createOfflineContext, needsNetwork } from '../../../src/check/pipeline.ts';
+import type { SmtpTransport } from '../../../src/check/smtp-stage.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { HEARTBEAT_MS, MAX_LEASE_ITEMS, type LeaseResponse, type ShardOptions } from '../../../src/check-cluster/protocol.ts';
-import { createDnsResolver } from '../check/dns-resolver.ts';
-import { netSmtpTransport } from '../check/smtp-transport.ts';
+import { buildNetworkStages } from '../check/stages.ts';
 import { CoordinatorClient } from './client.ts';
 import { RemoteKeyedLimiter } from './remote-limiter.ts';
 
@@ -42,25 +40,19 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
   const s = o.options;
   const client = new CoordinatorClient({ url: o.url, token: o.token, signal: o.signal });
   const offline = createOfflineContext(createLists());
-  // Built as the local runner builds them (plugin/lib/check/run.ts), so results are the same.
-  const stages: NetworkStages = { allowPrivateMx: s.allowPrivateMx };
-  if (!s.offline) {
-    const resolver = o.resolver ?? createDnsResolver({ server: s.dnsServer, timeoutMs: s.dnsTimeoutMs, tries: s.dnsTries });
-    stages.dns = new DnsChecker({ resolver, clock: o.clock, timeoutMs: s.dnsTimeoutMs * (s.dnsTries + 1) + 1000, concurrency: Math.min(256, Math.max(16, s.concurrency)) });
-  }
-  if (s.smtpProbe) {
-    stages.smtp = new SmtpStage({
-      transport: o.smtpTransport ?? netSmtpTransport({ connectTimeoutMs: s.smtpTimeoutMs, commandTimeoutMs: s.smtpTimeoutMs }),
-      clock: o.clock, random: () => randomInt(0, 2 ** 32) / 2 ** 32, helo: s.helo ?? '', mailFrom: s.mailFrom, port: s.smtpPort, allowPrivate: s.allowPrivateMx,
-      domainLimiter: new RemoteKeyedLimiter(client, o.shard, 'domain', o.clock),
-      providerLimiter: new RemoteKeyedLimiter(client, o.shard, 'provider', o.clock),
-      greylistAttempts: s.greylistRetries + 1, greylistBaseMs: s.greylistDelayMs, greylistMaxMs: s.greylistMaxMs,
-      connectAttempts: 2, connectBaseMs: Math.min(5000, s.greylistDelayMs),
-    });
-  }
+  // Built by the local runner's function, so results are the same; only the limiters are the coordinator's.
+  const { stages } = buildNetworkStages(s, {
+    clock: o.clock, resolver: o.resolver, smtpTransport: o.smtpTransport,
+    limiters: () => ({
+      domain: new RemoteKeyedLimiter(client, o.shard, 'domain', o.clock),
+      provider: new RemoteKeyedLimiter(client, o.shard, 'provider', o.clock),
+    }),
+  });
   const networked = stages.dns !== undefined;
 
   let pending: CheckResult[] = [];
+  /** Lease of each pending network result (null for offline ones): a lease stays held until its results are posted. */
+  let pendingLeases: Array<string | null> = [];
   let posting: Promise<void> = Promise.resolve();
   let flushTimer: ReturnType<typeof setTimeout> | null = null;
   let checked = 0;
@@ -68,8 +60,10 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
     if (flushTimer) { clearTimeout(flushTimer); flushTimer = null; }
     while (pending.length > 0) {
       const batch = pending.slice(0, RESULTS_PER_POST);
+      const leases = pendingLeases.slice(0, RESULTS_PER_POST);
       pending = pending.slice(batch.length);
-      posting = posting.then(() => client.post('/v1/results', { shard: o.shard, results: batch })).then(() => undefined);
+      pendingLeases = pendingLeases.slice(batch.length);
+      posting = posting.then(() => client.post('/v1/results', { shard: o.shard, results: batch })).then(() => { for (const id of leases) if (id !== null) unhold(id); });
     }
     return posting;
   };
@@ -81,8 +75,18 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
   const heartbeat = setInterval(() => { void client.post('/v1/heartbeat', { shard: o.shard }).catch(() => {}); }, HEARTBEAT_MS);
   heartbeat.unref();
   let inFlight = 0;
-  /** Leases with network checks still running, and how many. */
+  /**
+   * Leases with network results not yet posted (still running, or waiting in
+   * `pending`), and how many. Every lease request lists them; a lease left out
+   * is given back and its items leased again, so a result still waiting here
+   * would be checked twice (an extra SMTP session for a real server).
+   */
   const held = new Map<string, number>();
+  const unhold = (id: string): void => {
+    const left = (held.get(id) ?? 1) - 1;
+    if (left <= 0) held.delete(id);
+    else held.set(id, left);
+  };
   let failure: unknown = null;
   let wake: (() => void) | null = null;
   const progressed = (): Promise<void> => new Promise((r) => { wake = r; });
@@ -99,6 +103,7 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
         const r = checkOffline(it.a, it.i, offline);
         if (!needsNetwork(r, stages)) {
           pending.push(r);
+          pendingLeases.push(null);
           checked++;
           continue;
         }
@@ -106,14 +111,13 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number }>
         if (id !== null) held.set(id, (held.get(id) ?? 0) + 1);
         checkNetwork(r, stages, o.signal).then((res) => {
           pending.push(res);
+          pendingLeases.push(id);
           checked++;
           soon();
-        }, (err) => { if (failure === null) failure = err; }).finally(() => {
-          if (id !== null) {
-            const left = (held.get(id) ?? 1) - 1;
-            if (left <= 0) held.delete(id);
-            else held.set(id, left);
-          }
+        }, (err) => {
+          if (failure === null) failure = err;
+          if (id !== null) unhold(id);
+        }).finally(() => {
           inFlight--;
           const w = wake;
           wake = null;

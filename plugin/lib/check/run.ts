@@ -9,15 +9,15 @@ import { readFileSync, statSync, existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { evError } from '../../../src/errors.ts';
-import type { Clock } from '../../../src/clock.ts';
+import { sleep, type Clock } from '../../../src/clock.ts';
 import { TokenBucket } from '../../../src/limits/token-bucket.ts';
 import { KeyedLimiter, type KeyLimit } from '../../../src/limits/keyed-limiter.ts';
 import { createLists } from '../../../src/address/lists.ts';
-import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
+import type { DnsChecker, DnsResolver } from '../../../src/address/dns.ts';
 import { heloProblem, mailFromProblem } from '../../../src/address/smtp-plan.ts';
-import { createOfflineContext, type NetworkStages } from '../../../src/check/pipeline.ts';
+import { createOfflineContext } from '../../../src/check/pipeline.ts';
 import { emptyCounts, rebuildDedupe, runCheck, type Counts } from '../../../src/check/engine.ts';
-import { SmtpStage, port25Reachable, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
+import { port25Reachable, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
 import { ProviderStage, type HttpClient } from '../../../src/check/provider-stage.ts';
 import { parseProviderConfig } from '../../../src/check/provider-config.ts';
 import { fingerprintDiff, type StateFingerprint } from '../../../src/check/state.ts';
@@ -25,8 +25,7 @@ import type { Verdict } from '../../../src/check/reasons.ts';
 import { readInputs, type ReadProgress } from './input.ts';
 import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
 import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
-import { createDnsResolver } from './dns-resolver.ts';
-import { netSmtpTransport } from './smtp-transport.ts';
+import { buildNetworkStages } from './stages.ts';
 import { startProgress } from './progress.ts';
 
 export interface CheckOptions {
@@ -130,29 +129,24 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   const random = io.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32);
   const lists = createLists();
   const offline = createOfflineContext(lists);
-  const stages: NetworkStages = { allowPrivateMx: o.allowPrivateMx };
   const closers: Array<() => Promise<void> | void> = [];
-  if (!o.offline) {
-    const resolver = io.resolver ?? createDnsResolver({ server: o.dnsServer, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries });
-    stages.dns = new DnsChecker({ resolver, clock: io.clock, timeoutMs: o.dnsTimeoutMs * (o.dnsTries + 1) + 1000, concurrency: Math.min(256, Math.max(16, o.concurrency)) });
-  }
   if (o.smtpProbe) {
     const helo = o.helo ?? '';
     const hp = heloProblem(helo);
     if (hp) throw evError('EV_ERR_INVALID_OPTION', `--helo "${helo}" ${hp}`, { hint: 'pass --helo with the fully-qualified name of this machine (its PTR record), e.g. --helo probe.mail.example.net' });
     const mp = mailFromProblem(o.mailFrom);
     if (mp) throw evError('EV_ERR_INVALID_OPTION', `--mail-from "${o.mailFrom}" ${mp}`, { hint: 'use an address at a domain you control, or --mail-from "" for the null sender' });
-    const transport = io.smtpTransport ?? netSmtpTransport({ connectTimeoutMs: o.smtpTimeoutMs, commandTimeoutMs: o.smtpTimeoutMs });
-    await precheckPort25(o, transport, stages.dns!, io.signal);
-    const keyLimit = (c: number, r: number): KeyLimit => ({ concurrency: c, rate: r, burst: rateBurst(r) });
-    stages.smtp = new SmtpStage({
-      transport, clock: io.clock, random, helo, mailFrom: o.mailFrom, port: o.smtpPort, allowPrivate: o.allowPrivateMx,
-      domainLimiter: new KeyedLimiter(keyLimit(o.domainConcurrency, o.domainRate), io.clock),
-      providerLimiter: new KeyedLimiter(keyLimit(o.mxConcurrency, o.mxRate), io.clock, mailProviderOverrides(o)),
-      greylistAttempts: o.greylistRetries + 1, greylistBaseMs: o.greylistDelayMs, greylistMaxMs: o.greylistMaxMs,
-      connectAttempts: 2, connectBaseMs: Math.min(5000, o.greylistDelayMs),
-    });
   }
+  const keyLimit = (c: number, r: number): KeyLimit => ({ concurrency: c, rate: r, burst: rateBurst(r) });
+  const { stages, resolver, transport } = buildNetworkStages(o, {
+    clock: io.clock, random, resolver: io.resolver, smtpTransport: io.smtpTransport,
+    limiters: () => ({
+      domain: new KeyedLimiter(keyLimit(o.domainConcurrency, o.domainRate), io.clock),
+      provider: new KeyedLimiter(keyLimit(o.mxConcurrency, o.mxRate), io.clock, mailProviderOverrides(o)),
+    }),
+  });
+  if (resolver && o.dnsServer) await precheckDnsServer(o.dnsServer, resolver, o.dnsTimeoutMs * (o.dnsTries + 1) + 1000, io.clock, io.signal);
+  if (transport) await precheckPort25(o, transport, stages.dns!, io.signal);
   if (o.provider) {
     const config = await loadProviderConfig(o.provider, io.env);
     let http = io.http;
@@ -225,6 +219,37 @@ async function loadProviderConfig(file: string, env: CheckIo['env']): Promise<Re
     throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { hint: 'see "Provider" in the README for an example' });
   }
   return parseProviderConfig(raw, file, env);
+}
+
+/** A name that never exists (RFC 2606): any answer, NXDOMAIN included, shows the server serves us. */
+export const DNS_PRECHECK_NAME = 'ev-dns-check.invalid';
+
+/**
+ * The --dns-server precheck: one query before the run, so a server that is
+ * down, unreachable or refuses us fails fast with EV_ERR_DNS instead of every
+ * address turning `unknown` (dns_timeout) one timeout at a time.
+ */
+async function precheckDnsServer(server: string, resolver: DnsResolver, deadlineMs: number, clock: Clock, signal?: AbortSignal): Promise<void> {
+  const ac = new AbortController();
+  const onAbort = (): void => ac.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let code: string | undefined;
+  try {
+    code = await Promise.race([
+      resolver.resolve4(DNS_PRECHECK_NAME).then(() => undefined, (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN'),
+      sleep(clock, deadlineMs, ac.signal).then(() => 'ETIMEOUT', () => undefined),
+    ]);
+  } finally {
+    ac.abort();
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (signal?.aborted) return;
+  if (code === 'ETIMEOUT' || code === 'ECONNREFUSED' || code === 'EREFUSED') {
+    const why = code === 'ETIMEOUT' ? 'no answer' : code === 'ECONNREFUSED' ? 'connection refused' : 'the server refused the query';
+    throw evError('EV_ERR_DNS', `DNS server ${server} does not answer (${why} to a test query)`, {
+      hint: 'check --dns-server (IP[:PORT]) and that the server is up and reachable from here; raise --dns-timeout for a slow server',
+    });
+  }
 }
 
 async function precheckPort25(o: CheckOptions, transport: SmtpTransport, dns: DnsChecker, signal?: AbortSignal): Promise<void> {

@@ -75,4 +75,27 @@ describe('check: DNS against a fake DNS server on loopback', function () {
       t.cleanup();
     }
   });
+
+  it('an unreachable --dns-server fails up front with EV_ERR_DNS instead of every address turning unknown', async () => {
+    const silent = await startFakeDns(() => ({ silent: true }));
+    const t = tempDir();
+    try {
+      const input = join(t.dir, 'in.txt');
+      const out = join(t.dir, 'out.jsonl');
+      writeFileSync(input, 'a@mx.test\nb@implicit.test\n');
+      await assert.rejects(runCheckCommand(baseOptions({ paths: [input], out, dnsServer: silent.server, dnsTimeoutMs: 100 }), baseIo()), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'EV_ERR_DNS');
+        assert.match(err.message, /does not answer/);
+        return true;
+      });
+      assert.equal(silent.queries.get('A ev-dns-check.invalid'), 1, 'one test query, no address looked up');
+      assert.equal([...silent.queries.keys()].filter((k) => k.startsWith('MX ')).length, 0);
+      // A server that answers (NXDOMAIN for the test name) passes the precheck.
+      await runCheckCommand(baseOptions({ paths: [input], out, dnsServer: dns.server, dnsTimeoutMs: 200 }), baseIo());
+      assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 2);
+    } finally {
+      t.cleanup();
+      await silent.close();
+    }
+  });
 });

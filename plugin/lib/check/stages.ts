@@ -1,0 +1,57 @@
+/**
+ * Builds the network stages of the per-address pipeline (DNS, SMTP probe)
+ * from options. One function for the local `check` and for the shards of
+ * `check --in-cluster`, so both check addresses the same way; only the
+ * limiters (local or coordinator-backed) and the test seams differ.
+ */
+import { randomInt } from 'node:crypto';
+import type { Clock } from '../../../src/clock.ts';
+import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
+import type { NetworkStages } from '../../../src/check/pipeline.ts';
+import { SmtpStage, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
+import type { PermitSource } from '../../../src/limits/keyed-limiter.ts';
+import type { ShardOptions } from '../../../src/check-cluster/protocol.ts';
+import { createDnsResolver } from './dns-resolver.ts';
+import { netSmtpTransport } from './smtp-transport.ts';
+
+/** The options both runners share (a subset of CheckOptions, all of ShardOptions). */
+export type StageOptions = Pick<ShardOptions,
+  'offline' | 'dnsServer' | 'dnsTimeoutMs' | 'dnsTries' | 'concurrency' | 'smtpProbe' | 'helo' | 'mailFrom' | 'smtpPort'
+  | 'allowPrivateMx' | 'greylistRetries' | 'greylistDelayMs' | 'greylistMaxMs' | 'smtpTimeoutMs'>;
+
+export interface StageDeps {
+  clock: Clock;
+  random?: () => number;
+  /** Per-domain and per-mail-provider permits (local KeyedLimiters, or the coordinator's). */
+  limiters?: () => { domain: PermitSource; provider: PermitSource };
+  /** Test seams. */
+  resolver?: DnsResolver;
+  smtpTransport?: SmtpTransport;
+}
+
+export interface BuiltStages {
+  stages: NetworkStages;
+  /** The resolver the DNS stage uses (for the --dns-server precheck), unless offline. */
+  resolver?: DnsResolver;
+  /** The transport the SMTP stage uses (for the port-25 precheck), when probing. */
+  transport?: SmtpTransport;
+}
+
+export function buildNetworkStages(o: StageOptions, d: StageDeps): BuiltStages {
+  const stages: NetworkStages = { allowPrivateMx: o.allowPrivateMx };
+  if (o.offline) return { stages };
+  const resolver = d.resolver ?? createDnsResolver({ server: o.dnsServer, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries });
+  stages.dns = new DnsChecker({ resolver, clock: d.clock, timeoutMs: o.dnsTimeoutMs * (o.dnsTries + 1) + 1000, concurrency: Math.min(256, Math.max(16, o.concurrency)) });
+  if (!o.smtpProbe) return { stages, resolver };
+  if (!d.limiters) throw new Error('buildNetworkStages: --smtp-probe needs limiters');
+  const transport = d.smtpTransport ?? netSmtpTransport({ connectTimeoutMs: o.smtpTimeoutMs, commandTimeoutMs: o.smtpTimeoutMs });
+  const limiters = d.limiters();
+  stages.smtp = new SmtpStage({
+    transport, clock: d.clock, random: d.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32),
+    helo: o.helo ?? '', mailFrom: o.mailFrom, port: o.smtpPort, allowPrivate: o.allowPrivateMx,
+    domainLimiter: limiters.domain, providerLimiter: limiters.provider,
+    greylistAttempts: o.greylistRetries + 1, greylistBaseMs: o.greylistDelayMs, greylistMaxMs: o.greylistMaxMs,
+    connectAttempts: 2, connectBaseMs: Math.min(5000, o.greylistDelayMs),
+  });
+  return { stages, resolver, transport };
+}
