@@ -70,6 +70,8 @@ type Outcome =
 export class SmtpStage {
   private readonly o: SmtpStageOptions;
   private readonly catchAll = new Map<string, boolean | null>();
+  /** Catch-all probes under way, per domain: with --domain-concurrency > 1 another session waits for the answer instead of probing again. */
+  private readonly catchAllProbing = new Map<string, Promise<boolean | null>>();
   /** Sessions opened, for stats and tests. */
   sessions = 0;
 
@@ -178,13 +180,24 @@ export class SmtpStage {
     if (cls !== 'accepted') return { kind: cls, host, reply: rcpt };
     let catchAll = this.catchAll.get(domain);
     if (catchAll === undefined || catchAll === null) {
+      const probing = this.catchAllProbing.get(domain);
+      if (probing !== undefined) return { kind: 'accepted', host, reply: rcpt, catchAll: await probing };
       // Once per domain: a recipient nobody has. Accepted means the server
       // accepts everything, so an accepted RCPT proves nothing there.
-      const probe = await s.command(`RCPT TO:<${randomLocalPart(this.o.random)}@${domain}>`);
-      const pc = classifyRcpt(probe);
-      catchAll = pc === 'accepted' ? true : pc === 'no_mailbox' || pc === 'rejected' ? false : null;
-      if (this.catchAll.size >= MAX_CATCH_ALL_CACHE) this.catchAll.delete(this.catchAll.keys().next().value!);
-      this.catchAll.set(domain, catchAll);
+      let settle!: (v: boolean | null) => void;
+      this.catchAllProbing.set(domain, new Promise((r) => { settle = r; }));
+      let answer: boolean | null = null;
+      try {
+        const probe = await s.command(`RCPT TO:<${randomLocalPart(this.o.random)}@${domain}>`);
+        const pc = classifyRcpt(probe);
+        answer = pc === 'accepted' ? true : pc === 'no_mailbox' || pc === 'rejected' ? false : null;
+        if (this.catchAll.size >= MAX_CATCH_ALL_CACHE) this.catchAll.delete(this.catchAll.keys().next().value!);
+        this.catchAll.set(domain, answer);
+      } finally {
+        this.catchAllProbing.delete(domain);
+        settle(answer);
+      }
+      catchAll = answer;
     }
     return { kind: 'accepted', host, reply: rcpt, catchAll };
   }

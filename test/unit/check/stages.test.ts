@@ -166,6 +166,19 @@ describe('check/SmtpStage (fake transport, fake clock)', () => {
     assert.equal(randomProbes.length, 1);
   });
 
+  it('probes catch-all once per domain even with several sessions of the domain at once (--domain-concurrency 4)', async () => {
+    const t = fakeSmtp(() => ({ code: 250, message: 'OK' }));
+    const clock = new FakeClock();
+    const s = stage(t, clock, {
+      domainLimiter: new KeyedLimiter({ concurrency: 4, rate: 1000, burst: 1000 }, clock),
+      providerLimiter: new KeyedLimiter({ concurrency: 4, rate: 1000, burst: 1000 }, clock),
+    });
+    const rs = await Promise.all([0, 1, 2, 3].map((i) => s.probe(`user${i}@many.test`, 'many.test', dnsOk('many.test'))));
+    assert.ok(t.peak >= 2, `sessions overlapped (peak ${t.peak})`);
+    for (const r of rs) assert.deepEqual(r.reasons, ['catch_all']);
+    assert.equal(t.commands.filter((c) => c.startsWith('RCPT TO:<ev-')).length, 1);
+  });
+
   it('retries greylisting with backoff on the clock, and succeeds once it clears', async () => {
     const clock = new FakeClock();
     const t = fakeSmtp((a, n) => (n < 3 ? { code: 451, enhanced: '4.7.1', message: '4.7.1 greylisted' } : { code: 250, message: 'OK' }));
