@@ -13,7 +13,10 @@ function oneLine(message: string): string {
   return message
     .replace(/^Error: /, '')
     .replace(/\n?See more help with --help\s*$/, '')
-    .split('\n').map((line) => line.trim()).filter(Boolean).join(': ');
+    .replace(/^The following errors? occurred:\s*/, '')
+    .replace(/^Missing required flag (\w[\w-]*)/gm, 'Missing required flag --$1')
+    .split('\n').map((line) => line.trim().replace(/\s{2,}/g, ' ')).filter(Boolean).join(': ')
+    .replace(/:: /g, ': ');
 }
 
 /**

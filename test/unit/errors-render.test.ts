@@ -20,6 +20,10 @@ describe('reportFatal', () => {
     const { out, code } = capture(err);
     assert.equal(out.split('\n')[0], 'error: Parsing --count: Expected an integer but received: abc');
     assert.equal(code, EXIT.USAGE);
+    const missing = Object.assign(new Error('Missing 1 required arg:\nflows  Flow files (YAML, kind: EmailFlow).\nSee more help with --help'), { oclif: { exit: 2 } });
+    assert.equal(capture(missing).out.split('\n')[0], 'error: Missing 1 required arg: flows Flow files (YAML, kind: EmailFlow).');
+    const flag = Object.assign(new Error('The following error occurred:\n  Missing required flag to\nSee more help with --help'), { oclif: { exit: 2 } });
+    assert.equal(capture(flag).out.split('\n')[0], 'error: Missing required flag --to');
   });
 
   it('stays silent for oclif exit requests', () => {
