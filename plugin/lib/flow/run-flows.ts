@@ -112,12 +112,26 @@ function waitForHello(api: FlowSinkApi, since: number, signal: AbortSignal, onEv
   let helloResolve!: () => void;
   let helloReject!: (err: EmailValidateError) => void;
   const ready = new Promise<void>((resolve, reject) => { helloResolve = resolve; helloReject = reject; });
+  let instance: string | undefined;
   const timer = clock.setTimeout(() => helloReject(evError('EV_ERR_SINK_UNREACHABLE', `the sink's event feed did not answer within ${FEED_CONNECT_TIMEOUT_MS / 1000}s`, {
     hint: 'check the sink (kubectl email-validate status) and the --sink URL and token',
   })), FEED_CONNECT_TIMEOUT_MS);
   const done = api.events({
     since, signal, onEvent,
-    onHello: () => { clock.clearTimeout(timer); helloResolve(); },
+    onHello: (hello) => {
+      clock.clearTimeout(timer);
+      helloResolve();
+      // A different instance is a restarted sink: its messages and this flow's rules are gone,
+      // so what follows would fail (or pass) for the wrong reason.
+      const id = (hello as { instance?: unknown } | null)?.instance;
+      if (typeof id !== 'string') return;
+      if (instance === undefined) instance = id;
+      else if (id !== instance) {
+        onFailure(evError('EV_ERR_SINK_UNREACHABLE', 'the sink restarted during the run (its messages and this flow\'s rules were lost)', {
+          hint: 'check why the sink pod restarted (`kubectl describe pod -n NAMESPACE`, e.g. OOMKilled), then run the flow again',
+        }));
+      }
+    },
   }).catch((err: unknown) => {
     clock.clearTimeout(timer);
     const e = isEmailValidateError(err) ? err : evError('EV_ERR_SINK_UNREACHABLE', `the sink's event feed failed: ${(err as Error).message}`, { cause: err });
