@@ -152,6 +152,11 @@ export async function acquireClusterSink(options: ClusterSinkOptions, signal: Ab
     const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal });
     const first = cluster.sinks[0];
     if (!first) throw evError('EV_ERR_SINK_NOT_READY', `no sink pod is reachable in namespace ${namespace}`, { hint: 'check `kubectl email-validate status`' });
+    if (cluster.sinks.length > 1) {
+      // Each replica keeps its own mail: a flow follows one pod, so mail the Service hands to
+      // another pod (from the application or a job step) would never be seen.
+      status(`warning: the sink in ${namespace} has ${cluster.sinks.length} pods; this run follows ${first.pod} only, so mail delivered to the others is not seen. Use a one-replica sink for flows (\`up\` without --replicas).`);
+    }
     const { SinkClient } = await import('../sink-client.ts');
     const client = new SinkClient({ url: first.apiUrl, token: cluster.token });
     const { clusterRouter, clusterJobRunner } = await import('./cluster-steps.ts');

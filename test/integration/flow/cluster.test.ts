@@ -108,6 +108,16 @@ steps:
     assert.doesNotMatch(rules.stdout, /flow-rule/, 'the flow\'s rules are gone after the run');
   });
 
+  it('warns that a run follows one pod when the reused sink has several replicas', async () => {
+    const up = await runCli(['up', '-o', 'json', '--replicas', '2'], { env, timeoutMs: 90_000 });
+    assert.equal(up.code, 0, up.stderr);
+    const { namespace } = JSON.parse(up.stdout) as { namespace: string };
+    const file = flowFile('two-pods.yaml', 'steps:\n  - send: { to: "a+{{run.id}}@example.test" }\n  - expect: { to: "a+{{run.id}}@example.test" }\n');
+    const r = await runCli(['run', '-n', namespace, file], { env, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^warning: the sink in ${namespace} has 2 pods; this run follows email-sink-\\S+ only`, 'm'));
+  });
+
   it('keeps the sink with --keep', async () => {
     const r = await runCli(['run', '--keep', 'examples/articles-flow.yaml'], { env, timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
