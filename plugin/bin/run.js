@@ -33,6 +33,12 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
   process.on('SIGTERM', () => child.kill('SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
 } else {
+  // The reader went away (`… | head`): stop quietly, like other command-line tools,
+  // instead of dying on EPIPE with a warning.
+  process.stdout.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
   const { main } = await import('../../dist/plugin/main.js');
   await main(process.argv.slice(2), { root, argv0: process.env.EV_ARGV0 || process.argv[1] || '' });
 }

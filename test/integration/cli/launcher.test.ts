@@ -24,6 +24,22 @@ describe('launcher (plugin/bin/run.js)', function () {
     assert.ok(major > 22 || (major === 22 && minor >= 19), `CLI ran on ${major}.${minor}`);
   });
 
+  it('`help COMMAND` shows that command\'s help, as `COMMAND --help` does', () => {
+    const res = spawnSync(process.execPath, [RUN, 'help', 'messages', 'list'], { env: { PATH: USER_PATH }, encoding: 'utf8' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /^USAGE\n {2}\$ kubectl email-validate messages list /m);
+  });
+
+  it('a reader that goes away (`| head -1`) ends the output quietly, exit 0, no EPIPE warning', async () => {
+    const child = spawn(process.execPath, [RUN, 'tail', '--help'], { env: { PATH: USER_PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, '');
+  });
+
   it('passes a SIGINT sent to it (no terminal) on to the CLI, which stops cleanly', async () => {
     const child = spawn(PATH_NODE, [RUN, 'sink', '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn'], {
       env: { PATH: USER_PATH }, stdio: ['ignore', 'ignore', 'pipe'],
