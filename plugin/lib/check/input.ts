@@ -41,7 +41,8 @@ export async function* readInputs(spec: InputSpec, progress: ReadProgress = { by
     if (spec.stopFile !== undefined && f > spec.stopFile) return;
     const from = f === startFile ? spec.startOffset ?? 0 : 0;
     const stop = spec.stopFile === f ? spec.stopOffset : undefined;
-    const chunks = spec.paths[f] === '-' ? streamChunks(stdin ?? process.stdin) : fileChunks(spec.paths[f], from, stop);
+    const raw = spec.paths[f] === '-' ? streamChunks(stdin ?? process.stdin) : fileChunks(spec.paths[f], from, stop);
+    const chunks = textOnly(raw, spec.paths[f] === '-' ? 'standard input' : spec.paths[f], from);
     const base = spec.paths[f] === '-' ? 0 : from;
     if (spec.column === null) yield* splitLines(chunks, f, base, progress, spec.paths[f]);
     else yield* splitCsv(chunks, f, base, from, spec.column, progress, spec.paths[f], spec.paths[f] === '-' ? null : spec.paths[f]);
@@ -73,6 +74,25 @@ async function* fileChunks(path: string, from: number, stop?: number): AsyncGene
     throw evError('EV_ERR_INPUT_INVALID', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Refuses input with a NUL byte: no text address list has one, so it is a
+ * binary file (or UTF-16), and checking it would print garbage "addresses".
+ * One memchr per chunk.
+ */
+async function* textOnly(chunks: AsyncIterable<Buffer>, name: string, from: number): AsyncGenerator<Buffer> {
+  let pos = from;
+  for await (const c of chunks) {
+    const nul = c.indexOf(0);
+    if (nul !== -1) {
+      throw evError('EV_ERR_INPUT_INVALID', `${name} is not a text file (a NUL byte at offset ${pos + nul})`, {
+        hint: 'pass a text list (UTF-8, one address per line, or CSV with --column); convert UTF-16 files to UTF-8 first',
+      });
+    }
+    pos += c.length;
+    yield c;
   }
 }
 

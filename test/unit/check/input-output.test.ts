@@ -77,6 +77,18 @@ describe('check/input', () => {
     await assert.rejects(collect({ paths: [f], column: null }), /longer than/);
     await assert.rejects(collect({ paths: [join(dir, 'missing.txt')], column: null }), { code: 'EV_ERR_INPUT_INVALID' });
   }));
+
+  it('refuses binary and UTF-16 input (a NUL byte) with EV_ERR_INPUT_INVALID, lines or CSV, file or stdin', withDir(async (dir) => {
+    const f = join(dir, 'bin.dat');
+    writeFileSync(f, Buffer.concat([Buffer.from('a@example.com\n'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0x01]), Buffer.from('\n')]));
+    await assert.rejects(collect({ paths: [f], column: null }), (err: Error & { code?: string }) => err.code === 'EV_ERR_INPUT_INVALID' && /not a text file \(a NUL byte at offset 18\)/.test(err.message));
+    await assert.rejects(collect({ paths: [f], column: 'email' }), { code: 'EV_ERR_INPUT_INVALID' });
+    writeFileSync(f, Buffer.from('\ufeffa@example.com\n', 'utf16le'));
+    await assert.rejects(collect({ paths: ['-'], column: null }, Readable.from([readFileSync(f)])), /not a text file/);
+    // A resumed read reports file offsets.
+    writeFileSync(f, Buffer.concat([Buffer.from('a@example.com\nb@example.com\n'), Buffer.from([0])]));
+    await assert.rejects(collect({ paths: [f], column: null, startFile: 0, startOffset: 14 }), /offset 28/);
+  }));
 });
 
 describe('check/output', () => {
