@@ -347,21 +347,31 @@ async function main(): Promise<void> {
   const perRound = Math.round(PERSISTENT_MESSAGES / ROUNDS);
   const perReconnectRound = Math.round(RECONNECT_MESSAGES / ROUNDS);
   let id = 2e9;
+  // CPU time each server process used per message during its rounds: unlike the
+  // rates, it hardly depends on what else the machine is doing.
+  const cpu = { bare: 0, sink: 0, bareReconnect: 0, sinkReconnect: 0 };
+  const timed = async <T>(pid: number, key: keyof typeof cpu, run: () => Promise<T>): Promise<T> => {
+    const before = cpuSeconds(pid);
+    const result = await run();
+    cpu[key] += cpuSeconds(pid) - before;
+    return result;
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    bareRates.push(await persistentLoad(bare.smtpPort, PERSISTENT_SESSIONS, perRound));
-    sinkRates.push(await persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, perRound, (id += perRound)));
+    bareRates.push(await timed(bare.child.pid!, 'bare', () => persistentLoad(bare.smtpPort, PERSISTENT_SESSIONS, perRound)));
+    sinkRates.push(await timed(sink.child.pid!, 'sink', () => persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, perRound, (id += perRound))));
     await counter.settled((sent += perRound));
   }
   for (let round = 0; round < ROUNDS; round++) {
-    bareReconnects.push(await reconnectLoad(bare.smtpPort, RECONNECT_CLIENTS, perReconnectRound));
-    sinkReconnects.push(await reconnectLoad(sink.smtpPort, RECONNECT_CLIENTS, perReconnectRound));
+    bareReconnects.push(await timed(bare.child.pid!, 'bareReconnect', () => reconnectLoad(bare.smtpPort, RECONNECT_CLIENTS, perReconnectRound)));
+    sinkReconnects.push(await timed(sink.child.pid!, 'sinkReconnect', () => reconnectLoad(sink.smtpPort, RECONNECT_CLIENTS, perReconnectRound)));
     await counter.settled((sent += perReconnectRound));
   }
+  const us = (seconds: number, messages: number) => fmt((seconds * 1e6) / messages);
   const list = (xs: number[]) => xs.map((x) => fmt(x)).join('/');
   const bareRate = median(bareRates);
   const sinkRate = median(sinkRates);
-  say(`1. persistent sessions (${PERSISTENT_SESSIONS}), ${ROUNDS} rounds of ${fmt(perRound)} messages: sink median ${fmt(sinkRate)} msg/s (${list(sinkRates)}) with a WebSocket client consuming every event (${fmt(counter.counts.events)} events in all); bare smtp-server median ${fmt(bareRate)} msg/s (${list(bareRates)}); ratio ${fmt((100 * sinkRate) / bareRate)}% (target >= 60%)`);
-  say(`2. one message per connection, ${RECONNECT_CLIENTS} concurrent clients, ${ROUNDS} rounds of ${fmt(perReconnectRound)} messages: sink median ${fmt(median(sinkReconnects))} msg/s (${list(sinkReconnects)}) (target >= 2,500); bare smtp-server median ${fmt(median(bareReconnects))} msg/s (${list(bareReconnects)})`);
+  say(`1. persistent sessions (${PERSISTENT_SESSIONS}), ${ROUNDS} rounds of ${fmt(perRound)} messages: sink median ${fmt(sinkRate)} msg/s (${list(sinkRates)}) with a WebSocket client consuming every event (${fmt(counter.counts.events)} events in all); bare smtp-server median ${fmt(bareRate)} msg/s (${list(bareRates)}); ratio ${fmt((100 * sinkRate) / bareRate)}% (target >= 60%); server CPU per message: sink ${us(cpu.sink, perRound * ROUNDS)} µs, bare ${us(cpu.bare, perRound * ROUNDS)} µs`);
+  say(`2. one message per connection, ${RECONNECT_CLIENTS} concurrent clients, ${ROUNDS} rounds of ${fmt(perReconnectRound)} messages: sink median ${fmt(median(sinkReconnects))} msg/s (${list(sinkReconnects)}) (target >= 2,500); bare smtp-server median ${fmt(median(bareReconnects))} msg/s (${list(bareReconnects)}); server CPU per message: sink ${us(cpu.sinkReconnect, perReconnectRound * ROUNDS)} µs, bare ${us(cpu.bareReconnect, perReconnectRound * ROUNDS)} µs`);
   counter.close();
   await stop(sink);
   await stop(bare);
