@@ -58,12 +58,15 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
     };
     const options = { ...optionsFromEnv(process.env), ...fromFlags };
     const level = flags['log-level'] as LogLevel;
-    const sink = await startSink({ ...options, logLevel: level, logger: createJsonLogger({ level }) });
-    this.status(describeEndpoints(sink.config, sink).trimEnd());
-    await new Promise<void>((resolve) => {
+    // Listening for the stop signals before the sink starts: a Ctrl-C that comes as soon as the
+    // endpoints are printed still stops it gracefully.
+    const stopRequested = new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    const sink = await startSink({ ...options, logLevel: level, logger: createJsonLogger({ level }) });
+    this.status(describeEndpoints(sink.config, sink).trimEnd());
+    await stopRequested;
     this.status('stopping: letting messages in flight finish…');
     await sink.stop();
   }
