@@ -102,6 +102,10 @@ async function benchOffline(dir: string): Promise<void> {
   const cli = await runCliMeasured(['check', '--offline', input, '--out', out, '--no-progress']);
   if (cli.code !== 0) throw new Error(`check failed: ${cli.stderr}`);
   const startup = await runCliMeasured(['version']);
+  // Memory must not follow the list length: the same check on a tenth of the list.
+  const small = join(dir, 'small.txt');
+  makeList(small, LINES / 10);
+  const smallRun = await runCliMeasured(['check', '--offline', small, '--out', join(dir, 'small.jsonl'), '--no-progress']);
   console.log(`\n## offline check, ${fmt(LINES)} lines (${(size / 1e6).toFixed(1)} MB)`);
   console.log(`baseline: plain line-by-line read (node:readline)   ${plain.ms.toFixed(0)} ms  (${fmt(plain.lines / (plain.ms / 1000))} lines/s)`);
   console.log(`CLI start-up alone (\`version\`)                       ${startup.ms.toFixed(0)} ms`);
@@ -109,6 +113,7 @@ async function benchOffline(dir: string): Promise<void> {
   console.log(`  without start-up                                  ${fmt(LINES / ((cli.ms - startup.ms) / 1000))} addresses/s`);
   console.log(`  ratio to the plain read                           ${(cli.ms / plain.ms).toFixed(2)}x`);
   console.log(`  peak RSS                                          ${(cli.peakKb / 1024).toFixed(0)} MB (target <= 250 MB)`);
+  console.log(`  peak RSS for ${fmt(LINES / 10)} lines (a tenth)                ${(smallRun.peakKb / 1024).toFixed(0)} MB (memory does not grow with the list beyond the dedupe set)`);
   if (cli.cpuS !== null) console.log(`  CPU time (user + sys, all threads)                ${cli.cpuS.toFixed(2)} s -> ${fmt(LINES / cli.cpuS)} addresses per CPU-second`);
   console.log(`  machine load average while measuring              ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
   console.log(`  ${cli.stderr.trim().split('\n').at(-1)}`);
