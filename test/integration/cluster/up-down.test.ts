@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeKube, writeKubeconfig, type FakeKube } from '../../support/fake-kube/index.ts';
 import { createSink, openClusterSink } from '../../../plugin/lib/kube/cluster-sink.ts';
@@ -98,6 +99,28 @@ describe('cluster: up / down against the fake API server', function () {
     const again = await runCli(['down', out.namespace], env);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /already gone/);
+  });
+
+  it('up in text: --ttl, --node-image and --rules reach the objects and the sink; stdout says where to point the application', async () => {
+    const rules = join(fake.dir, 'rules.yaml');
+    writeFileSync(rules, 'rules:\n  - name: vip-closed\n    match: { recipient: "vip@example.com" }\n    reject: true\n');
+    const env = { KUBECONFIG: fake.kubeconfigPath };
+    const up = await runCli(['up', '--ttl', '30m', '--node-image', 'registry.internal/library/node:24-alpine', '--rules', rules], env);
+    assert.equal(up.code, 0, up.stderr);
+    const ns = /^Sink ready in namespace (email-validation-\S+) /m.exec(up.stdout)?.[1];
+    assert.ok(ns, up.stdout);
+    assert.match(up.stdout, new RegExp(`email-sink\\.${ns}\\.svc\\.cluster\\.local:25 .*email-sink\\.${ns}\\.svc\\.cluster\\.local:1025`));
+    assert.match(up.stdout, new RegExp(`SMTP_HOST=email-sink\\.${ns}\\.svc\\.cluster\\.local SMTP_PORT=25`));
+    assert.doesNotMatch(up.stdout, /waiting for the sink|checking permissions/, 'progress goes to stderr');
+    const nsObj = fake.get('namespaces', undefined, ns!)!;
+    assert.equal(nsObj.metadata.annotations?.['email-validate.dev/ttl'], '30m');
+    const deployment = fake.get('deployments', ns!, 'email-sink') as { spec: { template: { spec: { containers: Array<{ image: string }> } } } };
+    assert.equal(deployment.spec.template.spec.containers[0].image, 'registry.internal/library/node:24-alpine');
+    const got = await runCli(['rules', 'get', '-n', ns!, '-o', 'json'], env);
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual((JSON.parse(got.stdout) as { rules: Array<{ name: string }> }).rules.map((r) => r.name), ['vip-closed']);
+    const down = await runCli(['down', ns!], env);
+    assert.equal(down.code, 0, down.stderr);
   });
 
   it('with -n EXISTING deploys into it, and down removes only the sink objects, never the namespace', async () => {
