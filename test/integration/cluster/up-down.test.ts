@@ -114,7 +114,7 @@ describe('cluster: up / down against the fake API server', function () {
     assert.doesNotMatch(up.stdout, /waiting for the sink|checking permissions/, 'progress goes to stderr');
     const nsObj = fake.get('namespaces', undefined, ns!)!;
     assert.equal(nsObj.metadata.annotations?.['email-validate.dev/ttl'], '30m');
-    const deployment = fake.get('deployments', ns!, 'email-sink') as { spec: { template: { spec: { containers: Array<{ image: string }> } } } };
+    const deployment = fake.get('deployments', ns!, 'email-sink') as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } };
     assert.equal(deployment.spec.template.spec.containers[0].image, 'registry.internal/library/node:24-alpine');
     const got = await runCli(['rules', 'get', '-n', ns!, '-o', 'json'], env);
     assert.equal(got.code, 0, got.stderr);
