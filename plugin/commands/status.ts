@@ -2,6 +2,10 @@ import { BaseCommand, outputFlag } from '../lib/base-command.ts';
 import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 import { renderTable } from '../lib/render/table.ts';
 import { formatDuration } from '../../src/cluster-meta.ts';
+import pLimit from 'p-limit';
+
+/** Sinks asked for their message count at once: each costs a port-forward through the API server. */
+export const STATUS_COUNT_CONCURRENCY = 8;
 
 export default class Status extends BaseCommand {
   static override summary = 'List the managed sinks in the context: age, TTL, readiness and message counts.';
@@ -17,7 +21,8 @@ export default class Status extends BaseCommand {
     const client = connect(pickKubeFlags(flags));
     const now = new Date();
     const sinks = await listSinks(client, now, flags.namespace);
-    const rows = await Promise.all(sinks.map(async (s) => ({ ...s, messages: s.ready > 0 ? await sinkMessageCount(client, s.namespace) : null })));
+    const limit = pLimit(STATUS_COUNT_CONCURRENCY);
+    const rows = await Promise.all(sinks.map((s) => limit(async () => ({ ...s, messages: s.ready > 0 ? await sinkMessageCount(client, s.namespace) : null }))));
     this.emit(flags.output, rows, () => (rows.length === 0 ? 'no sinks in this context (create one with `kubectl email-validate up`)' : renderTable(
       ['NAMESPACE', 'AGE', 'TTL', 'EXPIRES IN', 'READY', 'MESSAGES'],
       rows.map((r) => [
