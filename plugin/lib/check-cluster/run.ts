@@ -32,6 +32,7 @@ import type { KubeFlagsValues } from '../kube-flags.ts';
 import type { AccessCheck, KubeClient } from '../kube/adapter.ts';
 import { isPodReady, podState } from '../kube/readiness.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
+import { stageOptionsOf, validateProbeIdentity } from '../check/stages.ts';
 import { readInputs, type ReadProgress } from '../check/input.ts';
 import { createResultWriter, fdSink } from '../check/output.ts';
 import { startProgress } from '../check/progress.ts';
@@ -88,6 +89,7 @@ function validate(o: CheckOptions): void {
   if (o.provider) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--provider is not supported with --in-cluster yet', { hint: 'run the provider check locally (it is limited by the provider, not by this machine)' });
   if (o.offline && o.smtpProbe) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--offline cannot be combined with --smtp-probe', { hint: 'drop --offline to run network checks' });
   if (o.smtpProbe && !o.helo) throw evError('EV_ERR_INVALID_OPTION', '--smtp-probe needs --helo', { hint: 'pass --helo with the fully-qualified name the cluster\'s egress IP resolves to' });
+  validateProbeIdentity(o);
 }
 
 export async function runCheckInCluster(o: CheckOptions, io: CheckIo, c: ClusterCheckOptions): Promise<CheckSummary> {
@@ -108,12 +110,8 @@ export async function runCheckInCluster(o: CheckOptions, io: CheckIo, c: Cluster
   const objects = buildCheckClusterManifests({
     namespace, createNamespace, now, ttlMs, token, bundle, shards: c.shards, leaseTtlMs: c.leaseTtlMs,
     ...(c.nodeImage ? { nodeImage: c.nodeImage } : {}),
-    shard: {
-      offline: o.offline, dnsServer: o.dnsServer, dnsTimeoutMs: o.dnsTimeoutMs, dnsTries: o.dnsTries,
-      concurrency: Math.max(1, Math.ceil(o.concurrency / c.shards)),
-      smtpProbe: o.smtpProbe, helo: o.helo, mailFrom: o.mailFrom, smtpPort: o.smtpPort, allowPrivateMx: o.allowPrivateMx,
-      greylistRetries: o.greylistRetries, greylistDelayMs: o.greylistDelayMs, greylistMaxMs: o.greylistMaxMs, smtpTimeoutMs: o.smtpTimeoutMs,
-    },
+    // The same stage options as a local run (one function builds the stages from them), with a per-shard concurrency.
+    shard: { ...stageOptionsOf(o), concurrency: Math.max(1, Math.ceil(o.concurrency / c.shards)) },
     limits: {
       concurrency: o.concurrency, rate: o.rate, burst: o.rate === null ? 1 : (o.burst ?? Math.max(1, Math.ceil(o.rate / 10))),
       domainConcurrency: o.domainConcurrency, domainRate: o.domainRate, mxConcurrency: o.mxConcurrency, mxRate: o.mxRate,

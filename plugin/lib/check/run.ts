@@ -14,7 +14,6 @@ import { TokenBucket } from '../../../src/limits/token-bucket.ts';
 import { KeyedLimiter, type KeyLimit } from '../../../src/limits/keyed-limiter.ts';
 import { createLists } from '../../../src/address/lists.ts';
 import type { DnsChecker, DnsResolver } from '../../../src/address/dns.ts';
-import { heloProblem, mailFromProblem } from '../../../src/address/smtp-plan.ts';
 import { createOfflineContext } from '../../../src/check/pipeline.ts';
 import { emptyCounts, rebuildDedupe, runCheck, type Counts } from '../../../src/check/engine.ts';
 import { port25Reachable, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
@@ -25,7 +24,7 @@ import type { Verdict } from '../../../src/check/reasons.ts';
 import { readInputs, type ReadProgress } from './input.ts';
 import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
 import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
-import { buildNetworkStages } from './stages.ts';
+import { buildNetworkStages, validateProbeIdentity } from './stages.ts';
 import { startProgress } from './progress.ts';
 
 export interface CheckOptions {
@@ -130,13 +129,7 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   const lists = createLists();
   const offline = createOfflineContext(lists);
   const closers: Array<() => Promise<void> | void> = [];
-  if (o.smtpProbe) {
-    const helo = o.helo ?? '';
-    const hp = heloProblem(helo);
-    if (hp) throw evError('EV_ERR_INVALID_OPTION', `--helo "${helo}" ${hp}`, { hint: 'pass --helo with the fully-qualified name of this machine (its PTR record), e.g. --helo probe.mail.example.net' });
-    const mp = mailFromProblem(o.mailFrom);
-    if (mp) throw evError('EV_ERR_INVALID_OPTION', `--mail-from "${o.mailFrom}" ${mp}`, { hint: 'use an address at a domain you control, or --mail-from "" for the null sender' });
-  }
+  validateProbeIdentity(o);
   const keyLimit = (c: number, r: number): KeyLimit => ({ concurrency: c, rate: r, burst: rateBurst(r) });
   const { stages, resolver, transport } = buildNetworkStages(o, {
     clock: io.clock, random, resolver: io.resolver, smtpTransport: io.smtpTransport,

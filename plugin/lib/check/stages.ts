@@ -11,6 +11,8 @@ import type { NetworkStages } from '../../../src/check/pipeline.ts';
 import { SmtpStage, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
 import type { PermitSource } from '../../../src/limits/keyed-limiter.ts';
 import type { ShardOptions } from '../../../src/check-cluster/protocol.ts';
+import { evError } from '../../../src/errors.ts';
+import { heloProblem, mailFromProblem } from '../../../src/address/smtp-plan.ts';
 import { createDnsResolver } from './dns-resolver.ts';
 import { netSmtpTransport } from './smtp-transport.ts';
 
@@ -18,6 +20,25 @@ import { netSmtpTransport } from './smtp-transport.ts';
 export type StageOptions = Pick<ShardOptions,
   'offline' | 'dnsServer' | 'dnsTimeoutMs' | 'dnsTries' | 'concurrency' | 'smtpProbe' | 'helo' | 'mailFrom' | 'smtpPort'
   | 'allowPrivateMx' | 'greylistRetries' | 'greylistDelayMs' | 'greylistMaxMs' | 'smtpTimeoutMs'>;
+
+/** The stage options out of a larger options object (the shards get exactly these). */
+export function stageOptionsOf(o: StageOptions): StageOptions {
+  return {
+    offline: o.offline, dnsServer: o.dnsServer, dnsTimeoutMs: o.dnsTimeoutMs, dnsTries: o.dnsTries, concurrency: o.concurrency,
+    smtpProbe: o.smtpProbe, helo: o.helo, mailFrom: o.mailFrom, smtpPort: o.smtpPort, allowPrivateMx: o.allowPrivateMx,
+    greylistRetries: o.greylistRetries, greylistDelayMs: o.greylistDelayMs, greylistMaxMs: o.greylistMaxMs, smtpTimeoutMs: o.smtpTimeoutMs,
+  };
+}
+
+/** With --smtp-probe: refuses a fake or unqualified HELO name and a MAIL FROM at a big provider's domain (local and --in-cluster alike). */
+export function validateProbeIdentity(o: Pick<StageOptions, 'smtpProbe' | 'helo' | 'mailFrom'>): void {
+  if (!o.smtpProbe) return;
+  const helo = o.helo ?? '';
+  const hp = heloProblem(helo);
+  if (hp) throw evError('EV_ERR_INVALID_OPTION', `--helo "${helo}" ${hp}`, { hint: 'pass --helo with the fully-qualified name of the probing host (its PTR record), e.g. --helo probe.mail.example.net' });
+  const mp = mailFromProblem(o.mailFrom);
+  if (mp) throw evError('EV_ERR_INVALID_OPTION', `--mail-from "${o.mailFrom}" ${mp}`, { hint: 'use an address at a domain you control, or --mail-from "" for the null sender' });
+}
 
 export interface StageDeps {
   clock: Clock;

@@ -82,6 +82,16 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
     assert.deepEqual(managedNamespaces(), []);
   });
 
+  it('refuses a fake HELO name with --in-cluster --smtp-probe (as a local run does) before touching the cluster', async () => {
+    const input = join(tmp.dir, 'one.txt');
+    writeFileSync(input, 'a@example.com\n');
+    const r = await runCli(['check', input, '--in-cluster', '--smtp-probe', '--helo', 'gmail.com', '--kubeconfig', kube.kubeconfigPath]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--helo "gmail\.com".*EV_ERR_INVALID_OPTION/);
+    assert.equal(r.stderr.includes('    at '), false, 'no stack trace');
+    assert.deepEqual(managedNamespaces(), []);
+  });
+
   it('Ctrl-C while shards hold work: exits 130 and deletes the namespace', async () => {
     const input = join(tmp.dir, 'many.txt');
     writeFileSync(input, Array.from({ length: 200 }, (_, i) => `u${i}@d${i}.example`).join('\n'));
