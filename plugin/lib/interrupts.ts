@@ -108,7 +108,9 @@ export class InterruptHandler {
       const left = this.pending();
       if (left.length) {
         this.stderr.write(`\nexiting without finishing the cleanup; left behind: ${left.join(', ')}\n`);
-        this.stderr.write(`hint: remove it with \`${this.gcCommand}\` (or \`kubectl email-validate down --all\`).\n`);
+        // `gc` only takes what has expired, and `down --all` would take other people's sinks too.
+        const ns = left.map((l) => /namespace (\S+)/.exec(l)?.[1]).find((n) => n !== undefined) ?? 'NAMESPACE';
+        this.stderr.write(`hint: \`${this.gcCommand}\` removes it once its TTL has passed; to remove it now: \`kubectl email-validate down ${ns}\`.\n`);
       }
       this.exit(EXIT.INTERRUPTED);
       return;

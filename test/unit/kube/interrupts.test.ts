@@ -36,7 +36,8 @@ describe('interrupts', () => {
     source.emit('SIGINT', 'SIGINT');
     assert.deepEqual(exits, [130]);
     assert.match(out(), /left behind: namespace ns-1/);
-    assert.match(out(), /kubectl email-validate gc/);
+    assert.match(out(), /hint: `kubectl email-validate gc` removes it once its TTL has passed; to remove it now: `kubectl email-validate down ns-1`/);
+    assert.doesNotMatch(out(), /down --all/, 'never suggests removing other people\'s sinks');
     release();
   });
 
