@@ -87,7 +87,10 @@ class Checker {
     for (const key of Object.keys(value)) {
       if (!allowed.includes(key)) {
         const close = suggest(key, allowed);
-        this.fail(childPath(path, key), `unknown field "${key}"${close ? `; did you mean "${close}"?` : ''} (allowed: ${allowed.join(', ')})`, true);
+        // A deadline inside a step's action is the commonest slip: it belongs to the step.
+        const deadline = !close && !allowed.includes('timeout') && DEADLINE_WORDS.includes(key.toLowerCase())
+          ? '; a deadline is the step\'s "timeout", written next to the action (e.g. `- timeout: 30s` then `expect: …`)' : '';
+        this.fail(childPath(path, key), `unknown field "${key}"${close ? `; did you mean "${close}"?` : deadline} (allowed: ${allowed.join(', ')})`, true);
       }
     }
     return value as Obj;
@@ -263,6 +266,9 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   return `${typeof v} ${String(v)}`;
 }
+
+/** Names people give a step's deadline when they put it inside the action. */
+const DEADLINE_WORDS = ['timeout', 'within', 'deadline', 'wait', 'waitfor', 'after', 'window'];
 
 /** The allowed name closest to a misspelt one (edit distance <= 2), for "did you mean". */
 function suggest(key: string, allowed: readonly string[]): string | null {
