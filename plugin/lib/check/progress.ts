@@ -3,6 +3,8 @@ import type { ReadProgress } from './input.ts';
 
 /** Redraws per second: smooth enough, and cheap next to 300k checks/s. */
 export const PROGRESS_FPS = 4;
+/** Characters kept for the text after the bar (" 100% 1,000,000 checked, 300,000/s ETA 0:00:00" fits). */
+export const PROGRESS_TAIL_CHARS = 50;
 
 function fmtDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '--:--';
@@ -20,7 +22,8 @@ export function renderProgress(counts: Counts, read: ReadProgress, totalBytes: n
   const frac = Math.min(1, read.bytes / totalBytes);
   const eta = frac > 0 ? ((elapsedMs / 1000) * (1 - frac)) / frac : Number.NaN;
   const tail = ` ${(frac * 100).toFixed(0).padStart(3)}% ${stats} ETA ${fmtDuration(eta)}`;
-  const barWidth = Math.max(10, Math.min(40, width - tail.length - 2));
+  // Room for the longest usual tail, so the bar keeps its width while the numbers grow.
+  const barWidth = Math.max(10, Math.min(40, width - Math.max(tail.length, PROGRESS_TAIL_CHARS) - 2));
   const filled = Math.round(frac * barWidth);
   return `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]${tail}`.slice(0, width);
 }

@@ -126,6 +126,10 @@ describe('check/progress and flag parsing', () => {
     const line = renderProgress(c, { bytes: 5000 }, 10_000, 2000, 100);
     assert.match(line, /^\[#+\.+\]  50% 480 checked, 250\/s ETA 0:02$/);
     assert.equal(renderProgress(c, { bytes: 0 }, null, 1000, 100), '480 checked, 500/s');
+    // The bar keeps its width while the numbers grow.
+    const bar = (l: string): number => l.indexOf(']');
+    const later = renderProgress({ ...emptyCounts(), read: 1_500_000, written: 1_480_000 }, { bytes: 9000 }, 10_000, 5000, 79);
+    assert.equal(bar(renderProgress(c, { bytes: 5000 }, 10_000, 2000, 79)), bar(later));
   });
 
   it('parses rates, durations and DNS servers', () => {
