@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { startFakeKube } from '../../support/fake-kube/index.ts';
+import { useFakeKube } from '../../support/fake-kube/mocha.ts';
 import type { FakeKube } from '../../support/fake-kube/index.ts';
 import { clients, statusOf } from './helpers.ts';
 
@@ -27,16 +28,9 @@ async function rejectsWith(p: Promise<unknown>, code: number, reason: string, me
 
 describe('fake-kube API (client-node)', function () {
   this.timeout(20_000);
+  const fake = useFakeKube();
   let kube: FakeKube;
-
-  beforeEach(async () => {
-    kube = await startFakeKube();
-  });
-  afterEach(async () => {
-    const errors = [...kube.internalErrors];
-    await kube.close();
-    assert.deepEqual(errors, [], 'the fake itself raised no internal errors');
-  });
+  beforeEach(() => { kube = fake(); });
 
   it('serves discovery documents', async () => {
     const version = JSON.parse((await raw(kube, 'GET', '/version')).body);

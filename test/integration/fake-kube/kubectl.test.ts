@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeKube } from '../../support/fake-kube/index.ts';
+import { useFakeKube } from '../../support/fake-kube/mocha.ts';
 import type { FakeKube } from '../../support/fake-kube/index.ts';
 import { clients, HTTP_SERVER_SCRIPT, httpGet, isReady, kubectl, localForward } from './helpers.ts';
 
@@ -56,16 +56,9 @@ spec:
 
 describe('fake-kube with real kubectl 1.32', function () {
   this.timeout(60_000);
+  const fake = useFakeKube();
   let kube: FakeKube;
-
-  beforeEach(async () => {
-    kube = await startFakeKube();
-  });
-  afterEach(async () => {
-    const errors = [...kube.internalErrors];
-    await kube.close();
-    assert.deepEqual(errors, [], 'the fake itself raised no internal errors');
-  });
+  beforeEach(() => { kube = fake(); });
 
   it('kubectl get ns lists the built-in namespaces', async () => {
     const r = await kubectl(kube, ['get', 'ns']);

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { startFakeKube } from '../../support/fake-kube/index.ts';
+import { useFakeKube } from '../../support/fake-kube/mocha.ts';
 import type { FakeKube } from '../../support/fake-kube/index.ts';
 import { clients, httpGet, httpServerObjects, isReady, localForward } from './helpers.ts';
 
@@ -10,16 +11,9 @@ type Obj = Record<string, any>;
 
 describe('fake-kube workloads (client-node)', function () {
   this.timeout(30_000);
+  const fake = useFakeKube();
   let kube: FakeKube;
-
-  beforeEach(async () => {
-    kube = await startFakeKube();
-  });
-  afterEach(async () => {
-    const errors = [...kube.internalErrors];
-    await kube.close();
-    assert.deepEqual(errors, [], 'the fake itself raised no internal errors');
-  });
+  beforeEach(() => { kube = fake(); });
 
   it('runs a Deployment whose pod serves HTTP from a ConfigMap script, reachable through port-forward', async () => {
     const { kc, core, apps } = clients(kube);
