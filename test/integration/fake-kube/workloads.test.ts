@@ -135,8 +135,17 @@ describe('fake-kube workloads (client-node)', function () {
   });
 
   it('restarts a container whose liveness probe starts failing', async () => {
-    await kube.close();
-    kube = await startFakeKube({ livenessPeriodMs: 50 });
+    // A fake of its own with a fast liveness period, closed here (useFakeKube closes only its own).
+    const fast = await startFakeKube({ livenessPeriodMs: 50 });
+    try {
+      await livenessRestart(fast);
+      assert.deepEqual([...fast.internalErrors], [], 'the fake itself raised no internal errors');
+    } finally {
+      await fast.close();
+    }
+  });
+
+  async function livenessRestart(kube: FakeKube): Promise<void> {
     const { core } = clients(kube);
     const script = 'let n = 0; require("node:http").createServer((q, s) => { s.statusCode = ++n > 2 ? 500 : 200; s.end(); }).listen(9000, process.env.EV_HOST)';
     await core.createNamespacedPod({
@@ -145,7 +154,7 @@ describe('fake-kube workloads (client-node)', function () {
     });
     const pod = await kube.waitFor('pods', (p) => ((p as Obj).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1) as Obj;
     assert.equal(pod.status.containerStatuses[0].lastState.terminated.exitCode, 137);
-  });
+  }
 
   it('holds non-Node images Pending with ErrImagePull/ImagePullBackOff', async () => {
     const { core } = clients(kube);
