@@ -29,8 +29,9 @@ import {
 } from '../../../src/check-cluster/manifests.ts';
 import type { KubeObject } from '../../../src/manifests.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
-import type { AccessCheck, KubeClient } from '../kube/adapter.ts';
+import type { KubeClient } from '../kube/adapter.ts';
 import { isPodReady, podState } from '../kube/readiness.ts';
+import { checkPermissions } from '../kube/permissions.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { stageOptionsOf, validateProbeIdentity } from '../check/stages.ts';
 import { readInputs, type ReadProgress } from '../check/input.ts';
@@ -132,7 +133,7 @@ export async function runCheckInCluster(o: CheckOptions, io: CheckIo, c: Cluster
     }
   };
   try {
-    await checkPermissions(client, namespace, createNamespace);
+    await checkPermissions(client, { namespace, createNamespace, purpose: 'run the check', extra: [{ verb: 'create', resource: 'jobs', group: 'batch', namespace }] });
     const job = objects[objects.length - 1];
     status(`creating ${createNamespace ? `namespace ${namespace}` : `the check objects in ${namespace}`} (coordinator + ${c.shards} shards, TTL ${formatDuration(ttlMs)})…`);
     for (const obj of objects.slice(0, -1)) {
@@ -169,39 +170,6 @@ export async function runCheckInCluster(o: CheckOptions, io: CheckIo, c: Cluster
   } finally {
     await cleanup().catch((err: unknown) => {
       io.stderr.write(`warning: cleanup of namespace ${namespace} failed: ${(err as Error).message}\nhint: remove it later with \`kubectl email-validate gc\`.\n`);
-    });
-  }
-}
-
-/**
- * Checks the rights a run needs up front (SelfSubjectAccessReview), so a
- * missing one is reported with a hint before anything is created.
- */
-async function checkPermissions(client: KubeClient, namespace: string, createNamespace: boolean): Promise<void> {
-  if (createNamespace) {
-    const ns = await client.canI({ verb: 'create', resource: 'namespaces' });
-    if (!ns.allowed) {
-      throw evError('EV_ERR_KUBE_FORBIDDEN', `you cannot create namespaces in context "${client.resolved.context}"`, {
-        hint: 'pass -n EXISTING_NAMESPACE to run the check in a namespace you can write to.',
-      });
-    }
-  }
-  const needed: AccessCheck[] = [
-    { verb: 'create', resource: 'deployments', group: 'apps', namespace },
-    { verb: 'create', resource: 'jobs', group: 'batch', namespace },
-    { verb: 'create', resource: 'services', namespace },
-    { verb: 'create', resource: 'configmaps', namespace },
-    { verb: 'create', resource: 'secrets', namespace },
-    { verb: 'create', resource: 'networkpolicies', group: 'networking.k8s.io', namespace },
-    { verb: 'list', resource: 'pods', namespace },
-    { verb: 'create', resource: 'pods', subresource: 'portforward', namespace },
-  ];
-  const results = await Promise.all(needed.map((c) => client.canI(c)));
-  const denied = needed.filter((_, i) => !results[i].allowed).map((c) => `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ''}`);
-  if (denied.length > 0) {
-    throw evError('EV_ERR_KUBE_FORBIDDEN', `missing permissions in namespace ${namespace}: ${denied.join(', ')}`, {
-      hint: createNamespace ? 'ask for these rights, or use -n with a namespace where you have them.' : `ask for these rights in ${namespace} (the "edit" ClusterRole is enough), or choose another -n.`,
-      details: { namespace, denied },
     });
   }
 }

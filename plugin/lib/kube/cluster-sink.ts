@@ -14,8 +14,9 @@ import {
 } from '../../../src/manifests.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import { Tunnel, type TunnelEvent } from '../tunnel/tunnel.ts';
-import type { AccessCheck, KubeClient } from './adapter.ts';
+import type { KubeClient } from './adapter.ts';
 import { readSinkBundle } from './bundle.ts';
+import { checkPermissions } from './permissions.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
 
 export { readSinkBundle };
@@ -113,48 +114,6 @@ async function connectLazily(kube: KubeFlagsValues): Promise<KubeClient> {
   return connect(kube);
 }
 
-/** Permissions `up` needs in the sink's namespace. */
-function requiredAccess(namespace: string): AccessCheck[] {
-  return [
-    { verb: 'create', resource: 'deployments', group: 'apps', namespace },
-    { verb: 'create', resource: 'services', namespace },
-    { verb: 'create', resource: 'configmaps', namespace },
-    { verb: 'create', resource: 'secrets', namespace },
-    { verb: 'create', resource: 'networkpolicies', group: 'networking.k8s.io', namespace },
-    { verb: 'list', resource: 'pods', namespace },
-    { verb: 'create', resource: 'pods', subresource: 'portforward', namespace },
-  ];
-}
-
-function describeAccess(c: AccessCheck): string {
-  return `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ''}`;
-}
-
-/**
- * Checks permissions up front (SelfSubjectAccessReview) so a user without
- * namespace-create rights learns about `-n` before anything is created.
- */
-async function checkPermissions(client: KubeClient, namespace: string, createNamespace: boolean): Promise<void> {
-  if (createNamespace) {
-    const ns = await client.canI({ verb: 'create', resource: 'namespaces' });
-    if (!ns.allowed) {
-      throw evError('EV_ERR_KUBE_FORBIDDEN', `you cannot create namespaces in context "${client.resolved.context}"${ns.reason ? ` (${ns.reason})` : ''}`, {
-        hint: 'use -n EXISTING_NAMESPACE to deploy the sink into a namespace you can write to.',
-      });
-    }
-  }
-  const checks = requiredAccess(namespace);
-  const results = await Promise.all(checks.map((c) => client.canI(c)));
-  const denied = checks.filter((_, i) => !results[i].allowed).map(describeAccess);
-  if (denied.length) {
-    throw evError('EV_ERR_KUBE_FORBIDDEN', `missing permissions in namespace ${namespace}: ${denied.join(', ')}`, {
-      hint: createNamespace ? 'ask for the RBAC rights listed in the README, or use -n with a namespace where you have them.'
-        : `ask for these rights in ${namespace} (a RoleBinding to the "edit" ClusterRole is enough), or choose another -n.`,
-      details: { namespace, denied },
-    });
-  }
-}
-
 /** Creates a sink: the namespace (unless given), the objects (server-side apply), then waits until ready. */
 export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptions = {}): Promise<CreatedSink> {
   const status = options.onStatus ?? (() => {});
@@ -178,7 +137,7 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
   });
 
   status(`checking permissions in context "${client.resolved.context}"…`);
-  await checkPermissions(client, namespace, createNamespace);
+  await checkPermissions(client, { namespace, createNamespace, purpose: 'deploy the sink' });
   if (!createNamespace && !(await client.getNamespace(namespace))) {
     throw evError('EV_ERR_KUBE_NOT_FOUND', `namespace ${namespace} does not exist`, {
       hint: 'omit -n to let `up` create a fresh namespace, or create it first (`kubectl create namespace NAME`).',
