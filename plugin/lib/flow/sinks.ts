@@ -5,7 +5,7 @@
  */
 import { evError } from '../../../src/errors.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
-import type { SinkContext } from '../../../sink/types.ts';
+import type { SinkContext } from '../../../sink/index.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import type { SinkClient } from '../sink-client.ts';
 import type { AcquiredSink, FlowSinkApi } from './run-flows.ts';
