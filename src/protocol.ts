@@ -52,23 +52,26 @@ export interface AnalysisReason {
 
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'none' | 'temperror' | 'permerror';
 
+/** One DKIM-Signature header and what its verification gave. */
+export interface DkimSignatureResult {
+  domain: string;
+  selector: string;
+  result: DkimResult;
+  info?: string;
+  algorithm?: string;
+  /** Lower-cased header names of the signature's `h=`. */
+  signedHeaders?: string[];
+  /** The signature's `l=` body length limit, when it has one. */
+  bodyLength?: number;
+}
+
 export interface MessageAnalysis {
   requiredHeaders: { from: boolean; date: boolean; messageId: boolean };
   /** `oneClick`: RFC 8058 header pair with an https URI; `oneClickDkimCovered`: and both headers signed by a passing DKIM signature. */
   listUnsubscribe: { present: boolean; oneClick: boolean; urls: string[]; mailto: string[]; oneClickDkimCovered?: boolean };
   dkim: {
     result: DkimResult;
-    signatures: Array<{
-      domain: string;
-      selector: string;
-      result: DkimResult;
-      info?: string;
-      algorithm?: string;
-      /** Lower-cased header names of the signature's `h=`. */
-      signedHeaders?: string[];
-      /** The signature's `l=` body length limit, when it has one. */
-      bodyLength?: number;
-    }>;
+    signatures: DkimSignatureResult[];
   };
   links: string[];
   hasText: boolean;

@@ -22,7 +22,8 @@
  */
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
-import type { DkimResult } from '../../src/protocol.ts';
+import type { DkimResult, DkimSignatureResult } from '../../src/protocol.ts';
+export type { DkimSignatureResult } from '../../src/protocol.ts';
 import type { RawHeader } from './headers.ts';
 
 /** DKIM-Signature headers verified per message; each costs a DNS lookup and a body hash, real mail carries 1-3. */
@@ -48,18 +49,6 @@ export const MIN_RSA_KEY_BITS = 1024;
  * compatible. Reject with `code` ENOTFOUND/ENODATA for "no such record".
  */
 export type DkimResolver = (name: string, rrtype: 'TXT') => Promise<string[][]>;
-
-export interface DkimSignatureResult {
-  domain: string;
-  selector: string;
-  result: DkimResult;
-  info?: string;
-  algorithm?: string;
-  /** Lower-cased names listed in `h=`. */
-  signedHeaders?: string[];
-  /** The `l=` body length limit, when the signature has one. */
-  bodyLength?: number;
-}
 
 export interface DkimVerdict {
   result: DkimResult;
