@@ -1,11 +1,5 @@
 import type { EventDataMap, SinkEvent, SinkEventType } from '../src/protocol.ts';
-
-/**
- * Events kept for replay to clients that reconnect with `?since=SEQ`. At 5,000
- * events/s this is about 20 s of history: enough for a tunnel to come back,
- * small enough (a few MB of summaries) to never matter for memory.
- */
-export const DEFAULT_EVENT_WINDOW = 100_000;
+import { DEFAULT_SINK_EVENT_WINDOW } from './options.ts';
 
 export type EventListener = (event: SinkEvent) => void;
 
@@ -33,7 +27,7 @@ export class EventLog {
   #lastSeq = 0;
 
   constructor(options: { window?: number; now?: () => Date } = {}) {
-    const size = options.window ?? DEFAULT_EVENT_WINDOW;
+    const size = options.window ?? DEFAULT_SINK_EVENT_WINDOW;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`event window must be a positive integer, got ${size}`);
     this.#window = new Array(size);
     this.#now = options.now ?? (() => new Date());
