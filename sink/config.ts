@@ -20,7 +20,7 @@ import type { Logger } from './types.ts';
 export {
   DEFAULT_HOST, DEFAULT_SMTP_PORT, DEFAULT_HTTP_PORT, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_CLIENTS,
   DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_SINK_EVENT_WINDOW, MAX_MAX_MESSAGES, MAX_MAX_BYTES,
-  MAX_MESSAGE_SIZE_LIMIT, MAX_EVENT_WINDOW, optionsFromEnv, parseByteSize, parseDurationMs, parseUsers,
+  MAX_MESSAGE_SIZE_LIMIT, MAX_EVENT_WINDOW, optionsFromEnv, parseByteSize, parseUsers,
 } from './options.ts';
 export type { SinkUser } from './options.ts';
 

@@ -9,6 +9,7 @@
  * To add an option: add a row here, a field to SinkConfig and its line in
  * resolveSinkConfig; then run `node test/support/render-sink-options.ts`.
  */
+import { formatDuration, readDuration } from '../src/duration.ts';
 import { evError } from '../src/errors.ts';
 import { LOG_LEVELS } from './logger.ts';
 import type { LogLevel } from './logger.ts';
@@ -164,23 +165,6 @@ export function formatByteSize(bytes: number): string {
   return String(bytes);
 }
 
-/** "30s", "2m", "1500ms", "1500" (ms) -> milliseconds; null when not a duration. */
-export function parseDurationMs(raw: string | number): number | null {
-  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw >= 0 ? raw : null;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw);
-  if (!m) return null;
-  const mult = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : m[2] === 'h' ? 3_600_000 : 1;
-  return Math.round(Number(m[1]) * mult);
-}
-
-/** Milliseconds -> `60s`, `10m`, `1500ms` (what parseDurationMs reads back). */
-export function formatDurationMs(ms: number): string {
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
 /** `user:password` pairs separated by commas or newlines (a users file has one per line). */
 export function parseUsers(key: string, raw: string): SinkUser[] {
   return raw.split(/[,\n]/).map((s) => s.trim()).filter((s) => s !== '' && !s.startsWith('#')).map((pair) => {
@@ -213,7 +197,7 @@ export function parseOptionText(key: SinkOptionKey, raw: string): TableOptions[S
     case 'size':
       return parseByteSize(raw) ?? badOption(key, 'must be a size such as 256MiB', raw);
     case 'duration':
-      return parseDurationMs(raw) ?? badOption(key, 'must be a duration such as 30s or 5m', raw);
+      return readDuration(raw) ?? badOption(key, 'must be a duration such as 30s, 5m or 1h30m (a bare number is seconds)', raw);
     case 'boolean':
       return parseBool(key, raw);
     case 'users':
@@ -266,7 +250,7 @@ export function defaultText(spec: SinkOptionSpec): string | null {
   if (spec.default === undefined) return null;
   if (spec.type === 'boolean') return spec.default ? 'on' : 'off';
   if (spec.type === 'size') return formatByteSize(spec.default as number);
-  if (spec.type === 'duration') return formatDurationMs(spec.default as number);
+  if (spec.type === 'duration') return formatDuration(spec.default as number);
   return String(spec.default);
 }
 
@@ -274,6 +258,6 @@ export function defaultText(spec: SinkOptionSpec): string | null {
 export function rangeText(spec: SinkOptionSpec): string | null {
   if (spec.choices) return spec.choices.join(', ');
   if (spec.min === undefined || spec.max === undefined) return null;
-  const show = spec.type === 'size' ? formatByteSize : spec.type === 'duration' ? formatDurationMs : String;
+  const show = spec.type === 'size' ? formatByteSize : spec.type === 'duration' ? formatDuration : String;
   return `${show(spec.min)}–${show(spec.max)}`;
 }

@@ -9,7 +9,7 @@ import { renderStepLine } from '../../src/flow/report-text.ts';
 import { renderJunit } from '../../src/flow/report-junit.ts';
 import { renderTextReport } from '../../src/flow/report-text.ts';
 import { exitCodeOf } from '../../src/flow/result.ts';
-import { parseDuration } from '../../src/flow/duration.ts';
+import { parseDuration } from '../../src/duration.ts';
 import { ERROR_CODES, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
 import { runFlowFiles } from '../lib/flow/run-flows.ts';
 import { acquireClusterSink, acquireExternalSink, acquireLocalSink, readTokenFile } from '../lib/flow/sinks.ts';
@@ -44,8 +44,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
       const kube = (['namespace', 'kubeconfig', 'context', 'cluster', 'user'] as const).find((k) => flags[k] !== undefined);
       if (kube) throw evError('EV_ERR_CONFLICTING_OPTIONS', `--sink cannot be combined with --${kube}`, { hint: 'use --sink for a sink you reach directly, or the kube flags for a sink in the cluster' });
     }
-    const timeoutMs = parseDuration(flags.timeout);
-    if (typeof timeoutMs === 'string') throw evError('EV_ERR_INVALID_OPTION', `--timeout: ${timeoutMs}`, { hint: 'e.g. --timeout 5m' });
+    const timeoutMs = parseDuration(flags.timeout, '--timeout');
     if (flags.junit !== undefined) await checkWritableDir(flags.junit);
     const interrupt = interrupts.install();
     const stderrTty = Boolean(process.stderr.isTTY);

@@ -1,7 +1,7 @@
 import { BaseCommand, outputFlag } from '../lib/base-command.ts';
 import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 import { renderTable } from '../lib/render/table.ts';
-import { formatDuration } from '../../src/cluster-meta.ts';
+import { formatDuration } from '../../src/duration.ts';
 import pLimit from 'p-limit';
 
 /** Sinks asked for their message count at once: each costs a port-forward through the API server. */

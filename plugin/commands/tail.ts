@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
 import { painterFor } from '../lib/render/color.ts';
-import { parseSince } from '../lib/render/duration.ts';
+import { parseSince } from '../lib/render/since.ts';
 import { interrupts } from '../lib/interrupts.ts';
 import { feedOf, resolveSinkTarget } from '../lib/sink-target.ts';
 import { sinkFlags } from '../lib/sink-flags.ts';

@@ -7,7 +7,10 @@
 import { stringify as toYaml } from 'yaml';
 import { evError, isEmailValidateError, type EmailValidateError } from '../errors.ts';
 import { parseRules } from '../rules-schema.ts';
-import { parseDuration, MAX_STEP_TIMEOUT_MS } from './duration.ts';
+import { DURATION_HINT, formatDuration, readDuration } from '../duration.ts';
+
+/** The longest step deadline a flow may ask for: a smoke test waiting longer is stuck. */
+export const MAX_STEP_TIMEOUT_MS = 60 * 60 * 1000;
 import { addressMatcher, isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
 import { PLACEHOLDER_VARS, renderDeep, renderTemplate, templateVariables, TemplateError } from './template.ts';
 import {
@@ -192,13 +195,13 @@ class Checker {
   duration(o: Obj, key: string, path: string, def: number): number {
     const v = o[key];
     if (v === undefined || v === null) return def;
-    const ms = parseDuration(v);
-    if (typeof ms === 'string') {
-      this.fail(childPath(path, key), ms);
+    const ms = readDuration(v);
+    if (ms === null) {
+      this.fail(childPath(path, key), `${describe(v)} is not a duration; ${DURATION_HINT}`);
       return def;
     }
     if (ms > MAX_STEP_TIMEOUT_MS) {
-      this.fail(childPath(path, key), 'must be at most 1h');
+      this.fail(childPath(path, key), `must be at most ${formatDuration(MAX_STEP_TIMEOUT_MS)}`);
       return def;
     }
     return ms;

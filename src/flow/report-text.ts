@@ -1,4 +1,4 @@
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '../duration.ts';
 import type { Candidate } from './expectations.ts';
 import type { FlowResult, RunReport, StepResult } from './result.ts';
 

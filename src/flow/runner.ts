@@ -11,7 +11,7 @@
 import { evError, isEmailValidateError, type EmailValidateError } from '../errors.ts';
 import { sleep, type Clock } from '../clock.ts';
 import { compileCriteria, compileEventCriteria, type LinkProbe } from './criteria.ts';
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '../duration.ts';
 import { watchEvents, watchMessages, type ExpectationOutcome } from './expectations.ts';
 import type { FlowHistory } from './history.ts';
 import { describeStatus, MatcherError, quote, statusMatches, textMatcher } from './matchers.ts';
