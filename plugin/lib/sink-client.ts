@@ -15,8 +15,11 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
+import { sleep, type Clock } from '../../src/clock.ts';
 import { ERROR_CODES, EmailValidateError, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
+import { backoffDelay } from '../../src/limits/backoff.ts';
 import type { HelloFrame, MessageDetail, MessageList, SinkEvent, SinkStats } from '../../src/protocol.ts';
+import { systemClock } from './system-clock.ts';
 
 /** Subprotocol of the sink's feed (mirrors sink/http/auth.ts; a test checks they agree). */
 export const FEED_SUBPROTOCOL = 'email-validate.v1';
@@ -97,6 +100,8 @@ export interface EventsOptions {
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; giveUpAfterMs?: number; idleTimeoutMs?: number };
   /** Jitter source in [0, 1); default Math.random. */
   random?: () => number;
+  /** Reconnect waits and the give-up deadline run on this clock (default: real time). */
+  clock?: Clock;
 }
 
 const NETWORK_CODES = new Set([
@@ -165,25 +170,6 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number,
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Delay before reconnect attempt `attempt` (0-based): exponential, capped, with jitter in [50%, 100%]. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling * (0.5 + 0.5 * random()));
 }
 
 type ConnectionOutcome =
@@ -374,6 +360,7 @@ export class SinkClient {
     const giveUp = options.reconnect?.giveUpAfterMs ?? RECONNECT_GIVE_UP_MS;
     const idle = options.reconnect?.idleTimeoutMs ?? FEED_IDLE_TIMEOUT_MS;
     const random = options.random ?? Math.random;
+    const clock = options.clock ?? systemClock;
     const state: FeedState = { lastSeq: options.since ?? null, instance: null };
     let attempt = 0;
     let failingSince: number | null = null;
@@ -388,17 +375,18 @@ export class SinkClient {
         attempt = 0;
         failingSince = null;
       } else {
-        failingSince ??= Date.now();
+        failingSince ??= clock.now();
         lastError = outcome.reason;
-        if (Date.now() - failingSince >= giveUp) {
+        if (clock.now() - failingSince >= giveUp) {
           throw unreachable(this.#url().origin, lastError);
         }
       }
       // A sink that dropped us for being slow wants us back at once; everything else backs off.
-      const delay = outcome.code === FEED_CLOSE_TOO_SLOW && outcome.hello ? 0 : backoffDelay(attempt, initial, max, random);
       attempt++;
+      const delay = outcome.code === FEED_CLOSE_TOO_SLOW && outcome.hello ? 0 : backoffDelay(attempt, { baseMs: initial, maxMs: max, jitter: 'equal', random });
       options.onStatus?.({ state: 'disconnected', code: outcome.code, reason: outcome.reason, retryInMs: delay, attempt });
-      if (delay > 0) await sleep(delay, signal);
+      // An abort ends the wait early; the loop condition then returns.
+      if (delay > 0) await sleep(clock, delay, signal).catch(() => undefined);
     }
   }
 

@@ -1,5 +1,3 @@
-import { sleep, type Clock } from '../clock.ts';
-
 /** Upper bound on attempts any caller may configure: retries must stay bounded. */
 export const MAX_ATTEMPTS = 10;
 
@@ -25,41 +23,5 @@ export function backoffDelay(attempt: number, o: BackoffOptions): number {
     case 'none': return d;
     case 'full': return Math.floor(d * r);
     default: return Math.floor(d / 2 + (d / 2) * r);
-  }
-}
-
-export interface RetryOptions<T> extends BackoffOptions {
-  /** Total attempts including the first (bounded by MAX_ATTEMPTS). */
-  attempts: number;
-  clock: Clock;
-  signal?: AbortSignal;
-  /**
-   * Decides after each attempt: `{ retry: false }` returns the value,
-   * `{ retry: true, afterMs? }` waits (afterMs overrides the backoff, e.g.
-   * from Retry-After) and tries again.
-   */
-  classify(outcome: { value?: T; error?: unknown }): { retry: boolean; afterMs?: number };
-}
-
-/**
- * Runs `fn` until `classify` says stop or attempts run out. The last outcome
- * is returned (or thrown) as is, so callers map "never cleared" themselves.
- */
-export async function retry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions<T>): Promise<T> {
-  const attempts = Math.min(Math.max(1, o.attempts), MAX_ATTEMPTS);
-  for (let attempt = 1; ; attempt++) {
-    let outcome: { value?: T; error?: unknown };
-    try {
-      outcome = { value: await fn(attempt) };
-    } catch (error) {
-      outcome = { error };
-    }
-    const decision = attempt >= attempts ? { retry: false } : o.classify(outcome);
-    if (!decision.retry) {
-      if ('error' in outcome) throw outcome.error;
-      return outcome.value as T;
-    }
-    const delay = decision.afterMs ?? backoffDelay(attempt, o);
-    await sleep(o.clock, Math.min(delay, o.maxMs), o.signal);
   }
 }

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { FakeSinkContext, startFakeApi } from '../support/fake-sink-context.ts';
 import {
-  SinkClient, backoffDelay, responseError, FEED_SUBPROTOCOL as CLIENT_SUBPROTOCOL, FEED_CLOSE_TOO_SLOW as CLIENT_TOO_SLOW,
+  SinkClient, responseError, FEED_SUBPROTOCOL as CLIENT_SUBPROTOCOL, FEED_CLOSE_TOO_SLOW as CLIENT_TOO_SLOW,
   type FeedStatus,
 } from '../../plugin/lib/sink-client.ts';
 import { FEED_SUBPROTOCOL } from '../../sink/http/auth.ts';
@@ -159,13 +159,6 @@ describe('SinkClient', () => {
     await new Promise<void>((r) => proxy.close(() => r()));
   });
 
-  it('backoff grows exponentially, is capped, and is jittered within [50%, 100%]', () => {
-    assert.equal(backoffDelay(0, 100, 5000, () => 0.999999), 100);
-    assert.equal(backoffDelay(3, 100, 5000, () => 0), 400);
-    assert.equal(backoffDelay(20, 100, 5000, () => 0.999999), 5000);
-    assert.equal(backoffDelay(20, 100, 5000, () => 0), 2500);
-  });
-
   describe('events()', () => {
     it('replays from since, passes gaps, streams live, and resolves on abort', async () => {
       const small = track(await startFakeApi({ ctx: new FakeSinkContext({ window: 5 }) }), (a) => a.close());
@@ -199,8 +192,19 @@ describe('SinkClient', () => {
       await new Promise<void>((r) => server.close(() => r()));
       const gone = track(new SinkClient({ url: `http://127.0.0.1:${port}` }), (c) => c.close());
       const statuses: FeedStatus[] = [];
-      await rejectsWith(gone.events({ onEvent: () => {}, onStatus: (s) => statuses.push(s), reconnect: { initialDelayMs: 5, maxDelayMs: 20, giveUpAfterMs: 150 } }), 'EV_ERR_SINK_UNREACHABLE');
-      assert.ok(statuses.filter((s) => s.state === 'disconnected').length >= 2, 'it retried');
+      // A clock that records each wait and lets it pass at once, moving its time forward by it.
+      const waits: number[] = [];
+      let now = 0;
+      const clock = {
+        now: () => now,
+        setTimeout: (fn: () => void, ms: number) => { waits.push(ms); now += ms; return setImmediate(fn); },
+        clearTimeout: (h: unknown) => clearImmediate(h as NodeJS.Immediate),
+      };
+      const reconnect = { initialDelayMs: 100, maxDelayMs: 400, giveUpAfterMs: 1000 };
+      await rejectsWith(gone.events({ onEvent: () => {}, onStatus: (s) => statuses.push(s), reconnect, clock, random: () => 0 }), 'EV_ERR_SINK_UNREACHABLE');
+      // Exponential from 100 ms, capped at 400, with the lowest jitter (half); gives up once 1 s has passed on the clock.
+      assert.deepEqual(waits, [50, 100, 200, 200, 200, 200, 200]);
+      assert.deepEqual(statuses.filter((s) => s.state === 'disconnected').map((s) => s.state === 'disconnected' && s.retryInMs), waits);
       await gone.close();
     });
 
