@@ -18,21 +18,18 @@ import WebSocket from 'ws';
 import { sleep, type Clock } from '../../src/clock.ts';
 import { ERROR_CODES, EmailValidateError, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
 import { backoffDelay } from '../../src/limits/backoff.ts';
+import { FEED_CLOSE_TOO_SLOW, FEED_PING_INTERVAL_MS, FEED_SUBPROTOCOL } from '../../src/protocol.ts';
 import type { HelloFrame, MessageDetail, MessageList, SinkEvent, SinkStats } from '../../src/protocol.ts';
 import { systemClock } from './system-clock.ts';
 
-/** Subprotocol of the sink's feed (mirrors sink/http/auth.ts; a test checks they agree). */
-export const FEED_SUBPROTOCOL = 'email-validate.v1';
-/** Close code of a client the sink dropped for being slow (mirrors sink/feed.ts). */
-export const FEED_CLOSE_TOO_SLOW = 4008;
 /** First reconnect delay; doubles per failed attempt. */
 export const RECONNECT_INITIAL_DELAY_MS = 250;
 /** Longest wait between reconnect attempts: a restarted pod or tunnel is picked up within this. */
 export const RECONNECT_MAX_DELAY_MS = 10_000;
 /** Give up (EV_ERR_SINK_UNREACHABLE) after the sink has been unreachable this long without a single hello. */
 export const RECONNECT_GIVE_UP_MS = 5 * 60_000;
-/** No frame or ping from the sink for this long means a dead tunnel: reconnect. The sink pings every 15 s. */
-export const FEED_IDLE_TIMEOUT_MS = 45_000;
+/** No frame or ping from the sink for this long (three missed pings) means a dead tunnel: reconnect. */
+export const FEED_IDLE_TIMEOUT_MS = 3 * FEED_PING_INTERVAL_MS;
 /** WebSocket opening handshake bound. */
 export const FEED_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Largest event frame accepted; a summary with thousands of recipients is well under this. */
@@ -73,8 +70,6 @@ export interface SinkInfo {
   [key: string]: unknown;
 }
 
-/** The hello frame as the sink sends it (`since`: where its replay starts). */
-export type FeedHello = HelloFrame & { since?: number };
 
 export type FeedStatus =
   | { state: 'connecting'; attempt: number; since: number | null }
@@ -94,7 +89,7 @@ export interface EventsOptions {
   /** Called before a `gap` event is passed to onEvent. */
   onGap?(gap: SinkEvent<'gap'>): void;
   /** Each (re)connection's hello frame. */
-  onHello?(hello: FeedHello): void;
+  onHello?(hello: HelloFrame): void;
   onStatus?(status: FeedStatus): void;
   /** Reconnect tuning (tests shorten it). */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; giveUpAfterMs?: number; idleTimeoutMs?: number };
@@ -456,9 +451,9 @@ export class SinkClient {
       ws.on('message', (data: Buffer) => {
         armIdle();
         if (settled) return;
-        let frame: FeedHello | SinkEvent;
+        let frame: HelloFrame | SinkEvent;
         try {
-          frame = JSON.parse(data.toString('utf8')) as FeedHello | SinkEvent;
+          frame = JSON.parse(data.toString('utf8')) as HelloFrame | SinkEvent;
         } catch {
           ws.terminate();
           finish({ kind: 'closed', code: null, reason: 'the sink sent a frame that is not JSON', hello });
@@ -467,7 +462,7 @@ export class SinkClient {
         try {
           if (frame.type === 'hello') {
             hello = true;
-            this.#onHello(state, frame as FeedHello, options);
+            this.#onHello(state, frame as HelloFrame, options);
             return;
           }
           if (!hello) return;
@@ -495,7 +490,7 @@ export class SinkClient {
     });
   }
 
-  #onHello(state: FeedState, hello: FeedHello, options: EventsOptions): void {
+  #onHello(state: FeedState, hello: HelloFrame, options: EventsOptions): void {
     const previous = state.instance;
     let resumed = previous === hello.instance;
     if (previous !== null && previous !== hello.instance) {

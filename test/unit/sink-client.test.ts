@@ -3,11 +3,9 @@ import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { FakeSinkContext, startFakeApi } from '../support/fake-sink-context.ts';
 import {
-  SinkClient, responseError, FEED_SUBPROTOCOL as CLIENT_SUBPROTOCOL, FEED_CLOSE_TOO_SLOW as CLIENT_TOO_SLOW,
+  SinkClient, responseError,
   type FeedStatus,
 } from '../../plugin/lib/sink-client.ts';
-import { FEED_SUBPROTOCOL } from '../../sink/http/auth.ts';
-import { FEED_CLOSE_TOO_SLOW } from '../../sink/feed.ts';
 import { isEmailValidateError } from '../../src/errors.ts';
 import type { SinkEvent } from '../../src/protocol.ts';
 
@@ -49,11 +47,6 @@ describe('SinkClient', () => {
     while (cleanups.length > 0) await Promise.resolve((cleanups.pop() as () => unknown)()).catch(() => {});
     await client.close();
     await api.close();
-  });
-
-  it('mirrors the sink\'s wire constants', () => {
-    assert.equal(CLIENT_SUBPROTOCOL, FEED_SUBPROTOCOL);
-    assert.equal(CLIENT_TOO_SLOW, FEED_CLOSE_TOO_SLOW);
   });
 
   it('lists, gets, downloads, searches, deletes and clears', async () => {
