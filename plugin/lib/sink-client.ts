@@ -303,23 +303,13 @@ export class SinkClient {
   }
 
   /** The YAML of the rules in force. */
-  async getRules(options: { signal?: AbortSignal } = {}): Promise<string> {
+  async rules(options: { signal?: AbortSignal } = {}): Promise<string> {
     return (await this.#request('GET', '/api/rules', { signal: options.signal })).body.toString('utf8');
   }
 
   /** Replaces the rules; EV_ERR_RULES_INVALID (with the sink's message) when they do not validate. */
-  putRules(yaml: string, options: { signal?: AbortSignal } = {}): Promise<{ count: number }> {
-    return this.#json('PUT', '/api/rules', { body: yaml, contentType: 'application/yaml', signal: options.signal });
-  }
-
-  /** Alias of {@link getRules}. */
-  rules(options: { signal?: AbortSignal } = {}): Promise<string> {
-    return this.getRules(options);
-  }
-
-  /** Alias of {@link putRules}. */
   setRules(yaml: string, options: { signal?: AbortSignal } = {}): Promise<{ count: number }> {
-    return this.putRules(yaml, options);
+    return this.#json('PUT', '/api/rules', { body: yaml, contentType: 'application/yaml', signal: options.signal });
   }
 
   stats(options: { signal?: AbortSignal } = {}): Promise<SinkStats> {

@@ -1,25 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { evError, isEmailValidateError } from '../../src/errors.ts';
-import type { HelloFrame, MessageDetail, MessageList, SinkEvent, SinkStats } from '../../src/protocol.ts';
+import type { HelloFrame, SinkEvent } from '../../src/protocol.ts';
 import { pickKubeFlags } from './kube-flags.ts';
 import { openClusterSink, type ClusterSink } from './kube/cluster-sink.ts';
 import type { SinkFlagsValues } from './sink-flags.ts';
 import { SinkClient } from './sink-client.ts';
 
-/** What the CLI's sink commands need from a sink's API; {@link SinkClient} provides it. */
-export interface SinkApi {
-  info(): Promise<{ instance?: string; lastSeq?: number; smtp?: { port?: number; host?: string } | null } & Record<string, unknown>>;
-  list(query?: { start?: number; limit?: number; to?: string; from?: string; subject?: string; containing?: string; tag?: string }): Promise<MessageList>;
-  get(id: string): Promise<MessageDetail>;
-  raw(id: string): Promise<Uint8Array>;
-  clear(): Promise<{ deleted: number }>;
-  rules(): Promise<string>;
-  setRules(yaml: string): Promise<{ count: number }>;
-  stats(): Promise<SinkStats>;
-  events(options: { since?: number; signal: AbortSignal; onHello?: (hello: HelloFrame) => void; onEvent: (event: SinkEvent) => void }): Promise<void>;
-  /** Releases connections (keep-alive sockets). */
-  close?(): Promise<void>;
-}
+/** What the CLI's sink commands use of a sink's API: the part of {@link SinkClient} they call (tests pass fakes of it). */
+export type SinkApi = Pick<SinkClient, 'info' | 'list' | 'get' | 'raw' | 'clear' | 'rules' | 'setRules' | 'stats' | 'events' | 'close'>;
 
 /** One sink reachable from here: its API and, when known, the local SMTP endpoint. */
 export interface SinkEndpoint {

@@ -73,9 +73,9 @@ describe('SinkClient', () => {
   });
 
   it('gets and puts rules; invalid rules surface as EV_ERR_RULES_INVALID', async () => {
-    assert.deepEqual(await client.putRules('rules:\n  - name: x\n'), { count: 1 });
-    assert.equal(await client.getRules(), 'rules:\n  - name: x\n');
-    const err = await rejectsWith(client.putRules('invalid: true'), 'EV_ERR_RULES_INVALID');
+    assert.deepEqual(await client.setRules('rules:\n  - name: x\n'), { count: 1 });
+    assert.equal(await client.rules(), 'rules:\n  - name: x\n');
+    const err = await rejectsWith(client.setRules('invalid: true'), 'EV_ERR_RULES_INVALID');
     assert.match(err.message, /rules\.yaml:1/);
   });
 

@@ -4,7 +4,7 @@
  * and destroyed after it, or an existing one with `-n`).
  */
 import { evError } from '../../../src/errors.ts';
-import type { SinkEvent } from '../../../src/protocol.ts';
+import { PROTOCOL_VERSION, type SinkEvent } from '../../../src/protocol.ts';
 import type { SinkContext } from '../../../sink/index.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import type { SinkClient } from '../sink-client.ts';
@@ -61,7 +61,7 @@ export function contextApi(context: SinkContext): FlowSinkApi {
       if (o.signal?.aborted) return resolve();
       // Replay and subscribe in the same tick: the log only grows on later ticks, so nothing falls between.
       const replay = context.events.replaySince(o.since ?? context.events.lastSeq);
-      o.onHello?.({ type: 'hello', instance: context.instance, lastSeq: context.events.lastSeq });
+      o.onHello?.({ type: 'hello', protocol: PROTOCOL_VERSION, instance: context.instance, oldestSeq: context.events.oldestSeq, lastSeq: context.events.lastSeq });
       if (replay.gap) o.onEvent(replay.gap as SinkEvent);
       for (const e of replay.events) o.onEvent(e);
       const unsubscribe = context.events.subscribe((e) => o.onEvent(e));
