@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { evError, isEmailValidateError } from '../../src/errors.ts';
 import type { HelloFrame, SinkEvent } from '../../src/protocol.ts';
 import { pickKubeFlags } from './kube-flags.ts';
 import { openClusterSink, type ClusterSink } from './kube/cluster-sink.ts';
 import type { SinkFlagsValues } from './sink-flags.ts';
 import { SinkClient } from './sink-client.ts';
+import { readTokenFile } from './token-file.ts';
 
 /** What the CLI's sink commands use of a sink's API: the part of {@link SinkClient} they call (tests pass fakes of it). */
 export type SinkApi = Pick<SinkClient, 'info' | 'list' | 'get' | 'raw' | 'clear' | 'rules' | 'setRules' | 'stats' | 'events' | 'close'>;
@@ -26,9 +26,6 @@ export interface SinkTarget {
   /** Closes tunnels. Idempotent. */
   close(): Promise<void>;
 }
-
-/** Most bytes read from --token-file: a token is a line, not a file's worth. */
-export const MAX_TOKEN_FILE_BYTES = 4096;
 
 /** The SMTP port a sink listens on by default (`kubectl email-validate sink --smtp-port`). */
 export const DEFAULT_SINK_SMTP_PORT = 1025;
@@ -71,18 +68,6 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
   return { host: m[1] ?? m[2], port };
 }
 
-async function readToken(path: string, read: (p: string) => Promise<string>): Promise<string> {
-  let text: string;
-  try {
-    text = await read(path);
-  } catch (err) {
-    throw evError('EV_ERR_FILE_READ', `cannot read --token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'check the path and its permissions', cause: err });
-  }
-  const token = text.slice(0, MAX_TOKEN_FILE_BYTES).trim();
-  if (!token) throw evError('EV_ERR_INVALID_OPTION', `--token-file ${path} is empty`, { hint: 'the file must hold the sink\'s API token' });
-  return token;
-}
-
 const KUBE_ONLY = ['kubeconfig', 'context', 'cluster', 'user', 'namespace'] as const;
 
 /**
@@ -102,7 +87,7 @@ export async function resolveSinkTarget(flags: SinkFlagsValues, options: Resolve
     }
     const url = parseSinkUrl(flags.sink);
     const token = flags['token-file'] !== undefined
-      ? await readToken(flags['token-file'], deps.readTokenFile ?? ((p) => readFile(p, 'utf8')))
+      ? await readTokenFile(flags['token-file'], deps.readTokenFile)
       : flags.token;
     const base = url.href.replace(/\/+$/, '');
     const api = createApi(base, token);

@@ -87,23 +87,6 @@ export async function acquireLocalSink(): Promise<AcquiredSink> {
 }
 
 /** `--sink URL`: a sink that already runs; only its rules are changed, and put back after. */
-/** A token is one line; more than this is not a token file. */
-export const MAX_TOKEN_FILE_BYTES = 4096;
-
-/** Reads `--token-file` (first line, trimmed). */
-export async function readTokenFile(path: string): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw evError('EV_ERR_FILE_READ', `cannot read --token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'check the path and its permissions', cause: err });
-  }
-  const token = text.slice(0, MAX_TOKEN_FILE_BYTES).trim();
-  if (!token) throw evError('EV_ERR_INVALID_OPTION', `--token-file ${path} is empty`, { hint: 'the file must hold the sink\'s API token' });
-  return token;
-}
-
 export async function acquireExternalSink(url: string, token: string | undefined, smtp?: { host: string; port: number }): Promise<AcquiredSink> {
   const { parseSinkUrl } = await import('../sink-target.ts');
   const { SinkClient } = await import('../sink-client.ts');
