@@ -70,6 +70,34 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
 
 const KUBE_ONLY = ['kubeconfig', 'context', 'cluster', 'user', 'namespace'] as const;
 
+/** What {@link withSinkTarget} needs of the interrupt handler: Ctrl-C aborts the resolution and closes the tunnels. */
+export interface TargetInterrupt {
+  readonly signal: AbortSignal;
+  register(label: string, run: () => Promise<void>): () => void;
+}
+
+/**
+ * Every sink command's frame: resolves the sink (reporting progress to
+ * `onStatus`), runs `use`, and always closes what was opened. With an
+ * `interrupt`, Ctrl-C aborts the resolution and closes the tunnels.
+ */
+export async function withSinkTarget<T>(
+  flags: SinkFlagsValues,
+  options: { onStatus: (line: string) => void; interrupt?: TargetInterrupt; deps?: ResolveDeps },
+  use: (target: SinkTarget) => Promise<T>,
+): Promise<T> {
+  const { interrupt } = options;
+  const target = await resolveSinkTarget(flags, { onStatus: options.onStatus, deps: options.deps, ...(interrupt ? { signal: interrupt.signal } : {}) });
+  // Only tunnels need closing on Ctrl-C; a direct --sink has nothing to clean up.
+  const unregister = interrupt && target.kind === 'cluster' ? interrupt.register('tunnels to the sink', () => target.close()) : () => {};
+  try {
+    return await use(target);
+  } finally {
+    unregister();
+    await target.close();
+  }
+}
+
 /**
  * Finds the sink a command talks to: `--sink URL` directly, otherwise the
  * managed sink in the cluster through one tunnel per pod. The caller must

@@ -1,6 +1,6 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
-import { parseHostPort, parseSinkUrl, resolveSinkTarget, smtpEndpoint, type SinkApi } from '../../../plugin/lib/sink-target.ts';
+import { parseHostPort, parseSinkUrl, resolveSinkTarget, smtpEndpoint, withSinkTarget, type SinkApi } from '../../../plugin/lib/sink-target.ts';
 import type { ClusterSink } from '../../../plugin/lib/kube/cluster-sink.ts';
 import type { SinkInfo } from '../../../plugin/lib/sink-client.ts';
 import { isEmailValidateError } from '../../../src/errors.ts';
@@ -110,5 +110,28 @@ describe('sink target: SMTP endpoint for send', () => {
     assert.deepEqual(await smtpEndpoint(await t({}), '10.0.0.1:2525'), { host: '10.0.0.1', port: 2525, source: '--smtp' });
     assert.deepEqual(await smtpEndpoint(await t({ smtp: { port: 31025, host: '0.0.0.0' } }), undefined), { host: 'sink.local', port: 31025, source: '/api/info' });
     assert.deepEqual(await smtpEndpoint(await t({}), undefined), { host: 'sink.local', port: 1025, source: 'default port' });
+  });
+});
+
+describe('sink target: withSinkTarget (every sink command\'s frame)', () => {
+  it('closes the target after the command, also when it fails, and reports progress', async () => {
+    const apis: Array<ReturnType<typeof fakeApi>> = [];
+    const deps = { createApi: () => { const api = fakeApi(); apis.push(api); return api; } };
+    const status: string[] = [];
+    const value = await withSinkTarget({ sink: 'http://h:1' }, { onStatus: (l) => status.push(l), deps }, async (target) => {
+      assert.equal(apis[0]!.closed, false, 'open while the command runs');
+      return target.sinks.length;
+    });
+    assert.equal(value, 1);
+    assert.equal(apis[0]!.closed, true);
+    await assert.rejects(withSinkTarget({ sink: 'http://h:1' }, { onStatus: () => {}, deps }, async () => { throw new Error('command failed'); }), /command failed/);
+    assert.equal(apis[1]!.closed, true);
+  });
+
+  it('registers no tunnel cleanup for a direct --sink', async () => {
+    const registered: string[] = [];
+    const interrupt = { signal: new AbortController().signal, register: (label: string) => { registered.push(label); return () => {}; } };
+    await withSinkTarget({ sink: 'http://h:1' }, { onStatus: () => {}, interrupt, deps: { createApi: () => fakeApi() } }, async () => undefined);
+    assert.deepEqual(registered, []);
   });
 });
