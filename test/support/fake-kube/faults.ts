@@ -84,7 +84,7 @@ export class FaultControls {
   /** Transient faults served so far (for assertions). */
   transientsServed = 0;
   /** Pods that stay Terminating (not removed) after delete and keep accepting port-forwards; see {@link holdTerminatingPods}. */
-  terminatingHold: { namespace?: string; message: string } | undefined;
+  terminatingHold: { namespace?: string } | undefined;
   /** When set, every request is answered 401 whatever its token. */
   rejectAllTokens = false;
   /** Watches (with a resourceVersion) to answer with an immediate 410 ERROR event. */
@@ -195,12 +195,13 @@ export class FaultControls {
   /**
    * Deleted pods (in `namespace`, or any) stay Terminating: their process is
    * stopped but the pod object remains, still `Running`, and a port-forward
-   * upgrade to it is accepted (as the kubelet does while the container is in
-   * its grace period) and then fails on the error channel with `message`.
+   * upgrade to it is accepted (as the API server and kubelet do until the pod
+   * is removed) and the connection to the stopped container then fails on the
+   * error channel ("… connection refused"), as on a real node.
    * Off with `holdTerminatingPods(undefined)`; held pods are then removed.
    */
-  holdTerminatingPods(hold: { namespace?: string; message?: string } | undefined): void {
-    this.terminatingHold = hold ? { namespace: hold.namespace, message: hold.message ?? 'error forwarding port: container is terminating' } : undefined;
+  holdTerminatingPods(hold: { namespace?: string } | undefined): void {
+    this.terminatingHold = hold ? { namespace: hold.namespace } : undefined;
     if (!hold) this.hooks?.releaseTerminatingPods?.();
   }
 

@@ -178,7 +178,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   api.podTerminator = kubelet;
   const watches = new WatchHub(store, api, faults, options.bookmarkIntervalMs ?? 1000);
   const forwarder = new PortForwarder(faults);
-  faults.attach({ dropPortForwards: () => forwarder.dropAll(), expireWatches: () => watches.expireAll() });
+  faults.attach({ dropPortForwards: () => forwarder.dropAll(), expireWatches: () => watches.expireAll(), releaseTerminatingPods: () => kubelet.releaseHeld() });
   const namespaces = new NamespaceController(api, store, faults, errors);
   const controllers = new WorkloadControllers(api, store, errors);
   const scheduler = new Scheduler(store, faults, errors);

@@ -44,6 +44,10 @@ export class Kubelet implements PodTerminator, KubeletHost {
   private readonly stopping = new Set<Promise<void>>();
   private unsubscribe: (() => void) | undefined;
   private ipCounter = 0;
+  /** Pods stopped or stopping but not yet removed: the API still shows them (Terminating) and port-forwards still reach their address. */
+  private readonly terminatingIps = new Map<string, string>();
+  /** Pods kept Terminating by `faults.holdTerminatingPods` until released. */
+  private readonly held = new Map<string, { namespace: string | undefined; name: string }>();
   private readonly ipOctet: number;
 
   readonly errors: InternalErrors;
@@ -103,6 +107,7 @@ export class Kubelet implements PodTerminator, KubeletHost {
 
   private stop(worker: PodWorker, graceSeconds: number): Promise<void> {
     this.workers.delete(worker.uid);
+    this.terminatingIps.set(worker.uid, worker.ip);
     const p = worker.terminate(graceSeconds).catch((err: unknown) => this.errors.record('kubelet stop', err)).finally(() => this.stopping.delete(p));
     this.stopping.add(p);
     return p;
@@ -114,10 +119,29 @@ export class Kubelet implements PodTerminator, KubeletHost {
     if (!worker) return false;
     void this.stop(worker, graceSeconds).then(() => {
       if (this.closed) return;
-      const live = this.store.get(resolveResource('pods'), pod.metadata.namespace, pod.metadata.name ?? '');
-      if (live && live.metadata.uid === pod.metadata.uid) this.api.removeNow(resolveResource('pods'), pod.metadata.namespace, pod.metadata.name ?? '');
+      const hold = this.faults.terminatingHold;
+      if (hold && (hold.namespace === undefined || hold.namespace === pod.metadata.namespace)) {
+        // The process is gone but the pod stays Terminating: port-forwards are still accepted and fail on the error channel.
+        this.held.set(pod.metadata.uid ?? '', { namespace: pod.metadata.namespace, name: pod.metadata.name ?? '' });
+        return;
+      }
+      this.removeStopped(pod.metadata.uid ?? '', pod.metadata.namespace, pod.metadata.name ?? '');
     }).catch((err: unknown) => this.errors.record('kubelet terminate', err));
     return true;
+  }
+
+  private removeStopped(uid: string, namespace: string | undefined, name: string): void {
+    this.terminatingIps.delete(uid);
+    const live = this.store.get(resolveResource('pods'), namespace, name);
+    if (live && live.metadata.uid === uid) this.api.removeNow(resolveResource('pods'), namespace, name);
+  }
+
+  /** Removes the pods held Terminating by `faults.holdTerminatingPods`. */
+  releaseHeld(): void {
+    const held = [...this.held];
+    this.held.clear();
+    if (this.closed) return;
+    for (const [uid, p] of held) this.removeStopped(uid, p.namespace, p.name);
   }
 
   /**
@@ -137,8 +161,9 @@ export class Kubelet implements PodTerminator, KubeletHost {
     });
   }
 
+  /** The pod's address while it runs or terminates (a real pod keeps its sandbox until it is removed). */
   podIp(uid: string): string | undefined {
-    return this.workers.get(uid)?.ip;
+    return this.workers.get(uid)?.ip ?? this.terminatingIps.get(uid);
   }
 
   logs(uid: string, container: string | undefined, previous: boolean): LogBuffer | undefined {
