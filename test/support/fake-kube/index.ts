@@ -77,6 +77,14 @@ export interface FakeKubeOptions {
   maxGraceMs?: number;
   /** BOOKMARK period for watches that allow them (default 1000 ms; 0 = never). */
   bookmarkIntervalMs?: number;
+  /**
+   * `IPv6`: an IPv6-only cluster. Every pod's address is `::1`; each pod's
+   * fixed listen ports are remapped to free ports and recorded (a stand-in
+   * for its network namespace, see netns-hook.mjs); probes, port-forwards and
+   * Service host names in env use that address and those ports; EV_HOST is
+   * not overridden, so a process listening on `0.0.0.0` is not reachable.
+   */
+  ipFamily?: 'IPv4' | 'IPv6';
 }
 
 export interface FakeResponse {
@@ -174,6 +182,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     crashBackoffMs: options.crashBackoffMs ?? 50,
     crashBackoffMaxMs: options.crashBackoffMaxMs ?? 1000,
     maxGraceMs: options.maxGraceMs ?? 2000,
+    ipFamily: options.ipFamily ?? 'IPv4',
   }, errors);
   api.podTerminator = kubelet;
   const watches = new WatchHub(store, api, faults, options.bookmarkIntervalMs ?? 1000);

@@ -77,6 +77,8 @@ export class Kubelet implements PodTerminator, KubeletHost {
   }
 
   private nextIp(): string {
+    // IPv6 mode: `::1` is the only IPv6 loopback address; pods differ by their remapped ports instead.
+    if (this.opts.ipFamily === 'IPv6') return '::1';
     this.ipCounter++;
     const n = this.ipCounter;
     return `127.${this.ipOctet}.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
@@ -151,19 +153,43 @@ export class Kubelet implements PodTerminator, KubeletHost {
    */
   serviceHostsToIps(value: string): string {
     if (!value.includes('.svc.cluster.local')) return value;
-    return value.replace(/\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc\.cluster\.local\b/g, (host, svc: string, ns: string) => {
-      const selector = (this.store.get(resolveResource('services'), ns, svc) as Obj | undefined)?.spec?.selector as Record<string, string> | undefined;
-      if (!selector || Object.keys(selector).length === 0) return host;
+    return value.replace(/\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc\.cluster\.local\b(?::(\d{1,5})\b)?/g, (whole, svc: string, ns: string, port: string | undefined) => {
+      const service = this.store.get(resolveResource('services'), ns, svc) as Obj | undefined;
+      const selector = service?.spec?.selector as Record<string, string> | undefined;
+      if (!selector || Object.keys(selector).length === 0) return whole;
       const pod = (this.store.list(resolveResource('pods'), ns) as Obj[]).find((p) => !p.metadata.deletionTimestamp && p.status?.podIP
         && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v)
         && (p.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'));
-      return pod ? String(pod.status.podIP) : host;
+      if (!pod) return whole;
+      const ip = String(pod.status.podIP);
+      if (port === undefined) return ip;
+      // host:port: the Service port becomes the pod's targetPort (kube-proxy's job), then where that port is reachable.
+      const servicePort = ((service?.spec?.ports ?? []) as Obj[]).find((p) => Number(p.port) === Number(port));
+      let target = Number(port);
+      if (servicePort) {
+        const tp = servicePort.targetPort ?? servicePort.port;
+        if (typeof tp === 'number' || /^\d+$/.test(String(tp))) target = Number(tp);
+        else {
+          const named = ((pod.spec?.containers ?? []) as Obj[]).flatMap((c) => (c.ports ?? []) as Obj[]).find((p) => p.name === tp);
+          if (named) target = Number(named.containerPort);
+        }
+      }
+      const reachable = this.hostPort(String(pod.metadata.uid), target) ?? target;
+      return `${ip.includes(':') ? `[${ip}]` : ip}:${reachable}`;
     });
   }
 
   /** The pod's address while it runs or terminates (a real pod keeps its sandbox until it is removed). */
   podIp(uid: string): string | undefined {
     return this.workers.get(uid)?.ip ?? this.terminatingIps.get(uid);
+  }
+
+  /** Where a running pod's container port is reachable (see PodWorker.hostPort); undefined: refused. */
+  hostPort(uid: string, containerPort: number): number | undefined {
+    const worker = this.workers.get(uid);
+    if (worker) return worker.hostPort(containerPort);
+    // Terminating: the process is stopping or gone; in IPv4 mode the address still answers (or refuses) by itself.
+    return this.terminatingIps.has(uid) && this.opts.ipFamily !== 'IPv6' ? containerPort : undefined;
   }
 
   logs(uid: string, container: string | undefined, previous: boolean): LogBuffer | undefined {

@@ -384,7 +384,7 @@ export class Router {
       const ip = this.deps.kubelet.podIp(pod.metadata.uid);
       if (!ip || pod.status?.phase !== 'Running') throw badRequest(`unable to upgrade connection: pod ${parsed.name} is not running (phase ${pod.status?.phase ?? 'Unknown'})`);
       this.record(req, url, 101);
-      this.deps.forwarder.handle(req, socket, head, ip, ports);
+      this.deps.forwarder.handle(req, socket, head, ip, ports, (port) => this.deps.kubelet.hostPort(pod.metadata.uid, port));
     } catch (err) {
       if (err instanceof KubeStatusError) fail(err);
       else fail(internal((err as Error).message));
