@@ -55,6 +55,10 @@ export interface AcceptedPlan {
 
 export class RulesEngine implements RulesController {
   #set: RuleSet = EMPTY_RULE_SET;
+  /** Rules layered after the user's (MailHog's Jim); replaced as a whole, never shown as the user's rules. */
+  #overlay: readonly Rule[] = [];
+  /** User rules then overlay rules, built once per change (evaluate runs for every SMTP command). */
+  #all: readonly Rule[] = [];
   readonly #fileName: string;
   readonly #random: () => number;
   readonly #greylist = new Map<string, number>();
@@ -64,6 +68,7 @@ export class RulesEngine implements RulesController {
     this.#fileName = options.fileName ?? 'rules';
     this.#random = options.random ?? Math.random;
     if (options.source !== undefined) this.#set = parseRules(options.source, this.#fileName);
+    this.#all = this.#set.rules;
     this.#onReplace = options.onReplace;
   }
 
@@ -81,13 +86,20 @@ export class RulesEngine implements RulesController {
 
   replace(yamlSource: string): void {
     this.#set = parseRules(yamlSource, this.#fileName);
+    this.#all = [...this.#set.rules, ...this.#overlay];
     this.#onReplace?.(this.#set.rules.length);
+  }
+
+  /** Replaces the overlay rules (null removes them); validated like a rules file named `name`. */
+  overlay(yamlSource: string | null, name = 'overlay'): void {
+    this.#overlay = yamlSource === null ? [] : parseRules(yamlSource, name).rules;
+    this.#all = [...this.#set.rules, ...this.#overlay];
   }
 
   /** What to do at a stage before an SMTP reply (connect, mail, rcpt, data, end). */
   evaluate(stage: SmtpStage, input: MatchInput): StageDecision {
     let delayMs = 0;
-    for (const rule of this.#set.rules) {
+    for (const rule of this.#all) {
       if (rule.stage !== stage || rule.action.kind === 'bounce' || rule.action.kind === 'webhook') continue;
       const matched = matchRule(rule, input, this.#random);
       if (matched === null) continue;
