@@ -55,8 +55,8 @@ export interface AcceptedPlan {
 
 export class RulesEngine implements RulesController {
   #set: RuleSet = EMPTY_RULE_SET;
-  /** Rules layered after the user's (MailHog's Jim); replaced as a whole, never shown as the user's rules. */
-  #overlay: readonly Rule[] = [];
+  /** Rule sets layered after the user's, by name (MailHog's Jim, Mailpit's chaos); never shown as the user's rules. */
+  readonly #overlays = new Map<string, readonly Rule[]>();
   /** User rules then overlay rules, built once per change (evaluate runs for every SMTP command). */
   #all: readonly Rule[] = [];
   readonly #fileName: string;
@@ -86,14 +86,19 @@ export class RulesEngine implements RulesController {
 
   replace(yamlSource: string): void {
     this.#set = parseRules(yamlSource, this.#fileName);
-    this.#all = [...this.#set.rules, ...this.#overlay];
+    this.#rebuild();
     this.#onReplace?.(this.#set.rules.length);
   }
 
-  /** Replaces the overlay rules (null removes them); validated like a rules file named `name`. */
+  /** Replaces the overlay set `name` (null removes it); validated like a rules file of that name. */
   overlay(yamlSource: string | null, name = 'overlay'): void {
-    this.#overlay = yamlSource === null ? [] : parseRules(yamlSource, name).rules;
-    this.#all = [...this.#set.rules, ...this.#overlay];
+    if (yamlSource === null) this.#overlays.delete(name);
+    else this.#overlays.set(name, parseRules(yamlSource, name).rules);
+    this.#rebuild();
+  }
+
+  #rebuild(): void {
+    this.#all = [...this.#set.rules, ...[...this.#overlays.values()].flat()];
   }
 
   /** What to do at a stage before an SMTP reply (connect, mail, rcpt, data, end). */

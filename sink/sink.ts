@@ -165,6 +165,7 @@ export function createSink(config: SinkConfig): Sink {
   const api: ApiServer = createApiServer(context, {
     token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort } }),
     corsOrigin: config.corsOrigin, releaseTo: config.releaseTo,
+    localSmtp: () => ({ host: config.host, port: boundSmtpPort }),
   });
   let stopping: Promise<void> | null = null;
 

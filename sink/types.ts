@@ -50,8 +50,9 @@ export interface RulesController {
   /** Validates and swaps atomically; throws EV_ERR_RULES_INVALID and keeps the old rules on error. */
   replace(yamlSource: string): void;
   /**
-   * Rules layered after the user's, replaced as a whole (null removes them):
-   * how MailHog's Jim is mapped onto rules. Validated like a rules file.
+   * A named set of rules layered after the user's, replaced as a whole (null
+   * removes it): how MailHog's Jim and Mailpit's chaos map onto rules.
+   * Validated like a rules file.
    */
   overlay?(yamlSource: string | null, name?: string): void;
 }

@@ -19,6 +19,7 @@ import type { Logger, SinkContext } from '../types.ts';
 import { addApiRoutes } from './api-routes.ts';
 import { FEED_SUBPROTOCOL, TokenVerifier } from './auth.ts';
 import { addMailhogRoutes } from './mailhog/routes.ts';
+import { addMailpitRoutes } from './mailpit/routes.ts';
 import type { Relay } from './mailhog/release.ts';
 import type { ReleaseTarget } from '../release-targets.ts';
 import { errorBody, sendError, sendJson, sendText } from './respond.ts';
@@ -56,6 +57,8 @@ export interface ApiServerOptions {
   releaseTo?: readonly ReleaseTarget[];
   /** Sends releases (tests inject one). */
   relay?: Relay;
+  /** Where the sink's SMTP listens: Mailpit's send route delivers through it. */
+  localSmtp?: () => { host: string; port: number | null };
   /**
    * Extra fields for `GET /api/info`, e.g. `{ smtp: { port: 1025 }, version }`:
    * `send` reads `smtp.port` from there to know where to deliver.
@@ -151,7 +154,10 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
   }, { auth: false });
   addApiRoutes(router, ctx, { auth: verifier !== null, info: options.info });
   const compatOptions = { corsOrigin: options.corsOrigin ?? null, releaseTo: options.releaseTo ?? [], logger, ...(options.relay ? { relay: options.relay } : {}) };
-  const compat = [addMailhogRoutes(router, ctx, { ...compatOptions, ...(options.mailhogHostname ? { hostname: options.mailhogHostname } : {}) })];
+  const compat = [
+    addMailhogRoutes(router, ctx, { ...compatOptions, ...(options.mailhogHostname ? { hostname: options.mailhogHostname } : {}) }),
+    addMailpitRoutes(router, ctx, { ...compatOptions, ...(options.localSmtp ? { localSmtp: options.localSmtp } : {}) }),
+  ];
   const compatSockets = new Map(compat.flatMap((c) => [...c.websockets]));
   router.add('GET', EVENTS_PATH, () => {
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });

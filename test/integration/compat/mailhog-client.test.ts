@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { WebSocket } from 'ws';
 import { startSink, silentLogger, type RunningSink } from '../../../sink/index.ts';
 import type { MailhogMessage } from '../../../sink/http/mailhog/message.ts';
@@ -24,7 +24,7 @@ type MailhogApi = {
 };
 const mailhog = createRequire(import.meta.url)('mailhog') as (options: { host: string; port: number; auth?: string }) => MailhogApi;
 
-async function send(port: number, mail: nodemailer.SendMailOptions): Promise<void> {
+async function send(port: number, mail: SendMailOptions): Promise<void> {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
   try {
     await transport.sendMail(mail);
