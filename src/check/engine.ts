@@ -13,7 +13,7 @@ import pLimit from 'p-limit';
 import type { Clock } from '../clock.ts';
 import { evError } from '../errors.ts';
 import { DigestSet } from './dedupe.ts';
-import { checkNetwork, checkOffline, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';
+import { checkNetwork, checkOffline, dedupeKeyOf, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';
 import type { CheckResult } from './result.ts';
 
 /** Records in flight or waiting for an earlier one, at most: bounds memory whatever the list length. */
@@ -200,7 +200,7 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
         counts.read++;
         const end = ends[k];
         const r = checkOffline(values[k], i, o.offline);
-        if (!dedupe.add(r.normalized)) {
+        if (!dedupe.add(dedupeKeyOf(r))) {
           counts.duplicates++;
           complete(i, null, file, end);
           continue;
