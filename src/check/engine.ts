@@ -132,8 +132,14 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
   let lastCheckpoint = o.clock.now();
   let checkpointing: Promise<void> = Promise.resolve();
 
+  // `read` and `duplicates` are counted here, in input order, like the
+  // verdicts: a checkpoint's counts then describe exactly the records up to
+  // its index. Counted at read time, they included records read ahead of the
+  // output, which a resumed run reads (and counted) again.
   const emit = (r: CheckResult | null, file: number, end: number): void => {
-    if (r !== null) {
+    counts.read++;
+    if (r === null) counts.duplicates++;
+    else {
       writer.write(r);
       counts.written++;
       switch (r.verdict) {
@@ -197,11 +203,9 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
         if (failure !== null) throw failure;
         if (o.signal?.aborted) throw o.signal.reason;
         const i = ++index;
-        counts.read++;
         const end = ends[k];
         const r = checkOffline(values[k], i, o.offline);
         if (!dedupe.add(dedupeKeyOf(r))) {
-          counts.duplicates++;
           complete(i, null, file, end);
           continue;
         }

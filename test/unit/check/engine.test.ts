@@ -141,6 +141,45 @@ describe('check/engine', () => {
     assert.equal(kept + second.text, full.text);
   });
 
+  it('counts reads and duplicates at the checkpoint exactly as far as the output goes (summary right after a resume)', async () => {
+    // Duplicates and records read ahead of the output (network checks in
+    // flight) must not be in a checkpoint's counts: a resumed run reads them again.
+    const addrs = Array.from({ length: 240 }, (_, i) => (i % 4 === 0 ? `dup${i % 9}@d${i % 9}.test` : `u${i}@d${i % 9}.test`));
+    const dnsFor = () => new DnsChecker({ resolver: scrambledResolver(), clock: new FakeClock(), timeoutMs: 60_000 });
+    const full = memoryWriter();
+    const fullCounts = await runCheck(source(batches(addrs, 1)), full, { offline, stages: { dns: dnsFor() }, concurrency: 8, clock: new FakeClock() });
+    assert.ok(fullCounts.duplicates > 0);
+
+    const clock = new FakeClock();
+    const cps: Checkpoint[] = [];
+    const journal: Journal = { completed: () => undefined, checkpoint: async (cp) => { cps.push(cp); } };
+    const first = memoryWriter();
+    const bs = batches(addrs, 1);
+    async function* interrupted(): AsyncGenerator<InputBatch> {
+      for (let i = 0; i < bs.length; i++) {
+        if (i === 100) {
+          // Let some results reach the output (wait on that, with a deadline), then make the next record checkpoint with checks in flight.
+          const until = Date.now() + 10_000;
+          while (first.results.length < 50 && Date.now() < until) await new Promise((r) => setImmediate(r));
+          await clock.advance(2000);
+        }
+        yield bs[i];
+        if (i === 160) throw new Error('killed');
+      }
+    }
+    await assert.rejects(runCheck(interrupted(), first, { offline, stages: { dns: dnsFor() }, concurrency: 8, clock, journal, checkpointEveryMs: 1000 }), /killed/);
+    // kill -9 right after the mid-run checkpoint: the final one in the error path is never written.
+    const cp = cps[0];
+    assert.ok(cp.index > 0 && cp.index < 160, `checkpoint at ${cp.index}`);
+    assert.equal(cp.counts.read, cp.index, 'a checkpoint counts the records it accounts for, no more');
+    const rest = bs.filter((b) => b.ends[0] > cp.offset);
+    const dedupe = await rebuildDedupe(source(bs.filter((b) => b.ends[0] <= cp.offset)));
+    const second = memoryWriter();
+    const counts = await runCheck(source(rest), second, { offline, stages: { dns: dnsFor() }, concurrency: 8, clock: new FakeClock(), dedupe, resume: { checkpoint: cp, completed: new Map() } });
+    assert.equal(first.text.slice(0, cp.outputBytes) + second.text, full.text);
+    assert.deepEqual(counts, fullCounts);
+  });
+
   it('reuses journaled network results instead of checking them again', async () => {
     const resolver = scrambledResolver();
     const dns = new DnsChecker({ resolver, clock: new FakeClock(), timeoutMs: 60_000 });
