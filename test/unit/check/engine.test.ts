@@ -5,7 +5,7 @@ import { createOfflineContext, checkOffline } from '../../../src/check/pipeline.
 import { runCheck, rebuildDedupe, type Checkpoint, type InputBatch, type Journal, type ResultWriter } from '../../../src/check/engine.ts';
 import { DigestSet } from '../../../src/check/dedupe.ts';
 import { resultToJsonLine } from '../../../src/check/serialize.ts';
-import { decodeState, encodeCheckpoint, encodeCompleted, encodeHeader, fingerprintDiff, type StateFingerprint } from '../../../src/check/state.ts';
+import { StateChain, decodeState, encodeCheckpoint, encodeCompleted, encodeHeader, fingerprintDiff, type StateFingerprint } from '../../../src/check/state.ts';
 import { FakeClock } from '../../../src/fake-clock.ts';
 import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
@@ -207,24 +207,26 @@ describe('check/engine', () => {
 });
 
 describe('check/state', () => {
-  const fp: StateFingerprint = { inputs: [{ path: 'in.txt', size: 10, head: 'abc' }], output: '/o', format: 'jsonl', column: null, options: '[]' };
+  const fp: StateFingerprint = { inputs: [{ path: 'in.txt', size: 1000, head: 'abc' }], output: '/o', format: 'jsonl', column: null, options: '[]' };
   const cp = (index: number): Checkpoint => ({ file: 0, offset: index * 10, index, outputBytes: index * 100, counts: { read: index, written: index, duplicates: 0, valid: index, invalid: 0, risky: 0, unknown: 0 } });
   const r = (index: number): CheckResult => ({ ...checkOffline('a@b.com', index, offline) });
 
+  const sealed = (...bodies: string[]): string => { const c = new StateChain(); return bodies.map((b) => c.seal(b)).join(''); };
+
   it('takes the last checkpoint and the results journaled after it', () => {
-    const text = encodeHeader(fp) + encodeCompleted(r(2)) + encodeCheckpoint(cp(3)) + encodeCompleted(r(5)) + encodeCompleted(r(4));
+    const text = sealed(encodeHeader(fp), encodeCompleted(r(2)), encodeCheckpoint(cp(3)), encodeCompleted(r(5)), encodeCompleted(r(4)));
     const s = decodeState(text, 'st');
     assert.equal(s.resume!.checkpoint.index, 3);
     assert.deepEqual([...s.resume!.completed.keys()].sort(), [4, 5]);
   });
 
   it('ignores a torn last line (killed mid-append)', () => {
-    const text = encodeHeader(fp) + encodeCheckpoint(cp(3)) + encodeCheckpoint(cp(6)).slice(0, 20);
+    const text = sealed(encodeHeader(fp), encodeCheckpoint(cp(3))) + encodeCheckpoint(cp(6)).slice(0, 20);
     assert.equal(decodeState(text, 'st').resume!.checkpoint.index, 3);
   });
 
   it('rejects damage elsewhere and foreign files with EV_ERR_STATE_INVALID', () => {
-    assert.throws(() => decodeState(`${encodeHeader(fp)}garbage\n${encodeCheckpoint(cp(1))}`, 'st'), { code: 'EV_ERR_STATE_INVALID' });
+    assert.throws(() => decodeState(`${sealed(encodeHeader(fp))}garbage\n${sealed(encodeCheckpoint(cp(1)))}`, 'st'), { code: 'EV_ERR_STATE_INVALID' });
     assert.throws(() => decodeState('{"hello":1}\n', 'st'), { code: 'EV_ERR_STATE_INVALID' });
     assert.throws(() => decodeState('', 'st'), { code: 'EV_ERR_STATE_INVALID' });
   });
