@@ -88,6 +88,8 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Live counters for progress display; updated in place. */
   stats?: Counts;
+  /** Sees every network result; an error it returns stops the run (see failure-watch.ts). */
+  watch?: { observe(r: CheckResult): Error | null };
 }
 
 /**
@@ -106,6 +108,9 @@ export function emptyCounts(): Counts {
 }
 
 interface Done { result: CheckResult | null; file: number; end: number }
+
+/** Thrown inside a queued check when the run is already failing: the check never ran. */
+const SKIPPED = Symbol('skipped');
 
 /**
  * Runs a whole check. Resolves to the final counts; rejects with the input's
@@ -178,14 +183,19 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
   const launch = (i: number, r: CheckResult, file: number, end: number): void => {
     inFlight++;
     limit(async () => {
+      // Once the run is failing, checks still queued are dropped, not run:
+      // a broken service is not asked a thousand more times on the way out.
+      if (failure !== null) throw SKIPPED;
       if (o.rate) await o.rate.take(o.signal);
       return checkNetwork(r, o.stages, o.signal);
     }).then((res) => {
       o.journal?.completed(res);
       complete(i, res, file, end);
+      const stop = o.watch?.observe(res) ?? null;
+      if (stop !== null && failure === null) failure = stop;
     }).catch((err: unknown) => {
       // A failed stage, journal or output write stops the run (reported by the main loop).
-      if (failure === null) failure = err;
+      if (failure === null && err !== SKIPPED) failure = err;
     }).finally(() => {
       inFlight--;
       const w = wake;

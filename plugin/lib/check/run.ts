@@ -25,6 +25,7 @@ import { readInputs, type ReadProgress } from './input.ts';
 import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
 import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
 import { acquireRunLock } from './run-lock.ts';
+import { FailureWatch } from '../../../src/check/failure-watch.ts';
 import { buildNetworkStages, validateProbeIdentity } from './stages.ts';
 import { startProgress } from './progress.ts';
 
@@ -184,6 +185,7 @@ async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started:
       ...(resume ? { resume } : {}),
       ...(dedupe ? { dedupe } : {}),
       checkpointEveryMs: o.checkpointEveryMs,
+      watch: new FailureWatch({ describe: (stage) => (stage === 'dns' ? (o.dnsServer ? `DNS server ${o.dnsServer}` : 'the system DNS resolver') : `the provider in ${o.provider}`) }),
     });
   } finally {
     stopProgress?.();
