@@ -166,6 +166,8 @@ export async function checkNetwork(r: CheckResult, stages: NetworkStages, signal
     const reason = DNS_REASON[d.status];
     if (reason) r.reasons.push(reason);
     if (d.implicitMx) r.reasons.push('implicit_mx');
+    // A domain that publishes MX records receives mail: not a typo to "correct".
+    if (d.status === 'ok' && !d.implicitMx && r.checks.lists?.suggestion) withoutSuggestion(r);
     if (!stages.allowPrivateMx && d.mx.some((m) => m.private)) r.reasons.push('mx_private');
     deliverable = d.status === 'ok';
     if (deliverable && stages.smtp) {
@@ -181,6 +183,12 @@ export async function checkNetwork(r: CheckResult, stages: NetworkStages, signal
   }
   r.verdict = verdictOf(r.reasons);
   return r;
+}
+
+function withoutSuggestion(r: CheckResult): void {
+  r.checks.lists = { ...r.checks.lists!, suggestion: null };
+  const k = r.reasons.indexOf('typo_suggestion');
+  if (k !== -1) r.reasons.splice(k, 1);
 }
 
 const DNS_REASON: Partial<Record<string, ReasonCode>> = {
