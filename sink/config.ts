@@ -15,6 +15,8 @@ import { checkPemPair, generateSelfSigned } from './smtp-tls.ts';
 import type { PemPair } from './smtp-tls.ts';
 import { DEFAULT_HOST, badOption, optionLabel, optionSpec, parseUsers } from './options.ts';
 import type { SinkOptionKey, SinkUser, TableOptions } from './options.ts';
+import { parseReleaseTargets } from './release-targets.ts';
+import type { ReleaseTarget } from './release-targets.ts';
 import type { Logger } from './types.ts';
 
 export {
@@ -68,6 +70,8 @@ export interface SinkConfig {
   readonly parseInWorker: boolean;
   readonly random: () => number;
   readonly analyze: Analyzer | null;
+  readonly releaseTo: readonly ReleaseTarget[];
+  readonly corsOrigin: string | null;
 }
 
 function readText(key: keyof SinkOptions, path: string): string {
@@ -174,6 +178,16 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
   const logLevel = o.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) badOption('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
 
+  let releaseTo: ReleaseTarget[] = [];
+  if (o.releaseTo != null) {
+    const parsed = parseReleaseTargets(o.releaseTo);
+    if (typeof parsed === 'string') badOption('releaseTo', `${parsed} (expected HOST[:PORT],…)`);
+    releaseTo = parsed as ReleaseTarget[];
+  }
+  const corsOrigin = o.corsOrigin ?? null;
+  // One header value: a crafted origin must not split the response.
+  if (corsOrigin !== null && !/^[\x21-\x7e]{1,2048}$/.test(corsOrigin)) badOption('corsOrigin', 'must be an origin such as https://app.example or *', corsOrigin);
+
   return Object.freeze({
     host, smtpPort, httpPort, token, tokenGenerated, rulesSource, rulesFile,
     maxMessages, maxBytes, maxMessageSize, tls, authRequired, users,
@@ -182,6 +196,8 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
     parseInWorker: o.parseInWorker ?? (o.analyze == null),
     random: o.random ?? Math.random,
     analyze: o.analyze ?? null,
+    releaseTo: Object.freeze(releaseTo),
+    corsOrigin,
   });
 }
 

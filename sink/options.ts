@@ -72,7 +72,7 @@ export interface SinkOptionSpec {
   /** Placeholder shown after the flag in help and docs. */
   readonly valueName?: string;
   readonly help: string;
-  readonly group?: 'API' | 'BEHAVIOUR' | 'LIMITS' | 'TLS' | 'SMTP AUTH' | 'SMTP';
+  readonly group?: 'API' | 'BEHAVIOUR' | 'LIMITS' | 'TLS' | 'SMTP AUTH' | 'SMTP' | 'COMPATIBILITY';
   /** Options that cannot be combined with this one (by option key). */
   readonly exclusive?: readonly string[];
   /** Options this one needs (by option key). */
@@ -107,6 +107,8 @@ export const SINK_OPTIONS = Object.freeze({
   users: { flag: 'auth-user', env: 'EV_AUTH_USERS', type: 'users', group: 'SMTP AUTH', help: 'SMTP accounts (repeatable flag; the variable takes u:p,u2:p2). Without --auth-required any credentials are accepted and the user name is recorded.' },
   usersFile: { flag: 'auth-users-file', env: 'EV_AUTH_USERS_FILE', type: 'file', group: 'SMTP AUTH', help: 'File with one user:password per line (# starts a comment), added to --auth-user.' },
   name: { flag: 'name', env: 'EV_NAME', type: 'string', defaultText: 'host name', group: 'SMTP', help: 'Host name in the SMTP greeting and in generated DSNs.' },
+  releaseTo: { flag: 'release-to', env: 'EV_RELEASE_TO', type: 'string', valueName: 'HOST[:PORT],…', group: 'COMPATIBILITY', help: 'SMTP servers that MailHog/Mailpit "release" may relay captured messages to; without it releases are refused (403): the sink is never an open relay.' },
+  corsOrigin: { flag: 'cors-origin', env: 'EV_CORS_ORIGIN', type: 'string', valueName: 'ORIGIN', group: 'COMPATIBILITY', help: 'Access-Control-Allow-Origin for the MailHog/Mailpit-compatible routes, like MailHog\'s -cors-origin.' },
   logLevel: { flag: 'log-level', env: 'EV_LOG_LEVEL', type: 'choice', choices: LOG_LEVELS, default: 'info', help: 'Level of the JSON logs on stdout.' },
   parseInWorker: { flag: null, env: 'EV_PARSE_IN_WORKER', type: 'boolean', default: true, help: 'Run the MIME parse and analysis in a low-priority worker thread (off: inline, for debugging).' },
 } as const satisfies Record<string, SinkOptionSpec>);

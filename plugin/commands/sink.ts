@@ -13,6 +13,7 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
     { description: 'Free ports, no API token, STARTTLS with a generated certificate', command: '<%= config.bin %> sink --smtp-port 0 --http-port 0 --no-auth --tls-self-signed' },
     { description: 'Simulate bounces from a rules file, keep at most 1,000 messages', command: '<%= config.bin %> sink --rules rules.yaml --max-messages 1000' },
     { description: 'Require SMTP AUTH', command: '<%= config.bin %> sink --auth-required --auth-user app:secret' },
+    { description: 'Let MailHog clients release messages to a staging relay, and a browser app read the API', command: '<%= config.bin %> sink --release-to smtp.staging.internal:25 --cors-origin https://app.example' },
   ];
   static override flags = sinkOptionFlags;
 
