@@ -14,7 +14,7 @@ import type { Analyzer } from './message-parse.ts';
 import { checkPemPair, generateSelfSigned } from './smtp-tls.ts';
 import type { PemPair } from './smtp-tls.ts';
 import { DEFAULT_HOST, badOption, optionLabel, optionSpec, parseUsers } from './options.ts';
-import type { SinkOptionKey, SinkUser, TableOptions } from './options.ts';
+import type { SinkOptionKey, TableOptions } from './options.ts';
 import { parseReleaseTargets } from './release-targets.ts';
 import type { ReleaseTarget } from './release-targets.ts';
 import type { Logger } from './types.ts';
@@ -95,7 +95,7 @@ function checkedNumber(key: NumericKey, given: number | undefined): number {
   const min = spec.min ?? 0;
   const max = spec.max ?? Number.MAX_SAFE_INTEGER;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) badOption(key, `must be a whole number from ${min} to ${max}`, v);
-  return v as number;
+  return v;
 }
 
 /**
@@ -182,7 +182,7 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
   if (o.releaseTo != null) {
     const parsed = parseReleaseTargets(o.releaseTo);
     if (typeof parsed === 'string') badOption('releaseTo', `${parsed} (expected HOST[:PORT],…)`);
-    releaseTo = parsed as ReleaseTarget[];
+    releaseTo = parsed;
   }
   const corsOrigin = o.corsOrigin ?? null;
   // One header value: a crafted origin must not split the response.

@@ -29,7 +29,7 @@ export class EventLog {
   constructor(options: { window?: number; now?: () => Date } = {}) {
     const size = options.window ?? DEFAULT_SINK_EVENT_WINDOW;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`event window must be a positive integer, got ${size}`);
-    this.#window = new Array(size);
+    this.#window = new Array<SinkEvent | undefined>(size);
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -44,8 +44,8 @@ export class EventLog {
 
   append<T extends SinkEventType>(type: T, data: EventDataMap[T]): SinkEvent<T> {
     const event: SinkEvent<T> = { seq: ++this.#lastSeq, time: this.#isoNow(), type, data };
-    this.#window[event.seq % this.#window.length] = event as SinkEvent;
-    for (const listener of this.#listeners) listener(event as SinkEvent);
+    this.#window[event.seq % this.#window.length] = event;
+    for (const listener of this.#listeners) listener(event);
     return event;
   }
 

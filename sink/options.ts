@@ -12,7 +12,6 @@
 import { formatDuration, readDuration } from '../src/duration.ts';
 import { evError } from '../src/errors.ts';
 import { LOG_LEVELS } from './logger.ts';
-import type { LogLevel } from './logger.ts';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES } from './store.ts';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -153,7 +152,7 @@ export function parseByteSize(raw: string | number): number | null {
   if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw >= 0 ? raw : null;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$/i.exec(raw);
   if (!m) return null;
-  const unit = (m[2] ?? 'b').toLowerCase()[0]!;
+  const unit = (m[2] ?? 'b').toLowerCase()[0];
   const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
   const n = Math.round(Number(m[1]) * mult);
   return Number.isSafeInteger(n) ? n : null;
@@ -206,7 +205,7 @@ export function parseOptionText(key: SinkOptionKey, raw: string): TableOptions[S
       return parseUsers(key, raw);
     case 'choice':
       if (!spec.choices!.includes(raw)) badOption(key, `must be one of ${spec.choices!.join(', ')}`, raw);
-      return raw as LogLevel;
+      return raw;
   }
 }
 
@@ -224,7 +223,7 @@ export function optionsFromFlagValues(values: RawFlagValues): Partial<TableOptio
     else if (spec.type === 'users') out[key] = (Array.isArray(v) ? v : [String(v)]).flatMap((u: string) => parseUsers(key, u));
     else out[key] = parseOptionText(key, String(v));
   }
-  return out as Partial<TableOptions>;
+  return out;
 }
 
 /** Reads the EV_* environment variables into options (only those set and not empty). */
@@ -234,7 +233,7 @@ export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>
     const v = env[spec.env];
     if (v !== undefined && v !== '') out[key] = parseOptionText(key, v);
   }
-  return out as Partial<TableOptions>;
+  return out;
 }
 
 const VALUE_NAMES: Readonly<Record<SinkOptionType, string>> = Object.freeze({

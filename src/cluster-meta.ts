@@ -4,7 +4,6 @@
  * passed in.
  */
 import { formatDuration, parseDuration } from './duration.ts';
-import { evError } from './errors.ts';
 
 // The kube and check-cluster modules import these from here; they live in duration.ts (one grammar for every duration).
 export { formatDuration, parseDuration } from './duration.ts';

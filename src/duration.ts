@@ -34,7 +34,7 @@ export function readDuration(value: unknown): number | null {
   let end = 0;
   PART.lastIndex = 0;
   for (let m = PART.exec(text); m !== null; m = PART.exec(text)) {
-    total += Number(m[1]) * DURATION_UNITS_MS[m[2]!]!;
+    total += Number(m[1]) * DURATION_UNITS_MS[m[2]];
     end = PART.lastIndex;
   }
   return end === text.length ? checked(total) : null;
@@ -80,8 +80,8 @@ export function formatDuration(ms: number): string {
   if (whole < 1000) return `${whole}ms`;
   if (whole < 60_000) return `${Math.floor(whole / 100) / 10}s`;
   const i = PARTS.findIndex(([, size]) => whole >= size);
-  const [unit, size] = PARTS[i]!;
-  const [nextUnit, nextSize] = PARTS[i + 1]!;
+  const [unit, size] = PARTS[i];
+  const [nextUnit, nextSize] = PARTS[i + 1];
   const major = Math.floor(whole / size);
   const minor = Math.floor((whole % size) / nextSize);
   return minor === 0 ? `${major}${unit}` : `${major}${unit}${String(minor).padStart(2, '0')}${nextUnit}`;

@@ -42,7 +42,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
     const decision = attempt >= attempts ? { retry: false } : options.classify(outcome);
     if (!decision.retry) {
       if ('error' in outcome) throw outcome.error;
-      return outcome.value as T;
+      return outcome.value;
     }
     const delay = decision.afterMs ?? backoffDelay(attempt, options);
     await sleep(options.clock, Math.min(delay, options.maxMs), options.signal);

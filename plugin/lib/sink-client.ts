@@ -452,11 +452,11 @@ export class SinkClient {
         try {
           if (frame.type === 'hello') {
             hello = true;
-            this.#onHello(state, frame as HelloFrame, options);
+            this.#onHello(state, frame, options);
             return;
           }
           if (!hello) return;
-          const event = frame as SinkEvent;
+          const event = frame;
           if (event.type === 'gap') {
             const gap = event as SinkEvent<'gap'>;
             state.lastSeq = Math.max(state.lastSeq ?? 0, gap.data.to);

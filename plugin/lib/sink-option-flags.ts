@@ -17,24 +17,26 @@ const flagsOf = (keys: readonly string[] | undefined): string[] | undefined => {
  * only shown in the help.
  */
 export const sinkOptionFlags: Interfaces.FlagInput = Object.fromEntries(
-  specs.filter(([, spec]) => spec.flag !== null).map(([, spec]) => {
-    const common = {
-      description: `${spec.help} [env: ${spec.env}]`,
-      helpGroup: spec.group,
-      exclusive: flagsOf(spec.exclusive),
-      dependsOn: flagsOf(spec.dependsOn),
-    };
-    if (spec.type === 'boolean') return [spec.flag!, Flags.boolean(common)];
-    if (spec.type === 'users') return [spec.flag!, Flags.string({ ...common, helpValue: spec.choices ? undefined : valueName(spec), multiple: true })];
-    const shownDefault = defaultText(spec);
-    return [spec.flag!, Flags.string({
-      ...common,
-      helpValue: spec.choices ? undefined : valueName(spec),
-      options: spec.choices ? [...spec.choices] : undefined,
-      ...(shownDefault !== null ? { defaultHelp: async () => shownDefault } : {}),
-    })];
-  }),
+  specs.filter(([, spec]) => spec.flag !== null).map(([, spec]) => [spec.flag!, flagOfSpec(spec)]),
 );
+
+function flagOfSpec(spec: SinkOptionSpec): Interfaces.FlagInput[string] {
+  const common = {
+    description: `${spec.help} [env: ${spec.env}]`,
+    helpGroup: spec.group,
+    exclusive: flagsOf(spec.exclusive),
+    dependsOn: flagsOf(spec.dependsOn),
+  };
+  if (spec.type === 'boolean') return Flags.boolean(common);
+  if (spec.type === 'users') return Flags.string({ ...common, helpValue: valueName(spec), multiple: true });
+  const shownDefault = defaultText(spec);
+  return Flags.string({
+    ...common,
+    helpValue: spec.choices ? undefined : valueName(spec),
+    options: spec.choices ? [...spec.choices] : undefined,
+    ...(shownDefault !== null ? { defaultHelp: async () => shownDefault } : {}),
+  });
+}
 
 /** The environment variables of the sink's options, for the command's description. */
 export const sinkOptionEnvNames: string[] = specs.map(([, spec]) => spec.env);

@@ -17,7 +17,7 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<Error & {
   } catch (err) {
     assert.ok(isEmailValidateError(err), `expected an EmailValidateError, got ${String(err)}`);
     assert.equal(err.code, code, err.message);
-    return err as Error & { code: string; hint?: string };
+    return err;
   }
   assert.fail(`expected ${code}`);
 }

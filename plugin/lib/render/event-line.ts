@@ -113,7 +113,7 @@ function body(event: SinkEvent, paint: Paint): string {
       return `${d.missed} event(s) lost (seq ${d.from}..${d.to}) — the sink no longer retains them`;
     }
     default:
-      return clean(JSON.stringify((event as SinkEvent).data));
+      return clean(JSON.stringify((event).data));
   }
 }
 
@@ -130,7 +130,7 @@ function sourceStyle(source: string): Style {
  */
 export function formatEventLine(event: SinkEvent, options: EventLineOptions = {}): string {
   const paint = options.paint ?? plain;
-  const verdict = VERDICTS[event.type] ?? { label: String(event.type).toUpperCase(), style: 'gray' as Style };
+  const verdict = VERDICTS[event.type] ?? { label: String(event.type).toUpperCase(), style: 'gray' };
   const prefix = options.source ? `${paint(sourceStyle(options.source), options.source)} ` : '';
   return `${prefix}${paint('dim', clockTime(event.time, options.utc))}  ${paint(verdict.style, verdict.label.padEnd(VERDICT_WIDTH))}  ${body(event, paint)}`;
 }

@@ -119,13 +119,13 @@ describe('sink target: withSinkTarget (every sink command\'s frame)', () => {
     const deps = { createApi: () => { const api = fakeApi(); apis.push(api); return api; } };
     const status: string[] = [];
     const value = await withSinkTarget({ sink: 'http://h:1' }, { onStatus: (l) => status.push(l), deps }, async (target) => {
-      assert.equal(apis[0]!.closed, false, 'open while the command runs');
+      assert.equal(apis[0].closed, false, 'open while the command runs');
       return target.sinks.length;
     });
     assert.equal(value, 1);
-    assert.equal(apis[0]!.closed, true);
+    assert.equal(apis[0].closed, true);
     await assert.rejects(withSinkTarget({ sink: 'http://h:1' }, { onStatus: () => {}, deps }, async () => { throw new Error('command failed'); }), /command failed/);
-    assert.equal(apis[1]!.closed, true);
+    assert.equal(apis[1].closed, true);
   });
 
   it('registers no tunnel cleanup for a direct --sink', async () => {

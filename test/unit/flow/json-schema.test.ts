@@ -14,9 +14,9 @@ describe('flow JSON Schema generated from the format (src/flow/json-schema.ts)',
     const defs = (flowJsonSchema().$defs ?? {}) as Record<string, { properties?: Record<string, unknown> }>;
     assert.deepEqual(Object.keys(flowJsonSchema().properties as object), [...FLOW_FIELDS.flow]);
     for (const kind of ['step', 'send', 'http', 'job', 'expect', 'expectEvent'] as const) {
-      assert.deepEqual(Object.keys(defs[kind]!.properties!), [...FLOW_FIELDS[kind]], kind);
+      assert.deepEqual(Object.keys(defs[kind].properties!), [...FLOW_FIELDS[kind]], kind);
     }
-    assert.deepEqual(Object.keys(defs.expectNone!.properties!), [...FLOW_FIELDS.criteria]);
+    assert.deepEqual(Object.keys(defs.expectNone.properties!), [...FLOW_FIELDS.criteria]);
   });
 
   it('the parser refuses a field the format does not declare, naming the declared ones', () => {

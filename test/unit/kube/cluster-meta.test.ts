@@ -3,7 +3,6 @@ import {
   CREATED_AT_ANNOTATION, EXPIRES_AT_ANNOTATION, TTL_ANNOTATION, generateNamespaceName, isExpired,
   isValidNamespaceName, lifetimeAnnotations, parseTtl, readLifetime,
 } from '../../../src/cluster-meta.ts';
-import { isEmailValidateError } from '../../../src/errors.ts';
 
 describe('cluster-meta', () => {
   it('generates sortable, valid namespace names from the injected clock and randomness', () => {
