@@ -103,88 +103,87 @@ function checkedNumber(key: NumericKey, given: number | undefined): number {
  * files it names (token, rules, TLS, users) and generates what was asked to be
  * generated (token, self-signed certificate). Throws EmailValidateError.
  */
-export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig {
-  const o = input;
-  const host = o.host ?? DEFAULT_HOST;
+export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig {
+  const host = given.host ?? DEFAULT_HOST;
   if (typeof host !== 'string' || host.trim() === '' || /\s/.test(host)) badOption('host', 'must be a host name or IP address', host);
-  const smtpPort = checkedNumber('smtpPort', o.smtpPort);
-  const httpPort = checkedNumber('httpPort', o.httpPort);
+  const smtpPort = checkedNumber('smtpPort', given.smtpPort);
+  const httpPort = checkedNumber('httpPort', given.httpPort);
   if (smtpPort !== 0 && smtpPort === httpPort) badOption('httpPort', `must differ from the SMTP port ${smtpPort}`);
 
-  const noAuth = o.noAuth ?? false;
+  const noAuth = given.noAuth ?? false;
   let token: string | null = null;
   let tokenGenerated = false;
   if (noAuth) {
-    if (o.token || o.tokenFile) {
+    if (given.token || given.tokenFile) {
       throw evError('EV_ERR_CONFLICTING_OPTIONS', '--no-auth cannot be combined with --token or --token-file', { hint: 'Drop one of them.' });
     }
-  } else if (o.token != null) {
-    token = o.token;
-  } else if (o.tokenFile != null) {
-    token = readText('tokenFile', o.tokenFile).trim();
+  } else if (given.token != null) {
+    token = given.token;
+  } else if (given.tokenFile != null) {
+    token = readText('tokenFile', given.tokenFile).trim();
   } else {
     token = randomBytes(24).toString('base64url');
     tokenGenerated = true;
   }
   if (token !== null && (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token))) {
-    badOption(o.token != null ? 'token' : 'tokenFile', `must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces`);
+    badOption(given.token != null ? 'token' : 'tokenFile', `must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces`);
   }
 
   let rulesSource = '';
   let rulesFile: string | null = null;
-  if (o.rules != null) rulesSource = o.rules;
-  else if (o.rulesFile != null) {
-    rulesFile = o.rulesFile;
-    rulesSource = readText('rulesFile', o.rulesFile);
+  if (given.rules != null) rulesSource = given.rules;
+  else if (given.rulesFile != null) {
+    rulesFile = given.rulesFile;
+    rulesSource = readText('rulesFile', given.rulesFile);
   }
   parseRules(rulesSource, rulesFile ?? 'rules'); // fail early, with file:line
 
-  const maxMessages = checkedNumber('maxMessages', o.maxMessages);
-  const maxBytes = checkedNumber('maxBytes', o.maxBytes);
-  const maxMessageSize = Math.min(maxBytes, checkedNumber('maxMessageSize', o.maxMessageSize));
+  const maxMessages = checkedNumber('maxMessages', given.maxMessages);
+  const maxBytes = checkedNumber('maxBytes', given.maxBytes);
+  const maxMessageSize = Math.min(maxBytes, checkedNumber('maxMessageSize', given.maxMessageSize));
 
-  const name = o.name ?? hostname();
+  const name = given.name ?? hostname();
   if (typeof name !== 'string' || !/^[A-Za-z0-9.-]{1,253}$/.test(name)) badOption('name', 'must be a host name', name);
 
   let tls: SinkConfig['tls'] = null;
-  if ((o.tlsCert == null) !== (o.tlsKey == null)) badOption(o.tlsCert == null ? 'tlsCert' : 'tlsKey', 'must be given together with --tls-cert/--tls-key');
-  if (o.tlsCert != null && o.tlsKey != null) {
-    if (o.tlsSelfSigned) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--tls-self-signed cannot be combined with --tls-cert/--tls-key', { hint: 'Drop one of them.' });
-    const pair = { cert: readText('tlsCert', o.tlsCert), key: readText('tlsKey', o.tlsKey) };
+  if ((given.tlsCert == null) !== (given.tlsKey == null)) badOption(given.tlsCert == null ? 'tlsCert' : 'tlsKey', 'must be given together with --tls-cert/--tls-key');
+  if (given.tlsCert != null && given.tlsKey != null) {
+    if (given.tlsSelfSigned) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--tls-self-signed cannot be combined with --tls-cert/--tls-key', { hint: 'Drop one of them.' });
+    const pair = { cert: readText('tlsCert', given.tlsCert), key: readText('tlsKey', given.tlsKey) };
     try {
       checkPemPair(pair);
     } catch (err) {
       throw evError('EV_ERR_TLS_CONFIG', `--tls-cert/--tls-key: ${(err as Error).message}`, { hint: 'Give a PEM certificate and its matching PEM private key.', cause: err });
     }
     tls = Object.freeze({ ...pair, selfSigned: false });
-  } else if (o.tlsSelfSigned) {
+  } else if (given.tlsSelfSigned) {
     tls = Object.freeze({ ...generateSelfSigned([...new Set([name, 'localhost', host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host])]), selfSigned: true });
   }
 
   const users = new Map<string, string>();
-  const userList = [...(o.users ?? []), ...(o.usersFile != null ? parseUsers('usersFile', readText('usersFile', o.usersFile)) : [])];
+  const userList = [...(given.users ?? []), ...(given.usersFile != null ? parseUsers('usersFile', readText('usersFile', given.usersFile)) : [])];
   if (userList.length > MAX_AUTH_USERS) badOption('users', `must list at most ${MAX_AUTH_USERS} users`);
   for (const u of userList) {
     if (typeof u?.user !== 'string' || u.user === '' || typeof u.password !== 'string') badOption('users', 'must be user:password pairs');
     users.set(u.user, u.password);
   }
-  const authRequired = o.authRequired ?? false;
+  const authRequired = given.authRequired ?? false;
   if (authRequired && users.size === 0) badOption('authRequired', 'needs at least one user (--auth-user user:password, EV_AUTH_USERS or --auth-users-file)');
 
-  const maxClients = checkedNumber('maxClients', o.maxClients);
-  const idleTimeoutMs = checkedNumber('idleTimeoutMs', o.idleTimeoutMs);
-  const sessionTimeoutMs = checkedNumber('sessionTimeoutMs', o.sessionTimeoutMs);
-  const eventWindow = checkedNumber('eventWindow', o.eventWindow);
-  const logLevel = o.logLevel ?? 'info';
+  const maxClients = checkedNumber('maxClients', given.maxClients);
+  const idleTimeoutMs = checkedNumber('idleTimeoutMs', given.idleTimeoutMs);
+  const sessionTimeoutMs = checkedNumber('sessionTimeoutMs', given.sessionTimeoutMs);
+  const eventWindow = checkedNumber('eventWindow', given.eventWindow);
+  const logLevel = given.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) badOption('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
 
   let releaseTo: ReleaseTarget[] = [];
-  if (o.releaseTo != null) {
-    const parsed = parseReleaseTargets(o.releaseTo);
+  if (given.releaseTo != null) {
+    const parsed = parseReleaseTargets(given.releaseTo);
     if (typeof parsed === 'string') badOption('releaseTo', `${parsed} (expected HOST[:PORT],…)`);
     releaseTo = parsed;
   }
-  const corsOrigin = o.corsOrigin ?? null;
+  const corsOrigin = given.corsOrigin ?? null;
   // One header value: a crafted origin must not split the response.
   if (corsOrigin !== null && !/^[\x21-\x7e]{1,2048}$/.test(corsOrigin)) badOption('corsOrigin', 'must be an origin such as https://app.example or *', corsOrigin);
 
@@ -192,10 +191,10 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
     host, smtpPort, httpPort, token, tokenGenerated, rulesSource, rulesFile,
     maxMessages, maxBytes, maxMessageSize, tls, authRequired, users,
     maxClients, idleTimeoutMs, sessionTimeoutMs, name, eventWindow, logLevel,
-    logger: o.logger ?? null,
-    parseInWorker: o.parseInWorker ?? (o.analyze == null),
-    random: o.random ?? Math.random,
-    analyze: o.analyze ?? null,
+    logger: given.logger ?? null,
+    parseInWorker: given.parseInWorker ?? (given.analyze == null),
+    random: given.random ?? Math.random,
+    analyze: given.analyze ?? null,
     releaseTo: Object.freeze(releaseTo),
     corsOrigin,
   });

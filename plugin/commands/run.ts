@@ -12,7 +12,7 @@ import { exitCodeOf } from '../../src/flow/result.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { ERROR_CODES, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
 import { runFlowFiles } from '../lib/flow/run-flows.ts';
-import { acquireClusterSink, acquireExternalSink, acquireLocalSink } from '../lib/flow/sinks.ts';
+import { acquireClusterSink, acquireExternalSink, acquireLocalSink } from '../lib/flow/acquire-sink.ts';
 import { readTokenFile } from '../lib/token-file.ts';
 
 export default class Run extends BaseCommand {

@@ -15,11 +15,11 @@ export interface BackoffOptions {
 }
 
 /** Delay before retry number `attempt` (1-based): exponential, capped, with jitter. */
-export function backoffDelay(attempt: number, o: BackoffOptions): number {
-  const factor = o.factor ?? 2;
-  const d = Math.min(o.maxMs, o.baseMs * factor ** Math.max(0, attempt - 1));
-  const r = (o.random ?? Math.random)();
-  switch (o.jitter ?? 'equal') {
+export function backoffDelay(attempt: number, options: BackoffOptions): number {
+  const factor = options.factor ?? 2;
+  const d = Math.min(options.maxMs, options.baseMs * factor ** Math.max(0, attempt - 1));
+  const r = (options.random ?? Math.random)();
+  switch (options.jitter ?? 'equal') {
     case 'none': return d;
     case 'full': return Math.floor(d * r);
     default: return Math.floor(d / 2 + (d / 2) * r);

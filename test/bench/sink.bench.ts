@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sink`: the figures of issue 2 §4, printed, never asserted.
+ * `npm run bench:sink`: the sink's throughput, latency and memory figures of docs/performance.md, printed, never asserted.
  *
  * The sink under test is the bundle the cluster runs (dist/sink/sink.bundle.mjs)
  * in a child process; the baseline is a bare smtp-server (same 100 ms

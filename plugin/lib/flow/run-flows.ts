@@ -26,7 +26,7 @@ export const FEED_CONNECT_TIMEOUT_MS = 15_000;
 
 /**
  * The part of {@link SinkClient} a run uses, narrowed where an in-process sink
- * (flow/sinks.ts, read from its context) cannot or need not say more.
+ * (flow/acquire-sink.ts, read from its context) cannot or need not say more.
  */
 export type FlowSinkApi = Pick<SinkClient, 'get' | 'rules' | 'setRules'> & {
   info(): Promise<Pick<SinkInfo, 'lastSeq' | 'smtp'>>;
