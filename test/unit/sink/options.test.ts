@@ -6,6 +6,7 @@ import { EventLog } from '../../../sink/event-log.ts';
 import { SINK_OPTIONS, optionsFromEnv, optionsFromFlagValues } from '../../../sink/options.ts';
 import type { SinkOptionKey, SinkOptionSpec } from '../../../sink/options.ts';
 import { sinkOptionFlags } from '../../../plugin/lib/sink-option-flags.ts';
+import { renderedDefault } from '../../../src/manifests.ts';
 import { SINK_OPTIONS_DOC, documentedSinkOptionsTable, renderSinkOptionsTable } from '../../support/render-sink-options.ts';
 
 const rows = Object.entries(SINK_OPTIONS as Record<string, SinkOptionSpec>) as [SinkOptionKey, SinkOptionSpec][];
@@ -74,6 +75,14 @@ describe('sink options table', () => {
         assert.throws(() => resolveSinkConfig({ name: 'sink.test', [key]: spec.max! + 1 }), /must be a whole number from/, `${key} above its range`);
       }
     }
+  });
+
+  it('the cluster manifests set only variables the sink reads (its options, and the bootstrap\'s own)', () => {
+    const bootstrap = new Set(['EV_BUNDLE_DIR', 'EV_WORK_DIR']);
+    const known = new Set(rows.map(([, spec]) => spec.env));
+    const set = [...renderedDefault().matchAll(/name: (EV_[A-Z_]+)/g)].map((m) => m[1]!);
+    assert.ok(set.length >= 5, `found ${set.join(', ')}`);
+    assert.deepEqual(set.filter((name) => !known.has(name) && !bootstrap.has(name)), []);
   });
 
   it('keeps the documented event window of 50,000 events, in the config and in a bare EventLog', () => {
