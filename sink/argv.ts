@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { evError } from '../src/errors.ts';
 import { SINK_OPTIONS, optionsFromFlagValues } from './options.ts';
-import type { SinkOptionSpec, TableOptions } from './options.ts';
+import type { RawFlagValues, SinkOptionSpec, TableOptions } from './options.ts';
 
 const PARSE_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
   Object.values(SINK_OPTIONS as Record<string, SinkOptionSpec>)
@@ -12,11 +12,11 @@ const PARSE_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntrie
 );
 
 export function optionsFromArgv(argv: string[]): Partial<TableOptions> {
-  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let values: RawFlagValues;
   try {
     ({ values } = parseArgs({ args: argv, strict: true, options: PARSE_OPTIONS }));
   } catch (err) {
-    throw evError('EV_ERR_INVALID_OPTION', (err as Error).message, { hint: 'See `kubectl email-validate sink --help`.' });
+    throw evError('EV_ERR_INVALID_OPTION', err instanceof Error ? err.message : String(err), { hint: 'See `kubectl email-validate sink --help`.' });
   }
-  return optionsFromFlagValues(values as Record<string, string | boolean | string[] | undefined>);
+  return optionsFromFlagValues(values);
 }

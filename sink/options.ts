@@ -124,6 +124,13 @@ type ValueOf<S extends SinkOptionSpec> =
 /** The value types of the table's options (numbers in bytes, milliseconds or counts). */
 export type TableOptions = { [K in SinkOptionKey]: ValueOf<(typeof SINK_OPTIONS)[K]> };
 
+/** Every row of the table with its key, in table order. */
+export function optionRows(): Array<[SinkOptionKey, SinkOptionSpec]> {
+  // Object.entries types its keys as string; these are exactly the table's keys.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-type-assertion
+  return Object.entries(SINK_OPTIONS) as Array<[SinkOptionKey, SinkOptionSpec]>;
+}
+
 /** The spec of one option. */
 export function optionSpec(key: SinkOptionKey): SinkOptionSpec {
   return SINK_OPTIONS[key];
@@ -210,17 +217,17 @@ export function parseOptionText(key: SinkOptionKey, raw: string): TableOptions[S
 }
 
 /** Raw values as a flag parser returns them: text, true for a given boolean flag, a list for a repeatable one. */
-export type RawFlagValues = Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
+export type RawFlagValues = Readonly<Record<string, string | boolean | readonly (string | boolean)[] | undefined>>;
 
 /** Flag values (keyed by flag name, from node's parseArgs or oclif) -> options (only those given). */
 export function optionsFromFlagValues(values: RawFlagValues): Partial<TableOptions> {
   const out: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(SINK_OPTIONS) as [SinkOptionKey, SinkOptionSpec][]) {
+  for (const [key, spec] of optionRows()) {
     if (spec.flag === null) continue;
     const v = values[spec.flag];
     if (v === undefined || v === false) continue;
     if (spec.type === 'boolean') out[key] = true;
-    else if (spec.type === 'users') out[key] = (Array.isArray(v) ? v : [String(v)]).flatMap((u: string) => parseUsers(key, u));
+    else if (spec.type === 'users') out[key] = (Array.isArray(v) ? v : [v]).flatMap((u) => parseUsers(key, String(u)));
     else out[key] = parseOptionText(key, String(v));
   }
   return out;
@@ -229,7 +236,7 @@ export function optionsFromFlagValues(values: RawFlagValues): Partial<TableOptio
 /** Reads the EV_* environment variables into options (only those set and not empty). */
 export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>): Partial<TableOptions> {
   const out: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(SINK_OPTIONS) as [SinkOptionKey, SinkOptionSpec][]) {
+  for (const [key, spec] of optionRows()) {
     const v = env[spec.env];
     if (v !== undefined && v !== '') out[key] = parseOptionText(key, v);
   }
@@ -250,8 +257,8 @@ export function defaultText(spec: SinkOptionSpec): string | null {
   if (spec.defaultText !== undefined) return spec.defaultText;
   if (spec.default === undefined) return null;
   if (spec.type === 'boolean') return spec.default ? 'on' : 'off';
-  if (spec.type === 'size') return formatByteSize(spec.default as number);
-  if (spec.type === 'duration') return formatDuration(spec.default as number);
+  if (spec.type === 'size') return formatByteSize(Number(spec.default));
+  if (spec.type === 'duration') return formatDuration(Number(spec.default));
   return String(spec.default);
 }
 

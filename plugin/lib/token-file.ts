@@ -13,7 +13,8 @@ export async function readTokenFile(path: string, read: (path: string) => Promis
   try {
     text = await read(path);
   } catch (err) {
-    throw evError('EV_ERR_FILE_READ', `cannot read --token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'check the path and its permissions', cause: err });
+    const code = err instanceof Error && 'code' in err ? String(err.code) : String(err);
+    throw evError('EV_ERR_FILE_READ', `cannot read --token-file ${path}: ${code}`, { hint: 'check the path and its permissions', cause: err });
   }
   const token = text.slice(0, MAX_TOKEN_FILE_BYTES).trim();
   if (!token) throw evError('EV_ERR_INVALID_OPTION', `--token-file ${path} is empty`, { hint: 'the file must hold the sink\'s API token' });

@@ -98,7 +98,12 @@ export function flowJsonSchema(): Schema {
       step: object('step', {
         name: { type: 'string' },
         timeout: ref('duration'),
-        ...Object.fromEntries(STEP_KINDS.map((kind) => [kind, ref(kind)])) as { [K in (typeof STEP_KINDS)[number]]: Schema },
+        send: ref('send'),
+        http: ref('http'),
+        job: ref('job'),
+        expect: ref('expect'),
+        expectEvent: ref('expectEvent'),
+        expectNone: ref('expectNone'),
       }, { oneOf: STEP_KINDS.map((kind) => ({ required: [kind] })) }),
       send: object('send', {
         to: textList,
