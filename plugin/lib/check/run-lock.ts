@@ -105,7 +105,8 @@ export function acquireRunLock(files: string[], o: RunLockOptions = {}): RunLock
     }
   };
   try {
-    for (const file of [...new Set(files)]) {
+    // Only files a run could corrupt: /dev/null, a FIFO or a terminal needs no lock (and /dev takes none).
+    for (const file of [...new Set(files)].filter(lockable)) {
       const lockPath = `${file}.lock`;
       takeOne(lockPath, file, me, alive);
       held.push(lockPath);
@@ -115,6 +116,14 @@ export function acquireRunLock(files: string[], o: RunLockOptions = {}): RunLock
     throw err;
   }
   return { paths: [...held], release };
+}
+
+function lockable(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return true; // not there yet: the run creates it
+  }
 }
 
 function takeOne(lockPath: string, file: string, me: LockHolder, alive: (pid: number) => boolean): void {

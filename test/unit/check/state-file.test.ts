@@ -189,6 +189,12 @@ describe('check/run-lock: one run per state and output file', () => {
     acquireRunLock([join(dir, 's')], { host: 'box' }).release();
   });
 
+  it('does not lock what is not a regular file (/dev/null as --out)', () => {
+    const l = acquireRunLock(['/dev/null', join(dir, 's')]);
+    assert.deepEqual(l.paths, [join(dir, 's.lock')]);
+    l.release();
+  });
+
   it('the default liveness check sees this process alive and a finished one dead', () => {
     acquireRunLock([join(dir, 's')]);
     assert.throws(() => acquireRunLock([join(dir, 's')]), { code: 'EV_ERR_STATE_LOCKED' });
