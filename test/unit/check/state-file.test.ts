@@ -195,7 +195,7 @@ describe('check/run-lock: one run per state and output file', () => {
     l.release();
   });
 
-  it('the default liveness check sees this process alive and a finished one dead', () => {
+  it('the default liveness check sees this process alive', () => {
     acquireRunLock([join(dir, 's')]);
     assert.throws(() => acquireRunLock([join(dir, 's')]), { code: 'EV_ERR_STATE_LOCKED' });
   });
