@@ -8,7 +8,12 @@ import * as checkState from '../../fuzz/check-state.fuzz.ts';
  * The check and flow fuzzers, each for a short fixed-seed run inside
  * `npm test` (`npm run fuzz -- --seconds N` runs them longer, with any seed).
  */
-const RUNS: Array<{ mod: typeof flow; seconds: number; minCases: number }> = [
+interface FuzzModule {
+  name: string;
+  fuzz(opts: { seed: number; seconds: number; log: (line: string) => void }): Promise<{ cases: number; failures: string[] }>;
+}
+
+const RUNS: Array<{ mod: FuzzModule; seconds: number; minCases: number }> = [
   { mod: flow, seconds: 1, minCases: 5 },
   { mod: checkInput, seconds: 1, minCases: 1000 },
   { mod: checkState, seconds: 1.5, minCases: 5 },
