@@ -250,8 +250,8 @@ async function precheckDnsServer(server: string, resolver: DnsResolver, deadline
     signal?.removeEventListener('abort', onAbort);
   }
   if (signal?.aborted) return;
-  if (code === 'ETIMEOUT' || code === 'ECONNREFUSED' || code === 'EREFUSED') {
-    const why = code === 'ETIMEOUT' ? 'no answer' : code === 'ECONNREFUSED' ? 'connection refused' : 'the server refused the query';
+  if (code === 'ETIMEOUT' || code === 'ECONNREFUSED' || code === 'EREFUSED' || code === 'EBADRESP' || code === 'EFORMERR') {
+    const why = code === 'ETIMEOUT' ? 'no answer' : code === 'ECONNREFUSED' ? 'connection refused' : code === 'EREFUSED' ? 'the server refused the query' : `the answer is not valid DNS (${code})`;
     throw evError('EV_ERR_DNS', `DNS server ${server} does not answer (${why} to a test query)`, {
       hint: 'check --dns-server (IP[:PORT]) and that the server is up and reachable from here; raise --dns-timeout for a slow server',
     });

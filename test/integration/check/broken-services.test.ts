@@ -79,11 +79,15 @@ describe('check: broken services stop the run early with the cause', function ()
       }
     });
 
-    it('a server answering garbage stops the run too (after its pre-check passes or fails clearly)', async () => {
+    it('a server answering garbage fails the pre-check: the answer is not DNS', async () => {
       const t = tempDir();
       try {
         const o = baseOptions({ paths: [list(t.dir, 500, (i) => `d${i}.test`)], out: join(t.dir, 'out.jsonl'), dnsServer: `127.0.0.1:${garbagePort}`, dnsTries: 1, dnsTimeoutMs: 200 });
-        await assert.rejects(runCheckCommand(o, baseIo()), { code: 'EV_ERR_DNS' });
+        await assert.rejects(runCheckCommand(o, baseIo()), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'EV_ERR_DNS');
+          assert.match(err.message, /does not answer \(the answer is not valid DNS \(EBADRESP\) to a test query\)/);
+          return true;
+        });
       } finally {
         t.cleanup();
       }
