@@ -29,6 +29,7 @@ describe('check: broken services stop the run early with the cause', function ()
       ['a header name with CR/LF', { headers: { 'X\r\nEvil': 'v' } }, {}, /header name "X\\r\\nEvil"/],
       ['a framing header', { headers: { 'Content-Length': '5' } }, {}, /set by the HTTP client itself/],
       ['a non-Latin-1 value', { headers: { 'X-Key': 'k€y' } }, {}, /outside Latin-1/],
+      ['CR/LF in the URL', { url: 'https://api.test/v?e={address}\r\nHost: evil' }, {}, /`url` has a control character \(0x0d\) at position 31/],
     ];
     for (const [what, extra, env, re] of cases) {
       it(what, () => {
