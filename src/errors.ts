@@ -65,6 +65,9 @@ export const ERROR_CODES = Object.freeze({
   EV_ERR_SINK_RESPONSE: { description: 'The sink answered with an unexpected status or body.', exit: E },
   EV_ERR_FEED_GAP: { description: 'Events were lost because the client fell behind the sink\'s retained window.', exit: E },
   EV_ERR_METHOD_NOT_ALLOWED: { description: 'The sink API route exists but not with that HTTP method.', exit: U, http: 405 },
+  EV_ERR_RELEASE_REFUSED: { description: 'A MailHog/Mailpit release named an SMTP server that --release-to does not allow (the sink is never an open relay).', exit: U, http: 403 },
+  EV_ERR_RELEASE_FAILED: { description: 'The SMTP server a message was released to refused it or could not be reached.', exit: E, http: 502 },
+  EV_ERR_NOT_IMPLEMENTED: { description: 'A MailHog- or Mailpit-compatible route the sink does not implement; the hint names what to use instead.', exit: U, http: 501 },
 
   // --- kubernetes ----------------------------------------------------------------
   EV_ERR_KUBECONFIG_MISSING: { description: 'No kubeconfig was found (set KUBECONFIG, --kubeconfig, or use --local / --sink).', exit: E },
