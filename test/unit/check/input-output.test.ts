@@ -110,6 +110,18 @@ describe('check/output', () => {
     }
   }));
 
+  it('a table never prints the control characters of a hostile address (no terminal escapes, no split rows)', withDir(async (dir) => {
+    const path = join(dir, 'out.table');
+    const w = createResultWriter({ format: 'table', sink: fdSink({ path, keepBytes: 0 }), durable: false, header: false });
+    for (const a of ['a\u001b]0;pwned\u0007@x.com', 'b\r\nvalid    fake@x.com', 'c\u009b31m@x.com']) w.write(checkOffline(a, 1, offline));
+    await w.flush();
+    w.close();
+    const text = readFileSync(path, 'utf8');
+    assert.equal(text.split('\n').length, 4, 'one row per result');
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(text.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f]/);
+  }));
+
   it('truncates a resumed output to the checkpointed length', withDir(async (dir) => {
     const path = join(dir, 'o.jsonl');
     writeFileSync(path, 'line1\nline2\npartial');
