@@ -2,8 +2,11 @@
  * Release artifacts from one command (`npm run release`, after the build):
  *
  * - the npm tarball, `kubectl-email-validate-VERSION.tgz`. Its dependencies are bundled
- *   (`bundleDependencies`), so `npm install -g ./kubectl-email-validate-VERSION.tgz`
- *   needs no registry and installs exactly the versions this repository tested;
+ *   (`bundleDependencies`, set on a staged copy only: in the repository's own
+ *   package.json it would make `npm ci` run install scripts that allowScripts keeps
+ *   off), installed there from package-lock.json with `npm ci --omit=dev`, so
+ *   `npm install -g ./kubectl-email-validate-VERSION.tgz` needs no registry and
+ *   installs exactly the versions this repository tested;
  * - the krew archive, `kubectl-email-validate-vVERSION.tar.gz`: the same package tree,
  *   written reproducibly (sorted names, fixed times and owners, gzip without a name or
  *   time), so the same commit gives the same digest;
@@ -56,7 +59,17 @@ export function release(outDir: string): ReleaseArtifacts {
   const stage = mkdtempSync(join(tmpdir(), 'ev-release-'));
   try {
     // The build already ran (npm run release runs it first); skip the prepare script.
-    const packed = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', stage], root).trim().split('\n').pop()!;
+    const plain = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', stage], root).trim().split('\n').pop()!;
+    const staged = join(stage, 'staged');
+    mkdirSync(staged);
+    run('tar', ['-xzf', join(stage, plain), '-C', staged], root);
+    const pkgDir = join(staged, 'package');
+    copyFileSync(join(root, 'package-lock.json'), join(pkgDir, 'package-lock.json'));
+    run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], pkgDir);
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(pkgDir, 'package.json'), `${JSON.stringify({ ...manifest, bundleDependencies: true }, null, 2)}\n`);
+    rmSync(join(pkgDir, 'package-lock.json'));
+    const packed = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', stage], pkgDir).trim().split('\n').pop()!;
     const tarball = join(outDir, packed);
     copyFileSync(join(stage, packed), tarball);
 

@@ -163,7 +163,11 @@ export function createSink(config: SinkConfig): Sink {
 
   // /api/info reports the bound SMTP port so that `send --sink URL` knows where to deliver.
   let boundSmtpPort: number | null = null;
-  const api: ApiServer = createApiServer(context, { token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort } }) });
+  const api: ApiServer = createApiServer(context, {
+    token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort } }),
+    corsOrigin: config.corsOrigin, releaseTo: config.releaseTo,
+    localSmtp: () => ({ host: config.host, port: boundSmtpPort }),
+  });
   let stopping: Promise<void> | null = null;
 
   const listen = async (server: Server | SinkSmtpServer['server'], port: number, what: string): Promise<number> => {
