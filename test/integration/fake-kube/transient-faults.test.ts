@@ -92,12 +92,14 @@ describe('fake-kube: transient faults', function () {
     }
   });
 
-  it('defect 5: `up` rides out a 429 (Retry-After), a 503, a 500 and a reset connection during the readiness wait', async () => {
+  it('defect 5: `up` rides out a 429 (Retry-After), a 503, a 500 and a reset connection during the readiness wait, and a 503 on an apply', async () => {
     const readinessReads = { method: 'GET', watch: false };
     fake.faults.injectTransient({ kind: 'status', status: 429, retryAfterSeconds: 1 }, 1, { ...readinessReads, path: '/deployments/email-sink' });
     fake.faults.injectTransient({ kind: 'status', status: 503 }, 1, { ...readinessReads, path: '/pods' });
     fake.faults.injectTransient({ kind: 'reset' }, 1, { ...readinessReads, path: '/pods' });
     fake.faults.injectTransient({ kind: 'status', status: 500 }, 1, { ...readinessReads, path: '/pods' });
+    // And one on an apply (server-side apply is idempotent, so it is sent again).
+    fake.faults.injectTransient({ kind: 'status', status: 503 }, 1, { method: 'PATCH', path: '/deployments/email-sink' });
     const lines: string[] = [];
     const sink = await createSink({ kubeconfig: fake.kubeconfigPath }, { wait: '30s', onStatus: (l) => lines.push(l) });
     try {
