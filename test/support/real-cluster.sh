@@ -179,7 +179,8 @@ step "a restricted user: a ServiceAccount that holds only the Role in $ROLE_FILE
 k create namespace "$RBAC_NS" >/dev/null
 k label namespace "$RBAC_NS" pod-security.kubernetes.io/enforce=restricted >/dev/null
 k -n "$RBAC_NS" create serviceaccount ev-user >/dev/null
-ROLE_NAME="$(k -n "$RBAC_NS" apply --server-side -f "$ROLE_FILE" -o jsonpath='{.metadata.name}')"
+# The generated Role names its namespace NAMESPACE: put ours in.
+ROLE_NAME="$(sed "s/^\(  namespace: \)NAMESPACE\$/\1$RBAC_NS/" "$ROLE_FILE" | k -n "$RBAC_NS" apply --server-side -f - -o jsonpath='{.metadata.name}')"
 k -n "$RBAC_NS" create rolebinding ev-user --role "$ROLE_NAME" --serviceaccount "$RBAC_NS:ev-user" >/dev/null
 USER_TOKEN="$(k -n "$RBAC_NS" create token ev-user --duration 1h)"
 SERVER="$(k config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')"
