@@ -85,7 +85,7 @@ export interface SinkUser {
 
 /** The sink's options table (order = order in help and docs). */
 export const SINK_OPTIONS = Object.freeze({
-  host: { flag: 'host', env: 'EV_HOST', type: 'string', default: DEFAULT_HOST, valueName: 'ADDRESS', help: 'Address to listen on (0.0.0.0 for every interface, as in the cluster).' },
+  host: { flag: 'host', env: 'EV_HOST', type: 'string', default: DEFAULT_HOST, valueName: 'ADDRESS', help: 'Address to listen on (:: for every interface, dual-stack, as in the cluster; falls back to 0.0.0.0 on a node without IPv6).' },
   smtpPort: { flag: 'smtp-port', env: 'EV_SMTP_PORT', type: 'port', default: DEFAULT_SMTP_PORT, min: 0, max: 65535, help: 'SMTP port; 0 picks a free one (printed).' },
   httpPort: { flag: 'http-port', env: 'EV_HTTP_PORT', type: 'port', default: DEFAULT_HTTP_PORT, min: 0, max: 65535, help: 'HTTP API port; 0 picks a free one (printed).' },
   token: { flag: 'token', env: 'EV_TOKEN', type: 'string', defaultText: 'generated', group: 'API', exclusive: ['tokenFile', 'noAuth'], help: 'Bearer token of the API, 16 or more printable characters (default: generated and printed).' },

@@ -18,6 +18,8 @@ import type { KubeClient } from './adapter.ts';
 import { readSinkBundle } from './bundle.ts';
 import { checkPermissions } from './permissions.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
+import { retryTransient, transientLabel } from './transient.ts';
+import { systemClock } from '../system-clock.ts';
 
 export { readSinkBundle };
 
@@ -188,7 +190,8 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
       registerCleanup();
       if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
       if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
-      else await client.apply(obj as never);
+      // Server-side apply is idempotent: a throttled or failed request is simply sent again.
+      else await retryTransient(() => client.apply(obj as never), { clock: systemClock, signal: options.signal, onRetry: (err) => status(`the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`) });
     }
     status(`applied ${objects.length} objects (server-side apply, field manager ${FIELD_MANAGER})`);
     const pods = await waitForSinkReady(client, namespace, { replicas, timeoutMs: waitMs, signal: options.signal, onProgress: status });

@@ -69,6 +69,13 @@ export function isTransient(err: unknown): boolean {
   return false;
 }
 
+/** A short name for a transient failure, for progress lines: `429`, `503`, `ECONNRESET`. */
+export function transientLabel(err: unknown): string {
+  const http = httpFailure(err);
+  if (http) return String(http.code);
+  return networkCode(err) ?? 'a dropped connection';
+}
+
 /** The server's Retry-After (seconds form) in ms, capped at {@link TRANSIENT_MAX_MS}; undefined without one. */
 export function retryAfterMs(err: unknown): number | undefined {
   const headers = httpFailure(err)?.headers;

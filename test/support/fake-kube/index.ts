@@ -10,7 +10,7 @@
  *
  * HTTPS because kubectl never sends a bearer token over plain HTTP. See README
  * "Testing without a cluster" and the modules here for what each part does.
- * One deliberate deviation from a real cluster: pods run on the host network,
+ * Deviations from a real cluster are listed in README.md here; the main one: pods run on the host network,
  * each with its own 127.x.y.z address as podIP, and a container that declares
  * EV_HOST gets it set to that address.
  */

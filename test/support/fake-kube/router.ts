@@ -16,7 +16,9 @@ import type { PortForwarder } from './port-forward.ts';
 import { parsePorts, PORT_FORWARD_PROTOCOLS } from './port-forward.ts';
 import { findResource, resolveResource } from './resources.ts';
 import type { ResourceType } from './resources.ts';
+import { PATCH_TYPES } from './patch.ts';
 import { protobufToJson } from './protobuf.ts';
+import { fieldValidationOf, modelFor, pruneUnknownFields } from './schema.ts';
 import { badRequest, internal, KubeStatusError, methodNotAllowed, notFound, tooLarge, unauthorized, unsupportedMediaType } from './status.ts';
 import { toTable, wantsTable } from './table.ts';
 import type { WatchHub } from './watch.ts';
@@ -232,6 +234,9 @@ export class Router {
       else if (bodyType === 'application/yaml') body = Buffer.from(JSON.stringify(parseYamlBody(body)));
       else if (bodyType !== '' && bodyType !== 'application/json') throw unsupportedMediaType(bodyType);
     }
+    if (body && body.length > 0 && subresource === undefined && (method === 'POST' || method === 'PUT' || method === 'PATCH')) {
+      body = this.dropUnknownFields(rt, method, bodyType, body, url.searchParams, res);
+    }
     const call: Call = {
       rt,
       namespace,
@@ -311,6 +316,36 @@ export class Router {
       default:
         throw methodNotAllowed('the server does not allow this method on the requested resource');
     }
+  }
+
+  /**
+   * Decodes the body against the kind's schema as a real server does: unknown
+   * fields are not stored; fieldValidation=Warn (the default) says so in a
+   * Warning header per field, Strict refuses, Ignore is silent (schema.ts).
+   */
+  private dropUnknownFields(rt: ResourceType, method: string, bodyType: string, body: Buffer, query: URLSearchParams, res: ServerResponse): Buffer {
+    if (bodyType === PATCH_TYPES.json) return body;
+    const model = modelFor(rt);
+    if (!model) return body;
+    const validation = fieldValidationOf(query);
+    if (!validation) throw badRequest(`fieldValidation parameter unsupported: ${query.get('fieldValidation')}; must be one of Ignore, Warn, Strict`);
+    const apply = bodyType === PATCH_TYPES.apply;
+    let parsed: unknown;
+    try {
+      // Clients send JSON (valid YAML): parse it as such first, the YAML parser is slow on a 700 KB bundle.
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      if (!apply) return body;
+      try { parsed = parseYamlBody(body); } catch { return body; }
+    }
+    const removed = pruneUnknownFields(parsed, model, method === 'PATCH' && !apply);
+    if (removed.length === 0) return body;
+    if (validation === 'Strict') {
+      if (apply) throw badRequest(`failed to create typed patch object: ${removed.map((p) => `.${p}: field not declared in schema`).join(', ')}`);
+      throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${removed.map((p) => `unknown field "${p}"`).join(', ')}`);
+    }
+    if (validation === 'Warn') res.setHeader('Warning', removed.map((p) => `299 - "unknown field \\"${p}\\""`));
+    return Buffer.from(JSON.stringify(parsed));
   }
 
   private logs(req: IncomingMessage, res: ServerResponse, call: Call): void {
