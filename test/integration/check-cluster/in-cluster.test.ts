@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { MAX_CONFIGMAP_BYTES } from '../../../src/manifests.ts';
+import { MAX_CONFIGMAP_BYTES } from '../../../src/bundle-shipping.ts';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isEmailValidateError } from '../../../src/errors.ts';
