@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { startFakeDns, type FakeDns, type ZoneEntry } from '../../support/fake-dns.ts';
-import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster, type ClusterCheckOptions } from '../../../plugin/lib/check-cluster/run.ts';
 import { COORDINATOR_SELECTOR, SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
 import type { KubeClient } from '../../../plugin/lib/kube/adapter.ts';
