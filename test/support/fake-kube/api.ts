@@ -90,10 +90,11 @@ export class KubeApi {
    * a `user` other than the fake's controllers, when RBAC does not grant it.
    */
   authorize(verb: string, rt: ResourceType, namespace: string | undefined, name?: string, user?: UserInfo, subresource?: string): void {
-    const ns = rt.namespaced ? namespace : undefined;
+    // requestinfo.go: a request for one namespace is "in" that namespace, so a RoleBinding there can grant `get` on it.
+    const ns = rt.namespaced ? namespace : rt.plural === 'namespaces' && name ? name : undefined;
     const attrs = { verb, group: rt.group, resource: rt.plural, subresource, namespace: ns, name };
     const who = user ?? ADMIN_USER;
-    if (this.faults.isDenied(verb, rt.group, rt.plural, ns) || (user && !this.authorizer.authorize(user, attrs).allowed)) {
+    if (this.faults.isDenied(verb, rt.group, rt.plural, rt.namespaced ? namespace : undefined) || (user && !this.authorizer.authorize(user, attrs).allowed)) {
       throw forbidden(rt.group, rt.plural, name, forbiddenReason(who, attrs));
     }
   }
