@@ -534,8 +534,11 @@ function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
   };
 }
 
+/** Largest uid a container may run as (Linux's uid_t range as Kubernetes validates it). */
+export const MAX_JOB_UID = 2_147_483_647;
+
 function checkJob(c: Checker, body: unknown, path: string): StepAction | null {
-  const o = c.obj(body, path, ['image', 'command', 'args', 'env']);
+  const o = c.obj(body, path, ['image', 'command', 'args', 'env', 'runAsUser']);
   if (!o) return null;
   return {
     kind: 'job',
@@ -543,6 +546,8 @@ function checkJob(c: Checker, body: unknown, path: string): StepAction | null {
     command: c.strList(o, 'command', path),
     args: c.strList(o, 'args', path),
     env: c.strMap(o, 'env', path),
+    // 0 is root, which restricted Pod Security refuses (runAsUser=0): not accepted here either.
+    runAsUser: o.runAsUser === undefined ? null : c.int(o, 'runAsUser', path, 1, MAX_JOB_UID, 1),
   };
 }
 
