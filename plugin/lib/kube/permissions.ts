@@ -50,7 +50,7 @@ export async function checkPermissions(client: KubeClient, options: {
     throw evError('EV_ERR_KUBE_FORBIDDEN', `missing permissions in namespace ${namespace}: ${denied.join(', ')}`, {
       hint: createNamespace
         ? 'ask for the rights in docs/cluster.md (RBAC; manifests/rbac/clusterrole.yaml), or use -n with a namespace where you have them.'
-        : `ask for these rights in ${namespace} (manifests/rbac/role.yaml, bound there), or choose another -n.`,
+        : `ask for these rights in ${namespace} (manifests/rbac/role.yaml bound there, or the built-in "edit" ClusterRole), or choose another -n.`,
       details: { namespace, denied },
     });
   }
