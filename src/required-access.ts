@@ -177,7 +177,7 @@ export function renderRoleYaml(namespace = 'NAMESPACE'): string {
   const role = {
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role',
     metadata: { name: RBAC_ROLE_NAME, namespace },
-    rules: rules(REQUIRED_ACCESS.filter((e) => e.scope === 'namespace' && e.when !== 'new-namespace' && e.when !== 'service-monitor')),
+    rules: rules(REQUIRED_ACCESS.filter((e) => e.scope === 'namespace' && e.when !== 'new-namespace')),
   };
   return `# What kubectl email-validate needs in an existing namespace (every command with -n ${namespace}).\n`
     + '# Generated from src/required-access.ts (regenerate: EV_UPDATE_MANIFESTS=1 npx mocha test/unit/required-access.test.ts).\n'
