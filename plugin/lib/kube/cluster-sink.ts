@@ -242,7 +242,10 @@ async function discoverNamespace(client: KubeClient): Promise<string | undefined
 export async function openClusterSink(kube: KubeFlagsValues, options: OpenClusterSinkOptions = {}): Promise<ClusterSink> {
   const status = options.onStatus ?? (() => {});
   const client = await connectLazily(kube);
-  let namespace = options.namespace ?? kube.namespace ?? (await discoverNamespace(client));
+  const named = options.namespace ?? kube.namespace;
+  // With a known namespace, the rights are checked before the first read (a 403 there would hide which right is missing).
+  if (named && !options.create) await checkPermissions(client, { namespace: named, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
+  let namespace = named ?? (await discoverNamespace(client));
   let created: CreatedSink | undefined;
   if (!namespace || !(await client.getDeployment(namespace, SINK_NAME))) {
     if (!options.create) {
@@ -254,7 +257,7 @@ export async function openClusterSink(kube: KubeFlagsValues, options: OpenCluste
     namespace = created.namespace;
   }
   const ns = namespace;
-  if (!created) await checkPermissions(client, { namespace: ns, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
+  if (!created && !(named && !options.create)) await checkPermissions(client, { namespace: ns, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
   try {
     const token = created?.token ?? (await client.readSecretKey(ns, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY));
     if (!token) {

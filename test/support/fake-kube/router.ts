@@ -210,7 +210,7 @@ export class Router {
   private async route(req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo): Promise<void> {
     const method = req.method ?? 'GET';
     const p = url.pathname.replace(/\/+$/, '') || '/';
-    if (p === '/version') return sendJson(res, 200, versionDoc());
+    if (p === '/version') return sendJson(res, 200, versionDoc(this.deps.websocketUpgradeNeedsCreate?.() ? '35' : undefined));
     if (p === '/api') return sendJson(res, 200, apiVersionsDoc(this.deps.serverAddress()));
     if (p === '/apis') return sendJson(res, 200, apiGroupListDoc());
     if (p === '/healthz' || p === '/livez' || p === '/readyz') {
