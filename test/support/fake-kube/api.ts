@@ -91,7 +91,8 @@ export class KubeApi {
    */
   authorize(verb: string, rt: ResourceType, namespace: string | undefined, name?: string, user?: UserInfo, subresource?: string): void {
     // requestinfo.go: a request for one namespace is "in" that namespace, so a RoleBinding there can grant `get` on it.
-    const ns = rt.namespaced ? namespace : rt.plural === 'namespaces' && name ? name : undefined;
+    // A create is not (POST has no name; apply's create check in handlers/patch.go uses the cluster-scope namer).
+    const ns = rt.namespaced ? namespace : rt.plural === 'namespaces' && name && verb !== 'create' ? name : undefined;
     const attrs = { verb, group: rt.group, resource: rt.plural, subresource, namespace: ns, name };
     const who = user ?? ADMIN_USER;
     if (this.faults.isDenied(verb, rt.group, rt.plural, rt.namespaced ? namespace : undefined) || (user && !this.authorizer.authorize(user, attrs).allowed)) {
