@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { accessChecks, describeCheck, renderRoleYaml, type AccessCheck, type Activity } from '../../../src/required-access.ts';
+import { accessChecks, describeCheck, renderClusterRoleYaml, renderRoleYaml, type AccessCheck, type Activity } from '../../../src/required-access.ts';
 import { startFakeKube, type FakeKube, type FakeUser } from '../../support/fake-kube/index.ts';
 import type { KubeObject } from '../../support/fake-kube/index.ts';
 import { runCli } from '../cli/cli-harness.ts';
@@ -109,6 +109,27 @@ describe('a user with exactly the documented Role (fake API server with RBAC and
     assert.ok(kube.get('namespaces', undefined, NS), 'a namespace the plugin did not create stays');
     // Nothing was refused along the way: the Role was enough.
     assert.ok(!kube.requests.some((r) => r.status === 403), `no 403: ${kube.requests.filter((r) => r.status === 403).map((r) => `${r.method} ${r.path}`).join(', ')}`);
+  });
+
+  it('the documented ClusterRole is enough for up and down without -n (a namespace of its own)', async () => {
+    const cr = parse(renderClusterRoleYaml()) as Obj;
+    kube.create(cr as KubeObject);
+    const user = kube.addUser('cluster-dev', { grants: [{ kind: 'ClusterRole', name: cr.metadata.name }] });
+    const up = await cli(user, ['up', '-o', 'json']);
+    assert.equal(up.code, 0, up.stderr);
+    const { namespace } = JSON.parse(up.stdout) as { namespace: string };
+    assert.match(namespace, /^email-validation-/);
+    const status = await cli(user, ['status', '-o', 'json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(namespace));
+    const down = await cli(user, ['down', namespace]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(kube.get('namespaces', undefined, namespace), undefined);
+    // Without the ClusterRole, the same user is told about -n before anything is created.
+    const plain = kube.addUser('nobody');
+    const refused = await cli(plain, ['up']);
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /you cannot create namespaces in context .*\n.*use -n EXISTING_NAMESPACE/);
   });
 
   it('with any one verb removed, the pre-check names exactly that right and nothing is created', async () => {
