@@ -23,7 +23,7 @@ export type Activity =
   | 'down'
   /** `check --in-cluster`. */
   | 'check-in-cluster'
-  /** `status`, `gc`, `down --all`: listing every sink (falls back to the context's namespace without it). */
+  /** `status`, `gc`, `down --all`: listing the sinks (cluster-wide, falling back to the context's namespace; or -n). */
   | 'list-all'
   /** A flow's `http` step to `http://NAME.NS.svc…` (rights in that service's namespace; not pre-checked). */
   | 'service-http';
@@ -79,6 +79,7 @@ export const REQUIRED_ACCESS: readonly AccessEntry[] = Object.freeze([
   { group: 'apps', resource: 'deployments', verbs: ['delete'], scope: 'namespace', activities: CLEANUP, when: 'existing-namespace', why: 'cleanup' },
   { group: '', resource: 'services', verbs: ['delete'], scope: 'namespace', activities: CLEANUP, when: 'existing-namespace', why: 'cleanup' },
   { group: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['delete'], scope: 'namespace', activities: CLEANUP, when: 'existing-namespace', why: 'cleanup' },
+  { group: 'apps', resource: 'deployments', verbs: ['list'], scope: 'namespace', activities: ['list-all'], why: '`status` (and `down --all`) in one namespace: the context\'s or -n' },
   { group: '', resource: 'namespaces', verbs: ['list'], scope: 'cluster', activities: ['list-all'], why: 'list every sink (optional: falls back to the context\'s namespace)' },
   { group: 'apps', resource: 'deployments', verbs: ['list'], scope: 'cluster', activities: ['list-all'], why: 'list every sink; find the sink without -n (optional, as above)' },
 ] satisfies AccessEntry[]);
