@@ -68,8 +68,8 @@ export interface JobRequest {
   command: string[];
   args: string[];
   env: Record<string, string>;
-  /** uid to run as; null: the image's USER (which must not be root). */
-  runAsUser: number | null;
+  /** uid to run as; null or absent: the image's USER (which must not be root). */
+  runAsUser?: number | null;
   timeoutMs: number;
 }
 
