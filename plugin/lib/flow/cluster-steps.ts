@@ -190,7 +190,8 @@ export function clusterJobRunner(kube: KubeFlagsValues, namespace: string): (req
         if (done || (status.succeeded ?? 0) > 0 || (status.failed ?? 0) > 0) break;
         const pods = await client.listPods(namespace, `job-name=${name}`);
         const failedCreate = pods.length === 0
-          ? (await client.call(`list events of job ${namespace}/${name}`, () => client.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Job,involvedObject.name=${name},reason=FailedCreate` }))).items[0]?.message
+          // Best effort: the reason only makes the failure faster and clearer; the deadline still ends the step.
+          ? (await client.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Job,involvedObject.name=${name},reason=FailedCreate` }).catch(() => ({ items: [] as Array<{ message?: string }> }))).items[0]?.message
           : undefined;
         const hopeless = hopelessJobReason(pods, failedCreate);
         if (hopeless) return { succeeded: false, exitCode: null, reason: hopeless, logs: '' };

@@ -78,6 +78,19 @@ describe('run in a cluster (fake API server)', function () {
     assert.deepEqual(managedNamespaces(fake), []);
   });
 
+  it('a job step whose pod the cluster refuses (a quota, a webhook) fails at once with the refusal from the Job\'s FailedCreate Event', async () => {
+    fake.refusePods({ labelSelector: 'app.kubernetes.io/component=flow-job', message: 'exceeded quota: pods-quota, requested: pods=1, used: pods=10, limited: pods=10' });
+    const file = flowFile('quota.yaml', `steps:
+  - name: no room
+    timeout: 10m
+    job: { image: "node:24-alpine", runAsUser: 1000, command: [node, -e, "1"] }
+`);
+    const r = await runCli(['run', file], { env, timeoutMs: 90_000 });
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /✗ no room: job node:24-alpine failed: the Job could not create its pod: pods "flow-job-[0-9a-f]+-[a-z0-9]{5}" is forbidden: exceeded quota: pods-quota/);
+    assert.deepEqual(managedNamespaces(fake), []);
+  });
+
   it('a job sends mail to the sink over its Service ({{sink.namespace}}), and expect sees it', async () => {
     const r = await runCli(['run', 'test/integration/flow/fixtures/job-sends-mail.yaml'], { env, timeoutMs: 90_000 });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);

@@ -108,7 +108,16 @@ export class KubeApi {
     const ns = this.store.get(findResource('', 'v1', 'namespaces')!, undefined, String(obj.metadata.namespace ?? ''));
     const violation = podSecurityViolation(enforcedPolicy(ns?.metadata.labels), obj);
     if (violation) throw forbidden('', 'pods', obj.metadata.name, violation);
+    const refusal = this.podRefusals.find((r) => (r.namespace === undefined || r.namespace === obj.metadata.namespace)
+      && (r.labelSelector === undefined || matchesRequirements(parseLabelSelector(r.labelSelector), obj.metadata.labels)));
+    if (refusal) throw forbidden('', 'pods', obj.metadata.name, refusal.message);
   }
+
+  /**
+   * Other admission that refuses pods on real clusters (a ResourceQuota, a
+   * validating webhook): matching pod creates get 403 `pods "x" is forbidden: MESSAGE`.
+   */
+  readonly podRefusals: Array<{ namespace?: string; labelSelector?: string; message: string }> = [];
 
   private checkNamespaceForCreate(rt: ResourceType, ns: string | undefined, name: string): void {
     if (!rt.namespaced) return;

@@ -169,6 +169,12 @@ export interface FakeKube {
    * (RoleBinding/ClusterRoleBinding named `<user>-<role>` created here).
    */
   addUser(name: string, options?: { groups?: string[]; namespace?: string; grants?: Grant[] }): FakeUser;
+  /**
+   * Admission other than Pod Security refusing pods (a ResourceQuota, a
+   * validating webhook): pod creates matching `namespace`/`labelSelector`
+   * are refused with `pods "x" is forbidden: MESSAGE`, also for controllers.
+   */
+  refusePods(rule: { namespace?: string; labelSelector?: string; message: string }): void;
   /** The 1.35 port-forward mode (see FakeKubeOptions.websocketUpgradeNeedsCreate); settable at any time. */
   websocketUpgradeNeedsCreate: boolean;
   close(): Promise<void>;
@@ -356,6 +362,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         kubeconfigPath: path,
         kubectlEnv: () => ({ KUBECONFIG: path, HOME: join(userDir, 'home'), KUBECACHEDIR: join(userDir, 'kube-cache') }),
       };
+    },
+    refusePods(rule) {
+      api.podRefusals.push({ ...rule });
     },
     get websocketUpgradeNeedsCreate() {
       return websocketUpgradeNeedsCreate;
