@@ -58,7 +58,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
       registerCleanup: (label, fn) => interrupt.register(label, fn),
       onStatus: (line) => this.status(line),
       onStep: (_flow, step) => { if (stderrTty || flags.output === 'json') this.status(renderStepLine(step)); },
-      acquireSink: (signal) => {
+      acquireSink: (signal, needs) => {
         if (flags.local) {
           this.status('starting an embedded sink (--local)');
           return acquireLocalSink();
@@ -68,7 +68,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
           const tokenFile = flags['token-file'];
           return (tokenFile === undefined ? Promise.resolve(flags.token) : readTokenFile(tokenFile)).then((token) => acquireExternalSink(sink, token));
         }
-        return acquireClusterSink({ kube: pickKubeFlags(flags), namespace: flags.namespace, keep: flags.keep, onStatus: (l) => this.status(l) }, signal);
+        return acquireClusterSink({ kube: pickKubeFlags(flags), namespace: flags.namespace, keep: flags.keep, jobSteps: needs.jobSteps, onStatus: (l) => this.status(l) }, signal);
       },
     }).catch((err: unknown) => this.failEarly(err));
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;

@@ -14,7 +14,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isEmailValidateError } from '../../src/errors.ts';
-import { FakeClock } from '../../src/fake-clock.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 import type { DnsResolver } from '../../src/address/dns.ts';
 import { StateChain, decodeState } from '../../src/check/state.ts';
 import { runCheckCommand, type CheckOptions } from '../../plugin/lib/check/run.ts';

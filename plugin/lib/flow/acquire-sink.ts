@@ -113,6 +113,8 @@ export interface ClusterSinkOptions {
   /** Reuse the sink in this namespace instead of creating one. */
   namespace?: string;
   keep: boolean;
+  /** Some flow has a `job` step: its rights are pre-checked with the sink's, before anything is created. */
+  jobSteps?: boolean;
   onStatus?: (line: string) => void;
 }
 
@@ -127,12 +129,12 @@ export async function acquireClusterSink(options: ClusterSinkOptions, signal: Ab
   let namespace = options.namespace;
   try {
     if (namespace === undefined) {
-      const created = await createSink(options.kube, { onStatus: status, signal });
+      const created = await createSink(options.kube, { onStatus: status, signal, alsoNeeds: ['sink', ...(options.jobSteps ? ['job' as const] : [])] });
       namespace = created.namespace;
       destroy = options.keep ? null : () => created.destroy();
       if (options.keep) status(`--keep: the sink in namespace ${namespace} stays; remove it with \`kubectl email-validate down ${namespace}\``);
     }
-    const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal });
+    const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal, ...(options.jobSteps ? { alsoNeeds: ['job'] } : {}) });
     const first = cluster.sinks[0];
     if (!first) throw evError('EV_ERR_SINK_NOT_READY', `no sink pod is reachable in namespace ${namespace}`, { hint: 'check `kubectl email-validate status`' });
     if (cluster.sinks.length > 1) {
