@@ -358,7 +358,7 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
   path(MAILHOG_EVENTS_PATH, V1, {
     GET: ({ req, res }) => {
       if (sse.full) throw evError('EV_ERR_SINK_UNREACHABLE', 'too many event stream clients', { hint: 'close other /api/v1/events clients and retry' });
-      if (cors !== null) corsHeaders(res, V1, false); // the event stream sets no Allow-Headers (v1.go:114-117)
+      res.removeHeader('access-control-allow-headers'); // the event stream sets Origin and Methods only (v1.go:114-117)
       setCommonHeaders(res);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       res.flushHeaders();
