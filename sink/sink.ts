@@ -20,6 +20,7 @@ import type { ApiServer } from './http/api-server.ts';
 import { createJsonLogger } from './logger.ts';
 import { parseHeaderBlock } from './message-headers.ts';
 import { SinkMetrics } from './metrics.ts';
+import { listenDualStack } from './listen.ts';
 import { InlineParser, WorkerParser } from './parse-worker.ts';
 import type { ParseBackend } from './parse-worker.ts';
 import { RulesEngine } from './rules.ts';
@@ -170,9 +171,8 @@ export function createSink(config: SinkConfig): Sink {
   let stopping: Promise<void> | null = null;
 
   const listen = async (server: Server | SinkSmtpServer['server'], port: number, what: string): Promise<number> => {
-    server.listen(port, config.host);
     try {
-      await once(server, 'listening');
+      await listenDualStack(server as Server, port, config.host);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw evError('EV_ERR_SINK_LISTEN', `cannot listen for ${what} on ${config.host}:${port} (${code ?? (err as Error).message})`, {

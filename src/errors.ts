@@ -88,7 +88,8 @@ export const ERROR_CODES = Object.freeze({
 
   // --- address checks ------------------------------------------------------------
   EV_ERR_INPUT_INVALID: { description: 'An address list could not be read (bad CSV, unknown column, unreadable file).', exit: U },
-  EV_ERR_STATE_INVALID: { description: 'A --state checkpoint file is corrupt or belongs to a different input.', exit: U },
+  EV_ERR_STATE_INVALID: { description: 'A --state checkpoint file is corrupt, was edited, or belongs to a different input; the message gives the line and what is wrong.', exit: U },
+  EV_ERR_STATE_LOCKED: { description: 'Another run is using the same --state or --out file; the message names it (pid, host, start time).', exit: E },
   EV_ERR_PROVIDER_CONFIG: { description: 'A --provider configuration file is not valid.', exit: U },
   EV_ERR_PROVIDER_UNAVAILABLE: { description: 'The verification provider failed repeatedly; its circuit breaker is open.', exit: E },
   EV_ERR_PORT25_BLOCKED: { description: 'Outbound SMTP (port 25) is not reachable from here, so --smtp-probe cannot run.', exit: E },
