@@ -162,7 +162,7 @@ export function createSink(config: SinkConfig): Sink {
 
   // /api/info reports the bound SMTP port so that `send --sink URL` knows where to deliver.
   let boundSmtpPort: number | null = null;
-  const api: ApiServer = createApiServer(context, { token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort } }) });
+  const api: ApiServer = createApiServer(context, { token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort }, sinkName: config.name }) });
   let stopping: Promise<void> | null = null;
 
   const listen = async (server: Server | SinkSmtpServer['server'], port: number, what: string): Promise<number> => {

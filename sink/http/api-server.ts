@@ -21,6 +21,7 @@ import { FEED_SUBPROTOCOL, TokenVerifier } from './auth.ts';
 import { addMailhogRoutes } from './mailhog.ts';
 import { errorBody, sendError, sendJson, sendText } from './respond.ts';
 import { Router } from './router.ts';
+import { addUiRoutes } from '../ui/routes.ts';
 
 /** Path of the WebSocket event feed. */
 export const EVENTS_PATH = '/api/events';
@@ -143,6 +144,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
   }, { auth: false });
   addApiRoutes(router, ctx, { auth: verifier !== null, info: options.info });
   addMailhogRoutes(router, ctx, { hostname: options.mailhogHostname });
+  addUiRoutes(router, ctx);
   router.add('GET', EVENTS_PATH, () => {
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
   });
