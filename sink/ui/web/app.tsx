@@ -59,8 +59,13 @@ export function App({ api, namespace, onUnauthorized }: AppProps) {
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [view, setView] = useState<View>('inbox');
-  const [selected, setSelected] = useState<string | null>(null);
-  const [openId, setOpenId] = useState<string | null>(null);
+  const [selected, setSelectedState] = useState<string | null>(null);
+  const [openId, setOpenIdState] = useState<string | null>(null);
+  // Key presses can come faster than renders: the handler reads these refs, not stale state.
+  const selectedRef = useRef<string | null>(null);
+  const openRef = useRef<string | null>(null);
+  const setSelected = (key: string | null) => { selectedRef.current = key; setSelectedState(key); };
+  const setOpenId = (key: string | null) => { openRef.current = key; setOpenIdState(key); };
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [search, setSearch] = useState('');
   const [searchRows, setSearchRows] = useState<Row[] | null>(null);
@@ -172,19 +177,24 @@ export function App({ api, namespace, onUnauthorized }: AppProps) {
     return rowsFor(model, verdict);
   }, [model.version, verdict, searchRows]);
 
+  // The key handler is re-registered after each render; a key pressed before that must see these rows.
+  const rowsRef = useRef<Row[]>(rows);
+  rowsRef.current = rows;
+
   const remove = (id: string) => {
+    const rows = rowsRef.current;
     const index = rows.findIndex((r) => r.key === id);
     api.remove(id).then(() => {
       model.remove(id);
       const next = rows[index + 1] ?? rows[index - 1];
       setSelected(next && next.key !== id ? next.key : null);
-      if (openId === id) setOpenId(null);
+      if (openRef.current === id) setOpenId(null);
       schedule();
     }, fail);
   };
 
   const open = (key: string) => {
-    const row = rows.find((r) => r.key === key);
+    const row = rowsRef.current.find((r) => r.key === key);
     if (!row || row.kind === 'message') { setOpenId(key); setView('inbox'); }
   };
 
@@ -198,6 +208,9 @@ export function App({ api, namespace, onUnauthorized }: AppProps) {
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (view !== 'inbox') return;
+      const selected = selectedRef.current;
+      const openId = openRef.current;
+      const rows = rowsRef.current;
       const index = selected === null ? -1 : rows.findIndex((r) => r.key === selected);
       const move = (to: number) => {
         const row = rows[Math.max(0, Math.min(rows.length - 1, to))];

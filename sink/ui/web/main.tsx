@@ -14,18 +14,20 @@ import './styles.css';
 const TOKEN_KEY = 'ev-inbox-token';
 const NAMESPACE_KEY = 'ev-inbox-namespace';
 
-function takeFragment(): void {
-  if (location.hash.length < 2) return;
+/** Moves a token (and namespace) from the fragment to sessionStorage; true when there was one. */
+function takeFragment(): boolean {
+  if (location.hash.length < 2) return false;
   const params = new URLSearchParams(location.hash.slice(1));
   const token = params.get('token');
   const namespace = params.get('namespace');
-  if (token === null && namespace === null) return;
+  if (token === null && namespace === null) return false;
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
   if (namespace) sessionStorage.setItem(NAMESPACE_KEY, namespace);
   params.delete('token');
   params.delete('namespace');
   const rest = params.toString();
   history.replaceState(null, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
+  return token !== null;
 }
 
 function TokenForm({ refused, onToken }: { refused: boolean; onToken(token: string): void }) {
@@ -62,3 +64,5 @@ async function boot(): Promise<void> {
 
 takeFragment();
 void boot();
+// A link with a new token opened in the same tab changes only the fragment: no reload, so take it here.
+window.addEventListener('hashchange', () => { if (takeFragment()) location.reload(); });
