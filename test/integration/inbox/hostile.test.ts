@@ -10,6 +10,13 @@
 import assert from 'node:assert/strict';
 import { inboxUrl, launchBrowser, requireBrowser, startMailSink, type BrowserHarness, type MailSink } from './support/browser.ts';
 
+// Browser globals used inside page.evaluate/waitForFunction callbacks, which run in the page: the
+// tests are type-checked without the DOM library (it clashes with Node's types), so only what is used.
+interface PageElement { classList: { contains(name: string): boolean }; textContent: string | null; getAttribute(name: string): string | null; getBoundingClientRect(): { width: number } }
+declare const document: { querySelector(s: string): PageElement | null; querySelectorAll(s: string): ArrayLike<PageElement>; activeElement: PageElement | null; documentElement: { scrollWidth: number } };
+declare const window: { innerWidth: number };
+declare const location: { hash: string; href: string };
+
 const EVIL = 'https://evil.example';
 const MARKUP = '<img src=x onerror="parent.__pwned=\'subject\';alert(1)">';
 
@@ -101,7 +108,7 @@ describe('web inbox against hostile mail (integration)', function () {
       const left = await frame.evaluate(() => ({
         meta: document.querySelectorAll('meta[http-equiv]').length,
         base: document.querySelectorAll('base').length,
-        links: [...document.querySelectorAll('a')].map((a) => a.getAttribute('href') ?? a.getAttribute('xlink:href')),
+        links: Array.from(document.querySelectorAll('a')).map((a) => a.getAttribute('href') ?? a.getAttribute('xlink:href')),
         url: location.href,
       })).catch(() => null); // evaluation in a sandboxed frame may be refused: the checks below still hold
       if (left) {

@@ -12,6 +12,13 @@ import { join } from 'node:path';
 import type { WebSocketRoute } from 'playwright-core';
 import { inboxUrl, launchBrowser, requireBrowser, startMailSink, type BrowserHarness, type MailSink } from './support/browser.ts';
 
+// Browser globals used inside page.evaluate/waitForFunction callbacks, which run in the page: the
+// tests are type-checked without the DOM library (it clashes with Node's types), so only what is used.
+interface PageElement { classList: { contains(name: string): boolean }; textContent: string | null; getAttribute(name: string): string | null; getBoundingClientRect(): { width: number } }
+declare const document: { querySelector(s: string): PageElement | null; querySelectorAll(s: string): ArrayLike<PageElement>; activeElement: PageElement | null; documentElement: { scrollWidth: number } };
+declare const window: { innerWidth: number };
+declare const location: { hash: string; href: string };
+
 describe('web inbox in Chromium (integration)', function () {
   this.timeout(60_000);
   let mail: MailSink;
@@ -122,7 +129,7 @@ describe('web inbox in Chromium (integration)', function () {
     assert.equal(await page().locator('iframe.html-frame').getAttribute('sandbox'), '');
     for (const width of ['tablet', 'phone'] as const) {
       await page().click(`button[data-width=${width}]`);
-      const px = await page().locator('iframe.html-frame').evaluate((el) => (el as HTMLIFrameElement).getBoundingClientRect().width);
+      const px = await page().locator('iframe.html-frame').evaluate((el) => (el as unknown as PageElement).getBoundingClientRect().width);
       assert.equal(Math.round(px), width === 'tablet' ? 768 : 375);
     }
     await page().click('button[data-tab=text]');

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page, type Request, type Route } from 'playwright-core';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { startSink, silentLogger, type RunningSink, type SinkOptions } from '../../../../sink/index.ts';
 
 export const CHROMIUM = process.env.EV_CHROMIUM ?? '/usr/bin/chromium';
@@ -72,7 +72,7 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }): Pr
 
 export interface MailSink {
   sink: RunningSink;
-  send(message: nodemailer.SendMailOptions): Promise<void>;
+  send(message: SendMailOptions): Promise<void>;
   close(): Promise<void>;
 }
 
