@@ -18,6 +18,7 @@ interface PageElement { classList: { contains(name: string): boolean }; textCont
 declare const document: { querySelector(s: string): PageElement | null; querySelectorAll(s: string): ArrayLike<PageElement>; activeElement: PageElement | null; documentElement: { scrollWidth: number } };
 declare const window: { innerWidth: number };
 declare const location: { hash: string; href: string };
+declare const sessionStorage: { clear(): void };
 
 describe('web inbox in Chromium (integration)', function () {
   this.timeout(60_000);
@@ -235,5 +236,19 @@ describe('web inbox in Chromium (integration)', function () {
     await page().waitForSelector('.list-pane');
     assert.equal(await page().locator('.list-pane').isVisible(), true);
     await page().setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('a --no-auth sink opens directly, without the token form', async () => {
+    const open = await startMailSink({ noAuth: true });
+    try {
+      await page().evaluate(() => sessionStorage.clear());
+      await page().goto(`${open.sink.url}/`);
+      await page().waitForSelector('.feed-state[data-state=live]');
+      assert.equal(await page().locator('form.token-form').count(), 0);
+      await open.send({ from: 'a@example.com', to: 'b@example.com', subject: 'open sink', text: 'x' });
+      await page().waitForSelector('.row >> text=open sink');
+    } finally {
+      await open.close();
+    }
   });
 });
