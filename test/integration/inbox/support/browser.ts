@@ -2,7 +2,7 @@
  * Real-browser support for the inbox tests: Debian's Chromium driven by
  * playwright-core, one browser per test file. Without Chromium the tests skip
  * with the reason printed; with CI=true a missing Chromium fails the run, so CI
- * never passes by skipping (.ci/run installs the package).
+ * never passes by skipping (.ci/run installs the package). See require-tool.ts.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,20 +10,16 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page, type Request, type Route } from 'playwright-core';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { startSink, silentLogger, type RunningSink, type SinkOptions } from '../../../../sink/index.ts';
+import { requireTool } from '../../../support/require-tool.ts';
 
-export const CHROMIUM = process.env.EV_CHROMIUM ?? '/usr/bin/chromium';
+/** Debian's package installs it here. */
+const DEBIAN_CHROMIUM = '/usr/bin/chromium';
+let chromiumPath = DEBIAN_CHROMIUM;
 
-/** Skips the suite (or fails it under CI=true) when Chromium or the built inbox is missing. */
+/** Skips the suite (or fails it under CI=true) when Chromium is missing; fails when the inbox was not built. */
 export function requireBrowser(ctx: Mocha.Context): void {
-  const missing = !existsSync(CHROMIUM)
-    ? `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set EV_CHROMIUM)`
-    : !existsSync(new URL('../../../../dist/ui/assets.json', import.meta.url))
-      ? 'the inbox is not built (run `npm run build`)'
-      : null;
-  if (missing === null) return;
-  if (process.env.CI === 'true') throw new Error(`browser tests cannot run under CI=true: ${missing}`);
-  process.stderr.write(`  skipping the inbox browser tests: ${missing}\n`);
-  ctx.skip();
+  chromiumPath = requireTool(ctx, 'chromium', 'chromium', [DEBIAN_CHROMIUM]);
+  if (!existsSync(new URL('../../../../dist/ui/assets.json', import.meta.url))) throw new Error('the inbox is not built: run `npm run build` first');
 }
 
 export interface BrowserHarness {
@@ -47,7 +43,7 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }): Pr
   const profile = mkdtempSync(join(tmpdir(), 'ev-inbox-chromium-'));
   // A fresh profile directory per browser (Playwright passes it as --user-data-dir).
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
