@@ -248,8 +248,8 @@ export function App({ api, namespace, onUnauthorized }: AppProps) {
         </nav>
         <div class="sink-facts" aria-label="Sink">
           {stats && <span title="messages kept / cap">{stats.messages.toLocaleString()}/{stats.maxMessages.toLocaleString()} msgs</span>}
-          {stats && <span title="bytes kept / cap">{formatSize(stats.bytes)}/{formatSize(stats.maxBytes)}</span>}
-          {stats && <span title="since start">{stats.received} received · {stats.rejected} rejected · {stats.deferred} deferred · {stats.bounced} bounced · {stats.evicted} evicted</span>}
+          {stats && <span class="fact-extra" title="bytes kept / cap">{formatSize(stats.bytes)}/{formatSize(stats.maxBytes)}</span>}
+          {stats && <span class="fact-extra" title="since start">{stats.received} received · {stats.rejected} rejected · {stats.deferred} deferred · {stats.bounced} bounced · {stats.evicted} evicted</span>}
           {stats && <span title="uptime">up {formatUptime(stats.uptimeSeconds)}</span>}
           <span class={`feed-state feed-${status.state}`} role="status" data-state={status.state}>{statusText}</span>
         </div>
