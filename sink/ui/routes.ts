@@ -146,16 +146,19 @@ export function addUiRoutes(router: Router, ctx: SinkContext, options: UiRoutesO
   });
 
   router.add('GET', '/api/ui/events', ({ res, url }) => {
+    // ?types=a,b (default: all but the analyses) &limit=N (the newest N, at most MAX_HISTORY_EVENTS)
     const typesParam = url.searchParams.get('types');
     const types = new Set<string>(typesParam === null || typesParam === '' ? HISTORY_TYPES : typesParam.split(',').filter((t) => (SINK_EVENT_TYPES as readonly string[]).includes(t)));
+    const limitParam = url.searchParams.get('limit');
+    const limit = limitParam !== null && /^\d{1,6}$/.test(limitParam) ? Math.min(Math.max(1, Number(limitParam)), MAX_HISTORY_EVENTS) : MAX_HISTORY_EVENTS;
     const { events } = ctx.events.replaySince(0);
     const wanted: SinkEvent[] = [];
     for (const e of events) if (types.has(e.type)) wanted.push(e);
     const history: EventHistory = {
-      events: wanted.length > MAX_HISTORY_EVENTS ? wanted.slice(-MAX_HISTORY_EVENTS) : wanted,
+      events: wanted.length > limit ? wanted.slice(-limit) : wanted,
       oldestSeq: ctx.events.oldestSeq,
       lastSeq: ctx.events.lastSeq,
-      truncated: wanted.length > MAX_HISTORY_EVENTS,
+      truncated: wanted.length > limit,
     };
     sendJson(res, 200, history);
   });

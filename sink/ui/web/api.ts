@@ -79,7 +79,12 @@ export class Api {
   rules = async () => await (await this.request('/api/rules')).text();
   setRules = (yaml: string) => this.json<{ count: number }>('/api/rules', { method: 'PUT', body: yaml, headers: { 'content-type': 'application/yaml' } });
   checkLinks = (id: string) => this.json<{ links: LinkCheck[]; checked: number; total: number }>(`/api/messages/${encodeURIComponent(id)}/links/check`, { method: 'POST' });
-  history = (types?: string[]) => this.json<EventHistory>(`/api/ui/events${types ? `?types=${types.join(',')}` : ''}`);
+  history(types?: string[], limit?: number): Promise<EventHistory> {
+    const params = new URLSearchParams();
+    if (types) params.set('types', types.join(','));
+    if (limit !== undefined) params.set('limit', String(limit));
+    return this.json<EventHistory>(`/api/ui/events?${params}`);
+  }
 
   inbox(start: number, limit: number, query: InboxQuery = {}): Promise<InboxPage> {
     const params = new URLSearchParams({ start: String(start), limit: String(limit) });

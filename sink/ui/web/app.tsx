@@ -23,6 +23,10 @@ const PAGE = 1000;
 const VERDICT_INTERVAL_MS = 400;
 const VERDICT_BATCH = 500;
 const STATS_INTERVAL_MS = 5000;
+/** Retained events of these types make inbox rows (refusals) or mark them (bounces). */
+const INBOX_HISTORY_TYPES = ['message.rejected', 'message.deferred', 'message.bounced'];
+/** Events the timeline fetches when first shown; the feed adds the rest live. */
+const TIMELINE_HISTORY = 1000;
 const ROW_HEIGHT = 68;
 const VERDICTS: Array<{ value: Verdict | null; label: string }> = [
   { value: null, label: 'All' }, { value: 'received', label: 'Received' }, { value: 'rejected', label: 'Rejected' },
@@ -79,26 +83,24 @@ export function App({ api, namespace, onUnauthorized }: AppProps) {
     else setError(err instanceof ApiError ? `${err.body.code}: ${err.message}` : String(err));
   };
 
-  /** Loads history and the inbox snapshot, then follows the feed from where the history ended. */
+  /** Loads the inbox snapshot and the retained refusals and bounces, then follows the feed from the older of their positions. */
   const load = async () => {
     const gen = ++generation.current;
     setLoading(true);
-    const sinkInfo = await api.info();
-    setInfo(sinkInfo);
-    const history = await api.history();
-    model.reset(sinkInfo.instance);
-    model.addHistory(history.events, true);
-    const first = await api.inbox(0, FIRST_PAGE);
+    const [sinkInfo, first, history] = await Promise.all([api.info(), api.inbox(0, FIRST_PAGE), api.history(INBOX_HISTORY_TYPES)]);
     if (gen !== generation.current) return;
-    model.instance = first.instance;
+    setInfo(sinkInfo);
+    model.reset(first.instance);
     model.addPage(first);
+    model.addHistory(history.events);
     setLoading(false);
     schedule();
-    if (feedRef.current) feedRef.current.resetTo(history.lastSeq, first.instance);
+    const since = Math.min(first.lastSeq, history.lastSeq);
+    if (feedRef.current) feedRef.current.resetTo(since, first.instance);
     else {
       const feed = new LiveFeed({
         token: api.token,
-        since: history.lastSeq,
+        since,
         instance: first.instance,
         handlers: {
           onHello: (hello) => {
@@ -149,6 +151,11 @@ export function App({ api, namespace, onUnauthorized }: AppProps) {
     const statsTimer = setInterval(refreshStats, STATS_INTERVAL_MS);
     return () => { clearInterval(verdicts); clearInterval(statsTimer); feedRef.current?.close(); };
   }, []);
+
+  useEffect(() => {
+    if (view !== 'events' || model.timelineLoaded) return;
+    api.history(undefined, TIMELINE_HISTORY).then((h) => { model.mergeTimeline(h.events); schedule(); }, fail);
+  }, [view, model.instance]);
 
   useEffect(() => {
     if (status.state === 'live' && status.resumedAfter !== null) {

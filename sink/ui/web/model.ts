@@ -42,6 +42,8 @@ export class InboxModel {
   refusals: RefusalRow[] = [];
   /** Newest last. */
   timeline: SinkEvent[] = [];
+  timelineLoaded = false;
+  #lastRefusalSeq = 0;
   readonly #bounces = new Map<string, BounceData>();
   /** Incremented on every change; views memoise on it. */
   version = 0;
@@ -57,6 +59,8 @@ export class InboxModel {
     this.byId.clear();
     this.refusals = [];
     this.timeline = [];
+    this.timelineLoaded = false;
+    this.#lastRefusalSeq = 0;
     this.#bounces.clear();
     this.pendingVerdicts.clear();
     this.version++;
@@ -84,8 +88,25 @@ export class InboxModel {
     this.version++;
   }
 
-  addHistory(events: SinkEvent[], toTimeline: boolean): void {
-    for (const e of events) this.#apply(e, toTimeline, true);
+  /**
+   * Applies retained events fetched with the snapshot: refusals and bounces only.
+   * The snapshot already reflects deletions, evictions and clears, and the feed
+   * replays whatever came after the older of the two positions.
+   */
+  addHistory(events: SinkEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'message.rejected' || e.type === 'message.deferred' || e.type === 'message.bounced') this.#apply(e, false, true);
+    }
+    this.version++;
+  }
+
+  /** Merges the timeline's history (fetched when the Events view is first opened) with what the feed brought since. */
+  mergeTimeline(events: SinkEvent[]): void {
+    const bySeq = new Map<number, SinkEvent>();
+    for (const e of events) if (e.type !== 'message.analyzed') bySeq.set(e.seq, e);
+    for (const e of this.timeline) bySeq.set(e.seq, e);
+    this.timeline = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-TIMELINE_MAX);
+    this.timelineLoaded = true;
     this.version++;
   }
 
@@ -133,6 +154,8 @@ export class InboxModel {
       }
       case 'message.rejected':
       case 'message.deferred':
+        if (e.seq <= this.#lastRefusalSeq) break; // replayed by the feed after the history had it
+        this.#lastRefusalSeq = e.seq;
         this.refusals.push({ kind: e.type === 'message.rejected' ? 'rejected' : 'deferred', key: `seq-${e.seq}`, time: e.time, seq: e.seq, data: e.data as RejectionData });
         if (this.refusals.length > REFUSALS_MAX * 1.2) this.refusals = this.refusals.slice(-REFUSALS_MAX);
         break;
