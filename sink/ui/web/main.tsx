@@ -47,8 +47,9 @@ async function boot(): Promise<void> {
   const root = document.getElementById('app')!;
   const api = new Api(sessionStorage.getItem(TOKEN_KEY));
   const askToken = (wasRefused: boolean) => render(<TokenForm refused={wasRefused} onToken={(t) => { sessionStorage.setItem(TOKEN_KEY, t); void boot(); }} />, root);
+  let info;
   try {
-    await api.info();
+    info = await api.info();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       sessionStorage.removeItem(TOKEN_KEY);
@@ -59,7 +60,7 @@ async function boot(): Promise<void> {
     return;
   }
   render(null, root);
-  render(<App api={api} namespace={sessionStorage.getItem(NAMESPACE_KEY)} onUnauthorized={() => { sessionStorage.removeItem(TOKEN_KEY); render(null, root); askToken(true); }} />, root);
+  render(<App api={api} initialInfo={info} namespace={sessionStorage.getItem(NAMESPACE_KEY)} onUnauthorized={() => { sessionStorage.removeItem(TOKEN_KEY); render(null, root); askToken(true); }} />, root);
 }
 
 takeFragment();
