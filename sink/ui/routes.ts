@@ -165,11 +165,11 @@ export function addUiRoutes(router: Router, ctx: SinkContext, options: UiRoutesO
 
   router.add('GET', '/api/messages/:id/view', ({ res, params }) => {
     if (ctx.store.get(params.id) === undefined) throw evError('EV_ERR_NOT_FOUND', `no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
-    const link: HtmlViewLink = { path: `/view/${encodeURIComponent(params.id)}/${sign(viewKey, params.id)}` };
+    const link: HtmlViewLink = { path: `/ui/preview/${encodeURIComponent(params.id)}/${sign(viewKey, params.id)}` };
     sendJson(res, 200, link);
   });
 
-  router.add('GET', '/view/:id/:sig', async ({ res, params, url }) => {
+  router.add('GET', '/ui/preview/:id/:sig', async ({ res, params, url }) => {
     const expected = Buffer.from(sign(viewKey, params.id));
     const given = Buffer.from(params.sig);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

@@ -83,6 +83,11 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
   const searchBox = useRef<HTMLInputElement>(null);
   const generation = useRef(0);
 
+  const statsTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const statsSoon = () => {
+    statsTimer.current ??= setTimeout(() => { statsTimer.current = null; api.stats().then(setStats, () => undefined); }, 1000);
+  };
+
   const fail = (err: unknown) => {
     if (err instanceof ApiError && err.status === 401) onUnauthorized();
     else setError(err instanceof ApiError ? `${err.body.code}: ${err.message}` : String(err));
@@ -124,6 +129,8 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
             }
             model.apply(e);
             schedule();
+            // Counters in the header follow the feed, at most once a second.
+            statsSoon();
           },
           onStatus: (s) => setStatus(s),
         },

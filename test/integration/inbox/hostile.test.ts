@@ -115,7 +115,7 @@ describe('web inbox against hostile mail (integration)', function () {
         assert.equal(left.meta, 0);
         assert.equal(left.base, 0);
         for (const href of left.links) assert.ok(href === null || href === '#blocked' || href === 'relative' || /^https:/.test(href), `link ${href} is neutralised`);
-        assert.match(left.url, /\/view\//);
+        assert.match(left.url, /\/ui\/preview\//);
       }
       for (const selector of ['#js', '#ent', '#ws', '#data', '#submit', '#submit2', '#rel']) {
         const el = frame.locator(selector);

@@ -251,4 +251,24 @@ describe('web inbox in Chromium (integration)', function () {
       await open.close();
     }
   });
+
+  it('after a cut longer than the sink retains, says how many events were lost and reloads the inbox', async () => {
+    const small = await startMailSink({ noAuth: true, eventWindow: 100 });
+    try {
+      await page().goto(`${small.sink.url}/`);
+      await page().waitForSelector('.feed-state[data-state=live]');
+      feedCut = true;
+      for (const ws of feedSockets.splice(0)) await ws.close({ code: 1011, reason: 'cut by the test' });
+      await page().waitForSelector('.feed-state[data-state=reconnecting]');
+      for (let i = 0; i < 60; i++) await small.send({ from: 'a@example.com', to: `many${i}@example.com`, subject: `burst ${i}`, text: 'x' });
+      await small.sink.analysisIdle();
+      assert.ok(small.sink.context.events.oldestSeq > 1, 'the sink no longer holds the first events');
+      feedCut = false;
+      await page().waitForSelector('.notice >> text=/\\d+ events were no longer retained/', { timeout: 20_000 });
+      await page().waitForFunction(() => document.querySelector('button[data-view=inbox]')?.textContent === 'Inbox (60)');
+      await page().waitForSelector('.row >> text="burst 59"');
+    } finally {
+      await small.close();
+    }
+  });
 });

@@ -90,8 +90,8 @@ describe('web inbox routes on a real sink (integration)', function () {
     const remote = await fetch(`${sink.url}${link.path}?remote=1`);
     assert.match(remote.headers.get('content-security-policy') ?? '', /img-src data: http: https:/);
     const sig = link.path.split('/').pop()!;
-    assert.equal((await fetch(`${sink.url}/view/${other.id}/${sig}`)).status, 401, 'the capability is per message');
-    assert.equal((await fetch(`${sink.url}/view/${plain.id}/${'A'.repeat(sig.length)}`)).status, 401);
+    assert.equal((await fetch(`${sink.url}/ui/preview/${other.id}/${sig}`)).status, 401, 'the capability is per message');
+    assert.equal((await fetch(`${sink.url}/ui/preview/${plain.id}/${'A'.repeat(sig.length)}`)).status, 401);
   });
 
   it('checks the links of a message on request', async () => {
