@@ -24,6 +24,7 @@ const VERDICTS: Readonly<Record<string, { label: string; style: Style | readonly
   'messages.cleared': { label: 'CLEARED', style: 'gray' },
   'rules.updated': { label: 'RULES', style: 'blue' },
   'webhook.sent': { label: 'WEBHOOK', style: 'blue' },
+  'message.released': { label: 'RELEASED', style: 'blue' },
   gap: { label: 'GAP', style: ['yellow', 'bold'] },
 });
 const VERDICT_WIDTH = 8;
@@ -104,6 +105,10 @@ function body(event: SinkEvent, paint: Paint): string {
     case 'webhook.sent': {
       const d = event.data as SinkEvent<'webhook.sent'>['data'];
       return `${clean(d.url)} ${d.format} -> ${d.error ? `error: ${clean(d.error)}` : String(d.status)}  id=${d.messageId}`;
+    }
+    case 'message.released': {
+      const d = event.data as SinkEvent<'message.released'>['data'];
+      return `id=${d.id} -> ${clean(d.host)}:${d.port} ${d.to.map(clean).join(', ')} ${d.outcome}${d.error ? `: ${clean(d.error)}` : ''}`;
     }
     case 'gap': {
       const d = event.data as SinkEvent<'gap'>['data'];
