@@ -12,13 +12,14 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { evError } from '../../src/errors.ts';
-import { SINK_EVENT_TYPES, type EventHistory, type HtmlViewLink, type InboxItem, type InboxPage, type LinkCheck, type MessageSummary, type SinkEvent } from '../../src/protocol.ts';
+import { SINK_EVENT_TYPES, type EventHistory, type HtmlViewLink, type InboxItem, type InboxPage, type MessageSummary, type SinkEvent } from '../../src/protocol.ts';
 import { parseListQuery } from '../http/api-routes.ts';
 import { sendBuffer, sendJson, setCommonHeaders } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
 import type { SinkContext } from '../types.ts';
 import { loadUiAssets, type UiAssets } from './assets.ts';
 import { htmlViewCsp, neutraliseHtml } from './html-view.ts';
+import { checkLinks } from '../link-check.ts';
 
 /** The inbox page's policy: only its own script and style, no inline code, no eval, never framed. */
 export const UI_CSP = [
@@ -47,13 +48,6 @@ export const MAX_INBOX_IDS = 500;
 export const MAX_HISTORY_EVENTS = 5000;
 /** Bytes of a message's header block searched for its Content-Type (the attachment marker). */
 export const MAX_MARKER_SCAN_BYTES = 16 * 1024;
-/** Links checked per request: a newsletter has dozens, a hostile message could list thousands. */
-export const MAX_LINKS_CHECKED = 50;
-/** Link checks at once per request. */
-export const LINK_CHECK_CONCURRENCY = 4;
-/** Time one link may take to answer. */
-export const LINK_CHECK_TIMEOUT_MS = 5000;
-
 /** Event types of the default history: all but the analyses (one per message, their verdicts come with the inbox list). */
 const HISTORY_TYPES = SINK_EVENT_TYPES.filter((t) => t !== 'message.analyzed' && t !== 'gap');
 
@@ -189,29 +183,7 @@ export function addUiRoutes(router: Router, ctx: SinkContext, options: UiRoutesO
   router.add('POST', '/api/messages/:id/links/check', async ({ res, params }) => {
     const detail = await ctx.store.detail(params.id);
     if (detail === undefined) throw evError('EV_ERR_NOT_FOUND', `no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
-    const links = (detail.analysis?.links ?? []).filter((l) => /^https?:\/\//i.test(l)).slice(0, MAX_LINKS_CHECKED);
-    const results: LinkCheck[] = new Array(links.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < links.length) {
-        const i = next++;
-        results[i] = await checkLink(doFetch, links[i]);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LINK_CHECK_CONCURRENCY, links.length) }, worker));
-    sendJson(res, 200, { links: results, checked: links.length, total: detail.analysis?.links.length ?? 0 });
+    const links = await checkLinks(detail.analysis?.links ?? [], { fetch: doFetch });
+    sendJson(res, 200, { links, checked: links.length, total: detail.analysis?.links.length ?? 0 });
   });
-}
-
-async function checkLink(doFetch: typeof fetch, url: string): Promise<LinkCheck> {
-  const attempt = (method: string) => doFetch(url, { method, redirect: 'follow', signal: AbortSignal.timeout(LINK_CHECK_TIMEOUT_MS) });
-  try {
-    let res = await attempt('HEAD');
-    if (res.status === 405 || res.status === 501) res = await attempt('GET');
-    await res.body?.cancel().catch(() => undefined);
-    return { url, status: res.status, ok: res.status >= 200 && res.status < 300, error: null };
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    return { url, status: null, ok: false, error: cause ?? (err instanceof Error ? err.message : String(err)) };
-  }
 }

@@ -27,6 +27,8 @@ export interface BrowserHarness {
   page: Page;
   /** Requests for hosts other than loopback that reached the network layer (all are aborted). */
   remoteRequests: string[];
+  /** The same, with the URL of the frame that made each (the preview frame's URL names the message). */
+  remoteRequestFrames: Array<{ url: string; frame: string }>;
   close(): Promise<void>;
 }
 
@@ -51,14 +53,18 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }): Pr
     acceptDownloads: true,
   });
   const remoteRequests: string[] = [];
+  const remoteRequestFrames: Array<{ url: string; frame: string }> = [];
   await context.route((url) => !isLoopback(url.href), (route: Route, request: Request) => {
     remoteRequests.push(request.url());
+    let frame = '';
+    try { frame = request.frame().url(); } catch { /* a service worker or a detached frame */ }
+    remoteRequestFrames.push({ url: request.url(), frame });
     void route.abort('blockedbyclient');
   });
   const page = context.pages()[0] ?? await context.newPage();
   page.on('pageerror', (err) => process.stderr.write(`  page error: ${err.message}\n`));
   return {
-    context, page, remoteRequests,
+    context, page, remoteRequests, remoteRequestFrames,
     async close() {
       await context.close().catch(() => undefined);
       rmSync(profile, { recursive: true, force: true });
