@@ -271,4 +271,25 @@ describe('web inbox in Chromium (integration)', function () {
       await small.close();
     }
   });
+
+  it('when the sink is replaced (a new process on the same address), says so and shows the new sink\'s mail', async () => {
+    const first = await startMailSink({ token: 'restart-token-0123456789' });
+    const port = first.sink.httpPort;
+    let second: MailSink | undefined;
+    try {
+      await page().goto(`${first.sink.url}/#token=restart-token-0123456789`);
+      await page().waitForSelector('.feed-state[data-state=live]');
+      await first.send({ from: 'a@example.com', to: 'b@example.com', subject: 'from the old sink', text: 'x' });
+      await page().waitForSelector('.row >> text=from the old sink');
+      await first.close();
+      await page().waitForSelector('.feed-state[data-state=reconnecting]');
+      second = await startMailSink({ token: 'restart-token-0123456789', httpPort: port });
+      await second.send({ from: 'a@example.com', to: 'b@example.com', subject: 'from the new sink', text: 'x' });
+      await page().waitForSelector('.notice >> text=/sink restarted/', { timeout: 20_000 });
+      await page().waitForSelector('.row >> text=from the new sink');
+      assert.equal(await page().locator('.row >> text=from the old sink').count(), 0);
+    } finally {
+      await second?.close();
+    }
+  });
 });
