@@ -109,7 +109,7 @@ describe('open and run --keep-open (integration)', function () {
       const timer = setTimeout(() => reject(new Error(`no inbox URL printed\n${stderr}`)), 60_000);
       child.stderr.setEncoding('utf8').on('data', (d: string) => {
         stderr += d;
-        const m = /its inbox: (\S+)/.exec(stderr);
+        const m = /its inbox: (\S+)\n/.exec(stderr); // a whole line: chunks may end mid-URL
         if (m) { clearTimeout(timer); resolve(m[1]); }
       });
       child.on('close', (code) => reject(new Error(`exited ${code} before printing the inbox URL\n${stderr}`)));
