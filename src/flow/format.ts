@@ -15,6 +15,8 @@ export const MAX_SEND_COUNT = 10_000;
 export const MAX_SEND_RETRIES = 10;
 /** The longest step deadline a flow may ask for: a smoke test waiting longer is stuck. */
 export const MAX_STEP_TIMEOUT_MS = 60 * 60 * 1000;
+/** Largest uid a job container may run as (Linux's uid_t range as Kubernetes validates it). */
+export const MAX_JOB_UID = 2_147_483_647;
 /** The analysis's spam-signal score tops out well below this. */
 export const MAX_SPAM_SCORE = 1000;
 
@@ -29,7 +31,7 @@ export const FLOW_FIELDS = Object.freeze({
   send: ['to', 'cc', 'bcc', 'from', 'subject', 'text', 'html', 'headers', 'attachments', 'count', 'rate', 'retries', 'retryDelay'],
   sendAttachment: ['filename', 'content', 'contentType'],
   http: ['method', 'url', 'headers', 'json', 'body', 'status', 'responseBody'],
-  job: ['image', 'command', 'args', 'env'],
+  job: ['image', 'command', 'args', 'env', 'runAsUser'],
   /** What expect and expectNone match a message on. */
   criteria: CRITERIA,
   expect: [...CRITERIA, 'count'],

@@ -11,7 +11,7 @@
  */
 import { DURATION_UNITS_MS, formatDuration } from '../duration.ts';
 import {
-  DKIM_VERDICTS, EVENT_TYPES, FLOW_FIELDS, HTTP_METHODS, LIST_UNSUBSCRIBE_STATES, MAX_FLOW_STEPS, MAX_SEND_COUNT,
+  DKIM_VERDICTS, EVENT_TYPES, FLOW_FIELDS, HTTP_METHODS, LIST_UNSUBSCRIBE_STATES, MAX_FLOW_STEPS, MAX_JOB_UID, MAX_SEND_COUNT,
   MAX_SEND_RETRIES, MAX_SPAM_SCORE, MAX_STEP_TIMEOUT_MS, type FieldOf, type FlowObject,
 } from './format.ts';
 import { DEFAULT_TIMEOUTS_MS } from './parse.ts';
@@ -135,7 +135,7 @@ export function flowJsonSchema(): Schema {
         status: ref('status'),
         responseBody: ref('matcher'),
       }, { required: ['url'], description: 'An HTTP request to the application under test.', not: { required: ['json', 'body'] } }),
-      job: object('job', { image: { type: 'string' }, command: textList, args: textList, env: scalarMap }, {
+      job: object('job', { image: { type: 'string' }, command: textList, args: textList, env: scalarMap, runAsUser: { type: 'integer', minimum: 1, maximum: MAX_JOB_UID, description: 'uid the container runs as (the Job\'s pod runs as non-root under restricted Pod Security; node:* and most official images need one, e.g. 1000).' } }, {
         required: ['image'],
         description: 'Run a container in the cluster (a Kubernetes Job) and wait for it.',
       }),

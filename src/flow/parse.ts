@@ -9,7 +9,7 @@ import { evError, isEmailValidateError, type EmailValidateError } from '../error
 import { parseRules } from '../rules-schema.ts';
 import { DURATION_HINT, formatDuration, readDuration } from '../duration.ts';
 import {
-  DKIM_VERDICTS, EVENT_TYPES, FLOW_FIELDS, HTTP_METHODS, LIST_UNSUBSCRIBE_STATES, MAX_FLOW_STEPS, MAX_SEND_COUNT,
+  DKIM_VERDICTS, EVENT_TYPES, FLOW_FIELDS, HTTP_METHODS, LIST_UNSUBSCRIBE_STATES, MAX_FLOW_STEPS, MAX_JOB_UID, MAX_SEND_COUNT,
   MAX_SEND_RETRIES, MAX_SPAM_SCORE, MAX_STEP_TIMEOUT_MS,
 } from './format.ts';
 import { addressMatcher, isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
@@ -559,6 +559,8 @@ function checkJob(c: Checker, body: unknown, path: string): StepAction | null {
     command: c.strList(o, 'command', path),
     args: c.strList(o, 'args', path),
     env: c.strMap(o, 'env', path),
+    // 0 is root, which restricted Pod Security refuses (runAsUser=0): not accepted here either.
+    runAsUser: o.runAsUser === undefined ? null : c.int(o, 'runAsUser', path, 1, MAX_JOB_UID, 1),
   };
 }
 

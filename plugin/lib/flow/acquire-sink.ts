@@ -71,7 +71,7 @@ export function contextApi(context: SinkContext): FlowSinkApi {
 }
 
 /** `--local`: an in-process sink on loopback, free ports, stopped at the end. */
-export async function acquireLocalSink(): Promise<AcquiredSink> {
+export async function acquireLocalSink(): Promise<AcquiredSink & { token: string | null }> {
   // Imported lazily: only --local needs the sink's code (smtp-server, mailparser) in this process.
   const { startSink } = await import('../../../sink/index.ts');
   // Inline parsing: a flow handles a handful of messages, and a worker thread's start-up would cost more than it saves.
@@ -82,6 +82,7 @@ export async function acquireLocalSink(): Promise<AcquiredSink> {
     smtp: { host: sink.host, port: sink.smtpPort },
     api: contextApi(sink.context),
     restoreRules: false,
+    token: sink.token,
     release: () => sink.stop(),
   };
 }
@@ -113,6 +114,8 @@ export interface ClusterSinkOptions {
   /** Reuse the sink in this namespace instead of creating one. */
   namespace?: string;
   keep: boolean;
+  /** Some flow has a `job` step: its rights are pre-checked with the sink's, before anything is created. */
+  jobSteps?: boolean;
   onStatus?: (line: string) => void;
 }
 
@@ -127,12 +130,12 @@ export async function acquireClusterSink(options: ClusterSinkOptions, signal: Ab
   let namespace = options.namespace;
   try {
     if (namespace === undefined) {
-      const created = await createSink(options.kube, { onStatus: status, signal });
+      const created = await createSink(options.kube, { onStatus: status, signal, alsoNeeds: ['sink', ...(options.jobSteps ? ['job' as const] : [])] });
       namespace = created.namespace;
       destroy = options.keep ? null : () => created.destroy();
       if (options.keep) status(`--keep: the sink in namespace ${namespace} stays; remove it with \`kubectl email-validate down ${namespace}\``);
     }
-    const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal });
+    const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal, ...(options.jobSteps ? { alsoNeeds: ['job'] } : {}) });
     const first = cluster.sinks[0];
     if (!first) throw evError('EV_ERR_SINK_NOT_READY', `no sink pod is reachable in namespace ${namespace}`, { hint: 'check `kubectl email-validate status`' });
     if (cluster.sinks.length > 1) {

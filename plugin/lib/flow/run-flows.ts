@@ -51,7 +51,8 @@ export interface AcquiredSink {
 
 export interface RunFlowsOptions {
   files: string[];
-  acquireSink(signal: AbortSignal): Promise<AcquiredSink>;
+  /** `jobSteps`: some flow has a `job` step (its rights are pre-checked with the sink's). */
+  acquireSink(signal: AbortSignal, needs: { jobSteps: boolean }): Promise<AcquiredSink>;
   /** True when the sink will be in a cluster (job steps allowed). */
   cluster: boolean;
   env: Readonly<Record<string, string | undefined>>;
@@ -166,7 +167,7 @@ export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport>
   };
 
   try {
-    const sink = await options.acquireSink(options.signal);
+    const sink = await options.acquireSink(options.signal, { jobSteps: flows.some((f) => f.needsCluster) });
     hold(sink.mode === 'cluster' ? 'the sink in the cluster' : sink.mode === 'local' ? 'the local sink' : 'the sink connection', () => sink.release());
     const mock = await startMockApp();
     hold('the mock application', () => mock.close());

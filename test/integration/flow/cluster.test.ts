@@ -40,15 +40,48 @@ describe('run in a cluster (fake API server)', function () {
   it('runs job steps as Jobs (log shown on failure) and still deletes the sink when the flow fails', async () => {
     const file = flowFile('jobs.yaml', `steps:
   - name: script ok
-    job: { image: "node:24-alpine", command: [node, -e, "console.log('hi', process.env.RUN)"], env: { RUN: "{{run.id}}" } }
+    job: { image: "node:24-alpine", runAsUser: 1000, command: [node, -e, "console.log('hi', process.env.RUN)"], env: { RUN: "{{run.id}}" } }
   - name: script fails
-    job: { image: "node:24-alpine", command: [node, -e, "console.error('boom'); process.exit(3)"] }
+    job: { image: "node:24-alpine", runAsUser: 1000, command: [node, -e, "console.error('boom'); process.exit(3)"] }
 `);
     const r = await runCli(['run', file], { env: cluster.env, timeoutMs: 90_000 });
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /✓ script ok: job node:24-alpine completed \(exit 0\)/);
     assert.match(r.stdout, /✗ script fails: job node:24-alpine failed with exit code 3/);
     assert.match(r.stdout, /log: boom/);
+    assert.deepEqual(managedNamespaces(cluster.fake), []);
+  });
+
+  it('a job step passes restricted Pod Security; an image that runs as root fails at once with the reason, not at the deadline', async () => {
+    const file = flowFile('root.yaml', `steps:
+  - name: as uid 1000
+    job: { image: "node:24-alpine", runAsUser: 1000, command: [node, -e, "console.log('uid ok')"] }
+  - name: as root
+    timeout: 10m
+    job: { image: "node:24-alpine", command: [node, -e, "console.log('never')"] }
+`);
+    let restricted = false;
+    const unsubscribe = setInterval(() => {
+      for (const ns of cluster.fake.list('namespaces')) if (ns.metadata.name?.startsWith('email-validation-') && ns.metadata.labels?.['pod-security.kubernetes.io/enforce'] === 'restricted') restricted = true;
+    }, 20);
+    const r = await runCli(['run', file], { env: cluster.env, timeoutMs: 90_000 }).finally(() => clearInterval(unsubscribe));
+    assert.ok(restricted, 'the job ran in a namespace enforcing restricted Pod Security');
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /✓ as uid 1000: job node:24-alpine completed \(exit 0\)/);
+    assert.match(r.stdout, /✗ as root: job node:24-alpine failed: the pod cannot start \(CreateContainerConfigError: container has runAsNonRoot and image will run as root .*\); the image runs as root, which the namespace's restricted Pod Security forbids: set runAsUser in the job step/);
+    assert.deepEqual(managedNamespaces(cluster.fake), []);
+  });
+
+  it('a job step whose pod the cluster refuses (a quota, a webhook) fails at once with the refusal from the Job\'s FailedCreate Event', async () => {
+    cluster.fake.refusePods({ labelSelector: 'app.kubernetes.io/component=flow-job', message: 'exceeded quota: pods-quota, requested: pods=1, used: pods=10, limited: pods=10' });
+    const file = flowFile('quota.yaml', `steps:
+  - name: no room
+    timeout: 10m
+    job: { image: "node:24-alpine", runAsUser: 1000, command: [node, -e, "1"] }
+`);
+    const r = await runCli(['run', file], { env: cluster.env, timeoutMs: 90_000 });
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /✗ no room: job node:24-alpine failed: the Job could not create its pod: pods "flow-job-[0-9a-f]+-[a-z0-9]{5}" is forbidden: exceeded quota: pods-quota/);
     assert.deepEqual(managedNamespaces(cluster.fake), []);
   });
 
