@@ -242,3 +242,45 @@ export function plusTag(address: string): string | null {
   const plus = local.indexOf('+');
   return plus < 0 ? null : local.slice(plus + 1);
 }
+
+/** One row of the web inbox (`GET /api/ui/inbox`): a summary plus the verdicts the list shows. */
+export interface InboxItem extends MessageSummary {
+  /** True when the message's top-level Content-Type is multipart/mixed (it carries attachments). */
+  attachments: boolean;
+  /** Overall DKIM result, null until the analysis ran. */
+  dkim: DkimResult | null;
+  /** Spam-signal score, null until the analysis ran. */
+  spamScore: number | null;
+}
+
+/** `GET /api/ui/inbox`: one page of the inbox, and the feed position it was taken at (resume the feed from `lastSeq`). */
+export interface InboxPage {
+  total: number;
+  start: number;
+  items: InboxItem[];
+  instance: string;
+  lastSeq: number;
+}
+
+/** `GET /api/ui/events`: retained events of the asked types, oldest first. */
+export interface EventHistory {
+  events: SinkEvent[];
+  oldestSeq: number;
+  lastSeq: number;
+  /** True when more events of these types are retained than were returned (the oldest were left out). */
+  truncated: boolean;
+}
+
+/** `GET /api/messages/{id}/view`: where the sandboxed HTML preview of a message loads from. */
+export interface HtmlViewLink {
+  /** Path of the preview, carrying a capability for this message's HTML only; add `?remote=1` to allow remote content. */
+  path: string;
+}
+
+/** One link of a message and what a request to it answered (`POST /api/messages/{id}/links/check`). */
+export interface LinkCheck {
+  url: string;
+  status: number | null;
+  ok: boolean;
+  error: string | null;
+}

@@ -14,6 +14,7 @@ import { ERROR_CODES, evError, isEmailValidateError, type ErrorCode } from '../.
 import { runFlowFiles } from '../lib/flow/run-flows.ts';
 import { acquireClusterSink, acquireExternalSink, acquireLocalSink } from '../lib/flow/acquire-sink.ts';
 import { readTokenFile } from '../lib/token-file.ts';
+import { inboxUrl } from '../lib/open-inbox.ts';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run email smoke-test flows (YAML) against a sink: send, trigger, expect, report.';
@@ -25,6 +26,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
   static override examples = [
     { description: 'Run an example with an embedded sink (no cluster)', command: '<%= config.bin %> run --local examples/articles-flow.yaml' },
     { description: 'Run every flow in CI against a fresh sink in the cluster, with a JUnit report', command: '<%= config.bin %> run flows/*.yaml --junit report.xml' },
+    { description: 'Look at what a failing flow received in the web inbox afterwards', command: '<%= config.bin %> run --local --keep-open flow.yaml' },
     { description: 'Use a sink that already runs', command: '<%= config.bin %> run --sink http://127.0.0.1:8025 --token "$EV_TOKEN" flow.yaml' },
   ];
   static override strict = false;
@@ -32,6 +34,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
   static override flags = {
     local: Flags.boolean({ description: 'Start an embedded sink in this process (no cluster needed).', exclusive: ['sink', 'namespace', 'kubeconfig', 'context', 'keep'] }),
     keep: Flags.boolean({ description: 'Keep the sink created in the cluster after the run (delete it later with `down`).' }),
+    'keep-open': Flags.boolean({ description: 'With --local: after the report, keep the embedded sink and its web inbox up (the URL is printed) until Ctrl-C, to look at what the flows got.', dependsOn: ['local'] }),
     junit: Flags.string({ description: 'Also write a JUnit XML report to this file (for Jenkins, GitLab, GitHub).', helpGroup: 'OUTPUT' }),
     output: Flags.option({ char: 'o', description: 'Report format on stdout.', options: ['text', 'json'] as const, default: 'text', helpGroup: 'OUTPUT' })(),
     timeout: Flags.string({ description: 'Budget for the whole run, e.g. 10m; steps are cut short when it runs out.', default: '15m' }),
@@ -48,6 +51,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     const timeoutMs = parseDuration(flags.timeout, '--timeout');
     if (flags.junit !== undefined) await checkWritableDir(flags.junit);
     const interrupt = interrupts.install();
+    let kept: { url: string; token: string | null; release(): Promise<void> } | null = null;
     const stderrTty = Boolean(process.stderr.isTTY);
     const report = await runFlowFiles({
       files,
@@ -61,7 +65,9 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
       acquireSink: (signal, needs) => {
         if (flags.local) {
           this.status('starting an embedded sink (--local)');
-          return acquireLocalSink();
+          if (!flags['keep-open']) return acquireLocalSink();
+          // The run lets go of the sink as usual; the real release waits for Ctrl-C after the report.
+          return acquireLocalSink().then((sink) => { kept = sink; return { ...sink, release: async () => {} }; });
         }
         if (flags.sink !== undefined) {
           const sink = flags.sink;
@@ -75,7 +81,19 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     this.emit(flags.output, report, () => renderTextReport(report, { color }));
     if (flags.junit !== undefined) await writeJunit(flags.junit, renderJunit(report));
     const code = exitCodeOf(report, (c) => (ERROR_CODES as Record<string, { exit: number }>)[c]?.exit ?? 3);
+    if (kept !== null) await this.keepOpen(kept, code);
     if (code !== 0) this.exit(code);
+  }
+
+  /** --keep-open: the sink stays up with its inbox until Ctrl-C, then the run exits with the flows' own code. */
+  private async keepOpen(sink: { url: string; token: string | null; release(): Promise<void> }, code: number): Promise<never> {
+    this.status(`the embedded sink stays up; its inbox: ${inboxUrl(sink.url, sink.token)}`);
+    this.status('press Ctrl-C to stop it');
+    interrupts.register('the local sink', async () => {
+      await sink.release();
+      process.exit(code);
+    });
+    return await new Promise<never>(() => {});
   }
 
   /** Flow-file problems are listed one per line (all of them), then the usual error handling. */

@@ -17,6 +17,8 @@ export interface SinkEndpoint {
   apiUrl: string;
   /** Where to send SMTP to reach this sink: the forwarded port, or null when unknown (derive it from /api/info). */
   smtp: { host: string; port: number } | null;
+  /** The API token used for this sink (the cluster sink's Secret, or --token); `open` hands it to the browser. */
+  token?: string | null;
 }
 
 export interface SinkTarget {
@@ -123,7 +125,7 @@ export async function resolveSinkTarget(flags: SinkFlagsValues, options: Resolve
     return {
       kind: 'direct',
       namespace: null,
-      sinks: [{ name: url.host, api, apiUrl: base, smtp: null }],
+      sinks: [{ name: url.host, api, apiUrl: base, smtp: null, token: token ?? null }],
       close: () => (closing ??= Promise.resolve(api.close?.())),
     };
   }
@@ -147,7 +149,7 @@ export async function resolveSinkTarget(flags: SinkFlagsValues, options: Resolve
     throw err;
   }
   let closed = false;
-  const sinks = cluster.sinks.map((s) => ({ name: s.pod, api: createApi(s.apiUrl, cluster.token), apiUrl: s.apiUrl, smtp: s.smtp }));
+  const sinks = cluster.sinks.map((s) => ({ name: s.pod, api: createApi(s.apiUrl, cluster.token), apiUrl: s.apiUrl, smtp: s.smtp, token: cluster.token }));
   return {
     kind: 'cluster',
     namespace: cluster.namespace,

@@ -24,6 +24,7 @@ import type { Relay } from './mailhog/release.ts';
 import type { ReleaseTarget } from '../release-targets.ts';
 import { errorBody, sendError, sendJson, sendText } from './respond.ts';
 import { Router } from './router.ts';
+import { addUiRoutes } from '../ui/routes.ts';
 
 /** Path of the WebSocket event feed. */
 export const EVENTS_PATH = '/api/events';
@@ -159,6 +160,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     addMailpitRoutes(router, ctx, { ...compatOptions, ...(options.localSmtp ? { localSmtp: options.localSmtp } : {}) }),
   ];
   const compatSockets = new Map(compat.flatMap((c) => [...c.websockets]));
+  addUiRoutes(router, ctx);
   router.add('GET', EVENTS_PATH, () => {
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
   });

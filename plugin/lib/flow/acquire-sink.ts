@@ -71,7 +71,7 @@ export function contextApi(context: SinkContext): FlowSinkApi {
 }
 
 /** `--local`: an in-process sink on loopback, free ports, stopped at the end. */
-export async function acquireLocalSink(): Promise<AcquiredSink> {
+export async function acquireLocalSink(): Promise<AcquiredSink & { token: string | null }> {
   // Imported lazily: only --local needs the sink's code (smtp-server, mailparser) in this process.
   const { startSink } = await import('../../../sink/index.ts');
   // Inline parsing: a flow handles a handful of messages, and a worker thread's start-up would cost more than it saves.
@@ -82,6 +82,7 @@ export async function acquireLocalSink(): Promise<AcquiredSink> {
     smtp: { host: sink.host, port: sink.smtpPort },
     api: contextApi(sink.context),
     restoreRules: false,
+    token: sink.token,
     release: () => sink.stop(),
   };
 }
