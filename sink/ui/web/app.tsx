@@ -256,7 +256,7 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
 
   if (window.__evInbox) window.__evInbox.renders++;
   const count = model.messages.length;
-  const statusText = status.state === 'live' ? 'live' : status.state === 'connecting' ? 'connecting…' : status.state === 'reconnecting' ? `feed lost: reconnecting (attempt ${status.attempt}), will resume after #${status.lastSeq}` : 'closed';
+  const statusText = status.state === 'live' ? 'live' : status.state === 'connecting' ? 'connecting…' : status.state === 'reconnecting' ? `feed lost: reconnecting (attempt ${status.attempt}), will resume after #${status.lastSeq}` : status.state === 'failed' ? status.reason : 'closed';
 
   return (
     <div class={`app${openId ? ' has-open' : ''}`}>

@@ -292,4 +292,19 @@ describe('web inbox in Chromium (integration)', function () {
       await second?.close();
     }
   });
+
+  it('a token a WebSocket subprotocol cannot carry is reported on the page (the list still loads over HTTP)', async () => {
+    const odd = await startMailSink({ token: 'slash/and=equals-0123456789' });
+    // A page without the test's WebSocket routing: Playwright's routed sockets skip the browser's own checks.
+    const plain = await b.context.newPage();
+    try {
+      await odd.send({ from: 'a@example.com', to: 'b@example.com', subject: 'listed over HTTP', text: 'x' });
+      await plain.goto(`${odd.sink.url}/#token=${encodeURIComponent('slash/and=equals-0123456789')}`);
+      await plain.waitForSelector('.row >> text=listed over HTTP');
+      await plain.waitForSelector('.feed-state[data-state=failed] >> text=/live feed cannot be opened/');
+    } finally {
+      await plain.close();
+      await odd.close();
+    }
+  });
 });
