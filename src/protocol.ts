@@ -9,6 +9,20 @@
 /** Version of the event and API schema, sent in `hello` frames and `/api/info`. */
 export const PROTOCOL_VERSION = 1;
 
+/** The WebSocket subprotocol the feed (`/api/events`) speaks; the sink selects it, clients offer it. */
+export const FEED_SUBPROTOCOL = 'email-validate.v1';
+/**
+ * Prefix of a `Sec-WebSocket-Protocol` entry that carries the API token, offered
+ * beside {@link FEED_SUBPROTOCOL} by browsers, which cannot set headers on a WebSocket.
+ */
+export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
+/** Close code of a feed client the sink dropped for being too slow: reconnect at once with `?since=<last seq>`. */
+export const FEED_CLOSE_TOO_SLOW = 4008;
+/** Close code the sink sends every feed client when it shuts down. */
+export const FEED_CLOSE_GOING_AWAY = 1001;
+/** The sink pings every feed client this often: below the 30-60 s idle timeouts of common proxies and port-forwards. */
+export const FEED_PING_INTERVAL_MS = 15_000;
+
 export type SmtpStage = 'connect' | 'mail' | 'rcpt' | 'data' | 'end';
 
 /** One email address as seen on the envelope, with its plus-address tag. */
@@ -193,6 +207,9 @@ export interface HelloFrame {
   /** Events after this seq follow (after a `gap` if some are gone); 0 when the client's `instance` was another process. */
   since?: number;
 }
+
+/** The hello frame as this sink sends it: `since` is always set (clients still treat it as optional). */
+export type FeedHello = HelloFrame & { since: number };
 
 export interface SinkStats {
   instance: string;

@@ -9,10 +9,11 @@ import { renderStepLine } from '../../src/flow/report-text.ts';
 import { renderJunit } from '../../src/flow/report-junit.ts';
 import { renderTextReport } from '../../src/flow/report-text.ts';
 import { exitCodeOf } from '../../src/flow/result.ts';
-import { parseDuration } from '../../src/flow/duration.ts';
+import { parseDuration } from '../../src/duration.ts';
 import { ERROR_CODES, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
 import { runFlowFiles } from '../lib/flow/run-flows.ts';
-import { acquireClusterSink, acquireExternalSink, acquireLocalSink, readTokenFile } from '../lib/flow/sinks.ts';
+import { acquireClusterSink, acquireExternalSink, acquireLocalSink } from '../lib/flow/acquire-sink.ts';
+import { readTokenFile } from '../lib/token-file.ts';
 import { inboxUrl } from '../lib/open-inbox.ts';
 
 export default class Run extends BaseCommand {
@@ -47,8 +48,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
       const kube = (['namespace', 'kubeconfig', 'context', 'cluster', 'user'] as const).find((k) => flags[k] !== undefined);
       if (kube) throw evError('EV_ERR_CONFLICTING_OPTIONS', `--sink cannot be combined with --${kube}`, { hint: 'use --sink for a sink you reach directly, or the kube flags for a sink in the cluster' });
     }
-    const timeoutMs = parseDuration(flags.timeout);
-    if (typeof timeoutMs === 'string') throw evError('EV_ERR_INVALID_OPTION', `--timeout: ${timeoutMs}`, { hint: 'e.g. --timeout 5m' });
+    const timeoutMs = parseDuration(flags.timeout, '--timeout');
     if (flags.junit !== undefined) await checkWritableDir(flags.junit);
     const interrupt = interrupts.install();
     let kept: { url: string; token: string | null; release(): Promise<void> } | null = null;
@@ -62,7 +62,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
       registerCleanup: (label, fn) => interrupt.register(label, fn),
       onStatus: (line) => this.status(line),
       onStep: (_flow, step) => { if (stderrTty || flags.output === 'json') this.status(renderStepLine(step)); },
-      acquireSink: (signal) => {
+      acquireSink: (signal, needs) => {
         if (flags.local) {
           this.status('starting an embedded sink (--local)');
           if (!flags['keep-open']) return acquireLocalSink();
@@ -74,7 +74,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
           const tokenFile = flags['token-file'];
           return (tokenFile === undefined ? Promise.resolve(flags.token) : readTokenFile(tokenFile)).then((token) => acquireExternalSink(sink, token));
         }
-        return acquireClusterSink({ kube: pickKubeFlags(flags), namespace: flags.namespace, keep: flags.keep, onStatus: (l) => this.status(l) }, signal);
+        return acquireClusterSink({ kube: pickKubeFlags(flags), namespace: flags.namespace, keep: flags.keep, jobSteps: needs.jobSteps, onStatus: (l) => this.status(l) }, signal);
       },
     }).catch((err: unknown) => this.failEarly(err));
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;

@@ -12,12 +12,12 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { EmailValidateError, evError } from '../../src/errors.ts';
-import { SINK_EVENT_TYPES } from '../../src/protocol.ts';
+import { FEED_SUBPROTOCOL, SINK_EVENT_TYPES } from '../../src/protocol.ts';
 import { EventFeed, FEED_MAX_CLIENT_PAYLOAD, type EventFeedOptions, type FeedSubscription } from '../feed.ts';
 import type { SinkMetrics } from '../metrics.ts';
 import type { Logger, SinkContext } from '../types.ts';
 import { addApiRoutes } from './api-routes.ts';
-import { FEED_SUBPROTOCOL, TokenVerifier } from './auth.ts';
+import { TokenVerifier } from './auth.ts';
 import { addMailhogRoutes } from './mailhog/routes.ts';
 import { addMailpitRoutes } from './mailpit/routes.ts';
 import type { Relay } from './mailhog/release.ts';
