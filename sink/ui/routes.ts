@@ -61,7 +61,7 @@ export function hasAttachmentMarker(raw: Buffer): boolean {
   const end = head.search(/\r?\n\r?\n/);
   const block = end < 0 ? head : head.slice(0, end);
   let result = false;
-  let at = block.startsWith('content-type:') ? 0 : block.indexOf('\ncontent-type:');
+  const at = block.startsWith('content-type:') ? 0 : block.indexOf('\ncontent-type:');
   if (at >= 0) {
     const value = block.slice(block.indexOf(':', at) + 1, block.indexOf(':', at) + 200).trimStart();
     result = value.startsWith('multipart/mixed');

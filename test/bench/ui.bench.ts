@@ -88,10 +88,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   const target = page0.items[0].id;
   await page.fill('input.search', '');
   r.open = await page.evaluate(async ({ id, index }) => {
-    const list = document.querySelector('.list') as unknown as { scrollTop: number };
+    const list = document.querySelector('.list') as { scrollTop: number };
     list.scrollTop = index * 68;
     await new Promise<void>((res) => requestAnimationFrame(() => requestAnimationFrame(() => res())));
-    const row = document.querySelector(`.row[data-key="${id}"]`) as unknown as { click(): void } | null;
+    const row = document.querySelector(`.row[data-key="${id}"]`) as { click(): void } | null;
     if (!row) throw new Error('target row not rendered');
     const t0 = performance.now();
     row.click();

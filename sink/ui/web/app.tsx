@@ -43,7 +43,7 @@ export interface AppProps {
   /** What boot() read to check the token: reused for the first load. */
   initialInfo: SinkInfo;
   namespace: string | null;
-  onUnauthorized(): void;
+  onUnauthorized: () => void;
 }
 
 declare global {
@@ -285,7 +285,7 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
         <main class="inbox">
           <div class="list-pane">
             <div class="toolbar">
-              <input ref={searchBox} class="search" type="search" placeholder="Search: text, from:x to:y subject:z   ( / )" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} aria-label="Search" />
+              <input ref={searchBox} class="search" type="search" placeholder="Search: text, from:x to:y subject:z   ( / )" value={search} onInput={(e) => setSearch((e.currentTarget).value)} aria-label="Search" />
               <div class="filters" role="group" aria-label="Filter by event type">
                 {VERDICTS.map((v) => <button key={v.label} class={verdict === v.value ? 'active' : ''} data-verdict={v.value ?? 'all'} onClick={() => setVerdict(v.value)}>{v.label}</button>)}
               </div>

@@ -33,7 +33,7 @@ describe('web inbox in Chromium (integration)', function () {
     b = await launchBrowser();
     // The feed goes through Playwright's WebSocket routing so that a test can cut it as a network failure would.
     await b.page.routeWebSocket(/\/api\/events/, (ws) => {
-      if (feedCut) { ws.close({ code: 1011, reason: 'cut by the test' }); return; }
+      if (feedCut) { void ws.close({ code: 1011, reason: 'cut by the test' }); return; }
       ws.connectToServer();
       feedSockets.push(ws);
     });
@@ -141,7 +141,7 @@ describe('web inbox in Chromium (integration)', function () {
     await page().click('.tab-body button >> text=Download .eml');
     const eml = await emlDownload;
     assert.match(eml.suggestedFilename(), /\.eml$/);
-    assert.match(await readFile((await eml.path())!, 'utf8'), /Subject: Your receipt/);
+    assert.match(await readFile((await eml.path()), 'utf8'), /Subject: Your receipt/);
     await page().click('button[data-tab=headers]');
     await page().waitForSelector('table.headers th >> text=list-unsubscribe-post');
     await page().click('button[data-tab=parts]');
@@ -150,7 +150,7 @@ describe('web inbox in Chromium (integration)', function () {
     await page().click('button[data-attachment="0"]');
     const pdfDownload = await pdf;
     assert.equal(pdfDownload.suggestedFilename(), 'receipt.pdf');
-    assert.equal(await readFile((await pdfDownload.path())!, 'utf8'), '%PDF-1.4 fake receipt');
+    assert.equal(await readFile((await pdfDownload.path()), 'utf8'), '%PDF-1.4 fake receipt');
     await page().click('button[data-tab=links]');
     await page().waitForSelector('td.link-url >> text=https://shop.example.com/orders/1');
     await page().click('button[data-tab=analysis]');
