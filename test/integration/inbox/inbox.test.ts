@@ -6,7 +6,10 @@
  * phone width. One browser and one page for the file, used in order.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocketRoute } from 'playwright-core';
@@ -305,6 +308,24 @@ describe('web inbox in Chromium (integration)', function () {
     } finally {
       await plain.close();
       await odd.close();
+    }
+  });
+
+  it('checks a message\'s links on request and shows each status', async () => {
+    const site = createServer((req, res) => { res.writeHead(req.url === '/fine' ? 200 : 404).end(); }).listen(0, '127.0.0.1');
+    await once(site, 'listening');
+    const base = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    try {
+      await page().goto(inboxUrl(mail.sink));
+      await mail.send({ from: 'links@example.com', to: 'me@example.com', subject: 'Links to check', text: `ok ${base}/fine broken ${base}/gone` });
+      await page().click('.row >> text=Links to check');
+      await page().click('button[data-tab=links]');
+      await page().waitForSelector(`td.link-url >> text=${base}/gone`);
+      await page().click('button >> text=/Check links/');
+      await page().waitForSelector('td.link-status .badge >> text=404');
+      assert.equal(await page().locator('tr:has(td.link-url:text-is("' + base + '/fine")) .badge').textContent(), '200');
+    } finally {
+      site.close();
     }
   });
 });
