@@ -182,6 +182,8 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
     const parsed = parseReleaseTargets(given.releaseTo);
     if (typeof parsed === 'string') badOption('releaseTo', `${parsed} (expected HOST[:PORT],…)`);
     releaseTo = parsed;
+    // Without the token any web page the operator opens could drive releases: an open relay.
+    if (noAuth) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--release-to cannot be combined with --no-auth: releases would relay mail for anyone who can reach the API', { hint: 'Drop --no-auth (the API then needs its token) or drop --release-to.' });
   }
   const corsOrigin = given.corsOrigin ?? null;
   // One header value: a crafted origin must not split the response.

@@ -29,7 +29,7 @@ import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
 import { formatReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
-import { readBody } from '../body.ts';
+import { declaresJson, readBody } from '../body.ts';
 import { CompatStream, type CompatHandle } from '../compat-streams.ts';
 import { setCommonHeaders, streamJsonArray } from '../respond.ts';
 import type { Router, RouteHandler } from '../router.ts';
@@ -260,6 +260,9 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
 
   path('/api/v1/messages/:id/release', V1, {
     POST: async ({ req, res, params }) => {
+      // The mailhog npm client sends no Content-Type; any other type than JSON is what a
+      // web page can send cross-origin without a preflight, so it is refused.
+      if (req.headers['content-type'] !== undefined && !declaresJson(req)) return json(res, 415, 'Content-Type must be application/json', 'text/plain; charset=utf-8');
       const m = loaded(params.id);
       const body = parseReleaseBody((await readBody(req, MAX_RELEASE_BODY_BYTES)).toString('utf8'));
       if (body === null) return json(res, 500, 'Error decoding request body', 'text/json'); // v1.go:265-273

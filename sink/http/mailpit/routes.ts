@@ -23,7 +23,7 @@ import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import { checkLinks } from '../../link-check.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
-import { readBody } from '../body.ts';
+import { declaresJson, readBody } from '../body.ts';
 import { CompatStream, type CompatHandle } from '../compat-streams.ts';
 import { release, smtpRelay, type Relay } from '../mailhog/release.ts';
 import { sendBuffer, setCommonHeaders } from '../respond.ts';
@@ -300,6 +300,7 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
     json(res, { Errors: results.filter((r) => r.StatusCode === 0 || r.StatusCode >= 400).length, Links: results });
   });
   router.add('POST', `${P}/api/v1/message/:id/release`, async ({ req, res, params }) => {
+    if (!declaresJson(req)) return badRequest(res, 'Content-Type must be application/json');
     const id = mustResolve(params.id);
     const body = await jsonBody(req);
     const to = body && Array.isArray(body.To) ? body.To.filter((x): x is string => typeof x === 'string') : [];
@@ -319,6 +320,7 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
 
   // --- send, tags, info, chaos, web UI config -----------------------------------
   router.add('POST', `${P}/api/v1/send`, async ({ req, res }) => {
+    if (!declaresJson(req)) return badRequest(res, 'Content-Type must be application/json');
     const body = await jsonBody(req);
     if (body === null || body === undefined) return badRequest(res, 'invalid JSON body');
     const str = (v: unknown, fallback = '') => (typeof v === 'string' ? v : fallback);

@@ -138,6 +138,11 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
     await send(sink.smtpPort, { from: 'a@example.com', to: 'b@example.com', subject: 'Relay me', text: 't' });
     const id = (await mp.listMessages()).messages[0].ID;
     assert.equal(await mp.releaseMessage(id, { To: ['ext@example.net'] }), 'ok');
+    // The same body as text/plain (what a web page can send cross-origin without a preflight) is refused.
+    for (const route of ['/mailpit/api/v1/message/latest/release', '/mailpit/api/v1/send']) {
+      const forged = await fetch(`${sink.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${sink.token}`, 'content-type': 'text/plain' }, body: JSON.stringify({ To: ['ext@example.net'], From: { Email: 'a@example.com' }, Subject: 'x' }) });
+      assert.deepEqual([forged.status, await forged.text()], [400, 'Content-Type must be application/json'], route);
+    }
     const arrived = await waitForEvent(relayTarget.context.events, (e) => e.type === 'message.received' && (e as SinkEvent<'message.received'>).data.subject === 'Relay me');
     assert.deepEqual((arrived as SinkEvent<'message.received'>).data.envelope.rcptTo.map((r) => r.address), ['ext@example.net']);
   });
