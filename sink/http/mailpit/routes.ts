@@ -19,6 +19,7 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import nodemailer from 'nodemailer';
 import type { AttachmentMeta, MessageDetail, MessageSummary, SinkEvent } from '../../../src/protocol.ts';
+import { isEnvelopeMailbox } from '../../../src/address/envelope.ts';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import { checkLinks } from '../../link-check.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
@@ -37,6 +38,8 @@ export const MAILPIT_DEFAULT_LIMIT = 50;
 export const MAILPIT_MAX_LIMIT = 1000;
 /** Request bodies (send, delete, read status): a send may carry attachments; 10 MiB bounds it. */
 export const MAX_MAILPIT_BODY_BYTES = 10 * 1024 * 1024;
+/** Recipients of one release: a test relays to a few addresses; more would make the sink a bulk mailer. */
+export const MAX_RELEASE_RECIPIENTS = 100;
 /** The version we report (the Mailpit API level these routes follow). */
 export const MAILPIT_COMPAT_VERSION = 'v1.21.0 (kubectl-email-validate sink)';
 
@@ -305,6 +308,9 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
     const body = await jsonBody(req);
     const to = body && Array.isArray(body.To) ? body.To.filter((x): x is string => typeof x === 'string') : [];
     if (to.length === 0) return badRequest(res, 'No valid addresses found');
+    if (to.length > MAX_RELEASE_RECIPIENTS) return badRequest(res, `at most ${MAX_RELEASE_RECIPIENTS} recipients per release (got ${to.length})`);
+    const bad = to.find((t) => !isEnvelopeMailbox(t));
+    if (bad !== undefined) return badRequest(res, `not a mailbox an SMTP envelope can carry: ${JSON.stringify(bad.slice(0, 200))}`);
     // Mailpit relays through its one configured relay: here the first --release-to entry with a port.
     const target = releaseTo.find((t) => t.port !== null);
     const raw = ctx.store.raw(id);
