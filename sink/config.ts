@@ -72,6 +72,8 @@ export interface SinkConfig {
   readonly analyze: Analyzer | null;
   readonly releaseTo: readonly ReleaseTarget[];
   readonly corsOrigin: string | null;
+  /** `--link-check-private`: the link check may fetch internal addresses. */
+  readonly linkCheckPrivate: boolean;
 }
 
 function readText(key: keyof SinkOptions, path: string): string {
@@ -199,6 +201,7 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
     analyze: given.analyze ?? null,
     releaseTo: Object.freeze(releaseTo),
     corsOrigin,
+    linkCheckPrivate: given.linkCheckPrivate ?? false,
   });
 }
 

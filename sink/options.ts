@@ -108,6 +108,7 @@ export const SINK_OPTIONS = Object.freeze({
   name: { flag: 'name', env: 'EV_NAME', type: 'string', defaultText: 'host name', group: 'SMTP', help: 'Host name in the SMTP greeting and in generated DSNs.' },
   releaseTo: { flag: 'release-to', env: 'EV_RELEASE_TO', type: 'string', valueName: 'HOST[:PORT],…', group: 'COMPATIBILITY', exclusive: ['noAuth'], help: 'SMTP servers that MailHog/Mailpit "release" may relay captured messages to; without it releases are refused (403): the sink is never an open relay. Needs the API token (not with --no-auth).' },
   corsOrigin: { flag: 'cors-origin', env: 'EV_CORS_ORIGIN', type: 'string', valueName: 'ORIGIN', group: 'COMPATIBILITY', help: 'Access-Control-Allow-Origin for the MailHog/Mailpit-compatible routes, like MailHog\'s -cors-origin.' },
+  linkCheckPrivate: { flag: 'link-check-private', env: 'EV_LINK_CHECK_PRIVATE', type: 'boolean', default: false, group: 'API', help: 'Let "Check links" fetch loopback, link-local and private addresses (tests, local development); off, such links are refused so mail cannot make the sink probe its network.' },
   logLevel: { flag: 'log-level', env: 'EV_LOG_LEVEL', type: 'choice', choices: LOG_LEVELS, default: 'info', help: 'Level of the JSON logs on stdout.' },
   parseInWorker: { flag: null, env: 'EV_PARSE_IN_WORKER', type: 'boolean', default: true, help: 'Run the MIME parse and analysis in a low-priority worker thread (off: inline, for debugging).' },
 } as const satisfies Record<string, SinkOptionSpec>);

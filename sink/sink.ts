@@ -165,7 +165,7 @@ export function createSink(config: SinkConfig): Sink {
   let boundSmtpPort: number | null = null;
   const api: ApiServer = createApiServer(context, {
     token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort }, sinkName: config.name }),
-    corsOrigin: config.corsOrigin, releaseTo: config.releaseTo,
+    corsOrigin: config.corsOrigin, releaseTo: config.releaseTo, linkCheckPrivate: config.linkCheckPrivate,
     localSmtp: () => ({ host: config.host, port: boundSmtpPort }),
   });
   let stopping: Promise<void> | null = null;

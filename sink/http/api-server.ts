@@ -54,6 +54,8 @@ export interface ApiServerOptions {
   mailhogHostname?: string;
   /** `--cors-origin`: Access-Control-Allow-Origin of the MailHog/Mailpit-compatible routes (null: none). */
   corsOrigin?: string | null;
+  /** The link check may fetch loopback/private addresses (`--link-check-private`). */
+  linkCheckPrivate?: boolean;
   /** `--release-to`: the SMTP servers MailHog/Mailpit releases may go to (none: releases are refused). */
   releaseTo?: readonly ReleaseTarget[];
   /** Sends releases (tests inject one). */
@@ -154,13 +156,13 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     sendText(res, 200, text, metrics.registry.contentType);
   }, { auth: false });
   addApiRoutes(router, ctx, { auth: verifier !== null, info: options.info });
-  const compatOptions = { corsOrigin: options.corsOrigin ?? null, releaseTo: options.releaseTo ?? [], logger, ...(options.relay ? { relay: options.relay } : {}) };
+  const compatOptions = { corsOrigin: options.corsOrigin ?? null, releaseTo: options.releaseTo ?? [], logger, linkCheckPrivate: options.linkCheckPrivate ?? false, ...(options.relay ? { relay: options.relay } : {}) };
   const compat = [
     addMailhogRoutes(router, ctx, { ...compatOptions, ...(options.mailhogHostname ? { hostname: options.mailhogHostname } : {}) }),
     addMailpitRoutes(router, ctx, { ...compatOptions, ...(options.localSmtp ? { localSmtp: options.localSmtp } : {}) }),
   ];
   const compatSockets = new Map(compat.flatMap((c) => [...c.websockets]));
-  addUiRoutes(router, ctx);
+  addUiRoutes(router, ctx, { linkCheckPrivate: options.linkCheckPrivate ?? false });
   router.add('GET', EVENTS_PATH, () => {
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
   });

@@ -52,6 +52,8 @@ export interface MailpitRoutesOptions {
   localSmtp?: () => { host: string; port: number | null };
   /** Seconds since start. */
   uptime?: () => number;
+  /** The link check may fetch loopback/private addresses (`--link-check-private`). */
+  linkCheckPrivate?: boolean;
 }
 
 interface Address { Name: string; Address: string }
@@ -298,7 +300,7 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
   router.add('GET', `${P}/api/v1/message/:id/link-check`, async ({ res, params, url }) => {
     const d = await detailOf(mustResolve(params.id));
     // The inbox's link checker (bounded in count, concurrency and time), in Mailpit's shape.
-    const checked = await checkLinks(d.analysis?.links ?? [], { follow: url.searchParams.get('follow') === 'true' });
+    const checked = await checkLinks(d.analysis?.links ?? [], { follow: url.searchParams.get('follow') === 'true', allowPrivate: options.linkCheckPrivate ?? false });
     const results = checked.map((c) => ({ URL: c.url, StatusCode: c.status ?? 0, Status: c.error ?? STATUS_CODES[c.status ?? 0] ?? String(c.status) }));
     json(res, { Errors: results.filter((r) => r.StatusCode === 0 || r.StatusCode >= 400).length, Links: results });
   });
