@@ -111,6 +111,9 @@ describe('MailHog drop-in: the mailhog npm client and raw HTTP against the real 
     const servers = await (await fetch(`${sink.url}/api/v2/outgoing-smtp`, { headers: auth() })).json() as Record<string, { Host: string; Port: string }>;
     const name = `127.0.0.1:${relayTarget.smtpPort}`;
     assert.deepEqual(Object.keys(servers), [name]);
+    // The relay goes to the allow-list entry's host, not the request's spelling of it.
+    const spelled = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ Host: ' [127.0.0.1] ', Port: String(relayTarget.smtpPort), Email: 'frank@example.net' }) });
+    assert.equal(spelled.status, 200);
     const byName = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ Name: name, Email: 'erin@example.net' }) });
     assert.equal(byName.status, 200);
   });
