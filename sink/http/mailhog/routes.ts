@@ -40,6 +40,23 @@ import {
 } from './message.ts';
 import { release, smtpRelay, type Relay } from './release.ts';
 
+/**
+ * Raw message bytes per list page (v1 list, v2 list and search): a MailHog message
+ * serialises to about three times its raw size (Raw.Data, Content.Body, MIME parts),
+ * so five 24 MiB messages made a ~250 MB response. A page stops before the message
+ * that would pass this (it always holds at least one); `count` says how many came,
+ * and a client pages on with `start`.
+ */
+export const MAX_MAILHOG_PAGE_RAW_BYTES = 32 * 1024 * 1024;
+
+/** The leading rows whose raw sizes fit {@link MAX_MAILHOG_PAGE_RAW_BYTES} (at least one). */
+export function capPageBytes<T extends { raw: Buffer }>(rows: readonly T[], maxBytes = MAX_MAILHOG_PAGE_RAW_BYTES): T[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < rows.length && (n === 0 || bytes + rows[n].raw.length <= maxBytes)) bytes += rows[n++].raw.length;
+  return rows.slice(0, n);
+}
+
 /** A release body is a handful of short strings. */
 export const MAX_RELEASE_BODY_BYTES = 64 * 1024;
 /** Path of MailHog's Server-Sent Events feed. */
@@ -174,9 +191,9 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
   };
 
   /** Pairs each summary with its raw source now, so a delete mid-stream cannot change the count. */
-  const withRaw = (items: readonly MessageSummary[]) => items
+  const withRaw = (items: readonly MessageSummary[]) => capPageBytes(items
     .map((summary) => ({ summary, raw: ctx.store.raw(summary.id) }))
-    .filter((x): x is { summary: MessageSummary; raw: Buffer } => x.raw !== undefined);
+    .filter((x): x is { summary: MessageSummary; raw: Buffer } => x.raw !== undefined));
   const serialise = (x: { summary: MessageSummary; raw: Buffer }) => goJson(toMailhogMessage(x.summary, x.raw, hostname));
   const page = async (res: ServerResponse, start: number, total: number, items: MessageSummary[], contentType: string) => {
     const rows = withRaw(items);
