@@ -317,7 +317,7 @@ export function matchRule(rule: Rule, input: MatchInput, random: () => number): 
 function invalid(fileName: string, line: number | null, field: string, problem: string) {
   const where = line === null ? fileName : `${fileName}:${line}`;
   return evError('EV_ERR_RULES_INVALID', `${where}: ${field ? `${field} ` : ''}${problem}`, {
-    hint: 'Fix the rules file (see the README section "Rules"); the previous rules stay in force.',
+    hint: 'Fix the rules file (see docs/sink.md, "Rules"); the previous rules stay in force.',
     details: { file: fileName, line, field: field || null },
   });
 }

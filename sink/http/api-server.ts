@@ -159,7 +159,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       url = parseUrl(req);
       const match = router.match(req.method ?? 'GET', url.pathname);
       if (match.kind === 'not-found') {
-        throw evError('EV_ERR_NOT_FOUND', `no route ${req.method} ${url.pathname.slice(0, 200)}`, { hint: 'see the README\'s API section for the routes' });
+        throw evError('EV_ERR_NOT_FOUND', `no route ${req.method} ${url.pathname.slice(0, 200)}`, { hint: 'see docs/api.md for the routes' });
       }
       if (match.options.auth && verifier !== null && !verifier.authorize(req)) throw unauthorized();
       if (match.kind === 'method-not-allowed') {

@@ -43,7 +43,7 @@ export interface ProviderConfig {
 const VERDICTS = new Set(['valid', 'invalid', 'risky', 'unknown']);
 
 function bad(message: string, file: string): never {
-  throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: ${message}`, { hint: 'see "Provider" in the README for the expected keys' });
+  throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: ${message}`, { hint: 'see "Provider" in docs/checks.md for the expected keys' });
 }
 
 /** Parses `10/s`, `600/m`, or a bare number per second. Returns null for junk. */

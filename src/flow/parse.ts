@@ -49,7 +49,7 @@ export function flowInvalid(unsorted: FlowProblem[]): EmailValidateError {
   const first = formatProblem(problems[0]);
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
   return evError('EV_ERR_FLOW_INVALID', `${first}${more}`, {
-    hint: 'see the flow file reference in the README, or point your editor at schema/email-flow.schema.json',
+    hint: 'see docs/flows.md, or point your editor at schema/email-flow.schema.json',
     details: { problems: problems.map((p) => ({ ...p, text: formatProblem(p) })) },
   });
 }

@@ -209,7 +209,7 @@ async function loadProviderConfig(file: string, env: CheckIo['env']): Promise<Re
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { hint: 'see "Provider" in the README for an example' });
+    throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { hint: 'see "Provider" in docs/checks.md for an example' });
   }
   return parseProviderConfig(raw, file, env);
 }

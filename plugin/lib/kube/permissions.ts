@@ -41,7 +41,7 @@ export async function checkPermissions(client: KubeClient, options: {
   const denied = checks.filter((_, i) => !results[i]!.allowed).map(describeAccess);
   if (denied.length > 0) {
     throw evError('EV_ERR_KUBE_FORBIDDEN', `missing permissions in namespace ${namespace}: ${denied.join(', ')}`, {
-      hint: createNamespace ? 'ask for the RBAC rights listed in the README, or use -n with a namespace where you have them.'
+      hint: createNamespace ? 'ask for the RBAC rights listed in docs/cluster.md, or use -n with a namespace where you have them.'
         : `ask for these rights in ${namespace} (a RoleBinding to the "edit" ClusterRole is enough), or choose another -n.`,
       details: { namespace, denied },
     });
