@@ -86,6 +86,8 @@ export interface SinkOptions {
   parseInWorker: boolean;
   /** Injected randomness for probability rules. */
   random: () => number;
+  /** Injected wait for delay rules and the failed-AUTH delay (tests control time with it). */
+  sleep: ((ms: number) => Promise<void>) | null;
   /** Injected analysis (forces inline parsing; tests use it with local DKIM keys). */
   analyze: Analyzer | null;
 }
@@ -113,6 +115,7 @@ export interface SinkConfig {
   readonly logger: Logger | null;
   readonly parseInWorker: boolean;
   readonly random: () => number;
+  readonly sleep: ((ms: number) => Promise<void>) | null;
   readonly analyze: Analyzer | null;
 }
 
@@ -144,6 +147,7 @@ export const OPTION_SOURCES: Readonly<Record<keyof SinkOptions, { flag: string |
   logger: { flag: null, env: null },
   parseInWorker: { flag: null, env: 'EV_PARSE_IN_WORKER' },
   random: { flag: null, env: null },
+  sleep: { flag: null, env: null },
   analyze: { flag: null, env: null },
 });
 
@@ -341,6 +345,7 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
     logger: o.logger ?? null,
     parseInWorker: o.parseInWorker ?? (o.analyze == null),
     random: o.random ?? Math.random,
+    sleep: o.sleep ?? null,
     analyze: o.analyze ?? null,
   });
 }

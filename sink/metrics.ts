@@ -40,6 +40,7 @@ export class SinkMetrics {
   readonly #ingest: Histogram;
   readonly #feedClients: Gauge;
   readonly #feedDropped: Counter<'reason'>;
+  readonly #authFailed: Counter;
 
   constructor(stats: () => SinkStats, options: SinkMetricsOptions = {}) {
     const registry = new Registry();
@@ -60,6 +61,7 @@ export class SinkMetrics {
       registers,
     });
     this.#feedClients = new Gauge({ name: `${p}feed_clients`, help: 'Connected WebSocket event feed clients.', registers });
+    this.#authFailed = new Counter({ name: `${p}smtp_auth_failures_total`, help: 'SMTP AUTH attempts with wrong credentials.', registers });
     this.#feedDropped = new Counter({ name: `${p}feed_clients_dropped_total`, help: 'Feed clients disconnected by the sink, by reason (slow, dead).', labelNames: ['reason'], registers });
 
     const gauge = (name: string, help: string, read: (s: SinkStats) => number) => new Gauge({
@@ -88,6 +90,10 @@ export class SinkMetrics {
 
   messageDeferred(stage: string): void {
     this.#deferred.inc({ stage });
+  }
+
+  authFailed(): void {
+    this.#authFailed.inc();
   }
 
   messageBounced(): void {

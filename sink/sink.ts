@@ -133,6 +133,7 @@ export function createSink(config: SinkConfig): Sink {
     config,
     rules,
     logger,
+    ...(config.sleep ? { sleep: config.sleep } : {}),
     hooks: {
       ingest({ envelope, raw, headers, dataEndedAt }) {
         const summary = store.add({ envelope, raw, headers });
@@ -154,6 +155,11 @@ export function createSink(config: SinkConfig): Sink {
           metrics.messageDeferred(data.stage);
           events.append('message.deferred', data);
         }
+      },
+      authFailed(data) {
+        metrics.authFailed();
+        events.append('auth.failed', data);
+        logger.warn('smtp auth failed', { ...data });
       },
       connectionOpened: () => metrics.connectionOpened(),
       connectionClosed: () => metrics.connectionClosed(),

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerError, SMTPServerSession } from 'smtp-server';
 import { plusTag } from '../src/protocol.ts';
-import type { Envelope, MessageSummary, RejectionData, SmtpStage } from '../src/protocol.ts';
+import type { AuthFailedData, Envelope, MessageSummary, RejectionData, SmtpStage } from '../src/protocol.ts';
 import type { MatchInput } from '../src/rules-schema.ts';
 import type { SinkConfig } from './config.ts';
 import { parseHeaderBlock } from './message-headers.ts';
@@ -22,6 +22,13 @@ export const MAX_INFLIGHT_DATA_BYTES = 512 * 1024 * 1024;
 export const MAX_COMMAND_LENGTH = 4096;
 /** Recipients per message (RFC 5321 section 4.5.3.1.8 requires at least 100). */
 export const MAX_RECIPIENTS = 1000;
+/**
+ * Failed AUTH attempts in one session; the next failure is answered 421 and the
+ * session closed (1,999 guesses in one session took 4.1 s before this cap).
+ */
+export const MAX_AUTH_FAILURES_PER_SESSION = 5;
+/** Each failed AUTH is answered this late, so guessing costs the client time, not the sink (a timer, no work). */
+export const AUTH_FAILURE_DELAY_MS = 1000;
 /** Invalid commands tolerated before a session is dropped. */
 export const MAX_UNAUTHENTICATED_COMMANDS = 50;
 
@@ -40,6 +47,8 @@ export interface SmtpFrontHooks {
   refused(kind: 'rejected' | 'deferred', data: RejectionData): void;
   connectionOpened(): void;
   connectionClosed(): void;
+  /** An AUTH failed (wrong credentials); counted in metrics and published as `auth.failed`. */
+  authFailed?(data: AuthFailedData): void;
 }
 
 export interface SmtpFrontOptions {
@@ -80,6 +89,7 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
   const { config, rules, logger, hooks } = options;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
   const counted = new WeakSet<SMTPServerSession>();
+  const authFailures = new WeakMap<SMTPServerSession, number>();
   let inflightBytes = 0;
 
   const refuse = (stage: SmtpStage, session: SMTPServerSession, verdict: Exclude<Verdict, { kind: 'disconnect' }>, from: string | null, to: string | null): SMTPServerError => {
@@ -119,6 +129,9 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
     banner: 'kubectl-email-validate sink',
     secure: false,
     hideSTARTTLS: config.tls === null,
+    // Without a certificate STARTTLS is an unknown command (500), not a handshake with
+    // smtp-server's bundled CN=localhost certificate, whose key is public.
+    disabledCommands: config.tls === null ? ['STARTTLS'] : [],
     ...(config.tls ? { key: config.tls.key, cert: config.tls.cert } : {}),
     hideENHANCEDSTATUSCODES: false,
     hidePIPELINING: false,
@@ -149,13 +162,25 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
       if (counted.delete(session)) hooks.connectionClosed();
     },
 
-    onAuth(auth: SMTPServerAuthentication, _session, callback) {
+    onAuth(auth: SMTPServerAuthentication, session, callback) {
       const user = auth.username ?? '';
       if (config.users.size > 0) {
         const expected = config.users.get(user);
         // compare digests so the comparison takes the same time whatever the lengths
         const ok = expected !== undefined && timingSafeEqual(digest(expected), digest(auth.password ?? ''));
-        if (!ok) return callback(smtpError(535, '5.7.8', 'Authentication credentials invalid'));
+        if (!ok) {
+          const attempt = (authFailures.get(session) ?? 0) + 1;
+          authFailures.set(session, attempt);
+          const disconnected = attempt >= MAX_AUTH_FAILURES_PER_SESSION;
+          hooks.authFailed?.({ user: user.slice(0, 256), mechanism: auth.method, clientAddress: session.remoteAddress, attempt, disconnected });
+          // smtp-server closes the session after sending a 421.
+          const err = disconnected
+            ? smtpError(421, '4.7.0', `Too many failed authentication attempts (${attempt}), closing connection`)
+            : smtpError(535, '5.7.8', 'Authentication credentials invalid');
+          const answer = () => callback(err);
+          sleep(AUTH_FAILURE_DELAY_MS).then(answer, answer);
+          return;
+        }
       }
       callback(null, { user });
     },

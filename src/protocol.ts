@@ -132,6 +132,17 @@ export interface BounceData {
   rule: string | null;
 }
 
+/** A failed SMTP AUTH (wrong credentials); `disconnected` when the session hit the per-session cap and was closed with 421. */
+export interface AuthFailedData {
+  /** The user name the client tried (as sent; empty when none). */
+  user: string;
+  mechanism: string;
+  clientAddress: string;
+  /** Failed attempts in this session so far, this one included. */
+  attempt: number;
+  disconnected: boolean;
+}
+
 export interface EventDataMap {
   'message.received': MessageSummary;
   'message.rejected': RejectionData;
@@ -143,6 +154,7 @@ export interface EventDataMap {
   'messages.cleared': { count: number };
   'rules.updated': { count: number };
   'webhook.sent': { url: string; format: string; status: number | null; error: string | null; messageId: string };
+  'auth.failed': AuthFailedData;
   /** The client asked for events older than the retained window. */
   gap: { from: number; to: number; missed: number };
 }
@@ -151,7 +163,7 @@ export type SinkEventType = keyof EventDataMap;
 
 export const SINK_EVENT_TYPES = Object.freeze([
   'message.received', 'message.rejected', 'message.deferred', 'message.bounced', 'message.analyzed',
-  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'gap',
+  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'auth.failed', 'gap',
 ] as const satisfies readonly SinkEventType[]);
 
 /** One event. `seq` is strictly increasing per sink process; `gap` events carry the seq they precede. */

@@ -24,6 +24,7 @@ const VERDICTS: Readonly<Record<string, { label: string; style: Style | readonly
   'messages.cleared': { label: 'CLEARED', style: 'gray' },
   'rules.updated': { label: 'RULES', style: 'blue' },
   'webhook.sent': { label: 'WEBHOOK', style: 'blue' },
+  'auth.failed': { label: 'AUTHFAIL', style: ['red', 'bold'] },
   gap: { label: 'GAP', style: ['yellow', 'bold'] },
 });
 const VERDICT_WIDTH = 8;
@@ -104,6 +105,10 @@ function body(event: SinkEvent, paint: Paint): string {
     case 'webhook.sent': {
       const d = event.data as SinkEvent<'webhook.sent'>['data'];
       return `${clean(d.url)} ${d.format} -> ${d.error ? `error: ${clean(d.error)}` : String(d.status)}  id=${d.messageId}`;
+    }
+    case 'auth.failed': {
+      const d = event.data as SinkEvent<'auth.failed'>['data'];
+      return `user ${JSON.stringify(clean(d.user, 60))} ${d.mechanism} from ${clean(d.clientAddress)}  attempt ${d.attempt}${d.disconnected ? '  (session closed: too many failures)' : ''}`;
     }
     case 'gap': {
       const d = event.data as SinkEvent<'gap'>['data'];

@@ -20,6 +20,7 @@ export const TYPE_ALIASES: Readonly<Record<string, SinkEventType>> = Object.free
   cleared: 'messages.cleared',
   rules: 'rules.updated',
   webhook: 'webhook.sent',
+  auth: 'auth.failed',
   gap: 'gap',
 });
 
