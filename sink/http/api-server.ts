@@ -209,7 +209,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       if (url.pathname !== EVENTS_PATH) throw evError('EV_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`, { hint: `the event feed is at ${EVENTS_PATH}` });
       if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();
       subscription = parseFeedQuery(url);
-      if (feed.clientCount >= maxFeedClients) {
+      if (feed.socketCount >= maxFeedClients) {
         rejectUpgrade(socket, evError('EV_ERR_SINK_UNREACHABLE', `the sink already serves ${maxFeedClients} event feed clients`, { hint: 'close other tail or run sessions and retry' }), 503);
         return;
       }
