@@ -17,6 +17,8 @@ import { EventFeed, FEED_MAX_CLIENT_PAYLOAD, type EventFeedOptions, type FeedSub
 import type { SinkMetrics } from '../metrics.ts';
 import type { Logger, SinkContext } from '../types.ts';
 import { addApiRoutes } from './api-routes.ts';
+import { ConnectionGuard } from './connection-guard.ts';
+export { HTTP_MAX_CONNECTIONS } from './connection-guard.ts';
 import { FEED_SUBPROTOCOL, TokenVerifier } from './auth.ts';
 import { addMailhogRoutes } from './mailhog.ts';
 import { errorBody, sendError, sendJson, sendText } from './respond.ts';
@@ -36,8 +38,6 @@ export const SHUTDOWN_GRACE_MS = 5_000;
 export const MAX_FEED_TYPES = 32;
 /** Feed clients at once: each may hold up to the feed's soft buffer (1 MiB); `tail` and flows use a handful. */
 export const MAX_FEED_CLIENTS = 256;
-/** Open HTTP connections at once (API, MailHog, feed): bounds sockets and their buffers. */
-export const HTTP_MAX_CONNECTIONS = 1024;
 
 export interface ApiServerOptions {
   /** The API token; null disables authentication (`--no-auth`). */
@@ -59,6 +59,8 @@ export interface ApiServer {
   server: Server;
   /** The WebSocket event feed (exposed for stats and tests). */
   feed: EventFeed;
+  /** Admission of HTTP connections (exposed for tests). */
+  connections: ConnectionGuard;
   shutdown(): Promise<void>;
 }
 
@@ -178,7 +180,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       sendError(res, err, logger, req);
     }
   });
-  server.maxConnections = HTTP_MAX_CONNECTIONS;
+  const guard = new ConnectionGuard(server, { onShed: (kind, address) => logger.debug(`http connection ${kind}`, { address }) });
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
@@ -218,7 +220,10 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       rejectUpgrade(socket, error);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => feed.attach(ws, subscription));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      guard.upgraded(req.socket);
+      feed.attach(ws, subscription);
+    });
   });
 
   let shutdownPromise: Promise<void> | undefined;
@@ -239,5 +244,5 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     return shutdownPromise;
   };
 
-  return { server, feed, shutdown };
+  return { server, feed, connections: guard, shutdown };
 }
