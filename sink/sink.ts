@@ -20,6 +20,7 @@ import type { ApiServer } from './http/api-server.ts';
 import { createJsonLogger } from './logger.ts';
 import { parseHeaderBlock } from './message-headers.ts';
 import { SinkMetrics } from './metrics.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import { InlineParser, WorkerParser } from './parse-worker.ts';
 import type { ParseBackend } from './parse-worker.ts';
 import { RulesEngine } from './rules.ts';
@@ -53,8 +54,9 @@ export function createSink(config: SinkConfig): Sink {
   const instance = randomUUID();
   const startedAt = performance.now();
   const events = new EventLog({ window: config.eventWindow });
-  const parser: ParseBackend = config.parseInWorker ? new WorkerParser() : new InlineParser(config.analyze ?? undefined);
-  const store = new MemoryMessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes, events, parser });
+  const budget = new MemoryBudget({ store: config.maxBytes });
+  const parser: ParseBackend = config.parseInWorker ? new WorkerParser({ budget }) : new InlineParser(config.analyze ?? undefined);
+  const store = new MemoryMessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes, events, parser, budget });
   const analysis = new AnalysisQueue({ store, parser, events, logger });
   const rules = new RulesEngine({
     source: config.rulesSource,
@@ -82,7 +84,7 @@ export function createSink(config: SinkConfig): Sink {
     lastSeq: events.lastSeq,
     uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
   });
-  const metrics = new SinkMetrics(stats);
+  const metrics = new SinkMetrics(stats, { budget });
   const context: SinkContext = { instance, store, events, rules, stats, ready: () => ready };
 
   const bounce = (original: MessageSummary, raw: Buffer, plan: AcceptedPlan['bounces'][number]): void => {
@@ -134,6 +136,7 @@ export function createSink(config: SinkConfig): Sink {
     rules,
     logger,
     ...(config.sleep ? { sleep: config.sleep } : {}),
+    budget,
     hooks: {
       ingest({ envelope, raw, headers, dataEndedAt }) {
         const summary = store.add({ envelope, raw, headers });

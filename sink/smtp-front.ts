@@ -14,10 +14,10 @@ import { parseHeaderBlock } from './message-headers.ts';
 import type { HeaderField } from './message-headers.ts';
 import type { RulesEngine, Verdict } from './rules.ts';
 import { SinkSmtpServer } from './smtp-server.ts';
+import { DataBuffer } from './data-buffer.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import type { Logger } from './types.ts';
 
-/** Bytes of DATA buffered across all sessions at once; beyond it clients get 452 and retry (bounds memory under a flood of large messages). */
-export const MAX_INFLIGHT_DATA_BYTES = 512 * 1024 * 1024;
 /** Longest SMTP command line accepted (RFC 5321 section 4.5.3.1.4 says 512; SMTPUTF8 addresses need more). */
 export const MAX_COMMAND_LENGTH = 4096;
 /** Recipients per message (RFC 5321 section 4.5.3.1.8 requires at least 100). */
@@ -58,6 +58,8 @@ export interface SmtpFrontOptions {
   hooks: SmtpFrontHooks;
   /** Waits for a delay rule; injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** The sink's memory budget; DATA in flight draws from its `inflight` account (beyond it: 452). */
+  budget?: MemoryBudget;
 }
 
 type Done = (err?: SMTPServerError | null) => void;
@@ -90,7 +92,7 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
   const counted = new WeakSet<SMTPServerSession>();
   const authFailures = new WeakMap<SMTPServerSession, number>();
-  let inflightBytes = 0;
+  const budget = options.budget ?? new MemoryBudget();
 
   const refuse = (stage: SmtpStage, session: SMTPServerSession, verdict: Exclude<Verdict, { kind: 'disconnect' }>, from: string | null, to: string | null): SMTPServerError => {
     hooks.refused(verdict.kind === 'reject' ? 'rejected' : 'deferred', {
@@ -195,25 +197,13 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
     },
 
     onData(stream: SMTPServerDataStream, session, callback) {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let overBudget = false;
-      let released = false;
-      const release = () => {
-        if (!released) inflightBytes -= size;
-        released = true;
-      };
+      // Copied into pooled blocks as it arrives, so the socket's chunks die young
+      // (sink/data-buffer.ts); all of it is counted in the memory budget.
+      const data = new DataBuffer(budget);
+      const release = () => data.release();
       stream.on('data', (chunk: Buffer) => {
-        if (overBudget || stream.sizeExceeded) return; // keep consuming, stop buffering
-        if (inflightBytes + chunk.length > MAX_INFLIGHT_DATA_BYTES) {
-          overBudget = true;
-          release();
-          chunks.length = 0;
-          return;
-        }
-        chunks.push(chunk);
-        size += chunk.length;
-        inflightBytes += chunk.length;
+        if (data.overBudget || stream.sizeExceeded) return; // keep consuming, stop buffering
+        data.append(chunk);
       });
       stream.on('error', release);
       stream.on('end', () => {
@@ -229,16 +219,13 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
           });
           return callback(smtpError(552, '5.3.4', `Message exceeds the size limit of ${config.maxMessageSize} bytes`));
         }
-        if (overBudget) {
-          logger.warn('DATA refused: in-flight buffer budget exhausted', { budget: MAX_INFLIGHT_DATA_BYTES });
+        // Shared memory of the exact size, so the parse worker reads the stored message without a copy.
+        const raw = data.overBudget ? null : data.take();
+        if (raw === null) {
+          release();
+          logger.warn('DATA refused: in-flight memory budget exhausted', { budget: budget.cap('inflight') });
           return callback(smtpError(452, '4.3.1', 'Insufficient system storage, try again later'));
         }
-        // One exact-size copy: the chunks are slices of socket read buffers
-        // (64 KiB each), and keeping a slice would keep its whole buffer alive.
-        const raw = Buffer.allocUnsafeSlow(size);
-        let offset = 0;
-        for (const chunk of chunks) offset += chunk.copy(raw, offset);
-        chunks.length = 0;
         let headers: HeaderField[];
         try {
           headers = parseHeaderBlock(raw);

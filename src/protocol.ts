@@ -105,6 +105,12 @@ export interface MessageDetail extends MessageSummary {
   html: string | null;
   attachments: AttachmentMeta[];
   analysis: MessageAnalysis | null;
+  /**
+   * True when `text` or `html` was cut (at the sink's detail body limit, 1 MiB
+   * characters each) or the body could not be parsed within the memory
+   * budget: the whole message is always at `/api/messages/{id}/raw`.
+   */
+  truncated?: boolean;
 }
 
 export interface RejectionData {

@@ -24,7 +24,7 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
     'no-auth': Flags.boolean({ description: 'Serve the API without a token (anyone who can reach it reads the mail).', exclusive: ['token', 'token-file'], helpGroup: 'API' }),
     rules: Flags.string({ description: 'YAML rules file simulating bounces, deferrals, delays, disconnects (replaceable at runtime through the API).', helpGroup: 'BEHAVIOUR' }),
     'max-messages': Flags.integer({ description: 'Messages kept; the oldest are evicted first.', default: 10_000, min: 1, helpGroup: 'LIMITS' }),
-    'max-bytes': Flags.string({ description: 'Raw bytes kept, e.g. 256MiB; the oldest are evicted first.', default: '256MiB', helpGroup: 'LIMITS' }),
+    'max-bytes': Flags.string({ description: 'Raw bytes kept, e.g. 128MiB; the oldest are evicted first.', default: '128MiB', helpGroup: 'LIMITS' }),
     'max-message-size': Flags.string({ description: 'SIZE advertised; larger messages get 552.', default: '25MiB', helpGroup: 'LIMITS' }),
     'max-clients': Flags.integer({ description: 'Concurrent SMTP clients.', default: 1000, min: 1, helpGroup: 'LIMITS' }),
     'tls-cert': Flags.string({ description: 'PEM certificate for STARTTLS.', dependsOn: ['tls-key'], exclusive: ['tls-self-signed'], helpGroup: 'TLS' }),
