@@ -17,6 +17,7 @@ import { buildDsn } from './dsn.ts';
 import { EventLog } from './event-log.ts';
 import { createApiServer } from './http/api-server.ts';
 import type { ApiServer } from './http/api-server.ts';
+import type { RouteInfo } from './http/router.ts';
 import { createJsonLogger } from './logger.ts';
 import { parseHeaderBlock } from './message-headers.ts';
 import { SinkMetrics } from './metrics.ts';
@@ -47,6 +48,8 @@ export interface Sink {
   stop(): Promise<void>;
   /** Resolves once queued analyses are done (tests). */
   analysisIdle(): Promise<void>;
+  /** Every HTTP route with whether it needs the token (the API fuzzer walks them). */
+  routes(): RouteInfo[];
 }
 
 export function createSink(config: SinkConfig): Sink {
@@ -231,5 +234,6 @@ export function createSink(config: SinkConfig): Sink {
       return stopping;
     },
     analysisIdle: () => analysis.idle(),
+    routes: () => api.routes(),
   };
 }

@@ -23,6 +23,7 @@ import { FEED_SUBPROTOCOL, TokenVerifier } from './auth.ts';
 import { addMailhogRoutes } from './mailhog.ts';
 import { errorBody, sendError, sendJson, sendText } from './respond.ts';
 import { Router } from './router.ts';
+import type { RouteInfo } from './router.ts';
 
 /** Path of the WebSocket event feed. */
 export const EVENTS_PATH = '/api/events';
@@ -59,6 +60,8 @@ export interface ApiServer {
   server: Server;
   /** The WebSocket event feed (exposed for stats and tests). */
   feed: EventFeed;
+  /** Every HTTP route (the API fuzzer walks them). */
+  routes(): RouteInfo[];
   /** Admission of HTTP connections (exposed for tests). */
   connections: ConnectionGuard;
   shutdown(): Promise<void>;
@@ -244,5 +247,5 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     return shutdownPromise;
   };
 
-  return { server, feed, connections: guard, shutdown };
+  return { server, feed, connections: guard, routes: () => router.list(), shutdown };
 }

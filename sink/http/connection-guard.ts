@@ -23,8 +23,8 @@ import type { Socket } from 'node:net';
 
 /** Open HTTP connections at once (API, MailHog, feed): bounds sockets and their buffers. */
 export const HTTP_MAX_CONNECTIONS = 1024;
-/** Connections one client address may hold; port-forwarded CLI traffic arrives from one address, so not small. */
-export const HTTP_MAX_CONNECTIONS_PER_CLIENT = 256;
+/** Connections one client address may hold: port-forwarded CLI traffic arrives from one address, so not small, and above the 256 feed clients so that a full feed still leaves room for requests. */
+export const HTTP_MAX_CONNECTIONS_PER_CLIENT = 512;
 /** A connection without a request in flight for this long is closed (keep-alive clients reconnect transparently). */
 export const HTTP_IDLE_TIMEOUT_MS = 15_000;
 

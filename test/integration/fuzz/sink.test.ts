@@ -11,7 +11,7 @@ import { FUZZ_DIR, loadFuzzers, runFuzzer } from '../../fuzz/run.ts';
 const SEED = 20261206;
 /** Seconds per fuzzer here; a few seconds in all keeps `npm test` quick. */
 const SECONDS = 1;
-const SINK_FUZZERS = ['smtp'];
+const SINK_FUZZERS = ['smtp', 'mime', 'api', 'feed'];
 
 describe('fuzz: the sink (short fixed-seed run)', function () {
   this.timeout(60_000);
