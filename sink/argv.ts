@@ -34,6 +34,8 @@ export function optionsFromArgv(argv: string[]): Partial<SinkOptions> {
         name: { type: 'string' },
         'event-window': { type: 'string' },
         'log-level': { type: 'string' },
+        'release-to': { type: 'string' },
+        'cors-origin': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -72,5 +74,7 @@ export function optionsFromArgv(argv: string[]): Partial<SinkOptions> {
   if (str('name') !== undefined) out.name = str('name')!;
   if (str('event-window') !== undefined) out.eventWindow = int('event-window', str('event-window')!);
   if (str('log-level') !== undefined) out.logLevel = str('log-level') as LogLevel;
+  if (str('release-to') !== undefined) out.releaseTo = str('release-to')!;
+  if (str('cors-origin') !== undefined) out.corsOrigin = str('cors-origin')!;
   return out;
 }

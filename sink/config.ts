@@ -13,6 +13,8 @@ import type { LogLevel } from './logger.ts';
 import type { Analyzer } from './message-parse.ts';
 import { checkPemPair, generateSelfSigned } from './smtp-tls.ts';
 import type { PemPair } from './smtp-tls.ts';
+import { parseReleaseTargets } from './release-targets.ts';
+import type { ReleaseTarget } from './release-targets.ts';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES } from './store.ts';
 import type { Logger } from './types.ts';
 
@@ -90,6 +92,10 @@ export interface SinkOptions {
   sleep: ((ms: number) => Promise<void>) | null;
   /** Injected analysis (forces inline parsing; tests use it with local DKIM keys). */
   analyze: Analyzer | null;
+  /** `HOST[:PORT],…`: the only SMTP servers MailHog/Mailpit releases may relay to (none by default: never an open relay). */
+  releaseTo: string | null;
+  /** Access-Control-Allow-Origin of the MailHog/Mailpit-compatible routes, like MailHog's -cors-origin (none by default). */
+  corsOrigin: string | null;
 }
 
 export interface SinkConfig {
@@ -117,6 +123,8 @@ export interface SinkConfig {
   readonly random: () => number;
   readonly sleep: ((ms: number) => Promise<void>) | null;
   readonly analyze: Analyzer | null;
+  readonly releaseTo: readonly ReleaseTarget[];
+  readonly corsOrigin: string | null;
 }
 
 /** Flag and environment variable of each option, for error messages and docs. */
@@ -149,6 +157,8 @@ export const OPTION_SOURCES: Readonly<Record<keyof SinkOptions, { flag: string |
   random: { flag: null, env: null },
   sleep: { flag: null, env: null },
   analyze: { flag: null, env: null },
+  releaseTo: { flag: '--release-to', env: 'EV_RELEASE_TO' },
+  corsOrigin: { flag: '--cors-origin', env: 'EV_CORS_ORIGIN' },
 });
 
 function label(key: keyof SinkOptions): string {
@@ -213,11 +223,11 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Partial
     const v = name === null ? undefined : env[name];
     return v === undefined || v === '' ? undefined : v;
   };
-  const str = (key: 'host' | 'token' | 'tokenFile' | 'rulesFile' | 'tlsCert' | 'tlsKey' | 'usersFile' | 'name') => {
+  const str = (key: 'host' | 'token' | 'tokenFile' | 'rulesFile' | 'tlsCert' | 'tlsKey' | 'usersFile' | 'name' | 'releaseTo' | 'corsOrigin') => {
     const v = get(key);
     if (v !== undefined) out[key] = v;
   };
-  (['host', 'token', 'tokenFile', 'rulesFile', 'tlsCert', 'tlsKey', 'usersFile', 'name'] as const).forEach(str);
+  (['host', 'token', 'tokenFile', 'rulesFile', 'tlsCert', 'tlsKey', 'usersFile', 'name', 'releaseTo', 'corsOrigin'] as const).forEach(str);
   for (const key of ['smtpPort', 'httpPort', 'maxMessages', 'maxClients', 'eventWindow'] as const) {
     const v = get(key);
     if (v !== undefined) out[key] = parseInteger(key, v);
@@ -338,6 +348,16 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
   const logLevel = o.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) bad('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
 
+  let releaseTo: ReleaseTarget[] = [];
+  if (o.releaseTo != null) {
+    const parsed = parseReleaseTargets(o.releaseTo);
+    if (typeof parsed === 'string') bad('releaseTo', `${parsed} (expected HOST[:PORT],…)`);
+    releaseTo = parsed as ReleaseTarget[];
+  }
+  const corsOrigin = o.corsOrigin ?? null;
+  // One header value: a crafted origin must not split the response.
+  if (corsOrigin !== null && !/^[\x21-\x7e]{1,2048}$/.test(corsOrigin)) bad('corsOrigin', 'must be an origin such as https://app.example or *', corsOrigin);
+
   return Object.freeze({
     host, smtpPort, httpPort, token, tokenGenerated, rulesSource, rulesFile,
     maxMessages, maxBytes, maxMessageSize, tls, authRequired, users,
@@ -347,6 +367,8 @@ export function resolveSinkConfig(input: Partial<SinkOptions> = {}): SinkConfig 
     random: o.random ?? Math.random,
     sleep: o.sleep ?? null,
     analyze: o.analyze ?? null,
+    releaseTo: Object.freeze(releaseTo),
+    corsOrigin,
   });
 }
 

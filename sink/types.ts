@@ -49,6 +49,12 @@ export interface RulesController {
   count(): number;
   /** Validates and swaps atomically; throws EV_ERR_RULES_INVALID and keeps the old rules on error. */
   replace(yamlSource: string): void;
+  /**
+   * A named set of rules layered after the user's, replaced as a whole (null
+   * removes it): how MailHog's Jim and Mailpit's chaos map onto rules.
+   * Validated like a rules file.
+   */
+  overlay?(yamlSource: string | null, name?: string): void;
 }
 
 /** Everything the HTTP API and the feed need from a running sink. */

@@ -149,6 +149,19 @@ export interface AuthFailedData {
   disconnected: boolean;
 }
 
+/** A release of a stored message (MailHog's or Mailpit's API) and its outcome. */
+export interface ReleaseData {
+  id: string;
+  host: string;
+  port: number;
+  to: string[];
+  /** Which compatible API asked. */
+  api: 'mailhog' | 'mailpit';
+  /** `sent`, `refused` (not in --release-to) or `failed` (the relay answered an error). */
+  outcome: 'sent' | 'refused' | 'failed';
+  error: string | null;
+}
+
 export interface EventDataMap {
   'message.received': MessageSummary;
   'message.rejected': RejectionData;
@@ -161,6 +174,8 @@ export interface EventDataMap {
   'rules.updated': { count: number };
   'webhook.sent': { url: string; format: string; status: number | null; error: string | null; messageId: string };
   'auth.failed': AuthFailedData;
+  /** A stored message relayed to a real SMTP server through a MailHog or Mailpit release (or refused). */
+  'message.released': ReleaseData;
   /** The client asked for events older than the retained window. */
   gap: { from: number; to: number; missed: number };
 }
@@ -169,7 +184,7 @@ export type SinkEventType = keyof EventDataMap;
 
 export const SINK_EVENT_TYPES = Object.freeze([
   'message.received', 'message.rejected', 'message.deferred', 'message.bounced', 'message.analyzed',
-  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'auth.failed', 'gap',
+  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'auth.failed', 'message.released', 'gap',
 ] as const satisfies readonly SinkEventType[]);
 
 /** One event. `seq` is strictly increasing per sink process; `gap` events carry the seq they precede. */

@@ -83,6 +83,8 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     if (isEmailValidateError(err) && (err.code === 'EV_ERR_FLOW_INVALID' || err.code === 'EV_ERR_FLOW_TEMPLATE')) {
       const problems = (err.details?.problems ?? []) as Array<{ text: string }>;
       for (const p of problems) process.stderr.write(`error: ${p.text} [${err.code}]\n`);
+      const omitted = (err.details?.omitted ?? 0) as number;
+      if (omitted > 0) process.stderr.write(`error: … and ${omitted} more problem${omitted > 1 ? 's' : ''} [${err.code}]\n`);
       if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
       this.exit(ERROR_CODES[err.code as ErrorCode].exit);
     }

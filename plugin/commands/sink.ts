@@ -14,6 +14,7 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
     { description: 'Free ports, no API token, STARTTLS with a generated certificate', command: '<%= config.bin %> sink --smtp-port 0 --http-port 0 --no-auth --tls-self-signed' },
     { description: 'Simulate bounces from a rules file, keep at most 1,000 messages', command: '<%= config.bin %> sink --rules rules.yaml --max-messages 1000' },
     { description: 'Require SMTP AUTH', command: '<%= config.bin %> sink --auth-required --auth-user app:secret' },
+    { description: 'Let MailHog clients release messages to a staging relay, and a browser app read the API', command: '<%= config.bin %> sink --release-to smtp.staging.internal:25 --cors-origin https://app.example' },
   ];
   static override flags = {
     host: Flags.string({ description: 'Address to listen on (0.0.0.0 for every interface).', default: '127.0.0.1' }),
@@ -32,6 +33,8 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
     'tls-self-signed': Flags.boolean({ description: 'Offer STARTTLS with a certificate generated at start.', helpGroup: 'TLS' }),
     'auth-required': Flags.boolean({ description: 'Require SMTP AUTH (PLAIN/LOGIN) with one of the --auth-user accounts.', helpGroup: 'SMTP AUTH' }),
     'auth-user': Flags.string({ description: 'An SMTP account user:password (repeatable). Without --auth-required any credentials are accepted.', multiple: true, helpGroup: 'SMTP AUTH' }),
+    'release-to': Flags.string({ description: 'SMTP servers (HOST[:PORT],…) that MailHog/Mailpit "release" may relay captured messages to; without it releases are refused (403).', helpGroup: 'COMPATIBILITY' }),
+    'cors-origin': Flags.string({ description: 'Access-Control-Allow-Origin for the MailHog/Mailpit-compatible routes, like MailHog\'s -cors-origin.', helpGroup: 'COMPATIBILITY' }),
     'log-level': Flags.option({ description: 'Log level of the JSON logs on stdout.', options: LOG_LEVELS, default: 'info' as const })(),
   };
 
@@ -55,6 +58,8 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
       ...(flags['tls-self-signed'] ? { tlsSelfSigned: true } : {}),
       ...(flags['auth-required'] ? { authRequired: true } : {}),
       ...(flags['auth-user'] ? { users: flags['auth-user'].map(parseUser) } : {}),
+      ...(flags['release-to'] !== undefined ? { releaseTo: flags['release-to'] } : {}),
+      ...(flags['cors-origin'] !== undefined ? { corsOrigin: flags['cors-origin'] } : {}),
     };
     const options = { ...optionsFromEnv(process.env), ...fromFlags };
     const level = flags['log-level'] as LogLevel;

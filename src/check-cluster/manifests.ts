@@ -125,7 +125,7 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
       template: {
         metadata: { labels: labels('coordinator'), annotations: podAnnotations },
         spec: podSpec('coordinator', [
-          { name: 'EV_HOST', value: '0.0.0.0' },
+          { name: 'EV_HOST', value: '::' },
           { name: 'EV_PORT', value: String(COORDINATOR_PORT) },
           { name: 'EV_CHECK_LIMITS', value: JSON.stringify(o.limits) },
           ...(o.leaseTtlMs ? [{ name: 'EV_LEASE_TTL_MS', value: String(o.leaseTtlMs) }] : []),

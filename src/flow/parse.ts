@@ -37,21 +37,41 @@ export interface FlowProblem {
   col: number;
   path: string;
   message: string;
+  /** 'template' for an unknown or malformed `{{variable}}` (EV_ERR_FLOW_TEMPLATE when every problem is one). */
+  kind?: 'template';
 }
 
 export function formatProblem(p: FlowProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
 }
 
-/** Builds the EV_ERR_FLOW_INVALID error that carries every problem. */
-export function flowInvalid(unsorted: FlowProblem[]): EmailValidateError {
-  const problems = [...unsorted].sort((a, b) => a.line - b.line || a.col - b.col);
+/**
+ * Builds the error that carries the problems: EV_ERR_FLOW_TEMPLATE when every
+ * problem is a template problem (as docs/errors.md promises for an unknown
+ * variable), else EV_ERR_FLOW_INVALID. At most {@link MAX_REPORTED_PROBLEMS}
+ * are listed, first by position; `details.omitted` counts the rest (a hostile
+ * file cannot print thousands of lines).
+ */
+export function flowInvalid(unsorted: FlowProblem[], omittedBefore = 0): EmailValidateError {
+  const sorted = [...unsorted].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.col - b.col);
+  const problems = sorted.slice(0, MAX_REPORTED_PROBLEMS);
+  const omitted = omittedBefore + sorted.length - problems.length;
+  const total = problems.length + omitted;
   const first = formatProblem(problems[0]);
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-  return evError('EV_ERR_FLOW_INVALID', `${first}${more}`, {
-    hint: 'see docs/flows.md, or point your editor at schema/email-flow.schema.json',
-    details: { problems: problems.map((p) => ({ ...p, text: formatProblem(p) })) },
+  const more = total > 1 ? ` (and ${total - 1} more problem${total > 2 ? 's' : ''})` : '';
+  const template = unsorted.every((p) => p.kind === 'template') && omittedBefore === 0;
+  return evError(template ? 'EV_ERR_FLOW_TEMPLATE' : 'EV_ERR_FLOW_INVALID', `${first}${more}`, {
+    hint: template
+      ? 'templates know run.id, index, sink.url, sink.smtp, sink.host, sink.port, sink.namespace, mock.url and env.NAME; see docs/flows.md'
+      : 'see docs/flows.md, or point your editor at schema/email-flow.schema.json',
+    details: { problems: problems.map((p) => ({ ...p, text: formatProblem(p) })), omitted },
   });
+}
+
+/** The problems (and the count left out) carried by an error from {@link flowInvalid}. */
+export function flowProblemsOf(err: EmailValidateError): { problems: FlowProblem[]; omitted: number } {
+  const d = err.details as { problems?: FlowProblem[]; omitted?: number } | undefined;
+  return { problems: d?.problems ?? [], omitted: d?.omitted ?? 0 };
 }
 
 type Obj = Record<string, unknown>;
@@ -72,10 +92,13 @@ class Checker {
     return { file: this.file, path, line: p.line, col: p.col };
   }
 
-  fail(path: string, message: string, atKey = false): void {
-    if (this.problems.length >= MAX_REPORTED_PROBLEMS) return;
+  /** Problems beyond the reported ones, counted only. */
+  omitted = 0;
+
+  fail(path: string, message: string, atKey = false, kind?: 'template'): void {
+    if (this.problems.length >= MAX_REPORTED_PROBLEMS) { this.omitted++; return; }
     const p = atKey ? this.src.locateKey(path) : this.src.locate(path);
-    this.problems.push({ file: this.file, line: p.line, col: p.col, path, message });
+    this.problems.push({ file: this.file, line: p.line, col: p.col, path, message, ...(kind ? { kind } : {}) });
   }
 
   /** A mapping with only the `allowed` keys; unknown keys are reported at the key. */
@@ -119,7 +142,7 @@ class Checker {
       return true;
     } catch (err) {
       if (err instanceof TemplateError) {
-        this.fail(path, err.message);
+        this.fail(path, err.message, false, 'template');
         return false;
       }
       throw err;
@@ -316,7 +339,7 @@ export function parseFlow(source: string, file: string): FlowSpec {
   const spec = checkFlow(c, src.value, file);
   if (c.problems.length > 0 || spec === null) {
     if (c.problems.length === 0) c.fail('', 'the file is empty');
-    throw flowInvalid(c.problems);
+    throw flowInvalid(c.problems, c.omitted);
   }
   return spec;
 }

@@ -4,6 +4,10 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, ty
 export const MAX_FLOW_FILE_BYTES = 1024 * 1024;
 /** Aliases can expand exponentially ("billion laughs"); a flow needs few. */
 export const MAX_FLOW_ALIAS_COUNT = 100;
+/** Nesting depth of mappings and lists: a real flow nests under 10; deeper input only serves to exhaust the stack. */
+export const MAX_FLOW_NESTING = 64;
+/** Values (after alias expansion) in one flow: 500 steps of a few dozen values each fit many times over. */
+export const MAX_FLOW_VALUES = 200_000;
 
 export interface Position {
   line: number;
@@ -56,23 +60,34 @@ export function parseLocatedYaml(source: string): LocatedYaml {
   const problems: YamlProblem[] = [];
   const pos = (offset: number): Position => lineCounter.linePos(offset);
 
+  const tooDeep = `nested more than ${MAX_FLOW_NESTING} levels deep (MAX_FLOW_NESTING); a flow needs far fewer`;
   for (const err of [...doc.errors, ...doc.warnings]) {
     const p = pos(err.pos[0]);
+    // The YAML parser recurses per nesting level and reports a stack overflow
+    // as RESOURCE_EXHAUSTION: that is deep nesting, said in our words.
+    if (err.code === 'RESOURCE_EXHAUSTION') {
+      if (!problems.some((x) => x.message === tooDeep)) problems.push({ path: '', line: p.line, col: p.col, message: tooDeep });
+      continue;
+    }
     const first = err.message.split('\n')[0];
     problems.push({ path: '', line: p.line, col: p.col, message: `YAML ${err.name === 'YAMLWarning' ? 'warning' : 'syntax error'}: ${first}` });
   }
 
   let aliases = 0;
+  let count = 0;
+  /** Set once a limit is hit: one problem, then no more expansion (bounded work and output). */
+  let stopped = false;
+  const stop = (node: unknown, path: string, message: string): null => {
+    if (!stopped) problems.push({ path, ...pos(offsetOf(node)), message });
+    stopped = true;
+    return null;
+  };
   const toValue = (node: unknown, path: string, depth: number): unknown => {
-    if (depth > 64) {
-      problems.push({ path, ...pos(offsetOf(node)), message: 'nested too deeply' });
-      return null;
-    }
+    if (stopped) return null;
+    if (depth > MAX_FLOW_NESTING) return stop(node, path, tooDeep);
+    if (++count > MAX_FLOW_VALUES) return stop(node, path, `expands to more than ${MAX_FLOW_VALUES} values (MAX_FLOW_VALUES); are aliases multiplying a large list?`);
     if (isAlias(node)) {
-      if (++aliases > MAX_FLOW_ALIAS_COUNT) {
-        problems.push({ path, ...pos(offsetOf(node)), message: `more than ${MAX_FLOW_ALIAS_COUNT} aliases` });
-        return null;
-      }
+      if (++aliases > MAX_FLOW_ALIAS_COUNT) return stop(node, path, `more than ${MAX_FLOW_ALIAS_COUNT} aliases (MAX_FLOW_ALIAS_COUNT); write the values out or use fewer anchors`);
       const target = node.resolve(doc as Document);
       values.set(path, offsetOf(node));
       return target === undefined ? null : toValue(target, path, depth + 1);

@@ -269,11 +269,19 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
     server,
     table,
     listen: (port, host) => new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
+      const listening = () => {
+        server.off('error', onError);
         const a = server.address();
         resolve(typeof a === 'object' && a ? a.port : port);
-      });
+      };
+      // `::` is dual-stack (IPv6 clusters probe the pod's IPv6 address); a node without IPv6 refuses it: use IPv4.
+      const onError = (err: NodeJS.ErrnoException) => {
+        if (host === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) server.listen(port, '0.0.0.0');
+        else { server.off('listening', listening); reject(err); }
+      };
+      server.once('error', onError);
+      server.once('listening', listening);
+      server.listen(port, host);
     }),
     close: () => new Promise((resolve) => {
       clearInterval(expiryTimer);

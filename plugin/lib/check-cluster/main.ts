@@ -27,8 +27,8 @@ async function main(): Promise<void> {
   if (role === 'coordinator') {
     const limits = JSON.parse(required('EV_CHECK_LIMITS')) as CoordinatorLimits;
     const c = createCoordinator({ token, limits, clock: systemClock, leaseTtlMs: env.EV_LEASE_TTL_MS ? Number(env.EV_LEASE_TTL_MS) : undefined, log });
-    const port = await c.listen(Number(env.EV_PORT ?? COORDINATOR_PORT), env.EV_HOST ?? '0.0.0.0');
-    log(`coordinator listening on ${env.EV_HOST ?? '0.0.0.0'}:${port}`);
+    const port = await c.listen(Number(env.EV_PORT ?? COORDINATOR_PORT), env.EV_HOST ?? '::');
+    log(`coordinator listening on ${env.EV_HOST ?? '::'}:${port}`);
     const stop = (): void => { void c.close().then(() => process.exit(0)); };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

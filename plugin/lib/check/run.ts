@@ -24,6 +24,8 @@ import type { Verdict } from '../../../src/check/reasons.ts';
 import { readInputs, type ReadProgress } from './input.ts';
 import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
 import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
+import { acquireRunLock } from './run-lock.ts';
+import { FailureWatch } from '../../../src/check/failure-watch.ts';
 import { buildNetworkStages, validateProbeIdentity } from './stages.ts';
 import { startProgress } from './progress.ts';
 
@@ -106,6 +108,16 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   for (const p of paths) if (p !== '-' && !existsSync(p)) throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, { hint: 'check the path' });
   if (o.out && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.out!))) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--out would overwrite an input file', { hint: 'write results to another file' });
 
+  // ---- one run per state/output file: a second run is refused, naming the first
+  const lock = o.out || o.state ? acquireRunLock([o.state, o.out].filter((p): p is string => !!p)) : null;
+  try {
+    return await runLocked(o, io, paths, started);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started: number): Promise<CheckSummary> {
   // ---- state: fingerprint, resume point
   let resume = null;
   let journal: StateJournal | null = null;
@@ -173,6 +185,7 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
       ...(resume ? { resume } : {}),
       ...(dedupe ? { dedupe } : {}),
       checkpointEveryMs: o.checkpointEveryMs,
+      watch: new FailureWatch({ describe: (stage) => (stage === 'dns' ? (o.dnsServer ? `DNS server ${o.dnsServer}` : 'the system DNS resolver') : `the provider in ${o.provider}`) }),
     });
   } finally {
     stopProgress?.();

@@ -10,7 +10,7 @@ import { stringify as toYaml } from 'yaml';
 import { evError, isEmailValidateError, type EmailValidateError } from '../../../src/errors.ts';
 import type { Clock } from '../../../src/clock.ts';
 import { FlowHistory } from '../../../src/flow/history.ts';
-import { flowInvalid, parseFlow, type FlowProblem } from '../../../src/flow/parse.ts';
+import { flowInvalid, flowProblemsOf, parseFlow, type FlowProblem } from '../../../src/flow/parse.ts';
 import { totalsOf, worstStatus, type FlowResult, type RunReport, type StepResult } from '../../../src/flow/result.ts';
 import { checkTemplateVariables, runFlow, type JobOutcome, type JobRequest } from '../../../src/flow/runner.ts';
 import { renderDeep, type TemplateVars } from '../../../src/flow/template.ts';
@@ -79,6 +79,7 @@ export async function loadFlows(files: string[], options: { cluster: boolean; en
   const read = options.readFile ?? ((p: string) => readFile(p, 'utf8'));
   const flows: FlowSpec[] = [];
   const problems: FlowProblem[] = [];
+  let omitted = 0;
   for (const file of files) {
     let source: string;
     try {
@@ -89,11 +90,13 @@ export async function loadFlows(files: string[], options: { cluster: boolean; en
     try {
       flows.push(parseFlow(source, file));
     } catch (err) {
-      if (!isEmailValidateError(err) || err.code !== 'EV_ERR_FLOW_INVALID') throw err;
-      problems.push(...((err.details?.problems ?? []) as FlowProblem[]));
+      if (!isEmailValidateError(err) || (err.code !== 'EV_ERR_FLOW_INVALID' && err.code !== 'EV_ERR_FLOW_TEMPLATE')) throw err;
+      const got = flowProblemsOf(err);
+      problems.push(...got.problems);
+      omitted += got.omitted;
     }
   }
-  if (problems.length > 0) throw flowInvalid(problems);
+  if (problems.length > 0) throw flowInvalid(problems, omitted);
   for (const flow of flows) {
     if (!options.cluster) {
       const jobs = flow.steps.filter((s) => s.action.kind === 'job');

@@ -128,13 +128,6 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
     throw evError('EV_ERR_INVALID_OPTION', `"${namespace}" is not a valid namespace name`, { hint: 'use lowercase letters, digits and dashes (at most 63).' });
   }
   const replicas = options.replicas ?? 1;
-  const token = randomBytes(24).toString('base64url');
-  const objects = buildSinkManifests({
-    namespace, createNamespace, now, ttlMs, token,
-    ...(options.image ? { image: options.image } : { bundle: options.bundle ?? readSinkBundle() }),
-    ...(options.nodeImage ? { nodeImage: options.nodeImage } : {}),
-    replicas, ...(options.rules !== undefined ? { rules: options.rules } : {}), serviceMonitor: options.serviceMonitor ?? false,
-  });
 
   status(`checking permissions in context "${client.resolved.context}"…`);
   await checkPermissions(client, { namespace, createNamespace, purpose: 'deploy the sink' });
@@ -143,6 +136,23 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
       hint: 'omit -n to let `up` create a fresh namespace, or create it first (`kubectl create namespace NAME`).',
     });
   }
+  // `up -n NS` again: keep the sink's token, so clients that hold it (a running `tail`) keep working;
+  // a failure of this run must then leave the sink that was there (issue 8, defect 7).
+  const previous = createNamespace ? undefined : await client.getDeployment(namespace, SINK_NAME);
+  const previousToken = previous
+    ? await client.readSecretKey(namespace, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY).catch((err: unknown) => {
+      // Without `get secrets` a new token is written instead; the checksum on the pod template rolls the pods onto it.
+      if (isEmailValidateError(err) && err.code === 'EV_ERR_KUBE_FORBIDDEN') return undefined;
+      throw err;
+    })
+    : undefined;
+  const token = previousToken || randomBytes(24).toString('base64url');
+  const objects = buildSinkManifests({
+    namespace, createNamespace, now, ttlMs, token,
+    ...(options.image ? { image: options.image } : { bundle: options.bundle ?? readSinkBundle() }),
+    ...(options.nodeImage ? { nodeImage: options.nodeImage } : {}),
+    replicas, ...(options.rules !== undefined ? { rules: options.rules } : {}), serviceMonitor: options.serviceMonitor ?? false,
+  });
 
   // A Ctrl-C can land while the namespace create is in flight: the cleanup waits for it to settle.
   let creating: Promise<unknown> | undefined;
@@ -160,8 +170,10 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
   };
   const label = createNamespace ? `namespace ${namespace}` : `the sink objects in namespace ${namespace}`;
   let unregister: (() => void) | undefined;
+  // Cleanup on failure or Ctrl-C removes only what this run brought into being.
+  const ownsObjects = previous === undefined;
   const registerCleanup = () => {
-    if (!unregister && options.cleanups && !options.keep) unregister = options.cleanups.register(label, destroy);
+    if (!unregister && options.cleanups && !options.keep && ownsObjects) unregister = options.cleanups.register(label, destroy);
   };
   try {
     if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
@@ -194,7 +206,9 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
     unregister?.();
     const interrupted = options.signal?.aborted || (isEmailValidateError(err) && err.code === 'EV_ERR_INTERRUPTED');
     // On Ctrl-C the interrupt handler runs the cleanup; on failure we do, unless --keep.
-    if (!interrupted && !options.keep) {
+    if (!interrupted && !options.keep && !ownsObjects) {
+      status(`the sink that was already in namespace ${namespace} is left in place (this run changed it; see \`kubectl rollout status deploy/${SINK_NAME} -n ${namespace}\`).`);
+    } else if (!interrupted && !options.keep) {
       status(`removing ${label} after the failure (use --keep to leave it for debugging)…`);
       try { await destroy(); } catch { /* reported by gc later */ }
     }

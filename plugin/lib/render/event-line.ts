@@ -25,6 +25,7 @@ const VERDICTS: Readonly<Record<string, { label: string; style: Style | readonly
   'rules.updated': { label: 'RULES', style: 'blue' },
   'webhook.sent': { label: 'WEBHOOK', style: 'blue' },
   'auth.failed': { label: 'AUTHFAIL', style: ['red', 'bold'] },
+  'message.released': { label: 'RELEASED', style: 'blue' },
   gap: { label: 'GAP', style: ['yellow', 'bold'] },
 });
 const VERDICT_WIDTH = 8;
@@ -109,6 +110,10 @@ function body(event: SinkEvent, paint: Paint): string {
     case 'auth.failed': {
       const d = event.data as SinkEvent<'auth.failed'>['data'];
       return `user ${JSON.stringify(clean(d.user, 60))} ${d.mechanism} from ${clean(d.clientAddress)}  attempt ${d.attempt}${d.disconnected ? '  (session closed: too many failures)' : ''}`;
+    }
+    case 'message.released': {
+      const d = event.data as SinkEvent<'message.released'>['data'];
+      return `id=${d.id} -> ${clean(d.host)}:${d.port} ${d.to.map(clean).join(', ')} ${d.outcome}${d.error ? `: ${clean(d.error)}` : ''}`;
     }
     case 'gap': {
       const d = event.data as SinkEvent<'gap'>['data'];

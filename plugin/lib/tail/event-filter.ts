@@ -21,6 +21,7 @@ export const TYPE_ALIASES: Readonly<Record<string, SinkEventType>> = Object.free
   rules: 'rules.updated',
   webhook: 'webhook.sent',
   auth: 'auth.failed',
+  released: 'message.released',
   gap: 'gap',
 });
 

@@ -49,6 +49,8 @@ export class Tunnel {
   private readonly sockets = new Set<Socket>();
   private readonly closing = new AbortController();
   private currentPod: string;
+  /** A pod look-up in flight (after a drop or a failed open); new connections wait for it. */
+  private refreshing: Promise<void> | undefined;
   readonly stats: TunnelStats = { connections: 0, forwardErrors: 0, drops: 0, podChanges: 0 };
 
   private constructor(options: TunnelOptions) {
@@ -89,6 +91,7 @@ export class Tunnel {
     const deadline = now() + retry.deadlineMs;
     let delay = retry.initialMs;
     for (let attempt = 1; ; attempt++) {
+      if (this.refreshing) await this.refreshing;
       if (this.closing.signal.aborted || socket.destroyed) { socket.destroy(); return; }
       const pod = this.currentPod;
       try {
@@ -99,6 +102,10 @@ export class Tunnel {
         if (error && !this.closing.signal.aborted) {
           this.stats.drops++;
           this.emit({ type: 'dropped', pod, error: error.message });
+          // A forward that the server accepted can still fail: a Terminating pod takes the upgrade and
+          // then reports "connection refused" on the error channel. Look for the pod again now, or every
+          // reconnect would return to it (issue 8, defect 8).
+          void this.refresh(pod);
         }
         return;
       } catch (err) {
@@ -113,16 +120,23 @@ export class Tunnel {
         await abortableDelay(delay, this.closing.signal);
         delay = Math.min(delay * 2, retry.maxMs);
         // A refused upgrade (404: the pod is gone) or repeated failures: look for the pod again.
-        if (pod === this.currentPod) {
-          const next = await this.options.resolvePod(pod).catch(() => undefined);
-          if (next && next !== this.currentPod) {
-            this.stats.podChanges++;
-            this.emit({ type: 'pod-replaced', from: this.currentPod, to: next });
-            this.currentPod = next;
-          }
-        }
+        await this.refresh(pod);
       }
     }
+  }
+
+  /** Asks the resolver for a ready pod in place of `pod` (once at a time); switches to it. */
+  private refresh(pod: string): Promise<void> {
+    if (pod !== this.currentPod) return Promise.resolve();
+    this.refreshing ??= (async () => {
+      const next = await this.options.resolvePod(pod).catch(() => undefined);
+      if (next && next !== this.currentPod && pod === this.currentPod) {
+        this.stats.podChanges++;
+        this.emit({ type: 'pod-replaced', from: this.currentPod, to: next });
+        this.currentPod = next;
+      }
+    })().finally(() => { this.refreshing = undefined; });
+    return this.refreshing;
   }
 
   /** Stops listening and closes every forward. */

@@ -77,6 +77,14 @@ export interface FakeKubeOptions {
   maxGraceMs?: number;
   /** BOOKMARK period for watches that allow them (default 1000 ms; 0 = never). */
   bookmarkIntervalMs?: number;
+  /**
+   * `IPv6`: an IPv6-only cluster. Every pod's address is `::1`; each pod's
+   * fixed listen ports are remapped to free ports and recorded (a stand-in
+   * for its network namespace, see netns-hook.mjs); probes, port-forwards and
+   * Service host names in env use that address and those ports; EV_HOST is
+   * not overridden, so a process listening on `0.0.0.0` is not reachable.
+   */
+  ipFamily?: 'IPv4' | 'IPv6';
 }
 
 export interface FakeResponse {
@@ -174,11 +182,12 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     crashBackoffMs: options.crashBackoffMs ?? 50,
     crashBackoffMaxMs: options.crashBackoffMaxMs ?? 1000,
     maxGraceMs: options.maxGraceMs ?? 2000,
+    ipFamily: options.ipFamily ?? 'IPv4',
   }, errors);
   api.podTerminator = kubelet;
   const watches = new WatchHub(store, api, faults, options.bookmarkIntervalMs ?? 1000);
   const forwarder = new PortForwarder(faults);
-  faults.attach({ dropPortForwards: () => forwarder.dropAll(), expireWatches: () => watches.expireAll() });
+  faults.attach({ dropPortForwards: () => forwarder.dropAll(), expireWatches: () => watches.expireAll(), releaseTerminatingPods: () => kubelet.releaseHeld() });
   const namespaces = new NamespaceController(api, store, faults, errors);
   const controllers = new WorkloadControllers(api, store, errors);
   const scheduler = new Scheduler(store, faults, errors);

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerArgv } from './container-command.ts';
 import type { FaultControls } from './faults.ts';
@@ -39,7 +39,15 @@ export interface PodWorkerOptions {
   crashBackoffMaxMs: number;
   /** Cap on terminationGracePeriodSeconds before SIGKILL. */
   maxGraceMs: number;
+  /**
+   * `IPv6`: every pod's address is `::1`, its fixed ports are remapped per pod
+   * (netns-hook.mjs), and EV_HOST is left as the manifest says. Default `IPv4`.
+   */
+  ipFamily?: 'IPv4' | 'IPv6';
 }
+
+/** The preload that stands in for a pod's network namespace in IPv6 mode. */
+export const NETNS_HOOK_URL = new URL('./netns-hook.mjs', import.meta.url).href;
 
 /** What a PodWorker needs from its kubelet. */
 export interface KubeletHost {
@@ -81,6 +89,8 @@ export class PodWorker {
   private pod: Obj;
   private readonly kubelet: KubeletHost;
   private readonly dir: string;
+  /** IPv6 mode: where the pod's processes record "container port -> host port" (netns-hook.mjs). */
+  readonly netnsDir: string | undefined;
   private readonly containers: ContainerRun[];
   private initDone = false;
   private terminating = false;
@@ -98,6 +108,7 @@ export class PodWorker {
     this.name = pod.metadata.name;
     this.ip = ip;
     this.dir = mkdtempSync(join(kubelet.opts.rootDir, `${this.name.slice(0, 40)}-`));
+    this.netnsDir = kubelet.opts.ipFamily === 'IPv6' ? join(this.dir, 'netns') : undefined;
     this.startTime = kubelet.store.timestamp();
     const mk = (spec: Obj, init: boolean): ContainerRun => ({
       spec, init, state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } }, lastState: {}, restartCount: 0, ready: false, started: false,
@@ -244,7 +255,9 @@ export class PodWorker {
       }
       throw err;
     }
-    if ((c.spec.env ?? []).some((e: Obj) => e.name === 'EV_HOST')) env.EV_HOST = this.ip;
+    // IPv4 mode: pods share the host's network, each on its own 127.x address, so EV_HOST must be that address.
+    // IPv6 mode: the listen address stays the manifest's, which is what an IPv6-only cluster tests.
+    if (!this.netnsDir && (c.spec.env ?? []).some((e: Obj) => e.name === 'EV_HOST')) env.EV_HOST = this.ip;
     // No cluster DNS here (deviation 2): service host names in env values become a ready endpoint's podIP.
     for (const [k, v] of Object.entries(env)) env[k] = this.kubelet.serviceHostsToIps(v);
     for (const [k, v] of Object.entries(env)) env[k] = rewritePaths(v, mounts);
@@ -262,6 +275,11 @@ export class PodWorker {
       KUBERNETES_PORT: `tcp://${this.kubelet.opts.apiHost}:${this.kubelet.opts.apiPort}`,
       ...env,
     };
+    if (this.netnsDir) {
+      fullEnv.NODE_OPTIONS = `${fullEnv.NODE_OPTIONS ?? ''} --import=${NETNS_HOOK_URL}`.trim();
+      fullEnv.FAKE_KUBE_NETNS_DIR = this.netnsDir;
+      fullEnv.FAKE_KUBE_POD_IP = this.ip;
+    }
     if (c.restartCount > 0 || c.log.isEnded) {
       c.previousLog = c.log;
       c.log = new LogBuffer();
@@ -326,7 +344,7 @@ export class PodWorker {
     const threshold = Math.max(1, Number(probe.failureThreshold ?? 3));
     const tick = (): void => {
       if (c.proc !== proc || this.terminating) return;
-      void probeOnce(this.ip, c.spec, probe).then((ok) => {
+      void probeOnce(this.ip, c.spec, probe, (port) => this.hostPort(port)).then((ok) => {
         if (c.proc !== proc || this.terminating) return;
         if (ok) {
           failures = 0;
@@ -355,7 +373,7 @@ export class PodWorker {
     let passed = false;
     const tick = (): void => {
       if (c.proc !== proc || this.terminating) return;
-      void probeOnce(this.ip, c.spec, probe).then((ok) => {
+      void probeOnce(this.ip, c.spec, probe, (port) => this.hostPort(port)).then((ok) => {
         if (c.proc !== proc || this.terminating) return;
         if (ok) {
           passed = true;
@@ -494,8 +512,8 @@ export class PodWorker {
     const status: Obj = {
       phase,
       conditions,
-      hostIP: '127.0.0.1',
-      hostIPs: [{ ip: '127.0.0.1' }],
+      hostIP: this.netnsDir ? '::1' : '127.0.0.1',
+      hostIPs: [{ ip: this.netnsDir ? '::1' : '127.0.0.1' }],
       podIP: this.ip,
       podIPs: [{ ip: this.ip }],
       startTime: this.startTime,
@@ -516,6 +534,21 @@ export class PodWorker {
   }
 
   /** SIGTERM every process, SIGKILL after the (capped) grace period; resolves when all exited. */
+  /**
+   * Where the pod's `containerPort` is reachable on its address: the port
+   * itself (IPv4 mode), or the host port its process bound (IPv6 mode;
+   * undefined while nothing listens, which callers treat as refused).
+   */
+  hostPort(containerPort: number): number | undefined {
+    if (!this.netnsDir) return containerPort;
+    try {
+      const rec = JSON.parse(readFileSync(join(this.netnsDir, String(containerPort)), 'utf8')) as { port?: unknown };
+      return typeof rec.port === 'number' ? rec.port : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async terminate(graceSeconds: number): Promise<void> {
     if (this.terminating) return;
     this.terminating = true;

@@ -55,6 +55,19 @@ export interface RouterDeps {
   serverAddress: () => string;
 }
 
+/**
+ * A transient failure worded as the real server words it: 429 from API
+ * Priority and Fairness ("Too many requests, please try again later.", with
+ * Retry-After), 500 InternalError, 503 ServiceUnavailable.
+ */
+function transientStatus(status: number, retryAfterSeconds?: number): KubeStatusError {
+  const details = retryAfterSeconds !== undefined ? { retryAfterSeconds } : undefined;
+  if (status === 429) return new KubeStatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', details);
+  if (status === 503) return new KubeStatusError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request', details);
+  if (status === 504) return new KubeStatusError(504, 'Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request', details);
+  return new KubeStatusError(status, 'InternalError', 'an error on the server ("fake-kube fault injection") has prevented the request from succeeding', details);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
@@ -166,7 +179,16 @@ export class Router {
     res.on('finish', () => this.record(req, url, res.statusCode, started));
     try {
       if (!this.authenticated(req)) throw unauthorized();
-      await this.route(req, res, url);
+      const watching = url.pathname.includes('/watch/') || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+      const fault = this.deps.faults.takeTransient(req.method ?? 'GET', url.pathname, watching);
+      if (fault?.kind === 'reset') {
+        // No answer at all: the client sees ECONNRESET / "socket hang up".
+        this.record(req, url, 0, started);
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'status') throw transientStatus(fault.status, fault.retryAfterSeconds);
+      await this.route(req, res, url, fault?.kind === 'watch-close' ? fault.afterEvents ?? 0 : undefined);
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
@@ -177,7 +199,8 @@ export class Router {
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  /** `closeWatchAfter`: a `watch-close` fault hit this request; end the watch after that many events. */
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL, closeWatchAfter?: number): Promise<void> {
     const method = req.method ?? 'GET';
     const p = url.pathname.replace(/\/+$/, '') || '/';
     if (p === '/version') return sendJson(res, 200, versionDoc());
@@ -195,8 +218,7 @@ export class Router {
     if (faults.responseDelayMs > 0) await new Promise((r) => setTimeout(r, faults.responseDelayMs));
     if (faults.failRequests.count > 0) {
       faults.failRequests.count--;
-      const status = faults.failRequests.status;
-      throw new KubeStatusError(status, status === 503 ? 'ServiceUnavailable' : status === 429 ? 'TooManyRequests' : 'InternalError', `fake-kube fault injection: request failed with ${status}`, status === 429 || status === 503 ? { retryAfterSeconds: 1 } : undefined);
+      throw transientStatus(faults.failRequests.status as 429 | 500 | 503, faults.failRequests.status === 429 || faults.failRequests.status === 503 ? 1 : undefined);
     }
     const { rt, namespace, name, subresource } = parsed;
     const known = subresource === undefined || (rt.subresources ?? []).some((s) => s.name === subresource);
@@ -230,7 +252,7 @@ export class Router {
           const watching = parsed.watch || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
           if (watching) {
             allow('watch');
-            this.deps.watches.serve(call, req, res);
+            this.deps.watches.serve(call, req, res, closeWatchAfter);
             return;
           }
           allow('list');
@@ -265,7 +287,7 @@ export class Router {
           allow('watch');
           call.query.set('fieldSelector', `metadata.name=${name}`);
           call.name = undefined;
-          this.deps.watches.serve(call, req, res);
+          this.deps.watches.serve(call, req, res, closeWatchAfter);
           return;
         }
         allow('get');
@@ -333,7 +355,7 @@ export class Router {
     const fail = (err: KubeStatusError): void => {
       this.record(req, url, err.code);
       const text = JSON.stringify(err.toStatus());
-      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\n${err.details?.retryAfterSeconds !== undefined ? `Retry-After: ${err.details.retryAfterSeconds}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
     };
     try {
       if (!this.authenticated(req)) throw unauthorized();
@@ -345,6 +367,13 @@ export class Router {
       if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !offered.some((p) => PORT_FORWARD_PROTOCOLS.includes(p))) {
         throw badRequest(`fake-kube speaks port-forward only over WebSocket with ${PORT_FORWARD_PROTOCOLS.join(' or ')} (as @kubernetes/client-node does); kubectl's SPDY port-forward is not supported`);
       }
+      const fault = this.deps.faults.takeTransient('GET', url.pathname, false);
+      if (fault?.kind === 'reset') {
+        this.record(req, url, 0);
+        socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'status') throw transientStatus(fault.status, fault.retryAfterSeconds);
       const rejectWith = this.deps.faults.portForwardRejectStatus;
       if (rejectWith !== undefined) throw new KubeStatusError(rejectWith, 'InternalError', 'port-forward rejected by fake-kube fault injection');
       this.deps.api.authorize('create', parsed.rt, parsed.namespace, parsed.name);
@@ -355,7 +384,7 @@ export class Router {
       const ip = this.deps.kubelet.podIp(pod.metadata.uid);
       if (!ip || pod.status?.phase !== 'Running') throw badRequest(`unable to upgrade connection: pod ${parsed.name} is not running (phase ${pod.status?.phase ?? 'Unknown'})`);
       this.record(req, url, 101);
-      this.deps.forwarder.handle(req, socket, head, ip, ports);
+      this.deps.forwarder.handle(req, socket, head, ip, ports, (port) => this.deps.kubelet.hostPort(pod.metadata.uid, port));
     } catch (err) {
       if (err instanceof KubeStatusError) fail(err);
       else fail(internal((err as Error).message));

@@ -1,30 +1,31 @@
 /**
- * MailHog-compatible API (v1 and v2 as MailHog 1.0.1 serves them), so scripts
- * written against `http://mailhog:8025/api/...` keep working unchanged.
- *
- * The message shape is rebuilt from the raw source the way MailHog's `data`
- * package does it, quirks included, because scripts index into it:
+ * MailHog's message shape (its `data.Message`, as MailHog 1.0.1 serves it),
+ * rebuilt from the raw source the way MailHog's `data` package does it, quirks
+ * included, because scripts index into it. Pinned against MailHog 1.0.1's
+ * vendored sources (github.com/mailhog/MailHog, vendor/github.com/mailhog/...):
+ *  - the CRLF before the final dot is not part of the data: smtp/protocol.go:190
+ *    (`TrimSuffix(Data, "\r\n.\r\n")`), so Content.Body, Content.Size and
+ *    Raw.Data end without it (our store keeps the bytes as received);
  *  - headers are split on the first CRLFCRLF, each line on the first ": ";
  *    folded lines are appended to the previous value without the CRLF; a
- *    repeated header keeps only its last value; keys keep their case and are
- *    serialised in sorted order (Go marshals maps sorted);
+ *    repeated header keeps only its last value (data/message.go:226-246); keys
+ *    keep their case and are serialised in sorted order (Go marshals maps sorted);
  *  - a `Content-Type: multipart/...` body is split on `--boundary` and every
  *    non-empty piece (preamble and the closing `--` included) becomes a part,
- *    trimmed of CR/LF at both ends and parsed the same way, recursively;
+ *    trimmed of CR/LF at both ends and parsed the same way, recursively
+ *    (data/message.go:190-215);
  *  - `Message-ID` is added when absent, and `Received` and `Return-Path` are
- *    appended, as MailHog's receiver does;
+ *    appended, as MailHog's receiver does (data/message.go:106-135);
  *  - empty lists and absent pointers are `null`; sizes are byte lengths;
- *  - JSON is sent as `text/json`, as MailHog does.
- * One deliberate difference: an unknown id is a 404 (MailHog answers 500 or `null`).
+ *  - `Created` is Go's time.Time JSON (RFC 3339 with trailing zeros of the
+ *    fraction dropped); our clock has millisecond precision, MailHog's nanosecond;
+ *  - `<`, `>`, `&`, U+2028 and U+2029 are escaped as `\u003c`... as Go's
+ *    encoding/json does, so the bytes match, not only the parsed value.
  * Bytes are handled as latin1 strings while splitting (so sizes are byte
  * counts and a boundary can never straddle a multi-byte character) and turned
  * into UTF-8 only for output, as Go's JSON encoder would.
  */
-import type { MessageSummary } from '../../src/protocol.ts';
-import { evError } from '../../src/errors.ts';
-import type { MessageQuery, SinkContext } from '../types.ts';
-import type { Router } from './router.ts';
-import { sendBuffer, sendText, streamJsonArray } from './respond.ts';
+import type { MessageSummary } from '../../../src/protocol.ts';
 
 /** MailHog's default page size for v2 lists. */
 export const MAILHOG_DEFAULT_LIMIT = 50;
@@ -212,16 +213,18 @@ function findKey(headers: Map<string, string[]>, lower: string): string | undefi
   return undefined;
 }
 
-/** Builds the MailHog `Message` of one stored message from its summary and raw source. */
-export function toMailhogMessage(summary: MessageSummary, raw: Buffer, hostname = MAILHOG_HOSTNAME): MailhogMessage {
-  const data = raw.toString('latin1');
+/** The message data as MailHog holds it: the source without the CRLF that preceded the final dot (smtp/protocol.go:190). */
+export function mailhogData(raw: Buffer): string {
+  const n = raw.length;
+  const end = n >= 2 && raw[n - 2] === 13 && raw[n - 1] === 10 ? n - 2 : n;
+  return raw.toString('latin1', 0, end);
+}
+
+/** Content of a stored message with the headers MailHog's receiver adds (data/message.go:106-135), still as byte strings. */
+function receivedContent(summary: MessageSummary, data: string, hostname: string): RawContent {
   const from = summary.envelope.mailFrom?.address ?? '';
-  const to = summary.envelope.rcptTo.map((r) => r.address);
   const helo = summary.envelope.helo;
   const content = contentFromBytes(data);
-  let mime: RawMime | null = null;
-  if (isMime(content)) mime = parseMimeBody(content, 1, { parts: MAILHOG_MAX_PARTS });
-
   // What MailHog's receiver adds (as byte strings: envelope values are UTF-8 text).
   const bytes = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
   const id = summary.id;
@@ -234,108 +237,70 @@ export function toMailhogMessage(summary: MessageSummary, raw: Buffer, hostname 
   const returnPathKey = findKey(content.headers, 'return-path');
   if (returnPathKey === undefined) content.headers.set('Return-Path', [returnPath]);
   else (content.headers.get(returnPathKey) as string[]).push(returnPath);
+  return content;
+}
 
+/** Go's time.Time JSON (RFC 3339, fraction without trailing zeros) of an ISO-8601 UTC string. */
+export function goTime(iso: string): string {
+  const dot = iso.indexOf('.');
+  if (dot < 0) return iso;
+  let end = iso.length - 1; // the Z
+  while (end > dot + 1 && iso[end - 1] === '0') end--;
+  return end === dot + 1 ? `${iso.slice(0, dot)}Z` : `${iso.slice(0, end)}Z`;
+}
+
+/** Builds the MailHog `Message` of one stored message from its summary and raw source. */
+export function toMailhogMessage(summary: MessageSummary, raw: Buffer, hostname = MAILHOG_HOSTNAME): MailhogMessage {
+  const data = mailhogData(raw);
+  const from = summary.envelope.mailFrom?.address ?? '';
+  const to = summary.envelope.rcptTo.map((r) => r.address);
+  const content = receivedContent(summary, data, hostname);
+  let mime: RawMime | null = null;
+  if (isMime(content)) mime = parseMimeBody(content, 1, { parts: MAILHOG_MAX_PARTS });
   return {
-    ID: id,
+    ID: summary.id,
     From: mailhogPath(from),
     To: to.length > 0 ? to.map(mailhogPath) : null,
     Content: toContent(content),
-    Created: summary.time,
+    Created: goTime(summary.time),
     MIME: mime === null ? null : toMime(mime),
-    Raw: { From: from, To: to.length > 0 ? to : null, Data: utf8(data), Helo: helo },
+    Raw: { From: from, To: to.length > 0 ? to : null, Data: utf8(data), Helo: summary.envelope.helo },
   };
 }
 
-/** MailHog's getStartLimit: invalid or non-positive values fall back to the defaults silently. */
-export function mailhogStartLimit(url: URL): { start: number; limit: number } {
-  const parse = (name: string) => {
-    const raw = url.searchParams.get(name);
-    if (raw === null || !/^[+-]?\d+$/.test(raw)) return undefined;
-    const n = Number(raw);
-    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-  };
-  const start = parse('start') ?? 0;
-  const limit = Math.min(parse('limit') ?? MAILHOG_DEFAULT_LIMIT, MAILHOG_MAX_LIMIT);
-  return { start, limit };
+const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029', '\b': '\\u0008', '\f': '\\u000c' };
+
+/** JSON text as Go's encoding/json writes it (HTML-safe escapes; Go 1.19 spells backspace and form feed as \\u0008 and \\u000c). */
+export function goJson(value: unknown, indent?: string): string {
+  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029\b\f]/g, (c) => GO_ESCAPES[c]!);
 }
 
-/** The three search kinds MailHog understands, mapped to the store's filters. */
-const SEARCH_KINDS: Record<string, keyof MessageQuery> = { from: 'from', to: 'to', containing: 'containing' };
+export type MailhogSearchKind = 'from' | 'to' | 'containing';
 
-export interface MailhogRoutesOptions {
-  hostname?: string;
-}
-
-/** Registers the MailHog v1/v2 routes (all behind the token, like every API route). */
-export function addMailhogRoutes(router: Router, ctx: SinkContext, options: MailhogRoutesOptions = {}): void {
-  const hostname = options.hostname ?? MAILHOG_HOSTNAME;
-
-  /** Pairs each summary with its raw source now, so a delete mid-stream cannot change the count. */
-  const withRaw = (items: MessageSummary[]) => items
-    .map((summary) => ({ summary, raw: ctx.store.raw(summary.id) }))
-    .filter((x): x is { summary: MessageSummary; raw: Buffer } => x.raw !== undefined);
-  const serialise = (x: { summary: MessageSummary; raw: Buffer }) => JSON.stringify(toMailhogMessage(x.summary, x.raw, hostname));
-
-  const page = async (res: Parameters<typeof streamJsonArray>[0], start: number, total: number, items: MessageSummary[]) => {
-    const rows = withRaw(items);
-    await streamJsonArray(res, rows, serialise, { prefix: `{"total":${total},"count":${rows.length},"start":${start},"items":`, suffix: '}', contentType: MAILHOG_CONTENT_TYPE });
-  };
-
-  router.add('GET', '/api/v2/messages', async ({ res, url }) => {
-    const { start, limit } = mailhogStartLimit(url);
-    const result = ctx.store.list(start, limit);
-    await page(res, start, ctx.store.count, result.items);
-  });
-
-  router.add('GET', '/api/v2/search', async ({ res, url }) => {
-    const { start, limit } = mailhogStartLimit(url);
-    const kind = url.searchParams.get('kind') ?? '';
-    const query = url.searchParams.get('query') ?? '';
-    const field = Object.hasOwn(SEARCH_KINDS, kind) ? SEARCH_KINDS[kind] : undefined;
-    if (field === undefined || query === '') {
-      // MailHog answers a bad kind or an empty query with a bare 400.
-      res.writeHead(400, { 'content-length': 0 });
-      res.end();
-      return;
+/**
+ * MailHog's search predicate (storage/memory.go:41-98 of MailHog 1.0.1):
+ * `to` is any envelope recipient or the `To` header, `from` the envelope
+ * sender or the `From` header (exact header keys, MailHog's parse), and
+ * `containing` the body or any header value, the ones MailHog adds included.
+ * `query` must already be lower case.
+ */
+export function mailhogMatches(kind: MailhogSearchKind, query: string, summary: MessageSummary, raw: Buffer, hostname = MAILHOG_HOSTNAME): boolean {
+  const has = (value: string) => utf8(value).toLowerCase().includes(query);
+  if (kind === 'to') {
+    for (const r of summary.envelope.rcptTo) {
+      const p = mailhogPath(r.address);
+      if (`${p.Mailbox}@${p.Domain}`.toLowerCase().includes(query)) return true;
     }
-    const result = ctx.store.list(start, limit, { [field]: query.toLowerCase() });
-    await page(res, start, result.total, result.items);
-  });
-
-  router.add('GET', '/api/v1/messages', async ({ res }) => {
-    const result = ctx.store.list(0, MAILHOG_V1_LIMIT);
-    await streamJsonArray(res, withRaw(result.items), serialise, { contentType: MAILHOG_CONTENT_TYPE });
-  });
-
-  router.add('DELETE', '/api/v1/messages', ({ res }) => {
-    ctx.store.clear();
-    res.writeHead(200, { 'content-type': 'text/json', 'content-length': 0 });
-    res.end();
-  });
-
-  router.add('GET', '/api/v1/messages/:id', ({ res, params }) => {
-    const summary = ctx.store.get(params.id);
-    const raw = summary === undefined ? undefined : ctx.store.raw(params.id);
-    if (summary === undefined || raw === undefined) throw notFound(params.id);
-    sendText(res, 200, JSON.stringify(toMailhogMessage(summary, raw, hostname)), MAILHOG_CONTENT_TYPE);
-  });
-
-  router.add('DELETE', '/api/v1/messages/:id', ({ res, params }) => {
-    if (!ctx.store.delete(params.id)) throw notFound(params.id);
-    res.writeHead(200, { 'content-type': 'text/json', 'content-length': 0 });
-    res.end();
-  });
-
-  router.add('GET', '/api/v1/messages/:id/download', ({ res, params }) => {
-    const raw = ctx.store.raw(params.id);
-    if (raw === undefined) throw notFound(params.id);
-    sendBuffer(res, 200, raw, {
-      'content-type': 'message/rfc822',
-      'content-disposition': `attachment; filename="${params.id.replace(/[^\w.@=+-]/g, '_')}.eml"`,
-    });
-  });
-}
-
-function notFound(id: string) {
-  return evError('EV_ERR_NOT_FOUND', `no message with id ${JSON.stringify(id.slice(0, 200))}`, { hint: 'list messages with GET /api/v2/messages' });
+  } else if (kind === 'from') {
+    const p = mailhogPath(summary.envelope.mailFrom?.address ?? '');
+    if (`${p.Mailbox}@${p.Domain}`.toLowerCase().includes(query)) return true;
+  }
+  const content = receivedContent(summary, mailhogData(raw), hostname);
+  if (kind === 'containing') {
+    if (has(content.body)) return true;
+    for (const values of content.headers.values()) if (values.some(has)) return true;
+    return false;
+  }
+  const header = content.headers.get(kind === 'to' ? 'To' : 'From');
+  return header !== undefined && header.some(has);
 }
