@@ -3,6 +3,7 @@
  * be relayed to (MailHog's and Mailpit's "release"). Without an entry nothing
  * is ever relayed, so the sink can never become an open relay.
  */
+import { isIPv6 } from 'node:net';
 
 /** One allowed relay: a host, and a port or null for any port of that host. */
 export interface ReleaseTarget {
@@ -24,7 +25,7 @@ export function parseReleaseTargets(raw: string): ReleaseTarget[] | string {
   for (const entry of entries) {
     let host = entry;
     let port: number | null = null;
-    const bracket = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(entry);
+    const bracket = /^\[([0-9a-fA-F:.]{2,45})\](?::(\d{1,5}))?$/.exec(entry);
     if (bracket) {
       host = bracket[1]!;
       port = bracket[2] === undefined ? null : Number(bracket[2]);
@@ -36,6 +37,7 @@ export function parseReleaseTargets(raw: string): ReleaseTarget[] | string {
         port = Number(entry.slice(colon + 1));
       }
     }
+    if (host.includes(':') && !isIPv6(host)) return `has a bad host in ${JSON.stringify(entry)} (IPv6 addresses go in brackets: [::1]:25)`;
     if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) return `has a bad host in ${JSON.stringify(entry)} (expected HOST[:PORT])`;
     if (port !== null && (port < 1 || port > 65535)) return `has a port out of range in ${JSON.stringify(entry)}`;
     out.push(Object.freeze({ host: host.toLowerCase(), port }));

@@ -176,7 +176,7 @@ export function createSink(config: SinkConfig): Sink {
   // /api/info reports the bound SMTP port so that `send --sink URL` knows where to deliver.
   let boundSmtpPort: number | null = null;
   const api: ApiServer = createApiServer(context, {
-    token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort } }),
+    token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort }, sinkName: config.name }),
     corsOrigin: config.corsOrigin, releaseTo: config.releaseTo,
     localSmtp: () => ({ host: config.host, port: boundSmtpPort }),
   });

@@ -21,7 +21,7 @@ import type { ParsedParts } from './message-parse.ts';
 import type { ParseBackend } from './parse-worker.ts';
 import type { MessageQuery, MessagePage, MessageStore } from './types.ts';
 
-/** Default cap on stored messages (issue 2: 10,000). */
+/** Default cap on stored messages: a long test run's mail; their summaries take about 15 MB of heap (docs/performance.md). */
 export const DEFAULT_MAX_MESSAGES = 10_000;
 /**
  * Default cap on stored raw bytes: 128 MiB, the pod's, so that the local

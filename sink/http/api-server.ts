@@ -12,14 +12,14 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { EmailValidateError, evError } from '../../src/errors.ts';
-import { SINK_EVENT_TYPES } from '../../src/protocol.ts';
+import { FEED_SUBPROTOCOL, SINK_EVENT_TYPES } from '../../src/protocol.ts';
 import { EventFeed, FEED_MAX_CLIENT_PAYLOAD, type EventFeedOptions, type FeedSubscription } from '../feed.ts';
 import type { SinkMetrics } from '../metrics.ts';
 import type { Logger, SinkContext } from '../types.ts';
 import { addApiRoutes } from './api-routes.ts';
 import { ConnectionGuard } from './connection-guard.ts';
 export { HTTP_MAX_CONNECTIONS } from './connection-guard.ts';
-import { FEED_SUBPROTOCOL, TokenVerifier } from './auth.ts';
+import { TokenVerifier } from './auth.ts';
 import { addMailhogRoutes } from './mailhog/routes.ts';
 import { addMailpitRoutes } from './mailpit/routes.ts';
 import type { Relay } from './mailhog/release.ts';
@@ -27,6 +27,7 @@ import type { ReleaseTarget } from '../release-targets.ts';
 import { errorBody, sendError, sendJson, sendText } from './respond.ts';
 import { Router } from './router.ts';
 import type { RouteInfo } from './router.ts';
+import { addUiRoutes } from '../ui/routes.ts';
 
 /** Path of the WebSocket event feed. */
 export const EVENTS_PATH = '/api/events';
@@ -164,6 +165,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     addMailpitRoutes(router, ctx, { ...compatOptions, ...(options.localSmtp ? { localSmtp: options.localSmtp } : {}) }),
   ];
   const compatSockets = new Map(compat.flatMap((c) => [...c.websockets]));
+  addUiRoutes(router, ctx);
   router.add('GET', EVENTS_PATH, () => {
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
   });

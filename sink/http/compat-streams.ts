@@ -19,6 +19,13 @@ export const COMPAT_STREAM_MAX_CLIENTS = 64;
 /** Unsent bytes a client may fall behind by before it is dropped (a few hundred typical messages). */
 export const COMPAT_STREAM_MAX_BUFFER = 4 * 1024 * 1024;
 
+/** What a compatible API's routes hand back to the API server. */
+export interface CompatHandle {
+  /** WebSocket endpoints by path, attached by the API server after its own auth checks. */
+  websockets: Map<string, (ws: WebSocket) => void>;
+  close(): void;
+}
+
 type Sink = { kind: 'sse'; res: ServerResponse } | { kind: 'ws'; ws: WebSocket };
 
 export class CompatStream {

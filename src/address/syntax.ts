@@ -74,6 +74,7 @@ export const DIAGNOSES = Object.freeze({
   err_unclosed_domain_literal: 'invalid',
   err_expecting_atext: 'invalid',
   err_expecting_dtext: 'invalid',
+  err_expecting_qpair: 'invalid',
   err_atext_after_qs: 'invalid',
   err_atext_after_cfws: 'invalid',
   err_atext_after_domlit: 'invalid',
@@ -298,10 +299,12 @@ class Scanner {
       if (c === 92) {
         out += this.s.slice(start, this.i);
         if (this.i + 1 >= this.s.length) { this.fail('err_backslash_end'); return null; }
+        const q = this.s.charCodeAt(this.i + 1);
         // RFC 5321's quoted-pairSMTP is "\\" %d32-126: a quoted control
         // character (RFC 5322's obs-qp) cannot go into an envelope.
         const u = this.unsafeAt(this.i + 1);
         if (u !== null) { this.fail(u); return null; }
+        if (q >= 128) { this.fail('err_expecting_qpair'); return null; }
         out += this.s[this.i + 1];
         this.i += 2;
         start = this.i;
@@ -431,11 +434,14 @@ function slow(address: string): SyntaxResult {
   } else {
     if (words.length > 1) sc.note('deprec_local_part');
     const joined = words.join('.');
+    // A quoted string is unusual as written even when its content is a
+    // dot-atom (is_email's RFC5321_QUOTEDSTRING); the envelope form drops
+    // the quotes then: "abc"@x is the same mailbox as abc@x (RFC 5321 §4.1.2).
+    sc.note('rfc5321_quoted_string');
     if (isDotAtom(joined)) {
-      local = joined; // "abc"@x is the same mailbox as abc@x (RFC 5321 §4.1.2)
+      local = joined;
     } else {
       localQuoted = true;
-      sc.note('rfc5321_quoted_string');
       local = `"${SPECIAL_IN_QUOTED_OUTPUT.test(joined) ? escapeQuoted(joined) : joined}"`;
     }
   }
@@ -456,35 +462,48 @@ function slow(address: string): SyntaxResult {
     domainInput = lit;
     domain = lit;
   } else {
-    const start = sc.i;
-    let labelStart = sc.i;
+    // Labels, with RFC 5322's obs-domain: CFWS around the dots (deprecated).
+    const labels: string[] = [];
     let hasNonLdh = false;
     let hasNonAscii = false;
+    let trailing: 'comment' | 'fws' | null = null;
     for (;;) {
-      const c = sc.done ? -1 : sc.peek();
-      if (c === 46 || c === -1 || !(c >= 128 || ATEXT[c] === 1)) {
-        const len = sc.i - labelStart;
-        if (len === 0) {
-          if (c === 46) return invalid(sc.i === start ? 'err_dot_start' : 'err_consecutive_dots', local);
-          if (sc.i === start) return invalid(c === -1 ? 'err_no_domain_part' : 'err_expecting_atext', local);
-          return invalid('err_dot_end', local);
-        }
-        if (s.charCodeAt(labelStart) === 45) return invalid('err_domain_hyphen_start', local);
-        if (s.charCodeAt(sc.i - 1) === 45) return invalid('err_domain_hyphen_end', local);
-        if (len > MAX_LABEL_OCTETS && !hasNonAscii) sc.note('rfc5322_label_too_long');
-        if (c !== 46) break;
+      const labelStart = sc.i;
+      while (!sc.done) {
+        const c = sc.peek();
+        if (c === 46 || !(c >= 128 || ATEXT[c] === 1)) break;
+        if (c >= 128) {
+          const u = sc.unsafe(c);
+          if (u !== null) return invalid(u, local);
+          hasNonAscii = true;
+        } else if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45)) hasNonLdh = true;
         sc.i++;
-        labelStart = sc.i;
+      }
+      const len = sc.i - labelStart;
+      const c = sc.done ? -1 : sc.peek();
+      if (len === 0) {
+        if (c === 46) return invalid(labels.length === 0 ? 'err_dot_start' : 'err_consecutive_dots', local);
+        if (labels.length === 0) return invalid(c === -1 ? 'err_no_domain_part' : 'err_expecting_atext', local);
+        return invalid('err_dot_end', local);
+      }
+      if (s.charCodeAt(labelStart) === 45) return invalid('err_domain_hyphen_start', local);
+      if (s.charCodeAt(sc.i - 1) === 45) return invalid('err_domain_hyphen_end', local);
+      if (len > MAX_LABEL_OCTETS && !hasNonAscii) sc.note('rfc5322_label_too_long');
+      labels.push(s.slice(labelStart, sc.i));
+      const cf = sc.cfws();
+      if (cf === false) return invalid(sc.error!, local, labels.join('.'));
+      if (!sc.done && sc.peek() === 46) {
+        if (cf !== null) sc.note(cf === 'comment' ? 'deprec_comment' : 'deprec_fws');
+        sc.i++;
+        const cf2 = sc.cfws();
+        if (cf2 === false) return invalid(sc.error!, local, labels.join('.'));
+        if (cf2 !== null) sc.note(cf2 === 'comment' ? 'deprec_comment' : 'deprec_fws');
         continue;
       }
-      if (c >= 128) {
-        const u = sc.unsafe(c);
-        if (u !== null) return invalid(u, local);
-        hasNonAscii = true;
-      } else if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45)) hasNonLdh = true;
-      sc.i++;
+      trailing = cf;
+      break;
     }
-    domainInput = s.slice(start, sc.i);
+    domainInput = labels.join('.');
     if (hasNonLdh) sc.note('rfc5322_domain');
     if (!hasNonLdh) {
       if (!hasNonAscii && isPlainLdhDomain(domainInput)) {
@@ -501,13 +520,12 @@ function slow(address: string): SyntaxResult {
         idn = hasNonAscii || ascii.includes('xn--');
       }
     }
+    // Anything after the domain other than CFWS is an error.
     if (!sc.done) {
-      // Anything after the domain other than CFWS is an error.
-      const after = sc.cfws();
-      if (after === false) return invalid(sc.error!, local, domainInput);
-      if (after !== null) sc.note(after === 'comment' ? 'cfws_comment' : 'cfws_fws');
-      if (!sc.done) return invalid('err_expecting_atext', local, domainInput);
+      const c = sc.peek();
+      return invalid(trailing !== null && (c >= 128 || ATEXT[c] === 1) ? 'err_atext_after_cfws' : 'err_expecting_atext', local, domainInput);
     }
+    if (trailing !== null) sc.note(trailing === 'comment' ? 'cfws_comment' : 'cfws_fws');
     if (domain !== '') {
       if (domain.length > MAX_DOMAIN_OCTETS) sc.note('rfc5322_domain_too_long');
       const dot = domain.lastIndexOf('.');

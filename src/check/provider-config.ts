@@ -129,6 +129,11 @@ export function parseProviderConfig(raw: unknown, file: string, env: Readonly<Re
   });
   if (typeof o.url !== 'string' || !o.url.includes('{address}') && o.body === undefined) bad('`url` must be a string containing {address} (or give a `body` template)', file);
   const url = subst(o.url as string, 'url');
+  // new URL() silently drops tabs and newlines; the template is used as written, so refuse them here.
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c < 33 || c === 127) bad(`\`url\` has ${c === 32 ? 'a space' : `a control character (0x${c.toString(16).padStart(2, '0')})`} at position ${i + 1}; encode it (%20) or remove it`, file);
+  }
   let parsed: URL;
   try { parsed = new URL(url.replace('{address}', 'x')); } catch { bad(`\`url\` is not a valid URL: ${url}`, file); }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') bad('`url` must be http or https', file);

@@ -139,8 +139,22 @@ function validateResult(v: unknown, line: number, file: string): CheckResult {
   if (!Array.isArray(r.reasons) || !r.reasons.every((x) => typeof x === 'string' && Object.hasOwn(REASONS, x))) bad('has an unknown reason');
   if (verdictOf(r.reasons as ReasonCode[]) !== r.verdict) bad(`verdict ${String(r.verdict)} does not follow from its reasons`);
   if (!isObject(r.checks) || !isObject(r.checks.syntax)) bad('has no syntax details');
-  const syn = (r.checks as { syntax: Record<string, unknown> }).syntax;
+  const checks = r.checks as Record<string, unknown>;
+  const syn = checks.syntax as Record<string, unknown>;
   if (typeof syn.diagnosis !== 'string' || !Object.hasOwn(DIAGNOSES, syn.diagnosis) || DIAGNOSES[syn.diagnosis as keyof typeof DIAGNOSES] !== syn.category) bad('has an unknown syntax diagnosis');
+  if (!['smtputf8', 'idn', 'literal'].every((k) => typeof syn[k] === 'boolean')) bad('has syntax flags that are not true or false');
+  // Everything the writers read is checked here, so a record that passed
+  // cannot fail later while the output is written.
+  const { lists, dns, smtp, provider } = checks;
+  if (lists !== undefined && !(isObject(lists) && ['disposable', 'role', 'free'].every((k) => typeof lists[k] === 'boolean') && (lists.suggestion === null || typeof lists.suggestion === 'string'))) bad('has malformed list details');
+  if (dns !== undefined) {
+    const okMx = (m: unknown): boolean => isObject(m) && typeof m.exchange === 'string' && typeof m.priority === 'number' && typeof m.private === 'boolean' && Array.isArray(m.addresses) && m.addresses.every((a) => typeof a === 'string');
+    if (!(isObject(dns) && typeof dns.status === 'string' && typeof dns.implicitMx === 'boolean' && Array.isArray(dns.mx) && dns.mx.every(okMx) && (dns.errorCode === undefined || typeof dns.errorCode === 'string'))) bad('has malformed DNS details');
+  }
+  const okDetails = (d: unknown, numbers: string[], strings: string[]): boolean => isObject(d) && typeof d.status === 'string' && isCount(d.attempts)
+    && numbers.every((k) => d[k] === undefined || typeof d[k] === 'number') && strings.every((k) => d[k] === undefined || typeof d[k] === 'string');
+  if (smtp !== undefined && !(okDetails(smtp, ['code'], ['host', 'enhanced', 'message']) && [true, false, null].includes((smtp as Record<string, unknown>).catchAll as boolean))) bad('has malformed SMTP details');
+  if (provider !== undefined && !okDetails(provider, ['httpStatus'], ['value'])) bad('has malformed provider details');
   return r as unknown as CheckResult;
 }
 

@@ -133,7 +133,7 @@ export async function runCheckInCluster(o: CheckOptions, io: CheckIo, c: Cluster
     }
   };
   try {
-    await checkPermissions(client, { namespace, createNamespace, purpose: 'run the check', extra: [{ verb: 'create', resource: 'jobs', group: 'batch', namespace }] });
+    await checkPermissions(client, { namespace, createNamespace, purpose: 'run the check', activities: ['check-in-cluster'] });
     const job = objects[objects.length - 1];
     status(`creating ${createNamespace ? `namespace ${namespace}` : `the check objects in ${namespace}`} (coordinator + ${c.shards} shards, TTL ${formatDuration(ttlMs)})…`);
     for (const obj of objects.slice(0, -1)) {

@@ -105,7 +105,8 @@ export function acquireRunLock(files: string[], o: RunLockOptions = {}): RunLock
     }
   };
   try {
-    for (const file of [...new Set(files)]) {
+    // Only files a run could corrupt: /dev/null, a FIFO or a terminal needs no lock (and /dev takes none).
+    for (const file of [...new Set(files)].filter(lockable)) {
       const lockPath = `${file}.lock`;
       takeOne(lockPath, file, me, alive);
       held.push(lockPath);
@@ -117,6 +118,14 @@ export function acquireRunLock(files: string[], o: RunLockOptions = {}): RunLock
   return { paths: [...held], release };
 }
 
+function lockable(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return true; // not there yet: the run creates it
+  }
+}
+
 function takeOne(lockPath: string, file: string, me: LockHolder, alive: (pid: number) => boolean): void {
   for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
     try {
@@ -124,8 +133,10 @@ function takeOne(lockPath: string, file: string, me: LockHolder, alive: (pid: nu
       try { writeSync(fd, `${JSON.stringify(me)}\n`); } finally { closeSync(fd); }
       return;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw evError('EV_ERR_STATE_LOCKED', `cannot lock ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} creating ${lockPath}`, { hint: 'check that the directory is writable' });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        // The file itself could not be written there either: say so about the file, not the lock.
+        throw evError('EV_ERR_INVALID_OPTION', `cannot write ${file}: ${code ?? (err as Error).message}${code === 'ENOENT' || code === 'ENOTDIR' ? ' (no such directory)' : ''}`, { hint: 'check that the directory exists and is writable' });
       }
     }
     let holder: LockHolder | null;

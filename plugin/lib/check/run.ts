@@ -107,6 +107,8 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   const paths = o.paths.length === 0 ? ['-'] : o.paths;
   for (const p of paths) if (p !== '-' && !existsSync(p)) throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, { hint: 'check the path' });
   if (o.out && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.out!))) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--out would overwrite an input file', { hint: 'write results to another file' });
+  if (o.state && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.state!))) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state would overwrite an input file', { hint: 'keep the state in a file of its own, e.g. list.state' });
+  if (o.state && o.out && resolvePath(o.state) === resolvePath(o.out)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state and --out name the same file', { hint: 'use two files, e.g. --out results.jsonl --state results.state' });
 
   // ---- one run per state/output file: a second run is refused, naming the first
   const lock = o.out || o.state ? acquireRunLock([o.state, o.out].filter((p): p is string => !!p)) : null;
@@ -250,8 +252,8 @@ async function precheckDnsServer(server: string, resolver: DnsResolver, deadline
     signal?.removeEventListener('abort', onAbort);
   }
   if (signal?.aborted) return;
-  if (code === 'ETIMEOUT' || code === 'ECONNREFUSED' || code === 'EREFUSED') {
-    const why = code === 'ETIMEOUT' ? 'no answer' : code === 'ECONNREFUSED' ? 'connection refused' : 'the server refused the query';
+  if (code === 'ETIMEOUT' || code === 'ECONNREFUSED' || code === 'EREFUSED' || code === 'EBADRESP' || code === 'EFORMERR') {
+    const why = code === 'ETIMEOUT' ? 'no answer' : code === 'ECONNREFUSED' ? 'connection refused' : code === 'EREFUSED' ? 'the server refused the query' : `the answer is not valid DNS (${code})`;
     throw evError('EV_ERR_DNS', `DNS server ${server} does not answer (${why} to a test query)`, {
       hint: 'check --dns-server (IP[:PORT]) and that the server is up and reachable from here; raise --dns-timeout for a slow server',
     });

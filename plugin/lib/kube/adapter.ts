@@ -11,19 +11,15 @@ import {
 import type { ClientOptions } from 'ws';
 import { FIELD_MANAGER, MANAGED_SELECTOR, SINK_NAME, TOKEN_SECRET_NAME } from '../../../src/cluster-meta.ts';
 import { evError } from '../../../src/errors.ts';
+import type { AccessCheck } from '../../../src/required-access.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import { isNotFound, statusCode, toKubeError, type KubeTarget } from './errors.ts';
 import { resolveKubeconfig, type KubeconfigEnvironment, type ResolvedKubeconfig } from './kubeconfig.ts';
 
 export type { KubernetesObject, V1Deployment, V1Namespace, V1Pod };
 
-export interface AccessCheck {
-  verb: string;
-  resource: string;
-  group?: string;
-  namespace?: string;
-  subresource?: string;
-}
+/** One SelfSubjectAccessReview's question; declared with the list of required rights. */
+export type { AccessCheck } from '../../../src/required-access.ts';
 
 export interface AccessResult {
   allowed: boolean;

@@ -16,8 +16,11 @@ import type { KubeFlagsValues } from '../kube-flags.ts';
 import { Tunnel, type TunnelEvent } from '../tunnel/tunnel.ts';
 import type { KubeClient } from './adapter.ts';
 import { readSinkBundle } from './bundle.ts';
+import type { Activity } from '../../../src/required-access.ts';
 import { checkPermissions } from './permissions.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
+import { retryTransient, transientLabel } from './transient.ts';
+import { systemClock } from '../system-clock.ts';
 
 export { readSinkBundle };
 
@@ -41,6 +44,8 @@ export interface OpenClusterSinkOptions {
   onStatus?: (line: string) => void;
   /** Aborts discovery / creation (Ctrl-C). */
   signal?: AbortSignal;
+  /** More of src/required-access.ts to pre-check with the sink's own rights (`run` with a job step: `job`). */
+  alsoNeeds?: Activity[];
 }
 
 export interface ClusterSink {
@@ -78,6 +83,8 @@ export interface CreateSinkOptions {
   cleanups?: { register(label: string, run: () => Promise<void>): () => void };
   /** Leave what was created in place when creation fails (`--keep`). */
   keep?: boolean;
+  /** More of src/required-access.ts to pre-check with `up`'s rights (`run` with a job step: `job`). */
+  alsoNeeds?: Activity[];
   /** Test seams: clock, randomness, bundle bytes. */
   now?: () => Date;
   random?: () => number;
@@ -130,7 +137,7 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
   const replicas = options.replicas ?? 1;
 
   status(`checking permissions in context "${client.resolved.context}"…`);
-  await checkPermissions(client, { namespace, createNamespace, purpose: 'deploy the sink' });
+  await checkPermissions(client, { namespace, createNamespace, purpose: 'deploy the sink', activities: ['up', ...(options.alsoNeeds ?? [])], serviceMonitor: options.serviceMonitor ?? false });
   if (!createNamespace && !(await client.getNamespace(namespace))) {
     throw evError('EV_ERR_KUBE_NOT_FOUND', `namespace ${namespace} does not exist`, {
       hint: 'omit -n to let `up` create a fresh namespace, or create it first (`kubectl create namespace NAME`).',
@@ -188,7 +195,8 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
       registerCleanup();
       if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
       if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
-      else await client.apply(obj as never);
+      // Server-side apply is idempotent: a throttled or failed request is simply sent again.
+      else await retryTransient(() => client.apply(obj as never), { clock: systemClock, signal: options.signal, onRetry: (err) => status(`the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`) });
     }
     status(`applied ${objects.length} objects (server-side apply, field manager ${FIELD_MANAGER})`);
     const pods = await waitForSinkReady(client, namespace, { replicas, timeoutMs: waitMs, signal: options.signal, onProgress: status });
@@ -251,7 +259,10 @@ async function discoverNamespace(client: KubeClient): Promise<string | undefined
 export async function openClusterSink(kube: KubeFlagsValues, options: OpenClusterSinkOptions = {}): Promise<ClusterSink> {
   const status = options.onStatus ?? (() => {});
   const client = await connectLazily(kube);
-  let namespace = options.namespace ?? kube.namespace ?? (await discoverNamespace(client));
+  const named = options.namespace ?? kube.namespace;
+  // With a known namespace, the rights are checked before the first read (a 403 there would hide which right is missing).
+  if (named && !options.create) await checkPermissions(client, { namespace: named, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
+  let namespace = named ?? (await discoverNamespace(client));
   let created: CreatedSink | undefined;
   if (!namespace || !(await client.getDeployment(namespace, SINK_NAME))) {
     if (!options.create) {
@@ -263,6 +274,7 @@ export async function openClusterSink(kube: KubeFlagsValues, options: OpenCluste
     namespace = created.namespace;
   }
   const ns = namespace;
+  if (!created && !(named && !options.create)) await checkPermissions(client, { namespace: ns, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
   try {
     const token = created?.token ?? (await client.readSecretKey(ns, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY));
     if (!token) {

@@ -9,7 +9,7 @@ import { evError } from '../../../src/errors.ts';
 import { sleep, type Clock } from '../../../src/clock.ts';
 import { systemClock as realClock } from '../system-clock.ts';
 import type { KubeClient, V1Pod } from './adapter.ts';
-import { retryTransient } from './transient.ts';
+import { retryTransient, transientLabel } from './transient.ts';
 
 /** Poll interval while a quick start is still likely: a warm node starts the sink in well under a second. */
 export const FAST_POLL_MS = 100;
@@ -137,7 +137,7 @@ export async function waitForSinkReady(client: KubeClient, namespace: string, op
   let deployment: DeploymentLike | undefined;
   const read = <T>(fn: () => Promise<T>): Promise<T> => retryTransient(fn, {
     clock, signal: options.signal,
-    onRetry: (err, waitMs) => options.onProgress?.(`the API server answered ${describeTransient(err)}; trying again${waitMs !== undefined ? ` in ${formatDuration(waitMs) || `${waitMs}ms`} (Retry-After)` : ''}…`),
+    onRetry: (err, waitMs) => options.onProgress?.(`the API server answered ${transientLabel(err)}; trying again${waitMs !== undefined ? ` in ${formatDuration(waitMs) || `${waitMs}ms`} (Retry-After)` : ''}…`),
   });
   const interrupted = () => evError('EV_ERR_INTERRUPTED', 'interrupted while waiting for the sink');
   for (;;) {
@@ -183,8 +183,3 @@ function notReady(namespace: string, timeoutMs: number, reason: string, pods: Po
   return evError('EV_ERR_SINK_NOT_READY', `the sink in namespace ${namespace} did not become ready ${when}: ${reason}`, { hint, details: { namespace, pods } });
 }
 
-function describeTransient(err: unknown): string {
-  const status = (err as { details?: { status?: unknown } }).details?.status;
-  if (typeof status === 'number') return String(status);
-  return (err as Error).message?.split(':')[0] ?? 'an error';
-}

@@ -3,10 +3,10 @@
  * `kubectl rollout status` keeps waiting through a throttled (429), failing
  * (5xx) or dropped (connection reset) request; so do we, for idempotent
  * reads and server-side apply, with the project's one bounded backoff
- * (src/limits/backoff.ts) on the injectable Clock, honouring Retry-After.
+ * (src/retry.ts) on the injectable Clock, honouring Retry-After.
  */
 import type { Clock } from '../../../src/clock.ts';
-import { retry } from '../../../src/limits/backoff.ts';
+import { retry } from '../../../src/retry.ts';
 
 /** Statuses a real API server (or the proxy in front of it) uses for "not now": throttled, failed, unavailable, gateway trouble. */
 export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
@@ -67,6 +67,13 @@ export function isTransient(err: unknown): boolean {
     e = (e as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/** A short name for a transient failure, for progress lines: `429`, `503`, `ECONNRESET`. */
+export function transientLabel(err: unknown): string {
+  const http = httpFailure(err);
+  if (http) return String(http.code);
+  return networkCode(err) ?? 'a dropped connection';
 }
 
 /** The server's Retry-After (seconds form) in ms, capped at {@link TRANSIENT_MAX_MS}; undefined without one. */

@@ -2,7 +2,7 @@ import { evError } from '../../../src/errors.ts';
 import { compileLinearRegex, PatternError } from '../../../src/match/linear-regex.ts';
 import type { LinearRegex } from '../../../src/match/linear-regex.ts';
 import { SINK_EVENT_TYPES, type BounceData, type MessageSummary, type RejectionData, type SinkEvent, type SinkEventType } from '../../../src/protocol.ts';
-import type { SinceSpec } from '../render/duration.ts';
+import type { SinceSpec } from '../render/since.ts';
 
 /** Longest regular expression accepted on the command line: a guard against pasted junk. */
 export const MAX_PATTERN_CHARS = 1000;

@@ -8,6 +8,9 @@
  * connects again and gets a fresh forward.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { sleep, type Clock } from '../../../src/clock.ts';
+import { backoffDelay } from '../../../src/limits/backoff.ts';
+import { systemClock } from '../system-clock.ts';
 import { openPortForward, type ForwardStream, type PortForwardRequest } from './port-forward.ts';
 
 /** Retry schedule for opening a forward: fast first retry, capped, and a deadline so a dead sink fails the command. */
@@ -31,8 +34,8 @@ export interface TunnelOptions {
   retry?: { initialMs?: number; maxMs?: number; deadlineMs?: number };
   keepaliveMs?: number;
   onEvent?: (event: TunnelEvent) => void;
-  /** Clock for deadlines (tests). */
-  now?: () => number;
+  /** Clock for the retry waits and the deadline (default: real time). */
+  clock?: Clock;
 }
 
 export interface TunnelStats {
@@ -87,9 +90,8 @@ export class Tunnel {
     socket.on('error', () => {});
     socket.once('close', () => this.sockets.delete(socket));
     const retry = { ...DEFAULT_RETRY, ...this.options.retry };
-    const now = this.options.now ?? Date.now;
-    const deadline = now() + retry.deadlineMs;
-    let delay = retry.initialMs;
+    const clock = this.options.clock ?? systemClock;
+    const deadline = clock.now() + retry.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       if (this.refreshing) await this.refreshing;
       if (this.closing.signal.aborted || socket.destroyed) { socket.destroy(); return; }
@@ -112,13 +114,14 @@ export class Tunnel {
         this.stats.forwardErrors++;
         const message = (err as Error).message;
         this.emit({ type: 'forward-error', pod, attempt, error: message });
-        if (now() + delay > deadline) {
+        const delay = backoffDelay(attempt, { baseMs: retry.initialMs, maxMs: retry.maxMs, jitter: 'none' });
+        if (clock.now() + delay > deadline) {
           this.emit({ type: 'gave-up', pod, error: message });
           socket.destroy();
           return;
         }
-        await abortableDelay(delay, this.closing.signal);
-        delay = Math.min(delay * 2, retry.maxMs);
+        // Closing the tunnel ends the wait early; the loop then sees it and stops.
+        await sleep(clock, delay, this.closing.signal).catch(() => undefined);
         // A refused upgrade (404: the pod is gone) or repeated failures: look for the pod again.
         await this.refresh(pod);
       }
@@ -147,13 +150,4 @@ export class Tunnel {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) { resolve(); return; }
-    const t = setTimeout(done, ms);
-    function done() { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

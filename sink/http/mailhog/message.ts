@@ -272,7 +272,7 @@ const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&'
 
 /** JSON text as Go's encoding/json writes it (HTML-safe escapes; Go 1.19 spells backspace and form feed as \\u0008 and \\u000c). */
 export function goJson(value: unknown, indent?: string): string {
-  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029\b\f]/g, (c) => GO_ESCAPES[c]!);
+  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029\b\f]/g, (c) => GO_ESCAPES[c] ?? c);
 }
 
 export type MailhogSearchKind = 'from' | 'to' | 'containing';

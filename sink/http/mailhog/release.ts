@@ -7,6 +7,9 @@
  * (vendor/github.com/mailhog/MailHog-Server/api/v1.go:335).
  */
 import { createTransport } from 'nodemailer';
+import { evError } from '../../../src/errors.ts';
+import { formatReleaseTarget, releaseAllowed, type ReleaseTarget } from '../../release-targets.ts';
+import type { Logger, SinkContext } from '../../types.ts';
 
 /** A release that does not finish in this time fails (a slow or silent peer must not hold the request forever). */
 export const RELEASE_TIMEOUT_MS = 30_000;
@@ -45,3 +48,31 @@ export const smtpRelay: Relay = async (r) => {
     transport.close();
   }
 };
+
+/** Relays a stored message if the target is allowed; records the outcome as a `message.released` event. Throws the 403 or the relay's failure. */
+export async function release(
+  ctx: SinkContext, relay: Relay, releaseTo: readonly ReleaseTarget[], hostname: string, logger: Logger | undefined,
+  api: 'mailhog' | 'mailpit', id: string, raw: Buffer, host: string, port: number, to: string[],
+  auth?: { user: string; pass: string; method: 'PLAIN' | 'CRAM-MD5' },
+): Promise<void> {
+  const record = (outcome: 'sent' | 'refused' | 'failed', error: string | null) => ctx.events.append('message.released', {
+    id, host: host.slice(0, 253), port: Number.isFinite(port) ? port : 0, to: to.map((t) => t.slice(0, 320)), api, outcome, error,
+  });
+  if (!Number.isInteger(port) || port < 1 || port > 65535 || host === '' || !releaseAllowed(releaseTo, host, port)) {
+    record('refused', 'not in --release-to');
+    throw evError('EV_ERR_RELEASE_REFUSED', `releasing to ${JSON.stringify(`${host}:${Number.isFinite(port) ? port : '?'}`.slice(0, 300))} is not allowed`, {
+      hint: releaseTo.length === 0
+        ? 'start the sink with --release-to HOST[:PORT] to allow releasing to that SMTP server'
+        : `allowed: ${releaseTo.map(formatReleaseTarget).join(', ')} (--release-to)`,
+    });
+  }
+  try {
+    await relay({ host, port, from: `nobody@${hostname}`, to, raw, name: hostname, ...(auth ? { auth } : {}) });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    record('failed', message.slice(0, 500));
+    logger?.warn('release failed', { id, host, port, error: message });
+    throw evError('EV_ERR_RELEASE_FAILED', `the SMTP server ${host}:${port} refused the release: ${message.slice(0, 300)}`, { hint: 'check the relay and its log' });
+  }
+  record('sent', null);
+}

@@ -27,10 +27,10 @@ import type { WebSocket } from 'ws';
 import type { MessageSummary, SinkEvent } from '../../../src/protocol.ts';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
-import { formatReleaseTarget, releaseAllowed } from '../../release-targets.ts';
+import { formatReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
 import { readBody } from '../body.ts';
-import { CompatStream } from '../compat-streams.ts';
+import { CompatStream, type CompatHandle } from '../compat-streams.ts';
 import { setCommonHeaders, streamJsonArray } from '../respond.ts';
 import type { Router, RouteHandler } from '../router.ts';
 import { JIM_DEFAULTS, MAX_JIM_BODY_BYTES, jimRules, parseJimBody, type JimSettings } from './jim.ts';
@@ -38,7 +38,7 @@ import {
   MAILHOG_CONTENT_TYPE, MAILHOG_DEFAULT_LIMIT, MAILHOG_HOSTNAME, MAILHOG_MAX_LIMIT, MAILHOG_V1_LIMIT,
   goJson, mailhogMatches, toMailhogMessage, type MailhogContent, type MailhogSearchKind,
 } from './message.ts';
-import { smtpRelay, type Relay } from './release.ts';
+import { release, smtpRelay, type Relay } from './release.ts';
 
 /** A release body is a handful of short strings. */
 export const MAX_RELEASE_BODY_BYTES = 64 * 1024;
@@ -59,12 +59,6 @@ export interface MailhogRoutesOptions {
   /** Sends a release (tests inject a failing one). */
   relay?: Relay;
   logger?: Logger;
-}
-
-export interface CompatHandle {
-  /** WebSocket endpoints by path, attached by the API server after its own auth checks. */
-  websockets: Map<string, (ws: WebSocket) => void>;
-  close(): void;
 }
 
 /** MailHog's getStartLimit (v2.go:79-97): invalid or non-positive values fall back to the defaults silently. */
@@ -358,7 +352,7 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
   path(MAILHOG_EVENTS_PATH, V1, {
     GET: ({ req, res }) => {
       if (sse.full) throw evError('EV_ERR_SINK_UNREACHABLE', 'too many event stream clients', { hint: 'close other /api/v1/events clients and retry' });
-      if (cors !== null) corsHeaders(res, V1, false); // the event stream sets no Allow-Headers (v1.go:114-117)
+      res.removeHeader('access-control-allow-headers'); // the event stream sets Origin and Methods only (v1.go:114-117)
       setCommonHeaders(res);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       res.flushHeaders();
@@ -408,32 +402,4 @@ function sendPart(res: ServerResponse, part: MailhogContent, filename: string): 
   setCommonHeaders(res);
   res.writeHead(200, { ...headers, 'content-length': body.length });
   res.end(body);
-}
-
-/** Relays a stored message if the target is allowed; records the outcome as a `message.released` event. Throws the 403 or the relay's failure. */
-export async function release(
-  ctx: SinkContext, relay: Relay, releaseTo: readonly ReleaseTarget[], hostname: string, logger: Logger | undefined,
-  api: 'mailhog' | 'mailpit', id: string, raw: Buffer, host: string, port: number, to: string[],
-  auth?: { user: string; pass: string; method: 'PLAIN' | 'CRAM-MD5' },
-): Promise<void> {
-  const record = (outcome: 'sent' | 'refused' | 'failed', error: string | null) => ctx.events.append('message.released', {
-    id, host: host.slice(0, 253), port: Number.isFinite(port) ? port : 0, to: to.map((t) => t.slice(0, 320)), api, outcome, error,
-  });
-  if (!Number.isInteger(port) || port < 1 || port > 65535 || host === '' || !releaseAllowed(releaseTo, host, port)) {
-    record('refused', 'not in --release-to');
-    throw evError('EV_ERR_RELEASE_REFUSED', `releasing to ${JSON.stringify(`${host}:${Number.isFinite(port) ? port : '?'}`.slice(0, 300))} is not allowed`, {
-      hint: releaseTo.length === 0
-        ? 'start the sink with --release-to HOST[:PORT] to allow releasing to that SMTP server'
-        : `allowed: ${releaseTo.map(formatReleaseTarget).join(', ')} (--release-to)`,
-    });
-  }
-  try {
-    await relay({ host, port, from: `nobody@${hostname}`, to, raw, name: hostname, ...(auth ? { auth } : {}) });
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    record('failed', message.slice(0, 500));
-    logger?.warn('release failed', { id, host, port, error: message });
-    throw evError('EV_ERR_RELEASE_FAILED', `the SMTP server ${host}:${port} refused the release: ${message.slice(0, 300)}`, { hint: 'check the relay and its log' });
-  }
-  record('sent', null);
 }

@@ -23,9 +23,8 @@ import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
 import { readBody } from '../body.ts';
-import { CompatStream } from '../compat-streams.ts';
-import { release, type CompatHandle } from '../mailhog/routes.ts';
-import { smtpRelay, type Relay } from '../mailhog/release.ts';
+import { CompatStream, type CompatHandle } from '../compat-streams.ts';
+import { release, smtpRelay, type Relay } from '../mailhog/release.ts';
 import { sendBuffer, setCommonHeaders } from '../respond.ts';
 import type { Router } from '../router.ts';
 import { matchesMailpitQuery, parseMailpitQuery, type SearchSubject } from './search.ts';
@@ -326,8 +325,11 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
   router.add('POST', `${P}/api/v1/send`, async ({ req, res }) => {
     const body = await jsonBody(req);
     if (body === null || body === undefined) return badRequest(res, 'invalid JSON body');
-    const addr = (x: unknown) => (typeof x === 'object' && x !== null && typeof (x as { Email?: unknown }).Email === 'string'
-      ? { name: String((x as { Name?: unknown }).Name ?? ''), address: (x as { Email: string }).Email } : null);
+    const str = (v: unknown, fallback = '') => (typeof v === 'string' ? v : fallback);
+    const addr = (x: unknown) => {
+      if (typeof x !== 'object' || x === null || !('Email' in x) || typeof x.Email !== 'string') return null;
+      return { name: 'Name' in x ? str(x.Name) : '', address: x.Email };
+    };
     const from = addr(body.From);
     const to = Array.isArray(body.To) ? body.To.map(addr).filter((x) => x !== null) : [];
     const cc = Array.isArray(body.Cc) ? body.Cc.map(addr).filter((x) => x !== null) : [];
@@ -339,10 +341,12 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
     const headers = typeof body.Headers === 'object' && body.Headers !== null ? Object.fromEntries(Object.entries(body.Headers).filter(([, v]) => typeof v === 'string')) as Record<string, string> : {};
     const tags = Array.isArray(body.Tags) ? body.Tags.filter((x): x is string => typeof x === 'string') : [];
     if (tags.length > 0) headers['X-Tags'] = tags.join(', ');
-    const attachments = Array.isArray(body.Attachments) ? body.Attachments.map((a: Record<string, unknown>) => ({
-      filename: String(a.Filename ?? 'attachment'), content: Buffer.from(String(a.Content ?? ''), 'base64'),
-      ...(typeof a.ContentType === 'string' ? { contentType: a.ContentType } : {}), ...(typeof a.ContentID === 'string' ? { cid: a.ContentID } : {}),
-    })) : [];
+    const attachments = (Array.isArray(body.Attachments) ? body.Attachments as unknown[] : [])
+      .filter((a): a is Record<string, unknown> => typeof a === 'object' && a !== null)
+      .map((a) => ({
+        filename: str(a.Filename, 'attachment'), content: Buffer.from(str(a.Content), 'base64'),
+        ...(typeof a.ContentType === 'string' ? { contentType: a.ContentType } : {}), ...(typeof a.ContentID === 'string' ? { cid: a.ContentID } : {}),
+      }));
     const host = smtp.host === '0.0.0.0' ? '127.0.0.1' : smtp.host === '::' ? '::1' : smtp.host;
     const transport = nodemailer.createTransport({ host, port: smtp.port, secure: false, ignoreTLS: true });
     try {
@@ -427,7 +431,7 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
   router.add('GET', `${P}/view/:file`, async ({ res, params }) => {
     const m = /^(.+)\.(html|txt)$/.exec(params.file);
     if (!m) throw evError('EV_ERR_NOT_FOUND', 'views are {id}.html and {id}.txt');
-    const d = await detailOf(mustResolve(m[1]!));
+    const d = await detailOf(mustResolve(m[1] ?? ''));
     setCommonHeaders(res);
     res.setHeader('content-security-policy', "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'");
     if (m[2] === 'html') text(res, 200, d.html ?? '', 'text/html; charset=utf-8');
@@ -482,12 +486,12 @@ export function chaosRules(c: Record<'Sender' | 'Recipient' | 'Authentication', 
 
 /** HEAD requests to each link, a few at a time, each bounded in time. */
 async function checkLinks(links: string[], follow: boolean): Promise<Array<{ URL: string; StatusCode: number; Status: string }>> {
-  const results: Array<{ URL: string; StatusCode: number; Status: string }> = new Array(links.length);
+  const results: Array<{ URL: string; StatusCode: number; Status: string }> = links.map((url) => ({ URL: url, StatusCode: 0, Status: 'not checked' }));
   let next = 0;
   const worker = async () => {
     while (next < links.length) {
       const i = next++;
-      const url = links[i]!;
+      const url = links[i] ?? '';
       try {
         const res = await fetch(url, { method: 'HEAD', redirect: follow ? 'follow' : 'manual', signal: AbortSignal.timeout(LINK_CHECK_TIMEOUT_MS) });
         results[i] = { URL: url, StatusCode: res.status, Status: res.statusText || String(res.status) };

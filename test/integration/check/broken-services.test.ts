@@ -29,6 +29,7 @@ describe('check: broken services stop the run early with the cause', function ()
       ['a header name with CR/LF', { headers: { 'X\r\nEvil': 'v' } }, {}, /header name "X\\r\\nEvil"/],
       ['a framing header', { headers: { 'Content-Length': '5' } }, {}, /set by the HTTP client itself/],
       ['a non-Latin-1 value', { headers: { 'X-Key': 'k€y' } }, {}, /outside Latin-1/],
+      ['CR/LF in the URL', { url: 'https://api.test/v?e={address}\r\nHost: evil' }, {}, /`url` has a control character \(0x0d\) at position 31/],
     ];
     for (const [what, extra, env, re] of cases) {
       it(what, () => {
@@ -79,11 +80,15 @@ describe('check: broken services stop the run early with the cause', function ()
       }
     });
 
-    it('a server answering garbage stops the run too (after its pre-check passes or fails clearly)', async () => {
+    it('a server answering garbage fails the pre-check: the answer is not DNS', async () => {
       const t = tempDir();
       try {
         const o = baseOptions({ paths: [list(t.dir, 500, (i) => `d${i}.test`)], out: join(t.dir, 'out.jsonl'), dnsServer: `127.0.0.1:${garbagePort}`, dnsTries: 1, dnsTimeoutMs: 200 });
-        await assert.rejects(runCheckCommand(o, baseIo()), { code: 'EV_ERR_DNS' });
+        await assert.rejects(runCheckCommand(o, baseIo()), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'EV_ERR_DNS');
+          assert.match(err.message, /does not answer \(the answer is not valid DNS \(EBADRESP\) to a test query\)/);
+          return true;
+        });
       } finally {
         t.cleanup();
       }

@@ -123,6 +123,20 @@ describe('check --state: locking, damage, resumes', function () {
     }
   });
 
+  it('refuses a --state that is an input file or the --out file', async () => {
+    const t = tempDir();
+    try {
+      const input = join(t.dir, 'in.txt');
+      writeFileSync(input, 'a@d1.test\n');
+      const out = join(t.dir, 'out.jsonl');
+      await assert.rejects(runCheckCommand(baseOptions({ paths: [input], out, state: input, offline: true }), baseIo()), /--state would overwrite an input file/);
+      await assert.rejects(runCheckCommand(baseOptions({ paths: [input], out, state: out, offline: true }), baseIo()), /--state and --out name the same file/);
+      assert.equal(readFileSync(input, 'utf8'), 'a@d1.test\n');
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('an edited or damaged state file is refused with EV_ERR_STATE_INVALID naming the line, never replayed', async () => {
     const t = tempDir();
     try {

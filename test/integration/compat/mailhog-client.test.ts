@@ -173,7 +173,7 @@ describe('MailHog drop-in: the mailhog npm client and raw HTTP against the real 
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    const got = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    const got = new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString('utf8'))));
     await send(sink.smtpPort, { from: 'ws@example.com', to: 'ui@example.com', subject: 'Via WS', text: 'hello ui' });
     const frame = await got;
     ws.close();

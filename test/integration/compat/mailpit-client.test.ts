@@ -177,7 +177,7 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
     const want = (n: number) => new Promise<void>((resolve) => {
       const check = () => { if (frames.length >= n) resolve(); };
       ws.on('message', (data) => {
-        frames.push(JSON.parse(String(data)) as (typeof frames)[number]);
+        frames.push(JSON.parse((data as Buffer).toString('utf8')) as (typeof frames)[number]);
         check();
       });
       check();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { startFakeKube, FAKE_KUBE_CA_PEM, type FakeKube } from '../../support/fake-kube/index.ts';
-import { createSink } from '../../../plugin/lib/kube/cluster-sink.ts';
+import { createSink, openClusterSink } from '../../../plugin/lib/kube/cluster-sink.ts';
 import { kubectl } from './helpers.ts';
 
 /** One raw request; resolves with the status and headers, or the socket error code. */
@@ -75,12 +75,31 @@ describe('fake-kube: transient faults', function () {
     assert.equal(empty.body, '');
   });
 
-  it('defect 5: `up` rides out a 429 (Retry-After), a 503, a 500 and a reset connection during the readiness wait', async () => {
+  it('port-forward upgrades get the faults too (503, reset); the tunnel retries them', async () => {
+    const sink = await createSink({ kubeconfig: fake.kubeconfigPath }, { wait: '30s' });
+    const open = await openClusterSink({ kubeconfig: fake.kubeconfigPath }, { namespace: sink.namespace });
+    try {
+      fake.faults.injectTransient({ kind: 'status', status: 503, retryAfterSeconds: 1 }, 1, { path: '/portforward' });
+      fake.faults.injectTransient({ kind: 'reset' }, 1, { path: '/portforward' });
+      const res = await fetch(`${open.sinks[0].apiUrl}/api/info`, { headers: { authorization: `Bearer ${open.token}` } });
+      assert.equal(res.status, 200);
+      assert.equal(fake.faults.pendingTransients, 0);
+      const upgrades = fake.requests.filter((r) => r.path.endsWith('/portforward')).map((r) => r.status);
+      assert.deepEqual(upgrades.slice(-3), [503, 0, 101], 'refused, reset, then accepted');
+    } finally {
+      await open.close();
+      await sink.destroy();
+    }
+  });
+
+  it('defect 5: `up` rides out a 429 (Retry-After), a 503, a 500 and a reset connection during the readiness wait, and a 503 on an apply', async () => {
     const readinessReads = { method: 'GET', watch: false };
     fake.faults.injectTransient({ kind: 'status', status: 429, retryAfterSeconds: 1 }, 1, { ...readinessReads, path: '/deployments/email-sink' });
     fake.faults.injectTransient({ kind: 'status', status: 503 }, 1, { ...readinessReads, path: '/pods' });
     fake.faults.injectTransient({ kind: 'reset' }, 1, { ...readinessReads, path: '/pods' });
     fake.faults.injectTransient({ kind: 'status', status: 500 }, 1, { ...readinessReads, path: '/pods' });
+    // And one on an apply (server-side apply is idempotent, so it is sent again).
+    fake.faults.injectTransient({ kind: 'status', status: 503 }, 1, { method: 'PATCH', path: '/deployments/email-sink' });
     const lines: string[] = [];
     const sink = await createSink({ kubeconfig: fake.kubeconfigPath }, { wait: '30s', onStatus: (l) => lines.push(l) });
     try {

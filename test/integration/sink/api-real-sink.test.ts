@@ -117,9 +117,9 @@ describe('API and MailHog API against the real sink (integration)', function () 
   });
 
   it('rules round-trip through the API, and a bad file keeps the old rules', async () => {
-    const before = await client.getRules();
-    await assert.rejects(client.putRules('rules: [ this is not: valid'), (err: { code?: string }) => err.code === 'EV_ERR_RULES_INVALID');
-    assert.equal(await client.getRules(), before);
+    const before = await client.rules();
+    await assert.rejects(client.setRules('rules: [ this is not: valid'), (err: { code?: string }) => err.code === 'EV_ERR_RULES_INVALID');
+    assert.equal(await client.rules(), before);
   });
 
   it('stats, info and metrics reflect the sink', async () => {

@@ -14,6 +14,28 @@ export function isNodeImage(image: string): boolean {
   return NODE_IMAGE.test(image);
 }
 
+/**
+ * The `USER` of the images the fake knows, as their Dockerfiles set it (''
+ * means none: the process starts as root, uid 0). The official node images
+ * (docker-library/node, every variant incl. -alpine) create a `node` user with
+ * uid 1000 but set no USER; the official redis image sets none either (its
+ * entrypoint drops to uid 999 with gosu later, which kubelet cannot see).
+ * Any other image is taken to run as root too unless the fake is told
+ * otherwise (FakeKubeOptions.imageUsers).
+ */
+const KNOWN_IMAGE_USERS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^(?:[^/]+\/)*node(?::[^/@]*)?(?:@sha256:[0-9a-f]+)?$/, ''],
+  [/^(?:[^/]+\/)*redis(?::[^/@]*)?(?:@sha256:[0-9a-f]+)?$/, ''],
+];
+
+/** The image's USER ('' = root) from `overrides` (image name without tag, or full reference) or the table above. */
+export function imageUser(image: string, overrides: Readonly<Record<string, string | number>> = {}): string {
+  const repo = image.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^/:]*$/, '');
+  const own = overrides[image] ?? overrides[repo];
+  if (own !== undefined) return String(own);
+  return KNOWN_IMAGE_USERS.find(([re]) => re.test(image))?.[1] ?? '';
+}
+
 const NODE_BINARIES = new Set(['node', 'nodejs', '/usr/local/bin/node', '/usr/bin/node', '/usr/bin/nodejs']);
 const ENTRYPOINTS = new Set(['docker-entrypoint.sh', '/usr/local/bin/docker-entrypoint.sh']);
 const KNOWN_EXECUTABLES = new Set([...NODE_BINARIES, 'sh', '/bin/sh', 'bash', '/bin/bash', 'npm', 'npx']);

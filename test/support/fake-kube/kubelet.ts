@@ -14,6 +14,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeApi, PodTerminator } from './api.ts';
 import { isNodeImage } from './container-command.ts';
+import { recordEvent } from './events.ts';
 import type { FaultControls } from './faults.ts';
 import { InternalErrors } from './internal-errors.ts';
 import type { LogBuffer } from './logs.ts';
@@ -200,44 +201,10 @@ export class Kubelet implements PodTerminator, KubeletHost {
     return this.workers.get(uid)?.containerNames();
   }
 
-  /**
-   * Record a core/v1 Event about a pod (best effort, like the real kubelet).
-   * A repeat (same pod, reason and message) bumps `count` on the existing
-   * Event, so a crash loop does not grow the store without bound.
-   */
+  /** Record a core/v1 Event about a pod (see events.ts). */
   event(pod: Obj, type: 'Normal' | 'Warning', reason: string, message: string): void {
     if (this.closed) return;
-    const now = this.store.timestamp();
-    const eventsRt = resolveResource('events');
-    const same = this.store.list(eventsRt, pod.metadata.namespace).find((e) => {
-      const o = e as Obj;
-      return o.involvedObject?.uid === pod.metadata.uid && o.reason === reason && o.message === message;
-    }) as Obj | undefined;
-    if (same) {
-      same.count = (same.count ?? 1) + 1;
-      same.lastTimestamp = now;
-      this.store.update(eventsRt, same as KubeObject);
-      return;
-    }
-    try {
-      this.api.createObject(resolveResource('events'), {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { generateName: `${pod.metadata.name}.`, namespace: pod.metadata.namespace },
-        involvedObject: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1' },
-        reason,
-        message,
-        type,
-        source: { component: 'kubelet', host: 'fake-node' },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-        reportingComponent: 'kubelet',
-        reportingInstance: 'fake-node',
-      } as KubeObject);
-    } catch {
-      // Terminating namespace: events are dropped, as on a real cluster.
-    }
+    recordEvent(this.api, this.store, { ...pod, kind: 'Pod', apiVersion: 'v1' }, type, reason, message, 'kubelet');
   }
 
   async close(): Promise<void> {

@@ -6,9 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerArgv } from './container-command.ts';
+import { containerArgv, imageUser } from './container-command.ts';
 import type { FaultControls } from './faults.ts';
 import type { InternalErrors } from './internal-errors.ts';
 import { LogBuffer } from './logs.ts';
@@ -39,11 +39,32 @@ export interface PodWorkerOptions {
   crashBackoffMaxMs: number;
   /** Cap on terminationGracePeriodSeconds before SIGKILL. */
   maxGraceMs: number;
+  /** Image USER overrides (see container-command.ts imageUser). */
+  imageUsers?: Readonly<Record<string, string | number>>;
   /**
    * `IPv6`: every pod's address is `::1`, its fixed ports are remapped per pod
    * (netns-hook.mjs), and EV_HOST is left as the manifest says. Default `IPv4`.
    */
   ipFamily?: 'IPv4' | 'IPv6';
+}
+
+/**
+ * The check kubelet makes before creating a container whose effective
+ * securityContext says runAsNonRoot (kuberuntime security_context_others.go
+ * verifyRunAsNonRoot); the message is kubelet's, the reason
+ * CreateContainerConfigError. Undefined when the container may start.
+ */
+export function nonRootViolation(pod: Obj, c: Obj, imageUsers: Readonly<Record<string, string | number>> = {}): string | undefined {
+  const sc = c.securityContext ?? {};
+  const psc = pod.spec?.securityContext ?? {};
+  if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) return undefined;
+  const where = `(pod: "${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})", container: ${c.name})`;
+  const uid = sc.runAsUser ?? psc.runAsUser;
+  if (uid !== undefined && uid !== null) return Number(uid) === 0 ? `container's runAsUser breaks non-root policy ${where}` : undefined;
+  const user = imageUser(String(c.image ?? ''), imageUsers).split(':')[0];
+  if (user === '' || user === 'root' || user === '0') return `container has runAsNonRoot and image will run as root ${where}`;
+  if (!/^\d+$/.test(user)) return `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root ${where}`;
+  return undefined;
 }
 
 /** The preload that stands in for a pod's network namespace in IPv6 mode. */
@@ -233,6 +254,13 @@ export class PodWorker {
   private startContainer(c: ContainerRun, onSuccess?: () => void): void {
     if (this.terminating) return;
     const image = String(c.spec.image ?? '');
+    const nonRoot = nonRootViolation(this.pod, c.spec, this.kubelet.opts.imageUsers);
+    if (nonRoot) {
+      // Nothing about the pod can change this: the container stays waiting, as on a real node.
+      this.setWaiting(c, 'CreateContainerConfigError', nonRoot);
+      this.kubelet.event(this.pod, 'Warning', 'Failed', `Error: ${nonRoot}`);
+      return;
+    }
     if (!this.kubelet.runs(image)) {
       // Simulated image: Running and Ready without a process.
       c.state = { running: { startedAt: this.kubelet.store.timestamp() } };
@@ -263,9 +291,20 @@ export class PodWorker {
     for (const [k, v] of Object.entries(env)) env[k] = rewritePaths(v, mounts);
     const argv = containerArgv(c.spec, env, mounts);
     const workingDir = c.spec.workingDir ? rewritePaths(String(c.spec.workingDir), mounts) : undefined;
-    const cwd = workingDir && workingDir !== c.spec.workingDir ? workingDir : this.dir;
-    const home = join(this.dir, 'home');
+    // readOnlyRootFilesystem: whatever is not a mounted volume is the image's root filesystem, here a
+    // directory without write permission (cwd, HOME and TMPDIR point into it unless a volume covers them).
+    const readOnlyRoot = c.spec.securityContext?.readOnlyRootFilesystem === true;
+    const rootFs = join(this.dir, `rootfs-${c.spec.name}`);
+    mkdirSync(join(rootFs, 'home'), { recursive: true });
+    if (readOnlyRoot) {
+      chmodSync(join(rootFs, 'home'), 0o555);
+      chmodSync(rootFs, 0o555);
+    }
+    const cwd = workingDir && workingDir !== c.spec.workingDir ? workingDir : readOnlyRoot ? rootFs : this.dir;
+    const home = readOnlyRoot ? join(rootFs, 'home') : join(this.dir, 'home');
     mkdirSync(home, { recursive: true });
+    const tmpMount = rewritePaths('/tmp', mounts);
+    const tmpEnv: Record<string, string> = tmpMount !== '/tmp' ? { TMPDIR: tmpMount } : readOnlyRoot ? { TMPDIR: rootFs } : {};
     const fullEnv: Record<string, string> = {
       PATH: `${this.kubelet.shimDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOSTNAME: String(this.pod.spec.hostname ?? this.name),
@@ -273,6 +312,7 @@ export class PodWorker {
       KUBERNETES_SERVICE_HOST: this.kubelet.opts.apiHost,
       KUBERNETES_SERVICE_PORT: String(this.kubelet.opts.apiPort),
       KUBERNETES_PORT: `tcp://${this.kubelet.opts.apiHost}:${this.kubelet.opts.apiPort}`,
+      ...tmpEnv,
       ...env,
     };
     if (this.netnsDir) {
@@ -566,6 +606,12 @@ export class PodWorker {
     }, graceMs);
     await Promise.all(running.map((c) => c.exited));
     clearTimeout(killer);
+    for (const c of this.containers) {
+      // Read-only root filesystems (chmod 555) must be writable again to be removed.
+      for (const d of [join(this.dir, `rootfs-${c.spec.name}`), join(this.dir, `rootfs-${c.spec.name}`, 'home')]) {
+        try { chmodSync(d, 0o755); } catch { /* never created */ }
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createCoordinator, type Coordinator } from '../../../plugin/lib/check-cluster/coordinator.ts';
-import { FakeClock, flushMicrotasks } from '../../../src/fake-clock.ts';
+import { FakeClock, flushMicrotasks } from '../../support/fake-clock.ts';
 import type { CoordinatorLimits, LeaseResponse, PermitResponse, PullResponse, PushResponse, WorkItem } from '../../../src/check-cluster/protocol.ts';
 
 const TOKEN = 'test-token-123';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { LeaseTable } from '../../../src/check-cluster/lease-table.ts';
-import { FakeClock } from '../../../src/fake-clock.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import type { WorkItem } from '../../../src/check-cluster/protocol.ts';
 

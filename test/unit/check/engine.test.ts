@@ -6,7 +6,7 @@ import { runCheck, rebuildDedupe, type Checkpoint, type InputBatch, type Journal
 import { DigestSet } from '../../../src/check/dedupe.ts';
 import { resultToJsonLine } from '../../../src/check/serialize.ts';
 import { StateChain, decodeState, encodeCheckpoint, encodeCompleted, encodeHeader, fingerprintDiff, type StateFingerprint } from '../../../src/check/state.ts';
-import { FakeClock } from '../../../src/fake-clock.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { REASONS, verdictOf } from '../../../src/check/reasons.ts';

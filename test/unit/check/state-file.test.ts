@@ -189,7 +189,21 @@ describe('check/run-lock: one run per state and output file', () => {
     acquireRunLock([join(dir, 's')], { host: 'box' }).release();
   });
 
-  it('the default liveness check sees this process alive and a finished one dead', () => {
+  it('an output in a directory that does not exist is a clear option error, not a lock error', () => {
+    assert.throws(() => acquireRunLock([join(dir, 'nope', 'out.jsonl')]), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'EV_ERR_INVALID_OPTION');
+      assert.match(err.message, /cannot write .*out\.jsonl: ENOENT \(no such directory\)/);
+      return true;
+    });
+  });
+
+  it('does not lock what is not a regular file (/dev/null as --out)', () => {
+    const l = acquireRunLock(['/dev/null', join(dir, 's')]);
+    assert.deepEqual(l.paths, [join(dir, 's.lock')]);
+    l.release();
+  });
+
+  it('the default liveness check sees this process alive', () => {
     acquireRunLock([join(dir, 's')]);
     assert.throws(() => acquireRunLock([join(dir, 's')]), { code: 'EV_ERR_STATE_LOCKED' });
   });

@@ -80,6 +80,11 @@ describe('flow file parsing', () => {
     assert.deepEqual([...new Set(problems.map((p) => p.line))], [5, 6, 7]);
   });
 
+  it('reads step timeouts in the one duration grammar (a bare number, YAML or quoted, is seconds)', () => {
+    const flow = parseFlow(`${HEAD}steps:\n  - timeout: 5\n    expect: { to: a@b.test }\n  - timeout: "1.5"\n    expect: { to: a@b.test }\n  - timeout: 1m30s\n    expect: { to: a@b.test }\n`, 'f.yaml');
+    assert.deepEqual(flow.steps.map((s) => s.timeoutMs), [5000, 1500, 90_000]);
+  });
+
   it('fills defaults and keeps templates for the run', () => {
     const flow = parseFlow(`${HEAD}defaults: { timeout: 2s, from: "app@{{env.D}}" }\nsteps:\n  - send: { to: "u+{{run.id}}@x.test" }\n  - expect: { to: "u+{{run.id}}@x.test" }\n  - expectNone: { subject: x }\n  - name: slow\n    timeout: 1m\n    http: { url: "http://x.test", json: { a: "{{run.id}}" } }\n`, 'f.yaml');
     const [send, expect, none, http] = flow.steps;

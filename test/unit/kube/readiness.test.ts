@@ -3,7 +3,7 @@ import { deploymentFailure, isPodReady, podState, reasonHint, rolloutState, wait
 import type { KubeClient, V1Deployment, V1Pod } from '../../../plugin/lib/kube/adapter.ts';
 import { ApiException, toKubeError } from '../../../plugin/lib/kube/errors.ts';
 import { TRANSIENT_ATTEMPTS, TRANSIENT_MAX_MS, isTransient, retryAfterMs } from '../../../plugin/lib/kube/transient.ts';
-import { FakeClock } from '../../../src/fake-clock.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { isEmailValidateError } from '../../../src/errors.ts';
 
 const pod = (name: string, status: V1Pod['status'], extra: Partial<V1Pod['metadata']> = {}): V1Pod => ({ metadata: { name, ...extra }, status });

@@ -4,7 +4,7 @@
  * and destroyed after it, or an existing one with `-n`).
  */
 import { evError } from '../../../src/errors.ts';
-import type { SinkEvent } from '../../../src/protocol.ts';
+import { PROTOCOL_VERSION, type SinkEvent } from '../../../src/protocol.ts';
 import type { SinkContext } from '../../../sink/index.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import type { SinkClient } from '../sink-client.ts';
@@ -61,7 +61,7 @@ export function contextApi(context: SinkContext): FlowSinkApi {
       if (o.signal?.aborted) return resolve();
       // Replay and subscribe in the same tick: the log only grows on later ticks, so nothing falls between.
       const replay = context.events.replaySince(o.since ?? context.events.lastSeq);
-      o.onHello?.({ type: 'hello', instance: context.instance, lastSeq: context.events.lastSeq });
+      o.onHello?.({ type: 'hello', protocol: PROTOCOL_VERSION, instance: context.instance, oldestSeq: context.events.oldestSeq, lastSeq: context.events.lastSeq });
       if (replay.gap) o.onEvent(replay.gap as SinkEvent);
       for (const e of replay.events) o.onEvent(e);
       const unsubscribe = context.events.subscribe((e) => o.onEvent(e));
@@ -71,7 +71,7 @@ export function contextApi(context: SinkContext): FlowSinkApi {
 }
 
 /** `--local`: an in-process sink on loopback, free ports, stopped at the end. */
-export async function acquireLocalSink(): Promise<AcquiredSink> {
+export async function acquireLocalSink(): Promise<AcquiredSink & { token: string | null }> {
   // Imported lazily: only --local needs the sink's code (smtp-server, mailparser) in this process.
   const { startSink } = await import('../../../sink/index.ts');
   // Inline parsing: a flow handles a handful of messages, and a worker thread's start-up would cost more than it saves.
@@ -82,28 +82,12 @@ export async function acquireLocalSink(): Promise<AcquiredSink> {
     smtp: { host: sink.host, port: sink.smtpPort },
     api: contextApi(sink.context),
     restoreRules: false,
+    token: sink.token,
     release: () => sink.stop(),
   };
 }
 
 /** `--sink URL`: a sink that already runs; only its rules are changed, and put back after. */
-/** A token is one line; more than this is not a token file. */
-export const MAX_TOKEN_FILE_BYTES = 4096;
-
-/** Reads `--token-file` (first line, trimmed). */
-export async function readTokenFile(path: string): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw evError('EV_ERR_FILE_READ', `cannot read --token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'check the path and its permissions', cause: err });
-  }
-  const token = text.slice(0, MAX_TOKEN_FILE_BYTES).trim();
-  if (!token) throw evError('EV_ERR_INVALID_OPTION', `--token-file ${path} is empty`, { hint: 'the file must hold the sink\'s API token' });
-  return token;
-}
-
 export async function acquireExternalSink(url: string, token: string | undefined, smtp?: { host: string; port: number }): Promise<AcquiredSink> {
   const { parseSinkUrl } = await import('../sink-target.ts');
   const { SinkClient } = await import('../sink-client.ts');
@@ -130,6 +114,8 @@ export interface ClusterSinkOptions {
   /** Reuse the sink in this namespace instead of creating one. */
   namespace?: string;
   keep: boolean;
+  /** Some flow has a `job` step: its rights are pre-checked with the sink's, before anything is created. */
+  jobSteps?: boolean;
   onStatus?: (line: string) => void;
 }
 
@@ -144,12 +130,12 @@ export async function acquireClusterSink(options: ClusterSinkOptions, signal: Ab
   let namespace = options.namespace;
   try {
     if (namespace === undefined) {
-      const created = await createSink(options.kube, { onStatus: status, signal });
+      const created = await createSink(options.kube, { onStatus: status, signal, alsoNeeds: ['sink', ...(options.jobSteps ? ['job' as const] : [])] });
       namespace = created.namespace;
       destroy = options.keep ? null : () => created.destroy();
       if (options.keep) status(`--keep: the sink in namespace ${namespace} stays; remove it with \`kubectl email-validate down ${namespace}\``);
     }
-    const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal });
+    const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal, ...(options.jobSteps ? { alsoNeeds: ['job'] } : {}) });
     const first = cluster.sinks[0];
     if (!first) throw evError('EV_ERR_SINK_NOT_READY', `no sink pod is reachable in namespace ${namespace}`, { hint: 'check `kubectl email-validate status`' });
     if (cluster.sinks.length > 1) {
