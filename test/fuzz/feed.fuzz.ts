@@ -38,8 +38,9 @@ interface Client {
   closed: Promise<void>;
 }
 
-function open(r: Prng, port: number, mode: Mode, lastSeq: number): Client {
-  const since = r.chance(0.3) ? null : r.pick([0, Math.max(0, lastSeq - r.int(50)), lastSeq, lastSeq + 1000]);
+function open(r: Prng, port: number, mode: Mode, lastSeq: number, crowd: boolean): Client {
+  // A crowd does not replay the whole window each (tens of thousands of events × hundreds of clients).
+  const since = r.chance(0.3) ? null : r.pick([crowd ? Math.max(0, lastSeq - 100) : 0, Math.max(0, lastSeq - r.int(50)), lastSeq, lastSeq + 1000]);
   const typed = r.chance(0.2);
   const params = new URLSearchParams();
   if (since !== null) params.set('since', String(since));
@@ -104,19 +105,29 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const root = new Prng(opts.seed);
   const budget = new FuzzBudget(opts.seconds, MAX_CASES);
   const events = sink.context.events;
+  let dropped = 0;
   try {
     while (budget.more()) {
       const caseSeed = root.int(2 ** 32);
       const r = new Prng(caseSeed);
-      const n = r.pick([1, 5, 20, 60, r.range(100, MAX_CLIENTS)]);
+      // A quarter of the cases: one reader and one reader that stops, under a flood of large events.
+      const slowCase = r.chance(0.25);
+      const n = slowCase ? 2 : r.pick([1, 5, 20, 60, r.range(100, MAX_CLIENTS)]);
       const clients: Client[] = [];
-      for (let i = 0; i < n; i++) clients.push(open(r, sink.httpPort, r.pick<Mode>(['reader', 'reader', 'reader', 'slow', 'quitter', 'bad']), events.lastSeq));
+      for (let i = 0; i < n; i++) {
+        const mode = slowCase ? (i === 0 ? 'reader' : 'slow') : r.pick<Mode>(['reader', 'reader', 'reader', 'slow', 'quitter', 'bad']);
+        clients.push(open(r, sink.httpPort, mode, events.lastSeq, n > 60));
+      }
       if (!await until(() => clients.every((c) => c.opened || c.status !== null || c.closeCode !== null), DEADLINE_MS)) {
         failures.push(`case seed ${caseSeed}: ${clients.filter((c) => !(c.opened || c.status !== null || c.closeCode !== null)).length} of ${n} upgrades neither opened nor refused within ${DEADLINE_MS} ms`);
       }
-      const total = r.pick([0, 10, 1000, r.range(5000, MAX_EVENTS)]);
+      // Many events to few clients (slow readers pass the lag bound), few events to many clients:
+      // the frames sent stay bounded (events × clients), so a case ends in seconds.
+      const total = slowCase ? MAX_EVENTS : n > 60 ? r.pick([0, 10, 1000]) : r.pick([0, 10, 1000, r.range(5000, MAX_EVENTS)]);
+      // Large events in the slow case: the paused reader's socket fills and it falls past the lag bound (4008).
+      const pad = slowCase ? 1500 : r.pick([0, 0, 200]);
       for (let i = 0; i < total; i++) {
-        events.append('message.deleted', { id: `fuzz-${caseSeed}-${i}-${'x'.repeat(r.pick([0, 0, 200]))}` });
+        events.append('message.deleted', { id: `fuzz-${caseSeed}-${i}-${'x'.repeat(pad)}` });
         if (i % 500 === 499) await new Promise((res) => setImmediate(res));
       }
       const last = events.lastSeq;
@@ -135,6 +146,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
         if ((c.mode === 'reader' || c.mode === 'slow') && c.closeCode === null && !c.typed && from < last && got !== last) failures.push(`${where(c, i)}: stopped at seq ${got} of ${last} (frames ${c.frames.length}: ${JSON.stringify(c.frames.slice(0, 2)).slice(0, 300)}, close ${c.closeCode})`);
         if (c.closeCode !== null && c.closeCode !== 4008 && c.closeCode !== 1000 && c.closeCode !== 1005) failures.push(`${where(c, i)}: closed with ${c.closeCode}`);
       });
+      dropped += clients.filter((c) => c.closeCode === 4008).length;
       for (const c of clients) c.ws?.close();
       await Promise.race([Promise.all(clients.map((c) => c.closed)), new Promise((res) => setTimeout(res, DEADLINE_MS))]);
     }
@@ -148,7 +160,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
     if (left !== '0') failures.push(`${left} feed clients still counted after every client closed`);
     const live = await fetch(`${sink.url}/livez`).then((res) => res.status, (e: Error) => e.message);
     if (live !== 200) failures.push(`/livez answered ${live}`);
-    opts.log(`${budget.cases} cases, ${events.lastSeq} events`);
+    opts.log(`${budget.cases} cases, ${events.lastSeq} events, ${dropped} slow clients closed with 4008`);
   } finally {
     await sink.stop();
   }
