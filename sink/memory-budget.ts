@@ -60,6 +60,7 @@ export class MemoryBudget {
   readonly #caps: Record<BudgetAccount, number>;
   readonly #used: Record<BudgetAccount, number> = { store: 0, inflight: 0, parse: 0, detail: 0 };
   readonly #refused: Record<BudgetAccount, number> = { store: 0, inflight: 0, parse: 0, detail: 0 };
+  readonly #onRelease = new Set<(account: BudgetAccount) => void>();
 
   constructor(caps: Partial<Record<BudgetAccount, number>> = {}) {
     this.#caps = {
@@ -102,6 +103,13 @@ export class MemoryBudget {
 
   release(account: BudgetAccount, bytes: number): void {
     this.#used[account] = Math.max(0, this.#used[account] - bytes);
+    if (bytes > 0) for (const fn of this.#onRelease) fn(account);
+  }
+
+  /** Calls `fn` after every release (a waiting consumer re-checks); returns the unsubscribe. */
+  onRelease(fn: (account: BudgetAccount) => void): () => void {
+    this.#onRelease.add(fn);
+    return () => this.#onRelease.delete(fn);
   }
 
   /** Sets an account's use outright (the store reports its byte count). */

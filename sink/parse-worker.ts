@@ -39,6 +39,14 @@ export const PARSE_WORKER_HEAP_MB = 128;
  * parse, and a fresh worker (~50 ms to start) gives all of it back at once.
  */
 export const PARSE_WORKER_RECYCLE_BYTES = 4 * 1024 * 1024;
+/**
+ * A background analysis of a large message (PARSE_WORKER_RECYCLE_BYTES or
+ * more) waits while more than this much DATA is in flight: its parse (about
+ * four times the message in the worker) and a flood of large transfers at once
+ * made the peak of the memory worst case. Detail views, downloads and small
+ * messages go past it.
+ */
+export const LARGE_ANALYSIS_MAX_INFLIGHT_BYTES = 16 * 1024 * 1024;
 /** Worker young generation: parsing makes short-lived garbage; a small nursery keeps resident memory low. */
 export const PARSE_WORKER_YOUNG_MB = 16;
 
@@ -121,6 +129,14 @@ export class WorkerParser implements ParseBackend {
 
   constructor(options: { budget?: MemoryBudget } = {}) {
     this.#budget = options.budget ?? new MemoryBudget();
+    this.#budget.onRelease((account) => {
+      if (account === 'inflight' && this.#waiting.length > 0) this.#admit();
+    });
+  }
+
+  /** A background analysis of a large message, held back while much DATA is in flight. */
+  #heldBack(entry: { job: Job; bytes: number }): boolean {
+    return entry.job.kind === 'analyze' && entry.bytes >= PARSE_WORKER_RECYCLE_BYTES && this.#budget.used('inflight') > LARGE_ANALYSIS_MAX_INFLIGHT_BYTES;
   }
 
   get inFlight(): number {
@@ -189,8 +205,16 @@ export class WorkerParser implements ParseBackend {
 
   /** Hands waiting jobs to the worker while the parse budget allows; each admitted job's bytes are recorded on its waiter, released by its reply. */
   #admit(): void {
-    while (this.#waiting.length > 0 && this.#budget.tryAcquireAlone('parse', this.#waiting[0]!.bytes)) {
-      const { job, bytes } = this.#waiting.shift()!;
+    let i = 0;
+    while (i < this.#waiting.length) {
+      const entry = this.#waiting[i]!;
+      if (this.#heldBack(entry)) {
+        i++; // others (detail views, small messages) go past it
+        continue;
+      }
+      if (!this.#budget.tryAcquireAlone('parse', entry.bytes)) break;
+      this.#waiting.splice(i, 1);
+      const { job, bytes } = entry;
       const waiter = this.#pending.get(job.id);
       if (!waiter) {
         this.#budget.release('parse', bytes);
@@ -205,6 +229,7 @@ export class WorkerParser implements ParseBackend {
       else if (this.#batch.length === 1) setImmediate(() => this.#flush());
     }
   }
+
 
   /** Posts the jobs gathered during this turn of the event loop in one message. */
   #flush(): void {

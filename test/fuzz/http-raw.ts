@@ -15,7 +15,8 @@ export interface RawResponse {
 /** Longest response kept (the rest is read and dropped): fuzzers look at status and headers. */
 const MAX_KEPT = 1024 * 1024;
 
-export function rawRequest(port: number, head: Buffer | string, body: Buffer = Buffer.alloc(0), timeoutMs = 10_000): Promise<RawResponse> {
+/** `headOnly`: resolve once the response head has arrived (streams such as MailHog's event source never end). */
+export function rawRequest(port: number, head: Buffer | string, body: Buffer = Buffer.alloc(0), timeoutMs = 10_000, headOnly = false): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -33,6 +34,7 @@ export function rawRequest(port: number, head: Buffer | string, body: Buffer = B
         chunks.push(c);
         kept += c.length;
       }
+      if (headOnly && Buffer.concat(chunks).includes('\r\n\r\n')) socket.destroy();
     });
     socket.on('error', () => undefined); // a reset is an answer too: the status is then null
     socket.on('close', () => {
