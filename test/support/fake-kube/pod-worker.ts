@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerArgv } from './container-command.ts';
+import { containerArgv, isRedisImage, redisArgv } from './container-command.ts';
 import type { FaultControls } from './faults.ts';
 import type { InternalErrors } from './internal-errors.ts';
 import { LogBuffer } from './logs.ts';
@@ -248,7 +248,7 @@ export class PodWorker {
     // No cluster DNS here (deviation 2): service host names in env values become a ready endpoint's podIP.
     for (const [k, v] of Object.entries(env)) env[k] = this.kubelet.serviceHostsToIps(v);
     for (const [k, v] of Object.entries(env)) env[k] = rewritePaths(v, mounts);
-    const argv = containerArgv(c.spec, env, mounts);
+    const argv = isRedisImage(image) ? redisArgv(containerArgv(c.spec, env, mounts), this.ip) : containerArgv(c.spec, env, mounts);
     const workingDir = c.spec.workingDir ? rewritePaths(String(c.spec.workingDir), mounts) : undefined;
     const cwd = workingDir && workingDir !== c.spec.workingDir ? workingDir : this.dir;
     const home = join(this.dir, 'home');
