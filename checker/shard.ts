@@ -100,7 +100,7 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number; r
       })());
     }
     await Promise.all(network);
-    await run.complete(entry.id, results);
+    await run.complete(entry.id, entry.items, results);
     checked += results.length;
   };
 

@@ -5,11 +5,12 @@
  *   ev:run   hash    the run: id (a new id means Redis lost everything), total
  *                    (-1 until the input ended), pushed (highest index queued),
  *                    created, options (JSON), input paths and output (for --attach)
- *   ev:q     stream  work: one entry per batch of addresses; consumer group "shards"
+ *   ev:q     stream  work: one entry per batch of addresses (gzipped JSON); consumer group "shards"
  *                    (XREADGROUP claims, XAUTOCLAIM takes over a dead shard's
  *                    entries after the lease time; done entries are XACKed and XDELed)
- *   ev:r     hash    results by input index (HSETNX: the first one wins)
- *   ev:o     stream  which indexes got a result, in arrival order (the CLI's cursor)
+ *   ev:r     hash    results by batch ("FIRST-LAST" indexes -> gzipped JSON; HSETNX: the
+ *                    first one wins; the CLI also keeps the first per index)
+ *   ev:o     stream  which batches got results, in arrival order (the CLI's cursor)
  *   ev:cp    string  the CLI's last checkpoint: written up to index, output bytes, counts
  *   ev:lim:* limits  token buckets (hash) and concurrency slots (sorted set of holders
  *                    scored by lease expiry, so a dead holder's slot frees itself)
@@ -41,10 +42,10 @@ export const MAX_WAITING = 50_000;
 export const OFFLINE_BATCH = 1_000;
 /** Addresses per queue entry with network checks: a dead shard's lease holds little, and work spreads evenly. */
 export const NETWORK_BATCH = 16;
-/** Queue entries the CLI sends per round trip. */
-export const PUSH_ENTRIES = 20;
-/** Arrival entries the CLI reads per round trip. */
-export const READ_ARRIVALS = 200;
+/** Queue entries the CLI sends per round trip (pipelined, one command each: a dropped tunnel re-sends only what was not answered). */
+export const PUSH_ENTRIES = 16;
+/** Arrival entries (batches of results) the CLI reads per round trip. */
+export const READ_ARRIVALS = 16;
 /** An entry not renewed for this long is taken over by another shard (the holder is presumed dead). */
 export const DEFAULT_LEASE_TTL_MS = 15_000;
 /** Shards renew their leases (and their limit slots) this often: three tries before a lease expires. */

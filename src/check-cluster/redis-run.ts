@@ -4,6 +4,7 @@
  * command or one script. The Redis connection is passed in (ioredis, created
  * at the edges), so this module does no I/O of its own.
  */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { CheckResult } from '../check/result.ts';
 import {
@@ -30,14 +31,39 @@ export function scripted(redis: Redis): Redis & Scripted {
 /** A claimed queue entry: the stream id (the lease) and its addresses. */
 export interface ClaimedEntry { id: string; items: WorkItem[]; reclaimed?: boolean }
 
-type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
+/** Largest batch (addresses or results) inflated: far above 1,000 results, bounds a corrupt entry. */
+export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
-function entriesOf(raw: Array<[string, string[]] | null>): ClaimedEntry[] {
+/**
+ * Batches travel gzipped (level 1: about 5x smaller for results, at a few
+ * hundred MB/s): the tunnel carries bytes, and a port-forward that drops
+ * after some bytes must still carry any single command.
+ */
+export function pack(value: unknown): Buffer {
+  return gzipSync(JSON.stringify(value), { level: 1 });
+}
+
+export function unpack<T>(blob: Buffer): T {
+  return JSON.parse(gunzipSync(blob, { maxOutputLength: MAX_BATCH_BYTES }).toString('utf8')) as T;
+}
+
+/** The key of a batch of results: its first and last input index. */
+export function batchKey(first: number, last: number): string {
+  return `${first}-${last}`;
+}
+
+export function lastOfKey(key: string): number {
+  return Number(key.slice(key.indexOf('-') + 1));
+}
+
+type BufferStreamReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+
+function entriesOf(raw: Array<[Buffer, Buffer[]] | null>): ClaimedEntry[] {
   const out: ClaimedEntry[] = [];
   for (const e of raw) {
     if (!e || !Array.isArray(e[1])) continue; // an entry deleted while pending
-    const at = e[1].indexOf('b');
-    if (at >= 0) out.push({ id: e[0], items: JSON.parse(e[1][at + 1]) as WorkItem[] });
+    const at = e[1].findIndex((f) => f.toString() === 'b');
+    if (at >= 0) out.push({ id: e[0].toString(), items: unpack<WorkItem[]>(e[1][at + 1]) });
   }
   return out;
 }
@@ -74,41 +100,63 @@ export class RedisRun {
     };
   }
 
-  /** Queues batches (each with its highest index; repeats are ignored). Resolves to entries queued, or -1 when the run is gone. */
-  push(runId: string, batches: Array<{ highest: number; items: WorkItem[] }>): Promise<number> {
-    const args: Array<string | number> = [RUN_KEY, QUEUE_KEY, runId];
-    for (const b of batches) args.push(b.highest, JSON.stringify(b.items));
-    return this.redis.evPush(...args);
+  /**
+   * Queues batches in order (each with its highest index; repeats are
+   * ignored, so a re-sent command is harmless). One pipelined command per
+   * batch. Resolves to entries queued, or -1 when the run is gone.
+   */
+  async push(runId: string, batches: Array<{ highest: number; items: WorkItem[] }>): Promise<number> {
+    const p = this.redis.pipeline();
+    for (const b of batches) (p as unknown as Scripted).evPush(RUN_KEY, QUEUE_KEY, runId, b.highest, pack(b.items) as never);
+    const replies = await p.exec() ?? [];
+    let n = 0;
+    for (const [err, v] of replies) {
+      if (err) throw err;
+      if (Number(v) < 0) return -1;
+      n += Number(v);
+    }
+    return n;
   }
 
   async end(total: number): Promise<void> {
     await this.redis.hset(RUN_KEY, 'total', total);
   }
 
-  /** Indexes with a new result after `cursor`, waiting up to `blockMs` for some. */
-  async arrivals(cursor: string, count: number, blockMs: number): Promise<{ cursor: string; indexes: number[] }> {
-    const r = await this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ARRIVALS_KEY, cursor) as StreamReply;
-    const indexes: number[] = [];
+  /** Batches with new results after `cursor`, waiting up to `blockMs` for some. */
+  async arrivals(cursor: string, count: number, blockMs: number): Promise<{ cursor: string; keys: string[] }> {
+    const r = await this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ARRIVALS_KEY, cursor) as Array<[string, Array<[string, string[]]>]> | null;
+    const keys: string[] = [];
     let next = cursor;
     for (const [, entries] of r ?? []) {
       for (const [id, fields] of entries) {
         next = id;
-        const at = fields.indexOf('i');
-        if (at >= 0) for (const s of fields[at + 1].split(',')) indexes.push(Number(s));
+        const at = fields.indexOf('k');
+        if (at >= 0) keys.push(fields[at + 1]);
       }
     }
-    return { cursor: next, indexes };
+    return { cursor: next, keys };
   }
 
-  /** The stored results of these indexes (null where there is none). */
-  async results(indexes: number[]): Promise<Array<CheckResult | null>> {
-    if (indexes.length === 0) return [];
-    const raw = await this.redis.hmget(RESULTS_KEY, ...indexes.map(String));
-    return raw.map((s) => (s === null ? null : JSON.parse(s) as CheckResult));
+  /** The stored results of these batches (pipelined, one reply per batch: each fits through a tunnel that drops after some bytes). */
+  async results(keys: string[]): Promise<CheckResult[]> {
+    if (keys.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const k of keys) p.hgetBuffer(RESULTS_KEY, k);
+    const out: CheckResult[] = [];
+    for (const [err, v] of await p.exec() ?? []) {
+      if (err) throw err;
+      if (v) out.push(...unpack<CheckResult[]>(v as Buffer));
+    }
+    return out;
   }
 
-  /** Records the CLI's checkpoint and drops the results it covers. Resolves to false when the run is gone. */
-  async checkpoint(cp: ClusterCheckpoint, written: number[]): Promise<boolean> {
+  /** Every batch of results stored (a reattached CLI reads them all: at most MAX_WAITING results). */
+  async resultKeys(): Promise<string[]> {
+    return this.redis.hkeys(RESULTS_KEY);
+  }
+
+  /** Records the CLI's checkpoint and drops the batches of results it covers. Resolves to false when the run is gone. */
+  async checkpoint(cp: ClusterCheckpoint, written: string[]): Promise<boolean> {
     return await this.redis.evCheckpoint(RUN_KEY, CHECKPOINT_KEY, RESULTS_KEY, ARRIVALS_KEY, cp.runId, JSON.stringify(cp), cp.index, cp.cursor, ...written) === 1;
   }
 
@@ -131,10 +179,10 @@ export class RedisRun {
    * `blockMs`.
    */
   async claim(consumer: string, leaseMs: number, count: number, blockMs: number): Promise<ClaimedEntry[]> {
-    const reclaimed = await this.redis.xautoclaim(QUEUE_KEY, GROUP, consumer, leaseMs, '0-0', 'COUNT', count) as [string, Array<[string, string[]] | null>, string[]?];
+    const reclaimed = await this.redis.callBuffer('XAUTOCLAIM', QUEUE_KEY, GROUP, consumer, leaseMs, '0-0', 'COUNT', count) as unknown as [Buffer, Array<[Buffer, Buffer[]] | null>];
     const taken = entriesOf(reclaimed[1] ?? []);
     if (taken.length > 0) return taken.map((e) => ({ ...e, reclaimed: true }));
-    const r = await this.redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', QUEUE_KEY, '>') as StreamReply;
+    const r = await this.redis.xreadgroupBuffer('GROUP', GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', QUEUE_KEY, '>') as unknown as BufferStreamReply;
     return entriesOf(r?.[0]?.[1] ?? []);
   }
 
@@ -143,11 +191,10 @@ export class RedisRun {
     if (ids.length > 0) await this.redis.xclaim(QUEUE_KEY, GROUP, consumer, 0, ...ids, 'JUSTID');
   }
 
-  /** Stores results (the first per index wins) and acknowledges the entry they came from. */
-  complete(entryId: string, results: CheckResult[]): Promise<number> {
-    const args: Array<string | number> = [RUN_KEY, QUEUE_KEY, RESULTS_KEY, ARRIVALS_KEY, GROUP, entryId];
-    for (const r of results) args.push(r.index, JSON.stringify(r));
-    return this.redis.evComplete(...args);
+  /** Stores the results of a batch (the first ones win) and acknowledges the entry they came from. */
+  complete(entryId: string, items: WorkItem[], results: CheckResult[]): Promise<number> {
+    const key = batchKey(items[0].i, items[items.length - 1].i);
+    return this.redis.evComplete(RUN_KEY, QUEUE_KEY, RESULTS_KEY, ARRIVALS_KEY, GROUP, entryId, key, pack(results) as never);
   }
 
   /** True when the input ended and no work is left in the queue. */

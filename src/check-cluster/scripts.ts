@@ -14,7 +14,7 @@
  * of addresses and a token bucket of a few lines do exactly what is needed.
  */
 
-/** KEYS run, queue; ARGV runId, then pairs (highest index, batch JSON). Returns entries queued, or -1 when the run is gone (Redis lost its data). */
+/** KEYS run, queue; ARGV runId, then pairs (highest index, batch: gzipped JSON). Returns entries queued, or -1 when the run is gone (Redis lost its data). */
 export const PUSH = `
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return -1 end
 local pushed = tonumber(redis.call('HGET', KEYS[1], 'pushed') or '0')
@@ -31,28 +31,30 @@ redis.call('HSET', KEYS[1], 'pushed', pushed)
 return n`;
 
 /**
- * KEYS run, queue, results, arrivals; ARGV group, entry id ('' for none), then
- * pairs (index, result JSON). Keeps the first result per index (and none at
- * or below what the CLI already wrote), announces the new ones, acknowledges
- * and deletes the entry. Returns how many results were new.
+ * KEYS run, queue, results, arrivals; ARGV group, entry id ('' for none),
+ * batch key ("FIRST-LAST" input indexes), results (gzipped JSON array).
+ * Keeps the first results per batch (and none the CLI already wrote past),
+ * announces them, acknowledges and deletes the entry. Returns 1 when the
+ * results were new, else 0.
  */
 export const COMPLETE = `
 local written = tonumber(redis.call('HGET', KEYS[1], 'written') or '0')
-local new = {}
-for k = 3, #ARGV, 2 do
-  if tonumber(ARGV[k]) > written and redis.call('HSETNX', KEYS[3], ARGV[k], ARGV[k + 1]) == 1 then new[#new + 1] = ARGV[k] end
+local last = tonumber(string.match(ARGV[3], '-(%d+)$'))
+local new = 0
+if last > written and redis.call('HSETNX', KEYS[3], ARGV[3], ARGV[4]) == 1 then
+  redis.call('XADD', KEYS[4], '*', 'k', ARGV[3])
+  new = 1
 end
-if #new > 0 then redis.call('XADD', KEYS[4], '*', 'i', table.concat(new, ',')) end
 if ARGV[2] ~= '' then
   redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
   redis.call('XDEL', KEYS[2], ARGV[2])
 end
-return #new`;
+return new`;
 
 /**
  * KEYS run, checkpoint, results, arrivals; ARGV runId, checkpoint JSON,
- * written index, arrival cursor, then the indexes written since the last
- * checkpoint (their results are dropped). Returns 1, or -1 when the run is gone.
+ * written index, arrival cursor, then the batch keys wholly written since the
+ * last checkpoint (their results are dropped). Returns 1, or -1 when the run is gone.
  */
 export const CHECKPOINT = `
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return -1 end

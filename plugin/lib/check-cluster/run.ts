@@ -109,7 +109,7 @@ export async function shardFailure(client: KubeClient, namespace: string): Promi
   return null;
 }
 
-interface Connection { tunnel: Tunnel; redis: Redis; run: RedisRun; close(): Promise<void> }
+interface Connection { tunnel: Tunnel; redis: Redis; run: RedisRun; readonly reconnects: number; close(): Promise<void> }
 
 /** A tunnel to the Redis pod (re-resolved when it is replaced) and an ioredis client over it. */
 async function connectRedis(client: KubeClient, namespace: string, password: string, c: ClusterCheckOptions, signal?: AbortSignal): Promise<Connection> {
@@ -130,6 +130,9 @@ async function connectRedis(client: KubeClient, namespace: string, password: str
   let gaveUp: Error | null = null;
   const redis = new RedisClient({
     host: tunnel.host, port: tunnel.port, password, lazyConnect: true, maxRetriesPerRequest: null,
+    // A command cut off by a dropped tunnel fails and the caller sends it again, smaller when it can
+    // (stream.ts); resending everything unanswered at once could exceed what a flaky link carries.
+    autoResendUnfulfilledCommands: false,
     // Reconnect through the tunnel (which re-opens the port-forward, to a new pod if Redis was
     // replaced) until the deadline; then stop: the run goes on in the cluster, --attach continues it.
     retryStrategy: () => {
@@ -143,7 +146,9 @@ async function connectRedis(client: KubeClient, namespace: string, password: str
       return 200;
     },
   });
+  let reconnects = 0;
   redis.on('ready', () => { down = null; });
+  redis.on('reconnecting', () => { reconnects++; });
   redis.on('error', () => {});
   redis.on('end', () => { if (!gaveUp) gaveUp = evError('EV_ERR_CHECK_REDIS', `the connection to Redis in ${namespace} ended`); });
   await redis.connect();
@@ -158,6 +163,7 @@ async function connectRedis(client: KubeClient, namespace: string, password: str
   });
   return {
     tunnel, redis, run: wrapped,
+    get reconnects() { return reconnects; },
     async close() { redis.disconnect(); await tunnel.close(); },
   };
 }

@@ -11,7 +11,7 @@
  * by reading the input again up to what Redis says was queued.
  */
 import { statSync } from 'node:fs';
-import { evError } from '../../../src/errors.ts';
+import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import { diagnose } from '../../../src/address/syntax.ts';
 import { DigestSet } from '../../../src/check/dedupe.ts';
 import { emptyCounts, type Counts } from '../../../src/check/engine.ts';
@@ -21,7 +21,7 @@ import {
   BLOCK_MS, MAX_WAITING, NETWORK_BATCH, OFFLINE_BATCH, PUSH_ENTRIES, READ_ARRIVALS,
   type ClusterCheckpoint, type RunMeta, type WorkItem,
 } from '../../../src/check-cluster/protocol.ts';
-import type { RedisRun } from '../../../src/check-cluster/redis-run.ts';
+import { lastOfKey, type RedisRun } from '../../../src/check-cluster/redis-run.ts';
 import { readInputs, type ReadProgress } from '../check/input.ts';
 import { createResultWriter, fdSink } from '../check/output.ts';
 import { startProgress } from '../check/progress.ts';
@@ -29,8 +29,8 @@ import type { CheckIo, CheckOptions } from '../check/run.ts';
 
 /** Checkpoints at most this often (each one is a flush, a Redis write and, with --state, a file write). */
 export const CHECKPOINT_EVERY_MS = 1_000;
-/** Results fetched per HMGET. */
-export const FETCH_CHUNK = 2_000;
+/** Batches of results fetched per round trip (pipelined, one reply each). */
+export const FETCH_CHUNK = 16;
 
 export interface StreamStart {
   meta: RunMeta;
@@ -47,6 +47,30 @@ export interface StreamHooks {
   /** Stops waiting when the shards cannot finish (polled by the caller). */
   failed: Promise<never>;
 }
+
+/**
+ * Round trips carry as much as works: a round trip that saw the connection
+ * drop carries half as much next time (one batch at least), a clean one a
+ * batch more. A link that keeps dropping after some bytes then still carries
+ * every single command, as a link that holds carries many at once.
+ */
+export class RoundTripSize {
+  private n: number;
+  private readonly max: number;
+  constructor(max: number) { this.n = max; this.max = max; }
+  get size(): number { return this.n; }
+  after(dropped: boolean): void { this.n = dropped ? Math.max(1, this.n >> 1) : Math.min(this.max, this.n + 1); }
+}
+
+/** Errors that a retry cannot cure: ours (the client gave up), and Redis refusing a command (a bug, or out of memory). */
+function isFatal(err: unknown): boolean {
+  if (isEmailValidateError(err)) return true;
+  const e = err as { name?: string; message?: string };
+  return e?.name === 'ReplyError' && !/^(LOADING|BUSY|TRYAGAIN|MASTERDOWN)/.test(e.message ?? '');
+}
+
+/** Pause between tries of a round trip that failed with the connection (the client reconnects meanwhile). */
+export const RETRY_PAUSE_MS = 50;
 
 export interface StreamOutcome { counts: Counts; recreated: number; resent: number }
 
@@ -66,6 +90,26 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   const totalBytes = paths.includes('-') ? null : paths.reduce((n, p) => n + statSync(p).size, 0);
   const stopProgress = o.progress ? startProgress(io.stderr, counts, read, totalBytes, () => io.clock.now()) : null;
   const batchSize = o.offline ? OFFLINE_BATCH : NETWORK_BATCH;
+  const pushSize = new RoundTripSize(PUSH_ENTRIES);
+  const fetchSize = new RoundTripSize(FETCH_CHUNK);
+  /**
+   * Every round trip is idempotent, so one that failed with the connection
+   * (the tunnel dropped) is simply sent again once the client reconnected,
+   * carrying less when `size` is given.
+   */
+  const retried = async <T>(fn: () => Promise<T>, size?: RoundTripSize): Promise<T> => {
+    for (;;) {
+      try {
+        const r = await fn();
+        size?.after(false);
+        return r;
+      } catch (err) {
+        if (isFatal(err) || failure !== null) throw err;
+        size?.after(true);
+        await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+      }
+    }
+  };
   const runId = start.meta.id;
 
   /** The record: addresses queued (or to queue) and not yet written. */
@@ -76,7 +120,8 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   let total = -1;
   let pushed = start.pushed;
   let cursor = cp0?.cursor ?? '0-0';
-  let writtenSince: number[] = [];
+  /** Batches of results read, by their last index: dropped from Redis once a checkpoint covers them. */
+  const readKeys = new Map<string, number>();
   let failure: unknown = null;
   let recreated = 0;
   let resent = 0;
@@ -90,7 +135,6 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
       record.delete(next);
       if (d !== null) {
         writer.write(d);
-        writtenSince.push(next);
         counts.written++;
         counts[d.verdict as Verdict]++;
       }
@@ -117,7 +161,7 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   const recover = (): Promise<void> => {
     recovering ??= exclusive(async () => {
       const meta = { ...start.meta, pushed: 0, total };
-      await run.create(meta);
+      await retried(() => run.create(meta));
       const items = [...record.values()].filter((it) => it.i <= pushed && !done.has(it.i)).sort((a, b) => a.i - b.i);
       for (let k = 0; k < items.length; k += batchSize * PUSH_ENTRIES) {
         const group = items.slice(k, k + batchSize * PUSH_ENTRIES);
@@ -126,7 +170,7 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
           const b = group.slice(j, j + batchSize);
           batches.push({ highest: b[b.length - 1].i, items: b });
         }
-        if (await run.push(runId, batches) < 0) throw evError('EV_ERR_CHECK_REDIS', 'Redis lost the run again while it was being re-sent');
+        if (await retried(() => run.push(runId, batches)) < 0) throw evError('EV_ERR_CHECK_REDIS', 'Redis lost the run again while it was being re-sent');
       }
       cursor = '0-0';
       recreated++;
@@ -148,8 +192,8 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
         continue;
       }
       if (recovering) await recovering;
-      const batches = queue.slice(0, PUSH_ENTRIES);
-      const n = await exclusive(() => run.push(runId, batches));
+      let batches = queue.slice(0, pushSize.size);
+      const n = await exclusive(() => retried(() => run.push(runId, batches = queue.slice(0, pushSize.size)), pushSize));
       if (n < 0) { await recover(); continue; }
       queue.splice(0, batches.length);
       pushed = Math.max(pushed, batches[batches.length - 1].highest);
@@ -186,13 +230,12 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
           if (batch.length >= batchSize) flushBatch();
         }
         // Back-pressure: at most MAX_WAITING addresses past the oldest unwritten one (Redis's memory and ours).
-        while (failure === null && (queue.length >= PUSH_ENTRIES * 2 || i - next >= MAX_WAITING)) {
+        while (failure === null && (queue.length >= PUSH_ENTRIES || i - next >= MAX_WAITING)) {
           flushBatch();
           await progress();
         }
         if (failure !== null) throw failure;
       }
-      flushBatch();
     }
     flushBatch();
     total = index;
@@ -201,22 +244,24 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   };
 
   // ---- Redis -> results in order
-  const fetch = async (indexes: number[]): Promise<void> => {
-    for (let k = 0; k < indexes.length; k += FETCH_CHUNK) {
-      const chunk = indexes.slice(k, k + FETCH_CHUNK);
-      const results = await run.results(chunk);
-      results.forEach((r, j) => { if (r !== null) accept(r, chunk[j]); });
+  const fetch = async (keys: string[]): Promise<void> => {
+    for (let k = 0; k < keys.length;) {
+      let chunk = keys.slice(k, k + fetchSize.size);
+      const results = await retried(() => run.results(chunk = keys.slice(k, k + fetchSize.size)), fetchSize);
+      k += chunk.length;
+      for (const key of chunk) readKeys.set(key, lastOfKey(key));
+      for (const r of results) accept(r, r.index);
+      drain();
     }
-    drain();
   };
   let lastCheckpoint = io.clock.now();
   const checkpoint = async (): Promise<void> => {
     const outputBytes = await writer.flush();
     const cp: ClusterCheckpoint = { runId, index: next - 1, outputBytes, counts: { ...counts }, cursor };
-    const written = writtenSince;
-    writtenSince = [];
+    const written: string[] = [];
+    for (const [key, last] of readKeys) if (last <= cp.index) { written.push(key); readKeys.delete(key); }
     lastCheckpoint = io.clock.now();
-    if (!await run.checkpoint(cp, written)) {
+    if (!await retried(() => run.checkpoint(cp, written))) {
       // Redis lost the run: the output up to cp is written; the results dropped with it are redone.
       await recover();
       return;
@@ -224,26 +269,26 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
     hooks.onCheckpoint?.(cp);
   };
   const puller = async (): Promise<void> => {
-    // Results stored before this CLI (re)attached, of addresses in its record.
-    if (cp0) await fetch([...record.keys()].filter((i) => !done.has(i)));
+    // Results stored before this CLI (re)attached.
+    if (cp0) await fetch(await retried(() => run.resultKeys()));
     let endSent = false;
     for (;;) {
       if (failure !== null) return;
       if (recovering) await recovering;
       if (inputDone && !endSent && queue.length === 0) {
-        await run.end(total);
+        await retried(() => run.end(total));
         endSent = true;
       }
       if (inputDone && next > total) return;
       const from = cursor;
-      const r = await run.arrivals(from, READ_ARRIVALS, BLOCK_MS);
+      const r = await retried(() => run.arrivals(from, READ_ARRIVALS, BLOCK_MS));
       if (cursor !== from) continue; // a recovery reset the cursor meanwhile
       cursor = r.cursor;
-      if (r.indexes.length > 0) await fetch(r.indexes.filter((i) => i >= next && !done.has(i)));
+      if (r.keys.length > 0) await fetch(r.keys);
       else {
         drain();
         // Nothing new for a while: is the run still there? (Redis restarted empty.)
-        if (await run.meta() === null) { await recover(); endSent = false; continue; }
+        if (await retried(() => run.meta()) === null) { await recover(); endSent = false; continue; }
       }
       if (io.clock.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) await checkpoint();
     }
