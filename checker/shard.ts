@@ -17,6 +17,7 @@ import type { CheckResult } from '../src/check/result.ts';
 import { BLOCK_MS, DEFAULT_LEASE_TTL_MS, HEARTBEAT_MS, type ClusterLimits, type ShardOptions } from '../src/check-cluster/protocol.ts';
 import { RedisRun, type ClaimedEntry } from '../src/check-cluster/redis-run.ts';
 import { sharedResolver } from '../src/check-cluster/shared-dns.ts';
+import { sharedCatchAll } from '../src/check-cluster/shared-catch-all.ts';
 import { RedisPermits } from '../src/limits/redis-permits.ts';
 import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
 import { buildNetworkStages } from '../plugin/lib/check/stages.ts';
@@ -57,6 +58,7 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number; r
   const { stages } = buildNetworkStages(s, {
     clock: o.clock, resolver: o.resolver, smtpTransport: o.smtpTransport,
     shareResolver: (r) => sharedResolver(r, o.redis),
+    catchAllShare: sharedCatchAll(o.redis),
     limiters: () => ({ domain, provider }),
   });
   const networked = stages.dns !== undefined;

@@ -23,7 +23,7 @@ export function redisPidsOn(ip: string): number[] {
     let cmd = '';
     try { cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8'); } catch { continue; }
     // redis-server renames its process to "redis-server IP:PORT".
-    if (cmd.startsWith('redis-server') && cmd.includes(`${ip}:`)) out.push(Number(d));
+    if (/^\S*redis-server /.test(cmd) && cmd.includes(` ${ip}:`)) out.push(Number(d));
   }
   return out;
 }

@@ -298,7 +298,12 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
     const read = reader().catch((err: unknown) => { failure ??= err; wakeUp(); throw err; });
     const push = pusher().catch((err: unknown) => { failure ??= err; wakeUp(); throw err; });
     const pull = puller().catch((err: unknown) => { failure ??= err; wakeUp(); throw err; });
-    await Promise.race([Promise.all([read, push, pull]), hooks.failed]);
+    const aborted = new Promise<never>((_, reject) => {
+      if (io.signal?.aborted) reject(io.signal.reason);
+      io.signal?.addEventListener('abort', () => reject(io.signal!.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    await Promise.race([Promise.all([read, push, pull]), hooks.failed, aborted]);
     drain();
     if (next !== total + 1) throw evError('EV_ERR_INTERNAL', `in-cluster check ended with ${total + 1 - next} results missing`);
     await checkpoint();

@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Clock } from '../../../src/clock.ts';
 import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
 import type { NetworkStages } from '../../../src/check/pipeline.ts';
-import { SmtpStage, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
+import { SmtpStage, type CatchAllShare, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
 import type { PermitSource } from '../../../src/limits/keyed-limiter.ts';
 import type { ShardOptions } from '../../../src/check-cluster/protocol.ts';
 import { evError } from '../../../src/errors.ts';
@@ -47,6 +47,8 @@ export interface StageDeps {
   limiters?: () => { domain: PermitSource; provider: PermitSource };
   /** Wraps the resolver (the shards share answers through Redis). */
   shareResolver?: (resolver: DnsResolver) => DnsResolver;
+  /** Catch-all answers shared with other processes (the shards, through Redis). */
+  catchAllShare?: CatchAllShare;
   /** Test seams. */
   resolver?: DnsResolver;
   smtpTransport?: SmtpTransport;
@@ -76,6 +78,7 @@ export function buildNetworkStages(o: StageOptions, d: StageDeps): BuiltStages {
     domainLimiter: limiters.domain, providerLimiter: limiters.provider,
     greylistAttempts: o.greylistRetries + 1, greylistBaseMs: o.greylistDelayMs, greylistMaxMs: o.greylistMaxMs,
     connectAttempts: 2, connectBaseMs: Math.min(5000, o.greylistDelayMs),
+    ...(d.catchAllShare ? { catchAllShare: d.catchAllShare } : {}),
   });
   return { stages, resolver, transport };
 }
