@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { evError, isEmailValidateError } from '../src/errors.ts';
-import { REDIS_PORT, SHARD_UNREACHABLE_MS, type ClusterLimits, type ShardOptions } from '../src/check-cluster/protocol.ts';
+import { SHARD_UNREACHABLE_MS, type ClusterLimits, type ShardOptions } from '../src/check-cluster/protocol.ts';
 import { systemClock } from '../plugin/lib/system-clock.ts';
 import { runShard } from './shard.ts';
 
@@ -35,13 +35,18 @@ async function main(): Promise<void> {
   const shard = `${index}/${env.EV_POD_NAME ?? env.HOSTNAME ?? 'shard'}/${randomBytes(4).toString('hex')}`;
   const options = json<ShardOptions>('EV_CHECK_OPTIONS');
   const limits = json<ClusterLimits>('EV_CHECK_LIMITS');
-  const host = required('EV_REDIS_HOST');
+  // host:port, or [IPv6]:port.
+  const address = required('EV_REDIS_ADDRESS');
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address);
+  if (!m) throw evError('EV_ERR_INVALID_OPTION', `EV_REDIS_ADDRESS "${address}" is not host:port`, { hint: 'the shard runs from the Job that check --in-cluster creates' });
+  const host = m[1];
+  const port = Number(m[2]);
   const unreachableMs = Number(env.EV_REDIS_UNREACHABLE_MS ?? SHARD_UNREACHABLE_MS);
   const ac = new AbortController();
   process.once('SIGTERM', () => ac.abort(evError('EV_ERR_INTERRUPTED', 'SIGTERM')));
   let down: number | null = null;
   const redis = new Redis({
-    host, port: Number(env.EV_REDIS_PORT ?? REDIS_PORT), password: required('EV_TOKEN'), lazyConnect: true,
+    host, port, password: required('EV_TOKEN'), lazyConnect: true,
     // Reconnect quickly; after SHARD_UNREACHABLE_MS give up, so the Job restarts us and the
     // Service name is looked up again (a replaced Redis pod may have a new address).
     retryStrategy: () => {

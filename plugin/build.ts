@@ -2,7 +2,8 @@
  * Post-tsc build steps (run by `npm run build`; `node plugin/build.ts [step…]`
  * runs only the named steps):
  *
- * - `sink`: the sink as one ESM file, dist/sink/sink.bundle.mjs: what `up` ships
+ * - `ui`: the web inbox (plugin/build-ui.ts) into dist/ui/assets.json; prints its gzipped size.
+ * - `sink`: the sink as one ESM file (with the inbox's assets inline), dist/sink/sink.bundle.mjs: what `up` ships
  *   in ConfigMaps, the cluster runs on the stock Node.js image, and the fake API
  *   server's kubelet runs in tests.
  * - `check`: the shard program of `check --in-cluster` (checker/),
@@ -19,6 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
+import { buildUi, UI_GZIP_BUDGET_BYTES, type UiBuild } from './build-ui.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -56,8 +58,17 @@ async function writeOclifManifest(): Promise<number> {
 
 const kubeDir = join(root, 'plugin', 'lib', 'kube');
 
+let ui: UiBuild | undefined;
 const steps: Record<string, () => Promise<string>> = {
-  sink: async () => { await bundle('sink/main.ts', 'dist/sink/sink.bundle.mjs'); return 'sink bundle'; },
+  ui: async () => {
+    ui = await buildUi(root);
+    return `inbox UI: ${(ui.gzipBytes / 1024).toFixed(1)} KiB gzipped (budget ${UI_GZIP_BUDGET_BYTES / 1024} KiB)`;
+  },
+  sink: async () => {
+    ui ??= await buildUi(root);
+    await bundle('sink/main.ts', 'dist/sink/sink.bundle.mjs', { define: { __EV_UI_ASSETS__: JSON.stringify(ui.assets) } });
+    return 'sink bundle (inbox inline)';
+  },
   check: async () => { await bundle('checker/main.ts', 'dist/checker/checker.bundle.mjs'); return 'checker bundle'; },
   plugin: async () => {
     const commands = await writeOclifManifest();

@@ -1,11 +1,5 @@
 import type { EventDataMap, SinkEvent, SinkEventType } from '../src/protocol.ts';
-
-/**
- * Events kept for replay to clients that reconnect with `?since=SEQ`. At 5,000
- * events/s this is about 20 s of history: enough for a tunnel to come back,
- * small enough (a few MB of summaries) to never matter for memory.
- */
-export const DEFAULT_EVENT_WINDOW = 100_000;
+import { DEFAULT_SINK_EVENT_WINDOW } from './options.ts';
 
 export type EventListener = (event: SinkEvent) => void;
 
@@ -33,9 +27,9 @@ export class EventLog {
   #lastSeq = 0;
 
   constructor(options: { window?: number; now?: () => Date } = {}) {
-    const size = options.window ?? DEFAULT_EVENT_WINDOW;
+    const size = options.window ?? DEFAULT_SINK_EVENT_WINDOW;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`event window must be a positive integer, got ${size}`);
-    this.#window = new Array(size);
+    this.#window = new Array<SinkEvent | undefined>(size);
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -50,8 +44,8 @@ export class EventLog {
 
   append<T extends SinkEventType>(type: T, data: EventDataMap[T]): SinkEvent<T> {
     const event: SinkEvent<T> = { seq: ++this.#lastSeq, time: this.#isoNow(), type, data };
-    this.#window[event.seq % this.#window.length] = event as SinkEvent;
-    for (const listener of this.#listeners) listener(event as SinkEvent);
+    this.#window[event.seq % this.#window.length] = event;
+    for (const listener of this.#listeners) listener(event);
     return event;
   }
 

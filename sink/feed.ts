@@ -16,12 +16,10 @@
  * live come from the same cursor, so there are no duplicates and no holes.
  */
 import type { WebSocket } from 'ws';
-import { PROTOCOL_VERSION, type HelloFrame, type SinkEvent } from '../src/protocol.ts';
+import { FEED_CLOSE_GOING_AWAY, FEED_CLOSE_TOO_SLOW, FEED_PING_INTERVAL_MS, PROTOCOL_VERSION, type FeedHello, type SinkEvent } from '../src/protocol.ts';
 import type { EventLog } from './event-log.ts';
 import type { Logger } from './types.ts';
 
-/** Keepalive ping period. Below the 30-60 s idle timeouts of common proxies and port-forwards. */
-export const FEED_PING_INTERVAL_MS = 15_000;
 /** Pause sending to a client whose unsent bytes pass this; it resumes from the log once flushed. */
 export const FEED_SOFT_BUFFER_BYTES = 1024 * 1024;
 /**
@@ -30,20 +28,11 @@ export const FEED_SOFT_BUFFER_BYTES = 1024 * 1024;
  * of not reading, long enough to ride out a GC pause or a slow terminal.
  */
 export const FEED_MAX_LAG_EVENTS = 20_000;
-/** Close code for a client dropped for being too slow; it should reconnect with `?since=<last seq>`. */
-export const FEED_CLOSE_TOO_SLOW = 4008;
-/** Close code sent to every client when the sink shuts down. */
-export const FEED_CLOSE_GOING_AWAY = 1001;
 /** How long a closing client gets to complete the close handshake before its socket is destroyed. */
 export const FEED_CLOSE_TIMEOUT_MS = 2_000;
 /** Largest frame a client may send us (clients only ever send pongs and closes). */
 export const FEED_MAX_CLIENT_PAYLOAD = 4 * 1024;
 
-/** The hello frame of this feed: the protocol's {@link HelloFrame} plus the `since` it will replay from. */
-export interface FeedHello extends HelloFrame {
-  /** Events after this seq follow (after a `gap` when some are gone). */
-  since: number;
-}
 
 export interface FeedSubscription {
   /** Replay events after this seq; null = live only (start at the current last seq). */

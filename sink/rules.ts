@@ -55,6 +55,10 @@ export interface AcceptedPlan {
 
 export class RulesEngine implements RulesController {
   #set: RuleSet = EMPTY_RULE_SET;
+  /** Rule sets layered after the user's, by name (MailHog's Jim, Mailpit's chaos); never shown as the user's rules. */
+  readonly #overlays = new Map<string, readonly Rule[]>();
+  /** User rules then overlay rules, built once per change (evaluate runs for every SMTP command). */
+  #all: readonly Rule[] = [];
   readonly #fileName: string;
   readonly #random: () => number;
   readonly #greylist = new Map<string, number>();
@@ -64,6 +68,7 @@ export class RulesEngine implements RulesController {
     this.#fileName = options.fileName ?? 'rules';
     this.#random = options.random ?? Math.random;
     if (options.source !== undefined) this.#set = parseRules(options.source, this.#fileName);
+    this.#all = this.#set.rules;
     this.#onReplace = options.onReplace;
   }
 
@@ -81,13 +86,25 @@ export class RulesEngine implements RulesController {
 
   replace(yamlSource: string): void {
     this.#set = parseRules(yamlSource, this.#fileName);
+    this.#rebuild();
     this.#onReplace?.(this.#set.rules.length);
+  }
+
+  /** Replaces the overlay set `name` (null removes it); validated like a rules file of that name. */
+  overlay(yamlSource: string | null, name = 'overlay'): void {
+    if (yamlSource === null) this.#overlays.delete(name);
+    else this.#overlays.set(name, parseRules(yamlSource, name).rules);
+    this.#rebuild();
+  }
+
+  #rebuild(): void {
+    this.#all = [...this.#set.rules, ...[...this.#overlays.values()].flat()];
   }
 
   /** What to do at a stage before an SMTP reply (connect, mail, rcpt, data, end). */
   evaluate(stage: SmtpStage, input: MatchInput): StageDecision {
     let delayMs = 0;
-    for (const rule of this.#set.rules) {
+    for (const rule of this.#all) {
       if (rule.stage !== stage || rule.action.kind === 'bounce' || rule.action.kind === 'webhook') continue;
       const matched = matchRule(rule, input, this.#random);
       if (matched === null) continue;

@@ -20,6 +20,7 @@ import type { ApiServer } from './http/api-server.ts';
 import { createJsonLogger } from './logger.ts';
 import { parseHeaderBlock } from './message-headers.ts';
 import { SinkMetrics } from './metrics.ts';
+import { listenDualStack } from './listen.ts';
 import { InlineParser, WorkerParser } from './parse-worker.ts';
 import type { ParseBackend } from './parse-worker.ts';
 import { RulesEngine } from './rules.ts';
@@ -162,13 +163,16 @@ export function createSink(config: SinkConfig): Sink {
 
   // /api/info reports the bound SMTP port so that `send --sink URL` knows where to deliver.
   let boundSmtpPort: number | null = null;
-  const api: ApiServer = createApiServer(context, { token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort } }) });
+  const api: ApiServer = createApiServer(context, {
+    token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort }, sinkName: config.name }),
+    corsOrigin: config.corsOrigin, releaseTo: config.releaseTo,
+    localSmtp: () => ({ host: config.host, port: boundSmtpPort }),
+  });
   let stopping: Promise<void> | null = null;
 
   const listen = async (server: Server | SinkSmtpServer['server'], port: number, what: string): Promise<number> => {
-    server.listen(port, config.host);
     try {
-      await once(server, 'listening');
+      await listenDualStack(server as Server, port, config.host);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw evError('EV_ERR_SINK_LISTEN', `cannot listen for ${what} on ${config.host}:${port} (${code ?? (err as Error).message})`, {

@@ -20,9 +20,9 @@ import type { ParsedParts } from './message-parse.ts';
 import type { ParseBackend } from './parse-worker.ts';
 import type { MessageQuery, MessagePage, MessageStore } from './types.ts';
 
-/** Default cap on stored messages (issue 2: 10,000). */
+/** Default cap on stored messages: a long test run's mail; their summaries take about 15 MB of heap (docs/performance.md). */
 export const DEFAULT_MAX_MESSAGES = 10_000;
-/** Default cap on stored raw bytes (issue 2: 256 MiB). */
+/** Default cap on stored raw bytes (off-heap); the in-cluster sink sets a lower one to fit its pod (src/manifests.ts). */
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 /** Detail views kept parsed; a UI or flow looks at the same few messages repeatedly. */
 export const DETAIL_CACHE_SIZE = 32;

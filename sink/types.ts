@@ -3,7 +3,7 @@
  * the store and the event log; the HTTP API and the WebSocket feed read them.
  * Each layer takes these interfaces, so tests can hand it a small fake.
  */
-import type { AttachmentMeta, MessageDetail, MessageSummary, SinkStats } from '../src/protocol.ts';
+import type { AttachmentMeta, MessageAnalysis, MessageDetail, MessageSummary, SinkStats } from '../src/protocol.ts';
 import type { EventLog } from './event-log.ts';
 
 /** Filters of the list and search routes; every field is optional and they AND together. */
@@ -40,6 +40,8 @@ export interface MessageStore {
   delete(id: string): boolean;
   /** Removes everything; returns how many messages were removed. */
   clear(): number;
+  /** The stored analysis (null before it ran); optional for small test fakes. */
+  analysisOf?(id: string): MessageAnalysis | null;
 }
 
 /** The rules currently in force, as the API shows and replaces them. */
@@ -49,6 +51,12 @@ export interface RulesController {
   count(): number;
   /** Validates and swaps atomically; throws EV_ERR_RULES_INVALID and keeps the old rules on error. */
   replace(yamlSource: string): void;
+  /**
+   * A named set of rules layered after the user's, replaced as a whole (null
+   * removes it): how MailHog's Jim and Mailpit's chaos map onto rules.
+   * Validated like a rules file.
+   */
+  overlay?(yamlSource: string | null, name?: string): void;
 }
 
 /** Everything the HTTP API and the feed need from a running sink. */

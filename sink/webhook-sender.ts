@@ -12,9 +12,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../src/clock.ts';
 import type { MessageSummary } from '../src/protocol.ts';
+import { MAX_ATTEMPTS, retry } from '../src/retry.ts';
 import { buildWebhookRequest, type WebhookEvent, type WebhookFormat } from '../src/webhook-payloads.ts';
 import { headerText, splitMessage } from './analysis/headers.ts';
+import { systemClock } from './system-clock.ts';
 
 /** Milliseconds one attempt may take (connect + response headers); the application under test is local. */
 export const WEBHOOK_TIMEOUT_MS = 5000;
@@ -45,6 +48,8 @@ export interface WebhookPostOptions {
   maxAttempts?: number;
   /** Delay before the first retry (doubles after); 0 in tests. */
   backoffMs?: number;
+  /** Waits between attempts run on this clock (default: real time). */
+  clock?: Clock;
   topicArn?: string;
   reportingMta?: string;
 }
@@ -96,7 +101,7 @@ function describe(err: unknown, timeoutMs: number): string {
 /** Sends one notification with a bounded timeout and a bounded number of retries. Never throws. */
 export async function postWebhook(req: WebhookPost, options: WebhookPostOptions = {}): Promise<WebhookOutcome> {
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
-  const maxAttempts = Math.max(1, Math.min(options.maxAttempts ?? WEBHOOK_MAX_ATTEMPTS, 10));
+  const maxAttempts = Math.max(1, Math.min(options.maxAttempts ?? WEBHOOK_MAX_ATTEMPTS, MAX_ATTEMPTS));
   const backoffMs = options.backoffMs ?? WEBHOOK_BACKOFF_MS;
   let url: URL;
   try {
@@ -118,20 +123,19 @@ export async function postWebhook(req: WebhookPost, options: WebhookPostOptions 
   } catch {
     return { status: null, error: 'could not build the notification', attempts: 0 };
   }
-  let status: number | null = null;
-  let error: string | null = null;
-  let attempts = 0;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    attempts = attempt;
+  return retry(async (attempt): Promise<Required<WebhookOutcome>> => {
     try {
-      status = await attemptOnce(url, built.body, built.headers, options, timeoutMs);
-      error = status >= 200 && status < 300 ? null : `HTTP ${status}`;
+      const status = await attemptOnce(url, built.body, built.headers, options, timeoutMs);
+      return { status, error: status >= 200 && status < 300 ? null : `HTTP ${status}`, attempts: attempt };
     } catch (err) {
-      status = null;
-      error = describe(err, timeoutMs);
+      return { status: null, error: describe(err, timeoutMs), attempts: attempt };
     }
-    if (error === null || !isRetryable(status) || attempt === maxAttempts) break;
-    if (backoffMs > 0) await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
-  }
-  return { status, error, attempts };
+  }, {
+    attempts: maxAttempts,
+    baseMs: backoffMs,
+    maxMs: backoffMs * 2 ** (maxAttempts - 1),
+    jitter: 'none',
+    clock: options.clock ?? systemClock,
+    classify: ({ value }) => ({ retry: value !== undefined && value.error !== null && isRetryable(value.status) }),
+  });
 }

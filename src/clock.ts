@@ -14,11 +14,14 @@ export interface Clock {
  * Resolves after `ms` on `clock`; rejects with the signal's reason when aborted.
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  // Rejects with the signal's own reason, as AbortSignal.throwIfAborted() throws it.
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
       clock.clearTimeout(handle);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       reject(signal!.reason);
     };
     const handle = clock.setTimeout(() => {

@@ -3,7 +3,10 @@
  * finds or garbage-collects sinks in a cluster. Pure: clocks and randomness are
  * passed in.
  */
-import { evError } from './errors.ts';
+import { formatDuration, parseDuration } from './duration.ts';
+
+// The kube and check-cluster modules import these from here; they live in duration.ts (one grammar for every duration).
+export { formatDuration, parseDuration } from './duration.ts';
 
 /** Field manager for server-side apply, and the `managed-by` label value. */
 export const FIELD_MANAGER = 'kubectl-email-validate';
@@ -65,46 +68,9 @@ export function isValidNamespaceName(name: string): boolean {
   return name.length <= 63 && DNS_LABEL.test(name);
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
-
-/**
- * Parses `90s`, `2m`, `1h30m`, `2h`, `1d`, `500ms` (a bare number means seconds,
- * like kubectl's `--request-timeout`). Throws EV_ERR_INVALID_OPTION naming `option`.
- */
-export function parseDuration(text: string, option = 'duration'): number {
-  const s = text.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(s); m; m = re.exec(s)) {
-    total += Number(m[1]) * UNIT_MS[m[2]];
-    matched = re.lastIndex;
-  }
-  if (matched === 0 || matched !== s.length) {
-    throw evError('EV_ERR_INVALID_OPTION', `${option} "${text}" is not a duration`, { hint: 'use a number with a unit, e.g. 30s, 2m, 1h30m, 2h.' });
-  }
-  return Math.round(total);
-}
-
 /** Parses and bounds `--ttl`. */
 export function parseTtl(text: string): number {
-  const ms = parseDuration(text, '--ttl');
-  if (ms < 60_000 || ms > MAX_TTL_MS) {
-    throw evError('EV_ERR_INVALID_OPTION', `--ttl ${text} is out of range`, { hint: 'use between 1m and 7d (the default is 2h).' });
-  }
-  return ms;
-}
-
-/** `1h30m`, `2h`, `45s`, `3d4h`: compact, and parseable by {@link parseDuration}. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  let s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86400); s -= d * 86400;
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
-  const parts = [d && `${d}d`, h && `${h}h`, m && `${m}m`, s && `${s}s`].filter(Boolean) as string[];
-  return parts.slice(0, 2).join('');
+  return parseDuration(text, '--ttl', { min: 60_000, max: MAX_TTL_MS });
 }
 
 export interface Lifetime {

@@ -65,6 +65,9 @@ export const ERROR_CODES = Object.freeze({
   EV_ERR_SINK_RESPONSE: { description: 'The sink answered with an unexpected status or body.', exit: E },
   EV_ERR_FEED_GAP: { description: 'Events were lost because the client fell behind the sink\'s retained window.', exit: E },
   EV_ERR_METHOD_NOT_ALLOWED: { description: 'The sink API route exists but not with that HTTP method.', exit: U, http: 405 },
+  EV_ERR_RELEASE_REFUSED: { description: 'A MailHog/Mailpit release named an SMTP server that --release-to does not allow (the sink is never an open relay).', exit: U, http: 403 },
+  EV_ERR_RELEASE_FAILED: { description: 'The SMTP server a message was released to refused it or could not be reached.', exit: E, http: 502 },
+  EV_ERR_NOT_IMPLEMENTED: { description: 'A MailHog- or Mailpit-compatible route the sink does not implement; the hint names what to use instead.', exit: U, http: 501 },
 
   // --- kubernetes ----------------------------------------------------------------
   EV_ERR_KUBECONFIG_MISSING: { description: 'No kubeconfig was found (set KUBECONFIG, --kubeconfig, or use --local / --sink).', exit: E },
@@ -85,7 +88,8 @@ export const ERROR_CODES = Object.freeze({
 
   // --- address checks ------------------------------------------------------------
   EV_ERR_INPUT_INVALID: { description: 'An address list could not be read (bad CSV, unknown column, unreadable file).', exit: U },
-  EV_ERR_STATE_INVALID: { description: 'A --state checkpoint file is corrupt or belongs to a different input.', exit: U },
+  EV_ERR_STATE_INVALID: { description: 'A --state checkpoint file is corrupt, was edited, or belongs to a different input; the message gives the line and what is wrong.', exit: U },
+  EV_ERR_STATE_LOCKED: { description: 'Another run is using the same --state or --out file; the message names it (pid, host, start time).', exit: E },
   EV_ERR_PROVIDER_CONFIG: { description: 'A --provider configuration file is not valid.', exit: U },
   EV_ERR_PROVIDER_UNAVAILABLE: { description: 'The verification provider failed repeatedly; its circuit breaker is open.', exit: E },
   EV_ERR_PORT25_BLOCKED: { description: 'Outbound SMTP (port 25) is not reachable from here, so --smtp-probe cannot run.', exit: E },

@@ -48,8 +48,12 @@ export const WORK_DIR = '/tmp';
 export const SINK_MAX_BYTES = 128 * 1024 * 1024;
 /**
  * V8 flags of the sink process (cluster, sink/Dockerfile and `npm run bench:sink`
- * use the same): a bounded heap and a small nursery keep resident memory flat
+ * use the same): a bounded heap and a bounded nursery keep resident memory flat
  * under the store caps; the parse worker has its own limits (sink/parse-worker.ts).
+ * The 4 MB nursery costs CPU: scavenges take ~20% of the SMTP thread at 5,000
+ * msg/s (every stored message survives one), and 16 MB cut the sink's CPU per
+ * message by 15-25%, but it also added 45-55 MB resident at the 50,000-message
+ * cap (382 vs 342 MiB, bench:sink scenario 5): past the 350 MB target, so 4 stays.
  */
 export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=4';
 /** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
@@ -215,7 +219,8 @@ function podSelector(): Record<string, string> {
 function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], labels: Record<string, string>, parts: number, bundleHash: string): KubeObject {
   const useBundle = parts > 0;
   const env: Array<Record<string, unknown>> = [
-    { name: 'EV_HOST', value: '0.0.0.0' },
+    // `::` is dual-stack: IPv6-only and IPv6-first clusters probe and route to the pod's IPv6 address.
+    { name: 'EV_HOST', value: '::' },
     { name: 'EV_SMTP_PORT', value: String(SMTP_CONTAINER_PORT) },
     { name: 'EV_HTTP_PORT', value: String(HTTP_CONTAINER_PORT) },
     { name: 'EV_TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY } } },
@@ -274,7 +279,15 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
       replicas: o.replicas ?? 1,
       selector: { matchLabels: podSelector() },
       template: {
-        metadata: { labels, ...(bundleHash ? { annotations: { [`${ANNOTATION_PREFIX}/bundle-sha256`]: bundleHash } } : {}) },
+        metadata: {
+          labels,
+          annotations: {
+            ...(bundleHash ? { [`${ANNOTATION_PREFIX}/bundle-sha256`]: bundleHash } : {}),
+            // A changed Secret or rules ConfigMap does not restart pods by itself: this checksum
+            // changes the template, so a re-run of `up` rolls the pods onto the new token and rules.
+            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(o.token, o.rules ?? ''),
+          },
+        },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
@@ -288,6 +301,14 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
       },
     },
   };
+}
+
+/** Pod-template annotation: checksum of what the pod reads only at start (token, rules). */
+export const CONFIG_CHECKSUM_ANNOTATION = `${ANNOTATION_PREFIX}/config-sha256`;
+
+/** sha256 over the token and the rules, length-prefixed so no two pairs collide. */
+export function configChecksum(token: string, rules: string): string {
+  return createHash('sha256').update(`${Buffer.byteLength(token)}:${token}\n${Buffer.byteLength(rules)}:${rules}`).digest('hex');
 }
 
 /** Multi-document YAML, in apply order, with an optional `#` comment header. */

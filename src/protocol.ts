@@ -9,6 +9,20 @@
 /** Version of the event and API schema, sent in `hello` frames and `/api/info`. */
 export const PROTOCOL_VERSION = 1;
 
+/** The WebSocket subprotocol the feed (`/api/events`) speaks; the sink selects it, clients offer it. */
+export const FEED_SUBPROTOCOL = 'email-validate.v1';
+/**
+ * Prefix of a `Sec-WebSocket-Protocol` entry that carries the API token, offered
+ * beside {@link FEED_SUBPROTOCOL} by browsers, which cannot set headers on a WebSocket.
+ */
+export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
+/** Close code of a feed client the sink dropped for being too slow: reconnect at once with `?since=<last seq>`. */
+export const FEED_CLOSE_TOO_SLOW = 4008;
+/** Close code the sink sends every feed client when it shuts down. */
+export const FEED_CLOSE_GOING_AWAY = 1001;
+/** The sink pings every feed client this often: below the 30-60 s idle timeouts of common proxies and port-forwards. */
+export const FEED_PING_INTERVAL_MS = 15_000;
+
 export type SmtpStage = 'connect' | 'mail' | 'rcpt' | 'data' | 'end';
 
 /** One email address as seen on the envelope, with its plus-address tag. */
@@ -132,6 +146,19 @@ export interface BounceData {
   rule: string | null;
 }
 
+/** A release of a stored message (MailHog's or Mailpit's API) and its outcome. */
+export interface ReleaseData {
+  id: string;
+  host: string;
+  port: number;
+  to: string[];
+  /** Which compatible API asked. */
+  api: 'mailhog' | 'mailpit';
+  /** `sent`, `refused` (not in --release-to) or `failed` (the relay answered an error). */
+  outcome: 'sent' | 'refused' | 'failed';
+  error: string | null;
+}
+
 export interface EventDataMap {
   'message.received': MessageSummary;
   'message.rejected': RejectionData;
@@ -143,6 +170,8 @@ export interface EventDataMap {
   'messages.cleared': { count: number };
   'rules.updated': { count: number };
   'webhook.sent': { url: string; format: string; status: number | null; error: string | null; messageId: string };
+  /** A stored message relayed to a real SMTP server through a MailHog or Mailpit release (or refused). */
+  'message.released': ReleaseData;
   /** The client asked for events older than the retained window. */
   gap: { from: number; to: number; missed: number };
 }
@@ -151,7 +180,7 @@ export type SinkEventType = keyof EventDataMap;
 
 export const SINK_EVENT_TYPES = Object.freeze([
   'message.received', 'message.rejected', 'message.deferred', 'message.bounced', 'message.analyzed',
-  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'gap',
+  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'message.released', 'gap',
 ] as const satisfies readonly SinkEventType[]);
 
 /** One event. `seq` is strictly increasing per sink process; `gap` events carry the seq they precede. */
@@ -178,6 +207,9 @@ export interface HelloFrame {
   /** Events after this seq follow (after a `gap` if some are gone); 0 when the client's `instance` was another process. */
   since?: number;
 }
+
+/** The hello frame as this sink sends it: `since` is always set (clients still treat it as optional). */
+export type FeedHello = HelloFrame & { since: number };
 
 export interface SinkStats {
   instance: string;
@@ -209,4 +241,46 @@ export function plusTag(address: string): string | null {
   const local = at < 0 ? address : address.slice(0, at);
   const plus = local.indexOf('+');
   return plus < 0 ? null : local.slice(plus + 1);
+}
+
+/** One row of the web inbox (`GET /api/ui/inbox`): a summary plus the verdicts the list shows. */
+export interface InboxItem extends MessageSummary {
+  /** True when the message's top-level Content-Type is multipart/mixed (it carries attachments). */
+  attachments: boolean;
+  /** Overall DKIM result, null until the analysis ran. */
+  dkim: DkimResult | null;
+  /** Spam-signal score, null until the analysis ran. */
+  spamScore: number | null;
+}
+
+/** `GET /api/ui/inbox`: one page of the inbox, and the feed position it was taken at (resume the feed from `lastSeq`). */
+export interface InboxPage {
+  total: number;
+  start: number;
+  items: InboxItem[];
+  instance: string;
+  lastSeq: number;
+}
+
+/** `GET /api/ui/events`: retained events of the asked types, oldest first. */
+export interface EventHistory {
+  events: SinkEvent[];
+  oldestSeq: number;
+  lastSeq: number;
+  /** True when more events of these types are retained than were returned (the oldest were left out). */
+  truncated: boolean;
+}
+
+/** `GET /api/messages/{id}/view`: where the sandboxed HTML preview of a message loads from. */
+export interface HtmlViewLink {
+  /** Path of the preview, carrying a capability for this message's HTML only; add `?remote=1` to allow remote content. */
+  path: string;
+}
+
+/** One link of a message and what a request to it answered (`POST /api/messages/{id}/links/check`). */
+export interface LinkCheck {
+  url: string;
+  status: number | null;
+  ok: boolean;
+  error: string | null;
 }

@@ -13,6 +13,7 @@
  */
 import { LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
+import { DURATION_HINT, formatDuration, readDuration } from './duration.ts';
 import { evError } from './errors.ts';
 import type { SmtpStage } from './protocol.ts';
 
@@ -204,8 +205,10 @@ function compileAction(kind: RuleActionKind, raw: unknown, at: Array<string | nu
       return { kind, attempts: attempts as number, ...reply };
     }
     case 'delay': {
-      const ms = parseDuration(isRecord(raw) ? raw.ms ?? raw.duration : raw);
-      if (ms === null || ms > MAX_RULE_DELAY_MS) fail(at, `must be a duration such as 500ms, 2s or 1m (at most ${MAX_RULE_DELAY_MS / 1000}s)`);
+      // `{ ms: 1500 }` names its unit; everything else is a duration in the one grammar (a bare number is seconds).
+      const given = isRecord(raw) ? raw.ms ?? raw.duration : raw;
+      const ms = isRecord(raw) && typeof raw.ms === 'number' ? readDuration(raw.ms / 1000) : readDuration(given);
+      if (ms === null || ms > MAX_RULE_DELAY_MS) fail(at, `must be a duration of at most ${formatDuration(MAX_RULE_DELAY_MS)}: ${DURATION_HINT}`);
       return { kind, ms: ms as number };
     }
     case 'disconnect':
@@ -277,16 +280,6 @@ export function compilePattern(raw: unknown, at: Array<string | number>, fail: F
   return Object.freeze({ source: raw, test: (value: string) => regex.test(value) });
 }
 
-/** `1500`, `"1500ms"`, `"2s"`, `"1m"` -> milliseconds; null when not a duration. */
-export function parseDuration(raw: unknown): number | null {
-  if (typeof raw === 'number') return Number.isFinite(raw) && raw >= 0 ? Math.round(raw) : null;
-  if (typeof raw !== 'string') return null;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(raw.trim());
-  if (!m) return null;
-  const n = Number(m[1]);
-  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
-}
-
 /**
  * Whether `rule` matches `input`. Returns the recipients it matched (all of
  * them when the rule has no recipient pattern), or null when it does not match.
@@ -312,7 +305,7 @@ export function matchRule(rule: Rule, input: MatchInput, random: () => number): 
 function invalid(fileName: string, line: number | null, field: string, problem: string) {
   const where = line === null ? fileName : `${fileName}:${line}`;
   return evError('EV_ERR_RULES_INVALID', `${where}: ${field ? `${field} ` : ''}${problem}`, {
-    hint: 'Fix the rules file (see the README section "Rules"); the previous rules stay in force.',
+    hint: 'Fix the rules file (see docs/sink.md, "Rules"); the previous rules stay in force.',
     details: { file: fileName, line, field: field || null },
   });
 }

@@ -5,7 +5,8 @@ import type { Verdict } from '../../src/check/reasons.ts';
 import type { CheckIo, CheckOptions, CheckSummary } from '../lib/check/run.ts';
 import { systemClock } from '../lib/system-clock.ts';
 import { runCheckInWorker } from '../lib/check/worker.ts';
-import { durationFlag, rateFlag } from '../lib/check/parse.ts';
+import { rateFlag } from '../lib/check/parse.ts';
+import { parseDuration } from '../../src/duration.ts';
 import type { CheckFormat } from '../lib/check/output.ts';
 import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 
@@ -83,16 +84,16 @@ export default class Check extends BaseCommand {
         : (o: CheckOptions, io: CheckIo) => runCheckInWorker(o, io.signal!);
       summary = await runner({
         paths: argv as string[], column: flags.column ?? null, format, out: flags.out ?? null, state: flags.state ?? null,
-        offline: flags.offline, dnsServer: flags['dns-server'], dnsTimeoutMs: durationFlag('dns-timeout', flags['dns-timeout']), dnsTries: flags['dns-tries'],
+        offline: flags.offline, dnsServer: flags['dns-server'], dnsTimeoutMs: parseDuration(flags['dns-timeout'], '--dns-timeout'), dnsTries: flags['dns-tries'],
         smtpProbe: flags['smtp-probe'], helo: flags.helo, mailFrom: flags['mail-from'], smtpPort: flags['smtp-port'],
         allowPrivateMx: flags['allow-private-mx'], port25Check: flags['port25-check'], greylistRetries: flags['greylist-retries'],
-        greylistDelayMs: durationFlag('greylist-delay', flags['greylist-delay']), greylistMaxMs: durationFlag('greylist-max-delay', flags['greylist-max-delay']),
-        smtpTimeoutMs: durationFlag('smtp-timeout', flags['smtp-timeout']), provider: flags.provider,
+        greylistDelayMs: parseDuration(flags['greylist-delay'], '--greylist-delay'), greylistMaxMs: parseDuration(flags['greylist-max-delay'], '--greylist-max-delay'),
+        smtpTimeoutMs: parseDuration(flags['smtp-timeout'], '--smtp-timeout'), provider: flags.provider,
         concurrency: flags.concurrency, rate: flags.rate === undefined ? null : rateFlag('rate', flags.rate), burst: flags.burst,
         domainConcurrency: flags['domain-concurrency'], domainRate: rateFlag('domain-rate', flags['domain-rate']),
         mxConcurrency: flags['mx-concurrency'], mxRate: rateFlag('mx-rate', flags['mx-rate']),
         failOn: failOn as Verdict[], progress: flags.progress ?? Boolean(process.stderr.isTTY), color: Boolean(process.stdout.isTTY) && format === 'table' && !flags.out && !process.env.NO_COLOR,
-        checkpointEveryMs: durationFlag('checkpoint-interval', flags['checkpoint-interval']),
+        checkpointEveryMs: parseDuration(flags['checkpoint-interval'], '--checkpoint-interval'),
       }, { stdoutFd: 1, stderr: process.stderr, stdin: process.stdin, env: process.env, clock: systemClock, signal: ac.signal });
     } finally {
       process.off('SIGINT', onSignal);

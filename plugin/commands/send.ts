@@ -4,7 +4,7 @@ import { painterFor } from '../lib/render/color.ts';
 import { formatSendReport } from '../lib/render/send-report.ts';
 import { MAX_SEND_CONCURRENCY, MAX_SEND_COUNT, sendBatch, validateSendOptions } from '../lib/send/send-batch.ts';
 import { interrupts } from '../lib/interrupts.ts';
-import { resolveSinkTarget, smtpEndpoint } from '../lib/sink-target.ts';
+import { withSinkTarget, smtpEndpoint } from '../lib/sink-target.ts';
 import { sinkFlags } from '../lib/sink-flags.ts';
 import { EXIT, evError } from '../../src/errors.ts';
 
@@ -41,10 +41,7 @@ The sink's conventions make failures easy to produce: recipients starting with "
     const spec = { to: flags.to, from: flags.from, subject: flags.subject, body: flags.body, count: flags.count, rate, concurrency: flags.concurrency };
     validateSendOptions(spec);
     const interrupt = interrupts.install();
-    const target = await resolveSinkTarget(flags, { signal: interrupt.signal, onStatus: (l) => this.status(l) });
-    // Only tunnels need closing on Ctrl-C; a direct --sink has nothing to clean up.
-    const unregister = target.kind === 'cluster' ? interrupt.register('tunnels to the sink', () => target.close()) : () => {};
-    try {
+    await withSinkTarget(flags, { onStatus: (l) => this.status(l), interrupt }, async (target) => {
       const smtp = await smtpEndpoint(target, flags.smtp);
       this.status(`Sending ${flags.count} message(s) to ${smtp.host}:${smtp.port} (${smtp.source})…`);
       const showProgress = process.stderr.isTTY === true && flags.count >= 50;
@@ -66,9 +63,6 @@ The sink's conventions make failures easy to produce: recipients starting with "
       this.emit(flags.output, report, () => formatSendReport(report, painterFor(process.stdout, process.env)));
       if (report.interrupted) this.exit(EXIT.INTERRUPTED);
       if (report.failed > 0) this.exit(EXIT.ENVIRONMENT);
-    } finally {
-      unregister();
-      await target.close();
-    }
+    });
   }
 }

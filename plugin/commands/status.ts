@@ -1,7 +1,7 @@
 import { BaseCommand, outputFlag } from '../lib/base-command.ts';
 import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 import { renderTable } from '../lib/render/table.ts';
-import { formatDuration } from '../../src/cluster-meta.ts';
+import { formatDuration } from '../../src/duration.ts';
 import pLimit from 'p-limit';
 
 /** Sinks asked for their message count at once: each costs a port-forward through the API server. */
@@ -27,12 +27,17 @@ export default class Status extends BaseCommand {
       ['NAMESPACE', 'AGE', 'TTL', 'EXPIRES IN', 'READY', 'MESSAGES'],
       rows.map((r) => [
         r.namespace + (r.managedNamespace ? '' : ' (existing)'),
-        r.createdAt ? formatDuration(now.getTime() - Date.parse(r.createdAt)) : '-',
+        r.createdAt ? age(now.getTime() - Date.parse(r.createdAt)) : '-',
         r.ttl ?? '-',
-        r.terminating ? 'terminating' : r.expired ? 'expired' : r.expiresAt ? formatDuration(Date.parse(r.expiresAt) - now.getTime()) : '-',
+        r.terminating ? 'terminating' : r.expired ? 'expired' : r.expiresAt ? age(Date.parse(r.expiresAt) - now.getTime()) : '-',
         `${r.ready}/${r.desired}`,
         r.messages === null ? '-' : String(r.messages),
       ]),
     )));
   }
+}
+
+/** Ages and remaining lifetimes in whole seconds, as kubectl shows them (`45s`, `1h59m`). */
+function age(ms: number): string {
+  return formatDuration(Math.floor(ms / 1000) * 1000);
 }

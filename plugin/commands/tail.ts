@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
 import { painterFor } from '../lib/render/color.ts';
-import { parseSince } from '../lib/render/duration.ts';
+import { parseSince } from '../lib/render/since.ts';
 import { interrupts } from '../lib/interrupts.ts';
-import { feedOf, resolveSinkTarget } from '../lib/sink-target.ts';
+import { feedOf, withSinkTarget } from '../lib/sink-target.ts';
 import { sinkFlags } from '../lib/sink-flags.ts';
 import { EventFilter, TYPE_ALIASES, buildFilterSpec } from '../lib/tail/event-filter.ts';
 import { runTail } from '../lib/tail/run-tail.ts';
@@ -51,10 +51,7 @@ Lost events are never silent: if the sink no longer retains what was asked for, 
     const filter = new EventFilter(buildFilterSpec(flags, since, Date.now()));
     const interrupt = interrupts.install();
     process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); });
-    const target = await resolveSinkTarget(flags, { signal: interrupt.signal, onStatus: (l) => this.status(l) });
-    // Only tunnels need closing on Ctrl-C; a direct --sink has nothing to clean up.
-    const unregister = target.kind === 'cluster' ? interrupt.register('tunnels to the sink', () => target.close()) : () => {};
-    try {
+    await withSinkTarget(flags, { onStatus: (l) => this.status(l), interrupt }, async (target) => {
       await runTail({
         sources: target.sinks.map(feedOf),
         since,
@@ -67,9 +64,6 @@ Lost events are never silent: if the sink no longer retains what was asked for, 
         warn: (line) => this.status(line),
         signal: interrupt.signal,
       });
-    } finally {
-      unregister();
-      await target.close();
-    }
+    });
   }
 }

@@ -15,21 +15,21 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
+import { sleep, type Clock } from '../../src/clock.ts';
 import { ERROR_CODES, EmailValidateError, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
+import { backoffDelay } from '../../src/limits/backoff.ts';
+import { FEED_CLOSE_TOO_SLOW, FEED_PING_INTERVAL_MS, FEED_SUBPROTOCOL } from '../../src/protocol.ts';
 import type { HelloFrame, MessageDetail, MessageList, SinkEvent, SinkStats } from '../../src/protocol.ts';
+import { systemClock } from './system-clock.ts';
 
-/** Subprotocol of the sink's feed (mirrors sink/http/auth.ts; a test checks they agree). */
-export const FEED_SUBPROTOCOL = 'email-validate.v1';
-/** Close code of a client the sink dropped for being slow (mirrors sink/feed.ts). */
-export const FEED_CLOSE_TOO_SLOW = 4008;
 /** First reconnect delay; doubles per failed attempt. */
 export const RECONNECT_INITIAL_DELAY_MS = 250;
 /** Longest wait between reconnect attempts: a restarted pod or tunnel is picked up within this. */
 export const RECONNECT_MAX_DELAY_MS = 10_000;
 /** Give up (EV_ERR_SINK_UNREACHABLE) after the sink has been unreachable this long without a single hello. */
 export const RECONNECT_GIVE_UP_MS = 5 * 60_000;
-/** No frame or ping from the sink for this long means a dead tunnel: reconnect. The sink pings every 15 s. */
-export const FEED_IDLE_TIMEOUT_MS = 45_000;
+/** No frame or ping from the sink for this long (three missed pings) means a dead tunnel: reconnect. */
+export const FEED_IDLE_TIMEOUT_MS = 3 * FEED_PING_INTERVAL_MS;
 /** WebSocket opening handshake bound. */
 export const FEED_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Largest event frame accepted; a summary with thousands of recipients is well under this. */
@@ -70,8 +70,6 @@ export interface SinkInfo {
   [key: string]: unknown;
 }
 
-/** The hello frame as the sink sends it (`since`: where its replay starts). */
-export type FeedHello = HelloFrame & { since?: number };
 
 export type FeedStatus =
   | { state: 'connecting'; attempt: number; since: number | null }
@@ -91,12 +89,14 @@ export interface EventsOptions {
   /** Called before a `gap` event is passed to onEvent. */
   onGap?(gap: SinkEvent<'gap'>): void;
   /** Each (re)connection's hello frame. */
-  onHello?(hello: FeedHello): void;
+  onHello?(hello: HelloFrame): void;
   onStatus?(status: FeedStatus): void;
   /** Reconnect tuning (tests shorten it). */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; giveUpAfterMs?: number; idleTimeoutMs?: number };
   /** Jitter source in [0, 1); default Math.random. */
   random?: () => number;
+  /** Reconnect waits and the give-up deadline run on this clock (default: real time). */
+  clock?: Clock;
 }
 
 const NETWORK_CODES = new Set([
@@ -165,25 +165,6 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number,
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Delay before reconnect attempt `attempt` (0-based): exponential, capped, with jitter in [50%, 100%]. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling * (0.5 + 0.5 * random()));
 }
 
 type ConnectionOutcome =
@@ -322,23 +303,13 @@ export class SinkClient {
   }
 
   /** The YAML of the rules in force. */
-  async getRules(options: { signal?: AbortSignal } = {}): Promise<string> {
+  async rules(options: { signal?: AbortSignal } = {}): Promise<string> {
     return (await this.#request('GET', '/api/rules', { signal: options.signal })).body.toString('utf8');
   }
 
   /** Replaces the rules; EV_ERR_RULES_INVALID (with the sink's message) when they do not validate. */
-  putRules(yaml: string, options: { signal?: AbortSignal } = {}): Promise<{ count: number }> {
-    return this.#json('PUT', '/api/rules', { body: yaml, contentType: 'application/yaml', signal: options.signal });
-  }
-
-  /** Alias of {@link getRules}. */
-  rules(options: { signal?: AbortSignal } = {}): Promise<string> {
-    return this.getRules(options);
-  }
-
-  /** Alias of {@link putRules}. */
   setRules(yaml: string, options: { signal?: AbortSignal } = {}): Promise<{ count: number }> {
-    return this.putRules(yaml, options);
+    return this.#json('PUT', '/api/rules', { body: yaml, contentType: 'application/yaml', signal: options.signal });
   }
 
   stats(options: { signal?: AbortSignal } = {}): Promise<SinkStats> {
@@ -374,6 +345,7 @@ export class SinkClient {
     const giveUp = options.reconnect?.giveUpAfterMs ?? RECONNECT_GIVE_UP_MS;
     const idle = options.reconnect?.idleTimeoutMs ?? FEED_IDLE_TIMEOUT_MS;
     const random = options.random ?? Math.random;
+    const clock = options.clock ?? systemClock;
     const state: FeedState = { lastSeq: options.since ?? null, instance: null };
     let attempt = 0;
     let failingSince: number | null = null;
@@ -388,17 +360,18 @@ export class SinkClient {
         attempt = 0;
         failingSince = null;
       } else {
-        failingSince ??= Date.now();
+        failingSince ??= clock.now();
         lastError = outcome.reason;
-        if (Date.now() - failingSince >= giveUp) {
+        if (clock.now() - failingSince >= giveUp) {
           throw unreachable(this.#url().origin, lastError);
         }
       }
       // A sink that dropped us for being slow wants us back at once; everything else backs off.
-      const delay = outcome.code === FEED_CLOSE_TOO_SLOW && outcome.hello ? 0 : backoffDelay(attempt, initial, max, random);
       attempt++;
+      const delay = outcome.code === FEED_CLOSE_TOO_SLOW && outcome.hello ? 0 : backoffDelay(attempt, { baseMs: initial, maxMs: max, jitter: 'equal', random });
       options.onStatus?.({ state: 'disconnected', code: outcome.code, reason: outcome.reason, retryInMs: delay, attempt });
-      if (delay > 0) await sleep(delay, signal);
+      // An abort ends the wait early; the loop condition then returns.
+      if (delay > 0) await sleep(clock, delay, signal).catch(() => undefined);
     }
   }
 
@@ -468,9 +441,9 @@ export class SinkClient {
       ws.on('message', (data: Buffer) => {
         armIdle();
         if (settled) return;
-        let frame: FeedHello | SinkEvent;
+        let frame: HelloFrame | SinkEvent;
         try {
-          frame = JSON.parse(data.toString('utf8')) as FeedHello | SinkEvent;
+          frame = JSON.parse(data.toString('utf8')) as HelloFrame | SinkEvent;
         } catch {
           ws.terminate();
           finish({ kind: 'closed', code: null, reason: 'the sink sent a frame that is not JSON', hello });
@@ -479,11 +452,11 @@ export class SinkClient {
         try {
           if (frame.type === 'hello') {
             hello = true;
-            this.#onHello(state, frame as FeedHello, options);
+            this.#onHello(state, frame, options);
             return;
           }
           if (!hello) return;
-          const event = frame as SinkEvent;
+          const event = frame;
           if (event.type === 'gap') {
             const gap = event as SinkEvent<'gap'>;
             state.lastSeq = Math.max(state.lastSeq ?? 0, gap.data.to);
@@ -507,7 +480,7 @@ export class SinkClient {
     });
   }
 
-  #onHello(state: FeedState, hello: FeedHello, options: EventsOptions): void {
+  #onHello(state: FeedState, hello: HelloFrame, options: EventsOptions): void {
     const previous = state.instance;
     let resumed = previous === hello.instance;
     if (previous !== null && previous !== hello.instance) {

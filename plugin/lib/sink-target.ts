@@ -1,25 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { evError, isEmailValidateError } from '../../src/errors.ts';
-import type { HelloFrame, MessageDetail, MessageList, SinkEvent, SinkStats } from '../../src/protocol.ts';
+import type { HelloFrame, SinkEvent } from '../../src/protocol.ts';
 import { pickKubeFlags } from './kube-flags.ts';
 import { openClusterSink, type ClusterSink } from './kube/cluster-sink.ts';
 import type { SinkFlagsValues } from './sink-flags.ts';
 import { SinkClient } from './sink-client.ts';
+import { readTokenFile } from './token-file.ts';
 
-/** What the CLI's sink commands need from a sink's API; {@link SinkClient} provides it. */
-export interface SinkApi {
-  info(): Promise<{ instance?: string; lastSeq?: number; smtp?: { port?: number; host?: string } | null } & Record<string, unknown>>;
-  list(query?: { start?: number; limit?: number; to?: string; from?: string; subject?: string; containing?: string; tag?: string }): Promise<MessageList>;
-  get(id: string): Promise<MessageDetail>;
-  raw(id: string): Promise<Uint8Array>;
-  clear(): Promise<{ deleted: number }>;
-  rules(): Promise<string>;
-  setRules(yaml: string): Promise<{ count: number }>;
-  stats(): Promise<SinkStats>;
-  events(options: { since?: number; signal: AbortSignal; onHello?: (hello: HelloFrame) => void; onEvent: (event: SinkEvent) => void }): Promise<void>;
-  /** Releases connections (keep-alive sockets). */
-  close?(): Promise<void>;
-}
+/** What the CLI's sink commands use of a sink's API: the part of {@link SinkClient} they call (tests pass fakes of it). */
+export type SinkApi = Pick<SinkClient, 'info' | 'list' | 'get' | 'raw' | 'clear' | 'rules' | 'setRules' | 'stats' | 'events' | 'close'>;
 
 /** One sink reachable from here: its API and, when known, the local SMTP endpoint. */
 export interface SinkEndpoint {
@@ -29,6 +17,8 @@ export interface SinkEndpoint {
   apiUrl: string;
   /** Where to send SMTP to reach this sink: the forwarded port, or null when unknown (derive it from /api/info). */
   smtp: { host: string; port: number } | null;
+  /** The API token used for this sink (the cluster sink's Secret, or --token); `open` hands it to the browser. */
+  token?: string | null;
 }
 
 export interface SinkTarget {
@@ -38,9 +28,6 @@ export interface SinkTarget {
   /** Closes tunnels. Idempotent. */
   close(): Promise<void>;
 }
-
-/** Most bytes read from --token-file: a token is a line, not a file's worth. */
-export const MAX_TOKEN_FILE_BYTES = 4096;
 
 /** The SMTP port a sink listens on by default (`kubectl email-validate sink --smtp-port`). */
 export const DEFAULT_SINK_SMTP_PORT = 1025;
@@ -83,19 +70,35 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
   return { host: m[1] ?? m[2], port };
 }
 
-async function readToken(path: string, read: (p: string) => Promise<string>): Promise<string> {
-  let text: string;
-  try {
-    text = await read(path);
-  } catch (err) {
-    throw evError('EV_ERR_FILE_READ', `cannot read --token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'check the path and its permissions', cause: err });
-  }
-  const token = text.slice(0, MAX_TOKEN_FILE_BYTES).trim();
-  if (!token) throw evError('EV_ERR_INVALID_OPTION', `--token-file ${path} is empty`, { hint: 'the file must hold the sink\'s API token' });
-  return token;
+const KUBE_ONLY = ['kubeconfig', 'context', 'cluster', 'user', 'namespace'] as const;
+
+/** What {@link withSinkTarget} needs of the interrupt handler: Ctrl-C aborts the resolution and closes the tunnels. */
+export interface TargetInterrupt {
+  readonly signal: AbortSignal;
+  register(label: string, run: () => Promise<void>): () => void;
 }
 
-const KUBE_ONLY = ['kubeconfig', 'context', 'cluster', 'user', 'namespace'] as const;
+/**
+ * Every sink command's frame: resolves the sink (reporting progress to
+ * `onStatus`), runs `use`, and always closes what was opened. With an
+ * `interrupt`, Ctrl-C aborts the resolution and closes the tunnels.
+ */
+export async function withSinkTarget<T>(
+  flags: SinkFlagsValues,
+  options: { onStatus: (line: string) => void; interrupt?: TargetInterrupt; deps?: ResolveDeps },
+  use: (target: SinkTarget) => Promise<T>,
+): Promise<T> {
+  const { interrupt } = options;
+  const target = await resolveSinkTarget(flags, { onStatus: options.onStatus, deps: options.deps, ...(interrupt ? { signal: interrupt.signal } : {}) });
+  // Only tunnels need closing on Ctrl-C; a direct --sink has nothing to clean up.
+  const unregister = interrupt && target.kind === 'cluster' ? interrupt.register('tunnels to the sink', () => target.close()) : () => {};
+  try {
+    return await use(target);
+  } finally {
+    unregister();
+    await target.close();
+  }
+}
 
 /**
  * Finds the sink a command talks to: `--sink URL` directly, otherwise the
@@ -114,7 +117,7 @@ export async function resolveSinkTarget(flags: SinkFlagsValues, options: Resolve
     }
     const url = parseSinkUrl(flags.sink);
     const token = flags['token-file'] !== undefined
-      ? await readToken(flags['token-file'], deps.readTokenFile ?? ((p) => readFile(p, 'utf8')))
+      ? await readTokenFile(flags['token-file'], deps.readTokenFile)
       : flags.token;
     const base = url.href.replace(/\/+$/, '');
     const api = createApi(base, token);
@@ -122,7 +125,7 @@ export async function resolveSinkTarget(flags: SinkFlagsValues, options: Resolve
     return {
       kind: 'direct',
       namespace: null,
-      sinks: [{ name: url.host, api, apiUrl: base, smtp: null }],
+      sinks: [{ name: url.host, api, apiUrl: base, smtp: null, token: token ?? null }],
       close: () => (closing ??= Promise.resolve(api.close?.())),
     };
   }
@@ -146,7 +149,7 @@ export async function resolveSinkTarget(flags: SinkFlagsValues, options: Resolve
     throw err;
   }
   let closed = false;
-  const sinks = cluster.sinks.map((s) => ({ name: s.pod, api: createApi(s.apiUrl, cluster.token), apiUrl: s.apiUrl, smtp: s.smtp }));
+  const sinks = cluster.sinks.map((s) => ({ name: s.pod, api: createApi(s.apiUrl, cluster.token), apiUrl: s.apiUrl, smtp: s.smtp, token: cluster.token }));
   return {
     kind: 'cluster',
     namespace: cluster.namespace,

@@ -12,15 +12,19 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { EmailValidateError, evError } from '../../src/errors.ts';
-import { SINK_EVENT_TYPES } from '../../src/protocol.ts';
+import { FEED_SUBPROTOCOL, SINK_EVENT_TYPES } from '../../src/protocol.ts';
 import { EventFeed, FEED_MAX_CLIENT_PAYLOAD, type EventFeedOptions, type FeedSubscription } from '../feed.ts';
 import type { SinkMetrics } from '../metrics.ts';
 import type { Logger, SinkContext } from '../types.ts';
 import { addApiRoutes } from './api-routes.ts';
-import { FEED_SUBPROTOCOL, TokenVerifier } from './auth.ts';
-import { addMailhogRoutes } from './mailhog.ts';
+import { TokenVerifier } from './auth.ts';
+import { addMailhogRoutes } from './mailhog/routes.ts';
+import { addMailpitRoutes } from './mailpit/routes.ts';
+import type { Relay } from './mailhog/release.ts';
+import type { ReleaseTarget } from '../release-targets.ts';
 import { errorBody, sendError, sendJson, sendText } from './respond.ts';
 import { Router } from './router.ts';
+import { addUiRoutes } from '../ui/routes.ts';
 
 /** Path of the WebSocket event feed. */
 export const EVENTS_PATH = '/api/events';
@@ -48,6 +52,14 @@ export interface ApiServerOptions {
   feed?: Omit<EventFeedOptions, 'logger' | 'onClientOpened' | 'onClientClosed' | 'onClientDropped'> & { maxClients?: number };
   /** Hostname MailHog-compatible messages claim in their Received header. */
   mailhogHostname?: string;
+  /** `--cors-origin`: Access-Control-Allow-Origin of the MailHog/Mailpit-compatible routes (null: none). */
+  corsOrigin?: string | null;
+  /** `--release-to`: the SMTP servers MailHog/Mailpit releases may go to (none: releases are refused). */
+  releaseTo?: readonly ReleaseTarget[];
+  /** Sends releases (tests inject one). */
+  relay?: Relay;
+  /** Where the sink's SMTP listens: Mailpit's send route delivers through it. */
+  localSmtp?: () => { host: string; port: number | null };
   /**
    * Extra fields for `GET /api/info`, e.g. `{ smtp: { port: 1025 }, version }`:
    * `send` reads `smtp.port` from there to know where to deliver.
@@ -142,7 +154,13 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     sendText(res, 200, text, metrics.registry.contentType);
   }, { auth: false });
   addApiRoutes(router, ctx, { auth: verifier !== null, info: options.info });
-  addMailhogRoutes(router, ctx, { hostname: options.mailhogHostname });
+  const compatOptions = { corsOrigin: options.corsOrigin ?? null, releaseTo: options.releaseTo ?? [], logger, ...(options.relay ? { relay: options.relay } : {}) };
+  const compat = [
+    addMailhogRoutes(router, ctx, { ...compatOptions, ...(options.mailhogHostname ? { hostname: options.mailhogHostname } : {}) }),
+    addMailpitRoutes(router, ctx, { ...compatOptions, ...(options.localSmtp ? { localSmtp: options.localSmtp } : {}) }),
+  ];
+  const compatSockets = new Map(compat.flatMap((c) => [...c.websockets]));
+  addUiRoutes(router, ctx);
   router.add('GET', EVENTS_PATH, () => {
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
   });
@@ -159,7 +177,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       url = parseUrl(req);
       const match = router.match(req.method ?? 'GET', url.pathname);
       if (match.kind === 'not-found') {
-        throw evError('EV_ERR_NOT_FOUND', `no route ${req.method} ${url.pathname.slice(0, 200)}`, { hint: 'see the README\'s API section for the routes' });
+        throw evError('EV_ERR_NOT_FOUND', `no route ${req.method} ${url.pathname.slice(0, 200)}`, { hint: 'see docs/api.md for the routes' });
       }
       if (match.options.auth && verifier !== null && !verifier.authorize(req)) throw unauthorized();
       if (match.kind === 'method-not-allowed') {
@@ -193,6 +211,8 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     // Select our protocol when offered; a client that offered only `bearer.<token>` gets none selected.
     handleProtocols: (protocols) => (protocols.has(FEED_SUBPROTOCOL) ? FEED_SUBPROTOCOL : false),
   });
+  // MailHog's and Mailpit's feeds: no subprotocol, tiny client frames (MailHog reads at most 1 byte, websockets/connection.go:19).
+  const compatWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024, clientTracking: false });
   let shuttingDown = false;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -206,6 +226,12 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     try {
       if (!isWebSocketUpgrade(req)) throw evError('EV_ERR_BAD_REQUEST', `unsupported upgrade to ${String(req.headers.upgrade).slice(0, 40)}`, { hint: 'send plain HTTP/1.1 requests; only the event feed upgrades, to websocket' });
       const url = parseUrl(req);
+      const compatSocket = compatSockets.get(url.pathname);
+      if (compatSocket !== undefined) {
+        if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();
+        compatWss.handleUpgrade(req, socket, head, compatSocket);
+        return;
+      }
       if (url.pathname !== EVENTS_PATH) throw evError('EV_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`, { hint: `the event feed is at ${EVENTS_PATH}` });
       if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();
       subscription = parseFeedQuery(url);
@@ -229,12 +255,14 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
         ? new Promise<void>((resolve) => server.close(() => resolve()))
         : Promise.resolve();
       server.closeIdleConnections();
+      for (const c of compat) c.close();
       await feed.close();
       const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       grace.unref();
       await closed;
       clearTimeout(grace);
       wss.close();
+      compatWss.close();
     })();
     return shutdownPromise;
   };

@@ -17,11 +17,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-
-/** The subprotocol the feed speaks; offered by clients that pass the token as a subprotocol. */
-export const FEED_SUBPROTOCOL = 'email-validate.v1';
-/** Prefix of the `Sec-WebSocket-Protocol` entry that carries the token. */
-export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
+import { BEARER_SUBPROTOCOL_PREFIX } from '../../src/protocol.ts';
 /** Longest credential looked at; real tokens are ~43 characters, this bounds hashing work per request. */
 export const MAX_TOKEN_LENGTH = 4096;
 

@@ -98,13 +98,13 @@ export function createLists(data: ListData = {}): Lists {
 
   function suggest(domain: string): string | null {
     if (domain.length < MIN_TYPO_DOMAIN_LENGTH || popularSet.has(domain)) return null;
-    const best = closestPopular(domain);
-    if (best === null || !free.has(domain)) return best;
-    // The free list holds real regional providers (hotmail.es) and typo-squatting
-    // domains (gmial.com) alike: for its members, suggest only a fix of the
-    // name before the same suffix, never a different country.
-    const dot = domain.indexOf('.');
-    return dot !== -1 && best.endsWith(domain.slice(dot)) && best.indexOf('.') === best.length - (domain.length - dot) ? best : null;
+    // A domain on the free-provider or disposable list is a real mail service
+    // (foxmail.com, yopmail.com are one edit from hotmail.com, and their users
+    // are real): never "corrected". A typo-squatting domain on those lists
+    // (gmial.com) is flagged by the list itself. A domain with MX records is
+    // never corrected either; that is known only after DNS (pipeline.ts).
+    if (free.has(domain) || isDisposable(domain)) return null;
+    return closestPopular(domain);
   }
 
   function closestPopular(domain: string): string | null {

@@ -16,6 +16,7 @@
  */
 
 import { domainToAsciiStrict, isPlainLdhDomain } from './idna.ts';
+import { isEnvelopeMailbox, isInvisible } from './envelope.ts';
 
 export type SyntaxCategory = 'valid' | 'unusual' | 'deprecated' | 'invalid';
 
@@ -35,14 +36,12 @@ export const DIAGNOSES = Object.freeze({
   rfc5321_tld_numeric: 'unusual',
   rfc5321_quoted_string: 'unusual',
   rfc5321_address_literal: 'unusual',
-  rfc5321_ipv6_deprecated: 'unusual',
+  unusual_invisible_char: 'unusual',
   // CFWS and deprecated forms
   cfws_comment: 'deprecated',
   cfws_fws: 'deprecated',
   deprec_local_part: 'deprecated',
   deprec_fws: 'deprecated',
-  deprec_qtext: 'deprecated',
-  deprec_quoted_pair: 'deprecated',
   deprec_comment: 'deprecated',
   deprec_cfws_near_at: 'deprecated',
   // RFC 5322-only: invalid in an envelope
@@ -75,6 +74,7 @@ export const DIAGNOSES = Object.freeze({
   err_unclosed_domain_literal: 'invalid',
   err_expecting_atext: 'invalid',
   err_expecting_dtext: 'invalid',
+  err_expecting_qpair: 'invalid',
   err_atext_after_qs: 'invalid',
   err_atext_after_cfws: 'invalid',
   err_atext_after_domlit: 'invalid',
@@ -82,13 +82,19 @@ export const DIAGNOSES = Object.freeze({
   err_cr_no_lf: 'invalid',
   err_fws_crlf_end: 'invalid',
   err_control_char: 'invalid',
+  err_invalid_utf8: 'invalid',
   err_idna: 'invalid',
+  err_not_envelope_safe: 'invalid',
 } satisfies Record<string, SyntaxCategory>);
 
 export type Diagnosis = keyof typeof DIAGNOSES;
 
-/** Severity order inside one category group: later entries win. */
-const SEVERITY: Record<SyntaxCategory, number> = { valid: 0, unusual: 1, deprecated: 2, invalid: 3 };
+/**
+ * Severity of each diagnosis: its position in {@link DIAGNOSES}, which follows
+ * is_email's numeric codes (categories in order, then the codes inside each).
+ * An address reports its most severe finding, not the first one seen.
+ */
+const SEVERITY: Record<string, number> = Object.fromEntries(Object.keys(DIAGNOSES).map((d, i) => [d, i]));
 
 export interface SyntaxResult {
   category: SyntaxCategory;
@@ -188,7 +194,34 @@ class Scanner {
   constructor(s: string) { this.s = s; }
 
   note(d: Diagnosis): void {
-    if (SEVERITY[DIAGNOSES[d]] > SEVERITY[DIAGNOSES[this.worst]]) this.worst = d;
+    if (SEVERITY[d] > SEVERITY[this.worst]) this.worst = d;
+  }
+
+  /**
+   * A character that no envelope can carry: C0 controls (tab included, outside
+   * folding white space), DEL, C1 controls, and U+FFFD (what the reader puts
+   * where the input was not UTF-8). Returns the error to fail with, or null.
+   */
+  unsafe(c: number): Diagnosis | null {
+    if (c < 32 || c === 127 || (c >= 0x80 && c <= 0x9f)) return 'err_control_char';
+    if (c === 0xfffd || (c >= 0xd800 && c <= 0xdfff && !this.pairedSurrogate())) return 'err_invalid_utf8';
+    return null;
+  }
+
+  /** {@link unsafe} for the character at `at`. */
+  unsafeAt(at: number): Diagnosis | null {
+    const keep = this.i;
+    this.i = at;
+    const u = this.unsafe(this.s.charCodeAt(at));
+    this.i = keep;
+    return u;
+  }
+
+  private pairedSurrogate(): boolean {
+    const c = this.s.charCodeAt(this.i);
+    if (c >= 0xd800 && c <= 0xdbff) { const d = this.s.charCodeAt(this.i + 1); return d >= 0xdc00 && d <= 0xdfff; }
+    const p = this.s.charCodeAt(this.i - 1);
+    return p >= 0xd800 && p <= 0xdbff;
   }
 
   fail(d: Diagnosis): false {
@@ -233,11 +266,19 @@ class Scanner {
       else if (c === 41) { depth--; if (depth === 0) return true; }
       else if (c === 92) {
         if (this.done) return this.fail('err_backslash_end');
+        const q = this.peek();
         this.i++;
+        // A quoted control character is still a control character (obs-qp): refused.
+        if (q !== 9) { const u = this.unsafeAt(this.i - 1); if (u !== null) return this.fail(u); }
       } else if (c === 13) {
+        // Only folding white space (CRLF then WSP) may break a comment's line.
         if (this.peek() !== 10) return this.fail('err_cr_no_lf');
-      } else if (c < 32 && c !== 9 && c !== 10) {
-        this.note('deprec_comment');
+        const w = this.s.charCodeAt(this.i + 1);
+        if (w !== 32 && w !== 9) return this.fail('err_fws_crlf_end');
+        this.i++;
+      } else if (c !== 9) {
+        const u = this.unsafeAt(this.i - 1);
+        if (u !== null) return this.fail(u);
       }
     }
     return this.fail('err_unclosed_comment');
@@ -259,7 +300,11 @@ class Scanner {
         out += this.s.slice(start, this.i);
         if (this.i + 1 >= this.s.length) { this.fail('err_backslash_end'); return null; }
         const q = this.s.charCodeAt(this.i + 1);
-        if (!((q >= 32 && q <= 126) || q === 9)) this.note('deprec_quoted_pair');
+        // RFC 5321's quoted-pairSMTP is "\\" %d32-126: a quoted control
+        // character (RFC 5322's obs-qp) cannot go into an envelope.
+        const u = this.unsafeAt(this.i + 1);
+        if (u !== null) { this.fail(u); return null; }
+        if (q >= 128) { this.fail('err_expecting_qpair'); return null; }
         out += this.s[this.i + 1];
         this.i += 2;
         start = this.i;
@@ -269,16 +314,22 @@ class Scanner {
         if (this.s.charCodeAt(this.i + 1) !== 10) { this.fail('err_cr_no_lf'); return null; }
         const w = this.s.charCodeAt(this.i + 2);
         if (w !== 32 && w !== 9) { this.fail('err_fws_crlf_end'); return null; }
-        // Folding inside a quoted string is header syntax, never envelope.
-        this.note('deprec_fws');
+        // Folding inside a quoted string is CFWS (is_email's CFWS_FWS): header
+        // syntax, removed from the envelope form; the WSP after it stays.
+        this.note('cfws_fws');
         out += this.s.slice(start, this.i);
         this.i += 2;
         start = this.i;
         continue;
       }
-      if (c >= 128) this.smtputf8 = true;
-      else if (c < 32 && c !== 9) this.note('deprec_qtext');
-      else if (c === 127) this.note('deprec_qtext');
+      // No control character (tab included: qtextSMTP has none) can be sent
+      // in an envelope, so an address holding one is invalid, not deprecated.
+      const u = this.unsafe(c);
+      if (u !== null) { this.fail(u); return null; }
+      if (c >= 128) {
+        this.smtputf8 = true;
+        if (isInvisible(c)) this.note('unusual_invisible_char');
+      }
       this.i++;
     }
     this.fail('err_unclosed_quoted_str');
@@ -300,6 +351,11 @@ function slow(address: string): SyntaxResult {
   const s = address;
   // ---- local part: word *("." word), CFWS around words
   const words: string[] = [];
+  // Extent of the local part as written, words and dots (quotes and quoted
+  // pairs included), without the CFWS around it: RFC 5321's 64-octet limit
+  // applies to what is written, not to the unquoted form.
+  let localStart = -1;
+  let localEnd = -1;
   let quotedWords = 0;
   let expectWord = true;
   let dots = 0;
@@ -326,8 +382,10 @@ function slow(address: string): SyntaxResult {
     }
     if (c === 34) {
       if (!expectWord) return invalid(seen !== null ? 'err_atext_after_cfws' : 'err_expecting_atext');
+      if (localStart === -1) localStart = sc.i;
       const content = sc.quoted();
       if (content === null) return invalid(sc.error!);
+      localEnd = sc.i;
       words.push(content);
       quotedWords++;
       expectWord = false;
@@ -337,13 +395,22 @@ function slow(address: string): SyntaxResult {
     if ((c < 128 && ATEXT[c] === 1) || c >= 128) {
       if (!expectWord) return invalid(quotedWords > 0 && seen === null ? 'err_atext_after_qs' : 'err_atext_after_cfws');
       const start = sc.i;
+      if (localStart === -1) localStart = start;
       while (!sc.done) {
         const d = sc.peek();
-        if (d >= 128) { sc.smtputf8 = true; sc.i++; continue; }
+        if (d >= 128) {
+          const u = sc.unsafe(d);
+          if (u !== null) return invalid(u);
+          if (isInvisible(d)) sc.note('unusual_invisible_char');
+          sc.smtputf8 = true;
+          sc.i++;
+          continue;
+        }
         if (ATEXT[d] !== 1) break;
         sc.i++;
       }
       words.push(s.slice(start, sc.i));
+      localEnd = sc.i;
       expectWord = false;
       continue;
     }
@@ -356,6 +423,7 @@ function slow(address: string): SyntaxResult {
   }
   if (words.length === 0) return invalid('err_no_local_part');
   if (expectWord) return invalid('err_dot_end');
+  const writtenLocalOctets = utf8Length(s.slice(localStart, localEnd));
   sc.i++; // '@'
 
   // Local part as it goes into the envelope.
@@ -366,11 +434,14 @@ function slow(address: string): SyntaxResult {
   } else {
     if (words.length > 1) sc.note('deprec_local_part');
     const joined = words.join('.');
+    // A quoted string is unusual as written even when its content is a
+    // dot-atom (is_email's RFC5321_QUOTEDSTRING); the envelope form drops
+    // the quotes then: "abc"@x is the same mailbox as abc@x (RFC 5321 §4.1.2).
+    sc.note('rfc5321_quoted_string');
     if (isDotAtom(joined)) {
-      local = joined; // "abc"@x is the same mailbox as abc@x (RFC 5321 §4.1.2)
+      local = joined;
     } else {
       localQuoted = true;
-      sc.note('rfc5321_quoted_string');
       local = `"${SPECIAL_IN_QUOTED_OUTPUT.test(joined) ? escapeQuoted(joined) : joined}"`;
     }
   }
@@ -391,32 +462,48 @@ function slow(address: string): SyntaxResult {
     domainInput = lit;
     domain = lit;
   } else {
-    const start = sc.i;
-    let labelStart = sc.i;
+    // Labels, with RFC 5322's obs-domain: CFWS around the dots (deprecated).
+    const labels: string[] = [];
     let hasNonLdh = false;
     let hasNonAscii = false;
+    let trailing: 'comment' | 'fws' | null = null;
     for (;;) {
-      const c = sc.done ? -1 : sc.peek();
-      if (c === 46 || c === -1 || !(c >= 128 || ATEXT[c] === 1)) {
-        const len = sc.i - labelStart;
-        if (len === 0) {
-          if (c === 46) return invalid(sc.i === start ? 'err_dot_start' : 'err_consecutive_dots', local);
-          if (sc.i === start) return invalid(c === -1 ? 'err_no_domain_part' : 'err_expecting_atext', local);
-          return invalid('err_dot_end', local);
-        }
-        if (s.charCodeAt(labelStart) === 45) return invalid('err_domain_hyphen_start', local);
-        if (s.charCodeAt(sc.i - 1) === 45) return invalid('err_domain_hyphen_end', local);
-        if (len > MAX_LABEL_OCTETS && !hasNonAscii) sc.note('rfc5322_label_too_long');
-        if (c !== 46) break;
+      const labelStart = sc.i;
+      while (!sc.done) {
+        const c = sc.peek();
+        if (c === 46 || !(c >= 128 || ATEXT[c] === 1)) break;
+        if (c >= 128) {
+          const u = sc.unsafe(c);
+          if (u !== null) return invalid(u, local);
+          hasNonAscii = true;
+        } else if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45)) hasNonLdh = true;
         sc.i++;
-        labelStart = sc.i;
+      }
+      const len = sc.i - labelStart;
+      const c = sc.done ? -1 : sc.peek();
+      if (len === 0) {
+        if (c === 46) return invalid(labels.length === 0 ? 'err_dot_start' : 'err_consecutive_dots', local);
+        if (labels.length === 0) return invalid(c === -1 ? 'err_no_domain_part' : 'err_expecting_atext', local);
+        return invalid('err_dot_end', local);
+      }
+      if (s.charCodeAt(labelStart) === 45) return invalid('err_domain_hyphen_start', local);
+      if (s.charCodeAt(sc.i - 1) === 45) return invalid('err_domain_hyphen_end', local);
+      if (len > MAX_LABEL_OCTETS && !hasNonAscii) sc.note('rfc5322_label_too_long');
+      labels.push(s.slice(labelStart, sc.i));
+      const cf = sc.cfws();
+      if (cf === false) return invalid(sc.error!, local, labels.join('.'));
+      if (!sc.done && sc.peek() === 46) {
+        if (cf !== null) sc.note(cf === 'comment' ? 'deprec_comment' : 'deprec_fws');
+        sc.i++;
+        const cf2 = sc.cfws();
+        if (cf2 === false) return invalid(sc.error!, local, labels.join('.'));
+        if (cf2 !== null) sc.note(cf2 === 'comment' ? 'deprec_comment' : 'deprec_fws');
         continue;
       }
-      if (c >= 128) hasNonAscii = true;
-      else if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45)) hasNonLdh = true;
-      sc.i++;
+      trailing = cf;
+      break;
     }
-    domainInput = s.slice(start, sc.i);
+    domainInput = labels.join('.');
     if (hasNonLdh) sc.note('rfc5322_domain');
     if (!hasNonLdh) {
       if (!hasNonAscii && isPlainLdhDomain(domainInput)) {
@@ -433,13 +520,12 @@ function slow(address: string): SyntaxResult {
         idn = hasNonAscii || ascii.includes('xn--');
       }
     }
+    // Anything after the domain other than CFWS is an error.
     if (!sc.done) {
-      // Anything after the domain other than CFWS is an error.
-      const after = sc.cfws();
-      if (after === false) return invalid(sc.error!, local, domainInput);
-      if (after !== null) sc.note(after === 'comment' ? 'cfws_comment' : 'cfws_fws');
-      if (!sc.done) return invalid('err_expecting_atext', local, domainInput);
+      const c = sc.peek();
+      return invalid(trailing !== null && (c >= 128 || ATEXT[c] === 1) ? 'err_atext_after_cfws' : 'err_expecting_atext', local, domainInput);
     }
+    if (trailing !== null) sc.note(trailing === 'comment' ? 'cfws_comment' : 'cfws_fws');
     if (domain !== '') {
       if (domain.length > MAX_DOMAIN_OCTETS) sc.note('rfc5322_domain_too_long');
       const dot = domain.lastIndexOf('.');
@@ -455,12 +541,16 @@ function slow(address: string): SyntaxResult {
   }
 
   // ---- lengths (octets)
-  const localOctets = utf8Length(local);
+  const localOctets = Math.max(utf8Length(local), writtenLocalOctets);
   if (localOctets > MAX_LOCAL_PART_OCTETS) sc.note('rfc5322_local_too_long');
   if (localOctets + 1 + utf8Length(domain || domainInput) > MAX_ADDRESS_OCTETS) sc.note('rfc5322_too_long');
 
   const category = DIAGNOSES[sc.worst];
   if (category === 'invalid') return result('invalid', sc.worst, local, '', domainInput, sc.smtputf8);
+  // The last gate: whatever the scanner accepted must fit the envelope
+  // grammar, so no input can put a byte into an SMTP command that the
+  // grammar does not allow (a scanner bug becomes an invalid address).
+  if (!isEnvelopeMailbox(`${local}@${domain}`)) return result('invalid', 'err_not_envelope_safe', local, '', domainInput, sc.smtputf8);
   return result(category, sc.worst, local, domain, domainInput, sc.smtputf8, idn, literal);
 }
 
@@ -586,9 +676,10 @@ function checkIPv6(s: string): Diagnosis | null {
   }
   if (body.startsWith(':') && !body.startsWith('::')) return 'rfc5322_ipv6_colon_start';
   if (body.endsWith(':') && !body.endsWith('::')) return 'rfc5322_ipv6_colon_end';
-  // '::' expands to at least one group.
+  // RFC 5321 §4.1.3: '::' stands for at least two groups, so no more than
+  // six groups (four beside an IPv4 tail) may be written besides it.
+  // (is_email calls seven a deprecated form; the envelope grammar has none.)
   const explicit = groups.filter((g) => g.length > 0).length;
-  if (explicit > maxGroups - 1) return 'rfc5322_ipv6_max_groups';
-  if (explicit === maxGroups - 1) return 'rfc5321_ipv6_deprecated';
+  if (explicit > maxGroups - 2) return 'rfc5322_ipv6_max_groups';
   return null;
 }

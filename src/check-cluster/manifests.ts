@@ -119,8 +119,7 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
       command: ['node', '-e', BOOTSTRAP],
       env: [
         ...baseEnv,
-        { name: 'EV_REDIS_HOST', value: redisHost(ns) },
-        { name: 'EV_REDIS_PORT', value: String(REDIS_PORT) },
+        { name: 'EV_REDIS_ADDRESS', value: `${redisHost(ns)}:${REDIS_PORT}` },
         { name: 'EV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: 'EV_CHECK_OPTIONS', value: JSON.stringify(o.shard) },
         { name: 'EV_CHECK_LIMITS', value: JSON.stringify(o.limits) },

@@ -13,7 +13,7 @@ import pLimit from 'p-limit';
 import type { Clock } from '../clock.ts';
 import { evError } from '../errors.ts';
 import { DigestSet } from './dedupe.ts';
-import { checkNetwork, checkOffline, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';
+import { checkNetwork, checkOffline, dedupeKeyOf, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';
 import type { CheckResult } from './result.ts';
 
 /** Records in flight or waiting for an earlier one, at most: bounds memory whatever the list length. */
@@ -88,6 +88,8 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Live counters for progress display; updated in place. */
   stats?: Counts;
+  /** Sees every network result; an error it returns stops the run (see failure-watch.ts). */
+  watch?: { observe(r: CheckResult): Error | null };
 }
 
 /**
@@ -106,6 +108,9 @@ export function emptyCounts(): Counts {
 }
 
 interface Done { result: CheckResult | null; file: number; end: number }
+
+/** Thrown inside a queued check when the run is already failing: the check never ran. */
+const SKIPPED = Symbol('skipped');
 
 /**
  * Runs a whole check. Resolves to the final counts; rejects with the input's
@@ -132,8 +137,14 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
   let lastCheckpoint = o.clock.now();
   let checkpointing: Promise<void> = Promise.resolve();
 
+  // `read` and `duplicates` are counted here, in input order, like the
+  // verdicts: a checkpoint's counts then describe exactly the records up to
+  // its index. Counted at read time, they included records read ahead of the
+  // output, which a resumed run reads (and counted) again.
   const emit = (r: CheckResult | null, file: number, end: number): void => {
-    if (r !== null) {
+    counts.read++;
+    if (r === null) counts.duplicates++;
+    else {
       writer.write(r);
       counts.written++;
       switch (r.verdict) {
@@ -172,14 +183,19 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
   const launch = (i: number, r: CheckResult, file: number, end: number): void => {
     inFlight++;
     limit(async () => {
+      // Once the run is failing, checks still queued are dropped, not run:
+      // a broken service is not asked a thousand more times on the way out.
+      if (failure !== null) throw SKIPPED;
       if (o.rate) await o.rate.take(o.signal);
       return checkNetwork(r, o.stages, o.signal);
     }).then((res) => {
       o.journal?.completed(res);
       complete(i, res, file, end);
+      const stop = o.watch?.observe(res) ?? null;
+      if (stop !== null && failure === null) failure = stop;
     }).catch((err: unknown) => {
       // A failed stage, journal or output write stops the run (reported by the main loop).
-      if (failure === null) failure = err;
+      if (failure === null && err !== SKIPPED) failure = err;
     }).finally(() => {
       inFlight--;
       const w = wake;
@@ -197,11 +213,9 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
         if (failure !== null) throw failure;
         if (o.signal?.aborted) throw o.signal.reason;
         const i = ++index;
-        counts.read++;
         const end = ends[k];
         const r = checkOffline(values[k], i, o.offline);
-        if (!dedupe.add(r.normalized)) {
-          counts.duplicates++;
+        if (!dedupe.add(dedupeKeyOf(r))) {
           complete(i, null, file, end);
           continue;
         }

@@ -87,6 +87,11 @@ export function normalizedOf(address: string): string {
   return s.category === 'invalid' ? address : `${s.local}@${s.domain}`;
 }
 
+/** The de-duplication key of a result from {@link checkOffline}: equals `normalizedOf(result.address)`. */
+export function dedupeKeyOf(r: CheckResult): string {
+  return r.checks.syntax.category === 'invalid' ? r.address : r.normalized;
+}
+
 /** Syntax and list checks of one address (already trimmed). Pure and synchronous. */
 export function checkOffline(address: string, index: number, ctx: OfflineContext): CheckResult {
   const s = diagnose(address);
@@ -94,7 +99,9 @@ export function checkOffline(address: string, index: number, ctx: OfflineContext
   const syntax = syntaxDetails(s.diagnosis, s.category, s.smtputf8, s.idn, s.literal);
   if (s.category === 'invalid') {
     reasons.push('syntax_invalid');
-    return { address, normalized: address, verdict: 'invalid', reasons, index, checks: { syntax } };
+    // An invalid address has no envelope form: `normalized` stays empty, so it
+    // is always something an SMTP command could carry (see envelope.ts).
+    return { address, normalized: '', verdict: 'invalid', reasons, index, checks: { syntax } };
   }
   if (s.category === 'unusual') reasons.push('syntax_unusual');
   else if (s.category === 'deprecated') reasons.push('syntax_deprecated');
@@ -159,6 +166,8 @@ export async function checkNetwork(r: CheckResult, stages: NetworkStages, signal
     const reason = DNS_REASON[d.status];
     if (reason) r.reasons.push(reason);
     if (d.implicitMx) r.reasons.push('implicit_mx');
+    // A domain that publishes MX records receives mail: not a typo to "correct".
+    if (d.status === 'ok' && !d.implicitMx && r.checks.lists?.suggestion) withoutSuggestion(r);
     if (!stages.allowPrivateMx && d.mx.some((m) => m.private)) r.reasons.push('mx_private');
     deliverable = d.status === 'ok';
     if (deliverable && stages.smtp) {
@@ -174,6 +183,12 @@ export async function checkNetwork(r: CheckResult, stages: NetworkStages, signal
   }
   r.verdict = verdictOf(r.reasons);
   return r;
+}
+
+function withoutSuggestion(r: CheckResult): void {
+  r.checks.lists = { ...r.checks.lists!, suggestion: null };
+  const k = r.reasons.indexOf('typo_suggestion');
+  if (k !== -1) r.reasons.splice(k, 1);
 }
 
 const DNS_REASON: Partial<Record<string, ReasonCode>> = {

@@ -41,9 +41,41 @@ export interface ProviderConfig {
 }
 
 const VERDICTS = new Set(['valid', 'invalid', 'risky', 'unknown']);
+/** Headers in one provider config: an API needs a token and a few more. */
+export const MAX_PROVIDER_HEADERS = 32;
+/** Framing and connection headers: set by the HTTP client, and a wrong value breaks every request. */
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection']);
+
+/** An RFC 9110 token (header field name). */
+function isHeaderName(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "!#$%&'*+-.^_`|~".includes(s[i]);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** What is wrong in a header value (RFC 9110 field-value: visible characters, SP and HTAB), or null. */
+function headerValueFault(v: string): string | null {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 13) return 'a carriage return (CR)';
+    if (c === 10) return 'a line feed (LF)';
+    if ((c < 32 && c !== 9) || c === 127) return `a control character (0x${c.toString(16).padStart(2, '0')})`;
+    if (c > 255) return 'a character outside Latin-1 (HTTP headers are bytes)';
+  }
+  return null;
+}
+
+/** A name safe to quote in an error: control characters shown as escapes. */
+function printable(s: string): string {
+  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s).slice(1, -1);
+}
 
 function bad(message: string, file: string): never {
-  throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: ${message}`, { hint: 'see "Provider" in the README for the expected keys' });
+  throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: ${message}`, { hint: 'see "Provider" in docs/checks.md for the expected keys' });
 }
 
 /** Parses `10/s`, `600/m`, or a bare number per second. Returns null for junk. */
@@ -97,6 +129,11 @@ export function parseProviderConfig(raw: unknown, file: string, env: Readonly<Re
   });
   if (typeof o.url !== 'string' || !o.url.includes('{address}') && o.body === undefined) bad('`url` must be a string containing {address} (or give a `body` template)', file);
   const url = subst(o.url as string, 'url');
+  // new URL() silently drops tabs and newlines; the template is used as written, so refuse them here.
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c < 33 || c === 127) bad(`\`url\` has ${c === 32 ? 'a space' : `a control character (0x${c.toString(16).padStart(2, '0')})`} at position ${i + 1}; encode it (%20) or remove it`, file);
+  }
   let parsed: URL;
   try { parsed = new URL(url.replace('{address}', 'x')); } catch { bad(`\`url\` is not a valid URL: ${url}`, file); }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') bad('`url` must be http or https', file);
@@ -105,9 +142,20 @@ export function parseProviderConfig(raw: unknown, file: string, env: Readonly<Re
   const headers: Record<string, string> = {};
   if (o.headers !== undefined) {
     if (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers)) bad('`headers` must be a mapping of strings', file);
-    for (const [k, v] of Object.entries(o.headers as Record<string, unknown>)) {
-      if (typeof v !== 'string' && typeof v !== 'number') bad(`header "${k}" must be a string`, file);
-      headers[k.toLowerCase()] = subst(String(v), `header "${k}"`);
+    const entries = Object.entries(o.headers as Record<string, unknown>);
+    if (entries.length > MAX_PROVIDER_HEADERS) bad(`\`headers\` has ${entries.length} entries; at most ${MAX_PROVIDER_HEADERS} are allowed`, file);
+    for (const [k, v] of entries) {
+      if (typeof v !== 'string' && typeof v !== 'number') bad(`header "${printable(k)}" must be a string`, file);
+      if (!isHeaderName(k)) bad(`header name "${printable(k)}" is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_\`|~ only)`, file);
+      const lower = k.toLowerCase();
+      if (RESERVED_HEADERS.has(lower)) bad(`header "${k}" is set by the HTTP client itself and cannot be configured`, file);
+      const value = subst(String(v), `header "${k}"`);
+      // Checked after ${env:…} substitution: a token read from the
+      // environment with a stray newline is caught here, not by thousands of
+      // failed requests later.
+      const badAt = headerValueFault(value);
+      if (badAt !== null) bad(`header "${k}" has ${badAt} in its value${String(v).includes('${env:') ? ' (after ${env:…} substitution)' : ''}; a header value is one line of visible characters`, file);
+      headers[lower] = value;
     }
   }
   if (o.body !== undefined && typeof o.body !== 'string') bad('`body` must be a string template (e.g. \'{"email": "{address}"}\')', file);

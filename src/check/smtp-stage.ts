@@ -10,6 +10,7 @@ import { backoffDelay } from '../limits/backoff.ts';
 import type { PermitSource } from '../limits/keyed-limiter.ts';
 import { mailProviderOf } from '../limits/mail-provider.ts';
 import type { DomainDns } from '../address/dns.ts';
+import { isEnvelopeMailbox } from '../address/envelope.ts';
 import { classifyRcpt, probeTargets, randomLocalPart, type ProbeTarget, type SmtpReply } from '../address/smtp-plan.ts';
 import type { ReasonCode } from './reasons.ts';
 import type { SmtpDetails } from './result.ts';
@@ -97,6 +98,9 @@ export class SmtpStage {
   catchAllOf(domain: string): boolean | null | undefined { return this.catchAll.get(domain); }
 
   async probe(address: string, domain: string, dns: DomainDns, signal?: AbortSignal): Promise<{ details: SmtpDetails; reasons: ReasonCode[] }> {
+    // Defence in depth: syntax already refuses such addresses, but nothing
+    // outside the envelope grammar may ever reach an SMTP command.
+    if (!isEnvelopeMailbox(address)) return { details: { status: 'skipped', catchAll: null, attempts: 0 }, reasons: ['syntax_invalid'] };
     const targets = probeTargets(dns, this.o.allowPrivate);
     if (targets.length === 0) {
       return { details: { status: 'skipped', catchAll: null, attempts: 0 }, reasons: ['smtp_skipped_private'] };

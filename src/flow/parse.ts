@@ -7,7 +7,11 @@
 import { stringify as toYaml } from 'yaml';
 import { evError, isEmailValidateError, type EmailValidateError } from '../errors.ts';
 import { parseRules } from '../rules-schema.ts';
-import { parseDuration, MAX_STEP_TIMEOUT_MS } from './duration.ts';
+import { DURATION_HINT, formatDuration, readDuration } from '../duration.ts';
+import {
+  DKIM_VERDICTS, EVENT_TYPES, FLOW_FIELDS, HTTP_METHODS, LIST_UNSUBSCRIBE_STATES, MAX_FLOW_STEPS, MAX_JOB_UID, MAX_SEND_COUNT,
+  MAX_SEND_RETRIES, MAX_SPAM_SCORE, MAX_STEP_TIMEOUT_MS,
+} from './format.ts';
 import { addressMatcher, isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
 import { PLACEHOLDER_VARS, renderDeep, renderTemplate, templateVariables, TemplateError } from './template.ts';
 import {
@@ -17,12 +21,6 @@ import {
 } from './types.ts';
 import { childPath, MAX_FLOW_FILE_BYTES, parseLocatedYaml, type LocatedYaml } from './yaml-source.ts';
 
-/** A flow with more steps than this is a load test, not a smoke test. */
-export const MAX_FLOW_STEPS = 500;
-/** One send step sends at most this many messages (bulk load belongs in `send --count`/benchmarks). */
-export const MAX_SEND_COUNT = 10_000;
-/** Deferred messages are retried at most this often; greylisting needs one. */
-export const MAX_SEND_RETRIES = 10;
 /** Problems listed before giving up: more would bury the first, which usually causes the rest. */
 export const MAX_REPORTED_PROBLEMS = 20;
 
@@ -37,21 +35,41 @@ export interface FlowProblem {
   col: number;
   path: string;
   message: string;
+  /** 'template' for an unknown or malformed `{{variable}}` (EV_ERR_FLOW_TEMPLATE when every problem is one). */
+  kind?: 'template';
 }
 
 export function formatProblem(p: FlowProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
 }
 
-/** Builds the EV_ERR_FLOW_INVALID error that carries every problem. */
-export function flowInvalid(unsorted: FlowProblem[]): EmailValidateError {
-  const problems = [...unsorted].sort((a, b) => a.line - b.line || a.col - b.col);
+/**
+ * Builds the error that carries the problems: EV_ERR_FLOW_TEMPLATE when every
+ * problem is a template problem (as docs/errors.md promises for an unknown
+ * variable), else EV_ERR_FLOW_INVALID. At most {@link MAX_REPORTED_PROBLEMS}
+ * are listed, first by position; `details.omitted` counts the rest (a hostile
+ * file cannot print thousands of lines).
+ */
+export function flowInvalid(unsorted: FlowProblem[], omittedBefore = 0): EmailValidateError {
+  const sorted = [...unsorted].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.col - b.col);
+  const problems = sorted.slice(0, MAX_REPORTED_PROBLEMS);
+  const omitted = omittedBefore + sorted.length - problems.length;
+  const total = problems.length + omitted;
   const first = formatProblem(problems[0]);
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-  return evError('EV_ERR_FLOW_INVALID', `${first}${more}`, {
-    hint: 'see the flow file reference in the README, or point your editor at schema/email-flow.schema.json',
-    details: { problems: problems.map((p) => ({ ...p, text: formatProblem(p) })) },
+  const more = total > 1 ? ` (and ${total - 1} more problem${total > 2 ? 's' : ''})` : '';
+  const template = unsorted.every((p) => p.kind === 'template') && omittedBefore === 0;
+  return evError(template ? 'EV_ERR_FLOW_TEMPLATE' : 'EV_ERR_FLOW_INVALID', `${first}${more}`, {
+    hint: template
+      ? 'templates know run.id, index, sink.url, sink.smtp, sink.host, sink.port, sink.namespace, mock.url and env.NAME; see docs/flows.md'
+      : 'see docs/flows.md, or point your editor at schema/email-flow.schema.json',
+    details: { problems: problems.map((p) => ({ ...p, text: formatProblem(p) })), omitted },
   });
+}
+
+/** The problems (and the count left out) carried by an error from {@link flowInvalid}. */
+export function flowProblemsOf(err: EmailValidateError): { problems: FlowProblem[]; omitted: number } {
+  const d = err.details as { problems?: FlowProblem[]; omitted?: number } | undefined;
+  return { problems: d?.problems ?? [], omitted: d?.omitted ?? 0 };
 }
 
 type Obj = Record<string, unknown>;
@@ -72,10 +90,13 @@ class Checker {
     return { file: this.file, path, line: p.line, col: p.col };
   }
 
-  fail(path: string, message: string, atKey = false): void {
-    if (this.problems.length >= MAX_REPORTED_PROBLEMS) return;
+  /** Problems beyond the reported ones, counted only. */
+  omitted = 0;
+
+  fail(path: string, message: string, atKey = false, kind?: 'template'): void {
+    if (this.problems.length >= MAX_REPORTED_PROBLEMS) { this.omitted++; return; }
     const p = atKey ? this.src.locateKey(path) : this.src.locate(path);
-    this.problems.push({ file: this.file, line: p.line, col: p.col, path, message });
+    this.problems.push({ file: this.file, line: p.line, col: p.col, path, message, ...(kind ? { kind } : {}) });
   }
 
   /** A mapping with only the `allowed` keys; unknown keys are reported at the key. */
@@ -119,7 +140,7 @@ class Checker {
       return true;
     } catch (err) {
       if (err instanceof TemplateError) {
-        this.fail(path, err.message);
+        this.fail(path, err.message, false, 'template');
         return false;
       }
       throw err;
@@ -192,13 +213,13 @@ class Checker {
   duration(o: Obj, key: string, path: string, def: number): number {
     const v = o[key];
     if (v === undefined || v === null) return def;
-    const ms = parseDuration(v);
-    if (typeof ms === 'string') {
-      this.fail(childPath(path, key), ms);
+    const ms = readDuration(v);
+    if (ms === null) {
+      this.fail(childPath(path, key), `${describe(v)} is not a duration; ${DURATION_HINT}`);
       return def;
     }
     if (ms > MAX_STEP_TIMEOUT_MS) {
-      this.fail(childPath(path, key), 'must be at most 1h');
+      this.fail(childPath(path, key), `must be at most ${formatDuration(MAX_STEP_TIMEOUT_MS)}`);
       return def;
     }
     return ms;
@@ -297,10 +318,6 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
-const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'sink', 'defaults', 'steps'] as const;
-const STEP_KEYS = ['name', 'timeout', ...STEP_KINDS] as const;
-const CRITERIA_KEYS = ['to', 'from', 'subject', 'text', 'html', 'headers', 'link', 'attachment', 'dkim', 'listUnsubscribe', 'maxSpamScore'] as const;
-const EVENT_TYPES: readonly ExpectedEventType[] = ['rejected', 'deferred', 'bounced', 'webhook'];
 
 /**
  * Parses and validates one flow file. Throws EV_ERR_FLOW_INVALID listing every
@@ -316,7 +333,7 @@ export function parseFlow(source: string, file: string): FlowSpec {
   const spec = checkFlow(c, src.value, file);
   if (c.problems.length > 0 || spec === null) {
     if (c.problems.length === 0) c.fail('', 'the file is empty');
-    throw flowInvalid(c.problems);
+    throw flowInvalid(c.problems, c.omitted);
   }
   return spec;
 }
@@ -326,7 +343,7 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
     c.fail('', `the file is empty; a flow starts with "apiVersion: ${FLOW_API_VERSION}" and "kind: ${FLOW_KIND}"`);
     return null;
   }
-  const top = c.obj(value, '', TOP_KEYS, 'a mapping with apiVersion, kind, metadata and steps');
+  const top = c.obj(value, '', FLOW_FIELDS.flow, 'a mapping with apiVersion, kind, metadata and steps');
   if (!top) return null;
   if (top.apiVersion !== FLOW_API_VERSION) {
     c.fail(top.apiVersion === undefined ? '' : 'apiVersion', top.apiVersion === undefined
@@ -339,7 +356,7 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
   let name = file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, '');
   let description: string | null = null;
   if (top.metadata !== undefined) {
-    const meta = c.obj(top.metadata, 'metadata', ['name', 'description', 'labels']);
+    const meta = c.obj(top.metadata, 'metadata', FLOW_FIELDS.metadata);
     if (meta) {
       name = c.str(meta, 'name', 'metadata', { template: false }) ?? name;
       description = c.str(meta, 'description', 'metadata', { template: false });
@@ -357,7 +374,7 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
   let defaultTimeout: number | null = null;
   let defaultFrom = DEFAULT_SENDER;
   if (top.defaults !== undefined) {
-    const d = c.obj(top.defaults, 'defaults', ['timeout', 'from']);
+    const d = c.obj(top.defaults, 'defaults', FLOW_FIELDS.defaults);
     if (d) {
       if (d.timeout !== undefined) defaultTimeout = c.duration(d, 'timeout', 'defaults', 0);
       defaultFrom = c.str(d, 'from', 'defaults') ?? defaultFrom;
@@ -410,7 +427,7 @@ function checkTemplatesDeep(c: Checker, value: unknown, path: string): void {
 
 function checkStep(c: Checker, raw: unknown, i: number, defaults: { defaultTimeout: number | null; defaultFrom: string }): FlowStep | null {
   const path = childPath('steps', i);
-  const o = c.obj(raw, path, STEP_KEYS, `a step mapping with one of ${STEP_KINDS.join(', ')}`);
+  const o = c.obj(raw, path, FLOW_FIELDS.step, `a step mapping with one of ${STEP_KINDS.join(', ')}`);
   if (!o) return null;
   const kinds = STEP_KINDS.filter((k) => o[k] !== undefined);
   if (kinds.length !== 1) {
@@ -431,12 +448,12 @@ function checkStep(c: Checker, raw: unknown, i: number, defaults: { defaultTimeo
     case 'http': action = checkHttp(c, body, ap); break;
     case 'job': action = checkJob(c, body, ap); break;
     case 'expect': {
-      const e = c.obj(body, ap, [...CRITERIA_KEYS, 'count']);
+      const e = c.obj(body, ap, FLOW_FIELDS.expect);
       if (e) action = { kind: 'expect', criteria: checkCriteria(c, e, ap), count: c.int(e, 'count', ap, 1, MAX_SEND_COUNT, 1) };
       break;
     }
     case 'expectNone': {
-      const e = c.obj(body, ap, CRITERIA_KEYS);
+      const e = c.obj(body, ap, FLOW_FIELDS.criteria);
       if (e) action = { kind: 'expectNone', criteria: checkCriteria(c, e, ap) };
       break;
     }
@@ -447,7 +464,7 @@ function checkStep(c: Checker, raw: unknown, i: number, defaults: { defaultTimeo
 }
 
 function checkSend(c: Checker, body: unknown, path: string, defaultFrom: string): StepAction | null {
-  const o = c.obj(body, path, ['to', 'cc', 'bcc', 'from', 'subject', 'text', 'html', 'headers', 'attachments', 'count', 'rate', 'retries', 'retryDelay']);
+  const o = c.obj(body, path, FLOW_FIELDS.send);
   if (!o) return null;
   const to = c.strList(o, 'to', path, { required: true });
   const text = c.str(o, 'text', path);
@@ -459,7 +476,7 @@ function checkSend(c: Checker, body: unknown, path: string, defaultFrom: string)
     else {
       o.attachments.forEach((a, i) => {
         const ip = childPath(ap, i);
-        const ao = c.obj(a, ip, ['filename', 'content', 'contentType']);
+        const ao = c.obj(a, ip, FLOW_FIELDS.sendAttachment);
         if (!ao) return;
         attachments.push({
           filename: c.str(ao, 'filename', ip, { required: true }) ?? '',
@@ -500,10 +517,9 @@ function parseRate(v: unknown): number | null {
   return Number(m[1]) / { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
 }
 
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
-  const o = c.obj(body, path, ['method', 'url', 'headers', 'json', 'body', 'status', 'responseBody']);
+  const o = c.obj(body, path, FLOW_FIELDS.http);
   if (!o) return null;
   const url = c.str(o, 'url', path, { required: true });
   // A URL that starts with a template ({{env.APP_URL}}/...) is only known at run time.
@@ -535,7 +551,7 @@ function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
 }
 
 function checkJob(c: Checker, body: unknown, path: string): StepAction | null {
-  const o = c.obj(body, path, ['image', 'command', 'args', 'env']);
+  const o = c.obj(body, path, FLOW_FIELDS.job);
   if (!o) return null;
   return {
     kind: 'job',
@@ -543,6 +559,8 @@ function checkJob(c: Checker, body: unknown, path: string): StepAction | null {
     command: c.strList(o, 'command', path),
     args: c.strList(o, 'args', path),
     env: c.strMap(o, 'env', path),
+    // 0 is root, which restricted Pod Security refuses (runAsUser=0): not accepted here either.
+    runAsUser: o.runAsUser === undefined ? null : c.int(o, 'runAsUser', path, 1, MAX_JOB_UID, 1),
   };
 }
 
@@ -570,7 +588,7 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
       if (m !== null) links.push({ url: m, status: null });
       continue;
     }
-    const lo = c.obj(item, ip, ['url', 'status'], 'a URL matcher or {url, status}');
+    const lo = c.obj(item, ip, FLOW_FIELDS.link, 'a URL matcher or {url, status}');
     if (!lo) continue;
     const url = lo.url === undefined ? '/./' : c.matcher(lo, 'url', ip, 'text');
     const status = lo.status === undefined ? null : c.status(lo.status, childPath(ip, 'status'));
@@ -583,14 +601,14 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
       if (m !== null) attachments.push({ filename: m, contentType: null });
       continue;
     }
-    const ao = c.obj(item, ip, ['filename', 'contentType'], 'a file name matcher or {filename, contentType}');
+    const ao = c.obj(item, ip, FLOW_FIELDS.attachment, 'a file name matcher or {filename, contentType}');
     if (!ao) continue;
     attachments.push({ filename: c.matcher(ao, 'filename', ip, 'text'), contentType: c.matcher(ao, 'contentType', ip, 'text') });
   }
   let listUnsubscribe = null as MessageCriteria['listUnsubscribe'];
   if (o.listUnsubscribe === true) listUnsubscribe = 'present';
   else if (o.listUnsubscribe === false) listUnsubscribe = 'absent';
-  else listUnsubscribe = c.oneOf(o, 'listUnsubscribe', path, ['present', 'one-click', 'absent'] as const);
+  else listUnsubscribe = c.oneOf(o, 'listUnsubscribe', path, LIST_UNSUBSCRIBE_STATES);
   const criteria: MessageCriteria = {
     to: c.matcher(o, 'to', path, 'address'),
     from: c.matcher(o, 'from', path, 'address'),
@@ -600,9 +618,9 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
     headers,
     links,
     attachments,
-    dkim: c.oneOf(o, 'dkim', path, ['pass', 'fail', 'none'] as const),
+    dkim: c.oneOf(o, 'dkim', path, DKIM_VERDICTS),
     listUnsubscribe,
-    maxSpamScore: c.num(o, 'maxSpamScore', path, 0, 1000),
+    maxSpamScore: c.num(o, 'maxSpamScore', path, 0, MAX_SPAM_SCORE),
   };
   return criteria;
 }
@@ -614,7 +632,7 @@ function listOf(v: unknown, path: string): Array<[unknown, string]> {
 }
 
 function checkExpectEvent(c: Checker, body: unknown, path: string): StepAction | null {
-  const o = c.obj(body, path, ['type', 'to', 'from', 'code', 'url', 'format', 'status', 'count']);
+  const o = c.obj(body, path, FLOW_FIELDS.expectEvent);
   if (!o) return null;
   const type = c.oneOf(o, 'type', path, EVENT_TYPES, { required: true });
   let code: number | string | null = null;

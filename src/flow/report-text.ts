@@ -1,4 +1,5 @@
-import { formatDuration } from './duration.ts';
+import { terminalLine } from '../terminal-text.ts';
+import { formatDuration } from '../duration.ts';
 import type { Candidate } from './expectations.ts';
 import type { FlowResult, RunReport, StepResult } from './result.ts';
 
@@ -10,14 +11,9 @@ export interface TextReportOptions {
 const MARK: Record<StepResult['status'], string> = { passed: '✓', failed: '✗', error: '!', skipped: '-' };
 const COLOR: Record<StepResult['status'], string> = { passed: '32', failed: '31', error: '31', skipped: '90' };
 
-/**
- * Mail content is untrusted: control characters (an ESC sequence in a
- * subject, a NUL, a bare CR) must not reach the terminal. They are shown as
- * \uXXXX; newlines and tabs become spaces so each report line stays one line.
- */
-export function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\n\t]/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** Mail content is untrusted: unsafe characters are shown as \uXXXX (src/terminal-text.ts), so a report says what arrived. */
+function clean(text: string): string {
+  return terminalLine(text, { show: 'escape' });
 }
 
 function paint(on: boolean, code: string, text: string): string {

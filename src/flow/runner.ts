@@ -11,7 +11,7 @@
 import { evError, isEmailValidateError, type EmailValidateError } from '../errors.ts';
 import { sleep, type Clock } from '../clock.ts';
 import { compileCriteria, compileEventCriteria, type LinkProbe } from './criteria.ts';
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '../duration.ts';
 import { watchEvents, watchMessages, type ExpectationOutcome } from './expectations.ts';
 import type { FlowHistory } from './history.ts';
 import { describeStatus, MatcherError, quote, statusMatches, textMatcher } from './matchers.ts';
@@ -68,6 +68,8 @@ export interface JobRequest {
   command: string[];
   args: string[];
   env: Record<string, string>;
+  /** uid to run as; null or absent: the image's USER (which must not be root). */
+  runAsUser?: number | null;
   timeoutMs: number;
 }
 
@@ -343,7 +345,7 @@ async function runJob(step: FlowStep, action: JobStep, timeoutMs: number, option
   const r = (s: string): string => renderTemplate(s, options.vars);
   const outcome = await options.driver.runJob({
     name: step.name, image: r(action.image), command: action.command.map(r), args: action.args.map(r),
-    env: Object.fromEntries(Object.entries(action.env).map(([k, v]) => [k, r(v)])), timeoutMs,
+    env: Object.fromEntries(Object.entries(action.env).map(([k, v]) => [k, r(v)])), runAsUser: action.runAsUser, timeoutMs,
   }, signal);
   const tail = outcome.logs.length > MAX_JOB_LOG_TAIL ? `…${outcome.logs.slice(-MAX_JOB_LOG_TAIL)}` : outcome.logs;
   const details = tail.trim() ? tail.trimEnd().split('\n').map((l) => `log: ${l}`) : undefined;

@@ -65,6 +65,12 @@ export interface JobStep {
   command: string[];
   args: string[];
   env: Record<string, string>;
+  /**
+   * uid the container runs as. The Job's pod passes restricted Pod Security
+   * (runAsNonRoot), so an image whose USER is root (node:*, most official
+   * images) needs one; null leaves it to the image.
+   */
+  runAsUser: number | null;
 }
 
 export interface HeaderMatcherSpec {

@@ -1,7 +1,7 @@
 /**
  * CLI start-up: `kubectl-email_validate --help` against a bare `node -e 0`,
  * measured in the same run, interleaved. Prints medians; asserts nothing.
- * Targets (issue 3): median <= 250 ms and <= 4x the bare Node start.
+ * Targets (docs/performance.md): median <= 250 ms and <= 4x the bare Node start.
  *
  *   npm run build && node test/bench/cli.bench.ts [runs]
  */

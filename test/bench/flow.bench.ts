@@ -10,7 +10,7 @@
  *    expectation registered.
  */
 import { spawnSync } from 'node:child_process';
-import { FakeClock } from '../../src/fake-clock.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 import { compileCriteria } from '../../src/flow/criteria.ts';
 import { watchMessages } from '../../src/flow/expectations.ts';
 import { FlowHistory } from '../../src/flow/history.ts';

@@ -1,19 +1,21 @@
 /**
- * `npm run bench:sink`: the figures of issue 2 §4, printed, never asserted.
+ * `npm run bench:sink`: the sink's throughput, latency and memory figures of docs/performance.md, printed, never asserted.
  *
  * The sink under test is the bundle the cluster runs (dist/sink/sink.bundle.mjs)
  * in a child process; the baseline is a bare smtp-server (same 100 ms
  * pre-greeting wait removal, no parsing, no storing) in a child process too,
  * measured in the same run. This process is the load generator (raw SMTP on
  * loopback, pipelined) and the WebSocket client consuming every event.
- * Every loop is bounded by a message count.
+ * Every loop is bounded by a message count. Scenario 6 (issue 13) compares the
+ * sink with MailHog 1.0.1 when its binary is found (MAILHOG_BIN or
+ * ../shared/tools/mailhog); `BENCH_ONLY_MAILHOG=1` runs that scenario alone.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
@@ -34,6 +36,10 @@ const MEMORY_MESSAGES = Number(process.env.BENCH_MEMORY_MESSAGES ?? 100_000);
 const MEMORY_CAP = 50_000;
 /** Alternating rounds of baseline and sink in scenarios 1 and 2. */
 const ROUNDS = 3;
+/** Scenario 6 (the sink against MailHog 1.0.1, when its binary is found): the load patterns of issue 13. */
+const MAILHOG_PERSISTENT_MESSAGES = Number(process.env.BENCH_MAILHOG_PERSISTENT_MESSAGES ?? 15_000);
+const MAILHOG_RECONNECT_MESSAGES = Number(process.env.BENCH_MAILHOG_RECONNECT_MESSAGES ?? 6_000);
+const MAILHOG_RECONNECT_CLIENTS = 100;
 
 // ---------------------------------------------------------------- bare server
 /** The baseline: smtp-server that parses and stores nothing. */
@@ -79,6 +85,47 @@ const SINK_NODE_FLAGS = (process.env.BENCH_SINK_FLAGS ?? SINK_NODE_OPTIONS).spli
 const SINK_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SINK_MALLOC_ARENA_MAX };
 const startSinkProcess = (maxMessages = 10_000) => spawnTarget([...SINK_NODE_FLAGS, BUNDLE, '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn', '--max-messages', String(maxMessages), '--max-bytes', '1GiB'], SINK_ENV);
 const startBare = () => spawnTarget([import.meta.filename, '--bare-server']);
+
+/**
+ * The MailHog binary to compare with: MAILHOG_BIN, else `shared/tools/mailhog`
+ * beside the repository or one of its parents (../shared/tools/mailhog from
+ * the main checkout). Null when there is none: scenario 6 is skipped.
+ */
+function findMailhog(): string | null {
+  if (process.env.MAILHOG_BIN) return existsSync(process.env.MAILHOG_BIN) ? process.env.MAILHOG_BIN : null;
+  for (let dir = ROOT, i = 0; i < 4; i++, dir = dirname(dir)) {
+    const candidate = join(dir, '..', 'shared', 'tools', 'mailhog');
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts MailHog on free loopback ports; resolves once its SMTP port greets. */
+async function startMailhog(bin: string): Promise<Target> {
+  const smtpPort = await freePort();
+  const httpPort = await freePort();
+  const child = spawn(bin, ['-smtp-bind-addr', `127.0.0.1:${smtpPort}`, '-api-bind-addr', `127.0.0.1:${httpPort}`, '-ui-bind-addr', `127.0.0.1:${httpPort}`], { stdio: 'ignore' });
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    try {
+      const s = await Session.open(smtpPort);
+      await s.until(1);
+      s.socket.end('QUIT\r\n');
+      return { child, smtpPort, httpPort };
+    } catch (err) {
+      if (performance.now() > deadline) throw new Error(`MailHog did not start: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 async function stop(t: Target): Promise<void> {
   t.child.kill('SIGTERM');
@@ -322,12 +369,69 @@ const now = () => performance.timeOrigin + performance.now();
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 // ---------------------------------------------------------------- scenarios
+/**
+ * 6. The sink against MailHog 1.0.1 (issue 13) and the bare smtp-server, in
+ * alternating rounds in this run: 20 persistent sessions, and one message per
+ * connection from 100 concurrent clients. No event-feed client here (MailHog
+ * has none); the sink's parse worker is let catch up before each next round,
+ * and its CPU time counts.
+ */
+async function mailhogComparison(bin: string, say: (line: string) => void): Promise<void> {
+  const mailhog = await startMailhog(bin);
+  const sink = await startSinkProcess(MEMORY_CAP);
+  const bare = await startBare();
+  const targets = { mailhog, sink, bare } as const;
+  type Name = keyof typeof targets;
+  const names: Name[] = ['mailhog', 'sink', 'bare'];
+  const rates: Record<string, number[]> = {};
+  const cpu: Record<string, number> = {};
+  let id = 6e9;
+  const round = async (name: Name, pattern: 'persistent' | 'reconnect', messages: number) => {
+    const t = targets[name];
+    const before = cpuSeconds(t.child.pid!);
+    const rate = pattern === 'persistent'
+      ? await persistentLoad(t.smtpPort, PERSISTENT_SESSIONS, messages, (id += messages))
+      : await reconnectLoad(t.smtpPort, MAILHOG_RECONNECT_CLIENTS, messages);
+    const key = `${name}:${pattern}`;
+    cpu[key] = (cpu[key] ?? 0) + cpuSeconds(t.child.pid!) - before;
+    (rates[key] ??= []).push(rate);
+    if (name === 'sink') {
+      // The analysis left over from this round (it pauses during floods) runs before the next round, counted apart.
+      const after = cpuSeconds(t.child.pid!);
+      await cpuQuiet(t.child.pid!, 60);
+      cpu[`analysis:${pattern}`] = (cpu[`analysis:${pattern}`] ?? 0) + cpuSeconds(t.child.pid!) - after;
+    }
+  };
+  for (const name of names) await persistentLoad(targets[name].smtpPort, PERSISTENT_SESSIONS, 1_000, (id += 1_000)); // warm-up
+  await cpuQuiet(sink.child.pid!, 60);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const us = (key: string, messages: number) => fmt((cpu[key]! * 1e6) / messages);
+  for (const [pattern, total, label] of [
+    ['persistent', MAILHOG_PERSISTENT_MESSAGES, `${PERSISTENT_SESSIONS} persistent sessions`],
+    ['reconnect', MAILHOG_RECONNECT_MESSAGES, `one message per connection, ${MAILHOG_RECONNECT_CLIENTS} concurrent clients`],
+  ] as const) {
+    const perRound = Math.round(total / ROUNDS);
+    for (let r = 0; r < ROUNDS; r++) for (const name of names) await round(name, pattern, perRound);
+    const m = (name: Name) => median(rates[`${name}:${pattern}`]!);
+    const list = (name: Name) => rates[`${name}:${pattern}`]!.map((x) => fmt(x)).join('/');
+    const sent = perRound * ROUNDS;
+    say(`6. vs MailHog 1.0.1, ${label}, ${ROUNDS} alternating rounds of ${fmt(perRound)}: sink median ${fmt(m('sink'))} msg/s (${list('sink')}), MailHog ${fmt(m('mailhog'))} msg/s (${list('mailhog')}), bare smtp-server ${fmt(m('bare'))} msg/s (${list('bare')}); sink/MailHog ${fmt(m('sink') / m('mailhog'), 2)}x (target >= 1); server CPU per message during the load (all threads): sink ${us(`sink:${pattern}`, sent)} µs, MailHog ${us(`mailhog:${pattern}`, sent)} µs, bare ${us(`bare:${pattern}`, sent)} µs; sink/bare ${fmt(cpu[`sink:${pattern}`]! / cpu[`bare:${pattern}`]!, 2)}x (target <= 1.3); the sink's analysis left after the load: ${us(`analysis:${pattern}`, sent)} µs per message`);
+  }
+  for (const t of Object.values(targets)) await stop(t);
+}
+
 async function main(): Promise<void> {
   const results: string[] = [];
   const say = (line: string) => { process.stdout.write(`${line}\n`); results.push(line); };
   const os = await import('node:os');
   const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
   say(`sink bench: ${MESSAGE_BYTES}-byte messages, loopback, node ${process.version}, ${os.cpus().length} CPUs, load average ${load()} at start`);
+  const mailhogBin = findMailhog();
+  if (process.env.BENCH_ONLY_MAILHOG) {
+    if (mailhogBin === null) throw new Error('BENCH_ONLY_MAILHOG: no MailHog binary (set MAILHOG_BIN)');
+    await mailhogComparison(mailhogBin, say);
+    return;
+  }
 
   // 1 and 2: the bare baseline and the sink run alternately, a few rounds each, and
   // the medians are compared, so that load from elsewhere on the machine hits both.
@@ -437,6 +541,9 @@ async function main(): Promise<void> {
   say(`   (load average ${load()} after scenario 4: other work on the machine shares the CPUs, hence the alternating rounds)`);
   say(`5. ${fmt(MEMORY_MESSAGES)} messages with a ${fmt(MEMORY_CAP)}-message cap: resident MiB after each ${fmt(step)} ${samples.join(' ')} (target <= 350 MB, flat once capped); main thread MiB (used/total) at ${heaps.join(', ')}; ${settled}`);
   await stop(sink);
+
+  if (mailhogBin === null) say('6. vs MailHog: skipped (no MailHog binary: set MAILHOG_BIN, or put it at ../shared/tools/mailhog)');
+  else await mailhogComparison(mailhogBin, say);
 }
 
 if (!isMainThread) runFeedCounter((workerData as { feedCounter: number }).feedCounter);

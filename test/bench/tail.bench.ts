@@ -3,7 +3,7 @@
  * `tail --no-follow -o json` and text mode, both as child processes writing to
  * a pipe, against a baseline measured in the same run: the same events read
  * in-process by SinkClient with no rendering. Prints figures; asserts only
- * that no event was lost. Target (issue 3): >= 2,000 events/s into tail -o json.
+ * that no event was lost. Target (docs/performance.md): >= 2,000 events/s into tail -o json.
  *
  *   npm run build && node test/bench/tail.bench.ts [events]
  */

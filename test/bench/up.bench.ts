@@ -3,7 +3,7 @@
  * event throughput through one tunnel. Baselines measured in the same run:
  * the sink's own boot (the bundle started directly, until /readyz answers)
  * and the feed read straight from the pod's address without a tunnel.
- * Prints figures; asserts nothing. Targets (issue 3): our own `up` overhead
+ * Prints figures; asserts nothing. Targets (docs/performance.md): our own `up` overhead
  * <= 1.5 s; >= 2,000 events/s through one tunnel with none lost.
  *
  *   npm run build && node test/bench/up.bench.ts

@@ -163,7 +163,7 @@ export class FakeRules implements RulesController {
 
   replace(yamlSource: string): void {
     if (/invalid:\s*true/.test(yamlSource) || /^\s*[[{]\s*$/.test(yamlSource)) {
-      throw evError('EV_ERR_RULES_INVALID', 'rules.yaml:1: not a valid rules document', { hint: 'see the README for the rules schema' });
+      throw evError('EV_ERR_RULES_INVALID', 'rules.yaml:1: not a valid rules document', { hint: 'see docs/sink.md for the rules schema' });
     }
     this.#source = yamlSource;
     this.#count = (yamlSource.match(/^\s*- /gm) ?? []).length;

@@ -56,7 +56,7 @@ describe('manifest builder', () => {
     assert.equal(c.readinessProbe.httpGet.path, '/readyz');
     assert.equal(c.livenessProbe.httpGet.path, '/livez');
     assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.cpu && c.resources.limits.memory);
-    assert.deepEqual(c.env.find((e: any) => e.name === 'EV_HOST'), { name: 'EV_HOST', value: '0.0.0.0' });
+    assert.deepEqual(c.env.find((e: any) => e.name === 'EV_HOST'), { name: 'EV_HOST', value: '::' }, 'dual-stack: IPv6-only clusters probe the pod IPv6 address');
     assert.equal(c.env.find((e: any) => e.name === 'EV_TOKEN').valueFrom.secretKeyRef.name, 'email-sink-token');
   });
 

@@ -1,6 +1,6 @@
 import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
 import { clearAll } from '../../lib/sink-fanout.ts';
-import { resolveSinkTarget } from '../../lib/sink-target.ts';
+import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 
 export default class MessagesClear extends BaseCommand {
@@ -11,12 +11,9 @@ export default class MessagesClear extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(MessagesClear);
-    const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
-    try {
+    await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
       const deleted = await clearAll(target.sinks);
       this.emit(flags.output, { deleted }, () => `Deleted ${deleted} message(s).`);
-    } finally {
-      await target.close();
-    }
+    });
   }
 }

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
 import { formatMessageDetail } from '../../lib/render/messages.ts';
 import { getAny } from '../../lib/sink-fanout.ts';
-import { resolveSinkTarget } from '../../lib/sink-target.ts';
+import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 
 export default class MessagesGet extends BaseCommand {
@@ -21,12 +21,9 @@ export default class MessagesGet extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(MessagesGet);
-    const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
-    try {
+    await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
       const detail = await getAny(target.sinks, args.id);
       this.emit(flags.output, detail, () => formatMessageDetail(detail, { utc: flags.utc }));
-    } finally {
-      await target.close();
-    }
+    });
   }
 }

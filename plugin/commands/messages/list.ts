@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
 import { formatMessageList } from '../../lib/render/messages.ts';
 import { listAll } from '../../lib/sink-fanout.ts';
-import { resolveSinkTarget } from '../../lib/sink-target.ts';
+import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 import { evError } from '../../../src/errors.ts';
 
@@ -34,13 +34,10 @@ export default class MessagesList extends BaseCommand {
     const { flags } = await this.parse(MessagesList);
     if (flags.start < 0) throw evError('EV_ERR_INVALID_OPTION', '--start must be 0 or more', { hint: 'e.g. --start 50' });
     if (flags.limit < 1 || flags.limit > MAX_LIST_LIMIT) throw evError('EV_ERR_INVALID_OPTION', `--limit must be from 1 to ${MAX_LIST_LIMIT}`, { hint: 'page with --start and --limit' });
-    const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
-    try {
+    await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
       const { to, from, subject, containing, tag, start, limit } = flags;
       const list = await listAll(target.sinks, { to, from, subject, containing, tag, start, limit });
       this.emit(flags.output, list, () => formatMessageList(list, { utc: flags.utc }));
-    } finally {
-      await target.close();
-    }
+    });
   }
 }

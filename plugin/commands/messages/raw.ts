@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../lib/base-command.ts';
 import { rawAny } from '../../lib/sink-fanout.ts';
-import { resolveSinkTarget } from '../../lib/sink-target.ts';
+import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 
 export default class MessagesRaw extends BaseCommand {
@@ -15,12 +15,9 @@ export default class MessagesRaw extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(MessagesRaw);
-    const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
-    try {
+    await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
       const raw = await rawAny(target.sinks, args.id);
       await new Promise<void>((resolve, reject) => process.stdout.write(raw, (err) => (err ? reject(err) : resolve())));
-    } finally {
-      await target.close();
-    }
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
-import { resolveSinkTarget } from '../../lib/sink-target.ts';
+import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 
 export default class RulesGet extends BaseCommand {
@@ -11,14 +11,11 @@ export default class RulesGet extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(RulesGet);
-    const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
-    try {
+    await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
       const source = await target.sinks[0].api.rules();
       if (source.trim() === '') this.status('No rules set: only the built-in conventions (bounce*, defer*, asyncbounce* recipients) apply.');
       if (flags.output === 'json') this.emit('json', parseYaml(source) ?? null, () => '');
       else process.stdout.write(source === '' || source.endsWith('\n') ? source : `${source}\n`);
-    } finally {
-      await target.close();
-    }
+    });
   }
 }

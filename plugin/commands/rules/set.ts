@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Args } from '@oclif/core';
 import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
-import { resolveSinkTarget } from '../../lib/sink-target.ts';
+import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 import { evError } from '../../../src/errors.ts';
 import { parseRules } from '../../../src/rules-schema.ts';
@@ -46,14 +46,11 @@ export default class RulesSet extends BaseCommand {
     const source = await readSource(args.file);
     // Checked here first: the error names the file, and no pod gets half of an update.
     parseRules(source, args.file === '-' ? 'stdin' : args.file);
-    const target = await resolveSinkTarget(flags, { onStatus: (l) => this.status(l) });
-    try {
+    await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
       let count = 0;
       for (const sink of target.sinks) count = (await sink.api.setRules(source)).count;
       const result = { count, sinks: target.sinks.length };
       this.emit(flags.output, result, () => `Rules updated: ${count} rule(s) active${target.sinks.length > 1 ? ` on ${target.sinks.length} pods` : ''}.`);
-    } finally {
-      await target.close();
-    }
+    });
   }
 }

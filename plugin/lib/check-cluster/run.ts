@@ -213,7 +213,7 @@ async function startRun(o: CheckOptions, io: CheckIo, c: ClusterCheckOptions, cl
   let conn: Connection | null = null;
   let keepRun = false;
   try {
-    await checkPermissions(client, { namespace, createNamespace, purpose: 'run the check', extra: [{ verb: 'create', resource: 'jobs', group: 'batch', namespace }] });
+    await checkPermissions(client, { namespace, createNamespace, purpose: 'run the check', activities: ['check-in-cluster'] });
     const job = objects[objects.length - 1];
     status(`creating ${deployment.label} (Redis + ${c.shards} shards, TTL ${formatDuration(ttlMs)})…`);
     await deployment.apply(objects.slice(0, -1), io.signal);

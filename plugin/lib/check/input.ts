@@ -104,7 +104,20 @@ function tooLong(name: string, line: number): never {
   throw evError('EV_ERR_INPUT_INVALID', `${name}: record ${line} is longer than ${MAX_RECORD_BYTES} bytes`, { hint: 'the input should hold one address per line (or CSV with --column); is this the right file?' });
 }
 
+/**
+ * The white space trimmed around a record, in line mode and CSV mode alike:
+ * space, tab and CR only. Anything else (NBSP, zero-width, BOM inside a line)
+ * stays and is judged by the syntax check, which flags it.
+ */
 function isWs(c: number): boolean { return c === 32 || c === 9 || c === 13; }
+
+function trimRecord(v: string): string {
+  let a = 0;
+  let b = v.length;
+  while (a < b && isWs(v.charCodeAt(a))) a++;
+  while (b > a && isWs(v.charCodeAt(b - 1))) b--;
+  return a === 0 && b === v.length ? v : v.slice(a, b);
+}
 
 /** One address per line: trims white space (and a CR), skips blank lines and a BOM. */
 async function* splitLines(chunks: AsyncIterable<Buffer>, file: number, base: number, progress: ReadProgress, name: string): AsyncGenerator<InputBatch> {
@@ -192,7 +205,7 @@ async function* splitCsv(chunks: AsyncIterable<Buffer>, file: number, base: numb
   const endField = (): void => {
     const v = Buffer.from(field).toString('utf8');
     if (header !== null) header.push(v.trim());
-    else if (fieldIndex === col) recordValue = v.trim();
+    else if (fieldIndex === col) recordValue = trimRecord(v);
     field = [];
     fieldIndex++;
     quoteSeen = false;

@@ -6,6 +6,7 @@
  * checkpoint records.
  */
 
+import { clean } from '../render/event-line.ts';
 import { closeSync, fsyncSync, openSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
 import type { ResultWriter } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
@@ -123,7 +124,8 @@ export function createResultWriter(o: ResultWriterOptions): ResultWriter & { clo
       ? (r: CheckResult): string => `${csvRow(r)}\n`
       : (r: CheckResult): string => {
         const extra = r.checks.lists?.suggestion ? ` (did you mean @${r.checks.lists.suggestion}?)` : '';
-        return `${paint(r.verdict)} ${pad(r.address, TABLE_ADDRESS_WIDTH)} ${r.reasons.join(', ')}${extra}\n`;
+        // The address is input as written: control characters must not drive the terminal or split the row.
+        return `${paint(r.verdict)} ${pad(clean(r.address), TABLE_ADDRESS_WIDTH)} ${r.reasons.join(', ')}${extra}\n`;
       };
   const out = (): void => {
     if (buf.length > 0) { o.sink.write(buf); buf = ''; }

@@ -24,6 +24,8 @@ import type { Verdict } from '../../../src/check/reasons.ts';
 import { readInputs, type ReadProgress } from './input.ts';
 import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
 import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
+import { acquireRunLock } from './run-lock.ts';
+import { FailureWatch } from '../../../src/check/failure-watch.ts';
 import { buildNetworkStages, validateProbeIdentity } from './stages.ts';
 import { startProgress } from './progress.ts';
 
@@ -105,7 +107,19 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   const paths = o.paths.length === 0 ? ['-'] : o.paths;
   for (const p of paths) if (p !== '-' && !existsSync(p)) throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, { hint: 'check the path' });
   if (o.out && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.out!))) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--out would overwrite an input file', { hint: 'write results to another file' });
+  if (o.state && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.state!))) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state would overwrite an input file', { hint: 'keep the state in a file of its own, e.g. list.state' });
+  if (o.state && o.out && resolvePath(o.state) === resolvePath(o.out)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state and --out name the same file', { hint: 'use two files, e.g. --out results.jsonl --state results.state' });
 
+  // ---- one run per state/output file: a second run is refused, naming the first
+  const lock = o.out || o.state ? acquireRunLock([o.state, o.out].filter((p): p is string => !!p)) : null;
+  try {
+    return await runLocked(o, io, paths, started);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started: number): Promise<CheckSummary> {
   // ---- state: fingerprint, resume point
   let resume = null;
   let journal: StateJournal | null = null;
@@ -173,6 +187,7 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
       ...(resume ? { resume } : {}),
       ...(dedupe ? { dedupe } : {}),
       checkpointEveryMs: o.checkpointEveryMs,
+      watch: new FailureWatch({ describe: (stage) => (stage === 'dns' ? (o.dnsServer ? `DNS server ${o.dnsServer}` : 'the system DNS resolver') : `the provider in ${o.provider}`) }),
     });
   } finally {
     stopProgress?.();
@@ -209,7 +224,7 @@ async function loadProviderConfig(file: string, env: CheckIo['env']): Promise<Re
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { hint: 'see "Provider" in the README for an example' });
+    throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { hint: 'see "Provider" in docs/checks.md for an example' });
   }
   return parseProviderConfig(raw, file, env);
 }
@@ -237,8 +252,8 @@ async function precheckDnsServer(server: string, resolver: DnsResolver, deadline
     signal?.removeEventListener('abort', onAbort);
   }
   if (signal?.aborted) return;
-  if (code === 'ETIMEOUT' || code === 'ECONNREFUSED' || code === 'EREFUSED') {
-    const why = code === 'ETIMEOUT' ? 'no answer' : code === 'ECONNREFUSED' ? 'connection refused' : 'the server refused the query';
+  if (code === 'ETIMEOUT' || code === 'ECONNREFUSED' || code === 'EREFUSED' || code === 'EBADRESP' || code === 'EFORMERR') {
+    const why = code === 'ETIMEOUT' ? 'no answer' : code === 'ECONNREFUSED' ? 'connection refused' : code === 'EREFUSED' ? 'the server refused the query' : `the answer is not valid DNS (${code})`;
     throw evError('EV_ERR_DNS', `DNS server ${server} does not answer (${why} to a test query)`, {
       hint: 'check --dns-server (IP[:PORT]) and that the server is up and reachable from here; raise --dns-timeout for a slow server',
     });

@@ -7,6 +7,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { enhancedOf, type SmtpReply } from '../../../src/address/smtp-plan.ts';
+import { isCommandSafe } from '../../../src/address/envelope.ts';
 import type { SmtpSession, SmtpTransport } from '../../../src/check/smtp-stage.ts';
 
 /** Longest reply accepted (all lines): RFC 5321 lines are <= 512 octets; a few dozen continuation lines at most. */
@@ -83,6 +84,9 @@ class NetSession implements SmtpSession {
 
   command(line: string): Promise<SmtpReply> {
     if (this.ended) return Promise.reject(this.ended);
+    // The last line of defence against command injection: a line with CR, LF
+    // or any other control character is never written to the socket.
+    if (!isCommandSafe(line)) return Promise.reject(new Error('refused to send an SMTP command holding a control character'));
     const p = this.read();
     this.sock.write(`${line}\r\n`);
     return p;

@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import { evError } from '../../../src/errors.ts';
 import type { Checkpoint, Journal } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
-import { decodeState, encodeCheckpoint, encodeCompleted, encodeHeader, type DecodedState, type StateFingerprint } from '../../../src/check/state.ts';
+import { StateChain, decodeState, encodeCheckpoint, encodeCompleted, encodeHeader, type DecodedState, type StateFingerprint } from '../../../src/check/state.ts';
 
 /** Journal size that triggers compaction: keeps resume fast and the file small. */
 export const COMPACT_STATE_BYTES = 64 * 1024 * 1024;
@@ -41,10 +41,18 @@ export async function fingerprintInputs(paths: string[]): Promise<StateFingerpri
 /** Reads an existing state file, or returns null when there is none. */
 export function loadState(path: string): DecodedState | null {
   if (!existsSync(path)) return null;
-  const size = statSync(path).size;
-  if (size === 0) return null;
-  if (size > MAX_STATE_BYTES) throw evError('EV_ERR_STATE_INVALID', `state file ${path} is larger than ${MAX_STATE_BYTES} bytes`, { hint: 'this is not a check state file, or it is damaged; delete it to start over' });
-  return decodeState(readFileSync(path, 'utf8'), path);
+  let text: string;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw evError('EV_ERR_STATE_INVALID', `state file ${path} is not a regular file`, { hint: 'pass a file path to --state' });
+    if (st.size === 0) return null;
+    if (st.size > MAX_STATE_BYTES) throw evError('EV_ERR_STATE_INVALID', `state file ${path} is larger than ${MAX_STATE_BYTES} bytes`, { hint: 'this is not a check state file, or it is damaged; delete it to start over' });
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('EV_ERR_')) throw err;
+    throw evError('EV_ERR_STATE_INVALID', `cannot read state file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'check the path and its permissions' });
+  }
+  return decodeState(text, path);
 }
 
 function fsyncDir(path: string): void {
@@ -61,10 +69,15 @@ export class StateJournal implements Journal {
   private fd: number;
   private size: number;
   private last: Checkpoint | null;
-  /** Results since the last checkpoint, kept for compaction only. */
+  /** Results since the last checkpoint (record bodies), kept for compaction only. */
   private pending = new Map<number, string>();
+  /** Checksum chain of the lines written so far. */
+  private chain = new StateChain();
 
-  private constructor(path: string, header: string, fd: number, size: number, last: Checkpoint | null) {
+  private readonly compactBytes: number;
+
+  private constructor(path: string, header: string, fd: number, size: number, last: Checkpoint | null, compactBytes: number) {
+    this.compactBytes = compactBytes;
     this.path = path;
     this.header = header;
     this.fd = fd;
@@ -76,9 +89,9 @@ export class StateJournal implements Journal {
    * Opens the journal: a new one (header written and synced) or, when
    * resuming, a compacted copy of the old one.
    */
-  static open(path: string, fingerprint: StateFingerprint, resume: { checkpoint: Checkpoint; completed: Map<number, CheckResult> } | null): StateJournal {
+  static open(path: string, fingerprint: StateFingerprint, resume: { checkpoint: Checkpoint; completed: Map<number, CheckResult> } | null, opts: { compactBytes?: number } = {}): StateJournal {
     const header = encodeHeader(fingerprint);
-    const j = new StateJournal(path, header, -1, 0, resume?.checkpoint ?? null);
+    const j = new StateJournal(path, header, -1, 0, resume?.checkpoint ?? null, opts.compactBytes ?? COMPACT_STATE_BYTES);
     if (resume) for (const [i, r] of resume.completed) j.pending.set(i, encodeCompleted(r));
     j.rewrite();
     return j;
@@ -87,9 +100,10 @@ export class StateJournal implements Journal {
   private rewrite(): void {
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w');
-    let text = this.header;
-    if (this.last) text += encodeCheckpoint(this.last);
-    for (const line of this.pending.values()) text += line;
+    this.chain = new StateChain();
+    let text = this.chain.seal(this.header);
+    if (this.last) text += this.chain.seal(encodeCheckpoint(this.last));
+    for (const body of this.pending.values()) text += this.chain.seal(body);
     writeSync(fd, text);
     fsyncSync(fd);
     closeSync(fd);
@@ -108,19 +122,19 @@ export class StateJournal implements Journal {
   }
 
   completed(result: CheckResult): void {
-    const line = encodeCompleted(result);
-    this.pending.set(result.index, line);
-    this.append(line);
+    const body = encodeCompleted(result);
+    this.pending.set(result.index, body);
+    this.append(this.chain.seal(body));
   }
 
   async checkpoint(cp: Checkpoint): Promise<void> {
     for (const i of this.pending.keys()) if (i <= cp.index) this.pending.delete(i);
     this.last = cp;
-    if (this.size > COMPACT_STATE_BYTES) {
+    if (this.size > this.compactBytes) {
       this.rewrite();
       return;
     }
-    this.append(encodeCheckpoint(cp));
+    this.append(this.chain.seal(encodeCheckpoint(cp)));
     fsyncSync(this.fd);
   }
 

@@ -96,9 +96,18 @@ export function clusterRouter(kube: KubeFlagsValues): ClusterRouter {
   };
 }
 
-/** The Job a `job` step runs: one pod, no retries, bounded by the step's deadline, labelled as ours. */
+/**
+ * The Job a `job` step runs: one pod, no retries, bounded by the step's
+ * deadline, labelled as ours. It runs in the sink's namespace, which enforces
+ * restricted Pod Security, so the pod passes it (pod-security-admission's
+ * restricted checks): non-root, RuntimeDefault seccomp, no privilege
+ * escalation, every capability dropped. The image's USER decides the uid
+ * unless the step sets `runAsUser`; an image that runs as root then fails at
+ * once (kubelet's CreateContainerConfigError), see clusterJobRunner.
+ */
 export function flowJobManifest(request: JobRequest, namespace: string, name: string): Record<string, unknown> {
   const labels = managedLabels({ [COMPONENT_LABEL]: 'flow-job' });
+  const uid = request.runAsUser ?? null;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -112,13 +121,13 @@ export function flowJobManifest(request: JobRequest, namespace: string, name: st
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, ...(uid !== null ? { runAsUser: uid, runAsGroup: uid } : {}), seccompProfile: { type: 'RuntimeDefault' } },
           containers: [{
             name: 'job',
             image: request.image,
             ...(request.command.length ? { command: request.command } : {}),
             ...(request.args.length ? { args: request.args } : {}),
             env: Object.entries(request.env).map(([k, v]) => ({ name: k, value: v })),
-            // The image is the user's, so no user id is imposed; everything else of the restricted profile is.
             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
           }],
         },
@@ -127,7 +136,34 @@ export function flowJobManifest(request: JobRequest, namespace: string, name: st
   };
 }
 
-interface JobStatus { succeeded?: number; failed?: number; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> }
+interface JobStatus { succeeded?: number; failed?: number; active?: number; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> }
+
+/**
+ * Container waiting reasons that no wait will cure for a job step's pod (its
+ * spec has no Secret or ConfigMap references that could appear later).
+ */
+const HOPELESS_WAITING = new Set(['CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName']);
+
+/**
+ * Why a job step cannot run, from what the cluster says right now, or null:
+ * the pod is stuck (kubelet refused to start it: an image that runs as root,
+ * a bad image name), or the Job controller could not create it (a FailedCreate
+ * Event: Pod Security, quota, an admission webhook). Waiting for the step's
+ * deadline would only hide the reason.
+ */
+export function hopelessJobReason(pods: ReadonlyArray<{ status?: { containerStatuses?: Array<{ state?: { waiting?: { reason?: string; message?: string } } }> } }>, failedCreate: string | undefined): string | null {
+  for (const p of pods) {
+    const waiting = p.status?.containerStatuses?.[0]?.state?.waiting;
+    if (!waiting?.reason || !HOPELESS_WAITING.has(waiting.reason)) continue;
+    const text = `${waiting.reason}: ${waiting.message ?? ''}`.trim();
+    if (/runAsNonRoot/.test(waiting.message ?? '')) {
+      return `the pod cannot start (${text}); the image runs as root, which the namespace's restricted Pod Security forbids: set runAsUser in the job step (e.g. 1000 for node images) or use an image whose USER is a non-root uid`;
+    }
+    return `the pod cannot start (${text})`;
+  }
+  if (pods.length === 0 && failedCreate) return `the Job could not create its pod: ${failedCreate.replace(/^Error creating: /, '')}`;
+  return null;
+}
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -152,6 +188,13 @@ export function clusterJobRunner(kube: KubeFlagsValues, namespace: string): (req
         status = (job as { status?: JobStatus }).status ?? {};
         const done = (status.conditions ?? []).find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
         if (done || (status.succeeded ?? 0) > 0 || (status.failed ?? 0) > 0) break;
+        const pods = await client.listPods(namespace, `job-name=${name}`);
+        const failedCreate = pods.length === 0
+          // Best effort: the reason only makes the failure faster and clearer; the deadline still ends the step.
+          ? (await client.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Job,involvedObject.name=${name},reason=FailedCreate` }).catch(() => ({ items: [] as Array<{ message?: string }> }))).items[0]?.message
+          : undefined;
+        const hopeless = hopelessJobReason(pods, failedCreate);
+        if (hopeless) return { succeeded: false, exitCode: null, reason: hopeless, logs: '' };
         await delay(JOB_POLL_MS, signal);
       }
       const pods = await client.listPods(namespace, `job-name=${name}`);

@@ -10,12 +10,13 @@ import { stringify as toYaml } from 'yaml';
 import { evError, isEmailValidateError, type EmailValidateError } from '../../../src/errors.ts';
 import type { Clock } from '../../../src/clock.ts';
 import { FlowHistory } from '../../../src/flow/history.ts';
-import { flowInvalid, parseFlow, type FlowProblem } from '../../../src/flow/parse.ts';
+import { flowInvalid, flowProblemsOf, parseFlow, type FlowProblem } from '../../../src/flow/parse.ts';
 import { totalsOf, worstStatus, type FlowResult, type RunReport, type StepResult } from '../../../src/flow/result.ts';
 import { checkTemplateVariables, runFlow, type JobOutcome, type JobRequest } from '../../../src/flow/runner.ts';
 import { renderDeep, type TemplateVars } from '../../../src/flow/template.ts';
 import type { FlowSpec } from '../../../src/flow/types.ts';
-import type { MessageDetail, SinkEvent } from '../../../src/protocol.ts';
+import type { SinkEvent } from '../../../src/protocol.ts';
+import type { EventsOptions, SinkClient, SinkInfo } from '../sink-client.ts';
 import { createFlowDriver, type FlowMailTransport, type HttpRouter } from './flow-driver.ts';
 import { startMockApp, type MockApp } from './mock-app.ts';
 import { systemClock } from '../system-clock.ts';
@@ -23,15 +24,15 @@ import { systemClock } from '../system-clock.ts';
 /** How long the event feed may take to say hello before the sink counts as unreachable. */
 export const FEED_CONNECT_TIMEOUT_MS = 15_000;
 
-/** The sink API calls a run needs ({@link SinkClient} provides them). */
-export interface FlowSinkApi {
-  info(): Promise<{ lastSeq: number; smtp?: { host?: string; port?: number } | null }>;
-  get(id: string): Promise<MessageDetail>;
-  rules(): Promise<string>;
-  setRules(yaml: string): Promise<{ count: number }>;
-  events(options: { since?: number; signal?: AbortSignal; onEvent(e: SinkEvent): void; onHello?(h: unknown): void }): Promise<void>;
+/**
+ * The part of {@link SinkClient} a run uses, narrowed where an in-process sink
+ * (flow/acquire-sink.ts, read from its context) cannot or need not say more.
+ */
+export type FlowSinkApi = Pick<SinkClient, 'get' | 'rules' | 'setRules'> & {
+  info(): Promise<Pick<SinkInfo, 'lastSeq' | 'smtp'>>;
+  events(options: Pick<EventsOptions, 'since' | 'signal' | 'onEvent' | 'onHello'>): Promise<void>;
   close?(): Promise<void>;
-}
+};
 
 /** A sink the run can use, and how to let go of it. */
 export interface AcquiredSink {
@@ -50,7 +51,8 @@ export interface AcquiredSink {
 
 export interface RunFlowsOptions {
   files: string[];
-  acquireSink(signal: AbortSignal): Promise<AcquiredSink>;
+  /** `jobSteps`: some flow has a `job` step (its rights are pre-checked with the sink's). */
+  acquireSink(signal: AbortSignal, needs: { jobSteps: boolean }): Promise<AcquiredSink>;
   /** True when the sink will be in a cluster (job steps allowed). */
   cluster: boolean;
   env: Readonly<Record<string, string | undefined>>;
@@ -79,6 +81,7 @@ export async function loadFlows(files: string[], options: { cluster: boolean; en
   const read = options.readFile ?? ((p: string) => readFile(p, 'utf8'));
   const flows: FlowSpec[] = [];
   const problems: FlowProblem[] = [];
+  let omitted = 0;
   for (const file of files) {
     let source: string;
     try {
@@ -89,11 +92,13 @@ export async function loadFlows(files: string[], options: { cluster: boolean; en
     try {
       flows.push(parseFlow(source, file));
     } catch (err) {
-      if (!isEmailValidateError(err) || err.code !== 'EV_ERR_FLOW_INVALID') throw err;
-      problems.push(...((err.details?.problems ?? []) as FlowProblem[]));
+      if (!isEmailValidateError(err) || (err.code !== 'EV_ERR_FLOW_INVALID' && err.code !== 'EV_ERR_FLOW_TEMPLATE')) throw err;
+      const got = flowProblemsOf(err);
+      problems.push(...got.problems);
+      omitted += got.omitted;
     }
   }
-  if (problems.length > 0) throw flowInvalid(problems);
+  if (problems.length > 0) throw flowInvalid(problems, omitted);
   for (const flow of flows) {
     if (!options.cluster) {
       const jobs = flow.steps.filter((s) => s.action.kind === 'job');
@@ -162,7 +167,7 @@ export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport>
   };
 
   try {
-    const sink = await options.acquireSink(options.signal);
+    const sink = await options.acquireSink(options.signal, { jobSteps: flows.some((f) => f.needsCluster) });
     hold(sink.mode === 'cluster' ? 'the sink in the cluster' : sink.mode === 'local' ? 'the local sink' : 'the sink connection', () => sink.release());
     const mock = await startMockApp();
     hold('the mock application', () => mock.close());

@@ -5,25 +5,21 @@
  * client-node (the tunnel takes its WebSocket options from here).
  */
 import {
-  AppsV1Api, AuthorizationV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, ServerConfiguration, VersionApi,
-  createConfiguration, type KubernetesObject, type V1Deployment, type V1Namespace, type V1Pod,
+  ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, HttpMethod, KubernetesObjectApi, PatchStrategy, ServerConfiguration, VersionApi,
+  createConfiguration, type ResponseContext, type KubernetesObject, type V1Deployment, type V1Namespace, type V1Pod,
 } from '@kubernetes/client-node';
 import type { ClientOptions } from 'ws';
 import { FIELD_MANAGER, MANAGED_SELECTOR, SINK_NAME, TOKEN_SECRET_NAME } from '../../../src/cluster-meta.ts';
 import { evError } from '../../../src/errors.ts';
+import type { AccessCheck } from '../../../src/required-access.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import { isNotFound, statusCode, toKubeError, type KubeTarget } from './errors.ts';
 import { resolveKubeconfig, type KubeconfigEnvironment, type ResolvedKubeconfig } from './kubeconfig.ts';
 
 export type { KubernetesObject, V1Deployment, V1Namespace, V1Pod };
 
-export interface AccessCheck {
-  verb: string;
-  resource: string;
-  group?: string;
-  namespace?: string;
-  subresource?: string;
-}
+/** One SelfSubjectAccessReview's question; declared with the list of required rights. */
+export type { AccessCheck } from '../../../src/required-access.ts';
 
 export interface AccessResult {
   allowed: boolean;
@@ -32,6 +28,34 @@ export interface AccessResult {
 
 type Api<T> = new (config: ReturnType<typeof createConfiguration>) => T;
 
+/**
+ * Server-side apply that sends the object exactly as built. client-node's own
+ * `patch` runs the object through its typed models first, and a key the model
+ * spells differently is dropped on the wire: `V1NetworkPolicyIngressRule`
+ * calls `from` `_from`, so `{ from: [...] }` left as an open rule (issue 8,
+ * defect 1). Our objects are plain JSON in the API's own spelling, the same
+ * that `manifests` prints, so they go out verbatim and come back as parsed.
+ */
+class WireObjectApi extends KubernetesObjectApi {
+  async applyWire<T extends KubernetesObject>(obj: T, fieldManager: string): Promise<T> {
+    const path = await this.specUriPath(obj, 'patch');
+    const ctx = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
+    ctx.setHeaderParam('Accept', 'application/json');
+    ctx.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
+    ctx.setQueryParam('fieldManager', fieldManager);
+    ctx.setQueryParam('force', 'true');
+    ctx.setBody(JSON.stringify(obj));
+    return this.requestPromise<T>(ctx);
+  }
+
+  /** The response as the server sent it (no typed-model renaming). */
+  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext): Promise<T> {
+    const text = await response.body.text();
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return JSON.parse(text) as T;
+    throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', text, response.headers);
+  }
+}
+
 export class KubeClient {
   readonly resolved: ResolvedKubeconfig;
   readonly target: KubeTarget;
@@ -39,6 +63,7 @@ export class KubeClient {
   readonly apps: AppsV1Api;
   readonly authz: AuthorizationV1Api;
   readonly objects: KubernetesObjectApi;
+  private readonly wire: WireObjectApi;
   readonly version: VersionApi;
 
   constructor(resolved: ResolvedKubeconfig) {
@@ -48,6 +73,7 @@ export class KubeClient {
     this.apps = this.make(AppsV1Api);
     this.authz = this.make(AuthorizationV1Api);
     this.objects = this.make(KubernetesObjectApi);
+    this.wire = this.make(WireObjectApi);
     this.version = this.make(VersionApi);
   }
 
@@ -134,7 +160,7 @@ export class KubeClient {
       throw evError('EV_ERR_INTERNAL', `refusing to apply ${obj.kind} ${obj.metadata?.name} without metadata.namespace`);
     }
     return this.call(`apply ${obj.kind} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`,
-      () => this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+      () => this.wire.applyWire(obj, FIELD_MANAGER));
   }
 
   /** Deletes any object; true when it existed. */

@@ -16,8 +16,11 @@ import type { KubeFlagsValues } from '../kube-flags.ts';
 import { Tunnel, type TunnelEvent } from '../tunnel/tunnel.ts';
 import type { KubeClient } from './adapter.ts';
 import { readSinkBundle } from './bundle.ts';
+import type { Activity } from '../../../src/required-access.ts';
 import { checkPermissions } from './permissions.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
+import { retryTransient, transientLabel } from './transient.ts';
+import { systemClock } from '../system-clock.ts';
 
 export { readSinkBundle };
 
@@ -41,6 +44,8 @@ export interface OpenClusterSinkOptions {
   onStatus?: (line: string) => void;
   /** Aborts discovery / creation (Ctrl-C). */
   signal?: AbortSignal;
+  /** More of src/required-access.ts to pre-check with the sink's own rights (`run` with a job step: `job`). */
+  alsoNeeds?: Activity[];
 }
 
 export interface ClusterSink {
@@ -78,6 +83,8 @@ export interface CreateSinkOptions {
   cleanups?: { register(label: string, run: () => Promise<void>): () => void };
   /** Leave what was created in place when creation fails (`--keep`). */
   keep?: boolean;
+  /** More of src/required-access.ts to pre-check with `up`'s rights (`run` with a job step: `job`). */
+  alsoNeeds?: Activity[];
   /** Test seams: clock, randomness, bundle bytes. */
   now?: () => Date;
   random?: () => number;
@@ -128,21 +135,31 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
     throw evError('EV_ERR_INVALID_OPTION', `"${namespace}" is not a valid namespace name`, { hint: 'use lowercase letters, digits and dashes (at most 63).' });
   }
   const replicas = options.replicas ?? 1;
-  const token = randomBytes(24).toString('base64url');
+
+  status(`checking permissions in context "${client.resolved.context}"…`);
+  await checkPermissions(client, { namespace, createNamespace, purpose: 'deploy the sink', activities: ['up', ...(options.alsoNeeds ?? [])], serviceMonitor: options.serviceMonitor ?? false });
+  if (!createNamespace && !(await client.getNamespace(namespace))) {
+    throw evError('EV_ERR_KUBE_NOT_FOUND', `namespace ${namespace} does not exist`, {
+      hint: 'omit -n to let `up` create a fresh namespace, or create it first (`kubectl create namespace NAME`).',
+    });
+  }
+  // `up -n NS` again: keep the sink's token, so clients that hold it (a running `tail`) keep working;
+  // a failure of this run must then leave the sink that was there (issue 8, defect 7).
+  const previous = createNamespace ? undefined : await client.getDeployment(namespace, SINK_NAME);
+  const previousToken = previous
+    ? await client.readSecretKey(namespace, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY).catch((err: unknown) => {
+      // Without `get secrets` a new token is written instead; the checksum on the pod template rolls the pods onto it.
+      if (isEmailValidateError(err) && err.code === 'EV_ERR_KUBE_FORBIDDEN') return undefined;
+      throw err;
+    })
+    : undefined;
+  const token = previousToken || randomBytes(24).toString('base64url');
   const objects = buildSinkManifests({
     namespace, createNamespace, now, ttlMs, token,
     ...(options.image ? { image: options.image } : { bundle: options.bundle ?? readSinkBundle() }),
     ...(options.nodeImage ? { nodeImage: options.nodeImage } : {}),
     replicas, ...(options.rules !== undefined ? { rules: options.rules } : {}), serviceMonitor: options.serviceMonitor ?? false,
   });
-
-  status(`checking permissions in context "${client.resolved.context}"…`);
-  await checkPermissions(client, { namespace, createNamespace, purpose: 'deploy the sink' });
-  if (!createNamespace && !(await client.getNamespace(namespace))) {
-    throw evError('EV_ERR_KUBE_NOT_FOUND', `namespace ${namespace} does not exist`, {
-      hint: 'omit -n to let `up` create a fresh namespace, or create it first (`kubectl create namespace NAME`).',
-    });
-  }
 
   // A Ctrl-C can land while the namespace create is in flight: the cleanup waits for it to settle.
   let creating: Promise<unknown> | undefined;
@@ -160,8 +177,10 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
   };
   const label = createNamespace ? `namespace ${namespace}` : `the sink objects in namespace ${namespace}`;
   let unregister: (() => void) | undefined;
+  // Cleanup on failure or Ctrl-C removes only what this run brought into being.
+  const ownsObjects = previous === undefined;
   const registerCleanup = () => {
-    if (!unregister && options.cleanups && !options.keep) unregister = options.cleanups.register(label, destroy);
+    if (!unregister && options.cleanups && !options.keep && ownsObjects) unregister = options.cleanups.register(label, destroy);
   };
   try {
     if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
@@ -176,7 +195,8 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
       registerCleanup();
       if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
       if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
-      else await client.apply(obj as never);
+      // Server-side apply is idempotent: a throttled or failed request is simply sent again.
+      else await retryTransient(() => client.apply(obj as never), { clock: systemClock, signal: options.signal, onRetry: (err) => status(`the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`) });
     }
     status(`applied ${objects.length} objects (server-side apply, field manager ${FIELD_MANAGER})`);
     const pods = await waitForSinkReady(client, namespace, { replicas, timeoutMs: waitMs, signal: options.signal, onProgress: status });
@@ -194,7 +214,9 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
     unregister?.();
     const interrupted = options.signal?.aborted || (isEmailValidateError(err) && err.code === 'EV_ERR_INTERRUPTED');
     // On Ctrl-C the interrupt handler runs the cleanup; on failure we do, unless --keep.
-    if (!interrupted && !options.keep) {
+    if (!interrupted && !options.keep && !ownsObjects) {
+      status(`the sink that was already in namespace ${namespace} is left in place (this run changed it; see \`kubectl rollout status deploy/${SINK_NAME} -n ${namespace}\`).`);
+    } else if (!interrupted && !options.keep) {
       status(`removing ${label} after the failure (use --keep to leave it for debugging)…`);
       try { await destroy(); } catch { /* reported by gc later */ }
     }
@@ -237,7 +259,10 @@ async function discoverNamespace(client: KubeClient): Promise<string | undefined
 export async function openClusterSink(kube: KubeFlagsValues, options: OpenClusterSinkOptions = {}): Promise<ClusterSink> {
   const status = options.onStatus ?? (() => {});
   const client = await connectLazily(kube);
-  let namespace = options.namespace ?? kube.namespace ?? (await discoverNamespace(client));
+  const named = options.namespace ?? kube.namespace;
+  // With a known namespace, the rights are checked before the first read (a 403 there would hide which right is missing).
+  if (named && !options.create) await checkPermissions(client, { namespace: named, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
+  let namespace = named ?? (await discoverNamespace(client));
   let created: CreatedSink | undefined;
   if (!namespace || !(await client.getDeployment(namespace, SINK_NAME))) {
     if (!options.create) {
@@ -249,6 +274,7 @@ export async function openClusterSink(kube: KubeFlagsValues, options: OpenCluste
     namespace = created.namespace;
   }
   const ns = namespace;
+  if (!created && !(named && !options.create)) await checkPermissions(client, { namespace: ns, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
   try {
     const token = created?.token ?? (await client.readSecretKey(ns, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY));
     if (!token) {

@@ -95,7 +95,7 @@ export function toKubeError(err: unknown, target: KubeTarget, action: string, fo
     }
     if (status.code === 403) {
       return evError('EV_ERR_KUBE_FORBIDDEN', `forbidden to ${action}: ${status.message}`, {
-        hint: forbiddenHint ?? 'ask a cluster admin for the RBAC rights listed in the README, or use -n with a namespace you can write to.',
+        hint: forbiddenHint ?? 'ask a cluster admin for the RBAC rights listed in docs/cluster.md, or use -n with a namespace you can write to.',
         details: { reason: status.reason }, cause: err,
       });
     }

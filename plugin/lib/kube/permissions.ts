@@ -1,33 +1,34 @@
 import { evError } from '../../../src/errors.ts';
+import { accessChecks, describeCheck, type Activity } from '../../../src/required-access.ts';
 import type { AccessCheck, KubeClient } from './adapter.ts';
 
-/** What every workload of ours needs in its namespace: objects, pod listing, port-forward. */
-export function baseAccess(namespace: string): AccessCheck[] {
-  return [
-    { verb: 'create', resource: 'deployments', group: 'apps', namespace },
-    { verb: 'create', resource: 'services', namespace },
-    { verb: 'create', resource: 'configmaps', namespace },
-    { verb: 'create', resource: 'secrets', namespace },
-    { verb: 'create', resource: 'networkpolicies', group: 'networking.k8s.io', namespace },
-    { verb: 'list', resource: 'pods', namespace },
-    { verb: 'create', resource: 'pods', subresource: 'portforward', namespace },
-  ];
-}
+/** Kubernetes minor version from which the port-forward upgrade also needs `create pods/portforward`. */
+export const WEBSOCKET_CREATE_CHECK_MINOR = 35;
 
-function describeAccess(c: AccessCheck): string {
-  return `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ''}`;
+/** True when the server is 1.35 or newer (AuthorizePodWebsocketUpgradeCreatePermission); false when unknown. */
+async function needsWebsocketCreate(client: KubeClient): Promise<boolean> {
+  const version = await client.serverVersion().catch(() => '');
+  const m = /^v?(\d+)\.(\d+)/.exec(version);
+  return m !== null && (Number(m[1]) > 1 || Number(m[2]) >= WEBSOCKET_CREATE_CHECK_MINOR);
 }
 
 /**
- * Checks permissions up front (SelfSubjectAccessReview), so a user without
- * namespace-create rights learns about `-n` before anything is created, and a
- * missing right is named instead of surfacing as a 403 halfway through.
- * `purpose` completes "use -n EXISTING_NAMESPACE to …".
+ * Checks permissions up front (one SelfSubjectAccessReview per right, from
+ * the one list in src/required-access.ts), so a missing right is named before
+ * anything is created instead of surfacing as a 403 halfway through. A user
+ * without namespace-create rights learns about `-n` first. `purpose`
+ * completes "use -n EXISTING_NAMESPACE to …".
  */
 export async function checkPermissions(client: KubeClient, options: {
-  namespace: string; createNamespace: boolean; purpose: string; extra?: AccessCheck[];
+  namespace: string; createNamespace: boolean; purpose: string;
+  /** What the command will do (default: `up`). */
+  activities?: readonly Activity[];
+  serviceMonitor?: boolean;
+  /** Further rights outside the list (tests). */
+  extra?: AccessCheck[];
 }): Promise<void> {
   const { namespace, createNamespace } = options;
+  const activities = options.activities ?? ['up'];
   if (createNamespace) {
     const ns = await client.canI({ verb: 'create', resource: 'namespaces' });
     if (!ns.allowed) {
@@ -36,13 +37,20 @@ export async function checkPermissions(client: KubeClient, options: {
       });
     }
   }
-  const checks = [...baseAccess(namespace), ...(options.extra ?? [])];
+  const kubernetes135 = activities.some((a) => a === 'sink' || a === 'check-in-cluster') && await needsWebsocketCreate(client);
+  const checks = [
+    ...accessChecks(activities, { namespace, newNamespace: createNamespace, kubernetes135, serviceMonitor: options.serviceMonitor ?? false })
+      .filter((c) => !(createNamespace && c.verb === 'create' && c.resource === 'namespaces')),
+    ...(options.extra ?? []),
+  ];
+  // A fixed, short list (at most ~25 reviews), so all at once.
   const results = await Promise.all(checks.map((c) => client.canI(c)));
-  const denied = checks.filter((_, i) => !results[i]!.allowed).map(describeAccess);
+  const denied = checks.filter((_, i) => !results[i]!.allowed).map(describeCheck);
   if (denied.length > 0) {
     throw evError('EV_ERR_KUBE_FORBIDDEN', `missing permissions in namespace ${namespace}: ${denied.join(', ')}`, {
-      hint: createNamespace ? 'ask for the RBAC rights listed in the README, or use -n with a namespace where you have them.'
-        : `ask for these rights in ${namespace} (a RoleBinding to the "edit" ClusterRole is enough), or choose another -n.`,
+      hint: createNamespace
+        ? 'ask for the rights in docs/cluster.md (RBAC; manifests/rbac/clusterrole.yaml), or use -n with a namespace where you have them.'
+        : `ask for these rights in ${namespace} (manifests/rbac/role.yaml bound there, or the built-in "edit" ClusterRole), or choose another -n.`,
       details: { namespace, denied },
     });
   }

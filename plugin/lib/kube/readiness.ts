@@ -1,12 +1,15 @@
 /**
  * Waiting for sink pods to become Ready, with progress and, on timeout, the
  * pod's own reason (ImagePullBackOff, CrashLoopBackOff, Unschedulable…).
- * Polls the pod list: a few cheap GETs per second is simpler and more robust
- * than a watch for a wait measured in seconds.
+ * Polls the Deployment and the pod list: a few cheap GETs per second is
+ * simpler and more robust than a watch for a wait measured in seconds.
  */
 import { SINK_NAME, SINK_POD_SELECTOR, formatDuration } from '../../../src/cluster-meta.ts';
 import { evError } from '../../../src/errors.ts';
+import { sleep, type Clock } from '../../../src/clock.ts';
+import { systemClock as realClock } from '../system-clock.ts';
 import type { KubeClient, V1Pod } from './adapter.ts';
+import { retryTransient, transientLabel } from './transient.ts';
 
 /** Poll interval while a quick start is still likely: a warm node starts the sink in well under a second. */
 export const FAST_POLL_MS = 100;
@@ -63,48 +66,120 @@ export interface WaitOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   onProgress?: (line: string) => void;
-  now?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Time and timers (tests pass a FakeClock); default: the system clock. */
+  clock?: Clock;
 }
 
-/** Resolves with the ready pods once `replicas` are ready; EV_ERR_SINK_NOT_READY with the reason on timeout. */
+type DeploymentLike = NonNullable<Awaited<ReturnType<KubeClient['getDeployment']>>>;
+
+export interface RolloutState {
+  done: boolean;
+  /** kubectl's wording of what it waits for ("1 old replicas are pending termination"). */
+  message: string;
+  /** Set when the rollout cannot finish by waiting (progress deadline exceeded). */
+  failed?: string;
+}
+
+/**
+ * The rollout of a Deployment, judged exactly as `kubectl rollout status`
+ * does (kubectl/pkg/polymorphichelpers/rollout_status.go,
+ * DeploymentStatusViewer): the controller must have observed the current
+ * generation, every replica must run the new template (updatedReplicas ==
+ * replicas, no old ones left) and be available. Without the generation check
+ * a re-apply returns at once on the old pod (issue 8, defect 7).
+ */
+export function rolloutState(d: DeploymentLike | undefined): RolloutState {
+  if (!d) return { done: false, message: 'waiting for the Deployment to be created' };
+  const generation = d.metadata?.generation ?? 0;
+  const status = d.status ?? {};
+  if (generation > (status.observedGeneration ?? 0)) return { done: false, message: 'waiting for the Deployment spec update to be observed' };
+  const progressing = (status.conditions ?? []).find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return { done: false, message: progressing.message ?? 'progress deadline exceeded', failed: `the rollout exceeded its progress deadline${progressing.message ? `: ${progressing.message}` : ''}` };
+  }
+  const want = d.spec?.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  const total = status.replicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  if (updated < want) return { done: false, message: `${updated} out of ${want} new replicas have been updated` };
+  if (total > updated) return { done: false, message: `${total - updated} old replicas are pending termination` };
+  if (available < updated) return { done: false, message: `${available} of ${updated} updated replicas are available` };
+  return { done: true, message: 'successfully rolled out' };
+}
+
+/**
+ * Why a Deployment has no pod: `ReplicaFailure` (FailedCreate: Pod Security,
+ * quota, an admission webhook) says it; `Available/MinimumReplicasUnavailable`
+ * is only the symptom, so it comes last (issue 8, defect 6).
+ */
+export function deploymentFailure(d: DeploymentLike | undefined): string | undefined {
+  const conditions = d?.status?.conditions ?? [];
+  const replicaFailure = conditions.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  const pick = replicaFailure
+    ?? conditions.find((c) => c.type === 'Progressing' && (c.status === 'False' || c.reason === 'ProgressDeadlineExceeded'))
+    ?? conditions.find((c) => c.status === 'False');
+  if (!pick) return undefined;
+  return `${pick.type}/${pick.reason ?? pick.status}${pick.message ? `: ${pick.message}` : ''}`;
+}
+
+/**
+ * Resolves with the ready pods once the sink's Deployment has rolled out (as
+ * `kubectl rollout status` judges it) and `replicas` pods are ready;
+ * EV_ERR_SINK_NOT_READY with the reason on timeout. Transient API errors
+ * (429, 5xx, a reset connection) are retried, not fatal (issue 8, defect 5).
+ */
 export async function waitForSinkReady(client: KubeClient, namespace: string, options: WaitOptions): Promise<V1Pod[]> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? abortableSleep;
-  const start = now();
+  const clock = options.clock ?? realClock;
+  const start = clock.now();
+  const elapsed = () => clock.now() - start;
   let lastLine = '';
   let states: PodState[] = [];
-  for (;;) {
-    if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted while waiting for the sink');
-    const pods = (await client.listPods(namespace, SINK_POD_SELECTOR)).filter((p) => !p.metadata?.deletionTimestamp);
-    const ready = pods.filter(isPodReady);
-    states = pods.map(podState);
-    if (ready.length >= options.replicas) return ready;
-    const line = `waiting for the sink: ${ready.length}/${options.replicas} ready${states.filter((s) => !s.ready).map((s) => `; ${s.name}: ${s.reason}`).join('')}`;
-    if (line !== lastLine) { options.onProgress?.(`${line} (${formatDuration(now() - start) || '0s'})`); lastLine = line; }
-    const left = options.timeoutMs - (now() - start);
-    if (left <= 0) break;
-    await sleep(Math.min(now() - start < FAST_POLL_WINDOW_MS ? FAST_POLL_MS : MAX_POLL_MS, left), options.signal);
-  }
-  const bad = states.find((s) => !s.ready);
-  let reason = bad ? `${bad.name}: ${bad.reason}${bad.message ? ` (${bad.message})` : ''}` : 'no sink pod was created';
-  if (!bad) {
-    // No pod at all: the Deployment's conditions say why (quota, admission, PodSecurity…).
-    const deployment = await client.getDeployment(namespace, SINK_NAME).catch(() => undefined);
-    const failed = (deployment?.status?.conditions ?? []).find((c) => c.status === 'False' || c.type === 'ReplicaFailure');
-    if (failed?.message) reason += `: ${failed.reason ?? failed.type}: ${failed.message}`;
-  }
-  throw evError('EV_ERR_SINK_NOT_READY', `the sink in namespace ${namespace} did not become ready within ${formatDuration(options.timeoutMs)}: ${reason}`, {
-    hint: bad ? reasonHint(bad.reason, namespace) : `check the Deployment: \`kubectl describe deploy/email-sink -n ${namespace}\`.`,
-    details: { namespace, pods: states },
+  let deployment: DeploymentLike | undefined;
+  const read = <T>(fn: () => Promise<T>): Promise<T> => retryTransient(fn, {
+    clock, signal: options.signal,
+    onRetry: (err, waitMs) => options.onProgress?.(`the API server answered ${transientLabel(err)}; trying again${waitMs !== undefined ? ` in ${formatDuration(waitMs) || `${waitMs}ms`} (Retry-After)` : ''}…`),
   });
+  const interrupted = () => evError('EV_ERR_INTERRUPTED', 'interrupted while waiting for the sink');
+  for (;;) {
+    if (options.signal?.aborted) throw interrupted();
+    try {
+      deployment = await read(() => client.getDeployment(namespace, SINK_NAME));
+      const pods = (await read(() => client.listPods(namespace, SINK_POD_SELECTOR))).filter((p) => !p.metadata?.deletionTimestamp);
+      const rollout = rolloutState(deployment);
+      if (rollout.failed) throw notReady(namespace, options.timeoutMs, rollout.failed, states, `check the Deployment: \`kubectl describe deploy/${SINK_NAME} -n ${namespace}\`.`, elapsed());
+      const ready = pods.filter(isPodReady);
+      states = pods.map(podState);
+      if (rollout.done && ready.length >= options.replicas) return ready;
+      const why = deploymentFailure(deployment);
+      const line = `waiting for the sink: ${ready.length}/${options.replicas} ready; ${rollout.message}`
+        + `${states.filter((st) => !st.ready).map((st) => `; ${st.name}: ${st.reason}`).join('')}`
+        + `${pods.length === 0 && why?.startsWith('ReplicaFailure') ? `; ${why}` : ''}`;
+      if (line !== lastLine) { options.onProgress?.(`${line} (${formatDuration(elapsed()) || '0s'})`); lastLine = line; }
+    } catch (err) {
+      if (options.signal?.aborted) throw interrupted();
+      throw err;
+    }
+    const left = options.timeoutMs - elapsed();
+    if (left <= 0) break;
+    try {
+      await sleep(clock, Math.min(elapsed() < FAST_POLL_WINDOW_MS ? FAST_POLL_MS : MAX_POLL_MS, left), options.signal);
+    } catch {
+      throw interrupted();
+    }
+  }
+  const bad = states.find((st) => !st.ready);
+  if (bad) {
+    throw notReady(namespace, options.timeoutMs, `${bad.name}: ${bad.reason}${bad.message ? ` (${bad.message})` : ''}`, states, reasonHint(bad.reason, namespace));
+  }
+  // No pod at all, or all ready but the rollout is not finished: the Deployment's conditions say why.
+  const why = deploymentFailure(deployment);
+  const rollout = rolloutState(deployment);
+  const reason = states.length === 0 ? `no sink pod was created${why ? `: ${why}` : ''}` : `${rollout.message}${why ? `: ${why}` : ''}`;
+  throw notReady(namespace, options.timeoutMs, reason, states, `check the Deployment: \`kubectl describe deploy/${SINK_NAME} -n ${namespace}\`.`);
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) { resolve(); return; }
-    const t = setTimeout(done, ms);
-    function done() { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+function notReady(namespace: string, timeoutMs: number, reason: string, pods: PodState[], hint: string, after?: number): Error {
+  const when = after === undefined ? `within ${formatDuration(timeoutMs)}` : `(after ${formatDuration(after) || '0s'})`;
+  return evError('EV_ERR_SINK_NOT_READY', `the sink in namespace ${namespace} did not become ready ${when}: ${reason}`, { hint, details: { namespace, pods } });
 }
+

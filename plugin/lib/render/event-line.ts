@@ -1,3 +1,4 @@
+import { terminalLine } from '../../../src/terminal-text.ts';
 import type { BounceData, EnvelopeAddress, MessageSummary, RejectionData, SinkEvent } from '../../../src/protocol.ts';
 import { plain, type Paint, type Style } from './color.ts';
 
@@ -24,6 +25,7 @@ const VERDICTS: Readonly<Record<string, { label: string; style: Style | readonly
   'messages.cleared': { label: 'CLEARED', style: 'gray' },
   'rules.updated': { label: 'RULES', style: 'blue' },
   'webhook.sent': { label: 'WEBHOOK', style: 'blue' },
+  'message.released': { label: 'RELEASED', style: 'blue' },
   gap: { label: 'GAP', style: ['yellow', 'bold'] },
 });
 const VERDICT_WIDTH = 8;
@@ -42,12 +44,9 @@ export function clockTime(iso: string, utc = false): string {
   return `${pad2(h)}:${pad2(m)}:${pad2(s)}.${String(ms).padStart(3, '0')}`;
 }
 
-/** Removes control characters (a hostile subject must not drive the terminal) and cuts long text. */
+/** One line of untrusted text for the terminal (src/terminal-text.ts), cut to `max` characters. */
 export function clean(text: string | null | undefined, max = MAX_FIELD_CHARS): string {
-  if (text === null || text === undefined) return '';
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return terminalLine(text, { max });
 }
 
 function addr(a: EnvelopeAddress | null | undefined): string {
@@ -105,12 +104,16 @@ function body(event: SinkEvent, paint: Paint): string {
       const d = event.data as SinkEvent<'webhook.sent'>['data'];
       return `${clean(d.url)} ${d.format} -> ${d.error ? `error: ${clean(d.error)}` : String(d.status)}  id=${d.messageId}`;
     }
+    case 'message.released': {
+      const d = event.data as SinkEvent<'message.released'>['data'];
+      return `id=${d.id} -> ${clean(d.host)}:${d.port} ${d.to.map(clean).join(', ')} ${d.outcome}${d.error ? `: ${clean(d.error)}` : ''}`;
+    }
     case 'gap': {
       const d = event.data as SinkEvent<'gap'>['data'];
       return `${d.missed} event(s) lost (seq ${d.from}..${d.to}) — the sink no longer retains them`;
     }
     default:
-      return clean(JSON.stringify((event as SinkEvent).data));
+      return clean(JSON.stringify((event).data));
   }
 }
 
@@ -127,7 +130,7 @@ function sourceStyle(source: string): Style {
  */
 export function formatEventLine(event: SinkEvent, options: EventLineOptions = {}): string {
   const paint = options.paint ?? plain;
-  const verdict = VERDICTS[event.type] ?? { label: String(event.type).toUpperCase(), style: 'gray' as Style };
+  const verdict = VERDICTS[event.type] ?? { label: String(event.type).toUpperCase(), style: 'gray' };
   const prefix = options.source ? `${paint(sourceStyle(options.source), options.source)} ` : '';
   return `${prefix}${paint('dim', clockTime(event.time, options.utc))}  ${paint(verdict.style, verdict.label.padEnd(VERDICT_WIDTH))}  ${body(event, paint)}`;
 }

@@ -1,4 +1,5 @@
 import type { MessageDetail, MessageList } from '../../../src/protocol.ts';
+import { terminalBlock } from '../../../src/terminal-text.ts';
 import { clean, clockTime } from './event-line.ts';
 import { renderTable } from './table.ts';
 
@@ -42,8 +43,7 @@ export function formatMessageDetail(m: MessageDetail, options: { utc?: boolean }
   for (const h of m.headers) lines.push(`  ${clean(h.name, 60)}: ${clean(h.value, 200)}`);
   lines.push('');
   // The body is untrusted: keep line breaks and tabs, neutralise other control characters.
-  // eslint-disable-next-line no-control-regex
-  if (m.text !== null) lines.push(m.text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd').trimEnd());
+  if (m.text !== null) lines.push(terminalBlock(m.text).trimEnd());
   else if (m.html !== null) lines.push('(HTML only; use `messages raw` to see the source)');
   else lines.push('(no text body)');
   return lines.join('\n');

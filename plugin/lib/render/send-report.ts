@@ -1,7 +1,7 @@
 import type { SendReport } from '../send/send-batch.ts';
 import { plain, type Paint } from './color.ts';
 import { clean } from './event-line.ts';
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '../../../src/duration.ts';
 
 /** `send` in text mode: the counts on one line, then a few sample replies. */
 export function formatSendReport(r: SendReport, paint: Paint = plain): string {

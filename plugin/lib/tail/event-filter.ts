@@ -1,6 +1,6 @@
 import { evError } from '../../../src/errors.ts';
 import { SINK_EVENT_TYPES, type BounceData, type MessageSummary, type RejectionData, type SinkEvent, type SinkEventType } from '../../../src/protocol.ts';
-import type { SinceSpec } from '../render/duration.ts';
+import type { SinceSpec } from '../render/since.ts';
 
 /** Longest regular expression accepted on the command line: a guard against pasted junk. */
 export const MAX_PATTERN_CHARS = 1000;
@@ -20,6 +20,7 @@ export const TYPE_ALIASES: Readonly<Record<string, SinkEventType>> = Object.free
   cleared: 'messages.cleared',
   rules: 'rules.updated',
   webhook: 'webhook.sent',
+  released: 'message.released',
   gap: 'gap',
 });
 

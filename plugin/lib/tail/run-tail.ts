@@ -1,6 +1,6 @@
 import type { HelloFrame, SinkEvent } from '../../../src/protocol.ts';
 import { FeedMerger } from '../merge-feeds.ts';
-import type { SinceSpec } from '../render/duration.ts';
+import type { SinceSpec } from '../render/since.ts';
 import { formatEventLine, formatGapWarning } from '../render/event-line.ts';
 import { plain, type Paint } from '../render/color.ts';
 import type { EventFilter } from './event-filter.ts';

@@ -100,8 +100,15 @@ function bridge(ws: WebSocket, socket: Socket, keepaliveMs: number, early: Array
     resolveClosed({ error, bytesIn, bytesOut });
   };
 
+  // Alive = a pong, any frame from the server, or our own data leaving: while a large backlog is
+  // written the ping waits behind it, but writes completing prove the peer still reads (issue 8, defect 8).
+  let lastTick = performance.now();
   const ping = setInterval(() => {
-    if (!alive) { finish(new PortForwardError('port-forward keepalive timed out')); return; }
+    const now = performance.now();
+    const stalled = now - lastTick > keepaliveMs * 1.5;
+    lastTick = now;
+    // After a stalled event loop, timers run before the I/O that piled up: judge at the next tick instead.
+    if (!alive && !stalled) { finish(new PortForwardError('port-forward keepalive timed out')); return; }
     alive = false;
     try { ws.ping(); } catch { /* closing */ }
   }, keepaliveMs);
@@ -144,7 +151,8 @@ function bridge(ws: WebSocket, socket: Socket, keepaliveMs: number, early: Array
   socket.on('data', (chunk: Buffer) => {
     bytesOut += chunk.length;
     queued += chunk.length;
-    ws.send(Buffer.concat([Buffer.from([0]), chunk]), { binary: true }, () => {
+    ws.send(Buffer.concat([Buffer.from([0]), chunk]), { binary: true }, (err) => {
+      if (!err) alive = true;
       queued -= chunk.length;
       if (queued < MAX_BUFFERED_BYTES / 2 && socket.isPaused()) socket.resume();
     });

@@ -8,6 +8,9 @@
  * connects again and gets a fresh forward.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { sleep, type Clock } from '../../../src/clock.ts';
+import { backoffDelay } from '../../../src/limits/backoff.ts';
+import { systemClock } from '../system-clock.ts';
 import { openPortForward, type ForwardStream, type PortForwardRequest } from './port-forward.ts';
 
 /** Retry schedule for opening a forward: fast first retry, capped, and a deadline so a dead sink fails the command. */
@@ -31,8 +34,8 @@ export interface TunnelOptions {
   retry?: { initialMs?: number; maxMs?: number; deadlineMs?: number };
   keepaliveMs?: number;
   onEvent?: (event: TunnelEvent) => void;
-  /** Clock for deadlines (tests). */
-  now?: () => number;
+  /** Clock for the retry waits and the deadline (default: real time). */
+  clock?: Clock;
 }
 
 export interface TunnelStats {
@@ -49,6 +52,8 @@ export class Tunnel {
   private readonly sockets = new Set<Socket>();
   private readonly closing = new AbortController();
   private currentPod: string;
+  /** A pod look-up in flight (after a drop or a failed open); new connections wait for it. */
+  private refreshing: Promise<void> | undefined;
   readonly stats: TunnelStats = { connections: 0, forwardErrors: 0, drops: 0, podChanges: 0 };
 
   private constructor(options: TunnelOptions) {
@@ -85,10 +90,10 @@ export class Tunnel {
     socket.on('error', () => {});
     socket.once('close', () => this.sockets.delete(socket));
     const retry = { ...DEFAULT_RETRY, ...this.options.retry };
-    const now = this.options.now ?? Date.now;
-    const deadline = now() + retry.deadlineMs;
-    let delay = retry.initialMs;
+    const clock = this.options.clock ?? systemClock;
+    const deadline = clock.now() + retry.deadlineMs;
     for (let attempt = 1; ; attempt++) {
+      if (this.refreshing) await this.refreshing;
       if (this.closing.signal.aborted || socket.destroyed) { socket.destroy(); return; }
       const pod = this.currentPod;
       try {
@@ -99,30 +104,42 @@ export class Tunnel {
         if (error && !this.closing.signal.aborted) {
           this.stats.drops++;
           this.emit({ type: 'dropped', pod, error: error.message });
+          // A forward that the server accepted can still fail: a Terminating pod takes the upgrade and
+          // then reports "connection refused" on the error channel. Look for the pod again now, or every
+          // reconnect would return to it (issue 8, defect 8).
+          void this.refresh(pod);
         }
         return;
       } catch (err) {
         this.stats.forwardErrors++;
         const message = (err as Error).message;
         this.emit({ type: 'forward-error', pod, attempt, error: message });
-        if (now() + delay > deadline) {
+        const delay = backoffDelay(attempt, { baseMs: retry.initialMs, maxMs: retry.maxMs, jitter: 'none' });
+        if (clock.now() + delay > deadline) {
           this.emit({ type: 'gave-up', pod, error: message });
           socket.destroy();
           return;
         }
-        await abortableDelay(delay, this.closing.signal);
-        delay = Math.min(delay * 2, retry.maxMs);
+        // Closing the tunnel ends the wait early; the loop then sees it and stops.
+        await sleep(clock, delay, this.closing.signal).catch(() => undefined);
         // A refused upgrade (404: the pod is gone) or repeated failures: look for the pod again.
-        if (pod === this.currentPod) {
-          const next = await this.options.resolvePod(pod).catch(() => undefined);
-          if (next && next !== this.currentPod) {
-            this.stats.podChanges++;
-            this.emit({ type: 'pod-replaced', from: this.currentPod, to: next });
-            this.currentPod = next;
-          }
-        }
+        await this.refresh(pod);
       }
     }
+  }
+
+  /** Asks the resolver for a ready pod in place of `pod` (once at a time); switches to it. */
+  private refresh(pod: string): Promise<void> {
+    if (pod !== this.currentPod) return Promise.resolve();
+    this.refreshing ??= (async () => {
+      const next = await this.options.resolvePod(pod).catch(() => undefined);
+      if (next && next !== this.currentPod && pod === this.currentPod) {
+        this.stats.podChanges++;
+        this.emit({ type: 'pod-replaced', from: this.currentPod, to: next });
+        this.currentPod = next;
+      }
+    })().finally(() => { this.refreshing = undefined; });
+    return this.refreshing;
   }
 
   /** Stops listening and closes every forward. */
@@ -133,13 +150,4 @@ export class Tunnel {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) { resolve(); return; }
-    const t = setTimeout(done, ms);
-    function done() { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -16,7 +16,8 @@ function lastCheckpointIndex(stateFile: string): number {
   let index = 0;
   for (const l of lines) {
     if (!l.startsWith('{"cp"')) continue;
-    try { index = (JSON.parse(l) as { cp: { index: number } }).cp.index; } catch { /* torn line */ }
+    // Each line is JSON, a tab and a checksum.
+    try { index = (JSON.parse(l.slice(0, l.lastIndexOf('\t'))) as { cp: { index: number } }).cp.index; } catch { /* torn line */ }
   }
   return index;
 }

@@ -25,6 +25,10 @@ describe('check: DNS against a fake DNS server on loopback', function () {
       'lo.loopmx.test': { a: ['127.0.0.1'] },
       'slow.test': { silent: true },
       'broken.test': { servfail: true },
+      // One edit from gmail.com, but a real mail domain: it publishes MX records.
+      'gnail.com': { mx: [{ priority: 10, exchange: 'mx.gnail.com' }] }, 'mx.gnail.com': { a: ['192.0.2.30'] },
+      // One edit from gmail.com, no MX (only an A record): still a likely typo.
+      'gmaill.com': { a: ['192.0.2.31'] },
     });
   });
   after(() => dns.close());
@@ -96,6 +100,25 @@ describe('check: DNS against a fake DNS server on loopback', function () {
     } finally {
       t.cleanup();
       await silent.close();
+    }
+  });
+
+  it('drops a typo suggestion for a domain that publishes MX records, keeps it otherwise', async () => {
+    const t = tempDir();
+    try {
+      const input = join(t.dir, 'in.txt');
+      writeFileSync(input, 'a@gnail.com\nb@gmaill.com\nc@gmail.con\n');
+      const o = baseOptions({ paths: [input], out: join(t.dir, 'out.jsonl'), dnsServer: dns.server, allowPrivateMx: true });
+      await runCheckCommand(o, baseIo());
+      const by = new Map(readFileSync(o.out!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckResult).map((r) => [r.address, r]));
+      assert.equal(by.get('a@gnail.com')!.checks.lists!.suggestion, null);
+      assert.ok(!by.get('a@gnail.com')!.reasons.includes('typo_suggestion'));
+      assert.equal(by.get('a@gnail.com')!.verdict, 'valid');
+      assert.equal(by.get('b@gmaill.com')!.checks.lists!.suggestion, 'gmail.com');
+      assert.ok(by.get('b@gmaill.com')!.reasons.includes('typo_suggestion'));
+      assert.deepEqual(by.get('c@gmail.con')!.reasons, ['typo_suggestion', 'domain_not_found']);
+    } finally {
+      t.cleanup();
     }
   });
 });

@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'mocha';
+import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 export const RUN_JS = join(ROOT, 'plugin', 'bin', 'run.js');
@@ -64,4 +66,21 @@ export function runUntil(args: readonly string[], until: (line: string) => boole
 /** Parses `tail -o json` output. */
 export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
+
+/** A fresh fake API server for each test, and the environment that points the CLI at it. */
+export interface FakeClusterPerTest {
+  fake: FakeKube;
+  env: Record<string, string>;
+}
+
+/** Mocha hooks: starts a fake API server before each test and closes it after. */
+export function useFakeClusterPerTest(): FakeClusterPerTest {
+  const cluster = {} as FakeClusterPerTest;
+  beforeEach(async () => {
+    cluster.fake = await startFakeKube();
+    cluster.env = { KUBECONFIG: cluster.fake.kubeconfigPath };
+  });
+  afterEach(async () => { await cluster.fake.close(); });
+  return cluster;
 }

@@ -48,7 +48,7 @@ describe('completion (kubectl_complete-email_validate)', function () {
     assert.deepEqual((await complete(['messages', 'list', '-o', ''])).candidates, ['text', 'json', 'yaml']);
     assert.deepEqual((await complete(['tail', '-o', ''])).candidates, ['text', 'json']);
     assert.deepEqual((await complete(['tail', '--type', 'bo'])).candidates, ['bounced']);
-    assert.deepEqual((await complete(['tail', '--type=message.re'])).candidates, ['--type=message.received', '--type=message.rejected']);
+    assert.deepEqual((await complete(['tail', '--type=message.re'])).candidates, ['--type=message.received', '--type=message.rejected', '--type=message.released']);
 
     const a = join(dir, 'a.yaml');
     const b = join(dir, 'b.yaml');

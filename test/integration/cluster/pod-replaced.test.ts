@@ -31,6 +31,38 @@ describe('cluster: pod replaced under an open tunnel, and --keep', function () {
     }
   });
 
+  it('defect 8: leaves a Terminating pod that still takes port-forwards (and refuses inside) for its replacement', async () => {
+    const kube = { kubeconfig: fake.kubeconfigPath };
+    const sink = await createSink(kube);
+    const open = await openClusterSink(kube);
+    try {
+      const { apiUrl, pod } = open.sinks[0];
+      const stats = async () => (await fetch(`${apiUrl}/api/stats`, { headers: { authorization: `Bearer ${open.token}` } })).json() as Promise<{ instance: string }>;
+      const before = await stats();
+      // The deleted pod stays Terminating: its process is gone, the API server still upgrades port-forwards to it.
+      fake.faults.holdTerminatingPods({ namespace: sink.namespace });
+      const client = connect(kube);
+      await client.core.deleteNamespacedPod({ namespace: sink.namespace, name: pod, gracePeriodSeconds: 1 });
+      await fake.waitFor('pods', (p) => p.metadata.name === pod && p.metadata.deletionTimestamp !== undefined);
+      const [replacement] = await waitForSinkReady(client, sink.namespace, { replicas: 1, timeoutMs: 20_000 });
+      assert.notEqual(replacement.metadata?.name, pod);
+      assert.ok(fake.get('pods', sink.namespace, pod), 'the old pod is still there, Terminating');
+      // A client retries a failed request a few times (SinkClient does); the tunnel must not keep returning to the old pod.
+      let after: { instance: string } | undefined;
+      const failures: string[] = [];
+      for (let attempt = 0; attempt < 4 && !after; attempt++) {
+        try { after = await stats(); } catch (err) { failures.push(String((err as Error).cause ?? err)); }
+      }
+      assert.ok(after, `reached the replacement within 4 tries: ${failures.join('; ')}`);
+      assert.notEqual(after.instance, before.instance, 'answered by the new pod');
+      assert.ok(failures.length <= 1, `at most the first request is lost: ${failures.join('; ')}`);
+    } finally {
+      fake.faults.holdTerminatingPods(undefined);
+      await open.close();
+      await sink.destroy();
+    }
+  });
+
   it('--keep leaves a failed sink in place for debugging', async () => {
     fake.faults.podNeverReady('CrashLoopBackOff');
     const cli = await runCli(['up', '--wait', '1s', '--keep'], { KUBECONFIG: fake.kubeconfigPath });

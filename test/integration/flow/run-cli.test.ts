@@ -80,6 +80,29 @@ steps:
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
+  it('hostile flow files: a capped problem list, a named depth limit, EV_ERR_FLOW_TEMPLATE for an unknown variable', async () => {
+    const aliases = flowFile('aliases.yaml', `x: &a { to: a@b.test }\nsteps:\n${Array.from({ length: 5001 }, () => '  - send: *a').join('\n')}\n`);
+    const r1 = await runCli(['run', '--local', aliases]);
+    assert.equal(r1.code, 2);
+    const errorLines = r1.stderr.split('\n').filter((l) => l.startsWith('error: '));
+    assert.ok(errorLines.length <= 21, `${errorLines.length} error lines`);
+    assert.match(r1.stderr, /more than 100 aliases \(MAX_FLOW_ALIAS_COUNT\)/);
+    assert.ok(r1.stderr.length < 10_000, `${r1.stderr.length} bytes on stderr`);
+    const many = flowFile('many.yaml', `steps:\n${Array.from({ length: 300 }, (_, i) => `  - bogus${i}: 1`).join('\n')}\n`);
+    const r2 = await runCli(['run', '--local', many]);
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /^error: … and \d+ more problems \[EV_ERR_FLOW_INVALID\]$/m);
+    const deep = flowFile('deep.yaml', `steps: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+    const r3 = await runCli(['run', '--local', deep]);
+    assert.equal(r3.code, 2);
+    assert.match(r3.stderr, /:3:\d+: nested more than 64 levels deep \(MAX_FLOW_NESTING\)/);
+    assert.doesNotMatch(r3.stderr, /call stack/i);
+    const tmpl = flowFile('tmpl.yaml', 'steps:\n  - send: { to: "{{nope.x}}@b.test" }\n');
+    const r4 = await runCli(['run', '--local', tmpl]);
+    assert.equal(r4.code, 2);
+    assert.match(r4.stderr, /:4:\d+: steps\[0\]\.send\.to: unknown template variable "\{\{nope\.x\}\}".*\[EV_ERR_FLOW_TEMPLATE\]/);
+  });
+
   it('exits 2 for a missing {{env.X}} and for job steps without a cluster', async () => {
     const env = flowFile('env.yaml', 'steps:\n  - http: { url: "{{env.EV_FLOW_TEST_APP_URL}}/healthz" }\n');
     const r1 = await runCli(['run', '--local', env]);

@@ -55,7 +55,7 @@ describe('kubectl email-validate sink', function () {
     child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
     const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 2);
-    assert.match(err, /--max-bytes must be a size such as 256MiB/);
+    assert.match(err, /\(--max-bytes, EV_MAX_BYTES\) must be a size such as 256MiB, got "lots"/);
     assert.doesNotMatch(err, /\n\s+at /);
   });
 });

@@ -13,6 +13,7 @@ import type { RunningSink } from '../../../sink/index.ts';
 import type { MessageSummary } from '../../../src/protocol.ts';
 import { RawSmtp } from './support/raw-smtp.ts';
 import { waitForEvent } from './wait-event.ts';
+import { requireTool } from '../../support/require-tool.ts';
 
 const run = promisify(execFile);
 
@@ -112,14 +113,16 @@ describe('sink: real SMTP clients', function () {
       assert.equal(detail.text?.trim(), 'Test email for validation');
     });
 
-    it('swaks with pipelining', async () => {
-      const { stdout } = await run('swaks', ['--server', '127.0.0.1', '--port', String(sink.smtpPort), '--from', 'swaks@example.com', '--to', 'pipe@example.com', '--pipeline', '--header', 'Subject: swaks pipelined'], { timeout: 20_000 });
+    it('swaks with pipelining', async function () {
+      const swaks = requireTool(this, 'swaks', 'swaks');
+      const { stdout } = await run(swaks, ['--server', '127.0.0.1', '--port', String(sink.smtpPort), '--from', 'swaks@example.com', '--to', 'pipe@example.com', '--pipeline', '--header', 'Subject: swaks pipelined'], { timeout: 20_000 });
       assert.match(stdout, /<-\s+250 2\.6\.0 Ok: queued as/);
       assert.equal(sink.context.store.list(0, 10, { subject: 'swaks pipelined' }).total, 1);
     });
 
-    it('swaks with STARTTLS', async () => {
-      await run('swaks', ['--server', '127.0.0.1', '--port', String(sink.smtpPort), '--from', 'swaks@example.com', '--to', 'tls@example.com', '--tls', '--header', 'Subject: swaks tls'], { timeout: 20_000 });
+    it('swaks with STARTTLS', async function () {
+      const swaks = requireTool(this, 'swaks', 'swaks');
+      await run(swaks, ['--server', '127.0.0.1', '--port', String(sink.smtpPort), '--from', 'swaks@example.com', '--to', 'tls@example.com', '--tls', '--header', 'Subject: swaks tls'], { timeout: 20_000 });
       const page = sink.context.store.list(0, 10, { subject: 'swaks tls' });
       assert.equal(page.total, 1);
       assert.equal(page.items[0]!.envelope.tls, true);
@@ -153,8 +156,9 @@ describe('sink: real SMTP clients', function () {
       );
     });
 
-    it('swaks with AUTH LOGIN', async () => {
-      await run('swaks', ['--server', '127.0.0.1', '--port', String(sink.smtpPort), '--from', 'a@example.com', '--to', 'swaks-auth@example.com', '--auth', 'LOGIN', '--auth-user', 'app', '--auth-password', 's3cret', '--header', 'Subject: swaks auth'], { timeout: 20_000 });
+    it('swaks with AUTH LOGIN', async function () {
+      const swaks = requireTool(this, 'swaks', 'swaks');
+      await run(swaks, ['--server', '127.0.0.1', '--port', String(sink.smtpPort), '--from', 'a@example.com', '--to', 'swaks-auth@example.com', '--auth', 'LOGIN', '--auth-user', 'app', '--auth-password', 's3cret', '--header', 'Subject: swaks auth'], { timeout: 20_000 });
       const page = sink.context.store.list(0, 10, { subject: 'swaks auth' });
       assert.equal(page.items[0]?.envelope.authUser, 'app');
     });

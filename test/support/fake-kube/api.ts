@@ -15,11 +15,16 @@ import type { ResourceType } from './resources.ts';
 import { matchesFields, matchesRequirements, parseFieldSelector, parseLabelSelector, validateFieldSelector } from './selectors.ts';
 import { clone } from './store.ts';
 import type { KubeObject, Store } from './store.ts';
+import { enforcedPolicy, podSecurityViolation } from './pod-security.ts';
+import { Authorizer, forbiddenReason, MASTERS_GROUP } from './rbac.ts';
+import type { UserInfo } from './rbac.ts';
 import { badRequest, conflict, forbidden, invalid, KubeStatusError, notFound, successStatus, unsupportedMediaType } from './status.ts';
 import type { StatusObject } from './status.ts';
 
-/** The identity every request authenticates as (one token, one user). */
+/** The identity the fake's own token authenticates as (an admin: group system:masters). */
 export const FAKE_USER = 'system:serviceaccount:default:fake-kube-tester';
+/** The admin user behind the fake's own token. */
+export const ADMIN_USER: UserInfo = Object.freeze({ name: FAKE_USER, groups: [MASTERS_GROUP, 'system:authenticated'] }) as UserInfo;
 /** Kinds whose DELETE answers with the deleted object rather than a Status (as on a real server). */
 export const RETURNS_DELETED_OBJECT = new Set(['pods', 'namespaces', 'services', 'serviceaccounts']);
 /** Items per page when a client asks for more than this (`limit`). */
@@ -34,6 +39,8 @@ export interface Call {
   contentType?: string;
   body?: Buffer;
   userAgent?: string;
+  /** Who is asking; undefined for the fake's own controllers (never refused by RBAC). */
+  user?: UserInfo;
 }
 
 export interface PodTerminator {
@@ -69,18 +76,48 @@ function isDryRun(q: URLSearchParams): boolean {
 export class KubeApi {
   readonly store: Store;
   readonly faults: FaultControls;
+  readonly authorizer: Authorizer;
   podTerminator: PodTerminator | undefined;
 
-  constructor(store: Store, faults: FaultControls) {
+  constructor(store: Store, faults: FaultControls, authorizer: Authorizer = new Authorizer(store)) {
     this.store = store;
     this.faults = faults;
+    this.authorizer = authorizer;
   }
 
-  authorize(verb: string, rt: ResourceType, namespace: string | undefined, name?: string): void {
-    if (!this.faults.isDenied(verb, rt.group, rt.plural, rt.namespaced ? namespace : undefined)) return;
-    const scope = rt.namespaced && namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
-    throw forbidden(rt.group, rt.plural, name, `User "${FAKE_USER}" cannot ${verb} resource "${rt.plural}" in API group "${rt.group}" ${scope}`);
+  /**
+   * Refuses with the real server's 403 when a fault denies the verb or, for
+   * a `user` other than the fake's controllers, when RBAC does not grant it.
+   */
+  authorize(verb: string, rt: ResourceType, namespace: string | undefined, name?: string, user?: UserInfo, subresource?: string): void {
+    // requestinfo.go: a request for one namespace is "in" that namespace, so a RoleBinding there can grant `get` on it.
+    // A create is not (POST has no name; apply's create check in handlers/patch.go uses the cluster-scope namer).
+    const ns = rt.namespaced ? namespace : rt.plural === 'namespaces' && name && verb !== 'create' ? name : undefined;
+    const attrs = { verb, group: rt.group, resource: rt.plural, subresource, namespace: ns, name };
+    const who = user ?? ADMIN_USER;
+    if (this.faults.isDenied(verb, rt.group, rt.plural, rt.namespaced ? namespace : undefined) || (user && !this.authorizer.authorize(user, attrs).allowed)) {
+      throw forbidden(rt.group, rt.plural, name, forbiddenReason(who, attrs));
+    }
   }
+
+  /**
+   * PodSecurity admission (pod-security.ts) on a pod create, from its
+   * namespace's labels; also for pods made by controllers, as on a real server.
+   */
+  private admitPod(obj: Obj): void {
+    const ns = this.store.get(findResource('', 'v1', 'namespaces')!, undefined, String(obj.metadata.namespace ?? ''));
+    const violation = podSecurityViolation(enforcedPolicy(ns?.metadata.labels), obj);
+    if (violation) throw forbidden('', 'pods', obj.metadata.name, violation);
+    const refusal = this.podRefusals.find((r) => (r.namespace === undefined || r.namespace === obj.metadata.namespace)
+      && (r.labelSelector === undefined || matchesRequirements(parseLabelSelector(r.labelSelector), obj.metadata.labels)));
+    if (refusal) throw forbidden('', 'pods', obj.metadata.name, refusal.message);
+  }
+
+  /**
+   * Other admission that refuses pods on real clusters (a ResourceQuota, a
+   * validating webhook): matching pod creates get 403 `pods "x" is forbidden: MESSAGE`.
+   */
+  readonly podRefusals: Array<{ namespace?: string; labelSelector?: string; message: string }> = [];
 
   private checkNamespaceForCreate(rt: ResourceType, ns: string | undefined, name: string): void {
     if (!rt.namespaced) return;
@@ -121,7 +158,8 @@ export class KubeApi {
     const obj = parseJsonBody(call.body);
     this.checkKind(rt, obj);
     this.fixNamespace(rt, obj, call.namespace);
-    if (rt.plural === 'selfsubjectaccessreviews') return this.accessReview(obj as KubeObject);
+    if (rt.plural === 'selfsubjectaccessreviews') return this.accessReview(obj as KubeObject, call.user ?? ADMIN_USER);
+    if (rt.plural === 'selfsubjectrulesreviews') return this.rulesReview(obj as KubeObject, call.user ?? ADMIN_USER);
     this.authorize('create', rt, call.namespace, obj.metadata.name);
     obj.metadata.managedFields = recordUpdate(undefined, obj as KubeObject, this.updateOptions(call));
     return this.createObject(rt, obj as KubeObject, isDryRun(call.query));
@@ -147,6 +185,7 @@ export class KubeApi {
     if (rt.plural === 'jobs') defaultJobSelector(obj as KubeObject);
     applyDefaults(rt, obj as KubeObject);
     validateObject(rt, obj as KubeObject);
+    if (rt.plural === 'pods') this.admitPod(obj);
     if (dryRun) {
       if (this.store.get(rt, obj.metadata.namespace, obj.metadata.name)) {
         throw new KubeStatusError(409, 'AlreadyExists', `${rt.group ? `${rt.plural}.${rt.group}` : rt.plural} "${obj.metadata.name}" already exists`);
@@ -160,17 +199,41 @@ export class KubeApi {
     return this.store.create(rt, obj as KubeObject);
   }
 
-  private accessReview(review: KubeObject): KubeObject {
+  /** SelfSubjectAccessReview, answered by the same faults and authorizer as real requests. */
+  private accessReview(review: KubeObject, user: UserInfo): KubeObject {
     const r = clone(review) as Obj;
-    const attrs = (r.spec?.resourceAttributes ?? {}) as Obj;
-    const group = String(attrs.group ?? '');
-    const resource = String(attrs.resource ?? '');
-    const verb = String(attrs.verb ?? '');
-    const denied = this.faults.isDenied(verb, group, resource, attrs.namespace ? String(attrs.namespace) : undefined);
     r.apiVersion = 'authorization.k8s.io/v1';
     r.kind = 'SelfSubjectAccessReview';
     r.metadata = { creationTimestamp: null };
-    r.status = denied ? { allowed: false, reason: 'denied by fake-kube fault injection' } : { allowed: true, reason: 'fake-kube allows everything not denied by a fault' };
+    const attrs = r.spec?.resourceAttributes as Obj | undefined;
+    if (!attrs) {
+      // Non-resource URLs are open to every authenticated user (see rbac.ts).
+      if (!r.spec?.nonResourceAttributes) throw invalid('authorization.k8s.io', 'SelfSubjectAccessReview', '', [{ field: 'spec.resourceAttributes', message: 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified' }]);
+      r.status = { allowed: true };
+      return r as KubeObject;
+    }
+    const group = String(attrs.group ?? '');
+    const resource = String(attrs.resource ?? '');
+    const verb = String(attrs.verb ?? '');
+    const namespace = attrs.namespace ? String(attrs.namespace) : undefined;
+    if (this.faults.isDenied(verb, group, resource, namespace)) {
+      r.status = { allowed: false, reason: 'denied by fake-kube fault injection' };
+      return r as KubeObject;
+    }
+    const decision = this.authorizer.authorize(user, {
+      verb, group, resource, namespace, ...(attrs.subresource ? { subresource: String(attrs.subresource) } : {}), ...(attrs.name ? { name: String(attrs.name) } : {}),
+    });
+    r.status = decision.reason ? { allowed: decision.allowed, reason: decision.reason } : { allowed: decision.allowed };
+    return r as KubeObject;
+  }
+
+  /** SelfSubjectRulesReview (`kubectl auth can-i --list`). */
+  private rulesReview(review: KubeObject, user: UserInfo): KubeObject {
+    const r = clone(review) as Obj;
+    r.apiVersion = 'authorization.k8s.io/v1';
+    r.kind = 'SelfSubjectRulesReview';
+    r.metadata = { creationTimestamp: null };
+    r.status = { ...this.authorizer.rulesFor(user, r.spec?.namespace ? String(r.spec.namespace) : undefined), incomplete: false };
     return r as KubeObject;
   }
 
@@ -334,7 +397,8 @@ export class KubeApi {
     const opts = { manager, force, apiVersion: apiVersionOf(rt), time: this.store.timestamp(), subresource: call.subresource };
     const dryRun = isDryRun(call.query);
     if (!live) {
-      this.authorize('create', rt, call.namespace, call.name);
+      // The request itself was authorized as `patch`; creating needs `create` too (apiserver handlers/patch.go).
+      this.authorize('create', rt, call.namespace, call.name, call.user);
       const fresh = clone(config) as KubeObject;
       fresh.metadata.managedFields = initialManagedFields(config as KubeObject, opts);
       return this.createObject(rt, fresh, dryRun);

@@ -34,9 +34,10 @@ export function canRunRedis(): boolean {
  * Pods share the host's network here: the server must listen on the pod's
  * own IP, never on every interface (two Redis pods would take the same port),
  * so `--bind …` is replaced by the pod IP, as EV_HOST is for our Node
- * processes. The official image's default command is `redis-server`.
+ * processes (in IPv6 mode also `--port`, recorded as netns-hook.mjs records
+ * Node's ports). The official image's default command is `redis-server`.
  */
-export function redisArgv(argv: string[], podIp: string): string[] {
+export function redisArgv(argv: string[], podIp: string, hostPort?: number): string[] {
   let out = argv.length === 0 || argv[0] === process.execPath ? ['redis-server', ...argv.slice(1)] : [...argv];
   if (out[0] === 'redis-server' || out[0] === '/usr/local/bin/redis-server') out[0] = REDIS_SERVER;
   const at = out.indexOf('--bind');
@@ -45,7 +46,41 @@ export function redisArgv(argv: string[], podIp: string): string[] {
     while (end < out.length && !out[end].startsWith('--')) end++;
     out = [...out.slice(0, at), ...out.slice(end)];
   }
+  // IPv6 mode: every pod is ::1, told apart by ports (see pod-worker.ts): listen on the host port chosen for it.
+  if (hostPort !== undefined) {
+    const p = out.indexOf('--port');
+    if (p >= 0) out.splice(p, 2);
+    out.push('--port', String(hostPort));
+  }
   return [...out, '--bind', podIp];
+}
+
+/** The container port a redis-server argv listens on (`--port`, default 6379). */
+export function redisPort(argv: string[]): number {
+  const p = argv.indexOf('--port');
+  return p >= 0 ? Number(argv[p + 1]) : 6379;
+}
+
+/**
+ * The `USER` of the images the fake knows, as their Dockerfiles set it (''
+ * means none: the process starts as root, uid 0). The official node images
+ * (docker-library/node, every variant incl. -alpine) create a `node` user with
+ * uid 1000 but set no USER; the official redis image sets none either (its
+ * entrypoint drops to uid 999 with gosu later, which kubelet cannot see).
+ * Any other image is taken to run as root too unless the fake is told
+ * otherwise (FakeKubeOptions.imageUsers).
+ */
+const KNOWN_IMAGE_USERS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^(?:[^/]+\/)*node(?::[^/@]*)?(?:@sha256:[0-9a-f]+)?$/, ''],
+  [/^(?:[^/]+\/)*redis(?::[^/@]*)?(?:@sha256:[0-9a-f]+)?$/, ''],
+];
+
+/** The image's USER ('' = root) from `overrides` (image name without tag, or full reference) or the table above. */
+export function imageUser(image: string, overrides: Readonly<Record<string, string | number>> = {}): string {
+  const repo = image.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^/:]*$/, '');
+  const own = overrides[image] ?? overrides[repo];
+  if (own !== undefined) return String(own);
+  return KNOWN_IMAGE_USERS.find(([re]) => re.test(image))?.[1] ?? '';
 }
 
 const NODE_BINARIES = new Set(['node', 'nodejs', '/usr/local/bin/node', '/usr/bin/node', '/usr/bin/nodejs']);

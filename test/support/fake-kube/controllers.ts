@@ -7,6 +7,7 @@
  * store event marks owners dirty, a microtask-later pass reconciles them.
  */
 import type { KubeApi } from './api.ts';
+import { recordEvent } from './events.ts';
 import { InternalErrors } from './internal-errors.ts';
 import { randomSuffix, safeHash } from './defaults.ts';
 import { apiVersionOf, resolveResource } from './resources.ts';
@@ -18,6 +19,10 @@ import { KubeStatusError } from './status.ts';
 type Obj = Record<string, any>;
 
 export const JOB_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
+/** First retry after a refused pod create; doubles per failure (the real workqueue's rate limiter, compressed). */
+export const CREATE_RETRY_MS = 100;
+/** Cap on that retry period. */
+export const CREATE_RETRY_MAX_MS = 2000;
 
 function ownerRef(rt: ResourceType, owner: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
   return { apiVersion: apiVersionOf(rt), kind: rt.kind, name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
@@ -82,6 +87,8 @@ export class WorkloadControllers {
   private readonly podRt = resolveResource('pods');
 
   private readonly errors: InternalErrors;
+  /** Owners whose last pod create was refused: consecutive failures, and the pending retry. */
+  private readonly retries = new Map<string, { failures: number; timer?: NodeJS.Timeout }>();
 
   constructor(api: KubeApi, store: Store, errors: InternalErrors = new InternalErrors()) {
     this.api = api;
@@ -96,6 +103,40 @@ export class WorkloadControllers {
   close(): void {
     this.closed = true;
     this.unsubscribe?.();
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
+  }
+
+  /**
+   * Creates a pod for an owner as the real controllers' PodControl does: a
+   * refusal (Pod Security, a terminating namespace, a fault) is recorded as a
+   * `FailedCreate` Warning Event on the owner (`Error creating: <message>`),
+   * and the owner is reconciled again after a backoff. Returns the error.
+   */
+  private createPod(ownerRt: ResourceType, owner: Obj, pod: Obj, component: string): { pod?: Obj; error?: KubeStatusError } {
+    const key = `${ownerRt.plural}\u0000${owner.metadata.namespace ?? ''}\u0000${owner.metadata.name}`;
+    try {
+      const created = this.api.createObject(this.podRt, pod as KubeObject) as Obj;
+      const r = this.retries.get(key);
+      if (r) {
+        clearTimeout(r.timer);
+        this.retries.delete(key);
+      }
+      return { pod: created };
+    } catch (err) {
+      if (!(err instanceof KubeStatusError)) throw err;
+      recordEvent(this.api, this.store, { ...owner, kind: ownerRt.kind, apiVersion: apiVersionOf(ownerRt) }, 'Warning', 'FailedCreate', `Error creating: ${err.message}`, component);
+      const r = this.retries.get(key) ?? { failures: 0 };
+      r.failures++;
+      if (!r.timer && !this.closed) {
+        r.timer = setTimeout(() => {
+          r.timer = undefined;
+          if (!this.closed) this.mark(ownerRt, owner.metadata.namespace, owner.metadata.name);
+        }, Math.min(CREATE_RETRY_MS * 2 ** Math.min(r.failures - 1, 10), CREATE_RETRY_MAX_MS));
+      }
+      this.retries.set(key, r);
+      return { error: err };
+    }
   }
 
   private mark(rt: ResourceType, ns: string | undefined, name: string): void {
@@ -247,6 +288,9 @@ export class WorkloadControllers {
         ? { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${cur.metadata.name}" has successfully progressed.` }
         : { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'ReplicaSetUpdated', message: `ReplicaSet "${cur.metadata.name}" is progressing.` },
     ];
+    // deployment/progress.go: a ReplicaSet's ReplicaFailure is carried to the Deployment (the new one's first).
+    const failure = [cur, ...all.filter((rs) => rs !== cur)].map((rs) => (rs.status?.conditions ?? []).find((c: Obj) => c.type === 'ReplicaFailure' && c.status === 'True')).find((c) => c !== undefined) as Obj | undefined;
+    if (failure) status.conditions.push({ type: 'ReplicaFailure', status: 'True', lastUpdateTime: failure.lastTransitionTime, lastTransitionTime: failure.lastTransitionTime, reason: failure.reason, message: failure.message });
     this.writeStatus(this.deployRt, d as KubeObject, status);
   }
 
@@ -258,8 +302,9 @@ export class WorkloadControllers {
     const pods = this.store.list(this.podRt, ns).filter((p) => ownedBy(p, rs as KubeObject)) as Obj[];
     const active = pods.filter(isActive);
     const want = rs.spec.replicas ?? 1;
+    let createError: KubeStatusError | undefined;
     if (active.length < want) {
-      for (let i = active.length; i < want; i++) {
+      for (let i = active.length; i < want && !createError; i++) {
         const tpl = clone(rs.spec.template ?? {});
         const pod: Obj = {
           apiVersion: 'v1',
@@ -267,7 +312,7 @@ export class WorkloadControllers {
           metadata: { ...(tpl.metadata ?? {}), name: `${name}-${randomSuffix(5)}`, namespace: ns, ownerReferences: [ownerRef(this.rsRt, rs as KubeObject)] },
           spec: tpl.spec ?? {},
         };
-        this.api.createObject(this.podRt, pod as KubeObject);
+        createError = this.createPod(this.rsRt, rs, pod, 'replicaset-controller').error;
       }
     } else if (active.length > want) {
       // Not-ready and newest pods go first, as the real controller prefers.
@@ -276,13 +321,21 @@ export class WorkloadControllers {
     }
     const now = this.store.list(this.podRt, ns).filter((p) => ownedBy(p, rs as KubeObject) && isActive(p)) as Obj[];
     const ready = now.filter(isPodReady).length;
-    this.writeStatus(this.rsRt, rs as KubeObject, omitZero({
+    const rsStatus = omitZero({
       replicas: now.length,
       fullyLabeledReplicas: now.length,
       readyReplicas: ready,
       availableReplicas: ready,
       observedGeneration: rs.metadata.generation,
-    }));
+    });
+    // replicaset/replica_set_utils.go calculateStatus: a failed create sets ReplicaFailure/FailedCreate with the
+    // API error; the condition stays until a sync manages the replicas without error.
+    const previous = (rs.status?.conditions ?? []).find((c: Obj) => c.type === 'ReplicaFailure') as Obj | undefined;
+    if (createError) {
+      rsStatus.conditions = [previous && previous.message === createError.message ? previous
+        : { type: 'ReplicaFailure', status: 'True', lastTransitionTime: this.store.timestamp(), reason: 'FailedCreate', message: createError.message }];
+    }
+    this.writeStatus(this.rsRt, rs as KubeObject, rsStatus);
     const live = this.store.get(this.rsRt, ns, name) as Obj | undefined;
     if (live && live.status && live.status.replicas === undefined) {
       // replicas is not omitempty on ReplicaSetStatus.
@@ -329,11 +382,17 @@ export class WorkloadControllers {
         const busy = new Set(active.map(indexOf));
         for (let i = 0; i < completions && active.length < parallelism; i++) {
           if (completedIndexes.has(i) || busy.has(i)) continue;
-          active.push(this.createJobPod(job, i));
+          const made = this.createJobPod(job, i);
+          if (!made) break;
+          active.push(made);
         }
       } else {
         const want = Math.min(parallelism, completions - succeeded);
-        while (active.length < want) active.push(this.createJobPod(job, undefined));
+        while (active.length < want) {
+          const made = this.createJobPod(job, undefined);
+          if (!made) break;
+          active.push(made);
+        }
       }
     }
     status.active = active.length;
@@ -352,7 +411,8 @@ export class WorkloadControllers {
     this.writeStatus(this.jobRt, job as KubeObject, status);
   }
 
-  private createJobPod(job: Obj, index: number | undefined): Obj {
+  /** Undefined when the create was refused (job_controller.go: a FailedCreate Event, a retry, no condition). */
+  private createJobPod(job: Obj, index: number | undefined): Obj | undefined {
     const tpl = clone(job.spec.template ?? {});
     const name = job.metadata.name as string;
     const meta: Obj = { ...(tpl.metadata ?? {}) };
@@ -374,6 +434,6 @@ export class WorkloadControllers {
       metadata: { ...meta, name: `${name}-${index !== undefined ? `${index}-` : ''}${randomSuffix(5)}`, namespace: job.metadata.namespace, ownerReferences: [ownerRef(this.jobRt, job as KubeObject)] },
       spec,
     };
-    return this.api.createObject(this.podRt, pod as KubeObject) as Obj;
+    return this.createPod(this.jobRt, job, pod, 'job-controller').pod;
   }
 }

@@ -39,6 +39,12 @@ export function validateName(rt: ResourceType, name: string): FieldCause[] {
   return causes;
 }
 
+/** RBAC objects: any name that is a valid path segment (`system:basic-user` is fine). */
+function validatePathSegmentName(name: string): FieldCause[] {
+  if (name === '.' || name === '..' || name.includes('/') || name.includes('%')) return [{ field: 'metadata.name', message: `Invalid value: "${name}": may not contain '/' or '%' and may not be '.' or '..'` }];
+  return [];
+}
+
 function validateLabels(obj: KubeObject): FieldCause[] {
   const causes: FieldCause[] = [];
   for (const [k, v] of Object.entries(obj.metadata.labels ?? {})) {
@@ -183,8 +189,24 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
 export function validateObject(rt: ResourceType, obj: KubeObject): void {
   const o = obj as Obj;
   const name = obj.metadata.name ?? '';
-  const causes: FieldCause[] = [...validateName(rt, name), ...validateLabels(obj)];
+  const causes: FieldCause[] = [...(rt.group === 'rbac.authorization.k8s.io' ? validatePathSegmentName(name) : validateName(rt, name)), ...validateLabels(obj)];
   switch (rt.plural) {
+    case 'roles':
+    case 'clusterroles':
+      (o.rules ?? []).forEach((r: Obj, i: number) => {
+        if (!Array.isArray(r.verbs) || r.verbs.length === 0) causes.push({ field: `rules[${i}].verbs`, message: 'Required value: verbs must contain at least one value', reason: 'FieldValueRequired' });
+        if (!r.nonResourceURLs && !Array.isArray(r.apiGroups)) causes.push({ field: `rules[${i}].apiGroups`, message: 'Required value: resource rules must supply at least one api group', reason: 'FieldValueRequired' });
+        if (!r.nonResourceURLs && !(Array.isArray(r.resources) && r.resources.length > 0)) causes.push({ field: `rules[${i}].resources`, message: 'Required value: resource rules must supply at least one resource', reason: 'FieldValueRequired' });
+      });
+      break;
+    case 'rolebindings':
+    case 'clusterrolebindings': {
+      const ref = o.roleRef as Obj | undefined;
+      const kinds = rt.plural === 'rolebindings' ? ['Role', 'ClusterRole'] : ['ClusterRole'];
+      if (!ref?.name) causes.push({ field: 'roleRef.name', message: 'Required value', reason: 'FieldValueRequired' });
+      if (!kinds.includes(String(ref?.kind))) causes.push({ field: 'roleRef.kind', message: `Unsupported value: ${JSON.stringify(ref?.kind ?? '')}: supported values: ${kinds.map((k) => `"${k}"`).join(', ')}`, reason: 'FieldValueNotSupported' });
+      break;
+    }
     case 'configmaps':
       if (dataSize(o) > MAX_CONFIG_DATA_BYTES) causes.push({ field: '[]', message: `Too long: may not be more than ${MAX_CONFIG_DATA_BYTES} bytes`, reason: 'FieldValueTooLong' });
       for (const k of Object.keys(o.binaryData ?? {})) if (Object.hasOwn(o.data ?? {}, k)) causes.push({ field: `data[${k}]`, message: `Invalid value: "${k}": duplicate of key present in binaryData` });

@@ -8,11 +8,12 @@ import { apiVersionOf, groupsInOrder, RESOURCE_TYPES } from './resources.ts';
 /** The Kubernetes version the fake claims (the kubectl dispatcher picks its binary from it). */
 export const FAKE_SERVER_VERSION = Object.freeze({ major: '1', minor: '32', gitVersion: 'v1.32.4' });
 
-export function versionDoc(): unknown {
+/** `/version`; `minor` overrides the claimed minor version (the 1.35 mode of port-forward authorization says 35). */
+export function versionDoc(minor?: string): unknown {
   return {
     major: FAKE_SERVER_VERSION.major,
-    minor: FAKE_SERVER_VERSION.minor,
-    gitVersion: FAKE_SERVER_VERSION.gitVersion,
+    minor: minor ?? FAKE_SERVER_VERSION.minor,
+    gitVersion: minor ? `v1.${minor}.0` : FAKE_SERVER_VERSION.gitVersion,
     gitCommit: '0000000000000000000000000000000000000000',
     gitTreeState: 'clean',
     buildDate: '2026-01-01T00:00:00Z',

@@ -40,9 +40,39 @@ export interface Delays {
   namespaceDeleteMs: number;
 }
 
+/**
+ * A transient failure of the kind a real API server or the network in front of
+ * it produces, injected on the next `count` requests that match.
+ * - `status`: a Status answer (429 TooManyRequests with Retry-After, as API
+ *   Priority and Fairness sends it; 500 InternalError; 503 ServiceUnavailable).
+ * - `reset`: the TCP connection is destroyed without an answer (ECONNRESET).
+ * - `watch-close`: a watch is answered 200 and then ends cleanly after
+ *   `afterEvents` events, as when the server's watch timeout fires early.
+ */
+export type TransientFault =
+  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number }
+  | { kind: 'reset' }
+  | { kind: 'watch-close'; afterEvents?: number };
+
+/** Which requests a transient fault hits; every given field must match. */
+export interface RequestMatch {
+  method?: string;
+  /** Substring of the URL path, e.g. `/deployments/email-sink` or `/pods`. */
+  path?: string;
+  /** true: only watches; false: only non-watch requests. */
+  watch?: boolean;
+}
+
+interface PendingFault {
+  fault: TransientFault;
+  match: RequestMatch;
+  left: number;
+}
+
 export interface FaultHooks {
   dropPortForwards(): number;
   expireWatches(): number;
+  releaseTerminatingPods?(): void;
 }
 
 /** The controls a test holds: `fake.faults`. */
@@ -50,6 +80,11 @@ export class FaultControls {
   private denies: DenyRule[] = [];
   private podFaults: PodFault[] = [];
   private hooks: FaultHooks | undefined;
+  private transients: PendingFault[] = [];
+  /** Transient faults served so far (for assertions). */
+  transientsServed = 0;
+  /** Pods that stay Terminating (not removed) after delete and keep accepting port-forwards; see {@link holdTerminatingPods}. */
+  terminatingHold: { namespace?: string } | undefined;
   /** When set, every request is answered 401 whatever its token. */
   rejectAllTokens = false;
   /** Watches (with a resourceVersion) to answer with an immediate 410 ERROR event. */
@@ -129,6 +164,47 @@ export class FaultControls {
     this.failRequests = { count, status };
   }
 
+  /**
+   * Fail the next `count` requests matching `match` (all API requests, watches
+   * included, when omitted; discovery too, since a real proxy does not care).
+   * Faults queue in order: the first pending one that matches is used.
+   */
+  injectTransient(fault: TransientFault, count = 1, match: RequestMatch = {}): void {
+    if (!Number.isInteger(count) || count < 1) throw new Error(`fake-kube: transient fault count must be a positive integer, got ${count}`);
+    this.transients.push({ fault, match, left: count });
+  }
+
+  /** @internal the router asks once per request; consumes one occurrence. */
+  takeTransient(method: string, path: string, watch: boolean): TransientFault | undefined {
+    const i = this.transients.findIndex((t) => (t.match.method === undefined || t.match.method.toUpperCase() === method.toUpperCase())
+      && (t.match.path === undefined || path.includes(t.match.path))
+      && (t.match.watch === undefined || t.match.watch === watch)
+      && (t.fault.kind !== 'watch-close' || watch));
+    if (i < 0) return undefined;
+    const t = this.transients[i];
+    if (--t.left <= 0) this.transients.splice(i, 1);
+    this.transientsServed++;
+    return t.fault;
+  }
+
+  /** Transient faults not served yet. */
+  get pendingTransients(): number {
+    return this.transients.reduce((n, t) => n + t.left, 0);
+  }
+
+  /**
+   * Deleted pods (in `namespace`, or any) stay Terminating: their process is
+   * stopped but the pod object remains, still `Running`, and a port-forward
+   * upgrade to it is accepted (as the API server and kubelet do until the pod
+   * is removed) and the connection to the stopped container then fails on the
+   * error channel ("… connection refused"), as on a real node.
+   * Off with `holdTerminatingPods(undefined)`; held pods are then removed.
+   */
+  holdTerminatingPods(hold: { namespace?: string } | undefined): void {
+    this.terminatingHold = hold ? { namespace: hold.namespace } : undefined;
+    if (!hold) this.hooks?.releaseTerminatingPods?.();
+  }
+
   setDelays(delays: Partial<Delays>): void {
     this.delays = { ...this.delays, ...delays };
   }
@@ -141,6 +217,8 @@ export class FaultControls {
     this.portForwardByteLimit = undefined;
     this.portForwardRejectStatus = undefined;
     this.failRequests = { count: 0, status: 503 };
+    this.transients = [];
+    this.holdTerminatingPods(undefined);
     this.responseDelayMs = 0;
     this.delays = { scheduleMs: 0, startMs: 0, readyMs: 0, namespaceDeleteMs: 0 };
   }

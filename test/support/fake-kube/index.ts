@@ -10,7 +10,7 @@
  *
  * HTTPS because kubectl never sends a bearer token over plain HTTP. See README
  * "Testing without a cluster" and the modules here for what each part does.
- * One deliberate deviation from a real cluster: pods run on the host network,
+ * Deviations from a real cluster are listed in README.md here; the main one: pods run on the host network,
  * each with its own 127.x.y.z address as podIP, and a container that declares
  * EV_HOST gets it set to that address.
  */
@@ -33,6 +33,7 @@ import { Kubelet } from './kubelet.ts';
 import type { LogBuffer } from './logs.ts';
 import { NamespaceController } from './namespaces.ts';
 import { PortForwarder } from './port-forward.ts';
+import { Authorizer, bootstrapRbacObjects } from './rbac.ts';
 import { resolveResource } from './resources.ts';
 import { Router } from './router.ts';
 import type { RequestRecord } from './router.ts';
@@ -51,6 +52,8 @@ export { isNodeImage } from './kubelet.ts';
 export { rewritePaths } from './volumes.ts';
 export { FAKE_SERVER_VERSION } from './discovery.ts';
 export { FAKE_USER } from './api.ts';
+export type { UserInfo, PolicyRule } from './rbac.ts';
+export { enforcedPolicy, podSecurityViolation, ENFORCE_LABEL, ENFORCE_VERSION_LABEL } from './pod-security.ts';
 
 export interface FakeKubeOptions {
   /** Bearer token to accept; random by default. */
@@ -77,6 +80,43 @@ export interface FakeKubeOptions {
   maxGraceMs?: number;
   /** BOOKMARK period for watches that allow them (default 1000 ms; 0 = never). */
   bookmarkIntervalMs?: number;
+  /**
+   * `IPv6`: an IPv6-only cluster. Every pod's address is `::1`; each pod's
+   * fixed listen ports are remapped to free ports and recorded (a stand-in
+   * for its network namespace, see netns-hook.mjs); probes, port-forwards and
+   * Service host names in env use that address and those ports; EV_HOST is
+   * not overridden, so a process listening on `0.0.0.0` is not reachable.
+   */
+  ipFamily?: 'IPv4' | 'IPv6';
+  /**
+   * Kubernetes 1.35 mode of the port-forward WebSocket upgrade
+   * (AuthorizePodWebsocketUpgradeCreatePermission): `create pods/portforward`
+   * is checked in addition to `get`. Default false (1.32).
+   */
+  websocketUpgradeNeedsCreate?: boolean;
+  /**
+   * The USER of images the kubelet does not know (`{ 'registry.example/app': '10001' }`,
+   * by image name or full reference); known: node:* and redis:* run as root.
+   * Decides runAsNonRoot's CreateContainerConfigError.
+   */
+  imageUsers?: Record<string, string | number>;
+}
+
+/** Something a non-admin user is granted: a Role (binding in `namespace`) or a ClusterRole (cluster-wide unless `namespace`). */
+export interface Grant {
+  kind: 'Role' | 'ClusterRole';
+  name: string;
+  namespace?: string;
+}
+
+/** A non-admin user of the fake (see `addUser`). */
+export interface FakeUser {
+  name: string;
+  token: string;
+  /** A kubeconfig for this user alone (same cluster and CA as the admin's). */
+  kubeconfigPath: string;
+  /** KUBECONFIG and a private HOME/cache for kubectl as this user. */
+  kubectlEnv(): { KUBECONFIG: string; HOME: string; KUBECACHEDIR: string };
 }
 
 export interface FakeResponse {
@@ -123,6 +163,20 @@ export interface FakeKube {
   readonly portForwardsOpened: number;
   /** Environment for running kubectl against this fake: KUBECONFIG and a private HOME. */
   kubectlEnv(): { KUBECONFIG: string; HOME: string; KUBECACHEDIR: string };
+  /**
+   * Registers a non-admin user (RBAC applies to it; the fake's own token is
+   * an admin) with a kubeconfig of its own, and binds it to `grants`
+   * (RoleBinding/ClusterRoleBinding named `<user>-<role>` created here).
+   */
+  addUser(name: string, options?: { groups?: string[]; namespace?: string; grants?: Grant[] }): FakeUser;
+  /**
+   * Admission other than Pod Security refusing pods (a ResourceQuota, a
+   * validating webhook): pod creates matching `namespace`/`labelSelector`
+   * are refused with `pods "x" is forbidden: MESSAGE`, also for controllers.
+   */
+  refusePods(rule: { namespace?: string; labelSelector?: string; message: string }): void;
+  /** The 1.35 port-forward mode (see FakeKubeOptions.websocketUpgradeNeedsCreate); settable at any time. */
+  websocketUpgradeNeedsCreate: boolean;
   close(): Promise<void>;
 }
 
@@ -144,7 +198,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   faults.runAnyImage = options.runAnyImage ?? false;
   faults.simulateOtherImages = options.simulateOtherImages ?? false;
   const store = new Store();
-  const api = new KubeApi(store, faults);
+  const authorizer = new Authorizer(store);
+  const api = new KubeApi(store, faults, authorizer);
+  for (const obj of bootstrapRbacObjects()) api.createObject(resolveResource(String(obj.kind)), obj);
+  let websocketUpgradeNeedsCreate = options.websocketUpgradeNeedsCreate ?? false;
   const errors = new InternalErrors();
 
   const server: Server = createServer({ key: FAKE_KUBE_KEY_PEM, cert: FAKE_KUBE_CA_PEM, keepAliveTimeout: 5000 });
@@ -174,11 +231,13 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     crashBackoffMs: options.crashBackoffMs ?? 50,
     crashBackoffMaxMs: options.crashBackoffMaxMs ?? 1000,
     maxGraceMs: options.maxGraceMs ?? 2000,
+    imageUsers: options.imageUsers ?? {},
+    ipFamily: options.ipFamily ?? 'IPv4',
   }, errors);
   api.podTerminator = kubelet;
   const watches = new WatchHub(store, api, faults, options.bookmarkIntervalMs ?? 1000);
   const forwarder = new PortForwarder(faults);
-  faults.attach({ dropPortForwards: () => forwarder.dropAll(), expireWatches: () => watches.expireAll() });
+  faults.attach({ dropPortForwards: () => forwarder.dropAll(), expireWatches: () => watches.expireAll(), releaseTerminatingPods: () => kubelet.releaseHeld() });
   const namespaces = new NamespaceController(api, store, faults, errors);
   const controllers = new WorkloadControllers(api, store, errors);
   const scheduler = new Scheduler(store, faults, errors);
@@ -187,7 +246,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   scheduler.start();
   kubelet.start();
 
-  const router = new Router({ api, watches, kubelet, forwarder, faults, token: () => token, serverAddress: () => `${host}:${port}` });
+  const router = new Router({
+    api, watches, kubelet, forwarder, faults, token: () => token, serverAddress: () => `${host}:${port}`, websocketUpgradeNeedsCreate: () => websocketUpgradeNeedsCreate,
+  });
   server.on('request', (req, res: ServerResponse) => {
     void router.handle(req, res);
   });
@@ -277,6 +338,39 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     },
     kubectlEnv() {
       return { KUBECONFIG: kubeconfigPath, HOME: join(dir, 'home'), KUBECACHEDIR: join(dir, 'kube-cache') };
+    },
+    addUser(name, opts = {}) {
+      const userToken = authorizer.addUser(name, { groups: opts.groups ?? [] });
+      const safe = name.replace(/[^a-z0-9-]/gi, '-').toLowerCase();
+      const userDir = mkdtempSync(join(dir, `user-${safe.slice(0, 30)}-`));
+      const path = writeKubeconfig(join(userDir, 'kubeconfig'), {
+        server: url, token: userToken, caData: FAKE_KUBE_CA_DATA, namespace: opts.namespace ?? options.namespace ?? 'default', userName: safe,
+      });
+      for (const g of opts.grants ?? []) {
+        const subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }];
+        const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: g.kind, name: g.name };
+        if (g.namespace !== undefined) {
+          api.createObject(resolveResource('rolebindings'), { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${safe}-${g.name}`, namespace: g.namespace }, roleRef, subjects });
+        } else {
+          if (g.kind === 'Role') throw new Error('fake-kube: a Role grant needs a namespace');
+          api.createObject(resolveResource('clusterrolebindings'), { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `${safe}-${g.name}` }, roleRef, subjects });
+        }
+      }
+      return {
+        name,
+        token: userToken,
+        kubeconfigPath: path,
+        kubectlEnv: () => ({ KUBECONFIG: path, HOME: join(userDir, 'home'), KUBECACHEDIR: join(userDir, 'kube-cache') }),
+      };
+    },
+    refusePods(rule) {
+      api.podRefusals.push({ ...rule });
+    },
+    get websocketUpgradeNeedsCreate() {
+      return websocketUpgradeNeedsCreate;
+    },
+    set websocketUpgradeNeedsCreate(on: boolean) {
+      websocketUpgradeNeedsCreate = on;
     },
     async close() {
       if (closed) return;

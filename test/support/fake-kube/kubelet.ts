@@ -15,6 +15,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeApi, PodTerminator } from './api.ts';
 import { canRunRedis, isNodeImage, isRedisImage } from './container-command.ts';
+import { recordEvent } from './events.ts';
 import type { FaultControls } from './faults.ts';
 import { InternalErrors } from './internal-errors.ts';
 import type { LogBuffer } from './logs.ts';
@@ -45,6 +46,10 @@ export class Kubelet implements PodTerminator, KubeletHost {
   private readonly stopping = new Set<Promise<void>>();
   private unsubscribe: (() => void) | undefined;
   private ipCounter = 0;
+  /** Pods stopped or stopping but not yet removed: the API still shows them (Terminating) and port-forwards still reach their address. */
+  private readonly terminatingIps = new Map<string, string>();
+  /** Pods kept Terminating by `faults.holdTerminatingPods` until released. */
+  private readonly held = new Map<string, { namespace: string | undefined; name: string }>();
   private readonly ipOctet: number;
 
   readonly errors: InternalErrors;
@@ -74,6 +79,8 @@ export class Kubelet implements PodTerminator, KubeletHost {
   }
 
   private nextIp(): string {
+    // IPv6 mode: `::1` is the only IPv6 loopback address; pods differ by their remapped ports instead.
+    if (this.opts.ipFamily === 'IPv6') return '::1';
     this.ipCounter++;
     const n = this.ipCounter;
     return `127.${this.ipOctet}.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
@@ -104,6 +111,7 @@ export class Kubelet implements PodTerminator, KubeletHost {
 
   private stop(worker: PodWorker, graceSeconds: number): Promise<void> {
     this.workers.delete(worker.uid);
+    this.terminatingIps.set(worker.uid, worker.ip);
     const p = worker.terminate(graceSeconds).catch((err: unknown) => this.errors.record('kubelet stop', err)).finally(() => this.stopping.delete(p));
     this.stopping.add(p);
     return p;
@@ -115,10 +123,29 @@ export class Kubelet implements PodTerminator, KubeletHost {
     if (!worker) return false;
     void this.stop(worker, graceSeconds).then(() => {
       if (this.closed) return;
-      const live = this.store.get(resolveResource('pods'), pod.metadata.namespace, pod.metadata.name ?? '');
-      if (live && live.metadata.uid === pod.metadata.uid) this.api.removeNow(resolveResource('pods'), pod.metadata.namespace, pod.metadata.name ?? '');
+      const hold = this.faults.terminatingHold;
+      if (hold && (hold.namespace === undefined || hold.namespace === pod.metadata.namespace)) {
+        // The process is gone but the pod stays Terminating: port-forwards are still accepted and fail on the error channel.
+        this.held.set(pod.metadata.uid ?? '', { namespace: pod.metadata.namespace, name: pod.metadata.name ?? '' });
+        return;
+      }
+      this.removeStopped(pod.metadata.uid ?? '', pod.metadata.namespace, pod.metadata.name ?? '');
     }).catch((err: unknown) => this.errors.record('kubelet terminate', err));
     return true;
+  }
+
+  private removeStopped(uid: string, namespace: string | undefined, name: string): void {
+    this.terminatingIps.delete(uid);
+    const live = this.store.get(resolveResource('pods'), namespace, name);
+    if (live && live.metadata.uid === uid) this.api.removeNow(resolveResource('pods'), namespace, name);
+  }
+
+  /** Removes the pods held Terminating by `faults.holdTerminatingPods`. */
+  releaseHeld(): void {
+    const held = [...this.held];
+    this.held.clear();
+    if (this.closed) return;
+    for (const [uid, p] of held) this.removeStopped(uid, p.namespace, p.name);
   }
 
   /**
@@ -128,18 +155,43 @@ export class Kubelet implements PodTerminator, KubeletHost {
    */
   serviceHostsToIps(value: string): string {
     if (!value.includes('.svc.cluster.local')) return value;
-    return value.replace(/\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc\.cluster\.local\b/g, (host, svc: string, ns: string) => {
-      const selector = (this.store.get(resolveResource('services'), ns, svc) as Obj | undefined)?.spec?.selector as Record<string, string> | undefined;
-      if (!selector || Object.keys(selector).length === 0) return host;
+    return value.replace(/\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc\.cluster\.local\b(?::(\d{1,5})\b)?/g, (whole, svc: string, ns: string, port: string | undefined) => {
+      const service = this.store.get(resolveResource('services'), ns, svc) as Obj | undefined;
+      const selector = service?.spec?.selector as Record<string, string> | undefined;
+      if (!selector || Object.keys(selector).length === 0) return whole;
       const pod = (this.store.list(resolveResource('pods'), ns) as Obj[]).find((p) => !p.metadata.deletionTimestamp && p.status?.podIP
         && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v)
         && (p.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'));
-      return pod ? String(pod.status.podIP) : host;
+      if (!pod) return whole;
+      const ip = String(pod.status.podIP);
+      if (port === undefined) return ip;
+      // host:port: the Service port becomes the pod's targetPort (kube-proxy's job), then where that port is reachable.
+      const servicePort = ((service?.spec?.ports ?? []) as Obj[]).find((p) => Number(p.port) === Number(port));
+      let target = Number(port);
+      if (servicePort) {
+        const tp = servicePort.targetPort ?? servicePort.port;
+        if (typeof tp === 'number' || /^\d+$/.test(String(tp))) target = Number(tp);
+        else {
+          const named = ((pod.spec?.containers ?? []) as Obj[]).flatMap((c) => (c.ports ?? []) as Obj[]).find((p) => p.name === tp);
+          if (named) target = Number(named.containerPort);
+        }
+      }
+      const reachable = this.hostPort(String(pod.metadata.uid), target) ?? target;
+      return `${ip.includes(':') ? `[${ip}]` : ip}:${reachable}`;
     });
   }
 
+  /** The pod's address while it runs or terminates (a real pod keeps its sandbox until it is removed). */
   podIp(uid: string): string | undefined {
-    return this.workers.get(uid)?.ip;
+    return this.workers.get(uid)?.ip ?? this.terminatingIps.get(uid);
+  }
+
+  /** Where a running pod's container port is reachable (see PodWorker.hostPort); undefined: refused. */
+  hostPort(uid: string, containerPort: number): number | undefined {
+    const worker = this.workers.get(uid);
+    if (worker) return worker.hostPort(containerPort);
+    // Terminating: the process is stopping or gone; in IPv4 mode the address still answers (or refuses) by itself.
+    return this.terminatingIps.has(uid) && this.opts.ipFamily !== 'IPv6' ? containerPort : undefined;
   }
 
   logs(uid: string, container: string | undefined, previous: boolean): LogBuffer | undefined {
@@ -150,44 +202,10 @@ export class Kubelet implements PodTerminator, KubeletHost {
     return this.workers.get(uid)?.containerNames();
   }
 
-  /**
-   * Record a core/v1 Event about a pod (best effort, like the real kubelet).
-   * A repeat (same pod, reason and message) bumps `count` on the existing
-   * Event, so a crash loop does not grow the store without bound.
-   */
+  /** Record a core/v1 Event about a pod (see events.ts). */
   event(pod: Obj, type: 'Normal' | 'Warning', reason: string, message: string): void {
     if (this.closed) return;
-    const now = this.store.timestamp();
-    const eventsRt = resolveResource('events');
-    const same = this.store.list(eventsRt, pod.metadata.namespace).find((e) => {
-      const o = e as Obj;
-      return o.involvedObject?.uid === pod.metadata.uid && o.reason === reason && o.message === message;
-    }) as Obj | undefined;
-    if (same) {
-      same.count = (same.count ?? 1) + 1;
-      same.lastTimestamp = now;
-      this.store.update(eventsRt, same as KubeObject);
-      return;
-    }
-    try {
-      this.api.createObject(resolveResource('events'), {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { generateName: `${pod.metadata.name}.`, namespace: pod.metadata.namespace },
-        involvedObject: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1' },
-        reason,
-        message,
-        type,
-        source: { component: 'kubelet', host: 'fake-node' },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-        reportingComponent: 'kubelet',
-        reportingInstance: 'fake-node',
-      } as KubeObject);
-    } catch {
-      // Terminating namespace: events are dropped, as on a real cluster.
-    }
+    recordEvent(this.api, this.store, { ...pod, kind: 'Pod', apiVersion: 'v1' }, type, reason, message, 'kubelet');
   }
 
   async close(): Promise<void> {

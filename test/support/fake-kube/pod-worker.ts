@@ -6,9 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerArgv, isRedisImage, redisArgv } from './container-command.ts';
+import { containerArgv, imageUser, isRedisImage, redisArgv, redisPort } from './container-command.ts';
 import type { FaultControls } from './faults.ts';
 import type { InternalErrors } from './internal-errors.ts';
 import { LogBuffer } from './logs.ts';
@@ -39,7 +39,36 @@ export interface PodWorkerOptions {
   crashBackoffMaxMs: number;
   /** Cap on terminationGracePeriodSeconds before SIGKILL. */
   maxGraceMs: number;
+  /** Image USER overrides (see container-command.ts imageUser). */
+  imageUsers?: Readonly<Record<string, string | number>>;
+  /**
+   * `IPv6`: every pod's address is `::1`, its fixed ports are remapped per pod
+   * (netns-hook.mjs), and EV_HOST is left as the manifest says. Default `IPv4`.
+   */
+  ipFamily?: 'IPv4' | 'IPv6';
 }
+
+/**
+ * The check kubelet makes before creating a container whose effective
+ * securityContext says runAsNonRoot (kuberuntime security_context_others.go
+ * verifyRunAsNonRoot); the message is kubelet's, the reason
+ * CreateContainerConfigError. Undefined when the container may start.
+ */
+export function nonRootViolation(pod: Obj, c: Obj, imageUsers: Readonly<Record<string, string | number>> = {}): string | undefined {
+  const sc = c.securityContext ?? {};
+  const psc = pod.spec?.securityContext ?? {};
+  if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) return undefined;
+  const where = `(pod: "${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})", container: ${c.name})`;
+  const uid = sc.runAsUser ?? psc.runAsUser;
+  if (uid !== undefined && uid !== null) return Number(uid) === 0 ? `container's runAsUser breaks non-root policy ${where}` : undefined;
+  const user = imageUser(String(c.image ?? ''), imageUsers).split(':')[0];
+  if (user === '' || user === 'root' || user === '0') return `container has runAsNonRoot and image will run as root ${where}`;
+  if (!/^\d+$/.test(user)) return `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root ${where}`;
+  return undefined;
+}
+
+/** The preload that stands in for a pod's network namespace in IPv6 mode. */
+export const NETNS_HOOK_URL = new URL('./netns-hook.mjs', import.meta.url).href;
 
 /** What a PodWorker needs from its kubelet. */
 export interface KubeletHost {
@@ -81,6 +110,8 @@ export class PodWorker {
   private pod: Obj;
   private readonly kubelet: KubeletHost;
   private readonly dir: string;
+  /** IPv6 mode: where the pod's processes record "container port -> host port" (netns-hook.mjs). */
+  readonly netnsDir: string | undefined;
   private readonly containers: ContainerRun[];
   private initDone = false;
   private terminating = false;
@@ -98,6 +129,7 @@ export class PodWorker {
     this.name = pod.metadata.name;
     this.ip = ip;
     this.dir = mkdtempSync(join(kubelet.opts.rootDir, `${this.name.slice(0, 40)}-`));
+    this.netnsDir = kubelet.opts.ipFamily === 'IPv6' ? join(this.dir, 'netns') : undefined;
     this.startTime = kubelet.store.timestamp();
     const mk = (spec: Obj, init: boolean): ContainerRun => ({
       spec, init, state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } }, lastState: {}, restartCount: 0, ready: false, started: false,
@@ -222,6 +254,13 @@ export class PodWorker {
   private startContainer(c: ContainerRun, onSuccess?: () => void): void {
     if (this.terminating) return;
     const image = String(c.spec.image ?? '');
+    const nonRoot = nonRootViolation(this.pod, c.spec, this.kubelet.opts.imageUsers);
+    if (nonRoot) {
+      // Nothing about the pod can change this: the container stays waiting, as on a real node.
+      this.setWaiting(c, 'CreateContainerConfigError', nonRoot);
+      this.kubelet.event(this.pod, 'Warning', 'Failed', `Error: ${nonRoot}`);
+      return;
+    }
     if (!this.kubelet.runs(image)) {
       // Simulated image: Running and Ready without a process.
       c.state = { running: { startedAt: this.kubelet.store.timestamp() } };
@@ -244,15 +283,37 @@ export class PodWorker {
       }
       throw err;
     }
-    if ((c.spec.env ?? []).some((e: Obj) => e.name === 'EV_HOST')) env.EV_HOST = this.ip;
+    // IPv4 mode: pods share the host's network, each on its own 127.x address, so EV_HOST must be that address.
+    // IPv6 mode: the listen address stays the manifest's, which is what an IPv6-only cluster tests.
+    if (!this.netnsDir && (c.spec.env ?? []).some((e: Obj) => e.name === 'EV_HOST')) env.EV_HOST = this.ip;
     // No cluster DNS here (deviation 2): service host names in env values become a ready endpoint's podIP.
     for (const [k, v] of Object.entries(env)) env[k] = this.kubelet.serviceHostsToIps(v);
     for (const [k, v] of Object.entries(env)) env[k] = rewritePaths(v, mounts);
-    const argv = isRedisImage(image) ? redisArgv(containerArgv(c.spec, env, mounts), this.ip) : containerArgv(c.spec, env, mounts);
+    let argv = containerArgv(c.spec, env, mounts);
+    if (isRedisImage(image)) {
+      // IPv6 mode: a C program cannot take the Node preload; pick its host port here and record it the same way.
+      const hostPort = this.netnsDir ? 20_000 + Math.floor(Math.random() * 40_000) : undefined;
+      if (this.netnsDir && hostPort !== undefined) {
+        mkdirSync(this.netnsDir, { recursive: true });
+        writeFileSync(join(this.netnsDir, String(redisPort(argv))), JSON.stringify({ host: this.ip, port: hostPort }));
+      }
+      argv = redisArgv(argv, this.ip, hostPort);
+    }
     const workingDir = c.spec.workingDir ? rewritePaths(String(c.spec.workingDir), mounts) : undefined;
-    const cwd = workingDir && workingDir !== c.spec.workingDir ? workingDir : this.dir;
-    const home = join(this.dir, 'home');
+    // readOnlyRootFilesystem: whatever is not a mounted volume is the image's root filesystem, here a
+    // directory without write permission (cwd, HOME and TMPDIR point into it unless a volume covers them).
+    const readOnlyRoot = c.spec.securityContext?.readOnlyRootFilesystem === true;
+    const rootFs = join(this.dir, `rootfs-${c.spec.name}`);
+    mkdirSync(join(rootFs, 'home'), { recursive: true });
+    if (readOnlyRoot) {
+      chmodSync(join(rootFs, 'home'), 0o555);
+      chmodSync(rootFs, 0o555);
+    }
+    const cwd = workingDir && workingDir !== c.spec.workingDir ? workingDir : readOnlyRoot ? rootFs : this.dir;
+    const home = readOnlyRoot ? join(rootFs, 'home') : join(this.dir, 'home');
     mkdirSync(home, { recursive: true });
+    const tmpMount = rewritePaths('/tmp', mounts);
+    const tmpEnv: Record<string, string> = tmpMount !== '/tmp' ? { TMPDIR: tmpMount } : readOnlyRoot ? { TMPDIR: rootFs } : {};
     const fullEnv: Record<string, string> = {
       PATH: `${this.kubelet.shimDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOSTNAME: String(this.pod.spec.hostname ?? this.name),
@@ -260,8 +321,14 @@ export class PodWorker {
       KUBERNETES_SERVICE_HOST: this.kubelet.opts.apiHost,
       KUBERNETES_SERVICE_PORT: String(this.kubelet.opts.apiPort),
       KUBERNETES_PORT: `tcp://${this.kubelet.opts.apiHost}:${this.kubelet.opts.apiPort}`,
+      ...tmpEnv,
       ...env,
     };
+    if (this.netnsDir) {
+      fullEnv.NODE_OPTIONS = `${fullEnv.NODE_OPTIONS ?? ''} --import=${NETNS_HOOK_URL}`.trim();
+      fullEnv.FAKE_KUBE_NETNS_DIR = this.netnsDir;
+      fullEnv.FAKE_KUBE_POD_IP = this.ip;
+    }
     if (c.restartCount > 0 || c.log.isEnded) {
       c.previousLog = c.log;
       c.log = new LogBuffer();
@@ -326,7 +393,7 @@ export class PodWorker {
     const threshold = Math.max(1, Number(probe.failureThreshold ?? 3));
     const tick = (): void => {
       if (c.proc !== proc || this.terminating) return;
-      void probeOnce(this.ip, c.spec, probe).then((ok) => {
+      void probeOnce(this.ip, c.spec, probe, (port) => this.hostPort(port)).then((ok) => {
         if (c.proc !== proc || this.terminating) return;
         if (ok) {
           failures = 0;
@@ -355,7 +422,7 @@ export class PodWorker {
     let passed = false;
     const tick = (): void => {
       if (c.proc !== proc || this.terminating) return;
-      void probeOnce(this.ip, c.spec, probe).then((ok) => {
+      void probeOnce(this.ip, c.spec, probe, (port) => this.hostPort(port)).then((ok) => {
         if (c.proc !== proc || this.terminating) return;
         if (ok) {
           passed = true;
@@ -494,8 +561,8 @@ export class PodWorker {
     const status: Obj = {
       phase,
       conditions,
-      hostIP: '127.0.0.1',
-      hostIPs: [{ ip: '127.0.0.1' }],
+      hostIP: this.netnsDir ? '::1' : '127.0.0.1',
+      hostIPs: [{ ip: this.netnsDir ? '::1' : '127.0.0.1' }],
       podIP: this.ip,
       podIPs: [{ ip: this.ip }],
       startTime: this.startTime,
@@ -516,6 +583,21 @@ export class PodWorker {
   }
 
   /** SIGTERM every process, SIGKILL after the (capped) grace period; resolves when all exited. */
+  /**
+   * Where the pod's `containerPort` is reachable on its address: the port
+   * itself (IPv4 mode), or the host port its process bound (IPv6 mode;
+   * undefined while nothing listens, which callers treat as refused).
+   */
+  hostPort(containerPort: number): number | undefined {
+    if (!this.netnsDir) return containerPort;
+    try {
+      const rec = JSON.parse(readFileSync(join(this.netnsDir, String(containerPort)), 'utf8')) as { port?: unknown };
+      return typeof rec.port === 'number' ? rec.port : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async terminate(graceSeconds: number): Promise<void> {
     if (this.terminating) return;
     this.terminating = true;
@@ -533,6 +615,12 @@ export class PodWorker {
     }, graceMs);
     await Promise.all(running.map((c) => c.exited));
     clearTimeout(killer);
+    for (const c of this.containers) {
+      // Read-only root filesystems (chmod 555) must be writable again to be removed.
+      for (const d of [join(this.dir, `rootfs-${c.spec.name}`), join(this.dir, `rootfs-${c.spec.name}`, 'home')]) {
+        try { chmodSync(d, 0o755); } catch { /* never created */ }
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -51,11 +51,12 @@ export class PortForwarder {
   }
 
   /** Upgrade and bridge; the caller validated auth, the pod and the ports. */
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer, podIp: string, ports: number[]): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, podIp, ports));
+  /** `hostPort`: where a container port is reachable on `podIp` (IPv6 mode remaps them); undefined: refused. */
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer, podIp: string, ports: number[], hostPort: (port: number) => number | undefined = (p) => p): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, podIp, ports, hostPort));
   }
 
-  private bridge(ws: WebSocket, podIp: string, ports: number[]): void {
+  private bridge(ws: WebSocket, podIp: string, ports: number[], hostPort: (port: number) => number | undefined): void {
     this.opened++;
     const fwd: Forward = { ws, sockets: [], bytes: 0 };
     this.active.add(fwd);
@@ -70,7 +71,8 @@ export class PortForwarder {
       portBytes.writeUInt16LE(port, 0);
       ws.send(frame(2 * i, portBytes));
       ws.send(frame(2 * i + 1, portBytes));
-      const sock = connect({ host: podIp, port });
+      // Nothing bound to that port (IPv6 mode): port 0 is never listening, so the connect is refused as it would be.
+      const sock = connect({ host: podIp, port: hostPort(port) ?? 0 });
       sock.setNoDelay(true);
       fwd.sockets[i] = sock;
       let pending = 0;

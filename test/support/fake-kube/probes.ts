@@ -22,10 +22,12 @@ export function isRunnableProbe(probe: Obj | undefined): probe is Obj {
   return probe !== undefined && (probe.httpGet !== undefined || probe.tcpSocket !== undefined);
 }
 
-export function probeOnce(ip: string, container: Obj, probe: Obj): Promise<boolean> {
+/** `hostPort` maps the container port to where it is reachable (the IPv6 mode's per-pod ports); undefined: nothing listens. */
+export function probeOnce(ip: string, container: Obj, probe: Obj, hostPort: (port: number) => number | undefined = (p) => p): Promise<boolean> {
   const timeout = Math.min(PROBE_TIMEOUT_MS, Math.max(100, Number(probe.timeoutSeconds ?? 1) * 1000));
   if (probe.tcpSocket) {
-    const port = resolvePort(container, probe.tcpSocket.port);
+    const port = hostPort(resolvePort(container, probe.tcpSocket.port));
+    if (port === undefined) return Promise.resolve(false);
     return new Promise((resolve) => {
       const sock = connect({ host: ip, port, timeout });
       const done = (ok: boolean): void => {
@@ -38,7 +40,8 @@ export function probeOnce(ip: string, container: Obj, probe: Obj): Promise<boole
     });
   }
   const hg = probe.httpGet as Obj;
-  const port = resolvePort(container, hg.port);
+  const port = hostPort(resolvePort(container, hg.port));
+  if (port === undefined) return Promise.resolve(false);
   const headers: Record<string, string> = { 'User-Agent': 'kube-probe/1.32' };
   for (const h of (hg.httpHeaders ?? []) as Obj[]) headers[h.name] = h.value;
   return new Promise((resolve) => {

@@ -38,12 +38,13 @@ const SCHEMAS: Record<string, Schema> = {
       2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
     }],
   },
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['namespace', 'string'] }] },
 };
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 function bad(message: string): KubeStatusError {
-  return new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (fake-kube reads protobuf only for Namespace, ConfigMap, Secret, ServiceAccount and SelfSubjectAccessReview: ${message})`);
+  return new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (fake-kube reads protobuf only for Namespace, ConfigMap, Secret, ServiceAccount, SelfSubjectAccessReview and SelfSubjectRulesReview: ${message})`);
 }
 
 interface Field {

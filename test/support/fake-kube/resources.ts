@@ -55,6 +55,11 @@ export const RESOURCE_TYPES: readonly ResourceType[] = Object.freeze([
     subresources: [{ name: 'status', kind: 'Job', verbs: ['get', 'patch', 'update'] }] },
   { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', singular: 'networkpolicy', kind: 'NetworkPolicy', namespaced: true, verbs: CRUD, shortNames: ['netpol'] },
   { group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'] },
+  { group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview', kind: 'SelfSubjectRulesReview', namespaced: false, verbs: ['create'] },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', singular: 'clusterrolebinding', kind: 'ClusterRoleBinding', namespaced: false, verbs: CRUD },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', singular: 'clusterrole', kind: 'ClusterRole', namespaced: false, verbs: CRUD },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', singular: 'rolebinding', kind: 'RoleBinding', namespaced: true, verbs: CRUD },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', singular: 'role', kind: 'Role', namespaced: true, verbs: CRUD },
   { group: 'monitoring.coreos.com', version: 'v1', plural: 'servicemonitors', singular: 'servicemonitor', kind: 'ServiceMonitor', namespaced: true, verbs: CRUD, shortNames: ['smon'], categories: ['all', 'prometheus-operator'] },
 ] satisfies ResourceType[]);
 

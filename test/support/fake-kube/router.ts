@@ -7,16 +7,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import YAML from 'yaml';
+import { ADMIN_USER } from './api.ts';
 import type { Call, KubeApi } from './api.ts';
 import { apiGroupDoc, apiGroupListDoc, apiVersionsDoc, resourceListDoc, versionDoc } from './discovery.ts';
 import type { FaultControls } from './faults.ts';
 import type { Kubelet } from './kubelet.ts';
 import { sliceLog } from './logs.ts';
 import type { PortForwarder } from './port-forward.ts';
+import type { UserInfo } from './rbac.ts';
 import { parsePorts, PORT_FORWARD_PROTOCOLS } from './port-forward.ts';
 import { findResource, resolveResource } from './resources.ts';
 import type { ResourceType } from './resources.ts';
+import { PATCH_TYPES } from './patch.ts';
 import { protobufToJson } from './protobuf.ts';
+import { fieldValidationOf, modelFor, pruneUnknownFields } from './schema.ts';
 import { badRequest, internal, KubeStatusError, methodNotAllowed, notFound, tooLarge, unauthorized, unsupportedMediaType } from './status.ts';
 import { toTable, wantsTable } from './table.ts';
 import type { WatchHub } from './watch.ts';
@@ -53,6 +57,42 @@ export interface RouterDeps {
   faults: FaultControls;
   token: () => string;
   serverAddress: () => string;
+  /**
+   * Kubernetes 1.35's AuthorizePodWebsocketUpgradeCreatePermission: the
+   * WebSocket port-forward upgrade (a GET, so `get pods/portforward`) also
+   * needs `create pods/portforward`. Off: 1.32 behaviour.
+   */
+  websocketUpgradeNeedsCreate?: () => boolean;
+}
+
+/**
+ * The verb a request is authorized as (apiserver endpoints/request/requestinfo.go):
+ * GET on a collection is list (watch with `watch=true` or `/watch/`), DELETE on a
+ * collection deletecollection; server-side apply is a PATCH, so `patch`.
+ */
+export function requestVerb(method: string, named: boolean, watching: boolean): string {
+  if (watching) return 'watch';
+  switch (method) {
+    case 'GET': case 'HEAD': return named ? 'get' : 'list';
+    case 'POST': return 'create';
+    case 'PUT': return 'update';
+    case 'PATCH': return 'patch';
+    case 'DELETE': return named ? 'delete' : 'deletecollection';
+    default: return method.toLowerCase();
+  }
+}
+
+/**
+ * A transient failure worded as the real server words it: 429 from API
+ * Priority and Fairness ("Too many requests, please try again later.", with
+ * Retry-After), 500 InternalError, 503 ServiceUnavailable.
+ */
+function transientStatus(status: number, retryAfterSeconds?: number): KubeStatusError {
+  const details = retryAfterSeconds !== undefined ? { retryAfterSeconds } : undefined;
+  if (status === 429) return new KubeStatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', details);
+  if (status === 503) return new KubeStatusError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request', details);
+  if (status === 504) return new KubeStatusError(504, 'Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request', details);
+  return new KubeStatusError(status, 'InternalError', 'an error on the server ("fake-kube fault injection") has prevented the request from succeeding', details);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -154,10 +194,14 @@ export class Router {
     if (this.requests.length > MAX_REQUEST_LOG) this.requests.splice(0, this.requests.length - MAX_REQUEST_LOG);
   }
 
-  private authenticated(req: IncomingMessage): boolean {
-    if (this.deps.faults.rejectAllTokens) return false;
+  /** The user behind the bearer token (the fake's own token is the admin), or undefined: 401. */
+  private authenticated(req: IncomingMessage): UserInfo | undefined {
+    if (this.deps.faults.rejectAllTokens) return undefined;
     const header = req.headers.authorization ?? '';
-    return header === `Bearer ${this.deps.token()}`;
+    if (!header.startsWith('Bearer ')) return undefined;
+    const token = header.slice('Bearer '.length);
+    if (token === this.deps.token()) return ADMIN_USER;
+    return this.deps.api.authorizer.authenticate(token);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -165,8 +209,18 @@ export class Router {
     const started = performance.now();
     res.on('finish', () => this.record(req, url, res.statusCode, started));
     try {
-      if (!this.authenticated(req)) throw unauthorized();
-      await this.route(req, res, url);
+      const user = this.authenticated(req);
+      if (!user) throw unauthorized();
+      const watching = url.pathname.includes('/watch/') || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+      const fault = this.deps.faults.takeTransient(req.method ?? 'GET', url.pathname, watching);
+      if (fault?.kind === 'reset') {
+        // No answer at all: the client sees ECONNRESET / "socket hang up".
+        this.record(req, url, 0, started);
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'status') throw transientStatus(fault.status, fault.retryAfterSeconds);
+      await this.route(req, res, url, user, fault?.kind === 'watch-close' ? fault.afterEvents ?? 0 : undefined);
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
@@ -177,10 +231,11 @@ export class Router {
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  /** `closeWatchAfter`: a `watch-close` fault hit this request; end the watch after that many events. */
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo, closeWatchAfter?: number): Promise<void> {
     const method = req.method ?? 'GET';
     const p = url.pathname.replace(/\/+$/, '') || '/';
-    if (p === '/version') return sendJson(res, 200, versionDoc());
+    if (p === '/version') return sendJson(res, 200, versionDoc(this.deps.websocketUpgradeNeedsCreate?.() ? '35' : undefined));
     if (p === '/api') return sendJson(res, 200, apiVersionsDoc(this.deps.serverAddress()));
     if (p === '/apis') return sendJson(res, 200, apiGroupListDoc());
     if (p === '/healthz' || p === '/livez' || p === '/readyz') {
@@ -195,12 +250,14 @@ export class Router {
     if (faults.responseDelayMs > 0) await new Promise((r) => setTimeout(r, faults.responseDelayMs));
     if (faults.failRequests.count > 0) {
       faults.failRequests.count--;
-      const status = faults.failRequests.status;
-      throw new KubeStatusError(status, status === 503 ? 'ServiceUnavailable' : status === 429 ? 'TooManyRequests' : 'InternalError', `fake-kube fault injection: request failed with ${status}`, status === 429 || status === 503 ? { retryAfterSeconds: 1 } : undefined);
+      throw transientStatus(faults.failRequests.status as 429 | 500 | 503, faults.failRequests.status === 429 || faults.failRequests.status === 503 ? 1 : undefined);
     }
     const { rt, namespace, name, subresource } = parsed;
     const known = subresource === undefined || (rt.subresources ?? []).some((s) => s.name === subresource);
     if (!known) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
+    // Authorization comes before the body is read, as in the real filter chain; a create names no object yet.
+    const watchingRequest = parsed.watch || (name === undefined && ['true', '1'].includes(url.searchParams.get('watch') ?? ''));
+    this.deps.api.authorize(requestVerb(method, name !== undefined, watchingRequest), rt, namespace, method === 'POST' && subresource === undefined ? undefined : name, user, subresource);
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
     let body = hasBody ? await readBody(req) : undefined;
     const bodyType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -209,6 +266,9 @@ export class Router {
       if (bodyType === 'application/vnd.kubernetes.protobuf') body = Buffer.from(JSON.stringify(protobufToJson(body)));
       else if (bodyType === 'application/yaml') body = Buffer.from(JSON.stringify(parseYamlBody(body)));
       else if (bodyType !== '' && bodyType !== 'application/json') throw unsupportedMediaType(bodyType);
+    }
+    if (body && body.length > 0 && subresource === undefined && (method === 'POST' || method === 'PUT' || method === 'PATCH')) {
+      body = this.dropUnknownFields(rt, method, bodyType, body, url.searchParams, res);
     }
     const call: Call = {
       rt,
@@ -219,6 +279,7 @@ export class Router {
       contentType: req.headers['content-type'],
       body,
       userAgent: req.headers['user-agent'],
+      user,
     };
     const api = this.deps.api;
     const allow = (verb: string): void => {
@@ -230,7 +291,7 @@ export class Router {
           const watching = parsed.watch || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
           if (watching) {
             allow('watch');
-            this.deps.watches.serve(call, req, res);
+            this.deps.watches.serve(call, req, res, closeWatchAfter);
             return;
           }
           allow('list');
@@ -265,7 +326,7 @@ export class Router {
           allow('watch');
           call.query.set('fieldSelector', `metadata.name=${name}`);
           call.name = undefined;
-          this.deps.watches.serve(call, req, res);
+          this.deps.watches.serve(call, req, res, closeWatchAfter);
           return;
         }
         allow('get');
@@ -289,6 +350,36 @@ export class Router {
       default:
         throw methodNotAllowed('the server does not allow this method on the requested resource');
     }
+  }
+
+  /**
+   * Decodes the body against the kind's schema as a real server does: unknown
+   * fields are not stored; fieldValidation=Warn (the default) says so in a
+   * Warning header per field, Strict refuses, Ignore is silent (schema.ts).
+   */
+  private dropUnknownFields(rt: ResourceType, method: string, bodyType: string, body: Buffer, query: URLSearchParams, res: ServerResponse): Buffer {
+    if (bodyType === PATCH_TYPES.json) return body;
+    const model = modelFor(rt);
+    if (!model) return body;
+    const validation = fieldValidationOf(query);
+    if (!validation) throw badRequest(`fieldValidation parameter unsupported: ${query.get('fieldValidation')}; must be one of Ignore, Warn, Strict`);
+    const apply = bodyType === PATCH_TYPES.apply;
+    let parsed: unknown;
+    try {
+      // Clients send JSON (valid YAML): parse it as such first, the YAML parser is slow on a 700 KB bundle.
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      if (!apply) return body;
+      try { parsed = parseYamlBody(body); } catch { return body; }
+    }
+    const removed = pruneUnknownFields(parsed, model, method === 'PATCH' && !apply);
+    if (removed.length === 0) return body;
+    if (validation === 'Strict') {
+      if (apply) throw badRequest(`failed to create typed patch object: ${removed.map((p) => `.${p}: field not declared in schema`).join(', ')}`);
+      throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${removed.map((p) => `unknown field "${p}"`).join(', ')}`);
+    }
+    if (validation === 'Warn') res.setHeader('Warning', removed.map((p) => `299 - "unknown field \\"${p}\\""`));
+    return Buffer.from(JSON.stringify(parsed));
   }
 
   private logs(req: IncomingMessage, res: ServerResponse, call: Call): void {
@@ -333,10 +424,11 @@ export class Router {
     const fail = (err: KubeStatusError): void => {
       this.record(req, url, err.code);
       const text = JSON.stringify(err.toStatus());
-      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\n${err.details?.retryAfterSeconds !== undefined ? `Retry-After: ${err.details.retryAfterSeconds}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
     };
     try {
-      if (!this.authenticated(req)) throw unauthorized();
+      const user = this.authenticated(req);
+      if (!user) throw unauthorized();
       const parsed = parsePath(url.pathname);
       if (!parsed || 'discovery' in parsed || parsed.rt !== resolveResource('pods') || parsed.subresource !== 'portforward' || !parsed.name) {
         throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
@@ -345,9 +437,18 @@ export class Router {
       if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !offered.some((p) => PORT_FORWARD_PROTOCOLS.includes(p))) {
         throw badRequest(`fake-kube speaks port-forward only over WebSocket with ${PORT_FORWARD_PROTOCOLS.join(' or ')} (as @kubernetes/client-node does); kubectl's SPDY port-forward is not supported`);
       }
+      const fault = this.deps.faults.takeTransient('GET', url.pathname, false);
+      if (fault?.kind === 'reset') {
+        this.record(req, url, 0);
+        socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'status') throw transientStatus(fault.status, fault.retryAfterSeconds);
       const rejectWith = this.deps.faults.portForwardRejectStatus;
       if (rejectWith !== undefined) throw new KubeStatusError(rejectWith, 'InternalError', 'port-forward rejected by fake-kube fault injection');
-      this.deps.api.authorize('create', parsed.rt, parsed.namespace, parsed.name);
+      // The upgrade is a GET: `get pods/portforward`; 1.35 also checks `create` (AuthorizePodWebsocketUpgradeCreatePermission).
+      this.deps.api.authorize('get', parsed.rt, parsed.namespace, parsed.name, user, 'portforward');
+      if (this.deps.websocketUpgradeNeedsCreate?.()) this.deps.api.authorize('create', parsed.rt, parsed.namespace, parsed.name, user, 'portforward');
       const pod = this.deps.api.store.get(parsed.rt, parsed.namespace, parsed.name) as Record<string, any> | undefined;
       if (!pod) throw notFound('', 'pods', parsed.name);
       const ports = parsePorts(url.searchParams.getAll('ports'));
@@ -355,7 +456,7 @@ export class Router {
       const ip = this.deps.kubelet.podIp(pod.metadata.uid);
       if (!ip || pod.status?.phase !== 'Running') throw badRequest(`unable to upgrade connection: pod ${parsed.name} is not running (phase ${pod.status?.phase ?? 'Unknown'})`);
       this.record(req, url, 101);
-      this.deps.forwarder.handle(req, socket, head, ip, ports);
+      this.deps.forwarder.handle(req, socket, head, ip, ports, (port) => this.deps.kubelet.hostPort(pod.metadata.uid, port));
     } catch (err) {
       if (err instanceof KubeStatusError) fail(err);
       else fail(internal((err as Error).message));

@@ -41,7 +41,8 @@ export class WatchHub {
     return this.active.size;
   }
 
-  serve(call: Call, req: IncomingMessage, res: ServerResponse): void {
+  /** `closeAfterEvents`: end the stream cleanly after that many ADDED/MODIFIED/DELETED events (a watch closed early). */
+  serve(call: Call, req: IncomingMessage, res: ServerResponse, closeAfterEvents?: number): void {
     this.api.authorize('watch', call.rt, call.namespace);
     const match = this.api.matcher(call);
     const q = call.query;
@@ -60,7 +61,9 @@ export class WatchHub {
       const shown = asTable && type !== 'ERROR' && type !== 'BOOKMARK' ? toTable(rt, [object as KubeObject], (object as KubeObject).metadata.resourceVersion ?? '', includeObject, new Date()) : object;
       res.write(`${JSON.stringify({ type, object: shown })}\n`);
       if (res.writableLength > MAX_WATCH_BUFFER_BYTES) watch.end();
+      if (closeAfterEvents !== undefined && type !== 'BOOKMARK' && type !== 'ERROR' && --eventsLeft <= 0) watch.end();
     };
+    let eventsLeft = closeAfterEvents ?? Infinity;
     const expire = (message: string): void => {
       write('ERROR', expired(message).toStatus());
       res.end();
@@ -108,6 +111,10 @@ export class WatchHub {
       },
     };
     this.active.add(watch);
+    if (closeAfterEvents === 0) {
+      watch.end();
+      return;
+    }
     req.on('close', () => watch.end());
     res.on('close', () => watch.end());
 

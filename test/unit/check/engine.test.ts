@@ -5,8 +5,8 @@ import { createOfflineContext, checkOffline } from '../../../src/check/pipeline.
 import { runCheck, rebuildDedupe, type Checkpoint, type InputBatch, type Journal, type ResultWriter } from '../../../src/check/engine.ts';
 import { DigestSet } from '../../../src/check/dedupe.ts';
 import { resultToJsonLine } from '../../../src/check/serialize.ts';
-import { decodeState, encodeCheckpoint, encodeCompleted, encodeHeader, fingerprintDiff, type StateFingerprint } from '../../../src/check/state.ts';
-import { FakeClock } from '../../../src/fake-clock.ts';
+import { StateChain, decodeState, encodeCheckpoint, encodeCompleted, encodeHeader, fingerprintDiff, type StateFingerprint } from '../../../src/check/state.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { REASONS, verdictOf } from '../../../src/check/reasons.ts';
@@ -141,6 +141,45 @@ describe('check/engine', () => {
     assert.equal(kept + second.text, full.text);
   });
 
+  it('counts reads and duplicates at the checkpoint exactly as far as the output goes (summary right after a resume)', async () => {
+    // Duplicates and records read ahead of the output (network checks in
+    // flight) must not be in a checkpoint's counts: a resumed run reads them again.
+    const addrs = Array.from({ length: 240 }, (_, i) => (i % 4 === 0 ? `dup${i % 9}@d${i % 9}.test` : `u${i}@d${i % 9}.test`));
+    const dnsFor = () => new DnsChecker({ resolver: scrambledResolver(), clock: new FakeClock(), timeoutMs: 60_000 });
+    const full = memoryWriter();
+    const fullCounts = await runCheck(source(batches(addrs, 1)), full, { offline, stages: { dns: dnsFor() }, concurrency: 8, clock: new FakeClock() });
+    assert.ok(fullCounts.duplicates > 0);
+
+    const clock = new FakeClock();
+    const cps: Checkpoint[] = [];
+    const journal: Journal = { completed: () => undefined, checkpoint: async (cp) => { cps.push(cp); } };
+    const first = memoryWriter();
+    const bs = batches(addrs, 1);
+    async function* interrupted(): AsyncGenerator<InputBatch> {
+      for (let i = 0; i < bs.length; i++) {
+        if (i === 100) {
+          // Let some results reach the output (wait on that, with a deadline), then make the next record checkpoint with checks in flight.
+          const until = Date.now() + 10_000;
+          while (first.results.length < 50 && Date.now() < until) await new Promise((r) => setImmediate(r));
+          await clock.advance(2000);
+        }
+        yield bs[i];
+        if (i === 160) throw new Error('killed');
+      }
+    }
+    await assert.rejects(runCheck(interrupted(), first, { offline, stages: { dns: dnsFor() }, concurrency: 8, clock, journal, checkpointEveryMs: 1000 }), /killed/);
+    // kill -9 right after the mid-run checkpoint: the final one in the error path is never written.
+    const cp = cps[0];
+    assert.ok(cp.index > 0 && cp.index < 160, `checkpoint at ${cp.index}`);
+    assert.equal(cp.counts.read, cp.index, 'a checkpoint counts the records it accounts for, no more');
+    const rest = bs.filter((b) => b.ends[0] > cp.offset);
+    const dedupe = await rebuildDedupe(source(bs.filter((b) => b.ends[0] <= cp.offset)));
+    const second = memoryWriter();
+    const counts = await runCheck(source(rest), second, { offline, stages: { dns: dnsFor() }, concurrency: 8, clock: new FakeClock(), dedupe, resume: { checkpoint: cp, completed: new Map() } });
+    assert.equal(first.text.slice(0, cp.outputBytes) + second.text, full.text);
+    assert.deepEqual(counts, fullCounts);
+  });
+
   it('reuses journaled network results instead of checking them again', async () => {
     const resolver = scrambledResolver();
     const dns = new DnsChecker({ resolver, clock: new FakeClock(), timeoutMs: 60_000 });
@@ -168,24 +207,26 @@ describe('check/engine', () => {
 });
 
 describe('check/state', () => {
-  const fp: StateFingerprint = { inputs: [{ path: 'in.txt', size: 10, head: 'abc' }], output: '/o', format: 'jsonl', column: null, options: '[]' };
+  const fp: StateFingerprint = { inputs: [{ path: 'in.txt', size: 1000, head: 'abc' }], output: '/o', format: 'jsonl', column: null, options: '[]' };
   const cp = (index: number): Checkpoint => ({ file: 0, offset: index * 10, index, outputBytes: index * 100, counts: { read: index, written: index, duplicates: 0, valid: index, invalid: 0, risky: 0, unknown: 0 } });
   const r = (index: number): CheckResult => ({ ...checkOffline('a@b.com', index, offline) });
 
+  const sealed = (...bodies: string[]): string => { const c = new StateChain(); return bodies.map((b) => c.seal(b)).join(''); };
+
   it('takes the last checkpoint and the results journaled after it', () => {
-    const text = encodeHeader(fp) + encodeCompleted(r(2)) + encodeCheckpoint(cp(3)) + encodeCompleted(r(5)) + encodeCompleted(r(4));
+    const text = sealed(encodeHeader(fp), encodeCompleted(r(2)), encodeCheckpoint(cp(3)), encodeCompleted(r(5)), encodeCompleted(r(4)));
     const s = decodeState(text, 'st');
     assert.equal(s.resume!.checkpoint.index, 3);
     assert.deepEqual([...s.resume!.completed.keys()].sort(), [4, 5]);
   });
 
   it('ignores a torn last line (killed mid-append)', () => {
-    const text = encodeHeader(fp) + encodeCheckpoint(cp(3)) + encodeCheckpoint(cp(6)).slice(0, 20);
+    const text = sealed(encodeHeader(fp), encodeCheckpoint(cp(3))) + encodeCheckpoint(cp(6)).slice(0, 20);
     assert.equal(decodeState(text, 'st').resume!.checkpoint.index, 3);
   });
 
   it('rejects damage elsewhere and foreign files with EV_ERR_STATE_INVALID', () => {
-    assert.throws(() => decodeState(`${encodeHeader(fp)}garbage\n${encodeCheckpoint(cp(1))}`, 'st'), { code: 'EV_ERR_STATE_INVALID' });
+    assert.throws(() => decodeState(`${sealed(encodeHeader(fp))}garbage\n${sealed(encodeCheckpoint(cp(1)))}`, 'st'), { code: 'EV_ERR_STATE_INVALID' });
     assert.throws(() => decodeState('{"hello":1}\n', 'st'), { code: 'EV_ERR_STATE_INVALID' });
     assert.throws(() => decodeState('', 'st'), { code: 'EV_ERR_STATE_INVALID' });
   });

@@ -8,7 +8,7 @@ import { readInputs, READ_CHUNK_BYTES, type InputSpec } from '../../../plugin/li
 import { createResultWriter, fdSink } from '../../../plugin/lib/check/output.ts';
 import { renderProgress } from '../../../plugin/lib/check/progress.ts';
 import { normaliseServer } from '../../../plugin/lib/check/dns-resolver.ts';
-import { durationFlag, rateFlag } from '../../../plugin/lib/check/parse.ts';
+import { rateFlag } from '../../../plugin/lib/check/parse.ts';
 import { createLists } from '../../../src/address/lists.ts';
 import { checkOffline, createOfflineContext } from '../../../src/check/pipeline.ts';
 import { emptyCounts } from '../../../src/check/engine.ts';
@@ -110,6 +110,18 @@ describe('check/output', () => {
     }
   }));
 
+  it('a table never prints the control characters of a hostile address (no terminal escapes, no split rows)', withDir(async (dir) => {
+    const path = join(dir, 'out.table');
+    const w = createResultWriter({ format: 'table', sink: fdSink({ path, keepBytes: 0 }), durable: false, header: false });
+    for (const a of ['a\u001b]0;pwned\u0007@x.com', 'b\r\nvalid    fake@x.com', 'c\u009b31m@x.com']) w.write(checkOffline(a, 1, offline));
+    await w.flush();
+    w.close();
+    const text = readFileSync(path, 'utf8');
+    assert.equal(text.split('\n').length, 4, 'one row per result');
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(text.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f]/);
+  }));
+
   it('truncates a resumed output to the checkpointed length', withDir(async (dir) => {
     const path = join(dir, 'o.jsonl');
     writeFileSync(path, 'line1\nline2\npartial');
@@ -132,12 +144,10 @@ describe('check/progress and flag parsing', () => {
     assert.equal(bar(renderProgress(c, { bytes: 5000 }, 10_000, 2000, 79)), bar(later));
   });
 
-  it('parses rates, durations and DNS servers', () => {
+  it('parses rates and DNS servers', () => {
     assert.equal(rateFlag('rate', '50/s'), 50);
     assert.equal(rateFlag('rate', '600/m'), 10);
     assert.throws(() => rateFlag('rate', 'fast'), { code: 'EV_ERR_INVALID_OPTION' });
-    assert.equal(durationFlag('t', '1.5s'), 1500);
-    assert.equal(durationFlag('t', '250'), 250);
     assert.equal(normaliseServer('127.0.0.1:5353'), '127.0.0.1:5353');
     assert.equal(normaliseServer('[::1]:53'), '[::1]:53');
     assert.equal(normaliseServer('1.1.1.1'), '1.1.1.1');

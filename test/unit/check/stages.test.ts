@@ -1,6 +1,6 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
-import { FakeClock, flushMicrotasks } from '../../../src/fake-clock.ts';
+import { FakeClock, flushMicrotasks } from '../../support/fake-clock.ts';
 import { KeyedLimiter } from '../../../src/limits/keyed-limiter.ts';
 import { DnsChecker, isNonPublicIp, type DnsResolver, type DomainDns } from '../../../src/address/dns.ts';
 import { SmtpStage, port25Reachable, type SmtpSession, type SmtpTransport } from '../../../src/check/smtp-stage.ts';

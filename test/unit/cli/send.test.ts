@@ -1,7 +1,7 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import { parseTemplate, renderTemplate } from '../../../plugin/lib/send/template.ts';
-import { FakeClock } from '../../../src/fake-clock.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { rateBurst, sendBatch, validateSendOptions, type MailTransport } from '../../../plugin/lib/send/send-batch.ts';
 import { formatSendReport } from '../../../plugin/lib/render/send-report.ts';
 

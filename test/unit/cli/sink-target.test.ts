@@ -1,16 +1,17 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
-import { parseHostPort, parseSinkUrl, resolveSinkTarget, smtpEndpoint, type SinkApi } from '../../../plugin/lib/sink-target.ts';
+import { parseHostPort, parseSinkUrl, resolveSinkTarget, smtpEndpoint, withSinkTarget, type SinkApi } from '../../../plugin/lib/sink-target.ts';
 import type { ClusterSink } from '../../../plugin/lib/kube/cluster-sink.ts';
+import type { SinkInfo } from '../../../plugin/lib/sink-client.ts';
 import { isEmailValidateError } from '../../../src/errors.ts';
 
-function fakeApi(info: Awaited<ReturnType<SinkApi['info']>> = {}): SinkApi & { closed: boolean } {
+function fakeApi(info: Partial<SinkInfo> = {}): SinkApi & { closed: boolean } {
   const api = {
     closed: false,
-    info: async () => info,
+    info: async () => ({ protocol: 1, instance: 'fake', lastSeq: 0, ...info }),
     list: async () => ({ total: 0, start: 0, count: 0, items: [] }),
     get: async () => { throw new Error('unused'); },
-    raw: async () => new Uint8Array(),
+    raw: async () => Buffer.alloc(0),
     clear: async () => ({ deleted: 0 }),
     rules: async () => '',
     setRules: async () => ({ count: 0 }),
@@ -105,9 +106,32 @@ describe('sink target: resolution', () => {
 
 describe('sink target: SMTP endpoint for send', () => {
   it('prefers --smtp, then /api/info\'s smtp.port on the --sink host, then the default port', async () => {
-    const t = (info: Awaited<ReturnType<SinkApi['info']>>) => resolveSinkTarget({ sink: 'http://sink.local:8025' }, { deps: { createApi: () => fakeApi(info) } });
+    const t = (info: Partial<SinkInfo>) => resolveSinkTarget({ sink: 'http://sink.local:8025' }, { deps: { createApi: () => fakeApi(info) } });
     assert.deepEqual(await smtpEndpoint(await t({}), '10.0.0.1:2525'), { host: '10.0.0.1', port: 2525, source: '--smtp' });
     assert.deepEqual(await smtpEndpoint(await t({ smtp: { port: 31025, host: '0.0.0.0' } }), undefined), { host: 'sink.local', port: 31025, source: '/api/info' });
     assert.deepEqual(await smtpEndpoint(await t({}), undefined), { host: 'sink.local', port: 1025, source: 'default port' });
+  });
+});
+
+describe('sink target: withSinkTarget (every sink command\'s frame)', () => {
+  it('closes the target after the command, also when it fails, and reports progress', async () => {
+    const apis: Array<ReturnType<typeof fakeApi>> = [];
+    const deps = { createApi: () => { const api = fakeApi(); apis.push(api); return api; } };
+    const status: string[] = [];
+    const value = await withSinkTarget({ sink: 'http://h:1' }, { onStatus: (l) => status.push(l), deps }, async (target) => {
+      assert.equal(apis[0].closed, false, 'open while the command runs');
+      return target.sinks.length;
+    });
+    assert.equal(value, 1);
+    assert.equal(apis[0].closed, true);
+    await assert.rejects(withSinkTarget({ sink: 'http://h:1' }, { onStatus: () => {}, deps }, async () => { throw new Error('command failed'); }), /command failed/);
+    assert.equal(apis[1].closed, true);
+  });
+
+  it('registers no tunnel cleanup for a direct --sink', async () => {
+    const registered: string[] = [];
+    const interrupt = { signal: new AbortController().signal, register: (label: string) => { registered.push(label); return () => {}; } };
+    await withSinkTarget({ sink: 'http://h:1' }, { onStatus: () => {}, interrupt, deps: { createApi: () => fakeApi() } }, async () => undefined);
+    assert.deepEqual(registered, []);
   });
 });

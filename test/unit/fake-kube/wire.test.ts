@@ -63,7 +63,7 @@ describe('fake-kube wire formats', () => {
     const core = resourceListDoc('', 'v1') as { resources: Array<{ name: string; verbs: string[] }> };
     assert.deepEqual(core.resources.find((r) => r.name === 'pods/portforward')?.verbs, ['create', 'get']);
     const groups = (apiGroupListDoc() as { groups: Array<{ name: string; preferredVersion: { groupVersion: string } }> }).groups;
-    assert.deepEqual(groups.map((g) => g.preferredVersion.groupVersion), ['apps/v1', 'batch/v1', 'networking.k8s.io/v1', 'authorization.k8s.io/v1', 'monitoring.coreos.com/v1']);
+    assert.deepEqual(groups.map((g) => g.preferredVersion.groupVersion), ['apps/v1', 'batch/v1', 'networking.k8s.io/v1', 'authorization.k8s.io/v1', 'rbac.authorization.k8s.io/v1', 'monitoring.coreos.com/v1']);
     assert.equal(resourceListDoc('nope', 'v1'), undefined);
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock, flushMicrotasks } from '../../../src/fake-clock.ts';
+import { FakeClock, flushMicrotasks } from '../../support/fake-clock.ts';
 import { compileCriteria, compileEventCriteria } from '../../../src/flow/criteria.ts';
 import { watchEvents, watchMessages, type ExpectationOutcome } from '../../../src/flow/expectations.ts';
 import { parseFlow } from '../../../src/flow/parse.ts';

@@ -5,19 +5,19 @@ import { parseFlow, type FlowProblem } from '../../../src/flow/parse.ts';
 
 const HEAD = 'apiVersion: email-validate.dev/v1\nkind: EmailFlow\n';
 
-function problemsOf(source: string): FlowProblem[] {
+function problemsOf(source: string, code = 'EV_ERR_FLOW_INVALID'): FlowProblem[] {
   try {
     parseFlow(source, 'flow.yaml');
   } catch (err) {
     assert.ok(isEmailValidateError(err), 'an EmailValidateError');
-    assert.equal(err.code, 'EV_ERR_FLOW_INVALID');
+    assert.equal(err.code, code);
     return err.details?.problems as FlowProblem[];
   }
   assert.fail('expected the flow to be rejected');
 }
 
 /** Each malformed file and the first problem it must produce: `line:col: path: message`. */
-const MALFORMED: Array<{ name: string; source: string; at: string; message: RegExp }> = [
+const MALFORMED: Array<{ name: string; source: string; at: string; message: RegExp; code?: string }> = [
   { name: 'empty file', source: '', at: '1:1:', message: /the file is empty/ },
   { name: 'YAML syntax error', source: `${HEAD}steps:\n  - send: { to: a@b\n`, at: '5:1:', message: /YAML syntax error/ },
   { name: 'duplicate key', source: `${HEAD}steps:\n  - send:\n      to: a@b.test\n      to: c@d.test\n`, at: '6:7:', message: /YAML syntax error: Map keys must be unique/ },
@@ -32,8 +32,8 @@ const MALFORMED: Array<{ name: string; source: string; at: string; message: RegE
   { name: 'deadline inside the action', source: `${HEAD}steps:\n  - expect:\n      to: a@b.test\n      within: 5s\n`, at: '6:7: steps[0].expect.within:', message: /unknown field "within"; a deadline is the step's "timeout", written next to the action/ },
   { name: 'timeout inside the action', source: `${HEAD}steps:\n  - expectNone:\n      timeout: 5s\n`, at: '5:7: steps[0].expectNone.timeout:', message: /a deadline is the step's "timeout"/ },
   { name: 'bad regular expression', source: `${HEAD}steps:\n  - expect:\n      subject: /Welcome (/\n`, at: '5:16: steps[0].expect.subject:', message: /invalid regular expression \/Welcome \(\/: Unterminated group/ },
-  { name: 'unknown template variable', source: `${HEAD}steps:\n  - send:\n      to: "{{run.uid}}@b.test"\n`, at: '5:11: steps[0].send.to:', message: /unknown template variable "\{\{run\.uid\}\}"/ },
-  { name: 'unclosed template', source: `${HEAD}steps:\n  - send:\n      to: "{{run.id@b.test"\n`, at: '5:11: steps[0].send.to:', message: /unclosed "\{\{"/ },
+  { name: 'unknown template variable', source: `${HEAD}steps:\n  - send:\n      to: "{{run.uid}}@b.test"\n`, at: '5:11: steps[0].send.to:', message: /unknown template variable "\{\{run\.uid\}\}"/, code: 'EV_ERR_FLOW_TEMPLATE' },
+  { name: 'unclosed template', source: `${HEAD}steps:\n  - send:\n      to: "{{run.id@b.test"\n`, at: '5:11: steps[0].send.to:', message: /unclosed "\{\{"/, code: 'EV_ERR_FLOW_TEMPLATE' },
   { name: 'send without recipient', source: `${HEAD}steps:\n  - send:\n      subject: Hi\n`, at: '5:7: steps[0].send:', message: /"to" is required/ },
   { name: 'count out of range', source: `${HEAD}steps:\n  - send: { to: a@b.test, count: 0 }\n`, at: '4:34: steps[0].send.count:', message: /whole number from 1 to 10000, got number 0/ },
   { name: 'bad rate', source: `${HEAD}steps:\n  - send: { to: a@b.test, rate: fast }\n`, at: '4:33: steps[0].send.rate:', message: /messages per second/ },
@@ -58,17 +58,16 @@ describe('flow file parsing', () => {
     }
   });
 
-  it('parses the flow examples in the README\'s flows section', () => {
-    const readme = readFileSync('README.md', 'utf8');
-    const section = readme.slice(readme.indexOf('<!-- section:flows -->'), readme.indexOf('<!-- section:check -->'));
+  it('parses the flow examples in docs/flows.md', () => {
+    const section = readFileSync('docs/flows.md', 'utf8');
     const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.includes('kind: EmailFlow'));
     assert.ok(blocks.length > 0);
-    for (const block of blocks) assert.ok(parseFlow(block, 'README.md').steps.length > 0);
+    for (const block of blocks) assert.ok(parseFlow(block, 'docs/flows.md').steps.length > 0);
   });
 
   for (const c of MALFORMED) {
     it(`points at the problem: ${c.name}`, () => {
-      const problems = problemsOf(c.source);
+      const problems = problemsOf(c.source, c.code);
       const all = problems as Array<FlowProblem & { text: string }>;
       const hit = all.find((p) => p.text.startsWith(`flow.yaml:${c.at}`));
       assert.ok(hit, `no problem at ${c.at}; got:\n${all.map((p) => p.text).join('\n')}`);
@@ -79,6 +78,11 @@ describe('flow file parsing', () => {
   it('reports every problem, in file order', () => {
     const problems = problemsOf(`${HEAD}steps:\n  - expect:\n      dkim: maybe\n  - send: { to: a@b.test, count: -1 }\n  - bogus: 1\n`);
     assert.deepEqual([...new Set(problems.map((p) => p.line))], [5, 6, 7]);
+  });
+
+  it('reads step timeouts in the one duration grammar (a bare number, YAML or quoted, is seconds)', () => {
+    const flow = parseFlow(`${HEAD}steps:\n  - timeout: 5\n    expect: { to: a@b.test }\n  - timeout: "1.5"\n    expect: { to: a@b.test }\n  - timeout: 1m30s\n    expect: { to: a@b.test }\n`, 'f.yaml');
+    assert.deepEqual(flow.steps.map((s) => s.timeoutMs), [5000, 1500, 90_000]);
   });
 
   it('fills defaults and keeps templates for the run', () => {

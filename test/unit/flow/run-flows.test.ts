@@ -18,8 +18,8 @@ function feedApi(first: string, second: string): FlowSinkApi {
     rules: async () => '',
     setRules: async () => ({ count: 0 }),
     events: (o) => new Promise<void>((resolve) => {
-      o.onHello?.({ type: 'hello', instance: first, lastSeq: 0 });
-      const timer = setTimeout(() => o.onHello?.({ type: 'hello', instance: second, lastSeq: 0 }), 50);
+      o.onHello?.({ type: 'hello', protocol: 1, instance: first, oldestSeq: 1, lastSeq: 0 });
+      const timer = setTimeout(() => o.onHello?.({ type: 'hello', protocol: 1, instance: second, oldestSeq: 1, lastSeq: 0 }), 50);
       o.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
     }),
   };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock, flushMicrotasks } from '../../../src/fake-clock.ts';
+import { FakeClock, flushMicrotasks } from '../../support/fake-clock.ts';
 import { parseFlow } from '../../../src/flow/parse.ts';
 import { exitCodeOf, totalsOf, type FlowResult } from '../../../src/flow/result.ts';
 import {

@@ -1,6 +1,6 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/fake-clock.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { TokenBucket } from '../../../src/limits/token-bucket.ts';
 import { Semaphore } from '../../../src/limits/semaphore.ts';
 import { KeyedLimiter } from '../../../src/limits/keyed-limiter.ts';

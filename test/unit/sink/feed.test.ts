@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { FakeSinkContext, startFakeApi } from '../../support/fake-sink-context.ts';
-import { FEED_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX } from '../../../sink/http/auth.ts';
-import { EventFeed, FEED_CLOSE_TOO_SLOW, FEED_CLOSE_GOING_AWAY, type FeedHello } from '../../../sink/feed.ts';
+import { BEARER_SUBPROTOCOL_PREFIX, FEED_CLOSE_GOING_AWAY, FEED_CLOSE_TOO_SLOW, FEED_SUBPROTOCOL, type FeedHello } from '../../../src/protocol.ts';
+import { EventFeed } from '../../../sink/feed.ts';
 import { PROTOCOL_VERSION, type SinkEvent } from '../../../src/protocol.ts';
 
 type Api = Awaited<ReturnType<typeof startFakeApi>>;

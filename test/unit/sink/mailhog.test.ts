@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { startFakeApi } from '../../support/fake-sink-context.ts';
 import {
-  MAILHOG_DEFAULT_LIMIT, MAILHOG_MAX_LIMIT, MAILHOG_MAX_PARTS, MAILHOG_MAX_MIME_DEPTH, extractBoundary, mailhogPath, mailhogStartLimit, rfc1123z, toMailhogMessage,
+  MAILHOG_DEFAULT_LIMIT, MAILHOG_MAX_LIMIT, MAILHOG_MAX_PARTS, MAILHOG_MAX_MIME_DEPTH, extractBoundary, goJson, goTime, mailhogPath, rfc1123z, toMailhogMessage,
   type MailhogMessage,
-} from '../../../sink/http/mailhog.ts';
+} from '../../../sink/http/mailhog/message.ts';
+import { mailhogStartLimit, mailhogWindow } from '../../../sink/http/mailhog/routes.ts';
 
 type Api = Awaited<ReturnType<typeof startFakeApi>>;
 
@@ -75,13 +76,15 @@ describe('MailHog compatibility', () => {
             Subject: ['Validation Email'],
             To: ['user@domain.com'],
           },
-          Body: 'Test email for validation\r\n',
-          Size: Buffer.byteLength(PYTHON_RAW),
+          // MailHog drops the CRLF before the final dot (smtp/protocol.go:190): no trailing CRLF, Size 2 less.
+          Body: 'Test email for validation',
+          Size: Buffer.byteLength(PYTHON_RAW) - 2,
           MIME: null,
         },
-        Created: TIME.toISOString(),
+        // Go's time.Time JSON drops the fraction's trailing zeros: .678Z stays, .670Z would be .67Z.
+        Created: '2026-01-02T03:04:05.678Z',
         MIME: null,
-        Raw: { From: 'test@domain.com', To: ['user@domain.com'], Data: PYTHON_RAW, Helo: 'sender.local' },
+        Raw: { From: 'test@domain.com', To: ['user@domain.com'], Data: PYTHON_RAW.slice(0, -2), Helo: 'sender.local' },
       };
       assert.deepEqual(msg, expected);
       // Go marshals struct fields in declaration order and map keys sorted.
@@ -250,11 +253,12 @@ describe('MailHog compatibility', () => {
       assert.deepEqual(body.map((m) => m.Content.Headers.Subject[0]), ['m2', 'm1']);
     });
 
-    it('GET, DELETE and download one message; 404 for unknown ids', async () => {
+    it('GET, DELETE and download one message; unknown ids answer as MailHog (GET 200 null, DELETE 500)', async () => {
       const m = add(1);
       const one = await (await api.fetch(`/api/v1/messages/${m.id}`)).json() as MailhogMessage;
       assert.equal(one.ID, m.id);
-      assert.equal(one.Raw.Data, api.ctx.store.raw(m.id)?.toString());
+      // Raw.Data is the source without the CRLF before the final dot.
+      assert.equal(one.Raw.Data, api.ctx.store.raw(m.id)?.toString().replace(/\r\n$/, ''));
       const dl = await api.fetch(`/api/v1/messages/${m.id}/download`);
       assert.equal(dl.status, 200);
       assert.equal(dl.headers.get('content-type'), 'message/rfc822');
@@ -263,8 +267,57 @@ describe('MailHog compatibility', () => {
       const del = await api.fetch(`/api/v1/messages/${m.id}`, { method: 'DELETE' });
       assert.equal(del.status, 200);
       assert.equal(await del.text(), '');
-      assert.equal((await api.fetch(`/api/v1/messages/${m.id}`)).status, 404);
-      assert.equal((await api.fetch(`/api/v1/messages/${m.id}/download`)).status, 404);
+      // api/v1.go:150-165: Load returns nil, json.Marshal(nil) is `null`, status 200.
+      const gone = await api.fetch(`/api/v1/messages/${m.id}`);
+      assert.equal(gone.status, 200);
+      assert.equal(gone.headers.get('content-type'), 'text/json');
+      assert.equal(await gone.text(), 'null');
+      // api/v1.go:352-356 with storage/memory.go:170-172: "message not found" is a 500.
+      const again = await api.fetch(`/api/v1/messages/${m.id}`, { method: 'DELETE' });
+      assert.equal(again.status, 500);
+      assert.equal(await again.text(), '');
+      assert.equal((await api.fetch(`/api/v1/messages/${m.id}/download`)).status, 500);
+    });
+
+    it('paging edge cases: start at the total returns the oldest, past it nothing (search: total 0)', async () => {
+      for (let i = 1; i <= 3; i++) add(i);
+      const list = async (q: string) => (await api.fetch(`/api/v2/messages?${q}`)).json() as Promise<{ total: number; count: number; start: number; items: MailhogMessage[] }>;
+      const at = await list('start=3');
+      assert.deepEqual([at.total, at.count, at.start], [3, 1, 3]);
+      assert.equal(at.items[0].Content.Headers.Subject[0], 'm1');
+      const past = await list('start=4');
+      assert.deepEqual([past.total, past.count, past.items.length], [3, 0, 0]);
+      const search = async (q: string) => (await api.fetch(`/api/v2/search?kind=from&query=s@example.com&${q}`));
+      const res = await search('start=3');
+      assert.equal(res.headers.get('content-type'), 'application/json');
+      const s3 = await res.json() as { total: number; count: number; items: MailhogMessage[] };
+      assert.deepEqual([s3.total, s3.count, s3.items[0].Content.Headers.Subject[0]], [3, 1, 'm1']);
+      assert.deepEqual(await (await search('start=4')).json(), { total: 0, count: 0, start: 4, items: [] });
+      assert.deepEqual(mailhogWindow(0, 0, 50), null);
+      assert.deepEqual(mailhogWindow(10, 8, 5), { from: 8, count: 2 });
+    });
+
+    it('containing searches the body and every header value, the ones MailHog adds included', async () => {
+      add(1);
+      const search = async (q: string) => ((await (await api.fetch(`/api/v2/search?kind=containing&query=${encodeURIComponent(q)}`)).json()) as { total: number }).total;
+      assert.equal(await search('(MailHog)'), 1); // the Received header MailHog adds
+      assert.equal(await search('<s@example.com>'), 1); // Return-Path
+      assert.equal(await search('Needle1'), 1);
+      assert.equal(await search('Subject'), 0); // header names are not searched
+    });
+
+    it('escapes <, > and & as Go does, so the bytes match MailHog\'s', () => {
+      assert.equal(goJson({ a: '<x@y> & \u2028' }), '{"a":"\\u003cx@y\\u003e \\u0026 \\u2028"}');
+      assert.equal(goTime('2026-01-02T03:04:05.600Z'), '2026-01-02T03:04:05.6Z');
+      assert.equal(goTime('2026-01-02T03:04:05.000Z'), '2026-01-02T03:04:05Z');
+    });
+
+    it('OPTIONS answers 200 without the token; HEAD is 404 as in MailHog; no CORS headers by default', async () => {
+      const opt = await fetch(`${api.base}/api/v2/messages`, { method: 'OPTIONS' });
+      assert.equal(opt.status, 200);
+      assert.equal(opt.headers.get('access-control-allow-origin'), null);
+      const head = await fetch(`${api.base}/api/v1/messages`, { method: 'HEAD' });
+      assert.equal(head.status, 404);
     });
 
     it('DELETE /api/v1/messages clears everything with an empty 200', async () => {

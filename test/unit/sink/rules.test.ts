@@ -141,11 +141,17 @@ describe('RulesEngine', () => {
     assert.deepEqual(kinds, ['reject', 'accept', 'reject', 'accept']);
   });
 
+  it('reads delays in the one duration grammar: a bare number is seconds, { ms: N } is milliseconds', () => {
+    const set = parseRules('rules:\n  - { stage: rcpt, delay: 2 }\n  - { stage: rcpt, delay: "1m30s" }\n  - { stage: rcpt, delay: { ms: 1500 } }\n');
+    assert.deepEqual(set.rules.map((r) => r.action), [{ kind: 'delay', ms: 2000 }, { kind: 'delay', ms: 90_000 }, { kind: 'delay', ms: 1500 }]);
+    assert.throws(() => parseRules('rules:\n  - { stage: rcpt, delay: 301 }\n'), /rules\[0\]\.delay.*at most 5m/);
+  });
+
   it('adds up delays and stops at the first terminal action, user rules before conventions', () => {
     const engine = new RulesEngine({ source: `
 rules:
   - { name: d1, stage: rcpt, delay: 100ms }
-  - { name: d2, stage: rcpt, delay: 250 }
+  - { name: d2, stage: rcpt, delay: 250ms }
   - { name: allow-bounce-domain, match: { recipient: "*@ok.example" }, reject: { code: 550, text: User rule wins } }
 ` });
     const d = engine.evaluate('rcpt', { sender: null, recipients: ['bounce@ok.example'] });

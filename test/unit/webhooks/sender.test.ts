@@ -103,6 +103,17 @@ describe('webhooks/postWebhook', () => {
     assert.equal(always.seen.length, 2);
   });
 
+  it('waits between attempts on the injected clock, doubling from backoffMs', async () => {
+    const srv = await startServer((n, _req, res) => res.writeHead(n < 3 ? 503 : 200).end());
+    closers.push(srv.close);
+    const waits: number[] = [];
+    // Records each wait and lets it pass at once: the test needs no real time.
+    const clock = { now: () => 0, setTimeout: (fn: () => void, ms: number) => { waits.push(ms); return setImmediate(fn); }, clearTimeout: (h: unknown) => clearImmediate(h as NodeJS.Immediate) };
+    const out = await postWebhook(post(srv.url), { backoffMs: 250, maxAttempts: 3, clock });
+    assert.deepEqual(out, { status: 200, error: null, attempts: 3 });
+    assert.deepEqual(waits, [250, 500]);
+  });
+
   it('4xx is not retried', async () => {
     const srv = await startServer((_n, _req, res) => res.writeHead(400).end('bad'));
     closers.push(srv.close);

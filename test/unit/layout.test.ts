@@ -1,0 +1,67 @@
+/**
+ * The import boundaries the layout promises (CONTRIBUTING.md):
+ *  - src/ is pure: no network, files, processes or timers of its own; of Node's
+ *    modules it uses only crypto and zlib, and only the listed libraries;
+ *  - sink/ never imports the plugin; the plugin reaches sink/ only through sink/index.ts;
+ *  - src/ imports neither;
+ *  - nothing that ships imports from test/.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** What src/ may import from outside itself: pure computation only. */
+const SRC_ALLOWED_NODE = new Set(['node:crypto', 'node:zlib']);
+const SRC_ALLOWED_PACKAGES = new Set(['yaml', 'tr46', 'p-limit', '@zootools/email-spell-checker', 'disposable-email-domains-js', 'free-email-domains']);
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
+    .map((e) => relative(ROOT, join(e.parentPath, e.name)));
+}
+
+interface Import { file: string; specifier: string; target: string | null }
+
+/** Static and dynamic imports of a file; `target` is the repository path of a relative one. */
+function importsOf(file: string): Import[] {
+  const info = ts.preProcessFile(readFileSync(join(ROOT, file), 'utf8'), true, true);
+  return info.importedFiles.map(({ fileName }) => ({
+    file,
+    specifier: fileName,
+    target: fileName.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), fileName)) : null,
+  }));
+}
+
+const shipped = ['src', 'sink', 'plugin'].flatMap(tsFiles).filter((f) => f !== 'plugin/build.ts' && f !== 'plugin/release.ts');
+const imports = shipped.flatMap(importsOf);
+const show = (list: Import[]) => list.map((i) => `${i.file}: ${i.specifier}`);
+
+describe('layout: import boundaries', () => {
+  it('finds the code it checks', () => {
+    assert.ok(shipped.length > 100, `${shipped.length} files`);
+    assert.ok(imports.some((i) => i.target === 'sink/index.ts' && i.file.startsWith('plugin/')), 'sees plugin -> sink/index.ts');
+  });
+
+  it('src/ imports only pure modules: its own, crypto and zlib, and the listed libraries', () => {
+    const bad = imports.filter((i) => i.file.startsWith('src/')).filter((i) => (i.target !== null
+      ? !i.target.startsWith('src/')
+      : i.specifier.startsWith('node:') ? !SRC_ALLOWED_NODE.has(i.specifier) : !SRC_ALLOWED_PACKAGES.has(i.specifier.split('/').slice(0, i.specifier.startsWith('@') ? 2 : 1).join('/'))));
+    assert.deepEqual(show(bad), []);
+  });
+
+  it('sink/ never imports the plugin', () => {
+    assert.deepEqual(show(imports.filter((i) => i.file.startsWith('sink/') && i.target?.startsWith('plugin/'))), []);
+  });
+
+  it('the plugin reaches sink/ only through sink/index.ts', () => {
+    assert.deepEqual(show(imports.filter((i) => i.file.startsWith('plugin/') && i.target?.startsWith('sink/') && i.target !== 'sink/index.ts')), []);
+  });
+
+  it('nothing that ships imports from test/', () => {
+    assert.deepEqual(show(imports.filter((i) => i.target?.startsWith('test/'))), []);
+  });
+});
