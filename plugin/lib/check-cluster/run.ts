@@ -60,6 +60,8 @@ export interface ClusterCheckOptions {
   redisUnreachableMs?: number;
   /** How long the CLI keeps trying an unreachable Redis (default REDIS_DEADLINE_MS). */
   redisDeadlineMs?: number;
+  /** How long to wait for a ready Redis pod (default REDIS_READY_MS). */
+  redisReadyMs?: number;
   cleanups?: CleanupRegistry;
   /** Progress lines (stderr). */
   onStatus?: (line: string) => void;
@@ -109,12 +111,12 @@ export async function shardFailure(client: KubeClient, namespace: string): Promi
   return null;
 }
 
-interface Connection { tunnel: Tunnel; redis: Redis; run: RedisRun; readonly reconnects: number; close(): Promise<void> }
+export interface Connection { tunnel: Tunnel; redis: Redis; run: RedisRun; readonly reconnects: number; close(): Promise<void> }
 
 /** A tunnel to the Redis pod (re-resolved when it is replaced) and an ioredis client over it. */
-async function connectRedis(client: KubeClient, namespace: string, password: string, c: ClusterCheckOptions, signal?: AbortSignal): Promise<Connection> {
+export async function connectRedis(client: KubeClient, namespace: string, password: string, c: ClusterCheckOptions, signal?: AbortSignal): Promise<Connection> {
   const failure = (reason: string): Error => evError('EV_ERR_CHECK_COORDINATOR', `Redis in ${namespace} did not become ready (${reason})`, { hint: 'can the cluster pull the redis:7-alpine image? see `kubectl describe pod -n NAMESPACE -l app.kubernetes.io/component=redis`' });
-  const pod = await waitPodReady(client, namespace, REDIS_SELECTOR, { timeoutMs: REDIS_READY_MS, signal, failure });
+  const pod = await waitPodReady(client, namespace, REDIS_SELECTOR, { timeoutMs: c.redisReadyMs ?? REDIS_READY_MS, signal, failure });
   const tunnel = await Tunnel.open({
     pod, port: REDIS_PORT,
     request: (p) => client.portForwardRequest(namespace, p, REDIS_PORT),

@@ -20,7 +20,7 @@ import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/ru
 import { runCheckInCluster, type ClusterCheckOptions } from '../../../plugin/lib/check-cluster/run.ts';
 import { REDIS_SELECTOR, SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
 import type { KubeClient } from '../../../plugin/lib/kube/adapter.ts';
-import { baseIo, baseOptions, tempDir, waitFor, ROOT, NODE, CLI } from '../check/helpers.ts';
+import { baseIo, baseOptions, runCli, tempDir, waitFor, ROOT, NODE, CLI } from '../check/helpers.ts';
 import { startDnsHold, type DnsHold } from './dns-hold.ts';
 
 function buildBundle(): void {
@@ -213,6 +213,11 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     assert.ok(namespace, stderr);
     assert.ok(kube.get('namespaces', undefined, namespace), 'the run is still there');
     assert.notEqual(readFileSync(out, 'utf8'), want, 'the killed CLI had not finished');
+    // `status` lists the orphaned run with its progress.
+    const st = await runCli(['status', '-o', 'json', '--kubeconfig', kube.kubeconfigPath], { env: { HOME: home } });
+    assert.equal(st.code, 0, st.stderr);
+    const row = (JSON.parse(st.stdout) as Array<{ kind?: string; namespace: string; written: number | null; queued: number | null }>).find((r) => r.kind === 'check' && r.namespace === namespace);
+    assert.ok(row && row.written !== null && row.queued !== null && row.queued > 0 && row.queued >= row.written, `status shows the run's progress: ${st.stdout}`);
     const status: string[] = [];
     await runCheckInCluster(baseOptions({ offline: true }), baseIo(), { shards: 3, kube: { kubeconfig: kube.kubeconfigPath }, attach: namespace, onStatus: (l) => status.push(l) });
     assert.ok(status.some((l) => /attached to the run/.test(l)), status.join(' | '));
