@@ -179,4 +179,19 @@ describe('a user with exactly the documented Role (fake API server with RBAC and
     // Every namespaced right of the Role that a pre-check asks for was tried.
     assert.ok(seen.size >= 20, `${seen.size} rights tried`);
   });
+
+  it('before Kubernetes 1.35, `get pods/portforward` alone is enough for the tunnel (and the pre-check does not ask for create)', async () => {
+    kube.websocketUpgradeNeedsCreate = false;
+    try {
+      if (!kube.get('deployments', NS, 'email-sink')) {
+        const admin = await runCli(['up', '-n', NS], { env: { KUBECONFIG: kube.kubeconfigPath }, timeoutMs: 120_000 });
+        assert.equal(admin.code, 0, admin.stderr);
+      }
+      const user = userWith(role({ verb: 'create', resource: 'pods', subresource: 'portforward' }));
+      const send = await cli(user, ['send', '-n', NS, '--to', 'old@example.test']);
+      assert.equal(send.code, 0, `${send.stdout}\n${send.stderr}`);
+    } finally {
+      kube.websocketUpgradeNeedsCreate = true;
+    }
+  });
 });
