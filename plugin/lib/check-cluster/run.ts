@@ -211,7 +211,7 @@ async function startRun(o: CheckOptions, io: CheckIo, c: ClusterCheckOptions, cl
     id: randomBytes(8).toString('hex'), created: now.getTime(), total: -1, pushed: 0, paths,
     out: o.out ? resolvePath(o.out) : null, format: o.format, column: o.column, options: optionsKey(o),
   };
-  const deployment = ephemeralDeployment({ client, namespace, createNamespace, what: 'the check objects', keep: c.keep, cleanups: c.cleanups });
+  const deployment = ephemeralDeployment({ client, namespace, createNamespace, what: 'the check objects', onStatus: status, ...(c.cleanups && !c.keep ? { cleanups: c.cleanups } : {}) });
   let conn: Connection | null = null;
   let keepRun = false;
   try {
@@ -235,8 +235,8 @@ async function startRun(o: CheckOptions, io: CheckIo, c: ClusterCheckOptions, cl
     if (keepRun) {
       deployment.release();
       status(`the run goes on in namespace ${namespace}; continue it with: kubectl email-validate check --in-cluster --attach ${namespace}${o.state ? ` (or the same command with --state ${o.state})` : ''}`);
-    } else {
-      if (deployment.created && !c.keep) status(`removing ${deployment.label}…`);
+    } else if (!c.keep) {
+      if (deployment.created) status(`removing ${deployment.label}…`);
       await deployment.destroy().catch((err: unknown) => {
         io.stderr.write(`warning: cleanup of ${deployment.label} failed: ${(err as Error).message}\nhint: remove it later with \`kubectl email-validate gc\`.\n`);
       });
