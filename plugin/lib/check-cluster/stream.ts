@@ -160,7 +160,9 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   let recovering: Promise<void> | null = null;
   const recover = (): Promise<void> => {
     recovering ??= exclusive(async () => {
-      const meta = { ...start.meta, pushed: 0, total };
+      // The end is recorded only after the record is queued again: shards that saw an ended run
+      // with an empty queue meanwhile would exit with work still to come.
+      const meta = { ...start.meta, pushed: 0, total: -1 };
       await retried(() => run.create(meta));
       const items = [...record.values()].filter((it) => it.i <= pushed && !done.has(it.i)).sort((a, b) => a.i - b.i);
       for (let k = 0; k < items.length; k += batchSize * PUSH_ENTRIES) {
@@ -172,6 +174,7 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
         }
         if (await retried(() => run.push(runId, batches)) < 0) throw evError('EV_ERR_CHECK_REDIS', 'Redis lost the run again while it was being re-sent');
       }
+      if (inputDone && queue.length === 0) await retried(() => run.end(total));
       cursor = '0-0';
       recreated++;
       resent += items.length;
