@@ -21,7 +21,7 @@ import { sharedCatchAll } from '../src/check-cluster/shared-catch-all.ts';
 import { RedisPermits } from '../src/limits/redis-permits.ts';
 import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
 import { buildNetworkStages } from '../plugin/lib/check/stages.ts';
-import { mailProviderOverrides, rateBurst } from '../plugin/lib/check/run.ts';
+import { mailProviderOverrides, rateBurst } from '../plugin/lib/check/run-check-command.ts';
 
 /** Batches a shard works on at once offline (each is a few thousand addresses of CPU). */
 export const OFFLINE_ENTRIES = 2;

@@ -23,7 +23,7 @@ import { RedisRun } from '../../../src/check-cluster/redis-run.ts';
 import {
   CHECK_NAME, CHECK_TOKEN_KEY, CHECK_TOKEN_SECRET, MAX_BUNDLE_PARTS, REDIS_SELECTOR, SHARDS_NAME, SHARD_SELECTOR, buildCheckClusterManifests,
 } from '../../../src/check-cluster/manifests.ts';
-import type { KubeObject } from '../../../src/manifests.ts';
+import type { KubeObject } from '../../../src/kube-object.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import type { KubeClient } from '../kube/adapter.ts';
 import { isPodReady, podState } from '../kube/readiness.ts';
@@ -31,7 +31,7 @@ import { checkPermissions } from '../kube/permissions.ts';
 import { NAMESPACE_GONE_WAIT_MS, ephemeralDeployment, waitPodReady, type CleanupRegistry } from '../kube/ephemeral-namespace.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { stageOptionsOf, validateProbeIdentity } from '../check/stages.ts';
-import { optionsKey, rateBurst, type CheckIo, type CheckOptions, type CheckSummary } from '../check/run.ts';
+import { optionsKey, rateBurst, type CheckIo, type CheckOptions, type CheckSummary } from '../check/run-check-command.ts';
 import { loadClusterState, saveClusterState, type ClusterState } from './cluster-state.ts';
 import { streamCheck } from './stream.ts';
 

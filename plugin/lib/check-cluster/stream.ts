@@ -25,7 +25,7 @@ import { lastOfKey, type RedisRun } from '../../../src/check-cluster/redis-run.t
 import { readInputs, type ReadProgress } from '../check/input.ts';
 import { createResultWriter, fdSink } from '../check/output.ts';
 import { startProgress } from '../check/progress.ts';
-import type { CheckIo, CheckOptions } from '../check/run.ts';
+import type { CheckIo, CheckOptions } from '../check/run-check-command.ts';
 
 /** Checkpoints at most this often (each one is a flush, a Redis write and, with --state, a file write). */
 export const CHECKPOINT_EVERY_MS = 1_000;
