@@ -43,7 +43,7 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
 
   before(async () => {
     relayTarget = await startSink({ logger: silentLogger, noAuth: true });
-    sink = await startSink({ logger: silentLogger, releaseTo: `127.0.0.1:${relayTarget.smtpPort}` });
+    sink = await startSink({ logger: silentLogger, releaseTo: `127.0.0.1:${relayTarget.smtpPort}`, linkCheckPrivate: true }); // the link check's site is on loopback
     mp = new MailpitClient(`${sink.url}/mailpit`, { auth: { username: 'mailpit', password: sink.token! } });
     links = createServer((req, res) => {
       res.writeHead(req.url === '/ok' ? 200 : 404);
