@@ -16,15 +16,15 @@ const lookup: LinkLookup = async (host) => {
 };
 
 function fakeFetch(fetched: string[]): typeof fetch {
-  return (async (input: string | URL | Request) => {
-    const url = new URL(String(input));
+  return async (input: string | URL | Request) => {
+    const url = new URL(input instanceof Request ? input.url : input);
     fetched.push(url.href);
     if (url.pathname === '/to-metadata') return new Response(null, { status: 302, headers: { location: 'http://metadata.test/latest/meta-data/' } });
     if (url.pathname.startsWith('/hop')) return new Response(null, { status: 301, headers: { location: `/hop${Number(url.pathname.slice(4)) + 1}` } });
     if (url.pathname === '/to-file') return new Response(null, { status: 302, headers: { location: 'file:///etc/passwd' } });
     if (url.pathname === '/moved') return new Response(null, { status: 302, headers: { location: 'http://public.test/ok' } });
     return new Response(null, { status: url.pathname === '/ok' ? 200 : 404 });
-  }) as typeof fetch;
+  };
 }
 
 describe('sink/link-check', () => {
