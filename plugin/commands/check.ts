@@ -29,7 +29,11 @@ export default class Check extends BaseCommand {
   static override args = { file: Args.string({ ignoreStdin: true, description: 'Input files (one address per line, or CSV with --column); "-" or none for standard input.' }) };
   static override flags = {
     column: Flags.string({ description: 'Read CSV and take addresses from this column (by header name).', helpGroup: 'INPUT' }),
-    format: Flags.option({ char: 'o', description: 'Output format (default: jsonl when stdout is not a terminal, table otherwise).', options: ['jsonl', 'csv', 'table'] as const, helpGroup: 'OUTPUT' })(),
+    // --format is the old name, kept as a deprecated alias (oclif prints a warning when it is used).
+    output: Flags.option({
+      char: 'o', description: 'Output format: jsonl (json is the same: one JSON object per line), csv or table (default: jsonl when stdout is not a terminal, table otherwise).',
+      options: ['jsonl', 'json', 'csv', 'table'] as const, aliases: ['format'], deprecateAliases: true, helpGroup: 'OUTPUT',
+    })(),
     out: Flags.string({ description: 'Write results to this file instead of standard output.', helpGroup: 'OUTPUT' }),
     state: Flags.string({ description: 'Checkpoint file: resume an interrupted run (needs input files and --out).', helpGroup: 'OUTPUT' }),
     'fail-on': Flags.string({ description: 'Exit 1 if any result has one of these verdicts (comma-separated: invalid,risky,unknown).', helpGroup: 'OUTPUT' }),
@@ -66,7 +70,7 @@ export default class Check extends BaseCommand {
     const { argv, flags } = await this.parse(Check);
     const failOn = (flags['fail-on'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     for (const v of failOn) if (!VERDICTS.includes(v as Verdict)) throw evError('EV_ERR_INVALID_OPTION', `--fail-on "${v}" is not a verdict`, { hint: 'use invalid, risky, unknown (or valid), comma-separated' });
-    const format: CheckFormat = flags.format ?? (process.stdout.isTTY && !flags.out ? 'table' : 'jsonl');
+    const format: CheckFormat = flags.output === 'json' ? 'jsonl' : flags.output ?? (process.stdout.isTTY && !flags.out ? 'table' : 'jsonl');
     const ac = new AbortController();
     const onSignal = (): void => ac.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);

@@ -1,6 +1,7 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { stringify as toYaml } from 'yaml';
 import { reportFatal } from './errors-render.ts';
+import { flagHint } from './suggest.ts';
 
 export type OutputFormat = 'text' | 'json' | 'yaml';
 
@@ -34,7 +35,10 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Interfaces.CommandError): Promise<never> {
-    const code = reportFatal(err, process.stderr);
+    // oclif's NonExistentFlagsError carries the unknown flags: suggest the closest real ones.
+    const unknown = (err as { flags?: unknown }).flags;
+    const hint = Array.isArray(unknown) ? flagHint(unknown as string[], this.ctor.flags as Record<string, { char?: string; aliases?: string[]; hidden?: boolean }>) : null;
+    const code = reportFatal(err, process.stderr, undefined, hint ?? undefined);
     return this.exit(code);
   }
 }

@@ -102,7 +102,7 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   const started = io.clock.now();
   if (o.state && (o.paths.includes('-') || o.paths.length === 0)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state needs input files: standard input cannot be re-read on resume', { hint: 'save the list to a file and pass its path' });
   if (o.state && !o.out) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state needs --out FILE: results must go to a file that a resumed run can continue', { hint: 'add --out results.jsonl' });
-  if (o.state && o.format === 'table') throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state cannot resume a table', { hint: 'use --format jsonl or csv with --state' });
+  if (o.state && o.format === 'table') throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state cannot resume a table', { hint: 'use -o jsonl or -o csv with --state' });
   if (o.offline && (o.smtpProbe || o.provider)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--offline cannot be combined with --smtp-probe or --provider', { hint: 'drop --offline to run network checks' });
   const paths = o.paths.length === 0 ? ['-'] : o.paths;
   for (const p of paths) if (p !== '-' && !existsSync(p)) throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, { hint: 'check the path' });
