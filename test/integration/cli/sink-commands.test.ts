@@ -107,7 +107,7 @@ describe('CLI against an embedded sink (--sink)', function () {
   it('--since a seq prints only later events', async () => {
     const all = jsonLines<SinkEvent>((await runCli(['tail', ...target, '--no-follow', '-o', 'json'])).stdout);
     const middle = all[Math.floor(all.length / 2)].seq;
-    const later = jsonLines<SinkEvent>((await runCli(['tail', ...target, '--no-follow', '-o', 'json', '--since', String(middle)])).stdout);
+    const later = jsonLines<SinkEvent>((await runCli(['tail', ...target, '--no-follow', '-o', 'json', '--since', `seq:${middle}`])).stdout);
     assert.ok(later.length > 0);
     assert.ok(later.every((e) => e.seq > middle));
     assert.equal(later.length, all.filter((e) => e.seq > middle).length);
