@@ -4,7 +4,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
 import { interrupts } from '../lib/interrupts.ts';
 import { pickKubeFlags } from '../lib/kube-flags.ts';
-import { sinkFlags } from '../lib/sink-flags.ts';
+import { applySinkEnv, sinkFlags } from '../lib/sink-flags.ts';
 import { renderStepLine } from '../../src/flow/report-text.ts';
 import { renderJunit } from '../../src/flow/report-junit.ts';
 import { renderTextReport } from '../../src/flow/report-text.ts';
@@ -42,7 +42,9 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
   };
 
   async run(): Promise<void> {
-    const { argv, flags } = await this.parse(Run);
+    const parsed = await this.parse(Run);
+    const argv = parsed.argv;
+    const flags = applySinkEnv(parsed.flags);
     const files = argv as string[];
     if (flags.sink !== undefined) {
       const kube = (['namespace', 'kubeconfig', 'context', 'cluster', 'user'] as const).find((k) => flags[k] !== undefined);

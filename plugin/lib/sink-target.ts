@@ -2,7 +2,7 @@ import { evError, isEmailValidateError } from '../../src/errors.ts';
 import type { HelloFrame, SinkEvent } from '../../src/protocol.ts';
 import { pickKubeFlags } from './kube-flags.ts';
 import { openClusterSink, type ClusterSink } from './kube/cluster-sink.ts';
-import type { SinkFlagsValues } from './sink-flags.ts';
+import { applySinkEnv, type SinkFlagsValues } from './sink-flags.ts';
 import { SinkClient } from './sink-client.ts';
 import { readTokenFile } from './token-file.ts';
 
@@ -40,6 +40,8 @@ export interface ResolveDeps {
 
 export interface ResolveOptions {
   signal?: AbortSignal;
+  /** Where $EV_SINK / $EV_TOKEN come from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
   onStatus?: (line: string) => void;
   deps?: ResolveDeps;
 }
@@ -105,7 +107,8 @@ export async function withSinkTarget<T>(
  * managed sink in the cluster through one tunnel per pod. The caller must
  * `close()` the result.
  */
-export async function resolveSinkTarget(flags: SinkFlagsValues, options: ResolveOptions = {}): Promise<SinkTarget> {
+export async function resolveSinkTarget(typed: SinkFlagsValues, options: ResolveOptions = {}): Promise<SinkTarget> {
+  const flags = applySinkEnv(typed, options.env);
   const deps = options.deps ?? {};
   const createApi = deps.createApi ?? ((url, token) => new SinkClient({ url, token: token ?? null }));
   if (flags.sink !== undefined) {
