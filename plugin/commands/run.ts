@@ -52,7 +52,8 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     }
     const timeoutMs = parseDuration(flags.timeout, '--timeout');
     if (flags.junit !== undefined) await checkWritableDir(flags.junit);
-    const interrupt = interrupts.install();
+    // Ctrl-C, SIGTERM: the report and the JUnit file are still written (interrupted step, the rest skipped).
+    const interrupt = interrupts.install().letCommandFinish();
     let kept: { url: string; token: string | null; release(): Promise<void> } | null = null;
     const stderrTty = Boolean(process.stderr.isTTY);
     const report = await runFlowFiles({
@@ -82,7 +83,8 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
     this.emit(flags.output, report, () => renderTextReport(report, { color }));
     if (flags.junit !== undefined) await writeJunit(flags.junit, renderJunit(report));
-    const code = exitCodeOf(report, (c) => (ERROR_CODES as Record<string, { exit: number }>)[c]?.exit ?? 3);
+    if (interrupt.exitCode !== null) await interrupt.runCleanups();
+    const code = interrupt.exitCode ?? exitCodeOf(report, (c) => (ERROR_CODES as Record<string, { exit: number }>)[c]?.exit ?? 3);
     if (kept !== null) await this.keepOpen(kept, code);
     if (code !== 0) this.exit(code);
   }

@@ -79,7 +79,10 @@ The sink's conventions make failures easy to produce: recipients starting with "
       });
     }
     this.emit(flags.output, report, () => formatSendReport(report, painterFor(process.stdout, process.env)));
-    if (report.interrupted || interrupt.signal.aborted) this.exit(interrupt.exitCode ?? EXIT.INTERRUPTED);
+    if (report.interrupted || interrupt.signal.aborted) {
+      await interrupt.runCleanups();
+      this.exit(interrupt.exitCode ?? EXIT.INTERRUPTED);
+    }
     if (report.failed > 0) this.exit(EXIT.ENVIRONMENT);
   }
 }

@@ -3,6 +3,7 @@ import { stringify as toYaml } from 'yaml';
 import { reportFatal } from './errors-render.ts';
 import { evError, isEmailValidateError } from '../../src/errors.ts';
 import { flagHint } from './suggest.ts';
+import { interrupts } from './interrupts.ts';
 
 export type OutputFormat = 'text' | 'json' | 'yaml';
 
@@ -49,6 +50,11 @@ export abstract class BaseCommand extends Command {
     const unknown = (err as { flags?: unknown }).flags;
     const hint = Array.isArray(unknown) ? flagHint(unknown as string[], this.ctor.flags as Record<string, { char?: string; aliases?: string[]; hidden?: boolean }>) : null;
     const code = reportFatal(this.ownHint(err), process.stderr, undefined, hint ?? undefined);
+    // A command that let the interrupt handler wait for it still owes the cleanups it registered.
+    if (interrupts.exitCode !== null) {
+      await interrupts.runCleanups();
+      return this.exit(interrupts.exitCode);
+    }
     return this.exit(code);
   }
 }

@@ -136,7 +136,11 @@ export class InterruptHandler {
     }
     this.firstSignal = signal;
     this.controller.abort(new Error(`interrupted by ${signal}`));
-    if (this.finishes) return;
+    if (this.finishes) {
+      // The command reports first, then releases what it opened in its own finally blocks.
+      if (this.entries.length) this.stderr.write(`\ninterrupted: cleaning up ${this.pending().join(', ')} after the report (press Ctrl-C again to exit at once)\n`);
+      return;
+    }
     if (this.entries.length) this.stderr.write(`\ninterrupted: cleaning up ${this.pending().join(', ')} (press Ctrl-C again to exit at once)\n`);
     await this.runCleanups();
     this.exit(this.exitCode ?? EXIT.INTERRUPTED);
