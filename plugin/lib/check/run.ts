@@ -173,7 +173,7 @@ async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started:
   const dedupe = cp && cp.index > 0
     ? await rebuildDedupe(readInputs({ paths, column: o.column, stopFile: cp.file, stopOffset: cp.offset }))
     : undefined;
-  const source = readInputs({ paths, column: o.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 }, read, io.stdin as never);
+  const source = untilAborted(readInputs({ paths, column: o.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 }, read, io.stdin as never), io.signal);
   const sink = o.out ? fdSink({ path: o.out, keepBytes }) : fdSink({ fd: io.stdoutFd });
   const writer = createResultWriter({ format: o.format, sink, durable: o.state !== null, header: keepBytes === 0, color: o.color });
   const counts = emptyCounts();
@@ -278,5 +278,31 @@ async function precheckPort25(o: CheckOptions, transport: SmtpTransport, dns: Dn
     throw evError('EV_ERR_PORT25_BLOCKED', `outbound SMTP is not reachable from here (tried ${r.tried.join(', ') || 'no host: DNS failed'}${r.error ? `: ${r.error}` : ''})`, {
       hint: 'many clouds and ISPs block port 25; run from a host that may send mail, use --provider, or use --offline',
     });
+  }
+}
+
+/**
+ * Ends the input at Ctrl-C even while a read is pending (a terminal or a pipe
+ * on stdin may never send more): the engine sees the abort reason, saves what
+ * is complete and reports how far it got.
+ */
+async function* untilAborted<T>(source: AsyncGenerator<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  if (!signal) return yield* source;
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([source.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    void source.return(undefined).catch(() => undefined);
   }
 }
