@@ -63,7 +63,9 @@ export function generateSelfSigned(names: readonly string[], now: Date = new Dat
   const name = seq(set(seq(oid('2.5.4.3'), der(0x0c, Buffer.from(cn, 'utf8')))));
   const sigAlg = seq(oid('1.2.840.10045.4.3.2'));
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive INTEGER
+  // A positive INTEGER whose first byte is not 0: a leading 0x00 before a byte < 0x80 is
+  // non-minimal DER ("illegal padding"), which failed about one certificate in 512.
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
   const notAfter = new Date(now.getTime() + SELF_SIGNED_VALIDITY_DAYS * 86_400_000);
   const altNames = names.map((n) => (isIP(n) ? der(0x87, ipBytes(n)) : der(0x82, Buffer.from(n, 'ascii'))));
   const extensions = der(0xa3, seq(

@@ -67,7 +67,7 @@ async function spawnTarget(args: string[], env: NodeJS.ProcessEnv = process.env)
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`target did not start: ${err}`)), 20_000);
-    child.stderr!.on('data', (c: Buffer) => {
+    child.stderr.on('data', (c: Buffer) => {
       err += c.toString();
       const smtp = /smtp:\/\/[^:]+:(\d+)/.exec(err);
       const http = /http:\/\/[^:]+:(\d+)/.exec(err);
@@ -141,7 +141,7 @@ async function heapMiB(httpPort: number): Promise<string> {
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -362,7 +362,7 @@ class FeedCounter {
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -404,18 +404,18 @@ async function mailhogComparison(bin: string, say: (line: string) => void): Prom
   };
   for (const name of names) await persistentLoad(targets[name].smtpPort, PERSISTENT_SESSIONS, 1_000, (id += 1_000)); // warm-up
   await cpuQuiet(sink.child.pid!, 60);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const us = (key: string, messages: number) => fmt((cpu[key]! * 1e6) / messages);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const us = (key: string, messages: number) => fmt((cpu[key] * 1e6) / messages);
   for (const [pattern, total, label] of [
     ['persistent', MAILHOG_PERSISTENT_MESSAGES, `${PERSISTENT_SESSIONS} persistent sessions`],
     ['reconnect', MAILHOG_RECONNECT_MESSAGES, `one message per connection, ${MAILHOG_RECONNECT_CLIENTS} concurrent clients`],
   ] as const) {
     const perRound = Math.round(total / ROUNDS);
     for (let r = 0; r < ROUNDS; r++) for (const name of names) await round(name, pattern, perRound);
-    const m = (name: Name) => median(rates[`${name}:${pattern}`]!);
-    const list = (name: Name) => rates[`${name}:${pattern}`]!.map((x) => fmt(x)).join('/');
+    const m = (name: Name) => median(rates[`${name}:${pattern}`]);
+    const list = (name: Name) => rates[`${name}:${pattern}`].map((x) => fmt(x)).join('/');
     const sent = perRound * ROUNDS;
-    say(`6. vs MailHog 1.0.1, ${label}, ${ROUNDS} alternating rounds of ${fmt(perRound)}: sink median ${fmt(m('sink'))} msg/s (${list('sink')}), MailHog ${fmt(m('mailhog'))} msg/s (${list('mailhog')}), bare smtp-server ${fmt(m('bare'))} msg/s (${list('bare')}); sink/MailHog ${fmt(m('sink') / m('mailhog'), 2)}x (target >= 1); server CPU per message during the load (all threads): sink ${us(`sink:${pattern}`, sent)} µs, MailHog ${us(`mailhog:${pattern}`, sent)} µs, bare ${us(`bare:${pattern}`, sent)} µs; sink/bare ${fmt(cpu[`sink:${pattern}`]! / cpu[`bare:${pattern}`]!, 2)}x (target <= 1.3); the sink's analysis left after the load: ${us(`analysis:${pattern}`, sent)} µs per message`);
+    say(`6. vs MailHog 1.0.1, ${label}, ${ROUNDS} alternating rounds of ${fmt(perRound)}: sink median ${fmt(m('sink'))} msg/s (${list('sink')}), MailHog ${fmt(m('mailhog'))} msg/s (${list('mailhog')}), bare smtp-server ${fmt(m('bare'))} msg/s (${list('bare')}); sink/MailHog ${fmt(m('sink') / m('mailhog'), 2)}x (target >= 1); server CPU per message during the load (all threads): sink ${us(`sink:${pattern}`, sent)} µs, MailHog ${us(`mailhog:${pattern}`, sent)} µs, bare ${us(`bare:${pattern}`, sent)} µs; sink/bare ${fmt(cpu[`sink:${pattern}`] / cpu[`bare:${pattern}`], 2)}x (target <= 1.3); the sink's analysis left after the load: ${us(`analysis:${pattern}`, sent)} µs per message`);
   }
   for (const t of Object.values(targets)) await stop(t);
 }
@@ -443,7 +443,7 @@ async function main(): Promise<void> {
   await persistentLoad(bare.smtpPort, PERSISTENT_SESSIONS, 2_000);
   await persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, 2_000, 1e9);
   await counter.settled((sent += 2_000));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const bareRates: number[] = [];
   const sinkRates: number[] = [];
   const bareReconnects: number[] = [];

@@ -80,3 +80,41 @@ describe('MailHog/Mailpit compatibility helpers', () => {
     assert.equal(matchesMailpitQuery(parseMailpitQuery('is:unread'), subject), true);
   });
 });
+
+describe('CompatStream (MailHog/Mailpit live feeds)', () => {
+  it('subscribes to the event log only while a client is connected, and drops a client that falls too far behind', async () => {
+    const { EventLog } = await import('../../../sink/event-log.ts');
+    const { CompatStream, COMPAT_STREAM_MAX_BUFFER } = await import('../../../sink/http/compat-streams.ts');
+    const { EventEmitter } = await import('node:events');
+    const events = new EventLog({ window: 100 });
+    const frames: string[] = [];
+    const stream = new CompatStream(events, (e) => (e.type === 'rules.updated' ? `frame ${e.seq}` : undefined));
+    assert.equal(events.listenerCount, 0);
+    // A stand-in for a ServerResponse: what CompatStream uses of it.
+    class FakeResponse extends EventEmitter {
+      writableLength = 0;
+      destroyed = false;
+      readonly backlog: () => number;
+      constructor(backlog: () => number) { super(); this.backlog = backlog; }
+      write(chunk: string): boolean { frames.push(chunk); this.writableLength = this.backlog(); return true; }
+      destroy(): void { this.destroyed = true; this.emit('close'); }
+      end(): void { this.emit('close'); }
+    }
+    const fakeRes = (backlog: () => number) => new FakeResponse(backlog);
+    const fast = fakeRes(() => 0);
+    stream.addResponse(fast as never);
+    assert.equal(events.listenerCount, 1);
+    events.append('rules.updated', { count: 1 });
+    events.append('messages.cleared', { count: 0 }); // no frame for it
+    assert.deepEqual(frames, ['frame 1']);
+    const slow = fakeRes(() => COMPAT_STREAM_MAX_BUFFER + 1);
+    stream.addResponse(slow as never);
+    events.append('rules.updated', { count: 2 });
+    events.append('rules.updated', { count: 3 });
+    assert.equal(slow.destroyed, true);
+    assert.equal(stream.size, 1);
+    fast.emit('close');
+    assert.equal(stream.size, 0);
+    assert.equal(events.listenerCount, 0);
+  });
+});
