@@ -81,7 +81,9 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
       },
     }).catch((err: unknown) => this.failEarly(err));
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-    this.emit(flags.output, report, () => renderTextReport(report, { color }));
+    // On one terminal the live step lines (stderr) were seen already: a passing flow is not repeated.
+    const stepsShown = stderrTty && Boolean(process.stdout.isTTY);
+    this.emit(flags.output, report, () => renderTextReport(report, { color, stepsShown }));
     if (flags.junit !== undefined) await writeJunit(flags.junit, renderJunit(report));
     if (interrupt.exitCode !== null) await interrupt.runCleanups();
     const code = interrupt.exitCode ?? exitCodeOf(report, (c) => (ERROR_CODES as Record<string, { exit: number }>)[c]?.exit ?? 3);

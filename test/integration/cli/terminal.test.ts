@@ -77,4 +77,17 @@ describe('the terminal', function () {
       await closed;
     }
   });
+
+  it('a passing run on a terminal prints each step once (live), then only the verdict', async () => {
+    const command = `${process.execPath} ${RUN_JS} run --local ${join(ROOT, 'examples', 'articles-flow.yaml')}`;
+    const r = await runCli(['-qec', command, '/dev/null'], { script: '/usr/bin/script', direct: true, env: { NO_COLOR: '1' } });
+    assert.equal(r.code, 0, r.stdout);
+    const steps = r.stdout.split('\n').filter((l) => /^ {2}✓ /.test(l)).map((l) => l.replace(/:.*/, ''));
+    assert.equal(steps.length, 8, r.stdout);
+    assert.equal(new Set(steps).size, 8, 'no step printed twice');
+    assert.match(r.stdout, /PASSED articles-flow .*\r?\n(\r?\n)?PASSED: 1 flow, 8 steps: 8 passed/);
+    // Without a terminal (CI logs), the report on stdout keeps every step.
+    const piped = await runCli(['run', '--local', join(ROOT, 'examples', 'articles-flow.yaml')]);
+    assert.equal(piped.stdout.split('\n').filter((l) => /^ {2}✓ /.test(l)).length, 8);
+  });
 });
