@@ -30,7 +30,7 @@ The API token, chosen explicitly: --token VALUE stores it in the email-sink-toke
     'generate-token': Flags.boolean({ description: 'Store a random token (not deterministic: the output differs on every run).', helpGroup: 'TOKEN' }),
     ttl: Flags.string({ description: 'Record a lifetime (with the current time) so `gc` deletes the sink after it; default: none, the sink never expires.' }),
     replicas: Flags.integer({ description: 'Number of sink pods.', default: 1, min: 1, max: 10 }),
-    rules: Flags.string({ description: 'YAML rules file loaded into the sink.' }),
+    rules: Flags.string({ helpValue: 'FILE', description: 'YAML rules file loaded into the sink.' }),
     image: Flags.string({ description: 'Sink image built from sink/Dockerfile (no bundle ConfigMaps).' }),
     'node-image': Flags.string({ description: 'Node.js image for the default runtime.', default: 'node:24-alpine' }),
     'service-monitor': Flags.boolean({ description: 'Include a Prometheus Operator ServiceMonitor.' }),

@@ -35,7 +35,7 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     local: Flags.boolean({ description: 'Start an embedded sink in this process (no cluster needed).', exclusive: ['sink', 'namespace', 'kubeconfig', 'context', 'keep'] }),
     keep: Flags.boolean({ description: 'Keep the sink created in the cluster after the run (delete it later with `down`).' }),
     'keep-open': Flags.boolean({ description: 'With --local: after the report, keep the embedded sink and its web inbox up (the URL is printed) until Ctrl-C, to look at what the flows got.', dependsOn: ['local'] }),
-    junit: Flags.string({ description: 'Also write a JUnit XML report to this file (for Jenkins, GitLab, GitHub).', helpGroup: 'OUTPUT' }),
+    junit: Flags.string({ helpValue: 'FILE', description: 'Also write a JUnit XML report to this file (for Jenkins, GitLab, GitHub).', helpGroup: 'OUTPUT' }),
     output: Flags.option({ char: 'o', description: 'Report format on stdout.', options: ['text', 'json'] as const, default: 'text', helpGroup: 'OUTPUT' })(),
     timeout: Flags.string({ description: 'Budget for the whole run, e.g. 10m; steps are cut short when it runs out.', default: '15m' }),
     ...sinkFlags,

@@ -19,6 +19,7 @@ export const sinkFlags = {
     helpGroup: 'SINK',
   }),
   'token-file': Flags.string({
+    helpValue: 'FILE',
     description: 'File holding the bearer token of the --sink API.',
     helpGroup: 'SINK',
   }),
