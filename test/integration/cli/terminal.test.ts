@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, RUN_JS, cleanEnv, runCli } from './cli-harness.ts';
+import { startSink } from '../../../sink/index.ts';
 
 const SAMPLE_CSV = join(ROOT, 'test/fixtures/addresses/sample.csv');
 
@@ -89,5 +90,41 @@ describe('the terminal', function () {
     // Without a terminal (CI logs), the report on stdout keeps every step.
     const piped = await runCli(['run', '--local', join(ROOT, 'examples', 'articles-flow.yaml')]);
     assert.equal(piped.stdout.split('\n').filter((l) => /^ {2}✓ /.test(l)).length, 8);
+  });
+
+  it('tail says when the sink is unreachable and when it is back', async () => {
+    const first = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: 0 });
+    const token = first.token ?? '';
+    const port = first.httpPort;
+    const child = spawn(process.execPath, [RUN_JS, 'tail', '-f', '--sink', first.url, '--token', token], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    let stderr = '';
+    const waitFor = (re: RegExp): Promise<void> => new Promise((resolve, reject) => {
+      const check = (): void => { if (re.test(stderr)) { child.stderr.off('data', check); resolve(); } };
+      child.stderr.on('data', check);
+      child.once('close', () => reject(new Error(`tail exited: ${stderr}`)));
+      check();
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    let second: Awaited<ReturnType<typeof startSink>> | null = null;
+    try {
+      // tail is following once it prints a message sent now.
+      assert.equal((await runCli(['send', '--sink', first.url, '--token', token, '--to', 'before@example.com'])).code, 0);
+      const deadline = Date.now() + 15_000;
+      while (!stdout.includes('before@example.com')) {
+        assert.ok(Date.now() < deadline, `tail never printed the message: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await first.stop();
+      await waitFor(/sink 127\.0\.0\.1:\d+ is unreachable \(.*\); retrying…/);
+      second = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: port, token });
+      await waitFor(/sink 127\.0\.0\.1:\d+ is back after \d+s, restarted: its events from before the restart are gone/);
+    } finally {
+      child.kill('SIGINT');
+      await closed;
+      await second?.stop();
+    }
   });
 });
