@@ -5,7 +5,7 @@ import type { SinkEvent } from '../../../src/protocol.ts';
 
 const hello = (instance: string, oldestSeq: number, lastSeq: number) => ({ type: 'hello' as const, protocol: 1, instance, oldestSeq, lastSeq });
 function event(seq: number): SinkEvent {
-  const e: SinkEvent<'messages.cleared'> = { seq, time: '2026-01-01T00:00:00.000Z', type: 'messages.cleared', data: { deleted: 0 } };
+  const e: SinkEvent<'messages.cleared'> = { seq, time: '2026-01-01T00:00:00.000Z', type: 'messages.cleared', data: { count: 0 } };
   return e;
 }
 const down = { state: 'disconnected' as const, code: 1006, reason: 'socket hang up', retryInMs: 250, attempt: 1 };
