@@ -68,7 +68,7 @@ The sink's conventions make failures easy to produce: recipients starting with "
       smtp,
       signal: interrupt.signal,
       onProgress: showProgress ? (done, r) => {
-        if (done % 50 === 0 || done === flags.count) process.stderr.write(`\r${done}/${flags.count} sent: ${r.accepted} accepted, ${r.rejected} rejected, ${r.deferred} deferred, ${r.failed} failed`);
+        if (done % 50 === 0 || done === flags.count) process.stderr.write(`\r${progressLine(done, flags.count, r, process.stderr.columns || 80)}\u001b[K`);
       } : undefined,
     });
     if (showProgress) process.stderr.write('\n');
@@ -85,4 +85,23 @@ The sink's conventions make failures easy to produce: recipients starting with "
     }
     if (report.failed > 0) this.exit(EXIT.ENVIRONMENT);
   }
+}
+
+/** Numbers one way: 185,588. */
+const num = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * The progress line, fitted to the terminal (one column spare, so it never
+ * wraps): the most useful counts first, dropped from the end when narrow.
+ */
+function progressLine(done: number, count: number, r: { accepted: number; rejected: number; deferred: number; failed: number }, columns: number): string {
+  const parts = [`${num(done)}/${num(count)} sent`, `${num(r.accepted)} accepted`, `${num(r.rejected)} rejected`, `${num(r.deferred)} deferred`, `${num(r.failed)} failed`];
+  const width = Math.max(20, columns - 1);
+  let line = parts[0];
+  for (const part of parts.slice(1)) {
+    const next = `${line}${line === parts[0] ? ': ' : ', '}${part}`;
+    if (next.length > width) break;
+    line = next;
+  }
+  return line.slice(0, width);
 }

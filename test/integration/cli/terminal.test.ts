@@ -127,4 +127,20 @@ describe('the terminal', function () {
       await second?.stop();
     }
   });
+
+  it('send\'s progress line fits a 60-column terminal and formats numbers one way', async () => {
+    const sink = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: 0 });
+    try {
+      const command = `stty cols 60; ${process.execPath} ${RUN_JS} send --sink ${sink.url} --token ${sink.token ?? ''} --to 'p{{n}}@example.com' --count 1200 --concurrency 8`;
+      const r = await runCli(['-qec', command, '/dev/null'], { script: '/usr/bin/script', direct: true, env: { NO_COLOR: '1' }, timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stdout);
+      // eslint-disable-next-line no-control-regex
+      const frames = r.stdout.split(/\r|\n/).map((l) => l.replace(/\u001b\[K/g, '')).filter((l) => /\d+\/1,200 sent/.test(l));
+      assert.ok(frames.length >= 2, r.stdout);
+      for (const f of frames) assert.ok(f.length < 60, `${JSON.stringify(f)} is ${f.length} columns`);
+      assert.ok(frames.some((f) => f.startsWith('1,200/1,200 sent: 1,200 accepted')), frames.join('\n'));
+    } finally {
+      await sink.stop();
+    }
+  });
 });
