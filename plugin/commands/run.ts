@@ -95,11 +95,13 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
   private async keepOpen(sink: { url: string; token: string | null; release(): Promise<void> }, code: number): Promise<never> {
     this.status(`the embedded sink stays up; its inbox: ${inboxUrl(sink.url, sink.token)}`);
     this.status('press Ctrl-C to stop it');
-    interrupts.register('the local sink', async () => {
-      await sink.release();
-      process.exit(code);
+    // The handler lets this command finish (letCommandFinish): Ctrl-C aborts its signal, and this stops the sink.
+    await new Promise<void>((resolve) => {
+      if (interrupts.signal.aborted) resolve();
+      else interrupts.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    return await new Promise<never>(() => {});
+    await sink.release();
+    process.exit(code);
   }
 
   /** Flow-file problems are listed one per line (all of them), then the usual error handling. */
