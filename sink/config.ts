@@ -42,6 +42,8 @@ export interface SinkOptions extends TableOptions {
   logger: Logger | null;
   /** Injected randomness for probability rules. */
   random: () => number;
+  /** Injected wait for delay rules and the failed-AUTH delay (tests control time with it). */
+  sleep: ((ms: number) => Promise<void>) | null;
   /** Injected analysis (forces inline parsing; tests use it with local DKIM keys). */
   analyze: Analyzer | null;
 }
@@ -69,6 +71,7 @@ export interface SinkConfig {
   readonly logger: Logger | null;
   readonly parseInWorker: boolean;
   readonly random: () => number;
+  readonly sleep: ((ms: number) => Promise<void>) | null;
   readonly analyze: Analyzer | null;
   readonly releaseTo: readonly ReleaseTarget[];
   readonly corsOrigin: string | null;
@@ -194,6 +197,7 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
     logger: given.logger ?? null,
     parseInWorker: given.parseInWorker ?? (given.analyze == null),
     random: given.random ?? Math.random,
+    sleep: given.sleep ?? null,
     analyze: given.analyze ?? null,
     releaseTo: Object.freeze(releaseTo),
     corsOrigin,
