@@ -31,6 +31,8 @@ export const EXIT = Object.freeze({
   ENVIRONMENT: 3,
   /** Interrupted by a signal (Ctrl-C) after cleaning up. */
   INTERRUPTED: 130,
+  /** Stopped by SIGTERM (128 + 15, what CI systems and kubelet expect) after cleaning up. */
+  TERMINATED: 143,
 });
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -59,10 +59,11 @@ export interface SinkManifestOptions {
   namespace: string;
   /** Emit the Namespace object (false with `-n EXISTING`). */
   createNamespace: boolean;
-  now: Date;
+  /** Lifetime recorded on the objects (created-at, TTL, expires-at); null: none, the sink never expires (GitOps). */
+  now: Date | null;
   ttlMs: number;
-  /** The sink API bearer token (stored in a Secret). */
-  token: string;
+  /** The sink API bearer token (stored in a Secret); null: the Secret exists already and is only referenced. */
+  token: string | null;
   /** The sink bundle (dist/sink/sink.bundle.mjs); required unless `image` is set. */
   bundle?: Uint8Array;
   /** Own sink image (sink/Dockerfile); no bundle ConfigMaps then. */
@@ -106,9 +107,9 @@ function validate(o: SinkManifestOptions): void {
 export function buildSinkManifests(o: SinkManifestOptions): KubeObject[] {
   validate(o);
   const ns = o.namespace;
-  const annotations = lifetimeAnnotations(o.now, o.ttlMs);
+  const annotations = o.now === null ? undefined : lifetimeAnnotations(o.now, o.ttlMs);
   const labels = (component: string) => managedLabels({ [NAME_LABEL]: SINK_NAME, [COMPONENT_LABEL]: component });
-  const meta = (name: string, component: string) => ({ name, namespace: ns, labels: labels(component), annotations });
+  const meta = (name: string, component: string) => ({ name, namespace: ns, labels: labels(component), ...(annotations ? { annotations } : {}) });
   const objects: KubeObject[] = [];
 
   if (o.createNamespace) {
@@ -118,15 +119,17 @@ export function buildSinkManifests(o: SinkManifestOptions): KubeObject[] {
         name: ns,
         // The namespace itself enforces the restricted Pod Security Standard.
         labels: managedLabels({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' }),
-        annotations,
+        ...(annotations ? { annotations } : {}),
       },
     });
   }
 
-  objects.push({
-    apiVersion: 'v1', kind: 'Secret', metadata: meta(TOKEN_SECRET_NAME, 'api-token'), type: 'Opaque',
-    data: { [TOKEN_SECRET_KEY]: Buffer.from(o.token, 'utf8').toString('base64') },
-  });
+  if (o.token !== null) {
+    objects.push({
+      apiVersion: 'v1', kind: 'Secret', metadata: meta(TOKEN_SECRET_NAME, 'api-token'), type: 'Opaque',
+      data: { [TOKEN_SECRET_KEY]: Buffer.from(o.token, 'utf8').toString('base64') },
+    });
+  }
   objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${SINK_NAME}-rules`, 'rules'), data: { 'rules.yaml': o.rules ?? '' } });
 
   const shipped = !o.image && o.bundle
@@ -249,7 +252,7 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
             ...(shipped ? { [`${ANNOTATION_PREFIX}/bundle-sha256`]: shipped.sha256 } : {}),
             // A changed Secret or rules ConfigMap does not restart pods by itself: this checksum
             // changes the template, so a re-run of `up` rolls the pods onto the new token and rules.
-            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(o.token, o.rules ?? ''),
+            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(o.token ?? '', o.rules ?? ''),
           },
         },
         spec: {

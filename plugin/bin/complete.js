@@ -125,17 +125,17 @@ async function complete(argv) {
   if (!file) {
     return current.startsWith('-') ? ['--help', NO_FILES] : [...entries(dir).filter((e) => e.startsWith(current)), NO_FILES];
   }
-  if (!current.startsWith('-') && !prev.startsWith('-')) {
-    // A positional argument: `rules set FILE` wants file names.
-    return [/[\\/]rules[\\/]set\.(js|ts)$/.test(file) ? FILES : NO_FILES];
-  }
   const flags = await loadFlags(file);
+  if (!current.startsWith('-') && !(prev.startsWith('-') && flagByWord(flags, prev)?.def.type === 'option')) {
+    // A positional argument: `run FLOWS…`, `check FILE…`, `rules set FILE` want file names.
+    return [(await takesFileArgs(file)) ? FILES : NO_FILES];
+  }
   const prevFlag = flagByWord(flags, prev);
   if (prevFlag && prevFlag.def.type === 'option' && !prev.includes('=')) {
     if (prevFlag.name === 'context') return [...(await contexts(words)).filter((c) => c.startsWith(current)), NO_FILES];
     const values = valuesOf(prevFlag.def);
     if (values) return [...values.filter((o) => o.startsWith(current)), NO_FILES];
-    if (/file|kubeconfig/.test(prevFlag.name)) return [FILES];
+    if (takesFile(prevFlag)) return [FILES];
     return [NO_FILES];
   }
   if (current.startsWith('--') && current.includes('=')) {
@@ -153,7 +153,22 @@ async function complete(argv) {
     }
     return [...names.filter((n) => n.startsWith(current)), NO_FILES];
   }
-  return [/[\\/]rules[\\/]set\.(js|ts)$/.test(file) ? FILES : NO_FILES];
+  return [(await takesFileArgs(file)) ? FILES : NO_FILES];
+}
+
+/** One rule for every flag that takes a file: its help value is FILE (`--junit=FILE`), or it is --kubeconfig. */
+function takesFile(flag) {
+  return flag.def.helpValue === 'FILE' || flag.name === 'kubeconfig';
+}
+
+/** Arguments named `file` or `flows` are paths (`check FILE…`, `run FLOWS…`, `rules set FILE`). */
+async function takesFileArgs(file) {
+  try {
+    const cmd = (await import(pathToFileURL(file).href)).default;
+    return Object.keys(cmd?.args ?? {}).some((name) => name === 'file' || name === 'flows');
+  } catch {
+    return false;
+  }
 }
 
 const lines = await complete(process.argv.slice(2));

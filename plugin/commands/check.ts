@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
 import { evError } from '../../src/errors.ts';
@@ -32,9 +33,13 @@ export default class Check extends BaseCommand {
   static override args = { file: Args.string({ ignoreStdin: true, description: 'Input files (one address per line, or CSV with --column); "-" or none for standard input.' }) };
   static override flags = {
     column: Flags.string({ description: 'Read CSV and take addresses from this column (by header name).', helpGroup: 'INPUT' }),
-    format: Flags.option({ char: 'o', description: 'Output format (default: jsonl when stdout is not a terminal, table otherwise).', options: ['jsonl', 'csv', 'table'] as const, helpGroup: 'OUTPUT' })(),
-    out: Flags.string({ description: 'Write results to this file instead of standard output.', helpGroup: 'OUTPUT' }),
-    state: Flags.string({ description: 'Checkpoint file: resume an interrupted run (needs input files and --out).', helpGroup: 'OUTPUT' }),
+    // --format is the old name, kept as a deprecated alias (oclif prints a warning when it is used).
+    output: Flags.option({
+      char: 'o', description: 'Output format: jsonl (json is the same: one JSON object per line), csv or table (default: jsonl when stdout is not a terminal, table otherwise).',
+      options: ['jsonl', 'json', 'csv', 'table'] as const, aliases: ['format'], deprecateAliases: true, helpGroup: 'OUTPUT',
+    })(),
+    out: Flags.string({ helpValue: 'FILE', description: 'Write results to this file instead of standard output.', helpGroup: 'OUTPUT' }),
+    state: Flags.string({ helpValue: 'FILE', description: 'Checkpoint file: resume an interrupted run (needs input files and --out).', helpGroup: 'OUTPUT' }),
     'fail-on': Flags.string({ description: 'Exit 1 if any result has one of these verdicts (comma-separated: invalid,risky,unknown).', helpGroup: 'OUTPUT' }),
     progress: Flags.boolean({ description: 'Progress bar on stderr (default: when stderr is a terminal).', allowNo: true, helpGroup: 'OUTPUT' }),
     offline: Flags.boolean({ description: 'Syntax and list checks only: no DNS, no network at all.', helpGroup: 'CHECKS' }),
@@ -51,7 +56,7 @@ export default class Check extends BaseCommand {
     'port25-check': Flags.string({ description: 'HOST[:PORT] to test outbound SMTP against before probing (default: Gmail/Outlook/Yahoo MX).', helpGroup: 'SMTP PROBE' }),
     'smtp-port': Flags.integer({ description: 'Port of the MX hosts (25; other values are for tests).', default: 25, min: 1, max: 65535, hidden: true }),
     'allow-private-mx': Flags.boolean({ description: 'Probe MX hosts on loopback/private addresses (for tests).', hidden: true }),
-    provider: Flags.string({ description: 'HTTP verification provider config (YAML or JSON).', helpGroup: 'PROVIDER' }),
+    provider: Flags.string({ helpValue: 'FILE', description: 'HTTP verification provider config (YAML or JSON).', helpGroup: 'PROVIDER' }),
     concurrency: Flags.integer({ char: 'c', description: 'Network checks in flight at once.', default: 20, min: 1, max: 1000, helpGroup: 'LIMITS' }),
     rate: Flags.string({ description: 'Global rate of network checks, e.g. 50/s (default: no global rate).', helpGroup: 'LIMITS' }),
     burst: Flags.integer({ description: 'Token-bucket burst for --rate (default: rate/10, at least 1).', min: 1, helpGroup: 'LIMITS' }),
@@ -70,7 +75,12 @@ export default class Check extends BaseCommand {
     const { argv, flags } = await this.parse(Check);
     const failOn = (flags['fail-on'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     for (const v of failOn) if (!VERDICTS.includes(v as Verdict)) throw evError('EV_ERR_INVALID_OPTION', `--fail-on "${v}" is not a verdict`, { hint: 'use invalid, risky, unknown (or valid), comma-separated' });
-    const format: CheckFormat = flags.format ?? (process.stdout.isTTY && !flags.out ? 'table' : 'jsonl');
+    const paths = argv as string[];
+    if (flags.column === undefined) await refuseCsvWithoutColumn(paths);
+    if ((paths.length === 0 || paths.includes('-')) && process.stdin.isTTY) {
+      this.status('reading addresses from standard input, one per line (end with Ctrl-D; or pass a file)');
+    }
+    const format: CheckFormat = flags.output === 'json' ? 'jsonl' : flags.output ?? (process.stdout.isTTY && !flags.out ? 'table' : 'jsonl');
     const ac = new AbortController();
     // Ctrl-C stops the run (an in-cluster one is removed); SIGTERM stops this CLI only (an in-cluster run goes on).
     const onSignal = (): void => ac.abort(new Error('interrupted'));
@@ -83,7 +93,7 @@ export default class Check extends BaseCommand {
         ? (await import('../lib/check-cluster/run.ts')).inClusterRunner({ shards: flags.shards, attach: flags.attach, kube: pickKubeFlags(flags), onStatus: (l) => this.status(l) })
         : (o: CheckOptions, io: CheckIo) => runCheckInWorker(o, io.signal!);
       summary = await runner({
-        paths: argv as string[], column: flags.column ?? null, format, out: flags.out ?? null, state: flags.state ?? null,
+        paths, column: flags.column ?? null, format, out: flags.out ?? null, state: flags.state ?? null,
         offline: flags.offline, dnsServer: flags['dns-server'], dnsTimeoutMs: parseDuration(flags['dns-timeout'], '--dns-timeout'), dnsTries: flags['dns-tries'],
         smtpProbe: flags['smtp-probe'], helo: flags.helo, mailFrom: flags['mail-from'], smtpPort: flags['smtp-port'],
         allowPrivateMx: flags['allow-private-mx'], port25Check: flags['port25-check'], greylistRetries: flags['greylist-retries'],
@@ -102,10 +112,55 @@ export default class Check extends BaseCommand {
     if (summary.quiet) return;
     const c = summary.counts;
     const secs = summary.elapsedMs / 1000;
-    const line = `${summary.resumed ? 'resumed; ' : ''}${c.written} addresses checked (${c.duplicates} duplicates skipped) in ${secs.toFixed(1)}s, `
-      + `${Math.round((summary.readThisRun ?? c.read) / Math.max(secs, 0.001))}/s: ${c.valid} valid, ${c.invalid} invalid, ${c.risky} risky, ${c.unknown} unknown`;
+    const rate = Math.round((summary.readThisRun ?? c.read) / Math.max(secs, 0.001));
+    const line = `${summary.resumed ? 'resumed; ' : ''}${plural(c.written, 'address', 'addresses')} checked (${plural(c.duplicates, 'duplicate')} skipped) in ${secs.toFixed(1)}s, `
+      + `${num(rate)}/s: ${num(c.valid)} valid, ${num(c.invalid)} invalid, ${num(c.risky)} risky, ${num(c.unknown)} unknown`;
     if (format === 'table' && !flags.out) process.stdout.write(`\n${line}\n`);
     else this.status(line);
+    if (summary.exitCode === 1 && failOn.length > 0) {
+      const hits = failOn.filter((v) => c[v as Verdict] > 0).map((v) => `${num(c[v as Verdict])} ${v}`);
+      this.status(`exit 1: --fail-on ${failOn.join(',')} matched ${hits.join(', ')}`);
+    }
     if (summary.exitCode !== 0) this.exit(summary.exitCode);
+  }
+}
+
+/** One way to print numbers: 185,588. */
+function num(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** "1 address", "2 addresses". */
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${num(n)} ${n === 1 ? one : many}`;
+}
+
+/** Bytes of a file read to see whether it is CSV: the header line is short. */
+const CSV_SNIFF_BYTES = 4096;
+
+/**
+ * A .csv file read as one address per line would give one invalid result per
+ * row: when its first line has commas, say so and name the likely column.
+ */
+async function refuseCsvWithoutColumn(paths: readonly string[]): Promise<void> {
+  for (const path of paths.filter((p) => p.toLowerCase().endsWith('.csv'))) {
+    let head: string;
+    try {
+      const fh = await open(path, 'r');
+      try {
+        const { buffer, bytesRead } = await fh.read(Buffer.alloc(CSV_SNIFF_BYTES), 0, CSV_SNIFF_BYTES, 0);
+        head = buffer.subarray(0, bytesRead).toString('utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      continue; // the reader reports unreadable files with its own error
+    }
+    const header = (head.split(/\r?\n/)[0] ?? '').split(',').map((h) => h.trim().replace(/^"|"$/g, ''));
+    if (header.length < 2) continue;
+    const guess = header.find((h) => /e-?mail/i.test(h)) ?? header.find((h) => /addr/i.test(h)) ?? header[0];
+    throw evError('EV_ERR_INVALID_OPTION', `${path} looks like CSV (header: ${header.slice(0, 8).join(', ')}) but --column is not set`, {
+      hint: `pass --column ${/^[\w.-]+$/.test(guess) ? guess : JSON.stringify(guess)} to read addresses from that column`,
+    });
   }
 }

@@ -4,7 +4,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
 import { interrupts } from '../lib/interrupts.ts';
 import { pickKubeFlags } from '../lib/kube-flags.ts';
-import { sinkFlags } from '../lib/sink-flags.ts';
+import { applySinkEnv, sinkFlags } from '../lib/sink-flags.ts';
 import { renderStepLine } from '../../src/flow/report-text.ts';
 import { renderJunit } from '../../src/flow/report-junit.ts';
 import { renderTextReport } from '../../src/flow/report-text.ts';
@@ -35,14 +35,16 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     local: Flags.boolean({ description: 'Start an embedded sink in this process (no cluster needed).', exclusive: ['sink', 'namespace', 'kubeconfig', 'context', 'keep'] }),
     keep: Flags.boolean({ description: 'Keep the sink created in the cluster after the run (delete it later with `down`).' }),
     'keep-open': Flags.boolean({ description: 'With --local: after the report, keep the embedded sink and its web inbox up (the URL is printed) until Ctrl-C, to look at what the flows got.', dependsOn: ['local'] }),
-    junit: Flags.string({ description: 'Also write a JUnit XML report to this file (for Jenkins, GitLab, GitHub).', helpGroup: 'OUTPUT' }),
+    junit: Flags.string({ helpValue: 'FILE', description: 'Also write a JUnit XML report to this file (for Jenkins, GitLab, GitHub).', helpGroup: 'OUTPUT' }),
     output: Flags.option({ char: 'o', description: 'Report format on stdout.', options: ['text', 'json'] as const, default: 'text', helpGroup: 'OUTPUT' })(),
     timeout: Flags.string({ description: 'Budget for the whole run, e.g. 10m; steps are cut short when it runs out.', default: '15m' }),
     ...sinkFlags,
   };
 
   async run(): Promise<void> {
-    const { argv, flags } = await this.parse(Run);
+    const parsed = await this.parse(Run);
+    const argv = parsed.argv;
+    const flags = applySinkEnv(parsed.flags);
     const files = argv as string[];
     if (flags.sink !== undefined) {
       const kube = (['namespace', 'kubeconfig', 'context', 'cluster', 'user'] as const).find((k) => flags[k] !== undefined);
@@ -50,7 +52,8 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
     }
     const timeoutMs = parseDuration(flags.timeout, '--timeout');
     if (flags.junit !== undefined) await checkWritableDir(flags.junit);
-    const interrupt = interrupts.install();
+    // Ctrl-C, SIGTERM: the report and the JUnit file are still written (interrupted step, the rest skipped).
+    const interrupt = interrupts.install().letCommandFinish();
     let kept: { url: string; token: string | null; release(): Promise<void> } | null = null;
     const stderrTty = Boolean(process.stderr.isTTY);
     const report = await runFlowFiles({
@@ -78,9 +81,12 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
       },
     }).catch((err: unknown) => this.failEarly(err));
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-    this.emit(flags.output, report, () => renderTextReport(report, { color }));
+    // On one terminal the live step lines (stderr) were seen already: a passing flow is not repeated.
+    const stepsShown = stderrTty && Boolean(process.stdout.isTTY);
+    this.emit(flags.output, report, () => renderTextReport(report, { color, stepsShown }));
     if (flags.junit !== undefined) await writeJunit(flags.junit, renderJunit(report));
-    const code = exitCodeOf(report, (c) => (ERROR_CODES as Record<string, { exit: number }>)[c]?.exit ?? 3);
+    if (interrupt.exitCode !== null) await interrupt.runCleanups();
+    const code = interrupt.exitCode ?? exitCodeOf(report, (c) => (ERROR_CODES as Record<string, { exit: number }>)[c]?.exit ?? 3);
     if (kept !== null) await this.keepOpen(kept, code);
     if (code !== 0) this.exit(code);
   }
@@ -89,11 +95,13 @@ Exit codes: 0 all passed, 1 an expectation or step failed, 2 a flow file or flag
   private async keepOpen(sink: { url: string; token: string | null; release(): Promise<void> }, code: number): Promise<never> {
     this.status(`the embedded sink stays up; its inbox: ${inboxUrl(sink.url, sink.token)}`);
     this.status('press Ctrl-C to stop it');
-    interrupts.register('the local sink', async () => {
-      await sink.release();
-      process.exit(code);
+    // The handler lets this command finish (letCommandFinish): Ctrl-C aborts its signal, and this stops the sink.
+    await new Promise<void>((resolve) => {
+      if (interrupts.signal.aborted) resolve();
+      else interrupts.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    return await new Promise<never>(() => {});
+    await sink.release();
+    process.exit(code);
   }
 
   /** Flow-file problems are listed one per line (all of them), then the usual error handling. */

@@ -29,8 +29,25 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
     });
     const sink = await startSink({ ...options, logLevel: level, logger: createJsonLogger({ level }) });
     this.status(describeEndpoints(sink.config, sink).trimEnd());
+    this.status(exportLine(sink.config, sink.httpPort));
     await stopRequested;
     this.status('stopping: letting messages in flight finish…');
     await sink.stop();
   }
+}
+
+/** A value safe to paste into a POSIX shell unquoted, or single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The copy-paste line that points `tail`, `send` and `messages` at this sink:
+ * `export EV_SINK=http://127.0.0.1:8025 EV_TOKEN=…`.
+ */
+function exportLine(config: { host: string; token: string | null; tokenGenerated?: boolean }, httpPort: number): string {
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '[::1]' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const sinkUrl = `http://${host}:${httpPort}`;
+  const token = config.token === null ? '' : config.tokenGenerated ? ` EV_TOKEN=${shellWord(config.token)}` : ' EV_TOKEN=<the --token you set>';
+  return `export EV_SINK=${shellWord(sinkUrl)}${token}   # then: kubectl email-validate tail | send --to … | messages list`;
 }

@@ -23,7 +23,7 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
     ttl: Flags.string({ description: 'Lifetime recorded on the objects; `gc` deletes the sink after it.', default: DEFAULT_TTL }),
     wait: Flags.string({ description: 'How long to wait for the sink to become ready.', default: '2m' }),
     replicas: Flags.integer({ description: 'Number of sink pods.', default: 1, min: 1, max: 10 }),
-    rules: Flags.string({ description: 'YAML rules file loaded into the sink (bounces, deferrals…).' }),
+    rules: Flags.string({ helpValue: 'FILE', description: 'YAML rules file loaded into the sink (bounces, deferrals…).' }),
     image: Flags.string({ description: 'Run this sink image (built from sink/Dockerfile) instead of the Node.js image + bundle.' }),
     'node-image': Flags.string({ description: 'Node.js image for the default runtime (e.g. a mirror).', default: 'node:24-alpine' }),
     'service-monitor': Flags.boolean({ description: 'Also create a Prometheus Operator ServiceMonitor.' }),

@@ -24,7 +24,7 @@ function oneLine(message: string): string {
  * returns the exit code. Stack traces only with DEBUG set: a user mistake is
  * never a crash.
  */
-export function reportFatal(err: unknown, stderr: Writable, debug = Boolean(process.env.DEBUG)): ExitCode | number {
+export function reportFatal(err: unknown, stderr: Writable, debug = Boolean(process.env.DEBUG), hint?: string): ExitCode | number {
   if (isEmailValidateError(err)) {
     stderr.write(`error: ${err.message} [${err.code}]\n`);
     if (err.hint) stderr.write(`hint: ${err.hint}\n`);
@@ -37,7 +37,7 @@ export function reportFatal(err: unknown, stderr: Writable, debug = Boolean(proc
     if ((err as { code?: unknown }).code === 'EEXIT') return exit;
     const message = err instanceof Error ? err.message : String(err);
     stderr.write(`error: ${oneLine(message)}\n`);
-    stderr.write('hint: see --help for usage and examples.\n');
+    stderr.write(`hint: ${hint ?? 'see --help for usage and examples.'}\n`);
     return exit === 1 || exit === 2 ? EXIT.USAGE : exit;
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -34,6 +34,8 @@ export class InterruptHandler {
   private nextId = 1;
   private signals = 0;
   private installed = false;
+  private firstSignal: NodeJS.Signals | null = null;
+  private finishes = false;
   private readonly listener = (signal: NodeJS.Signals) => { void this.onSignal(signal); };
 
   constructor(options: InterruptHandlerOptions = {}) {
@@ -48,6 +50,23 @@ export class InterruptHandler {
 
   /** Labels of what would be cleaned up now. */
   pending(): string[] { return this.entries.map((e) => e.label); }
+
+  /** The exit code the first signal asks for: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; null before any. */
+  get exitCode(): number | null {
+    if (this.firstSignal === null) return null;
+    return this.firstSignal === 'SIGTERM' ? EXIT.TERMINATED : EXIT.INTERRUPTED;
+  }
+
+  /**
+   * For commands that report what they did before stopping (send, run, check):
+   * the first signal aborts {@link signal} and runs the cleanups but does not
+   * exit; the command prints its partial report and exits with {@link exitCode}.
+   * A second signal still exits at once.
+   */
+  letCommandFinish(): this {
+    this.finishes = true;
+    return this;
+  }
 
   /** Starts listening (idempotent). */
   install(): this {
@@ -112,13 +131,19 @@ export class InterruptHandler {
         const ns = left.map((l) => /namespace (\S+)/.exec(l)?.[1]).find((n) => n !== undefined) ?? 'NAMESPACE';
         this.stderr.write(`hint: \`${this.gcCommand}\` removes it once its TTL has passed; to remove it now: \`kubectl email-validate down ${ns}\`.\n`);
       }
-      this.exit(EXIT.INTERRUPTED);
+      this.exit(this.exitCode ?? EXIT.INTERRUPTED);
       return;
     }
+    this.firstSignal = signal;
     this.controller.abort(new Error(`interrupted by ${signal}`));
+    if (this.finishes) {
+      // The command reports first, then releases what it opened in its own finally blocks.
+      if (this.entries.length) this.stderr.write(`\ninterrupted: cleaning up ${this.pending().join(', ')} after the report (press Ctrl-C again to exit at once)\n`);
+      return;
+    }
     if (this.entries.length) this.stderr.write(`\ninterrupted: cleaning up ${this.pending().join(', ')} (press Ctrl-C again to exit at once)\n`);
     await this.runCleanups();
-    this.exit(EXIT.INTERRUPTED);
+    this.exit(this.exitCode ?? EXIT.INTERRUPTED);
   }
 }
 

@@ -2,8 +2,8 @@ import { evError, isEmailValidateError } from '../../src/errors.ts';
 import type { HelloFrame, SinkEvent } from '../../src/protocol.ts';
 import { pickKubeFlags } from './kube-flags.ts';
 import { openClusterSink, type ClusterSink } from './kube/cluster-sink.ts';
-import type { SinkFlagsValues } from './sink-flags.ts';
-import { SinkClient } from './sink-client.ts';
+import { applySinkEnv, type SinkFlagsValues } from './sink-flags.ts';
+import { SinkClient, type FeedStatus } from './sink-client.ts';
 import { readTokenFile } from './token-file.ts';
 
 /** What the CLI's sink commands use of a sink's API: the part of {@link SinkClient} they call (tests pass fakes of it). */
@@ -40,6 +40,8 @@ export interface ResolveDeps {
 
 export interface ResolveOptions {
   signal?: AbortSignal;
+  /** Where $EV_SINK / $EV_TOKEN come from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
   onStatus?: (line: string) => void;
   deps?: ResolveDeps;
 }
@@ -105,7 +107,8 @@ export async function withSinkTarget<T>(
  * managed sink in the cluster through one tunnel per pod. The caller must
  * `close()` the result.
  */
-export async function resolveSinkTarget(flags: SinkFlagsValues, options: ResolveOptions = {}): Promise<SinkTarget> {
+export async function resolveSinkTarget(typed: SinkFlagsValues, options: ResolveOptions = {}): Promise<SinkTarget> {
+  const flags = applySinkEnv(typed, options.env);
   const deps = options.deps ?? {};
   const createApi = deps.createApi ?? ((url, token) => new SinkClient({ url, token: token ?? null }));
   if (flags.sink !== undefined) {
@@ -185,15 +188,75 @@ export async function smtpEndpoint(target: SinkTarget, explicit: string | undefi
  * that is not there at all is detected first, with one API call that fails
  * fast with EV_ERR_SINK_UNREACHABLE / EV_ERR_UNAUTHORIZED.
  */
-export function feedOf(endpoint: SinkEndpoint): { name: string; events: (o: { since: number | null; signal: AbortSignal; onHello: (h: HelloFrame) => void; onEvent: (e: SinkEvent) => void }) => Promise<void> } {
+export function feedOf(endpoint: SinkEndpoint): TailFeed {
   return {
     name: endpoint.name,
-    events: async ({ since, signal, onHello, onEvent }) => {
+    events: async ({ since, signal, onHello, onEvent, onNotice }) => {
       const info = await endpoint.api.info();
       // "Everything retained" starts just before the oldest retained event; asking
       // for seq 0 instead would report the evicted history as a gap.
       const from = since ?? Math.max(0, (typeof info.oldestSeq === 'number' ? info.oldestSeq : 1) - 1);
-      await endpoint.api.events({ since: from, signal, onHello, onEvent });
+      const watch = new ConnectionWatch(endpoint.name, from, onNotice);
+      await endpoint.api.events({
+        since: from, signal,
+        onHello: (hello) => { watch.hello(hello); onHello(hello); },
+        onEvent: (event) => { watch.event(event); onEvent(event); },
+        onStatus: (status) => watch.status(status),
+      });
     },
   };
+}
+
+/** What `tail` reads from one sink endpoint. */
+export interface TailFeed {
+  name: string;
+  events: (o: { since: number | null; signal: AbortSignal; onHello: (h: HelloFrame) => void; onEvent: (e: SinkEvent) => void; onNotice?: (line: string) => void }) => Promise<void>;
+}
+
+/**
+ * Says when a followed sink becomes unreachable and when it is back (with how
+ * many events were missed meanwhile), once per outage, not per retry.
+ */
+export class ConnectionWatch {
+  #connected = false;
+  #downSince: number | null = null;
+  #lastSeq: number;
+  #instance: string | null = null;
+  readonly #name: string;
+  readonly #notice: ((line: string) => void) | undefined;
+  readonly #now: () => number;
+
+  constructor(name: string, since: number, notice: ((line: string) => void) | undefined, now: () => number = Date.now) {
+    this.#name = name;
+    this.#lastSeq = since;
+    this.#notice = notice;
+    this.#now = now;
+  }
+
+  status(status: FeedStatus): void {
+    if (status.state !== 'disconnected' || !this.#connected) return;
+    this.#connected = false;
+    this.#downSince = this.#now();
+    this.#notice?.(`sink ${this.#name} is unreachable (${status.reason || 'connection lost'}); retrying…`);
+  }
+
+  hello(hello: HelloFrame): void {
+    const wasDown = this.#downSince;
+    this.#connected = true;
+    this.#downSince = null;
+    const previous = this.#instance;
+    this.#instance = hello.instance;
+    if (wasDown === null) return;
+    const after = `${Math.max(1, Math.round((this.#now() - wasDown) / 1000))}s`;
+    if (previous !== null && previous !== hello.instance) {
+      this.#notice?.(`sink ${this.#name} is back after ${after}, restarted: its events from before the restart are gone`);
+      return;
+    }
+    const missed = Math.max(0, hello.oldestSeq - (this.#lastSeq + 1));
+    this.#notice?.(`sink ${this.#name} is back after ${after}; ${missed === 0 ? 'no events missed' : `${missed.toLocaleString('en-US')} event${missed === 1 ? '' : 's'} missed`}`);
+  }
+
+  event(event: SinkEvent): void {
+    if (event.type !== 'gap' && event.seq > this.#lastSeq) this.#lastSeq = event.seq;
+  }
 }

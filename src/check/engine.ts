@@ -252,7 +252,15 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
     // is complete so a resumed run continues from here.
     while (inFlight > 0) await waitForProgress();
     await checkpoint().catch(() => undefined);
-    if (o.signal?.aborted && err === o.signal.reason) throw evError('EV_ERR_INTERRUPTED', 'interrupted; results so far were written', { hint: 'run the same command again with the same --state to continue' });
+    if (o.signal?.aborted && err === o.signal.reason) {
+      // How far it got, and how to continue: only a run with --state can resume.
+      const far = `interrupted after ${counts.written.toLocaleString('en-US')} address${counts.written === 1 ? '' : 'es'} checked; the results so far were written`;
+      throw evError('EV_ERR_INTERRUPTED', far, {
+        hint: o.journal
+          ? 'run the same command again with the same --state to continue where it stopped'
+          : 'this run cannot be resumed; next time add --state FILE and --out FILE (input from files) to make it resumable',
+      });
+    }
     throw err;
   }
 }

@@ -226,7 +226,7 @@ export function fingerprintDiff(a: StateFingerprint, b: StateFingerprint): strin
   if (a.inputs.length !== b.inputs.length || a.inputs.some((x, i) => x.path !== b.inputs[i].path)) out.push('input files');
   else if (a.inputs.some((x, i) => x.head !== b.inputs[i].head || x.size !== b.inputs[i].size)) out.push('input content');
   if (a.output !== b.output) out.push('output file');
-  if (a.format !== b.format) out.push('--format');
+  if (a.format !== b.format) out.push('--output');
   if (a.column !== b.column) out.push('--column');
   if (a.options !== b.options) out.push('check options');
   return out;

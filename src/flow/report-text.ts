@@ -6,6 +6,11 @@ import type { FlowResult, RunReport, StepResult } from './result.ts';
 export interface TextReportOptions {
   /** ANSI colours (only when stdout is a terminal). */
   color?: boolean;
+  /**
+   * Each step was already printed live on the same terminal: a passed flow is
+   * then one line (its steps are not repeated); a failed one keeps every detail.
+   */
+  stepsShown?: boolean;
 }
 
 const MARK: Record<StepResult['status'], string> = { passed: '✓', failed: '✗', error: '!', skipped: '-' };
@@ -63,6 +68,7 @@ export function renderFlowText(flow: FlowResult, options: TextReportOptions = {}
   const status = flow.status === 'passed' ? paint(color, '32', 'PASSED') : paint(color, '31', flow.status === 'failed' ? 'FAILED' : 'ERROR');
   out.push(`${status} ${clean(flow.name)} (${clean(flow.file)}, run ${flow.runId}, ${formatDuration(flow.durationMs)})`);
   if (flow.error) out.push(`  ! ${clean(flow.error.message)} [${flow.error.code}]`);
+  if (options.stepsShown && flow.status === 'passed') return out.join('\n');
   for (const step of flow.steps) {
     out.push(renderStepLine(step, color));
     for (const line of stepDetailLines(step)) out.push(`      ${line}`);

@@ -163,8 +163,12 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
     const remaining = options.deadline === undefined ? Infinity : options.deadline - clock.now();
     if (remaining <= 0) {
       // Running out of the run's budget is the flow not finishing in time (exit 1), not a
-      // cluster or sink failure (exit 3).
-      const result: StepResult = { ...base, status: 'failed', durationMs: 0, summary: 'the run reached its --timeout before this step' };
+      // cluster or sink failure (exit 3). When a step of this flow already failed (the one
+      // the budget cut short), the steps that never ran are skipped, as JUnit readers expect.
+      const cut = steps.some((s) => s.status === 'failed' || s.status === 'error');
+      const result: StepResult = cut
+        ? { ...base, status: 'skipped', durationMs: 0, summary: 'skipped: the run reached its --timeout' }
+        : { ...base, status: 'failed', durationMs: 0, summary: 'the run reached its --timeout before this step' };
       steps.push(result);
       options.onStep?.(result);
       stopReason = 'the run reached its --timeout';

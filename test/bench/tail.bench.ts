@@ -50,7 +50,7 @@ function tail(args: string[]): Promise<{ ms: number; lines: number }> {
   });
 }
 
-const start = await tail(['--since', String(N)]); // start-up cost alone: nothing after the last seq
+const start = await tail(['--since', `seq:${N}`]); // start-up cost alone: nothing after the last seq
 const base = await baseline();
 const json = await tail(['-o', 'json']);
 const text = await tail([]);

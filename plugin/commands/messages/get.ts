@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
 import { formatMessageDetail } from '../../lib/render/messages.ts';
-import { getAny } from '../../lib/sink-fanout.ts';
+import { getAny, resolveMessageId } from '../../lib/sink-fanout.ts';
 import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 
@@ -11,8 +11,10 @@ export default class MessagesGet extends BaseCommand {
   static override examples = [
     '<%= config.bin %> messages get 01JD7X3M2K',
     '<%= config.bin %> messages get 01JD7X3M2K -o json | jq .analysis',
+    '<%= config.bin %> messages get latest',
+    '<%= config.bin %> messages get 01JD7',
   ];
-  static override args = { id: Args.string({ description: 'Message id.', required: true }) };
+  static override args = { id: Args.string({ description: 'Message id, a unique prefix of one, or "latest" (the newest message).', required: true }) };
   static override flags = {
     utc: Flags.boolean({ description: 'Print times in UTC.', helpGroup: 'OUTPUT' }),
     output: outputFlag,
@@ -22,7 +24,7 @@ export default class MessagesGet extends BaseCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(MessagesGet);
     await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
-      const detail = await getAny(target.sinks, args.id);
+      const detail = await getAny(target.sinks, await resolveMessageId(target.sinks, args.id));
       this.emit(flags.output, detail, () => formatMessageDetail(detail, { utc: flags.utc }));
     });
   }

@@ -102,7 +102,7 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   const started = io.clock.now();
   if (o.state && (o.paths.includes('-') || o.paths.length === 0)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state needs input files: standard input cannot be re-read on resume', { hint: 'save the list to a file and pass its path' });
   if (o.state && !o.out) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state needs --out FILE: results must go to a file that a resumed run can continue', { hint: 'add --out results.jsonl' });
-  if (o.state && o.format === 'table') throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state cannot resume a table', { hint: 'use --format jsonl or csv with --state' });
+  if (o.state && o.format === 'table') throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state cannot resume a table', { hint: 'use -o jsonl or -o csv with --state' });
   if (o.offline && (o.smtpProbe || o.provider)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--offline cannot be combined with --smtp-probe or --provider', { hint: 'drop --offline to run network checks' });
   const paths = o.paths.length === 0 ? ['-'] : o.paths;
   for (const p of paths) if (p !== '-' && !existsSync(p)) throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, { hint: 'check the path' });
@@ -173,7 +173,7 @@ async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started:
   const dedupe = cp && cp.index > 0
     ? await rebuildDedupe(readInputs({ paths, column: o.column, stopFile: cp.file, stopOffset: cp.offset }))
     : undefined;
-  const source = readInputs({ paths, column: o.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 }, read, io.stdin as never);
+  const source = untilAborted(readInputs({ paths, column: o.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 }, read, io.stdin as never), io.signal);
   const sink = o.out ? fdSink({ path: o.out, keepBytes }) : fdSink({ fd: io.stdoutFd });
   const writer = createResultWriter({ format: o.format, sink, durable: o.state !== null, header: keepBytes === 0, color: o.color });
   const counts = emptyCounts();
@@ -278,5 +278,31 @@ async function precheckPort25(o: CheckOptions, transport: SmtpTransport, dns: Dn
     throw evError('EV_ERR_PORT25_BLOCKED', `outbound SMTP is not reachable from here (tried ${r.tried.join(', ') || 'no host: DNS failed'}${r.error ? `: ${r.error}` : ''})`, {
       hint: 'many clouds and ISPs block port 25; run from a host that may send mail, use --provider, or use --offline',
     });
+  }
+}
+
+/**
+ * Ends the input at Ctrl-C even while a read is pending (a terminal or a pipe
+ * on stdin may never send more): the engine sees the abort reason, saves what
+ * is complete and reports how far it got.
+ */
+async function* untilAborted<T>(source: AsyncGenerator<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  if (!signal) return yield* source;
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([source.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    void source.return(undefined).catch(() => undefined);
   }
 }

@@ -27,11 +27,14 @@ export const TYPE_ALIASES: Readonly<Record<string, SinkEventType>> = Object.free
   gap: 'gap',
 });
 
+/** What a filter flag compiles to: a text (substring) or an expression matcher. */
+export interface ValueMatcher { test(value: string): boolean }
+
 /** The validated, compiled form of tail's filter flags. */
 export interface EventFilterSpec {
-  to?: LinearRegex;
-  from?: LinearRegex;
-  subject?: LinearRegex;
+  to?: ValueMatcher;
+  from?: ValueMatcher;
+  subject?: ValueMatcher;
   types?: ReadonlySet<SinkEventType>;
   /** Only events at or after this time (ms since epoch), from `--since DURATION`. */
   notBefore?: number;
@@ -49,9 +52,28 @@ export function compilePattern(flag: string, source: string | undefined): Linear
   } catch (err) {
     const why = err instanceof PatternError ? (err.kind === 'invalid' ? err.reason : `it ${err.reason}`) : String(err);
     throw evError('EV_ERR_INVALID_OPTION', `${flag} is not a valid regular expression: ${why}`, {
-      hint: `${flag} takes a regular expression (RE2 syntax: no backreferences or lookaround), e.g. ${flag} '^user\\+' (quote it for your shell)`,
+      hint: `${flag} '/…/' takes a regular expression (RE2 syntax: no backreferences or lookaround), e.g. ${flag} '/^user\\+/' (quote it for your shell); without slashes it is plain text`,
     });
   }
+}
+
+/** `/expression/` as the whole value: the one way to ask for a regular expression. */
+const SLASHED = /^\/(.+)\/$/s;
+
+/**
+ * The one meaning of --to, --from and --subject (tail, messages list, the
+ * sink's API): plain text is a case-insensitive substring; `/…/` is a
+ * case-insensitive regular expression.
+ */
+export function compileValueMatcher(flag: string, source: string | undefined): ValueMatcher | undefined {
+  if (source === undefined) return undefined;
+  const slashed = SLASHED.exec(source);
+  if (slashed) return compilePattern(flag, slashed[1]);
+  if (source.length > MAX_PATTERN_CHARS) {
+    throw evError('EV_ERR_INVALID_OPTION', `${flag} is longer than ${MAX_PATTERN_CHARS} characters`, { hint: 'use a shorter text' });
+  }
+  const needle = source.toLowerCase();
+  return { test: (value) => value.toLowerCase().includes(needle) };
 }
 
 /** Maps `--type` values (short or full names, comma-separated allowed) to event types. */
@@ -75,9 +97,9 @@ export function parseTypes(values: readonly string[] | undefined): ReadonlySet<S
 /** Builds the spec from raw flag values, validating everything before any connection is made. */
 export function buildFilterSpec(flags: { to?: string; from?: string; subject?: string; type?: string[] }, since: SinceSpec, now: number): EventFilterSpec {
   const spec: EventFilterSpec = {};
-  const to = compilePattern('--to', flags.to);
-  const from = compilePattern('--from', flags.from);
-  const subject = compilePattern('--subject', flags.subject);
+  const to = compileValueMatcher('--to', flags.to);
+  const from = compileValueMatcher('--from', flags.from);
+  const subject = compileValueMatcher('--subject', flags.subject);
   const types = parseTypes(flags.type);
   if (to) spec.to = to;
   if (from) spec.from = from;

@@ -16,7 +16,7 @@ export interface TailSource {
    * `onHello` for each (re)connection. Rejects only when the sink cannot be
    * reached any more.
    */
-  events(options: { since: number | null; signal: AbortSignal; onHello: (hello: HelloFrame) => void; onEvent: (event: SinkEvent) => void }): Promise<void>;
+  events(options: { since: number | null; signal: AbortSignal; onHello: (hello: HelloFrame) => void; onEvent: (event: SinkEvent) => void; onNotice?: (line: string) => void }): Promise<void>;
 }
 
 export interface TailOptions {
@@ -101,6 +101,7 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
             target = hello.lastSeq;
             if (target <= (since ?? 0)) reached();
           },
+          onNotice: (line) => options.warn(line),
           onEvent: (event) => {
             if (controller.signal.aborted && !options.follow) return;
             merger.push(i, event);

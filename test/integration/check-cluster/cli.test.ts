@@ -42,7 +42,7 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { address: string; index: number; verdict: string });
     assert.deepEqual(lines.map((l) => l.address), ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'not-an-address', 'admin@example.org']);
     assert.deepEqual(lines.map((l) => l.index), [1, 2, 3, 4, 5]);
-    assert.match(r.stderr, /5 addresses checked \(1 duplicates skipped\)/);
+    assert.match(r.stderr, /5 addresses checked \(1 duplicate skipped\)/);
     assert.deepEqual(managedNamespaces(), []);
   });
 

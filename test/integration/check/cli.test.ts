@@ -43,7 +43,7 @@ describe('check: the CLI end to end', function () {
     const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as CheckResult);
     assert.equal(rows.length, 9, 'alice@EXAMPLE.com is alice@example.com (domains are case-insensitive); Bob and bob differ (local parts are not)');
     assert.deepEqual(rows.map((x) => x.verdict), ['valid', 'valid', 'valid', 'invalid', 'risky', 'risky', 'risky', 'risky', 'valid']);
-    assert.match(r.stderr, /9 addresses checked \(1 duplicates skipped\)/);
+    assert.match(r.stderr, /9 addresses checked \(1 duplicate skipped\)/);
   });
 
   it('reads a CSV column from standard input and writes CSV', async () => {

@@ -29,9 +29,9 @@ function start(args: string[]): { child: ChildProcess; exited: Promise<number | 
 
 /** Counts from the summary line on stderr. */
 function summaryCounts(stderr: string): { written: number; duplicates: number } {
-  const m = /(\d+) addresses checked \((\d+) duplicates skipped\)/.exec(stderr);
+  const m = /([\d,]+) address(?:es)? checked \(([\d,]+) duplicates? skipped\)/.exec(stderr);
   assert.ok(m, `no summary in ${stderr}`);
-  return { written: Number(m[1]), duplicates: Number(m[2]) };
+  return { written: Number(m[1].replaceAll(",", "")), duplicates: Number(m[2].replaceAll(",", "")) };
 }
 
 describe('check --state: locking, damage, resumes', function () {

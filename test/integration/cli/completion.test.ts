@@ -63,5 +63,15 @@ describe('completion (kubectl_complete-email_validate)', function () {
     assert.equal((await complete(['rules', 'set', ''])).directive, ':0');
     assert.equal((await complete(['tail', '--token-file', ''])).directive, ':0');
     assert.equal((await complete(['messages', 'get', ''])).directive, ':4');
+    // Every flag and argument that takes a file, in every command (issue 12).
+    const fileWords = [
+      ['run', ''], ['run', '--local', ''], ['run', '--junit', ''], ['check', ''], ['check', '--offline', ''], ['check', '--state', ''], ['check', '--out', ''],
+      ['check', '--provider', ''], ['up', '--rules', ''], ['manifests', '--rules', ''], ['sink', '--rules', ''], ['sink', '--tls-cert', ''],
+      ['sink', '--auth-users-file', ''], ['send', '--token-file', ''], ['status', '--kubeconfig', ''],
+    ];
+    for (const words of fileWords) assert.equal((await complete(words)).directive, ':0', words.join(' '));
+    for (const words of [['tail', '--to', ''], ['check', '--rate', ''], ['run', '--timeout', ''], ['send', '--to', '']]) {
+      assert.equal((await complete(words)).directive, ':4', `${words.join(' ')}: not a file`);
+    }
   });
 });

@@ -69,13 +69,13 @@ describe('CLI against an embedded sink (--sink)', function () {
   });
 
   it('filters by --to, --subject and --type, and prints plain text lines when stdout is not a terminal', async () => {
-    const one = await runCli(['tail', ...target, '--no-follow', '-o', 'json', '--to', '^user\\+7@', '--type', 'received']);
+    const one = await runCli(['tail', ...target, '--no-follow', '-o', 'json', '--to', '/^user\\+7@/', '--type', 'received']);
     assert.equal(one.code, 0, one.stderr);
     const events = jsonLines<SinkEvent<'message.received'>>(one.stdout);
     assert.equal(events.length, 1);
     assert.equal(events[0].data.subject, 'Load 7');
 
-    const subj = await runCli(['tail', ...target, '--no-follow', '--subject', '^load 1\\d$', '--type', 'received', '--utc']);
+    const subj = await runCli(['tail', ...target, '--no-follow', '--subject', '/^load 1\\d$/', '--type', 'received', '--utc']);
     assert.equal(subj.code, 0, subj.stderr);
     const lines = subj.stdout.trim().split('\n');
     assert.equal(lines.length, 10, subj.stdout);
@@ -93,7 +93,7 @@ describe('CLI against an embedded sink (--sink)', function () {
   });
 
   it('colours lines by type on a terminal (script(1) provides one), and not with NO_COLOR', async () => {
-    const command = `${process.execPath} ${RUN_JS} tail --no-follow --type rejected,received --to '^(bounce|user\\+3)@' --sink ${sink.url} --token ${sink.token ?? ''}`;
+    const command = `${process.execPath} ${RUN_JS} tail --no-follow --type rejected,received --to '/^(bounce|user\\+3)@/' --sink ${sink.url} --token ${sink.token ?? ''}`;
     const onTty = await runCli(['-qec', command, '/dev/null'], { script: '/usr/bin/script', env: { TERM: 'xterm' }, direct: true });
     assert.equal(onTty.code, 0, onTty.stderr + onTty.stdout);
     assert.match(onTty.stdout, /\u001b\[31m\u001b\[1mREJECTED/, 'rejections red and bold');
@@ -107,7 +107,7 @@ describe('CLI against an embedded sink (--sink)', function () {
   it('--since a seq prints only later events', async () => {
     const all = jsonLines<SinkEvent>((await runCli(['tail', ...target, '--no-follow', '-o', 'json'])).stdout);
     const middle = all[Math.floor(all.length / 2)].seq;
-    const later = jsonLines<SinkEvent>((await runCli(['tail', ...target, '--no-follow', '-o', 'json', '--since', String(middle)])).stdout);
+    const later = jsonLines<SinkEvent>((await runCli(['tail', ...target, '--no-follow', '-o', 'json', '--since', `seq:${middle}`])).stdout);
     assert.ok(later.length > 0);
     assert.ok(later.every((e) => e.seq > middle));
     assert.equal(later.length, all.filter((e) => e.seq > middle).length);
@@ -143,6 +143,20 @@ describe('CLI against an embedded sink (--sink)', function () {
     assert.equal(raw.code, 0, raw.stderr);
     assert.match(raw.stdout, /^Subject: Load 42\r?$/m);
     assert.match(raw.stdout, /X-Email-Validate-Seq: 42/);
+
+    // A unique prefix, any case, and `latest` name a message too; an ambiguous prefix is refused with the candidates.
+    const byPrefix = await runCli(['messages', 'get', id.slice(0, 20).toLowerCase(), ...target, '-o', 'json']);
+    assert.equal(byPrefix.code, 0, byPrefix.stderr);
+    assert.equal((JSON.parse(byPrefix.stdout) as MessageDetail).id, id);
+    const rawByPrefix = await runCli(['messages', 'raw', id.slice(0, 20), ...target]);
+    assert.match(rawByPrefix.stdout, /X-Email-Validate-Seq: 42/);
+    const newest = (JSON.parse((await runCli(['messages', 'list', ...target, '--limit', '1', '-o', 'json'])).stdout) as MessageList).items[0];
+    const latest = await runCli(['messages', 'get', 'latest', ...target, '-o', 'json']);
+    assert.equal(latest.code, 0, latest.stderr);
+    assert.equal((JSON.parse(latest.stdout) as MessageDetail).id, newest.id);
+    const ambiguous = await runCli(['messages', 'get', id.slice(0, 1), ...target]);
+    assert.equal(ambiguous.code, 2);
+    assert.match(ambiguous.stderr, /^error: message id "\w" is ambiguous: \d+ messages start with it \(.*\) \[EV_ERR_INVALID_OPTION\]\nhint: type more characters/);
 
     const missing = await runCli(['messages', 'get', 'no-such-id', ...target]);
     assert.equal(missing.code, 1);
@@ -191,10 +205,26 @@ describe('CLI against an embedded sink (--sink)', function () {
   });
 
   it('a bad regular expression is a usage error (exit 2) naming the flag, before any connection', async () => {
-    const r = await runCli(['tail', '--sink', 'http://127.0.0.1:1', '--to', '(unclosed']);
+    const r = await runCli(['tail', '--sink', 'http://127.0.0.1:1', '--to', '/(unclosed/']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: --to is not a valid regular expression: .* \[EV_ERR_INVALID_OPTION\]\nhint: /);
     assert.ok(!r.stderr.includes('    at '), 'no stack trace');
+  });
+
+  it('tail --to is plain text by default (a plus address matches itself), /…/ an expression; -f is --follow', async () => {
+    for (const to of ['plain+7@example.com', 'plainn7@example.com', 'xplain+7@example.com']) {
+      assert.equal((await runCli(['send', ...target, '--to', to, '--subject', `Plain ${to}`])).code, 0);
+    }
+    const plain = await runCli(['tail', ...target, '--no-follow', '-o', 'json', '--to', 'PLAIN+7@example.com', '--type', 'received']);
+    assert.equal(plain.code, 0, plain.stderr);
+    const want = ['Plain plain+7@example.com', 'Plain xplain+7@example.com'];
+    assert.deepEqual(jsonLines<SinkEvent<'message.received'>>(plain.stdout).map((e) => e.data.subject).sort(), want, 'the + is literal, the match a substring');
+    const list = JSON.parse((await runCli(['messages', 'list', ...target, '--to', 'PLAIN+7@example.com', '-o', 'json'])).stdout) as MessageList;
+    assert.deepEqual(list.items.map((m) => m.subject).sort(), want, 'the same as messages list --to');
+    const re = await runCli(['tail', ...target, '--no-follow', '-o', 'json', '--to', '/^plain\\+7@/', '--type', 'received']);
+    assert.deepEqual(jsonLines<SinkEvent<'message.received'>>(re.stdout).map((e) => e.data.subject), ['Plain plain+7@example.com']);
+    const follow = await runUntil(['tail', ...target, '-f', '-o', 'json', '--to', 'plainn7@'], (l) => l.includes('Plain plainn7'));
+    follow.child.kill('SIGTERM');
   });
 
   it('an unreachable --sink exits 3 with a hint', async () => {

@@ -96,7 +96,7 @@ describe('cluster: every object the plugin creates reads back (real kubectl) as 
     try {
       const printed = await runCli(['manifests', '-n', ns, '--token', sink.token, '--ttl', '2h', '-o', 'json']);
       assert.equal(printed.code, 0, printed.stderr);
-      const objects = JSON.parse(printed.stdout.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'TIME')) as KubeObject[];
+      const objects = (JSON.parse(printed.stdout.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'TIME')) as { items: KubeObject[] }).items;
       const problems: string[] = [];
       for (const obj of objects) {
         const stored = JSON.parse(JSON.stringify(await kubectlGet(fake, obj)).replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z/g, 'TIME'));

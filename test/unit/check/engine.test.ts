@@ -235,4 +235,28 @@ describe('check/state', () => {
     assert.deepEqual(fingerprintDiff(fp, fp), []);
     assert.deepEqual(fingerprintDiff(fp, { ...fp, inputs: [{ ...fp.inputs[0], head: 'x' }], column: 'email' }), ['input content', '--column']);
   });
+
+  it('an interrupt says how far it got, and suggests --state only when the run has one', async () => {
+    for (const withState of [false, true]) {
+      const ac = new AbortController();
+      const reason = new Error('interrupted');
+      const bs = batches(['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com'], 2);
+      async function* stopsAfterTwo(): AsyncGenerator<InputBatch> {
+        yield bs[0];
+        ac.abort(reason);
+        throw reason;
+      }
+      const journal: Journal = { completed: () => undefined, checkpoint: async () => undefined };
+      await assert.rejects(
+        runCheck(stopsAfterTwo(), memoryWriter(), { offline, stages: {}, concurrency: 1, clock: new FakeClock(), signal: ac.signal, ...(withState ? { journal } : {}) }),
+        (err: Error & { code?: string; hint?: string }) => {
+          assert.equal(err.code, 'EV_ERR_INTERRUPTED');
+          assert.equal(err.message, 'interrupted after 2 addresses checked; the results so far were written');
+          if (withState) assert.match(err.hint ?? '', /same --state to continue/);
+          else assert.equal(err.hint, 'this run cannot be resumed; next time add --state FILE and --out FILE (input from files) to make it resumable');
+          return true;
+        },
+      );
+    }
+  });
 });

@@ -50,11 +50,26 @@ describe('tail filters', () => {
   });
 
   it('matches --to against recipients of received and rejected events, case-insensitively', () => {
-    const f = new EventFilter(buildFilterSpec({ to: '^bounce' }, { kind: 'all' }, 0));
+    const f = new EventFilter(buildFilterSpec({ to: '/^bounce/' }, { kind: 'all' }, 0));
     assert.equal(f.matches(received('a', 'user@x', 's')), false);
     assert.equal(f.matches(received('b', 'Bounce1@x', 's')), true);
     assert.equal(f.matches(rejected('bounce2@x')), true);
     assert.equal(f.matches(rejected('user@x')), false);
+  });
+
+  it('takes plain text as a case-insensitive substring (a + or . is literal), /…/ as an expression', () => {
+    const plain = new EventFilter(buildFilterSpec({ to: 'User+42@Example.com' }, { kind: 'all' }, 0));
+    assert.equal(plain.matches(received('a', 'user+42@example.com', 's')), true, 'the + of a plus address is literal text');
+    assert.equal(plain.matches(received('b', 'userr42@example.com', 's')), false);
+    assert.equal(plain.matches(rejected('someuser+42@example.com')), true, 'substring, like messages list --to');
+    const dot = new EventFilter(buildFilterSpec({ subject: 'v1.2' }, { kind: 'all' }, 0));
+    assert.equal(dot.matches(received('c', 'u@x', 'Release v1x2')), false, 'a dot is a dot');
+    assert.equal(dot.matches(received('d', 'u@x', 'Release V1.2 out')), true);
+    const re = new EventFilter(buildFilterSpec({ to: '/^user\\+\\d+@/' }, { kind: 'all' }, 0));
+    assert.equal(re.matches(received('e', 'USER+7@x', 's')), true);
+    assert.equal(re.matches(received('f', 'someuser+7@x', 's')), false);
+    assert.throws(() => buildFilterSpec({ from: '/(unclosed/' }, { kind: 'all' }, 0), /--from is not a valid regular expression/);
+    assert.throws(() => buildFilterSpec({ from: 'x'.repeat(2000) }, { kind: 'all' }, 0), /--from is longer than/);
   });
 
   it('lets follow-up events of a matching message through, and always lets gaps through', () => {

@@ -209,9 +209,16 @@ describe('flow runner', () => {
     const { result } = await run('steps:\n  - timeout: 1m\n    expect: { subject: never }\n  - send: { to: a@x.test }\n', { deadline: 2_000 });
     assert.equal(result.steps[0].status, 'failed');
     assert.match(result.steps[0].summary, /within 2s/);
-    assert.equal(result.steps[1].status, 'failed', 'a run out of time failed (exit 1); the cluster and sink are fine');
+    assert.equal(result.steps[1].status, 'skipped', 'the cut step failed (exit 1); the steps that never ran are skipped');
     assert.equal(result.steps[1].errorCode, undefined);
-    assert.match(result.steps[1].summary, /--timeout/);
+    assert.match(result.steps[1].summary, /^skipped: the run reached its --timeout/);
+    assert.equal(result.status, 'failed');
+  });
+
+  it('a deadline passed before a flow starts fails its first step (never a silent pass), and skips the rest', async () => {
+    const { result } = await run('steps:\n  - send: { to: a@x.test }\n  - send: { to: b@x.test }\n', { deadline: -1 });
+    assert.deepEqual(result.steps.map((s) => s.status), ['failed', 'skipped']);
+    assert.equal(result.status, 'failed');
   });
 
   it('an interrupt ends the current step and skips the rest', async () => {

@@ -27,6 +27,31 @@ describe('interrupts', () => {
     assert.deepEqual(exits, [130]);
   });
 
+  it('SIGTERM exits 143 (128 + 15), and the exit code is readable', async () => {
+    const { h, source, exits, exited } = setup();
+    assert.equal(h.exitCode, null);
+    source.emit('SIGTERM', 'SIGTERM');
+    await exited;
+    assert.deepEqual(exits, [143]);
+    assert.equal(h.exitCode, 143);
+  });
+
+  it('letCommandFinish: the first signal only aborts (the command reports and exits), a second one exits', async () => {
+    const { h, source, exits, exited } = setup();
+    h.letCommandFinish();
+    let cleaned = false;
+    h.register('tunnel', async () => { cleaned = true; });
+    source.emit('SIGINT', 'SIGINT');
+    assert.equal(h.signal.aborted, true);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(exits, [], 'the command decides when to exit');
+    assert.equal(cleaned, false, 'the command closes what it opened on its own way out');
+    assert.equal(h.exitCode, 130);
+    source.emit('SIGTERM', 'SIGTERM');
+    await exited;
+    assert.deepEqual(exits, [130], 'the first signal decides the code');
+  });
+
   it('a second signal exits at once and prints what was left and the gc command', async () => {
     const { h, source, exits, out } = setup();
     let release!: () => void;
