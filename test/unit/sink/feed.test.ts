@@ -168,6 +168,24 @@ describe('sink WebSocket feed', () => {
       c.ws.close();
     });
 
+    it('a wrong or empty token is refused with 401 before the upgrade, whether offered as a subprotocol or in the header', async () => {
+      api = await startFakeApi();
+      const cases: Array<[string, string[], Record<string, string>]> = [
+        ['wrong subprotocol token', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}wrong`], {}],
+        ['empty subprotocol token', [FEED_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX], {}],
+        ['token prefix only', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${(api.token as string).slice(0, -1)}`], {}],
+        ['wrong Bearer header', [FEED_SUBPROTOCOL], { authorization: 'Bearer wrong' }],
+        ['empty Bearer header', [FEED_SUBPROTOCOL], { authorization: 'Bearer ' }],
+        ['empty Basic password', [FEED_SUBPROTOCOL], { authorization: `Basic ${Buffer.from('user:').toString('base64')}` }],
+        ['wrong header and wrong subprotocol', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}wrong`], { authorization: 'Bearer also-wrong' }],
+      ];
+      for (const [what, protocols, headers] of cases) assert.equal(await upgradeStatus(wsUrl(api), protocols, headers), 401, what);
+      assert.equal(api.api.feed.clientCount, 0, 'no refused client was registered');
+      // The same offers with the right token do upgrade: the refusals above are about the token, not the shape.
+      assert.equal(await upgradeStatus(wsUrl(api), [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${api.token}`], {}), 101);
+      assert.equal(await upgradeStatus(wsUrl(api), [FEED_SUBPROTOCOL], { authorization: `Bearer ${api.token}` }), 101);
+    });
+
     it('--no-auth (token null) accepts any client', async () => {
       api = await startFakeApi({ token: null });
       assert.equal(await upgradeStatus(wsUrl(api), [], {}), 101);
