@@ -46,7 +46,7 @@ async function bundle(entry: string, outfile: string, extra: BuildOptions = {}):
 
 async function writeOclifManifest(): Promise<number> {
   const { Config } = await import('@oclif/core');
-  const config = await Config.load({ root, ignoreManifest: true } as Parameters<typeof Config.load>[0]);
+  const config = await Config.load({ root, ignoreManifest: true });
   const plugin = config.getPluginsList().find((p) => p.root === root) ?? config.getPluginsList()[0];
   // `manifest` is set by Plugin.load() but is not part of the public Plugin interface.
   const manifest = (plugin as unknown as { manifest?: { commands: Record<string, unknown> } }).manifest;

@@ -22,7 +22,7 @@ export interface LinkCheckOptions {
 export async function checkLinks(links: readonly string[], options: LinkCheckOptions = {}): Promise<LinkCheck[]> {
   const doFetch = options.fetch ?? fetch;
   const urls = links.filter((l) => /^https?:\/\//i.test(l)).slice(0, MAX_LINKS_CHECKED);
-  const results: LinkCheck[] = new Array(urls.length);
+  const results = new Array<LinkCheck>(urls.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < urls.length) {

@@ -42,8 +42,8 @@ const UI_HEADERS = Object.freeze({
   'cross-origin-opener-policy': 'same-origin',
 });
 
-/** Ids per `GET /api/ui/inbox?ids=` (the UI asks for verdicts of newly arrived mail in batches). */
-export const MAX_INBOX_IDS = 500;
+/** Ids per `GET /api/ui/inbox?ids=` (verdicts of newly arrived mail, in batches): 200 ids of 36 characters fit the 8 KiB URL limit. */
+export const MAX_INBOX_IDS = 200;
 /** Events per history response: the timeline shows the recent past; the feed brings the rest live. */
 export const MAX_HISTORY_EVENTS = 5000;
 /** Bytes of a message's header block searched for its Content-Type (the attachment marker). */
@@ -61,7 +61,7 @@ export function hasAttachmentMarker(raw: Buffer): boolean {
   const end = head.search(/\r?\n\r?\n/);
   const block = end < 0 ? head : head.slice(0, end);
   let result = false;
-  let at = block.startsWith('content-type:') ? 0 : block.indexOf('\ncontent-type:');
+  const at = block.startsWith('content-type:') ? 0 : block.indexOf('\ncontent-type:');
   if (at >= 0) {
     const value = block.slice(block.indexOf(':', at) + 1, block.indexOf(':', at) + 200).trimStart();
     result = value.startsWith('multipart/mixed');

@@ -88,10 +88,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   const target = page0.items[0].id;
   await page.fill('input.search', '');
   r.open = await page.evaluate(async ({ id, index }) => {
-    const list = document.querySelector('.list') as unknown as { scrollTop: number };
+    const list = document.querySelector('.list') as { scrollTop: number };
     list.scrollTop = index * 68;
     await new Promise<void>((res) => requestAnimationFrame(() => requestAnimationFrame(() => res())));
-    const row = document.querySelector(`.row[data-key="${id}"]`) as unknown as { click(): void } | null;
+    const row = document.querySelector(`.row[data-key="${id}"]`) as { click(): void } | null;
     if (!row) throw new Error('target row not rendered');
     const t0 = performance.now();
     row.click();
@@ -132,6 +132,8 @@ for (let round = 1; round <= ROUNDS; round++) {
       const messages = (window as { __evInbox: { model: { messages: Array<{ item: { subject: string } }> } } }).__evInbox.model.messages;
       return messages[messages.length - 1]?.item.subject === subject;
     }, newest, { timeout: 10_000 });
+    // Every arrival's verdicts (attachment marker) were fetched: the batches kept up and none was refused.
+    await page.waitForFunction(() => (window as { __evInbox: { model: { pendingVerdicts: Set<string> } } }).__evInbox.model.pendingVerdicts.size === 0, undefined, { timeout: 10_000 });
     const inPage = await page.evaluate(() => (window as { __evInbox: { model: { messages: unknown[] } } }).__evInbox.model.messages.length);
     if (inPage !== MESSAGES) throw new Error(`the page holds ${inPage} messages, the sink ${MESSAGES}`);
   };

@@ -88,7 +88,7 @@ export class Api {
 
   inbox(start: number, limit: number, query: InboxQuery = {}): Promise<InboxPage> {
     const params = new URLSearchParams({ start: String(start), limit: String(limit) });
-    for (const [k, v] of Object.entries(query)) if (v) params.set(k, v);
+    for (const [k, v] of Object.entries(query) as Array<[string, string | undefined]>) if (v) params.set(k, v);
     return this.json<InboxPage>(`/api/ui/inbox?${params}`);
   }
 

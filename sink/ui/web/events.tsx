@@ -9,7 +9,7 @@ const LABELS: Record<string, string> = {
   'message.evicted': 'evicted', 'message.deleted': 'deleted', 'messages.cleared': 'cleared', 'rules.updated': 'rules', 'webhook.sent': 'webhook', gap: 'gap',
 };
 
-export function EventsView({ events, onOpen }: { events: SinkEvent[]; version: number; onOpen(id: string): void }) {
+export function EventsView({ events, onOpen }: { events: SinkEvent[]; version: number; onOpen: (id: string) => void }) {
   const [shown, setShown] = useState(PAGE);
   const [type, setType] = useState<string>('');
   const filtered = type === '' ? events : events.filter((e) => e.type === type);
@@ -18,7 +18,7 @@ export function EventsView({ events, onOpen }: { events: SinkEvent[]; version: n
   return (
     <section class="events" aria-label="Events timeline">
       <div class="toolbar">
-        <label>Type <select value={type} onChange={(e) => setType((e.currentTarget as HTMLSelectElement).value)}>
+        <label>Type <select value={type} onChange={(e) => setType((e.currentTarget).value)}>
           <option value="">all</option>
           {Object.entries(LABELS).map(([t, l]) => <option key={t} value={t}>{l}</option>)}
         </select></label>
@@ -33,7 +33,7 @@ export function EventsView({ events, onOpen }: { events: SinkEvent[]; version: n
   );
 }
 
-function EventRow({ event, onOpen }: { event: SinkEvent; onOpen(id: string): void }) {
+function EventRow({ event, onOpen }: { event: SinkEvent; onOpen: (id: string) => void }) {
   const label = LABELS[event.type] ?? event.type;
   return (
     <li class={`event event-${label}`} data-type={event.type}>

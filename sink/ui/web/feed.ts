@@ -17,7 +17,9 @@ export type FeedStatus =
   | { state: 'connecting' }
   | { state: 'live'; resumedAfter: number | null }
   | { state: 'reconnecting'; attempt: number; lastSeq: number }
-  | { state: 'closed' };
+  | { state: 'closed' }
+  /** The browser refused to open the socket, e.g. a token with characters a subprotocol cannot carry. */
+  | { state: 'failed'; reason: string };
 
 export interface FeedHandlers {
   onHello(hello: HelloFrame): void;
@@ -74,7 +76,14 @@ export class LiveFeed {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const url = `${scheme}://${location.host}/api/events?since=${this.#lastSeq}&instance=${encodeURIComponent(this.#instance)}`;
     const protocols = this.#token === null ? [FEED_SUBPROTOCOL] : [FEED_SUBPROTOCOL, `${BEARER_PREFIX}${this.#token}`];
-    const ws = new WebSocket(url, protocols);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, protocols);
+    } catch (err) {
+      // RFC 6455 subprotocols are HTTP tokens: a token with '/', '=' or ':' cannot be offered.
+      this.#handlers.onStatus({ state: 'failed', reason: `the live feed cannot be opened (${err instanceof Error ? err.message : String(err)}); use a token of letters, digits, '-' and '_'` });
+      return;
+    }
     this.#ws = ws;
     let opened = false;
     ws.onopen = () => {

@@ -21,6 +21,6 @@ export function formatUptime(seconds: number): string {
 
 /** A file name safe to hand to the download attribute (the browser sanitises too). */
 export function safeFileName(name: string | null, fallback: string): string {
-  const cleaned = (name ?? '').replace(/[\\/:*?"<>|\x00-\x1f]/g, '_').trim();
+  const cleaned = Array.from(name ?? '', (c) => (c.charCodeAt(0) < 32 || '\\/:*?"<>|'.includes(c) ? '_' : c)).join('').trim();
   return cleaned.length > 0 ? cleaned.slice(0, 200) : fallback;
 }

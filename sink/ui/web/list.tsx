@@ -12,8 +12,8 @@ export interface ListProps {
   rows: Row[];
   selected: string | null;
   rowHeight: number;
-  onSelect(key: string): void;
-  onOpen(key: string): void;
+  onSelect: (key: string) => void;
+  onOpen: (key: string) => void;
 }
 
 export function VirtualList({ rows, selected, rowHeight, onSelect, onOpen }: ListProps) {
@@ -45,7 +45,7 @@ export function VirtualList({ rows, selected, rowHeight, onSelect, onOpen }: Lis
   const visible = rows.slice(first, last);
 
   return (
-    <div class="list" ref={box} role="listbox" aria-label="Messages" onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}>
+    <div class="list" ref={box} role="listbox" aria-label="Messages" onScroll={(e) => setScrollTop((e.currentTarget).scrollTop)}>
       <div class="list-spacer" style={{ height: `${rows.length * rowHeight}px` }}>
         {visible.map((row, i) => (
           <RowView key={row.key} row={row} top={(first + i) * rowHeight} height={rowHeight} selected={row.key === selected} onSelect={onSelect} onOpen={onOpen} />
@@ -56,7 +56,7 @@ export function VirtualList({ rows, selected, rowHeight, onSelect, onOpen }: Lis
   );
 }
 
-function RowView({ row, top, height, selected, onSelect, onOpen }: { row: Row; top: number; height: number; selected: boolean; onSelect(k: string): void; onOpen(k: string): void }) {
+function RowView({ row, top, height, selected, onSelect, onOpen }: { row: Row; top: number; height: number; selected: boolean; onSelect: (k: string) => void; onOpen: (k: string) => void }) {
   const common = {
     class: `row${selected ? ' selected' : ''} row-${row.kind}`,
     style: { transform: `translateY(${top}px)`, height: `${height}px` },

@@ -30,14 +30,14 @@ function takeFragment(): boolean {
   return token !== null;
 }
 
-function TokenForm({ refused, onToken }: { refused: boolean; onToken(token: string): void }) {
+function TokenForm({ refused, onToken }: { refused: boolean; onToken: (token: string) => void }) {
   const [value, setValue] = useState('');
   return (
     <form class="token-form" onSubmit={(e) => { e.preventDefault(); if (value.trim()) onToken(value.trim()); }}>
       <h1>email sink inbox</h1>
       <p>This sink's API needs its token. <code>kubectl email-validate open</code> passes it for you; otherwise paste the token the sink printed (or its Secret's <code>token</code>).</p>
       {refused && <p class="error" role="alert">That token was refused.</p>}
-      <label>API token <input type="password" name="token" autocomplete="off" value={value} onInput={(e) => setValue((e.currentTarget as HTMLInputElement).value)} autofocus /></label>
+      <label>API token <input type="password" name="token" autocomplete="off" value={value} onInput={(e) => setValue((e.currentTarget).value)} autofocus /></label>
       <button class="primary" type="submit">Open the inbox</button>
     </form>
   );

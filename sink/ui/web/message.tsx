@@ -18,8 +18,8 @@ const WIDTHS = { desktop: '100%', tablet: '768px', phone: '375px' } as const;
 export interface MessageViewProps {
   api: Api;
   id: string;
-  onClose(): void;
-  onDelete(id: string): void;
+  onClose: () => void;
+  onDelete: (id: string) => void;
 }
 
 export function MessageView({ api, id, onClose, onDelete }: MessageViewProps) {
@@ -104,7 +104,7 @@ function HtmlTab({ api, detail }: { api: Api; detail: MessageDetail }) {
           <button key={w} class={width === w ? 'active' : ''} data-width={w} onClick={() => setWidth(w)}>{w}</button>
         ))}
         <label class="remote-toggle" title="Remote images, styles and fonts are blocked until you allow them for this message">
-          <input type="checkbox" checked={remote} onChange={(e) => setRemote((e.currentTarget as HTMLInputElement).checked)} /> Load remote content
+          <input type="checkbox" checked={remote} onChange={(e) => setRemote((e.currentTarget).checked)} /> Load remote content
         </label>
       </div>
       <div class="frame-box">

@@ -191,7 +191,7 @@ export function rowsFor(model: InboxModel, verdict: Verdict | null): Row[] {
   if (verdict === 'bounced') return msgs.filter((r) => r.bounce !== null || r.item.envelope.mailFrom === null).reverse();
   if (verdict === 'rejected' || verdict === 'deferred') return model.refusals.filter((r) => r.kind === verdict).reverse();
   // Merge two time-ordered lists, newest first.
-  const out: Row[] = new Array(msgs.length + model.refusals.length);
+  const out = new Array<Row>(msgs.length + model.refusals.length);
   let i = msgs.length - 1;
   let j = model.refusals.length - 1;
   let k = 0;

@@ -24,7 +24,7 @@ export function RulesView({ api, version }: { api: Api; version: number }) {
   return (
     <section class="rules" aria-label="Rules">
       <p class="muted">Rules simulate bounces, deferrals, delays and webhooks (see docs/sink.md). Built-in conventions (recipients starting with bounce, defer, asyncbounce) apply without rules.</p>
-      <textarea class="rules-editor" spellcheck={false} value={draft} onInput={(e) => setDraft((e.currentTarget as HTMLTextAreaElement).value)} aria-label="Rules YAML" placeholder="rules: []" />
+      <textarea class="rules-editor" spellcheck={false} value={draft} onInput={(e) => setDraft((e.currentTarget).value)} aria-label="Rules YAML" placeholder="rules: []" />
       <div class="toolbar">
         <button class="primary" onClick={save} disabled={source === null || draft === source}>Save rules</button>
         <button onClick={() => { setDraft(source ?? ''); setError(null); }} disabled={draft === source}>Revert</button>

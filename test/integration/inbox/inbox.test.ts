@@ -6,7 +6,10 @@
  * phone width. One browser and one page for the file, used in order.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocketRoute } from 'playwright-core';
@@ -33,7 +36,7 @@ describe('web inbox in Chromium (integration)', function () {
     b = await launchBrowser();
     // The feed goes through Playwright's WebSocket routing so that a test can cut it as a network failure would.
     await b.page.routeWebSocket(/\/api\/events/, (ws) => {
-      if (feedCut) { ws.close({ code: 1011, reason: 'cut by the test' }); return; }
+      if (feedCut) { void ws.close({ code: 1011, reason: 'cut by the test' }); return; }
       ws.connectToServer();
       feedSockets.push(ws);
     });
@@ -141,7 +144,7 @@ describe('web inbox in Chromium (integration)', function () {
     await page().click('.tab-body button >> text=Download .eml');
     const eml = await emlDownload;
     assert.match(eml.suggestedFilename(), /\.eml$/);
-    assert.match(await readFile((await eml.path())!, 'utf8'), /Subject: Your receipt/);
+    assert.match(await readFile((await eml.path()), 'utf8'), /Subject: Your receipt/);
     await page().click('button[data-tab=headers]');
     await page().waitForSelector('table.headers th >> text=list-unsubscribe-post');
     await page().click('button[data-tab=parts]');
@@ -150,7 +153,7 @@ describe('web inbox in Chromium (integration)', function () {
     await page().click('button[data-attachment="0"]');
     const pdfDownload = await pdf;
     assert.equal(pdfDownload.suggestedFilename(), 'receipt.pdf');
-    assert.equal(await readFile((await pdfDownload.path())!, 'utf8'), '%PDF-1.4 fake receipt');
+    assert.equal(await readFile((await pdfDownload.path()), 'utf8'), '%PDF-1.4 fake receipt');
     await page().click('button[data-tab=links]');
     await page().waitForSelector('td.link-url >> text=https://shop.example.com/orders/1');
     await page().click('button[data-tab=analysis]');
@@ -290,6 +293,39 @@ describe('web inbox in Chromium (integration)', function () {
       assert.equal(await page().locator('.row >> text=from the old sink').count(), 0);
     } finally {
       await second?.close();
+    }
+  });
+
+  it('a token a WebSocket subprotocol cannot carry is reported on the page (the list still loads over HTTP)', async () => {
+    const odd = await startMailSink({ token: 'slash/and=equals-0123456789' });
+    // A page without the test's WebSocket routing: Playwright's routed sockets skip the browser's own checks.
+    const plain = await b.context.newPage();
+    try {
+      await odd.send({ from: 'a@example.com', to: 'b@example.com', subject: 'listed over HTTP', text: 'x' });
+      await plain.goto(`${odd.sink.url}/#token=${encodeURIComponent('slash/and=equals-0123456789')}`);
+      await plain.waitForSelector('.row >> text=listed over HTTP');
+      await plain.waitForSelector('.feed-state[data-state=failed] >> text=/live feed cannot be opened/');
+    } finally {
+      await plain.close();
+      await odd.close();
+    }
+  });
+
+  it('checks a message\'s links on request and shows each status', async () => {
+    const site = createServer((req, res) => { res.writeHead(req.url === '/fine' ? 200 : 404).end(); }).listen(0, '127.0.0.1');
+    await once(site, 'listening');
+    const base = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    try {
+      await page().goto(inboxUrl(mail.sink));
+      await mail.send({ from: 'links@example.com', to: 'me@example.com', subject: 'Links to check', text: `ok ${base}/fine broken ${base}/gone` });
+      await page().click('.row >> text=Links to check');
+      await page().click('button[data-tab=links]');
+      await page().waitForSelector(`td.link-url >> text=${base}/gone`);
+      await page().click('button >> text=/Check links/');
+      await page().waitForSelector('td.link-status .badge >> text=404');
+      assert.equal(await page().locator('tr:has(td.link-url:text-is("' + base + '/fine")) .badge').textContent(), '200');
+    } finally {
+      site.close();
     }
   });
 });
