@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { FakeSinkContext, startFakeApi } from '../../support/fake-sink-context.ts';
 import { BEARER_SUBPROTOCOL_PREFIX, FEED_CLOSE_GOING_AWAY, FEED_CLOSE_TOO_SLOW, FEED_SUBPROTOCOL, type FeedHello } from '../../../src/protocol.ts';
 import { EventFeed } from '../../../sink/feed.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { PROTOCOL_VERSION, type SinkEvent } from '../../../src/protocol.ts';
 
 type Api = Awaited<ReturnType<typeof startFakeApi>>;
@@ -197,23 +198,41 @@ describe('sink WebSocket feed', () => {
     });
   });
 
-  it('terminates a client that stops answering pings', async () => {
-    api = await startFakeApi({ feed: { pingIntervalMs: 30 } });
+  it('terminates a client that stops answering pings (ping rounds on a FakeClock)', async () => {
+    const clock = new FakeClock();
+    api = await startFakeApi({ feed: { pingIntervalMs: 1000, clock } });
     const c = await connect(api, '', { autoPong: false });
-    const closed = await c.closed;
-    assert.equal(closed.code, 1006);
-    await until(() => api.api.feed.clientCount === 0, 'client removed');
+    let pings = 0;
+    c.ws.on('ping', () => pings++);
+    await clock.advance(999);
+    assert.equal(pings, 0, 'no ping before the interval');
+    await clock.advance(1);
+    await until(() => pings === 1, 'the first ping');
+    assert.equal(api.api.feed.clientCount, 1, 'one unanswered ping is not yet a dead client');
+    await clock.advance(1000);
+    await until(() => api.api.feed.clientCount === 0, 'the client removed at the second round');
+    assert.equal((await c.closed).code, 1006, 'terminated, no close handshake');
     assert.match(await (await fetch(`${api.base}/metrics`)).text(), /email_sink_feed_clients_dropped_total\{reason="dead"\} 1/);
   });
 
-  it('keeps a client that answers pings', async () => {
-    // Generous interval: a pong delayed by a loaded machine must not look like a dead peer.
-    api = await startFakeApi({ feed: { pingIntervalMs: 250 } });
+  it('keeps a client that answers pings, however long it takes between rounds', async () => {
+    const clock = new FakeClock();
+    api = await startFakeApi({ feed: { pingIntervalMs: 1000, clock } });
     const c = await connect(api);
     let pings = 0;
     c.ws.on('ping', () => pings++);
-    await until(() => pings >= 3, 'three pings');
+    for (let round = 1; round <= 5; round++) {
+      await clock.advance(1000);
+      await until(() => pings === round, `ping ${round}`);
+      // Our own ping's pong comes back after the server read the auto-pong sent before it (one ordered stream).
+      const pong = new Promise<void>((resolve) => c.ws.once('pong', () => resolve()));
+      c.ws.ping();
+      await pong;
+      assert.equal(api.api.feed.clientCount, 1, `still there after round ${round}`);
+    }
     assert.equal(api.api.feed.clientCount, 1);
+    assert.equal(c.ws.readyState, WebSocket.OPEN);
+    assert.doesNotMatch(await (await fetch(`${api.base}/metrics`)).text(), /email_sink_feed_clients_dropped_total\{reason="dead"\} [1-9]/);
     c.ws.close();
   });
 
