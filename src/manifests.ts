@@ -1,41 +1,29 @@
 /**
- * The manifest builder: options -> the Kubernetes objects of one sink. Pure
- * (clock and token are inputs), so `up` applies exactly what `manifests` prints
- * and the rendered default in manifests/sink.yaml is checked by a test.
+ * The sink's manifest builder: options -> the Kubernetes objects of one sink
+ * (Namespace, token Secret, rules ConfigMap, the bundle's ConfigMaps,
+ * Deployment, Service, NetworkPolicy, ServiceMonitor). Pure (clock and token
+ * are inputs), so `up` applies exactly what `manifests` prints and the
+ * rendered default in manifests/sink.yaml is checked by a test.
  *
- * Default runtime: the official Node.js image running the esbuild bundle of the
- * sink, gzip-compressed and shipped in ConfigMaps. A ConfigMap object must stay
- * under 1 MiB, so the compressed bundle is split into parts of
- * {@link BUNDLE_PART_BYTES}, one ConfigMap each, merged into one directory by a
- * `projected` volume; a `node -e` bootstrap joins, gunzips and runs them from
- * the pod's writable /tmp (the root filesystem is read-only).
+ * Default runtime: the official Node.js image running the sink's esbuild
+ * bundle, shipped in ConfigMaps (bundle-shipping.ts).
  */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import YAML from 'yaml';
 import {
   ANNOTATION_PREFIX, COMPONENT_LABEL, NAME_LABEL, SINK_NAME, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME, lifetimeAnnotations, managedLabels,
 } from './cluster-meta.ts';
+import { DEFAULT_NODE_IMAGE, NODE_USER_UID, bootstrapProgram, shipBundle, type ShippedBundle } from './bundle-shipping.ts';
 import { evError } from './errors.ts';
+import type { KubeObject } from './kube-object.ts';
 
-/** A Kubernetes object as plain data. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [key: string]: unknown;
-}
+export type { KubeObject } from './kube-object.ts';
 
-/** The API server rejects a ConfigMap whose whole object exceeds 1 MiB (etcd's request limit). */
-export const MAX_CONFIGMAP_BYTES = 1024 * 1024;
-/** Compressed bundle bytes per ConfigMap: base64 makes 683 KiB, leaving a third of the 1 MiB for headroom. */
-export const BUNDLE_PART_BYTES = 512 * 1024;
 /** A sink is a test fixture; more replicas than this is a mistake, not a load test. */
 export const MAX_REPLICAS = 10;
 /** Rules are a short YAML list; 256 KiB is far beyond any hand-written file and well inside a ConfigMap. */
 export const MAX_RULES_BYTES = 256 * 1024;
 
-export const DEFAULT_NODE_IMAGE = 'node:24-alpine';
 export const SMTP_CONTAINER_PORT = 1025;
 export const HTTP_CONTAINER_PORT = 8025;
 /** Service ports: 25 for apps that assume the standard port, 1025 like MailHog. */
@@ -58,8 +46,6 @@ export const SINK_MAX_BYTES = 128 * 1024 * 1024;
 export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=4';
 /** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
 export const SINK_MALLOC_ARENA_MAX = '2';
-/** Non-root uid/gid of the `node` user in the official image. */
-export const SINK_UID = 1000;
 
 export interface SinkManifestOptions {
   namespace: string;
@@ -90,31 +76,10 @@ export function sinkSmtpAddresses(namespace: string): string[] {
   return SMTP_SERVICE_PORTS.map((p) => `${sinkServiceHost(namespace)}:${p}`);
 }
 
-/** Splits `data` into parts of at most `size` bytes (at least one part). */
-export function splitBytes(data: Uint8Array, size: number): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < data.length; i += size) parts.push(data.subarray(i, i + size));
-  return parts.length ? parts : [new Uint8Array(0)];
-}
-
-/** Name of the i-th bundle part file (sorted order = join order). */
-export function bundlePartName(i: number): string {
-  return `part-${String(i).padStart(3, '0')}`;
-}
-
-/**
- * The container's program: join the parts, gunzip into /tmp, run it as the main
- * module. Plain CommonJS for `node -e`, no shell needed. Paths come from env so
- * the same script runs wherever the volumes are mounted.
- */
-export const BOOTSTRAP = [
-  "const fs=require('node:fs'),path=require('node:path'),zlib=require('node:zlib'),url=require('node:url');",
-  "const dir=process.env.EV_BUNDLE_DIR,out=path.join(process.env.EV_WORK_DIR||'/tmp','sink.bundle.mjs');",
-  "const parts=fs.readdirSync(dir).filter((f)=>/^part-\\d{3}$/.test(f)).sort();",
-  'fs.writeFileSync(out,zlib.gunzipSync(Buffer.concat(parts.map((f)=>fs.readFileSync(path.join(dir,f))))));',
-  'process.argv[1]=out;',
-  "import(url.pathToFileURL(out).href).catch((e)=>{console.error(e);process.exit(1);});",
-].join('');
+/** The sink bundle's file name in the pod's work directory. */
+export const SINK_BUNDLE_FILE = 'sink.bundle.mjs';
+/** The container's program: unpack the shipped sink bundle and run it. */
+export const BOOTSTRAP = bootstrapProgram(SINK_BUNDLE_FILE);
 
 function validate(o: SinkManifestOptions): void {
   const replicas = o.replicas ?? 1;
@@ -156,19 +121,12 @@ export function buildSinkManifests(o: SinkManifestOptions): KubeObject[] {
   });
   objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${SINK_NAME}-rules`, 'rules'), data: { 'rules.yaml': o.rules ?? '' } });
 
-  let parts: Uint8Array[] = [];
-  let bundleHash = '';
-  if (!o.image && o.bundle) {
-    const gz = gzipSync(o.bundle, { level: 9 });
-    bundleHash = createHash('sha256').update(o.bundle).digest('hex');
-    parts = splitBytes(gz, BUNDLE_PART_BYTES);
-    parts.forEach((part, i) => objects.push({
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${SINK_NAME}-bundle-${i}`, 'bundle'),
-      binaryData: { [bundlePartName(i)]: Buffer.from(part).toString('base64') },
-    }));
-  }
+  const shipped = !o.image && o.bundle
+    ? shipBundle(o.bundle, { configMapName: (i) => `${SINK_NAME}-bundle-${i}`, metadataOf: (name) => meta(name, 'bundle'), volumeName: 'bundle' })
+    : null;
+  if (shipped) objects.push(...shipped.configMaps);
 
-  objects.push(deployment(o, meta(SINK_NAME, 'sink'), labels('sink'), parts.length, bundleHash));
+  objects.push(deployment(o, meta(SINK_NAME, 'sink'), labels('sink'), shipped));
   objects.push({
     apiVersion: 'v1', kind: 'Service', metadata: meta(SINK_NAME, 'sink'),
     spec: {
@@ -216,8 +174,8 @@ function podSelector(): Record<string, string> {
   return managedLabels({ [NAME_LABEL]: SINK_NAME });
 }
 
-function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], labels: Record<string, string>, parts: number, bundleHash: string): KubeObject {
-  const useBundle = parts > 0;
+function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], labels: Record<string, string>, shipped: ShippedBundle | null): KubeObject {
+  const useBundle = shipped !== null;
   const env: Array<Record<string, unknown>> = [
     // `::` is dual-stack: IPv6-only and IPv6-first clusters probe and route to the pod's IPv6 address.
     { name: 'EV_HOST', value: '::' },
@@ -241,12 +199,9 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
     { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
     { name: 'rules', configMap: { name: `${SINK_NAME}-rules` } },
   ];
-  if (useBundle) {
+  if (shipped) {
     volumeMounts.push({ name: 'bundle', mountPath: BUNDLE_DIR, readOnly: true });
-    volumes.push({
-      name: 'bundle',
-      projected: { sources: Array.from({ length: parts }, (_, i) => ({ configMap: { name: `${SINK_NAME}-bundle-${i}` } })) },
-    });
+    volumes.push(shipped.volume);
   }
   const probe = (path: string, period: number) => ({ httpGet: { path, port: 'http' }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: 3 });
   const container: Record<string, unknown> = {
@@ -266,8 +221,8 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       runAsNonRoot: true,
-      runAsUser: SINK_UID,
-      runAsGroup: SINK_UID,
+      runAsUser: NODE_USER_UID,
+      runAsGroup: NODE_USER_UID,
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
@@ -282,7 +237,7 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
         metadata: {
           labels,
           annotations: {
-            ...(bundleHash ? { [`${ANNOTATION_PREFIX}/bundle-sha256`]: bundleHash } : {}),
+            ...(shipped ? { [`${ANNOTATION_PREFIX}/bundle-sha256`]: shipped.sha256 } : {}),
             // A changed Secret or rules ConfigMap does not restart pods by itself: this checksum
             // changes the template, so a re-run of `up` rolls the pods onto the new token and rules.
             [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(o.token, o.rules ?? ''),
@@ -292,7 +247,7 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {
-            runAsNonRoot: true, runAsUser: SINK_UID, runAsGroup: SINK_UID, fsGroup: SINK_UID,
+            runAsNonRoot: true, runAsUser: NODE_USER_UID, runAsGroup: NODE_USER_UID, fsGroup: NODE_USER_UID,
             seccompProfile: { type: 'RuntimeDefault' },
           },
           containers: [container],

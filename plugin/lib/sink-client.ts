@@ -20,6 +20,7 @@ import { ERROR_CODES, EmailValidateError, evError, isEmailValidateError, type Er
 import { backoffDelay } from '../../src/limits/backoff.ts';
 import { FEED_CLOSE_TOO_SLOW, FEED_PING_INTERVAL_MS, FEED_SUBPROTOCOL } from '../../src/protocol.ts';
 import type { HelloFrame, MessageDetail, MessageList, SinkEvent, SinkStats } from '../../src/protocol.ts';
+import { readAtMost } from './read-bounded.ts';
 import { systemClock } from './system-clock.ts';
 
 /** First reconnect delay; doubles per failed attempt. */
@@ -153,18 +154,11 @@ export function responseError(status: number, body: string, what: string): Email
   });
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw evError('EV_ERR_SINK_RESPONSE', `the sink's answer to ${what} is larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+function readLimited(body: Dispatcher.ResponseData['body'], limit: number, what: string): Promise<Buffer> {
+  return readAtMost(body, limit, () => {
+    body.destroy();
+    throw evError('EV_ERR_SINK_RESPONSE', `the sink's answer to ${what} is larger than ${limit} bytes`);
+  });
 }
 
 type ConnectionOutcome =

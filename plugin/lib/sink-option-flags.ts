@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import type { Interfaces } from '@oclif/core';
-import { SINK_OPTIONS, defaultText, valueName } from '../../sink/index.ts';
+import { SINK_OPTIONS, defaultText, optionRows, valueName } from '../../sink/index.ts';
 import type { SinkOptionSpec } from '../../sink/index.ts';
 
-const specs = Object.entries(SINK_OPTIONS as Record<string, SinkOptionSpec>);
+const specs = optionRows();
 const flagOf = (key: string): string | undefined => (SINK_OPTIONS as Record<string, SinkOptionSpec>)[key]?.flag ?? undefined;
 const flagsOf = (keys: readonly string[] | undefined): string[] | undefined => {
   const flags = (keys ?? []).map(flagOf).filter((f): f is string => f !== undefined);

@@ -12,7 +12,11 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { COMPONENT_LABEL, NAME_LABEL, lifetimeAnnotations, managedLabels, ANNOTATION_PREFIX } from '../cluster-meta.ts';
 import { evError } from '../errors.ts';
-import { BOOTSTRAP, BUNDLE_PART_BYTES, DEFAULT_NODE_IMAGE, SINK_UID, bundlePartName, splitBytes, type KubeObject } from '../manifests.ts';
+import { BUNDLE_PART_BYTES, DEFAULT_NODE_IMAGE, NODE_USER_UID as SINK_UID, bootstrapProgram, bundlePartName, splitBytes } from '../bundle-shipping.ts';
+import type { KubeObject } from '../kube-object.ts';
+
+/** The container's program: unpack the checker's bundle (not the sink's) and run it. */
+const BOOTSTRAP = bootstrapProgram('check.bundle.mjs');
 import { COORDINATOR_PORT, type CoordinatorLimits, type ShardOptions } from './protocol.ts';
 
 /** Name label value of every object of a check run (and the prefix of their names). */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeKube } from '../support/fake-kube/index.ts';
 import { startFakeDns } from '../support/fake-dns.ts';
-import { runCheckCommand } from '../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster } from '../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, ROOT } from '../integration/check/helpers.ts';
 

@@ -17,7 +17,7 @@ import { isEmailValidateError } from '../../src/errors.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import type { DnsResolver } from '../../src/address/dns.ts';
 import { StateChain, decodeState } from '../../src/check/state.ts';
-import { runCheckCommand, type CheckOptions } from '../../plugin/lib/check/run.ts';
+import { runCheckCommand, type CheckOptions } from '../../plugin/lib/check/run-check-command.ts';
 import { loop, rng, type Rng } from './check-rng.ts';
 
 export const name = 'check-state';

@@ -5,9 +5,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import {
-  BOOTSTRAP, BUNDLE_PART_BYTES, MAX_CONFIGMAP_BYTES, bundlePartName, buildSinkManifests, sinkSmtpAddresses, type KubeObject,
-} from '../../src/manifests.ts';
+import { BUNDLE_PART_BYTES, MAX_CONFIGMAP_BYTES, bundlePartName } from '../../src/bundle-shipping.ts';
+import { BOOTSTRAP, buildSinkManifests, sinkSmtpAddresses, type KubeObject } from '../../src/manifests.ts';
 import { MANAGED_BY_LABEL, EXPIRES_AT_ANNOTATION } from '../../src/cluster-meta.ts';
 
 const base = { namespace: 'email-validation-x', createNamespace: true, now: new Date('2026-01-01T00:00:00Z'), ttlMs: 7_200_000, token: 't0k3n' };

@@ -5,20 +5,17 @@ import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 import { evError } from '../../../src/errors.ts';
 import { parseRules } from '../../../src/rules-schema.ts';
+import { readAtMost } from '../../lib/read-bounded.ts';
 
 /** Largest rules file read: rules are a few dozen lines; this guards against the wrong file. */
 export const MAX_RULES_FILE_BYTES = 1024 * 1024;
 
 async function readSource(path: string): Promise<string> {
   if (path === '-') {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of process.stdin) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_RULES_FILE_BYTES) throw evError('EV_ERR_PAYLOAD_TOO_LARGE', `rules on stdin are larger than ${MAX_RULES_FILE_BYTES} bytes`, { hint: 'a rules file is a short YAML list' });
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    const data = await readAtMost(process.stdin, MAX_RULES_FILE_BYTES, () => {
+      throw evError('EV_ERR_PAYLOAD_TOO_LARGE', `rules on stdin are larger than ${MAX_RULES_FILE_BYTES} bytes`, { hint: 'a rules file is a short YAML list' });
+    });
+    return data.toString('utf8');
   }
   let data: Buffer;
   try {

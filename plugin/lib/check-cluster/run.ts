@@ -37,7 +37,7 @@ import { stageOptionsOf, validateProbeIdentity } from '../check/stages.ts';
 import { readInputs, type ReadProgress } from '../check/input.ts';
 import { createResultWriter, fdSink } from '../check/output.ts';
 import { startProgress } from '../check/progress.ts';
-import type { CheckIo, CheckOptions, CheckSummary } from '../check/run.ts';
+import type { CheckIo, CheckOptions, CheckSummary } from '../check/run-check-command.ts';
 import { CoordinatorClient } from './client.ts';
 
 /** Records read past the oldest unwritten one at most (results that arrive early wait here): the local engine's window, so memory is the same. */

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isEmailValidateError } from '../../../src/errors.ts';
-import { runCheckCommand, type CheckOptions } from './run.ts';
+import { runCheckCommand, type CheckOptions } from './run-check-command.ts';
 import { systemClock } from '../system-clock.ts';
 
 const ac = new AbortController();

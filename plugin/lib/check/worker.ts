@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EmailValidateError, evError, type ErrorCode } from '../../../src/errors.ts';
-import type { CheckOptions, CheckSummary } from './run.ts';
+import type { CheckOptions, CheckSummary } from './run-check-command.ts';
 import { emptyCounts } from '../../../src/check/engine.ts';
 
 /** Young generation of the worker, in MB: enough for batches in flight, small enough to keep RSS flat. */

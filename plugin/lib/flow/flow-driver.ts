@@ -12,6 +12,7 @@ import {
   type FlowDriver, type HttpRequestSpec, type HttpResponse, type JobOutcome, type JobRequest, type OutgoingMail,
   type RecipientFailure, type SendOutcome,
 } from '../../../src/flow/runner.ts';
+import { readTruncated } from '../read-bounded.ts';
 
 /** How long to wait for an SMTP connection, greeting or reply from the sink. */
 export const FLOW_SMTP_TIMEOUT_MS = 15_000;
@@ -54,18 +55,6 @@ function classify(into: SendOutcome, e: SmtpError, recipient: string): void {
   const f = failure(e, recipient);
   if (f.code !== null && f.code >= 400 && f.code < 500) into.deferred.push(f);
   else into.rejected.push(f);
-}
-
-/** Reads at most `max` bytes of a body as text, discarding the rest. */
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    if (size < max) chunks.push(buf.subarray(0, max - size));
-    size += buf.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver {
@@ -166,7 +155,7 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
           dispatcher: target.dispatcher,
           signal,
         });
-        return { status: res.statusCode, body: await readCapped(res.body, MAX_HTTP_BODY_BYTES) };
+        return { status: res.statusCode, body: (await readTruncated(res.body, MAX_HTTP_BODY_BYTES)).toString('utf8') };
       } catch (err) {
         if (signal.aborted || isEmailValidateError(err)) throw err;
         const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;

@@ -9,8 +9,9 @@
  *
  * It listens on 127.0.0.1 only: a sink inside a cluster cannot reach it.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readTruncated } from '../read-bounded.ts';
 
 /** Requests remembered; older ones are dropped first. */
 export const MAX_MOCK_REQUESTS = 1_000;
@@ -31,23 +32,12 @@ export interface MockApp {
   close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    if (size < MAX_MOCK_BODY_BYTES) chunks.push(buf.subarray(0, MAX_MOCK_BODY_BYTES - size));
-    size += buf.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export async function startMockApp(): Promise<MockApp> {
   const requests: MockRequest[] = [];
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://mock');
-      const body = await readBody(req).catch(() => '');
+      const body = await readTruncated(req, MAX_MOCK_BODY_BYTES).then((b) => b.toString('utf8'), () => '');
       if (url.pathname === '/_mock/requests' && req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(requests));

@@ -15,11 +15,12 @@
  * Errors Mailpit reports as `400 text/plain` (a missing query, bad JSON) are
  * answered the same way.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import nodemailer from 'nodemailer';
 import type { AttachmentMeta, MessageDetail, MessageSummary, SinkEvent } from '../../../src/protocol.ts';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
+import { checkLinks } from '../../link-check.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
 import { readBody } from '../body.ts';
@@ -36,11 +37,6 @@ export const MAILPIT_DEFAULT_LIMIT = 50;
 export const MAILPIT_MAX_LIMIT = 1000;
 /** Request bodies (send, delete, read status): a send may carry attachments; 10 MiB bounds it. */
 export const MAX_MAILPIT_BODY_BYTES = 10 * 1024 * 1024;
-/** Links checked per message, and at once; bounds the requests one call can make. */
-export const MAX_LINK_CHECKS = 50;
-export const LINK_CHECK_CONCURRENCY = 5;
-/** A link that does not answer in this time counts as an error. */
-export const LINK_CHECK_TIMEOUT_MS = 5_000;
 /** The version we report (the Mailpit API level these routes follow). */
 export const MAILPIT_COMPAT_VERSION = 'v1.21.0 (kubectl-email-validate sink)';
 
@@ -298,9 +294,9 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
   });
   router.add('GET', `${P}/api/v1/message/:id/link-check`, async ({ res, params, url }) => {
     const d = await detailOf(mustResolve(params.id));
-    const links = (d.analysis?.links ?? []).filter((l) => /^https?:\/\//i.test(l)).slice(0, MAX_LINK_CHECKS);
-    const follow = url.searchParams.get('follow') === 'true';
-    const results = await checkLinks(links, follow);
+    // The inbox's link checker (bounded in count, concurrency and time), in Mailpit's shape.
+    const checked = await checkLinks(d.analysis?.links ?? [], { follow: url.searchParams.get('follow') === 'true' });
+    const results = checked.map((c) => ({ URL: c.url, StatusCode: c.status ?? 0, Status: c.error ?? STATUS_CODES[c.status ?? 0] ?? String(c.status) }));
     json(res, { Errors: results.filter((r) => r.StatusCode === 0 || r.StatusCode >= 400).length, Links: results });
   });
   router.add('POST', `${P}/api/v1/message/:id/release`, async ({ req, res, params }) => {
@@ -484,22 +480,3 @@ export function chaosRules(c: Record<'Sender' | 'Recipient' | 'Authentication', 
   return rules.length === 0 ? 'rules: []\n' : `rules:\n${rules.join('\n')}\n`;
 }
 
-/** HEAD requests to each link, a few at a time, each bounded in time. */
-async function checkLinks(links: string[], follow: boolean): Promise<Array<{ URL: string; StatusCode: number; Status: string }>> {
-  const results: Array<{ URL: string; StatusCode: number; Status: string }> = links.map((url) => ({ URL: url, StatusCode: 0, Status: 'not checked' }));
-  let next = 0;
-  const worker = async () => {
-    while (next < links.length) {
-      const i = next++;
-      const url = links[i] ?? '';
-      try {
-        const res = await fetch(url, { method: 'HEAD', redirect: follow ? 'follow' : 'manual', signal: AbortSignal.timeout(LINK_CHECK_TIMEOUT_MS) });
-        results[i] = { URL: url, StatusCode: res.status, Status: res.statusText || String(res.status) };
-      } catch (err) {
-        results[i] = { URL: url, StatusCode: 0, Status: err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err) };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LINK_CHECK_CONCURRENCY, links.length) }, worker));
-  return results;
-}

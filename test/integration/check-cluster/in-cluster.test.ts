@@ -9,13 +9,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { MAX_CONFIGMAP_BYTES } from '../../../src/manifests.ts';
+import { MAX_CONFIGMAP_BYTES } from '../../../src/bundle-shipping.ts';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { startFakeDns, type FakeDns, type ZoneEntry } from '../../support/fake-dns.ts';
-import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster, type ClusterCheckOptions } from '../../../plugin/lib/check-cluster/run.ts';
 import { COORDINATOR_SELECTOR, SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
 import type { KubeClient } from '../../../plugin/lib/kube/adapter.ts';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
-import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster } from '../../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, tempDir, ROOT } from '../check/helpers.ts';
 

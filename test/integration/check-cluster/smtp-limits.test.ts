@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
-import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster } from '../../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, tempDir, ROOT } from '../check/helpers.ts';
 

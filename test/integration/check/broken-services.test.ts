@@ -5,7 +5,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
-import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import { UNIFORM_FAILURE_LIMIT } from '../../../src/check/failure-watch.ts';
 import { parseProviderConfig } from '../../../src/check/provider-config.ts';
 import { baseIo, baseOptions, tempDir } from './helpers.ts';

@@ -6,7 +6,7 @@ import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
 import { createDnsResolver } from '../../../plugin/lib/check/dns-resolver.ts';
 import { systemClock } from '../../../plugin/lib/system-clock.ts';
 import { DnsChecker } from '../../../src/address/dns.ts';
-import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { baseIo, baseOptions, tempDir } from './helpers.ts';
 

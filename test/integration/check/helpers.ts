@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import type { CheckOptions, CheckIo } from '../../../plugin/lib/check/run.ts';
+import type { CheckOptions, CheckIo } from '../../../plugin/lib/check/run-check-command.ts';
 import { systemClock } from '../../../plugin/lib/system-clock.ts';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;

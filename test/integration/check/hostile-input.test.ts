@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
-import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { baseIo, baseOptions, tempDir } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
-import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { baseIo, baseOptions, tempDir, waitFor } from './helpers.ts';
 import { FakeClock } from '../../support/fake-clock.ts';

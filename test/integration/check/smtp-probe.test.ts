@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startSink, type RunningSink } from '../../../sink/index.ts';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
-import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { baseIo, baseOptions, tempDir } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
-import { runCheckCommand } from '../../../plugin/lib/check/run.ts';
+import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import { StateChain } from '../../../src/check/state.ts';
 import { CLI, NODE, ROOT, baseIo, baseOptions, runCli, tempDir, waitFor } from './helpers.ts';
 

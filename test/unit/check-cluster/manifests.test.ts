@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { buildCheckClusterManifests, coordinatorUrl, MAX_SHARDS, type CheckClusterManifestOptions } from '../../../src/check-cluster/manifests.ts';
 import { MANAGED_BY_LABEL, EXPIRES_AT_ANNOTATION } from '../../../src/cluster-meta.ts';
-import { BUNDLE_PART_BYTES, MAX_CONFIGMAP_BYTES } from '../../../src/manifests.ts';
+import { BUNDLE_PART_BYTES, MAX_CONFIGMAP_BYTES } from '../../../src/bundle-shipping.ts';
 import { isEmailValidateError } from '../../../src/errors.ts';
 
 type Obj = Record<string, any>;
