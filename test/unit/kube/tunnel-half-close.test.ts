@@ -14,7 +14,7 @@ import { createServer as createHttp } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Tunnel, type TunnelEvent } from '../../../plugin/lib/tunnel/tunnel.ts';
 import { PortForwarder } from '../../support/fake-kube/port-forward.ts';
-import type { FaultControls } from '../../support/fake-kube/faults.ts';
+import { FaultControls } from '../../support/fake-kube/faults.ts';
 
 /** Larger than every buffer on the path (the tunnel's 1 MiB, the fake's 4 MiB, the kernel's), so back-pressure must engage. */
 const LARGE = 12 * 1024 * 1024;
@@ -61,7 +61,7 @@ async function listening(server: Server | ReturnType<typeof createHttp>): Promis
 async function forwardPath(onPod: (socket: Socket) => void, events: TunnelEvent[] = []) {
   const pod = createServer(onPod);
   const podPort = await listening(pod);
-  const forwarder = new PortForwarder({ portForwardByteLimit: undefined } as FaultControls);
+  const forwarder = new PortForwarder(new FaultControls());
   const api = createHttp((_req, res) => { res.statusCode = 404; res.end(); });
   api.on('upgrade', (req, sock, head) => forwarder.handle(req, sock, head, '127.0.0.1', [8025], () => podPort));
   const apiPort = await listening(api);
