@@ -6,8 +6,8 @@
  * - `sink`: the sink as one ESM file (with the inbox's assets inline), dist/sink/sink.bundle.mjs: what `up` ships
  *   in ConfigMaps, the cluster runs on the stock Node.js image, and the fake API
  *   server's kubelet runs in tests.
- * - `check`: the coordinator + shard program of `check --in-cluster`,
- *   dist/check-cluster/check.bundle.mjs, shipped the same way.
+ * - `check`: the shard program of `check --in-cluster` (checker/),
+ *   dist/checker/checker.bundle.mjs, shipped the same way.
  * - `plugin`: for start-up time, (1) oclif.manifest.json, so oclif lists
  *   commands and prints `--help` without importing every command module (what
  *   `oclif manifest` does, without installing the oclif CLI package); (2)
@@ -69,7 +69,7 @@ const steps: Record<string, () => Promise<string>> = {
     await bundle('sink/main.ts', 'dist/sink/sink.bundle.mjs', { define: { __EV_UI_ASSETS__: JSON.stringify(ui.assets) } });
     return 'sink bundle (inbox inline)';
   },
-  check: async () => { await bundle('plugin/lib/check-cluster/main.ts', 'dist/check-cluster/check.bundle.mjs'); return 'check-cluster bundle'; },
+  check: async () => { await bundle('checker/main.ts', 'dist/checker/checker.bundle.mjs'); return 'checker bundle'; },
   plugin: async () => {
     const commands = await writeOclifManifest();
     await bundle('plugin/lib/kube/adapter.ts', 'dist/plugin/lib/kube/adapter.js', {

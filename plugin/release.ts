@@ -19,9 +19,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 
@@ -86,7 +86,8 @@ export function release(outDir: string): ReleaseArtifacts {
     writeFileSync(krewManifest, renderKrewManifest(template, archiveName, sha256(krewArchive), pkg.version));
 
     const sums = join(outDir, 'SHA256SUMS');
-    const files = readdirSync(outDir).filter((f) => f !== 'SHA256SUMS').sort();
+    // Only what this run wrote: files left in the out dir by earlier runs are not this release.
+    const files = [tarball, krewArchive, krewManifest].map((f) => basename(f)).sort();
     writeFileSync(sums, files.map((f) => `${sha256(join(outDir, f))}  ${f}\n`).join(''));
     return { tarball, krewArchive, krewManifest, sums };
   } finally {

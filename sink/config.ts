@@ -42,6 +42,8 @@ export interface SinkOptions extends TableOptions {
   logger: Logger | null;
   /** Injected randomness for probability rules. */
   random: () => number;
+  /** Injected wait for delay rules and the failed-AUTH delay (tests control time with it). */
+  sleep: ((ms: number) => Promise<void>) | null;
   /** Injected analysis (forces inline parsing; tests use it with local DKIM keys). */
   analyze: Analyzer | null;
 }
@@ -69,9 +71,12 @@ export interface SinkConfig {
   readonly logger: Logger | null;
   readonly parseInWorker: boolean;
   readonly random: () => number;
+  readonly sleep: ((ms: number) => Promise<void>) | null;
   readonly analyze: Analyzer | null;
   readonly releaseTo: readonly ReleaseTarget[];
   readonly corsOrigin: string | null;
+  /** `--link-check-private`: the link check may fetch internal addresses. */
+  readonly linkCheckPrivate: boolean;
 }
 
 function readText(key: keyof SinkOptions, path: string): string {
@@ -182,6 +187,8 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
     const parsed = parseReleaseTargets(given.releaseTo);
     if (typeof parsed === 'string') badOption('releaseTo', `${parsed} (expected HOST[:PORT],…)`);
     releaseTo = parsed;
+    // Without the token any web page the operator opens could drive releases: an open relay.
+    if (noAuth) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--release-to cannot be combined with --no-auth: releases would relay mail for anyone who can reach the API', { hint: 'Drop --no-auth (the API then needs its token) or drop --release-to.' });
   }
   const corsOrigin = given.corsOrigin ?? null;
   // One header value: a crafted origin must not split the response.
@@ -194,9 +201,11 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
     logger: given.logger ?? null,
     parseInWorker: given.parseInWorker ?? (given.analyze == null),
     random: given.random ?? Math.random,
+    sleep: given.sleep ?? null,
     analyze: given.analyze ?? null,
     releaseTo: Object.freeze(releaseTo),
     corsOrigin,
+    linkCheckPrivate: given.linkCheckPrivate ?? false,
   });
 }
 

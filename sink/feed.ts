@@ -30,8 +30,17 @@ export const FEED_SOFT_BUFFER_BYTES = 1024 * 1024;
  * of not reading, long enough to ride out a GC pause or a slow terminal.
  */
 export const FEED_MAX_LAG_EVENTS = 20_000;
-/** How long a closing client gets to complete the close handshake before its socket is destroyed. */
+/** How long a client gets to complete the close handshake at shutdown before its socket is destroyed. */
 export const FEED_CLOSE_TIMEOUT_MS = 2_000;
+/**
+ * How long a client closed with 4008 (too slow, or not answering pings: both
+ * look like a client that stopped reading) has to read up to the close frame,
+ * which waits behind at most the soft buffer, before its socket is destroyed.
+ * Destroying it at once (or after 2 s) cut such clients with a bare EOF, and
+ * they could not tell that they should resume (issue 10, item 7). While it
+ * waits, the socket still takes a feed slot, so the memory stays bounded.
+ */
+export const FEED_SLOW_CLOSE_TIMEOUT_MS = 30_000;
 /** Largest frame a client may send us (clients only ever send pongs and closes). */
 export const FEED_MAX_CLIENT_PAYLOAD = 4 * 1024;
 
@@ -55,6 +64,7 @@ export interface EventFeedOptions {
   softBufferBytes?: number;
   maxLagEvents?: number;
   closeTimeoutMs?: number;
+  slowCloseTimeoutMs?: number;
   onClientOpened?: () => void;
   onClientClosed?: () => void;
   onClientDropped?: (reason: 'slow' | 'dead') => void;
@@ -99,7 +109,9 @@ export class EventFeed {
   readonly #log: EventLog;
   readonly #instance: string;
   readonly #clients = new Set<Client>();
-  readonly #options: Required<Pick<EventFeedOptions, 'pingIntervalMs' | 'softBufferBytes' | 'maxLagEvents' | 'closeTimeoutMs'>> & EventFeedOptions;
+  readonly #options: Required<Pick<EventFeedOptions, 'pingIntervalMs' | 'softBufferBytes' | 'maxLagEvents' | 'closeTimeoutMs' | 'slowCloseTimeoutMs'>> & EventFeedOptions;
+  /** Clients closed by us whose close handshake has not completed yet: they still hold a socket and its buffer. */
+  readonly #closing = new Set<WebSocket>();
   readonly #unsubscribe: () => void;
   readonly #clock: Clock;
   #pinger: unknown;
@@ -120,6 +132,7 @@ export class EventFeed {
       softBufferBytes: options.softBufferBytes ?? FEED_SOFT_BUFFER_BYTES,
       maxLagEvents: options.maxLagEvents ?? FEED_MAX_LAG_EVENTS,
       closeTimeoutMs: options.closeTimeoutMs ?? FEED_CLOSE_TIMEOUT_MS,
+      slowCloseTimeoutMs: options.slowCloseTimeoutMs ?? FEED_SLOW_CLOSE_TIMEOUT_MS,
     };
     this.#unsubscribe = log.subscribe((event) => this.#onEvent(event));
     this.#clock = options.clock ?? systemClock;
@@ -137,6 +150,11 @@ export class EventFeed {
 
   get clientCount(): number {
     return this.#clients.size;
+  }
+
+  /** Sockets the feed holds: its clients plus those waiting for their close handshake (the admission cap counts both). */
+  get socketCount(): number {
+    return this.#clients.size + this.#closing.size;
   }
 
   /** Largest socket buffer seen behind any client right after a send (checks the per-client bound). */
@@ -208,7 +226,11 @@ export class EventFeed {
     this.#clock.clearTimeout(this.#pinger);
     this.#unsubscribe();
     const closing = [...this.#clients].map((client) => this.#close(client, FEED_CLOSE_GOING_AWAY, 'sink shutting down'));
+    // Clients already closed with 4008 get the shutdown deadline instead of their longer one.
+    const cut = setTimeout(() => { for (const ws of this.#closing) ws.terminate(); }, this.#options.closeTimeoutMs);
+    cut.unref();
     await Promise.all(closing);
+    if (this.#closing.size === 0) clearTimeout(cut);
   }
 
   /** Runs inside EventLog.append on the ingest path: one misbehaving socket must never throw into it. */
@@ -362,21 +384,23 @@ export class EventFeed {
   #drop(client: Client): void {
     this.#options.logger?.info('feed client too slow; dropped so it can resume', { lastSent: client.lastSent, lastSeq: this.#log.lastSeq });
     this.#options.onClientDropped?.('slow');
-    void this.#close(client, FEED_CLOSE_TOO_SLOW, 'too slow, resume with since');
+    void this.#close(client, FEED_CLOSE_TOO_SLOW, 'too slow, resume with since', this.#options.slowCloseTimeoutMs);
   }
 
-  #close(client: Client, code: number, reason: string): Promise<void> {
+  #close(client: Client, code: number, reason: string, timeoutMs = this.#options.closeTimeoutMs): Promise<void> {
     client.closing = true;
     client.backlog = [];
     // It no longer counts as a client, even while its close frame waits behind its unread data.
     if (this.#clients.delete(client)) this.#options.onClientClosed?.();
     const ws = client.ws;
     if (ws.readyState === ws.CLOSED) return Promise.resolve();
+    this.#closing.add(ws);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => ws.terminate(), this.#options.closeTimeoutMs);
+      const timer = setTimeout(() => ws.terminate(), timeoutMs);
       timer.unref();
       ws.once('close', () => {
         clearTimeout(timer);
+        this.#closing.delete(ws);
         resolve();
       });
       try {
@@ -391,11 +415,11 @@ export class EventFeed {
     for (const client of this.#clients) {
       if (client.closing) continue;
       if (!client.alive) {
+        // Dead, or alive but not reading (its pong waits unread): a close frame
+        // tells the second kind to resume; the deadline ends the first.
         this.#options.onClientDropped?.('dead');
-        this.#options.logger?.info('feed client did not answer a ping; terminated');
-        client.closing = true;
-        if (this.#clients.delete(client)) this.#options.onClientClosed?.();
-        client.ws.terminate();
+        this.#options.logger?.info('feed client did not answer a ping; closing with 4008');
+        void this.#close(client, FEED_CLOSE_TOO_SLOW, 'no pong, resume with since', this.#options.slowCloseTimeoutMs);
         continue;
       }
       client.alive = false;

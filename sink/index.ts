@@ -6,6 +6,7 @@ import { EMBEDDED_DEFAULTS, resolveSinkConfig } from './config.ts';
 import type { SinkConfig, SinkOptions } from './config.ts';
 import { createSink } from './sink.ts';
 import type { SinkContext } from './types.ts';
+import type { RouteInfo } from './http/router.ts';
 
 export { optionsFromEnv, resolveSinkConfig, parseByteSize, DEFAULT_HOST, DEFAULT_SMTP_PORT, DEFAULT_HTTP_PORT, DEFAULT_MAX_MESSAGE_SIZE } from './config.ts';
 export type { SinkConfig, SinkOptions, SinkUser } from './config.ts';
@@ -31,6 +32,8 @@ export interface RunningSink {
   context: SinkContext;
   /** Resolves once the analyses queued so far are done. */
   analysisIdle(): Promise<void>;
+  /** Every HTTP route and whether it needs the token (fuzzers, docs checks). */
+  routes(): RouteInfo[];
   stop(): Promise<void>;
 }
 
@@ -65,6 +68,7 @@ export async function startSink(options: Partial<SinkOptions> = {}): Promise<Run
     config,
     context: sink.context,
     analysisIdle: () => sink.analysisIdle(),
+    routes: () => sink.routes(),
     stop: () => sink.stop(),
   };
 }

@@ -15,6 +15,12 @@ import { decodeEncodedWords } from './message-headers.ts';
 export const MAX_HTML_TO_PARSE = 2 * 1024 * 1024;
 /** Header lines returned in a detail; the rest of a 10,000-header message stays in the raw source. */
 export const MAX_DETAIL_HEADERS = 2000;
+/**
+ * Characters of text and of HTML returned in a detail view. A 24 MiB text body
+ * made a 50 MB string, a JSON copy of it and a response buffer, in a 256 MiB
+ * heap, for every view (issue 10); the whole message stays at /raw.
+ */
+export const MAX_DETAIL_BODY_CHARS = 1024 * 1024;
 
 export type Analyzer = (raw: Buffer, parsed: ParsedMail | null) => Promise<MessageAnalysis>;
 
@@ -24,6 +30,14 @@ export interface ParsedParts {
   text: string | null;
   html: string | null;
   attachments: AttachmentMeta[];
+  /** text or html was cut at MAX_DETAIL_BODY_CHARS. */
+  truncated?: boolean;
+}
+
+function cut(body: string | null): { value: string | null; cut: boolean } {
+  if (body === null || body.length <= MAX_DETAIL_BODY_CHARS) return { value: body, cut: false };
+  // A flat copy: a slice would keep the whole parsed body alive.
+  return { value: Buffer.from(body.slice(0, MAX_DETAIL_BODY_CHARS), 'utf8').toString('utf8'), cut: true };
 }
 
 export interface AnalyzedParts {
@@ -73,11 +87,14 @@ function partsOf(parsed: ParsedMail): Omit<ParsedParts, 'parseError'> {
     const value = colon < 0 ? '' : h.line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
     return { name, value: decodeEncodedWords(value) };
   });
+  const text = cut(typeof parsed.text === 'string' ? parsed.text : null);
+  const html = cut(typeof parsed.html === 'string' ? parsed.html : null);
   return {
     headers,
-    text: typeof parsed.text === 'string' ? parsed.text : null,
-    html: typeof parsed.html === 'string' ? parsed.html : null,
+    text: text.value,
+    html: html.value,
     attachments: parsed.attachments.map((a, i) => attachmentMeta(a, i)),
+    ...(text.cut || html.cut ? { truncated: true } : {}),
   };
 }
 

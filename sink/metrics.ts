@@ -4,6 +4,7 @@
  * clash over the global registry.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MemoryBudget } from './memory-budget.ts';
 import type { SinkStats } from '../src/protocol.ts';
 
 /** Prefix of every metric name, so dashboards can select the sink's series at once. */
@@ -21,6 +22,8 @@ export const INGEST_LATENCY_BUCKETS = Object.freeze([
 export interface SinkMetricsOptions {
   /** Also export the process metrics (memory, CPU, event loop lag); default true. */
   processMetrics?: boolean;
+  /** The memory budget whose accounts are exported (read at scrape time). */
+  budget?: MemoryBudget;
 }
 
 /**
@@ -40,6 +43,7 @@ export class SinkMetrics {
   readonly #ingest: Histogram;
   readonly #feedClients: Gauge;
   readonly #feedDropped: Counter<'reason'>;
+  readonly #authFailed: Counter;
 
   constructor(stats: () => SinkStats, options: SinkMetricsOptions = {}) {
     const registry = new Registry();
@@ -60,6 +64,7 @@ export class SinkMetrics {
       registers,
     });
     this.#feedClients = new Gauge({ name: `${p}feed_clients`, help: 'Connected WebSocket event feed clients.', registers });
+    this.#authFailed = new Counter({ name: `${p}smtp_auth_failures_total`, help: 'SMTP AUTH attempts with wrong credentials.', registers });
     this.#feedDropped = new Counter({ name: `${p}feed_clients_dropped_total`, help: 'Feed clients disconnected by the sink, by reason (slow, dead).', labelNames: ['reason'], registers });
 
     const gauge = (name: string, help: string, read: (s: SinkStats) => number) => new Gauge({
@@ -73,6 +78,21 @@ export class SinkMetrics {
     gauge('store_evicted', 'Messages evicted to stay within the caps since start.', (s) => s.evicted);
     gauge('events_last_seq', 'Sequence number of the last event published.', (s) => s.lastSeq);
 
+    const budget = options.budget;
+    if (budget) {
+      new Gauge({
+        name: `${p}memory_budget_used_bytes`, help: 'Bytes in use per account of the memory budget (store, inflight, parse, detail).', labelNames: ['account'], registers,
+        collect() { for (const a of budget.snapshot()) this.set({ account: a.account }, a.used); },
+      });
+      new Gauge({
+        name: `${p}memory_budget_cap_bytes`, help: 'Cap of each account of the memory budget.', labelNames: ['account'], registers,
+        collect() { for (const a of budget.snapshot()) this.set({ account: a.account }, a.cap); },
+      });
+      new Gauge({
+        name: `${p}memory_budget_refused_total`, help: 'Requests refused or degraded because an account of the memory budget was full.', labelNames: ['account'], registers,
+        collect() { for (const a of budget.snapshot()) this.set({ account: a.account }, a.refused); },
+      });
+    }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
   }
 
@@ -88,6 +108,10 @@ export class SinkMetrics {
 
   messageDeferred(stage: string): void {
     this.#deferred.inc({ stage });
+  }
+
+  authFailed(): void {
+    this.#authFailed.inc();
   }
 
   messageBounced(): void {

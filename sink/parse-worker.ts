@@ -14,6 +14,7 @@ import type { AttachmentMeta } from '../src/protocol.ts';
 import { analyzeParts, parseAttachment, parseParts } from './message-parse.ts';
 import type { AnalyzedParts, Analyzer, ParsedParts } from './message-parse.ts';
 import { analyzeMessage } from './analysis/index.ts';
+import { MemoryBudget } from './memory-budget.ts';
 
 /** Jobs handed to a worker and not yet answered; beyond this the caller falls back (lazy parse). */
 export const MAX_PARSE_IN_FLIGHT = 512;
@@ -31,7 +32,21 @@ export const MAX_PARSE_BATCH = 64;
  * its size. A message that needs more kills only the worker (it is restarted
  * and the message keeps a parse error); the bound keeps the sink's memory flat.
  */
-export const PARSE_WORKER_HEAP_MB = 160;
+export const PARSE_WORKER_HEAP_MB = 128;
+/**
+ * After a job on a message this large, the worker is replaced once it is idle:
+ * V8 keeps the heap a 24 MiB parse grew (about 150 MB resident) long after the
+ * parse, and a fresh worker (~50 ms to start) gives all of it back at once.
+ */
+export const PARSE_WORKER_RECYCLE_BYTES = 4 * 1024 * 1024;
+/**
+ * A background analysis of a large message (PARSE_WORKER_RECYCLE_BYTES or
+ * more) waits while more than this much DATA is in flight: its parse (about
+ * four times the message in the worker) and a flood of large transfers at once
+ * made the peak of the memory worst case. Detail views, downloads and small
+ * messages go past it.
+ */
+export const LARGE_ANALYSIS_MAX_INFLIGHT_BYTES = 16 * 1024 * 1024;
 /** Worker young generation: parsing makes short-lived garbage; a small nursery keeps resident memory low. */
 export const PARSE_WORKER_YOUNG_MB = 16;
 
@@ -90,16 +105,51 @@ export class InlineParser implements ParseBackend {
   async close(): Promise<void> {}
 }
 
-/** Parses in one worker thread; restarts it if it dies, failing the jobs it held. */
+/**
+ * Parses in one worker thread; restarts it if it dies, failing the jobs it held.
+ *
+ * Raw bytes in shared memory (what the SMTP front stores) reach the worker
+ * without a copy. The raw bytes of the jobs in the worker at once are bounded
+ * by the budget's `parse` account (a larger message runs alone); the others
+ * wait in a FIFO that holds only references.
+ */
 export class WorkerParser implements ParseBackend {
   #worker: Worker | null = null;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; bytes: number; admitted: boolean }>();
+  /** Jobs handed to the current worker and not answered yet. */
+  #inWorker = 0;
+  /** The current worker parsed a large message: replace it when idle. */
+  #recycle = false;
   #nextId = 1;
   #closed = false;
   #batch: Job[] = [];
+  readonly #budget: MemoryBudget;
+  /** Jobs waiting for parse budget, oldest first. */
+  #waiting: Array<{ job: Job; bytes: number }> = [];
+
+  constructor(options: { budget?: MemoryBudget } = {}) {
+    this.#budget = options.budget ?? new MemoryBudget();
+    this.#budget.onRelease((account) => {
+      if (account === 'inflight' && this.#waiting.length > 0) this.#admit();
+    });
+  }
+
+  /** A background analysis of a large message, held back while much DATA is in flight. */
+  #heldBack(entry: { job: Job; bytes: number }): boolean {
+    return entry.job.kind === 'analyze' && entry.bytes >= PARSE_WORKER_RECYCLE_BYTES && this.#budget.used('inflight') > LARGE_ANALYSIS_MAX_INFLIGHT_BYTES;
+  }
 
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  #settle(id: number): { resolve: (v: unknown) => void; reject: (e: Error) => void } | undefined {
+    const waiter = this.#pending.get(id);
+    if (!waiter) return undefined;
+    this.#pending.delete(id);
+    this.#budget.release('parse', waiter.bytes);
+    if (waiter.admitted) this.#inWorker--;
+    return waiter;
   }
 
   #ensureWorker(): Worker {
@@ -113,18 +163,24 @@ export class WorkerParser implements ParseBackend {
     worker.unref();
     worker.on('message', (replies: Reply[]) => {
       for (const reply of replies) {
-        const waiter = this.#pending.get(reply.id);
+        const waiter = this.#settle(reply.id);
         if (!waiter) continue;
-        this.#pending.delete(reply.id);
         if (reply.ok) waiter.resolve(reply.result);
         else waiter.reject(new Error(reply.error));
       }
+      if (this.#recycle && this.#inWorker === 0 && this.#batch.length === 0 && this.#worker === worker) {
+        this.#worker = null;
+        this.#recycle = false;
+        void worker.terminate();
+      }
+      this.#admit();
     });
     const fail = (err: Error) => {
       if (this.#worker !== worker) return;
       this.#worker = null;
-      for (const waiter of this.#pending.values()) waiter.reject(err);
-      this.#pending.clear();
+      this.#recycle = false;
+      for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(err);
+      this.#waiting = [];
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`parse worker exited with code ${code}`)));
@@ -135,21 +191,53 @@ export class WorkerParser implements ParseBackend {
   #run<T>(job: Omit<Job, 'id' | 'raw'> & { raw: Buffer }): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('parser closed'));
     const id = this.#nextId++;
-    const copy = new Uint8Array(job.raw); // exact-size copy: a pooled Buffer would clone its whole slab
+    const shared = job.raw.buffer instanceof SharedArrayBuffer;
+    // Shared memory is handed over as is; anything else gets an exact-size copy
+    // (a pooled Buffer would clone its whole slab) that is transferred.
+    const raw = shared ? new Uint8Array(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength) : new Uint8Array(job.raw);
+    const bytes = raw.byteLength;
     return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.#batch.push({ ...job, id, raw: copy } as Job);
-      if (this.#batch.length >= MAX_PARSE_BATCH) this.#flush();
-      else if (this.#batch.length === 1) setImmediate(() => this.#flush());
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, bytes: 0, admitted: false });
+      this.#waiting.push({ job: { ...job, id, raw } as Job, bytes });
+      this.#admit();
     });
   }
+
+  /** Hands waiting jobs to the worker while the parse budget allows; each admitted job's bytes are recorded on its waiter, released by its reply. */
+  #admit(): void {
+    let i = 0;
+    while (i < this.#waiting.length) {
+      const entry = this.#waiting[i]!;
+      if (this.#heldBack(entry)) {
+        i++; // others (detail views, small messages) go past it
+        continue;
+      }
+      if (!this.#budget.tryAcquireAlone('parse', entry.bytes)) break;
+      this.#waiting.splice(i, 1);
+      const { job, bytes } = entry;
+      const waiter = this.#pending.get(job.id);
+      if (!waiter) {
+        this.#budget.release('parse', bytes);
+        continue;
+      }
+      waiter.bytes = bytes;
+      waiter.admitted = true;
+      this.#inWorker++;
+      if (bytes >= PARSE_WORKER_RECYCLE_BYTES) this.#recycle = true;
+      this.#batch.push(job);
+      if (this.#batch.length >= MAX_PARSE_BATCH) this.#flush();
+      else if (this.#batch.length === 1) setImmediate(() => this.#flush());
+    }
+  }
+
 
   /** Posts the jobs gathered during this turn of the event loop in one message. */
   #flush(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
     this.#batch = [];
-    this.#ensureWorker().postMessage(batch, batch.map((j) => j.raw.buffer as ArrayBuffer));
+    const transfer = batch.filter((j) => !(j.raw.buffer instanceof SharedArrayBuffer)).map((j) => j.raw.buffer as ArrayBuffer);
+    this.#ensureWorker().postMessage(batch, transfer);
   }
 
   analyze(raw: Buffer): Promise<AnalyzedParts> {
@@ -170,8 +258,8 @@ export class WorkerParser implements ParseBackend {
     const worker = this.#worker;
     this.#worker = null;
     this.#batch = [];
-    for (const waiter of this.#pending.values()) waiter.reject(new Error('parser closed'));
-    this.#pending.clear();
+    this.#waiting = [];
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(new Error('parser closed'));
     if (worker) await worker.terminate();
   }
 }

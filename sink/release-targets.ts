@@ -45,10 +45,15 @@ export function parseReleaseTargets(raw: string): ReleaseTarget[] | string {
   return out;
 }
 
-/** True when `host:port` is on the list (host compared case-insensitively, as typed: no DNS). */
-export function releaseAllowed(targets: readonly ReleaseTarget[], host: string, port: number): boolean {
+/** The entry `host:port` matches (host compared case-insensitively, as typed: no DNS), or undefined. */
+export function matchReleaseTarget(targets: readonly ReleaseTarget[], host: string, port: number): ReleaseTarget | undefined {
   const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return targets.some((t) => t.host === h && (t.port === null || t.port === port));
+  return targets.find((t) => t.host === h && (t.port === null || t.port === port));
+}
+
+/** True when `host:port` is on the list. */
+export function releaseAllowed(targets: readonly ReleaseTarget[], host: string, port: number): boolean {
+  return matchReleaseTarget(targets, host, port) !== undefined;
 }
 
 /** `host:port` (bracketed for IPv6) of a target, `*` standing for any port. */

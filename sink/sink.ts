@@ -17,9 +17,11 @@ import { buildDsn } from './dsn.ts';
 import { EventLog } from './event-log.ts';
 import { createApiServer } from './http/api-server.ts';
 import type { ApiServer } from './http/api-server.ts';
+import type { RouteInfo } from './http/router.ts';
 import { createJsonLogger } from './logger.ts';
 import { parseHeaderBlock } from './message-headers.ts';
 import { SinkMetrics } from './metrics.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import { listenDualStack } from './listen.ts';
 import { InlineParser, WorkerParser } from './parse-worker.ts';
 import type { ParseBackend } from './parse-worker.ts';
@@ -47,6 +49,8 @@ export interface Sink {
   stop(): Promise<void>;
   /** Resolves once queued analyses are done (tests). */
   analysisIdle(): Promise<void>;
+  /** Every HTTP route with whether it needs the token (the API fuzzer walks them). */
+  routes(): RouteInfo[];
 }
 
 export function createSink(config: SinkConfig): Sink {
@@ -54,8 +58,9 @@ export function createSink(config: SinkConfig): Sink {
   const instance = randomUUID();
   const startedAt = performance.now();
   const events = new EventLog({ window: config.eventWindow });
-  const parser: ParseBackend = config.parseInWorker ? new WorkerParser() : new InlineParser(config.analyze ?? undefined);
-  const store = new MemoryMessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes, events, parser });
+  const budget = new MemoryBudget({ store: config.maxBytes });
+  const parser: ParseBackend = config.parseInWorker ? new WorkerParser({ budget }) : new InlineParser(config.analyze ?? undefined);
+  const store = new MemoryMessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes, events, parser, budget });
   const analysis = new AnalysisQueue({ store, parser, events, logger });
   const rules = new RulesEngine({
     source: config.rulesSource,
@@ -83,7 +88,7 @@ export function createSink(config: SinkConfig): Sink {
     lastSeq: events.lastSeq,
     uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
   });
-  const metrics = new SinkMetrics(stats);
+  const metrics = new SinkMetrics(stats, { budget });
   const context: SinkContext = { instance, store, events, rules, stats, ready: () => ready };
 
   const bounce = (original: MessageSummary, raw: Buffer, plan: AcceptedPlan['bounces'][number]): void => {
@@ -134,6 +139,8 @@ export function createSink(config: SinkConfig): Sink {
     config,
     rules,
     logger,
+    ...(config.sleep ? { sleep: config.sleep } : {}),
+    budget,
     hooks: {
       ingest({ envelope, raw, headers, dataEndedAt }) {
         const summary = store.add({ envelope, raw, headers });
@@ -156,6 +163,11 @@ export function createSink(config: SinkConfig): Sink {
           events.append('message.deferred', data);
         }
       },
+      authFailed(data) {
+        metrics.authFailed();
+        events.append('auth.failed', data);
+        logger.warn('smtp auth failed', { ...data });
+      },
       connectionOpened: () => metrics.connectionOpened(),
       connectionClosed: () => metrics.connectionClosed(),
     },
@@ -165,7 +177,7 @@ export function createSink(config: SinkConfig): Sink {
   let boundSmtpPort: number | null = null;
   const api: ApiServer = createApiServer(context, {
     token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort }, sinkName: config.name }),
-    corsOrigin: config.corsOrigin, releaseTo: config.releaseTo,
+    corsOrigin: config.corsOrigin, releaseTo: config.releaseTo, linkCheckPrivate: config.linkCheckPrivate,
     localSmtp: () => ({ host: config.host, port: boundSmtpPort }),
   });
   let stopping: Promise<void> | null = null;
@@ -226,5 +238,6 @@ export function createSink(config: SinkConfig): Sink {
       return stopping;
     },
     analysisIdle: () => analysis.idle(),
+    routes: () => api.routes(),
   };
 }

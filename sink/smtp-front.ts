@@ -7,21 +7,28 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerError, SMTPServerSession } from 'smtp-server';
 import { plusTag } from '../src/protocol.ts';
-import type { Envelope, MessageSummary, RejectionData, SmtpStage } from '../src/protocol.ts';
+import type { AuthFailedData, Envelope, MessageSummary, RejectionData, SmtpStage } from '../src/protocol.ts';
 import type { MatchInput } from '../src/rules-schema.ts';
 import type { SinkConfig } from './config.ts';
 import { parseHeaderBlock } from './message-headers.ts';
 import type { HeaderField } from './message-headers.ts';
 import type { RulesEngine, Verdict } from './rules.ts';
 import { SinkSmtpServer } from './smtp-server.ts';
+import { DataBuffer } from './data-buffer.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import type { Logger } from './types.ts';
 
-/** Bytes of DATA buffered across all sessions at once; beyond it clients get 452 and retry (bounds memory under a flood of large messages). */
-export const MAX_INFLIGHT_DATA_BYTES = 512 * 1024 * 1024;
 /** Longest SMTP command line accepted (RFC 5321 section 4.5.3.1.4 says 512; SMTPUTF8 addresses need more). */
 export const MAX_COMMAND_LENGTH = 4096;
 /** Recipients per message (RFC 5321 section 4.5.3.1.8 requires at least 100). */
 export const MAX_RECIPIENTS = 1000;
+/**
+ * Failed AUTH attempts in one session; the next failure is answered 421 and the
+ * session closed (1,999 guesses in one session took 4.1 s before this cap).
+ */
+export const MAX_AUTH_FAILURES_PER_SESSION = 5;
+/** Each failed AUTH is answered this late, so guessing costs the client time, not the sink (a timer, no work). */
+export const AUTH_FAILURE_DELAY_MS = 1000;
 /** Invalid commands tolerated before a session is dropped. */
 export const MAX_UNAUTHENTICATED_COMMANDS = 50;
 
@@ -40,6 +47,8 @@ export interface SmtpFrontHooks {
   refused(kind: 'rejected' | 'deferred', data: RejectionData): void;
   connectionOpened(): void;
   connectionClosed(): void;
+  /** An AUTH failed (wrong credentials); counted in metrics and published as `auth.failed`. */
+  authFailed?(data: AuthFailedData): void;
 }
 
 export interface SmtpFrontOptions {
@@ -49,6 +58,8 @@ export interface SmtpFrontOptions {
   hooks: SmtpFrontHooks;
   /** Waits for a delay rule; injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** The sink's memory budget; DATA in flight draws from its `inflight` account (beyond it: 452). */
+  budget?: MemoryBudget;
 }
 
 type Done = (err?: SMTPServerError | null) => void;
@@ -80,7 +91,8 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
   const { config, rules, logger, hooks } = options;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
   const counted = new WeakSet<SMTPServerSession>();
-  let inflightBytes = 0;
+  const authFailures = new WeakMap<SMTPServerSession, number>();
+  const budget = options.budget ?? new MemoryBudget();
 
   const refuse = (stage: SmtpStage, session: SMTPServerSession, verdict: Exclude<Verdict, { kind: 'disconnect' }>, from: string | null, to: string | null): SMTPServerError => {
     hooks.refused(verdict.kind === 'reject' ? 'rejected' : 'deferred', {
@@ -119,6 +131,9 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
     banner: 'kubectl-email-validate sink',
     secure: false,
     hideSTARTTLS: config.tls === null,
+    // Without a certificate STARTTLS is an unknown command (500), not a handshake with
+    // smtp-server's bundled CN=localhost certificate, whose key is public.
+    disabledCommands: config.tls === null ? ['STARTTLS'] : [],
     ...(config.tls ? { key: config.tls.key, cert: config.tls.cert } : {}),
     hideENHANCEDSTATUSCODES: false,
     hidePIPELINING: false,
@@ -149,13 +164,25 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
       if (counted.delete(session)) hooks.connectionClosed();
     },
 
-    onAuth(auth: SMTPServerAuthentication, _session, callback) {
+    onAuth(auth: SMTPServerAuthentication, session, callback) {
       const user = auth.username ?? '';
       if (config.users.size > 0) {
         const expected = config.users.get(user);
         // compare digests so the comparison takes the same time whatever the lengths
         const ok = expected !== undefined && timingSafeEqual(digest(expected), digest(auth.password ?? ''));
-        if (!ok) return callback(smtpError(535, '5.7.8', 'Authentication credentials invalid'));
+        if (!ok) {
+          const attempt = (authFailures.get(session) ?? 0) + 1;
+          authFailures.set(session, attempt);
+          const disconnected = attempt >= MAX_AUTH_FAILURES_PER_SESSION;
+          hooks.authFailed?.({ user: user.slice(0, 256), mechanism: auth.method, clientAddress: session.remoteAddress, attempt, disconnected });
+          // smtp-server closes the session after sending a 421.
+          const err = disconnected
+            ? smtpError(421, '4.7.0', `Too many failed authentication attempts (${attempt}), closing connection`)
+            : smtpError(535, '5.7.8', 'Authentication credentials invalid');
+          const answer = () => callback(err);
+          sleep(AUTH_FAILURE_DELAY_MS).then(answer, answer);
+          return;
+        }
       }
       callback(null, { user });
     },
@@ -170,25 +197,13 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
     },
 
     onData(stream: SMTPServerDataStream, session, callback) {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let overBudget = false;
-      let released = false;
-      const release = () => {
-        if (!released) inflightBytes -= size;
-        released = true;
-      };
+      // Copied into pooled blocks as it arrives, so the socket's chunks die young
+      // (sink/data-buffer.ts); all of it is counted in the memory budget.
+      const data = new DataBuffer(budget);
+      const release = () => data.release();
       stream.on('data', (chunk: Buffer) => {
-        if (overBudget || stream.sizeExceeded) return; // keep consuming, stop buffering
-        if (inflightBytes + chunk.length > MAX_INFLIGHT_DATA_BYTES) {
-          overBudget = true;
-          release();
-          chunks.length = 0;
-          return;
-        }
-        chunks.push(chunk);
-        size += chunk.length;
-        inflightBytes += chunk.length;
+        if (data.overBudget || stream.sizeExceeded) return; // keep consuming, stop buffering
+        data.append(chunk);
       });
       stream.on('error', release);
       stream.on('end', () => {
@@ -204,16 +219,13 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
           });
           return callback(smtpError(552, '5.3.4', `Message exceeds the size limit of ${config.maxMessageSize} bytes`));
         }
-        if (overBudget) {
-          logger.warn('DATA refused: in-flight buffer budget exhausted', { budget: MAX_INFLIGHT_DATA_BYTES });
+        // Shared memory of the exact size, so the parse worker reads the stored message without a copy.
+        const raw = data.overBudget ? null : data.take();
+        if (raw === null) {
+          release();
+          logger.warn('DATA refused: in-flight memory budget exhausted', { budget: budget.cap('inflight') });
           return callback(smtpError(452, '4.3.1', 'Insufficient system storage, try again later'));
         }
-        // One exact-size copy: the chunks are slices of socket read buffers
-        // (64 KiB each), and keeping a slice would keep its whole buffer alive.
-        const raw = Buffer.allocUnsafeSlow(size);
-        let offset = 0;
-        for (const chunk of chunks) offset += chunk.copy(raw, offset);
-        chunks.length = 0;
         let headers: HeaderField[];
         try {
           headers = parseHeaderBlock(raw);

@@ -14,16 +14,21 @@ import { randomFillSync } from 'node:crypto';
 import type { AttachmentMeta, Envelope, MessageAnalysis, MessageDetail, MessageSummary } from '../src/protocol.ts';
 import { AnalysisCompactor } from './analysis-compact.ts';
 import type { EventLog } from './event-log.ts';
+import type { MemoryBudget } from './memory-budget.ts';
 import type { HeaderField } from './message-headers.ts';
-import { summaryHeaders, splitAddressList } from './message-headers.ts';
+import { parseHeaderBlock, summaryHeaders, splitAddressList } from './message-headers.ts';
 import type { ParsedParts } from './message-parse.ts';
 import type { ParseBackend } from './parse-worker.ts';
 import type { MessageQuery, MessagePage, MessageStore } from './types.ts';
 
 /** Default cap on stored messages: a long test run's mail; their summaries take about 15 MB of heap (docs/performance.md). */
 export const DEFAULT_MAX_MESSAGES = 10_000;
-/** Default cap on stored raw bytes (off-heap); the in-cluster sink sets a lower one to fit its pod (src/manifests.ts). */
-export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+/**
+ * Default cap on stored raw bytes: 128 MiB, the pod's, so that the local
+ * sink's defaults keep to the same memory budget (sink/memory-budget.ts; issue
+ * 2 had 256 MiB, which with the rest could not fit a 512 MiB process).
+ */
+export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
 /** Detail views kept parsed; a UI or flow looks at the same few messages repeatedly. */
 export const DETAIL_CACHE_SIZE = 32;
 
@@ -89,6 +94,8 @@ export interface StoreOptions {
   maxBytes: number;
   events: EventLog;
   parser: ParseBackend;
+  /** The sink's memory budget: cached detail views draw from its `detail` account; the store reports its bytes to `store`. */
+  budget?: MemoryBudget;
   now?: () => Date;
   newId?: () => string;
 }
@@ -108,7 +115,9 @@ export class MemoryMessageStore implements MessageStore {
   readonly #newId: () => string;
   /** Insertion order is age order: the first entry is the oldest. */
   readonly #entries = new Map<string, Entry>();
-  readonly #details = new Map<string, Promise<ParsedParts>>();
+  /** Cached detail parses with their estimated size (0 while pending), oldest first. */
+  readonly #details = new Map<string, { parts: Promise<ParsedParts>; bytes: number }>();
+  readonly #budget: MemoryBudget | null;
   readonly #compactor = new AnalysisCompactor();
   #bytes = 0;
   #evicted = 0;
@@ -119,6 +128,7 @@ export class MemoryMessageStore implements MessageStore {
     this.maxBytes = options.maxBytes;
     this.#events = options.events;
     this.#parser = options.parser;
+    this.#budget = options.budget ?? null;
     this.#isoNow = isoTimeCache(options.now ?? (() => new Date()));
     this.#newId = options.newId ?? flatUuid;
   }
@@ -159,6 +169,7 @@ export class MemoryMessageStore implements MessageStore {
     const cc = ccFields.length === 0 ? NO_CC : ccFields.flatMap((f) => splitAddressList(f.value));
     this.#entries.set(summary.id, { summary, raw: message.raw, cc, analysis: null });
     this.#bytes += size;
+    this.#budget?.set('store', this.#bytes);
     this.#newestFirst = null;
     this.#events.append('message.received', summary);
     return summary;
@@ -212,23 +223,44 @@ export class MemoryMessageStore implements MessageStore {
   async detail(id: string): Promise<MessageDetail | undefined> {
     const entry = this.#entries.get(id);
     if (!entry) return undefined;
-    let parts = this.#details.get(id);
-    if (!parts) {
-      parts = this.#parser.parts(entry.raw);
-      this.#details.set(id, parts);
-      if (this.#details.size > DETAIL_CACHE_SIZE) this.#details.delete(this.#details.keys().next().value!);
+    let cached = this.#details.get(id);
+    if (!cached) {
+      cached = { parts: this.#parser.parts(entry.raw), bytes: 0 };
+      this.#details.set(id, cached);
+      while (this.#details.size > DETAIL_CACHE_SIZE) this.#uncache(this.#details.keys().next().value!);
+      const mine = cached;
+      void mine.parts.then((p) => {
+        if (this.#details.get(id) !== mine) return;
+        // Kept only while the detail account has room; otherwise served once and dropped.
+        const bytes = detailBytes(p);
+        if (this.#budget === null || this.#budget.tryAcquire('detail', bytes)) mine.bytes = bytes;
+        else this.#details.delete(id);
+      });
     }
-    const p = await parts;
+    const p = await cached.parts;
     const current = this.#entries.get(id) ?? entry;
+    // A body that could not be parsed (too large for the parse worker's memory, broken MIME):
+    // the headers from the raw source are still given, and the raw download always works.
+    const headers = p.headers.length > 0 || p.parseError === null
+      ? p.headers
+      : parseHeaderBlock(current.raw).slice(0, 2000).map((h) => ({ name: h.name, value: h.value }));
     return {
       ...current.summary,
       parseError: current.summary.parseError ?? p.parseError,
-      headers: p.headers,
+      headers,
       text: p.text,
       html: p.html,
       attachments: p.attachments,
       analysis: current.analysis,
+      ...(p.truncated || (p.parseError !== null && p.text === null && p.html === null) ? { truncated: true } : {}),
     };
+  }
+
+  #uncache(id: string): void {
+    const cached = this.#details.get(id);
+    if (!cached) return;
+    this.#details.delete(id);
+    this.#budget?.release('detail', cached.bytes);
   }
 
   raw(id: string): Buffer | undefined {
@@ -250,8 +282,9 @@ export class MemoryMessageStore implements MessageStore {
   clear(): number {
     const count = this.#entries.size;
     this.#entries.clear();
-    this.#details.clear();
+    for (const id of [...this.#details.keys()]) this.#uncache(id);
     this.#bytes = 0;
+    this.#budget?.set('store', 0);
     this.#newestFirst = null;
     this.#events.append('messages.cleared', { count });
     return count;
@@ -268,11 +301,19 @@ export class MemoryMessageStore implements MessageStore {
     const entry = this.#entries.get(id);
     if (!entry) return false;
     this.#entries.delete(id);
-    this.#details.delete(id);
+    this.#uncache(id);
     this.#bytes -= entry.raw.length;
+    this.#budget?.set('store', this.#bytes);
     this.#newestFirst = null;
     return true;
   }
+}
+
+/** Rough heap cost of a parsed detail: two bytes per character of its strings. */
+function detailBytes(p: ParsedParts): number {
+  let chars = (p.text?.length ?? 0) + (p.html?.length ?? 0);
+  for (const h of p.headers) chars += h.name.length + h.value.length;
+  return 2 * chars + 256 * p.attachments.length;
 }
 
 function includes(haystack: string | null | undefined, needle: string): boolean {

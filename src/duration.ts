@@ -73,10 +73,12 @@ const PARTS: ReadonlyArray<readonly [string, number]> = [['d', 86_400_000], ['h'
 /**
  * A short human duration that {@link readDuration} reads back (never to more
  * than the input): `850ms`, `12.3s`, `45s`, `4m05s`, `1h30m`, `2h`, `3d04h`.
- * Above a minute it keeps the two largest units and drops the rest.
+ * Above a minute it keeps the two largest units and drops the rest. NaN is
+ * `0ms`; Infinity is capped at Number.MAX_SAFE_INTEGER ms.
  */
 export function formatDuration(ms: number): string {
-  const whole = Math.max(0, Math.floor(ms));
+  // NaN reads as 0 (like a negative), Infinity as the largest exact count: never a throw.
+  const whole = Number.isNaN(ms) ? 0 : Math.max(0, Math.floor(Math.min(ms, Number.MAX_SAFE_INTEGER)));
   if (whole < 1000) return `${whole}ms`;
   if (whole < 60_000) return `${Math.floor(whole / 100) / 10}s`;
   const i = PARTS.findIndex(([, size]) => whole >= size);

@@ -94,7 +94,9 @@ export const ERROR_CODES = Object.freeze({
   EV_ERR_PROVIDER_UNAVAILABLE: { description: 'The verification provider failed repeatedly; its circuit breaker is open.', exit: E },
   EV_ERR_PORT25_BLOCKED: { description: 'Outbound SMTP (port 25) is not reachable from here, so --smtp-probe cannot run.', exit: E },
   EV_ERR_DNS: { description: 'A DNS query failed in a way that is not about the address itself.', exit: E },
-  EV_ERR_CHECK_COORDINATOR: { description: 'The in-cluster check coordinator could not be reached or refused a request (check --in-cluster).', exit: E },
+  EV_ERR_CHECK_COORDINATOR: { description: 'The in-cluster check\'s work queue (its Redis) did not become ready or refused a request (check --in-cluster). Kept from the coordinator it replaced.', exit: E },
+  EV_ERR_CHECK_REDIS: { description: 'The in-cluster check\'s Redis stayed unreachable through the tunnel past the deadline; the run goes on in the cluster (reattach with --attach).', exit: E },
+  EV_ERR_CHECK_ATTACH: { description: 'check --attach found no run to reattach to, or the run was started with other input, output or options.', exit: U },
   EV_ERR_CHECK_SHARDS_FAILED: { description: 'The shards of an in-cluster check failed (their Job gave up); the message gives a pod\'s reason.', exit: E },
 } satisfies Record<string, ErrorCodeSpec>);
 

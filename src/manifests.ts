@@ -46,6 +46,14 @@ export const SINK_MAX_BYTES = 128 * 1024 * 1024;
 export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=4';
 /** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
 export const SINK_MALLOC_ARENA_MAX = '2';
+/**
+ * glibc only (the default image is Alpine, whose musl malloc already maps and
+ * unmaps large blocks): a fixed mmap threshold, so that freed multi-MiB message
+ * buffers go back to the system. glibc's sliding threshold otherwise rises to
+ * the size of the last freed 24 MiB message and serves the next ones from a
+ * heap that never shrinks: ~100 MB more resident in the memory worst case.
+ */
+export const SINK_MALLOC_MMAP_THRESHOLD = '131072';
 
 export interface SinkManifestOptions {
   namespace: string;
@@ -185,6 +193,7 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
     // Heap and nursery bounded well below the memory limit, leaving room for raw mail (off-heap) and the parse worker.
     { name: 'NODE_OPTIONS', value: SINK_NODE_OPTIONS },
     { name: 'MALLOC_ARENA_MAX', value: SINK_MALLOC_ARENA_MAX },
+    { name: 'MALLOC_MMAP_THRESHOLD_', value: SINK_MALLOC_MMAP_THRESHOLD },
     // Stored raw mail capped at a quarter of the memory limit: parsed copies and the event window need the rest.
     { name: 'EV_MAX_BYTES', value: String(SINK_MAX_BYTES) },
   ];

@@ -119,6 +119,12 @@ export interface MessageDetail extends MessageSummary {
   html: string | null;
   attachments: AttachmentMeta[];
   analysis: MessageAnalysis | null;
+  /**
+   * True when `text` or `html` was cut (at the sink's detail body limit, 1 MiB
+   * characters each) or the body could not be parsed within the memory
+   * budget: the whole message is always at `/api/messages/{id}/raw`.
+   */
+  truncated?: boolean;
 }
 
 export interface RejectionData {
@@ -146,6 +152,17 @@ export interface BounceData {
   rule: string | null;
 }
 
+/** A failed SMTP AUTH (wrong credentials); `disconnected` when the session hit the per-session cap and was closed with 421. */
+export interface AuthFailedData {
+  /** The user name the client tried (as sent; empty when none). */
+  user: string;
+  mechanism: string;
+  clientAddress: string;
+  /** Failed attempts in this session so far, this one included. */
+  attempt: number;
+  disconnected: boolean;
+}
+
 /** A release of a stored message (MailHog's or Mailpit's API) and its outcome. */
 export interface ReleaseData {
   id: string;
@@ -170,6 +187,7 @@ export interface EventDataMap {
   'messages.cleared': { count: number };
   'rules.updated': { count: number };
   'webhook.sent': { url: string; format: string; status: number | null; error: string | null; messageId: string };
+  'auth.failed': AuthFailedData;
   /** A stored message relayed to a real SMTP server through a MailHog or Mailpit release (or refused). */
   'message.released': ReleaseData;
   /** The client asked for events older than the retained window. */
@@ -180,7 +198,7 @@ export type SinkEventType = keyof EventDataMap;
 
 export const SINK_EVENT_TYPES = Object.freeze([
   'message.received', 'message.rejected', 'message.deferred', 'message.bounced', 'message.analyzed',
-  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'message.released', 'gap',
+  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'auth.failed', 'message.released', 'gap',
 ] as const satisfies readonly SinkEventType[]);
 
 /** One event. `seq` is strictly increasing per sink process; `gap` events carry the seq they precede. */

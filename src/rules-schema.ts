@@ -15,6 +15,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { DURATION_HINT, formatDuration, readDuration } from './duration.ts';
 import { evError } from './errors.ts';
+import { compileGlob } from './match/glob.ts';
+import { compileLinearRegex, PatternError } from './match/linear-regex.ts';
 import type { SmtpStage } from './protocol.ts';
 
 /** A rules file larger than this is not a hand-written rules file. */
@@ -260,24 +262,27 @@ function optionalRecord(raw: unknown, at: Array<string | number>, fail: Fail, ke
   return raw;
 }
 
-/** Compiles `/regex/flags` or a glob (`*`, `?`, case-insensitive, whole value). */
+/**
+ * Compiles `/regex/flags` or a glob (`*`, `?`, case-insensitive, whole value),
+ * both matched in linear time (src/match/): a rule is evaluated on every
+ * unauthenticated RCPT, so a backtracking pattern would stall the sink.
+ */
 export function compilePattern(raw: unknown, at: Array<string | number>, fail: Fail): Pattern {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_PATTERN_LENGTH) {
     return fail(at, `must be a glob or /regex/ of 1 to ${MAX_PATTERN_LENGTH} characters`);
   }
   const re = /^\/(.+)\/([imsu]*)$/s.exec(raw);
-  let regex: RegExp;
   if (re) {
     try {
-      regex = new RegExp(re[1]!, re[2]);
+      const regex = compileLinearRegex(re[1]!, re[2]);
+      return Object.freeze({ source: raw, test: (value: string) => regex.test(value) });
     } catch (err) {
-      return fail(at, `is not a valid regular expression: ${(err as Error).message}`);
+      if (err instanceof PatternError) return fail(at, err.kind === 'invalid' ? `is not a valid regular expression: ${err.reason}` : `is refused (linear-time matching): it ${err.reason}`);
+      throw err;
     }
-  } else {
-    const body = raw.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
-    regex = new RegExp(`^${body}$`, 'is');
   }
-  return Object.freeze({ source: raw, test: (value: string) => regex.test(value) });
+  const glob = compileGlob(raw);
+  return Object.freeze({ source: raw, test: (value: string) => glob.test(value) });
 }
 
 /**

@@ -16,7 +16,8 @@ export default class Check extends BaseCommand {
   static override summary = 'Check a list of email addresses: syntax, lists, DNS, optional SMTP probe or HTTP provider.';
   static override description = 'Reads one address per line (or a CSV column) from files or standard input, streams one result per distinct address '
     + '(JSON lines by default when stdout is not a terminal), and prints a summary. Limits apply globally, per domain and per mail provider. '
-    + 'With --state the run can be killed at any moment and resumed.';
+    + 'With --state the run can be killed at any moment and resumed. With --in-cluster the work runs in a Kubernetes Indexed Job with Redis '
+    + 'as its queue and limiter; a killed CLI (or a SIGTERM) leaves the run going, and --attach NAME (or the same --state) continues it; Ctrl-C removes it.';
   static override examples = [
     '<%= config.bin %> check --offline list.txt > results.jsonl',
     'cat list.txt | <%= config.bin %> check -o table',
@@ -24,6 +25,8 @@ export default class Check extends BaseCommand {
     '<%= config.bin %> check big.txt --rate 50/s --out results.jsonl --state check.state',
     '<%= config.bin %> check list.txt --smtp-probe --helo probe.mail.example.net --mail-from verify@example.net',
     '<%= config.bin %> check list.txt --provider provider.yaml --fail-on invalid',
+    '<%= config.bin %> check big.txt --in-cluster --shards 5 --rate 200/s --out results.jsonl --state big.state',
+    '<%= config.bin %> check --in-cluster --attach email-validation-20260101-120000-ab12',
   ];
   static override strict = false;
   static override args = { file: Args.string({ ignoreStdin: true, description: 'Input files (one address per line, or CSV with --column); "-" or none for standard input.' }) };
@@ -57,8 +60,9 @@ export default class Check extends BaseCommand {
     'mx-concurrency': Flags.integer({ description: 'SMTP sessions in flight per mail provider (Google, Microsoft, Yahoo …, or MX domain).', default: 5, min: 1, max: 200, helpGroup: 'LIMITS' }),
     'mx-rate': Flags.string({ description: 'SMTP sessions per second per mail provider (Microsoft gets a third).', default: '3/s', helpGroup: 'LIMITS' }),
     'checkpoint-interval': Flags.string({ description: 'Minimum time between checkpoints.', default: '1s', hidden: true }),
-    'in-cluster': Flags.boolean({ description: 'Run the checks in the cluster: a coordinator and an Indexed Job of --shards pods (input and results stream through a tunnel).', helpGroup: 'CLUSTER' }),
+    'in-cluster': Flags.boolean({ description: 'Run the checks in the cluster: Redis (queue and limits) and an Indexed Job of --shards pods (input and results stream through a tunnel).', helpGroup: 'CLUSTER' }),
     shards: Flags.integer({ description: 'Shard pods with --in-cluster.', default: 3, min: 1, max: 100, helpGroup: 'CLUSTER' }),
+    attach: Flags.string({ description: 'Reattach to the in-cluster run in this namespace: write the results that arrived meanwhile and finish (input and output are the run\'s).', helpGroup: 'CLUSTER', dependsOn: ['in-cluster'] }),
     ...kubeFlags,
   };
 
@@ -68,13 +72,15 @@ export default class Check extends BaseCommand {
     for (const v of failOn) if (!VERDICTS.includes(v as Verdict)) throw evError('EV_ERR_INVALID_OPTION', `--fail-on "${v}" is not a verdict`, { hint: 'use invalid, risky, unknown (or valid), comma-separated' });
     const format: CheckFormat = flags.format ?? (process.stdout.isTTY && !flags.out ? 'table' : 'jsonl');
     const ac = new AbortController();
+    // Ctrl-C stops the run (an in-cluster one is removed); SIGTERM stops this CLI only (an in-cluster run goes on).
     const onSignal = (): void => ac.abort(new Error('interrupted'));
+    const onTerm = (): void => ac.abort(Object.assign(new Error('terminated'), { leaveRunning: true }));
     process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.once('SIGTERM', onTerm);
     let summary: CheckSummary;
     try {
       const runner = flags['in-cluster']
-        ? (await import('../lib/check-cluster/run.ts')).inClusterRunner({ shards: flags.shards, kube: pickKubeFlags(flags), onStatus: (l) => this.status(l) })
+        ? (await import('../lib/check-cluster/run.ts')).inClusterRunner({ shards: flags.shards, attach: flags.attach, kube: pickKubeFlags(flags), onStatus: (l) => this.status(l) })
         : (o: CheckOptions, io: CheckIo) => runCheckInWorker(o, io.signal!);
       summary = await runner({
         paths: argv as string[], column: flags.column ?? null, format, out: flags.out ?? null, state: flags.state ?? null,
@@ -91,7 +97,7 @@ export default class Check extends BaseCommand {
       }, { stdoutFd: 1, stderr: process.stderr, stdin: process.stdin, env: process.env, clock: systemClock, signal: ac.signal });
     } finally {
       process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      process.off('SIGTERM', onTerm);
     }
     if (summary.quiet) return;
     const c = summary.counts;

@@ -26,13 +26,20 @@ export interface LinkScan {
 
 const ENTITY: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
+/**
+ * The character a numeric character reference's digits stand for, as a browser
+ * reads them: every digit counts (leading zeros too), and 0, surrogates and
+ * values past U+10FFFF become U+FFFD. Never throws.
+ */
+export function numericReference(digits: string, hex: boolean): string {
+  const code = Number.parseInt(digits, hex ? 16 : 10);
+  return Number.isFinite(code) && code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '\uFFFD';
+}
+
 /** Decodes the handful of entities that appear in href values and link texts. */
 export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]{1,6}|#\d{1,7}|[a-zA-Z]{2,8});/g, (whole, ent: string) => {
-    if (ent[0] === '#') {
-      const code = ent[1] === 'x' || ent[1] === 'X' ? parseInt(ent.slice(2), 16) : parseInt(ent.slice(1), 10);
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    }
+  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]{2,8});/g, (whole, ent: string) => {
+    if (ent[0] === '#') return ent[1] === 'x' || ent[1] === 'X' ? numericReference(ent.slice(2), true) : numericReference(ent.slice(1), false);
     return ENTITY[ent.toLowerCase()] ?? whole;
   });
 }

@@ -56,10 +56,24 @@ function notFound(what: string) {
   return evError('EV_ERR_NOT_FOUND', what, { hint: 'list messages with `kubectl email-validate messages` or GET /api/messages' });
 }
 
-/** RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name. */
+/** RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name (lone surrogates become U+FFFD: encodeURIComponent throws on them). */
 export function contentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(Buffer.from(filename, 'utf8').toString('utf8'))}`;
+}
+
+/** `type/subtype` of RFC 2045 (tokens only); parameters are dropped, the bytes are served as a download anyway. */
+const MIME_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,127}\/[!#$%&'*+.^_`|~0-9A-Za-z-]{1,127}$/;
+
+/**
+ * The Content-Type an attachment is served with: its declared media type when
+ * that is a clean `type/subtype`, else application/octet-stream. A declared
+ * value with non-ASCII or control characters made Node refuse the header and
+ * the download a 500 forever (issue 10, item 6).
+ */
+export function safeContentType(declared: string | null | undefined): string {
+  const type = (declared ?? '').split(';')[0]!.trim().toLowerCase();
+  return MIME_TYPE.test(type) ? type : 'application/octet-stream';
 }
 
 export function addApiRoutes(router: Router, ctx: SinkContext, options: ApiRoutesOptions): void {
@@ -110,7 +124,7 @@ export function addApiRoutes(router: Router, ctx: SinkContext, options: ApiRoute
     const name = found.meta.filename ?? `attachment-${found.meta.index}`;
     sendBuffer(res, 200, found.content, {
       // Served as a download, never rendered: the content is untrusted.
-      'content-type': found.meta.contentType || 'application/octet-stream',
+      'content-type': safeContentType(found.meta.contentType),
       'content-disposition': contentDisposition(name),
       'content-security-policy': "default-src 'none'; sandbox",
     });

@@ -17,6 +17,8 @@ import { EventFeed, FEED_MAX_CLIENT_PAYLOAD, type EventFeedOptions, type FeedSub
 import type { SinkMetrics } from '../metrics.ts';
 import type { Logger, SinkContext } from '../types.ts';
 import { addApiRoutes } from './api-routes.ts';
+import { ConnectionGuard } from './connection-guard.ts';
+export { HTTP_MAX_CONNECTIONS } from './connection-guard.ts';
 import { TokenVerifier } from './auth.ts';
 import { addMailhogRoutes } from './mailhog/routes.ts';
 import { addMailpitRoutes } from './mailpit/routes.ts';
@@ -24,6 +26,7 @@ import type { Relay } from './mailhog/release.ts';
 import type { ReleaseTarget } from '../release-targets.ts';
 import { errorBody, sendError, sendJson, sendText } from './respond.ts';
 import { Router } from './router.ts';
+import type { RouteInfo } from './router.ts';
 import { addUiRoutes } from '../ui/routes.ts';
 
 /** Path of the WebSocket event feed. */
@@ -40,8 +43,6 @@ export const SHUTDOWN_GRACE_MS = 5_000;
 export const MAX_FEED_TYPES = 32;
 /** Feed clients at once: each may hold up to the feed's soft buffer (1 MiB); `tail` and flows use a handful. */
 export const MAX_FEED_CLIENTS = 256;
-/** Open HTTP connections at once (API, MailHog, feed): bounds sockets and their buffers. */
-export const HTTP_MAX_CONNECTIONS = 1024;
 
 export interface ApiServerOptions {
   /** The API token; null disables authentication (`--no-auth`). */
@@ -54,6 +55,8 @@ export interface ApiServerOptions {
   mailhogHostname?: string;
   /** `--cors-origin`: Access-Control-Allow-Origin of the MailHog/Mailpit-compatible routes (null: none). */
   corsOrigin?: string | null;
+  /** The link check may fetch loopback/private addresses (`--link-check-private`). */
+  linkCheckPrivate?: boolean;
   /** `--release-to`: the SMTP servers MailHog/Mailpit releases may go to (none: releases are refused). */
   releaseTo?: readonly ReleaseTarget[];
   /** Sends releases (tests inject one). */
@@ -71,6 +74,10 @@ export interface ApiServer {
   server: Server;
   /** The WebSocket event feed (exposed for stats and tests). */
   feed: EventFeed;
+  /** Every HTTP route (the API fuzzer walks them). */
+  routes(): RouteInfo[];
+  /** Admission of HTTP connections (exposed for tests). */
+  connections: ConnectionGuard;
   shutdown(): Promise<void>;
 }
 
@@ -154,13 +161,13 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     sendText(res, 200, text, metrics.registry.contentType);
   }, { auth: false });
   addApiRoutes(router, ctx, { auth: verifier !== null, info: options.info });
-  const compatOptions = { corsOrigin: options.corsOrigin ?? null, releaseTo: options.releaseTo ?? [], logger, ...(options.relay ? { relay: options.relay } : {}) };
+  const compatOptions = { corsOrigin: options.corsOrigin ?? null, releaseTo: options.releaseTo ?? [], logger, linkCheckPrivate: options.linkCheckPrivate ?? false, ...(options.relay ? { relay: options.relay } : {}) };
   const compat = [
     addMailhogRoutes(router, ctx, { ...compatOptions, ...(options.mailhogHostname ? { hostname: options.mailhogHostname } : {}) }),
     addMailpitRoutes(router, ctx, { ...compatOptions, ...(options.localSmtp ? { localSmtp: options.localSmtp } : {}) }),
   ];
   const compatSockets = new Map(compat.flatMap((c) => [...c.websockets]));
-  addUiRoutes(router, ctx);
+  addUiRoutes(router, ctx, { linkCheckPrivate: options.linkCheckPrivate ?? false });
   router.add('GET', EVENTS_PATH, () => {
     throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
   });
@@ -196,7 +203,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       sendError(res, err, logger, req);
     }
   });
-  server.maxConnections = HTTP_MAX_CONNECTIONS;
+  const guard = new ConnectionGuard(server, { onShed: (kind, address) => logger.debug(`http connection ${kind}`, { address }) });
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
@@ -235,7 +242,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       if (url.pathname !== EVENTS_PATH) throw evError('EV_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`, { hint: `the event feed is at ${EVENTS_PATH}` });
       if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();
       subscription = parseFeedQuery(url);
-      if (feed.clientCount >= maxFeedClients) {
+      if (feed.socketCount >= maxFeedClients) {
         rejectUpgrade(socket, evError('EV_ERR_SINK_UNREACHABLE', `the sink already serves ${maxFeedClients} event feed clients`, { hint: 'close other tail or run sessions and retry' }), 503);
         return;
       }
@@ -244,7 +251,10 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
       rejectUpgrade(socket, error);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => feed.attach(ws, subscription));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      guard.upgraded(req.socket);
+      feed.attach(ws, subscription);
+    });
   });
 
   let shutdownPromise: Promise<void> | undefined;
@@ -267,5 +277,5 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     return shutdownPromise;
   };
 
-  return { server, feed, shutdown };
+  return { server, feed, connections: guard, routes: () => router.list(), shutdown };
 }

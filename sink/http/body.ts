@@ -38,3 +38,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.once('error', (err) => { if (!failed) { failed = true; reject(err); } });
   });
 }
+
+/**
+ * Whether the request declares a JSON body. Routes with side effects outside
+ * the sink (release, send) require it: a web page can send text/plain or form
+ * bodies cross-origin without a CORS preflight, but not application/json.
+ */
+export function declaresJson(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  return type !== undefined && /^application\/json\s*(;|$)/i.test(type);
+}

@@ -19,8 +19,16 @@ export interface RouteOptions {
   auth: boolean;
 }
 
+/** A registered route as data (the API fuzzer walks every one of them). */
+export interface RouteInfo {
+  method: string;
+  pattern: string;
+  auth: boolean;
+}
+
 interface Route {
   method: string;
+  pattern: string;
   segments: string[];
   handler: RouteHandler;
   options: RouteOptions;
@@ -35,8 +43,13 @@ export class Router {
   readonly #routes: Route[] = [];
 
   add(method: string, pattern: string, handler: RouteHandler, options: RouteOptions = { auth: true }): this {
-    this.#routes.push({ method, segments: split(pattern), handler, options });
+    this.#routes.push({ method, pattern, segments: split(pattern), handler, options });
     return this;
+  }
+
+  /** Every route, in registration order. */
+  list(): RouteInfo[] {
+    return this.#routes.map((r) => ({ method: r.method, pattern: r.pattern, auth: r.options.auth }));
   }
 
   match(method: string, pathname: string): RouteMatch {

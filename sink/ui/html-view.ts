@@ -13,6 +13,7 @@
  * `vbscript:`, also when hidden by entities or control characters) are
  * replaced by `#blocked`.
  */
+import { numericReference } from '../analysis/links.ts';
 
 /** Schemes a link in a preview may keep. */
 const SAFE_SCHEMES = ['http:', 'https:', 'mailto:', 'tel:'];
@@ -86,22 +87,30 @@ function readTag(html: string, lt: number): Tag | null {
 
 const NAMED_ENTITIES: Record<string, string> = { colon: ':', tab: '\t', newline: '\n', amp: '&', lpar: '(', rpar: ')' };
 
-/** Decodes the character references of the first few characters of a value, enough to read a scheme. */
+/**
+ * Decodes character references until SCHEME_PROBE_CHARS characters are out,
+ * enough to read a scheme. Scans the value itself (not a prefix of it), so a
+ * reference padded with zeros is read whole, as the browser reads it.
+ */
 function decodeProbe(value: string): string {
-  const s = value.slice(0, SCHEME_PROBE_CHARS);
   let out = '';
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] !== '&') { out += s[i]; continue; }
-    let j = i + 1;
-    while (j < s.length && j - i < 12 && /[#a-zA-Z0-9]/.test(s[j])) j++;
-    const ref = s.slice(i + 1, j);
+  for (let i = 0; i < value.length && out.length < SCHEME_PROBE_CHARS; i++) {
+    if (value[i] !== '&') { out += value[i]; continue; }
     let decoded: string | undefined;
-    if (ref.startsWith('#x') || ref.startsWith('#X')) decoded = String.fromCodePoint(Number.parseInt(ref.slice(2), 16) || 0xfffd);
-    else if (ref.startsWith('#')) decoded = String.fromCodePoint(Number.parseInt(ref.slice(1), 10) || 0xfffd);
-    else decoded = NAMED_ENTITIES[ref.toLowerCase()];
+    let j = i + 1;
+    if (value[j] === '#') {
+      const hex = value[j + 1] === 'x' || value[j + 1] === 'X';
+      j += hex ? 2 : 1;
+      const start = j;
+      while (j < value.length && (hex ? /[0-9a-fA-F]/ : /[0-9]/).test(value[j])) j++;
+      if (j > start) decoded = numericReference(value.slice(start, j), hex);
+    } else {
+      while (j < value.length && j - i < 12 && /[a-zA-Z0-9]/.test(value[j])) j++;
+      decoded = NAMED_ENTITIES[value.slice(i + 1, j).toLowerCase()];
+    }
     if (decoded === undefined) { out += '&'; continue; }
     out += decoded;
-    i = s[j] === ';' ? j : j - 1;
+    i = value[j] === ';' ? j : j - 1;
   }
   return out;
 }

@@ -91,6 +91,8 @@ export interface UiRoutesOptions {
   assets?: UiAssets | null;
   /** Fetch used by the link check (tests inject one). */
   fetch?: typeof fetch;
+  /** The link check may fetch loopback/private addresses (`--link-check-private`). */
+  linkCheckPrivate?: boolean;
 }
 
 export function addUiRoutes(router: Router, ctx: SinkContext, options: UiRoutesOptions = {}): void {
@@ -183,7 +185,7 @@ export function addUiRoutes(router: Router, ctx: SinkContext, options: UiRoutesO
   router.add('POST', '/api/messages/:id/links/check', async ({ res, params }) => {
     const detail = await ctx.store.detail(params.id);
     if (detail === undefined) throw evError('EV_ERR_NOT_FOUND', `no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
-    const links = await checkLinks(detail.analysis?.links ?? [], { fetch: doFetch });
+    const links = await checkLinks(detail.analysis?.links ?? [], { fetch: doFetch, allowPrivate: options.linkCheckPrivate ?? false });
     sendJson(res, 200, { links, checked: links.length, total: detail.analysis?.links.length ?? 0 });
   });
 }

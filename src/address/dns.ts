@@ -234,6 +234,11 @@ export function isNonPublicIp(ip: string): boolean {
     if (l === '::1' || l === '::') return true;
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(l);
     if (mapped) return isNonPublicIp(mapped[1]);
+    const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(l);
+    if (mappedHex) {
+      const [hi, lo] = [parseInt(mappedHex[1], 16), parseInt(mappedHex[2], 16)];
+      return isNonPublicIp(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+    }
     const first = parseInt(l.split(':')[0] || '0', 16);
     if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7
     if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10

@@ -1,12 +1,13 @@
 /**
- * Objects of one `check --in-cluster` run: a coordinator (Deployment +
- * Service) and an Indexed Job of shards, both running the same esbuild bundle
- * on the stock Node.js image, shipped gzip-compressed in ConfigMaps exactly
- * like the sink (same bootstrap, same part size). Nothing but code is stored
- * in ConfigMaps: the addresses stream through the coordinator's HTTP API, so
- * the list size is not bounded by etcd.
+ * Objects of one `check --in-cluster` run: Redis (the official image, as its
+ * non-root user, append-only file on an emptyDir: Deployment + Service +
+ * NetworkPolicy, its password in a Secret) and an Indexed Job of shards
+ * running our esbuild bundle on the stock Node.js image, shipped
+ * gzip-compressed in ConfigMaps exactly like the sink (same bootstrap, same
+ * part size). Nothing but code is stored in ConfigMaps: the addresses stream
+ * into Redis through the tunnel, so the list size is not bounded by etcd.
  *
- * Pure: clock, token and bundle are inputs.
+ * Pure: clock, password and bundle are inputs.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -14,23 +15,35 @@ import { COMPONENT_LABEL, NAME_LABEL, lifetimeAnnotations, managedLabels, ANNOTA
 import { evError } from '../errors.ts';
 import { BUNDLE_PART_BYTES, DEFAULT_NODE_IMAGE, NODE_USER_UID as SINK_UID, bootstrapProgram, bundlePartName, splitBytes } from '../bundle-shipping.ts';
 import type { KubeObject } from '../kube-object.ts';
+import { REDIS_MAXMEMORY_MB, REDIS_PORT, type ClusterLimits, type ShardOptions } from './protocol.ts';
 
 /** The container's program: unpack the checker's bundle (not the sink's) and run it. */
-const BOOTSTRAP = bootstrapProgram('check.bundle.mjs');
-import { COORDINATOR_PORT, type CoordinatorLimits, type ShardOptions } from './protocol.ts';
+const BOOTSTRAP = bootstrapProgram('checker.bundle.mjs');
 
 /** Name label value of every object of a check run (and the prefix of their names). */
 export const CHECK_NAME = 'email-check';
-export const COORDINATOR_NAME = `${CHECK_NAME}-coordinator`;
+export const REDIS_NAME = `${CHECK_NAME}-redis`;
 export const SHARDS_NAME = `${CHECK_NAME}-shards`;
 export const CHECK_TOKEN_SECRET = `${CHECK_NAME}-token`;
 export const CHECK_TOKEN_KEY = 'token';
-/** Selector of the coordinator pod. */
-export const COORDINATOR_SELECTOR = `${NAME_LABEL}=${CHECK_NAME},${COMPONENT_LABEL}=coordinator`;
+/** Key of the Redis configuration (holds the password) in the same Secret. */
+export const REDIS_CONF_KEY = 'redis.conf';
+/** Selector of the Redis pod. */
+export const REDIS_SELECTOR = `${NAME_LABEL}=${CHECK_NAME},${COMPONENT_LABEL}=redis`;
+/** The official Redis image (Redis 7: streams with XAUTOCLAIM, multi-part AOF). */
+export const DEFAULT_REDIS_IMAGE = 'redis:7-alpine';
+/** The `redis` user and group of the official image. */
+export const REDIS_UID = 999;
+export const REDIS_GID = 1000;
+/** Where Redis keeps its append-only file (an emptyDir: survives container restarts, not the pod). */
+export const REDIS_DATA_DIR = '/data';
+export const REDIS_CONF_DIR = '/etc/email-check-redis';
 /** Selector of the shard pods. */
 export const SHARD_SELECTOR = `${NAME_LABEL}=${CHECK_NAME},${COMPONENT_LABEL}=shard`;
-/** Shards at most: beyond this the coordinator, not the shards, is the bottleneck. */
+/** Shards at most: beyond this Redis, not the shards, is the bottleneck. */
 export const MAX_SHARDS = 100;
+/** Bundle parts at most (a checker bundle is one part today; removal of a reattached run looks for this many). */
+export const MAX_BUNDLE_PARTS = 4;
 /** Where the bundle parts are mounted and unpacked. */
 export const CHECK_BUNDLE_DIR = '/opt/email-check/bundle';
 export const CHECK_WORK_DIR = '/tmp';
@@ -44,20 +57,23 @@ export interface CheckClusterManifestOptions {
   bundle: Uint8Array;
   shards: number;
   shard: ShardOptions;
-  limits: CoordinatorLimits;
+  limits: ClusterLimits;
   nodeImage?: string;
-  /** Lease TTL (ms) the coordinator applies to shards. */
+  redisImage?: string;
+  /** Lease TTL (ms) after which another shard takes over a batch. */
   leaseTtlMs?: number;
+  /** Seconds a shard keeps trying an unreachable Redis before it exits (and is restarted). */
+  redisUnreachableMs?: number;
 }
 
-/** In-cluster URL of the coordinator, as shards use it. */
-export function coordinatorUrl(namespace: string): string {
-  return `http://${COORDINATOR_NAME}.${namespace}.svc.cluster.local:${COORDINATOR_PORT}`;
+/** In-cluster host name of Redis, as shards use it. */
+export function redisHost(namespace: string): string {
+  return `${REDIS_NAME}.${namespace}.svc.cluster.local`;
 }
 
 /**
  * All objects in apply order. The Job is last: the CLI applies it only once
- * the coordinator is ready, so shards never start against nothing.
+ * Redis is ready and the run is created in it, so shards never start against nothing.
  */
 export function buildCheckClusterManifests(o: CheckClusterManifestOptions): KubeObject[] {
   if (!Number.isInteger(o.shards) || o.shards < 1 || o.shards > MAX_SHARDS) {
@@ -76,7 +92,11 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
   }
   objects.push({
     apiVersion: 'v1', kind: 'Secret', metadata: meta(CHECK_TOKEN_SECRET, 'api-token'), type: 'Opaque',
-    data: { [CHECK_TOKEN_KEY]: Buffer.from(o.token, 'utf8').toString('base64') },
+    data: {
+      [CHECK_TOKEN_KEY]: Buffer.from(o.token, 'utf8').toString('base64'),
+      // The password reaches Redis in its config file, never in argv (visible in `ps`) or a ConfigMap.
+      [REDIS_CONF_KEY]: Buffer.from(`requirepass ${o.token}\n`, 'utf8').toString('base64'),
+    },
   });
   const gz = gzipSync(o.bundle, { level: 9 });
   const bundleHash = createHash('sha256').update(o.bundle).digest('hex');
@@ -91,26 +111,27 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
     { name: 'EV_WORK_DIR', value: CHECK_WORK_DIR },
     { name: 'EV_TOKEN', valueFrom: { secretKeyRef: { name: CHECK_TOKEN_SECRET, key: CHECK_TOKEN_KEY } } },
   ];
-  const podSpec = (role: 'coordinator' | 'shard', env: Array<Record<string, unknown>>, extra: Record<string, unknown>): Record<string, unknown> => ({
+  const shardPod: Record<string, unknown> = {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
+    restartPolicy: 'OnFailure',
     securityContext: { runAsNonRoot: true, runAsUser: SINK_UID, runAsGroup: SINK_UID, fsGroup: SINK_UID, seccompProfile: { type: 'RuntimeDefault' } },
-    ...extra,
     containers: [{
-      name: role,
+      name: 'shard',
       image: o.nodeImage ?? DEFAULT_NODE_IMAGE,
       imagePullPolicy: 'IfNotPresent',
       command: ['node', '-e', BOOTSTRAP],
-      env: [...baseEnv, { name: 'EV_CHECK_ROLE', value: role }, ...env],
-      ...(role === 'coordinator' ? {
-        ports: [{ name: 'http', containerPort: COORDINATOR_PORT, protocol: 'TCP' }],
-        readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 },
-        livenessProbe: { httpGet: { path: '/livez', port: 'http' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-        // Holds at most MAX_LIVE_ITEMS items and results.
-        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
-      } : {
-        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '384Mi' } },
-      }),
+      env: [
+        ...baseEnv,
+        { name: 'EV_REDIS_ADDRESS', value: `${redisHost(ns)}:${REDIS_PORT}` },
+        { name: 'EV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'EV_CHECK_OPTIONS', value: JSON.stringify(o.shard) },
+        { name: 'EV_CHECK_LIMITS', value: JSON.stringify(o.limits) },
+        ...(o.leaseTtlMs ? [{ name: 'EV_LEASE_TTL_MS', value: String(o.leaseTtlMs) }] : []),
+        ...(o.redisUnreachableMs ? [{ name: 'EV_REDIS_UNREACHABLE_MS', value: String(o.redisUnreachableMs) }] : []),
+        { name: 'NODE_OPTIONS', value: '--max-old-space-size=320' },
+      ],
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '384Mi' } },
       securityContext: {
         allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: SINK_UID, runAsGroup: SINK_UID,
         capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
@@ -118,37 +139,61 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
       volumeMounts: [{ name: 'tmp', mountPath: CHECK_WORK_DIR }, { name: 'bundle', mountPath: CHECK_BUNDLE_DIR, readOnly: true }],
     }],
     volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, bundleVolume],
-  });
+  };
+  const redisPod: Record<string, unknown> = {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: { runAsNonRoot: true, runAsUser: REDIS_UID, runAsGroup: REDIS_GID, fsGroup: REDIS_GID, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [{
+      name: 'redis',
+      image: o.redisImage ?? DEFAULT_REDIS_IMAGE,
+      imagePullPolicy: 'IfNotPresent',
+      command: [
+        'redis-server', `${REDIS_CONF_DIR}/${REDIS_CONF_KEY}`,
+        '--port', String(REDIS_PORT), '--bind', '*', '-::*',
+        // Every write goes to the append-only file before it is answered, so a restarted
+        // container loses nothing acknowledged; no RDB snapshots besides.
+        '--dir', REDIS_DATA_DIR, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+        '--maxmemory', `${REDIS_MAXMEMORY_MB}mb`, '--maxmemory-policy', 'noeviction',
+      ],
+      ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
+      readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 },
+      livenessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: `${REDIS_MAXMEMORY_MB + 128}Mi` } },
+      securityContext: {
+        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: REDIS_UID, runAsGroup: REDIS_GID,
+        capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+      },
+      volumeMounts: [{ name: 'data', mountPath: REDIS_DATA_DIR }, { name: 'conf', mountPath: REDIS_CONF_DIR, readOnly: true }],
+    }],
+    volumes: [
+      { name: 'data', emptyDir: { sizeLimit: '1Gi' } },
+      { name: 'conf', secret: { secretName: CHECK_TOKEN_SECRET, items: [{ key: REDIS_CONF_KEY, path: REDIS_CONF_KEY }] } },
+    ],
+  };
   const podAnnotations = { [`${ANNOTATION_PREFIX}/bundle-sha256`]: bundleHash };
 
   objects.push({
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(COORDINATOR_NAME, 'coordinator'),
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(REDIS_NAME, 'redis'),
     spec: {
       replicas: 1,
-      selector: { matchLabels: labels('coordinator') },
-      template: {
-        metadata: { labels: labels('coordinator'), annotations: podAnnotations },
-        spec: podSpec('coordinator', [
-          { name: 'EV_HOST', value: '::' },
-          { name: 'EV_PORT', value: String(COORDINATOR_PORT) },
-          { name: 'EV_CHECK_LIMITS', value: JSON.stringify(o.limits) },
-          ...(o.leaseTtlMs ? [{ name: 'EV_LEASE_TTL_MS', value: String(o.leaseTtlMs) }] : []),
-          { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
-        ], {}),
-      },
+      // One Redis at a time: two would split the run.
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: labels('redis') },
+      template: { metadata: { labels: labels('redis') }, spec: redisPod },
     },
   });
   objects.push({
-    apiVersion: 'v1', kind: 'Service', metadata: meta(COORDINATOR_NAME, 'coordinator'),
-    spec: { type: 'ClusterIP', selector: labels('coordinator'), ports: [{ name: 'http', port: COORDINATOR_PORT, targetPort: 'http', protocol: 'TCP' }] },
+    apiVersion: 'v1', kind: 'Service', metadata: meta(REDIS_NAME, 'redis'),
+    spec: { type: 'ClusterIP', selector: labels('redis'), ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }] },
   });
   objects.push({
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(COORDINATOR_NAME, 'coordinator'),
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(REDIS_NAME, 'redis'),
     spec: {
-      podSelector: { matchLabels: labels('coordinator') },
+      podSelector: { matchLabels: labels('redis') },
       policyTypes: ['Ingress'],
       // Shards in this namespace only; the CLI comes through the API server's port-forward.
-      ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: COORDINATOR_PORT }] }],
+      ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: REDIS_PORT }] }],
     },
   });
   objects.push({
@@ -157,17 +202,9 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
       completionMode: 'Indexed',
       completions: o.shards,
       parallelism: o.shards,
-      // A shard that crashes is restarted; its leases expire meanwhile and other shards redo them.
+      // A shard that crashes is restarted; meanwhile its leases expire and other shards take them over.
       backoffLimit: Math.max(6, o.shards * 2),
-      template: {
-        metadata: { labels: labels('shard'), annotations: podAnnotations },
-        spec: podSpec('shard', [
-          { name: 'EV_COORDINATOR_URL', value: coordinatorUrl(ns) },
-          { name: 'EV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          { name: 'EV_CHECK_OPTIONS', value: JSON.stringify(o.shard) },
-          { name: 'NODE_OPTIONS', value: '--max-old-space-size=320' },
-        ], { restartPolicy: 'OnFailure' }),
-      },
+      template: { metadata: { labels: labels('shard'), annotations: podAnnotations }, spec: shardPod },
     },
   });
   return objects;

@@ -1,34 +1,63 @@
 /**
- * Wire types of `check --in-cluster`: the HTTP API the coordinator pod serves
- * to the CLI (push input, pull results) and to the shards of the Indexed Job
- * (lease work, heartbeat, post results, acquire per-domain/provider permits).
+ * What `check --in-cluster` keeps in Redis, shared by the CLI (through the
+ * port-forward tunnel) and the shards of the Indexed Job (in the cluster).
  *
- * Why a pull-based coordinator rather than static sharding (index i takes
- * every N-th address): work moves to whichever shard is free, a dead shard's
- * leases expire and its items go back to the queue, and the coordinator is the
- * one place where global limits can be counted for all shards together.
+ *   ev:run   hash    the run: id (a new id means Redis lost everything), total
+ *                    (-1 until the input ended), pushed (highest index queued),
+ *                    created, options (JSON), input paths and output (for --attach)
+ *   ev:q     stream  work: one entry per batch of addresses (gzipped JSON); consumer group "shards"
+ *                    (XREADGROUP claims, XAUTOCLAIM takes over a dead shard's
+ *                    entries after the lease time; done entries are XACKed and XDELed)
+ *   ev:r     hash    results by batch ("FIRST-LAST" indexes -> gzipped JSON; HSETNX: the
+ *                    first one wins; the CLI also keeps the first per index)
+ *   ev:o     stream  which batches got results, in arrival order (the CLI's cursor)
+ *   ev:cp    string  the CLI's last checkpoint: written up to index, output bytes, counts
+ *   ev:lim:* limits  token buckets (hash) and concurrency slots (sorted set of holders
+ *                    scored by lease expiry, so a dead holder's slot frees itself)
+ *   ev:dns:* strings DNS answers shared by the shards (with a TTL)
+ *
+ * Why streams and not a list (BRPOPLPUSH): a consumer group remembers which
+ * shard holds which entry and for how long (XPENDING), which is exactly a lease;
+ * XAUTOCLAIM hands an entry held too long to a live shard without a reaper of
+ * ours; a restarted Redis reloads the group from its append-only file.
  */
 import type { CheckResult } from '../check/result.ts';
+import type { Counts } from '../check/engine.ts';
 
-/** Port the coordinator listens on in its pod (Service port is the same). */
-export const COORDINATOR_PORT = 8090;
+/** Port Redis listens on in its pod (the Service port is the same). */
+export const REDIS_PORT = 6379;
 
-/** Items waiting, leased or with an unread result in the coordinator at most: bounds its memory whatever the list length. */
-export const MAX_LIVE_ITEMS = 50_000;
-/** Items per push from the CLI: one request of at most ~2.5 MB (addresses are at most 254 octets, JSON adds a few). */
-export const MAX_PUSH_ITEMS = 5_000;
-/** Items per lease: a shard that dies loses at most this much work in flight. */
-export const MAX_LEASE_ITEMS = 500;
-/** Results returned per pull. */
-export const MAX_PULL_RESULTS = 5_000;
-/** Request bodies accepted by the coordinator (push of 5,000 results with DNS details stays well under). */
-export const MAX_BODY_BYTES = 16 * 1024 * 1024;
-/** A lease not renewed for this long is given back to the queue (the shard is presumed dead). */
-export const DEFAULT_LEASE_TTL_MS = 10_000;
-/** Shards renew their leases this often: three tries before a lease expires. */
+export const RUN_KEY = 'ev:run';
+export const QUEUE_KEY = 'ev:q';
+export const GROUP = 'shards';
+export const RESULTS_KEY = 'ev:r';
+export const ARRIVALS_KEY = 'ev:o';
+export const CHECKPOINT_KEY = 'ev:cp';
+export const LIMIT_PREFIX = 'ev:lim:';
+export const DNS_PREFIX = 'ev:dns:';
+
+/** Addresses queued without a result at most (the CLI stops reading input beyond): bounds Redis's memory whatever the list length. */
+export const MAX_WAITING = 50_000;
+/** Addresses per queue entry offline (cheap: big batches make the hop fast). */
+export const OFFLINE_BATCH = 1_000;
+/** Addresses per queue entry with network checks: a dead shard's lease holds little, and work spreads evenly. */
+export const NETWORK_BATCH = 16;
+/** Queue entries the CLI sends per round trip (pipelined, one command each: a dropped tunnel re-sends only what was not answered). */
+export const PUSH_ENTRIES = 16;
+/** Arrival entries (batches of results) the CLI reads per round trip. */
+export const READ_ARRIVALS = 16;
+/** An entry not renewed for this long is taken over by another shard (the holder is presumed dead). */
+export const DEFAULT_LEASE_TTL_MS = 15_000;
+/** Shards renew their leases (and their limit slots) this often: three tries before a lease expires. */
 export const HEARTBEAT_MS = 3_000;
-/** Longest a long-poll (lease, pull, push waiting for room, permit) is held open before answering empty. */
-export const LONG_POLL_MS = 10_000;
+/** Longest a blocking read waits before looking again (also how fast a shard notices the end). */
+export const BLOCK_MS = 1_000;
+/** DNS answers are shared for this long (the run is short next to real TTLs). */
+export const DNS_SHARE_TTL_S = 3_600;
+/** A shard that cannot reach Redis for this long exits non-zero; the Job restarts it (and it looks the Service up again). */
+export const SHARD_UNREACHABLE_MS = 20_000;
+/** Redis memory cap (maxmemory, noeviction): a write past it fails loudly instead of evicting work. */
+export const REDIS_MAXMEMORY_MB = 384;
 
 /** One address to check: its 1-based input record index and the raw (trimmed) value. */
 export interface WorkItem {
@@ -36,69 +65,35 @@ export interface WorkItem {
   i: number;
   /** The address as read. */
   a: string;
-  /** True when the address will go to the network (counts against the global limits). */
-  n: boolean;
-  /** Affinity key (the domain, with --smtp-probe): items with the same key go to the same shard. */
-  k?: string;
 }
 
-export interface PushRequest { items: WorkItem[] }
-export interface PushResponse {
-  /** Random id of the coordinator process: a new one means its state (queue, results) was lost. */
-  instance: string;
-  /** Items newly queued (repeats of an index already pushed are ignored: pushes may be retried). */
-  accepted: number;
-  /** Highest index the coordinator has: the CLI resumes a failed push after it. */
-  highest: number;
+/** The run's description in `ev:run`. */
+export interface RunMeta {
+  id: string;
+  created: number;
+  /** -1 until the CLI read all input. */
+  total: number;
+  pushed: number;
+  /** Absolute input paths ('-' for stdin) and output path (null: stdout), for --attach. */
+  paths: string[];
+  out: string | null;
+  format: string;
+  column: string | null;
+  /** The options that change results, as a stable string (an --attach with others is refused). */
+  options: string;
 }
 
-export interface EndRequest { total: number }
-
-export interface LeaseRequest {
-  shard: string;
-  max: number;
-  /** Leases the shard is still working on; any other lease of this shard is given back. */
-  held?: string[];
-}
-export interface LeaseResponse {
-  lease: string | null;
-  items: WorkItem[];
-  /** True when all input was pushed and every result was taken: the shard may exit. */
-  done: boolean;
-  ttlMs: number;
+/** The CLI's checkpoint: output written and flushed up to `index`. */
+export interface ClusterCheckpoint {
+  runId: string;
+  index: number;
+  outputBytes: number;
+  counts: Counts;
+  /** Arrival stream id read up to (entries before it were written). */
+  cursor: string;
 }
 
-export interface HeartbeatRequest { shard: string }
-export interface HeartbeatResponse { leases: number }
-
-export interface ResultsRequest { shard: string; lease: string; results: CheckResult[] }
-export interface ResultsResponse { accepted: number }
-
-export interface PullResponse {
-  instance: string;
-  results: CheckResult[];
-  /** Cursor: pass as `after` to acknowledge these results and get the next. */
-  cursor: number;
-  /** True when the input ended and every result was delivered. */
-  done: boolean;
-  stats: CoordinatorStats;
-}
-
-export interface PermitRequest { shard: string; scope: 'domain' | 'provider'; key: string }
-export interface PermitResponse { permit: string | null }
-export interface ReleaseRequest { permit: string }
-
-export interface CoordinatorStats {
-  queued: number;
-  leased: number;
-  outbox: number;
-  completed: number;
-  /** Leases that expired and were given back. */
-  expired: number;
-  /** Results that arrived for an index already done (a slow shard after its lease expired). */
-  duplicates: number;
-  shards: number;
-}
+export type { CheckResult };
 
 /** Options the shards run with (the Job passes them as JSON in EV_CHECK_OPTIONS). */
 export interface ShardOptions {
@@ -106,7 +101,7 @@ export interface ShardOptions {
   dnsServer?: string;
   dnsTimeoutMs: number;
   dnsTries: number;
-  /** Network checks in flight per shard at most (the global limit is the coordinator's). */
+  /** Network checks in flight per shard at most (the global limit is held in Redis). */
   concurrency: number;
   smtpProbe: boolean;
   helo?: string;
@@ -119,8 +114,8 @@ export interface ShardOptions {
   smtpTimeoutMs: number;
 }
 
-/** Limits the coordinator enforces for all shards together. */
-export interface CoordinatorLimits {
+/** Limits held in Redis for all shards together. */
+export interface ClusterLimits {
   /** Network checks in flight across all shards. */
   concurrency: number;
   /** Network checks started per second across all shards, or null. */

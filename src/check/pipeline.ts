@@ -1,7 +1,7 @@
 /**
  * The per-address pipeline: a function of (address, shared services). It
  * holds no per-run state of its own, so the same function runs in the local
- * engine and in a cluster shard that pulls work from a coordinator.
+ * engine and in a cluster shard that claims work from Redis.
  *
  *   checkOffline  syntax + lists, synchronous, no I/O
  *   checkNetwork  DNS, then SMTP probe and/or HTTP provider, under the limits

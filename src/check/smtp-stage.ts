@@ -61,7 +61,23 @@ export interface SmtpStageOptions {
   /** Sessions per address when no MX host can be reached, including the first. */
   connectAttempts: number;
   connectBaseMs: number;
+  /** Catch-all answers shared with other processes (cluster shards): probed once per domain across all of them. */
+  catchAllShare?: CatchAllShare;
 }
+
+/** Catch-all answers shared beyond this process (the shards of a cluster run share them through Redis). */
+export interface CatchAllShare {
+  /** The answer another process stored, or undefined when there is none yet. */
+  get(domain: string): Promise<boolean | null | undefined>;
+  /** True when this process is the one to probe the domain (the others wait for its answer). */
+  claim(domain: string): Promise<boolean>;
+  set(domain: string, answer: boolean | null): Promise<void>;
+}
+
+/** How long a session waits for another process's catch-all probe of the same domain before calling it unknown. */
+export const SHARED_CATCH_ALL_WAIT_MS = 30_000;
+/** How often it looks for that answer meanwhile. */
+export const SHARED_CATCH_ALL_POLL_MS = 50;
 
 type Outcome =
   | { kind: 'accepted'; host: string; reply: SmtpReply; catchAll: boolean | null }
@@ -192,9 +208,15 @@ export class SmtpStage {
       this.catchAllProbing.set(domain, new Promise((r) => { settle = r; }));
       let answer: boolean | null = null;
       try {
-        const probe = await s.command(`RCPT TO:<${randomLocalPart(this.o.random)}@${domain}>`);
-        const pc = classifyRcpt(probe);
-        answer = pc === 'accepted' ? true : pc === 'no_mailbox' || pc === 'rejected' ? false : null;
+        const shared = this.o.catchAllShare ? await this.sharedCatchAll(domain) : undefined;
+        if (shared !== undefined) {
+          answer = shared;
+        } else {
+          const probe = await s.command(`RCPT TO:<${randomLocalPart(this.o.random)}@${domain}>`);
+          const pc = classifyRcpt(probe);
+          answer = pc === 'accepted' ? true : pc === 'no_mailbox' || pc === 'rejected' ? false : null;
+          await this.o.catchAllShare?.set(domain, answer);
+        }
         if (this.catchAll.size >= MAX_CATCH_ALL_CACHE) this.catchAll.delete(this.catchAll.keys().next().value!);
         this.catchAll.set(domain, answer);
       } finally {
@@ -204,6 +226,19 @@ export class SmtpStage {
       catchAll = answer;
     }
     return { kind: 'accepted', host, reply: rcpt, catchAll };
+  }
+
+  /** Another process's answer (waiting for its probe), or undefined when this one is to probe. */
+  private async sharedCatchAll(domain: string): Promise<boolean | null | undefined> {
+    const share = this.o.catchAllShare!;
+    const deadline = this.o.clock.now() + SHARED_CATCH_ALL_WAIT_MS;
+    for (;;) {
+      const known = await share.get(domain);
+      if (known !== undefined) return known;
+      if (await share.claim(domain)) return undefined;
+      if (this.o.clock.now() >= deadline) return null;
+      await sleep(this.o.clock, SHARED_CATCH_ALL_POLL_MS);
+    }
   }
 }
 

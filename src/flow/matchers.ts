@@ -6,6 +6,8 @@
  * URLs) and "is exactly this address, ignoring case" for addresses (to, from),
  * because `user@example.test` must not match `otheruser@example.test`.
  */
+import { compileLinearRegex, PatternError } from '../match/linear-regex.ts';
+import type { LinearRegex } from '../match/linear-regex.ts';
 
 /** A regex source longer than this is almost certainly a mistake (and slow to compile per message). */
 export const MAX_MATCHER_SOURCE = 4096;
@@ -24,16 +26,22 @@ export class MatcherError extends Error {
   }
 }
 
-function compileRegex(source: string): RegExp | null {
+/**
+ * `/re/flags` compiled for linear-time matching (src/match/linear-regex.ts):
+ * a matcher runs on every captured message's text, which is outside input.
+ */
+function compileRegex(source: string): LinearRegex | null {
   const m = REGEX_LITERAL.exec(source);
   if (!m || m[1] === '') return null;
   // g and y make .test() stateful across calls; drop them rather than surprise.
   const flags = m[2].replace(/[gy]/g, '');
   try {
-    return new RegExp(m[1], flags);
+    return compileLinearRegex(m[1], flags);
   } catch (err) {
-    const reason = (err as Error).message.split(': ').pop();
-    throw new MatcherError(`invalid regular expression ${source}: ${reason}`);
+    if (err instanceof PatternError) {
+      throw new MatcherError(err.kind === 'invalid' ? `invalid regular expression ${source}: ${err.reason}` : `regular expression ${source} is refused (linear-time matching): it ${err.reason}`);
+    }
+    throw err;
   }
 }
 

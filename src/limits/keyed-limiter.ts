@@ -18,7 +18,7 @@ interface Entry { sem: Semaphore; bucket: TokenBucket }
 
 /**
  * Anything that hands out a permit for a key: the local {@link KeyedLimiter},
- * or a remote one whose slots live in a coordinator (cluster shards).
+ * or one whose slots live in Redis (cluster shards, RedisPermits).
  */
 export interface PermitSource {
   /** Resolves to the release of the permit once one is available. */

@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
-import { SINK_MALLOC_ARENA_MAX, SINK_NODE_OPTIONS } from '../../src/manifests.ts';
+import { SINK_MALLOC_ARENA_MAX, SINK_MALLOC_MMAP_THRESHOLD, SINK_NODE_OPTIONS } from '../../src/manifests.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BUNDLE = process.env.BENCH_SINK_BUNDLE ?? join(ROOT, 'dist', 'sink', 'sink.bundle.mjs');
@@ -82,7 +82,7 @@ async function spawnTarget(args: string[], env: NodeJS.ProcessEnv = process.env)
 
 /** The V8 flags and malloc setting the cluster's pod (and sink/Dockerfile) run the sink with. */
 const SINK_NODE_FLAGS = (process.env.BENCH_SINK_FLAGS ?? SINK_NODE_OPTIONS).split(' ');
-const SINK_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SINK_MALLOC_ARENA_MAX };
+const SINK_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SINK_MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? SINK_MALLOC_MMAP_THRESHOLD };
 const startSinkProcess = (maxMessages = 10_000) => spawnTarget([...SINK_NODE_FLAGS, BUNDLE, '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn', '--max-messages', String(maxMessages), '--max-bytes', '1GiB'], SINK_ENV);
 const startBare = () => spawnTarget([import.meta.filename, '--bare-server']);
 

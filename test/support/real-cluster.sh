@@ -13,7 +13,8 @@
 # The tour: a node:* pod the way the fake runs them; `up`, `send`, `tail`; every
 # object `up` applied read back and compared with `manifests` (NetworkPolicy
 # `from` included); `up -n` again (token still accepted); a flow with a `job`
-# step in the sink's restricted namespace; `check --in-cluster --shards 2`; then
+# step in the sink's restricted namespace; `check --in-cluster --shards 2`; a sharded check
+# with a Redis restart in the middle (sharded_check_redis_restart); then
 # up/send/tail/run/check/down as a ServiceAccount holding only the documented Role.
 # Needs: kubectl, node >= 22.19, npm; rights to create namespaces, Roles and RoleBindings.
 # A throwaway cluster:  kind create cluster --name ev   (or: k3d cluster create ev; minikube start)
@@ -167,6 +168,34 @@ step "check --in-cluster --shards 2"
 printf 'someone@example.com\nnot-an-address\nuser@example.org\n' > "$WORK/list.txt"
 ev check "$WORK/list.txt" --in-cluster --shards 2 --offline -o jsonl > "$WORK/results.jsonl" || fail "check --in-cluster failed"
 [ "$(wc -l < "$WORK/results.jsonl")" -eq 3 ] || fail "check --in-cluster gave $(wc -l < "$WORK/results.jsonl") results, expected 3"
+
+# sharded_check_redis_restart: a sharded check whose Redis container is restarted in the middle
+# (the kubelet restarts it on the same emptyDir; Redis reloads its append-only file); the output
+# must be byte for byte a local run's.
+sharded_check_redis_restart() {
+  step "check --in-cluster --shards 3 with a Redis restart in the middle"
+  # shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
+  node -e 'let s="";for(let i=0;i<300000;i++)s+=`user${i}@d${i%2000}.example\n`;process.stdout.write(s)' > "$WORK/big.txt"
+  ev check "$WORK/big.txt" --offline --out "$WORK/big-local.jsonl" 2>/dev/null || fail "local check failed"
+  ev check "$WORK/big.txt" --in-cluster --shards 3 --offline --out "$WORK/big-cluster.jsonl" 2> "$WORK/big-cluster.err" &
+  local pid=$! ns="" _
+  for _ in $(seq 1 240); do
+    ns=$(sed -n 's/.*--attach \([a-z0-9-]*\).*/\1/p' "$WORK/big-cluster.err" | head -1)
+    [ -n "$ns" ] && [ -s "$WORK/big-cluster.jsonl" ] && break
+    sleep 0.5
+  done
+  [ -n "$ns" ] || fail "the sharded check did not start: $(cat "$WORK/big-cluster.err")"
+  local pod
+  pod=$(k -n "$ns" get pods -l app.kubernetes.io/component=redis -o jsonpath='{.items[0].metadata.name}')
+  # redis-server is PID 1 in its container: SIGTERM makes it exit, the kubelet restarts it.
+  k -n "$ns" exec "$pod" -- kill -TERM 1 || fail "could not stop Redis in $pod"
+  wait "$pid" || fail "the sharded check failed after the Redis restart: $(tail -5 "$WORK/big-cluster.err")"
+  [ "$(k -n "$ns" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>/dev/null || echo gone)" != 0 ] || fail "Redis was not restarted"
+  cmp -s "$WORK/big-local.jsonl" "$WORK/big-cluster.jsonl" || fail "the sharded output differs from the local one"
+  grep -q 'came back empty' "$WORK/big-cluster.err" && fail "the run was re-sent: the append-only file did not keep it"
+  return 0
+}
+sharded_check_redis_restart
 
 step "plugin: status, then down leaves nothing"
 ev status

@@ -61,4 +61,11 @@ describe('durations (src/duration.ts: one grammar for flags, variables, rules an
       assert.ok(back <= Math.max(0, ms), `${text} -> ${back}`);
     });
   }
+  it('formats non-finite input without throwing: NaN and -Infinity as 0ms, Infinity capped', () => {
+    assert.equal(formatDuration(Number.NaN), '0ms');
+    assert.equal(formatDuration(-Infinity), '0ms');
+    const huge = formatDuration(Infinity);
+    assert.match(huge, /^\d+d(\d\dh)?$/);
+    assert.ok(readDuration(huge)! <= Number.MAX_SAFE_INTEGER);
+  });
 });

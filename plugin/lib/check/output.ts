@@ -6,11 +6,11 @@
  * checkpoint records.
  */
 
-import { clean } from '../render/event-line.ts';
 import { closeSync, fsyncSync, openSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
 import type { ResultWriter } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { resultToJsonLine } from '../../../src/check/serialize.ts';
+import { terminalLine } from '../../../src/terminal-text.ts';
 
 /** Output buffered before a write: large writes keep the hot path off syscalls. */
 export const OUTPUT_CHUNK_CHARS = 1 << 16;
@@ -125,7 +125,7 @@ export function createResultWriter(o: ResultWriterOptions): ResultWriter & { clo
       : (r: CheckResult): string => {
         const extra = r.checks.lists?.suggestion ? ` (did you mean @${r.checks.lists.suggestion}?)` : '';
         // The address is input as written: control characters must not drive the terminal or split the row.
-        return `${paint(r.verdict)} ${pad(clean(r.address), TABLE_ADDRESS_WIDTH)} ${r.reasons.join(', ')}${extra}\n`;
+        return `${paint(r.verdict)} ${pad(terminalLine(r.address), TABLE_ADDRESS_WIDTH)} ${r.reasons.join(', ')}${extra}\n`;
       };
   const out = (): void => {
     if (buf.length > 0) { o.sink.write(buf); buf = ''; }

@@ -90,11 +90,11 @@ export interface CheckSummary {
   quiet?: boolean;
 }
 
-function rateBurst(rate: number, burst?: number): number {
+export function rateBurst(rate: number, burst?: number): number {
   return burst ?? Math.max(1, Math.ceil(rate / 10));
 }
 
-function optionsKey(o: CheckOptions): string {
+export function optionsKey(o: CheckOptions): string {
   return JSON.stringify([o.offline, o.smtpProbe, o.provider ?? null, o.helo ?? null, o.mailFrom, o.smtpPort]);
 }
 
@@ -206,7 +206,7 @@ function bytesBefore(paths: string[], file: number, offset: number): number {
 }
 
 /** Microsoft blocks high-volume probing ("namespace mining"): its default budget is a third of the others'. */
-function mailProviderOverrides(o: CheckOptions): Map<string, KeyLimit> {
+export function mailProviderOverrides(o: Pick<CheckOptions, 'mxConcurrency' | 'mxRate'>): Map<string, KeyLimit> {
   const c = Math.max(1, Math.floor(o.mxConcurrency / 3));
   const r = Math.max(0.1, o.mxRate / 3);
   return new Map([['microsoft', { concurrency: c, rate: r, burst: rateBurst(r) }]]);

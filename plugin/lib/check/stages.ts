@@ -2,13 +2,13 @@
  * Builds the network stages of the per-address pipeline (DNS, SMTP probe)
  * from options. One function for the local `check` and for the shards of
  * `check --in-cluster`, so both check addresses the same way; only the
- * limiters (local or coordinator-backed) and the test seams differ.
+ * limiters (local or held in Redis) and the test seams differ.
  */
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../../../src/clock.ts';
 import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
 import type { NetworkStages } from '../../../src/check/pipeline.ts';
-import { SmtpStage, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
+import { SmtpStage, type CatchAllShare, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
 import type { PermitSource } from '../../../src/limits/keyed-limiter.ts';
 import type { ShardOptions } from '../../../src/check-cluster/protocol.ts';
 import { evError } from '../../../src/errors.ts';
@@ -43,8 +43,12 @@ export function validateProbeIdentity(o: Pick<StageOptions, 'smtpProbe' | 'helo'
 export interface StageDeps {
   clock: Clock;
   random?: () => number;
-  /** Per-domain and per-mail-provider permits (local KeyedLimiters, or the coordinator's). */
+  /** Per-domain and per-mail-provider permits (local KeyedLimiters, or held in Redis). */
   limiters?: () => { domain: PermitSource; provider: PermitSource };
+  /** Wraps the resolver (the shards share answers through Redis). */
+  shareResolver?: (resolver: DnsResolver) => DnsResolver;
+  /** Catch-all answers shared with other processes (the shards, through Redis). */
+  catchAllShare?: CatchAllShare;
   /** Test seams. */
   resolver?: DnsResolver;
   smtpTransport?: SmtpTransport;
@@ -61,7 +65,8 @@ export interface BuiltStages {
 export function buildNetworkStages(o: StageOptions, d: StageDeps): BuiltStages {
   const stages: NetworkStages = { allowPrivateMx: o.allowPrivateMx };
   if (o.offline) return { stages };
-  const resolver = d.resolver ?? createDnsResolver({ server: o.dnsServer, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries });
+  const own = d.resolver ?? createDnsResolver({ server: o.dnsServer, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries });
+  const resolver = d.shareResolver ? d.shareResolver(own) : own;
   stages.dns = new DnsChecker({ resolver, clock: d.clock, timeoutMs: o.dnsTimeoutMs * (o.dnsTries + 1) + 1000, concurrency: Math.min(256, Math.max(16, o.concurrency)) });
   if (!o.smtpProbe) return { stages, resolver };
   if (!d.limiters) throw new Error('buildNetworkStages: --smtp-probe needs limiters');
@@ -73,6 +78,7 @@ export function buildNetworkStages(o: StageOptions, d: StageDeps): BuiltStages {
     domainLimiter: limiters.domain, providerLimiter: limiters.provider,
     greylistAttempts: o.greylistRetries + 1, greylistBaseMs: o.greylistDelayMs, greylistMaxMs: o.greylistMaxMs,
     connectAttempts: 2, connectBaseMs: Math.min(5000, o.greylistDelayMs),
+    ...(d.catchAllShare ? { catchAllShare: d.catchAllShare } : {}),
   });
   return { stages, resolver, transport };
 }

@@ -20,6 +20,7 @@ import type { Activity } from '../../../src/required-access.ts';
 import { checkPermissions } from './permissions.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
 import { retryTransient, transientLabel } from './transient.ts';
+import { ephemeralDeployment } from './ephemeral-namespace.ts';
 import { systemClock } from '../system-clock.ts';
 
 export { readSinkBundle };
@@ -107,8 +108,8 @@ export interface CreatedSink {
   destroy(): Promise<void>;
 }
 
-/** How long `down`/`destroy()` waits for a namespace to finish terminating. */
-export const NAMESPACE_DELETE_WAIT_MS = 60_000;
+/** How long `down`/`destroy()` waits for a namespace to finish terminating (the ephemeral lifecycle's constant). */
+export { NAMESPACE_GONE_WAIT_MS as NAMESPACE_DELETE_WAIT_MS } from './ephemeral-namespace.ts';
 /** How long openClusterSink waits for an existing sink to be ready (it should already be). */
 export const OPEN_READY_WAIT_MS = 30_000;
 
@@ -161,46 +162,26 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
     replicas, ...(options.rules !== undefined ? { rules: options.rules } : {}), serviceMonitor: options.serviceMonitor ?? false,
   });
 
-  // A Ctrl-C can land while the namespace create is in flight: the cleanup waits for it to settle.
-  let creating: Promise<unknown> | undefined;
-  // Only a namespace this call created is ever deleted (a 409 means someone else's).
-  let namespaceCreated = false;
-  const destroy = async () => {
-    await creating?.catch(() => {});
-    if (createNamespace) {
-      if (!namespaceCreated) return;
-      await client.deleteNamespace(namespace);
-      await client.waitNamespaceGone(namespace, NAMESPACE_DELETE_WAIT_MS);
-    } else {
-      await client.deleteSinkObjects(namespace);
-    }
-  };
-  const label = createNamespace ? `namespace ${namespace}` : `the sink objects in namespace ${namespace}`;
-  let unregister: (() => void) | undefined;
   // Cleanup on failure or Ctrl-C removes only what this run brought into being.
   const ownsObjects = previous === undefined;
-  const registerCleanup = () => {
-    if (!unregister && options.cleanups && !options.keep && ownsObjects) unregister = options.cleanups.register(label, destroy);
-  };
-  try {
-    if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
-    for (const obj of objects) {
-      if (obj.kind === 'Namespace') {
-        status(`creating namespace ${namespace}…`);
-        registerCleanup();
-        creating = client.createNamespace(obj as never).then(() => { namespaceCreated = true; });
-        await creating;
-        continue;
-      }
-      registerCleanup();
-      if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
+  const deployment = ephemeralDeployment({
+    client, namespace, createNamespace, what: 'the sink objects', onStatus: status,
+    ...(options.cleanups && !options.keep && ownsObjects ? { cleanups: options.cleanups } : {}),
+    removeObjects: () => client.deleteSinkObjects(namespace),
+    applyOne: async (obj, signal) => {
       if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
       // Server-side apply is idempotent: a throttled or failed request is simply sent again.
-      else await retryTransient(() => client.apply(obj as never), { clock: systemClock, signal: options.signal, onRetry: (err) => status(`the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`) });
-    }
+      else await retryTransient(() => client.apply(obj as never), { clock: systemClock, signal, onRetry: (err) => status(`the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`) });
+    },
+  });
+  const destroy = deployment.destroy;
+  const label = deployment.label;
+  try {
+    if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
+    await deployment.apply(objects, options.signal);
     status(`applied ${objects.length} objects (server-side apply, field manager ${FIELD_MANAGER})`);
     const pods = await waitForSinkReady(client, namespace, { replicas, timeoutMs: waitMs, signal: options.signal, onProgress: status });
-    unregister?.();
+    deployment.release();
     const expiresAt = objects[0].metadata.annotations?.[EXPIRES_AT_ANNOTATION] ?? '';
     return {
       namespace, createdNamespace: createNamespace, token, replicas,
@@ -211,7 +192,7 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
       destroy,
     };
   } catch (err) {
-    unregister?.();
+    deployment.release();
     const interrupted = options.signal?.aborted || (isEmailValidateError(err) && err.code === 'EV_ERR_INTERRUPTED');
     // On Ctrl-C the interrupt handler runs the cleanup; on failure we do, unless --keep.
     if (!interrupted && !options.keep && !ownsObjects) {

@@ -25,6 +25,7 @@ const VERDICTS: Readonly<Record<string, { label: string; style: Style | readonly
   'messages.cleared': { label: 'CLEARED', style: 'gray' },
   'rules.updated': { label: 'RULES', style: 'blue' },
   'webhook.sent': { label: 'WEBHOOK', style: 'blue' },
+  'auth.failed': { label: 'AUTHFAIL', style: ['red', 'bold'] },
   'message.released': { label: 'RELEASED', style: 'blue' },
   gap: { label: 'GAP', style: ['yellow', 'bold'] },
 });
@@ -103,6 +104,10 @@ function body(event: SinkEvent, paint: Paint): string {
     case 'webhook.sent': {
       const d = event.data as SinkEvent<'webhook.sent'>['data'];
       return `${clean(d.url)} ${d.format} -> ${d.error ? `error: ${clean(d.error)}` : String(d.status)}  id=${d.messageId}`;
+    }
+    case 'auth.failed': {
+      const d = event.data as SinkEvent<'auth.failed'>['data'];
+      return `user ${JSON.stringify(clean(d.user, 60))} ${d.mechanism} from ${clean(d.clientAddress)}  attempt ${d.attempt}${d.disconnected ? '  (session closed: too many failures)' : ''}`;
     }
     case 'message.released': {
       const d = event.data as SinkEvent<'message.released'>['data'];

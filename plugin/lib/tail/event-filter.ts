@@ -1,4 +1,6 @@
 import { evError } from '../../../src/errors.ts';
+import { compileLinearRegex, PatternError } from '../../../src/match/linear-regex.ts';
+import type { LinearRegex } from '../../../src/match/linear-regex.ts';
 import { SINK_EVENT_TYPES, type BounceData, type MessageSummary, type RejectionData, type SinkEvent, type SinkEventType } from '../../../src/protocol.ts';
 import type { SinceSpec } from '../render/since.ts';
 
@@ -20,32 +22,34 @@ export const TYPE_ALIASES: Readonly<Record<string, SinkEventType>> = Object.free
   cleared: 'messages.cleared',
   rules: 'rules.updated',
   webhook: 'webhook.sent',
+  auth: 'auth.failed',
   released: 'message.released',
   gap: 'gap',
 });
 
 /** The validated, compiled form of tail's filter flags. */
 export interface EventFilterSpec {
-  to?: RegExp;
-  from?: RegExp;
-  subject?: RegExp;
+  to?: LinearRegex;
+  from?: LinearRegex;
+  subject?: LinearRegex;
   types?: ReadonlySet<SinkEventType>;
   /** Only events at or after this time (ms since epoch), from `--since DURATION`. */
   notBefore?: number;
 }
 
 /** Compiles a user's regular expression (case-insensitive) or fails with a usage error naming the flag. */
-export function compilePattern(flag: string, source: string | undefined): RegExp | undefined {
+export function compilePattern(flag: string, source: string | undefined): LinearRegex | undefined {
   if (source === undefined) return undefined;
   if (source.length > MAX_PATTERN_CHARS) {
     throw evError('EV_ERR_INVALID_OPTION', `${flag} is longer than ${MAX_PATTERN_CHARS} characters`, { hint: 'use a shorter regular expression' });
   }
+  // Linear-time (RE2) matching: the pattern runs against hostile mail (subjects, addresses).
   try {
-    return new RegExp(source, 'i');
+    return compileLinearRegex(source, 'i');
   } catch (err) {
-    const why = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
+    const why = err instanceof PatternError ? (err.kind === 'invalid' ? err.reason : `it ${err.reason}`) : String(err);
     throw evError('EV_ERR_INVALID_OPTION', `${flag} is not a valid regular expression: ${why}`, {
-      hint: `${flag} takes a JavaScript regular expression, e.g. ${flag} '^user\\+' (quote it for your shell)`,
+      hint: `${flag} takes a regular expression (RE2 syntax: no backreferences or lookaround), e.g. ${flag} '^user\\+' (quote it for your shell)`,
     });
   }
 }

@@ -8,7 +8,7 @@
  */
 import { createTransport } from 'nodemailer';
 import { evError } from '../../../src/errors.ts';
-import { formatReleaseTarget, releaseAllowed, type ReleaseTarget } from '../../release-targets.ts';
+import { formatReleaseTarget, matchReleaseTarget, type ReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
 
 /** A release that does not finish in this time fails (a slow or silent peer must not hold the request forever). */
@@ -58,7 +58,8 @@ export async function release(
   const record = (outcome: 'sent' | 'refused' | 'failed', error: string | null) => ctx.events.append('message.released', {
     id, host: host.slice(0, 253), port: Number.isFinite(port) ? port : 0, to: to.map((t) => t.slice(0, 320)), api, outcome, error,
   });
-  if (!Number.isInteger(port) || port < 1 || port > 65535 || host === '' || !releaseAllowed(releaseTo, host, port)) {
+  const target = Number.isInteger(port) && port >= 1 && port <= 65535 && host !== '' ? matchReleaseTarget(releaseTo, host, port) : undefined;
+  if (target === undefined) {
     record('refused', 'not in --release-to');
     throw evError('EV_ERR_RELEASE_REFUSED', `releasing to ${JSON.stringify(`${host}:${Number.isFinite(port) ? port : '?'}`.slice(0, 300))} is not allowed`, {
       hint: releaseTo.length === 0
@@ -67,7 +68,8 @@ export async function release(
     });
   }
   try {
-    await relay({ host, port, from: `nobody@${hostname}`, to, raw, name: hostname, ...(auth ? { auth } : {}) });
+    // The allow-list entry's host, not the request's spelling of it (case, brackets, spaces).
+    await relay({ host: target.host, port, from: `nobody@${hostname}`, to, raw, name: hostname, ...(auth ? { auth } : {}) });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     record('failed', message.slice(0, 500));

@@ -29,7 +29,7 @@ import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
 import { formatReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
-import { readBody } from '../body.ts';
+import { declaresJson, readBody } from '../body.ts';
 import { CompatStream, type CompatHandle } from '../compat-streams.ts';
 import { setCommonHeaders, streamJsonArray } from '../respond.ts';
 import type { Router, RouteHandler } from '../router.ts';
@@ -39,6 +39,23 @@ import {
   goJson, mailhogMatches, toMailhogMessage, type MailhogContent, type MailhogSearchKind,
 } from './message.ts';
 import { release, smtpRelay, type Relay } from './release.ts';
+
+/**
+ * Raw message bytes per list page (v1 list, v2 list and search): a MailHog message
+ * serialises to about three times its raw size (Raw.Data, Content.Body, MIME parts),
+ * so five 24 MiB messages made a ~250 MB response. A page stops before the message
+ * that would pass this (it always holds at least one); `count` says how many came,
+ * and a client pages on with `start`.
+ */
+export const MAX_MAILHOG_PAGE_RAW_BYTES = 32 * 1024 * 1024;
+
+/** The leading rows whose raw sizes fit {@link MAX_MAILHOG_PAGE_RAW_BYTES} (at least one). */
+export function capPageBytes<T extends { raw: Buffer }>(rows: readonly T[], maxBytes = MAX_MAILHOG_PAGE_RAW_BYTES): T[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < rows.length && (n === 0 || bytes + rows[n].raw.length <= maxBytes)) bytes += rows[n++].raw.length;
+  return rows.slice(0, n);
+}
 
 /** A release body is a handful of short strings. */
 export const MAX_RELEASE_BODY_BYTES = 64 * 1024;
@@ -174,9 +191,9 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
   };
 
   /** Pairs each summary with its raw source now, so a delete mid-stream cannot change the count. */
-  const withRaw = (items: readonly MessageSummary[]) => items
+  const withRaw = (items: readonly MessageSummary[]) => capPageBytes(items
     .map((summary) => ({ summary, raw: ctx.store.raw(summary.id) }))
-    .filter((x): x is { summary: MessageSummary; raw: Buffer } => x.raw !== undefined);
+    .filter((x): x is { summary: MessageSummary; raw: Buffer } => x.raw !== undefined));
   const serialise = (x: { summary: MessageSummary; raw: Buffer }) => goJson(toMailhogMessage(x.summary, x.raw, hostname));
   const page = async (res: ServerResponse, start: number, total: number, items: MessageSummary[], contentType: string) => {
     const rows = withRaw(items);
@@ -260,6 +277,9 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
 
   path('/api/v1/messages/:id/release', V1, {
     POST: async ({ req, res, params }) => {
+      // The mailhog npm client sends no Content-Type; any other type than JSON is what a
+      // web page can send cross-origin without a preflight, so it is refused.
+      if (req.headers['content-type'] !== undefined && !declaresJson(req)) return json(res, 415, 'Content-Type must be application/json', 'text/plain; charset=utf-8');
       const m = loaded(params.id);
       const body = parseReleaseBody((await readBody(req, MAX_RELEASE_BODY_BYTES)).toString('utf8'));
       if (body === null) return json(res, 500, 'Error decoding request body', 'text/json'); // v1.go:265-273

@@ -19,11 +19,12 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import nodemailer from 'nodemailer';
 import type { AttachmentMeta, MessageDetail, MessageSummary, SinkEvent } from '../../../src/protocol.ts';
+import { isEnvelopeMailbox } from '../../../src/address/envelope.ts';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import { checkLinks } from '../../link-check.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
-import { readBody } from '../body.ts';
+import { declaresJson, readBody } from '../body.ts';
 import { CompatStream, type CompatHandle } from '../compat-streams.ts';
 import { release, smtpRelay, type Relay } from '../mailhog/release.ts';
 import { sendBuffer, setCommonHeaders } from '../respond.ts';
@@ -37,6 +38,8 @@ export const MAILPIT_DEFAULT_LIMIT = 50;
 export const MAILPIT_MAX_LIMIT = 1000;
 /** Request bodies (send, delete, read status): a send may carry attachments; 10 MiB bounds it. */
 export const MAX_MAILPIT_BODY_BYTES = 10 * 1024 * 1024;
+/** Recipients of one release: a test relays to a few addresses; more would make the sink a bulk mailer. */
+export const MAX_RELEASE_RECIPIENTS = 100;
 /** The version we report (the Mailpit API level these routes follow). */
 export const MAILPIT_COMPAT_VERSION = 'v1.21.0 (kubectl-email-validate sink)';
 
@@ -49,6 +52,8 @@ export interface MailpitRoutesOptions {
   localSmtp?: () => { host: string; port: number | null };
   /** Seconds since start. */
   uptime?: () => number;
+  /** The link check may fetch loopback/private addresses (`--link-check-private`). */
+  linkCheckPrivate?: boolean;
 }
 
 interface Address { Name: string; Address: string }
@@ -295,15 +300,19 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
   router.add('GET', `${P}/api/v1/message/:id/link-check`, async ({ res, params, url }) => {
     const d = await detailOf(mustResolve(params.id));
     // The inbox's link checker (bounded in count, concurrency and time), in Mailpit's shape.
-    const checked = await checkLinks(d.analysis?.links ?? [], { follow: url.searchParams.get('follow') === 'true' });
+    const checked = await checkLinks(d.analysis?.links ?? [], { follow: url.searchParams.get('follow') === 'true', allowPrivate: options.linkCheckPrivate ?? false });
     const results = checked.map((c) => ({ URL: c.url, StatusCode: c.status ?? 0, Status: c.error ?? STATUS_CODES[c.status ?? 0] ?? String(c.status) }));
     json(res, { Errors: results.filter((r) => r.StatusCode === 0 || r.StatusCode >= 400).length, Links: results });
   });
   router.add('POST', `${P}/api/v1/message/:id/release`, async ({ req, res, params }) => {
+    if (!declaresJson(req)) return badRequest(res, 'Content-Type must be application/json');
     const id = mustResolve(params.id);
     const body = await jsonBody(req);
     const to = body && Array.isArray(body.To) ? body.To.filter((x): x is string => typeof x === 'string') : [];
     if (to.length === 0) return badRequest(res, 'No valid addresses found');
+    if (to.length > MAX_RELEASE_RECIPIENTS) return badRequest(res, `at most ${MAX_RELEASE_RECIPIENTS} recipients per release (got ${to.length})`);
+    const bad = to.find((t) => !isEnvelopeMailbox(t));
+    if (bad !== undefined) return badRequest(res, `not a mailbox an SMTP envelope can carry: ${JSON.stringify(bad.slice(0, 200))}`);
     // Mailpit relays through its one configured relay: here the first --release-to entry with a port.
     const target = releaseTo.find((t) => t.port !== null);
     const raw = ctx.store.raw(id);
@@ -319,6 +328,7 @@ export function addMailpitRoutes(router: Router, ctx: SinkContext, options: Mail
 
   // --- send, tags, info, chaos, web UI config -----------------------------------
   router.add('POST', `${P}/api/v1/send`, async ({ req, res }) => {
+    if (!declaresJson(req)) return badRequest(res, 'Content-Type must be application/json');
     const body = await jsonBody(req);
     if (body === null || body === undefined) return badRequest(res, 'invalid JSON body');
     const str = (v: unknown, fallback = '') => (typeof v === 'string' ? v : fallback);

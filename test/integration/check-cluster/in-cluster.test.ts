@@ -1,25 +1,26 @@
 /**
- * `check --in-cluster` end to end against the fake API server: the real
- * bundle runs as a coordinator pod and an Indexed Job of shard pods; input and
- * results stream through a port-forward tunnel. Results must equal a local
+ * `check --in-cluster` end to end against the fake API server: Redis runs as
+ * a pod (the fake kubelet runs `redis:*` with Debian's redis-server), the
+ * real checker bundle as an Indexed Job of shard pods; input and results
+ * stream through a port-forward tunnel. Every run's output must equal a local
  * `check` of the same input byte for byte, with every address written once,
- * even when a shard pod is deleted while it holds leased work; nothing is
- * left in the cluster afterwards.
+ * whatever dies meanwhile: a shard pod, the Redis container, the Redis pod,
+ * the tunnel, the CLI (kill -9, then --attach). Nothing is left afterwards.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { MAX_CONFIGMAP_BYTES } from '../../../src/bundle-shipping.ts';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { MAX_CONFIGMAP_BYTES } from '../../../src/bundle-shipping.ts';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { startFakeDns, type FakeDns, type ZoneEntry } from '../../support/fake-dns.ts';
+import { redisPidsOn, requireRedisServer } from '../../support/redis-server.ts';
 import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster, type ClusterCheckOptions } from '../../../plugin/lib/check-cluster/run.ts';
-import { COORDINATOR_SELECTOR, SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
+import { REDIS_SELECTOR, SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
 import type { KubeClient } from '../../../plugin/lib/kube/adapter.ts';
-import { baseIo, baseOptions, tempDir, waitFor, ROOT } from '../check/helpers.ts';
+import { baseIo, baseOptions, runCli, tempDir, waitFor, ROOT, NODE, CLI } from '../check/helpers.ts';
 import { startDnsHold, type DnsHold } from './dns-hold.ts';
 
 function buildBundle(): void {
@@ -28,7 +29,7 @@ function buildBundle(): void {
 }
 
 /** A list with duplicates (also after normalisation), invalid syntax, role and disposable addresses, blank lines. */
-function addressList(n: number, domains: number): string {
+export function addressList(n: number, domains: number): string {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const d = `d${i % domains}.example`;
@@ -47,12 +48,13 @@ function indexes(jsonl: string): number[] {
   return jsonl.trim().split('\n').map((l) => (JSON.parse(l) as { index: number }).index);
 }
 
-describe('check --in-cluster (fake API server)', function () {
-  this.timeout(120_000);
+describe('check --in-cluster (fake API server, Redis)', function () {
+  this.timeout(180_000);
   let kube: FakeKube;
   let tmp: ReturnType<typeof tempDir>;
 
-  before(async () => {
+  before(async function () {
+    requireRedisServer(this);
     buildBundle();
     kube = await startFakeKube();
     tmp = tempDir();
@@ -69,14 +71,19 @@ describe('check --in-cluster (fake API server)', function () {
   }
 
   async function inCluster(o: CheckOptions, c: Partial<ClusterCheckOptions> = {}): Promise<{ out: string; status: string[]; namespace: string }> {
-    const out = join(tmp.dir, `cluster-${Math.random()}.jsonl`);
+    const out = o.out ?? join(tmp.dir, `cluster-${Math.random()}.jsonl`);
     const status: string[] = [];
     let namespace = '';
     await runCheckInCluster({ ...o, out }, baseIo(), {
-      shards: 3, kube: { kubeconfig: kube.kubeconfigPath }, leaseTtlMs: 2000, onStatus: (l) => status.push(l), ...c,
+      shards: 3, kube: { kubeconfig: kube.kubeconfigPath }, leaseTtlMs: 2000, redisUnreachableMs: 3000, onStatus: (l) => status.push(l), ...c,
       onRunning: (info) => { namespace = info.namespace; c.onRunning?.(info); },
     });
     return { out: readFileSync(out, 'utf8'), status, namespace };
+  }
+
+  function assertGone(namespace: string): void {
+    assert.equal(kube.get('namespaces', undefined, namespace), undefined, 'namespace removed');
+    assert.equal(kube.list('pods').filter((p) => p.metadata.namespace === namespace).length, 0, 'no pods left');
   }
 
   it('--offline --shards 3, a list larger than a ConfigMap: same results as a local check, each address once, nothing left behind', async () => {
@@ -91,11 +98,10 @@ describe('check --in-cluster (fake API server)', function () {
     const idx = indexes(got.out);
     assert.equal(new Set(idx).size, idx.length);
     assert.ok(got.namespace.startsWith('email-validation-'));
-    assert.equal(kube.get('namespaces', undefined, got.namespace), undefined, 'namespace removed');
-    assert.equal(kube.list('pods').filter((p) => p.metadata.namespace === got.namespace).length, 0, 'no pods left');
+    assertGone(got.namespace);
   });
 
-  it('survives port-forward drops: retried pushes and pulls repeat nothing and lose nothing', async () => {
+  it('survives port-forward drops: re-sent commands repeat nothing and lose nothing', async () => {
     const input = join(tmp.dir, 'drops.txt');
     writeFileSync(input, addressList(20_000, 400));
     const o = baseOptions({ paths: [input], offline: true });
@@ -114,9 +120,7 @@ describe('check --in-cluster (fake API server)', function () {
   it('fails fast with the pod\'s reason when every shard crashes, and still cleans up', async () => {
     const input = join(tmp.dir, 'crash.txt');
     writeFileSync(input, 'a@example.com\n');
-    // The real coordinator, and shards that exit at once.
-    const real = pathToFileURL(join(ROOT, 'dist/check-cluster/check.bundle.mjs')).href;
-    const bundle = Buffer.from(`if (process.env.EV_CHECK_ROLE === 'shard') { console.error('shard: cannot start'); process.exit(1); }\nawait import(${JSON.stringify(real)});\n`);
+    const bundle = Buffer.from('console.error(\'shard: cannot start\'); process.exit(1);\n');
     let namespace = '';
     await assert.rejects(
       runCheckInCluster({ ...baseOptions({ paths: [input], offline: true }), out: join(tmp.dir, 'crash.jsonl') }, baseIo(), {
@@ -125,7 +129,114 @@ describe('check --in-cluster (fake API server)', function () {
       (err: unknown) => isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_SHARDS_FAILED' && /keeps crashing/.test(err.message),
     );
     assert.ok(namespace);
-    assert.equal(kube.get('namespaces', undefined, namespace), undefined, 'namespace removed');
+    assertGone(namespace);
+  });
+
+  it('the Redis container killed mid-run: it restarts from its append-only file and the run finishes as if nothing happened', async () => {
+    const input = join(tmp.dir, 'redis-restart.txt');
+    writeFileSync(input, addressList(200_000, 800));
+    const out = join(tmp.dir, 'redis-restart.jsonl');
+    const o = baseOptions({ paths: [input], offline: true });
+    const want = await local(o);
+    let killedAt = -1;
+    let restarted: Promise<void> = Promise.resolve();
+    const got = await inCluster({ ...o, out }, {
+      onRunning: ({ namespace, client }) => {
+        restarted = (async () => {
+          const [pod] = await client.listPods(namespace, REDIS_SELECTOR);
+          const name = pod.metadata?.name ?? '';
+          // Mid-run: results are being written.
+          await waitFor(() => (statSync(out, { throwIfNoEntry: false })?.size ?? 0) > 0, 60_000, 'results written');
+          const pids = redisPidsOn(pod.status?.podIP ?? '');
+          assert.equal(pids.length, 1, 'one redis-server serves the pod');
+          killedAt = statSync(out).size;
+          process.kill(pids[0], 'SIGKILL');
+          await waitFor(() => ((kube.get('pods', namespace, name) as any)?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000, 'the Redis container restarted');
+        })();
+      },
+    });
+    await restarted;
+    assert.ok(killedAt >= 0 && killedAt < want.length, `killed mid-run (${killedAt} of ${want.length} bytes written)`);
+    assert.equal(got.out, want);
+    assert.equal(got.status.some((l) => /came back empty/.test(l)), false, `nothing had to be re-sent, the AOF kept it: ${got.status.join(' | ')}`);
+    assertGone(got.namespace);
+  });
+
+  it('the Redis pod deleted mid-run: the CLI re-sends what has no result yet from its own record, says so, and loses nothing', async () => {
+    const input = join(tmp.dir, 'redis-pod.txt');
+    writeFileSync(input, addressList(150_000, 800));
+    const o = baseOptions({ paths: [input], offline: true });
+    const want = await local(o);
+    let deleted = '';
+    const got = await inCluster(o, {
+      onRunning: ({ namespace, client }) => {
+        void (async () => {
+          await new Promise((r) => setTimeout(r, 300));
+          const [pod] = await client.listPods(namespace, REDIS_SELECTOR);
+          deleted = pod.metadata?.name ?? '';
+          await client.core.deleteNamespacedPod({ namespace, name: deleted, gracePeriodSeconds: 0 });
+        })();
+      },
+    });
+    assert.ok(deleted, 'the Redis pod was deleted');
+    assert.equal(got.out, want);
+    assert.ok(got.status.some((l) => /came back empty/.test(l)), `the CLI said it re-sent work: ${got.status.join(' | ')}`);
+    const idx = indexes(got.out);
+    assert.equal(new Set(idx).size, idx.length);
+    assertGone(got.namespace);
+  });
+
+  it('the CLI killed with -9: the run goes on; --attach writes what arrived meanwhile and finishes, every address once, in order', async () => {
+    const input = join(tmp.dir, 'kill9.txt');
+    writeFileSync(input, addressList(120_000, 600));
+    const o = baseOptions({ paths: [input], offline: true });
+    const want = await local(o);
+    const out = join(tmp.dir, 'kill9.jsonl');
+    const home = join(tmp.dir, 'home-kill9');
+    mkdirSync(home, { recursive: true });
+    const child = spawn(NODE, [CLI, 'check', '--in-cluster', '--offline', '--shards', '3', '--kubeconfig', kube.kubeconfigPath, '--out', out, input], {
+      env: { ...process.env, HOME: home, CI: '' }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    try {
+      await waitFor(() => /shards started/.test(stderr), 60_000, 'the shards started');
+      // Some results written, then the CLI dies without a chance to clean up.
+      await waitFor(() => { try { return statSync(out).size > 100_000; } catch { return false; } }, 60_000, 'some output written');
+      child.kill('SIGKILL');
+      await exited;
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const namespace = /--attach (\S+)/.exec(stderr)?.[1] ?? '';
+    assert.ok(namespace, stderr);
+    assert.ok(kube.get('namespaces', undefined, namespace), 'the run is still there');
+    assert.notEqual(readFileSync(out, 'utf8'), want, 'the killed CLI had not finished');
+    // `status` lists the orphaned run with its progress.
+    const st = await runCli(['status', '-o', 'json', '--kubeconfig', kube.kubeconfigPath], { env: { HOME: home } });
+    assert.equal(st.code, 0, st.stderr);
+    const row = (JSON.parse(st.stdout) as Array<{ kind?: string; namespace: string; written: number | null; queued: number | null }>).find((r) => r.kind === 'check' && r.namespace === namespace);
+    assert.ok(row && row.written !== null && row.queued !== null && row.queued > 0 && row.queued >= row.written, `status shows the run's progress: ${st.stdout}`);
+    const status: string[] = [];
+    await runCheckInCluster(baseOptions({ offline: true }), baseIo(), { shards: 3, kube: { kubeconfig: kube.kubeconfigPath }, attach: namespace, onStatus: (l) => status.push(l) });
+    assert.ok(status.some((l) => /attached to the run/.test(l)), status.join(' | '));
+    assert.equal(readFileSync(out, 'utf8'), want);
+    assertGone(namespace);
+  });
+
+  it('--state with --in-cluster: the same command again reattaches; a missing run is a clear error', async () => {
+    const input = join(tmp.dir, 'state.txt');
+    writeFileSync(input, addressList(3_000, 100));
+    const state = join(tmp.dir, 'cluster.state');
+    const out = join(tmp.dir, 'state.jsonl');
+    const o = baseOptions({ paths: [input], offline: true, state, out });
+    const want = await local(baseOptions({ paths: [input], offline: true }));
+    const got = await inCluster(o);
+    assert.equal(got.out, want);
+    assert.equal(statSync(state, { throwIfNoEntry: false }), undefined, 'the state file is removed once the run finished');
+    await assert.rejects(runCheckInCluster(baseOptions({ offline: true }), baseIo(), { shards: 1, kube: { kubeconfig: kube.kubeconfigPath }, attach: got.namespace }),
+      (err: unknown) => isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_ATTACH');
   });
 
   describe('with DNS checks held in flight (pods deleted mid-run)', () => {
@@ -147,31 +258,6 @@ describe('check --in-cluster (fake API server)', function () {
       await dns?.close();
     });
 
-    it('fails with EV_ERR_CHECK_COORDINATOR (not a hang) when the coordinator pod is replaced mid-run', async () => {
-      const input = join(tmp.dir, 'coord.txt');
-      writeFileSync(input, addressList(300, 100));
-      const o = baseOptions({ paths: [input], concurrency: 3, dnsServer: hold.server, dnsTimeoutMs: 20_000, dnsTries: 1 });
-      hold.hold();
-      let killing: Promise<void> = Promise.resolve();
-      let namespace = '';
-      try {
-        await assert.rejects(inCluster(o, {
-          onRunning: ({ namespace: ns, client }) => {
-            namespace = ns;
-            killing = (async () => {
-              await waitFor(() => hold.waiting >= 1, 60_000, 'work in flight');
-              const [pod] = await client.listPods(ns, COORDINATOR_SELECTOR);
-              await client.core.deleteNamespacedPod({ namespace: ns, name: pod.metadata?.name ?? '', gracePeriodSeconds: 0 });
-            })();
-          },
-        }), (err: unknown) => isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_COORDINATOR' && /restarted/.test(err.message));
-        await killing;
-      } finally {
-        hold.release();
-      }
-      assert.equal(kube.get('namespaces', undefined, namespace), undefined, 'namespace removed');
-    });
-
     it('redoes the dead shard\'s work: results equal a local check, every address written exactly once', async () => {
       const input = join(tmp.dir, 'dns.txt');
       writeFileSync(input, addressList(1500, 300));
@@ -181,7 +267,7 @@ describe('check --in-cluster (fake API server)', function () {
       let deleted = '';
       const killer = async (ns: string, client: KubeClient): Promise<void> => {
         try {
-          // Global concurrency 6 over 3 shards of 2: six held queries mean every shard holds leased work.
+          // Global concurrency 6 over 3 shards of 2: six held queries mean every shard holds claimed work.
           await waitFor(() => hold.waiting >= 6, 60_000, 'six DNS queries in flight');
           const pods = await client.listPods(ns, SHARD_SELECTOR);
           assert.ok(pods.length >= 1);
@@ -200,10 +286,8 @@ describe('check --in-cluster (fake API server)', function () {
       assert.equal(got.out, want);
       const idx = indexes(got.out);
       assert.equal(new Set(idx).size, idx.length);
-      const line = got.status.find((l) => l.startsWith('coordinator:')) ?? '';
-      const expired = Number(/(\d+) leases given back/.exec(line)?.[1] ?? -1);
-      assert.ok(expired >= 1, `the deleted shard's leases were given back: ${line}`);
-      assert.equal(kube.get('namespaces', undefined, got.namespace), undefined, 'namespace removed');
+      assertGone(got.namespace);
     });
   });
 });
+

@@ -1,7 +1,8 @@
 /**
- * `check --in-cluster` on an IPv6-only cluster (issue 8, defect 3): the
- * coordinator listens dual-stack, so its probe passes on the pod's IPv6
- * address, and shards reach it through its Service name (fake in IPv6 mode).
+ * `check --in-cluster` on an IPv6-only cluster (issue 8, defect 3): Redis
+ * listens on every address (`--bind * -::*`), so its probe passes on the
+ * pod's IPv6 address, and shards reach it through its Service name (fake in
+ * IPv6 mode).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,12 +12,14 @@ import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster } from '../../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, tempDir, ROOT } from '../check/helpers.ts';
+import { requireRedisServer } from '../../support/redis-server.ts';
 
 describe('check --in-cluster on an IPv6-only cluster (fake in IPv6 mode)', function () {
   this.timeout(120_000);
   let kube: FakeKube;
   let tmp: ReturnType<typeof tempDir>;
-  before(async () => {
+  before(async function () {
+    requireRedisServer(this);
     const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     kube = await startFakeKube({ ipFamily: 'IPv6' });

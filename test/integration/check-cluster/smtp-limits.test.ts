@@ -2,8 +2,9 @@
  * Per-provider limits across shards, end to end: three shard pods probe
  * addresses at 24 domains whose MX hosts all belong to one provider. With
  * --mx-concurrency 1 the SMTP server must never see two sessions at once,
- * however many shards run, because every session needs a permit from the
- * coordinator. Results equal a local run's.
+ * however many shards run, because every session needs a permit held in
+ * Redis; the catch-all probe runs once per domain across shards (the answer
+ * is shared through Redis). Results equal a local run's.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
 import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster } from '../../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, tempDir, ROOT } from '../check/helpers.ts';
+import { requireRedisServer } from '../../support/redis-server.ts';
 
 interface CountingSmtp { port: number; sessions: number; maxActive: number; rcpts: number; close(): Promise<void> }
 
@@ -66,12 +68,15 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
 }
 
 describe('check --in-cluster --smtp-probe: provider limits hold across shards', function () {
-  this.timeout(120_000);
+  // Slow for now: each SMTP session in the cluster takes about 2.5 s on this machine (50 ms locally);
+  // see the open defect in docs/check-cluster.md.
+  this.timeout(300_000);
   let kube: FakeKube;
   let dns: FakeDns;
   let smtp: CountingSmtp;
   let tmp: ReturnType<typeof tempDir>;
-  before(async () => {
+  before(async function () {
+    requireRedisServer(this);
     const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     kube = await startFakeKube();
@@ -103,7 +108,7 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
     await runCheckInCluster({ ...o, out: clusterOut }, baseIo(), { shards: 3, kube: { kubeconfig: kube.kubeconfigPath } });
     assert.ok(smtp.sessions - before >= 48, `every address probed in the cluster (${smtp.sessions - before} sessions)`);
     assert.equal(smtp.maxActive, 1, 'one session at a time across all shards');
-    // Affinity keeps each domain on one shard: catch-all is probed once per domain, as locally.
+    // The catch-all answer is shared through Redis: probed once per domain across shards, as locally.
     assert.equal(smtp.rcpts - localRcpts, localRcpts, 'as many RCPT commands as the local run');
     assert.equal(readFileSync(clusterOut, 'utf8'), readFileSync(localOut, 'utf8'));
   });

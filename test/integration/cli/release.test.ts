@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { parse } from 'yaml';
@@ -28,6 +28,9 @@ describe('release artifacts (npm run release)', function () {
   before(function () {
     kubectl = requireTool(this, 'kubectl', 'kubectl (the machines have it; see CONTRIBUTING.md)');
     work = mkdtempSync(join(tmpdir(), 'ev-release-test-'));
+    // A file left by an earlier run must not be listed in this release's SHA256SUMS.
+    mkdirSync(join(work, 'out'));
+    writeFileSync(join(work, 'out', `${pkg.name}-0.0.1.tgz`), 'stale');
     artifacts = release(join(work, 'out'));
   });
   after(() => { if (work) rmSync(work, { recursive: true, force: true }); });
@@ -42,6 +45,7 @@ describe('release artifacts (npm run release)', function () {
     }
     const sums = readFileSync(artifacts.sums, 'utf8');
     assert.match(sums, new RegExp(`^${sha256(artifacts.tarball)}  ${pkg.name}-${pkg.version}\\.tgz$`, 'm'));
+    assert.deepEqual(sums.trim().split('\n').map((l) => l.split('  ')[1]), [`${pkg.name}-${pkg.version}.tgz`, `${pkg.name}-v${pkg.version}.tar.gz`, 'email-validate.yaml'].sort());
     const listing = execFileSync('tar', ['-tzf', artifacts.tarball], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n');
     for (const file of ['package/LICENSE', 'package/plugin/bin/run.js', 'package/dist/sink/sink.bundle.mjs', 'package/node_modules/@oclif/core/package.json']) {
       assert.ok(listing.includes(file), `${file} in the tarball`);

@@ -108,7 +108,7 @@ describe('cluster: every object the plugin creates reads back (real kubectl) as 
     }
   });
 
-  it('`check --in-cluster` objects (coordinator, shards Job) and a flow `job` step\'s Job', async () => {
+  it('`check --in-cluster` objects (Redis, shards Job) and a flow `job` step\'s Job', async () => {
     const ns = 'read-back-check';
     fake.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const client = connect({ kubeconfig: fake.kubeconfigPath });

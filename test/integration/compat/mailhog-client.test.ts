@@ -90,7 +90,7 @@ describe('MailHog drop-in: the mailhog npm client and raw HTTP against the real 
     const sent = await waitForEvent(sink.context.events, (e) => e.type === 'message.released');
     assert.deepEqual({ ...(sent as SinkEvent<'message.released'>).data, port: 0 }, { id: msg.ID, host: '127.0.0.1', port: 0, to: ['dave@example.net'], api: 'mailhog', outcome: 'sent', error: null });
 
-    const refused = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: auth(), body: JSON.stringify({ Host: 'smtp.gmail.com', Port: '25', Email: 'x@example.com' }) });
+    const refused = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ Host: 'smtp.gmail.com', Port: '25', Email: 'x@example.com' }) });
     assert.equal(refused.status, 403);
     const body = await refused.json() as { error: { code: string; hint: string } };
     assert.equal(body.error.code, 'EV_ERR_RELEASE_REFUSED');
@@ -98,17 +98,23 @@ describe('MailHog drop-in: the mailhog npm client and raw HTTP against the real 
     const event = await waitForEvent(sink.context.events, (e) => e.type === 'message.released' && (e as SinkEvent<'message.released'>).data.outcome === 'refused');
     assert.equal((event as SinkEvent<'message.released'>).data.host, 'smtp.gmail.com');
     // Allowed host, other port: refused as well.
-    const otherPort = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: auth(), body: JSON.stringify({ host: '127.0.0.1', port: '1', email: 'x@example.com' }) });
+    const otherPort = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ host: '127.0.0.1', port: '1', email: 'x@example.com' }) });
     assert.equal(otherPort.status, 403);
     // MailHog's answers: bad JSON 500 with its text, unknown id 500, the allowed server by name.
-    const bad = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: auth(), body: 'x' });
+    const bad = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: 'x' });
     assert.deepEqual([bad.status, await bad.text()], [500, 'Error decoding request body']);
-    const unknown = await fetch(`${sink.url}/api/v1/messages/nope/release`, { method: 'POST', headers: auth(), body: '{}' });
+    const unknown = await fetch(`${sink.url}/api/v1/messages/nope/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
     assert.equal(unknown.status, 500);
+    // A body a web page can send cross-origin without a preflight (text/plain) is refused.
+    const plainText = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'text/plain' }, body: JSON.stringify({ Host: '127.0.0.1', Port: String(relayTarget.smtpPort), Email: 'x@example.com' }) });
+    assert.equal(plainText.status, 415);
     const servers = await (await fetch(`${sink.url}/api/v2/outgoing-smtp`, { headers: auth() })).json() as Record<string, { Host: string; Port: string }>;
     const name = `127.0.0.1:${relayTarget.smtpPort}`;
     assert.deepEqual(Object.keys(servers), [name]);
-    const byName = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: auth(), body: JSON.stringify({ Name: name, Email: 'erin@example.net' }) });
+    // The relay goes to the allow-list entry's host, not the request's spelling of it.
+    const spelled = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ Host: ' [127.0.0.1] ', Port: String(relayTarget.smtpPort), Email: 'frank@example.net' }) });
+    assert.equal(spelled.status, 200);
+    const byName = await fetch(`${sink.url}/api/v1/messages/${msg.ID}/release`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ Name: name, Email: 'erin@example.net' }) });
     assert.equal(byName.status, 200);
   });
 
@@ -117,7 +123,7 @@ describe('MailHog drop-in: the mailhog npm client and raw HTTP against the real 
     try {
       await send(plain.smtpPort, { from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' });
       const id = plain.context.store.list(0, 1).items[0].id;
-      const res = await fetch(`${plain.url}/api/v1/messages/${id}/release`, { method: 'POST', body: JSON.stringify({ host: '127.0.0.1', port: String(plain.smtpPort), email: 'x@example.com' }) });
+      const res = await fetch(`${plain.url}/api/v1/messages/${id}/release`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: '127.0.0.1', port: String(plain.smtpPort), email: 'x@example.com' }) });
       assert.equal(res.status, 403);
       assert.match(((await res.json()) as { error: { hint: string } }).error.hint, /--release-to/);
       assert.equal(plain.context.store.count, 1);

@@ -13,6 +13,7 @@ import { WebSocket } from 'ws';
 import { startSink, silentLogger, type RunningSink } from '../../../sink/index.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
 import { waitForEvent } from '../sink/wait-event.ts';
+import { MAX_RELEASE_RECIPIENTS } from '../../../sink/http/mailpit/routes.ts';
 
 async function send(port: number, mail: SendMailOptions): Promise<void> {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
@@ -42,7 +43,7 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
 
   before(async () => {
     relayTarget = await startSink({ logger: silentLogger, noAuth: true });
-    sink = await startSink({ logger: silentLogger, releaseTo: `127.0.0.1:${relayTarget.smtpPort}` });
+    sink = await startSink({ logger: silentLogger, releaseTo: `127.0.0.1:${relayTarget.smtpPort}`, linkCheckPrivate: true }); // the link check's site is on loopback
     mp = new MailpitClient(`${sink.url}/mailpit`, { auth: { username: 'mailpit', password: sink.token! } });
     links = createServer((req, res) => {
       res.writeHead(req.url === '/ok' ? 200 : 404);
@@ -138,6 +139,18 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
     await send(sink.smtpPort, { from: 'a@example.com', to: 'b@example.com', subject: 'Relay me', text: 't' });
     const id = (await mp.listMessages()).messages[0].ID;
     assert.equal(await mp.releaseMessage(id, { To: ['ext@example.net'] }), 'ok');
+    // Recipients are bounded and must be envelope-safe mailboxes: 400 with the reason.
+    const post = (to: string[]) => fetch(`${sink.url}/mailpit/api/v1/message/${id}/release`, { method: 'POST', headers: { authorization: `Bearer ${sink.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ To: to }) });
+    const many = await post(Array.from({ length: MAX_RELEASE_RECIPIENTS + 1 }, (_, i) => `r${i}@example.net`));
+    assert.deepEqual([many.status, await many.text()], [400, `at most ${MAX_RELEASE_RECIPIENTS} recipients per release (got ${MAX_RELEASE_RECIPIENTS + 1})`]);
+    const crafted = await post(['ok@example.net', 'x@example.net>\r\nRCPT TO:<y@example.net']);
+    assert.equal(crafted.status, 400);
+    assert.match(await crafted.text(), /not a mailbox an SMTP envelope can carry/);
+    // The same body as text/plain (what a web page can send cross-origin without a preflight) is refused.
+    for (const route of ['/mailpit/api/v1/message/latest/release', '/mailpit/api/v1/send']) {
+      const forged = await fetch(`${sink.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${sink.token}`, 'content-type': 'text/plain' }, body: JSON.stringify({ To: ['ext@example.net'], From: { Email: 'a@example.com' }, Subject: 'x' }) });
+      assert.deepEqual([forged.status, await forged.text()], [400, 'Content-Type must be application/json'], route);
+    }
     const arrived = await waitForEvent(relayTarget.context.events, (e) => e.type === 'message.received' && (e as SinkEvent<'message.received'>).data.subject === 'Relay me');
     assert.deepEqual((arrived as SinkEvent<'message.received'>).data.envelope.rcptTo.map((r) => r.address), ['ext@example.net']);
   });

@@ -32,7 +32,7 @@ describe('web inbox in Chromium (integration)', function () {
 
   before(async function () {
     requireBrowser(this);
-    mail = await startMailSink();
+    mail = await startMailSink({ linkCheckPrivate: true }); // the link check test's site is on loopback
     b = await launchBrowser();
     // The feed goes through Playwright's WebSocket routing so that a test can cut it as a network failure would.
     await b.page.routeWebSocket(/\/api\/events/, (ws) => {

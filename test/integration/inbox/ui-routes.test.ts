@@ -16,11 +16,12 @@ describe('web inbox routes on a real sink (integration)', function () {
   let sink: RunningSink;
   let site: Server;
   let siteUrl: string;
+  let siteRequests = 0;
   const auth = () => ({ authorization: `Bearer ${sink.token}` });
 
   before(async () => {
-    sink = await startSink({ logger: silentLogger });
-    site = createServer((req, res) => { res.writeHead(req.url === '/ok' ? 200 : 404).end(); }).listen(0, '127.0.0.1');
+    sink = await startSink({ logger: silentLogger, linkCheckPrivate: true });
+    site = createServer((req, res) => { siteRequests++; res.writeHead(req.url === '/ok' ? 200 : 404).end(); }).listen(0, '127.0.0.1');
     await new Promise((r) => site.once('listening', r));
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     const t = nodemailer.createTransport({ host: '127.0.0.1', port: sink.smtpPort, secure: false, ignoreTLS: true });
@@ -103,6 +104,24 @@ describe('web inbox routes on a real sink (integration)', function () {
     assert.equal(byUrl.get(`${siteUrl}/ok`)?.ok, true);
     assert.equal(byUrl.get(`${siteUrl}/missing`)?.status, 404);
     assert.equal(byUrl.get(`${siteUrl}/missing`)?.ok, false);
+  });
+
+  it('without --link-check-private a link to a loopback site is refused, never fetched', async () => {
+    const strict = await startSink({ logger: silentLogger, noAuth: true });
+    try {
+      const t = nodemailer.createTransport({ host: '127.0.0.1', port: strict.smtpPort, secure: false, ignoreTLS: true });
+      await t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'internal', text: `see ${siteUrl}/ok` });
+      await strict.analysisIdle();
+      const id = strict.context.store.list(0, 1).items[0].id;
+      const before = siteRequests;
+      const body = await (await fetch(`${strict.url}/api/messages/${id}/links/check`, { method: 'POST' })).json() as { links: LinkCheck[] };
+      assert.deepEqual(body.links, [{ url: `${siteUrl}/ok`, status: null, ok: false, error: 'refused: private address 127.0.0.1' }]);
+      const mailpit = await (await fetch(`${strict.url}/mailpit/api/v1/message/${id}/link-check`)).json() as { Links: Array<{ Status: string }> };
+      assert.equal(mailpit.Links[0].Status, 'refused: private address 127.0.0.1');
+      assert.equal(siteRequests, before);
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('a --no-auth sink serves its API to the page without a token', async () => {

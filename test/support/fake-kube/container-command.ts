@@ -3,8 +3,10 @@
  * the official Node.js image (no command -> `node`; args that are not a known
  * executable -> `node ARGS`; `docker-entrypoint.sh` dropped), `$(VAR)`
  * expansion, mountPath rewriting, and `node` replaced by the pinned Node
- * (process.execPath).
+ * (process.execPath). Official `redis:*` images run the local `redis-server`
+ * (Debian's package) the same way, listening on the pod's IP.
  */
+import { existsSync } from 'node:fs';
 import { expandRefs, rewritePaths } from './volumes.ts';
 
 const NODE_IMAGE = /^(?:[^/]+\/)*node(?::[^/@]*)?(?:@sha256:[0-9a-f]+)?$/;
@@ -12,6 +14,51 @@ const NODE_IMAGE = /^(?:[^/]+\/)*node(?::[^/@]*)?(?:@sha256:[0-9a-f]+)?$/;
 /** `node`, `node:24-alpine`, `registry.example.com/library/node:22`, with or without a digest. */
 export function isNodeImage(image: string): boolean {
   return NODE_IMAGE.test(image);
+}
+
+const REDIS_IMAGE = /^(?:[^/]+\/)*redis(?::[^/@]*)?(?:@sha256:[0-9a-f]+)?$/;
+/** Where Debian's redis-server package installs the server (`.ci/run` installs it). */
+export const REDIS_SERVER = '/usr/bin/redis-server';
+
+/** `redis`, `redis:7-alpine`, `docker.io/library/redis:7`, with or without a digest. */
+export function isRedisImage(image: string): boolean {
+  return REDIS_IMAGE.test(image);
+}
+
+/** Whether this machine can run `redis:*` images (a fresh machine lacks the package). */
+export function canRunRedis(): boolean {
+  return existsSync(REDIS_SERVER);
+}
+
+/**
+ * Pods share the host's network here: the server must listen on the pod's
+ * own IP, never on every interface (two Redis pods would take the same port),
+ * so `--bind …` is replaced by the pod IP, as EV_HOST is for our Node
+ * processes (in IPv6 mode also `--port`, recorded as netns-hook.mjs records
+ * Node's ports). The official image's default command is `redis-server`.
+ */
+export function redisArgv(argv: string[], podIp: string, hostPort?: number): string[] {
+  let out = argv.length === 0 || argv[0] === process.execPath ? ['redis-server', ...argv.slice(1)] : [...argv];
+  if (out[0] === 'redis-server' || out[0] === '/usr/local/bin/redis-server') out[0] = REDIS_SERVER;
+  const at = out.indexOf('--bind');
+  if (at >= 0) {
+    let end = at + 1;
+    while (end < out.length && !out[end].startsWith('--')) end++;
+    out = [...out.slice(0, at), ...out.slice(end)];
+  }
+  // IPv6 mode: every pod is ::1, told apart by ports (see pod-worker.ts): listen on the host port chosen for it.
+  if (hostPort !== undefined) {
+    const p = out.indexOf('--port');
+    if (p >= 0) out.splice(p, 2);
+    out.push('--port', String(hostPort));
+  }
+  return [...out, '--bind', podIp];
+}
+
+/** The container port a redis-server argv listens on (`--port`, default 6379). */
+export function redisPort(argv: string[]): number {
+  const p = argv.indexOf('--port');
+  return p >= 0 ? Number(argv[p + 1]) : 6379;
 }
 
 /**

@@ -5,7 +5,8 @@
  * processes with the pinned Node (process.execPath): volumes materialised
  * under a per-pod temp dir, absolute container paths under a mountPath
  * rewritten to those dirs, env resolved, `EV_HOST` forced to the pod IP when
- * the container declares it (pods share the host network here). Readiness
+ * the container declares it (pods share the host network here); `redis:*`
+ * images run the local redis-server bound to the pod IP. Readiness
  * follows an httpGet/tcpSocket readinessProbe against podIP; a crash restarts
  * the container with a bounded backoff (CrashLoopBackOff). Other images stay
  * Pending with ErrImagePull/ImagePullBackOff, unless `simulateOtherImages`.
@@ -13,7 +14,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeApi, PodTerminator } from './api.ts';
-import { isNodeImage } from './container-command.ts';
+import { canRunRedis, isNodeImage, isRedisImage } from './container-command.ts';
 import { recordEvent } from './events.ts';
 import type { FaultControls } from './faults.ts';
 import { InternalErrors } from './internal-errors.ts';
@@ -74,7 +75,7 @@ export class Kubelet implements PodTerminator, KubeletHost {
   };
 
   runs(image: string): boolean {
-    return this.faults.runAnyImage || isNodeImage(image);
+    return this.faults.runAnyImage || isNodeImage(image) || (isRedisImage(image) && canRunRedis());
   }
 
   private nextIp(): string {

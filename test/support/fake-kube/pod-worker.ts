@@ -6,9 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerArgv, imageUser } from './container-command.ts';
+import { containerArgv, imageUser, isRedisImage, redisArgv, redisPort } from './container-command.ts';
 import type { FaultControls } from './faults.ts';
 import type { InternalErrors } from './internal-errors.ts';
 import { LogBuffer } from './logs.ts';
@@ -289,7 +289,16 @@ export class PodWorker {
     // No cluster DNS here (deviation 2): service host names in env values become a ready endpoint's podIP.
     for (const [k, v] of Object.entries(env)) env[k] = this.kubelet.serviceHostsToIps(v);
     for (const [k, v] of Object.entries(env)) env[k] = rewritePaths(v, mounts);
-    const argv = containerArgv(c.spec, env, mounts);
+    let argv = containerArgv(c.spec, env, mounts);
+    if (isRedisImage(image)) {
+      // IPv6 mode: a C program cannot take the Node preload; pick its host port here and record it the same way.
+      const hostPort = this.netnsDir ? 20_000 + Math.floor(Math.random() * 40_000) : undefined;
+      if (this.netnsDir && hostPort !== undefined) {
+        mkdirSync(this.netnsDir, { recursive: true });
+        writeFileSync(join(this.netnsDir, String(redisPort(argv))), JSON.stringify({ host: this.ip, port: hostPort }));
+      }
+      argv = redisArgv(argv, this.ip, hostPort);
+    }
     const workingDir = c.spec.workingDir ? rewritePaths(String(c.spec.workingDir), mounts) : undefined;
     // readOnlyRootFilesystem: whatever is not a mounted volume is the image's root filesystem, here a
     // directory without write permission (cwd, HOME and TMPDIR point into it unless a volume covers them).

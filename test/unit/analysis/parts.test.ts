@@ -111,7 +111,8 @@ describe('analysis/links', () => {
     assert.equal(hostOf('https://user:pw@WWW.Example.com.:8080/p'), 'www.example.com');
     assert.equal(hostOf('https://[2001:db8::1]/'), '[2001:db8::1]');
     assert.equal(hostOf('ftp://x'), null);
-    assert.equal(decodeEntities('&lt;&#65;&#x42;&amp;&bogus;&#99999999;'), '<AB&&bogus;&#99999999;');
+    // As a browser reads them: out of range is U+FFFD, zero padding does not hide a character.
+    assert.equal(decodeEntities('&lt;&#65;&#x42;&amp;&bogus;&#99999999;&#0000000000065;&#x0000000000043;'), '<AB&&bogus;\uFFFDAC');
     assert.equal(stripTags('a<b>c</b>d<unterminated'), 'a c d');
   });
 });

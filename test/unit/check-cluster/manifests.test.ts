@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
-import { buildCheckClusterManifests, coordinatorUrl, MAX_SHARDS, type CheckClusterManifestOptions } from '../../../src/check-cluster/manifests.ts';
+import { buildCheckClusterManifests, redisHost, MAX_SHARDS, REDIS_UID, type CheckClusterManifestOptions } from '../../../src/check-cluster/manifests.ts';
 import { MANAGED_BY_LABEL, EXPIRES_AT_ANNOTATION } from '../../../src/cluster-meta.ts';
 import { BUNDLE_PART_BYTES, MAX_CONFIGMAP_BYTES } from '../../../src/bundle-shipping.ts';
 import { isEmailValidateError } from '../../../src/errors.ts';
@@ -16,7 +16,7 @@ const options = (over: Partial<CheckClusterManifestOptions> = {}): CheckClusterM
 });
 
 describe('check-cluster: manifests', () => {
-  it('builds namespace, secret, bundle, coordinator, service, network policy, then the Indexed Job last', () => {
+  it('builds namespace, secret, bundle, Redis (deployment, service, network policy), then the Indexed Job last', () => {
     const objs = buildCheckClusterManifests(options());
     assert.deepEqual(objs.map((o) => o.kind), ['Namespace', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'NetworkPolicy', 'Job']);
     for (const o of objs) {
@@ -29,14 +29,32 @@ describe('check-cluster: manifests', () => {
     assert.equal(job.spec.completions, 4);
     assert.equal(job.spec.parallelism, 4);
     const env = Object.fromEntries((job.spec.template.spec.containers[0].env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom]));
-    assert.equal(env.EV_CHECK_ROLE, 'shard');
-    assert.equal(env.EV_COORDINATOR_URL, coordinatorUrl('email-validation-x'));
-    assert.equal(env.EV_COORDINATOR_URL, 'http://email-check-coordinator.email-validation-x.svc.cluster.local:8090');
+    assert.equal(env.EV_REDIS_ADDRESS, `${redisHost('email-validation-x')}:6379`);
+    assert.equal(env.EV_REDIS_ADDRESS, 'email-check-redis.email-validation-x.svc.cluster.local:6379');
     assert.equal(JSON.parse(env.EV_CHECK_OPTIONS).concurrency, 5);
+    assert.deepEqual(JSON.parse(env.EV_CHECK_LIMITS), options().limits);
     assert.deepEqual(env.EV_TOKEN, { secretKeyRef: { name: 'email-check-token', key: 'token' } });
-    const coord = objs.find((o) => o.kind === 'Deployment') as Obj;
-    const cenv = Object.fromEntries((coord.spec.template.spec.containers[0].env as Obj[]).map((e) => [e.name, e.value]));
-    assert.deepEqual(JSON.parse(cenv.EV_CHECK_LIMITS), options().limits);
+  });
+
+  it('runs the official Redis image as its non-root user with the append-only file on an emptyDir, the password only in the Secret', () => {
+    const objs = buildCheckClusterManifests(options({ token: 's3cret-password' }));
+    const redis = objs.find((o) => o.kind === 'Deployment') as Obj;
+    const spec = redis.spec.template.spec;
+    const c = spec.containers[0];
+    assert.equal(c.image, 'redis:7-alpine');
+    assert.equal(spec.securityContext.runAsUser, REDIS_UID);
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    const argv = (c.command as string[]).join(' ');
+    assert.match(argv, /--appendonly yes/);
+    assert.match(argv, /--dir \/data/);
+    assert.match(argv, /--maxmemory-policy noeviction/);
+    const data = (c.volumeMounts as Obj[]).find((m) => m.mountPath === '/data')!;
+    assert.ok((spec.volumes as Obj[]).find((v) => v.name === data.name)!.emptyDir, 'data on an emptyDir');
+    // Never in argv, env values or ConfigMaps: only in the Secret.
+    for (const o of objs) if (o.kind !== 'Secret') assert.equal(JSON.stringify(o).includes('s3cret-password'), false, `${o.kind} does not hold the password`);
+    const secret = objs.find((o) => o.kind === 'Secret') as Obj;
+    assert.equal(Buffer.from(secret.data['redis.conf'], 'base64').toString(), 'requirepass s3cret-password\n');
+    assert.equal(redis.spec.strategy.type, 'Recreate', 'never two Redis pods for one run');
   });
 
   it('ships only code in ConfigMaps: the gzipped bundle, split under the 1 MiB object limit', () => {

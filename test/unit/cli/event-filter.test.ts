@@ -37,6 +37,12 @@ describe('tail filters', () => {
     assert.equal(compilePattern('--to', undefined), undefined);
   });
 
+  it('matches in linear time against hostile mail, and refuses what needs backtracking (issue 10, item 2)', () => {
+    assert.equal(compilePattern('--subject', '^(a+)+$')!.test(`${'a'.repeat(50_000)}!`), false);
+    assert.equal(compilePattern('--to', 'ALICE@')!.test('alice@example.com'), true, 'case-insensitive');
+    assert.throws(() => compilePattern('--from', '(?<=x)y'), /--from is not a valid regular expression: it uses lookbehind/);
+  });
+
   it('maps short and full type names and rejects unknown ones', () => {
     assert.deepEqual([...parseTypes(['received', 'message.bounced', 'rejected,deferred'])!], ['message.received', 'message.bounced', 'message.rejected', 'message.deferred']);
     assert.equal(parseTypes([]), undefined);

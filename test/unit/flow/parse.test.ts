@@ -31,7 +31,7 @@ const MALFORMED: Array<{ name: string; source: string; at: string; message: RegE
   { name: 'misspelt matcher', source: `${HEAD}steps:\n  - send: { to: a@b.test }\n  - expect:\n      to: a@b.test\n      subjet: Hi\n`, at: '7:7: steps[1].expect.subjet:', message: /did you mean "subject"/ },
   { name: 'deadline inside the action', source: `${HEAD}steps:\n  - expect:\n      to: a@b.test\n      within: 5s\n`, at: '6:7: steps[0].expect.within:', message: /unknown field "within"; a deadline is the step's "timeout", written next to the action/ },
   { name: 'timeout inside the action', source: `${HEAD}steps:\n  - expectNone:\n      timeout: 5s\n`, at: '5:7: steps[0].expectNone.timeout:', message: /a deadline is the step's "timeout"/ },
-  { name: 'bad regular expression', source: `${HEAD}steps:\n  - expect:\n      subject: /Welcome (/\n`, at: '5:16: steps[0].expect.subject:', message: /invalid regular expression \/Welcome \(\/: Unterminated group/ },
+  { name: 'bad regular expression', source: `${HEAD}steps:\n  - expect:\n      subject: /Welcome (/\n`, at: '5:16: steps[0].expect.subject:', message: /invalid regular expression \/Welcome \(\/: missing closing \)/ },
   { name: 'unknown template variable', source: `${HEAD}steps:\n  - send:\n      to: "{{run.uid}}@b.test"\n`, at: '5:11: steps[0].send.to:', message: /unknown template variable "\{\{run\.uid\}\}"/, code: 'EV_ERR_FLOW_TEMPLATE' },
   { name: 'unclosed template', source: `${HEAD}steps:\n  - send:\n      to: "{{run.id@b.test"\n`, at: '5:11: steps[0].send.to:', message: /unclosed "\{\{"/, code: 'EV_ERR_FLOW_TEMPLATE' },
   { name: 'send without recipient', source: `${HEAD}steps:\n  - send:\n      subject: Hi\n`, at: '5:7: steps[0].send:', message: /"to" is required/ },

@@ -116,6 +116,21 @@ describe('sink API: own routes', () => {
       assert.equal((await api.fetch(`/api/messages/${m.id}/attachments/x`)).status, 400);
     });
 
+    it('serves the bytes of an attachment whose declared Content-Type holds non-ASCII or control characters (issue 10, item 6)', async () => {
+      const content = Buffer.from([0x00, 0xff, 0x41]);
+      const hostile = ['image/pngé', 'text/plain\r\nX-Injected: 1', 'text/\u0000html', 'application/pdf; name="ü.pdf"', '\ud800/x', ''];
+      const m = api.ctx.addMessage({ raw: RAW(1), attachments: hostile.map((contentType, i) => ({ meta: { filename: `f\ud800${i}\u0007.bin`, contentType, size: content.length, contentId: null, disposition: 'attachment', checksum: null }, content })) });
+      const served: string[] = [];
+      for (let i = 0; i < hostile.length; i++) {
+        const res = await api.fetch(`/api/messages/${m.id}/attachments/${i}`);
+        assert.equal(res.status, 200, `attachment ${i} (${JSON.stringify(hostile[i])})`);
+        assert.deepEqual(Buffer.from(await res.arrayBuffer()), content);
+        assert.equal(res.headers.get('x-injected'), null);
+        served.push(res.headers.get('content-type') ?? '');
+      }
+      assert.deepEqual(served, ['application/octet-stream', 'application/octet-stream', 'application/octet-stream', 'application/pdf', 'application/octet-stream', 'application/octet-stream']);
+    });
+
     it('DELETE one removes it and the store publishes message.deleted once', async () => {
       const m = api.ctx.addMessage({ raw: RAW(1) });
       const res = await api.fetch(`/api/messages/${m.id}`, { method: 'DELETE' });

@@ -27,6 +27,9 @@ describe('MailHog/Mailpit compatibility helpers', () => {
     assert.equal(releaseAllowed([], 'smtp.example.com', 25), false);
     for (const bad of ['host:99999', 'host:x', 'bad host', 'a:b:c']) assert.equal(typeof parseReleaseTargets(bad), 'string', bad);
     assert.throws(() => resolveSinkConfig({ releaseTo: 'a:b:c', noAuth: true }), (err: { code?: string; message: string }) => err.code === 'EV_ERR_INVALID_OPTION' && /--release-to/.test(err.message));
+    // With --no-auth any web page could drive a release: refused, naming both options.
+    assert.throws(() => resolveSinkConfig({ releaseTo: 'smtp.example.com:25', noAuth: true }), (err: { code?: string; message: string }) => err.code === 'EV_ERR_CONFLICTING_OPTIONS' && /--release-to/.test(err.message) && /--no-auth/.test(err.message));
+    assert.equal(resolveSinkConfig({ releaseTo: 'smtp.example.com:25', token: 'x'.repeat(20) }).releaseTo.length, 1);
     assert.throws(() => resolveSinkConfig({ corsOrigin: 'https://a\r\nSet-Cookie: x', noAuth: true }), (err: { code?: string }) => err.code === 'EV_ERR_INVALID_OPTION');
     assert.equal(resolveSinkConfig({ corsOrigin: '*', noAuth: true }).corsOrigin, '*');
   });

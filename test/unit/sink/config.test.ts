@@ -23,7 +23,7 @@ describe('sink config', () => {
     assert.equal(c.smtpPort, 1025);
     assert.equal(c.httpPort, 8025);
     assert.equal(c.maxMessages, 10_000);
-    assert.equal(c.maxBytes, 256 * 1024 * 1024);
+    assert.equal(c.maxBytes, 128 * 1024 * 1024);
     assert.equal(c.maxMessageSize, 25 * 1024 * 1024);
     assert.equal(c.tls, null);
     assert.ok(c.tokenGenerated && c.token && c.token.length >= 16);

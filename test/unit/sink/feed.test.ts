@@ -198,7 +198,7 @@ describe('sink WebSocket feed', () => {
     });
   });
 
-  it('terminates a client that stops answering pings (ping rounds on a FakeClock)', async () => {
+  it('closes a client that stops answering pings with 4008 (it may only have stopped reading; ping rounds on a FakeClock)', async () => {
     const clock = new FakeClock();
     api = await startFakeApi({ feed: { pingIntervalMs: 1000, clock } });
     const c = await connect(api, '', { autoPong: false });
@@ -211,7 +211,7 @@ describe('sink WebSocket feed', () => {
     assert.equal(api.api.feed.clientCount, 1, 'one unanswered ping is not yet a dead client');
     await clock.advance(1000);
     await until(() => api.api.feed.clientCount === 0, 'the client removed at the second round');
-    assert.equal((await c.closed).code, 1006, 'terminated, no close handshake');
+    assert.equal((await c.closed).code, FEED_CLOSE_TOO_SLOW);
     assert.match(await (await fetch(`${api.base}/metrics`)).text(), /email_sink_feed_clients_dropped_total\{reason="dead"\} 1/);
   });
 
@@ -262,6 +262,27 @@ describe('sink WebSocket feed', () => {
     await until(() => r.frames.length >= 1 + api.ctx.events.lastSeq - last, 'resumed replay', 10_000);
     assert.deepEqual([...got, ...seqs(r.frames)], Array.from({ length: api.ctx.events.lastSeq }, (_, i) => i + 1));
     r.ws.close();
+  });
+
+  it('a client that stops reading and misses pongs gets the 4008 close frame when it reads again, not EOF (issue 10, item 7)', async () => {
+    // Production close deadline (no closeTimeoutMs override); pings every 20 ms.
+    api = await startFakeApi({ feed: { pingIntervalMs: 20 } });
+    const c = await connect(api, '?since=0');
+    await until(() => c.frames.length >= 1, 'hello');
+    c.ws.pause(); // stops reading: pings stay unread, so no pong goes back
+    await until(() => api.api.feed.clientCount === 0, 'the sink gives up on the silent client', 10_000);
+    assert.equal(api.api.feed.socketCount, 1, 'its socket still holds a feed slot until the close handshake');
+    addEvents(api.ctx, 3);
+    // Ten ping intervals later (the old code had destroyed the socket at the first missed pong).
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 20);
+    await until(() => ticks >= 10, 'ten ping intervals');
+    clearInterval(timer);
+    c.ws.resume();
+    const closed = await c.closed;
+    assert.equal(closed.code, FEED_CLOSE_TOO_SLOW, `closed with ${closed.code} ${closed.reason}`);
+    assert.match(closed.reason, /since/);
+    await until(() => api.api.feed.socketCount === 0, 'slot freed after the handshake');
   });
 
   it('a client that keeps up through a large replay is paused and resumed, never dropped', async () => {

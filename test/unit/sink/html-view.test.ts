@@ -51,6 +51,15 @@ describe('inbox HTML preview: neutraliseHtml', () => {
     assert.equal(isSafeLink('javascript&#58;x'), false);
   });
 
+  it('isSafeLink: references padded with zeros are read whole; out-of-range ones never throw', () => {
+    assert.equal(isSafeLink('javascript&#0000000000058;alert(1)'), false);
+    assert.equal(isSafeLink(`javascript&#x${'0'.repeat(300)}3a;alert(1)`), false);
+    assert.equal(isSafeLink(`${'&#0;'.repeat(10)}javascript&#58;x`), false);
+    assert.equal(isSafeLink('&#99999999;x/y'), true);
+    assert.equal(isSafeLink('&#x110000;x'), true);
+    assert.equal(neutraliseHtml('<a href="javascript&#0000000000058;alert(1)">x</a><a href="&#99999999;">y</a>', { remote: false }), '<a href="#blocked">x</a><a href="&#99999999;">y</a>');
+  });
+
   it('the CSP forbids scripts and remote content by default, allows remote images/styles/fonts only when asked', () => {
     const csp = htmlViewCsp(false);
     assert.match(csp, /default-src 'none'/);

@@ -10,7 +10,7 @@ import {
   MAILHOG_DEFAULT_LIMIT, MAILHOG_MAX_LIMIT, MAILHOG_MAX_PARTS, MAILHOG_MAX_MIME_DEPTH, extractBoundary, goJson, goTime, mailhogPath, rfc1123z, toMailhogMessage,
   type MailhogMessage,
 } from '../../../sink/http/mailhog/message.ts';
-import { mailhogStartLimit, mailhogWindow } from '../../../sink/http/mailhog/routes.ts';
+import { capPageBytes, MAX_MAILHOG_PAGE_RAW_BYTES, mailhogStartLimit, mailhogWindow } from '../../../sink/http/mailhog/routes.ts';
 
 type Api = Awaited<ReturnType<typeof startFakeApi>>;
 
@@ -197,6 +197,21 @@ describe('MailHog compatibility', () => {
     const add = (n: number, to = `user${n}@example.com`) => api.ctx.addMessage({
       raw: `From: s@example.com\r\nTo: ${to}\r\nSubject: m${n}\r\n\r\nbody ${n} Needle${n % 2}\r\n`,
       from: 's@example.com', to: [to], time: TIME,
+    });
+
+    it('list pages stop at MAX_MAILHOG_PAGE_RAW_BYTES of raw mail (at least one message); count says how many came', async () => {
+      const rows = [5, 3, 4, 1].map((mib) => ({ raw: Buffer.alloc(mib * 1024 * 1024) }));
+      assert.deepEqual(capPageBytes(rows, 8 * 1024 * 1024).map((r) => r.raw.length / 1024 / 1024), [5, 3]);
+      assert.equal(capPageBytes(rows, 1).length, 1);
+      const big = Math.floor(MAX_MAILHOG_PAGE_RAW_BYTES / 2.5);
+      for (let i = 1; i <= 3; i++) {
+        api.ctx.addMessage({ raw: `From: s@example.com\r\nTo: u@example.com\r\nSubject: big${i}\r\n\r\n${'x'.repeat(big)}\r\n`, from: 's@example.com', to: ['u@example.com'], time: TIME });
+      }
+      const v2 = await (await api.fetch('/api/v2/messages')).json() as { total: number; count: number; items: MailhogMessage[] };
+      assert.deepEqual([v2.total, v2.count, v2.items.length], [3, 2, 2]);
+      const next = await (await api.fetch('/api/v2/messages?start=2')).json() as { count: number; items: MailhogMessage[] };
+      assert.deepEqual([next.count, next.items[0].Content.Headers.Subject[0]], [1, 'big1']);
+      assert.equal(((await (await api.fetch('/api/v1/messages')).json()) as MailhogMessage[]).length, 2);
     });
 
     it('GET /api/v2/messages: {total, count, start, items} newest first, default limit 50', async () => {

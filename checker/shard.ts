@@ -1,0 +1,131 @@
+/**
+ * A shard of `check --in-cluster`: claims batches of addresses from the
+ * Redis stream (its consumer group is the lease table), runs the same
+ * per-address pipeline as the local `check` (checkOffline, then checkNetwork
+ * with DNS and the SMTP probe) under limits held in Redis for all shards,
+ * stores the results (the first per index wins) and acknowledges the batch.
+ * Renews its leases and limit slots with a heartbeat; exits when the input
+ * has ended and the queue is empty.
+ */
+import type { Redis } from 'ioredis';
+import type { Clock } from '../src/clock.ts';
+import { createLists } from '../src/address/lists.ts';
+import type { DnsResolver } from '../src/address/dns.ts';
+import { checkNetwork, checkOffline, createOfflineContext, needsNetwork } from '../src/check/pipeline.ts';
+import type { SmtpTransport } from '../src/check/smtp-stage.ts';
+import type { CheckResult } from '../src/check/result.ts';
+import { BLOCK_MS, DEFAULT_LEASE_TTL_MS, HEARTBEAT_MS, type ClusterLimits, type ShardOptions } from '../src/check-cluster/protocol.ts';
+import { RedisRun, type ClaimedEntry } from '../src/check-cluster/redis-run.ts';
+import { sharedResolver } from '../src/check-cluster/shared-dns.ts';
+import { sharedCatchAll } from '../src/check-cluster/shared-catch-all.ts';
+import { RedisPermits } from '../src/limits/redis-permits.ts';
+import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
+import { buildNetworkStages } from '../plugin/lib/check/stages.ts';
+import { mailProviderOverrides, rateBurst } from '../plugin/lib/check/run-check-command.ts';
+
+/** Batches a shard works on at once offline (each is a few thousand addresses of CPU). */
+export const OFFLINE_ENTRIES = 2;
+
+export interface ShardRunOptions {
+  redis: Redis;
+  /** The consumer name: "<job index>/<pod name>/<process nonce>". */
+  shard: string;
+  options: ShardOptions;
+  limits: ClusterLimits;
+  clock: Clock;
+  leaseMs?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Test seams. */
+  resolver?: DnsResolver;
+  smtpTransport?: SmtpTransport;
+}
+
+export async function runShard(o: ShardRunOptions): Promise<{ checked: number; reclaimed: number }> {
+  const log = o.log ?? (() => {});
+  const s = o.options;
+  const l = o.limits;
+  const leaseMs = o.leaseMs ?? DEFAULT_LEASE_TTL_MS;
+  const run = new RedisRun(o.redis);
+  const offline = createOfflineContext(createLists());
+  const keyLimit = (c: number, r: number): KeyLimit => ({ concurrency: c, rate: r, burst: rateBurst(r) });
+  const permits = (scope: string, defaults: KeyLimit, overrides?: ReadonlyMap<string, KeyLimit>): RedisPermits =>
+    new RedisPermits({ redis: o.redis, clock: o.clock, scope, holder: o.shard, defaults, overrides, leaseMs });
+  const global = permits('g', { concurrency: l.concurrency, rate: l.rate ?? 0, burst: l.rate === null ? 1 : l.burst });
+  const domain = permits('d', keyLimit(l.domainConcurrency, l.domainRate));
+  const provider = permits('p', keyLimit(l.mxConcurrency, l.mxRate), mailProviderOverrides(l));
+  // Built by the local runner's function, so results are the same; only the limiters and the DNS cache are Redis's.
+  const { stages } = buildNetworkStages(s, {
+    clock: o.clock, resolver: o.resolver, smtpTransport: o.smtpTransport,
+    shareResolver: (r) => sharedResolver(r, o.redis),
+    catchAllShare: sharedCatchAll(o.redis),
+    limiters: () => ({ domain, provider }),
+  });
+  const networked = stages.dns !== undefined;
+  const maxEntries = networked ? Math.max(2, Math.ceil(s.concurrency / 4)) : OFFLINE_ENTRIES;
+
+  /** Entries being worked on (their leases are renewed). */
+  const held = new Set<string>();
+  let checked = 0;
+  let reclaimed = 0;
+  let inFlight = 0;
+  let failure: unknown = null;
+  let waiters: Array<() => void> = [];
+  const wake = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };
+  const progressed = (): Promise<void> => new Promise((r) => { waiters.push(r); });
+
+  const heartbeat = setInterval(() => {
+    void Promise.all([run.renew(o.shard, [...held]), global.renew(), domain.renew(), provider.renew()]).catch(() => {});
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  const work = async (entry: ClaimedEntry): Promise<void> => {
+    const results: CheckResult[] = [];
+    const network: Array<Promise<void>> = [];
+    for (const it of entry.items) {
+      const r = checkOffline(it.a, it.i, offline);
+      if (!needsNetwork(r, stages)) { results.push(r); continue; }
+      network.push((async () => {
+        while (inFlight >= s.concurrency) await progressed();
+        inFlight++;
+        try {
+          const release = await global.acquire('', o.signal);
+          try {
+            results.push(await checkNetwork(r, stages, o.signal));
+          } finally {
+            release();
+          }
+        } finally {
+          inFlight--;
+          wake();
+        }
+      })());
+    }
+    await Promise.all(network);
+    await run.complete(entry.id, entry.items, results);
+    checked += results.length;
+  };
+
+  try {
+    for (;;) {
+      if (failure !== null) throw failure;
+      if (o.signal?.aborted) throw o.signal.reason;
+      while (held.size >= maxEntries && failure === null) await progressed();
+      if (failure !== null) throw failure;
+      const entries = await run.claim(o.shard, leaseMs, Math.min(maxEntries - held.size, 10), BLOCK_MS);
+      if (entries.length === 0) {
+        if (held.size === 0 && await run.finished()) break;
+        continue;
+      }
+      for (const e of entries) {
+        if (e.reclaimed) reclaimed++;
+        held.add(e.id);
+        work(e).then(() => { held.delete(e.id); wake(); }, (err: unknown) => { if (failure === null) failure = err; held.delete(e.id); wake(); });
+      }
+    }
+    log(`shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard); all work done`);
+    return { checked, reclaimed };
+  } finally {
+    clearInterval(heartbeat);
+  }
+}

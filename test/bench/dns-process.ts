@@ -1,0 +1,25 @@
+/**
+ * The benchmark's fake DNS server in its own process, so that what it counts
+ * (look-ups per second, arrival times for the rate check) is not delayed by
+ * the fake API server and the tunnel in the benchmark's process. Prints
+ * `PORT` on start; answers `report` on stdin with the arrival times (ms) of
+ * the queries for names matching its pattern, then exits.
+ *
+ *   node test/bench/dns-process.ts PREFIX   (zones PREFIX<n>.example -> MX mx.PREFIX<n>.example)
+ */
+import { startFakeDns } from '../support/fake-dns.ts';
+
+const prefix = process.argv[2] ?? 'z';
+const pattern = new RegExp(`^${prefix}\\d+\\.example$`);
+const seen: number[] = [];
+let lookups = 0;
+const dns = await startFakeDns((name) => {
+  lookups++;
+  if (pattern.test(name)) { seen.push(performance.timeOrigin + performance.now()); return { mx: [{ priority: 10, exchange: `mx.${name}` }] }; }
+  return name.startsWith('mx.') ? { a: ['192.0.2.1'] } : undefined;
+});
+process.stdout.write(`${dns.port}\n`);
+process.stdin.setEncoding('utf8').on('data', (d: string) => {
+  if (!d.includes('report')) return;
+  process.stdout.write(`${JSON.stringify({ lookups, seen })}\n`, () => { void dns.close().then(() => process.exit(0)); });
+});
