@@ -15,6 +15,8 @@
  * gone), then the retained events after `since`, then live events. Replay and
  * live come from the same cursor, so there are no duplicates and no holes.
  */
+import type { Clock } from '../src/clock.ts';
+import { systemClock } from './system-clock.ts';
 import type { WebSocket } from 'ws';
 import { FEED_CLOSE_GOING_AWAY, FEED_CLOSE_TOO_SLOW, FEED_PING_INTERVAL_MS, PROTOCOL_VERSION, type FeedHello, type SinkEvent } from '../src/protocol.ts';
 import type { EventLog } from './event-log.ts';
@@ -66,6 +68,8 @@ export interface EventFeedOptions {
   onClientOpened?: () => void;
   onClientClosed?: () => void;
   onClientDropped?: (reason: 'slow' | 'dead') => void;
+  /** Timer of the ping rounds (tests pass a FakeClock); default: real timers. */
+  clock?: Clock;
 }
 
 interface Client {
@@ -109,7 +113,8 @@ export class EventFeed {
   /** Clients closed by us whose close handshake has not completed yet: they still hold a socket and its buffer. */
   readonly #closing = new Set<WebSocket>();
   readonly #unsubscribe: () => void;
-  readonly #pinger: NodeJS.Timeout;
+  readonly #clock: Clock;
+  #pinger: unknown;
   #closed = false;
   #peakBuffered = 0;
   /** The serialised current event, shared by every client of one #onEvent round. */
@@ -130,8 +135,17 @@ export class EventFeed {
       slowCloseTimeoutMs: options.slowCloseTimeoutMs ?? FEED_SLOW_CLOSE_TIMEOUT_MS,
     };
     this.#unsubscribe = log.subscribe((event) => this.#onEvent(event));
-    this.#pinger = setInterval(() => this.#ping(), this.#options.pingIntervalMs);
-    this.#pinger.unref();
+    this.#clock = options.clock ?? systemClock;
+    this.#armPing();
+  }
+
+  /** One ping round per interval; the timer never keeps the process alive. */
+  #armPing(): void {
+    this.#pinger = this.#clock.setTimeout(() => {
+      this.#ping();
+      if (!this.#closed) this.#armPing();
+    }, this.#options.pingIntervalMs);
+    (this.#pinger as { unref?: () => void } | null)?.unref?.();
   }
 
   get clientCount(): number {
@@ -209,7 +223,7 @@ export class EventFeed {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#pinger);
+    this.#clock.clearTimeout(this.#pinger);
     this.#unsubscribe();
     const closing = [...this.#clients].map((client) => this.#close(client, FEED_CLOSE_GOING_AWAY, 'sink shutting down'));
     // Clients already closed with 4008 get the shutdown deadline instead of their longer one.

@@ -181,7 +181,7 @@ export function renderRoleYaml(namespace = 'NAMESPACE'): string {
     rules: rules(REQUIRED_ACCESS.filter((e) => e.scope === 'namespace' && e.when !== 'new-namespace')),
   };
   return `# What kubectl email-validate needs in an existing namespace (every command with -n ${namespace}).\n`
-    + '# Generated from src/required-access.ts (regenerate: EV_UPDATE_MANIFESTS=1 npx mocha test/unit/required-access.test.ts).\n'
+    + '# Generated from src/required-access.ts (regenerate: npm run generate).\n'
     + '# Bind it: kubectl create rolebinding email-validate --role=email-validate --user=YOU -n NAMESPACE\n'
     + stringify(role);
 }
@@ -194,7 +194,7 @@ export function renderClusterRoleYaml(): string {
     rules: rules(REQUIRED_ACCESS),
   };
   return '# What kubectl email-validate needs to create its own namespaces (commands without -n) and list every sink.\n'
-    + '# Generated from src/required-access.ts (regenerate: EV_UPDATE_MANIFESTS=1 npx mocha test/unit/required-access.test.ts).\n'
+    + '# Generated from src/required-access.ts (regenerate: npm run generate).\n'
     + '# Bind it: kubectl create clusterrolebinding email-validate --clusterrole=email-validate --user=YOU\n'
     + stringify(role);
 }

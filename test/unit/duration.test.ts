@@ -8,7 +8,9 @@ describe('durations (src/duration.ts: one grammar for flags, variables, rules an
     ['1m30s', 90_000], ['1h30m', 5_400_000], ['3d4h', 273_600_000], ['1.5s', 1500], ['0.25s', 250],
     ['0s', 0], ['0', 0], ['  45s  ', 45_000],
     // A bare number is seconds, as text and as a YAML/JSON number.
-    ['30', 30_000], ['1.5', 1500], [30, 30_000], [0.5, 500], [0, 0],
+    ['30', 30_000], ['1.5', 1500], ['1.25', 1250], [30, 30_000], [0.5, 500], [0, 0],
+    // The longest text read: MAX_DURATION_TEXT characters exactly.
+    [`${'0'.repeat(MAX_DURATION_TEXT - 1)}1`, 1000],
   ];
   for (const [input, ms] of valid) {
     it(`reads ${JSON.stringify(input)} as ${ms} ms`, () => {
@@ -18,6 +20,8 @@ describe('durations (src/duration.ts: one grammar for flags, variables, rules an
   }
 
   const invalid: unknown[] = [
+    // What Number() would read but the grammar does not: signs, hex, exponents.
+    '+5', '-5', '0x10', '1e3', '5e',
     '', '   ', 'm', '5 m', '1h 2m', '5 minutes', '-5m', -1, '2h30', '5m3', '1w', '1.s', '.5s', 's5',
     Number.NaN, Number.POSITIVE_INFINITY, null, undefined, true, {}, '9'.repeat(400), `${'1s'.repeat(MAX_DURATION_TEXT)}`,
   ];
@@ -36,6 +40,10 @@ describe('durations (src/duration.ts: one grammar for flags, variables, rules an
   }
 
   it('applies the caller\'s range and says it', () => {
+    assert.equal(parseDuration('7d', '--ttl', { min: 60_000, max: 7 * 86_400_000 }), 7 * 86_400_000, 'the maximum itself is in range');
+    assert.equal(parseDuration('1m', '--ttl', { min: 60_000, max: 7 * 86_400_000 }), 60_000, 'the minimum itself is in range');
+    assert.throws(() => parseDuration('1s', '--wait', { min: 2000 }), (err: unknown) => isEmailValidateError(err) && err.message === '--wait "1s" is out of range' && err.hint === 'use at least 2s.');
+    assert.throws(() => parseDuration('soon'), (err: unknown) => isEmailValidateError(err) && err.message === 'duration "soon" is not a duration', 'the default name');
     assert.equal(parseDuration('2h', '--ttl', { min: 60_000, max: 7 * 86_400_000 }), 7_200_000);
     assert.throws(() => parseDuration('10s', '--ttl', { min: 60_000, max: 7 * 86_400_000 }), (err: unknown) => isEmailValidateError(err) && /out of range/.test(err.message) && err.hint === 'use from 1m to 7d.');
     assert.throws(() => parseDuration('31d', '--since', { max: 30 * 86_400_000 }), /--since "31d" is out of range/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import {
   REQUIRED_ACCESS, accessChecks, describeCheck, renderAccessTable, renderClusterRoleYaml, renderRoleYaml,
@@ -7,35 +7,22 @@ import {
 import { bootstrapRbacObjects, ruleAllows } from '../support/fake-kube/rbac.ts';
 import type { PolicyRule } from '../support/fake-kube/rbac.ts';
 
-const DOCS = new URL('../../docs/cluster.md', import.meta.url);
-const ROLE = new URL('../../manifests/rbac/role.yaml', import.meta.url);
-const CLUSTER_ROLE = new URL('../../manifests/rbac/clusterrole.yaml', import.meta.url);
-const START = /<!-- rbac-table:start[^>]*-->\n/;
-const END = '<!-- rbac-table:end -->';
-const update = process.env.EV_UPDATE_MANIFESTS === '1';
+import { CLUSTER_DOC as DOCS, CLUSTER_ROLE, ROLE, rbacTable } from '../support/render-manifests.ts';
 
 function docsTable(text: string): { before: string; table: string; after: string } {
-  const m = START.exec(text);
-  const end = text.indexOf(END);
-  assert.ok(m && end > m.index, 'docs/cluster.md has the rbac-table markers');
-  const from = m.index + m[0].length;
-  return { before: text.slice(0, from), table: text.slice(from, end), after: text.slice(end) };
+  const parts = rbacTable(text);
+  assert.ok(parts, 'docs/cluster.md has the rbac-table markers');
+  return parts;
 }
 
 describe('required access (src/required-access.ts): one list for the pre-check, the docs and the example roles', () => {
-  it('docs/cluster.md\'s RBAC table is the rendered list (regenerate: EV_UPDATE_MANIFESTS=1 npx mocha test/unit/required-access.test.ts)', () => {
-    const parts = docsTable(readFileSync(DOCS, 'utf8'));
-    if (update) writeFileSync(DOCS, parts.before + renderAccessTable() + parts.after);
-    assert.equal(docsTable(readFileSync(DOCS, 'utf8')).table, renderAccessTable(), 'the RBAC table in docs/cluster.md is stale: regenerate it (see the test title)');
+  it('docs/cluster.md\'s RBAC table is the rendered list (regenerate: npm run generate; this test only compares)', () => {
+    assert.equal(docsTable(readFileSync(DOCS, 'utf8')).table, renderAccessTable(), 'the RBAC table in docs/cluster.md is stale: regenerate it with npm run generate');
   });
 
   it('manifests/rbac/role.yaml and clusterrole.yaml are the rendered roles', () => {
-    if (update) {
-      writeFileSync(ROLE, renderRoleYaml());
-      writeFileSync(CLUSTER_ROLE, renderClusterRoleYaml());
-    }
-    assert.equal(readFileSync(ROLE, 'utf8'), renderRoleYaml(), 'manifests/rbac/role.yaml is stale');
-    assert.equal(readFileSync(CLUSTER_ROLE, 'utf8'), renderClusterRoleYaml(), 'manifests/rbac/clusterrole.yaml is stale');
+    assert.equal(readFileSync(ROLE, 'utf8'), renderRoleYaml(), 'manifests/rbac/role.yaml is stale: regenerate it with npm run generate');
+    assert.equal(readFileSync(CLUSTER_ROLE, 'utf8'), renderClusterRoleYaml(), 'manifests/rbac/clusterrole.yaml is stale: regenerate it with npm run generate');
     const role = parse(readFileSync(ROLE, 'utf8'));
     assert.equal(role.kind, 'Role');
     assert.ok(!role.rules.some((r: PolicyRule) => (r.resources ?? []).includes('namespaces') && r.verbs.includes('create')), 'a Role cannot create namespaces');

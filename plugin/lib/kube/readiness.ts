@@ -39,8 +39,10 @@ export function podState(pod: V1Pod): PodState {
   for (const cs of pod.status?.containerStatuses ?? []) {
     const waiting = cs.state?.waiting;
     if (waiting?.reason) return { name, ready: false, reason: waiting.reason, message: waiting.message ?? '' };
+    if (cs.state?.running) continue;
     const term = cs.state?.terminated ?? cs.lastState?.terminated;
-    if (term?.reason && !cs.state?.running) return { name, ready: false, reason: term.reason, message: term.message ?? `exit code ${term.exitCode}` };
+    // Without a reason, name it as `kubectl get pods` does: Signal:N, else ExitCode:N.
+    if (term) return { name, ready: false, reason: term.reason ?? (term.signal ? `Signal:${term.signal}` : `ExitCode:${term.exitCode}`), message: term.message ?? `exit code ${term.exitCode}` };
   }
   const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False') return { name, ready: false, reason: scheduled.reason ?? 'Unschedulable', message: scheduled.message ?? '' };
@@ -54,9 +56,10 @@ export function reasonHint(reason: string, namespace: string): string {
   if (/ImagePull|ErrImage|InvalidImageName/.test(reason)) {
     return 'the cluster cannot pull the image: use --node-image (or --image) to point at a registry it can reach, e.g. a mirror.';
   }
-  if (/CrashLoop|Error|OOMKilled/.test(reason)) return `the sink keeps crashing: see \`kubectl logs -n ${namespace} deploy/email-sink\`.`;
-  if (/Unschedulable/.test(reason)) return 'no node can run the pod (resources, taints or quotas): see `kubectl describe pod` in that namespace.';
+  // Before the crash test: CreateContainerConfigError contains "Error" but nothing ran.
   if (/CreateContainerConfigError/.test(reason)) return `the pod's configuration is invalid: see \`kubectl describe pod -n ${namespace}\`.`;
+  if (/CrashLoop|Error|OOMKilled|^ExitCode:|^Signal:/.test(reason)) return `the sink keeps crashing: see \`kubectl logs -n ${namespace} deploy/email-sink\`.`;
+  if (/Unschedulable/.test(reason)) return 'no node can run the pod (resources, taints or quotas): see `kubectl describe pod` in that namespace.';
   return `raise --wait, or look at \`kubectl get pods -n ${namespace}\`.`;
 }
 

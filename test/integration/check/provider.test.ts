@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
 import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
-import { baseIo, baseOptions, tempDir } from './helpers.ts';
+import { baseIo, baseOptions, tempDir, waitFor } from './helpers.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { systemClock } from '../../../plugin/lib/system-clock.ts';
+import type { Clock } from '../../../src/clock.ts';
 
 describe('check --provider against a local HTTP API that rate-limits', function () {
   let server: Server;
@@ -15,24 +18,26 @@ describe('check --provider against a local HTTP API that rate-limits', function 
   const log: Array<{ t: number; email: string; status: number; auth: string | undefined }> = [];
   let limited = 0;
   let failing = false;
+  /** The clock the run under test uses; the server stamps requests with it. */
+  let clock: Clock = systemClock;
 
   before(async () => {
     server = createServer((req, res) => {
       const url = new URL(req.url!, 'http://x');
       const email = url.searchParams.get('email') ?? '';
       if (failing) {
-        log.push({ t: Date.now(), email, status: 500, auth: req.headers.authorization });
+        log.push({ t: clock.now(), email, status: 500, auth: req.headers.authorization });
         res.writeHead(500).end('boom');
         return;
       }
       // The first two requests get 429 with Retry-After: 1.
       if (limited < 2) {
         limited++;
-        log.push({ t: Date.now(), email, status: 429, auth: req.headers.authorization });
+        log.push({ t: clock.now(), email, status: 429, auth: req.headers.authorization });
         res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":"slow down"}');
         return;
       }
-      log.push({ t: Date.now(), email, status: 200, auth: req.headers.authorization });
+      log.push({ t: clock.now(), email, status: 200, auth: req.headers.authorization });
       const status = email.startsWith('bad') ? 'undeliverable' : email.startsWith('meh') ? 'risky' : 'deliverable';
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { result: status } }));
     });
@@ -53,20 +58,35 @@ describe('check --provider against a local HTTP API that rate-limits', function 
     return baseOptions({ paths: [input], out: join(dir, 'out.jsonl'), dnsServer: dns.server, provider: cfg });
   }
 
-  it('honours 429 Retry-After (no request before it expires), sends headers, maps verdicts', async () => {
+  it('honours 429 Retry-After (no request before it expires, on the injected clock), sends headers, maps verdicts', async () => {
     const t = tempDir();
+    const fake = new FakeClock(1_000_000);
+    clock = fake;
     try {
       const o = setup(t.dir, ['good@api.test', 'bad@api.test', 'meh@api.test']);
-      await runCheckCommand(o, baseIo({ env: { VERIFY_TOKEN: 'tok123' } }));
+      let settled = false;
+      const run = runCheckCommand(o, baseIo({ env: { VERIFY_TOKEN: 'tok123' }, clock: fake }));
+      run.then(() => { settled = true; }, () => { settled = true; });
+      // Both first requests (concurrency 2) are answered 429 with Retry-After: 1; both then wait on the clock.
+      await waitFor(() => settled || (log.filter((l) => l.status === 429).length === 2 && fake.pending === 2), 20_000, 'two 429s and both retries waiting on the clock');
+      assert.equal(settled, false, 'the run waits out Retry-After instead of finishing');
+      const first429 = log.find((l) => l.status === 429)!;
+      assert.equal(first429.t, 1_000_000, 'no time passed on the fake clock before the first answer');
+      assert.equal(fake.nextAt(), first429.t + 1000, 'the wait ends exactly when Retry-After: 1 expires');
+      await fake.advanceTo(first429.t + 999);
+      assert.equal(log.filter((l) => l.status === 200).length, 0, 'no request 1 ms before Retry-After expires');
+      await fake.advanceTo(first429.t + 1000);
+      await run;
       const rows = readFileSync(o.out!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckResult);
       assert.deepEqual(rows.map((r) => r.verdict), ['valid', 'invalid', 'risky']);
       assert.deepEqual(rows[1].reasons, ['provider_invalid']);
       assert.equal(rows[0].checks.provider!.value, 'deliverable');
-      const first429 = log.find((l) => l.status === 429)!;
-      const firstOk = log.find((l) => l.status === 200)!;
-      assert.ok(firstOk.t - first429.t >= 950, `waited ${firstOk.t - first429.t} ms after a 429 with Retry-After: 1`);
+      const oks = log.filter((l) => l.status === 200);
+      assert.equal(oks.length, 3);
+      assert.ok(oks.every((l) => l.t === first429.t + 1000), `every 200 went out when Retry-After expired: ${oks.map((l) => l.t - first429.t).join(', ')}`);
       assert.ok(log.every((l) => l.auth === 'Bearer tok123'));
     } finally {
+      clock = systemClock;
       t.cleanup();
     }
   });

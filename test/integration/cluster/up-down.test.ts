@@ -171,13 +171,13 @@ describe('cluster: up / down against the fake API server', function () {
 
   it('--request-timeout bounds each API request: a server that hangs is a one-line error naming the timeout', async () => {
     fake.faults.responseDelayMs = 10_000;
-    const started = process.hrtime.bigint();
     const cli = await runCli(['status', '--request-timeout', '500ms'], { KUBECONFIG: fake.kubeconfigPath });
-    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    // The CLI exited while the fake still held its request: it gave up on its own timeout, not on an answer.
+    const heldAtExit = fake.faults.delayedInFlight;
     fake.faults.responseDelayMs = 0;
     assert.equal(cli.code, 3, cli.stderr);
     assert.match(cli.stderr, /^error: the API server at https:\/\/127\.0\.0\.1:\d+ \(context "fake"\) did not answer within 0\.5s while trying to list \S+.* \[EV_ERR_KUBE_UNREACHABLE\]\nhint: .*--request-timeout/m);
-    assert.ok(elapsedMs < 10_000, `gave up before the server answered (${Math.round(elapsedMs)} ms)`);
+    assert.ok(heldAtExit >= 1, 'the CLI gave up before the server answered');
   });
 
   it('no kubeconfig at all: EV_ERR_KUBECONFIG_MISSING, not a silent localhost:8080', async () => {

@@ -156,11 +156,15 @@ steps:
 `);
     const r = await runCli(['run', '--local', '--timeout', '500ms', '-o', 'json', file]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    const report = JSON.parse(r.stdout) as { status: string; flows: Array<{ steps: Array<{ status: string; summary: string }> }> };
+    const report = JSON.parse(r.stdout) as { status: string; flows: Array<{ steps: Array<{ status: string; summary: string; errorCode?: string }> }> };
     assert.equal(report.status, 'failed');
-    assert.deepEqual(report.flows[0].steps.map((s) => s.status), ['failed', 'skipped', 'skipped'], 'the cut step failed, the steps that never ran skipped');
-    assert.match(report.flows[0].steps[0].summary, /^expected a matching message within \d+ms/, 'cut to what was left of the 500ms budget');
-    assert.match(report.flows[0].steps[1].summary, /^skipped: the run reached its --timeout/);
+    const steps = report.flows[0].steps;
+    assert.deepEqual(steps.map((s) => s.status), ['failed', 'skipped', 'skipped'], 'the cut step failed, the steps that never ran skipped');
+    // Where the 500 ms run out depends on how long the local sink took to start (a loaded machine may
+    // spend them all there): both are right, and test/unit/flow/run-flows.test.ts pins each on a FakeClock.
+    assert.match(steps[0].summary, /^expected a matching message within \d+ms|reached its --timeout/);
+    assert.match(steps[1].summary, /^skipped: the run reached its --timeout/);
+    assert.ok(steps.every((s) => s.errorCode === undefined), 'a budget running out is no sink error');
   });
 
   it('rejects --local together with --sink', async () => {

@@ -97,6 +97,8 @@ export class FaultControls {
   failRequests: { count: number; status: number } = { count: 0, status: 503 };
   /** Delay before every API response (simulates a slow or distant server; 0 = none). */
   responseDelayMs = 0;
+  /** Requests sleeping in {@link responseDelayMs} right now (a client that gave up leaves it above 0 until the delay ends). */
+  delayedInFlight = 0;
   /** Images the kubelet treats as Node.js images in addition to `node:*`. */
   runAnyImage = false;
   /** Images that are not run but reported Running and Ready ("simulated"). */

@@ -33,6 +33,8 @@ export class PortForwarder {
   private readonly faults: FaultControls;
   /** Total forwards opened, for assertions. */
   opened = 0;
+  /** The WebSocket close code of each ended forward, in order (1000: the client closed cleanly; 1006: dropped), for assertions. */
+  readonly closeCodes: number[] = [];
 
   constructor(faults: FaultControls) {
     this.faults = faults;
@@ -114,7 +116,7 @@ export class PortForwarder {
       this.active.delete(fwd);
       for (const s of fwd.sockets) s?.destroy();
     };
-    ws.on('close', cleanup);
+    ws.on('close', (code: number) => { this.closeCodes.push(code); cleanup(); });
     ws.on('error', cleanup);
   }
 

@@ -247,7 +247,10 @@ export class Router {
     if (!parsed) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource', { });
     if ('discovery' in parsed) return sendJson(res, 200, parsed.discovery);
     const faults = this.deps.faults;
-    if (faults.responseDelayMs > 0) await new Promise((r) => setTimeout(r, faults.responseDelayMs));
+    if (faults.responseDelayMs > 0) {
+      faults.delayedInFlight++;
+      try { await new Promise((r) => setTimeout(r, faults.responseDelayMs)); } finally { faults.delayedInFlight--; }
+    }
     if (faults.failRequests.count > 0) {
       faults.failRequests.count--;
       throw transientStatus(faults.failRequests.status as 429 | 500 | 503, faults.failRequests.status === 429 || faults.failRequests.status === 503 ? 1 : undefined);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { deploymentFailure, isPodReady, podState, reasonHint, rolloutState, waitForSinkReady } from '../../../plugin/lib/kube/readiness.ts';
+import { FAST_POLL_MS, FAST_POLL_WINDOW_MS, MAX_POLL_MS, deploymentFailure, isPodReady, podState, reasonHint, rolloutState, waitForSinkReady } from '../../../plugin/lib/kube/readiness.ts';
 import type { KubeClient, V1Deployment, V1Pod } from '../../../plugin/lib/kube/adapter.ts';
 import { ApiException, toKubeError } from '../../../plugin/lib/kube/errors.ts';
 import { TRANSIENT_ATTEMPTS, TRANSIENT_MAX_MS, isTransient, retryAfterMs } from '../../../plugin/lib/kube/transient.ts';
@@ -18,6 +18,142 @@ describe('readiness', () => {
     assert.equal(isPodReady({ ...ready, metadata: { name: 'd', deletionTimestamp: new Date() } }), false);
     assert.match(reasonHint('ImagePullBackOff', 'ns'), /--node-image/);
     assert.match(reasonHint('CrashLoopBackOff', 'ns'), /kubectl logs -n ns/);
+  });
+
+  describe('podState: the most telling reason, case by case (issue 15, bug 3)', () => {
+    type Cs = NonNullable<NonNullable<V1Pod['status']>['containerStatuses']>[number];
+    const cs = (o: Partial<Cs>): Cs => ({ name: 'sink', image: 'x', imageID: '', ready: false, restartCount: 0, ...o });
+    const cases: Array<{ what: string; pod: V1Pod; reason: string; message: string; ready?: boolean }> = [
+      {
+        what: 'running again after a restart: the old termination is history, not the reason',
+        pod: pod('a', { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [cs({ restartCount: 1, state: { running: { startedAt: new Date(0) } }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } } })] }),
+        reason: 'Running (not ready yet)', message: '',
+      },
+      {
+        what: 'ready after a restart',
+        pod: pod('b', { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [cs({ ready: true, restartCount: 2, state: { running: {} }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } })] }),
+        reason: 'Ready', message: '', ready: true,
+      },
+      {
+        what: 'terminated now, with a reason and a message',
+        pod: pod('c', { phase: 'Running', containerStatuses: [cs({ state: { terminated: { exitCode: 137, reason: 'OOMKilled', message: 'memory limit' } } })] }),
+        reason: 'OOMKilled', message: 'memory limit',
+      },
+      {
+        what: 'terminated with a reason only: the exit code is the message',
+        pod: pod('d', { phase: 'Running', containerStatuses: [cs({ state: { terminated: { exitCode: 2, reason: 'Error' } } })] }),
+        reason: 'Error', message: 'exit code 2',
+      },
+      {
+        what: 'terminated with only an exit code (as kubectl get pods shows it)',
+        pod: pod('e', { phase: 'Running', containerStatuses: [cs({ state: { terminated: { exitCode: 3 } } })] }),
+        reason: 'ExitCode:3', message: 'exit code 3',
+      },
+      {
+        what: 'terminated by a signal with no reason',
+        pod: pod('e2', { phase: 'Running', containerStatuses: [cs({ state: { terminated: { exitCode: 0, signal: 9 } } })] }),
+        reason: 'Signal:9', message: 'exit code 0',
+      },
+      {
+        what: 'last terminated, not running, not waiting',
+        pod: pod('f', { phase: 'Running', containerStatuses: [cs({ restartCount: 1, state: {}, lastState: { terminated: { exitCode: 1, reason: 'Error' } } })] }),
+        reason: 'Error', message: 'exit code 1',
+      },
+      {
+        what: 'Terminating beats everything else, even Ready',
+        pod: pod('g', { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [cs({ state: { waiting: { reason: 'CrashLoopBackOff' } } })] }, { deletionTimestamp: new Date(0) }),
+        reason: 'Terminating', message: '',
+      },
+      {
+        what: 'CreateContainerConfigError (a missing Secret key)',
+        pod: pod('h', { phase: 'Pending', containerStatuses: [cs({ state: { waiting: { reason: 'CreateContainerConfigError', message: 'secret "email-sink" not found' } } })] }),
+        reason: 'CreateContainerConfigError', message: 'secret "email-sink" not found',
+      },
+      {
+        what: 'scheduled but no container status yet: the phase and its message',
+        pod: pod('i', { phase: 'Pending', message: 'pulling', conditions: [{ type: 'PodScheduled', status: 'True' }] }),
+        reason: 'Pending', message: 'pulling',
+      },
+      {
+        what: 'unschedulable without a reason',
+        pod: pod('j', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False' }] }),
+        reason: 'Unschedulable', message: '',
+      },
+      {
+        what: 'no status at all',
+        pod: { metadata: { name: 'k' } },
+        reason: 'Pending', message: '',
+      },
+    ];
+    for (const c of cases) {
+      it(c.what, () => {
+        assert.deepEqual(podState(c.pod), { name: c.pod.metadata?.name, ready: c.ready ?? false, reason: c.reason, message: c.message });
+      });
+    }
+
+    it('the hint follows the reason', () => {
+      assert.match(reasonHint('CreateContainerConfigError', 'ns'), /configuration is invalid: see `kubectl describe pod -n ns`/);
+      assert.match(reasonHint('OOMKilled', 'ns'), /keeps crashing/);
+      assert.match(reasonHint('ExitCode:3', 'ns'), /keeps crashing/);
+      assert.match(reasonHint('Signal:9', 'ns'), /keeps crashing/);
+      assert.match(reasonHint('Unschedulable', 'ns'), /no node can run the pod/);
+      assert.match(reasonHint('Pending', 'ns'), /raise --wait/);
+    });
+
+    it('the timeout error names a CreateContainerConfigError pod with its message and hint', async () => {
+      const clock = new FakeClock();
+      const client = stub({
+        deployment: () => deploy({ generation: 1, observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }),
+        pods: () => [cases[8].pod],
+      });
+      await assert.rejects(drive(clock, waitForSinkReady(client, 'ns', { replicas: 1, timeoutMs: 2000, clock })), (e: unknown) => {
+        assert.ok(isEmailValidateError(e) && e.code === 'EV_ERR_SINK_NOT_READY');
+        assert.match(e.message, /h: CreateContainerConfigError \(secret "email-sink" not found\)/);
+        assert.match(e.hint ?? '', /configuration is invalid/);
+        return true;
+      });
+    });
+
+    it('with no pod, the Deployment\'s condition is the reason (a stalled rollout, no ReplicaFailure)', async () => {
+      const clock = new FakeClock();
+      const conditions = [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }];
+      const client = stub({ deployment: () => deploy({ generation: 1, observedGeneration: 1, replicas: 0, updatedReplicas: 0, availableReplicas: 0, conditions }), pods: () => [] });
+      await assert.rejects(drive(clock, waitForSinkReady(client, 'ns', { replicas: 1, timeoutMs: 2000, clock })), (e: unknown) => {
+        assert.ok(isEmailValidateError(e) && e.code === 'EV_ERR_SINK_NOT_READY');
+        assert.match(e.message, /within 2s: no sink pod was created: Available\/MinimumReplicasUnavailable: Deployment does not have minimum availability\.$/);
+        assert.match(e.hint ?? '', /kubectl describe deploy\/email-sink -n ns/);
+        return true;
+      });
+      const bare = stub({ deployment: () => undefined, pods: () => [] });
+      const clock2 = new FakeClock();
+      await assert.rejects(drive(clock2, waitForSinkReady(bare, 'ns', { replicas: 1, timeoutMs: 1000, clock: clock2 })), (e: unknown) => isEmailValidateError(e) && /no sink pod was created$/.test(e.message));
+    });
+
+    it('polls every FAST_POLL_MS for the first FAST_POLL_WINDOW_MS, then every MAX_POLL_MS, and the last wait ends at the deadline', async () => {
+      const clock = new FakeClock();
+      const at: number[] = [];
+      const timeoutMs = FAST_POLL_WINDOW_MS + 3 * MAX_POLL_MS + MAX_POLL_MS / 2;
+      const client = stub({
+        deployment: () => deploy({ generation: 1, observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }),
+        pods: () => { at.push(clock.now()); return []; },
+      });
+      const outcome = waitForSinkReady(client, 'ns', { replicas: 1, timeoutMs, clock });
+      let settled = false;
+      outcome.then(() => { settled = true; }, () => { settled = true; });
+      // Jump exactly to each timer: the gaps seen are the poll intervals the code asked for.
+      for (let i = 0; i < 10_000 && !settled; i++) {
+        await new Promise((r) => setImmediate(r));
+        const next = clock.nextAt();
+        if (next !== undefined) await clock.advanceTo(next);
+      }
+      await assert.rejects(outcome, (e: unknown) => isEmailValidateError(e) && e.code === 'EV_ERR_SINK_NOT_READY');
+      const gaps = at.slice(1).map((t, i) => t - at[i]);
+      const fast = FAST_POLL_WINDOW_MS / FAST_POLL_MS;
+      assert.deepEqual(gaps.slice(0, fast), Array(fast).fill(FAST_POLL_MS), 'fast polls in the first window');
+      assert.deepEqual(gaps.slice(fast), [MAX_POLL_MS, MAX_POLL_MS, MAX_POLL_MS, MAX_POLL_MS / 2], 'then slow polls, the last one cut at the deadline');
+      assert.equal(at[at.length - 1], timeoutMs, 'one last look at the deadline');
+      assert.equal(clock.pending, 0, 'no timer left behind');
+    });
   });
 
   it('waits with progress, then fails with the reason at the deadline (fake clock)', async () => {

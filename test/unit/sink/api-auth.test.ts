@@ -32,6 +32,17 @@ describe('sink API authentication', () => {
       assert.equal(v.authorize(r), false);
     });
 
+    it('refuses a wrong or empty subprotocol token, and a wrong or empty header token, on an upgrade', () => {
+      for (const offered of ['email-validate.v1, bearer.wrong', 'email-validate.v1, bearer.', 'bearer.s3cret-toke', 'bearer.s3cret-token-and-more', 'email-validate.v1']) {
+        assert.equal(v.authorize(req({ 'sec-websocket-protocol': offered }), { websocket: true }), false, offered);
+      }
+      for (const authorization of ['Bearer wrong', 'Bearer ', 'Bearer', `Basic ${Buffer.from('u:').toString('base64')}`, `Basic ${Buffer.from('u:wrong').toString('base64')}`]) {
+        assert.equal(v.authorize(req({ authorization }), { websocket: true }), false, authorization);
+        assert.equal(v.authorize(req({ authorization }), {}), false, authorization);
+      }
+      assert.equal(subprotocolToken(req({ 'sec-websocket-protocol': 'email-validate.v1, bearer.' })), '', 'an empty offer is read as empty, then refused');
+    });
+
     it('refuses an empty configured token', () => {
       assert.throws(() => new TokenVerifier(''), RangeError);
     });

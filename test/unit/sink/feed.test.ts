@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { FakeSinkContext, startFakeApi } from '../../support/fake-sink-context.ts';
 import { BEARER_SUBPROTOCOL_PREFIX, FEED_CLOSE_GOING_AWAY, FEED_CLOSE_TOO_SLOW, FEED_SUBPROTOCOL, type FeedHello } from '../../../src/protocol.ts';
 import { EventFeed } from '../../../sink/feed.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { PROTOCOL_VERSION, type SinkEvent } from '../../../src/protocol.ts';
 
 type Api = Awaited<ReturnType<typeof startFakeApi>>;
@@ -168,6 +169,24 @@ describe('sink WebSocket feed', () => {
       c.ws.close();
     });
 
+    it('a wrong or empty token is refused with 401 before the upgrade, whether offered as a subprotocol or in the header', async () => {
+      api = await startFakeApi();
+      const cases: Array<[string, string[], Record<string, string>]> = [
+        ['wrong subprotocol token', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}wrong`], {}],
+        ['empty subprotocol token', [FEED_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX], {}],
+        ['token prefix only', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${(api.token as string).slice(0, -1)}`], {}],
+        ['wrong Bearer header', [FEED_SUBPROTOCOL], { authorization: 'Bearer wrong' }],
+        ['empty Bearer header', [FEED_SUBPROTOCOL], { authorization: 'Bearer ' }],
+        ['empty Basic password', [FEED_SUBPROTOCOL], { authorization: `Basic ${Buffer.from('user:').toString('base64')}` }],
+        ['wrong header and wrong subprotocol', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}wrong`], { authorization: 'Bearer also-wrong' }],
+      ];
+      for (const [what, protocols, headers] of cases) assert.equal(await upgradeStatus(wsUrl(api), protocols, headers), 401, what);
+      assert.equal(api.api.feed.clientCount, 0, 'no refused client was registered');
+      // The same offers with the right token do upgrade: the refusals above are about the token, not the shape.
+      assert.equal(await upgradeStatus(wsUrl(api), [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${api.token}`], {}), 101);
+      assert.equal(await upgradeStatus(wsUrl(api), [FEED_SUBPROTOCOL], { authorization: `Bearer ${api.token}` }), 101);
+    });
+
     it('--no-auth (token null) accepts any client', async () => {
       api = await startFakeApi({ token: null });
       assert.equal(await upgradeStatus(wsUrl(api), [], {}), 101);
@@ -179,23 +198,41 @@ describe('sink WebSocket feed', () => {
     });
   });
 
-  it('closes a client that stops answering pings with 4008 (it may only have stopped reading)', async () => {
-    api = await startFakeApi({ feed: { pingIntervalMs: 30 } });
+  it('closes a client that stops answering pings with 4008 (it may only have stopped reading; ping rounds on a FakeClock)', async () => {
+    const clock = new FakeClock();
+    api = await startFakeApi({ feed: { pingIntervalMs: 1000, clock } });
     const c = await connect(api, '', { autoPong: false });
-    const closed = await c.closed;
-    assert.equal(closed.code, FEED_CLOSE_TOO_SLOW);
-    await until(() => api.api.feed.clientCount === 0, 'client removed');
+    let pings = 0;
+    c.ws.on('ping', () => pings++);
+    await clock.advance(999);
+    assert.equal(pings, 0, 'no ping before the interval');
+    await clock.advance(1);
+    await until(() => pings === 1, 'the first ping');
+    assert.equal(api.api.feed.clientCount, 1, 'one unanswered ping is not yet a dead client');
+    await clock.advance(1000);
+    await until(() => api.api.feed.clientCount === 0, 'the client removed at the second round');
+    assert.equal((await c.closed).code, FEED_CLOSE_TOO_SLOW);
     assert.match(await (await fetch(`${api.base}/metrics`)).text(), /email_sink_feed_clients_dropped_total\{reason="dead"\} 1/);
   });
 
-  it('keeps a client that answers pings', async () => {
-    // Generous interval: a pong delayed by a loaded machine must not look like a dead peer.
-    api = await startFakeApi({ feed: { pingIntervalMs: 250 } });
+  it('keeps a client that answers pings, however long it takes between rounds', async () => {
+    const clock = new FakeClock();
+    api = await startFakeApi({ feed: { pingIntervalMs: 1000, clock } });
     const c = await connect(api);
     let pings = 0;
     c.ws.on('ping', () => pings++);
-    await until(() => pings >= 3, 'three pings');
+    for (let round = 1; round <= 5; round++) {
+      await clock.advance(1000);
+      await until(() => pings === round, `ping ${round}`);
+      // Our own ping's pong comes back after the server read the auto-pong sent before it (one ordered stream).
+      const pong = new Promise<void>((resolve) => c.ws.once('pong', () => resolve()));
+      c.ws.ping();
+      await pong;
+      assert.equal(api.api.feed.clientCount, 1, `still there after round ${round}`);
+    }
     assert.equal(api.api.feed.clientCount, 1);
+    assert.equal(c.ws.readyState, WebSocket.OPEN);
+    assert.doesNotMatch(await (await fetch(`${api.base}/metrics`)).text(), /email_sink_feed_clients_dropped_total\{reason="dead"\} [1-9]/);
     c.ws.close();
   });
 
