@@ -85,10 +85,14 @@ async function session(r: Prng, port: number, accepted: string[]): Promise<strin
       }
       const arg = verb.endsWith(':') ? r.pick(ADDRESSES) : verb === 'EHLO' || verb === 'HELO' ? r.pick(['fuzz.example', '', '[127.0.0.1]', 'ä.example']) : r.chance(0.2) ? r.bytes(8).toString('latin1') : '';
       const before = c.replies.length;
-      c.write(mutateLine(r, `${verb}${verb.endsWith(':') ? '' : ' '}${arg}`.trimEnd()));
-      await c.waitReplies(before + 1, REPLY_DEADLINE_MS);
-      const reply = c.replies[before];
-      if (verb === 'DATA' && reply?.code === 354) {
+      const line = mutateLine(r, `${verb}${verb.endsWith(':') ? '' : ' '}${arg}`.trimEnd());
+      // A mutated write can hold several lines (a bare LF, random bytes): each gets a reply,
+      // except the lines after a 354, which are message data whatever verb this step meant.
+      const lines = (Buffer.isBuffer(line) ? line : Buffer.from(line)).filter((b) => b === 0x0a).length;
+      c.write(line);
+      const opened = (): boolean => c.replies.slice(before).some((x) => x.code === 354);
+      while (c.replies.length < before + lines && !opened() && !c.closed) await c.waitReplies(c.replies.length + 1, REPLY_DEADLINE_MS);
+      if (opened() && !c.closed) {
         const n = c.replies.length + 1;
         c.write(dataPayload(body(r)));
         await c.waitReplies(n, REPLY_DEADLINE_MS);
