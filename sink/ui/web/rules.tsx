@@ -9,6 +9,7 @@ export function RulesView({ api, version }: { api: Api; version: number }) {
   const [error, setError] = useState<{ code: string; message: string; hint?: string } | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
 
+  // Read-only until the rules in force have loaded: text typed earlier would be overwritten by them.
   useEffect(() => {
     api.rules().then((text) => { setSource(text); setDraft(text); }, (err: unknown) => setError({ code: 'LOAD', message: String(err) }));
   }, [version]);
@@ -24,7 +25,7 @@ export function RulesView({ api, version }: { api: Api; version: number }) {
   return (
     <section class="rules" aria-label="Rules">
       <p class="muted">Rules simulate bounces, deferrals, delays and webhooks (see docs/sink.md). Built-in conventions (recipients starting with bounce, defer, asyncbounce) apply without rules.</p>
-      <textarea class="rules-editor" spellcheck={false} value={draft} onInput={(e) => setDraft((e.currentTarget).value)} aria-label="Rules YAML" placeholder="rules: []" />
+      <textarea class="rules-editor" spellcheck={false} value={draft} readOnly={source === null} onInput={(e) => setDraft((e.currentTarget).value)} aria-label="Rules YAML" placeholder="rules: []" />
       <div class="toolbar">
         <button class="primary" onClick={save} disabled={source === null || draft === source}>Save rules</button>
         <button onClick={() => { setDraft(source ?? ''); setError(null); }} disabled={draft === source}>Revert</button>
