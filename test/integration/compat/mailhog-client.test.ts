@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import nodemailer, { type SendMailOptions } from 'nodemailer';
+import { send } from './support/send.ts';
 import { WebSocket } from 'ws';
 import { startSink, silentLogger, type RunningSink } from '../../../sink/index.ts';
 import type { MailhogMessage } from '../../../sink/http/mailhog/message.ts';
@@ -24,14 +24,6 @@ type MailhogApi = {
 };
 const mailhog = createRequire(import.meta.url)('mailhog') as (options: { host: string; port: number; auth?: string }) => MailhogApi;
 
-async function send(port: number, mail: SendMailOptions): Promise<void> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
-  try {
-    await transport.sendMail(mail);
-  } finally {
-    transport.close();
-  }
-}
 
 describe('MailHog drop-in: the mailhog npm client and raw HTTP against the real sink (integration)', function () {
   this.timeout(30_000);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import nodemailer, { type SendMailOptions } from 'nodemailer';
+import { send } from './support/send.ts';
 import { MailpitClient } from 'mailpit-api';
 import { WebSocket } from 'ws';
 import { startSink, silentLogger, type RunningSink } from '../../../sink/index.ts';
@@ -15,14 +15,6 @@ import type { SinkEvent } from '../../../src/protocol.ts';
 import { waitForEvent } from '../sink/wait-event.ts';
 import { MAX_RELEASE_RECIPIENTS } from '../../../sink/http/mailpit/routes.ts';
 
-async function send(port: number, mail: SendMailOptions): Promise<void> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
-  try {
-    await transport.sendMail(mail);
-  } finally {
-    transport.close();
-  }
-}
 
 /** Asserts the client's error for a 501 and that our hint is in it. */
 async function rejects501(promise: Promise<unknown>, hint: RegExp): Promise<void> {
