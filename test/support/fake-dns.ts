@@ -142,3 +142,15 @@ export async function startFakeDns(zone: Record<string, ZoneEntry> | ZoneLookup 
     };
   }
 }
+
+/**
+ * A zone of numbered test domains: `dN.test` has an MX `mx.dN.test` (with an A record
+ * in 192.0.2.0/24), except every tenth, which does not exist. Used by the check tests
+ * that need many distinct domains.
+ */
+export const numberedDomains: ZoneLookup = (name) => {
+  const m = /^(?:mx\.)?d(\d+)\.test$/.exec(name);
+  if (!m) return undefined;
+  if (name.startsWith('mx.')) return { a: [`192.0.2.${Number(m[1]) % 250 + 1}`] };
+  return Number(m[1]) % 10 === 0 ? { nxdomain: true } : { mx: [{ priority: 10, exchange: `mx.${name}` }] };
+};

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
+import { numberedDomains, startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { CLI, NODE, ROOT, runCli, tempDir, waitFor } from './helpers.ts';
 
@@ -121,12 +121,7 @@ describe('check: the CLI end to end', function () {
   describe('with network checks', () => {
     let dns: FakeDns;
     before(async () => {
-      dns = await startFakeDns((name) => {
-        const m = /^(?:mx\.)?d(\d+)\.test$/.exec(name);
-        if (!m) return undefined;
-        if (name.startsWith('mx.')) return { a: [`192.0.2.${Number(m[1]) % 250 + 1}`] };
-        return Number(m[1]) % 10 === 0 ? { nxdomain: true } : { mx: [{ priority: 10, exchange: `mx.${name}` }] };
-      });
+      dns = await startFakeDns(numberedDomains);
     });
     after(() => dns.close());
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
+import { numberedDomains, startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
 import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import { StateChain } from '../../../src/check/state.ts';
 import { CLI, NODE, ROOT, baseIo, baseOptions, runCli, tempDir, waitFor } from './helpers.ts';
@@ -38,12 +38,7 @@ describe('check --state: locking, damage, resumes', function () {
   this.timeout(120_000);
   let dns: FakeDns;
   before(async () => {
-    dns = await startFakeDns((name) => {
-      const m = /^(?:mx\.)?d(\d+)\.test$/.exec(name);
-      if (!m) return undefined;
-      if (name.startsWith('mx.')) return { a: [`192.0.2.${Number(m[1]) % 250 + 1}`] };
-      return Number(m[1]) % 10 === 0 ? { nxdomain: true } : { mx: [{ priority: 10, exchange: `mx.${name}` }] };
-    });
+    dns = await startFakeDns(numberedDomains);
   });
   after(() => dns.close());
 
