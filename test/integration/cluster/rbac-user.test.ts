@@ -13,6 +13,7 @@ import { accessChecks, describeCheck, renderClusterRoleYaml, renderRoleYaml, typ
 import { startFakeKube, type FakeKube, type FakeUser } from '../../support/fake-kube/index.ts';
 import type { KubeObject } from '../../support/fake-kube/index.ts';
 import { runCli } from '../cli/cli-harness.ts';
+import { requireRedisServer } from '../../support/redis-server.ts';
 
 type Obj = Record<string, any>;
 const NS = 'team';
@@ -79,7 +80,8 @@ describe('a user with exactly the documented Role (fake API server with RBAC and
 
   const cli = (user: FakeUser, args: string[], timeoutMs = 120_000) => runCli(args, { env: { KUBECONFIG: user.kubeconfigPath }, timeoutMs });
 
-  it('runs up, send, tail, run (job step), check --in-cluster and down with nothing more', async () => {
+  it('runs up, send, tail, run (job step), check --in-cluster and down with nothing more', async function () {
+    requireRedisServer(this); // check --in-cluster runs Redis in the fake cluster
     const earlier = new Set(kube.requests);
     const user = userWith(role());
     const up = await cli(user, ['up', '-n', NS, '-o', 'json']);
