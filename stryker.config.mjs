@@ -12,26 +12,54 @@ import { join } from 'node:path';
 
 /** Modules that are I/O glue (servers, processes, sockets, the clock itself): mutating them is for the integration suite. */
 const IO_GLUE = [
-  'sink/ui/**', 'sink/main.ts', 'sink/index.ts', 'sink/sink.ts', 'sink/listen.ts', 'sink/smtp-server.ts', 'sink/smtp-front.ts',
-  'sink/smtp-tls.ts', 'sink/parse-worker.ts', 'sink/system-clock.ts', 'sink/logger.ts', 'sink/types.ts', 'sink/http/api-server.ts',
+  'sink/ui/**',
+  'sink/main.ts',
+  'sink/index.ts',
+  'sink/sink.ts',
+  'sink/listen.ts',
+  'sink/smtp-server.ts',
+  'sink/smtp-front.ts',
+  'sink/smtp-tls.ts',
+  'sink/parse-worker.ts',
+  'sink/system-clock.ts',
+  'sink/logger.ts',
+  'sink/types.ts',
+  'sink/http/api-server.ts',
   'src/clock.ts',
 ];
 
 function unitTests(dir = 'test/unit') {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? unitTests(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? unitTests(join(dir, e.name))
+      : e.name.endsWith('.test.ts')
+        ? [join(dir, e.name)]
+        : [],
+  );
 }
 
 /** The --mutate argument, if one was given on the command line (plain paths, no globs or ranges). */
 function mutateArg() {
   const i = process.argv.indexOf('--mutate');
-  const value = i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--mutate='))?.slice('--mutate='.length);
-  return value ? value.split(',').map((p) => p.replace(/:\d.*$/, '').trim()).filter((p) => p && !/[*?{}!]/.test(p)) : [];
+  const value =
+    i >= 0
+      ? process.argv[i + 1]
+      : process.argv.find((a) => a.startsWith('--mutate='))?.slice('--mutate='.length);
+  return value
+    ? value
+        .split(',')
+        .map((p) => p.replace(/:\d.*$/, '').trim())
+        .filter((p) => p && !/[*?{}!]/.test(p))
+    : [];
 }
 
 function specFor(files) {
   if (files.length === 0) return ['test/unit'];
   const wanted = files.map((f) => `/${f.replace(/^\.\//, '')}'`);
-  const hits = unitTests().filter((t) => { const text = readFileSync(t, 'utf8'); return wanted.some((w) => text.includes(w)); });
+  const hits = unitTests().filter((t) => {
+    const text = readFileSync(t, 'utf8');
+    return wanted.some((w) => text.includes(w));
+  });
   return hits.length > 0 ? hits : ['test/unit'];
 }
 
@@ -40,7 +68,9 @@ const spec = specFor(mutateArg());
 export default {
   packageManager: 'npm',
   testRunner: 'command',
-  commandRunner: { command: `npx mocha --no-config --extension ts --recursive --timeout 60000 --reporter dot --bail ${spec.join(' ')}` },
+  commandRunner: {
+    command: `npx mocha --no-config --extension ts --recursive --timeout 60000 --reporter dot --bail ${spec.join(' ')}`,
+  },
   coverageAnalysis: 'off',
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',

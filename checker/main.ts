@@ -7,16 +7,25 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { evError, isEmailValidateError } from '../src/errors.ts';
-import { SHARD_UNREACHABLE_MS, type ClusterLimits, type ShardOptions } from '../src/check-cluster/protocol.ts';
+import {
+  SHARD_UNREACHABLE_MS,
+  type ClusterLimits,
+  type ShardOptions,
+} from '../src/check-cluster/protocol.ts';
 import { systemClock } from '../plugin/lib/system-clock.ts';
 import { runShard } from './shard.ts';
 
 const env = process.env;
-const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`); };
+const log = (line: string): void => {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+};
 
 function required(name: string): string {
   const v = env[name];
-  if (!v) throw evError('EV_ERR_INVALID_OPTION', `${name} is not set`, { hint: 'the shard runs from the Job that check --in-cluster creates' });
+  if (!v)
+    throw evError('EV_ERR_INVALID_OPTION', `${name} is not set`, {
+      hint: 'the shard runs from the Job that check --in-cluster creates',
+    });
   return v;
 }
 
@@ -25,7 +34,9 @@ function json<T>(name: string): T {
     return JSON.parse(required(name)) as T;
   } catch (err) {
     if (isEmailValidateError(err)) throw err;
-    throw evError('EV_ERR_INVALID_OPTION', `${name} is not valid JSON`, { hint: 'the shard runs from the Job that check --in-cluster creates' });
+    throw evError('EV_ERR_INVALID_OPTION', `${name} is not valid JSON`, {
+      hint: 'the shard runs from the Job that check --in-cluster creates',
+    });
   }
 }
 
@@ -38,7 +49,10 @@ async function main(): Promise<void> {
   // host:port, or [IPv6]:port.
   const address = required('EV_REDIS_ADDRESS');
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address);
-  if (!m) throw evError('EV_ERR_INVALID_OPTION', `EV_REDIS_ADDRESS "${address}" is not host:port`, { hint: 'the shard runs from the Job that check --in-cluster creates' });
+  if (!m)
+    throw evError('EV_ERR_INVALID_OPTION', `EV_REDIS_ADDRESS "${address}" is not host:port`, {
+      hint: 'the shard runs from the Job that check --in-cluster creates',
+    });
   const host = m[1];
   const port = Number(m[2]);
   const unreachableMs = Number(env.EV_REDIS_UNREACHABLE_MS ?? SHARD_UNREACHABLE_MS);
@@ -46,32 +60,57 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => ac.abort(evError('EV_ERR_INTERRUPTED', 'SIGTERM')));
   let down: number | null = null;
   const redis = new Redis({
-    host, port, password: required('EV_TOKEN'), lazyConnect: true,
+    host,
+    port,
+    password: required('EV_TOKEN'),
+    lazyConnect: true,
     // Reconnect quickly; after SHARD_UNREACHABLE_MS give up, so the Job restarts us and the
     // Service name is looked up again (a replaced Redis pod may have a new address).
     retryStrategy: () => {
       down ??= Date.now();
       if (Date.now() - down > unreachableMs) {
-        ac.abort(evError('EV_ERR_CHECK_REDIS', `Redis at ${host} unreachable for ${Math.round(unreachableMs / 1000)} s`));
+        ac.abort(
+          evError(
+            'EV_ERR_CHECK_REDIS',
+            `Redis at ${host} unreachable for ${Math.round(unreachableMs / 1000)} s`,
+          ),
+        );
         return null;
       }
       return 200;
     },
     maxRetriesPerRequest: null,
   });
-  redis.on('ready', () => { down = null; });
+  redis.on('ready', () => {
+    down = null;
+  });
   redis.on('error', () => {}); // reported through retryStrategy and failed commands
   await redis.connect();
   log(`shard ${shard} starting against ${host}`);
-  const aborted = new Promise<never>((_, reject) => { ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }); });
-  const r = await Promise.race([runShard({ redis, shard, options, limits, clock: systemClock, signal: ac.signal, log, leaseMs: env.EV_LEASE_TTL_MS ? Number(env.EV_LEASE_TTL_MS) : undefined }), aborted]);
+  const aborted = new Promise<never>((_, reject) => {
+    ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });
+  });
+  const r = await Promise.race([
+    runShard({
+      redis,
+      shard,
+      options,
+      limits,
+      clock: systemClock,
+      signal: ac.signal,
+      log,
+      leaseMs: env.EV_LEASE_TTL_MS ? Number(env.EV_LEASE_TTL_MS) : undefined,
+    }),
+    aborted,
+  ]);
   log(`shard ${shard} done: ${r.checked} checked`);
   redis.disconnect();
   process.exit(0);
 }
 
 main().catch((err: unknown) => {
-  if (isEmailValidateError(err)) log(`error ${err.code}: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`);
+  if (isEmailValidateError(err))
+    log(`error ${err.code}: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`);
   else log(`error EV_ERR_INTERNAL: ${(err as Error)?.stack ?? String(err)}`);
   process.exit(1);
 });

@@ -11,10 +11,21 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../src/clock.ts';
 import { createLists } from '../src/address/lists.ts';
 import type { DnsResolver } from '../src/address/dns.ts';
-import { checkNetwork, checkOffline, createOfflineContext, needsNetwork } from '../src/check/pipeline.ts';
+import {
+  checkNetwork,
+  checkOffline,
+  createOfflineContext,
+  needsNetwork,
+} from '../src/check/pipeline.ts';
 import type { SmtpTransport } from '../src/check/smtp-stage.ts';
 import type { CheckResult } from '../src/check/result.ts';
-import { BLOCK_MS, DEFAULT_LEASE_TTL_MS, HEARTBEAT_MS, type ClusterLimits, type ShardOptions } from '../src/check-cluster/protocol.ts';
+import {
+  BLOCK_MS,
+  DEFAULT_LEASE_TTL_MS,
+  HEARTBEAT_MS,
+  type ClusterLimits,
+  type ShardOptions,
+} from '../src/check-cluster/protocol.ts';
 import { RedisRun, type ClaimedEntry } from '../src/check-cluster/redis-run.ts';
 import { sharedResolver } from '../src/check-cluster/shared-dns.ts';
 import { sharedCatchAll } from '../src/check-cluster/shared-catch-all.ts';
@@ -41,22 +52,46 @@ export interface ShardRunOptions {
   smtpTransport?: SmtpTransport;
 }
 
-export async function runShard(o: ShardRunOptions): Promise<{ checked: number; reclaimed: number }> {
+export async function runShard(
+  o: ShardRunOptions,
+): Promise<{ checked: number; reclaimed: number }> {
   const log = o.log ?? (() => {});
   const s = o.options;
   const l = o.limits;
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_TTL_MS;
   const run = new RedisRun(o.redis);
   const offline = createOfflineContext(createLists());
-  const keyLimit = (c: number, r: number): KeyLimit => ({ concurrency: c, rate: r, burst: rateBurst(r) });
-  const permits = (scope: string, defaults: KeyLimit, overrides?: ReadonlyMap<string, KeyLimit>): RedisPermits =>
-    new RedisPermits({ redis: o.redis, clock: o.clock, scope, holder: o.shard, defaults, overrides, leaseMs });
-  const global = permits('g', { concurrency: l.concurrency, rate: l.rate ?? 0, burst: l.rate === null ? 1 : l.burst });
+  const keyLimit = (c: number, r: number): KeyLimit => ({
+    concurrency: c,
+    rate: r,
+    burst: rateBurst(r),
+  });
+  const permits = (
+    scope: string,
+    defaults: KeyLimit,
+    overrides?: ReadonlyMap<string, KeyLimit>,
+  ): RedisPermits =>
+    new RedisPermits({
+      redis: o.redis,
+      clock: o.clock,
+      scope,
+      holder: o.shard,
+      defaults,
+      overrides,
+      leaseMs,
+    });
+  const global = permits('g', {
+    concurrency: l.concurrency,
+    rate: l.rate ?? 0,
+    burst: l.rate === null ? 1 : l.burst,
+  });
   const domain = permits('d', keyLimit(l.domainConcurrency, l.domainRate));
   const provider = permits('p', keyLimit(l.mxConcurrency, l.mxRate), mailProviderOverrides(l));
   // Built by the local runner's function, so results are the same; only the limiters and the DNS cache are Redis's.
   const { stages } = buildNetworkStages(s, {
-    clock: o.clock, resolver: o.resolver, smtpTransport: o.smtpTransport,
+    clock: o.clock,
+    resolver: o.resolver,
+    smtpTransport: o.smtpTransport,
     shareResolver: (r) => sharedResolver(r, o.redis),
     catchAllShare: sharedCatchAll(o.redis),
     limiters: () => ({ domain, provider }),
@@ -71,11 +106,23 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number; r
   let inFlight = 0;
   let failure: unknown = null;
   let waiters: Array<() => void> = [];
-  const wake = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };
-  const progressed = (): Promise<void> => new Promise((r) => { waiters.push(r); });
+  const wake = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const progressed = (): Promise<void> =>
+    new Promise((r) => {
+      waiters.push(r);
+    });
 
   const heartbeat = setInterval(() => {
-    void Promise.all([run.renew(o.shard, [...held]), global.renew(), domain.renew(), provider.renew()]).catch(() => {});
+    void Promise.all([
+      run.renew(o.shard, [...held]),
+      global.renew(),
+      domain.renew(),
+      provider.renew(),
+    ]).catch(() => {});
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
@@ -84,22 +131,27 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number; r
     const network: Array<Promise<void>> = [];
     for (const it of entry.items) {
       const r = checkOffline(it.a, it.i, offline);
-      if (!needsNetwork(r, stages)) { results.push(r); continue; }
-      network.push((async () => {
-        while (inFlight >= s.concurrency) await progressed();
-        inFlight++;
-        try {
-          const release = await global.acquire('', o.signal);
+      if (!needsNetwork(r, stages)) {
+        results.push(r);
+        continue;
+      }
+      network.push(
+        (async () => {
+          while (inFlight >= s.concurrency) await progressed();
+          inFlight++;
           try {
-            results.push(await checkNetwork(r, stages, o.signal));
+            const release = await global.acquire('', o.signal);
+            try {
+              results.push(await checkNetwork(r, stages, o.signal));
+            } finally {
+              release();
+            }
           } finally {
-            release();
+            inFlight--;
+            wake();
           }
-        } finally {
-          inFlight--;
-          wake();
-        }
-      })());
+        })(),
+      );
     }
     await Promise.all(network);
     await run.complete(entry.id, entry.items, results);
@@ -112,18 +164,35 @@ export async function runShard(o: ShardRunOptions): Promise<{ checked: number; r
       if (o.signal?.aborted) throw o.signal.reason;
       while (held.size >= maxEntries && failure === null) await progressed();
       if (failure !== null) throw failure;
-      const entries = await run.claim(o.shard, leaseMs, Math.min(maxEntries - held.size, 10), BLOCK_MS);
+      const entries = await run.claim(
+        o.shard,
+        leaseMs,
+        Math.min(maxEntries - held.size, 10),
+        BLOCK_MS,
+      );
       if (entries.length === 0) {
-        if (held.size === 0 && await run.finished()) break;
+        if (held.size === 0 && (await run.finished())) break;
         continue;
       }
       for (const e of entries) {
         if (e.reclaimed) reclaimed++;
         held.add(e.id);
-        work(e).then(() => { held.delete(e.id); wake(); }, (err: unknown) => { if (failure === null) failure = err; held.delete(e.id); wake(); });
+        work(e).then(
+          () => {
+            held.delete(e.id);
+            wake();
+          },
+          (err: unknown) => {
+            if (failure === null) failure = err;
+            held.delete(e.id);
+            wake();
+          },
+        );
       }
     }
-    log(`shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard); all work done`);
+    log(
+      `shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard); all work done`,
+    );
     return { checked, reclaimed };
   } finally {
     clearInterval(heartbeat);

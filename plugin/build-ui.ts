@@ -69,7 +69,13 @@ export async function buildUi(root: string): Promise<UiBuild> {
   mkdirSync(outdir, { recursive: true });
   for (const [name, text] of Object.entries(assets)) writeFileSync(join(outdir, name), text);
   writeFileSync(join(outdir, 'assets.json'), JSON.stringify(assets));
-  const gzipBytes = Object.values(assets).reduce((n, text) => n + gzipSync(text, { level: 9 }).length, 0);
-  if (gzipBytes > UI_GZIP_BUDGET_BYTES) throw new Error(`the inbox is ${gzipBytes} bytes gzipped, over its budget of ${UI_GZIP_BUDGET_BYTES}`);
+  const gzipBytes = Object.values(assets).reduce(
+    (n, text) => n + gzipSync(text, { level: 9 }).length,
+    0,
+  );
+  if (gzipBytes > UI_GZIP_BUDGET_BYTES)
+    throw new Error(
+      `the inbox is ${gzipBytes} bytes gzipped, over its budget of ${UI_GZIP_BUDGET_BYTES}`,
+    );
   return { assets, gzipBytes };
 }

@@ -25,7 +25,8 @@ import { buildUi, UI_GZIP_BUDGET_BYTES, type UiBuild } from './build-ui.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Some CommonJS dependencies call require() on Node built-ins; give each ESM bundle one. */
-const REQUIRE_SHIM = "import { createRequire as __evCreateRequire } from 'node:module'; const require = __evCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __evCreateRequire } from 'node:module'; const require = __evCreateRequire(import.meta.url);";
 
 async function bundle(entry: string, outfile: string, extra: BuildOptions = {}): Promise<void> {
   mkdirSync(dirname(join(root, outfile)), { recursive: true });
@@ -49,7 +50,8 @@ async function writeOclifManifest(): Promise<number> {
   const config = await Config.load({ root, ignoreManifest: true });
   const plugin = config.getPluginsList().find((p) => p.root === root) ?? config.getPluginsList()[0];
   // `manifest` is set by Plugin.load() but is not part of the public Plugin interface.
-  const manifest = (plugin as unknown as { manifest?: { commands: Record<string, unknown> } }).manifest;
+  const manifest = (plugin as unknown as { manifest?: { commands: Record<string, unknown> } })
+    .manifest;
   const count = manifest ? Object.keys(manifest.commands).length : 0;
   if (count === 0) throw new Error('no commands found in dist/plugin/commands (did tsc run?)');
   writeFileSync(join(root, 'oclif.manifest.json'), `${JSON.stringify(manifest)}\n`);
@@ -66,25 +68,32 @@ const steps: Record<string, () => Promise<string>> = {
   },
   sink: async () => {
     ui ??= await buildUi(root);
-    await bundle('sink/main.ts', 'dist/sink/sink.bundle.mjs', { define: { __EV_UI_ASSETS__: JSON.stringify(ui.assets) } });
+    await bundle('sink/main.ts', 'dist/sink/sink.bundle.mjs', {
+      define: { __EV_UI_ASSETS__: JSON.stringify(ui.assets) },
+    });
     return 'sink bundle (inbox inline)';
   },
-  check: async () => { await bundle('checker/main.ts', 'dist/checker/checker.bundle.mjs'); return 'checker bundle'; },
+  check: async () => {
+    await bundle('checker/main.ts', 'dist/checker/checker.bundle.mjs');
+    return 'checker bundle';
+  },
   plugin: async () => {
     const commands = await writeOclifManifest();
     await bundle('plugin/lib/kube/adapter.ts', 'dist/plugin/lib/kube/adapter.js', {
-      plugins: [{
-        name: 'own-modules-external',
-        setup(b) {
-          // Our shared modules (src/, plugin/lib/ outside kube/) resolve to the tsc output next
-          // to the bundle; the kube adapter's own helpers and client-node are bundled.
-          b.onResolve({ filter: /^\.\.?\// }, (args) => {
-            if (args.importer.includes('node_modules')) return undefined;
-            if (join(args.resolveDir, args.path).startsWith(kubeDir)) return undefined;
-            return { path: args.path.replace(/\.ts$/, '.js'), external: true };
-          });
+      plugins: [
+        {
+          name: 'own-modules-external',
+          setup(b) {
+            // Our shared modules (src/, plugin/lib/ outside kube/) resolve to the tsc output next
+            // to the bundle; the kube adapter's own helpers and client-node are bundled.
+            b.onResolve({ filter: /^\.\.?\// }, (args) => {
+              if (args.importer.includes('node_modules')) return undefined;
+              if (join(args.resolveDir, args.path).startsWith(kubeDir)) return undefined;
+              return { path: args.path.replace(/\.ts$/, '.js'), external: true };
+            });
+          },
         },
-      }],
+      ],
     });
     return `oclif manifest (${commands} commands), kube adapter bundle`;
   },

@@ -14,15 +14,21 @@ function unknownCommand(id: string, config: Config): number {
   const commands = config.commands.filter((c) => !c.hidden).map((c) => c.id.replaceAll(':', ' '));
   const guess = closestCommand(typed, commands);
   const topic = commands.filter((c) => c.startsWith(`${typed[0]} `));
-  const hint = guess !== null ? `did you mean "${config.bin} ${guess}"?`
-    : topic.length > 0 ? `"${typed[0]}" has: ${topic.map((c) => c.split(' ').slice(1).join(' ')).join(', ')}`
-      : `run "${config.bin} --help" for the commands`;
+  const hint =
+    guess !== null
+      ? `did you mean "${config.bin} ${guess}"?`
+      : topic.length > 0
+        ? `"${typed[0]}" has: ${topic.map((c) => c.split(' ').slice(1).join(' ')).join(', ')}`
+        : `run "${config.bin} --help" for the commands`;
   process.stderr.write(`error: unknown command "${typed.join(' ')}"\nhint: ${hint}\n`);
   return EXIT.USAGE;
 }
 
 /** Entry point used by `bin/run.js`: runs oclif and turns any escaped error into a clean exit. */
-export async function main(argv: string[], options: { root: string; argv0: string }): Promise<void> {
+export async function main(
+  argv: string[],
+  options: { root: string; argv0: string },
+): Promise<void> {
   let config: Config | undefined;
   try {
     // `kubectl email-validate help [COMMAND…]` is `COMMAND… --help` (oclif's help plugin is not bundled).
@@ -32,6 +38,7 @@ export async function main(argv: string[], options: { root: string; argv0: strin
     await flush();
   } catch (err) {
     const m = err instanceof Error ? NOT_FOUND.exec(err.message) : null;
-    process.exitCode = m && config ? unknownCommand(m[1], config) : reportFatal(err, process.stderr);
+    process.exitCode =
+      m && config ? unknownCommand(m[1], config) : reportFatal(err, process.stderr);
   }
 }

@@ -27,20 +27,37 @@ import { parseDocument } from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export interface ReleaseArtifacts { tarball: string; krewArchive: string; krewManifest: string; sums: string }
+export interface ReleaseArtifacts {
+  tarball: string;
+  krewArchive: string;
+  krewManifest: string;
+  sums: string;
+}
 
 function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The krew manifest template with the archive's digest on every platform and the files it unpacks. */
-export function renderKrewManifest(template: string, archiveName: string, digest: string, version: string): string {
+export function renderKrewManifest(
+  template: string,
+  archiveName: string,
+  digest: string,
+  version: string,
+): string {
   const doc = parseDocument(template);
-  const platforms = doc.getIn(['spec', 'platforms']) as { items: Array<{ set(k: string, v: unknown): void; get(k: string): unknown }> };
+  const platforms = doc.getIn(['spec', 'platforms']) as {
+    items: Array<{ set(k: string, v: unknown): void; get(k: string): unknown }>;
+  };
   for (const platform of platforms.items) {
     const uri = String(platform.get('uri'));
     platform.set('uri', uri.replace(/[^/]+$/, archiveName));
@@ -54,22 +71,57 @@ export function renderKrewManifest(template: string, archiveName: string, digest
 }
 
 export function release(outDir: string): ReleaseArtifacts {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+  };
   mkdirSync(outDir, { recursive: true });
   const stage = mkdtempSync(join(tmpdir(), 'ev-release-'));
   try {
     // The build already ran (npm run release runs it first); skip the prepare script.
-    const plain = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', stage], root).trim().split('\n').pop()!;
+    const plain = run(
+      'npm',
+      ['pack', '--ignore-scripts', '--silent', '--pack-destination', stage],
+      root,
+    )
+      .trim()
+      .split('\n')
+      .pop()!;
     const staged = join(stage, 'staged');
     mkdirSync(staged);
     run('tar', ['-xzf', join(stage, plain), '-C', staged], root);
     const pkgDir = join(staged, 'package');
     copyFileSync(join(root, 'package-lock.json'), join(pkgDir, 'package-lock.json'));
-    run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], pkgDir);
-    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(pkgDir, 'package.json'), `${JSON.stringify({ ...manifest, bundleDependencies: true }, null, 2)}\n`);
+    run(
+      'npm',
+      [
+        'ci',
+        '--omit=dev',
+        '--ignore-scripts',
+        '--offline',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+      ],
+      pkgDir,
+    );
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    writeFileSync(
+      join(pkgDir, 'package.json'),
+      `${JSON.stringify({ ...manifest, bundleDependencies: true }, null, 2)}\n`,
+    );
     rmSync(join(pkgDir, 'package-lock.json'));
-    const packed = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', stage], pkgDir).trim().split('\n').pop()!;
+    const packed = run(
+      'npm',
+      ['pack', '--ignore-scripts', '--silent', '--pack-destination', stage],
+      pkgDir,
+    )
+      .trim()
+      .split('\n')
+      .pop()!;
     const tarball = join(outDir, packed);
     copyFileSync(join(stage, packed), tarball);
 
@@ -78,12 +130,29 @@ export function release(outDir: string): ReleaseArtifacts {
     run('tar', ['-xzf', tarball, '-C', tree], root);
     const archiveName = `${pkg.name}-v${pkg.version}.tar.gz`;
     const krewArchive = join(outDir, archiveName);
-    run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=u+rwX,go+rX,go-w',
-      '-czf', krewArchive, 'package'], tree, { ...process.env, GZIP: '-n' });
+    run(
+      'tar',
+      [
+        '--sort=name',
+        '--mtime=@0',
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '--mode=u+rwX,go+rX,go-w',
+        '-czf',
+        krewArchive,
+        'package',
+      ],
+      tree,
+      { ...process.env, GZIP: '-n' },
+    );
 
     const krewManifest = join(outDir, 'email-validate.yaml');
     const template = readFileSync(join(root, 'manifests', 'krew', 'email-validate.yaml'), 'utf8');
-    writeFileSync(krewManifest, renderKrewManifest(template, archiveName, sha256(krewArchive), pkg.version));
+    writeFileSync(
+      krewManifest,
+      renderKrewManifest(template, archiveName, sha256(krewArchive), pkg.version),
+    );
 
     const sums = join(outDir, 'SHA256SUMS');
     // Only what this run wrote: files left in the out dir by earlier runs are not this release.
@@ -97,7 +166,9 @@ export function release(outDir: string): ReleaseArtifacts {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--out');
-  const out = resolve(i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : join(root, 'dist', 'release'));
+  const out = resolve(
+    i > 0 && process.argv[i + 1] ? process.argv[i + 1] : join(root, 'dist', 'release'),
+  );
   const artifacts = release(out);
   for (const file of [artifacts.tarball, artifacts.krewArchive, artifacts.krewManifest]) {
     process.stdout.write(`${sha256(file)}  ${file}\n`);

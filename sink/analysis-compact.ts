@@ -18,7 +18,16 @@ export const ANALYSIS_INTERN_MAX_PARTS = 1024;
 export const ANALYSIS_INTERN_MAX_JSON = 512;
 
 /** The keys of a MessageAnalysis, in the order the analysis produces them. */
-const KEYS = ['requiredHeaders', 'listUnsubscribe', 'dkim', 'links', 'hasText', 'hasHtml', 'spamScore', 'reasons'] as const;
+const KEYS = [
+  'requiredHeaders',
+  'listUnsubscribe',
+  'dkim',
+  'links',
+  'hasText',
+  'hasHtml',
+  'spamScore',
+  'reasons',
+] as const;
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {

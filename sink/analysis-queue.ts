@@ -52,8 +52,14 @@ export class AnalysisQueue {
   #resumeTimer: NodeJS.Timeout | null = null;
 
   constructor(options: {
-    store: MemoryMessageStore; parser: ParseBackend; events: EventLog; logger: Logger;
-    maxInFlight?: number; maxBacklog?: number; pauseRate?: number; now?: () => number;
+    store: MemoryMessageStore;
+    parser: ParseBackend;
+    events: EventLog;
+    logger: Logger;
+    maxInFlight?: number;
+    maxBacklog?: number;
+    pauseRate?: number;
+    now?: () => number;
   }) {
     this.#store = options.store;
     this.#parser = options.parser;
@@ -83,7 +89,7 @@ export class AnalysisQueue {
   /** Queues the analysis of a just-stored message. */
   enqueue(id: string): void {
     this.#advance();
-    this.#slots[this.#slotIndex()]!++;
+    this.#slots[this.#slotIndex()]++;
     this.#backlog.push(id);
     if (this.#backlog.length - this.#backlogHead > this.#maxBacklog) {
       this.#backlogHead++;
@@ -108,7 +114,8 @@ export class AnalysisQueue {
     const current = Math.floor(now / RATE_SLOT_MS) * RATE_SLOT_MS;
     if (current <= this.#slotStart) return;
     const steps = Math.min(RATE_SLOTS, (current - this.#slotStart) / RATE_SLOT_MS);
-    for (let i = 1; i <= steps; i++) this.#slots[(Math.floor(this.#slotStart / RATE_SLOT_MS) + i) % RATE_SLOTS] = 0;
+    for (let i = 1; i <= steps; i++)
+      this.#slots[(Math.floor(this.#slotStart / RATE_SLOT_MS) + i) % RATE_SLOTS] = 0;
     this.#slotStart = current;
   }
 
@@ -116,18 +123,27 @@ export class AnalysisQueue {
     const raw = this.#store.raw(id);
     if (raw === undefined) return; // evicted or deleted meanwhile
     this.#running++;
-    this.#parser.analyze(raw).then((result) => {
-      if (result.analysisError) this.#logger.warn('analysis failed', { id, error: result.analysisError });
-      if (!this.#store.setAnalysis(id, result.analysis, result.parseError)) return;
-      // The store's compacted copy, so the replay window and the store share one.
-      const analysis = result.analysis ? this.#store.analysisOf(id) : null;
-      if (analysis) this.#events.append('message.analyzed', { id, analysis, parseError: result.parseError });
-    }).catch((err: unknown) => {
-      this.#logger.error('analysis job failed', { id, error: err instanceof Error ? err.message : String(err) });
-    }).finally(() => {
-      this.#running--;
-      this.#next();
-    });
+    this.#parser
+      .analyze(raw)
+      .then((result) => {
+        if (result.analysisError)
+          this.#logger.warn('analysis failed', { id, error: result.analysisError });
+        if (!this.#store.setAnalysis(id, result.analysis, result.parseError)) return;
+        // The store's compacted copy, so the replay window and the store share one.
+        const analysis = result.analysis ? this.#store.analysisOf(id) : null;
+        if (analysis)
+          this.#events.append('message.analyzed', { id, analysis, parseError: result.parseError });
+      })
+      .catch((err: unknown) => {
+        this.#logger.error('analysis job failed', {
+          id,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      })
+      .finally(() => {
+        this.#running--;
+        this.#next();
+      });
   }
 
   #next(): void {
@@ -135,7 +151,7 @@ export class AnalysisQueue {
       this.#resumeLater();
     } else {
       while (this.#running < this.#maxInFlight && this.#backlogHead < this.#backlog.length) {
-        this.#start(this.#backlog[this.#backlogHead++]!);
+        this.#start(this.#backlog[this.#backlogHead++]);
       }
     }
     if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {

@@ -8,7 +8,12 @@ import type { RawFlagValues, SinkOptionSpec, TableOptions } from './options.ts';
 const PARSE_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
   Object.values(SINK_OPTIONS as Record<string, SinkOptionSpec>)
     .filter((spec) => spec.flag !== null)
-    .map((spec) => [spec.flag!, spec.type === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: spec.type === 'users' }]),
+    .map((spec) => [
+      spec.flag!,
+      spec.type === 'boolean'
+        ? { type: 'boolean' }
+        : { type: 'string', multiple: spec.type === 'users' },
+    ]),
 );
 
 export function optionsFromArgv(argv: string[]): Partial<TableOptions> {
@@ -16,7 +21,9 @@ export function optionsFromArgv(argv: string[]): Partial<TableOptions> {
   try {
     ({ values } = parseArgs({ args: argv, strict: true, options: PARSE_OPTIONS }));
   } catch (err) {
-    throw evError('EV_ERR_INVALID_OPTION', err instanceof Error ? err.message : String(err), { hint: 'See `kubectl email-validate sink --help`.' });
+    throw evError('EV_ERR_INVALID_OPTION', err instanceof Error ? err.message : String(err), {
+      hint: 'See `kubectl email-validate sink --help`.',
+    });
   }
   return optionsFromFlagValues(values);
 }

@@ -20,9 +20,21 @@ import type { ReleaseTarget } from './release-targets.ts';
 import type { Logger } from './types.ts';
 
 export {
-  DEFAULT_HOST, DEFAULT_SMTP_PORT, DEFAULT_HTTP_PORT, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_CLIENTS,
-  DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_SINK_EVENT_WINDOW, MAX_MAX_MESSAGES, MAX_MAX_BYTES,
-  MAX_MESSAGE_SIZE_LIMIT, MAX_EVENT_WINDOW, optionsFromEnv, parseByteSize, parseUsers,
+  DEFAULT_HOST,
+  DEFAULT_SMTP_PORT,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_MAX_CLIENTS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  DEFAULT_SINK_EVENT_WINDOW,
+  MAX_MAX_MESSAGES,
+  MAX_MAX_BYTES,
+  MAX_MESSAGE_SIZE_LIMIT,
+  MAX_EVENT_WINDOW,
+  optionsFromEnv,
+  parseByteSize,
+  parseUsers,
 } from './options.ts';
 export type { SinkUser } from './options.ts';
 
@@ -83,15 +95,21 @@ function readText(key: keyof SinkOptions, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw evError('EV_ERR_FILE_READ', `${optionLabel(key)}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      hint: 'Check the path and its permissions.',
-      details: { option: key, path },
-      cause: err,
-    });
+    throw evError(
+      'EV_ERR_FILE_READ',
+      `${optionLabel(key)}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        hint: 'Check the path and its permissions.',
+        details: { option: key, path },
+        cause: err,
+      },
+    );
   }
 }
 
-type NumericKey = { [K in SinkOptionKey]: SinkOptions[K] extends number ? K : never }[SinkOptionKey];
+type NumericKey = {
+  [K in SinkOptionKey]: SinkOptions[K] extends number ? K : never;
+}[SinkOptionKey];
 
 /** A number option, or its default, within the range its row in the options table declares. */
 function checkedNumber(key: NumericKey, given: number | undefined): number {
@@ -99,7 +117,8 @@ function checkedNumber(key: NumericKey, given: number | undefined): number {
   const v: unknown = given ?? spec.default;
   const min = spec.min ?? 0;
   const max = spec.max ?? Number.MAX_SAFE_INTEGER;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) badOption(key, `must be a whole number from ${min} to ${max}`, v);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    badOption(key, `must be a whole number from ${min} to ${max}`, v);
   return v;
 }
 
@@ -110,17 +129,23 @@ function checkedNumber(key: NumericKey, given: number | undefined): number {
  */
 export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig {
   const host = given.host ?? DEFAULT_HOST;
-  if (typeof host !== 'string' || host.trim() === '' || /\s/.test(host)) badOption('host', 'must be a host name or IP address', host);
+  if (typeof host !== 'string' || host.trim() === '' || /\s/.test(host))
+    badOption('host', 'must be a host name or IP address', host);
   const smtpPort = checkedNumber('smtpPort', given.smtpPort);
   const httpPort = checkedNumber('httpPort', given.httpPort);
-  if (smtpPort !== 0 && smtpPort === httpPort) badOption('httpPort', `must differ from the SMTP port ${smtpPort}`);
+  if (smtpPort !== 0 && smtpPort === httpPort)
+    badOption('httpPort', `must differ from the SMTP port ${smtpPort}`);
 
   const noAuth = given.noAuth ?? false;
   let token: string | null = null;
   let tokenGenerated = false;
   if (noAuth) {
     if (given.token || given.tokenFile) {
-      throw evError('EV_ERR_CONFLICTING_OPTIONS', '--no-auth cannot be combined with --token or --token-file', { hint: 'Drop one of them.' });
+      throw evError(
+        'EV_ERR_CONFLICTING_OPTIONS',
+        '--no-auth cannot be combined with --token or --token-file',
+        { hint: 'Drop one of them.' },
+      );
     }
   } else if (given.token != null) {
     token = given.token;
@@ -131,7 +156,10 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
     tokenGenerated = true;
   }
   if (token !== null && (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token))) {
-    badOption(given.token != null ? 'token' : 'tokenFile', `must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces`);
+    badOption(
+      given.token != null ? 'token' : 'tokenFile',
+      `must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces`,
+    );
   }
 
   let rulesSource = '';
@@ -148,39 +176,72 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
   const maxMessageSize = Math.min(maxBytes, checkedNumber('maxMessageSize', given.maxMessageSize));
 
   const name = given.name ?? hostname();
-  if (typeof name !== 'string' || !/^[A-Za-z0-9.-]{1,253}$/.test(name)) badOption('name', 'must be a host name', name);
+  if (typeof name !== 'string' || !/^[A-Za-z0-9.-]{1,253}$/.test(name))
+    badOption('name', 'must be a host name', name);
 
   let tls: SinkConfig['tls'] = null;
-  if ((given.tlsCert == null) !== (given.tlsKey == null)) badOption(given.tlsCert == null ? 'tlsCert' : 'tlsKey', 'must be given together with --tls-cert/--tls-key');
+  if ((given.tlsCert == null) !== (given.tlsKey == null))
+    badOption(
+      given.tlsCert == null ? 'tlsCert' : 'tlsKey',
+      'must be given together with --tls-cert/--tls-key',
+    );
   if (given.tlsCert != null && given.tlsKey != null) {
-    if (given.tlsSelfSigned) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--tls-self-signed cannot be combined with --tls-cert/--tls-key', { hint: 'Drop one of them.' });
-    const pair = { cert: readText('tlsCert', given.tlsCert), key: readText('tlsKey', given.tlsKey) };
+    if (given.tlsSelfSigned)
+      throw evError(
+        'EV_ERR_CONFLICTING_OPTIONS',
+        '--tls-self-signed cannot be combined with --tls-cert/--tls-key',
+        { hint: 'Drop one of them.' },
+      );
+    const pair = {
+      cert: readText('tlsCert', given.tlsCert),
+      key: readText('tlsKey', given.tlsKey),
+    };
     try {
       checkPemPair(pair);
     } catch (err) {
-      throw evError('EV_ERR_TLS_CONFIG', `--tls-cert/--tls-key: ${(err as Error).message}`, { hint: 'Give a PEM certificate and its matching PEM private key.', cause: err });
+      throw evError('EV_ERR_TLS_CONFIG', `--tls-cert/--tls-key: ${(err as Error).message}`, {
+        hint: 'Give a PEM certificate and its matching PEM private key.',
+        cause: err,
+      });
     }
     tls = Object.freeze({ ...pair, selfSigned: false });
   } else if (given.tlsSelfSigned) {
-    tls = Object.freeze({ ...generateSelfSigned([...new Set([name, 'localhost', host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host])]), selfSigned: true });
+    tls = Object.freeze({
+      ...generateSelfSigned([
+        ...new Set([name, 'localhost', host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host]),
+      ]),
+      selfSigned: true,
+    });
   }
 
   const users = new Map<string, string>();
-  const userList = [...(given.users ?? []), ...(given.usersFile != null ? parseUsers('usersFile', readText('usersFile', given.usersFile)) : [])];
-  if (userList.length > MAX_AUTH_USERS) badOption('users', `must list at most ${MAX_AUTH_USERS} users`);
+  const userList = [
+    ...(given.users ?? []),
+    ...(given.usersFile != null
+      ? parseUsers('usersFile', readText('usersFile', given.usersFile))
+      : []),
+  ];
+  if (userList.length > MAX_AUTH_USERS)
+    badOption('users', `must list at most ${MAX_AUTH_USERS} users`);
   for (const u of userList) {
-    if (typeof u?.user !== 'string' || u.user === '' || typeof u.password !== 'string') badOption('users', 'must be user:password pairs');
+    if (typeof u?.user !== 'string' || u.user === '' || typeof u.password !== 'string')
+      badOption('users', 'must be user:password pairs');
     users.set(u.user, u.password);
   }
   const authRequired = given.authRequired ?? false;
-  if (authRequired && users.size === 0) badOption('authRequired', 'needs at least one user (--auth-user user:password, EV_AUTH_USERS or --auth-users-file)');
+  if (authRequired && users.size === 0)
+    badOption(
+      'authRequired',
+      'needs at least one user (--auth-user user:password, EV_AUTH_USERS or --auth-users-file)',
+    );
 
   const maxClients = checkedNumber('maxClients', given.maxClients);
   const idleTimeoutMs = checkedNumber('idleTimeoutMs', given.idleTimeoutMs);
   const sessionTimeoutMs = checkedNumber('sessionTimeoutMs', given.sessionTimeoutMs);
   const eventWindow = checkedNumber('eventWindow', given.eventWindow);
   const logLevel = given.logLevel ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) badOption('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
+  if (!LOG_LEVELS.includes(logLevel))
+    badOption('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
 
   let releaseTo: ReleaseTarget[] = [];
   if (given.releaseTo != null) {
@@ -188,18 +249,40 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
     if (typeof parsed === 'string') badOption('releaseTo', `${parsed} (expected HOST[:PORT],…)`);
     releaseTo = parsed;
     // Without the token any web page the operator opens could drive releases: an open relay.
-    if (noAuth) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--release-to cannot be combined with --no-auth: releases would relay mail for anyone who can reach the API', { hint: 'Drop --no-auth (the API then needs its token) or drop --release-to.' });
+    if (noAuth)
+      throw evError(
+        'EV_ERR_CONFLICTING_OPTIONS',
+        '--release-to cannot be combined with --no-auth: releases would relay mail for anyone who can reach the API',
+        { hint: 'Drop --no-auth (the API then needs its token) or drop --release-to.' },
+      );
   }
   const corsOrigin = given.corsOrigin ?? null;
   // One header value: a crafted origin must not split the response.
-  if (corsOrigin !== null && !/^[\x21-\x7e]{1,2048}$/.test(corsOrigin)) badOption('corsOrigin', 'must be an origin such as https://app.example or *', corsOrigin);
+  if (corsOrigin !== null && !/^[\x21-\x7e]{1,2048}$/.test(corsOrigin))
+    badOption('corsOrigin', 'must be an origin such as https://app.example or *', corsOrigin);
 
   return Object.freeze({
-    host, smtpPort, httpPort, token, tokenGenerated, rulesSource, rulesFile,
-    maxMessages, maxBytes, maxMessageSize, tls, authRequired, users,
-    maxClients, idleTimeoutMs, sessionTimeoutMs, name, eventWindow, logLevel,
+    host,
+    smtpPort,
+    httpPort,
+    token,
+    tokenGenerated,
+    rulesSource,
+    rulesFile,
+    maxMessages,
+    maxBytes,
+    maxMessageSize,
+    tls,
+    authRequired,
+    users,
+    maxClients,
+    idleTimeoutMs,
+    sessionTimeoutMs,
+    name,
+    eventWindow,
+    logLevel,
     logger: given.logger ?? null,
-    parseInWorker: given.parseInWorker ?? (given.analyze == null),
+    parseInWorker: given.parseInWorker ?? given.analyze == null,
     random: given.random ?? Math.random,
     sleep: given.sleep ?? null,
     analyze: given.analyze ?? null,

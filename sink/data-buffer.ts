@@ -22,7 +22,10 @@ export const DATA_BLOCK_BYTES = 256 * 1024;
 export const DATA_POOL_MAX_FREE = 16;
 const FIRST_POOL_MAX_FREE = 64;
 
-const pools = new Map<number, Buffer[]>([[DATA_FIRST_BLOCK_BYTES, []], [DATA_BLOCK_BYTES, []]]);
+const pools = new Map<number, Buffer[]>([
+  [DATA_FIRST_BLOCK_BYTES, []],
+  [DATA_BLOCK_BYTES, []],
+]);
 
 function takeBlock(bytes: number): Buffer {
   return pools.get(bytes)!.pop() ?? Buffer.allocUnsafeSlow(bytes);
@@ -30,7 +33,11 @@ function takeBlock(bytes: number): Buffer {
 
 function giveBlock(block: Buffer): void {
   const pool = pools.get(block.length)!;
-  if (pool.length < (block.length === DATA_FIRST_BLOCK_BYTES ? FIRST_POOL_MAX_FREE : DATA_POOL_MAX_FREE)) pool.push(block);
+  if (
+    pool.length <
+    (block.length === DATA_FIRST_BLOCK_BYTES ? FIRST_POOL_MAX_FREE : DATA_POOL_MAX_FREE)
+  )
+    pool.push(block);
 }
 
 export class DataBuffer {
@@ -74,7 +81,12 @@ export class DataBuffer {
         this.#blocks.push(block);
         this.#filled = 0;
       }
-      const n = chunk.copy(block, this.#filled, offset, Math.min(chunk.length, offset + block.length - this.#filled));
+      const n = chunk.copy(
+        block,
+        this.#filled,
+        offset,
+        Math.min(chunk.length, offset + block.length - this.#filled),
+      );
       offset += n;
       this.#filled += n;
       this.#size += n;
@@ -95,7 +107,8 @@ export class DataBuffer {
       this.#held += size;
       raw = Buffer.from(new SharedArrayBuffer(size));
       let offset = 0;
-      for (const block of blocks) offset += block.copy(raw, offset, 0, Math.min(block.length, size - offset));
+      for (const block of blocks)
+        offset += block.copy(raw, offset, 0, Math.min(block.length, size - offset));
     } else {
       this.#failed = true;
     }

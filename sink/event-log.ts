@@ -28,7 +28,8 @@ export class EventLog {
 
   constructor(options: { window?: number; now?: () => Date } = {}) {
     const size = options.window ?? DEFAULT_SINK_EVENT_WINDOW;
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`event window must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`event window must be a positive integer, got ${size}`);
     this.#window = new Array<SinkEvent | undefined>(size);
     this.#now = options.now ?? (() => new Date());
   }

@@ -18,7 +18,14 @@
 import type { Clock } from '../src/clock.ts';
 import { systemClock } from './system-clock.ts';
 import type { WebSocket } from 'ws';
-import { FEED_CLOSE_GOING_AWAY, FEED_CLOSE_TOO_SLOW, FEED_PING_INTERVAL_MS, PROTOCOL_VERSION, type FeedHello, type SinkEvent } from '../src/protocol.ts';
+import {
+  FEED_CLOSE_GOING_AWAY,
+  FEED_CLOSE_TOO_SLOW,
+  FEED_PING_INTERVAL_MS,
+  PROTOCOL_VERSION,
+  type FeedHello,
+  type SinkEvent,
+} from '../src/protocol.ts';
 import type { EventLog } from './event-log.ts';
 import type { Logger } from './types.ts';
 
@@ -43,7 +50,6 @@ export const FEED_CLOSE_TIMEOUT_MS = 2_000;
 export const FEED_SLOW_CLOSE_TIMEOUT_MS = 30_000;
 /** Largest frame a client may send us (clients only ever send pongs and closes). */
 export const FEED_MAX_CLIENT_PAYLOAD = 4 * 1024;
-
 
 export interface FeedSubscription {
   /** Replay events after this seq; null = live only (start at the current last seq). */
@@ -102,14 +108,26 @@ interface CorkableSocket {
 /** The TCP socket under a `ws` WebSocket (a private field of ws 8), if it supports cork/uncork. */
 function corkable(ws: WebSocket): CorkableSocket | null {
   const socket = (ws as unknown as { _socket?: Partial<CorkableSocket> | null })._socket;
-  return socket && typeof socket.cork === 'function' && typeof socket.uncork === 'function' ? socket as CorkableSocket : null;
+  return socket && typeof socket.cork === 'function' && typeof socket.uncork === 'function'
+    ? (socket as CorkableSocket)
+    : null;
 }
 
 export class EventFeed {
   readonly #log: EventLog;
   readonly #instance: string;
   readonly #clients = new Set<Client>();
-  readonly #options: Required<Pick<EventFeedOptions, 'pingIntervalMs' | 'softBufferBytes' | 'maxLagEvents' | 'closeTimeoutMs' | 'slowCloseTimeoutMs'>> & EventFeedOptions;
+  readonly #options: Required<
+    Pick<
+      EventFeedOptions,
+      | 'pingIntervalMs'
+      | 'softBufferBytes'
+      | 'maxLagEvents'
+      | 'closeTimeoutMs'
+      | 'slowCloseTimeoutMs'
+    >
+  > &
+    EventFeedOptions;
   /** Clients closed by us whose close handshake has not completed yet: they still hold a socket and its buffer. */
   readonly #closing = new Set<WebSocket>();
   readonly #unsubscribe: () => void;
@@ -190,9 +208,15 @@ export class EventFeed {
     };
     this.#clients.add(client);
     this.#options.onClientOpened?.();
-    ws.on('pong', () => { client.alive = true; });
-    ws.on('message', () => { /* clients have nothing to say; frames are bounded by maxPayload */ });
-    ws.on('error', (err) => this.#options.logger?.debug('feed client error', { error: err.message }));
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('message', () => {
+      /* clients have nothing to say; frames are bounded by maxPayload */
+    });
+    ws.on('error', (err) =>
+      this.#options.logger?.debug('feed client error', { error: err.message }),
+    );
     ws.once('close', () => {
       if (this.#clients.delete(client)) this.#options.onClientClosed?.();
       client.closing = true;
@@ -225,9 +249,13 @@ export class EventFeed {
     this.#closed = true;
     this.#clock.clearTimeout(this.#pinger);
     this.#unsubscribe();
-    const closing = [...this.#clients].map((client) => this.#close(client, FEED_CLOSE_GOING_AWAY, 'sink shutting down'));
+    const closing = [...this.#clients].map((client) =>
+      this.#close(client, FEED_CLOSE_GOING_AWAY, 'sink shutting down'),
+    );
     // Clients already closed with 4008 get the shutdown deadline instead of their longer one.
-    const cut = setTimeout(() => { for (const ws of this.#closing) ws.terminate(); }, this.#options.closeTimeoutMs);
+    const cut = setTimeout(() => {
+      for (const ws of this.#closing) ws.terminate();
+    }, this.#options.closeTimeoutMs);
     cut.unref();
     await Promise.all(closing);
     if (this.#closing.size === 0) clearTimeout(cut);
@@ -240,7 +268,9 @@ export class EventFeed {
       try {
         this.#deliver(client, event);
       } catch (err) {
-        this.#options.logger?.warn('feed client failed; terminated', { error: err instanceof Error ? err.message : String(err) });
+        this.#options.logger?.warn('feed client failed; terminated', {
+          error: err instanceof Error ? err.message : String(err),
+        });
         client.closing = true;
         if (this.#clients.delete(client)) this.#options.onClientClosed?.();
         client.ws.terminate();
@@ -322,7 +352,13 @@ export class EventFeed {
 
   #flushed(client: Client, err: Error | null | undefined): void {
     client.inFlight--;
-    if ((err === undefined || err === null) && client.paused && client.inFlight === 0 && !client.closing) this.#pump(client);
+    if (
+      (err === undefined || err === null) &&
+      client.paused &&
+      client.inFlight === 0 &&
+      !client.closing
+    )
+      this.#pump(client);
   }
 
   #send(client: Client, data: string): void {
@@ -370,7 +406,9 @@ export class EventFeed {
       try {
         client.socket!.uncork();
       } catch (err) {
-        this.#options.logger?.debug('feed client flush failed', { error: err instanceof Error ? err.message : String(err) });
+        this.#options.logger?.debug('feed client flush failed', {
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     }
   }
@@ -382,12 +420,25 @@ export class EventFeed {
   }
 
   #drop(client: Client): void {
-    this.#options.logger?.info('feed client too slow; dropped so it can resume', { lastSent: client.lastSent, lastSeq: this.#log.lastSeq });
+    this.#options.logger?.info('feed client too slow; dropped so it can resume', {
+      lastSent: client.lastSent,
+      lastSeq: this.#log.lastSeq,
+    });
     this.#options.onClientDropped?.('slow');
-    void this.#close(client, FEED_CLOSE_TOO_SLOW, 'too slow, resume with since', this.#options.slowCloseTimeoutMs);
+    void this.#close(
+      client,
+      FEED_CLOSE_TOO_SLOW,
+      'too slow, resume with since',
+      this.#options.slowCloseTimeoutMs,
+    );
   }
 
-  #close(client: Client, code: number, reason: string, timeoutMs = this.#options.closeTimeoutMs): Promise<void> {
+  #close(
+    client: Client,
+    code: number,
+    reason: string,
+    timeoutMs = this.#options.closeTimeoutMs,
+  ): Promise<void> {
     client.closing = true;
     client.backlog = [];
     // It no longer counts as a client, even while its close frame waits behind its unread data.
@@ -419,7 +470,12 @@ export class EventFeed {
         // tells the second kind to resume; the deadline ends the first.
         this.#options.onClientDropped?.('dead');
         this.#options.logger?.info('feed client did not answer a ping; closing with 4008');
-        void this.#close(client, FEED_CLOSE_TOO_SLOW, 'no pong, resume with since', this.#options.slowCloseTimeoutMs);
+        void this.#close(
+          client,
+          FEED_CLOSE_TOO_SLOW,
+          'no pong, resume with since',
+          this.#options.slowCloseTimeoutMs,
+        );
         continue;
       }
       client.alive = false;

@@ -8,9 +8,24 @@ import { createSink } from './sink.ts';
 import type { SinkContext } from './types.ts';
 import type { RouteInfo } from './http/router.ts';
 
-export { optionsFromEnv, resolveSinkConfig, parseByteSize, DEFAULT_HOST, DEFAULT_SMTP_PORT, DEFAULT_HTTP_PORT, DEFAULT_MAX_MESSAGE_SIZE } from './config.ts';
+export {
+  optionsFromEnv,
+  resolveSinkConfig,
+  parseByteSize,
+  DEFAULT_HOST,
+  DEFAULT_SMTP_PORT,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_MAX_MESSAGE_SIZE,
+} from './config.ts';
 export type { SinkConfig, SinkOptions, SinkUser } from './config.ts';
-export { SINK_OPTIONS, optionRows, optionsFromFlagValues, defaultText, rangeText, valueName } from './options.ts';
+export {
+  SINK_OPTIONS,
+  optionRows,
+  optionsFromFlagValues,
+  defaultText,
+  rangeText,
+  valueName,
+} from './options.ts';
 export type { SinkOptionSpec, SinkOptionKey, RawFlagValues } from './options.ts';
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES } from './store.ts';
 export { createJsonLogger, silentLogger, LOG_LEVELS } from './logger.ts';

@@ -28,7 +28,8 @@ export const MAX_LINK_REDIRECTS = 5;
 /** Resolves a host name (or IP literal) to its addresses. */
 export type LinkLookup = (host: string) => Promise<string[]>;
 
-const systemLookup: LinkLookup = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+const systemLookup: LinkLookup = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 export interface LinkCheckOptions {
   /** Follow redirects and report the final status (default true). */
@@ -41,7 +42,10 @@ export interface LinkCheckOptions {
 }
 
 /** The http(s) links among `links`, at most {@link MAX_LINKS_CHECKED}, checked; results in the same order. */
-export async function checkLinks(links: readonly string[], options: LinkCheckOptions = {}): Promise<LinkCheck[]> {
+export async function checkLinks(
+  links: readonly string[],
+  options: LinkCheckOptions = {},
+): Promise<LinkCheck[]> {
   const doFetch = options.fetch ?? fetch;
   const resolve = options.lookup ?? systemLookup;
   const guard = options.allowPrivate ? async () => null : (url: URL) => refusal(url, resolve);
@@ -73,14 +77,29 @@ async function refusal(url: URL, resolve: LinkLookup): Promise<string | null> {
   return internal === undefined ? null : `refused: private address ${internal}`;
 }
 
-async function checkLink(doFetch: typeof fetch, guard: (url: URL) => Promise<string | null>, url: string, follow: boolean): Promise<LinkCheck> {
-  const failed = (error: string, status: number | null = null): LinkCheck => ({ url, status, ok: false, error });
+async function checkLink(
+  doFetch: typeof fetch,
+  guard: (url: URL) => Promise<string | null>,
+  url: string,
+  follow: boolean,
+): Promise<LinkCheck> {
+  const failed = (error: string, status: number | null = null): LinkCheck => ({
+    url,
+    status,
+    ok: false,
+    error,
+  });
   try {
     let current = new URL(url);
     for (let hop = 0; ; hop++) {
       const refused = await guard(current);
       if (refused !== null) return failed(refused);
-      const attempt = (method: string) => doFetch(current, { method, redirect: 'manual', signal: AbortSignal.timeout(LINK_CHECK_TIMEOUT_MS) });
+      const attempt = (method: string) =>
+        doFetch(current, {
+          method,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(LINK_CHECK_TIMEOUT_MS),
+        });
       let res = await attempt('HEAD');
       if (res.status === 405 || res.status === 501) res = await attempt('GET');
       await res.body?.cancel().catch(() => undefined);
@@ -88,13 +107,17 @@ async function checkLink(doFetch: typeof fetch, guard: (url: URL) => Promise<str
       if (!follow || res.status < 300 || res.status > 399 || location === null) {
         return { url, status: res.status, ok: res.status >= 200 && res.status < 300, error: null };
       }
-      if (hop >= MAX_LINK_REDIRECTS) return failed(`more than ${MAX_LINK_REDIRECTS} redirects`, res.status);
+      if (hop >= MAX_LINK_REDIRECTS)
+        return failed(`more than ${MAX_LINK_REDIRECTS} redirects`, res.status);
       const target = URL.parse(location, current.href);
-      if (target === null || (target.protocol !== 'http:' && target.protocol !== 'https:')) return failed('redirect to a URL that is not http(s)', res.status);
+      if (target === null || (target.protocol !== 'http:' && target.protocol !== 'https:'))
+        return failed('redirect to a URL that is not http(s)', res.status);
       current = target;
     }
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return failed(cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)));
+    return failed(
+      cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)),
+    );
   }
 }

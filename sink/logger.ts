@@ -15,17 +15,28 @@ export interface LineSink {
 }
 
 /** A JSON-lines logger writing to `out` (stdout in the sink process). */
-export function createJsonLogger(options: { level?: LogLevel; out?: LineSink; now?: () => Date } = {}): Logger {
+export function createJsonLogger(
+  options: { level?: LogLevel; out?: LineSink; now?: () => Date } = {},
+): Logger {
   const threshold = LEVELS[options.level ?? 'info'];
   const out = options.out ?? process.stdout;
   const now = options.now ?? (() => new Date());
-  const emit = (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void => {
+  const emit = (
+    level: Exclude<LogLevel, 'silent'>,
+    msg: string,
+    fields?: Record<string, unknown>,
+  ): void => {
     if (LEVELS[level] < threshold) return;
     let line: string;
     try {
       line = JSON.stringify({ time: now().toISOString(), level, msg, ...fields });
     } catch {
-      line = JSON.stringify({ time: now().toISOString(), level, msg, fieldsError: 'unserialisable fields' });
+      line = JSON.stringify({
+        time: now().toISOString(),
+        level,
+        msg,
+        fieldsError: 'unserialisable fields',
+      });
     }
     out.write(line + '\n');
   };

@@ -17,13 +17,18 @@ import { createSink } from './sink.ts';
 async function main(): Promise<void> {
   let sink;
   try {
-    const config = resolveSinkConfig({ ...optionsFromEnv(process.env), ...optionsFromArgv(process.argv.slice(2)) });
+    const config = resolveSinkConfig({
+      ...optionsFromEnv(process.env),
+      ...optionsFromArgv(process.argv.slice(2)),
+    });
     sink = createSink(config);
     const ports = await sink.start();
     process.stderr.write(describeEndpoints(config, ports));
   } catch (err) {
     if (isEmailValidateError(err)) {
-      process.stderr.write(`error ${err.code}: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      process.stderr.write(
+        `error ${err.code}: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`,
+      );
       process.exitCode = err.exitCode;
     } else {
       process.stderr.write(`error EV_ERR_INTERNAL: ${(err as Error)?.stack ?? String(err)}\n`);
@@ -38,10 +43,13 @@ async function main(): Promise<void> {
     if (signalled) return;
     signalled = true;
     running.logger.info('signal received, shutting down', { signal });
-    running.stop().then(() => process.exit(0), (err: unknown) => {
-      running.logger.error('shutdown failed', { error: (err as Error).message });
-      process.exit(3);
-    });
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.logger.error('shutdown failed', { error: (err as Error).message });
+        process.exit(3);
+      },
+    );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -47,7 +47,13 @@ export const MEMORY_PLAN = Object.freeze({
 });
 
 /** What the plan leaves unassigned: GC slack, socket buffers, fragmentation. */
-export const MEMORY_HEADROOM = MEMORY_PLAN.limit - MEMORY_PLAN.baseline - MEMORY_PLAN.store - MEMORY_PLAN.inflight - 2 * MEMORY_PLAN.parse - MEMORY_PLAN.detail;
+export const MEMORY_HEADROOM =
+  MEMORY_PLAN.limit -
+  MEMORY_PLAN.baseline -
+  MEMORY_PLAN.store -
+  MEMORY_PLAN.inflight -
+  2 * MEMORY_PLAN.parse -
+  MEMORY_PLAN.detail;
 
 export interface BudgetSnapshot {
   account: BudgetAccount;
@@ -118,6 +124,11 @@ export class MemoryBudget {
   }
 
   snapshot(): BudgetSnapshot[] {
-    return (Object.keys(this.#caps) as BudgetAccount[]).map((account) => ({ account, used: this.#used[account], cap: this.#caps[account], refused: this.#refused[account] }));
+    return (Object.keys(this.#caps) as BudgetAccount[]).map((account) => ({
+      account,
+      used: this.#used[account],
+      cap: this.#caps[account],
+      refused: this.#refused[account],
+    }));
   }
 }

@@ -49,7 +49,10 @@ export function parseHeaderBlock(raw: Buffer): HeaderField[] {
       current = null; // not a header line: ignore it, as mail readers do
       continue;
     }
-    current = { name: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1).trim() };
+    current = {
+      name: line.slice(0, colon).trim().toLowerCase(),
+      value: line.slice(colon + 1).trim(),
+    };
     fields.push(current);
   }
   return fields;
@@ -76,16 +79,27 @@ function headerBlockEnd(raw: Buffer, limit: number): number {
 export function decodeEncodedWords(value: string): string {
   return value
     .replace(/(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)/g, '$1')
-    .replace(/=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g, (word, charset: string, enc: string, text: string) => {
-      try {
-        const bytes = enc.toUpperCase() === 'B'
-          ? Buffer.from(text, 'base64')
-          : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
-        return new TextDecoder(charset.split('*')[0]!.toLowerCase()).decode(bytes);
-      } catch {
-        return word;
-      }
-    });
+    .replace(
+      /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g,
+      (word, charset: string, enc: string, text: string) => {
+        try {
+          const bytes =
+            enc.toUpperCase() === 'B'
+              ? Buffer.from(text, 'base64')
+              : Buffer.from(
+                  text
+                    .replace(/_/g, ' ')
+                    .replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) =>
+                      String.fromCharCode(parseInt(h, 16)),
+                    ),
+                  'latin1',
+                );
+          return new TextDecoder(charset.split('*')[0].toLowerCase()).decode(bytes);
+        } catch {
+          return word;
+        }
+      },
+    );
 }
 
 /** Splits an address list on commas outside quotes, comments and angle brackets. */
@@ -124,17 +138,27 @@ export interface SummaryHeaders {
 export function summaryHeaders(fields: readonly HeaderField[]): SummaryHeaders {
   const first = (name: string) => fields.find((f) => f.name === name)?.value ?? null;
   const decode = (v: string | null) => (v === null ? null : clip(decodeEncodedWords(v)));
-  const to = fields.filter((f) => f.name === 'to').flatMap((f) => splitAddressList(f.value)).slice(0, MAX_SUMMARY_ADDRESSES).map((v) => clip(decodeEncodedWords(v)));
+  const to = fields
+    .filter((f) => f.name === 'to')
+    .flatMap((f) => splitAddressList(f.value))
+    .slice(0, MAX_SUMMARY_ADDRESSES)
+    .map((v) => clip(decodeEncodedWords(v)));
   const messageId = first('message-id');
-  return { from: decode(first('from')), to, subject: decode(first('subject')), messageId: messageId === null ? null : clip(messageId) };
+  return {
+    from: decode(first('from')),
+    to,
+    subject: decode(first('subject')),
+    messageId: messageId === null ? null : clip(messageId),
+  };
 }
 
 function clip(s: string): string {
   // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
-  const cut = clean.length > MAX_SUMMARY_VALUE_LENGTH ? clean.slice(0, MAX_SUMMARY_VALUE_LENGTH) : clean;
+  const cut =
+    clean.length > MAX_SUMMARY_VALUE_LENGTH ? clean.slice(0, MAX_SUMMARY_VALUE_LENGTH) : clean;
   // A flat copy, not a slice: a slice would keep the whole decoded header
   // block alive for as long as the summary is stored (kilobytes per message).
   // (' ' + cut).slice(1) would still be a slice, of a one-longer copy.
-  return cut.length < 13 ? cut : JSON.parse(JSON.stringify(cut)) as string;
+  return cut.length < 13 ? cut : (JSON.parse(JSON.stringify(cut)) as string);
 }

@@ -37,7 +37,10 @@ export interface ParsedParts {
 function cut(body: string | null): { value: string | null; cut: boolean } {
   if (body === null || body.length <= MAX_DETAIL_BODY_CHARS) return { value: body, cut: false };
   // A flat copy: a slice would keep the whole parsed body alive.
-  return { value: Buffer.from(body.slice(0, MAX_DETAIL_BODY_CHARS), 'utf8').toString('utf8'), cut: true };
+  return {
+    value: Buffer.from(body.slice(0, MAX_DETAIL_BODY_CHARS), 'utf8').toString('utf8'),
+    cut: true,
+  };
 }
 
 export interface AnalyzedParts {
@@ -46,9 +49,16 @@ export interface AnalyzedParts {
   analysisError: string | null;
 }
 
-async function parse(raw: Buffer): Promise<{ parsed: ParsedMail | null; parseError: string | null }> {
+async function parse(
+  raw: Buffer,
+): Promise<{ parsed: ParsedMail | null; parseError: string | null }> {
   try {
-    const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, maxHtmlLengthToParse: MAX_HTML_TO_PARSE });
+    const parsed = await simpleParser(raw, {
+      skipImageLinks: true,
+      skipTextToHtml: true,
+      skipTextLinks: true,
+      maxHtmlLengthToParse: MAX_HTML_TO_PARSE,
+    });
     return { parsed, parseError: null };
   } catch (err) {
     return { parsed: null, parseError: oneLine(err) };
@@ -63,7 +73,10 @@ export async function parseParts(raw: Buffer): Promise<ParsedParts> {
 }
 
 /** One attachment's content, or undefined when there is no such index. */
-export async function parseAttachment(raw: Buffer, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
+export async function parseAttachment(
+  raw: Buffer,
+  index: number,
+): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
   const { parsed } = await parse(raw);
   const att = parsed?.attachments[index];
   if (att === undefined) return undefined;
@@ -84,7 +97,13 @@ function partsOf(parsed: ParsedMail): Omit<ParsedParts, 'parseError'> {
   const headers = parsed.headerLines.slice(0, MAX_DETAIL_HEADERS).map((h) => {
     const colon = h.line.indexOf(':');
     const name = colon < 0 ? h.key : h.line.slice(0, colon).trim();
-    const value = colon < 0 ? '' : h.line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    const value =
+      colon < 0
+        ? ''
+        : h.line
+            .slice(colon + 1)
+            .replace(/\r?\n[ \t]+/g, ' ')
+            .trim();
     return { name, value: decodeEncodedWords(value) };
   });
   const text = cut(typeof parsed.text === 'string' ? parsed.text : null);
@@ -112,5 +131,5 @@ function attachmentMeta(a: ParsedMail['attachments'][number], index: number): At
 
 function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0]!.slice(0, 500);
+  return msg.split('\n')[0].slice(0, 500);
 }

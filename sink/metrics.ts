@@ -50,47 +50,118 @@ export class SinkMetrics {
     this.registry = registry;
     const registers = [registry];
     const p = METRIC_PREFIX;
-    this.#received = new Counter({ name: `${p}messages_received_total`, help: 'Messages accepted and stored.', registers });
-    this.#rejected = new Counter({ name: `${p}messages_rejected_total`, help: 'SMTP commands rejected with a 5xx (simulated hard bounces and size limits), by stage.', labelNames: ['stage'], registers });
-    this.#deferred = new Counter({ name: `${p}messages_deferred_total`, help: 'SMTP commands deferred with a 4xx (simulated soft bounces, greylisting), by stage.', labelNames: ['stage'], registers });
-    this.#bounced = new Counter({ name: `${p}messages_bounced_total`, help: 'Messages accepted and then bounced asynchronously with a DSN.', registers });
-    this.#bytes = new Counter({ name: `${p}received_bytes_total`, help: 'Bytes of message data accepted.', registers });
-    this.#connections = new Gauge({ name: `${p}smtp_connections`, help: 'Open SMTP connections.', registers });
-    this.#connectionsTotal = new Counter({ name: `${p}smtp_connections_total`, help: 'SMTP connections accepted since start.', registers });
+    this.#received = new Counter({
+      name: `${p}messages_received_total`,
+      help: 'Messages accepted and stored.',
+      registers,
+    });
+    this.#rejected = new Counter({
+      name: `${p}messages_rejected_total`,
+      help: 'SMTP commands rejected with a 5xx (simulated hard bounces and size limits), by stage.',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.#deferred = new Counter({
+      name: `${p}messages_deferred_total`,
+      help: 'SMTP commands deferred with a 4xx (simulated soft bounces, greylisting), by stage.',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.#bounced = new Counter({
+      name: `${p}messages_bounced_total`,
+      help: 'Messages accepted and then bounced asynchronously with a DSN.',
+      registers,
+    });
+    this.#bytes = new Counter({
+      name: `${p}received_bytes_total`,
+      help: 'Bytes of message data accepted.',
+      registers,
+    });
+    this.#connections = new Gauge({
+      name: `${p}smtp_connections`,
+      help: 'Open SMTP connections.',
+      registers,
+    });
+    this.#connectionsTotal = new Counter({
+      name: `${p}smtp_connections_total`,
+      help: 'SMTP connections accepted since start.',
+      registers,
+    });
     this.#ingest = new Histogram({
       name: `${p}ingest_duration_seconds`,
       help: 'Time from the end of DATA to the message being stored and its event published.',
       buckets: [...INGEST_LATENCY_BUCKETS],
       registers,
     });
-    this.#feedClients = new Gauge({ name: `${p}feed_clients`, help: 'Connected WebSocket event feed clients.', registers });
-    this.#authFailed = new Counter({ name: `${p}smtp_auth_failures_total`, help: 'SMTP AUTH attempts with wrong credentials.', registers });
-    this.#feedDropped = new Counter({ name: `${p}feed_clients_dropped_total`, help: 'Feed clients disconnected by the sink, by reason (slow, dead).', labelNames: ['reason'], registers });
-
-    const gauge = (name: string, help: string, read: (s: SinkStats) => number) => new Gauge({
-      name: `${p}${name}`, help, registers,
-      collect() { this.set(read(stats())); },
+    this.#feedClients = new Gauge({
+      name: `${p}feed_clients`,
+      help: 'Connected WebSocket event feed clients.',
+      registers,
     });
+    this.#authFailed = new Counter({
+      name: `${p}smtp_auth_failures_total`,
+      help: 'SMTP AUTH attempts with wrong credentials.',
+      registers,
+    });
+    this.#feedDropped = new Counter({
+      name: `${p}feed_clients_dropped_total`,
+      help: 'Feed clients disconnected by the sink, by reason (slow, dead).',
+      labelNames: ['reason'],
+      registers,
+    });
+
+    const gauge = (name: string, help: string, read: (s: SinkStats) => number) =>
+      new Gauge({
+        name: `${p}${name}`,
+        help,
+        registers,
+        collect() {
+          this.set(read(stats()));
+        },
+      });
     gauge('store_messages', 'Messages currently stored.', (s) => s.messages);
     gauge('store_bytes', 'Bytes of raw message data currently stored.', (s) => s.bytes);
-    gauge('store_max_messages', 'Configured cap on stored messages (--max-messages).', (s) => s.maxMessages);
+    gauge(
+      'store_max_messages',
+      'Configured cap on stored messages (--max-messages).',
+      (s) => s.maxMessages,
+    );
     gauge('store_max_bytes', 'Configured cap on stored bytes (--max-bytes).', (s) => s.maxBytes);
-    gauge('store_evicted', 'Messages evicted to stay within the caps since start.', (s) => s.evicted);
+    gauge(
+      'store_evicted',
+      'Messages evicted to stay within the caps since start.',
+      (s) => s.evicted,
+    );
     gauge('events_last_seq', 'Sequence number of the last event published.', (s) => s.lastSeq);
 
     const budget = options.budget;
     if (budget) {
       new Gauge({
-        name: `${p}memory_budget_used_bytes`, help: 'Bytes in use per account of the memory budget (store, inflight, parse, detail).', labelNames: ['account'], registers,
-        collect() { for (const a of budget.snapshot()) this.set({ account: a.account }, a.used); },
+        name: `${p}memory_budget_used_bytes`,
+        help: 'Bytes in use per account of the memory budget (store, inflight, parse, detail).',
+        labelNames: ['account'],
+        registers,
+        collect() {
+          for (const a of budget.snapshot()) this.set({ account: a.account }, a.used);
+        },
       });
       new Gauge({
-        name: `${p}memory_budget_cap_bytes`, help: 'Cap of each account of the memory budget.', labelNames: ['account'], registers,
-        collect() { for (const a of budget.snapshot()) this.set({ account: a.account }, a.cap); },
+        name: `${p}memory_budget_cap_bytes`,
+        help: 'Cap of each account of the memory budget.',
+        labelNames: ['account'],
+        registers,
+        collect() {
+          for (const a of budget.snapshot()) this.set({ account: a.account }, a.cap);
+        },
       });
       new Gauge({
-        name: `${p}memory_budget_refused_total`, help: 'Requests refused or degraded because an account of the memory budget was full.', labelNames: ['account'], registers,
-        collect() { for (const a of budget.snapshot()) this.set({ account: a.account }, a.refused); },
+        name: `${p}memory_budget_refused_total`,
+        help: 'Requests refused or degraded because an account of the memory budget was full.',
+        labelNames: ['account'],
+        registers,
+        collect() {
+          for (const a of budget.snapshot()) this.set({ account: a.account }, a.refused);
+        },
       });
     }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });

@@ -53,7 +53,8 @@ export const MIN_EVENT_WINDOW = 100;
 export const MAX_EVENT_WINDOW = 2_000_000;
 
 /** How an option's text (flag value or environment variable) is read. */
-export type SinkOptionType = 'string' | 'file' | 'port' | 'integer' | 'size' | 'duration' | 'boolean' | 'users' | 'choice';
+export type SinkOptionType =
+  'string' | 'file' | 'port' | 'integer' | 'size' | 'duration' | 'boolean' | 'users' | 'choice';
 
 export interface SinkOptionSpec {
   /** Long flag without the dashes; null for an option only the environment sets. */
@@ -85,42 +86,247 @@ export interface SinkUser {
 
 /** The sink's options table (order = order in help and docs). */
 export const SINK_OPTIONS = Object.freeze({
-  host: { flag: 'host', env: 'EV_HOST', type: 'string', default: DEFAULT_HOST, valueName: 'ADDRESS', help: 'Address to listen on (:: for every interface, dual-stack, as in the cluster; falls back to 0.0.0.0 on a node without IPv6).' },
-  smtpPort: { flag: 'smtp-port', env: 'EV_SMTP_PORT', type: 'port', default: DEFAULT_SMTP_PORT, min: 0, max: 65535, help: 'SMTP port; 0 picks a free one (printed).' },
-  httpPort: { flag: 'http-port', env: 'EV_HTTP_PORT', type: 'port', default: DEFAULT_HTTP_PORT, min: 0, max: 65535, help: 'HTTP API port; 0 picks a free one (printed).' },
-  token: { flag: 'token', env: 'EV_TOKEN', type: 'string', defaultText: 'generated', group: 'API', exclusive: ['tokenFile', 'noAuth'], help: 'Bearer token of the API, 16 or more printable characters (default: generated and printed).' },
-  tokenFile: { flag: 'token-file', env: 'EV_TOKEN_FILE', type: 'file', group: 'API', exclusive: ['token', 'noAuth'], help: 'Read the API token from this file.' },
-  noAuth: { flag: 'no-auth', env: 'EV_NO_AUTH', type: 'boolean', default: false, group: 'API', exclusive: ['token', 'tokenFile', 'releaseTo'], help: 'Serve the API without a token (anyone who can reach it reads the mail).' },
-  rulesFile: { flag: 'rules', env: 'EV_RULES_FILE', type: 'file', group: 'BEHAVIOUR', help: 'YAML rules file simulating bounces, deferrals, delays and disconnects; replaceable at runtime with PUT /api/rules.' },
-  maxMessages: { flag: 'max-messages', env: 'EV_MAX_MESSAGES', type: 'integer', default: DEFAULT_MAX_MESSAGES, min: 1, max: MAX_MAX_MESSAGES, group: 'LIMITS', help: 'Messages kept; the oldest are evicted first.' },
-  maxBytes: { flag: 'max-bytes', env: 'EV_MAX_BYTES', type: 'size', default: DEFAULT_MAX_BYTES, min: MIN_BYTES, max: MAX_MAX_BYTES, group: 'LIMITS', help: 'Raw bytes kept, e.g. 128MiB; the oldest messages are evicted first (the default keeps to the memory budget).' },
-  maxMessageSize: { flag: 'max-message-size', env: 'EV_MAX_MESSAGE_SIZE', type: 'size', default: DEFAULT_MAX_MESSAGE_SIZE, min: MIN_BYTES, max: MAX_MESSAGE_SIZE_LIMIT, group: 'LIMITS', help: 'SIZE advertised in EHLO (at most --max-bytes); larger messages get 552 5.3.4 after their data.' },
-  maxClients: { flag: 'max-clients', env: 'EV_MAX_CLIENTS', type: 'integer', default: DEFAULT_MAX_CLIENTS, min: 1, max: MAX_MAX_CLIENTS, group: 'LIMITS', help: 'Concurrent SMTP sessions; more get 421.' },
-  idleTimeoutMs: { flag: 'idle-timeout', env: 'EV_IDLE_TIMEOUT', type: 'duration', default: DEFAULT_IDLE_TIMEOUT_MS, min: MIN_TIMEOUT_MS, max: MAX_IDLE_TIMEOUT_MS, group: 'LIMITS', help: 'A client silent this long while the sink waits for a command is dropped.' },
-  sessionTimeoutMs: { flag: 'session-timeout', env: 'EV_SESSION_TIMEOUT', type: 'duration', default: DEFAULT_SESSION_TIMEOUT_MS, min: MIN_TIMEOUT_MS, max: MAX_SESSION_TIMEOUT_MS, group: 'LIMITS', help: 'Deadline of a whole SMTP session, so a trickling client cannot hold a slot forever.' },
-  eventWindow: { flag: 'event-window', env: 'EV_EVENT_WINDOW', type: 'integer', default: DEFAULT_SINK_EVENT_WINDOW, min: MIN_EVENT_WINDOW, max: MAX_EVENT_WINDOW, group: 'LIMITS', help: 'Events kept for WebSocket replay (?since=), about a kilobyte each: lower it to save memory, raise it for longer reconnect gaps.' },
-  tlsCert: { flag: 'tls-cert', env: 'EV_TLS_CERT', type: 'file', group: 'TLS', dependsOn: ['tlsKey'], exclusive: ['tlsSelfSigned'], help: 'PEM certificate for STARTTLS (with --tls-key).' },
-  tlsKey: { flag: 'tls-key', env: 'EV_TLS_KEY', type: 'file', group: 'TLS', dependsOn: ['tlsCert'], help: 'PEM private key for STARTTLS (with --tls-cert).' },
-  tlsSelfSigned: { flag: 'tls-self-signed', env: 'EV_TLS_SELF_SIGNED', type: 'boolean', default: false, group: 'TLS', help: 'Offer STARTTLS with an EC certificate generated at start (clients must not verify it).' },
-  authRequired: { flag: 'auth-required', env: 'EV_AUTH_REQUIRED', type: 'boolean', default: false, group: 'SMTP AUTH', help: 'Require AUTH PLAIN/LOGIN with a configured account (530 otherwise).' },
-  users: { flag: 'auth-user', env: 'EV_AUTH_USERS', type: 'users', group: 'SMTP AUTH', help: 'SMTP accounts (repeatable flag; the variable takes u:p,u2:p2). Without --auth-required any credentials are accepted and the user name is recorded.' },
-  usersFile: { flag: 'auth-users-file', env: 'EV_AUTH_USERS_FILE', type: 'file', group: 'SMTP AUTH', help: 'File with one user:password per line (# starts a comment), added to --auth-user.' },
-  name: { flag: 'name', env: 'EV_NAME', type: 'string', defaultText: 'host name', group: 'SMTP', help: 'Host name in the SMTP greeting and in generated DSNs.' },
-  releaseTo: { flag: 'release-to', env: 'EV_RELEASE_TO', type: 'string', valueName: 'HOST[:PORT],…', group: 'COMPATIBILITY', exclusive: ['noAuth'], help: 'SMTP servers that MailHog/Mailpit "release" may relay captured messages to; without it releases are refused (403): the sink is never an open relay. Needs the API token (not with --no-auth).' },
-  corsOrigin: { flag: 'cors-origin', env: 'EV_CORS_ORIGIN', type: 'string', valueName: 'ORIGIN', group: 'COMPATIBILITY', help: 'Access-Control-Allow-Origin for the MailHog/Mailpit-compatible routes, like MailHog\'s -cors-origin.' },
-  linkCheckPrivate: { flag: 'link-check-private', env: 'EV_LINK_CHECK_PRIVATE', type: 'boolean', default: false, group: 'API', help: 'Let "Check links" fetch loopback, link-local and private addresses (tests, local development); off, such links are refused so mail cannot make the sink probe its network.' },
-  logLevel: { flag: 'log-level', env: 'EV_LOG_LEVEL', type: 'choice', choices: LOG_LEVELS, default: 'info', help: 'Level of the JSON logs on stdout.' },
-  parseInWorker: { flag: null, env: 'EV_PARSE_IN_WORKER', type: 'boolean', default: true, help: 'Run the MIME parse and analysis in a low-priority worker thread (off: inline, for debugging).' },
+  host: {
+    flag: 'host',
+    env: 'EV_HOST',
+    type: 'string',
+    default: DEFAULT_HOST,
+    valueName: 'ADDRESS',
+    help: 'Address to listen on (:: for every interface, dual-stack, as in the cluster; falls back to 0.0.0.0 on a node without IPv6).',
+  },
+  smtpPort: {
+    flag: 'smtp-port',
+    env: 'EV_SMTP_PORT',
+    type: 'port',
+    default: DEFAULT_SMTP_PORT,
+    min: 0,
+    max: 65535,
+    help: 'SMTP port; 0 picks a free one (printed).',
+  },
+  httpPort: {
+    flag: 'http-port',
+    env: 'EV_HTTP_PORT',
+    type: 'port',
+    default: DEFAULT_HTTP_PORT,
+    min: 0,
+    max: 65535,
+    help: 'HTTP API port; 0 picks a free one (printed).',
+  },
+  token: {
+    flag: 'token',
+    env: 'EV_TOKEN',
+    type: 'string',
+    defaultText: 'generated',
+    group: 'API',
+    exclusive: ['tokenFile', 'noAuth'],
+    help: 'Bearer token of the API, 16 or more printable characters (default: generated and printed).',
+  },
+  tokenFile: {
+    flag: 'token-file',
+    env: 'EV_TOKEN_FILE',
+    type: 'file',
+    group: 'API',
+    exclusive: ['token', 'noAuth'],
+    help: 'Read the API token from this file.',
+  },
+  noAuth: {
+    flag: 'no-auth',
+    env: 'EV_NO_AUTH',
+    type: 'boolean',
+    default: false,
+    group: 'API',
+    exclusive: ['token', 'tokenFile', 'releaseTo'],
+    help: 'Serve the API without a token (anyone who can reach it reads the mail).',
+  },
+  rulesFile: {
+    flag: 'rules',
+    env: 'EV_RULES_FILE',
+    type: 'file',
+    group: 'BEHAVIOUR',
+    help: 'YAML rules file simulating bounces, deferrals, delays and disconnects; replaceable at runtime with PUT /api/rules.',
+  },
+  maxMessages: {
+    flag: 'max-messages',
+    env: 'EV_MAX_MESSAGES',
+    type: 'integer',
+    default: DEFAULT_MAX_MESSAGES,
+    min: 1,
+    max: MAX_MAX_MESSAGES,
+    group: 'LIMITS',
+    help: 'Messages kept; the oldest are evicted first.',
+  },
+  maxBytes: {
+    flag: 'max-bytes',
+    env: 'EV_MAX_BYTES',
+    type: 'size',
+    default: DEFAULT_MAX_BYTES,
+    min: MIN_BYTES,
+    max: MAX_MAX_BYTES,
+    group: 'LIMITS',
+    help: 'Raw bytes kept, e.g. 128MiB; the oldest messages are evicted first (the default keeps to the memory budget).',
+  },
+  maxMessageSize: {
+    flag: 'max-message-size',
+    env: 'EV_MAX_MESSAGE_SIZE',
+    type: 'size',
+    default: DEFAULT_MAX_MESSAGE_SIZE,
+    min: MIN_BYTES,
+    max: MAX_MESSAGE_SIZE_LIMIT,
+    group: 'LIMITS',
+    help: 'SIZE advertised in EHLO (at most --max-bytes); larger messages get 552 5.3.4 after their data.',
+  },
+  maxClients: {
+    flag: 'max-clients',
+    env: 'EV_MAX_CLIENTS',
+    type: 'integer',
+    default: DEFAULT_MAX_CLIENTS,
+    min: 1,
+    max: MAX_MAX_CLIENTS,
+    group: 'LIMITS',
+    help: 'Concurrent SMTP sessions; more get 421.',
+  },
+  idleTimeoutMs: {
+    flag: 'idle-timeout',
+    env: 'EV_IDLE_TIMEOUT',
+    type: 'duration',
+    default: DEFAULT_IDLE_TIMEOUT_MS,
+    min: MIN_TIMEOUT_MS,
+    max: MAX_IDLE_TIMEOUT_MS,
+    group: 'LIMITS',
+    help: 'A client silent this long while the sink waits for a command is dropped.',
+  },
+  sessionTimeoutMs: {
+    flag: 'session-timeout',
+    env: 'EV_SESSION_TIMEOUT',
+    type: 'duration',
+    default: DEFAULT_SESSION_TIMEOUT_MS,
+    min: MIN_TIMEOUT_MS,
+    max: MAX_SESSION_TIMEOUT_MS,
+    group: 'LIMITS',
+    help: 'Deadline of a whole SMTP session, so a trickling client cannot hold a slot forever.',
+  },
+  eventWindow: {
+    flag: 'event-window',
+    env: 'EV_EVENT_WINDOW',
+    type: 'integer',
+    default: DEFAULT_SINK_EVENT_WINDOW,
+    min: MIN_EVENT_WINDOW,
+    max: MAX_EVENT_WINDOW,
+    group: 'LIMITS',
+    help: 'Events kept for WebSocket replay (?since=), about a kilobyte each: lower it to save memory, raise it for longer reconnect gaps.',
+  },
+  tlsCert: {
+    flag: 'tls-cert',
+    env: 'EV_TLS_CERT',
+    type: 'file',
+    group: 'TLS',
+    dependsOn: ['tlsKey'],
+    exclusive: ['tlsSelfSigned'],
+    help: 'PEM certificate for STARTTLS (with --tls-key).',
+  },
+  tlsKey: {
+    flag: 'tls-key',
+    env: 'EV_TLS_KEY',
+    type: 'file',
+    group: 'TLS',
+    dependsOn: ['tlsCert'],
+    help: 'PEM private key for STARTTLS (with --tls-cert).',
+  },
+  tlsSelfSigned: {
+    flag: 'tls-self-signed',
+    env: 'EV_TLS_SELF_SIGNED',
+    type: 'boolean',
+    default: false,
+    group: 'TLS',
+    help: 'Offer STARTTLS with an EC certificate generated at start (clients must not verify it).',
+  },
+  authRequired: {
+    flag: 'auth-required',
+    env: 'EV_AUTH_REQUIRED',
+    type: 'boolean',
+    default: false,
+    group: 'SMTP AUTH',
+    help: 'Require AUTH PLAIN/LOGIN with a configured account (530 otherwise).',
+  },
+  users: {
+    flag: 'auth-user',
+    env: 'EV_AUTH_USERS',
+    type: 'users',
+    group: 'SMTP AUTH',
+    help: 'SMTP accounts (repeatable flag; the variable takes u:p,u2:p2). Without --auth-required any credentials are accepted and the user name is recorded.',
+  },
+  usersFile: {
+    flag: 'auth-users-file',
+    env: 'EV_AUTH_USERS_FILE',
+    type: 'file',
+    group: 'SMTP AUTH',
+    help: 'File with one user:password per line (# starts a comment), added to --auth-user.',
+  },
+  name: {
+    flag: 'name',
+    env: 'EV_NAME',
+    type: 'string',
+    defaultText: 'host name',
+    group: 'SMTP',
+    help: 'Host name in the SMTP greeting and in generated DSNs.',
+  },
+  releaseTo: {
+    flag: 'release-to',
+    env: 'EV_RELEASE_TO',
+    type: 'string',
+    valueName: 'HOST[:PORT],…',
+    group: 'COMPATIBILITY',
+    exclusive: ['noAuth'],
+    help: 'SMTP servers that MailHog/Mailpit "release" may relay captured messages to; without it releases are refused (403): the sink is never an open relay. Needs the API token (not with --no-auth).',
+  },
+  corsOrigin: {
+    flag: 'cors-origin',
+    env: 'EV_CORS_ORIGIN',
+    type: 'string',
+    valueName: 'ORIGIN',
+    group: 'COMPATIBILITY',
+    help: "Access-Control-Allow-Origin for the MailHog/Mailpit-compatible routes, like MailHog's -cors-origin.",
+  },
+  linkCheckPrivate: {
+    flag: 'link-check-private',
+    env: 'EV_LINK_CHECK_PRIVATE',
+    type: 'boolean',
+    default: false,
+    group: 'API',
+    help: 'Let "Check links" fetch loopback, link-local and private addresses (tests, local development); off, such links are refused so mail cannot make the sink probe its network.',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'EV_LOG_LEVEL',
+    type: 'choice',
+    choices: LOG_LEVELS,
+    default: 'info',
+    help: 'Level of the JSON logs on stdout.',
+  },
+  parseInWorker: {
+    flag: null,
+    env: 'EV_PARSE_IN_WORKER',
+    type: 'boolean',
+    default: true,
+    help: 'Run the MIME parse and analysis in a low-priority worker thread (off: inline, for debugging).',
+  },
 } as const satisfies Record<string, SinkOptionSpec>);
 
 export type SinkOptionKey = keyof typeof SINK_OPTIONS;
 
-type ValueOf<S extends SinkOptionSpec> =
-  S['type'] extends 'boolean' ? boolean
-    : S['type'] extends 'port' | 'integer' | 'size' | 'duration' ? number
-      : S['type'] extends 'users' ? SinkUser[]
-        : S['type'] extends 'choice' ? (S['choices'] extends readonly (infer C)[] ? C : never)
-          : S extends { default: string } ? string : string | null;
+type ValueOf<S extends SinkOptionSpec> = S['type'] extends 'boolean'
+  ? boolean
+  : S['type'] extends 'port' | 'integer' | 'size' | 'duration'
+    ? number
+    : S['type'] extends 'users'
+      ? SinkUser[]
+      : S['type'] extends 'choice'
+        ? S['choices'] extends readonly (infer C)[]
+          ? C
+          : never
+        : S extends { default: string }
+          ? string
+          : string | null;
 
 /** The value types of the table's options (numbers in bytes, milliseconds or counts). */
 export type TableOptions = { [K in SinkOptionKey]: ValueOf<(typeof SINK_OPTIONS)[K]> };
@@ -141,7 +347,9 @@ export function optionSpec(key: SinkOptionKey): SinkOptionSpec {
 export function optionLabel(key: string): string {
   const spec = (SINK_OPTIONS as Record<string, SinkOptionSpec>)[key];
   if (spec === undefined) return key;
-  const names = [spec.flag === null ? null : `--${spec.flag}`, spec.env].filter((x): x is string => x !== null);
+  const names = [spec.flag === null ? null : `--${spec.flag}`, spec.env].filter(
+    (x): x is string => x !== null,
+  );
   return `${key} (${names.join(', ')})`;
 }
 
@@ -151,7 +359,11 @@ export function badOption(key: string, problem: string, got?: unknown): never {
   const spec = (SINK_OPTIONS as Record<string, SinkOptionSpec>)[key];
   throw evError('EV_ERR_INVALID_OPTION', `${optionLabel(key)} ${problem}${shown}`, {
     hint: 'See `kubectl email-validate sink --help` for the accepted values.',
-    details: { option: key, flag: spec?.flag == null ? null : `--${spec.flag}`, env: spec?.env ?? null },
+    details: {
+      option: key,
+      flag: spec?.flag == null ? null : `--${spec.flag}`,
+      env: spec?.env ?? null,
+    },
   });
 }
 
@@ -168,7 +380,11 @@ export function parseByteSize(raw: string | number): number | null {
 
 /** Bytes -> the shortest exact `256MiB`, `1GiB`, `1500` form (what parseByteSize reads back). */
 export function formatByteSize(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return String(bytes);
@@ -176,11 +392,15 @@ export function formatByteSize(bytes: number): string {
 
 /** `user:password` pairs separated by commas or newlines (a users file has one per line). */
 export function parseUsers(key: string, raw: string): SinkUser[] {
-  return raw.split(/[,\n]/).map((s) => s.trim()).filter((s) => s !== '' && !s.startsWith('#')).map((pair) => {
-    const colon = pair.indexOf(':');
-    if (colon <= 0) badOption(key, 'must list user:password pairs');
-    return { user: pair.slice(0, colon), password: pair.slice(colon + 1) };
-  });
+  return raw
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && !s.startsWith('#'))
+    .map((pair) => {
+      const colon = pair.indexOf(':');
+      if (colon <= 0) badOption(key, 'must list user:password pairs');
+      return { user: pair.slice(0, colon), password: pair.slice(colon + 1) };
+    });
 }
 
 function parseBool(key: string, raw: string): boolean {
@@ -206,19 +426,29 @@ export function parseOptionText(key: SinkOptionKey, raw: string): TableOptions[S
     case 'size':
       return parseByteSize(raw) ?? badOption(key, 'must be a size such as 256MiB', raw);
     case 'duration':
-      return readDuration(raw) ?? badOption(key, 'must be a duration such as 30s, 5m or 1h30m (a bare number is seconds)', raw);
+      return (
+        readDuration(raw) ??
+        badOption(
+          key,
+          'must be a duration such as 30s, 5m or 1h30m (a bare number is seconds)',
+          raw,
+        )
+      );
     case 'boolean':
       return parseBool(key, raw);
     case 'users':
       return parseUsers(key, raw);
     case 'choice':
-      if (!spec.choices!.includes(raw)) badOption(key, `must be one of ${spec.choices!.join(', ')}`, raw);
+      if (!spec.choices!.includes(raw))
+        badOption(key, `must be one of ${spec.choices!.join(', ')}`, raw);
       return raw;
   }
 }
 
 /** Raw values as a flag parser returns them: text, true for a given boolean flag, a list for a repeatable one. */
-export type RawFlagValues = Readonly<Record<string, string | boolean | readonly (string | boolean)[] | undefined>>;
+export type RawFlagValues = Readonly<
+  Record<string, string | boolean | readonly (string | boolean)[] | undefined>
+>;
 
 /** Flag values (keyed by flag name, from node's parseArgs or oclif) -> options (only those given). */
 export function optionsFromFlagValues(values: RawFlagValues): Partial<TableOptions> {
@@ -228,14 +458,17 @@ export function optionsFromFlagValues(values: RawFlagValues): Partial<TableOptio
     const v = values[spec.flag];
     if (v === undefined || v === false) continue;
     if (spec.type === 'boolean') out[key] = true;
-    else if (spec.type === 'users') out[key] = (Array.isArray(v) ? v : [v]).flatMap((u) => parseUsers(key, String(u)));
+    else if (spec.type === 'users')
+      out[key] = (Array.isArray(v) ? v : [v]).flatMap((u) => parseUsers(key, String(u)));
     else out[key] = parseOptionText(key, String(v));
   }
   return out;
 }
 
 /** Reads the EV_* environment variables into options (only those set and not empty). */
-export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>): Partial<TableOptions> {
+export function optionsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Partial<TableOptions> {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of optionRows()) {
     const v = env[spec.env];
@@ -245,7 +478,15 @@ export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>
 }
 
 const VALUE_NAMES: Readonly<Record<SinkOptionType, string>> = Object.freeze({
-  string: 'TEXT', file: 'FILE', port: 'PORT', integer: 'N', size: 'SIZE', duration: 'DURATION', boolean: '', users: 'USER:PASSWORD', choice: 'LEVEL',
+  string: 'TEXT',
+  file: 'FILE',
+  port: 'PORT',
+  integer: 'N',
+  size: 'SIZE',
+  duration: 'DURATION',
+  boolean: '',
+  users: 'USER:PASSWORD',
+  choice: 'LEVEL',
 });
 
 /** The placeholder after the flag in help and docs (`FILE`, `SIZE`, `DURATION`). */
@@ -267,6 +508,7 @@ export function defaultText(spec: SinkOptionSpec): string | null {
 export function rangeText(spec: SinkOptionSpec): string | null {
   if (spec.choices) return spec.choices.join(', ');
   if (spec.min === undefined || spec.max === undefined) return null;
-  const show = spec.type === 'size' ? formatByteSize : spec.type === 'duration' ? formatDuration : String;
+  const show =
+    spec.type === 'size' ? formatByteSize : spec.type === 'duration' ? formatDuration : String;
   return `${show(spec.min)}–${show(spec.max)}`;
 }

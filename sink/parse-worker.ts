@@ -71,7 +71,10 @@ type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false
 export interface ParseBackend {
   analyze(raw: Buffer): Promise<AnalyzedParts>;
   parts(raw: Buffer): Promise<ParsedParts>;
-  attachment(raw: Buffer, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined>;
+  attachment(
+    raw: Buffer,
+    index: number,
+  ): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined>;
   /** Jobs not yet answered. */
   readonly inFlight: number;
   close(): Promise<void>;
@@ -99,9 +102,15 @@ export class InlineParser implements ParseBackend {
     }
   }
 
-  analyze(raw: Buffer) { return this.#track(() => analyzeParts(raw, this.#analyze)); }
-  parts(raw: Buffer) { return this.#track(() => parseParts(raw)); }
-  attachment(raw: Buffer, index: number) { return this.#track(() => parseAttachment(raw, index)); }
+  analyze(raw: Buffer) {
+    return this.#track(() => analyzeParts(raw, this.#analyze));
+  }
+  parts(raw: Buffer) {
+    return this.#track(() => parseParts(raw));
+  }
+  attachment(raw: Buffer, index: number) {
+    return this.#track(() => parseAttachment(raw, index));
+  }
   async close(): Promise<void> {}
 }
 
@@ -115,7 +124,10 @@ export class InlineParser implements ParseBackend {
  */
 export class WorkerParser implements ParseBackend {
   #worker: Worker | null = null;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; bytes: number; admitted: boolean }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; bytes: number; admitted: boolean }
+  >();
   /** Jobs handed to the current worker and not answered yet. */
   #inWorker = 0;
   /** The current worker parsed a large message: replace it when idle. */
@@ -136,7 +148,11 @@ export class WorkerParser implements ParseBackend {
 
   /** A background analysis of a large message, held back while much DATA is in flight. */
   #heldBack(entry: { job: Job; bytes: number }): boolean {
-    return entry.job.kind === 'analyze' && entry.bytes >= PARSE_WORKER_RECYCLE_BYTES && this.#budget.used('inflight') > LARGE_ANALYSIS_MAX_INFLIGHT_BYTES;
+    return (
+      entry.job.kind === 'analyze' &&
+      entry.bytes >= PARSE_WORKER_RECYCLE_BYTES &&
+      this.#budget.used('inflight') > LARGE_ANALYSIS_MAX_INFLIGHT_BYTES
+    );
   }
 
   get inFlight(): number {
@@ -156,7 +172,10 @@ export class WorkerParser implements ParseBackend {
     if (this.#worker) return this.#worker;
     const worker = new Worker(new URL(import.meta.url), {
       workerData: { [WORKER_MARK]: true },
-      resourceLimits: { maxOldGenerationSizeMb: PARSE_WORKER_HEAP_MB, maxYoungGenerationSizeMb: PARSE_WORKER_YOUNG_MB },
+      resourceLimits: {
+        maxOldGenerationSizeMb: PARSE_WORKER_HEAP_MB,
+        maxYoungGenerationSizeMb: PARSE_WORKER_YOUNG_MB,
+      },
       stdout: false,
       stderr: false,
     });
@@ -168,7 +187,12 @@ export class WorkerParser implements ParseBackend {
         if (reply.ok) waiter.resolve(reply.result);
         else waiter.reject(new Error(reply.error));
       }
-      if (this.#recycle && this.#inWorker === 0 && this.#batch.length === 0 && this.#worker === worker) {
+      if (
+        this.#recycle &&
+        this.#inWorker === 0 &&
+        this.#batch.length === 0 &&
+        this.#worker === worker
+      ) {
         this.#worker = null;
         this.#recycle = false;
         void worker.terminate();
@@ -194,10 +218,17 @@ export class WorkerParser implements ParseBackend {
     const shared = job.raw.buffer instanceof SharedArrayBuffer;
     // Shared memory is handed over as is; anything else gets an exact-size copy
     // (a pooled Buffer would clone its whole slab) that is transferred.
-    const raw = shared ? new Uint8Array(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength) : new Uint8Array(job.raw);
+    const raw = shared
+      ? new Uint8Array(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength)
+      : new Uint8Array(job.raw);
     const bytes = raw.byteLength;
     return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, bytes: 0, admitted: false });
+      this.#pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        bytes: 0,
+        admitted: false,
+      });
       this.#waiting.push({ job: { ...job, id, raw } as Job, bytes });
       this.#admit();
     });
@@ -207,7 +238,7 @@ export class WorkerParser implements ParseBackend {
   #admit(): void {
     let i = 0;
     while (i < this.#waiting.length) {
-      const entry = this.#waiting[i]!;
+      const entry = this.#waiting[i];
       if (this.#heldBack(entry)) {
         i++; // others (detail views, small messages) go past it
         continue;
@@ -230,27 +261,50 @@ export class WorkerParser implements ParseBackend {
     }
   }
 
-
   /** Posts the jobs gathered during this turn of the event loop in one message. */
   #flush(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
     this.#batch = [];
-    const transfer = batch.filter((j) => !(j.raw.buffer instanceof SharedArrayBuffer)).map((j) => j.raw.buffer as ArrayBuffer);
+    const transfer = batch
+      .filter((j) => !(j.raw.buffer instanceof SharedArrayBuffer))
+      .map((j) => j.raw.buffer as ArrayBuffer);
     this.#ensureWorker().postMessage(batch, transfer);
   }
 
   analyze(raw: Buffer): Promise<AnalyzedParts> {
-    return this.#run<AnalyzedParts>({ kind: 'analyze', raw }).catch((err: Error) => ({ parseError: err.message, analysis: null, analysisError: err.message }));
+    return this.#run<AnalyzedParts>({ kind: 'analyze', raw }).catch((err: Error) => ({
+      parseError: err.message,
+      analysis: null,
+      analysisError: err.message,
+    }));
   }
 
   parts(raw: Buffer): Promise<ParsedParts> {
-    return this.#run<ParsedParts>({ kind: 'parts', raw }).catch((err: Error) => ({ parseError: err.message, headers: [], text: null, html: null, attachments: [] }));
+    return this.#run<ParsedParts>({ kind: 'parts', raw }).catch((err: Error) => ({
+      parseError: err.message,
+      headers: [],
+      text: null,
+      html: null,
+      attachments: [],
+    }));
   }
 
-  async attachment(raw: Buffer, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
-    const r = await this.#run<{ meta: AttachmentMeta; content: Uint8Array } | undefined>({ kind: 'attachment', raw, index } as never);
-    return r === undefined ? undefined : { meta: r.meta, content: Buffer.from(r.content.buffer, r.content.byteOffset, r.content.byteLength) };
+  async attachment(
+    raw: Buffer,
+    index: number,
+  ): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
+    const r = await this.#run<{ meta: AttachmentMeta; content: Uint8Array } | undefined>({
+      kind: 'attachment',
+      raw,
+      index,
+    } as never);
+    return r === undefined
+      ? undefined
+      : {
+          meta: r.meta,
+          content: Buffer.from(r.content.buffer, r.content.byteOffset, r.content.byteLength),
+        };
   }
 
   async close(): Promise<void> {
@@ -259,7 +313,8 @@ export class WorkerParser implements ParseBackend {
     this.#worker = null;
     this.#batch = [];
     this.#waiting = [];
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(new Error('parser closed'));
+    for (const id of [...this.#pending.keys()])
+      this.#settle(id)?.reject(new Error('parser closed'));
     if (worker) await worker.terminate();
   }
 }
@@ -290,7 +345,7 @@ function serveJobs(): void {
   let running = 0;
   const next = () => {
     while (running < PARSE_WORKER_CONCURRENCY && head < queue.length) {
-      const job = queue[head]!;
+      const job = queue[head];
       queue[head++] = undefined as unknown as Job;
       if (head === queue.length) {
         queue = [];
@@ -300,19 +355,29 @@ function serveJobs(): void {
       const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
       let work: Promise<unknown>;
       try {
-        work = job.kind === 'analyze' ? analyzeParts(raw, analyze)
-          : job.kind === 'parts' ? parseParts(raw)
-          : parseAttachment(raw, job.index);
+        work =
+          job.kind === 'analyze'
+            ? analyzeParts(raw, analyze)
+            : job.kind === 'parts'
+              ? parseParts(raw)
+              : parseAttachment(raw, job.index);
       } catch (err) {
         work = Promise.reject(err);
       }
-      work.then(
-        (result) => reply({ id: job.id, ok: true, result }),
-        (err: unknown) => reply({ id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
-      ).finally(() => {
-        running--;
-        next();
-      });
+      work
+        .then(
+          (result) => reply({ id: job.id, ok: true, result }),
+          (err: unknown) =>
+            reply({
+              id: job.id,
+              ok: false,
+              error: err instanceof Error ? err.message : String(err),
+            }),
+        )
+        .finally(() => {
+          running--;
+          next();
+        });
     }
   };
   port.on('message', (jobs: Job[]) => {
@@ -321,4 +386,5 @@ function serveJobs(): void {
   });
 }
 
-if (!isMainThread && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true) serveJobs();
+if (!isMainThread && (workerData as Record<string, unknown> | null)?.[WORKER_MARK] === true)
+  serveJobs();

@@ -19,7 +19,10 @@ export const MAX_RELEASE_TARGETS = 100;
  * for the caller's option error, or the targets.
  */
 export function parseReleaseTargets(raw: string): ReleaseTarget[] | string {
-  const entries = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (entries.length > MAX_RELEASE_TARGETS) return `must list at most ${MAX_RELEASE_TARGETS} hosts`;
   const out: ReleaseTarget[] = [];
   for (const entry of entries) {
@@ -33,26 +36,41 @@ export function parseReleaseTargets(raw: string): ReleaseTarget[] | string {
       const colon = entry.lastIndexOf(':');
       if (colon >= 0 && entry.indexOf(':') === colon) {
         host = entry.slice(0, colon);
-        if (!/^\d{1,5}$/.test(entry.slice(colon + 1))) return `has a bad port in ${JSON.stringify(entry)}`;
+        if (!/^\d{1,5}$/.test(entry.slice(colon + 1)))
+          return `has a bad port in ${JSON.stringify(entry)}`;
         port = Number(entry.slice(colon + 1));
       }
     }
-    if (host.includes(':') && !isIPv6(host)) return `has a bad host in ${JSON.stringify(entry)} (IPv6 addresses go in brackets: [::1]:25)`;
-    if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) return `has a bad host in ${JSON.stringify(entry)} (expected HOST[:PORT])`;
-    if (port !== null && (port < 1 || port > 65535)) return `has a port out of range in ${JSON.stringify(entry)}`;
+    if (host.includes(':') && !isIPv6(host))
+      return `has a bad host in ${JSON.stringify(entry)} (IPv6 addresses go in brackets: [::1]:25)`;
+    if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host))
+      return `has a bad host in ${JSON.stringify(entry)} (expected HOST[:PORT])`;
+    if (port !== null && (port < 1 || port > 65535))
+      return `has a port out of range in ${JSON.stringify(entry)}`;
     out.push(Object.freeze({ host: host.toLowerCase(), port }));
   }
   return out;
 }
 
 /** The entry `host:port` matches (host compared case-insensitively, as typed: no DNS), or undefined. */
-export function matchReleaseTarget(targets: readonly ReleaseTarget[], host: string, port: number): ReleaseTarget | undefined {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+export function matchReleaseTarget(
+  targets: readonly ReleaseTarget[],
+  host: string,
+  port: number,
+): ReleaseTarget | undefined {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   return targets.find((t) => t.host === h && (t.port === null || t.port === port));
 }
 
 /** True when `host:port` is on the list. */
-export function releaseAllowed(targets: readonly ReleaseTarget[], host: string, port: number): boolean {
+export function releaseAllowed(
+  targets: readonly ReleaseTarget[],
+  host: string,
+  port: number,
+): boolean {
   return matchReleaseTarget(targets, host, port) !== undefined;
 }
 

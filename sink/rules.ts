@@ -10,7 +10,13 @@
  * (reject, defer, disconnect) wins; delays of all matching rules add up.
  */
 import { EMPTY_RULE_SET, MAX_RULE_DELAY_MS, matchRule, parseRules } from '../src/rules-schema.ts';
-import type { MatchInput, Rule, RuleSet, WebhookEvent, WebhookFormat } from '../src/rules-schema.ts';
+import type {
+  MatchInput,
+  Rule,
+  RuleSet,
+  WebhookEvent,
+  WebhookFormat,
+} from '../src/rules-schema.ts';
 import type { SmtpStage } from '../src/protocol.ts';
 import type { RulesController } from './types.ts';
 
@@ -64,7 +70,14 @@ export class RulesEngine implements RulesController {
   readonly #greylist = new Map<string, number>();
   readonly #onReplace: ((count: number) => void) | undefined;
 
-  constructor(options: { source?: string; fileName?: string; random?: () => number; onReplace?: (count: number) => void } = {}) {
+  constructor(
+    options: {
+      source?: string;
+      fileName?: string;
+      random?: () => number;
+      onReplace?: (count: number) => void;
+    } = {},
+  ) {
     this.#fileName = options.fileName ?? 'rules';
     this.#random = options.random ?? Math.random;
     if (options.source !== undefined) this.#set = parseRules(options.source, this.#fileName);
@@ -105,7 +118,8 @@ export class RulesEngine implements RulesController {
   evaluate(stage: SmtpStage, input: MatchInput): StageDecision {
     let delayMs = 0;
     for (const rule of this.#all) {
-      if (rule.stage !== stage || rule.action.kind === 'bounce' || rule.action.kind === 'webhook') continue;
+      if (rule.stage !== stage || rule.action.kind === 'bounce' || rule.action.kind === 'webhook')
+        continue;
       const matched = matchRule(rule, input, this.#random);
       if (matched === null) continue;
       const a = rule.action;
@@ -113,12 +127,32 @@ export class RulesEngine implements RulesController {
         delayMs = Math.min(MAX_RULE_DELAY_MS, delayMs + a.ms);
         continue;
       }
-      if (a.kind === 'reject') return { delayMs, verdict: { kind: 'reject', code: a.code, enhancedCode: a.enhancedCode, text: a.text, rule: rule.name } };
-      if (a.kind === 'disconnect') return { delayMs, verdict: { kind: 'disconnect', rule: rule.name } };
+      if (a.kind === 'reject')
+        return {
+          delayMs,
+          verdict: {
+            kind: 'reject',
+            code: a.code,
+            enhancedCode: a.enhancedCode,
+            text: a.text,
+            rule: rule.name,
+          },
+        };
+      if (a.kind === 'disconnect')
+        return { delayMs, verdict: { kind: 'disconnect', rule: rule.name } };
       // defer: greylisting per sender/recipient pair
       const key = `${rule.name}\0${(input.sender ?? '').toLowerCase()}\0${matched.map((r) => r.toLowerCase()).join(',')}`;
       if (this.#countAttempt(key) <= a.attempts) {
-        return { delayMs, verdict: { kind: 'defer', code: a.code, enhancedCode: a.enhancedCode, text: a.text, rule: rule.name } };
+        return {
+          delayMs,
+          verdict: {
+            kind: 'defer',
+            code: a.code,
+            enhancedCode: a.enhancedCode,
+            text: a.text,
+            rule: rule.name,
+          },
+        };
       }
     }
     if (stage === 'rcpt') return { delayMs, verdict: this.#builtinAtRcpt(input) };
@@ -136,17 +170,33 @@ export class RulesEngine implements RulesController {
       if (matched === null) continue;
       for (const recipient of matched) {
         if (a.kind === 'webhook') {
-          plan.webhooks.push({ recipient, url: a.url, format: a.format, event: a.event, rule: rule.name });
+          plan.webhooks.push({
+            recipient,
+            url: a.url,
+            format: a.format,
+            event: a.event,
+            rule: rule.name,
+          });
         } else if (!bounced.has(recipient)) {
           bounced.add(recipient);
-          plan.bounces.push({ recipient, status: a.status, diagnostic: a.diagnostic, rule: rule.name });
+          plan.bounces.push({
+            recipient,
+            status: a.status,
+            diagnostic: a.diagnostic,
+            rule: rule.name,
+          });
         }
       }
     }
     for (const recipient of input.recipients) {
       if (!bounced.has(recipient) && localPart(recipient).startsWith('asyncbounce')) {
         bounced.add(recipient);
-        plan.bounces.push({ recipient, status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 The email account that you tried to reach does not exist', rule: BUILTIN_ASYNCBOUNCE });
+        plan.bounces.push({
+          recipient,
+          status: '5.1.1',
+          diagnostic: 'smtp; 550 5.1.1 The email account that you tried to reach does not exist',
+          rule: BUILTIN_ASYNCBOUNCE,
+        });
       }
     }
     return plan;
@@ -157,12 +207,24 @@ export class RulesEngine implements RulesController {
     if (recipient === undefined) return null;
     const local = localPart(recipient);
     if (local.startsWith('bounce')) {
-      return { kind: 'reject', code: 550, enhancedCode: '5.1.1', text: 'The email account that you tried to reach does not exist', rule: BUILTIN_BOUNCE };
+      return {
+        kind: 'reject',
+        code: 550,
+        enhancedCode: '5.1.1',
+        text: 'The email account that you tried to reach does not exist',
+        rule: BUILTIN_BOUNCE,
+      };
     }
     if (local.startsWith('defer')) {
       const key = `${BUILTIN_DEFER}\0${(input.sender ?? '').toLowerCase()}\0${recipient.toLowerCase()}`;
       if (this.#countAttempt(key) <= 1) {
-        return { kind: 'defer', code: 451, enhancedCode: '4.7.1', text: 'Greylisted, please try again later', rule: BUILTIN_DEFER };
+        return {
+          kind: 'defer',
+          code: 451,
+          enhancedCode: '4.7.1',
+          text: 'Greylisted, please try again later',
+          rule: BUILTIN_DEFER,
+        };
       }
     }
     return null;

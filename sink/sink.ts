@@ -59,8 +59,16 @@ export function createSink(config: SinkConfig): Sink {
   const startedAt = performance.now();
   const events = new EventLog({ window: config.eventWindow });
   const budget = new MemoryBudget({ store: config.maxBytes });
-  const parser: ParseBackend = config.parseInWorker ? new WorkerParser({ budget }) : new InlineParser(config.analyze ?? undefined);
-  const store = new MemoryMessageStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes, events, parser, budget });
+  const parser: ParseBackend = config.parseInWorker
+    ? new WorkerParser({ budget })
+    : new InlineParser(config.analyze ?? undefined);
+  const store = new MemoryMessageStore({
+    maxMessages: config.maxMessages,
+    maxBytes: config.maxBytes,
+    events,
+    parser,
+    budget,
+  });
   const analysis = new AnalysisQueue({ store, parser, events, logger });
   const rules = new RulesEngine({
     source: config.rulesSource,
@@ -91,15 +99,37 @@ export function createSink(config: SinkConfig): Sink {
   const metrics = new SinkMetrics(stats, { budget });
   const context: SinkContext = { instance, store, events, rules, stats, ready: () => ready };
 
-  const bounce = (original: MessageSummary, raw: Buffer, plan: AcceptedPlan['bounces'][number]): void => {
+  const bounce = (
+    original: MessageSummary,
+    raw: Buffer,
+    plan: AcceptedPlan['bounces'][number],
+  ): void => {
     const sender = original.envelope.mailFrom?.address ?? null;
     if (sender === null) {
-      logger.info('no DSN for a message with the null sender', { id: original.id, recipient: plan.recipient });
+      logger.info('no DSN for a message with the null sender', {
+        id: original.id,
+        recipient: plan.recipient,
+      });
       return;
     }
-    const dsn = buildDsn({ reportingMta: config.name, original, originalRaw: raw, recipient: plan.recipient, status: plan.status, diagnostic: plan.diagnostic, now: new Date() });
+    const dsn = buildDsn({
+      reportingMta: config.name,
+      original,
+      originalRaw: raw,
+      recipient: plan.recipient,
+      status: plan.status,
+      diagnostic: plan.diagnostic,
+      now: new Date(),
+    });
     const stored = store.add({
-      envelope: { helo: config.name, mailFrom: null, rcptTo: [{ address: sender, tag: plusTag(sender) }], clientAddress: '127.0.0.1', tls: false, authUser: null },
+      envelope: {
+        helo: config.name,
+        mailFrom: null,
+        rcptTo: [{ address: sender, tag: plusTag(sender) }],
+        clientAddress: '127.0.0.1',
+        tls: false,
+        authUser: null,
+      },
       raw: dsn,
       headers: parseHeaderBlock(dsn),
     });
@@ -107,21 +137,49 @@ export function createSink(config: SinkConfig): Sink {
     counters.bounced++;
     metrics.messageBounced();
     events.append('message.bounced', {
-      messageId: original.id, dsnId: stored.id, recipient: plan.recipient, sender,
-      status: plan.status, diagnostic: plan.diagnostic, rule: plan.rule,
+      messageId: original.id,
+      dsnId: stored.id,
+      recipient: plan.recipient,
+      sender,
+      status: plan.status,
+      diagnostic: plan.diagnostic,
+      rule: plan.rule,
     });
   };
 
-  const webhook = (summary: MessageSummary, plan: AcceptedPlan['webhooks'][number], diagnostic: string | undefined): void => {
-    const record = (status: number | null, error: string | null) => events.append('webhook.sent', { url: plan.url, format: plan.format, status, error, messageId: summary.id });
+  const webhook = (
+    summary: MessageSummary,
+    plan: AcceptedPlan['webhooks'][number],
+    diagnostic: string | undefined,
+  ): void => {
+    const record = (status: number | null, error: string | null) =>
+      events.append('webhook.sent', {
+        url: plan.url,
+        format: plan.format,
+        status,
+        error,
+        messageId: summary.id,
+      });
     if (webhooksInFlight >= MAX_WEBHOOKS_IN_FLIGHT) {
       record(null, `dropped: ${MAX_WEBHOOKS_IN_FLIGHT} webhooks already in flight`);
       return;
     }
     webhooksInFlight++;
-    postWebhook({ url: plan.url, format: plan.format, event: plan.event, message: summary, recipient: plan.recipient, ...(diagnostic ? { diagnostic } : {}) })
-      .then((r) => record(r.status, r.error), (err: unknown) => record(null, err instanceof Error ? err.message : String(err)))
-      .finally(() => { webhooksInFlight--; });
+    postWebhook({
+      url: plan.url,
+      format: plan.format,
+      event: plan.event,
+      message: summary,
+      recipient: plan.recipient,
+      ...(diagnostic ? { diagnostic } : {}),
+    })
+      .then(
+        (r) => record(r.status, r.error),
+        (err: unknown) => record(null, err instanceof Error ? err.message : String(err)),
+      )
+      .finally(() => {
+        webhooksInFlight--;
+      });
   };
 
   const afterAccept = (summary: MessageSummary, raw: Buffer, plan: AcceptedPlan): void => {
@@ -132,7 +190,8 @@ export function createSink(config: SinkConfig): Sink {
         logger.error('DSN generation failed', { id: summary.id, error: (err as Error).message });
       }
     }
-    for (const w of plan.webhooks) webhook(summary, w, plan.bounces.find((b) => b.recipient === w.recipient)?.diagnostic);
+    for (const w of plan.webhooks)
+      webhook(summary, w, plan.bounces.find((b) => b.recipient === w.recipient)?.diagnostic);
   };
 
   smtp = createSmtpFront({
@@ -148,8 +207,13 @@ export function createSink(config: SinkConfig): Sink {
         metrics.messageReceived(raw.length, (performance.now() - dataEndedAt) / 1000);
         analysis.enqueue(summary.id);
         const header = (name: string) => headers.filter((h) => h.name === name).map((h) => h.value);
-        const plan = rules.afterAccept({ sender: envelope.mailFrom?.address ?? null, recipients: envelope.rcptTo.map((r) => r.address), header });
-        if (plan.bounces.length > 0 || plan.webhooks.length > 0) setImmediate(() => afterAccept(summary, raw, plan));
+        const plan = rules.afterAccept({
+          sender: envelope.mailFrom?.address ?? null,
+          recipients: envelope.rcptTo.map((r) => r.address),
+          header,
+        });
+        if (plan.bounces.length > 0 || plan.webhooks.length > 0)
+          setImmediate(() => afterAccept(summary, raw, plan));
         return summary;
       },
       refused(kind, data) {
@@ -176,33 +240,51 @@ export function createSink(config: SinkConfig): Sink {
   // /api/info reports the bound SMTP port so that `send --sink URL` knows where to deliver.
   let boundSmtpPort: number | null = null;
   const api: ApiServer = createApiServer(context, {
-    token: config.token, metrics, logger, info: () => ({ smtp: { port: boundSmtpPort }, sinkName: config.name }),
-    corsOrigin: config.corsOrigin, releaseTo: config.releaseTo, linkCheckPrivate: config.linkCheckPrivate,
+    token: config.token,
+    metrics,
+    logger,
+    info: () => ({ smtp: { port: boundSmtpPort }, sinkName: config.name }),
+    corsOrigin: config.corsOrigin,
+    releaseTo: config.releaseTo,
+    linkCheckPrivate: config.linkCheckPrivate,
     localSmtp: () => ({ host: config.host, port: boundSmtpPort }),
   });
   let stopping: Promise<void> | null = null;
 
-  const listen = async (server: Server | SinkSmtpServer['server'], port: number, what: string): Promise<number> => {
+  const listen = async (
+    server: Server | SinkSmtpServer['server'],
+    port: number,
+    what: string,
+  ): Promise<number> => {
     try {
-      await listenDualStack(server as Server, port, config.host);
+      await listenDualStack(server, port, config.host);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw evError('EV_ERR_SINK_LISTEN', `cannot listen for ${what} on ${config.host}:${port} (${code ?? (err as Error).message})`, {
-        hint: code === 'EADDRINUSE' ? 'Another process uses that port: choose another, or 0 for a free one.' : 'Check --host and the port.',
-        details: { host: config.host, port, code },
-        cause: err,
-      });
+      throw evError(
+        'EV_ERR_SINK_LISTEN',
+        `cannot listen for ${what} on ${config.host}:${port} (${code ?? (err as Error).message})`,
+        {
+          hint:
+            code === 'EADDRINUSE'
+              ? 'Another process uses that port: choose another, or 0 for a free one.'
+              : 'Check --host and the port.',
+          details: { host: config.host, port, code },
+          cause: err,
+        },
+      );
     }
     return (server.address() as AddressInfo).port;
   };
 
   const closeSmtp = async (): Promise<void> => {
-    const server = smtp!;
+    const server = smtp;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Sessions between commands get 421 now; smtp-server answers 421 to the next
     // command of the others, after the DATA they are in has been answered.
     for (const c of server.idleConnections()) c.send(421, `${config.name} Service shutting down`);
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, SMTP_DRAIN_TIMEOUT_MS).unref());
+    const deadline = new Promise<void>((resolve) =>
+      setTimeout(resolve, SMTP_DRAIN_TIMEOUT_MS).unref(),
+    );
     await Promise.race([closed, deadline]);
     for (const c of server.connections) c.close();
   };
@@ -213,24 +295,31 @@ export function createSink(config: SinkConfig): Sink {
     logger,
     metrics,
     async start() {
-      const smtpPort = await listen(smtp!.server, config.smtpPort, 'SMTP');
+      const smtpPort = await listen(smtp.server, config.smtpPort, 'SMTP');
       boundSmtpPort = smtpPort;
       let httpPort: number;
       try {
         httpPort = await listen(api.server, config.httpPort, 'the HTTP API');
       } catch (err) {
-        smtp!.server.close();
+        smtp.server.close();
         throw err;
       }
       ready = true;
-      logger.info('sink started', { host: config.host, smtpPort, httpPort, instance, tls: config.tls !== null, auth: config.token !== null });
+      logger.info('sink started', {
+        host: config.host,
+        smtpPort,
+        httpPort,
+        instance,
+        tls: config.tls !== null,
+        auth: config.token !== null,
+      });
       return { smtpPort, httpPort };
     },
     stop() {
       stopping ??= (async () => {
         ready = false;
         logger.info('sink stopping');
-        if (smtp!.server.listening) await closeSmtp();
+        if (smtp.server.listening) await closeSmtp();
         await api.shutdown();
         await parser.close();
         logger.info('sink stopped');

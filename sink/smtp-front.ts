@@ -5,9 +5,21 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerError, SMTPServerSession } from 'smtp-server';
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerDataStream,
+  SMTPServerError,
+  SMTPServerSession,
+} from 'smtp-server';
 import { plusTag } from '../src/protocol.ts';
-import type { AuthFailedData, Envelope, MessageSummary, RejectionData, SmtpStage } from '../src/protocol.ts';
+import type {
+  AuthFailedData,
+  Envelope,
+  MessageSummary,
+  RejectionData,
+  SmtpStage,
+} from '../src/protocol.ts';
 import type { MatchInput } from '../src/rules-schema.ts';
 import type { SinkConfig } from './config.ts';
 import { parseHeaderBlock } from './message-headers.ts';
@@ -89,29 +101,55 @@ function digest(s: string): Buffer {
 /** Creates the SMTP server (not yet listening). */
 export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
   const { config, rules, logger, hooks } = options;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
+  const sleep =
+    options.sleep ??
+    ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
   const counted = new WeakSet<SMTPServerSession>();
   const authFailures = new WeakMap<SMTPServerSession, number>();
   const budget = options.budget ?? new MemoryBudget();
 
-  const refuse = (stage: SmtpStage, session: SMTPServerSession, verdict: Exclude<Verdict, { kind: 'disconnect' }>, from: string | null, to: string | null): SMTPServerError => {
+  const refuse = (
+    stage: SmtpStage,
+    session: SMTPServerSession,
+    verdict: Exclude<Verdict, { kind: 'disconnect' }>,
+    from: string | null,
+    to: string | null,
+  ): SMTPServerError => {
     hooks.refused(verdict.kind === 'reject' ? 'rejected' : 'deferred', {
-      stage, code: verdict.code, enhancedCode: verdict.enhancedCode, text: verdict.text,
-      from, to, clientAddress: session.remoteAddress, rule: verdict.rule,
+      stage,
+      code: verdict.code,
+      enhancedCode: verdict.enhancedCode,
+      text: verdict.text,
+      from,
+      to,
+      clientAddress: session.remoteAddress,
+      rule: verdict.rule,
     });
     return smtpError(verdict.code, verdict.enhancedCode, verdict.text);
   };
 
   /** Applies the rules of a stage, then calls done (possibly after a delay). */
-  const decide = (stage: SmtpStage, session: SMTPServerSession, input: MatchInput, to: string | null, done: Done): void => {
+  const decide = (
+    stage: SmtpStage,
+    session: SMTPServerSession,
+    input: MatchInput,
+    to: string | null,
+    done: Done,
+  ): void => {
     const decision = rules.evaluate(stage, input);
     const finish = () => {
       const v = decision.verdict;
       if (v === null) return done();
       if (v.kind === 'disconnect') {
         hooks.refused('rejected', {
-          stage, code: 421, enhancedCode: '4.4.2', text: 'Connection dropped by rule', from: input.sender, to,
-          clientAddress: session.remoteAddress, rule: v.rule,
+          stage,
+          code: 421,
+          enhancedCode: '4.4.2',
+          text: 'Connection dropped by rule',
+          from: input.sender,
+          to,
+          clientAddress: session.remoteAddress,
+          rule: v.rule,
         });
         server.connectionOf(session.id)?.drop();
         return done(smtpError(421, '4.4.2', 'Connection dropped by rule'));
@@ -169,15 +207,26 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
       if (config.users.size > 0) {
         const expected = config.users.get(user);
         // compare digests so the comparison takes the same time whatever the lengths
-        const ok = expected !== undefined && timingSafeEqual(digest(expected), digest(auth.password ?? ''));
+        const ok =
+          expected !== undefined && timingSafeEqual(digest(expected), digest(auth.password ?? ''));
         if (!ok) {
           const attempt = (authFailures.get(session) ?? 0) + 1;
           authFailures.set(session, attempt);
           const disconnected = attempt >= MAX_AUTH_FAILURES_PER_SESSION;
-          hooks.authFailed?.({ user: user.slice(0, 256), mechanism: auth.method, clientAddress: session.remoteAddress, attempt, disconnected });
+          hooks.authFailed?.({
+            user: user.slice(0, 256),
+            mechanism: auth.method,
+            clientAddress: session.remoteAddress,
+            attempt,
+            disconnected,
+          });
           // smtp-server closes the session after sending a 421.
           const err = disconnected
-            ? smtpError(421, '4.7.0', `Too many failed authentication attempts (${attempt}), closing connection`)
+            ? smtpError(
+                421,
+                '4.7.0',
+                `Too many failed authentication attempts (${attempt}), closing connection`,
+              )
             : smtpError(535, '5.7.8', 'Authentication credentials invalid');
           const answer = () => callback(err);
           sleep(AUTH_FAILURE_DELAY_MS).then(answer, answer);
@@ -214,16 +263,30 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
         if (stream.sizeExceeded) {
           release();
           hooks.refused('rejected', {
-            stage: 'end', code: 552, enhancedCode: '5.3.4', text: `Message exceeds the size limit of ${config.maxMessageSize} bytes`,
-            from: sender, to: null, clientAddress: session.remoteAddress, rule: null,
+            stage: 'end',
+            code: 552,
+            enhancedCode: '5.3.4',
+            text: `Message exceeds the size limit of ${config.maxMessageSize} bytes`,
+            from: sender,
+            to: null,
+            clientAddress: session.remoteAddress,
+            rule: null,
           });
-          return callback(smtpError(552, '5.3.4', `Message exceeds the size limit of ${config.maxMessageSize} bytes`));
+          return callback(
+            smtpError(
+              552,
+              '5.3.4',
+              `Message exceeds the size limit of ${config.maxMessageSize} bytes`,
+            ),
+          );
         }
         // Shared memory of the exact size, so the parse worker reads the stored message without a copy.
         const raw = data.overBudget ? null : data.take();
         if (raw === null) {
           release();
-          logger.warn('DATA refused: in-flight memory budget exhausted', { budget: budget.cap('inflight') });
+          logger.warn('DATA refused: in-flight memory budget exhausted', {
+            budget: budget.cap('inflight'),
+          });
           return callback(smtpError(452, '4.3.1', 'Insufficient system storage, try again later'));
         }
         let headers: HeaderField[];
@@ -234,21 +297,27 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
           headers = [];
         }
         const header = (name: string) => headers.filter((h) => h.name === name).map((h) => h.value);
-        decide('end', session, { sender, recipients, header }, recipients.join(', ') || null, (err) => {
-          if (err) {
-            release();
-            return callback(err);
-          }
-          try {
-            const summary = hooks.ingest({ envelope, raw, headers, dataEndedAt });
-            callback(null, `Ok: queued as ${summary.id}`);
-          } catch (e) {
-            logger.error('ingest failed', { error: (e as Error).message });
-            callback(smtpError(451, '4.3.0', 'Local error in processing, try again'));
-          } finally {
-            release();
-          }
-        });
+        decide(
+          'end',
+          session,
+          { sender, recipients, header },
+          recipients.join(', ') || null,
+          (err) => {
+            if (err) {
+              release();
+              return callback(err);
+            }
+            try {
+              const summary = hooks.ingest({ envelope, raw, headers, dataEndedAt });
+              callback(null, `Ok: queued as ${summary.id}`);
+            } catch (e) {
+              logger.error('ingest failed', { error: (e as Error).message });
+              callback(smtpError(451, '4.3.0', 'Local error in processing, try again'));
+            } finally {
+              release();
+            }
+          },
+        );
       });
     },
   });
@@ -256,9 +325,20 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
   server.onDataCommand = (session, callback) => {
     const envelope = envelopeOf(session);
     const recipients = envelope.rcptTo.map((r) => r.address);
-    decide('data', session, { sender: envelope.mailFrom?.address ?? null, recipients }, recipients.join(', ') || null, callback);
+    decide(
+      'data',
+      session,
+      { sender: envelope.mailFrom?.address ?? null, recipients },
+      recipients.join(', ') || null,
+      callback,
+    );
   };
 
-  server.on('error', (err: Error) => logger.warn('smtp connection error', { error: err.message, code: (err as NodeJS.ErrnoException).code }));
+  server.on('error', (err: Error) =>
+    logger.warn('smtp connection error', {
+      error: err.message,
+      code: (err as NodeJS.ErrnoException).code,
+    }),
+  );
   return server;
 }

@@ -33,9 +33,10 @@ export const OWN_ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
 
 /** True when smtp-server still has the internals the fast greeting relies on. */
 export const supportsFastGreeting: boolean =
-  typeof (SMTPConnection.prototype as unknown as Record<string, unknown>)._setListeners === 'function'
-  && typeof SMTPConnection.prototype.connectionReady === 'function'
-  && typeof SMTPConnection.prototype.init === 'function';
+  typeof (SMTPConnection.prototype as unknown as Record<string, unknown>)._setListeners ===
+    'function' &&
+  typeof SMTPConnection.prototype.connectionReady === 'function' &&
+  typeof SMTPConnection.prototype.init === 'function';
 
 export interface SinkSmtpServerOptions extends SMTPServerOptions {
   /** Whole-session deadline in ms (the idle timeout is `socketTimeout`). */
@@ -49,7 +50,10 @@ export class SinkSmtpConnection extends SMTPConnection {
   override init(): void {
     const sessionTimeout = (this._server.options as SinkSmtpServerOptions).sessionTimeout;
     if (sessionTimeout) {
-      this.#sessionTimer = setTimeout(() => this.send(421, `${this.name} Session time limit reached, closing`), sessionTimeout);
+      this.#sessionTimer = setTimeout(
+        () => this.send(421, `${this.name} Session time limit reached, closing`),
+        sessionTimeout,
+      );
       this.#sessionTimer.unref();
       this._socket.once('close', () => clearTimeout(this.#sessionTimer ?? undefined));
     }
@@ -67,7 +71,11 @@ export class SinkSmtpConnection extends SMTPConnection {
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
     this.#coalesce(code);
     if (typeof data === 'string' && code >= 400 && OWN_ENHANCED_CODE.test(data)) {
-      return super.send(code, this._server.options.hideENHANCEDSTATUSCODES ? data.replace(OWN_ENHANCED_CODE, '') : data, false);
+      return super.send(
+        code,
+        this._server.options.hideENHANCEDSTATUSCODES ? data.replace(OWN_ENHANCED_CODE, '') : data,
+        false,
+      );
     }
     return super.send(code, data, context);
   }
@@ -79,7 +87,8 @@ export class SinkSmtpConnection extends SMTPConnection {
    */
   override handler_DATA(command: Buffer, callback: () => void): void {
     const hook = (this._server as SinkSmtpServer).onDataCommand;
-    if (!hook || this.session.envelope.rcptTo.length === 0) return super.handler_DATA(command, callback);
+    if (!hook || this.session.envelope.rcptTo.length === 0)
+      return super.handler_DATA(command, callback);
     hook(this.session, (err) => {
       if (err) {
         this.send(err.responseCode ?? 554, err.message);
@@ -97,7 +106,15 @@ export class SinkSmtpConnection extends SMTPConnection {
    */
   #coalesce(code: number): void {
     const socket = this._socket;
-    if (this.#corked || code === 220 || code === 221 || code === 421 || this._upgrading || socket.destroyed) return;
+    if (
+      this.#corked ||
+      code === 220 ||
+      code === 221 ||
+      code === 421 ||
+      this._upgrading ||
+      socket.destroyed
+    )
+      return;
     this.#corked = true;
     socket.cork();
     setImmediate(() => {
@@ -114,7 +131,9 @@ export class SinkSmtpConnection extends SMTPConnection {
 
 export class SinkSmtpServer extends SMTPServer {
   /** Called on the DATA command, before the 354 reply; an error with `responseCode` is the reply. */
-  onDataCommand: ((session: SMTPServerSession, callback: (err?: SMTPServerError | null) => void) => void) | null = null;
+  onDataCommand:
+    | ((session: SMTPServerSession, callback: (err?: SMTPServerError | null) => void) => void)
+    | null = null;
 
   constructor(options: SinkSmtpServerOptions) {
     super(options);
@@ -122,10 +141,15 @@ export class SinkSmtpServer extends SMTPServer {
 
   /** Connections not in the middle of a command or a message. */
   idleConnections(): SinkSmtpConnection[] {
-    return [...this.connections].filter((c) => !c._handlerPending && !c._dataStream) as SinkSmtpConnection[];
+    return [...this.connections].filter(
+      (c) => !c._handlerPending && !c._dataStream,
+    ) as SinkSmtpConnection[];
   }
 
-  override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
+  override connect(
+    socket: net.Socket | tls.TLSSocket,
+    socketOptions?: SMTPConnectionOptions | null,
+  ): void {
     const connection = new SinkSmtpConnection(this, socket, socketOptions);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));

@@ -9,7 +9,13 @@
  * it (or not to verify); it only stops passive eavesdropping, like any
  * self-signed certificate.
  */
-import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import {
+  X509Certificate,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+} from 'node:crypto';
 import { isIP } from 'node:net';
 
 /** A sink lives for a test run; a year is plenty and keeps clocks skew-proof. */
@@ -23,7 +29,12 @@ export interface PemPair {
 function der(tag: number, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
   const n = body.length;
-  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  const len =
+    n < 0x80
+      ? Buffer.from([n])
+      : n < 0x100
+        ? Buffer.from([0x81, n])
+        : Buffer.from([0x82, n >> 8, n & 0xff]);
   return Buffer.concat([Buffer.from([tag]), len, body]);
 }
 
@@ -32,7 +43,7 @@ const set = (...p: Buffer[]) => der(0x31, ...p);
 
 function oid(dotted: string): Buffer {
   const nums = dotted.split('.').map(Number);
-  const bytes = [nums[0]! * 40 + nums[1]!];
+  const bytes = [nums[0] * 40 + nums[1]];
   for (const n of nums.slice(2)) {
     const chunk = [n & 0x7f];
     for (let v = n >> 7; v > 0; v >>= 7) chunk.unshift((v & 0x7f) | 0x80);
@@ -53,7 +64,12 @@ function ipBytes(ip: string): Buffer {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  return Buffer.from(groups.flatMap((g) => { const v = parseInt(g, 16); return [v >> 8, v & 0xff]; }));
+  return Buffer.from(
+    groups.flatMap((g) => {
+      const v = parseInt(g, 16);
+      return [v >> 8, v & 0xff];
+    }),
+  );
 }
 
 /** Generates a fresh key and a self-signed certificate for `names` (DNS names or IPs). */
@@ -65,13 +81,18 @@ export function generateSelfSigned(names: readonly string[], now: Date = new Dat
   const serial = randomBytes(16);
   // A positive INTEGER whose first byte is not 0: a leading 0x00 before a byte < 0x80 is
   // non-minimal DER ("illegal padding"), which failed about one certificate in 512.
-  serial[0] = (serial[0]! & 0x7f) | 0x40;
+  serial[0] = (serial[0] & 0x7f) | 0x40;
   const notAfter = new Date(now.getTime() + SELF_SIGNED_VALIDITY_DAYS * 86_400_000);
-  const altNames = names.map((n) => (isIP(n) ? der(0x87, ipBytes(n)) : der(0x82, Buffer.from(n, 'ascii'))));
-  const extensions = der(0xa3, seq(
-    seq(oid('2.5.29.17'), der(0x04, seq(...altNames))),
-    seq(oid('2.5.29.19'), der(0x04, seq())), // basicConstraints: not a CA
-  ));
+  const altNames = names.map((n) =>
+    isIP(n) ? der(0x87, ipBytes(n)) : der(0x82, Buffer.from(n, 'ascii')),
+  );
+  const extensions = der(
+    0xa3,
+    seq(
+      seq(oid('2.5.29.17'), der(0x04, seq(...altNames))),
+      seq(oid('2.5.29.19'), der(0x04, seq())), // basicConstraints: not a CA
+    ),
+  );
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([2]))), // version v3
     der(0x02, serial),
@@ -92,5 +113,6 @@ export function generateSelfSigned(names: readonly string[], now: Date = new Dat
 /** Validates a PEM key/cert pair, throwing the crypto error if they are unusable. */
 export function checkPemPair(pair: PemPair): void {
   const cert = new X509Certificate(pair.cert);
-  if (!cert.checkPrivateKey(createPrivateKey(pair.key))) throw new Error('the key does not match the certificate');
+  if (!cert.checkPrivateKey(createPrivateKey(pair.key)))
+    throw new Error('the key does not match the certificate');
 }

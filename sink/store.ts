@@ -11,7 +11,13 @@
  * cleared), so HTTP routes only call the methods.
  */
 import { randomFillSync } from 'node:crypto';
-import type { AttachmentMeta, Envelope, MessageAnalysis, MessageDetail, MessageSummary } from '../src/protocol.ts';
+import type {
+  AttachmentMeta,
+  Envelope,
+  MessageAnalysis,
+  MessageDetail,
+  MessageSummary,
+} from '../src/protocol.ts';
 import { AnalysisCompactor } from './analysis-compact.ts';
 import type { EventLog } from './event-log.ts';
 import type { MemoryBudget } from './memory-budget.ts';
@@ -50,7 +56,7 @@ export function flatUuid(): string {
   }
   let o = 0;
   for (let i = 0; i < 16; i++) {
-    let b = idPool[idPoolOffset + i]!;
+    let b = idPool[idPoolOffset + i];
     if (i === 6) b = (b & 0x0f) | 0x40;
     else if (i === 8) b = (b & 0x3f) | 0x80;
     if (i === 4 || i === 6 || i === 8 || i === 10) idText[o++] = 45; // '-'
@@ -149,7 +155,10 @@ export class MemoryMessageStore implements MessageStore {
   /** Stores a message (evicting the oldest as needed) and appends `message.received`. */
   add(message: NewMessage): MessageSummary {
     const size = message.raw.length;
-    while (this.#entries.size > 0 && (this.#entries.size + 1 > this.maxMessages || this.#bytes + size > this.maxBytes)) {
+    while (
+      this.#entries.size > 0 &&
+      (this.#entries.size + 1 > this.maxMessages || this.#bytes + size > this.maxBytes)
+    ) {
       this.#evictOldest(this.#entries.size + 1 > this.maxMessages ? 'count' : 'bytes');
     }
     const h = summaryHeaders(message.headers);
@@ -187,8 +196,16 @@ export class MemoryMessageStore implements MessageStore {
     const s = entry.summary;
     // Spelled out, not spread: same shape as the summaries made by add (a spread copy gets a slower, bigger layout).
     entry.summary = {
-      id: s.id, time: s.time, envelope: s.envelope, from: s.from, to: s.to, subject: s.subject, messageId: s.messageId,
-      size: s.size, parsed: true, parseError,
+      id: s.id,
+      time: s.time,
+      envelope: s.envelope,
+      from: s.from,
+      to: s.to,
+      subject: s.subject,
+      messageId: s.messageId,
+      size: s.size,
+      parsed: true,
+      parseError,
     };
     this.#newestFirst = null;
     return true;
@@ -203,9 +220,10 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   list(start: number, limit: number, query?: MessageQuery): MessagePage {
-    const all = this.#newestFirst ??= [...this.#entries.values()].reverse();
+    const all = (this.#newestFirst ??= [...this.#entries.values()].reverse());
     const active = query && Object.values(query).some((v) => v !== undefined && v !== '');
-    if (!active) return { total: all.length, items: all.slice(start, start + limit).map((e) => e.summary) };
+    if (!active)
+      return { total: all.length, items: all.slice(start, start + limit).map((e) => e.summary) };
     const items: MessageSummary[] = [];
     let total = 0;
     for (const entry of all) {
@@ -227,7 +245,8 @@ export class MemoryMessageStore implements MessageStore {
     if (!cached) {
       cached = { parts: this.#parser.parts(entry.raw), bytes: 0 };
       this.#details.set(id, cached);
-      while (this.#details.size > DETAIL_CACHE_SIZE) this.#uncache(this.#details.keys().next().value!);
+      while (this.#details.size > DETAIL_CACHE_SIZE)
+        this.#uncache(this.#details.keys().next().value!);
       const mine = cached;
       void mine.parts.then((p) => {
         if (this.#details.get(id) !== mine) return;
@@ -241,9 +260,12 @@ export class MemoryMessageStore implements MessageStore {
     const current = this.#entries.get(id) ?? entry;
     // A body that could not be parsed (too large for the parse worker's memory, broken MIME):
     // the headers from the raw source are still given, and the raw download always works.
-    const headers = p.headers.length > 0 || p.parseError === null
-      ? p.headers
-      : parseHeaderBlock(current.raw).slice(0, 2000).map((h) => ({ name: h.name, value: h.value }));
+    const headers =
+      p.headers.length > 0 || p.parseError === null
+        ? p.headers
+        : parseHeaderBlock(current.raw)
+            .slice(0, 2000)
+            .map((h) => ({ name: h.name, value: h.value }));
     return {
       ...current.summary,
       parseError: current.summary.parseError ?? p.parseError,
@@ -252,7 +274,9 @@ export class MemoryMessageStore implements MessageStore {
       html: p.html,
       attachments: p.attachments,
       analysis: current.analysis,
-      ...(p.truncated || (p.parseError !== null && p.text === null && p.html === null) ? { truncated: true } : {}),
+      ...(p.truncated || (p.parseError !== null && p.text === null && p.html === null)
+        ? { truncated: true }
+        : {}),
     };
   }
 
@@ -267,7 +291,10 @@ export class MemoryMessageStore implements MessageStore {
     return this.#entries.get(id)?.raw;
   }
 
-  async attachment(id: string, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
+  async attachment(
+    id: string,
+    index: number,
+  ): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
     const entry = this.#entries.get(id);
     if (!entry || !Number.isInteger(index) || index < 0) return undefined;
     return this.#parser.attachment(entry.raw, index);
@@ -324,7 +351,12 @@ function matches(entry: Entry, q: MessageQuery): boolean {
   const s = entry.summary;
   if (q.to) {
     const n = q.to.toLowerCase();
-    if (!s.envelope.rcptTo.some((r) => includes(r.address, n)) && !s.to.some((t) => includes(t, n)) && !entry.cc.some((c) => includes(c, n))) return false;
+    if (
+      !s.envelope.rcptTo.some((r) => includes(r.address, n)) &&
+      !s.to.some((t) => includes(t, n)) &&
+      !entry.cc.some((c) => includes(c, n))
+    )
+      return false;
   }
   if (q.from) {
     const n = q.from.toLowerCase();
@@ -332,6 +364,10 @@ function matches(entry: Entry, q: MessageQuery): boolean {
   }
   if (q.subject && !includes(s.subject, q.subject.toLowerCase())) return false;
   if (q.tag && !s.envelope.rcptTo.some((r) => r.tag === q.tag)) return false;
-  if (q.containing && !entry.raw.toString('utf8').toLowerCase().includes(q.containing.toLowerCase())) return false;
+  if (
+    q.containing &&
+    !entry.raw.toString('utf8').toLowerCase().includes(q.containing.toLowerCase())
+  )
+    return false;
   return true;
 }

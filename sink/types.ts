@@ -3,7 +3,13 @@
  * the store and the event log; the HTTP API and the WebSocket feed read them.
  * Each layer takes these interfaces, so tests can hand it a small fake.
  */
-import type { AttachmentMeta, MessageAnalysis, MessageDetail, MessageSummary, SinkStats } from '../src/protocol.ts';
+import type {
+  AttachmentMeta,
+  MessageAnalysis,
+  MessageDetail,
+  MessageSummary,
+  SinkStats,
+} from '../src/protocol.ts';
 import type { EventLog } from './event-log.ts';
 
 /** Filters of the list and search routes; every field is optional and they AND together. */
@@ -36,7 +42,10 @@ export interface MessageStore {
   /** The full parse (mailparser) runs lazily on first request and is cached. */
   detail(id: string): Promise<MessageDetail | undefined>;
   raw(id: string): Buffer | undefined;
-  attachment(id: string, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined>;
+  attachment(
+    id: string,
+    index: number,
+  ): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined>;
   delete(id: string): boolean;
   /** Removes everything; returns how many messages were removed. */
   clear(): number;

@@ -15,7 +15,11 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../src/clock.ts';
 import type { MessageSummary } from '../src/protocol.ts';
 import { MAX_ATTEMPTS, retry } from '../src/retry.ts';
-import { buildWebhookRequest, type WebhookEvent, type WebhookFormat } from '../src/webhook-payloads.ts';
+import {
+  buildWebhookRequest,
+  type WebhookEvent,
+  type WebhookFormat,
+} from '../src/webhook-payloads.ts';
 import { headerText, splitMessage } from './analysis/headers.ts';
 import { systemClock } from './system-clock.ts';
 
@@ -67,7 +71,13 @@ function isRetryable(status: number | null): boolean {
   return status === null || status >= 500;
 }
 
-async function attemptOnce(url: URL, body: string, headers: Record<string, string>, options: WebhookPostOptions, timeoutMs: number): Promise<number> {
+async function attemptOnce(
+  url: URL,
+  body: string,
+  headers: Record<string, string>,
+  options: WebhookPostOptions,
+  timeoutMs: number,
+): Promise<number> {
   const signal = AbortSignal.timeout(timeoutMs);
   if (options.dispatcher) {
     const res = await options.dispatcher.request({
@@ -89,8 +99,17 @@ async function attemptOnce(url: URL, body: string, headers: Record<string, strin
 }
 
 function describe(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string } } | null;
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
+  const e = err as {
+    name?: string;
+    code?: string;
+    cause?: { code?: string; message?: string };
+  } | null;
+  if (
+    e?.name === 'TimeoutError' ||
+    e?.name === 'AbortError' ||
+    e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e?.code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
     return `timed out after ${timeoutMs} ms`;
   }
   const code = e?.cause?.code ?? e?.code;
@@ -99,9 +118,15 @@ function describe(err: unknown, timeoutMs: number): string {
 }
 
 /** Sends one notification with a bounded timeout and a bounded number of retries. Never throws. */
-export async function postWebhook(req: WebhookPost, options: WebhookPostOptions = {}): Promise<WebhookOutcome> {
+export async function postWebhook(
+  req: WebhookPost,
+  options: WebhookPostOptions = {},
+): Promise<WebhookOutcome> {
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
-  const maxAttempts = Math.max(1, Math.min(options.maxAttempts ?? WEBHOOK_MAX_ATTEMPTS, MAX_ATTEMPTS));
+  const maxAttempts = Math.max(
+    1,
+    Math.min(options.maxAttempts ?? WEBHOOK_MAX_ATTEMPTS, MAX_ATTEMPTS),
+  );
   const backoffMs = options.backoffMs ?? WEBHOOK_BACKOFF_MS;
   let url: URL;
   try {
@@ -113,29 +138,43 @@ export async function postWebhook(req: WebhookPost, options: WebhookPostOptions 
   }
   let built: { body: string; headers: Record<string, string> };
   try {
-    const headers = req.raw ? splitMessage(req.raw).headers.map((h) => ({ name: h.name, value: headerText(h.value) })) : undefined;
-    built = buildWebhookRequest({ ...req, ...(headers ? { headers } : {}) }, {
-      now: options.now ?? (() => new Date()),
-      newId: randomUUID,
-      topicArn: options.topicArn,
-      reportingMta: options.reportingMta,
-    });
+    const headers = req.raw
+      ? splitMessage(req.raw).headers.map((h) => ({ name: h.name, value: headerText(h.value) }))
+      : undefined;
+    built = buildWebhookRequest(
+      { ...req, ...(headers ? { headers } : {}) },
+      {
+        now: options.now ?? (() => new Date()),
+        newId: randomUUID,
+        topicArn: options.topicArn,
+        reportingMta: options.reportingMta,
+      },
+    );
   } catch {
     return { status: null, error: 'could not build the notification', attempts: 0 };
   }
-  return retry(async (attempt): Promise<Required<WebhookOutcome>> => {
-    try {
-      const status = await attemptOnce(url, built.body, built.headers, options, timeoutMs);
-      return { status, error: status >= 200 && status < 300 ? null : `HTTP ${status}`, attempts: attempt };
-    } catch (err) {
-      return { status: null, error: describe(err, timeoutMs), attempts: attempt };
-    }
-  }, {
-    attempts: maxAttempts,
-    baseMs: backoffMs,
-    maxMs: backoffMs * 2 ** (maxAttempts - 1),
-    jitter: 'none',
-    clock: options.clock ?? systemClock,
-    classify: ({ value }) => ({ retry: value !== undefined && value.error !== null && isRetryable(value.status) }),
-  });
+  return retry(
+    async (attempt): Promise<Required<WebhookOutcome>> => {
+      try {
+        const status = await attemptOnce(url, built.body, built.headers, options, timeoutMs);
+        return {
+          status,
+          error: status >= 200 && status < 300 ? null : `HTTP ${status}`,
+          attempts: attempt,
+        };
+      } catch (err) {
+        return { status: null, error: describe(err, timeoutMs), attempts: attempt };
+      }
+    },
+    {
+      attempts: maxAttempts,
+      baseMs: backoffMs,
+      maxMs: backoffMs * 2 ** (maxAttempts - 1),
+      jitter: 'none',
+      clock: options.clock ?? systemClock,
+      classify: ({ value }) => ({
+        retry: value !== undefined && value.error !== null && isRetryable(value.status),
+      }),
+    },
+  );
 }

@@ -38,14 +38,15 @@ export function bundlePartName(i: number): string {
  * script runs wherever the volumes are mounted.
  */
 export function bootstrapProgram(file: string): string {
-  if (!/^[a-z0-9.-]+\.mjs$/.test(file)) throw new RangeError(`bundle file name ${JSON.stringify(file)} must be a plain .mjs name`);
+  if (!/^[a-z0-9.-]+\.mjs$/.test(file))
+    throw new RangeError(`bundle file name ${JSON.stringify(file)} must be a plain .mjs name`);
   return [
     "const fs=require('node:fs'),path=require('node:path'),zlib=require('node:zlib'),url=require('node:url');",
     `const dir=process.env.EV_BUNDLE_DIR,out=path.join(process.env.EV_WORK_DIR||'/tmp','${file}');`,
-    "const parts=fs.readdirSync(dir).filter((f)=>/^part-\\d{3}$/.test(f)).sort();",
+    'const parts=fs.readdirSync(dir).filter((f)=>/^part-\\d{3}$/.test(f)).sort();',
     'fs.writeFileSync(out,zlib.gunzipSync(Buffer.concat(parts.map((f)=>fs.readFileSync(path.join(dir,f))))));',
     'process.argv[1]=out;',
-    "import(url.pathToFileURL(out).href).catch((e)=>{console.error(e);process.exit(1);});",
+    'import(url.pathToFileURL(out).href).catch((e)=>{console.error(e);process.exit(1);});',
   ].join('');
 }
 
@@ -64,16 +65,25 @@ export interface ShippedBundle {
  */
 export function shipBundle(
   bundle: Uint8Array,
-  options: { configMapName(i: number): string; metadataOf(name: string): KubeObject['metadata']; volumeName: string },
+  options: {
+    configMapName(i: number): string;
+    metadataOf(name: string): KubeObject['metadata'];
+    volumeName: string;
+  },
 ): ShippedBundle {
   const parts = splitBytes(gzipSync(bundle, { level: 9 }), BUNDLE_PART_BYTES);
   const names = parts.map((_, i) => options.configMapName(i));
   return {
     configMaps: parts.map((part, i) => ({
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: options.metadataOf(names[i]),
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: options.metadataOf(names[i]),
       binaryData: { [bundlePartName(i)]: Buffer.from(part).toString('base64') },
     })),
-    volume: { name: options.volumeName, projected: { sources: names.map((name) => ({ configMap: { name } })) } },
+    volume: {
+      name: options.volumeName,
+      projected: { sources: names.map((name) => ({ configMap: { name } })) },
+    },
     sha256: createHash('sha256').update(bundle).digest('hex'),
   };
 }

@@ -57,7 +57,8 @@ export function generateNamespaceName(now: Date, random: () => number): string {
   const p = (n: number) => String(n).padStart(2, '0');
   const time = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
   let suffix = '';
-  for (let i = 0; i < 5; i++) suffix += ALPHABET[Math.floor(random() * ALPHABET.length) % ALPHABET.length];
+  for (let i = 0; i < 5; i++)
+    suffix += ALPHABET[Math.floor(random() * ALPHABET.length) % ALPHABET.length];
   return `${NAMESPACE_PREFIX}${time}-${suffix}`;
 }
 
@@ -80,17 +81,30 @@ export interface Lifetime {
 }
 
 /** Reads the lifetime annotations back (tolerant: a hand-edited object may lack some). */
-export function readLifetime(annotations: Record<string, string> | undefined, fallbackCreated?: Date): Lifetime {
+export function readLifetime(
+  annotations: Record<string, string> | undefined,
+  fallbackCreated?: Date,
+): Lifetime {
   const a = annotations ?? {};
   const created = dateOrNull(a[CREATED_AT_ANNOTATION]) ?? fallbackCreated ?? null;
   let ttlMs: number | null = null;
-  try { if (a[TTL_ANNOTATION]) ttlMs = parseDuration(a[TTL_ANNOTATION]); } catch { ttlMs = null; }
-  const expires = dateOrNull(a[EXPIRES_AT_ANNOTATION]) ?? (created && ttlMs !== null ? new Date(created.getTime() + ttlMs) : null);
+  try {
+    if (a[TTL_ANNOTATION]) ttlMs = parseDuration(a[TTL_ANNOTATION]);
+  } catch {
+    ttlMs = null;
+  }
+  const expires =
+    dateOrNull(a[EXPIRES_AT_ANNOTATION]) ??
+    (created && ttlMs !== null ? new Date(created.getTime() + ttlMs) : null);
   return { createdAt: created, expiresAt: expires, ttlMs };
 }
 
 /** True when the object's recorded TTL has passed. Objects without a TTL never expire. */
-export function isExpired(annotations: Record<string, string> | undefined, now: Date, fallbackCreated?: Date): boolean {
+export function isExpired(
+  annotations: Record<string, string> | undefined,
+  now: Date,
+  fallbackCreated?: Date,
+): boolean {
   const { expiresAt } = readLifetime(annotations, fallbackCreated);
   return expiresAt !== null && expiresAt.getTime() <= now.getTime();
 }

@@ -8,13 +8,20 @@
 import { evError } from './errors.ts';
 
 /** Milliseconds per unit. */
-export const DURATION_UNITS_MS: Readonly<Record<string, number>> = Object.freeze({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 });
+export const DURATION_UNITS_MS: Readonly<Record<string, number>> = Object.freeze({
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+});
 
 /** Longest text read as a duration: `1d23h59m59s999ms` is 16; bounds the work spent on input from outside. */
 export const MAX_DURATION_TEXT = 32;
 
 /** How every error about a duration says what to write. */
-export const DURATION_HINT = 'write a number with a unit: 500ms, 90s, 1m30s, 2h or 1d (a bare number is seconds)';
+export const DURATION_HINT =
+  'write a number with a unit: 500ms, 90s, 1m30s, 2h or 1d (a bare number is seconds)';
 
 const BARE_NUMBER = /^\d+(?:\.\d+)?$/;
 /** One part; sticky, so the parts must follow each other with nothing between. Linear: no nested quantifiers. */
@@ -25,7 +32,8 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
  * null when it is not one (negative, empty, unknown unit, too long, not finite).
  */
 export function readDuration(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? checked(value * 1000) : null;
+  if (typeof value === 'number')
+    return Number.isFinite(value) && value >= 0 ? checked(value * 1000) : null;
   if (typeof value !== 'string') return null;
   const text = value.trim();
   if (text === '' || text.length > MAX_DURATION_TEXT) return null;
@@ -55,20 +63,36 @@ export interface DurationLimits {
  * Reads a duration given as `option` (a flag, a variable, a field), or throws
  * EV_ERR_INVALID_OPTION naming it, with the accepted range when one is given.
  */
-export function parseDuration(value: unknown, option = 'duration', limits: DurationLimits = {}): number {
+export function parseDuration(
+  value: unknown,
+  option = 'duration',
+  limits: DurationLimits = {},
+): number {
   const ms = readDuration(value);
   if (ms === null) {
-    throw evError('EV_ERR_INVALID_OPTION', `${option} ${JSON.stringify(value)} is not a duration`, { hint: DURATION_HINT });
+    throw evError('EV_ERR_INVALID_OPTION', `${option} ${JSON.stringify(value)} is not a duration`, {
+      hint: DURATION_HINT,
+    });
   }
   const { min = 0, max = Number.MAX_SAFE_INTEGER } = limits;
   if (ms < min || ms > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${formatDuration(min)}` : `from ${formatDuration(min)} to ${formatDuration(max)}`;
-    throw evError('EV_ERR_INVALID_OPTION', `${option} ${JSON.stringify(value)} is out of range`, { hint: `use ${range}.` });
+    const range =
+      max === Number.MAX_SAFE_INTEGER
+        ? `at least ${formatDuration(min)}`
+        : `from ${formatDuration(min)} to ${formatDuration(max)}`;
+    throw evError('EV_ERR_INVALID_OPTION', `${option} ${JSON.stringify(value)} is out of range`, {
+      hint: `use ${range}.`,
+    });
   }
   return ms;
 }
 
-const PARTS: ReadonlyArray<readonly [string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+const PARTS: ReadonlyArray<readonly [string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
 
 /**
  * A short human duration that {@link readDuration} reads back (never to more
@@ -78,7 +102,9 @@ const PARTS: ReadonlyArray<readonly [string, number]> = [['d', 86_400_000], ['h'
  */
 export function formatDuration(ms: number): string {
   // NaN reads as 0 (like a negative), Infinity as the largest exact count: never a throw.
-  const whole = Number.isNaN(ms) ? 0 : Math.max(0, Math.floor(Math.min(ms, Number.MAX_SAFE_INTEGER)));
+  const whole = Number.isNaN(ms)
+    ? 0
+    : Math.max(0, Math.floor(Math.min(ms, Number.MAX_SAFE_INTEGER)));
   if (whole < 1000) return `${whole}ms`;
   if (whole < 60_000) return `${Math.floor(whole / 100) / 10}s`;
   const i = PARTS.findIndex(([, size]) => whole >= size);
@@ -86,5 +112,7 @@ export function formatDuration(ms: number): string {
   const [nextUnit, nextSize] = PARTS[i + 1];
   const major = Math.floor(whole / size);
   const minor = Math.floor((whole % size) / nextSize);
-  return minor === 0 ? `${major}${unit}` : `${major}${unit}${String(minor).padStart(2, '0')}${nextUnit}`;
+  return minor === 0
+    ? `${major}${unit}`
+    : `${major}${unit}${String(minor).padStart(2, '0')}${nextUnit}`;
 }

@@ -11,9 +11,22 @@
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import {
-  ANNOTATION_PREFIX, COMPONENT_LABEL, NAME_LABEL, SINK_NAME, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME, lifetimeAnnotations, managedLabels,
+  ANNOTATION_PREFIX,
+  COMPONENT_LABEL,
+  NAME_LABEL,
+  SINK_NAME,
+  TOKEN_SECRET_KEY,
+  TOKEN_SECRET_NAME,
+  lifetimeAnnotations,
+  managedLabels,
 } from './cluster-meta.ts';
-import { DEFAULT_NODE_IMAGE, NODE_USER_UID, bootstrapProgram, shipBundle, type ShippedBundle } from './bundle-shipping.ts';
+import {
+  DEFAULT_NODE_IMAGE,
+  NODE_USER_UID,
+  bootstrapProgram,
+  shipBundle,
+  type ShippedBundle,
+} from './bundle-shipping.ts';
 import { evError } from './errors.ts';
 import type { KubeObject } from './kube-object.ts';
 
@@ -93,13 +106,19 @@ export const BOOTSTRAP = bootstrapProgram(SINK_BUNDLE_FILE);
 function validate(o: SinkManifestOptions): void {
   const replicas = o.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
-    throw evError('EV_ERR_INVALID_OPTION', `--replicas ${o.replicas} is out of range`, { hint: `use 1 to ${MAX_REPLICAS}.` });
+    throw evError('EV_ERR_INVALID_OPTION', `--replicas ${o.replicas} is out of range`, {
+      hint: `use 1 to ${MAX_REPLICAS}.`,
+    });
   }
   if (!o.image && !o.bundle) {
-    throw evError('EV_ERR_INTERNAL', 'the sink bundle is missing', { hint: 'run `npm run build` (dist/sink/sink.bundle.mjs), or pass --image.' });
+    throw evError('EV_ERR_INTERNAL', 'the sink bundle is missing', {
+      hint: 'run `npm run build` (dist/sink/sink.bundle.mjs), or pass --image.',
+    });
   }
   if (o.rules !== undefined && Buffer.byteLength(o.rules) > MAX_RULES_BYTES) {
-    throw evError('EV_ERR_INVALID_OPTION', `--rules file is larger than ${MAX_RULES_BYTES} bytes`, { hint: 'rules are a short YAML list; trim the file.' });
+    throw evError('EV_ERR_INVALID_OPTION', `--rules file is larger than ${MAX_RULES_BYTES} bytes`, {
+      hint: 'rules are a short YAML list; trim the file.',
+    });
   }
 }
 
@@ -108,17 +127,27 @@ export function buildSinkManifests(o: SinkManifestOptions): KubeObject[] {
   validate(o);
   const ns = o.namespace;
   const annotations = o.now === null ? undefined : lifetimeAnnotations(o.now, o.ttlMs);
-  const labels = (component: string) => managedLabels({ [NAME_LABEL]: SINK_NAME, [COMPONENT_LABEL]: component });
-  const meta = (name: string, component: string) => ({ name, namespace: ns, labels: labels(component), ...(annotations ? { annotations } : {}) });
+  const labels = (component: string) =>
+    managedLabels({ [NAME_LABEL]: SINK_NAME, [COMPONENT_LABEL]: component });
+  const meta = (name: string, component: string) => ({
+    name,
+    namespace: ns,
+    labels: labels(component),
+    ...(annotations ? { annotations } : {}),
+  });
   const objects: KubeObject[] = [];
 
   if (o.createNamespace) {
     objects.push({
-      apiVersion: 'v1', kind: 'Namespace',
+      apiVersion: 'v1',
+      kind: 'Namespace',
       metadata: {
         name: ns,
         // The namespace itself enforces the restricted Pod Security Standard.
-        labels: managedLabels({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' }),
+        labels: managedLabels({
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+        }),
         ...(annotations ? { annotations } : {}),
       },
     });
@@ -126,31 +155,53 @@ export function buildSinkManifests(o: SinkManifestOptions): KubeObject[] {
 
   if (o.token !== null) {
     objects.push({
-      apiVersion: 'v1', kind: 'Secret', metadata: meta(TOKEN_SECRET_NAME, 'api-token'), type: 'Opaque',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: meta(TOKEN_SECRET_NAME, 'api-token'),
+      type: 'Opaque',
       data: { [TOKEN_SECRET_KEY]: Buffer.from(o.token, 'utf8').toString('base64') },
     });
   }
-  objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${SINK_NAME}-rules`, 'rules'), data: { 'rules.yaml': o.rules ?? '' } });
+  objects.push({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(`${SINK_NAME}-rules`, 'rules'),
+    data: { 'rules.yaml': o.rules ?? '' },
+  });
 
-  const shipped = !o.image && o.bundle
-    ? shipBundle(o.bundle, { configMapName: (i) => `${SINK_NAME}-bundle-${i}`, metadataOf: (name) => meta(name, 'bundle'), volumeName: 'bundle' })
-    : null;
+  const shipped =
+    !o.image && o.bundle
+      ? shipBundle(o.bundle, {
+          configMapName: (i) => `${SINK_NAME}-bundle-${i}`,
+          metadataOf: (name) => meta(name, 'bundle'),
+          volumeName: 'bundle',
+        })
+      : null;
   if (shipped) objects.push(...shipped.configMaps);
 
   objects.push(deployment(o, meta(SINK_NAME, 'sink'), labels('sink'), shipped));
   objects.push({
-    apiVersion: 'v1', kind: 'Service', metadata: meta(SINK_NAME, 'sink'),
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(SINK_NAME, 'sink'),
     spec: {
       type: 'ClusterIP',
       selector: podSelector(),
       ports: [
-        ...SMTP_SERVICE_PORTS.map((port) => ({ name: port === 25 ? 'smtp' : `smtp-${port}`, port, targetPort: 'smtp', protocol: 'TCP' })),
+        ...SMTP_SERVICE_PORTS.map((port) => ({
+          name: port === 25 ? 'smtp' : `smtp-${port}`,
+          port,
+          targetPort: 'smtp',
+          protocol: 'TCP',
+        })),
         { name: 'http', port: HTTP_CONTAINER_PORT, targetPort: 'http', protocol: 'TCP' },
       ],
     },
   });
   objects.push({
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(SINK_NAME, 'sink'),
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(SINK_NAME, 'sink'),
     spec: {
       podSelector: { matchLabels: podSelector() },
       policyTypes: ['Ingress'],
@@ -161,20 +212,38 @@ export function buildSinkManifests(o: SinkManifestOptions): KubeObject[] {
         // the CLI reaches it through the API server's port-forward.
         { from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: HTTP_CONTAINER_PORT }] },
         // With a ServiceMonitor, Prometheus (any namespace) must reach /metrics too.
-        ...(o.serviceMonitor ? [{
-          from: [{ namespaceSelector: {}, podSelector: { matchLabels: { [NAME_LABEL]: 'prometheus' } } }],
-          ports: [{ protocol: 'TCP', port: HTTP_CONTAINER_PORT }],
-        }] : []),
+        ...(o.serviceMonitor
+          ? [
+              {
+                from: [
+                  {
+                    namespaceSelector: {},
+                    podSelector: { matchLabels: { [NAME_LABEL]: 'prometheus' } },
+                  },
+                ],
+                ports: [{ protocol: 'TCP', port: HTTP_CONTAINER_PORT }],
+              },
+            ]
+          : []),
       ],
     },
   });
   if (o.serviceMonitor) {
     objects.push({
-      apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: meta(SINK_NAME, 'sink'),
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: meta(SINK_NAME, 'sink'),
       spec: {
         selector: { matchLabels: podSelector() },
         namespaceSelector: { matchNames: [ns] },
-        endpoints: [{ port: 'http', path: '/metrics', interval: '30s', bearerTokenSecret: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY } }],
+        endpoints: [
+          {
+            port: 'http',
+            path: '/metrics',
+            interval: '30s',
+            bearerTokenSecret: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY },
+          },
+        ],
       },
     });
   }
@@ -185,14 +254,22 @@ function podSelector(): Record<string, string> {
   return managedLabels({ [NAME_LABEL]: SINK_NAME });
 }
 
-function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], labels: Record<string, string>, shipped: ShippedBundle | null): KubeObject {
+function deployment(
+  o: SinkManifestOptions,
+  metadata: KubeObject['metadata'],
+  labels: Record<string, string>,
+  shipped: ShippedBundle | null,
+): KubeObject {
   const useBundle = shipped !== null;
   const env: Array<Record<string, unknown>> = [
     // `::` is dual-stack: IPv6-only and IPv6-first clusters probe and route to the pod's IPv6 address.
     { name: 'EV_HOST', value: '::' },
     { name: 'EV_SMTP_PORT', value: String(SMTP_CONTAINER_PORT) },
     { name: 'EV_HTTP_PORT', value: String(HTTP_CONTAINER_PORT) },
-    { name: 'EV_TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY } } },
+    {
+      name: 'EV_TOKEN',
+      valueFrom: { secretKeyRef: { name: TOKEN_SECRET_NAME, key: TOKEN_SECRET_KEY } },
+    },
     // Heap and nursery bounded well below the memory limit, leaving room for raw mail (off-heap) and the parse worker.
     { name: 'NODE_OPTIONS', value: SINK_NODE_OPTIONS },
     { name: 'MALLOC_ARENA_MAX', value: SINK_MALLOC_ARENA_MAX },
@@ -201,7 +278,11 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
     { name: 'EV_MAX_BYTES', value: String(SINK_MAX_BYTES) },
   ];
   if (o.rules) env.push({ name: 'EV_RULES_FILE', value: `${RULES_DIR}/rules.yaml` });
-  if (useBundle) env.push({ name: 'EV_BUNDLE_DIR', value: BUNDLE_DIR }, { name: 'EV_WORK_DIR', value: WORK_DIR });
+  if (useBundle)
+    env.push(
+      { name: 'EV_BUNDLE_DIR', value: BUNDLE_DIR },
+      { name: 'EV_WORK_DIR', value: WORK_DIR },
+    );
 
   const volumeMounts: Array<Record<string, unknown>> = [
     { name: 'tmp', mountPath: WORK_DIR },
@@ -215,7 +296,12 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
     volumeMounts.push({ name: 'bundle', mountPath: BUNDLE_DIR, readOnly: true });
     volumes.push(shipped.volume);
   }
-  const probe = (path: string, period: number) => ({ httpGet: { path, port: 'http' }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: 3 });
+  const probe = (path: string, period: number) => ({
+    httpGet: { path, port: 'http' },
+    periodSeconds: period,
+    timeoutSeconds: 2,
+    failureThreshold: 3,
+  });
   const container: Record<string, unknown> = {
     name: 'sink',
     image: o.image ?? o.nodeImage ?? DEFAULT_NODE_IMAGE,
@@ -241,7 +327,9 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
     volumeMounts,
   };
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata,
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata,
     spec: {
       replicas: o.replicas ?? 1,
       selector: { matchLabels: podSelector() },
@@ -259,7 +347,10 @@ function deployment(o: SinkManifestOptions, metadata: KubeObject['metadata'], la
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {
-            runAsNonRoot: true, runAsUser: NODE_USER_UID, runAsGroup: NODE_USER_UID, fsGroup: NODE_USER_UID,
+            runAsNonRoot: true,
+            runAsUser: NODE_USER_UID,
+            runAsGroup: NODE_USER_UID,
+            fsGroup: NODE_USER_UID,
             seccompProfile: { type: 'RuntimeDefault' },
           },
           containers: [container],
@@ -275,19 +366,27 @@ export const CONFIG_CHECKSUM_ANNOTATION = `${ANNOTATION_PREFIX}/config-sha256`;
 
 /** sha256 over the token and the rules, length-prefixed so no two pairs collide. */
 export function configChecksum(token: string, rules: string): string {
-  return createHash('sha256').update(`${Buffer.byteLength(token)}:${token}\n${Buffer.byteLength(rules)}:${rules}`).digest('hex');
+  return createHash('sha256')
+    .update(`${Buffer.byteLength(token)}:${token}\n${Buffer.byteLength(rules)}:${rules}`)
+    .digest('hex');
 }
 
 /** Multi-document YAML, in apply order, with an optional `#` comment header. */
 export function manifestsToYaml(objects: KubeObject[], header?: string): string {
   const docs = objects.map((o) => YAML.stringify(o, { lineWidth: 0 }));
-  const head = header ? `${header.split('\n').map((l) => `# ${l}`.trimEnd()).join('\n')}\n` : '';
+  const head = header
+    ? `${header
+        .split('\n')
+        .map((l) => `# ${l}`.trimEnd())
+        .join('\n')}\n`
+    : '';
   return `${head}${docs.map((d) => `---\n${d}`).join('')}`;
 }
 
 /** Stand-ins used for the rendered default in manifests/sink.yaml (deterministic, reviewable). */
 export const PLACEHOLDER_TOKEN = 'REPLACE-WITH-A-RANDOM-TOKEN-32-CHARS';
-export const PLACEHOLDER_BUNDLE = "console.error('placeholder bundle: render the real one with `kubectl email-validate manifests`');process.exit(1);\n";
+export const PLACEHOLDER_BUNDLE =
+  "console.error('placeholder bundle: render the real one with `kubectl email-validate manifests`');process.exit(1);\n";
 export const RENDERED_DEFAULT_HEADER = [
   'Rendered default of the manifest builder for a namespace named email-validation (kept in sync by a test).',
   'It shows every object `up` applies. Two stand-ins keep it stable and reviewable:',
@@ -299,8 +398,12 @@ export const RENDERED_DEFAULT_HEADER = [
 /** The objects of manifests/sink.yaml. */
 export function renderedDefault(): string {
   const objects = buildSinkManifests({
-    namespace: 'email-validation', createNamespace: true, now: new Date('2026-01-01T00:00:00Z'), ttlMs: 2 * 3600_000,
-    token: PLACEHOLDER_TOKEN, bundle: Buffer.from(PLACEHOLDER_BUNDLE),
+    namespace: 'email-validation',
+    createNamespace: true,
+    now: new Date('2026-01-01T00:00:00Z'),
+    ttlMs: 2 * 3600_000,
+    token: PLACEHOLDER_TOKEN,
+    bundle: Buffer.from(PLACEHOLDER_BUNDLE),
   });
   return manifestsToYaml(objects, RENDERED_DEFAULT_HEADER);
 }

@@ -82,7 +82,13 @@ export interface DkimSignatureResult {
 export interface MessageAnalysis {
   requiredHeaders: { from: boolean; date: boolean; messageId: boolean };
   /** `oneClick`: RFC 8058 header pair with an https URI; `oneClickDkimCovered`: and both headers signed by a passing DKIM signature. */
-  listUnsubscribe: { present: boolean; oneClick: boolean; urls: string[]; mailto: string[]; oneClickDkimCovered?: boolean };
+  listUnsubscribe: {
+    present: boolean;
+    oneClick: boolean;
+    urls: string[];
+    mailto: string[];
+    oneClickDkimCovered?: boolean;
+  };
   dkim: {
     result: DkimResult;
     signatures: DkimSignatureResult[];
@@ -186,7 +192,13 @@ export interface EventDataMap {
   'message.deleted': { id: string };
   'messages.cleared': { count: number };
   'rules.updated': { count: number };
-  'webhook.sent': { url: string; format: string; status: number | null; error: string | null; messageId: string };
+  'webhook.sent': {
+    url: string;
+    format: string;
+    status: number | null;
+    error: string | null;
+    messageId: string;
+  };
   'auth.failed': AuthFailedData;
   /** A stored message relayed to a real SMTP server through a MailHog or Mailpit release (or refused). */
   'message.released': ReleaseData;
@@ -197,8 +209,19 @@ export interface EventDataMap {
 export type SinkEventType = keyof EventDataMap;
 
 export const SINK_EVENT_TYPES = Object.freeze([
-  'message.received', 'message.rejected', 'message.deferred', 'message.bounced', 'message.analyzed',
-  'message.evicted', 'message.deleted', 'messages.cleared', 'rules.updated', 'webhook.sent', 'auth.failed', 'message.released', 'gap',
+  'message.received',
+  'message.rejected',
+  'message.deferred',
+  'message.bounced',
+  'message.analyzed',
+  'message.evicted',
+  'message.deleted',
+  'messages.cleared',
+  'rules.updated',
+  'webhook.sent',
+  'auth.failed',
+  'message.released',
+  'gap',
 ] as const satisfies readonly SinkEventType[]);
 
 /** One event. `seq` is strictly increasing per sink process; `gap` events carry the seq they precede. */

@@ -10,7 +10,8 @@ import { backoffDelay, MAX_ATTEMPTS, type BackoffOptions } from './limits/backof
 export { backoffDelay, MAX_ATTEMPTS, type BackoffOptions } from './limits/backoff.ts';
 
 /** What one attempt ended with: a value, or what it threw. */
-export type AttemptOutcome<T> = { value: T; error?: undefined } | { value?: undefined; error: unknown };
+export type AttemptOutcome<T> =
+  { value: T; error?: undefined } | { value?: undefined; error: unknown };
 
 export interface RetryOptions<T> extends BackoffOptions {
   /** Total attempts including the first (bounded by MAX_ATTEMPTS). */
@@ -30,7 +31,10 @@ export interface RetryOptions<T> extends BackoffOptions {
  * Runs `fn` until `classify` says stop or attempts run out. The last outcome
  * is returned (or thrown) as is, so callers map "never cleared" themselves.
  */
-export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions<T>): Promise<T> {
+export async function retry<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions<T>,
+): Promise<T> {
   const attempts = Math.min(Math.max(1, options.attempts), MAX_ATTEMPTS);
   for (let attempt = 1; ; attempt++) {
     let outcome: AttemptOutcome<T>;

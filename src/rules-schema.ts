@@ -32,9 +32,20 @@ export const MAX_RULE_DELAY_MS = 5 * 60 * 1000;
 /** Greylisting more than 100 attempts is no longer greylisting. */
 export const MAX_DEFER_ATTEMPTS = 100;
 
-export const RULE_STAGES = Object.freeze(['connect', 'mail', 'rcpt', 'data', 'end'] as const satisfies readonly SmtpStage[]);
+export const RULE_STAGES = Object.freeze([
+  'connect',
+  'mail',
+  'rcpt',
+  'data',
+  'end',
+] as const satisfies readonly SmtpStage[]);
 export const WEBHOOK_FORMATS = Object.freeze(['sendgrid', 'ses'] as const);
-export const WEBHOOK_EVENTS = Object.freeze(['delivered', 'bounce', 'dropped', 'complaint'] as const);
+export const WEBHOOK_EVENTS = Object.freeze([
+  'delivered',
+  'bounce',
+  'dropped',
+  'complaint',
+] as const);
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
@@ -61,7 +72,14 @@ export type RuleAction =
   | { kind: 'webhook'; url: string; format: WebhookFormat; event: WebhookEvent };
 
 export type RuleActionKind = RuleAction['kind'];
-export const RULE_ACTIONS = Object.freeze(['reject', 'defer', 'delay', 'disconnect', 'bounce', 'webhook'] as const satisfies readonly RuleActionKind[]);
+export const RULE_ACTIONS = Object.freeze([
+  'reject',
+  'defer',
+  'delay',
+  'disconnect',
+  'bounce',
+  'webhook',
+] as const satisfies readonly RuleActionKind[]);
 
 export interface Rule {
   name: string;
@@ -99,7 +117,7 @@ export function parseRules(source: string, fileName = 'rules'): RuleSet {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
+    const first = doc.errors[0];
     const line = lineCounter.linePos(first.pos[0]).line;
     throw invalid(fileName, line, '', `is not valid YAML: ${first.message.split('\n')[0]}`);
   }
@@ -136,82 +154,153 @@ function compileRule(raw: unknown, at: Array<string | number>, fail: Fail): Rule
   if (!isRecord(raw)) return fail(at, 'must be a mapping');
   const known = new Set(['name', 'stage', 'match', ...RULE_ACTIONS]);
   for (const key of Object.keys(raw)) {
-    if (!known.has(key)) fail([...at, key], `is not a known key (expected name, stage, match and one of ${RULE_ACTIONS.join(', ')})`);
+    if (!known.has(key))
+      fail(
+        [...at, key],
+        `is not a known key (expected name, stage, match and one of ${RULE_ACTIONS.join(', ')})`,
+      );
   }
   const index = at[at.length - 1] as number;
   const name = raw.name === undefined ? `rule-${index + 1}` : raw.name;
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 100) fail([...at, 'name'], 'must be a non-empty string of at most 100 characters');
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 100)
+    fail([...at, 'name'], 'must be a non-empty string of at most 100 characters');
   const actionKeys = RULE_ACTIONS.filter((k) => raw[k] !== undefined);
-  if (actionKeys.length !== 1) fail(at, `must have exactly one action (${RULE_ACTIONS.join(', ')}), found ${actionKeys.length}`);
-  const kind = actionKeys[0]!;
+  if (actionKeys.length !== 1)
+    fail(
+      at,
+      `must have exactly one action (${RULE_ACTIONS.join(', ')}), found ${actionKeys.length}`,
+    );
+  const kind = actionKeys[0];
   const fixedEnd = kind === 'bounce' || kind === 'webhook';
   let stage: SmtpStage = fixedEnd ? 'end' : 'rcpt';
   if (raw.stage !== undefined) {
-    if (!RULE_STAGES.includes(raw.stage as SmtpStage)) fail([...at, 'stage'], `must be one of ${RULE_STAGES.join(', ')}`);
+    if (!RULE_STAGES.includes(raw.stage as SmtpStage))
+      fail([...at, 'stage'], `must be one of ${RULE_STAGES.join(', ')}`);
     stage = raw.stage as SmtpStage;
-    if (fixedEnd && stage !== 'end') fail([...at, 'stage'], `must be "end" for a ${kind} action (it runs after the message is accepted)`);
+    if (fixedEnd && stage !== 'end')
+      fail(
+        [...at, 'stage'],
+        `must be "end" for a ${kind} action (it runs after the message is accepted)`,
+      );
   }
   const match = compileMatch(raw.match, [...at, 'match'], stage, fail);
   const action = compileAction(kind, raw[kind], [...at, kind], stage, fail);
-  return { name: name as string, stage, match, action };
+  return { name: name, stage, match, action };
 }
 
-function compileMatch(raw: unknown, at: Array<string | number>, stage: SmtpStage, fail: Fail): RuleMatch {
+function compileMatch(
+  raw: unknown,
+  at: Array<string | number>,
+  stage: SmtpStage,
+  fail: Fail,
+): RuleMatch {
   const match: RuleMatch = { recipient: null, sender: null, header: null, probability: null };
   if (raw === undefined || raw === null) return match;
   if (!isRecord(raw)) return fail(at, 'must be a mapping (recipient, sender, header, probability)');
   for (const key of Object.keys(raw)) {
-    if (!['recipient', 'sender', 'header', 'probability'].includes(key)) fail([...at, key], 'is not a known key (expected recipient, sender, header or probability)');
+    if (!['recipient', 'sender', 'header', 'probability'].includes(key))
+      fail([...at, key], 'is not a known key (expected recipient, sender, header or probability)');
   }
   if (raw.recipient !== undefined) {
-    if (stage === 'connect' || stage === 'mail') fail([...at, 'recipient'], `cannot be matched at stage "${stage}" (recipients are known from rcpt on)`);
+    if (stage === 'connect' || stage === 'mail')
+      fail(
+        [...at, 'recipient'],
+        `cannot be matched at stage "${stage}" (recipients are known from rcpt on)`,
+      );
     match.recipient = compilePattern(raw.recipient, [...at, 'recipient'], fail);
   }
   if (raw.sender !== undefined) {
-    if (stage === 'connect') fail([...at, 'sender'], 'cannot be matched at stage "connect" (the sender is known from mail on)');
+    if (stage === 'connect')
+      fail(
+        [...at, 'sender'],
+        'cannot be matched at stage "connect" (the sender is known from mail on)',
+      );
     match.sender = compilePattern(raw.sender, [...at, 'sender'], fail);
   }
   if (raw.header !== undefined) {
-    if (stage !== 'end') fail([...at, 'header'], 'can only be matched at stage "end" (headers arrive with the message)');
+    if (stage !== 'end')
+      fail(
+        [...at, 'header'],
+        'can only be matched at stage "end" (headers arrive with the message)',
+      );
     const h = raw.header;
     if (!isRecord(h) || typeof h.name !== 'string' || !/^[!-9;-~]{1,100}$/.test(h.name)) {
-      fail([...at, 'header'], 'must be a mapping with a header `name` and an optional `value` pattern');
+      fail(
+        [...at, 'header'],
+        'must be a mapping with a header `name` and an optional `value` pattern',
+      );
     }
-    const hr = h as Record<string, unknown>;
-    for (const key of Object.keys(hr)) if (key !== 'name' && key !== 'value') fail([...at, 'header', key], 'is not a known key (expected name, value)');
-    match.header = { name: (hr.name as string).toLowerCase(), value: hr.value === undefined ? null : compilePattern(hr.value, [...at, 'header', 'value'], fail) };
+    const hr = h;
+    for (const key of Object.keys(hr))
+      if (key !== 'name' && key !== 'value')
+        fail([...at, 'header', key], 'is not a known key (expected name, value)');
+    match.header = {
+      name: (hr.name as string).toLowerCase(),
+      value:
+        hr.value === undefined ? null : compilePattern(hr.value, [...at, 'header', 'value'], fail),
+    };
   }
   if (raw.probability !== undefined) {
     const p = raw.probability;
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) fail([...at, 'probability'], 'must be a number from 0 to 1');
-    match.probability = p as number;
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1))
+      fail([...at, 'probability'], 'must be a number from 0 to 1');
+    match.probability = p;
   }
   return match;
 }
 
-function compileAction(kind: RuleActionKind, raw: unknown, at: Array<string | number>, stage: SmtpStage, fail: Fail): RuleAction {
+function compileAction(
+  kind: RuleActionKind,
+  raw: unknown,
+  at: Array<string | number>,
+  stage: SmtpStage,
+  fail: Fail,
+): RuleAction {
   switch (kind) {
     case 'reject': {
       const spec = optionalRecord(raw, at, fail);
       const defaultEnhanced = stage === 'rcpt' ? '5.1.1' : '5.7.1';
-      const reply = compileReply(spec, at, fail, { code: 550, enhanced: defaultEnhanced, text: 'Rejected by rule' }, 5);
+      const reply = compileReply(
+        spec,
+        at,
+        fail,
+        { code: 550, enhanced: defaultEnhanced, text: 'Rejected by rule' },
+        5,
+      );
       return { kind, ...reply };
     }
     case 'defer': {
       const spec = optionalRecord(raw, at, fail, ['attempts']);
       const attempts = spec.attempts ?? 1;
-      if (!Number.isInteger(attempts) || (attempts as number) < 1 || (attempts as number) > MAX_DEFER_ATTEMPTS) {
+      if (
+        !Number.isInteger(attempts) ||
+        (attempts as number) < 1 ||
+        (attempts as number) > MAX_DEFER_ATTEMPTS
+      ) {
         fail([...at, 'attempts'], `must be an integer from 1 to ${MAX_DEFER_ATTEMPTS}`);
       }
-      const reply = compileReply(spec, at, fail, { code: 451, enhanced: '4.7.1', text: 'Greylisted, please try again later' }, 4);
+      const reply = compileReply(
+        spec,
+        at,
+        fail,
+        { code: 451, enhanced: '4.7.1', text: 'Greylisted, please try again later' },
+        4,
+      );
       return { kind, attempts: attempts as number, ...reply };
     }
     case 'delay': {
       // `{ ms: 1500 }` names its unit; everything else is a duration in the one grammar (a bare number is seconds).
-      const given = isRecord(raw) ? raw.ms ?? raw.duration : raw;
-      const ms = isRecord(raw) && typeof raw.ms === 'number' ? readDuration(raw.ms / 1000) : readDuration(given);
-      if (ms === null || ms > MAX_RULE_DELAY_MS) fail(at, `must be a duration of at most ${formatDuration(MAX_RULE_DELAY_MS)}: ${DURATION_HINT}`);
-      return { kind, ms: ms as number };
+      const given = isRecord(raw) ? (raw.ms ?? raw.duration) : raw;
+      const ms =
+        isRecord(raw) && typeof raw.ms === 'number'
+          ? readDuration(raw.ms / 1000)
+          : readDuration(given);
+      if (ms === null || ms > MAX_RULE_DELAY_MS)
+        fail(
+          at,
+          `must be a duration of at most ${formatDuration(MAX_RULE_DELAY_MS)}: ${DURATION_HINT}`,
+        );
+      return { kind, ms: ms };
     }
     case 'disconnect':
       if (raw !== true) fail(at, 'must be `true`');
@@ -219,46 +308,87 @@ function compileAction(kind: RuleActionKind, raw: unknown, at: Array<string | nu
     case 'bounce': {
       const spec = raw === true ? {} : optionalRecord(raw, at, fail, ['status', 'diagnostic']);
       const status = spec.status ?? '5.1.1';
-      if (typeof status !== 'string' || !/^5\.\d{1,3}\.\d{1,3}$/.test(status)) fail([...at, 'status'], 'must be a permanent enhanced status code such as 5.1.1');
-      const diagnostic = spec.diagnostic ?? `smtp; 550 ${status as string} Recipient address rejected`;
-      if (typeof diagnostic !== 'string' || diagnostic.length > MAX_REPLY_TEXT_LENGTH || /[\0-\x1f\x7f]/.test(diagnostic)) {
-        fail([...at, 'diagnostic'], `must be one line of at most ${MAX_REPLY_TEXT_LENGTH} characters`);
+      if (typeof status !== 'string' || !/^5\.\d{1,3}\.\d{1,3}$/.test(status))
+        fail([...at, 'status'], 'must be a permanent enhanced status code such as 5.1.1');
+      const diagnostic = spec.diagnostic ?? `smtp; 550 ${status} Recipient address rejected`;
+      if (
+        typeof diagnostic !== 'string' ||
+        diagnostic.length > MAX_REPLY_TEXT_LENGTH ||
+        /[\0-\x1f\x7f]/.test(diagnostic)
+      ) {
+        fail(
+          [...at, 'diagnostic'],
+          `must be one line of at most ${MAX_REPLY_TEXT_LENGTH} characters`,
+        );
       }
-      return { kind, status: status as string, diagnostic: diagnostic as string };
+      return { kind, status: status, diagnostic: diagnostic };
     }
     case 'webhook': {
       const spec = optionalRecord(raw, at, fail, ['url', 'format', 'event']);
-      if (typeof spec.url !== 'string' || !isHttpUrl(spec.url)) fail([...at, 'url'], 'must be an http:// or https:// URL');
-      if (!WEBHOOK_FORMATS.includes(spec.format as WebhookFormat)) fail([...at, 'format'], `must be one of ${WEBHOOK_FORMATS.join(', ')}`);
+      if (typeof spec.url !== 'string' || !isHttpUrl(spec.url))
+        fail([...at, 'url'], 'must be an http:// or https:// URL');
+      if (!WEBHOOK_FORMATS.includes(spec.format as WebhookFormat))
+        fail([...at, 'format'], `must be one of ${WEBHOOK_FORMATS.join(', ')}`);
       const event = spec.event ?? 'delivered';
-      if (!WEBHOOK_EVENTS.includes(event as WebhookEvent)) fail([...at, 'event'], `must be one of ${WEBHOOK_EVENTS.join(', ')}`);
-      return { kind, url: spec.url as string, format: spec.format as WebhookFormat, event: event as WebhookEvent };
+      if (!WEBHOOK_EVENTS.includes(event as WebhookEvent))
+        fail([...at, 'event'], `must be one of ${WEBHOOK_EVENTS.join(', ')}`);
+      return {
+        kind,
+        url: spec.url,
+        format: spec.format as WebhookFormat,
+        event: event as WebhookEvent,
+      };
     }
   }
 }
 
 function compileReply(
-  spec: Record<string, unknown>, at: Array<string | number>, fail: Fail,
-  defaults: { code: number; enhanced: string; text: string }, klass: 4 | 5,
+  spec: Record<string, unknown>,
+  at: Array<string | number>,
+  fail: Fail,
+  defaults: { code: number; enhanced: string; text: string },
+  klass: 4 | 5,
 ): { code: number; enhancedCode: string; text: string } {
   const code = spec.code ?? defaults.code;
-  if (!Number.isInteger(code) || Math.floor((code as number) / 100) !== klass || (code as number) % 100 > 99) {
+  if (
+    !Number.isInteger(code) ||
+    Math.floor((code as number) / 100) !== klass ||
+    (code as number) % 100 > 99
+  ) {
     fail([...at, 'code'], `must be a ${klass}xx SMTP reply code`);
   }
-  const enhanced = String(spec.enhanced ?? (spec.code === undefined ? defaults.enhanced : `${klass}.0.0`));
-  if (!new RegExp(`^${klass}\\.\\d{1,3}\\.\\d{1,3}$`).test(enhanced)) fail([...at, 'enhanced'], `must be an enhanced status code of class ${klass}, such as ${klass}.1.1`);
+  const enhanced = String(
+    spec.enhanced ?? (spec.code === undefined ? defaults.enhanced : `${klass}.0.0`),
+  );
+  if (!new RegExp(`^${klass}\\.\\d{1,3}\\.\\d{1,3}$`).test(enhanced))
+    fail(
+      [...at, 'enhanced'],
+      `must be an enhanced status code of class ${klass}, such as ${klass}.1.1`,
+    );
   const text = spec.text ?? defaults.text;
-  if (typeof text !== 'string' || text.length === 0 || text.length > MAX_REPLY_TEXT_LENGTH || /[\0-\x1f\x7f]/.test(text)) {
+  if (
+    typeof text !== 'string' ||
+    text.length === 0 ||
+    text.length > MAX_REPLY_TEXT_LENGTH ||
+    /[\0-\x1f\x7f]/.test(text)
+  ) {
     fail([...at, 'text'], `must be one line of 1 to ${MAX_REPLY_TEXT_LENGTH} characters`);
   }
-  return { code: code as number, enhancedCode: enhanced, text: text as string };
+  return { code: code as number, enhancedCode: enhanced, text: text };
 }
 
-function optionalRecord(raw: unknown, at: Array<string | number>, fail: Fail, keys = ['code', 'enhanced', 'text']): Record<string, unknown> {
+function optionalRecord(
+  raw: unknown,
+  at: Array<string | number>,
+  fail: Fail,
+  keys = ['code', 'enhanced', 'text'],
+): Record<string, unknown> {
   if (raw === true || raw === null) return {};
   if (!isRecord(raw)) return fail(at, `must be a mapping (${keys.join(', ')}) or \`true\``);
   const allowed = new Set([...keys, 'code', 'enhanced', 'text']);
-  for (const key of Object.keys(raw)) if (!allowed.has(key)) fail([...at, key], `is not a known key (expected ${[...allowed].join(', ')})`);
+  for (const key of Object.keys(raw))
+    if (!allowed.has(key))
+      fail([...at, key], `is not a known key (expected ${[...allowed].join(', ')})`);
   return raw;
 }
 
@@ -274,10 +404,16 @@ export function compilePattern(raw: unknown, at: Array<string | number>, fail: F
   const re = /^\/(.+)\/([imsu]*)$/s.exec(raw);
   if (re) {
     try {
-      const regex = compileLinearRegex(re[1]!, re[2]);
+      const regex = compileLinearRegex(re[1], re[2]);
       return Object.freeze({ source: raw, test: (value: string) => regex.test(value) });
     } catch (err) {
-      if (err instanceof PatternError) return fail(at, err.kind === 'invalid' ? `is not a valid regular expression: ${err.reason}` : `is refused (linear-time matching): it ${err.reason}`);
+      if (err instanceof PatternError)
+        return fail(
+          at,
+          err.kind === 'invalid'
+            ? `is not a valid regular expression: ${err.reason}`
+            : `is refused (linear-time matching): it ${err.reason}`,
+        );
       throw err;
     }
   }
@@ -319,7 +455,11 @@ function fieldName(path: Array<string | number>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-function locateNearest(_doc: Document, path: Array<string | number>, locate: (p: Array<string | number>) => number | null): number | null {
+function locateNearest(
+  _doc: Document,
+  path: Array<string | number>,
+  locate: (p: Array<string | number>) => number | null,
+): number | null {
   for (let n = path.length; n >= 0; n--) {
     const line = locate(path.slice(0, n));
     if (line !== null) return line;

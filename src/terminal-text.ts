@@ -14,8 +14,9 @@
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 // eslint-disable-next-line no-control-regex
 const UNSAFE_RUNS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g;
-// eslint-disable-next-line no-control-regex
-const UNSAFE_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+const UNSAFE_BUT_LAYOUT =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export interface TerminalLineOptions {
   /** Longest result in characters; longer text is cut and ends with `…`. */
@@ -28,11 +29,17 @@ export interface TerminalLineOptions {
 }
 
 /** Text for one terminal line: nothing in it can move the cursor, change colours or reorder characters. */
-export function terminalLine(text: string | null | undefined, options: TerminalLineOptions = {}): string {
+export function terminalLine(
+  text: string | null | undefined,
+  options: TerminalLineOptions = {},
+): string {
   if (text === null || text === undefined) return '';
-  const safe = options.show === 'escape'
-    ? text.replace(/[\n\t]/g, ' ').replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    : text.replace(UNSAFE_RUNS, ' ');
+  const safe =
+    options.show === 'escape'
+      ? text
+          .replace(/[\n\t]/g, ' ')
+          .replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      : text.replace(UNSAFE_RUNS, ' ');
   const max = options.max ?? Number.POSITIVE_INFINITY;
   return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe;
 }

@@ -19,7 +19,12 @@ export type WebhookFormat = 'sendgrid' | 'ses';
 export type WebhookEvent = 'delivered' | 'bounce' | 'dropped' | 'complaint';
 
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = Object.freeze(['sendgrid', 'ses']);
-export const WEBHOOK_EVENTS: readonly WebhookEvent[] = Object.freeze(['delivered', 'bounce', 'dropped', 'complaint']);
+export const WEBHOOK_EVENTS: readonly WebhookEvent[] = Object.freeze([
+  'delivered',
+  'bounce',
+  'dropped',
+  'complaint',
+]);
 
 /** Characters of a diagnostic text copied into a payload; an SMTP reply line is at most 512 (RFC 5321). */
 export const MAX_DIAGNOSTIC_CHARS = 1000;
@@ -38,7 +43,8 @@ export const FAKE_AWS_ACCOUNT_ID = '123456789012';
 export const DEFAULT_TOPIC_ARN = `arn:aws:sns:us-east-1:${FAKE_AWS_ACCOUNT_ID}:email-validate-sink`;
 export const DEFAULT_REPORTING_MTA = 'email-sink.email-validate.local';
 /** Diagnostic used for bounces and drops when the rule gives none. */
-export const DEFAULT_BOUNCE_DIAGNOSTIC = '550 5.1.1 The email account that you tried to reach does not exist';
+export const DEFAULT_BOUNCE_DIAGNOSTIC =
+  '550 5.1.1 The email account that you tried to reach does not exist';
 
 export interface WebhookInput {
   format: WebhookFormat;
@@ -121,12 +127,31 @@ export function sendgridClassification(status: string): string {
 
 function lastHeaderValue(headers: WebhookInput['headers'], name: string): string | null {
   if (!headers) return null;
-  for (let i = headers.length - 1; i >= 0; i--) if (headers[i].name.toLowerCase() === name) return headers[i].value;
+  for (let i = headers.length - 1; i >= 0; i--)
+    if (headers[i].name.toLowerCase() === name) return headers[i].value;
   return null;
 }
 
 /** Fields every SendGrid event has; unique_args never override them. */
-const SENDGRID_RESERVED = new Set(['email', 'timestamp', 'smtp-id', 'sg_event_id', 'sg_message_id', 'event', 'category', 'type', 'status', 'reason', 'response', 'attempt', 'tls', 'ip', 'bounce_classification', 'useragent', 'url']);
+const SENDGRID_RESERVED = new Set([
+  'email',
+  'timestamp',
+  'smtp-id',
+  'sg_event_id',
+  'sg_message_id',
+  'event',
+  'category',
+  'type',
+  'status',
+  'reason',
+  'response',
+  'attempt',
+  'tls',
+  'ip',
+  'bounce_classification',
+  'useragent',
+  'url',
+]);
 
 /** `unique_args` and `category` of an X-SMTPAPI header (SendGrid's SMTP relay API), as they appear in events. */
 export function smtpApiFields(headers: WebhookInput['headers']): Record<string, unknown> {
@@ -144,11 +169,16 @@ export function smtpApiFields(headers: WebhookInput['headers']): Record<string, 
   if (typeof args === 'object' && args !== null && !Array.isArray(args)) {
     for (const [k, v] of Object.entries(args).slice(0, MAX_UNIQUE_ARGS)) {
       if (SENDGRID_RESERVED.has(k) || k.startsWith('sg_') || k === '__proto__') continue;
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v).slice(0, 1024);
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+        out[k] = String(v).slice(0, 1024);
     }
   }
   if (typeof category === 'string') out.category = category.slice(0, 255);
-  else if (Array.isArray(category)) out.category = category.filter((c): c is string => typeof c === 'string').slice(0, 10).map((c) => c.slice(0, 255));
+  else if (Array.isArray(category))
+    out.category = category
+      .filter((c): c is string => typeof c === 'string')
+      .slice(0, 10)
+      .map((c) => c.slice(0, 255));
   return out;
 }
 
@@ -159,7 +189,10 @@ export function smtpApiFields(headers: WebhookInput['headers']): Record<string, 
  * `complaint` becomes SendGrid's `spamreport`; a bounce with a 4xx code
  * becomes `deferred`, as SendGrid reports temporary failures.
  */
-export function buildSendGridEvents(input: WebhookInput, deps: WebhookDeps): Array<Record<string, unknown>> {
+export function buildSendGridEvents(
+  input: WebhookInput,
+  deps: WebhookDeps,
+): Array<Record<string, unknown>> {
   const now = deps.now();
   const bare = bareMessageId(input.message.messageId);
   const base: Record<string, unknown> = {
@@ -172,13 +205,40 @@ export function buildSendGridEvents(input: WebhookInput, deps: WebhookDeps): Arr
   };
   switch (input.event) {
     case 'delivered':
-      return [{ ...base, event: 'delivered', response: '250 2.0.0 OK', tls: input.message.envelope.tls ? 1 : 0, ip: input.message.envelope.clientAddress }];
+      return [
+        {
+          ...base,
+          event: 'delivered',
+          response: '250 2.0.0 OK',
+          tls: input.message.envelope.tls ? 1 : 0,
+          ip: input.message.envelope.clientAddress,
+        },
+      ];
     case 'bounce': {
       const d = parseDiagnostic(input.diagnostic);
-      if (d.transient) return [{ ...base, event: 'deferred', response: d.text, attempt: '1', tls: input.message.envelope.tls ? 1 : 0 }];
+      if (d.transient)
+        return [
+          {
+            ...base,
+            event: 'deferred',
+            response: d.text,
+            attempt: '1',
+            tls: input.message.envelope.tls ? 1 : 0,
+          },
+        ];
       // SendGrid reports policy/reputation blocks (5.7.x) as type "blocked", the rest as "bounce".
       const type = d.status.startsWith('5.7.') ? 'blocked' : 'bounce';
-      return [{ ...base, event: 'bounce', type, status: d.status, reason: d.text, bounce_classification: sendgridClassification(d.status), tls: input.message.envelope.tls ? 1 : 0 }];
+      return [
+        {
+          ...base,
+          event: 'bounce',
+          type,
+          status: d.status,
+          reason: d.text,
+          bounce_classification: sendgridClassification(d.status),
+          tls: input.message.envelope.tls ? 1 : 0,
+        },
+      ];
     }
     case 'dropped': {
       const d = parseDiagnostic(input.diagnostic ?? 'Bounced Address');
@@ -204,7 +264,8 @@ function sesBounceSubType(d: ParsedDiagnostic): string {
 export function sesTags(headers: WebhookInput['headers']): Record<string, string[]> | null {
   const tags: Record<string, string[]> = {};
   const configSet = lastHeaderValue(headers, 'x-ses-configuration-set');
-  if (configSet !== null && configSet.trim() !== '') tags['ses:configuration-set'] = [configSet.trim().slice(0, 64)];
+  if (configSet !== null && configSet.trim() !== '')
+    tags['ses:configuration-set'] = [configSet.trim().slice(0, 64)];
   const list = lastHeaderValue(headers, 'x-ses-message-tags');
   if (list !== null) {
     for (const pair of list.slice(0, MAX_SMTPAPI_CHARS).split(',').slice(0, 50)) {
@@ -212,20 +273,30 @@ export function sesTags(headers: WebhookInput['headers']): Record<string, string
       if (eq <= 0) continue;
       const name = pair.slice(0, eq).trim().slice(0, 256);
       if (name === '' || name === '__proto__') continue;
-      tags[name] = [pair.slice(eq + 1).trim().slice(0, 256)];
+      tags[name] = [
+        pair
+          .slice(eq + 1)
+          .trim()
+          .slice(0, 256),
+      ];
     }
   }
   return Object.keys(tags).length > 0 ? tags : null;
 }
 
 /** The SES notification object (what SNS carries, JSON-encoded, in `Message`). */
-export function buildSesNotification(input: WebhookInput, deps: WebhookDeps): Record<string, unknown> {
+export function buildSesNotification(
+  input: WebhookInput,
+  deps: WebhookDeps,
+): Record<string, unknown> {
   const now = deps.now();
   const m = input.message;
   const mta = deps.reportingMta ?? DEFAULT_REPORTING_MTA;
   const bare = bareMessageId(m.messageId);
-  const source = m.envelope.mailFrom?.address ?? (m.from ?? '');
-  const sourceDomain = source.includes('@') ? source.slice(source.lastIndexOf('@') + 1) : 'example.com';
+  const source = m.envelope.mailFrom?.address ?? m.from ?? '';
+  const sourceDomain = source.includes('@')
+    ? source.slice(source.lastIndexOf('@') + 1)
+    : 'example.com';
   let headers: Array<{ name: string; value: string }> = [];
   let headersTruncated = false;
   if (input.headers) {
@@ -241,7 +312,10 @@ export function buildSesNotification(input: WebhookInput, deps: WebhookDeps): Re
     if (bare !== null) headers.push({ name: 'Message-ID', value: `<${bare}>` });
   }
   const tags = sesTags(input.headers);
-  const commonHeaders: Record<string, unknown> = { from: m.from !== null ? [m.from] : [], to: m.to };
+  const commonHeaders: Record<string, unknown> = {
+    from: m.from !== null ? [m.from] : [],
+    to: m.to,
+  };
   if (bare !== null) commonHeaders.messageId = `<${bare}>`;
   if (m.subject !== null) commonHeaders.subject = m.subject;
   const mail = {
@@ -276,7 +350,8 @@ export function buildSesNotification(input: WebhookInput, deps: WebhookDeps): Re
     case 'dropped': {
       const d = parseDiagnostic(input.diagnostic);
       // SES has no "dropped": a send to a suppressed address is a Permanent bounce of subtype Suppressed.
-      const bounceType = input.event === 'dropped' ? 'Permanent' : d.transient ? 'Transient' : 'Permanent';
+      const bounceType =
+        input.event === 'dropped' ? 'Permanent' : d.transient ? 'Transient' : 'Permanent';
       const bounceSubType = input.event === 'dropped' ? 'Suppressed' : sesBounceSubType(d);
       return {
         notificationType: 'Bounce',
@@ -284,7 +359,14 @@ export function buildSesNotification(input: WebhookInput, deps: WebhookDeps): Re
         bounce: {
           bounceType,
           bounceSubType,
-          bouncedRecipients: [{ emailAddress: input.recipient, action: 'failed', status: d.status, diagnosticCode: `smtp; ${d.text}` }],
+          bouncedRecipients: [
+            {
+              emailAddress: input.recipient,
+              action: 'failed',
+              status: d.status,
+              diagnosticCode: `smtp; ${d.text}`,
+            },
+          ],
           timestamp,
           feedbackId: deps.newId(),
           reportingMTA: `dsn; ${mta}`,
@@ -309,7 +391,10 @@ export function buildSesNotification(input: WebhookInput, deps: WebhookDeps): Re
 }
 
 /** The SNS HTTP `Notification` envelope around an SES notification. */
-export function buildSnsEnvelope(notification: Record<string, unknown>, deps: WebhookDeps): Record<string, string> {
+export function buildSnsEnvelope(
+  notification: Record<string, unknown>,
+  deps: WebhookDeps,
+): Record<string, string> {
   const topicArn = deps.topicArn ?? DEFAULT_TOPIC_ARN;
   const region = topicArn.split(':')[3] || 'us-east-1';
   return {
@@ -331,7 +416,10 @@ export function buildWebhookRequest(input: WebhookInput, deps: WebhookDeps): Web
   if (input.format === 'sendgrid') {
     return {
       body: JSON.stringify(buildSendGridEvents(input, deps)),
-      headers: { 'content-type': 'application/json', 'user-agent': 'kubectl-email-validate-sink (SendGrid Event Webhook format)' },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'kubectl-email-validate-sink (SendGrid Event Webhook format)',
+      },
     };
   }
   const envelope = buildSnsEnvelope(buildSesNotification(input, deps), deps);

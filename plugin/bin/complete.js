@@ -26,21 +26,34 @@ const root = join(here, '..', '..');
  */
 function ensureModernNode() {
   const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1]) || process.env.EV_REEXEC === '1') return;
+  if (major > MIN[0] || (major === MIN[0] && minor >= MIN[1]) || process.env.EV_REEXEC === '1')
+    return;
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(pinned)) return;
-  const r = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, EV_REEXEC: '1' } });
+  const r = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, EV_REEXEC: '1' },
+  });
   process.exit(r.status ?? 0);
 }
 
-const commandsDir = [join(root, 'dist', 'plugin', 'commands'), join(root, 'plugin', 'commands')].find((d) => existsSync(d));
+const commandsDir = [
+  join(root, 'dist', 'plugin', 'commands'),
+  join(root, 'plugin', 'commands'),
+].find((d) => existsSync(d));
 
 /** Topics (directories) and commands (files) directly under `dir`, without extensions. */
 function entries(dir) {
   if (!dir || !existsSync(dir)) return [];
   const out = new Set();
   for (const name of readdirSync(dir)) {
-    if (name.endsWith('.d.ts') || name.endsWith('.map') || name.startsWith('.') || name.startsWith('_')) continue;
+    if (
+      name.endsWith('.d.ts') ||
+      name.endsWith('.map') ||
+      name.startsWith('.') ||
+      name.startsWith('_')
+    )
+      continue;
     const full = join(dir, name);
     if (statSync(full).isDirectory()) out.add(name);
     else if (/\.(js|ts)$/.test(name)) out.add(name.replace(/\.(js|ts)$/, ''));
@@ -49,14 +62,18 @@ function entries(dir) {
 }
 
 function commandFile(dir, name) {
-  for (const ext of ['.js', '.ts']) if (existsSync(join(dir, name + ext))) return join(dir, name + ext);
+  for (const ext of ['.js', '.ts'])
+    if (existsSync(join(dir, name + ext))) return join(dir, name + ext);
   return null;
 }
 
 /** The kubeconfig files kubectl would read, first the --kubeconfig flag. */
 function kubeconfigFiles(words) {
   const i = words.findIndex((w) => w === '--kubeconfig' || w.startsWith('--kubeconfig='));
-  if (i >= 0) return [words[i].includes('=') ? words[i].slice(words[i].indexOf('=') + 1) : words[i + 1]].filter(Boolean);
+  if (i >= 0)
+    return [
+      words[i].includes('=') ? words[i].slice(words[i].indexOf('=') + 1) : words[i + 1],
+    ].filter(Boolean);
   if (process.env.KUBECONFIG) return process.env.KUBECONFIG.split(delimiter).filter(Boolean);
   return [join(homedir(), '.kube', 'config')];
 }
@@ -68,7 +85,9 @@ async function contexts(words) {
     try {
       const doc = parse(readFileSync(file, 'utf8'));
       for (const c of doc?.contexts ?? []) if (typeof c?.name === 'string') names.add(c.name);
-    } catch { /* unreadable or broken kubeconfig: nothing to offer */ }
+    } catch {
+      /* unreadable or broken kubeconfig: nothing to offer */
+    }
   }
   return [...names];
 }
@@ -82,7 +101,14 @@ async function loadFlags(file) {
     const extra = cmd?.completionValues ?? {};
     const flags = {};
     for (const [name, def] of Object.entries(cmd?.flags ?? {})) {
-      flags[name] = { ...def, values: Array.isArray(def.options) ? def.options : (Array.isArray(extra[name]) ? extra[name] : null) };
+      flags[name] = {
+        ...def,
+        values: Array.isArray(def.options)
+          ? def.options
+          : Array.isArray(extra[name])
+            ? extra[name]
+            : null,
+      };
     }
     return flags;
   } catch {
@@ -117,29 +143,44 @@ async function complete(argv) {
     const w = words[i];
     if (w.startsWith('-')) break;
     const f = commandFile(dir, w);
-    if (f) { file = f; continue; }
-    if (existsSync(join(dir, w)) && statSync(join(dir, w)).isDirectory()) { dir = join(dir, w); continue; }
+    if (f) {
+      file = f;
+      continue;
+    }
+    if (existsSync(join(dir, w)) && statSync(join(dir, w)).isDirectory()) {
+      dir = join(dir, w);
+      continue;
+    }
     break;
   }
   const prev = words[words.length - 1] ?? '';
   if (!file) {
-    return current.startsWith('-') ? ['--help', NO_FILES] : [...entries(dir).filter((e) => e.startsWith(current)), NO_FILES];
+    return current.startsWith('-')
+      ? ['--help', NO_FILES]
+      : [...entries(dir).filter((e) => e.startsWith(current)), NO_FILES];
   }
   const flags = await loadFlags(file);
-  if (!current.startsWith('-') && !(prev.startsWith('-') && flagByWord(flags, prev)?.def.type === 'option')) {
+  if (
+    !current.startsWith('-') &&
+    !(prev.startsWith('-') && flagByWord(flags, prev)?.def.type === 'option')
+  ) {
     // A positional argument: `run FLOWS…`, `check FILE…`, `rules set FILE` want file names.
     return [(await takesFileArgs(file)) ? FILES : NO_FILES];
   }
   const prevFlag = flagByWord(flags, prev);
   if (prevFlag && prevFlag.def.type === 'option' && !prev.includes('=')) {
-    if (prevFlag.name === 'context') return [...(await contexts(words)).filter((c) => c.startsWith(current)), NO_FILES];
+    if (prevFlag.name === 'context')
+      return [...(await contexts(words)).filter((c) => c.startsWith(current)), NO_FILES];
     const values = valuesOf(prevFlag.def);
     if (values) return [...values.filter((o) => o.startsWith(current)), NO_FILES];
     if (takesFile(prevFlag)) return [FILES];
     return [NO_FILES];
   }
   if (current.startsWith('--') && current.includes('=')) {
-    const [name, value] = [current.slice(2, current.indexOf('=')), current.slice(current.indexOf('=') + 1)];
+    const [name, value] = [
+      current.slice(2, current.indexOf('=')),
+      current.slice(current.indexOf('=') + 1),
+    ];
     const def = flags[name];
     const values = name === 'context' ? await contexts(words) : (valuesOf(def) ?? []);
     return [...values.filter((v) => v.startsWith(value)).map((v) => `--${name}=${v}`), NO_FILES];

@@ -23,24 +23,36 @@ Without NAME: the sink in -n, or the only sink in the context.`;
   static override args = { name: Args.string({ description: 'Namespace of the sink.' }) };
   static override flags = {
     all: Flags.boolean({ description: 'Remove every managed sink in the context.' }),
-    wait: Flags.boolean({ description: 'Wait until deleted namespaces are gone.', default: true, allowNo: true }),
+    wait: Flags.boolean({
+      description: 'Wait until deleted namespaces are gone.',
+      default: true,
+      allowNo: true,
+    }),
     output: outputFlag,
     ...kubeFlags,
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Down);
-    if (flags.all && args.name) throw evError('EV_ERR_CONFLICTING_OPTIONS', 'NAME and --all cannot be used together', { hint: 'give one sink\'s namespace, or --all.' });
+    if (flags.all && args.name)
+      throw evError('EV_ERR_CONFLICTING_OPTIONS', 'NAME and --all cannot be used together', {
+        hint: "give one sink's namespace, or --all.",
+      });
     const { connect } = await import('../lib/kube/adapter.ts');
     const { listSinks, removeSink } = await import('../lib/kube/sinks.ts');
     const client = connect(pickKubeFlags(flags));
     let targets: string[];
-    if (flags.all) targets = (await listSinks(client, new Date(), flags.namespace)).map((s) => s.namespace);
+    if (flags.all)
+      targets = (await listSinks(client, new Date(), flags.namespace)).map((s) => s.namespace);
     else if (args.name ?? flags.namespace) targets = [(args.name ?? flags.namespace) as string];
     else {
       const sinks = await listSinks(client, new Date());
       if (sinks.length > 1) {
-        throw evError('EV_ERR_INVALID_OPTION', `several sinks in this context: ${sinks.map((s) => s.namespace).join(', ')}`, { hint: 'name one (`down NAME`) or use --all.' });
+        throw evError(
+          'EV_ERR_INVALID_OPTION',
+          `several sinks in this context: ${sinks.map((s) => s.namespace).join(', ')}`,
+          { hint: 'name one (`down NAME`) or use --all.' },
+        );
       }
       targets = sinks.map((s) => s.namespace);
     }
@@ -49,7 +61,10 @@ Without NAME: the sink in -n, or the only sink in the context.`;
       this.status(`removing the sink in ${ns}…`);
       results.push({ namespace: ns, outcome: await removeSink(client, ns, { wait: flags.wait }) });
     }
-    this.emit(flags.output, results, () => (results.length === 0 ? 'nothing to remove: no sinks found'
-      : results.map((r) => `${r.namespace}: ${OUTCOME_TEXT[r.outcome]}`).join('\n')));
+    this.emit(flags.output, results, () =>
+      results.length === 0
+        ? 'nothing to remove: no sinks found'
+        : results.map((r) => `${r.namespace}: ${OUTCOME_TEXT[r.outcome]}`).join('\n'),
+    );
   }
 }

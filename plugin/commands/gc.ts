@@ -4,7 +4,8 @@ import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 
 export default class Gc extends BaseCommand {
   static override summary = 'Delete every managed sink whose TTL has passed.';
-  static override description = 'Finds namespaces (and sinks in existing namespaces) labelled app.kubernetes.io/managed-by=kubectl-email-validate whose recorded TTL (`up --ttl`) has passed, and deletes them. Objects without the label are never touched. Run it from a CronJob or CI to catch sinks left behind by killed jobs.';
+  static override description =
+    'Finds namespaces (and sinks in existing namespaces) labelled app.kubernetes.io/managed-by=kubectl-email-validate whose recorded TTL (`up --ttl`) has passed, and deletes them. Objects without the label are never touched. Run it from a CronJob or CI to catch sinks left behind by killed jobs.';
   static override examples = ['<%= config.bin %> gc --dry-run', '<%= config.bin %> gc -o json'];
   static override flags = {
     'dry-run': Flags.boolean({ description: 'Only list what would be deleted.' }),
@@ -26,8 +27,21 @@ export default class Gc extends BaseCommand {
       await removeSink(client, s.namespace, { wait: false });
       deleted.push(s.namespace);
     }
-    const result = { dryRun: flags['dry-run'], expired: expired.map((s) => ({ namespace: s.namespace, expiresAt: s.expiresAt })), deleted, kept: sinks.length - expired.length };
-    this.emit(flags.output, result, () => (expired.length === 0 ? `nothing expired (${sinks.length} sink${sinks.length === 1 ? '' : 's'} still within their TTL)`
-      : expired.map((s) => `${flags['dry-run'] ? 'would delete' : 'deleted'} ${s.namespace} (expired ${s.expiresAt})`).join('\n')));
+    const result = {
+      dryRun: flags['dry-run'],
+      expired: expired.map((s) => ({ namespace: s.namespace, expiresAt: s.expiresAt })),
+      deleted,
+      kept: sinks.length - expired.length,
+    };
+    this.emit(flags.output, result, () =>
+      expired.length === 0
+        ? `nothing expired (${sinks.length} sink${sinks.length === 1 ? '' : 's'} still within their TTL)`
+        : expired
+            .map(
+              (s) =>
+                `${flags['dry-run'] ? 'would delete' : 'deleted'} ${s.namespace} (expired ${s.expiresAt})`,
+            )
+            .join('\n'),
+    );
   }
 }

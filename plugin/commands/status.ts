@@ -8,9 +8,14 @@ import pLimit from 'p-limit';
 export const STATUS_COUNT_CONCURRENCY = 8;
 
 export default class Status extends BaseCommand {
-  static override summary = 'List the managed sinks and running in-cluster checks in the context: age, TTL, readiness, message counts, progress.';
-  static override description = 'Message counts come from each sink\'s API, and the progress of a check (records written / queued / in the input) from its Redis, through short-lived port-forwards; they are best effort (shown as "-" when unreachable). `down NAMESPACE` and `gc` remove checks like sinks.';
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status -n my-team -o json'];
+  static override summary =
+    'List the managed sinks and running in-cluster checks in the context: age, TTL, readiness, message counts, progress.';
+  static override description =
+    'Message counts come from each sink\'s API, and the progress of a check (records written / queued / in the input) from its Redis, through short-lived port-forwards; they are best effort (shown as "-" when unreachable). `down NAMESPACE` and `gc` remove checks like sinks.';
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status -n my-team -o json',
+  ];
   static override flags = { output: outputFlag, ...kubeFlags };
 
   async run(): Promise<void> {
@@ -24,29 +29,59 @@ export default class Status extends BaseCommand {
     const checks = await listChecks(client, now, flags.namespace).catch(() => []);
     const checkNs = new Set(checks.map((c) => c.namespace));
     // A check's own namespace is managed too: it is listed as a check, not as a sink without pods.
-    const sinks = (await listSinks(client, now, flags.namespace)).filter((s) => !(checkNs.has(s.namespace) && s.desired === 0));
+    const sinks = (await listSinks(client, now, flags.namespace)).filter(
+      (s) => !(checkNs.has(s.namespace) && s.desired === 0),
+    );
     const limit = pLimit(STATUS_COUNT_CONCURRENCY);
-    const rows = await Promise.all(sinks.map((s) => limit(async () => ({ ...s, messages: s.ready > 0 ? await sinkMessageCount(client, s.namespace) : null }))));
+    const rows = await Promise.all(
+      sinks.map((s) =>
+        limit(async () => ({
+          ...s,
+          messages: s.ready > 0 ? await sinkMessageCount(client, s.namespace) : null,
+        })),
+      ),
+    );
     const n = (v: number | null): string => (v === null ? '-' : String(v));
-    const checkTable = (): string => (checks.length === 0 ? '' : `\n${renderTable(
-      ['CHECK NAMESPACE', 'AGE', 'EXPIRES IN', 'SHARDS', 'WRITTEN', 'QUEUED', 'TOTAL'],
-      checks.map((c) => [
-        c.namespace, c.createdAt ? age(now.getTime() - Date.parse(c.createdAt)) : '-',
-        c.expired ? 'expired' : c.expiresAt ? age(Date.parse(c.expiresAt) - now.getTime()) : '-',
-        String(c.shards), n(c.written), n(c.queued), c.total === null ? 'reading' : String(c.total),
-      ]),
-    )}`);
-    this.emit(flags.output, [...rows, ...checks.map((c) => ({ kind: 'check', ...c }))], () => (rows.length === 0 ? `no sinks in this context (create one with \`kubectl email-validate up\`)${checkTable()}` : renderTable(
-      ['NAMESPACE', 'AGE', 'TTL', 'EXPIRES IN', 'READY', 'MESSAGES'],
-      rows.map((r) => [
-        r.namespace + (r.managedNamespace ? '' : ' (existing)'),
-        r.createdAt ? age(now.getTime() - Date.parse(r.createdAt)) : '-',
-        r.ttl ?? '-',
-        r.terminating ? 'terminating' : r.expired ? 'expired' : r.expiresAt ? age(Date.parse(r.expiresAt) - now.getTime()) : '-',
-        `${r.ready}/${r.desired}`,
-        r.messages === null ? '-' : String(r.messages),
-      ]),
-    ) + checkTable()));
+    const checkTable = (): string =>
+      checks.length === 0
+        ? ''
+        : `\n${renderTable(
+            ['CHECK NAMESPACE', 'AGE', 'EXPIRES IN', 'SHARDS', 'WRITTEN', 'QUEUED', 'TOTAL'],
+            checks.map((c) => [
+              c.namespace,
+              c.createdAt ? age(now.getTime() - Date.parse(c.createdAt)) : '-',
+              c.expired
+                ? 'expired'
+                : c.expiresAt
+                  ? age(Date.parse(c.expiresAt) - now.getTime())
+                  : '-',
+              String(c.shards),
+              n(c.written),
+              n(c.queued),
+              c.total === null ? 'reading' : String(c.total),
+            ]),
+          )}`;
+    this.emit(flags.output, [...rows, ...checks.map((c) => ({ kind: 'check', ...c }))], () =>
+      rows.length === 0
+        ? `no sinks in this context (create one with \`kubectl email-validate up\`)${checkTable()}`
+        : renderTable(
+            ['NAMESPACE', 'AGE', 'TTL', 'EXPIRES IN', 'READY', 'MESSAGES'],
+            rows.map((r) => [
+              r.namespace + (r.managedNamespace ? '' : ' (existing)'),
+              r.createdAt ? age(now.getTime() - Date.parse(r.createdAt)) : '-',
+              r.ttl ?? '-',
+              r.terminating
+                ? 'terminating'
+                : r.expired
+                  ? 'expired'
+                  : r.expiresAt
+                    ? age(Date.parse(r.expiresAt) - now.getTime())
+                    : '-',
+              `${r.ready}/${r.desired}`,
+              r.messages === null ? '-' : String(r.messages),
+            ]),
+          ) + checkTable(),
+    );
   }
 }
 

@@ -9,25 +9,54 @@ import { MAX_RULES_BYTES } from '../../src/manifests.ts';
 import { parseRules } from '../../src/rules-schema.ts';
 
 export default class Up extends BaseCommand {
-  static override summary = 'Deploy an ephemeral SMTP sink into the cluster and wait until it is ready.';
+  static override summary =
+    'Deploy an ephemeral SMTP sink into the cluster and wait until it is ready.';
   static override description = `Checks your permissions first (SelfSubjectAccessReview), creates a namespace email-validation-<time>-<random> (or uses -n), applies the sink's objects with server-side apply, waits until the sink is ready, then prints the in-cluster SMTP address to point your application at.
 
 Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and annotated with its creation time and --ttl; \`gc\` removes sinks whose TTL has passed. Ctrl-C while it runs removes what was created (unless --keep); a second Ctrl-C exits at once.`;
   static override examples = [
     { description: 'Create a sink in a fresh namespace', command: '<%= config.bin %> up' },
-    { description: 'Use a namespace you already have (no namespace-create rights needed)', command: '<%= config.bin %> up -n my-team' },
-    { description: 'Two replicas, custom rules, JSON for scripts', command: '<%= config.bin %> up --replicas 2 --rules rules.yaml -o json' },
-    { description: 'A mirrored Node.js image', command: '<%= config.bin %> up --node-image registry.internal/library/node:24-alpine' },
+    {
+      description: 'Use a namespace you already have (no namespace-create rights needed)',
+      command: '<%= config.bin %> up -n my-team',
+    },
+    {
+      description: 'Two replicas, custom rules, JSON for scripts',
+      command: '<%= config.bin %> up --replicas 2 --rules rules.yaml -o json',
+    },
+    {
+      description: 'A mirrored Node.js image',
+      command: '<%= config.bin %> up --node-image registry.internal/library/node:24-alpine',
+    },
   ];
   static override flags = {
-    ttl: Flags.string({ description: 'Lifetime recorded on the objects; `gc` deletes the sink after it.', default: DEFAULT_TTL }),
-    wait: Flags.string({ description: 'How long to wait for the sink to become ready.', default: '2m' }),
+    ttl: Flags.string({
+      description: 'Lifetime recorded on the objects; `gc` deletes the sink after it.',
+      default: DEFAULT_TTL,
+    }),
+    wait: Flags.string({
+      description: 'How long to wait for the sink to become ready.',
+      default: '2m',
+    }),
     replicas: Flags.integer({ description: 'Number of sink pods.', default: 1, min: 1, max: 10 }),
-    rules: Flags.string({ helpValue: 'FILE', description: 'YAML rules file loaded into the sink (bounces, deferrals…).' }),
-    image: Flags.string({ description: 'Run this sink image (built from sink/Dockerfile) instead of the Node.js image + bundle.' }),
-    'node-image': Flags.string({ description: 'Node.js image for the default runtime (e.g. a mirror).', default: 'node:24-alpine' }),
-    'service-monitor': Flags.boolean({ description: 'Also create a Prometheus Operator ServiceMonitor.' }),
-    keep: Flags.boolean({ description: 'Leave what was created in place on failure or Ctrl-C (for debugging).' }),
+    rules: Flags.string({
+      helpValue: 'FILE',
+      description: 'YAML rules file loaded into the sink (bounces, deferrals…).',
+    }),
+    image: Flags.string({
+      description:
+        'Run this sink image (built from sink/Dockerfile) instead of the Node.js image + bundle.',
+    }),
+    'node-image': Flags.string({
+      description: 'Node.js image for the default runtime (e.g. a mirror).',
+      default: 'node:24-alpine',
+    }),
+    'service-monitor': Flags.boolean({
+      description: 'Also create a Prometheus Operator ServiceMonitor.',
+    }),
+    keep: Flags.boolean({
+      description: 'Leave what was created in place on failure or Ctrl-C (for debugging).',
+    }),
     output: outputFlag,
     ...kubeFlags,
   };
@@ -39,26 +68,46 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
     const { createSink } = await import('../lib/kube/cluster-sink.ts');
     const started = Date.now();
     const sink = await createSink(pickKubeFlags(flags), {
-      ttl: flags.ttl, wait: flags.wait, replicas: flags.replicas, rules, image: flags.image, nodeImage: flags['node-image'],
-      serviceMonitor: flags['service-monitor'], keep: flags.keep,
-      onStatus: (line) => this.status(line), signal: handler.signal, cleanups: handler,
-    }).catch(async (err: unknown) => { await handler.holdIfInterrupted(); throw err; });
+      ttl: flags.ttl,
+      wait: flags.wait,
+      replicas: flags.replicas,
+      rules,
+      image: flags.image,
+      nodeImage: flags['node-image'],
+      serviceMonitor: flags['service-monitor'],
+      keep: flags.keep,
+      onStatus: (line) => this.status(line),
+      signal: handler.signal,
+      cleanups: handler,
+    }).catch(async (err: unknown) => {
+      await handler.holdIfInterrupted();
+      throw err;
+    });
     const ns = sink.namespace;
     const result = {
-      namespace: ns, createdNamespace: sink.createdNamespace, replicas: sink.replicas, pods: sink.pods, expiresAt: sink.expiresAt,
-      smtp: sink.smtp, apiUrl: sink.apiUrl, tokenSecret: { name: 'email-sink-token', key: 'token' }, seconds: (Date.now() - started) / 1000,
+      namespace: ns,
+      createdNamespace: sink.createdNamespace,
+      replicas: sink.replicas,
+      pods: sink.pods,
+      expiresAt: sink.expiresAt,
+      smtp: sink.smtp,
+      apiUrl: sink.apiUrl,
+      tokenSecret: { name: 'email-sink-token', key: 'token' },
+      seconds: (Date.now() - started) / 1000,
     };
-    this.emit(flags.output, result, () => [
-      `Sink ready in namespace ${ns} (${sink.pods.length} pod${sink.pods.length === 1 ? '' : 's'}, expires ${sink.expiresAt}).`,
-      '',
-      `SMTP (in-cluster, no TLS, no auth):  ${sink.smtp.addresses.join('   ')}`,
-      'Point your application at it, e.g.:',
-      `  kubectl set env deployment/YOUR-APP -n YOUR-NAMESPACE SMTP_HOST=${sink.smtp.host} SMTP_PORT=25`,
-      '',
-      `Watch mail:   kubectl email-validate tail -n ${ns}`,
-      `Send a test:  kubectl email-validate send -n ${ns} --to someone@example.com`,
-      `Remove it:    kubectl email-validate down ${ns}`,
-    ].join('\n'));
+    this.emit(flags.output, result, () =>
+      [
+        `Sink ready in namespace ${ns} (${sink.pods.length} pod${sink.pods.length === 1 ? '' : 's'}, expires ${sink.expiresAt}).`,
+        '',
+        `SMTP (in-cluster, no TLS, no auth):  ${sink.smtp.addresses.join('   ')}`,
+        'Point your application at it, e.g.:',
+        `  kubectl set env deployment/YOUR-APP -n YOUR-NAMESPACE SMTP_HOST=${sink.smtp.host} SMTP_PORT=25`,
+        '',
+        `Watch mail:   kubectl email-validate tail -n ${ns}`,
+        `Send a test:  kubectl email-validate send -n ${ns} --to someone@example.com`,
+        `Remove it:    kubectl email-validate down ${ns}`,
+      ].join('\n'),
+    );
   }
 }
 
@@ -67,9 +116,18 @@ async function readRules(path: string): Promise<string> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw evError('EV_ERR_FILE_READ', `cannot read --rules ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'check the path.' });
+    throw evError(
+      'EV_ERR_FILE_READ',
+      `cannot read --rules ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      { hint: 'check the path.' },
+    );
   }
-  if (Buffer.byteLength(text) > MAX_RULES_BYTES) throw evError('EV_ERR_INVALID_OPTION', `--rules ${path} is larger than ${MAX_RULES_BYTES} bytes`, { hint: 'rules are a short YAML list.' });
+  if (Buffer.byteLength(text) > MAX_RULES_BYTES)
+    throw evError(
+      'EV_ERR_INVALID_OPTION',
+      `--rules ${path} is larger than ${MAX_RULES_BYTES} bytes`,
+      { hint: 'rules are a short YAML list.' },
+    );
   parseRules(text, path); // a bad rules file is a usage error here, not a crash loop in the cluster
   return text;
 }

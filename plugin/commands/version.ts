@@ -8,7 +8,15 @@ export default class Version extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Version);
-    const info = { version: this.config.version, protocol: PROTOCOL_VERSION, node: process.version };
-    this.emit(flags.output, info, () => `kubectl-email_validate ${info.version} (protocol ${info.protocol}, node ${info.node})`);
+    const info = {
+      version: this.config.version,
+      protocol: PROTOCOL_VERSION,
+      node: process.version,
+    };
+    this.emit(
+      flags.output,
+      info,
+      () => `kubectl-email_validate ${info.version} (protocol ${info.protocol}, node ${info.node})`,
+    );
   }
 }

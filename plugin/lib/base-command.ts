@@ -38,17 +38,37 @@ export abstract class BaseCommand extends Command {
 
   /** Hints name only flags this command has: "run without a cluster" differs from command to command. */
   private ownHint(err: unknown): unknown {
-    if (!isEmailValidateError(err) || err.code !== 'EV_ERR_KUBECONFIG_MISSING' || !err.hint) return err;
+    if (!isEmailValidateError(err) || err.code !== 'EV_ERR_KUBECONFIG_MISSING' || !err.hint)
+      return err;
     const flags = this.ctor.flags ?? {};
-    const ways = [flags.sink && '--sink URL', flags.local && '--local', flags.smtp && '--smtp HOST:PORT'].filter(Boolean);
+    const ways = [
+      flags.sink && '--sink URL',
+      flags.local && '--local',
+      flags.smtp && '--smtp HOST:PORT',
+    ].filter(Boolean);
     const base = 'point --kubeconfig or KUBECONFIG at a kubeconfig file';
-    return evError(err.code, err.message, { hint: ways.length > 0 ? `${base}, or use ${ways.join(' / ')} to run without a cluster.` : `${base}.`, details: err.details, cause: err.cause });
+    return evError(err.code, err.message, {
+      hint:
+        ways.length > 0
+          ? `${base}, or use ${ways.join(' / ')} to run without a cluster.`
+          : `${base}.`,
+      details: err.details,
+      cause: err.cause,
+    });
   }
 
   protected override async catch(err: Interfaces.CommandError): Promise<never> {
     // oclif's NonExistentFlagsError carries the unknown flags: suggest the closest real ones.
     const unknown = (err as { flags?: unknown }).flags;
-    const hint = Array.isArray(unknown) ? flagHint(unknown as string[], this.ctor.flags as Record<string, { char?: string; aliases?: string[]; hidden?: boolean }>) : null;
+    const hint = Array.isArray(unknown)
+      ? flagHint(
+          unknown as string[],
+          this.ctor.flags as Record<
+            string,
+            { char?: string; aliases?: string[]; hidden?: boolean }
+          >,
+        )
+      : null;
     const code = reportFatal(this.ownHint(err), process.stderr, undefined, hint ?? undefined);
     // A command that let the interrupt handler wait for it still owes the cleanups it registered.
     if (interrupts.exitCode !== null) {

@@ -1,6 +1,8 @@
 import { ERROR_CODES, EXIT, isEmailValidateError, type ExitCode } from '../../src/errors.ts';
 
-interface Writable { write(chunk: string): unknown }
+interface Writable {
+  write(chunk: string): unknown;
+}
 
 /** oclif's own errors carry an exit code in `oclif.exit`; parse errors are user mistakes. */
 function oclifExit(err: unknown): number | undefined {
@@ -15,7 +17,10 @@ function oneLine(message: string): string {
     .replace(/\n?See more help with --help\s*$/, '')
     .replace(/^The following errors? occurred:\s*/, '')
     .replace(/^Missing required flag (\w[\w-]*)/gm, 'Missing required flag --$1')
-    .split('\n').map((line) => line.trim().replace(/\s{2,}/g, ' ')).filter(Boolean).join(': ')
+    .split('\n')
+    .map((line) => line.trim().replace(/\s{2,}/g, ' '))
+    .filter(Boolean)
+    .join(': ')
     .replace(/:: /g, ': ');
 }
 
@@ -24,7 +29,12 @@ function oneLine(message: string): string {
  * returns the exit code. Stack traces only with DEBUG set: a user mistake is
  * never a crash.
  */
-export function reportFatal(err: unknown, stderr: Writable, debug = Boolean(process.env.DEBUG), hint?: string): ExitCode | number {
+export function reportFatal(
+  err: unknown,
+  stderr: Writable,
+  debug = Boolean(process.env.DEBUG),
+  hint?: string,
+): ExitCode | number {
   if (isEmailValidateError(err)) {
     stderr.write(`error: ${err.message} [${err.code}]\n`);
     if (err.hint) stderr.write(`hint: ${err.hint}\n`);

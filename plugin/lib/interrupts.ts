@@ -22,7 +22,11 @@ export interface InterruptHandlerOptions {
   gcCommand?: string;
 }
 
-interface Entry { id: number; label: string; run: () => Promise<void> }
+interface Entry {
+  id: number;
+  label: string;
+  run: () => Promise<void>;
+}
 
 export class InterruptHandler {
   private readonly source: SignalSource;
@@ -36,7 +40,9 @@ export class InterruptHandler {
   private installed = false;
   private firstSignal: NodeJS.Signals | null = null;
   private finishes = false;
-  private readonly listener = (signal: NodeJS.Signals) => { void this.onSignal(signal); };
+  private readonly listener = (signal: NodeJS.Signals) => {
+    void this.onSignal(signal);
+  };
 
   constructor(options: InterruptHandlerOptions = {}) {
     this.source = options.source ?? process;
@@ -46,10 +52,14 @@ export class InterruptHandler {
   }
 
   /** Aborted at the first signal. */
-  get signal(): AbortSignal { return this.controller.signal; }
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
 
   /** Labels of what would be cleaned up now. */
-  pending(): string[] { return this.entries.map((e) => e.label); }
+  pending(): string[] {
+    return this.entries.map((e) => e.label);
+  }
 
   /** The exit code the first signal asks for: 130 for SIGINT (Ctrl-C), 143 for SIGTERM; null before any. */
   get exitCode(): number | null {
@@ -126,10 +136,16 @@ export class InterruptHandler {
     if (this.signals > 1) {
       const left = this.pending();
       if (left.length) {
-        this.stderr.write(`\nexiting without finishing the cleanup; left behind: ${left.join(', ')}\n`);
+        this.stderr.write(
+          `\nexiting without finishing the cleanup; left behind: ${left.join(', ')}\n`,
+        );
         // `gc` only takes what has expired, and `down --all` would take other people's sinks too.
-        const ns = left.map((l) => /namespace (\S+)/.exec(l)?.[1]).find((n) => n !== undefined) ?? 'NAMESPACE';
-        this.stderr.write(`hint: \`${this.gcCommand}\` removes it once its TTL has passed; to remove it now: \`kubectl email-validate down ${ns}\`.\n`);
+        const ns =
+          left.map((l) => /namespace (\S+)/.exec(l)?.[1]).find((n) => n !== undefined) ??
+          'NAMESPACE';
+        this.stderr.write(
+          `hint: \`${this.gcCommand}\` removes it once its TTL has passed; to remove it now: \`kubectl email-validate down ${ns}\`.\n`,
+        );
       }
       this.exit(this.exitCode ?? EXIT.INTERRUPTED);
       return;
@@ -138,10 +154,16 @@ export class InterruptHandler {
     this.controller.abort(new Error(`interrupted by ${signal}`));
     if (this.finishes) {
       // The command reports first, then releases what it opened in its own finally blocks.
-      if (this.entries.length) this.stderr.write(`\ninterrupted: cleaning up ${this.pending().join(', ')} after the report (press Ctrl-C again to exit at once)\n`);
+      if (this.entries.length)
+        this.stderr.write(
+          `\ninterrupted: cleaning up ${this.pending().join(', ')} after the report (press Ctrl-C again to exit at once)\n`,
+        );
       return;
     }
-    if (this.entries.length) this.stderr.write(`\ninterrupted: cleaning up ${this.pending().join(', ')} (press Ctrl-C again to exit at once)\n`);
+    if (this.entries.length)
+      this.stderr.write(
+        `\ninterrupted: cleaning up ${this.pending().join(', ')} (press Ctrl-C again to exit at once)\n`,
+      );
     await this.runCleanups();
     this.exit(this.exitCode ?? EXIT.INTERRUPTED);
   }

@@ -15,7 +15,8 @@ export const kubeFlags = {
   user: Flags.string({ description: 'The kubeconfig user to use.', helpGroup: 'KUBERNETES' }),
   namespace: Flags.string({
     char: 'n',
-    description: 'Namespace to use (default: the context\'s namespace; `up` creates a new one unless given).',
+    description:
+      "Namespace to use (default: the context's namespace; `up` creates a new one unless given).",
     helpGroup: 'KUBERNETES',
   }),
   'request-timeout': Flags.string({
@@ -38,5 +39,12 @@ export interface KubeFlagsValues {
 /** Picks the kube flags out of a command's parsed flags. */
 export function pickKubeFlags(flags: KubeFlagsValues): KubeFlagsValues {
   const { kubeconfig, context, cluster, user, namespace } = flags;
-  return { kubeconfig, context, cluster, user, namespace, 'request-timeout': flags['request-timeout'] };
+  return {
+    kubeconfig,
+    context,
+    cluster,
+    user,
+    namespace,
+    'request-timeout': flags['request-timeout'],
+  };
 }

@@ -38,8 +38,14 @@ export class FeedMerger {
   #held = 0;
 
   constructor(sources: number, emit: (item: FeedItem) => void, options: { maxHeld?: number } = {}) {
-    if (!Number.isInteger(sources) || sources < 1) throw new RangeError('FeedMerger needs at least one source');
-    this.#lanes = Array.from({ length: sources }, () => ({ queue: [], head: 0, caughtUp: false, ended: false }));
+    if (!Number.isInteger(sources) || sources < 1)
+      throw new RangeError('FeedMerger needs at least one source');
+    this.#lanes = Array.from({ length: sources }, () => ({
+      queue: [],
+      head: 0,
+      caughtUp: false,
+      ended: false,
+    }));
     this.#emit = emit;
     this.#maxHeld = options.maxHeld ?? MAX_HELD_EVENTS;
   }
@@ -94,7 +100,10 @@ export class FeedMerger {
         const t = Date.parse(e.time);
         const time = Number.isNaN(t) ? 0 : t;
         // Strictly smaller: ties go to the lower feed index, which is visited first.
-        if (best < 0 || time < bestTime) { best = i; bestTime = time; }
+        if (best < 0 || time < bestTime) {
+          best = i;
+          bestTime = time;
+        }
       }
       if (best < 0) return;
       if (blocked && !force && this.#held <= this.#maxHeld) return;
@@ -102,8 +111,13 @@ export class FeedMerger {
       const event = lane.queue[lane.head];
       lane.head += 1;
       this.#held -= 1;
-      if (lane.head === lane.queue.length) { lane.queue = []; lane.head = 0; }
-      else if (lane.head > 1024 && lane.head * 2 > lane.queue.length) { lane.queue = lane.queue.slice(lane.head); lane.head = 0; }
+      if (lane.head === lane.queue.length) {
+        lane.queue = [];
+        lane.head = 0;
+      } else if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
+        lane.queue = lane.queue.slice(lane.head);
+        lane.head = 0;
+      }
       this.#emit({ source: best, event });
     }
   }

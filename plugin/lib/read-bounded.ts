@@ -6,7 +6,10 @@
 
 type ByteStream = AsyncIterable<Uint8Array | string>;
 
-const asBuffer = (chunk: Uint8Array | string): Buffer => (typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+const asBuffer = (chunk: Uint8Array | string): Buffer =>
+  typeof chunk === 'string'
+    ? Buffer.from(chunk)
+    : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 
 /** The first `max` bytes of the stream; the rest is consumed and dropped. */
 export async function readTruncated(stream: ByteStream, max: number): Promise<Buffer> {
@@ -21,7 +24,11 @@ export async function readTruncated(stream: ByteStream, max: number): Promise<Bu
 }
 
 /** The whole stream, or what `tooLarge()` throws as soon as it passes `max` bytes (nothing more is buffered). */
-export async function readAtMost(stream: ByteStream, max: number, tooLarge: () => never): Promise<Buffer> {
+export async function readAtMost(
+  stream: ByteStream,
+  max: number,
+  tooLarge: () => never,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {

@@ -16,10 +16,26 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import WebSocket from 'ws';
 import { sleep, type Clock } from '../../src/clock.ts';
-import { ERROR_CODES, EmailValidateError, evError, isEmailValidateError, type ErrorCode } from '../../src/errors.ts';
+import {
+  ERROR_CODES,
+  EmailValidateError,
+  evError,
+  isEmailValidateError,
+  type ErrorCode,
+} from '../../src/errors.ts';
 import { backoffDelay } from '../../src/limits/backoff.ts';
-import { FEED_CLOSE_TOO_SLOW, FEED_PING_INTERVAL_MS, FEED_SUBPROTOCOL } from '../../src/protocol.ts';
-import type { HelloFrame, MessageDetail, MessageList, SinkEvent, SinkStats } from '../../src/protocol.ts';
+import {
+  FEED_CLOSE_TOO_SLOW,
+  FEED_PING_INTERVAL_MS,
+  FEED_SUBPROTOCOL,
+} from '../../src/protocol.ts';
+import type {
+  HelloFrame,
+  MessageDetail,
+  MessageList,
+  SinkEvent,
+  SinkStats,
+} from '../../src/protocol.ts';
 import { readAtMost } from './read-bounded.ts';
 import { systemClock } from './system-clock.ts';
 
@@ -71,11 +87,16 @@ export interface SinkInfo {
   [key: string]: unknown;
 }
 
-
 export type FeedStatus =
   | { state: 'connecting'; attempt: number; since: number | null }
   | { state: 'connected'; instance: string; since: number; lastSeq: number; resumed: boolean }
-  | { state: 'disconnected'; code: number | null; reason: string; retryInMs: number; attempt: number }
+  | {
+      state: 'disconnected';
+      code: number | null;
+      reason: string;
+      retryInMs: number;
+      attempt: number;
+    }
   | { state: 'restarted'; previousInstance: string; instance: string };
 
 export interface EventsOptions {
@@ -93,7 +114,12 @@ export interface EventsOptions {
   onHello?(hello: HelloFrame): void;
   onStatus?(status: FeedStatus): void;
   /** Reconnect tuning (tests shorten it). */
-  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; giveUpAfterMs?: number; idleTimeoutMs?: number };
+  reconnect?: {
+    initialDelayMs?: number;
+    maxDelayMs?: number;
+    giveUpAfterMs?: number;
+    idleTimeoutMs?: number;
+  };
   /** Jitter source in [0, 1); default Math.random. */
   random?: () => number;
   /** Reconnect waits and the give-up deadline run on this clock (default: real time). */
@@ -101,8 +127,19 @@ export interface EventsOptions {
 }
 
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 /** Errors of a reused keep-alive connection that the peer (or a tunnel) closed meanwhile. */
@@ -122,31 +159,46 @@ function errorCodeOf(err: unknown): string | undefined {
 
 function unreachable(url: string, cause: unknown): EmailValidateError {
   const code = errorCodeOf(cause);
-  return evError('EV_ERR_SINK_UNREACHABLE', `cannot reach the sink at ${url}${code ? ` (${code})` : ''}`, {
-    hint: 'check --sink or the tunnel, and that the sink pod is running (kubectl email-validate status)',
-    cause,
-  });
+  return evError(
+    'EV_ERR_SINK_UNREACHABLE',
+    `cannot reach the sink at ${url}${code ? ` (${code})` : ''}`,
+    {
+      hint: 'check --sink or the tunnel, and that the sink pod is running (kubectl email-validate status)',
+      cause,
+    },
+  );
 }
 
 /** Maps a non-2xx answer of the sink to a catalog error. */
 export function responseError(status: number, body: string, what: string): EmailValidateError {
   let sent: { code?: unknown; message?: unknown; hint?: unknown } | undefined;
   try {
-    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown; hint?: unknown } };
+    const parsed = JSON.parse(body) as {
+      error?: { code?: unknown; message?: unknown; hint?: unknown };
+    };
     sent = parsed?.error;
-  } catch { /* not JSON: a proxy or something that is not a sink */ }
-  const message = typeof sent?.message === 'string' ? sent.message : `the sink answered ${status} to ${what}`;
+  } catch {
+    /* not JSON: a proxy or something that is not a sink */
+  }
+  const message =
+    typeof sent?.message === 'string' ? sent.message : `the sink answered ${status} to ${what}`;
   const hint = typeof sent?.hint === 'string' ? sent.hint : undefined;
   if (status === 401) {
     return evError('EV_ERR_UNAUTHORIZED', `the sink refused the API token (401) for ${what}`, {
-      hint: 'pass the sink\'s token with --token or --token-file (printed by `sink`, stored in the sink\'s Secret)',
+      hint: "pass the sink's token with --token or --token-file (printed by `sink`, stored in the sink's Secret)",
     });
   }
   if (status === 404) {
-    return evError('EV_ERR_NOT_FOUND', message, { hint: hint ?? 'list messages with `kubectl email-validate messages list`' });
+    return evError('EV_ERR_NOT_FOUND', message, {
+      hint: hint ?? 'list messages with `kubectl email-validate messages list`',
+    });
   }
   if (typeof sent?.code === 'string' && Object.hasOwn(ERROR_CODES, sent.code)) {
-    return new EmailValidateError(sent.code as ErrorCode, message, hint === undefined ? {} : { hint });
+    return new EmailValidateError(
+      sent.code as ErrorCode,
+      message,
+      hint === undefined ? {} : { hint },
+    );
   }
   return evError('EV_ERR_SINK_RESPONSE', `the sink answered ${status} to ${what}`, {
     hint: 'check that --sink points at a kubectl-email-validate sink of a matching version',
@@ -154,10 +206,17 @@ export function responseError(status: number, body: string, what: string): Email
   });
 }
 
-function readLimited(body: Dispatcher.ResponseData['body'], limit: number, what: string): Promise<Buffer> {
+function readLimited(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+  what: string,
+): Promise<Buffer> {
   return readAtMost(body, limit, () => {
     body.destroy();
-    throw evError('EV_ERR_SINK_RESPONSE', `the sink's answer to ${what} is larger than ${limit} bytes`);
+    throw evError(
+      'EV_ERR_SINK_RESPONSE',
+      `the sink's answer to ${what} is larger than ${limit} bytes`,
+    );
   });
 }
 
@@ -177,7 +236,9 @@ export class SinkClient {
     const normalise = (u: string | URL): URL => {
       const parsed = new URL(String(u));
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-        throw evError('EV_ERR_INVALID_OPTION', `sink URL must be http(s), got ${parsed.protocol}`, { hint: 'e.g. --sink http://127.0.0.1:8025' });
+        throw evError('EV_ERR_INVALID_OPTION', `sink URL must be http(s), got ${parsed.protocol}`, {
+          hint: 'e.g. --sink http://127.0.0.1:8025',
+        });
       }
       if (!parsed.pathname.endsWith('/')) parsed.pathname += '/';
       parsed.search = '';
@@ -191,7 +252,13 @@ export class SinkClient {
     }
     this.#token = options.token ?? null;
     this.#ownsDispatcher = options.dispatcher === undefined;
-    this.#dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connections: 16, headersTimeout: REQUEST_HEADERS_TIMEOUT_MS });
+    this.#dispatcher =
+      options.dispatcher ??
+      new Agent({
+        keepAliveTimeout: 4_000,
+        connections: 16,
+        headersTimeout: REQUEST_HEADERS_TIMEOUT_MS,
+      });
   }
 
   /** The base URL currently in use. */
@@ -206,7 +273,8 @@ export class SinkClient {
 
   #endpoint(path: string, query?: Record<string, string | number | undefined>): URL {
     const url = new URL(path.replace(/^\//, ''), this.#url());
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(query ?? {}))
+      if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     return url;
   }
 
@@ -214,7 +282,15 @@ export class SinkClient {
     return this.#token === null ? extra : { ...extra, authorization: `Bearer ${this.#token}` };
   }
 
-  async #request(method: Dispatcher.HttpMethod, path: string, options: RequestParams = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  async #request(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: RequestParams = {},
+  ): Promise<{
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: Buffer;
+  }> {
     const url = this.#endpoint(path, options.query);
     const what = `${method} ${url.pathname}`;
     let res: Dispatcher.ResponseData | undefined;
@@ -223,14 +299,20 @@ export class SinkClient {
         res = await request(url, {
           method,
           dispatcher: this.#dispatcher,
-          headers: this.#headers(options.contentType ? { 'content-type': options.contentType } : {}),
+          headers: this.#headers(
+            options.contentType ? { 'content-type': options.contentType } : {},
+          ),
           body: options.body,
           signal: options.signal,
         });
       } catch (err) {
         if (options.signal?.aborted) throw err;
         // A pooled connection that died with its tunnel: every route is idempotent, so try once more on a fresh one.
-        if (attempt < STALE_CONNECTION_RETRIES && STALE_CONNECTION_CODES.has(errorCodeOf(err) ?? '')) continue;
+        if (
+          attempt < STALE_CONNECTION_RETRIES &&
+          STALE_CONNECTION_CODES.has(errorCodeOf(err) ?? '')
+        )
+          continue;
         throw unreachable(this.#url().origin, err);
       }
     }
@@ -241,16 +323,24 @@ export class SinkClient {
       if (isEmailValidateError(err) || options.signal?.aborted) throw err;
       throw unreachable(this.#url().origin, err);
     }
-    if (res.statusCode < 200 || res.statusCode > 299) throw responseError(res.statusCode, body.toString('utf8'), what);
+    if (res.statusCode < 200 || res.statusCode > 299)
+      throw responseError(res.statusCode, body.toString('utf8'), what);
     return { status: res.statusCode, headers: res.headers, body };
   }
 
-  async #json<T>(method: Dispatcher.HttpMethod, path: string, options: RequestParams = {}): Promise<T> {
+  async #json<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: RequestParams = {},
+  ): Promise<T> {
     const { body } = await this.#request(method, path, options);
     try {
       return JSON.parse(body.toString('utf8')) as T;
     } catch (err) {
-      throw evError('EV_ERR_SINK_RESPONSE', `the sink's answer to ${method} ${path} is not JSON`, { hint: 'check that --sink points at a kubectl-email-validate sink', cause: err });
+      throw evError('EV_ERR_SINK_RESPONSE', `the sink's answer to ${method} ${path} is not JSON`, {
+        hint: 'check that --sink points at a kubectl-email-validate sink',
+        cause: err,
+      });
     }
   }
 
@@ -259,7 +349,10 @@ export class SinkClient {
   }
 
   /** Free-text search over whole messages (`q`), with the list filters. */
-  search(q: string | (ListQuery & { q?: string }), options: { signal?: AbortSignal } = {}): Promise<MessageList> {
+  search(
+    q: string | (ListQuery & { q?: string }),
+    options: { signal?: AbortSignal } = {},
+  ): Promise<MessageList> {
     const query = typeof q === 'string' ? { q } : { ...q };
     return this.#json('GET', '/api/search', { query, signal: options.signal });
   }
@@ -270,11 +363,23 @@ export class SinkClient {
 
   /** The message exactly as received (.eml bytes). */
   async raw(id: string, options: { signal?: AbortSignal } = {}): Promise<Buffer> {
-    return (await this.#request('GET', `/api/messages/${encodeURIComponent(id)}/raw`, { signal: options.signal })).body;
+    return (
+      await this.#request('GET', `/api/messages/${encodeURIComponent(id)}/raw`, {
+        signal: options.signal,
+      })
+    ).body;
   }
 
-  async attachment(id: string, index: number, options: { signal?: AbortSignal } = {}): Promise<{ content: Buffer; contentType: string; filename: string | null }> {
-    const res = await this.#request('GET', `/api/messages/${encodeURIComponent(id)}/attachments/${index}`, { signal: options.signal });
+  async attachment(
+    id: string,
+    index: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ content: Buffer; contentType: string; filename: string | null }> {
+    const res = await this.#request(
+      'GET',
+      `/api/messages/${encodeURIComponent(id)}/attachments/${index}`,
+      { signal: options.signal },
+    );
     const disposition = String(res.headers['content-disposition'] ?? '');
     const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
     const plain = /filename="([^"]*)"/i.exec(disposition);
@@ -284,11 +389,17 @@ export class SinkClient {
     } catch {
       filename = plain ? plain[1] : null;
     }
-    return { content: res.body, contentType: String(res.headers['content-type'] ?? 'application/octet-stream'), filename };
+    return {
+      content: res.body,
+      contentType: String(res.headers['content-type'] ?? 'application/octet-stream'),
+      filename,
+    };
   }
 
   async delete(id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.#request('DELETE', `/api/messages/${encodeURIComponent(id)}`, { signal: options.signal });
+    await this.#request('DELETE', `/api/messages/${encodeURIComponent(id)}`, {
+      signal: options.signal,
+    });
   }
 
   /** Deletes every message; returns how many there were. */
@@ -298,12 +409,18 @@ export class SinkClient {
 
   /** The YAML of the rules in force. */
   async rules(options: { signal?: AbortSignal } = {}): Promise<string> {
-    return (await this.#request('GET', '/api/rules', { signal: options.signal })).body.toString('utf8');
+    return (await this.#request('GET', '/api/rules', { signal: options.signal })).body.toString(
+      'utf8',
+    );
   }
 
   /** Replaces the rules; EV_ERR_RULES_INVALID (with the sink's message) when they do not validate. */
   setRules(yaml: string, options: { signal?: AbortSignal } = {}): Promise<{ count: number }> {
-    return this.#json('PUT', '/api/rules', { body: yaml, contentType: 'application/yaml', signal: options.signal });
+    return this.#json('PUT', '/api/rules', {
+      body: yaml,
+      contentType: 'application/yaml',
+      signal: options.signal,
+    });
   }
 
   stats(options: { signal?: AbortSignal } = {}): Promise<SinkStats> {
@@ -317,7 +434,11 @@ export class SinkClient {
   /** True when /readyz answers 200; false for 503 or when unreachable. Needs no token. */
   async ready(options: { signal?: AbortSignal } = {}): Promise<boolean> {
     try {
-      const res = await request(this.#endpoint('/readyz'), { method: 'GET', dispatcher: this.#dispatcher, signal: options.signal });
+      const res = await request(this.#endpoint('/readyz'), {
+        method: 'GET',
+        dispatcher: this.#dispatcher,
+        signal: options.signal,
+      });
       await res.body.dump();
       return res.statusCode === 200;
     } catch (err) {
@@ -362,8 +483,17 @@ export class SinkClient {
       }
       // A sink that dropped us for being slow wants us back at once; everything else backs off.
       attempt++;
-      const delay = outcome.code === FEED_CLOSE_TOO_SLOW && outcome.hello ? 0 : backoffDelay(attempt, { baseMs: initial, maxMs: max, jitter: 'equal', random });
-      options.onStatus?.({ state: 'disconnected', code: outcome.code, reason: outcome.reason, retryInMs: delay, attempt });
+      const delay =
+        outcome.code === FEED_CLOSE_TOO_SLOW && outcome.hello
+          ? 0
+          : backoffDelay(attempt, { baseMs: initial, maxMs: max, jitter: 'equal', random });
+      options.onStatus?.({
+        state: 'disconnected',
+        code: outcome.code,
+        reason: outcome.reason,
+        retryInMs: delay,
+        attempt,
+      });
       // An abort ends the wait early; the loop condition then returns.
       if (delay > 0) await sleep(clock, delay, signal).catch(() => undefined);
     }
@@ -380,7 +510,11 @@ export class SinkClient {
   }
 
   /** One connection: resolves when it ends, with whether a hello was received. */
-  #followOnce(state: FeedState, options: EventsOptions, idleTimeoutMs: number): Promise<ConnectionOutcome> {
+  #followOnce(
+    state: FeedState,
+    options: EventsOptions,
+    idleTimeoutMs: number,
+  ): Promise<ConnectionOutcome> {
     const signal = options.signal;
     return new Promise((resolve) => {
       let settled = false;
@@ -409,7 +543,12 @@ export class SinkClient {
         clearTimeout(idleTimer);
         idleTimer = setTimeout(() => {
           ws.terminate();
-          finish({ kind: 'closed', code: null, reason: `no data from the sink for ${idleTimeoutMs} ms`, hello });
+          finish({
+            kind: 'closed',
+            code: null,
+            reason: `no data from the sink for ${idleTimeoutMs} ms`,
+            hello,
+          });
         }, idleTimeoutMs);
         idleTimer.unref();
       };
@@ -419,16 +558,26 @@ export class SinkClient {
       ws.on('unexpected-response', (_req, res) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        res.on('data', (c: Buffer) => { size += c.length; if (size <= 64 * 1024) chunks.push(c); });
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= 64 * 1024) chunks.push(c);
+        });
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          const error = responseError(status, Buffer.concat(chunks).toString('utf8'), 'GET /api/events');
+          const error = responseError(
+            status,
+            Buffer.concat(chunks).toString('utf8'),
+            'GET /api/events',
+          );
           ws.terminate();
           // 401/400/404 will not fix themselves; 5xx from a proxy or a restarting pod may.
-          if (status === 401 || status === 400 || status === 404 || status === 403) finish({ kind: 'fatal', error });
+          if (status === 401 || status === 400 || status === 404 || status === 403)
+            finish({ kind: 'fatal', error });
           else finish({ kind: 'closed', code: null, reason: error.message, hello });
         });
-        res.on('error', () => finish({ kind: 'closed', code: null, reason: `HTTP ${res.statusCode}`, hello }));
+        res.on('error', () =>
+          finish({ kind: 'closed', code: null, reason: `HTTP ${res.statusCode}`, hello }),
+        );
       });
       ws.on('open', armIdle);
       ws.on('ping', armIdle);
@@ -440,7 +589,12 @@ export class SinkClient {
           frame = JSON.parse(data.toString('utf8')) as HelloFrame | SinkEvent;
         } catch {
           ws.terminate();
-          finish({ kind: 'closed', code: null, reason: 'the sink sent a frame that is not JSON', hello });
+          finish({
+            kind: 'closed',
+            code: null,
+            reason: 'the sink sent a frame that is not JSON',
+            hello,
+          });
           return;
         }
         try {
@@ -470,7 +624,14 @@ export class SinkClient {
         finish({ kind: 'closed', code: null, reason: err.message, hello });
         ws.terminate();
       });
-      ws.on('close', (code, reason) => finish({ kind: 'closed', code, reason: reason.toString('utf8') || `closed with code ${code}`, hello }));
+      ws.on('close', (code, reason) =>
+        finish({
+          kind: 'closed',
+          code,
+          reason: reason.toString('utf8') || `closed with code ${code}`,
+          hello,
+        }),
+      );
     });
   }
 
@@ -480,7 +641,11 @@ export class SinkClient {
     if (previous !== null && previous !== hello.instance) {
       // A new sink process: its seqs restarted, and (because we sent our
       // instance) it replays from the start of its window.
-      options.onStatus?.({ state: 'restarted', previousInstance: previous, instance: hello.instance });
+      options.onStatus?.({
+        state: 'restarted',
+        previousInstance: previous,
+        instance: hello.instance,
+      });
       state.lastSeq = typeof hello.since === 'number' ? hello.since : 0;
       resumed = false;
     } else if (typeof hello.since === 'number') {
@@ -490,7 +655,13 @@ export class SinkClient {
     }
     state.instance = hello.instance;
     options.onHello?.(hello);
-    options.onStatus?.({ state: 'connected', instance: hello.instance, since: state.lastSeq ?? 0, lastSeq: hello.lastSeq, resumed });
+    options.onStatus?.({
+      state: 'connected',
+      instance: hello.instance,
+      since: state.lastSeq ?? 0,
+      lastSeq: hello.lastSeq,
+      resumed,
+    });
   }
 }
 

@@ -7,22 +7,40 @@ import type { SinkEndpoint } from './sink-target.ts';
  * it received, so lists are merged (newest first), lookups ask each pod in
  * turn and clears clear them all.
  */
-export async function listAll(sinks: readonly SinkEndpoint[], query: { start: number; limit: number } & Record<string, string | number | undefined>): Promise<MessageList> {
+export async function listAll(
+  sinks: readonly SinkEndpoint[],
+  query: { start: number; limit: number } & Record<string, string | number | undefined>,
+): Promise<MessageList> {
   if (sinks.length === 1) return sinks[0].api.list(query);
   // Each pod must return start+limit items for the merged page to be right.
-  const pages = await Promise.all(sinks.map((s) => s.api.list({ ...query, start: 0, limit: query.start + query.limit })));
-  const items = pages.flatMap((p) => p.items).sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+  const pages = await Promise.all(
+    sinks.map((s) => s.api.list({ ...query, start: 0, limit: query.start + query.limit })),
+  );
+  const items = pages
+    .flatMap((p) => p.items)
+    .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const page = items.slice(query.start, query.start + query.limit);
-  return { total: pages.reduce((n, p) => n + p.total, 0), start: query.start, count: page.length, items: page };
+  return {
+    total: pages.reduce((n, p) => n + p.total, 0),
+    start: query.start,
+    count: page.length,
+    items: page,
+  };
 }
 
-async function firstFound<T>(sinks: readonly SinkEndpoint[], op: (s: SinkEndpoint) => Promise<T>): Promise<T> {
+async function firstFound<T>(
+  sinks: readonly SinkEndpoint[],
+  op: (s: SinkEndpoint) => Promise<T>,
+): Promise<T> {
   let notFound: unknown;
   for (const s of sinks) {
     try {
       return await op(s);
     } catch (err) {
-      if (isEmailValidateError(err) && err.code === 'EV_ERR_NOT_FOUND') { notFound = err; continue; }
+      if (isEmailValidateError(err) && err.code === 'EV_ERR_NOT_FOUND') {
+        notFound = err;
+        continue;
+      }
       throw err;
     }
   }
@@ -54,10 +72,16 @@ const AMBIGUOUS_SHOWN = 5;
  * The full id a user means: `latest` (the newest message), a full id, or a
  * unique prefix of one (case-insensitive, as ids are printed short in tables).
  */
-export async function resolveMessageId(sinks: readonly SinkEndpoint[], ref: string): Promise<string> {
+export async function resolveMessageId(
+  sinks: readonly SinkEndpoint[],
+  ref: string,
+): Promise<string> {
   if (ref === 'latest') {
     const newest = await listAll(sinks, { start: 0, limit: 1 });
-    if (newest.items.length === 0) throw evError('EV_ERR_NOT_FOUND', 'the sink holds no messages yet', { hint: 'send one with `kubectl email-validate send --to user@example.com`' });
+    if (newest.items.length === 0)
+      throw evError('EV_ERR_NOT_FOUND', 'the sink holds no messages yet', {
+        hint: 'send one with `kubectl email-validate send --to user@example.com`',
+      });
     return newest.items[0].id;
   }
   try {
@@ -75,9 +99,15 @@ export async function resolveMessageId(sinks: readonly SinkEndpoint[], ref: stri
   }
   if (hits.length === 1) return hits[0];
   if (hits.length > 1) {
-    throw evError('EV_ERR_INVALID_OPTION', `message id "${ref}" is ambiguous: ${hits.length} messages start with it (${hits.slice(0, AMBIGUOUS_SHOWN).join(', ')}${hits.length > AMBIGUOUS_SHOWN ? ', …' : ''})`, {
-      hint: 'type more characters of the id',
-    });
+    throw evError(
+      'EV_ERR_INVALID_OPTION',
+      `message id "${ref}" is ambiguous: ${hits.length} messages start with it (${hits.slice(0, AMBIGUOUS_SHOWN).join(', ')}${hits.length > AMBIGUOUS_SHOWN ? ', …' : ''})`,
+      {
+        hint: 'type more characters of the id',
+      },
+    );
   }
-  throw evError('EV_ERR_NOT_FOUND', `no message with id or id prefix "${ref}"`, { hint: 'list messages with `kubectl email-validate messages list`, or use `latest`' });
+  throw evError('EV_ERR_NOT_FOUND', `no message with id or id prefix "${ref}"`, {
+    hint: 'list messages with `kubectl email-validate messages list`, or use `latest`',
+  });
 }

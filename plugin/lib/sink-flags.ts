@@ -10,11 +10,13 @@ export const sinkFlags = {
   // EV_SINK / EV_TOKEN are applied by applySinkEnv, not by oclif's `env`:
   // an exported variable must never collide with a flag the user typed.
   sink: Flags.string({
-    description: 'URL of a sink\'s HTTP API to use directly (e.g. http://127.0.0.1:8025), instead of the one in the cluster (default: $EV_SINK, unless a kube flag is given).',
+    description:
+      "URL of a sink's HTTP API to use directly (e.g. http://127.0.0.1:8025), instead of the one in the cluster (default: $EV_SINK, unless a kube flag is given).",
     helpGroup: 'SINK',
   }),
   token: Flags.string({
-    description: 'Bearer token of the --sink API (default: $EV_TOKEN). Not needed for a cluster sink.',
+    description:
+      'Bearer token of the --sink API (default: $EV_TOKEN). Not needed for a cluster sink.',
     exclusive: ['token-file'],
     helpGroup: 'SINK',
   }),
@@ -34,7 +36,14 @@ export interface SinkFlagsValues extends KubeFlagsValues {
 }
 
 /** Flags that choose a sink other than `$EV_SINK`: typing one of them makes the exported variable step aside. */
-export const SINK_CHOOSING_FLAGS = ['local', 'kubeconfig', 'context', 'cluster', 'user', 'namespace'] as const;
+export const SINK_CHOOSING_FLAGS = [
+  'local',
+  'kubeconfig',
+  'context',
+  'cluster',
+  'user',
+  'namespace',
+] as const;
 
 /**
  * Fills `--sink` and `--token` from `$EV_SINK` / `$EV_TOKEN`, as defaults only:
@@ -42,10 +51,19 @@ export const SINK_CHOOSING_FLAGS = ['local', 'kubeconfig', 'context', 'cluster',
  * `-n`, `--context` …) makes `$EV_SINK` step aside instead of conflicting with it.
  * `$EV_TOKEN` is used only with a sink URL and when no token flag was typed.
  */
-export function applySinkEnv<T extends SinkFlagsValues & { local?: boolean }>(flags: T, env: NodeJS.ProcessEnv = process.env): T {
+export function applySinkEnv<T extends SinkFlagsValues & { local?: boolean }>(
+  flags: T,
+  env: NodeJS.ProcessEnv = process.env,
+): T {
   const out = { ...flags };
   const chosen = SINK_CHOOSING_FLAGS.some((k) => out[k] !== undefined && out[k] !== false);
   if (out.sink === undefined && !chosen && env.EV_SINK) out.sink = env.EV_SINK;
-  if (out.sink !== undefined && out.token === undefined && out['token-file'] === undefined && env.EV_TOKEN) out.token = env.EV_TOKEN;
+  if (
+    out.sink !== undefined &&
+    out.token === undefined &&
+    out['token-file'] === undefined &&
+    env.EV_TOKEN
+  )
+    out.token = env.EV_TOKEN;
   return out;
 }

@@ -4,7 +4,8 @@ import { SINK_OPTIONS, defaultText, optionRows, valueName } from '../../sink/ind
 import type { SinkOptionSpec } from '../../sink/index.ts';
 
 const specs = optionRows();
-const flagOf = (key: string): string | undefined => (SINK_OPTIONS as Record<string, SinkOptionSpec>)[key]?.flag ?? undefined;
+const flagOf = (key: string): string | undefined =>
+  (SINK_OPTIONS as Record<string, SinkOptionSpec>)[key]?.flag ?? undefined;
 const flagsOf = (keys: readonly string[] | undefined): string[] | undefined => {
   const flags = (keys ?? []).map(flagOf).filter((f): f is string => f !== undefined);
   return flags.length ? flags : undefined;
@@ -28,7 +29,8 @@ function flagOfSpec(spec: SinkOptionSpec): Interfaces.FlagInput[string] {
     dependsOn: flagsOf(spec.dependsOn),
   };
   if (spec.type === 'boolean') return Flags.boolean(common);
-  if (spec.type === 'users') return Flags.string({ ...common, helpValue: valueName(spec), multiple: true });
+  if (spec.type === 'users')
+    return Flags.string({ ...common, helpValue: valueName(spec), multiple: true });
   const shownDefault = defaultText(spec);
   return Flags.string({
     ...common,

@@ -7,7 +7,10 @@ import { SinkClient, type FeedStatus } from './sink-client.ts';
 import { readTokenFile } from './token-file.ts';
 
 /** What the CLI's sink commands use of a sink's API: the part of {@link SinkClient} they call (tests pass fakes of it). */
-export type SinkApi = Pick<SinkClient, 'info' | 'list' | 'get' | 'raw' | 'clear' | 'rules' | 'setRules' | 'stats' | 'events' | 'close'>;
+export type SinkApi = Pick<
+  SinkClient,
+  'info' | 'list' | 'get' | 'raw' | 'clear' | 'rules' | 'setRules' | 'stats' | 'events' | 'close'
+>;
 
 /** One sink reachable from here: its API and, when known, the local SMTP endpoint. */
 export interface SinkEndpoint {
@@ -53,12 +56,21 @@ export function parseSinkUrl(text: string): URL {
   try {
     url = new URL(withScheme);
   } catch {
-    throw evError('EV_ERR_INVALID_OPTION', `--sink "${text}" is not a URL`, { hint: 'e.g. --sink http://127.0.0.1:8025' });
+    throw evError('EV_ERR_INVALID_OPTION', `--sink "${text}" is not a URL`, {
+      hint: 'e.g. --sink http://127.0.0.1:8025',
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw evError('EV_ERR_INVALID_OPTION', `--sink must be an http:// or https:// URL, got ${url.protocol}`, { hint: 'e.g. --sink http://127.0.0.1:8025' });
+    throw evError(
+      'EV_ERR_INVALID_OPTION',
+      `--sink must be an http:// or https:// URL, got ${url.protocol}`,
+      { hint: 'e.g. --sink http://127.0.0.1:8025' },
+    );
   }
-  if (url.search || url.hash) throw evError('EV_ERR_INVALID_OPTION', '--sink must not have a query or fragment', { hint: 'e.g. --sink http://127.0.0.1:8025' });
+  if (url.search || url.hash)
+    throw evError('EV_ERR_INVALID_OPTION', '--sink must not have a query or fragment', {
+      hint: 'e.g. --sink http://127.0.0.1:8025',
+    });
   return url;
 }
 
@@ -67,7 +79,9 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port < 1 || port > 65535) {
-    throw evError('EV_ERR_INVALID_OPTION', `${flag} "${text}" is not HOST:PORT`, { hint: `e.g. ${flag} 127.0.0.1:1025` });
+    throw evError('EV_ERR_INVALID_OPTION', `${flag} "${text}" is not HOST:PORT`, {
+      hint: `e.g. ${flag} 127.0.0.1:1025`,
+    });
   }
   return { host: m[1] ?? m[2], port };
 }
@@ -91,9 +105,16 @@ export async function withSinkTarget<T>(
   use: (target: SinkTarget) => Promise<T>,
 ): Promise<T> {
   const { interrupt } = options;
-  const target = await resolveSinkTarget(flags, { onStatus: options.onStatus, deps: options.deps, ...(interrupt ? { signal: interrupt.signal } : {}) });
+  const target = await resolveSinkTarget(flags, {
+    onStatus: options.onStatus,
+    deps: options.deps,
+    ...(interrupt ? { signal: interrupt.signal } : {}),
+  });
   // Only tunnels need closing on Ctrl-C; a direct --sink has nothing to clean up.
-  const unregister = interrupt && target.kind === 'cluster' ? interrupt.register('tunnels to the sink', () => target.close()) : () => {};
+  const unregister =
+    interrupt && target.kind === 'cluster'
+      ? interrupt.register('tunnels to the sink', () => target.close())
+      : () => {};
   try {
     return await use(target);
   } finally {
@@ -107,21 +128,30 @@ export async function withSinkTarget<T>(
  * managed sink in the cluster through one tunnel per pod. The caller must
  * `close()` the result.
  */
-export async function resolveSinkTarget(typed: SinkFlagsValues, options: ResolveOptions = {}): Promise<SinkTarget> {
+export async function resolveSinkTarget(
+  typed: SinkFlagsValues,
+  options: ResolveOptions = {},
+): Promise<SinkTarget> {
   const flags = applySinkEnv(typed, options.env);
   const deps = options.deps ?? {};
-  const createApi = deps.createApi ?? ((url, token) => new SinkClient({ url, token: token ?? null }));
+  const createApi =
+    deps.createApi ?? ((url, token) => new SinkClient({ url, token: token ?? null }));
   if (flags.sink !== undefined) {
     const conflicting = KUBE_ONLY.filter((k) => flags[k] !== undefined);
     if (conflicting.length > 0) {
-      throw evError('EV_ERR_CONFLICTING_OPTIONS', `--sink cannot be combined with --${conflicting[0]}`, {
-        hint: 'use --sink for a sink you reach directly, or the kube flags for the sink in a cluster',
-      });
+      throw evError(
+        'EV_ERR_CONFLICTING_OPTIONS',
+        `--sink cannot be combined with --${conflicting[0]}`,
+        {
+          hint: 'use --sink for a sink you reach directly, or the kube flags for the sink in a cluster',
+        },
+      );
     }
     const url = parseSinkUrl(flags.sink);
-    const token = flags['token-file'] !== undefined
-      ? await readTokenFile(flags['token-file'], deps.readTokenFile)
-      : flags.token;
+    const token =
+      flags['token-file'] !== undefined
+        ? await readTokenFile(flags['token-file'], deps.readTokenFile)
+        : flags.token;
     const base = url.href.replace(/\/+$/, '');
     const api = createApi(base, token);
     let closing: Promise<void> | undefined;
@@ -134,7 +164,9 @@ export async function resolveSinkTarget(typed: SinkFlagsValues, options: Resolve
   }
   // --token may come from EV_TOKEN and is then simply unused; --token-file is always explicit.
   if (flags['token-file'] !== undefined) {
-    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--token-file needs --sink', { hint: 'a cluster sink\'s token is read from its Secret; pass --sink URL to use a sink directly' });
+    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--token-file needs --sink', {
+      hint: "a cluster sink's token is read from its Secret; pass --sink URL to use a sink directly",
+    });
   }
   const open = deps.openClusterSink ?? openClusterSink;
   let cluster: ClusterSink;
@@ -147,12 +179,20 @@ export async function resolveSinkTarget(typed: SinkFlagsValues, options: Resolve
   } catch (err) {
     if (isEmailValidateError(err)) throw err;
     if (err instanceof Error && /not implemented/.test(err.message)) {
-      throw evError('EV_ERR_KUBE_API', 'cluster access not available in this build', { hint: 'use --sink URL to talk to a sink directly (e.g. one started with `kubectl email-validate sink`)' });
+      throw evError('EV_ERR_KUBE_API', 'cluster access not available in this build', {
+        hint: 'use --sink URL to talk to a sink directly (e.g. one started with `kubectl email-validate sink`)',
+      });
     }
     throw err;
   }
   let closed = false;
-  const sinks = cluster.sinks.map((s) => ({ name: s.pod, api: createApi(s.apiUrl, cluster.token), apiUrl: s.apiUrl, smtp: s.smtp, token: cluster.token }));
+  const sinks = cluster.sinks.map((s) => ({
+    name: s.pod,
+    api: createApi(s.apiUrl, cluster.token),
+    apiUrl: s.apiUrl,
+    smtp: s.smtp,
+    token: cluster.token,
+  }));
   return {
     kind: 'cluster',
     namespace: cluster.namespace,
@@ -171,7 +211,10 @@ export async function resolveSinkTarget(typed: SinkFlagsValues, options: Resolve
  * cluster sink; else the `--sink` URL's host with the SMTP port the sink reports in
  * `/api/info` (`smtp.port`), or the sink's default port.
  */
-export async function smtpEndpoint(target: SinkTarget, explicit: string | undefined): Promise<{ host: string; port: number; source: string }> {
+export async function smtpEndpoint(
+  target: SinkTarget,
+  explicit: string | undefined,
+): Promise<{ host: string; port: number; source: string }> {
   if (explicit !== undefined) return { ...parseHostPort(explicit, '--smtp'), source: '--smtp' };
   const first = target.sinks[0];
   if (first.smtp) return { ...first.smtp, source: `tunnel to ${first.name}` };
@@ -195,12 +238,20 @@ export function feedOf(endpoint: SinkEndpoint): TailFeed {
       const info = await endpoint.api.info();
       // "Everything retained" starts just before the oldest retained event; asking
       // for seq 0 instead would report the evicted history as a gap.
-      const from = since ?? Math.max(0, (typeof info.oldestSeq === 'number' ? info.oldestSeq : 1) - 1);
+      const from =
+        since ?? Math.max(0, (typeof info.oldestSeq === 'number' ? info.oldestSeq : 1) - 1);
       const watch = new ConnectionWatch(endpoint.name, from, onNotice);
       await endpoint.api.events({
-        since: from, signal,
-        onHello: (hello) => { watch.hello(hello); onHello(hello); },
-        onEvent: (event) => { watch.event(event); onEvent(event); },
+        since: from,
+        signal,
+        onHello: (hello) => {
+          watch.hello(hello);
+          onHello(hello);
+        },
+        onEvent: (event) => {
+          watch.event(event);
+          onEvent(event);
+        },
         onStatus: (status) => watch.status(status),
       });
     },
@@ -210,7 +261,13 @@ export function feedOf(endpoint: SinkEndpoint): TailFeed {
 /** What `tail` reads from one sink endpoint. */
 export interface TailFeed {
   name: string;
-  events: (o: { since: number | null; signal: AbortSignal; onHello: (h: HelloFrame) => void; onEvent: (e: SinkEvent) => void; onNotice?: (line: string) => void }) => Promise<void>;
+  events: (o: {
+    since: number | null;
+    signal: AbortSignal;
+    onHello: (h: HelloFrame) => void;
+    onEvent: (e: SinkEvent) => void;
+    onNotice?: (line: string) => void;
+  }) => Promise<void>;
 }
 
 /**
@@ -226,7 +283,12 @@ export class ConnectionWatch {
   readonly #notice: ((line: string) => void) | undefined;
   readonly #now: () => number;
 
-  constructor(name: string, since: number, notice: ((line: string) => void) | undefined, now: () => number = Date.now) {
+  constructor(
+    name: string,
+    since: number,
+    notice: ((line: string) => void) | undefined,
+    now: () => number = Date.now,
+  ) {
     this.#name = name;
     this.#lastSeq = since;
     this.#notice = notice;
@@ -237,7 +299,9 @@ export class ConnectionWatch {
     if (status.state !== 'disconnected' || !this.#connected) return;
     this.#connected = false;
     this.#downSince = this.#now();
-    this.#notice?.(`sink ${this.#name} is unreachable (${status.reason || 'connection lost'}); retrying…`);
+    this.#notice?.(
+      `sink ${this.#name} is unreachable (${status.reason || 'connection lost'}); retrying…`,
+    );
   }
 
   hello(hello: HelloFrame): void {
@@ -249,11 +313,15 @@ export class ConnectionWatch {
     if (wasDown === null) return;
     const after = `${Math.max(1, Math.round((this.#now() - wasDown) / 1000))}s`;
     if (previous !== null && previous !== hello.instance) {
-      this.#notice?.(`sink ${this.#name} is back after ${after}, restarted: its events from before the restart are gone`);
+      this.#notice?.(
+        `sink ${this.#name} is back after ${after}, restarted: its events from before the restart are gone`,
+      );
       return;
     }
     const missed = Math.max(0, hello.oldestSeq - (this.#lastSeq + 1));
-    this.#notice?.(`sink ${this.#name} is back after ${after}; ${missed === 0 ? 'no events missed' : `${missed.toLocaleString('en-US')} event${missed === 1 ? '' : 's'} missed`}`);
+    this.#notice?.(
+      `sink ${this.#name} is back after ${after}; ${missed === 0 ? 'no events missed' : `${missed.toLocaleString('en-US')} event${missed === 1 ? '' : 's'} missed`}`,
+    );
   }
 
   event(event: SinkEvent): void {

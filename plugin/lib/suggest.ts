@@ -8,12 +8,15 @@
 export function editDistance(a: string, b: string): number {
   const rows = a.length + 1;
   const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i < rows; i++) {
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let best = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[i - 2][j - 2] + 1);
       d[i][j] = best;
     }
   }
@@ -46,7 +49,10 @@ export function closest(typed: string, candidates: readonly string[]): string | 
  * command are arguments, so each command is compared with as many typed
  * words as it has.
  */
-export function closestCommand(typedWords: readonly string[], commands: readonly string[]): string | null {
+export function closestCommand(
+  typedWords: readonly string[],
+  commands: readonly string[],
+): string | null {
   let best: string | null = null;
   let bestScore = Infinity;
   for (const command of commands) {
@@ -65,13 +71,20 @@ export function closestCommand(typedWords: readonly string[], commands: readonly
 }
 
 /** Hint for unknown flags (`--tooo`, `-x`) given the command's flags: "did you mean --to?" or null. */
-export function flagHint(unknown: readonly string[], flags: Record<string, { char?: string; aliases?: string[]; hidden?: boolean }>): string | null {
-  const names = Object.entries(flags).filter(([, f]) => !f.hidden).flatMap(([name, f]) => [name, ...(f.aliases ?? [])]);
+export function flagHint(
+  unknown: readonly string[],
+  flags: Record<string, { char?: string; aliases?: string[]; hidden?: boolean }>,
+): string | null {
+  const names = Object.entries(flags)
+    .filter(([, f]) => !f.hidden)
+    .flatMap(([name, f]) => [name, ...(f.aliases ?? [])]);
   const guesses: string[] = [];
   for (const raw of unknown) {
     const bare = raw.replace(/^-+/, '').split('=')[0];
     const guess = raw.startsWith('--') ? closest(bare, names) : null;
     if (guess !== null) guesses.push(`--${guess}`);
   }
-  return guesses.length > 0 ? `did you mean ${guesses.join(', ')}? (see --help for all flags)` : null;
+  return guesses.length > 0
+    ? `did you mean ${guesses.join(', ')}? (see --help for all flags)`
+    : null;
 }

@@ -75,7 +75,11 @@ export const MAX_DKIM_KEY_CACHE = 256;
  * name). Used for the default DNS resolver only: injected resolvers (tests,
  * key rotation) are asked every time.
  */
-export function cachingResolver(base: DkimResolver, clock: () => number = Date.now, timeoutMs = DKIM_DNS_TIMEOUT_MS): DkimResolver {
+export function cachingResolver(
+  base: DkimResolver,
+  clock: () => number = Date.now,
+  timeoutMs = DKIM_DNS_TIMEOUT_MS,
+): DkimResolver {
   const cache = new Map<string, { expires: number; answer: Promise<string[][]> }>();
   return (name, rrtype) => {
     const key = name.toLowerCase();
@@ -86,7 +90,11 @@ export function cachingResolver(base: DkimResolver, clock: () => number = Date.n
     if (cache.size >= MAX_DKIM_KEY_CACHE) cache.delete(cache.keys().next().value as string);
     // The answer settles within the time box even if the base never does, so a hung DNS is remembered as a failure.
     const answer = new Promise<string[][]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(Object.assign(new Error(`DNS lookup of ${name} timed out`), { code: 'ETIMEOUT' })), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(Object.assign(new Error(`DNS lookup of ${name} timed out`), { code: 'ETIMEOUT' })),
+        timeoutMs,
+      );
       timer.unref?.();
       Promise.resolve()
         .then(() => base(name, rrtype))
@@ -111,7 +119,14 @@ export const defaultDkimResolver: DkimResolver = cachingResolver(async (name) =>
 });
 
 /** Order used to summarise several signatures into one verdict: the best outcome wins. */
-const RESULT_RANK: Record<DkimResult, number> = { pass: 6, fail: 5, temperror: 4, permerror: 3, neutral: 2, none: 1 };
+const RESULT_RANK: Record<DkimResult, number> = {
+  pass: 6,
+  fail: 5,
+  temperror: 4,
+  permerror: 3,
+  neutral: 2,
+  none: 1,
+};
 
 export function summarizeDkim(results: readonly DkimResult[]): DkimResult {
   let best: DkimResult = 'none';
@@ -154,7 +169,8 @@ export function parseTagList(value: string): Map<string, string> {
     const eq = trimmed.indexOf('=');
     if (eq < 0) throw new DkimError('permerror', `malformed tag "${trimmed.slice(0, 20)}"`);
     const name = trimmed.slice(0, eq).trim();
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new DkimError('permerror', `malformed tag name "${name.slice(0, 20)}"`);
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
+      throw new DkimError('permerror', `malformed tag name "${name.slice(0, 20)}"`);
     if (tags.has(name)) throw new DkimError('permerror', `duplicate tag ${name}=`);
     tags.set(name, trimmed.slice(eq + 1).trim());
   }
@@ -163,40 +179,56 @@ export function parseTagList(value: string): Map<string, string> {
 
 function decodeBase64Tag(value: string, tag: string): Buffer {
   const compact = value.replace(/[ \t\r\n]+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) throw new DkimError('permerror', `${tag}= is not base64`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact))
+    throw new DkimError('permerror', `${tag}= is not base64`);
   return Buffer.from(compact, 'base64');
 }
 
 function parseSignature(header: RawHeader): ParsedSignature {
-  if (header.raw.length > MAX_DKIM_SIGNATURE_CHARS) throw new DkimError('permerror', 'signature header too long');
+  if (header.raw.length > MAX_DKIM_SIGNATURE_CHARS)
+    throw new DkimError('permerror', 'signature header too long');
   const tags = parseTagList(header.value);
   for (const t of ['v', 'a', 'b', 'bh', 'd', 'h', 's']) {
     if (!tags.has(t)) throw new DkimError('permerror', `missing required tag ${t}=`);
   }
-  if (tags.get('v') !== '1') throw new DkimError('permerror', `unsupported version v=${tags.get('v')?.slice(0, 10)}`);
+  if (tags.get('v') !== '1')
+    throw new DkimError('permerror', `unsupported version v=${tags.get('v')?.slice(0, 10)}`);
   const algorithm = (tags.get('a') ?? '').toLowerCase();
   let keyType: 'rsa' | 'ed25519';
   if (algorithm === 'rsa-sha256') keyType = 'rsa';
   else if (algorithm === 'ed25519-sha256') keyType = 'ed25519';
-  else if (algorithm === 'rsa-sha1') throw new DkimError('permerror', 'rsa-sha1 is not accepted (RFC 8301)');
+  else if (algorithm === 'rsa-sha1')
+    throw new DkimError('permerror', 'rsa-sha1 is not accepted (RFC 8301)');
   else throw new DkimError('permerror', `unsupported algorithm a=${algorithm.slice(0, 30)}`);
   const canon = (tags.get('c') ?? 'simple/simple').toLowerCase().split('/');
   const headerCanon = canon[0];
   const bodyCanon = canon[1] ?? 'simple';
-  if (canon.length > 2 || (headerCanon !== 'simple' && headerCanon !== 'relaxed') || (bodyCanon !== 'simple' && bodyCanon !== 'relaxed')) {
-    throw new DkimError('permerror', `unsupported canonicalization c=${(tags.get('c') ?? '').slice(0, 30)}`);
+  if (
+    canon.length > 2 ||
+    (headerCanon !== 'simple' && headerCanon !== 'relaxed') ||
+    (bodyCanon !== 'simple' && bodyCanon !== 'relaxed')
+  ) {
+    throw new DkimError(
+      'permerror',
+      `unsupported canonicalization c=${(tags.get('c') ?? '').slice(0, 30)}`,
+    );
   }
   const domain = (tags.get('d') ?? '').toLowerCase();
   const selector = (tags.get('s') ?? '').toLowerCase();
-  const label = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
-  if (domain.length > 253 || !label.test(domain)) throw new DkimError('permerror', 'invalid d= domain');
-  if (selector.length > 253 || !label.test(selector)) throw new DkimError('permerror', 'invalid s= selector');
+  const label =
+    /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+  if (domain.length > 253 || !label.test(domain))
+    throw new DkimError('permerror', 'invalid d= domain');
+  if (selector.length > 253 || !label.test(selector))
+    throw new DkimError('permerror', 'invalid s= selector');
   const signedHeaders = (tags.get('h') ?? '')
     .split(':')
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== '');
-  if (signedHeaders.length > MAX_DKIM_SIGNED_HEADERS) throw new DkimError('permerror', `h= lists more than ${MAX_DKIM_SIGNED_HEADERS} headers`);
-  if (!signedHeaders.includes('from')) throw new DkimError('permerror', 'h= does not include From (RFC 6376 section 5.4)');
+  if (signedHeaders.length > MAX_DKIM_SIGNED_HEADERS)
+    throw new DkimError('permerror', `h= lists more than ${MAX_DKIM_SIGNED_HEADERS} headers`);
+  if (!signedHeaders.includes('from'))
+    throw new DkimError('permerror', 'h= does not include From (RFC 6376 section 5.4)');
   let bodyLength: number | null = null;
   if (tags.has('l')) {
     const l = tags.get('l') ?? '';
@@ -264,18 +296,32 @@ function withoutSignatureValue(raw: string): string {
 }
 
 function parseKeyRecord(record: string, sig: ParsedSignature): KeyObject {
-  if (record.length > MAX_DKIM_KEY_RECORD_CHARS) throw new DkimError('permerror', 'key record too long');
+  if (record.length > MAX_DKIM_KEY_RECORD_CHARS)
+    throw new DkimError('permerror', 'key record too long');
   const tags = parseTagList(record);
   const v = tags.get('v');
-  if (v !== undefined && v !== 'DKIM1') throw new DkimError('permerror', 'key record version is not DKIM1');
+  if (v !== undefined && v !== 'DKIM1')
+    throw new DkimError('permerror', 'key record version is not DKIM1');
   const k = (tags.get('k') ?? 'rsa').toLowerCase();
-  if (k !== sig.keyType) throw new DkimError('permerror', `key type k=${k.slice(0, 20)} does not match a=${sig.algorithm}`);
+  if (k !== sig.keyType)
+    throw new DkimError(
+      'permerror',
+      `key type k=${k.slice(0, 20)} does not match a=${sig.algorithm}`,
+    );
   const h = tags.get('h');
-  if (h !== undefined && !h.toLowerCase().split(':').map((x) => x.trim()).includes('sha256')) {
+  if (
+    h !== undefined &&
+    !h
+      .toLowerCase()
+      .split(':')
+      .map((x) => x.trim())
+      .includes('sha256')
+  ) {
     throw new DkimError('permerror', 'key record h= does not allow sha256');
   }
   const flags = (tags.get('t') ?? '').split(':').map((x) => x.trim());
-  if (flags.includes('s') && sig.identityDomain !== sig.domain) throw new DkimError('permerror', 'key t=s forbids an i= subdomain');
+  if (flags.includes('s') && sig.identityDomain !== sig.domain)
+    throw new DkimError('permerror', 'key t=s forbids an i= subdomain');
   const p = tags.get('p');
   if (p === undefined) throw new DkimError('permerror', 'key record has no p=');
   const der = decodeBase64Tag(p, 'p');
@@ -284,7 +330,8 @@ function parseKeyRecord(record: string, sig: ParsedSignature): KeyObject {
   const cached = parsedKeys.get(cacheKey);
   if (cached) return cached;
   const key = publicKeyFromDer(der, sig.keyType);
-  if (parsedKeys.size >= MAX_CACHED_KEYS) parsedKeys.delete(parsedKeys.keys().next().value as string);
+  if (parsedKeys.size >= MAX_CACHED_KEYS)
+    parsedKeys.delete(parsedKeys.keys().next().value as string);
   parsedKeys.set(cacheKey, key);
   return key;
 }
@@ -296,7 +343,11 @@ function publicKeyFromDer(der: Buffer, keyType: 'rsa' | 'ed25519'): KeyObject {
   try {
     if (keyType === 'ed25519') {
       if (der.length !== 32) throw new DkimError('permerror', 'ed25519 key is not 32 bytes');
-      return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, der]), format: 'der', type: 'spki' });
+      return createPublicKey({
+        key: Buffer.concat([ED25519_SPKI_PREFIX, der]),
+        format: 'der',
+        type: 'spki',
+      });
     }
     let key: KeyObject;
     try {
@@ -306,7 +357,8 @@ function publicKeyFromDer(der: Buffer, keyType: 'rsa' | 'ed25519'): KeyObject {
     }
     if (key.asymmetricKeyType !== 'rsa') throw new DkimError('permerror', 'p= is not an RSA key');
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < MIN_RSA_KEY_BITS) throw new DkimError('permerror', `RSA key of ${bits} bits is too short (RFC 8301)`);
+    if (bits < MIN_RSA_KEY_BITS)
+      throw new DkimError('permerror', `RSA key of ${bits} bits is too short (RFC 8301)`);
     return key;
   } catch (err) {
     if (err instanceof DkimError) throw err;
@@ -314,10 +366,17 @@ function publicKeyFromDer(der: Buffer, keyType: 'rsa' | 'ed25519'): KeyObject {
   }
 }
 
-async function lookupWithDeadline(resolver: DkimResolver, name: string, timeoutMs: number): Promise<string[][]> {
+async function lookupWithDeadline(
+  resolver: DkimResolver,
+  name: string,
+  timeoutMs: number,
+): Promise<string[][]> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DkimError('temperror', `key lookup timed out after ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new DkimError('temperror', `key lookup timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     timer.unref?.();
   });
   try {
@@ -327,7 +386,11 @@ async function lookupWithDeadline(resolver: DkimResolver, name: string, timeoutM
   }
 }
 
-async function fetchKey(resolver: DkimResolver, sig: ParsedSignature, timeoutMs: number): Promise<KeyObject> {
+async function fetchKey(
+  resolver: DkimResolver,
+  sig: ParsedSignature,
+  timeoutMs: number,
+): Promise<KeyObject> {
   const name = `${sig.selector}._domainkey.${sig.domain}`;
   let records: string[][];
   try {
@@ -335,10 +398,16 @@ async function fetchKey(resolver: DkimResolver, sig: ParsedSignature, timeoutMs:
   } catch (err) {
     if (err instanceof DkimError) throw err;
     const code = (err as { code?: unknown } | null)?.code;
-    if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'NXDOMAIN') throw new DkimError('permerror', `no key record at ${name}`);
-    throw new DkimError('temperror', `key lookup failed for ${name}: ${typeof code === 'string' ? code : 'error'}`);
+    if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'NXDOMAIN')
+      throw new DkimError('permerror', `no key record at ${name}`);
+    throw new DkimError(
+      'temperror',
+      `key lookup failed for ${name}: ${typeof code === 'string' ? code : 'error'}`,
+    );
   }
-  const texts = (Array.isArray(records) ? records : []).map((r) => (Array.isArray(r) ? r.join('') : String(r)));
+  const texts = (Array.isArray(records) ? records : []).map((r) =>
+    Array.isArray(r) ? r.join('') : String(r),
+  );
   const candidates = texts.filter((t) => /(^|;)\s*p\s*=/.test(t));
   if (candidates.length === 0) throw new DkimError('permerror', `no key record at ${name}`);
   // RFC 6376 section 3.6.2.2: several records is an error for a verifier's choice; use the first that parses.
@@ -350,7 +419,9 @@ async function fetchKey(resolver: DkimResolver, sig: ParsedSignature, timeoutMs:
       lastError = err;
     }
   }
-  throw lastError instanceof DkimError ? lastError : new DkimError('permerror', 'invalid key record');
+  throw lastError instanceof DkimError
+    ? lastError
+    : new DkimError('permerror', 'invalid key record');
 }
 
 /**
@@ -358,7 +429,12 @@ async function fetchKey(resolver: DkimResolver, sig: ParsedSignature, timeoutMs:
  * {@link MAX_DKIM_SIGNATURES}). Never throws: each signature gets a result and
  * an `info` saying why.
  */
-export async function verifyDkim(raw: Buffer, headers: readonly RawHeader[], bodyOffset: number, options: DkimOptions = {}): Promise<DkimVerdict> {
+export async function verifyDkim(
+  raw: Buffer,
+  headers: readonly RawHeader[],
+  bodyOffset: number,
+  options: DkimOptions = {},
+): Promise<DkimVerdict> {
   const resolver = options.resolver ?? defaultDkimResolver;
   const now = options.now ?? (() => new Date());
   const timeoutMs = options.timeoutMs ?? DKIM_DNS_TIMEOUT_MS;
@@ -412,9 +488,14 @@ export async function verifyDkim(raw: Buffer, headers: readonly RawHeader[], bod
       const x = sig.tags.get('x');
       if (x !== undefined) {
         if (!/^\d{1,12}$/.test(x)) throw new DkimError('permerror', 'invalid x= value');
-        if (Number(x) * 1000 < now().getTime()) throw new DkimError('fail', 'signature expired (x=)');
+        if (Number(x) * 1000 < now().getTime())
+          throw new DkimError('fail', 'signature expired (x=)');
       }
-      if (bodyBytes > MAX_DKIM_BODY_BYTES) throw new DkimError('neutral', `body larger than ${MAX_DKIM_BODY_BYTES} bytes: not verified`);
+      if (bodyBytes > MAX_DKIM_BODY_BYTES)
+        throw new DkimError(
+          'neutral',
+          `body larger than ${MAX_DKIM_BODY_BYTES} bytes: not verified`,
+        );
       let body = canonicalBody(sig.bodyCanon);
       if (sig.bodyLength !== null) {
         if (sig.bodyLength > body.length) throw new DkimError('fail', 'l= is longer than the body');
@@ -430,9 +511,13 @@ export async function verifyDkim(raw: Buffer, headers: readonly RawHeader[], bod
         const n = used.get(name) ?? 0;
         used.set(name, n + 1);
         if (!list || n >= list.length) continue; // a listed but absent header signs as the null string
-        parts.push(`${canonicalizeHeader(headers[list[list.length - 1 - n]], sig.headerCanon)}\r\n`);
+        parts.push(
+          `${canonicalizeHeader(headers[list[list.length - 1 - n]], sig.headerCanon)}\r\n`,
+        );
       }
-      parts.push(canonicalizeHeader({ ...header, raw: withoutSignatureValue(header.raw) }, sig.headerCanon));
+      parts.push(
+        canonicalizeHeader({ ...header, raw: withoutSignatureValue(header.raw) }, sig.headerCanon),
+      );
       const data = Buffer.from(parts.join(''), 'latin1');
 
       const keyName = `${sig.selector}._domainkey.${sig.domain}|${sig.keyType}`;
@@ -455,7 +540,11 @@ export async function verifyDkim(raw: Buffer, headers: readonly RawHeader[], bod
 
   const checked = sigHeaders.slice(0, MAX_DKIM_SIGNATURES);
   const signatures = await Promise.all(checked.map((h) => verifyOne(h)));
-  return { result: summarizeDkim(signatures.map((s) => s.result)), signatures, skipped: sigHeaders.length - checked.length };
+  return {
+    result: summarizeDkim(signatures.map((s) => s.result)),
+    signatures,
+    skipped: sigHeaders.length - checked.length,
+  };
 }
 
 function failure(err: unknown): { result: DkimResult; info: string } {

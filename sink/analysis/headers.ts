@@ -70,7 +70,10 @@ export function splitMessage(raw: Buffer): SplitMessage {
       truncated = true;
       return;
     }
-    const value = field.slice(colon + 1).replace(/\r\n/g, '').trim();
+    const value = field
+      .slice(colon + 1)
+      .replace(/\r\n/g, '')
+      .trim();
     headers.push({ name, key: name.toLowerCase(), raw: field, value });
   };
   for (const line of lines) {
@@ -102,24 +105,36 @@ export function firstHeader(headers: readonly RawHeader[], key: string): RawHead
  * Bounded to {@link MAX_HEADER_VALUE_CHARS}.
  */
 export function headerText(value: string): string {
-  const bounded = value.length > MAX_HEADER_VALUE_CHARS ? value.slice(0, MAX_HEADER_VALUE_CHARS) : value;
+  const bounded =
+    value.length > MAX_HEADER_VALUE_CHARS ? value.slice(0, MAX_HEADER_VALUE_CHARS) : value;
   const utf8 = Buffer.from(bounded, 'latin1').toString('utf8');
   // Whitespace between two adjacent encoded-words is not displayed (RFC 2047 section 6.2).
   const joined = utf8.replace(/(=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?)/g, '$1');
-  return joined.replace(/=\?([^?\s]{1,40})\?([bBqQ])\?([^?\s]*)\?=/g, (whole, charset: string, enc: string, data: string) => {
-    const cs = charset.toLowerCase().replace(/\*.*$/, '');
-    const encoding: BufferEncoding | null =
-      cs === 'utf-8' || cs === 'utf8' || cs === 'us-ascii' ? 'utf8' : cs === 'iso-8859-1' || cs === 'latin1' || cs === 'windows-1252' ? 'latin1' : null;
-    if (encoding === null) return whole;
-    let bytes: Buffer;
-    if (enc === 'b' || enc === 'B') {
-      bytes = Buffer.from(data, 'base64');
-    } else {
-      const q = data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-      bytes = Buffer.from(q, 'latin1');
-    }
-    return bytes.toString(encoding);
-  });
+  return joined.replace(
+    /=\?([^?\s]{1,40})\?([bBqQ])\?([^?\s]*)\?=/g,
+    (whole, charset: string, enc: string, data: string) => {
+      const cs = charset.toLowerCase().replace(/\*.*$/, '');
+      const encoding: BufferEncoding | null =
+        cs === 'utf-8' || cs === 'utf8' || cs === 'us-ascii'
+          ? 'utf8'
+          : cs === 'iso-8859-1' || cs === 'latin1' || cs === 'windows-1252'
+            ? 'latin1'
+            : null;
+      if (encoding === null) return whole;
+      let bytes: Buffer;
+      if (enc === 'b' || enc === 'B') {
+        bytes = Buffer.from(data, 'base64');
+      } else {
+        const q = data
+          .replace(/_/g, ' ')
+          .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) =>
+            String.fromCharCode(parseInt(hex, 16)),
+          );
+        bytes = Buffer.from(q, 'latin1');
+      }
+      return bytes.toString(encoding);
+    },
+  );
 }
 
 export interface RequiredHeaders {

@@ -10,13 +10,25 @@
 import type { ParsedMail } from 'mailparser';
 import type { MessageAnalysis } from '../../src/protocol.ts';
 import { verifyDkim, type DkimResolver, type DkimVerdict } from './dkim.ts';
-import { headerText, lastHeader, MAX_HEADER_VALUE_CHARS, requiredHeaders, splitMessage, type RawHeader } from './headers.ts';
+import {
+  headerText,
+  lastHeader,
+  MAX_HEADER_VALUE_CHARS,
+  requiredHeaders,
+  splitMessage,
+  type RawHeader,
+} from './headers.ts';
 import { extractLinks, MAX_LINK_SCAN_CHARS } from './links.ts';
 import { reason, spamSignals } from './spam-signals.ts';
 import { analyzeListUnsubscribe } from './unsubscribe.ts';
 
 export type { DkimResolver } from './dkim.ts';
-export { defaultDkimResolver, MAX_DKIM_SIGNATURES, DKIM_DNS_TIMEOUT_MS, MAX_DKIM_BODY_BYTES } from './dkim.ts';
+export {
+  defaultDkimResolver,
+  MAX_DKIM_SIGNATURES,
+  DKIM_DNS_TIMEOUT_MS,
+  MAX_DKIM_BODY_BYTES,
+} from './dkim.ts';
 export { MAX_LINKS } from './links.ts';
 export { REASON_POINTS, type ReasonCode } from './spam-signals.ts';
 
@@ -36,7 +48,11 @@ export const MAX_RAW_BODY_SCAN_BYTES = MAX_LINK_SCAN_CHARS;
  * Analyses one message. `parsed` is mailparser's result, or null when the MIME
  * parse failed: then parts and links are estimated from the raw bytes.
  */
-export async function analyzeMessage(raw: Buffer, parsed: ParsedMail | null, options: AnalyzeOptions = {}): Promise<MessageAnalysis> {
+export async function analyzeMessage(
+  raw: Buffer,
+  parsed: ParsedMail | null,
+  options: AnalyzeOptions = {},
+): Promise<MessageAnalysis> {
   const now = options.now ?? (() => new Date());
   try {
     return await analyze(raw, parsed, options, now);
@@ -46,7 +62,12 @@ export async function analyzeMessage(raw: Buffer, parsed: ParsedMail | null, opt
   }
 }
 
-async function analyze(raw: Buffer, parsed: ParsedMail | null, options: AnalyzeOptions, now: () => Date): Promise<MessageAnalysis> {
+async function analyze(
+  raw: Buffer,
+  parsed: ParsedMail | null,
+  options: AnalyzeOptions,
+  now: () => Date,
+): Promise<MessageAnalysis> {
   const split = splitMessage(raw);
   const headers = split.headers;
   const required = requiredHeaders(headers);
@@ -54,19 +75,26 @@ async function analyze(raw: Buffer, parsed: ParsedMail | null, options: AnalyzeO
 
   let dkim: DkimVerdict;
   try {
-    dkim = await verifyDkim(raw, headers, split.bodyOffset, { resolver: options.dkimResolver, now, timeoutMs: options.dkimTimeoutMs });
+    dkim = await verifyDkim(raw, headers, split.bodyOffset, {
+      resolver: options.dkimResolver,
+      now,
+      timeoutMs: options.dkimTimeoutMs,
+    });
   } catch {
     dkim = { result: 'permerror', signatures: [], skipped: 0 };
   }
 
   const { text, html, truncatedBody } = bodies(raw, parsed, split.bodyOffset, headers);
-  const hasText = text !== null && text.trim() !== '' && hasTextPart(raw, split.bodyOffset, headers);
+  const hasText =
+    text !== null && text.trim() !== '' && hasTextPart(raw, split.bodyOffset, headers);
   const hasHtml = html !== null && html.trim() !== '';
   const scan = extractLinks(text, html);
 
   const passing = dkim.signatures.filter((s) => s.result === 'pass');
   const oneClickDkimCovered = passing.some(
-    (s) => s.signedHeaders?.includes('list-unsubscribe') === true && s.signedHeaders.includes('list-unsubscribe-post'),
+    (s) =>
+      s.signedHeaders?.includes('list-unsubscribe') === true &&
+      s.signedHeaders.includes('list-unsubscribe-post'),
   );
   const subjectHeader = lastHeader(headers, 'subject');
   const subject = parsed?.subject ?? (subjectHeader ? headerText(subjectHeader.value) : null);
@@ -127,7 +155,8 @@ function bodies(
   const contentType = lastHeader(headers, 'content-type')?.value.toLowerCase() ?? 'text/plain';
   // Without a MIME tree, look for part headers in the body to tell which kinds are there.
   const htmlPart = contentType.startsWith('text/html') || /content-type:\s*text\/html/i.test(body);
-  const textPart = contentType.startsWith('text/plain') || /content-type:\s*text\/plain/i.test(body);
+  const textPart =
+    contentType.startsWith('text/plain') || /content-type:\s*text\/plain/i.test(body);
   return {
     text: textPart ? body : null,
     html: htmlPart ? body : null,
@@ -145,13 +174,25 @@ function hasTextPart(raw: Buffer, bodyOffset: number, headers: readonly RawHeade
   if (top === undefined || top === '' || top.startsWith('text/plain')) return true;
   if (!top.startsWith('multipart/')) return false;
   const end = Math.min(raw.length, bodyOffset + MAX_RAW_BODY_SCAN_BYTES);
-  return /^content-type:[ \t]*text\/plain/im.test(raw.toString('latin1', Math.min(bodyOffset, raw.length), end));
+  return /^content-type:[ \t]*text\/plain/im.test(
+    raw.toString('latin1', Math.min(bodyOffset, raw.length), end),
+  );
 }
 
 /** Bulk-looking mail: list headers, bulk precedence, campaign headers, or an unsubscribe link in the body. */
-function looksBulk(headers: readonly RawHeader[], text: string | null, html: string | null): boolean {
+function looksBulk(
+  headers: readonly RawHeader[],
+  text: string | null,
+  html: string | null,
+): boolean {
   for (const h of headers) {
-    if (h.key === 'list-id' || h.key === 'feedback-id' || h.key.startsWith('x-campaign') || h.key === 'x-mailer-campaign') return true;
+    if (
+      h.key === 'list-id' ||
+      h.key === 'feedback-id' ||
+      h.key.startsWith('x-campaign') ||
+      h.key === 'x-mailer-campaign'
+    )
+      return true;
     if (h.key === 'precedence' && /^(bulk|list|junk)$/i.test(h.value.trim())) return true;
   }
   const sample = `${(text ?? '').slice(0, 64 * 1024)}\n${(html ?? '').slice(0, 64 * 1024)}`;
@@ -167,6 +208,8 @@ function fallbackAnalysis(err: unknown): MessageAnalysis {
     hasText: false,
     hasHtml: false,
     spamScore: 0,
-    reasons: [reason('analysis-truncated', `analysis failed: ${err instanceof Error ? err.name : 'error'}`)],
+    reasons: [
+      reason('analysis-truncated', `analysis failed: ${err instanceof Error ? err.name : 'error'}`),
+    ],
   };
 }

@@ -24,7 +24,14 @@ export interface LinkScan {
   mismatched: Array<{ href: string; text: string }>;
 }
 
-const ENTITY: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+const ENTITY: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+};
 
 /**
  * The character a numeric character reference's digits stand for, as a browser
@@ -33,13 +40,21 @@ const ENTITY: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', 
  */
 export function numericReference(digits: string, hex: boolean): string {
   const code = Number.parseInt(digits, hex ? 16 : 10);
-  return Number.isFinite(code) && code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '\uFFFD';
+  return Number.isFinite(code) &&
+    code > 0 &&
+    code <= 0x10ffff &&
+    !(code >= 0xd800 && code <= 0xdfff)
+    ? String.fromCodePoint(code)
+    : '\uFFFD';
 }
 
 /** Decodes the handful of entities that appear in href values and link texts. */
 export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]{2,8});/g, (whole, ent: string) => {
-    if (ent[0] === '#') return ent[1] === 'x' || ent[1] === 'X' ? numericReference(ent.slice(2), true) : numericReference(ent.slice(1), false);
+    if (ent[0] === '#')
+      return ent[1] === 'x' || ent[1] === 'X'
+        ? numericReference(ent.slice(2), true)
+        : numericReference(ent.slice(1), false);
     return ENTITY[ent.toLowerCase()] ?? whole;
   });
 }
@@ -103,7 +118,8 @@ const HREF_ATTR = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
 /** Characters of one tag examined for its href; a real anchor tag is well under 1 KiB of attributes plus its URL. */
 export const MAX_TAG_CHARS = 16 * 1024;
 /** Anchor text that looks like a URL or a bare domain (what a phishing link displays). */
-const DOMAIN_LIKE = /^(?:https?:\/\/)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})(?:[/:?#]\S*)?$/i;
+const DOMAIN_LIKE =
+  /^(?:https?:\/\/)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})(?:[/:?#]\S*)?$/i;
 
 /** Removes tags in one linear pass (a `<[^>]*>` regex rescans on every `<` of a tagless run). */
 export function stripTags(html: string): string {
@@ -156,7 +172,10 @@ export function extractLinks(text: string | null, html: string | null): LinkScan
       const after = h.slice(end + 1, end + 1 + MAX_ANCHOR_TEXT_CHARS);
       const close = after.search(/<\/a\s*>/i);
       if (close < 0) continue;
-      const visible = decodeEntities(stripTags(after.slice(0, close))).replace(/\s+/g, ' ').trim().slice(0, 300);
+      const visible = decodeEntities(stripTags(after.slice(0, close)))
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300);
       const shown = DOMAIN_LIKE.exec(visible);
       const target = hostOf(href);
       if (shown && target && baseDomain(shown[1].toLowerCase()) !== baseDomain(target)) {

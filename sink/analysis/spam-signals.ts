@@ -49,19 +49,63 @@ export type ReasonCode = keyof typeof REASON_POINTS;
 
 /** Hosts of common URL shorteners: a shortened link hides its destination. */
 export const URL_SHORTENERS: ReadonlySet<string> = new Set([
-  'bit.ly', 'tinyurl.com', 't.co', 'goo.gl', 'ow.ly', 'is.gd', 'buff.ly', 'rebrand.ly', 'cutt.ly', 'shorturl.at',
-  'rb.gy', 't.ly', 'tiny.cc', 'bl.ink', 'lnkd.in', 'short.io', 's.id', 'v.gd', 'qr.ae', 'adf.ly',
+  'bit.ly',
+  'tinyurl.com',
+  't.co',
+  'goo.gl',
+  'ow.ly',
+  'is.gd',
+  'buff.ly',
+  'rebrand.ly',
+  'cutt.ly',
+  'shorturl.at',
+  'rb.gy',
+  't.ly',
+  'tiny.cc',
+  'bl.ink',
+  'lnkd.in',
+  'short.io',
+  's.id',
+  'v.gd',
+  'qr.ae',
+  'adf.ly',
 ]);
 
 /** Phrases that content filters have long scored; matched case-insensitively on word boundaries. */
 export const SUSPICIOUS_PHRASES: readonly string[] = Object.freeze([
-  'act now', 'limited time', 'click here', 'buy now', 'order now', '100% free', 'risk-free', 'risk free',
-  'no credit check', 'winner', 'you have been selected', 'congratulations', 'cash bonus', 'double your',
-  'earn money', 'make money fast', 'urgent', 'wire transfer', 'verify your account', 'viagra', 'free gift',
-  'guaranteed', 'miracle', 'once in a lifetime', 'special promotion', 'this is not spam', 'crypto giveaway',
+  'act now',
+  'limited time',
+  'click here',
+  'buy now',
+  'order now',
+  '100% free',
+  'risk-free',
+  'risk free',
+  'no credit check',
+  'winner',
+  'you have been selected',
+  'congratulations',
+  'cash bonus',
+  'double your',
+  'earn money',
+  'make money fast',
+  'urgent',
+  'wire transfer',
+  'verify your account',
+  'viagra',
+  'free gift',
+  'guaranteed',
+  'miracle',
+  'once in a lifetime',
+  'special promotion',
+  'this is not spam',
+  'crypto giveaway',
 ]);
 
-const PHRASE_RE = new RegExp(`\\b(?:${SUSPICIOUS_PHRASES.map((p) => p.replace(/[.*+?^${}()|[\]\\%]/g, '\\$&')).join('|')})\\b`, 'gi');
+const PHRASE_RE = new RegExp(
+  `\\b(?:${SUSPICIOUS_PHRASES.map((p) => p.replace(/[.*+?^${}()|[\]\\%]/g, '\\$&')).join('|')})\\b`,
+  'gi',
+);
 
 export interface SignalInput {
   required: RequiredHeaders;
@@ -104,7 +148,8 @@ export function spamSignals(input: SignalInput): { score: number; reasons: Analy
   else if (input.date !== null) {
     const t = Date.parse(input.date);
     if (Number.isNaN(t)) add('invalid-date', 'the Date header is not a valid date');
-    else if (t - input.now.getTime() > FUTURE_DATE_TOLERANCE_MS) add('future-date', 'the Date header is more than a day in the future');
+    else if (t - input.now.getTime() > FUTURE_DATE_TOLERANCE_MS)
+      add('future-date', 'the Date header is more than a day in the future');
   }
   if (!input.required.messageId) add('missing-message-id', 'no Message-ID header');
   if (input.parseError) add('mime-parse-error', 'the MIME structure could not be parsed');
@@ -112,7 +157,11 @@ export function spamSignals(input: SignalInput): { score: number; reasons: Analy
   const subject = input.subject?.trim() ?? '';
   if (subject === '') add('missing-subject', 'no Subject or an empty one');
   const letters = subject.replace(/[^\p{L}]/gu, '');
-  if (letters.length >= 8 && letters === letters.toUpperCase() && letters !== letters.toLowerCase()) {
+  if (
+    letters.length >= 8 &&
+    letters === letters.toUpperCase() &&
+    letters !== letters.toLowerCase()
+  ) {
     add('all-caps-subject', 'the Subject is written in capitals');
   }
 
@@ -132,16 +181,22 @@ export function spamSignals(input: SignalInput): { score: number; reasons: Analy
   const phrases = new Set<string>();
   PHRASE_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = PHRASE_RE.exec(haystack)) !== null && phrases.size < 20) phrases.add(m[0].toLowerCase());
+  while ((m = PHRASE_RE.exec(haystack)) !== null && phrases.size < 20)
+    phrases.add(m[0].toLowerCase());
   if (phrases.size > 0) {
-    add('suspicious-phrases', `phrases often used in spam: ${[...phrases].slice(0, 5).join(', ')}`, Math.min(MAX_PHRASE_POINTS, phrases.size * REASON_POINTS['suspicious-phrases']));
+    add(
+      'suspicious-phrases',
+      `phrases often used in spam: ${[...phrases].slice(0, 5).join(', ')}`,
+      Math.min(MAX_PHRASE_POINTS, phrases.size * REASON_POINTS['suspicious-phrases']),
+    );
   }
 
   const shortened = input.links.filter((l) => {
     const host = hostOf(l);
     return host !== null && URL_SHORTENERS.has(host.replace(/^www\./, ''));
   });
-  if (shortened.length > 0) add('url-shortener', `links through a URL shortener hide their target (${shortened[0]})`);
+  if (shortened.length > 0)
+    add('url-shortener', `links through a URL shortener hide their target (${shortened[0]})`);
   const ipLinks = input.links.filter((l) => {
     const host = hostOf(l);
     return host !== null && (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.startsWith('['));
@@ -149,24 +204,51 @@ export function spamSignals(input: SignalInput): { score: number; reasons: Analy
   if (ipLinks.length > 0) add('ip-address-link', `links to a bare IP address (${ipLinks[0]})`);
   if (input.mismatchedLinks.length > 0) {
     const first = input.mismatchedLinks[0];
-    add('mismatched-link-text', `a link shows "${first.text}" but goes to ${hostOf(first.href) ?? first.href}`);
+    add(
+      'mismatched-link-text',
+      `a link shows "${first.text}" but goes to ${hostOf(first.href) ?? first.href}`,
+    );
   }
 
   const lu = input.listUnsubscribe;
-  if (input.bulk && !lu.present) add('no-list-unsubscribe', 'looks like bulk mail but has no List-Unsubscribe header (RFC 2369, RFC 8058)');
+  if (input.bulk && !lu.present)
+    add(
+      'no-list-unsubscribe',
+      'looks like bulk mail but has no List-Unsubscribe header (RFC 2369, RFC 8058)',
+    );
   if (lu.postHeader) {
-    if (!lu.postValid) add('one-click-incomplete', 'List-Unsubscribe-Post must be exactly "List-Unsubscribe=One-Click" (RFC 8058)');
-    else if (!lu.present) add('one-click-incomplete', 'List-Unsubscribe-Post without a List-Unsubscribe header (RFC 8058)');
-    else if (!lu.hasHttps) add('one-click-not-https', 'one-click unsubscribe needs an https URI in List-Unsubscribe (RFC 8058)');
+    if (!lu.postValid)
+      add(
+        'one-click-incomplete',
+        'List-Unsubscribe-Post must be exactly "List-Unsubscribe=One-Click" (RFC 8058)',
+      );
+    else if (!lu.present)
+      add(
+        'one-click-incomplete',
+        'List-Unsubscribe-Post without a List-Unsubscribe header (RFC 8058)',
+      );
+    else if (!lu.hasHttps)
+      add(
+        'one-click-not-https',
+        'one-click unsubscribe needs an https URI in List-Unsubscribe (RFC 8058)',
+      );
     if (lu.oneClick && !input.oneClickDkimCovered) {
-      add('one-click-not-dkim-covered', 'List-Unsubscribe and List-Unsubscribe-Post are not both covered by a passing DKIM signature (RFC 8058 section 4)');
+      add(
+        'one-click-not-dkim-covered',
+        'List-Unsubscribe and List-Unsubscribe-Post are not both covered by a passing DKIM signature (RFC 8058 section 4)',
+      );
     }
   }
 
   if (input.dkim === 'fail') add('dkim-fail', 'a DKIM signature failed verification');
   else if (input.dkim === 'none') add('no-dkim', 'the message is not DKIM-signed');
-  if (input.dkimBodyLength) add('dkim-body-length', 'a DKIM signature uses l=: content past that length is unsigned');
-  if (input.truncated) add('analysis-truncated', 'the message exceeded an analysis bound; part of it was not examined');
+  if (input.dkimBodyLength)
+    add('dkim-body-length', 'a DKIM signature uses l=: content past that length is unsigned');
+  if (input.truncated)
+    add(
+      'analysis-truncated',
+      'the message exceeded an analysis bound; part of it was not examined',
+    );
 
   const score = Math.round(reasons.reduce((sum, r) => sum + r.score, 0) * 10) / 10;
   return { score, reasons };

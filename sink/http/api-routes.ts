@@ -16,7 +16,9 @@ export const MAX_PAGE_LIMIT = 1000;
 /** Longest filter value; a substring search over raw messages should not be handed megabytes of pattern. */
 export const MAX_FILTER_LENGTH = 1024;
 
-const FILTERS = ['to', 'from', 'subject', 'containing', 'tag'] as const satisfies ReadonlyArray<keyof MessageQuery>;
+const FILTERS = ['to', 'from', 'subject', 'containing', 'tag'] as const satisfies ReadonlyArray<
+  keyof MessageQuery
+>;
 
 function badRequest(message: string, hint?: string) {
   return evError('EV_ERR_BAD_REQUEST', message, hint === undefined ? undefined : { hint });
@@ -26,7 +28,9 @@ function integerParam(url: URL, name: string, fallback: number, min: number): nu
   const raw = url.searchParams.get(name);
   if (raw === null || raw === '') return fallback;
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw)) || Number(raw) < min) {
-    throw badRequest(`query parameter ${name} must be an integer >= ${min}, got ${JSON.stringify(raw.slice(0, 40))}`);
+    throw badRequest(
+      `query parameter ${name} must be an integer >= ${min}, got ${JSON.stringify(raw.slice(0, 40))}`,
+    );
   }
   return Number(raw);
 }
@@ -39,7 +43,8 @@ export function parseListQuery(url: URL): { start: number; limit: number; query:
   for (const name of FILTERS) {
     const value = url.searchParams.get(name);
     if (value === null || value === '') continue;
-    if (value.length > MAX_FILTER_LENGTH) throw badRequest(`query parameter ${name} is longer than ${MAX_FILTER_LENGTH} characters`);
+    if (value.length > MAX_FILTER_LENGTH)
+      throw badRequest(`query parameter ${name} is longer than ${MAX_FILTER_LENGTH} characters`);
     query[name] = value;
   }
   return { start, limit, query };
@@ -53,7 +58,9 @@ export interface ApiRoutesOptions {
 }
 
 function notFound(what: string) {
-  return evError('EV_ERR_NOT_FOUND', what, { hint: 'list messages with `kubectl email-validate messages` or GET /api/messages' });
+  return evError('EV_ERR_NOT_FOUND', what, {
+    hint: 'list messages with `kubectl email-validate messages` or GET /api/messages',
+  });
 }
 
 /** RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name (lone surrogates become U+FFFD: encodeURIComponent throws on them). */
@@ -72,7 +79,7 @@ const MIME_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,127}\/[!#$%&'*+.^_`|~0-9A-Za-z-
  * the download a 500 forever (issue 10, item 6).
  */
 export function safeContentType(declared: string | null | undefined): string {
-  const type = (declared ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = (declared ?? '').split(';')[0].trim().toLowerCase();
   return MIME_TYPE.test(type) ? type : 'application/octet-stream';
 }
 
@@ -87,10 +94,14 @@ export function addApiRoutes(router: Router, ctx: SinkContext, options: ApiRoute
 
   router.add('GET', '/api/search', ({ res, url }) => {
     const q = url.searchParams.get('q');
-    if (q !== null && q.length > MAX_FILTER_LENGTH) throw badRequest(`query parameter q is longer than ${MAX_FILTER_LENGTH} characters`);
+    if (q !== null && q.length > MAX_FILTER_LENGTH)
+      throw badRequest(`query parameter q is longer than ${MAX_FILTER_LENGTH} characters`);
     const hasFilter = FILTERS.some((f) => (url.searchParams.get(f) ?? '') !== '');
     if ((q === null || q === '') && !hasFilter) {
-      throw badRequest('search needs q= or a filter (to, from, subject, containing, tag)', 'e.g. GET /api/search?q=invoice or ?to=alice@example.com');
+      throw badRequest(
+        'search needs q= or a filter (to, from, subject, containing, tag)',
+        'e.g. GET /api/search?q=invoice or ?to=alice@example.com',
+      );
     }
     sendJson(res, 200, list(url, q === null || q === '' ? {} : { containing: q }));
   });
@@ -102,25 +113,37 @@ export function addApiRoutes(router: Router, ctx: SinkContext, options: ApiRoute
 
   router.add('GET', '/api/messages/:id', async ({ res, params }) => {
     const detail = await ctx.store.detail(params.id);
-    if (detail === undefined) throw notFound(`no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
+    if (detail === undefined)
+      throw notFound(`no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
     sendJson(res, 200, detail);
   });
 
   router.add('DELETE', '/api/messages/:id', ({ res, params }) => {
-    if (!ctx.store.delete(params.id)) throw notFound(`no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
+    if (!ctx.store.delete(params.id))
+      throw notFound(`no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
     sendJson(res, 200, { deleted: 1 });
   });
 
   router.add('GET', '/api/messages/:id/raw', ({ res, params }) => {
     const raw = ctx.store.raw(params.id);
-    if (raw === undefined) throw notFound(`no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
-    sendBuffer(res, 200, raw, { 'content-type': 'message/rfc822', 'content-disposition': contentDisposition(`${params.id}.eml`) });
+    if (raw === undefined)
+      throw notFound(`no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
+    sendBuffer(res, 200, raw, {
+      'content-type': 'message/rfc822',
+      'content-disposition': contentDisposition(`${params.id}.eml`),
+    });
   });
 
   router.add('GET', '/api/messages/:id/attachments/:index', async ({ res, params }) => {
-    if (!/^\d{1,6}$/.test(params.index)) throw badRequest(`attachment index must be a non-negative integer, got ${JSON.stringify(params.index.slice(0, 40))}`);
+    if (!/^\d{1,6}$/.test(params.index))
+      throw badRequest(
+        `attachment index must be a non-negative integer, got ${JSON.stringify(params.index.slice(0, 40))}`,
+      );
     const found = await ctx.store.attachment(params.id, Number(params.index));
-    if (found === undefined) throw notFound(`no attachment ${params.index} in message ${JSON.stringify(params.id.slice(0, 200))}`);
+    if (found === undefined)
+      throw notFound(
+        `no attachment ${params.index} in message ${JSON.stringify(params.id.slice(0, 200))}`,
+      );
     const name = found.meta.filename ?? `attachment-${found.meta.index}`;
     sendBuffer(res, 200, found.content, {
       // Served as a download, never rendered: the content is untrusted.
@@ -142,20 +165,24 @@ export function addApiRoutes(router: Router, ctx: SinkContext, options: ApiRoute
       ctx.rules.replace(text);
     } catch (err) {
       if (isEmailValidateError(err)) throw err;
-      throw evError('EV_ERR_RULES_INVALID', err instanceof Error ? err.message : String(err), { hint: 'fix the rules YAML; the previous rules stay in force' });
+      throw evError('EV_ERR_RULES_INVALID', err instanceof Error ? err.message : String(err), {
+        hint: 'fix the rules YAML; the previous rules stay in force',
+      });
     }
     sendJson(res, 200, { count: ctx.rules.count() });
   });
 
   router.add('GET', '/api/stats', ({ res }) => sendJson(res, 200, ctx.stats()));
 
-  router.add('GET', '/api/info', ({ res }) => sendJson(res, 200, {
-    ...options.info?.(),
-    name: 'kubectl-email-validate sink',
-    protocol: PROTOCOL_VERSION,
-    instance: ctx.instance,
-    auth: options.auth,
-    oldestSeq: ctx.events.oldestSeq,
-    lastSeq: ctx.events.lastSeq,
-  }));
+  router.add('GET', '/api/info', ({ res }) =>
+    sendJson(res, 200, {
+      ...options.info?.(),
+      name: 'kubectl-email-validate sink',
+      protocol: PROTOCOL_VERSION,
+      instance: ctx.instance,
+      auth: options.auth,
+      oldestSeq: ctx.events.oldestSeq,
+      lastSeq: ctx.events.lastSeq,
+    }),
+  );
 }

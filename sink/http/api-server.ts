@@ -13,7 +13,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { EmailValidateError, evError } from '../../src/errors.ts';
 import { FEED_SUBPROTOCOL, SINK_EVENT_TYPES } from '../../src/protocol.ts';
-import { EventFeed, FEED_MAX_CLIENT_PAYLOAD, type EventFeedOptions, type FeedSubscription } from '../feed.ts';
+import {
+  EventFeed,
+  FEED_MAX_CLIENT_PAYLOAD,
+  type EventFeedOptions,
+  type FeedSubscription,
+} from '../feed.ts';
 import type { SinkMetrics } from '../metrics.ts';
 import type { Logger, SinkContext } from '../types.ts';
 import { addApiRoutes } from './api-routes.ts';
@@ -50,7 +55,10 @@ export interface ApiServerOptions {
   metrics: SinkMetrics;
   logger: Logger;
   /** Tuning of the event feed (tests shorten the ping interval and buffer bounds). */
-  feed?: Omit<EventFeedOptions, 'logger' | 'onClientOpened' | 'onClientClosed' | 'onClientDropped'> & { maxClients?: number };
+  feed?: Omit<
+    EventFeedOptions,
+    'logger' | 'onClientOpened' | 'onClientClosed' | 'onClientDropped'
+  > & { maxClients?: number };
   /** Hostname MailHog-compatible messages claim in their Received header. */
   mailhogHostname?: string;
   /** `--cors-origin`: Access-Control-Allow-Origin of the MailHog/Mailpit-compatible routes (null: none). */
@@ -87,7 +95,10 @@ export function parseFeedQuery(url: URL): FeedSubscription {
   let since: number | null = null;
   if (sinceRaw !== null && sinceRaw !== '') {
     if (!/^\d{1,16}$/.test(sinceRaw) || !Number.isSafeInteger(Number(sinceRaw))) {
-      throw evError('EV_ERR_BAD_REQUEST', `since must be a non-negative integer event seq, got ${JSON.stringify(sinceRaw.slice(0, 40))}`);
+      throw evError(
+        'EV_ERR_BAD_REQUEST',
+        `since must be a non-negative integer event seq, got ${JSON.stringify(sinceRaw.slice(0, 40))}`,
+      );
     }
     since = Number(sinceRaw);
   }
@@ -96,13 +107,23 @@ export function parseFeedQuery(url: URL): FeedSubscription {
   const typesRaw = url.searchParams.get('types');
   let types: Set<string> | null = null;
   if (typesRaw !== null && typesRaw !== '') {
-    const wanted = typesRaw.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
-    if (wanted.length > MAX_FEED_TYPES) throw evError('EV_ERR_BAD_REQUEST', `types lists more than ${MAX_FEED_TYPES} entries`);
+    const wanted = typesRaw
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0);
+    if (wanted.length > MAX_FEED_TYPES)
+      throw evError('EV_ERR_BAD_REQUEST', `types lists more than ${MAX_FEED_TYPES} entries`);
     types = new Set();
     for (const t of wanted) {
-      const matches = t.endsWith('*') ? SINK_EVENT_TYPES.filter((k) => k.startsWith(t.slice(0, -1))) : SINK_EVENT_TYPES.filter((k) => k === t);
+      const matches = t.endsWith('*')
+        ? SINK_EVENT_TYPES.filter((k) => k.startsWith(t.slice(0, -1)))
+        : SINK_EVENT_TYPES.filter((k) => k === t);
       if (matches.length === 0) {
-        throw evError('EV_ERR_BAD_REQUEST', `unknown event type ${JSON.stringify(t.slice(0, 60))}`, { hint: `known types: ${SINK_EVENT_TYPES.join(', ')}` });
+        throw evError(
+          'EV_ERR_BAD_REQUEST',
+          `unknown event type ${JSON.stringify(t.slice(0, 60))}`,
+          { hint: `known types: ${SINK_EVENT_TYPES.join(', ')}` },
+        );
       }
       for (const m of matches) types.add(m);
     }
@@ -111,16 +132,21 @@ export function parseFeedQuery(url: URL): FeedSubscription {
 }
 
 function isWebSocketUpgrade(req: IncomingMessage): boolean {
-  return typeof req.headers.upgrade === 'string' && req.headers.upgrade.toLowerCase() === 'websocket';
+  return (
+    typeof req.headers.upgrade === 'string' && req.headers.upgrade.toLowerCase() === 'websocket'
+  );
 }
 
 function unauthorized(): EmailValidateError {
-  return evError('EV_ERR_UNAUTHORIZED', 'missing or wrong API token', { hint: 'send Authorization: Bearer <token> (the token the sink printed, or its Secret)' });
+  return evError('EV_ERR_UNAUTHORIZED', 'missing or wrong API token', {
+    hint: 'send Authorization: Bearer <token> (the token the sink printed, or its Secret)',
+  });
 }
 
 function parseUrl(req: IncomingMessage): URL {
   const target = req.url ?? '/';
-  if (target.length > MAX_URL_LENGTH) throw evError('EV_ERR_BAD_REQUEST', `request URL longer than ${MAX_URL_LENGTH} characters`);
+  if (target.length > MAX_URL_LENGTH)
+    throw evError('EV_ERR_BAD_REQUEST', `request URL longer than ${MAX_URL_LENGTH} characters`);
   try {
     return new URL(target, 'http://sink.invalid');
   } catch {
@@ -132,9 +158,12 @@ function parseUrl(req: IncomingMessage): URL {
 function rejectUpgrade(socket: Duplex, err: EmailValidateError, statusOverride?: number): void {
   const body = JSON.stringify(errorBody(err));
   const status = statusOverride ?? err.httpStatus;
-  const extra = err.code === 'EV_ERR_UNAUTHORIZED' ? 'WWW-Authenticate: Bearer realm="email-sink"\r\n' : '';
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n`
-    + `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
+  const extra =
+    err.code === 'EV_ERR_UNAUTHORIZED' ? 'WWW-Authenticate: Bearer realm="email-sink"\r\n' : '';
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
+  );
 }
 
 export function createApiServer(ctx: SinkContext, options: ApiServerOptions): ApiServer {
@@ -152,60 +181,100 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
 
   const router = new Router();
   router.add('GET', '/livez', ({ res }) => sendJson(res, 200, { status: 'ok' }), { auth: false });
-  router.add('GET', '/readyz', ({ res }) => {
-    if (ctx.ready()) sendJson(res, 200, { status: 'ready' });
-    else sendJson(res, 503, { status: 'not ready' });
-  }, { auth: false });
-  router.add('GET', '/metrics', async ({ res }) => {
-    const text = await metrics.registry.metrics();
-    sendText(res, 200, text, metrics.registry.contentType);
-  }, { auth: false });
+  router.add(
+    'GET',
+    '/readyz',
+    ({ res }) => {
+      if (ctx.ready()) sendJson(res, 200, { status: 'ready' });
+      else sendJson(res, 503, { status: 'not ready' });
+    },
+    { auth: false },
+  );
+  router.add(
+    'GET',
+    '/metrics',
+    async ({ res }) => {
+      const text = await metrics.registry.metrics();
+      sendText(res, 200, text, metrics.registry.contentType);
+    },
+    { auth: false },
+  );
   addApiRoutes(router, ctx, { auth: verifier !== null, info: options.info });
-  const compatOptions = { corsOrigin: options.corsOrigin ?? null, releaseTo: options.releaseTo ?? [], logger, linkCheckPrivate: options.linkCheckPrivate ?? false, ...(options.relay ? { relay: options.relay } : {}) };
+  const compatOptions = {
+    corsOrigin: options.corsOrigin ?? null,
+    releaseTo: options.releaseTo ?? [],
+    logger,
+    linkCheckPrivate: options.linkCheckPrivate ?? false,
+    ...(options.relay ? { relay: options.relay } : {}),
+  };
   const compat = [
-    addMailhogRoutes(router, ctx, { ...compatOptions, ...(options.mailhogHostname ? { hostname: options.mailhogHostname } : {}) }),
-    addMailpitRoutes(router, ctx, { ...compatOptions, ...(options.localSmtp ? { localSmtp: options.localSmtp } : {}) }),
+    addMailhogRoutes(router, ctx, {
+      ...compatOptions,
+      ...(options.mailhogHostname ? { hostname: options.mailhogHostname } : {}),
+    }),
+    addMailpitRoutes(router, ctx, {
+      ...compatOptions,
+      ...(options.localSmtp ? { localSmtp: options.localSmtp } : {}),
+    }),
   ];
   const compatSockets = new Map(compat.flatMap((c) => [...c.websockets]));
   addUiRoutes(router, ctx, { linkCheckPrivate: options.linkCheckPrivate ?? false });
   router.add('GET', EVENTS_PATH, () => {
-    throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, { hint: 'connect with a WebSocket client (Upgrade: websocket)' });
+    throw evError('EV_ERR_BAD_REQUEST', `${EVENTS_PATH} is a WebSocket endpoint`, {
+      hint: 'connect with a WebSocket client (Upgrade: websocket)',
+    });
   });
 
-  const server = createServer({
-    headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
-    requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
-    // Only WebSocket upgrades take the upgrade path; anything else (e.g. curl's h2c offer) is a plain
-    // request (Node >= 24.9; older Nodes ignore this and reach the upgrade handler's refusal).
-    shouldUpgradeCallback: (req: IncomingMessage) => isWebSocketUpgrade(req),
-  }, (req, res) => {
-    let url: URL;
-    try {
-      url = parseUrl(req);
-      const match = router.match(req.method ?? 'GET', url.pathname);
-      if (match.kind === 'not-found') {
-        throw evError('EV_ERR_NOT_FOUND', `no route ${req.method} ${url.pathname.slice(0, 200)}`, { hint: 'see docs/api.md for the routes' });
+  const server = createServer(
+    {
+      headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
+      // Only WebSocket upgrades take the upgrade path; anything else (e.g. curl's h2c offer) is a plain
+      // request (Node >= 24.9; older Nodes ignore this and reach the upgrade handler's refusal).
+      shouldUpgradeCallback: (req: IncomingMessage) => isWebSocketUpgrade(req),
+    },
+    (req, res) => {
+      let url: URL;
+      try {
+        url = parseUrl(req);
+        const match = router.match(req.method ?? 'GET', url.pathname);
+        if (match.kind === 'not-found') {
+          throw evError(
+            'EV_ERR_NOT_FOUND',
+            `no route ${req.method} ${url.pathname.slice(0, 200)}`,
+            { hint: 'see docs/api.md for the routes' },
+          );
+        }
+        if (match.options.auth && verifier !== null && !verifier.authorize(req))
+          throw unauthorized();
+        if (match.kind === 'method-not-allowed') {
+          res.setHeader('allow', match.allow.join(', '));
+          throw evError(
+            'EV_ERR_METHOD_NOT_ALLOWED',
+            `${req.method} is not allowed on ${url.pathname.slice(0, 200)}`,
+            { hint: `allowed: ${match.allow.join(', ')}` },
+          );
+        }
+        const result = match.handler({ req, res, params: match.params, url });
+        if (result instanceof Promise) {
+          result.catch((err: unknown) => fail(err));
+        }
+      } catch (err) {
+        fail(err);
       }
-      if (match.options.auth && verifier !== null && !verifier.authorize(req)) throw unauthorized();
-      if (match.kind === 'method-not-allowed') {
-        res.setHeader('allow', match.allow.join(', '));
-        throw evError('EV_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname.slice(0, 200)}`, { hint: `allowed: ${match.allow.join(', ')}` });
+      function fail(err: unknown): void {
+        if (err instanceof EmailValidateError && err.code === 'EV_ERR_PAYLOAD_TOO_LARGE')
+          res.setHeader('connection', 'close');
+        sendError(res, err, logger, req);
       }
-      const result = match.handler({ req, res, params: match.params, url });
-      if (result instanceof Promise) {
-        result.catch((err: unknown) => fail(err));
-      }
-    } catch (err) {
-      fail(err);
-    }
-    function fail(err: unknown): void {
-      if (err instanceof EmailValidateError && err.code === 'EV_ERR_PAYLOAD_TOO_LARGE') res.setHeader('connection', 'close');
-      sendError(res, err, logger, req);
-    }
+    },
+  );
+  const guard = new ConnectionGuard(server, {
+    onShed: (kind, address) => logger.debug(`http connection ${kind}`, { address }),
   });
-  const guard = new ConnectionGuard(server, { onShed: (kind, address) => logger.debug(`http connection ${kind}`, { address }) });
   server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
     logger.debug('http client error', { error: err.message });
   });
@@ -219,7 +288,12 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     handleProtocols: (protocols) => (protocols.has(FEED_SUBPROTOCOL) ? FEED_SUBPROTOCOL : false),
   });
   // MailHog's and Mailpit's feeds: no subprotocol, tiny client frames (MailHog reads at most 1 byte, websockets/connection.go:19).
-  const compatWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024, clientTracking: false });
+  const compatWss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 1024,
+    clientTracking: false,
+  });
   let shuttingDown = false;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -227,27 +301,53 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     let subscription: FeedSubscription;
     if (shuttingDown) {
       // 503: a reconnecting client backs off and finds the replacement pod.
-      rejectUpgrade(socket, evError('EV_ERR_SINK_UNREACHABLE', 'the sink is shutting down', { hint: 'reconnect to the replacement sink' }), 503);
+      rejectUpgrade(
+        socket,
+        evError('EV_ERR_SINK_UNREACHABLE', 'the sink is shutting down', {
+          hint: 'reconnect to the replacement sink',
+        }),
+        503,
+      );
       return;
     }
     try {
-      if (!isWebSocketUpgrade(req)) throw evError('EV_ERR_BAD_REQUEST', `unsupported upgrade to ${String(req.headers.upgrade).slice(0, 40)}`, { hint: 'send plain HTTP/1.1 requests; only the event feed upgrades, to websocket' });
+      if (!isWebSocketUpgrade(req))
+        throw evError(
+          'EV_ERR_BAD_REQUEST',
+          `unsupported upgrade to ${String(req.headers.upgrade).slice(0, 40)}`,
+          { hint: 'send plain HTTP/1.1 requests; only the event feed upgrades, to websocket' },
+        );
       const url = parseUrl(req);
       const compatSocket = compatSockets.get(url.pathname);
       if (compatSocket !== undefined) {
-        if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();
+        if (verifier !== null && !verifier.authorize(req, { websocket: true }))
+          throw unauthorized();
         compatWss.handleUpgrade(req, socket, head, compatSocket);
         return;
       }
-      if (url.pathname !== EVENTS_PATH) throw evError('EV_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`, { hint: `the event feed is at ${EVENTS_PATH}` });
+      if (url.pathname !== EVENTS_PATH)
+        throw evError(
+          'EV_ERR_NOT_FOUND',
+          `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`,
+          { hint: `the event feed is at ${EVENTS_PATH}` },
+        );
       if (verifier !== null && !verifier.authorize(req, { websocket: true })) throw unauthorized();
       subscription = parseFeedQuery(url);
       if (feed.socketCount >= maxFeedClients) {
-        rejectUpgrade(socket, evError('EV_ERR_SINK_UNREACHABLE', `the sink already serves ${maxFeedClients} event feed clients`, { hint: 'close other tail or run sessions and retry' }), 503);
+        rejectUpgrade(
+          socket,
+          evError(
+            'EV_ERR_SINK_UNREACHABLE',
+            `the sink already serves ${maxFeedClients} event feed clients`,
+            { hint: 'close other tail or run sessions and retry' },
+          ),
+          503,
+        );
         return;
       }
     } catch (err) {
-      const error = err instanceof EmailValidateError ? err : evError('EV_ERR_INTERNAL', 'upgrade failed');
+      const error =
+        err instanceof EmailValidateError ? err : evError('EV_ERR_INTERNAL', 'upgrade failed');
       rejectUpgrade(socket, error);
       return;
     }

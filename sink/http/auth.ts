@@ -35,7 +35,12 @@ export class TokenVerifier {
   }
 
   matches(presented: string | undefined | null): boolean {
-    if (typeof presented !== 'string' || presented.length === 0 || presented.length > MAX_TOKEN_LENGTH) return false;
+    if (
+      typeof presented !== 'string' ||
+      presented.length === 0 ||
+      presented.length > MAX_TOKEN_LENGTH
+    )
+      return false;
     return timingSafeEqual(digest(presented), this.#expected);
   }
 

@@ -12,7 +12,11 @@ export const MAX_RULES_BODY_BYTES = 1024 * 1024;
  * caller answers with `Connection: close`.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => evError('EV_ERR_PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`, { hint: 'send a smaller body', details: { limit } });
+  const tooLarge = () =>
+    evError('EV_ERR_PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`, {
+      hint: 'send a smaller body',
+      details: { limit },
+    });
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();
@@ -34,8 +38,15 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => { if (!failed) resolve(Buffer.concat(chunks, size)); });
-    req.once('error', (err) => { if (!failed) { failed = true; reject(err); } });
+    req.once('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks, size));
+    });
+    req.once('error', (err) => {
+      if (!failed) {
+        failed = true;
+        reject(err);
+      }
+    });
   });
 }
 

@@ -60,7 +60,9 @@ export class ConnectionGuard {
     this.#onShed = options.onShed;
     // Registered before the http server's own listener, so a refused socket never reaches its parser.
     server.prependListener('connection', (socket: Socket) => this.#admit(socket));
-    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.#request(req, res));
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) =>
+      this.#request(req, res),
+    );
   }
 
   get size(): number {
@@ -69,8 +71,13 @@ export class ConnectionGuard {
 
   #admit(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
-    if ((this.#perAddress.get(address) ?? 0) >= this.#maxPerClient && !this.#evictOldestIdle(address)) return this.#refuse(socket, address);
-    if (this.#sockets.size >= this.#max && !this.#evictOldestIdle(null)) return this.#refuse(socket, address);
+    if (
+      (this.#perAddress.get(address) ?? 0) >= this.#maxPerClient &&
+      !this.#evictOldestIdle(address)
+    )
+      return this.#refuse(socket, address);
+    if (this.#sockets.size >= this.#max && !this.#evictOldestIdle(null))
+      return this.#refuse(socket, address);
     this.#sockets.set(socket, { address, busy: 0, upgraded: false });
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     socket.setTimeout(this.#idleMs);

@@ -21,44 +21,77 @@ export function setCommonHeaders(res: ServerResponse): void {
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   setCommonHeaders(res);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   setCommonHeaders(res);
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-export function sendBuffer(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string>): void {
+export function sendBuffer(
+  res: ServerResponse,
+  status: number,
+  body: Buffer,
+  headers: Record<string, string>,
+): void {
   setCommonHeaders(res);
   res.writeHead(status, { ...headers, 'content-length': body.length });
   res.end(body);
 }
 
 /** The JSON error body of the sink's own API. */
-export function errorBody(err: EmailValidateError): { error: { code: ErrorCode; message: string; hint?: string } } {
-  return { error: { code: err.code, message: err.message, ...(err.hint === undefined ? {} : { hint: err.hint }) } };
+export function errorBody(err: EmailValidateError): {
+  error: { code: ErrorCode; message: string; hint?: string };
+} {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.hint === undefined ? {} : { hint: err.hint }),
+    },
+  };
 }
 
 /**
  * Answers with a catalog error; anything that is not one of ours becomes
  * EV_ERR_INTERNAL with a generic message (the detail goes to the log only).
  */
-export function sendError(res: ServerResponse, err: unknown, logger?: Logger, req?: IncomingMessage): void {
+export function sendError(
+  res: ServerResponse,
+  err: unknown,
+  logger?: Logger,
+  req?: IncomingMessage,
+): void {
   let error: EmailValidateError;
   if (isEmailValidateError(err)) {
     error = err;
   } else {
-    logger?.error('api request failed', { method: req?.method, path: req?.url?.split('?')[0], error: err instanceof Error ? err.message : String(err) });
-    error = new EmailValidateError('EV_ERR_INTERNAL', 'the sink failed to answer this request', { hint: 'see the sink\'s log for the cause' });
+    logger?.error('api request failed', {
+      method: req?.method,
+      path: req?.url?.split('?')[0],
+      error: err instanceof Error ? err.message : String(err),
+    });
+    error = new EmailValidateError('EV_ERR_INTERNAL', 'the sink failed to answer this request', {
+      hint: "see the sink's log for the cause",
+    });
   }
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  if (error.code === 'EV_ERR_UNAUTHORIZED') res.setHeader('www-authenticate', 'Bearer realm="email-sink"');
+  if (error.code === 'EV_ERR_UNAUTHORIZED')
+    res.setHeader('www-authenticate', 'Bearer realm="email-sink"');
   sendJson(res, error.httpStatus, errorBody(error));
 }
 
@@ -66,7 +99,12 @@ export function sendError(res: ServerResponse, err: unknown, logger?: Logger, re
  * Streams `[item, item, ...]` honouring back-pressure: each item is serialised
  * on its own and the next waits for 'drain', so memory holds one item at a time.
  */
-export async function streamJsonArray<T>(res: ServerResponse, items: Iterable<T>, serialise: (item: T) => string | undefined, options: { prefix?: string; suffix?: string; contentType?: string } = {}): Promise<void> {
+export async function streamJsonArray<T>(
+  res: ServerResponse,
+  items: Iterable<T>,
+  serialise: (item: T) => string | undefined,
+  options: { prefix?: string; suffix?: string; contentType?: string } = {},
+): Promise<void> {
   const { prefix = '', suffix = '', contentType = 'application/json; charset=utf-8' } = options;
   setCommonHeaders(res);
   res.writeHead(200, { 'content-type': contentType });

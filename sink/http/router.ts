@@ -42,14 +42,23 @@ export type RouteMatch =
 export class Router {
   readonly #routes: Route[] = [];
 
-  add(method: string, pattern: string, handler: RouteHandler, options: RouteOptions = { auth: true }): this {
+  add(
+    method: string,
+    pattern: string,
+    handler: RouteHandler,
+    options: RouteOptions = { auth: true },
+  ): this {
     this.#routes.push({ method, pattern, segments: split(pattern), handler, options });
     return this;
   }
 
   /** Every route, in registration order. */
   list(): RouteInfo[] {
-    return this.#routes.map((r) => ({ method: r.method, pattern: r.pattern, auth: r.options.auth }));
+    return this.#routes.map((r) => ({
+      method: r.method,
+      pattern: r.pattern,
+      auth: r.options.auth,
+    }));
   }
 
   match(method: string, pathname: string): RouteMatch {
@@ -65,7 +74,9 @@ export class Router {
       allow.push(route.method);
       allowOptions ??= route.options;
     }
-    return allow.length > 0 ? { kind: 'method-not-allowed', allow, options: allowOptions ?? { auth: true } } : { kind: 'not-found' };
+    return allow.length > 0
+      ? { kind: 'method-not-allowed', allow, options: allowOptions ?? { auth: true } }
+      : { kind: 'not-found' };
   }
 }
 

@@ -38,7 +38,11 @@ export function uiAssetsFrom(raw: Record<string, string>): UiAssets | null {
   for (const [name, text] of Object.entries(raw)) {
     if (name === 'index.html') continue;
     const ext = name.slice(name.lastIndexOf('.'));
-    files.set(name, { body: Buffer.from(text, 'utf8'), contentType: TYPES[ext] ?? 'application/octet-stream', immutable: /-[A-Z0-9]{8,}\./i.test(name) });
+    files.set(name, {
+      body: Buffer.from(text, 'utf8'),
+      contentType: TYPES[ext] ?? 'application/octet-stream',
+      immutable: /-[A-Z0-9]{8,}\./i.test(name),
+    });
   }
   return { index: Buffer.from(index, 'utf8'), files };
 }
@@ -51,9 +55,14 @@ export function loadUiAssets(): UiAssets | null {
   if (typeof __EV_UI_ASSETS__ !== 'undefined') return (cached = uiAssetsFrom(__EV_UI_ASSETS__));
   const here = dirname(fileURLToPath(import.meta.url));
   // From the sources (sink/ui/) and from tsc's output (dist/sink/ui/).
-  for (const candidate of [join(here, '..', '..', 'dist', 'ui', 'assets.json'), join(here, '..', '..', 'ui', 'assets.json')]) {
+  for (const candidate of [
+    join(here, '..', '..', 'dist', 'ui', 'assets.json'),
+    join(here, '..', '..', 'ui', 'assets.json'),
+  ]) {
     try {
-      return (cached = uiAssetsFrom(JSON.parse(readFileSync(candidate, 'utf8')) as Record<string, string>));
+      return (cached = uiAssetsFrom(
+        JSON.parse(readFileSync(candidate, 'utf8')) as Record<string, string>,
+      ));
     } catch {
       // not built here; try the next place
     }

@@ -48,7 +48,10 @@ function isNameStart(c: number): boolean {
 function readTag(html: string, lt: number): Tag | null {
   let i = lt + 1;
   let closing = false;
-  if (html.charCodeAt(i) === 47) { closing = true; i++; }
+  if (html.charCodeAt(i) === 47) {
+    closing = true;
+    i++;
+  }
   if (!isNameStart(html.charCodeAt(i))) return null;
   const nameStart = i;
   while (i < html.length && !isSpace(html.charCodeAt(i)) && html[i] !== '>' && html[i] !== '/') i++;
@@ -57,19 +60,32 @@ function readTag(html: string, lt: number): Tag | null {
   while (i < html.length) {
     const c = html.charCodeAt(i);
     if (c === 62) return { name, closing, attributes, end: i + 1 }; // '>'
-    if (isSpace(c) || c === 47) { i++; continue; }
+    if (isSpace(c) || c === 47) {
+      i++;
+      continue;
+    }
     const attrStart = i;
-    while (i < html.length && !isSpace(html.charCodeAt(i)) && html[i] !== '=' && html[i] !== '>' && html[i] !== '/') i++;
+    while (
+      i < html.length &&
+      !isSpace(html.charCodeAt(i)) &&
+      html[i] !== '=' &&
+      html[i] !== '>' &&
+      html[i] !== '/'
+    )
+      i++;
     if (i === attrStart) i++; // a stray character: skip it
     const attrName = html.slice(attrStart, i).toLowerCase();
     let j = i;
     while (j < html.length && isSpace(html.charCodeAt(j))) j++;
-    if (html[j] !== '=') { attributes.push({ name: attrName, value: null }); continue; }
+    if (html[j] !== '=') {
+      attributes.push({ name: attrName, value: null });
+      continue;
+    }
     j++;
     while (j < html.length && isSpace(html.charCodeAt(j))) j++;
     const quote = html[j];
     let value: string;
-    if (quote === '"' || quote === '\'') {
+    if (quote === '"' || quote === "'") {
       const close = html.indexOf(quote, j + 1);
       const stop = close < 0 ? html.length : close;
       value = html.slice(j + 1, stop);
@@ -85,7 +101,14 @@ function readTag(html: string, lt: number): Tag | null {
   return { name, closing, attributes, end: html.length };
 }
 
-const NAMED_ENTITIES: Record<string, string> = { colon: ':', tab: '\t', newline: '\n', amp: '&', lpar: '(', rpar: ')' };
+const NAMED_ENTITIES: Record<string, string> = {
+  colon: ':',
+  tab: '\t',
+  newline: '\n',
+  amp: '&',
+  lpar: '(',
+  rpar: ')',
+};
 
 /**
  * Decodes character references until SCHEME_PROBE_CHARS characters are out,
@@ -95,7 +118,10 @@ const NAMED_ENTITIES: Record<string, string> = { colon: ':', tab: '\t', newline:
 function decodeProbe(value: string): string {
   let out = '';
   for (let i = 0; i < value.length && out.length < SCHEME_PROBE_CHARS; i++) {
-    if (value[i] !== '&') { out += value[i]; continue; }
+    if (value[i] !== '&') {
+      out += value[i];
+      continue;
+    }
     let decoded: string | undefined;
     let j = i + 1;
     if (value[j] === '#') {
@@ -108,7 +134,10 @@ function decodeProbe(value: string): string {
       while (j < value.length && j - i < 12 && /[a-zA-Z0-9]/.test(value[j])) j++;
       decoded = NAMED_ENTITIES[value.slice(i + 1, j).toLowerCase()];
     }
-    if (decoded === undefined) { out += '&'; continue; }
+    if (decoded === undefined) {
+      out += '&';
+      continue;
+    }
     out += decoded;
     i = value[j] === ';' ? j : j - 1;
   }
@@ -118,11 +147,17 @@ function decodeProbe(value: string): string {
 /** True when a link target is harmless: a safe scheme, a fragment, or a relative reference. */
 export function isSafeLink(value: string): boolean {
   let probe = '';
-  for (const ch of decodeProbe(value)) if (ch.charCodeAt(0) > 32 && ch.charCodeAt(0) !== 127) probe += ch;
+  for (const ch of decodeProbe(value))
+    if (ch.charCodeAt(0) > 32 && ch.charCodeAt(0) !== 127) probe += ch;
   probe = probe.toLowerCase();
   const colon = probe.indexOf(':');
   if (colon < 0) return true;
-  const firstDelimiter = Math.min(...['/', '?', '#'].map((d) => { const k = probe.indexOf(d); return k < 0 ? Infinity : k; }));
+  const firstDelimiter = Math.min(
+    ...['/', '?', '#'].map((d) => {
+      const k = probe.indexOf(d);
+      return k < 0 ? Infinity : k;
+    }),
+  );
   if (firstDelimiter < colon) return true; // the colon is in a path, query or fragment: relative
   const scheme = probe.slice(0, colon + 1);
   return SAFE_SCHEMES.includes(scheme);
@@ -133,7 +168,9 @@ function escapeAttribute(value: string): string {
 }
 
 function renderTag(tag: Tag): string {
-  const attrs = tag.attributes.map((a) => (a.value === null ? ` ${a.name}` : ` ${a.name}="${escapeAttribute(a.value)}"`)).join('');
+  const attrs = tag.attributes
+    .map((a) => (a.value === null ? ` ${a.name}` : ` ${a.name}="${escapeAttribute(a.value)}"`))
+    .join('');
   return `<${tag.closing ? '/' : ''}${tag.name}${attrs}>`;
 }
 
@@ -143,7 +180,10 @@ export function neutraliseHtml(html: string, options: { remote: boolean }): stri
   let i = 0;
   while (i < html.length) {
     const lt = html.indexOf('<', i);
-    if (lt < 0) { out.push(html.slice(i)); break; }
+    if (lt < 0) {
+      out.push(html.slice(i));
+      break;
+    }
     out.push(html.slice(i, lt));
     if (html.startsWith('<!--', lt)) {
       const end = html.indexOf('-->', lt + 4);
@@ -151,12 +191,19 @@ export function neutraliseHtml(html: string, options: { remote: boolean }): stri
       continue; // comments dropped: conditional comments are a parser differential we do not need
     }
     const tag = readTag(html, lt);
-    if (tag === null) { out.push('&lt;'); i = lt + 1; continue; }
+    if (tag === null) {
+      out.push('&lt;');
+      i = lt + 1;
+      continue;
+    }
     i = tag.end;
     if (tag.name === 'meta' && tag.attributes.some((a) => a.name === 'http-equiv')) continue;
     if (tag.name === 'base') continue;
     if (tag.name === 'link') {
-      const rel = tag.attributes.find((a) => a.name === 'rel')?.value?.trim().toLowerCase();
+      const rel = tag.attributes
+        .find((a) => a.name === 'rel')
+        ?.value?.trim()
+        .toLowerCase();
       if (!options.remote || rel !== 'stylesheet') continue;
     }
     let changed = false;

@@ -12,7 +12,15 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { evError } from '../../src/errors.ts';
-import { SINK_EVENT_TYPES, type EventHistory, type HtmlViewLink, type InboxItem, type InboxPage, type MessageSummary, type SinkEvent } from '../../src/protocol.ts';
+import {
+  SINK_EVENT_TYPES,
+  type EventHistory,
+  type HtmlViewLink,
+  type InboxItem,
+  type InboxPage,
+  type MessageSummary,
+  type SinkEvent,
+} from '../../src/protocol.ts';
 import { parseListQuery } from '../http/api-routes.ts';
 import { sendBuffer, sendJson, setCommonHeaders } from '../http/respond.ts';
 import type { Router } from '../http/router.ts';
@@ -73,7 +81,12 @@ export function hasAttachmentMarker(raw: Buffer): boolean {
 function itemOf(ctx: SinkContext, s: MessageSummary): InboxItem {
   const raw = ctx.store.raw(s.id);
   const analysis = ctx.store.analysisOf?.(s.id) ?? null;
-  return { ...s, attachments: raw === undefined ? false : hasAttachmentMarker(raw), dkim: analysis?.dkim.result ?? null, spamScore: analysis?.spamScore ?? null };
+  return {
+    ...s,
+    attachments: raw === undefined ? false : hasAttachmentMarker(raw),
+    dkim: analysis?.dkim.result ?? null,
+    spamScore: analysis?.spamScore ?? null,
+  };
 }
 
 function sign(key: Buffer, id: string): string {
@@ -100,36 +113,75 @@ export function addUiRoutes(router: Router, ctx: SinkContext, options: UiRoutesO
   const viewKey = randomBytes(32);
   const doFetch = options.fetch ?? fetch;
 
-  router.add('GET', '/', ({ res }) => {
-    if (assets === null) {
-      sendUi(res, Buffer.from('The inbox was not built into this sink: run `npm run build`. The API is under /api/.\n'), 'text/plain; charset=utf-8', 'no-store');
-      return;
-    }
-    sendUi(res, assets.index, 'text/html; charset=utf-8', 'no-cache');
-  }, { auth: false });
+  router.add(
+    'GET',
+    '/',
+    ({ res }) => {
+      if (assets === null) {
+        sendUi(
+          res,
+          Buffer.from(
+            'The inbox was not built into this sink: run `npm run build`. The API is under /api/.\n',
+          ),
+          'text/plain; charset=utf-8',
+          'no-store',
+        );
+        return;
+      }
+      sendUi(res, assets.index, 'text/html; charset=utf-8', 'no-cache');
+    },
+    { auth: false },
+  );
 
-  router.add('GET', '/ui/:file', ({ res, params }) => {
-    const file = assets?.files.get(params.file);
-    if (file === undefined) throw evError('EV_ERR_NOT_FOUND', `no inbox asset ${JSON.stringify(params.file.slice(0, 100))}`, { hint: 'reload the page: the sink may have been upgraded' });
-    sendUi(res, file.body, file.contentType, file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-  }, { auth: false });
+  router.add(
+    'GET',
+    '/ui/:file',
+    ({ res, params }) => {
+      const file = assets?.files.get(params.file);
+      if (file === undefined)
+        throw evError(
+          'EV_ERR_NOT_FOUND',
+          `no inbox asset ${JSON.stringify(params.file.slice(0, 100))}`,
+          { hint: 'reload the page: the sink may have been upgraded' },
+        );
+      sendUi(
+        res,
+        file.body,
+        file.contentType,
+        file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
+    },
+    { auth: false },
+  );
 
-  router.add('GET', '/favicon.ico', ({ res }) => {
-    setCommonHeaders(res);
-    res.writeHead(204).end();
-  }, { auth: false });
+  router.add(
+    'GET',
+    '/favicon.ico',
+    ({ res }) => {
+      setCommonHeaders(res);
+      res.writeHead(204).end();
+    },
+    { auth: false },
+  );
 
   router.add('GET', '/api/ui/inbox', ({ res, url }) => {
     const idsParam = url.searchParams.get('ids');
     if (idsParam !== null) {
       const ids = idsParam.split(',').filter((s) => s.length > 0);
-      if (ids.length > MAX_INBOX_IDS) throw evError('EV_ERR_BAD_REQUEST', `ids lists more than ${MAX_INBOX_IDS} messages`);
+      if (ids.length > MAX_INBOX_IDS)
+        throw evError('EV_ERR_BAD_REQUEST', `ids lists more than ${MAX_INBOX_IDS} messages`);
       const items: InboxItem[] = [];
       for (const id of ids) {
         const s = ctx.store.get(id);
         if (s !== undefined) items.push(itemOf(ctx, s));
       }
-      const page: InboxPage = { total: items.length, start: 0, items, instance: ctx.instance, lastSeq: ctx.events.lastSeq };
+      const page: InboxPage = {
+        total: items.length,
+        start: 0,
+        items,
+        instance: ctx.instance,
+        lastSeq: ctx.events.lastSeq,
+      };
       sendJson(res, 200, page);
       return;
     }
@@ -137,16 +189,29 @@ export function addUiRoutes(router: Router, ctx: SinkContext, options: UiRoutesO
     // Taken synchronously together: the feed resumed from lastSeq brings exactly what came after this page.
     const lastSeq = ctx.events.lastSeq;
     const found = ctx.store.list(start, limit, query);
-    const page: InboxPage = { total: found.total, start, items: found.items.map((s) => itemOf(ctx, s)), instance: ctx.instance, lastSeq };
+    const page: InboxPage = {
+      total: found.total,
+      start,
+      items: found.items.map((s) => itemOf(ctx, s)),
+      instance: ctx.instance,
+      lastSeq,
+    };
     sendJson(res, 200, page);
   });
 
   router.add('GET', '/api/ui/events', ({ res, url }) => {
     // ?types=a,b (default: all but the analyses) &limit=N (the newest N, at most MAX_HISTORY_EVENTS)
     const typesParam = url.searchParams.get('types');
-    const types = new Set<string>(typesParam === null || typesParam === '' ? HISTORY_TYPES : typesParam.split(',').filter((t) => (SINK_EVENT_TYPES as readonly string[]).includes(t)));
+    const types = new Set<string>(
+      typesParam === null || typesParam === ''
+        ? HISTORY_TYPES
+        : typesParam.split(',').filter((t) => (SINK_EVENT_TYPES as readonly string[]).includes(t)),
+    );
     const limitParam = url.searchParams.get('limit');
-    const limit = limitParam !== null && /^\d{1,6}$/.test(limitParam) ? Math.min(Math.max(1, Number(limitParam)), MAX_HISTORY_EVENTS) : MAX_HISTORY_EVENTS;
+    const limit =
+      limitParam !== null && /^\d{1,6}$/.test(limitParam)
+        ? Math.min(Math.max(1, Number(limitParam)), MAX_HISTORY_EVENTS)
+        : MAX_HISTORY_EVENTS;
     const { events } = ctx.events.replaySince(0);
     const wanted: SinkEvent[] = [];
     for (const e of events) if (types.has(e.type)) wanted.push(e);
@@ -160,32 +225,57 @@ export function addUiRoutes(router: Router, ctx: SinkContext, options: UiRoutesO
   });
 
   router.add('GET', '/api/messages/:id/view', ({ res, params }) => {
-    if (ctx.store.get(params.id) === undefined) throw evError('EV_ERR_NOT_FOUND', `no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
-    const link: HtmlViewLink = { path: `/ui/preview/${encodeURIComponent(params.id)}/${sign(viewKey, params.id)}` };
+    if (ctx.store.get(params.id) === undefined)
+      throw evError(
+        'EV_ERR_NOT_FOUND',
+        `no message with id ${JSON.stringify(params.id.slice(0, 200))}`,
+      );
+    const link: HtmlViewLink = {
+      path: `/ui/preview/${encodeURIComponent(params.id)}/${sign(viewKey, params.id)}`,
+    };
     sendJson(res, 200, link);
   });
 
-  router.add('GET', '/ui/preview/:id/:sig', async ({ res, params, url }) => {
-    const expected = Buffer.from(sign(viewKey, params.id));
-    const given = Buffer.from(params.sig);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw evError('EV_ERR_UNAUTHORIZED', 'this preview link is not valid for this sink', { hint: 'open the message from the inbox again' });
-    }
-    const detail = await ctx.store.detail(params.id);
-    if (detail === undefined) throw evError('EV_ERR_NOT_FOUND', 'the message is gone (deleted or evicted)');
-    const remote = url.searchParams.get('remote') === '1';
-    const html = detail.html ?? '<p style="font-family:sans-serif;color:#777">This message has no HTML part.</p>';
-    setCommonHeaders(res);
-    res.setHeader('content-security-policy', htmlViewCsp(remote));
-    res.setHeader('referrer-policy', 'no-referrer');
-    res.setHeader('x-dns-prefetch-control', 'off');
-    sendBuffer(res, 200, Buffer.from(neutraliseHtml(html, { remote }), 'utf8'), { 'content-type': 'text/html; charset=utf-8' });
-  }, { auth: false });
+  router.add(
+    'GET',
+    '/ui/preview/:id/:sig',
+    async ({ res, params, url }) => {
+      const expected = Buffer.from(sign(viewKey, params.id));
+      const given = Buffer.from(params.sig);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw evError('EV_ERR_UNAUTHORIZED', 'this preview link is not valid for this sink', {
+          hint: 'open the message from the inbox again',
+        });
+      }
+      const detail = await ctx.store.detail(params.id);
+      if (detail === undefined)
+        throw evError('EV_ERR_NOT_FOUND', 'the message is gone (deleted or evicted)');
+      const remote = url.searchParams.get('remote') === '1';
+      const html =
+        detail.html ??
+        '<p style="font-family:sans-serif;color:#777">This message has no HTML part.</p>';
+      setCommonHeaders(res);
+      res.setHeader('content-security-policy', htmlViewCsp(remote));
+      res.setHeader('referrer-policy', 'no-referrer');
+      res.setHeader('x-dns-prefetch-control', 'off');
+      sendBuffer(res, 200, Buffer.from(neutraliseHtml(html, { remote }), 'utf8'), {
+        'content-type': 'text/html; charset=utf-8',
+      });
+    },
+    { auth: false },
+  );
 
   router.add('POST', '/api/messages/:id/links/check', async ({ res, params }) => {
     const detail = await ctx.store.detail(params.id);
-    if (detail === undefined) throw evError('EV_ERR_NOT_FOUND', `no message with id ${JSON.stringify(params.id.slice(0, 200))}`);
-    const links = await checkLinks(detail.analysis?.links ?? [], { fetch: doFetch, allowPrivate: options.linkCheckPrivate ?? false });
+    if (detail === undefined)
+      throw evError(
+        'EV_ERR_NOT_FOUND',
+        `no message with id ${JSON.stringify(params.id.slice(0, 200))}`,
+      );
+    const links = await checkLinks(detail.analysis?.links ?? [], {
+      fetch: doFetch,
+      allowPrivate: options.linkCheckPrivate ?? false,
+    });
     sendJson(res, 200, { links, checked: links.length, total: detail.analysis?.links.length ?? 0 });
   });
 }

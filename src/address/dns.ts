@@ -71,7 +71,11 @@ export interface DnsCheckerOptions {
   concurrency?: number;
 }
 
-interface HostAddrs { addresses: string[]; missing: boolean; timeout: boolean }
+interface HostAddrs {
+  addresses: string[];
+  missing: boolean;
+  timeout: boolean;
+}
 
 const TIMEOUT = Symbol('timeout');
 
@@ -114,14 +118,22 @@ export class DnsChecker {
 
   private readonly failedOnce = new Set<string>();
 
-  get cachedDomains(): number { return this.domains.size; }
+  get cachedDomains(): number {
+    return this.domains.size;
+  }
 
   private async query<T>(fn: () => Promise<T>): Promise<T | typeof TIMEOUT> {
     const release = await this.sem.acquire();
     this.queries++;
     const ac = new AbortController();
     try {
-      return await Promise.race<T | typeof TIMEOUT>([fn(), sleep(this.clock, this.timeoutMs, ac.signal).then((): typeof TIMEOUT => TIMEOUT, (): typeof TIMEOUT => TIMEOUT)]);
+      return await Promise.race<T | typeof TIMEOUT>([
+        fn(),
+        sleep(this.clock, this.timeoutMs, ac.signal).then(
+          (): typeof TIMEOUT => TIMEOUT,
+          (): typeof TIMEOUT => TIMEOUT,
+        ),
+      ]);
     } finally {
       ac.abort();
       release();
@@ -132,7 +144,8 @@ export class DnsChecker {
     let records: Array<{ exchange: string; priority: number }>;
     try {
       const r = await this.query(() => this.resolver.resolveMx(domain));
-      if (r === TIMEOUT) return { status: 'timeout', implicitMx: false, mx: [], errorCode: 'ETIMEOUT' };
+      if (r === TIMEOUT)
+        return { status: 'timeout', implicitMx: false, mx: [], errorCode: 'ETIMEOUT' };
       records = r;
     } catch (err) {
       const code = errCode(err);
@@ -148,8 +161,15 @@ export class DnsChecker {
     }
     real.sort((a, b) => a.priority - b.priority || (a.exchange < b.exchange ? -1 : 1));
     const kept = real.slice(0, MAX_MX_RECORDS);
-    const mx: MxHost[] = kept.map((r) => ({ exchange: stripDot(r.exchange.toLowerCase()), priority: r.priority, addresses: [], private: false }));
-    const resolved = await Promise.all(mx.slice(0, MAX_MX_HOSTS_RESOLVED).map((h) => this.hostAddresses(h.exchange)));
+    const mx: MxHost[] = kept.map((r) => ({
+      exchange: stripDot(r.exchange.toLowerCase()),
+      priority: r.priority,
+      addresses: [],
+      private: false,
+    }));
+    const resolved = await Promise.all(
+      mx.slice(0, MAX_MX_HOSTS_RESOLVED).map((h) => this.hostAddresses(h.exchange)),
+    );
     let anyAddr = false;
     let anyTimeout = false;
     resolved.forEach((r, i) => {
@@ -158,14 +178,28 @@ export class DnsChecker {
       if (r.addresses.length > 0) anyAddr = true;
       if (r.timeout) anyTimeout = true;
     });
-    if (!anyAddr) return anyTimeout ? { status: 'timeout', implicitMx: false, mx, errorCode: 'ETIMEOUT' } : { status: 'mx_unresolvable', implicitMx: false, mx };
+    if (!anyAddr)
+      return anyTimeout
+        ? { status: 'timeout', implicitMx: false, mx, errorCode: 'ETIMEOUT' }
+        : { status: 'mx_unresolvable', implicitMx: false, mx };
     return { status: 'ok', implicitMx: false, mx };
   }
 
   private async implicit(domain: string): Promise<DomainDns> {
     const a = await this.hostAddresses(domain);
     if (a.addresses.length > 0) {
-      return { status: 'ok', implicitMx: true, mx: [{ exchange: domain, priority: 0, addresses: a.addresses, private: a.addresses.some(isNonPublicIp) }] };
+      return {
+        status: 'ok',
+        implicitMx: true,
+        mx: [
+          {
+            exchange: domain,
+            priority: 0,
+            addresses: a.addresses,
+            private: a.addresses.some(isNonPublicIp),
+          },
+        ],
+      };
     }
     if (a.timeout) return { status: 'timeout', implicitMx: false, mx: [], errorCode: 'ETIMEOUT' };
     return { status: a.missing ? 'no_mail' : 'error', implicitMx: false, mx: [] };
@@ -179,7 +213,10 @@ export class DnsChecker {
         // AAAA only when there is no A: one query per MX host in the common
         // case, which is what keeps 20,000 domains a few seconds of DNS.
         const v4 = await this.addrs(() => this.resolver.resolve4(host));
-        const v6 = v4.list.length > 0 ? { list: [] as string[], missing: false, timeout: false } : await this.addrs(() => this.resolver.resolve6(host));
+        const v6 =
+          v4.list.length > 0
+            ? { list: [] as string[], missing: false, timeout: false }
+            : await this.addrs(() => this.resolver.resolve6(host));
         const addresses = [...v4.list, ...v6.list].slice(0, MAX_ADDRESSES_PER_HOST);
         return { addresses, missing: v4.missing && v6.missing, timeout: v4.timeout || v6.timeout };
       })();
@@ -188,14 +225,20 @@ export class DnsChecker {
     return p;
   }
 
-  private async addrs(fn: () => Promise<string[]>): Promise<{ list: string[]; missing: boolean; timeout: boolean }> {
+  private async addrs(
+    fn: () => Promise<string[]>,
+  ): Promise<{ list: string[]; missing: boolean; timeout: boolean }> {
     try {
       const r = await this.query(fn);
       if (r === TIMEOUT) return { list: [], missing: false, timeout: true };
       return { list: r, missing: r.length === 0, timeout: false };
     } catch (err) {
       const code = errCode(err);
-      return { list: [], missing: code === 'ENODATA' || code === 'ENOTFOUND', timeout: code === 'ETIMEOUT' };
+      return {
+        list: [],
+        missing: code === 'ENODATA' || code === 'ENOTFOUND',
+        timeout: code === 'ETIMEOUT',
+      };
     }
   }
 }
@@ -209,7 +252,8 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
 }
 
 function failure(code: string): DomainDns {
-  if (code === 'ENOTFOUND') return { status: 'not_found', implicitMx: false, mx: [], errorCode: code };
+  if (code === 'ENOTFOUND')
+    return { status: 'not_found', implicitMx: false, mx: [], errorCode: code };
   if (code === 'ETIMEOUT') return { status: 'timeout', implicitMx: false, mx: [], errorCode: code };
   return { status: 'error', implicitMx: false, mx: [], errorCode: code };
 }
@@ -248,10 +292,15 @@ export function isNonPublicIp(ip: string): boolean {
   const p = ip.split('.').map(Number);
   if (p.length !== 4 || p.some((x) => !(x >= 0 && x <= 255))) return true;
   const [a, b] = p;
-  return a === 0 || a === 10 || a === 127 || a >= 224
-    || (a === 100 && b >= 64 && b <= 127)
-    || (a === 169 && b === 254)
-    || (a === 172 && b >= 16 && b <= 31)
-    || (a === 192 && b === 168)
-    || (a === 198 && (b === 18 || b === 19));
+  return (
+    a === 0 ||
+    a === 10 ||
+    a === 127 ||
+    a >= 224 ||
+    (a === 100 && b >= 64 && b <= 127) ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 198 && (b === 18 || b === 19))
+  );
 }

@@ -86,9 +86,15 @@ function ldhDomain(s: string, from: number, to: number): boolean {
   for (let i = from; i <= to; i++) {
     const c = i === to ? 46 : s.charCodeAt(i);
     if (c === 46) {
-      if (i === labelStart || s.charCodeAt(labelStart) === 45 || s.charCodeAt(i - 1) === 45) return false;
+      if (i === labelStart || s.charCodeAt(labelStart) === 45 || s.charCodeAt(i - 1) === 45)
+        return false;
       labelStart = i + 1;
-    } else if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45)) {
+    } else if (!(
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 48 && c <= 57) ||
+      c === 45
+    )) {
       return false;
     }
   }
@@ -108,9 +114,12 @@ function addressLiteral(s: string, from: number, to: number): boolean {
 export function isEnvelopeMailbox(mailbox: string): boolean {
   const at = mailbox.lastIndexOf('@');
   if (at <= 0 || at === mailbox.length - 1) return false;
-  const localOk = mailbox.charCodeAt(0) === 34 ? quotedString(mailbox, 0, at) : dotString(mailbox, 0, at);
+  const localOk =
+    mailbox.charCodeAt(0) === 34 ? quotedString(mailbox, 0, at) : dotString(mailbox, 0, at);
   if (!localOk) return false;
-  return mailbox.charCodeAt(at + 1) === 91 ? addressLiteral(mailbox, at + 1, mailbox.length) : ldhDomain(mailbox, at + 1, mailbox.length);
+  return mailbox.charCodeAt(at + 1) === 91
+    ? addressLiteral(mailbox, at + 1, mailbox.length)
+    : ldhDomain(mailbox, at + 1, mailbox.length);
 }
 
 /**
@@ -134,7 +143,23 @@ export function isCommandSafe(line: string): boolean {
 
 /** Zero-width, invisible and bidirectional-control characters: never typed on purpose in a mailbox name. */
 export function isInvisible(c: number): boolean {
-  return c === 0x00a0 || c === 0x00ad || c === 0x034f || c === 0x061c || c === 0x115f || c === 0x1160 || c === 0x17b4 || c === 0x17b5
-    || c === 0x180e || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2060 && c <= 0x2064)
-    || (c >= 0x2066 && c <= 0x206f) || c === 0x3164 || c === 0xfeff || c === 0xffa0 || (c >= 0xfff0 && c <= 0xfff8);
+  return (
+    c === 0x00a0 ||
+    c === 0x00ad ||
+    c === 0x034f ||
+    c === 0x061c ||
+    c === 0x115f ||
+    c === 0x1160 ||
+    c === 0x17b4 ||
+    c === 0x17b5 ||
+    c === 0x180e ||
+    (c >= 0x200b && c <= 0x200f) ||
+    (c >= 0x202a && c <= 0x202e) ||
+    (c >= 0x2060 && c <= 0x2064) ||
+    (c >= 0x2066 && c <= 0x206f) ||
+    c === 0x3164 ||
+    c === 0xfeff ||
+    c === 0xffa0 ||
+    (c >= 0xfff0 && c <= 0xfff8)
+  );
 }

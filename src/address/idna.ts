@@ -38,11 +38,17 @@ export function isPlainLdhDomain(domain: string): boolean {
       const len = i - labelStart;
       if (len === 0 || len > 63) return false;
       if (domain.charCodeAt(labelStart) === 45 || domain.charCodeAt(i - 1) === 45) return false;
-      if (len >= 4 && domain.charCodeAt(labelStart + 2) === 45 && domain.charCodeAt(labelStart + 3) === 45) return false;
+      if (
+        len >= 4 &&
+        domain.charCodeAt(labelStart + 2) === 45 &&
+        domain.charCodeAt(labelStart + 3) === 45
+      )
+        return false;
       labelStart = i + 1;
       continue;
     }
-    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || (c >= 65 && c <= 90))) return false;
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || (c >= 65 && c <= 90)))
+      return false;
   }
   return n <= 253;
 }

@@ -16,29 +16,174 @@ import { damerauLevenshtein } from './typo.ts';
  * ones list-cleaning tools commonly flag). Compared lower-cased, `+tag` removed.
  */
 export const ROLE_LOCAL_PARTS: readonly string[] = Object.freeze([
-  'abuse', 'accounting', 'accounts', 'admin', 'administrator', 'alerts', 'all', 'billing', 'bounce', 'bounces',
-  'careers', 'ceo', 'community', 'compliance', 'contact', 'contactus', 'customerservice', 'devnull', 'devops',
-  'dns', 'do-not-reply', 'donotreply', 'enquiries', 'enquiry', 'everyone', 'feedback', 'finance', 'ftp', 'hello',
-  'help', 'helpdesk', 'hostmaster', 'hr', 'info', 'inquiries', 'inquiry', 'investor', 'investors', 'ir', 'it',
-  'jobs', 'legal', 'list', 'listserv', 'mail', 'mailer-daemon', 'majordomo', 'marketing', 'media', 'news',
-  'newsletter', 'no-reply', 'noc', 'nobody', 'noreply', 'notifications', 'office', 'ops', 'orders', 'partners',
-  'postmaster', 'pr', 'press', 'privacy', 'recruiting', 'recruitment', 'registrar', 'reply', 'root', 'sales',
-  'security', 'service', 'services', 'shop', 'staff', 'subscribe', 'support', 'sysadmin', 'team', 'tech',
-  'unsubscribe', 'usenet', 'uucp', 'webmaster', 'www',
+  'abuse',
+  'accounting',
+  'accounts',
+  'admin',
+  'administrator',
+  'alerts',
+  'all',
+  'billing',
+  'bounce',
+  'bounces',
+  'careers',
+  'ceo',
+  'community',
+  'compliance',
+  'contact',
+  'contactus',
+  'customerservice',
+  'devnull',
+  'devops',
+  'dns',
+  'do-not-reply',
+  'donotreply',
+  'enquiries',
+  'enquiry',
+  'everyone',
+  'feedback',
+  'finance',
+  'ftp',
+  'hello',
+  'help',
+  'helpdesk',
+  'hostmaster',
+  'hr',
+  'info',
+  'inquiries',
+  'inquiry',
+  'investor',
+  'investors',
+  'ir',
+  'it',
+  'jobs',
+  'legal',
+  'list',
+  'listserv',
+  'mail',
+  'mailer-daemon',
+  'majordomo',
+  'marketing',
+  'media',
+  'news',
+  'newsletter',
+  'no-reply',
+  'noc',
+  'nobody',
+  'noreply',
+  'notifications',
+  'office',
+  'ops',
+  'orders',
+  'partners',
+  'postmaster',
+  'pr',
+  'press',
+  'privacy',
+  'recruiting',
+  'recruitment',
+  'registrar',
+  'reply',
+  'root',
+  'sales',
+  'security',
+  'service',
+  'services',
+  'shop',
+  'staff',
+  'subscribe',
+  'support',
+  'sysadmin',
+  'team',
+  'tech',
+  'unsubscribe',
+  'usenet',
+  'uucp',
+  'webmaster',
+  'www',
 ]);
 
 /** Domains typos are compared against (besides the spell-checker package's list). */
 export const POPULAR_DOMAINS: readonly string[] = Object.freeze([
-  '126.com', '163.com', 'aol.com', 'att.net', 'bellsouth.net', 'bigpond.com', 'bk.ru', 'btinternet.com',
-  'charter.net', 'comcast.net', 'cox.net', 'daum.net', 'earthlink.net', 'fastmail.com', 'free.fr', 'freenet.de',
-  'gmail.com', 'gmx.com', 'gmx.de', 'gmx.net', 'googlemail.com', 'hey.com', 'hotmail.co.uk', 'hotmail.com',
-  'hotmail.de', 'hotmail.fr', 'hotmail.it', 'icloud.com', 'inbox.ru', 'interia.pl', 'laposte.net', 'libero.it',
-  'list.ru', 'live.co.uk', 'live.com', 'mac.com', 'mail.com', 'mail.ru', 'me.com', 'msn.com', 'naver.com',
-  'o2.pl', 'optusnet.com.au', 'orange.fr', 'outlook.com', 'outlook.de', 'outlook.fr', 'pm.me', 'proton.me',
-  'protonmail.com', 'qq.com', 'rambler.ru', 'rediffmail.com', 'rocketmail.com', 'rogers.com', 'sbcglobal.net',
-  'seznam.cz', 'sfr.fr', 'shaw.ca', 'sky.com', 'sympatico.ca', 't-online.de', 'telus.net', 'tutanota.com',
-  'verizon.net', 'virginmedia.com', 'wanadoo.fr', 'web.de', 'wp.pl', 'xtra.co.nz', 'yahoo.co.in', 'yahoo.co.jp',
-  'yahoo.co.uk', 'yahoo.com', 'yahoo.fr', 'yandex.com', 'yandex.ru', 'ymail.com', 'zoho.com',
+  '126.com',
+  '163.com',
+  'aol.com',
+  'att.net',
+  'bellsouth.net',
+  'bigpond.com',
+  'bk.ru',
+  'btinternet.com',
+  'charter.net',
+  'comcast.net',
+  'cox.net',
+  'daum.net',
+  'earthlink.net',
+  'fastmail.com',
+  'free.fr',
+  'freenet.de',
+  'gmail.com',
+  'gmx.com',
+  'gmx.de',
+  'gmx.net',
+  'googlemail.com',
+  'hey.com',
+  'hotmail.co.uk',
+  'hotmail.com',
+  'hotmail.de',
+  'hotmail.fr',
+  'hotmail.it',
+  'icloud.com',
+  'inbox.ru',
+  'interia.pl',
+  'laposte.net',
+  'libero.it',
+  'list.ru',
+  'live.co.uk',
+  'live.com',
+  'mac.com',
+  'mail.com',
+  'mail.ru',
+  'me.com',
+  'msn.com',
+  'naver.com',
+  'o2.pl',
+  'optusnet.com.au',
+  'orange.fr',
+  'outlook.com',
+  'outlook.de',
+  'outlook.fr',
+  'pm.me',
+  'proton.me',
+  'protonmail.com',
+  'qq.com',
+  'rambler.ru',
+  'rediffmail.com',
+  'rocketmail.com',
+  'rogers.com',
+  'sbcglobal.net',
+  'seznam.cz',
+  'sfr.fr',
+  'shaw.ca',
+  'sky.com',
+  'sympatico.ca',
+  't-online.de',
+  'telus.net',
+  'tutanota.com',
+  'verizon.net',
+  'virginmedia.com',
+  'wanadoo.fr',
+  'web.de',
+  'wp.pl',
+  'xtra.co.nz',
+  'yahoo.co.in',
+  'yahoo.co.jp',
+  'yahoo.co.uk',
+  'yahoo.com',
+  'yahoo.fr',
+  'yandex.com',
+  'yandex.ru',
+  'ymail.com',
+  'zoho.com',
 ]);
 
 /** Domains shorter than this get no typo suggestion: too many real short domains are one edit from a popular one. */
@@ -72,10 +217,12 @@ export interface ListData {
 
 /** Builds the list checker; the default data comes from the packages above. */
 export function createLists(data: ListData = {}): Lists {
-  const disposable = new Set<string>(data.disposable ?? (disposableData as string[]));
-  const free = new Set<string>(data.free ?? (freeData as string[]));
+  const disposable = new Set<string>(data.disposable ?? disposableData);
+  const free = new Set<string>(data.free ?? freeData);
   const role = new Set<string>(data.role ?? ROLE_LOCAL_PARTS);
-  const popular = [...new Set<string>(data.popular ?? [...POPULAR_DOMAINS, ...SPELL_POPULAR])].sort();
+  const popular = [
+    ...new Set<string>(data.popular ?? [...POPULAR_DOMAINS, ...SPELL_POPULAR]),
+  ].sort();
   const popularSet = new Set(popular);
   let maxRole = 0;
   let roleHasDotOrDigit = false;
@@ -114,14 +261,22 @@ export function createLists(data: ListData = {}): Lists {
     for (const p of popular) {
       if (Math.abs(p.length - domain.length) > max) continue;
       const d = damerauLevenshtein(domain, p, max);
-      if (d < bestD) { bestD = d; best = p; if (d === 1 && max === 1) break; }
+      if (d < bestD) {
+        bestD = d;
+        best = p;
+        if (d === 1 && max === 1) break;
+      }
     }
     return bestD <= max ? best : null;
   }
 
   return {
     domain(domain: string): DomainListFlags {
-      return { disposable: isDisposable(domain), free: free.has(domain), suggestion: suggest(domain) };
+      return {
+        disposable: isDisposable(domain),
+        free: free.has(domain),
+        suggestion: suggest(domain),
+      };
     },
     isRole(local: string): boolean {
       // Cheap rejection before hashing: no role name is longer than
@@ -143,6 +298,11 @@ export function createLists(data: ListData = {}): Lists {
       const lower = l.toLowerCase();
       return lower !== l && role.has(lower);
     },
-    sizes: { disposable: disposable.size, free: free.size, role: role.size, popular: popular.length },
+    sizes: {
+      disposable: disposable.size,
+      free: free.size,
+      role: role.size,
+      popular: popular.length,
+    },
   };
 }

@@ -12,9 +12,31 @@ import { isNonPublicIp, type DomainDns } from './dns.ts';
  * fails SPF for MAIL FROM).
  */
 export const FORBIDDEN_IDENTITY_DOMAINS: readonly string[] = Object.freeze([
-  'gmail.com', 'googlemail.com', 'google.com', 'yahoo.com', 'ymail.com', 'outlook.com', 'hotmail.com', 'live.com',
-  'msn.com', 'microsoft.com', 'icloud.com', 'me.com', 'apple.com', 'aol.com', 'protonmail.com', 'proton.me',
-  'gmx.com', 'gmx.net', 'web.de', 'mail.ru', 'yandex.ru', 'yandex.com', 'qq.com', 'localhost', 'localdomain',
+  'gmail.com',
+  'googlemail.com',
+  'google.com',
+  'yahoo.com',
+  'ymail.com',
+  'outlook.com',
+  'hotmail.com',
+  'live.com',
+  'msn.com',
+  'microsoft.com',
+  'icloud.com',
+  'me.com',
+  'apple.com',
+  'aol.com',
+  'protonmail.com',
+  'proton.me',
+  'gmx.com',
+  'gmx.net',
+  'web.de',
+  'mail.ru',
+  'yandex.ru',
+  'yandex.com',
+  'qq.com',
+  'localhost',
+  'localdomain',
 ]);
 
 /** Length of the random local part used for catch-all detection. */
@@ -34,9 +56,11 @@ export function heloProblem(name: string): string | null {
   if (!name) return 'is empty';
   const r = diagnose(`x@${name}`);
   if (r.category === 'invalid' || r.literal) return 'is not a valid host name';
-  if (!r.domain.includes('.')) return 'is not fully qualified (it needs a dot, e.g. probe.mail.example.net)';
+  if (!r.domain.includes('.'))
+    return 'is not fully qualified (it needs a dot, e.g. probe.mail.example.net)';
   const f = claimsForbidden(r.domain);
-  if (f) return `claims to be ${f}, which gets probing hosts blocklisted; use a name that resolves to this machine`;
+  if (f)
+    return `claims to be ${f}, which gets probing hosts blocklisted; use a name that resolves to this machine`;
   return null;
 }
 
@@ -46,7 +70,8 @@ export function mailFromProblem(address: string): string | null {
   const r = diagnose(address);
   if (r.category === 'invalid') return `is not a valid address (${r.diagnosis})`;
   const f = claimsForbidden(r.domain);
-  if (f) return `uses ${f}, whose SPF will fail from here; use a domain you control or the null sender ""`;
+  if (f)
+    return `uses ${f}, whose SPF will fail from here; use a domain you control or the null sender ""`;
   return null;
 }
 
@@ -91,7 +116,19 @@ export type RcptClass =
   | 'blocked';
 
 // Words that, in a 5xx, mean the server rejects the sender's IP or reputation.
-const BLOCK_WORDS = ['spamhaus', 'blocklist', 'blacklist', 'block list', 'blocked', 'banned', 'listed', 'reputation', 'not allowed to send', 'rbl', 'policy'];
+const BLOCK_WORDS = [
+  'spamhaus',
+  'blocklist',
+  'blacklist',
+  'block list',
+  'blocked',
+  'banned',
+  'listed',
+  'reputation',
+  'not allowed to send',
+  'rbl',
+  'policy',
+];
 // Enhanced codes of RFC 3463 that are about the mailbox.
 const MAILBOX_ENHANCED = new Set(['5.1.1', '5.1.0', '5.1.10', '5.2.1', '5.1.6']);
 
@@ -103,7 +140,8 @@ export function classifyRcpt(reply: SmtpReply): RcptClass {
   if (c >= 500 && c < 600) {
     if (reply.enhanced && MAILBOX_ENHANCED.has(reply.enhanced)) return 'no_mailbox';
     const m = reply.message.toLowerCase();
-    if (reply.enhanced?.startsWith('5.7.') || BLOCK_WORDS.some((w) => m.includes(w))) return 'blocked';
+    if (reply.enhanced?.startsWith('5.7.') || BLOCK_WORDS.some((w) => m.includes(w)))
+      return 'blocked';
     if (c === 550 || c === 551 || c === 553) return 'no_mailbox';
     return 'rejected';
   }
@@ -134,6 +172,7 @@ export function enhancedOf(text: string): string | undefined {
 export function randomLocalPart(random: () => number): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   let s = 'ev-';
-  for (let i = 0; i < CATCH_ALL_LOCAL_LENGTH; i++) s += alphabet[Math.floor(random() * alphabet.length) % alphabet.length];
+  for (let i = 0; i < CATCH_ALL_LOCAL_LENGTH; i++)
+    s += alphabet[Math.floor(random() * alphabet.length) % alphabet.length];
   return s;
 }

@@ -94,7 +94,9 @@ export type Diagnosis = keyof typeof DIAGNOSES;
  * is_email's numeric codes (categories in order, then the codes inside each).
  * An address reports its most severe finding, not the first one seen.
  */
-const SEVERITY: Record<string, number> = Object.fromEntries(Object.keys(DIAGNOSES).map((d, i) => [d, i]));
+const SEVERITY: Record<string, number> = Object.fromEntries(
+  Object.keys(DIAGNOSES).map((d, i) => [d, i]),
+);
 
 export interface SyntaxResult {
   category: SyntaxCategory;
@@ -127,13 +129,24 @@ export function utf8Length(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) { n += 4; i++; }
-    else n += 3;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
   }
   return n;
 }
 
-function result(category: SyntaxCategory, diagnosis: Diagnosis, local = '', domain = '', domainInput = '', smtputf8 = false, idn = false, literal = false): SyntaxResult {
+function result(
+  category: SyntaxCategory,
+  diagnosis: Diagnosis,
+  local = '',
+  domain = '',
+  domainInput = '',
+  smtputf8 = false,
+  idn = false,
+  literal = false,
+): SyntaxResult {
   return { category, diagnosis, local, domain, domainInput, smtputf8, idn, literal };
 }
 
@@ -167,12 +180,19 @@ export function diagnose(address: string): SyntaxResult {
       upper = true;
     }
   }
-  if (at <= 0 || at === n - 1 || at > MAX_LOCAL_PART_OCTETS || n > MAX_ADDRESS_OCTETS) return slow(address);
+  if (at <= 0 || at === n - 1 || at > MAX_LOCAL_PART_OCTETS || n > MAX_ADDRESS_OCTETS)
+    return slow(address);
   const domainInput = address.slice(at + 1);
   if (!isPlainLdhDomain(domainInput)) return slow(address);
   const dot = domainInput.lastIndexOf('.');
   if (dot === -1 || isAllDigits(domainInput, dot + 1)) return slow(address);
-  return result('valid', 'valid', address.slice(0, at), upper ? domainInput.toLowerCase() : domainInput, domainInput);
+  return result(
+    'valid',
+    'valid',
+    address.slice(0, at),
+    upper ? domainInput.toLowerCase() : domainInput,
+    domainInput,
+  );
 }
 
 function isAllDigits(s: string, from: number): boolean {
@@ -191,7 +211,9 @@ class Scanner {
   error: Diagnosis | null = null;
   smtputf8 = false;
 
-  constructor(s: string) { this.s = s; }
+  constructor(s: string) {
+    this.s = s;
+  }
 
   note(d: Diagnosis): void {
     if (SEVERITY[d] > SEVERITY[this.worst]) this.worst = d;
@@ -204,7 +226,8 @@ class Scanner {
    */
   unsafe(c: number): Diagnosis | null {
     if (c < 32 || c === 127 || (c >= 0x80 && c <= 0x9f)) return 'err_control_char';
-    if (c === 0xfffd || (c >= 0xd800 && c <= 0xdfff && !this.pairedSurrogate())) return 'err_invalid_utf8';
+    if (c === 0xfffd || (c >= 0xd800 && c <= 0xdfff && !this.pairedSurrogate()))
+      return 'err_invalid_utf8';
     return null;
   }
 
@@ -219,7 +242,10 @@ class Scanner {
 
   private pairedSurrogate(): boolean {
     const c = this.s.charCodeAt(this.i);
-    if (c >= 0xd800 && c <= 0xdbff) { const d = this.s.charCodeAt(this.i + 1); return d >= 0xdc00 && d <= 0xdfff; }
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = this.s.charCodeAt(this.i + 1);
+      return d >= 0xdc00 && d <= 0xdfff;
+    }
     const p = this.s.charCodeAt(this.i - 1);
     return p >= 0xd800 && p <= 0xdbff;
   }
@@ -229,15 +255,23 @@ class Scanner {
     return false;
   }
 
-  get done(): boolean { return this.i >= this.s.length; }
-  peek(): number { return this.s.charCodeAt(this.i); }
+  get done(): boolean {
+    return this.i >= this.s.length;
+  }
+  peek(): number {
+    return this.s.charCodeAt(this.i);
+  }
 
   /** Skips CFWS; returns 'comment' | 'fws' | null for what was seen, or false on error. */
   cfws(): 'comment' | 'fws' | null | false {
     let seen: 'comment' | 'fws' | null = null;
     while (!this.done) {
       const c = this.peek();
-      if (c === 32 || c === 9) { this.i++; if (seen === null) seen = 'fws'; continue; }
+      if (c === 32 || c === 9) {
+        this.i++;
+        if (seen === null) seen = 'fws';
+        continue;
+      }
       if (c === 13) {
         if (this.s.charCodeAt(this.i + 1) !== 10) return this.fail('err_cr_no_lf');
         const w = this.s.charCodeAt(this.i + 2);
@@ -263,13 +297,18 @@ class Scanner {
       const c = this.peek();
       this.i++;
       if (c === 40) depth++;
-      else if (c === 41) { depth--; if (depth === 0) return true; }
-      else if (c === 92) {
+      else if (c === 41) {
+        depth--;
+        if (depth === 0) return true;
+      } else if (c === 92) {
         if (this.done) return this.fail('err_backslash_end');
         const q = this.peek();
         this.i++;
         // A quoted control character is still a control character (obs-qp): refused.
-        if (q !== 9) { const u = this.unsafeAt(this.i - 1); if (u !== null) return this.fail(u); }
+        if (q !== 9) {
+          const u = this.unsafeAt(this.i - 1);
+          if (u !== null) return this.fail(u);
+        }
       } else if (c === 13) {
         // Only folding white space (CRLF then WSP) may break a comment's line.
         if (this.peek() !== 10) return this.fail('err_cr_no_lf');
@@ -298,22 +337,37 @@ class Scanner {
       }
       if (c === 92) {
         out += this.s.slice(start, this.i);
-        if (this.i + 1 >= this.s.length) { this.fail('err_backslash_end'); return null; }
+        if (this.i + 1 >= this.s.length) {
+          this.fail('err_backslash_end');
+          return null;
+        }
         const q = this.s.charCodeAt(this.i + 1);
         // RFC 5321's quoted-pairSMTP is "\\" %d32-126: a quoted control
         // character (RFC 5322's obs-qp) cannot go into an envelope.
         const u = this.unsafeAt(this.i + 1);
-        if (u !== null) { this.fail(u); return null; }
-        if (q >= 128) { this.fail('err_expecting_qpair'); return null; }
+        if (u !== null) {
+          this.fail(u);
+          return null;
+        }
+        if (q >= 128) {
+          this.fail('err_expecting_qpair');
+          return null;
+        }
         out += this.s[this.i + 1];
         this.i += 2;
         start = this.i;
         continue;
       }
       if (c === 13) {
-        if (this.s.charCodeAt(this.i + 1) !== 10) { this.fail('err_cr_no_lf'); return null; }
+        if (this.s.charCodeAt(this.i + 1) !== 10) {
+          this.fail('err_cr_no_lf');
+          return null;
+        }
         const w = this.s.charCodeAt(this.i + 2);
-        if (w !== 32 && w !== 9) { this.fail('err_fws_crlf_end'); return null; }
+        if (w !== 32 && w !== 9) {
+          this.fail('err_fws_crlf_end');
+          return null;
+        }
         // Folding inside a quoted string is CFWS (is_email's CFWS_FWS): header
         // syntax, removed from the envelope form; the WSP after it stays.
         this.note('cfws_fws');
@@ -325,7 +379,10 @@ class Scanner {
       // No control character (tab included: qtextSMTP has none) can be sent
       // in an envelope, so an address holding one is invalid, not deprecated.
       const u = this.unsafe(c);
-      if (u !== null) { this.fail(u); return null; }
+      if (u !== null) {
+        this.fail(u);
+        return null;
+      }
       if (c >= 128) {
         this.smtputf8 = true;
         if (isInvisible(c)) this.note('unusual_invisible_char');
@@ -372,7 +429,10 @@ function slow(address: string): SyntaxResult {
     }
     if (sc.done) break;
     const c = sc.peek();
-    if (c === 64) { sawAt = true; break; }
+    if (c === 64) {
+      sawAt = true;
+      break;
+    }
     if (c === 46) {
       if (expectWord) return invalid(words.length === 0 ? 'err_dot_start' : 'err_consecutive_dots');
       dots++;
@@ -381,7 +441,8 @@ function slow(address: string): SyntaxResult {
       continue;
     }
     if (c === 34) {
-      if (!expectWord) return invalid(seen !== null ? 'err_atext_after_cfws' : 'err_expecting_atext');
+      if (!expectWord)
+        return invalid(seen !== null ? 'err_atext_after_cfws' : 'err_expecting_atext');
       if (localStart === -1) localStart = sc.i;
       const content = sc.quoted();
       if (content === null) return invalid(sc.error!);
@@ -391,9 +452,13 @@ function slow(address: string): SyntaxResult {
       expectWord = false;
       continue;
     }
-    if (c === 92) return invalid(sc.i === s.length - 1 ? 'err_backslash_end' : 'err_expecting_atext');
+    if (c === 92)
+      return invalid(sc.i === s.length - 1 ? 'err_backslash_end' : 'err_expecting_atext');
     if ((c < 128 && ATEXT[c] === 1) || c >= 128) {
-      if (!expectWord) return invalid(quotedWords > 0 && seen === null ? 'err_atext_after_qs' : 'err_atext_after_cfws');
+      if (!expectWord)
+        return invalid(
+          quotedWords > 0 && seen === null ? 'err_atext_after_qs' : 'err_atext_after_cfws',
+        );
       const start = sc.i;
       if (localStart === -1) localStart = start;
       while (!sc.done) {
@@ -476,14 +541,22 @@ function slow(address: string): SyntaxResult {
           const u = sc.unsafe(c);
           if (u !== null) return invalid(u, local);
           hasNonAscii = true;
-        } else if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45)) hasNonLdh = true;
+        } else if (!(
+          (c >= 97 && c <= 122) ||
+          (c >= 65 && c <= 90) ||
+          (c >= 48 && c <= 57) ||
+          c === 45
+        ))
+          hasNonLdh = true;
         sc.i++;
       }
       const len = sc.i - labelStart;
       const c = sc.done ? -1 : sc.peek();
       if (len === 0) {
-        if (c === 46) return invalid(labels.length === 0 ? 'err_dot_start' : 'err_consecutive_dots', local);
-        if (labels.length === 0) return invalid(c === -1 ? 'err_no_domain_part' : 'err_expecting_atext', local);
+        if (c === 46)
+          return invalid(labels.length === 0 ? 'err_dot_start' : 'err_consecutive_dots', local);
+        if (labels.length === 0)
+          return invalid(c === -1 ? 'err_no_domain_part' : 'err_expecting_atext', local);
         return invalid('err_dot_end', local);
       }
       if (s.charCodeAt(labelStart) === 45) return invalid('err_domain_hyphen_start', local);
@@ -512,8 +585,10 @@ function slow(address: string): SyntaxResult {
         const ascii = domainToAsciiStrict(domainInput);
         if (ascii === null) {
           // Keep the more specific length diagnosis when tr46 rejects for length.
-          if (sc.worst === 'rfc5322_label_too_long') return invalid('rfc5322_label_too_long', local, domainInput);
-          if (utf8Length(domainInput) > MAX_DOMAIN_OCTETS && !hasNonAscii) return invalid('rfc5322_domain_too_long', local, domainInput);
+          if (sc.worst === 'rfc5322_label_too_long')
+            return invalid('rfc5322_label_too_long', local, domainInput);
+          if (utf8Length(domainInput) > MAX_DOMAIN_OCTETS && !hasNonAscii)
+            return invalid('rfc5322_domain_too_long', local, domainInput);
           return invalid('err_idna', local, domainInput);
         }
         domain = ascii;
@@ -523,7 +598,13 @@ function slow(address: string): SyntaxResult {
     // Anything after the domain other than CFWS is an error.
     if (!sc.done) {
       const c = sc.peek();
-      return invalid(trailing !== null && (c >= 128 || ATEXT[c] === 1) ? 'err_atext_after_cfws' : 'err_expecting_atext', local, domainInput);
+      return invalid(
+        trailing !== null && (c >= 128 || ATEXT[c] === 1)
+          ? 'err_atext_after_cfws'
+          : 'err_expecting_atext',
+        local,
+        domainInput,
+      );
     }
     if (trailing !== null) sc.note(trailing === 'comment' ? 'cfws_comment' : 'cfws_fws');
     if (domain !== '') {
@@ -543,14 +624,17 @@ function slow(address: string): SyntaxResult {
   // ---- lengths (octets)
   const localOctets = Math.max(utf8Length(local), writtenLocalOctets);
   if (localOctets > MAX_LOCAL_PART_OCTETS) sc.note('rfc5322_local_too_long');
-  if (localOctets + 1 + utf8Length(domain || domainInput) > MAX_ADDRESS_OCTETS) sc.note('rfc5322_too_long');
+  if (localOctets + 1 + utf8Length(domain || domainInput) > MAX_ADDRESS_OCTETS)
+    sc.note('rfc5322_too_long');
 
   const category = DIAGNOSES[sc.worst];
-  if (category === 'invalid') return result('invalid', sc.worst, local, '', domainInput, sc.smtputf8);
+  if (category === 'invalid')
+    return result('invalid', sc.worst, local, '', domainInput, sc.smtputf8);
   // The last gate: whatever the scanner accepted must fit the envelope
   // grammar, so no input can put a byte into an SMTP command that the
   // grammar does not allow (a scanner bug becomes an invalid address).
-  if (!isEnvelopeMailbox(`${local}@${domain}`)) return result('invalid', 'err_not_envelope_safe', local, '', domainInput, sc.smtputf8);
+  if (!isEnvelopeMailbox(`${local}@${domain}`))
+    return result('invalid', 'err_not_envelope_safe', local, '', domainInput, sc.smtputf8);
   return result(category, sc.worst, local, domain, domainInput, sc.smtputf8, idn, literal);
 }
 
@@ -590,12 +674,21 @@ function domainLiteral(sc: Scanner): string | null {
     if (c === 93) {
       content += s.slice(segStart, sc.i);
       sc.i++;
-      if (obs) { sc.note('rfc5322_domlit_obsdtext'); return `[${content}]`; }
+      if (obs) {
+        sc.note('rfc5322_domlit_obsdtext');
+        return `[${content}]`;
+      }
       return classifyLiteral(sc, content) ? `[${content}]` : null;
     }
-    if (c === 91) { sc.fail('err_expecting_dtext'); return null; }
+    if (c === 91) {
+      sc.fail('err_expecting_dtext');
+      return null;
+    }
     if (c === 92) {
-      if (sc.i + 1 >= s.length) { sc.fail('err_backslash_end'); return null; }
+      if (sc.i + 1 >= s.length) {
+        sc.fail('err_backslash_end');
+        return null;
+      }
       obs = true;
       content += s.slice(segStart, sc.i) + s[sc.i + 1];
       sc.i += 2;
@@ -619,7 +712,10 @@ function domainLiteral(sc: Scanner): string | null {
 
 /** IPv4 literal, IPv6 literal, or a general literal (invalid for us). */
 function classifyLiteral(sc: Scanner, content: string): boolean {
-  if (isIPv4(content)) { sc.note('rfc5321_address_literal'); return true; }
+  if (isIPv4(content)) {
+    sc.note('rfc5321_address_literal');
+    return true;
+  }
   if (content.length >= 5 && content.slice(0, 5).toLowerCase() === 'ipv6:') {
     const d = checkIPv6(content.slice(5));
     if (d !== null) sc.note(d);
@@ -638,7 +734,10 @@ export function isIPv4(s: string): boolean {
   while (i <= n) {
     let j = i;
     let v = 0;
-    while (j < n && s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57 && j - i < 4) { v = v * 10 + s.charCodeAt(j) - 48; j++; }
+    while (j < n && s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57 && j - i < 4) {
+      v = v * 10 + s.charCodeAt(j) - 48;
+      j++;
+    }
     const len = j - i;
     if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(i) === 48)) return false;
     parts++;
@@ -665,7 +764,8 @@ function checkIPv6(s: string): Diagnosis | null {
     if (g.length > 4) return 'rfc5322_ipv6_bad_char';
     for (let k = 0; k < g.length; k++) {
       const c = g.charCodeAt(k);
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return 'rfc5322_ipv6_bad_char';
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)))
+        return 'rfc5322_ipv6_bad_char';
     }
   }
   if (dbl === -1) {

@@ -11,5 +11,8 @@ declare module 'tr46' {
   }
   /** Returns null when the domain is not valid under the given options. */
   export function toASCII(domain: string, options?: ToAsciiOptions): string | null;
-  export function toUnicode(domain: string, options?: ToAsciiOptions): { domain: string; error: boolean };
+  export function toUnicode(
+    domain: string,
+    options?: ToAsciiOptions,
+  ): { domain: string; error: boolean };
 }

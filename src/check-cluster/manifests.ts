@@ -11,11 +11,29 @@
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { COMPONENT_LABEL, NAME_LABEL, lifetimeAnnotations, managedLabels, ANNOTATION_PREFIX } from '../cluster-meta.ts';
+import {
+  COMPONENT_LABEL,
+  NAME_LABEL,
+  lifetimeAnnotations,
+  managedLabels,
+  ANNOTATION_PREFIX,
+} from '../cluster-meta.ts';
 import { evError } from '../errors.ts';
-import { BUNDLE_PART_BYTES, DEFAULT_NODE_IMAGE, NODE_USER_UID as SINK_UID, bootstrapProgram, bundlePartName, splitBytes } from '../bundle-shipping.ts';
+import {
+  BUNDLE_PART_BYTES,
+  DEFAULT_NODE_IMAGE,
+  NODE_USER_UID as SINK_UID,
+  bootstrapProgram,
+  bundlePartName,
+  splitBytes,
+} from '../bundle-shipping.ts';
 import type { KubeObject } from '../kube-object.ts';
-import { REDIS_MAXMEMORY_MB, REDIS_PORT, type ClusterLimits, type ShardOptions } from './protocol.ts';
+import {
+  REDIS_MAXMEMORY_MB,
+  REDIS_PORT,
+  type ClusterLimits,
+  type ShardOptions,
+} from './protocol.ts';
 
 /** The container's program: unpack the checker's bundle (not the sink's) and run it. */
 const BOOTSTRAP = bootstrapProgram('checker.bundle.mjs');
@@ -77,21 +95,40 @@ export function redisHost(namespace: string): string {
  */
 export function buildCheckClusterManifests(o: CheckClusterManifestOptions): KubeObject[] {
   if (!Number.isInteger(o.shards) || o.shards < 1 || o.shards > MAX_SHARDS) {
-    throw evError('EV_ERR_INVALID_OPTION', `--shards ${o.shards} is out of range`, { hint: `use 1 to ${MAX_SHARDS}.` });
+    throw evError('EV_ERR_INVALID_OPTION', `--shards ${o.shards} is out of range`, {
+      hint: `use 1 to ${MAX_SHARDS}.`,
+    });
   }
   const ns = o.namespace;
   const annotations = lifetimeAnnotations(o.now, o.ttlMs);
-  const labels = (component: string): Record<string, string> => managedLabels({ [NAME_LABEL]: CHECK_NAME, [COMPONENT_LABEL]: component });
-  const meta = (name: string, component: string): KubeObject['metadata'] => ({ name, namespace: ns, labels: labels(component), annotations });
+  const labels = (component: string): Record<string, string> =>
+    managedLabels({ [NAME_LABEL]: CHECK_NAME, [COMPONENT_LABEL]: component });
+  const meta = (name: string, component: string): KubeObject['metadata'] => ({
+    name,
+    namespace: ns,
+    labels: labels(component),
+    annotations,
+  });
   const objects: KubeObject[] = [];
   if (o.createNamespace) {
     objects.push({
-      apiVersion: 'v1', kind: 'Namespace',
-      metadata: { name: ns, labels: managedLabels({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' }), annotations },
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: ns,
+        labels: managedLabels({
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+        }),
+        annotations,
+      },
     });
   }
   objects.push({
-    apiVersion: 'v1', kind: 'Secret', metadata: meta(CHECK_TOKEN_SECRET, 'api-token'), type: 'Opaque',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(CHECK_TOKEN_SECRET, 'api-token'),
+    type: 'Opaque',
     data: {
       [CHECK_TOKEN_KEY]: Buffer.from(o.token, 'utf8').toString('base64'),
       // The password reaches Redis in its config file, never in argv (visible in `ps`) or a ConfigMap.
@@ -101,80 +138,165 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
   const gz = gzipSync(o.bundle, { level: 9 });
   const bundleHash = createHash('sha256').update(o.bundle).digest('hex');
   const parts = splitBytes(gz, BUNDLE_PART_BYTES);
-  parts.forEach((part, i) => objects.push({
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${CHECK_NAME}-bundle-${i}`, 'bundle'),
-    binaryData: { [bundlePartName(i)]: Buffer.from(part).toString('base64') },
-  }));
-  const bundleVolume = { name: 'bundle', projected: { sources: parts.map((_, i) => ({ configMap: { name: `${CHECK_NAME}-bundle-${i}` } })) } };
+  parts.forEach((part, i) =>
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(`${CHECK_NAME}-bundle-${i}`, 'bundle'),
+      binaryData: { [bundlePartName(i)]: Buffer.from(part).toString('base64') },
+    }),
+  );
+  const bundleVolume = {
+    name: 'bundle',
+    projected: {
+      sources: parts.map((_, i) => ({ configMap: { name: `${CHECK_NAME}-bundle-${i}` } })),
+    },
+  };
   const baseEnv = [
     { name: 'EV_BUNDLE_DIR', value: CHECK_BUNDLE_DIR },
     { name: 'EV_WORK_DIR', value: CHECK_WORK_DIR },
-    { name: 'EV_TOKEN', valueFrom: { secretKeyRef: { name: CHECK_TOKEN_SECRET, key: CHECK_TOKEN_KEY } } },
+    {
+      name: 'EV_TOKEN',
+      valueFrom: { secretKeyRef: { name: CHECK_TOKEN_SECRET, key: CHECK_TOKEN_KEY } },
+    },
   ];
   const shardPod: Record<string, unknown> = {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     restartPolicy: 'OnFailure',
-    securityContext: { runAsNonRoot: true, runAsUser: SINK_UID, runAsGroup: SINK_UID, fsGroup: SINK_UID, seccompProfile: { type: 'RuntimeDefault' } },
-    containers: [{
-      name: 'shard',
-      image: o.nodeImage ?? DEFAULT_NODE_IMAGE,
-      imagePullPolicy: 'IfNotPresent',
-      command: ['node', '-e', BOOTSTRAP],
-      env: [
-        ...baseEnv,
-        { name: 'EV_REDIS_ADDRESS', value: `${redisHost(ns)}:${REDIS_PORT}` },
-        { name: 'EV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-        { name: 'EV_CHECK_OPTIONS', value: JSON.stringify(o.shard) },
-        { name: 'EV_CHECK_LIMITS', value: JSON.stringify(o.limits) },
-        ...(o.leaseTtlMs ? [{ name: 'EV_LEASE_TTL_MS', value: String(o.leaseTtlMs) }] : []),
-        ...(o.redisUnreachableMs ? [{ name: 'EV_REDIS_UNREACHABLE_MS', value: String(o.redisUnreachableMs) }] : []),
-        { name: 'NODE_OPTIONS', value: '--max-old-space-size=320' },
-      ],
-      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '384Mi' } },
-      securityContext: {
-        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: SINK_UID, runAsGroup: SINK_UID,
-        capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: SINK_UID,
+      runAsGroup: SINK_UID,
+      fsGroup: SINK_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers: [
+      {
+        name: 'shard',
+        image: o.nodeImage ?? DEFAULT_NODE_IMAGE,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['node', '-e', BOOTSTRAP],
+        env: [
+          ...baseEnv,
+          { name: 'EV_REDIS_ADDRESS', value: `${redisHost(ns)}:${REDIS_PORT}` },
+          { name: 'EV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'EV_CHECK_OPTIONS', value: JSON.stringify(o.shard) },
+          { name: 'EV_CHECK_LIMITS', value: JSON.stringify(o.limits) },
+          ...(o.leaseTtlMs ? [{ name: 'EV_LEASE_TTL_MS', value: String(o.leaseTtlMs) }] : []),
+          ...(o.redisUnreachableMs
+            ? [{ name: 'EV_REDIS_UNREACHABLE_MS', value: String(o.redisUnreachableMs) }]
+            : []),
+          { name: 'NODE_OPTIONS', value: '--max-old-space-size=320' },
+        ],
+        resources: {
+          requests: { cpu: '100m', memory: '128Mi' },
+          limits: { cpu: '1', memory: '384Mi' },
+        },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          runAsUser: SINK_UID,
+          runAsGroup: SINK_UID,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        volumeMounts: [
+          { name: 'tmp', mountPath: CHECK_WORK_DIR },
+          { name: 'bundle', mountPath: CHECK_BUNDLE_DIR, readOnly: true },
+        ],
       },
-      volumeMounts: [{ name: 'tmp', mountPath: CHECK_WORK_DIR }, { name: 'bundle', mountPath: CHECK_BUNDLE_DIR, readOnly: true }],
-    }],
+    ],
     volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, bundleVolume],
   };
   const redisPod: Record<string, unknown> = {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    securityContext: { runAsNonRoot: true, runAsUser: REDIS_UID, runAsGroup: REDIS_GID, fsGroup: REDIS_GID, seccompProfile: { type: 'RuntimeDefault' } },
-    containers: [{
-      name: 'redis',
-      image: o.redisImage ?? DEFAULT_REDIS_IMAGE,
-      imagePullPolicy: 'IfNotPresent',
-      command: [
-        'redis-server', `${REDIS_CONF_DIR}/${REDIS_CONF_KEY}`,
-        '--port', String(REDIS_PORT), '--bind', '*', '-::*',
-        // Every write goes to the append-only file before it is answered, so a restarted
-        // container loses nothing acknowledged; no RDB snapshots besides.
-        '--dir', REDIS_DATA_DIR, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
-        '--maxmemory', `${REDIS_MAXMEMORY_MB}mb`, '--maxmemory-policy', 'noeviction',
-      ],
-      ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
-      readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 },
-      livenessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: `${REDIS_MAXMEMORY_MB + 128}Mi` } },
-      securityContext: {
-        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: REDIS_UID, runAsGroup: REDIS_GID,
-        capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: REDIS_UID,
+      runAsGroup: REDIS_GID,
+      fsGroup: REDIS_GID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers: [
+      {
+        name: 'redis',
+        image: o.redisImage ?? DEFAULT_REDIS_IMAGE,
+        imagePullPolicy: 'IfNotPresent',
+        command: [
+          'redis-server',
+          `${REDIS_CONF_DIR}/${REDIS_CONF_KEY}`,
+          '--port',
+          String(REDIS_PORT),
+          '--bind',
+          '*',
+          '-::*',
+          // Every write goes to the append-only file before it is answered, so a restarted
+          // container loses nothing acknowledged; no RDB snapshots besides.
+          '--dir',
+          REDIS_DATA_DIR,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'everysec',
+          '--save',
+          '',
+          '--maxmemory',
+          `${REDIS_MAXMEMORY_MB}mb`,
+          '--maxmemory-policy',
+          'noeviction',
+        ],
+        ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
+        readinessProbe: {
+          tcpSocket: { port: 'redis' },
+          periodSeconds: 2,
+          timeoutSeconds: 2,
+          failureThreshold: 3,
+        },
+        livenessProbe: {
+          tcpSocket: { port: 'redis' },
+          periodSeconds: 10,
+          timeoutSeconds: 2,
+          failureThreshold: 3,
+        },
+        resources: {
+          requests: { cpu: '100m', memory: '128Mi' },
+          limits: { cpu: '1', memory: `${REDIS_MAXMEMORY_MB + 128}Mi` },
+        },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          runAsUser: REDIS_UID,
+          runAsGroup: REDIS_GID,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        volumeMounts: [
+          { name: 'data', mountPath: REDIS_DATA_DIR },
+          { name: 'conf', mountPath: REDIS_CONF_DIR, readOnly: true },
+        ],
       },
-      volumeMounts: [{ name: 'data', mountPath: REDIS_DATA_DIR }, { name: 'conf', mountPath: REDIS_CONF_DIR, readOnly: true }],
-    }],
+    ],
     volumes: [
       { name: 'data', emptyDir: { sizeLimit: '1Gi' } },
-      { name: 'conf', secret: { secretName: CHECK_TOKEN_SECRET, items: [{ key: REDIS_CONF_KEY, path: REDIS_CONF_KEY }] } },
+      {
+        name: 'conf',
+        secret: {
+          secretName: CHECK_TOKEN_SECRET,
+          items: [{ key: REDIS_CONF_KEY, path: REDIS_CONF_KEY }],
+        },
+      },
     ],
   };
   const podAnnotations = { [`${ANNOTATION_PREFIX}/bundle-sha256`]: bundleHash };
 
   objects.push({
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(REDIS_NAME, 'redis'),
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(REDIS_NAME, 'redis'),
     spec: {
       replicas: 1,
       // One Redis at a time: two would split the run.
@@ -184,11 +306,19 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
     },
   });
   objects.push({
-    apiVersion: 'v1', kind: 'Service', metadata: meta(REDIS_NAME, 'redis'),
-    spec: { type: 'ClusterIP', selector: labels('redis'), ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }] },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(REDIS_NAME, 'redis'),
+    spec: {
+      type: 'ClusterIP',
+      selector: labels('redis'),
+      ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }],
+    },
   });
   objects.push({
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(REDIS_NAME, 'redis'),
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(REDIS_NAME, 'redis'),
     spec: {
       podSelector: { matchLabels: labels('redis') },
       policyTypes: ['Ingress'],
@@ -197,14 +327,19 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
     },
   });
   objects.push({
-    apiVersion: 'batch/v1', kind: 'Job', metadata: meta(SHARDS_NAME, 'shard'),
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta(SHARDS_NAME, 'shard'),
     spec: {
       completionMode: 'Indexed',
       completions: o.shards,
       parallelism: o.shards,
       // A shard that crashes is restarted; meanwhile its leases expire and other shards take them over.
       backoffLimit: Math.max(6, o.shards * 2),
-      template: { metadata: { labels: labels('shard'), annotations: podAnnotations }, spec: shardPod },
+      template: {
+        metadata: { labels: labels('shard'), annotations: podAnnotations },
+        spec: shardPod,
+      },
     },
   });
   return objects;

@@ -8,13 +8,25 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { CheckResult } from '../check/result.ts';
 import {
-  ARRIVALS_KEY, CHECKPOINT_KEY, GROUP, QUEUE_KEY, RESULTS_KEY, RUN_KEY,
-  type ClusterCheckpoint, type RunMeta, type WorkItem,
+  ARRIVALS_KEY,
+  CHECKPOINT_KEY,
+  GROUP,
+  QUEUE_KEY,
+  RESULTS_KEY,
+  RUN_KEY,
+  type ClusterCheckpoint,
+  type RunMeta,
+  type WorkItem,
 } from './protocol.ts';
 import { CHECKPOINT, COMPLETE, PERMIT, PUSH } from './scripts.ts';
 
 type Script = (...args: Array<string | number>) => Promise<number>;
-interface Scripted { evPush: Script; evComplete: Script; evCheckpoint: Script; evPermit: Script }
+interface Scripted {
+  evPush: Script;
+  evComplete: Script;
+  evCheckpoint: Script;
+  evPermit: Script;
+}
 
 /** Registers the scripts on a connection (once per connection; ioredis reloads them after a restart). */
 export function scripted(redis: Redis): Redis & Scripted {
@@ -29,7 +41,11 @@ export function scripted(redis: Redis): Redis & Scripted {
 }
 
 /** A claimed queue entry: the stream id (the lease) and its addresses. */
-export interface ClaimedEntry { id: string; items: WorkItem[]; reclaimed?: boolean }
+export interface ClaimedEntry {
+  id: string;
+  items: WorkItem[];
+  reclaimed?: boolean;
+}
 
 /** Largest batch (addresses or results) inflated: far above 1,000 results, bounds a corrupt entry. */
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
@@ -82,8 +98,16 @@ export class RedisRun {
     const m = this.redis.multi();
     m.del(RUN_KEY, QUEUE_KEY, RESULTS_KEY, ARRIVALS_KEY, CHECKPOINT_KEY);
     m.hset(RUN_KEY, {
-      id: meta.id, created: meta.created, total: meta.total, pushed: meta.pushed, written: 0,
-      paths: JSON.stringify(meta.paths), out: JSON.stringify(meta.out), format: meta.format, column: JSON.stringify(meta.column), options: meta.options,
+      id: meta.id,
+      created: meta.created,
+      total: meta.total,
+      pushed: meta.pushed,
+      written: 0,
+      paths: JSON.stringify(meta.paths),
+      out: JSON.stringify(meta.out),
+      format: meta.format,
+      column: JSON.stringify(meta.column),
+      options: meta.options,
     });
     m.xgroup('CREATE', QUEUE_KEY, GROUP, '0', 'MKSTREAM');
     await m.exec();
@@ -94,9 +118,16 @@ export class RedisRun {
     const h = await this.redis.hgetall(RUN_KEY);
     if (!h.id) return null;
     return {
-      id: h.id, created: Number(h.created), total: Number(h.total), pushed: Number(h.pushed), written: Number(h.written ?? 0),
-      paths: JSON.parse(h.paths ?? '[]') as string[], out: JSON.parse(h.out ?? 'null') as string | null, format: h.format ?? 'jsonl',
-      column: JSON.parse(h.column ?? 'null') as string | null, options: h.options ?? '',
+      id: h.id,
+      created: Number(h.created),
+      total: Number(h.total),
+      pushed: Number(h.pushed),
+      written: Number(h.written ?? 0),
+      paths: JSON.parse(h.paths ?? '[]') as string[],
+      out: JSON.parse(h.out ?? 'null') as string | null,
+      format: h.format ?? 'jsonl',
+      column: JSON.parse(h.column ?? 'null') as string | null,
+      options: h.options ?? '',
     };
   }
 
@@ -105,10 +136,20 @@ export class RedisRun {
    * ignored, so a re-sent command is harmless). One pipelined command per
    * batch. Resolves to entries queued, or -1 when the run is gone.
    */
-  async push(runId: string, batches: Array<{ highest: number; items: WorkItem[] }>): Promise<number> {
+  async push(
+    runId: string,
+    batches: Array<{ highest: number; items: WorkItem[] }>,
+  ): Promise<number> {
     const p = this.redis.pipeline();
-    for (const b of batches) (p as unknown as Scripted).evPush(RUN_KEY, QUEUE_KEY, runId, b.highest, pack(b.items) as never);
-    const replies = await p.exec() ?? [];
+    for (const b of batches)
+      (p as unknown as Scripted).evPush(
+        RUN_KEY,
+        QUEUE_KEY,
+        runId,
+        b.highest,
+        pack(b.items) as never,
+      );
+    const replies = (await p.exec()) ?? [];
     let n = 0;
     for (const [err, v] of replies) {
       if (err) throw err;
@@ -123,8 +164,20 @@ export class RedisRun {
   }
 
   /** Batches with new results after `cursor`, waiting up to `blockMs` for some. */
-  async arrivals(cursor: string, count: number, blockMs: number): Promise<{ cursor: string; keys: string[] }> {
-    const r = await this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ARRIVALS_KEY, cursor) as Array<[string, Array<[string, string[]]>]> | null;
+  async arrivals(
+    cursor: string,
+    count: number,
+    blockMs: number,
+  ): Promise<{ cursor: string; keys: string[] }> {
+    const r = await this.redis.xread(
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ARRIVALS_KEY,
+      cursor,
+    );
     const keys: string[] = [];
     let next = cursor;
     for (const [, entries] of r ?? []) {
@@ -143,7 +196,7 @@ export class RedisRun {
     const p = this.redis.pipeline();
     for (const k of keys) p.hgetBuffer(RESULTS_KEY, k);
     const out: CheckResult[] = [];
-    for (const [err, v] of await p.exec() ?? []) {
+    for (const [err, v] of (await p.exec()) ?? []) {
       if (err) throw err;
       if (v) out.push(...unpack<CheckResult[]>(v as Buffer));
     }
@@ -157,12 +210,24 @@ export class RedisRun {
 
   /** Records the CLI's checkpoint and drops the batches of results it covers. Resolves to false when the run is gone. */
   async checkpoint(cp: ClusterCheckpoint, written: string[]): Promise<boolean> {
-    return await this.redis.evCheckpoint(RUN_KEY, CHECKPOINT_KEY, RESULTS_KEY, ARRIVALS_KEY, cp.runId, JSON.stringify(cp), cp.index, cp.cursor, ...written) === 1;
+    return (
+      (await this.redis.evCheckpoint(
+        RUN_KEY,
+        CHECKPOINT_KEY,
+        RESULTS_KEY,
+        ARRIVALS_KEY,
+        cp.runId,
+        JSON.stringify(cp),
+        cp.index,
+        cp.cursor,
+        ...written,
+      )) === 1
+    );
   }
 
   async lastCheckpoint(): Promise<ClusterCheckpoint | null> {
     const s = await this.redis.get(CHECKPOINT_KEY);
-    return s === null ? null : JSON.parse(s) as ClusterCheckpoint;
+    return s === null ? null : (JSON.parse(s) as ClusterCheckpoint);
   }
 
   /** Queue entries not yet done and results not yet written (for status). */
@@ -178,11 +243,36 @@ export class RedisRun {
    * than the lease (it is presumed dead), else new ones, waiting up to
    * `blockMs`.
    */
-  async claim(consumer: string, leaseMs: number, count: number, blockMs: number): Promise<ClaimedEntry[]> {
-    const reclaimed = await this.redis.callBuffer('XAUTOCLAIM', QUEUE_KEY, GROUP, consumer, leaseMs, '0-0', 'COUNT', count) as unknown as [Buffer, Array<[Buffer, Buffer[]] | null>];
+  async claim(
+    consumer: string,
+    leaseMs: number,
+    count: number,
+    blockMs: number,
+  ): Promise<ClaimedEntry[]> {
+    const reclaimed = (await this.redis.callBuffer(
+      'XAUTOCLAIM',
+      QUEUE_KEY,
+      GROUP,
+      consumer,
+      leaseMs,
+      '0-0',
+      'COUNT',
+      count,
+    )) as [Buffer, Array<[Buffer, Buffer[]] | null>];
     const taken = entriesOf(reclaimed[1] ?? []);
     if (taken.length > 0) return taken.map((e) => ({ ...e, reclaimed: true }));
-    const r = await this.redis.xreadgroupBuffer('GROUP', GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', QUEUE_KEY, '>') as unknown as BufferStreamReply;
+    const r = (await this.redis.xreadgroupBuffer(
+      'GROUP',
+      GROUP,
+      consumer,
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      QUEUE_KEY,
+      '>',
+    )) as unknown as BufferStreamReply;
     return entriesOf(r?.[0]?.[1] ?? []);
   }
 
@@ -194,12 +284,24 @@ export class RedisRun {
   /** Stores the results of a batch (the first ones win) and acknowledges the entry they came from. */
   complete(entryId: string, items: WorkItem[], results: CheckResult[]): Promise<number> {
     const key = batchKey(items[0].i, items[items.length - 1].i);
-    return this.redis.evComplete(RUN_KEY, QUEUE_KEY, RESULTS_KEY, ARRIVALS_KEY, GROUP, entryId, key, pack(results) as never);
+    return this.redis.evComplete(
+      RUN_KEY,
+      QUEUE_KEY,
+      RESULTS_KEY,
+      ARRIVALS_KEY,
+      GROUP,
+      entryId,
+      key,
+      pack(results) as never,
+    );
   }
 
   /** True when the input ended and no work is left in the queue. */
   async finished(): Promise<boolean> {
-    const [total, len] = await Promise.all([this.redis.hget(RUN_KEY, 'total'), this.redis.xlen(QUEUE_KEY)]);
+    const [total, len] = await Promise.all([
+      this.redis.hget(RUN_KEY, 'total'),
+      this.redis.xlen(QUEUE_KEY),
+    ]);
     return total !== null && Number(total) >= 0 && len === 0;
   }
 }

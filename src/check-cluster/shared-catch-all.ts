@@ -16,13 +16,23 @@ export const CATCH_ALL_KEEP_S = 24 * 3600;
 const MAX_DOMAIN_CHARS = 255;
 
 const encode = (v: boolean | null): string => (v === null ? 'n' : v ? '1' : '0');
-const decode = (s: string | null): boolean | null | undefined => (s === null ? undefined : s === 'n' ? null : s === '1');
+const decode = (s: string | null): boolean | null | undefined =>
+  s === null ? undefined : s === 'n' ? null : s === '1';
 
 export function sharedCatchAll(redis: Redis): CatchAllShare {
-  const key = (domain: string): string => `${LIMIT_PREFIX}catch-all:${domain.slice(0, MAX_DOMAIN_CHARS)}`;
+  const key = (domain: string): string =>
+    `${LIMIT_PREFIX}catch-all:${domain.slice(0, MAX_DOMAIN_CHARS)}`;
   return {
-    async get(domain) { return decode(await redis.get(key(domain))); },
-    async claim(domain) { return await redis.set(`${key(domain)}:claim`, '1', 'PX', CATCH_ALL_CLAIM_MS, 'NX') === 'OK'; },
-    async set(domain, answer) { await redis.set(key(domain), encode(answer), 'EX', CATCH_ALL_KEEP_S); },
+    async get(domain) {
+      return decode(await redis.get(key(domain)));
+    },
+    async claim(domain) {
+      return (
+        (await redis.set(`${key(domain)}:claim`, '1', 'PX', CATCH_ALL_CLAIM_MS, 'NX')) === 'OK'
+      );
+    },
+    async set(domain, answer) {
+      await redis.set(key(domain), encode(answer), 'EX', CATCH_ALL_KEEP_S);
+    },
   };
 }

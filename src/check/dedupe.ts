@@ -47,9 +47,13 @@ export class DigestSet {
     this.mask = initialSlots - 1;
   }
 
-  get size(): number { return this.count; }
+  get size(): number {
+    return this.count;
+  }
   /** Bytes held by the table. */
-  get bytes(): number { return this.hi.byteLength + this.lo.byteLength; }
+  get bytes(): number {
+    return this.hi.byteLength + this.lo.byteLength;
+  }
 
   /** Adds `s`; returns false when it (or a colliding digest) was already present. */
   add(s: string): boolean {

@@ -13,7 +13,15 @@ import pLimit from 'p-limit';
 import type { Clock } from '../clock.ts';
 import { evError } from '../errors.ts';
 import { DigestSet } from './dedupe.ts';
-import { checkNetwork, checkOffline, dedupeKeyOf, needsNetwork, normalizedOf, type NetworkStages, type OfflineContext } from './pipeline.ts';
+import {
+  checkNetwork,
+  checkOffline,
+  dedupeKeyOf,
+  needsNetwork,
+  normalizedOf,
+  type NetworkStages,
+  type OfflineContext,
+} from './pipeline.ts';
 import type { CheckResult } from './result.ts';
 
 /** Records in flight or waiting for an earlier one, at most: bounds memory whatever the list length. */
@@ -107,7 +115,11 @@ export function emptyCounts(): Counts {
   return { read: 0, written: 0, duplicates: 0, valid: 0, invalid: 0, risky: 0, unknown: 0 };
 }
 
-interface Done { result: CheckResult | null; file: number; end: number }
+interface Done {
+  result: CheckResult | null;
+  file: number;
+  end: number;
+}
 
 /** Thrown inside a queued check when the run is already failing: the check never ran. */
 const SKIPPED = Symbol('skipped');
@@ -116,8 +128,13 @@ const SKIPPED = Symbol('skipped');
  * Runs a whole check. Resolves to the final counts; rejects with the input's
  * error, or EV_ERR_INTERRUPTED when `signal` aborts (after a last checkpoint).
  */
-export async function runCheck(source: AsyncIterable<InputBatch>, writer: ResultWriter, o: EngineOptions): Promise<Counts> {
-  if (!(o.concurrency >= 1 && o.concurrency <= MAX_CONCURRENCY)) throw evError('EV_ERR_INVALID_OPTION', `--concurrency must be from 1 to ${MAX_CONCURRENCY}`);
+export async function runCheck(
+  source: AsyncIterable<InputBatch>,
+  writer: ResultWriter,
+  o: EngineOptions,
+): Promise<Counts> {
+  if (!(o.concurrency >= 1 && o.concurrency <= MAX_CONCURRENCY))
+    throw evError('EV_ERR_INVALID_OPTION', `--concurrency must be from 1 to ${MAX_CONCURRENCY}`);
   const counts = o.stats ?? emptyCounts();
   const dedupe = o.dedupe ?? new DigestSet();
   const limit = pLimit(o.concurrency);
@@ -148,10 +165,17 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
       writer.write(r);
       counts.written++;
       switch (r.verdict) {
-        case 'valid': counts.valid++; break;
-        case 'invalid': counts.invalid++; break;
-        case 'risky': counts.risky++; break;
-        default: counts.unknown++;
+        case 'valid':
+          counts.valid++;
+          break;
+        case 'invalid':
+          counts.invalid++;
+          break;
+        case 'risky':
+          counts.risky++;
+          break;
+        default:
+          counts.unknown++;
       }
     }
     lastFile = file;
@@ -188,22 +212,28 @@ export async function runCheck(source: AsyncIterable<InputBatch>, writer: Result
       if (failure !== null) throw SKIPPED;
       if (o.rate) await o.rate.take(o.signal);
       return checkNetwork(r, o.stages, o.signal);
-    }).then((res) => {
-      o.journal?.completed(res);
-      complete(i, res, file, end);
-      const stop = o.watch?.observe(res) ?? null;
-      if (stop !== null && failure === null) failure = stop;
-    }).catch((err: unknown) => {
-      // A failed stage, journal or output write stops the run (reported by the main loop).
-      if (failure === null && err !== SKIPPED) failure = err;
-    }).finally(() => {
-      inFlight--;
-      const w = wake;
-      wake = null;
-      w?.();
-    });
+    })
+      .then((res) => {
+        o.journal?.completed(res);
+        complete(i, res, file, end);
+        const stop = o.watch?.observe(res) ?? null;
+        if (stop !== null && failure === null) failure = stop;
+      })
+      .catch((err: unknown) => {
+        // A failed stage, journal or output write stops the run (reported by the main loop).
+        if (failure === null && err !== SKIPPED) failure = err;
+      })
+      .finally(() => {
+        inFlight--;
+        const w = wake;
+        wake = null;
+        w?.();
+      });
   };
-  const waitForProgress = (): Promise<void> => new Promise((resolve) => { wake = resolve; });
+  const waitForProgress = (): Promise<void> =>
+    new Promise((resolve) => {
+      wake = resolve;
+    });
 
   try {
     let sinceClockCheck = 0;

@@ -30,7 +30,10 @@ class StageWatch {
 }
 
 export class FailureWatch {
-  private readonly stages: Record<Stage, StageWatch> = { dns: new StageWatch(), provider: new StageWatch() };
+  private readonly stages: Record<Stage, StageWatch> = {
+    dns: new StageWatch(),
+    provider: new StageWatch(),
+  };
   private readonly limit: number;
   private readonly describe: (stage: Stage) => string;
 
@@ -46,7 +49,11 @@ export class FailureWatch {
     if (dns !== undefined) {
       if (dns.status === 'timeout' || dns.status === 'error') {
         const code = dns.errorCode ?? dns.status;
-        const stop = this.fail('dns', `dns:${code}`, code === 'ETIMEOUT' ? 'no answer in time' : `every query failed with ${code}`);
+        const stop = this.fail(
+          'dns',
+          `dns:${code}`,
+          code === 'ETIMEOUT' ? 'no answer in time' : `every query failed with ${code}`,
+        );
         if (stop) return stop;
       } else {
         this.stages.dns.off = true;
@@ -58,7 +65,10 @@ export class FailureWatch {
         // One key for every unavailability: once its circuit breaker opens, a
         // failing provider's results carry no status; the last one seen is the cause.
         const w = this.stages.provider;
-        const cause = p.httpStatus !== undefined ? `requests were answered HTTP ${p.httpStatus}` : w.cause || 'requests failed to connect or timed out';
+        const cause =
+          p.httpStatus !== undefined
+            ? `requests were answered HTTP ${p.httpStatus}`
+            : w.cause || 'requests failed to connect or timed out';
         return this.fail('provider', 'provider', cause);
       }
       this.stages.provider.off = true;
@@ -70,17 +80,28 @@ export class FailureWatch {
     const w = this.stages[stage];
     if (w.off) return null;
     if (key === w.key) w.run++;
-    else { w.key = key; w.run = 1; }
+    else {
+      w.key = key;
+      w.run = 1;
+    }
     w.cause = cause;
     if (w.run < this.limit) return null;
     w.off = true;
     const what = this.describe(stage);
     return stage === 'dns'
-      ? evError('EV_ERR_DNS', `${what} is not answering usefully: ${cause} for the first ${w.run} addresses, and none got a real answer; stopped instead of marking every address unknown`, {
-        hint: 'check --dns-server (or the system resolver) with dig; results so far were written, and --state resumes once DNS works',
-      })
-      : evError('EV_ERR_PROVIDER_UNAVAILABLE', `${what} is failing: ${cause} for the first ${w.run} addresses, and none got a verdict; stopped instead of marking every address unknown`, {
-        hint: 'check the provider URL, token and headers in --provider (and the provider\'s status page); --state resumes once it works',
-      });
+      ? evError(
+          'EV_ERR_DNS',
+          `${what} is not answering usefully: ${cause} for the first ${w.run} addresses, and none got a real answer; stopped instead of marking every address unknown`,
+          {
+            hint: 'check --dns-server (or the system resolver) with dig; results so far were written, and --state resumes once DNS works',
+          },
+        )
+      : evError(
+          'EV_ERR_PROVIDER_UNAVAILABLE',
+          `${what} is failing: ${cause} for the first ${w.run} addresses, and none got a verdict; stopped instead of marking every address unknown`,
+          {
+            hint: "check the provider URL, token and headers in --provider (and the provider's status page); --state resumes once it works",
+          },
+        );
   }
 }

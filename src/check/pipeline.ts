@@ -39,7 +39,9 @@ export class DomainFlagsCache {
   private readonly lists: Lists;
   private readonly map = new Map<string, DomainEntry>();
 
-  constructor(lists: Lists) { this.lists = lists; }
+  constructor(lists: Lists) {
+    this.lists = lists;
+  }
 
   get(domain: string): DomainEntry {
     let e = this.map.get(domain);
@@ -47,8 +49,18 @@ export class DomainFlagsCache {
       const f = this.lists.domain(domain);
       e = {
         flags: f,
-        role: Object.freeze({ disposable: f.disposable, role: true, free: f.free, suggestion: f.suggestion }),
-        person: Object.freeze({ disposable: f.disposable, role: false, free: f.free, suggestion: f.suggestion }),
+        role: Object.freeze({
+          disposable: f.disposable,
+          role: true,
+          free: f.free,
+          suggestion: f.suggestion,
+        }),
+        person: Object.freeze({
+          disposable: f.disposable,
+          role: false,
+          free: f.free,
+          suggestion: f.suggestion,
+        }),
       };
       if (this.map.size >= MAX_DOMAIN_FLAG_CACHE) this.map.delete(this.map.keys().next().value!);
       this.map.set(detach(domain), e);
@@ -60,12 +72,24 @@ export class DomainFlagsCache {
 const syntaxShared = new Map<string, SyntaxDetails[]>();
 
 /** Shared, frozen syntax details (one per diagnosis and flag combination). */
-function syntaxDetails(diagnosis: Diagnosis, category: SyntaxCategory, smtputf8: boolean, idn: boolean, literal: boolean): SyntaxDetails {
+function syntaxDetails(
+  diagnosis: Diagnosis,
+  category: SyntaxCategory,
+  smtputf8: boolean,
+  idn: boolean,
+  literal: boolean,
+): SyntaxDetails {
   let row = syntaxShared.get(diagnosis);
-  if (row === undefined) { row = new Array<SyntaxDetails>(8); syntaxShared.set(diagnosis, row); }
+  if (row === undefined) {
+    row = new Array<SyntaxDetails>(8);
+    syntaxShared.set(diagnosis, row);
+  }
   const k = (smtputf8 ? 1 : 0) | (idn ? 2 : 0) | (literal ? 4 : 0);
   let d = row[k];
-  if (d === undefined) { d = Object.freeze({ category, diagnosis, smtputf8, idn, literal }); row[k] = d; }
+  if (d === undefined) {
+    d = Object.freeze({ category, diagnosis, smtputf8, idn, literal });
+    row[k] = d;
+  }
   return d;
 }
 
@@ -78,8 +102,18 @@ export function createOfflineContext(lists: Lists): OfflineContext {
   return { lists, domains: new DomainFlagsCache(lists) };
 }
 
-const LITERAL_ROLE: ListDetails = Object.freeze({ disposable: false, role: true, free: false, suggestion: null });
-const LITERAL_PERSON: ListDetails = Object.freeze({ disposable: false, role: false, free: false, suggestion: null });
+const LITERAL_ROLE: ListDetails = Object.freeze({
+  disposable: false,
+  role: true,
+  free: false,
+  suggestion: null,
+});
+const LITERAL_PERSON: ListDetails = Object.freeze({
+  disposable: false,
+  role: false,
+  free: false,
+  suggestion: null,
+});
 
 /** The de-duplication key of an address: what `checkOffline` puts in `normalized`. */
 export function normalizedOf(address: string): string {
@@ -123,7 +157,10 @@ export function checkOffline(address: string, index: number, ctx: OfflineContext
   return {
     address,
     // Most addresses are already in normal form: reuse the string (no allocation, hash computed once).
-    normalized: s.domain === s.domainInput && s.local.length + s.domain.length + 1 === address.length ? address : `${s.local}@${s.domain}`,
+    normalized:
+      s.domain === s.domainInput && s.local.length + s.domain.length + 1 === address.length
+        ? address
+        : `${s.local}@${s.domain}`,
     verdict: verdictOf(reasons),
     reasons,
     index,
@@ -142,7 +179,10 @@ export interface NetworkStages {
 
 /** True when `r` still has network checks to run. */
 export function needsNetwork(r: CheckResult, stages: NetworkStages): boolean {
-  return r.checks.syntax.category !== 'invalid' && (stages.dns !== undefined || stages.provider !== undefined);
+  return (
+    r.checks.syntax.category !== 'invalid' &&
+    (stages.dns !== undefined || stages.provider !== undefined)
+  );
 }
 
 /** Domain part of a normalised address. */
@@ -155,7 +195,11 @@ export function domainOf(normalized: string): string {
  * Mutates and returns `r`. Never rejects for network reasons: those become
  * `unknown` reasons.
  */
-export async function checkNetwork(r: CheckResult, stages: NetworkStages, signal?: AbortSignal): Promise<CheckResult> {
+export async function checkNetwork(
+  r: CheckResult,
+  stages: NetworkStages,
+  signal?: AbortSignal,
+): Promise<CheckResult> {
   const domain = domainOf(r.normalized);
   let deliverable = true;
   if (stages.dns && !r.checks.syntax.literal) {
@@ -201,7 +245,13 @@ const DNS_REASON: Partial<Record<string, ReasonCode>> = {
 };
 
 /** Offline then network checks of one address: the unit a shard runs. */
-export async function checkAddress(address: string, index: number, offline: OfflineContext, stages: NetworkStages, signal?: AbortSignal): Promise<CheckResult> {
+export async function checkAddress(
+  address: string,
+  index: number,
+  offline: OfflineContext,
+  stages: NetworkStages,
+  signal?: AbortSignal,
+): Promise<CheckResult> {
   const r = checkOffline(address, index, offline);
   return needsNetwork(r, stages) ? checkNetwork(r, stages, signal) : r;
 }

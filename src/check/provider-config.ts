@@ -44,14 +44,29 @@ const VERDICTS = new Set(['valid', 'invalid', 'risky', 'unknown']);
 /** Headers in one provider config: an API needs a token and a few more. */
 export const MAX_PROVIDER_HEADERS = 32;
 /** Framing and connection headers: set by the HTTP client, and a wrong value breaks every request. */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
 
 /** An RFC 9110 token (header field name). */
 function isHeaderName(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "!#$%&'*+-.^_`|~".includes(s[i]);
+    const ok =
+      (c >= 48 && c <= 57) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 97 && c <= 122) ||
+      "!#$%&'*+-.^_`|~".includes(s[i]);
     if (!ok) return false;
   }
   return true;
@@ -63,7 +78,8 @@ function headerValueFault(v: string): string | null {
     const c = v.charCodeAt(i);
     if (c === 13) return 'a carriage return (CR)';
     if (c === 10) return 'a line feed (LF)';
-    if ((c < 32 && c !== 9) || c === 127) return `a control character (0x${c.toString(16).padStart(2, '0')})`;
+    if ((c < 32 && c !== 9) || c === 127)
+      return `a control character (0x${c.toString(16).padStart(2, '0')})`;
     if (c > 255) return 'a character outside Latin-1 (HTTP headers are bytes)';
   }
   return null;
@@ -75,7 +91,9 @@ function printable(s: string): string {
 }
 
 function bad(message: string, file: string): never {
-  throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: ${message}`, { hint: 'see "Provider" in docs/checks.md for the expected keys' });
+  throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: ${message}`, {
+    hint: 'see "Provider" in docs/checks.md for the expected keys',
+  });
 }
 
 /** Parses `10/s`, `600/m`, or a bare number per second. Returns null for junk. */
@@ -117,63 +135,116 @@ export function getPath(value: unknown, path: ReadonlyArray<string | number>): u
  * Validates a parsed YAML/JSON object. `env` resolves `${env:NAME}` in headers
  * and the URL (so tokens stay out of the file); a missing variable is an error.
  */
-export function parseProviderConfig(raw: unknown, file: string, env: Readonly<Record<string, string | undefined>>): ProviderConfig {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad('must be a mapping with at least `url` and `verdictPath`', file);
+export function parseProviderConfig(
+  raw: unknown,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+): ProviderConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    bad('must be a mapping with at least `url` and `verdictPath`', file);
   const o = raw as Record<string, unknown>;
-  const known = new Set(['url', 'method', 'headers', 'body', 'verdictPath', 'map', 'concurrency', 'rate', 'timeoutMs', 'attempts', 'breakerThreshold', 'breakerCooldownMs']);
+  const known = new Set([
+    'url',
+    'method',
+    'headers',
+    'body',
+    'verdictPath',
+    'map',
+    'concurrency',
+    'rate',
+    'timeoutMs',
+    'attempts',
+    'breakerThreshold',
+    'breakerCooldownMs',
+  ]);
   for (const k of Object.keys(o)) if (!known.has(k)) bad(`unknown key "${k}"`, file);
-  const subst = (s: string, where: string): string => s.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-    const v = env[name];
-    if (v === undefined) bad(`${where} uses \${env:${name}} but ${name} is not set`, file);
-    return v;
-  });
-  if (typeof o.url !== 'string' || !o.url.includes('{address}') && o.body === undefined) bad('`url` must be a string containing {address} (or give a `body` template)', file);
-  const url = subst(o.url as string, 'url');
+  const subst = (s: string, where: string): string =>
+    s.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) bad(`${where} uses \${env:${name}} but ${name} is not set`, file);
+      return v;
+    });
+  if (typeof o.url !== 'string' || (!o.url.includes('{address}') && o.body === undefined))
+    bad('`url` must be a string containing {address} (or give a `body` template)', file);
+  const url = subst(o.url, 'url');
   // new URL() silently drops tabs and newlines; the template is used as written, so refuse them here.
   for (let i = 0; i < url.length; i++) {
     const c = url.charCodeAt(i);
-    if (c < 33 || c === 127) bad(`\`url\` has ${c === 32 ? 'a space' : `a control character (0x${c.toString(16).padStart(2, '0')})`} at position ${i + 1}; encode it (%20) or remove it`, file);
+    if (c < 33 || c === 127)
+      bad(
+        `\`url\` has ${c === 32 ? 'a space' : `a control character (0x${c.toString(16).padStart(2, '0')})`} at position ${i + 1}; encode it (%20) or remove it`,
+        file,
+      );
   }
   let parsed: URL;
-  try { parsed = new URL(url.replace('{address}', 'x')); } catch { bad(`\`url\` is not a valid URL: ${url}`, file); }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') bad('`url` must be http or https', file);
+  try {
+    parsed = new URL(url.replace('{address}', 'x'));
+  } catch {
+    bad(`\`url\` is not a valid URL: ${url}`, file);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    bad('`url` must be http or https', file);
   const method = o.method === undefined ? (o.body === undefined ? 'GET' : 'POST') : o.method;
   if (method !== 'GET' && method !== 'POST') bad('`method` must be GET or POST', file);
   const headers: Record<string, string> = {};
   if (o.headers !== undefined) {
-    if (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers)) bad('`headers` must be a mapping of strings', file);
+    if (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers))
+      bad('`headers` must be a mapping of strings', file);
     const entries = Object.entries(o.headers as Record<string, unknown>);
-    if (entries.length > MAX_PROVIDER_HEADERS) bad(`\`headers\` has ${entries.length} entries; at most ${MAX_PROVIDER_HEADERS} are allowed`, file);
+    if (entries.length > MAX_PROVIDER_HEADERS)
+      bad(
+        `\`headers\` has ${entries.length} entries; at most ${MAX_PROVIDER_HEADERS} are allowed`,
+        file,
+      );
     for (const [k, v] of entries) {
-      if (typeof v !== 'string' && typeof v !== 'number') bad(`header "${printable(k)}" must be a string`, file);
-      if (!isHeaderName(k)) bad(`header name "${printable(k)}" is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_\`|~ only)`, file);
+      if (typeof v !== 'string' && typeof v !== 'number')
+        bad(`header "${printable(k)}" must be a string`, file);
+      if (!isHeaderName(k))
+        bad(
+          `header name "${printable(k)}" is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_\`|~ only)`,
+          file,
+        );
       const lower = k.toLowerCase();
-      if (RESERVED_HEADERS.has(lower)) bad(`header "${k}" is set by the HTTP client itself and cannot be configured`, file);
+      if (RESERVED_HEADERS.has(lower))
+        bad(`header "${k}" is set by the HTTP client itself and cannot be configured`, file);
       const value = subst(String(v), `header "${k}"`);
       // Checked after ${env:…} substitution: a token read from the
       // environment with a stray newline is caught here, not by thousands of
       // failed requests later.
       const badAt = headerValueFault(value);
-      if (badAt !== null) bad(`header "${k}" has ${badAt} in its value${String(v).includes('${env:') ? ' (after ${env:…} substitution)' : ''}; a header value is one line of visible characters`, file);
+      if (badAt !== null)
+        bad(
+          `header "${k}" has ${badAt} in its value${String(v).includes('${env:') ? ' (after ${env:…} substitution)' : ''}; a header value is one line of visible characters`,
+          file,
+        );
       headers[lower] = value;
     }
   }
-  if (o.body !== undefined && typeof o.body !== 'string') bad('`body` must be a string template (e.g. \'{"email": "{address}"}\')', file);
-  if (typeof o.verdictPath !== 'string') bad('`verdictPath` must be a string such as result.status', file);
-  const verdictPath = parseJsonPath(o.verdictPath as string);
-  if (!verdictPath) bad(`\`verdictPath\` "${String(o.verdictPath)}" is not a path like result.status or items[0].verdict`, file);
+  if (o.body !== undefined && typeof o.body !== 'string')
+    bad('`body` must be a string template (e.g. \'{"email": "{address}"}\')', file);
+  if (typeof o.verdictPath !== 'string')
+    bad('`verdictPath` must be a string such as result.status', file);
+  const verdictPath = parseJsonPath(o.verdictPath);
+  if (!verdictPath)
+    bad(
+      `\`verdictPath\` "${String(o.verdictPath)}" is not a path like result.status or items[0].verdict`,
+      file,
+    );
   const map: Record<string, Exclude<ProviderStatus, 'unavailable'>> = {};
   if (o.map !== undefined) {
-    if (o.map === null || typeof o.map !== 'object' || Array.isArray(o.map)) bad('`map` must be a mapping from provider values to valid|invalid|risky|unknown', file);
+    if (o.map === null || typeof o.map !== 'object' || Array.isArray(o.map))
+      bad('`map` must be a mapping from provider values to valid|invalid|risky|unknown', file);
     for (const [k, v] of Object.entries(o.map as Record<string, unknown>)) {
-      if (typeof v !== 'string' || !VERDICTS.has(v)) bad(`map value for "${k}" must be valid, invalid, risky or unknown`, file);
+      if (typeof v !== 'string' || !VERDICTS.has(v))
+        bad(`map value for "${k}" must be valid, invalid, risky or unknown`, file);
       map[k] = v as Exclude<ProviderStatus, 'unavailable'>;
     }
   }
   const int = (k: string, def: number, min: number, max: number): number => {
     const v = o[k] ?? def;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`\`${k}\` must be an integer from ${min} to ${max}`, file);
-    return v as number;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      bad(`\`${k}\` must be an integer from ${min} to ${max}`, file);
+    return v;
   };
   let rate: ProviderConfig['rate'] = null;
   if (o.rate !== undefined) {

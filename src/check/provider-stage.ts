@@ -49,7 +49,10 @@ export interface ProviderStageOptions {
 }
 
 /** Retry-After as delta-seconds or an HTTP-date; ms from now, or null if absent/unparseable. */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | null {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  nowMs: number,
+): number | null {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined || v.trim() === '') return null;
   const t = v.trim();
@@ -81,11 +84,21 @@ export class ProviderStage {
     this.o = o;
     const c = o.config;
     this.sem = new Semaphore(c.concurrency);
-    this.bucket = c.rate ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: o.clock }) : null;
-    this.breaker = new CircuitBreaker({ failureThreshold: c.breakerThreshold, cooldownMs: c.breakerCooldownMs, clock: o.clock });
+    this.bucket = c.rate
+      ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: o.clock })
+      : null;
+    this.breaker = new CircuitBreaker({
+      failureThreshold: c.breakerThreshold,
+      cooldownMs: c.breakerCooldownMs,
+      clock: o.clock,
+    });
   }
 
-  async verify(address: string, normalized: string, signal?: AbortSignal): Promise<{ details: ProviderDetails; reason: ReasonCode | null }> {
+  async verify(
+    address: string,
+    normalized: string,
+    signal?: AbortSignal,
+  ): Promise<{ details: ProviderDetails; reason: ReasonCode | null }> {
     const c = this.o.config;
     let httpStatus: number | undefined;
     let attempts = 0;
@@ -103,7 +116,14 @@ export class ProviderStage {
         if (!this.breaker.allow()) break;
         attempts++;
         this.requests++;
-        res = await this.o.http.request({ method: c.method, url: renderUrl(c, normalized), headers: c.headers, body: renderBody(c, normalized), timeoutMs: c.timeoutMs, signal });
+        res = await this.o.http.request({
+          method: c.method,
+          url: renderUrl(c, normalized),
+          headers: c.headers,
+          body: renderBody(c, normalized),
+          timeoutMs: c.timeoutMs,
+          signal,
+        });
       } catch {
         res = null;
       } finally {
@@ -112,14 +132,28 @@ export class ProviderStage {
       if (res === null) {
         this.breaker.failure();
         failures++;
-        await sleep(this.o.clock, backoffDelay(failures, { baseMs: this.o.backoffBaseMs ?? 500, maxMs: MAX_PROVIDER_BACKOFF_MS, random: this.o.random }), signal);
+        await sleep(
+          this.o.clock,
+          backoffDelay(failures, {
+            baseMs: this.o.backoffBaseMs ?? 500,
+            maxMs: MAX_PROVIDER_BACKOFF_MS,
+            random: this.o.random,
+          }),
+          signal,
+        );
         continue;
       }
       httpStatus = res.status;
       if (res.status === 429) {
         // The provider is alive and asks us to slow down: not a breaker
         // failure, but every request waits out Retry-After.
-        const after = parseRetryAfter(res.headers['retry-after'], this.o.clock.now()) ?? backoffDelay(attempts, { baseMs: 1000, maxMs: MAX_PROVIDER_BACKOFF_MS, random: this.o.random });
+        const after =
+          parseRetryAfter(res.headers['retry-after'], this.o.clock.now()) ??
+          backoffDelay(attempts, {
+            baseMs: 1000,
+            maxMs: MAX_PROVIDER_BACKOFF_MS,
+            random: this.o.random,
+          });
         if (after > MAX_RETRY_AFTER_MS) break;
         this.pausedUntil = Math.max(this.pausedUntil, this.o.clock.now() + after);
         continue;
@@ -127,7 +161,15 @@ export class ProviderStage {
       if (res.status >= 500 || res.status === 408) {
         this.breaker.failure();
         failures++;
-        await sleep(this.o.clock, backoffDelay(failures, { baseMs: this.o.backoffBaseMs ?? 500, maxMs: MAX_PROVIDER_BACKOFF_MS, random: this.o.random }), signal);
+        await sleep(
+          this.o.clock,
+          backoffDelay(failures, {
+            baseMs: this.o.backoffBaseMs ?? 500,
+            maxMs: MAX_PROVIDER_BACKOFF_MS,
+            random: this.o.random,
+          }),
+          signal,
+        );
         continue;
       }
       if (res.status < 200 || res.status >= 300) {
@@ -142,8 +184,12 @@ export class ProviderStage {
       } catch {
         value = undefined;
       }
-      const key = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
-      const status: ProviderStatus = key === undefined ? 'unknown' : c.map[key] ?? (isVerdict(key) ? key : 'unknown');
+      const key =
+        typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+          ? String(value)
+          : undefined;
+      const status: ProviderStatus =
+        key === undefined ? 'unknown' : (c.map[key] ?? (isVerdict(key) ? key : 'unknown'));
       const details: ProviderDetails = { status, attempts, httpStatus: res.status };
       if (key !== undefined) details.value = key.slice(0, 100);
       return { details, reason: REASON[status] };

@@ -29,7 +29,8 @@ export interface DnsDetails {
   errorCode?: string;
 }
 
-export type SmtpStatus = 'deliverable' | 'undeliverable' | 'greylisted' | 'unreachable' | 'blocked' | 'skipped';
+export type SmtpStatus =
+  'deliverable' | 'undeliverable' | 'greylisted' | 'unreachable' | 'blocked' | 'skipped';
 
 export interface SmtpDetails {
   status: SmtpStatus;

@@ -11,7 +11,13 @@ import type { PermitSource } from '../limits/keyed-limiter.ts';
 import { mailProviderOf } from '../limits/mail-provider.ts';
 import type { DomainDns } from '../address/dns.ts';
 import { isEnvelopeMailbox } from '../address/envelope.ts';
-import { classifyRcpt, probeTargets, randomLocalPart, type ProbeTarget, type SmtpReply } from '../address/smtp-plan.ts';
+import {
+  classifyRcpt,
+  probeTargets,
+  randomLocalPart,
+  type ProbeTarget,
+  type SmtpReply,
+} from '../address/smtp-plan.ts';
 import type { ReasonCode } from './reasons.ts';
 import type { SmtpDetails } from './result.ts';
 
@@ -81,7 +87,11 @@ export const SHARED_CATCH_ALL_POLL_MS = 50;
 
 type Outcome =
   | { kind: 'accepted'; host: string; reply: SmtpReply; catchAll: boolean | null }
-  | { kind: 'no_mailbox' | 'rejected' | 'blocked' | 'temporary' | 'no_utf8'; host: string; reply: SmtpReply }
+  | {
+      kind: 'no_mailbox' | 'rejected' | 'blocked' | 'temporary' | 'no_utf8';
+      host: string;
+      reply: SmtpReply;
+    }
   | { kind: 'unreachable'; error: string };
 
 export class SmtpStage {
@@ -92,41 +102,83 @@ export class SmtpStage {
   /** Sessions opened, for stats and tests. */
   sessions = 0;
 
-  constructor(o: SmtpStageOptions) { this.o = o; }
+  constructor(o: SmtpStageOptions) {
+    this.o = o;
+  }
 
   /** Catch-all answer known for a domain (undefined when never probed). */
-  catchAllOf(domain: string): boolean | null | undefined { return this.catchAll.get(domain); }
+  catchAllOf(domain: string): boolean | null | undefined {
+    return this.catchAll.get(domain);
+  }
 
-  async probe(address: string, domain: string, dns: DomainDns, signal?: AbortSignal): Promise<{ details: SmtpDetails; reasons: ReasonCode[] }> {
+  async probe(
+    address: string,
+    domain: string,
+    dns: DomainDns,
+    signal?: AbortSignal,
+  ): Promise<{ details: SmtpDetails; reasons: ReasonCode[] }> {
     // Defence in depth: syntax already refuses such addresses, but nothing
     // outside the envelope grammar may ever reach an SMTP command.
-    if (!isEnvelopeMailbox(address)) return { details: { status: 'skipped', catchAll: null, attempts: 0 }, reasons: ['syntax_invalid'] };
+    if (!isEnvelopeMailbox(address))
+      return {
+        details: { status: 'skipped', catchAll: null, attempts: 0 },
+        reasons: ['syntax_invalid'],
+      };
     const targets = probeTargets(dns, this.o.allowPrivate);
     if (targets.length === 0) {
-      return { details: { status: 'skipped', catchAll: null, attempts: 0 }, reasons: ['smtp_skipped_private'] };
+      return {
+        details: { status: 'skipped', catchAll: null, attempts: 0 },
+        reasons: ['smtp_skipped_private'],
+      };
     }
     const provider = mailProviderOf(targets[0].host);
     let greylisted = 0;
     let unreachable = 0;
     for (let attempts = 1; ; attempts++) {
-      const outcome = await this.limited(domain, provider, () => this.session(targets, address, domain, signal), signal);
+      const outcome = await this.limited(
+        domain,
+        provider,
+        () => this.session(targets, address, domain, signal),
+        signal,
+      );
       if (outcome.kind === 'temporary') {
         greylisted++;
         if (greylisted >= this.o.greylistAttempts) return this.finish(outcome, attempts, domain);
-        await sleep(this.o.clock, backoffDelay(greylisted, { baseMs: this.o.greylistBaseMs, maxMs: this.o.greylistMaxMs, random: this.o.random }), signal);
+        await sleep(
+          this.o.clock,
+          backoffDelay(greylisted, {
+            baseMs: this.o.greylistBaseMs,
+            maxMs: this.o.greylistMaxMs,
+            random: this.o.random,
+          }),
+          signal,
+        );
         continue;
       }
       if (outcome.kind === 'unreachable') {
         unreachable++;
         if (unreachable >= this.o.connectAttempts) return this.finish(outcome, attempts, domain);
-        await sleep(this.o.clock, backoffDelay(unreachable, { baseMs: this.o.connectBaseMs, maxMs: this.o.greylistMaxMs, random: this.o.random }), signal);
+        await sleep(
+          this.o.clock,
+          backoffDelay(unreachable, {
+            baseMs: this.o.connectBaseMs,
+            maxMs: this.o.greylistMaxMs,
+            random: this.o.random,
+          }),
+          signal,
+        );
         continue;
       }
       return this.finish(outcome, attempts, domain);
     }
   }
 
-  private async limited<T>(domain: string, provider: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async limited<T>(
+    domain: string,
+    provider: string,
+    fn: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     // Most specific first: a slot for the domain, then for its provider.
     const releaseDomain = await this.o.domainLimiter.acquire(domain, signal);
     try {
@@ -141,27 +193,86 @@ export class SmtpStage {
     }
   }
 
-  private finish(outcome: Outcome, attempts: number, domain: string): { details: SmtpDetails; reasons: ReasonCode[] } {
+  private finish(
+    outcome: Outcome,
+    attempts: number,
+    domain: string,
+  ): { details: SmtpDetails; reasons: ReasonCode[] } {
     if (outcome.kind === 'unreachable') {
-      return { details: { status: 'unreachable', message: outcome.error.slice(0, MAX_REPLY_TEXT), catchAll: this.catchAll.get(domain) ?? null, attempts }, reasons: ['smtp_unreachable'] };
+      return {
+        details: {
+          status: 'unreachable',
+          message: outcome.error.slice(0, MAX_REPLY_TEXT),
+          catchAll: this.catchAll.get(domain) ?? null,
+          attempts,
+        },
+        reasons: ['smtp_unreachable'],
+      };
     }
-    const base = { host: outcome.host, code: outcome.reply.code, message: outcome.reply.message.slice(0, MAX_REPLY_TEXT), attempts };
-    const withEnhanced = outcome.reply.enhanced ? { ...base, enhanced: outcome.reply.enhanced } : base;
+    const base = {
+      host: outcome.host,
+      code: outcome.reply.code,
+      message: outcome.reply.message.slice(0, MAX_REPLY_TEXT),
+      attempts,
+    };
+    const withEnhanced = outcome.reply.enhanced
+      ? { ...base, enhanced: outcome.reply.enhanced }
+      : base;
     switch (outcome.kind) {
       case 'accepted': {
         const reasons: ReasonCode[] = outcome.catchAll === true ? ['catch_all'] : [];
-        return { details: { status: 'deliverable', ...withEnhanced, catchAll: outcome.catchAll }, reasons };
+        return {
+          details: { status: 'deliverable', ...withEnhanced, catchAll: outcome.catchAll },
+          reasons,
+        };
       }
-      case 'no_mailbox': return { details: { status: 'undeliverable', ...withEnhanced, catchAll: false }, reasons: ['mailbox_not_found'] };
-      case 'rejected': return { details: { status: 'undeliverable', ...withEnhanced, catchAll: false }, reasons: ['smtp_rejected'] };
-      case 'no_utf8': return { details: { status: 'undeliverable', ...withEnhanced, catchAll: this.catchAll.get(domain) ?? null }, reasons: ['smtputf8_unsupported'] };
-      case 'blocked': return { details: { status: 'blocked', ...withEnhanced, catchAll: this.catchAll.get(domain) ?? null }, reasons: ['smtp_blocked'] };
-      case 'temporary': return { details: { status: 'greylisted', ...withEnhanced, catchAll: this.catchAll.get(domain) ?? null }, reasons: ['smtp_greylisted'] };
+      case 'no_mailbox':
+        return {
+          details: { status: 'undeliverable', ...withEnhanced, catchAll: false },
+          reasons: ['mailbox_not_found'],
+        };
+      case 'rejected':
+        return {
+          details: { status: 'undeliverable', ...withEnhanced, catchAll: false },
+          reasons: ['smtp_rejected'],
+        };
+      case 'no_utf8':
+        return {
+          details: {
+            status: 'undeliverable',
+            ...withEnhanced,
+            catchAll: this.catchAll.get(domain) ?? null,
+          },
+          reasons: ['smtputf8_unsupported'],
+        };
+      case 'blocked':
+        return {
+          details: {
+            status: 'blocked',
+            ...withEnhanced,
+            catchAll: this.catchAll.get(domain) ?? null,
+          },
+          reasons: ['smtp_blocked'],
+        };
+      case 'temporary':
+        return {
+          details: {
+            status: 'greylisted',
+            ...withEnhanced,
+            catchAll: this.catchAll.get(domain) ?? null,
+          },
+          reasons: ['smtp_greylisted'],
+        };
     }
   }
 
   /** One SMTP dialogue against the first MX host that answers. */
-  private async session(targets: ProbeTarget[], address: string, domain: string, signal?: AbortSignal): Promise<Outcome> {
+  private async session(
+    targets: ProbeTarget[],
+    address: string,
+    domain: string,
+    signal?: AbortSignal,
+  ): Promise<Outcome> {
     let lastError = 'no MX host';
     for (const t of targets) {
       let s: SmtpSession;
@@ -183,29 +294,51 @@ export class SmtpStage {
     return { kind: 'unreachable', error: lastError };
   }
 
-  private async dialogue(s: SmtpSession, host: string, address: string, domain: string): Promise<Outcome> {
+  private async dialogue(
+    s: SmtpSession,
+    host: string,
+    address: string,
+    domain: string,
+  ): Promise<Outcome> {
     const g = s.greeting;
-    if (g.code !== 220) return { kind: g.code >= 400 && g.code < 500 ? 'temporary' : 'blocked', host, reply: g };
+    if (g.code !== 220)
+      return { kind: g.code >= 400 && g.code < 500 ? 'temporary' : 'blocked', host, reply: g };
     let r = await s.command(`EHLO ${this.o.helo}`);
     let utf8 = r.code === 250 && /(^|\s)SMTPUTF8(\s|$)/i.test(r.message);
-    if (r.code !== 250) { r = await s.command(`HELO ${this.o.helo}`); utf8 = false; }
-    if (r.code !== 250) return { kind: r.code >= 400 && r.code < 500 ? 'temporary' : 'blocked', host, reply: r };
+    if (r.code !== 250) {
+      r = await s.command(`HELO ${this.o.helo}`);
+      utf8 = false;
+    }
+    if (r.code !== 250)
+      return { kind: r.code >= 400 && r.code < 500 ? 'temporary' : 'blocked', host, reply: r };
     const needsUtf8 = !isAscii(address);
     // A UTF-8 mailbox can only be delivered by a server that announces SMTPUTF8 (RFC 6531).
-    if (needsUtf8 && !utf8) return { kind: 'no_utf8', host, reply: { code: 553, enhanced: '5.6.7', message: 'server does not announce SMTPUTF8' } };
+    if (needsUtf8 && !utf8)
+      return {
+        kind: 'no_utf8',
+        host,
+        reply: { code: 553, enhanced: '5.6.7', message: 'server does not announce SMTPUTF8' },
+      };
     r = await s.command(`MAIL FROM:<${this.o.mailFrom}>${needsUtf8 ? ' SMTPUTF8' : ''}`);
-    if (r.code !== 250) return { kind: r.code >= 400 && r.code < 500 ? 'temporary' : 'blocked', host, reply: r };
+    if (r.code !== 250)
+      return { kind: r.code >= 400 && r.code < 500 ? 'temporary' : 'blocked', host, reply: r };
     const rcpt = await s.command(`RCPT TO:<${address}>`);
     const cls = classifyRcpt(rcpt);
     if (cls !== 'accepted') return { kind: cls, host, reply: rcpt };
     let catchAll = this.catchAll.get(domain);
     if (catchAll === undefined || catchAll === null) {
       const probing = this.catchAllProbing.get(domain);
-      if (probing !== undefined) return { kind: 'accepted', host, reply: rcpt, catchAll: await probing };
+      if (probing !== undefined)
+        return { kind: 'accepted', host, reply: rcpt, catchAll: await probing };
       // Once per domain: a recipient nobody has. Accepted means the server
       // accepts everything, so an accepted RCPT proves nothing there.
       let settle!: (v: boolean | null) => void;
-      this.catchAllProbing.set(domain, new Promise((r) => { settle = r; }));
+      this.catchAllProbing.set(
+        domain,
+        new Promise((r) => {
+          settle = r;
+        }),
+      );
       let answer: boolean | null = null;
       try {
         const shared = this.o.catchAllShare ? await this.sharedCatchAll(domain) : undefined;
@@ -214,10 +347,12 @@ export class SmtpStage {
         } else {
           const probe = await s.command(`RCPT TO:<${randomLocalPart(this.o.random)}@${domain}>`);
           const pc = classifyRcpt(probe);
-          answer = pc === 'accepted' ? true : pc === 'no_mailbox' || pc === 'rejected' ? false : null;
+          answer =
+            pc === 'accepted' ? true : pc === 'no_mailbox' || pc === 'rejected' ? false : null;
           await this.o.catchAllShare?.set(domain, answer);
         }
-        if (this.catchAll.size >= MAX_CATCH_ALL_CACHE) this.catchAll.delete(this.catchAll.keys().next().value!);
+        if (this.catchAll.size >= MAX_CATCH_ALL_CACHE)
+          this.catchAll.delete(this.catchAll.keys().next().value!);
         this.catchAll.set(domain, answer);
       } finally {
         this.catchAllProbing.delete(domain);
@@ -247,7 +382,11 @@ export class SmtpStage {
  * connection and greets. Run once before probing so a blocked network fails
  * fast with EV_ERR_PORT25_BLOCKED instead of marking every address unknown.
  */
-export async function port25Reachable(transport: SmtpTransport, targets: Array<ProbeTarget & { port: number }>, signal?: AbortSignal): Promise<{ ok: boolean; tried: string[]; error?: string }> {
+export async function port25Reachable(
+  transport: SmtpTransport,
+  targets: Array<ProbeTarget & { port: number }>,
+  signal?: AbortSignal,
+): Promise<{ ok: boolean; tried: string[]; error?: string }> {
   const tried: string[] = [];
   let error: string | undefined;
   for (const t of targets) {

@@ -60,13 +60,20 @@ export function encodeCompleted(r: CheckResult): string {
 }
 
 function checksum(prev: string, body: string): string {
-  return createHash('sha256').update(prev).update('\n').update(body).digest('hex').slice(0, STATE_CHECKSUM_CHARS);
+  return createHash('sha256')
+    .update(prev)
+    .update('\n')
+    .update(body)
+    .digest('hex')
+    .slice(0, STATE_CHECKSUM_CHARS);
 }
 
 /** Seals record bodies into lines, each checksum chained to the one before (the header's to ''). */
 export class StateChain {
   private last: string;
-  constructor(last = '') { this.last = last; }
+  constructor(last = '') {
+    this.last = last;
+  }
   seal(body: string): string {
     this.last = checksum(this.last, body);
     return `${body}\t${this.last}\n`;
@@ -78,14 +85,19 @@ export interface DecodedState {
   resume: ResumeFrom | null;
 }
 
-const HINT = 'the state file was damaged or edited: delete it (and the output file) to start over, or pass the state file that belongs to this run';
+const HINT =
+  'the state file was damaged or edited: delete it (and the output file) to start over, or pass the state file that belongs to this run';
 
 function corrupt(file: string, detail: string): never {
-  throw evError('EV_ERR_STATE_INVALID', `state file ${file} is not valid: ${detail}`, { hint: HINT });
+  throw evError('EV_ERR_STATE_INVALID', `state file ${file} is not valid: ${detail}`, {
+    hint: HINT,
+  });
 }
 
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function validateFingerprint(v: unknown, file: string): StateFingerprint {
   const bad = (what: string): never => corrupt(file, `line 1: the header's fingerprint ${what}`);
@@ -93,35 +105,68 @@ function validateFingerprint(v: unknown, file: string): StateFingerprint {
   const fp = v as Record<string, unknown>;
   if (!Array.isArray(fp.inputs) || fp.inputs.length === 0) bad('has no inputs');
   for (const x of fp.inputs as unknown[]) {
-    if (!isObject(x) || typeof x.path !== 'string' || !isCount(x.size) || typeof x.head !== 'string') bad('has an input without path, size and head');
+    if (
+      !isObject(x) ||
+      typeof x.path !== 'string' ||
+      !isCount(x.size) ||
+      typeof x.head !== 'string'
+    )
+      bad('has an input without path, size and head');
   }
   if (typeof fp.output !== 'string') bad('has no output');
   if (typeof fp.format !== 'string') bad('has no format');
-  if (!(fp.column === null || typeof fp.column === 'string')) bad('has a column that is not a string');
+  if (!(fp.column === null || typeof fp.column === 'string'))
+    bad('has a column that is not a string');
   if (typeof fp.options !== 'string') bad('has no options');
   return fp as unknown as StateFingerprint;
 }
 
-const COUNT_KEYS: Array<keyof Counts> = ['read', 'written', 'duplicates', 'valid', 'invalid', 'risky', 'unknown'];
+const COUNT_KEYS: Array<keyof Counts> = [
+  'read',
+  'written',
+  'duplicates',
+  'valid',
+  'invalid',
+  'risky',
+  'unknown',
+];
 
-function validateCheckpoint(v: unknown, line: number, fp: StateFingerprint, prev: Checkpoint | null, file: string): Checkpoint {
+function validateCheckpoint(
+  v: unknown,
+  line: number,
+  fp: StateFingerprint,
+  prev: Checkpoint | null,
+  file: string,
+): Checkpoint {
   const bad = (what: string): never => corrupt(file, `line ${line}: checkpoint ${what}`);
   if (!isObject(v)) bad('is not an object');
   const cp = v as Record<string, unknown>;
-  for (const k of ['file', 'offset', 'index', 'outputBytes'] as const) if (!isCount(cp[k])) bad(`has no valid ${k} (a whole number >= 0)`);
+  for (const k of ['file', 'offset', 'index', 'outputBytes'] as const)
+    if (!isCount(cp[k])) bad(`has no valid ${k} (a whole number >= 0)`);
   if (!isObject(cp.counts)) bad('has no counts');
   const c = cp.counts as Record<string, unknown>;
   for (const k of COUNT_KEYS) if (!isCount(c[k])) bad(`has no valid counts.${k}`);
   const n = c as unknown as Counts;
   const file_ = cp.file as number;
   if (file_ >= fp.inputs.length) bad(`points at input ${file_ + 1} of ${fp.inputs.length}`);
-  if ((cp.offset as number) > fp.inputs[file_].size) bad(`offset ${String(cp.offset)} is past the end of ${fp.inputs[file_].path} (${fp.inputs[file_].size} bytes)`);
-  if (n.read !== cp.index) bad(`counts ${n.read} records read but accounts for ${String(cp.index)}`);
-  if (n.written + n.duplicates !== n.read) bad(`counts do not add up (written ${n.written} + duplicates ${n.duplicates} != read ${n.read})`);
-  if (n.valid + n.invalid + n.risky + n.unknown !== n.written) bad(`verdict counts do not add up to written (${n.written})`);
+  if ((cp.offset as number) > fp.inputs[file_].size)
+    bad(
+      `offset ${String(cp.offset)} is past the end of ${fp.inputs[file_].path} (${fp.inputs[file_].size} bytes)`,
+    );
+  if (n.read !== cp.index)
+    bad(`counts ${n.read} records read but accounts for ${String(cp.index)}`);
+  if (n.written + n.duplicates !== n.read)
+    bad(
+      `counts do not add up (written ${n.written} + duplicates ${n.duplicates} != read ${n.read})`,
+    );
+  if (n.valid + n.invalid + n.risky + n.unknown !== n.written)
+    bad(`verdict counts do not add up to written (${n.written})`);
   if (prev !== null) {
-    const back = (cp.index as number) < prev.index || (cp.outputBytes as number) < prev.outputBytes
-      || file_ < prev.file || (file_ === prev.file && (cp.offset as number) < prev.offset);
+    const back =
+      (cp.index as number) < prev.index ||
+      (cp.outputBytes as number) < prev.outputBytes ||
+      file_ < prev.file ||
+      (file_ === prev.file && (cp.offset as number) < prev.offset);
     if (back) bad('goes back before the previous checkpoint');
   }
   return cp as unknown as Checkpoint;
@@ -135,26 +180,72 @@ function validateResult(v: unknown, line: number, file: string): CheckResult {
   const r = v as Record<string, unknown>;
   if (!isCount(r.index) || r.index === 0) bad('has no valid index');
   if (typeof r.address !== 'string' || typeof r.normalized !== 'string') bad('has no address');
-  if (typeof r.verdict !== 'string' || !VERDICTS.has(r.verdict)) bad(`has an unknown verdict ${JSON.stringify(r.verdict)}`);
-  if (!Array.isArray(r.reasons) || !r.reasons.every((x) => typeof x === 'string' && Object.hasOwn(REASONS, x))) bad('has an unknown reason');
-  if (verdictOf(r.reasons as ReasonCode[]) !== r.verdict) bad(`verdict ${String(r.verdict)} does not follow from its reasons`);
+  if (typeof r.verdict !== 'string' || !VERDICTS.has(r.verdict))
+    bad(`has an unknown verdict ${JSON.stringify(r.verdict)}`);
+  if (
+    !Array.isArray(r.reasons) ||
+    !r.reasons.every((x) => typeof x === 'string' && Object.hasOwn(REASONS, x))
+  )
+    bad('has an unknown reason');
+  if (verdictOf(r.reasons as ReasonCode[]) !== r.verdict)
+    bad(`verdict ${String(r.verdict)} does not follow from its reasons`);
   if (!isObject(r.checks) || !isObject(r.checks.syntax)) bad('has no syntax details');
   const checks = r.checks as Record<string, unknown>;
   const syn = checks.syntax as Record<string, unknown>;
-  if (typeof syn.diagnosis !== 'string' || !Object.hasOwn(DIAGNOSES, syn.diagnosis) || DIAGNOSES[syn.diagnosis as keyof typeof DIAGNOSES] !== syn.category) bad('has an unknown syntax diagnosis');
-  if (!['smtputf8', 'idn', 'literal'].every((k) => typeof syn[k] === 'boolean')) bad('has syntax flags that are not true or false');
+  if (
+    typeof syn.diagnosis !== 'string' ||
+    !Object.hasOwn(DIAGNOSES, syn.diagnosis) ||
+    DIAGNOSES[syn.diagnosis as keyof typeof DIAGNOSES] !== syn.category
+  )
+    bad('has an unknown syntax diagnosis');
+  if (!['smtputf8', 'idn', 'literal'].every((k) => typeof syn[k] === 'boolean'))
+    bad('has syntax flags that are not true or false');
   // Everything the writers read is checked here, so a record that passed
   // cannot fail later while the output is written.
   const { lists, dns, smtp, provider } = checks;
-  if (lists !== undefined && !(isObject(lists) && ['disposable', 'role', 'free'].every((k) => typeof lists[k] === 'boolean') && (lists.suggestion === null || typeof lists.suggestion === 'string'))) bad('has malformed list details');
+  if (
+    lists !== undefined &&
+    !(
+      isObject(lists) &&
+      ['disposable', 'role', 'free'].every((k) => typeof lists[k] === 'boolean') &&
+      (lists.suggestion === null || typeof lists.suggestion === 'string')
+    )
+  )
+    bad('has malformed list details');
   if (dns !== undefined) {
-    const okMx = (m: unknown): boolean => isObject(m) && typeof m.exchange === 'string' && typeof m.priority === 'number' && typeof m.private === 'boolean' && Array.isArray(m.addresses) && m.addresses.every((a) => typeof a === 'string');
-    if (!(isObject(dns) && typeof dns.status === 'string' && typeof dns.implicitMx === 'boolean' && Array.isArray(dns.mx) && dns.mx.every(okMx) && (dns.errorCode === undefined || typeof dns.errorCode === 'string'))) bad('has malformed DNS details');
+    const okMx = (m: unknown): boolean =>
+      isObject(m) &&
+      typeof m.exchange === 'string' &&
+      typeof m.priority === 'number' &&
+      typeof m.private === 'boolean' &&
+      Array.isArray(m.addresses) &&
+      m.addresses.every((a) => typeof a === 'string');
+    if (!(
+      isObject(dns) &&
+      typeof dns.status === 'string' &&
+      typeof dns.implicitMx === 'boolean' &&
+      Array.isArray(dns.mx) &&
+      dns.mx.every(okMx) &&
+      (dns.errorCode === undefined || typeof dns.errorCode === 'string')
+    ))
+      bad('has malformed DNS details');
   }
-  const okDetails = (d: unknown, numbers: string[], strings: string[]): boolean => isObject(d) && typeof d.status === 'string' && isCount(d.attempts)
-    && numbers.every((k) => d[k] === undefined || typeof d[k] === 'number') && strings.every((k) => d[k] === undefined || typeof d[k] === 'string');
-  if (smtp !== undefined && !(okDetails(smtp, ['code'], ['host', 'enhanced', 'message']) && [true, false, null].includes((smtp as Record<string, unknown>).catchAll as boolean))) bad('has malformed SMTP details');
-  if (provider !== undefined && !okDetails(provider, ['httpStatus'], ['value'])) bad('has malformed provider details');
+  const okDetails = (d: unknown, numbers: string[], strings: string[]): boolean =>
+    isObject(d) &&
+    typeof d.status === 'string' &&
+    isCount(d.attempts) &&
+    numbers.every((k) => d[k] === undefined || typeof d[k] === 'number') &&
+    strings.every((k) => d[k] === undefined || typeof d[k] === 'string');
+  if (
+    smtp !== undefined &&
+    !(
+      okDetails(smtp, ['code'], ['host', 'enhanced', 'message']) &&
+      [true, false, null].includes((smtp as Record<string, unknown>).catchAll as boolean)
+    )
+  )
+    bad('has malformed SMTP details');
+  if (provider !== undefined && !okDetails(provider, ['httpStatus'], ['value']))
+    bad('has malformed provider details');
   return r as unknown as CheckResult;
 }
 
@@ -171,22 +262,56 @@ export function decodeState(text: string, file: string): DecodedState {
     if (tab === -1) {
       if (n === 0 && l.includes(STATE_KIND)) {
         let v: unknown;
-        try { v = (JSON.parse(l) as { version?: unknown }).version; } catch { /* reported below */ }
-        if (v !== undefined && v !== STATE_VERSION) throw evError('EV_ERR_STATE_INVALID', `state file ${file} has version ${String(v)}; this version reads ${STATE_VERSION}`, { hint: 'finish it with the version that started it, or delete it (and the output file) to start over' });
+        try {
+          v = (JSON.parse(l) as { version?: unknown }).version;
+        } catch {
+          /* reported below */
+        }
+        if (v !== undefined && v !== STATE_VERSION)
+          throw evError(
+            'EV_ERR_STATE_INVALID',
+            `state file ${file} has version ${String(v)}; this version reads ${STATE_VERSION}`,
+            {
+              hint: 'finish it with the version that started it, or delete it (and the output file) to start over',
+            },
+          );
       }
-      corrupt(file, n === 0 ? 'it is not a check state file' : `line ${n + 1} has no checksum (edited or damaged)`);
+      corrupt(
+        file,
+        n === 0
+          ? 'it is not a check state file'
+          : `line ${n + 1} has no checksum (edited or damaged)`,
+      );
     }
     const b = l.slice(0, tab);
     const sum = checksum(prevSum, b);
-    if (l.slice(tab + 1) !== sum) corrupt(file, n === 0 ? 'line 1 (the header) fails its checksum' : `line ${n + 1} fails its checksum: it was edited, or a line before it was removed, added or moved`);
+    if (l.slice(tab + 1) !== sum)
+      corrupt(
+        file,
+        n === 0
+          ? 'line 1 (the header) fails its checksum'
+          : `line ${n + 1} fails its checksum: it was edited, or a line before it was removed, added or moved`,
+      );
     prevSum = sum;
     return b;
   };
   let header: unknown;
   const first = body(0);
-  try { header = JSON.parse(first); } catch { corrupt(file, 'line 1 (the header) is not JSON'); }
-  if (!isObject(header) || header.kind !== STATE_KIND) corrupt(file, 'it is not a check state file');
-  if (header.version !== STATE_VERSION) throw evError('EV_ERR_STATE_INVALID', `state file ${file} has version ${String(header.version)}; this version reads ${STATE_VERSION}`, { hint: 'finish it with the version that started it, or delete it (and the output file) to start over' });
+  try {
+    header = JSON.parse(first);
+  } catch {
+    corrupt(file, 'line 1 (the header) is not JSON');
+  }
+  if (!isObject(header) || header.kind !== STATE_KIND)
+    corrupt(file, 'it is not a check state file');
+  if (header.version !== STATE_VERSION)
+    throw evError(
+      'EV_ERR_STATE_INVALID',
+      `state file ${file} has version ${String(header.version)}; this version reads ${STATE_VERSION}`,
+      {
+        hint: 'finish it with the version that started it, or delete it (and the output file) to start over',
+      },
+    );
   const fingerprint = validateFingerprint(header.fingerprint, file);
   let cp: Checkpoint | null = null;
   let completed = new Map<number, CheckResult>();
@@ -198,7 +323,8 @@ export function decodeState(text: string, file: string): DecodedState {
     } catch {
       corrupt(file, `line ${n + 1} is not JSON`);
     }
-    if (!isObject(rec) || Object.keys(rec).length !== 1) corrupt(file, `line ${n + 1} is neither a checkpoint nor a result`);
+    if (!isObject(rec) || Object.keys(rec).length !== 1)
+      corrupt(file, `line ${n + 1} is neither a checkpoint nor a result`);
     if ('cp' in rec) {
       cp = validateCheckpoint(rec.cp, n + 1, fingerprint, cp, file);
       // Results up to the checkpoint are in the output now.
@@ -212,19 +338,31 @@ export function decodeState(text: string, file: string): DecodedState {
       corrupt(file, `line ${n + 1} is neither a checkpoint nor a result`);
     }
   }
-  if (cp === null) return { fingerprint, resume: completed.size > 0 ? { checkpoint: zeroCheckpoint(), completed } : null };
+  if (cp === null)
+    return {
+      fingerprint,
+      resume: completed.size > 0 ? { checkpoint: zeroCheckpoint(), completed } : null,
+    };
   return { fingerprint, resume: { checkpoint: cp, completed } };
 }
 
 export function zeroCheckpoint(): Checkpoint {
-  return { file: 0, offset: 0, index: 0, outputBytes: 0, counts: { read: 0, written: 0, duplicates: 0, valid: 0, invalid: 0, risky: 0, unknown: 0 } };
+  return {
+    file: 0,
+    offset: 0,
+    index: 0,
+    outputBytes: 0,
+    counts: { read: 0, written: 0, duplicates: 0, valid: 0, invalid: 0, risky: 0, unknown: 0 },
+  };
 }
 
 /** The fields of two fingerprints that differ (empty when they match). */
 export function fingerprintDiff(a: StateFingerprint, b: StateFingerprint): string[] {
   const out: string[] = [];
-  if (a.inputs.length !== b.inputs.length || a.inputs.some((x, i) => x.path !== b.inputs[i].path)) out.push('input files');
-  else if (a.inputs.some((x, i) => x.head !== b.inputs[i].head || x.size !== b.inputs[i].size)) out.push('input content');
+  if (a.inputs.length !== b.inputs.length || a.inputs.some((x, i) => x.path !== b.inputs[i].path))
+    out.push('input files');
+  else if (a.inputs.some((x, i) => x.head !== b.inputs[i].head || x.size !== b.inputs[i].size))
+    out.push('input content');
   if (a.output !== b.output) out.push('output file');
   if (a.format !== b.format) out.push('--output');
   if (a.column !== b.column) out.push('--column');

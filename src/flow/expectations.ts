@@ -7,8 +7,18 @@
  */
 import type { Clock } from '../clock.ts';
 import {
-  checkMessage, describeEvent, describeMessage, describeProbe, hasLevel, linkProbes, passes, statusMatches,
-  type CheckResult, type CompiledCriteria, type CompiledEventCriteria, type LinkProbe,
+  checkMessage,
+  describeEvent,
+  describeMessage,
+  describeProbe,
+  hasLevel,
+  linkProbes,
+  passes,
+  statusMatches,
+  type CheckResult,
+  type CompiledCriteria,
+  type CompiledEventCriteria,
+  type LinkProbe,
 } from './criteria.ts';
 import type { DeliveryEvent, FlowHistory, TrackedMessage } from './history.ts';
 
@@ -67,13 +77,28 @@ function rank(candidates: Candidate[]): Candidate[] {
 }
 
 function candidateOf(description: string, seq: number, checks: CheckResult[]): Candidate {
-  return { description, seq, passed: checks.filter((c) => c.ok).length, total: checks.length, checks };
+  return {
+    description,
+    seq,
+    passed: checks.filter((c) => c.ok).length,
+    total: checks.length,
+    checks,
+  };
 }
 
 function withTimeout<T>(clock: Clock, promise: Promise<T>, ms: number): Promise<T | undefined> {
   return new Promise((resolve) => {
     const timer = clock.setTimeout(() => resolve(undefined), ms);
-    promise.then((v) => { clock.clearTimeout(timer); resolve(v); }, () => { clock.clearTimeout(timer); resolve(undefined); });
+    promise.then(
+      (v) => {
+        clock.clearTimeout(timer);
+        resolve(v);
+      },
+      () => {
+        clock.clearTimeout(timer);
+        resolve(undefined);
+      },
+    );
   });
 }
 
@@ -94,30 +119,50 @@ export function watchMessages(options: MessageWatchOptions): Promise<Expectation
       unsubscribe();
       clock.clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      const ok = !interrupted && (mode === 'expect' ? matched.length >= count : matched.length === 0);
+      const ok =
+        !interrupted && (mode === 'expect' ? matched.length >= count : matched.length === 0);
       const base = {
-        ok, wanted: mode === 'expect' ? count : 0,
-        matched: matched.map((m) => m.summary.id), matchedDescriptions: matched.map(describeMessage),
-        considered, lost: history.lost + history.forgotten, interrupted,
+        ok,
+        wanted: mode === 'expect' ? count : 0,
+        matched: matched.map((m) => m.summary.id),
+        matchedDescriptions: matched.map(describeMessage),
+        considered,
+        lost: history.lost + history.forgotten,
+        interrupted,
       };
       if (ok || interrupted) return resolve({ ...base, candidates: [] });
       if (mode === 'none') {
-        return resolve({ ...base, candidates: matched.slice(0, MAX_REPORTED_CANDIDATES).map((m) => candidateOf(describeMessage(m), m.seq, checkMessage(criteria, m))) });
+        return resolve({
+          ...base,
+          candidates: matched
+            .slice(0, MAX_REPORTED_CANDIDATES)
+            .map((m) => candidateOf(describeMessage(m), m.seq, checkMessage(criteria, m))),
+        });
       }
       void closestMismatches().then((candidates) => resolve({ ...base, candidates }));
     };
 
     const closestMismatches = async (): Promise<Candidate[]> => {
       const others = history.messages.filter((m) => !matchedIds.has(m.summary.id));
-      const bySummary = rank(others.map((m) => candidateOf('', m.seq, checkMessage(criteria, m, 'summary'))));
-      const top = bySummary.slice(0, MAX_REPORT_DETAIL_FETCHES).map((c) => others.find((m) => m.seq === c.seq) as TrackedMessage);
+      const bySummary = rank(
+        others.map((m) => candidateOf('', m.seq, checkMessage(criteria, m, 'summary'))),
+      );
+      const top = bySummary
+        .slice(0, MAX_REPORT_DETAIL_FETCHES)
+        .map((c) => others.find((m) => m.seq === c.seq) as TrackedMessage);
       if (criteria.level !== 'summary') {
-        await withTimeout(clock, Promise.all(top.map((m) => history.loadDetail(m))), REPORT_DETAIL_WAIT_MS);
+        await withTimeout(
+          clock,
+          Promise.all(top.map((m) => history.loadDetail(m))),
+          REPORT_DETAIL_WAIT_MS,
+        );
       }
-      return rank(top.map((m) => {
-        const checks = [...checkMessage(criteria, m), ...(probeFailures.get(m.summary.id) ?? [])];
-        return candidateOf(describeMessage(m), m.seq, checks);
-      })).slice(0, MAX_REPORTED_CANDIDATES);
+      return rank(
+        top.map((m) => {
+          const checks = [...checkMessage(criteria, m), ...(probeFailures.get(m.summary.id) ?? [])];
+          return candidateOf(describeMessage(m), m.seq, checks);
+        }),
+      ).slice(0, MAX_REPORTED_CANDIDATES);
     };
 
     const accept = (m: TrackedMessage): void => {
@@ -155,10 +200,19 @@ export function watchMessages(options: MessageWatchOptions): Promise<Expectation
     const probeAll = async (m: TrackedMessage): Promise<CheckResult[]> => {
       const failures: CheckResult[] = [];
       for (const p of linkProbes(criteria, m)) {
-        const results = await Promise.all(p.urls.map(async (url) => ({ url, probe: await options.probeLink(url) })));
-        const bad = results.filter((r) => r.probe.status === null || !statusMatches(r.probe.status, p.status));
+        const results = await Promise.all(
+          p.urls.map(async (url) => ({ url, probe: await options.probeLink(url) })),
+        );
+        const bad = results.filter(
+          (r) => r.probe.status === null || !statusMatches(r.probe.status, p.status),
+        );
         if (bad.length > 0) {
-          failures.push({ field: p.field, expected: p.expected, actual: bad.map((b) => describeProbe(b.url, b.probe)).join('; '), ok: false });
+          failures.push({
+            field: p.field,
+            expected: p.expected,
+            actual: bad.map((b) => describeProbe(b.url, b.probe)).join('; '),
+            ok: false,
+          });
         }
       }
       return failures;
@@ -199,13 +253,26 @@ export function watchEvents(options: EventWatchOptions): Promise<ExpectationOutc
       let candidates: Candidate[] = [];
       if (!ok && !interrupted) {
         const matchedSet = new Set(matched);
-        const fromEvents = history.events.filter((e) => !matchedSet.has(e)).map((e) => candidateOf(describeEvent(e), e.seq, criteria.check(e)));
-        const fromMessages = criteria.type === 'webhook' ? [] : history.messages.map((m) => candidateOf(`accepted ${describeMessage(m)}`, m.seq, criteria.checkMessage(m)));
+        const fromEvents = history.events
+          .filter((e) => !matchedSet.has(e))
+          .map((e) => candidateOf(describeEvent(e), e.seq, criteria.check(e)));
+        const fromMessages =
+          criteria.type === 'webhook'
+            ? []
+            : history.messages.map((m) =>
+                candidateOf(`accepted ${describeMessage(m)}`, m.seq, criteria.checkMessage(m)),
+              );
         candidates = rank([...fromEvents, ...fromMessages]).slice(0, MAX_REPORTED_CANDIDATES);
       }
       resolve({
-        ok, wanted: count, matched: matched.map((e) => String(e.seq)), matchedDescriptions: matched.map(describeEvent),
-        candidates, considered, lost: history.lost + history.forgotten, interrupted,
+        ok,
+        wanted: count,
+        matched: matched.map((e) => String(e.seq)),
+        matchedDescriptions: matched.map(describeEvent),
+        candidates,
+        considered,
+        lost: history.lost + history.forgotten,
+        interrupted,
       });
     };
     const consider = (e: DeliveryEvent): void => {

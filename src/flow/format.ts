@@ -20,7 +20,19 @@ export const MAX_JOB_UID = 2_147_483_647;
 /** The analysis's spam-signal score tops out well below this. */
 export const MAX_SPAM_SCORE = 1000;
 
-const CRITERIA = ['to', 'from', 'subject', 'text', 'html', 'headers', 'link', 'attachment', 'dkim', 'listUnsubscribe', 'maxSpamScore'] as const;
+const CRITERIA = [
+  'to',
+  'from',
+  'subject',
+  'text',
+  'html',
+  'headers',
+  'link',
+  'attachment',
+  'dkim',
+  'listUnsubscribe',
+  'maxSpamScore',
+] as const;
 
 /** The fields each mapping of a flow file allows (anything else is reported with a "did you mean"). */
 export const FLOW_FIELDS = Object.freeze({
@@ -28,7 +40,21 @@ export const FLOW_FIELDS = Object.freeze({
   metadata: ['name', 'description', 'labels'],
   defaults: ['timeout', 'from'],
   step: ['name', 'timeout', ...STEP_KINDS],
-  send: ['to', 'cc', 'bcc', 'from', 'subject', 'text', 'html', 'headers', 'attachments', 'count', 'rate', 'retries', 'retryDelay'],
+  send: [
+    'to',
+    'cc',
+    'bcc',
+    'from',
+    'subject',
+    'text',
+    'html',
+    'headers',
+    'attachments',
+    'count',
+    'rate',
+    'retries',
+    'retryDelay',
+  ],
   sendAttachment: ['filename', 'content', 'contentType'],
   http: ['method', 'url', 'headers', 'json', 'body', 'status', 'responseBody'],
   job: ['image', 'command', 'args', 'env', 'runAsUser'],
@@ -45,7 +71,12 @@ export type FlowObject = keyof typeof FLOW_FIELDS;
 export type FieldOf<K extends FlowObject> = (typeof FLOW_FIELDS)[K][number];
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-export const EVENT_TYPES: readonly ExpectedEventType[] = ['rejected', 'deferred', 'bounced', 'webhook'];
+export const EVENT_TYPES: readonly ExpectedEventType[] = [
+  'rejected',
+  'deferred',
+  'bounced',
+  'webhook',
+];
 export const DKIM_VERDICTS = ['pass', 'fail', 'none'] as const;
 /** `true` and `false` are accepted too, as `present` and `absent`. */
 export const LIST_UNSUBSCRIBE_STATES = ['present', 'one-click', 'absent'] as const;

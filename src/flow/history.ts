@@ -1,5 +1,11 @@
 import type {
-  BounceData, EventDataMap, MessageAnalysis, MessageDetail, MessageSummary, RejectionData, SinkEvent,
+  BounceData,
+  EventDataMap,
+  MessageAnalysis,
+  MessageDetail,
+  MessageSummary,
+  RejectionData,
+  SinkEvent,
 } from '../protocol.ts';
 
 /**
@@ -67,7 +73,13 @@ export class FlowHistory {
       case 'message.received': {
         const summary = event.data as MessageSummary;
         if (this.#byId.has(summary.id)) return;
-        const message: TrackedMessage = { seq: event.seq, summary, detail: null, detailError: null, analysis: null };
+        const message: TrackedMessage = {
+          seq: event.seq,
+          summary,
+          detail: null,
+          detailError: null,
+          analysis: null,
+        };
         this.messages.push(message);
         this.#byId.set(summary.id, message);
         if (this.messages.length > MAX_TRACKED_MESSAGES) {
@@ -83,19 +95,28 @@ export class FlowHistory {
         const message = this.#byId.get(data.id);
         if (!message) return;
         message.analysis = data.analysis;
-        if (message.detail && !message.detail.analysis) message.detail = { ...message.detail, analysis: data.analysis };
+        if (message.detail && !message.detail.analysis)
+          message.detail = { ...message.detail, analysis: data.analysis };
         this.#emit({ kind: 'updated', message });
         return;
       }
       case 'message.rejected':
       case 'message.deferred':
-        this.#pushEvent({ seq: event.seq, type: event.type === 'message.rejected' ? 'rejected' : 'deferred', data: event.data as RejectionData });
+        this.#pushEvent({
+          seq: event.seq,
+          type: event.type === 'message.rejected' ? 'rejected' : 'deferred',
+          data: event.data as RejectionData,
+        });
         return;
       case 'message.bounced':
         this.#pushEvent({ seq: event.seq, type: 'bounced', data: event.data as BounceData });
         return;
       case 'webhook.sent':
-        this.#pushEvent({ seq: event.seq, type: 'webhook', data: event.data as EventDataMap['webhook.sent'] });
+        this.#pushEvent({
+          seq: event.seq,
+          type: 'webhook',
+          data: event.data as EventDataMap['webhook.sent'],
+        });
         return;
       case 'gap':
         this.lost += (event.data as EventDataMap['gap']).missed;
@@ -109,14 +130,19 @@ export class FlowHistory {
     if (message.detail || message.detailError) return Promise.resolve(message);
     let pending = this.#detailFetches.get(message.summary.id);
     if (!pending) {
-      pending = this.#fetchDetail(message.summary.id).then((detail) => {
-        message.detail = detail;
-        if (!message.analysis && detail.analysis) message.analysis = detail.analysis;
-        return message;
-      }, (err: unknown) => {
-        message.detailError = err instanceof Error ? err.message : String(err);
-        return message;
-      }).finally(() => this.#detailFetches.delete(message.summary.id));
+      pending = this.#fetchDetail(message.summary.id)
+        .then(
+          (detail) => {
+            message.detail = detail;
+            if (!message.analysis && detail.analysis) message.analysis = detail.analysis;
+            return message;
+          },
+          (err: unknown) => {
+            message.detailError = err instanceof Error ? err.message : String(err);
+            return message;
+          },
+        )
+        .finally(() => this.#detailFetches.delete(message.summary.id));
       this.#detailFetches.set(message.summary.id, pending);
     }
     return pending;

@@ -39,7 +39,11 @@ function compileRegex(source: string): LinearRegex | null {
     return compileLinearRegex(m[1], flags);
   } catch (err) {
     if (err instanceof PatternError) {
-      throw new MatcherError(err.kind === 'invalid' ? `invalid regular expression ${source}: ${err.reason}` : `regular expression ${source} is refused (linear-time matching): it ${err.reason}`);
+      throw new MatcherError(
+        err.kind === 'invalid'
+          ? `invalid regular expression ${source}: ${err.reason}`
+          : `regular expression ${source} is refused (linear-time matching): it ${err.reason}`,
+      );
     }
     throw err;
   }
@@ -47,7 +51,8 @@ function compileRegex(source: string): LinearRegex | null {
 
 /** Compiles a free-text matcher: `/re/flags` or a substring. */
 export function textMatcher(source: string): TextMatcher {
-  if (source.length > MAX_MATCHER_SOURCE) throw new MatcherError(`matcher longer than ${MAX_MATCHER_SOURCE} characters`);
+  if (source.length > MAX_MATCHER_SOURCE)
+    throw new MatcherError(`matcher longer than ${MAX_MATCHER_SOURCE} characters`);
   const re = compileRegex(source);
   if (re) return { source, isRegex: true, test: (value) => re.test(value) };
   return { source, isRegex: false, test: (value) => value.includes(source) };
@@ -55,7 +60,8 @@ export function textMatcher(source: string): TextMatcher {
 
 /** Compiles an address matcher: `/re/flags` or one exact address (case-insensitive). */
 export function addressMatcher(source: string): TextMatcher {
-  if (source.length > MAX_MATCHER_SOURCE) throw new MatcherError(`matcher longer than ${MAX_MATCHER_SOURCE} characters`);
+  if (source.length > MAX_MATCHER_SOURCE)
+    throw new MatcherError(`matcher longer than ${MAX_MATCHER_SOURCE} characters`);
   const re = compileRegex(source);
   if (re) return { source, isRegex: true, test: (value) => re.test(value) };
   const wanted = source.trim().toLowerCase();

@@ -9,23 +9,59 @@ import { evError, isEmailValidateError, type EmailValidateError } from '../error
 import { parseRules } from '../rules-schema.ts';
 import { DURATION_HINT, formatDuration, readDuration } from '../duration.ts';
 import {
-  DKIM_VERDICTS, EVENT_TYPES, FLOW_FIELDS, HTTP_METHODS, LIST_UNSUBSCRIBE_STATES, MAX_FLOW_STEPS, MAX_JOB_UID, MAX_SEND_COUNT,
-  MAX_SEND_RETRIES, MAX_SPAM_SCORE, MAX_STEP_TIMEOUT_MS,
+  DKIM_VERDICTS,
+  EVENT_TYPES,
+  FLOW_FIELDS,
+  HTTP_METHODS,
+  LIST_UNSUBSCRIBE_STATES,
+  MAX_FLOW_STEPS,
+  MAX_JOB_UID,
+  MAX_SEND_COUNT,
+  MAX_SEND_RETRIES,
+  MAX_SPAM_SCORE,
+  MAX_STEP_TIMEOUT_MS,
 } from './format.ts';
 import { addressMatcher, isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
-import { PLACEHOLDER_VARS, renderDeep, renderTemplate, templateVariables, TemplateError } from './template.ts';
 import {
-  FLOW_API_VERSION, FLOW_KIND, STEP_KINDS,
-  type AttachmentMatcherSpec, type ExpectedEventType, type FlowSpec, type FlowStep, type HeaderMatcherSpec,
-  type LinkMatcherSpec, type MessageCriteria, type SourceRef, type StatusSpec, type StepAction, type TemplateRef,
+  PLACEHOLDER_VARS,
+  renderDeep,
+  renderTemplate,
+  templateVariables,
+  TemplateError,
+} from './template.ts';
+import {
+  FLOW_API_VERSION,
+  FLOW_KIND,
+  STEP_KINDS,
+  type AttachmentMatcherSpec,
+  type ExpectedEventType,
+  type FlowSpec,
+  type FlowStep,
+  type HeaderMatcherSpec,
+  type LinkMatcherSpec,
+  type MessageCriteria,
+  type SourceRef,
+  type StatusSpec,
+  type StepAction,
+  type TemplateRef,
 } from './types.ts';
-import { childPath, MAX_FLOW_FILE_BYTES, parseLocatedYaml, type LocatedYaml } from './yaml-source.ts';
+import {
+  childPath,
+  MAX_FLOW_FILE_BYTES,
+  parseLocatedYaml,
+  type LocatedYaml,
+} from './yaml-source.ts';
 
 /** Problems listed before giving up: more would bury the first, which usually causes the rest. */
 export const MAX_REPORTED_PROBLEMS = 20;
 
 export const DEFAULT_TIMEOUTS_MS = Object.freeze({
-  send: 30_000, http: 30_000, job: 300_000, expect: 30_000, expectEvent: 30_000, expectNone: 3_000,
+  send: 30_000,
+  http: 30_000,
+  job: 300_000,
+  expect: 30_000,
+  expectEvent: 30_000,
+  expectNone: 3_000,
 });
 export const DEFAULT_SENDER = 'flow+{{run.id}}@email-validate.test';
 
@@ -51,7 +87,9 @@ export function formatProblem(p: FlowProblem): string {
  * file cannot print thousands of lines).
  */
 export function flowInvalid(unsorted: FlowProblem[], omittedBefore = 0): EmailValidateError {
-  const sorted = [...unsorted].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.col - b.col);
+  const sorted = [...unsorted].sort(
+    (a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.col - b.col,
+  );
   const problems = sorted.slice(0, MAX_REPORTED_PROBLEMS);
   const omitted = omittedBefore + sorted.length - problems.length;
   const total = problems.length + omitted;
@@ -67,7 +105,10 @@ export function flowInvalid(unsorted: FlowProblem[], omittedBefore = 0): EmailVa
 }
 
 /** The problems (and the count left out) carried by an error from {@link flowInvalid}. */
-export function flowProblemsOf(err: EmailValidateError): { problems: FlowProblem[]; omitted: number } {
+export function flowProblemsOf(err: EmailValidateError): {
+  problems: FlowProblem[];
+  omitted: number;
+} {
   const d = err.details as { problems?: FlowProblem[]; omitted?: number } | undefined;
   return { problems: d?.problems ?? [], omitted: d?.omitted ?? 0 };
 }
@@ -94,9 +135,19 @@ class Checker {
   omitted = 0;
 
   fail(path: string, message: string, atKey = false, kind?: 'template'): void {
-    if (this.problems.length >= MAX_REPORTED_PROBLEMS) { this.omitted++; return; }
+    if (this.problems.length >= MAX_REPORTED_PROBLEMS) {
+      this.omitted++;
+      return;
+    }
     const p = atKey ? this.src.locateKey(path) : this.src.locate(path);
-    this.problems.push({ file: this.file, line: p.line, col: p.col, path, message, ...(kind ? { kind } : {}) });
+    this.problems.push({
+      file: this.file,
+      line: p.line,
+      col: p.col,
+      path,
+      message,
+      ...(kind ? { kind } : {}),
+    });
   }
 
   /** A mapping with only the `allowed` keys; unknown keys are reported at the key. */
@@ -109,20 +160,36 @@ class Checker {
       if (!allowed.includes(key)) {
         const close = suggest(key, allowed);
         // A deadline inside a step's action is the commonest slip: it belongs to the step.
-        const deadline = !close && !allowed.includes('timeout') && DEADLINE_WORDS.includes(key.toLowerCase())
-          ? '; a deadline is the step\'s "timeout", written next to the action (e.g. `- timeout: 30s` then `expect: …`)' : '';
-        this.fail(childPath(path, key), `unknown field "${key}"${close ? `; did you mean "${close}"?` : deadline} (allowed: ${allowed.join(', ')})`, true);
+        const deadline =
+          !close && !allowed.includes('timeout') && DEADLINE_WORDS.includes(key.toLowerCase())
+            ? '; a deadline is the step\'s "timeout", written next to the action (e.g. `- timeout: 30s` then `expect: …`)'
+            : '';
+        this.fail(
+          childPath(path, key),
+          `unknown field "${key}"${close ? `; did you mean "${close}"?` : deadline} (allowed: ${allowed.join(', ')})`,
+          true,
+        );
       }
     }
     return value as Obj;
   }
 
   /** A string field; templates are checked and recorded. */
-  str(o: Obj, key: string, path: string, opts: { required?: boolean; template?: boolean; def?: string } = {}): string | null {
+  str(
+    o: Obj,
+    key: string,
+    path: string,
+    opts: { required?: boolean; template?: boolean; def?: string } = {},
+  ): string | null {
     const p = childPath(path, key);
     const v = o[key];
     if (v === undefined || v === null) {
-      if (opts.required) this.fail(v === null ? p : path, `${v === null ? 'must not be empty' : `"${key}" is required`}`, v !== null);
+      if (opts.required)
+        this.fail(
+          v === null ? p : path,
+          `${v === null ? 'must not be empty' : `"${key}" is required`}`,
+          v !== null,
+        );
       return opts.def ?? null;
     }
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
@@ -136,7 +203,8 @@ class Checker {
 
   template(s: string, path: string): boolean {
     try {
-      for (const variable of templateVariables(s)) this.templates.push({ variable, ref: this.ref(path) });
+      for (const variable of templateVariables(s))
+        this.templates.push({ variable, ref: this.ref(path) });
       return true;
     } catch (err) {
       if (err instanceof TemplateError) {
@@ -194,7 +262,10 @@ class Checker {
     const v = o[key];
     if (v === undefined || v === null) return def;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      this.fail(childPath(path, key), `must be a whole number from ${min} to ${max}, got ${describe(v)}`);
+      this.fail(
+        childPath(path, key),
+        `must be a whole number from ${min} to ${max}, got ${describe(v)}`,
+      );
       return def;
     }
     return v;
@@ -225,7 +296,13 @@ class Checker {
     return ms;
   }
 
-  oneOf<T extends string>(o: Obj, key: string, path: string, allowed: readonly T[], opts: { required?: boolean } = {}): T | null {
+  oneOf<T extends string>(
+    o: Obj,
+    key: string,
+    path: string,
+    allowed: readonly T[],
+    opts: { required?: boolean } = {},
+  ): T | null {
     const v = o[key];
     if (v === undefined || v === null) {
       if (opts.required) this.fail(path, `"${key}" is required (one of: ${allowed.join(', ')})`);
@@ -273,10 +350,13 @@ class Checker {
   status(v: unknown, path: string): StatusSpec | null {
     const items = Array.isArray(v) ? v : [v];
     if (items.length === 0 || !items.every(isStatusSpecItem)) {
-      this.fail(path, `must be an HTTP status such as 200 or "2xx" (or a list of them), got ${describe(v)}`);
+      this.fail(
+        path,
+        `must be an HTTP status such as 200 or "2xx" (or a list of them), got ${describe(v)}`,
+      );
       return null;
     }
-    return items as StatusSpec;
+    return items;
   }
 }
 
@@ -318,14 +398,21 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
-
 /**
  * Parses and validates one flow file. Throws EV_ERR_FLOW_INVALID listing every
  * problem with its position.
  */
 export function parseFlow(source: string, file: string): FlowSpec {
   if (Buffer.byteLength(source) > MAX_FLOW_FILE_BYTES) {
-    throw flowInvalid([{ file, line: 1, col: 1, path: '', message: `file is larger than ${MAX_FLOW_FILE_BYTES} bytes` }]);
+    throw flowInvalid([
+      {
+        file,
+        line: 1,
+        col: 1,
+        path: '',
+        message: `file is larger than ${MAX_FLOW_FILE_BYTES} bytes`,
+      },
+    ]);
   }
   const src = parseLocatedYaml(source);
   if (src.problems.length > 0) throw flowInvalid(src.problems.map((p) => ({ file, ...p })));
@@ -340,18 +427,34 @@ export function parseFlow(source: string, file: string): FlowSpec {
 
 function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
   if (value === null || value === undefined) {
-    c.fail('', `the file is empty; a flow starts with "apiVersion: ${FLOW_API_VERSION}" and "kind: ${FLOW_KIND}"`);
+    c.fail(
+      '',
+      `the file is empty; a flow starts with "apiVersion: ${FLOW_API_VERSION}" and "kind: ${FLOW_KIND}"`,
+    );
     return null;
   }
-  const top = c.obj(value, '', FLOW_FIELDS.flow, 'a mapping with apiVersion, kind, metadata and steps');
+  const top = c.obj(
+    value,
+    '',
+    FLOW_FIELDS.flow,
+    'a mapping with apiVersion, kind, metadata and steps',
+  );
   if (!top) return null;
   if (top.apiVersion !== FLOW_API_VERSION) {
-    c.fail(top.apiVersion === undefined ? '' : 'apiVersion', top.apiVersion === undefined
-      ? `"apiVersion" is required: apiVersion: ${FLOW_API_VERSION}`
-      : `unsupported apiVersion ${describe(top.apiVersion)}; this version reads ${FLOW_API_VERSION}`);
+    c.fail(
+      top.apiVersion === undefined ? '' : 'apiVersion',
+      top.apiVersion === undefined
+        ? `"apiVersion" is required: apiVersion: ${FLOW_API_VERSION}`
+        : `unsupported apiVersion ${describe(top.apiVersion)}; this version reads ${FLOW_API_VERSION}`,
+    );
   }
   if (top.kind !== FLOW_KIND) {
-    c.fail(top.kind === undefined ? '' : 'kind', top.kind === undefined ? `"kind" is required: kind: ${FLOW_KIND}` : `kind must be ${FLOW_KIND}, got ${describe(top.kind)}`);
+    c.fail(
+      top.kind === undefined ? '' : 'kind',
+      top.kind === undefined
+        ? `"kind" is required: kind: ${FLOW_KIND}`
+        : `kind must be ${FLOW_KIND}, got ${describe(top.kind)}`,
+    );
   }
   let name = file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, '');
   let description: string | null = null;
@@ -364,7 +467,11 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
   }
   let sinkRules: string | null = null;
   if (top.sink !== undefined && top.sink !== null) {
-    if (typeof top.sink !== 'object' || Array.isArray(top.sink)) c.fail('sink', `must be a rules mapping (the sink's rules file format), got ${describe(top.sink)}`);
+    if (typeof top.sink !== 'object' || Array.isArray(top.sink))
+      c.fail(
+        'sink',
+        `must be a rules mapping (the sink's rules file format), got ${describe(top.sink)}`,
+      );
     else {
       checkTemplatesDeep(c, top.sink, 'sink');
       sinkRules = toYaml(top.sink);
@@ -382,7 +489,12 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
   }
   const steps: FlowStep[] = [];
   if (!Array.isArray(top.steps)) {
-    c.fail(top.steps === undefined ? '' : 'steps', top.steps === undefined ? '"steps" is required: a list of send, http, job, expect, expectEvent and expectNone steps' : `must be a list of steps, got ${describe(top.steps)}`);
+    c.fail(
+      top.steps === undefined ? '' : 'steps',
+      top.steps === undefined
+        ? '"steps" is required: a list of send, http, job, expect, expectEvent and expectNone steps'
+        : `must be a list of steps, got ${describe(top.steps)}`,
+    );
   } else if (top.steps.length === 0) {
     c.fail('steps', 'must have at least one step');
   } else if (top.steps.length > MAX_FLOW_STEPS) {
@@ -394,8 +506,14 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
     });
   }
   return {
-    file, name, description, sinkRules, sinkRulesData: top.sink ?? null, steps,
-    templates: c.templates, needsCluster: steps.some((s) => s.action.kind === 'job'),
+    file,
+    name,
+    description,
+    sinkRules,
+    sinkRulesData: top.sink ?? null,
+    steps,
+    templates: c.templates,
+    needsCluster: steps.some((s) => s.action.kind === 'job'),
   };
 }
 
@@ -412,44 +530,75 @@ function checkSinkRules(c: Checker, sink: unknown): void {
   } catch (err) {
     if (!isEmailValidateError(err) || err.code !== 'EV_ERR_RULES_INVALID') throw err;
     const field = typeof err.details?.field === 'string' ? err.details.field : '';
-    const problem = err.message.replace(/^[^:]*(:\d+)?: /, '').replace(field ? `${field} ` : '', '');
+    const problem = err.message
+      .replace(/^[^:]*(:\d+)?: /, '')
+      .replace(field ? `${field} ` : '', '');
     c.fail(field ? `sink.${field}` : 'sink', problem);
   }
 }
 
 function checkTemplatesDeep(c: Checker, value: unknown, path: string): void {
   if (typeof value === 'string') c.template(value, path);
-  else if (Array.isArray(value)) value.forEach((v, i) => checkTemplatesDeep(c, v, childPath(path, i)));
+  else if (Array.isArray(value))
+    value.forEach((v, i) => checkTemplatesDeep(c, v, childPath(path, i)));
   else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) checkTemplatesDeep(c, v, childPath(path, k));
   }
 }
 
-function checkStep(c: Checker, raw: unknown, i: number, defaults: { defaultTimeout: number | null; defaultFrom: string }): FlowStep | null {
+function checkStep(
+  c: Checker,
+  raw: unknown,
+  i: number,
+  defaults: { defaultTimeout: number | null; defaultFrom: string },
+): FlowStep | null {
   const path = childPath('steps', i);
-  const o = c.obj(raw, path, FLOW_FIELDS.step, `a step mapping with one of ${STEP_KINDS.join(', ')}`);
+  const o = c.obj(
+    raw,
+    path,
+    FLOW_FIELDS.step,
+    `a step mapping with one of ${STEP_KINDS.join(', ')}`,
+  );
   if (!o) return null;
   const kinds = STEP_KINDS.filter((k) => o[k] !== undefined);
   if (kinds.length !== 1) {
-    c.fail(kinds.length > 1 ? childPath(path, kinds[1]) : path, kinds.length === 0
-      ? `a step needs exactly one action: ${STEP_KINDS.join(', ')}`
-      : `a step has exactly one action, found ${kinds.join(' and ')}; split it into two steps`, kinds.length > 1);
+    c.fail(
+      kinds.length > 1 ? childPath(path, kinds[1]) : path,
+      kinds.length === 0
+        ? `a step needs exactly one action: ${STEP_KINDS.join(', ')}`
+        : `a step has exactly one action, found ${kinds.join(' and ')}; split it into two steps`,
+      kinds.length > 1,
+    );
     return null;
   }
   const kind = kinds[0];
   const ap = childPath(path, kind);
   const name = c.str(o, 'name', path, { template: false });
-  const fallback = kind === 'expectNone' ? DEFAULT_TIMEOUTS_MS.expectNone : (defaults.defaultTimeout ?? DEFAULT_TIMEOUTS_MS[kind]);
+  const fallback =
+    kind === 'expectNone'
+      ? DEFAULT_TIMEOUTS_MS.expectNone
+      : (defaults.defaultTimeout ?? DEFAULT_TIMEOUTS_MS[kind]);
   const timeoutMs = c.duration(o, 'timeout', path, fallback);
   let action: StepAction | null = null;
   const body = o[kind];
   switch (kind) {
-    case 'send': action = checkSend(c, body, ap, defaults.defaultFrom); break;
-    case 'http': action = checkHttp(c, body, ap); break;
-    case 'job': action = checkJob(c, body, ap); break;
+    case 'send':
+      action = checkSend(c, body, ap, defaults.defaultFrom);
+      break;
+    case 'http':
+      action = checkHttp(c, body, ap);
+      break;
+    case 'job':
+      action = checkJob(c, body, ap);
+      break;
     case 'expect': {
       const e = c.obj(body, ap, FLOW_FIELDS.expect);
-      if (e) action = { kind: 'expect', criteria: checkCriteria(c, e, ap), count: c.int(e, 'count', ap, 1, MAX_SEND_COUNT, 1) };
+      if (e)
+        action = {
+          kind: 'expect',
+          criteria: checkCriteria(c, e, ap),
+          count: c.int(e, 'count', ap, 1, MAX_SEND_COUNT, 1),
+        };
       break;
     }
     case 'expectNone': {
@@ -457,13 +606,20 @@ function checkStep(c: Checker, raw: unknown, i: number, defaults: { defaultTimeo
       if (e) action = { kind: 'expectNone', criteria: checkCriteria(c, e, ap) };
       break;
     }
-    case 'expectEvent': action = checkExpectEvent(c, body, ap); break;
+    case 'expectEvent':
+      action = checkExpectEvent(c, body, ap);
+      break;
   }
   if (!action) return null;
   return { index: i, name: name ?? defaultStepName(action), timeoutMs, action, ref: c.ref(path) };
 }
 
-function checkSend(c: Checker, body: unknown, path: string, defaultFrom: string): StepAction | null {
+function checkSend(
+  c: Checker,
+  body: unknown,
+  path: string,
+  defaultFrom: string,
+): StepAction | null {
   const o = c.obj(body, path, FLOW_FIELDS.send);
   if (!o) return null;
   const to = c.strList(o, 'to', path, { required: true });
@@ -472,7 +628,11 @@ function checkSend(c: Checker, body: unknown, path: string, defaultFrom: string)
   const attachments: Array<{ filename: string; content: string; contentType: string | null }> = [];
   if (o.attachments !== undefined) {
     const ap = childPath(path, 'attachments');
-    if (!Array.isArray(o.attachments)) c.fail(ap, `must be a list of {filename, content, contentType}, got ${describe(o.attachments)}`);
+    if (!Array.isArray(o.attachments))
+      c.fail(
+        ap,
+        `must be a list of {filename, content, contentType}, got ${describe(o.attachments)}`,
+      );
     else {
       o.attachments.forEach((a, i) => {
         const ip = childPath(ap, i);
@@ -489,7 +649,11 @@ function checkSend(c: Checker, body: unknown, path: string, defaultFrom: string)
   let rate: number | null = null;
   if (o.rate !== undefined && o.rate !== null) {
     rate = parseRate(o.rate);
-    if (rate === null) c.fail(childPath(path, 'rate'), `must be messages per second (a number) or "N/s", "N/m", got ${describe(o.rate)}`);
+    if (rate === null)
+      c.fail(
+        childPath(path, 'rate'),
+        `must be messages per second (a number) or "N/s", "N/m", got ${describe(o.rate)}`,
+      );
   }
   return {
     kind: 'send',
@@ -517,7 +681,6 @@ function parseRate(v: unknown): number | null {
   return Number(m[1]) / { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
 }
 
-
 function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
   const o = c.obj(body, path, FLOW_FIELDS.http);
   if (!o) return null;
@@ -526,16 +689,25 @@ function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
   if (url !== null && !url.trimStart().startsWith('{{')) {
     try {
       const u = new URL(renderTemplate(url, PLACEHOLDER_VARS));
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') c.fail(childPath(path, 'url'), `must be an http or https URL, got ${u.protocol}`);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        c.fail(childPath(path, 'url'), `must be an http or https URL, got ${u.protocol}`);
     } catch (err) {
-      if (!(err instanceof TemplateError)) c.fail(childPath(path, 'url'), `is not a valid URL: ${describe(url)}`);
+      if (!(err instanceof TemplateError))
+        c.fail(childPath(path, 'url'), `is not a valid URL: ${describe(url)}`);
     }
   }
-  if (o.json !== undefined && o.body !== undefined) c.fail(childPath(path, 'body'), 'give either json or body, not both', true);
+  if (o.json !== undefined && o.body !== undefined)
+    c.fail(childPath(path, 'body'), 'give either json or body, not both', true);
   if (o.json !== undefined) checkTemplatesDeep(c, o.json, childPath(path, 'json'));
   const method = typeof o.method === 'string' ? o.method.toUpperCase() : null;
-  if (o.method !== undefined && (method === null || !(HTTP_METHODS as readonly string[]).includes(method))) {
-    c.fail(childPath(path, 'method'), `must be one of ${HTTP_METHODS.join(', ')}, got ${describe(o.method)}`);
+  if (
+    o.method !== undefined &&
+    (method === null || !(HTTP_METHODS as readonly string[]).includes(method))
+  ) {
+    c.fail(
+      childPath(path, 'method'),
+      `must be one of ${HTTP_METHODS.join(', ')}, got ${describe(o.method)}`,
+    );
   }
   const hasBody = o.json !== undefined || o.body !== undefined;
   return {
@@ -545,7 +717,8 @@ function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
     headers: c.strMap(o, 'headers', path),
     json: o.json ?? null,
     body: c.str(o, 'body', path),
-    status: o.status === undefined ? ['2xx'] : (c.status(o.status, childPath(path, 'status')) ?? ['2xx']),
+    status:
+      o.status === undefined ? ['2xx'] : (c.status(o.status, childPath(path, 'status')) ?? ['2xx']),
     responseBody: c.matcher(o, 'responseBody', path, 'text'),
   };
 }
@@ -569,7 +742,10 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
   if (o.headers !== undefined) {
     const hp = childPath(path, 'headers');
     if (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers)) {
-      c.fail(hp, `must map header names to a matcher (or true for "present"), got ${describe(o.headers)}`);
+      c.fail(
+        hp,
+        `must map header names to a matcher (or true for "present"), got ${describe(o.headers)}`,
+      );
     } else {
       for (const [name, v] of Object.entries(o.headers as Obj)) {
         const ip = childPath(hp, name);
@@ -601,9 +777,17 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
       if (m !== null) attachments.push({ filename: m, contentType: null });
       continue;
     }
-    const ao = c.obj(item, ip, FLOW_FIELDS.attachment, 'a file name matcher or {filename, contentType}');
+    const ao = c.obj(
+      item,
+      ip,
+      FLOW_FIELDS.attachment,
+      'a file name matcher or {filename, contentType}',
+    );
     if (!ao) continue;
-    attachments.push({ filename: c.matcher(ao, 'filename', ip, 'text'), contentType: c.matcher(ao, 'contentType', ip, 'text') });
+    attachments.push({
+      filename: c.matcher(ao, 'filename', ip, 'text'),
+      contentType: c.matcher(ao, 'contentType', ip, 'text'),
+    });
   }
   let listUnsubscribe = null as MessageCriteria['listUnsubscribe'];
   if (o.listUnsubscribe === true) listUnsubscribe = 'present';
@@ -641,14 +825,23 @@ function checkExpectEvent(c: Checker, body: unknown, path: string): StepAction |
     if (typeof v === 'number' && Number.isInteger(v) && v >= 200 && v <= 599) code = v;
     else if (typeof v === 'string' && /^[245]\.\d{1,3}\.\d{1,3}$/.test(v)) code = v;
     else if (typeof v === 'string' && /^[245]\d\d$/.test(v)) code = Number(v);
-    else c.fail(childPath(path, 'code'), `must be an SMTP reply code such as 550 or an enhanced status code such as "5.1.1", got ${describe(v)}`);
+    else
+      c.fail(
+        childPath(path, 'code'),
+        `must be an SMTP reply code such as 550 or an enhanced status code such as "5.1.1", got ${describe(v)}`,
+      );
   }
   if (type !== 'webhook') {
     for (const k of ['url', 'format', 'status']) {
-      if (o[k] !== undefined) c.fail(childPath(path, k), `"${k}" applies only to type: webhook`, true);
+      if (o[k] !== undefined)
+        c.fail(childPath(path, k), `"${k}" applies only to type: webhook`, true);
     }
   } else if (o.code !== undefined) {
-    c.fail(childPath(path, 'code'), 'webhook events have a "status" (the application\'s HTTP response), not an SMTP "code"', true);
+    c.fail(
+      childPath(path, 'code'),
+      'webhook events have a "status" (the application\'s HTTP response), not an SMTP "code"',
+      true,
+    );
   }
   return {
     kind: 'expectEvent',
@@ -665,19 +858,31 @@ function checkExpectEvent(c: Checker, body: unknown, path: string): StepAction |
 
 function defaultStepName(action: StepAction): string {
   switch (action.kind) {
-    case 'send': return `send ${action.count} to ${action.to.join(', ')}`;
-    case 'http': return `${action.method} ${action.url}`;
-    case 'job': return `job ${action.image}`;
+    case 'send':
+      return `send ${action.count} to ${action.to.join(', ')}`;
+    case 'http':
+      return `${action.method} ${action.url}`;
+    case 'job':
+      return `job ${action.image}`;
     case 'expect': {
       const c = action.criteria;
-      const what = [c.to && `to ${c.to}`, c.subject && `subject ${c.subject}`, c.from && `from ${c.from}`].filter(Boolean).join(', ');
+      const what = [
+        c.to && `to ${c.to}`,
+        c.subject && `subject ${c.subject}`,
+        c.from && `from ${c.from}`,
+      ]
+        .filter(Boolean)
+        .join(', ');
       return `expect ${action.count > 1 ? `${action.count} messages` : 'a message'}${what ? ` ${what}` : ''}`;
     }
     case 'expectNone': {
       const c = action.criteria;
-      const what = [c.to && `to ${c.to}`, c.subject && `subject ${c.subject}`].filter(Boolean).join(', ');
+      const what = [c.to && `to ${c.to}`, c.subject && `subject ${c.subject}`]
+        .filter(Boolean)
+        .join(', ');
       return `expect no message${what ? ` ${what}` : ''}`;
     }
-    case 'expectEvent': return `expect ${action.type}${action.to ? ` for ${action.to}` : ''}${action.code !== null ? ` (${action.code})` : ''}`;
+    case 'expectEvent':
+      return `expect ${action.type}${action.to ? ` for ${action.to}` : ''}${action.code !== null ? ` (${action.code})` : ''}`;
   }
 }

@@ -15,8 +15,11 @@ import { stepDetailLines } from './report-text.ts';
  */
 export function xmlText(value: string): string {
   return value
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+
+    .replace(
+      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+      '\uFFFD',
+    )
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;');
@@ -24,7 +27,12 @@ export function xmlText(value: string): string {
 
 /** An attribute value: text escaping plus quotes and whitespace that attributes would normalise away. */
 export function xmlAttr(value: string): string {
-  return xmlText(value).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+  return xmlText(value)
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;')
+    .replace(/\t/g, '&#9;');
 }
 
 function seconds(ms: number): string {
@@ -32,7 +40,10 @@ function seconds(ms: number): string {
 }
 
 function attrs(pairs: Record<string, string | number | undefined>): string {
-  return Object.entries(pairs).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`).join('');
+  return Object.entries(pairs)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`)
+    .join('');
 }
 
 function testcase(flow: FlowResult, step: StepResult): string {
@@ -40,10 +51,14 @@ function testcase(flow: FlowResult, step: StepResult): string {
   const open = `    <testcase${attrs({ name: `${String(step.index + 1).padStart(2, '0')} ${step.name}`, classname: flow.name, time: seconds(step.durationMs), file, line })}`;
   const body = [`${step.summary}`, ...stepDetailLines(step)].join('\n');
   switch (step.status) {
-    case 'passed': return `${open}/>`;
-    case 'skipped': return `${open}>\n      <skipped${attrs({ message: step.summary })}/>\n    </testcase>`;
-    case 'failed': return `${open}>\n      <failure${attrs({ message: step.summary, type: step.kind })}>${xmlText(body)}</failure>\n    </testcase>`;
-    case 'error': return `${open}>\n      <error${attrs({ message: step.summary, type: step.errorCode ?? 'error' })}>${xmlText(body)}</error>\n    </testcase>`;
+    case 'passed':
+      return `${open}/>`;
+    case 'skipped':
+      return `${open}>\n      <skipped${attrs({ message: step.summary })}/>\n    </testcase>`;
+    case 'failed':
+      return `${open}>\n      <failure${attrs({ message: step.summary, type: step.kind })}>${xmlText(body)}</failure>\n    </testcase>`;
+    case 'error':
+      return `${open}>\n      <error${attrs({ message: step.summary, type: step.errorCode ?? 'error' })}>${xmlText(body)}</error>\n    </testcase>`;
   }
 }
 
@@ -53,15 +68,27 @@ function splitLocation(location: string): [string, number | undefined] {
 }
 
 function testsuite(flow: FlowResult): string {
-  const count = (s: StepResult['status']): number => flow.steps.filter((x) => x.status === s).length;
+  const count = (s: StepResult['status']): number =>
+    flow.steps.filter((x) => x.status === s).length;
   const setupError = flow.error ? 1 : 0;
   const head = `  <testsuite${attrs({
-    name: flow.name, tests: flow.steps.length + setupError, failures: count('failed'), errors: count('error') + setupError,
-    skipped: count('skipped'), time: seconds(flow.durationMs), timestamp: flow.startedAt.replace(/\.\d+Z$/, 'Z'), file: flow.file,
+    name: flow.name,
+    tests: flow.steps.length + setupError,
+    failures: count('failed'),
+    errors: count('error') + setupError,
+    skipped: count('skipped'),
+    time: seconds(flow.durationMs),
+    timestamp: flow.startedAt.replace(/\.\d+Z$/, 'Z'),
+    file: flow.file,
   })}>`;
-  const lines = [head, `    <properties>\n      <property${attrs({ name: 'run.id', value: flow.runId })}/>\n    </properties>`];
+  const lines = [
+    head,
+    `    <properties>\n      <property${attrs({ name: 'run.id', value: flow.runId })}/>\n    </properties>`,
+  ];
   if (flow.error) {
-    lines.push(`    <testcase${attrs({ name: '00 set up the flow', classname: flow.name, time: '0.000', file: flow.file })}>\n      <error${attrs({ message: flow.error.message, type: flow.error.code })}>${xmlText(flow.error.message)}</error>\n    </testcase>`);
+    lines.push(
+      `    <testcase${attrs({ name: '00 set up the flow', classname: flow.name, time: '0.000', file: flow.file })}>\n      <error${attrs({ message: flow.error.message, type: flow.error.code })}>${xmlText(flow.error.message)}</error>\n    </testcase>`,
+    );
   }
   for (const step of flow.steps) lines.push(testcase(flow, step));
   lines.push('  </testsuite>');

@@ -20,7 +20,13 @@ export interface StepResult {
   details?: string[];
   expectation?: ExpectationOutcome;
   /** For send steps: per-outcome counts. */
-  sent?: { messages: number; accepted: number; rejected: number; deferred: number; retried: number };
+  sent?: {
+    messages: number;
+    accepted: number;
+    rejected: number;
+    deferred: number;
+    retried: number;
+  };
 }
 
 export type FlowStatus = 'passed' | 'failed' | 'error';
@@ -42,7 +48,14 @@ export interface RunReport {
   durationMs: number;
   sink: { url: string; smtp: string; mode: 'local' | 'external' | 'cluster' };
   flows: FlowResult[];
-  totals: { flows: number; steps: number; passed: number; failed: number; errors: number; skipped: number };
+  totals: {
+    flows: number;
+    steps: number;
+    passed: number;
+    failed: number;
+    errors: number;
+    skipped: number;
+  };
 }
 
 export function totalsOf(flows: FlowResult[]): RunReport['totals'] {
@@ -71,7 +84,9 @@ export function worstStatus(statuses: Array<FlowStatus | StepStatus>): FlowStatu
  */
 export function exitCodeOf(report: RunReport, exitOf: (code: string) => number): number {
   const codes = [
-    ...report.flows.flatMap((f) => f.steps.filter((s) => s.status === 'error').map((s) => s.errorCode ?? 'EV_ERR_FLOW_STEP')),
+    ...report.flows.flatMap((f) =>
+      f.steps.filter((s) => s.status === 'error').map((s) => s.errorCode ?? 'EV_ERR_FLOW_STEP'),
+    ),
     ...report.flows.filter((f) => f.error).map((f) => (f.error as { code: string }).code),
   ].map(exitOf);
   if (codes.includes(130)) return 130;

@@ -108,19 +108,29 @@ export interface RunFlowOptions {
  * Checks up front that every `{{env.NAME}}` is set, so a run never fails half
  * way through for a missing variable. Returns EV_ERR_FLOW_TEMPLATE or null.
  */
-export function checkTemplateVariables(flow: FlowSpec, env: Readonly<Record<string, string | undefined>>): EmailValidateError | null {
+export function checkTemplateVariables(
+  flow: FlowSpec,
+  env: Readonly<Record<string, string | undefined>>,
+): EmailValidateError | null {
   const problems: FlowProblem[] = [];
   for (const t of flow.templates) {
     if (t.variable.startsWith('env.') && env[t.variable.slice(4)] === undefined) {
-      problems.push({ ...t.ref, message: `environment variable ${t.variable.slice(4)} is not set (used as {{${t.variable}}})` });
+      problems.push({
+        ...t.ref,
+        message: `environment variable ${t.variable.slice(4)} is not set (used as {{${t.variable}}})`,
+      });
     }
   }
   if (problems.length === 0) return null;
   const names = [...new Set(problems.map((p) => p.message.split(' ')[2]))];
-  return evError('EV_ERR_FLOW_TEMPLATE', formatProblem(problems[0]) + (problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''), {
-    hint: `set ${names.join(', ')} in the environment before running the flow`,
-    details: { problems: problems.map((p) => ({ ...p, text: formatProblem(p) })) },
-  });
+  return evError(
+    'EV_ERR_FLOW_TEMPLATE',
+    formatProblem(problems[0]) + (problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''),
+    {
+      hint: `set ${names.join(', ')} in the environment before running the flow`,
+      details: { problems: problems.map((p) => ({ ...p, text: formatProblem(p) })) },
+    },
+  );
 }
 
 function location(step: FlowStep): string {
@@ -154,9 +164,18 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
   let stopReason: string | null = null;
 
   for (const step of flow.steps) {
-    const base = { index: step.index, name: displayName(step.name, options.vars), kind: step.action.kind, location: location(step) };
+    const base = {
+      index: step.index,
+      name: displayName(step.name, options.vars),
+      kind: step.action.kind,
+      location: location(step),
+    };
     if (stopReason !== null || options.signal?.aborted) {
-      const why = options.signal?.aborted ? (isEmailValidateError(options.signal.reason) ? options.signal.reason.message : 'the run was interrupted') : stopReason;
+      const why = options.signal?.aborted
+        ? isEmailValidateError(options.signal.reason)
+          ? options.signal.reason.message
+          : 'the run was interrupted'
+        : stopReason;
       steps.push({ ...base, status: 'skipped', durationMs: 0, summary: `skipped: ${why}` });
       continue;
     }
@@ -167,8 +186,18 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
       // the budget cut short), the steps that never ran are skipped, as JUnit readers expect.
       const cut = steps.some((s) => s.status === 'failed' || s.status === 'error');
       const result: StepResult = cut
-        ? { ...base, status: 'skipped', durationMs: 0, summary: 'skipped: the run reached its --timeout' }
-        : { ...base, status: 'failed', durationMs: 0, summary: 'the run reached its --timeout before this step' };
+        ? {
+            ...base,
+            status: 'skipped',
+            durationMs: 0,
+            summary: 'skipped: the run reached its --timeout',
+          }
+        : {
+            ...base,
+            status: 'failed',
+            durationMs: 0,
+            summary: 'the run reached its --timeout before this step',
+          };
       steps.push(result);
       options.onStep?.(result);
       stopReason = 'the run reached its --timeout';
@@ -193,8 +222,10 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
     const result: StepResult = { ...base, ...partial, durationMs: clock.now() - t0 };
     steps.push(result);
     options.onStep?.(result);
-    const isAction = step.action.kind === 'send' || step.action.kind === 'http' || step.action.kind === 'job';
-    if (result.status === 'error' || (isAction && result.status === 'failed')) stopReason = `step ${step.index + 1} (${step.name}) ${result.status === 'error' ? 'could not run' : 'failed'}`;
+    const isAction =
+      step.action.kind === 'send' || step.action.kind === 'http' || step.action.kind === 'job';
+    if (result.status === 'error' || (isAction && result.status === 'failed'))
+      stopReason = `step ${step.index + 1} (${step.name}) ${result.status === 'error' ? 'could not run' : 'failed'}`;
   }
   return {
     file: flow.file,
@@ -209,35 +240,86 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowResult> {
 
 type StepOutcome = Omit<StepResult, 'index' | 'name' | 'kind' | 'location' | 'durationMs'>;
 
-async function runStep(step: FlowStep, timeoutMs: number, options: RunFlowOptions): Promise<StepOutcome> {
+async function runStep(
+  step: FlowStep,
+  timeoutMs: number,
+  options: RunFlowOptions,
+): Promise<StepOutcome> {
   const action = step.action;
   switch (action.kind) {
-    case 'send': return withDeadline(options, timeoutMs, (signal) => runSend(action, options, signal), `sending did not finish within ${formatDuration(timeoutMs)}`, 'error');
-    case 'http': return withDeadline(options, timeoutMs, (signal) => runHttp(action, options, signal), `no response within ${formatDuration(timeoutMs)}`, 'failed');
-    case 'job': return withDeadline(options, timeoutMs, (signal) => runJob(step, action, timeoutMs, options, signal), `the job did not finish within ${formatDuration(timeoutMs)}`, 'failed');
+    case 'send':
+      return withDeadline(
+        options,
+        timeoutMs,
+        (signal) => runSend(action, options, signal),
+        `sending did not finish within ${formatDuration(timeoutMs)}`,
+        'error',
+      );
+    case 'http':
+      return withDeadline(
+        options,
+        timeoutMs,
+        (signal) => runHttp(action, options, signal),
+        `no response within ${formatDuration(timeoutMs)}`,
+        'failed',
+      );
+    case 'job':
+      return withDeadline(
+        options,
+        timeoutMs,
+        (signal) => runJob(step, action, timeoutMs, options, signal),
+        `the job did not finish within ${formatDuration(timeoutMs)}`,
+        'failed',
+      );
     case 'expect': {
       const outcome = await watchMessages({
-        history: options.history, clock: options.clock, timeoutMs, signal: options.signal,
-        criteria: compileCriteria(action.criteria, options.vars), mode: 'expect', count: action.count,
+        history: options.history,
+        clock: options.clock,
+        timeoutMs,
+        signal: options.signal,
+        criteria: compileCriteria(action.criteria, options.vars),
+        mode: 'expect',
+        count: action.count,
         probeLink: (url) => options.driver.probeLink(url),
       });
-      return expectationResult(outcome, timeoutMs, action.count === 1 ? 'a matching message' : `${action.count} matching messages`);
+      return expectationResult(
+        outcome,
+        timeoutMs,
+        action.count === 1 ? 'a matching message' : `${action.count} matching messages`,
+      );
     }
     case 'expectNone': {
       const outcome = await watchMessages({
-        history: options.history, clock: options.clock, timeoutMs, signal: options.signal,
-        criteria: compileCriteria(action.criteria, options.vars), mode: 'none', count: 0,
+        history: options.history,
+        clock: options.clock,
+        timeoutMs,
+        signal: options.signal,
+        criteria: compileCriteria(action.criteria, options.vars),
+        mode: 'none',
+        count: 0,
         probeLink: (url) => options.driver.probeLink(url),
       });
       if (outcome.interrupted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
       return outcome.ok
-        ? { status: 'passed', summary: `no matching message within ${formatDuration(timeoutMs)} (${outcome.considered} seen)`, expectation: outcome }
-        : { status: 'failed', summary: `expected no matching message, but ${outcome.matched.length === 1 ? 'one' : outcome.matched.length} arrived`, expectation: outcome };
+        ? {
+            status: 'passed',
+            summary: `no matching message within ${formatDuration(timeoutMs)} (${outcome.considered} seen)`,
+            expectation: outcome,
+          }
+        : {
+            status: 'failed',
+            summary: `expected no matching message, but ${outcome.matched.length === 1 ? 'one' : outcome.matched.length} arrived`,
+            expectation: outcome,
+          };
     }
     case 'expectEvent': {
       const outcome = await watchEvents({
-        history: options.history, clock: options.clock, timeoutMs, signal: options.signal,
-        criteria: compileEventCriteria(action, options.vars), count: action.count,
+        history: options.history,
+        clock: options.clock,
+        timeoutMs,
+        signal: options.signal,
+        criteria: compileEventCriteria(action, options.vars),
+        count: action.count,
       });
       const what = `${action.count === 1 ? 'a' : action.count} matching ${action.type === 'webhook' ? 'webhook delivery' : `${action.type} event`}${action.count === 1 ? '' : 's'}`;
       return expectationResult(outcome, timeoutMs, what);
@@ -245,17 +327,36 @@ async function runStep(step: FlowStep, timeoutMs: number, options: RunFlowOption
   }
 }
 
-function expectationResult(outcome: ExpectationOutcome, timeoutMs: number, what: string): StepOutcome {
+function expectationResult(
+  outcome: ExpectationOutcome,
+  timeoutMs: number,
+  what: string,
+): StepOutcome {
   if (outcome.interrupted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
   if (outcome.ok) {
-    return { status: 'passed', summary: `matched ${outcome.matched.length} of ${outcome.wanted}: ${outcome.matchedDescriptions.slice(0, 1).join('')}${outcome.matched.length > 1 ? ', …' : ''}`, expectation: outcome };
+    return {
+      status: 'passed',
+      summary: `matched ${outcome.matched.length} of ${outcome.wanted}: ${outcome.matchedDescriptions.slice(0, 1).join('')}${outcome.matched.length > 1 ? ', …' : ''}`,
+      expectation: outcome,
+    };
   }
-  const got = outcome.matched.length === 0 ? 'none arrived' : `only ${outcome.matched.length} arrived`;
-  return { status: 'failed', summary: `expected ${what} within ${formatDuration(timeoutMs)}; ${got} (${outcome.considered} seen)`, expectation: outcome };
+  const got =
+    outcome.matched.length === 0 ? 'none arrived' : `only ${outcome.matched.length} arrived`;
+  return {
+    status: 'failed',
+    summary: `expected ${what} within ${formatDuration(timeoutMs)}; ${got} (${outcome.considered} seen)`,
+    expectation: outcome,
+  };
 }
 
 /** Runs `fn` with a signal that aborts at the deadline or on interrupt. */
-async function withDeadline(options: RunFlowOptions, timeoutMs: number, fn: (signal: AbortSignal) => Promise<StepOutcome>, timeoutMessage: string, timeoutStatus: 'failed' | 'error'): Promise<StepOutcome> {
+async function withDeadline(
+  options: RunFlowOptions,
+  timeoutMs: number,
+  fn: (signal: AbortSignal) => Promise<StepOutcome>,
+  timeoutMessage: string,
+  timeoutStatus: 'failed' | 'error',
+): Promise<StepOutcome> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = options.clock.setTimeout(() => {
@@ -267,7 +368,12 @@ async function withDeadline(options: RunFlowOptions, timeoutMs: number, fn: (sig
   try {
     return await fn(controller.signal);
   } catch (err) {
-    if (timedOut) return { status: timeoutStatus, summary: timeoutMessage, ...(timeoutStatus === 'error' ? { errorCode: 'EV_ERR_FLOW_STEP' } : {}) };
+    if (timedOut)
+      return {
+        status: timeoutStatus,
+        summary: timeoutMessage,
+        ...(timeoutStatus === 'error' ? { errorCode: 'EV_ERR_FLOW_STEP' } : {}),
+      };
     throw err;
   } finally {
     options.clock.clearTimeout(timer);
@@ -275,7 +381,11 @@ async function withDeadline(options: RunFlowOptions, timeoutMs: number, fn: (sig
   }
 }
 
-async function runSend(action: SendStep, options: RunFlowOptions, signal: AbortSignal): Promise<StepOutcome> {
+async function runSend(
+  action: SendStep,
+  options: RunFlowOptions,
+  signal: AbortSignal,
+): Promise<StepOutcome> {
   const counts = { messages: 0, accepted: 0, rejected: 0, deferred: 0, retried: 0 };
   const notes: string[] = [];
   const start = options.clock.now();
@@ -287,26 +397,42 @@ async function runSend(action: SendStep, options: RunFlowOptions, signal: AbortS
     const vars = { ...options.vars, index };
     const r = (s: string): string => renderTemplate(s, vars);
     let mail: OutgoingMail = {
-      from: r(action.from), to: action.to.map(r), cc: action.cc.map(r), bcc: action.bcc.map(r), subject: r(action.subject),
-      text: action.text === null ? null : r(action.text), html: action.html === null ? null : r(action.html),
+      from: r(action.from),
+      to: action.to.map(r),
+      cc: action.cc.map(r),
+      bcc: action.bcc.map(r),
+      subject: r(action.subject),
+      text: action.text === null ? null : r(action.text),
+      html: action.html === null ? null : r(action.html),
       headers: Object.fromEntries(Object.entries(action.headers).map(([k, v]) => [k, r(v)])),
-      attachments: action.attachments.map((a) => ({ filename: r(a.filename), content: r(a.content), contentType: a.contentType })),
+      attachments: action.attachments.map((a) => ({
+        filename: r(a.filename),
+        content: r(a.content),
+        contentType: a.contentType,
+      })),
     };
     counts.messages++;
     for (let attempt = 0; ; attempt++) {
       const outcome = await options.driver.sendMail(mail, signal);
       counts.accepted += outcome.accepted.length;
       counts.rejected += outcome.rejected.length;
-      for (const f of outcome.rejected) if (notes.length < 5) notes.push(`rejected ${f.recipient}: ${f.response}`);
+      for (const f of outcome.rejected)
+        if (notes.length < 5) notes.push(`rejected ${f.recipient}: ${f.response}`);
       if (outcome.deferred.length === 0) break;
       if (attempt >= action.retries) {
         counts.deferred += outcome.deferred.length;
-        for (const f of outcome.deferred) if (notes.length < 5) notes.push(`deferred ${f.recipient}: ${f.response}`);
+        for (const f of outcome.deferred)
+          if (notes.length < 5) notes.push(`deferred ${f.recipient}: ${f.response}`);
         break;
       }
       counts.retried += outcome.deferred.length;
       const again = new Set(outcome.deferred.map((f) => f.recipient));
-      mail = { ...mail, to: mail.to.filter((a) => again.has(a)), cc: mail.cc.filter((a) => again.has(a)), bcc: mail.bcc.filter((a) => again.has(a)) };
+      mail = {
+        ...mail,
+        to: mail.to.filter((a) => again.has(a)),
+        cc: mail.cc.filter((a) => again.has(a)),
+        bcc: mail.bcc.filter((a) => again.has(a)),
+      };
       await sleep(options.clock, action.retryDelayMs, signal);
     }
   }
@@ -322,37 +448,89 @@ async function runSend(action: SendStep, options: RunFlowOptions, signal: AbortS
   };
 }
 
-async function runHttp(action: HttpStep, options: RunFlowOptions, signal: AbortSignal): Promise<StepOutcome> {
+async function runHttp(
+  action: HttpStep,
+  options: RunFlowOptions,
+  signal: AbortSignal,
+): Promise<StepOutcome> {
   const url = renderTemplate(action.url, options.vars);
-  const headers = Object.fromEntries(Object.entries(action.headers).map(([k, v]) => [k, renderTemplate(v, options.vars)]));
+  const headers = Object.fromEntries(
+    Object.entries(action.headers).map(([k, v]) => [k, renderTemplate(v, options.vars)]),
+  );
   let body: string | null = null;
   if (action.json !== null) {
     body = JSON.stringify(renderDeep(action.json, options.vars));
-    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json';
   } else if (action.body !== null) body = renderTemplate(action.body, options.vars);
-  const response = await options.driver.httpRequest({ method: action.method, url, headers, body }, signal);
+  const response = await options.driver.httpRequest(
+    { method: action.method, url, headers, body },
+    signal,
+  );
   const problems: string[] = [];
-  if (!statusMatches(response.status, action.status)) problems.push(`status ${response.status}, expected ${describeStatus(action.status)}`);
+  if (!statusMatches(response.status, action.status))
+    problems.push(`status ${response.status}, expected ${describeStatus(action.status)}`);
   if (action.responseBody !== null) {
     const m = textMatcher(renderTemplate(action.responseBody, options.vars));
     if (!m.test(response.body)) problems.push(`response body does not match ${m.source}`);
   }
   const excerpt = `response ${response.status}: ${quote(response.body, 200)}`;
-  if (problems.length > 0) return { status: 'failed', summary: `${action.method} ${url}: ${problems.join('; ')}`, details: [excerpt] };
+  if (problems.length > 0)
+    return {
+      status: 'failed',
+      summary: `${action.method} ${url}: ${problems.join('; ')}`,
+      details: [excerpt],
+    };
   return { status: 'passed', summary: `${action.method} ${url} answered ${response.status}` };
 }
 
-async function runJob(step: FlowStep, action: JobStep, timeoutMs: number, options: RunFlowOptions, signal: AbortSignal): Promise<StepOutcome> {
+async function runJob(
+  step: FlowStep,
+  action: JobStep,
+  timeoutMs: number,
+  options: RunFlowOptions,
+  signal: AbortSignal,
+): Promise<StepOutcome> {
   if (!options.driver.runJob) {
-    throw evError('EV_ERR_FLOW_STEP', 'job steps run in a Kubernetes cluster and cannot run with --local or --sink', { hint: 'run the flow without --local (it needs a kubeconfig), or replace the job with an http or send step' });
+    throw evError(
+      'EV_ERR_FLOW_STEP',
+      'job steps run in a Kubernetes cluster and cannot run with --local or --sink',
+      {
+        hint: 'run the flow without --local (it needs a kubeconfig), or replace the job with an http or send step',
+      },
+    );
   }
   const r = (s: string): string => renderTemplate(s, options.vars);
-  const outcome = await options.driver.runJob({
-    name: step.name, image: r(action.image), command: action.command.map(r), args: action.args.map(r),
-    env: Object.fromEntries(Object.entries(action.env).map(([k, v]) => [k, r(v)])), runAsUser: action.runAsUser, timeoutMs,
-  }, signal);
-  const tail = outcome.logs.length > MAX_JOB_LOG_TAIL ? `…${outcome.logs.slice(-MAX_JOB_LOG_TAIL)}` : outcome.logs;
-  const details = tail.trim() ? tail.trimEnd().split('\n').map((l) => `log: ${l}`) : undefined;
-  if (outcome.succeeded) return { status: 'passed', summary: `job ${action.image} completed${outcome.exitCode !== null ? ` (exit ${outcome.exitCode})` : ''}` };
-  return { status: 'failed', summary: `job ${action.image} failed${outcome.exitCode !== null ? ` with exit code ${outcome.exitCode}` : ''}${outcome.reason ? `: ${outcome.reason}` : ''}`, ...(details ? { details } : {}) };
+  const outcome = await options.driver.runJob(
+    {
+      name: step.name,
+      image: r(action.image),
+      command: action.command.map(r),
+      args: action.args.map(r),
+      env: Object.fromEntries(Object.entries(action.env).map(([k, v]) => [k, r(v)])),
+      runAsUser: action.runAsUser,
+      timeoutMs,
+    },
+    signal,
+  );
+  const tail =
+    outcome.logs.length > MAX_JOB_LOG_TAIL
+      ? `…${outcome.logs.slice(-MAX_JOB_LOG_TAIL)}`
+      : outcome.logs;
+  const details = tail.trim()
+    ? tail
+        .trimEnd()
+        .split('\n')
+        .map((l) => `log: ${l}`)
+    : undefined;
+  if (outcome.succeeded)
+    return {
+      status: 'passed',
+      summary: `job ${action.image} completed${outcome.exitCode !== null ? ` (exit ${outcome.exitCode})` : ''}`,
+    };
+  return {
+    status: 'failed',
+    summary: `job ${action.image} failed${outcome.exitCode !== null ? ` with exit code ${outcome.exitCode}` : ''}${outcome.reason ? `: ${outcome.reason}` : ''}`,
+    ...(details ? { details } : {}),
+  };
 }

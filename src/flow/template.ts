@@ -34,10 +34,20 @@ function templateSpans(text: string): Array<{ start: number; end: number; name: 
   return out;
 }
 
-const VARIABLE = /^(run\.id|index|sink\.url|sink\.smtp|sink\.host|sink\.port|sink\.namespace|mock\.url|env\.[A-Za-z_][A-Za-z0-9_]*)$/;
+const VARIABLE =
+  /^(run\.id|index|sink\.url|sink\.smtp|sink\.host|sink\.port|sink\.namespace|mock\.url|env\.[A-Za-z_][A-Za-z0-9_]*)$/;
 
 /** Variables every run provides, besides `env.*`. */
-export const TEMPLATE_VARIABLES = Object.freeze(['run.id', 'index', 'sink.url', 'sink.smtp', 'sink.host', 'sink.port', 'sink.namespace', 'mock.url']);
+export const TEMPLATE_VARIABLES = Object.freeze([
+  'run.id',
+  'index',
+  'sink.url',
+  'sink.smtp',
+  'sink.host',
+  'sink.port',
+  'sink.namespace',
+  'mock.url',
+]);
 
 export interface TemplateVars {
   run: { id: string };
@@ -67,13 +77,19 @@ export function templateVariables(text: string): string[] {
   for (const { name } of spans) {
     if (!VARIABLE.test(name)) {
       const shown = name.length > MAX_SHOWN_NAME ? `${name.slice(0, MAX_SHOWN_NAME)}…` : name;
-      throw new TemplateError(name, `unknown template variable "{{${shown}}}" (known: ${TEMPLATE_VARIABLES.join(', ')}, env.NAME)`);
+      throw new TemplateError(
+        name,
+        `unknown template variable "{{${shown}}}" (known: ${TEMPLATE_VARIABLES.join(', ')}, env.NAME)`,
+      );
     }
     names.push(name);
   }
   let stripped = '';
   let from = 0;
-  for (const sp of spans) { stripped += text.slice(from, sp.start); from = sp.end; }
+  for (const sp of spans) {
+    stripped += text.slice(from, sp.start);
+    from = sp.end;
+  }
   stripped += text.slice(from);
   if (stripped.includes('{{')) throw new TemplateError('', 'unclosed "{{" in template');
   return names;
@@ -87,18 +103,24 @@ function lookup(name: string, vars: TemplateVars): string {
   if (name === 'run.id') return vars.run.id;
   if (name.startsWith('env.')) {
     const value = vars.env[name.slice(4)];
-    if (value === undefined) throw new TemplateError(name, `environment variable ${name.slice(4)} is not set (used as {{${name}}})`);
+    if (value === undefined)
+      throw new TemplateError(
+        name,
+        `environment variable ${name.slice(4)} is not set (used as {{${name}}})`,
+      );
     return value;
   }
   if (name === 'index') {
-    if (vars.index === undefined) throw new TemplateError(name, '{{index}} is only available in a send step');
+    if (vars.index === undefined)
+      throw new TemplateError(name, '{{index}} is only available in a send step');
     return String(vars.index);
   }
   if (name.startsWith('sink.')) {
     if (!vars.sink) throw new TemplateError(name, `{{${name}}} is not known yet`);
     const key = name.slice(5) as 'url' | 'smtp' | 'host' | 'port' | 'namespace';
     const value = vars.sink[key];
-    if (value === undefined) throw new TemplateError(name, `{{${name}}} is only known in a cluster run`);
+    if (value === undefined)
+      throw new TemplateError(name, `{{${name}}} is only known in a cluster run`);
     return String(value);
   }
   if (name === 'mock.url') {
@@ -136,8 +158,14 @@ export function renderDeep(value: unknown, vars: TemplateVars): unknown {
 /** Values that let a template be validated before a run (regexes compiled with them). */
 export const PLACEHOLDER_VARS: TemplateVars = Object.freeze({
   run: { id: 'runid' },
-  env: new Proxy({}, { get: () => 'x' }) as Record<string, string>,
+  env: new Proxy({}, { get: () => 'x' }),
   index: 1,
-  sink: { url: 'http://127.0.0.1:1', smtp: '127.0.0.1:1', host: '127.0.0.1', port: 1, namespace: 'ns' },
+  sink: {
+    url: 'http://127.0.0.1:1',
+    smtp: '127.0.0.1:1',
+    host: '127.0.0.1',
+    port: 1,
+    namespace: 'ns',
+  },
   mock: { url: 'http://127.0.0.1:1' },
 });

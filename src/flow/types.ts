@@ -135,7 +135,8 @@ export interface ExpectEventStep {
   count: number;
 }
 
-export type StepAction = SendStep | HttpStep | JobStep | ExpectStep | ExpectNoneStep | ExpectEventStep;
+export type StepAction =
+  SendStep | HttpStep | JobStep | ExpectStep | ExpectNoneStep | ExpectEventStep;
 export type StepKind = StepAction['kind'];
 
 export interface FlowStep {
@@ -167,4 +168,11 @@ export interface FlowSpec {
   needsCluster: boolean;
 }
 
-export const STEP_KINDS: readonly StepKind[] = Object.freeze(['send', 'http', 'job', 'expect', 'expectEvent', 'expectNone']);
+export const STEP_KINDS: readonly StepKind[] = Object.freeze([
+  'send',
+  'http',
+  'job',
+  'expect',
+  'expectEvent',
+  'expectNone',
+]);

@@ -1,4 +1,14 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+} from 'yaml';
 
 /** Flow files are hand-written test scripts; 1 MiB is far beyond any real one. */
 export const MAX_FLOW_FILE_BYTES = 1024 * 1024;
@@ -56,9 +66,20 @@ export function parseLocatedYaml(source: string): LocatedYaml {
   // Deeply nested flow collections ("[[[[…" or "{{{{…") cost the YAML parser
   // seconds before it gives up (4 s for 200,000 braces): refuse them first.
   const deep = flowNestingProblem(source);
-  if (deep !== null) return { value: null, locate: () => ({ line: 1, col: 1 }), locateKey: () => ({ line: 1, col: 1 }), problems: [deep] };
+  if (deep !== null)
+    return {
+      value: null,
+      locate: () => ({ line: 1, col: 1 }),
+      locateKey: () => ({ line: 1, col: 1 }),
+      problems: [deep],
+    };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const doc = parseDocument(source, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+  });
   const values = new Map<string, number>();
   const keys = new Map<string, number>();
   const problems: YamlProblem[] = [];
@@ -70,11 +91,17 @@ export function parseLocatedYaml(source: string): LocatedYaml {
     // The YAML parser recurses per nesting level and reports a stack overflow
     // as RESOURCE_EXHAUSTION: that is deep nesting, said in our words.
     if (err.code === 'RESOURCE_EXHAUSTION') {
-      if (!problems.some((x) => x.message === tooDeep)) problems.push({ path: '', line: p.line, col: p.col, message: tooDeep });
+      if (!problems.some((x) => x.message === tooDeep))
+        problems.push({ path: '', line: p.line, col: p.col, message: tooDeep });
       continue;
     }
     const first = err.message.split('\n')[0];
-    problems.push({ path: '', line: p.line, col: p.col, message: `YAML ${err.name === 'YAMLWarning' ? 'warning' : 'syntax error'}: ${first}` });
+    problems.push({
+      path: '',
+      line: p.line,
+      col: p.col,
+      message: `YAML ${err.name === 'YAMLWarning' ? 'warning' : 'syntax error'}: ${first}`,
+    });
   }
 
   let aliases = 0;
@@ -89,10 +116,20 @@ export function parseLocatedYaml(source: string): LocatedYaml {
   const toValue = (node: unknown, path: string, depth: number): unknown => {
     if (stopped) return null;
     if (depth > MAX_FLOW_NESTING) return stop(node, path, tooDeep);
-    if (++count > MAX_FLOW_VALUES) return stop(node, path, `expands to more than ${MAX_FLOW_VALUES} values (MAX_FLOW_VALUES); are aliases multiplying a large list?`);
+    if (++count > MAX_FLOW_VALUES)
+      return stop(
+        node,
+        path,
+        `expands to more than ${MAX_FLOW_VALUES} values (MAX_FLOW_VALUES); are aliases multiplying a large list?`,
+      );
     if (isAlias(node)) {
-      if (++aliases > MAX_FLOW_ALIAS_COUNT) return stop(node, path, `more than ${MAX_FLOW_ALIAS_COUNT} aliases (MAX_FLOW_ALIAS_COUNT); write the values out or use fewer anchors`);
-      const target = node.resolve(doc as Document);
+      if (++aliases > MAX_FLOW_ALIAS_COUNT)
+        return stop(
+          node,
+          path,
+          `more than ${MAX_FLOW_ALIAS_COUNT} aliases (MAX_FLOW_ALIAS_COUNT); write the values out or use fewer anchors`,
+        );
+      const target = node.resolve(doc);
       values.set(path, offsetOf(node));
       return target === undefined ? null : toValue(target, path, depth + 1);
     }
@@ -106,7 +143,11 @@ export function parseLocatedYaml(source: string): LocatedYaml {
         const p = childPath(path, key);
         if (keyNode) keys.set(p, offsetOf(keyNode));
         if (key === '<<') {
-          problems.push({ path: p, ...pos(offsetOf(keyNode)), message: 'merge keys (<<) are not supported' });
+          problems.push({
+            path: p,
+            ...pos(offsetOf(keyNode)),
+            message: 'merge keys (<<) are not supported',
+          });
           continue;
         }
         out[key] = toValue(item.value, p, depth + 1);
@@ -114,7 +155,8 @@ export function parseLocatedYaml(source: string): LocatedYaml {
       }
       return out;
     }
-    if (isSeq(node)) return node.items.map((item, i) => toValue(item, childPath(path, i), depth + 1));
+    if (isSeq(node))
+      return node.items.map((item, i) => toValue(item, childPath(path, i), depth + 1));
     if (isScalar(node)) return node.value;
     return null;
   };
@@ -152,19 +194,43 @@ function flowNestingProblem(source: string): YamlProblem | null {
   let prev = 10; // as if after a newline
   for (let i = 0; i < source.length; i++) {
     const c = source.charCodeAt(i);
-    if (c === 10) { line++; lineStart = i + 1; prev = c; continue; }
-    if (c === 35 && (prev === 32 || prev === 9 || prev === 10)) { // '#' comment to end of line
+    if (c === 10) {
+      line++;
+      lineStart = i + 1;
+      prev = c;
+      continue;
+    }
+    if (c === 35 && (prev === 32 || prev === 9 || prev === 10)) {
+      // '#' comment to end of line
       while (i + 1 < source.length && source.charCodeAt(i + 1) !== 10) i++;
       continue;
     }
     // A quote opens a quoted scalar only where a scalar may start.
-    if ((c === 34 || c === 39) && (prev === 32 || prev === 9 || prev === 10 || prev === 91 || prev === 123 || prev === 44 || prev === 58)) {
+    if (
+      (c === 34 || c === 39) &&
+      (prev === 32 ||
+        prev === 9 ||
+        prev === 10 ||
+        prev === 91 ||
+        prev === 123 ||
+        prev === 44 ||
+        prev === 58)
+    ) {
       for (i++; i < source.length; i++) {
         const d = source.charCodeAt(i);
-        if (d === 10) { line++; lineStart = i + 1; }
-        if (c === 34 && d === 92) { i++; continue; }
+        if (d === 10) {
+          line++;
+          lineStart = i + 1;
+        }
+        if (c === 34 && d === 92) {
+          i++;
+          continue;
+        }
         if (d === c) {
-          if (c === 39 && source.charCodeAt(i + 1) === 39) { i++; continue; } // '' inside '…'
+          if (c === 39 && source.charCodeAt(i + 1) === 39) {
+            i++;
+            continue;
+          } // '' inside '…'
           break;
         }
       }
@@ -172,7 +238,8 @@ function flowNestingProblem(source: string): YamlProblem | null {
       continue;
     }
     if (c === 91 || c === 123) {
-      if (++depth > MAX_FLOW_NESTING) return { path: '', line, col: i - lineStart + 1, message: TOO_DEEP };
+      if (++depth > MAX_FLOW_NESTING)
+        return { path: '', line, col: i - lineStart + 1, message: TOO_DEEP };
     } else if ((c === 93 || c === 125) && depth > 0) {
       depth--;
     }

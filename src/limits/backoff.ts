@@ -20,8 +20,11 @@ export function backoffDelay(attempt: number, options: BackoffOptions): number {
   const d = Math.min(options.maxMs, options.baseMs * factor ** Math.max(0, attempt - 1));
   const r = (options.random ?? Math.random)();
   switch (options.jitter ?? 'equal') {
-    case 'none': return d;
-    case 'full': return Math.floor(d * r);
-    default: return Math.floor(d / 2 + (d / 2) * r);
+    case 'none':
+      return d;
+    case 'full':
+      return Math.floor(d * r);
+    default:
+      return Math.floor(d / 2 + (d / 2) * r);
   }
 }

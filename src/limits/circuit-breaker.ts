@@ -29,13 +29,16 @@ export class CircuitBreaker {
   }
 
   get state(): BreakerState {
-    if (this.s === 'open' && this.o.clock.now() - this.openedAt >= this.o.cooldownMs) return 'half-open';
+    if (this.s === 'open' && this.o.clock.now() - this.openedAt >= this.o.cooldownMs)
+      return 'half-open';
     return this.s;
   }
 
   /** Milliseconds until a trial call is allowed (0 when calls may pass). */
   get retryInMs(): number {
-    return this.s === 'open' ? Math.max(0, this.openedAt + this.o.cooldownMs - this.o.clock.now()) : 0;
+    return this.s === 'open'
+      ? Math.max(0, this.openedAt + this.o.cooldownMs - this.o.clock.now())
+      : 0;
   }
 
   /** True when a call may go ahead now; in half-open only one trial at a time. */

@@ -14,7 +14,10 @@ export interface KeyLimit {
   burst: number;
 }
 
-interface Entry { sem: Semaphore; bucket: TokenBucket }
+interface Entry {
+  sem: Semaphore;
+  bucket: TokenBucket;
+}
 
 /**
  * Anything that hands out a permit for a key: the local {@link KeyedLimiter},
@@ -36,7 +39,11 @@ export class KeyedLimiter implements PermitSource {
   private readonly defaults: KeyLimit;
   private readonly overrides: ReadonlyMap<string, KeyLimit>;
 
-  constructor(defaults: KeyLimit, clock: Clock, overrides: ReadonlyMap<string, KeyLimit> = new Map()) {
+  constructor(
+    defaults: KeyLimit,
+    clock: Clock,
+    overrides: ReadonlyMap<string, KeyLimit> = new Map(),
+  ) {
     this.defaults = defaults;
     this.clock = clock;
     this.overrides = overrides;
@@ -51,7 +58,10 @@ export class KeyedLimiter implements PermitSource {
     if (!e) {
       if (this.entries.size >= MAX_IDLE_KEYS) this.sweep();
       const l = this.limitOf(key);
-      e = { sem: new Semaphore(l.concurrency), bucket: new TokenBucket({ rate: l.rate, burst: l.burst, clock: this.clock }) };
+      e = {
+        sem: new Semaphore(l.concurrency),
+        bucket: new TokenBucket({ rate: l.rate, burst: l.burst, clock: this.clock }),
+      };
       this.entries.set(key, e);
     }
     return e;
@@ -62,7 +72,9 @@ export class KeyedLimiter implements PermitSource {
     for (const [k, e] of this.entries) if (e.sem.idle && e.bucket.idle) this.entries.delete(k);
   }
 
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   /** Waits for a slot, then a token; resolves to the release of the slot. */
   async acquire(key: string, signal?: AbortSignal): Promise<() => void> {

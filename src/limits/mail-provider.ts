@@ -6,27 +6,46 @@
  */
 
 /** MX host suffixes of well-known mail providers (matched on label boundaries). */
-export const MAIL_PROVIDER_SUFFIXES: ReadonlyArray<readonly [suffix: string, provider: string]> = Object.freeze([
-  ['google.com', 'google'], ['googlemail.com', 'google'], ['gmail-smtp-in.l.google.com', 'google'],
-  ['outlook.com', 'microsoft'], ['hotmail.com', 'microsoft'], ['microsoft.com', 'microsoft'], ['office365.us', 'microsoft'],
-  ['yahoodns.net', 'yahoo'], ['yahoo.com', 'yahoo'], ['aol.com', 'yahoo'],
-  ['icloud.com', 'apple'], ['me.com', 'apple'],
-  ['protonmail.ch', 'proton'], ['proton.me', 'proton'],
-  ['zoho.com', 'zoho'], ['zoho.eu', 'zoho'], ['zohomail.com', 'zoho'],
-  ['yandex.net', 'yandex'], ['yandex.ru', 'yandex'],
-  ['mail.ru', 'mailru'],
-  ['gmx.net', 'united-internet'], ['web.de', 'united-internet'], ['kundenserver.de', 'united-internet'], ['ionos.com', 'united-internet'],
-  ['messagingengine.com', 'fastmail'],
-  ['mimecast.com', 'mimecast'], ['mimecast.co.za', 'mimecast'],
-  ['pphosted.com', 'proofpoint'], ['ppe-hosted.com', 'proofpoint'],
-  ['barracudanetworks.com', 'barracuda'],
-  ['secureserver.net', 'godaddy'],
-  ['ovh.net', 'ovh'],
-  ['qq.com', 'tencent'],
-  ['163.com', 'netease'], ['126.com', 'netease'],
-  ['naver.com', 'naver'],
-  ['amazonaws.com', 'amazon'],
-]);
+export const MAIL_PROVIDER_SUFFIXES: ReadonlyArray<readonly [suffix: string, provider: string]> =
+  Object.freeze([
+    ['google.com', 'google'],
+    ['googlemail.com', 'google'],
+    ['gmail-smtp-in.l.google.com', 'google'],
+    ['outlook.com', 'microsoft'],
+    ['hotmail.com', 'microsoft'],
+    ['microsoft.com', 'microsoft'],
+    ['office365.us', 'microsoft'],
+    ['yahoodns.net', 'yahoo'],
+    ['yahoo.com', 'yahoo'],
+    ['aol.com', 'yahoo'],
+    ['icloud.com', 'apple'],
+    ['me.com', 'apple'],
+    ['protonmail.ch', 'proton'],
+    ['proton.me', 'proton'],
+    ['zoho.com', 'zoho'],
+    ['zoho.eu', 'zoho'],
+    ['zohomail.com', 'zoho'],
+    ['yandex.net', 'yandex'],
+    ['yandex.ru', 'yandex'],
+    ['mail.ru', 'mailru'],
+    ['gmx.net', 'united-internet'],
+    ['web.de', 'united-internet'],
+    ['kundenserver.de', 'united-internet'],
+    ['ionos.com', 'united-internet'],
+    ['messagingengine.com', 'fastmail'],
+    ['mimecast.com', 'mimecast'],
+    ['mimecast.co.za', 'mimecast'],
+    ['pphosted.com', 'proofpoint'],
+    ['ppe-hosted.com', 'proofpoint'],
+    ['barracudanetworks.com', 'barracuda'],
+    ['secureserver.net', 'godaddy'],
+    ['ovh.net', 'ovh'],
+    ['qq.com', 'tencent'],
+    ['163.com', 'netease'],
+    ['126.com', 'netease'],
+    ['naver.com', 'naver'],
+    ['amazonaws.com', 'amazon'],
+  ]);
 
 // Second-level labels that sit under a country code (example.co.uk): the
 // registrable name is then three labels long.
@@ -41,10 +60,16 @@ export function mailProviderOf(mxHost: string): string {
   let h = mxHost.toLowerCase();
   if (h.endsWith('.')) h = h.slice(0, -1);
   for (const [suffix, provider] of MAIL_PROVIDER_SUFFIXES) {
-    if (h === suffix || (h.endsWith(suffix) && h.charCodeAt(h.length - suffix.length - 1) === 46)) return provider;
+    if (h === suffix || (h.endsWith(suffix) && h.charCodeAt(h.length - suffix.length - 1) === 46))
+      return provider;
   }
   const labels = h.split('.');
   if (labels.length <= 2) return `mx:${h}`;
-  const take = labels.length >= 3 && labels[labels.length - 1].length === 2 && SHORT_SLD.has(labels[labels.length - 2]) ? 3 : 2;
+  const take =
+    labels.length >= 3 &&
+    labels[labels.length - 1].length === 2 &&
+    SHORT_SLD.has(labels[labels.length - 2])
+      ? 3
+      : 2;
   return `mx:${labels.slice(-take).join('.')}`;
 }

@@ -38,7 +38,9 @@ export class RedisPermits implements PermitSource {
   private readonly held = new Map<string, string>();
   private seq = 0;
 
-  constructor(o: RedisPermitsOptions) { this.o = o; }
+  constructor(o: RedisPermitsOptions) {
+    this.o = o;
+  }
 
   private keyOf(key: string): string {
     return `${LIMIT_PREFIX}${this.o.scope}:${key.length > MAX_KEY_CHARS ? key.slice(0, MAX_KEY_CHARS) : key}`;
@@ -46,9 +48,18 @@ export class RedisPermits implements PermitSource {
 
   private sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) { reject(signal.reason); return; }
-      const t = this.o.clock.setTimeout(() => { signal?.removeEventListener('abort', stop); resolve(); }, ms);
-      const stop = (): void => { this.o.clock.clearTimeout(t); reject(signal?.reason); };
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const t = this.o.clock.setTimeout(() => {
+        signal?.removeEventListener('abort', stop);
+        resolve();
+      }, ms);
+      const stop = (): void => {
+        this.o.clock.clearTimeout(t);
+        reject(signal?.reason);
+      };
       signal?.addEventListener('abort', stop, { once: true });
     });
   }
@@ -62,7 +73,16 @@ export class RedisPermits implements PermitSource {
     for (;;) {
       if (signal?.aborted) throw signal.reason;
       const now = this.o.clock.now();
-      const wait = await r.evPermit(`${base}:s`, `${base}:b`, limit.concurrency, holder, now + this.o.leaseMs, now, limit.rate, limit.burst);
+      const wait = await r.evPermit(
+        `${base}:s`,
+        `${base}:b`,
+        limit.concurrency,
+        holder,
+        now + this.o.leaseMs,
+        now,
+        limit.rate,
+        limit.burst,
+      );
       if (wait === 0) break;
       await this.sleep(wait < 0 ? SLOT_POLL_MS : wait, signal);
     }

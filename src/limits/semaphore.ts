@@ -5,13 +5,20 @@ export class Semaphore {
   private readonly queue: Array<() => void> = [];
 
   constructor(limit: number) {
-    if (!(limit >= 1) || !Number.isInteger(limit)) throw new RangeError(`concurrency must be an integer >= 1, got ${limit}`);
+    if (!(limit >= 1) || !Number.isInteger(limit))
+      throw new RangeError(`concurrency must be an integer >= 1, got ${limit}`);
     this.limit = limit;
   }
 
-  get inUse(): number { return this.active; }
-  get queued(): number { return this.queue.length; }
-  get idle(): boolean { return this.active === 0 && this.queue.length === 0; }
+  get inUse(): number {
+    return this.active;
+  }
+  get queued(): number {
+    return this.queue.length;
+  }
+  get idle(): boolean {
+    return this.active === 0 && this.queue.length === 0;
+  }
 
   acquire(): Promise<() => void> {
     if (this.active < this.limit && this.queue.length === 0) {

@@ -23,11 +23,17 @@ export class TokenBucket {
   private readonly clock: Clock;
   private tokens: number;
   private last: number;
-  private readonly waiters: Array<{ resolve: () => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }> = [];
+  private readonly waiters: Array<{
+    resolve: () => void;
+    reject: (e: unknown) => void;
+    signal?: AbortSignal;
+    onAbort?: () => void;
+  }> = [];
   private timer: unknown = null;
 
   constructor(options: TokenBucketOptions) {
-    if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new RangeError(`rate must be a positive number, got ${options.rate}`);
+    if (!(options.rate > 0) || !Number.isFinite(options.rate))
+      throw new RangeError(`rate must be a positive number, got ${options.rate}`);
     if (!(options.burst >= 1)) throw new RangeError(`burst must be >= 1, got ${options.burst}`);
     this.rate = options.rate;
     this.burst = options.burst;
@@ -48,7 +54,10 @@ export class TokenBucket {
   tryTake(): boolean {
     if (this.waiters.length > 0) return false;
     this.refill();
-    if (this.tokens >= 1) { this.tokens -= 1; return true; }
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
     return false;
   }
 
@@ -58,13 +67,16 @@ export class TokenBucket {
     return this.waiters.length === 0 && this.tokens >= this.burst;
   }
 
-  get queued(): number { return this.waiters.length; }
+  get queued(): number {
+    return this.waiters.length;
+  }
 
   /** Waits for one token (FIFO). */
   take(signal?: AbortSignal): Promise<void> {
     if (this.tryTake()) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.waiters.length >= MAX_BUCKET_WAITERS) return Promise.reject(new RangeError('too many waiters on a token bucket'));
+    if (this.waiters.length >= MAX_BUCKET_WAITERS)
+      return Promise.reject(new RangeError('too many waiters on a token bucket'));
     return new Promise<void>((resolve, reject) => {
       const w: (typeof this.waiters)[number] = { resolve, reject, signal };
       if (signal) {

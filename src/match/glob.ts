@@ -52,16 +52,16 @@ export function compileGlob(source: string): GlobMatcher {
     test(value: string): boolean {
       steps = 0;
       const input = chars(value);
-      const first = segments[0]!;
+      const first = segments[0];
       if (!starred) return input.length === first.length && at(input, first, 0);
-      const last = segments[segments.length - 1]!;
+      const last = segments[segments.length - 1];
       if (first.length + last.length > input.length) return false;
       if (!at(input, first, 0)) return false;
       const end = input.length - last.length;
       if (!at(input, last, end)) return false;
       let pos = first.length;
       for (let k = 1; k < segments.length - 1; k++) {
-        const seg = segments[k]!;
+        const seg = segments[k];
         if (seg.length === 0) continue;
         const found = find(input, seg, pos, end);
         if (found < 0) return false;

@@ -20,7 +20,11 @@ export class PatternError extends Error {
   readonly reason: string;
 
   constructor(kind: 'invalid' | 'unsupported', reason: string) {
-    super(kind === 'invalid' ? `invalid regular expression: ${reason}` : `regular expression refused: it ${reason}`);
+    super(
+      kind === 'invalid'
+        ? `invalid regular expression: ${reason}`
+        : `regular expression refused: it ${reason}`,
+    );
     this.name = 'PatternError';
     this.kind = kind;
     this.reason = reason;
@@ -42,8 +46,10 @@ function unsupportedReason(source: string): string | null {
     const c = source[i];
     if (c === '\\') {
       const next = source[i + 1] ?? '';
-      if (!inClass && /[1-9]/.test(next)) return `uses a backreference (\\${next}), which needs a backtracking engine`;
-      if (!inClass && next === 'k' && source[i + 2] === '<') return 'uses a named backreference (\\k<…>), which needs a backtracking engine';
+      if (!inClass && /[1-9]/.test(next))
+        return `uses a backreference (\\${next}), which needs a backtracking engine`;
+      if (!inClass && next === 'k' && source[i + 2] === '<')
+        return 'uses a named backreference (\\k<…>), which needs a backtracking engine';
       i++;
     } else if (inClass) {
       if (c === ']') inClass = false;
@@ -52,8 +58,10 @@ function unsupportedReason(source: string): string | null {
       if (source[i + 1] === ']') i++; // JS: [] is an empty class; RE2: ] first is literal — either way, not a class end here
     } else if (c === '(' && source[i + 1] === '?') {
       const la = source.slice(i + 2, i + 4);
-      if (la.startsWith('=') || la.startsWith('!')) return `uses lookahead ((?${la[0]}…)), which needs a backtracking engine`;
-      if (la === '<=' || la === '<!') return `uses lookbehind ((?${la}…)), which needs a backtracking engine`;
+      if (la.startsWith('=') || la.startsWith('!'))
+        return `uses lookahead ((?${la[0]}…)), which needs a backtracking engine`;
+      if (la === '<=' || la === '<!')
+        return `uses lookbehind ((?${la}…)), which needs a backtracking engine`;
     }
   }
   return null;
@@ -66,7 +74,11 @@ function unsupportedReason(source: string): string | null {
  */
 export function compileLinearRegex(source: string, flags = ''): LinearRegex {
   const unknown = [...flags].filter((f) => !LINEAR_REGEX_FLAGS.includes(f));
-  if (unknown.length) throw new PatternError('invalid', `unsupported flag(s) ${unknown.join('')} (allowed: ${LINEAR_REGEX_FLAGS})`);
+  if (unknown.length)
+    throw new PatternError(
+      'invalid',
+      `unsupported flag(s) ${unknown.join('')} (allowed: ${LINEAR_REGEX_FLAGS})`,
+    );
   const why = unsupportedReason(source);
   if (why) throw new PatternError('unsupported', why);
   let bits = 0;
@@ -77,7 +89,10 @@ export function compileLinearRegex(source: string, flags = ''): LinearRegex {
   try {
     re = RE2JS.compile(RE2JS.translateRegExp(source), bits);
   } catch (err) {
-    throw new PatternError('invalid', (err as Error).message.replace(/^error parsing regexp: /, ''));
+    throw new PatternError(
+      'invalid',
+      (err as Error).message.replace(/^error parsing regexp: /, ''),
+    );
   }
   return Object.freeze({ source, flags, test: (value: string) => re.test(value) });
 }

@@ -13,7 +13,15 @@
  * Set BENCH_QUICK=1 for a shorter run (100k lines, 5 s of rate).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,17 +41,31 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function makeList(path: string, n: number): void {
   // 60% popular providers, 38% from 20,000 company domains, ~1% invalid, some duplicates and role accounts.
-  const popular = ['gmail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'aol.com', 'icloud.com', 'gmx.de', 'web.de', 'mailinator.com', 'gmial.com'];
+  const popular = [
+    'gmail.com',
+    'yahoo.com',
+    'hotmail.com',
+    'outlook.com',
+    'aol.com',
+    'icloud.com',
+    'gmx.de',
+    'web.de',
+    'mailinator.com',
+    'gmial.com',
+  ];
   const chunks: string[] = [];
   let s = '';
   let seed = 42;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < n; i++) {
     const r = rnd();
     const domain = r < 0.6 ? popular[i % popular.length] : `c${(i * 7919) % 20_000}-corp.example`;
     const local = r < 0.02 ? 'admin' : r > 0.99 ? 'bad..x' : `first.last${i.toString(36)}`;
     s += `${local}@${domain}\n`;
-    if (s.length > 1 << 20) { chunks.push(s); s = ''; }
+    if (s.length > 1 << 20) {
+      chunks.push(s);
+      s = '';
+    }
   }
   chunks.push(s);
   writeFileSync(path, chunks.join(''));
@@ -58,23 +80,36 @@ async function plainRead(path: string): Promise<{ ms: number; lines: number }> {
 }
 
 /** Runs the CLI under /usr/bin/time (when present) for peak RSS and CPU seconds; else samples /proc VmHWM. */
-function runCliMeasured(args: string[]): Promise<{ ms: number; peakKb: number; cpuS: number | null; code: number | null; stderr: string }> {
+function runCliMeasured(args: string[]): Promise<{
+  ms: number;
+  peakKb: number;
+  cpuS: number | null;
+  code: number | null;
+  stderr: string;
+}> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
     const node = join(ROOT, 'node_modules/.bin/node');
     const cli = [join(ROOT, 'plugin/bin/run.js'), ...args];
     const timed = existsSync('/usr/bin/time');
     const child = timed
-      ? spawn('/usr/bin/time', ['-f', 'EVTIME %M %U %S', node, ...cli], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+      ? spawn('/usr/bin/time', ['-f', 'EVTIME %M %U %S', node, ...cli], {
+          cwd: ROOT,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        })
       : spawn(node, cli, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let peakKb = 0;
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const sample = (): void => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peakKb = Math.max(peakKb, Number(m[1]));
-      } catch { /* exited */ }
+      } catch {
+        /* exited */
+      }
     };
     const timer = timed ? null : setInterval(sample, 10);
     child.on('error', reject);
@@ -105,17 +140,43 @@ async function benchOffline(dir: string): Promise<void> {
   // Memory must not follow the list length: the same check on a tenth of the list.
   const small = join(dir, 'small.txt');
   makeList(small, LINES / 10);
-  const smallRun = await runCliMeasured(['check', '--offline', small, '--out', join(dir, 'small.jsonl'), '--no-progress']);
+  const smallRun = await runCliMeasured([
+    'check',
+    '--offline',
+    small,
+    '--out',
+    join(dir, 'small.jsonl'),
+    '--no-progress',
+  ]);
   console.log(`\n## offline check, ${fmt(LINES)} lines (${(size / 1e6).toFixed(1)} MB)`);
-  console.log(`baseline: plain line-by-line read (node:readline)   ${plain.ms.toFixed(0)} ms  (${fmt(plain.lines / (plain.ms / 1000))} lines/s)`);
+  console.log(
+    `baseline: plain line-by-line read (node:readline)   ${plain.ms.toFixed(0)} ms  (${fmt(plain.lines / (plain.ms / 1000))} lines/s)`,
+  );
   console.log(`CLI start-up alone (\`version\`)                       ${startup.ms.toFixed(0)} ms`);
-  console.log(`check --offline end to end                          ${cli.ms.toFixed(0)} ms  -> ${fmt(LINES / (cli.ms / 1000))} addresses/s (target >= 300,000)`);
-  console.log(`  without start-up                                  ${fmt(LINES / ((cli.ms - startup.ms) / 1000))} addresses/s`);
-  console.log(`  ratio to the plain read                           ${(cli.ms / plain.ms).toFixed(2)}x`);
-  console.log(`  peak RSS                                          ${(cli.peakKb / 1024).toFixed(0)} MB (target <= 250 MB)`);
-  console.log(`  peak RSS for ${fmt(LINES / 10)} lines (a tenth)                ${(smallRun.peakKb / 1024).toFixed(0)} MB (memory does not grow with the list beyond the dedupe set)`);
-  if (cli.cpuS !== null) console.log(`  CPU time (user + sys, all threads)                ${cli.cpuS.toFixed(2)} s -> ${fmt(LINES / cli.cpuS)} addresses per CPU-second`);
-  console.log(`  machine load average while measuring              ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
+  console.log(
+    `check --offline end to end                          ${cli.ms.toFixed(0)} ms  -> ${fmt(LINES / (cli.ms / 1000))} addresses/s (target >= 300,000)`,
+  );
+  console.log(
+    `  without start-up                                  ${fmt(LINES / ((cli.ms - startup.ms) / 1000))} addresses/s`,
+  );
+  console.log(
+    `  ratio to the plain read                           ${(cli.ms / plain.ms).toFixed(2)}x`,
+  );
+  console.log(
+    `  peak RSS                                          ${(cli.peakKb / 1024).toFixed(0)} MB (target <= 250 MB)`,
+  );
+  console.log(
+    `  peak RSS for ${fmt(LINES / 10)} lines (a tenth)                ${(smallRun.peakKb / 1024).toFixed(0)} MB (memory does not grow with the list beyond the dedupe set)`,
+  );
+  if (cli.cpuS !== null)
+    console.log(
+      `  CPU time (user + sys, all threads)                ${cli.cpuS.toFixed(2)} s -> ${fmt(LINES / cli.cpuS)} addresses per CPU-second`,
+    );
+  console.log(
+    `  machine load average while measuring              ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs`,
+  );
   console.log(`  ${cli.stderr.trim().split('\n').at(-1)}`);
 }
 
@@ -124,7 +185,9 @@ async function fakeDnsProcess(): Promise<{ server: string; stop(): void }> {
   const code = `const { startFakeDns } = await import(${JSON.stringify(join(ROOT, 'test/support/fake-dns.ts'))});
 const dns = await startFakeDns((name) => name.startsWith('mx.') ? { a: ['192.0.2.1'] } : /^d\\d+\\.test$/.test(name) ? { mx: [{ priority: 10, exchange: 'mx.' + name }] } : undefined);
 process.stdout.write(dns.server + '\\n');`;
-  const child = spawn(join(ROOT, 'node_modules/.bin/node'), ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(join(ROOT, 'node_modules/.bin/node'), ['--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const server = await new Promise<string>((resolve, reject) => {
     child.stdout.setEncoding('utf8').once('data', (d: string) => resolve(d.trim()));
     child.once('exit', (c) => reject(new Error(`fake DNS exited with ${c}`)));
@@ -136,24 +199,43 @@ async function benchDns(): Promise<void> {
   const N = 20_000;
   const dns = await fakeDnsProcess();
   try {
-    const resolver = (): Resolver => { const r = new Resolver({ timeout: 2000, tries: 2 }); r.setServers([dns.server]); return r; };
+    const resolver = (): Resolver => {
+      const r = new Resolver({ timeout: 2000, tries: 2 });
+      r.setServers([dns.server]);
+      return r;
+    };
     // Baseline: bare resolveMx for the same names, 64 at a time.
     const bare = resolver();
     let next = 0;
     let t = performance.now();
-    await Promise.all(Array.from({ length: 64 }, async () => { while (next < N) await bare.resolveMx(`d${next++}.test`).catch(() => undefined); }));
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < N) await bare.resolveMx(`d${next++}.test`).catch(() => undefined);
+      }),
+    );
     const bareMs = performance.now() - t;
-    const checker = new DnsChecker({ resolver: resolver() as DnsResolver, clock: systemClock, timeoutMs: 10_000, concurrency: 128 });
+    const checker = new DnsChecker({
+      resolver: resolver(),
+      clock: systemClock,
+      timeoutMs: 10_000,
+      concurrency: 128,
+    });
     next = 0;
     let ok = 0;
     t = performance.now();
-    await Promise.all(Array.from({ length: 128 }, async () => {
-      while (next < N) if ((await checker.lookup(`d${next++}.test`)).status === 'ok') ok++;
-    }));
+    await Promise.all(
+      Array.from({ length: 128 }, async () => {
+        while (next < N) if ((await checker.lookup(`d${next++}.test`)).status === 'ok') ok++;
+      }),
+    );
     const ms = performance.now() - t;
     console.log(`\n## DNS, ${fmt(N)} distinct domains, fake DNS server on loopback`);
-    console.log(`baseline: bare resolveMx                            ${bareMs.toFixed(0)} ms  (${fmt(N / (bareMs / 1000))} queries/s)`);
-    console.log(`DnsChecker (MX + A/AAAA of the MX host)             ${ms.toFixed(0)} ms  -> ${fmt(N / (ms / 1000))} domains/s (target >= 5,000); ${fmt(ok)} ok, ${fmt(checker.queries)} queries`);
+    console.log(
+      `baseline: bare resolveMx                            ${bareMs.toFixed(0)} ms  (${fmt(N / (bareMs / 1000))} queries/s)`,
+    );
+    console.log(
+      `DnsChecker (MX + A/AAAA of the MX host)             ${ms.toFixed(0)} ms  -> ${fmt(N / (ms / 1000))} domains/s (target >= 5,000); ${fmt(ok)} ok, ${fmt(checker.queries)} queries`,
+    );
   } finally {
     dns.stop();
   }
@@ -164,7 +246,10 @@ async function benchRate(): Promise<void> {
   const burst = 20;
   const grants: number[] = [];
   const instant: DnsResolver = {
-    resolveMx: async () => { grants.push(performance.now()); return [{ exchange: 'mx.example.net', priority: 1 }]; },
+    resolveMx: async () => {
+      grants.push(performance.now());
+      return [{ exchange: 'mx.example.net', priority: 1 }];
+    },
     resolve4: async () => ['192.0.2.1'],
     resolve6: async () => [],
   };
@@ -179,11 +264,22 @@ async function benchRate(): Promise<void> {
   const tokens: number[] = [];
   const bucket = new TokenBucket({ rate, burst, clock: systemClock });
   const take = bucket.take.bind(bucket);
-  bucket.take = (signal?: AbortSignal) => take(signal).then(() => { tokens.push(performance.now()); });
+  bucket.take = (signal?: AbortSignal) =>
+    take(signal).then(() => {
+      tokens.push(performance.now());
+    });
   const t0 = performance.now();
-  await runCheck(source(), { write: () => undefined, flush: async () => 0 }, {
-    offline: createOfflineContext(createLists()), stages: { dns }, concurrency: 50, clock: systemClock, rate: bucket,
-  });
+  await runCheck(
+    source(),
+    { write: () => undefined, flush: async () => 0 },
+    {
+      offline: createOfflineContext(createLists()),
+      stages: { dns },
+      concurrency: 50,
+      clock: systemClock,
+      rate: bucket,
+    },
+  );
   const elapsed = (performance.now() - t0) / 1000;
   const worstWindow = (ts: number[]): number => {
     let worst = 0;
@@ -196,9 +292,15 @@ async function benchRate(): Promise<void> {
   grants.sort((a, b) => a - b);
   const steady = (tokens.length - burst) / ((tokens.at(-1)! - tokens[burst]) / 1000);
   console.log(`\n## --rate ${rate}/s (burst ${burst}) for ${RATE_SECONDS} s`);
-  console.log(`checks started ${fmt(tokens.length)} in ${elapsed.toFixed(2)} s; steady rate after the burst ${steady.toFixed(2)}/s (${(((steady - rate) / rate) * 100).toFixed(2)}% off; target within 2%)`);
-  console.log(`busiest one-second window of token grants: ${worstWindow(tokens)} (limit rate + burst = ${rate + burst})`);
-  console.log(`busiest one-second window of DNS queries sent: ${worstWindow(grants)} (event-loop jitter between grant and send can bunch a few)`);
+  console.log(
+    `checks started ${fmt(tokens.length)} in ${elapsed.toFixed(2)} s; steady rate after the burst ${steady.toFixed(2)}/s (${(((steady - rate) / rate) * 100).toFixed(2)}% off; target within 2%)`,
+  );
+  console.log(
+    `busiest one-second window of token grants: ${worstWindow(tokens)} (limit rate + burst = ${rate + burst})`,
+  );
+  console.log(
+    `busiest one-second window of DNS queries sent: ${worstWindow(grants)} (event-loop jitter between grant and send can bunch a few)`,
+  );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ev-check-bench-'));

@@ -28,21 +28,33 @@ function time(cmd: string, args: string[], env: Record<string, string | undefine
   return ms;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const cases = {
-  'node -e 0 (pinned Node, baseline)': () => time(process.execPath, ['-e', '0'], { PATH: pinnedPath }),
-  'kubectl-email_validate --help (Node 24 on PATH)': () => time('kubectl-email_validate', ['--help'], { PATH: pinnedPath, HOME: bin }),
-  'kubectl-email_validate up --help (Node 24 on PATH)': () => time('kubectl-email_validate', ['up', '--help'], { PATH: pinnedPath, HOME: bin }),
-  'kubectl-email_validate --help (old PATH node, re-exec)': () => time('kubectl-email_validate', ['--help'], { PATH: systemPath, HOME: bin }),
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 };
-const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+const cases = {
+  'node -e 0 (pinned Node, baseline)': () =>
+    time(process.execPath, ['-e', '0'], { PATH: pinnedPath }),
+  'kubectl-email_validate --help (Node 24 on PATH)': () =>
+    time('kubectl-email_validate', ['--help'], { PATH: pinnedPath, HOME: bin }),
+  'kubectl-email_validate up --help (Node 24 on PATH)': () =>
+    time('kubectl-email_validate', ['up', '--help'], { PATH: pinnedPath, HOME: bin }),
+  'kubectl-email_validate --help (old PATH node, re-exec)': () =>
+    time('kubectl-email_validate', ['--help'], { PATH: systemPath, HOME: bin }),
+};
+const samples: Record<string, number[]> = Object.fromEntries(
+  Object.keys(cases).map((k) => [k, []]),
+);
 for (const fn of Object.values(cases)) fn(); // warm the file cache
-for (let i = 0; i < RUNS; i++) for (const [name, fn] of Object.entries(cases)) samples[name].push(fn());
+for (let i = 0; i < RUNS; i++)
+  for (const [name, fn] of Object.entries(cases)) samples[name].push(fn());
 
 const base = median(samples['node -e 0 (pinned Node, baseline)']);
 process.stdout.write(`CLI start-up, ${RUNS} runs each (median, ratio to bare node)\n`);
 for (const [name, xs] of Object.entries(samples)) {
   const m = median(xs);
-  process.stdout.write(`  ${name.padEnd(56)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(1)}x\n`);
+  process.stdout.write(
+    `  ${name.padEnd(56)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(1)}x\n`,
+  );
 }
 process.stdout.write('targets: --help median <= 250 ms and <= 4x node -e 0\n');

@@ -15,11 +15,16 @@ const seen: number[] = [];
 let lookups = 0;
 const dns = await startFakeDns((name) => {
   lookups++;
-  if (pattern.test(name)) { seen.push(performance.timeOrigin + performance.now()); return { mx: [{ priority: 10, exchange: `mx.${name}` }] }; }
+  if (pattern.test(name)) {
+    seen.push(performance.timeOrigin + performance.now());
+    return { mx: [{ priority: 10, exchange: `mx.${name}` }] };
+  }
   return name.startsWith('mx.') ? { a: ['192.0.2.1'] } : undefined;
 });
 process.stdout.write(`${dns.port}\n`);
 process.stdin.setEncoding('utf8').on('data', (d: string) => {
   if (!d.includes('report')) return;
-  process.stdout.write(`${JSON.stringify({ lookups, seen })}\n`, () => { void dns.close().then(() => process.exit(0)); });
+  process.stdout.write(`${JSON.stringify({ lookups, seen })}\n`, () => {
+    void dns.close().then(() => process.exit(0));
+  });
 });

@@ -27,7 +27,10 @@ function median(values: number[]): number {
 
 function timeCommand(args: string[]): { ms: number; code: number | null } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { ms: performance.now() - t0, code: r.status };
 }
 
@@ -46,19 +49,39 @@ function benchLocalFlow(): void {
   console.log(`local example flow (run --local examples/articles-flow.yaml), ${RUNS} runs:`);
   console.log(`  node -e 0 median            ${median(node).toFixed(0)} ms`);
   console.log(`  CLI start-up (version)       ${median(version).toFixed(0)} ms`);
-  console.log(`  flow, start to exit median   ${m.toFixed(0)} ms (min ${Math.min(...flow).toFixed(0)}, max ${Math.max(...flow).toFixed(0)}); target <= 1500 ms: ${m <= 1500 ? 'met' : 'NOT met'}`);
-  console.log(`  flow minus CLI start-up      ${(m - median(version)).toFixed(0)} ms (includes the example's 200 ms expectNone window)`);
+  console.log(
+    `  flow, start to exit median   ${m.toFixed(0)} ms (min ${Math.min(...flow).toFixed(0)}, max ${Math.max(...flow).toFixed(0)}); target <= 1500 ms: ${m <= 1500 ? 'met' : 'NOT met'}`,
+  );
+  console.log(
+    `  flow minus CLI start-up      ${(m - median(version)).toFixed(0)} ms (includes the example's 200 ms expectNone window)`,
+  );
 }
 
 function message(i: number): MessageDetail {
   const to = `user${i % 100}+run@example.test`;
   return {
-    id: `m${i}`, time: '2026-11-28T00:00:00.000Z',
-    envelope: { helo: 'h', mailFrom: { address: 'app@example.test', tag: null }, rcptTo: [{ address: to, tag: 'run' }], clientAddress: '127.0.0.1', tls: false, authUser: null },
-    from: 'App <app@example.test>', to: [to], subject: `Order ${i} confirmed`, messageId: `<m${i}@x>`, size: 2048, parsed: true, parseError: null,
+    id: `m${i}`,
+    time: '2026-11-28T00:00:00.000Z',
+    envelope: {
+      helo: 'h',
+      mailFrom: { address: 'app@example.test', tag: null },
+      rcptTo: [{ address: to, tag: 'run' }],
+      clientAddress: '127.0.0.1',
+      tls: false,
+      authUser: null,
+    },
+    from: 'App <app@example.test>',
+    to: [to],
+    subject: `Order ${i} confirmed`,
+    messageId: `<m${i}@x>`,
+    size: 2048,
+    parsed: true,
+    parseError: null,
     headers: [{ name: 'X-Order', value: String(i) }],
-    text: `Thanks for order ${i}. Track it at https://shop.test/orders/${i}`, html: `<a href="https://shop.test/orders/${i}">track</a>`,
-    attachments: [], analysis: null,
+    text: `Thanks for order ${i}. Track it at https://shop.test/orders/${i}`,
+    html: `<a href="https://shop.test/orders/${i}">track</a>`,
+    attachments: [],
+    analysis: null,
   };
 }
 
@@ -72,20 +95,36 @@ async function benchEvaluation(): Promise<void> {
     return { seq: i + 1, time: d.time, type: 'message.received', data: summary };
   });
   // Half the expectations need only the summary; half need the body and links (a detail fetch).
-  const yaml = Array.from({ length: N_EXP }, (_, k) => (k % 2 === 0
-    ? `  - expect: { to: "user${k}+run@example.test", subject: "/^Order \\\\d+ confirmed$/", count: ${N_MSG / 100} }`
-    : `  - expect: { to: "/^user${k}\\\\+/", text: "/Thanks for order \\\\d+/", link: "/shop\\\\.test\\\\/orders\\\\//", count: ${N_MSG / 100} }`)).join('\n');
-  const flow = parseFlow(`apiVersion: email-validate.dev/v1\nkind: EmailFlow\nsteps:\n${yaml}\n`, 'bench.yaml');
+  const yaml = Array.from({ length: N_EXP }, (_, k) =>
+    k % 2 === 0
+      ? `  - expect: { to: "user${k}+run@example.test", subject: "/^Order \\\\d+ confirmed$/", count: ${N_MSG / 100} }`
+      : `  - expect: { to: "/^user${k}\\\\+/", text: "/Thanks for order \\\\d+/", link: "/shop\\\\.test\\\\/orders\\\\//", count: ${N_MSG / 100} }`,
+  ).join('\n');
+  const flow = parseFlow(
+    `apiVersion: email-validate.dev/v1\nkind: EmailFlow\nsteps:\n${yaml}\n`,
+    'bench.yaml',
+  );
 
   const run = async (withExpectations: boolean): Promise<{ ms: number; passed: number }> => {
     const history = new FlowHistory(async (id) => byId.get(id) as MessageDetail);
     const clock = new FakeClock();
     const t0 = performance.now();
-    const watches = withExpectations ? flow.steps.map((s) => watchMessages({
-      history, clock, timeoutMs: 60_000, mode: 'expect', count: (s.action as ExpectStep).count,
-      criteria: compileCriteria((s.action as ExpectStep).criteria, { run: { id: 'run' }, env: {} }),
-      probeLink: async () => ({ status: 200, error: null }),
-    })) : [];
+    const watches = withExpectations
+      ? flow.steps.map((s) =>
+          watchMessages({
+            history,
+            clock,
+            timeoutMs: 60_000,
+            mode: 'expect',
+            count: (s.action as ExpectStep).count,
+            criteria: compileCriteria((s.action as ExpectStep).criteria, {
+              run: { id: 'run' },
+              env: {},
+            }),
+            probeLink: async () => ({ status: 200, error: null }),
+          }),
+        )
+      : [];
     for (const e of events) history.ingest(e);
     const outcomes = await Promise.all(watches);
     return { ms: performance.now() - t0, passed: outcomes.filter((o) => o.ok).length };
@@ -102,10 +141,14 @@ async function benchEvaluation(): Promise<void> {
     passed = r.passed;
   }
   const m = median(full);
-  console.log(`\n${N_EXP} expectations against ${N_MSG} arriving messages (${passed}/${N_EXP} satisfied), ${RUNS} runs:`);
+  console.log(
+    `\n${N_EXP} expectations against ${N_MSG} arriving messages (${passed}/${N_EXP} satisfied), ${RUNS} runs:`,
+  );
   console.log(`  ingest only (baseline) median      ${median(base).toFixed(1)} ms`);
-  console.log(`  ingest + evaluation median         ${m.toFixed(1)} ms; target <= 200 ms: ${m <= 200 ? 'met' : 'NOT met'}`);
+  console.log(
+    `  ingest + evaluation median         ${m.toFixed(1)} ms; target <= 200 ms: ${m <= 200 ? 'met' : 'NOT met'}`,
+  );
 }
 
-if (process.env.BENCH_SKIP_CLI !== "1") benchLocalFlow();
+if (process.env.BENCH_SKIP_CLI !== '1') benchLocalFlow();
 await benchEvaluation();

@@ -19,7 +19,11 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
-import { SINK_MALLOC_ARENA_MAX, SINK_MALLOC_MMAP_THRESHOLD, SINK_NODE_OPTIONS } from '../../src/manifests.ts';
+import {
+  SINK_MALLOC_ARENA_MAX,
+  SINK_MALLOC_MMAP_THRESHOLD,
+  SINK_NODE_OPTIONS,
+} from '../../src/manifests.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BUNDLE = process.env.BENCH_SINK_BUNDLE ?? join(ROOT, 'dist', 'sink', 'sink.bundle.mjs');
@@ -46,7 +50,12 @@ const MAILHOG_RECONNECT_CLIENTS = 100;
 async function runBareServer(): Promise<void> {
   const { SinkSmtpServer } = await import('../../sink/smtp-server.ts');
   const server = new SinkSmtpServer({
-    disableReverseLookup: true, authOptional: true, hideSTARTTLS: true, logger: false, size: 25 * 1024 * 1024, maxClients: 1000,
+    disableReverseLookup: true,
+    authOptional: true,
+    hideSTARTTLS: true,
+    logger: false,
+    size: 25 * 1024 * 1024,
+    maxClients: 1000,
     onData(stream, _session, callback) {
       stream.on('data', () => undefined);
       stream.on('end', () => callback(null, 'Ok'));
@@ -60,7 +69,11 @@ async function runBareServer(): Promise<void> {
 }
 
 // ---------------------------------------------------------------- processes
-interface Target { child: ChildProcess; smtpPort: number; httpPort: number | null }
+interface Target {
+  child: ChildProcess;
+  smtpPort: number;
+  httpPort: number | null;
+}
 
 async function spawnTarget(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Target> {
   const child = spawn(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
@@ -82,8 +95,30 @@ async function spawnTarget(args: string[], env: NodeJS.ProcessEnv = process.env)
 
 /** The V8 flags and malloc setting the cluster's pod (and sink/Dockerfile) run the sink with. */
 const SINK_NODE_FLAGS = (process.env.BENCH_SINK_FLAGS ?? SINK_NODE_OPTIONS).split(' ');
-const SINK_ENV = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SINK_MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? SINK_MALLOC_MMAP_THRESHOLD };
-const startSinkProcess = (maxMessages = 10_000) => spawnTarget([...SINK_NODE_FLAGS, BUNDLE, '--smtp-port', '0', '--http-port', '0', '--no-auth', '--log-level', 'warn', '--max-messages', String(maxMessages), '--max-bytes', '1GiB'], SINK_ENV);
+const SINK_ENV = {
+  ...process.env,
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SINK_MALLOC_ARENA_MAX,
+  MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? SINK_MALLOC_MMAP_THRESHOLD,
+};
+const startSinkProcess = (maxMessages = 10_000) =>
+  spawnTarget(
+    [
+      ...SINK_NODE_FLAGS,
+      BUNDLE,
+      '--smtp-port',
+      '0',
+      '--http-port',
+      '0',
+      '--no-auth',
+      '--log-level',
+      'warn',
+      '--max-messages',
+      String(maxMessages),
+      '--max-bytes',
+      '1GiB',
+    ],
+    SINK_ENV,
+  );
 const startBare = () => spawnTarget([import.meta.filename, '--bare-server']);
 
 /**
@@ -92,7 +127,8 @@ const startBare = () => spawnTarget([import.meta.filename, '--bare-server']);
  * the main checkout). Null when there is none: scenario 6 is skipped.
  */
 function findMailhog(): string | null {
-  if (process.env.MAILHOG_BIN) return existsSync(process.env.MAILHOG_BIN) ? process.env.MAILHOG_BIN : null;
+  if (process.env.MAILHOG_BIN)
+    return existsSync(process.env.MAILHOG_BIN) ? process.env.MAILHOG_BIN : null;
   for (let dir = ROOT, i = 0; i < 4; i++, dir = dirname(dir)) {
     const candidate = join(dir, '..', 'shared', 'tools', 'mailhog');
     if (existsSync(candidate)) return candidate;
@@ -112,7 +148,18 @@ async function freePort(): Promise<number> {
 async function startMailhog(bin: string): Promise<Target> {
   const smtpPort = await freePort();
   const httpPort = await freePort();
-  const child = spawn(bin, ['-smtp-bind-addr', `127.0.0.1:${smtpPort}`, '-api-bind-addr', `127.0.0.1:${httpPort}`, '-ui-bind-addr', `127.0.0.1:${httpPort}`], { stdio: 'ignore' });
+  const child = spawn(
+    bin,
+    [
+      '-smtp-bind-addr',
+      `127.0.0.1:${smtpPort}`,
+      '-api-bind-addr',
+      `127.0.0.1:${httpPort}`,
+      '-ui-bind-addr',
+      `127.0.0.1:${httpPort}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const deadline = performance.now() + 20_000;
   for (;;) {
     try {
@@ -121,7 +168,8 @@ async function startMailhog(bin: string): Promise<Target> {
       s.socket.end('QUIT\r\n');
       return { child, smtpPort, httpPort };
     } catch (err) {
-      if (performance.now() > deadline) throw new Error(`MailHog did not start: ${(err as Error).message}`);
+      if (performance.now() > deadline)
+        throw new Error(`MailHog did not start: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -135,7 +183,8 @@ async function stop(t: Target): Promise<void> {
 /** The sink's V8 heap used and external memory (MiB), from its own /metrics: where the resident memory goes. */
 async function heapMiB(httpPort: number): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^email_sink_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const read = (name: string) =>
+    Number(new RegExp(`^email_sink_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
   return `heap ${fmt(read('nodejs_heap_size_used_bytes'))}/${fmt(read('nodejs_heap_size_total_bytes'))} ext ${fmt(read('nodejs_external_memory_bytes'))}`;
 }
 
@@ -186,10 +235,20 @@ class Session {
       const lines = text.split('\r\n');
       this.#tail = lines.pop()!;
       for (const l of lines) if (l.length >= 4 && l[3] === ' ') this.replies++;
-      if (this.#wake && this.replies >= this.#want) { const w = this.#wake; this.#wake = null; w(); }
+      if (this.#wake && this.replies >= this.#want) {
+        const w = this.#wake;
+        this.#wake = null;
+        w();
+      }
     });
-    socket.on('error', (e) => { this.#failed = e; this.#wake?.(); });
-    socket.on('close', () => { this.#failed ??= new Error('closed'); this.#wake?.(); });
+    socket.on('error', (e) => {
+      this.#failed = e;
+      this.#wake?.();
+    });
+    socket.on('close', () => {
+      this.#failed ??= new Error('closed');
+      this.#wake?.();
+    });
   }
 
   static open(port: number): Promise<Session> {
@@ -203,7 +262,10 @@ class Session {
     if (this.replies >= n) return Promise.resolve();
     if (this.#failed) return Promise.reject(this.#failed);
     this.#want = n;
-    return new Promise((resolve, reject) => { this.#wake = () => (this.replies >= n ? resolve() : reject(this.#failed ?? new Error('session failed'))); });
+    return new Promise((resolve, reject) => {
+      this.#wake = () =>
+        this.replies >= n ? resolve() : reject(this.#failed ?? new Error('session failed'));
+    });
   }
 
   async hello(): Promise<void> {
@@ -224,15 +286,22 @@ class Session {
 }
 
 /** `total` messages over `sessions` persistent sessions, as fast as they go. */
-async function persistentLoad(port: number, sessions: number, total: number, firstId = 0): Promise<number> {
+async function persistentLoad(
+  port: number,
+  sessions: number,
+  total: number,
+  firstId = 0,
+): Promise<number> {
   let next = 0;
   const start = performance.now();
-  await Promise.all(Array.from({ length: sessions }, async () => {
-    const s = await Session.open(port);
-    await s.hello();
-    while (next < total) await s.send(message(firstId + next++));
-    s.socket.end('QUIT\r\n');
-  }));
+  await Promise.all(
+    Array.from({ length: sessions }, async () => {
+      const s = await Session.open(port);
+      await s.hello();
+      while (next < total) await s.send(message(firstId + next++));
+      s.socket.end('QUIT\r\n');
+    }),
+  );
   return total / ((performance.now() - start) / 1000);
 }
 
@@ -240,15 +309,17 @@ async function persistentLoad(port: number, sessions: number, total: number, fir
 async function reconnectLoad(port: number, clients: number, total: number): Promise<number> {
   let next = 0;
   const start = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next < total) {
-      const id = next++;
-      const s = await Session.open(port);
-      await s.hello();
-      await s.send(message(id));
-      s.socket.end('QUIT\r\n');
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < total) {
+        const id = next++;
+        const s = await Session.open(port);
+        await s.hello();
+        await s.send(message(id));
+        s.socket.end('QUIT\r\n');
+      }
+    }),
+  );
   return total / ((performance.now() - start) / 1000);
 }
 
@@ -275,14 +346,20 @@ class FeedClient {
       }
       if (ev.type === 'message.received' && ev.data?.subject) {
         const w = this.#waiting.get(ev.data.subject);
-        if (w) { this.#waiting.delete(ev.data.subject); w(performance.timeOrigin + performance.now()); }
+        if (w) {
+          this.#waiting.delete(ev.data.subject);
+          w(performance.timeOrigin + performance.now());
+        }
       }
     });
   }
 
   static open(httpPort: number): Promise<FeedClient> {
     const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/api/events?since=0`);
-    return new Promise((resolve, reject) => { ws.once('open', () => resolve(new FeedClient(ws))); ws.once('error', reject); });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new FeedClient(ws)));
+      ws.once('error', reject);
+    });
   }
 
   /**
@@ -293,8 +370,15 @@ class FeedClient {
   async analysisIdle(timeoutMs = 120_000): Promise<void> {
     if (this.analyzed >= this.received) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`analysis not done: ${this.analyzed}/${this.received}`)), timeoutMs);
-      this.#onAnalyzed = () => { clearTimeout(timer); this.#onAnalyzed = null; resolve(); };
+      const timer = setTimeout(
+        () => reject(new Error(`analysis not done: ${this.analyzed}/${this.received}`)),
+        timeoutMs,
+      );
+      this.#onAnalyzed = () => {
+        clearTimeout(timer);
+        this.#onAnalyzed = null;
+        resolve();
+      };
     });
   }
 
@@ -303,7 +387,9 @@ class FeedClient {
     return new Promise((resolve) => this.#waiting.set(subject, resolve));
   }
 
-  close(): void { this.ws.close(); }
+  close(): void {
+    this.ws.close();
+  }
 }
 
 /**
@@ -323,7 +409,10 @@ function runFeedCounter(httpPort: number): void {
     else if (ev.type === 'message.analyzed') counts.analyzed++;
   });
   setInterval(() => parentPort!.postMessage(counts), 20);
-  parentPort!.on('message', () => { ws.close(); process.exit(0); });
+  parentPort!.on('message', () => {
+    ws.close();
+    process.exit(0);
+  });
 }
 
 class FeedCounter {
@@ -351,13 +440,24 @@ class FeedCounter {
     const done = () => this.counts.received >= sent && this.counts.analyzed >= this.counts.received;
     if (done()) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`feed not settled: ${JSON.stringify(this.counts)} of ${sent}`)), timeoutMs);
-      const check = () => { if (done()) { clearTimeout(timer); this.#listeners.delete(check); resolve(); } };
+      const timer = setTimeout(
+        () => reject(new Error(`feed not settled: ${JSON.stringify(this.counts)} of ${sent}`)),
+        timeoutMs,
+      );
+      const check = () => {
+        if (done()) {
+          clearTimeout(timer);
+          this.#listeners.delete(check);
+          resolve();
+        }
+      };
       this.#listeners.add(check);
     });
   }
 
-  close(): void { this.#worker.postMessage('close'); }
+  close(): void {
+    this.#worker.postMessage('close');
+  }
 }
 
 function pct(values: number[], p: number): number {
@@ -366,7 +466,8 @@ function pct(values: number[], p: number): number {
 }
 
 const now = () => performance.timeOrigin + performance.now();
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 // ---------------------------------------------------------------- scenarios
 /**
@@ -389,9 +490,10 @@ async function mailhogComparison(bin: string, say: (line: string) => void): Prom
   const round = async (name: Name, pattern: 'persistent' | 'reconnect', messages: number) => {
     const t = targets[name];
     const before = cpuSeconds(t.child.pid!);
-    const rate = pattern === 'persistent'
-      ? await persistentLoad(t.smtpPort, PERSISTENT_SESSIONS, messages, (id += messages))
-      : await reconnectLoad(t.smtpPort, MAILHOG_RECONNECT_CLIENTS, messages);
+    const rate =
+      pattern === 'persistent'
+        ? await persistentLoad(t.smtpPort, PERSISTENT_SESSIONS, messages, (id += messages))
+        : await reconnectLoad(t.smtpPort, MAILHOG_RECONNECT_CLIENTS, messages);
     const key = `${name}:${pattern}`;
     cpu[key] = (cpu[key] ?? 0) + cpuSeconds(t.child.pid!) - before;
     (rates[key] ??= []).push(rate);
@@ -399,36 +501,54 @@ async function mailhogComparison(bin: string, say: (line: string) => void): Prom
       // The analysis left over from this round (it pauses during floods) runs before the next round, counted apart.
       const after = cpuSeconds(t.child.pid!);
       await cpuQuiet(t.child.pid!, 60);
-      cpu[`analysis:${pattern}`] = (cpu[`analysis:${pattern}`] ?? 0) + cpuSeconds(t.child.pid!) - after;
+      cpu[`analysis:${pattern}`] =
+        (cpu[`analysis:${pattern}`] ?? 0) + cpuSeconds(t.child.pid!) - after;
     }
   };
-  for (const name of names) await persistentLoad(targets[name].smtpPort, PERSISTENT_SESSIONS, 1_000, (id += 1_000)); // warm-up
+  for (const name of names)
+    await persistentLoad(targets[name].smtpPort, PERSISTENT_SESSIONS, 1_000, (id += 1_000)); // warm-up
   await cpuQuiet(sink.child.pid!, 60);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const us = (key: string, messages: number) => fmt((cpu[key] * 1e6) / messages);
   for (const [pattern, total, label] of [
     ['persistent', MAILHOG_PERSISTENT_MESSAGES, `${PERSISTENT_SESSIONS} persistent sessions`],
-    ['reconnect', MAILHOG_RECONNECT_MESSAGES, `one message per connection, ${MAILHOG_RECONNECT_CLIENTS} concurrent clients`],
+    [
+      'reconnect',
+      MAILHOG_RECONNECT_MESSAGES,
+      `one message per connection, ${MAILHOG_RECONNECT_CLIENTS} concurrent clients`,
+    ],
   ] as const) {
     const perRound = Math.round(total / ROUNDS);
     for (let r = 0; r < ROUNDS; r++) for (const name of names) await round(name, pattern, perRound);
     const m = (name: Name) => median(rates[`${name}:${pattern}`]);
     const list = (name: Name) => rates[`${name}:${pattern}`].map((x) => fmt(x)).join('/');
     const sent = perRound * ROUNDS;
-    say(`6. vs MailHog 1.0.1, ${label}, ${ROUNDS} alternating rounds of ${fmt(perRound)}: sink median ${fmt(m('sink'))} msg/s (${list('sink')}), MailHog ${fmt(m('mailhog'))} msg/s (${list('mailhog')}), bare smtp-server ${fmt(m('bare'))} msg/s (${list('bare')}); sink/MailHog ${fmt(m('sink') / m('mailhog'), 2)}x (target >= 1); server CPU per message during the load (all threads): sink ${us(`sink:${pattern}`, sent)} µs, MailHog ${us(`mailhog:${pattern}`, sent)} µs, bare ${us(`bare:${pattern}`, sent)} µs; sink/bare ${fmt(cpu[`sink:${pattern}`] / cpu[`bare:${pattern}`], 2)}x (target <= 1.3); the sink's analysis left after the load: ${us(`analysis:${pattern}`, sent)} µs per message`);
+    say(
+      `6. vs MailHog 1.0.1, ${label}, ${ROUNDS} alternating rounds of ${fmt(perRound)}: sink median ${fmt(m('sink'))} msg/s (${list('sink')}), MailHog ${fmt(m('mailhog'))} msg/s (${list('mailhog')}), bare smtp-server ${fmt(m('bare'))} msg/s (${list('bare')}); sink/MailHog ${fmt(m('sink') / m('mailhog'), 2)}x (target >= 1); server CPU per message during the load (all threads): sink ${us(`sink:${pattern}`, sent)} µs, MailHog ${us(`mailhog:${pattern}`, sent)} µs, bare ${us(`bare:${pattern}`, sent)} µs; sink/bare ${fmt(cpu[`sink:${pattern}`] / cpu[`bare:${pattern}`], 2)}x (target <= 1.3); the sink's analysis left after the load: ${us(`analysis:${pattern}`, sent)} µs per message`,
+    );
   }
   for (const t of Object.values(targets)) await stop(t);
 }
 
 async function main(): Promise<void> {
   const results: string[] = [];
-  const say = (line: string) => { process.stdout.write(`${line}\n`); results.push(line); };
+  const say = (line: string) => {
+    process.stdout.write(`${line}\n`);
+    results.push(line);
+  };
   const os = await import('node:os');
-  const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
-  say(`sink bench: ${MESSAGE_BYTES}-byte messages, loopback, node ${process.version}, ${os.cpus().length} CPUs, load average ${load()} at start`);
+  const load = () =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
+  say(
+    `sink bench: ${MESSAGE_BYTES}-byte messages, loopback, node ${process.version}, ${os.cpus().length} CPUs, load average ${load()} at start`,
+  );
   const mailhogBin = findMailhog();
   if (process.env.BENCH_ONLY_MAILHOG) {
-    if (mailhogBin === null) throw new Error('BENCH_ONLY_MAILHOG: no MailHog binary (set MAILHOG_BIN)');
+    if (mailhogBin === null)
+      throw new Error('BENCH_ONLY_MAILHOG: no MailHog binary (set MAILHOG_BIN)');
     await mailhogComparison(mailhogBin, say);
     return;
   }
@@ -454,28 +574,52 @@ async function main(): Promise<void> {
   // CPU time each server process used per message during its rounds: unlike the
   // rates, it hardly depends on what else the machine is doing.
   const cpu = { bare: 0, sink: 0, bareReconnect: 0, sinkReconnect: 0 };
-  const timed = async <T>(pid: number, key: keyof typeof cpu, run: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(
+    pid: number,
+    key: keyof typeof cpu,
+    run: () => Promise<T>,
+  ): Promise<T> => {
     const before = cpuSeconds(pid);
     const result = await run();
     cpu[key] += cpuSeconds(pid) - before;
     return result;
   };
   for (let round = 0; round < ROUNDS; round++) {
-    bareRates.push(await timed(bare.child.pid!, 'bare', () => persistentLoad(bare.smtpPort, PERSISTENT_SESSIONS, perRound)));
-    sinkRates.push(await timed(sink.child.pid!, 'sink', () => persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, perRound, (id += perRound))));
+    bareRates.push(
+      await timed(bare.child.pid!, 'bare', () =>
+        persistentLoad(bare.smtpPort, PERSISTENT_SESSIONS, perRound),
+      ),
+    );
+    sinkRates.push(
+      await timed(sink.child.pid!, 'sink', () =>
+        persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, perRound, (id += perRound)),
+      ),
+    );
     await counter.settled((sent += perRound));
   }
   for (let round = 0; round < ROUNDS; round++) {
-    bareReconnects.push(await timed(bare.child.pid!, 'bareReconnect', () => reconnectLoad(bare.smtpPort, RECONNECT_CLIENTS, perReconnectRound)));
-    sinkReconnects.push(await timed(sink.child.pid!, 'sinkReconnect', () => reconnectLoad(sink.smtpPort, RECONNECT_CLIENTS, perReconnectRound)));
+    bareReconnects.push(
+      await timed(bare.child.pid!, 'bareReconnect', () =>
+        reconnectLoad(bare.smtpPort, RECONNECT_CLIENTS, perReconnectRound),
+      ),
+    );
+    sinkReconnects.push(
+      await timed(sink.child.pid!, 'sinkReconnect', () =>
+        reconnectLoad(sink.smtpPort, RECONNECT_CLIENTS, perReconnectRound),
+      ),
+    );
     await counter.settled((sent += perReconnectRound));
   }
   const us = (seconds: number, messages: number) => fmt((seconds * 1e6) / messages);
   const list = (xs: number[]) => xs.map((x) => fmt(x)).join('/');
   const bareRate = median(bareRates);
   const sinkRate = median(sinkRates);
-  say(`1. persistent sessions (${PERSISTENT_SESSIONS}), ${ROUNDS} rounds of ${fmt(perRound)} messages: sink median ${fmt(sinkRate)} msg/s (${list(sinkRates)}) with a WebSocket client consuming every event (${fmt(counter.counts.events)} events in all); bare smtp-server median ${fmt(bareRate)} msg/s (${list(bareRates)}); ratio ${fmt((100 * sinkRate) / bareRate)}% (target >= 60%); server CPU per message: sink ${us(cpu.sink, perRound * ROUNDS)} µs, bare ${us(cpu.bare, perRound * ROUNDS)} µs`);
-  say(`2. one message per connection, ${RECONNECT_CLIENTS} concurrent clients, ${ROUNDS} rounds of ${fmt(perReconnectRound)} messages: sink median ${fmt(median(sinkReconnects))} msg/s (${list(sinkReconnects)}) (target >= 2,500); bare smtp-server median ${fmt(median(bareReconnects))} msg/s (${list(bareReconnects)}); server CPU per message: sink ${us(cpu.sinkReconnect, perReconnectRound * ROUNDS)} µs, bare ${us(cpu.bareReconnect, perReconnectRound * ROUNDS)} µs`);
+  say(
+    `1. persistent sessions (${PERSISTENT_SESSIONS}), ${ROUNDS} rounds of ${fmt(perRound)} messages: sink median ${fmt(sinkRate)} msg/s (${list(sinkRates)}) with a WebSocket client consuming every event (${fmt(counter.counts.events)} events in all); bare smtp-server median ${fmt(bareRate)} msg/s (${list(bareRates)}); ratio ${fmt((100 * sinkRate) / bareRate)}% (target >= 60%); server CPU per message: sink ${us(cpu.sink, perRound * ROUNDS)} µs, bare ${us(cpu.bare, perRound * ROUNDS)} µs`,
+  );
+  say(
+    `2. one message per connection, ${RECONNECT_CLIENTS} concurrent clients, ${ROUNDS} rounds of ${fmt(perReconnectRound)} messages: sink median ${fmt(median(sinkReconnects))} msg/s (${list(sinkReconnects)}) (target >= 2,500); bare smtp-server median ${fmt(median(bareReconnects))} msg/s (${list(bareReconnects)}); server CPU per message: sink ${us(cpu.sinkReconnect, perReconnectRound * ROUNDS)} µs, bare ${us(cpu.bareReconnect, perReconnectRound * ROUNDS)} µs`,
+  );
   counter.close();
   await stop(sink);
   await stop(bare);
@@ -483,7 +627,13 @@ async function main(): Promise<void> {
   // 3. latency end of DATA -> event at the WebSocket client, at 500 msg/s; fresh connection -> event
   sink = await startSinkProcess();
   const feed = await FeedClient.open(sink.httpPort!);
-  const sessions = await Promise.all(Array.from({ length: 10 }, async () => { const s = await Session.open(sink.smtpPort); await s.hello(); return s; }));
+  const sessions = await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      const s = await Session.open(sink.smtpPort);
+      await s.hello();
+      return s;
+    }),
+  );
   const idle = [...sessions];
   const latencies: number[] = [];
   const pending: Array<Promise<void>> = [];
@@ -493,22 +643,33 @@ async function main(): Promise<void> {
     const due = t0 + (i * 1000) / LATENCY_RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait)); // no busy-waiting: the generator must not eat the sink's CPU
-    while (idle.length === 0) await new Promise<void>((r) => { freed = r; });
+    while (idle.length === 0)
+      await new Promise<void>((r) => {
+        freed = r;
+      });
     const s = idle.pop()!;
     const subject = `bench-${3e9 + i}`;
     const arrived = feed.waitFor(subject);
     let sentAt = 0;
-    pending.push(s.send(message(3e9 + i), () => { sentAt = now(); }).then(async () => {
-      idle.push(s);
-      const f = freed;
-      freed = null;
-      f?.();
-      latencies.push((await arrived) - sentAt);
-    }));
+    pending.push(
+      s
+        .send(message(3e9 + i), () => {
+          sentAt = now();
+        })
+        .then(async () => {
+          idle.push(s);
+          const f = freed;
+          freed = null;
+          f?.();
+          latencies.push((await arrived) - sentAt);
+        }),
+    );
   }
   await Promise.all(pending);
   const achieved = LATENCY_MESSAGES / ((performance.now() - t0) / 1000);
-  say(`3. end of DATA -> event at the WebSocket client at ${LATENCY_RATE} msg/s (achieved ${fmt(achieved)}), ${fmt(LATENCY_MESSAGES)} messages: p50 ${fmt(pct(latencies, 50), 2)} ms, p90 ${fmt(pct(latencies, 90), 2)} ms, p99 ${fmt(pct(latencies, 99), 2)} ms, max ${fmt(Math.max(...latencies), 2)} ms (target p99 <= 5 ms)`);
+  say(
+    `3. end of DATA -> event at the WebSocket client at ${LATENCY_RATE} msg/s (achieved ${fmt(achieved)}), ${fmt(LATENCY_MESSAGES)} messages: p50 ${fmt(pct(latencies, 50), 2)} ms, p90 ${fmt(pct(latencies, 90), 2)} ms, p99 ${fmt(pct(latencies, 99), 2)} ms, max ${fmt(Math.max(...latencies), 2)} ms (target p99 <= 5 ms)`,
+  );
   for (const s of sessions) s.socket.end('QUIT\r\n');
 
   const fresh: number[] = [];
@@ -522,7 +683,9 @@ async function main(): Promise<void> {
     fresh.push((await arrived) - start);
     s.socket.end('QUIT\r\n');
   }
-  say(`4. fresh connection -> event for a single message (${FRESH_MESSAGES} in sequence): p50 ${fmt(pct(fresh, 50), 2)} ms, p99 ${fmt(pct(fresh, 99), 2)} ms (target p50 <= 20 ms)`);
+  say(
+    `4. fresh connection -> event for a single message (${FRESH_MESSAGES} in sequence): p50 ${fmt(pct(fresh, 50), 2)} ms, p99 ${fmt(pct(fresh, 99), 2)} ms (target p50 <= 20 ms)`,
+  );
   feed.close();
   await stop(sink);
 
@@ -534,15 +697,23 @@ async function main(): Promise<void> {
   for (let sent = 0; sent < MEMORY_MESSAGES; sent += step) {
     await persistentLoad(sink.smtpPort, PERSISTENT_SESSIONS, step, 5e9 + sent);
     samples.push(`${fmt((sent + step) / 1000)}k:${fmt(rssMiB(sink.child.pid!))}`);
-    if (sent === MEMORY_MESSAGES / 2 - step || sent === MEMORY_MESSAGES - step) heaps.push(`${fmt((sent + step) / 1000)}k: ${await heapMiB(sink.httpPort!)}`);
+    if (sent === MEMORY_MESSAGES / 2 - step || sent === MEMORY_MESSAGES - step)
+      heaps.push(`${fmt((sent + step) / 1000)}k: ${await heapMiB(sink.httpPort!)}`);
   }
   await cpuQuiet(sink.child.pid!);
   const settled = `after the analysis caught up: ${fmt(rssMiB(sink.child.pid!))} (${await heapMiB(sink.httpPort!)})`;
-  say(`   (load average ${load()} after scenario 4: other work on the machine shares the CPUs, hence the alternating rounds)`);
-  say(`5. ${fmt(MEMORY_MESSAGES)} messages with a ${fmt(MEMORY_CAP)}-message cap: resident MiB after each ${fmt(step)} ${samples.join(' ')} (target <= 350 MB, flat once capped); main thread MiB (used/total) at ${heaps.join(', ')}; ${settled}`);
+  say(
+    `   (load average ${load()} after scenario 4: other work on the machine shares the CPUs, hence the alternating rounds)`,
+  );
+  say(
+    `5. ${fmt(MEMORY_MESSAGES)} messages with a ${fmt(MEMORY_CAP)}-message cap: resident MiB after each ${fmt(step)} ${samples.join(' ')} (target <= 350 MB, flat once capped); main thread MiB (used/total) at ${heaps.join(', ')}; ${settled}`,
+  );
   await stop(sink);
 
-  if (mailhogBin === null) say('6. vs MailHog: skipped (no MailHog binary: set MAILHOG_BIN, or put it at ../shared/tools/mailhog)');
+  if (mailhogBin === null)
+    say(
+      '6. vs MailHog: skipped (no MailHog binary: set MAILHOG_BIN, or put it at ../shared/tools/mailhog)',
+    );
   else await mailhogComparison(mailhogBin, say);
 }
 

@@ -30,7 +30,10 @@ import { inboxUrl, launchBrowser, startMailSink } from '../integration/inbox/sup
 declare const document: { querySelector(s: string): unknown };
 declare const window: unknown;
 declare function requestAnimationFrame(callback: () => void): number;
-declare const performance: { now(): number; getEntriesByName(name: string): Array<{ startTime: number }> };
+declare const performance: {
+  now(): number;
+  getEntriesByName(name: string): Array<{ startTime: number }>;
+};
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const MESSAGES = 10_000;
@@ -49,8 +52,21 @@ const store = sink.context.store as MemoryMessageStore;
 let n = 0;
 function addMessage(): void {
   n++;
-  const raw = Buffer.from(`From: "App ${n % 50}" <app${n % 50}@example.com>\r\nTo: user+${n}@example.com\r\nSubject: Order ${n} confirmed - your receipt\r\nDate: Sun, 6 Dec 2026 01:00:00 +0000\r\nMessage-ID: <${n}@bench.example>\r\nContent-Type: text/plain\r\n\r\nThanks for order ${n}.\r\n${'Lorem ipsum dolor sit amet. '.repeat(40)}\r\n`);
-  store.add({ envelope: { helo: 'bench', mailFrom: { address: `app${n % 50}@example.com`, tag: null }, rcptTo: [{ address: `user+${n}@example.com`, tag: String(n) }], clientAddress: '127.0.0.1', tls: false, authUser: null }, raw, headers: parseHeaderBlock(raw) });
+  const raw = Buffer.from(
+    `From: "App ${n % 50}" <app${n % 50}@example.com>\r\nTo: user+${n}@example.com\r\nSubject: Order ${n} confirmed - your receipt\r\nDate: Sun, 6 Dec 2026 01:00:00 +0000\r\nMessage-ID: <${n}@bench.example>\r\nContent-Type: text/plain\r\n\r\nThanks for order ${n}.\r\n${'Lorem ipsum dolor sit amet. '.repeat(40)}\r\n`,
+  );
+  store.add({
+    envelope: {
+      helo: 'bench',
+      mailFrom: { address: `app${n % 50}@example.com`, tag: null },
+      rcptTo: [{ address: `user+${n}@example.com`, tag: String(n) }],
+      clientAddress: '127.0.0.1',
+      tls: false,
+      authUser: null,
+    },
+    raw,
+    headers: parseHeaderBlock(raw),
+  });
 }
 for (let i = 0; i < MESSAGES; i++) addMessage();
 
@@ -75,47 +91,75 @@ for (let round = 1; round <= ROUNDS; round++) {
   await page.goto('about:blank');
   await page.goto(inboxUrl(sink));
   // The page marks both moments itself (User Timing, relative to the start of the navigation).
-  await page.waitForFunction(() => performance.getEntriesByName('inbox-all-loaded').length > 0, undefined, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => performance.getEntriesByName('inbox-all-loaded').length > 0,
+    undefined,
+    { timeout: 60_000 },
+  );
   await page.waitForSelector('.row');
-  r.firstRender = await page.evaluate(() => performance.getEntriesByName('inbox-first-rows')[0].startTime);
-  r.allLoaded = await page.evaluate(() => performance.getEntriesByName('inbox-all-loaded')[0].startTime);
-  const held = await page.evaluate(() => (window as { __evInbox: { model: { messages: unknown[] } } }).__evInbox.model.messages.length);
+  r.firstRender = await page.evaluate(
+    () => performance.getEntriesByName('inbox-first-rows')[0].startTime,
+  );
+  r.allLoaded = await page.evaluate(
+    () => performance.getEntriesByName('inbox-all-loaded')[0].startTime,
+  );
+  const held = await page.evaluate(
+    () =>
+      (window as { __evInbox: { model: { messages: unknown[] } } }).__evInbox.model.messages.length,
+  );
   if (held !== MESSAGES) throw new Error(`the page loaded ${held} of ${MESSAGES} messages`);
 
   // Opening a message: one the sink has not parsed yet, against the API's own detail time for another.
-  const page0 = await (await fetch(`${sink.url}/api/ui/inbox?start=${round * 40}&limit=2`, { headers: auth })).json() as InboxPage;
+  const page0 = (await (
+    await fetch(`${sink.url}/api/ui/inbox?start=${round * 40}&limit=2`, { headers: auth })
+  ).json()) as InboxPage;
   r.apiDetail = await apiMs(`/api/messages/${page0.items[1].id}`);
   const target = page0.items[0].id;
   await page.fill('input.search', '');
-  r.open = await page.evaluate(async ({ id, index }) => {
-    const list = document.querySelector('.list') as { scrollTop: number };
-    list.scrollTop = index * 68;
-    await new Promise<void>((res) => requestAnimationFrame(() => requestAnimationFrame(() => res())));
-    const row = document.querySelector(`.row[data-key="${id}"]`) as { click(): void } | null;
-    if (!row) throw new Error('target row not rendered');
-    const t0 = performance.now();
-    row.click();
-    await new Promise<void>((res) => {
-      const check = () => (document.querySelector('.message .tab-body') !== null ? res() : requestAnimationFrame(check));
-      check();
-    });
-    return performance.now() - t0;
-  }, { id: target, index: round * 40 });
+  r.open = await page.evaluate(
+    async ({ id, index }) => {
+      const list = document.querySelector('.list') as { scrollTop: number };
+      list.scrollTop = index * 68;
+      await new Promise<void>((res) =>
+        requestAnimationFrame(() => requestAnimationFrame(() => res())),
+      );
+      const row = document.querySelector(`.row[data-key="${id}"]`) as { click(): void } | null;
+      if (!row) throw new Error('target row not rendered');
+      const t0 = performance.now();
+      row.click();
+      await new Promise<void>((res) => {
+        const check = () =>
+          document.querySelector('.message .tab-body') !== null
+            ? res()
+            : requestAnimationFrame(check);
+        check();
+      });
+      return performance.now() - t0;
+    },
+    { id: target, index: round * 40 },
+  );
   await page.keyboard.press('Escape');
 
   // Frame rate, idle and with 500 messages/s arriving (alternating order between rounds).
-  const countFrames = (seconds: number) => page.evaluate((ms) => new Promise<number>((res) => {
-    let frames = 0;
-    const t0 = performance.now();
-    const tick = () => {
-      frames++;
-      const elapsed = performance.now() - t0;
-      if (elapsed < ms) requestAnimationFrame(tick);
-      else res(frames / (elapsed / 1000));
-    };
-    requestAnimationFrame(tick);
-  }), seconds * 1000);
-  const idle = async () => { r.fpsIdle = await countFrames(ARRIVAL_SECONDS); };
+  const countFrames = (seconds: number) =>
+    page.evaluate(
+      (ms) =>
+        new Promise<number>((res) => {
+          let frames = 0;
+          const t0 = performance.now();
+          const tick = () => {
+            frames++;
+            const elapsed = performance.now() - t0;
+            if (elapsed < ms) requestAnimationFrame(tick);
+            else res(frames / (elapsed / 1000));
+          };
+          requestAnimationFrame(tick);
+        }),
+      seconds * 1000,
+    );
+  const idle = async () => {
+    r.fpsIdle = await countFrames(ARRIVAL_SECONDS);
+  };
   const loaded = async () => {
     const before = n;
     const frames = countFrames(ARRIVAL_SECONDS);
@@ -128,16 +172,39 @@ for (let round = 1; round <= ROUNDS; round++) {
     clearInterval(timer);
     r.arrived = n - before;
     const newest = `Order ${n} confirmed - your receipt`;
-    await page.waitForFunction((subject) => {
-      const messages = (window as { __evInbox: { model: { messages: Array<{ item: { subject: string } }> } } }).__evInbox.model.messages;
-      return messages[messages.length - 1]?.item.subject === subject;
-    }, newest, { timeout: 10_000 });
+    await page.waitForFunction(
+      (subject) => {
+        const messages = (
+          window as { __evInbox: { model: { messages: Array<{ item: { subject: string } }> } } }
+        ).__evInbox.model.messages;
+        return messages[messages.length - 1]?.item.subject === subject;
+      },
+      newest,
+      { timeout: 10_000 },
+    );
     // Every arrival's verdicts (attachment marker) were fetched: the batches kept up and none was refused.
-    await page.waitForFunction(() => (window as { __evInbox: { model: { pendingVerdicts: Set<string> } } }).__evInbox.model.pendingVerdicts.size === 0, undefined, { timeout: 10_000 });
-    const inPage = await page.evaluate(() => (window as { __evInbox: { model: { messages: unknown[] } } }).__evInbox.model.messages.length);
-    if (inPage !== MESSAGES) throw new Error(`the page holds ${inPage} messages, the sink ${MESSAGES}`);
+    await page.waitForFunction(
+      () =>
+        (window as { __evInbox: { model: { pendingVerdicts: Set<string> } } }).__evInbox.model
+          .pendingVerdicts.size === 0,
+      undefined,
+      { timeout: 10_000 },
+    );
+    const inPage = await page.evaluate(
+      () =>
+        (window as { __evInbox: { model: { messages: unknown[] } } }).__evInbox.model.messages
+          .length,
+    );
+    if (inPage !== MESSAGES)
+      throw new Error(`the page holds ${inPage} messages, the sink ${MESSAGES}`);
   };
-  if (round % 2 === 1) { await idle(); await loaded(); } else { await loaded(); await idle(); }
+  if (round % 2 === 1) {
+    await idle();
+    await loaded();
+  } else {
+    await loaded();
+    await idle();
+  }
   rows.push(r);
 }
 
@@ -149,9 +216,24 @@ const median = (k: string) => {
   return v[Math.floor(v.length / 2)];
 };
 const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-process.stdout.write(`web inbox, ${MESSAGES} messages in the sink, headless Chromium, ${ROUNDS} rounds (median; all rounds below)\n`);
-process.stdout.write(`  first render (first rows on screen)   ${f(median('firstRender'))} ms   [API alone: first ${FIRST_PAGE} ${f(median('apiFirstPage'))} ms, 1,000 ${f(median('api1000'))} ms]   target < 1000 ms\n`);
-process.stdout.write(`  all ${MESSAGES} loaded into the list        ${f(median('allLoaded'))} ms\n`);
-process.stdout.write(`  open a message (click -> shown)        ${f(median('open'))} ms   [API alone: GET /api/messages/{id} ${f(median('apiDetail'))} ms]   target < 200 ms\n`);
-process.stdout.write(`  frame rate, ${ARRIVAL_RATE} messages/s arriving   ${f(median('fpsArriving'))} fps   [idle: ${f(median('fpsIdle'))} fps]   target >= 30 fps\n`);
-for (const [i, r] of rows.entries()) process.stdout.write(`  round ${i + 1}: ${Object.entries(r).map(([k, v]) => `${k}=${f(v)}`).join(' ')}\n`);
+process.stdout.write(
+  `web inbox, ${MESSAGES} messages in the sink, headless Chromium, ${ROUNDS} rounds (median; all rounds below)\n`,
+);
+process.stdout.write(
+  `  first render (first rows on screen)   ${f(median('firstRender'))} ms   [API alone: first ${FIRST_PAGE} ${f(median('apiFirstPage'))} ms, 1,000 ${f(median('api1000'))} ms]   target < 1000 ms\n`,
+);
+process.stdout.write(
+  `  all ${MESSAGES} loaded into the list        ${f(median('allLoaded'))} ms\n`,
+);
+process.stdout.write(
+  `  open a message (click -> shown)        ${f(median('open'))} ms   [API alone: GET /api/messages/{id} ${f(median('apiDetail'))} ms]   target < 200 ms\n`,
+);
+process.stdout.write(
+  `  frame rate, ${ARRIVAL_RATE} messages/s arriving   ${f(median('fpsArriving'))} fps   [idle: ${f(median('fpsIdle'))} fps]   target >= 30 fps\n`,
+);
+for (const [i, r] of rows.entries())
+  process.stdout.write(
+    `  round ${i + 1}: ${Object.entries(r)
+      .map(([k, v]) => `${k}=${f(v)}`)
+      .join(' ')}\n`,
+  );

@@ -11,7 +11,17 @@ export type Rng = Prng;
 export const rng = (seed: number): Rng => new Prng(seed);
 
 /** Runs `one(caseNumber)` until the time or the case budget is spent; collects failures (at most `maxFailures`). */
-export async function loop(o: { seconds: number; maxCases: number; maxFailures?: number; log: (line: string) => void; name: string; seed: number }, one: (n: number) => Promise<string | null> | string | null): Promise<{ cases: number; failures: string[] }> {
+export async function loop(
+  o: {
+    seconds: number;
+    maxCases: number;
+    maxFailures?: number;
+    log: (line: string) => void;
+    name: string;
+    seed: number;
+  },
+  one: (n: number) => Promise<string | null> | string | null,
+): Promise<{ cases: number; failures: string[] }> {
   const budget = new FuzzBudget(o.seconds, o.maxCases);
   const failures: string[] = [];
   while (failures.length < (o.maxFailures ?? 20) && budget.more()) {

@@ -40,15 +40,36 @@ interface Client {
 
 function open(r: Prng, port: number, mode: Mode, lastSeq: number, crowd: boolean): Client {
   // A crowd does not replay the whole window each (tens of thousands of events × hundreds of clients).
-  const since = r.chance(0.3) ? null : r.pick([crowd ? Math.max(0, lastSeq - 100) : 0, Math.max(0, lastSeq - r.int(50)), lastSeq, lastSeq + 1000]);
+  const since = r.chance(0.3)
+    ? null
+    : r.pick([
+        crowd ? Math.max(0, lastSeq - 100) : 0,
+        Math.max(0, lastSeq - r.int(50)),
+        lastSeq,
+        lastSeq + 1000,
+      ]);
   const typed = r.chance(0.2);
   const params = new URLSearchParams();
   if (since !== null) params.set('since', String(since));
   if (typed) params.set('types', 'message.deleted');
   if (r.chance(0.1)) params.set('instance', r.pick(['other', '']));
-  if (mode === 'bad') params.set(r.pick(['since', 'types']), r.pick(['-1', 'x', 'nope.*', '99999999999999999999']));
-  const headers: Record<string, string> = mode === 'bad' && r.chance(0.5) ? { authorization: 'Bearer wrong' } : { authorization: `Bearer ${TOKEN}` };
-  const client: Client = { mode, since, typed, ws: null, frames: [], opened: false, status: null, closeCode: null, closed: Promise.resolve() };
+  if (mode === 'bad')
+    params.set(r.pick(['since', 'types']), r.pick(['-1', 'x', 'nope.*', '99999999999999999999']));
+  const headers: Record<string, string> =
+    mode === 'bad' && r.chance(0.5)
+      ? { authorization: 'Bearer wrong' }
+      : { authorization: `Bearer ${TOKEN}` };
+  const client: Client = {
+    mode,
+    since,
+    typed,
+    ws: null,
+    frames: [],
+    opened: false,
+    status: null,
+    closeCode: null,
+    closed: Promise.resolve(),
+  };
   const ws = new WebSocket(`ws://127.0.0.1:${port}/api/events?${params}`, [], { headers });
   client.ws = ws;
   client.closed = new Promise<void>((resolve) => {
@@ -83,8 +104,10 @@ function checkSequence(c: Client, where: string, failures: string[]): number {
       continue;
     }
     if (typeof f.seq !== 'number') continue;
-    if (last !== null && f.seq <= last) failures.push(`${where}: seq ${f.seq} after ${last} (duplicate or out of order)`);
-    if (last !== null && !c.typed && f.seq !== last + 1) failures.push(`${where}: hole between ${last} and ${f.seq}`);
+    if (last !== null && f.seq <= last)
+      failures.push(`${where}: seq ${f.seq} after ${last} (duplicate or out of order)`);
+    if (last !== null && !c.typed && f.seq !== last + 1)
+      failures.push(`${where}: hole between ${last} and ${f.seq}`);
     last = f.seq;
   }
   return last ?? 0;
@@ -115,15 +138,30 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const n = slowCase ? 2 : r.pick([1, 5, 20, 60, r.range(100, MAX_CLIENTS)]);
       const clients: Client[] = [];
       for (let i = 0; i < n; i++) {
-        const mode = slowCase ? (i === 0 ? 'reader' : 'slow') : r.pick<Mode>(['reader', 'reader', 'reader', 'slow', 'quitter', 'bad']);
+        const mode = slowCase
+          ? i === 0
+            ? 'reader'
+            : 'slow'
+          : r.pick<Mode>(['reader', 'reader', 'reader', 'slow', 'quitter', 'bad']);
         clients.push(open(r, sink.httpPort, mode, events.lastSeq, n > 60));
       }
-      if (!await until(() => clients.every((c) => c.opened || c.status !== null || c.closeCode !== null), DEADLINE_MS)) {
-        failures.push(`case seed ${caseSeed}: ${clients.filter((c) => !(c.opened || c.status !== null || c.closeCode !== null)).length} of ${n} upgrades neither opened nor refused within ${DEADLINE_MS} ms`);
+      if (
+        !(await until(
+          () => clients.every((c) => c.opened || c.status !== null || c.closeCode !== null),
+          DEADLINE_MS,
+        ))
+      ) {
+        failures.push(
+          `case seed ${caseSeed}: ${clients.filter((c) => !(c.opened || c.status !== null || c.closeCode !== null)).length} of ${n} upgrades neither opened nor refused within ${DEADLINE_MS} ms`,
+        );
       }
       // Many events to few clients (slow readers pass the lag bound), few events to many clients:
       // the frames sent stay bounded (events × clients), so a case ends in seconds.
-      const total = slowCase ? MAX_EVENTS : n > 60 ? r.pick([0, 10, 1000]) : r.pick([0, 10, 1000, r.range(5000, MAX_EVENTS)]);
+      const total = slowCase
+        ? MAX_EVENTS
+        : n > 60
+          ? r.pick([0, 10, 1000])
+          : r.pick([0, 10, 1000, r.range(5000, MAX_EVENTS)]);
       // Large events in the slow case: the paused reader's socket fills and it falls past the lag bound (4008).
       const pad = slowCase ? 1500 : r.pick([0, 0, 200]);
       for (let i = 0; i < total; i++) {
@@ -132,35 +170,80 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       }
       const last = events.lastSeq;
       for (const c of clients) if (c.mode === 'slow') c.ws?.resume();
-      const where = (c: Client, i: number) => `case seed ${caseSeed}, client ${i} (${c.mode}, since ${c.since}${c.typed ? ', typed' : ''})`;
+      const where = (c: Client, i: number) =>
+        `case seed ${caseSeed}, client ${i} (${c.mode}, since ${c.since}${c.typed ? ', typed' : ''})`;
       // Readers (and resumed slow readers not dropped) reach the last event, or a slow one gets 4008.
-      const caughtUp = (c: Client) => c.frames.some((f) => f.seq === last) || ((c.frames.find((f) => f.type === 'hello') as { since?: number } | undefined)?.since ?? 0) >= last;
-      await until(() => clients.every((c) => !c.opened || c.closeCode !== null || c.mode === 'quitter' || c.mode === 'bad' || c.typed || caughtUp(c)), DEADLINE_MS);
+      const caughtUp = (c: Client) =>
+        c.frames.some((f) => f.seq === last) ||
+        ((c.frames.find((f) => f.type === 'hello') as { since?: number } | undefined)?.since ??
+          0) >= last;
+      await until(
+        () =>
+          clients.every(
+            (c) =>
+              !c.opened ||
+              c.closeCode !== null ||
+              c.mode === 'quitter' ||
+              c.mode === 'bad' ||
+              c.typed ||
+              caughtUp(c),
+          ),
+        DEADLINE_MS,
+      );
       clients.forEach((c, i) => {
-        if (c.status !== null && c.status >= 500 && c.status !== 503) failures.push(`${where(c, i)}: upgrade answered ${c.status}`);
-        if (c.mode !== 'bad' && c.status !== null && c.status !== 503) failures.push(`${where(c, i)}: upgrade refused with ${c.status}`);
+        if (c.status !== null && c.status >= 500 && c.status !== 503)
+          failures.push(`${where(c, i)}: upgrade answered ${c.status}`);
+        if (c.mode !== 'bad' && c.status !== null && c.status !== 503)
+          failures.push(`${where(c, i)}: upgrade refused with ${c.status}`);
         if (!c.opened) return;
         const got = checkSequence(c, where(c, i), failures);
         if (c.closeCode === 1006) failures.push(`${where(c, i)}: cut without a close frame (1006)`);
-        const from = (c.frames.find((f) => f.type === 'hello') as { since?: number } | undefined)?.since ?? 0;
-        if ((c.mode === 'reader' || c.mode === 'slow') && c.closeCode === null && !c.typed && from < last && got !== last) failures.push(`${where(c, i)}: stopped at seq ${got} of ${last} (frames ${c.frames.length}: ${JSON.stringify(c.frames.slice(0, 2)).slice(0, 300)}, close ${c.closeCode})`);
-        if (c.closeCode !== null && c.closeCode !== 4008 && c.closeCode !== 1000 && c.closeCode !== 1005) failures.push(`${where(c, i)}: closed with ${c.closeCode}`);
+        const from =
+          (c.frames.find((f) => f.type === 'hello') as { since?: number } | undefined)?.since ?? 0;
+        if (
+          (c.mode === 'reader' || c.mode === 'slow') &&
+          c.closeCode === null &&
+          !c.typed &&
+          from < last &&
+          got !== last
+        )
+          failures.push(
+            `${where(c, i)}: stopped at seq ${got} of ${last} (frames ${c.frames.length}: ${JSON.stringify(c.frames.slice(0, 2)).slice(0, 300)}, close ${c.closeCode})`,
+          );
+        if (
+          c.closeCode !== null &&
+          c.closeCode !== 4008 &&
+          c.closeCode !== 1000 &&
+          c.closeCode !== 1005
+        )
+          failures.push(`${where(c, i)}: closed with ${c.closeCode}`);
       });
       dropped += clients.filter((c) => c.closeCode === 4008).length;
       for (const c of clients) c.ws?.close();
-      await Promise.race([Promise.all(clients.map((c) => c.closed)), new Promise((res) => setTimeout(res, DEADLINE_MS))]);
+      await Promise.race([
+        Promise.all(clients.map((c) => c.closed)),
+        new Promise((res) => setTimeout(res, DEADLINE_MS)),
+      ]);
     }
     // Every feed socket is released once its client has gone.
-    const feedClients = async () => /^email_sink_feed_clients (\d+)$/m.exec(await (await fetch(`${sink.url}/metrics`)).text())?.[1];
+    const feedClients = async () =>
+      /^email_sink_feed_clients (\d+)$/m.exec(
+        await (await fetch(`${sink.url}/metrics`)).text(),
+      )?.[1];
     let left = await feedClients();
     for (let i = 0; i < 100 && left !== '0'; i++) {
       await new Promise((res) => setTimeout(res, 50));
       left = await feedClients();
     }
     if (left !== '0') failures.push(`${left} feed clients still counted after every client closed`);
-    const live = await fetch(`${sink.url}/livez`).then((res) => res.status, (e: Error) => e.message);
+    const live = await fetch(`${sink.url}/livez`).then(
+      (res) => res.status,
+      (e: Error) => e.message,
+    );
     if (live !== 200) failures.push(`/livez answered ${live}`);
-    opts.log(`${budget.cases} cases, ${events.lastSeq} events, ${dropped} slow clients closed with 4008`);
+    opts.log(
+      `${budget.cases} cases, ${events.lastSeq} events, ${dropped} slow clients closed with 4008`,
+    );
   } finally {
     await sink.stop();
   }

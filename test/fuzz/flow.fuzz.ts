@@ -39,12 +39,53 @@ steps:
 export function seeds(): string[] {
   const out = [BASE];
   try {
-    for (const f of readdirSync(EXAMPLES)) if (f.endsWith('.yaml')) out.push(readFileSync(new URL(f, EXAMPLES), 'utf8'));
-  } catch { /* examples are optional */ }
+    for (const f of readdirSync(EXAMPLES))
+      if (f.endsWith('.yaml')) out.push(readFileSync(new URL(f, EXAMPLES), 'utf8'));
+  } catch {
+    /* examples are optional */
+  }
   return out;
 }
 
-const TOKENS = ['{{', '}}', '{{run.id}}', '{{nope}}', '{{ env.X }}', '&a ', '*a', '<<: *a', '[', ']', '{', '}', ': ', '- ', '? ', '|', '>', '"', "'", '#', '!!binary ', '!tag ', '%YAML 1.2\n', '---\n', '...\n', '\t', '\r', '\u0000', '\u0085', '\ufeff', '/(a+)+$/', '\\', '\n', '  ', 'steps:', 'timeout: 1ms', 'count: 99999999999'];
+const TOKENS = [
+  '{{',
+  '}}',
+  '{{run.id}}',
+  '{{nope}}',
+  '{{ env.X }}',
+  '&a ',
+  '*a',
+  '<<: *a',
+  '[',
+  ']',
+  '{',
+  '}',
+  ': ',
+  '- ',
+  '? ',
+  '|',
+  '>',
+  '"',
+  "'",
+  '#',
+  '!!binary ',
+  '!tag ',
+  '%YAML 1.2\n',
+  '---\n',
+  '...\n',
+  '\t',
+  '\r',
+  '\u0000',
+  '\u0085',
+  '\ufeff',
+  '/(a+)+$/',
+  '\\',
+  '\n',
+  '  ',
+  'steps:',
+  'timeout: 1ms',
+  'count: 99999999999',
+];
 
 export function mutate(r: Rng, src: string): string {
   let s = src;
@@ -52,42 +93,59 @@ export function mutate(r: Rng, src: string): string {
   for (let k = 0; k < rounds; k++) {
     const at = r.int(s.length + 1);
     switch (r.int(11)) {
-      case 0: s = s.slice(0, at) + s.slice(at + 1 + r.int(20)); break; // delete
-      case 1: s = s.slice(0, at) + r.pick(TOKENS) + s.slice(at); break; // insert a YAML-significant token
-      case 2: s = s.slice(0, at) + String.fromCharCode(r.int(0x110)) + s.slice(at + 1); break; // replace a char
-      case 3: { // duplicate a line many times
+      case 0:
+        s = s.slice(0, at) + s.slice(at + 1 + r.int(20));
+        break; // delete
+      case 1:
+        s = s.slice(0, at) + r.pick(TOKENS) + s.slice(at);
+        break; // insert a YAML-significant token
+      case 2:
+        s = s.slice(0, at) + String.fromCharCode(r.int(0x110)) + s.slice(at + 1);
+        break; // replace a char
+      case 3: {
+        // duplicate a line many times
         const lines = s.split('\n');
         const i = r.int(lines.length);
         lines.splice(i, 0, ...Array.from({ length: 1 + r.int(300) }, () => lines[i]));
         s = lines.join('\n');
         break;
       }
-      case 4: { // re-indent a line
+      case 4: {
+        // re-indent a line
         const lines = s.split('\n');
         const i = r.int(lines.length);
         lines[i] = ' '.repeat(r.int(12)) + lines[i].trimStart();
         s = lines.join('\n');
         break;
       }
-      case 5: { // deep nesting
+      case 5: {
+        // deep nesting
         const d = r.pick([10, 63, 65, 200, 5000, 60_000]);
         const open = r.chance(0.5) ? '[' : '{a: ';
         const close = open === '[' ? ']' : '}';
         s = `${s.slice(0, at)}${open.repeat(d)}1${close.repeat(d)}${s.slice(at)}`;
         break;
       }
-      case 6: { // alias bomb
+      case 6: {
+        // alias bomb
         const n = r.pick([50, 101, 1000, 5001]);
         s += `\nx: &a [1, 2, 3]\nsteps:\n${Array.from({ length: n }, () => '  - send: *a').join('\n')}\n`;
         break;
       }
-      case 7: { // a long template-ish run
+      case 7: {
+        // a long template-ish run
         const n = r.pick([100, 5000, 100_000]);
-        s = `${s.slice(0, at)}{{${r.pick([' ', 'a', '{', '}'])}`.repeat(1) + r.pick([' ', 'x', '{{']).repeat(n) + s.slice(at);
+        s =
+          `${s.slice(0, at)}{{${r.pick([' ', 'a', '{', '}'])}`.repeat(1) +
+          r.pick([' ', 'x', '{{']).repeat(n) +
+          s.slice(at);
         break;
       }
-      case 8: s = s.slice(0, at); break; // truncate
-      case 9: { // swap two lines
+      case 8:
+        s = s.slice(0, at);
+        break; // truncate
+      case 9: {
+        // swap two lines
         const lines = s.split('\n');
         const i = r.int(lines.length);
         const j = r.int(lines.length);
@@ -95,7 +153,8 @@ export function mutate(r: Rng, src: string): string {
         s = lines.join('\n');
         break;
       }
-      default: { // many steps
+      default: {
+        // many steps
         s += `\n${Array.from({ length: r.pick([10, 501, 3000]) }, (_, i) => `  - bogus${i}: 1`).join('\n')}\n`;
       }
     }
@@ -112,23 +171,38 @@ export function checkFlowSource(source: string, file = 'fuzz.yaml'): string | nu
   } catch (err) {
     const ms = Date.now() - t;
     if (ms > CASE_BUDGET_MS) return `took ${ms} ms`;
-    if (!isEmailValidateError(err)) return `threw a non-catalog error: ${String((err as Error)?.stack ?? err).split('\n').slice(0, 2).join(' | ')}`;
-    if (err.code !== 'EV_ERR_FLOW_INVALID' && err.code !== 'EV_ERR_FLOW_TEMPLATE') return `threw ${err.code}: ${err.message.slice(0, 200)}`;
+    if (!isEmailValidateError(err))
+      return `threw a non-catalog error: ${String((err as Error)?.stack ?? err)
+        .split('\n')
+        .slice(0, 2)
+        .join(' | ')}`;
+    if (err.code !== 'EV_ERR_FLOW_INVALID' && err.code !== 'EV_ERR_FLOW_TEMPLATE')
+      return `threw ${err.code}: ${err.message.slice(0, 200)}`;
     const problems = (err.details?.problems ?? []) as Array<{ text: string }>;
     if (problems.length === 0) return 'an error without problems';
     if (problems.length > MAX_REPORTED_PROBLEMS) return `${problems.length} problems listed`;
-    const bad = problems.find((p) => !p.text.startsWith(`${file}:`) || !/^[^:]+:\d+:\d+: /.test(p.text));
+    const bad = problems.find(
+      (p) => !p.text.startsWith(`${file}:`) || !/^[^:]+:\d+:\d+: /.test(p.text),
+    );
     if (bad) return `a problem without file:line:col: ${bad.text.slice(0, 200)}`;
-    if (err.message.length > MAX_MESSAGE_CHARS) return `message of ${err.message.length} characters`;
-    if (/call stack|RangeError|undefined|\[object Object\]/.test(err.message)) return `unclear message: ${err.message.slice(0, 200)}`;
+    if (err.message.length > MAX_MESSAGE_CHARS)
+      return `message of ${err.message.length} characters`;
+    if (/call stack|RangeError|undefined|\[object Object\]/.test(err.message))
+      return `unclear message: ${err.message.slice(0, 200)}`;
     return null;
   }
   const ms = Date.now() - t;
   return ms > CASE_BUDGET_MS ? `took ${ms} ms` : null;
 }
 
-export async function fuzz(opts: { seed: number; seconds: number; log: (line: string) => void }): Promise<{ cases: number; failures: string[] }> {
+export async function fuzz(opts: {
+  seed: number;
+  seconds: number;
+  log: (line: string) => void;
+}): Promise<{ cases: number; failures: string[] }> {
   const r = rng(opts.seed);
   const base = seeds();
-  return loop({ ...opts, name, maxCases: MAX_CASES }, () => checkFlowSource(mutate(r, r.pick(base))));
+  return loop({ ...opts, name, maxCases: MAX_CASES }, () =>
+    checkFlowSource(mutate(r, r.pick(base))),
+  );
 }

@@ -1,6 +1,10 @@
 import type { Clock } from '../../src/clock.ts';
 
-interface Timer { id: number; at: number; fn: () => void }
+interface Timer {
+  id: number;
+  at: number;
+  fn: () => void;
+}
 
 /**
  * A manual clock for tests. Timers fire in time order when the test calls
@@ -12,9 +16,13 @@ export class FakeClock implements Clock {
   private seq = 0;
   private timers: Timer[] = [];
 
-  constructor(start = 0) { this.t = start; }
+  constructor(start = 0) {
+    this.t = start;
+  }
 
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
 
   setTimeout(fn: () => void, ms: number): unknown {
     const timer = { id: ++this.seq, at: this.t + Math.max(0, ms), fn };
@@ -27,7 +35,9 @@ export class FakeClock implements Clock {
   }
 
   /** Number of timers not yet fired. */
-  get pending(): number { return this.timers.length; }
+  get pending(): number {
+    return this.timers.length;
+  }
 
   /** Time of the next timer, or undefined. */
   nextAt(): number | undefined {
@@ -45,7 +55,12 @@ export class FakeClock implements Clock {
     await flushMicrotasks();
     for (;;) {
       let next: Timer | undefined;
-      for (const x of this.timers) if (x.at <= target && (next === undefined || x.at < next.at || (x.at === next.at && x.id < next.id))) next = x;
+      for (const x of this.timers)
+        if (
+          x.at <= target &&
+          (next === undefined || x.at < next.at || (x.at === next.at && x.id < next.id))
+        )
+          next = x;
       if (next === undefined) break;
       this.timers = this.timers.filter((x) => x !== next);
       this.t = Math.max(this.t, next.at);

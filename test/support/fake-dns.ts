@@ -9,9 +9,25 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 
-interface DnsQuestion { name: string; type: string; class?: string }
-interface DnsAnswer { name: string; type: string; ttl?: number; class?: string; data: unknown }
-interface DnsPacket { id?: number; type?: string; flags?: number; questions?: DnsQuestion[]; answers?: DnsAnswer[] }
+interface DnsQuestion {
+  name: string;
+  type: string;
+  class?: string;
+}
+interface DnsAnswer {
+  name: string;
+  type: string;
+  ttl?: number;
+  class?: string;
+  data: unknown;
+}
+interface DnsPacket {
+  id?: number;
+  type?: string;
+  flags?: number;
+  questions?: DnsQuestion[];
+  answers?: DnsAnswer[];
+}
 interface DnsPacketApi {
   decode(buf: Buffer): DnsPacket;
   encode(p: DnsPacket): Buffer;
@@ -54,16 +70,20 @@ const FLAG_QR_AA_RA = (1 << 15) | (1 << 10) | (1 << 7);
  * Starts the server. `zone` is a map of lower-case names (no trailing dot) or
  * a lookup function; names absent from it answer NXDOMAIN.
  */
-export async function startFakeDns(zone: Record<string, ZoneEntry> | ZoneLookup = {}): Promise<FakeDns> {
+export async function startFakeDns(
+  zone: Record<string, ZoneEntry> | ZoneLookup = {},
+): Promise<FakeDns> {
   const map = new Map<string, ZoneEntry>();
-  if (typeof zone !== 'function') for (const [k, v] of Object.entries(zone)) map.set(k.toLowerCase(), v);
+  if (typeof zone !== 'function')
+    for (const [k, v] of Object.entries(zone)) map.set(k.toLowerCase(), v);
   const lookup: ZoneLookup = typeof zone === 'function' ? zone : (n) => map.get(n);
   const queries = new Map<string, number>();
   let total = 0;
 
   const answer = (req: DnsPacket): DnsPacket | null => {
     const q = req.questions?.[0];
-    if (!q) return { id: req.id, type: 'response', flags: FLAG_QR_AA_RA | RCODE_SERVFAIL, questions: [] };
+    if (!q)
+      return { id: req.id, type: 'response', flags: FLAG_QR_AA_RA | RCODE_SERVFAIL, questions: [] };
     const name = q.name.toLowerCase().replace(/\.$/, '');
     total++;
     const key = `${q.type} ${name}`;
@@ -74,9 +94,21 @@ export async function startFakeDns(zone: Record<string, ZoneEntry> | ZoneLookup 
     if (!e || e.nxdomain) return { ...base, flags: FLAG_QR_AA_RA | RCODE_NXDOMAIN, answers: [] };
     if (e.servfail) return { ...base, flags: FLAG_QR_AA_RA | RCODE_SERVFAIL, answers: [] };
     const answers: DnsAnswer[] = [];
-    if (q.type === 'MX') for (const m of e.mx ?? []) answers.push({ name: q.name, type: 'MX', ttl: 60, class: 'IN', data: { preference: m.priority, exchange: m.exchange } });
-    if (q.type === 'A') for (const a of e.a ?? []) answers.push({ name: q.name, type: 'A', ttl: 60, class: 'IN', data: a });
-    if (q.type === 'AAAA') for (const a of e.aaaa ?? []) answers.push({ name: q.name, type: 'AAAA', ttl: 60, class: 'IN', data: a });
+    if (q.type === 'MX')
+      for (const m of e.mx ?? [])
+        answers.push({
+          name: q.name,
+          type: 'MX',
+          ttl: 60,
+          class: 'IN',
+          data: { preference: m.priority, exchange: m.exchange },
+        });
+    if (q.type === 'A')
+      for (const a of e.a ?? [])
+        answers.push({ name: q.name, type: 'A', ttl: 60, class: 'IN', data: a });
+    if (q.type === 'AAAA')
+      for (const a of e.aaaa ?? [])
+        answers.push({ name: q.name, type: 'AAAA', ttl: 60, class: 'IN', data: a });
     // An existing name without records of the type: NOERROR with no answers (NODATA).
     return { ...base, flags: FLAG_QR_AA_RA, answers };
   };
@@ -84,7 +116,10 @@ export async function startFakeDns(zone: Record<string, ZoneEntry> | ZoneLookup 
   // Bind UDP on a free port, then TCP on the same port (retry if taken).
   for (let attempt = 0; attempt < 20; attempt++) {
     const udp = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(0, '127.0.0.1', () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(0, '127.0.0.1', () => resolve());
+    });
     const port = udp.address().port;
     const tcp = createServer();
     const ok = await new Promise<boolean>((resolve) => {
@@ -102,7 +137,11 @@ export async function startFakeDns(zone: Record<string, ZoneEntry> | ZoneLookup 
   function serve(udp: UdpSocket, tcp: Server, port: number): FakeDns {
     udp.on('message', (msg, rinfo) => {
       let req: DnsPacket;
-      try { req = dnsPacket.decode(msg); } catch { return; }
+      try {
+        req = dnsPacket.decode(msg);
+      } catch {
+        return;
+      }
       const res = answer(req);
       if (res) udp.send(dnsPacket.encode(res), rinfo.port, rinfo.address);
     });
@@ -119,7 +158,12 @@ export async function startFakeDns(zone: Record<string, ZoneEntry> | ZoneLookup 
           const msg = buf.subarray(2, 2 + len);
           buf = buf.subarray(2 + len);
           let req: DnsPacket;
-          try { req = dnsPacket.decode(msg); } catch { sock.destroy(); return; }
+          try {
+            req = dnsPacket.decode(msg);
+          } catch {
+            sock.destroy();
+            return;
+          }
           const res = answer(req);
           if (res) sock.write(dnsPacket.streamEncode(res));
         }
@@ -131,7 +175,9 @@ export async function startFakeDns(zone: Record<string, ZoneEntry> | ZoneLookup 
       server: `127.0.0.1:${port}`,
       queries,
       total: () => total,
-      set: (name, entry) => { map.set(name.toLowerCase(), entry); },
+      set: (name, entry) => {
+        map.set(name.toLowerCase(), entry);
+      },
       close: async () => {
         for (const s of sockets) s.destroy();
         await Promise.all([
@@ -151,6 +197,8 @@ export async function startFakeDns(zone: Record<string, ZoneEntry> | ZoneLookup 
 export const numberedDomains: ZoneLookup = (name) => {
   const m = /^(?:mx\.)?d(\d+)\.test$/.exec(name);
   if (!m) return undefined;
-  if (name.startsWith('mx.')) return { a: [`192.0.2.${Number(m[1]) % 250 + 1}`] };
-  return Number(m[1]) % 10 === 0 ? { nxdomain: true } : { mx: [{ priority: 10, exchange: `mx.${name}` }] };
+  if (name.startsWith('mx.')) return { a: [`192.0.2.${(Number(m[1]) % 250) + 1}`] };
+  return Number(m[1]) % 10 === 0
+    ? { nxdomain: true }
+    : { mx: [{ priority: 10, exchange: `mx.${name}` }] };
 };

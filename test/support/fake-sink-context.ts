@@ -5,9 +5,21 @@
  * `messages.cleared` on its event log, and the fake rules publish `rules.updated`.
  */
 import { EventLog } from '../../sink/event-log.ts';
-import type { MessageQuery, MessagePage, MessageStore, RulesController, SinkContext } from '../../sink/types.ts';
+import type {
+  MessageQuery,
+  MessagePage,
+  MessageStore,
+  RulesController,
+  SinkContext,
+} from '../../sink/types.ts';
 import { evError } from '../../src/errors.ts';
-import { plusTag, type AttachmentMeta, type MessageDetail, type MessageSummary, type SinkStats } from '../../src/protocol.ts';
+import {
+  plusTag,
+  type AttachmentMeta,
+  type MessageDetail,
+  type MessageSummary,
+  type SinkStats,
+} from '../../src/protocol.ts';
 
 export interface FakeMessageInput {
   raw: string | Buffer;
@@ -76,17 +88,27 @@ export class FakeStore implements MessageStore {
       parsed: false,
       parseError: null,
     };
-    const attachments = (input.attachments ?? []).map((a, index) => ({ meta: { ...a.meta, index }, content: a.content }));
+    const attachments = (input.attachments ?? []).map((a, index) => ({
+      meta: { ...a.meta, index },
+      content: a.content,
+    }));
     this.entries.push({ summary, raw, attachments });
     this.#events.append('message.received', summary);
     return summary;
   }
 
   #matches(entry: Entry, q: MessageQuery): boolean {
-    const has = (hay: string | null | undefined, needle: string) => (hay ?? '').toLowerCase().includes(needle.toLowerCase());
+    const has = (hay: string | null | undefined, needle: string) =>
+      (hay ?? '').toLowerCase().includes(needle.toLowerCase());
     const s = entry.summary;
-    if (q.to !== undefined && !s.envelope.rcptTo.some((r) => has(r.address, q.to as string)) && !s.to.some((t) => has(t, q.to as string))) return false;
-    if (q.from !== undefined && !has(s.envelope.mailFrom?.address, q.from) && !has(s.from, q.from)) return false;
+    if (
+      q.to !== undefined &&
+      !s.envelope.rcptTo.some((r) => has(r.address, q.to as string)) &&
+      !s.to.some((t) => has(t, q.to as string))
+    )
+      return false;
+    if (q.from !== undefined && !has(s.envelope.mailFrom?.address, q.from) && !has(s.from, q.from))
+      return false;
     if (q.subject !== undefined && !has(s.subject, q.subject)) return false;
     if (q.containing !== undefined && !has(entry.raw.toString('utf8'), q.containing)) return false;
     if (q.tag !== undefined && !s.envelope.rcptTo.some((r) => r.tag === q.tag)) return false;
@@ -95,7 +117,10 @@ export class FakeStore implements MessageStore {
 
   list(start: number, limit: number, query: MessageQuery = {}): MessagePage {
     const matching = [...this.entries].reverse().filter((e) => this.#matches(e, query));
-    return { total: matching.length, items: matching.slice(start, start + limit).map((e) => e.summary) };
+    return {
+      total: matching.length,
+      items: matching.slice(start, start + limit).map((e) => e.summary),
+    };
   }
 
   get(id: string): MessageSummary | undefined {
@@ -123,7 +148,10 @@ export class FakeStore implements MessageStore {
     return this.entries.find((e) => e.summary.id === id)?.raw;
   }
 
-  async attachment(id: string, index: number): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
+  async attachment(
+    id: string,
+    index: number,
+  ): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
     return this.entries.find((e) => e.summary.id === id)?.attachments[index];
   }
 
@@ -163,7 +191,9 @@ export class FakeRules implements RulesController {
 
   replace(yamlSource: string): void {
     if (/invalid:\s*true/.test(yamlSource) || /^\s*[[{]\s*$/.test(yamlSource)) {
-      throw evError('EV_ERR_RULES_INVALID', 'rules.yaml:1: not a valid rules document', { hint: 'see docs/sink.md for the rules schema' });
+      throw evError('EV_ERR_RULES_INVALID', 'rules.yaml:1: not a valid rules document', {
+        hint: 'see docs/sink.md for the rules schema',
+      });
     }
     this.#source = yamlSource;
     this.#count = (yamlSource.match(/^\s*- /gm) ?? []).length;
@@ -215,17 +245,31 @@ export class FakeSinkContext implements SinkContext {
 /** A logger that remembers what it was told (to check that tokens never appear). */
 export class MemoryLogger {
   readonly lines: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
-  debug(msg: string, fields?: Record<string, unknown>): void { this.lines.push({ level: 'debug', msg, fields }); }
-  info(msg: string, fields?: Record<string, unknown>): void { this.lines.push({ level: 'info', msg, fields }); }
-  warn(msg: string, fields?: Record<string, unknown>): void { this.lines.push({ level: 'warn', msg, fields }); }
-  error(msg: string, fields?: Record<string, unknown>): void { this.lines.push({ level: 'error', msg, fields }); }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'debug', msg, fields });
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', msg, fields });
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', msg, fields });
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', msg, fields });
+  }
   text(): string {
     return this.lines.map((l) => `${l.msg} ${JSON.stringify(l.fields ?? {})}`).join('\n');
   }
 }
 
 /** Starts the API server over a fake context on 127.0.0.1:0; `close()` shuts it down. */
-export async function startFakeApi(options: { token?: string | null; ctx?: FakeSinkContext; feed?: import('../../sink/http/api-server.ts').ApiServerOptions['feed'] } = {}) {
+export async function startFakeApi(
+  options: {
+    token?: string | null;
+    ctx?: FakeSinkContext;
+    feed?: import('../../sink/http/api-server.ts').ApiServerOptions['feed'];
+  } = {},
+) {
   const { createApiServer } = await import('../../sink/http/api-server.ts');
   const { SinkMetrics } = await import('../../sink/metrics.ts');
   const ctx = options.ctx ?? new FakeSinkContext();
@@ -239,8 +283,18 @@ export async function startFakeApi(options: { token?: string | null; ctx?: FakeS
   const base = `http://127.0.0.1:${address.port}`;
   const auth: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
   return {
-    ctx, api, logger, metrics, token, base, auth,
-    fetch: (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } }),
+    ctx,
+    api,
+    logger,
+    metrics,
+    token,
+    base,
+    auth,
+    fetch: (path: string, init: RequestInit = {}) =>
+      fetch(`${base}${path}`, {
+        ...init,
+        headers: { ...auth, ...(init.headers as Record<string, string> | undefined) },
+      }),
     close: () => api.shutdown(),
   };
 }

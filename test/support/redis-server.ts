@@ -19,7 +19,11 @@ export function redisPidsOn(ip: string): number[] {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     let cmd = '';
-    try { cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8'); } catch { continue; }
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
     // redis-server renames its process to "redis-server IP:PORT".
     if (/^\S*redis-server /.test(cmd) && cmd.includes(` ${ip}:`)) out.push(Number(d));
   }

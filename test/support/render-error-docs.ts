@@ -14,10 +14,14 @@ export const END = '<!-- /section:errors -->';
 
 const exitMeaning: Record<number, string> = {
   [EXIT.OK]: 'Success: everything passed.',
-  [EXIT.FAILED]: 'A check or expectation failed (a flow expectation, `check --fail-on`), or a requested message was not found.',
-  [EXIT.USAGE]: 'Your input is wrong: flags, a flow file, a rules file, an address list. Nothing was changed.',
-  [EXIT.ENVIRONMENT]: 'The cluster, the sink or the network failed. Details and a hint are printed.',
-  [EXIT.INTERRUPTED]: 'Interrupted (Ctrl-C) after cleaning up what the command created; `send`, `run` and `check` first print what was done so far.',
+  [EXIT.FAILED]:
+    'A check or expectation failed (a flow expectation, `check --fail-on`), or a requested message was not found.',
+  [EXIT.USAGE]:
+    'Your input is wrong: flags, a flow file, a rules file, an address list. Nothing was changed.',
+  [EXIT.ENVIRONMENT]:
+    'The cluster, the sink or the network failed. Details and a hint are printed.',
+  [EXIT.INTERRUPTED]:
+    'Interrupted (Ctrl-C) after cleaning up what the command created; `send`, `run` and `check` first print what was done so far.',
   [EXIT.TERMINATED]: 'Stopped by SIGTERM (128 + 15), otherwise as 130.',
 };
 

@@ -6,4 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { flowJsonSchemaText } from '../../src/flow/json-schema.ts';
 
-writeFileSync(new URL('../../schema/email-flow.schema.json', import.meta.url), flowJsonSchemaText());
+writeFileSync(
+  new URL('../../schema/email-flow.schema.json', import.meta.url),
+  flowJsonSchemaText(),
+);

@@ -8,7 +8,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { renderedDefault } from '../../src/manifests.ts';
-import { renderAccessTable, renderClusterRoleYaml, renderRoleYaml } from '../../src/required-access.ts';
+import {
+  renderAccessTable,
+  renderClusterRoleYaml,
+  renderRoleYaml,
+} from '../../src/required-access.ts';
 
 export const SINK_MANIFEST = new URL('../../manifests/sink.yaml', import.meta.url);
 export const ROLE = new URL('../../manifests/rbac/role.yaml', import.meta.url);
@@ -31,6 +35,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(ROLE, renderRoleYaml());
   writeFileSync(CLUSTER_ROLE, renderClusterRoleYaml());
   const parts = rbacTable(readFileSync(CLUSTER_DOC, 'utf8'));
-  if (parts === null) throw new Error('docs/cluster.md has no <!-- rbac-table:start --> ... <!-- rbac-table:end --> block');
+  if (parts === null)
+    throw new Error(
+      'docs/cluster.md has no <!-- rbac-table:start --> ... <!-- rbac-table:end --> block',
+    );
   writeFileSync(CLUSTER_DOC, parts.before + renderAccessTable() + parts.after);
 }

@@ -17,12 +17,19 @@ const code = (text: string) => `\`${text}\``;
 export function renderSinkOptionsTable(): string {
   const rows = Object.values(SINK_OPTIONS as Record<string, SinkOptionSpec>).map((spec) => {
     const value = valueName(spec);
-    const flag = spec.flag === null ? '—' : code(`--${spec.flag}${value && !spec.choices ? ` ${value}` : ''}`);
+    const flag =
+      spec.flag === null ? '—' : code(`--${spec.flag}${value && !spec.choices ? ` ${value}` : ''}`);
     const shownDefault = defaultText(spec);
     const range = rangeText(spec);
     return `| ${flag} | ${code(spec.env)} | ${shownDefault === null ? 'none' : spec.defaultText !== undefined || spec.type === 'boolean' ? shownDefault : code(shownDefault)} | ${range ?? ''} | ${spec.help} |`;
   });
-  return [START, '| Flag | Environment | Default | Accepted | Meaning |', '| --- | --- | --- | --- | --- |', ...rows, END].join('\n');
+  return [
+    START,
+    '| Flag | Environment | Default | Accepted | Meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    END,
+  ].join('\n');
 }
 
 /** The generated block as it stands in the docs, or null when its markers are missing. */

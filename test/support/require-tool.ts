@@ -15,7 +15,9 @@ export function findTool(name: string, extra: readonly string[] = []): string | 
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }
@@ -24,11 +26,17 @@ export function findTool(name: string, extra: readonly string[] = []): string | 
  * Returns the tool's path, or skips the calling suite (prints why), or, with CI=true,
  * throws so the run fails. `debianPackage` names what .ci/run installs.
  */
-export function requireTool(ctx: Mocha.Context, name: string, debianPackage: string, extra: readonly string[] = []): string {
+export function requireTool(
+  ctx: Mocha.Context,
+  name: string,
+  debianPackage: string,
+  extra: readonly string[] = [],
+): string {
   const found = findTool(name, extra);
   if (found !== undefined) return found;
   const reason = `${name} is not installed (Debian package ${debianPackage}; .ci/run installs it)`;
-  if (process.env.CI === 'true') throw new Error(`${reason}: with CI=true these tests must run, not skip`);
+  if (process.env.CI === 'true')
+    throw new Error(`${reason}: with CI=true these tests must run, not skip`);
   process.stdout.write(`      skipped: ${reason}\n`);
   ctx.skip();
 }

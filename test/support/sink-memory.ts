@@ -11,7 +11,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SINK_MALLOC_ARENA_MAX, SINK_MALLOC_MMAP_THRESHOLD, SINK_MAX_BYTES, SINK_NODE_OPTIONS } from '../../src/manifests.ts';
+import {
+  SINK_MALLOC_ARENA_MAX,
+  SINK_MALLOC_MMAP_THRESHOLD,
+  SINK_MAX_BYTES,
+  SINK_NODE_OPTIONS,
+} from '../../src/manifests.ts';
 import { RawSmtp, dataPayload } from '../integration/sink/support/raw-smtp.ts';
 
 export const BUNDLE = join(import.meta.dirname, '../../dist/sink/sink.bundle.mjs');
@@ -50,21 +55,34 @@ export async function startPodSink(extraEnv: Record<string, string> = {}): Promi
   });
   let err = '';
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no endpoints on stderr: ${err}`)), 30_000);
     const check = () => {
-      if (/token \S+/.test(err)) { clearTimeout(timer); resolve(); }
+      if (/token \S+/.test(err)) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
-    child.stderr!.on('data', check);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${err}`)); });
+    child.stderr.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}: ${err}`));
+    });
   });
   return {
     child,
     smtpPort: Number(/smtp:\/\/127\.0\.0\.1:(\d+)/.exec(err)![1]),
     httpPort: Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(err)![1]),
-    token: /token (\S+)/.exec(err)![1]!,
+    token: /token (\S+)/.exec(err)![1],
     stderr: () => err,
     exited: () => exited,
     async stop() {
@@ -96,8 +114,12 @@ export function rssBytes(pid: number): number | null {
 
 /** A text message of about `bytes` bytes: 76-character lines, a distinct subject. */
 export function textMessage(bytes: number, subject: string): Buffer {
-  const head = Buffer.from(`From: load@example.com\r\nTo: big@example.com\r\nSubject: ${subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n`);
-  const line = Buffer.from(`${'The quick brown fox jumps over the lazy dog, again and again and again. '.slice(0, 76)}\r\n`);
+  const head = Buffer.from(
+    `From: load@example.com\r\nTo: big@example.com\r\nSubject: ${subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n`,
+  );
+  const line = Buffer.from(
+    `${'The quick brown fox jumps over the lazy dog, again and again and again. '.slice(0, 76)}\r\n`,
+  );
   const n = Math.max(1, Math.floor((bytes - head.length) / line.length));
   const body = Buffer.allocUnsafe(n * line.length);
   for (let i = 0; i < n; i++) line.copy(body, i * line.length);
@@ -105,7 +127,10 @@ export function textMessage(bytes: number, subject: string): Buffer {
 }
 
 /** One SMTP transaction; returns the final reply code of DATA (250, 452, 552…) or null if the connection failed. */
-export async function sendOne(port: number, message: Buffer): Promise<{ code: number | null; id: string | null }> {
+export async function sendOne(
+  port: number,
+  message: Buffer,
+): Promise<{ code: number | null; id: string | null }> {
   let c: RawSmtp;
   try {
     c = await RawSmtp.open(port);
@@ -141,7 +166,10 @@ export interface WorstCaseResult {
   peakRss: number | null;
 }
 
-async function status(url: string, token: string): Promise<{ status: number | null; bytes: number }> {
+async function status(
+  url: string,
+  token: string,
+): Promise<{ status: number | null; bytes: number }> {
   try {
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
     const body = await res.arrayBuffer();
@@ -152,14 +180,19 @@ async function status(url: string, token: string): Promise<{ status: number | nu
 }
 
 /** Runs the sequence; `log` gets progress lines. */
-export async function runWorstCase(sink: PodSink, log: (line: string) => void = () => undefined): Promise<WorstCaseResult> {
+export async function runWorstCase(
+  sink: PodSink,
+  log: (line: string) => void = () => undefined,
+): Promise<WorstCaseResult> {
   const base = `http://127.0.0.1:${sink.httpPort}`;
   const storedIds: string[] = [];
   log(`start: rss ${((rssBytes(sink.child.pid!) ?? 0) / MiB).toFixed(0)} MiB`);
   for (let i = 0; i < 5; i++) {
     const r = await sendOne(sink.smtpPort, textMessage(24 * MiB, `big ${i}`));
     if (r.id) storedIds.push(r.id);
-    log(`stored 24 MiB message ${i}: ${r.code}, rss ${((rssBytes(sink.child.pid!) ?? 0) / MiB).toFixed(0)} MiB`);
+    log(
+      `stored 24 MiB message ${i}: ${r.code}, rss ${((rssBytes(sink.child.pid!) ?? 0) / MiB).toFixed(0)} MiB`,
+    );
   }
   const detailStatuses: number[] = [];
   const detailBytes: number[] = [];
@@ -167,12 +200,23 @@ export async function runWorstCase(sink: PodSink, log: (line: string) => void = 
     const r = await status(`${base}/api/messages/${id}`, sink.token);
     detailStatuses.push(r.status ?? 0);
     detailBytes.push(r.bytes);
-    log(`detail ${id}: ${r.status} (${r.bytes} bytes), rss ${((rssBytes(sink.child.pid!) ?? 0) / MiB).toFixed(0)} MiB`);
+    log(
+      `detail ${id}: ${r.status} (${r.bytes} bytes), rss ${((rssBytes(sink.child.pid!) ?? 0) / MiB).toFixed(0)} MiB`,
+    );
   }
   const message = textMessage(22 * MiB, 'concurrent');
-  const concurrent = await Promise.all(Array.from({ length: 24 }, () => sendOne(sink.smtpPort, message)));
+  const concurrent = await Promise.all(
+    Array.from({ length: 24 }, () => sendOne(sink.smtpPort, message)),
+  );
   const concurrentCodes = concurrent.map((r) => r.code);
   log(`24 concurrent 22 MiB transfers: ${concurrentCodes.join(',')}`);
   const live = await status(`${base}/livez`, sink.token);
-  return { storedIds, detailStatuses, detailBytes, concurrentCodes, liveAfter: live.status, peakRss: peakRssBytes(sink.child.pid!) };
+  return {
+    storedIds,
+    detailStatuses,
+    detailBytes,
+    concurrentCodes,
+    liveAfter: live.status,
+    peakRss: peakRssBytes(sink.child.pid!),
+  };
 }

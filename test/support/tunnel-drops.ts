@@ -8,7 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before } from 'mocha';
-import { createSink, openClusterSink, type ClusterSink, type CreatedSink } from '../../plugin/lib/kube/cluster-sink.ts';
+import {
+  createSink,
+  openClusterSink,
+  type ClusterSink,
+  type CreatedSink,
+} from '../../plugin/lib/kube/cluster-sink.ts';
 import type { SinkClient } from '../../plugin/lib/sink-client.ts';
 import { startFakeKube, type FakeKube } from './fake-kube/index.ts';
 
@@ -39,27 +44,44 @@ export function useClusterSinkRig(): DropRig {
  * with `concurrency` workers, retrying each on a fresh forward when one drops,
  * until the sink's lastSeq reaches `target`. Returns that lastSeq.
  */
-export async function produceEvents(client: SinkClient, target: number, concurrency: number): Promise<number> {
+export async function produceEvents(
+  client: SinkClient,
+  target: number,
+  concurrency: number,
+): Promise<number> {
   let issued = 0;
   const worker = async (): Promise<void> => {
     while (issued < target) {
       issued++;
       for (;;) {
-        try { await client.clear(); break; } catch { /* the forward dropped: retry on a fresh one */ }
+        try {
+          await client.clear();
+          break;
+        } catch {
+          /* the forward dropped: retry on a fresh one */
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   for (;;) {
     let lastSeq: number;
-    try { lastSeq = (await client.stats()).lastSeq; } catch { continue; }
+    try {
+      lastSeq = (await client.stats()).lastSeq;
+    } catch {
+      continue;
+    }
     if (lastSeq >= target) return lastSeq;
     await client.clear().catch(() => {});
   }
 }
 
 /** Drops every port-forward (feed and producer alike) `drops` times, at evenly spread points of a `total`-event stream. */
-export function dropSchedule(fake: FakeKube, total: number, drops: number): { seen(received: number): void; readonly dropped: number } {
+export function dropSchedule(
+  fake: FakeKube,
+  total: number,
+  drops: number,
+): { seen(received: number): void; readonly dropped: number } {
   let dropped = 0;
   return {
     seen(received) {
@@ -68,12 +90,15 @@ export function dropSchedule(fake: FakeKube, total: number, drops: number): { se
         fake.faults.dropPortForwards();
       }
     },
-    get dropped() { return dropped; },
+    get dropped() {
+      return dropped;
+    },
   };
 }
 
 /** Every seq from 1 to lastSeq, once each, in order. */
 export function assertExactlyOnceInOrder(seqs: readonly number[], lastSeq: number): void {
   assert.equal(seqs.length, lastSeq, 'exactly once');
-  for (let i = 0; i < seqs.length; i++) if (seqs[i] !== i + 1) assert.fail(`event ${i} has seq ${seqs[i]}, expected ${i + 1}`);
+  for (let i = 0; i < seqs.length; i++)
+    if (seqs[i] !== i + 1) assert.fail(`event ${i} has seq ${seqs[i]}, expected ${i + 1}`);
 }

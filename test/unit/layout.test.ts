@@ -16,7 +16,15 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** What src/ may import from outside itself: pure computation only. */
 const SRC_ALLOWED_NODE = new Set(['node:crypto', 'node:zlib']);
-const SRC_ALLOWED_PACKAGES = new Set(['yaml', 'tr46', 'p-limit', 're2js', '@zootools/email-spell-checker', 'disposable-email-domains-js', 'free-email-domains']);
+const SRC_ALLOWED_PACKAGES = new Set([
+  'yaml',
+  'tr46',
+  'p-limit',
+  're2js',
+  '@zootools/email-spell-checker',
+  'disposable-email-domains-js',
+  'free-email-domains',
+]);
 
 function tsFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
@@ -24,7 +32,11 @@ function tsFiles(dir: string): string[] {
     .map((e) => relative(ROOT, join(e.parentPath, e.name)));
 }
 
-interface Import { file: string; specifier: string; target: string | null }
+interface Import {
+  file: string;
+  specifier: string;
+  target: string | null;
+}
 
 /** Static and dynamic imports of a file; `target` is the repository path of a relative one. */
 function importsOf(file: string): Import[] {
@@ -32,13 +44,19 @@ function importsOf(file: string): Import[] {
   return info.importedFiles.map(({ fileName }) => ({
     file,
     specifier: fileName,
-    target: fileName.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), fileName)) : null,
+    target: fileName.startsWith('.')
+      ? relative(ROOT, resolve(ROOT, dirname(file), fileName))
+      : null,
   }));
 }
 
 /** Specifiers a file imports only with `import type` (erased at build: no code, no I/O). */
 function typeOnly(file: string): Set<string> {
-  const sf = ts.createSourceFile(file, readFileSync(join(ROOT, file), 'utf8'), ts.ScriptTarget.Latest);
+  const sf = ts.createSourceFile(
+    file,
+    readFileSync(join(ROOT, file), 'utf8'),
+    ts.ScriptTarget.Latest,
+  );
   const types = new Set<string>();
   const values = new Set<string>();
   for (const st of sf.statements) {
@@ -48,29 +66,58 @@ function typeOnly(file: string): Set<string> {
   return new Set([...types].filter((t) => !values.has(t)));
 }
 
-const shipped = ['src', 'sink', 'plugin', 'checker'].flatMap(tsFiles).filter((f) => f !== 'plugin/build.ts' && f !== 'plugin/release.ts');
+const shipped = ['src', 'sink', 'plugin', 'checker']
+  .flatMap(tsFiles)
+  .filter((f) => f !== 'plugin/build.ts' && f !== 'plugin/release.ts');
 const imports = shipped.flatMap(importsOf);
 const show = (list: Import[]) => list.map((i) => `${i.file}: ${i.specifier}`);
 
 describe('layout: import boundaries', () => {
   it('finds the code it checks', () => {
     assert.ok(shipped.length > 100, `${shipped.length} files`);
-    assert.ok(imports.some((i) => i.target === 'sink/index.ts' && i.file.startsWith('plugin/')), 'sees plugin -> sink/index.ts');
+    assert.ok(
+      imports.some((i) => i.target === 'sink/index.ts' && i.file.startsWith('plugin/')),
+      'sees plugin -> sink/index.ts',
+    );
   });
 
   it('src/ imports only pure modules: its own, crypto and zlib, and the listed libraries (types from anywhere: they are erased)', () => {
-    const bad = imports.filter((i) => i.file.startsWith('src/') && !typeOnly(i.file).has(i.specifier)).filter((i) => (i.target !== null
-      ? !i.target.startsWith('src/')
-      : i.specifier.startsWith('node:') ? !SRC_ALLOWED_NODE.has(i.specifier) : !SRC_ALLOWED_PACKAGES.has(i.specifier.split('/').slice(0, i.specifier.startsWith('@') ? 2 : 1).join('/'))));
+    const bad = imports
+      .filter((i) => i.file.startsWith('src/') && !typeOnly(i.file).has(i.specifier))
+      .filter((i) =>
+        i.target !== null
+          ? !i.target.startsWith('src/')
+          : i.specifier.startsWith('node:')
+            ? !SRC_ALLOWED_NODE.has(i.specifier)
+            : !SRC_ALLOWED_PACKAGES.has(
+                i.specifier
+                  .split('/')
+                  .slice(0, i.specifier.startsWith('@') ? 2 : 1)
+                  .join('/'),
+              ),
+      );
     assert.deepEqual(show(bad), []);
   });
 
   it('sink/ never imports the plugin', () => {
-    assert.deepEqual(show(imports.filter((i) => i.file.startsWith('sink/') && i.target?.startsWith('plugin/'))), []);
+    assert.deepEqual(
+      show(imports.filter((i) => i.file.startsWith('sink/') && i.target?.startsWith('plugin/'))),
+      [],
+    );
   });
 
   it('the plugin reaches sink/ only through sink/index.ts', () => {
-    assert.deepEqual(show(imports.filter((i) => i.file.startsWith('plugin/') && i.target?.startsWith('sink/') && i.target !== 'sink/index.ts')), []);
+    assert.deepEqual(
+      show(
+        imports.filter(
+          (i) =>
+            i.file.startsWith('plugin/') &&
+            i.target?.startsWith('sink/') &&
+            i.target !== 'sink/index.ts',
+        ),
+      ),
+      [],
+    );
   });
 
   it('nothing that ships imports from test/', () => {

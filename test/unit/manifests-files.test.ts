@@ -7,13 +7,18 @@ const read = (rel: string) => readFileSync(new URL(`../../${rel}`, import.meta.u
 describe('manifests/: krew plugin manifest and Grafana dashboard', () => {
   it('the krew manifest is well formed, names the plugin after its file and matches package.json', () => {
     const krew = parse(read('manifests/krew/email-validate.yaml'));
-    const pkg = JSON.parse(read('package.json')) as { version: string; bin: Record<string, string> };
+    const pkg = JSON.parse(read('package.json')) as {
+      version: string;
+      bin: Record<string, string>;
+    };
     assert.equal(krew.apiVersion, 'krew.googlecontainertools.github.com/v1alpha2');
     assert.equal(krew.kind, 'Plugin');
     assert.equal(krew.metadata.name, 'email-validate');
     assert.ok(pkg.bin['kubectl-email_validate'], 'the executable kubectl discovers');
     assert.equal(krew.spec.version, `v${pkg.version}`);
-    assert.ok(krew.spec.shortDescription.length <= 60 && !krew.spec.shortDescription.includes('\n'));
+    assert.ok(
+      krew.spec.shortDescription.length <= 60 && !krew.spec.shortDescription.includes('\n'),
+    );
     assert.match(krew.spec.caveats, /Node\.js/);
     const seen = new Set<string>();
     for (const p of krew.spec.platforms) {
@@ -22,13 +27,24 @@ describe('manifests/: krew plugin manifest and Grafana dashboard', () => {
       assert.match(p.uri, new RegExp(`^https://.*/v${pkg.version.replace(/\./g, '\\.')}/`));
       assert.ok(existsSync(new URL(`../../${p.bin}`, import.meta.url)), p.bin);
     }
-    assert.deepEqual([...seen].sort(), ['darwin/amd64', 'darwin/arm64', 'linux/amd64', 'linux/arm64']);
+    assert.deepEqual([...seen].sort(), [
+      'darwin/amd64',
+      'darwin/arm64',
+      'linux/amd64',
+      'linux/arm64',
+    ]);
   });
 
   it('the Grafana dashboard only queries metrics the sink exports', () => {
-    const dash = JSON.parse(read('manifests/grafana/email-sink-dashboard.json')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const dash = JSON.parse(read('manifests/grafana/email-sink-dashboard.json')) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
     const source = read('sink/metrics.ts');
-    const names = new Set([...source.matchAll(/\$\{p\}([a-z_]+)`|gauge\('([a-z_]+)'/g)].map((m) => `email_sink_${m[1] ?? m[2]}`));
+    const names = new Set(
+      [...source.matchAll(/\$\{p\}([a-z_]+)`|gauge\('([a-z_]+)'/g)].map(
+        (m) => `email_sink_${m[1] ?? m[2]}`,
+      ),
+    );
     assert.ok(names.size > 5, 'found the metric names in sink/metrics.ts');
     for (const panel of dash.panels) {
       for (const t of panel.targets) {

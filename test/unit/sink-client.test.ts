@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { FakeSinkContext, startFakeApi } from '../support/fake-sink-context.ts';
-import {
-  SinkClient, responseError,
-  type FeedStatus,
-} from '../../plugin/lib/sink-client.ts';
+import { SinkClient, responseError, type FeedStatus } from '../../plugin/lib/sink-client.ts';
 import { isEmailValidateError } from '../../src/errors.ts';
 import type { SinkEvent } from '../../src/protocol.ts';
 
 type Api = Awaited<ReturnType<typeof startFakeApi>>;
 
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<Error & { code: string; hint?: string }> {
+async function rejectsWith(
+  p: Promise<unknown>,
+  code: string,
+): Promise<Error & { code: string; hint?: string }> {
   try {
     await p;
   } catch (err) {
@@ -44,7 +44,8 @@ describe('SinkClient', () => {
     client = new SinkClient({ url: api.base, token: api.token });
   });
   afterEach(async () => {
-    while (cleanups.length > 0) await Promise.resolve((cleanups.pop() as () => unknown)()).catch(() => {});
+    while (cleanups.length > 0)
+      await Promise.resolve((cleanups.pop() as () => unknown)()).catch(() => {});
     await client.close();
     await api.close();
   });
@@ -65,7 +66,22 @@ describe('SinkClient', () => {
   });
 
   it('downloads an attachment with its type and name', async () => {
-    const m = api.ctx.addMessage({ raw: 'Subject: x\r\n\r\ny', attachments: [{ meta: { filename: 'résumé.pdf', contentType: 'application/pdf', size: 3, contentId: null, disposition: 'attachment', checksum: null }, content: Buffer.from('pdf') }] });
+    const m = api.ctx.addMessage({
+      raw: 'Subject: x\r\n\r\ny',
+      attachments: [
+        {
+          meta: {
+            filename: 'résumé.pdf',
+            contentType: 'application/pdf',
+            size: 3,
+            contentId: null,
+            disposition: 'attachment',
+            checksum: null,
+          },
+          content: Buffer.from('pdf'),
+        },
+      ],
+    });
     const att = await client.attachment(m.id, 0);
     assert.equal(att.filename, 'résumé.pdf');
     assert.equal(att.contentType, 'application/pdf');
@@ -101,7 +117,9 @@ describe('SinkClient', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     await new Promise<void>((r) => server.close(() => r()));
-    const gone = track(new SinkClient({ url: `http://127.0.0.1:${port}`, token: 't' }), (c) => c.close());
+    const gone = track(new SinkClient({ url: `http://127.0.0.1:${port}`, token: 't' }), (c) =>
+      c.close(),
+    );
     const err = await rejectsWith(gone.list(), 'EV_ERR_SINK_UNREACHABLE');
     assert.match(err.message, /ECONNREFUSED/);
     assert.ok(err.hint);
@@ -111,32 +129,55 @@ describe('SinkClient', () => {
 
   it('retries once on a connection that dies under a request (a stale tunnel), then gives up', async () => {
     let connections = 0;
-    const flaky = track(createNetServer((socket) => {
-      const n = ++connections;
-      socket.once('data', () => {
-        if (n === 1) {
-          socket.destroy();
-          return;
-        }
-        const body = '{"instance":"i","messages":0}';
-        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
-      });
-    }), (srv) => srv.close());
+    const flaky = track(
+      createNetServer((socket) => {
+        const n = ++connections;
+        socket.once('data', () => {
+          if (n === 1) {
+            socket.destroy();
+            return;
+          }
+          const body = '{"instance":"i","messages":0}';
+          socket.end(
+            `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+          );
+        });
+      }),
+      (srv) => srv.close(),
+    );
     await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
-    const c = track(new SinkClient({ url: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}` }), (x) => x.close());
+    const c = track(
+      new SinkClient({ url: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}` }),
+      (x) => x.close(),
+    );
     assert.equal((await c.stats()).instance, 'i');
     assert.equal(connections, 2);
-    const dead = track(createNetServer((socket) => socket.once('data', () => socket.destroy())), (srv) => srv.close());
+    const dead = track(
+      createNetServer((socket) => socket.once('data', () => socket.destroy())),
+      (srv) => srv.close(),
+    );
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const d = track(new SinkClient({ url: `http://127.0.0.1:${(dead.address() as AddressInfo).port}` }), (x) => x.close());
+    const d = track(
+      new SinkClient({ url: `http://127.0.0.1:${(dead.address() as AddressInfo).port}` }),
+      (x) => x.close(),
+    );
     await rejectsWith(d.stats(), 'EV_ERR_SINK_UNREACHABLE');
   });
 
   it('maps a non-sink answer to EV_ERR_SINK_RESPONSE', async () => {
-    assert.equal(responseError(502, '<html>bad gateway</html>', 'GET /api/stats').code, 'EV_ERR_SINK_RESPONSE');
+    assert.equal(
+      responseError(502, '<html>bad gateway</html>', 'GET /api/stats').code,
+      'EV_ERR_SINK_RESPONSE',
+    );
     assert.equal(responseError(404, '', 'GET /x').code, 'EV_ERR_NOT_FOUND');
-    assert.equal(responseError(400, '{"error":{"code":"EV_ERR_BAD_REQUEST","message":"m"}}', 'GET /x').code, 'EV_ERR_BAD_REQUEST');
-    assert.equal(responseError(500, '{"error":{"code":"NOT_OURS","message":"m"}}', 'GET /x').code, 'EV_ERR_SINK_RESPONSE');
+    assert.equal(
+      responseError(400, '{"error":{"code":"EV_ERR_BAD_REQUEST","message":"m"}}', 'GET /x').code,
+      'EV_ERR_BAD_REQUEST',
+    );
+    assert.equal(
+      responseError(500, '{"error":{"code":"NOT_OURS","message":"m"}}', 'GET /x').code,
+      'EV_ERR_SINK_RESPONSE',
+    );
   });
 
   it('keeps a path prefix of the base URL (API-server proxy paths)', async () => {
@@ -146,27 +187,41 @@ describe('SinkClient', () => {
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     track(proxy, (p) => p.close());
-    const c = new SinkClient({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/namespaces/ns/services/sink:8025/proxy` });
-    assert.deepEqual(await c.stats(), { path: '/api/v1/namespaces/ns/services/sink:8025/proxy/api/stats' });
+    const c = new SinkClient({
+      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/namespaces/ns/services/sink:8025/proxy`,
+    });
+    assert.deepEqual(await c.stats(), {
+      path: '/api/v1/namespaces/ns/services/sink:8025/proxy/api/stats',
+    });
     await c.close();
     await new Promise<void>((r) => proxy.close(() => r()));
   });
 
   describe('events()', () => {
     it('replays from since, passes gaps, streams live, and resolves on abort', async () => {
-      const small = track(await startFakeApi({ ctx: new FakeSinkContext({ window: 5 }) }), (a) => a.close());
+      const small = track(await startFakeApi({ ctx: new FakeSinkContext({ window: 5 }) }), (a) =>
+        a.close(),
+      );
       const c = track(new SinkClient({ url: small.base, token: small.token }), (x) => x.close());
       for (let i = 0; i < 8; i++) small.ctx.events.append('rules.updated', { count: i });
       const got: SinkEvent[] = [];
       const gaps: SinkEvent[] = [];
       const controller = track(new AbortController(), (ctl) => ctl.abort());
-      const done = c.events({ since: 0, signal: controller.signal, onEvent: (e) => got.push(e), onGap: (g) => gaps.push(g) });
+      const done = c.events({
+        since: 0,
+        signal: controller.signal,
+        onEvent: (e) => got.push(e),
+        onGap: (g) => gaps.push(g),
+      });
       await until(() => got.length >= 6, 'replay');
       small.ctx.events.append('rules.updated', { count: 99 });
       await until(() => got.length >= 7, 'live');
       controller.abort();
       await done;
-      assert.deepEqual(got.map((e) => e.type === 'gap' ? 'gap' : e.seq), ['gap', 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(
+        got.map((e) => (e.type === 'gap' ? 'gap' : e.seq)),
+        ['gap', 4, 5, 6, 7, 8, 9],
+      );
       assert.equal(gaps.length, 1);
       await c.close();
       await small.close();
@@ -190,20 +245,44 @@ describe('SinkClient', () => {
       let now = 0;
       const clock = {
         now: () => now,
-        setTimeout: (fn: () => void, ms: number) => { waits.push(ms); now += ms; return setImmediate(fn); },
+        setTimeout: (fn: () => void, ms: number) => {
+          waits.push(ms);
+          now += ms;
+          return setImmediate(fn);
+        },
         clearTimeout: (h: unknown) => clearImmediate(h as NodeJS.Immediate),
       };
       const reconnect = { initialDelayMs: 100, maxDelayMs: 400, giveUpAfterMs: 1000 };
-      await rejectsWith(gone.events({ onEvent: () => {}, onStatus: (s) => statuses.push(s), reconnect, clock, random: () => 0 }), 'EV_ERR_SINK_UNREACHABLE');
+      await rejectsWith(
+        gone.events({
+          onEvent: () => {},
+          onStatus: (s) => statuses.push(s),
+          reconnect,
+          clock,
+          random: () => 0,
+        }),
+        'EV_ERR_SINK_UNREACHABLE',
+      );
       // Exponential from 100 ms, capped at 400, with the lowest jitter (half); gives up once 1 s has passed on the clock.
       assert.deepEqual(waits, [50, 100, 200, 200, 200, 200, 200]);
-      assert.deepEqual(statuses.filter((s) => s.state === 'disconnected').map((s) => s.state === 'disconnected' && s.retryInMs), waits);
+      assert.deepEqual(
+        statuses
+          .filter((s) => s.state === 'disconnected')
+          .map((s) => s.state === 'disconnected' && s.retryInMs),
+        waits,
+      );
       await gone.close();
     });
 
     it('an onEvent that throws ends events() with that error', async () => {
       const controller = track(new AbortController(), (ctl) => ctl.abort());
-      const p = client.events({ since: 0, signal: controller.signal, onEvent: () => { throw new Error('consumer failed'); } });
+      const p = client.events({
+        since: 0,
+        signal: controller.signal,
+        onEvent: () => {
+          throw new Error('consumer failed');
+        },
+      });
       api.ctx.events.append('rules.updated', { count: 1 });
       await assert.rejects(p, /consumer failed/);
     });

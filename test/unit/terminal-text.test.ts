@@ -26,6 +26,9 @@ describe('terminal-safe text (src/terminal-text.ts)', () => {
   });
 
   it('a block keeps its lines and tabs and marks everything else unsafe', () => {
-    assert.equal(terminalBlock('one\r\ntwo\n\tthree\u001b[31m\u202eend'), 'one\ntwo\n\tthree\ufffd[31m\ufffdend');
+    assert.equal(
+      terminalBlock('one\r\ntwo\n\tthree\u001b[31m\u202eend'),
+      'one\ntwo\n\tthree\ufffd[31m\ufffdend',
+    );
   });
 });

@@ -5,8 +5,12 @@ import { sinkFlags } from '../../lib/sink-flags.ts';
 
 export default class MessagesClear extends BaseCommand {
   static override summary = 'Delete every message the sink holds.';
-  static override description = 'Clears every pod of the sink. The event log is kept: a `messages.cleared` event records it.';
-  static override examples = ['<%= config.bin %> messages clear', '<%= config.bin %> messages clear --sink http://127.0.0.1:8025 -o json'];
+  static override description =
+    'Clears every pod of the sink. The event log is kept: a `messages.cleared` event records it.';
+  static override examples = [
+    '<%= config.bin %> messages clear',
+    '<%= config.bin %> messages clear --sink http://127.0.0.1:8025 -o json',
+  ];
   static override flags = { output: outputFlag, ...sinkFlags };
 
   async run(): Promise<void> {

@@ -7,14 +7,20 @@ import { sinkFlags } from '../../lib/sink-flags.ts';
 
 export default class MessagesGet extends BaseCommand {
   static override summary = 'Show one message: envelope, headers, analysis and text body.';
-  static override description = 'The id comes from `messages list`, `tail` or `send`. -o json / yaml print the full message as the sink returns it (headers, text, html, attachments, analysis). Exit 1 when there is no such message.';
+  static override description =
+    'The id comes from `messages list`, `tail` or `send`. -o json / yaml print the full message as the sink returns it (headers, text, html, attachments, analysis). Exit 1 when there is no such message.';
   static override examples = [
     '<%= config.bin %> messages get 01JD7X3M2K',
     '<%= config.bin %> messages get 01JD7X3M2K -o json | jq .analysis',
     '<%= config.bin %> messages get latest',
     '<%= config.bin %> messages get 01JD7',
   ];
-  static override args = { id: Args.string({ description: 'Message id, a unique prefix of one, or "latest" (the newest message).', required: true }) };
+  static override args = {
+    id: Args.string({
+      description: 'Message id, a unique prefix of one, or "latest" (the newest message).',
+      required: true,
+    }),
+  };
   static override flags = {
     utc: Flags.boolean({ description: 'Print times in UTC.', helpGroup: 'OUTPUT' }),
     output: outputFlag,

@@ -11,7 +11,8 @@ export const MAX_LIST_LIMIT = 1000;
 
 export default class MessagesList extends BaseCommand {
   static override summary = 'List the messages the sink holds, newest first.';
-  static override description = 'Filters are substring matches done by the sink (--to, --from, --subject, --containing, --tag for the +tag of user+tag@domain). Text output is a table; -o json / yaml print the sink\'s list response ({total, start, count, items}).';
+  static override description =
+    "Filters are substring matches done by the sink (--to, --from, --subject, --containing, --tag for the +tag of user+tag@domain). Text output is a table; -o json / yaml print the sink's list response ({total, start, count, items}).";
   static override examples = [
     '<%= config.bin %> messages list',
     '<%= config.bin %> messages list --to alice@example.com --limit 10',
@@ -21,10 +22,19 @@ export default class MessagesList extends BaseCommand {
     to: Flags.string({ description: 'Recipient contains this text.', helpGroup: 'FILTER' }),
     from: Flags.string({ description: 'Sender contains this text.', helpGroup: 'FILTER' }),
     subject: Flags.string({ description: 'Subject contains this text.', helpGroup: 'FILTER' }),
-    containing: Flags.string({ description: 'The raw message contains this text.', helpGroup: 'FILTER' }),
-    tag: Flags.string({ description: 'A recipient has this plus-address tag.', helpGroup: 'FILTER' }),
+    containing: Flags.string({
+      description: 'The raw message contains this text.',
+      helpGroup: 'FILTER',
+    }),
+    tag: Flags.string({
+      description: 'A recipient has this plus-address tag.',
+      helpGroup: 'FILTER',
+    }),
     start: Flags.integer({ description: 'Skip this many messages.', default: 0 }),
-    limit: Flags.integer({ description: `Show at most this many messages (1-${MAX_LIST_LIMIT}).`, default: 50 }),
+    limit: Flags.integer({
+      description: `Show at most this many messages (1-${MAX_LIST_LIMIT}).`,
+      default: 50,
+    }),
     utc: Flags.boolean({ description: 'Print times in UTC.', helpGroup: 'OUTPUT' }),
     output: outputFlag,
     ...sinkFlags,
@@ -32,11 +42,25 @@ export default class MessagesList extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(MessagesList);
-    if (flags.start < 0) throw evError('EV_ERR_INVALID_OPTION', '--start must be 0 or more', { hint: 'e.g. --start 50' });
-    if (flags.limit < 1 || flags.limit > MAX_LIST_LIMIT) throw evError('EV_ERR_INVALID_OPTION', `--limit must be from 1 to ${MAX_LIST_LIMIT}`, { hint: 'page with --start and --limit' });
+    if (flags.start < 0)
+      throw evError('EV_ERR_INVALID_OPTION', '--start must be 0 or more', {
+        hint: 'e.g. --start 50',
+      });
+    if (flags.limit < 1 || flags.limit > MAX_LIST_LIMIT)
+      throw evError('EV_ERR_INVALID_OPTION', `--limit must be from 1 to ${MAX_LIST_LIMIT}`, {
+        hint: 'page with --start and --limit',
+      });
     await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
       const { to, from, subject, containing, tag, start, limit } = flags;
-      const list = await listAll(target.sinks, { to, from, subject, containing, tag, start, limit });
+      const list = await listAll(target.sinks, {
+        to,
+        from,
+        subject,
+        containing,
+        tag,
+        start,
+        limit,
+      });
       this.emit(flags.output, list, () => formatMessageList(list, { utc: flags.utc }));
     });
   }

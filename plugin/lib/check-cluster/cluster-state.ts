@@ -5,7 +5,16 @@
  * everything while no CLI was attached continues from the input file). One
  * small JSON document, replaced atomically (write, fsync, rename).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { evError } from '../../../src/errors.ts';
 import type { ClusterCheckpoint, RunMeta } from '../../../src/check-cluster/protocol.ts';
 
@@ -26,9 +35,12 @@ export interface ClusterState {
 export function loadClusterState(path: string): ClusterState | null {
   if (!existsSync(path) || statSync(path).size === 0) return null;
   const bad = (detail: string): never => {
-    throw evError('EV_ERR_STATE_INVALID', `state file ${path} ${detail}`, { hint: 'pass the --state file of an --in-cluster run, or a new path (a local run\'s state file cannot continue in the cluster)' });
+    throw evError('EV_ERR_STATE_INVALID', `state file ${path} ${detail}`, {
+      hint: "pass the --state file of an --in-cluster run, or a new path (a local run's state file cannot continue in the cluster)",
+    });
   };
-  if (statSync(path).size > MAX_CLUSTER_STATE_BYTES) bad('is not the state of an --in-cluster run (too large)');
+  if (statSync(path).size > MAX_CLUSTER_STATE_BYTES)
+    bad('is not the state of an --in-cluster run (too large)');
   let s: ClusterState;
   try {
     s = JSON.parse(readFileSync(path, 'utf8')) as ClusterState;
@@ -36,7 +48,8 @@ export function loadClusterState(path: string): ClusterState | null {
     return bad('is not the state of an --in-cluster run (not JSON)');
   }
   if (s?.kind !== CLUSTER_STATE_KIND) bad('is not the state of an --in-cluster run');
-  if (s.version !== CLUSTER_STATE_VERSION) bad(`has version ${s.version}; this version reads ${CLUSTER_STATE_VERSION}`);
+  if (s.version !== CLUSTER_STATE_VERSION)
+    bad(`has version ${s.version}; this version reads ${CLUSTER_STATE_VERSION}`);
   return s;
 }
 
@@ -44,7 +57,10 @@ export function saveClusterState(path: string, s: Omit<ClusterState, 'kind' | 'v
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, `${JSON.stringify({ kind: CLUSTER_STATE_KIND, version: CLUSTER_STATE_VERSION, ...s })}\n`);
+    writeSync(
+      fd,
+      `${JSON.stringify({ kind: CLUSTER_STATE_KIND, version: CLUSTER_STATE_VERSION, ...s })}\n`,
+    );
     fsyncSync(fd);
   } finally {
     closeSync(fd);

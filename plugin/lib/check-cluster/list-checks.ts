@@ -5,7 +5,12 @@
  * be reached).
  */
 import { isExpired, readLifetime } from '../../../src/cluster-meta.ts';
-import { CHECK_TOKEN_KEY, CHECK_TOKEN_SECRET, REDIS_NAME, SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
+import {
+  CHECK_TOKEN_KEY,
+  CHECK_TOKEN_SECRET,
+  REDIS_NAME,
+  SHARD_SELECTOR,
+} from '../../../src/check-cluster/manifests.ts';
 import type { KubeClient } from '../kube/adapter.ts';
 import { isPodReady } from '../kube/readiness.ts';
 import { connectRedis } from './run.ts';
@@ -26,22 +31,41 @@ export interface CheckSummaryRow {
   total: number | null;
 }
 
-export async function listChecks(client: KubeClient, now: Date, namespace?: string): Promise<CheckSummaryRow[]> {
-  const deployments = (await client.listManagedDeployments(namespace)).filter((d) => d.metadata?.name === REDIS_NAME);
+export async function listChecks(
+  client: KubeClient,
+  now: Date,
+  namespace?: string,
+): Promise<CheckSummaryRow[]> {
+  const deployments = (await client.listManagedDeployments(namespace)).filter(
+    (d) => d.metadata?.name === REDIS_NAME,
+  );
   const rows: CheckSummaryRow[] = [];
   for (const d of deployments) {
     const ns = d.metadata?.namespace ?? '';
-    const created = d.metadata?.creationTimestamp ? new Date(d.metadata.creationTimestamp) : undefined;
+    const created = d.metadata?.creationTimestamp
+      ? new Date(d.metadata.creationTimestamp)
+      : undefined;
     const life = readLifetime(d.metadata?.annotations, created);
     const row: CheckSummaryRow = {
-      namespace: ns, createdAt: life.createdAt?.toISOString() ?? null, expiresAt: life.expiresAt?.toISOString() ?? null,
-      expired: isExpired(d.metadata?.annotations, now, created), shards: 0, written: null, queued: null, total: null,
+      namespace: ns,
+      createdAt: life.createdAt?.toISOString() ?? null,
+      expiresAt: life.expiresAt?.toISOString() ?? null,
+      expired: isExpired(d.metadata?.annotations, now, created),
+      shards: 0,
+      written: null,
+      queued: null,
+      total: null,
     };
     try {
       row.shards = (await client.listPods(ns, SHARD_SELECTOR)).filter(isPodReady).length;
       const password = await client.readSecretKey(ns, CHECK_TOKEN_SECRET, CHECK_TOKEN_KEY);
       if (password !== undefined) {
-        const conn = await connectRedis(client, ns, password, { shards: 1, kube: {}, redisDeadlineMs: STATUS_REDIS_DEADLINE_MS, redisReadyMs: STATUS_REDIS_DEADLINE_MS });
+        const conn = await connectRedis(client, ns, password, {
+          shards: 1,
+          kube: {},
+          redisDeadlineMs: STATUS_REDIS_DEADLINE_MS,
+          redisReadyMs: STATUS_REDIS_DEADLINE_MS,
+        });
         try {
           const meta = await conn.run.meta();
           const cp = await conn.run.lastCheckpoint();
@@ -52,8 +76,14 @@ export async function listChecks(client: KubeClient, now: Date, namespace?: stri
           await conn.close();
         }
       }
-    } catch { /* best effort */ }
+    } catch {
+      /* best effort */
+    }
     rows.push(row);
   }
-  return rows.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.namespace.localeCompare(b.namespace));
+  return rows.sort(
+    (a, b) =>
+      (a.createdAt ?? '').localeCompare(b.createdAt ?? '') ||
+      a.namespace.localeCompare(b.namespace),
+  );
 }

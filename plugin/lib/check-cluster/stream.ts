@@ -18,8 +18,15 @@ import { emptyCounts, type Counts } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import type { Verdict } from '../../../src/check/reasons.ts';
 import {
-  BLOCK_MS, MAX_WAITING, NETWORK_BATCH, OFFLINE_BATCH, PUSH_ENTRIES, READ_ARRIVALS,
-  type ClusterCheckpoint, type RunMeta, type WorkItem,
+  BLOCK_MS,
+  MAX_WAITING,
+  NETWORK_BATCH,
+  OFFLINE_BATCH,
+  PUSH_ENTRIES,
+  READ_ARRIVALS,
+  type ClusterCheckpoint,
+  type RunMeta,
+  type WorkItem,
 } from '../../../src/check-cluster/protocol.ts';
 import { lastOfKey, type RedisRun } from '../../../src/check-cluster/redis-run.ts';
 import { readInputs, type ReadProgress } from '../check/input.ts';
@@ -57,9 +64,16 @@ export interface StreamHooks {
 export class RoundTripSize {
   private n: number;
   private readonly max: number;
-  constructor(max: number) { this.n = max; this.max = max; }
-  get size(): number { return this.n; }
-  after(dropped: boolean): void { this.n = dropped ? Math.max(1, this.n >> 1) : Math.min(this.max, this.n + 1); }
+  constructor(max: number) {
+    this.n = max;
+    this.max = max;
+  }
+  get size(): number {
+    return this.n;
+  }
+  after(dropped: boolean): void {
+    this.n = dropped ? Math.max(1, this.n >> 1) : Math.min(this.max, this.n + 1);
+  }
 }
 
 /** Errors that a retry cannot cure: ours (the client gave up), and Redis refusing a command (a bug, or out of memory). */
@@ -72,9 +86,19 @@ function isFatal(err: unknown): boolean {
 /** Pause between tries of a round trip that failed with the connection (the client reconnects meanwhile). */
 export const RETRY_PAUSE_MS = 50;
 
-export interface StreamOutcome { counts: Counts; recreated: number; resent: number }
+export interface StreamOutcome {
+  counts: Counts;
+  recreated: number;
+  resent: number;
+}
 
-export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, start: StreamStart, hooks: StreamHooks): Promise<StreamOutcome> {
+export async function streamCheck(
+  o: CheckOptions,
+  io: CheckIo,
+  run: RedisRun,
+  start: StreamStart,
+  hooks: StreamHooks,
+): Promise<StreamOutcome> {
   const cp0 = start.checkpoint;
   const counts: Counts = cp0 ? { ...cp0.counts } : emptyCounts();
   const read: ReadProgress = { bytes: 0 };
@@ -82,13 +106,32 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   const keepBytes = cp0?.outputBytes ?? 0;
   if (start.meta.out && cp0) {
     let have = 0;
-    try { have = statSync(start.meta.out).size; } catch { /* missing: checked below */ }
-    if (have < keepBytes) throw evError('EV_ERR_CHECK_ATTACH', `${start.meta.out} is shorter (${have} bytes) than the run's checkpoint says (${keepBytes})`, { hint: 'the output was changed since the CLI stopped; start a new run' });
+    try {
+      have = statSync(start.meta.out).size;
+    } catch {
+      /* missing: checked below */
+    }
+    if (have < keepBytes)
+      throw evError(
+        'EV_ERR_CHECK_ATTACH',
+        `${start.meta.out} is shorter (${have} bytes) than the run's checkpoint says (${keepBytes})`,
+        { hint: 'the output was changed since the CLI stopped; start a new run' },
+      );
   }
-  const sink = start.meta.out ? fdSink({ path: start.meta.out, keepBytes }) : fdSink({ fd: io.stdoutFd });
-  const writer = createResultWriter({ format: o.format, sink, durable: o.state !== null, header: keepBytes === 0, color: o.color });
+  const sink = start.meta.out
+    ? fdSink({ path: start.meta.out, keepBytes })
+    : fdSink({ fd: io.stdoutFd });
+  const writer = createResultWriter({
+    format: o.format,
+    sink,
+    durable: o.state !== null,
+    header: keepBytes === 0,
+    color: o.color,
+  });
   const totalBytes = paths.includes('-') ? null : paths.reduce((n, p) => n + statSync(p).size, 0);
-  const stopProgress = o.progress ? startProgress(io.stderr, counts, read, totalBytes, () => io.clock.now()) : null;
+  const stopProgress = o.progress
+    ? startProgress(io.stderr, counts, read, totalBytes, () => io.clock.now())
+    : null;
   const batchSize = o.offline ? OFFLINE_BATCH : NETWORK_BATCH;
   const pushSize = new RoundTripSize(PUSH_ENTRIES);
   const fetchSize = new RoundTripSize(FETCH_CHUNK);
@@ -126,8 +169,15 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   let recreated = 0;
   let resent = 0;
   let waiters: Array<() => void> = [];
-  const wakeUp = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };
-  const progress = (): Promise<void> => new Promise((r) => { waiters.push(r); });
+  const wakeUp = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const progress = (): Promise<void> =>
+    new Promise((r) => {
+      waiters.push(r);
+    });
 
   const drain = (): void => {
     for (let d = done.get(next); d !== undefined; d = done.get(next)) {
@@ -136,7 +186,7 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
       if (d !== null) {
         writer.write(d);
         counts.written++;
-        counts[d.verdict as Verdict]++;
+        counts[d.verdict]++;
       }
       next++;
     }
@@ -164,7 +214,9 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
       // with an empty queue meanwhile would exit with work still to come.
       const meta = { ...start.meta, pushed: 0, total: -1 };
       await retried(() => run.create(meta));
-      const items = [...record.values()].filter((it) => it.i <= pushed && !done.has(it.i)).sort((a, b) => a.i - b.i);
+      const items = [...record.values()]
+        .filter((it) => it.i <= pushed && !done.has(it.i))
+        .sort((a, b) => a.i - b.i);
       for (let k = 0; k < items.length; k += batchSize * PUSH_ENTRIES) {
         const group = items.slice(k, k + batchSize * PUSH_ENTRIES);
         const batches: Array<{ highest: number; items: WorkItem[] }> = [];
@@ -172,14 +224,22 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
           const b = group.slice(j, j + batchSize);
           batches.push({ highest: b[b.length - 1].i, items: b });
         }
-        if (await retried(() => run.push(runId, batches)) < 0) throw evError('EV_ERR_CHECK_REDIS', 'Redis lost the run again while it was being re-sent');
+        if ((await retried(() => run.push(runId, batches))) < 0)
+          throw evError(
+            'EV_ERR_CHECK_REDIS',
+            'Redis lost the run again while it was being re-sent',
+          );
       }
       if (inputDone && queue.length === 0) await retried(() => run.end(total));
       cursor = '0-0';
       recreated++;
       resent += items.length;
-      hooks.status(`Redis came back empty (its pod was replaced?): the run was created again and the ${items.length} addresses that had no result yet were queued again from this CLI's record`);
-    }).finally(() => { recovering = null; });
+      hooks.status(
+        `Redis came back empty (its pod was replaced?): the run was created again and the ${items.length} addresses that had no result yet were queued again from this CLI's record`,
+      );
+    }).finally(() => {
+      recovering = null;
+    });
     return recovering;
   };
 
@@ -196,8 +256,13 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
       }
       if (recovering) await recovering;
       let batches = queue.slice(0, pushSize.size);
-      const n = await exclusive(() => retried(() => run.push(runId, batches = queue.slice(0, pushSize.size)), pushSize));
-      if (n < 0) { await recover(); continue; }
+      const n = await exclusive(() =>
+        retried(() => run.push(runId, (batches = queue.slice(0, pushSize.size))), pushSize),
+      );
+      if (n < 0) {
+        await recover();
+        continue;
+      }
       queue.splice(0, batches.length);
       pushed = Math.max(pushed, batches[batches.length - 1].highest);
       wakeUp();
@@ -250,7 +315,10 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   const fetch = async (keys: string[]): Promise<void> => {
     for (let k = 0; k < keys.length;) {
       let chunk = keys.slice(k, k + fetchSize.size);
-      const results = await retried(() => run.results(chunk = keys.slice(k, k + fetchSize.size)), fetchSize);
+      const results = await retried(
+        () => run.results((chunk = keys.slice(k, k + fetchSize.size))),
+        fetchSize,
+      );
       k += chunk.length;
       for (const key of chunk) readKeys.set(key, lastOfKey(key));
       for (const r of results) accept(r, r.index);
@@ -260,11 +328,21 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
   let lastCheckpoint = io.clock.now();
   const checkpoint = async (): Promise<void> => {
     const outputBytes = await writer.flush();
-    const cp: ClusterCheckpoint = { runId, index: next - 1, outputBytes, counts: { ...counts }, cursor };
+    const cp: ClusterCheckpoint = {
+      runId,
+      index: next - 1,
+      outputBytes,
+      counts: { ...counts },
+      cursor,
+    };
     const written: string[] = [];
-    for (const [key, last] of readKeys) if (last <= cp.index) { written.push(key); readKeys.delete(key); }
+    for (const [key, last] of readKeys)
+      if (last <= cp.index) {
+        written.push(key);
+        readKeys.delete(key);
+      }
     lastCheckpoint = io.clock.now();
-    if (!await retried(() => run.checkpoint(cp, written))) {
+    if (!(await retried(() => run.checkpoint(cp, written)))) {
       // Redis lost the run: the output up to cp is written; the results dropped with it are redone.
       await recover();
       return;
@@ -291,16 +369,32 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
       else {
         drain();
         // Nothing new for a while: is the run still there? (Redis restarted empty.)
-        if (await retried(() => run.meta()) === null) { await recover(); endSent = false; continue; }
+        if ((await retried(() => run.meta())) === null) {
+          await recover();
+          endSent = false;
+          continue;
+        }
       }
       if (io.clock.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) await checkpoint();
     }
   };
 
   try {
-    const read = reader().catch((err: unknown) => { failure ??= err; wakeUp(); throw err; });
-    const push = pusher().catch((err: unknown) => { failure ??= err; wakeUp(); throw err; });
-    const pull = puller().catch((err: unknown) => { failure ??= err; wakeUp(); throw err; });
+    const read = reader().catch((err: unknown) => {
+      failure ??= err;
+      wakeUp();
+      throw err;
+    });
+    const push = pusher().catch((err: unknown) => {
+      failure ??= err;
+      wakeUp();
+      throw err;
+    });
+    const pull = puller().catch((err: unknown) => {
+      failure ??= err;
+      wakeUp();
+      throw err;
+    });
     const aborted = new Promise<never>((_, reject) => {
       if (io.signal?.aborted) reject(io.signal.reason);
       io.signal?.addEventListener('abort', () => reject(io.signal!.reason), { once: true });
@@ -308,7 +402,11 @@ export async function streamCheck(o: CheckOptions, io: CheckIo, run: RedisRun, s
     aborted.catch(() => {});
     await Promise.race([Promise.all([read, push, pull]), hooks.failed, aborted]);
     drain();
-    if (next !== total + 1) throw evError('EV_ERR_INTERNAL', `in-cluster check ended with ${total + 1 - next} results missing`);
+    if (next !== total + 1)
+      throw evError(
+        'EV_ERR_INTERNAL',
+        `in-cluster check ended with ${total + 1 - next} results missing`,
+      );
     await checkpoint();
   } catch (err) {
     failure ??= err;

@@ -18,9 +18,20 @@ export function poolHttpClient(origin: string, connections: number): PoolHttpCli
     async request(req: HttpRequest): Promise<HttpResponse> {
       const url = new URL(req.url);
       const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
-      if (req.body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-      const signal = req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]) : AbortSignal.timeout(req.timeoutMs);
-      const res = await pool.request({ method: req.method, path: url.pathname + url.search, headers, body: req.body, signal, headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs });
+      if (req.body !== undefined && headers['content-type'] === undefined)
+        headers['content-type'] = 'application/json';
+      const signal = req.signal
+        ? AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)])
+        : AbortSignal.timeout(req.timeoutMs);
+      const res = await pool.request({
+        method: req.method,
+        path: url.pathname + url.search,
+        headers,
+        body: req.body,
+        signal,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      });
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const c of res.body) {
@@ -31,7 +42,11 @@ export function poolHttpClient(origin: string, connections: number): PoolHttpCli
         }
         chunks.push(c as Buffer);
       }
-      return { status: res.statusCode, headers: res.headers as HttpResponse['headers'], body: Buffer.concat(chunks).toString('utf8') };
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
     },
     close: () => pool.close(),
   };

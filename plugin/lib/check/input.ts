@@ -32,20 +32,39 @@ export interface InputSpec {
 }
 
 /** Bytes consumed so far, for the progress bar. */
-export interface ReadProgress { bytes: number }
+export interface ReadProgress {
+  bytes: number;
+}
 
 /** Yields batches from every input in order. */
-export async function* readInputs(spec: InputSpec, progress: ReadProgress = { bytes: 0 }, stdin?: Readable): AsyncGenerator<InputBatch> {
+export async function* readInputs(
+  spec: InputSpec,
+  progress: ReadProgress = { bytes: 0 },
+  stdin?: Readable,
+): AsyncGenerator<InputBatch> {
   const startFile = spec.startFile ?? 0;
   for (let f = startFile; f < spec.paths.length; f++) {
     if (spec.stopFile !== undefined && f > spec.stopFile) return;
-    const from = f === startFile ? spec.startOffset ?? 0 : 0;
+    const from = f === startFile ? (spec.startOffset ?? 0) : 0;
     const stop = spec.stopFile === f ? spec.stopOffset : undefined;
-    const raw = spec.paths[f] === '-' ? streamChunks(stdin ?? process.stdin) : fileChunks(spec.paths[f], from, stop);
+    const raw =
+      spec.paths[f] === '-'
+        ? streamChunks(stdin ?? process.stdin)
+        : fileChunks(spec.paths[f], from, stop);
     const chunks = textOnly(raw, spec.paths[f] === '-' ? 'standard input' : spec.paths[f], from);
     const base = spec.paths[f] === '-' ? 0 : from;
     if (spec.column === null) yield* splitLines(chunks, f, base, progress, spec.paths[f]);
-    else yield* splitCsv(chunks, f, base, from, spec.column, progress, spec.paths[f], spec.paths[f] === '-' ? null : spec.paths[f]);
+    else
+      yield* splitCsv(
+        chunks,
+        f,
+        base,
+        from,
+        spec.column,
+        progress,
+        spec.paths[f],
+        spec.paths[f] === '-' ? null : spec.paths[f],
+      );
   }
 }
 
@@ -54,7 +73,11 @@ async function* fileChunks(path: string, from: number, stop?: number): AsyncGene
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    throw evError('EV_ERR_INPUT_INVALID', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'check the path and permissions', cause: err });
+    throw evError(
+      'EV_ERR_INPUT_INVALID',
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { hint: 'check the path and permissions', cause: err },
+    );
   }
   try {
     let pos = from;
@@ -71,7 +94,11 @@ async function* fileChunks(path: string, from: number, stop?: number): AsyncGene
     }
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('EV_ERR_')) throw err;
-    throw evError('EV_ERR_INPUT_INVALID', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw evError(
+      'EV_ERR_INPUT_INVALID',
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   } finally {
     await fh.close();
   }
@@ -82,14 +109,22 @@ async function* fileChunks(path: string, from: number, stop?: number): AsyncGene
  * binary file (or UTF-16), and checking it would print garbage "addresses".
  * One memchr per chunk.
  */
-async function* textOnly(chunks: AsyncIterable<Buffer>, name: string, from: number): AsyncGenerator<Buffer> {
+async function* textOnly(
+  chunks: AsyncIterable<Buffer>,
+  name: string,
+  from: number,
+): AsyncGenerator<Buffer> {
   let pos = from;
   for await (const c of chunks) {
     const nul = c.indexOf(0);
     if (nul !== -1) {
-      throw evError('EV_ERR_INPUT_INVALID', `${name} is not a text file (a NUL byte at offset ${pos + nul})`, {
-        hint: 'pass a text list (UTF-8, one address per line, or CSV with --column); convert UTF-16 files to UTF-8 first',
-      });
+      throw evError(
+        'EV_ERR_INPUT_INVALID',
+        `${name} is not a text file (a NUL byte at offset ${pos + nul})`,
+        {
+          hint: 'pass a text list (UTF-8, one address per line, or CSV with --column); convert UTF-16 files to UTF-8 first',
+        },
+      );
     }
     pos += c.length;
     yield c;
@@ -101,7 +136,13 @@ async function* streamChunks(stream: Readable): AsyncGenerator<Buffer> {
 }
 
 function tooLong(name: string, line: number): never {
-  throw evError('EV_ERR_INPUT_INVALID', `${name}: record ${line} is longer than ${MAX_RECORD_BYTES} bytes`, { hint: 'the input should hold one address per line (or CSV with --column); is this the right file?' });
+  throw evError(
+    'EV_ERR_INPUT_INVALID',
+    `${name}: record ${line} is longer than ${MAX_RECORD_BYTES} bytes`,
+    {
+      hint: 'the input should hold one address per line (or CSV with --column); is this the right file?',
+    },
+  );
 }
 
 /**
@@ -109,7 +150,9 @@ function tooLong(name: string, line: number): never {
  * space, tab and CR only. Anything else (NBSP, zero-width, BOM inside a line)
  * stays and is judged by the syntax check, which flags it.
  */
-function isWs(c: number): boolean { return c === 32 || c === 9 || c === 13; }
+function isWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 13;
+}
 
 function trimRecord(v: string): string {
   let a = 0;
@@ -120,7 +163,13 @@ function trimRecord(v: string): string {
 }
 
 /** One address per line: trims white space (and a CR), skips blank lines and a BOM. */
-async function* splitLines(chunks: AsyncIterable<Buffer>, file: number, base: number, progress: ReadProgress, name: string): AsyncGenerator<InputBatch> {
+async function* splitLines(
+  chunks: AsyncIterable<Buffer>,
+  file: number,
+  base: number,
+  progress: ReadProgress,
+  name: string,
+): AsyncGenerator<InputBatch> {
   let carry: Buffer | null = null;
   let offset = base; // file offset of the start of `buf`
   let first = base === 0;
@@ -128,7 +177,10 @@ async function* splitLines(chunks: AsyncIterable<Buffer>, file: number, base: nu
   for await (const chunk of chunks) {
     progress.bytes += chunk.length;
     let buf = chunk;
-    if (carry !== null) { buf = Buffer.concat([carry, chunk]); carry = null; }
+    if (carry !== null) {
+      buf = Buffer.concat([carry, chunk]);
+      carry = null;
+    }
     let start = 0;
     if (first) {
       first = false;
@@ -176,7 +228,8 @@ async function* splitLines(chunks: AsyncIterable<Buffer>, file: number, base: nu
     let b = carry.length;
     while (a < b && isWs(carry[a])) a++;
     while (b > a && isWs(carry[b - 1])) b--;
-    if (b > a) yield { file, values: [carry.toString('utf8', a, b)], ends: [offset + carry.length] };
+    if (b > a)
+      yield { file, values: [carry.toString('utf8', a, b)], ends: [offset + carry.length] };
   }
 }
 
@@ -185,7 +238,16 @@ async function* splitLines(chunks: AsyncIterable<Buffer>, file: number, base: nu
  * column. The header is always read from the start of the file; when resuming
  * at `resumeAt`, records before it are skipped without being yielded.
  */
-async function* splitCsv(chunks: AsyncIterable<Buffer>, file: number, base: number, resumeAt: number, column: string, progress: ReadProgress, name: string, path: string | null): AsyncGenerator<InputBatch> {
+async function* splitCsv(
+  chunks: AsyncIterable<Buffer>,
+  file: number,
+  base: number,
+  resumeAt: number,
+  column: string,
+  progress: ReadProgress,
+  name: string,
+  path: string | null,
+): AsyncGenerator<InputBatch> {
   let col = -1;
   if (base > 0 && path !== null) {
     // Resuming: read the header from offset 0 first.
@@ -233,29 +295,53 @@ async function* splitCsv(chunks: AsyncIterable<Buffer>, file: number, base: numb
       const c = chunk[i];
       if (++recordBytes > MAX_RECORD_BYTES) tooLong(name, records + 1);
       if (inQuotes) {
-        if (c === 0x22) { inQuotes = false; afterQuote = true; } else if (fieldIndex === col || header !== null) field.push(c);
+        if (c === 0x22) {
+          inQuotes = false;
+          afterQuote = true;
+        } else if (fieldIndex === col || header !== null) field.push(c);
         continue;
       }
       if (afterQuote) {
         afterQuote = false;
-        if (c === 0x22) { field.push(0x22); inQuotes = true; continue; } // "" is an escaped quote
+        if (c === 0x22) {
+          field.push(0x22);
+          inQuotes = true;
+          continue;
+        } // "" is an escaped quote
       }
       if (pendingCr) {
         pendingCr = false;
-        if (c === 10) { endRecord(offset + i + 1); continue; }
+        if (c === 10) {
+          endRecord(offset + i + 1);
+          continue;
+        }
       }
-      if (c === 0x22 && field.length === 0 && !quoteSeen) { inQuotes = true; quoteSeen = true; }
-      else if (c === 0x2c) endField();
+      if (c === 0x22 && field.length === 0 && !quoteSeen) {
+        inQuotes = true;
+        quoteSeen = true;
+      } else if (c === 0x2c) endField();
       else if (c === 10) endRecord(offset + i + 1);
       else if (c === 13) pendingCr = true;
       else if (fieldIndex === col || header !== null) field.push(c);
     }
     offset += chunk.length;
-    if (values.length > 0) { yield { file, values, ends }; values = []; ends = []; }
+    if (values.length > 0) {
+      yield { file, values, ends };
+      values = [];
+      ends = [];
+    }
   }
-  if (inQuotes) throw evError('EV_ERR_INPUT_INVALID', `${name}: unterminated quoted field in record ${records + 1}`, { hint: 'close the quote, or check that the file is CSV' });
+  if (inQuotes)
+    throw evError(
+      'EV_ERR_INPUT_INVALID',
+      `${name}: unterminated quoted field in record ${records + 1}`,
+      { hint: 'close the quote, or check that the file is CSV' },
+    );
   if (field.length > 0 || fieldIndex > 0) endRecord(offset);
-  if (header !== null && records === 0) throw evError('EV_ERR_INPUT_INVALID', `${name}: the CSV file is empty (no header row)`, { hint: '--column needs a header row naming the columns' });
+  if (header !== null && records === 0)
+    throw evError('EV_ERR_INPUT_INVALID', `${name}: the CSV file is empty (no header row)`, {
+      hint: '--column needs a header row naming the columns',
+    });
   if (values.length > 0) yield { file, values, ends };
 }
 
@@ -267,7 +353,10 @@ async function readCsvHeader(path: string): Promise<string[]> {
     let text = buf.toString('utf8', 0, bytesRead);
     const nl = text.indexOf('\n');
     if (nl !== -1) text = text.slice(0, nl);
-    return text.replace(/\r$/, '').split(',').map((h) => h.replace(/^"|"$/g, '').trim());
+    return text
+      .replace(/\r$/, '')
+      .split(',')
+      .map((h) => h.replace(/^"|"$/g, '').trim());
   } finally {
     await fh.close();
   }
@@ -277,6 +366,11 @@ function findColumn(header: string[], column: string, name: string): number {
   if (header.length > 0 && header[0].charCodeAt(0) === 0xfeff) header[0] = header[0].slice(1);
   const want = column.trim().toLowerCase();
   const i = header.findIndex((h) => h.toLowerCase() === want);
-  if (i === -1) throw evError('EV_ERR_INPUT_INVALID', `${name}: no column "${column}" in the header (${header.slice(0, 10).join(', ')})`, { hint: 'pass --column with one of the header names' });
+  if (i === -1)
+    throw evError(
+      'EV_ERR_INPUT_INVALID',
+      `${name}: no column "${column}" in the header (${header.slice(0, 10).join(', ')})`,
+      { hint: 'pass --column with one of the header names' },
+    );
   return i;
 }

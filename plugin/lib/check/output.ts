@@ -62,11 +62,19 @@ export function fdSink(target: { fd: number } | { path: string; keepBytes: numbe
       }
       bytes += len;
     },
-    get bytes() { return bytes; },
-    sync(): void {
-      try { fsyncSync(fd); } catch { /* pipes and ttys cannot be synced */ }
+    get bytes() {
+      return bytes;
     },
-    close(): void { if (owned) closeSync(fd); },
+    sync(): void {
+      try {
+        fsyncSync(fd);
+      } catch {
+        /* pipes and ttys cannot be synced */
+      }
+    },
+    close(): void {
+      if (owned) closeSync(fd);
+    },
   };
 }
 
@@ -78,15 +86,42 @@ function csvField(v: string): string {
   return v;
 }
 
-export const CSV_COLUMNS = ['address', 'normalized', 'verdict', 'reasons', 'diagnosis', 'disposable', 'role', 'free', 'suggestion', 'dns_status', 'mx', 'smtp_status', 'smtp_code', 'catch_all', 'provider_status'] as const;
+export const CSV_COLUMNS = [
+  'address',
+  'normalized',
+  'verdict',
+  'reasons',
+  'diagnosis',
+  'disposable',
+  'role',
+  'free',
+  'suggestion',
+  'dns_status',
+  'mx',
+  'smtp_status',
+  'smtp_code',
+  'catch_all',
+  'provider_status',
+] as const;
 
 function csvRow(r: CheckResult): string {
   const c = r.checks;
   return [
-    csvField(r.address), csvField(r.normalized), r.verdict, r.reasons.join(';'), c.syntax.diagnosis,
-    c.lists ? String(c.lists.disposable) : '', c.lists ? String(c.lists.role) : '', c.lists ? String(c.lists.free) : '',
-    c.lists?.suggestion ?? '', c.dns?.status ?? '', csvField(c.dns?.mx[0]?.exchange ?? ''), c.smtp?.status ?? '',
-    c.smtp?.code === undefined ? '' : String(c.smtp.code), c.smtp?.catchAll == null ? '' : String(c.smtp.catchAll), c.provider?.status ?? '',
+    csvField(r.address),
+    csvField(r.normalized),
+    r.verdict,
+    r.reasons.join(';'),
+    c.syntax.diagnosis,
+    c.lists ? String(c.lists.disposable) : '',
+    c.lists ? String(c.lists.role) : '',
+    c.lists ? String(c.lists.free) : '',
+    c.lists?.suggestion ?? '',
+    c.dns?.status ?? '',
+    csvField(c.dns?.mx[0]?.exchange ?? ''),
+    c.smtp?.status ?? '',
+    c.smtp?.code === undefined ? '' : String(c.smtp.code),
+    c.smtp?.catchAll == null ? '' : String(c.smtp.catchAll),
+    c.provider?.status ?? '',
   ].join(',');
 }
 
@@ -111,24 +146,31 @@ export function createResultWriter(o: ResultWriterOptions): ResultWriter & { clo
   let buf = '';
   if (o.header) {
     if (o.format === 'csv') buf += `${CSV_COLUMNS.join(',')}\n`;
-    else if (o.format === 'table') buf += `${pad('VERDICT', 8)} ${pad('ADDRESS', TABLE_ADDRESS_WIDTH)} REASONS\n`;
+    else if (o.format === 'table')
+      buf += `${pad('VERDICT', 8)} ${pad('ADDRESS', TABLE_ADDRESS_WIDTH)} REASONS\n`;
   }
   const paint = (v: string): string => {
     if (!o.color) return pad(v, 8);
     const code = v === 'valid' ? 32 : v === 'invalid' ? 31 : v === 'risky' ? 33 : 90;
     return `\u001b[${code}m${pad(v, 8)}\u001b[0m`;
   };
-  const line = o.format === 'jsonl'
-    ? resultToJsonLine
-    : o.format === 'csv'
-      ? (r: CheckResult): string => `${csvRow(r)}\n`
-      : (r: CheckResult): string => {
-        const extra = r.checks.lists?.suggestion ? ` (did you mean @${r.checks.lists.suggestion}?)` : '';
-        // The address is input as written: control characters must not drive the terminal or split the row.
-        return `${paint(r.verdict)} ${pad(terminalLine(r.address), TABLE_ADDRESS_WIDTH)} ${r.reasons.join(', ')}${extra}\n`;
-      };
+  const line =
+    o.format === 'jsonl'
+      ? resultToJsonLine
+      : o.format === 'csv'
+        ? (r: CheckResult): string => `${csvRow(r)}\n`
+        : (r: CheckResult): string => {
+            const extra = r.checks.lists?.suggestion
+              ? ` (did you mean @${r.checks.lists.suggestion}?)`
+              : '';
+            // The address is input as written: control characters must not drive the terminal or split the row.
+            return `${paint(r.verdict)} ${pad(terminalLine(r.address), TABLE_ADDRESS_WIDTH)} ${r.reasons.join(', ')}${extra}\n`;
+          };
   const out = (): void => {
-    if (buf.length > 0) { o.sink.write(buf); buf = ''; }
+    if (buf.length > 0) {
+      o.sink.write(buf);
+      buf = '';
+    }
   };
   return {
     write(r: CheckResult): void {

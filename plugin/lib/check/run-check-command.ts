@@ -95,23 +95,62 @@ export function rateBurst(rate: number, burst?: number): number {
 }
 
 export function optionsKey(o: CheckOptions): string {
-  return JSON.stringify([o.offline, o.smtpProbe, o.provider ?? null, o.helo ?? null, o.mailFrom, o.smtpPort]);
+  return JSON.stringify([
+    o.offline,
+    o.smtpProbe,
+    o.provider ?? null,
+    o.helo ?? null,
+    o.mailFrom,
+    o.smtpPort,
+  ]);
 }
 
 export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<CheckSummary> {
   const started = io.clock.now();
-  if (o.state && (o.paths.includes('-') || o.paths.length === 0)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state needs input files: standard input cannot be re-read on resume', { hint: 'save the list to a file and pass its path' });
-  if (o.state && !o.out) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state needs --out FILE: results must go to a file that a resumed run can continue', { hint: 'add --out results.jsonl' });
-  if (o.state && o.format === 'table') throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state cannot resume a table', { hint: 'use -o jsonl or -o csv with --state' });
-  if (o.offline && (o.smtpProbe || o.provider)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--offline cannot be combined with --smtp-probe or --provider', { hint: 'drop --offline to run network checks' });
+  if (o.state && (o.paths.includes('-') || o.paths.length === 0))
+    throw evError(
+      'EV_ERR_CONFLICTING_OPTIONS',
+      '--state needs input files: standard input cannot be re-read on resume',
+      { hint: 'save the list to a file and pass its path' },
+    );
+  if (o.state && !o.out)
+    throw evError(
+      'EV_ERR_CONFLICTING_OPTIONS',
+      '--state needs --out FILE: results must go to a file that a resumed run can continue',
+      { hint: 'add --out results.jsonl' },
+    );
+  if (o.state && o.format === 'table')
+    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state cannot resume a table', {
+      hint: 'use -o jsonl or -o csv with --state',
+    });
+  if (o.offline && (o.smtpProbe || o.provider))
+    throw evError(
+      'EV_ERR_CONFLICTING_OPTIONS',
+      '--offline cannot be combined with --smtp-probe or --provider',
+      { hint: 'drop --offline to run network checks' },
+    );
   const paths = o.paths.length === 0 ? ['-'] : o.paths;
-  for (const p of paths) if (p !== '-' && !existsSync(p)) throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, { hint: 'check the path' });
-  if (o.out && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.out!))) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--out would overwrite an input file', { hint: 'write results to another file' });
-  if (o.state && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.state!))) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state would overwrite an input file', { hint: 'keep the state in a file of its own, e.g. list.state' });
-  if (o.state && o.out && resolvePath(o.state) === resolvePath(o.out)) throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state and --out name the same file', { hint: 'use two files, e.g. --out results.jsonl --state results.state' });
+  for (const p of paths)
+    if (p !== '-' && !existsSync(p))
+      throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, {
+        hint: 'check the path',
+      });
+  if (o.out && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.out!)))
+    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--out would overwrite an input file', {
+      hint: 'write results to another file',
+    });
+  if (o.state && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.state!)))
+    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state would overwrite an input file', {
+      hint: 'keep the state in a file of its own, e.g. list.state',
+    });
+  if (o.state && o.out && resolvePath(o.state) === resolvePath(o.out))
+    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state and --out name the same file', {
+      hint: 'use two files, e.g. --out results.jsonl --state results.state',
+    });
 
   // ---- one run per state/output file: a second run is refused, naming the first
-  const lock = o.out || o.state ? acquireRunLock([o.state, o.out].filter((p): p is string => !!p)) : null;
+  const lock =
+    o.out || o.state ? acquireRunLock([o.state, o.out].filter((p): p is string => !!p)) : null;
   try {
     return await runLocked(o, io, paths, started);
   } finally {
@@ -119,21 +158,46 @@ export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<Che
   }
 }
 
-async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started: number): Promise<CheckSummary> {
+async function runLocked(
+  o: CheckOptions,
+  io: CheckIo,
+  paths: string[],
+  started: number,
+): Promise<CheckSummary> {
   // ---- state: fingerprint, resume point
   let resume = null;
   let journal: StateJournal | null = null;
   let keepBytes = 0;
   if (o.state) {
-    const fp: StateFingerprint = { inputs: await fingerprintInputs(paths), output: resolvePath(o.out!), format: o.format, column: o.column, options: optionsKey(o) };
+    const fp: StateFingerprint = {
+      inputs: await fingerprintInputs(paths),
+      output: resolvePath(o.out!),
+      format: o.format,
+      column: o.column,
+      options: optionsKey(o),
+    };
     const old = loadState(o.state);
     if (old) {
       const diff = fingerprintDiff(old.fingerprint, fp);
-      if (diff.length > 0) throw evError('EV_ERR_STATE_INVALID', `state file ${o.state} belongs to a different run (${diff.join(', ')} changed)`, { hint: 'use the same inputs and options to resume, or delete the state file to start over' });
+      if (diff.length > 0)
+        throw evError(
+          'EV_ERR_STATE_INVALID',
+          `state file ${o.state} belongs to a different run (${diff.join(', ')} changed)`,
+          {
+            hint: 'use the same inputs and options to resume, or delete the state file to start over',
+          },
+        );
       resume = old.resume;
       keepBytes = resume?.checkpoint.outputBytes ?? 0;
       const have = existsSync(o.out!) ? statSync(o.out!).size : 0;
-      if (have < keepBytes) throw evError('EV_ERR_STATE_INVALID', `${o.out} is shorter (${have} bytes) than the state file says (${keepBytes})`, { hint: 'the output was changed since the last run; delete the state file to start over' });
+      if (have < keepBytes)
+        throw evError(
+          'EV_ERR_STATE_INVALID',
+          `${o.out} is shorter (${have} bytes) than the state file says (${keepBytes})`,
+          {
+            hint: 'the output was changed since the last run; delete the state file to start over',
+          },
+        );
     }
     journal = StateJournal.open(o.state, fp, resume);
   }
@@ -144,15 +208,33 @@ async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started:
   const offline = createOfflineContext(lists);
   const closers: Array<() => Promise<void> | void> = [];
   validateProbeIdentity(o);
-  const keyLimit = (c: number, r: number): KeyLimit => ({ concurrency: c, rate: r, burst: rateBurst(r) });
+  const keyLimit = (c: number, r: number): KeyLimit => ({
+    concurrency: c,
+    rate: r,
+    burst: rateBurst(r),
+  });
   const { stages, resolver, transport } = buildNetworkStages(o, {
-    clock: io.clock, random, resolver: io.resolver, smtpTransport: io.smtpTransport,
+    clock: io.clock,
+    random,
+    resolver: io.resolver,
+    smtpTransport: io.smtpTransport,
     limiters: () => ({
       domain: new KeyedLimiter(keyLimit(o.domainConcurrency, o.domainRate), io.clock),
-      provider: new KeyedLimiter(keyLimit(o.mxConcurrency, o.mxRate), io.clock, mailProviderOverrides(o)),
+      provider: new KeyedLimiter(
+        keyLimit(o.mxConcurrency, o.mxRate),
+        io.clock,
+        mailProviderOverrides(o),
+      ),
     }),
   });
-  if (resolver && o.dnsServer) await precheckDnsServer(o.dnsServer, resolver, o.dnsTimeoutMs * (o.dnsTries + 1) + 1000, io.clock, io.signal);
+  if (resolver && o.dnsServer)
+    await precheckDnsServer(
+      o.dnsServer,
+      resolver,
+      o.dnsTimeoutMs * (o.dnsTries + 1) + 1000,
+      io.clock,
+      io.signal,
+    );
   if (transport) await precheckPort25(o, transport, stages.dns!, io.signal);
   if (o.provider) {
     const config = await loadProviderConfig(o.provider, io.env);
@@ -160,7 +242,10 @@ async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started:
     if (!http) {
       // undici is loaded only when a provider is used (~0.1 s of start-up otherwise).
       const { poolHttpClient } = await import('./http-client.ts');
-      const client = poolHttpClient(new URL(config.url.replace('{address}', 'x')).origin, config.concurrency);
+      const client = poolHttpClient(
+        new URL(config.url.replace('{address}', 'x')).origin,
+        config.concurrency,
+      );
       closers.push(() => client.close());
       http = client;
     }
@@ -170,24 +255,60 @@ async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started:
   // ---- input, output
   const read: ReadProgress = { bytes: 0 };
   const cp = resume?.checkpoint;
-  const dedupe = cp && cp.index > 0
-    ? await rebuildDedupe(readInputs({ paths, column: o.column, stopFile: cp.file, stopOffset: cp.offset }))
-    : undefined;
-  const source = untilAborted(readInputs({ paths, column: o.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 }, read, io.stdin as never), io.signal);
+  const dedupe =
+    cp && cp.index > 0
+      ? await rebuildDedupe(
+          readInputs({ paths, column: o.column, stopFile: cp.file, stopOffset: cp.offset }),
+        )
+      : undefined;
+  const source = untilAborted(
+    readInputs(
+      { paths, column: o.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 },
+      read,
+      io.stdin as never,
+    ),
+    io.signal,
+  );
   const sink = o.out ? fdSink({ path: o.out, keepBytes }) : fdSink({ fd: io.stdoutFd });
-  const writer = createResultWriter({ format: o.format, sink, durable: o.state !== null, header: keepBytes === 0, color: o.color });
+  const writer = createResultWriter({
+    format: o.format,
+    sink,
+    durable: o.state !== null,
+    header: keepBytes === 0,
+    color: o.color,
+  });
   const counts = emptyCounts();
-  const totalBytes = paths.includes('-') ? null : paths.reduce((n, p) => n + statSync(p).size, 0) - (cp ? bytesBefore(paths, cp.file, cp.offset) : 0);
-  const stopProgress = o.progress ? startProgress(io.stderr, counts, read, totalBytes, () => io.clock.now()) : null;
+  const totalBytes = paths.includes('-')
+    ? null
+    : paths.reduce((n, p) => n + statSync(p).size, 0) -
+      (cp ? bytesBefore(paths, cp.file, cp.offset) : 0);
+  const stopProgress = o.progress
+    ? startProgress(io.stderr, counts, read, totalBytes, () => io.clock.now())
+    : null;
   try {
     await runCheck(source, writer, {
-      offline, stages, concurrency: o.concurrency, clock: io.clock, signal: io.signal, stats: counts,
-      rate: o.rate === null ? undefined : new TokenBucket({ rate: o.rate, burst: rateBurst(o.rate, o.burst), clock: io.clock }),
+      offline,
+      stages,
+      concurrency: o.concurrency,
+      clock: io.clock,
+      signal: io.signal,
+      stats: counts,
+      rate:
+        o.rate === null
+          ? undefined
+          : new TokenBucket({ rate: o.rate, burst: rateBurst(o.rate, o.burst), clock: io.clock }),
       ...(journal ? { journal } : {}),
       ...(resume ? { resume } : {}),
       ...(dedupe ? { dedupe } : {}),
       checkpointEveryMs: o.checkpointEveryMs,
-      watch: new FailureWatch({ describe: (stage) => (stage === 'dns' ? (o.dnsServer ? `DNS server ${o.dnsServer}` : 'the system DNS resolver') : `the provider in ${o.provider}`) }),
+      watch: new FailureWatch({
+        describe: (stage) =>
+          stage === 'dns'
+            ? o.dnsServer
+              ? `DNS server ${o.dnsServer}`
+              : 'the system DNS resolver'
+            : `the provider in ${o.provider}`,
+      }),
     });
   } finally {
     stopProgress?.();
@@ -196,7 +317,13 @@ async function runLocked(o: CheckOptions, io: CheckIo, paths: string[], started:
     for (const c of closers) await c();
   }
   const failed = o.failOn.some((v) => counts[v] > 0);
-  return { counts, elapsedMs: io.clock.now() - started, resumed: resume !== null, readThisRun: counts.read - (cp?.counts.read ?? 0), exitCode: failed ? 1 : 0 };
+  return {
+    counts,
+    elapsedMs: io.clock.now() - started,
+    resumed: resume !== null,
+    readThisRun: counts.read - (cp?.counts.read ?? 0),
+    exitCode: failed ? 1 : 0,
+  };
 }
 
 function bytesBefore(paths: string[], file: number, offset: number): number {
@@ -206,25 +333,38 @@ function bytesBefore(paths: string[], file: number, offset: number): number {
 }
 
 /** Microsoft blocks high-volume probing ("namespace mining"): its default budget is a third of the others'. */
-export function mailProviderOverrides(o: Pick<CheckOptions, 'mxConcurrency' | 'mxRate'>): Map<string, KeyLimit> {
+export function mailProviderOverrides(
+  o: Pick<CheckOptions, 'mxConcurrency' | 'mxRate'>,
+): Map<string, KeyLimit> {
   const c = Math.max(1, Math.floor(o.mxConcurrency / 3));
   const r = Math.max(0.1, o.mxRate / 3);
   return new Map([['microsoft', { concurrency: c, rate: r, burst: rateBurst(r) }]]);
 }
 
-async function loadProviderConfig(file: string, env: CheckIo['env']): Promise<ReturnType<typeof parseProviderConfig>> {
+async function loadProviderConfig(
+  file: string,
+  env: CheckIo['env'],
+): Promise<ReturnType<typeof parseProviderConfig>> {
   const { parse: parseYaml } = await import('yaml');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw evError('EV_ERR_PROVIDER_CONFIG', `cannot read provider config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'check the path given to --provider' });
+    throw evError(
+      'EV_ERR_PROVIDER_CONFIG',
+      `cannot read provider config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { hint: 'check the path given to --provider' },
+    );
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { hint: 'see "Provider" in docs/checks.md for an example' });
+    throw evError(
+      'EV_ERR_PROVIDER_CONFIG',
+      `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`,
+      { hint: 'see "Provider" in docs/checks.md for an example' },
+    );
   }
   return parseProviderConfig(raw, file, env);
 }
@@ -237,34 +377,68 @@ export const DNS_PRECHECK_NAME = 'ev-dns-check.invalid';
  * down, unreachable or refuses us fails fast with EV_ERR_DNS instead of every
  * address turning `unknown` (dns_timeout) one timeout at a time.
  */
-async function precheckDnsServer(server: string, resolver: DnsResolver, deadlineMs: number, clock: Clock, signal?: AbortSignal): Promise<void> {
+async function precheckDnsServer(
+  server: string,
+  resolver: DnsResolver,
+  deadlineMs: number,
+  clock: Clock,
+  signal?: AbortSignal,
+): Promise<void> {
   const ac = new AbortController();
   const onAbort = (): void => ac.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   let code: string | undefined;
   try {
     code = await Promise.race([
-      resolver.resolve4(DNS_PRECHECK_NAME).then(() => undefined, (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN'),
-      sleep(clock, deadlineMs, ac.signal).then(() => 'ETIMEOUT', () => undefined),
+      resolver.resolve4(DNS_PRECHECK_NAME).then(
+        () => undefined,
+        (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN',
+      ),
+      sleep(clock, deadlineMs, ac.signal).then(
+        () => 'ETIMEOUT',
+        () => undefined,
+      ),
     ]);
   } finally {
     ac.abort();
     signal?.removeEventListener('abort', onAbort);
   }
   if (signal?.aborted) return;
-  if (code === 'ETIMEOUT' || code === 'ECONNREFUSED' || code === 'EREFUSED' || code === 'EBADRESP' || code === 'EFORMERR') {
-    const why = code === 'ETIMEOUT' ? 'no answer' : code === 'ECONNREFUSED' ? 'connection refused' : code === 'EREFUSED' ? 'the server refused the query' : `the answer is not valid DNS (${code})`;
+  if (
+    code === 'ETIMEOUT' ||
+    code === 'ECONNREFUSED' ||
+    code === 'EREFUSED' ||
+    code === 'EBADRESP' ||
+    code === 'EFORMERR'
+  ) {
+    const why =
+      code === 'ETIMEOUT'
+        ? 'no answer'
+        : code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : code === 'EREFUSED'
+            ? 'the server refused the query'
+            : `the answer is not valid DNS (${code})`;
     throw evError('EV_ERR_DNS', `DNS server ${server} does not answer (${why} to a test query)`, {
       hint: 'check --dns-server (IP[:PORT]) and that the server is up and reachable from here; raise --dns-timeout for a slow server',
     });
   }
 }
 
-async function precheckPort25(o: CheckOptions, transport: SmtpTransport, dns: DnsChecker, signal?: AbortSignal): Promise<void> {
+async function precheckPort25(
+  o: CheckOptions,
+  transport: SmtpTransport,
+  dns: DnsChecker,
+  signal?: AbortSignal,
+): Promise<void> {
   const targets: Array<{ host: string; address: string; port: number }> = [];
   if (o.port25Check) {
     const m = /^(.+?)(?::(\d+))?$/.exec(o.port25Check)!;
-    targets.push({ host: m[1], address: m[1].replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : o.smtpPort });
+    targets.push({
+      host: m[1],
+      address: m[1].replace(/^\[|\]$/g, ''),
+      port: m[2] ? Number(m[2]) : o.smtpPort,
+    });
   } else {
     // Well-known MX hosts that always listen on 25: if none answers, this network blocks outbound SMTP.
     for (const d of ['gmail.com', 'outlook.com', 'yahoo.com']) {
@@ -275,9 +449,13 @@ async function precheckPort25(o: CheckOptions, transport: SmtpTransport, dns: Dn
   }
   const r = await port25Reachable(transport, targets, signal);
   if (!r.ok) {
-    throw evError('EV_ERR_PORT25_BLOCKED', `outbound SMTP is not reachable from here (tried ${r.tried.join(', ') || 'no host: DNS failed'}${r.error ? `: ${r.error}` : ''})`, {
-      hint: 'many clouds and ISPs block port 25; run from a host that may send mail, use --provider, or use --offline',
-    });
+    throw evError(
+      'EV_ERR_PORT25_BLOCKED',
+      `outbound SMTP is not reachable from here (tried ${r.tried.join(', ') || 'no host: DNS failed'}${r.error ? `: ${r.error}` : ''})`,
+      {
+        hint: 'many clouds and ISPs block port 25; run from a host that may send mail, use --provider, or use --offline',
+      },
+    );
   }
 }
 
@@ -286,7 +464,10 @@ async function precheckPort25(o: CheckOptions, transport: SmtpTransport, dns: Dn
  * on stdin may never send more): the engine sees the abort reason, saves what
  * is complete and reports how far it got.
  */
-async function* untilAborted<T>(source: AsyncGenerator<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+async function* untilAborted<T>(
+  source: AsyncGenerator<T>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<T> {
   if (!signal) return yield* source;
   let onAbort = (): void => {};
   const aborted = new Promise<never>((_, reject) => {

@@ -16,7 +16,16 @@
  * in between, and it is put back with link() (which never overwrites).
  */
 
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { evError } from '../../../src/errors.ts';
@@ -74,13 +83,23 @@ function readHolder(lockPath: string): LockHolder | null {
   }
   try {
     const h = JSON.parse(text) as Partial<LockHolder>;
-    if (Number.isSafeInteger(h.pid) && typeof h.host === 'string' && typeof h.started === 'string' && typeof h.token === 'string') return h as LockHolder;
-  } catch { /* an empty or torn lock file: killed between create and write */ }
+    if (
+      Number.isSafeInteger(h.pid) &&
+      typeof h.host === 'string' &&
+      typeof h.started === 'string' &&
+      typeof h.token === 'string'
+    )
+      return h as LockHolder;
+  } catch {
+    /* an empty or torn lock file: killed between create and write */
+  }
   return null;
 }
 
 function describe(h: LockHolder | null): string {
-  return h === null ? 'a process whose lock file is unreadable' : `pid ${h.pid} on ${h.host}, started ${h.started}`;
+  return h === null
+    ? 'a process whose lock file is unreadable'
+    : `pid ${h.pid} on ${h.host}, started ${h.started}`;
 }
 
 /**
@@ -101,7 +120,9 @@ export function acquireRunLock(files: string[], o: RunLockOptions = {}): RunLock
       try {
         const h = readHolder(p);
         if (h !== null && h.token === me.token) unlinkSync(p);
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
     }
   };
   try {
@@ -126,17 +147,30 @@ function lockable(file: string): boolean {
   }
 }
 
-function takeOne(lockPath: string, file: string, me: LockHolder, alive: (pid: number) => boolean): void {
+function takeOne(
+  lockPath: string,
+  file: string,
+  me: LockHolder,
+  alive: (pid: number) => boolean,
+): void {
   for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
     try {
       const fd = openSync(lockPath, 'wx', 0o644);
-      try { writeSync(fd, `${JSON.stringify(me)}\n`); } finally { closeSync(fd); }
+      try {
+        writeSync(fd, `${JSON.stringify(me)}\n`);
+      } finally {
+        closeSync(fd);
+      }
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') {
         // The file itself could not be written there either: say so about the file, not the lock.
-        throw evError('EV_ERR_INVALID_OPTION', `cannot write ${file}: ${code ?? (err as Error).message}${code === 'ENOENT' || code === 'ENOTDIR' ? ' (no such directory)' : ''}`, { hint: 'check that the directory exists and is writable' });
+        throw evError(
+          'EV_ERR_INVALID_OPTION',
+          `cannot write ${file}: ${code ?? (err as Error).message}${code === 'ENOENT' || code === 'ENOTDIR' ? ' (no such directory)' : ''}`,
+          { hint: 'check that the directory exists and is writable' },
+        );
       }
     }
     let holder: LockHolder | null;
@@ -145,17 +179,25 @@ function takeOne(lockPath: string, file: string, me: LockHolder, alive: (pid: nu
     } catch {
       continue; // released meanwhile: try again
     }
-    const stale = holder === null ? tornAndOld(lockPath) : holder.host === me.host && !alive(holder.pid);
+    const stale =
+      holder === null ? tornAndOld(lockPath) : holder.host === me.host && !alive(holder.pid);
     if (!stale) {
-      throw evError('EV_ERR_STATE_LOCKED', `${file} is in use by another run (${describe(holder)}; lock ${lockPath})`, {
-        hint: holder !== null && holder.host !== me.host
-          ? `wait for that run to finish; if it is gone for good, delete ${lockPath}`
-          : `wait for that run to finish or stop it, then run again; if no such run exists, delete ${lockPath}`,
-      });
+      throw evError(
+        'EV_ERR_STATE_LOCKED',
+        `${file} is in use by another run (${describe(holder)}; lock ${lockPath})`,
+        {
+          hint:
+            holder !== null && holder.host !== me.host
+              ? `wait for that run to finish; if it is gone for good, delete ${lockPath}`
+              : `wait for that run to finish or stop it, then run again; if no such run exists, delete ${lockPath}`,
+        },
+      );
     }
     breakStale(lockPath, holder);
   }
-  throw evError('EV_ERR_STATE_LOCKED', `cannot lock ${file}: other runs keep taking ${lockPath}`, { hint: 'start one run at a time on the same --state / --out' });
+  throw evError('EV_ERR_STATE_LOCKED', `cannot lock ${file}: other runs keep taking ${lockPath}`, {
+    hint: 'start one run at a time on the same --state / --out',
+  });
 }
 
 function tornAndOld(lockPath: string): boolean {
@@ -174,10 +216,22 @@ function breakStale(lockPath: string, seen: LockHolder | null): void {
     return; // someone else broke or released it: try again
   }
   let moved: LockHolder | null = null;
-  try { moved = readHolder(aside); } catch { /* vanished */ }
+  try {
+    moved = readHolder(aside);
+  } catch {
+    /* vanished */
+  }
   if (moved !== null && moved.token !== seen?.token) {
     // A fresh lock was taken between our read and our rename: put it back.
-    try { linkSync(aside, lockPath); } catch { /* a third run holds it now; ours failed anyway */ }
+    try {
+      linkSync(aside, lockPath);
+    } catch {
+      /* a third run holds it now; ours failed anyway */
+    }
   }
-  try { unlinkSync(aside); } catch { /* gone */ }
+  try {
+    unlinkSync(aside);
+  } catch {
+    /* gone */
+  }
 }

@@ -47,7 +47,11 @@ class NetSession implements SmtpSession {
 
   private onData(d: string): void {
     this.buf += d;
-    if (this.buf.length > MAX_REPLY_BYTES) { this.fail(new Error('reply too long')); this.sock.destroy(); return; }
+    if (this.buf.length > MAX_REPLY_BYTES) {
+      this.fail(new Error('reply too long'));
+      this.sock.destroy();
+      return;
+    }
     for (let nl = this.buf.indexOf('\n'); nl !== -1; nl = this.buf.indexOf('\n')) {
       const line = this.buf.slice(0, nl).replace(/\r$/, '');
       this.buf = this.buf.slice(nl + 1);
@@ -86,7 +90,10 @@ class NetSession implements SmtpSession {
     if (this.ended) return Promise.reject(this.ended);
     // The last line of defence against command injection: a line with CR, LF
     // or any other control character is never written to the socket.
-    if (!isCommandSafe(line)) return Promise.reject(new Error('refused to send an SMTP command holding a control character'));
+    if (!isCommandSafe(line))
+      return Promise.reject(
+        new Error('refused to send an SMTP command holding a control character'),
+      );
     const p = this.read();
     this.sock.write(`${line}\r\n`);
     return p;
@@ -96,7 +103,9 @@ class NetSession implements SmtpSession {
     if (this.ended === null) {
       try {
         await this.command('QUIT');
-      } catch { /* closing anyway */ }
+      } catch {
+        /* closing anyway */
+      }
     }
     this.sock.destroy();
   }
@@ -104,7 +113,10 @@ class NetSession implements SmtpSession {
 
 function parseReply(lines: string[]): SmtpReply {
   const code = Number.parseInt(lines[lines.length - 1].slice(0, 3), 10);
-  const text = lines.map((l) => l.slice(4)).join(' ').trim();
+  const text = lines
+    .map((l) => l.slice(4))
+    .join(' ')
+    .trim();
   const enhanced = enhancedOf(text);
   const reply: SmtpReply = { code: Number.isNaN(code) ? 0 : code, message: text };
   if (enhanced) reply.enhanced = enhanced;
@@ -122,16 +134,28 @@ export function netSmtpTransport(o: NetSmtpTransportOptions): SmtpTransport {
           sock.destroy();
           reject(new Error(`connect timeout after ${o.connectTimeoutMs} ms`));
         }, o.connectTimeoutMs);
-        const onAbort = (): void => { sock.destroy(); reject(signal!.reason); };
+        const onAbort = (): void => {
+          sock.destroy();
+          reject(signal!.reason);
+        };
         signal?.addEventListener('abort', onAbort, { once: true });
-        sock.once('error', (e) => { clearTimeout(timer); reject(e); });
+        sock.once('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
         sock.once('connect', () => {
           clearTimeout(timer);
-          session.read().then((g) => {
-            signal?.removeEventListener('abort', onAbort);
-            session.greeting = g;
-            resolve(session);
-          }, (e) => { sock.destroy(); reject(e); });
+          session.read().then(
+            (g) => {
+              signal?.removeEventListener('abort', onAbort);
+              session.greeting = g;
+              resolve(session);
+            },
+            (e) => {
+              sock.destroy();
+              reject(e);
+            },
+          );
         });
       });
     },

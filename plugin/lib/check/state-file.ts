@@ -6,13 +6,31 @@
  * to a temporary file and renamed over) when it grows past a bound.
  */
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync, openAsBlob } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+  openAsBlob,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { evError } from '../../../src/errors.ts';
 import type { Checkpoint, Journal } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
-import { StateChain, decodeState, encodeCheckpoint, encodeCompleted, encodeHeader, type DecodedState, type StateFingerprint } from '../../../src/check/state.ts';
+import {
+  StateChain,
+  decodeState,
+  encodeCheckpoint,
+  encodeCompleted,
+  encodeHeader,
+  type DecodedState,
+  type StateFingerprint,
+} from '../../../src/check/state.ts';
 
 /** Journal size that triggers compaction: keeps resume fast and the file small. */
 export const COMPACT_STATE_BYTES = 64 * 1024 * 1024;
@@ -29,7 +47,11 @@ export async function fingerprintInputs(paths: string[]): Promise<StateFingerpri
     try {
       size = statSync(p).size;
     } catch (err) {
-      throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'check the path' });
+      throw evError(
+        'EV_ERR_INPUT_INVALID',
+        `cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { hint: 'check the path' },
+      );
     }
     const blob = await openAsBlob(p);
     const head = Buffer.from(await blob.slice(0, FINGERPRINT_HEAD_BYTES).arrayBuffer());
@@ -44,13 +66,25 @@ export function loadState(path: string): DecodedState | null {
   let text: string;
   try {
     const st = statSync(path);
-    if (!st.isFile()) throw evError('EV_ERR_STATE_INVALID', `state file ${path} is not a regular file`, { hint: 'pass a file path to --state' });
+    if (!st.isFile())
+      throw evError('EV_ERR_STATE_INVALID', `state file ${path} is not a regular file`, {
+        hint: 'pass a file path to --state',
+      });
     if (st.size === 0) return null;
-    if (st.size > MAX_STATE_BYTES) throw evError('EV_ERR_STATE_INVALID', `state file ${path} is larger than ${MAX_STATE_BYTES} bytes`, { hint: 'this is not a check state file, or it is damaged; delete it to start over' });
+    if (st.size > MAX_STATE_BYTES)
+      throw evError(
+        'EV_ERR_STATE_INVALID',
+        `state file ${path} is larger than ${MAX_STATE_BYTES} bytes`,
+        { hint: 'this is not a check state file, or it is damaged; delete it to start over' },
+      );
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('EV_ERR_')) throw err;
-    throw evError('EV_ERR_STATE_INVALID', `cannot read state file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'check the path and its permissions' });
+    throw evError(
+      'EV_ERR_STATE_INVALID',
+      `cannot read state file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { hint: 'check the path and its permissions' },
+    );
   }
   return decodeState(text, path);
 }
@@ -58,8 +92,14 @@ export function loadState(path: string): DecodedState | null {
 function fsyncDir(path: string): void {
   try {
     const fd = openSync(dirname(path), 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch { /* not every platform can fsync a directory */ }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not every platform can fsync a directory */
+  }
 }
 
 /** The journal the engine writes to. */
@@ -76,7 +116,14 @@ export class StateJournal implements Journal {
 
   private readonly compactBytes: number;
 
-  private constructor(path: string, header: string, fd: number, size: number, last: Checkpoint | null, compactBytes: number) {
+  private constructor(
+    path: string,
+    header: string,
+    fd: number,
+    size: number,
+    last: Checkpoint | null,
+    compactBytes: number,
+  ) {
     this.compactBytes = compactBytes;
     this.path = path;
     this.header = header;
@@ -89,9 +136,21 @@ export class StateJournal implements Journal {
    * Opens the journal: a new one (header written and synced) or, when
    * resuming, a compacted copy of the old one.
    */
-  static open(path: string, fingerprint: StateFingerprint, resume: { checkpoint: Checkpoint; completed: Map<number, CheckResult> } | null, opts: { compactBytes?: number } = {}): StateJournal {
+  static open(
+    path: string,
+    fingerprint: StateFingerprint,
+    resume: { checkpoint: Checkpoint; completed: Map<number, CheckResult> } | null,
+    opts: { compactBytes?: number } = {},
+  ): StateJournal {
     const header = encodeHeader(fingerprint);
-    const j = new StateJournal(path, header, -1, 0, resume?.checkpoint ?? null, opts.compactBytes ?? COMPACT_STATE_BYTES);
+    const j = new StateJournal(
+      path,
+      header,
+      -1,
+      0,
+      resume?.checkpoint ?? null,
+      opts.compactBytes ?? COMPACT_STATE_BYTES,
+    );
     if (resume) for (const [i, r] of resume.completed) j.pending.set(i, encodeCompleted(r));
     j.rewrite();
     return j;

@@ -14,12 +14,25 @@ parentPort!.on('message', (m: { type?: string }) => {
 
 try {
   const summary = await runCheckCommand(workerData as CheckOptions, {
-    stdoutFd: 1, stderr: process.stderr, env: process.env, clock: systemClock, signal: ac.signal,
+    stdoutFd: 1,
+    stderr: process.stderr,
+    env: process.env,
+    clock: systemClock,
+    signal: ac.signal,
   });
   parentPort!.postMessage({ type: 'done', summary });
 } catch (err) {
   // The reader of stdout went away (`check … | head`): stop quietly, like any Unix filter.
   if ((err as { code?: unknown })?.code === 'EPIPE') parentPort!.postMessage({ type: 'epipe' });
-  else if (isEmailValidateError(err)) parentPort!.postMessage({ type: 'error', error: { ev: true, ...err.toJSON() } });
-  else parentPort!.postMessage({ type: 'error', error: { ev: false, message: (err as Error)?.message ?? String(err), stack: (err as Error)?.stack } });
+  else if (isEmailValidateError(err))
+    parentPort!.postMessage({ type: 'error', error: { ev: true, ...err.toJSON() } });
+  else
+    parentPort!.postMessage({
+      type: 'error',
+      error: {
+        ev: false,
+        message: (err as Error)?.message ?? String(err),
+        stack: (err as Error)?.stack,
+      },
+    });
 }

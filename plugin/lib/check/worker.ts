@@ -14,8 +14,14 @@ import { emptyCounts } from '../../../src/check/engine.ts';
 /** Young generation of the worker, in MB: enough for batches in flight, small enough to keep RSS flat. */
 export const WORKER_YOUNG_GENERATION_MB = 16;
 
-export function runCheckInWorker(options: CheckOptions, signal: AbortSignal): Promise<CheckSummary> {
-  const entry = new URL(import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js', import.meta.url);
+export function runCheckInWorker(
+  options: CheckOptions,
+  signal: AbortSignal,
+): Promise<CheckSummary> {
+  const entry = new URL(
+    import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js',
+    import.meta.url,
+  );
   const readsStdin = options.paths.length === 0 || options.paths.includes('-');
   const worker = new Worker(entry, {
     workerData: options,
@@ -27,26 +33,60 @@ export function runCheckInWorker(options: CheckOptions, signal: AbortSignal): Pr
   signal.addEventListener('abort', onAbort, { once: true });
   return new Promise<CheckSummary>((resolve, reject) => {
     let settled = false;
-    worker.on('message', (m: { type: string; summary?: CheckSummary; error?: { ev: boolean; code?: ErrorCode; message: string; hint?: string; details?: Record<string, unknown>; stack?: string } }) => {
-      if (m.type === 'done') { settled = true; resolve(m.summary!); void worker.terminate(); }
-      else if (m.type === 'epipe') {
-        settled = true;
-        resolve({ counts: emptyCounts(), elapsedMs: 0, resumed: false, exitCode: 0, quiet: true });
-        void worker.terminate();
-      }
-      else if (m.type === 'error') {
-        settled = true;
-        void worker.terminate();
-        const e = m.error!;
-        if (e.ev && e.code) reject(new EmailValidateError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), ...(e.details ? { details: e.details } : {}) }));
-        else reject(Object.assign(new Error(e.message), { stack: e.stack }));
-      }
+    worker.on(
+      'message',
+      (m: {
+        type: string;
+        summary?: CheckSummary;
+        error?: {
+          ev: boolean;
+          code?: ErrorCode;
+          message: string;
+          hint?: string;
+          details?: Record<string, unknown>;
+          stack?: string;
+        };
+      }) => {
+        if (m.type === 'done') {
+          settled = true;
+          resolve(m.summary!);
+          void worker.terminate();
+        } else if (m.type === 'epipe') {
+          settled = true;
+          resolve({
+            counts: emptyCounts(),
+            elapsedMs: 0,
+            resumed: false,
+            exitCode: 0,
+            quiet: true,
+          });
+          void worker.terminate();
+        } else if (m.type === 'error') {
+          settled = true;
+          void worker.terminate();
+          const e = m.error!;
+          if (e.ev && e.code)
+            reject(
+              new EmailValidateError(e.code, e.message, {
+                ...(e.hint ? { hint: e.hint } : {}),
+                ...(e.details ? { details: e.details } : {}),
+              }),
+            );
+          else reject(Object.assign(new Error(e.message), { stack: e.stack }));
+        }
+      },
+    );
+    worker.on('error', (err) => {
+      settled = true;
+      reject(err);
     });
-    worker.on('error', (err) => { settled = true; reject(err); });
     worker.on('exit', (code) => {
       signal.removeEventListener('abort', onAbort);
       if (readsStdin) process.stdin.unpipe();
-      if (!settled) reject(evError('EV_ERR_INTERNAL', `the check worker exited with code ${code} before finishing`));
+      if (!settled)
+        reject(
+          evError('EV_ERR_INTERNAL', `the check worker exited with code ${code} before finishing`),
+        );
     });
   });
 }

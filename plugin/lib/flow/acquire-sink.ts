@@ -28,13 +28,14 @@ function clientApi(client: SinkClient): FlowSinkApi {
     get: (id) => client.get(id),
     rules: () => client.rules(),
     setRules: (yaml) => client.setRules(yaml),
-    events: (o) => client.events({
-      ...(o.since === undefined ? {} : { since: o.since }),
-      ...(o.signal ? { signal: o.signal } : {}),
-      onEvent: o.onEvent,
-      ...(o.onHello ? { onHello: o.onHello } : {}),
-      reconnect: { giveUpAfterMs: FLOW_FEED_GIVE_UP_MS },
-    }),
+    events: (o) =>
+      client.events({
+        ...(o.since === undefined ? {} : { since: o.since }),
+        ...(o.signal ? { signal: o.signal } : {}),
+        onEvent: o.onEvent,
+        ...(o.onHello ? { onHello: o.onHello } : {}),
+        reconnect: { giveUpAfterMs: FLOW_FEED_GIVE_UP_MS },
+      }),
     close: () => client.close(),
   };
 }
@@ -49,7 +50,11 @@ export function contextApi(context: SinkContext): FlowSinkApi {
     info: async () => ({ lastSeq: context.events.lastSeq }),
     get: async (id) => {
       const detail = await context.store.detail(id);
-      if (!detail) throw evError('EV_ERR_NOT_FOUND', `message ${id} is no longer in the sink (evicted or deleted)`);
+      if (!detail)
+        throw evError(
+          'EV_ERR_NOT_FOUND',
+          `message ${id} is no longer in the sink (evicted or deleted)`,
+        );
       return detail;
     },
     rules: async () => context.rules.source(),
@@ -57,16 +62,30 @@ export function contextApi(context: SinkContext): FlowSinkApi {
       context.rules.replace(yaml);
       return { count: context.rules.count() };
     },
-    events: (o) => new Promise<void>((resolve) => {
-      if (o.signal?.aborted) return resolve();
-      // Replay and subscribe in the same tick: the log only grows on later ticks, so nothing falls between.
-      const replay = context.events.replaySince(o.since ?? context.events.lastSeq);
-      o.onHello?.({ type: 'hello', protocol: PROTOCOL_VERSION, instance: context.instance, oldestSeq: context.events.oldestSeq, lastSeq: context.events.lastSeq });
-      if (replay.gap) o.onEvent(replay.gap as SinkEvent);
-      for (const e of replay.events) o.onEvent(e);
-      const unsubscribe = context.events.subscribe((e) => o.onEvent(e));
-      o.signal?.addEventListener('abort', () => { unsubscribe(); resolve(); }, { once: true });
-    }),
+    events: (o) =>
+      new Promise<void>((resolve) => {
+        if (o.signal?.aborted) return resolve();
+        // Replay and subscribe in the same tick: the log only grows on later ticks, so nothing falls between.
+        const replay = context.events.replaySince(o.since ?? context.events.lastSeq);
+        o.onHello?.({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          instance: context.instance,
+          oldestSeq: context.events.oldestSeq,
+          lastSeq: context.events.lastSeq,
+        });
+        if (replay.gap) o.onEvent(replay.gap);
+        for (const e of replay.events) o.onEvent(e);
+        const unsubscribe = context.events.subscribe((e) => o.onEvent(e));
+        o.signal?.addEventListener(
+          'abort',
+          () => {
+            unsubscribe();
+            resolve();
+          },
+          { once: true },
+        );
+      }),
   };
 }
 
@@ -75,7 +94,12 @@ export async function acquireLocalSink(): Promise<AcquiredSink & { token: string
   // Imported lazily: only --local needs the sink's code (smtp-server, mailparser) in this process.
   const { startSink } = await import('../../../sink/index.ts');
   // Inline parsing: a flow handles a handful of messages, and a worker thread's start-up would cost more than it saves.
-  const sink = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: 0, parseInWorker: false });
+  const sink = await startSink({
+    host: '127.0.0.1',
+    smtpPort: 0,
+    httpPort: 0,
+    parseInWorker: false,
+  });
   return {
     mode: 'local',
     url: sink.url,
@@ -88,7 +112,11 @@ export async function acquireLocalSink(): Promise<AcquiredSink & { token: string
 }
 
 /** `--sink URL`: a sink that already runs; only its rules are changed, and put back after. */
-export async function acquireExternalSink(url: string, token: string | undefined, smtp?: { host: string; port: number }): Promise<AcquiredSink> {
+export async function acquireExternalSink(
+  url: string,
+  token: string | undefined,
+  smtp?: { host: string; port: number },
+): Promise<AcquiredSink> {
   const { parseSinkUrl } = await import('../sink-target.ts');
   const { SinkClient } = await import('../sink-client.ts');
   const base = parseSinkUrl(url).href.replace(/\/+$/, '');
@@ -123,25 +151,45 @@ export interface ClusterSinkOptions {
  * In the cluster: create a sink for this run (destroyed at the end unless
  * `--keep`), or reuse the one in `-n NAMESPACE`; reach it through tunnels.
  */
-export async function acquireClusterSink(options: ClusterSinkOptions, signal: AbortSignal): Promise<AcquiredSink> {
+export async function acquireClusterSink(
+  options: ClusterSinkOptions,
+  signal: AbortSignal,
+): Promise<AcquiredSink> {
   const { createSink, openClusterSink } = await import('../kube/cluster-sink.ts');
   const status = options.onStatus ?? (() => undefined);
   let destroy: (() => Promise<void>) | null = null;
   let namespace = options.namespace;
   try {
     if (namespace === undefined) {
-      const created = await createSink(options.kube, { onStatus: status, signal, alsoNeeds: ['sink', ...(options.jobSteps ? ['job' as const] : [])] });
+      const created = await createSink(options.kube, {
+        onStatus: status,
+        signal,
+        alsoNeeds: ['sink', ...(options.jobSteps ? ['job' as const] : [])],
+      });
       namespace = created.namespace;
       destroy = options.keep ? null : () => created.destroy();
-      if (options.keep) status(`--keep: the sink in namespace ${namespace} stays; remove it with \`kubectl email-validate down ${namespace}\``);
+      if (options.keep)
+        status(
+          `--keep: the sink in namespace ${namespace} stays; remove it with \`kubectl email-validate down ${namespace}\``,
+        );
     }
-    const cluster = await openClusterSink(options.kube, { namespace, onStatus: status, signal, ...(options.jobSteps ? { alsoNeeds: ['job'] } : {}) });
+    const cluster = await openClusterSink(options.kube, {
+      namespace,
+      onStatus: status,
+      signal,
+      ...(options.jobSteps ? { alsoNeeds: ['job'] } : {}),
+    });
     const first = cluster.sinks[0];
-    if (!first) throw evError('EV_ERR_SINK_NOT_READY', `no sink pod is reachable in namespace ${namespace}`, { hint: 'check `kubectl email-validate status`' });
+    if (!first)
+      throw evError('EV_ERR_SINK_NOT_READY', `no sink pod is reachable in namespace ${namespace}`, {
+        hint: 'check `kubectl email-validate status`',
+      });
     if (cluster.sinks.length > 1) {
       // Each replica keeps its own mail: a flow follows one pod, so mail the Service hands to
       // another pod (from the application or a job step) would never be seen.
-      status(`warning: the sink in ${namespace} has ${cluster.sinks.length} pods; this run follows ${first.pod} only, so mail delivered to the others is not seen. Use a one-replica sink for flows (\`up\` without --replicas).`);
+      status(
+        `warning: the sink in ${namespace} has ${cluster.sinks.length} pods; this run follows ${first.pod} only, so mail delivered to the others is not seen. Use a one-replica sink for flows (\`up\` without --replicas).`,
+      );
     }
     const { SinkClient } = await import('../sink-client.ts');
     const client = new SinkClient({ url: first.apiUrl, token: cluster.token });

@@ -9,8 +9,14 @@ import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import type { LinkProbe } from '../../../src/flow/criteria.ts';
 import {
   MAX_HTTP_BODY_BYTES,
-  type FlowDriver, type HttpRequestSpec, type HttpResponse, type JobOutcome, type JobRequest, type OutgoingMail,
-  type RecipientFailure, type SendOutcome,
+  type FlowDriver,
+  type HttpRequestSpec,
+  type HttpResponse,
+  type JobOutcome,
+  type JobRequest,
+  type OutgoingMail,
+  type RecipientFailure,
+  type SendOutcome,
 } from '../../../src/flow/runner.ts';
 import { readTruncated } from '../read-bounded.ts';
 
@@ -23,11 +29,20 @@ export const LINK_PROBE_MAX_REDIRECTS = 5;
 /** Probe results remembered per run, so the same link in many messages is fetched once. */
 export const MAX_CACHED_PROBES = 1_000;
 
-interface SmtpError { responseCode?: number; response?: string; code?: string; message?: string; rejectedErrors?: SmtpError[]; recipient?: string }
+interface SmtpError {
+  responseCode?: number;
+  response?: string;
+  code?: string;
+  message?: string;
+  rejectedErrors?: SmtpError[];
+  recipient?: string;
+}
 
 /** The part of a nodemailer transport the driver uses (tests may pass their own). */
 export interface FlowMailTransport {
-  sendMail(message: Record<string, unknown>): Promise<{ accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: SmtpError[] }>;
+  sendMail(
+    message: Record<string, unknown>,
+  ): Promise<{ accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: SmtpError[] }>;
   close(): void;
 }
 
@@ -48,7 +63,11 @@ export interface ClosableFlowDriver extends FlowDriver {
 }
 
 function failure(e: SmtpError, recipient: string): RecipientFailure {
-  return { recipient: e.recipient ?? recipient, code: e.responseCode ?? null, response: (e.response ?? e.message ?? '').trim() };
+  return {
+    recipient: e.recipient ?? recipient,
+    code: e.responseCode ?? null,
+    response: (e.response ?? e.message ?? '').trim(),
+  };
 }
 
 function classify(into: SendOutcome, e: SmtpError, recipient: string): void {
@@ -58,42 +77,61 @@ function classify(into: SendOutcome, e: SmtpError, recipient: string): void {
 }
 
 export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver {
-  const transport: FlowMailTransport = options.transport ?? nodemailer.createTransport({
-    host: options.smtp.host,
-    port: options.smtp.port,
-    secure: false,
-    pool: true,
-    maxConnections: 1,
-    maxMessages: Infinity,
-    connectionTimeout: FLOW_SMTP_TIMEOUT_MS,
-    greetingTimeout: FLOW_SMTP_TIMEOUT_MS,
-    socketTimeout: FLOW_SMTP_TIMEOUT_MS,
-    // The sink never relays; its optional STARTTLS certificate is self-signed.
-    tls: { rejectUnauthorized: false },
-  }) as unknown as FlowMailTransport;
+  const transport: FlowMailTransport =
+    options.transport ??
+    nodemailer.createTransport({
+      host: options.smtp.host,
+      port: options.smtp.port,
+      secure: false,
+      pool: true,
+      maxConnections: 1,
+      maxMessages: Infinity,
+      connectionTimeout: FLOW_SMTP_TIMEOUT_MS,
+      greetingTimeout: FLOW_SMTP_TIMEOUT_MS,
+      socketTimeout: FLOW_SMTP_TIMEOUT_MS,
+      // The sink never relays; its optional STARTTLS certificate is self-signed.
+      tls: { rejectUnauthorized: false },
+    });
   // undici is loaded on the first HTTP step or link probe: many flows only send and expect.
-  let http: Promise<{ request: typeof import('undici').request; redirect: typeof import('undici').interceptors.redirect; dispatcher: Dispatcher; probeDispatcher: Dispatcher; own: Dispatcher | null }> | null = null;
+  let http: Promise<{
+    request: typeof import('undici').request;
+    redirect: typeof import('undici').interceptors.redirect;
+    dispatcher: Dispatcher;
+    probeDispatcher: Dispatcher;
+    own: Dispatcher | null;
+  }> | null = null;
   const undici = (): NonNullable<typeof http> => {
     http ??= import('undici').then(({ Agent, interceptors, request }) => {
-      const own = options.dispatcher ? null : new Agent({ keepAliveTimeout: 5_000, connect: { timeout: 10_000 } });
+      const own = options.dispatcher
+        ? null
+        : new Agent({ keepAliveTimeout: 5_000, connect: { timeout: 10_000 } });
       const dispatcher = options.dispatcher ?? (own as Dispatcher);
-      const probeDispatcher = dispatcher.compose(interceptors.redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }));
+      const probeDispatcher = dispatcher.compose(
+        interceptors.redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }),
+      );
       return { request, redirect: interceptors.redirect, dispatcher, probeDispatcher, own };
     });
     return http;
   };
   const probes = new Map<string, Promise<LinkProbe>>();
 
-  const route = async (raw: string, d: Dispatcher): Promise<{ url: URL; dispatcher: Dispatcher }> => {
+  const route = async (
+    raw: string,
+    d: Dispatcher,
+  ): Promise<{ url: URL; dispatcher: Dispatcher }> => {
     const url = new URL(raw);
     if (options.route) {
       const routed = await options.route(url);
       if (routed) return { url: routed.url, dispatcher: routed.dispatcher ?? d };
     }
     if (/\.svc(\.cluster\.local)?$/i.test(url.hostname)) {
-      throw evError('EV_ERR_FLOW_STEP', `${url.hostname} is a cluster-internal address and this run has no cluster`, {
-        hint: 'run the flow against a cluster (without --local/--sink), or use a URL this machine can reach',
-      });
+      throw evError(
+        'EV_ERR_FLOW_STEP',
+        `${url.hostname} is a cluster-internal address and this run has no cluster`,
+        {
+          hint: 'run the flow against a cluster (without --local/--sink), or use a URL this machine can reach',
+        },
+      );
     }
     return { url, dispatcher: d };
   };
@@ -112,7 +150,11 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
         text: mail.text ?? undefined,
         html: mail.html ?? undefined,
         headers: mail.headers,
-        attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, ...(a.contentType ? { contentType: a.contentType } : {}) })),
+        attachments: mail.attachments.map((a) => ({
+          filename: a.filename,
+          content: a.content,
+          ...(a.contentType ? { contentType: a.contentType } : {}),
+        })),
       };
       let onAbort: () => void = () => undefined;
       const aborted = new Promise<never>((_, reject) => {
@@ -122,18 +164,27 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
       try {
         const sending = transport.sendMail(message);
         sending.catch(() => undefined); // settles after an abort won the race: not an unhandled rejection
-        const info = await Promise.race([sending, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+        const info = await Promise.race([sending, aborted]).finally(() =>
+          signal.removeEventListener('abort', onAbort),
+        );
         outcome.accepted.push(...(info.accepted ?? []).map(String));
         for (const e of info.rejectedErrors ?? []) classify(outcome, e, e.recipient ?? '');
       } catch (err) {
         if (signal.aborted) throw err;
         const e = (err ?? {}) as SmtpError;
-        if (e.rejectedErrors && e.rejectedErrors.length > 0) for (const r of e.rejectedErrors) classify(outcome, r, r.recipient ?? '');
-        else if (typeof e.responseCode === 'number' && e.responseCode >= 400) for (const r of recipients) classify(outcome, e, r);
+        if (e.rejectedErrors && e.rejectedErrors.length > 0)
+          for (const r of e.rejectedErrors) classify(outcome, r, r.recipient ?? '');
+        else if (typeof e.responseCode === 'number' && e.responseCode >= 400)
+          for (const r of recipients) classify(outcome, e, r);
         else {
-          throw evError('EV_ERR_SINK_UNREACHABLE', `cannot send mail to the sink at ${options.smtp.host}:${options.smtp.port}: ${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`, {
-            hint: 'check that the sink is running and its SMTP port is reachable', cause: err,
-          });
+          throw evError(
+            'EV_ERR_SINK_UNREACHABLE',
+            `cannot send mail to the sink at ${options.smtp.host}:${options.smtp.port}: ${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`,
+            {
+              hint: 'check that the sink is running and its SMTP port is reachable',
+              cause: err,
+            },
+          );
         }
       }
       return outcome;
@@ -144,24 +195,35 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
       const target = await route(spec.url, dispatcher);
       const original = new URL(spec.url);
       // Routed through a tunnel: the application still sees the Host it was addressed by.
-      const headers = target.url.host !== original.host && !Object.keys(spec.headers).some((h) => h.toLowerCase() === 'host')
-        ? { ...spec.headers, host: original.host }
-        : spec.headers;
+      const headers =
+        target.url.host !== original.host &&
+        !Object.keys(spec.headers).some((h) => h.toLowerCase() === 'host')
+          ? { ...spec.headers, host: original.host }
+          : spec.headers;
       try {
         const res = await request(target.url, {
-          method: spec.method as Dispatcher.HttpMethod,
+          method: spec.method,
           headers,
           body: spec.body ?? undefined,
           dispatcher: target.dispatcher,
           signal,
         });
-        return { status: res.statusCode, body: (await readTruncated(res.body, MAX_HTTP_BODY_BYTES)).toString('utf8') };
+        return {
+          status: res.statusCode,
+          body: (await readTruncated(res.body, MAX_HTTP_BODY_BYTES)).toString('utf8'),
+        };
       } catch (err) {
         if (signal.aborted || isEmailValidateError(err)) throw err;
-        const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-        throw evError('EV_ERR_FLOW_STEP', `${spec.method} ${spec.url} failed: ${code ?? (err as Error).message}`, {
-          hint: 'check that the application under test is running and the URL is reachable from here', cause: err,
-        });
+        const code =
+          (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+        throw evError(
+          'EV_ERR_FLOW_STEP',
+          `${spec.method} ${spec.url} failed: ${code ?? (err as Error).message}`,
+          {
+            hint: 'check that the application under test is running and the URL is reachable from here',
+            cause: err,
+          },
+        );
       }
     },
 
@@ -172,12 +234,22 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
           try {
             const { request, redirect, probeDispatcher } = await undici();
             const target = await route(url, probeDispatcher);
-            const d = target.dispatcher === probeDispatcher ? probeDispatcher : target.dispatcher.compose(redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }));
-            const res = await request(target.url, { method: 'GET', dispatcher: d, signal: AbortSignal.timeout(LINK_PROBE_TIMEOUT_MS) });
+            const d =
+              target.dispatcher === probeDispatcher
+                ? probeDispatcher
+                : target.dispatcher.compose(
+                    redirect({ maxRedirections: LINK_PROBE_MAX_REDIRECTS }),
+                  );
+            const res = await request(target.url, {
+              method: 'GET',
+              dispatcher: d,
+              signal: AbortSignal.timeout(LINK_PROBE_TIMEOUT_MS),
+            });
             await res.body.dump();
             return { status: res.statusCode, error: null };
           } catch (err) {
-            const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+            const code =
+              (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
             return { status: null, error: code ?? (err as Error).message };
           }
         })();

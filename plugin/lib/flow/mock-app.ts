@@ -37,7 +37,10 @@ export async function startMockApp(): Promise<MockApp> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://mock');
-      const body = await readTruncated(req, MAX_MOCK_BODY_BYTES).then((b) => b.toString('utf8'), () => '');
+      const body = await readTruncated(req, MAX_MOCK_BODY_BYTES).then(
+        (b) => b.toString('utf8'),
+        () => '',
+      );
       if (url.pathname === '/_mock/requests' && req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(requests));
@@ -45,7 +48,13 @@ export async function startMockApp(): Promise<MockApp> {
       }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      requests.push({ time: new Date().toISOString(), method: req.method ?? 'GET', path: url.pathname + url.search, headers, body });
+      requests.push({
+        time: new Date().toISOString(),
+        method: req.method ?? 'GET',
+        path: url.pathname + url.search,
+        headers,
+        body,
+      });
       if (requests.length > MAX_MOCK_REQUESTS) requests.shift();
       const redirect = url.searchParams.get('redirect');
       if (redirect !== null && redirect.startsWith('/')) {
@@ -68,9 +77,10 @@ export async function startMockApp(): Promise<MockApp> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

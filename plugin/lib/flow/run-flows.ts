@@ -10,9 +10,25 @@ import { stringify as toYaml } from 'yaml';
 import { evError, isEmailValidateError, type EmailValidateError } from '../../../src/errors.ts';
 import type { Clock } from '../../../src/clock.ts';
 import { FlowHistory } from '../../../src/flow/history.ts';
-import { flowInvalid, flowProblemsOf, parseFlow, type FlowProblem } from '../../../src/flow/parse.ts';
-import { totalsOf, worstStatus, type FlowResult, type RunReport, type StepResult } from '../../../src/flow/result.ts';
-import { checkTemplateVariables, runFlow, type JobOutcome, type JobRequest } from '../../../src/flow/runner.ts';
+import {
+  flowInvalid,
+  flowProblemsOf,
+  parseFlow,
+  type FlowProblem,
+} from '../../../src/flow/parse.ts';
+import {
+  totalsOf,
+  worstStatus,
+  type FlowResult,
+  type RunReport,
+  type StepResult,
+} from '../../../src/flow/result.ts';
+import {
+  checkTemplateVariables,
+  runFlow,
+  type JobOutcome,
+  type JobRequest,
+} from '../../../src/flow/runner.ts';
 import { renderDeep, type TemplateVars } from '../../../src/flow/template.ts';
 import type { FlowSpec } from '../../../src/flow/types.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
@@ -77,7 +93,14 @@ export function newRunId(): string {
 }
 
 /** Reads and validates every flow; all problems of all files in one error. */
-export async function loadFlows(files: string[], options: { cluster: boolean; env: Readonly<Record<string, string | undefined>>; readFile?: (path: string) => Promise<string> }): Promise<FlowSpec[]> {
+export async function loadFlows(
+  files: string[],
+  options: {
+    cluster: boolean;
+    env: Readonly<Record<string, string | undefined>>;
+    readFile?: (path: string) => Promise<string>;
+  },
+): Promise<FlowSpec[]> {
   const read = options.readFile ?? ((p: string) => readFile(p, 'utf8'));
   const flows: FlowSpec[] = [];
   const problems: FlowProblem[] = [];
@@ -87,12 +110,20 @@ export async function loadFlows(files: string[], options: { cluster: boolean; en
     try {
       source = await read(file);
     } catch (err) {
-      throw evError('EV_ERR_FILE_READ', `cannot read flow file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'check the path', cause: err });
+      throw evError(
+        'EV_ERR_FILE_READ',
+        `cannot read flow file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        { hint: 'check the path', cause: err },
+      );
     }
     try {
       flows.push(parseFlow(source, file));
     } catch (err) {
-      if (!isEmailValidateError(err) || (err.code !== 'EV_ERR_FLOW_INVALID' && err.code !== 'EV_ERR_FLOW_TEMPLATE')) throw err;
+      if (
+        !isEmailValidateError(err) ||
+        (err.code !== 'EV_ERR_FLOW_INVALID' && err.code !== 'EV_ERR_FLOW_TEMPLATE')
+      )
+        throw err;
       const got = flowProblemsOf(err);
       problems.push(...got.problems);
       omitted += got.omitted;
@@ -103,8 +134,17 @@ export async function loadFlows(files: string[], options: { cluster: boolean; en
     if (!options.cluster) {
       const jobs = flow.steps.filter((s) => s.action.kind === 'job');
       if (jobs.length > 0) {
-        const e = flowInvalid(jobs.map((s) => ({ ...s.ref, path: `${s.ref.path}.job`, message: 'job steps run in a Kubernetes cluster; they cannot run with --local or --sink' })));
-        throw Object.assign(e, { hint: 'run the flow against a cluster (drop --local/--sink), or replace the job with an http or send step' });
+        const e = flowInvalid(
+          jobs.map((s) => ({
+            ...s.ref,
+            path: `${s.ref.path}.job`,
+            message:
+              'job steps run in a Kubernetes cluster; they cannot run with --local or --sink',
+          })),
+        );
+        throw Object.assign(e, {
+          hint: 'run the flow against a cluster (drop --local/--sink), or replace the job with an http or send step',
+        });
       }
     }
     const missing = checkTemplateVariables(flow, options.env);
@@ -113,36 +153,72 @@ export async function loadFlows(files: string[], options: { cluster: boolean; en
   return flows;
 }
 
-function waitForHello(api: FlowSinkApi, since: number, signal: AbortSignal, onEvent: (e: SinkEvent) => void, clock: Clock, onFailure: (err: EmailValidateError) => void): { ready: Promise<void>; done: Promise<void> } {
+function waitForHello(
+  api: FlowSinkApi,
+  since: number,
+  signal: AbortSignal,
+  onEvent: (e: SinkEvent) => void,
+  clock: Clock,
+  onFailure: (err: EmailValidateError) => void,
+): { ready: Promise<void>; done: Promise<void> } {
   let helloResolve!: () => void;
   let helloReject!: (err: EmailValidateError) => void;
-  const ready = new Promise<void>((resolve, reject) => { helloResolve = resolve; helloReject = reject; });
-  let instance: string | undefined;
-  const timer = clock.setTimeout(() => helloReject(evError('EV_ERR_SINK_UNREACHABLE', `the sink's event feed did not answer within ${FEED_CONNECT_TIMEOUT_MS / 1000}s`, {
-    hint: 'check the sink (kubectl email-validate status) and the --sink URL and token',
-  })), FEED_CONNECT_TIMEOUT_MS);
-  const done = api.events({
-    since, signal, onEvent,
-    onHello: (hello) => {
-      clock.clearTimeout(timer);
-      helloResolve();
-      // A different instance is a restarted sink: its messages and this flow's rules are gone,
-      // so what follows would fail (or pass) for the wrong reason.
-      const id = (hello as { instance?: unknown } | null)?.instance;
-      if (typeof id !== 'string') return;
-      if (instance === undefined) instance = id;
-      else if (id !== instance) {
-        onFailure(evError('EV_ERR_SINK_UNREACHABLE', 'the sink restarted during the run (its messages and this flow\'s rules were lost)', {
-          hint: 'check why the sink pod restarted (`kubectl describe pod -n NAMESPACE`, e.g. OOMKilled), then run the flow again',
-        }));
-      }
-    },
-  }).catch((err: unknown) => {
-    clock.clearTimeout(timer);
-    const e = isEmailValidateError(err) ? err : evError('EV_ERR_SINK_UNREACHABLE', `the sink's event feed failed: ${(err as Error).message}`, { cause: err });
-    helloReject(e);
-    onFailure(e);
+  const ready = new Promise<void>((resolve, reject) => {
+    helloResolve = resolve;
+    helloReject = reject;
   });
+  let instance: string | undefined;
+  const timer = clock.setTimeout(
+    () =>
+      helloReject(
+        evError(
+          'EV_ERR_SINK_UNREACHABLE',
+          `the sink's event feed did not answer within ${FEED_CONNECT_TIMEOUT_MS / 1000}s`,
+          {
+            hint: 'check the sink (kubectl email-validate status) and the --sink URL and token',
+          },
+        ),
+      ),
+    FEED_CONNECT_TIMEOUT_MS,
+  );
+  const done = api
+    .events({
+      since,
+      signal,
+      onEvent,
+      onHello: (hello) => {
+        clock.clearTimeout(timer);
+        helloResolve();
+        // A different instance is a restarted sink: its messages and this flow's rules are gone,
+        // so what follows would fail (or pass) for the wrong reason.
+        const id = (hello as { instance?: unknown } | null)?.instance;
+        if (typeof id !== 'string') return;
+        if (instance === undefined) instance = id;
+        else if (id !== instance) {
+          onFailure(
+            evError(
+              'EV_ERR_SINK_UNREACHABLE',
+              "the sink restarted during the run (its messages and this flow's rules were lost)",
+              {
+                hint: 'check why the sink pod restarted (`kubectl describe pod -n NAMESPACE`, e.g. OOMKilled), then run the flow again',
+              },
+            ),
+          );
+        }
+      },
+    })
+    .catch((err: unknown) => {
+      clock.clearTimeout(timer);
+      const e = isEmailValidateError(err)
+        ? err
+        : evError(
+            'EV_ERR_SINK_UNREACHABLE',
+            `the sink's event feed failed: ${(err as Error).message}`,
+            { cause: err },
+          );
+      helloReject(e);
+      onFailure(e);
+    });
   ready.catch(() => undefined);
   return { ready, done };
 }
@@ -152,7 +228,11 @@ export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport>
   const clock = options.clock ?? systemClock;
   const started = clock.now();
   const status = options.onStatus ?? (() => undefined);
-  const flows = await loadFlows(options.files, { cluster: options.cluster, env: options.env, ...(options.readFile ? { readFile: options.readFile } : {}) });
+  const flows = await loadFlows(options.files, {
+    cluster: options.cluster,
+    env: options.env,
+    ...(options.readFile ? { readFile: options.readFile } : {}),
+  });
   const deadline = options.timeoutMs === null ? undefined : started + options.timeoutMs;
 
   const releases: Array<() => Promise<void>> = [];
@@ -167,8 +247,17 @@ export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport>
   };
 
   try {
-    const sink = await options.acquireSink(options.signal, { jobSteps: flows.some((f) => f.needsCluster) });
-    hold(sink.mode === 'cluster' ? 'the sink in the cluster' : sink.mode === 'local' ? 'the local sink' : 'the sink connection', () => sink.release());
+    const sink = await options.acquireSink(options.signal, {
+      jobSteps: flows.some((f) => f.needsCluster),
+    });
+    hold(
+      sink.mode === 'cluster'
+        ? 'the sink in the cluster'
+        : sink.mode === 'local'
+          ? 'the local sink'
+          : 'the sink connection',
+      () => sink.release(),
+    );
     const mock = await startMockApp();
     hold('the mock application', () => mock.close());
     const driver = createFlowDriver({
@@ -180,12 +269,26 @@ export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport>
     hold('SMTP and HTTP connections', () => driver.close());
     const originalRules = sink.restoreRules ? await sink.api.rules() : '';
     const rulesState = { changed: false };
-    if (sink.restoreRules) hold('restoring the sink\'s rules', async () => { if (rulesState.changed) await sink.api.setRules(originalRules); });
+    if (sink.restoreRules)
+      hold("restoring the sink's rules", async () => {
+        if (rulesState.changed) await sink.api.setRules(originalRules);
+      });
 
     const results: FlowResult[] = [];
     for (const flow of flows) {
       if (options.signal.aborted) break;
-      results.push(await runOne(flow, { sink, mock, driver, originalRules, clock, deadline, options, rulesState }));
+      results.push(
+        await runOne(flow, {
+          sink,
+          mock,
+          driver,
+          originalRules,
+          clock,
+          deadline,
+          options,
+          rulesState,
+        }),
+      );
     }
     const report: RunReport = {
       status: worstStatus(results.map((r) => r.status)),
@@ -194,7 +297,9 @@ export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport>
       flows: results,
       totals: totalsOf(results),
     };
-    status(`ran ${results.length} flow${results.length === 1 ? '' : 's'} against the ${sink.mode} sink`);
+    status(
+      `ran ${results.length} flow${results.length === 1 ? '' : 's'} against the ${sink.mode} sink`,
+    );
     return report;
   } finally {
     for (const release of releases.reverse()) {
@@ -228,35 +333,72 @@ async function runOne(flow: FlowSpec, ctx: RunContext): Promise<FlowResult> {
   const vars: TemplateVars = {
     run: { id: runId },
     env: options.env,
-    sink: { url: sink.url, smtp: `${sink.smtp.host}:${sink.smtp.port}`, host: sink.smtp.host, port: sink.smtp.port, ...(sink.namespace ? { namespace: sink.namespace } : {}) },
+    sink: {
+      url: sink.url,
+      smtp: `${sink.smtp.host}:${sink.smtp.port}`,
+      host: sink.smtp.host,
+      port: sink.smtp.port,
+      ...(sink.namespace ? { namespace: sink.namespace } : {}),
+    },
     mock: { url: ctx.mock.url },
   };
   const feed = new AbortController();
   // The flow stops on Ctrl-C, and also when the event feed is lost for good: waiting for
   // deadlines then would only report every expectation as "nothing arrived".
   const flowSignal = new AbortController();
-  const onAbort = (): void => { feed.abort(); flowSignal.abort(options.signal.reason); };
+  const onAbort = (): void => {
+    feed.abort();
+    flowSignal.abort(options.signal.reason);
+  };
   options.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const rules = flow.sinkRulesData === null ? ctx.originalRules : toYaml(renderDeep(flow.sinkRulesData, vars));
+    const rules =
+      flow.sinkRulesData === null
+        ? ctx.originalRules
+        : toYaml(renderDeep(flow.sinkRulesData, vars));
     if (flow.sinkRulesData !== null || ctx.rulesState.changed) {
       await sink.api.setRules(rules);
       ctx.rulesState.changed = flow.sinkRulesData !== null;
     }
     const { lastSeq } = await sink.api.info();
     const history = new FlowHistory((id) => sink.api.get(id));
-    const { ready } = waitForHello(sink.api, lastSeq, feed.signal, (e) => history.ingest(e), clock, (err) => { if (!feed.signal.aborted) flowSignal.abort(err); });
+    const { ready } = waitForHello(
+      sink.api,
+      lastSeq,
+      feed.signal,
+      (e) => history.ingest(e),
+      clock,
+      (err) => {
+        if (!feed.signal.aborted) flowSignal.abort(err);
+      },
+    );
     await ready;
-    options.onStatus?.(`flow ${flow.name} (${flow.file}): run ${runId}, ${flow.steps.length} steps`);
+    options.onStatus?.(
+      `flow ${flow.name} (${flow.file}): run ${runId}, ${flow.steps.length} steps`,
+    );
     return await runFlow({
-      flow, driver: ctx.driver, history, vars, clock, startedAt, signal: flowSignal.signal,
+      flow,
+      driver: ctx.driver,
+      history,
+      vars,
+      clock,
+      startedAt,
+      signal: flowSignal.signal,
       ...(ctx.deadline === undefined ? {} : { deadline: ctx.deadline }),
       onStep: (r) => options.onStep?.(flow, r),
     });
   } catch (err) {
-    const e = isEmailValidateError(err) ? err : evError('EV_ERR_FLOW_STEP', (err as Error).message, { cause: err });
+    const e = isEmailValidateError(err)
+      ? err
+      : evError('EV_ERR_FLOW_STEP', (err as Error).message, { cause: err });
     return {
-      file: flow.file, name: flow.name, runId, status: 'error', startedAt, durationMs: clock.now() - t0, steps: [],
+      file: flow.file,
+      name: flow.name,
+      runId,
+      status: 'error',
+      startedAt,
+      durationMs: clock.now() - t0,
+      steps: [],
       error: { code: e.code, message: e.message },
     };
   } finally {

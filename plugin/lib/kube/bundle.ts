@@ -3,5 +3,9 @@ import { SINK_BUNDLE_PATH, readBuiltBundle } from '../built-bundle.ts';
 
 /** The sink bundle built by `npm run build`. */
 export function readSinkBundle(): Uint8Array {
-  return readBuiltBundle(SINK_BUNDLE_PATH, 'the sink bundle', 'pass --image with a sink image built from sink/Dockerfile');
+  return readBuiltBundle(
+    SINK_BUNDLE_PATH,
+    'the sink bundle',
+    'pass --image with a sink image built from sink/Dockerfile',
+  );
 }

@@ -5,12 +5,28 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  DEFAULT_TTL, EXPIRES_AT_ANNOTATION, MANAGED_BY_LABEL, FIELD_MANAGER, SINK_NAME, SINK_POD_SELECTOR, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME,
-  generateNamespaceName, isValidNamespaceName, parseDuration, parseTtl,
+  DEFAULT_TTL,
+  EXPIRES_AT_ANNOTATION,
+  MANAGED_BY_LABEL,
+  FIELD_MANAGER,
+  SINK_NAME,
+  SINK_POD_SELECTOR,
+  TOKEN_SECRET_KEY,
+  TOKEN_SECRET_NAME,
+  generateNamespaceName,
+  isValidNamespaceName,
+  parseDuration,
+  parseTtl,
 } from '../../../src/cluster-meta.ts';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import {
-  HTTP_CONTAINER_PORT, SMTP_CONTAINER_PORT, SMTP_SERVICE_PORTS, buildSinkManifests, sinkServiceHost, sinkSmtpAddresses, type KubeObject,
+  HTTP_CONTAINER_PORT,
+  SMTP_CONTAINER_PORT,
+  SMTP_SERVICE_PORTS,
+  buildSinkManifests,
+  sinkServiceHost,
+  sinkSmtpAddresses,
+  type KubeObject,
 } from '../../../src/manifests.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import { Tunnel, type TunnelEvent } from '../tunnel/tunnel.ts';
@@ -123,7 +139,10 @@ async function connectLazily(kube: KubeFlagsValues): Promise<KubeClient> {
 }
 
 /** Creates a sink: the namespace (unless given), the objects (server-side apply), then waits until ready. */
-export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptions = {}): Promise<CreatedSink> {
+export async function createSink(
+  kube: KubeFlagsValues,
+  options: CreateSinkOptions = {},
+): Promise<CreatedSink> {
   const status = options.onStatus ?? (() => {});
   const ttlMs = parseTtl(options.ttl ?? DEFAULT_TTL);
   const waitMs = parseDuration(options.wait ?? '2m', '--wait');
@@ -133,12 +152,20 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
   const createNamespace = existing === undefined;
   const namespace = existing ?? generateNamespaceName(now, options.random ?? Math.random);
   if (!isValidNamespaceName(namespace)) {
-    throw evError('EV_ERR_INVALID_OPTION', `"${namespace}" is not a valid namespace name`, { hint: 'use lowercase letters, digits and dashes (at most 63).' });
+    throw evError('EV_ERR_INVALID_OPTION', `"${namespace}" is not a valid namespace name`, {
+      hint: 'use lowercase letters, digits and dashes (at most 63).',
+    });
   }
   const replicas = options.replicas ?? 1;
 
   status(`checking permissions in context "${client.resolved.context}"…`);
-  await checkPermissions(client, { namespace, createNamespace, purpose: 'deploy the sink', activities: ['up', ...(options.alsoNeeds ?? [])], serviceMonitor: options.serviceMonitor ?? false });
+  await checkPermissions(client, {
+    namespace,
+    createNamespace,
+    purpose: 'deploy the sink',
+    activities: ['up', ...(options.alsoNeeds ?? [])],
+    serviceMonitor: options.serviceMonitor ?? false,
+  });
   if (!createNamespace && !(await client.getNamespace(namespace))) {
     throw evError('EV_ERR_KUBE_NOT_FOUND', `namespace ${namespace} does not exist`, {
       hint: 'omit -n to let `up` create a fresh namespace, or create it first (`kubectl create namespace NAME`).',
@@ -148,30 +175,50 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
   // a failure of this run must then leave the sink that was there (issue 8, defect 7).
   const previous = createNamespace ? undefined : await client.getDeployment(namespace, SINK_NAME);
   const previousToken = previous
-    ? await client.readSecretKey(namespace, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY).catch((err: unknown) => {
-      // Without `get secrets` a new token is written instead; the checksum on the pod template rolls the pods onto it.
-      if (isEmailValidateError(err) && err.code === 'EV_ERR_KUBE_FORBIDDEN') return undefined;
-      throw err;
-    })
+    ? await client
+        .readSecretKey(namespace, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY)
+        .catch((err: unknown) => {
+          // Without `get secrets` a new token is written instead; the checksum on the pod template rolls the pods onto it.
+          if (isEmailValidateError(err) && err.code === 'EV_ERR_KUBE_FORBIDDEN') return undefined;
+          throw err;
+        })
     : undefined;
   const token = previousToken || randomBytes(24).toString('base64url');
   const objects = buildSinkManifests({
-    namespace, createNamespace, now, ttlMs, token,
+    namespace,
+    createNamespace,
+    now,
+    ttlMs,
+    token,
     ...(options.image ? { image: options.image } : { bundle: options.bundle ?? readSinkBundle() }),
     ...(options.nodeImage ? { nodeImage: options.nodeImage } : {}),
-    replicas, ...(options.rules !== undefined ? { rules: options.rules } : {}), serviceMonitor: options.serviceMonitor ?? false,
+    replicas,
+    ...(options.rules !== undefined ? { rules: options.rules } : {}),
+    serviceMonitor: options.serviceMonitor ?? false,
   });
 
   // Cleanup on failure or Ctrl-C removes only what this run brought into being.
   const ownsObjects = previous === undefined;
   const deployment = ephemeralDeployment({
-    client, namespace, createNamespace, what: 'the sink objects', onStatus: status,
+    client,
+    namespace,
+    createNamespace,
+    what: 'the sink objects',
+    onStatus: status,
     ...(options.cleanups && !options.keep && ownsObjects ? { cleanups: options.cleanups } : {}),
     removeObjects: () => client.deleteSinkObjects(namespace),
     applyOne: async (obj, signal) => {
       if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
       // Server-side apply is idempotent: a throttled or failed request is simply sent again.
-      else await retryTransient(() => client.apply(obj as never), { clock: systemClock, signal, onRetry: (err) => status(`the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`) });
+      else
+        await retryTransient(() => client.apply(obj as never), {
+          clock: systemClock,
+          signal,
+          onRetry: (err) =>
+            status(
+              `the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`,
+            ),
+        });
     },
   });
   const destroy = deployment.destroy;
@@ -180,12 +227,24 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
     if (options.signal?.aborted) throw evError('EV_ERR_INTERRUPTED', 'interrupted');
     await deployment.apply(objects, options.signal);
     status(`applied ${objects.length} objects (server-side apply, field manager ${FIELD_MANAGER})`);
-    const pods = await waitForSinkReady(client, namespace, { replicas, timeoutMs: waitMs, signal: options.signal, onProgress: status });
+    const pods = await waitForSinkReady(client, namespace, {
+      replicas,
+      timeoutMs: waitMs,
+      signal: options.signal,
+      onProgress: status,
+    });
     deployment.release();
     const expiresAt = objects[0].metadata.annotations?.[EXPIRES_AT_ANNOTATION] ?? '';
     return {
-      namespace, createdNamespace: createNamespace, token, replicas,
-      smtp: { host: sinkServiceHost(namespace), ports: [...SMTP_SERVICE_PORTS], addresses: sinkSmtpAddresses(namespace) },
+      namespace,
+      createdNamespace: createNamespace,
+      token,
+      replicas,
+      smtp: {
+        host: sinkServiceHost(namespace),
+        ports: [...SMTP_SERVICE_PORTS],
+        addresses: sinkSmtpAddresses(namespace),
+      },
       apiUrl: `http://${sinkServiceHost(namespace)}:${HTTP_CONTAINER_PORT}`,
       expiresAt,
       pods: pods.map((p) => p.metadata?.name ?? ''),
@@ -193,23 +252,36 @@ export async function createSink(kube: KubeFlagsValues, options: CreateSinkOptio
     };
   } catch (err) {
     deployment.release();
-    const interrupted = options.signal?.aborted || (isEmailValidateError(err) && err.code === 'EV_ERR_INTERRUPTED');
+    const interrupted =
+      options.signal?.aborted || (isEmailValidateError(err) && err.code === 'EV_ERR_INTERRUPTED');
     // On Ctrl-C the interrupt handler runs the cleanup; on failure we do, unless --keep.
     if (!interrupted && !options.keep && !ownsObjects) {
-      status(`the sink that was already in namespace ${namespace} is left in place (this run changed it; see \`kubectl rollout status deploy/${SINK_NAME} -n ${namespace}\`).`);
+      status(
+        `the sink that was already in namespace ${namespace} is left in place (this run changed it; see \`kubectl rollout status deploy/${SINK_NAME} -n ${namespace}\`).`,
+      );
     } else if (!interrupted && !options.keep) {
       status(`removing ${label} after the failure (use --keep to leave it for debugging)…`);
-      try { await destroy(); } catch { /* reported by gc later */ }
+      try {
+        await destroy();
+      } catch {
+        /* reported by gc later */
+      }
     }
     throw err;
   }
 }
 
-async function applyOptional(client: KubeClient, obj: KubeObject, status: (l: string) => void): Promise<void> {
+async function applyOptional(
+  client: KubeClient,
+  obj: KubeObject,
+  status: (l: string) => void,
+): Promise<void> {
   try {
     await client.apply(obj as never);
   } catch (err) {
-    status(`warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${(err as Error).message}`);
+    status(
+      `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${(err as Error).message}`,
+    );
   }
 }
 
@@ -220,14 +292,29 @@ async function discoverNamespace(client: KubeClient): Promise<string | undefined
     deployments = await client.listManagedDeployments();
   } catch (err) {
     // No cluster-wide list: fall back to the context's namespace.
-    if (isEmailValidateError(err) && err.code === 'EV_ERR_KUBE_FORBIDDEN') deployments = await client.listManagedDeployments(client.namespace);
+    if (isEmailValidateError(err) && err.code === 'EV_ERR_KUBE_FORBIDDEN')
+      deployments = await client.listManagedDeployments(client.namespace);
     else throw err;
   }
-  const namespaces = [...new Set(deployments.filter((d) => d.metadata?.name === SINK_NAME && d.metadata?.labels?.[MANAGED_BY_LABEL] === FIELD_MANAGER).map((d) => d.metadata?.namespace ?? ''))].filter(Boolean);
+  const namespaces = [
+    ...new Set(
+      deployments
+        .filter(
+          (d) =>
+            d.metadata?.name === SINK_NAME &&
+            d.metadata?.labels?.[MANAGED_BY_LABEL] === FIELD_MANAGER,
+        )
+        .map((d) => d.metadata?.namespace ?? ''),
+    ),
+  ].filter(Boolean);
   if (namespaces.length > 1) {
-    throw evError('EV_ERR_INVALID_OPTION', `several sinks in context "${client.resolved.context}": ${namespaces.sort().join(', ')}`, {
-      hint: 'choose one with -n NAMESPACE (see `kubectl email-validate status`).',
-    });
+    throw evError(
+      'EV_ERR_INVALID_OPTION',
+      `several sinks in context "${client.resolved.context}": ${namespaces.sort().join(', ')}`,
+      {
+        hint: 'choose one with -n NAMESPACE (see `kubectl email-validate status`).',
+      },
+    );
   }
   return namespaces[0];
 }
@@ -237,38 +324,85 @@ async function discoverNamespace(client: KubeClient): Promise<string | undefined
  * reads its token and opens two tunnels per ready pod: HTTP (8025) and SMTP
  * (1025). With `create`, makes one when none exists and destroys it on close.
  */
-export async function openClusterSink(kube: KubeFlagsValues, options: OpenClusterSinkOptions = {}): Promise<ClusterSink> {
+export async function openClusterSink(
+  kube: KubeFlagsValues,
+  options: OpenClusterSinkOptions = {},
+): Promise<ClusterSink> {
   const status = options.onStatus ?? (() => {});
   const client = await connectLazily(kube);
   const named = options.namespace ?? kube.namespace;
   // With a known namespace, the rights are checked before the first read (a 403 there would hide which right is missing).
-  if (named && !options.create) await checkPermissions(client, { namespace: named, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
+  if (named && !options.create)
+    await checkPermissions(client, {
+      namespace: named,
+      createNamespace: false,
+      purpose: 'reach the sink',
+      activities: ['sink', ...(options.alsoNeeds ?? [])],
+    });
   let namespace = named ?? (await discoverNamespace(client));
   let created: CreatedSink | undefined;
   if (!namespace || !(await client.getDeployment(namespace, SINK_NAME))) {
     if (!options.create) {
-      throw evError('EV_ERR_KUBE_NOT_FOUND', namespace ? `no sink in namespace ${namespace}` : `no sink found in context "${client.resolved.context}"`, {
-        hint: 'start one with `kubectl email-validate up`, or pass -n NAMESPACE of an existing one.',
-      });
+      throw evError(
+        'EV_ERR_KUBE_NOT_FOUND',
+        namespace
+          ? `no sink in namespace ${namespace}`
+          : `no sink found in context "${client.resolved.context}"`,
+        {
+          hint: 'start one with `kubectl email-validate up`, or pass -n NAMESPACE of an existing one.',
+        },
+      );
     }
-    created = await createSink(kube, { ...options.createOptions, ...(namespace ? { namespace } : {}), onStatus: status, ...(options.signal ? { signal: options.signal } : {}) });
+    created = await createSink(kube, {
+      ...options.createOptions,
+      ...(namespace ? { namespace } : {}),
+      onStatus: status,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     namespace = created.namespace;
   }
   const ns = namespace;
-  if (!created && !(named && !options.create)) await checkPermissions(client, { namespace: ns, createNamespace: false, purpose: 'reach the sink', activities: ['sink', ...(options.alsoNeeds ?? [])] });
+  if (!created && !(named && !options.create))
+    await checkPermissions(client, {
+      namespace: ns,
+      createNamespace: false,
+      purpose: 'reach the sink',
+      activities: ['sink', ...(options.alsoNeeds ?? [])],
+    });
   try {
-    const token = created?.token ?? (await client.readSecretKey(ns, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY));
+    const token =
+      created?.token ?? (await client.readSecretKey(ns, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY));
     if (!token) {
-      throw evError('EV_ERR_KUBE_NOT_FOUND', `the sink's token Secret ${ns}/${TOKEN_SECRET_NAME} is missing`, {
-        hint: `recreate the sink: \`kubectl email-validate down ${ns}\` then \`up\`.`,
-      });
+      throw evError(
+        'EV_ERR_KUBE_NOT_FOUND',
+        `the sink's token Secret ${ns}/${TOKEN_SECRET_NAME} is missing`,
+        {
+          hint: `recreate the sink: \`kubectl email-validate down ${ns}\` then \`up\`.`,
+        },
+      );
     }
-    const pods = await waitForSinkReady(client, ns, { replicas: 1, timeoutMs: OPEN_READY_WAIT_MS, signal: options.signal, onProgress: status });
-    const tunnels = await openTunnels(client, ns, pods.map((p) => p.metadata?.name ?? ''), status);
+    const pods = await waitForSinkReady(client, ns, {
+      replicas: 1,
+      timeoutMs: OPEN_READY_WAIT_MS,
+      signal: options.signal,
+      onProgress: status,
+    });
+    const tunnels = await openTunnels(
+      client,
+      ns,
+      pods.map((p) => p.metadata?.name ?? ''),
+      status,
+    );
     let closed = false;
     return {
-      namespace: ns, token, created: created !== undefined,
-      sinks: tunnels.map(({ http, smtp }) => ({ pod: http.pod, apiUrl: http.url, smtp: { host: smtp.host, port: smtp.port } })),
+      namespace: ns,
+      token,
+      created: created !== undefined,
+      sinks: tunnels.map(({ http, smtp }) => ({
+        pod: http.pod,
+        apiUrl: http.url,
+        smtp: { host: smtp.host, port: smtp.port },
+      })),
       close: async () => {
         if (closed) return;
         closed = true;
@@ -283,27 +417,49 @@ export async function openClusterSink(kube: KubeFlagsValues, options: OpenCluste
 }
 
 /** One HTTP and one SMTP tunnel per pod; a replaced pod is swapped for a ready one not already used. */
-export async function openTunnels(client: KubeClient, namespace: string, pods: string[], status: (line: string) => void = () => {}): Promise<Array<{ http: Tunnel; smtp: Tunnel }>> {
+export async function openTunnels(
+  client: KubeClient,
+  namespace: string,
+  pods: string[],
+  status: (line: string) => void = () => {},
+): Promise<Array<{ http: Tunnel; smtp: Tunnel }>> {
   const assigned = new Map<number, string>();
-  const resolver = (slot: number) => async (previous: string): Promise<string | undefined> => {
-    const ready = (await client.listPods(namespace, SINK_POD_SELECTOR)).filter(isPodReady).map((p) => p.metadata?.name ?? '');
-    if (ready.includes(previous)) return previous;
-    const taken = new Set([...assigned].filter(([s]) => s !== slot).map(([, p]) => p));
-    const next = ready.find((p) => !taken.has(p)) ?? ready[0];
-    if (next) assigned.set(slot, next);
-    return next;
-  };
+  const resolver =
+    (slot: number) =>
+    async (previous: string): Promise<string | undefined> => {
+      const ready = (await client.listPods(namespace, SINK_POD_SELECTOR))
+        .filter(isPodReady)
+        .map((p) => p.metadata?.name ?? '');
+      if (ready.includes(previous)) return previous;
+      const taken = new Set([...assigned].filter(([s]) => s !== slot).map(([, p]) => p));
+      const next = ready.find((p) => !taken.has(p)) ?? ready[0];
+      if (next) assigned.set(slot, next);
+      return next;
+    };
   const onEvent = (e: TunnelEvent) => {
     if (e.type === 'pod-replaced') status(`tunnel: pod ${e.from} replaced by ${e.to}`);
     else if (e.type === 'gave-up') status(`tunnel: cannot reach pod ${e.pod}: ${e.error}`);
   };
-  const request = (port: number) => (pod: string) => client.portForwardRequest(namespace, pod, port);
+  const request = (port: number) => (pod: string) =>
+    client.portForwardRequest(namespace, pod, port);
   const result: Array<{ http: Tunnel; smtp: Tunnel }> = [];
   try {
     for (const [slot, pod] of pods.entries()) {
       assigned.set(slot, pod);
-      const http = await Tunnel.open({ pod, port: HTTP_CONTAINER_PORT, request: request(HTTP_CONTAINER_PORT), resolvePod: resolver(slot), onEvent });
-      const smtp = await Tunnel.open({ pod, port: SMTP_CONTAINER_PORT, request: request(SMTP_CONTAINER_PORT), resolvePod: resolver(slot), onEvent });
+      const http = await Tunnel.open({
+        pod,
+        port: HTTP_CONTAINER_PORT,
+        request: request(HTTP_CONTAINER_PORT),
+        resolvePod: resolver(slot),
+        onEvent,
+      });
+      const smtp = await Tunnel.open({
+        pod,
+        port: SMTP_CONTAINER_PORT,
+        request: request(SMTP_CONTAINER_PORT),
+        resolvePod: resolver(slot),
+        onEvent,
+      });
       result.push({ http, smtp });
     }
   } catch (err) {

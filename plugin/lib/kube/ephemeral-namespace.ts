@@ -18,7 +18,9 @@ import { systemClock } from '../system-clock.ts';
 /** How long the removal (and `down`) waits for a deleted namespace to finish terminating. */
 export const NAMESPACE_GONE_WAIT_MS = 60_000;
 
-export interface CleanupRegistry { register(label: string, run: () => Promise<void>): () => void }
+export interface CleanupRegistry {
+  register(label: string, run: () => Promise<void>): () => void;
+}
 
 export interface EphemeralDeployment {
   namespace: string;
@@ -61,11 +63,20 @@ export function ephemeralDeployment(o: EphemeralOptions): EphemeralDeployment {
   let creating: Promise<unknown> | undefined;
   let created = false;
   let unregister: (() => void) | undefined;
-  const label = o.createNamespace ? `namespace ${o.namespace}` : `${o.what} in namespace ${o.namespace}`;
-  const applyOne = o.applyOne ?? ((obj: KubeObject, signal?: AbortSignal) => retryTransient(() => o.client.apply(obj as never), {
-    clock: systemClock, signal,
-    onRetry: (err) => status(`the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`),
-  }).then(() => undefined));
+  const label = o.createNamespace
+    ? `namespace ${o.namespace}`
+    : `${o.what} in namespace ${o.namespace}`;
+  const applyOne =
+    o.applyOne ??
+    ((obj: KubeObject, signal?: AbortSignal) =>
+      retryTransient(() => o.client.apply(obj as never), {
+        clock: systemClock,
+        signal,
+        onRetry: (err) =>
+          status(
+            `the API server answered ${transientLabel(err)} to the apply of ${obj.kind} ${obj.metadata.name}; trying again…`,
+          ),
+      }).then(() => undefined));
   const destroy = async (): Promise<void> => {
     unregister?.();
     unregister = undefined;
@@ -77,12 +88,14 @@ export function ephemeralDeployment(o: EphemeralOptions): EphemeralDeployment {
     } else if (o.removeObjects) {
       await o.removeObjects();
     } else {
-      for (const obj of [...applied].reverse()) await o.client.deleteObject(obj as never);
+      for (const obj of [...applied].reverse()) await o.client.deleteObject(obj);
     }
   };
   return {
     namespace: o.namespace,
-    get created() { return created; },
+    get created() {
+      return created;
+    },
     label,
     async apply(objects, signal) {
       for (const obj of objects) {
@@ -91,7 +104,9 @@ export function ephemeralDeployment(o: EphemeralOptions): EphemeralDeployment {
         if (obj.kind === 'Namespace') {
           status(`creating namespace ${o.namespace}…`);
           // Only a namespace this call created is ever deleted (a 409 means someone else's).
-          creating = o.client.createNamespace(obj as never).then(() => { created = true; });
+          creating = o.client.createNamespace(obj as never).then(() => {
+            created = true;
+          });
           await creating;
           continue;
         }
@@ -101,7 +116,10 @@ export function ephemeralDeployment(o: EphemeralOptions): EphemeralDeployment {
       }
     },
     destroy,
-    release() { unregister?.(); unregister = undefined; },
+    release() {
+      unregister?.();
+      unregister = undefined;
+    },
   };
 }
 
@@ -113,7 +131,12 @@ export interface WaitPodOptions {
 }
 
 /** Waits for a ready pod matching `selector`; resolves to its name. */
-export async function waitPodReady(client: KubeClient, namespace: string, selector: string, o: WaitPodOptions): Promise<string> {
+export async function waitPodReady(
+  client: KubeClient,
+  namespace: string,
+  selector: string,
+  o: WaitPodOptions,
+): Promise<string> {
   const deadline = Date.now() + o.timeoutMs;
   let last = 'Pending';
   for (let delay = 100; ; delay = Math.min(delay * 1.5, 1000)) {
@@ -121,7 +144,10 @@ export async function waitPodReady(client: KubeClient, namespace: string, select
     const pods: V1Pod[] = await client.listPods(namespace, selector);
     const ready = pods.find((p) => isPodReady(p) && !p.metadata?.deletionTimestamp);
     if (ready) return ready.metadata?.name ?? '';
-    if (pods[0]) { const s = podState(pods[0]); last = `${s.reason}${s.message ? `: ${s.message}` : ''}`; }
+    if (pods[0]) {
+      const s = podState(pods[0]);
+      last = `${s.reason}${s.message ? `: ${s.message}` : ''}`;
+    }
     if (Date.now() > deadline) throw o.failure(last);
     await new Promise((r) => setTimeout(r, delay));
   }

@@ -35,7 +35,11 @@ export function parseStatus(err: unknown): KubeStatus | undefined {
   if (code === undefined) return undefined;
   let body: unknown = (err as { body?: unknown }).body;
   if (typeof body === 'string') {
-    try { body = JSON.parse(body); } catch { body = { message: body }; }
+    try {
+      body = JSON.parse(body);
+    } catch {
+      body = { message: body };
+    }
   }
   const b = (body ?? {}) as { reason?: unknown; message?: unknown };
   return {
@@ -83,44 +87,89 @@ function isTimeout(err: unknown): boolean {
  * Maps any failure of an API call to our catalog. `action` says what was being
  * done ("create namespace x"); `forbiddenHint` replaces the generic 403 hint.
  */
-export function toKubeError(err: unknown, target: KubeTarget, action: string, forbiddenHint?: string): EmailValidateError {
+export function toKubeError(
+  err: unknown,
+  target: KubeTarget,
+  action: string,
+  forbiddenHint?: string,
+): EmailValidateError {
   if (isEmailValidateError(err)) return err;
   const status = parseStatus(err);
   const ctx = target.context ? ` (context "${target.context}")` : '';
   if (status) {
     if (status.code === 401) {
-      return evError('EV_ERR_KUBE_UNAUTHORIZED', `the API server at ${target.server}${ctx} rejected the credentials (401) while trying to ${action}`, {
-        hint: 'refresh your credentials (log in to the cluster again) or choose another --context / --user.', cause: err,
-      });
+      return evError(
+        'EV_ERR_KUBE_UNAUTHORIZED',
+        `the API server at ${target.server}${ctx} rejected the credentials (401) while trying to ${action}`,
+        {
+          hint: 'refresh your credentials (log in to the cluster again) or choose another --context / --user.',
+          cause: err,
+        },
+      );
     }
     if (status.code === 403) {
       return evError('EV_ERR_KUBE_FORBIDDEN', `forbidden to ${action}: ${status.message}`, {
-        hint: forbiddenHint ?? 'ask a cluster admin for the RBAC rights listed in docs/cluster.md, or use -n with a namespace you can write to.',
-        details: { reason: status.reason }, cause: err,
+        hint:
+          forbiddenHint ??
+          'ask a cluster admin for the RBAC rights listed in docs/cluster.md, or use -n with a namespace you can write to.',
+        details: { reason: status.reason },
+        cause: err,
       });
     }
     if (status.code === 404) {
-      return evError('EV_ERR_KUBE_NOT_FOUND', `not found while trying to ${action}: ${status.message}`, { cause: err });
+      return evError(
+        'EV_ERR_KUBE_NOT_FOUND',
+        `not found while trying to ${action}: ${status.message}`,
+        { cause: err },
+      );
     }
-    return evError('EV_ERR_KUBE_API', `the API server refused to ${action} (${status.code}${status.reason ? ` ${status.reason}` : ''}): ${status.message}`, {
-      hint: 'run again with DEBUG=1 for details.', details: { status: status.code, reason: status.reason }, cause: err,
-    });
+    return evError(
+      'EV_ERR_KUBE_API',
+      `the API server refused to ${action} (${status.code}${status.reason ? ` ${status.reason}` : ''}): ${status.message}`,
+      {
+        hint: 'run again with DEBUG=1 for details.',
+        details: { status: status.code, reason: status.reason },
+        cause: err,
+      },
+    );
   }
   if (isTimeout(err)) {
     const secs = target.requestTimeoutMs ? `${target.requestTimeoutMs / 1000}s` : 'the timeout';
-    return evError('EV_ERR_KUBE_UNREACHABLE', `the API server at ${target.server}${ctx} did not answer within ${secs} while trying to ${action}`, {
-      hint: 'check that the cluster is up (`kubectl cluster-info`), or raise --request-timeout.', cause: err,
-    });
+    return evError(
+      'EV_ERR_KUBE_UNREACHABLE',
+      `the API server at ${target.server}${ctx} did not answer within ${secs} while trying to ${action}`,
+      {
+        hint: 'check that the cluster is up (`kubectl cluster-info`), or raise --request-timeout.',
+        cause: err,
+      },
+    );
   }
   const net = networkCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (net || /fetch failed|socket|ECONN|ENOTFOUND|certificate|TLS|HTTP protocol is not allowed/i.test(message)) {
+  if (
+    net ||
+    /fetch failed|socket|ECONN|ENOTFOUND|certificate|TLS|HTTP protocol is not allowed/i.test(
+      message,
+    )
+  ) {
     const cause = (err as { cause?: unknown }).cause;
     // fetch says only "fetch failed"; its cause says why (e.g. "bad port", a TLS problem).
-    const why = net ?? (message === 'fetch failed' && cause instanceof Error && cause.message ? `${message} (${cause.message.split('\n')[0]})` : message);
-    return evError('EV_ERR_KUBE_UNREACHABLE', `cannot reach the API server at ${target.server}${ctx}: ${why}`, {
-      hint: 'check that the cluster is running and the context is the right one (`kubectl cluster-info`), or pass --context.', cause: err,
-    });
+    const why =
+      net ??
+      (message === 'fetch failed' && cause instanceof Error && cause.message
+        ? `${message} (${cause.message.split('\n')[0]})`
+        : message);
+    return evError(
+      'EV_ERR_KUBE_UNREACHABLE',
+      `cannot reach the API server at ${target.server}${ctx}: ${why}`,
+      {
+        hint: 'check that the cluster is running and the context is the right one (`kubectl cluster-info`), or pass --context.',
+        cause: err,
+      },
+    );
   }
-  return evError('EV_ERR_KUBE_API', `failed to ${action}: ${message}`, { hint: 'run again with DEBUG=1 for details.', cause: err });
+  return evError('EV_ERR_KUBE_API', `failed to ${action}: ${message}`, {
+    hint: 'run again with DEBUG=1 for details.',
+    cause: err,
+  });
 }

@@ -33,11 +33,19 @@ export interface KubeconfigEnvironment {
 
 export function defaultKubeconfigEnvironment(): KubeconfigEnvironment {
   let home: string | null = process.env.HOME || null;
-  if (!home) { try { home = homedir(); } catch { home = null; } }
+  if (!home) {
+    try {
+      home = homedir();
+    } catch {
+      home = null;
+    }
+  }
   return {
     KUBECONFIG: process.env.KUBECONFIG,
     home,
-    inCluster: Boolean(process.env.KUBERNETES_SERVICE_HOST) && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+    inCluster:
+      Boolean(process.env.KUBERNETES_SERVICE_HOST) &&
+      existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'),
     exists: (p) => existsSync(p),
     read: (p) => readFileSync(p, 'utf8'),
   };
@@ -61,7 +69,10 @@ export interface ResolvedKubeconfig {
 /** The override context built for `--cluster` / `--user`. */
 const OVERRIDE_CONTEXT = 'kubectl-email-validate-override';
 
-export function resolveKubeconfig(flags: KubeFlagsValues, env: KubeconfigEnvironment = defaultKubeconfigEnvironment()): ResolvedKubeconfig {
+export function resolveKubeconfig(
+  flags: KubeFlagsValues,
+  env: KubeconfigEnvironment = defaultKubeconfigEnvironment(),
+): ResolvedKubeconfig {
   const requestTimeoutMs = parseDuration(flags['request-timeout'] ?? '30s', '--request-timeout');
   const files = kubeconfigFiles(flags, env);
   const kc = new KubeConfig();
@@ -71,13 +82,23 @@ export function resolveKubeconfig(flags: KubeFlagsValues, env: KubeconfigEnviron
       kc.loadFromCluster();
       const cluster = kc.getCurrentCluster();
       return {
-        kc, context: kc.getCurrentContext(), cluster: cluster?.name ?? '', server: cluster?.server ?? '',
-        namespace: flags.namespace ?? 'default', namespaceFromFlag: flags.namespace !== undefined, files, requestTimeoutMs,
+        kc,
+        context: kc.getCurrentContext(),
+        cluster: cluster?.name ?? '',
+        server: cluster?.server ?? '',
+        namespace: flags.namespace ?? 'default',
+        namespaceFromFlag: flags.namespace !== undefined,
+        files,
+        requestTimeoutMs,
       };
     }
-    throw evError('EV_ERR_KUBECONFIG_MISSING', 'no kubeconfig found (looked at --kubeconfig, $KUBECONFIG and ~/.kube/config)', {
-      hint: 'point --kubeconfig or KUBECONFIG at a kubeconfig file, or use --sink URL / --local to run without a cluster.',
-    });
+    throw evError(
+      'EV_ERR_KUBECONFIG_MISSING',
+      'no kubeconfig found (looked at --kubeconfig, $KUBECONFIG and ~/.kube/config)',
+      {
+        hint: 'point --kubeconfig or KUBECONFIG at a kubeconfig file, or use --sink URL / --local to run without a cluster.',
+      },
+    );
   }
 
   const clusters: Cluster[] = [];
@@ -96,38 +117,59 @@ export function resolveKubeconfig(flags: KubeFlagsValues, env: KubeconfigEnviron
 
   const where = files.join(delimiter);
   const contextName = flags.context ?? currentContext;
-  if (!contextName && !(flags.cluster)) {
+  if (!contextName && !flags.cluster) {
     throw evError('EV_ERR_KUBECONFIG_INVALID', `the kubeconfig (${where}) has no current-context`, {
       hint: `pass --context NAME (one of: ${names(contexts)}) or run \`kubectl config use-context NAME\`.`,
     });
   }
   const ctx = contextName ? kc.getContextObject(contextName) : null;
   if (contextName && !ctx) {
-    throw evError('EV_ERR_KUBECONFIG_INVALID', `context "${contextName}" not found in the kubeconfig (${where})`, {
-      hint: `use one of: ${names(contexts)} (see \`kubectl config get-contexts\`).`,
-    });
+    throw evError(
+      'EV_ERR_KUBECONFIG_INVALID',
+      `context "${contextName}" not found in the kubeconfig (${where})`,
+      {
+        hint: `use one of: ${names(contexts)} (see \`kubectl config get-contexts\`).`,
+      },
+    );
   }
   const clusterName = flags.cluster ?? ctx?.cluster ?? '';
   const userName = flags.user ?? ctx?.user ?? '';
   const cluster = kc.getCluster(clusterName);
   if (!cluster) {
-    throw evError('EV_ERR_KUBECONFIG_INVALID', `cluster "${clusterName}"${contextName ? ` of context "${contextName}"` : ''} not found in the kubeconfig (${where})`, {
-      hint: `use --cluster with one of: ${names(clusters)}.`,
-    });
+    throw evError(
+      'EV_ERR_KUBECONFIG_INVALID',
+      `cluster "${clusterName}"${contextName ? ` of context "${contextName}"` : ''} not found in the kubeconfig (${where})`,
+      {
+        hint: `use --cluster with one of: ${names(clusters)}.`,
+      },
+    );
   }
   if (!cluster.server) {
-    throw evError('EV_ERR_KUBECONFIG_INVALID', `cluster "${clusterName}" has no server address in the kubeconfig (${where})`, {
-      hint: 'set it with `kubectl config set-cluster NAME --server=https://…`.',
-    });
+    throw evError(
+      'EV_ERR_KUBECONFIG_INVALID',
+      `cluster "${clusterName}" has no server address in the kubeconfig (${where})`,
+      {
+        hint: 'set it with `kubectl config set-cluster NAME --server=https://…`.',
+      },
+    );
   }
   if (flags.user !== undefined && !kc.getUser(userName)) {
-    throw evError('EV_ERR_KUBECONFIG_INVALID', `user "${userName}" not found in the kubeconfig (${where})`, {
-      hint: `use --user with one of: ${names(users)}.`,
-    });
+    throw evError(
+      'EV_ERR_KUBECONFIG_INVALID',
+      `user "${userName}" not found in the kubeconfig (${where})`,
+      {
+        hint: `use --user with one of: ${names(users)}.`,
+      },
+    );
   }
   let effective = contextName;
   if (flags.cluster !== undefined || flags.user !== undefined || !ctx) {
-    kc.addContext({ name: OVERRIDE_CONTEXT, cluster: clusterName, user: userName, namespace: ctx?.namespace });
+    kc.addContext({
+      name: OVERRIDE_CONTEXT,
+      cluster: clusterName,
+      user: userName,
+      namespace: ctx?.namespace,
+    });
     effective = OVERRIDE_CONTEXT;
   }
   kc.setCurrentContext(effective);
@@ -147,9 +189,13 @@ export function resolveKubeconfig(flags: KubeFlagsValues, env: KubeconfigEnviron
 export function kubeconfigFiles(flags: KubeFlagsValues, env: KubeconfigEnvironment): string[] {
   if (flags.kubeconfig !== undefined) {
     if (!env.exists(flags.kubeconfig)) {
-      throw evError('EV_ERR_KUBECONFIG_MISSING', `kubeconfig file ${flags.kubeconfig} does not exist`, {
-        hint: 'check the --kubeconfig path.',
-      });
+      throw evError(
+        'EV_ERR_KUBECONFIG_MISSING',
+        `kubeconfig file ${flags.kubeconfig} does not exist`,
+        {
+          hint: 'check the --kubeconfig path.',
+        },
+      );
     }
     return [flags.kubeconfig];
   }
@@ -169,7 +215,11 @@ function loadOne(file: string, env: KubeconfigEnvironment): KubeConfig | null {
   try {
     text = env.read(file);
   } catch (err) {
-    throw evError('EV_ERR_KUBECONFIG_INVALID', `cannot read kubeconfig ${file}: ${(err as Error).message}`, { hint: 'check the file\'s permissions.', cause: err });
+    throw evError(
+      'EV_ERR_KUBECONFIG_INVALID',
+      `cannot read kubeconfig ${file}: ${(err as Error).message}`,
+      { hint: "check the file's permissions.", cause: err },
+    );
   }
   if (!text.trim()) return null;
   const one = new KubeConfig();
@@ -177,9 +227,14 @@ function loadOne(file: string, env: KubeconfigEnvironment): KubeConfig | null {
     one.loadFromString(text);
     one.makePathsAbsolute(join(file, '..'));
   } catch (err) {
-    throw evError('EV_ERR_KUBECONFIG_INVALID', `kubeconfig ${file} is not valid: ${firstLine((err as Error).message)}`, {
-      hint: 'check it with `kubectl config view --kubeconfig FILE`.', cause: err,
-    });
+    throw evError(
+      'EV_ERR_KUBECONFIG_INVALID',
+      `kubeconfig ${file} is not valid: ${firstLine((err as Error).message)}`,
+      {
+        hint: 'check it with `kubectl config view --kubeconfig FILE`.',
+        cause: err,
+      },
+    );
   }
   return one;
 }

@@ -28,26 +28,45 @@ export interface PodState {
 
 /** Ready = condition Ready True and not being deleted. */
 export function isPodReady(pod: V1Pod): boolean {
-  return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return (
+    !pod.metadata?.deletionTimestamp &&
+    (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
 }
 
 /** The most telling reason why a pod is (not) ready. */
 export function podState(pod: V1Pod): PodState {
   const name = pod.metadata?.name ?? '?';
   if (isPodReady(pod)) return { name, ready: true, reason: 'Ready', message: '' };
-  if (pod.metadata?.deletionTimestamp) return { name, ready: false, reason: 'Terminating', message: '' };
+  if (pod.metadata?.deletionTimestamp)
+    return { name, ready: false, reason: 'Terminating', message: '' };
   for (const cs of pod.status?.containerStatuses ?? []) {
     const waiting = cs.state?.waiting;
-    if (waiting?.reason) return { name, ready: false, reason: waiting.reason, message: waiting.message ?? '' };
+    if (waiting?.reason)
+      return { name, ready: false, reason: waiting.reason, message: waiting.message ?? '' };
     if (cs.state?.running) continue;
     const term = cs.state?.terminated ?? cs.lastState?.terminated;
     // Without a reason, name it as `kubectl get pods` does: Signal:N, else ExitCode:N.
-    if (term) return { name, ready: false, reason: term.reason ?? (term.signal ? `Signal:${term.signal}` : `ExitCode:${term.exitCode}`), message: term.message ?? `exit code ${term.exitCode}` };
+    if (term)
+      return {
+        name,
+        ready: false,
+        reason:
+          term.reason ?? (term.signal ? `Signal:${term.signal}` : `ExitCode:${term.exitCode}`),
+        message: term.message ?? `exit code ${term.exitCode}`,
+      };
   }
   const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False') return { name, ready: false, reason: scheduled.reason ?? 'Unschedulable', message: scheduled.message ?? '' };
+  if (scheduled?.status === 'False')
+    return {
+      name,
+      ready: false,
+      reason: scheduled.reason ?? 'Unschedulable',
+      message: scheduled.message ?? '',
+    };
   const phase = pod.status?.phase ?? 'Pending';
-  if (phase === 'Running') return { name, ready: false, reason: 'Running (not ready yet)', message: '' };
+  if (phase === 'Running')
+    return { name, ready: false, reason: 'Running (not ready yet)', message: '' };
   return { name, ready: false, reason: phase, message: pod.status?.message ?? '' };
 }
 
@@ -57,9 +76,12 @@ export function reasonHint(reason: string, namespace: string): string {
     return 'the cluster cannot pull the image: use --node-image (or --image) to point at a registry it can reach, e.g. a mirror.';
   }
   // Before the crash test: CreateContainerConfigError contains "Error" but nothing ran.
-  if (/CreateContainerConfigError/.test(reason)) return `the pod's configuration is invalid: see \`kubectl describe pod -n ${namespace}\`.`;
-  if (/CrashLoop|Error|OOMKilled|^ExitCode:|^Signal:/.test(reason)) return `the sink keeps crashing: see \`kubectl logs -n ${namespace} deploy/email-sink\`.`;
-  if (/Unschedulable/.test(reason)) return 'no node can run the pod (resources, taints or quotas): see `kubectl describe pod` in that namespace.';
+  if (/CreateContainerConfigError/.test(reason))
+    return `the pod's configuration is invalid: see \`kubectl describe pod -n ${namespace}\`.`;
+  if (/CrashLoop|Error|OOMKilled|^ExitCode:|^Signal:/.test(reason))
+    return `the sink keeps crashing: see \`kubectl logs -n ${namespace} deploy/email-sink\`.`;
+  if (/Unschedulable/.test(reason))
+    return 'no node can run the pod (resources, taints or quotas): see `kubectl describe pod` in that namespace.';
   return `raise --wait, or look at \`kubectl get pods -n ${namespace}\`.`;
 }
 
@@ -95,18 +117,26 @@ export function rolloutState(d: DeploymentLike | undefined): RolloutState {
   if (!d) return { done: false, message: 'waiting for the Deployment to be created' };
   const generation = d.metadata?.generation ?? 0;
   const status = d.status ?? {};
-  if (generation > (status.observedGeneration ?? 0)) return { done: false, message: 'waiting for the Deployment spec update to be observed' };
+  if (generation > (status.observedGeneration ?? 0))
+    return { done: false, message: 'waiting for the Deployment spec update to be observed' };
   const progressing = (status.conditions ?? []).find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { done: false, message: progressing.message ?? 'progress deadline exceeded', failed: `the rollout exceeded its progress deadline${progressing.message ? `: ${progressing.message}` : ''}` };
+    return {
+      done: false,
+      message: progressing.message ?? 'progress deadline exceeded',
+      failed: `the rollout exceeded its progress deadline${progressing.message ? `: ${progressing.message}` : ''}`,
+    };
   }
   const want = d.spec?.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;
   const total = status.replicas ?? 0;
   const available = status.availableReplicas ?? 0;
-  if (updated < want) return { done: false, message: `${updated} out of ${want} new replicas have been updated` };
-  if (total > updated) return { done: false, message: `${total - updated} old replicas are pending termination` };
-  if (available < updated) return { done: false, message: `${available} of ${updated} updated replicas are available` };
+  if (updated < want)
+    return { done: false, message: `${updated} out of ${want} new replicas have been updated` };
+  if (total > updated)
+    return { done: false, message: `${total - updated} old replicas are pending termination` };
+  if (available < updated)
+    return { done: false, message: `${available} of ${updated} updated replicas are available` };
   return { done: true, message: 'successfully rolled out' };
 }
 
@@ -118,9 +148,14 @@ export function rolloutState(d: DeploymentLike | undefined): RolloutState {
 export function deploymentFailure(d: DeploymentLike | undefined): string | undefined {
   const conditions = d?.status?.conditions ?? [];
   const replicaFailure = conditions.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
-  const pick = replicaFailure
-    ?? conditions.find((c) => c.type === 'Progressing' && (c.status === 'False' || c.reason === 'ProgressDeadlineExceeded'))
-    ?? conditions.find((c) => c.status === 'False');
+  const pick =
+    replicaFailure ??
+    conditions.find(
+      (c) =>
+        c.type === 'Progressing' &&
+        (c.status === 'False' || c.reason === 'ProgressDeadlineExceeded'),
+    ) ??
+    conditions.find((c) => c.status === 'False');
   if (!pick) return undefined;
   return `${pick.type}/${pick.reason ?? pick.status}${pick.message ? `: ${pick.message}` : ''}`;
 }
@@ -131,33 +166,59 @@ export function deploymentFailure(d: DeploymentLike | undefined): string | undef
  * EV_ERR_SINK_NOT_READY with the reason on timeout. Transient API errors
  * (429, 5xx, a reset connection) are retried, not fatal (issue 8, defect 5).
  */
-export async function waitForSinkReady(client: KubeClient, namespace: string, options: WaitOptions): Promise<V1Pod[]> {
+export async function waitForSinkReady(
+  client: KubeClient,
+  namespace: string,
+  options: WaitOptions,
+): Promise<V1Pod[]> {
   const clock = options.clock ?? realClock;
   const start = clock.now();
   const elapsed = () => clock.now() - start;
   let lastLine = '';
   let states: PodState[] = [];
   let deployment: DeploymentLike | undefined;
-  const read = <T>(fn: () => Promise<T>): Promise<T> => retryTransient(fn, {
-    clock, signal: options.signal,
-    onRetry: (err, waitMs) => options.onProgress?.(`the API server answered ${transientLabel(err)}; trying again${waitMs !== undefined ? ` in ${formatDuration(waitMs) || `${waitMs}ms`} (Retry-After)` : ''}…`),
-  });
+  const read = <T>(fn: () => Promise<T>): Promise<T> =>
+    retryTransient(fn, {
+      clock,
+      signal: options.signal,
+      onRetry: (err, waitMs) =>
+        options.onProgress?.(
+          `the API server answered ${transientLabel(err)}; trying again${waitMs !== undefined ? ` in ${formatDuration(waitMs) || `${waitMs}ms`} (Retry-After)` : ''}…`,
+        ),
+    });
   const interrupted = () => evError('EV_ERR_INTERRUPTED', 'interrupted while waiting for the sink');
   for (;;) {
     if (options.signal?.aborted) throw interrupted();
     try {
       deployment = await read(() => client.getDeployment(namespace, SINK_NAME));
-      const pods = (await read(() => client.listPods(namespace, SINK_POD_SELECTOR))).filter((p) => !p.metadata?.deletionTimestamp);
+      const pods = (await read(() => client.listPods(namespace, SINK_POD_SELECTOR))).filter(
+        (p) => !p.metadata?.deletionTimestamp,
+      );
       const rollout = rolloutState(deployment);
-      if (rollout.failed) throw notReady(namespace, options.timeoutMs, rollout.failed, states, `check the Deployment: \`kubectl describe deploy/${SINK_NAME} -n ${namespace}\`.`, elapsed());
+      if (rollout.failed)
+        throw notReady(
+          namespace,
+          options.timeoutMs,
+          rollout.failed,
+          states,
+          `check the Deployment: \`kubectl describe deploy/${SINK_NAME} -n ${namespace}\`.`,
+          elapsed(),
+        );
       const ready = pods.filter(isPodReady);
       states = pods.map(podState);
       if (rollout.done && ready.length >= options.replicas) return ready;
       const why = deploymentFailure(deployment);
-      const line = `waiting for the sink: ${ready.length}/${options.replicas} ready; ${rollout.message}`
-        + `${states.filter((st) => !st.ready).map((st) => `; ${st.name}: ${st.reason}`).join('')}`
-        + `${pods.length === 0 && why?.startsWith('ReplicaFailure') ? `; ${why}` : ''}`;
-      if (line !== lastLine) { options.onProgress?.(`${line} (${formatDuration(elapsed()) || '0s'})`); lastLine = line; }
+      const line =
+        `waiting for the sink: ${ready.length}/${options.replicas} ready; ${rollout.message}` +
+        `${states
+          .filter((st) => !st.ready)
+          .map((st) => `; ${st.name}: ${st.reason}`)
+          .join('')}` +
+        `${pods.length === 0 && why?.startsWith('ReplicaFailure') ? `; ${why}` : ''}`;
+      if (line !== lastLine) {
+        options.onProgress?.(`${line} (${formatDuration(elapsed()) || '0s'})`);
+        lastLine = line;
+      }
     } catch (err) {
       if (options.signal?.aborted) throw interrupted();
       throw err;
@@ -165,24 +226,56 @@ export async function waitForSinkReady(client: KubeClient, namespace: string, op
     const left = options.timeoutMs - elapsed();
     if (left <= 0) break;
     try {
-      await sleep(clock, Math.min(elapsed() < FAST_POLL_WINDOW_MS ? FAST_POLL_MS : MAX_POLL_MS, left), options.signal);
+      await sleep(
+        clock,
+        Math.min(elapsed() < FAST_POLL_WINDOW_MS ? FAST_POLL_MS : MAX_POLL_MS, left),
+        options.signal,
+      );
     } catch {
       throw interrupted();
     }
   }
   const bad = states.find((st) => !st.ready);
   if (bad) {
-    throw notReady(namespace, options.timeoutMs, `${bad.name}: ${bad.reason}${bad.message ? ` (${bad.message})` : ''}`, states, reasonHint(bad.reason, namespace));
+    throw notReady(
+      namespace,
+      options.timeoutMs,
+      `${bad.name}: ${bad.reason}${bad.message ? ` (${bad.message})` : ''}`,
+      states,
+      reasonHint(bad.reason, namespace),
+    );
   }
   // No pod at all, or all ready but the rollout is not finished: the Deployment's conditions say why.
   const why = deploymentFailure(deployment);
   const rollout = rolloutState(deployment);
-  const reason = states.length === 0 ? `no sink pod was created${why ? `: ${why}` : ''}` : `${rollout.message}${why ? `: ${why}` : ''}`;
-  throw notReady(namespace, options.timeoutMs, reason, states, `check the Deployment: \`kubectl describe deploy/${SINK_NAME} -n ${namespace}\`.`);
+  const reason =
+    states.length === 0
+      ? `no sink pod was created${why ? `: ${why}` : ''}`
+      : `${rollout.message}${why ? `: ${why}` : ''}`;
+  throw notReady(
+    namespace,
+    options.timeoutMs,
+    reason,
+    states,
+    `check the Deployment: \`kubectl describe deploy/${SINK_NAME} -n ${namespace}\`.`,
+  );
 }
 
-function notReady(namespace: string, timeoutMs: number, reason: string, pods: PodState[], hint: string, after?: number): Error {
-  const when = after === undefined ? `within ${formatDuration(timeoutMs)}` : `(after ${formatDuration(after) || '0s'})`;
-  return evError('EV_ERR_SINK_NOT_READY', `the sink in namespace ${namespace} did not become ready ${when}: ${reason}`, { hint, details: { namespace, pods } });
+function notReady(
+  namespace: string,
+  timeoutMs: number,
+  reason: string,
+  pods: PodState[],
+  hint: string,
+  after?: number,
+): Error {
+  const when =
+    after === undefined
+      ? `within ${formatDuration(timeoutMs)}`
+      : `(after ${formatDuration(after) || '0s'})`;
+  return evError(
+    'EV_ERR_SINK_NOT_READY',
+    `the sink in namespace ${namespace} did not become ready ${when}: ${reason}`,
+    { hint, details: { namespace, pods } },
+  );
 }
-

@@ -12,7 +12,14 @@ import { retry } from '../../../src/retry.ts';
 export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
 /** Network failures that say nothing about the request itself: the connection went away under it. */
 const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
 /**
  * Attempts per call (first try included): with the delays below a call
@@ -28,11 +35,21 @@ export const TRANSIENT_BASE_MS = 250;
 export const TRANSIENT_MAX_MS = 8_000;
 
 /** What client-node's ApiException carries (matched by shape: this module must not load client-node, see cluster-sink.ts). */
-interface HttpFailure { code: number; headers: Record<string, string | undefined> }
+interface HttpFailure {
+  code: number;
+  headers: Record<string, string | undefined>;
+}
 
 function isHttpFailure(e: unknown): e is HttpFailure {
   const x = e as { code?: unknown; headers?: unknown } | null;
-  return !!x && typeof x.code === 'number' && x.code >= 100 && x.code < 600 && typeof x.headers === 'object' && x.headers !== null;
+  return (
+    !!x &&
+    typeof x.code === 'number' &&
+    x.code >= 100 &&
+    x.code < 600 &&
+    typeof x.headers === 'object' &&
+    x.headers !== null
+  );
 }
 
 /** The HTTP failure under our EmailValidateError wrapping (`cause` chain), if any. */
@@ -96,7 +113,11 @@ export interface TransientRetryOptions {
 /** Runs `fn`, trying again (bounded, with backoff or Retry-After) while it fails transiently. */
 export function retryTransient<T>(fn: () => Promise<T>, o: TransientRetryOptions): Promise<T> {
   return retry(() => fn(), {
-    attempts: TRANSIENT_ATTEMPTS, baseMs: TRANSIENT_BASE_MS, maxMs: TRANSIENT_MAX_MS, clock: o.clock, signal: o.signal,
+    attempts: TRANSIENT_ATTEMPTS,
+    baseMs: TRANSIENT_BASE_MS,
+    maxMs: TRANSIENT_MAX_MS,
+    clock: o.clock,
+    signal: o.signal,
     ...(o.random ? { random: o.random } : {}),
     classify: ({ error }) => {
       if (error === undefined || !isTransient(error) || o.signal?.aborted) return { retry: false };

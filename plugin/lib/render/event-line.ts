@@ -1,5 +1,11 @@
 import { terminalLine } from '../../../src/terminal-text.ts';
-import type { BounceData, EnvelopeAddress, MessageSummary, RejectionData, SinkEvent } from '../../../src/protocol.ts';
+import type {
+  BounceData,
+  EnvelopeAddress,
+  MessageSummary,
+  RejectionData,
+  SinkEvent,
+} from '../../../src/protocol.ts';
 import { plain, type Paint, type Style } from './color.ts';
 
 export interface EventLineOptions {
@@ -14,26 +20,29 @@ export interface EventLineOptions {
 export const MAX_FIELD_CHARS = 120;
 
 /** Fixed-width verdict column so that lines align like a log. */
-const VERDICTS: Readonly<Record<string, { label: string; style: Style | readonly Style[] }>> = Object.freeze({
-  'message.received': { label: 'RECEIVED', style: 'green' },
-  'message.rejected': { label: 'REJECTED', style: ['red', 'bold'] },
-  'message.deferred': { label: 'DEFERRED', style: ['yellow', 'bold'] },
-  'message.bounced': { label: 'BOUNCED', style: ['magenta', 'bold'] },
-  'message.analyzed': { label: 'ANALYZED', style: 'cyan' },
-  'message.evicted': { label: 'EVICTED', style: 'gray' },
-  'message.deleted': { label: 'DELETED', style: 'gray' },
-  'messages.cleared': { label: 'CLEARED', style: 'gray' },
-  'rules.updated': { label: 'RULES', style: 'blue' },
-  'webhook.sent': { label: 'WEBHOOK', style: 'blue' },
-  'auth.failed': { label: 'AUTHFAIL', style: ['red', 'bold'] },
-  'message.released': { label: 'RELEASED', style: 'blue' },
-  gap: { label: 'GAP', style: ['yellow', 'bold'] },
-});
+const VERDICTS: Readonly<Record<string, { label: string; style: Style | readonly Style[] }>> =
+  Object.freeze({
+    'message.received': { label: 'RECEIVED', style: 'green' },
+    'message.rejected': { label: 'REJECTED', style: ['red', 'bold'] },
+    'message.deferred': { label: 'DEFERRED', style: ['yellow', 'bold'] },
+    'message.bounced': { label: 'BOUNCED', style: ['magenta', 'bold'] },
+    'message.analyzed': { label: 'ANALYZED', style: 'cyan' },
+    'message.evicted': { label: 'EVICTED', style: 'gray' },
+    'message.deleted': { label: 'DELETED', style: 'gray' },
+    'messages.cleared': { label: 'CLEARED', style: 'gray' },
+    'rules.updated': { label: 'RULES', style: 'blue' },
+    'webhook.sent': { label: 'WEBHOOK', style: 'blue' },
+    'auth.failed': { label: 'AUTHFAIL', style: ['red', 'bold'] },
+    'message.released': { label: 'RELEASED', style: 'blue' },
+    gap: { label: 'GAP', style: ['yellow', 'bold'] },
+  });
 const VERDICT_WIDTH = 8;
 
 const SOURCE_STYLES: readonly Style[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
 
-function pad2(n: number): string { return String(n).padStart(2, '0'); }
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
 
 /** `HH:MM:SS.mmm` of an ISO time, or the text itself when it is not a date. */
 export function clockTime(iso: string, utc = false): string {
@@ -56,7 +65,10 @@ function addr(a: EnvelopeAddress | null | undefined): string {
 
 function recipients(list: readonly EnvelopeAddress[]): string {
   if (list.length === 0) return '(none)';
-  const shown = list.slice(0, 3).map((r) => clean(r.address)).join(', ');
+  const shown = list
+    .slice(0, 3)
+    .map((r) => clean(r.address))
+    .join(', ');
   return list.length > 3 ? `${shown} +${list.length - 3}` : shown;
 }
 
@@ -118,7 +130,7 @@ function body(event: SinkEvent, paint: Paint): string {
       return `${d.missed} event(s) lost (seq ${d.from}..${d.to}) — the sink no longer retains them`;
     }
     default:
-      return clean(JSON.stringify((event).data));
+      return clean(JSON.stringify(event.data));
   }
 }
 
@@ -135,7 +147,10 @@ function sourceStyle(source: string): Style {
  */
 export function formatEventLine(event: SinkEvent, options: EventLineOptions = {}): string {
   const paint = options.paint ?? plain;
-  const verdict = VERDICTS[event.type] ?? { label: String(event.type).toUpperCase(), style: 'gray' };
+  const verdict = VERDICTS[event.type] ?? {
+    label: String(event.type).toUpperCase(),
+    style: 'gray',
+  };
   const prefix = options.source ? `${paint(sourceStyle(options.source), options.source)} ` : '';
   return `${prefix}${paint('dim', clockTime(event.time, options.utc))}  ${paint(verdict.style, verdict.label.padEnd(VERDICT_WIDTH))}  ${body(event, paint)}`;
 }

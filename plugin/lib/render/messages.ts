@@ -16,28 +16,51 @@ export function formatMessageList(list: MessageList, options: { utc?: boolean } 
   ]);
   const table = renderTable(['ID', 'TIME', 'FROM', 'TO', 'SUBJECT', 'SIZE'], rows);
   const shown = list.start + list.items.length;
-  const more = shown < list.total ? `\n(${list.start + 1}-${shown} of ${list.total}; use --start/--limit for more)` : '';
+  const more =
+    shown < list.total
+      ? `\n(${list.start + 1}-${shown} of ${list.total}; use --start/--limit for more)`
+      : '';
   return `${table}${more}`;
 }
 
 /** `messages get` in text mode: envelope, headers, analysis summary and the text body. */
 export function formatMessageDetail(m: MessageDetail, options: { utc?: boolean } = {}): string {
   const lines: string[] = [];
-  const field = (name: string, value: string): void => { lines.push(`${`${name}:`.padEnd(14)}${value}`); };
+  const field = (name: string, value: string): void => {
+    lines.push(`${`${name}:`.padEnd(14)}${value}`);
+  };
   field('ID', m.id);
   field('Time', `${m.time} (${clockTime(m.time, options.utc)})`);
-  field('Envelope', `${clean(m.envelope.mailFrom?.address) || '<>'} -> ${clean(m.envelope.rcptTo.map((r) => r.address).join(', '))}`);
-  field('Client', `${m.envelope.clientAddress} helo=${clean(m.envelope.helo)} tls=${m.envelope.tls}${m.envelope.authUser ? ` auth=${clean(m.envelope.authUser)}` : ''}`);
+  field(
+    'Envelope',
+    `${clean(m.envelope.mailFrom?.address) || '<>'} -> ${clean(m.envelope.rcptTo.map((r) => r.address).join(', '))}`,
+  );
+  field(
+    'Client',
+    `${m.envelope.clientAddress} helo=${clean(m.envelope.helo)} tls=${m.envelope.tls}${m.envelope.authUser ? ` auth=${clean(m.envelope.authUser)}` : ''}`,
+  );
   field('Size', `${m.size} bytes`);
   if (m.parseError) field('Parse error', clean(m.parseError));
   if (m.attachments.length > 0) {
-    field('Attachments', m.attachments.map((a) => `${clean(a.filename) || `#${a.index}`} (${a.contentType}, ${a.size}B)`).join('; '));
+    field(
+      'Attachments',
+      m.attachments
+        .map((a) => `${clean(a.filename) || `#${a.index}`} (${a.contentType}, ${a.size}B)`)
+        .join('; '),
+    );
   }
   if (m.analysis) {
-    const reasons = m.analysis.reasons.map((r) => `${r.code}${r.score ? `(+${r.score})` : ''}`).join(', ');
+    const reasons = m.analysis.reasons
+      .map((r) => `${r.code}${r.score ? `(+${r.score})` : ''}`)
+      .join(', ');
     field('Spam score', `${m.analysis.spamScore}${reasons ? `  ${reasons}` : ''}`);
     field('DKIM', m.analysis.dkim.result);
-    field('Unsubscribe', m.analysis.listUnsubscribe.present ? `yes${m.analysis.listUnsubscribe.oneClick ? ' (one-click)' : ''}` : 'no');
+    field(
+      'Unsubscribe',
+      m.analysis.listUnsubscribe.present
+        ? `yes${m.analysis.listUnsubscribe.oneClick ? ' (one-click)' : ''}`
+        : 'no',
+    );
   }
   lines.push('', 'Headers:');
   for (const h of m.headers) lines.push(`  ${clean(h.name, 60)}: ${clean(h.value, 200)}`);

@@ -15,7 +15,9 @@ export function formatSendReport(r: SendReport, paint: Paint = plain): string {
     `Sent ${r.messages} message(s) in ${formatDuration(r.elapsedMs)} (${r.ratePerSecond} msg/s), run ${r.run}: ${counts}${r.interrupted ? ' (interrupted)' : ''}`,
   ];
   for (const s of r.samples) {
-    lines.push(`  ${s.kind.padEnd(8)} x${s.count}  ${clean(s.reply, 160)}${s.recipient ? `  (${clean(s.recipient, 80)})` : ''}`);
+    lines.push(
+      `  ${s.kind.padEnd(8)} x${s.count}  ${clean(s.reply, 160)}${s.recipient ? `  (${clean(s.recipient, 80)})` : ''}`,
+    );
   }
   return lines.join('\n');
 }

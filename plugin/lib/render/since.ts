@@ -5,7 +5,8 @@ import { parseDuration } from '../../../src/duration.ts';
 export const MAX_SINCE_MS = 30 * 86_400_000;
 
 /** Where `tail --since` starts: after a sequence number, or at events newer than a duration. */
-export type SinceSpec = { kind: 'all' } | { kind: 'seq'; seq: number } | { kind: 'duration'; ms: number };
+export type SinceSpec =
+  { kind: 'all' } | { kind: 'seq'; seq: number } | { kind: 'duration'; ms: number };
 
 const SEQ = /^seq:(\d+)$/i;
 const BARE = /^\d+(?:\.\d+)?$/;
@@ -22,11 +23,20 @@ export function parseSince(text: string | undefined): SinceSpec {
   const seqMatch = SEQ.exec(t);
   if (seqMatch) {
     const seq = Number(seqMatch[1]);
-    if (!Number.isSafeInteger(seq)) throw evError('EV_ERR_INVALID_OPTION', `--since ${text} is too large`, { hint: 'use a seq printed by tail -o json' });
+    if (!Number.isSafeInteger(seq))
+      throw evError('EV_ERR_INVALID_OPTION', `--since ${text} is too large`, {
+        hint: 'use a seq printed by tail -o json',
+      });
     return { kind: 'seq', seq };
   }
   if (BARE.test(t)) {
-    throw evError('EV_ERR_INVALID_OPTION', `--since ${t} is ambiguous: a seq or a number of seconds?`, { hint: `write --since seq:${t} for the events after seq ${t}, or --since ${t}s for the last ${t} seconds` });
+    throw evError(
+      'EV_ERR_INVALID_OPTION',
+      `--since ${t} is ambiguous: a seq or a number of seconds?`,
+      {
+        hint: `write --since seq:${t} for the events after seq ${t}, or --since ${t}s for the last ${t} seconds`,
+      },
+    );
   }
   return { kind: 'duration', ms: parseDuration(t, '--since', { max: MAX_SINCE_MS }) };
 }

@@ -46,11 +46,20 @@ export function rateBurst(rate: number): number {
 
 /** The part of a nodemailer transport that `send` uses. */
 export interface MailTransport {
-  sendMail(message: Record<string, unknown>): Promise<{ accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: SmtpReplyError[] }>;
+  sendMail(
+    message: Record<string, unknown>,
+  ): Promise<{ accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: SmtpReplyError[] }>;
   close(): void;
 }
 
-interface SmtpReplyError { responseCode?: number; response?: string; code?: string; message?: string; rejectedErrors?: SmtpReplyError[]; recipient?: string }
+interface SmtpReplyError {
+  responseCode?: number;
+  response?: string;
+  code?: string;
+  message?: string;
+  rejectedErrors?: SmtpReplyError[];
+  recipient?: string;
+}
 
 /** Counts are per recipient delivery: a message to two recipients counts twice. */
 export interface SendReport {
@@ -65,22 +74,48 @@ export interface SendReport {
   /** Messages per second actually achieved. */
   ratePerSecond: number;
   /** A few distinct replies for rejections, deferrals and failures. */
-  samples: Array<{ kind: 'rejected' | 'deferred' | 'failed'; reply: string; recipient: string | null; count: number }>;
+  samples: Array<{
+    kind: 'rejected' | 'deferred' | 'failed';
+    reply: string;
+    recipient: string | null;
+    count: number;
+  }>;
   interrupted: boolean;
 }
 
-interface Compiled { to: Template[]; from: Template; subject: Template; body: Template }
+interface Compiled {
+  to: Template[];
+  from: Template;
+  subject: Template;
+  body: Template;
+}
 
 /** Validates the options before anything is sent; every problem names its flag. */
-export function validateSendOptions(o: Pick<SendOptions, 'to' | 'from' | 'subject' | 'body' | 'count' | 'rate' | 'concurrency'>): Compiled {
-  const bad = (message: string, hint: string): never => { throw evError('EV_ERR_INVALID_OPTION', message, { hint }); };
-  if (!Number.isInteger(o.count) || o.count < 1 || o.count > MAX_SEND_COUNT) bad(`--count must be an integer from 1 to ${MAX_SEND_COUNT}`, 'e.g. --count 100');
-  if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > MAX_SEND_CONCURRENCY) bad(`--concurrency must be an integer from 1 to ${MAX_SEND_CONCURRENCY}`, 'e.g. --concurrency 4');
-  if (o.rate !== undefined && (!Number.isFinite(o.rate) || o.rate < 0)) bad('--rate must be a positive number of messages per second (0 = unlimited)', 'e.g. --rate 50');
-  if (o.to.length === 0) bad('--to is required', 'e.g. --to user@example.com (repeat --to for several recipients)');
-  if (o.to.length > MAX_RECIPIENTS) bad(`at most ${MAX_RECIPIENTS} --to recipients per message`, 'send several batches instead');
+export function validateSendOptions(
+  o: Pick<SendOptions, 'to' | 'from' | 'subject' | 'body' | 'count' | 'rate' | 'concurrency'>,
+): Compiled {
+  const bad = (message: string, hint: string): never => {
+    throw evError('EV_ERR_INVALID_OPTION', message, { hint });
+  };
+  if (!Number.isInteger(o.count) || o.count < 1 || o.count > MAX_SEND_COUNT)
+    bad(`--count must be an integer from 1 to ${MAX_SEND_COUNT}`, 'e.g. --count 100');
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > MAX_SEND_CONCURRENCY)
+    bad(
+      `--concurrency must be an integer from 1 to ${MAX_SEND_CONCURRENCY}`,
+      'e.g. --concurrency 4',
+    );
+  if (o.rate !== undefined && (!Number.isFinite(o.rate) || o.rate < 0))
+    bad(
+      '--rate must be a positive number of messages per second (0 = unlimited)',
+      'e.g. --rate 50',
+    );
+  if (o.to.length === 0)
+    bad('--to is required', 'e.g. --to user@example.com (repeat --to for several recipients)');
+  if (o.to.length > MAX_RECIPIENTS)
+    bad(`at most ${MAX_RECIPIENTS} --to recipients per message`, 'send several batches instead');
   for (const addr of [...o.to, o.from]) {
-    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(addr.replace(/\{\{[^}]*\}\}/g, 'x'))) bad(`"${addr}" is not an email address`, 'use a bare address such as user@example.com');
+    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(addr.replace(/\{\{[^}]*\}\}/g, 'x')))
+      bad(`"${addr}" is not an email address`, 'use a bare address such as user@example.com');
   }
   return {
     to: o.to.map((t) => parseTemplate('--to', t)),
@@ -90,7 +125,10 @@ export function validateSendOptions(o: Pick<SendOptions, 'to' | 'from' | 'subjec
   };
 }
 
-function defaultTransport(smtp: { host: string; port: number }, concurrency: number): MailTransport {
+function defaultTransport(
+  smtp: { host: string; port: number },
+  concurrency: number,
+): MailTransport {
   return nodemailer.createTransport({
     host: smtp.host,
     port: smtp.port,
@@ -104,7 +142,7 @@ function defaultTransport(smtp: { host: string; port: number }, concurrency: num
     // The sink offers STARTTLS with a self-signed certificate when configured so;
     // it never relays, so an unverified certificate leaks nothing.
     tls: { rejectUnauthorized: false },
-  }) as unknown as MailTransport;
+  });
 }
 
 /**
@@ -119,18 +157,32 @@ export async function sendBatch(options: SendOptions): Promise<SendReport> {
   const started = clock.now();
   const report: SendReport = {
     run: options.runId ?? randomBytes(4).toString('hex'),
-    messages: 0, accepted: 0, rejected: 0, deferred: 0, failed: 0,
-    elapsedMs: 0, ratePerSecond: 0, samples: [], interrupted: false,
+    messages: 0,
+    accepted: 0,
+    rejected: 0,
+    deferred: 0,
+    failed: 0,
+    elapsedMs: 0,
+    ratePerSecond: 0,
+    samples: [],
+    interrupted: false,
   };
   const transport = options.transport ?? defaultTransport(options.smtp, options.concurrency);
-  const bucket = options.rate ? new TokenBucket({ rate: options.rate, burst: rateBurst(options.rate), clock }) : null;
+  const bucket = options.rate
+    ? new TokenBucket({ rate: options.rate, burst: rateBurst(options.rate), clock })
+    : null;
   const signal = options.signal;
   let next = 1;
 
-  const sample = (kind: 'rejected' | 'deferred' | 'failed', reply: string, recipient: string | null): void => {
+  const sample = (
+    kind: 'rejected' | 'deferred' | 'failed',
+    reply: string,
+    recipient: string | null,
+  ): void => {
     const found = report.samples.find((s) => s.kind === kind && s.reply === reply);
     if (found) found.count += 1;
-    else if (report.samples.length < MAX_SAMPLES) report.samples.push({ kind, reply, recipient, count: 1 });
+    else if (report.samples.length < MAX_SAMPLES)
+      report.samples.push({ kind, reply, recipient, count: 1 });
   };
   const classify = (e: SmtpReplyError, recipient: string | null): void => {
     const code = e.responseCode ?? 0;
@@ -145,7 +197,11 @@ export async function sendBatch(options: SendOptions): Promise<SendReport> {
       const n = next++;
       if (n > options.count) return;
       if (bucket) {
-        try { await bucket.take(signal); } catch { return; }
+        try {
+          await bucket.take(signal);
+        } catch {
+          return;
+        }
       }
       const values = { n, count: options.count, run: report.run };
       const to = compiled.to.map((t) => renderTemplate(t, values));
@@ -154,7 +210,11 @@ export async function sendBatch(options: SendOptions): Promise<SendReport> {
         to,
         subject: renderTemplate(compiled.subject, values),
         text: renderTemplate(compiled.body, values),
-        headers: { 'X-Email-Validate-Run': report.run, 'X-Email-Validate-Seq': String(n), ...options.headers },
+        headers: {
+          'X-Email-Validate-Run': report.run,
+          'X-Email-Validate-Seq': String(n),
+          ...options.headers,
+        },
       };
       try {
         const info = await transport.sendMail(message);
@@ -162,9 +222,14 @@ export async function sendBatch(options: SendOptions): Promise<SendReport> {
         for (const e of info.rejectedErrors ?? []) classify(e, null);
       } catch (err) {
         const e = (err ?? {}) as SmtpReplyError;
-        if (e.rejectedErrors && e.rejectedErrors.length > 0) for (const r of e.rejectedErrors) classify(r, null);
-        else if (typeof e.responseCode === 'number' && e.responseCode >= 400) for (const r of to) classify(e, r);
-        else { report.failed += 1; sample('failed', `${e.code ?? 'ERROR'}: ${e.message ?? String(err)}`, null); }
+        if (e.rejectedErrors && e.rejectedErrors.length > 0)
+          for (const r of e.rejectedErrors) classify(r, null);
+        else if (typeof e.responseCode === 'number' && e.responseCode >= 400)
+          for (const r of to) classify(e, r);
+        else {
+          report.failed += 1;
+          sample('failed', `${e.code ?? 'ERROR'}: ${e.message ?? String(err)}`, null);
+        }
       }
       report.messages += 1;
       options.onProgress?.(report.messages, report);
@@ -172,12 +237,17 @@ export async function sendBatch(options: SendOptions): Promise<SendReport> {
   };
 
   try {
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, () => worker()));
+    await Promise.all(
+      Array.from({ length: Math.min(options.concurrency, options.count) }, () => worker()),
+    );
   } finally {
     transport.close();
   }
   report.interrupted = Boolean(signal?.aborted) && report.messages < options.count;
   report.elapsedMs = Math.round(clock.now() - started);
-  report.ratePerSecond = report.elapsedMs > 0 ? Math.round((report.messages / report.elapsedMs) * 10_000) / 10 : report.messages;
+  report.ratePerSecond =
+    report.elapsedMs > 0
+      ? Math.round((report.messages / report.elapsedMs) * 10_000) / 10
+      : report.messages;
   return report;
 }

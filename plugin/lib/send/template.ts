@@ -19,9 +19,13 @@ export function parseTemplate(flag: string, text: string): Template {
   for (const m of text.matchAll(PLACEHOLDER)) {
     const name = m[1];
     if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name)) {
-      throw evError('EV_ERR_INVALID_OPTION', `${flag} uses an unknown template variable {{${name}}}`, {
-        hint: `available: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')}`,
-      });
+      throw evError(
+        'EV_ERR_INVALID_OPTION',
+        `${flag} uses an unknown template variable {{${name}}}`,
+        {
+          hint: `available: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')}`,
+        },
+      );
     }
     if (m.index > last) parts.push(text.slice(last, m.index));
     parts.push({ variable: name as TemplateVariable });
@@ -31,7 +35,10 @@ export function parseTemplate(flag: string, text: string): Template {
   return { parts, constant: parts.every((p) => typeof p === 'string') };
 }
 
-export function renderTemplate(template: Template, values: Readonly<Record<TemplateVariable, string | number>>): string {
+export function renderTemplate(
+  template: Template,
+  values: Readonly<Record<TemplateVariable, string | number>>,
+): string {
   let out = '';
   for (const p of template.parts) out += typeof p === 'string' ? p : String(values[p.variable]);
   return out;

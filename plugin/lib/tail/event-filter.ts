@@ -1,7 +1,14 @@
 import { evError } from '../../../src/errors.ts';
 import { compileLinearRegex, PatternError } from '../../../src/match/linear-regex.ts';
 import type { LinearRegex } from '../../../src/match/linear-regex.ts';
-import { SINK_EVENT_TYPES, type BounceData, type MessageSummary, type RejectionData, type SinkEvent, type SinkEventType } from '../../../src/protocol.ts';
+import {
+  SINK_EVENT_TYPES,
+  type BounceData,
+  type MessageSummary,
+  type RejectionData,
+  type SinkEvent,
+  type SinkEventType,
+} from '../../../src/protocol.ts';
 import type { SinceSpec } from '../render/since.ts';
 
 /** Longest regular expression accepted on the command line: a guard against pasted junk. */
@@ -28,7 +35,9 @@ export const TYPE_ALIASES: Readonly<Record<string, SinkEventType>> = Object.free
 });
 
 /** What a filter flag compiles to: a text (substring) or an expression matcher. */
-export interface ValueMatcher { test(value: string): boolean }
+export interface ValueMatcher {
+  test(value: string): boolean;
+}
 
 /** The validated, compiled form of tail's filter flags. */
 export interface EventFilterSpec {
@@ -44,13 +53,22 @@ export interface EventFilterSpec {
 export function compilePattern(flag: string, source: string | undefined): LinearRegex | undefined {
   if (source === undefined) return undefined;
   if (source.length > MAX_PATTERN_CHARS) {
-    throw evError('EV_ERR_INVALID_OPTION', `${flag} is longer than ${MAX_PATTERN_CHARS} characters`, { hint: 'use a shorter regular expression' });
+    throw evError(
+      'EV_ERR_INVALID_OPTION',
+      `${flag} is longer than ${MAX_PATTERN_CHARS} characters`,
+      { hint: 'use a shorter regular expression' },
+    );
   }
   // Linear-time (RE2) matching: the pattern runs against hostile mail (subjects, addresses).
   try {
     return compileLinearRegex(source, 'i');
   } catch (err) {
-    const why = err instanceof PatternError ? (err.kind === 'invalid' ? err.reason : `it ${err.reason}`) : String(err);
+    const why =
+      err instanceof PatternError
+        ? err.kind === 'invalid'
+          ? err.reason
+          : `it ${err.reason}`
+        : String(err);
     throw evError('EV_ERR_INVALID_OPTION', `${flag} is not a valid regular expression: ${why}`, {
       hint: `${flag} '/…/' takes a regular expression (RE2 syntax: no backreferences or lookaround), e.g. ${flag} '/^user\\+/' (quote it for your shell); without slashes it is plain text`,
     });
@@ -65,37 +83,51 @@ const SLASHED = /^\/(.+)\/$/s;
  * sink's API): plain text is a case-insensitive substring; `/…/` is a
  * case-insensitive regular expression.
  */
-export function compileValueMatcher(flag: string, source: string | undefined): ValueMatcher | undefined {
+export function compileValueMatcher(
+  flag: string,
+  source: string | undefined,
+): ValueMatcher | undefined {
   if (source === undefined) return undefined;
   const slashed = SLASHED.exec(source);
   if (slashed) return compilePattern(flag, slashed[1]);
   if (source.length > MAX_PATTERN_CHARS) {
-    throw evError('EV_ERR_INVALID_OPTION', `${flag} is longer than ${MAX_PATTERN_CHARS} characters`, { hint: 'use a shorter text' });
+    throw evError(
+      'EV_ERR_INVALID_OPTION',
+      `${flag} is longer than ${MAX_PATTERN_CHARS} characters`,
+      { hint: 'use a shorter text' },
+    );
   }
   const needle = source.toLowerCase();
   return { test: (value) => value.toLowerCase().includes(needle) };
 }
 
 /** Maps `--type` values (short or full names, comma-separated allowed) to event types. */
-export function parseTypes(values: readonly string[] | undefined): ReadonlySet<SinkEventType> | undefined {
+export function parseTypes(
+  values: readonly string[] | undefined,
+): ReadonlySet<SinkEventType> | undefined {
   if (!values || values.length === 0) return undefined;
   const out = new Set<SinkEventType>();
   for (const raw of values.flatMap((v) => v.split(','))) {
     const name = raw.trim();
     if (name === '') continue;
-    const type = TYPE_ALIASES[name] ?? (SINK_EVENT_TYPES as readonly string[]).find((t) => t === name);
+    const type =
+      TYPE_ALIASES[name] ?? (SINK_EVENT_TYPES as readonly string[]).find((t) => t === name);
     if (!type) {
       throw evError('EV_ERR_INVALID_OPTION', `--type "${name}" is not an event type`, {
         hint: `use one of: ${Object.keys(TYPE_ALIASES).join(', ')} (or the full names, e.g. message.received)`,
       });
     }
-    out.add(type as SinkEventType);
+    out.add(type);
   }
   return out.size > 0 ? out : undefined;
 }
 
 /** Builds the spec from raw flag values, validating everything before any connection is made. */
-export function buildFilterSpec(flags: { to?: string; from?: string; subject?: string; type?: string[] }, since: SinceSpec, now: number): EventFilterSpec {
+export function buildFilterSpec(
+  flags: { to?: string; from?: string; subject?: string; type?: string[] },
+  since: SinceSpec,
+  now: number,
+): EventFilterSpec {
   const spec: EventFilterSpec = {};
   const to = compileValueMatcher('--to', flags.to);
   const from = compileValueMatcher('--from', flags.from);
@@ -109,7 +141,12 @@ export function buildFilterSpec(flags: { to?: string; from?: string; subject?: s
   return spec;
 }
 
-interface Fields { from: string[]; to: string[]; subject: string | null; id: string | null }
+interface Fields {
+  from: string[];
+  to: string[];
+  subject: string | null;
+  id: string | null;
+}
 
 function fieldsOf(event: SinkEvent): Fields | null {
   switch (event.type) {
@@ -129,7 +166,12 @@ function fieldsOf(event: SinkEvent): Fields | null {
     }
     case 'message.bounced': {
       const d = event.data as BounceData;
-      return { from: d.sender ? [d.sender] : [], to: [d.recipient], subject: null, id: d.messageId };
+      return {
+        from: d.sender ? [d.sender] : [],
+        to: [d.recipient],
+        subject: null,
+        id: d.messageId,
+      };
     }
     default:
       return null;
@@ -165,9 +207,10 @@ export class EventFilter {
       const id = (event.data as { id?: unknown }).id;
       return typeOk && typeof id === 'string' && this.#ids.has(id);
     }
-    const ok = (!spec.to || fields.to.some((a) => spec.to!.test(a)))
-      && (!spec.from || fields.from.some((a) => spec.from!.test(a)))
-      && (!spec.subject || (fields.subject !== null && spec.subject.test(fields.subject)));
+    const ok =
+      (!spec.to || fields.to.some((a) => spec.to!.test(a))) &&
+      (!spec.from || fields.from.some((a) => spec.from!.test(a))) &&
+      (!spec.subject || (fields.subject !== null && spec.subject.test(fields.subject)));
     if (ok && fields.id) this.#remember(fields.id);
     return ok && typeOk;
   }

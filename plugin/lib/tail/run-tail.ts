@@ -16,7 +16,13 @@ export interface TailSource {
    * `onHello` for each (re)connection. Rejects only when the sink cannot be
    * reached any more.
    */
-  events(options: { since: number | null; signal: AbortSignal; onHello: (hello: HelloFrame) => void; onEvent: (event: SinkEvent) => void; onNotice?: (line: string) => void }): Promise<void>;
+  events(options: {
+    since: number | null;
+    signal: AbortSignal;
+    onHello: (hello: HelloFrame) => void;
+    onEvent: (event: SinkEvent) => void;
+    onNotice?: (line: string) => void;
+  }): Promise<void>;
 }
 
 export interface TailOptions {
@@ -76,42 +82,46 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
 
   const outer = options.signal;
   const controllers = sources.map(() => new AbortController());
-  const onOuterAbort = (): void => { for (const c of controllers) c.abort(); };
+  const onOuterAbort = (): void => {
+    for (const c of controllers) c.abort();
+  };
   if (outer?.aborted) onOuterAbort();
   outer?.addEventListener('abort', onOuterAbort, { once: true });
 
   try {
-    await Promise.all(sources.map(async (source, i) => {
-      const controller = controllers[i];
-      /** The last seq of the replay: set by the first hello; later hellos (reconnects) do not move it. */
-      let target: number | null = null;
-      let caughtUp = false;
-      const reached = (): void => {
-        if (caughtUp) return;
-        caughtUp = true;
-        merger.caughtUp(i);
-        if (!options.follow) controller.abort();
-      };
-      try {
-        await source.events({
-          since,
-          signal: controller.signal,
-          onHello: (hello) => {
-            if (target !== null) return;
-            target = hello.lastSeq;
-            if (target <= (since ?? 0)) reached();
-          },
-          onNotice: (line) => options.warn(line),
-          onEvent: (event) => {
-            if (controller.signal.aborted && !options.follow) return;
-            merger.push(i, event);
-            if (target !== null && event.seq >= target) reached();
-          },
-        });
-      } finally {
-        merger.end(i);
-      }
-    }));
+    await Promise.all(
+      sources.map(async (source, i) => {
+        const controller = controllers[i];
+        /** The last seq of the replay: set by the first hello; later hellos (reconnects) do not move it. */
+        let target: number | null = null;
+        let caughtUp = false;
+        const reached = (): void => {
+          if (caughtUp) return;
+          caughtUp = true;
+          merger.caughtUp(i);
+          if (!options.follow) controller.abort();
+        };
+        try {
+          await source.events({
+            since,
+            signal: controller.signal,
+            onHello: (hello) => {
+              if (target !== null) return;
+              target = hello.lastSeq;
+              if (target <= (since ?? 0)) reached();
+            },
+            onNotice: (line) => options.warn(line),
+            onEvent: (event) => {
+              if (controller.signal.aborted && !options.follow) return;
+              merger.push(i, event);
+              if (target !== null && event.seq >= target) reached();
+            },
+          });
+        } finally {
+          merger.end(i);
+        }
+      }),
+    );
   } finally {
     outer?.removeEventListener('abort', onOuterAbort);
     for (const c of controllers) c.abort();

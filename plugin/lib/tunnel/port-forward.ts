@@ -49,21 +49,52 @@ export interface ForwardStream {
  * it. Rejects (without touching the socket) if the upgrade fails, so the
  * caller can retry with another pod.
  */
-export async function openPortForward(request: PortForwardRequest, socket: Socket, options: { keepaliveMs?: number } = {}): Promise<ForwardStream> {
-  const ws = new WebSocket(request.url, [PORT_FORWARD_PROTOCOL], { ...request.options, perMessageDeflate: false, handshakeTimeout: 15_000 });
+export async function openPortForward(
+  request: PortForwardRequest,
+  socket: Socket,
+  options: { keepaliveMs?: number } = {},
+): Promise<ForwardStream> {
+  const ws = new WebSocket(request.url, [PORT_FORWARD_PROTOCOL], {
+    ...request.options,
+    perMessageDeflate: false,
+    handshakeTimeout: 15_000,
+  });
   // Frames can arrive in the same tick as 'open' (the port headers follow the upgrade at once): keep them.
   const early: Array<[WebSocket.RawData, boolean]> = [];
-  const keep = (data: WebSocket.RawData, isBinary: boolean) => { early.push([data, isBinary]); };
+  const keep = (data: WebSocket.RawData, isBinary: boolean) => {
+    early.push([data, isBinary]);
+  };
   ws.on('message', keep);
   await new Promise<void>((resolve, reject) => {
-    const fail = (err: Error) => { ws.removeAllListeners(); ws.on('error', () => {}); ws.terminate(); reject(err); };
-    ws.once('open', () => { ws.removeAllListeners('unexpected-response'); ws.removeAllListeners('error'); ws.on('error', () => {}); resolve(); });
+    const fail = (err: Error) => {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+      reject(err);
+    };
+    ws.once('open', () => {
+      ws.removeAllListeners('unexpected-response');
+      ws.removeAllListeners('error');
+      ws.on('error', () => {});
+      resolve();
+    });
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { if (body.length < MAX_ERROR_TEXT) body += c; });
-      res.on('end', () => fail(new PortForwardError(`port-forward refused (${res.statusCode}): ${statusMessage(body)}`, res.statusCode)));
-      res.on('error', () => fail(new PortForwardError(`port-forward refused (${res.statusCode})`, res.statusCode)));
+      res.on('data', (c: string) => {
+        if (body.length < MAX_ERROR_TEXT) body += c;
+      });
+      res.on('end', () =>
+        fail(
+          new PortForwardError(
+            `port-forward refused (${res.statusCode}): ${statusMessage(body)}`,
+            res.statusCode,
+          ),
+        ),
+      );
+      res.on('error', () =>
+        fail(new PortForwardError(`port-forward refused (${res.statusCode})`, res.statusCode)),
+      );
     });
     ws.once('error', (err) => fail(new PortForwardError(`port-forward failed: ${err.message}`)));
   });
@@ -75,11 +106,18 @@ function statusMessage(body: string): string {
   try {
     const s = JSON.parse(body) as { message?: string };
     if (s.message) return s.message;
-  } catch { /* not a Status */ }
+  } catch {
+    /* not a Status */
+  }
   return body.trim().slice(0, 200) || 'no details';
 }
 
-function bridge(ws: WebSocket, socket: Socket, keepaliveMs: number, early: Array<[WebSocket.RawData, boolean]>): ForwardStream {
+function bridge(
+  ws: WebSocket,
+  socket: Socket,
+  keepaliveMs: number,
+  early: Array<[WebSocket.RawData, boolean]>,
+): ForwardStream {
   let bytesIn = 0;
   let bytesOut = 0;
   const headerSeen = [false, false];
@@ -88,7 +126,9 @@ function bridge(ws: WebSocket, socket: Socket, keepaliveMs: number, early: Array
   let error: Error | undefined;
   let alive = true;
   let resolveClosed!: (v: { error?: Error; bytesIn: number; bytesOut: number }) => void;
-  const closed = new Promise<{ error?: Error; bytesIn: number; bytesOut: number }>((r) => { resolveClosed = r; });
+  const closed = new Promise<{ error?: Error; bytesIn: number; bytesOut: number }>((r) => {
+    resolveClosed = r;
+  });
 
   const finish = (err?: Error) => {
     if (ended) return;
@@ -108,16 +148,29 @@ function bridge(ws: WebSocket, socket: Socket, keepaliveMs: number, early: Array
     const stalled = now - lastTick > keepaliveMs * 1.5;
     lastTick = now;
     // After a stalled event loop, timers run before the I/O that piled up: judge at the next tick instead.
-    if (!alive && !stalled) { finish(new PortForwardError('port-forward keepalive timed out')); return; }
+    if (!alive && !stalled) {
+      finish(new PortForwardError('port-forward keepalive timed out'));
+      return;
+    }
     alive = false;
-    try { ws.ping(); } catch { /* closing */ }
+    try {
+      ws.ping();
+    } catch {
+      /* closing */
+    }
   }, keepaliveMs);
   ping.unref();
-  ws.on('pong', () => { alive = true; });
+  ws.on('pong', () => {
+    alive = true;
+  });
 
   const onMessage = (raw: WebSocket.RawData, isBinary: boolean) => {
     alive = true;
-    let buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw as ArrayBuffer);
+    let buf = Array.isArray(raw)
+      ? Buffer.concat(raw)
+      : Buffer.isBuffer(raw)
+        ? raw
+        : Buffer.from(raw);
     if (!isBinary && buf.length === 0) return;
     const channel = buf[0];
     buf = buf.subarray(1);
@@ -142,10 +195,13 @@ function bridge(ws: WebSocket, socket: Socket, keepaliveMs: number, early: Array
   ws.on('message', onMessage);
   ws.on('close', (code: number) => {
     if (errorText) finish(new PortForwardError(`port-forward error: ${errorText.trim()}`));
-    else if (code !== 1000 && code !== 1005) finish(new PortForwardError(`port-forward connection lost (WebSocket close ${code})`));
+    else if (code !== 1000 && code !== 1005)
+      finish(new PortForwardError(`port-forward connection lost (WebSocket close ${code})`));
     else finish();
   });
-  ws.on('error', (err) => finish(new PortForwardError(`port-forward connection lost: ${err.message}`)));
+  ws.on('error', (err) =>
+    finish(new PortForwardError(`port-forward connection lost: ${err.message}`)),
+  );
 
   let queued = 0;
   socket.on('data', (chunk: Buffer) => {
@@ -162,7 +218,8 @@ function bridge(ws: WebSocket, socket: Socket, keepaliveMs: number, early: Array
   socket.on('error', (err) => finish(err));
   socket.on('end', () => {
     // The local client half-closed: the protocol has no half-close, so close the WebSocket once queued data is sent.
-    if (ws.readyState === WebSocket.OPEN) ws.close(1000); else finish();
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+    else finish();
   });
   socket.on('close', () => finish());
   // The local client may have gone away while the WebSocket was opening.

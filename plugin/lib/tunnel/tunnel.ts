@@ -59,7 +59,9 @@ export class Tunnel {
   private constructor(options: TunnelOptions) {
     this.options = options;
     this.currentPod = options.pod;
-    this.server = createServer({ pauseOnConnect: true }, (socket) => { void this.handle(socket); });
+    this.server = createServer({ pauseOnConnect: true }, (socket) => {
+      void this.handle(socket);
+    });
   }
 
   /** Starts listening on 127.0.0.1:0. */
@@ -67,21 +69,34 @@ export class Tunnel {
     const tunnel = new Tunnel(options);
     await new Promise<void>((resolve, reject) => {
       tunnel.server.once('error', reject);
-      tunnel.server.listen(0, '127.0.0.1', () => { tunnel.server.off('error', reject); resolve(); });
+      tunnel.server.listen(0, '127.0.0.1', () => {
+        tunnel.server.off('error', reject);
+        resolve();
+      });
     });
     return tunnel;
   }
 
-  get pod(): string { return this.currentPod; }
-  get host(): string { return '127.0.0.1'; }
+  get pod(): string {
+    return this.currentPod;
+  }
+  get host(): string {
+    return '127.0.0.1';
+  }
   get port(): number {
     const a = this.server.address();
     return typeof a === 'object' && a ? a.port : 0;
   }
-  get url(): string { return `http://${this.host}:${this.port}`; }
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
 
   private emit(event: TunnelEvent): void {
-    try { this.options.onEvent?.(event); } catch { /* observers never break the tunnel */ }
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      /* observers never break the tunnel */
+    }
   }
 
   private async handle(socket: Socket): Promise<void> {
@@ -94,10 +109,15 @@ export class Tunnel {
     const deadline = clock.now() + retry.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       if (this.refreshing) await this.refreshing;
-      if (this.closing.signal.aborted || socket.destroyed) { socket.destroy(); return; }
+      if (this.closing.signal.aborted || socket.destroyed) {
+        socket.destroy();
+        return;
+      }
       const pod = this.currentPod;
       try {
-        const stream = await openPortForward(await this.options.request(pod), socket, { keepaliveMs: this.options.keepaliveMs });
+        const stream = await openPortForward(await this.options.request(pod), socket, {
+          keepaliveMs: this.options.keepaliveMs,
+        });
         this.streams.add(stream);
         const { error } = await stream.closed;
         this.streams.delete(stream);
@@ -114,7 +134,11 @@ export class Tunnel {
         this.stats.forwardErrors++;
         const message = (err as Error).message;
         this.emit({ type: 'forward-error', pod, attempt, error: message });
-        const delay = backoffDelay(attempt, { baseMs: retry.initialMs, maxMs: retry.maxMs, jitter: 'none' });
+        const delay = backoffDelay(attempt, {
+          baseMs: retry.initialMs,
+          maxMs: retry.maxMs,
+          jitter: 'none',
+        });
         if (clock.now() + delay > deadline) {
           this.emit({ type: 'gave-up', pod, error: message });
           socket.destroy();
@@ -138,7 +162,9 @@ export class Tunnel {
         this.emit({ type: 'pod-replaced', from: this.currentPod, to: next });
         this.currentPod = next;
       }
-    })().finally(() => { this.refreshing = undefined; });
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
     return this.refreshing;
   }
 

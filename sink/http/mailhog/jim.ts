@@ -34,8 +34,14 @@ export interface JimSettings {
 }
 
 export const JIM_FIELDS = Object.freeze([
-  'DisconnectChance', 'AcceptChance', 'LinkSpeedAffect', 'LinkSpeedMin', 'LinkSpeedMax',
-  'RejectSenderChance', 'RejectRecipientChance', 'RejectAuthChance',
+  'DisconnectChance',
+  'AcceptChance',
+  'LinkSpeedAffect',
+  'LinkSpeedMin',
+  'LinkSpeedMax',
+  'RejectSenderChance',
+  'RejectRecipientChance',
+  'RejectAuthChance',
 ] as const satisfies ReadonlyArray<keyof JimSettings>);
 
 /** MailHog's defaults (docs/JIM.md in mailhog/MailHog). */
@@ -90,12 +96,26 @@ export function jimRules(j: JimSettings): string {
   const rules: string[] = [];
   const add = (name: string, stage: string, probability: number, action: string) => {
     const p = clamp01(probability);
-    if (p > 0) rules.push(`  - name: ${name}\n    stage: ${stage}\n    match: { probability: ${p} }\n    ${action}`);
+    if (p > 0)
+      rules.push(
+        `  - name: ${name}\n    stage: ${stage}\n    match: { probability: ${p} }\n    ${action}`,
+      );
   };
   add('jim-refuse-connection', 'connect', 1 - j.AcceptChance, 'disconnect: true');
-  for (const stage of ['mail', 'rcpt', 'data', 'end']) add(`jim-disconnect-${stage}`, stage, j.DisconnectChance, 'disconnect: true');
-  add('jim-reject-sender', 'mail', j.RejectSenderChance, 'reject: { code: 550, enhanced: 5.1.0, text: "Invalid sender (Jim)" }');
-  add('jim-reject-recipient', 'rcpt', j.RejectRecipientChance, 'reject: { code: 550, enhanced: 5.1.1, text: "Invalid recipient (Jim)" }');
+  for (const stage of ['mail', 'rcpt', 'data', 'end'])
+    add(`jim-disconnect-${stage}`, stage, j.DisconnectChance, 'disconnect: true');
+  add(
+    'jim-reject-sender',
+    'mail',
+    j.RejectSenderChance,
+    'reject: { code: 550, enhanced: 5.1.0, text: "Invalid sender (Jim)" }',
+  );
+  add(
+    'jim-reject-recipient',
+    'rcpt',
+    j.RejectRecipientChance,
+    'reject: { code: 550, enhanced: 5.1.1, text: "Invalid recipient (Jim)" }',
+  );
   const speed = (Math.max(1, j.LinkSpeedMin) + Math.max(1, j.LinkSpeedMax)) / 2;
   const delayMs = Math.min(300_000, Math.round((JIM_TYPICAL_MESSAGE_BYTES / speed) * 1000));
   if (delayMs > 0) add('jim-link-speed', 'end', j.LinkSpeedAffect, `delay: ${delayMs}ms`);

@@ -102,7 +102,9 @@ interface RawContent {
   size: number;
   mime: RawMime | null;
 }
-interface RawMime { parts: RawContent[] | null }
+interface RawMime {
+  parts: RawContent[] | null;
+}
 
 /** MailHog's ContentFromString over a byte string. */
 function contentFromBytes(data: string): RawContent {
@@ -182,7 +184,8 @@ function parseMimeBody(content: RawContent, depth: number, budget: { parts: numb
   for (const piece of splitBounded(content.body, `--${boundary}`, budget)) {
     if (piece.length === 0) continue;
     const part = contentFromBytes(trimCrLf(piece));
-    if (depth < MAILHOG_MAX_MIME_DEPTH && isMime(part)) part.mime = parseMimeBody(part, depth + 1, budget);
+    if (depth < MAILHOG_MAX_MIME_DEPTH && isMime(part))
+      part.mime = parseMimeBody(part, depth + 1, budget);
     parts.push(part);
   }
   return { parts: parts.length > 0 ? parts : null };
@@ -192,7 +195,12 @@ function toContent(raw: RawContent): MailhogContent {
   const headers: Record<string, string[]> = {};
   const keys = [...raw.headers.keys()].sort();
   for (const key of keys) headers[utf8(key)] = (raw.headers.get(key) as string[]).map(utf8);
-  return { Headers: headers, Body: utf8(raw.body), Size: raw.size, MIME: raw.mime === null ? null : toMime(raw.mime) };
+  return {
+    Headers: headers,
+    Body: utf8(raw.body),
+    Size: raw.size,
+    MIME: raw.mime === null ? null : toMime(raw.mime),
+  };
 }
 
 function toMime(mime: RawMime): MailhogMime {
@@ -202,10 +210,25 @@ function toMime(mime: RawMime): MailhogMime {
 /** `Mon, 02 Jan 2006 15:04:05 -0700` in UTC, as Go's time.RFC1123Z prints it. */
 export function rfc1123z(date: Date): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const months = [
+    'Jan',
+    'Feb',
+    'Mar',
+    'Apr',
+    'May',
+    'Jun',
+    'Jul',
+    'Aug',
+    'Sep',
+    'Oct',
+    'Nov',
+    'Dec',
+  ];
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${days[date.getUTCDay()]}, ${p(date.getUTCDate())} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} `
-    + `${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())} +0000`;
+  return (
+    `${days[date.getUTCDay()]}, ${p(date.getUTCDate())} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
+    `${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())} +0000`
+  );
 }
 
 function findKey(headers: Map<string, string[]>, lower: string): string | undefined {
@@ -228,8 +251,11 @@ function receivedContent(summary: MessageSummary, data: string, hostname: string
   // What MailHog's receiver adds (as byte strings: envelope values are UTF-8 text).
   const bytes = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
   const id = summary.id;
-  if (findKey(content.headers, 'message-id') === undefined) content.headers.set('Message-ID', [bytes(id)]);
-  const received = bytes(`from ${helo} by ${hostname} (MailHog)\r\n          id ${id}; ${rfc1123z(new Date(summary.time))}`);
+  if (findKey(content.headers, 'message-id') === undefined)
+    content.headers.set('Message-ID', [bytes(id)]);
+  const received = bytes(
+    `from ${helo} by ${hostname} (MailHog)\r\n          id ${id}; ${rfc1123z(new Date(summary.time))}`,
+  );
   const receivedKey = findKey(content.headers, 'received');
   if (receivedKey === undefined) content.headers.set('Received', [received]);
   else (content.headers.get(receivedKey) as string[]).push(received);
@@ -250,7 +276,11 @@ export function goTime(iso: string): string {
 }
 
 /** Builds the MailHog `Message` of one stored message from its summary and raw source. */
-export function toMailhogMessage(summary: MessageSummary, raw: Buffer, hostname = MAILHOG_HOSTNAME): MailhogMessage {
+export function toMailhogMessage(
+  summary: MessageSummary,
+  raw: Buffer,
+  hostname = MAILHOG_HOSTNAME,
+): MailhogMessage {
   const data = mailhogData(raw);
   const from = summary.envelope.mailFrom?.address ?? '';
   const to = summary.envelope.rcptTo.map((r) => r.address);
@@ -264,15 +294,31 @@ export function toMailhogMessage(summary: MessageSummary, raw: Buffer, hostname 
     Content: toContent(content),
     Created: goTime(summary.time),
     MIME: mime === null ? null : toMime(mime),
-    Raw: { From: from, To: to.length > 0 ? to : null, Data: utf8(data), Helo: summary.envelope.helo },
+    Raw: {
+      From: from,
+      To: to.length > 0 ? to : null,
+      Data: utf8(data),
+      Helo: summary.envelope.helo,
+    },
   };
 }
 
-const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029', '\b': '\\u0008', '\f': '\\u000c' };
+const GO_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+  '\b': '\\u0008',
+  '\f': '\\u000c',
+};
 
 /** JSON text as Go's encoding/json writes it (HTML-safe escapes; Go 1.19 spells backspace and form feed as \\u0008 and \\u000c). */
 export function goJson(value: unknown, indent?: string): string {
-  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029\b\f]/g, (c) => GO_ESCAPES[c] ?? c);
+  return JSON.stringify(value, null, indent).replace(
+    /[<>&\u2028\u2029\b\f]/g,
+    (c) => GO_ESCAPES[c] ?? c,
+  );
 }
 
 export type MailhogSearchKind = 'from' | 'to' | 'containing';
@@ -284,7 +330,13 @@ export type MailhogSearchKind = 'from' | 'to' | 'containing';
  * `containing` the body or any header value, the ones MailHog adds included.
  * `query` must already be lower case.
  */
-export function mailhogMatches(kind: MailhogSearchKind, query: string, summary: MessageSummary, raw: Buffer, hostname = MAILHOG_HOSTNAME): boolean {
+export function mailhogMatches(
+  kind: MailhogSearchKind,
+  query: string,
+  summary: MessageSummary,
+  raw: Buffer,
+  hostname = MAILHOG_HOSTNAME,
+): boolean {
   const has = (value: string) => utf8(value).toLowerCase().includes(query);
   if (kind === 'to') {
     for (const r of summary.envelope.rcptTo) {

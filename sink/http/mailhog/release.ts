@@ -8,7 +8,11 @@
  */
 import { createTransport } from 'nodemailer';
 import { evError } from '../../../src/errors.ts';
-import { formatReleaseTarget, matchReleaseTarget, type ReleaseTarget } from '../../release-targets.ts';
+import {
+  formatReleaseTarget,
+  matchReleaseTarget,
+  type ReleaseTarget,
+} from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
 
 /** A release that does not finish in this time fails (a slow or silent peer must not hold the request forever). */
@@ -40,7 +44,9 @@ export const smtpRelay: Relay = async (r) => {
     connectionTimeout: RELEASE_TIMEOUT_MS,
     greetingTimeout: RELEASE_TIMEOUT_MS,
     socketTimeout: RELEASE_TIMEOUT_MS,
-    ...(r.auth ? { auth: { user: r.auth.user, pass: r.auth.pass }, authMethod: r.auth.method } : {}),
+    ...(r.auth
+      ? { auth: { user: r.auth.user, pass: r.auth.pass }, authMethod: r.auth.method }
+      : {}),
   });
   try {
     await transport.sendMail({ envelope: { from: r.from, to: r.to }, raw: r.raw });
@@ -51,30 +57,66 @@ export const smtpRelay: Relay = async (r) => {
 
 /** Relays a stored message if the target is allowed; records the outcome as a `message.released` event. Throws the 403 or the relay's failure. */
 export async function release(
-  ctx: SinkContext, relay: Relay, releaseTo: readonly ReleaseTarget[], hostname: string, logger: Logger | undefined,
-  api: 'mailhog' | 'mailpit', id: string, raw: Buffer, host: string, port: number, to: string[],
+  ctx: SinkContext,
+  relay: Relay,
+  releaseTo: readonly ReleaseTarget[],
+  hostname: string,
+  logger: Logger | undefined,
+  api: 'mailhog' | 'mailpit',
+  id: string,
+  raw: Buffer,
+  host: string,
+  port: number,
+  to: string[],
   auth?: { user: string; pass: string; method: 'PLAIN' | 'CRAM-MD5' },
 ): Promise<void> {
-  const record = (outcome: 'sent' | 'refused' | 'failed', error: string | null) => ctx.events.append('message.released', {
-    id, host: host.slice(0, 253), port: Number.isFinite(port) ? port : 0, to: to.map((t) => t.slice(0, 320)), api, outcome, error,
-  });
-  const target = Number.isInteger(port) && port >= 1 && port <= 65535 && host !== '' ? matchReleaseTarget(releaseTo, host, port) : undefined;
+  const record = (outcome: 'sent' | 'refused' | 'failed', error: string | null) =>
+    ctx.events.append('message.released', {
+      id,
+      host: host.slice(0, 253),
+      port: Number.isFinite(port) ? port : 0,
+      to: to.map((t) => t.slice(0, 320)),
+      api,
+      outcome,
+      error,
+    });
+  const target =
+    Number.isInteger(port) && port >= 1 && port <= 65535 && host !== ''
+      ? matchReleaseTarget(releaseTo, host, port)
+      : undefined;
   if (target === undefined) {
     record('refused', 'not in --release-to');
-    throw evError('EV_ERR_RELEASE_REFUSED', `releasing to ${JSON.stringify(`${host}:${Number.isFinite(port) ? port : '?'}`.slice(0, 300))} is not allowed`, {
-      hint: releaseTo.length === 0
-        ? 'start the sink with --release-to HOST[:PORT] to allow releasing to that SMTP server'
-        : `allowed: ${releaseTo.map(formatReleaseTarget).join(', ')} (--release-to)`,
-    });
+    throw evError(
+      'EV_ERR_RELEASE_REFUSED',
+      `releasing to ${JSON.stringify(`${host}:${Number.isFinite(port) ? port : '?'}`.slice(0, 300))} is not allowed`,
+      {
+        hint:
+          releaseTo.length === 0
+            ? 'start the sink with --release-to HOST[:PORT] to allow releasing to that SMTP server'
+            : `allowed: ${releaseTo.map(formatReleaseTarget).join(', ')} (--release-to)`,
+      },
+    );
   }
   try {
     // The allow-list entry's host, not the request's spelling of it (case, brackets, spaces).
-    await relay({ host: target.host, port, from: `nobody@${hostname}`, to, raw, name: hostname, ...(auth ? { auth } : {}) });
+    await relay({
+      host: target.host,
+      port,
+      from: `nobody@${hostname}`,
+      to,
+      raw,
+      name: hostname,
+      ...(auth ? { auth } : {}),
+    });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     record('failed', message.slice(0, 500));
     logger?.warn('release failed', { id, host, port, error: message });
-    throw evError('EV_ERR_RELEASE_FAILED', `the SMTP server ${host}:${port} refused the release: ${message.slice(0, 300)}`, { hint: 'check the relay and its log' });
+    throw evError(
+      'EV_ERR_RELEASE_FAILED',
+      `the SMTP server ${host}:${port} refused the release: ${message.slice(0, 300)}`,
+      { hint: 'check the relay and its log' },
+    );
   }
   record('sent', null);
 }

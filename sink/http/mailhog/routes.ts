@@ -33,10 +33,24 @@ import { declaresJson, readBody } from '../body.ts';
 import { CompatStream, type CompatHandle } from '../compat-streams.ts';
 import { setCommonHeaders, streamJsonArray } from '../respond.ts';
 import type { Router, RouteHandler } from '../router.ts';
-import { JIM_DEFAULTS, MAX_JIM_BODY_BYTES, jimRules, parseJimBody, type JimSettings } from './jim.ts';
 import {
-  MAILHOG_CONTENT_TYPE, MAILHOG_DEFAULT_LIMIT, MAILHOG_HOSTNAME, MAILHOG_MAX_LIMIT, MAILHOG_V1_LIMIT,
-  goJson, mailhogMatches, toMailhogMessage, type MailhogContent, type MailhogSearchKind,
+  JIM_DEFAULTS,
+  MAX_JIM_BODY_BYTES,
+  jimRules,
+  parseJimBody,
+  type JimSettings,
+} from './jim.ts';
+import {
+  MAILHOG_CONTENT_TYPE,
+  MAILHOG_DEFAULT_LIMIT,
+  MAILHOG_HOSTNAME,
+  MAILHOG_MAX_LIMIT,
+  MAILHOG_V1_LIMIT,
+  goJson,
+  mailhogMatches,
+  toMailhogMessage,
+  type MailhogContent,
+  type MailhogSearchKind,
 } from './message.ts';
 import { release, smtpRelay, type Relay } from './release.ts';
 
@@ -50,10 +64,14 @@ import { release, smtpRelay, type Relay } from './release.ts';
 export const MAX_MAILHOG_PAGE_RAW_BYTES = 32 * 1024 * 1024;
 
 /** The leading rows whose raw sizes fit {@link MAX_MAILHOG_PAGE_RAW_BYTES} (at least one). */
-export function capPageBytes<T extends { raw: Buffer }>(rows: readonly T[], maxBytes = MAX_MAILHOG_PAGE_RAW_BYTES): T[] {
+export function capPageBytes<T extends { raw: Buffer }>(
+  rows: readonly T[],
+  maxBytes = MAX_MAILHOG_PAGE_RAW_BYTES,
+): T[] {
   let bytes = 0;
   let n = 0;
-  while (n < rows.length && (n === 0 || bytes + rows[n].raw.length <= maxBytes)) bytes += rows[n++].raw.length;
+  while (n < rows.length && (n === 0 || bytes + rows[n].raw.length <= maxBytes))
+    bytes += rows[n++].raw.length;
   return rows.slice(0, n);
 }
 
@@ -96,7 +114,11 @@ export function mailhogStartLimit(url: URL): { start: number; limit: number } {
  * `[from, from + count)`, or null when `start` is past the end. At
  * `start === total` its arithmetic yields the oldest item.
  */
-export function mailhogWindow(total: number, start: number, limit: number): { from: number; count: number } | null {
+export function mailhogWindow(
+  total: number,
+  start: number,
+  limit: number,
+): { from: number; count: number } | null {
   if (total === 0 || start > total) return null;
   if (start === total) return { from: total - 1, count: 1 };
   return { from: start, count: Math.min(limit, total - start) };
@@ -124,9 +146,20 @@ export function parseReleaseBody(text: string): ReleaseBody | null {
     return null;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
-  const out: ReleaseBody = { Host: '', Port: '', Email: '', Name: '', Save: false, Username: '', Password: '', Mechanism: '' };
+  const out: ReleaseBody = {
+    Host: '',
+    Port: '',
+    Email: '',
+    Name: '',
+    Save: false,
+    Username: '',
+    Password: '',
+    Mechanism: '',
+  };
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    const field = (Object.keys(out) as Array<keyof ReleaseBody>).find((f) => f.toLowerCase() === key.toLowerCase());
+    const field = (Object.keys(out) as Array<keyof ReleaseBody>).find(
+      (f) => f.toLowerCase() === key.toLowerCase(),
+    );
     if (field === undefined || value === null) continue;
     if (field === 'Save') {
       if (typeof value !== 'boolean') return null;
@@ -143,7 +176,11 @@ export function parseReleaseBody(text: string): ReleaseBody | null {
 }
 
 /** Registers MailHog's v1/v2 routes; returns its WebSocket endpoint and a close for its streams. */
-export function addMailhogRoutes(router: Router, ctx: SinkContext, options: MailhogRoutesOptions = {}): CompatHandle {
+export function addMailhogRoutes(
+  router: Router,
+  ctx: SinkContext,
+  options: MailhogRoutesOptions = {},
+): CompatHandle {
   const hostname = options.hostname ?? MAILHOG_HOSTNAME;
   const cors = options.corsOrigin ?? null;
   const releaseTo = options.releaseTo ?? [];
@@ -161,16 +198,34 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
   const V2 = 'OPTIONS,GET,PUT,POST,DELETE';
 
   /** Registers HEAD (404, as gorilla mux) and OPTIONS (200, CORS) before the real methods of a path. */
-  const path = (pattern: string, methods: string, handlers: Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', RouteHandler>>) => {
-    router.add('HEAD', pattern, ({ res }) => {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-length': 19 });
-      res.end();
-    }, { auth: false });
-    router.add('OPTIONS', pattern, ({ res }) => {
-      corsHeaders(res, methods);
-      res.writeHead(200, { 'content-length': 0 });
-      res.end();
-    }, { auth: false });
+  const path = (
+    pattern: string,
+    methods: string,
+    handlers: Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', RouteHandler>>,
+  ) => {
+    router.add(
+      'HEAD',
+      pattern,
+      ({ res }) => {
+        res.writeHead(404, {
+          'content-type': 'text/plain; charset=utf-8',
+          'x-content-type-options': 'nosniff',
+          'content-length': 19,
+        });
+        res.end();
+      },
+      { auth: false },
+    );
+    router.add(
+      'OPTIONS',
+      pattern,
+      ({ res }) => {
+        corsHeaders(res, methods);
+        res.writeHead(200, { 'content-length': 0 });
+        res.end();
+      },
+      { auth: false },
+    );
     for (const [method, handler] of Object.entries(handlers)) {
       router.add(method, pattern, (rc) => {
         corsHeaders(rc.res, methods);
@@ -181,23 +236,45 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
 
   const empty = (res: ServerResponse, status: number, contentType: string | null = 'text/json') => {
     setCommonHeaders(res);
-    res.writeHead(status, contentType === null ? { 'content-length': 0 } : { 'content-type': contentType, 'content-length': 0 });
+    res.writeHead(
+      status,
+      contentType === null
+        ? { 'content-length': 0 }
+        : { 'content-type': contentType, 'content-length': 0 },
+    );
     res.end();
   };
   const json = (res: ServerResponse, status: number, text: string, contentType: string) => {
     setCommonHeaders(res);
-    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   };
 
   /** Pairs each summary with its raw source now, so a delete mid-stream cannot change the count. */
-  const withRaw = (items: readonly MessageSummary[]) => capPageBytes(items
-    .map((summary) => ({ summary, raw: ctx.store.raw(summary.id) }))
-    .filter((x): x is { summary: MessageSummary; raw: Buffer } => x.raw !== undefined));
-  const serialise = (x: { summary: MessageSummary; raw: Buffer }) => goJson(toMailhogMessage(x.summary, x.raw, hostname));
-  const page = async (res: ServerResponse, start: number, total: number, items: MessageSummary[], contentType: string) => {
+  const withRaw = (items: readonly MessageSummary[]) =>
+    capPageBytes(
+      items
+        .map((summary) => ({ summary, raw: ctx.store.raw(summary.id) }))
+        .filter((x): x is { summary: MessageSummary; raw: Buffer } => x.raw !== undefined),
+    );
+  const serialise = (x: { summary: MessageSummary; raw: Buffer }) =>
+    goJson(toMailhogMessage(x.summary, x.raw, hostname));
+  const page = async (
+    res: ServerResponse,
+    start: number,
+    total: number,
+    items: MessageSummary[],
+    contentType: string,
+  ) => {
     const rows = withRaw(items);
-    await streamJsonArray(res, rows, serialise, { prefix: `{"total":${total},"count":${rows.length},"start":${start},"items":`, suffix: '}', contentType });
+    await streamJsonArray(res, rows, serialise, {
+      prefix: `{"total":${total},"count":${rows.length},"start":${start},"items":`,
+      suffix: '}',
+      contentType,
+    });
   };
   const loaded = (id: string) => {
     const summary = ctx.store.get(id);
@@ -210,7 +287,13 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
       const { start, limit } = mailhogStartLimit(url);
       const total = ctx.store.count;
       const w = mailhogWindow(total, start, limit);
-      await page(res, start, total, w === null ? [] : ctx.store.list(w.from, w.count).items, MAILHOG_CONTENT_TYPE);
+      await page(
+        res,
+        start,
+        total,
+        w === null ? [] : ctx.store.list(w.from, w.count).items,
+        MAILHOG_CONTENT_TYPE,
+      );
     },
   });
 
@@ -225,17 +308,29 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
       const matched: MessageSummary[] = [];
       for (const s of ctx.store.list(0, ctx.store.count).items) {
         const raw = ctx.store.raw(s.id);
-        if (raw !== undefined && mailhogMatches(kind as MailhogSearchKind, needle, s, raw, hostname)) matched.push(s);
+        if (
+          raw !== undefined &&
+          mailhogMatches(kind as MailhogSearchKind, needle, s, raw, hostname)
+        )
+          matched.push(s);
       }
       const w = mailhogWindow(matched.length, start, limit);
-      await page(res, start, w === null ? 0 : matched.length, w === null ? [] : matched.slice(w.from, w.from + w.count), 'application/json');
+      await page(
+        res,
+        start,
+        w === null ? 0 : matched.length,
+        w === null ? [] : matched.slice(w.from, w.from + w.count),
+        'application/json',
+      );
     },
   });
 
   path('/api/v1/messages', V1, {
     GET: async ({ res }) => {
       const result = ctx.store.list(0, MAILHOG_V1_LIMIT);
-      await streamJsonArray(res, withRaw(result.items), serialise, { contentType: MAILHOG_CONTENT_TYPE });
+      await streamJsonArray(res, withRaw(result.items), serialise, {
+        contentType: MAILHOG_CONTENT_TYPE,
+      });
     },
     DELETE: ({ res }) => {
       ctx.store.clear();
@@ -269,7 +364,10 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
     GET: ({ res, params }) => {
       const m = loaded(params.id);
       const index = /^\d{1,6}$/.test(params.part) ? Number(params.part) : -1;
-      const part = m === undefined ? undefined : toMailhogMessage(m.summary, m.raw, hostname).MIME?.Parts?.[index];
+      const part =
+        m === undefined
+          ? undefined
+          : toMailhogMessage(m.summary, m.raw, hostname).MIME?.Parts?.[index];
       if (part === undefined) return empty(res, 500, null);
       sendPart(res, part, `${params.id}-part-${index}`);
     },
@@ -279,7 +377,8 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
     POST: async ({ req, res, params }) => {
       // The mailhog npm client sends no Content-Type; any other type than JSON is what a
       // web page can send cross-origin without a preflight, so it is refused.
-      if (req.headers['content-type'] !== undefined && !declaresJson(req)) return json(res, 415, 'Content-Type must be application/json', 'text/plain; charset=utf-8');
+      if (req.headers['content-type'] !== undefined && !declaresJson(req))
+        return json(res, 415, 'Content-Type must be application/json', 'text/plain; charset=utf-8');
       const m = loaded(params.id);
       const body = parseReleaseBody((await readBody(req, MAX_RELEASE_BODY_BYTES)).toString('utf8'));
       if (body === null) return json(res, 500, 'Error decoding request body', 'text/json'); // v1.go:265-273
@@ -287,7 +386,9 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
       // Named servers are the --release-to entries (GET /api/v2/outgoing-smtp); saving new ones is not offered.
       if (body.Save) return empty(res, 400);
       if (body.Name !== '') {
-        const named = releaseTo.find((t) => formatReleaseTarget(t) === body.Name && t.port !== null);
+        const named = releaseTo.find(
+          (t) => formatReleaseTarget(t) === body.Name && t.port !== null,
+        );
         if (named === undefined) return empty(res, 400); // v1.go:302-305: unknown server name
         body.Host = named.host;
         body.Port = String(named.port);
@@ -296,14 +397,32 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
       if (body.Username !== '' || body.Password !== '') {
         // MailHog knows CRAMMD5 and PLAIN only, anything else is a 400 (v1.go:321-333).
         if (body.Mechanism !== 'PLAIN' && body.Mechanism !== 'CRAMMD5') return empty(res, 400);
-        auth = { user: body.Username, pass: body.Password, method: body.Mechanism === 'PLAIN' ? 'PLAIN' : 'CRAM-MD5' };
+        auth = {
+          user: body.Username,
+          pass: body.Password,
+          method: body.Mechanism === 'PLAIN' ? 'PLAIN' : 'CRAM-MD5',
+        };
       }
       const port = /^\d{1,5}$/.test(body.Port) ? Number(body.Port) : NaN;
       try {
-        await release(ctx, relay, releaseTo, hostname, options.logger, 'mailhog', m.summary.id, m.raw, body.Host, port, [body.Email], auth);
+        await release(
+          ctx,
+          relay,
+          releaseTo,
+          hostname,
+          options.logger,
+          'mailhog',
+          m.summary.id,
+          m.raw,
+          body.Host,
+          port,
+          [body.Email],
+          auth,
+        );
       } catch (err) {
         // A relay that fails is MailHog's bare 500 (v1.go:336-340); a refused target stays our explained 403.
-        if (isEmailValidateError(err) && err.code === 'EV_ERR_RELEASE_FAILED') return empty(res, 500);
+        if (isEmailValidateError(err) && err.code === 'EV_ERR_RELEASE_FAILED')
+          return empty(res, 500);
         throw err;
       }
       empty(res, 200);
@@ -312,12 +431,18 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
 
   // Jim (v2.go:156-236), mapped onto rules layered after the user's.
   const setJim = (settings: JimSettings | null) => {
-    if (ctx.rules.overlay === undefined) throw evError('EV_ERR_NOT_IMPLEMENTED', 'this sink cannot layer Jim\'s rules', { hint: 'use PUT /api/rules' });
+    if (ctx.rules.overlay === undefined)
+      throw evError('EV_ERR_NOT_IMPLEMENTED', "this sink cannot layer Jim's rules", {
+        hint: 'use PUT /api/rules',
+      });
     ctx.rules.overlay(settings === null ? null : jimRules(settings), 'jim');
     jim = settings;
   };
   path('/api/v2/jim', V2, {
-    GET: ({ res }) => (jim === null ? empty(res, 404, null) : json(res, 200, JSON.stringify(jim), 'application/json')),
+    GET: ({ res }) =>
+      jim === null
+        ? empty(res, 404, null)
+        : json(res, 200, JSON.stringify(jim), 'application/json'),
     POST: async ({ req, res }) => {
       if (jim !== null) return empty(res, 400, null);
       const body = parseJimBody((await readBody(req, MAX_JIM_BODY_BYTES)).toString('utf8'));
@@ -345,7 +470,16 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
       for (const t of releaseTo) {
         if (t.port === null) continue;
         const name = formatReleaseTarget(t);
-        servers[name] = { Name: name, Save: false, Email: '', Host: t.host, Port: String(t.port), Username: '', Password: '', Mechanism: '' };
+        servers[name] = {
+          Name: name,
+          Save: false,
+          Email: '',
+          Host: t.host,
+          Port: String(t.port),
+          Username: '',
+          Password: '',
+          Mechanism: '',
+        };
       }
       json(res, 200, JSON.stringify(servers), 'application/json');
     },
@@ -360,7 +494,12 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
   };
   const sse = new CompatStream(ctx.events, (event) => {
     const m = message(event);
-    return m === undefined ? undefined : `${goJson(m, '  ').split('\n').map((line) => `data: ${line}\n`).join('')}\n`;
+    return m === undefined
+      ? undefined
+      : `${goJson(m, '  ')
+          .split('\n')
+          .map((line) => `data: ${line}\n`)
+          .join('')}\n`;
   });
   const ws = new CompatStream(ctx.events, (event) => {
     const m = message(event);
@@ -371,10 +510,17 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
 
   path(MAILHOG_EVENTS_PATH, V1, {
     GET: ({ req, res }) => {
-      if (sse.full) throw evError('EV_ERR_SINK_UNREACHABLE', 'too many event stream clients', { hint: 'close other /api/v1/events clients and retry' });
+      if (sse.full)
+        throw evError('EV_ERR_SINK_UNREACHABLE', 'too many event stream clients', {
+          hint: 'close other /api/v1/events clients and retry',
+        });
       res.removeHeader('access-control-allow-headers'); // the event stream sets Origin and Methods only (v1.go:114-117)
       setCommonHeaders(res);
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
       res.flushHeaders();
       req.socket.setTimeout(0);
       sse.addResponse(res);
@@ -382,10 +528,15 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
   });
 
   return {
-    websockets: new Map([[MAILHOG_WEBSOCKET_PATH, (socket: WebSocket) => {
-      if (ws.full) socket.close(1013, 'too many clients');
-      else ws.addWebSocket(socket);
-    }]]),
+    websockets: new Map([
+      [
+        MAILHOG_WEBSOCKET_PATH,
+        (socket: WebSocket) => {
+          if (ws.full) socket.close(1013, 'too many clients');
+          else ws.addWebSocket(socket);
+        },
+      ],
+    ]),
     close: () => {
       clearInterval(keepalive);
       sse.close();
@@ -401,7 +552,9 @@ export function addMailhogRoutes(router: Router, ctx: SinkContext, options: Mail
  */
 function sendPart(res: ServerResponse, part: MailhogContent, filename: string): void {
   let cte = '';
-  const headers: Record<string, string | string[]> = { 'content-disposition': `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"` };
+  const headers: Record<string, string | string[]> = {
+    'content-disposition': `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"`,
+  };
   for (const [name, values] of Object.entries(part.Headers)) {
     const lower = name.toLowerCase();
     // Only values Node can send as a header; a crafted part cannot inject a response header.
@@ -410,12 +563,17 @@ function sendPart(res: ServerResponse, part: MailhogContent, filename: string): 
     if (lower === 'content-disposition') headers[lower] = safe[safe.length - 1]!;
     else {
       if (lower === 'content-transfer-encoding' && cte === '') cte = safe[0]!;
-      if (lower === 'content-length' || lower === 'transfer-encoding' || lower === 'connection') continue;
+      if (lower === 'content-length' || lower === 'transfer-encoding' || lower === 'connection')
+        continue;
       const prev = headers[lower];
-      headers[lower] = prev === undefined ? safe : [...(Array.isArray(prev) ? prev : [prev]), ...safe];
+      headers[lower] =
+        prev === undefined ? safe : [...(Array.isArray(prev) ? prev : [prev]), ...safe];
     }
   }
-  const body = cte.toLowerCase() === 'base64' ? Buffer.from(part.Body, 'base64') : Buffer.from(part.Body, 'utf8');
+  const body =
+    cte.toLowerCase() === 'base64'
+      ? Buffer.from(part.Body, 'base64')
+      : Buffer.from(part.Body, 'utf8');
   // Go sniffs a type when the part has none; a download is served as bytes, never rendered.
   headers['content-type'] ??= 'application/octet-stream';
   headers['content-security-policy'] = "default-src 'none'; sandbox";

@@ -16,7 +16,16 @@ export const MAX_MAILPIT_QUERY_LENGTH = 1024;
 export const MAX_MAILPIT_QUERY_TERMS = 32;
 
 export interface SearchTerm {
-  field: 'any' | 'from' | 'to' | 'subject' | 'message-id' | 'tag' | 'is:read' | 'is:unread' | 'has:attachment';
+  field:
+    | 'any'
+    | 'from'
+    | 'to'
+    | 'subject'
+    | 'message-id'
+    | 'tag'
+    | 'is:read'
+    | 'is:unread'
+    | 'has:attachment';
   value: string;
   negate: boolean;
 }
@@ -25,7 +34,11 @@ const FIELDS = new Set(['from', 'to', 'subject', 'message-id', 'tag']);
 
 /** Splits a query into terms (linear scan, no regular expressions over the input). */
 export function parseMailpitQuery(query: string): SearchTerm[] {
-  if (query.length > MAX_MAILPIT_QUERY_LENGTH) throw evError('EV_ERR_BAD_REQUEST', `search query longer than ${MAX_MAILPIT_QUERY_LENGTH} characters`);
+  if (query.length > MAX_MAILPIT_QUERY_LENGTH)
+    throw evError(
+      'EV_ERR_BAD_REQUEST',
+      `search query longer than ${MAX_MAILPIT_QUERY_LENGTH} characters`,
+    );
   /** `quoteAt`: length of the text where the first quote opened (a colon after it is part of a phrase). */
   const words: Array<{ text: string; quoted: boolean; quoteAt: number }> = [];
   let i = 0;
@@ -50,7 +63,11 @@ export function parseMailpitQuery(query: string): SearchTerm[] {
     }
     words.push({ text, quoted, quoteAt });
   }
-  if (words.length > MAX_MAILPIT_QUERY_TERMS) throw evError('EV_ERR_BAD_REQUEST', `search query has more than ${MAX_MAILPIT_QUERY_TERMS} terms`);
+  if (words.length > MAX_MAILPIT_QUERY_TERMS)
+    throw evError(
+      'EV_ERR_BAD_REQUEST',
+      `search query has more than ${MAX_MAILPIT_QUERY_TERMS} terms`,
+    );
   const terms: SearchTerm[] = [];
   for (const word of words) {
     let text = word.text;
@@ -62,16 +79,23 @@ export function parseMailpitQuery(query: string): SearchTerm[] {
       quoteAt--;
     }
     const lower = text.toLowerCase();
-    if (lower === 'is:read' || lower === 'is:unread') terms.push({ field: lower, value: '', negate });
-    else if (lower === 'has:attachment' || lower === 'has:attachments') terms.push({ field: 'has:attachment', value: '', negate });
+    if (lower === 'is:read' || lower === 'is:unread')
+      terms.push({ field: lower, value: '', negate });
+    else if (lower === 'has:attachment' || lower === 'has:attachments')
+      terms.push({ field: 'has:attachment', value: '', negate });
     else {
       const colon = text.indexOf(':') < quoteAt ? text.indexOf(':') : -1;
       const prefix = colon > 0 ? lower.slice(0, colon) : '';
-      if (prefix !== '' && FIELDS.has(prefix)) terms.push({ field: prefix as SearchTerm['field'], value: lower.slice(colon + 1), negate });
+      if (prefix !== '' && FIELDS.has(prefix))
+        terms.push({ field: prefix as SearchTerm['field'], value: lower.slice(colon + 1), negate });
       else if (prefix !== '' && /^[a-z-]+$/.test(prefix)) {
-        throw evError('EV_ERR_BAD_REQUEST', `the sink does not support the Mailpit search filter ${JSON.stringify(`${prefix}:`)}`, {
-          hint: 'supported: words, "phrases", from:, to:, subject:, message-id:, tag:, is:read, is:unread, has:attachment, and - to negate',
-        });
+        throw evError(
+          'EV_ERR_BAD_REQUEST',
+          `the sink does not support the Mailpit search filter ${JSON.stringify(`${prefix}:`)}`,
+          {
+            hint: 'supported: words, "phrases", from:, to:, subject:, message-id:, tag:, is:read, is:unread, has:attachment, and - to negate',
+          },
+        );
       } else if (lower !== '') terms.push({ field: 'any', value: lower, negate });
     }
   }
@@ -86,7 +110,8 @@ export interface SearchSubject {
   hasAttachment: () => boolean;
 }
 
-const has = (value: string | null | undefined, needle: string) => value != null && value.toLowerCase().includes(needle);
+const has = (value: string | null | undefined, needle: string) =>
+  value != null && value.toLowerCase().includes(needle);
 
 /** True when every term matches. */
 export function matchesMailpitQuery(terms: readonly SearchTerm[], m: SearchSubject): boolean {
@@ -94,15 +119,34 @@ export function matchesMailpitQuery(terms: readonly SearchTerm[], m: SearchSubje
     const s = m.summary;
     let hit: boolean;
     switch (t.field) {
-      case 'from': hit = has(s.from, t.value) || has(s.envelope.mailFrom?.address, t.value); break;
-      case 'to': hit = s.to.some((x) => has(x, t.value)) || s.envelope.rcptTo.some((r) => has(r.address, t.value)); break;
-      case 'subject': hit = has(s.subject, t.value); break;
-      case 'message-id': hit = has(s.messageId, t.value); break;
-      case 'tag': hit = s.envelope.rcptTo.some((r) => r.tag !== null && r.tag.toLowerCase() === t.value); break;
-      case 'is:read': hit = m.read; break;
-      case 'is:unread': hit = !m.read; break;
-      case 'has:attachment': hit = m.hasAttachment(); break;
-      default: hit = m.text().includes(t.value);
+      case 'from':
+        hit = has(s.from, t.value) || has(s.envelope.mailFrom?.address, t.value);
+        break;
+      case 'to':
+        hit =
+          s.to.some((x) => has(x, t.value)) ||
+          s.envelope.rcptTo.some((r) => has(r.address, t.value));
+        break;
+      case 'subject':
+        hit = has(s.subject, t.value);
+        break;
+      case 'message-id':
+        hit = has(s.messageId, t.value);
+        break;
+      case 'tag':
+        hit = s.envelope.rcptTo.some((r) => r.tag !== null && r.tag.toLowerCase() === t.value);
+        break;
+      case 'is:read':
+        hit = m.read;
+        break;
+      case 'is:unread':
+        hit = !m.read;
+        break;
+      case 'has:attachment':
+        hit = m.hasAttachment();
+        break;
+      default:
+        hit = m.text().includes(t.value);
     }
     if (hit === t.negate) return false;
   }

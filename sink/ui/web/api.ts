@@ -3,7 +3,14 @@
  * token in a header (never in a URL), and errors come back as the API's own
  * `{error: {code, message, hint}}`.
  */
-import type { EventHistory, HtmlViewLink, InboxPage, LinkCheck, MessageDetail, SinkStats } from '../../../src/protocol.ts';
+import type {
+  EventHistory,
+  HtmlViewLink,
+  InboxPage,
+  LinkCheck,
+  MessageDetail,
+  SinkStats,
+} from '../../../src/protocol.ts';
 
 export interface ApiErrorBody {
   code: string;
@@ -51,11 +58,19 @@ export class Api {
   }
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(path, { ...init, headers: this.#headers(init.headers as Record<string, string> | undefined), cache: 'no-store', referrerPolicy: 'no-referrer' });
+    const res = await fetch(path, {
+      ...init,
+      headers: this.#headers(init.headers as Record<string, string> | undefined),
+      cache: 'no-store',
+      referrerPolicy: 'no-referrer',
+    });
     if (!res.ok) {
-      let body: ApiErrorBody = { code: `HTTP_${res.status}`, message: res.statusText || `HTTP ${res.status}` };
+      let body: ApiErrorBody = {
+        code: `HTTP_${res.status}`,
+        message: res.statusText || `HTTP ${res.status}`,
+      };
       try {
-        const parsed = await res.json() as { error?: ApiErrorBody };
+        const parsed = (await res.json()) as { error?: ApiErrorBody };
         if (parsed.error) body = parsed.error;
       } catch {
         // not JSON: keep the status line
@@ -66,19 +81,30 @@ export class Api {
   }
 
   async json<T>(path: string, init?: RequestInit): Promise<T> {
-    return await (await this.request(path, init)).json() as T;
+    return (await (await this.request(path, init)).json()) as T;
   }
 
   info = () => this.json<SinkInfo>('/api/info');
   stats = () => this.json<SinkStats>('/api/stats');
   detail = (id: string) => this.json<MessageDetail>(`/api/messages/${encodeURIComponent(id)}`);
   view = (id: string) => this.json<HtmlViewLink>(`/api/messages/${encodeURIComponent(id)}/view`);
-  raw = async (id: string) => await (await this.request(`/api/messages/${encodeURIComponent(id)}/raw`)).text();
-  remove = (id: string) => this.json<{ deleted: number }>(`/api/messages/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  raw = async (id: string) =>
+    await (await this.request(`/api/messages/${encodeURIComponent(id)}/raw`)).text();
+  remove = (id: string) =>
+    this.json<{ deleted: number }>(`/api/messages/${encodeURIComponent(id)}`, { method: 'DELETE' });
   clear = () => this.json<{ deleted: number }>('/api/messages', { method: 'DELETE' });
   rules = async () => await (await this.request('/api/rules')).text();
-  setRules = (yaml: string) => this.json<{ count: number }>('/api/rules', { method: 'PUT', body: yaml, headers: { 'content-type': 'application/yaml' } });
-  checkLinks = (id: string) => this.json<{ links: LinkCheck[]; checked: number; total: number }>(`/api/messages/${encodeURIComponent(id)}/links/check`, { method: 'POST' });
+  setRules = (yaml: string) =>
+    this.json<{ count: number }>('/api/rules', {
+      method: 'PUT',
+      body: yaml,
+      headers: { 'content-type': 'application/yaml' },
+    });
+  checkLinks = (id: string) =>
+    this.json<{ links: LinkCheck[]; checked: number; total: number }>(
+      `/api/messages/${encodeURIComponent(id)}/links/check`,
+      { method: 'POST' },
+    );
   history(types?: string[], limit?: number): Promise<EventHistory> {
     const params = new URLSearchParams();
     if (types) params.set('types', types.join(','));
@@ -88,7 +114,8 @@ export class Api {
 
   inbox(start: number, limit: number, query: InboxQuery = {}): Promise<InboxPage> {
     const params = new URLSearchParams({ start: String(start), limit: String(limit) });
-    for (const [k, v] of Object.entries(query) as Array<[string, string | undefined]>) if (v) params.set(k, v);
+    for (const [k, v] of Object.entries(query) as Array<[string, string | undefined]>)
+      if (v) params.set(k, v);
     return this.json<InboxPage>(`/api/ui/inbox?${params}`);
   }
 

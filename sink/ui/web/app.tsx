@@ -12,7 +12,14 @@ import { LiveFeed, type FeedStatus } from './feed.ts';
 import { formatSize, formatUptime } from './format.ts';
 import { VirtualList } from './list.tsx';
 import { MessageView } from './message.tsx';
-import { InboxModel, parseSearch, rowsFor, type MessageRow, type Row, type Verdict } from './model.ts';
+import {
+  InboxModel,
+  parseSearch,
+  rowsFor,
+  type MessageRow,
+  type Row,
+  type Verdict,
+} from './model.ts';
 import { RulesView } from './rules.tsx';
 
 /** Rows of the first page: enough to fill any screen before the rest arrives. */
@@ -33,8 +40,11 @@ const ROW_HEIGHT = 68;
 export const MARK_FIRST_ROWS = 'inbox-first-rows';
 export const MARK_ALL_LOADED = 'inbox-all-loaded';
 const VERDICTS: Array<{ value: Verdict | null; label: string }> = [
-  { value: null, label: 'All' }, { value: 'received', label: 'Received' }, { value: 'rejected', label: 'Rejected' },
-  { value: 'deferred', label: 'Deferred' }, { value: 'bounced', label: 'Bounced' },
+  { value: null, label: 'All' },
+  { value: 'received', label: 'Received' },
+  { value: 'rejected', label: 'Rejected' },
+  { value: 'deferred', label: 'Deferred' },
+  { value: 'bounced', label: 'Bounced' },
 ];
 
 type View = 'inbox' | 'events' | 'rules';
@@ -60,7 +70,10 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
   const frame = useRef(0);
   const schedule = () => {
     if (frame.current !== 0) return;
-    frame.current = requestAnimationFrame(() => { frame.current = 0; setTick((t) => t + 1); });
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      setTick((t) => t + 1);
+    });
   };
   const [info, setInfo] = useState<SinkInfo | null>(null);
   const [stats, setStats] = useState<SinkStats | null>(null);
@@ -74,8 +87,14 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
   // Key presses can come faster than renders: the handler reads these refs, not stale state.
   const selectedRef = useRef<string | null>(null);
   const openRef = useRef<string | null>(null);
-  const setSelected = (key: string | null) => { selectedRef.current = key; setSelectedState(key); };
-  const setOpenId = (key: string | null) => { openRef.current = key; setOpenIdState(key); };
+  const setSelected = (key: string | null) => {
+    selectedRef.current = key;
+    setSelectedState(key);
+  };
+  const setOpenId = (key: string | null) => {
+    openRef.current = key;
+    setOpenIdState(key);
+  };
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [search, setSearch] = useState('');
   const [searchRows, setSearchRows] = useState<Row[] | null>(null);
@@ -86,7 +105,10 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
 
   const statsTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const statsSoon = () => {
-    statsTimer.current ??= setTimeout(() => { statsTimer.current = null; api.stats().then(setStats, () => undefined); }, 1000);
+    statsTimer.current ??= setTimeout(() => {
+      statsTimer.current = null;
+      api.stats().then(setStats, () => undefined);
+    }, 1000);
   };
 
   const fail = (err: unknown) => {
@@ -99,7 +121,11 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
     const gen = ++generation.current;
     setLoading(true);
     const reuse = gen === 1 ? initialInfo : null;
-    const [sinkInfo, first, history] = await Promise.all([reuse ?? api.info(), api.inbox(0, FIRST_PAGE), api.history(INBOX_HISTORY_TYPES)]);
+    const [sinkInfo, first, history] = await Promise.all([
+      reuse ?? api.info(),
+      api.inbox(0, FIRST_PAGE),
+      api.history(INBOX_HISTORY_TYPES),
+    ]);
     if (gen !== generation.current) return;
     setInfo(sinkInfo);
     model.reset(first.instance);
@@ -124,7 +150,9 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
           },
           onEvent: (e) => {
             if (e.type === 'gap') {
-              setNotice(`${(e as SinkEvent<'gap'>).data.missed} events were no longer retained while the feed was down: reloading the inbox.`);
+              setNotice(
+                `${(e as SinkEvent<'gap'>).data.missed} events were no longer retained while the feed was down: reloading the inbox.`,
+              );
               void load().catch(fail);
               return;
             }
@@ -159,17 +187,32 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
       if (model.pendingVerdicts.size === 0) return;
       const ids = [...model.pendingVerdicts].slice(0, VERDICT_BATCH);
       for (const id of ids) model.pendingVerdicts.delete(id);
-      api.verdicts(ids).then((page) => { model.applyVerdicts(page.items); schedule(); }, () => { for (const id of ids) model.pendingVerdicts.add(id); });
+      api.verdicts(ids).then(
+        (page) => {
+          model.applyVerdicts(page.items);
+          schedule();
+        },
+        () => {
+          for (const id of ids) model.pendingVerdicts.add(id);
+        },
+      );
     }, VERDICT_INTERVAL_MS);
     const refreshStats = () => api.stats().then(setStats, () => undefined);
     void refreshStats();
     const statsTimer = setInterval(refreshStats, STATS_INTERVAL_MS);
-    return () => { clearInterval(verdicts); clearInterval(statsTimer); feedRef.current?.close(); };
+    return () => {
+      clearInterval(verdicts);
+      clearInterval(statsTimer);
+      feedRef.current?.close();
+    };
   }, []);
 
   useEffect(() => {
     if (view !== 'events' || model.timelineLoaded) return;
-    api.history(undefined, TIMELINE_HISTORY).then((h) => { model.mergeTimeline(h.events); schedule(); }, fail);
+    api.history(undefined, TIMELINE_HISTORY).then((h) => {
+      model.mergeTimeline(h.events);
+      schedule();
+    }, fail);
   }, [view, model.instance]);
 
   useEffect(() => {
@@ -185,22 +228,40 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
   const query = useMemo(() => parseSearch(search.trim()), [search]);
   const searching = Object.keys(query).length > 0;
   useEffect(() => {
-    if (!searching) { setSearchRows(null); return undefined; }
+    if (!searching) {
+      setSearchRows(null);
+      return undefined;
+    }
     const t = setTimeout(() => {
       api.inbox(0, PAGE, query).then((page) => {
-        setSearchRows(page.items.map((item): MessageRow => model.byId.get(item.id) ?? { kind: 'message', key: item.id, time: item.time, item, bounce: null }));
+        setSearchRows(
+          page.items.map(
+            (item): MessageRow =>
+              model.byId.get(item.id) ?? {
+                kind: 'message',
+                key: item.id,
+                time: item.time,
+                item,
+                bounce: null,
+              },
+          ),
+        );
       }, fail);
     }, 250);
     return () => clearTimeout(t);
   }, [search, searching ? model.version : 0]);
 
   const rows: Row[] = useMemo(() => {
-    if (searchRows !== null) return verdict === null || verdict === 'received' ? searchRows.filter((r) => r.kind !== 'message' || model.byId.has(r.key)) : searchRows.filter((r) => r.kind === 'message' && r.bounce !== null);
+    if (searchRows !== null)
+      return verdict === null || verdict === 'received'
+        ? searchRows.filter((r) => r.kind !== 'message' || model.byId.has(r.key))
+        : searchRows.filter((r) => r.kind === 'message' && r.bounce !== null);
     return rowsFor(model, verdict);
   }, [model.version, verdict, searchRows]);
 
   useEffect(() => {
-    if (!loading && performance.getEntriesByName(MARK_FIRST_ROWS).length === 0) performance.mark(MARK_FIRST_ROWS);
+    if (!loading && performance.getEntriesByName(MARK_FIRST_ROWS).length === 0)
+      performance.mark(MARK_FIRST_ROWS);
   }, [loading]);
 
   // The key handler is re-registered after each render; a key pressed before that must see these rows.
@@ -221,7 +282,10 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
 
   const open = (key: string) => {
     const row = rowsRef.current.find((r) => r.key === key);
-    if (!row || row.kind === 'message') { setOpenId(key); setView('inbox'); }
+    if (!row || row.kind === 'message') {
+      setOpenId(key);
+      setView('inbox');
+    }
   };
 
   useEffect(() => {
@@ -240,12 +304,21 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
       const index = selected === null ? -1 : rows.findIndex((r) => r.key === selected);
       const move = (to: number) => {
         const row = rows[Math.max(0, Math.min(rows.length - 1, to))];
-        if (row) { setSelected(row.key); if (openId !== null && row.kind === 'message') setOpenId(row.key); }
+        if (row) {
+          setSelected(row.key);
+          if (openId !== null && row.kind === 'message') setOpenId(row.key);
+        }
       };
-      if (e.key === '/') { e.preventDefault(); searchBox.current?.focus(); }
-      else if (e.key === 'j' || e.key === 'ArrowDown') { e.preventDefault(); move(index + 1); }
-      else if (e.key === 'k' || e.key === 'ArrowUp') { e.preventDefault(); move(index < 0 ? 0 : index - 1); }
-      else if (e.key === 'Enter' && selected !== null) open(selected);
+      if (e.key === '/') {
+        e.preventDefault();
+        searchBox.current?.focus();
+      } else if (e.key === 'j' || e.key === 'ArrowDown') {
+        e.preventDefault();
+        move(index + 1);
+      } else if (e.key === 'k' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        move(index < 0 ? 0 : index - 1);
+      } else if (e.key === 'Enter' && selected !== null) open(selected);
       else if ((e.key === 'Delete' || e.key === 'Backspace') && (openId ?? selected) !== null) {
         const id = openId ?? selected!;
         if (model.byId.has(id)) remove(id);
@@ -257,52 +330,181 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
 
   if (window.__evInbox) window.__evInbox.renders++;
   const count = model.messages.length;
-  const statusText = status.state === 'live' ? 'live' : status.state === 'connecting' ? 'connecting…' : status.state === 'reconnecting' ? `feed lost: reconnecting (attempt ${status.attempt}), will resume after #${status.lastSeq}` : status.state === 'failed' ? status.reason : 'closed';
+  const statusText =
+    status.state === 'live'
+      ? 'live'
+      : status.state === 'connecting'
+        ? 'connecting…'
+        : status.state === 'reconnecting'
+          ? `feed lost: reconnecting (attempt ${status.attempt}), will resume after #${status.lastSeq}`
+          : status.state === 'failed'
+            ? status.reason
+            : 'closed';
 
   return (
     <div class={`app${openId ? ' has-open' : ''}`}>
       <header class="top">
         <div class="brand">
           <strong>email sink</strong>
-          <span class="sink-name" title="sink name (the pod's name in a cluster)">{info?.sinkName ?? ''}</span>
-          {namespace && <span class="muted" title="namespace">ns {namespace}</span>}
+          <span class="sink-name" title="sink name (the pod's name in a cluster)">
+            {info?.sinkName ?? ''}
+          </span>
+          {namespace && (
+            <span class="muted" title="namespace">
+              ns {namespace}
+            </span>
+          )}
         </div>
         <nav class="views">
           {(['inbox', 'events', 'rules'] as const).map((v) => (
-            <button key={v} class={view === v ? 'active' : ''} data-view={v} onClick={() => setView(v)}>{v === 'inbox' ? `Inbox (${count})` : v === 'events' ? 'Events' : 'Rules'}</button>
+            <button
+              key={v}
+              class={view === v ? 'active' : ''}
+              data-view={v}
+              onClick={() => setView(v)}
+            >
+              {v === 'inbox' ? `Inbox (${count})` : v === 'events' ? 'Events' : 'Rules'}
+            </button>
           ))}
         </nav>
         <div class="sink-facts" aria-label="Sink">
-          {stats && <span title="messages kept / cap">{stats.messages.toLocaleString()}/{stats.maxMessages.toLocaleString()} msgs</span>}
-          {stats && <span class="fact-extra" title="bytes kept / cap">{formatSize(stats.bytes)}/{formatSize(stats.maxBytes)}</span>}
-          {stats && <span class="fact-extra" title="since start">{stats.received} received · {stats.rejected} rejected · {stats.deferred} deferred · {stats.bounced} bounced · {stats.evicted} evicted</span>}
+          {stats && (
+            <span title="messages kept / cap">
+              {stats.messages.toLocaleString()}/{stats.maxMessages.toLocaleString()} msgs
+            </span>
+          )}
+          {stats && (
+            <span class="fact-extra" title="bytes kept / cap">
+              {formatSize(stats.bytes)}/{formatSize(stats.maxBytes)}
+            </span>
+          )}
+          {stats && (
+            <span class="fact-extra" title="since start">
+              {stats.received} received · {stats.rejected} rejected · {stats.deferred} deferred ·{' '}
+              {stats.bounced} bounced · {stats.evicted} evicted
+            </span>
+          )}
           {stats && <span title="uptime">up {formatUptime(stats.uptimeSeconds)}</span>}
-          <span class={`feed-state feed-${status.state}`} role="status" data-state={status.state}>{statusText}</span>
+          <span class={`feed-state feed-${status.state}`} role="status" data-state={status.state}>
+            {statusText}
+          </span>
         </div>
       </header>
-      {notice && <div class="notice" role="status">{notice} <button class="link" onClick={() => setNotice(null)}>dismiss</button></div>}
-      {error && <div class="notice error" role="alert">{error} <button class="link" onClick={() => setError(null)}>dismiss</button></div>}
+      {notice && (
+        <div class="notice" role="status">
+          {notice}{' '}
+          <button class="link" onClick={() => setNotice(null)}>
+            dismiss
+          </button>
+        </div>
+      )}
+      {error && (
+        <div class="notice error" role="alert">
+          {error}{' '}
+          <button class="link" onClick={() => setError(null)}>
+            dismiss
+          </button>
+        </div>
+      )}
       {view === 'inbox' && (
         <main class="inbox">
           <div class="list-pane">
             <div class="toolbar">
-              <input ref={searchBox} class="search" type="search" placeholder="Search: text, from:x to:y subject:z   ( / )" value={search} onInput={(e) => setSearch((e.currentTarget).value)} aria-label="Search" />
+              <input
+                ref={searchBox}
+                class="search"
+                type="search"
+                placeholder="Search: text, from:x to:y subject:z   ( / )"
+                value={search}
+                onInput={(e) => setSearch(e.currentTarget.value)}
+                aria-label="Search"
+              />
               <div class="filters" role="group" aria-label="Filter by event type">
-                {VERDICTS.map((v) => <button key={v.label} class={verdict === v.value ? 'active' : ''} data-verdict={v.value ?? 'all'} onClick={() => setVerdict(v.value)}>{v.label}</button>)}
+                {VERDICTS.map((v) => (
+                  <button
+                    key={v.label}
+                    class={verdict === v.value ? 'active' : ''}
+                    data-verdict={v.value ?? 'all'}
+                    onClick={() => setVerdict(v.value)}
+                  >
+                    {v.label}
+                  </button>
+                ))}
               </div>
               {confirmClear ? (
-                <span class="confirm">Delete all {count} messages? <button class="danger" data-confirm="clear" onClick={() => { setConfirmClear(false); api.clear().then(() => { model.clearMessages(); setOpenId(null); schedule(); }, fail); }}>Delete all</button> <button onClick={() => setConfirmClear(false)}>Cancel</button></span>
-              ) : <button class="danger" data-action="clear" onClick={() => setConfirmClear(true)} disabled={count === 0}>Clear all</button>}
+                <span class="confirm">
+                  Delete all {count} messages?{' '}
+                  <button
+                    class="danger"
+                    data-confirm="clear"
+                    onClick={() => {
+                      setConfirmClear(false);
+                      api.clear().then(() => {
+                        model.clearMessages();
+                        setOpenId(null);
+                        schedule();
+                      }, fail);
+                    }}
+                  >
+                    Delete all
+                  </button>{' '}
+                  <button onClick={() => setConfirmClear(false)}>Cancel</button>
+                </span>
+              ) : (
+                <button
+                  class="danger"
+                  data-action="clear"
+                  onClick={() => setConfirmClear(true)}
+                  disabled={count === 0}
+                >
+                  Clear all
+                </button>
+              )}
             </div>
-            {loading ? <p class="muted pad">Loading…</p> : <VirtualList rows={rows} selected={selected} rowHeight={ROW_HEIGHT} onSelect={setSelected} onOpen={open} />}
-            <div class="list-foot muted">{searching ? `${rows.length} matching` : `${rows.length} shown`} · j/k move · Enter open · / search · Del delete</div>
+            {loading ? (
+              <p class="muted pad">Loading…</p>
+            ) : (
+              <VirtualList
+                rows={rows}
+                selected={selected}
+                rowHeight={ROW_HEIGHT}
+                onSelect={setSelected}
+                onOpen={open}
+              />
+            )}
+            <div class="list-foot muted">
+              {searching ? `${rows.length} matching` : `${rows.length} shown`} · j/k move · Enter
+              open · / search · Del delete
+            </div>
           </div>
           <div class="message-pane">
-            {openId ? <MessageView key={openId} api={api} id={openId} onClose={() => setOpenId(null)} onDelete={remove} /> : <p class="muted pad">Select a message.</p>}
+            {openId ? (
+              <MessageView
+                key={openId}
+                api={api}
+                id={openId}
+                onClose={() => setOpenId(null)}
+                onDelete={remove}
+              />
+            ) : (
+              <p class="muted pad">Select a message.</p>
+            )}
           </div>
         </main>
       )}
-      {view === 'events' && <EventsView events={model.timeline} version={model.version} onOpen={(id) => { if (model.byId.has(id)) { setOpenId(id); setSelected(id); setView('inbox'); } }} />}
+      {view === 'events' && (
+        <EventsView
+          events={model.timeline}
+          version={model.version}
+          onOpen={(id) => {
+            if (model.byId.has(id)) {
+              setOpenId(id);
+              setSelected(id);
+              setView('inbox');
+            }
+          }}
+        />
+      )}
       {view === 'rules' && <RulesView api={api} version={model.rulesVersion} />}
     </div>
   );

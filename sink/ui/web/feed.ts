@@ -38,7 +38,12 @@ export class LiveFeed {
   #closed = false;
   #everOpened = false;
 
-  constructor(options: { token: string | null; since: number; instance: string; handlers: FeedHandlers }) {
+  constructor(options: {
+    token: string | null;
+    since: number;
+    instance: string;
+    handlers: FeedHandlers;
+  }) {
     this.#token = options.token;
     this.#lastSeq = options.since;
     this.#instance = options.instance;
@@ -75,13 +80,19 @@ export class LiveFeed {
   #connect(): void {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const url = `${scheme}://${location.host}/api/events?since=${this.#lastSeq}&instance=${encodeURIComponent(this.#instance)}`;
-    const protocols = this.#token === null ? [FEED_SUBPROTOCOL] : [FEED_SUBPROTOCOL, `${BEARER_PREFIX}${this.#token}`];
+    const protocols =
+      this.#token === null
+        ? [FEED_SUBPROTOCOL]
+        : [FEED_SUBPROTOCOL, `${BEARER_PREFIX}${this.#token}`];
     let ws: WebSocket;
     try {
       ws = new WebSocket(url, protocols);
     } catch (err) {
       // RFC 6455 subprotocols are HTTP tokens: a token with '/', '=' or ':' cannot be offered.
-      this.#handlers.onStatus({ state: 'failed', reason: `the live feed cannot be opened (${err instanceof Error ? err.message : String(err)}); use a token of letters, digits, '-' and '_'` });
+      this.#handlers.onStatus({
+        state: 'failed',
+        reason: `the live feed cannot be opened (${err instanceof Error ? err.message : String(err)}); use a token of letters, digits, '-' and '_'`,
+      });
       return;
     }
     this.#ws = ws;
@@ -113,8 +124,14 @@ export class LiveFeed {
       if (this.#ws !== ws || this.#closed) return;
       this.#ws = null;
       this.#attempt++;
-      this.#handlers.onStatus({ state: 'reconnecting', attempt: this.#attempt, lastSeq: this.#lastSeq });
-      const delay = opened ? RETRY_FIRST_MS : Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#attempt, 5));
+      this.#handlers.onStatus({
+        state: 'reconnecting',
+        attempt: this.#attempt,
+        lastSeq: this.#lastSeq,
+      });
+      const delay = opened
+        ? RETRY_FIRST_MS
+        : Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#attempt, 5));
       this.#timer = setTimeout(() => this.#connect(), delay);
     };
   }

@@ -33,12 +33,37 @@ function takeFragment(): boolean {
 function TokenForm({ refused, onToken }: { refused: boolean; onToken: (token: string) => void }) {
   const [value, setValue] = useState('');
   return (
-    <form class="token-form" onSubmit={(e) => { e.preventDefault(); if (value.trim()) onToken(value.trim()); }}>
+    <form
+      class="token-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (value.trim()) onToken(value.trim());
+      }}
+    >
       <h1>email sink inbox</h1>
-      <p>This sink's API needs its token. <code>kubectl email-validate open</code> passes it for you; otherwise paste the token the sink printed (or its Secret's <code>token</code>).</p>
-      {refused && <p class="error" role="alert">That token was refused.</p>}
-      <label>API token <input type="password" name="token" autocomplete="off" value={value} onInput={(e) => setValue((e.currentTarget).value)} autofocus /></label>
-      <button class="primary" type="submit">Open the inbox</button>
+      <p>
+        This sink's API needs its token. <code>kubectl email-validate open</code> passes it for you;
+        otherwise paste the token the sink printed (or its Secret's <code>token</code>).
+      </p>
+      {refused && (
+        <p class="error" role="alert">
+          That token was refused.
+        </p>
+      )}
+      <label>
+        API token{' '}
+        <input
+          type="password"
+          name="token"
+          autocomplete="off"
+          value={value}
+          onInput={(e) => setValue(e.currentTarget.value)}
+          autofocus
+        />
+      </label>
+      <button class="primary" type="submit">
+        Open the inbox
+      </button>
     </form>
   );
 }
@@ -46,7 +71,17 @@ function TokenForm({ refused, onToken }: { refused: boolean; onToken: (token: st
 async function boot(): Promise<void> {
   const root = document.getElementById('app')!;
   const api = new Api(sessionStorage.getItem(TOKEN_KEY));
-  const askToken = (wasRefused: boolean) => render(<TokenForm refused={wasRefused} onToken={(t) => { sessionStorage.setItem(TOKEN_KEY, t); void boot(); }} />, root);
+  const askToken = (wasRefused: boolean) =>
+    render(
+      <TokenForm
+        refused={wasRefused}
+        onToken={(t) => {
+          sessionStorage.setItem(TOKEN_KEY, t);
+          void boot();
+        }}
+      />,
+      root,
+    );
   let info;
   try {
     info = await api.info();
@@ -60,10 +95,24 @@ async function boot(): Promise<void> {
     return;
   }
   render(null, root);
-  render(<App api={api} initialInfo={info} namespace={sessionStorage.getItem(NAMESPACE_KEY)} onUnauthorized={() => { sessionStorage.removeItem(TOKEN_KEY); render(null, root); askToken(true); }} />, root);
+  render(
+    <App
+      api={api}
+      initialInfo={info}
+      namespace={sessionStorage.getItem(NAMESPACE_KEY)}
+      onUnauthorized={() => {
+        sessionStorage.removeItem(TOKEN_KEY);
+        render(null, root);
+        askToken(true);
+      }}
+    />,
+    root,
+  );
 }
 
 takeFragment();
 void boot();
 // A link with a new token opened in the same tab changes only the fragment: no reload, so take it here.
-window.addEventListener('hashchange', () => { if (takeFragment()) location.reload(); });
+window.addEventListener('hashchange', () => {
+  if (takeFragment()) location.reload();
+});

@@ -3,7 +3,14 @@
  * so that 10,000 messages and hundreds of events a second cost little: the
  * feed mutates the model, and the page re-renders at most once per frame.
  */
-import type { BounceData, InboxItem, InboxPage, MessageSummary, RejectionData, SinkEvent } from '../../../src/protocol.ts';
+import type {
+  BounceData,
+  InboxItem,
+  InboxPage,
+  MessageSummary,
+  RejectionData,
+  SinkEvent,
+} from '../../../src/protocol.ts';
 
 export type Verdict = 'received' | 'rejected' | 'deferred' | 'bounced';
 
@@ -71,7 +78,13 @@ export class InboxModel {
     const older: MessageRow[] = [];
     for (const item of page.items) {
       if (this.byId.has(item.id)) continue;
-      const row: MessageRow = { kind: 'message', key: item.id, time: item.time, item, bounce: this.#bounces.get(item.id) ?? null };
+      const row: MessageRow = {
+        kind: 'message',
+        key: item.id,
+        time: item.time,
+        item,
+        bounce: this.#bounces.get(item.id) ?? null,
+      };
       this.byId.set(item.id, row);
       older.push(row);
     }
@@ -83,7 +96,13 @@ export class InboxModel {
   applyVerdicts(items: InboxItem[]): void {
     for (const item of items) {
       const row = this.byId.get(item.id);
-      if (row) row.item = { ...row.item, attachments: item.attachments, dkim: row.item.dkim ?? item.dkim, spamScore: row.item.spamScore ?? item.spamScore };
+      if (row)
+        row.item = {
+          ...row.item,
+          attachments: item.attachments,
+          dkim: row.item.dkim ?? item.dkim,
+          spamScore: row.item.spamScore ?? item.spamScore,
+        };
     }
     this.version++;
   }
@@ -95,7 +114,12 @@ export class InboxModel {
    */
   addHistory(events: SinkEvent[]): void {
     for (const e of events) {
-      if (e.type === 'message.rejected' || e.type === 'message.deferred' || e.type === 'message.bounced') this.#apply(e, false, true);
+      if (
+        e.type === 'message.rejected' ||
+        e.type === 'message.deferred' ||
+        e.type === 'message.bounced'
+      )
+        this.#apply(e, false, true);
     }
     this.version++;
   }
@@ -118,14 +142,21 @@ export class InboxModel {
   #apply(e: SinkEvent, toTimeline: boolean, history: boolean): void {
     if (toTimeline && e.type !== 'message.analyzed') {
       this.timeline.push(e);
-      if (this.timeline.length > TIMELINE_MAX * 1.2) this.timeline = this.timeline.slice(-TIMELINE_MAX);
+      if (this.timeline.length > TIMELINE_MAX * 1.2)
+        this.timeline = this.timeline.slice(-TIMELINE_MAX);
     }
     switch (e.type) {
       case 'message.received': {
         if (history) break;
         const s = e.data as MessageSummary;
         if (this.byId.has(s.id)) break;
-        const row: MessageRow = { kind: 'message', key: s.id, time: s.time, item: itemFromSummary(s), bounce: null };
+        const row: MessageRow = {
+          kind: 'message',
+          key: s.id,
+          time: s.time,
+          item: itemFromSummary(s),
+          bounce: null,
+        };
         this.byId.set(s.id, row);
         this.messages.push(row);
         this.liveArrivals++;
@@ -135,7 +166,14 @@ export class InboxModel {
       case 'message.analyzed': {
         const d = (e as SinkEvent<'message.analyzed'>).data;
         const row = this.byId.get(d.id);
-        if (row) row.item = { ...row.item, dkim: d.analysis.dkim.result, spamScore: d.analysis.spamScore, parsed: true, parseError: d.parseError };
+        if (row)
+          row.item = {
+            ...row.item,
+            dkim: d.analysis.dkim.result,
+            spamScore: d.analysis.spamScore,
+            parsed: true,
+            parseError: d.parseError,
+          };
         break;
       }
       case 'message.deleted':
@@ -156,8 +194,15 @@ export class InboxModel {
       case 'message.deferred':
         if (e.seq <= this.#lastRefusalSeq) break; // replayed by the feed after the history had it
         this.#lastRefusalSeq = e.seq;
-        this.refusals.push({ kind: e.type === 'message.rejected' ? 'rejected' : 'deferred', key: `seq-${e.seq}`, time: e.time, seq: e.seq, data: e.data as RejectionData });
-        if (this.refusals.length > REFUSALS_MAX * 1.2) this.refusals = this.refusals.slice(-REFUSALS_MAX);
+        this.refusals.push({
+          kind: e.type === 'message.rejected' ? 'rejected' : 'deferred',
+          key: `seq-${e.seq}`,
+          time: e.time,
+          seq: e.seq,
+          data: e.data as RejectionData,
+        });
+        if (this.refusals.length > REFUSALS_MAX * 1.2)
+          this.refusals = this.refusals.slice(-REFUSALS_MAX);
         break;
       case 'rules.updated':
         this.rulesVersion++;
@@ -188,8 +233,10 @@ export class InboxModel {
 export function rowsFor(model: InboxModel, verdict: Verdict | null): Row[] {
   const msgs = model.messages;
   if (verdict === 'received') return msgs.slice().reverse();
-  if (verdict === 'bounced') return msgs.filter((r) => r.bounce !== null || r.item.envelope.mailFrom === null).reverse();
-  if (verdict === 'rejected' || verdict === 'deferred') return model.refusals.filter((r) => r.kind === verdict).reverse();
+  if (verdict === 'bounced')
+    return msgs.filter((r) => r.bounce !== null || r.item.envelope.mailFrom === null).reverse();
+  if (verdict === 'rejected' || verdict === 'deferred')
+    return model.refusals.filter((r) => r.kind === verdict).reverse();
   // Merge two time-ordered lists, newest first.
   const out = new Array<Row>(msgs.length + model.refusals.length);
   let i = msgs.length - 1;
@@ -203,7 +250,12 @@ export function rowsFor(model: InboxModel, verdict: Verdict | null): Row[] {
 }
 
 /** Parses the search box: `from:x to:y subject:"a b" free text` into the API's filters. */
-export function parseSearch(text: string): { from?: string; to?: string; subject?: string; containing?: string } {
+export function parseSearch(text: string): {
+  from?: string;
+  to?: string;
+  subject?: string;
+  containing?: string;
+} {
   const out: Record<string, string> = {};
   const free: string[] = [];
   const re = /(from|to|subject):(?:"([^"]*)"|(\S+))|"([^"]*)"|(\S+)/g;

@@ -11,24 +11,57 @@ export function RulesView({ api, version }: { api: Api; version: number }) {
 
   // Read-only until the rules in force have loaded: text typed earlier would be overwritten by them.
   useEffect(() => {
-    api.rules().then((text) => { setSource(text); setDraft(text); }, (err: unknown) => setError({ code: 'LOAD', message: String(err) }));
+    api.rules().then(
+      (text) => {
+        setSource(text);
+        setDraft(text);
+      },
+      (err: unknown) => setError({ code: 'LOAD', message: String(err) }),
+    );
   }, [version]);
 
   const save = () => {
     setError(null);
     setSaved(null);
-    api.setRules(draft).then((r) => { setSaved(`saved: ${r.count} rule${r.count === 1 ? '' : 's'} in force`); setSource(draft); }, (err: unknown) => {
-      setError(err instanceof ApiError ? err.body : { code: 'ERROR', message: String(err) });
-    });
+    api.setRules(draft).then(
+      (r) => {
+        setSaved(`saved: ${r.count} rule${r.count === 1 ? '' : 's'} in force`);
+        setSource(draft);
+      },
+      (err: unknown) => {
+        setError(err instanceof ApiError ? err.body : { code: 'ERROR', message: String(err) });
+      },
+    );
   };
 
   return (
     <section class="rules" aria-label="Rules">
-      <p class="muted">Rules simulate bounces, deferrals, delays and webhooks (see docs/sink.md). Built-in conventions (recipients starting with bounce, defer, asyncbounce) apply without rules.</p>
-      <textarea class="rules-editor" spellcheck={false} value={draft} readOnly={source === null} onInput={(e) => setDraft((e.currentTarget).value)} aria-label="Rules YAML" placeholder="rules: []" />
+      <p class="muted">
+        Rules simulate bounces, deferrals, delays and webhooks (see docs/sink.md). Built-in
+        conventions (recipients starting with bounce, defer, asyncbounce) apply without rules.
+      </p>
+      <textarea
+        class="rules-editor"
+        spellcheck={false}
+        value={draft}
+        readOnly={source === null}
+        onInput={(e) => setDraft(e.currentTarget.value)}
+        aria-label="Rules YAML"
+        placeholder="rules: []"
+      />
       <div class="toolbar">
-        <button class="primary" onClick={save} disabled={source === null || draft === source}>Save rules</button>
-        <button onClick={() => { setDraft(source ?? ''); setError(null); }} disabled={draft === source}>Revert</button>
+        <button class="primary" onClick={save} disabled={source === null || draft === source}>
+          Save rules
+        </button>
+        <button
+          onClick={() => {
+            setDraft(source ?? '');
+            setError(null);
+          }}
+          disabled={draft === source}
+        >
+          Revert
+        </button>
         {saved && <span class="ok">{saved}</span>}
       </div>
       {error && (

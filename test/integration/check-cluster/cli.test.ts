@@ -32,16 +32,43 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
     await kube?.close();
     tmp?.cleanup();
   });
-  const managedNamespaces = (): string[] => kube.list('namespaces').map((n) => n.metadata.name ?? '').filter((n) => n.startsWith('email-validation-'));
+  const managedNamespaces = (): string[] =>
+    kube
+      .list('namespaces')
+      .map((n) => n.metadata.name ?? '')
+      .filter((n) => n.startsWith('email-validation-'));
 
   it('--offline --shards 2 writes one JSON line per distinct address and removes the namespace', async () => {
     const input = join(tmp.dir, 'list.txt');
-    writeFileSync(input, 'a@example.com\nb@example.com\nA@EXAMPLE.COM\nnot-an-address\nadmin@example.org\na@example.com\n');
-    const r = await runCli(['check', input, '--in-cluster', '--shards', '2', '--offline', '--kubeconfig', kube.kubeconfigPath, '-o', 'jsonl']);
+    writeFileSync(
+      input,
+      'a@example.com\nb@example.com\nA@EXAMPLE.COM\nnot-an-address\nadmin@example.org\na@example.com\n',
+    );
+    const r = await runCli([
+      'check',
+      input,
+      '--in-cluster',
+      '--shards',
+      '2',
+      '--offline',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+      '-o',
+      'jsonl',
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { address: string; index: number; verdict: string });
-    assert.deepEqual(lines.map((l) => l.address), ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'not-an-address', 'admin@example.org']);
-    assert.deepEqual(lines.map((l) => l.index), [1, 2, 3, 4, 5]);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { address: string; index: number; verdict: string });
+    assert.deepEqual(
+      lines.map((l) => l.address),
+      ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'not-an-address', 'admin@example.org'],
+    );
+    assert.deepEqual(
+      lines.map((l) => l.index),
+      [1, 2, 3, 4, 5],
+    );
     assert.match(r.stderr, /5 addresses checked \(1 duplicate skipped\)/);
     assert.deepEqual(managedNamespaces(), []);
   });
@@ -50,12 +77,35 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
     kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-checks' } });
     const input = join(tmp.dir, 'ns.txt');
     writeFileSync(input, 'a@example.com\nb@example.com\n');
-    const r = await runCli(['check', input, '--in-cluster', '--shards', '1', '--offline', '-n', 'team-checks', '--kubeconfig', kube.kubeconfigPath]);
+    const r = await runCli([
+      'check',
+      input,
+      '--in-cluster',
+      '--shards',
+      '1',
+      '--offline',
+      '-n',
+      'team-checks',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 2);
     assert.ok(kube.get('namespaces', undefined, 'team-checks'), 'the namespace stays');
-    await waitFor(() => ['deployments', 'services', 'configmaps', 'secrets', 'jobs', 'networkpolicies']
-      .every((kind) => kube.list(kind, 'team-checks').filter((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'kubectl-email-validate').length === 0), 10_000, 'objects removed');
+    await waitFor(
+      () =>
+        ['deployments', 'services', 'configmaps', 'secrets', 'jobs', 'networkpolicies'].every(
+          (kind) =>
+            kube
+              .list(kind, 'team-checks')
+              .filter(
+                (o) =>
+                  o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'kubectl-email-validate',
+              ).length === 0,
+        ),
+      10_000,
+      'objects removed',
+    );
     await waitFor(() => kube.list('pods', 'team-checks').length === 0, 10_000, 'pods gone');
   });
 
@@ -64,7 +114,14 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
     writeFileSync(input, 'a@example.com\n');
     kube.faults.denyNamespaceCreate();
     try {
-      const r = await runCli(['check', input, '--in-cluster', '--offline', '--kubeconfig', kube.kubeconfigPath]);
+      const r = await runCli([
+        'check',
+        input,
+        '--in-cluster',
+        '--offline',
+        '--kubeconfig',
+        kube.kubeconfigPath,
+      ]);
       assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, /EV_ERR_KUBE_FORBIDDEN/);
       assert.match(r.stderr, /-n EXISTING_NAMESPACE/);
@@ -77,7 +134,15 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
   it('refuses --state without --out with --in-cluster before touching the cluster', async () => {
     const input = join(tmp.dir, 'one.txt');
     writeFileSync(input, 'a@example.com\n');
-    const r = await runCli(['check', input, '--in-cluster', '--state', join(tmp.dir, 's'), '--kubeconfig', kube.kubeconfigPath]);
+    const r = await runCli([
+      'check',
+      input,
+      '--in-cluster',
+      '--state',
+      join(tmp.dir, 's'),
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--state needs --out.*EV_ERR_INVALID_OPTION/);
     assert.equal(r.stderr.includes('    at '), false, 'no stack trace');
@@ -87,7 +152,16 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
   it('refuses a fake HELO name with --in-cluster --smtp-probe (as a local run does) before touching the cluster', async () => {
     const input = join(tmp.dir, 'one.txt');
     writeFileSync(input, 'a@example.com\n');
-    const r = await runCli(['check', input, '--in-cluster', '--smtp-probe', '--helo', 'gmail.com', '--kubeconfig', kube.kubeconfigPath]);
+    const r = await runCli([
+      'check',
+      input,
+      '--in-cluster',
+      '--smtp-probe',
+      '--helo',
+      'gmail.com',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--helo "gmail\.com".*EV_ERR_INVALID_OPTION/);
     assert.equal(r.stderr.includes('    at '), false, 'no stack trace');
@@ -99,12 +173,36 @@ describe('check --in-cluster: the CLI (fake API server)', function () {
     writeFileSync(input, Array.from({ length: 200 }, (_, i) => `u${i}@d${i}.example`).join('\n'));
     hold.hold();
     try {
-      const child = spawn(NODE, [CLI, 'check', input, '--in-cluster', '--shards', '2', '--concurrency', '4', '--dns-server', hold.server, '--dns-timeout', '30s', '--dns-tries', '1', '--kubeconfig', kube.kubeconfigPath],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        NODE,
+        [
+          CLI,
+          'check',
+          input,
+          '--in-cluster',
+          '--shards',
+          '2',
+          '--concurrency',
+          '4',
+          '--dns-server',
+          hold.server,
+          '--dns-timeout',
+          '30s',
+          '--dns-tries',
+          '1',
+          '--kubeconfig',
+          kube.kubeconfigPath,
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
       child.stdout.resume();
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('close', (code) => resolve(code)),
+      );
       await waitFor(() => hold.waiting >= 1, 60_000, 'a shard holding work');
       assert.equal(managedNamespaces().length, 1);
       child.kill('SIGINT');

@@ -17,14 +17,28 @@ import { startFakeKube, type FakeKube } from '../../support/fake-kube/index.ts';
 import { startFakeDns, type FakeDns, type ZoneEntry } from '../../support/fake-dns.ts';
 import { redisPidsOn, requireRedisServer } from '../../support/redis-server.ts';
 import { runCheckCommand, type CheckOptions } from '../../../plugin/lib/check/run-check-command.ts';
-import { runCheckInCluster, type ClusterCheckOptions } from '../../../plugin/lib/check-cluster/run.ts';
+import {
+  runCheckInCluster,
+  type ClusterCheckOptions,
+} from '../../../plugin/lib/check-cluster/run.ts';
 import { REDIS_SELECTOR, SHARD_SELECTOR } from '../../../src/check-cluster/manifests.ts';
 import type { KubeClient } from '../../../plugin/lib/kube/adapter.ts';
-import { baseIo, baseOptions, runCli, tempDir, waitFor, ROOT, NODE, CLI } from '../check/helpers.ts';
+import {
+  baseIo,
+  baseOptions,
+  runCli,
+  tempDir,
+  waitFor,
+  ROOT,
+  NODE,
+  CLI,
+} from '../check/helpers.ts';
 import { startDnsHold, type DnsHold } from './dns-hold.ts';
 
 function buildBundle(): void {
-  const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -45,7 +59,10 @@ export function addressList(n: number, domains: number): string {
 }
 
 function indexes(jsonl: string): number[] {
-  return jsonl.trim().split('\n').map((l) => (JSON.parse(l) as { index: number }).index);
+  return jsonl
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { index: number }).index);
 }
 
 describe('check --in-cluster (fake API server, Redis)', function () {
@@ -70,26 +87,44 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     return readFileSync(out, 'utf8');
   }
 
-  async function inCluster(o: CheckOptions, c: Partial<ClusterCheckOptions> = {}): Promise<{ out: string; status: string[]; namespace: string }> {
+  async function inCluster(
+    o: CheckOptions,
+    c: Partial<ClusterCheckOptions> = {},
+  ): Promise<{ out: string; status: string[]; namespace: string }> {
     const out = o.out ?? join(tmp.dir, `cluster-${Math.random()}.jsonl`);
     const status: string[] = [];
     let namespace = '';
     await runCheckInCluster({ ...o, out }, baseIo(), {
-      shards: 3, kube: { kubeconfig: kube.kubeconfigPath }, leaseTtlMs: 2000, redisUnreachableMs: 3000, onStatus: (l) => status.push(l), ...c,
-      onRunning: (info) => { namespace = info.namespace; c.onRunning?.(info); },
+      shards: 3,
+      kube: { kubeconfig: kube.kubeconfigPath },
+      leaseTtlMs: 2000,
+      redisUnreachableMs: 3000,
+      onStatus: (l) => status.push(l),
+      ...c,
+      onRunning: (info) => {
+        namespace = info.namespace;
+        c.onRunning?.(info);
+      },
     });
     return { out: readFileSync(out, 'utf8'), status, namespace };
   }
 
   function assertGone(namespace: string): void {
     assert.equal(kube.get('namespaces', undefined, namespace), undefined, 'namespace removed');
-    assert.equal(kube.list('pods').filter((p) => p.metadata.namespace === namespace).length, 0, 'no pods left');
+    assert.equal(
+      kube.list('pods').filter((p) => p.metadata.namespace === namespace).length,
+      0,
+      'no pods left',
+    );
   }
 
   it('--offline --shards 3, a list larger than a ConfigMap: same results as a local check, each address once, nothing left behind', async () => {
     const input = join(tmp.dir, 'offline.txt');
     writeFileSync(input, addressList(60_000, 500));
-    assert.ok(statSync(input).size > MAX_CONFIGMAP_BYTES, 'the list is larger than a ConfigMap can hold');
+    assert.ok(
+      statSync(input).size > MAX_CONFIGMAP_BYTES,
+      'the list is larger than a ConfigMap can hold',
+    );
     const o = baseOptions({ paths: [input], offline: true });
     const want = await local(o);
     const got = await inCluster(o);
@@ -114,19 +149,34 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     } finally {
       kube.faults.dropPortForwardsAfterBytes(undefined);
     }
-    assert.ok(kube.portForwardsOpened - opened >= 4, `the tunnel was re-opened after drops (${kube.portForwardsOpened - opened} forwards)`);
+    assert.ok(
+      kube.portForwardsOpened - opened >= 4,
+      `the tunnel was re-opened after drops (${kube.portForwardsOpened - opened} forwards)`,
+    );
   });
 
-  it('fails fast with the pod\'s reason when every shard crashes, and still cleans up', async () => {
+  it("fails fast with the pod's reason when every shard crashes, and still cleans up", async () => {
     const input = join(tmp.dir, 'crash.txt');
     writeFileSync(input, 'a@example.com\n');
-    const bundle = Buffer.from('console.error(\'shard: cannot start\'); process.exit(1);\n');
+    const bundle = Buffer.from("console.error('shard: cannot start'); process.exit(1);\n");
     let namespace = '';
     await assert.rejects(
-      runCheckInCluster({ ...baseOptions({ paths: [input], offline: true }), out: join(tmp.dir, 'crash.jsonl') }, baseIo(), {
-        shards: 2, kube: { kubeconfig: kube.kubeconfigPath }, bundle, onRunning: (info) => { namespace = info.namespace; },
-      }),
-      (err: unknown) => isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_SHARDS_FAILED' && /keeps crashing/.test(err.message),
+      runCheckInCluster(
+        { ...baseOptions({ paths: [input], offline: true }), out: join(tmp.dir, 'crash.jsonl') },
+        baseIo(),
+        {
+          shards: 2,
+          kube: { kubeconfig: kube.kubeconfigPath },
+          bundle,
+          onRunning: (info) => {
+            namespace = info.namespace;
+          },
+        },
+      ),
+      (err: unknown) =>
+        isEmailValidateError(err) &&
+        err.code === 'EV_ERR_CHECK_SHARDS_FAILED' &&
+        /keeps crashing/.test(err.message),
     );
     assert.ok(namespace);
     assertGone(namespace);
@@ -140,25 +190,45 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     const want = await local(o);
     let killedAt = -1;
     let restarted: Promise<void> = Promise.resolve();
-    const got = await inCluster({ ...o, out }, {
-      onRunning: ({ namespace, client }) => {
-        restarted = (async () => {
-          const [pod] = await client.listPods(namespace, REDIS_SELECTOR);
-          const name = pod.metadata?.name ?? '';
-          // Mid-run: results are being written.
-          await waitFor(() => (statSync(out, { throwIfNoEntry: false })?.size ?? 0) > 0, 60_000, 'results written');
-          const pids = redisPidsOn(pod.status?.podIP ?? '');
-          assert.equal(pids.length, 1, 'one redis-server serves the pod');
-          killedAt = statSync(out).size;
-          process.kill(pids[0], 'SIGKILL');
-          await waitFor(() => ((kube.get('pods', namespace, name) as any)?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 30_000, 'the Redis container restarted');
-        })();
+    const got = await inCluster(
+      { ...o, out },
+      {
+        onRunning: ({ namespace, client }) => {
+          restarted = (async () => {
+            const [pod] = await client.listPods(namespace, REDIS_SELECTOR);
+            const name = pod.metadata?.name ?? '';
+            // Mid-run: results are being written.
+            await waitFor(
+              () => (statSync(out, { throwIfNoEntry: false })?.size ?? 0) > 0,
+              60_000,
+              'results written',
+            );
+            const pids = redisPidsOn(pod.status?.podIP ?? '');
+            assert.equal(pids.length, 1, 'one redis-server serves the pod');
+            killedAt = statSync(out).size;
+            process.kill(pids[0], 'SIGKILL');
+            await waitFor(
+              () =>
+                ((kube.get('pods', namespace, name) as any)?.status?.containerStatuses?.[0]
+                  ?.restartCount ?? 0) >= 1,
+              30_000,
+              'the Redis container restarted',
+            );
+          })();
+        },
       },
-    });
+    );
     await restarted;
-    assert.ok(killedAt >= 0 && killedAt < want.length, `killed mid-run (${killedAt} of ${want.length} bytes written)`);
+    assert.ok(
+      killedAt >= 0 && killedAt < want.length,
+      `killed mid-run (${killedAt} of ${want.length} bytes written)`,
+    );
     assert.equal(got.out, want);
-    assert.equal(got.status.some((l) => /came back empty/.test(l)), false, `nothing had to be re-sent, the AOF kept it: ${got.status.join(' | ')}`);
+    assert.equal(
+      got.status.some((l) => /came back empty/.test(l)),
+      false,
+      `nothing had to be re-sent, the AOF kept it: ${got.status.join(' | ')}`,
+    );
     assertGone(got.namespace);
   });
 
@@ -174,13 +244,20 @@ describe('check --in-cluster (fake API server, Redis)', function () {
           await new Promise((r) => setTimeout(r, 300));
           const [pod] = await client.listPods(namespace, REDIS_SELECTOR);
           deleted = pod.metadata?.name ?? '';
-          await client.core.deleteNamespacedPod({ namespace, name: deleted, gracePeriodSeconds: 0 });
+          await client.core.deleteNamespacedPod({
+            namespace,
+            name: deleted,
+            gracePeriodSeconds: 0,
+          });
         })();
       },
     });
     assert.ok(deleted, 'the Redis pod was deleted');
     assert.equal(got.out, want);
-    assert.ok(got.status.some((l) => /came back empty/.test(l)), `the CLI said it re-sent work: ${got.status.join(' | ')}`);
+    assert.ok(
+      got.status.some((l) => /came back empty/.test(l)),
+      `the CLI said it re-sent work: ${got.status.join(' | ')}`,
+    );
     const idx = indexes(got.out);
     assert.equal(new Set(idx).size, idx.length);
     assertGone(got.namespace);
@@ -194,16 +271,45 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     const out = join(tmp.dir, 'kill9.jsonl');
     const home = join(tmp.dir, 'home-kill9');
     mkdirSync(home, { recursive: true });
-    const child = spawn(NODE, [CLI, 'check', '--in-cluster', '--offline', '--shards', '3', '--kubeconfig', kube.kubeconfigPath, '--out', out, input], {
-      env: { ...process.env, HOME: home, CI: '' }, stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      NODE,
+      [
+        CLI,
+        'check',
+        '--in-cluster',
+        '--offline',
+        '--shards',
+        '3',
+        '--kubeconfig',
+        kube.kubeconfigPath,
+        '--out',
+        out,
+        input,
+      ],
+      {
+        env: { ...process.env, HOME: home, CI: '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
     try {
       await waitFor(() => /shards started/.test(stderr), 60_000, 'the shards started');
       // Some results written, then the CLI dies without a chance to clean up.
-      await waitFor(() => { try { return statSync(out).size > 100_000; } catch { return false; } }, 60_000, 'some output written');
+      await waitFor(
+        () => {
+          try {
+            return statSync(out).size > 100_000;
+          } catch {
+            return false;
+          }
+        },
+        60_000,
+        'some output written',
+      );
       child.kill('SIGKILL');
       await exited;
     } finally {
@@ -214,13 +320,37 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     assert.ok(kube.get('namespaces', undefined, namespace), 'the run is still there');
     assert.notEqual(readFileSync(out, 'utf8'), want, 'the killed CLI had not finished');
     // `status` lists the orphaned run with its progress.
-    const st = await runCli(['status', '-o', 'json', '--kubeconfig', kube.kubeconfigPath], { env: { HOME: home } });
+    const st = await runCli(['status', '-o', 'json', '--kubeconfig', kube.kubeconfigPath], {
+      env: { HOME: home },
+    });
     assert.equal(st.code, 0, st.stderr);
-    const row = (JSON.parse(st.stdout) as Array<{ kind?: string; namespace: string; written: number | null; queued: number | null }>).find((r) => r.kind === 'check' && r.namespace === namespace);
-    assert.ok(row && row.written !== null && row.queued !== null && row.queued > 0 && row.queued >= row.written, `status shows the run's progress: ${st.stdout}`);
+    const row = (
+      JSON.parse(st.stdout) as Array<{
+        kind?: string;
+        namespace: string;
+        written: number | null;
+        queued: number | null;
+      }>
+    ).find((r) => r.kind === 'check' && r.namespace === namespace);
+    assert.ok(
+      row &&
+        row.written !== null &&
+        row.queued !== null &&
+        row.queued > 0 &&
+        row.queued >= row.written,
+      `status shows the run's progress: ${st.stdout}`,
+    );
     const status: string[] = [];
-    await runCheckInCluster(baseOptions({ offline: true }), baseIo(), { shards: 3, kube: { kubeconfig: kube.kubeconfigPath }, attach: namespace, onStatus: (l) => status.push(l) });
-    assert.ok(status.some((l) => /attached to the run/.test(l)), status.join(' | '));
+    await runCheckInCluster(baseOptions({ offline: true }), baseIo(), {
+      shards: 3,
+      kube: { kubeconfig: kube.kubeconfigPath },
+      attach: namespace,
+      onStatus: (l) => status.push(l),
+    });
+    assert.ok(
+      status.some((l) => /attached to the run/.test(l)),
+      status.join(' | '),
+    );
     assert.equal(readFileSync(out, 'utf8'), want);
     assertGone(namespace);
   });
@@ -234,9 +364,19 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     const want = await local(baseOptions({ paths: [input], offline: true }));
     const got = await inCluster(o);
     assert.equal(got.out, want);
-    assert.equal(statSync(state, { throwIfNoEntry: false }), undefined, 'the state file is removed once the run finished');
-    await assert.rejects(runCheckInCluster(baseOptions({ offline: true }), baseIo(), { shards: 1, kube: { kubeconfig: kube.kubeconfigPath }, attach: got.namespace }),
-      (err: unknown) => isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_ATTACH');
+    assert.equal(
+      statSync(state, { throwIfNoEntry: false }),
+      undefined,
+      'the state file is removed once the run finished',
+    );
+    await assert.rejects(
+      runCheckInCluster(baseOptions({ offline: true }), baseIo(), {
+        shards: 1,
+        kube: { kubeconfig: kube.kubeconfigPath },
+        attach: got.namespace,
+      }),
+      (err: unknown) => isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_ATTACH',
+    );
   });
 
   describe('with DNS checks held in flight (pods deleted mid-run)', () => {
@@ -258,10 +398,16 @@ describe('check --in-cluster (fake API server, Redis)', function () {
       await dns?.close();
     });
 
-    it('redoes the dead shard\'s work: results equal a local check, every address written exactly once', async () => {
+    it("redoes the dead shard's work: results equal a local check, every address written exactly once", async () => {
       const input = join(tmp.dir, 'dns.txt');
       writeFileSync(input, addressList(1500, 300));
-      const o = baseOptions({ paths: [input], concurrency: 6, dnsServer: hold.server, dnsTimeoutMs: 20_000, dnsTries: 1 });
+      const o = baseOptions({
+        paths: [input],
+        concurrency: 6,
+        dnsServer: hold.server,
+        dnsTimeoutMs: 20_000,
+        dnsTries: 1,
+      });
       const want = await local(o);
       hold.hold();
       let deleted = '';
@@ -273,14 +419,26 @@ describe('check --in-cluster (fake API server, Redis)', function () {
           assert.ok(pods.length >= 1);
           deleted = pods[0].metadata?.name ?? '';
           // Through the API, as `kubectl delete pod --grace-period=0` would.
-          await client.core.deleteNamespacedPod({ namespace: ns, name: deleted, gracePeriodSeconds: 0 });
-          await waitFor(() => kube.get('pods', ns, deleted) === undefined, 30_000, `pod ${deleted} gone`);
+          await client.core.deleteNamespacedPod({
+            namespace: ns,
+            name: deleted,
+            gracePeriodSeconds: 0,
+          });
+          await waitFor(
+            () => kube.get('pods', ns, deleted) === undefined,
+            30_000,
+            `pod ${deleted} gone`,
+          );
         } finally {
           hold.release();
         }
       };
       let killing: Promise<void> = Promise.resolve();
-      const got = await inCluster(o, { onRunning: ({ namespace, client }) => { killing = killer(namespace, client); } });
+      const got = await inCluster(o, {
+        onRunning: ({ namespace, client }) => {
+          killing = killer(namespace, client);
+        },
+      });
       await killing;
       assert.ok(deleted, 'a shard pod was deleted');
       assert.equal(got.out, want);
@@ -290,4 +448,3 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     });
   });
 });
-

@@ -20,7 +20,9 @@ describe('check --in-cluster on an IPv6-only cluster (fake in IPv6 mode)', funct
   let tmp: ReturnType<typeof tempDir>;
   before(async function () {
     requireRedisServer(this);
-    const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     kube = await startFakeKube({ ipFamily: 'IPv6' });
     tmp = tempDir();
@@ -32,12 +34,21 @@ describe('check --in-cluster on an IPv6-only cluster (fake in IPv6 mode)', funct
 
   it('--offline --shards 2: the same results as a local check', async () => {
     const input = join(tmp.dir, 'list.txt');
-    writeFileSync(input, Array.from({ length: 500 }, (_, i) => (i % 37 === 3 ? 'not an address' : `user${i}@d${i % 7}.example`)).join('\n'));
+    writeFileSync(
+      input,
+      Array.from({ length: 500 }, (_, i) =>
+        i % 37 === 3 ? 'not an address' : `user${i}@d${i % 7}.example`,
+      ).join('\n'),
+    );
     const o = baseOptions({ paths: [input], offline: true });
     const localOut = join(tmp.dir, 'local.jsonl');
     await runCheckCommand({ ...o, out: localOut }, baseIo());
     const clusterOut = join(tmp.dir, 'cluster.jsonl');
-    await runCheckInCluster({ ...o, out: clusterOut }, baseIo(), { shards: 2, kube: { kubeconfig: kube.kubeconfigPath }, leaseTtlMs: 2000 });
+    await runCheckInCluster({ ...o, out: clusterOut }, baseIo(), {
+      shards: 2,
+      kube: { kubeconfig: kube.kubeconfigPath },
+      leaseTtlMs: 2000,
+    });
     assert.equal(readFileSync(clusterOut, 'utf8'), readFileSync(localOut, 'utf8'));
   });
 });

@@ -18,7 +18,13 @@ import { runCheckInCluster } from '../../../plugin/lib/check-cluster/run.ts';
 import { baseIo, baseOptions, tempDir, ROOT } from '../check/helpers.ts';
 import { requireRedisServer } from '../../support/redis-server.ts';
 
-interface CountingSmtp { port: number; sessions: number; maxActive: number; rcpts: number; close(): Promise<void> }
+interface CountingSmtp {
+  port: number;
+  sessions: number;
+  maxActive: number;
+  rcpts: number;
+  close(): Promise<void>;
+}
 
 /** An SMTP server that accepts every recipient (slowly) and counts sessions open at once. */
 async function startCountingSmtp(): Promise<CountingSmtp> {
@@ -30,14 +36,34 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
     sock.on('close', () => sockets.delete(sock));
     // A session counts from EHLO to QUIT (a client closing its socket after QUIT is not a session any more).
     let open = false;
-    const begin = (): void => { if (!open) { open = true; active++; stats.sessions++; stats.maxActive = Math.max(stats.maxActive, active); } };
-    const finish = (): void => { if (open) { open = false; active--; } };
+    const begin = (): void => {
+      if (!open) {
+        open = true;
+        active++;
+        stats.sessions++;
+        stats.maxActive = Math.max(stats.maxActive, active);
+      }
+    };
+    const finish = (): void => {
+      if (open) {
+        open = false;
+        active--;
+      }
+    };
     sock.on('close', finish);
     sock.on('error', () => {});
     let chain = Promise.resolve();
     let buf = '';
     const reply = (text: string, delayMs = 0): void => {
-      chain = chain.then(() => new Promise<void>((r) => setTimeout(() => { if (!sock.destroyed) sock.write(`${text}\r\n`); r(); }, delayMs)));
+      chain = chain.then(
+        () =>
+          new Promise<void>((r) =>
+            setTimeout(() => {
+              if (!sock.destroyed) sock.write(`${text}\r\n`);
+              r();
+            }, delayMs),
+          ),
+      );
     };
     reply('220 mx.shared.test ESMTP');
     sock.setEncoding('utf8').on('data', (d: string) => {
@@ -49,9 +75,15 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
         if (verb === 'EHLO' || verb === 'HELO') begin();
         if (verb === 'QUIT') finish();
         if (verb === 'EHLO') reply('250-mx.shared.test\r\n250 SIZE 1000000');
-        else if (verb === 'RCPT') { stats.rcpts++; reply('250 2.1.5 OK', 15); }
-        else if (verb === 'QUIT') { reply('221 bye'); chain = chain.then(() => { sock.end(); }); }
-        else if (['HELO', 'MAIL', 'RSET', 'NOOP'].includes(verb)) reply('250 OK');
+        else if (verb === 'RCPT') {
+          stats.rcpts++;
+          reply('250 2.1.5 OK', 15);
+        } else if (verb === 'QUIT') {
+          reply('221 bye');
+          chain = chain.then(() => {
+            sock.end();
+          });
+        } else if (['HELO', 'MAIL', 'RSET', 'NOOP'].includes(verb)) reply('250 OK');
         else reply('500 unknown');
       }
     });
@@ -60,11 +92,21 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
   const port = (server.address() as { port: number }).port;
   return {
     port,
-    get sessions() { return stats.sessions; },
-    get maxActive() { return stats.maxActive; },
-    get rcpts() { return stats.rcpts; },
-    close: () => new Promise((r) => { for (const x of sockets) x.destroy(); server.close(() => r()); }),
-  } as CountingSmtp;
+    get sessions() {
+      return stats.sessions;
+    },
+    get maxActive() {
+      return stats.maxActive;
+    },
+    get rcpts() {
+      return stats.rcpts;
+    },
+    close: () =>
+      new Promise((r) => {
+        for (const x of sockets) x.destroy();
+        server.close(() => r());
+      }),
+  };
 }
 
 describe('check --in-cluster --smtp-probe: provider limits hold across shards', function () {
@@ -77,11 +119,19 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
   let tmp: ReturnType<typeof tempDir>;
   before(async function () {
     requireRedisServer(this);
-    const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'plugin/build.ts'), 'check'], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     kube = await startFakeKube();
     smtp = await startCountingSmtp();
-    dns = await startFakeDns((name) => (/^d\d+\.test$/.test(name) ? { mx: [{ priority: 10, exchange: `mx-${name.split('.')[0]}.shared.test` }] } : name.endsWith('.shared.test') ? { a: ['127.0.0.1'] } : undefined));
+    dns = await startFakeDns((name) =>
+      /^d\d+\.test$/.test(name)
+        ? { mx: [{ priority: 10, exchange: `mx-${name.split('.')[0]}.shared.test` }] }
+        : name.endsWith('.shared.test')
+          ? { a: ['127.0.0.1'] }
+          : undefined,
+    );
     tmp = tempDir();
   });
   after(async () => {
@@ -93,11 +143,25 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
 
   it('never more SMTP sessions at once than --mx-concurrency, with 3 shards; catch-all probed once per domain; same results as a local run', async () => {
     const input = join(tmp.dir, 'in.txt');
-    writeFileSync(input, `${Array.from({ length: 48 }, (_, i) => `user${i}@d${i % 24}.test`).join('\n')}\n`);
+    writeFileSync(
+      input,
+      `${Array.from({ length: 48 }, (_, i) => `user${i}@d${i % 24}.test`).join('\n')}\n`,
+    );
     const o = baseOptions({
-      paths: [input], dnsServer: dns.server, dnsTimeoutMs: 5000, smtpProbe: true, helo: 'probe.check.test', mailFrom: 'verify@check.test',
-      smtpPort: smtp.port, allowPrivateMx: true, port25Check: `127.0.0.1:${smtp.port}`, concurrency: 12,
-      domainConcurrency: 4, domainRate: 1000, mxConcurrency: 1, mxRate: 1000,
+      paths: [input],
+      dnsServer: dns.server,
+      dnsTimeoutMs: 5000,
+      smtpProbe: true,
+      helo: 'probe.check.test',
+      mailFrom: 'verify@check.test',
+      smtpPort: smtp.port,
+      allowPrivateMx: true,
+      port25Check: `127.0.0.1:${smtp.port}`,
+      concurrency: 12,
+      domainConcurrency: 4,
+      domainRate: 1000,
+      mxConcurrency: 1,
+      mxRate: 1000,
     });
     const localOut = join(tmp.dir, 'local.jsonl');
     await runCheckCommand({ ...o, out: localOut }, baseIo());
@@ -105,8 +169,14 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
     const before = smtp.sessions;
     const localRcpts = smtp.rcpts;
     const clusterOut = join(tmp.dir, 'cluster.jsonl');
-    await runCheckInCluster({ ...o, out: clusterOut }, baseIo(), { shards: 3, kube: { kubeconfig: kube.kubeconfigPath } });
-    assert.ok(smtp.sessions - before >= 48, `every address probed in the cluster (${smtp.sessions - before} sessions)`);
+    await runCheckInCluster({ ...o, out: clusterOut }, baseIo(), {
+      shards: 3,
+      kube: { kubeconfig: kube.kubeconfigPath },
+    });
+    assert.ok(
+      smtp.sessions - before >= 48,
+      `every address probed in the cluster (${smtp.sessions - before} sessions)`,
+    );
     assert.equal(smtp.maxActive, 1, 'one session at a time across all shards');
     // The catch-all answer is shared through Redis: probed once per domain across shards, as locally.
     assert.equal(smtp.rcpts - localRcpts, localRcpts, 'as many RCPT commands as the local run');

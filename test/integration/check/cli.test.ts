@@ -17,17 +17,34 @@ function lastCheckpointIndex(stateFile: string): number {
   for (const l of lines) {
     if (!l.startsWith('{"cp"')) continue;
     // Each line is JSON, a tab and a checksum.
-    try { index = (JSON.parse(l.slice(0, l.lastIndexOf('\t'))) as { cp: { index: number } }).cp.index; } catch { /* torn line */ }
+    try {
+      index = (JSON.parse(l.slice(0, l.lastIndexOf('\t'))) as { cp: { index: number } }).cp.index;
+    } catch {
+      /* torn line */
+    }
   }
   return index;
 }
 
 /** Starts the CLI, SIGKILLs it once the state file holds a checkpoint past `minIndex`, resolves when it is dead. */
-async function killMidRun(args: string[], stateFile: string, minIndex: number): Promise<{ killedAt: number; exited: 'killed' | 'finished' }> {
+async function killMidRun(
+  args: string[],
+  stateFile: string,
+  minIndex: number,
+): Promise<{ killedAt: number; exited: 'killed' | 'finished' }> {
   const child = spawn(NODE, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let finished = false;
-  const exited = new Promise<void>((r) => child.on('exit', () => { finished = true; r(); }));
-  await waitFor(() => finished || lastCheckpointIndex(stateFile) > minIndex, 60_000, 'a checkpoint');
+  const exited = new Promise<void>((r) =>
+    child.on('exit', () => {
+      finished = true;
+      r();
+    }),
+  );
+  await waitFor(
+    () => finished || lastCheckpointIndex(stateFile) > minIndex,
+    60_000,
+    'a checkpoint',
+  );
   if (finished) return { killedAt: lastCheckpointIndex(stateFile), exited: 'finished' };
   child.kill('SIGKILL');
   await exited;
@@ -40,18 +57,33 @@ describe('check: the CLI end to end', function () {
   it('streams JSON lines for a file (offline) with a summary on stderr', async () => {
     const r = await runCli(['check', '--offline', SAMPLE]);
     assert.equal(r.code, 0, r.stderr);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as CheckResult);
-    assert.equal(rows.length, 9, 'alice@EXAMPLE.com is alice@example.com (domains are case-insensitive); Bob and bob differ (local parts are not)');
-    assert.deepEqual(rows.map((x) => x.verdict), ['valid', 'valid', 'valid', 'invalid', 'risky', 'risky', 'risky', 'risky', 'valid']);
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as CheckResult);
+    assert.equal(
+      rows.length,
+      9,
+      'alice@EXAMPLE.com is alice@example.com (domains are case-insensitive); Bob and bob differ (local parts are not)',
+    );
+    assert.deepEqual(
+      rows.map((x) => x.verdict),
+      ['valid', 'valid', 'valid', 'invalid', 'risky', 'risky', 'risky', 'risky', 'valid'],
+    );
     assert.match(r.stderr, /9 addresses checked \(1 duplicate skipped\)/);
   });
 
   it('reads a CSV column from standard input and writes CSV', async () => {
-    const r = await runCli(['check', '--offline', '--column', 'email', '-o', 'csv'], { input: readFileSync(SAMPLE_CSV, 'utf8') });
+    const r = await runCli(['check', '--offline', '--column', 'email', '-o', 'csv'], {
+      input: readFileSync(SAMPLE_CSV, 'utf8'),
+    });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0], /^address,normalized,verdict,reasons/);
-    assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]), ['alice@example.com', 'bob@example.com', 'bad@@example.com']);
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.split(',')[0]),
+      ['alice@example.com', 'bob@example.com', 'bad@@example.com'],
+    );
   });
 
   it('exits 1 with --fail-on when a verdict matches, 0 otherwise', async () => {
@@ -62,8 +94,14 @@ describe('check: the CLI end to end', function () {
   it('reports user mistakes as one line with a code and a hint, exit 2, no stack trace', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['check', '--offline', '/nonexistent/list.txt'], /EV_ERR_INPUT_INVALID/],
-      [['check', '--offline', '--column', 'mail', SAMPLE_CSV], /no column "mail".*EV_ERR_INPUT_INVALID/],
-      [['check', '--offline', '--state', '/tmp/x.state', SAMPLE], /--state needs --out.*EV_ERR_CONFLICTING_OPTIONS/],
+      [
+        ['check', '--offline', '--column', 'mail', SAMPLE_CSV],
+        /no column "mail".*EV_ERR_INPUT_INVALID/,
+      ],
+      [
+        ['check', '--offline', '--state', '/tmp/x.state', SAMPLE],
+        /--state needs --out.*EV_ERR_CONFLICTING_OPTIONS/,
+      ],
       [['check', '--rate', 'fast', '--offline', SAMPLE], /--rate "fast".*EV_ERR_INVALID_OPTION/],
       [['check', '--smtp-probe', '--helo', 'gmail.com', SAMPLE], /EV_ERR_INVALID_OPTION/],
     ];
@@ -81,12 +119,28 @@ describe('check: the CLI end to end', function () {
     try {
       const state = join(t.dir, 's.state');
       const out = join(t.dir, 'out.jsonl');
-      assert.equal((await runCli(['check', '--offline', SAMPLE, '--out', out, '--state', state])).code, 0);
-      const r = await runCli(['check', '--offline', SAMPLE_CSV, '--column', 'email', '--out', out, '--state', state]);
+      assert.equal(
+        (await runCli(['check', '--offline', SAMPLE, '--out', out, '--state', state])).code,
+        0,
+      );
+      const r = await runCli([
+        'check',
+        '--offline',
+        SAMPLE_CSV,
+        '--column',
+        'email',
+        '--out',
+        out,
+        '--state',
+        state,
+      ]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /EV_ERR_STATE_INVALID/);
       writeFileSync(state, 'garbage\n');
-      assert.match((await runCli(['check', '--offline', SAMPLE, '--out', out, '--state', state])).stderr, /EV_ERR_STATE_INVALID/);
+      assert.match(
+        (await runCli(['check', '--offline', SAMPLE, '--out', out, '--state', state])).stderr,
+        /EV_ERR_STATE_INVALID/,
+      );
     } finally {
       t.cleanup();
     }
@@ -97,15 +151,34 @@ describe('check: the CLI end to end', function () {
     try {
       const input = join(t.dir, 'in.txt');
       const lines: string[] = [];
-      for (let i = 0; i < 300_000; i++) lines.push(i % 17 === 0 ? `dup${i % 1000}@example.com` : i % 31 === 0 ? `bad..${i}@x` : `user${i}@d${i % 5000}.example.com`);
+      for (let i = 0; i < 300_000; i++)
+        lines.push(
+          i % 17 === 0
+            ? `dup${i % 1000}@example.com`
+            : i % 31 === 0
+              ? `bad..${i}@x`
+              : `user${i}@d${i % 5000}.example.com`,
+        );
       writeFileSync(input, `${lines.join('\n')}\n`);
       const ref = join(t.dir, 'ref.jsonl');
-      const refRun = await runCli(['check', '--offline', input, '--out', ref], { env: { DEBUG: '1' } });
+      const refRun = await runCli(['check', '--offline', input, '--out', ref], {
+        env: { DEBUG: '1' },
+      });
       assert.equal(refRun.code, 0, refRun.stderr);
 
       const out = join(t.dir, 'out.jsonl');
       const state = join(t.dir, 'run.state');
-      const args = ['check', '--offline', input, '--out', out, '--state', state, '--checkpoint-interval', '5ms'];
+      const args = [
+        'check',
+        '--offline',
+        input,
+        '--out',
+        out,
+        '--state',
+        state,
+        '--checkpoint-interval',
+        '5ms',
+      ];
       const k1 = await killMidRun(args, state, 20_000);
       assert.equal(k1.exited, 'killed', 'the run finished before it could be killed');
       const k2 = await killMidRun(args, state, k1.killedAt + 20_000);
@@ -130,14 +203,35 @@ describe('check: the CLI end to end', function () {
       try {
         const input = join(t.dir, 'in.txt');
         const n = 3000;
-        writeFileSync(input, `${Array.from({ length: n }, (_, i) => `u${i}@d${i}.test`).join('\n')}\n`);
+        writeFileSync(
+          input,
+          `${Array.from({ length: n }, (_, i) => `u${i}@d${i}.test`).join('\n')}\n`,
+        );
         const ref = join(t.dir, 'ref.jsonl');
-        assert.equal((await runCli(['check', input, '--out', ref, '--dns-server', dns.server])).code, 0);
+        assert.equal(
+          (await runCli(['check', input, '--out', ref, '--dns-server', dns.server])).code,
+          0,
+        );
         dns.queries.clear();
 
         const out = join(t.dir, 'out.jsonl');
         const state = join(t.dir, 'run.state');
-        const args = ['check', input, '--out', out, '--state', state, '--dns-server', dns.server, '--rate', '1000/s', '--concurrency', '8', '--checkpoint-interval', '10ms'];
+        const args = [
+          'check',
+          input,
+          '--out',
+          out,
+          '--state',
+          state,
+          '--dns-server',
+          dns.server,
+          '--rate',
+          '1000/s',
+          '--concurrency',
+          '8',
+          '--checkpoint-interval',
+          '10ms',
+        ];
         const k = await killMidRun(args, state, 600);
         assert.equal(k.exited, 'killed');
         const r = await runCli(args);

@@ -14,11 +14,17 @@ describe('check: DNS against a fake DNS server on loopback', function () {
   let dns: FakeDns;
   before(async () => {
     dns = await startFakeDns({
-      'mx.test': { mx: [{ priority: 10, exchange: 'mail.mx.test' }, { priority: 5, exchange: 'mail0.mx.test' }] },
+      'mx.test': {
+        mx: [
+          { priority: 10, exchange: 'mail.mx.test' },
+          { priority: 5, exchange: 'mail0.mx.test' },
+        ],
+      },
       'mail.mx.test': { a: ['192.0.2.10'] },
       'mail0.mx.test': { a: ['192.0.2.11'], aaaa: ['2001:db8::11'] },
       'nullmx.test': { mx: [{ priority: 0, exchange: '.' }] },
-      'v6only.test': { mx: [{ priority: 1, exchange: 'mx6.v6only.test' }] }, 'mx6.v6only.test': { aaaa: ['2001:db8::66'] },
+      'v6only.test': { mx: [{ priority: 1, exchange: 'mx6.v6only.test' }] },
+      'mx6.v6only.test': { aaaa: ['2001:db8::66'] },
       'implicit.test': { a: ['192.0.2.20'] },
       'nothing.test': {},
       'loopmx.test': { mx: [{ priority: 1, exchange: 'lo.loopmx.test' }] },
@@ -26,7 +32,8 @@ describe('check: DNS against a fake DNS server on loopback', function () {
       'slow.test': { silent: true },
       'broken.test': { servfail: true },
       // One edit from gmail.com, but a real mail domain: it publishes MX records.
-      'gnail.com': { mx: [{ priority: 10, exchange: 'mx.gnail.com' }] }, 'mx.gnail.com': { a: ['192.0.2.30'] },
+      'gnail.com': { mx: [{ priority: 10, exchange: 'mx.gnail.com' }] },
+      'mx.gnail.com': { a: ['192.0.2.30'] },
       // One edit from gmail.com, no MX (only an A record): still a likely typo.
       'gmaill.com': { a: ['192.0.2.31'] },
     });
@@ -34,10 +41,17 @@ describe('check: DNS against a fake DNS server on loopback', function () {
   after(() => dns.close());
 
   it('resolves MX, null MX, implicit MX, NXDOMAIN, NODATA, loopback MX, timeouts through node:dns', async () => {
-    const checker = new DnsChecker({ resolver: createDnsResolver({ server: dns.server, timeoutMs: 200, tries: 1 }), clock: systemClock, timeoutMs: 3000 });
+    const checker = new DnsChecker({
+      resolver: createDnsResolver({ server: dns.server, timeoutMs: 200, tries: 1 }),
+      clock: systemClock,
+      timeoutMs: 3000,
+    });
     const mx = await checker.lookup('mx.test');
     assert.equal(mx.status, 'ok');
-    assert.deepEqual(mx.mx.map((m) => m.exchange), ['mail0.mx.test', 'mail.mx.test']);
+    assert.deepEqual(
+      mx.mx.map((m) => m.exchange),
+      ['mail0.mx.test', 'mail.mx.test'],
+    );
     assert.deepEqual(mx.mx[0].addresses, ['192.0.2.11'], 'AAAA is asked only when there is no A');
     assert.deepEqual((await checker.lookup('v6only.test')).mx[0].addresses, ['2001:db8::66']);
     assert.equal((await checker.lookup('nullmx.test')).status, 'null_mx');
@@ -57,9 +71,29 @@ describe('check: DNS against a fake DNS server on loopback', function () {
       const input = join(t.dir, 'in.txt');
       const out = join(t.dir, 'out.jsonl');
       const before = dns.queries.get('MX mx.test') ?? 0;
-      writeFileSync(input, ['a@mx.test', 'b@mx.test', 'c@MX.test', 'd@nullmx.test', 'e@implicit.test', 'f@absent.test', 'g@slow.test', 'h@loopmx.test', 'i@nothing.test', 'not-an-address'].join('\n'));
-      const s = await runCheckCommand(baseOptions({ paths: [input], out, dnsServer: dns.server, dnsTimeoutMs: 200 }), baseIo());
-      const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckResult);
+      writeFileSync(
+        input,
+        [
+          'a@mx.test',
+          'b@mx.test',
+          'c@MX.test',
+          'd@nullmx.test',
+          'e@implicit.test',
+          'f@absent.test',
+          'g@slow.test',
+          'h@loopmx.test',
+          'i@nothing.test',
+          'not-an-address',
+        ].join('\n'),
+      );
+      const s = await runCheckCommand(
+        baseOptions({ paths: [input], out, dnsServer: dns.server, dnsTimeoutMs: 200 }),
+        baseIo(),
+      );
+      const rows = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as CheckResult);
       const by = new Map(rows.map((r) => [r.address, r]));
       assert.equal(by.get('a@mx.test')!.verdict, 'valid');
       assert.equal(by.get('c@MX.test')!.normalized, 'c@mx.test');
@@ -87,15 +121,28 @@ describe('check: DNS against a fake DNS server on loopback', function () {
       const input = join(t.dir, 'in.txt');
       const out = join(t.dir, 'out.jsonl');
       writeFileSync(input, 'a@mx.test\nb@implicit.test\n');
-      await assert.rejects(runCheckCommand(baseOptions({ paths: [input], out, dnsServer: silent.server, dnsTimeoutMs: 100 }), baseIo()), (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'EV_ERR_DNS');
-        assert.match(err.message, /does not answer/);
-        return true;
-      });
-      assert.equal(silent.queries.get('A ev-dns-check.invalid'), 1, 'one test query, no address looked up');
+      await assert.rejects(
+        runCheckCommand(
+          baseOptions({ paths: [input], out, dnsServer: silent.server, dnsTimeoutMs: 100 }),
+          baseIo(),
+        ),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'EV_ERR_DNS');
+          assert.match(err.message, /does not answer/);
+          return true;
+        },
+      );
+      assert.equal(
+        silent.queries.get('A ev-dns-check.invalid'),
+        1,
+        'one test query, no address looked up',
+      );
       assert.equal([...silent.queries.keys()].filter((k) => k.startsWith('MX ')).length, 0);
       // A server that answers (NXDOMAIN for the test name) passes the precheck.
-      await runCheckCommand(baseOptions({ paths: [input], out, dnsServer: dns.server, dnsTimeoutMs: 200 }), baseIo());
+      await runCheckCommand(
+        baseOptions({ paths: [input], out, dnsServer: dns.server, dnsTimeoutMs: 200 }),
+        baseIo(),
+      );
       assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 2);
     } finally {
       t.cleanup();
@@ -108,9 +155,20 @@ describe('check: DNS against a fake DNS server on loopback', function () {
     try {
       const input = join(t.dir, 'in.txt');
       writeFileSync(input, 'a@gnail.com\nb@gmaill.com\nc@gmail.con\n');
-      const o = baseOptions({ paths: [input], out: join(t.dir, 'out.jsonl'), dnsServer: dns.server, allowPrivateMx: true });
+      const o = baseOptions({
+        paths: [input],
+        out: join(t.dir, 'out.jsonl'),
+        dnsServer: dns.server,
+        allowPrivateMx: true,
+      });
       await runCheckCommand(o, baseIo());
-      const by = new Map(readFileSync(o.out!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckResult).map((r) => [r.address, r]));
+      const by = new Map(
+        readFileSync(o.out!, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as CheckResult)
+          .map((r) => [r.address, r]),
+      );
       assert.equal(by.get('a@gnail.com')!.checks.lists!.suggestion, null);
       assert.ok(!by.get('a@gnail.com')!.reasons.includes('typo_suggestion'));
       assert.equal(by.get('a@gnail.com')!.verdict, 'valid');

@@ -34,16 +34,27 @@ describe('check --provider against a local HTTP API that rate-limits', function 
       if (limited < 2) {
         limited++;
         log.push({ t: clock.now(), email, status: 429, auth: req.headers.authorization });
-        res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":"slow down"}');
+        res
+          .writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' })
+          .end('{"error":"slow down"}');
         return;
       }
       log.push({ t: clock.now(), email, status: 200, auth: req.headers.authorization });
-      const status = email.startsWith('bad') ? 'undeliverable' : email.startsWith('meh') ? 'risky' : 'deliverable';
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { result: status } }));
+      const status = email.startsWith('bad')
+        ? 'undeliverable'
+        : email.startsWith('meh')
+          ? 'risky'
+          : 'deliverable';
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: { result: status } }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as { port: number }).port;
-    dns = await startFakeDns({ 'api.test': { mx: [{ priority: 1, exchange: 'mx.api.test' }] }, 'mx.api.test': { a: ['192.0.2.5'] } });
+    dns = await startFakeDns({
+      'api.test': { mx: [{ priority: 1, exchange: 'mx.api.test' }] },
+      'mx.api.test': { a: ['192.0.2.5'] },
+    });
   });
   after(async () => {
     await dns.close();
@@ -52,10 +63,18 @@ describe('check --provider against a local HTTP API that rate-limits', function 
 
   function setup(dir: string, addrs: string[], extra = ''): ReturnType<typeof baseOptions> {
     const cfg = join(dir, 'provider.yaml');
-    writeFileSync(cfg, `url: http://127.0.0.1:${port}/verify?email={address}\nheaders:\n  Authorization: "Bearer \${env:VERIFY_TOKEN}"\nverdictPath: data.result\nmap: { deliverable: valid, undeliverable: invalid, risky: risky }\nconcurrency: 2\n${extra}`);
+    writeFileSync(
+      cfg,
+      `url: http://127.0.0.1:${port}/verify?email={address}\nheaders:\n  Authorization: "Bearer \${env:VERIFY_TOKEN}"\nverdictPath: data.result\nmap: { deliverable: valid, undeliverable: invalid, risky: risky }\nconcurrency: 2\n${extra}`,
+    );
     const input = join(dir, 'in.txt');
     writeFileSync(input, addrs.join('\n'));
-    return baseOptions({ paths: [input], out: join(dir, 'out.jsonl'), dnsServer: dns.server, provider: cfg });
+    return baseOptions({
+      paths: [input],
+      out: join(dir, 'out.jsonl'),
+      dnsServer: dns.server,
+      provider: cfg,
+    });
   }
 
   it('honours 429 Retry-After (no request before it expires, on the injected clock), sends headers, maps verdicts', async () => {
@@ -66,24 +85,56 @@ describe('check --provider against a local HTTP API that rate-limits', function 
       const o = setup(t.dir, ['good@api.test', 'bad@api.test', 'meh@api.test']);
       let settled = false;
       const run = runCheckCommand(o, baseIo({ env: { VERIFY_TOKEN: 'tok123' }, clock: fake }));
-      run.then(() => { settled = true; }, () => { settled = true; });
+      run.then(
+        () => {
+          settled = true;
+        },
+        () => {
+          settled = true;
+        },
+      );
       // Both first requests (concurrency 2) are answered 429 with Retry-After: 1; both then wait on the clock.
-      await waitFor(() => settled || (log.filter((l) => l.status === 429).length === 2 && fake.pending === 2), 20_000, 'two 429s and both retries waiting on the clock');
+      await waitFor(
+        () => settled || (log.filter((l) => l.status === 429).length === 2 && fake.pending === 2),
+        20_000,
+        'two 429s and both retries waiting on the clock',
+      );
       assert.equal(settled, false, 'the run waits out Retry-After instead of finishing');
       const first429 = log.find((l) => l.status === 429)!;
-      assert.equal(first429.t, 1_000_000, 'no time passed on the fake clock before the first answer');
-      assert.equal(fake.nextAt(), first429.t + 1000, 'the wait ends exactly when Retry-After: 1 expires');
+      assert.equal(
+        first429.t,
+        1_000_000,
+        'no time passed on the fake clock before the first answer',
+      );
+      assert.equal(
+        fake.nextAt(),
+        first429.t + 1000,
+        'the wait ends exactly when Retry-After: 1 expires',
+      );
       await fake.advanceTo(first429.t + 999);
-      assert.equal(log.filter((l) => l.status === 200).length, 0, 'no request 1 ms before Retry-After expires');
+      assert.equal(
+        log.filter((l) => l.status === 200).length,
+        0,
+        'no request 1 ms before Retry-After expires',
+      );
       await fake.advanceTo(first429.t + 1000);
       await run;
-      const rows = readFileSync(o.out!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckResult);
-      assert.deepEqual(rows.map((r) => r.verdict), ['valid', 'invalid', 'risky']);
+      const rows = readFileSync(o.out!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as CheckResult);
+      assert.deepEqual(
+        rows.map((r) => r.verdict),
+        ['valid', 'invalid', 'risky'],
+      );
       assert.deepEqual(rows[1].reasons, ['provider_invalid']);
       assert.equal(rows[0].checks.provider!.value, 'deliverable');
       const oks = log.filter((l) => l.status === 200);
       assert.equal(oks.length, 3);
-      assert.ok(oks.every((l) => l.t === first429.t + 1000), `every 200 went out when Retry-After expired: ${oks.map((l) => l.t - first429.t).join(', ')}`);
+      assert.ok(
+        oks.every((l) => l.t === first429.t + 1000),
+        `every 200 went out when Retry-After expired: ${oks.map((l) => l.t - first429.t).join(', ')}`,
+      );
       assert.ok(log.every((l) => l.auth === 'Bearer tok123'));
     } finally {
       clock = systemClock;
@@ -99,11 +150,19 @@ describe('check --provider against a local HTTP API that rate-limits', function 
       const addrs = Array.from({ length: 30 }, (_, i) => `user${i}@api.test`);
       const o = setup(t.dir, addrs, 'breakerThreshold: 3\nbreakerCooldownMs: 60000\nattempts: 2\n');
       await runCheckCommand(o, baseIo({ env: { VERIFY_TOKEN: 'x' } }));
-      const rows = readFileSync(o.out!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckResult);
+      const rows = readFileSync(o.out!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as CheckResult);
       assert.equal(rows.length, 30);
-      assert.ok(rows.every((r) => r.verdict === 'unknown' && r.reasons.includes('provider_unavailable')));
+      assert.ok(
+        rows.every((r) => r.verdict === 'unknown' && r.reasons.includes('provider_unavailable')),
+      );
       const calls = log.length - before;
-      assert.ok(calls <= 5, `${calls} calls reached a failing provider (breaker threshold 3, concurrency 2)`);
+      assert.ok(
+        calls <= 5,
+        `${calls} calls reached a failing provider (breaker threshold 3, concurrency 2)`,
+      );
     } finally {
       failing = false;
       t.cleanup();
@@ -114,7 +173,9 @@ describe('check --provider against a local HTTP API that rate-limits', function 
     const t = tempDir();
     try {
       const o = setup(t.dir, ['a@api.test'], 'verdictPath2: x\n');
-      await assert.rejects(runCheckCommand(o, baseIo({ env: { VERIFY_TOKEN: 'x' } })), { code: 'EV_ERR_PROVIDER_CONFIG' });
+      await assert.rejects(runCheckCommand(o, baseIo({ env: { VERIFY_TOKEN: 'x' } })), {
+        code: 'EV_ERR_PROVIDER_CONFIG',
+      });
       const o2 = setup(t.dir, ['a@api.test']);
       await assert.rejects(runCheckCommand(o2, baseIo({ env: {} })), /VERIFY_TOKEN is not set/);
     } finally {

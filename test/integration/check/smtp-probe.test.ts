@@ -32,7 +32,9 @@ describe('check --smtp-probe against our sink on loopback', function () {
     sink = await startSink({ rules: RULES });
     const mx = (host: string) => ({ mx: [{ priority: 10, exchange: host }] });
     dns = await startFakeDns({
-      'strict.test': mx('mx.sink.test'), 'catchall.test': mx('mx.sink.test'), 'grey.test': mx('mx.sink.test'),
+      'strict.test': mx('mx.sink.test'),
+      'catchall.test': mx('mx.sink.test'),
+      'grey.test': mx('mx.sink.test'),
       'mx.sink.test': { a: ['127.0.0.1'] },
     });
   });
@@ -45,17 +47,37 @@ describe('check --smtp-probe against our sink on loopback', function () {
     const input = join(dir, 'in.txt');
     writeFileSync(input, `${addrs.join('\n')}\n`);
     return baseOptions({
-      paths: [input], out: join(dir, 'out.jsonl'), dnsServer: dns.server, smtpProbe: true, helo: 'probe.check.test', mailFrom: 'verify@check.test',
-      smtpPort: sink.smtpPort, allowPrivateMx: true, port25Check: `127.0.0.1:${sink.smtpPort}`, greylistRetries: 2, greylistDelayMs: 20, greylistMaxMs: 100,
+      paths: [input],
+      out: join(dir, 'out.jsonl'),
+      dnsServer: dns.server,
+      smtpProbe: true,
+      helo: 'probe.check.test',
+      mailFrom: 'verify@check.test',
+      smtpPort: sink.smtpPort,
+      allowPrivateMx: true,
+      port25Check: `127.0.0.1:${sink.smtpPort}`,
+      greylistRetries: 2,
+      greylistDelayMs: 20,
+      greylistMaxMs: 100,
     });
   }
 
   it('tells known users, unknown users, catch-all domains, cleared and persistent greylisting apart', async () => {
     const t = tempDir();
     try {
-      const o = options(t.dir, ['alice@strict.test', 'zed@strict.test', 'deferme@strict.test', 'anyone@catchall.test', 'other@catchall.test', 'x@grey.test']);
+      const o = options(t.dir, [
+        'alice@strict.test',
+        'zed@strict.test',
+        'deferme@strict.test',
+        'anyone@catchall.test',
+        'other@catchall.test',
+        'x@grey.test',
+      ]);
       await runCheckCommand(o, baseIo());
-      const rows = readFileSync(o.out!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckResult);
+      const rows = readFileSync(o.out!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as CheckResult);
       const by = new Map(rows.map((r) => [r.address, r]));
       assert.equal(by.get('alice@strict.test')!.verdict, 'valid');
       assert.equal(by.get('alice@strict.test')!.checks.smtp!.catchAll, false);
@@ -92,7 +114,10 @@ describe('check --smtp-probe against our sink on loopback', function () {
   it('refuses a HELO name that impersonates a big provider', async () => {
     const t = tempDir();
     try {
-      await assert.rejects(runCheckCommand({ ...options(t.dir, ['a@strict.test']), helo: 'gmail.com' }, baseIo()), { code: 'EV_ERR_INVALID_OPTION' });
+      await assert.rejects(
+        runCheckCommand({ ...options(t.dir, ['a@strict.test']), helo: 'gmail.com' }, baseIo()),
+        { code: 'EV_ERR_INVALID_OPTION' },
+      );
     } finally {
       t.cleanup();
     }

@@ -12,10 +12,15 @@ describe('check stopped by Ctrl-C', function () {
   this.timeout(30_000);
 
   it('with stdin still open: exit 130, the results so far on stdout, how far it got, no --state to resume from', async () => {
-    const child = spawn(process.execPath, [RUN_JS, 'check', '--offline', '--progress', '-'], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [RUN_JS, 'check', '--offline', '--progress', '-'], {
+      env: cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.stdin.write('a@example.com\nb@example.com\nnot-an-address\n');
     // The progress line counts results: all three checked means it now waits on stdin.
@@ -29,8 +34,14 @@ describe('check stopped by Ctrl-C', function () {
     child.kill('SIGINT');
     assert.equal(await closed, 130, stderr);
     assert.equal(stdout.trim().split('\n').length, 3, 'the three results were written');
-    assert.match(stderr, /error: interrupted after 3 addresses checked; the results so far were written \[EV_ERR_INTERRUPTED\]\n/);
-    assert.match(stderr, /hint: this run cannot be resumed; next time add --state FILE and --out FILE/);
+    assert.match(
+      stderr,
+      /error: interrupted after 3 addresses checked; the results so far were written \[EV_ERR_INTERRUPTED\]\n/,
+    );
+    assert.match(
+      stderr,
+      /hint: this run cannot be resumed; next time add --state FILE and --out FILE/,
+    );
     assert.doesNotMatch(stderr, /same --state/);
     child.stdin.destroy();
   });

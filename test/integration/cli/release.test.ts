@@ -15,9 +15,15 @@ import { requireTool } from '../../support/require-tool.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 /** The user's PATH without the project's node_modules/.bin, with a current Node (the pinned one) first. */
-const USER_PATH = [dirname(process.execPath), ...(process.env.PATH ?? '').split(delimiter).filter((d) => !d.includes('node_modules'))].join(delimiter);
+const USER_PATH = [
+  dirname(process.execPath),
+  ...(process.env.PATH ?? '').split(delimiter).filter((d) => !d.includes('node_modules')),
+].join(delimiter);
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+};
 
 describe('release artifacts (npm run release)', function () {
   this.timeout(300_000);
@@ -33,10 +39,14 @@ describe('release artifacts (npm run release)', function () {
     writeFileSync(join(work, 'out', `${pkg.name}-0.0.1.tgz`), 'stale');
     artifacts = release(join(work, 'out'));
   });
-  after(() => { if (work) rmSync(work, { recursive: true, force: true }); });
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
 
-  it('writes the tarball, the krew archive and a krew manifest carrying the archive\'s real sha256', () => {
-    const manifest = parse(readFileSync(artifacts.krewManifest, 'utf8')) as { spec: { version: string; platforms: Array<{ sha256: string; uri: string; bin: string }> } };
+  it("writes the tarball, the krew archive and a krew manifest carrying the archive's real sha256", () => {
+    const manifest = parse(readFileSync(artifacts.krewManifest, 'utf8')) as {
+      spec: { version: string; platforms: Array<{ sha256: string; uri: string; bin: string }> };
+    };
     assert.equal(manifest.spec.version, `v${pkg.version}`);
     assert.ok(manifest.spec.platforms.length >= 2);
     for (const p of manifest.spec.platforms) {
@@ -44,24 +54,63 @@ describe('release artifacts (npm run release)', function () {
       assert.ok(p.uri.endsWith(`/${pkg.name}-v${pkg.version}.tar.gz`), p.uri);
     }
     const sums = readFileSync(artifacts.sums, 'utf8');
-    assert.match(sums, new RegExp(`^${sha256(artifacts.tarball)}  ${pkg.name}-${pkg.version}\\.tgz$`, 'm'));
-    assert.deepEqual(sums.trim().split('\n').map((l) => l.split('  ')[1]), [`${pkg.name}-${pkg.version}.tgz`, `${pkg.name}-v${pkg.version}.tar.gz`, 'email-validate.yaml'].sort());
-    const listing = execFileSync('tar', ['-tzf', artifacts.tarball], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n');
-    for (const file of ['package/LICENSE', 'package/plugin/bin/run.js', 'package/dist/sink/sink.bundle.mjs', 'package/node_modules/@oclif/core/package.json']) {
+    assert.match(
+      sums,
+      new RegExp(`^${sha256(artifacts.tarball)}  ${pkg.name}-${pkg.version}\\.tgz$`, 'm'),
+    );
+    assert.deepEqual(
+      sums
+        .trim()
+        .split('\n')
+        .map((l) => l.split('  ')[1]),
+      [
+        `${pkg.name}-${pkg.version}.tgz`,
+        `${pkg.name}-v${pkg.version}.tar.gz`,
+        'email-validate.yaml',
+      ].sort(),
+    );
+    const listing = execFileSync('tar', ['-tzf', artifacts.tarball], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    }).split('\n');
+    for (const file of [
+      'package/LICENSE',
+      'package/plugin/bin/run.js',
+      'package/dist/sink/sink.bundle.mjs',
+      'package/node_modules/@oclif/core/package.json',
+    ]) {
       assert.ok(listing.includes(file), `${file} in the tarball`);
     }
   });
 
   it('npm install -g of the tarball into an empty prefix gives a plugin kubectl finds; --help and the example flow pass', () => {
     const prefix = join(work, 'prefix');
-    const install = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--ignore-scripts', '--no-audit', '--no-fund', artifacts.tarball], { encoding: 'utf8' });
+    const install = spawnSync(
+      'npm',
+      [
+        'install',
+        '-g',
+        '--prefix',
+        prefix,
+        '--offline',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        artifacts.tarball,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(install.status, 0, install.stderr);
     const env = { PATH: `${join(prefix, 'bin')}${delimiter}${USER_PATH}`, HOME: work };
     const help = spawnSync(kubectl, ['email-validate', '--help'], { env, encoding: 'utf8' });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /\$ kubectl email-validate \[COMMAND\]/);
     const flow = join(prefix, 'lib', 'node_modules', pkg.name, 'examples', 'articles-flow.yaml');
-    const run = spawnSync(kubectl, ['email-validate', 'run', '--local', flow], { env, encoding: 'utf8', cwd: work });
+    const run = spawnSync(kubectl, ['email-validate', 'run', '--local', flow], {
+      env,
+      encoding: 'utf8',
+      cwd: work,
+    });
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /^PASSED: 1 flow, 8 steps: 8 passed, 0 failed/m);
   });
@@ -70,8 +119,14 @@ describe('release artifacts (npm run release)', function () {
     const dir = join(work, 'krew');
     mkdirSync(join(dir, 'bin'), { recursive: true });
     execFileSync('tar', ['-xzf', artifacts.krewArchive, '-C', dir]);
-    symlinkSync(join(dir, 'package', 'plugin', 'bin', 'run.js'), join(dir, 'bin', 'kubectl-email_validate'));
-    const res = spawnSync(kubectl, ['email-validate', 'version', '-o', 'json'], { env: { PATH: `${join(dir, 'bin')}${delimiter}${USER_PATH}`, HOME: work }, encoding: 'utf8' });
+    symlinkSync(
+      join(dir, 'package', 'plugin', 'bin', 'run.js'),
+      join(dir, 'bin', 'kubectl-email_validate'),
+    );
+    const res = spawnSync(kubectl, ['email-validate', 'version', '-o', 'json'], {
+      env: { PATH: `${join(dir, 'bin')}${delimiter}${USER_PATH}`, HOME: work },
+      encoding: 'utf8',
+    });
     assert.equal(res.status, 0, res.stderr);
     assert.equal((JSON.parse(res.stdout) as { version: string }).version, pkg.version);
   });

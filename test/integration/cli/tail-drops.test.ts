@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { SinkClient } from '../../../plugin/lib/sink-client.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
-import { assertExactlyOnceInOrder, dropSchedule, produceEvents, useClusterSinkRig } from '../../support/tunnel-drops.ts';
+import {
+  assertExactlyOnceInOrder,
+  dropSchedule,
+  produceEvents,
+  useClusterSinkRig,
+} from '../../support/tunnel-drops.ts';
 import { RUN_JS, cleanEnv } from './cli-harness.ts';
 
 const EVENTS = 10_000;
@@ -15,16 +20,25 @@ describe('tail through the tunnel survives forced port-forward drops', function 
 
   it(`${DROPS} drops during a ${EVENTS}-event \`tail -o json\`: every event printed exactly once, in order`, async () => {
     const producer = new SinkClient({ url: rig.open.sinks[0].apiUrl, token: rig.open.token });
-    const child = spawn(process.execPath, [RUN_JS, 'tail', '-n', rig.sink.namespace, '-o', 'json'], {
-      env: cleanEnv({ KUBECONFIG: rig.fake.kubeconfigPath }), stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [RUN_JS, 'tail', '-n', rig.sink.namespace, '-o', 'json'],
+      {
+        env: cleanEnv({ KUBECONFIG: rig.fake.kubeconfigPath }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const drops = dropSchedule(rig.fake, EVENTS, DROPS);
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const seqs: number[] = [];
     let buffered = '';
     let resolveDone!: () => void;
-    const done = new Promise<void>((r) => { resolveDone = r; });
+    const done = new Promise<void>((r) => {
+      resolveDone = r;
+    });
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       buffered += d;
@@ -41,7 +55,10 @@ describe('tail through the tunnel survives forced port-forward drops', function 
 
     await produceEvents(producer, EVENTS, 8);
     const deadline = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    await Promise.race([done, exited.then((code) => assert.fail(`tail exited ${code} early: ${stderr}`))]);
+    await Promise.race([
+      done,
+      exited.then((code) => assert.fail(`tail exited ${code} early: ${stderr}`)),
+    ]);
     clearTimeout(deadline);
     child.kill('SIGTERM');
     await exited;

@@ -12,15 +12,34 @@ import { runCli } from '../cli/cli-harness.ts';
 describe('up when admission refuses the sink pods (fake API server)', function () {
   this.timeout(120_000);
   let kube: FakeKube;
-  beforeEach(async () => { kube = await startFakeKube(); });
-  afterEach(async () => { await kube.close(); });
+  beforeEach(async () => {
+    kube = await startFakeKube();
+  });
+  afterEach(async () => {
+    await kube.close();
+  });
 
   it('names the ReplicaFailure/FailedCreate message from the Deployment and removes what it created', async () => {
     kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
-    kube.refusePods({ namespace: 'team', labelSelector: SINK_POD_SELECTOR, message: 'admission webhook "policy.example.com" denied the request: images must come from registry.example.com' });
-    const r = await runCli(['up', '-n', 'team', '--wait', '5s'], { env: { KUBECONFIG: kube.kubeconfigPath }, timeoutMs: 90_000 });
+    kube.refusePods({
+      namespace: 'team',
+      labelSelector: SINK_POD_SELECTOR,
+      message:
+        'admission webhook "policy.example.com" denied the request: images must come from registry.example.com',
+    });
+    const r = await runCli(['up', '-n', 'team', '--wait', '5s'], {
+      env: { KUBECONFIG: kube.kubeconfigPath },
+      timeoutMs: 90_000,
+    });
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /ReplicaFailure\/FailedCreate: pods "email-sink-[a-z0-9]+-[a-z0-9]{5}" is forbidden: admission webhook "policy\.example\.com" denied the request/);
-    assert.equal(kube.get('deployments', 'team', 'email-sink'), undefined, 'the failed sink is removed');
+    assert.match(
+      r.stderr,
+      /ReplicaFailure\/FailedCreate: pods "email-sink-[a-z0-9]+-[a-z0-9]{5}" is forbidden: admission webhook "policy\.example\.com" denied the request/,
+    );
+    assert.equal(
+      kube.get('deployments', 'team', 'email-sink'),
+      undefined,
+      'the failed sink is removed',
+    );
   });
 });

@@ -19,7 +19,9 @@ describe('kubectl plugin discovery (real kubectl)', function () {
   });
 
   it('`kubectl plugin list` finds it and `kubectl email-validate --help` prints our usage', async () => {
-    const list = await run('kubectl', ['plugin', 'list'], { env }).catch((e: { stdout: string }) => e);
+    const list = await run('kubectl', ['plugin', 'list'], { env }).catch(
+      (e: { stdout: string }) => e,
+    );
     assert.match(list.stdout, /kubectl-email_validate/);
     const help = await run('kubectl', ['email-validate', '--help'], { env });
     assert.match(help.stdout, /kubectl email-validate/);
@@ -32,8 +34,15 @@ describe('kubectl plugin discovery (real kubectl)', function () {
     assert.match(help.stdout, /\$ kubectl email-validate up/);
     assert.match(help.stdout, /--kubeconfig/);
     assert.match(help.stdout, /-n, --namespace/);
-    const bad = await run('kubectl', ['email-validate', 'up', '--kubeconfig', join(env.HOME, 'missing')], { env }).catch((e: { code: number; stderr: string }) => e);
+    const bad = await run(
+      'kubectl',
+      ['email-validate', 'up', '--kubeconfig', join(env.HOME, 'missing')],
+      { env },
+    ).catch((e: { code: number; stderr: string }) => e);
     assert.equal((bad as { code: number }).code, 3);
-    assert.match((bad as { stderr: string }).stderr, /^error: kubeconfig file .*missing does not exist \[EV_ERR_KUBECONFIG_MISSING\]$/m);
+    assert.match(
+      (bad as { stderr: string }).stderr,
+      /^error: kubeconfig file .*missing does not exist \[EV_ERR_KUBECONFIG_MISSING\]$/m,
+    );
   });
 });

@@ -26,20 +26,33 @@ const run = promisify(execFile);
 export function lostFields(built: unknown, stored: unknown, path = ''): string[] {
   if (Array.isArray(built)) {
     if (!Array.isArray(stored)) return [`${path}: list became ${JSON.stringify(stored)}`];
-    if (built.length !== stored.length) return [`${path}: ${built.length} items built, ${stored.length} stored`];
+    if (built.length !== stored.length)
+      return [`${path}: ${built.length} items built, ${stored.length} stored`];
     return built.flatMap((b, i) => lostFields(b, stored[i], `${path}[${i}]`));
   }
   if (built !== null && typeof built === 'object') {
-    if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) return [`${path}: object became ${JSON.stringify(stored)}`];
-    return Object.entries(built).flatMap(([k, v]) => (v === undefined ? [] : lostFields(v, (stored as Record<string, unknown>)[k], `${path}.${k}`)));
+    if (stored === null || typeof stored !== 'object' || Array.isArray(stored))
+      return [`${path}: object became ${JSON.stringify(stored)}`];
+    return Object.entries(built).flatMap(([k, v]) =>
+      v === undefined ? [] : lostFields(v, (stored as Record<string, unknown>)[k], `${path}.${k}`),
+    );
   }
-  return built === stored ? [] : [`${path}: built ${JSON.stringify(built)}, stored ${JSON.stringify(stored)}`];
+  return built === stored
+    ? []
+    : [`${path}: built ${JSON.stringify(built)}, stored ${JSON.stringify(stored)}`];
 }
 
 async function kubectlGet(fake: FakeKube, obj: KubeObject): Promise<Record<string, unknown>> {
   const [group] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : [''];
   const resource = `${obj.kind.toLowerCase()}${group ? `.${obj.apiVersion.split('/')[1]}.${group}` : ''}`;
-  const args = ['get', resource, obj.metadata.name, '-o', 'json', ...(obj.metadata.namespace ? ['-n', obj.metadata.namespace] : [])];
+  const args = [
+    'get',
+    resource,
+    obj.metadata.name,
+    '-o',
+    'json',
+    ...(obj.metadata.namespace ? ['-n', obj.metadata.namespace] : []),
+  ];
   const { stdout } = await run('kubectl', args, { env: fake.kubectlEnv() });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
@@ -50,19 +63,34 @@ async function assertStoredAsBuilt(fake: FakeKube, objects: KubeObject[]): Promi
     const stored = await kubectlGet(fake, obj);
     problems.push(...lostFields(obj, stored).map((p) => `${obj.kind}/${obj.metadata.name}${p}`));
   }
-  assert.deepEqual(problems, [], 'fields built by the plugin that the server did not store as built');
+  assert.deepEqual(
+    problems,
+    [],
+    'fields built by the plugin that the server did not store as built',
+  );
 }
 
 describe('cluster: every object the plugin creates reads back (real kubectl) as the builder made it', function () {
   this.timeout(60_000);
   let fake: FakeKube;
-  before(async () => { fake = await startFakeKube(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeKube();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
   it('lostFields finds a dropped key, a changed value and a shortened list (the comparison can fail)', () => {
     const built = { spec: { ingress: [{ from: [{ podSelector: {} }], ports: [{ port: 8025 }] }] } };
-    assert.deepEqual(lostFields(built, { spec: { ingress: [{ ports: [{ port: 8025 }] }] } }), ['.spec.ingress[0].from: list became undefined']);
-    assert.deepEqual(lostFields(built, { spec: { ingress: [{ from: [{ podSelector: {} }], ports: [{ port: '8025' }] }] } }), ['.spec.ingress[0].ports[0].port: built 8025, stored "8025"']);
+    assert.deepEqual(lostFields(built, { spec: { ingress: [{ ports: [{ port: 8025 }] }] } }), [
+      '.spec.ingress[0].from: list became undefined',
+    ]);
+    assert.deepEqual(
+      lostFields(built, {
+        spec: { ingress: [{ from: [{ podSelector: {} }], ports: [{ port: '8025' }] }] },
+      }),
+      ['.spec.ingress[0].ports[0].port: built 8025, stored "8025"'],
+    );
     assert.deepEqual(lostFields({ a: [1, 2] }, { a: [1] }), ['.a: 2 items built, 1 stored']);
     assert.deepEqual(lostFields(built, { ...built, status: {}, extra: 1 }), []);
   });
@@ -71,19 +99,46 @@ describe('cluster: every object the plugin creates reads back (real kubectl) as 
     const now = new Date();
     const bundle = readSinkBundle();
     let token = '';
-    const sink = await createSink({ kubeconfig: fake.kubeconfigPath }, {
-      now: () => now, random: () => 0.5, bundle, serviceMonitor: true, ttl: '1h',
-    });
+    const sink = await createSink(
+      { kubeconfig: fake.kubeconfigPath },
+      {
+        now: () => now,
+        random: () => 0.5,
+        bundle,
+        serviceMonitor: true,
+        ttl: '1h',
+      },
+    );
     try {
       token = sink.token;
-      const built = buildSinkManifests({ namespace: sink.namespace, createNamespace: true, now, ttlMs: 3600_000, token, bundle, replicas: 1, serviceMonitor: true });
+      const built = buildSinkManifests({
+        namespace: sink.namespace,
+        createNamespace: true,
+        now,
+        ttlMs: 3600_000,
+        token,
+        bundle,
+        replicas: 1,
+        serviceMonitor: true,
+      });
       await assertStoredAsBuilt(fake, built);
       // The defect as a user sees it: `kubectl get networkpolicies -A -o json` after `up`.
-      const { stdout } = await run('kubectl', ['get', 'networkpolicies', '-A', '-o', 'json'], { env: fake.kubectlEnv() });
-      const [policy] = (JSON.parse(stdout) as { items: Array<{ spec: { ingress: Array<{ from?: unknown[]; ports: Array<{ port: number }> }> } }> }).items;
+      const { stdout } = await run('kubectl', ['get', 'networkpolicies', '-A', '-o', 'json'], {
+        env: fake.kubectlEnv(),
+      });
+      const [policy] = (
+        JSON.parse(stdout) as {
+          items: Array<{
+            spec: { ingress: Array<{ from?: unknown[]; ports: Array<{ port: number }> }> };
+          }>;
+        }
+      ).items;
       const http = policy.spec.ingress.filter((r) => r.ports.some((p) => p.port === 8025));
       assert.equal(http.length, 2);
-      assert.ok(http.every((r) => Array.isArray(r.from) && r.from.length > 0), `every HTTP rule keeps its from: ${JSON.stringify(http)}`);
+      assert.ok(
+        http.every((r) => Array.isArray(r.from) && r.from.length > 0),
+        `every HTTP rule keeps its from: ${JSON.stringify(http)}`,
+      );
     } finally {
       await sink.destroy();
     }
@@ -91,16 +146,44 @@ describe('cluster: every object the plugin creates reads back (real kubectl) as 
 
   it('`manifests -n NS --token T -o json` prints exactly what `up -n NS` stores (up to times)', async () => {
     const ns = 'read-back';
-    fake.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
-    const sink = await createSink({ kubeconfig: fake.kubeconfigPath }, { namespace: ns, ttl: '2h' });
+    fake.create({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+    });
+    const sink = await createSink(
+      { kubeconfig: fake.kubeconfigPath },
+      { namespace: ns, ttl: '2h' },
+    );
     try {
-      const printed = await runCli(['manifests', '-n', ns, '--token', sink.token, '--ttl', '2h', '-o', 'json']);
+      const printed = await runCli([
+        'manifests',
+        '-n',
+        ns,
+        '--token',
+        sink.token,
+        '--ttl',
+        '2h',
+        '-o',
+        'json',
+      ]);
       assert.equal(printed.code, 0, printed.stderr);
-      const objects = (JSON.parse(printed.stdout.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'TIME')) as { items: KubeObject[] }).items;
+      const objects = (
+        JSON.parse(printed.stdout.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'TIME')) as {
+          items: KubeObject[];
+        }
+      ).items;
       const problems: string[] = [];
       for (const obj of objects) {
-        const stored = JSON.parse(JSON.stringify(await kubectlGet(fake, obj)).replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z/g, 'TIME'));
-        problems.push(...lostFields(obj, stored).map((p) => `${obj.kind}/${obj.metadata.name}${p}`));
+        const stored = JSON.parse(
+          JSON.stringify(await kubectlGet(fake, obj)).replace(
+            /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z/g,
+            'TIME',
+          ),
+        );
+        problems.push(
+          ...lostFields(obj, stored).map((p) => `${obj.kind}/${obj.metadata.name}${p}`),
+        );
       }
       assert.deepEqual(problems, []);
     } finally {
@@ -108,16 +191,51 @@ describe('cluster: every object the plugin creates reads back (real kubectl) as 
     }
   });
 
-  it('`check --in-cluster` objects (Redis, shards Job) and a flow `job` step\'s Job', async () => {
+  it("`check --in-cluster` objects (Redis, shards Job) and a flow `job` step's Job", async () => {
     const ns = 'read-back-check';
     fake.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const client = connect({ kubeconfig: fake.kubeconfigPath });
     const objects = buildCheckClusterManifests({
-      namespace: ns, createNamespace: false, now: new Date(), ttlMs: 3600_000, token: 't'.repeat(32), bundle: Buffer.from('0;\n'), shards: 2,
-      shard: { offline: true, dnsTimeoutMs: 1000, dnsTries: 1, concurrency: 2, smtpProbe: false, mailFrom: 'probe@example.com', smtpPort: 25 } as never,
-      limits: { concurrency: 4, rate: null, burst: 1, domainConcurrency: 1, domainRate: 1, mxConcurrency: 1, mxRate: 1 },
+      namespace: ns,
+      createNamespace: false,
+      now: new Date(),
+      ttlMs: 3600_000,
+      token: 't'.repeat(32),
+      bundle: Buffer.from('0;\n'),
+      shards: 2,
+      shard: {
+        offline: true,
+        dnsTimeoutMs: 1000,
+        dnsTries: 1,
+        concurrency: 2,
+        smtpProbe: false,
+        mailFrom: 'probe@example.com',
+        smtpPort: 25,
+      } as never,
+      limits: {
+        concurrency: 4,
+        rate: null,
+        burst: 1,
+        domainConcurrency: 1,
+        domainRate: 1,
+        mxConcurrency: 1,
+        mxRate: 1,
+      },
     });
-    objects.push(flowJobManifest({ name: 'seed', image: 'node:24-alpine', command: ['node', '-e', '0'], args: [], env: { A: 'b' }, timeoutMs: 30_000 }, ns, 'flow-seed') as KubeObject);
+    objects.push(
+      flowJobManifest(
+        {
+          name: 'seed',
+          image: 'node:24-alpine',
+          command: ['node', '-e', '0'],
+          args: [],
+          env: { A: 'b' },
+          timeoutMs: 30_000,
+        },
+        ns,
+        'flow-seed',
+      ) as KubeObject,
+    );
     for (const obj of objects) await client.apply(obj as never);
     await assertStoredAsBuilt(fake, objects);
   });

@@ -15,7 +15,6 @@ import type { SinkEvent } from '../../../src/protocol.ts';
 import { waitForEvent } from '../sink/wait-event.ts';
 import { MAX_RELEASE_RECIPIENTS } from '../../../sink/http/mailpit/routes.ts';
 
-
 /** Asserts the client's error for a 501 and that our hint is in it. */
 async function rejects501(promise: Promise<unknown>, hint: RegExp): Promise<void> {
   await assert.rejects(promise, (err: Error) => {
@@ -35,8 +34,14 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
 
   before(async () => {
     relayTarget = await startSink({ logger: silentLogger, noAuth: true });
-    sink = await startSink({ logger: silentLogger, releaseTo: `127.0.0.1:${relayTarget.smtpPort}`, linkCheckPrivate: true }); // the link check's site is on loopback
-    mp = new MailpitClient(`${sink.url}/mailpit`, { auth: { username: 'mailpit', password: sink.token! } });
+    sink = await startSink({
+      logger: silentLogger,
+      releaseTo: `127.0.0.1:${relayTarget.smtpPort}`,
+      linkCheckPrivate: true,
+    }); // the link check's site is on loopback
+    mp = new MailpitClient(`${sink.url}/mailpit`, {
+      auth: { username: 'mailpit', password: sink.token! },
+    });
     links = createServer((req, res) => {
       res.writeHead(req.url === '/ok' ? 200 : 404);
       res.end();
@@ -55,11 +60,26 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
   it('list, latest, get, headers, raw, part, views, read status, search, delete by search and by IDs', async () => {
     const linkBase = `http://127.0.0.1:${(links.address() as AddressInfo).port}`;
     await send(sink.smtpPort, {
-      from: 'Shop <shop@example.com>', to: 'Alice <alice+orders@example.com>', cc: 'bob@example.com', subject: 'Invoice 7',
-      text: 'Your invoice.', html: `<p>Your <a href="${linkBase}/ok">invoice</a>, <a href="${linkBase}/missing">terms</a></p>`,
-      attachments: [{ filename: 'invoice.pdf', content: Buffer.from('%PDF-1.4'), contentType: 'application/pdf' }],
+      from: 'Shop <shop@example.com>',
+      to: 'Alice <alice+orders@example.com>',
+      cc: 'bob@example.com',
+      subject: 'Invoice 7',
+      text: 'Your invoice.',
+      html: `<p>Your <a href="${linkBase}/ok">invoice</a>, <a href="${linkBase}/missing">terms</a></p>`,
+      attachments: [
+        {
+          filename: 'invoice.pdf',
+          content: Buffer.from('%PDF-1.4'),
+          contentType: 'application/pdf',
+        },
+      ],
     });
-    await send(sink.smtpPort, { from: 'news@example.com', to: 'carol@example.com', subject: 'Newsletter', text: 'Hello' });
+    await send(sink.smtpPort, {
+      from: 'news@example.com',
+      to: 'carol@example.com',
+      subject: 'Newsletter',
+      text: 'Hello',
+    });
 
     const list = await mp.listMessages();
     assert.equal(list.total, 2);
@@ -95,16 +115,25 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
     assert.equal((await mp.listMessages()).unread, 0);
     assert.equal(await mp.setReadStatus({ IDs: [invoice.ID], Read: false }), 'ok');
     const unread = await mp.searchMessages({ query: 'is:unread' });
-    assert.deepEqual([unread.messages_count, unread.messages[0].ID, unread.messages[0].Read], [1, invoice.ID, false]);
+    assert.deepEqual(
+      [unread.messages_count, unread.messages[0].ID, unread.messages[0].Read],
+      [1, invoice.ID, false],
+    );
 
     const links2 = await mp.linkCheck(invoice.ID);
     assert.equal(links2.Links.length, 2);
     assert.equal(links2.Errors, 1);
-    assert.deepEqual(links2.Links.map((l) => (l as { StatusCode: number }).StatusCode).sort(), [200, 404]);
+    assert.deepEqual(
+      links2.Links.map((l) => (l as { StatusCode: number }).StatusCode).sort(),
+      [200, 404],
+    );
 
     assert.equal((await mp.searchMessages({ query: 'tag:orders' })).messages[0].ID, invoice.ID);
     assert.equal((await mp.searchMessages({ query: 'from:news@example.com' })).messages_count, 1);
-    assert.equal((await mp.searchMessages({ query: '"your invoice" has:attachment' })).messages_count, 1);
+    assert.equal(
+      (await mp.searchMessages({ query: '"your invoice" has:attachment' })).messages_count,
+      1,
+    );
     assert.equal((await mp.searchMessages({ query: '-subject:newsletter' })).messages_count, 1);
     await assert.rejects(mp.searchMessages({ query: 'before:2020-01-01' }), /400/);
 
@@ -115,36 +144,83 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
     await assert.rejects(mp.getMessageSummary(), /404/);
   });
 
-  it('send delivers through the sink\'s own SMTP (rules and events apply); wait helpers find it', async () => {
+  it("send delivers through the sink's own SMTP (rules and events apply); wait helpers find it", async () => {
     const sent = await mp.sendMessage({
-      From: { Email: 'app@example.com', Name: 'App' }, To: [{ Email: 'dora@example.com' }], Subject: 'Sent via API', Text: 'body text',
+      From: { Email: 'app@example.com', Name: 'App' },
+      To: [{ Email: 'dora@example.com' }],
+      Subject: 'Sent via API',
+      Text: 'body text',
       Attachments: [{ Content: Buffer.from('hi').toString('base64'), Filename: 'hi.txt' }],
     });
     assert.ok(sent.ID.length > 0);
-    const found = await mp.waitForMessage({ query: 'subject:"Sent via API"' }, { timeout: 5000, interval: 50 });
+    const found = await mp.waitForMessage(
+      { query: 'subject:"Sent via API"' },
+      { timeout: 5000, interval: 50 },
+    );
     assert.equal(found.ID, sent.ID);
     assert.equal(found.Attachments[0].FileName, 'hi.txt');
-    assert.equal((await mp.waitForMessages({ count: 1 }, { timeout: 5000, interval: 50 })).messages_count, 1);
+    assert.equal(
+      (await mp.waitForMessages({ count: 1 }, { timeout: 5000, interval: 50 })).messages_count,
+      1,
+    );
   });
 
   it('release relays through the first --release-to server', async () => {
-    await send(sink.smtpPort, { from: 'a@example.com', to: 'b@example.com', subject: 'Relay me', text: 't' });
+    await send(sink.smtpPort, {
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 'Relay me',
+      text: 't',
+    });
     const id = (await mp.listMessages()).messages[0].ID;
     assert.equal(await mp.releaseMessage(id, { To: ['ext@example.net'] }), 'ok');
     // Recipients are bounded and must be envelope-safe mailboxes: 400 with the reason.
-    const post = (to: string[]) => fetch(`${sink.url}/mailpit/api/v1/message/${id}/release`, { method: 'POST', headers: { authorization: `Bearer ${sink.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ To: to }) });
-    const many = await post(Array.from({ length: MAX_RELEASE_RECIPIENTS + 1 }, (_, i) => `r${i}@example.net`));
-    assert.deepEqual([many.status, await many.text()], [400, `at most ${MAX_RELEASE_RECIPIENTS} recipients per release (got ${MAX_RELEASE_RECIPIENTS + 1})`]);
+    const post = (to: string[]) =>
+      fetch(`${sink.url}/mailpit/api/v1/message/${id}/release`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sink.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ To: to }),
+      });
+    const many = await post(
+      Array.from({ length: MAX_RELEASE_RECIPIENTS + 1 }, (_, i) => `r${i}@example.net`),
+    );
+    assert.deepEqual(
+      [many.status, await many.text()],
+      [
+        400,
+        `at most ${MAX_RELEASE_RECIPIENTS} recipients per release (got ${MAX_RELEASE_RECIPIENTS + 1})`,
+      ],
+    );
     const crafted = await post(['ok@example.net', 'x@example.net>\r\nRCPT TO:<y@example.net']);
     assert.equal(crafted.status, 400);
     assert.match(await crafted.text(), /not a mailbox an SMTP envelope can carry/);
     // The same body as text/plain (what a web page can send cross-origin without a preflight) is refused.
     for (const route of ['/mailpit/api/v1/message/latest/release', '/mailpit/api/v1/send']) {
-      const forged = await fetch(`${sink.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${sink.token}`, 'content-type': 'text/plain' }, body: JSON.stringify({ To: ['ext@example.net'], From: { Email: 'a@example.com' }, Subject: 'x' }) });
-      assert.deepEqual([forged.status, await forged.text()], [400, 'Content-Type must be application/json'], route);
+      const forged = await fetch(`${sink.url}${route}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sink.token}`, 'content-type': 'text/plain' },
+        body: JSON.stringify({
+          To: ['ext@example.net'],
+          From: { Email: 'a@example.com' },
+          Subject: 'x',
+        }),
+      });
+      assert.deepEqual(
+        [forged.status, await forged.text()],
+        [400, 'Content-Type must be application/json'],
+        route,
+      );
     }
-    const arrived = await waitForEvent(relayTarget.context.events, (e) => e.type === 'message.received' && (e as SinkEvent<'message.received'>).data.subject === 'Relay me');
-    assert.deepEqual((arrived as SinkEvent<'message.received'>).data.envelope.rcptTo.map((r) => r.address), ['ext@example.net']);
+    const arrived = await waitForEvent(
+      relayTarget.context.events,
+      (e) =>
+        e.type === 'message.received' &&
+        (e as SinkEvent<'message.received'>).data.subject === 'Relay me',
+    );
+    assert.deepEqual(
+      (arrived as SinkEvent<'message.received'>).data.envelope.rcptTo.map((r) => r.address),
+      ['ext@example.net'],
+    );
   });
 
   it('info, web UI config and chaos (mapped onto rules: a 100 % recipient trigger rejects)', async () => {
@@ -156,13 +232,32 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
     assert.deepEqual((await mp.getChaosTriggers()).Recipient, { ErrorCode: 451, Probability: 0 });
     const set = await mp.setChaosTriggers({ Recipient: { ErrorCode: 550, Probability: 100 } });
     assert.deepEqual(set.Recipient, { ErrorCode: 550, Probability: 100 });
-    await assert.rejects(send(sink.smtpPort, { from: 'a@example.com', to: 'chaos@example.com', subject: 's', text: 't' }), (err: { responseCode?: number }) => err.responseCode === 550);
+    await assert.rejects(
+      send(sink.smtpPort, {
+        from: 'a@example.com',
+        to: 'chaos@example.com',
+        subject: 's',
+        text: 't',
+      }),
+      (err: { responseCode?: number }) => err.responseCode === 550,
+    );
     await mp.setChaosTriggers({});
-    await send(sink.smtpPort, { from: 'a@example.com', to: 'chaos@example.com', subject: 's', text: 't' });
+    await send(sink.smtpPort, {
+      from: 'a@example.com',
+      to: 'chaos@example.com',
+      subject: 's',
+      text: 't',
+    });
   });
 
   it('the methods the sink does not implement answer 501 naming what to use instead', async () => {
-    await send(sink.smtpPort, { from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't', attachments: [{ filename: 'x.png', content: Buffer.from('x') }] });
+    await send(sink.smtpPort, {
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 's',
+      text: 't',
+      attachments: [{ filename: 'x.png', content: Buffer.from('x') }],
+    });
     const id = (await mp.listMessages()).messages[0].ID;
     await rejects501(mp.htmlCheck(id), /analysis/);
     await rejects501(mp.spamAssassinCheck(id), /spamScore/);
@@ -173,28 +268,41 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
   });
 
   it('its WebSocket events: {Type: "new"} for each message, "delete" and "truncate"', async () => {
-    const ws = new WebSocket(`${sink.url.replace('http', 'ws')}/mailpit/api/events`, { headers: { authorization: `Bearer ${sink.token}` } });
+    const ws = new WebSocket(`${sink.url.replace('http', 'ws')}/mailpit/api/events`, {
+      headers: { authorization: `Bearer ${sink.token}` },
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
     const frames: Array<{ Type: string; Data: { ID?: string; Subject?: string } | null }> = [];
-    const want = (n: number) => new Promise<void>((resolve) => {
-      const check = () => { if (frames.length >= n) resolve(); };
-      ws.on('message', (data) => {
-        frames.push(JSON.parse((data as Buffer).toString('utf8')) as (typeof frames)[number]);
+    const want = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (frames.length >= n) resolve();
+        };
+        ws.on('message', (data) => {
+          frames.push(JSON.parse((data as Buffer).toString('utf8')) as (typeof frames)[number]);
+          check();
+        });
         check();
       });
-      check();
-    });
     const three = want(3);
-    await send(sink.smtpPort, { from: 'a@example.com', to: 'b@example.com', subject: 'Live one', text: 't' });
+    await send(sink.smtpPort, {
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 'Live one',
+      text: 't',
+    });
     const id = (await mp.listMessages()).messages[0].ID;
     await mp.deleteMessages({ IDs: [id] });
     await mp.deleteMessages();
     await three;
     ws.close();
-    assert.deepEqual(frames.map((f) => f.Type), ['new', 'delete', 'truncate']);
+    assert.deepEqual(
+      frames.map((f) => f.Type),
+      ['new', 'delete', 'truncate'],
+    );
     assert.equal(frames[0].Data?.Subject, 'Live one');
     assert.equal(frames[1].Data?.ID, id);
   });

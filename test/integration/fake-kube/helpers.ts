@@ -11,7 +11,13 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import type { FakeKube } from '../../support/fake-kube/index.ts';
 
-export function clients(kube: FakeKube): { kc: k8s.KubeConfig; core: k8s.CoreV1Api; apps: k8s.AppsV1Api; batch: k8s.BatchV1Api; objects: k8s.KubernetesObjectApi } {
+export function clients(kube: FakeKube): {
+  kc: k8s.KubeConfig;
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  batch: k8s.BatchV1Api;
+  objects: k8s.KubernetesObjectApi;
+} {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kube.kubeconfigPath);
   return {
@@ -30,13 +36,26 @@ export interface KubectlResult {
 }
 
 /** Run real kubectl against the fake (async: the fake lives in this process). */
-export function kubectl(kube: FakeKube, args: string[], timeoutMs = 30_000): Promise<KubectlResult> {
+export function kubectl(
+  kube: FakeKube,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<KubectlResult> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...kube.kubectlEnv() };
   return new Promise((resolve) => {
-    execFile('kubectl', ['--kubeconfig', kube.kubeconfigPath, '--cache-dir', env.KUBECACHEDIR, ...args], { env, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? Number((err as { code?: unknown }).code) : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      'kubectl',
+      ['--kubeconfig', kube.kubeconfigPath, '--cache-dir', env.KUBECACHEDIR, ...args],
+      { env, timeout: timeoutMs, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
+            ? Number((err as { code?: unknown }).code)
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -44,7 +63,11 @@ export function kubectl(kube: FakeKube, args: string[], timeoutMs = 30_000): Pro
 export function statusOf(err: unknown): { code: number; reason: string; message: string } {
   const e = err as { code?: number; body?: unknown };
   const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
-  return { code: Number(e.code ?? body?.code), reason: String(body?.reason), message: String(body?.message) };
+  return {
+    code: Number(e.code ?? body?.code),
+    reason: String(body?.reason),
+    message: String(body?.message),
+  };
 }
 
 export const HTTP_SERVER_SCRIPT = `
@@ -61,10 +84,19 @@ process.on('SIGTERM', () => { console.log('got SIGTERM'); server.close(); proces
 `;
 
 /** A ConfigMap holding the script and a Deployment running it with node:24-alpine. */
-export function httpServerObjects(ns: string, name: string, replicas = 1): { configMap: k8s.V1ConfigMap; deployment: k8s.V1Deployment } {
+export function httpServerObjects(
+  ns: string,
+  name: string,
+  replicas = 1,
+): { configMap: k8s.V1ConfigMap; deployment: k8s.V1Deployment } {
   const labels = { app: name };
   return {
-    configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-script`, namespace: ns }, data: { 'server.mjs': HTTP_SERVER_SCRIPT } },
+    configMap: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${name}-script`, namespace: ns },
+      data: { 'server.mjs': HTTP_SERVER_SCRIPT },
+    },
     deployment: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -75,20 +107,30 @@ export function httpServerObjects(ns: string, name: string, replicas = 1): { con
         template: {
           metadata: { labels },
           spec: {
-            containers: [{
-              name: 'web',
-              image: 'node:24-alpine',
-              command: ['node', '/app/server.mjs'],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              env: [
-                { name: 'EV_HOST', value: '0.0.0.0' },
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                { name: 'GREETING', valueFrom: { secretKeyRef: { name: `${name}-secret`, key: 'greeting', optional: true } } },
-              ],
-              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
-              volumeMounts: [{ name: 'app', mountPath: '/app', readOnly: true }],
-            }],
+            containers: [
+              {
+                name: 'web',
+                image: 'node:24-alpine',
+                command: ['node', '/app/server.mjs'],
+                ports: [{ name: 'http', containerPort: 8080 }],
+                env: [
+                  { name: 'EV_HOST', value: '0.0.0.0' },
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  {
+                    name: 'POD_NAMESPACE',
+                    valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+                  },
+                  {
+                    name: 'GREETING',
+                    valueFrom: {
+                      secretKeyRef: { name: `${name}-secret`, key: 'greeting', optional: true },
+                    },
+                  },
+                ],
+                readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
+                volumeMounts: [{ name: 'app', mountPath: '/app', readOnly: true }],
+              },
+            ],
             volumes: [{ name: 'app', configMap: { name: `${name}-script` } }],
           },
         },
@@ -98,28 +140,36 @@ export function httpServerObjects(ns: string, name: string, replicas = 1): { con
 }
 
 /** A local TCP server whose connections are forwarded to pod:port through client-node. */
-export async function localForward(kc: k8s.KubeConfig, ns: string, pod: string, port: number): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+export async function localForward(
+  kc: k8s.KubeConfig,
+  ns: string,
+  pod: string,
+  port: number,
+): Promise<{ port: number; server: Server; close(): Promise<void> }> {
   const pf = new k8s.PortForward(kc);
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    pf.portForward(ns, pod, [port], socket, null, socket).then((ws) => {
-      const w = ws as unknown as { on(ev: string, fn: () => void): void };
-      // client-node does not close the local socket when the WebSocket ends.
-      w.on('close', () => socket.destroy());
-    }).catch(() => socket.destroy());
+    pf.portForward(ns, pod, [port], socket, null, socket)
+      .then((ws) => {
+        const w = ws as unknown as { on(ev: string, fn: () => void): void };
+        // client-node does not close the local socket when the WebSocket ends.
+        w.on('close', () => socket.destroy());
+      })
+      .catch(() => socket.destroy());
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     port: (server.address() as AddressInfo).port,
     server,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -128,7 +178,9 @@ export function httpGet(port: number, path: string): Promise<{ status: number; b
     const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -137,6 +189,8 @@ export function httpGet(port: number, path: string): Promise<{ status: number; b
   });
 }
 
-export function isReady(pod: { status?: { conditions?: Array<{ type: string; status: string }> } }): boolean {
+export function isReady(pod: {
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}): boolean {
   return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }

@@ -9,7 +9,10 @@ type Obj = Record<string, any>;
 
 /** The same objects a user would keep in a manifest file. */
 function manifest(ns: string): string {
-  const indented = HTTP_SERVER_SCRIPT.trim().split('\n').map((l) => `    ${l}`).join('\n');
+  const indented = HTTP_SERVER_SCRIPT.trim()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
   return `apiVersion: v1
 kind: Namespace
 metadata:
@@ -58,12 +61,15 @@ describe('fake-kube with real kubectl 1.32', function () {
   this.timeout(60_000);
   const fake = useFakeKube();
   let kube: FakeKube;
-  beforeEach(() => { kube = fake(); });
+  beforeEach(() => {
+    kube = fake();
+  });
 
   it('kubectl get ns lists the built-in namespaces', async () => {
     const r = await kubectl(kube, ['get', 'ns']);
     assert.equal(r.code, 0, r.stderr);
-    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) assert.match(r.stdout, new RegExp(`^${ns}\\s`, 'm'));
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
+      assert.match(r.stdout, new RegExp(`^${ns}\\s`, 'm'));
     const v = await kubectl(kube, ['version', '-o', 'json']);
     assert.equal(JSON.parse(v.stdout).serverVersion.gitVersion, 'v1.32.4');
   });
@@ -83,13 +89,31 @@ describe('fake-kube with real kubectl 1.32', function () {
     assert.equal(cm.metadata.managedFields[0].manager, 'kubectl');
     assert.equal(cm.metadata.managedFields[0].operation, 'Apply');
 
-    const waited = await kubectl(kube, ['wait', '--for=condition=Available', 'deployment/web', '-n', 'demo', '--timeout=20s']);
+    const waited = await kubectl(kube, [
+      'wait',
+      '--for=condition=Available',
+      'deployment/web',
+      '-n',
+      'demo',
+      '--timeout=20s',
+    ]);
     assert.equal(waited.code, 0, waited.stderr);
-    const rollout = await kubectl(kube, ['rollout', 'status', 'deployment/web', '-n', 'demo', '--timeout=20s']);
+    const rollout = await kubectl(kube, [
+      'rollout',
+      'status',
+      'deployment/web',
+      '-n',
+      'demo',
+      '--timeout=20s',
+    ]);
     assert.match(rollout.stdout, /successfully rolled out/);
 
     const table = await kubectl(kube, ['get', 'pods', '-n', 'demo']);
-    assert.match(table.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nweb-[a-z0-9]+-[a-z0-9]+\s+1\/1\s+Running\s+0\s+\d+s\n$/, 'server-side Table columns');
+    assert.match(
+      table.stdout,
+      /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nweb-[a-z0-9]+-[a-z0-9]+\s+1\/1\s+Running\s+0\s+\d+s\n$/,
+      'server-side Table columns',
+    );
     const pods = await kubectl(kube, ['get', 'pods', '-n', 'demo', '-o', 'json']);
     assert.equal(pods.code, 0, pods.stderr);
     const list = JSON.parse(pods.stdout) as Obj;
@@ -113,7 +137,10 @@ describe('fake-kube with real kubectl 1.32', function () {
     assert.equal(again.code, 0, again.stderr);
     const after = kube.get('deployments', 'demo', 'web') as Obj;
     assert.equal(after.metadata.generation, 1);
-    assert.equal((kube.get('configmaps', 'demo', 'web-script') as Obj).metadata.resourceVersion, cm.metadata.resourceVersion);
+    assert.equal(
+      (kube.get('configmaps', 'demo', 'web-script') as Obj).metadata.resourceVersion,
+      cm.metadata.resourceVersion,
+    );
   });
 
   it('kubectl delete ns waits until the namespace is gone', async () => {
@@ -124,7 +151,11 @@ describe('fake-kube with real kubectl 1.32', function () {
     const r = await kubectl(kube, ['delete', 'ns', 'bye']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /namespace "bye" deleted/);
-    assert.equal(kube.get('namespaces', undefined, 'bye'), undefined, 'kubectl returned only once the namespace was gone');
+    assert.equal(
+      kube.get('namespaces', undefined, 'bye'),
+      undefined,
+      'kubectl returned only once the namespace was gone',
+    );
     assert.equal(kube.list('configmaps', 'bye').length, 0);
     const missing = await kubectl(kube, ['delete', 'ns', 'bye']);
     assert.notEqual(missing.code, 0);
@@ -132,26 +163,38 @@ describe('fake-kube with real kubectl 1.32', function () {
   });
 
   it('kubectl create (protobuf request bodies) and kubectl auth can-i', async () => {
-    for (const args of [['create', 'ns', 'pb'], ['create', 'configmap', 'c', '--from-literal=a=b', '-n', 'pb'], ['create', 'secret', 'generic', 's', '--from-literal=k=v', '-n', 'pb']]) {
+    for (const args of [
+      ['create', 'ns', 'pb'],
+      ['create', 'configmap', 'c', '--from-literal=a=b', '-n', 'pb'],
+      ['create', 'secret', 'generic', 's', '--from-literal=k=v', '-n', 'pb'],
+    ]) {
       const r = await kubectl(kube, args);
       assert.equal(r.code, 0, r.stderr);
     }
     assert.deepEqual((kube.get('configmaps', 'pb', 'c') as Obj).data, { a: 'b' });
-    assert.deepEqual((kube.get('secrets', 'pb', 's') as Obj).data, { k: Buffer.from('v').toString('base64') });
-    assert.equal((await kubectl(kube, ['auth', 'can-i', 'create', 'namespaces'])).stdout.trim(), 'yes');
+    assert.deepEqual((kube.get('secrets', 'pb', 's') as Obj).data, {
+      k: Buffer.from('v').toString('base64'),
+    });
+    assert.equal(
+      (await kubectl(kube, ['auth', 'can-i', 'create', 'namespaces'])).stdout.trim(),
+      'yes',
+    );
     kube.faults.denyNamespaceCreate();
     const no = await kubectl(kube, ['auth', 'can-i', 'create', 'namespaces']);
     assert.equal(no.code, 1);
     assert.match(no.stdout, /^no/);
   });
 
-  it('kubectl shows the server\'s Forbidden and Unauthorized errors', async () => {
+  it("kubectl shows the server's Forbidden and Unauthorized errors", async () => {
     const file = join(kube.dir, 'ns.yaml');
     writeFileSync(file, 'apiVersion: v1\nkind: Namespace\nmetadata: {name: denied}\n');
     kube.faults.denyNamespaceCreate();
     const r = await kubectl(kube, ['apply', '--server-side', '--validate=false', '-f', file]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /namespaces "denied" is forbidden: User ".+" cannot create resource "namespaces" in API group "" at the cluster scope/);
+    assert.match(
+      r.stderr,
+      /namespaces "denied" is forbidden: User ".+" cannot create resource "namespaces" in API group "" at the cluster scope/,
+    );
     kube.faults.rejectAllTokens = true;
     const u = await kubectl(kube, ['get', 'pods']);
     assert.notEqual(u.code, 0);

@@ -23,12 +23,18 @@ steps:
     expect: { subject: Hello }
 `;
 
-interface Case { name: string; status: string; children: string[] }
+interface Case {
+  name: string;
+  status: string;
+  children: string[];
+}
 
 function junitCases(file: string): Case[] {
   const root = parseXml(readFileSync(file, 'utf8'));
   return childrenNamed(childrenNamed(root, 'testsuite')[0], 'testcase').map((c) => ({
-    name: c.attrs.name, status: '', children: c.children.map((x) => x.name),
+    name: c.attrs.name,
+    status: '',
+    children: c.children.map((x) => x.name),
   }));
 }
 
@@ -39,13 +45,22 @@ describe('run stopped early still reports', function () {
   writeFileSync(flow, FLOW);
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     it(`${signal}: the report and the JUnit file are written (interrupted step an error, the rest skipped), exit ${code}`, async () => {
       const junit = join(dir, `${signal}.xml`);
-      const child = spawn(process.execPath, [RUN_JS, 'run', '--local', flow, '--junit', junit, '-o', 'json'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [RUN_JS, 'run', '--local', flow, '--junit', junit, '-o', 'json'],
+        { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stdout = '';
       let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+      });
       const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
       // -o json prints each finished step on stderr: the send step done means the wait has begun.
       await new Promise<void>((resolve, reject) => {
@@ -57,11 +72,19 @@ describe('run stopped early still reports', function () {
       });
       child.kill(signal);
       assert.equal(await closed, code, stderr);
-      const report = JSON.parse(stdout) as { flows: Array<{ steps: Array<{ status: string; errorCode?: string }> }> };
-      assert.deepEqual(report.flows[0].steps.map((s) => s.status), ['passed', 'error', 'skipped']);
+      const report = JSON.parse(stdout) as {
+        flows: Array<{ steps: Array<{ status: string; errorCode?: string }> }>;
+      };
+      assert.deepEqual(
+        report.flows[0].steps.map((s) => s.status),
+        ['passed', 'error', 'skipped'],
+      );
       assert.equal(report.flows[0].steps[1].errorCode, 'EV_ERR_INTERRUPTED');
       assert.ok(existsSync(junit), 'the JUnit file exists');
-      assert.deepEqual(junitCases(junit).map((c) => c.children), [[], ['error'], ['skipped']]);
+      assert.deepEqual(
+        junitCases(junit).map((c) => c.children),
+        [[], ['error'], ['skipped']],
+      );
     });
   }
 

@@ -10,7 +10,11 @@ import * as checkState from '../../fuzz/check-state.fuzz.ts';
  */
 interface FuzzModule {
   name: string;
-  fuzz(opts: { seed: number; seconds: number; log: (line: string) => void }): Promise<{ cases: number; failures: string[] }>;
+  fuzz(opts: {
+    seed: number;
+    seconds: number;
+    log: (line: string) => void;
+  }): Promise<{ cases: number; failures: string[] }>;
 }
 
 const RUNS: Array<{ mod: FuzzModule; seconds: number; minCases: number }> = [

@@ -22,7 +22,11 @@ describe('fuzz: the sink (short fixed-seed run)', function () {
       assert.ok(mod, `fuzzer ${name} exists in test/fuzz`);
       const lines: string[] = [];
       const r = await runFuzzer(mod, SEED, SECONDS, (line) => lines.push(line));
-      assert.deepEqual(r.failures, [], `replay: npm run fuzz -- --seed ${SEED} ${name}\n${lines.join('\n')}`);
+      assert.deepEqual(
+        r.failures,
+        [],
+        `replay: npm run fuzz -- --seed ${SEED} ${name}\n${lines.join('\n')}`,
+      );
       assert.ok(r.cases > 0, 'ran at least one case');
     });
   }

@@ -48,7 +48,9 @@ describe('sink API: idle connections cannot lock it out (issue 10, item 5)', fun
     assert.equal(live.status, 200);
     assert.equal(((await live.json()) as { status: string }).status, 'ok');
     assert.equal((await fetch(`${sink.url}/readyz`)).status, 200);
-    const info = await fetch(`${sink.url}/api/info`, { headers: { authorization: `Bearer ${sink.token}` } });
+    const info = await fetch(`${sink.url}/api/info`, {
+      headers: { authorization: `Bearer ${sink.token}` },
+    });
     assert.equal(info.status, 200);
     await info.arrayBuffer();
   });
@@ -64,7 +66,12 @@ describe('sink API: idle connections cannot lock it out (issue 10, item 5)', fun
       const slow = await open(port);
       slow.write('GET / HTTP/1.1\r\nHost: x\r\n'); // headers never finished
       held.push(silent, slow);
-      const closed = (s: Socket) => new Promise<void>((resolve) => { s.on('error', () => undefined); s.once('close', () => resolve()); s.resume(); });
+      const closed = (s: Socket) =>
+        new Promise<void>((resolve) => {
+          s.on('error', () => undefined);
+          s.once('close', () => resolve());
+          s.resume();
+        });
       await Promise.all([closed(silent), closed(slow)]);
       await until(() => guard.size === 0, 'slots freed');
     } finally {
@@ -79,7 +86,11 @@ describe('sink API: idle connections cannot lock it out (issue 10, item 5)', fun
       if (req.url === '/slow') release = () => res.end('slow done');
       else res.end('ok');
     });
-    const guard = new ConnectionGuard(server, { maxPerClient: 3, maxConnections: 100, idleTimeoutMs: 60_000 });
+    const guard = new ConnectionGuard(server, {
+      maxPerClient: 3,
+      maxConnections: 100,
+      idleTimeoutMs: 60_000,
+    });
     server.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const port = (server.address() as AddressInfo).port;
@@ -87,7 +98,9 @@ describe('sink API: idle connections cannot lock it out (issue 10, item 5)', fun
       const busy = await open(port);
       held.push(busy);
       let busyReply = '';
-      busy.on('data', (d: Buffer) => { busyReply += d.toString(); });
+      busy.on('data', (d: Buffer) => {
+        busyReply += d.toString();
+      });
       busy.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
       await until(() => release !== undefined, 'slow request in flight');
       const idle1 = await open(port);

@@ -48,11 +48,16 @@ describe('API and MailHog API against the real sink (integration)', function () 
     await client.clear();
   });
 
-  it('the article\'s smtplib message reads back through /api/v2/messages as MailHog returned it', async () => {
+  it("the article's smtplib message reads back through /api/v2/messages as MailHog returned it", async () => {
     await run('python3', ['-c', articleScript(sink.smtpPort)]);
     const res = await fetch(`${sink.url}/api/v2/messages`, { headers: auth() });
     assert.equal(res.status, 200);
-    const body = await res.json() as { total: number; count: number; start: number; items: MailhogMessage[] };
+    const body = (await res.json()) as {
+      total: number;
+      count: number;
+      start: number;
+      items: MailhogMessage[];
+    };
     assert.equal(body.total, 1);
     assert.equal(body.count, 1);
     assert.equal(body.start, 0);
@@ -74,14 +79,23 @@ describe('API and MailHog API against the real sink (integration)', function () 
     assert.match(m.Content.Headers.Received[0], / by mailhog\.example \(MailHog\)\r\n {10}id /);
     assert.ok(!Number.isNaN(Date.parse(m.Created)));
     // The v1 routes see the same message.
-    const v1 = await (await fetch(`${sink.url}/api/v1/messages/${encodeURIComponent(m.ID)}`, { headers: auth() })).json() as MailhogMessage;
+    const v1 = (await (
+      await fetch(`${sink.url}/api/v1/messages/${encodeURIComponent(m.ID)}`, { headers: auth() })
+    ).json()) as MailhogMessage;
     assert.equal(v1.ID, m.ID);
-    const search = await (await fetch(`${sink.url}/api/v2/search?kind=to&query=user@domain.com`, { headers: auth() })).json() as { total: number };
+    const search = (await (
+      await fetch(`${sink.url}/api/v2/search?kind=to&query=user@domain.com`, { headers: auth() })
+    ).json()) as { total: number };
     assert.equal(search.total, 1);
   });
 
-  it('a nodemailer message with an attachment through the own API and the CLI\'s client', async () => {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.smtpPort, secure: false, ignoreTLS: true });
+  it("a nodemailer message with an attachment through the own API and the CLI's client", async () => {
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: sink.smtpPort,
+      secure: false,
+      ignoreTLS: true,
+    });
     try {
       await transport.sendMail({
         from: 'Shop <shop@example.com>',
@@ -89,7 +103,13 @@ describe('API and MailHog API against the real sink (integration)', function () 
         subject: 'Your invoice',
         text: 'Invoice attached.',
         html: '<p>Invoice attached.</p>',
-        attachments: [{ filename: 'invoice.pdf', content: Buffer.from('%PDF-1.4 test'), contentType: 'application/pdf' }],
+        attachments: [
+          {
+            filename: 'invoice.pdf',
+            content: Buffer.from('%PDF-1.4 test'),
+            contentType: 'application/pdf',
+          },
+        ],
       });
     } finally {
       transport.close();
@@ -109,16 +129,27 @@ describe('API and MailHog API against the real sink (integration)', function () 
     const raw = await client.raw(summary.id);
     assert.match(raw.toString('latin1'), /^Subject: Your invoice\r$/m);
     // MailHog's view of the same message: multipart split into parts.
-    const mh = await (await fetch(`${sink.url}/api/v1/messages/${encodeURIComponent(summary.id)}`, { headers: auth() })).json() as MailhogMessage;
+    const mh = (await (
+      await fetch(`${sink.url}/api/v1/messages/${encodeURIComponent(summary.id)}`, {
+        headers: auth(),
+      })
+    ).json()) as MailhogMessage;
     assert.ok((mh.MIME?.Parts?.length ?? 0) >= 2);
-    assert.ok(mh.MIME?.Parts?.some((p: { Headers: Record<string, string[]> }) => (p.Headers['Content-Type']?.[0] ?? '').startsWith('application/pdf')));
+    assert.ok(
+      mh.MIME?.Parts?.some((p: { Headers: Record<string, string[]> }) =>
+        (p.Headers['Content-Type']?.[0] ?? '').startsWith('application/pdf'),
+      ),
+    );
     await client.delete(summary.id);
     assert.equal((await client.list()).total, 0);
   });
 
   it('rules round-trip through the API, and a bad file keeps the old rules', async () => {
     const before = await client.rules();
-    await assert.rejects(client.setRules('rules: [ this is not: valid'), (err: { code?: string }) => err.code === 'EV_ERR_RULES_INVALID');
+    await assert.rejects(
+      client.setRules('rules: [ this is not: valid'),
+      (err: { code?: string }) => err.code === 'EV_ERR_RULES_INVALID',
+    );
     assert.equal(await client.rules(), before);
   });
 

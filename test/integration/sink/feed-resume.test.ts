@@ -40,16 +40,24 @@ describe('feed resume with forced disconnects (integration)', function () {
     const got: SinkEvent[] = [];
     const statuses: FeedStatus[] = [];
     const controller = new AbortController();
-    cleanups.push(() => client.close(), async () => controller.abort());
+    cleanups.push(
+      () => client.close(),
+      async () => controller.abort(),
+    );
     const produce = (n: number) => {
       for (let i = 0; i < n; i++) {
         const k = api.ctx.store.count + 1;
-        api.ctx.addMessage({ raw: `Subject: message ${k}\r\nTo: user${k}@example.com\r\n\r\nbody ${k}\r\n`, to: [`user${k}@example.com`] });
+        api.ctx.addMessage({
+          raw: `Subject: message ${k}\r\nTo: user${k}@example.com\r\n\r\nbody ${k}\r\n`,
+          to: [`user${k}@example.com`],
+        });
       }
     };
     // Half the stream exists before the client connects (kills land in its replay), half arrives live.
     produce(TOTAL / 2);
-    const killAt = Array.from({ length: KILLS }, (_, i) => Math.floor(((i + 1) * TOTAL) / (KILLS + 1)));
+    const killAt = Array.from({ length: KILLS }, (_, i) =>
+      Math.floor(((i + 1) * TOTAL) / (KILLS + 1)),
+    );
     let kills = 0;
     let killedWithMorePending = 0;
     /** A kill lands on a live socket unless the client is still reading frames of one already killed. */
@@ -82,7 +90,11 @@ describe('feed resume with forced disconnects (integration)', function () {
 
     const seqs = got.map((e) => e.seq);
     assert.equal(seqs.length, TOTAL, 'no duplicates');
-    assert.deepEqual(seqs, Array.from({ length: TOTAL }, (_, i) => i + 1), 'no holes, in order');
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: TOTAL }, (_, i) => i + 1),
+      'no holes, in order',
+    );
     assert.ok(got.every((e) => e.type === 'message.received'));
     assert.equal(new Set(got.map((e) => (e as SinkEvent<'message.received'>).data.id)).size, TOTAL);
     assert.equal(kills, KILLS);
@@ -91,8 +103,14 @@ describe('feed resume with forced disconnects (integration)', function () {
     assert.ok(effectiveKills >= KILLS / 2, `${effectiveKills} kills hit a live socket`);
     // A kill can land after the sink already wrote the rest of the stream into the socket, which
     // the client then reads to the end; most kills, though, force a resume.
-    assert.ok(connects.length >= 3, `resumed several times (${connects.length} connections, ${effectiveKills} kills)`);
-    assert.ok(connects.slice(1).every((s) => s.state === 'connected' && s.resumed), 'every reconnect resumed the same instance');
+    assert.ok(
+      connects.length >= 3,
+      `resumed several times (${connects.length} connections, ${effectiveKills} kills)`,
+    );
+    assert.ok(
+      connects.slice(1).every((s) => s.state === 'connected' && s.resumed),
+      'every reconnect resumed the same instance',
+    );
     await client.close();
     await api.close();
   });
@@ -111,7 +129,9 @@ describe('feed resume with forced disconnects (integration)', function () {
     const following = client.events({
       since: 0,
       signal: controller.signal,
-      onHello: (h) => { instance = h.instance; },
+      onHello: (h) => {
+        instance = h.instance;
+      },
       onEvent: (e) => got.push({ instance, seq: e.seq }),
       onStatus: (s) => statuses.push(s),
       reconnect: { initialDelayMs: 1, maxDelayMs: 20 },
@@ -119,7 +139,10 @@ describe('feed resume with forced disconnects (integration)', function () {
     for (let i = 0; i < 5; i++) first.ctx.events.append('rules.updated', { count: i });
     await until(() => got.length >= 5, 'first sink events');
     // The second sink already has events when the client finds it.
-    const second = await startFakeApi({ ctx: new FakeSinkContext({ instance: 'two' }), token: first.token });
+    const second = await startFakeApi({
+      ctx: new FakeSinkContext({ instance: 'two' }),
+      token: first.token,
+    });
     cleanups.push(() => second.close());
     for (let i = 0; i < 3; i++) second.ctx.events.append('rules.updated', { count: i });
     base = second.base;
@@ -131,7 +154,11 @@ describe('feed resume with forced disconnects (integration)', function () {
       ...[1, 2, 3, 4, 5].map((seq) => ({ instance: 'one', seq })),
       ...[1, 2, 3].map((seq) => ({ instance: 'two', seq })),
     ]);
-    assert.ok(statuses.some((s) => s.state === 'restarted' && s.previousInstance === 'one' && s.instance === 'two'));
+    assert.ok(
+      statuses.some(
+        (s) => s.state === 'restarted' && s.previousInstance === 'one' && s.instance === 'two',
+      ),
+    );
     await client.close();
     await second.close();
   });

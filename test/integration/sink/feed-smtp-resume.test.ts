@@ -22,7 +22,9 @@ async function until(predicate: () => boolean, what: string, ms = 60_000): Promi
 }
 
 /** A loopback TCP relay to `port`; `cut()` destroys every relayed connection, like a dropped port-forward. */
-async function relay(port: number): Promise<{ url: string; cut(): number; close(): Promise<void> }> {
+async function relay(
+  port: number,
+): Promise<{ url: string; cut(): number; close(): Promise<void> }> {
   const pairs = new Set<[Socket, Socket]>();
   const server: Server = createServer((inbound) => {
     const outbound = connect(port, '127.0.0.1');
@@ -50,13 +52,14 @@ async function relay(port: number): Promise<{ url: string; cut(): number; close(
       pairs.clear();
       return n;
     },
-    close: () => new Promise<void>((r) => {
-      for (const [a, b] of pairs) {
-        a.destroy();
-        b.destroy();
-      }
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const [a, b] of pairs) {
+          a.destroy();
+          b.destroy();
+        }
+        server.close(() => r());
+      }),
   };
 }
 
@@ -79,7 +82,10 @@ async function sendMany(port: number, count: number, number: (i: number) => numb
       else replies.push(line);
     }
   });
-  const reply = (): Promise<string> => (replies.length > 0 ? Promise.resolve(replies.shift() as string) : new Promise((r) => waiting.push(r)));
+  const reply = (): Promise<string> =>
+    replies.length > 0
+      ? Promise.resolve(replies.shift() as string)
+      : new Promise((r) => waiting.push(r));
   const expect = async (code: string) => {
     const line = await reply();
     if (!line.startsWith(code)) throw new Error(`expected ${code}, got ${line}`);
@@ -93,7 +99,9 @@ async function sendMany(port: number, count: number, number: (i: number) => numb
     await expect('250');
     await expect('250');
     await expect('354');
-    socket.write(`From: app@example.com\r\nTo: user${n}@example.com\r\nSubject: message ${n}\r\nDate: Fri, 02 Jan 2026 03:04:05 +0000\r\nMessage-ID: <m${n}@example.com>\r\n\r\nbody ${n}\r\n.\r\n`);
+    socket.write(
+      `From: app@example.com\r\nTo: user${n}@example.com\r\nSubject: message ${n}\r\nDate: Fri, 02 Jan 2026 03:04:05 +0000\r\nMessage-ID: <m${n}@example.com>\r\n\r\nbody ${n}\r\n.\r\n`,
+    );
     await expect('250');
   }
   socket.write('QUIT\r\n');
@@ -121,7 +129,9 @@ describe('feed resume through a dropped tunnel, real sink (integration)', functi
     const controller = new AbortController();
     cleanups.push(async () => controller.abort());
     let receivedCount = 0;
-    const cutAt = Array.from({ length: CUTS }, (_, i) => Math.floor(((i + 1) * MESSAGES) / (CUTS + 1)));
+    const cutAt = Array.from({ length: CUTS }, (_, i) =>
+      Math.floor(((i + 1) * MESSAGES) / (CUTS + 1)),
+    );
     let cuts = 0;
     let effectiveCuts = 0;
     const following = client.events({
@@ -143,23 +153,40 @@ describe('feed resume through a dropped tunnel, real sink (integration)', functi
 
     // Four sessions, each sending its share back to back (MAIL/RCPT/DATA pipelined).
     const perSession = MESSAGES / 4;
-    await Promise.all([0, 1, 2, 3].map((k) => sendMany(sink.smtpPort, perSession, (i) => k * perSession + i + 1)));
-    await until(() => receivedCount >= MESSAGES, `all ${MESSAGES} message.received events (got ${receivedCount})`);
+    await Promise.all(
+      [0, 1, 2, 3].map((k) => sendMany(sink.smtpPort, perSession, (i) => k * perSession + i + 1)),
+    );
+    await until(
+      () => receivedCount >= MESSAGES,
+      `all ${MESSAGES} message.received events (got ${receivedCount})`,
+    );
     const last = sink.context.events.lastSeq;
-    await until(() => got.length > 0 && got[got.length - 1].seq >= last, 'the feed to catch up with the last seq');
+    await until(
+      () => got.length > 0 && got[got.length - 1].seq >= last,
+      'the feed to catch up with the last seq',
+    );
     controller.abort();
     await following;
 
     const seqs = got.map((e) => e.seq);
     assert.equal(new Set(seqs).size, seqs.length, 'no duplicate seq');
-    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'no hole: seqs 1..N in order');
-    const received = got.filter((e) => e.type === 'message.received') as Array<SinkEvent<'message.received'>>;
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: seqs.length }, (_, i) => i + 1),
+      'no hole: seqs 1..N in order',
+    );
+    const received = got.filter((e) => e.type === 'message.received') as Array<
+      SinkEvent<'message.received'>
+    >;
     assert.equal(received.length, MESSAGES);
     assert.equal(new Set(received.map((e) => e.data.id)).size, MESSAGES);
     assert.equal(cuts, CUTS);
     assert.ok(effectiveCuts >= 2, `${effectiveCuts} cuts hit a live connection`);
     const connects = statuses.filter((s) => s.state === 'connected');
-    assert.ok(connects.length >= effectiveCuts + 1, `the client reconnected after every cut (${connects.length} connections)`);
+    assert.ok(
+      connects.length >= effectiveCuts + 1,
+      `the client reconnected after every cut (${connects.length} connections)`,
+    );
     assert.ok(connects.slice(1).every((s) => s.state === 'connected' && s.resumed));
   });
 });

@@ -32,7 +32,10 @@ const EXPECTATIONS: Record<string, Expect> = {
   'smuggling-lf-dot-crlf.smtp': SMUGGLED,
   'smuggling-crlf-dot-lf.smtp': SMUGGLED,
   'smuggling-cr-dot-crlf.smtp': SMUGGLED,
-  'pipelined-two-messages.smtp': { stored: 2, replies: [250, 250, 250, 354, 250, 250, 250, 354, 250, 221] },
+  'pipelined-two-messages.smtp': {
+    stored: 2,
+    replies: [250, 250, 250, 354, 250, 250, 250, 354, 250, 221],
+  },
   'command-line-too-long.smtp': { stored: 0, replies: [250, 421] },
   'data-without-rcpt.smtp': { stored: 0, replies: [250, 250, 503, 221] },
   'nul-in-command.smtp': { stored: 0, replies: [250, 501, 501, 221] },
@@ -44,7 +47,9 @@ const EXPECTATIONS: Record<string, Expect> = {
   'eight-bit-command.smtp': { stored: 1, replies: [250, 250, 250, 354, 250, 221] },
 };
 
-const fixtures = readdirSync(DIR).filter((f) => f.endsWith('.eml') || f.endsWith('.smtp')).sort();
+const fixtures = readdirSync(DIR)
+  .filter((f) => f.endsWith('.eml') || f.endsWith('.smtp'))
+  .sort();
 
 async function play(sink: RunningSink, file: string): Promise<RawSmtp> {
   const bytes = readFileSync(join(DIR, file));
@@ -81,7 +86,8 @@ describe('sink: hostile SMTP corpus', function () {
 
   it('has at least 30 fixtures, each with an expectation', () => {
     assert.ok(fixtures.length >= 30, `only ${fixtures.length} fixtures`);
-    for (const f of fixtures) assert.ok(f.endsWith('.eml') || EXPECTATIONS[f], `no expectation for ${f}`);
+    for (const f of fixtures)
+      assert.ok(f.endsWith('.eml') || EXPECTATIONS[f], `no expectation for ${f}`);
   });
 
   for (const file of fixtures) {
@@ -91,8 +97,11 @@ describe('sink: hostile SMTP corpus', function () {
       const c = await play(sink, file);
       const codes = c.replies.slice(1).map((r) => r.code);
       if (expect.replies) assert.deepEqual(codes, expect.replies);
-      for (const code of expect.includes ?? []) assert.ok(codes.includes(code), `expected a ${code} in ${codes.join(',')}`);
-      const ids = c.replies.map((r) => /queued as (\S+)/.exec(r.text)?.[1]).filter((x): x is string => x !== undefined);
+      for (const code of expect.includes ?? [])
+        assert.ok(codes.includes(code), `expected a ${code} in ${codes.join(',')}`);
+      const ids = c.replies
+        .map((r) => /queued as (\S+)/.exec(r.text)?.[1])
+        .filter((x): x is string => x !== undefined);
       assert.equal(ids.length, expect.stored, 'accepted messages');
       assert.equal(new Set(ids).size, ids.length);
       assert.equal(sink.context.store.count - before, expect.stored, 'stored messages');
@@ -102,17 +111,23 @@ describe('sink: hostile SMTP corpus', function () {
         assert.ok(detail, 'detail resolves (broken MIME is stored as received, never dropped)');
       }
       if (file.startsWith('smuggling-')) {
-        const raw = sink.context.store.raw(ids[0]!)!.toString('latin1');
+        const raw = sink.context.store.raw(ids[0])!.toString('latin1');
         assert.match(raw, /smuggled/, 'the smuggled commands stay inside the one message');
         assert.equal(sink.context.store.list(0, 10, { from: 'evil@' }).total, 0);
       }
       if (file.endsWith('.eml') && expect.stored === 1) {
         const original = readFileSync(join(DIR, file));
-        const raw = sink.context.store.raw(ids[0]!)!;
+        const raw = sink.context.store.raw(ids[0])!;
         const crlf = Buffer.from('\r\n');
-        const expected = original.length >= 2 && original.subarray(-2).equals(crlf) ? original : Buffer.concat([original, crlf]);
+        const expected =
+          original.length >= 2 && original.subarray(-2).equals(crlf)
+            ? original
+            : Buffer.concat([original, crlf]);
         // an empty message is "CRLF . CRLF" right after DATA: nothing, or the one CRLF, is the content
-        assert.ok(raw.equals(expected) || (original.length === 0 && raw.length === 0), 'the raw source is stored byte for byte');
+        assert.ok(
+          raw.equals(expected) || (original.length === 0 && raw.length === 0),
+          'the raw source is stored byte for byte',
+        );
       }
     });
   }
@@ -126,10 +141,13 @@ describe('sink: hostile SMTP corpus', function () {
     assert.equal((await c.command('DATA')).code, 354);
     const n = c.replies.length + 1;
     c.write(dataPayload(Buffer.from('Subject: after\r\n\r\nstill here\r\n')));
-    assert.equal((await c.waitReplies(n))[n - 1]!.code, 250);
+    assert.equal((await c.waitReplies(n))[n - 1].code, 250);
     c.close();
     await sink.analysisIdle();
     const all = sink.context.store.list(0, 1000).items;
-    assert.ok(all.every((m) => m.parsed), 'every stored message went through the full parse');
+    assert.ok(
+      all.every((m) => m.parsed),
+      'every stored message went through the full parse',
+    );
   });
 });

@@ -23,8 +23,8 @@ describe('sink: limits', function () {
       const third = await RawSmtp.open(sink.smtpPort);
       await third.waitClosed();
       assert.equal(third.replies[0]?.code, 421);
-      assert.match(third.replies[0]!.text, /Too many connected clients/);
-      assert.equal((await open[0]!.command('NOOP')).code, 250);
+      assert.match(third.replies[0].text, /Too many connected clients/);
+      assert.equal((await open[0].command('NOOP')).code, 250);
     } finally {
       for (const c of open) c.close();
       await sink.stop();
@@ -38,7 +38,7 @@ describe('sink: limits', function () {
       await c.waitReplies(1);
       await c.waitClosed(10_000);
       assert.equal(c.replies[1]?.code, 421);
-      assert.match(c.replies[1]!.text, /Timeout/);
+      assert.match(c.replies[1].text, /Timeout/);
     } finally {
       await sink.stop();
     }
@@ -50,7 +50,9 @@ describe('sink: limits', function () {
       const c = await RawSmtp.open(sink.smtpPort);
       await c.waitReplies(1);
       // keep the session active: every NOOP reply triggers the next NOOP
-      const keepBusy = () => { if (!c.closed) c.command('NOOP').then(keepBusy, () => undefined); };
+      const keepBusy = () => {
+        if (!c.closed) c.command('NOOP').then(keepBusy, () => undefined);
+      };
       keepBusy();
       await c.waitClosed(10_000);
       const last = c.replies.at(-1)!;
@@ -64,12 +66,18 @@ describe('sink: limits', function () {
   it('names the port when it cannot listen (EV_ERR_SINK_LISTEN)', async () => {
     const first = await startSink({ noAuth: true });
     try {
-      await assert.rejects(startSink({ noAuth: true, smtpPort: first.smtpPort }), (err: unknown) => {
-        assert.ok(isEmailValidateError(err));
-        assert.equal(err.code, 'EV_ERR_SINK_LISTEN');
-        assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${first.smtpPort} \\(EADDRINUSE\\)`));
-        return true;
-      });
+      await assert.rejects(
+        startSink({ noAuth: true, smtpPort: first.smtpPort }),
+        (err: unknown) => {
+          assert.ok(isEmailValidateError(err));
+          assert.equal(err.code, 'EV_ERR_SINK_LISTEN');
+          assert.match(
+            err.message,
+            new RegExp(`127\\.0\\.0\\.1:${first.smtpPort} \\(EADDRINUSE\\)`),
+          );
+          return true;
+        },
+      );
     } finally {
       await first.stop();
     }

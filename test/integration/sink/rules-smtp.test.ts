@@ -48,7 +48,12 @@ rules:
     bounce: { status: 5.2.2, diagnostic: "smtp; 552 5.2.2 Mailbox full" }
 `;
 
-async function session(sink: RunningSink, from: string, to: string[], body = 'Subject: t\r\n\r\nbody\r\n'): Promise<RawSmtp> {
+async function session(
+  sink: RunningSink,
+  from: string,
+  to: string[],
+  body = 'Subject: t\r\n\r\nbody\r\n',
+): Promise<RawSmtp> {
   const c = await RawSmtp.open(sink.smtpPort);
   await c.waitReplies(1);
   await c.command('EHLO rules.example');
@@ -72,15 +77,31 @@ const last = (c: RawSmtp) => c.replies.at(-1)!;
 describe('sink: rules over SMTP', function () {
   this.timeout(20_000);
   let sink: RunningSink;
-  before(async () => { sink = await startSink({ noAuth: true, rules: RULES, name: 'sink.test' }); });
-  after(async () => { await sink?.stop(); });
+  before(async () => {
+    sink = await startSink({ noAuth: true, rules: RULES, name: 'sink.test' });
+  });
+  after(async () => {
+    await sink?.stop();
+  });
 
-  it('rejects at MAIL with the rule\'s code and enhanced code, and publishes message.rejected', async () => {
+  it("rejects at MAIL with the rule's code and enhanced code, and publishes message.rejected", async () => {
     const c = await session(sink, 'spammer@bad.example', ['u@example.com']);
     assert.equal(last(c).code, 550);
     assert.equal(last(c).text, '5.7.1 Sender blocked');
-    const ev = await waitForEvent(sink.context.events, (e) => e.type === 'message.rejected' && (e.data as RejectionData).rule === 'spammer');
-    assert.deepEqual(ev.data, { stage: 'mail', code: 550, enhancedCode: '5.7.1', text: 'Sender blocked', from: 'spammer@bad.example', to: null, clientAddress: '127.0.0.1', rule: 'spammer' });
+    const ev = await waitForEvent(
+      sink.context.events,
+      (e) => e.type === 'message.rejected' && (e.data as RejectionData).rule === 'spammer',
+    );
+    assert.deepEqual(ev.data, {
+      stage: 'mail',
+      code: 550,
+      enhancedCode: '5.7.1',
+      text: 'Sender blocked',
+      from: 'spammer@bad.example',
+      to: null,
+      clientAddress: '127.0.0.1',
+      rule: 'spammer',
+    });
     c.close();
   });
 
@@ -88,9 +109,12 @@ describe('sink: rules over SMTP', function () {
     const c = await session(sink, 'a@example.com', ['full@example.com', 'ok@example.com']);
     const codes = c.replies.map((r) => r.code);
     assert.deepEqual(codes, [220, 250, 250, 552, 250, 354, 250]);
-    assert.equal(c.replies[3]!.text, '5.2.2 Mailbox full');
-    const id = /queued as (\S+)/.exec(last(c).text)![1]!;
-    assert.deepEqual(sink.context.store.get(id)!.envelope.rcptTo.map((r) => r.address), ['ok@example.com']);
+    assert.equal(c.replies[3].text, '5.2.2 Mailbox full');
+    const id = /queued as (\S+)/.exec(last(c).text)![1];
+    assert.deepEqual(
+      sink.context.store.get(id)!.envelope.rcptTo.map((r) => r.address),
+      ['ok@example.com'],
+    );
     c.close();
   });
 
@@ -109,7 +133,12 @@ describe('sink: rules over SMTP', function () {
 
   it('rejects at end of data on a header', async () => {
     const before = sink.context.store.count;
-    const c = await session(sink, 'a@example.com', ['u@example.com'], 'X-Campaign: blocked-2026\r\nSubject: t\r\n\r\nbody\r\n');
+    const c = await session(
+      sink,
+      'a@example.com',
+      ['u@example.com'],
+      'X-Campaign: blocked-2026\r\nSubject: t\r\n\r\nbody\r\n',
+    );
     assert.equal(last(c).code, 550);
     assert.equal(last(c).text, '5.7.1 Campaign blocked');
     assert.equal(sink.context.store.count, before);
@@ -120,12 +149,16 @@ describe('sink: rules over SMTP', function () {
     const codes: number[] = [];
     for (let i = 0; i < 3; i++) {
       const c = await session(sink, 'sender@example.com', ['u@grey.example']);
-      codes.push(c.replies[3]!.code);
-      if (i < 2) assert.equal(c.replies[3]!.text, '4.7.1 Greylisted, please try again later');
+      codes.push(c.replies[3].code);
+      if (i < 2) assert.equal(c.replies[3].text, '4.7.1 Greylisted, please try again later');
       c.close();
     }
     assert.deepEqual(codes, [451, 451, 250]);
-    const deferred = sink.context.events.replaySince(0).events.filter((e) => e.type === 'message.deferred' && (e.data as RejectionData).rule === 'grey');
+    const deferred = sink.context.events
+      .replaySince(0)
+      .events.filter(
+        (e) => e.type === 'message.deferred' && (e.data as RejectionData).rule === 'grey',
+      );
     assert.equal(deferred.length, 2);
   });
 
@@ -137,7 +170,10 @@ describe('sink: rules over SMTP', function () {
     c.write('RCPT TO:<hangup@example.com>\r\n');
     await c.waitClosed();
     assert.equal(c.replies.length, 3, 'no reply to RCPT');
-    const ev = await waitForEvent(sink.context.events, (e) => e.type === 'message.rejected' && (e.data as RejectionData).rule === 'hangup');
+    const ev = await waitForEvent(
+      sink.context.events,
+      (e) => e.type === 'message.rejected' && (e.data as RejectionData).rule === 'hangup',
+    );
     assert.equal((ev.data as RejectionData).code, 421);
   });
 
@@ -145,23 +181,36 @@ describe('sink: rules over SMTP', function () {
     for (const to of ['later@example.com', 'asyncbounce+7@example.com']) {
       const c = await session(sink, 'app@shop.example', [to]);
       assert.equal(last(c).code, 250);
-      const id = /queued as (\S+)/.exec(last(c).text)![1]!;
+      const id = /queued as (\S+)/.exec(last(c).text)![1];
       c.close();
-      const ev = await waitForEvent(sink.context.events, (e) => e.type === 'message.bounced' && (e.data as BounceData).messageId === id);
+      const ev = await waitForEvent(
+        sink.context.events,
+        (e) => e.type === 'message.bounced' && (e.data as BounceData).messageId === id,
+      );
       const b = ev.data as BounceData;
       assert.equal(b.recipient, to);
       assert.equal(b.sender, 'app@shop.example');
       const dsn = sink.context.store.get(b.dsnId)!;
-      assert.deepEqual(dsn.envelope.rcptTo.map((r) => r.address), ['app@shop.example']);
+      assert.deepEqual(
+        dsn.envelope.rcptTo.map((r) => r.address),
+        ['app@shop.example'],
+      );
       assert.equal(dsn.envelope.mailFrom, null);
-      assert.match(sink.context.store.raw(b.dsnId)!.toString(), new RegExp(`Final-Recipient: rfc822; ${to.replace('+', '\\+')}\\r\\nAction: failed\\r\\nStatus: ${b.status}`));
+      assert.match(
+        sink.context.store.raw(b.dsnId)!.toString(),
+        new RegExp(
+          `Final-Recipient: rfc822; ${to.replace('+', '\\+')}\\r\\nAction: failed\\r\\nStatus: ${b.status}`,
+        ),
+      );
     }
   });
 
   it('applies rules replaced at runtime; invalid rules keep the old ones', async () => {
     assert.throws(() => sink.context.rules.replace('rules:\n  - stage: bogus\n    reject: true\n'));
     assert.equal(sink.context.rules.count(), 8);
-    sink.context.rules.replace('rules:\n  - name: all-mail\n    stage: mail\n    reject: { code: 521, enhanced: 5.3.2, text: Closed }\n');
+    sink.context.rules.replace(
+      'rules:\n  - name: all-mail\n    stage: mail\n    reject: { code: 521, enhanced: 5.3.2, text: Closed }\n',
+    );
     const c = await session(sink, 'spammer@bad.example', ['u@example.com']);
     assert.equal(last(c).text, '5.3.2 Closed');
     c.close();
@@ -174,11 +223,18 @@ describe('sink: connect-stage rules and webhooks', function () {
   this.timeout(20_000);
 
   it('refuses the session at connect', async () => {
-    const sink = await startSink({ noAuth: true, rules: 'rules:\n  - stage: connect\n    reject: { code: 554, enhanced: 5.7.1, text: Not today }\n' });
+    const sink = await startSink({
+      noAuth: true,
+      rules:
+        'rules:\n  - stage: connect\n    reject: { code: 554, enhanced: 5.7.1, text: Not today }\n',
+    });
     try {
       const c = await RawSmtp.open(sink.smtpPort);
       await c.waitClosed();
-      assert.deepEqual(c.replies.map((r) => [r.code, r.text]), [[554, '5.7.1 Not today']]);
+      assert.deepEqual(
+        c.replies.map((r) => [r.code, r.text]),
+        [[554, '5.7.1 Not today']],
+      );
     } finally {
       await sink.stop();
     }
@@ -188,21 +244,35 @@ describe('sink: connect-stage rules and webhooks', function () {
     const bodies: Array<{ path: string; body: string }> = [];
     const hook = createServer((req, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
-      req.on('end', () => { bodies.push({ path: req.url ?? '', body }); res.writeHead(200).end('ok'); });
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        bodies.push({ path: req.url ?? '', body });
+        res.writeHead(200).end('ok');
+      });
     });
     hook.listen(0, '127.0.0.1');
     await new Promise((r) => hook.once('listening', r));
     const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/events`;
-    const sink = await startSink({ noAuth: true, rules: `rules:\n  - name: hook\n    match: { recipient: "*@hook.example" }\n    webhook: { url: "${url}", format: sendgrid, event: delivered }\n` });
+    const sink = await startSink({
+      noAuth: true,
+      rules: `rules:\n  - name: hook\n    match: { recipient: "*@hook.example" }\n    webhook: { url: "${url}", format: sendgrid, event: delivered }\n`,
+    });
     try {
       const c = await session(sink, 'a@example.com', ['u@hook.example']);
-      const id = /queued as (\S+)/.exec(last(c).text)![1]!;
+      const id = /queued as (\S+)/.exec(last(c).text)![1];
       c.close();
       const ev = await waitForEvent(sink.context.events, (e) => e.type === 'webhook.sent');
-      assert.deepEqual(ev.data, { url, format: 'sendgrid', status: 200, error: null, messageId: id });
+      assert.deepEqual(ev.data, {
+        url,
+        format: 'sendgrid',
+        status: 200,
+        error: null,
+        messageId: id,
+      });
       assert.equal(bodies.length, 1);
-      assert.match(bodies[0]!.body, /u@hook\.example/);
+      assert.match(bodies[0].body, /u@hook\.example/);
     } finally {
       await sink.stop();
       hook.close();
@@ -215,10 +285,20 @@ describe('sink: delay rules', () => {
     const config = resolveSinkConfig({ noAuth: true, smtpPort: 0, httpPort: 0 });
     const sleeps: Array<{ ms: number; release: () => void }> = [];
     const sleep = (ms: number) => new Promise<void>((release) => sleeps.push({ ms, release }));
-    const rules = new RulesEngine({ source: 'rules:\n  - { name: slow, stage: mail, delay: 2s }\n' });
+    const rules = new RulesEngine({
+      source: 'rules:\n  - { name: slow, stage: mail, delay: 2s }\n',
+    });
     const server = createSmtpFront({
-      config, rules, logger: silentLogger, sleep,
-      hooks: { ingest: () => ({ id: 'x' }) as MessageSummary, refused() {}, connectionOpened() {}, connectionClosed() {} },
+      config,
+      rules,
+      logger: silentLogger,
+      sleep,
+      hooks: {
+        ingest: () => ({ id: 'x' }) as MessageSummary,
+        refused() {},
+        connectionOpened() {},
+        connectionClosed() {},
+      },
     });
     server.listen(0, '127.0.0.1');
     await new Promise((r) => server.server.once('listening', r));
@@ -229,12 +309,19 @@ describe('sink: delay rules', () => {
       c.write('MAIL FROM:<a@example.com>\r\n');
       c.write('NOOP\r\n');
       const deadline = Date.now() + 5000;
-      while (sleeps.length === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-      assert.deepEqual(sleeps.map((s) => s.ms), [2000]);
+      while (sleeps.length === 0 && Date.now() < deadline)
+        await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        sleeps.map((s) => s.ms),
+        [2000],
+      );
       assert.equal(c.replies.length, 2, 'no reply to MAIL while the delay runs');
-      sleeps[0]!.release();
+      sleeps[0].release();
       const replies = await c.waitReplies(4);
-      assert.deepEqual(replies.slice(2).map((r) => r.code), [250, 250]);
+      assert.deepEqual(
+        replies.slice(2).map((r) => r.code),
+        [250, 250],
+      );
     } finally {
       c.close();
       await new Promise<void>((r) => server.close(() => r()));

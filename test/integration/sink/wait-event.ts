@@ -2,7 +2,11 @@
 import type { SinkEvent } from '../../../src/protocol.ts';
 import type { EventLog } from '../../../sink/event-log.ts';
 
-export function waitForEvent(events: EventLog, predicate: (e: SinkEvent) => boolean, timeoutMs = 10_000): Promise<SinkEvent> {
+export function waitForEvent(
+  events: EventLog,
+  predicate: (e: SinkEvent) => boolean,
+  timeoutMs = 10_000,
+): Promise<SinkEvent> {
   const past = events.replaySince(0).events.find(predicate);
   if (past) return Promise.resolve(past);
   return new Promise((resolve, reject) => {

@@ -12,21 +12,44 @@ import type { FaultControls } from './faults.ts';
 import { applyJsonPatch, applyMergePatch, PATCH_TYPES, strategicMerge } from './patch.ts';
 import { apiVersionOf, findResource, RESOURCE_TYPES } from './resources.ts';
 import type { ResourceType } from './resources.ts';
-import { matchesFields, matchesRequirements, parseFieldSelector, parseLabelSelector, validateFieldSelector } from './selectors.ts';
+import {
+  matchesFields,
+  matchesRequirements,
+  parseFieldSelector,
+  parseLabelSelector,
+  validateFieldSelector,
+} from './selectors.ts';
 import { clone } from './store.ts';
 import type { KubeObject, Store } from './store.ts';
 import { enforcedPolicy, podSecurityViolation } from './pod-security.ts';
 import { Authorizer, forbiddenReason, MASTERS_GROUP } from './rbac.ts';
 import type { UserInfo } from './rbac.ts';
-import { badRequest, conflict, forbidden, invalid, KubeStatusError, notFound, successStatus, unsupportedMediaType } from './status.ts';
+import {
+  badRequest,
+  conflict,
+  forbidden,
+  invalid,
+  KubeStatusError,
+  notFound,
+  successStatus,
+  unsupportedMediaType,
+} from './status.ts';
 import type { StatusObject } from './status.ts';
 
 /** The identity the fake's own token authenticates as (an admin: group system:masters). */
 export const FAKE_USER = 'system:serviceaccount:default:fake-kube-tester';
 /** The admin user behind the fake's own token. */
-export const ADMIN_USER: UserInfo = Object.freeze({ name: FAKE_USER, groups: [MASTERS_GROUP, 'system:authenticated'] }) as UserInfo;
+export const ADMIN_USER: UserInfo = Object.freeze({
+  name: FAKE_USER,
+  groups: [MASTERS_GROUP, 'system:authenticated'],
+});
 /** Kinds whose DELETE answers with the deleted object rather than a Status (as on a real server). */
-export const RETURNS_DELETED_OBJECT = new Set(['pods', 'namespaces', 'services', 'serviceaccounts']);
+export const RETURNS_DELETED_OBJECT = new Set([
+  'pods',
+  'namespaces',
+  'services',
+  'serviceaccounts',
+]);
 /** Items per page when a client asks for more than this (`limit`). */
 export const MAX_LIST_LIMIT = 10_000;
 
@@ -57,7 +80,9 @@ function parseJsonBody(body: Buffer | undefined): Obj {
     if (v === null || typeof v !== 'object') throw new Error('not an object');
     return v as Obj;
   } catch {
-    throw badRequest("the object provided is unrecognized (couldn't get version/kind; json parse error)");
+    throw badRequest(
+      "the object provided is unrecognized (couldn't get version/kind; json parse error)",
+    );
   }
 }
 
@@ -89,13 +114,27 @@ export class KubeApi {
    * Refuses with the real server's 403 when a fault denies the verb or, for
    * a `user` other than the fake's controllers, when RBAC does not grant it.
    */
-  authorize(verb: string, rt: ResourceType, namespace: string | undefined, name?: string, user?: UserInfo, subresource?: string): void {
+  authorize(
+    verb: string,
+    rt: ResourceType,
+    namespace: string | undefined,
+    name?: string,
+    user?: UserInfo,
+    subresource?: string,
+  ): void {
     // requestinfo.go: a request for one namespace is "in" that namespace, so a RoleBinding there can grant `get` on it.
     // A create is not (POST has no name; apply's create check in handlers/patch.go uses the cluster-scope namer).
-    const ns = rt.namespaced ? namespace : rt.plural === 'namespaces' && name && verb !== 'create' ? name : undefined;
+    const ns = rt.namespaced
+      ? namespace
+      : rt.plural === 'namespaces' && name && verb !== 'create'
+        ? name
+        : undefined;
     const attrs = { verb, group: rt.group, resource: rt.plural, subresource, namespace: ns, name };
     const who = user ?? ADMIN_USER;
-    if (this.faults.isDenied(verb, rt.group, rt.plural, rt.namespaced ? namespace : undefined) || (user && !this.authorizer.authorize(user, attrs).allowed)) {
+    if (
+      this.faults.isDenied(verb, rt.group, rt.plural, rt.namespaced ? namespace : undefined) ||
+      (user && !this.authorizer.authorize(user, attrs).allowed)
+    ) {
       throw forbidden(rt.group, rt.plural, name, forbiddenReason(who, attrs));
     }
   }
@@ -105,11 +144,19 @@ export class KubeApi {
    * namespace's labels; also for pods made by controllers, as on a real server.
    */
   private admitPod(obj: Obj): void {
-    const ns = this.store.get(findResource('', 'v1', 'namespaces')!, undefined, String(obj.metadata.namespace ?? ''));
+    const ns = this.store.get(
+      findResource('', 'v1', 'namespaces')!,
+      undefined,
+      String(obj.metadata.namespace ?? ''),
+    );
     const violation = podSecurityViolation(enforcedPolicy(ns?.metadata.labels), obj);
     if (violation) throw forbidden('', 'pods', obj.metadata.name, violation);
-    const refusal = this.podRefusals.find((r) => (r.namespace === undefined || r.namespace === obj.metadata.namespace)
-      && (r.labelSelector === undefined || matchesRequirements(parseLabelSelector(r.labelSelector), obj.metadata.labels)));
+    const refusal = this.podRefusals.find(
+      (r) =>
+        (r.namespace === undefined || r.namespace === obj.metadata.namespace) &&
+        (r.labelSelector === undefined ||
+          matchesRequirements(parseLabelSelector(r.labelSelector), obj.metadata.labels)),
+    );
     if (refusal) throw forbidden('', 'pods', obj.metadata.name, refusal.message);
   }
 
@@ -121,21 +168,31 @@ export class KubeApi {
 
   private checkNamespaceForCreate(rt: ResourceType, ns: string | undefined, name: string): void {
     if (!rt.namespaced) return;
-    if (!ns) throw badRequest('the server could not find the requested resource (namespace required)');
+    if (!ns)
+      throw badRequest('the server could not find the requested resource (namespace required)');
     const nsRt = findResource('', 'v1', 'namespaces')!;
     const nsObj = this.store.get(nsRt, undefined, ns);
     if (!nsObj) throw notFound('', 'namespaces', ns);
     if (nsObj.metadata.deletionTimestamp || (nsObj as Obj).status?.phase === 'Terminating') {
-      throw forbidden(rt.group, rt.plural, name, `unable to create new content in namespace ${ns} because it is being terminated`);
+      throw forbidden(
+        rt.group,
+        rt.plural,
+        name,
+        `unable to create new content in namespace ${ns} because it is being terminated`,
+      );
     }
   }
 
   private checkKind(rt: ResourceType, obj: Obj): void {
     if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(rt)) {
-      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${apiVersionOf(rt)})`);
+      throw badRequest(
+        `the API version in the data (${obj.apiVersion}) does not match the expected API version (${apiVersionOf(rt)})`,
+      );
     }
     if (obj.kind !== undefined && obj.kind !== rt.kind) {
-      throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${rt.kind})`);
+      throw badRequest(
+        `the kind in the data (${obj.kind}) does not match the expected kind (${rt.kind})`,
+      );
     }
   }
 
@@ -146,7 +203,9 @@ export class KubeApi {
       return;
     }
     if (obj.metadata.namespace && ns && obj.metadata.namespace !== ns) {
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     obj.metadata.namespace = ns ?? obj.metadata.namespace;
   }
@@ -158,17 +217,28 @@ export class KubeApi {
     const obj = parseJsonBody(call.body);
     this.checkKind(rt, obj);
     this.fixNamespace(rt, obj, call.namespace);
-    if (rt.plural === 'selfsubjectaccessreviews') return this.accessReview(obj as KubeObject, call.user ?? ADMIN_USER);
-    if (rt.plural === 'selfsubjectrulesreviews') return this.rulesReview(obj as KubeObject, call.user ?? ADMIN_USER);
+    if (rt.plural === 'selfsubjectaccessreviews')
+      return this.accessReview(obj as KubeObject, call.user ?? ADMIN_USER);
+    if (rt.plural === 'selfsubjectrulesreviews')
+      return this.rulesReview(obj as KubeObject, call.user ?? ADMIN_USER);
     this.authorize('create', rt, call.namespace, obj.metadata.name);
-    obj.metadata.managedFields = recordUpdate(undefined, obj as KubeObject, this.updateOptions(call));
+    obj.metadata.managedFields = recordUpdate(
+      undefined,
+      obj as KubeObject,
+      this.updateOptions(call),
+    );
     return this.createObject(rt, obj as KubeObject, isDryRun(call.query));
   }
 
   /** Field manager of a non-apply write: `?fieldManager=`, else the client's name from its User-Agent. */
   private updateOptions(call: Call): UpdateOptions {
     const fromAgent = (call.userAgent ?? '').split('/')[0].trim();
-    return { manager: call.query.get('fieldManager') ?? (fromAgent || 'unknown'), apiVersion: apiVersionOf(call.rt), time: this.store.timestamp(), subresource: call.subresource };
+    return {
+      manager: call.query.get('fieldManager') ?? (fromAgent || 'unknown'),
+      apiVersion: apiVersionOf(call.rt),
+      time: this.store.timestamp(),
+      subresource: call.subresource,
+    };
   }
 
   /** Create path shared by POST, server-side apply of a new object, and controllers. */
@@ -176,11 +246,26 @@ export class KubeApi {
     const obj = clone(input) as Obj;
     obj.metadata ??= {};
     if (!obj.metadata.name) {
-      if (obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix(5)}`;
-      else throw invalid(rt.group, rt.kind, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required', reason: 'FieldValueRequired' }]);
+      if (obj.metadata.generateName)
+        obj.metadata.name = `${obj.metadata.generateName}${randomSuffix(5)}`;
+      else
+        throw invalid(rt.group, rt.kind, '', [
+          {
+            field: 'metadata.name',
+            message: 'Required value: name or generateName is required',
+            reason: 'FieldValueRequired',
+          },
+        ]);
     }
     this.checkNamespaceForCreate(rt, obj.metadata.namespace, obj.metadata.name);
-    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generation']) delete obj.metadata[k];
+    for (const k of [
+      'uid',
+      'resourceVersion',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'generation',
+    ])
+      delete obj.metadata[k];
     obj.metadata.uid = randomUUID();
     if (rt.plural === 'jobs') defaultJobSelector(obj as KubeObject);
     applyDefaults(rt, obj as KubeObject);
@@ -188,7 +273,11 @@ export class KubeApi {
     if (rt.plural === 'pods') this.admitPod(obj);
     if (dryRun) {
       if (this.store.get(rt, obj.metadata.namespace, obj.metadata.name)) {
-        throw new KubeStatusError(409, 'AlreadyExists', `${rt.group ? `${rt.plural}.${rt.group}` : rt.plural} "${obj.metadata.name}" already exists`);
+        throw new KubeStatusError(
+          409,
+          'AlreadyExists',
+          `${rt.group ? `${rt.plural}.${rt.group}` : rt.plural} "${obj.metadata.name}" already exists`,
+        );
       }
       obj.apiVersion = apiVersionOf(rt);
       obj.kind = rt.kind;
@@ -208,7 +297,14 @@ export class KubeApi {
     const attrs = r.spec?.resourceAttributes as Obj | undefined;
     if (!attrs) {
       // Non-resource URLs are open to every authenticated user (see rbac.ts).
-      if (!r.spec?.nonResourceAttributes) throw invalid('authorization.k8s.io', 'SelfSubjectAccessReview', '', [{ field: 'spec.resourceAttributes', message: 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified' }]);
+      if (!r.spec?.nonResourceAttributes)
+        throw invalid('authorization.k8s.io', 'SelfSubjectAccessReview', '', [
+          {
+            field: 'spec.resourceAttributes',
+            message:
+              'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+          },
+        ]);
       r.status = { allowed: true };
       return r as KubeObject;
     }
@@ -221,9 +317,16 @@ export class KubeApi {
       return r as KubeObject;
     }
     const decision = this.authorizer.authorize(user, {
-      verb, group, resource, namespace, ...(attrs.subresource ? { subresource: String(attrs.subresource) } : {}), ...(attrs.name ? { name: String(attrs.name) } : {}),
+      verb,
+      group,
+      resource,
+      namespace,
+      ...(attrs.subresource ? { subresource: String(attrs.subresource) } : {}),
+      ...(attrs.name ? { name: String(attrs.name) } : {}),
     });
-    r.status = decision.reason ? { allowed: decision.allowed, reason: decision.reason } : { allowed: decision.allowed };
+    r.status = decision.reason
+      ? { allowed: decision.allowed, reason: decision.reason }
+      : { allowed: decision.allowed };
     return r as KubeObject;
   }
 
@@ -233,7 +336,10 @@ export class KubeApi {
     r.apiVersion = 'authorization.k8s.io/v1';
     r.kind = 'SelfSubjectRulesReview';
     r.metadata = { creationTimestamp: null };
-    r.status = { ...this.authorizer.rulesFor(user, r.spec?.namespace ? String(r.spec.namespace) : undefined), incomplete: false };
+    r.status = {
+      ...this.authorizer.rulesFor(user, r.spec?.namespace ? String(r.spec.namespace) : undefined),
+      incomplete: false,
+    };
     return r as KubeObject;
   }
 
@@ -249,9 +355,12 @@ export class KubeApi {
     const labels = parseLabelSelector(call.query.get('labelSelector'));
     const fields = parseFieldSelector(call.query.get('fieldSelector'));
     validateFieldSelector(fields, call.rt.kind);
-    return (obj) => (call.namespace === undefined || !call.rt.namespaced || obj.metadata.namespace === call.namespace)
-      && matchesRequirements(labels, obj.metadata.labels)
-      && matchesFields(fields, obj as Obj);
+    return (obj) =>
+      (call.namespace === undefined ||
+        !call.rt.namespaced ||
+        obj.metadata.namespace === call.namespace) &&
+      matchesRequirements(labels, obj.metadata.labels) &&
+      matchesFields(fields, obj);
   }
 
   list(call: Call): Obj {
@@ -271,10 +380,13 @@ export class KubeApi {
       items = items.filter((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}` > after);
     }
     const limitRaw = Number(call.query.get('limit') ?? '0');
-    const limit = Number.isFinite(limitRaw) && limitRaw > 0 ? Math.min(limitRaw, MAX_LIST_LIMIT) : 0;
+    const limit =
+      Number.isFinite(limitRaw) && limitRaw > 0 ? Math.min(limitRaw, MAX_LIST_LIMIT) : 0;
     if (limit > 0 && items.length > limit) {
       const last = items[limit - 1];
-      metadata.continue = Buffer.from(`${last.metadata.namespace ?? ''}/${last.metadata.name}`).toString('base64url');
+      metadata.continue = Buffer.from(
+        `${last.metadata.namespace ?? ''}/${last.metadata.name}`,
+      ).toString('base64url');
       metadata.remainingItemCount = items.length - limit;
       items = items.slice(0, limit);
     }
@@ -288,13 +400,20 @@ export class KubeApi {
     const obj = parseJsonBody(call.body) as KubeObject;
     this.checkKind(rt, obj);
     this.fixNamespace(rt, obj, call.namespace);
-    if (obj.metadata.name !== call.name) throw badRequest('the name of the object does not match the name on the URL');
+    if (obj.metadata.name !== call.name)
+      throw badRequest('the name of the object does not match the name on the URL');
     this.authorize('update', rt, call.namespace, call.name);
     const live = this.store.mustGet(rt, call.namespace, call.name ?? '');
     if (!obj.metadata.resourceVersion) {
-      throw invalid(rt.group, rt.kind, call.name ?? '', [{ field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+      throw invalid(rt.group, rt.kind, call.name ?? '', [
+        {
+          field: 'metadata.resourceVersion',
+          message: 'Invalid value: 0x0: must be specified for an update',
+        },
+      ]);
     }
-    if (obj.metadata.resourceVersion !== live.metadata.resourceVersion) throw conflict(rt.group, rt.plural, call.name ?? '');
+    if (obj.metadata.resourceVersion !== live.metadata.resourceVersion)
+      throw conflict(rt.group, rt.plural, call.name ?? '');
     if (rt.plural === 'namespaces' && call.subresource === 'finalize') {
       const next = clone(live) as Obj;
       next.spec = { ...(next.spec ?? {}), finalizers: (obj as Obj).spec?.finalizers ?? [] };
@@ -306,7 +425,12 @@ export class KubeApi {
   }
 
   /** Main-resource writes keep status; status writes keep everything else. */
-  private mergeSubresource(rt: ResourceType, subresource: string | undefined, live: KubeObject, next: KubeObject): KubeObject {
+  private mergeSubresource(
+    rt: ResourceType,
+    subresource: string | undefined,
+    live: KubeObject,
+    next: KubeObject,
+  ): KubeObject {
     const out = clone(next) as Obj;
     if (rt.hasStatus && subresource === undefined) {
       if ((live as Obj).status !== undefined) out.status = clone((live as Obj).status);
@@ -329,11 +453,17 @@ export class KubeApi {
     obj.metadata.uid = live.metadata.uid;
     obj.metadata.creationTimestamp = live.metadata.creationTimestamp;
     obj.metadata.resourceVersion = live.metadata.resourceVersion;
-    if (live.metadata.deletionTimestamp) obj.metadata.deletionTimestamp = live.metadata.deletionTimestamp;
+    if (live.metadata.deletionTimestamp)
+      obj.metadata.deletionTimestamp = live.metadata.deletionTimestamp;
     applyDefaults(rt, obj);
     validateObject(rt, obj);
     if (dryRun) return obj;
-    if (obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).length === 0 && rt.plural !== 'namespaces' && rt.plural !== 'pods') {
+    if (
+      obj.metadata.deletionTimestamp &&
+      (obj.metadata.finalizers ?? []).length === 0 &&
+      rt.plural !== 'namespaces' &&
+      rt.plural !== 'pods'
+    ) {
       return this.store.remove(rt, obj.metadata.namespace, obj.metadata.name ?? '');
     }
     return this.store.update(rt, obj);
@@ -346,7 +476,8 @@ export class KubeApi {
     const type = (call.contentType ?? '').split(';')[0].trim().toLowerCase();
     const body = call.body ?? Buffer.alloc(0);
     if (type === PATCH_TYPES.apply) return this.apply(call);
-    if (type !== PATCH_TYPES.json && type !== PATCH_TYPES.merge && type !== PATCH_TYPES.strategic) throw unsupportedMediaType(type);
+    if (type !== PATCH_TYPES.json && type !== PATCH_TYPES.merge && type !== PATCH_TYPES.strategic)
+      throw unsupportedMediaType(type);
     this.authorize('patch', rt, call.namespace, call.name);
     let patch: unknown;
     try {
@@ -355,15 +486,18 @@ export class KubeApi {
       throw badRequest('error decoding patch: invalid JSON');
     }
     const live = this.store.mustGet(rt, call.namespace, call.name ?? '');
-    if (rt.plural === 'deployments' && call.subresource === 'scale') return this.patchScale(call, live, type, patch);
+    if (rt.plural === 'deployments' && call.subresource === 'scale')
+      return this.patchScale(call, live, type, patch);
     let patched: Obj;
     if (type === PATCH_TYPES.json) patched = applyJsonPatch(live, patch) as Obj;
     else if (type === PATCH_TYPES.merge) patched = applyMergePatch(live, patch) as Obj;
     else patched = strategicMerge(live, patch) as Obj;
-    if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) throw badRequest('patch produced a non-object');
+    if (patched === null || typeof patched !== 'object' || Array.isArray(patched))
+      throw badRequest('patch produced a non-object');
     patched.metadata ??= {};
     const want = patched.metadata.resourceVersion;
-    if (want !== undefined && want !== live.metadata.resourceVersion) throw conflict(rt.group, rt.plural, call.name ?? '');
+    if (want !== undefined && want !== live.metadata.resourceVersion)
+      throw conflict(rt.group, rt.plural, call.name ?? '');
     patched.metadata.resourceVersion = live.metadata.resourceVersion;
     const next = this.mergeSubresource(rt, call.subresource, live, patched as KubeObject);
     next.metadata.managedFields = recordUpdate(live, next, this.updateOptions(call));
@@ -373,7 +507,8 @@ export class KubeApi {
   private apply(call: Call): KubeObject {
     const { rt } = call;
     const manager = call.query.get('fieldManager');
-    if (!manager) throw badRequest('PATCH, application/apply-patch+yaml requests must have fieldManager set');
+    if (!manager)
+      throw badRequest('PATCH, application/apply-patch+yaml requests must have fieldManager set');
     const force = call.query.get('force') === 'true';
     let config: Obj;
     const text = (call.body ?? Buffer.alloc(0)).toString('utf8');
@@ -383,18 +518,29 @@ export class KubeApi {
     } catch (err) {
       throw badRequest(`error decoding YAML: ${(err as Error).message}`);
     }
-    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw badRequest('apply patch must be an object');
+    if (config === null || typeof config !== 'object' || Array.isArray(config))
+      throw badRequest('apply patch must be an object');
     if (config.apiVersion !== apiVersionOf(rt) || config.kind !== rt.kind) {
-      throw badRequest(`apply patch must set apiVersion ${apiVersionOf(rt)} and kind ${rt.kind} (got ${config.apiVersion}, ${config.kind})`);
+      throw badRequest(
+        `apply patch must set apiVersion ${apiVersionOf(rt)} and kind ${rt.kind} (got ${config.apiVersion}, ${config.kind})`,
+      );
     }
     config.metadata ??= {};
-    if (config.metadata.name !== undefined && config.metadata.name !== call.name) throw badRequest('the name of the object does not match the name on the URL');
+    if (config.metadata.name !== undefined && config.metadata.name !== call.name)
+      throw badRequest('the name of the object does not match the name on the URL');
     config.metadata.name = call.name;
     this.fixNamespace(rt, config, call.namespace);
-    if (config.metadata.managedFields !== undefined) throw badRequest('metadata.managedFields must be nil');
+    if (config.metadata.managedFields !== undefined)
+      throw badRequest('metadata.managedFields must be nil');
     if (rt.hasStatus && call.subresource === undefined) delete config.status;
     const live = this.store.get(rt, call.namespace, call.name ?? '');
-    const opts = { manager, force, apiVersion: apiVersionOf(rt), time: this.store.timestamp(), subresource: call.subresource };
+    const opts = {
+      manager,
+      force,
+      apiVersion: apiVersionOf(rt),
+      time: this.store.timestamp(),
+      subresource: call.subresource,
+    };
     const dryRun = isDryRun(call.query);
     if (!live) {
       // The request itself was authorized as `patch`; creating needs `create` too (apiserver handlers/patch.go).
@@ -404,7 +550,10 @@ export class KubeApi {
       return this.createObject(rt, fresh, dryRun);
     }
     this.authorize('patch', rt, call.namespace, call.name);
-    if (config.metadata.resourceVersion !== undefined && config.metadata.resourceVersion !== live.metadata.resourceVersion) {
+    if (
+      config.metadata.resourceVersion !== undefined &&
+      config.metadata.resourceVersion !== live.metadata.resourceVersion
+    ) {
       throw conflict(rt.group, rt.plural, call.name ?? '');
     }
     const merged = serverSideApply(live, config as KubeObject, opts);
@@ -421,16 +570,31 @@ export class KubeApi {
     return {
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: d.metadata.name, namespace: d.metadata.namespace, uid: d.metadata.uid, resourceVersion: d.metadata.resourceVersion, creationTimestamp: d.metadata.creationTimestamp },
+      metadata: {
+        name: d.metadata.name,
+        namespace: d.metadata.namespace,
+        uid: d.metadata.uid,
+        resourceVersion: d.metadata.resourceVersion,
+        creationTimestamp: d.metadata.creationTimestamp,
+      },
       spec: { replicas: d.spec?.replicas ?? 0 },
-      status: { replicas: d.status?.replicas ?? 0, selector: Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+      status: {
+        replicas: d.status?.replicas ?? 0,
+        selector: Object.entries(d.spec?.selector?.matchLabels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+      },
     };
   }
 
   updateScale(call: Call): Obj {
     const live = this.store.mustGet(call.rt, call.namespace, call.name ?? '');
     const scale = parseJsonBody(call.body);
-    if (scale.metadata?.resourceVersion && scale.metadata.resourceVersion !== live.metadata.resourceVersion) throw conflict(call.rt.group, call.rt.plural, call.name ?? '');
+    if (
+      scale.metadata?.resourceVersion &&
+      scale.metadata.resourceVersion !== live.metadata.resourceVersion
+    )
+      throw conflict(call.rt.group, call.rt.plural, call.name ?? '');
     const next = clone(live) as Obj;
     next.spec.replicas = scale.spec?.replicas ?? 0;
     return this.scaleOf(this.writeObject(call.rt, next as KubeObject, live, isDryRun(call.query)));
@@ -438,10 +602,14 @@ export class KubeApi {
 
   private patchScale(call: Call, live: KubeObject, type: string, patch: unknown): KubeObject {
     const scale = this.scaleOf(live);
-    const patched = (type === PATCH_TYPES.json ? applyJsonPatch(scale, patch) : applyMergePatch(scale, patch)) as Obj;
+    const patched = (
+      type === PATCH_TYPES.json ? applyJsonPatch(scale, patch) : applyMergePatch(scale, patch)
+    ) as Obj;
     const next = clone(live) as Obj;
     next.spec.replicas = patched.spec?.replicas ?? 0;
-    return this.scaleOf(this.writeObject(call.rt, next as KubeObject, live, isDryRun(call.query))) as KubeObject;
+    return this.scaleOf(
+      this.writeObject(call.rt, next as KubeObject, live, isDryRun(call.query)),
+    ) as KubeObject;
   }
 
   // ---- delete -------------------------------------------------------------
@@ -459,21 +627,49 @@ export class KubeApi {
       }
     }
     const pre = opts.preconditions as Obj | undefined;
-    if (pre?.resourceVersion && pre.resourceVersion !== live.metadata.resourceVersion) throw conflict(rt.group, rt.plural, call.name ?? '');
-    if (pre?.uid && pre.uid !== live.metadata.uid) throw conflict(rt.group, rt.plural, call.name ?? '', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.metadata.uid}`);
-    if (isDryRun(call.query) || (Array.isArray(opts.dryRun) && opts.dryRun.includes('All'))) return live;
+    if (pre?.resourceVersion && pre.resourceVersion !== live.metadata.resourceVersion)
+      throw conflict(rt.group, rt.plural, call.name ?? '');
+    if (pre?.uid && pre.uid !== live.metadata.uid)
+      throw conflict(
+        rt.group,
+        rt.plural,
+        call.name ?? '',
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.metadata.uid}`,
+      );
+    if (isDryRun(call.query) || (Array.isArray(opts.dryRun) && opts.dryRun.includes('All')))
+      return live;
     const graceQ = call.query.get('gracePeriodSeconds');
-    const grace = graceQ !== null ? Number(graceQ) : typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined;
+    const grace =
+      graceQ !== null
+        ? Number(graceQ)
+        : typeof opts.gracePeriodSeconds === 'number'
+          ? opts.gracePeriodSeconds
+          : undefined;
     // batch/v1 Jobs still default to orphaning their pods, as on a real server.
-    const propagation = String(call.query.get('propagationPolicy') ?? opts.propagationPolicy ?? (opts.orphanDependents === true || (rt.plural === 'jobs' && opts.orphanDependents === undefined) ? 'Orphan' : 'Background'));
+    const propagation = String(
+      call.query.get('propagationPolicy') ??
+        opts.propagationPolicy ??
+        (opts.orphanDependents === true ||
+        (rt.plural === 'jobs' && opts.orphanDependents === undefined)
+          ? 'Orphan'
+          : 'Background'),
+    );
     const result = this.deleteObject(rt, live, { grace, orphan: propagation === 'Orphan' });
     // Most kinds answer an immediate delete with a Status; a few return the object.
-    if (RETURNS_DELETED_OBJECT.has(rt.plural) || this.store.get(rt, live.metadata.namespace, live.metadata.name ?? '')) return result;
+    if (
+      RETURNS_DELETED_OBJECT.has(rt.plural) ||
+      this.store.get(rt, live.metadata.namespace, live.metadata.name ?? '')
+    )
+      return result;
     return successStatus(rt.group, rt.plural, live.metadata.name ?? '', live.metadata.uid);
   }
 
   /** Delete with the real server's semantics per kind. Also used by controllers. */
-  deleteObject(rt: ResourceType, live: KubeObject, opts: { grace?: number; orphan?: boolean } = {}): KubeObject {
+  deleteObject(
+    rt: ResourceType,
+    live: KubeObject,
+    opts: { grace?: number; orphan?: boolean } = {},
+  ): KubeObject {
     const name = live.metadata.name ?? '';
     if (rt.plural === 'namespaces') {
       if (live.metadata.deletionTimestamp) return live;
@@ -542,6 +738,11 @@ export class KubeApi {
       if (!isDryRun(call.query)) deleted.push(this.deleteObject(call.rt, o));
       else deleted.push(o);
     }
-    return { kind: `${call.rt.kind}List`, apiVersion: apiVersionOf(call.rt), metadata: { resourceVersion: String(this.store.currentRv) }, items: deleted };
+    return {
+      kind: `${call.rt.kind}List`,
+      apiVersion: apiVersionOf(call.rt),
+      metadata: { resourceVersion: String(this.store.currentRv) },
+      items: deleted,
+    };
   }
 }

@@ -24,7 +24,12 @@ function isObject(v: unknown): v is JsonObject {
 }
 
 /** Field paths of a configuration, in FieldsV1 segment syntax (`f:spec`, `k:{"name":"x"}`). */
-export function fieldPaths(value: unknown, path: Path = [], field = '', out: Map<string, Path> = new Map()): Map<string, Path> {
+export function fieldPaths(
+  value: unknown,
+  path: Path = [],
+  field = '',
+  out: Map<string, Path> = new Map(),
+): Map<string, Path> {
   if (isObject(value)) {
     const keys = Object.keys(value);
     if (keys.length === 0 && path.length > 0) out.set(JSON.stringify(path), path);
@@ -53,7 +58,20 @@ function ownablePaths(config: KubeObject): Map<string, Path> {
   delete c.apiVersion;
   delete c.kind;
   if (isObject(c.metadata)) {
-    for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'generateName', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']) delete c.metadata[k];
+    for (const k of [
+      'name',
+      'namespace',
+      'uid',
+      'resourceVersion',
+      'generation',
+      'creationTimestamp',
+      'managedFields',
+      'generateName',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'selfLink',
+    ])
+      delete c.metadata[k];
     if (Object.keys(c.metadata).length === 0) delete c.metadata;
   }
   return fieldPaths(c);
@@ -65,14 +83,18 @@ export function toFieldsV1(paths: Iterable<Path>): JsonObject {
     let node = root;
     for (const seg of path) {
       if (!isObject(node[seg])) node[seg] = {};
-      node = node[seg] as JsonObject;
+      node = node[seg];
     }
     if (path.length > 0 && path[path.length - 1].startsWith('k:')) node['.'] = {};
   }
   return root;
 }
 
-export function fromFieldsV1(fields: unknown, prefix: Path = [], out: Map<string, Path> = new Map()): Map<string, Path> {
+export function fromFieldsV1(
+  fields: unknown,
+  prefix: Path = [],
+  out: Map<string, Path> = new Map(),
+): Map<string, Path> {
   if (!isObject(fields)) return out;
   const keys = Object.keys(fields);
   if (keys.length === 0 && prefix.length > 0) out.set(JSON.stringify(prefix), prefix);
@@ -90,7 +112,11 @@ function stepInto(node: unknown, seg: string): unknown {
   if (seg.startsWith('f:')) return isObject(node) ? node[seg.slice(2)] : undefined;
   if (seg.startsWith('k:') && Array.isArray(node)) {
     const want = JSON.parse(seg.slice(2)) as JsonObject;
-    return node.find((item) => isObject(item) && Object.entries(want).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v)));
+    return node.find(
+      (item) =>
+        isObject(item) &&
+        Object.entries(want).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v)),
+    );
   }
   return undefined;
 }
@@ -109,7 +135,7 @@ function removePath(obj: unknown, path: Path): void {
     delete parent[last.slice(2)];
   } else if (last.startsWith('k:') && Array.isArray(parent)) {
     const item = stepInto(parent, last);
-    const idx = parent.indexOf(item as Json);
+    const idx = parent.indexOf(item);
     if (idx >= 0) parent.splice(idx, 1);
   }
 }
@@ -140,19 +166,23 @@ function readManagers(obj: KubeObject): ManagerEntry[] {
 }
 
 function writeManagers(entries: ManagerEntry[]): unknown[] {
-  return entries.filter((e) => e.paths.size > 0).map((e) => {
-    const out: JsonObject = { manager: e.manager, operation: e.operation };
-    if (e.apiVersion) out.apiVersion = e.apiVersion;
-    if (e.time) out.time = e.time;
-    out.fieldsType = 'FieldsV1';
-    out.fieldsV1 = toFieldsV1(e.paths.values());
-    if (e.subresource) out.subresource = e.subresource;
-    return out;
-  });
+  return entries
+    .filter((e) => e.paths.size > 0)
+    .map((e) => {
+      const out: JsonObject = { manager: e.manager, operation: e.operation };
+      if (e.apiVersion) out.apiVersion = e.apiVersion;
+      if (e.time) out.time = e.time;
+      out.fieldsType = 'FieldsV1';
+      out.fieldsV1 = toFieldsV1(e.paths.values());
+      if (e.subresource) out.subresource = e.subresource;
+      return out;
+    });
 }
 
 function describePath(path: Path): string {
-  return path.map((seg) => (seg.startsWith('f:') ? `.${seg.slice(2)}` : `[${seg.slice(2)}]`)).join('');
+  return path
+    .map((seg) => (seg.startsWith('f:') ? `.${seg.slice(2)}` : `[${seg.slice(2)}]`))
+    .join('');
 }
 
 export interface ApplyOptions {
@@ -165,17 +195,35 @@ export interface ApplyOptions {
 
 /** managedFields for an object created by apply. */
 export function initialManagedFields(config: KubeObject, opts: ApplyOptions): unknown[] {
-  return writeManagers([{ manager: opts.manager, operation: 'Apply', apiVersion: opts.apiVersion, time: opts.time, subresource: opts.subresource, paths: ownablePaths(config) }]);
+  return writeManagers([
+    {
+      manager: opts.manager,
+      operation: 'Apply',
+      apiVersion: opts.apiVersion,
+      time: opts.time,
+      subresource: opts.subresource,
+      paths: ownablePaths(config),
+    },
+  ]);
 }
 
 /**
  * Merge an applied configuration into the live object. Returns the new object
  * (managedFields updated) or throws 409 Conflict.
  */
-export function serverSideApply(live: KubeObject, config: KubeObject, opts: ApplyOptions): KubeObject {
+export function serverSideApply(
+  live: KubeObject,
+  config: KubeObject,
+  opts: ApplyOptions,
+): KubeObject {
   const managers = readManagers(live);
   const newPaths = ownablePaths(config);
-  const mine = managers.find((m) => m.manager === opts.manager && m.operation === 'Apply' && (m.subresource ?? '') === (opts.subresource ?? ''));
+  const mine = managers.find(
+    (m) =>
+      m.manager === opts.manager &&
+      m.operation === 'Apply' &&
+      (m.subresource ?? '') === (opts.subresource ?? ''),
+  );
   const others = managers.filter((m) => m !== mine);
 
   const conflicts: Array<{ manager: ManagerEntry; path: Path }> = [];
@@ -185,17 +233,26 @@ export function serverSideApply(live: KubeObject, config: KubeObject, opts: Appl
     const current = valueAt(live, path);
     if (current === undefined || JSON.stringify(current) === applied) continue;
     for (const m of others) {
-      if ((m.subresource ?? '') === (opts.subresource ?? '') && m.paths.has(key)) conflicts.push({ manager: m, path });
+      if ((m.subresource ?? '') === (opts.subresource ?? '') && m.paths.has(key))
+        conflicts.push({ manager: m, path });
     }
   }
   if (conflicts.length > 0 && !opts.force) {
-    const who = (m: ManagerEntry): string => (m.operation === 'Apply' ? `"${m.manager}"` : `"${m.manager}" using ${m.apiVersion ?? opts.apiVersion}`);
+    const who = (m: ManagerEntry): string =>
+      m.operation === 'Apply'
+        ? `"${m.manager}"`
+        : `"${m.manager}" using ${m.apiVersion ?? opts.apiVersion}`;
     const lines = conflicts.map((c) => `conflict with ${who(c.manager)}: ${describePath(c.path)}`);
-    const message = conflicts.length === 1
-      ? `Apply failed with 1 conflict: ${lines[0]}`
-      : `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n- ')}`;
+    const message =
+      conflicts.length === 1
+        ? `Apply failed with 1 conflict: ${lines[0]}`
+        : `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n- ')}`;
     throw new KubeStatusError(409, 'Conflict', message, {
-      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${who(c.manager)}`, field: describePath(c.path) })),
+      causes: conflicts.map((c) => ({
+        reason: 'FieldManagerConflict',
+        message: `conflict with ${who(c.manager)}`,
+        field: describePath(c.path),
+      })),
     });
   }
   // Forced: the values this manager now sets are its alone (identical values stay shared).
@@ -205,22 +262,38 @@ export function serverSideApply(live: KubeObject, config: KubeObject, opts: Appl
 
   let result = clone(live);
   if (mine) {
-    const removed = [...mine.paths].filter(([key]) => !newPaths.has(key) && !others.some((m) => m.paths.has(key)));
+    const removed = [...mine.paths].filter(
+      ([key]) => !newPaths.has(key) && !others.some((m) => m.paths.has(key)),
+    );
     // Shallowest first: a removed list item goes whole (its fields can no longer be found by key).
     removed.sort((a, b) => a[1].length - b[1].length);
     for (const [, path] of removed) removePath(result, path);
   }
   const { metadata: cfgMeta, ...cfgRest } = clone(config);
-  const mergedMeta = strategicMerge(result.metadata, { labels: cfgMeta.labels ?? null, annotations: cfgMeta.annotations ?? null, ...pickMeta(cfgMeta) }) as KubeObject['metadata'];
+  const mergedMeta = strategicMerge(result.metadata, {
+    labels: cfgMeta.labels ?? null,
+    annotations: cfgMeta.annotations ?? null,
+    ...pickMeta(cfgMeta),
+  }) as KubeObject['metadata'];
   // labels/annotations: merge, not replace.
   mergedMeta.labels = { ...(result.metadata.labels ?? {}), ...(cfgMeta.labels ?? {}) };
-  mergedMeta.annotations = { ...(result.metadata.annotations ?? {}), ...(cfgMeta.annotations ?? {}) };
+  mergedMeta.annotations = {
+    ...(result.metadata.annotations ?? {}),
+    ...(cfgMeta.annotations ?? {}),
+  };
   if (Object.keys(mergedMeta.labels).length === 0) delete mergedMeta.labels;
   if (Object.keys(mergedMeta.annotations).length === 0) delete mergedMeta.annotations;
   result = strategicMerge(result, cfgRest) as KubeObject;
   result.metadata = mergedMeta;
 
-  const entry: ManagerEntry = { manager: opts.manager, operation: 'Apply', apiVersion: opts.apiVersion, time: opts.time, subresource: opts.subresource, paths: newPaths };
+  const entry: ManagerEntry = {
+    manager: opts.manager,
+    operation: 'Apply',
+    apiVersion: opts.apiVersion,
+    time: opts.time,
+    subresource: opts.subresource,
+    paths: newPaths,
+  };
   const next = others.concat(entry);
   result.metadata.managedFields = writeManagers(next);
   return result;
@@ -242,7 +315,7 @@ export interface UpdateOptions {
 
 function scoped(obj: KubeObject, subresource: string | undefined): KubeObject {
   const c = clone(obj) as KubeObject & { status?: unknown };
-  if (subresource === 'status') return { metadata: {}, status: c.status } as KubeObject;
+  if (subresource === 'status') return { metadata: {}, status: c.status };
   delete c.status;
   return c;
 }
@@ -252,23 +325,42 @@ function scoped(obj: KubeObject, subresource: string | undefined): KubeObject {
  * write set or changed now belong to `manager` (operation Update) and to no
  * one else; fields it removed belong to no one.
  */
-export function recordUpdate(live: KubeObject | undefined, next: KubeObject, opts: UpdateOptions): unknown[] {
+export function recordUpdate(
+  live: KubeObject | undefined,
+  next: KubeObject,
+  opts: UpdateOptions,
+): unknown[] {
   const managers = live ? readManagers(live) : [];
   const before = live ? ownablePaths(scoped(live, opts.subresource)) : new Map<string, Path>();
   const after = ownablePaths(scoped(next, opts.subresource));
   const changed = new Map<string, Path>();
   for (const [key, path] of after) {
-    if (!before.has(key) || JSON.stringify(valueAt(live, path)) !== JSON.stringify(valueAt(next, path))) changed.set(key, path);
+    if (
+      !before.has(key) ||
+      JSON.stringify(valueAt(live, path)) !== JSON.stringify(valueAt(next, path))
+    )
+      changed.set(key, path);
   }
   const sub = opts.subresource ?? '';
   for (const m of managers) {
     if ((m.subresource ?? '') !== sub) continue;
-    for (const key of [...m.paths.keys()]) if (changed.has(key) || !after.has(key)) m.paths.delete(key);
+    for (const key of [...m.paths.keys()])
+      if (changed.has(key) || !after.has(key)) m.paths.delete(key);
   }
   if (changed.size > 0) {
-    let mine = managers.find((m) => m.manager === opts.manager && m.operation === 'Update' && (m.subresource ?? '') === sub);
+    let mine = managers.find(
+      (m) =>
+        m.manager === opts.manager && m.operation === 'Update' && (m.subresource ?? '') === sub,
+    );
     if (!mine) {
-      mine = { manager: opts.manager, operation: 'Update', apiVersion: opts.apiVersion, time: opts.time, subresource: opts.subresource, paths: new Map() };
+      mine = {
+        manager: opts.manager,
+        operation: 'Update',
+        apiVersion: opts.apiVersion,
+        time: opts.time,
+        subresource: opts.subresource,
+        paths: new Map(),
+      };
       managers.push(mine);
     }
     mine.time = opts.time;

@@ -38,7 +38,10 @@ export function canRunRedis(): boolean {
  * Node's ports). The official image's default command is `redis-server`.
  */
 export function redisArgv(argv: string[], podIp: string, hostPort?: number): string[] {
-  let out = argv.length === 0 || argv[0] === process.execPath ? ['redis-server', ...argv.slice(1)] : [...argv];
+  let out =
+    argv.length === 0 || argv[0] === process.execPath
+      ? ['redis-server', ...argv.slice(1)]
+      : [...argv];
   if (out[0] === 'redis-server' || out[0] === '/usr/local/bin/redis-server') out[0] = REDIS_SERVER;
   const at = out.indexOf('--bind');
   if (at >= 0) {
@@ -76,23 +79,45 @@ const KNOWN_IMAGE_USERS: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 /** The image's USER ('' = root) from `overrides` (image name without tag, or full reference) or the table above. */
-export function imageUser(image: string, overrides: Readonly<Record<string, string | number>> = {}): string {
+export function imageUser(
+  image: string,
+  overrides: Readonly<Record<string, string | number>> = {},
+): string {
   const repo = image.replace(/@sha256:[0-9a-f]+$/, '').replace(/:[^/:]*$/, '');
   const own = overrides[image] ?? overrides[repo];
   if (own !== undefined) return String(own);
   return KNOWN_IMAGE_USERS.find(([re]) => re.test(image))?.[1] ?? '';
 }
 
-const NODE_BINARIES = new Set(['node', 'nodejs', '/usr/local/bin/node', '/usr/bin/node', '/usr/bin/nodejs']);
+const NODE_BINARIES = new Set([
+  'node',
+  'nodejs',
+  '/usr/local/bin/node',
+  '/usr/bin/node',
+  '/usr/bin/nodejs',
+]);
 const ENTRYPOINTS = new Set(['docker-entrypoint.sh', '/usr/local/bin/docker-entrypoint.sh']);
-const KNOWN_EXECUTABLES = new Set([...NODE_BINARIES, 'sh', '/bin/sh', 'bash', '/bin/bash', 'npm', 'npx']);
+const KNOWN_EXECUTABLES = new Set([
+  ...NODE_BINARIES,
+  'sh',
+  '/bin/sh',
+  'bash',
+  '/bin/bash',
+  'npm',
+  'npx',
+]);
 
-export function containerArgv(spec: { command?: unknown[]; args?: unknown[] }, env: Record<string, string>, mounts: ReadonlyArray<readonly [string, string]>): string[] {
+export function containerArgv(
+  spec: { command?: unknown[]; args?: unknown[] },
+  env: Record<string, string>,
+  mounts: ReadonlyArray<readonly [string, string]>,
+): string[] {
   const command: string[] = (spec.command ?? []).map(String);
   const args: string[] = (spec.args ?? []).map(String);
   let argv: string[];
   if (command.length > 0) argv = [...command, ...args];
-  else if (args.length > 0) argv = KNOWN_EXECUTABLES.has(args[0]) && !args[0].startsWith('-') ? args : ['node', ...args];
+  else if (args.length > 0)
+    argv = KNOWN_EXECUTABLES.has(args[0]) && !args[0].startsWith('-') ? args : ['node', ...args];
   else argv = ['node'];
   while (argv.length > 0 && ENTRYPOINTS.has(argv[0])) argv = argv.slice(1);
   if (argv.length === 0) argv = ['node'];

@@ -24,12 +24,24 @@ export const CREATE_RETRY_MS = 100;
 /** Cap on that retry period. */
 export const CREATE_RETRY_MAX_MS = 2000;
 
-function ownerRef(rt: ResourceType, owner: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
-  return { apiVersion: apiVersionOf(rt), kind: rt.kind, name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+function ownerRef(
+  rt: ResourceType,
+  owner: KubeObject,
+): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
+  return {
+    apiVersion: apiVersionOf(rt),
+    kind: rt.kind,
+    name: owner.metadata.name ?? '',
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 function ownedBy(obj: KubeObject, owner: KubeObject): boolean {
-  return (obj.metadata.ownerReferences ?? []).some((r) => r.uid === owner.metadata.uid && r.controller);
+  return (obj.metadata.ownerReferences ?? []).some(
+    (r) => r.uid === owner.metadata.uid && r.controller,
+  );
 }
 
 function isPodReady(pod: Obj): boolean {
@@ -37,7 +49,11 @@ function isPodReady(pod: Obj): boolean {
 }
 
 function isActive(pod: Obj): boolean {
-  return !pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+  return (
+    !pod.metadata.deletionTimestamp &&
+    pod.status?.phase !== 'Succeeded' &&
+    pod.status?.phase !== 'Failed'
+  );
 }
 
 function omitZero(status: Obj): Obj {
@@ -59,7 +75,10 @@ export function compressIndexes(indexes: Iterable<number>): string {
 }
 
 /** maxSurge / maxUnavailable as counts (percentages: surge rounds up, unavailable down; never both 0). */
-export function rollingBounds(ru: { maxSurge?: number | string; maxUnavailable?: number | string } | undefined, replicas: number): { surge: number; unavailable: number } {
+export function rollingBounds(
+  ru: { maxSurge?: number | string; maxUnavailable?: number | string } | undefined,
+  replicas: number,
+): { surge: number; unavailable: number } {
   const resolve = (v: number | string | undefined, dflt: string, up: boolean): number => {
     const raw = v ?? dflt;
     if (typeof raw === 'number') return raw;
@@ -113,7 +132,12 @@ export class WorkloadControllers {
    * `FailedCreate` Warning Event on the owner (`Error creating: <message>`),
    * and the owner is reconciled again after a backoff. Returns the error.
    */
-  private createPod(ownerRt: ResourceType, owner: Obj, pod: Obj, component: string): { pod?: Obj; error?: KubeStatusError } {
+  private createPod(
+    ownerRt: ResourceType,
+    owner: Obj,
+    pod: Obj,
+    component: string,
+  ): { pod?: Obj; error?: KubeStatusError } {
     const key = `${ownerRt.plural}\u0000${owner.metadata.namespace ?? ''}\u0000${owner.metadata.name}`;
     try {
       const created = this.api.createObject(this.podRt, pod as KubeObject) as Obj;
@@ -125,14 +149,25 @@ export class WorkloadControllers {
       return { pod: created };
     } catch (err) {
       if (!(err instanceof KubeStatusError)) throw err;
-      recordEvent(this.api, this.store, { ...owner, kind: ownerRt.kind, apiVersion: apiVersionOf(ownerRt) }, 'Warning', 'FailedCreate', `Error creating: ${err.message}`, component);
+      recordEvent(
+        this.api,
+        this.store,
+        { ...owner, kind: ownerRt.kind, apiVersion: apiVersionOf(ownerRt) },
+        'Warning',
+        'FailedCreate',
+        `Error creating: ${err.message}`,
+        component,
+      );
       const r = this.retries.get(key) ?? { failures: 0 };
       r.failures++;
       if (!r.timer && !this.closed) {
-        r.timer = setTimeout(() => {
-          r.timer = undefined;
-          if (!this.closed) this.mark(ownerRt, owner.metadata.namespace, owner.metadata.name);
-        }, Math.min(CREATE_RETRY_MS * 2 ** Math.min(r.failures - 1, 10), CREATE_RETRY_MAX_MS));
+        r.timer = setTimeout(
+          () => {
+            r.timer = undefined;
+            if (!this.closed) this.mark(ownerRt, owner.metadata.namespace, owner.metadata.name);
+          },
+          Math.min(CREATE_RETRY_MS * 2 ** Math.min(r.failures - 1, 10), CREATE_RETRY_MAX_MS),
+        );
       }
       this.retries.set(key, r);
       return { error: err };
@@ -204,24 +239,47 @@ export class WorkloadControllers {
     const template = clone(d.spec.template ?? {});
     const hash = safeHash(template, 10);
     const rsName = `${name}-${hash}`;
-    const owned = this.store.list(this.rsRt, ns).filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
+    const owned = this.store
+      .list(this.rsRt, ns)
+      .filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
     const replicas = d.spec.replicas ?? 1;
-    let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash) as Obj | undefined;
-    const revision = String(1 + Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0))));
-    const olds = owned.filter((rs) => rs.metadata.name !== current?.metadata.name)
-      .sort((x, y) => Number(x.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0) - Number(y.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
+    let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash) as
+      Obj | undefined;
+    const revision = String(
+      1 +
+        Math.max(
+          0,
+          ...owned.map((rs) =>
+            Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0),
+          ),
+        ),
+    );
+    const olds = owned
+      .filter((rs) => rs.metadata.name !== current?.metadata.name)
+      .sort(
+        (x, y) =>
+          Number(x.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0) -
+          Number(y.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0),
+      );
     const oldReplicas = olds.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0);
     const recreate = d.spec.strategy?.type === 'Recreate';
     const { surge, unavailable } = rollingBounds(d.spec.strategy?.rollingUpdate, replicas);
     let target: number;
     if (olds.length === 0 || oldReplicas === 0) {
-      const oldPods = recreate ? this.store.list(this.podRt, ns).filter((p) => olds.some((rs) => ownedBy(p, rs as KubeObject))).length : 0;
+      const oldPods = recreate
+        ? this.store
+            .list(this.podRt, ns)
+            .filter((p) => olds.some((rs) => ownedBy(p, rs as KubeObject))).length
+        : 0;
       target = oldPods > 0 ? 0 : replicas;
     } else if (recreate) {
       target = 0;
     } else {
       // RollingUpdate: never more than replicas + maxSurge pods wanted in total.
-      target = Math.min(replicas, Math.max(current?.spec.replicas ?? 0, replicas + surge - oldReplicas));
+      target = Math.min(
+        replicas,
+        Math.max(current?.spec.replicas ?? 0, replicas + surge - oldReplicas),
+      );
     }
     if (!current) {
       const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
@@ -232,25 +290,38 @@ export class WorkloadControllers {
           name: rsName,
           namespace: ns,
           labels,
-          annotations: { 'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/max-replicas': String(replicas + surge), 'deployment.kubernetes.io/revision': revision },
+          annotations: {
+            'deployment.kubernetes.io/desired-replicas': String(replicas),
+            'deployment.kubernetes.io/max-replicas': String(replicas + surge),
+            'deployment.kubernetes.io/revision': revision,
+          },
           ownerReferences: [ownerRef(this.deployRt, d as KubeObject)],
         },
         spec: {
           replicas: target,
           minReadySeconds: d.spec.minReadySeconds ?? 0,
-          selector: { ...(d.spec.selector ?? {}), matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+          selector: {
+            ...(d.spec.selector ?? {}),
+            matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash },
+          },
           template: { ...template, metadata: { ...(template.metadata ?? {}), labels } },
         },
       };
-      current = this.api.createObject(this.rsRt, rs as KubeObject) as Obj;
+      current = this.api.createObject(this.rsRt, rs as KubeObject);
     } else if (current.spec.replicas !== target) {
       const next = clone(current);
       next.spec.replicas = target;
-      next.metadata.annotations = { ...(next.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(replicas) };
-      current = this.api.writeObject(this.rsRt, next as KubeObject, current as KubeObject) as Obj;
+      next.metadata.annotations = {
+        ...(next.metadata.annotations ?? {}),
+        'deployment.kubernetes.io/desired-replicas': String(replicas),
+      };
+      current = this.api.writeObject(this.rsRt, next as KubeObject, current as KubeObject);
     }
     // Old ReplicaSets shrink as far as availability allows (Recreate: at once). Unhealthy old pods go first.
-    const availableNow = [...olds, current].reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0);
+    const availableNow = [...olds, current].reduce(
+      (n, rs) => n + (rs.status?.availableReplicas ?? 0),
+      0,
+    );
     let removable = recreate ? Number.POSITIVE_INFINITY : availableNow - (replicas - unavailable);
     for (const old of olds) {
       const have = old.spec.replicas ?? 0;
@@ -264,14 +335,17 @@ export class WorkloadControllers {
       next.spec.replicas = have - reduce;
       this.api.writeObject(this.rsRt, next as KubeObject, old as KubeObject);
     }
-    const all = this.store.list(this.rsRt, ns).filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
+    const all = this.store
+      .list(this.rsRt, ns)
+      .filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
     const sum = (f: string): number => all.reduce((n, rs) => n + (rs.status?.[f] ?? 0), 0);
     const cur = all.find((rs) => rs.metadata.name === current.metadata.name) ?? current;
     const available = sum('availableReplicas');
     const now = this.store.timestamp();
     const minAvailable = replicas - Math.floor(replicas * 0.25);
     const isAvailable = available >= minAvailable;
-    const complete = (cur.status?.availableReplicas ?? 0) >= replicas && sum('replicas') === replicas;
+    const complete =
+      (cur.status?.availableReplicas ?? 0) >= replicas && sum('replicas') === replicas;
     const status: Obj = omitZero({
       observedGeneration: d.metadata.generation,
       replicas: sum('replicas'),
@@ -282,15 +356,57 @@ export class WorkloadControllers {
     });
     status.conditions = [
       isAvailable
-        ? { type: 'Available', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-        : { type: 'Available', status: 'False', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
+        ? {
+            type: 'Available',
+            status: 'True',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+          }
+        : {
+            type: 'Available',
+            status: 'False',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'MinimumReplicasUnavailable',
+            message: 'Deployment does not have minimum availability.',
+          },
       complete
-        ? { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${cur.metadata.name}" has successfully progressed.` }
-        : { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'ReplicaSetUpdated', message: `ReplicaSet "${cur.metadata.name}" is progressing.` },
+        ? {
+            type: 'Progressing',
+            status: 'True',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'NewReplicaSetAvailable',
+            message: `ReplicaSet "${cur.metadata.name}" has successfully progressed.`,
+          }
+        : {
+            type: 'Progressing',
+            status: 'True',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'ReplicaSetUpdated',
+            message: `ReplicaSet "${cur.metadata.name}" is progressing.`,
+          },
     ];
     // deployment/progress.go: a ReplicaSet's ReplicaFailure is carried to the Deployment (the new one's first).
-    const failure = [cur, ...all.filter((rs) => rs !== cur)].map((rs) => (rs.status?.conditions ?? []).find((c: Obj) => c.type === 'ReplicaFailure' && c.status === 'True')).find((c) => c !== undefined) as Obj | undefined;
-    if (failure) status.conditions.push({ type: 'ReplicaFailure', status: 'True', lastUpdateTime: failure.lastTransitionTime, lastTransitionTime: failure.lastTransitionTime, reason: failure.reason, message: failure.message });
+    const failure = [cur, ...all.filter((rs) => rs !== cur)]
+      .map((rs) =>
+        (rs.status?.conditions ?? []).find(
+          (c: Obj) => c.type === 'ReplicaFailure' && c.status === 'True',
+        ),
+      )
+      .find((c) => c !== undefined) as Obj | undefined;
+    if (failure)
+      status.conditions.push({
+        type: 'ReplicaFailure',
+        status: 'True',
+        lastUpdateTime: failure.lastTransitionTime,
+        lastTransitionTime: failure.lastTransitionTime,
+        reason: failure.reason,
+        message: failure.message,
+      });
     this.writeStatus(this.deployRt, d as KubeObject, status);
   }
 
@@ -299,7 +415,9 @@ export class WorkloadControllers {
   private reconcileReplicaSet(ns: string, name: string): void {
     const rs = this.store.get(this.rsRt, ns, name) as Obj | undefined;
     if (!rs || rs.metadata.deletionTimestamp) return;
-    const pods = this.store.list(this.podRt, ns).filter((p) => ownedBy(p, rs as KubeObject)) as Obj[];
+    const pods = this.store
+      .list(this.podRt, ns)
+      .filter((p) => ownedBy(p, rs as KubeObject)) as Obj[];
     const active = pods.filter(isActive);
     const want = rs.spec.replicas ?? 1;
     let createError: KubeStatusError | undefined;
@@ -309,17 +427,29 @@ export class WorkloadControllers {
         const pod: Obj = {
           apiVersion: 'v1',
           kind: 'Pod',
-          metadata: { ...(tpl.metadata ?? {}), name: `${name}-${randomSuffix(5)}`, namespace: ns, ownerReferences: [ownerRef(this.rsRt, rs as KubeObject)] },
+          metadata: {
+            ...(tpl.metadata ?? {}),
+            name: `${name}-${randomSuffix(5)}`,
+            namespace: ns,
+            ownerReferences: [ownerRef(this.rsRt, rs as KubeObject)],
+          },
           spec: tpl.spec ?? {},
         };
         createError = this.createPod(this.rsRt, rs, pod, 'replicaset-controller').error;
       }
     } else if (active.length > want) {
       // Not-ready and newest pods go first, as the real controller prefers.
-      const victims = [...active].sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)));
-      for (const p of victims.slice(0, active.length - want)) this.api.deleteObject(this.podRt, p as KubeObject);
+      const victims = [...active].sort(
+        (a, b) =>
+          Number(isPodReady(a)) - Number(isPodReady(b)) ||
+          String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+      );
+      for (const p of victims.slice(0, active.length - want))
+        this.api.deleteObject(this.podRt, p as KubeObject);
     }
-    const now = this.store.list(this.podRt, ns).filter((p) => ownedBy(p, rs as KubeObject) && isActive(p)) as Obj[];
+    const now = this.store
+      .list(this.podRt, ns)
+      .filter((p) => ownedBy(p, rs as KubeObject) && isActive(p)) as Obj[];
     const ready = now.filter(isPodReady).length;
     const rsStatus = omitZero({
       replicas: now.length,
@@ -330,10 +460,20 @@ export class WorkloadControllers {
     });
     // replicaset/replica_set_utils.go calculateStatus: a failed create sets ReplicaFailure/FailedCreate with the
     // API error; the condition stays until a sync manages the replicas without error.
-    const previous = (rs.status?.conditions ?? []).find((c: Obj) => c.type === 'ReplicaFailure') as Obj | undefined;
+    const previous = (rs.status?.conditions ?? []).find((c: Obj) => c.type === 'ReplicaFailure') as
+      Obj | undefined;
     if (createError) {
-      rsStatus.conditions = [previous && previous.message === createError.message ? previous
-        : { type: 'ReplicaFailure', status: 'True', lastTransitionTime: this.store.timestamp(), reason: 'FailedCreate', message: createError.message }];
+      rsStatus.conditions = [
+        previous && previous.message === createError.message
+          ? previous
+          : {
+              type: 'ReplicaFailure',
+              status: 'True',
+              lastTransitionTime: this.store.timestamp(),
+              reason: 'FailedCreate',
+              message: createError.message,
+            },
+      ];
     }
     this.writeStatus(this.rsRt, rs as KubeObject, rsStatus);
     const live = this.store.get(this.rsRt, ns, name) as Obj | undefined;
@@ -349,16 +489,23 @@ export class WorkloadControllers {
     const job = this.store.get(this.jobRt, ns, name) as Obj | undefined;
     if (!job || job.metadata.deletionTimestamp) return;
     const status: Obj = clone(job.status ?? {});
-    const finished = (status.conditions ?? []).some((c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-    const pods = this.store.list(this.podRt, ns).filter((p) => ownedBy(p, job as KubeObject)) as Obj[];
+    const finished = (status.conditions ?? []).some(
+      (c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    );
+    const pods = this.store
+      .list(this.podRt, ns)
+      .filter((p) => ownedBy(p, job as KubeObject)) as Obj[];
     const indexed = job.spec.completionMode === 'Indexed';
     const completions: number = job.spec.completions ?? 1;
     const parallelism: number = job.spec.parallelism ?? 1;
-    const indexOf = (p: Obj): number => Number(p.metadata.annotations?.[JOB_INDEX_ANNOTATION] ?? -1);
+    const indexOf = (p: Obj): number =>
+      Number(p.metadata.annotations?.[JOB_INDEX_ANNOTATION] ?? -1);
     const succeededPods = pods.filter((p) => p.status?.phase === 'Succeeded');
     const failedPods = pods.filter((p) => p.status?.phase === 'Failed');
     let active = pods.filter(isActive);
-    const completedIndexes = new Set(succeededPods.map(indexOf).filter((i) => i >= 0 && i < completions));
+    const completedIndexes = new Set(
+      succeededPods.map(indexOf).filter((i) => i >= 0 && i < completions),
+    );
     const succeeded = indexed ? completedIndexes.size : succeededPods.length;
     const failed = failedPods.length;
     const now = this.store.timestamp();
@@ -369,14 +516,42 @@ export class WorkloadControllers {
         for (const p of active) this.api.deleteObject(this.podRt, p as KubeObject);
         active = [];
         status.conditions = [
-          { type: 'FailureTarget', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
-          { type: 'Failed', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+          {
+            type: 'FailureTarget',
+            status: 'True',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+            reason: 'BackoffLimitExceeded',
+            message: 'Job has reached the specified backoff limit',
+          },
+          {
+            type: 'Failed',
+            status: 'True',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+            reason: 'BackoffLimitExceeded',
+            message: 'Job has reached the specified backoff limit',
+          },
         ];
       } else if (succeeded >= completions) {
         status.completionTime = now;
         status.conditions = [
-          { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
-          { type: 'Complete', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+          {
+            type: 'SuccessCriteriaMet',
+            status: 'True',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+            reason: 'CompletionsReached',
+            message: 'Reached expected number of succeeded pods',
+          },
+          {
+            type: 'Complete',
+            status: 'True',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+            reason: 'CompletionsReached',
+            message: 'Reached expected number of succeeded pods',
+          },
         ];
       } else if (indexed) {
         const busy = new Set(active.map(indexOf));
@@ -425,13 +600,29 @@ export class WorkloadControllers {
       spec.hostname ??= `${name}-${index}`;
       spec.subdomain ??= job.spec.template?.spec?.subdomain;
       for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
-        c.env = [...(c.env ?? []).filter((e: Obj) => e.name !== 'JOB_COMPLETION_INDEX'), { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: `metadata.annotations['${JOB_INDEX_ANNOTATION}']` } } }];
+        c.env = [
+          ...(c.env ?? []).filter((e: Obj) => e.name !== 'JOB_COMPLETION_INDEX'),
+          {
+            name: 'JOB_COMPLETION_INDEX',
+            valueFrom: {
+              fieldRef: {
+                apiVersion: 'v1',
+                fieldPath: `metadata.annotations['${JOB_INDEX_ANNOTATION}']`,
+              },
+            },
+          },
+        ];
       }
     }
     const pod: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { ...meta, name: `${name}-${index !== undefined ? `${index}-` : ''}${randomSuffix(5)}`, namespace: job.metadata.namespace, ownerReferences: [ownerRef(this.jobRt, job as KubeObject)] },
+      metadata: {
+        ...meta,
+        name: `${name}-${index !== undefined ? `${index}-` : ''}${randomSuffix(5)}`,
+        namespace: job.metadata.namespace,
+        ownerReferences: [ownerRef(this.jobRt, job as KubeObject)],
+      },
       spec,
     };
     return this.createPod(this.jobRt, job, pod, 'job-controller').pod;

@@ -31,38 +31,62 @@ function labelNameKinds(rt: ResourceType): boolean {
 export function validateName(rt: ResourceType, name: string): FieldCause[] {
   const causes: FieldCause[] = [];
   if (labelNameKinds(rt)) {
-    if (name.length > MAX_LABEL_NAME_LENGTH) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": must be no more than 63 characters` });
-    else if (!DNS1123_LABEL.test(name)) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')` });
+    if (name.length > MAX_LABEL_NAME_LENGTH)
+      causes.push({
+        field: 'metadata.name',
+        message: `Invalid value: "${name}": must be no more than 63 characters`,
+      });
+    else if (!DNS1123_LABEL.test(name))
+      causes.push({
+        field: 'metadata.name',
+        message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+      });
   } else if (name.length > MAX_NAME_LENGTH || !DNS1123_SUBDOMAIN.test(name)) {
-    causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')` });
+    causes.push({
+      field: 'metadata.name',
+      message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+    });
   }
   return causes;
 }
 
 /** RBAC objects: any name that is a valid path segment (`system:basic-user` is fine). */
 function validatePathSegmentName(name: string): FieldCause[] {
-  if (name === '.' || name === '..' || name.includes('/') || name.includes('%')) return [{ field: 'metadata.name', message: `Invalid value: "${name}": may not contain '/' or '%' and may not be '.' or '..'` }];
+  if (name === '.' || name === '..' || name.includes('/') || name.includes('%'))
+    return [
+      {
+        field: 'metadata.name',
+        message: `Invalid value: "${name}": may not contain '/' or '%' and may not be '.' or '..'`,
+      },
+    ];
   return [];
 }
 
 function validateLabels(obj: KubeObject): FieldCause[] {
   const causes: FieldCause[] = [];
   for (const [k, v] of Object.entries(obj.metadata.labels ?? {})) {
-    if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) causes.push({ field: `metadata.labels`, message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (label ${k})` });
+    if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v))
+      causes.push({
+        field: `metadata.labels`,
+        message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (label ${k})`,
+      });
   }
   return causes;
 }
 
 function dataSize(obj: Obj): number {
   let total = 0;
-  for (const v of Object.values(obj.data ?? {})) total += typeof v === 'string' ? Buffer.byteLength(v) : 0;
-  for (const v of Object.values(obj.binaryData ?? {})) total += typeof v === 'string' ? Buffer.from(v, 'base64').length : 0;
+  for (const v of Object.values(obj.data ?? {}))
+    total += typeof v === 'string' ? Buffer.byteLength(v) : 0;
+  for (const v of Object.values(obj.binaryData ?? {}))
+    total += typeof v === 'string' ? Buffer.from(v, 'base64').length : 0;
   return total;
 }
 
 function secretSize(obj: Obj): number {
   let total = 0;
-  for (const v of Object.values(obj.data ?? {})) total += typeof v === 'string' ? Buffer.from(v, 'base64').length : 0;
+  for (const v of Object.values(obj.data ?? {}))
+    total += typeof v === 'string' ? Buffer.from(v, 'base64').length : 0;
   return total;
 }
 
@@ -93,7 +117,10 @@ function defaultPodSpec(spec: Obj | undefined): void {
   spec.securityContext ??= {};
   spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
   for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
-    c.imagePullPolicy ??= String(c.image ?? '').endsWith(':latest') || !String(c.image ?? '').includes(':') ? 'Always' : 'IfNotPresent';
+    c.imagePullPolicy ??=
+      String(c.image ?? '').endsWith(':latest') || !String(c.image ?? '').includes(':')
+        ? 'Always'
+        : 'IfNotPresent';
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';
     c.resources ??= {};
@@ -106,7 +133,8 @@ function defaultPodSpec(spec: Obj | undefined): void {
       probe.failureThreshold ??= 3;
       if (probe.httpGet) probe.httpGet.scheme ??= 'HTTP';
     }
-    for (const e of c.env ?? []) if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= 'v1';
+    for (const e of c.env ?? [])
+      if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= 'v1';
   }
   for (const v of spec.volumes ?? []) {
     if (v.configMap) v.configMap.defaultMode ??= 420;
@@ -122,7 +150,10 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
     case 'namespaces':
       o.spec = { finalizers: ['kubernetes'], ...(o.spec ?? {}) };
       o.status = { phase: 'Active', ...(o.status ?? {}) };
-      o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kubernetes.io/metadata.name': o.metadata.name };
+      o.metadata.labels = {
+        ...(o.metadata.labels ?? {}),
+        'kubernetes.io/metadata.name': o.metadata.name,
+      };
       break;
     case 'pods':
       o.spec ??= {};
@@ -134,7 +165,10 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
       o.spec.replicas ??= 1;
       o.spec.revisionHistoryLimit ??= 10;
       o.spec.progressDeadlineSeconds ??= 600;
-      o.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+      o.spec.strategy ??= {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
+      };
       defaultPodSpec(o.spec.template?.spec);
       o.status ??= {};
       break;
@@ -147,7 +181,7 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
     case 'jobs': {
       o.spec ??= {};
       o.spec.parallelism ??= 1;
-      o.spec.completions ??= o.spec.completionMode === 'Indexed' ? 1 : o.spec.completions ?? 1;
+      o.spec.completions ??= o.spec.completionMode === 'Indexed' ? 1 : (o.spec.completions ?? 1);
       o.spec.completionMode ??= 'NonIndexed';
       o.spec.backoffLimit ??= 6;
       o.spec.suspend ??= false;
@@ -176,7 +210,8 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
       o.type ??= 'Opaque';
       if (o.stringData) {
         o.data = { ...(o.data ?? {}) };
-        for (const [k, v] of Object.entries(o.stringData as Record<string, string>)) o.data[k] = Buffer.from(String(v)).toString('base64');
+        for (const [k, v] of Object.entries(o.stringData as Record<string, string>))
+          o.data[k] = Buffer.from(String(v)).toString('base64');
         delete o.stringData;
       }
       break;
@@ -189,30 +224,75 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
 export function validateObject(rt: ResourceType, obj: KubeObject): void {
   const o = obj as Obj;
   const name = obj.metadata.name ?? '';
-  const causes: FieldCause[] = [...(rt.group === 'rbac.authorization.k8s.io' ? validatePathSegmentName(name) : validateName(rt, name)), ...validateLabels(obj)];
+  const causes: FieldCause[] = [
+    ...(rt.group === 'rbac.authorization.k8s.io'
+      ? validatePathSegmentName(name)
+      : validateName(rt, name)),
+    ...validateLabels(obj),
+  ];
   switch (rt.plural) {
     case 'roles':
     case 'clusterroles':
       (o.rules ?? []).forEach((r: Obj, i: number) => {
-        if (!Array.isArray(r.verbs) || r.verbs.length === 0) causes.push({ field: `rules[${i}].verbs`, message: 'Required value: verbs must contain at least one value', reason: 'FieldValueRequired' });
-        if (!r.nonResourceURLs && !Array.isArray(r.apiGroups)) causes.push({ field: `rules[${i}].apiGroups`, message: 'Required value: resource rules must supply at least one api group', reason: 'FieldValueRequired' });
-        if (!r.nonResourceURLs && !(Array.isArray(r.resources) && r.resources.length > 0)) causes.push({ field: `rules[${i}].resources`, message: 'Required value: resource rules must supply at least one resource', reason: 'FieldValueRequired' });
+        if (!Array.isArray(r.verbs) || r.verbs.length === 0)
+          causes.push({
+            field: `rules[${i}].verbs`,
+            message: 'Required value: verbs must contain at least one value',
+            reason: 'FieldValueRequired',
+          });
+        if (!r.nonResourceURLs && !Array.isArray(r.apiGroups))
+          causes.push({
+            field: `rules[${i}].apiGroups`,
+            message: 'Required value: resource rules must supply at least one api group',
+            reason: 'FieldValueRequired',
+          });
+        if (!r.nonResourceURLs && !(Array.isArray(r.resources) && r.resources.length > 0))
+          causes.push({
+            field: `rules[${i}].resources`,
+            message: 'Required value: resource rules must supply at least one resource',
+            reason: 'FieldValueRequired',
+          });
       });
       break;
     case 'rolebindings':
     case 'clusterrolebindings': {
       const ref = o.roleRef as Obj | undefined;
       const kinds = rt.plural === 'rolebindings' ? ['Role', 'ClusterRole'] : ['ClusterRole'];
-      if (!ref?.name) causes.push({ field: 'roleRef.name', message: 'Required value', reason: 'FieldValueRequired' });
-      if (!kinds.includes(String(ref?.kind))) causes.push({ field: 'roleRef.kind', message: `Unsupported value: ${JSON.stringify(ref?.kind ?? '')}: supported values: ${kinds.map((k) => `"${k}"`).join(', ')}`, reason: 'FieldValueNotSupported' });
+      if (!ref?.name)
+        causes.push({
+          field: 'roleRef.name',
+          message: 'Required value',
+          reason: 'FieldValueRequired',
+        });
+      if (!kinds.includes(String(ref?.kind)))
+        causes.push({
+          field: 'roleRef.kind',
+          message: `Unsupported value: ${JSON.stringify(ref?.kind ?? '')}: supported values: ${kinds.map((k) => `"${k}"`).join(', ')}`,
+          reason: 'FieldValueNotSupported',
+        });
       break;
     }
     case 'configmaps':
-      if (dataSize(o) > MAX_CONFIG_DATA_BYTES) causes.push({ field: '[]', message: `Too long: may not be more than ${MAX_CONFIG_DATA_BYTES} bytes`, reason: 'FieldValueTooLong' });
-      for (const k of Object.keys(o.binaryData ?? {})) if (Object.hasOwn(o.data ?? {}, k)) causes.push({ field: `data[${k}]`, message: `Invalid value: "${k}": duplicate of key present in binaryData` });
+      if (dataSize(o) > MAX_CONFIG_DATA_BYTES)
+        causes.push({
+          field: '[]',
+          message: `Too long: may not be more than ${MAX_CONFIG_DATA_BYTES} bytes`,
+          reason: 'FieldValueTooLong',
+        });
+      for (const k of Object.keys(o.binaryData ?? {}))
+        if (Object.hasOwn(o.data ?? {}, k))
+          causes.push({
+            field: `data[${k}]`,
+            message: `Invalid value: "${k}": duplicate of key present in binaryData`,
+          });
       break;
     case 'secrets':
-      if (secretSize(o) > MAX_CONFIG_DATA_BYTES) causes.push({ field: 'data', message: `Too long: may not be more than ${MAX_CONFIG_DATA_BYTES} bytes`, reason: 'FieldValueTooLong' });
+      if (secretSize(o) > MAX_CONFIG_DATA_BYTES)
+        causes.push({
+          field: 'data',
+          message: `Too long: may not be more than ${MAX_CONFIG_DATA_BYTES} bytes`,
+          reason: 'FieldValueTooLong',
+        });
       break;
     case 'pods':
       causes.push(...validatePodSpec(o.spec, 'spec'));
@@ -220,23 +300,57 @@ export function validateObject(rt: ResourceType, obj: KubeObject): void {
     case 'deployments':
     case 'replicasets': {
       const sel = o.spec?.selector as LabelSelectorObject | undefined;
-      if (!sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) {
-        causes.push({ field: 'spec.selector', message: 'Required value', reason: 'FieldValueRequired' });
-      } else if (!matchesRequirements(requirementsFromObject(sel), o.spec?.template?.metadata?.labels)) {
-        causes.push({ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(o.spec?.template?.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\`` });
+      if (
+        !sel ||
+        (Object.keys(sel.matchLabels ?? {}).length === 0 &&
+          (sel.matchExpressions ?? []).length === 0)
+      ) {
+        causes.push({
+          field: 'spec.selector',
+          message: 'Required value',
+          reason: 'FieldValueRequired',
+        });
+      } else if (
+        !matchesRequirements(requirementsFromObject(sel), o.spec?.template?.metadata?.labels)
+      ) {
+        causes.push({
+          field: 'spec.template.metadata.labels',
+          message: `Invalid value: ${JSON.stringify(o.spec?.template?.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\``,
+        });
       }
-      if (typeof o.spec?.replicas === 'number' && o.spec.replicas < 0) causes.push({ field: 'spec.replicas', message: `Invalid value: ${o.spec.replicas}: must be greater than or equal to 0` });
+      if (typeof o.spec?.replicas === 'number' && o.spec.replicas < 0)
+        causes.push({
+          field: 'spec.replicas',
+          message: `Invalid value: ${o.spec.replicas}: must be greater than or equal to 0`,
+        });
       causes.push(...validatePodSpec(o.spec?.template?.spec, 'spec.template.spec'));
       break;
     }
     case 'jobs':
       causes.push(...validatePodSpec(o.spec?.template?.spec, 'spec.template.spec'));
-      if (o.spec?.template?.spec?.restartPolicy === 'Always') causes.push({ field: 'spec.template.spec.restartPolicy', message: 'Unsupported value: "Always": supported values: "OnFailure", "Never"', reason: 'FieldValueNotSupported' });
-      if (o.spec?.completionMode === 'Indexed' && !(typeof o.spec?.completions === 'number' && o.spec.completions > 0)) causes.push({ field: 'spec.completions', message: 'Required value: when completion mode is Indexed', reason: 'FieldValueRequired' });
+      if (o.spec?.template?.spec?.restartPolicy === 'Always')
+        causes.push({
+          field: 'spec.template.spec.restartPolicy',
+          message: 'Unsupported value: "Always": supported values: "OnFailure", "Never"',
+          reason: 'FieldValueNotSupported',
+        });
+      if (
+        o.spec?.completionMode === 'Indexed' &&
+        !(typeof o.spec?.completions === 'number' && o.spec.completions > 0)
+      )
+        causes.push({
+          field: 'spec.completions',
+          message: 'Required value: when completion mode is Indexed',
+          reason: 'FieldValueRequired',
+        });
       break;
     case 'services':
       for (const [i, p] of ((o.spec?.ports ?? []) as Obj[]).entries()) {
-        if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535) causes.push({ field: `spec.ports[${i}].port`, message: `Invalid value: ${JSON.stringify(p.port)}: must be between 1 and 65535, inclusive` });
+        if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535)
+          causes.push({
+            field: `spec.ports[${i}].port`,
+            message: `Invalid value: ${JSON.stringify(p.port)}: must be between 1 and 65535, inclusive`,
+          });
       }
       break;
     default:
@@ -248,10 +362,25 @@ export function validateObject(rt: ResourceType, obj: KubeObject): void {
 function validatePodSpec(spec: Obj | undefined, at: string): FieldCause[] {
   const causes: FieldCause[] = [];
   const containers = (spec?.containers ?? []) as Obj[];
-  if (containers.length === 0) causes.push({ field: `${at}.containers`, message: 'Required value', reason: 'FieldValueRequired' });
+  if (containers.length === 0)
+    causes.push({
+      field: `${at}.containers`,
+      message: 'Required value',
+      reason: 'FieldValueRequired',
+    });
   for (const [i, c] of containers.entries()) {
-    if (!c.name) causes.push({ field: `${at}.containers[${i}].name`, message: 'Required value', reason: 'FieldValueRequired' });
-    if (!c.image) causes.push({ field: `${at}.containers[${i}].image`, message: 'Required value', reason: 'FieldValueRequired' });
+    if (!c.name)
+      causes.push({
+        field: `${at}.containers[${i}].name`,
+        message: 'Required value',
+        reason: 'FieldValueRequired',
+      });
+    if (!c.image)
+      causes.push({
+        field: `${at}.containers[${i}].image`,
+        message: 'Required value',
+        reason: 'FieldValueRequired',
+      });
   }
   return causes;
 }

@@ -6,7 +6,11 @@
 import { apiVersionOf, groupsInOrder, RESOURCE_TYPES } from './resources.ts';
 
 /** The Kubernetes version the fake claims (the kubectl dispatcher picks its binary from it). */
-export const FAKE_SERVER_VERSION = Object.freeze({ major: '1', minor: '32', gitVersion: 'v1.32.4' });
+export const FAKE_SERVER_VERSION = Object.freeze({
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.4',
+});
 
 /** `/version`; `minor` overrides the claimed minor version (the 1.35 mode of port-forward authorization says 35). */
 export function versionDoc(minor?: string): unknown {
@@ -47,7 +51,13 @@ export function apiGroupDoc(group: string): unknown | undefined {
   const g = groupsInOrder().find((x) => x.group === group);
   if (!g) return undefined;
   const gv = { groupVersion: `${g.group}/${g.version}`, version: g.version };
-  return { kind: 'APIGroup', apiVersion: 'v1', name: g.group, versions: [gv], preferredVersion: gv };
+  return {
+    kind: 'APIGroup',
+    apiVersion: 'v1',
+    name: g.group,
+    versions: [gv],
+    preferredVersion: gv,
+  };
 }
 
 export function resourceListDoc(group: string, version: string): unknown | undefined {
@@ -64,10 +74,18 @@ export function resourceListDoc(group: string, version: string): unknown | undef
     };
     if (r.shortNames) entry.shortNames = r.shortNames;
     if (r.categories) entry.categories = r.categories;
-    entry.storageVersionHash = Buffer.from(`${r.group}/${r.plural}`).toString('base64').slice(0, 11);
+    entry.storageVersionHash = Buffer.from(`${r.group}/${r.plural}`)
+      .toString('base64')
+      .slice(0, 11);
     resources.push(entry);
     for (const s of r.subresources ?? []) {
-      const sub: Record<string, unknown> = { name: `${r.plural}/${s.name}`, singularName: '', namespaced: r.namespaced, kind: s.kind, verbs: s.verbs };
+      const sub: Record<string, unknown> = {
+        name: `${r.plural}/${s.name}`,
+        singularName: '',
+        namespaced: r.namespaced,
+        kind: s.kind,
+        verbs: s.verbs,
+      };
       if (s.group !== undefined) {
         sub.group = s.group;
         sub.version = s.version;
@@ -75,5 +93,10 @@ export function resourceListDoc(group: string, version: string): unknown | undef
       resources.push(sub);
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(types[0]), resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: apiVersionOf(types[0]),
+    resources,
+  };
 }

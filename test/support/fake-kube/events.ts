@@ -11,12 +11,24 @@ import type { KubeObject, Store } from './store.ts';
 
 type Obj = Record<string, any>;
 
-export function recordEvent(api: KubeApi, store: Store, involved: Obj, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
+export function recordEvent(
+  api: KubeApi,
+  store: Store,
+  involved: Obj,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  component: string,
+): void {
   const now = store.timestamp();
   const eventsRt = resolveResource('events');
   const same = store.list(eventsRt, involved.metadata.namespace).find((e) => {
     const o = e as Obj;
-    return o.involvedObject?.uid === involved.metadata.uid && o.reason === reason && o.message === message;
+    return (
+      o.involvedObject?.uid === involved.metadata.uid &&
+      o.reason === reason &&
+      o.message === message
+    );
   }) as Obj | undefined;
   if (same) {
     same.count = (same.count ?? 1) + 1;
@@ -29,8 +41,18 @@ export function recordEvent(api: KubeApi, store: Store, involved: Obj, type: 'No
     api.createObject(eventsRt, {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { generateName: `${involved.metadata.name}.`, namespace: involved.metadata.namespace },
-      involvedObject: { kind: involved.kind, namespace: involved.metadata.namespace, name: involved.metadata.name, uid: involved.metadata.uid, apiVersion: involved.apiVersion, resourceVersion: involved.metadata.resourceVersion },
+      metadata: {
+        generateName: `${involved.metadata.name}.`,
+        namespace: involved.metadata.namespace,
+      },
+      involvedObject: {
+        kind: involved.kind,
+        namespace: involved.metadata.namespace,
+        name: involved.metadata.name,
+        uid: involved.metadata.uid,
+        apiVersion: involved.apiVersion,
+        resourceVersion: involved.metadata.resourceVersion,
+      },
       reason,
       message,
       type,
@@ -40,7 +62,7 @@ export function recordEvent(api: KubeApi, store: Store, involved: Obj, type: 'No
       count: 1,
       reportingComponent: component,
       reportingInstance: component === 'kubelet' ? 'fake-node' : '',
-    } as KubeObject);
+    });
   } catch {
     // Terminating namespace: events are dropped, as on a real cluster.
   }

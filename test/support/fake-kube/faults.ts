@@ -17,7 +17,13 @@ export interface DenyRule {
 }
 
 /** Reasons a pod can be held not-ready with. Any other string: Running but not Ready. */
-export type NeverReadyReason = 'ImagePullBackOff' | 'ErrImagePull' | 'CrashLoopBackOff' | 'Unschedulable' | 'CreateContainerConfigError' | (string & {});
+export type NeverReadyReason =
+  | 'ImagePullBackOff'
+  | 'ErrImagePull'
+  | 'CrashLoopBackOff'
+  | 'Unschedulable'
+  | 'CreateContainerConfigError'
+  | (string & {});
 
 export interface PodFault {
   reason: NeverReadyReason;
@@ -121,10 +127,13 @@ export class FaultControls {
   }
 
   isDenied(verb: string, group: string, resource: string, namespace: string | undefined): boolean {
-    return this.denies.some((d) => (d.verb === '*' || d.verb === verb)
-      && (d.resource === '*' || d.resource === resource)
-      && (d.group === undefined || d.group === group)
-      && (d.namespace === undefined || d.namespace === namespace));
+    return this.denies.some(
+      (d) =>
+        (d.verb === '*' || d.verb === verb) &&
+        (d.resource === '*' || d.resource === resource) &&
+        (d.group === undefined || d.group === group) &&
+        (d.namespace === undefined || d.namespace === namespace),
+    );
   }
 
   /** Pods matching never become ready, held with `reason`. */
@@ -133,9 +142,13 @@ export class FaultControls {
   }
 
   podFaultFor(pod: KubeObject): PodFault | undefined {
-    return this.podFaults.find((f) => (f.namespace === undefined || f.namespace === pod.metadata.namespace)
-      && (f.namePrefix === undefined || (pod.metadata.name ?? '').startsWith(f.namePrefix))
-      && (f.labelSelector === undefined || matchesRequirements(parseLabelSelector(f.labelSelector), pod.metadata.labels)));
+    return this.podFaults.find(
+      (f) =>
+        (f.namespace === undefined || f.namespace === pod.metadata.namespace) &&
+        (f.namePrefix === undefined || (pod.metadata.name ?? '').startsWith(f.namePrefix)) &&
+        (f.labelSelector === undefined ||
+          matchesRequirements(parseLabelSelector(f.labelSelector), pod.metadata.labels)),
+    );
   }
 
   /** Close every open port-forward now (abruptly, as a lost connection). Returns how many. */
@@ -172,16 +185,20 @@ export class FaultControls {
    * Faults queue in order: the first pending one that matches is used.
    */
   injectTransient(fault: TransientFault, count = 1, match: RequestMatch = {}): void {
-    if (!Number.isInteger(count) || count < 1) throw new Error(`fake-kube: transient fault count must be a positive integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new Error(`fake-kube: transient fault count must be a positive integer, got ${count}`);
     this.transients.push({ fault, match, left: count });
   }
 
   /** @internal the router asks once per request; consumes one occurrence. */
   takeTransient(method: string, path: string, watch: boolean): TransientFault | undefined {
-    const i = this.transients.findIndex((t) => (t.match.method === undefined || t.match.method.toUpperCase() === method.toUpperCase())
-      && (t.match.path === undefined || path.includes(t.match.path))
-      && (t.match.watch === undefined || t.match.watch === watch)
-      && (t.fault.kind !== 'watch-close' || watch));
+    const i = this.transients.findIndex(
+      (t) =>
+        (t.match.method === undefined || t.match.method.toUpperCase() === method.toUpperCase()) &&
+        (t.match.path === undefined || path.includes(t.match.path)) &&
+        (t.match.watch === undefined || t.match.watch === watch) &&
+        (t.fault.kind !== 'watch-close' || watch),
+    );
     if (i < 0) return undefined;
     const t = this.transients[i];
     if (--t.left <= 0) this.transients.splice(i, 1);

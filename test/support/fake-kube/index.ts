@@ -53,7 +53,12 @@ export { rewritePaths } from './volumes.ts';
 export { FAKE_SERVER_VERSION } from './discovery.ts';
 export { FAKE_USER } from './api.ts';
 export type { UserInfo, PolicyRule } from './rbac.ts';
-export { enforcedPolicy, podSecurityViolation, ENFORCE_LABEL, ENFORCE_VERSION_LABEL } from './pod-security.ts';
+export {
+  enforcedPolicy,
+  podSecurityViolation,
+  ENFORCE_LABEL,
+  ENFORCE_VERSION_LABEL,
+} from './pod-security.ts';
 
 export interface FakeKubeOptions {
   /** Bearer token to accept; random by default. */
@@ -146,16 +151,34 @@ export interface FakeKube {
   /** Create through the API's rules (defaults, validation) but without auth or faults. */
   create(obj: KubeObject): KubeObject;
   /** Delete through the API's rules (grace periods, finalizers, garbage collection) without auth or faults. */
-  delete(resource: string, namespace: string | undefined, name: string, opts?: { gracePeriodSeconds?: number }): void;
+  delete(
+    resource: string,
+    namespace: string | undefined,
+    name: string,
+    opts?: { gracePeriodSeconds?: number },
+  ): void;
   /**
    * One authenticated HTTPS request to the fake (its CA trusted, its token
    * sent), for wire-level checks: `await kube.request('DELETE', '/api/v1/namespaces/a/pods/p?gracePeriodSeconds=0')`.
    */
-  request(method: string, path: string, opts?: { body?: string | Buffer; contentType?: string; token?: string }): Promise<FakeResponse>;
+  request(
+    method: string,
+    path: string,
+    opts?: { body?: string | Buffer; contentType?: string; token?: string },
+  ): Promise<FakeResponse>;
   /** Captured output of a pod's container (current run, or previous). */
-  podLogs(namespace: string, pod: string, container?: string, previous?: boolean): string | undefined;
+  podLogs(
+    namespace: string,
+    pod: string,
+    container?: string,
+    previous?: boolean,
+  ): string | undefined;
   /** Resolves when `predicate` holds for some object of `resource`, re-checked on every change. */
-  waitFor(resource: string, predicate: (obj: KubeObject) => boolean, timeoutMs?: number): Promise<KubeObject>;
+  waitFor(
+    resource: string,
+    predicate: (obj: KubeObject) => boolean,
+    timeoutMs?: number,
+  ): Promise<KubeObject>;
   /** Open watches and port-forwards right now. */
   readonly activeWatches: number;
   readonly activePortForwards: number;
@@ -168,7 +191,10 @@ export interface FakeKube {
    * an admin) with a kubeconfig of its own, and binds it to `grants`
    * (RoleBinding/ClusterRoleBinding named `<user>-<role>` created here).
    */
-  addUser(name: string, options?: { groups?: string[]; namespace?: string; grants?: Grant[] }): FakeUser;
+  addUser(
+    name: string,
+    options?: { groups?: string[]; namespace?: string; grants?: Grant[] },
+  ): FakeUser;
   /**
    * Admission other than Pod Security refusing pods (a ResourceQuota, a
    * validating webhook): pod creates matching `namespace`/`labelSelector`
@@ -200,11 +226,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const store = new Store();
   const authorizer = new Authorizer(store);
   const api = new KubeApi(store, faults, authorizer);
-  for (const obj of bootstrapRbacObjects()) api.createObject(resolveResource(String(obj.kind)), obj);
+  for (const obj of bootstrapRbacObjects())
+    api.createObject(resolveResource(String(obj.kind)), obj);
   let websocketUpgradeNeedsCreate = options.websocketUpgradeNeedsCreate ?? false;
   const errors = new InternalErrors();
 
-  const server: Server = createServer({ key: FAKE_KUBE_KEY_PEM, cert: FAKE_KUBE_CA_PEM, keepAliveTimeout: 5000 });
+  const server: Server = createServer({
+    key: FAKE_KUBE_KEY_PEM,
+    cert: FAKE_KUBE_CA_PEM,
+    keepAliveTimeout: 5000,
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     s.setNoDelay(true);
@@ -221,23 +252,33 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const port = address.port;
   const url = `https://${host}:${port}`;
 
-  const kubelet = new Kubelet(api, store, faults, {
-    rootDir: join(dir, 'pods'),
-    apiHost: host,
-    apiPort: port,
-    probeIntervalMs: options.probeIntervalMs ?? 25,
-    probePeriodMs: options.probePeriodMs ?? 250,
-    livenessPeriodMs: options.livenessPeriodMs ?? 1000,
-    crashBackoffMs: options.crashBackoffMs ?? 50,
-    crashBackoffMaxMs: options.crashBackoffMaxMs ?? 1000,
-    maxGraceMs: options.maxGraceMs ?? 2000,
-    imageUsers: options.imageUsers ?? {},
-    ipFamily: options.ipFamily ?? 'IPv4',
-  }, errors);
+  const kubelet = new Kubelet(
+    api,
+    store,
+    faults,
+    {
+      rootDir: join(dir, 'pods'),
+      apiHost: host,
+      apiPort: port,
+      probeIntervalMs: options.probeIntervalMs ?? 25,
+      probePeriodMs: options.probePeriodMs ?? 250,
+      livenessPeriodMs: options.livenessPeriodMs ?? 1000,
+      crashBackoffMs: options.crashBackoffMs ?? 50,
+      crashBackoffMaxMs: options.crashBackoffMaxMs ?? 1000,
+      maxGraceMs: options.maxGraceMs ?? 2000,
+      imageUsers: options.imageUsers ?? {},
+      ipFamily: options.ipFamily ?? 'IPv4',
+    },
+    errors,
+  );
   api.podTerminator = kubelet;
   const watches = new WatchHub(store, api, faults, options.bookmarkIntervalMs ?? 1000);
   const forwarder = new PortForwarder(faults);
-  faults.attach({ dropPortForwards: () => forwarder.dropAll(), expireWatches: () => watches.expireAll(), releaseTerminatingPods: () => kubelet.releaseHeld() });
+  faults.attach({
+    dropPortForwards: () => forwarder.dropAll(),
+    expireWatches: () => watches.expireAll(),
+    releaseTerminatingPods: () => kubelet.releaseHeld(),
+  });
   const namespaces = new NamespaceController(api, store, faults, errors);
   const controllers = new WorkloadControllers(api, store, errors);
   const scheduler = new Scheduler(store, faults, errors);
@@ -247,14 +288,26 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   kubelet.start();
 
   const router = new Router({
-    api, watches, kubelet, forwarder, faults, token: () => token, serverAddress: () => `${host}:${port}`, websocketUpgradeNeedsCreate: () => websocketUpgradeNeedsCreate,
+    api,
+    watches,
+    kubelet,
+    forwarder,
+    faults,
+    token: () => token,
+    serverAddress: () => `${host}:${port}`,
+    websocketUpgradeNeedsCreate: () => websocketUpgradeNeedsCreate,
   });
   server.on('request', (req, res: ServerResponse) => {
     void router.handle(req, res);
   });
   server.on('upgrade', (req, socket, head) => router.upgrade(req, socket, head));
 
-  const kubeconfigPath = writeKubeconfig(join(dir, 'kubeconfig'), { server: url, token, caData: FAKE_KUBE_CA_DATA, namespace: options.namespace ?? 'default' });
+  const kubeconfigPath = writeKubeconfig(join(dir, 'kubeconfig'), {
+    server: url,
+    token,
+    caData: FAKE_KUBE_CA_DATA,
+    namespace: options.namespace ?? 'default',
+  });
   let closed = false;
 
   const fake: FakeKube = {
@@ -290,12 +343,21 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       return new Promise<FakeResponse>((resolve, reject) => {
         const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? token}` };
         if (opts.contentType) headers['content-type'] = opts.contentType;
-        const req = httpsRequest({ host, port, path, method, headers, ca: FAKE_KUBE_CA_PEM, agent: false }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        });
+        const req = httpsRequest(
+          { host, port, path, method, headers, ca: FAKE_KUBE_CA_PEM, agent: false },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                body: Buffer.concat(chunks).toString('utf8'),
+              }),
+            );
+            res.on('error', reject);
+          },
+        );
         req.on('error', reject);
         req.end(opts.body);
       });
@@ -337,30 +399,54 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       return forwarder.opened;
     },
     kubectlEnv() {
-      return { KUBECONFIG: kubeconfigPath, HOME: join(dir, 'home'), KUBECACHEDIR: join(dir, 'kube-cache') };
+      return {
+        KUBECONFIG: kubeconfigPath,
+        HOME: join(dir, 'home'),
+        KUBECACHEDIR: join(dir, 'kube-cache'),
+      };
     },
     addUser(name, opts = {}) {
       const userToken = authorizer.addUser(name, { groups: opts.groups ?? [] });
       const safe = name.replace(/[^a-z0-9-]/gi, '-').toLowerCase();
       const userDir = mkdtempSync(join(dir, `user-${safe.slice(0, 30)}-`));
       const path = writeKubeconfig(join(userDir, 'kubeconfig'), {
-        server: url, token: userToken, caData: FAKE_KUBE_CA_DATA, namespace: opts.namespace ?? options.namespace ?? 'default', userName: safe,
+        server: url,
+        token: userToken,
+        caData: FAKE_KUBE_CA_DATA,
+        namespace: opts.namespace ?? options.namespace ?? 'default',
+        userName: safe,
       });
       for (const g of opts.grants ?? []) {
         const subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }];
         const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: g.kind, name: g.name };
         if (g.namespace !== undefined) {
-          api.createObject(resolveResource('rolebindings'), { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${safe}-${g.name}`, namespace: g.namespace }, roleRef, subjects });
+          api.createObject(resolveResource('rolebindings'), {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'RoleBinding',
+            metadata: { name: `${safe}-${g.name}`, namespace: g.namespace },
+            roleRef,
+            subjects,
+          });
         } else {
           if (g.kind === 'Role') throw new Error('fake-kube: a Role grant needs a namespace');
-          api.createObject(resolveResource('clusterrolebindings'), { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `${safe}-${g.name}` }, roleRef, subjects });
+          api.createObject(resolveResource('clusterrolebindings'), {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRoleBinding',
+            metadata: { name: `${safe}-${g.name}` },
+            roleRef,
+            subjects,
+          });
         }
       }
       return {
         name,
         token: userToken,
         kubeconfigPath: path,
-        kubectlEnv: () => ({ KUBECONFIG: path, HOME: join(userDir, 'home'), KUBECACHEDIR: join(userDir, 'kube-cache') }),
+        kubectlEnv: () => ({
+          KUBECONFIG: path,
+          HOME: join(userDir, 'home'),
+          KUBECACHEDIR: join(userDir, 'kube-cache'),
+        }),
       };
     },
     refusePods(rule) {

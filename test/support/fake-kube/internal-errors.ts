@@ -16,7 +16,7 @@ export class InternalErrors {
       this.dropped++;
       return;
     }
-    this.list.push(`${where}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    this.list.push(`${where}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
 
   /** Wrap a callback so that a throw is recorded instead of crashing the process. */

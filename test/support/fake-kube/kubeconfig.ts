@@ -35,7 +35,10 @@ export function kubeconfigYaml(spec: KubeconfigSpec): string {
   const context = spec.contextName ?? 'fake';
   const cluster = spec.clusterName ?? 'fake-cluster';
   const user = spec.userName ?? 'fake-user';
-  const contexts = [{ name: context, cluster, user, namespace: spec.namespace }, ...(spec.extraContexts ?? [])].map((c) => {
+  const contexts = [
+    { name: context, cluster, user, namespace: spec.namespace },
+    ...(spec.extraContexts ?? []),
+  ].map((c) => {
     const ctx: Record<string, string> = { cluster: c.cluster ?? cluster, user: c.user ?? user };
     if (c.namespace) ctx.namespace = c.namespace;
     return { name: c.name, context: ctx };
@@ -43,7 +46,14 @@ export function kubeconfigYaml(spec: KubeconfigSpec): string {
   const doc: Record<string, unknown> = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: cluster, cluster: spec.caData ? { server: spec.server, 'certificate-authority-data': spec.caData } : { server: spec.server, 'insecure-skip-tls-verify': true } }],
+    clusters: [
+      {
+        name: cluster,
+        cluster: spec.caData
+          ? { server: spec.server, 'certificate-authority-data': spec.caData }
+          : { server: spec.server, 'insecure-skip-tls-verify': true },
+      },
+    ],
     users: [{ name: user, user: { token: spec.token } }],
     contexts,
     preferences: {},

@@ -54,7 +54,13 @@ export class Kubelet implements PodTerminator, KubeletHost {
 
   readonly errors: InternalErrors;
 
-  constructor(api: KubeApi, store: Store, faults: FaultControls, opts: KubeletOptions, errors: InternalErrors = new InternalErrors()) {
+  constructor(
+    api: KubeApi,
+    store: Store,
+    faults: FaultControls,
+    opts: KubeletOptions,
+    errors: InternalErrors = new InternalErrors(),
+  ) {
     this.errors = errors;
     this.api = api;
     this.store = store;
@@ -112,7 +118,10 @@ export class Kubelet implements PodTerminator, KubeletHost {
   private stop(worker: PodWorker, graceSeconds: number): Promise<void> {
     this.workers.delete(worker.uid);
     this.terminatingIps.set(worker.uid, worker.ip);
-    const p = worker.terminate(graceSeconds).catch((err: unknown) => this.errors.record('kubelet stop', err)).finally(() => this.stopping.delete(p));
+    const p = worker
+      .terminate(graceSeconds)
+      .catch((err: unknown) => this.errors.record('kubelet stop', err))
+      .finally(() => this.stopping.delete(p));
     this.stopping.add(p);
     return p;
   }
@@ -121,23 +130,29 @@ export class Kubelet implements PodTerminator, KubeletHost {
   terminate(pod: KubeObject, graceSeconds: number): boolean {
     const worker = this.workers.get(pod.metadata.uid ?? '');
     if (!worker) return false;
-    void this.stop(worker, graceSeconds).then(() => {
-      if (this.closed) return;
-      const hold = this.faults.terminatingHold;
-      if (hold && (hold.namespace === undefined || hold.namespace === pod.metadata.namespace)) {
-        // The process is gone but the pod stays Terminating: port-forwards are still accepted and fail on the error channel.
-        this.held.set(pod.metadata.uid ?? '', { namespace: pod.metadata.namespace, name: pod.metadata.name ?? '' });
-        return;
-      }
-      this.removeStopped(pod.metadata.uid ?? '', pod.metadata.namespace, pod.metadata.name ?? '');
-    }).catch((err: unknown) => this.errors.record('kubelet terminate', err));
+    void this.stop(worker, graceSeconds)
+      .then(() => {
+        if (this.closed) return;
+        const hold = this.faults.terminatingHold;
+        if (hold && (hold.namespace === undefined || hold.namespace === pod.metadata.namespace)) {
+          // The process is gone but the pod stays Terminating: port-forwards are still accepted and fail on the error channel.
+          this.held.set(pod.metadata.uid ?? '', {
+            namespace: pod.metadata.namespace,
+            name: pod.metadata.name ?? '',
+          });
+          return;
+        }
+        this.removeStopped(pod.metadata.uid ?? '', pod.metadata.namespace, pod.metadata.name ?? '');
+      })
+      .catch((err: unknown) => this.errors.record('kubelet terminate', err));
     return true;
   }
 
   private removeStopped(uid: string, namespace: string | undefined, name: string): void {
     this.terminatingIps.delete(uid);
     const live = this.store.get(resolveResource('pods'), namespace, name);
-    if (live && live.metadata.uid === uid) this.api.removeNow(resolveResource('pods'), namespace, name);
+    if (live && live.metadata.uid === uid)
+      this.api.removeNow(resolveResource('pods'), namespace, name);
   }
 
   /** Removes the pods held Terminating by `faults.holdTerminatingPods`. */
@@ -155,30 +170,41 @@ export class Kubelet implements PodTerminator, KubeletHost {
    */
   serviceHostsToIps(value: string): string {
     if (!value.includes('.svc.cluster.local')) return value;
-    return value.replace(/\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc\.cluster\.local\b(?::(\d{1,5})\b)?/g, (whole, svc: string, ns: string, port: string | undefined) => {
-      const service = this.store.get(resolveResource('services'), ns, svc) as Obj | undefined;
-      const selector = service?.spec?.selector as Record<string, string> | undefined;
-      if (!selector || Object.keys(selector).length === 0) return whole;
-      const pod = (this.store.list(resolveResource('pods'), ns) as Obj[]).find((p) => !p.metadata.deletionTimestamp && p.status?.podIP
-        && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v)
-        && (p.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'));
-      if (!pod) return whole;
-      const ip = String(pod.status.podIP);
-      if (port === undefined) return ip;
-      // host:port: the Service port becomes the pod's targetPort (kube-proxy's job), then where that port is reachable.
-      const servicePort = ((service?.spec?.ports ?? []) as Obj[]).find((p) => Number(p.port) === Number(port));
-      let target = Number(port);
-      if (servicePort) {
-        const tp = servicePort.targetPort ?? servicePort.port;
-        if (typeof tp === 'number' || /^\d+$/.test(String(tp))) target = Number(tp);
-        else {
-          const named = ((pod.spec?.containers ?? []) as Obj[]).flatMap((c) => (c.ports ?? []) as Obj[]).find((p) => p.name === tp);
-          if (named) target = Number(named.containerPort);
+    return value.replace(
+      /\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.svc\.cluster\.local\b(?::(\d{1,5})\b)?/g,
+      (whole, svc: string, ns: string, port: string | undefined) => {
+        const service = this.store.get(resolveResource('services'), ns, svc) as Obj | undefined;
+        const selector = service?.spec?.selector as Record<string, string> | undefined;
+        if (!selector || Object.keys(selector).length === 0) return whole;
+        const pod = (this.store.list(resolveResource('pods'), ns) as Obj[]).find(
+          (p) =>
+            !p.metadata.deletionTimestamp &&
+            p.status?.podIP &&
+            Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v) &&
+            (p.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'),
+        );
+        if (!pod) return whole;
+        const ip = String(pod.status.podIP);
+        if (port === undefined) return ip;
+        // host:port: the Service port becomes the pod's targetPort (kube-proxy's job), then where that port is reachable.
+        const servicePort = ((service?.spec?.ports ?? []) as Obj[]).find(
+          (p) => Number(p.port) === Number(port),
+        );
+        let target = Number(port);
+        if (servicePort) {
+          const tp = servicePort.targetPort ?? servicePort.port;
+          if (typeof tp === 'number' || /^\d+$/.test(String(tp))) target = Number(tp);
+          else {
+            const named = ((pod.spec?.containers ?? []) as Obj[])
+              .flatMap((c) => (c.ports ?? []) as Obj[])
+              .find((p) => p.name === tp);
+            if (named) target = Number(named.containerPort);
+          }
         }
-      }
-      const reachable = this.hostPort(String(pod.metadata.uid), target) ?? target;
-      return `${ip.includes(':') ? `[${ip}]` : ip}:${reachable}`;
-    });
+        const reachable = this.hostPort(String(pod.metadata.uid), target) ?? target;
+        return `${ip.includes(':') ? `[${ip}]` : ip}:${reachable}`;
+      },
+    );
   }
 
   /** The pod's address while it runs or terminates (a real pod keeps its sandbox until it is removed). */
@@ -191,7 +217,9 @@ export class Kubelet implements PodTerminator, KubeletHost {
     const worker = this.workers.get(uid);
     if (worker) return worker.hostPort(containerPort);
     // Terminating: the process is stopping or gone; in IPv4 mode the address still answers (or refuses) by itself.
-    return this.terminatingIps.has(uid) && this.opts.ipFamily !== 'IPv6' ? containerPort : undefined;
+    return this.terminatingIps.has(uid) && this.opts.ipFamily !== 'IPv6'
+      ? containerPort
+      : undefined;
   }
 
   logs(uid: string, container: string | undefined, previous: boolean): LogBuffer | undefined {
@@ -205,7 +233,15 @@ export class Kubelet implements PodTerminator, KubeletHost {
   /** Record a core/v1 Event about a pod (see events.ts). */
   event(pod: Obj, type: 'Normal' | 'Warning', reason: string, message: string): void {
     if (this.closed) return;
-    recordEvent(this.api, this.store, { ...pod, kind: 'Pod', apiVersion: 'v1' }, type, reason, message, 'kubelet');
+    recordEvent(
+      this.api,
+      this.store,
+      { ...pod, kind: 'Pod', apiVersion: 'v1' },
+      type,
+      reason,
+      message,
+      'kubelet',
+    );
   }
 
   async close(): Promise<void> {

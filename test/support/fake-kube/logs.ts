@@ -54,7 +54,11 @@ export class LogBuffer {
 }
 
 /** Apply `tailLines` and `limitBytes` the way the kubelet does. */
-export function sliceLog(text: Buffer, tailLines: number | undefined, limitBytes: number | undefined): Buffer {
+export function sliceLog(
+  text: Buffer,
+  tailLines: number | undefined,
+  limitBytes: number | undefined,
+): Buffer {
   let out = text;
   if (tailLines !== undefined && tailLines >= 0) {
     const s = out.toString('utf8');
@@ -64,6 +68,7 @@ export function sliceLog(text: Buffer, tailLines: number | undefined, limitBytes
     const kept = tailLines === 0 ? [] : body.slice(-tailLines);
     out = Buffer.from(kept.length > 0 ? `${kept.join('\n')}${trailing ? '\n' : ''}` : '');
   }
-  if (limitBytes !== undefined && limitBytes > 0 && out.length > limitBytes) out = out.subarray(0, limitBytes);
+  if (limitBytes !== undefined && limitBytes > 0 && out.length > limitBytes)
+    out = out.subarray(0, limitBytes);
   return out;
 }

@@ -14,7 +14,8 @@ import { KubeStatusError } from './status.ts';
 /** Namespaces that exist on a fresh cluster. */
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
-const FAKE_CA = '-----BEGIN CERTIFICATE-----\nZmFrZS1rdWJlIGhhcyBubyByZWFsIENB\n-----END CERTIFICATE-----\n';
+const FAKE_CA =
+  '-----BEGIN CERTIFICATE-----\nZmFrZS1rdWJlIGhhcyBubyByZWFsIENB\n-----END CERTIFICATE-----\n';
 
 export class NamespaceController {
   private readonly api: KubeApi;
@@ -27,7 +28,12 @@ export class NamespaceController {
 
   private readonly errors: InternalErrors;
 
-  constructor(api: KubeApi, store: Store, faults: FaultControls, errors: InternalErrors = new InternalErrors()) {
+  constructor(
+    api: KubeApi,
+    store: Store,
+    faults: FaultControls,
+    errors: InternalErrors = new InternalErrors(),
+  ) {
     this.errors = errors;
     this.api = api;
     this.store = store;
@@ -39,8 +45,14 @@ export class NamespaceController {
     this.unsubscribe = this.store.subscribe((ev) => {
       if (ev.rt === nsRt) {
         const name = ev.object.metadata.name ?? '';
-        if (ev.type === 'ADDED') setImmediate(this.errors.guard('namespaces', () => this.populate(name)));
-        if (ev.type !== 'DELETED' && ev.object.metadata.deletionTimestamp && !this.terminating.has(name)) this.beginTermination(name);
+        if (ev.type === 'ADDED')
+          setImmediate(this.errors.guard('namespaces', () => this.populate(name)));
+        if (
+          ev.type !== 'DELETED' &&
+          ev.object.metadata.deletionTimestamp &&
+          !this.terminating.has(name)
+        )
+          this.beginTermination(name);
         return;
       }
       const ns = ev.object.metadata.namespace;
@@ -62,8 +74,24 @@ export class NamespaceController {
         if (!(err instanceof KubeStatusError)) throw err;
       }
     };
-    tryCreate('serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
-    tryCreate('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: ns, annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } }, data: { 'ca.crt': FAKE_CA } });
+    tryCreate('serviceaccounts', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: ns },
+    });
+    tryCreate('configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'kube-root-ca.crt',
+        namespace: ns,
+        annotations: {
+          'kubernetes.io/description':
+            'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+        },
+      },
+      data: { 'ca.crt': FAKE_CA },
+    });
   }
 
   private beginTermination(ns: string): void {
@@ -75,21 +103,24 @@ export class NamespaceController {
       if (this.store.get(nsRt, undefined, ns)) this.store.remove(nsRt, undefined, ns);
     };
     this.terminating.set(ns, check);
-    const t = setTimeout(this.errors.guard('namespaces', () => {
-      this.timers.delete(t);
-      if (this.closed) return;
-      for (const rt of RESOURCE_TYPES) {
-        if (!rt.namespaced) continue;
-        for (const obj of this.store.list(rt, ns)) {
-          try {
-            this.api.deleteObject(rt, obj);
-          } catch (err) {
-            if (!(err instanceof KubeStatusError)) throw err;
+    const t = setTimeout(
+      this.errors.guard('namespaces', () => {
+        this.timers.delete(t);
+        if (this.closed) return;
+        for (const rt of RESOURCE_TYPES) {
+          if (!rt.namespaced) continue;
+          for (const obj of this.store.list(rt, ns)) {
+            try {
+              this.api.deleteObject(rt, obj);
+            } catch (err) {
+              if (!(err instanceof KubeStatusError)) throw err;
+            }
           }
         }
-      }
-      check();
-    }), this.faults.delays.namespaceDeleteMs);
+        check();
+      }),
+      this.faults.delays.namespaceDeleteMs,
+    );
     this.timers.add(t);
   }
 

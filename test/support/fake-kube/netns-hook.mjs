@@ -16,14 +16,27 @@ const dir = process.env.FAKE_KUBE_NETNS_DIR;
 if (dir) {
   mkdirSync(dir, { recursive: true });
   const original = net.Server.prototype.listen;
-  const v6Host = (host) => host === undefined || host === '' || host === '::' || host === '::0' || host === '0:0:0:0:0:0:0:0' || host === '::1' || host === process.env.FAKE_KUBE_POD_IP;
+  const v6Host = (host) =>
+    host === undefined ||
+    host === '' ||
+    host === '::' ||
+    host === '::0' ||
+    host === '0:0:0:0:0:0:0:0' ||
+    host === '::1' ||
+    host === process.env.FAKE_KUBE_POD_IP;
   const v4Host = (host) => host === '0.0.0.0' || host === '127.0.0.1' || host === 'localhost';
 
   net.Server.prototype.listen = function listen(...args) {
     let options;
     let rest;
     const first = args[0];
-    if (first !== null && typeof first === 'object' && !Array.isArray(first) && !('_handle' in first) && first.fd === undefined) {
+    if (
+      first !== null &&
+      typeof first === 'object' &&
+      !Array.isArray(first) &&
+      !('_handle' in first) &&
+      first.fd === undefined
+    ) {
       options = { ...first };
       rest = args.slice(1);
     } else if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
@@ -35,7 +48,8 @@ if (dir) {
     } else {
       return original.apply(this, args);
     }
-    if (options.path !== undefined || options.handle !== undefined) return original.apply(this, args);
+    if (options.path !== undefined || options.handle !== undefined)
+      return original.apply(this, args);
     const containerPort = Number(options.port ?? 0);
     if (v6Host(options.host)) options.host = '::1';
     else if (v4Host(options.host)) options.host = '127.0.0.1';

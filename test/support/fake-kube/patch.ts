@@ -26,7 +26,10 @@ function isObject(v: unknown): v is JsonObject {
 function decodePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw badRequest(`invalid JSON pointer ${JSON.stringify(pointer)}`);
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function unprocessable(message: string): KubeStatusError {
@@ -38,13 +41,21 @@ function parentOf(doc: Json, segs: string[], op: string): { parent: Json; key: s
   for (const seg of segs.slice(0, -1)) {
     if (Array.isArray(cur)) {
       const i = Number(seg);
-      if (!Number.isInteger(i) || i < 0 || i >= cur.length) throw unprocessable(`${op} operation does not apply: doc is missing path: /${segs.join('/')}`);
+      if (!Number.isInteger(i) || i < 0 || i >= cur.length)
+        throw unprocessable(
+          `${op} operation does not apply: doc is missing path: /${segs.join('/')}`,
+        );
       cur = cur[i];
     } else if (isObject(cur)) {
-      if (!Object.hasOwn(cur, seg)) throw unprocessable(`${op} operation does not apply: doc is missing path: /${segs.join('/')}`);
+      if (!Object.hasOwn(cur, seg))
+        throw unprocessable(
+          `${op} operation does not apply: doc is missing path: /${segs.join('/')}`,
+        );
       cur = cur[seg];
     } else {
-      throw unprocessable(`${op} operation does not apply: doc is missing path: /${segs.join('/')}`);
+      throw unprocessable(
+        `${op} operation does not apply: doc is missing path: /${segs.join('/')}`,
+      );
     }
   }
   return { parent: cur, key: segs[segs.length - 1] };
@@ -55,7 +66,10 @@ function getAt(doc: Json, segs: string[], op: string): Json {
   const { parent, key } = parentOf(doc, segs, op);
   if (Array.isArray(parent)) {
     const i = Number(key);
-    if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw unprocessable(`${op} operation does not apply: doc is missing path: /${segs.join('/')}`);
+    if (!Number.isInteger(i) || i < 0 || i >= parent.length)
+      throw unprocessable(
+        `${op} operation does not apply: doc is missing path: /${segs.join('/')}`,
+      );
     return parent[i];
   }
   if (isObject(parent) && Object.hasOwn(parent, key)) return parent[key];
@@ -75,7 +89,8 @@ function addAt(doc: Json, segs: string[], value: Json, op: string): Json {
   const { parent, key } = parentOf(doc, segs, op);
   if (Array.isArray(parent)) {
     const i = key === '-' ? parent.length : Number(key);
-    if (!Number.isInteger(i) || i < 0 || i > parent.length) throw unprocessable(`${op} operation does not apply: index out of range: /${segs.join('/')}`);
+    if (!Number.isInteger(i) || i < 0 || i > parent.length)
+      throw unprocessable(`${op} operation does not apply: index out of range: /${segs.join('/')}`);
     parent.splice(i, 0, value);
   } else if (isObject(parent)) {
     parent[key] = value;
@@ -86,11 +101,18 @@ function addAt(doc: Json, segs: string[], value: Json, op: string): Json {
 }
 
 export function applyJsonPatch(target: unknown, patch: unknown): unknown {
-  if (!Array.isArray(patch)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
-  if (patch.length > MAX_JSON_PATCH_OPERATIONS) throw new KubeStatusError(413, 'RequestEntityTooLarge', `The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}`);
+  if (!Array.isArray(patch))
+    throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (patch.length > MAX_JSON_PATCH_OPERATIONS)
+    throw new KubeStatusError(
+      413,
+      'RequestEntityTooLarge',
+      `The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}`,
+    );
   let doc = clone(target) as Json;
   for (const raw of patch) {
-    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') throw badRequest('invalid JSON patch operation');
+    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string')
+      throw badRequest('invalid JSON patch operation');
     const segs = decodePointer(raw.path);
     switch (raw.op) {
       case 'add':
@@ -122,7 +144,8 @@ export function applyJsonPatch(target: unknown, patch: unknown): unknown {
       }
       case 'test': {
         const v = getAt(doc, segs, 'test');
-        if (JSON.stringify(v) !== JSON.stringify(raw.value)) throw unprocessable(`testing value /${segs.join('/')} failed: test failed`);
+        if (JSON.stringify(v) !== JSON.stringify(raw.value))
+          throw unprocessable(`testing value /${segs.join('/')} failed: test failed`);
         break;
       }
       default:
@@ -214,7 +237,8 @@ export function strategicMerge(target: unknown, patch: unknown): unknown {
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
       const current = out[field];
-      if (Array.isArray(current) && Array.isArray(v)) out[field] = current.filter((x) => !v.some((d) => JSON.stringify(d) === JSON.stringify(x)));
+      if (Array.isArray(current) && Array.isArray(v))
+        out[field] = current.filter((x) => !v.some((d) => JSON.stringify(d) === JSON.stringify(x)));
       continue;
     }
     if (v === null) {
@@ -222,10 +246,11 @@ export function strategicMerge(target: unknown, patch: unknown): unknown {
       continue;
     }
     if (Array.isArray(v)) {
-      const live = Array.isArray(out[k]) ? (out[k] as Json[]) : [];
+      const live = Array.isArray(out[k]) ? out[k] : [];
       if (SET_LISTS.has(k)) {
         const merged = [...live];
-        for (const x of v) if (!merged.some((y) => JSON.stringify(y) === JSON.stringify(x))) merged.push(clone(x));
+        for (const x of v)
+          if (!merged.some((y) => JSON.stringify(y) === JSON.stringify(x))) merged.push(clone(x));
         out[k] = merged;
       } else {
         out[k] = mergeKeyedList(k, live, v);

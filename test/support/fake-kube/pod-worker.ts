@@ -8,7 +8,13 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerArgv, imageUser, isRedisImage, redisArgv, redisPort } from './container-command.ts';
+import {
+  containerArgv,
+  imageUser,
+  isRedisImage,
+  redisArgv,
+  redisPort,
+} from './container-command.ts';
 import type { FaultControls } from './faults.ts';
 import type { InternalErrors } from './internal-errors.ts';
 import { LogBuffer } from './logs.ts';
@@ -54,16 +60,23 @@ export interface PodWorkerOptions {
  * verifyRunAsNonRoot); the message is kubelet's, the reason
  * CreateContainerConfigError. Undefined when the container may start.
  */
-export function nonRootViolation(pod: Obj, c: Obj, imageUsers: Readonly<Record<string, string | number>> = {}): string | undefined {
+export function nonRootViolation(
+  pod: Obj,
+  c: Obj,
+  imageUsers: Readonly<Record<string, string | number>> = {},
+): string | undefined {
   const sc = c.securityContext ?? {};
   const psc = pod.spec?.securityContext ?? {};
   if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) return undefined;
   const where = `(pod: "${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})", container: ${c.name})`;
   const uid = sc.runAsUser ?? psc.runAsUser;
-  if (uid !== undefined && uid !== null) return Number(uid) === 0 ? `container's runAsUser breaks non-root policy ${where}` : undefined;
+  if (uid !== undefined && uid !== null)
+    return Number(uid) === 0 ? `container's runAsUser breaks non-root policy ${where}` : undefined;
   const user = imageUser(String(c.image ?? ''), imageUsers).split(':')[0];
-  if (user === '' || user === 'root' || user === '0') return `container has runAsNonRoot and image will run as root ${where}`;
-  if (!/^\d+$/.test(user)) return `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root ${where}`;
+  if (user === '' || user === 'root' || user === '0')
+    return `container has runAsNonRoot and image will run as root ${where}`;
+  if (!/^\d+$/.test(user))
+    return `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root ${where}`;
   return undefined;
 }
 
@@ -132,10 +145,21 @@ export class PodWorker {
     this.netnsDir = kubelet.opts.ipFamily === 'IPv6' ? join(this.dir, 'netns') : undefined;
     this.startTime = kubelet.store.timestamp();
     const mk = (spec: Obj, init: boolean): ContainerRun => ({
-      spec, init, state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } }, lastState: {}, restartCount: 0, ready: false, started: false,
-      log: new LogBuffer(), timers: new Set(), done: false,
+      spec,
+      init,
+      state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } },
+      lastState: {},
+      restartCount: 0,
+      ready: false,
+      started: false,
+      log: new LogBuffer(),
+      timers: new Set(),
+      done: false,
     });
-    this.containers = [...(pod.spec.initContainers ?? []).map((c: Obj) => mk(c, true)), ...(pod.spec.containers ?? []).map((c: Obj) => mk(c, false))];
+    this.containers = [
+      ...(pod.spec.initContainers ?? []).map((c: Obj) => mk(c, true)),
+      ...(pod.spec.containers ?? []).map((c: Obj) => mk(c, false)),
+    ];
   }
 
   private get faults(): FaultControls {
@@ -143,10 +167,13 @@ export class PodWorker {
   }
 
   private after(ms: number, fn: () => void, set: Set<NodeJS.Timeout> = this.timers): void {
-    const t = setTimeout(this.kubelet.errors.guard(`kubelet ${this.ns}/${this.name}`, () => {
-      set.delete(t);
-      if (!this.terminating) fn();
-    }), ms);
+    const t = setTimeout(
+      this.kubelet.errors.guard(`kubelet ${this.ns}/${this.name}`, () => {
+        set.delete(t);
+        if (!this.terminating) fn();
+      }),
+      ms,
+    );
     set.add(t);
   }
 
@@ -166,9 +193,20 @@ export class PodWorker {
       const image = String(c.spec.image ?? '');
       if (!this.kubelet.runs(image) && !this.faults.simulateOtherImages) {
         const ref = image.includes('/') ? image : `docker.io/library/${image}`;
-        this.setWaiting(c, 'ErrImagePull', `failed to pull and unpack image "${ref}": fake-kube runs only Node.js images (node:*) unless told otherwise`);
-        this.kubelet.event(this.pod, 'Warning', 'Failed', `Failed to pull image "${image}": fake-kube runs only Node.js images`);
-        this.after(this.kubelet.opts.crashBackoffMs, () => this.setWaiting(c, 'ImagePullBackOff', `Back-off pulling image "${image}"`));
+        this.setWaiting(
+          c,
+          'ErrImagePull',
+          `failed to pull and unpack image "${ref}": fake-kube runs only Node.js images (node:*) unless told otherwise`,
+        );
+        this.kubelet.event(
+          this.pod,
+          'Warning',
+          'Failed',
+          `Failed to pull image "${image}": fake-kube runs only Node.js images`,
+        );
+        this.after(this.kubelet.opts.crashBackoffMs, () =>
+          this.setWaiting(c, 'ImagePullBackOff', `Back-off pulling image "${image}"`),
+        );
         return;
       }
     }
@@ -178,7 +216,12 @@ export class PodWorker {
     } catch (err) {
       if (err instanceof MissingSourceError) {
         this.holdReason = { reason: 'ContainerCreating', message: err.message };
-        this.kubelet.event(this.pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${err.message}`);
+        this.kubelet.event(
+          this.pod,
+          'Warning',
+          'FailedMount',
+          `MountVolume.SetUp failed: ${err.message}`,
+        );
         this.publish();
         this.after(SOURCE_RETRY_MS, () => this.launch());
         return;
@@ -208,8 +251,14 @@ export class PodWorker {
     switch (reason) {
       case 'ImagePullBackOff':
       case 'ErrImagePull':
-        for (const c of main) this.setWaiting(c, reason, message ?? `Back-off pulling image "${c.spec.image}"`);
-        this.kubelet.event(this.pod, 'Warning', 'Failed', `Failed to pull image: ${message ?? reason}`);
+        for (const c of main)
+          this.setWaiting(c, reason, message ?? `Back-off pulling image "${c.spec.image}"`);
+        this.kubelet.event(
+          this.pod,
+          'Warning',
+          'Failed',
+          `Failed to pull image: ${message ?? reason}`,
+        );
         return;
       case 'CreateContainerConfigError':
         for (const c of main) this.setWaiting(c, reason, message ?? 'secret "missing" not found');
@@ -219,18 +268,42 @@ export class PodWorker {
           const now = this.kubelet.store.timestamp();
           for (const c of main) {
             c.restartCount++;
-            c.lastState = { terminated: { exitCode: 1, reason: 'Error', startedAt: now, finishedAt: now, containerID: this.containerId(c) } };
-            c.state = { waiting: { reason: 'CrashLoopBackOff', message: message ?? `back-off 10s restarting failed container=${c.spec.name} pod=${this.name}_${this.ns}(${this.uid})` } };
+            c.lastState = {
+              terminated: {
+                exitCode: 1,
+                reason: 'Error',
+                startedAt: now,
+                finishedAt: now,
+                containerID: this.containerId(c),
+              },
+            };
+            c.state = {
+              waiting: {
+                reason: 'CrashLoopBackOff',
+                message:
+                  message ??
+                  `back-off 10s restarting failed container=${c.spec.name} pod=${this.name}_${this.ns}(${this.uid})`,
+              },
+            };
           }
           this.publish();
-          this.after(Math.min(this.kubelet.opts.crashBackoffMs * 2 ** Math.min(main[0]?.restartCount ?? 0, 10), this.kubelet.opts.crashBackoffMaxMs), crash);
+          this.after(
+            Math.min(
+              this.kubelet.opts.crashBackoffMs * 2 ** Math.min(main[0]?.restartCount ?? 0, 10),
+              this.kubelet.opts.crashBackoffMaxMs,
+            ),
+            crash,
+          );
         };
         crash();
         return;
       }
       default: {
         // Running, never Ready: the reason goes into the Ready condition.
-        this.holdReason = { reason, message: message ?? `held not ready by fake-kube fault: ${reason}` };
+        this.holdReason = {
+          reason,
+          message: message ?? `held not ready by fake-kube fault: ${reason}`,
+        };
         const now = this.kubelet.store.timestamp();
         for (const c of main) {
           c.state = { running: { startedAt: now } };
@@ -248,7 +321,10 @@ export class PodWorker {
   }
 
   private containerId(c: ContainerRun): string {
-    return `containerd://${(this.uid + c.spec.name).replace(/[^0-9a-f]/g, '').padEnd(64, '0').slice(0, 64)}`;
+    return `containerd://${(this.uid + c.spec.name)
+      .replace(/[^0-9a-f]/g, '')
+      .padEnd(64, '0')
+      .slice(0, 64)}`;
   }
 
   private startContainer(c: ContainerRun, onSuccess?: () => void): void {
@@ -285,7 +361,8 @@ export class PodWorker {
     }
     // IPv4 mode: pods share the host's network, each on its own 127.x address, so EV_HOST must be that address.
     // IPv6 mode: the listen address stays the manifest's, which is what an IPv6-only cluster tests.
-    if (!this.netnsDir && (c.spec.env ?? []).some((e: Obj) => e.name === 'EV_HOST')) env.EV_HOST = this.ip;
+    if (!this.netnsDir && (c.spec.env ?? []).some((e: Obj) => e.name === 'EV_HOST'))
+      env.EV_HOST = this.ip;
     // No cluster DNS here (deviation 2): service host names in env values become a ready endpoint's podIP.
     for (const [k, v] of Object.entries(env)) env[k] = this.kubelet.serviceHostsToIps(v);
     for (const [k, v] of Object.entries(env)) env[k] = rewritePaths(v, mounts);
@@ -295,11 +372,16 @@ export class PodWorker {
       const hostPort = this.netnsDir ? 20_000 + Math.floor(Math.random() * 40_000) : undefined;
       if (this.netnsDir && hostPort !== undefined) {
         mkdirSync(this.netnsDir, { recursive: true });
-        writeFileSync(join(this.netnsDir, String(redisPort(argv))), JSON.stringify({ host: this.ip, port: hostPort }));
+        writeFileSync(
+          join(this.netnsDir, String(redisPort(argv))),
+          JSON.stringify({ host: this.ip, port: hostPort }),
+        );
       }
       argv = redisArgv(argv, this.ip, hostPort);
     }
-    const workingDir = c.spec.workingDir ? rewritePaths(String(c.spec.workingDir), mounts) : undefined;
+    const workingDir = c.spec.workingDir
+      ? rewritePaths(String(c.spec.workingDir), mounts)
+      : undefined;
     // readOnlyRootFilesystem: whatever is not a mounted volume is the image's root filesystem, here a
     // directory without write permission (cwd, HOME and TMPDIR point into it unless a volume covers them).
     const readOnlyRoot = c.spec.securityContext?.readOnlyRootFilesystem === true;
@@ -309,11 +391,17 @@ export class PodWorker {
       chmodSync(join(rootFs, 'home'), 0o555);
       chmodSync(rootFs, 0o555);
     }
-    const cwd = workingDir && workingDir !== c.spec.workingDir ? workingDir : readOnlyRoot ? rootFs : this.dir;
+    const cwd =
+      workingDir && workingDir !== c.spec.workingDir
+        ? workingDir
+        : readOnlyRoot
+          ? rootFs
+          : this.dir;
     const home = readOnlyRoot ? join(rootFs, 'home') : join(this.dir, 'home');
     mkdirSync(home, { recursive: true });
     const tmpMount = rewritePaths('/tmp', mounts);
-    const tmpEnv: Record<string, string> = tmpMount !== '/tmp' ? { TMPDIR: tmpMount } : readOnlyRoot ? { TMPDIR: rootFs } : {};
+    const tmpEnv: Record<string, string> =
+      tmpMount !== '/tmp' ? { TMPDIR: tmpMount } : readOnlyRoot ? { TMPDIR: rootFs } : {};
     const fullEnv: Record<string, string> = {
       PATH: `${this.kubelet.shimDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOSTNAME: String(this.pod.spec.hostname ?? this.name),
@@ -336,7 +424,11 @@ export class PodWorker {
     const startedAt = this.kubelet.store.timestamp();
     let proc: ChildProcess;
     try {
-      proc = spawn(argv[0], argv.slice(1), { cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      proc = spawn(argv[0], argv.slice(1), {
+        cwd,
+        env: fullEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (err) {
       this.onExit(c, 128, null, startedAt, `StartError: ${(err as Error).message}`, onSuccess);
       return;
@@ -353,12 +445,25 @@ export class PodWorker {
       spawnError = err.message;
     });
     c.exited = new Promise<void>((resolve) => {
-      proc.on('close', this.kubelet.errors.guard(`kubelet ${this.ns}/${this.name}`, (code: number | null, signal: NodeJS.Signals | null) => {
-        log.end();
-        c.proc = undefined;
-        resolve();
-        this.onExit(c, code ?? (spawnError ? 128 : 137), signal, startedAt, spawnError, onSuccess);
-      }));
+      proc.on(
+        'close',
+        this.kubelet.errors.guard(
+          `kubelet ${this.ns}/${this.name}`,
+          (code: number | null, signal: NodeJS.Signals | null) => {
+            log.end();
+            c.proc = undefined;
+            resolve();
+            this.onExit(
+              c,
+              code ?? (spawnError ? 128 : 137),
+              signal,
+              startedAt,
+              spawnError,
+              onSuccess,
+            );
+          },
+        ),
+      );
     });
     this.kubelet.event(this.pod, 'Normal', 'Started', `Started container ${c.spec.name}`);
     if (!c.init) {
@@ -375,11 +480,15 @@ export class PodWorker {
       if (c.proc !== proc || this.terminating) return;
       if (c.ready === ready) return;
       if (ready && this.faults.delays.readyMs > 0) {
-        this.after(this.faults.delays.readyMs, () => {
-          if (c.proc !== proc) return;
-          c.ready = true;
-          this.publish();
-        }, c.timers);
+        this.after(
+          this.faults.delays.readyMs,
+          () => {
+            if (c.proc !== proc) return;
+            c.ready = true;
+            this.publish();
+          },
+          c.timers,
+        );
         return;
       }
       c.ready = ready;
@@ -402,7 +511,11 @@ export class PodWorker {
           failures++;
           if (failures >= threshold) markReady(false);
         }
-        this.after(c.ready ? this.kubelet.opts.probePeriodMs : this.kubelet.opts.probeIntervalMs, tick, c.timers);
+        this.after(
+          c.ready ? this.kubelet.opts.probePeriodMs : this.kubelet.opts.probeIntervalMs,
+          tick,
+          c.timers,
+        );
       });
     };
     tick();
@@ -428,24 +541,54 @@ export class PodWorker {
           passed = true;
           failures = 0;
         } else if (passed && ++failures >= threshold) {
-          this.kubelet.event(this.pod, 'Warning', 'Unhealthy', `Liveness probe failed; container ${c.spec.name} will be restarted`);
+          this.kubelet.event(
+            this.pod,
+            'Warning',
+            'Unhealthy',
+            `Liveness probe failed; container ${c.spec.name} will be restarted`,
+          );
           proc?.kill('SIGKILL');
           return;
         }
-        this.after(passed ? this.kubelet.opts.livenessPeriodMs : this.kubelet.opts.probeIntervalMs, tick, c.timers);
+        this.after(
+          passed ? this.kubelet.opts.livenessPeriodMs : this.kubelet.opts.probeIntervalMs,
+          tick,
+          c.timers,
+        );
       });
     };
     tick();
   }
 
-  private onExit(c: ContainerRun, code: number, signal: NodeJS.Signals | null, startedAt: string, startError: string | undefined, onSuccess?: () => void): void {
+  private onExit(
+    c: ContainerRun,
+    code: number,
+    signal: NodeJS.Signals | null,
+    startedAt: string,
+    startError: string | undefined,
+    onSuccess?: () => void,
+  ): void {
     for (const t of c.timers) clearTimeout(t);
     c.timers.clear();
     c.ready = false;
     const finishedAt = this.kubelet.store.timestamp();
-    const exitCode = signal ? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1) : code;
-    const reason = startError ? 'StartError' : exitCode === 0 ? 'Completed' : signal === 'SIGKILL' ? 'OOMKilled' : 'Error';
-    const terminated: Obj = { exitCode, reason, startedAt, finishedAt, containerID: this.containerId(c) };
+    const exitCode = signal
+      ? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1)
+      : code;
+    const reason = startError
+      ? 'StartError'
+      : exitCode === 0
+        ? 'Completed'
+        : signal === 'SIGKILL'
+          ? 'OOMKilled'
+          : 'Error';
+    const terminated: Obj = {
+      exitCode,
+      reason,
+      startedAt,
+      finishedAt,
+      containerID: this.containerId(c),
+    };
     if (startError) terminated.message = startError;
     if (signal) terminated.signal = signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1;
     if (signal === 'SIGKILL') terminated.reason = 'Error';
@@ -455,7 +598,9 @@ export class PodWorker {
       return;
     }
     const policy = String(this.pod.spec.restartPolicy ?? 'Always');
-    const restart = c.init ? exitCode !== 0 && policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+    const restart = c.init
+      ? exitCode !== 0 && policy !== 'Never'
+      : policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
     if (!restart) {
       c.state = { terminated };
       c.done = true;
@@ -466,15 +611,25 @@ export class PodWorker {
     }
     c.lastState = { terminated };
     c.restartCount++;
-    const backoff = Math.min(this.kubelet.opts.crashBackoffMs * 2 ** Math.min(c.restartCount - 1, 20), this.kubelet.opts.crashBackoffMaxMs);
-    c.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.ceil(backoff / 1000)}s restarting failed container=${c.spec.name} pod=${this.name}_${this.ns}(${this.uid})` } };
+    const backoff = Math.min(
+      this.kubelet.opts.crashBackoffMs * 2 ** Math.min(c.restartCount - 1, 20),
+      this.kubelet.opts.crashBackoffMaxMs,
+    );
+    c.state = {
+      waiting: {
+        reason: 'CrashLoopBackOff',
+        message: `back-off ${Math.ceil(backoff / 1000)}s restarting failed container=${c.spec.name} pod=${this.name}_${this.ns}(${this.uid})`,
+      },
+    };
     this.kubelet.event(this.pod, 'Warning', 'BackOff', 'Back-off restarting failed container');
     this.publish();
     this.after(backoff, () => this.startContainer(c, onSuccess), c.timers);
   }
 
   logOf(container: string | undefined, previous: boolean): LogBuffer | undefined {
-    const c = container ? this.containers.find((x) => x.spec.name === container) : this.containers.find((x) => !x.init);
+    const c = container
+      ? this.containers.find((x) => x.spec.name === container)
+      : this.containers.find((x) => !x.init);
     if (!c) return undefined;
     if (previous) return c.previousLog;
     return c.started || c.previousLog ? c.log : undefined;
@@ -503,10 +658,12 @@ export class PodWorker {
   publish(): void {
     if (this.publishQueued) return;
     this.publishQueued = true;
-    setImmediate(this.kubelet.errors.guard(`kubelet ${this.ns}/${this.name}`, () => {
-      this.publishQueued = false;
-      this.writeStatus();
-    }));
+    setImmediate(
+      this.kubelet.errors.guard(`kubelet ${this.ns}/${this.name}`, () => {
+        this.publishQueued = false;
+        this.writeStatus();
+      }),
+    );
   }
 
   private writeStatus(): void {
@@ -523,19 +680,42 @@ export class PodWorker {
     const cond = (type: string, ok: boolean, reason?: string, message?: string): Obj => {
       const old = (prev.conditions ?? []).find((x: Obj) => x.type === type);
       const status = ok ? 'True' : 'False';
-      const c: Obj = { type, status, lastProbeTime: null, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now };
+      const c: Obj = {
+        type,
+        status,
+        lastProbeTime: null,
+        lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now,
+      };
       if (!ok && reason) c.reason = reason;
       if (!ok && message) c.message = message;
       return c;
     };
     const unready = main.filter((c) => !c.ready).map((c) => c.spec.name);
     const completed = phase === 'Succeeded' || phase === 'Failed';
-    const readyReason = completed ? 'PodCompleted' : this.holdReason && !this.holdReason.container ? this.holdReason.reason : 'ContainersNotReady';
-    const readyMessage = completed ? undefined : this.holdReason ? this.holdReason.message : `containers with unready status: [${unready.join(' ')}]`;
-    const scheduled = (prev.conditions ?? []).find((x: Obj) => x.type === 'PodScheduled') ?? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now };
+    const readyReason = completed
+      ? 'PodCompleted'
+      : this.holdReason && !this.holdReason.container
+        ? this.holdReason.reason
+        : 'ContainersNotReady';
+    const readyMessage = completed
+      ? undefined
+      : this.holdReason
+        ? this.holdReason.message
+        : `containers with unready status: [${unready.join(' ')}]`;
+    const scheduled = (prev.conditions ?? []).find((x: Obj) => x.type === 'PodScheduled') ?? {
+      type: 'PodScheduled',
+      status: 'True',
+      lastProbeTime: null,
+      lastTransitionTime: now,
+    };
     const conditions = [
       cond('PodReadyToStartContainers', true),
-      cond('Initialized', this.initDone, 'ContainersNotInitialized', 'containers with incomplete status: [init]'),
+      cond(
+        'Initialized',
+        this.initDone,
+        'ContainersNotInitialized',
+        'containers with incomplete status: [init]',
+      ),
       cond('Ready', allReady, readyReason, readyMessage),
       cond('ContainersReady', allReady, readyReason, readyMessage),
       scheduled,
@@ -555,7 +735,8 @@ export class PodWorker {
         s.containerID = this.containerId(c);
         s.imageID = `${String(c.spec.image).includes('/') ? c.spec.image : `docker.io/library/${c.spec.image}`}@sha256:${'0'.repeat(64)}`;
       }
-      if (this.holdReason && !c.init && this.holdReason.reason === 'ContainerCreating') s.state = { waiting: { reason: 'ContainerCreating' } };
+      if (this.holdReason && !c.init && this.holdReason.reason === 'ContainerCreating')
+        s.state = { waiting: { reason: 'ContainerCreating' } };
       return s;
     };
     const status: Obj = {
@@ -591,7 +772,9 @@ export class PodWorker {
   hostPort(containerPort: number): number | undefined {
     if (!this.netnsDir) return containerPort;
     try {
-      const rec = JSON.parse(readFileSync(join(this.netnsDir, String(containerPort)), 'utf8')) as { port?: unknown };
+      const rec = JSON.parse(readFileSync(join(this.netnsDir, String(containerPort)), 'utf8')) as {
+        port?: unknown;
+      };
       return typeof rec.port === 'number' ? rec.port : undefined;
     } catch {
       return undefined;
@@ -617,8 +800,15 @@ export class PodWorker {
     clearTimeout(killer);
     for (const c of this.containers) {
       // Read-only root filesystems (chmod 555) must be writable again to be removed.
-      for (const d of [join(this.dir, `rootfs-${c.spec.name}`), join(this.dir, `rootfs-${c.spec.name}`, 'home')]) {
-        try { chmodSync(d, 0o755); } catch { /* never created */ }
+      for (const d of [
+        join(this.dir, `rootfs-${c.spec.name}`),
+        join(this.dir, `rootfs-${c.spec.name}`, 'home'),
+      ]) {
+        try {
+          chmodSync(d, 0o755);
+        } catch {
+          /* never created */
+        }
       }
     }
     rmSync(this.dir, { recursive: true, force: true });

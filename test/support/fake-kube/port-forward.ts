@@ -54,11 +54,23 @@ export class PortForwarder {
 
   /** Upgrade and bridge; the caller validated auth, the pod and the ports. */
   /** `hostPort`: where a container port is reachable on `podIp` (IPv6 mode remaps them); undefined: refused. */
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer, podIp: string, ports: number[], hostPort: (port: number) => number | undefined = (p) => p): void {
+  handle(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    podIp: string,
+    ports: number[],
+    hostPort: (port: number) => number | undefined = (p) => p,
+  ): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, podIp, ports, hostPort));
   }
 
-  private bridge(ws: WebSocket, podIp: string, ports: number[], hostPort: (port: number) => number | undefined): void {
+  private bridge(
+    ws: WebSocket,
+    podIp: string,
+    ports: number[],
+    hostPort: (port: number) => number | undefined,
+  ): void {
     this.opened++;
     const fwd: Forward = { ws, sockets: [], bytes: 0 };
     this.active.add(fwd);
@@ -67,7 +79,8 @@ export class PortForwarder {
       const limit = this.faults.portForwardByteLimit;
       if (limit !== undefined && fwd.bytes >= limit) this.drop(fwd);
     };
-    const frame = (channel: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([channel]), payload]);
+    const frame = (channel: number, payload: Buffer): Buffer =>
+      Buffer.concat([Buffer.from([channel]), payload]);
     ports.forEach((port, i) => {
       const portBytes = Buffer.alloc(2);
       portBytes.writeUInt16LE(port, 0);
@@ -116,7 +129,10 @@ export class PortForwarder {
       this.active.delete(fwd);
       for (const s of fwd.sockets) s?.destroy();
     };
-    ws.on('close', (code: number) => { this.closeCodes.push(code); cleanup(); });
+    ws.on('close', (code: number) => {
+      this.closeCodes.push(code);
+      cleanup();
+    });
     ws.on('error', cleanup);
   }
 

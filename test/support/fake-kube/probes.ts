@@ -23,8 +23,16 @@ export function isRunnableProbe(probe: Obj | undefined): probe is Obj {
 }
 
 /** `hostPort` maps the container port to where it is reachable (the IPv6 mode's per-pod ports); undefined: nothing listens. */
-export function probeOnce(ip: string, container: Obj, probe: Obj, hostPort: (port: number) => number | undefined = (p) => p): Promise<boolean> {
-  const timeout = Math.min(PROBE_TIMEOUT_MS, Math.max(100, Number(probe.timeoutSeconds ?? 1) * 1000));
+export function probeOnce(
+  ip: string,
+  container: Obj,
+  probe: Obj,
+  hostPort: (port: number) => number | undefined = (p) => p,
+): Promise<boolean> {
+  const timeout = Math.min(
+    PROBE_TIMEOUT_MS,
+    Math.max(100, Number(probe.timeoutSeconds ?? 1) * 1000),
+  );
   if (probe.tcpSocket) {
     const port = hostPort(resolvePort(container, probe.tcpSocket.port));
     if (port === undefined) return Promise.resolve(false);
@@ -45,11 +53,14 @@ export function probeOnce(ip: string, container: Obj, probe: Obj, hostPort: (por
   const headers: Record<string, string> = { 'User-Agent': 'kube-probe/1.32' };
   for (const h of (hg.httpHeaders ?? []) as Obj[]) headers[h.name] = h.value;
   return new Promise((resolve) => {
-    const req = httpRequest({ host: ip, port, path: hg.path ?? '/', method: 'GET', headers, timeout, agent: false }, (res) => {
-      res.resume();
-      const code = res.statusCode ?? 0;
-      resolve(code >= 200 && code < 400);
-    });
+    const req = httpRequest(
+      { host: ip, port, path: hg.path ?? '/', method: 'GET', headers, timeout, agent: false },
+      (res) => {
+        res.resume();
+        const code = res.statusCode ?? 0;
+        resolve(code >= 200 && code < 400);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => {
       req.destroy();

@@ -28,23 +28,58 @@ const OBJECT_META: Schema = {
 
 const SCHEMAS: Record<string, Schema> = {
   'v1/Namespace': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['finalizers', 'strings'] }] },
-  'v1/ConfigMap': { 1: ['metadata', OBJECT_META], 2: ['data', 'map'], 3: ['binaryData', 'bytesmap'], 4: ['immutable', 'bool'] },
-  'v1/Secret': { 1: ['metadata', OBJECT_META], 2: ['data', 'bytesmap'], 3: ['type', 'string'], 4: ['stringData', 'map'], 5: ['immutable', 'bool'] },
-  'v1/ServiceAccount': { 1: ['metadata', OBJECT_META], 4: ['automountServiceAccountToken', 'bool'] },
+  'v1/ConfigMap': {
+    1: ['metadata', OBJECT_META],
+    2: ['data', 'map'],
+    3: ['binaryData', 'bytesmap'],
+    4: ['immutable', 'bool'],
+  },
+  'v1/Secret': {
+    1: ['metadata', OBJECT_META],
+    2: ['data', 'bytesmap'],
+    3: ['type', 'string'],
+    4: ['stringData', 'map'],
+    5: ['immutable', 'bool'],
+  },
+  'v1/ServiceAccount': {
+    1: ['metadata', OBJECT_META],
+    4: ['automountServiceAccountToken', 'bool'],
+  },
   'authorization.k8s.io/v1/SelfSubjectAccessReview': {
     1: ['metadata', OBJECT_META],
-    2: ['spec', {
-      1: ['resourceAttributes', { 1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'] }],
-      2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
-    }],
+    2: [
+      'spec',
+      {
+        1: [
+          'resourceAttributes',
+          {
+            1: ['namespace', 'string'],
+            2: ['verb', 'string'],
+            3: ['group', 'string'],
+            4: ['version', 'string'],
+            5: ['resource', 'string'],
+            6: ['subresource', 'string'],
+            7: ['name', 'string'],
+          },
+        ],
+        2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
+      },
+    ],
   },
-  'authorization.k8s.io/v1/SelfSubjectRulesReview': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['namespace', 'string'] }] },
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', { 1: ['namespace', 'string'] }],
+  },
 };
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 function bad(message: string): KubeStatusError {
-  return new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (fake-kube reads protobuf only for Namespace, ConfigMap, Secret, ServiceAccount, SelfSubjectAccessReview and SelfSubjectRulesReview: ${message})`);
+  return new KubeStatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (fake-kube reads protobuf only for Namespace, ConfigMap, Secret, ServiceAccount, SelfSubjectAccessReview and SelfSubjectRulesReview: ${message})`,
+  );
 }
 
 interface Field {
@@ -109,7 +144,8 @@ function decode(buf: Buffer, schema: Schema, depth: number): Record<string, unkn
         if (typeof f.value === 'bigint' && f.value !== 0n) out[name] = Number(f.value);
         break;
       case 'strings':
-        if (Buffer.isBuffer(f.value)) ((out[name] ??= []) as string[]).push(f.value.toString('utf8'));
+        if (Buffer.isBuffer(f.value))
+          ((out[name] ??= []) as string[]).push(f.value.toString('utf8'));
         break;
       case 'map':
       case 'bytesmap': {

@@ -69,36 +69,159 @@ const READ = ['get', 'list', 'watch'];
  */
 function bootstrapClusterRoles(): Array<{ name: string; rules: PolicyRule[] }> {
   const view: PolicyRule[] = [
-    { apiGroups: [''], resources: ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status'], verbs: READ },
-    { apiGroups: [''], resources: ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'], verbs: READ },
+    {
+      apiGroups: [''],
+      resources: [
+        'configmaps',
+        'endpoints',
+        'persistentvolumeclaims',
+        'persistentvolumeclaims/status',
+        'pods',
+        'replicationcontrollers',
+        'replicationcontrollers/scale',
+        'serviceaccounts',
+        'services',
+        'services/status',
+      ],
+      verbs: READ,
+    },
+    {
+      apiGroups: [''],
+      resources: [
+        'bindings',
+        'events',
+        'limitranges',
+        'namespaces/status',
+        'pods/log',
+        'pods/status',
+        'replicationcontrollers/status',
+        'resourcequotas',
+        'resourcequotas/status',
+      ],
+      verbs: READ,
+    },
     { apiGroups: [''], resources: ['namespaces'], verbs: READ },
-    { apiGroups: ['apps'], resources: ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], verbs: READ },
-    { apiGroups: ['batch'], resources: ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status'], verbs: READ },
-    { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingresses/status', 'networkpolicies'], verbs: READ },
+    {
+      apiGroups: ['apps'],
+      resources: [
+        'controllerrevisions',
+        'daemonsets',
+        'daemonsets/status',
+        'deployments',
+        'deployments/scale',
+        'deployments/status',
+        'replicasets',
+        'replicasets/scale',
+        'replicasets/status',
+        'statefulsets',
+        'statefulsets/scale',
+        'statefulsets/status',
+      ],
+      verbs: READ,
+    },
+    {
+      apiGroups: ['batch'],
+      resources: ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status'],
+      verbs: READ,
+    },
+    {
+      apiGroups: ['networking.k8s.io'],
+      resources: ['ingresses', 'ingresses/status', 'networkpolicies'],
+      verbs: READ,
+    },
   ];
   const edit: PolicyRule[] = [
-    { apiGroups: [''], resources: ['pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy', 'secrets', 'services/proxy'], verbs: READ },
+    {
+      apiGroups: [''],
+      resources: [
+        'pods/attach',
+        'pods/exec',
+        'pods/portforward',
+        'pods/proxy',
+        'secrets',
+        'services/proxy',
+      ],
+      verbs: READ,
+    },
     { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
-    { apiGroups: [''], resources: ['pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy'], verbs: MUTATE },
+    {
+      apiGroups: [''],
+      resources: ['pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy'],
+      verbs: MUTATE,
+    },
     { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
-    { apiGroups: [''], resources: ['configmaps', 'events', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale', 'secrets', 'serviceaccounts', 'services', 'services/proxy'], verbs: MUTATE },
+    {
+      apiGroups: [''],
+      resources: [
+        'configmaps',
+        'events',
+        'persistentvolumeclaims',
+        'replicationcontrollers',
+        'replicationcontrollers/scale',
+        'secrets',
+        'serviceaccounts',
+        'services',
+        'services/proxy',
+      ],
+      verbs: MUTATE,
+    },
     { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
-    { apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale'], verbs: MUTATE },
+    {
+      apiGroups: ['apps'],
+      resources: [
+        'daemonsets',
+        'deployments',
+        'deployments/rollback',
+        'deployments/scale',
+        'replicasets',
+        'replicasets/scale',
+        'statefulsets',
+        'statefulsets/scale',
+      ],
+      verbs: MUTATE,
+    },
     { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: MUTATE },
-    { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'], verbs: MUTATE },
+    {
+      apiGroups: ['networking.k8s.io'],
+      resources: ['ingresses', 'networkpolicies'],
+      verbs: MUTATE,
+    },
     ...view,
   ];
   const admin: PolicyRule[] = [
-    { apiGroups: ['authorization.k8s.io'], resources: ['localsubjectaccessreviews'], verbs: ['create'] },
-    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings', 'roles'], verbs: [...MUTATE, ...READ] },
+    {
+      apiGroups: ['authorization.k8s.io'],
+      resources: ['localsubjectaccessreviews'],
+      verbs: ['create'],
+    },
+    {
+      apiGroups: ['rbac.authorization.k8s.io'],
+      resources: ['rolebindings', 'roles'],
+      verbs: [...MUTATE, ...READ],
+    },
     ...edit,
   ];
   return [
-    { name: 'cluster-admin', rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }] },
+    {
+      name: 'cluster-admin',
+      rules: [
+        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+        { nonResourceURLs: ['*'], verbs: ['*'] },
+      ],
+    },
     { name: 'admin', rules: admin },
     { name: 'edit', rules: edit },
     { name: 'view', rules: view },
-    { name: 'system:basic-user', rules: [{ apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] }] },
+    {
+      name: 'system:basic-user',
+      rules: [
+        {
+          apiGroups: ['authorization.k8s.io'],
+          resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+          verbs: ['create'],
+        },
+      ],
+    },
   ];
 }
 
@@ -107,17 +230,31 @@ const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
 /** Objects a fresh cluster has: the bootstrap ClusterRoles and their bindings. */
 export function bootstrapRbacObjects(): KubeObject[] {
   const roles: KubeObject[] = bootstrapClusterRoles().map(({ name, rules }) => ({
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
-    metadata: { name, labels: { ...BOOTSTRAP_LABELS }, annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' } },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: {
+      name,
+      labels: { ...BOOTSTRAP_LABELS },
+      annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
+    },
     rules,
   }));
   const binding = (name: string, role: string, group: string): KubeObject => ({
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
-    metadata: { name, labels: { ...BOOTSTRAP_LABELS }, annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' } },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: {
+      name,
+      labels: { ...BOOTSTRAP_LABELS },
+      annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
+    },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
     subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
   });
-  return [...roles, binding('cluster-admin', 'cluster-admin', MASTERS_GROUP), binding('system:basic-user', 'system:basic-user', AUTHENTICATED_GROUP)];
+  return [
+    ...roles,
+    binding('cluster-admin', 'cluster-admin', MASTERS_GROUP),
+    binding('system:basic-user', 'system:basic-user', AUTHENTICATED_GROUP),
+  ];
 }
 
 function has(list: readonly string[] | undefined, value: string): boolean {
@@ -125,13 +262,24 @@ function has(list: readonly string[] | undefined, value: string): boolean {
 }
 
 /** ResourceMatches in evaluation_helpers.go: `*`, the combined `res/sub`, or `*\/sub`. */
-function resourceMatches(rule: PolicyRule, resource: string, subresource: string | undefined): boolean {
+function resourceMatches(
+  rule: PolicyRule,
+  resource: string,
+  subresource: string | undefined,
+): boolean {
   const combined = subresource ? `${resource}/${subresource}` : resource;
-  return (rule.resources ?? []).some((r) => r === '*' || r === combined || (subresource !== undefined && r === `*/${subresource}`));
+  return (rule.resources ?? []).some(
+    (r) => r === '*' || r === combined || (subresource !== undefined && r === `*/${subresource}`),
+  );
 }
 
 export function ruleAllows(rule: PolicyRule, a: ResourceAttributes): boolean {
-  if (!has(rule.verbs, a.verb) || !has(rule.apiGroups, a.group) || !resourceMatches(rule, a.resource, a.subresource)) return false;
+  if (
+    !has(rule.verbs, a.verb) ||
+    !has(rule.apiGroups, a.group) ||
+    !resourceMatches(rule, a.resource, a.subresource)
+  )
+    return false;
   if ((rule.resourceNames ?? []).length === 0) return true;
   return a.name !== undefined && a.name !== '' && rule.resourceNames!.includes(a.name);
 }
@@ -163,42 +311,71 @@ export class Authorizer {
     return this.tokens.get(token);
   }
 
-  private subjectMatches(subject: Obj, user: UserInfo, bindingNamespace: string | undefined): boolean {
+  private subjectMatches(
+    subject: Obj,
+    user: UserInfo,
+    bindingNamespace: string | undefined,
+  ): boolean {
     switch (subject.kind) {
-      case 'User': return subject.name === user.name;
-      case 'Group': return user.groups.includes(String(subject.name));
-      case 'ServiceAccount': return user.name === `system:serviceaccount:${subject.namespace ?? bindingNamespace ?? ''}:${subject.name}`;
-      default: return false;
+      case 'User':
+        return subject.name === user.name;
+      case 'Group':
+        return user.groups.includes(String(subject.name));
+      case 'ServiceAccount':
+        return (
+          user.name ===
+          `system:serviceaccount:${subject.namespace ?? bindingNamespace ?? ''}:${subject.name}`
+        );
+      default:
+        return false;
     }
   }
 
-  private roleRules(roleRef: Obj, namespace: string | undefined): { rules: PolicyRule[]; describe: string } | undefined {
+  private roleRules(
+    roleRef: Obj,
+    namespace: string | undefined,
+  ): { rules: PolicyRule[]; describe: string } | undefined {
     if (roleRef.kind === 'ClusterRole') {
-      const r = this.store.get(resolveResource('clusterroles'), undefined, String(roleRef.name)) as Obj | undefined;
+      const r = this.store.get(resolveResource('clusterroles'), undefined, String(roleRef.name)) as
+        Obj | undefined;
       return r ? { rules: r.rules ?? [], describe: `ClusterRole "${roleRef.name}"` } : undefined;
     }
     if (roleRef.kind === 'Role' && namespace) {
-      const r = this.store.get(resolveResource('roles'), namespace, String(roleRef.name)) as Obj | undefined;
+      const r = this.store.get(resolveResource('roles'), namespace, String(roleRef.name)) as
+        Obj | undefined;
       return r ? { rules: r.rules ?? [], describe: `Role "${roleRef.name}"` } : undefined;
     }
     return undefined;
   }
 
   /** Every (rules, why) that applies to the user in a namespace (cluster-wide bindings included). */
-  private grants(user: UserInfo, namespace: string | undefined): Array<{ rules: PolicyRule[]; why: string }> {
+  private grants(
+    user: UserInfo,
+    namespace: string | undefined,
+  ): Array<{ rules: PolicyRule[]; why: string }> {
     const out: Array<{ rules: PolicyRule[]; why: string }> = [];
     for (const b of this.store.list(resolveResource('clusterrolebindings')) as Obj[]) {
       const subject = (b.subjects ?? []).find((s: Obj) => this.subjectMatches(s, user, undefined));
       if (!subject) continue;
       const role = this.roleRules(b.roleRef ?? {}, undefined);
-      if (role) out.push({ rules: role.rules, why: `ClusterRoleBinding "${b.metadata.name}" of ${role.describe} to ${subject.kind} "${subject.name}"` });
+      if (role)
+        out.push({
+          rules: role.rules,
+          why: `ClusterRoleBinding "${b.metadata.name}" of ${role.describe} to ${subject.kind} "${subject.name}"`,
+        });
     }
     if (namespace) {
       for (const b of this.store.list(resolveResource('rolebindings'), namespace) as Obj[]) {
-        const subject = (b.subjects ?? []).find((s: Obj) => this.subjectMatches(s, user, namespace));
+        const subject = (b.subjects ?? []).find((s: Obj) =>
+          this.subjectMatches(s, user, namespace),
+        );
         if (!subject) continue;
         const role = this.roleRules(b.roleRef ?? {}, namespace);
-        if (role) out.push({ rules: role.rules, why: `RoleBinding "${b.metadata.name}/${namespace}" of ${role.describe} to ${subject.kind} "${subject.name}"` });
+        if (role)
+          out.push({
+            rules: role.rules,
+            why: `RoleBinding "${b.metadata.name}/${namespace}" of ${role.describe} to ${subject.kind} "${subject.name}"`,
+          });
       }
     }
     return out;
@@ -207,22 +384,53 @@ export class Authorizer {
   authorize(user: UserInfo, a: ResourceAttributes): Decision {
     if (user.groups.includes(MASTERS_GROUP)) return { allowed: true, reason: '' };
     for (const g of this.grants(user, a.namespace)) {
-      if (g.rules.some((r) => ruleAllows(r, a))) return { allowed: true, reason: `RBAC: allowed by ${g.why}` };
+      if (g.rules.some((r) => ruleAllows(r, a)))
+        return { allowed: true, reason: `RBAC: allowed by ${g.why}` };
     }
     return { allowed: false, reason: '' };
   }
 
   /** SelfSubjectRulesReview: the resource rules that apply in `namespace` (what `kubectl auth can-i --list` prints). */
-  rulesFor(user: UserInfo, namespace: string | undefined): { resourceRules: PolicyRule[]; nonResourceRules: PolicyRule[] } {
+  rulesFor(
+    user: UserInfo,
+    namespace: string | undefined,
+  ): { resourceRules: PolicyRule[]; nonResourceRules: PolicyRule[] } {
     if (user.groups.includes(MASTERS_GROUP)) {
-      return { resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }] };
+      return {
+        resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+        nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+      };
     }
     const resourceRules: PolicyRule[] = [];
-    const nonResourceRules: PolicyRule[] = [{ verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'] }];
+    const nonResourceRules: PolicyRule[] = [
+      {
+        verbs: ['get'],
+        nonResourceURLs: [
+          '/api',
+          '/api/*',
+          '/apis',
+          '/apis/*',
+          '/healthz',
+          '/livez',
+          '/openapi',
+          '/openapi/*',
+          '/readyz',
+          '/version',
+          '/version/',
+        ],
+      },
+    ];
     for (const g of this.grants(user, namespace)) {
       for (const r of g.rules) {
-        if (r.nonResourceURLs) nonResourceRules.push({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs });
-        else resourceRules.push({ verbs: r.verbs, apiGroups: r.apiGroups ?? [], resources: r.resources ?? [], ...(r.resourceNames?.length ? { resourceNames: r.resourceNames } : {}) });
+        if (r.nonResourceURLs)
+          nonResourceRules.push({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs });
+        else
+          resourceRules.push({
+            verbs: r.verbs,
+            apiGroups: r.apiGroups ?? [],
+            resources: r.resources ?? [],
+            ...(r.resourceNames?.length ? { resourceNames: r.resourceNames } : {}),
+          });
       }
     }
     return { resourceRules, nonResourceRules };

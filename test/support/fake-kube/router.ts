@@ -9,7 +9,13 @@ import type { Duplex } from 'node:stream';
 import YAML from 'yaml';
 import { ADMIN_USER } from './api.ts';
 import type { Call, KubeApi } from './api.ts';
-import { apiGroupDoc, apiGroupListDoc, apiVersionsDoc, resourceListDoc, versionDoc } from './discovery.ts';
+import {
+  apiGroupDoc,
+  apiGroupListDoc,
+  apiVersionsDoc,
+  resourceListDoc,
+  versionDoc,
+} from './discovery.ts';
 import type { FaultControls } from './faults.ts';
 import type { Kubelet } from './kubelet.ts';
 import { sliceLog } from './logs.ts';
@@ -21,7 +27,16 @@ import type { ResourceType } from './resources.ts';
 import { PATCH_TYPES } from './patch.ts';
 import { protobufToJson } from './protobuf.ts';
 import { fieldValidationOf, modelFor, pruneUnknownFields } from './schema.ts';
-import { badRequest, internal, KubeStatusError, methodNotAllowed, notFound, tooLarge, unauthorized, unsupportedMediaType } from './status.ts';
+import {
+  badRequest,
+  internal,
+  KubeStatusError,
+  methodNotAllowed,
+  notFound,
+  tooLarge,
+  unauthorized,
+  unsupportedMediaType,
+} from './status.ts';
 import { toTable, wantsTable } from './table.ts';
 import type { WatchHub } from './watch.ts';
 
@@ -73,12 +88,19 @@ export interface RouterDeps {
 export function requestVerb(method: string, named: boolean, watching: boolean): string {
   if (watching) return 'watch';
   switch (method) {
-    case 'GET': case 'HEAD': return named ? 'get' : 'list';
-    case 'POST': return 'create';
-    case 'PUT': return 'update';
-    case 'PATCH': return 'patch';
-    case 'DELETE': return named ? 'delete' : 'deletecollection';
-    default: return method.toLowerCase();
+    case 'GET':
+    case 'HEAD':
+      return named ? 'get' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase();
   }
 }
 
@@ -89,25 +111,56 @@ export function requestVerb(method: string, named: boolean, watching: boolean): 
  */
 function transientStatus(status: number, retryAfterSeconds?: number): KubeStatusError {
   const details = retryAfterSeconds !== undefined ? { retryAfterSeconds } : undefined;
-  if (status === 429) return new KubeStatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', details);
-  if (status === 503) return new KubeStatusError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request', details);
-  if (status === 504) return new KubeStatusError(504, 'Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request', details);
-  return new KubeStatusError(status, 'InternalError', 'an error on the server ("fake-kube fault injection") has prevented the request from succeeding', details);
+  if (status === 429)
+    return new KubeStatusError(
+      429,
+      'TooManyRequests',
+      'Too many requests, please try again later.',
+      details,
+    );
+  if (status === 503)
+    return new KubeStatusError(
+      503,
+      'ServiceUnavailable',
+      'the server is currently unable to handle the request',
+      details,
+    );
+  if (status === 504)
+    return new KubeStatusError(
+      504,
+      'Timeout',
+      'the server was unable to return a response in the time allotted, but may still be processing the request',
+      details,
+    );
+  return new KubeStatusError(
+    status,
+    'InternalError',
+    'an error on the server ("fake-kube fault injection") has prevented the request from succeeding',
+    details,
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
   res.end(text);
 }
 
 function sendStatus(res: ServerResponse, err: KubeStatusError): void {
-  if (err.details?.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.details.retryAfterSeconds));
+  if (err.details?.retryAfterSeconds !== undefined)
+    res.setHeader('Retry-After', String(err.details.retryAfterSeconds));
   sendJson(res, err.code, err.toStatus());
 }
 
 function parsePath(pathname: string): Parsed | { discovery: unknown } | undefined {
-  const parts = pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  const parts = pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => decodeURIComponent(p));
   let group: string;
   let version: string;
   let rest: string[];
@@ -181,7 +234,12 @@ export class Router {
     this.deps = deps;
   }
 
-  private record(req: IncomingMessage, url: URL, status: number, started = performance.now()): void {
+  private record(
+    req: IncomingMessage,
+    url: URL,
+    status: number,
+    started = performance.now(),
+  ): void {
     this.requests.push({
       ms: Math.round((performance.now() - started) * 10) / 10,
       method: req.method ?? 'GET',
@@ -191,7 +249,8 @@ export class Router {
       userAgent: req.headers['user-agent'],
       status,
     });
-    if (this.requests.length > MAX_REQUEST_LOG) this.requests.splice(0, this.requests.length - MAX_REQUEST_LOG);
+    if (this.requests.length > MAX_REQUEST_LOG)
+      this.requests.splice(0, this.requests.length - MAX_REQUEST_LOG);
   }
 
   /** The user behind the bearer token (the fake's own token is the admin), or undefined: 401. */
@@ -211,7 +270,9 @@ export class Router {
     try {
       const user = this.authenticated(req);
       if (!user) throw unauthorized();
-      const watching = url.pathname.includes('/watch/') || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+      const watching =
+        url.pathname.includes('/watch/') ||
+        ['true', '1'].includes(url.searchParams.get('watch') ?? '');
       const fault = this.deps.faults.takeTransient(req.method ?? 'GET', url.pathname, watching);
       if (fault?.kind === 'reset') {
         // No answer at all: the client sees ECONNRESET / "socket hang up".
@@ -220,7 +281,13 @@ export class Router {
         return;
       }
       if (fault?.kind === 'status') throw transientStatus(fault.status, fault.retryAfterSeconds);
-      await this.route(req, res, url, user, fault?.kind === 'watch-close' ? fault.afterEvents ?? 0 : undefined);
+      await this.route(
+        req,
+        res,
+        url,
+        user,
+        fault?.kind === 'watch-close' ? (fault.afterEvents ?? 0) : undefined,
+      );
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
@@ -232,10 +299,21 @@ export class Router {
   }
 
   /** `closeWatchAfter`: a `watch-close` fault hit this request; end the watch after that many events. */
-  private async route(req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo, closeWatchAfter?: number): Promise<void> {
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    user: UserInfo,
+    closeWatchAfter?: number,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const p = url.pathname.replace(/\/+$/, '') || '/';
-    if (p === '/version') return sendJson(res, 200, versionDoc(this.deps.websocketUpgradeNeedsCreate?.() ? '35' : undefined));
+    if (p === '/version')
+      return sendJson(
+        res,
+        200,
+        versionDoc(this.deps.websocketUpgradeNeedsCreate?.() ? '35' : undefined),
+      );
     if (p === '/api') return sendJson(res, 200, apiVersionsDoc(this.deps.serverAddress()));
     if (p === '/apis') return sendJson(res, 200, apiGroupListDoc());
     if (p === '/healthz' || p === '/livez' || p === '/readyz') {
@@ -244,33 +322,70 @@ export class Router {
       return;
     }
     const parsed = parsePath(p);
-    if (!parsed) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource', { });
+    if (!parsed)
+      throw new KubeStatusError(
+        404,
+        'NotFound',
+        'the server could not find the requested resource',
+        {},
+      );
     if ('discovery' in parsed) return sendJson(res, 200, parsed.discovery);
     const faults = this.deps.faults;
     if (faults.responseDelayMs > 0) {
       faults.delayedInFlight++;
-      try { await new Promise((r) => setTimeout(r, faults.responseDelayMs)); } finally { faults.delayedInFlight--; }
+      try {
+        await new Promise((r) => setTimeout(r, faults.responseDelayMs));
+      } finally {
+        faults.delayedInFlight--;
+      }
     }
     if (faults.failRequests.count > 0) {
       faults.failRequests.count--;
-      throw transientStatus(faults.failRequests.status as 429 | 500 | 503, faults.failRequests.status === 429 || faults.failRequests.status === 503 ? 1 : undefined);
+      throw transientStatus(
+        faults.failRequests.status,
+        faults.failRequests.status === 429 || faults.failRequests.status === 503 ? 1 : undefined,
+      );
     }
     const { rt, namespace, name, subresource } = parsed;
-    const known = subresource === undefined || (rt.subresources ?? []).some((s) => s.name === subresource);
-    if (!known) throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
+    const known =
+      subresource === undefined || (rt.subresources ?? []).some((s) => s.name === subresource);
+    if (!known)
+      throw new KubeStatusError(
+        404,
+        'NotFound',
+        'the server could not find the requested resource',
+      );
     // Authorization comes before the body is read, as in the real filter chain; a create names no object yet.
-    const watchingRequest = parsed.watch || (name === undefined && ['true', '1'].includes(url.searchParams.get('watch') ?? ''));
-    this.deps.api.authorize(requestVerb(method, name !== undefined, watchingRequest), rt, namespace, method === 'POST' && subresource === undefined ? undefined : name, user, subresource);
-    const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
+    const watchingRequest =
+      parsed.watch ||
+      (name === undefined && ['true', '1'].includes(url.searchParams.get('watch') ?? ''));
+    this.deps.api.authorize(
+      requestVerb(method, name !== undefined, watchingRequest),
+      rt,
+      namespace,
+      method === 'POST' && subresource === undefined ? undefined : name,
+      user,
+      subresource,
+    );
+    const hasBody =
+      method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
     let body = hasBody ? await readBody(req) : undefined;
     const bodyType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (body && body.length > 0 && (method === 'POST' || method === 'PUT')) {
       // kubectl's typed clients send protobuf; manifests may come as YAML.
-      if (bodyType === 'application/vnd.kubernetes.protobuf') body = Buffer.from(JSON.stringify(protobufToJson(body)));
-      else if (bodyType === 'application/yaml') body = Buffer.from(JSON.stringify(parseYamlBody(body)));
-      else if (bodyType !== '' && bodyType !== 'application/json') throw unsupportedMediaType(bodyType);
+      if (bodyType === 'application/vnd.kubernetes.protobuf')
+        body = Buffer.from(JSON.stringify(protobufToJson(body)));
+      else if (bodyType === 'application/yaml')
+        body = Buffer.from(JSON.stringify(parseYamlBody(body)));
+      else if (bodyType !== '' && bodyType !== 'application/json')
+        throw unsupportedMediaType(bodyType);
     }
-    if (body && body.length > 0 && subresource === undefined && (method === 'POST' || method === 'PUT' || method === 'PATCH')) {
+    if (
+      body &&
+      body.length > 0 &&
+      subresource === undefined &&
+      (method === 'POST' || method === 'PUT' || method === 'PATCH')
+    ) {
       body = this.dropUnknownFields(rt, method, bodyType, body, url.searchParams, res);
     }
     const call: Call = {
@@ -286,12 +401,14 @@ export class Router {
     };
     const api = this.deps.api;
     const allow = (verb: string): void => {
-      if (!rt.verbs.includes(verb)) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+      if (!rt.verbs.includes(verb))
+        throw methodNotAllowed(`the server does not allow this method on the requested resource`);
     };
     if (name === undefined) {
       switch (method) {
         case 'GET': {
-          const watching = parsed.watch || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+          const watching =
+            parsed.watch || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
           if (watching) {
             allow('watch');
             this.deps.watches.serve(call, req, res, closeWatchAfter);
@@ -301,7 +418,18 @@ export class Router {
           const list = api.list(call);
           if (wantsTable(req.headers.accept)) {
             const { resourceVersion, ...listMeta } = list.metadata;
-            return sendJson(res, 200, toTable(rt, list.items, resourceVersion, url.searchParams.get('includeObject'), new Date(), listMeta));
+            return sendJson(
+              res,
+              200,
+              toTable(
+                rt,
+                list.items,
+                resourceVersion,
+                url.searchParams.get('includeObject'),
+                new Date(),
+                listMeta,
+              ),
+            );
           }
           return sendJson(res, 200, list);
         }
@@ -316,7 +444,10 @@ export class Router {
       }
     }
     if (subresource === 'log') return this.logs(req, res, call);
-    if (subresource === 'portforward') throw badRequest(`Upgrade request required: fake-kube speaks port-forward only over WebSocket with ${PORT_FORWARD_PROTOCOLS.join(' or ')}; kubectl's SPDY port-forward is not supported`);
+    if (subresource === 'portforward')
+      throw badRequest(
+        `Upgrade request required: fake-kube speaks port-forward only over WebSocket with ${PORT_FORWARD_PROTOCOLS.join(' or ')}; kubectl's SPDY port-forward is not supported`,
+      );
     if (subresource === 'scale') {
       if (method === 'GET') return sendJson(res, 200, api.scaleOf(api.get(call)));
       if (method === 'PUT') return sendJson(res, 200, api.updateScale(call));
@@ -335,7 +466,17 @@ export class Router {
         allow('get');
         if (wantsTable(req.headers.accept) && subresource === undefined) {
           const obj = api.get(call);
-          return sendJson(res, 200, toTable(rt, [obj], obj.metadata.resourceVersion ?? '', url.searchParams.get('includeObject'), new Date()));
+          return sendJson(
+            res,
+            200,
+            toTable(
+              rt,
+              [obj],
+              obj.metadata.resourceVersion ?? '',
+              url.searchParams.get('includeObject'),
+              new Date(),
+            ),
+          );
         }
         return sendJson(res, 200, api.get(call));
       case 'PUT':
@@ -360,12 +501,22 @@ export class Router {
    * fields are not stored; fieldValidation=Warn (the default) says so in a
    * Warning header per field, Strict refuses, Ignore is silent (schema.ts).
    */
-  private dropUnknownFields(rt: ResourceType, method: string, bodyType: string, body: Buffer, query: URLSearchParams, res: ServerResponse): Buffer {
+  private dropUnknownFields(
+    rt: ResourceType,
+    method: string,
+    bodyType: string,
+    body: Buffer,
+    query: URLSearchParams,
+    res: ServerResponse,
+  ): Buffer {
     if (bodyType === PATCH_TYPES.json) return body;
     const model = modelFor(rt);
     if (!model) return body;
     const validation = fieldValidationOf(query);
-    if (!validation) throw badRequest(`fieldValidation parameter unsupported: ${query.get('fieldValidation')}; must be one of Ignore, Warn, Strict`);
+    if (!validation)
+      throw badRequest(
+        `fieldValidation parameter unsupported: ${query.get('fieldValidation')}; must be one of Ignore, Warn, Strict`,
+      );
     const apply = bodyType === PATCH_TYPES.apply;
     let parsed: unknown;
     try {
@@ -373,15 +524,28 @@ export class Router {
       parsed = JSON.parse(body.toString('utf8'));
     } catch {
       if (!apply) return body;
-      try { parsed = parseYamlBody(body); } catch { return body; }
+      try {
+        parsed = parseYamlBody(body);
+      } catch {
+        return body;
+      }
     }
     const removed = pruneUnknownFields(parsed, model, method === 'PATCH' && !apply);
     if (removed.length === 0) return body;
     if (validation === 'Strict') {
-      if (apply) throw badRequest(`failed to create typed patch object: ${removed.map((p) => `.${p}: field not declared in schema`).join(', ')}`);
-      throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${removed.map((p) => `unknown field "${p}"`).join(', ')}`);
+      if (apply)
+        throw badRequest(
+          `failed to create typed patch object: ${removed.map((p) => `.${p}: field not declared in schema`).join(', ')}`,
+        );
+      throw badRequest(
+        `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${removed.map((p) => `unknown field "${p}"`).join(', ')}`,
+      );
     }
-    if (validation === 'Warn') res.setHeader('Warning', removed.map((p) => `299 - "unknown field \\"${p}\\""`));
+    if (validation === 'Warn')
+      res.setHeader(
+        'Warning',
+        removed.map((p) => `299 - "unknown field \\"${p}\\""`),
+      );
     return Buffer.from(JSON.stringify(parsed));
   }
 
@@ -389,24 +553,41 @@ export class Router {
     const pod = this.deps.api.get(call) as Record<string, any>;
     const q = call.query;
     const names: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
-    const initNames: string[] = (pod.spec?.initContainers ?? []).map((c: { name: string }) => c.name);
+    const initNames: string[] = (pod.spec?.initContainers ?? []).map(
+      (c: { name: string }) => c.name,
+    );
     let container = q.get('container') ?? undefined;
     if (!container) {
-      if (names.length !== 1) throw badRequest(`a container name must be specified for pod ${call.name}, choose one of: [${names.join(' ')}]`);
+      if (names.length !== 1)
+        throw badRequest(
+          `a container name must be specified for pod ${call.name}, choose one of: [${names.join(' ')}]`,
+        );
       container = names[0];
     }
-    if (!names.includes(container) && !initNames.includes(container)) throw badRequest(`container ${container} is not valid for pod ${call.name}`);
+    if (!names.includes(container) && !initNames.includes(container))
+      throw badRequest(`container ${container} is not valid for pod ${call.name}`);
     const previous = q.get('previous') === 'true';
     const buffer = this.deps.kubelet.logs(pod.metadata.uid, container, previous);
     if (!buffer) {
-      if (previous) throw badRequest(`previous terminated container "${container}" in pod "${call.name}" not found`);
-      const st = (pod.status?.containerStatuses ?? []).find((s: { name: string }) => s.name === container);
+      if (previous)
+        throw badRequest(
+          `previous terminated container "${container}" in pod "${call.name}" not found`,
+        );
+      const st = (pod.status?.containerStatuses ?? []).find(
+        (s: { name: string }) => s.name === container,
+      );
       const waiting = st?.state?.waiting?.reason ?? 'ContainerCreating';
-      throw badRequest(`container "${container}" in pod "${call.name}" is waiting to start: ${waiting}`);
+      throw badRequest(
+        `container "${container}" in pod "${call.name}" is waiting to start: ${waiting}`,
+      );
     }
     const tail = q.get('tailLines');
     const limit = q.get('limitBytes');
-    const text = sliceLog(buffer.contents(), tail !== null ? Number(tail) : undefined, limit !== null ? Number(limit) : undefined);
+    const text = sliceLog(
+      buffer.contents(),
+      tail !== null ? Number(tail) : undefined,
+      limit !== null ? Number(limit) : undefined,
+    );
     if (q.get('follow') !== 'true') {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': text.length });
       res.end(text);
@@ -427,18 +608,37 @@ export class Router {
     const fail = (err: KubeStatusError): void => {
       this.record(req, url, err.code);
       const text = JSON.stringify(err.toStatus());
-      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\n${err.details?.retryAfterSeconds !== undefined ? `Retry-After: ${err.details.retryAfterSeconds}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\n${err.details?.retryAfterSeconds !== undefined ? `Retry-After: ${err.details.retryAfterSeconds}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
     };
     try {
       const user = this.authenticated(req);
       if (!user) throw unauthorized();
       const parsed = parsePath(url.pathname);
-      if (!parsed || 'discovery' in parsed || parsed.rt !== resolveResource('pods') || parsed.subresource !== 'portforward' || !parsed.name) {
-        throw new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource');
+      if (
+        !parsed ||
+        'discovery' in parsed ||
+        parsed.rt !== resolveResource('pods') ||
+        parsed.subresource !== 'portforward' ||
+        !parsed.name
+      ) {
+        throw new KubeStatusError(
+          404,
+          'NotFound',
+          'the server could not find the requested resource',
+        );
       }
-      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-      if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !offered.some((p) => PORT_FORWARD_PROTOCOLS.includes(p))) {
-        throw badRequest(`fake-kube speaks port-forward only over WebSocket with ${PORT_FORWARD_PROTOCOLS.join(' or ')} (as @kubernetes/client-node does); kubectl's SPDY port-forward is not supported`);
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim());
+      if (
+        String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' ||
+        !offered.some((p) => PORT_FORWARD_PROTOCOLS.includes(p))
+      ) {
+        throw badRequest(
+          `fake-kube speaks port-forward only over WebSocket with ${PORT_FORWARD_PROTOCOLS.join(' or ')} (as @kubernetes/client-node does); kubectl's SPDY port-forward is not supported`,
+        );
       }
       const fault = this.deps.faults.takeTransient('GET', url.pathname, false);
       if (fault?.kind === 'reset') {
@@ -448,18 +648,40 @@ export class Router {
       }
       if (fault?.kind === 'status') throw transientStatus(fault.status, fault.retryAfterSeconds);
       const rejectWith = this.deps.faults.portForwardRejectStatus;
-      if (rejectWith !== undefined) throw new KubeStatusError(rejectWith, 'InternalError', 'port-forward rejected by fake-kube fault injection');
+      if (rejectWith !== undefined)
+        throw new KubeStatusError(
+          rejectWith,
+          'InternalError',
+          'port-forward rejected by fake-kube fault injection',
+        );
       // The upgrade is a GET: `get pods/portforward`; 1.35 also checks `create` (AuthorizePodWebsocketUpgradeCreatePermission).
       this.deps.api.authorize('get', parsed.rt, parsed.namespace, parsed.name, user, 'portforward');
-      if (this.deps.websocketUpgradeNeedsCreate?.()) this.deps.api.authorize('create', parsed.rt, parsed.namespace, parsed.name, user, 'portforward');
-      const pod = this.deps.api.store.get(parsed.rt, parsed.namespace, parsed.name) as Record<string, any> | undefined;
+      if (this.deps.websocketUpgradeNeedsCreate?.())
+        this.deps.api.authorize(
+          'create',
+          parsed.rt,
+          parsed.namespace,
+          parsed.name,
+          user,
+          'portforward',
+        );
+      const pod = this.deps.api.store.get(parsed.rt, parsed.namespace, parsed.name) as
+        Record<string, any> | undefined;
       if (!pod) throw notFound('', 'pods', parsed.name);
       const ports = parsePorts(url.searchParams.getAll('ports'));
-      if (!ports) throw badRequest('invalid or missing port(s): query parameter "ports" must list 1 to 16 ports');
+      if (!ports)
+        throw badRequest(
+          'invalid or missing port(s): query parameter "ports" must list 1 to 16 ports',
+        );
       const ip = this.deps.kubelet.podIp(pod.metadata.uid);
-      if (!ip || pod.status?.phase !== 'Running') throw badRequest(`unable to upgrade connection: pod ${parsed.name} is not running (phase ${pod.status?.phase ?? 'Unknown'})`);
+      if (!ip || pod.status?.phase !== 'Running')
+        throw badRequest(
+          `unable to upgrade connection: pod ${parsed.name} is not running (phase ${pod.status?.phase ?? 'Unknown'})`,
+        );
       this.record(req, url, 101);
-      this.deps.forwarder.handle(req, socket, head, ip, ports, (port) => this.deps.kubelet.hostPort(pod.metadata.uid, port));
+      this.deps.forwarder.handle(req, socket, head, ip, ports, (port) =>
+        this.deps.kubelet.hostPort(pod.metadata.uid, port),
+      );
     } catch (err) {
       if (err instanceof KubeStatusError) fail(err);
       else fail(internal((err as Error).message));

@@ -34,10 +34,13 @@ export class Scheduler {
       if (ev.rt !== podRt || ev.type !== 'ADDED') return;
       const pod = ev.object as Obj;
       if (pod.spec?.nodeName) return;
-      const t = setTimeout(this.errors.guard('scheduler', () => {
-        this.timers.delete(t);
-        this.bind(pod as KubeObject);
-      }), this.faults.delays.scheduleMs);
+      const t = setTimeout(
+        this.errors.guard('scheduler', () => {
+          this.timers.delete(t);
+          this.bind(pod as KubeObject);
+        }),
+        this.faults.delays.scheduleMs,
+      );
       this.timers.add(t);
     });
   }
@@ -45,7 +48,8 @@ export class Scheduler {
   private bind(pod: KubeObject): void {
     if (this.closed) return;
     const podRt = resolveResource('pods');
-    const live = this.store.get(podRt, pod.metadata.namespace, pod.metadata.name ?? '') as Obj | undefined;
+    const live = this.store.get(podRt, pod.metadata.namespace, pod.metadata.name ?? '') as
+      Obj | undefined;
     if (!live || live.metadata.uid !== pod.metadata.uid || live.metadata.deletionTimestamp) return;
     const now = this.store.timestamp();
     const fault = this.faults.podFaultFor(live as KubeObject);
@@ -54,19 +58,27 @@ export class Scheduler {
     const others = (next.status.conditions ?? []).filter((c: Obj) => c.type !== 'PodScheduled');
     if (fault?.reason === 'Unschedulable') {
       next.status.phase = 'Pending';
-      next.status.conditions = [...others, {
-        type: 'PodScheduled',
-        status: 'False',
-        lastProbeTime: null,
-        lastTransitionTime: now,
-        reason: 'Unschedulable',
-        message: fault.message ?? '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
-      }];
+      next.status.conditions = [
+        ...others,
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          lastProbeTime: null,
+          lastTransitionTime: now,
+          reason: 'Unschedulable',
+          message:
+            fault.message ??
+            '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+        },
+      ];
       this.store.update(podRt, next as KubeObject);
       return;
     }
     next.spec.nodeName = FAKE_NODE_NAME;
-    next.status.conditions = [...others, { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }];
+    next.status.conditions = [
+      ...others,
+      { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+    ];
     this.store.update(podRt, next as KubeObject);
   }
 

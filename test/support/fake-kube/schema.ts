@@ -15,7 +15,10 @@
 import * as models from '@kubernetes/client-node';
 import type { ResourceType } from './resources.ts';
 
-interface Attribute { baseName: string; type: string }
+interface Attribute {
+  baseName: string;
+  type: string;
+}
 type ModelClass = { getAttributeTypeMap?: () => Attribute[] };
 
 /** Longest path followed into an object (a crafted body must not recurse without bound). */
@@ -40,17 +43,27 @@ export function modelFor(rt: ResourceType, kind = rt.kind): string | undefined {
  * `patch`: keys of strategic-merge directives (`$patch`, `$setElementOrder/…`)
  * are kept, and `null` (delete this field) is fine anywhere.
  */
-export function pruneUnknownFields(value: unknown, type: string, patch = false, path = '', depth = 0): string[] {
+export function pruneUnknownFields(
+  value: unknown,
+  type: string,
+  patch = false,
+  path = '',
+  depth = 0,
+): string[] {
   if (value === null || typeof value !== 'object' || depth > MAX_SCHEMA_DEPTH) return [];
   const array = /^Array<(.+)>$/.exec(type);
   if (array) {
     if (!Array.isArray(value)) return [];
-    return value.flatMap((item, i) => pruneUnknownFields(item, array[1], patch, `${path}[${i}]`, depth + 1));
+    return value.flatMap((item, i) =>
+      pruneUnknownFields(item, array[1], patch, `${path}[${i}]`, depth + 1),
+    );
   }
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
   if (map) {
     if (Array.isArray(value)) return [];
-    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => pruneUnknownFields(v, map[1], patch, `${path}[${k}]`, depth + 1));
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
+      pruneUnknownFields(v, map[1], patch, `${path}[${k}]`, depth + 1),
+    );
   }
   const attrs = attributes(type);
   if (!attrs || Array.isArray(value)) return [];

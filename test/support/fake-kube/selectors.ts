@@ -38,7 +38,14 @@ export function parseLabelSelector(text: string | null | undefined): Requirement
   for (const part of splitTopLevel(text)) {
     const set = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(part);
     if (set) {
-      out.push({ key: set[1], op: set[2] as 'in' | 'notin', values: set[3].split(',').map((v) => v.trim()).filter((v) => v !== '') });
+      out.push({
+        key: set[1],
+        op: set[2] as 'in' | 'notin',
+        values: set[3]
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== ''),
+      });
       continue;
     }
     const neq = /^([^\s!=]+)\s*!=\s*(\S*)$/.exec(part);
@@ -63,28 +70,45 @@ export function parseLabelSelector(text: string | null | undefined): Requirement
     throw badRequest(`unable to parse requirement: ${JSON.stringify(part)}`);
   }
   for (const r of out) {
-    const values = r.op === 'eq' || r.op === 'neq' ? [r.value] : r.op === 'in' || r.op === 'notin' ? r.values : [];
+    const values =
+      r.op === 'eq' || r.op === 'neq'
+        ? [r.value]
+        : r.op === 'in' || r.op === 'notin'
+          ? r.values
+          : [];
     if (!LABEL_KEY.test(r.key) || !values.every((v) => LABEL_VALUE.test(v))) {
-      throw badRequest(`unable to parse requirement: invalid label key or value in ${JSON.stringify(text)}`);
+      throw badRequest(
+        `unable to parse requirement: invalid label key or value in ${JSON.stringify(text)}`,
+      );
     }
   }
   return out;
 }
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-export function matchesRequirements(reqs: readonly Requirement[], labels: Record<string, string> | undefined): boolean {
+export function matchesRequirements(
+  reqs: readonly Requirement[],
+  labels: Record<string, string> | undefined,
+): boolean {
   const l = labels ?? {};
   return reqs.every((r) => {
     const has = Object.hasOwn(l, r.key);
     switch (r.op) {
-      case 'eq': return has && l[r.key] === r.value;
-      case 'neq': return !has || l[r.key] !== r.value;
-      case 'in': return has && r.values.includes(l[r.key]);
-      case 'notin': return !has || !r.values.includes(l[r.key]);
-      case 'exists': return has;
-      case 'notexists': return !has;
+      case 'eq':
+        return has && l[r.key] === r.value;
+      case 'neq':
+        return !has || l[r.key] !== r.value;
+      case 'in':
+        return has && r.values.includes(l[r.key]);
+      case 'notin':
+        return !has || !r.values.includes(l[r.key]);
+      case 'exists':
+        return has;
+      case 'notexists':
+        return !has;
     }
     return false;
   });
@@ -97,14 +121,27 @@ export interface LabelSelectorObject {
 
 export function requirementsFromObject(sel: LabelSelectorObject | undefined): Requirement[] {
   if (!sel) return [];
-  const out: Requirement[] = Object.entries(sel.matchLabels ?? {}).map(([key, value]) => ({ key, op: 'eq' as const, value }));
+  const out: Requirement[] = Object.entries(sel.matchLabels ?? {}).map(([key, value]) => ({
+    key,
+    op: 'eq' as const,
+    value,
+  }));
   for (const e of sel.matchExpressions ?? []) {
     switch (e.operator) {
-      case 'In': out.push({ key: e.key, op: 'in', values: e.values ?? [] }); break;
-      case 'NotIn': out.push({ key: e.key, op: 'notin', values: e.values ?? [] }); break;
-      case 'Exists': out.push({ key: e.key, op: 'exists' }); break;
-      case 'DoesNotExist': out.push({ key: e.key, op: 'notexists' }); break;
-      default: throw badRequest(`unknown label selector operator ${e.operator}`);
+      case 'In':
+        out.push({ key: e.key, op: 'in', values: e.values ?? [] });
+        break;
+      case 'NotIn':
+        out.push({ key: e.key, op: 'notin', values: e.values ?? [] });
+        break;
+      case 'Exists':
+        out.push({ key: e.key, op: 'exists' });
+        break;
+      case 'DoesNotExist':
+        out.push({ key: e.key, op: 'notexists' });
+        break;
+      default:
+        throw badRequest(`unknown label selector operator ${e.operator}`);
     }
   }
   return out;
@@ -115,17 +152,25 @@ export function selectorToString(sel: LabelSelectorObject | undefined): string {
 }
 
 export function requirementsToString(reqs: readonly Requirement[]): string {
-  return reqs.map((r) => {
-    switch (r.op) {
-      case 'eq': return `${r.key}=${r.value}`;
-      case 'neq': return `${r.key}!=${r.value}`;
-      case 'in': return `${r.key} in (${r.values.join(',')})`;
-      case 'notin': return `${r.key} notin (${r.values.join(',')})`;
-      case 'exists': return r.key;
-      case 'notexists': return `!${r.key}`;
-    }
-    return '';
-  }).join(',');
+  return reqs
+    .map((r) => {
+      switch (r.op) {
+        case 'eq':
+          return `${r.key}=${r.value}`;
+        case 'neq':
+          return `${r.key}!=${r.value}`;
+        case 'in':
+          return `${r.key} in (${r.values.join(',')})`;
+        case 'notin':
+          return `${r.key} notin (${r.values.join(',')})`;
+        case 'exists':
+          return r.key;
+        case 'notexists':
+          return `!${r.key}`;
+      }
+      return '';
+    })
+    .join(',');
 }
 
 export interface FieldRequirement {
@@ -145,7 +190,21 @@ export function parseFieldSelector(text: string | null | undefined): FieldRequir
 }
 
 /** Field paths the fake supports (metadata.* for every kind, a few per-kind ones). */
-export const SUPPORTED_FIELDS = new Set(['metadata.name', 'metadata.namespace', 'status.phase', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'type', 'involvedObject.name', 'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.uid', 'reason']);
+export const SUPPORTED_FIELDS = new Set([
+  'metadata.name',
+  'metadata.namespace',
+  'status.phase',
+  'spec.nodeName',
+  'spec.restartPolicy',
+  'spec.schedulerName',
+  'spec.serviceAccountName',
+  'type',
+  'involvedObject.name',
+  'involvedObject.kind',
+  'involvedObject.namespace',
+  'involvedObject.uid',
+  'reason',
+]);
 
 function fieldValue(obj: Record<string, unknown>, path: string): string {
   let cur: unknown = obj;
@@ -165,6 +224,9 @@ export function validateFieldSelector(reqs: readonly FieldRequirement[], kind: s
   }
 }
 
-export function matchesFields(reqs: readonly FieldRequirement[], obj: Record<string, unknown>): boolean {
+export function matchesFields(
+  reqs: readonly FieldRequirement[],
+  obj: Record<string, unknown>,
+): boolean {
   return reqs.every((r) => (fieldValue(obj, r.path) === r.value) === (r.op === 'eq'));
 }

@@ -65,21 +65,56 @@ function details(group: string, kindPlural: string, name?: string): StatusDetail
 }
 
 export function notFound(group: string, plural: string, name: string): KubeStatusError {
-  return new KubeStatusError(404, 'NotFound', `${qualifiedResource(group, plural)} "${name}" not found`, details(group, plural, name));
+  return new KubeStatusError(
+    404,
+    'NotFound',
+    `${qualifiedResource(group, plural)} "${name}" not found`,
+    details(group, plural, name),
+  );
 }
 
 export function alreadyExists(group: string, plural: string, name: string): KubeStatusError {
-  return new KubeStatusError(409, 'AlreadyExists', `${qualifiedResource(group, plural)} "${name}" already exists`, details(group, plural, name));
+  return new KubeStatusError(
+    409,
+    'AlreadyExists',
+    `${qualifiedResource(group, plural)} "${name}" already exists`,
+    details(group, plural, name),
+  );
 }
 
-export function conflict(group: string, plural: string, name: string, why?: string): KubeStatusError {
-  const reason = why ?? 'the object has been modified; please apply your changes to the latest version and try again';
-  return new KubeStatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(group, plural)} "${name}": ${reason}`, details(group, plural, name));
+export function conflict(
+  group: string,
+  plural: string,
+  name: string,
+  why?: string,
+): KubeStatusError {
+  const reason =
+    why ??
+    'the object has been modified; please apply your changes to the latest version and try again';
+  return new KubeStatusError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualifiedResource(group, plural)} "${name}": ${reason}`,
+    details(group, plural, name),
+  );
 }
 
-export function forbidden(group: string, plural: string, name: string | undefined, why: string): KubeStatusError {
-  const what = name === undefined || name === '' ? qualifiedResource(group, plural) : `${qualifiedResource(group, plural)} "${name}"`;
-  return new KubeStatusError(403, 'Forbidden', `${what} is forbidden: ${why}`, details(group, plural, name));
+export function forbidden(
+  group: string,
+  plural: string,
+  name: string | undefined,
+  why: string,
+): KubeStatusError {
+  const what =
+    name === undefined || name === ''
+      ? qualifiedResource(group, plural)
+      : `${qualifiedResource(group, plural)} "${name}"`;
+  return new KubeStatusError(
+    403,
+    'Forbidden',
+    `${what} is forbidden: ${why}`,
+    details(group, plural, name),
+  );
 }
 
 export interface FieldCause {
@@ -88,9 +123,22 @@ export interface FieldCause {
   reason?: string;
 }
 
-export function invalid(group: string, kind: string, name: string, causes: FieldCause[]): KubeStatusError {
+export function invalid(
+  group: string,
+  kind: string,
+  name: string,
+  causes: FieldCause[],
+): KubeStatusError {
   const text = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  const d: StatusDetails = { name, kind, causes: causes.map((c) => ({ reason: c.reason ?? 'FieldValueInvalid', message: `${c.message}`, field: c.field })) };
+  const d: StatusDetails = {
+    name,
+    kind,
+    causes: causes.map((c) => ({
+      reason: c.reason ?? 'FieldValueInvalid',
+      message: `${c.message}`,
+      field: c.field,
+    })),
+  };
   if (group !== '') d.group = group;
   const shown = causes.length > 1 ? `[${text}]` : text;
   return new KubeStatusError(422, 'Invalid', `${kind} "${name}" is invalid: ${shown}`, d);
@@ -129,8 +177,20 @@ export function internal(message: string): KubeStatusError {
 }
 
 /** The Status a successful delete of some resources returns. */
-export function successStatus(group: string, plural: string, name: string, uid?: string): StatusObject {
+export function successStatus(
+  group: string,
+  plural: string,
+  name: string,
+  uid?: string,
+): StatusObject {
   const d: StatusDetails & { uid?: string } = details(group, plural, name);
   if (uid) d.uid = uid;
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: d, code: 200 };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: d,
+    code: 200,
+  };
 }

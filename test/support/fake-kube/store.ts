@@ -22,7 +22,14 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
-  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+  ownerReferences?: Array<{
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }>;
   managedFields?: unknown[];
   [key: string]: unknown;
 }
@@ -77,7 +84,10 @@ function comparable(obj: KubeObject): string {
     void _t;
     return rest;
   });
-  return JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: '', managedFields: managed } });
+  return JSON.stringify({
+    ...obj,
+    metadata: { ...obj.metadata, resourceVersion: '', managedFields: managed },
+  });
 }
 
 export class Store {
@@ -100,7 +110,9 @@ export class Store {
   }
 
   timestamp(): string {
-    return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
   }
 
   subscribe(fn: (ev: StoreEvent) => void): () => void {
@@ -151,14 +163,19 @@ export class Store {
     for (const obj of this.table(rt).values()) {
       if (ns === undefined || !rt.namespaced || obj.metadata.namespace === ns) out.push(clone(obj));
     }
-    out.sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name ?? '').localeCompare(objectKey(b.metadata.namespace, b.metadata.name ?? '')));
+    out.sort((a, b) =>
+      objectKey(a.metadata.namespace, a.metadata.name ?? '').localeCompare(
+        objectKey(b.metadata.namespace, b.metadata.name ?? ''),
+      ),
+    );
     return out;
   }
 
   /** Counts objects (all types) in a namespace: used by namespace termination. */
   countInNamespace(ns: string): number {
     let n = 0;
-    for (const t of this.byType.values()) for (const o of t.values()) if (o.metadata.namespace === ns) n++;
+    for (const t of this.byType.values())
+      for (const o of t.values()) if (o.metadata.namespace === ns) n++;
     return n;
   }
 
@@ -170,7 +187,10 @@ export class Store {
     this.historySizes.push(size);
     this.historyBytes += size;
     let drop = 0;
-    while (this.history.length - drop > MAX_WATCH_HISTORY || (this.historyBytes > MAX_WATCH_HISTORY_BYTES && this.history.length - drop > 1)) {
+    while (
+      this.history.length - drop > MAX_WATCH_HISTORY ||
+      (this.historyBytes > MAX_WATCH_HISTORY_BYTES && this.history.length - drop > 1)
+    ) {
       this.historyBytes -= this.historySizes[drop];
       drop++;
     }
@@ -222,9 +242,14 @@ export class Store {
     // Identity fields are the server's.
     obj.metadata.uid = old.metadata.uid;
     obj.metadata.creationTimestamp = old.metadata.creationTimestamp;
-    if (old.metadata.deletionTimestamp && !obj.metadata.deletionTimestamp) obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+    if (old.metadata.deletionTimestamp && !obj.metadata.deletionTimestamp)
+      obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
     obj.metadata.generation = old.metadata.generation ?? 1;
-    if (specPart(old) !== specPart(obj) || (obj.metadata.deletionTimestamp && !old.metadata.deletionTimestamp)) obj.metadata.generation++;
+    if (
+      specPart(old) !== specPart(obj) ||
+      (obj.metadata.deletionTimestamp && !old.metadata.deletionTimestamp)
+    )
+      obj.metadata.generation++;
     if (comparable(obj) === comparable(old)) {
       // No-op writes (a managedFields timestamp aside) do not bump resourceVersion, as on a real server.
       return clone(old);

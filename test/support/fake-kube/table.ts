@@ -41,43 +41,88 @@ export function humanAge(from: string | undefined, now: Date): string {
   return `${Math.floor(d / 365)}y`;
 }
 
-const name: Column = { name: 'Name', type: 'string', format: 'name', cell: (o) => o.metadata?.name ?? '' };
-const age: Column = { name: 'Age', type: 'string', cell: (o, now) => humanAge(o.metadata?.creationTimestamp, now) };
+const name: Column = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  cell: (o) => o.metadata?.name ?? '',
+};
+const age: Column = {
+  name: 'Age',
+  type: 'string',
+  cell: (o, now) => humanAge(o.metadata?.creationTimestamp, now),
+};
 
 function podStatus(p: Obj): string {
   if (p.metadata?.deletionTimestamp) return 'Terminating';
   let reason: string = p.status?.phase ?? 'Unknown';
   for (const c of (p.status?.containerStatuses ?? []) as Obj[]) {
     if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
-    else if (c.state?.terminated?.reason && reason !== 'Running') reason = c.state.terminated.reason;
+    else if (c.state?.terminated?.reason && reason !== 'Running')
+      reason = c.state.terminated.reason;
   }
   return reason;
 }
 
 function ports(svc: Obj): string {
   const list = (svc.spec?.ports ?? []) as Obj[];
-  return list.length === 0 ? '<none>' : list.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
+  return list.length === 0
+    ? '<none>'
+    : list
+        .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`)
+        .join(',');
 }
 
 const COLUMNS: Record<string, Column[]> = {
   namespaces: [name, { name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? '' }, age],
   pods: [
     name,
-    { name: 'Ready', type: 'string', cell: (o) => `${((o.status?.containerStatuses ?? []) as Obj[]).filter((c) => c.ready).length}/${(o.spec?.containers ?? []).length}` },
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) =>
+        `${((o.status?.containerStatuses ?? []) as Obj[]).filter((c) => c.ready).length}/${(o.spec?.containers ?? []).length}`,
+    },
     { name: 'Status', type: 'string', cell: podStatus },
-    { name: 'Restarts', type: 'string', cell: (o) => String(((o.status?.containerStatuses ?? []) as Obj[]).reduce((n, c) => n + (c.restartCount ?? 0), 0)) },
+    {
+      name: 'Restarts',
+      type: 'string',
+      cell: (o) =>
+        String(
+          ((o.status?.containerStatuses ?? []) as Obj[]).reduce(
+            (n, c) => n + (c.restartCount ?? 0),
+            0,
+          ),
+        ),
+    },
     age,
     { name: 'IP', type: 'string', priority: 1, cell: (o) => o.status?.podIP ?? '<none>' },
     { name: 'Node', type: 'string', priority: 1, cell: (o) => o.spec?.nodeName ?? '<none>' },
   ],
   deployments: [
     name,
-    { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}` },
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
+    },
     { name: 'Up-to-date', type: 'integer', cell: (o) => o.status?.updatedReplicas ?? 0 },
     { name: 'Available', type: 'integer', cell: (o) => o.status?.availableReplicas ?? 0 },
     age,
-    { name: 'Containers', type: 'string', priority: 1, cell: (o) => ((o.spec?.template?.spec?.containers ?? []) as Obj[]).map((c) => c.name).join(',') },
-    { name: 'Images', type: 'string', priority: 1, cell: (o) => ((o.spec?.template?.spec?.containers ?? []) as Obj[]).map((c) => c.image).join(',') },
+    {
+      name: 'Containers',
+      type: 'string',
+      priority: 1,
+      cell: (o) =>
+        ((o.spec?.template?.spec?.containers ?? []) as Obj[]).map((c) => c.name).join(','),
+    },
+    {
+      name: 'Images',
+      type: 'string',
+      priority: 1,
+      cell: (o) =>
+        ((o.spec?.template?.spec?.containers ?? []) as Obj[]).map((c) => c.image).join(','),
+    },
   ],
   replicasets: [
     name,
@@ -88,8 +133,19 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   jobs: [
     name,
-    { name: 'Status', type: 'string', cell: (o) => (((o.status?.conditions ?? []) as Obj[]).find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type ?? 'Running') },
-    { name: 'Completions', type: 'string', cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}` },
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (o) =>
+        ((o.status?.conditions ?? []) as Obj[]).find(
+          (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+        )?.type ?? 'Running',
+    },
+    {
+      name: 'Completions',
+      type: 'string',
+      cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`,
+    },
     age,
   ],
   services: [
@@ -100,29 +156,69 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Port(s)', type: 'string', cell: ports },
     age,
   ],
-  configmaps: [name, { name: 'Data', type: 'integer', cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length }, age],
-  secrets: [name, { name: 'Type', type: 'string', cell: (o) => o.type ?? 'Opaque' }, { name: 'Data', type: 'integer', cell: (o) => Object.keys(o.data ?? {}).length }, age],
+  configmaps: [
+    name,
+    {
+      name: 'Data',
+      type: 'integer',
+      cell: (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length,
+    },
+    age,
+  ],
+  secrets: [
+    name,
+    { name: 'Type', type: 'string', cell: (o) => o.type ?? 'Opaque' },
+    { name: 'Data', type: 'integer', cell: (o) => Object.keys(o.data ?? {}).length },
+    age,
+  ],
   events: [
-    { name: 'Last Seen', type: 'string', cell: (o, now) => humanAge(o.lastTimestamp ?? o.metadata?.creationTimestamp, now) },
+    {
+      name: 'Last Seen',
+      type: 'string',
+      cell: (o, now) => humanAge(o.lastTimestamp ?? o.metadata?.creationTimestamp, now),
+    },
     { name: 'Type', type: 'string', cell: (o) => o.type ?? '' },
     { name: 'Reason', type: 'string', cell: (o) => o.reason ?? '' },
-    { name: 'Object', type: 'string', cell: (o) => `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}` },
+    {
+      name: 'Object',
+      type: 'string',
+      cell: (o) =>
+        `${String(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}`,
+    },
     { name: 'Message', type: 'string', cell: (o) => o.message ?? '' },
   ],
 };
 
 /** Render objects as a Table; `includeObject` is None, Metadata (default) or Object. */
-export function toTable(rt: ResourceType, objects: KubeObject[], resourceVersion: string, includeObject: string | null, now: Date, listMeta: Obj = {}): Obj {
+export function toTable(
+  rt: ResourceType,
+  objects: KubeObject[],
+  resourceVersion: string,
+  includeObject: string | null,
+  now: Date,
+  listMeta: Obj = {},
+): Obj {
   const columns = COLUMNS[rt.plural] ?? [name, age];
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { ...listMeta, resourceVersion },
-    columnDefinitions: columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.name, priority: c.priority ?? 0 })),
+    columnDefinitions: columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.format ?? '',
+      description: c.name,
+      priority: c.priority ?? 0,
+    })),
     rows: objects.map((o) => {
       const row: Obj = { cells: columns.map((c) => c.cell(o as Obj, now)) };
       if (includeObject === 'Object') row.object = o;
-      else if (includeObject !== 'None') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+      else if (includeObject !== 'None')
+        row.object = {
+          kind: 'PartialObjectMetadata',
+          apiVersion: 'meta.k8s.io/v1',
+          metadata: o.metadata,
+        };
       return row;
     }),
   };

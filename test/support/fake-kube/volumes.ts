@@ -25,7 +25,8 @@ export class MissingSourceError extends Error {
 
 function safeRelative(path: string): string {
   const n = normalize(path).replace(/^(\.\.(\/|$))+/, '');
-  if (n.startsWith('/') || n.split('/').includes('..')) throw new MissingSourceError('FailedMount', `invalid path ${JSON.stringify(path)}`);
+  if (n.startsWith('/') || n.split('/').includes('..'))
+    throw new MissingSourceError('FailedMount', `invalid path ${JSON.stringify(path)}`);
   return n;
 }
 
@@ -38,7 +39,8 @@ function writeEntry(dir: string, rel: string, content: Buffer, mode?: number): v
 function configMapEntries(cm: Obj): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const [k, v] of Object.entries(cm.data ?? {})) out.set(k, Buffer.from(String(v), 'utf8'));
-  for (const [k, v] of Object.entries(cm.binaryData ?? {})) out.set(k, Buffer.from(String(v), 'base64'));
+  for (const [k, v] of Object.entries(cm.binaryData ?? {}))
+    out.set(k, Buffer.from(String(v), 'base64'));
   return out;
 }
 
@@ -53,22 +55,48 @@ export function fieldRefValue(pod: Obj, fieldPath: string): string | undefined {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (m) return pod.metadata?.[m[1]]?.[m[2]];
   switch (fieldPath) {
-    case 'metadata.name': return pod.metadata?.name;
-    case 'metadata.namespace': return pod.metadata?.namespace;
-    case 'metadata.uid': return pod.metadata?.uid;
-    case 'spec.nodeName': return pod.spec?.nodeName;
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName;
-    case 'status.podIP': return pod.status?.podIP;
-    case 'status.hostIP': return pod.status?.hostIP;
-    case 'status.podIPs': return pod.status?.podIP;
-    case 'metadata.labels': return Object.entries(pod.metadata?.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n');
-    case 'metadata.annotations': return Object.entries(pod.metadata?.annotations ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n');
-    default: return undefined;
+    case 'metadata.name':
+      return pod.metadata?.name;
+    case 'metadata.namespace':
+      return pod.metadata?.namespace;
+    case 'metadata.uid':
+      return pod.metadata?.uid;
+    case 'spec.nodeName':
+      return pod.spec?.nodeName;
+    case 'spec.serviceAccountName':
+      return pod.spec?.serviceAccountName;
+    case 'status.podIP':
+      return pod.status?.podIP;
+    case 'status.hostIP':
+      return pod.status?.hostIP;
+    case 'status.podIPs':
+      return pod.status?.podIP;
+    case 'metadata.labels':
+      return Object.entries(pod.metadata?.labels ?? {})
+        .map(([k, v]) => `${k}="${v}"`)
+        .join('\n');
+    case 'metadata.annotations':
+      return Object.entries(pod.metadata?.annotations ?? {})
+        .map(([k, v]) => `${k}="${v}"`)
+        .join('\n');
+    default:
+      return undefined;
   }
 }
 
 const QUANTITY = /^([0-9.]+)([a-zA-Z]*)$/;
-const SUFFIX: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+const SUFFIX: Record<string, number> = {
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+};
 
 function resourceFieldValue(container: Obj, ref: Obj): string {
   const [kind, res] = String(ref.resource ?? '').split('.');
@@ -91,19 +119,36 @@ export class PodMaterializer {
     this.store = store;
   }
 
-  private configMap(ns: string, name: string, optional: boolean, reason: 'CreateContainerConfigError' | 'FailedMount'): Obj | undefined {
+  private configMap(
+    ns: string,
+    name: string,
+    optional: boolean,
+    reason: 'CreateContainerConfigError' | 'FailedMount',
+  ): Obj | undefined {
     const cm = this.store.get(resolveResource('configmaps'), ns, name);
     if (!cm && !optional) throw new MissingSourceError(reason, `configmap "${name}" not found`);
-    return cm as Obj | undefined;
+    return cm;
   }
 
-  private secret(ns: string, name: string, optional: boolean, reason: 'CreateContainerConfigError' | 'FailedMount'): Obj | undefined {
+  private secret(
+    ns: string,
+    name: string,
+    optional: boolean,
+    reason: 'CreateContainerConfigError' | 'FailedMount',
+  ): Obj | undefined {
     const s = this.store.get(resolveResource('secrets'), ns, name);
     if (!s && !optional) throw new MissingSourceError(reason, `secret "${name}" not found`);
-    return s as Obj | undefined;
+    return s;
   }
 
-  private writeProjection(dir: string, entries: Map<string, Buffer>, items: Obj[] | undefined, mode: number | undefined, optional: boolean, what: string): void {
+  private writeProjection(
+    dir: string,
+    entries: Map<string, Buffer>,
+    items: Obj[] | undefined,
+    mode: number | undefined,
+    optional: boolean,
+    what: string,
+  ): void {
     if (items && items.length > 0) {
       for (const item of items) {
         const content = entries.get(item.key);
@@ -128,23 +173,69 @@ export class PodMaterializer {
       mkdirSync(dir, { recursive: true });
       dirs.set(v.name, dir);
       if (v.configMap) {
-        const cm = this.configMap(ns, v.configMap.name, v.configMap.optional === true, 'FailedMount');
-        if (cm) this.writeProjection(dir, configMapEntries(cm), v.configMap.items, v.configMap.defaultMode, v.configMap.optional === true, `configmap "${v.configMap.name}"`);
+        const cm = this.configMap(
+          ns,
+          v.configMap.name,
+          v.configMap.optional === true,
+          'FailedMount',
+        );
+        if (cm)
+          this.writeProjection(
+            dir,
+            configMapEntries(cm),
+            v.configMap.items,
+            v.configMap.defaultMode,
+            v.configMap.optional === true,
+            `configmap "${v.configMap.name}"`,
+          );
       } else if (v.secret) {
         const s = this.secret(ns, v.secret.secretName, v.secret.optional === true, 'FailedMount');
-        if (s) this.writeProjection(dir, secretEntries(s), v.secret.items, v.secret.defaultMode, v.secret.optional === true, `secret "${v.secret.secretName}"`);
+        if (s)
+          this.writeProjection(
+            dir,
+            secretEntries(s),
+            v.secret.items,
+            v.secret.defaultMode,
+            v.secret.optional === true,
+            `secret "${v.secret.secretName}"`,
+          );
       } else if (v.projected) {
         for (const src of (v.projected.sources ?? []) as Obj[]) {
           if (src.configMap) {
-            const cm = this.configMap(ns, src.configMap.name, src.configMap.optional === true, 'FailedMount');
-            if (cm) this.writeProjection(dir, configMapEntries(cm), src.configMap.items, v.projected.defaultMode, src.configMap.optional === true, `configmap "${src.configMap.name}"`);
+            const cm = this.configMap(
+              ns,
+              src.configMap.name,
+              src.configMap.optional === true,
+              'FailedMount',
+            );
+            if (cm)
+              this.writeProjection(
+                dir,
+                configMapEntries(cm),
+                src.configMap.items,
+                v.projected.defaultMode,
+                src.configMap.optional === true,
+                `configmap "${src.configMap.name}"`,
+              );
           } else if (src.secret) {
             const s = this.secret(ns, src.secret.name, src.secret.optional === true, 'FailedMount');
-            if (s) this.writeProjection(dir, secretEntries(s), src.secret.items, v.projected.defaultMode, src.secret.optional === true, `secret "${src.secret.name}"`);
+            if (s)
+              this.writeProjection(
+                dir,
+                secretEntries(s),
+                src.secret.items,
+                v.projected.defaultMode,
+                src.secret.optional === true,
+                `secret "${src.secret.name}"`,
+              );
           } else if (src.downwardAPI) {
             this.writeDownward(dir, p, src.downwardAPI.items ?? []);
           } else if (src.serviceAccountToken) {
-            writeEntry(dir, src.serviceAccountToken.path ?? 'token', Buffer.from('fake-kube-projected-token'));
+            writeEntry(
+              dir,
+              src.serviceAccountToken.path ?? 'token',
+              Buffer.from('fake-kube-projected-token'),
+            );
           }
         }
       } else if (v.downwardAPI) {
@@ -157,7 +248,7 @@ export class PodMaterializer {
 
   private writeDownward(dir: string, pod: Obj, items: Obj[]): void {
     for (const item of items) {
-      const value = item.fieldRef ? fieldRefValue(pod, item.fieldRef.fieldPath) ?? '' : '';
+      const value = item.fieldRef ? (fieldRefValue(pod, item.fieldRef.fieldPath) ?? '') : '';
       writeEntry(dir, item.path, Buffer.from(value));
     }
   }
@@ -167,7 +258,11 @@ export class PodMaterializer {
     const out: Array<[string, string]> = [];
     for (const m of (container.volumeMounts ?? []) as Obj[]) {
       const dir = volumeDirs.get(m.name);
-      if (!dir) throw new MissingSourceError('CreateContainerConfigError', `volume "${m.name}" not found in pod spec`);
+      if (!dir)
+        throw new MissingSourceError(
+          'CreateContainerConfigError',
+          `volume "${m.name}" not found in pod spec`,
+        );
       const host = m.subPath ? join(dir, safeRelative(String(m.subPath))) : dir;
       if (m.subPath) mkdirSync(dirname(host), { recursive: true });
       out.push([String(m.mountPath).replace(/\/+$/, '') || '/', host]);
@@ -184,10 +279,20 @@ export class PodMaterializer {
     for (const src of (container.envFrom ?? []) as Obj[]) {
       const prefix = src.prefix ?? '';
       if (src.configMapRef) {
-        const cm = this.configMap(ns, src.configMapRef.name, src.configMapRef.optional === true, 'CreateContainerConfigError');
+        const cm = this.configMap(
+          ns,
+          src.configMapRef.name,
+          src.configMapRef.optional === true,
+          'CreateContainerConfigError',
+        );
         for (const [k, v] of Object.entries(cm?.data ?? {})) env[prefix + k] = String(v);
       } else if (src.secretRef) {
-        const s = this.secret(ns, src.secretRef.name, src.secretRef.optional === true, 'CreateContainerConfigError');
+        const s = this.secret(
+          ns,
+          src.secretRef.name,
+          src.secretRef.optional === true,
+          'CreateContainerConfigError',
+        );
         for (const [k, v] of secretEntries(s ?? {})) env[prefix + k] = v.toString('utf8');
       }
     }
@@ -198,14 +303,32 @@ export class PodMaterializer {
       }
       const vf = e.valueFrom as Obj;
       if (vf.secretKeyRef) {
-        const s = this.secret(ns, vf.secretKeyRef.name, vf.secretKeyRef.optional === true, 'CreateContainerConfigError');
+        const s = this.secret(
+          ns,
+          vf.secretKeyRef.name,
+          vf.secretKeyRef.optional === true,
+          'CreateContainerConfigError',
+        );
         const v = s ? secretEntries(s).get(vf.secretKeyRef.key) : undefined;
-        if (v === undefined && s && vf.secretKeyRef.optional !== true) throw new MissingSourceError('CreateContainerConfigError', `couldn't find key ${vf.secretKeyRef.key} in Secret ${ns}/${vf.secretKeyRef.name}`);
+        if (v === undefined && s && vf.secretKeyRef.optional !== true)
+          throw new MissingSourceError(
+            'CreateContainerConfigError',
+            `couldn't find key ${vf.secretKeyRef.key} in Secret ${ns}/${vf.secretKeyRef.name}`,
+          );
         if (v !== undefined) env[e.name] = v.toString('utf8');
       } else if (vf.configMapKeyRef) {
-        const cm = this.configMap(ns, vf.configMapKeyRef.name, vf.configMapKeyRef.optional === true, 'CreateContainerConfigError');
+        const cm = this.configMap(
+          ns,
+          vf.configMapKeyRef.name,
+          vf.configMapKeyRef.optional === true,
+          'CreateContainerConfigError',
+        );
         const v = cm ? configMapEntries(cm).get(vf.configMapKeyRef.key) : undefined;
-        if (v === undefined && cm && vf.configMapKeyRef.optional !== true) throw new MissingSourceError('CreateContainerConfigError', `couldn't find key ${vf.configMapKeyRef.key} in ConfigMap ${ns}/${vf.configMapKeyRef.name}`);
+        if (v === undefined && cm && vf.configMapKeyRef.optional !== true)
+          throw new MissingSourceError(
+            'CreateContainerConfigError',
+            `couldn't find key ${vf.configMapKeyRef.key} in ConfigMap ${ns}/${vf.configMapKeyRef.name}`,
+          );
         if (v !== undefined) env[e.name] = v.toString('utf8');
       } else if (vf.fieldRef) {
         env[e.name] = fieldRefValue(p, String(vf.fieldRef.fieldPath)) ?? '';
@@ -219,10 +342,13 @@ export class PodMaterializer {
 
 /** `$(VAR)` expansion as the kubelet does for env values, command and args. */
 export function expandRefs(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => {
-    if (whole === '$$') return '$';
-    return name !== undefined && Object.hasOwn(env, name) ? env[name] : whole;
-  });
+  return text.replace(
+    /\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g,
+    (whole, name: string | undefined) => {
+      if (whole === '$$') return '$';
+      return name !== undefined && Object.hasOwn(env, name) ? env[name] : whole;
+    },
+  );
 }
 
 function escapeRegExp(s: string): string {
@@ -235,12 +361,21 @@ function escapeRegExp(s: string): string {
  * string or after a character that cannot be part of a path (space, `=`, `:`,
  * `,`, quotes), and must be followed by `/` or the end of the path.
  */
-export function rewritePaths(text: string, mounts: ReadonlyArray<readonly [string, string]>): string {
+export function rewritePaths(
+  text: string,
+  mounts: ReadonlyArray<readonly [string, string]>,
+): string {
   const usable = mounts.filter(([m]) => m !== '/');
   if (usable.length === 0) return text;
   // One pass, longest mountPath first, so a replacement is never rewritten again.
   const sorted = [...usable].sort((a, b) => b[0].length - a[0].length);
   const hostOf = new Map(sorted.map(([m, h]) => [m, h]));
-  const re = new RegExp(`(^|[\\s=:,'"])(${sorted.map(([m]) => escapeRegExp(m)).join('|')})(?=$|[/\\s'",:;])`, 'g');
-  return text.replace(re, (_m, pre: string, mountPath: string) => `${pre}${hostOf.get(mountPath) ?? mountPath}`);
+  const re = new RegExp(
+    `(^|[\\s=:,'"])(${sorted.map(([m]) => escapeRegExp(m)).join('|')})(?=$|[/\\s'",:;])`,
+    'g',
+  );
+  return text.replace(
+    re,
+    (_m, pre: string, mountPath: string) => `${pre}${hostOf.get(mountPath) ?? mountPath}`,
+  );
 }

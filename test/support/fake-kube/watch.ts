@@ -51,17 +51,36 @@ export class WatchHub {
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const rt = call.rt;
 
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
     res.flushHeaders();
 
     const asTable = wantsTable(req.headers.accept);
     const includeObject = q.get('includeObject');
     const write = (type: string, object: unknown): void => {
       if (res.writableEnded || res.destroyed) return;
-      const shown = asTable && type !== 'ERROR' && type !== 'BOOKMARK' ? toTable(rt, [object as KubeObject], (object as KubeObject).metadata.resourceVersion ?? '', includeObject, new Date()) : object;
+      const shown =
+        asTable && type !== 'ERROR' && type !== 'BOOKMARK'
+          ? toTable(
+              rt,
+              [object as KubeObject],
+              (object as KubeObject).metadata.resourceVersion ?? '',
+              includeObject,
+              new Date(),
+            )
+          : object;
       res.write(`${JSON.stringify({ type, object: shown })}\n`);
       if (res.writableLength > MAX_WATCH_BUFFER_BYTES) watch.end();
-      if (closeAfterEvents !== undefined && type !== 'BOOKMARK' && type !== 'ERROR' && --eventsLeft <= 0) watch.end();
+      if (
+        closeAfterEvents !== undefined &&
+        type !== 'BOOKMARK' &&
+        type !== 'ERROR' &&
+        --eventsLeft <= 0
+      )
+        watch.end();
     };
     let eventsLeft = closeAfterEvents ?? Infinity;
     const expire = (message: string): void => {
@@ -122,7 +141,8 @@ export class WatchHub {
       const snapshotRv = this.store.currentRv;
       for (const obj of this.store.list(rt, call.namespace)) if (match(obj)) write('ADDED', obj);
       lastSent = snapshotRv;
-      if (sendInitial && bookmarks) write('BOOKMARK', this.bookmark(rt, { 'k8s.io/initial-events-end': 'true' }));
+      if (sendInitial && bookmarks)
+        write('BOOKMARK', this.bookmark(rt, { 'k8s.io/initial-events-end': 'true' }));
     } else {
       const since = Number(rvParam);
       const events = Number.isFinite(since) ? this.store.eventsSince(since) : undefined;

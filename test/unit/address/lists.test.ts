@@ -47,7 +47,15 @@ describe('address/lists', () => {
   });
 
   it('does not "correct" real domains', () => {
-    for (const d of ['gmail.com', 'mail.com', 'hotmail.es', 'yahoo.de', 'example.com', 'acme.io', 'me.com']) {
+    for (const d of [
+      'gmail.com',
+      'mail.com',
+      'hotmail.es',
+      'yahoo.de',
+      'example.com',
+      'acme.io',
+      'me.com',
+    ]) {
       assert.equal(lists.domain(d).suggestion, null, d);
     }
   });

@@ -1,10 +1,24 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DIAGNOSES, diagnose, diagnoseSlow, isIPv4, utf8Length, type Diagnosis } from '../../../src/address/syntax.ts';
+import {
+  DIAGNOSES,
+  diagnose,
+  diagnoseSlow,
+  isIPv4,
+  utf8Length,
+  type Diagnosis,
+} from '../../../src/address/syntax.ts';
 
-interface Case { group: string; address: string; diagnosis: Diagnosis; category: string }
-const corpus = JSON.parse(readFileSync(new URL('../../fixtures/addresses/syntax-corpus.json', import.meta.url), 'utf8')) as { cases: Case[] };
+interface Case {
+  group: string;
+  address: string;
+  diagnosis: Diagnosis;
+  category: string;
+}
+const corpus = JSON.parse(
+  readFileSync(new URL('../../fixtures/addresses/syntax-corpus.json', import.meta.url), 'utf8'),
+) as { cases: Case[] };
 
 describe('address/syntax: corpus (is_email categories)', () => {
   for (const c of corpus.cases) {
@@ -18,13 +32,23 @@ describe('address/syntax: corpus (is_email categories)', () => {
   it('covers every diagnosis code and every is_email group we handle', () => {
     const seen = new Set(corpus.cases.map((c) => c.diagnosis));
     // err_not_envelope_safe is the last gate behind the scanner: no input reaches it unless the scanner has a bug.
-    const missing = Object.keys(DIAGNOSES).filter((d) => !seen.has(d as Diagnosis) && d !== 'err_not_envelope_safe');
+    const missing = Object.keys(DIAGNOSES).filter(
+      (d) => !seen.has(d as Diagnosis) && d !== 'err_not_envelope_safe',
+    );
     assert.deepEqual(missing, []);
-    assert.deepEqual([...new Set(corpus.cases.map((c) => c.group))].sort(), ['CFWS', 'DEPREC', 'ERR', 'RFC5321', 'RFC5322', 'VALID']);
+    assert.deepEqual([...new Set(corpus.cases.map((c) => c.group))].sort(), [
+      'CFWS',
+      'DEPREC',
+      'ERR',
+      'RFC5321',
+      'RFC5322',
+      'VALID',
+    ]);
   });
 
   it('the fast path agrees with the full scanner on every case', () => {
-    for (const c of corpus.cases) assert.deepEqual(diagnose(c.address), diagnoseSlow(c.address), c.address);
+    for (const c of corpus.cases)
+      assert.deepEqual(diagnose(c.address), diagnoseSlow(c.address), c.address);
   });
 });
 
@@ -37,7 +61,11 @@ describe('address/syntax: normalisation and flags', () => {
 
   it('unquotes a quoted local part that is a plain dot-atom (same mailbox)', () => {
     assert.equal(diagnose('"john"@example.com').local, 'john');
-    assert.equal(diagnose('"john"@example.com').diagnosis, 'rfc5321_quoted_string', 'unusual as written, though the mailbox is john@');
+    assert.equal(
+      diagnose('"john"@example.com').diagnosis,
+      'rfc5321_quoted_string',
+      'unusual as written, though the mailbox is john@',
+    );
     assert.equal(diagnose('"john smith"@example.com').local, '"john smith"');
     assert.equal(diagnose('"a\\"b"@example.com').local, '"a\\"b"');
   });
@@ -56,7 +84,14 @@ describe('address/syntax: normalisation and flags', () => {
   });
 
   it('rejects what lenient IDNA (url.domainToASCII) accepts', () => {
-    for (const d of ['ex_ample.com', '-iana.org', 'a..b.com', 'x'.repeat(64) + '.com', 'xn--zz.com', 'a.b-']) {
+    for (const d of [
+      'ex_ample.com',
+      '-iana.org',
+      'a..b.com',
+      'x'.repeat(64) + '.com',
+      'xn--zz.com',
+      'a.b-',
+    ]) {
       assert.equal(diagnose(`u@${d}`).category, 'invalid', d);
     }
   });
@@ -82,11 +117,18 @@ describe('address/syntax: normalisation and flags', () => {
 
   it('parses dotted-quad IPv4 strictly', () => {
     assert.equal(isIPv4('1.2.3.4'), true);
-    for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.1.1.1', '1..2.3', '']) assert.equal(isIPv4(bad), false, bad);
+    for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.1.1.1', '1..2.3', ''])
+      assert.equal(isIPv4(bad), false, bad);
   });
 
   it('stays linear on hostile input (no backtracking)', () => {
-    const hostile = ['('.repeat(1000), '"'.repeat(1000), `${'a.'.repeat(500)}@`, `a@${'[' .repeat(1000)}`, '\\'.repeat(1000)];
+    const hostile = [
+      '('.repeat(1000),
+      '"'.repeat(1000),
+      `${'a.'.repeat(500)}@`,
+      `a@${'['.repeat(1000)}`,
+      '\\'.repeat(1000),
+    ];
     for (const h of hostile) assert.equal(diagnose(h).category, 'invalid');
   });
 });

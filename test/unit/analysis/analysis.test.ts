@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { MessageAnalysis } from '../../../src/protocol.ts';
 import { MAX_HEADER_FIELDS } from '../../../sink/analysis/headers.ts';
-import { analyzeMessage, MAX_LINKS, REASON_POINTS, type DkimResolver } from '../../../sink/analysis/index.ts';
+import {
+  analyzeMessage,
+  MAX_LINKS,
+  REASON_POINTS,
+  type DkimResolver,
+} from '../../../sink/analysis/index.ts';
 import { fixture, keyRecord, mapResolver, rsaKey, sign, type TestKey } from './dkim-helpers.ts';
 
 const NOW = () => new Date('2026-11-28T02:00:00Z');
@@ -14,7 +19,11 @@ function codes(a: MessageAnalysis): string[] {
   return a.reasons.map((r) => r.code);
 }
 
-async function analyze(raw: Buffer, resolver: DkimResolver = NO_DNS, parse = true): Promise<MessageAnalysis> {
+async function analyze(
+  raw: Buffer,
+  resolver: DkimResolver = NO_DNS,
+  parse = true,
+): Promise<MessageAnalysis> {
   const parsed: ParsedMail | null = parse ? await simpleParser(raw) : null;
   return analyzeMessage(raw, parsed, { dkimResolver: resolver, now: NOW });
 }
@@ -27,7 +36,16 @@ describe('analysis/analyzeMessage', () => {
 
   it('newsletter with one-click unsubscribe, DKIM-signed over both list headers: clean', async () => {
     const signed = await sign(fixture('newsletter-one-click.eml'), key, {
-      headerList: ['from', 'to', 'subject', 'date', 'message-id', 'list-id', 'list-unsubscribe', 'list-unsubscribe-post'],
+      headerList: [
+        'from',
+        'to',
+        'subject',
+        'date',
+        'message-id',
+        'list-id',
+        'list-unsubscribe',
+        'list-unsubscribe-post',
+      ],
     });
     const a = await analyze(signed, mapResolver({ 'test._domainkey.example.com': keyRecord(key) }));
     assert.deepEqual(a.requiredHeaders, { from: true, date: true, messageId: true });
@@ -57,11 +75,16 @@ describe('analysis/analyzeMessage', () => {
     assert.equal(a.listUnsubscribe.oneClickDkimCovered, false);
     assert.equal(a.dkim.result, 'none');
     assert.deepEqual(codes(a), ['one-click-not-dkim-covered', 'no-dkim']);
-    assert.equal(a.spamScore, REASON_POINTS['one-click-not-dkim-covered'] + REASON_POINTS['no-dkim']);
+    assert.equal(
+      a.spamScore,
+      REASON_POINTS['one-click-not-dkim-covered'] + REASON_POINTS['no-dkim'],
+    );
   });
 
   it('signed without the List-Unsubscribe-Post header in h=: not DKIM-covered', async () => {
-    const signed = await sign(fixture('newsletter-one-click.eml'), key, { headerList: ['from', 'subject', 'list-unsubscribe'] });
+    const signed = await sign(fixture('newsletter-one-click.eml'), key, {
+      headerList: ['from', 'subject', 'list-unsubscribe'],
+    });
     const a = await analyze(signed, mapResolver({ 'test._domainkey.example.com': keyRecord(key) }));
     assert.equal(a.dkim.result, 'pass');
     assert.equal(a.listUnsubscribe.oneClickDkimCovered, false);
@@ -80,7 +103,17 @@ describe('analysis/analyzeMessage', () => {
   it('html-only spammy mail collects the expected reasons and a high score', async () => {
     const a = await analyze(fixture('html-only-spammy.eml'));
     const c = codes(a);
-    for (const expected of ['html-only', 'all-caps-subject', 'excessive-exclamation', 'suspicious-phrases', 'url-shortener', 'ip-address-link', 'mismatched-link-text', 'no-list-unsubscribe', 'no-dkim']) {
+    for (const expected of [
+      'html-only',
+      'all-caps-subject',
+      'excessive-exclamation',
+      'suspicious-phrases',
+      'url-shortener',
+      'ip-address-link',
+      'mismatched-link-text',
+      'no-list-unsubscribe',
+      'no-dkim',
+    ]) {
       assert.ok(c.includes(expected), `${expected} in ${c.join(',')}`);
     }
     assert.equal(a.hasText, false);
@@ -107,14 +140,17 @@ describe('analysis/analyzeMessage', () => {
       const sum = Math.round(a.reasons.reduce((s, r) => s + r.score, 0) * 10) / 10;
       assert.equal(a.spamScore, sum, name);
       for (const r of a.reasons) {
-        if (r.code !== 'suspicious-phrases') assert.equal(r.score, REASON_POINTS[r.code as keyof typeof REASON_POINTS], r.code);
+        if (r.code !== 'suspicious-phrases')
+          assert.equal(r.score, REASON_POINTS[r.code as keyof typeof REASON_POINTS], r.code);
       }
     }
   });
 
   it('future and invalid Date headers are flagged against the injected clock', async () => {
     const base = 'From: a@example.com\r\nMessage-ID: <d@example.com>\r\nSubject: date test\r\n';
-    const future = await analyze(Buffer.from(`${base}Date: Mon, 1 Jan 2029 00:00:00 +0000\r\n\r\nhello\r\n`));
+    const future = await analyze(
+      Buffer.from(`${base}Date: Mon, 1 Jan 2029 00:00:00 +0000\r\n\r\nhello\r\n`),
+    );
     assert.ok(codes(future).includes('future-date'));
     const invalid = await analyze(Buffer.from(`${base}Date: yesterday-ish\r\n\r\nhello\r\n`));
     assert.ok(codes(invalid).includes('invalid-date'));
@@ -124,11 +160,18 @@ describe('analysis/analyzeMessage', () => {
     this.timeout(20_000); // the machines are shared; these inputs are large on purpose
     it(`100,000 links: at most ${MAX_LINKS} kept, marked truncated`, async () => {
       const lines: string[] = [];
-      for (let i = 0; i < 100_000; i++) lines.push(`<a href="https://example.com/l/${i}">https://example.com/l/${i}</a>`);
+      for (let i = 0; i < 100_000; i++)
+        lines.push(`<a href="https://example.com/l/${i}">https://example.com/l/${i}</a>`);
       const html = lines.join('\r\n');
-      const raw = Buffer.from(`From: a@example.com\r\nDate: Sat, 28 Nov 2026 01:00:00 +0000\r\nMessage-ID: <l@example.com>\r\nSubject: links\r\nContent-Type: text/html\r\n\r\n${html}\r\n`);
+      const raw = Buffer.from(
+        `From: a@example.com\r\nDate: Sat, 28 Nov 2026 01:00:00 +0000\r\nMessage-ID: <l@example.com>\r\nSubject: links\r\nContent-Type: text/html\r\n\r\n${html}\r\n`,
+      );
       // What mailparser returns for this message, without spending seconds in mailparser itself.
-      const parsed = { html, text: html.replace(/<[^>]*>/g, ''), subject: 'links' } as unknown as ParsedMail;
+      const parsed = {
+        html,
+        text: html.replace(/<[^>]*>/g, ''),
+        subject: 'links',
+      } as unknown as ParsedMail;
       const a = await analyzeMessage(raw, parsed, { dkimResolver: NO_DNS, now: NOW });
       assert.equal(a.links.length, MAX_LINKS);
       assert.equal(new Set(a.links).size, MAX_LINKS);
@@ -136,8 +179,12 @@ describe('analysis/analyzeMessage', () => {
     });
 
     it(`${MAX_HEADER_FIELDS + 5000} headers and a 1 MB header value`, async () => {
-      const many = Array.from({ length: MAX_HEADER_FIELDS + 5000 }, (_v, i) => `X-H${i}: v`).join('\r\n');
-      const raw = Buffer.from(`From: a@example.com\r\nSubject: ${'A'.repeat(1_000_000)}\r\n${many}\r\n\r\nbody\r\n`);
+      const many = Array.from({ length: MAX_HEADER_FIELDS + 5000 }, (_v, i) => `X-H${i}: v`).join(
+        '\r\n',
+      );
+      const raw = Buffer.from(
+        `From: a@example.com\r\nSubject: ${'A'.repeat(1_000_000)}\r\n${many}\r\n\r\nbody\r\n`,
+      );
       const a = await analyze(raw, NO_DNS, false);
       assert.equal(a.requiredHeaders.from, true);
       assert.ok(codes(a).includes('analysis-truncated'));
@@ -149,7 +196,10 @@ describe('analysis/analyzeMessage', () => {
       const raw = Buffer.from(`From: a@example.com\r\nContent-Type: text/html\r\n\r\n${html}`);
       const a = await analyze(raw, NO_DNS, false);
       for (const l of a.links) assert.ok(l.length <= 2048);
-      assert.equal(a.reasons.find((r) => r.message.startsWith('analysis failed')), undefined);
+      assert.equal(
+        a.reasons.find((r) => r.message.startsWith('analysis failed')),
+        undefined,
+      );
       assert.equal(a.hasHtml, true);
     });
 
@@ -159,13 +209,19 @@ describe('analysis/analyzeMessage', () => {
         Buffer.from('\r\n\r\n'),
         Buffer.from('no colon here\r\nstill none'),
         Buffer.from([0, 1, 2, 255, 254, 13, 10, 13, 10, 0, 0]),
-        Buffer.from('From: a@example.com\nDKIM-Signature: v=1; a=rsa-sha256; b=; bh=; d=; s=; h=\n\n\0\0\0'),
+        Buffer.from(
+          'From: a@example.com\nDKIM-Signature: v=1; a=rsa-sha256; b=; bh=; d=; s=; h=\n\n\0\0\0',
+        ),
         Buffer.from('Subject: =?utf-8?B?!!!?= =?x-unknown?Q?abc?=\r\n\r\n'),
       ];
       for (const raw of inputs) {
         const a = await analyzeMessage(raw, null, { dkimResolver: NO_DNS, now: NOW });
         assert.equal(typeof a.spamScore, 'number');
-        assert.equal(a.reasons.find((r) => r.message.startsWith('analysis failed')), undefined, 'no internal exception');
+        assert.equal(
+          a.reasons.find((r) => r.message.startsWith('analysis failed')),
+          undefined,
+          'no internal exception',
+        );
       }
     });
 
@@ -177,17 +233,29 @@ describe('analysis/analyzeMessage', () => {
       };
       const signed = await sign(fixture('newsletter-one-click.eml'), key);
       const resolver = mapResolver({ 'test._domainkey.example.com': keyRecord(key) });
-      const bases = [signed, fixture('html-only-spammy.eml'), fixture('broken-mime.eml'), fixture('missing-headers.eml')];
+      const bases = [
+        signed,
+        fixture('html-only-spammy.eml'),
+        fixture('broken-mime.eml'),
+        fixture('missing-headers.eml'),
+      ];
       const alphabet = Buffer.from('\r\n\0<>="\';:=?!. \tahttps://@\xff');
       for (let i = 0; i < 500; i++) {
         const buf = Buffer.from(bases[i % bases.length]);
-        for (let k = rand(20) + 1; k > 0; k--) buf[rand(buf.length)] = alphabet[rand(alphabet.length)];
+        for (let k = rand(20) + 1; k > 0; k--)
+          buf[rand(buf.length)] = alphabet[rand(alphabet.length)];
         const cut = rand(4) === 0 ? buf.subarray(0, rand(buf.length)) : buf;
         const parsed = i % 10 === 0 ? await simpleParser(cut).catch(() => null) : null;
         const a = await analyzeMessage(cut, parsed, { dkimResolver: resolver, now: NOW });
         assert.equal(typeof a.spamScore, 'number', `mutation ${i}`);
-        assert.equal(a.reasons.find((r) => r.message.startsWith('analysis failed')), undefined, `mutation ${i} hit the fallback`);
-        assert.ok(['pass', 'fail', 'neutral', 'none', 'temperror', 'permerror'].includes(a.dkim.result));
+        assert.equal(
+          a.reasons.find((r) => r.message.startsWith('analysis failed')),
+          undefined,
+          `mutation ${i} hit the fallback`,
+        );
+        assert.ok(
+          ['pass', 'fail', 'neutral', 'none', 'temperror', 'permerror'].includes(a.dkim.result),
+        );
       }
     });
 

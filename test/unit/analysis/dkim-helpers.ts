@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { DkimResolver } from '../../../sink/analysis/index.ts';
 
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'analysis');
+export const FIXTURES = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'fixtures',
+  'analysis',
+);
 
 export function fixture(name: string): Buffer {
   return readFileSync(join(FIXTURES, name));
@@ -51,11 +57,15 @@ export function keyRecord(key: TestKey): string {
 }
 
 /** A resolver over a map of `selector._domainkey.domain` -> TXT text; unknown names reject with ENOTFOUND like node:dns. */
-export function mapResolver(records: Record<string, string | string[]>, calls?: string[]): DkimResolver {
+export function mapResolver(
+  records: Record<string, string | string[]>,
+  calls?: string[],
+): DkimResolver {
   return async (name) => {
     calls?.push(name);
     const rec = records[name.toLowerCase()];
-    if (rec === undefined) throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    if (rec === undefined)
+      throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
     // Split long records into 255-character strings, as DNS does.
     const texts = Array.isArray(rec) ? rec : [rec];
     return texts.map((t) => t.match(/.{1,255}/g) ?? ['']);

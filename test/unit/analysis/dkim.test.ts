@@ -13,7 +13,15 @@ import {
 } from '../../../sink/analysis/dkim.ts';
 import { splitMessage } from '../../../sink/analysis/headers.ts';
 import { analyzeMessage } from '../../../sink/analysis/index.ts';
-import { ed25519Key, fixture, keyRecord, mapResolver, rsaKey, sign, type TestKey } from './dkim-helpers.ts';
+import {
+  ed25519Key,
+  fixture,
+  keyRecord,
+  mapResolver,
+  rsaKey,
+  sign,
+  type TestKey,
+} from './dkim-helpers.ts';
 
 const MESSAGE = Buffer.from(
   [
@@ -81,7 +89,12 @@ describe('analysis/dkim', () => {
       assert.equal(canonicalizeBody('a\nb\n', 'simple'), 'a\r\nb\r\n');
     });
     it('relaxed header: lower-case name, unfolded, single spaces, no blanks around the colon', () => {
-      const h = { name: 'SUBJect', key: 'subject', raw: 'SUBJect \t:  Hello \r\n\t  World  ', value: '' };
+      const h = {
+        name: 'SUBJect',
+        key: 'subject',
+        raw: 'SUBJect \t:  Hello \r\n\t  World  ',
+        value: '',
+      };
       assert.equal(canonicalizeHeader(h, 'relaxed'), 'subject:Hello World');
       assert.equal(canonicalizeHeader(h, 'simple'), h.raw);
     });
@@ -112,7 +125,11 @@ describe('analysis/dkim', () => {
 
   it('verifies two signatures independently and reports the best result', async () => {
     const once = await sign(MESSAGE, rsa, { selector: 'a' });
-    const twice = await sign(once, ed, { selector: 'b', domain: 'other.example', algorithm: 'ed25519-sha256' });
+    const twice = await sign(once, ed, {
+      selector: 'b',
+      domain: 'other.example',
+      algorithm: 'ed25519-sha256',
+    });
     const v = await verify(twice, { 'a._domainkey.example.com': keyRecord(rsa) }); // b's key is missing
     assert.equal(v.signatures.length, 2);
     const bySelector = Object.fromEntries(v.signatures.map((s) => [s.selector, s.result]));
@@ -122,7 +139,10 @@ describe('analysis/dkim', () => {
 
   it('fails when the body was changed after signing', async () => {
     const signed = await sign(MESSAGE, rsa);
-    const tampered = Buffer.from(signed.toString('latin1').replace('second line', 'second lime'), 'latin1');
+    const tampered = Buffer.from(
+      signed.toString('latin1').replace('second line', 'second lime'),
+      'latin1',
+    );
     const v = await verify(tampered, { 'test._domainkey.example.com': keyRecord(rsa) });
     assert.equal(v.result, 'fail');
     assert.match(v.signatures[0].info ?? '', /body hash/);
@@ -130,7 +150,10 @@ describe('analysis/dkim', () => {
 
   it('fails when a signed header was changed after signing', async () => {
     const signed = await sign(MESSAGE, rsa);
-    const tampered = Buffer.from(signed.toString('latin1').replace('Subject: Hello', 'Subject: Jello'), 'latin1');
+    const tampered = Buffer.from(
+      signed.toString('latin1').replace('Subject: Hello', 'Subject: Jello'),
+      'latin1',
+    );
     const v = await verify(tampered, { 'test._domainkey.example.com': keyRecord(rsa) });
     assert.equal(v.result, 'fail');
     assert.match(v.signatures[0].info ?? '', /signature did not verify/);
@@ -147,7 +170,9 @@ describe('analysis/dkim', () => {
 
   it('still passes when an unsigned header is added', async () => {
     const signed = await sign(MESSAGE, rsa);
-    const v = await verify(Buffer.concat([Buffer.from('Received: from somewhere\r\n'), signed]), { 'test._domainkey.example.com': keyRecord(rsa) });
+    const v = await verify(Buffer.concat([Buffer.from('Received: from somewhere\r\n'), signed]), {
+      'test._domainkey.example.com': keyRecord(rsa),
+    });
     assert.equal(v.result, 'pass');
   });
 
@@ -164,7 +189,9 @@ describe('analysis/dkim', () => {
     const v = await verify(appended, { 'test._domainkey.example.com': keyRecord(rsa) });
     assert.equal(v.result, 'pass', JSON.stringify(v.signatures));
     assert.equal(v.signatures[0].bodyLength, 10);
-    const a = await analyzeMessage(appended, null, { dkimResolver: mapResolver({ 'test._domainkey.example.com': keyRecord(rsa) }) });
+    const a = await analyzeMessage(appended, null, {
+      dkimResolver: mapResolver({ 'test._domainkey.example.com': keyRecord(rsa) }),
+    });
     assert.ok(a.reasons.some((r) => r.code === 'dkim-body-length'));
   });
 
@@ -200,8 +227,14 @@ describe('analysis/dkim', () => {
 
   it('permerror for a revoked key (empty p=) and for a key of the wrong type', async () => {
     const signed = await sign(MESSAGE, rsa);
-    assert.equal((await verify(signed, { 'test._domainkey.example.com': 'v=DKIM1; k=rsa; p=' })).result, 'permerror');
-    assert.equal((await verify(signed, { 'test._domainkey.example.com': keyRecord(ed) })).result, 'permerror');
+    assert.equal(
+      (await verify(signed, { 'test._domainkey.example.com': 'v=DKIM1; k=rsa; p=' })).result,
+      'permerror',
+    );
+    assert.equal(
+      (await verify(signed, { 'test._domainkey.example.com': keyRecord(ed) })).result,
+      'permerror',
+    );
   });
 
   it('fails with the wrong key of the right type', async () => {
@@ -228,9 +261,15 @@ describe('analysis/dkim', () => {
 
   it('fails an expired signature (x=) against the injected clock', async () => {
     const signTime = new Date('2026-11-01T00:00:00Z');
-    const signed = await sign(MESSAGE, rsa, { signTime, expires: new Date('2026-11-02T00:00:00Z') });
+    const signed = await sign(MESSAGE, rsa, {
+      signTime,
+      expires: new Date('2026-11-02T00:00:00Z'),
+    });
     const records = { 'test._domainkey.example.com': keyRecord(rsa) };
-    assert.equal((await verify(signed, records, () => new Date('2026-11-01T12:00:00Z'))).result, 'pass');
+    assert.equal(
+      (await verify(signed, records, () => new Date('2026-11-01T12:00:00Z'))).result,
+      'pass',
+    );
     const late = await verify(signed, records, () => new Date('2026-11-03T00:00:00Z'));
     assert.equal(late.result, 'fail');
     assert.match(late.signatures[0].info ?? '', /expired/);
@@ -260,10 +299,13 @@ describe('analysis/dkim', () => {
 
   it(`checks at most ${MAX_DKIM_SIGNATURES} signatures and reports the rest as skipped`, async () => {
     let signed: Buffer = MESSAGE;
-    for (let i = 0; i < MAX_DKIM_SIGNATURES + 3; i++) signed = await sign(signed, ed, { algorithm: 'ed25519-sha256', selector: 'ed' });
+    for (let i = 0; i < MAX_DKIM_SIGNATURES + 3; i++)
+      signed = await sign(signed, ed, { algorithm: 'ed25519-sha256', selector: 'ed' });
     const calls: string[] = [];
     const split = splitMessage(signed);
-    const v = await verifyDkim(signed, split.headers, split.bodyOffset, { resolver: mapResolver({ 'ed._domainkey.example.com': keyRecord(ed) }, calls) });
+    const v = await verifyDkim(signed, split.headers, split.bodyOffset, {
+      resolver: mapResolver({ 'ed._domainkey.example.com': keyRecord(ed) }, calls),
+    });
     assert.equal(v.signatures.length, MAX_DKIM_SIGNATURES);
     assert.equal(v.skipped, 3);
     assert.equal(calls.length, 1, 'the key is looked up once per message');
@@ -297,10 +339,14 @@ describe('analysis/dkim', () => {
 
     it('a lookup that never answers settles as ETIMEOUT within the time box and is remembered as a failure', async () => {
       const calls: string[] = [];
-      const r = cachingResolver(async (name) => {
-        calls.push(name);
-        return new Promise<string[][]>(() => undefined);
-      }, () => 0, 30);
+      const r = cachingResolver(
+        async (name) => {
+          calls.push(name);
+          return new Promise<string[][]>(() => undefined);
+        },
+        () => 0,
+        30,
+      );
       await assert.rejects(r('hung._domainkey.example.com', 'TXT'), { code: 'ETIMEOUT' });
       await assert.rejects(r('hung._domainkey.example.com', 'TXT'), { code: 'ETIMEOUT' });
       assert.equal(calls.length, 1);
@@ -308,19 +354,38 @@ describe('analysis/dkim', () => {
   });
 
   it('verifies a signature made with node:crypto by hand (independent of mailauth), with the key split across TXT strings', async () => {
-    const raw = handSign('From: joe@example.com\r\nSubject: hand made\r\n', 'Hi.\r\n', rsa, 'from:subject');
+    const raw = handSign(
+      'From: joe@example.com\r\nSubject: hand made\r\n',
+      'Hi.\r\n',
+      rsa,
+      'from:subject',
+    );
     const v = await verify(raw, { 'hand._domainkey.example.com': `v=DKIM1; p=${rsa.p}` });
     assert.equal(v.result, 'pass', JSON.stringify(v.signatures));
   });
 
-  it('agrees with mailauth\'s verifier on pass and fail for the newsletter fixture', async () => {
+  it("agrees with mailauth's verifier on pass and fail for the newsletter fixture", async () => {
     const signed = await sign(fixture('newsletter-one-click.eml'), rsa, {
-      headerList: ['from', 'to', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post'],
+      headerList: [
+        'from',
+        'to',
+        'subject',
+        'date',
+        'message-id',
+        'list-unsubscribe',
+        'list-unsubscribe-post',
+      ],
     });
-    const tampered = Buffer.from(signed.toString('latin1').replace('Three new', 'Four new'), 'latin1');
+    const tampered = Buffer.from(
+      signed.toString('latin1').replace('Three new', 'Four new'),
+      'latin1',
+    );
     const records = { 'test._domainkey.example.com': keyRecord(rsa) };
     const resolver = mapResolver(records);
-    for (const [raw, expected] of [[signed, 'pass'], [tampered, 'fail']] as const) {
+    for (const [raw, expected] of [
+      [signed, 'pass'],
+      [tampered, 'fail'],
+    ] as const) {
       const ours = await verify(raw, records);
       const theirs = await dkimVerify(raw, { resolver: resolver as never });
       assert.equal(ours.result, expected);

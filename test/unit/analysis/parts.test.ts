@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { headerText, requiredHeaders, splitMessage } from '../../../sink/analysis/headers.ts';
-import { decodeEntities, extractLinks, hostOf, MAX_LINK_CHARS, stripTags } from '../../../sink/analysis/links.ts';
-import { REASON_POINTS, spamSignals, type SignalInput } from '../../../sink/analysis/spam-signals.ts';
+import {
+  decodeEntities,
+  extractLinks,
+  hostOf,
+  MAX_LINK_CHARS,
+  stripTags,
+} from '../../../sink/analysis/links.ts';
+import {
+  REASON_POINTS,
+  spamSignals,
+  type SignalInput,
+} from '../../../sink/analysis/spam-signals.ts';
 import { analyzeListUnsubscribe } from '../../../sink/analysis/unsubscribe.ts';
 
 function headersOf(text: string) {
@@ -30,11 +40,18 @@ describe('analysis/headers', () => {
   });
 
   it('ignores lines that are not fields', () => {
-    assert.deepEqual(headersOf('garbage line\r\nX: 1\r\n: empty name\r\nbad name: 2').map((h) => h.key), ['x']);
+    assert.deepEqual(
+      headersOf('garbage line\r\nX: 1\r\n: empty name\r\nbad name: 2').map((h) => h.key),
+      ['x'],
+    );
   });
 
   it('required headers must be present and non-empty', () => {
-    assert.deepEqual(requiredHeaders(headersOf('From: a@b\r\nDate: \r\nMessage-ID: <x@y>')), { from: true, date: false, messageId: true });
+    assert.deepEqual(requiredHeaders(headersOf('From: a@b\r\nDate: \r\nMessage-ID: <x@y>')), {
+      from: true,
+      date: false,
+      messageId: true,
+    });
   });
 
   it('decodes RFC 2047 words and raw UTF-8', () => {
@@ -46,7 +63,11 @@ describe('analysis/headers', () => {
 
 describe('analysis/unsubscribe', () => {
   it('reads URLs and mailto, and recognises RFC 8058 one-click', () => {
-    const lu = analyzeListUnsubscribe(headersOf('List-Unsubscribe: <mailto:u@x.example>,\r\n <https://x.example/u?id=1>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click'));
+    const lu = analyzeListUnsubscribe(
+      headersOf(
+        'List-Unsubscribe: <mailto:u@x.example>,\r\n <https://x.example/u?id=1>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click',
+      ),
+    );
     assert.deepEqual(lu, {
       present: true,
       oneClick: true,
@@ -59,15 +80,28 @@ describe('analysis/unsubscribe', () => {
   });
 
   it('one-click needs https and the exact Post value', () => {
-    assert.equal(analyzeListUnsubscribe(headersOf('List-Unsubscribe: <http://x.example/u>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click')).oneClick, false);
-    const bad = analyzeListUnsubscribe(headersOf('List-Unsubscribe: <https://x.example/u>\r\nList-Unsubscribe-Post: yes please'));
+    assert.equal(
+      analyzeListUnsubscribe(
+        headersOf(
+          'List-Unsubscribe: <http://x.example/u>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click',
+        ),
+      ).oneClick,
+      false,
+    );
+    const bad = analyzeListUnsubscribe(
+      headersOf('List-Unsubscribe: <https://x.example/u>\r\nList-Unsubscribe-Post: yes please'),
+    );
     assert.equal(bad.oneClick, false);
     assert.equal(bad.postValid, false);
   });
 
   it('no header, or no usable URI: not present', () => {
     assert.equal(analyzeListUnsubscribe(headersOf('X: 1')).present, false);
-    assert.equal(analyzeListUnsubscribe(headersOf('List-Unsubscribe: just text, <javascript:alert(1)>')).present, false);
+    assert.equal(
+      analyzeListUnsubscribe(headersOf('List-Unsubscribe: just text, <javascript:alert(1)>'))
+        .present,
+      false,
+    );
   });
 
   it('keeps at most 10 URIs', () => {
@@ -94,17 +128,25 @@ describe('analysis/links', () => {
   });
 
   it('keeps a bracket that belongs to the URL', () => {
-    assert.deepEqual(extractLinks('see https://en.example/wiki/Foo_(bar).', null).links, ['https://en.example/wiki/Foo_(bar)']);
+    assert.deepEqual(extractLinks('see https://en.example/wiki/Foo_(bar).', null).links, [
+      'https://en.example/wiki/Foo_(bar)',
+    ]);
   });
 
   it('spots anchor text showing another domain than the href', () => {
-    const scan = extractLinks(null, '<a href="https://evil.example/x"><b>https://bank.example</b></a> <a href="https://www.bank.example/y">bank.example</a>');
-    assert.deepEqual(scan.mismatched, [{ href: 'https://evil.example/x', text: 'https://bank.example' }]);
+    const scan = extractLinks(
+      null,
+      '<a href="https://evil.example/x"><b>https://bank.example</b></a> <a href="https://www.bank.example/y">bank.example</a>',
+    );
+    assert.deepEqual(scan.mismatched, [
+      { href: 'https://evil.example/x', text: 'https://bank.example' },
+    ]);
   });
 
   it('cuts links at the length bound', () => {
     const long = `https://a.example/${'x'.repeat(5000)}`;
-    for (const l of extractLinks(long, `<a href="${long}">x</a>`).links) assert.ok(l.length <= MAX_LINK_CHARS);
+    for (const l of extractLinks(long, `<a href="${long}">x</a>`).links)
+      assert.ok(l.length <= MAX_LINK_CHARS);
   });
 
   it('helpers: hostOf, decodeEntities, stripTags', () => {
@@ -112,7 +154,10 @@ describe('analysis/links', () => {
     assert.equal(hostOf('https://[2001:db8::1]/'), '[2001:db8::1]');
     assert.equal(hostOf('ftp://x'), null);
     // As a browser reads them: out of range is U+FFFD, zero padding does not hide a character.
-    assert.equal(decodeEntities('&lt;&#65;&#x42;&amp;&bogus;&#99999999;&#0000000000065;&#x0000000000043;'), '<AB&&bogus;\uFFFDAC');
+    assert.equal(
+      decodeEntities('&lt;&#65;&#x42;&amp;&bogus;&#99999999;&#0000000000065;&#x0000000000043;'),
+      '<AB&&bogus;\uFFFDAC',
+    );
     assert.equal(stripTags('a<b>c</b>d<unterminated'), 'a c d');
   });
 });
@@ -128,7 +173,15 @@ describe('analysis/spam-signals', () => {
     hasHtml: false,
     links: [],
     mismatchedLinks: [],
-    listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [], postHeader: false, postValid: false, hasHttps: false },
+    listUnsubscribe: {
+      present: false,
+      oneClick: false,
+      urls: [],
+      mailto: [],
+      postHeader: false,
+      postValid: false,
+      hasHttps: false,
+    },
     bulk: false,
     dkim: 'pass',
     oneClickDkimCovered: false,
@@ -157,8 +210,22 @@ describe('analysis/spam-signals', () => {
       [{ dkim: 'fail' }, 'dkim-fail'],
       [{ dkim: 'none' }, 'no-dkim'],
       [{ parseError: true }, 'mime-parse-error'],
-      [{ listUnsubscribe: { ...base.listUnsubscribe, present: true, urls: ['http://x/u'], postHeader: true, postValid: true } }, 'one-click-not-https'],
-      [{ listUnsubscribe: { ...base.listUnsubscribe, postHeader: true, postValid: false } }, 'one-click-incomplete'],
+      [
+        {
+          listUnsubscribe: {
+            ...base.listUnsubscribe,
+            present: true,
+            urls: ['http://x/u'],
+            postHeader: true,
+            postValid: true,
+          },
+        },
+        'one-click-not-https',
+      ],
+      [
+        { listUnsubscribe: { ...base.listUnsubscribe, postHeader: true, postValid: false } },
+        'one-click-incomplete',
+      ],
     ];
     for (const [patch, code] of cases) {
       const codes = spamSignals({ ...base, ...patch }).reasons.map((r) => r.code);
@@ -172,7 +239,10 @@ describe('analysis/spam-signals', () => {
   });
 
   it('phrase points are capped', () => {
-    const r = spamSignals({ ...base, text: 'act now limited time click here buy now winner urgent guaranteed miracle' });
+    const r = spamSignals({
+      ...base,
+      text: 'act now limited time click here buy now winner urgent guaranteed miracle',
+    });
     assert.equal(r.reasons[0].score, 3);
   });
 });

@@ -19,6 +19,7 @@ describe('check: docs/checks.md documents the stable codes', () => {
   });
 
   it('lists every syntax diagnosis code', () => {
-    for (const code of Object.keys(DIAGNOSES)) assert.ok(section.includes(`\`${code}\``), `diagnosis ${code} missing from docs/checks.md`);
+    for (const code of Object.keys(DIAGNOSES))
+      assert.ok(section.includes(`\`${code}\``), `diagnosis ${code} missing from docs/checks.md`);
   });
 });

@@ -2,15 +2,48 @@ import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import { FakeClock, flushMicrotasks } from '../../support/fake-clock.ts';
 import { KeyedLimiter } from '../../../src/limits/keyed-limiter.ts';
-import { DnsChecker, isNonPublicIp, type DnsResolver, type DomainDns } from '../../../src/address/dns.ts';
-import { SmtpStage, port25Reachable, type SmtpSession, type SmtpTransport } from '../../../src/check/smtp-stage.ts';
-import { classifyRcpt, enhancedOf, heloProblem, mailFromProblem, type SmtpReply } from '../../../src/address/smtp-plan.ts';
-import { ProviderStage, parseRetryAfter, type HttpClient, type HttpResponse } from '../../../src/check/provider-stage.ts';
+import {
+  DnsChecker,
+  isNonPublicIp,
+  type DnsResolver,
+  type DomainDns,
+} from '../../../src/address/dns.ts';
+import {
+  SmtpStage,
+  port25Reachable,
+  type SmtpSession,
+  type SmtpTransport,
+} from '../../../src/check/smtp-stage.ts';
+import {
+  classifyRcpt,
+  enhancedOf,
+  heloProblem,
+  mailFromProblem,
+  type SmtpReply,
+} from '../../../src/address/smtp-plan.ts';
+import {
+  ProviderStage,
+  parseRetryAfter,
+  type HttpClient,
+  type HttpResponse,
+} from '../../../src/check/provider-stage.ts';
 import { parseProviderConfig, parseJsonPath, getPath } from '../../../src/check/provider-config.ts';
 
 const err = (code: string): Error => Object.assign(new Error(code), { code });
 
-function resolverFrom(zone: Record<string, { mx?: Array<{ exchange: string; priority: number }>; a?: string[]; aaaa?: string[]; nx?: boolean; hang?: boolean; fail?: string }>): DnsResolver & { count: number } {
+function resolverFrom(
+  zone: Record<
+    string,
+    {
+      mx?: Array<{ exchange: string; priority: number }>;
+      a?: string[];
+      aaaa?: string[];
+      nx?: boolean;
+      hang?: boolean;
+      fail?: string;
+    }
+  >,
+): DnsResolver & { count: number } {
   const r = {
     count: 0,
     async resolveMx(n: string) {
@@ -22,20 +55,37 @@ function resolverFrom(zone: Record<string, { mx?: Array<{ exchange: string; prio
       if (!e.mx) throw err('ENODATA');
       return e.mx;
     },
-    async resolve4(n: string) { const e = zone[n]; if (!e) throw err('ENOTFOUND'); if (!e.a) throw err('ENODATA'); return e.a; },
-    async resolve6(n: string) { const e = zone[n]; if (!e) throw err('ENOTFOUND'); if (!e.aaaa) throw err('ENODATA'); return e.aaaa; },
+    async resolve4(n: string) {
+      const e = zone[n];
+      if (!e) throw err('ENOTFOUND');
+      if (!e.a) throw err('ENODATA');
+      return e.a;
+    },
+    async resolve6(n: string) {
+      const e = zone[n];
+      if (!e) throw err('ENOTFOUND');
+      if (!e.aaaa) throw err('ENODATA');
+      return e.aaaa;
+    },
   };
   return r;
 }
 
 describe('address/dns: DnsChecker', () => {
   const zone = {
-    'ok.test': { mx: [{ exchange: 'mx2.ok.test', priority: 20 }, { exchange: 'mx1.ok.test', priority: 10 }] },
-    'mx1.ok.test': { a: ['192.0.2.1'] }, 'mx2.ok.test': { aaaa: ['2001:db8::1'] },
+    'ok.test': {
+      mx: [
+        { exchange: 'mx2.ok.test', priority: 20 },
+        { exchange: 'mx1.ok.test', priority: 10 },
+      ],
+    },
+    'mx1.ok.test': { a: ['192.0.2.1'] },
+    'mx2.ok.test': { aaaa: ['2001:db8::1'] },
     'null.test': { mx: [{ exchange: '', priority: 0 }] },
     'implicit.test': { a: ['192.0.2.7'] },
     'nomail.test': {},
-    'private.test': { mx: [{ exchange: 'mx.private.test', priority: 1 }] }, 'mx.private.test': { a: ['10.1.2.3'] },
+    'private.test': { mx: [{ exchange: 'mx.private.test', priority: 1 }] },
+    'mx.private.test': { a: ['10.1.2.3'] },
     'dangling.test': { mx: [{ exchange: 'gone.test', priority: 1 }] },
     'slow.test': { hang: true },
     'servfail.test': { fail: 'ESERVFAIL' },
@@ -45,7 +95,10 @@ describe('address/dns: DnsChecker', () => {
     const d = new DnsChecker({ resolver: resolverFrom(zone), clock: new FakeClock() });
     const ok = await d.lookup('ok.test');
     assert.equal(ok.status, 'ok');
-    assert.deepEqual(ok.mx.map((m) => m.exchange), ['mx1.ok.test', 'mx2.ok.test']);
+    assert.deepEqual(
+      ok.mx.map((m) => m.exchange),
+      ['mx1.ok.test', 'mx2.ok.test'],
+    );
     assert.deepEqual(ok.mx[1].addresses, ['2001:db8::1']);
     assert.equal((await d.lookup('null.test')).status, 'null_mx');
     const imp = await d.lookup('implicit.test');
@@ -78,8 +131,22 @@ describe('address/dns: DnsChecker', () => {
   });
 
   it('knows non-public address ranges', () => {
-    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.1.1', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1']) assert.equal(isNonPublicIp(ip), true, ip);
-    for (const ip of ['8.8.8.8', '172.32.0.1', '2001:4860::8888', '192.0.2.1']) assert.equal(isNonPublicIp(ip), false, ip);
+    for (const ip of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.1.1',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+    ])
+      assert.equal(isNonPublicIp(ip), true, ip);
+    for (const ip of ['8.8.8.8', '172.32.0.1', '2001:4860::8888', '192.0.2.1'])
+      assert.equal(isNonPublicIp(ip), false, ip);
   });
 });
 
@@ -96,7 +163,11 @@ describe('address/smtp-plan', () => {
   });
 
   it('classifies RCPT replies: accepted, no mailbox, greylisting, blocks', () => {
-    const r = (code: number, message: string): SmtpReply => ({ code, message, ...(enhancedOf(message) ? { enhanced: enhancedOf(message) } : {}) });
+    const r = (code: number, message: string): SmtpReply => ({
+      code,
+      message,
+      ...(enhancedOf(message) ? { enhanced: enhancedOf(message) } : {}),
+    });
     assert.equal(classifyRcpt(r(250, '2.1.5 OK')), 'accepted');
     assert.equal(classifyRcpt(r(550, '5.1.1 No such user')), 'no_mailbox');
     assert.equal(classifyRcpt(r(451, '4.7.1 Greylisted, try later')), 'temporary');
@@ -109,9 +180,15 @@ describe('address/smtp-plan', () => {
 });
 
 /** A scripted SMTP server: `rcpt(address, attempt)` decides each RCPT reply. */
-function fakeSmtp(rcpt: (address: string, sessionNo: number) => SmtpReply, opts: { refuse?: boolean } = {}): SmtpTransport & { sessions: number; commands: string[]; inFlight: number; peak: number } {
+function fakeSmtp(
+  rcpt: (address: string, sessionNo: number) => SmtpReply,
+  opts: { refuse?: boolean } = {},
+): SmtpTransport & { sessions: number; commands: string[]; inFlight: number; peak: number } {
   const t = {
-    sessions: 0, commands: [] as string[], inFlight: 0, peak: 0,
+    sessions: 0,
+    commands: [] as string[],
+    inFlight: 0,
+    peak: 0,
     async connect(): Promise<SmtpSession> {
       if (opts.refuse) throw new Error('ECONNREFUSED');
       const n = ++t.sessions;
@@ -125,28 +202,53 @@ function fakeSmtp(rcpt: (address: string, sessionNo: number) => SmtpReply, opts:
           if (line.startsWith('RCPT TO:<')) return rcpt(line.slice(9, -1), n);
           return { code: 250, message: 'OK' };
         },
-        async close() { t.inFlight--; },
+        async close() {
+          t.inFlight--;
+        },
       };
     },
   };
   return t;
 }
 
-const dnsOk = (domain: string, ip = '192.0.2.25'): DomainDns => ({ status: 'ok', implicitMx: false, mx: [{ exchange: `mx.${domain}`, priority: 10, addresses: [ip], private: false }] });
+const dnsOk = (domain: string, ip = '192.0.2.25'): DomainDns => ({
+  status: 'ok',
+  implicitMx: false,
+  mx: [{ exchange: `mx.${domain}`, priority: 10, addresses: [ip], private: false }],
+});
 
-function stage(transport: SmtpTransport, clock: FakeClock, over: Partial<ConstructorParameters<typeof SmtpStage>[0]> = {}): SmtpStage {
+function stage(
+  transport: SmtpTransport,
+  clock: FakeClock,
+  over: Partial<ConstructorParameters<typeof SmtpStage>[0]> = {},
+): SmtpStage {
   let seed = 1;
   return new SmtpStage({
-    transport, clock, random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647), helo: 'probe.example.net', mailFrom: '', port: 25, allowPrivate: false,
+    transport,
+    clock,
+    random: () => (seed = (seed * 16807) % 2147483647) / 2147483647,
+    helo: 'probe.example.net',
+    mailFrom: '',
+    port: 25,
+    allowPrivate: false,
     domainLimiter: new KeyedLimiter({ concurrency: 1, rate: 1000, burst: 1000 }, clock),
     providerLimiter: new KeyedLimiter({ concurrency: 2, rate: 1000, burst: 1000 }, clock),
-    greylistAttempts: 4, greylistBaseMs: 60_000, greylistMaxMs: 300_000, connectAttempts: 2, connectBaseMs: 1000, ...over,
+    greylistAttempts: 4,
+    greylistBaseMs: 60_000,
+    greylistMaxMs: 300_000,
+    connectAttempts: 2,
+    connectBaseMs: 1000,
+    ...over,
   });
 }
 
 describe('check/SmtpStage (fake transport, fake clock)', () => {
   it('reports unknown users as mailbox_not_found and known ones as deliverable', async () => {
-    const t = fakeSmtp((a) => (a.startsWith('alice@') ? { code: 250, message: 'OK' } : { code: 550, enhanced: '5.1.1', message: '5.1.1 unknown' }));
+    const t = fakeSmtp((a) =>
+      a.startsWith('alice@')
+        ? { code: 250, message: 'OK' }
+        : { code: 550, enhanced: '5.1.1', message: '5.1.1 unknown' },
+    );
     const s = stage(t, new FakeClock());
     const ok = await s.probe('alice@strict.test', 'strict.test', dnsOk('strict.test'));
     assert.equal(ok.details.status, 'deliverable');
@@ -173,7 +275,9 @@ describe('check/SmtpStage (fake transport, fake clock)', () => {
       domainLimiter: new KeyedLimiter({ concurrency: 4, rate: 1000, burst: 1000 }, clock),
       providerLimiter: new KeyedLimiter({ concurrency: 4, rate: 1000, burst: 1000 }, clock),
     });
-    const rs = await Promise.all([0, 1, 2, 3].map((i) => s.probe(`user${i}@many.test`, 'many.test', dnsOk('many.test'))));
+    const rs = await Promise.all(
+      [0, 1, 2, 3].map((i) => s.probe(`user${i}@many.test`, 'many.test', dnsOk('many.test'))),
+    );
     assert.ok(t.peak >= 2, `sessions overlapped (peak ${t.peak})`);
     for (const r of rs) assert.deepEqual(r.reasons, ['catch_all']);
     assert.equal(t.commands.filter((c) => c.startsWith('RCPT TO:<ev-')).length, 1);
@@ -181,7 +285,11 @@ describe('check/SmtpStage (fake transport, fake clock)', () => {
 
   it('retries greylisting with backoff on the clock, and succeeds once it clears', async () => {
     const clock = new FakeClock();
-    const t = fakeSmtp((a, n) => (n < 3 ? { code: 451, enhanced: '4.7.1', message: '4.7.1 greylisted' } : { code: 250, message: 'OK' }));
+    const t = fakeSmtp((a, n) =>
+      n < 3
+        ? { code: 451, enhanced: '4.7.1', message: '4.7.1 greylisted' }
+        : { code: 250, message: 'OK' },
+    );
     const s = stage(t, clock);
     const p = s.probe('bob@grey.test', 'grey.test', dnsOk('grey.test'));
     await clock.runUntilIdle();
@@ -204,7 +312,11 @@ describe('check/SmtpStage (fake transport, fake clock)', () => {
 
   it('never dials non-public MX addresses unless allowed', async () => {
     const t = fakeSmtp(() => ({ code: 250, message: 'OK' }));
-    const r = await stage(t, new FakeClock()).probe('a@lan.test', 'lan.test', dnsOk('lan.test', '10.0.0.5'));
+    const r = await stage(t, new FakeClock()).probe(
+      'a@lan.test',
+      'lan.test',
+      dnsOk('lan.test', '10.0.0.5'),
+    );
     assert.deepEqual(r.reasons, ['smtp_skipped_private']);
     assert.equal(t.sessions, 0);
   });
@@ -212,15 +324,29 @@ describe('check/SmtpStage (fake transport, fake clock)', () => {
   it('holds per-domain concurrency (1 session at a time per domain)', async () => {
     const t = fakeSmtp(() => ({ code: 550, message: 'no' }));
     const s = stage(t, new FakeClock());
-    await Promise.all(Array.from({ length: 10 }, (_, i) => s.probe(`u${i}@one.test`, 'one.test', dnsOk('one.test'))));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        s.probe(`u${i}@one.test`, 'one.test', dnsOk('one.test')),
+      ),
+    );
     assert.equal(t.peak, 1);
   });
 
   it('holds per-provider concurrency across domains sharing an MX provider', async () => {
     const t = fakeSmtp(() => ({ code: 550, message: 'no' }));
     const s = stage(t, new FakeClock());
-    const google = (d: string): DomainDns => ({ status: 'ok', implicitMx: false, mx: [{ exchange: 'aspmx.l.google.com', priority: 1, addresses: ['192.0.2.99'], private: false }] });
-    await Promise.all(Array.from({ length: 12 }, (_, i) => s.probe(`u@d${i}.test`, `d${i}.test`, google(`d${i}.test`))));
+    const google = (d: string): DomainDns => ({
+      status: 'ok',
+      implicitMx: false,
+      mx: [
+        { exchange: 'aspmx.l.google.com', priority: 1, addresses: ['192.0.2.99'], private: false },
+      ],
+    });
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        s.probe(`u@d${i}.test`, `d${i}.test`, google(`d${i}.test`)),
+      ),
+    );
     assert.equal(t.peak, 2);
   });
 
@@ -233,21 +359,81 @@ describe('check/SmtpStage (fake transport, fake clock)', () => {
   });
 
   it('port-25 precheck fails when no target answers', async () => {
-    const r = await port25Reachable(fakeSmtp(() => ({ code: 250, message: '' }), { refuse: true }), [{ host: 'a', address: '192.0.2.1', port: 25 }]);
+    const r = await port25Reachable(
+      fakeSmtp(() => ({ code: 250, message: '' }), { refuse: true }),
+      [{ host: 'a', address: '192.0.2.1', port: 25 }],
+    );
     assert.equal(r.ok, false);
-    assert.equal((await port25Reachable(fakeSmtp(() => ({ code: 250, message: '' })), [{ host: 'a', address: '192.0.2.1', port: 25 }])).ok, true);
+    assert.equal(
+      (
+        await port25Reachable(
+          fakeSmtp(() => ({ code: 250, message: '' })),
+          [{ host: 'a', address: '192.0.2.1', port: 25 }],
+        )
+      ).ok,
+      true,
+    );
   });
 });
 
 describe('check/provider', () => {
-  const cfg = (over: Record<string, unknown> = {}) => parseProviderConfig({ url: 'http://127.0.0.1:1/v?email={address}', verdictPath: 'result.status', map: { deliverable: 'valid', undeliverable: 'invalid' }, attempts: 4, breakerThreshold: 3, breakerCooldownMs: 10_000, ...over }, 'p.yaml', { TOKEN: 'sekret' });
+  const cfg = (over: Record<string, unknown> = {}) =>
+    parseProviderConfig(
+      {
+        url: 'http://127.0.0.1:1/v?email={address}',
+        verdictPath: 'result.status',
+        map: { deliverable: 'valid', undeliverable: 'invalid' },
+        attempts: 4,
+        breakerThreshold: 3,
+        breakerCooldownMs: 10_000,
+        ...over,
+      },
+      'p.yaml',
+      { TOKEN: 'sekret' },
+    );
 
   it('validates the config with EV_ERR_PROVIDER_CONFIG and the offending key', () => {
-    assert.throws(() => parseProviderConfig({ url: 'ftp://x/{address}', verdictPath: 'a' }, 'p.yaml', {}), { code: 'EV_ERR_PROVIDER_CONFIG' });
-    assert.throws(() => parseProviderConfig({ url: 'http://x/{address}', verdictPath: 'a', bogus: 1 }, 'p.yaml', {}), /unknown key "bogus"/);
-    assert.throws(() => parseProviderConfig({ url: 'http://x/{address}', verdictPath: 'a', map: { x: 'great' } }, 'p.yaml', {}), /map value/);
-    assert.throws(() => parseProviderConfig({ url: 'http://x/{address}', verdictPath: 'a', headers: { a: '${env:NOPE}' } }, 'p.yaml', {}), /NOPE is not set/);
-    const c = parseProviderConfig({ url: 'http://x/{address}', verdictPath: 'items[0].v', headers: { Authorization: 'Bearer ${env:TOKEN}' }, rate: '120/m' }, 'p.yaml', { TOKEN: 't' });
+    assert.throws(
+      () => parseProviderConfig({ url: 'ftp://x/{address}', verdictPath: 'a' }, 'p.yaml', {}),
+      { code: 'EV_ERR_PROVIDER_CONFIG' },
+    );
+    assert.throws(
+      () =>
+        parseProviderConfig(
+          { url: 'http://x/{address}', verdictPath: 'a', bogus: 1 },
+          'p.yaml',
+          {},
+        ),
+      /unknown key "bogus"/,
+    );
+    assert.throws(
+      () =>
+        parseProviderConfig(
+          { url: 'http://x/{address}', verdictPath: 'a', map: { x: 'great' } },
+          'p.yaml',
+          {},
+        ),
+      /map value/,
+    );
+    assert.throws(
+      () =>
+        parseProviderConfig(
+          { url: 'http://x/{address}', verdictPath: 'a', headers: { a: '${env:NOPE}' } },
+          'p.yaml',
+          {},
+        ),
+      /NOPE is not set/,
+    );
+    const c = parseProviderConfig(
+      {
+        url: 'http://x/{address}',
+        verdictPath: 'items[0].v',
+        headers: { Authorization: 'Bearer ${env:TOKEN}' },
+        rate: '120/m',
+      },
+      'p.yaml',
+      { TOKEN: 't' },
+    );
     assert.equal(c.headers.authorization, 'Bearer t');
     assert.equal(c.rate!.perSecond, 2);
     assert.deepEqual(parseJsonPath('items[0].v'), ['items', 0, 'v']);
@@ -260,9 +446,12 @@ describe('check/provider', () => {
     assert.equal(parseRetryAfter('soon', 0), null);
   });
 
-  function http(answers: Array<Partial<HttpResponse>>): HttpClient & { times: number[]; clock?: FakeClock } {
+  function http(
+    answers: Array<Partial<HttpResponse>>,
+  ): HttpClient & { times: number[]; clock?: FakeClock } {
     const h = {
-      times: [] as number[], clock: undefined as FakeClock | undefined,
+      times: [] as number[],
+      clock: undefined as FakeClock | undefined,
       async request() {
         h.times.push(h.clock!.now());
         const a = answers.shift() ?? { status: 200, body: '{"result":{"status":"deliverable"}}' };
@@ -274,7 +463,10 @@ describe('check/provider', () => {
 
   it('honours 429 Retry-After before the next request, then maps the verdict', async () => {
     const clock = new FakeClock();
-    const h = http([{ status: 429, headers: { 'retry-after': '2' } }, { status: 200, body: '{"result":{"status":"undeliverable"}}' }]);
+    const h = http([
+      { status: 429, headers: { 'retry-after': '2' } },
+      { status: 200, body: '{"result":{"status":"undeliverable"}}' },
+    ]);
     h.clock = clock;
     const s = new ProviderStage({ config: cfg(), http: h, clock, random: () => 0.5 });
     const p = s.verify('a@b.com', 'a@b.com');
@@ -289,7 +481,13 @@ describe('check/provider', () => {
     const clock = new FakeClock();
     const h = http(Array.from({ length: 50 }, () => ({ status: 503 })));
     h.clock = clock;
-    const s = new ProviderStage({ config: cfg(), http: h, clock, random: () => 0.5, backoffBaseMs: 10 });
+    const s = new ProviderStage({
+      config: cfg(),
+      http: h,
+      clock,
+      random: () => 0.5,
+      backoffBaseMs: 10,
+    });
     const p1 = s.verify('a@b.com', 'a@b.com');
     await clock.runUntilIdle(1000);
     const r1 = await p1;
@@ -309,7 +507,10 @@ describe('check/provider', () => {
     const clock = new FakeClock();
     const h = http([{ status: 200, body: '{"result":{"status":"weird"}}' }]);
     h.clock = clock;
-    const r = await new ProviderStage({ config: cfg(), http: h, clock, random: () => 0.5 }).verify('a@b.com', 'a@b.com');
+    const r = await new ProviderStage({ config: cfg(), http: h, clock, random: () => 0.5 }).verify(
+      'a@b.com',
+      'a@b.com',
+    );
     assert.equal(r.details.status, 'unknown');
     assert.equal(r.details.value, 'weird');
     await flushMicrotasks();
@@ -320,8 +521,12 @@ describe('address/dns: transient failures', () => {
   it('asks again once after a timeout, then keeps the answer', async () => {
     let calls = 0;
     const resolver: DnsResolver = {
-      resolveMx: async () => { calls++; throw Object.assign(new Error('t'), { code: 'ETIMEOUT' }); },
-      resolve4: async () => [], resolve6: async () => [],
+      resolveMx: async () => {
+        calls++;
+        throw Object.assign(new Error('t'), { code: 'ETIMEOUT' });
+      },
+      resolve4: async () => [],
+      resolve6: async () => [],
     };
     const d = new DnsChecker({ resolver, clock: new FakeClock() });
     for (let i = 0; i < 5; i++) assert.equal((await d.lookup('flaky.test')).status, 'timeout');
@@ -338,7 +543,11 @@ describe('check/SmtpStage: SMTPUTF8', () => {
           greeting: { code: 220, message: 'hi' },
           async command(line: string) {
             t.commands.push(line);
-            if (line.startsWith('EHLO')) return { code: 250, message: announce ? 'mx PIPELINING SMTPUTF8 8BITMIME' : 'mx PIPELINING 8BITMIME' };
+            if (line.startsWith('EHLO'))
+              return {
+                code: 250,
+                message: announce ? 'mx PIPELINING SMTPUTF8 8BITMIME' : 'mx PIPELINING 8BITMIME',
+              };
             return { code: 250, message: 'OK' };
           },
           async close() {},

@@ -4,7 +4,12 @@ import { FeedMerger, type FeedItem } from '../../../plugin/lib/merge-feeds.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
 
 function ev(seq: number, second: number): SinkEvent {
-  return { seq, time: new Date(Date.UTC(2026, 10, 28, 10, 0, second)).toISOString(), type: 'messages.cleared', data: { count: 0 } };
+  return {
+    seq,
+    time: new Date(Date.UTC(2026, 10, 28, 10, 0, second)).toISOString(),
+    type: 'messages.cleared',
+    data: { count: 0 },
+  };
 }
 const tag = (items: FeedItem[]): string[] => items.map((i) => `${i.source}:${i.event.seq}`);
 
@@ -44,7 +49,9 @@ describe('FeedMerger', () => {
     m.push(1, ev(1, 1));
     m.push(0, ev(1, 1));
     m.push(0, ev(2, 1));
-    m.end(0); m.end(1); m.end(2);
+    m.end(0);
+    m.end(1);
+    m.end(2);
     assert.deepEqual(tag(out), ['0:1', '0:2', '1:1', '2:1']);
   });
 

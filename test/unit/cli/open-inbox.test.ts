@@ -16,11 +16,16 @@ describe('open: inbox URL and browser', () => {
 
   it('tries $BROWSER entries first (with %s), then the platform opener', () => {
     const url = 'http://127.0.0.1:1/#token=x';
-    assert.deepEqual(browserCommands(url, { BROWSER: 'firefox --new-tab:chromium %s --incognito' }, 'linux'), [
-      { command: 'firefox', args: ['--new-tab', url] },
-      { command: 'chromium', args: [url, '--incognito'] },
+    assert.deepEqual(
+      browserCommands(url, { BROWSER: 'firefox --new-tab:chromium %s --incognito' }, 'linux'),
+      [
+        { command: 'firefox', args: ['--new-tab', url] },
+        { command: 'chromium', args: [url, '--incognito'] },
+      ],
+    );
+    assert.deepEqual(browserCommands(url, { DISPLAY: ':0' }, 'linux'), [
+      { command: 'xdg-open', args: [url] },
     ]);
-    assert.deepEqual(browserCommands(url, { DISPLAY: ':0' }, 'linux'), [{ command: 'xdg-open', args: [url] }]);
     assert.deepEqual(browserCommands(url, {}, 'linux'), [], 'no display, no browser');
     assert.deepEqual(browserCommands(url, {}, 'darwin'), [{ command: 'open', args: [url] }]);
   });
@@ -31,13 +36,23 @@ describe('open: inbox URL and browser', () => {
       tried.push(command);
       const child = new EventEmitter() as ChildProcess;
       (child as unknown as { unref(): void }).unref = () => {};
-      queueMicrotask(() => child.emit(command === 'missing' ? 'error' : 'spawn', new Error('ENOENT')));
+      queueMicrotask(() =>
+        child.emit(command === 'missing' ? 'error' : 'spawn', new Error('ENOENT')),
+      );
       return child;
     };
-    const ok = await openBrowser('http://x/', { env: { BROWSER: 'missing:works' }, platform: 'linux', spawn });
+    const ok = await openBrowser('http://x/', {
+      env: { BROWSER: 'missing:works' },
+      platform: 'linux',
+      spawn,
+    });
     assert.deepEqual(ok, { opened: true, command: 'works' });
     assert.deepEqual(tried, ['missing', 'works']);
-    const none = await openBrowser('http://x/', { env: { BROWSER: 'missing' }, platform: 'linux', spawn });
+    const none = await openBrowser('http://x/', {
+      env: { BROWSER: 'missing' },
+      platform: 'linux',
+      spawn,
+    });
     assert.deepEqual(none, { opened: false, reason: 'could not start missing' });
   });
 });

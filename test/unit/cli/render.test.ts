@@ -1,32 +1,60 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import { colored, painterFor, plain, shouldColor } from '../../../plugin/lib/render/color.ts';
-import { clean, clockTime, formatEventLine, formatGapWarning } from '../../../plugin/lib/render/event-line.ts';
+import {
+  clean,
+  clockTime,
+  formatEventLine,
+  formatGapWarning,
+} from '../../../plugin/lib/render/event-line.ts';
 import { renderTable } from '../../../plugin/lib/render/table.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
 
 const ESC = '\u001b[';
 
-function received(overrides: Partial<{ subject: string | null; to: string[] }> = {}): SinkEvent<'message.received'> {
+function received(
+  overrides: Partial<{ subject: string | null; to: string[] }> = {},
+): SinkEvent<'message.received'> {
   return {
-    seq: 7, time: '2026-11-28T10:11:12.345Z', type: 'message.received',
+    seq: 7,
+    time: '2026-11-28T10:11:12.345Z',
+    type: 'message.received',
     data: {
-      id: 'm1', time: '2026-11-28T10:11:12.345Z',
+      id: 'm1',
+      time: '2026-11-28T10:11:12.345Z',
       envelope: {
-        helo: 'client', mailFrom: { address: 'app@example.com', tag: null },
+        helo: 'client',
+        mailFrom: { address: 'app@example.com', tag: null },
         rcptTo: (overrides.to ?? ['user@example.com']).map((address) => ({ address, tag: null })),
-        clientAddress: '127.0.0.1', tls: false, authUser: null,
+        clientAddress: '127.0.0.1',
+        tls: false,
+        authUser: null,
       },
-      from: 'app@example.com', to: overrides.to ?? ['user@example.com'],
+      from: 'app@example.com',
+      to: overrides.to ?? ['user@example.com'],
       subject: overrides.subject === undefined ? 'Welcome' : overrides.subject,
-      messageId: '<x@y>', size: 321, parsed: false, parseError: null,
+      messageId: '<x@y>',
+      size: 321,
+      parsed: false,
+      parseError: null,
     },
   };
 }
 
 const rejected: SinkEvent<'message.rejected'> = {
-  seq: 8, time: '2026-11-28T10:11:13.000Z', type: 'message.rejected',
-  data: { stage: 'rcpt', code: 550, enhancedCode: '5.1.1', text: 'No such user', from: 'app@example.com', to: 'bounce@example.com', clientAddress: '127.0.0.1', rule: 'builtin:bounce' },
+  seq: 8,
+  time: '2026-11-28T10:11:13.000Z',
+  type: 'message.rejected',
+  data: {
+    stage: 'rcpt',
+    code: 550,
+    enhancedCode: '5.1.1',
+    text: 'No such user',
+    from: 'app@example.com',
+    to: 'bounce@example.com',
+    clientAddress: '127.0.0.1',
+    rule: 'builtin:bounce',
+  },
 };
 
 describe('render: colour decision', () => {
@@ -35,7 +63,11 @@ describe('render: colour decision', () => {
     assert.equal(shouldColor({ isTTY: false }, {}), false);
     assert.equal(shouldColor({}, {}), false);
     assert.equal(shouldColor({ isTTY: true }, { NO_COLOR: '1' }), false);
-    assert.equal(shouldColor({ isTTY: true }, { NO_COLOR: '' }), true, 'an empty NO_COLOR does not count (no-color.org)');
+    assert.equal(
+      shouldColor({ isTTY: true }, { NO_COLOR: '' }),
+      true,
+      'an empty NO_COLOR does not count (no-color.org)',
+    );
     assert.equal(shouldColor({ isTTY: true }, { TERM: 'dumb' }), false);
     assert.equal(painterFor({ isTTY: false }, {}), plain);
     assert.equal(painterFor({ isTTY: true }, {}), colored);
@@ -53,32 +85,63 @@ describe('render: colour decision', () => {
 describe('render: event lines', () => {
   it('formats a received message as time, verdict, from -> to, subject', () => {
     const line = formatEventLine(received(), { utc: true });
-    assert.equal(line, '10:11:12.345  RECEIVED  app@example.com -> user@example.com  "Welcome"  321B id=m1');
+    assert.equal(
+      line,
+      '10:11:12.345  RECEIVED  app@example.com -> user@example.com  "Welcome"  321B id=m1',
+    );
   });
 
   it('formats rejections with the SMTP reply, stage and rule', () => {
-    assert.equal(formatEventLine(rejected, { utc: true }),
-      '10:11:13.000  REJECTED  app@example.com -> bounce@example.com  550 5.1.1 No such user at rcpt rule=builtin:bounce');
+    assert.equal(
+      formatEventLine(rejected, { utc: true }),
+      '10:11:13.000  REJECTED  app@example.com -> bounce@example.com  550 5.1.1 No such user at rcpt rule=builtin:bounce',
+    );
   });
 
   it('formats deferrals and bounces distinctly', () => {
-    const deferred = { ...rejected, type: 'message.deferred' as const, data: { ...rejected.data, code: 451, enhancedCode: '4.7.1', text: 'Try again later' } };
-    assert.match(formatEventLine(deferred, { utc: true }), /DEFERRED {2}app@example.com -> bounce@example.com {2}451 4\.7\.1 Try again later/);
-    const bounced: SinkEvent<'message.bounced'> = {
-      seq: 9, time: '2026-11-28T10:11:14.000Z', type: 'message.bounced',
-      data: { messageId: 'm2', dsnId: 'm3', recipient: 'asyncbounce@example.com', sender: 'app@example.com', status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 mailbox unavailable', rule: 'builtin:asyncbounce' },
+    const deferred = {
+      ...rejected,
+      type: 'message.deferred' as const,
+      data: { ...rejected.data, code: 451, enhancedCode: '4.7.1', text: 'Try again later' },
     };
-    assert.match(formatEventLine(bounced, { utc: true }), /BOUNCED {3}app@example.com -> asyncbounce@example.com {2}5\.1\.1 smtp; 550/);
+    assert.match(
+      formatEventLine(deferred, { utc: true }),
+      /DEFERRED {2}app@example.com -> bounce@example.com {2}451 4\.7\.1 Try again later/,
+    );
+    const bounced: SinkEvent<'message.bounced'> = {
+      seq: 9,
+      time: '2026-11-28T10:11:14.000Z',
+      type: 'message.bounced',
+      data: {
+        messageId: 'm2',
+        dsnId: 'm3',
+        recipient: 'asyncbounce@example.com',
+        sender: 'app@example.com',
+        status: '5.1.1',
+        diagnostic: 'smtp; 550 5.1.1 mailbox unavailable',
+        rule: 'builtin:asyncbounce',
+      },
+    };
+    assert.match(
+      formatEventLine(bounced, { utc: true }),
+      /BOUNCED {3}app@example.com -> asyncbounce@example.com {2}5\.1\.1 smtp; 550/,
+    );
   });
 
   it('shortens many recipients, marks a missing subject and prefixes the source', () => {
-    const line = formatEventLine(received({ subject: null, to: ['a@x', 'b@x', 'c@x', 'd@x', 'e@x'] }), { utc: true, source: 'pod-1' });
+    const line = formatEventLine(
+      received({ subject: null, to: ['a@x', 'b@x', 'c@x', 'd@x', 'e@x'] }),
+      { utc: true, source: 'pod-1' },
+    );
     assert.ok(line.startsWith('pod-1 10:11:12.345'), line);
     assert.match(line, /a@x, b@x, c@x \+2 {2}\(no subject\)/);
   });
 
   it('neutralises control characters and cuts long fields', () => {
-    const line = formatEventLine(received({ subject: `evil\u001b[2J\r\nsubject${'x'.repeat(500)}` }), { utc: true });
+    const line = formatEventLine(
+      received({ subject: `evil\u001b[2J\r\nsubject${'x'.repeat(500)}` }),
+      { utc: true },
+    );
     assert.ok(!line.includes('\u001b'));
     assert.ok(!line.includes('\n'));
     assert.ok(line.includes('…'));
@@ -91,7 +154,12 @@ describe('render: event lines', () => {
   });
 
   it('describes gaps with the number of lost events', () => {
-    const gap: SinkEvent<'gap'> = { seq: 100, time: '2026-11-28T10:00:00.000Z', type: 'gap', data: { from: 1, to: 99, missed: 99 } };
+    const gap: SinkEvent<'gap'> = {
+      seq: 100,
+      time: '2026-11-28T10:00:00.000Z',
+      type: 'gap',
+      data: { from: 1, to: 99, missed: 99 },
+    };
     assert.match(formatEventLine(gap, { utc: true }), /GAP {7}99 event\(s\) lost \(seq 1\.\.99\)/);
     assert.match(formatGapWarning(gap, 'pod-a'), /^warning: 99 event\(s\) from pod-a were lost/);
   });
@@ -99,7 +167,16 @@ describe('render: event lines', () => {
 
 describe('render: table', () => {
   it('pads columns and leaves the last one unpadded', () => {
-    assert.equal(renderTable(['ID', 'NAME'], [['1', 'a'], ['22', 'bbb']]), 'ID  NAME\n1   a\n22  bbb');
+    assert.equal(
+      renderTable(
+        ['ID', 'NAME'],
+        [
+          ['1', 'a'],
+          ['22', 'bbb'],
+        ],
+      ),
+      'ID  NAME\n1   a\n22  bbb',
+    );
   });
   it('cuts long cells', () => {
     assert.equal(renderTable(['A'], [['x'.repeat(10)]], 5), 'A\nxxxx…');
@@ -110,7 +187,17 @@ describe('render: message detail', () => {
   it('keeps line breaks of the body but neutralises escape sequences', async () => {
     const { formatMessageDetail } = await import('../../../plugin/lib/render/messages.ts');
     const base = received().data;
-    const text = formatMessageDetail({ ...base, headers: [{ name: 'Subject', value: 'Welcome' }], text: 'line 1\r\nline\u001b[31m 2\n', html: null, attachments: [], analysis: null }, { utc: true });
+    const text = formatMessageDetail(
+      {
+        ...base,
+        headers: [{ name: 'Subject', value: 'Welcome' }],
+        text: 'line 1\r\nline\u001b[31m 2\n',
+        html: null,
+        attachments: [],
+        analysis: null,
+      },
+      { utc: true },
+    );
     assert.match(text, /^ID: +m1$/m);
     assert.match(text, /^ {2}Subject: Welcome$/m);
     assert.ok(text.endsWith('line 1\nline\ufffd[31m 2'), JSON.stringify(text.slice(-30)));

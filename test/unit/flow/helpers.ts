@@ -54,7 +54,15 @@ export function detail(init: MessageInit = {}): MessageDetail {
     headers: init.headers ?? [{ name: 'Subject', value: init.subject ?? 'Hello' }],
     text: init.text === undefined ? 'Hello there' : init.text,
     html: init.html === undefined ? null : init.html,
-    attachments: (init.attachments ?? []).map((a, index) => ({ index, filename: a.filename, contentType: a.contentType, size: 10, contentId: null, disposition: 'attachment', checksum: null })),
+    attachments: (init.attachments ?? []).map((a, index) => ({
+      index,
+      filename: a.filename,
+      contentType: a.contentType,
+      size: 10,
+      contentId: null,
+      disposition: 'attachment',
+      checksum: null,
+    })),
     analysis: init.analysis === undefined ? null : init.analysis,
   };
 }
@@ -77,7 +85,7 @@ export class FakeSink {
 
   event<T extends SinkEvent['type']>(type: T, data: SinkEvent<T>['data']): SinkEvent<T> {
     const e = { seq: ++this.#seq, time: '2026-11-28T00:00:00.000Z', type, data } as SinkEvent<T>;
-    this.history.ingest(e as SinkEvent);
+    this.history.ingest(e);
     return e;
   }
 
@@ -97,7 +105,21 @@ export class FakeSink {
     this.event('message.analyzed', { id, analysis: a, parseError: null });
   }
 
-  reject(to: string, code = 550, enhancedCode = '5.1.1', type: 'message.rejected' | 'message.deferred' = 'message.rejected'): void {
-    this.event(type, { stage: 'rcpt', code, enhancedCode, text: 'No such user', from: 'sender@example.test', to, clientAddress: '127.0.0.1', rule: null });
+  reject(
+    to: string,
+    code = 550,
+    enhancedCode = '5.1.1',
+    type: 'message.rejected' | 'message.deferred' = 'message.rejected',
+  ): void {
+    this.event(type, {
+      stage: 'rcpt',
+      code,
+      enhancedCode,
+      text: 'No such user',
+      from: 'sender@example.test',
+      to,
+      clientAddress: '127.0.0.1',
+      rule: null,
+    });
   }
 }

@@ -11,7 +11,10 @@ describe('flow JSON Schema generated from the format (src/flow/json-schema.ts)',
   });
 
   it('each mapping in the schema lists exactly the fields the parser allows', () => {
-    const defs = (flowJsonSchema().$defs ?? {}) as Record<string, { properties?: Record<string, unknown> }>;
+    const defs = (flowJsonSchema().$defs ?? {}) as Record<
+      string,
+      { properties?: Record<string, unknown> }
+    >;
     assert.deepEqual(Object.keys(flowJsonSchema().properties as object), [...FLOW_FIELDS.flow]);
     for (const kind of ['step', 'send', 'http', 'job', 'expect', 'expectEvent'] as const) {
       assert.deepEqual(Object.keys(defs[kind].properties!), [...FLOW_FIELDS[kind]], kind);
@@ -21,6 +24,9 @@ describe('flow JSON Schema generated from the format (src/flow/json-schema.ts)',
 
   it('the parser refuses a field the format does not declare, naming the declared ones', () => {
     const source = `apiVersion: ${FLOW_API_VERSION}\nkind: EmailFlow\nsteps:\n  - send: { to: a@b.test, tos: x }\n`;
-    assert.throws(() => parseFlow(source, 'f.yaml'), (err: Error) => err.message.includes(`(allowed: ${FLOW_FIELDS.send.join(', ')})`));
+    assert.throws(
+      () => parseFlow(source, 'f.yaml'),
+      (err: Error) => err.message.includes(`(allowed: ${FLOW_FIELDS.send.join(', ')})`),
+    );
   });
 });

@@ -5,7 +5,10 @@ import { parseFlow } from '../../../src/flow/parse.ts';
 import { FLOW_API_VERSION, STEP_KINDS } from '../../../src/flow/types.ts';
 import { validate } from './json-schema-lite.ts';
 
-const schema = JSON.parse(readFileSync('schema/email-flow.schema.json', 'utf8')) as Record<string, unknown>;
+const schema = JSON.parse(readFileSync('schema/email-flow.schema.json', 'utf8')) as Record<
+  string,
+  unknown
+>;
 const HEAD = `apiVersion: ${FLOW_API_VERSION}\nkind: EmailFlow\n`;
 
 function parserAccepts(source: string): boolean {
@@ -52,7 +55,10 @@ describe('flow JSON Schema', () => {
   it('is draft 2020-12 and documents every step kind', () => {
     assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
     const step = (schema.$defs as Record<string, { properties: Record<string, unknown> }>).step;
-    assert.deepEqual(Object.keys(step.properties).filter((k) => k !== 'name' && k !== 'timeout'), [...STEP_KINDS]);
+    assert.deepEqual(
+      Object.keys(step.properties).filter((k) => k !== 'name' && k !== 'timeout'),
+      [...STEP_KINDS],
+    );
   });
 
   it('accepts every example, like the parser', () => {

@@ -1,23 +1,49 @@
 import assert from 'node:assert/strict';
-import { addressMatcher, bareAddress, statusMatches, textMatcher } from '../../../src/flow/matchers.ts';
-import { renderDeep, renderTemplate, templateVariables, TemplateError, type TemplateVars } from '../../../src/flow/template.ts';
+import {
+  addressMatcher,
+  bareAddress,
+  statusMatches,
+  textMatcher,
+} from '../../../src/flow/matchers.ts';
+import {
+  renderDeep,
+  renderTemplate,
+  templateVariables,
+  TemplateError,
+  type TemplateVars,
+} from '../../../src/flow/template.ts';
 
 const vars: TemplateVars = {
-  run: { id: 'k3x9' }, env: { APP: 'http://app.test', EMPTY: '' }, index: 4,
-  sink: { url: 'http://127.0.0.1:8025', smtp: '127.0.0.1:1025', host: '127.0.0.1', port: 1025 }, mock: { url: 'http://127.0.0.1:9' },
+  run: { id: 'k3x9' },
+  env: { APP: 'http://app.test', EMPTY: '' },
+  index: 4,
+  sink: { url: 'http://127.0.0.1:8025', smtp: '127.0.0.1:1025', host: '127.0.0.1', port: 1025 },
+  mock: { url: 'http://127.0.0.1:9' },
 };
 
 describe('flow templates', () => {
   it('renders run.id, env, index, sink and mock variables, with spaces allowed', () => {
-    assert.equal(renderTemplate('signup+{{run.id}}-{{ index }}@example.test', vars), 'signup+k3x9-4@example.test');
-    assert.equal(renderTemplate('{{env.APP}}/confirm?x={{env.EMPTY}}', vars), 'http://app.test/confirm?x=');
-    assert.equal(renderTemplate('{{sink.url}} {{sink.smtp}} {{sink.host}}:{{sink.port}} {{mock.url}}', vars), 'http://127.0.0.1:8025 127.0.0.1:1025 127.0.0.1:1025 http://127.0.0.1:9');
+    assert.equal(
+      renderTemplate('signup+{{run.id}}-{{ index }}@example.test', vars),
+      'signup+k3x9-4@example.test',
+    );
+    assert.equal(
+      renderTemplate('{{env.APP}}/confirm?x={{env.EMPTY}}', vars),
+      'http://app.test/confirm?x=',
+    );
+    assert.equal(
+      renderTemplate('{{sink.url}} {{sink.smtp}} {{sink.host}}:{{sink.port}} {{mock.url}}', vars),
+      'http://127.0.0.1:8025 127.0.0.1:1025 127.0.0.1:1025 http://127.0.0.1:9',
+    );
     assert.equal(renderTemplate('no templates', vars), 'no templates');
   });
 
   it('reads env only from what it is given, never process.env', () => {
     process.env.EV_FLOW_TEST_ONLY_IN_PROCESS = 'leak';
-    assert.throws(() => renderTemplate('{{env.EV_FLOW_TEST_ONLY_IN_PROCESS}}', vars), /EV_FLOW_TEST_ONLY_IN_PROCESS is not set/);
+    assert.throws(
+      () => renderTemplate('{{env.EV_FLOW_TEST_ONLY_IN_PROCESS}}', vars),
+      /EV_FLOW_TEST_ONLY_IN_PROCESS is not set/,
+    );
     delete process.env.EV_FLOW_TEST_ONLY_IN_PROCESS;
   });
 
@@ -25,12 +51,22 @@ describe('flow templates', () => {
     assert.throws(() => templateVariables('{{run.uuid}}'), TemplateError);
     assert.throws(() => templateVariables('{{env.1BAD}}'), /unknown template variable/);
     assert.throws(() => templateVariables('{{run.id'), /unclosed/);
-    assert.throws(() => renderTemplate('{{index}}', { run: { id: 'x' }, env: {} }), /only available in a send step/);
-    assert.deepEqual(templateVariables('{{run.id}} {{env.A}} {{index}}'), ['run.id', 'env.A', 'index']);
+    assert.throws(
+      () => renderTemplate('{{index}}', { run: { id: 'x' }, env: {} }),
+      /only available in a send step/,
+    );
+    assert.deepEqual(templateVariables('{{run.id}} {{env.A}} {{index}}'), [
+      'run.id',
+      'env.A',
+      'index',
+    ]);
   });
 
   it('renders inside JSON bodies, keys included', () => {
-    assert.deepEqual(renderDeep({ 'u-{{run.id}}': ['{{index}}', 1, true, null, { e: '{{env.APP}}' }] }, vars), { 'u-k3x9': ['4', 1, true, null, { e: 'http://app.test' }] });
+    assert.deepEqual(
+      renderDeep({ 'u-{{run.id}}': ['{{index}}', 1, true, null, { e: '{{env.APP}}' }] }, vars),
+      { 'u-k3x9': ['4', 1, true, null, { e: 'http://app.test' }] },
+    );
   });
 });
 

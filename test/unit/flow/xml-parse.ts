@@ -41,7 +41,10 @@ function decode(raw: string, where: number): string {
 export function parseXml(source: string): XmlElement {
   // eslint-disable-next-line no-control-regex
   const bad = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.exec(source);
-  if (bad) throw new Error(`character U+${bad[0].charCodeAt(0).toString(16)} is not allowed in XML at ${bad.index}`);
+  if (bad)
+    throw new Error(
+      `character U+${bad[0].charCodeAt(0).toString(16)} is not allowed in XML at ${bad.index}`,
+    );
   let pos = 0;
   const skipMisc = (): void => {
     for (;;) {

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import {
-  CREATED_AT_ANNOTATION, EXPIRES_AT_ANNOTATION, TTL_ANNOTATION, generateNamespaceName, isExpired,
-  isValidNamespaceName, lifetimeAnnotations, parseTtl, readLifetime,
+  CREATED_AT_ANNOTATION,
+  EXPIRES_AT_ANNOTATION,
+  TTL_ANNOTATION,
+  generateNamespaceName,
+  isExpired,
+  isValidNamespaceName,
+  lifetimeAnnotations,
+  parseTtl,
+  readLifetime,
 } from '../../../src/cluster-meta.ts';
 
 describe('cluster-meta', () => {
@@ -11,7 +18,10 @@ describe('cluster-meta', () => {
     assert.ok(isValidNamespaceName(name));
     const r = [0, 0.99, 0.1, 0.2, 0.3];
     let i = 0;
-    assert.match(generateNamespaceName(new Date(0), () => r[i++]), /^email-validation-19700101-000000-a9[a-z0-9]{3}$/);
+    assert.match(
+      generateNamespaceName(new Date(0), () => r[i++]),
+      /^email-validation-19700101-000000-a9[a-z0-9]{3}$/,
+    );
   });
 
   it('bounds --ttl', () => {
@@ -29,9 +39,18 @@ describe('cluster-meta', () => {
     assert.equal(isExpired(a, new Date('2026-01-01T00:59:59Z')), false);
     assert.equal(isExpired(a, new Date('2026-01-01T01:00:00Z')), true);
     // Without expires-at, created-at + ttl; without either, never.
-    assert.equal(isExpired({ [CREATED_AT_ANNOTATION]: now.toISOString(), [TTL_ANNOTATION]: '1m' }, new Date('2026-01-01T00:02:00Z')), true);
+    assert.equal(
+      isExpired(
+        { [CREATED_AT_ANNOTATION]: now.toISOString(), [TTL_ANNOTATION]: '1m' },
+        new Date('2026-01-01T00:02:00Z'),
+      ),
+      true,
+    );
     assert.equal(isExpired({}, new Date('2100-01-01T00:00:00Z')), false);
-    assert.equal(isExpired({ [TTL_ANNOTATION]: '1m' }, new Date('2026-01-01T00:02:00Z'), now), true);
+    assert.equal(
+      isExpired({ [TTL_ANNOTATION]: '1m' }, new Date('2026-01-01T00:02:00Z'), now),
+      true,
+    );
     assert.equal(readLifetime({ [TTL_ANNOTATION]: 'garbage' }).ttlMs, null);
   });
 });

@@ -28,7 +28,10 @@ function slowReader(socket: Socket, log: string[], who: string, expected: number
   let got = 0;
   return new Promise((resolve, reject) => {
     socket.on('error', reject);
-    socket.on('end', () => { log.push(`${who}: end after ${got} bytes`); resolve(Buffer.concat(chunks)); });
+    socket.on('end', () => {
+      log.push(`${who}: end after ${got} bytes`);
+      resolve(Buffer.concat(chunks));
+    });
     const step = () => {
       if (socket.readableEnded || socket.destroyed) return;
       const chunk = socket.read() as Buffer | null;
@@ -62,12 +65,23 @@ async function forwardPath(onPod: (socket: Socket) => void, events: TunnelEvent[
   const pod = createServer(onPod);
   const podPort = await listening(pod);
   const forwarder = new PortForwarder(new FaultControls());
-  const api = createHttp((_req, res) => { res.statusCode = 404; res.end(); });
-  api.on('upgrade', (req, sock, head) => forwarder.handle(req, sock, head, '127.0.0.1', [8025], () => podPort));
+  const api = createHttp((_req, res) => {
+    res.statusCode = 404;
+    res.end();
+  });
+  api.on('upgrade', (req, sock, head) =>
+    forwarder.handle(req, sock, head, '127.0.0.1', [8025], () => podPort),
+  );
   const apiPort = await listening(api);
   const tunnel = await Tunnel.open({
-    pod: 'pod-a', port: 8025, resolvePod: async (p) => p, onEvent: (e) => events.push(e),
-    request: async () => ({ url: `ws://127.0.0.1:${apiPort}/api/v1/namespaces/ns/pods/pod-a/portforward?ports=8025`, options: {} }),
+    pod: 'pod-a',
+    port: 8025,
+    resolvePod: async (p) => p,
+    onEvent: (e) => events.push(e),
+    request: async () => ({
+      url: `ws://127.0.0.1:${apiPort}/api/v1/namespaces/ns/pods/pod-a/portforward?ports=8025`,
+      options: {},
+    }),
   });
   return {
     tunnel,
@@ -90,10 +104,15 @@ describe('port-forward half-close and back-pressure (tunnel + fake API server)',
     const events: TunnelEvent[] = [];
     let received!: Promise<Buffer>;
     let podResolve!: () => void;
-    const podDone = new Promise<void>((resolve) => { podResolve = resolve; });
+    const podDone = new Promise<void>((resolve) => {
+      podResolve = resolve;
+    });
     const path = await forwardPath((s) => {
       received = slowReader(s, log, 'pod', LARGE);
-      s.on('close', () => { log.push('pod: closed'); podResolve(); });
+      s.on('close', () => {
+        log.push('pod: closed');
+        podResolve();
+      });
     }, events);
     try {
       const client = connect(path.tunnel.port, '127.0.0.1');
@@ -107,11 +126,22 @@ describe('port-forward half-close and back-pressure (tunnel + fake API server)',
       assert.equal(got.length, LARGE, 'every byte arrived');
       assert.equal(sha(got), sha(upload), 'in order, unchanged');
       const i = (entry: string) => log.indexOf(entry);
-      assert.ok(i(`pod: all ${LARGE} bytes`) >= 0 && i(`pod: all ${LARGE} bytes`) < i(`pod: end after ${LARGE} bytes`), log.join('; '));
-      assert.ok(i(`pod: end after ${LARGE} bytes`) >= 0, `the pod saw a clean end, not a reset: ${log.join('; ')}`);
+      assert.ok(
+        i(`pod: all ${LARGE} bytes`) >= 0 &&
+          i(`pod: all ${LARGE} bytes`) < i(`pod: end after ${LARGE} bytes`),
+        log.join('; '),
+      );
+      assert.ok(
+        i(`pod: end after ${LARGE} bytes`) >= 0,
+        `the pod saw a clean end, not a reset: ${log.join('; ')}`,
+      );
       assert.ok(i('client: closed') >= 0, 'the client side was closed too, not left hanging');
       await until(() => path.forwarder.closeCodes.length === 1);
-      assert.deepEqual(path.forwarder.closeCodes, [1000], 'the tunnel closed the WebSocket cleanly after the queued data, not dropped it');
+      assert.deepEqual(
+        path.forwarder.closeCodes,
+        [1000],
+        'the tunnel closed the WebSocket cleanly after the queued data, not dropped it',
+      );
       assert.deepEqual(events, [], 'a half-close is not a drop');
     } finally {
       await path.close();
@@ -126,7 +156,9 @@ describe('port-forward half-close and back-pressure (tunnel + fake API server)',
       s.on('error', () => {});
       s.on('close', () => log.push('pod: closed'));
       // The request is one line; the pod answers with the whole download and half-closes.
-      s.once('data', () => { s.end(download); });
+      s.once('data', () => {
+        s.end(download);
+      });
     }, events);
     try {
       const client = connect(path.tunnel.port, '127.0.0.1');
@@ -139,10 +171,17 @@ describe('port-forward half-close and back-pressure (tunnel + fake API server)',
       assert.equal(got.length, LARGE, 'every byte arrived');
       assert.equal(sha(got), sha(download), 'in order, unchanged');
       const i = (entry: string) => log.indexOf(entry);
-      assert.ok(i(`client: all ${LARGE} bytes`) < i(`client: end after ${LARGE} bytes`), log.join('; '));
+      assert.ok(
+        i(`client: all ${LARGE} bytes`) < i(`client: end after ${LARGE} bytes`),
+        log.join('; '),
+      );
       assert.ok(i(`client: end after ${LARGE} bytes`) < i('client: closed'), log.join('; '));
       await until(() => path.forwarder.closeCodes.length === 1);
-      assert.deepEqual(path.forwarder.closeCodes, [1000], 'the fake closed the WebSocket cleanly when the pod ended');
+      assert.deepEqual(
+        path.forwarder.closeCodes,
+        [1000],
+        'the fake closed the WebSocket cleanly when the pod ended',
+      );
       assert.deepEqual(events, [], 'the pod ending its side is not a drop');
       assert.equal(path.tunnel.stats.drops, 0);
     } finally {

@@ -9,10 +9,22 @@ import { sleep } from '../../../src/clock.ts';
 describe('limits/backoff', () => {
   it('grows exponentially, is capped, and jitters within bounds', () => {
     const o = { baseMs: 100, maxMs: 1000, jitter: 'none' as const };
-    assert.deepEqual([1, 2, 3, 4, 5].map((a) => backoffDelay(a, o)), [100, 200, 400, 800, 1000]);
-    assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'full', random: () => 0.5 }), 200);
-    assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'equal', random: () => 0 }), 200);
-    assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'equal', random: () => 0.999999 }), 399);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((a) => backoffDelay(a, o)),
+      [100, 200, 400, 800, 1000],
+    );
+    assert.equal(
+      backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'full', random: () => 0.5 }),
+      200,
+    );
+    assert.equal(
+      backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'equal', random: () => 0 }),
+      200,
+    );
+    assert.equal(
+      backoffDelay(3, { baseMs: 100, maxMs: 1000, jitter: 'equal', random: () => 0.999999 }),
+      399,
+    );
   });
 
   it('sleep rejects on abort', async () => {
@@ -29,7 +41,8 @@ describe('limits/CircuitBreaker', () => {
   it('opens after consecutive failures, half-opens after the cooldown, closes on success', async () => {
     const clock = new FakeClock();
     const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000, clock });
-    b.failure(); b.failure();
+    b.failure();
+    b.failure();
     assert.equal(b.allow(), true);
     b.failure();
     assert.equal(b.state, 'open');
@@ -49,7 +62,9 @@ describe('limits/CircuitBreaker', () => {
 
   it('a success resets the failure count', () => {
     const b = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, clock: new FakeClock() });
-    b.failure(); b.success(); b.failure();
+    b.failure();
+    b.success();
+    b.failure();
     assert.equal(b.state, 'closed');
   });
 });

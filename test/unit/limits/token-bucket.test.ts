@@ -73,14 +73,16 @@ describe('limits/Semaphore and KeyedLimiter', () => {
     const s = new Semaphore(3);
     let active = 0;
     let peak = 0;
-    await Promise.all(Array.from({ length: 20 }, async () => {
-      const release = await s.acquire();
-      active++;
-      peak = Math.max(peak, active);
-      await Promise.resolve();
-      active--;
-      release();
-    }));
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const release = await s.acquire();
+        active++;
+        peak = Math.max(peak, active);
+        await Promise.resolve();
+        active--;
+        release();
+      }),
+    );
     assert.equal(peak, 3);
     assert.equal(s.idle, true);
   });
@@ -114,7 +116,11 @@ describe('limits/Semaphore and KeyedLimiter', () => {
 
   it('uses overrides for some keys (e.g. a lower Microsoft budget)', () => {
     const clock = new FakeClock();
-    const l = new KeyedLimiter({ concurrency: 6, rate: 3, burst: 1 }, clock, new Map([['microsoft', { concurrency: 2, rate: 1, burst: 1 }]]));
+    const l = new KeyedLimiter(
+      { concurrency: 6, rate: 3, burst: 1 },
+      clock,
+      new Map([['microsoft', { concurrency: 2, rate: 1, burst: 1 }]]),
+    );
     assert.equal(l.limitOf('microsoft').concurrency, 2);
     assert.equal(l.limitOf('google').concurrency, 6);
   });

@@ -43,7 +43,11 @@ describe('match: linear-time regular expressions', () => {
     ['(?<!a)b', /lookbehind/],
   ] as const) {
     it(`refuses ${source} with the reason`, () => {
-      assert.throws(() => compileLinearRegex(source), (err: unknown) => err instanceof PatternError && err.kind === 'unsupported' && why.test(err.message));
+      assert.throws(
+        () => compileLinearRegex(source),
+        (err: unknown) =>
+          err instanceof PatternError && err.kind === 'unsupported' && why.test(err.message),
+      );
     });
   }
 
@@ -53,8 +57,14 @@ describe('match: linear-time regular expressions', () => {
     assert.equal(compileLinearRegex('[\\d(?!]+').test('(!'), true);
   });
 
-  it('reports an invalid pattern as invalid, with RE2\'s reason', () => {
-    assert.throws(() => compileLinearRegex('(a'), (err: unknown) => err instanceof PatternError && err.kind === 'invalid' && /missing closing \)/.test(err.message));
+  it("reports an invalid pattern as invalid, with RE2's reason", () => {
+    assert.throws(
+      () => compileLinearRegex('(a'),
+      (err: unknown) =>
+        err instanceof PatternError &&
+        err.kind === 'invalid' &&
+        /missing closing \)/.test(err.message),
+    );
     assert.throws(() => compileLinearRegex('a', 'x'), /unsupported flag/);
   });
 });
@@ -92,22 +102,28 @@ describe('match: linear-time globs', () => {
       ['a.c', 'abc', false],
       ['[x]', '[x]', true],
     ];
-    for (const [glob, value, want] of cases) assert.equal(compileGlob(glob).test(value), want, `${glob} vs ${JSON.stringify(value)}`);
+    for (const [glob, value, want] of cases)
+      assert.equal(compileGlob(glob).test(value), want, `${glob} vs ${JSON.stringify(value)}`);
   });
 });
 
 describe('match: where patterns from outside are compiled', () => {
   it('rules: /^(a+)+$/ and the star glob answer on long recipients', () => {
-    const set = parseRules('rules:\n  - match: { recipient: "/^(a+)+$/" }\n    reject: {}\n  - match: { recipient: "*a*a*a*a*a*a*a*a*a*a*a*a*b" }\n    reject: {}\n');
+    const set = parseRules(
+      'rules:\n  - match: { recipient: "/^(a+)+$/" }\n    reject: {}\n  - match: { recipient: "*a*a*a*a*a*a*a*a*a*a*a*a*b" }\n    reject: {}\n',
+    );
     const long = `${'a'.repeat(LONG)}@`;
-    assert.equal(set.rules[0]!.match.recipient!.test(long), false);
-    assert.equal(set.rules[1]!.match.recipient!.test(long), false);
-    assert.equal(set.rules[1]!.match.recipient!.test(`${long}b`), true);
+    assert.equal(set.rules[0].match.recipient!.test(long), false);
+    assert.equal(set.rules[1].match.recipient!.test(long), false);
+    assert.equal(set.rules[1].match.recipient!.test(`${long}b`), true);
   });
 
   it('rules: a backreference is refused at load with file:line and the reason', () => {
     try {
-      parseRules('rules:\n  - name: x\n    match: { sender: "/(a)\\\\1/" }\n    reject: {}\n', 'rules.yaml');
+      parseRules(
+        'rules:\n  - name: x\n    match: { sender: "/(a)\\\\1/" }\n    reject: {}\n',
+        'rules.yaml',
+      );
       assert.fail('expected EV_ERR_RULES_INVALID');
     } catch (err) {
       assert.ok(isEmailValidateError(err), String(err));
@@ -120,11 +136,15 @@ describe('match: where patterns from outside are compiled', () => {
   it('flows: matchers run linear-time and refuse lookaround with the reason', () => {
     assert.equal(textMatcher('/^(a+)+$/').test(`${'a'.repeat(LONG)}!`), false);
     assert.equal(addressMatcher('/^(a+)+@x$/').test(`${'a'.repeat(LONG)}@y`), false);
-    assert.throws(() => textMatcher('/foo(?=bar)/'), /refused \(linear-time matching\): it uses lookahead/);
+    assert.throws(
+      () => textMatcher('/foo(?=bar)/'),
+      /refused \(linear-time matching\): it uses lookahead/,
+    );
   });
 
   it('flows: a lookbehind in a flow file is refused at parse, with its location', () => {
-    const source = 'apiVersion: email-validate.dev/v1\nkind: EmailFlow\nsteps:\n  - expect:\n      subject: "/(?<=x)y/"\n';
+    const source =
+      'apiVersion: email-validate.dev/v1\nkind: EmailFlow\nsteps:\n  - expect:\n      subject: "/(?<=x)y/"\n';
     try {
       parseFlow(source, 'flow.yaml');
       assert.fail('expected a flow error');

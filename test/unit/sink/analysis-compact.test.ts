@@ -4,7 +4,13 @@ import { ANALYSIS_INTERN_MAX_PARTS, AnalysisCompactor } from '../../../sink/anal
 
 const analysis = (over: Partial<MessageAnalysis> = {}): MessageAnalysis => ({
   requiredHeaders: { from: true, date: true, messageId: true },
-  listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [], oneClickDkimCovered: false },
+  listUnsubscribe: {
+    present: false,
+    oneClick: false,
+    urls: [],
+    mailto: [],
+    oneClickDkimCovered: false,
+  },
   dkim: { result: 'none', signatures: [] },
   links: [],
   hasText: true,
@@ -20,12 +26,18 @@ describe('AnalysisCompactor', () => {
     const a = c.compact(analysis());
     const b = c.compact(analysis({ links: ['https://example.com/x'], spamScore: 1 }));
     assert.equal(JSON.stringify(a), JSON.stringify(analysis()));
-    assert.equal(JSON.stringify(b), JSON.stringify(analysis({ links: ['https://example.com/x'], spamScore: 1 })));
+    assert.equal(
+      JSON.stringify(b),
+      JSON.stringify(analysis({ links: ['https://example.com/x'], spamScore: 1 })),
+    );
     assert.equal(a.dkim, b.dkim);
     assert.equal(a.reasons, b.reasons);
     assert.equal(a.requiredHeaders, b.requiredHeaders);
     assert.notEqual(a.links, b.links);
-    assert.ok(Object.isFrozen(a.reasons[0]), 'shared parts are frozen, so no reader can change them for every message');
+    assert.ok(
+      Object.isFrozen(a.reasons[0]),
+      'shared parts are frozen, so no reader can change them for every message',
+    );
   });
 
   it('keeps an analysis of an unknown shape whole', () => {
@@ -36,7 +48,8 @@ describe('AnalysisCompactor', () => {
 
   it('stays bounded whatever the mail', () => {
     const c = new AnalysisCompactor();
-    for (let i = 0; i < ANALYSIS_INTERN_MAX_PARTS * 3; i++) c.compact(analysis({ links: [`https://example.com/${i}`] }));
+    for (let i = 0; i < ANALYSIS_INTERN_MAX_PARTS * 3; i++)
+      c.compact(analysis({ links: [`https://example.com/${i}`] }));
     assert.ok(c.size <= ANALYSIS_INTERN_MAX_PARTS);
   });
 });

@@ -10,23 +10,59 @@ import { MemoryMessageStore } from '../../../sink/store.ts';
 const ANALYSIS: MessageAnalysis = {
   requiredHeaders: { from: true, date: true, messageId: true },
   listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [] },
-  dkim: { result: 'none', signatures: [] }, links: [], hasText: true, hasHtml: false, spamScore: 0, reasons: [],
+  dkim: { result: 'none', signatures: [] },
+  links: [],
+  hasText: true,
+  hasHtml: false,
+  spamScore: 0,
+  reasons: [],
 };
 
 function setup(pauseRate: number, maxBacklog?: number) {
   let now = 10_000;
   let analyses = 0;
   const events = new EventLog();
-  const parser = new InlineParser(async () => { analyses++; return ANALYSIS; });
+  const parser = new InlineParser(async () => {
+    analyses++;
+    return ANALYSIS;
+  });
   const store = new MemoryMessageStore({ maxMessages: 1000, maxBytes: 1 << 20, events, parser });
-  const queue = new AnalysisQueue({ store, parser, events, logger: silentLogger, pauseRate, now: () => now, ...(maxBacklog ? { maxBacklog } : {}) });
+  const queue = new AnalysisQueue({
+    store,
+    parser,
+    events,
+    logger: silentLogger,
+    pauseRate,
+    now: () => now,
+    ...(maxBacklog ? { maxBacklog } : {}),
+  });
   const add = () => {
     const raw = Buffer.from('Subject: x\r\n\r\nbody');
-    const m = store.add({ envelope: { helo: 'h', mailFrom: null, rcptTo: [{ address: 'a@b', tag: null }], clientAddress: '127.0.0.1', tls: false, authUser: null }, raw, headers: parseHeaderBlock(raw) });
+    const m = store.add({
+      envelope: {
+        helo: 'h',
+        mailFrom: null,
+        rcptTo: [{ address: 'a@b', tag: null }],
+        clientAddress: '127.0.0.1',
+        tls: false,
+        authUser: null,
+      },
+      raw,
+      headers: parseHeaderBlock(raw),
+    });
     queue.enqueue(m.id);
     return m.id;
   };
-  return { queue, store, events, add, analysed: () => analyses, tick: (ms: number) => { now += ms; } };
+  return {
+    queue,
+    store,
+    events,
+    add,
+    analysed: () => analyses,
+    tick: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('AnalysisQueue', () => {
@@ -35,7 +71,10 @@ describe('AnalysisQueue', () => {
     const ids = [add(), add(), add()];
     await queue.idle();
     for (const id of ids) assert.equal(store.get(id)!.parsed, true);
-    assert.equal(events.replaySince(0).events.filter((e) => e.type === 'message.analyzed').length, 3);
+    assert.equal(
+      events.replaySince(0).events.filter((e) => e.type === 'message.analyzed').length,
+      3,
+    );
   });
 
   it('pauses during a flood and resumes when the rate drops (fake clock)', async () => {

@@ -1,17 +1,23 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startFakeApi } from '../../support/fake-sink-context.ts';
-import { MAX_PAGE_LIMIT, MAX_FILTER_LENGTH, contentDisposition, parseListQuery } from '../../../sink/http/api-routes.ts';
+import {
+  MAX_PAGE_LIMIT,
+  MAX_FILTER_LENGTH,
+  contentDisposition,
+  parseListQuery,
+} from '../../../sink/http/api-routes.ts';
 import { MAX_RULES_BODY_BYTES } from '../../../sink/http/body.ts';
 import { PROTOCOL_VERSION } from '../../../src/protocol.ts';
 import { ERROR_CODES } from '../../../src/errors.ts';
 
 type Api = Awaited<ReturnType<typeof startFakeApi>>;
 
-const RAW = (n: number, extra = '') => `From: Sender <sender@example.com>\r\nTo: user${n}@example.com\r\nSubject: Hello ${n}\r\nMessage-ID: <m${n}@example.com>\r\n${extra}\r\nBody of message ${n}\r\n`;
+const RAW = (n: number, extra = '') =>
+  `From: Sender <sender@example.com>\r\nTo: user${n}@example.com\r\nSubject: Hello ${n}\r\nMessage-ID: <m${n}@example.com>\r\n${extra}\r\nBody of message ${n}\r\n`;
 
 async function errorOf(res: Response): Promise<{ code: string; message: string; hint?: string }> {
-  const body = await res.json() as { error: { code: string; message: string; hint?: string } };
+  const body = (await res.json()) as { error: { code: string; message: string; hint?: string } };
   return body.error;
 }
 
@@ -30,26 +36,51 @@ describe('sink API: own routes', () => {
       const res = await api.fetch('/api/messages');
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-      const body = await res.json() as { total: number; start: number; count: number; items: Array<{ id: string; subject: string }> };
+      const body = (await res.json()) as {
+        total: number;
+        start: number;
+        count: number;
+        items: Array<{ id: string; subject: string }>;
+      };
       assert.equal(body.total, 3);
       assert.equal(body.start, 0);
       assert.equal(body.count, 3);
-      assert.deepEqual(body.items.map((m) => m.subject), ['Hello 3', 'Hello 2', 'Hello 1']);
+      assert.deepEqual(
+        body.items.map((m) => m.subject),
+        ['Hello 3', 'Hello 2', 'Hello 1'],
+      );
     });
 
     it('pages with start and limit', async () => {
       for (let i = 1; i <= 5; i++) api.ctx.addMessage({ raw: RAW(i) });
-      const body = await (await api.fetch('/api/messages?start=1&limit=2')).json() as { total: number; start: number; count: number; items: Array<{ subject: string }> };
+      const body = (await (await api.fetch('/api/messages?start=1&limit=2')).json()) as {
+        total: number;
+        start: number;
+        count: number;
+        items: Array<{ subject: string }>;
+      };
       assert.equal(body.total, 5);
       assert.equal(body.start, 1);
       assert.equal(body.count, 2);
-      assert.deepEqual(body.items.map((m) => m.subject), ['Hello 4', 'Hello 3']);
+      assert.deepEqual(
+        body.items.map((m) => m.subject),
+        ['Hello 4', 'Hello 3'],
+      );
     });
 
     it('filters by to, from, subject, containing and tag', async () => {
       api.ctx.addMessage({ raw: RAW(1), to: ['alice+signup@example.com'] });
-      api.ctx.addMessage({ raw: RAW(2, 'X-Extra: needle\r\n'), to: ['bob@example.com'], from: 'noreply@shop.example' });
-      const get = async (q: string) => ((await (await api.fetch(`/api/messages?${q}`)).json()) as { items: Array<{ subject: string }> }).items.map((m) => m.subject);
+      api.ctx.addMessage({
+        raw: RAW(2, 'X-Extra: needle\r\n'),
+        to: ['bob@example.com'],
+        from: 'noreply@shop.example',
+      });
+      const get = async (q: string) =>
+        (
+          (await (await api.fetch(`/api/messages?${q}`)).json()) as {
+            items: Array<{ subject: string }>;
+          }
+        ).items.map((m) => m.subject);
       assert.deepEqual(await get('to=ALICE'), ['Hello 1']);
       assert.deepEqual(await get('from=shop.example'), ['Hello 2']);
       assert.deepEqual(await get('subject=hello%201'), ['Hello 1']);
@@ -76,7 +107,7 @@ describe('sink API: own routes', () => {
       assert.equal(api.ctx.store.detailCalls, 0);
       const res = await api.fetch(`/api/messages/${m.id}`);
       assert.equal(res.status, 200);
-      const detail = await res.json() as { id: string; text: string; parsed: boolean };
+      const detail = (await res.json()) as { id: string; text: string; parsed: boolean };
       assert.equal(detail.id, m.id);
       assert.equal(detail.parsed, true);
       assert.match(detail.text, /Body of message 1/);
@@ -94,18 +125,40 @@ describe('sink API: own routes', () => {
     });
 
     it('GET raw returns the exact bytes as message/rfc822', async () => {
-      const raw = Buffer.concat([Buffer.from('Subject: bytes\r\n\r\n'), Buffer.from([0xff, 0xfe, 0x00, 0x41]), Buffer.from('\r\n')]);
+      const raw = Buffer.concat([
+        Buffer.from('Subject: bytes\r\n\r\n'),
+        Buffer.from([0xff, 0xfe, 0x00, 0x41]),
+        Buffer.from('\r\n'),
+      ]);
       const m = api.ctx.addMessage({ raw });
       const res = await api.fetch(`/api/messages/${m.id}/raw`);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'message/rfc822');
-      assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="msg-1\.eml"/);
+      assert.match(
+        res.headers.get('content-disposition') ?? '',
+        /attachment; filename="msg-1\.eml"/,
+      );
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), raw);
     });
 
     it('downloads an attachment by index, as a download', async () => {
       const content = Buffer.from('%PDF-1.4 fake');
-      const m = api.ctx.addMessage({ raw: RAW(1), attachments: [{ meta: { filename: 'invoice ü.pdf', contentType: 'application/pdf', size: content.length, contentId: null, disposition: 'attachment', checksum: null }, content }] });
+      const m = api.ctx.addMessage({
+        raw: RAW(1),
+        attachments: [
+          {
+            meta: {
+              filename: 'invoice ü.pdf',
+              contentType: 'application/pdf',
+              size: content.length,
+              contentId: null,
+              disposition: 'attachment',
+              checksum: null,
+            },
+            content,
+          },
+        ],
+      });
       const res = await api.fetch(`/api/messages/${m.id}/attachments/0`);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'application/pdf');
@@ -118,8 +171,28 @@ describe('sink API: own routes', () => {
 
     it('serves the bytes of an attachment whose declared Content-Type holds non-ASCII or control characters (issue 10, item 6)', async () => {
       const content = Buffer.from([0x00, 0xff, 0x41]);
-      const hostile = ['image/pngé', 'text/plain\r\nX-Injected: 1', 'text/\u0000html', 'application/pdf; name="ü.pdf"', '\ud800/x', ''];
-      const m = api.ctx.addMessage({ raw: RAW(1), attachments: hostile.map((contentType, i) => ({ meta: { filename: `f\ud800${i}\u0007.bin`, contentType, size: content.length, contentId: null, disposition: 'attachment', checksum: null }, content })) });
+      const hostile = [
+        'image/pngé',
+        'text/plain\r\nX-Injected: 1',
+        'text/\u0000html',
+        'application/pdf; name="ü.pdf"',
+        '\ud800/x',
+        '',
+      ];
+      const m = api.ctx.addMessage({
+        raw: RAW(1),
+        attachments: hostile.map((contentType, i) => ({
+          meta: {
+            filename: `f\ud800${i}\u0007.bin`,
+            contentType,
+            size: content.length,
+            contentId: null,
+            disposition: 'attachment',
+            checksum: null,
+          },
+          content,
+        })),
+      });
       const served: string[] = [];
       for (let i = 0; i < hostile.length; i++) {
         const res = await api.fetch(`/api/messages/${m.id}/attachments/${i}`);
@@ -128,7 +201,14 @@ describe('sink API: own routes', () => {
         assert.equal(res.headers.get('x-injected'), null);
         served.push(res.headers.get('content-type') ?? '');
       }
-      assert.deepEqual(served, ['application/octet-stream', 'application/octet-stream', 'application/octet-stream', 'application/pdf', 'application/octet-stream', 'application/octet-stream']);
+      assert.deepEqual(served, [
+        'application/octet-stream',
+        'application/octet-stream',
+        'application/octet-stream',
+        'application/pdf',
+        'application/octet-stream',
+        'application/octet-stream',
+      ]);
     });
 
     it('DELETE one removes it and the store publishes message.deleted once', async () => {
@@ -137,8 +217,13 @@ describe('sink API: own routes', () => {
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { deleted: 1 });
       assert.equal(api.ctx.store.count, 0);
-      const deleted = api.ctx.events.replaySince(0).events.filter((e) => e.type === 'message.deleted');
-      assert.deepEqual(deleted.map((e) => e.data), [{ id: m.id }]);
+      const deleted = api.ctx.events
+        .replaySince(0)
+        .events.filter((e) => e.type === 'message.deleted');
+      assert.deepEqual(
+        deleted.map((e) => e.data),
+        [{ id: m.id }],
+      );
     });
 
     it('DELETE /api/messages clears all', async () => {
@@ -146,7 +231,10 @@ describe('sink API: own routes', () => {
       const res = await api.fetch('/api/messages', { method: 'DELETE' });
       assert.deepEqual(await res.json(), { deleted: 3 });
       assert.equal(api.ctx.store.count, 0);
-      assert.equal(api.ctx.events.replaySince(0).events.filter((e) => e.type === 'messages.cleared').length, 1);
+      assert.equal(
+        api.ctx.events.replaySince(0).events.filter((e) => e.type === 'messages.cleared').length,
+        1,
+      );
     });
   });
 
@@ -154,10 +242,15 @@ describe('sink API: own routes', () => {
     it('q searches the whole message; filters combine', async () => {
       api.ctx.addMessage({ raw: RAW(1, 'X-Order: 42\r\n') });
       api.ctx.addMessage({ raw: RAW(2) });
-      const body = await (await api.fetch('/api/search?q=x-order')).json() as { total: number; items: Array<{ subject: string }> };
+      const body = (await (await api.fetch('/api/search?q=x-order')).json()) as {
+        total: number;
+        items: Array<{ subject: string }>;
+      };
       assert.equal(body.total, 1);
       assert.equal(body.items[0].subject, 'Hello 1');
-      const filtered = await (await api.fetch('/api/search?to=user2')).json() as { total: number };
+      const filtered = (await (await api.fetch('/api/search?to=user2')).json()) as {
+        total: number;
+      };
       assert.equal(filtered.total, 1);
     });
 
@@ -171,7 +264,11 @@ describe('sink API: own routes', () => {
   describe('rules', () => {
     it('PUT replaces the rules and GET returns the YAML', async () => {
       const yaml = 'rules:\n  - name: a\n  - name: b\n';
-      const put = await api.fetch('/api/rules', { method: 'PUT', body: yaml, headers: { 'content-type': 'application/yaml' } });
+      const put = await api.fetch('/api/rules', {
+        method: 'PUT',
+        body: yaml,
+        headers: { 'content-type': 'application/yaml' },
+      });
       assert.equal(put.status, 200);
       assert.deepEqual(await put.json(), { count: 2 });
       const get = await api.fetch('/api/rules');
@@ -197,17 +294,24 @@ describe('sink API: own routes', () => {
       assert.equal(res.status, 413);
       assert.equal((await errorOf(res)).code, 'EV_ERR_PAYLOAD_TOO_LARGE');
       const chunked = await new Promise<number>((resolve, reject) => {
-        const req = request(`${api.base}/api/rules`, { method: 'PUT', headers: { ...api.auth, 'transfer-encoding': 'chunked' } }, (r) => {
-          r.resume();
-          resolve(r.statusCode ?? 0);
-        });
+        const req = request(
+          `${api.base}/api/rules`,
+          { method: 'PUT', headers: { ...api.auth, 'transfer-encoding': 'chunked' } },
+          (r) => {
+            r.resume();
+            resolve(r.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         const chunk = 'y'.repeat(64 * 1024);
         let sent = 0;
         const pump = () => {
           while (sent <= MAX_RULES_BODY_BYTES) {
             sent += chunk.length;
-            if (!req.write(chunk)) { req.once('drain', pump); return; }
+            if (!req.write(chunk)) {
+              req.once('drain', pump);
+              return;
+            }
           }
           req.end();
         };
@@ -220,14 +324,18 @@ describe('sink API: own routes', () => {
   describe('stats, info, probes, metrics', () => {
     it('GET /api/stats returns SinkStats', async () => {
       api.ctx.addMessage({ raw: RAW(1) });
-      const stats = await (await api.fetch('/api/stats')).json() as { instance: string; messages: number; lastSeq: number };
+      const stats = (await (await api.fetch('/api/stats')).json()) as {
+        instance: string;
+        messages: number;
+        lastSeq: number;
+      };
       assert.equal(stats.instance, 'fake-instance');
       assert.equal(stats.messages, 1);
       assert.equal(stats.lastSeq, 1);
     });
 
     it('GET /api/info reports protocol, instance and auth', async () => {
-      const info = await (await api.fetch('/api/info')).json() as Record<string, unknown>;
+      const info = (await (await api.fetch('/api/info')).json()) as Record<string, unknown>;
       assert.equal(info.protocol, PROTOCOL_VERSION);
       assert.equal(info.instance, 'fake-instance');
       assert.equal(info.auth, true);
@@ -282,10 +390,21 @@ describe('sink API: own routes', () => {
     it('a non-WebSocket upgrade offer (curl --http2 sends h2c) is served as a plain request', async () => {
       api.ctx.addMessage({ raw: RAW(1) });
       const status = await new Promise<number>((resolve, reject) => {
-        const req = request(`${api.base}/api/messages`, { headers: { ...api.auth, connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA' } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          `${api.base}/api/messages`,
+          {
+            headers: {
+              ...api.auth,
+              connection: 'Upgrade, HTTP2-Settings',
+              upgrade: 'h2c',
+              'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA',
+            },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -293,7 +412,9 @@ describe('sink API: own routes', () => {
     });
 
     it('a failure inside a handler is a 500 EV_ERR_INTERNAL without details, logged', async () => {
-      api.ctx.store.detail = async () => { throw new Error('boom secret detail'); };
+      api.ctx.store.detail = async () => {
+        throw new Error('boom secret detail');
+      };
       const res = await api.fetch('/api/messages/x');
       assert.equal(res.status, 500);
       const err = await errorOf(res);

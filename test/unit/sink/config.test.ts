@@ -31,30 +31,91 @@ describe('sink config', () => {
   });
 
   it('reads EV_* variables and names the bad one', () => {
-    const o = optionsFromEnv({ EV_HOST: '0.0.0.0', EV_SMTP_PORT: '2525', EV_MAX_BYTES: '64MiB', EV_NO_AUTH: 'true', EV_AUTH_USERS: 'a:b,c:d', EV_IDLE_TIMEOUT: '30s' });
-    assert.deepEqual(o, { host: '0.0.0.0', smtpPort: 2525, maxBytes: 64 * 1024 * 1024, noAuth: true, users: [{ user: 'a', password: 'b' }, { user: 'c', password: 'd' }], idleTimeoutMs: 30_000 });
-    fails(() => optionsFromEnv({ EV_SMTP_PORT: 'abc' }), 'EV_ERR_INVALID_OPTION', /smtpPort \(--smtp-port, EV_SMTP_PORT\) must be a whole number, got "abc"/);
+    const o = optionsFromEnv({
+      EV_HOST: '0.0.0.0',
+      EV_SMTP_PORT: '2525',
+      EV_MAX_BYTES: '64MiB',
+      EV_NO_AUTH: 'true',
+      EV_AUTH_USERS: 'a:b,c:d',
+      EV_IDLE_TIMEOUT: '30s',
+    });
+    assert.deepEqual(o, {
+      host: '0.0.0.0',
+      smtpPort: 2525,
+      maxBytes: 64 * 1024 * 1024,
+      noAuth: true,
+      users: [
+        { user: 'a', password: 'b' },
+        { user: 'c', password: 'd' },
+      ],
+      idleTimeoutMs: 30_000,
+    });
+    fails(
+      () => optionsFromEnv({ EV_SMTP_PORT: 'abc' }),
+      'EV_ERR_INVALID_OPTION',
+      /smtpPort \(--smtp-port, EV_SMTP_PORT\) must be a whole number, got "abc"/,
+    );
     fails(() => optionsFromEnv({ EV_MAX_BYTES: 'lots' }), 'EV_ERR_INVALID_OPTION', /EV_MAX_BYTES/);
     fails(() => optionsFromEnv({ EV_NO_AUTH: 'maybe' }), 'EV_ERR_INVALID_OPTION', /EV_NO_AUTH/);
   });
 
   it('reads the process flags', () => {
-    assert.deepEqual(optionsFromArgv(['--smtp-port', '0', '--no-auth', '--max-bytes', '1g', '--auth-user', 'x:y', '--tls-self-signed']), {
-      smtpPort: 0, noAuth: true, maxBytes: 1024 ** 3, users: [{ user: 'x', password: 'y' }], tlsSelfSigned: true,
-    });
+    assert.deepEqual(
+      optionsFromArgv([
+        '--smtp-port',
+        '0',
+        '--no-auth',
+        '--max-bytes',
+        '1g',
+        '--auth-user',
+        'x:y',
+        '--tls-self-signed',
+      ]),
+      {
+        smtpPort: 0,
+        noAuth: true,
+        maxBytes: 1024 ** 3,
+        users: [{ user: 'x', password: 'y' }],
+        tlsSelfSigned: true,
+      },
+    );
     fails(() => optionsFromArgv(['--bogus']), 'EV_ERR_INVALID_OPTION', /bogus/);
   });
 
   it('validates ranges and combinations', () => {
-    fails(() => resolveSinkConfig({ smtpPort: 70000 }), 'EV_ERR_INVALID_OPTION', /smtpPort .* 0 to 65535/);
+    fails(
+      () => resolveSinkConfig({ smtpPort: 70000 }),
+      'EV_ERR_INVALID_OPTION',
+      /smtpPort .* 0 to 65535/,
+    );
     fails(() => resolveSinkConfig({ maxMessages: 0 }), 'EV_ERR_INVALID_OPTION', /--max-messages/);
-    fails(() => resolveSinkConfig({ smtpPort: 2000, httpPort: 2000 }), 'EV_ERR_INVALID_OPTION', /httpPort/);
-    fails(() => resolveSinkConfig({ noAuth: true, token: 'x'.repeat(20) }), 'EV_ERR_CONFLICTING_OPTIONS', /--no-auth/);
+    fails(
+      () => resolveSinkConfig({ smtpPort: 2000, httpPort: 2000 }),
+      'EV_ERR_INVALID_OPTION',
+      /httpPort/,
+    );
+    fails(
+      () => resolveSinkConfig({ noAuth: true, token: 'x'.repeat(20) }),
+      'EV_ERR_CONFLICTING_OPTIONS',
+      /--no-auth/,
+    );
     fails(() => resolveSinkConfig({ token: 'short' }), 'EV_ERR_INVALID_OPTION', /token/);
-    fails(() => resolveSinkConfig({ authRequired: true }), 'EV_ERR_INVALID_OPTION', /authRequired .*needs at least one user/);
+    fails(
+      () => resolveSinkConfig({ authRequired: true }),
+      'EV_ERR_INVALID_OPTION',
+      /authRequired .*needs at least one user/,
+    );
     fails(() => resolveSinkConfig({ tlsCert: '/x' }), 'EV_ERR_INVALID_OPTION', /tlsKey/);
-    fails(() => resolveSinkConfig({ rules: 'rules:\n  - stage: nope\n    reject: true\n' }), 'EV_ERR_RULES_INVALID', /^rules:2: rules\[0\]\.stage/);
-    fails(() => resolveSinkConfig({ tokenFile: '/nonexistent/token' }), 'EV_ERR_FILE_READ', /ENOENT/);
+    fails(
+      () => resolveSinkConfig({ rules: 'rules:\n  - stage: nope\n    reject: true\n' }),
+      'EV_ERR_RULES_INVALID',
+      /^rules:2: rules\[0\]\.stage/,
+    );
+    fails(
+      () => resolveSinkConfig({ tokenFile: '/nonexistent/token' }),
+      'EV_ERR_FILE_READ',
+      /ENOENT/,
+    );
     assert.equal(parseByteSize('25 MiB'), 25 * 1024 * 1024);
     assert.equal(parseByteSize('nope'), null);
   });
@@ -66,13 +127,23 @@ describe('sink config', () => {
     const pair = generateSelfSigned(['sink.test']);
     writeFileSync(join(dir, 'cert.pem'), pair.cert);
     writeFileSync(join(dir, 'key.pem'), pair.key);
-    const c = resolveSinkConfig({ maxBytes: 4096, tokenFile: join(dir, 'token'), rulesFile: join(dir, 'rules.yaml'), tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') });
+    const c = resolveSinkConfig({
+      maxBytes: 4096,
+      tokenFile: join(dir, 'token'),
+      rulesFile: join(dir, 'rules.yaml'),
+      tlsCert: join(dir, 'cert.pem'),
+      tlsKey: join(dir, 'key.pem'),
+    });
     assert.equal(c.maxMessageSize, 4096);
     assert.equal(c.token, 'abcdefghijklmnopqrstuvwxyz');
     assert.equal(c.tokenGenerated, false);
     assert.match(c.rulesSource, /reject/);
     assert.equal(c.tls?.selfSigned, false);
     writeFileSync(join(dir, 'key.pem'), generateSelfSigned(['other']).key);
-    fails(() => resolveSinkConfig({ tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') }), 'EV_ERR_TLS_CONFIG', /does not match/);
+    fails(
+      () => resolveSinkConfig({ tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') }),
+      'EV_ERR_TLS_CONFIG',
+      /does not match/,
+    );
   });
 });

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { FakeSinkContext, startFakeApi } from '../../support/fake-sink-context.ts';
-import { BEARER_SUBPROTOCOL_PREFIX, FEED_CLOSE_GOING_AWAY, FEED_CLOSE_TOO_SLOW, FEED_SUBPROTOCOL, type FeedHello } from '../../../src/protocol.ts';
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  FEED_CLOSE_GOING_AWAY,
+  FEED_CLOSE_TOO_SLOW,
+  FEED_SUBPROTOCOL,
+  type FeedHello,
+} from '../../../src/protocol.ts';
 import { EventFeed } from '../../../sink/feed.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 import { PROTOCOL_VERSION, type SinkEvent } from '../../../src/protocol.ts';
@@ -29,12 +35,18 @@ interface Conn {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-async function connect(api: Api, query = '', options: WebSocket.ClientOptions & { protocols?: string[] } = {}): Promise<Conn> {
+async function connect(
+  api: Api,
+  query = '',
+  options: WebSocket.ClientOptions & { protocols?: string[] } = {},
+): Promise<Conn> {
   const { protocols, ...rest } = options;
   const ws = new WebSocket(wsUrl(api, query), protocols ?? [], { headers: api.auth, ...rest });
   const frames: Frame[] = [];
   ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8')) as Frame));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -43,7 +55,11 @@ async function connect(api: Api, query = '', options: WebSocket.ClientOptions & 
 }
 
 /** The HTTP status of a refused upgrade. */
-function upgradeStatus(url: string, protocols: string[], headers: Record<string, string>): Promise<number> {
+function upgradeStatus(
+  url: string,
+  protocols: string[],
+  headers: Record<string, string>,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, { headers });
     ws.on('unexpected-response', (_req, res) => {
@@ -55,15 +71,21 @@ function upgradeStatus(url: string, protocols: string[], headers: Record<string,
       ws.terminate();
       resolve(101);
     });
-    ws.on('error', (err) => { if (!/Unexpected server response/.test(err.message)) reject(err); });
+    ws.on('error', (err) => {
+      if (!/Unexpected server response/.test(err.message)) reject(err);
+    });
   });
 }
 
 function addEvents(ctx: FakeSinkContext, n: number, size = 0): void {
-  for (let i = 0; i < n; i++) ctx.events.append('message.evicted', { id: `e${ctx.events.lastSeq + 1}${'x'.repeat(size)}`, reason: 'count' });
+  for (let i = 0; i < n; i++)
+    ctx.events.append('message.evicted', {
+      id: `e${ctx.events.lastSeq + 1}${'x'.repeat(size)}`,
+      reason: 'count',
+    });
 }
 
-const seqs = (frames: Frame[]) => frames.filter((f) => f.type !== 'hello').map((f) => (f as SinkEvent).seq);
+const seqs = (frames: Frame[]) => frames.filter((f) => f.type !== 'hello').map((f) => f.seq);
 
 describe('sink WebSocket feed', () => {
   let api: Api;
@@ -130,7 +152,10 @@ describe('sink WebSocket feed', () => {
     api.ctx.addMessage({ raw: 'Subject: a\r\n\r\nb' });
     const c = await connect(api, '?since=0&types=message.rec*');
     await until(() => c.frames.length >= 3, 'frames');
-    assert.deepEqual(c.frames.slice(1).map((f) => f.type), ['gap', 'message.received']);
+    assert.deepEqual(
+      c.frames.slice(1).map((f) => f.type),
+      ['gap', 'message.received'],
+    );
     const bad = await upgradeStatus(wsUrl(api, '?types=nope'), [], api.auth);
     assert.equal(bad, 400);
     c.ws.close();
@@ -150,7 +175,8 @@ describe('sink WebSocket feed', () => {
 
   it('rejects a malformed since with 400', async () => {
     api = await startFakeApi();
-    for (const q of ['?since=-1', '?since=abc', '?since=1e3']) assert.equal(await upgradeStatus(wsUrl(api, q), [], api.auth), 400, q);
+    for (const q of ['?since=-1', '?since=abc', '?since=1e3'])
+      assert.equal(await upgradeStatus(wsUrl(api, q), [], api.auth), 400, q);
   });
 
   describe('authentication', () => {
@@ -164,7 +190,10 @@ describe('sink WebSocket feed', () => {
     it('accepts the Authorization header and the bearer subprotocol (selecting ours, never echoing the token)', async () => {
       api = await startFakeApi();
       assert.equal(await upgradeStatus(wsUrl(api), [], api.auth), 101);
-      const c = await connect(api, '', { headers: {}, protocols: [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${api.token}`] });
+      const c = await connect(api, '', {
+        headers: {},
+        protocols: [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${api.token}`],
+      });
       assert.equal(c.ws.protocol, FEED_SUBPROTOCOL);
       c.ws.close();
     });
@@ -174,17 +203,42 @@ describe('sink WebSocket feed', () => {
       const cases: Array<[string, string[], Record<string, string>]> = [
         ['wrong subprotocol token', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}wrong`], {}],
         ['empty subprotocol token', [FEED_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX], {}],
-        ['token prefix only', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${(api.token as string).slice(0, -1)}`], {}],
+        [
+          'token prefix only',
+          [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${(api.token as string).slice(0, -1)}`],
+          {},
+        ],
         ['wrong Bearer header', [FEED_SUBPROTOCOL], { authorization: 'Bearer wrong' }],
         ['empty Bearer header', [FEED_SUBPROTOCOL], { authorization: 'Bearer ' }],
-        ['empty Basic password', [FEED_SUBPROTOCOL], { authorization: `Basic ${Buffer.from('user:').toString('base64')}` }],
-        ['wrong header and wrong subprotocol', [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}wrong`], { authorization: 'Bearer also-wrong' }],
+        [
+          'empty Basic password',
+          [FEED_SUBPROTOCOL],
+          { authorization: `Basic ${Buffer.from('user:').toString('base64')}` },
+        ],
+        [
+          'wrong header and wrong subprotocol',
+          [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}wrong`],
+          { authorization: 'Bearer also-wrong' },
+        ],
       ];
-      for (const [what, protocols, headers] of cases) assert.equal(await upgradeStatus(wsUrl(api), protocols, headers), 401, what);
+      for (const [what, protocols, headers] of cases)
+        assert.equal(await upgradeStatus(wsUrl(api), protocols, headers), 401, what);
       assert.equal(api.api.feed.clientCount, 0, 'no refused client was registered');
       // The same offers with the right token do upgrade: the refusals above are about the token, not the shape.
-      assert.equal(await upgradeStatus(wsUrl(api), [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${api.token}`], {}), 101);
-      assert.equal(await upgradeStatus(wsUrl(api), [FEED_SUBPROTOCOL], { authorization: `Bearer ${api.token}` }), 101);
+      assert.equal(
+        await upgradeStatus(
+          wsUrl(api),
+          [FEED_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${api.token}`],
+          {},
+        ),
+        101,
+      );
+      assert.equal(
+        await upgradeStatus(wsUrl(api), [FEED_SUBPROTOCOL], {
+          authorization: `Bearer ${api.token}`,
+        }),
+        101,
+      );
     });
 
     it('--no-auth (token null) accepts any client', async () => {
@@ -194,7 +248,10 @@ describe('sink WebSocket feed', () => {
 
     it('an upgrade on another path is 404', async () => {
       api = await startFakeApi();
-      assert.equal(await upgradeStatus(`${api.base.replace('http', 'ws')}/api/other`, [], api.auth), 404);
+      assert.equal(
+        await upgradeStatus(`${api.base.replace('http', 'ws')}/api/other`, [], api.auth),
+        404,
+      );
     });
   });
 
@@ -212,7 +269,10 @@ describe('sink WebSocket feed', () => {
     await clock.advance(1000);
     await until(() => api.api.feed.clientCount === 0, 'the client removed at the second round');
     assert.equal((await c.closed).code, FEED_CLOSE_TOO_SLOW);
-    assert.match(await (await fetch(`${api.base}/metrics`)).text(), /email_sink_feed_clients_dropped_total\{reason="dead"\} 1/);
+    assert.match(
+      await (await fetch(`${api.base}/metrics`)).text(),
+      /email_sink_feed_clients_dropped_total\{reason="dead"\} 1/,
+    );
   });
 
   it('keeps a client that answers pings, however long it takes between rounds', async () => {
@@ -232,13 +292,19 @@ describe('sink WebSocket feed', () => {
     }
     assert.equal(api.api.feed.clientCount, 1);
     assert.equal(c.ws.readyState, WebSocket.OPEN);
-    assert.doesNotMatch(await (await fetch(`${api.base}/metrics`)).text(), /email_sink_feed_clients_dropped_total\{reason="dead"\} [1-9]/);
+    assert.doesNotMatch(
+      await (await fetch(`${api.base}/metrics`)).text(),
+      /email_sink_feed_clients_dropped_total\{reason="dead"\} [1-9]/,
+    );
     c.ws.close();
   });
 
   it('drops a client that stops reading with 4008, bounding its buffer, and it can resume with since', async () => {
     const soft = 64 * 1024;
-    api = await startFakeApi({ ctx: new FakeSinkContext({ window: 100_000 }), feed: { softBufferBytes: soft, maxLagEvents: 500, closeTimeoutMs: 20_000 } });
+    api = await startFakeApi({
+      ctx: new FakeSinkContext({ window: 100_000 }),
+      feed: { softBufferBytes: soft, maxLagEvents: 500, closeTimeoutMs: 20_000 },
+    });
     const c = await connect(api, '?since=0');
     await until(() => c.frames.length >= 1, 'hello');
     c.ws.pause();
@@ -249,18 +315,32 @@ describe('sink WebSocket feed', () => {
       await new Promise((r) => setImmediate(r));
     }
     await until(() => api.api.feed.clientCount === 0, 'slow client dropped', 10_000);
-    assert.ok(api.api.feed.peakBufferedBytes <= soft + 2 * (eventSize + 200), `peak ${api.api.feed.peakBufferedBytes} bytes`);
+    assert.ok(
+      api.api.feed.peakBufferedBytes <= soft + 2 * (eventSize + 200),
+      `peak ${api.api.feed.peakBufferedBytes} bytes`,
+    );
     c.ws.resume();
     const closed = await c.closed;
     assert.equal(closed.code, FEED_CLOSE_TOO_SLOW);
     assert.match(closed.reason, /since/);
     const got = seqs(c.frames);
-    assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => i + 1), 'what it got before the drop is a prefix without holes');
+    assert.deepEqual(
+      got,
+      Array.from({ length: got.length }, (_, i) => i + 1),
+      'what it got before the drop is a prefix without holes',
+    );
     // Resume: the rest arrives, nothing lost, nothing twice.
     const last = got.length;
     const r = await connect(api, `?since=${last}`);
-    await until(() => r.frames.length >= 1 + api.ctx.events.lastSeq - last, 'resumed replay', 10_000);
-    assert.deepEqual([...got, ...seqs(r.frames)], Array.from({ length: api.ctx.events.lastSeq }, (_, i) => i + 1));
+    await until(
+      () => r.frames.length >= 1 + api.ctx.events.lastSeq - last,
+      'resumed replay',
+      10_000,
+    );
+    assert.deepEqual(
+      [...got, ...seqs(r.frames)],
+      Array.from({ length: api.ctx.events.lastSeq }, (_, i) => i + 1),
+    );
     r.ws.close();
   });
 
@@ -270,8 +350,16 @@ describe('sink WebSocket feed', () => {
     const c = await connect(api, '?since=0');
     await until(() => c.frames.length >= 1, 'hello');
     c.ws.pause(); // stops reading: pings stay unread, so no pong goes back
-    await until(() => api.api.feed.clientCount === 0, 'the sink gives up on the silent client', 10_000);
-    assert.equal(api.api.feed.socketCount, 1, 'its socket still holds a feed slot until the close handshake');
+    await until(
+      () => api.api.feed.clientCount === 0,
+      'the sink gives up on the silent client',
+      10_000,
+    );
+    assert.equal(
+      api.api.feed.socketCount,
+      1,
+      'its socket still holds a feed slot until the close handshake',
+    );
     addEvents(api.ctx, 3);
     // Ten ping intervals later (the old code had destroyed the socket at the first missed pong).
     let ticks = 0;
@@ -286,12 +374,18 @@ describe('sink WebSocket feed', () => {
   });
 
   it('a client that keeps up through a large replay is paused and resumed, never dropped', async () => {
-    api = await startFakeApi({ ctx: new FakeSinkContext({ window: 50_000 }), feed: { softBufferBytes: 16 * 1024, maxLagEvents: 100 } });
+    api = await startFakeApi({
+      ctx: new FakeSinkContext({ window: 50_000 }),
+      feed: { softBufferBytes: 16 * 1024, maxLagEvents: 100 },
+    });
     addEvents(api.ctx, 20_000, 100);
     const c = await connect(api, '?since=0');
     addEvents(api.ctx, 50);
     await until(() => c.frames.length >= 1 + 20_050, 'everything', 15_000);
-    assert.deepEqual(seqs(c.frames), Array.from({ length: 20_050 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs(c.frames),
+      Array.from({ length: 20_050 }, (_, i) => i + 1),
+    );
     assert.equal(api.api.feed.clientCount, 1);
     c.ws.close();
   });
@@ -301,9 +395,20 @@ describe('sink WebSocket feed', () => {
     const feed = new EventFeed(ctx.events, ctx.instance, { pingIntervalMs: 60_000 });
     const fake = (throwing: boolean) => {
       const ws = Object.assign(new EventEmitter(), {
-        bufferedAmount: 0, readyState: 1, CLOSED: 3, sent: [] as string[], terminated: false,
-        send(data: string) { if (throwing && this.sent.length > 0) throw new Error('socket exploded'); this.sent.push(data); },
-        ping() {}, close() {}, terminate() { this.terminated = true; },
+        bufferedAmount: 0,
+        readyState: 1,
+        CLOSED: 3,
+        sent: [] as string[],
+        terminated: false,
+        send(data: string) {
+          if (throwing && this.sent.length > 0) throw new Error('socket exploded');
+          this.sent.push(data);
+        },
+        ping() {},
+        close() {},
+        terminate() {
+          this.terminated = true;
+        },
       });
       return ws;
     };

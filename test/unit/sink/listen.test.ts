@@ -7,10 +7,14 @@ import { listenDualStack } from '../../../sink/listen.ts';
 function noIpv6Server(code: string): Server & { calls: string[] } {
   const s = new EventEmitter() as unknown as Server & { calls: string[] };
   s.calls = [];
-  (s as unknown as { listen: (port: number, host: string) => void }).listen = (port: number, host: string) => {
+  (s as unknown as { listen: (port: number, host: string) => void }).listen = (
+    port: number,
+    host: string,
+  ) => {
     s.calls.push(`${host}:${port}`);
     queueMicrotask(() => {
-      if (host === '::') s.emit('error', Object.assign(new Error(`listen ${code} ${host}`), { code }));
+      if (host === '::')
+        s.emit('error', Object.assign(new Error(`listen ${code} ${host}`), { code }));
       else s.emit('listening');
     });
   };
@@ -42,7 +46,10 @@ describe('sink: listening dual-stack (issue 8, defect 3)', () => {
 
   it('other errors, and other hosts, are not retried', async () => {
     const busy = new EventEmitter() as unknown as Server;
-    (busy as unknown as { listen: () => void }).listen = () => queueMicrotask(() => busy.emit('error', Object.assign(new Error('in use'), { code: 'EADDRINUSE' })));
+    (busy as unknown as { listen: () => void }).listen = () =>
+      queueMicrotask(() =>
+        busy.emit('error', Object.assign(new Error('in use'), { code: 'EADDRINUSE' })),
+      );
     await assert.rejects(listenDualStack(busy, 25, '::'), /in use/);
     const v4 = noIpv6Server('EAFNOSUPPORT');
     assert.equal(await listenDualStack(v4, 25, '127.0.0.1'), '127.0.0.1');

@@ -14,12 +14,22 @@ import type { ParseBackend } from '../../../sink/parse-worker.ts';
 import { WorkerParser } from '../../../sink/parse-worker.ts';
 import { MemoryMessageStore } from '../../../sink/store.ts';
 
-const envelope = { helo: 'x', mailFrom: null, rcptTo: [{ address: 'a@example.com', tag: null }], clientAddress: '127.0.0.1', tls: false, authUser: null };
+const envelope = {
+  helo: 'x',
+  mailFrom: null,
+  rcptTo: [{ address: 'a@example.com', tag: null }],
+  clientAddress: '127.0.0.1',
+  tls: false,
+  authUser: null,
+};
 
 describe('memory budget', () => {
   it('the plan fits the pod limit with headroom', () => {
     assert.ok(MEMORY_HEADROOM >= 32 * 1024 * 1024, `headroom ${MEMORY_HEADROOM}`);
-    assert.ok(MEMORY_PLAN.inflight >= 2 * 25 * 1024 * 1024 + DATA_BLOCK_BYTES, 'a 25 MiB message and its copy fit the in-flight account');
+    assert.ok(
+      MEMORY_PLAN.inflight >= 2 * 25 * 1024 * 1024 + DATA_BLOCK_BYTES,
+      'a 25 MiB message and its copy fit the in-flight account',
+    );
   });
 
   it('accounts refuse past their cap; one oversized item may run alone', () => {
@@ -41,7 +51,10 @@ describe('memory budget', () => {
     const blocks = DATA_FIRST_BLOCK_BYTES + 3 * DATA_BLOCK_BYTES;
     assert.equal(b.used('inflight'), blocks);
     const raw = d.take()!;
-    assert.ok(raw.buffer instanceof SharedArrayBuffer, 'stored in shared memory, read by the worker without a copy');
+    assert.ok(
+      raw.buffer instanceof SharedArrayBuffer,
+      'stored in shared memory, read by the worker without a copy',
+    );
     assert.equal(raw.length, 600 * 1024);
     assert.ok(raw.every((x) => x === 0x61));
     assert.equal(b.used('inflight'), 600 * 1024, 'the copy stays counted until released');
@@ -60,7 +73,9 @@ describe('memory budget', () => {
 
   it('detail bodies are cut at MAX_DETAIL_BODY_CHARS and flagged', async () => {
     const long = 'y'.repeat(MAX_DETAIL_BODY_CHARS + 10);
-    const p = await parseParts(Buffer.from(`Subject: t\r\nContent-Type: text/plain\r\n\r\n${long}\r\n`));
+    const p = await parseParts(
+      Buffer.from(`Subject: t\r\nContent-Type: text/plain\r\n\r\n${long}\r\n`),
+    );
     assert.equal(p.text!.length, MAX_DETAIL_BODY_CHARS);
     assert.equal(p.truncated, true);
     const small = await parseParts(Buffer.from('Subject: t\r\n\r\nhello\r\n'));
@@ -70,16 +85,31 @@ describe('memory budget', () => {
   it('a detail whose parse failed still gives the headers from the raw source, flagged truncated', async () => {
     const failing: ParseBackend = {
       analyze: async () => ({ parseError: 'x', analysis: null, analysisError: 'x' }),
-      parts: async () => ({ parseError: 'parse worker exited with code 1 (out of memory)', headers: [], text: null, html: null, attachments: [] }),
+      parts: async () => ({
+        parseError: 'parse worker exited with code 1 (out of memory)',
+        headers: [],
+        text: null,
+        html: null,
+        attachments: [],
+      }),
       attachment: async () => undefined,
       inFlight: 0,
       close: async () => {},
     };
-    const store = new MemoryMessageStore({ maxMessages: 10, maxBytes: 1 << 20, events: new EventLog(), parser: failing, budget: new MemoryBudget() });
+    const store = new MemoryMessageStore({
+      maxMessages: 10,
+      maxBytes: 1 << 20,
+      events: new EventLog(),
+      parser: failing,
+      budget: new MemoryBudget(),
+    });
     const raw = Buffer.from('From: a@example.com\r\nSubject: huge\r\nX-Thing: 1\r\n\r\nbody\r\n');
     const m = store.add({ envelope, raw, headers: parseHeaderBlock(raw) });
     const d = (await store.detail(m.id))!;
-    assert.deepEqual(d.headers.map((h) => h.name), ['from', 'subject', 'x-thing']);
+    assert.deepEqual(
+      d.headers.map((h) => h.name),
+      ['from', 'subject', 'x-thing'],
+    );
     assert.equal(d.truncated, true);
     assert.match(d.parseError ?? '', /out of memory/);
     assert.equal(store.raw(m.id)!.length, raw.length);
@@ -90,13 +120,30 @@ describe('memory budget', () => {
     let parses = 0;
     const parser: ParseBackend = {
       analyze: async () => ({ parseError: null, analysis: null, analysisError: null }),
-      parts: async () => { parses++; return { parseError: null, headers: [], text: 'z'.repeat(MAX_DETAIL_BODY_CHARS), html: null, attachments: [] }; },
+      parts: async () => {
+        parses++;
+        return {
+          parseError: null,
+          headers: [],
+          text: 'z'.repeat(MAX_DETAIL_BODY_CHARS),
+          html: null,
+          attachments: [],
+        };
+      },
       attachment: async () => undefined,
       inFlight: 0,
       close: async () => {},
     };
-    const store = new MemoryMessageStore({ maxMessages: 10, maxBytes: 1 << 20, events: new EventLog(), parser, budget });
-    const ids = ['a', 'b', 'c'].map((s) => store.add({ envelope, raw: Buffer.from(`Subject: ${s}\r\n\r\n`), headers: [] }).id);
+    const store = new MemoryMessageStore({
+      maxMessages: 10,
+      maxBytes: 1 << 20,
+      events: new EventLog(),
+      parser,
+      budget,
+    });
+    const ids = ['a', 'b', 'c'].map(
+      (s) => store.add({ envelope, raw: Buffer.from(`Subject: ${s}\r\n\r\n`), headers: [] }).id,
+    );
     for (const id of ids) await store.detail(id);
     await new Promise((r) => setImmediate(r));
     assert.ok(budget.used('detail') <= budget.cap('detail'));
@@ -117,9 +164,15 @@ describe('memory budget', () => {
         return shared;
       };
       const all = await Promise.all(['one', 'two', 'three'].map((s) => parser.parts(make(s))));
-      assert.deepEqual(all.map((p) => p.headers.find((h) => h.name.toLowerCase() === 'subject')?.value), ['one', 'two', 'three']);
+      assert.deepEqual(
+        all.map((p) => p.headers.find((h) => h.name.toLowerCase() === 'subject')?.value),
+        ['one', 'two', 'three'],
+      );
       assert.equal(budget.used('parse'), 0, 'released after the replies');
-      assert.ok(budget.snapshot().find((a) => a.account === 'parse')!.refused > 0, 'jobs waited for the parse budget');
+      assert.ok(
+        budget.snapshot().find((a) => a.account === 'parse')!.refused > 0,
+        'jobs waited for the parse budget',
+      );
     } finally {
       await parser.close();
     }

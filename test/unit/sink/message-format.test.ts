@@ -3,19 +3,32 @@ import { X509Certificate } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import type { MessageSummary } from '../../../src/protocol.ts';
 import { buildDsn } from '../../../sink/dsn.ts';
-import { MAX_INGEST_HEADER_FIELDS, decodeEncodedWords, parseHeaderBlock, splitAddressList, summaryHeaders } from '../../../sink/message-headers.ts';
+import {
+  MAX_INGEST_HEADER_FIELDS,
+  decodeEncodedWords,
+  parseHeaderBlock,
+  splitAddressList,
+  summaryHeaders,
+} from '../../../sink/message-headers.ts';
 import { generateSelfSigned } from '../../../sink/smtp-tls.ts';
 
 describe('ingest header parse', () => {
   it('unfolds, lower-cases names, stops at the blank line, with any line ending', () => {
     for (const eol of ['\r\n', '\n', '\r']) {
-      const raw = Buffer.from(['Subject: a', '  folded', 'From: x@y', 'garbage line', '', 'Body: not a header'].join(eol));
-      assert.deepEqual(parseHeaderBlock(raw), [{ name: 'subject', value: 'a folded' }, { name: 'from', value: 'x@y' }]);
+      const raw = Buffer.from(
+        ['Subject: a', '  folded', 'From: x@y', 'garbage line', '', 'Body: not a header'].join(eol),
+      );
+      assert.deepEqual(parseHeaderBlock(raw), [
+        { name: 'subject', value: 'a folded' },
+        { name: 'from', value: 'x@y' },
+      ]);
     }
   });
 
   it('bounds the number of fields', () => {
-    const raw = Buffer.from(Array.from({ length: 5000 }, (_, i) => `X-${i}: v`).join('\r\n') + '\r\n\r\n');
+    const raw = Buffer.from(
+      Array.from({ length: 5000 }, (_, i) => `X-${i}: v`).join('\r\n') + '\r\n\r\n',
+    );
     assert.equal(parseHeaderBlock(raw).length, MAX_INGEST_HEADER_FIELDS);
   });
 
@@ -26,24 +39,66 @@ describe('ingest header parse', () => {
   });
 
   it('splits address lists outside quotes and brackets', () => {
-    assert.deepEqual(splitAddressList('"Doe, John" <j@x>, a@y (c, d), <b@z>'), ['"Doe, John" <j@x>', 'a@y (c, d)', '<b@z>']);
-    assert.deepEqual(summaryHeaders(parseHeaderBlock(Buffer.from('To: a@x, b@y\r\nMessage-ID: <m@x>\r\n\r\n'))), { from: null, to: ['a@x', 'b@y'], subject: null, messageId: '<m@x>' });
+    assert.deepEqual(splitAddressList('"Doe, John" <j@x>, a@y (c, d), <b@z>'), [
+      '"Doe, John" <j@x>',
+      'a@y (c, d)',
+      '<b@z>',
+    ]);
+    assert.deepEqual(
+      summaryHeaders(parseHeaderBlock(Buffer.from('To: a@x, b@y\r\nMessage-ID: <m@x>\r\n\r\n'))),
+      { from: null, to: ['a@x', 'b@y'], subject: null, messageId: '<m@x>' },
+    );
   });
 });
 
 describe('DSN (RFC 3464)', () => {
   it('is a multipart/report to the envelope sender with the delivery status and original headers', async () => {
     const original: MessageSummary = {
-      id: 'orig-1', time: '2026-11-28T00:00:00.000Z', from: 'a@x', to: ['asyncbounce@y'], subject: 'Hi', messageId: '<m1@x>', size: 10, parsed: false, parseError: null,
-      envelope: { helo: 'c', mailFrom: { address: 'sender@x', tag: null }, rcptTo: [{ address: 'asyncbounce@y', tag: null }], clientAddress: '127.0.0.1', tls: false, authUser: null },
+      id: 'orig-1',
+      time: '2026-11-28T00:00:00.000Z',
+      from: 'a@x',
+      to: ['asyncbounce@y'],
+      subject: 'Hi',
+      messageId: '<m1@x>',
+      size: 10,
+      parsed: false,
+      parseError: null,
+      envelope: {
+        helo: 'c',
+        mailFrom: { address: 'sender@x', tag: null },
+        rcptTo: [{ address: 'asyncbounce@y', tag: null }],
+        clientAddress: '127.0.0.1',
+        tls: false,
+        authUser: null,
+      },
     };
-    const raw = buildDsn({ reportingMta: 'sink.test', original, originalRaw: Buffer.from('Subject: Hi\r\nMessage-ID: <m1@x>\r\n\r\nbody'), recipient: 'asyncbounce@y', status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 no such user', now: new Date('2026-11-28T00:00:01Z') });
+    const raw = buildDsn({
+      reportingMta: 'sink.test',
+      original,
+      originalRaw: Buffer.from('Subject: Hi\r\nMessage-ID: <m1@x>\r\n\r\nbody'),
+      recipient: 'asyncbounce@y',
+      status: '5.1.1',
+      diagnostic: 'smtp; 550 5.1.1 no such user',
+      now: new Date('2026-11-28T00:00:01Z'),
+    });
     const text = raw.toString();
-    assert.match(text, /^From: Mail Delivery System <MAILER-DAEMON@sink\.test>\r\nTo: <sender@x>\r\n/);
+    assert.match(
+      text,
+      /^From: Mail Delivery System <MAILER-DAEMON@sink\.test>\r\nTo: <sender@x>\r\n/,
+    );
     assert.match(text, /Content-Type: multipart\/report; report-type=delivery-status; boundary=/);
-    assert.match(text, /Content-Type: message\/delivery-status\r\n\r\nReporting-MTA: dns; sink\.test\r\n/);
-    assert.match(text, /Final-Recipient: rfc822; asyncbounce@y\r\nAction: failed\r\nStatus: 5\.1\.1\r\nDiagnostic-Code: smtp; 550 5\.1\.1 no such user\r\n/);
-    assert.match(text, /Content-Type: text\/rfc822-headers\r\n\r\nSubject: Hi\r\nMessage-ID: <m1@x>\r\n/);
+    assert.match(
+      text,
+      /Content-Type: message\/delivery-status\r\n\r\nReporting-MTA: dns; sink\.test\r\n/,
+    );
+    assert.match(
+      text,
+      /Final-Recipient: rfc822; asyncbounce@y\r\nAction: failed\r\nStatus: 5\.1\.1\r\nDiagnostic-Code: smtp; 550 5\.1\.1 no such user\r\n/,
+    );
+    assert.match(
+      text,
+      /Content-Type: text\/rfc822-headers\r\n\r\nSubject: Hi\r\nMessage-ID: <m1@x>\r\n/,
+    );
     assert.doesNotMatch(text, /body/);
     const parsed = await simpleParser(raw);
     assert.equal(parsed.subject, 'Undelivered Mail Returned to Sender');
@@ -52,7 +107,10 @@ describe('DSN (RFC 3464)', () => {
 
 describe('self-signed certificate', () => {
   it('is a valid X.509 certificate for the given names, signed by its own key', () => {
-    const pair = generateSelfSigned(['sink.test', 'localhost', '127.0.0.1'], new Date('2026-11-28T00:00:00Z'));
+    const pair = generateSelfSigned(
+      ['sink.test', 'localhost', '127.0.0.1'],
+      new Date('2026-11-28T00:00:00Z'),
+    );
     const cert = new X509Certificate(pair.cert);
     assert.equal(cert.subject, 'CN=sink.test');
     assert.equal(cert.subjectAltName, 'DNS:sink.test, DNS:localhost, IP Address:127.0.0.1');

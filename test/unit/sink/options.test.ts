@@ -3,25 +3,42 @@ import { readFileSync } from 'node:fs';
 import { optionsFromArgv } from '../../../sink/argv.ts';
 import { resolveSinkConfig } from '../../../sink/config.ts';
 import { EventLog } from '../../../sink/event-log.ts';
-import { SINK_OPTIONS, optionRows, optionsFromEnv, optionsFromFlagValues } from '../../../sink/options.ts';
+import {
+  SINK_OPTIONS,
+  optionRows,
+  optionsFromEnv,
+  optionsFromFlagValues,
+} from '../../../sink/options.ts';
 import type { SinkOptionKey, SinkOptionSpec } from '../../../sink/options.ts';
 import { sinkOptionFlags } from '../../../plugin/lib/sink-option-flags.ts';
 import { renderedDefault } from '../../../src/manifests.ts';
-import { SINK_OPTIONS_DOC, documentedSinkOptionsTable, renderSinkOptionsTable } from '../../support/render-sink-options.ts';
+import {
+  SINK_OPTIONS_DOC,
+  documentedSinkOptionsTable,
+  renderSinkOptionsTable,
+} from '../../support/render-sink-options.ts';
 
 const rows = optionRows();
 
 /** A text each option's parser accepts, and the value it stands for. */
 function sample(key: SinkOptionKey, spec: SinkOptionSpec): [string, unknown] {
   switch (spec.type) {
-    case 'port': return ['2525', 2525];
-    case 'integer': return ['1234', 1234];
-    case 'size': return ['2MiB', 2 * 1024 * 1024];
-    case 'duration': return ['90s', 90_000];
-    case 'boolean': return ['true', true];
-    case 'users': return ['u:p', [{ user: 'u', password: 'p' }]];
-    case 'choice': return [spec.choices!.at(-1)!, spec.choices!.at(-1)];
-    default: return [`/some/${key}`, `/some/${key}`];
+    case 'port':
+      return ['2525', 2525];
+    case 'integer':
+      return ['1234', 1234];
+    case 'size':
+      return ['2MiB', 2 * 1024 * 1024];
+    case 'duration':
+      return ['90s', 90_000];
+    case 'boolean':
+      return ['true', true];
+    case 'users':
+      return ['u:p', [{ user: 'u', password: 'p' }]];
+    case 'choice':
+      return [spec.choices!.at(-1)!, spec.choices!.at(-1)];
+    default:
+      return [`/some/${key}`, `/some/${key}`];
   }
 }
 
@@ -40,49 +57,87 @@ describe('sink options table', () => {
     for (const [key, spec] of rows) {
       assert.match(spec.env, /^EV_[A-Z_]+$/, key);
       assert.ok(spec.help.length > 10, `${key} has help`);
-      if (typeof spec.default === 'number') assert.ok(spec.default >= spec.min! && spec.default <= spec.max!, `${key} default in range`);
-      for (const other of [...(spec.exclusive ?? []), ...(spec.dependsOn ?? [])]) assert.ok(other in SINK_OPTIONS, `${key} refers to ${other}`);
+      if (typeof spec.default === 'number')
+        assert.ok(
+          spec.default >= spec.min! && spec.default <= spec.max!,
+          `${key} default in range`,
+        );
+      for (const other of [...(spec.exclusive ?? []), ...(spec.dependsOn ?? [])])
+        assert.ok(other in SINK_OPTIONS, `${key} refers to ${other}`);
     }
   });
 
   it('the in-cluster argv, the environment and the CLI flags read every option the same way', () => {
     for (const [key, spec] of rows) {
       const [text, value] = sample(key, spec);
-      assert.deepEqual(optionsFromEnv({ [spec.env]: text }), { [key]: value }, `${spec.env}=${text}`);
+      assert.deepEqual(
+        optionsFromEnv({ [spec.env]: text }),
+        { [key]: value },
+        `${spec.env}=${text}`,
+      );
       if (spec.flag === null) continue;
       assert.ok(spec.flag in sinkOptionFlags, `the sink command has --${spec.flag}`);
       const argv = spec.type === 'boolean' ? [`--${spec.flag}`] : [`--${spec.flag}`, text];
       assert.deepEqual(optionsFromArgv(argv), { [key]: value }, argv.join(' '));
       const raw = spec.type === 'boolean' ? true : spec.type === 'users' ? [text] : text;
-      assert.deepEqual(optionsFromFlagValues({ [spec.flag]: raw }), { [key]: value }, `oclif --${spec.flag}`);
+      assert.deepEqual(
+        optionsFromFlagValues({ [spec.flag]: raw }),
+        { [key]: value },
+        `oclif --${spec.flag}`,
+      );
     }
-    assert.equal(Object.keys(sinkOptionFlags).length, rows.filter(([, s]) => s.flag !== null).length);
+    assert.equal(
+      Object.keys(sinkOptionFlags).length,
+      rows.filter(([, s]) => s.flag !== null).length,
+    );
   });
 
   it('bad text is refused naming the option, its flag and its variable, from argv as from the environment', () => {
-    for (const [key, spec] of rows.filter(([, s]) => ['port', 'integer', 'size', 'duration', 'choice'].includes(s.type))) {
-      const pattern = new RegExp(`^${key} \\(--${spec.flag}, ${spec.env}\\) must be .*, got "nope"$`);
-      assert.throws(() => optionsFromEnv({ [spec.env]: 'nope' }), (err: Error & { code?: string }) => err.code === 'EV_ERR_INVALID_OPTION' && pattern.test(err.message), spec.env);
-      assert.throws(() => optionsFromArgv([`--${spec.flag}`, 'nope']), (err: Error & { code?: string }) => err.code === 'EV_ERR_INVALID_OPTION' && pattern.test(err.message), `--${spec.flag}`);
+    for (const [key, spec] of rows.filter(([, s]) =>
+      ['port', 'integer', 'size', 'duration', 'choice'].includes(s.type),
+    )) {
+      const pattern = new RegExp(
+        `^${key} \\(--${spec.flag}, ${spec.env}\\) must be .*, got "nope"$`,
+      );
+      assert.throws(
+        () => optionsFromEnv({ [spec.env]: 'nope' }),
+        (err: Error & { code?: string }) =>
+          err.code === 'EV_ERR_INVALID_OPTION' && pattern.test(err.message),
+        spec.env,
+      );
+      assert.throws(
+        () => optionsFromArgv([`--${spec.flag}`, 'nope']),
+        (err: Error & { code?: string }) =>
+          err.code === 'EV_ERR_INVALID_OPTION' && pattern.test(err.message),
+        `--${spec.flag}`,
+      );
     }
   });
 
   it('resolveSinkConfig applies the table defaults and ranges', () => {
     const config = resolveSinkConfig({ name: 'sink.test' }) as unknown as Record<string, unknown>;
     for (const [key, spec] of rows) {
-      if (typeof spec.default === 'number' || key === 'host' || key === 'logLevel') assert.equal(config[key], spec.default, key);
+      if (typeof spec.default === 'number' || key === 'host' || key === 'logLevel')
+        assert.equal(config[key], spec.default, key);
       if (spec.max !== undefined && typeof spec.default === 'number') {
-        assert.throws(() => resolveSinkConfig({ name: 'sink.test', [key]: spec.max! + 1 }), /must be a whole number from/, `${key} above its range`);
+        assert.throws(
+          () => resolveSinkConfig({ name: 'sink.test', [key]: spec.max! + 1 }),
+          /must be a whole number from/,
+          `${key} above its range`,
+        );
       }
     }
   });
 
-  it('the cluster manifests set only variables the sink reads (its options, and the bootstrap\'s own)', () => {
+  it("the cluster manifests set only variables the sink reads (its options, and the bootstrap's own)", () => {
     const bootstrap = new Set(['EV_BUNDLE_DIR', 'EV_WORK_DIR']);
     const known = new Set(rows.map(([, spec]) => spec.env));
     const set = [...renderedDefault().matchAll(/name: (EV_[A-Z_]+)/g)].map((m) => m[1]);
     assert.ok(set.length >= 5, `found ${set.join(', ')}`);
-    assert.deepEqual(set.filter((name) => !known.has(name) && !bootstrap.has(name)), []);
+    assert.deepEqual(
+      set.filter((name) => !known.has(name) && !bootstrap.has(name)),
+      [],
+    );
   });
 
   it('keeps the documented event window of 50,000 events, in the config and in a bare EventLog', () => {

@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { matchRule, parseRules } from '../../../src/rules-schema.ts';
-import { BUILTIN_ASYNCBOUNCE, BUILTIN_BOUNCE, BUILTIN_DEFER, RulesEngine } from '../../../sink/rules.ts';
+import {
+  BUILTIN_ASYNCBOUNCE,
+  BUILTIN_BOUNCE,
+  BUILTIN_DEFER,
+  RulesEngine,
+} from '../../../sink/rules.ts';
 
 /** A scripted RNG: returns the given values in turn. */
 function rng(...values: number[]): () => number {
   let i = 0;
-  return () => values[i++ % values.length]!;
+  return () => values[i++ % values.length];
 }
 
 function rulesError(source: string): { line: unknown; field: unknown; message: string } {
@@ -44,13 +49,29 @@ rules:
     webhook: { url: "http://127.0.0.1:9/hook", format: sendgrid, event: delivered }
 `);
     assert.equal(set.rules.length, 6);
-    assert.deepEqual(set.rules[0]!.action, { kind: 'reject', code: 550, enhancedCode: '5.1.1', text: 'No such user' });
-    assert.equal(set.rules[0]!.stage, 'rcpt');
-    assert.deepEqual(set.rules[1]!.action, { kind: 'defer', attempts: 2, code: 451, enhancedCode: '4.7.1', text: 'Greylisted, please try again later' });
-    assert.deepEqual(set.rules[2]!.action, { kind: 'delay', ms: 1500 });
-    assert.deepEqual(set.rules[3]!.action, { kind: 'disconnect' });
-    assert.equal(set.rules[4]!.stage, 'end');
-    assert.deepEqual(set.rules[5]!.action, { kind: 'webhook', url: 'http://127.0.0.1:9/hook', format: 'sendgrid', event: 'delivered' });
+    assert.deepEqual(set.rules[0].action, {
+      kind: 'reject',
+      code: 550,
+      enhancedCode: '5.1.1',
+      text: 'No such user',
+    });
+    assert.equal(set.rules[0].stage, 'rcpt');
+    assert.deepEqual(set.rules[1].action, {
+      kind: 'defer',
+      attempts: 2,
+      code: 451,
+      enhancedCode: '4.7.1',
+      text: 'Greylisted, please try again later',
+    });
+    assert.deepEqual(set.rules[2].action, { kind: 'delay', ms: 1500 });
+    assert.deepEqual(set.rules[3].action, { kind: 'disconnect' });
+    assert.equal(set.rules[4].stage, 'end');
+    assert.deepEqual(set.rules[5].action, {
+      kind: 'webhook',
+      url: 'http://127.0.0.1:9/hook',
+      format: 'sendgrid',
+      event: 'delivered',
+    });
     assert.ok(Object.isFrozen(set.rules));
   });
 
@@ -67,15 +88,55 @@ rules:
     ['two actions', 'rules:\n  - reject: true\n    disconnect: true\n', 2, 'rules[0]'],
     ['bad stage', 'rules:\n  - name: a\n    stage: helo\n    reject: true\n', 3, 'rules[0].stage'],
     ['code class', 'rules:\n  - name: a\n    reject: { code: 451 }\n', 3, 'rules[0].reject.code'],
-    ['enhanced class', 'rules:\n  - name: a\n    defer: { enhanced: 5.1.1 }\n', 3, 'rules[0].defer.enhanced'],
-    ['header before end', 'rules:\n  - name: a\n    stage: rcpt\n    match:\n      header: { name: X-A }\n    reject: true\n', 5, 'rules[0].match.header'],
-    ['recipient at mail', 'rules:\n  - stage: mail\n    match: { recipient: "a*" }\n    reject: true\n', 3, 'rules[0].match.recipient'],
-    ['bad regex', 'rules:\n  - match: { recipient: "/(/" }\n    reject: true\n', 2, 'rules[0].match.recipient'],
-    ['probability', 'rules:\n  - match: { probability: 2 }\n    reject: true\n', 2, 'rules[0].match.probability'],
+    [
+      'enhanced class',
+      'rules:\n  - name: a\n    defer: { enhanced: 5.1.1 }\n',
+      3,
+      'rules[0].defer.enhanced',
+    ],
+    [
+      'header before end',
+      'rules:\n  - name: a\n    stage: rcpt\n    match:\n      header: { name: X-A }\n    reject: true\n',
+      5,
+      'rules[0].match.header',
+    ],
+    [
+      'recipient at mail',
+      'rules:\n  - stage: mail\n    match: { recipient: "a*" }\n    reject: true\n',
+      3,
+      'rules[0].match.recipient',
+    ],
+    [
+      'bad regex',
+      'rules:\n  - match: { recipient: "/(/" }\n    reject: true\n',
+      2,
+      'rules[0].match.recipient',
+    ],
+    [
+      'probability',
+      'rules:\n  - match: { probability: 2 }\n    reject: true\n',
+      2,
+      'rules[0].match.probability',
+    ],
     ['bounce at rcpt', 'rules:\n  - stage: rcpt\n    bounce: true\n', 2, 'rules[0].stage'],
-    ['webhook format', 'rules:\n  - webhook: { url: "http://x", format: mailgun }\n', 2, 'rules[0].webhook.format'],
-    ['webhook url', 'rules:\n  - webhook: { url: "ftp://x", format: ses }\n', 2, 'rules[0].webhook.url'],
-    ['duplicate names', 'rules:\n  - name: a\n    reject: true\n  - name: a\n    reject: true\n', 4, 'rules[1].name'],
+    [
+      'webhook format',
+      'rules:\n  - webhook: { url: "http://x", format: mailgun }\n',
+      2,
+      'rules[0].webhook.format',
+    ],
+    [
+      'webhook url',
+      'rules:\n  - webhook: { url: "ftp://x", format: ses }\n',
+      2,
+      'rules[0].webhook.url',
+    ],
+    [
+      'duplicate names',
+      'rules:\n  - name: a\n    reject: true\n  - name: a\n    reject: true\n',
+      4,
+      'rules[1].name',
+    ],
     ['delay too long', 'rules:\n  - delay: 10m\n', 2, 'rules[0].delay'],
   ];
   for (const [what, source, line, field] of invalid) {
@@ -88,8 +149,11 @@ rules:
   }
 
   it('globs are case-insensitive and anchored; /regex/ is used as given', () => {
-    const [glob, re] = parseRules('rules:\n  - match: { recipient: "user+*@Example.com" }\n    reject: true\n  - match: { recipient: "/^a.c@/" }\n    reject: true\n').rules;
-    const m = (rule: typeof glob, to: string) => matchRule(rule!, { sender: null, recipients: [to] }, () => 0) !== null;
+    const [glob, re] = parseRules(
+      'rules:\n  - match: { recipient: "user+*@Example.com" }\n    reject: true\n  - match: { recipient: "/^a.c@/" }\n    reject: true\n',
+    ).rules;
+    const m = (rule: typeof glob, to: string) =>
+      matchRule(rule, { sender: null, recipients: [to] }, () => 0) !== null;
     assert.ok(m(glob, 'USER+x@example.COM'));
     assert.ok(!m(glob, 'xuser+x@example.com'));
     assert.ok(!m(glob, 'user+x@example.com.evil'));
@@ -98,12 +162,17 @@ rules:
   });
 
   it('draws the RNG only when everything else matched', () => {
-    const [rule] = parseRules('rules:\n  - match: { sender: "a@*", probability: 0.5 }\n    stage: mail\n    reject: true\n').rules;
+    const [rule] = parseRules(
+      'rules:\n  - match: { sender: "a@*", probability: 0.5 }\n    stage: mail\n    reject: true\n',
+    ).rules;
     let draws = 0;
-    const random = () => { draws++; return 0.4; };
-    assert.equal(matchRule(rule!, { sender: 'b@x', recipients: [] }, random), null);
+    const random = () => {
+      draws++;
+      return 0.4;
+    };
+    assert.equal(matchRule(rule, { sender: 'b@x', recipients: [] }, random), null);
     assert.equal(draws, 0);
-    assert.notEqual(matchRule(rule!, { sender: 'a@x', recipients: [] }, random), null);
+    assert.notEqual(matchRule(rule, { sender: 'a@x', recipients: [] }, random), null);
     assert.equal(draws, 1);
   });
 });
@@ -112,20 +181,36 @@ describe('RulesEngine', () => {
   it('built-in conventions: bounce*, defer* (once), asyncbounce*', () => {
     const engine = new RulesEngine();
     const at = (to: string) => engine.evaluate('rcpt', { sender: 's@x', recipients: [to] }).verdict;
-    assert.deepEqual(at('bounce-me@example.com'), { kind: 'reject', code: 550, enhancedCode: '5.1.1', text: 'The email account that you tried to reach does not exist', rule: BUILTIN_BOUNCE });
+    assert.deepEqual(at('bounce-me@example.com'), {
+      kind: 'reject',
+      code: 550,
+      enhancedCode: '5.1.1',
+      text: 'The email account that you tried to reach does not exist',
+      rule: BUILTIN_BOUNCE,
+    });
     assert.equal(at('Bounce@example.com')?.kind, 'reject');
     assert.equal(at('defer1@example.com')?.rule, BUILTIN_DEFER);
     assert.equal(at('defer1@example.com'), null, 'second attempt accepted');
     assert.equal(at('defer2@example.com')?.kind, 'defer', 'another pair is greylisted on its own');
     assert.equal(at('asyncbounce@example.com'), null, 'asyncbounce is accepted at RCPT');
     assert.equal(at('user@example.com'), null);
-    const plan = engine.afterAccept({ sender: 's@x', recipients: ['asyncbounce+1@example.com', 'ok@example.com'] });
-    assert.deepEqual(plan.bounces.map((b) => [b.recipient, b.rule, b.status]), [['asyncbounce+1@example.com', BUILTIN_ASYNCBOUNCE, '5.1.1']]);
+    const plan = engine.afterAccept({
+      sender: 's@x',
+      recipients: ['asyncbounce+1@example.com', 'ok@example.com'],
+    });
+    assert.deepEqual(
+      plan.bounces.map((b) => [b.recipient, b.rule, b.status]),
+      [['asyncbounce+1@example.com', BUILTIN_ASYNCBOUNCE, '5.1.1']],
+    );
   });
 
   it('greylists the first N attempts per sender/recipient pair', () => {
-    const engine = new RulesEngine({ source: 'rules:\n  - name: grey\n    match: { recipient: "*@grey.example" }\n    defer: { attempts: 2, code: 450, enhanced: 4.2.0, text: Try later }\n' });
-    const at = (from: string, to: string) => engine.evaluate('rcpt', { sender: from, recipients: [to] }).verdict?.kind ?? 'accept';
+    const engine = new RulesEngine({
+      source:
+        'rules:\n  - name: grey\n    match: { recipient: "*@grey.example" }\n    defer: { attempts: 2, code: 450, enhanced: 4.2.0, text: Try later }\n',
+    });
+    const at = (from: string, to: string) =>
+      engine.evaluate('rcpt', { sender: from, recipients: [to] }).verdict?.kind ?? 'accept';
     assert.equal(at('a@x', 'u@grey.example'), 'defer');
     assert.equal(at('b@x', 'u@grey.example'), 'defer');
     assert.equal(at('a@x', 'u@grey.example'), 'defer');
@@ -136,32 +221,56 @@ describe('RulesEngine', () => {
   });
 
   it('probability rules follow the injected RNG', () => {
-    const engine = new RulesEngine({ random: rng(0.1, 0.9, 0.29, 0.3), source: 'rules:\n  - name: chaos\n    stage: mail\n    match: { probability: 0.3 }\n    reject: { code: 554, enhanced: 5.7.1, text: Chaos }\n' });
-    const kinds = [1, 2, 3, 4].map(() => engine.evaluate('mail', { sender: 'a@x', recipients: [] }).verdict?.kind ?? 'accept');
+    const engine = new RulesEngine({
+      random: rng(0.1, 0.9, 0.29, 0.3),
+      source:
+        'rules:\n  - name: chaos\n    stage: mail\n    match: { probability: 0.3 }\n    reject: { code: 554, enhanced: 5.7.1, text: Chaos }\n',
+    });
+    const kinds = [1, 2, 3, 4].map(
+      () => engine.evaluate('mail', { sender: 'a@x', recipients: [] }).verdict?.kind ?? 'accept',
+    );
     assert.deepEqual(kinds, ['reject', 'accept', 'reject', 'accept']);
   });
 
   it('reads delays in the one duration grammar: a bare number is seconds, { ms: N } is milliseconds', () => {
-    const set = parseRules('rules:\n  - { stage: rcpt, delay: 2 }\n  - { stage: rcpt, delay: "1m30s" }\n  - { stage: rcpt, delay: { ms: 1500 } }\n');
-    assert.deepEqual(set.rules.map((r) => r.action), [{ kind: 'delay', ms: 2000 }, { kind: 'delay', ms: 90_000 }, { kind: 'delay', ms: 1500 }]);
-    assert.throws(() => parseRules('rules:\n  - { stage: rcpt, delay: 301 }\n'), /rules\[0\]\.delay.*at most 5m/);
+    const set = parseRules(
+      'rules:\n  - { stage: rcpt, delay: 2 }\n  - { stage: rcpt, delay: "1m30s" }\n  - { stage: rcpt, delay: { ms: 1500 } }\n',
+    );
+    assert.deepEqual(
+      set.rules.map((r) => r.action),
+      [
+        { kind: 'delay', ms: 2000 },
+        { kind: 'delay', ms: 90_000 },
+        { kind: 'delay', ms: 1500 },
+      ],
+    );
+    assert.throws(
+      () => parseRules('rules:\n  - { stage: rcpt, delay: 301 }\n'),
+      /rules\[0\]\.delay.*at most 5m/,
+    );
   });
 
   it('adds up delays and stops at the first terminal action, user rules before conventions', () => {
-    const engine = new RulesEngine({ source: `
+    const engine = new RulesEngine({
+      source: `
 rules:
   - { name: d1, stage: rcpt, delay: 100ms }
   - { name: d2, stage: rcpt, delay: 250ms }
   - { name: allow-bounce-domain, match: { recipient: "*@ok.example" }, reject: { code: 550, text: User rule wins } }
-` });
+`,
+    });
     const d = engine.evaluate('rcpt', { sender: null, recipients: ['bounce@ok.example'] });
     assert.equal(d.delayMs, 350);
     assert.equal(d.verdict?.kind === 'reject' && d.verdict.text, 'User rule wins');
-    assert.equal(engine.evaluate('rcpt', { sender: null, recipients: ['bounce@other.example'] }).verdict?.rule, BUILTIN_BOUNCE);
+    assert.equal(
+      engine.evaluate('rcpt', { sender: null, recipients: ['bounce@other.example'] }).verdict?.rule,
+      BUILTIN_BOUNCE,
+    );
   });
 
   it('header rules match at end; bounce and webhook plans name their recipients', () => {
-    const engine = new RulesEngine({ source: `
+    const engine = new RulesEngine({
+      source: `
 rules:
   - name: spring
     stage: end
@@ -173,13 +282,40 @@ rules:
   - name: hook
     match: { recipient: "*@hook.example" }
     webhook: { url: "http://127.0.0.1:1/h", format: ses, event: bounce }
-` });
+`,
+    });
     const header = (values: Record<string, string[]>) => (name: string) => values[name] ?? [];
-    assert.equal(engine.evaluate('end', { sender: 'a@x', recipients: ['u@x'], header: header({ 'x-campaign': ['Spring-2026'] }) }).verdict?.kind, 'reject');
-    assert.equal(engine.evaluate('end', { sender: 'a@x', recipients: ['u@x'], header: header({ 'x-campaign': ['autumn'] }) }).verdict, null);
-    const plan = engine.afterAccept({ sender: 'a@x', recipients: ['full@x', 'a@hook.example', 'b@hook.example'] });
-    assert.deepEqual(plan.bounces.map((b) => b.recipient), ['full@x']);
-    assert.deepEqual(plan.webhooks.map((w) => [w.recipient, w.format, w.event]), [['a@hook.example', 'ses', 'bounce'], ['b@hook.example', 'ses', 'bounce']]);
+    assert.equal(
+      engine.evaluate('end', {
+        sender: 'a@x',
+        recipients: ['u@x'],
+        header: header({ 'x-campaign': ['Spring-2026'] }),
+      }).verdict?.kind,
+      'reject',
+    );
+    assert.equal(
+      engine.evaluate('end', {
+        sender: 'a@x',
+        recipients: ['u@x'],
+        header: header({ 'x-campaign': ['autumn'] }),
+      }).verdict,
+      null,
+    );
+    const plan = engine.afterAccept({
+      sender: 'a@x',
+      recipients: ['full@x', 'a@hook.example', 'b@hook.example'],
+    });
+    assert.deepEqual(
+      plan.bounces.map((b) => b.recipient),
+      ['full@x'],
+    );
+    assert.deepEqual(
+      plan.webhooks.map((w) => [w.recipient, w.format, w.event]),
+      [
+        ['a@hook.example', 'ses', 'bounce'],
+        ['b@hook.example', 'ses', 'bounce'],
+      ],
+    );
   });
 
   it('replace() swaps atomically and keeps the old rules on error', () => {
@@ -187,7 +323,10 @@ rules:
     const engine = new RulesEngine({ onReplace: (n) => replaced.push(n) });
     engine.replace('rules:\n  - { stage: mail, reject: true }\n');
     assert.equal(engine.count(), 1);
-    assert.throws(() => engine.replace('rules:\n  - { stage: nope, reject: true }\n'), (e: unknown) => isEmailValidateError(e) && e.code === 'EV_ERR_RULES_INVALID');
+    assert.throws(
+      () => engine.replace('rules:\n  - { stage: nope, reject: true }\n'),
+      (e: unknown) => isEmailValidateError(e) && e.code === 'EV_ERR_RULES_INVALID',
+    );
     assert.equal(engine.count(), 1);
     assert.match(engine.source(), /stage: mail/);
     assert.deepEqual(replaced, [1]);

@@ -6,8 +6,12 @@ import { InlineParser } from '../../../sink/parse-worker.ts';
 import { MemoryMessageStore, flatUuid, isoTimeCache } from '../../../sink/store.ts';
 
 const envelope = (to = 'user@example.com', from = 'sender@example.com'): Envelope => ({
-  helo: 'client.example', mailFrom: { address: from, tag: null }, rcptTo: [{ address: to, tag: to.includes('+') ? to.split('+')[1]!.split('@')[0]! : null }],
-  clientAddress: '127.0.0.1', tls: false, authUser: null,
+  helo: 'client.example',
+  mailFrom: { address: from, tag: null },
+  rcptTo: [{ address: to, tag: to.includes('+') ? to.split('+')[1].split('@')[0] : null }],
+  clientAddress: '127.0.0.1',
+  tls: false,
+  authUser: null,
 });
 
 function makeStore(maxMessages: number, maxBytes: number) {
@@ -16,11 +20,25 @@ function makeStore(maxMessages: number, maxBytes: number) {
   const parser = new InlineParser(async () => ({
     requiredHeaders: { from: true, date: true, messageId: true },
     listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [] },
-    dkim: { result: 'none', signatures: [] }, links: [], hasText: true, hasHtml: false, spamScore: 0, reasons: [],
+    dkim: { result: 'none', signatures: [] },
+    links: [],
+    hasText: true,
+    hasHtml: false,
+    spamScore: 0,
+    reasons: [],
   }));
-  const store = new MemoryMessageStore({ maxMessages, maxBytes, events, parser, newId: () => `m${++n}`, now: () => new Date('2026-11-28T00:00:00Z') });
+  const store = new MemoryMessageStore({
+    maxMessages,
+    maxBytes,
+    events,
+    parser,
+    newId: () => `m${++n}`,
+    now: () => new Date('2026-11-28T00:00:00Z'),
+  });
   const add = (subject: string, size = 0, to?: string, from?: string) => {
-    const raw = Buffer.from(`Subject: ${subject}\r\nTo: ${to ?? 'user@example.com'}\r\n\r\n${'x'.repeat(size)}`);
+    const raw = Buffer.from(
+      `Subject: ${subject}\r\nTo: ${to ?? 'user@example.com'}\r\n\r\n${'x'.repeat(size)}`,
+    );
     return store.add({ envelope: envelope(to, from), raw, headers: parseHeaderBlock(raw) });
   };
   return { store, events, add };
@@ -49,9 +67,18 @@ describe('MemoryMessageStore', () => {
     const { store, events, add } = makeStore(3, 1 << 20);
     for (let i = 1; i <= 5; i++) add(`s${i}`);
     assert.equal(store.count, 3);
-    assert.deepEqual(store.list(0, 10).items.map((m) => m.subject), ['s5', 's4', 's3']);
-    const evicted = events.replaySince(0).events.filter((e) => e.type === 'message.evicted').map((e) => e.data);
-    assert.deepEqual(evicted, [{ id: 'm1', reason: 'count' }, { id: 'm2', reason: 'count' }]);
+    assert.deepEqual(
+      store.list(0, 10).items.map((m) => m.subject),
+      ['s5', 's4', 's3'],
+    );
+    const evicted = events
+      .replaySince(0)
+      .events.filter((e) => e.type === 'message.evicted')
+      .map((e) => e.data);
+    assert.deepEqual(evicted, [
+      { id: 'm1', reason: 'count' },
+      { id: 'm2', reason: 'count' },
+    ]);
     assert.equal(store.evicted, 2);
     assert.equal(store.get('m1'), undefined);
   });
@@ -65,8 +92,18 @@ describe('MemoryMessageStore', () => {
     add('d', 300);
     assert.equal(store.get(a.id), undefined);
     assert.ok(store.bytes <= 1010);
-    assert.equal(store.bytes, store.list(0, 10).items.reduce((n, m) => n + m.size, 0));
-    assert.equal((events.replaySince(0).events.filter((e) => e.type === 'message.evicted')[0]!.data as { reason: string }).reason, 'bytes');
+    assert.equal(
+      store.bytes,
+      store.list(0, 10).items.reduce((n, m) => n + m.size, 0),
+    );
+    assert.equal(
+      (
+        events.replaySince(0).events.filter((e) => e.type === 'message.evicted')[0].data as {
+          reason: string;
+        }
+      ).reason,
+      'bytes',
+    );
   });
 
   it('appends message.received with the summary (header-parsed on ingest)', () => {
@@ -92,7 +129,10 @@ describe('MemoryMessageStore', () => {
     assert.equal(store.list(0, 10, { containing: 'WELCOME' }).total, 1);
     const page = store.list(1, 1, { subject: 'receipt' });
     assert.equal(page.total, 2);
-    assert.deepEqual(page.items.map((m) => m.subject), ['Receipt 1']);
+    assert.deepEqual(
+      page.items.map((m) => m.subject),
+      ['Receipt 1'],
+    );
   });
 
   it('delete and clear publish their events', () => {
@@ -110,11 +150,13 @@ describe('MemoryMessageStore', () => {
 
   it('detail parses lazily; broken MIME is kept with its parse result', async () => {
     const { store } = makeStore(10, 1 << 20);
-    const raw = Buffer.from('Subject: broken\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello');
+    const raw = Buffer.from(
+      'Subject: broken\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello',
+    );
     const m = store.add({ envelope: envelope(), raw, headers: parseHeaderBlock(raw) });
     const d = (await store.detail(m.id))!;
     assert.equal(d.subject, 'broken');
-    assert.equal(d.headers[0]!.name, 'Subject');
+    assert.equal(d.headers[0].name, 'Subject');
     assert.ok(store.raw(m.id)!.equals(raw));
     assert.equal(await store.detail('nope'), undefined);
     assert.equal(await store.attachment(m.id, 5), undefined);
@@ -126,7 +168,7 @@ describe('MemoryMessageStore', () => {
     assert.equal(store.setAnalysis(m.id, null, 'bad MIME'), true);
     assert.equal(store.get(m.id)!.parsed, true);
     assert.equal(store.get(m.id)!.parseError, 'bad MIME');
-    assert.equal((events.replaySince(0).events[0]!.data as { parsed: boolean }).parsed, false);
+    assert.equal((events.replaySince(0).events[0].data as { parsed: boolean }).parsed, false);
     assert.equal(store.setAnalysis('gone', null, null), false);
   });
 });

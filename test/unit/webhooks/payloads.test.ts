@@ -26,15 +26,36 @@ function deps(): WebhookDeps & { ids: string[] } {
   };
 }
 
-function input(event: WebhookInput['event'], format: WebhookInput['format'], diagnostic?: string, message = summary()): WebhookInput {
-  return { format, event, message, recipient: 'asyncbounce+u1@example.org', ...(diagnostic !== undefined ? { diagnostic } : {}) };
+function input(
+  event: WebhookInput['event'],
+  format: WebhookInput['format'],
+  diagnostic?: string,
+  message = summary(),
+): WebhookInput {
+  return {
+    format,
+    event,
+    message,
+    recipient: 'asyncbounce+u1@example.org',
+    ...(diagnostic !== undefined ? { diagnostic } : {}),
+  };
 }
 
 describe('webhooks/payloads', () => {
   describe('parseDiagnostic', () => {
     it('splits reply code, enhanced status and text', () => {
-      assert.deepEqual(parseDiagnostic('550 5.1.1 user unknown'), { code: 550, status: '5.1.1', text: '550 5.1.1 user unknown', transient: false });
-      assert.deepEqual(parseDiagnostic('451 4.7.1 try later'), { code: 451, status: '4.7.1', text: '451 4.7.1 try later', transient: true });
+      assert.deepEqual(parseDiagnostic('550 5.1.1 user unknown'), {
+        code: 550,
+        status: '5.1.1',
+        text: '550 5.1.1 user unknown',
+        transient: false,
+      });
+      assert.deepEqual(parseDiagnostic('451 4.7.1 try later'), {
+        code: 451,
+        status: '4.7.1',
+        text: '451 4.7.1 try later',
+        transient: true,
+      });
       assert.equal(parseDiagnostic('552 mailbox full').status, '5.0.0');
       assert.equal(parseDiagnostic('weird').status, '5.0.0');
       assert.equal(parseDiagnostic(undefined).status, '5.1.1');
@@ -69,7 +90,10 @@ describe('webhooks/payloads', () => {
     });
 
     it('bounce: type bounce with status, reason and classification', () => {
-      const [e] = buildSendGridEvents(input('bounce', 'sendgrid', '550 5.1.1 <asyncbounce+u1@example.org>: user unknown'), deps());
+      const [e] = buildSendGridEvents(
+        input('bounce', 'sendgrid', '550 5.1.1 <asyncbounce+u1@example.org>: user unknown'),
+        deps(),
+      );
       assert.equal(e.event, 'bounce');
       assert.equal(e.type, 'bounce');
       assert.equal(e.status, '5.1.1');
@@ -80,10 +104,16 @@ describe('webhooks/payloads', () => {
     });
 
     it('bounce with 5.7.x: type blocked; with 4xx: a deferred event', () => {
-      const [blocked] = buildSendGridEvents(input('bounce', 'sendgrid', '554 5.7.1 rejected by policy'), deps());
+      const [blocked] = buildSendGridEvents(
+        input('bounce', 'sendgrid', '554 5.7.1 rejected by policy'),
+        deps(),
+      );
       assert.equal(blocked.type, 'blocked');
       assert.equal(blocked.bounce_classification, 'Reputation');
-      const [deferred] = buildSendGridEvents(input('bounce', 'sendgrid', '451 4.7.1 greylisted'), deps());
+      const [deferred] = buildSendGridEvents(
+        input('bounce', 'sendgrid', '451 4.7.1 greylisted'),
+        deps(),
+      );
       assert.equal(deferred.event, 'deferred');
       assert.equal(deferred.response, '451 4.7.1 greylisted');
       assert.equal(deferred.attempt, '1');
@@ -102,7 +132,10 @@ describe('webhooks/payloads', () => {
     });
 
     it('without a Message-ID the sink id stands in', () => {
-      const [e] = buildSendGridEvents(input('delivered', 'sendgrid', undefined, summary({ messageId: null })), deps());
+      const [e] = buildSendGridEvents(
+        input('delivered', 'sendgrid', undefined, summary({ messageId: null })),
+        deps(),
+      );
       assert.equal(e.sg_message_id, 'msg-0001');
       assert.equal(e['smtp-id'], '<msg-0001@sink>');
     });
@@ -110,7 +143,13 @@ describe('webhooks/payloads', () => {
     it('X-SMTPAPI unique_args and category appear in the event, without overriding SendGrid fields', () => {
       const headers = [
         { name: 'From', value: 'a@shop.example' },
-        { name: 'X-SMTPAPI', value: JSON.stringify({ unique_args: { user_id: '42', order: 7, event: 'spoof', sg_x: 'no', nested: { a: 1 } }, category: ['invoice', 3, 'eu'] }) },
+        {
+          name: 'X-SMTPAPI',
+          value: JSON.stringify({
+            unique_args: { user_id: '42', order: 7, event: 'spoof', sg_x: 'no', nested: { a: 1 } },
+            category: ['invoice', 3, 'eu'],
+          }),
+        },
       ];
       const [e] = buildSendGridEvents({ ...input('bounce', 'sendgrid'), headers }, deps());
       assert.equal(e.user_id, '42');
@@ -119,9 +158,27 @@ describe('webhooks/payloads', () => {
       assert.equal(e.sg_x, undefined);
       assert.equal(e.nested, undefined);
       assert.deepEqual(e.category, ['invoice', 'eu']);
-      for (const bad of ['not json', '[1,2]', 'null', `{"unique_args": {"a": "${'x'.repeat(20_000)}"}}`]) {
-        const [plain] = buildSendGridEvents({ ...input('delivered', 'sendgrid'), headers: [{ name: 'X-SMTPAPI', value: bad }] }, deps());
-        assert.deepEqual(Object.keys(plain).sort(), ['email', 'event', 'ip', 'response', 'sg_event_id', 'sg_message_id', 'smtp-id', 'timestamp', 'tls']);
+      for (const bad of [
+        'not json',
+        '[1,2]',
+        'null',
+        `{"unique_args": {"a": "${'x'.repeat(20_000)}"}}`,
+      ]) {
+        const [plain] = buildSendGridEvents(
+          { ...input('delivered', 'sendgrid'), headers: [{ name: 'X-SMTPAPI', value: bad }] },
+          deps(),
+        );
+        assert.deepEqual(Object.keys(plain).sort(), [
+          'email',
+          'event',
+          'ip',
+          'response',
+          'sg_event_id',
+          'sg_message_id',
+          'smtp-id',
+          'timestamp',
+          'tls',
+        ]);
       }
     });
 
@@ -136,7 +193,10 @@ describe('webhooks/payloads', () => {
 
   describe('Amazon SES via SNS', () => {
     it('Bounce: notification fields, mail object and bouncedRecipients', () => {
-      const n = buildSesNotification(input('bounce', 'ses', '550 5.1.1 user unknown'), deps()) as Record<string, any>;
+      const n = buildSesNotification(
+        input('bounce', 'ses', '550 5.1.1 user unknown'),
+        deps(),
+      ) as Record<string, any>;
       assert.equal(n.notificationType, 'Bounce');
       assert.deepEqual(Object.keys(n), ['notificationType', 'mail', 'bounce']);
       assert.deepEqual(n.mail, {
@@ -164,7 +224,14 @@ describe('webhooks/payloads', () => {
       assert.deepEqual(n.bounce, {
         bounceType: 'Permanent',
         bounceSubType: 'NoEmail',
-        bouncedRecipients: [{ emailAddress: 'asyncbounce+u1@example.org', action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }],
+        bouncedRecipients: [
+          {
+            emailAddress: 'asyncbounce+u1@example.org',
+            action: 'failed',
+            status: '5.1.1',
+            diagnosticCode: 'smtp; 550 5.1.1 user unknown',
+          },
+        ],
         timestamp: NOW.toISOString(),
         feedbackId: 'id-1',
         reportingMTA: 'dsn; email-sink.email-validate.local',
@@ -172,10 +239,16 @@ describe('webhooks/payloads', () => {
     });
 
     it('Bounce: 4xx is Transient, other 5xx General, dropped is Permanent/Suppressed', () => {
-      const t = buildSesNotification(input('bounce', 'ses', '452 4.2.2 mailbox full'), deps()) as Record<string, any>;
+      const t = buildSesNotification(
+        input('bounce', 'ses', '452 4.2.2 mailbox full'),
+        deps(),
+      ) as Record<string, any>;
       assert.equal(t.bounce.bounceType, 'Transient');
       assert.equal(t.bounce.bounceSubType, 'MailboxFull');
-      const g = buildSesNotification(input('bounce', 'ses', '554 5.6.0 content rejected'), deps()) as Record<string, any>;
+      const g = buildSesNotification(
+        input('bounce', 'ses', '554 5.6.0 content rejected'),
+        deps(),
+      ) as Record<string, any>;
       assert.equal(g.bounce.bounceType, 'Permanent');
       assert.equal(g.bounce.bounceSubType, 'General');
       const d = buildSesNotification(input('dropped', 'ses'), deps()) as Record<string, any>;
@@ -187,7 +260,9 @@ describe('webhooks/payloads', () => {
     it('Complaint and Delivery objects', () => {
       const c = buildSesNotification(input('complaint', 'ses'), deps()) as Record<string, any>;
       assert.equal(c.notificationType, 'Complaint');
-      assert.deepEqual(c.complaint.complainedRecipients, [{ emailAddress: 'asyncbounce+u1@example.org' }]);
+      assert.deepEqual(c.complaint.complainedRecipients, [
+        { emailAddress: 'asyncbounce+u1@example.org' },
+      ]);
       assert.equal(c.complaint.complaintFeedbackType, 'abuse');
       assert.equal(c.complaint.timestamp, NOW.toISOString());
       assert.equal(c.complaint.feedbackId, 'id-1');
@@ -206,13 +281,23 @@ describe('webhooks/payloads', () => {
         { name: 'X-SES-MESSAGE-TAGS', value: 'campaign=welcome, tenant = t1, broken' },
         { name: 'X-Long', value: 'v'.repeat(3000) },
       ];
-      const n = buildSesNotification({ ...input('delivered', 'ses'), headers }, deps()) as Record<string, any>;
+      const n = buildSesNotification({ ...input('delivered', 'ses'), headers }, deps()) as Record<
+        string,
+        any
+      >;
       assert.equal(n.mail.headers.length, 4);
       assert.equal(n.mail.headers[3].value.length, 2048);
       assert.equal(n.mail.headersTruncated, true);
-      assert.deepEqual(n.mail.tags, { 'ses:configuration-set': ['transactional'], campaign: ['welcome'], tenant: ['t1'] });
+      assert.deepEqual(n.mail.tags, {
+        'ses:configuration-set': ['transactional'],
+        campaign: ['welcome'],
+        tenant: ['t1'],
+      });
       const many = Array.from({ length: 150 }, (_v, i) => ({ name: `X-${i}`, value: 'v' }));
-      const m = buildSesNotification({ ...input('delivered', 'ses'), headers: many }, deps()) as Record<string, any>;
+      const m = buildSesNotification(
+        { ...input('delivered', 'ses'), headers: many },
+        deps(),
+      ) as Record<string, any>;
       assert.equal(m.mail.headers.length, 100);
       assert.equal(m.mail.headersTruncated, true);
       assert.equal(m.mail.tags, undefined);
@@ -239,7 +324,10 @@ describe('webhooks/payloads', () => {
     });
 
     it('a custom topic ARN sets the region of the placeholder URLs', () => {
-      const req = buildWebhookRequest(input('delivered', 'ses'), { ...deps(), topicArn: 'arn:aws:sns:eu-west-1:111122223333:bounces' });
+      const req = buildWebhookRequest(input('delivered', 'ses'), {
+        ...deps(),
+        topicArn: 'arn:aws:sns:eu-west-1:111122223333:bounces',
+      });
       const env = JSON.parse(req.body) as Record<string, string>;
       assert.equal(env.TopicArn, 'arn:aws:sns:eu-west-1:111122223333:bounces');
       assert.match(env.SigningCertURL, /sns\.eu-west-1\./);

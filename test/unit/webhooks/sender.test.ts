@@ -13,14 +13,21 @@ interface Seen {
 }
 
 /** A loopback server on port 0 whose answer to the n-th request (1-based) is chosen by `respond`. */
-async function startServer(respond: (n: number, req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string; seen: Seen[]; close: () => Promise<void> }> {
+async function startServer(
+  respond: (n: number, req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string; seen: Seen[]; close: () => Promise<void> }> {
   const seen: Seen[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       respond(seen.length, req, res);
     });
   });
@@ -42,7 +49,14 @@ async function startServer(respond: (n: number, req: IncomingMessage, res: Serve
 }
 
 function post(url: string, format: WebhookPost['format'] = 'sendgrid'): WebhookPost {
-  return { url, format, event: 'bounce', message: summary(), recipient: 'asyncbounce+u1@example.org', diagnostic: '550 5.1.1 user unknown' };
+  return {
+    url,
+    format,
+    event: 'bounce',
+    message: summary(),
+    recipient: 'asyncbounce+u1@example.org',
+    diagnostic: '550 5.1.1 user unknown',
+  };
 }
 
 describe('webhooks/postWebhook', () => {
@@ -68,7 +82,10 @@ describe('webhooks/postWebhook', () => {
   it('SES format: SNS headers, text/plain body holding the envelope', async () => {
     const srv = await startServer((_n, _req, res) => res.writeHead(200).end('ok'));
     closers.push(srv.close);
-    const out = await postWebhook(post(srv.url, 'ses'), { backoffMs: 0, now: () => new Date('2026-11-28T02:00:00Z') });
+    const out = await postWebhook(post(srv.url, 'ses'), {
+      backoffMs: 0,
+      now: () => new Date('2026-11-28T02:00:00Z'),
+    });
     assert.equal(out.status, 200);
     const h = srv.seen[0].headers;
     assert.equal(h['x-amz-sns-message-type'], 'Notification');
@@ -77,13 +94,18 @@ describe('webhooks/postWebhook', () => {
     assert.equal(env.Type, 'Notification');
     assert.equal(h['x-amz-sns-message-id'], env.MessageId);
     assert.equal(env.Timestamp, '2026-11-28T02:00:00.000Z');
-    assert.equal((JSON.parse(env.Message) as { notificationType: string }).notificationType, 'Bounce');
+    assert.equal(
+      (JSON.parse(env.Message) as { notificationType: string }).notificationType,
+      'Bounce',
+    );
   });
 
   it('with the raw message: X-SMTPAPI unique_args reach the SendGrid event', async () => {
     const srv = await startServer((_n, _req, res) => res.writeHead(200).end());
     closers.push(srv.close);
-    const raw = Buffer.from('From: a@shop.example\r\nX-SMTPAPI: {"unique_args":\r\n {"user_id":"u-9"}}\r\nSubject: x\r\n\r\nbody\r\n');
+    const raw = Buffer.from(
+      'From: a@shop.example\r\nX-SMTPAPI: {"unique_args":\r\n {"user_id":"u-9"}}\r\nSubject: x\r\n\r\nbody\r\n',
+    );
     const out = await postWebhook({ ...post(srv.url), raw }, { backoffMs: 0 });
     assert.equal(out.status, 200);
     const [event] = JSON.parse(srv.seen[0].body) as Array<Record<string, unknown>>;
@@ -108,7 +130,14 @@ describe('webhooks/postWebhook', () => {
     closers.push(srv.close);
     const waits: number[] = [];
     // Records each wait and lets it pass at once: the test needs no real time.
-    const clock = { now: () => 0, setTimeout: (fn: () => void, ms: number) => { waits.push(ms); return setImmediate(fn); }, clearTimeout: (h: unknown) => clearImmediate(h as NodeJS.Immediate) };
+    const clock = {
+      now: () => 0,
+      setTimeout: (fn: () => void, ms: number) => {
+        waits.push(ms);
+        return setImmediate(fn);
+      },
+      clearTimeout: (h: unknown) => clearImmediate(h as NodeJS.Immediate),
+    };
     const out = await postWebhook(post(srv.url), { backoffMs: 250, maxAttempts: 3, clock });
     assert.deepEqual(out, { status: 200, error: null, attempts: 3 });
     assert.deepEqual(waits, [250, 500]);
@@ -142,7 +171,11 @@ describe('webhooks/postWebhook', () => {
   });
 
   it('invalid URLs are reported without a request', async () => {
-    for (const url of ['not a url', 'ftp://example.com/x', `http://example.com/${'a'.repeat(5000)}`]) {
+    for (const url of [
+      'not a url',
+      'ftp://example.com/x',
+      `http://example.com/${'a'.repeat(5000)}`,
+    ]) {
       const out = await postWebhook(post(url), { backoffMs: 0 });
       assert.equal(out.status, null);
       assert.match(out.error ?? '', /invalid webhook URL/);
@@ -153,13 +186,24 @@ describe('webhooks/postWebhook', () => {
     it('2xx, retry on 5xx, and timeout go through dispatcher.request()', async () => {
       const agent = new Agent();
       closers.push(() => agent.close());
-      const srv = await startServer((n, _req, res) => (n === 1 ? res.writeHead(502).end() : n === 2 ? res.writeHead(202).end('accepted') : undefined));
+      const srv = await startServer((n, _req, res) =>
+        n === 1
+          ? res.writeHead(502).end()
+          : n === 2
+            ? res.writeHead(202).end('accepted')
+            : undefined,
+      );
       closers.push(srv.close);
       const ok = await postWebhook(post(srv.url, 'ses'), { dispatcher: agent, backoffMs: 0 });
       assert.deepEqual(ok, { status: 202, error: null, attempts: 2 });
       assert.equal(srv.seen[1].headers['x-amz-sns-message-type'], 'Notification');
       assert.equal(srv.seen[1].url, '/hooks/email?x=1');
-      const slow = await postWebhook(post(srv.url), { dispatcher: agent, backoffMs: 0, timeoutMs: 100, maxAttempts: 1 });
+      const slow = await postWebhook(post(srv.url), {
+        dispatcher: agent,
+        backoffMs: 0,
+        timeoutMs: 100,
+        maxAttempts: 1,
+      });
       assert.equal(slow.status, null);
       assert.equal(slow.error, 'timed out after 100 ms');
     });

@@ -8,7 +8,10 @@ export function summary(overrides: Partial<MessageSummary> = {}): MessageSummary
     envelope: {
       helo: 'app.local',
       mailFrom: { address: 'noreply@shop.example', tag: null },
-      rcptTo: [{ address: 'asyncbounce+u1@example.org', tag: 'u1' }, { address: 'other@example.org', tag: null }],
+      rcptTo: [
+        { address: 'asyncbounce+u1@example.org', tag: 'u1' },
+        { address: 'other@example.org', tag: null },
+      ],
       clientAddress: '10.0.0.7',
       tls: true,
       authUser: null,

@@ -7,9 +7,20 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page, type Request, type Route } from 'playwright-core';
+import {
+  chromium,
+  type BrowserContext,
+  type Page,
+  type Request,
+  type Route,
+} from 'playwright-core';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
-import { startSink, silentLogger, type RunningSink, type SinkOptions } from '../../../../sink/index.ts';
+import {
+  startSink,
+  silentLogger,
+  type RunningSink,
+  type SinkOptions,
+} from '../../../../sink/index.ts';
 import { requireTool } from '../../../support/require-tool.ts';
 
 /** Debian's package installs it here. */
@@ -19,7 +30,8 @@ let chromiumPath = DEBIAN_CHROMIUM;
 /** Skips the suite (or fails it under CI=true) when Chromium is missing; fails when the inbox was not built. */
 export function requireBrowser(ctx: Mocha.Context): void {
   chromiumPath = requireTool(ctx, 'chromium', 'chromium', [DEBIAN_CHROMIUM]);
-  if (!existsSync(new URL('../../../../dist/ui/assets.json', import.meta.url))) throw new Error('the inbox is not built: run `npm run build` first');
+  if (!existsSync(new URL('../../../../dist/ui/assets.json', import.meta.url)))
+    throw new Error('the inbox is not built: run `npm run build` first');
 }
 
 export interface BrowserHarness {
@@ -41,30 +53,50 @@ function isLoopback(url: string): boolean {
   }
 }
 
-export async function launchBrowser(viewport = { width: 1280, height: 800 }): Promise<BrowserHarness> {
+export async function launchBrowser(
+  viewport = { width: 1280, height: 800 },
+): Promise<BrowserHarness> {
   const profile = mkdtempSync(join(tmpdir(), 'ev-inbox-chromium-'));
   // A fresh profile directory per browser (Playwright passes it as --user-data-dir).
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport,
     acceptDownloads: true,
   });
   const remoteRequests: string[] = [];
   const remoteRequestFrames: Array<{ url: string; frame: string }> = [];
-  await context.route((url) => !isLoopback(url.href), (route: Route, request: Request) => {
-    remoteRequests.push(request.url());
-    let frame = '';
-    try { frame = request.frame().url(); } catch { /* a service worker or a detached frame */ }
-    remoteRequestFrames.push({ url: request.url(), frame });
-    void route.abort('blockedbyclient');
-  });
-  const page = context.pages()[0] ?? await context.newPage();
+  await context.route(
+    (url) => !isLoopback(url.href),
+    (route: Route, request: Request) => {
+      remoteRequests.push(request.url());
+      let frame = '';
+      try {
+        frame = request.frame().url();
+      } catch {
+        /* a service worker or a detached frame */
+      }
+      remoteRequestFrames.push({ url: request.url(), frame });
+      void route.abort('blockedbyclient');
+    },
+  );
+  const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (err) => process.stderr.write(`  page error: ${err.message}\n`));
   return {
-    context, page, remoteRequests, remoteRequestFrames,
+    context,
+    page,
+    remoteRequests,
+    remoteRequestFrames,
     async close() {
       await context.close().catch(() => undefined);
       rmSync(profile, { recursive: true, force: true });
@@ -80,15 +112,29 @@ export interface MailSink {
 
 export async function startMailSink(options: Partial<SinkOptions> = {}): Promise<MailSink> {
   const sink = await startSink({ logger: silentLogger, ...options });
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.smtpPort, secure: false, ignoreTLS: true, pool: true, maxConnections: 2 });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: sink.smtpPort,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 2,
+  });
   return {
     sink,
-    async send(message) { await transport.sendMail(message); },
-    async close() { transport.close(); await sink.stop(); },
+    async send(message) {
+      await transport.sendMail(message);
+    },
+    async close() {
+      transport.close();
+      await sink.stop();
+    },
   };
 }
 
 /** The inbox URL with the token in the fragment, as `open` prints it. */
 export function inboxUrl(sink: RunningSink): string {
-  return sink.token === null ? `${sink.url}/` : `${sink.url}/#token=${encodeURIComponent(sink.token)}`;
+  return sink.token === null
+    ? `${sink.url}/`
+    : `${sink.url}/#token=${encodeURIComponent(sink.token)}`;
 }

@@ -10,10 +10,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inboxUrl, launchBrowser, startMailSink } from './browser.ts';
 
-const out = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..', 'docs', 'img');
+const out = join(
+  fileURLToPath(new URL('.', import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  'docs',
+  'img',
+);
 mkdirSync(out, { recursive: true });
 
-const app = createServer((req, res) => { req.resume(); res.writeHead(202).end(); }).listen(0, '127.0.0.1');
+const app = createServer((req, res) => {
+  req.resume();
+  res.writeHead(202).end();
+}).listen(0, '127.0.0.1');
 await new Promise((r) => app.once('listening', r));
 const hook = `http://127.0.0.1:${(app.address() as AddressInfo).port}/email-events`;
 
@@ -32,15 +43,51 @@ const mail = await startMailSink({
 });
 const shop = '"Acme Shop" <orders@acme.example>';
 const send = (m: Parameters<typeof mail.send>[0]) => mail.send(m).catch(() => undefined);
-await send({ from: '"Acme" <hello@acme.example>', to: 'new.user@example.com', subject: 'Welcome to Acme, confirm your address', text: 'Confirm: https://acme.example/confirm/abc', html: '<h2>Welcome!</h2><p>Please <a href="https://acme.example/confirm/abc">confirm your address</a>.</p>' });
-await send({ from: '"Acme" <security@acme.example>', to: 'jane@example.com', subject: 'Reset your password', text: 'Reset: https://acme.example/reset/123 (valid 1 hour)' });
-await send({ from: 'app@acme.example', to: 'someone@blocked.example', subject: 'Should be refused', text: 'x' });
-await send({ from: 'app@acme.example', to: 'defer@example.com', subject: 'Greylisted once', text: 'x' });
-await send({ from: shop, to: 'full@example.com', subject: 'Your order #1042 has shipped', text: 'Tracking: https://acme.example/t/1042' });
-await send({ from: shop, to: 'events@hooks.example', subject: 'Order #1043 confirmed', text: 'Thanks!' });
 await send({
-  from: shop, to: 'jane@example.com', subject: 'Receipt for order #1041',
-  headers: { 'List-Unsubscribe': '<https://acme.example/unsub/jane>, <mailto:unsub@acme.example>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+  from: '"Acme" <hello@acme.example>',
+  to: 'new.user@example.com',
+  subject: 'Welcome to Acme, confirm your address',
+  text: 'Confirm: https://acme.example/confirm/abc',
+  html: '<h2>Welcome!</h2><p>Please <a href="https://acme.example/confirm/abc">confirm your address</a>.</p>',
+});
+await send({
+  from: '"Acme" <security@acme.example>',
+  to: 'jane@example.com',
+  subject: 'Reset your password',
+  text: 'Reset: https://acme.example/reset/123 (valid 1 hour)',
+});
+await send({
+  from: 'app@acme.example',
+  to: 'someone@blocked.example',
+  subject: 'Should be refused',
+  text: 'x',
+});
+await send({
+  from: 'app@acme.example',
+  to: 'defer@example.com',
+  subject: 'Greylisted once',
+  text: 'x',
+});
+await send({
+  from: shop,
+  to: 'full@example.com',
+  subject: 'Your order #1042 has shipped',
+  text: 'Tracking: https://acme.example/t/1042',
+});
+await send({
+  from: shop,
+  to: 'events@hooks.example',
+  subject: 'Order #1043 confirmed',
+  text: 'Thanks!',
+});
+await send({
+  from: shop,
+  to: 'jane@example.com',
+  subject: 'Receipt for order #1041',
+  headers: {
+    'List-Unsubscribe': '<https://acme.example/unsub/jane>, <mailto:unsub@acme.example>',
+    'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+  },
   text: 'Thanks for your order.\n\nTotal: $42.00\nView it online: https://acme.example/orders/1041',
   html: `<div style="font-family:Helvetica,Arial,sans-serif;max-width:560px;margin:auto">
 <div style="background:#1f3b73;color:#fff;padding:18px 24px;font-size:20px;font-weight:bold">Acme Shop</div>
@@ -57,7 +104,12 @@ await send({
 </div></div>`,
   attachments: [{ filename: 'invoice-1041.pdf', content: Buffer.from('%PDF-1.4 invoice') }],
 });
-await send({ from: '"Acme Newsletter" <news@acme.example>', to: 'list@example.com', subject: 'FREE SHIPPING THIS WEEKEND!!!', text: 'Click here now!!! https://bit.ly/xyz' });
+await send({
+  from: '"Acme Newsletter" <news@acme.example>',
+  to: 'list@example.com',
+  subject: 'FREE SHIPPING THIS WEEKEND!!!',
+  text: 'Click here now!!! https://bit.ly/xyz',
+});
 await mail.sink.analysisIdle();
 
 const b = await launchBrowser({ width: 1280, height: 760 });

@@ -64,10 +64,16 @@ export class RawSmtp {
     const deadline = Date.now() + timeoutMs;
     while (this.replies.length < count && !this.closed) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for reply ${count}; got ${JSON.stringify(this.replies)}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for reply ${count}; got ${JSON.stringify(this.replies)}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.#waiters.push(() => { clearTimeout(t); resolve(); });
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
     return this.replies;
@@ -81,7 +87,10 @@ export class RawSmtp {
       if (left <= 0) throw new Error('timed out waiting for the server to close');
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.#waiters.push(() => { clearTimeout(t); resolve(); });
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -95,7 +104,7 @@ export class RawSmtp {
     const n = this.replies.length + 1;
     this.write(`${line}\r\n`);
     const replies = await this.waitReplies(n);
-    return replies[n - 1]!;
+    return replies[n - 1];
   }
 
   close(): void {
@@ -115,7 +124,10 @@ export function dataPayload(content: Buffer): Buffer {
     }
   }
   parts.push(content.subarray(start));
-  const endsWithCrlf = content.length >= 2 && content[content.length - 2] === 0x0d && content[content.length - 1] === 0x0a;
+  const endsWithCrlf =
+    content.length >= 2 &&
+    content[content.length - 2] === 0x0d &&
+    content[content.length - 1] === 0x0a;
   parts.push(Buffer.from(endsWithCrlf ? '.\r\n' : '\r\n.\r\n'));
   return Buffer.concat(parts);
 }
