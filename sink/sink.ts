@@ -4,7 +4,6 @@
  * and WebSocket feed, metrics; plus start (listen) and graceful stop.
  */
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';

@@ -41,7 +41,7 @@ describe('manifests/: krew plugin manifest and Grafana dashboard', () => {
     };
     const source = read('sink/metrics.ts');
     const names = new Set(
-      [...source.matchAll(/\$\{p\}([a-z_]+)`|gauge\('([a-z_]+)'/g)].map(
+      [...source.matchAll(/\$\{p\}([a-z_]+)`|gauge\(\s*'([a-z_]+)'/g)].map(
         (m) => `email_sink_${m[1] ?? m[2]}`,
       ),
     );

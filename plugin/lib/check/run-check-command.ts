@@ -468,7 +468,10 @@ async function* untilAborted<T>(
   source: AsyncGenerator<T>,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<T> {
-  if (!signal) return yield* source;
+  if (!signal) {
+    yield* source;
+    return;
+  }
   let onAbort = (): void => {};
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(signal.reason);

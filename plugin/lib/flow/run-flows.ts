@@ -77,10 +77,10 @@ export interface RunFlowsOptions {
   signal: AbortSignal;
   /** Registers a cleanup with the interrupt handler; returns the unregister function. */
   registerCleanup(label: string, run: () => Promise<void>): () => void;
-  onStatus?(line: string): void;
+  onStatus?: (line: string) => void;
   onStep?(flow: FlowSpec, result: StepResult): void;
   clock?: Clock;
-  readFile?(path: string): Promise<string>;
+  readFile?: (path: string) => Promise<string>;
   /** Tests: a fake SMTP transport. */
   transport?: FlowMailTransport;
   newRunId?(): string;
