@@ -13,6 +13,7 @@ import { optionsFromArgv } from './argv.ts';
 import { optionsFromEnv, resolveSinkConfig } from './config.ts';
 import { describeEndpoints } from './endpoints.ts';
 import { createSink } from './sink.ts';
+import { errorMessage } from '../src/guards.ts';
 
 async function main(): Promise<void> {
   let sink;
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     running.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        running.logger.error('shutdown failed', { error: (err as Error).message });
+        running.logger.error('shutdown failed', { error: errorMessage(err) });
         process.exit(3);
       },
     );

@@ -31,6 +31,7 @@ import type { SinkSmtpServer } from './smtp-server.ts';
 import { MemoryMessageStore } from './store.ts';
 import type { Logger, SinkContext } from './types.ts';
 import { postWebhook } from './webhook-sender.ts';
+import { errorCode, errorMessage } from '../src/guards.ts';
 
 /** Webhook deliveries in flight at once; more are recorded as dropped rather than queued without bound. */
 export const MAX_WEBHOOKS_IN_FLIGHT = 64;
@@ -186,7 +187,7 @@ export function createSink(config: SinkConfig): Sink {
       try {
         bounce(summary, raw, b);
       } catch (err) {
-        logger.error('DSN generation failed', { id: summary.id, error: (err as Error).message });
+        logger.error('DSN generation failed', { id: summary.id, error: errorMessage(err) });
       }
     }
     for (const w of plan.webhooks)
@@ -258,10 +259,10 @@ export function createSink(config: SinkConfig): Sink {
     try {
       await listenDualStack(server, port, config.host);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errorCode(err);
       throw evError(
         'EV_ERR_SINK_LISTEN',
-        `cannot listen for ${what} on ${config.host}:${port} (${code ?? (err as Error).message})`,
+        `cannot listen for ${what} on ${config.host}:${port} (${code ?? errorMessage(err)})`,
         {
           hint:
             code === 'EADDRINUSE'

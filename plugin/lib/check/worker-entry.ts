@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { runCheckCommand, type CheckOptions } from './run-check-command.ts';
 import { systemClock } from '../system-clock.ts';
+import { errorMessage } from '../../../src/guards.ts';
 
 const ac = new AbortController();
 parentPort!.on('message', (m: { type?: string }) => {
@@ -31,7 +32,7 @@ try {
       type: 'error',
       error: {
         ev: false,
-        message: (err as Error)?.message ?? String(err),
+        message: errorMessage(err),
         stack: (err as Error)?.stack,
       },
     });
