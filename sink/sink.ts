@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { evError } from '../src/errors.ts';
 import { plusTag } from '../src/protocol.ts';
@@ -31,7 +30,7 @@ import type { SinkSmtpServer } from './smtp-server.ts';
 import { MemoryMessageStore } from './store.ts';
 import type { Logger, SinkContext } from './types.ts';
 import { postWebhook } from './webhook-sender.ts';
-import { errorCode, errorMessage } from '../src/guards.ts';
+import { boundPort, errorCode, errorMessage } from '../src/guards.ts';
 
 /** Webhook deliveries in flight at once; more are recorded as dropped rather than queued without bound. */
 export const MAX_WEBHOOKS_IN_FLIGHT = 64;
@@ -273,7 +272,7 @@ export function createSink(config: SinkConfig): Sink {
         },
       );
     }
-    return (server.address() as AddressInfo).port;
+    return boundPort(server.address());
   };
 
   const closeSmtp = async (): Promise<void> => {

@@ -45,3 +45,41 @@ export function errorMessage(err: unknown): string {
 export function codeOrMessage(err: unknown): string {
   return errorCode(err) ?? errorMessage(err);
 }
+
+/** The `cause` of a thrown value (undefined when it has none). */
+export function causeOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? Reflect.get(err, 'cause') : undefined;
+}
+
+/**
+ * The first string code along the `cause` chain (the error itself first) that
+ * `wanted` accepts: the network error under a fetch failure under our own wrapping.
+ */
+export function codeInCauses(
+  err: unknown,
+  wanted: (code: string) => boolean,
+  depth = 8,
+): string | undefined {
+  let e = err;
+  for (let i = 0; i < depth && typeof e === 'object' && e !== null; i++) {
+    const code = errorCode(e);
+    if (code !== undefined && wanted(code)) return code;
+    e = causeOf(e);
+  }
+  return undefined;
+}
+
+/** The stack of a thrown value, if it has one. */
+export function errorStack(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const stack: unknown = Reflect.get(err, 'stack');
+  return typeof stack === 'string' ? stack : undefined;
+}
+
+/** The port of a listening TCP server, from `server.address()` (null or a path when it is not one). */
+export function boundPort(address: string | { port: number } | null): number {
+  if (address === null || typeof address === 'string') {
+    throw new Error(`not a listening TCP server (address ${String(address)})`);
+  }
+  return address.port;
+}

@@ -1,4 +1,5 @@
 import { ERROR_CODES, EXIT, isEmailValidateError } from '../../src/errors.ts';
+import { errorCode } from '../../src/guards.ts';
 
 interface Writable {
   write(chunk: string): unknown;
@@ -44,7 +45,7 @@ export function reportFatal(
   const exit = oclifExit(err);
   if (exit !== undefined) {
     // ExitError from this.exit(n) has nothing to print.
-    if ((err as { code?: unknown }).code === 'EEXIT') return exit;
+    if (errorCode(err) === 'EEXIT') return exit;
     const message = err instanceof Error ? err.message : String(err);
     stderr.write(`error: ${oneLine(message)}\n`);
     stderr.write(`hint: ${hint ?? 'see --help for usage and examples.'}\n`);

@@ -252,7 +252,8 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
             return { status: null, error: code ?? errorMessage(err) };
           }
         })();
-        if (probes.size >= MAX_CACHED_PROBES) probes.delete(probes.keys().next().value as string);
+        const oldest = probes.keys().next();
+        if (probes.size >= MAX_CACHED_PROBES && !oldest.done) probes.delete(oldest.value);
         probes.set(url, pending);
       }
       return pending;
