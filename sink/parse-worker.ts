@@ -2,15 +2,17 @@
  * Runs the full MIME parse and the analysis off the event loop, in a
  * worker_thread, so that mailparser never bounds SMTP ingest throughput.
  *
- * The worker is this very module, re-entered: `new Worker(new URL(import.meta.url))`.
+ * The worker is this very module, re-entered: `new Worker(new URL(import.meta.url))`
+ * (in the single executable, this module's embedded bundle: src/worker-thread.ts).
  * Run from source that is parse-worker.ts, from tsc output parse-worker.js, and
  * in the single-file esbuild bundle it is the bundle itself (main.ts starts the
  * sink only on the main thread, and the code at the bottom of this module
  * starts the job loop in the worker). No file next to the bundle is needed.
  */
 import { setPriority } from 'node:os';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { type Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { AttachmentMeta } from '../src/protocol.ts';
+import { SEA_WORKER_ASSETS, startWorker } from '../src/worker-thread.ts';
 import { analyzeParts, parseAttachment, parseParts } from './message-parse.ts';
 import type { AnalyzedParts, Analyzer, ParsedParts } from './message-parse.ts';
 import { analyzeMessage } from './analysis/index.ts';
@@ -170,7 +172,7 @@ export class WorkerParser implements ParseBackend {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL(import.meta.url), {
+    const worker = startWorker(new URL(import.meta.url), SEA_WORKER_ASSETS.parse, {
       workerData: { [WORKER_MARK]: true },
       resourceLimits: {
         maxOldGenerationSizeMb: PARSE_WORKER_HEAP_MB,

@@ -6,10 +6,10 @@
  * of a million-address run near 200 MB. Standard input is piped into the
  * worker by the main thread; results go straight to the output descriptor.
  */
-import { Worker } from 'node:worker_threads';
 import { EmailValidateError, evError, type ErrorCode } from '../../../src/errors.ts';
 import type { CheckOptions, CheckSummary } from './run-check-command.ts';
 import { emptyCounts } from '../../../src/check/engine.ts';
+import { SEA_WORKER_ASSETS, startWorker } from '../../../src/worker-thread.ts';
 
 /** Young generation of the worker, in MB: enough for batches in flight, small enough to keep RSS flat. */
 export const WORKER_YOUNG_GENERATION_MB = 16;
@@ -23,7 +23,7 @@ export function runCheckInWorker(
     import.meta.url,
   );
   const readsStdin = options.paths.length === 0 || options.paths.includes('-');
-  const worker = new Worker(entry, {
+  const worker = startWorker(entry, SEA_WORKER_ASSETS.check, {
     workerData: options,
     stdin: readsStdin,
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
