@@ -114,14 +114,14 @@ describe('single executable (npm run build:sea)', function () {
     const token = 'sea-test-token-0123456789';
     const sink = spawn(exe, ['sink', '--smtp-port', '0', '--http-port', '0', '--token', token], {
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     try {
-      // The start-up's copy-paste line names the API; the SMTP line comes before it.
+      // The start-up lines (stderr; stdout has the JSON logs): SMTP first, the copy-paste line last.
       let smtp = '';
       let api = '';
       const deadline = setTimeout(() => sink.kill('SIGKILL'), 30_000);
-      for await (const line of createInterface({ input: sink.stdout })) {
+      for await (const line of createInterface({ input: sink.stderr })) {
         smtp = /^SMTP\s+smtp:\/\/(\S+)/.exec(line)?.[1] ?? smtp;
         api = /^export EV_SINK=(\S+)/.exec(line)?.[1] ?? api;
         if (api) break;
