@@ -21,6 +21,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -29,7 +30,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'postject';
 import { SHIPPED_BUNDLES } from './lib/built-bundle.ts';
-import { SEA_WORKER_ASSETS } from '../src/worker-thread.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -74,8 +74,9 @@ export async function buildSea(out: string = SEA_OUTPUT): Promise<string> {
   try {
     const assets: Record<string, string> = {};
     for (const path of SHIPPED_BUNDLES) assets[path] = join(root, 'dist', path);
-    for (const key of Object.values(SEA_WORKER_ASSETS))
-      assets[key] = join(root, 'dist', 'sea', key);
+    // The worker bundles `build.ts sea` wrote (their keys are their paths under dist/sea/).
+    for (const name of readdirSync(join(root, 'dist', 'sea', 'workers')))
+      assets[`workers/${name}`] = join(root, 'dist', 'sea', 'workers', name);
     for (const [key, file] of Object.entries(assets))
       if (!existsSync(file))
         throw new Error(`build-sea: ${file} (asset ${key}) is missing: run npm run build`);

@@ -25,12 +25,13 @@
  *   executable's main script dist/sea/sea.cjs (runner and commands in one file) and
  *   the worker bundles it embeds, dist/sea/workers/*.mjs (src/worker-thread.ts).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { buildUi, UI_GZIP_BUDGET_BYTES, type UiBuild } from './build-ui.ts';
-import { SEA_WORKER_ASSETS } from '../src/worker-thread.ts';
+import { SEA_CHECK_WORKER_ASSET } from './lib/check/worker.ts';
+import { SEA_PARSE_WORKER_ASSET } from '../sink/parse-worker.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -97,6 +98,35 @@ const importMetaUrl: Plugin = {
         loader: args.path.endsWith('.ts') ? 'ts' : 'js',
       };
     });
+  },
+};
+
+/**
+ * Packages oclif requires when it loads but that the runner never calls (command
+ * discovery by glob, core plugins by name pattern, the search for package.json: the
+ * embedded plugin needs none): in cli.cjs each is a stand-in that loads the real one
+ * on first use, so `--help` does not evaluate them. oclif uses each as `x.fn(...)`.
+ */
+const LAZY_IN_RUNNER = ['tinyglobby', 'minimatch', 'lilconfig'];
+
+const lazyRequire: Plugin = {
+  name: 'lazy-require',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${LAZY_IN_RUNNER.join('|')})$`) }, (args) =>
+      args.kind !== 'require-call' || args.pluginData === 'real'
+        ? undefined
+        : { path: args.path, namespace: 'lazy', pluginData: args.resolveDir },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+      contents: [
+        `let real;`,
+        `const load = () => (real ??= require(${JSON.stringify(args.path)}));`,
+        `module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() });`,
+      ].join('\n'),
+      resolveDir: String(args.pluginData),
+      pluginData: 'real',
+      loader: 'js',
+    }));
   },
 };
 
@@ -194,7 +224,7 @@ async function bundleCli(uiAssets: Record<string, string>): Promise<void> {
     stdin: { contents: runner, resolveDir: root, sourcefile: 'cli-entry.ts', loader: 'ts' },
     outfile: join(root, CLI_BUNDLE),
     external: ['typescript', './commands.cjs'],
-    plugins: [importMetaUrl],
+    plugins: [lazyRequire, importMetaUrl],
   });
   const shareFromRunner: Plugin = {
     name: 'share-from-runner',
@@ -254,14 +284,15 @@ async function bundleSea(uiAssets: Record<string, string>): Promise<void> {
   const banner = {
     js: "import { createRequire as __evCreateRequire } from 'node:module'; const require = __evCreateRequire(process.execPath);",
   };
+  rmSync(join(root, 'dist', 'sea', 'workers'), { recursive: true, force: true });
   for (const [entry, out] of Object.entries(SEA_WORKERS))
     await bundle(entry, `dist/sea/${out}`, { banner });
 }
 
-/** The worker modules the single executable embeds, by source → asset key (src/worker-thread.ts). */
+/** The worker modules the single executable embeds, by source → asset key (also its path under dist/sea/). */
 const SEA_WORKERS: Record<string, string> = {
-  'plugin/lib/check/worker-entry.ts': SEA_WORKER_ASSETS.check,
-  'sink/parse-worker.ts': SEA_WORKER_ASSETS.parse,
+  'plugin/lib/check/worker-entry.ts': SEA_CHECK_WORKER_ASSET,
+  'sink/parse-worker.ts': SEA_PARSE_WORKER_ASSET,
 };
 
 let ui: UiBuild | undefined;
