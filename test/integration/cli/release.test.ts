@@ -92,6 +92,12 @@ describe('release artifacts (npm run release)', function () {
       encoding: 'utf8',
       maxBuffer: 64 << 20,
     }).split('\n');
+    if (artifacts.sea) {
+      const seaListing = execFileSync('tar', ['-tzf', artifacts.sea.krewArchive], {
+        encoding: 'utf8',
+      });
+      assert.deepEqual(seaListing.trim().split('\n').sort(), ['LICENSE', 'kubectl-email_validate']);
+    }
     assert.ok(
       !listing.some(
         (f) => f.startsWith('package/dist/sea/') || f.startsWith('package/dist/release/'),
