@@ -109,6 +109,29 @@ const importMetaUrl: Plugin = {
  */
 const LAZY_IN_RUNNER = ['tinyglobby', 'minimatch', 'lilconfig'];
 
+/**
+ * oclif's help passes every summary and description through ejs (for
+ * `<%= config.bin %>`), compiling a template each time; text without a tag comes out
+ * of ejs unchanged, so the runner hands it back without compiling.
+ */
+const ejsPlainText: Plugin = {
+  name: 'ejs-plain-text',
+  setup(b) {
+    b.onResolve({ filter: /^ejs$/ }, (args) =>
+      args.pluginData === 'real' ? undefined : { path: 'ejs', namespace: 'ejs-plain' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'ejs-plain' }, () => ({
+      contents: [
+        `const ejs = require('ejs');`,
+        `module.exports = { ...ejs, render: (t, data, opts) => (typeof t === 'string' && !t.includes('<%') ? t : ejs.render(t, data, opts)) };`,
+      ].join('\n'),
+      resolveDir: root,
+      pluginData: 'real',
+      loader: 'js',
+    }));
+  },
+};
+
 const lazyRequire: Plugin = {
   name: 'lazy-require',
   setup(b) {
@@ -136,7 +159,7 @@ function cjsOptions(uiAssets: Record<string, string>): BuildOptions {
     platform: 'node',
     format: 'cjs',
     target: 'node22',
-    minify: true,
+    minify: !process.env.EV_NO_MINIFY,
     keepNames: true,
     legalComments: 'none',
     charset: 'ascii',
@@ -168,10 +191,15 @@ function embeddedData(): { pjson: string; manifest: string; ids: string[] } {
   const { commands } = manifest;
   if (typeof commands !== 'object' || commands === null)
     throw new Error('oclif.manifest.json has no commands (run the `plugin` step first)');
+  // In the order oclif's own plugin sorts them at every start (localeCompare: its first
+  // call sets up ICU collation, ~10 ms); plugin/cli.ts keeps this order.
+  const sorted = Object.fromEntries(
+    Object.entries(commands).sort(([a], [b]) => a.localeCompare(b)),
+  );
   return {
     pjson: JSON.stringify(pjson),
-    manifest: JSON.stringify(manifest),
-    ids: Object.keys(commands),
+    manifest: JSON.stringify({ ...manifest, commands: sorted }),
+    ids: Object.keys(sorted),
   };
 }
 
@@ -224,7 +252,7 @@ async function bundleCli(uiAssets: Record<string, string>): Promise<void> {
     stdin: { contents: runner, resolveDir: root, sourcefile: 'cli-entry.ts', loader: 'ts' },
     outfile: join(root, CLI_BUNDLE),
     external: ['typescript', './commands.cjs'],
-    plugins: [lazyRequire, importMetaUrl],
+    plugins: [lazyRequire, ejsPlainText, importMetaUrl],
   });
   const shareFromRunner: Plugin = {
     name: 'share-from-runner',

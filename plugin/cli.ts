@@ -54,14 +54,13 @@ class EmbeddedPlugin implements Interfaces.Plugin {
     this.version = pjson.version;
     this.#loaders = commands;
     this.commandIDs = Object.keys(manifest.commands);
-    this.commands = Object.entries(manifest.commands)
-      .map(([id, c]) => ({
-        ...c,
-        load: () => this.findCommand(id, { must: true }),
-        pluginAlias: this.alias,
-        pluginType: this.type,
-      }))
-      .sort((a, b) => a.id.localeCompare(b.id));
+    // Already in oclif's order (the build sorted them as oclif's Plugin.load() does).
+    this.commands = Object.entries(manifest.commands).map(([id, c]) => ({
+      ...c,
+      load: () => this.findCommand(id, { must: true }),
+      pluginAlias: this.alias,
+      pluginType: this.type,
+    }));
   }
 
   get topics(): Interfaces.Topic[] {
