@@ -11,12 +11,12 @@
  * `check --in-cluster --attach NAME` (or the same command again with the same
  * --state) reconnects, writes what arrived meanwhile and finishes.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
+import { CHECKER_BUNDLE_PATH, readBuiltBundle } from '../built-bundle.ts';
 import {
   DEFAULT_TTL,
   MANAGED_BY_LABEL,
@@ -101,20 +101,9 @@ export interface ClusterCheckOptions {
   onRunning?: (info: { namespace: string; client: KubeClient }) => void;
 }
 
-/** The checker bundle built by `npm run build`, from both dist/ and source layouts. */
+/** The checker bundle built by `npm run build` (or embedded in the single executable). */
 export function readCheckerBundle(): Uint8Array {
-  for (const url of [
-    new URL('../../../checker/checker.bundle.mjs', import.meta.url), // dist/plugin/lib/check-cluster -> dist/checker
-    new URL('../../../dist/checker/checker.bundle.mjs', import.meta.url), // sources -> dist/checker
-  ]) {
-    const path = fileURLToPath(url);
-    if (existsSync(path)) return readFileSync(path);
-  }
-  throw evError(
-    'EV_ERR_INTERNAL',
-    'the checker bundle (dist/checker/checker.bundle.mjs) is missing from this installation',
-    { hint: "run `npm run build` in the tool's folder" },
-  );
+  return readBuiltBundle(CHECKER_BUNDLE_PATH, 'the checker bundle');
 }
 
 /** Adapts {@link runCheckInCluster} to the local runner's signature (for the `check` command). */
