@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
+import { BaseCommand, tableOutputFlag } from '../../lib/base-command.ts';
+import { tableWidth } from '../../lib/render/table.ts';
 import { formatMessageList } from '../../lib/render/messages.ts';
 import { listAll } from '../../lib/sink-fanout.ts';
 import { withSinkTarget } from '../../lib/sink-target.ts';
@@ -19,6 +20,7 @@ export default class MessagesList extends BaseCommand {
     '<%= config.bin %> messages list --to alice@example.com --limit 10',
     "<%= config.bin %> messages list --subject '/^(welcome|reset)/'",
     '<%= config.bin %> messages list --containing invoice -o json',
+    '<%= config.bin %> messages list -o wide',
   ];
   static override flags = {
     to: Flags.string({
@@ -47,7 +49,7 @@ export default class MessagesList extends BaseCommand {
       default: 50,
     }),
     utc: Flags.boolean({ description: 'Print times in UTC.', helpGroup: 'OUTPUT' }),
-    output: outputFlag,
+    output: tableOutputFlag,
     ...sinkFlags,
   };
 
@@ -75,7 +77,13 @@ export default class MessagesList extends BaseCommand {
         start,
         limit,
       });
-      this.emit(flags.output, list, () => formatMessageList(list, { utc: flags.utc }));
+      this.emit(flags.output, list, () =>
+        formatMessageList(list, {
+          utc: flags.utc,
+          wide: flags.output === 'wide',
+          width: tableWidth(process.stdout, process.env),
+        }),
+      );
     });
   }
 }
