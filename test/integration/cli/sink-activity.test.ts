@@ -43,8 +43,8 @@ async function startSinkProcess(mode: { cols: number } | { args: string[] }): Pr
     out += d.replace(/\r/g, '');
     for (const w of waiters) w();
   };
-  child.stdout!.setEncoding('utf8').on('data', onData);
-  child.stderr!.setEncoding('utf8').on('data', onData);
+  child.stdout.setEncoding('utf8').on('data', onData);
+  child.stderr.setEncoding('utf8').on('data', onData);
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const waitUntil = <T>(found: () => T | null, what: string, timeoutMs = 30_000): Promise<T> =>
     new Promise((resolve, reject) => {

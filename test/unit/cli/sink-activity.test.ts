@@ -71,7 +71,13 @@ describe('sink activity on a terminal', () => {
     const { lines, activity } = harness(60);
     activity.handle(received(1));
     activity.handle(rejected);
-    activity.handle({ ...received(2), type: 'message.analyzed' } as SinkEvent);
+    const analyzed: SinkEvent = {
+      seq: 9,
+      time: T,
+      type: 'message.analyzed',
+      data: { id: 'id-1', parseError: null, analysis: {} as never },
+    };
+    activity.handle(analyzed);
     assert.equal(lines.length, 2, 'analysis events are not arrivals');
     assert.equal(lines[0], '10:11:12.345  RECEIVED  app@shop.… -> user+1@ex…  "A subjec…');
     assert.match(lines[1], /REJECTED/);
