@@ -71,14 +71,9 @@ describe('sink activity on a terminal', () => {
     const { lines, activity } = harness(60);
     activity.handle(received(1));
     activity.handle(rejected);
-    const analyzed: SinkEvent = {
-      seq: 9,
-      time: T,
-      type: 'message.analyzed',
-      data: { id: 'id-1', parseError: null, analysis: {} as never },
-    };
-    activity.handle(analyzed);
-    assert.equal(lines.length, 2, 'analysis events are not arrivals');
+    const rules: SinkEvent = { seq: 9, time: T, type: 'rules.updated', data: { count: 1 } };
+    activity.handle(rules);
+    assert.equal(lines.length, 2, 'only message arrivals');
     assert.equal(lines[0], '10:11:12.345  RECEIVED  app@shop.… -> user+1@ex…  "A subjec…');
     assert.match(lines[1], /REJECTED/);
     for (const l of lines) assert.ok(Array.from(l).length <= 60, `${l} is ${l.length}`);
