@@ -49,3 +49,20 @@ export function fitToWidth(line: string, width: number): string {
   }
   return `${out}…${colored ? `${ESC}[0m` : ''}`;
 }
+
+/** Breaks a sentence into lines of at most `width` characters at spaces (a word longer than the width keeps its own line). */
+export function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if (current === '') current = word;
+    else if (Array.from(current).length + 1 + Array.from(word).length <= width)
+      current += ` ${word}`;
+    else {
+      lines.push(current);
+      current = word;
+    }
+  }
+  lines.push(current);
+  return lines.join('\n');
+}

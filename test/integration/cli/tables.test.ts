@@ -2,11 +2,15 @@
  * Issue 12, "the terminal": tables stay readable at 60 columns (short ids that
  * `messages get` accepts, free-text columns cut with an ellipsis) and at 120,
  * through a pseudo-terminal made by script(1); `-o wide` shows everything.
+ * (`status` needs a cluster: its columns are pinned in test/unit/cli/render.test.ts.)
  */
 import { describe, it, before, after } from 'mocha';
 import assert from 'node:assert/strict';
 import { startSink } from '../../../sink/index.ts';
 import type { MessageDetail, MessageList } from '../../../src/protocol.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RUN_JS, runCli } from './cli-harness.ts';
 
 type Sink = Awaited<ReturnType<typeof startSink>>;
@@ -36,13 +40,13 @@ describe('tables fit the terminal', function () {
 
   before(async () => {
     sink = await startSink({ host: '127.0.0.1', smtpPort: 0, httpPort: 0 });
-    target = `--sink ${sink.url} --token ${sink.token ?? ''}`;
+    // `--token=…`: a generated token may start with '-', which a separate argument would make a flag.
+    target = `--sink ${sink.url} --token=${sink.token ?? ''}`;
     const sent = await runCli([
       'send',
       '--sink',
       sink.url,
-      '--token',
-      sink.token ?? '',
+      `--token=${sink.token ?? ''}`,
       '--from',
       'notifications-with-a-long-name@shop.example.com',
       '--to',
@@ -60,8 +64,7 @@ describe('tables fit the terminal', function () {
           'list',
           '--sink',
           sink.url,
-          '--token',
-          sink.token ?? '',
+          `--token=${sink.token ?? ''}`,
           '-o',
           'json',
         ])
@@ -94,8 +97,7 @@ describe('tables fit the terminal', function () {
       short,
       '--sink',
       sink.url,
-      '--token',
-      sink.token ?? '',
+      `--token=${sink.token ?? ''}`,
       '-o',
       'json',
     ]);
@@ -111,7 +113,6 @@ describe('tables fit the terminal', function () {
     const row = lines[1];
     assert.ok(row.length > 110, `uses the room: ${row.length} columns`);
     assert.match(row, /notifications-with-a-long-n.*…/, 'more of the sender than at 60 columns');
-
   });
 
   it('-o wide prints full ids and every column uncut, whatever the width', async () => {
@@ -128,7 +129,7 @@ describe('tables fit the terminal', function () {
 
   it('$COLUMNS is honoured without a terminal; a pipe without it is not cut', async () => {
     const narrow = await runCli(
-      ['messages', 'list', '--sink', sink.url, '--token', sink.token ?? ''],
+      ['messages', 'list', '--sink', sink.url, `--token=${sink.token ?? ''}`],
       {
         env: { COLUMNS: '60' },
       },
@@ -140,10 +141,44 @@ describe('tables fit the terminal', function () {
       'list',
       '--sink',
       sink.url,
-      '--token',
-      sink.token ?? '',
+      `--token=${sink.token ?? ''}`,
     ]);
     assert.match(piped.stdout.split('\n')[0], /SIZE$/);
     assert.ok(piped.stdout.includes('notifications-with-a-long-name@shop.example.com'));
+  });
+
+  it('check: the result table and its summary fit 60 and 120 columns; -o wide cuts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ev-tables-'));
+    const long = 'a-very-long-local-part.with.dots+tag@a-long-subdomain.example-company.com';
+    const file = join(dir, 'list.txt');
+    writeFileSync(file, `${long}\nadmin@mailinator.com\nnot an address\n`);
+    try {
+      for (const cols of [60, 120]) {
+        const lines = (await onTerminal(cols, `check --offline ${file}`)).map((l) =>
+          l.replaceAll('\u001b[K', ''),
+        );
+        for (const l of lines)
+          assert.ok(l.length <= cols, `${JSON.stringify(l)} is ${l.length} columns`);
+        assert.match(lines[0], /^VERDICT +ADDRESS +REASONS$/);
+        assert.ok(lines.some((l) => /^risky +admin@mailinator\.com +disposable/.test(l)));
+        assert.match(lines.join('\n'), /^3 addresses checked/m);
+      }
+      const narrow = await onTerminal(60, `check --offline ${file}`);
+      assert.ok(
+        narrow.some((l) => /^valid +a-very-long-local-part\S*…/.test(l)),
+        'address cut',
+      );
+      const wide = await onTerminal(60, `check --offline -o wide ${file}`);
+      assert.ok(
+        wide.some((l) => l.includes(long)),
+        'whole address',
+      );
+      assert.ok(
+        wide.some((l) => /disposable, free_provider, role_account$/.test(l)),
+        'all reasons',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
