@@ -62,6 +62,10 @@ export interface CheckOptions {
   failOn: Verdict[];
   progress: boolean;
   color: boolean;
+  /** Terminal width the table fits (null or absent: no limit). */
+  tableWidth?: number | null;
+  /** `-o wide`: the table cuts nothing. */
+  wide?: boolean;
   checkpointEveryMs: number;
 }
 
@@ -277,6 +281,8 @@ async function runLocked(
     durable: o.state !== null,
     header: keepBytes === 0,
     color: o.color,
+    width: o.tableWidth ?? null,
+    wide: o.wide === true,
   });
   const counts = emptyCounts();
   const totalBytes = paths.includes('-')
