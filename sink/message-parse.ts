@@ -10,6 +10,7 @@ import { simpleParser } from 'mailparser';
 import type { ParsedMail } from 'mailparser';
 import type { AttachmentMeta, MessageAnalysis } from '../src/protocol.ts';
 import { decodeEncodedWords } from './message-headers.ts';
+import { mailpitSnippet } from './snippet.ts';
 
 /** HTML larger than this is not converted to text (the conversion is superlinear on hostile input). */
 export const MAX_HTML_TO_PARSE = 2 * 1024 * 1024;
@@ -70,6 +71,16 @@ export async function parseParts(raw: Buffer): Promise<ParsedParts> {
   const { parsed, parseError } = await parse(raw);
   if (parsed === null) return { parseError, headers: [], text: null, html: null, attachments: [] };
   return { parseError, ...partsOf(parsed) };
+}
+
+/** Mailpit's `Snippet` of a message ('' when it cannot be parsed). */
+export async function parseSnippet(raw: Buffer): Promise<string> {
+  const { parsed } = await parse(raw);
+  if (parsed === null) return '';
+  return mailpitSnippet(
+    typeof parsed.text === 'string' ? parsed.text : null,
+    typeof parsed.html === 'string' ? parsed.html : null,
+  );
 }
 
 /** One attachment's content, or undefined when there is no such index. */

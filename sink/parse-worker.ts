@@ -11,7 +11,7 @@
 import { setPriority } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { AttachmentMeta } from '../src/protocol.ts';
-import { analyzeParts, parseAttachment, parseParts } from './message-parse.ts';
+import { analyzeParts, parseAttachment, parseParts, parseSnippet } from './message-parse.ts';
 import type { AnalyzedParts, Analyzer, ParsedParts } from './message-parse.ts';
 import { analyzeMessage } from './analysis/index.ts';
 import { MemoryBudget } from './memory-budget.ts';
@@ -64,6 +64,7 @@ const WORKER_MARK = 'evParseWorker';
 type Job =
   | { id: number; kind: 'analyze'; raw: Uint8Array }
   | { id: number; kind: 'parts'; raw: Uint8Array }
+  | { id: number; kind: 'snippet'; raw: Uint8Array }
   | { id: number; kind: 'attachment'; raw: Uint8Array; index: number };
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
@@ -71,6 +72,8 @@ type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false
 export interface ParseBackend {
   analyze(raw: Buffer): Promise<AnalyzedParts>;
   parts(raw: Buffer): Promise<ParsedParts>;
+  /** Mailpit's `Snippet` (sink/snippet.ts): computed in the parser, only the short string comes back. */
+  snippet(raw: Buffer): Promise<string>;
   attachment(
     raw: Buffer,
     index: number,
@@ -107,6 +110,9 @@ export class InlineParser implements ParseBackend {
   }
   parts(raw: Buffer) {
     return this.#track(() => parseParts(raw));
+  }
+  snippet(raw: Buffer) {
+    return this.#track(() => parseSnippet(raw));
   }
   attachment(raw: Buffer, index: number) {
     return this.#track(() => parseAttachment(raw, index));
@@ -290,6 +296,10 @@ export class WorkerParser implements ParseBackend {
     }));
   }
 
+  snippet(raw: Buffer): Promise<string> {
+    return this.#run<string>({ kind: 'snippet', raw }).catch(() => '');
+  }
+
   async attachment(
     raw: Buffer,
     index: number,
@@ -360,7 +370,9 @@ function serveJobs(): void {
             ? analyzeParts(raw, analyze)
             : job.kind === 'parts'
               ? parseParts(raw)
-              : parseAttachment(raw, job.index);
+              : job.kind === 'snippet'
+                ? parseSnippet(raw)
+                : parseAttachment(raw, job.index);
       } catch (err) {
         work = Promise.reject(err);
       }
