@@ -7,6 +7,7 @@ import { DEFAULT_TTL } from '../../src/cluster-meta.ts';
 import { evError } from '../../src/errors.ts';
 import { MAX_RULES_BYTES } from '../../src/manifests.ts';
 import { parseRules } from '../../src/rules-schema.ts';
+import { SINK_OPTIONS, valueName } from '../../sink/options.ts';
 
 export default class Up extends BaseCommand {
   static override summary =
@@ -23,6 +24,11 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
     {
       description: 'Two replicas, custom rules, JSON for scripts',
       command: '<%= config.bin %> up --replicas 2 --rules rules.yaml -o json',
+    },
+    {
+      description: 'Let MailHog/Mailpit "release" relay captured mail to a test mail server',
+      command:
+        '<%= config.bin %> up --release-to mailpit.test.svc:1025 --cors-origin http://localhost:3000',
     },
     {
       description: 'A mirrored Node.js image',
@@ -57,6 +63,16 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
     keep: Flags.boolean({
       description: 'Leave what was created in place on failure or Ctrl-C (for debugging).',
     }),
+    'release-to': Flags.string({
+      helpValue: valueName(SINK_OPTIONS.releaseTo),
+      helpGroup: SINK_OPTIONS.releaseTo.group,
+      description: `${SINK_OPTIONS.releaseTo.help} Set on the sink in the cluster (${SINK_OPTIONS.releaseTo.env}); the hosts must be reachable from its pod.`,
+    }),
+    'cors-origin': Flags.string({
+      helpValue: valueName(SINK_OPTIONS.corsOrigin),
+      helpGroup: SINK_OPTIONS.corsOrigin.group,
+      description: `${SINK_OPTIONS.corsOrigin.help} Set on the sink in the cluster (${SINK_OPTIONS.corsOrigin.env}).`,
+    }),
     output: outputFlag,
     ...kubeFlags,
   };
@@ -64,6 +80,7 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
   async run(): Promise<void> {
     const { flags } = await this.parse(Up);
     const rules = flags.rules === undefined ? undefined : await readRules(flags.rules);
+    const compat = await checkCompatOptions(flags['release-to'], flags['cors-origin']);
     const handler = interrupts.install();
     const { createSink } = await import('../lib/kube/cluster-sink.ts');
     const started = Date.now();
@@ -76,6 +93,7 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
       nodeImage: flags['node-image'],
       serviceMonitor: flags['service-monitor'],
       keep: flags.keep,
+      ...compat,
       onStatus: (line) => this.status(line),
       signal: handler.signal,
       cleanups: handler,
@@ -109,6 +127,29 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
       ].join('\n'),
     );
   }
+}
+
+/**
+ * `--release-to` and `--cors-origin` checked by the sink's own option
+ * validation (sink/config.ts) before anything is applied, so that a typo is a
+ * usage error here rather than a sink that crash-loops in the cluster. The
+ * in-cluster sink always has its API token, which releases require.
+ */
+async function checkCompatOptions(
+  releaseTo: string | undefined,
+  corsOrigin: string | undefined,
+): Promise<{ releaseTo?: string; corsOrigin?: string }> {
+  if (releaseTo === undefined && corsOrigin === undefined) return {};
+  const { resolveSinkConfig, MIN_TOKEN_LENGTH } = await import('../../sink/config.ts');
+  resolveSinkConfig({
+    token: 'x'.repeat(MIN_TOKEN_LENGTH), // the cluster's token: only its presence matters here
+    ...(releaseTo !== undefined ? { releaseTo } : {}),
+    ...(corsOrigin !== undefined ? { corsOrigin } : {}),
+  });
+  return {
+    ...(releaseTo !== undefined ? { releaseTo } : {}),
+    ...(corsOrigin !== undefined ? { corsOrigin } : {}),
+  };
 }
 
 async function readRules(path: string): Promise<string> {
