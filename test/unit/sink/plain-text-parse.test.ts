@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { simpleParser } from 'mailparser';
+import nodemailer from 'nodemailer';
 import { analyzeMessage } from '../../../sink/analysis/index.ts';
 import { parsePlainText } from '../../../sink/plain-text-parse.ts';
 
@@ -32,6 +33,7 @@ const TYPES = [
   'text/html',
   'text/plain; charset=iso-8859-1',
   'multipart/alternative; boundary=x',
+  'multipart/mixed; boundary=x',
 ];
 const ENCODINGS = [null, '7bit', '8BIT', 'quoted-printable', 'base64'];
 const BODIES = [
@@ -121,11 +123,106 @@ describe("sink: the plain-text fast path gives mailparser's result", function ()
     assert.ok(answered >= 100, `${answered} of ${total} answered`);
   });
 
+  it("nodemailer's text + HTML messages (quoted-printable, base64, 7bit): mailparser's result, and most take the fast path", async () => {
+    const transport = nodemailer.createTransport({
+      streamTransport: true,
+      buffer: true,
+      newline: 'windows',
+    });
+    const TEXTS = [
+      'Hello',
+      'Hello caf\u00e9\nline two  \n\n',
+      'x=y and a very long line '.repeat(20),
+      'trailing tab\t\nend',
+      '\u65e5\u672c\u8a9e '.repeat(30),
+      'dots\n.\n..\n',
+    ];
+    const HTMLS = [
+      undefined,
+      '<p>Hello <b>caf\u00e9</b></p>\r\n<p>x=y</p>\n',
+      `<table>${'<tr><td>cell</td></tr>'.repeat(40)}</table>`,
+      '<p>\u65e5\u672c\u8a9e</p>',
+    ];
+    let answered = 0;
+    let total = 0;
+    for (const text of TEXTS)
+      for (const html of HTMLS)
+        for (const textEncoding of [undefined, 'quoted-printable', 'base64'] as const) {
+          const info = await transport.sendMail({
+            from: 'a@example.com',
+            to: 'b@example.com',
+            subject: 'Order 7 shipped',
+            text,
+            ...(html !== undefined ? { html } : {}),
+            ...(textEncoding ? { textEncoding } : {}),
+          });
+          const raw = info.message as Buffer;
+          total++;
+          const fast = parsePlainText(raw);
+          if (fast === null) continue;
+          answered++;
+          const slow = await simpleParser(raw, OPTIONS);
+          const label = raw.toString('latin1').slice(0, 600);
+          assert.deepEqual(
+            { text: fast.text, html: fast.html, subject: fast.subject },
+            { text: slow.text, html: slow.html, subject: slow.subject },
+            label,
+          );
+          assert.deepEqual(
+            await analyzeMessage(raw, fast, { now: NOW }),
+            await analyzeMessage(raw, slow, { now: NOW }),
+            label,
+          );
+        }
+    assert.ok(answered >= total * 0.9, `${answered} of ${total} answered`);
+  });
+
+  it("hand-made multipart edge cases: mailparser's result wherever it answers", async () => {
+    const head =
+      'From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="b1"\r\n\r\n';
+    const bodies = [
+      'preamble text\r\n--b1\r\nContent-Type: text/plain\r\n\r\nt\r\n--b1--\r\nepilogue\r\n',
+      '--b1\r\n\r\nheaderless\r\n--b1--',
+      '--b1\r\nContent-Type: text/plain\r\n\r\n\r\n--b1--\r\n',
+      '--b1\r\nContent-Type: text/html\r\n\r\n<p>h</p>\r\n--b1\r\nContent-Type: text/plain\r\n\r\nt\r\n--b1--\r\n',
+      '--b1 \r\nContent-Type: text/plain\r\n\r\nt\r\n--b1--\r\n',
+      '--b1\r\nContent-Type: text/plain\r\n\r\nt\r\n--b1x\r\nmore\r\n--b1--\r\n',
+      '--b1\r\nContent-Type: text/plain\r\n\r\nt\r\n',
+      '--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=\r\nb =3D c  \r\n=E2=82=AC\r\n--b1\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>=E2=82=AC</p>=\r\n\r\n--b1--\r\n',
+      '--b1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nbad =ZZ\r\n--b1--\r\n',
+      '--b1\r\nContent-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\nt\r\n--b1--\r\n',
+      '--b1\r\nContent-Type: text/plain\r\n\r\nt\r\n--b1\r\nContent-Type: text/html\r\n\r\n<p>h</p>\r\n--b1\r\nContent-Type: text/html\r\n\r\n<p>2</p>\r\n--b1--\r\n',
+    ];
+    let answered = 0;
+    for (const body of bodies) {
+      const raw = Buffer.from(head + body, 'utf8');
+      const fast = parsePlainText(raw);
+      if (fast === null) continue;
+      answered++;
+      const slow = await simpleParser(raw, OPTIONS);
+      assert.deepEqual(
+        { text: fast.text, html: fast.html, subject: fast.subject },
+        { text: slow.text, html: slow.html, subject: slow.subject },
+        JSON.stringify(body),
+      );
+    }
+    assert.ok(answered >= 3, `${answered} answered`);
+  });
+
   it('answers for the plain shapes and declines the others', () => {
     const plain = build({ s: 1, t: 0, e: 0, b: 1, x: 0 });
     assert.deepEqual(parsePlainText(plain), { text: 'line\n', html: false, subject: 'hello' });
-    assert.equal(parsePlainText(build({ s: 1, t: 8, e: 0, b: 13, x: 0 })), null, 'multipart');
-    assert.equal(parsePlainText(build({ s: 1, t: 2, e: 3, b: 8, x: 0 })), null, 'quoted-printable');
+    assert.deepEqual(
+      parsePlainText(build({ s: 1, t: 8, e: 0, b: 13, x: 0 })),
+      { text: 'part', html: false, subject: 'hello' },
+      'multipart/alternative with one text part',
+    );
+    assert.equal(parsePlainText(build({ s: 1, t: 9, e: 0, b: 13, x: 0 })), null, 'multipart/mixed');
+    assert.deepEqual(
+      parsePlainText(build({ s: 1, t: 2, e: 3, b: 8, x: 0 })),
+      { text: 'caf\u00e9 soft\n', html: false, subject: 'hello' },
+      'quoted-printable',
+    );
     assert.equal(
       parsePlainText(build({ s: 1, t: 0, e: 0, b: 5, x: 0 })),
       null,
