@@ -8,7 +8,6 @@ import { evError } from '../../src/errors.ts';
 import { MAX_RULES_BYTES } from '../../src/manifests.ts';
 import { parseRules } from '../../src/rules-schema.ts';
 import { codeOrMessage } from '../../src/guards.ts';
-import { SINK_OPTIONS, valueName } from '../../sink/options.ts';
 
 export default class Up extends BaseCommand {
   static override summary =
@@ -64,15 +63,19 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
     keep: Flags.boolean({
       description: 'Leave what was created in place on failure or Ctrl-C (for debugging).',
     }),
+    // The sink's own options (sink/options.ts, `kubectl email-validate sink --help`), set on
+    // the in-cluster sink through its environment; sink/ is not imported at start-up (it is heavy).
     'release-to': Flags.string({
-      helpValue: valueName(SINK_OPTIONS.releaseTo),
-      helpGroup: SINK_OPTIONS.releaseTo.group,
-      description: `${SINK_OPTIONS.releaseTo.help} Set on the sink in the cluster (${SINK_OPTIONS.releaseTo.env}); the hosts must be reachable from its pod.`,
+      helpValue: 'HOST[:PORT],…',
+      helpGroup: 'COMPATIBILITY',
+      description:
+        'SMTP servers that MailHog/Mailpit "release" may relay captured messages to (the sink\'s --release-to, EV_RELEASE_TO); without it releases are refused (403). The hosts must be reachable from the sink\'s pod.',
     }),
     'cors-origin': Flags.string({
-      helpValue: valueName(SINK_OPTIONS.corsOrigin),
-      helpGroup: SINK_OPTIONS.corsOrigin.group,
-      description: `${SINK_OPTIONS.corsOrigin.help} Set on the sink in the cluster (${SINK_OPTIONS.corsOrigin.env}).`,
+      helpValue: 'ORIGIN',
+      helpGroup: 'COMPATIBILITY',
+      description:
+        "Access-Control-Allow-Origin for the MailHog/Mailpit-compatible routes (the sink's --cors-origin, EV_CORS_ORIGIN).",
     }),
     output: outputFlag,
     ...kubeFlags,
@@ -141,9 +144,9 @@ async function checkCompatOptions(
   corsOrigin: string | undefined,
 ): Promise<{ releaseTo?: string; corsOrigin?: string }> {
   if (releaseTo === undefined && corsOrigin === undefined) return {};
-  const { resolveSinkConfig, MIN_TOKEN_LENGTH } = await import('../../sink/config.ts');
+  const { resolveSinkConfig } = await import('../../sink/index.ts');
   resolveSinkConfig({
-    token: 'x'.repeat(MIN_TOKEN_LENGTH), // the cluster's token: only its presence matters here
+    token: 'x'.repeat(32), // stands for the cluster's token: only its presence matters here
     ...(releaseTo !== undefined ? { releaseTo } : {}),
     ...(corsOrigin !== undefined ? { corsOrigin } : {}),
   });

@@ -194,6 +194,17 @@ describe('manifest builder', () => {
     );
   });
 
+  it("up's --release-to and --cors-origin name the sink options they set (flag and variable)", async () => {
+    const { default: Up } = await import('../../plugin/commands/up.ts');
+    for (const key of ['releaseTo', 'corsOrigin'] as const) {
+      const spec = SINK_OPTIONS[key];
+      const flag = Up.flags[spec.flag];
+      assert.ok(flag, spec.flag);
+      assert.match(flag.description ?? '', new RegExp(`--${spec.flag}, ${spec.env}`));
+      assert.equal(flag.helpGroup, spec.group);
+    }
+  });
+
   it('routes SMTP 25 and 1025 to the sink and 8025 to HTTP; HTTP only from the namespace', () => {
     const objs = buildSinkManifests({ ...base, bundle: Buffer.from('x') });
     const svc = find(objs, 'Service');
