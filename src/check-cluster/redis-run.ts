@@ -86,9 +86,17 @@ function entriesOf(raw: Array<[Buffer, Buffer[]] | null>): ClaimedEntry[] {
 
 export class RedisRun {
   readonly redis: Redis & Scripted;
+  /**
+   * The connection for blocking reads (XREAD / XREADGROUP with BLOCK). Redis
+   * answers a connection's commands in order, so a blocked read on the
+   * connection that also carries permits, DNS answers and pushes would hold
+   * every one of them back until it returns (up to BLOCK_MS): give it its own.
+   */
+  readonly blocking: Redis;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, blocking: Redis = redis) {
     this.redis = scripted(redis);
+    this.blocking = blocking;
   }
 
   // ---- the CLI
@@ -169,7 +177,7 @@ export class RedisRun {
     count: number,
     blockMs: number,
   ): Promise<{ cursor: string; keys: string[] }> {
-    const r = await this.redis.xread(
+    const r = await this.blocking.xread(
       'COUNT',
       count,
       'BLOCK',
@@ -261,7 +269,7 @@ export class RedisRun {
     )) as [Buffer, Array<[Buffer, Buffer[]] | null>];
     const taken = entriesOf(reclaimed[1] ?? []);
     if (taken.length > 0) return taken.map((e) => ({ ...e, reclaimed: true }));
-    const r = (await this.redis.xreadgroupBuffer(
+    const r = (await this.blocking.xreadgroupBuffer(
       'GROUP',
       GROUP,
       consumer,

@@ -110,9 +110,7 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
 }
 
 describe('check --in-cluster --smtp-probe: provider limits hold across shards', function () {
-  // Slow for now: each SMTP session in the cluster takes about 2.5 s on this machine (50 ms locally);
-  // see the open defect in docs/check-cluster.md.
-  this.timeout(300_000);
+  this.timeout(120_000);
   let kube: FakeKube;
   let dns: FakeDns;
   let smtp: CountingSmtp;
