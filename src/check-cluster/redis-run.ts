@@ -18,14 +18,15 @@ import {
   type RunMeta,
   type WorkItem,
 } from './protocol.ts';
-import { CHECKPOINT, COMPLETE, PERMIT, PUSH } from './scripts.ts';
+import { CHECKPOINT, COMPLETE, PERMIT, PUSH, RENEW } from './scripts.ts';
 
 type Script = (...args: Array<string | number>) => Promise<number>;
 interface Scripted {
   evPush: Script;
   evComplete: Script;
   evCheckpoint: Script;
-  evPermit: Script;
+  evPermit: (...args: Array<string | number>) => Promise<[number, number]>;
+  evRenew: Script;
 }
 
 /** Registers the scripts on a connection (once per connection; ioredis reloads them after a restart). */
@@ -36,6 +37,7 @@ export function scripted(redis: Redis): Redis & Scripted {
     redis.defineCommand('evComplete', { numberOfKeys: 4, lua: COMPLETE });
     redis.defineCommand('evCheckpoint', { numberOfKeys: 4, lua: CHECKPOINT });
     redis.defineCommand('evPermit', { numberOfKeys: 2, lua: PERMIT });
+    redis.defineCommand('evRenew', { numberOfKeys: 1, lua: RENEW });
   }
   return redis as Redis & Scripted;
 }
@@ -87,7 +89,8 @@ function entriesOf(raw: Array<[Buffer, Buffer[]] | null>): ClaimedEntry[] {
 export class RedisRun {
   readonly redis: Redis & Scripted;
   /**
-   * The connection for blocking reads (XREAD / XREADGROUP with BLOCK). Redis
+   * The connection for claims and blocking reads (XREAD / XREADGROUP with BLOCK;
+   * also XAUTOCLAIM, sent with `call`, which ioredis's auto-pipelining mangles). Redis
    * answers a connection's commands in order, so a blocked read on the
    * connection that also carries permits, DNS answers and pushes would hold
    * every one of them back until it returns (up to BLOCK_MS): give it its own.
@@ -257,7 +260,7 @@ export class RedisRun {
     count: number,
     blockMs: number,
   ): Promise<ClaimedEntry[]> {
-    const reclaimed = (await this.redis.callBuffer(
+    const reclaimed = (await this.blocking.callBuffer(
       'XAUTOCLAIM',
       QUEUE_KEY,
       GROUP,
