@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../src/clock.ts';
 import { createLists } from '../src/address/lists.ts';
 import type { DnsResolver } from '../src/address/dns.ts';
+import { FirstFailure } from '../src/first-failure.ts';
 import {
   checkNetwork,
   checkOffline,
@@ -106,7 +107,7 @@ export async function runShard(
   let checked = 0;
   let reclaimed = 0;
   let inFlight = 0;
-  let failure: unknown = null;
+  const failure = new FirstFailure();
   let waiters: Array<() => void> = [];
   const wake = (): void => {
     const w = waiters;
@@ -162,10 +163,10 @@ export async function runShard(
 
   try {
     for (;;) {
-      if (failure !== null) throw failure;
+      failure.throwIfFailed();
       if (o.signal?.aborted) throw o.signal.reason;
-      while (held.size >= maxEntries && failure === null) await progressed();
-      if (failure !== null) throw failure;
+      while (held.size >= maxEntries && !failure.failed) await progressed();
+      failure.throwIfFailed();
       const entries = await run.claim(
         o.shard,
         leaseMs,
@@ -185,7 +186,7 @@ export async function runShard(
             wake();
           },
           (err: unknown) => {
-            if (failure === null) failure = err;
+            failure.record(err);
             held.delete(e.id);
             wake();
           },
