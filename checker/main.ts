@@ -97,7 +97,6 @@ async function main(): Promise<void> {
   await Promise.all([redis.connect(), blocking.connect()]);
   log(`shard ${shard} starting against ${host}`);
   const aborted = new Promise<never>((_, reject) => {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });
   });
   const r = await Promise.race([

@@ -89,7 +89,6 @@ export class RedisPermits implements PermitSource {
 
   /** Waits for a slot and a token for `key`; resolves to the release of the slot. */
   acquire(key: string, signal?: AbortSignal): Promise<() => void> {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     if (signal?.aborted) return Promise.reject(signal.reason);
     const limit = this.o.overrides?.get(key) ?? this.o.defaults;
     if (limit.concurrency === 0 && limit.rate === 0) return Promise.resolve(() => {});
@@ -115,7 +114,6 @@ export class RedisPermits implements PermitSource {
           w.gone = true;
           const at = queue.waiters.indexOf(w);
           if (at >= 0) queue.waiters.splice(at, 1);
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
           reject(signal.reason);
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
