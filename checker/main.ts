@@ -81,12 +81,20 @@ async function main(): Promise<void> {
       return 200;
     },
     maxRetriesPerRequest: null,
+    // Commands issued in one event-loop turn (permits, DNS answers, results of many
+    // checks) go out as one write and come back as one read.
+    enableAutoPipelining: true,
   });
-  redis.on('ready', () => {
-    down = null;
-  });
-  redis.on('error', () => {}); // reported through retryStrategy and failed commands
-  await redis.connect();
+  // Claims block in XREADGROUP for up to BLOCK_MS: on their own connection, so that the
+  // permits, DNS answers and results on `redis` never queue behind one.
+  const blocking = redis.duplicate({ enableAutoPipelining: false });
+  for (const c of [redis, blocking]) {
+    c.on('ready', () => {
+      down = null;
+    });
+    c.on('error', () => {}); // reported through retryStrategy and failed commands
+  }
+  await Promise.all([redis.connect(), blocking.connect()]);
   log(`shard ${shard} starting against ${host}`);
   const aborted = new Promise<never>((_, reject) => {
     ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });
@@ -94,6 +102,7 @@ async function main(): Promise<void> {
   const r = await Promise.race([
     runShard({
       redis,
+      blocking,
       shard,
       options,
       limits,
@@ -106,6 +115,7 @@ async function main(): Promise<void> {
   ]);
   log(`shard ${shard} done: ${r.checked} checked`);
   redis.disconnect();
+  blocking.disconnect();
   process.exit(0);
 }
 

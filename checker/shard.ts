@@ -40,6 +40,8 @@ export const OFFLINE_ENTRIES = 2;
 
 export interface ShardRunOptions {
   redis: Redis;
+  /** A second connection, for the blocking claim (see RedisRun.blocking): permits and DNS answers never wait behind it. */
+  blocking: Redis;
   /** The consumer name: "<job index>/<pod name>/<process nonce>". */
   shard: string;
   options: ShardOptions;
@@ -60,7 +62,7 @@ export async function runShard(
   const s = o.options;
   const l = o.limits;
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_TTL_MS;
-  const run = new RedisRun(o.redis);
+  const run = new RedisRun(o.redis, o.blocking);
   const offline = createOfflineContext(createLists());
   const keyLimit = (c: number, r: number): KeyLimit => ({
     concurrency: c,

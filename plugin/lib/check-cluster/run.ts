@@ -240,19 +240,24 @@ export async function connectRedis(
     },
   });
   let reconnects = 0;
-  redis.on('ready', () => {
-    down = null;
-  });
+  // Arrivals are read with a blocking XREAD: on a second connection, so that pushes and
+  // result fetches never queue behind it (Redis answers a connection's commands in order).
+  const blocking = redis.duplicate();
+  for (const c of [redis, blocking]) {
+    c.on('ready', () => {
+      down = null;
+    });
+    c.on('error', () => {});
+    c.on('end', () => {
+      if (!gaveUp)
+        gaveUp = evError('EV_ERR_CHECK_REDIS', `the connection to Redis in ${namespace} ended`);
+    });
+  }
   redis.on('reconnecting', () => {
     reconnects++;
   });
-  redis.on('error', () => {});
-  redis.on('end', () => {
-    if (!gaveUp)
-      gaveUp = evError('EV_ERR_CHECK_REDIS', `the connection to Redis in ${namespace} ended`);
-  });
-  await redis.connect();
-  const run = new RedisRun(redis);
+  await Promise.all([redis.connect(), blocking.connect()]);
+  const run = new RedisRun(redis, blocking);
   const wrapped = new Proxy(run, {
     get(target, key, receiver) {
       const v = Reflect.get(target, key, receiver) as unknown;
@@ -273,6 +278,7 @@ export async function connectRedis(
     },
     async close() {
       redis.disconnect();
+      blocking.disconnect();
       await tunnel.close();
     },
   };
