@@ -72,6 +72,9 @@ describe('match: linear-time regular expressions', () => {
     // \k is a named backreference only when `<` follows, and never inside a class.
     assert.equal(compileLinearRegex('\\kx').test('kx'), true);
     assert.equal(compileLinearRegex('[\\k<x>]').test('<'), true);
+    assert.equal(compileLinearRegex('\\.<').test('.<'), true);
+    // Inside a class, `(?=` is three literal characters.
+    assert.equal(compileLinearRegex('[a(?=]').test('='), true);
   });
 
   it('is case-sensitive without the i flag', () => {
@@ -95,8 +98,8 @@ describe('match: linear-time regular expressions', () => {
       name: 'PatternError',
       message: 'invalid regular expression: missing closing ): `(a`',
     });
-    assert.throws(() => compileLinearRegex('a', 'xi'), {
-      message: 'invalid regular expression: unsupported flag(s) x (allowed: imsuvd)',
+    assert.throws(() => compileLinearRegex('a', 'xiy'), {
+      message: 'invalid regular expression: unsupported flag(s) xy (allowed: imsuvd)',
     });
   });
 
