@@ -29,8 +29,13 @@ const IO_GLUE = [
   'sink/types.ts',
   'sink/http/api-server.ts',
   'src/clock.ts',
-  // Lua scripts run by a Redis server: tested against redis-server in test/integration, not here.
+  // Talk to Redis (commands and Lua scripts): tested against a real redis-server by the
+  // check --in-cluster integration tests, which run them in other processes (no mutant reaches them).
   'src/limits/redis-permits.ts',
+  'src/check-cluster/redis-run.ts',
+  'src/check-cluster/scripts.ts',
+  'src/check-cluster/shared-dns.ts',
+  'src/check-cluster/shared-catch-all.ts',
   '**/*.d.ts',
 ];
 
