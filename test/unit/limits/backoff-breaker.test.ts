@@ -100,6 +100,11 @@ describe('limits/CircuitBreaker: edges', () => {
     assert.equal(one.state, 'open');
   });
 
+  it('a breaker that never opened allows calls now', () => {
+    const b = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, clock: new FakeClock() });
+    assert.equal(b.retryInMs, 0);
+  });
+
   it('tells how long until a trial call is allowed', async () => {
     const clock = new FakeClock(5000);
     const b = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, clock });

@@ -172,6 +172,7 @@ describe('limits/TokenBucket: edges', () => {
     clock.t = 5000;
     assert.equal(b.tryTake(), false);
     assert.equal(b.queued, 1);
+    assert.equal(b.idle, false, 'full, but someone waits');
   });
 
   it('is idle only when full and nobody waits', () => {
