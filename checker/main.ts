@@ -14,6 +14,7 @@ import {
 } from '../src/check-cluster/protocol.ts';
 import { systemClock } from '../plugin/lib/system-clock.ts';
 import { runShard } from './shard.ts';
+import { errorMessage, errorStack } from '../src/guards.ts';
 
 const env = process.env;
 const log = (line: string): void => {
@@ -111,6 +112,6 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   if (isEmailValidateError(err))
     log(`error ${err.code}: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`);
-  else log(`error EV_ERR_INTERNAL: ${(err as Error)?.stack ?? String(err)}`);
+  else log(`error EV_ERR_INTERNAL: ${errorStack(err) ?? errorMessage(err)}`);
   process.exit(1);
 });

@@ -38,6 +38,7 @@ import { isPodReady, waitForSinkReady } from './readiness.ts';
 import { retryTransient, transientLabel } from './transient.ts';
 import { ephemeralDeployment } from './ephemeral-namespace.ts';
 import { systemClock } from '../system-clock.ts';
+import { errorMessage } from '../../../src/guards.ts';
 
 export { readSinkBundle };
 
@@ -211,7 +212,7 @@ export async function createSink(
       if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
       // Server-side apply is idempotent: a throttled or failed request is simply sent again.
       else
-        await retryTransient(() => client.apply(obj as never), {
+        await retryTransient(() => client.apply(obj), {
           clock: systemClock,
           signal,
           onRetry: (err) =>
@@ -277,10 +278,10 @@ async function applyOptional(
   status: (l: string) => void,
 ): Promise<void> {
   try {
-    await client.apply(obj as never);
+    await client.apply(obj);
   } catch (err) {
     status(
-      `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${(err as Error).message}`,
+      `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${errorMessage(err)}`,
     );
   }
 }
