@@ -345,6 +345,11 @@ async function loadProviderConfig(
   file: string,
   env: CheckIo['env'],
 ): Promise<ReturnType<typeof parseProviderConfig>> {
+  return parseProviderConfig(await readProviderFile(file), file, env);
+}
+
+/** The --provider file, parsed (YAML or JSON) but not yet validated. */
+export async function readProviderFile(file: string): Promise<unknown> {
   const { parse: parseYaml } = await import('yaml');
   let text: string;
   try {
@@ -356,9 +361,8 @@ async function loadProviderConfig(
       { hint: 'check the path given to --provider' },
     );
   }
-  let raw: unknown;
   try {
-    raw = parseYaml(text);
+    return parseYaml(text) as unknown;
   } catch (err) {
     throw evError(
       'EV_ERR_PROVIDER_CONFIG',
@@ -366,7 +370,6 @@ async function loadProviderConfig(
       { hint: 'see "Provider" in docs/checks.md for an example' },
     );
   }
-  return parseProviderConfig(raw, file, env);
 }
 
 /** A name that never exists (RFC 2606): any answer, NXDOMAIN included, shows the server serves us. */
