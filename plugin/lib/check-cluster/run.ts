@@ -38,7 +38,6 @@ import {
   SHARDS_NAME,
   SHARD_SELECTOR,
   buildCheckClusterManifests,
-  checkRunObjectRefs,
 } from '../../../src/check-cluster/manifests.ts';
 import { encodeProviderPayload } from '../../../src/check-cluster/provider-secret.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
@@ -63,6 +62,7 @@ import {
 } from '../check/run-check-command.ts';
 import { loadClusterState, saveClusterState, type ClusterState } from './cluster-state.ts';
 import { streamCheck } from './stream.ts';
+import { removeCheckObjects } from './remove.ts';
 
 /** How long to wait for the Redis pod to be ready (an image pull included). */
 export const REDIS_READY_MS = 120_000;
@@ -634,11 +634,4 @@ async function removeRun(
     return;
   }
   await removeCheckObjects(client, namespace);
-}
-
-/** Deletes a check run's objects from a namespace (idempotent); how many existed. */
-export async function removeCheckObjects(client: KubeClient, namespace: string): Promise<number> {
-  let deleted = 0;
-  for (const ref of checkRunObjectRefs(namespace)) if (await client.deleteObject(ref)) deleted++;
-  return deleted;
 }

@@ -175,7 +175,7 @@ describe('check --in-cluster --provider: the provider limits hold across shards'
     });
     assert.ok(
       seen.some((s) => s.startsWith('jobs/')),
-      `looked at the run's objects: ${seen}`,
+      `looked at the run's objects: ${seen.join(', ')}`,
     );
     assert.equal(provider.unauthorised, 0, 'every shard sent the credential');
     assert.equal(provider.starts.length, localCalls, 'as many provider calls as locally');
