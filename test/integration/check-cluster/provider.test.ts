@@ -20,7 +20,7 @@ import { requireRedisServer } from '../../support/redis-server.ts';
 import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import { runCheckInCluster } from '../../../plugin/lib/check-cluster/run.ts';
 import { PROVIDER_SECRET } from '../../../src/check-cluster/provider-secret.ts';
-import { baseIo, baseOptions, tempDir, ROOT } from '../check/helpers.ts';
+import { baseIo, baseOptions, runCli, tempDir, ROOT } from '../check/helpers.ts';
 
 const TOKEN = 'prov-7c1e0b-credential';
 const CONCURRENCY = 2;
@@ -199,5 +199,50 @@ describe('check --in-cluster --provider: the provider limits hold across shards'
     assert.equal(kube.list('secrets', 'team-checks').length, 0, 'no Secret of the run left');
     assert.equal(kube.list('jobs', 'team-checks').length, 0);
     assert.ok(kube.get('namespaces', undefined, 'team-checks'));
+  });
+
+  it('through the CLI: the credential comes from the environment, the output equals the local run', async () => {
+    const input = join(tmp.dir, 'in.txt');
+    const file = join(tmp.dir, 'provider.yaml');
+    const localOut = join(tmp.dir, 'local.jsonl');
+    const out = join(tmp.dir, 'cli.jsonl');
+    provider.unauthorised = 0;
+    const r = await runCli(
+      [
+        'check',
+        input,
+        '--in-cluster',
+        '--shards',
+        '2',
+        '--provider',
+        file,
+        '--dns-server',
+        dns.server,
+        '--dns-timeout',
+        '5s',
+        '--dns-tries',
+        '1',
+        '--concurrency',
+        '8',
+        '--domain-rate',
+        '1000/s',
+        '--mx-rate',
+        '1000/s',
+        '--out',
+        out,
+        '--kubeconfig',
+        kube.kubeconfigPath,
+      ],
+      { env: { VERIFY_TOKEN: TOKEN } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(provider.unauthorised, 0);
+    assert.equal(readFileSync(out, 'utf8'), readFileSync(localOut, 'utf8'));
+    const missing = await runCli(
+      ['check', input, '--in-cluster', '--provider', file, '--kubeconfig', kube.kubeconfigPath],
+      {},
+    );
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /EV_ERR_PROVIDER_CONFIG/);
   });
 });
