@@ -211,7 +211,7 @@ export async function createSink(
       if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
       // Server-side apply is idempotent: a throttled or failed request is simply sent again.
       else
-        await retryTransient(() => client.apply(obj as never), {
+        await retryTransient(() => client.apply(obj), {
           clock: systemClock,
           signal,
           onRetry: (err) =>
@@ -277,7 +277,7 @@ async function applyOptional(
   status: (l: string) => void,
 ): Promise<void> {
   try {
-    await client.apply(obj as never);
+    await client.apply(obj);
   } catch (err) {
     status(
       `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${(err as Error).message}`,
