@@ -62,7 +62,8 @@ Without NAME: the sink or check in -n, or the only one in the context. --all rem
     };
     let targets: string[];
     if (flags.all) targets = await everything(flags.namespace);
-    else if (args.name ?? flags.namespace) targets = [(args.name ?? flags.namespace) as string];
+    else if (args.name !== undefined || flags.namespace !== undefined)
+      targets = [args.name ?? flags.namespace ?? ''];
     else {
       targets = await everything();
       if (targets.length > 1) {

@@ -84,7 +84,10 @@ export function decodeProviderPayload(text: string): ProviderConfig {
     return parseProviderConfig(p.config, p.source, p.env);
   } catch (err) {
     if (isEmailValidateError(err)) throw err;
-    throw evError('EV_ERR_PROVIDER_CONFIG', `${p.source}: ${(err as Error).message}`);
+    throw evError(
+      'EV_ERR_PROVIDER_CONFIG',
+      `${p.source}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 

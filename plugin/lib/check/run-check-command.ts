@@ -362,7 +362,8 @@ export async function readProviderFile(file: string): Promise<unknown> {
     );
   }
   try {
-    return parseYaml(text) as unknown;
+    const parsed: unknown = parseYaml(text);
+    return parsed;
   } catch (err) {
     throw evError(
       'EV_ERR_PROVIDER_CONFIG',
