@@ -16,6 +16,7 @@ import {
 import { PROVIDER_FILE_ENV, decodeProviderPayload } from '../src/check-cluster/provider-secret.ts';
 import { systemClock } from '../plugin/lib/system-clock.ts';
 import { runShard } from './shard.ts';
+import { errorMessage, errorStack } from '../src/guards.ts';
 
 const env = process.env;
 const log = (line: string): void => {
@@ -119,6 +120,6 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   if (isEmailValidateError(err))
     log(`error ${err.code}: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`);
-  else log(`error EV_ERR_INTERNAL: ${(err as Error)?.stack ?? String(err)}`);
+  else log(`error EV_ERR_INTERNAL: ${errorStack(err) ?? errorMessage(err)}`);
   process.exit(1);
 });

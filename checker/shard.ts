@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../src/clock.ts';
 import { createLists } from '../src/address/lists.ts';
 import type { DnsResolver } from '../src/address/dns.ts';
+import { FirstFailure } from '../src/first-failure.ts';
 import {
   checkNetwork,
   checkOffline,
@@ -138,7 +139,7 @@ export async function runShard(
   let checked = 0;
   let reclaimed = 0;
   let inFlight = 0;
-  let failure: unknown = null;
+  const failure = new FirstFailure();
   let waiters: Array<() => void> = [];
   const wake = (): void => {
     const w = waiters;
@@ -195,10 +196,10 @@ export async function runShard(
 
   try {
     for (;;) {
-      if (failure !== null) throw failure;
+      failure.throwIfFailed();
       if (o.signal?.aborted) throw o.signal.reason;
-      while (held.size >= maxEntries && failure === null) await progressed();
-      if (failure !== null) throw failure;
+      while (held.size >= maxEntries && !failure.failed) await progressed();
+      failure.throwIfFailed();
       const entries = await run.claim(
         o.shard,
         leaseMs,
@@ -218,7 +219,7 @@ export async function runShard(
             wake();
           },
           (err: unknown) => {
-            if (failure === null) failure = err;
+            failure.record(err);
             held.delete(e.id);
             wake();
           },

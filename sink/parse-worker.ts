@@ -65,6 +65,8 @@ type Job =
   | { id: number; kind: 'analyze'; raw: Uint8Array }
   | { id: number; kind: 'parts'; raw: Uint8Array }
   | { id: number; kind: 'attachment'; raw: Uint8Array; index: number };
+/** A job as asked for: {@link ParseWorkerPool} assigns the id and copies or shares the bytes. */
+type JobRequest<J = Job> = J extends Job ? Omit<J, 'id' | 'raw'> & { raw: Buffer } : never;
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
 /** Where parsing happens: in a worker thread, or inline (tests, injected resolvers). */
@@ -212,7 +214,7 @@ export class WorkerParser implements ParseBackend {
     return worker;
   }
 
-  #run<T>(job: Omit<Job, 'id' | 'raw'> & { raw: Buffer }): Promise<T> {
+  #run<T>(job: JobRequest): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('parser closed'));
     const id = this.#nextId++;
     const shared = job.raw.buffer instanceof SharedArrayBuffer;
@@ -229,7 +231,8 @@ export class WorkerParser implements ParseBackend {
         bytes: 0,
         admitted: false,
       });
-      this.#waiting.push({ job: { ...job, id, raw } as Job, bytes });
+      const full: Job = { ...job, id, raw };
+      this.#waiting.push({ job: full, bytes });
       this.#admit();
     });
   }
@@ -298,7 +301,7 @@ export class WorkerParser implements ParseBackend {
       kind: 'attachment',
       raw,
       index,
-    } as never);
+    });
     return r === undefined
       ? undefined
       : {

@@ -7,6 +7,7 @@ import { DEFAULT_TTL } from '../../src/cluster-meta.ts';
 import { evError } from '../../src/errors.ts';
 import { MAX_RULES_BYTES } from '../../src/manifests.ts';
 import { parseRules } from '../../src/rules-schema.ts';
+import { codeOrMessage } from '../../src/guards.ts';
 
 export default class Up extends BaseCommand {
   static override summary =
@@ -116,11 +117,9 @@ async function readRules(path: string): Promise<string> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw evError(
-      'EV_ERR_FILE_READ',
-      `cannot read --rules ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      { hint: 'check the path.' },
-    );
+    throw evError('EV_ERR_FILE_READ', `cannot read --rules ${path}: ${codeOrMessage(err)}`, {
+      hint: 'check the path.',
+    });
   }
   if (Buffer.byteLength(text) > MAX_RULES_BYTES)
     throw evError(

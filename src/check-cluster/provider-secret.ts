@@ -9,6 +9,7 @@
  * Pure: the caller reads files and the environment.
  */
 import { evError, isEmailValidateError } from '../errors.ts';
+import { errorMessage } from '../guards.ts';
 import {
   parseProviderConfig,
   providerEnvNames,
@@ -84,10 +85,7 @@ export function decodeProviderPayload(text: string): ProviderConfig {
     return parseProviderConfig(p.config, p.source, p.env);
   } catch (err) {
     if (isEmailValidateError(err)) throw err;
-    throw evError(
-      'EV_ERR_PROVIDER_CONFIG',
-      `${p.source}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    throw evError('EV_ERR_PROVIDER_CONFIG', `${p.source}: ${errorMessage(err)}`);
   }
 }
 

@@ -20,12 +20,17 @@ import {
 } from './protocol.ts';
 import { CHECKPOINT, COMPLETE, PERMIT, PUSH } from './scripts.ts';
 
-type Script = (...args: Array<string | number>) => Promise<number>;
+type Script = (...args: Array<string | number | Buffer>) => Promise<number>;
 interface Scripted {
   evPush: Script;
   evComplete: Script;
   evCheckpoint: Script;
   evPermit: Script;
+}
+
+/** A script queued on a pipeline: the call only queues it, its reply comes from `exec()`. */
+interface ScriptedPipeline {
+  evPush(...args: Array<string | number | Buffer>): unknown;
 }
 
 /** Registers the scripts on a connection (once per connection; ioredis reloads them after a restart). */
@@ -142,12 +147,13 @@ export class RedisRun {
   ): Promise<number> {
     const p = this.redis.pipeline();
     for (const b of batches)
-      (p as unknown as Scripted).evPush(
+      // defineCommand adds the script to pipelines at run time, beyond what ioredis's types know.
+      (p as unknown as ScriptedPipeline).evPush(
         RUN_KEY,
         QUEUE_KEY,
         runId,
         b.highest,
-        pack(b.items) as never,
+        pack(b.items),
       );
     const replies = (await p.exec()) ?? [];
     let n = 0;
@@ -292,7 +298,7 @@ export class RedisRun {
       GROUP,
       entryId,
       key,
-      pack(results) as never,
+      pack(results),
     );
   }
 

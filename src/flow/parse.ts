@@ -34,7 +34,6 @@ import {
   FLOW_KIND,
   STEP_KINDS,
   type AttachmentMatcherSpec,
-  type ExpectedEventType,
   type FlowSpec,
   type FlowStep,
   type HeaderMatcherSpec,
@@ -365,7 +364,9 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint')
+    return `${typeof v} ${String(v)}`;
+  return typeof v;
 }
 
 /** Names people give a step's deadline when they put it inside the action. */

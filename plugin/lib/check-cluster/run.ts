@@ -63,6 +63,7 @@ import {
 import { loadClusterState, saveClusterState, type ClusterState } from './cluster-state.ts';
 import { streamCheck } from './stream.ts';
 import { removeCheckObjects } from './remove.ts';
+import { errorMessage } from '../../../src/guards.ts';
 
 /** How long to wait for the Redis pod to be ready (an image pull included). */
 export const REDIS_READY_MS = 120_000;
@@ -433,7 +434,7 @@ async function startRun(
       if (deployment.created) status(`removing ${deployment.label}…`);
       await deployment.destroy().catch((err: unknown) => {
         io.stderr.write(
-          `warning: cleanup of ${deployment.label} failed: ${(err as Error).message}\nhint: remove it later with \`kubectl email-validate gc\`.\n`,
+          `warning: cleanup of ${deployment.label} failed: ${errorMessage(err)}\nhint: remove it later with \`kubectl email-validate gc\`.\n`,
         );
       });
     }
@@ -615,7 +616,7 @@ async function attachRun(
       // Reattached: the namespace is the run's own (created by `check --in-cluster`) unless -n named it.
       await removeRun(client, namespace, ownNamespace).catch((err: unknown) => {
         io.stderr.write(
-          `warning: cleanup of namespace ${namespace} failed: ${(err as Error).message}\nhint: remove it later with \`kubectl email-validate gc\`.\n`,
+          `warning: cleanup of namespace ${namespace} failed: ${errorMessage(err)}\nhint: remove it later with \`kubectl email-validate gc\`.\n`,
         );
       });
     }

@@ -11,6 +11,7 @@ import type { ResultWriter } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
 import { resultToJsonLine } from '../../../src/check/serialize.ts';
 import { terminalLine } from '../../../src/terminal-text.ts';
+import { errorCode } from '../../../src/guards.ts';
 
 /** Output buffered before a write: large writes keep the hot path off syscalls. */
 export const OUTPUT_CHUNK_CHARS = 1 << 16;
@@ -47,7 +48,7 @@ export function fdSink(target: { fd: number } | { path: string; keepBytes: numbe
       try {
         done = writeSync(fd, text, null, 'utf8');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        if (errorCode(err) !== 'EAGAIN') throw err;
       }
       if (done < len) {
         // A partial write (a full non-blocking pipe): finish byte-wise, retrying.
@@ -56,7 +57,7 @@ export function fdSink(target: { fd: number } | { path: string; keepBytes: numbe
           try {
             done += writeSync(fd, buf, done, len - done);
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+            if (errorCode(err) !== 'EAGAIN') throw err;
           }
         }
       }

@@ -28,6 +28,7 @@ import { acquireRunLock } from './run-lock.ts';
 import { FailureWatch } from '../../../src/check/failure-watch.ts';
 import { buildNetworkStages, validateProbeIdentity } from './stages.ts';
 import { startProgress } from './progress.ts';
+import { codeOrMessage, errorCode, errorMessage } from '../../../src/guards.ts';
 
 export interface CheckOptions {
   paths: string[];
@@ -357,7 +358,7 @@ export async function readProviderFile(file: string): Promise<unknown> {
   } catch (err) {
     throw evError(
       'EV_ERR_PROVIDER_CONFIG',
-      `cannot read provider config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      `cannot read provider config ${file}: ${codeOrMessage(err)}`,
       { hint: 'check the path given to --provider' },
     );
   }
@@ -367,7 +368,7 @@ export async function readProviderFile(file: string): Promise<unknown> {
   } catch (err) {
     throw evError(
       'EV_ERR_PROVIDER_CONFIG',
-      `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`,
+      `${file}: not valid YAML/JSON: ${errorMessage(err).split('\n')[0]}`,
       { hint: 'see "Provider" in docs/checks.md for an example' },
     );
   }
@@ -396,7 +397,7 @@ async function precheckDnsServer(
     code = await Promise.race([
       resolver.resolve4(DNS_PRECHECK_NAME).then(
         () => undefined,
-        (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN',
+        (err: unknown) => errorCode(err) ?? 'EUNKNOWN',
       ),
       sleep(clock, deadlineMs, ac.signal).then(
         () => 'ETIMEOUT',
@@ -472,7 +473,10 @@ async function* untilAborted<T>(
   source: AsyncGenerator<T>,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<T> {
-  if (!signal) return yield* source;
+  if (!signal) {
+    yield* source;
+    return;
+  }
   let onAbort = (): void => {};
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(signal.reason);

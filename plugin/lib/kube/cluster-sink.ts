@@ -38,6 +38,7 @@ import { isPodReady, waitForSinkReady } from './readiness.ts';
 import { retryTransient, transientLabel } from './transient.ts';
 import { ephemeralDeployment } from './ephemeral-namespace.ts';
 import { systemClock } from '../system-clock.ts';
+import { errorMessage } from '../../../src/guards.ts';
 
 export { readSinkBundle };
 
@@ -280,7 +281,7 @@ async function applyOptional(
     await client.apply(obj);
   } catch (err) {
     status(
-      `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${(err as Error).message}`,
+      `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${errorMessage(err)}`,
     );
   }
 }

@@ -2,6 +2,7 @@
  * Runs the built CLI (`plugin/bin/run.js`, which loads dist/) as a child
  * process, the way a user or kubectl does, and collects its output.
  */
+import { hookState } from '../../support/hook-state.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -129,7 +130,7 @@ export interface FakeClusterPerTest {
 
 /** Mocha hooks: starts a fake API server before each test and closes it after. */
 export function useFakeClusterPerTest(): FakeClusterPerTest {
-  const cluster = {} as FakeClusterPerTest;
+  const cluster = hookState<FakeClusterPerTest>();
   beforeEach(async () => {
     cluster.fake = await startFakeKube();
     cluster.env = { KUBECONFIG: cluster.fake.kubeconfigPath };

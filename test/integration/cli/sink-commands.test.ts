@@ -199,7 +199,9 @@ describe('CLI against an embedded sink (--sink)', function () {
       direct: true,
     });
     assert.equal(onTty.code, 0, onTty.stderr + onTty.stdout);
+    // eslint-disable-next-line no-control-regex -- asserting on terminal colour escapes
     assert.match(onTty.stdout, /\u001b\[31m\u001b\[1mREJECTED/, 'rejections red and bold');
+    // eslint-disable-next-line no-control-regex -- asserting on terminal colour escapes
     assert.match(onTty.stdout, /\u001b\[32mRECEIVED/, 'received green');
     const noColor = await runCli(['-qec', command, '/dev/null'], {
       script: '/usr/bin/script',

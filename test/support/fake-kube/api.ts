@@ -3,6 +3,7 @@
  * delete with resourceVersion preconditions, dryRun, status subresources,
  * finalizers, owner-reference garbage collection and RBAC faults.
  */
+import { valueText } from './value-text.ts';
 import { randomUUID } from 'node:crypto';
 import YAML from 'yaml';
 import { initialManagedFields, recordUpdate, serverSideApply } from './apply.ts';
@@ -591,7 +592,7 @@ export class KubeApi {
       status: {
         replicas: d.status?.replicas ?? 0,
         selector: Object.entries(d.spec?.selector?.matchLabels ?? {})
-          .map(([k, v]) => `${k}=${v}`)
+          .map(([k, v]) => `${k}=${valueText(v)}`)
           .join(','),
       },
     };

@@ -1,4 +1,5 @@
 import { describe, it } from 'mocha';
+import { analysis } from '../flow/helpers.ts';
 import assert from 'node:assert/strict';
 import {
   EventFilter,
@@ -55,7 +56,7 @@ const analyzed = (id: string): SinkEvent => ({
   seq: 3,
   time: T,
   type: 'message.analyzed',
-  data: { id, parseError: null, analysis: {} as never },
+  data: { id, parseError: null, analysis: analysis() },
 });
 const gap: SinkEvent = { seq: 4, time: T, type: 'gap', data: { from: 1, to: 2, missed: 2 } };
 

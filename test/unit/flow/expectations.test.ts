@@ -7,7 +7,7 @@ import {
   type ExpectationOutcome,
 } from '../../../src/flow/expectations.ts';
 import { parseFlow } from '../../../src/flow/parse.ts';
-import type { ExpectEventStep, ExpectStep, StepAction } from '../../../src/flow/types.ts';
+import type { ExpectStep, StepAction } from '../../../src/flow/types.ts';
 import type { TemplateVars } from '../../../src/flow/template.ts';
 import { analysis, FakeSink } from './helpers.ts';
 
