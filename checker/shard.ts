@@ -7,6 +7,7 @@
  * Renews its leases and limit slots with a heartbeat; exits when the input
  * has ended and the queue is empty.
  */
+import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../src/clock.ts';
 import { createLists } from '../src/address/lists.ts';
@@ -32,6 +33,8 @@ import { sharedResolver } from '../src/check-cluster/shared-dns.ts';
 import { sharedCatchAll } from '../src/check-cluster/shared-catch-all.ts';
 import { RedisPermits } from '../src/limits/redis-permits.ts';
 import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
+import { ProviderStage, type HttpClient } from '../src/check/provider-stage.ts';
+import type { ProviderConfig } from '../src/check/provider-config.ts';
 import { buildNetworkStages } from '../plugin/lib/check/stages.ts';
 import { mailProviderOverrides, rateBurst } from '../plugin/lib/check/run-check-command.ts';
 
@@ -46,6 +49,8 @@ export interface ShardRunOptions {
   shard: string;
   options: ShardOptions;
   limits: ClusterLimits;
+  /** `--provider`: its config (from the run's Secret); its concurrency and rate are held in Redis. */
+  provider?: ProviderConfig;
   clock: Clock;
   leaseMs?: number;
   signal?: AbortSignal;
@@ -53,6 +58,8 @@ export interface ShardRunOptions {
   /** Test seams. */
   resolver?: DnsResolver;
   smtpTransport?: SmtpTransport;
+  http?: HttpClient;
+  random?: () => number;
 }
 
 export async function runShard(
@@ -99,6 +106,33 @@ export async function runShard(
     catchAllShare: sharedCatchAll(o.redis),
     limiters: () => ({ domain, provider }),
   });
+  // The provider's own limits (its config's concurrency and rate) for all shards together, as locally for one process.
+  let providerPermits: RedisPermits | null = null;
+  let closeHttp: (() => Promise<void>) | null = null;
+  if (o.provider) {
+    providerPermits = permits('v', {
+      concurrency: o.provider.concurrency,
+      rate: o.provider.rate?.perSecond ?? 0,
+      burst: o.provider.rate?.burst ?? 1,
+    });
+    let http = o.http;
+    if (!http) {
+      const { poolHttpClient } = await import('../plugin/lib/check/http-client.ts');
+      const client = poolHttpClient(
+        new URL(o.provider.url.replace('{address}', 'x')).origin,
+        o.provider.concurrency,
+      );
+      closeHttp = () => client.close();
+      http = client;
+    }
+    stages.provider = new ProviderStage({
+      config: o.provider,
+      http,
+      clock: o.clock,
+      random: o.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32),
+      permits: providerPermits,
+    });
+  }
   const networked = stages.dns !== undefined;
   const maxEntries = networked ? Math.max(2, Math.ceil(s.concurrency / 4)) : OFFLINE_ENTRIES;
 
@@ -125,6 +159,7 @@ export async function runShard(
       global.renew(),
       domain.renew(),
       provider.renew(),
+      providerPermits?.renew(),
     ]).catch(() => {});
   }, HEARTBEAT_MS);
   heartbeat.unref();
@@ -199,5 +234,6 @@ export async function runShard(
     return { checked, reclaimed };
   } finally {
     clearInterval(heartbeat);
+    await closeHttp?.().catch(() => {});
   }
 }
