@@ -150,22 +150,26 @@ export class RedisRun {
   /**
    * Queues batches in order (each with its highest index; repeats are
    * ignored, so a re-sent command is harmless). One pipelined command per
-   * batch. Resolves to entries queued, or -1 when the run is gone.
+   * batch. `total` (the input ended: its record count) is recorded with the
+   * last batch. Resolves to entries queued, or -1 when the run is gone.
    */
   async push(
     runId: string,
     batches: Array<{ highest: number; items: WorkItem[] }>,
+    total = -1,
   ): Promise<number> {
     const p = this.redis.pipeline();
-    for (const b of batches)
+    batches.forEach((b, k) =>
       // defineCommand adds the script to pipelines at run time, beyond what ioredis's types know.
       (p as unknown as ScriptedPipeline).evPush(
         RUN_KEY,
         QUEUE_KEY,
         runId,
+        k === batches.length - 1 ? total : -1,
         b.highest,
         pack(b.items),
-      );
+      ),
+    );
     const replies = (await p.exec()) ?? [];
     let n = 0;
     for (const [err, v] of replies) {

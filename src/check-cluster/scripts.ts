@@ -14,12 +14,17 @@
  * of addresses and a token bucket of a few lines do exactly what is needed.
  */
 
-/** KEYS run, queue; ARGV runId, then pairs (highest index, batch: gzipped JSON). Returns entries queued, or -1 when the run is gone (Redis lost its data). */
+/**
+ * KEYS run, queue; ARGV runId, total (-1 while the input goes on), then pairs
+ * (highest index, batch: gzipped JSON). Records the total with the last batch,
+ * so no shard can hold the last work of a run whose end is not recorded.
+ * Returns entries queued, or -1 when the run is gone (Redis lost its data).
+ */
 export const PUSH = `
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return -1 end
 local pushed = tonumber(redis.call('HGET', KEYS[1], 'pushed') or '0')
 local n = 0
-for k = 2, #ARGV, 2 do
+for k = 3, #ARGV, 2 do
   local highest = tonumber(ARGV[k])
   if highest > pushed then
     redis.call('XADD', KEYS[2], '*', 'b', ARGV[k + 1])
@@ -28,6 +33,7 @@ for k = 2, #ARGV, 2 do
   end
 end
 redis.call('HSET', KEYS[1], 'pushed', pushed)
+if tonumber(ARGV[2]) >= 0 then redis.call('HSET', KEYS[1], 'total', ARGV[2]) end
 return n`;
 
 /**

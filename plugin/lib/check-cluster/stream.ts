@@ -250,14 +250,28 @@ export async function streamCheck(
     for (;;) {
       if (failure.failed) return;
       if (queue.length === 0) {
-        if (inputDone) return;
+        if (inputDone) {
+          // Record the end as soon as the last batch is queued (status shows the total, and an
+          // --attach knows it), not at the puller's next turn: that may be a blocked read away.
+          if (recovering) await recovering;
+          await exclusive(() => retried(() => run.end(total)));
+          return;
+        }
         await progress();
         continue;
       }
       if (recovering) await recovering;
       let batches = queue.slice(0, pushSize.size);
       const n = await exclusive(() =>
-        retried(() => run.push(runId, (batches = queue.slice(0, pushSize.size))), pushSize),
+        retried(() => {
+          batches = queue.slice(0, pushSize.size);
+          // The last batches of the input carry its end (shards never hold work of an unended run's tail).
+          return run.push(
+            runId,
+            batches,
+            inputDone && batches.length === queue.length ? total : -1,
+          );
+        }, pushSize),
       );
       if (n < 0) {
         await recover();
