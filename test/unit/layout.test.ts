@@ -3,6 +3,9 @@
  *  - src/ is pure: no network, files, processes or timers of its own; of Node's
  *    modules it uses only crypto and zlib, and only the listed libraries;
  *  - sink/ never imports the plugin; the plugin reaches sink/ only through sink/index.ts;
+ *  - checker/ (the shard program) never imports the plugin; the plugin reaches
+ *    checker/ only through checker/index.ts (the stages and I/O a local check
+ *    shares with the shards);
  *  - src/ imports neither;
  *  - nothing that ships imports from test/.
  */
@@ -114,6 +117,35 @@ describe('layout: import boundaries', () => {
             i.file.startsWith('plugin/') &&
             i.target?.startsWith('sink/') &&
             i.target !== 'sink/index.ts',
+        ),
+      ),
+      [],
+    );
+  });
+
+  it('checker/ never imports the plugin (shared stages live in src/check, shared I/O in checker/)', () => {
+    assert.ok(
+      imports.some((i) => i.file.startsWith('checker/') && i.target?.startsWith('src/')),
+      'sees checker -> src',
+    );
+    assert.deepEqual(
+      show(imports.filter((i) => i.file.startsWith('checker/') && i.target?.startsWith('plugin/'))),
+      [],
+    );
+  });
+
+  it('the plugin reaches checker/ only through checker/index.ts', () => {
+    assert.ok(
+      imports.some((i) => i.target === 'checker/index.ts' && i.file.startsWith('plugin/')),
+      'sees plugin -> checker/index.ts',
+    );
+    assert.deepEqual(
+      show(
+        imports.filter(
+          (i) =>
+            i.file.startsWith('plugin/') &&
+            i.target?.startsWith('checker/') &&
+            i.target !== 'checker/index.ts',
         ),
       ),
       [],

@@ -26,7 +26,12 @@ import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
 import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
 import { acquireRunLock } from './run-lock.ts';
 import { FailureWatch } from '../../../src/check/failure-watch.ts';
-import { buildNetworkStages, validateProbeIdentity } from './stages.ts';
+import {
+  buildNetworkStages,
+  loadHttpClient,
+  validateProbeIdentity,
+} from '../../../checker/index.ts';
+import { mailProviderOverrides, rateBurst } from '../../../src/check/limit-options.ts';
 import { startProgress } from './progress.ts';
 import { codeOrMessage, errorCode, errorMessage } from '../../../src/guards.ts';
 
@@ -93,10 +98,6 @@ export interface CheckSummary {
   exitCode: number;
   /** Stopped because stdout was closed (EPIPE): print nothing more. */
   quiet?: boolean;
-}
-
-export function rateBurst(rate: number, burst?: number): number {
-  return burst ?? Math.max(1, Math.ceil(rate / 10));
 }
 
 export function optionsKey(o: CheckOptions): string {
@@ -246,7 +247,7 @@ async function runLocked(
     let http = io.http;
     if (!http) {
       // undici is loaded only when a provider is used (~0.1 s of start-up otherwise).
-      const { poolHttpClient } = await import('./http-client.ts');
+      const { poolHttpClient } = await loadHttpClient();
       const client = poolHttpClient(
         new URL(config.url.replace('{address}', 'x')).origin,
         config.concurrency,
@@ -337,15 +338,6 @@ function bytesBefore(paths: string[], file: number, offset: number): number {
   let n = offset;
   for (let f = 0; f < file; f++) n += statSync(paths[f]).size;
   return n;
-}
-
-/** Microsoft blocks high-volume probing ("namespace mining"): its default budget is a third of the others'. */
-export function mailProviderOverrides(
-  o: Pick<CheckOptions, 'mxConcurrency' | 'mxRate'>,
-): Map<string, KeyLimit> {
-  const c = Math.max(1, Math.floor(o.mxConcurrency / 3));
-  const r = Math.max(0.1, o.mxRate / 3);
-  return new Map([['microsoft', { concurrency: c, rate: r, burst: rateBurst(r) }]]);
 }
 
 async function loadProviderConfig(

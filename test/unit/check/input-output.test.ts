@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { readInputs, READ_CHUNK_BYTES, type InputSpec } from '../../../plugin/lib/check/input.ts';
 import { createResultWriter, fdSink, tableColumns } from '../../../plugin/lib/check/output.ts';
 import { renderProgress } from '../../../plugin/lib/check/progress.ts';
-import { normaliseServer } from '../../../plugin/lib/check/dns-resolver.ts';
+import { normaliseServer } from '../../../checker/dns-resolver.ts';
 import { rateFlag } from '../../../plugin/lib/check/parse.ts';
 import { createLists } from '../../../src/address/lists.ts';
 import { checkOffline, createOfflineContext } from '../../../src/check/pipeline.ts';

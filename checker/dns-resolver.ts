@@ -1,7 +1,7 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { evError } from '../../../src/errors.ts';
-import type { DnsResolver } from '../../../src/address/dns.ts';
+import { evError } from '../src/errors.ts';
+import type { DnsResolver } from '../src/address/dns.ts';
 
 /**
  * node:dns Resolver for the DNS checks: per-try timeout and tries set here

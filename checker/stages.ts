@@ -5,18 +5,14 @@
  * limiters (local or held in Redis) and the test seams differ.
  */
 import { randomInt } from 'node:crypto';
-import type { Clock } from '../../../src/clock.ts';
-import { DnsChecker, type DnsResolver } from '../../../src/address/dns.ts';
-import type { NetworkStages } from '../../../src/check/pipeline.ts';
-import {
-  SmtpStage,
-  type CatchAllShare,
-  type SmtpTransport,
-} from '../../../src/check/smtp-stage.ts';
-import type { PermitSource } from '../../../src/limits/keyed-limiter.ts';
-import type { ShardOptions } from '../../../src/check-cluster/protocol.ts';
-import { evError } from '../../../src/errors.ts';
-import { heloProblem, mailFromProblem } from '../../../src/address/smtp-plan.ts';
+import type { Clock } from '../src/clock.ts';
+import { DnsChecker, type DnsResolver } from '../src/address/dns.ts';
+import type { NetworkStages } from '../src/check/pipeline.ts';
+import { SmtpStage, type CatchAllShare, type SmtpTransport } from '../src/check/smtp-stage.ts';
+import type { PermitSource } from '../src/limits/keyed-limiter.ts';
+import type { ShardOptions } from '../src/check-cluster/protocol.ts';
+import { evError } from '../src/errors.ts';
+import { heloProblem, mailFromProblem } from '../src/address/smtp-plan.ts';
 import { createDnsResolver } from './dns-resolver.ts';
 import { netSmtpTransport } from './smtp-transport.ts';
 

@@ -4,8 +4,8 @@
  */
 
 import { Pool } from 'undici';
-import type { HttpClient, HttpRequest, HttpResponse } from '../../../src/check/provider-stage.ts';
-import { MAX_PROVIDER_BODY_BYTES } from '../../../src/check/provider-config.ts';
+import type { HttpClient, HttpRequest, HttpResponse } from '../src/check/provider-stage.ts';
+import { MAX_PROVIDER_BODY_BYTES } from '../src/check/provider-config.ts';
 
 export interface PoolHttpClient extends HttpClient {
   close(): Promise<void>;

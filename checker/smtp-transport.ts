@@ -6,9 +6,9 @@
  */
 
 import { connect, type Socket } from 'node:net';
-import { enhancedOf, type SmtpReply } from '../../../src/address/smtp-plan.ts';
-import { isCommandSafe } from '../../../src/address/envelope.ts';
-import type { SmtpSession, SmtpTransport } from '../../../src/check/smtp-stage.ts';
+import { enhancedOf, type SmtpReply } from '../src/address/smtp-plan.ts';
+import { isCommandSafe } from '../src/address/envelope.ts';
+import type { SmtpSession, SmtpTransport } from '../src/check/smtp-stage.ts';
 
 /** Longest reply accepted (all lines): RFC 5321 lines are <= 512 octets; a few dozen continuation lines at most. */
 export const MAX_REPLY_BYTES = 16 * 1024;
