@@ -102,12 +102,44 @@ const importMetaUrl: Plugin = {
 };
 
 /**
- * Packages oclif requires when it loads but that the runner never calls (command
+ * Modules oclif requires when it loads but that the runner never calls (command
  * discovery by glob, core plugins by name pattern, the search for package.json: the
- * embedded plugin needs none): in cli.cjs each is a stand-in that loads the real one
- * on first use, so `--help` does not evaluate them. oclif uses each as `x.fn(...)`.
+ * embedded plugin needs none; child_process for Windows' shell, perf_hooks for
+ * OCLIF_PERF): in cli.cjs each is a stand-in that loads the real one on first use,
+ * so `--help` does not evaluate them. oclif uses each as `x.fn(...)`.
  */
-const LAZY_IN_RUNNER = ['tinyglobby', 'minimatch', 'lilconfig'];
+const LAZY_IN_RUNNER = [
+  'tinyglobby',
+  'minimatch',
+  'lilconfig',
+  'node:child_process',
+  'node:perf_hooks',
+];
+
+/**
+ * oclif asks wsl-utils whether it runs under WSL at every start; that package loads
+ * child_process and PowerShell helpers for it. The runner answers with is-wsl (the
+ * same test wsl-utils re-exports) and loads wsl-utils only for its PowerShell path.
+ */
+const wslUtilsLight: Plugin = {
+  name: 'wsl-utils-light',
+  setup(b) {
+    b.onResolve({ filter: /^wsl-utils$/ }, (args) =>
+      args.pluginData === 'real'
+        ? undefined
+        : { path: 'wsl-utils', namespace: 'wsl-light', pluginData: args.resolveDir },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'wsl-light' }, (args) => ({
+      contents: [
+        `export { default as isWsl } from 'is-wsl';`,
+        `export const powerShellPath = async (...a) => (await import('wsl-utils')).powerShellPath(...a);`,
+      ].join('\n'),
+      resolveDir: String(args.pluginData),
+      pluginData: 'real',
+      loader: 'js',
+    }));
+  },
+};
 
 /**
  * oclif's help passes every summary and description through ejs (for
@@ -136,6 +168,7 @@ const lazyRequire: Plugin = {
   name: 'lazy-require',
   setup(b) {
     b.onResolve({ filter: new RegExp(`^(${LAZY_IN_RUNNER.join('|')})$`) }, (args) =>
+      // Only oclif's own requires: wsl-utils' light stand-in and our code keep theirs.
       args.kind !== 'require-call' || args.pluginData === 'real'
         ? undefined
         : { path: args.path, namespace: 'lazy', pluginData: args.resolveDir },
@@ -255,7 +288,7 @@ async function bundleCli(uiAssets: Record<string, string>): Promise<void> {
     define: {},
     outfile: join(root, CLI_BUNDLE),
     external: ['typescript', './commands.cjs'],
-    plugins: [lazyRequire, ejsPlainText, importMetaUrl],
+    plugins: [lazyRequire, ejsPlainText, wslUtilsLight, importMetaUrl],
   });
   const shareFromRunner: Plugin = {
     name: 'share-from-runner',
