@@ -27,6 +27,12 @@ export default tseslint.config(
       // Promises: none dropped, none passed where a callback's result is ignored.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
+      // Passing on a caught reason or `signal.reason` (typed unknown/any) unchanged is propagation, as
+      // only-throw-error allows by default; rejecting with a string or an object literal is still an error.
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
       // Casts: no assertion that narrows without proof, no object literal asserted into shape.
       // A warning for now: about 260 older casts (mostly `err as Error`) remain to be replaced by guards.
       '@typescript-eslint/no-unsafe-type-assertion': 'warn',

@@ -18,6 +18,7 @@ import type { SinkOptionKey, TableOptions } from './options.ts';
 import { parseReleaseTargets } from './release-targets.ts';
 import type { ReleaseTarget } from './release-targets.ts';
 import type { Logger } from './types.ts';
+import { codeOrMessage, errorMessage } from '../src/guards.ts';
 
 export {
   DEFAULT_HOST,
@@ -97,7 +98,7 @@ function readText(key: keyof SinkOptions, path: string): string {
   } catch (err) {
     throw evError(
       'EV_ERR_FILE_READ',
-      `${optionLabel(key)}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      `${optionLabel(key)}: cannot read ${path}: ${codeOrMessage(err)}`,
       {
         hint: 'Check the path and its permissions.',
         details: { option: key, path },
@@ -199,7 +200,7 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
     try {
       checkPemPair(pair);
     } catch (err) {
-      throw evError('EV_ERR_TLS_CONFIG', `--tls-cert/--tls-key: ${(err as Error).message}`, {
+      throw evError('EV_ERR_TLS_CONFIG', `--tls-cert/--tls-key: ${errorMessage(err)}`, {
         hint: 'Give a PEM certificate and its matching PEM private key.',
         cause: err,
       });

@@ -15,6 +15,7 @@
 import { lookup } from 'node:dns/promises';
 import { isNonPublicIp } from '../src/address/dns.ts';
 import type { LinkCheck } from '../src/protocol.ts';
+import { causeOf, errorCode, errorMessage, hasMessage } from '../src/guards.ts';
 
 /** Links checked per request: a newsletter has dozens, a hostile message could list thousands. */
 export const MAX_LINKS_CHECKED = 50;
@@ -69,8 +70,7 @@ async function refusal(url: URL, resolve: LinkLookup): Promise<string | null> {
   try {
     addresses = await resolve(host);
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' ? code : 'host not resolved';
+    return errorCode(err) ?? 'host not resolved';
   }
   if (addresses.length === 0) return 'host not resolved';
   const internal = addresses.find(isNonPublicIp);
@@ -115,9 +115,7 @@ async function checkLink(
       current = target;
     }
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return failed(
-      cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)),
-    );
+    const cause = causeOf(err);
+    return failed(errorCode(cause) ?? (hasMessage(cause) ? cause.message : errorMessage(err)));
   }
 }

@@ -7,6 +7,7 @@
  */
 import { once } from 'node:events';
 import type { Server } from 'node:net';
+import { errorCode } from '../src/guards.ts';
 
 /** The wildcard address that means "every interface, both families". */
 export const DUAL_STACK_HOST = '::';
@@ -21,7 +22,7 @@ export async function listenDualStack(server: Server, port: number, host: string
     await once(server, 'listening');
     return host;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const code = errorCode(err) ?? '';
     if (host !== DUAL_STACK_HOST || !NO_IPV6.has(code)) throw err;
     server.listen(port, IPV4_ANY_HOST);
     await once(server, 'listening');

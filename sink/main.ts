@@ -13,6 +13,7 @@ import { optionsFromArgv } from './argv.ts';
 import { optionsFromEnv, resolveSinkConfig } from './config.ts';
 import { describeEndpoints } from './endpoints.ts';
 import { createSink } from './sink.ts';
+import { errorMessage, errorStack } from '../src/guards.ts';
 
 async function main(): Promise<void> {
   let sink;
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
       );
       process.exitCode = err.exitCode;
     } else {
-      process.stderr.write(`error EV_ERR_INTERNAL: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.stderr.write(`error EV_ERR_INTERNAL: ${errorStack(err) ?? errorMessage(err)}\n`);
       process.exitCode = 3;
     }
     await sink?.stop().catch(() => undefined);
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     running.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        running.logger.error('shutdown failed', { error: (err as Error).message });
+        running.logger.error('shutdown failed', { error: errorMessage(err) });
         process.exit(3);
       },
     );

@@ -153,7 +153,7 @@ export function summaryHeaders(fields: readonly HeaderField[]): SummaryHeaders {
 }
 
 function clip(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- strips control characters from a header for display
   const clean = s.replace(/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
   const cut =
     clean.length > MAX_SUMMARY_VALUE_LENGTH ? clean.slice(0, MAX_SUMMARY_VALUE_LENGTH) : clean;

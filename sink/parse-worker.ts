@@ -14,7 +14,7 @@ import { setPriority } from 'node:os';
 import { getAsset, isSea } from 'node:sea';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { AttachmentMeta } from '../src/protocol.ts';
-import { analyzeParts, parseAttachment, parseParts } from './message-parse.ts';
+import { analyzeParts, parseAttachment, parseParts, parseSnippet } from './message-parse.ts';
 import type { AnalyzedParts, Analyzer, ParsedParts } from './message-parse.ts';
 import { analyzeMessage } from './analysis/index.ts';
 import { MemoryBudget } from './memory-budget.ts';
@@ -70,13 +70,18 @@ export const SEA_PARSE_WORKER_ASSET = 'workers/parse-worker.mjs';
 type Job =
   | { id: number; kind: 'analyze'; raw: Uint8Array }
   | { id: number; kind: 'parts'; raw: Uint8Array }
+  | { id: number; kind: 'snippet'; raw: Uint8Array }
   | { id: number; kind: 'attachment'; raw: Uint8Array; index: number };
+/** A job as asked for: {@link ParseWorkerPool} assigns the id and copies or shares the bytes. */
+type JobRequest<J = Job> = J extends Job ? Omit<J, 'id' | 'raw'> & { raw: Buffer } : never;
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
 /** Where parsing happens: in a worker thread, or inline (tests, injected resolvers). */
 export interface ParseBackend {
   analyze(raw: Buffer): Promise<AnalyzedParts>;
   parts(raw: Buffer): Promise<ParsedParts>;
+  /** Mailpit's `Snippet` (sink/snippet.ts): computed in the parser, only the short string comes back. */
+  snippet(raw: Buffer): Promise<string>;
   attachment(
     raw: Buffer,
     index: number,
@@ -113,6 +118,9 @@ export class InlineParser implements ParseBackend {
   }
   parts(raw: Buffer) {
     return this.#track(() => parseParts(raw));
+  }
+  snippet(raw: Buffer) {
+    return this.#track(() => parseSnippet(raw));
   }
   attachment(raw: Buffer, index: number) {
     return this.#track(() => parseAttachment(raw, index));
@@ -223,7 +231,7 @@ export class WorkerParser implements ParseBackend {
     return worker;
   }
 
-  #run<T>(job: Omit<Job, 'id' | 'raw'> & { raw: Buffer }): Promise<T> {
+  #run<T>(job: JobRequest): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('parser closed'));
     const id = this.#nextId++;
     const shared = job.raw.buffer instanceof SharedArrayBuffer;
@@ -240,7 +248,8 @@ export class WorkerParser implements ParseBackend {
         bytes: 0,
         admitted: false,
       });
-      this.#waiting.push({ job: { ...job, id, raw } as Job, bytes });
+      const full: Job = { ...job, id, raw };
+      this.#waiting.push({ job: full, bytes });
       this.#admit();
     });
   }
@@ -301,6 +310,10 @@ export class WorkerParser implements ParseBackend {
     }));
   }
 
+  snippet(raw: Buffer): Promise<string> {
+    return this.#run<string>({ kind: 'snippet', raw }).catch(() => '');
+  }
+
   async attachment(
     raw: Buffer,
     index: number,
@@ -309,7 +322,7 @@ export class WorkerParser implements ParseBackend {
       kind: 'attachment',
       raw,
       index,
-    } as never);
+    });
     return r === undefined
       ? undefined
       : {
@@ -371,7 +384,9 @@ function serveJobs(): void {
             ? analyzeParts(raw, analyze)
             : job.kind === 'parts'
               ? parseParts(raw)
-              : parseAttachment(raw, job.index);
+              : job.kind === 'snippet'
+                ? parseSnippet(raw)
+                : parseAttachment(raw, job.index);
       } catch (err) {
         work = Promise.reject(err);
       }

@@ -4,9 +4,7 @@
  * and WebSocket feed, metrics; plus start (listen) and graceful stop.
  */
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { evError } from '../src/errors.ts';
 import { plusTag } from '../src/protocol.ts';
@@ -32,6 +30,7 @@ import type { SinkSmtpServer } from './smtp-server.ts';
 import { MemoryMessageStore } from './store.ts';
 import type { Logger, SinkContext } from './types.ts';
 import { postWebhook } from './webhook-sender.ts';
+import { boundPort, errorCode, errorMessage } from '../src/guards.ts';
 
 /** Webhook deliveries in flight at once; more are recorded as dropped rather than queued without bound. */
 export const MAX_WEBHOOKS_IN_FLIGHT = 64;
@@ -187,7 +186,7 @@ export function createSink(config: SinkConfig): Sink {
       try {
         bounce(summary, raw, b);
       } catch (err) {
-        logger.error('DSN generation failed', { id: summary.id, error: (err as Error).message });
+        logger.error('DSN generation failed', { id: summary.id, error: errorMessage(err) });
       }
     }
     for (const w of plan.webhooks)
@@ -259,10 +258,10 @@ export function createSink(config: SinkConfig): Sink {
     try {
       await listenDualStack(server, port, config.host);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errorCode(err);
       throw evError(
         'EV_ERR_SINK_LISTEN',
-        `cannot listen for ${what} on ${config.host}:${port} (${code ?? (err as Error).message})`,
+        `cannot listen for ${what} on ${config.host}:${port} (${code ?? errorMessage(err)})`,
         {
           hint:
             code === 'EADDRINUSE'
@@ -273,7 +272,7 @@ export function createSink(config: SinkConfig): Sink {
         },
       );
     }
-    return (server.address() as AddressInfo).port;
+    return boundPort(server.address());
   };
 
   const closeSmtp = async (): Promise<void> => {

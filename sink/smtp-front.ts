@@ -29,6 +29,7 @@ import { SinkSmtpServer } from './smtp-server.ts';
 import { DataBuffer } from './data-buffer.ts';
 import { MemoryBudget } from './memory-budget.ts';
 import type { Logger } from './types.ts';
+import { errorCode, errorMessage } from '../src/guards.ts';
 
 /** Longest SMTP command line accepted (RFC 5321 section 4.5.3.1.4 says 512; SMTPUTF8 addresses need more). */
 export const MAX_COMMAND_LENGTH = 4096;
@@ -293,7 +294,7 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
         try {
           headers = parseHeaderBlock(raw);
         } catch (err) {
-          logger.error('header parse failed', { error: (err as Error).message });
+          logger.error('header parse failed', { error: errorMessage(err) });
           headers = [];
         }
         const header = (name: string) => headers.filter((h) => h.name === name).map((h) => h.value);
@@ -311,7 +312,7 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
               const summary = hooks.ingest({ envelope, raw, headers, dataEndedAt });
               callback(null, `Ok: queued as ${summary.id}`);
             } catch (e) {
-              logger.error('ingest failed', { error: (e as Error).message });
+              logger.error('ingest failed', { error: errorMessage(e) });
               callback(smtpError(451, '4.3.0', 'Local error in processing, try again'));
             } finally {
               release();
@@ -337,7 +338,7 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
   server.on('error', (err: Error) =>
     logger.warn('smtp connection error', {
       error: err.message,
-      code: (err as NodeJS.ErrnoException).code,
+      code: errorCode(err),
     }),
   );
   return server;

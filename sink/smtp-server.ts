@@ -24,7 +24,12 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer } from 'smtp-server';
-import type { SMTPServerError, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type {
+  SMTPServerConnectionInfo,
+  SMTPServerError,
+  SMTPServerOptions,
+  SMTPServerSession,
+} from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
 
@@ -153,7 +158,8 @@ export class SinkSmtpServer extends SMTPServer {
     const connection = new SinkSmtpConnection(this, socket, socketOptions);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
-    connection.on('connect', (data) => this._onClientConnect(data));
+    // The connection's 'connect' event carries what the server re-emits as its own.
+    connection.on('connect', (data: SMTPServerConnectionInfo) => this._onClientConnect(data));
     connection.init();
   }
 

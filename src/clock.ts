@@ -15,13 +15,11 @@ export interface Clock {
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   // Rejects with the signal's own reason, as AbortSignal.throwIfAborted() throws it.
-  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
       clock.clearTimeout(handle);
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       reject(signal!.reason);
     };
     const handle = clock.setTimeout(() => {

@@ -27,6 +27,9 @@ export const MAX_RULES = 1000;
 export const MAX_PATTERN_LENGTH = 512;
 /** Reply text is sent on one SMTP line (RFC 5321 limits a reply line to 512 octets). */
 export const MAX_REPLY_TEXT_LENGTH = 400;
+/** A control character: an SMTP reply or DSN text is one line of printable text. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
 /** Delays beyond 5 minutes exceed common client timeouts (RFC 5321 section 4.5.3.2) and only hold sockets. */
 export const MAX_RULE_DELAY_MS = 5 * 60 * 1000;
 /** Greylisting more than 100 attempts is no longer greylisting. */
@@ -314,7 +317,7 @@ function compileAction(
       if (
         typeof diagnostic !== 'string' ||
         diagnostic.length > MAX_REPLY_TEXT_LENGTH ||
-        /[\0-\x1f\x7f]/.test(diagnostic)
+        CONTROL_CHARACTER.test(diagnostic)
       ) {
         fail(
           [...at, 'diagnostic'],
@@ -351,15 +354,17 @@ function compileReply(
 ): { code: number; enhancedCode: string; text: string } {
   const code = spec.code ?? defaults.code;
   if (
+    typeof code !== 'number' ||
     !Number.isInteger(code) ||
-    Math.floor((code as number) / 100) !== klass ||
-    (code as number) % 100 > 99
+    Math.floor(code / 100) !== klass ||
+    code % 100 > 99
   ) {
     fail([...at, 'code'], `must be a ${klass}xx SMTP reply code`);
   }
-  const enhanced = String(
-    spec.enhanced ?? (spec.code === undefined ? defaults.enhanced : `${klass}.0.0`),
-  );
+  const rawEnhanced =
+    spec.enhanced ?? (spec.code === undefined ? defaults.enhanced : `${klass}.0.0`);
+  // Only a string can be a status code (a YAML list or map is not stringified into one).
+  const enhanced = typeof rawEnhanced === 'string' ? rawEnhanced : '';
   if (!new RegExp(`^${klass}\\.\\d{1,3}\\.\\d{1,3}$`).test(enhanced))
     fail(
       [...at, 'enhanced'],
@@ -370,11 +375,11 @@ function compileReply(
     typeof text !== 'string' ||
     text.length === 0 ||
     text.length > MAX_REPLY_TEXT_LENGTH ||
-    /[\0-\x1f\x7f]/.test(text)
+    CONTROL_CHARACTER.test(text)
   ) {
     fail([...at, 'text'], `must be one line of 1 to ${MAX_REPLY_TEXT_LENGTH} characters`);
   }
-  return { code: code as number, enhancedCode: enhanced, text: text };
+  return { code, enhancedCode: enhanced, text: text };
 }
 
 function optionalRecord(

@@ -10,12 +10,13 @@
  * mark, LRM/RLM, the embeddings and overrides (U+202A-U+202E) and the
  * isolates (U+2066-U+2069).
  */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- a terminal sanitiser matches control characters
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- as UNSAFE
 const UNSAFE_RUNS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g;
 
 const UNSAFE_BUT_LAYOUT =
+  // eslint-disable-next-line no-control-regex -- as UNSAFE
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export interface TerminalLineOptions {

@@ -1,4 +1,5 @@
-import { ERROR_CODES, EXIT, isEmailValidateError, type ExitCode } from '../../src/errors.ts';
+import { ERROR_CODES, EXIT, isEmailValidateError } from '../../src/errors.ts';
+import { errorCode } from '../../src/guards.ts';
 
 interface Writable {
   write(chunk: string): unknown;
@@ -26,15 +27,15 @@ function oneLine(message: string): string {
 
 /**
  * Prints an error the way a user should see it (one line, then a hint) and
- * returns the exit code. Stack traces only with DEBUG set: a user mistake is
- * never a crash.
+ * returns the exit code (an `EXIT` code, or the one oclif asked for). Stack
+ * traces only with DEBUG set: a user mistake is never a crash.
  */
 export function reportFatal(
   err: unknown,
   stderr: Writable,
   debug = Boolean(process.env.DEBUG),
   hint?: string,
-): ExitCode | number {
+): number {
   if (isEmailValidateError(err)) {
     stderr.write(`error: ${err.message} [${err.code}]\n`);
     if (err.hint) stderr.write(`hint: ${err.hint}\n`);
@@ -44,7 +45,7 @@ export function reportFatal(
   const exit = oclifExit(err);
   if (exit !== undefined) {
     // ExitError from this.exit(n) has nothing to print.
-    if ((err as { code?: unknown }).code === 'EEXIT') return exit;
+    if (errorCode(err) === 'EEXIT') return exit;
     const message = err instanceof Error ? err.message : String(err);
     stderr.write(`error: ${oneLine(message)}\n`);
     stderr.write(`hint: ${hint ?? 'see --help for usage and examples.'}\n`);

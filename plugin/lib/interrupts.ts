@@ -8,6 +8,7 @@
  * meant to stay (e.g. `up` succeeded).
  */
 import { EXIT } from '../../src/errors.ts';
+import { errorMessage } from '../../src/guards.ts';
 
 export interface SignalSource {
   on(event: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown;
@@ -123,7 +124,7 @@ export class InterruptHandler {
       try {
         await entry.run();
       } catch (err) {
-        this.stderr.write(`warning: cleanup of ${entry.label} failed: ${(err as Error).message}\n`);
+        this.stderr.write(`warning: cleanup of ${entry.label} failed: ${errorMessage(err)}\n`);
         this.stderr.write(`hint: remove it later with \`${this.gcCommand}\`.\n`);
       }
       const i = this.entries.indexOf(entry);

@@ -38,6 +38,7 @@ import type {
 } from '../../src/protocol.ts';
 import { readAtMost } from './read-bounded.ts';
 import { systemClock } from './system-clock.ts';
+import { codeInCauses } from '../../src/guards.ts';
 
 /** First reconnect delay; doubles per failed attempt. */
 export const RECONNECT_INITIAL_DELAY_MS = 250;
@@ -148,13 +149,7 @@ const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET',
 export const STALE_CONNECTION_RETRIES = 1;
 
 function errorCodeOf(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let i = 0; i < 4 && typeof e === 'object' && e !== null; i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return codeInCauses(err, (code) => NETWORK_CODES.has(code), 4);
 }
 
 function unreachable(url: string, cause: unknown): EmailValidateError {

@@ -25,6 +25,7 @@ import { promises as dnsPromises } from 'node:dns';
 import type { DkimResult, DkimSignatureResult } from '../../src/protocol.ts';
 export type { DkimSignatureResult } from '../../src/protocol.ts';
 import type { RawHeader } from './headers.ts';
+import { errorCode } from '../../src/guards.ts';
 
 /** DKIM-Signature headers verified per message; each costs a DNS lookup and a body hash, real mail carries 1-3. */
 export const MAX_DKIM_SIGNATURES = 5;
@@ -87,7 +88,8 @@ export function cachingResolver(
     const hit = cache.get(key);
     if (hit && hit.expires > now) return hit.answer;
     cache.delete(key);
-    if (cache.size >= MAX_DKIM_KEY_CACHE) cache.delete(cache.keys().next().value as string);
+    const oldest = cache.keys().next();
+    if (cache.size >= MAX_DKIM_KEY_CACHE && !oldest.done) cache.delete(oldest.value);
     // The answer settles within the time box even if the base never does, so a hung DNS is remembered as a failure.
     const answer = new Promise<string[][]>((resolve, reject) => {
       const timer = setTimeout(
@@ -330,8 +332,8 @@ function parseKeyRecord(record: string, sig: ParsedSignature): KeyObject {
   const cached = parsedKeys.get(cacheKey);
   if (cached) return cached;
   const key = publicKeyFromDer(der, sig.keyType);
-  if (parsedKeys.size >= MAX_CACHED_KEYS)
-    parsedKeys.delete(parsedKeys.keys().next().value as string);
+  const oldest = parsedKeys.keys().next();
+  if (parsedKeys.size >= MAX_CACHED_KEYS && !oldest.done) parsedKeys.delete(oldest.value);
   parsedKeys.set(cacheKey, key);
   return key;
 }
@@ -397,7 +399,7 @@ async function fetchKey(
     records = await lookupWithDeadline(resolver, name, timeoutMs);
   } catch (err) {
     if (err instanceof DkimError) throw err;
-    const code = (err as { code?: unknown } | null)?.code;
+    const code = errorCode(err);
     if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'NXDOMAIN')
       throw new DkimError('permerror', `no key record at ${name}`);
     throw new DkimError(

@@ -65,6 +65,7 @@ export function splitMessage(raw: Buffer): SplitMessage {
     const colon = field.indexOf(':');
     if (colon <= 0) return; // not a header field (garbage line): ignore it
     const name = field.slice(0, colon).trim();
+    // eslint-disable-next-line no-control-regex -- RFC 5322 field names exclude control characters
     if (name === '' || /[\s\x00-\x1f]/.test(name)) return;
     if (headers.length >= MAX_HEADER_FIELDS) {
       truncated = true;

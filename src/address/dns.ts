@@ -10,6 +10,7 @@
 
 import { sleep, type Clock } from '../clock.ts';
 import { Semaphore } from '../limits/semaphore.ts';
+import { errorCode } from '../guards.ts';
 
 /** The part of node:dns/promises `Resolver` we use. */
 export interface DnsResolver {
@@ -259,8 +260,7 @@ function failure(code: string): DomainDns {
 }
 
 function errCode(err: unknown): string {
-  const c = (err as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : 'EUNKNOWN';
+  return errorCode(err) ?? 'EUNKNOWN';
 }
 
 function stripDot(h: string): string {

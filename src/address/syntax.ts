@@ -415,7 +415,6 @@ function slow(address: string): SyntaxResult {
   let localEnd = -1;
   let quotedWords = 0;
   let expectWord = true;
-  let dots = 0;
   let sawAt = false;
   for (;;) {
     const before = sc.i;
@@ -435,7 +434,6 @@ function slow(address: string): SyntaxResult {
     }
     if (c === 46) {
       if (expectWord) return invalid(words.length === 0 ? 'err_dot_start' : 'err_consecutive_dots');
-      dots++;
       expectWord = true;
       sc.i++;
       continue;
@@ -493,7 +491,6 @@ function slow(address: string): SyntaxResult {
 
   // Local part as it goes into the envelope.
   let local: string;
-  let localQuoted = false;
   if (quotedWords === 0) {
     local = words.join('.');
   } else {
@@ -506,7 +503,6 @@ function slow(address: string): SyntaxResult {
     if (isDotAtom(joined)) {
       local = joined;
     } else {
-      localQuoted = true;
       local = `"${SPECIAL_IN_QUOTED_OUTPUT.test(joined) ? escapeQuoted(joined) : joined}"`;
     }
   }

@@ -18,14 +18,20 @@ import {
   type RunMeta,
   type WorkItem,
 } from './protocol.ts';
-import { CHECKPOINT, COMPLETE, PERMIT, PUSH } from './scripts.ts';
+import { CHECKPOINT, COMPLETE, PERMIT, PUSH, RENEW } from './scripts.ts';
 
-type Script = (...args: Array<string | number>) => Promise<number>;
+type Script = (...args: Array<string | number | Buffer>) => Promise<number>;
 interface Scripted {
   evPush: Script;
   evComplete: Script;
   evCheckpoint: Script;
-  evPermit: Script;
+  evPermit: (...args: Array<string | number>) => Promise<[number, number]>;
+  evRenew: Script;
+}
+
+/** A script queued on a pipeline: the call only queues it, its reply comes from `exec()`. */
+interface ScriptedPipeline {
+  evPush(...args: Array<string | number | Buffer>): unknown;
 }
 
 /** Registers the scripts on a connection (once per connection; ioredis reloads them after a restart). */
@@ -36,6 +42,7 @@ export function scripted(redis: Redis): Redis & Scripted {
     redis.defineCommand('evComplete', { numberOfKeys: 4, lua: COMPLETE });
     redis.defineCommand('evCheckpoint', { numberOfKeys: 4, lua: CHECKPOINT });
     redis.defineCommand('evPermit', { numberOfKeys: 2, lua: PERMIT });
+    redis.defineCommand('evRenew', { numberOfKeys: 1, lua: RENEW });
   }
   return redis as Redis & Scripted;
 }
@@ -86,9 +93,18 @@ function entriesOf(raw: Array<[Buffer, Buffer[]] | null>): ClaimedEntry[] {
 
 export class RedisRun {
   readonly redis: Redis & Scripted;
+  /**
+   * The connection for claims and blocking reads (XREAD / XREADGROUP with BLOCK;
+   * also XAUTOCLAIM, sent with `call`, which ioredis's auto-pipelining mangles). Redis
+   * answers a connection's commands in order, so a blocked read on the
+   * connection that also carries permits, DNS answers and pushes would hold
+   * every one of them back until it returns (up to BLOCK_MS): give it its own.
+   */
+  readonly blocking: Redis;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, blocking: Redis = redis) {
     this.redis = scripted(redis);
+    this.blocking = blocking;
   }
 
   // ---- the CLI
@@ -142,12 +158,13 @@ export class RedisRun {
   ): Promise<number> {
     const p = this.redis.pipeline();
     for (const b of batches)
-      (p as unknown as Scripted).evPush(
+      // defineCommand adds the script to pipelines at run time, beyond what ioredis's types know.
+      (p as unknown as ScriptedPipeline).evPush(
         RUN_KEY,
         QUEUE_KEY,
         runId,
         b.highest,
-        pack(b.items) as never,
+        pack(b.items),
       );
     const replies = (await p.exec()) ?? [];
     let n = 0;
@@ -169,7 +186,7 @@ export class RedisRun {
     count: number,
     blockMs: number,
   ): Promise<{ cursor: string; keys: string[] }> {
-    const r = await this.redis.xread(
+    const r = await this.blocking.xread(
       'COUNT',
       count,
       'BLOCK',
@@ -249,7 +266,7 @@ export class RedisRun {
     count: number,
     blockMs: number,
   ): Promise<ClaimedEntry[]> {
-    const reclaimed = (await this.redis.callBuffer(
+    const reclaimed = (await this.blocking.callBuffer(
       'XAUTOCLAIM',
       QUEUE_KEY,
       GROUP,
@@ -261,7 +278,7 @@ export class RedisRun {
     )) as [Buffer, Array<[Buffer, Buffer[]] | null>];
     const taken = entriesOf(reclaimed[1] ?? []);
     if (taken.length > 0) return taken.map((e) => ({ ...e, reclaimed: true }));
-    const r = (await this.redis.xreadgroupBuffer(
+    const r = (await this.blocking.xreadgroupBuffer(
       'GROUP',
       GROUP,
       consumer,
@@ -292,7 +309,7 @@ export class RedisRun {
       GROUP,
       entryId,
       key,
-      pack(results) as never,
+      pack(results),
     );
   }
 

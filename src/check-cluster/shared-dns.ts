@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { DnsResolver } from '../address/dns.ts';
 import { DNS_PREFIX, DNS_SHARE_TTL_S } from './protocol.ts';
+import { errorCode, errorMessage } from '../guards.ts';
 
 /** Error codes that are answers from the zone (kept), not failures to get one. */
 const ANSWER_CODES = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'NODATA']);
@@ -30,9 +31,9 @@ export function sharedResolver(inner: DnsResolver, redis: Redis): DnsResolver {
     try {
       stored = { v: await ask() };
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code !== 'string' || !ANSWER_CODES.has(code)) throw err;
-      stored = { e: code, m: (err as Error).message };
+      const code = errorCode(err);
+      if (code === undefined || !ANSWER_CODES.has(code)) throw err;
+      stored = { e: code, m: errorMessage(err) };
     }
     await redis.set(key, JSON.stringify(stored), 'EX', DNS_SHARE_TTL_S).catch(() => {});
     if ('v' in stored) return stored.v;

@@ -12,6 +12,7 @@
 import pLimit from 'p-limit';
 import type { Clock } from '../clock.ts';
 import { evError } from '../errors.ts';
+import { FirstFailure } from '../first-failure.ts';
 import { DigestSet } from './dedupe.ts';
 import {
   checkNetwork,
@@ -122,7 +123,7 @@ interface Done {
 }
 
 /** Thrown inside a queued check when the run is already failing: the check never ran. */
-const SKIPPED = Symbol('skipped');
+const SKIPPED = new Error('skipped: the run is already failing');
 
 /**
  * Runs a whole check. Resolves to the final counts; rejects with the input's
@@ -149,7 +150,7 @@ export async function runCheck(
   let lastEnd = o.resume?.checkpoint.offset ?? 0;
   const done = new Map<number, Done>();
   let inFlight = 0;
-  let failure: unknown = null;
+  const failure = new FirstFailure();
   let wake: (() => void) | null = null;
   let lastCheckpoint = o.clock.now();
   let checkpointing: Promise<void> = Promise.resolve();
@@ -209,7 +210,7 @@ export async function runCheck(
     limit(async () => {
       // Once the run is failing, checks still queued are dropped, not run:
       // a broken service is not asked a thousand more times on the way out.
-      if (failure !== null) throw SKIPPED;
+      if (failure.failed) throw SKIPPED;
       if (o.rate) await o.rate.take(o.signal);
       return checkNetwork(r, o.stages, o.signal);
     })
@@ -217,11 +218,11 @@ export async function runCheck(
         o.journal?.completed(res);
         complete(i, res, file, end);
         const stop = o.watch?.observe(res) ?? null;
-        if (stop !== null && failure === null) failure = stop;
+        if (stop !== null) failure.record(stop);
       })
       .catch((err: unknown) => {
         // A failed stage, journal or output write stops the run (reported by the main loop).
-        if (failure === null && err !== SKIPPED) failure = err;
+        if (err !== SKIPPED) failure.record(err);
       })
       .finally(() => {
         inFlight--;
@@ -240,7 +241,7 @@ export async function runCheck(
     for await (const batch of source) {
       const { values, ends, file } = batch;
       for (let k = 0; k < values.length; k++) {
-        if (failure !== null) throw failure;
+        failure.throwIfFailed();
         if (o.signal?.aborted) throw o.signal.reason;
         const i = ++index;
         const end = ends[k];
@@ -261,7 +262,7 @@ export async function runCheck(
         // Back-pressure: never read further than `window` records past the
         // oldest unwritten one (it bounds the reorder buffer and the sockets).
         while (inFlight > 0 && i - next >= window) {
-          if (failure !== null) throw failure;
+          failure.throwIfFailed();
           await waitForProgress();
         }
         if (++sinceClockCheck >= 4096 || inFlight > 0) {
@@ -274,7 +275,7 @@ export async function runCheck(
       await waitForProgress();
       if (o.clock.now() - lastCheckpoint >= everyMs) await checkpoint();
     }
-    if (failure !== null) throw failure;
+    failure.throwIfFailed();
     await checkpoint();
     return counts;
   } catch (err) {

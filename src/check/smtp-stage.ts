@@ -20,6 +20,7 @@ import {
 } from '../address/smtp-plan.ts';
 import type { ReasonCode } from './reasons.ts';
 import type { SmtpDetails } from './result.ts';
+import { errorMessage } from '../guards.ts';
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
@@ -279,14 +280,14 @@ export class SmtpStage {
       try {
         s = await this.o.transport.connect({ ...t, port: this.o.port }, signal);
       } catch (err) {
-        lastError = `${t.host}: ${(err as Error)?.message ?? String(err)}`;
+        lastError = `${t.host}: ${errorMessage(err)}`;
         continue;
       }
       this.sessions++;
       try {
         return await this.dialogue(s, t.host, address, domain);
       } catch (err) {
-        lastError = `${t.host}: ${(err as Error)?.message ?? String(err)}`;
+        lastError = `${t.host}: ${errorMessage(err)}`;
       } finally {
         await s.close();
       }
@@ -396,7 +397,7 @@ export async function port25Reachable(
       await s.close();
       return { ok: true, tried };
     } catch (err) {
-      error = (err as Error)?.message ?? String(err);
+      error = errorMessage(err);
     }
   }
   return { ok: false, tried, ...(error === undefined ? {} : { error }) };

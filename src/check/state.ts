@@ -270,7 +270,7 @@ export function decodeState(text: string, file: string): DecodedState {
         if (v !== undefined && v !== STATE_VERSION)
           throw evError(
             'EV_ERR_STATE_INVALID',
-            `state file ${file} has version ${String(v)}; this version reads ${STATE_VERSION}`,
+            `state file ${file} has version ${JSON.stringify(v)}; this version reads ${STATE_VERSION}`,
             {
               hint: 'finish it with the version that started it, or delete it (and the output file) to start over',
             },

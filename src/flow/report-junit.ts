@@ -8,6 +8,11 @@
 import type { FlowResult, RunReport, StepResult } from './result.ts';
 import { stepDetailLines } from './report-text.ts';
 
+/** What XML 1.0's Char production excludes: C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone surrogates. */
+const NOT_XML_CHAR =
+  // eslint-disable-next-line no-control-regex -- matching the characters XML forbids is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /**
  * Text for XML 1.0: characters XML cannot carry at all (C0 controls except
  * tab/newline/return, U+FFFE/U+FFFF, lone surrogates) become U+FFFD; markup
@@ -15,11 +20,7 @@ import { stepDetailLines } from './report-text.ts';
  */
 export function xmlText(value: string): string {
   return value
-
-    .replace(
-      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
-      '\uFFFD',
-    )
+    .replace(NOT_XML_CHAR, '\uFFFD')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;');

@@ -6,7 +6,6 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
-  type Document,
   type Node,
 } from 'yaml';
 

@@ -10,6 +10,7 @@
  * lookahead, lookbehind) is refused with the reason.
  */
 import { RE2JS } from 're2js';
+import { errorMessage } from '../guards.ts';
 
 /** Flags accepted in `/…/flags`: i, m, s as in JavaScript; u (and v, d) change nothing here (RE2 always matches code points). */
 export const LINEAR_REGEX_FLAGS = 'imsuvd';
@@ -89,10 +90,7 @@ export function compileLinearRegex(source: string, flags = ''): LinearRegex {
   try {
     re = RE2JS.compile(RE2JS.translateRegExp(source), bits);
   } catch (err) {
-    throw new PatternError(
-      'invalid',
-      (err as Error).message.replace(/^error parsing regexp: /, ''),
-    );
+    throw new PatternError('invalid', errorMessage(err).replace(/^error parsing regexp: /, ''));
   }
   return Object.freeze({ source, flags, test: (value: string) => re.test(value) });
 }

@@ -70,7 +70,9 @@ function open(r: Prng, port: number, mode: Mode, lastSeq: number, crowd: boolean
     closeCode: null,
     closed: Promise.resolve(),
   };
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/events?${params}`, [], { headers });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/events?${params.toString()}`, [], {
+    headers,
+  });
   client.ws = ws;
   client.closed = new Promise<void>((resolve) => {
     ws.on('unexpected-response', (_req, res) => {

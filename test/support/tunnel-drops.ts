@@ -6,6 +6,7 @@
  * across the drops, a schedule of evenly spread drops, and the
  * exactly-once-in-order check.
  */
+import { hookState } from './hook-state.ts';
 import assert from 'node:assert/strict';
 import { after, before } from 'mocha';
 import {
@@ -25,7 +26,7 @@ export interface DropRig {
 
 /** Mocha hooks: a fake cluster with a sink created and opened (tunnels up) before the tests, all torn down after. */
 export function useClusterSinkRig(): DropRig {
-  const rig = {} as DropRig;
+  const rig = hookState<DropRig>();
   before(async () => {
     rig.fake = await startFakeKube();
     rig.sink = await createSink({ kubeconfig: rig.fake.kubeconfigPath });

@@ -6,6 +6,7 @@ import { sinkFlags } from '../../lib/sink-flags.ts';
 import { evError } from '../../../src/errors.ts';
 import { parseRules } from '../../../src/rules-schema.ts';
 import { readAtMost } from '../../lib/read-bounded.ts';
+import { codeOrMessage } from '../../../src/guards.ts';
 
 /** Largest rules file read: rules are a few dozen lines; this guards against the wrong file. */
 export const MAX_RULES_FILE_BYTES = 1024 * 1024;
@@ -25,11 +26,10 @@ async function readSource(path: string): Promise<string> {
   try {
     data = await readFile(path);
   } catch (err) {
-    throw evError(
-      'EV_ERR_FILE_READ',
-      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      { hint: 'check the path; use - to read the rules from stdin', cause: err },
-    );
+    throw evError('EV_ERR_FILE_READ', `cannot read ${path}: ${codeOrMessage(err)}`, {
+      hint: 'check the path; use - to read the rules from stdin',
+      cause: err,
+    });
   }
   if (data.length > MAX_RULES_FILE_BYTES)
     throw evError(

@@ -32,16 +32,14 @@ import {
 } from '../../../src/check-cluster/protocol.ts';
 import { RedisRun } from '../../../src/check-cluster/redis-run.ts';
 import {
-  CHECK_NAME,
   CHECK_TOKEN_KEY,
   CHECK_TOKEN_SECRET,
-  MAX_BUNDLE_PARTS,
   REDIS_SELECTOR,
   SHARDS_NAME,
   SHARD_SELECTOR,
   buildCheckClusterManifests,
 } from '../../../src/check-cluster/manifests.ts';
-import type { KubeObject } from '../../../src/kube-object.ts';
+import { encodeProviderPayload } from '../../../src/check-cluster/provider-secret.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import type { KubeClient } from '../kube/adapter.ts';
 import { isPodReady, podState } from '../kube/readiness.ts';
@@ -57,12 +55,15 @@ import { stageOptionsOf, validateProbeIdentity } from '../check/stages.ts';
 import {
   optionsKey,
   rateBurst,
+  readProviderFile,
   type CheckIo,
   type CheckOptions,
   type CheckSummary,
 } from '../check/run-check-command.ts';
 import { loadClusterState, saveClusterState, type ClusterState } from './cluster-state.ts';
 import { streamCheck } from './stream.ts';
+import { removeCheckObjects } from './remove.ts';
+import { errorMessage } from '../../../src/guards.ts';
 
 /** How long to wait for the Redis pod to be ready (an image pull included). */
 export const REDIS_READY_MS = 120_000;
@@ -113,18 +114,12 @@ export function inClusterRunner(
 }
 
 function validate(o: CheckOptions): void {
-  if (o.provider)
+  if (o.offline && (o.smtpProbe || o.provider))
     throw evError(
       'EV_ERR_CONFLICTING_OPTIONS',
-      '--provider is not supported with --in-cluster yet',
-      {
-        hint: 'run the provider check locally (it is limited by the provider, not by this machine)',
-      },
+      '--offline cannot be combined with --smtp-probe or --provider',
+      { hint: 'drop --offline to run network checks' },
     );
-  if (o.offline && o.smtpProbe)
-    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--offline cannot be combined with --smtp-probe', {
-      hint: 'drop --offline to run network checks',
-    });
   if (o.smtpProbe && !o.helo)
     throw evError('EV_ERR_INVALID_OPTION', '--smtp-probe needs --helo', {
       hint: "pass --helo with the fully-qualified name the cluster's egress IP resolves to",
@@ -239,19 +234,24 @@ export async function connectRedis(
     },
   });
   let reconnects = 0;
-  redis.on('ready', () => {
-    down = null;
-  });
+  // Arrivals are read with a blocking XREAD: on a second connection, so that pushes and
+  // result fetches never queue behind it (Redis answers a connection's commands in order).
+  const blocking = redis.duplicate();
+  for (const c of [redis, blocking]) {
+    c.on('ready', () => {
+      down = null;
+    });
+    c.on('error', () => {});
+    c.on('end', () => {
+      if (!gaveUp)
+        gaveUp = evError('EV_ERR_CHECK_REDIS', `the connection to Redis in ${namespace} ended`);
+    });
+  }
   redis.on('reconnecting', () => {
     reconnects++;
   });
-  redis.on('error', () => {});
-  redis.on('end', () => {
-    if (!gaveUp)
-      gaveUp = evError('EV_ERR_CHECK_REDIS', `the connection to Redis in ${namespace} ended`);
-  });
-  await redis.connect();
-  const run = new RedisRun(redis);
+  await Promise.all([redis.connect(), blocking.connect()]);
+  const run = new RedisRun(redis, blocking);
   const wrapped = new Proxy(run, {
     get(target, key, receiver) {
       const v = Reflect.get(target, key, receiver) as unknown;
@@ -272,6 +272,7 @@ export async function connectRedis(
     },
     async close() {
       redis.disconnect();
+      blocking.disconnect();
       await tunnel.close();
     },
   };
@@ -333,6 +334,10 @@ async function startRun(
       hint: 'use lowercase letters, digits and dashes (at most 63).',
     });
   const password = randomBytes(24).toString('base64url');
+  // The provider's config and credentials go to the shards in a Secret; validated here first (the same errors as locally).
+  const provider = o.provider
+    ? encodeProviderPayload(await readProviderFile(o.provider), o.provider, io.env)
+    : undefined;
   const objects = buildCheckClusterManifests({
     namespace,
     createNamespace,
@@ -341,6 +346,7 @@ async function startRun(
     token: password,
     bundle,
     shards: c.shards,
+    ...(provider !== undefined ? { provider } : {}),
     leaseTtlMs: c.leaseTtlMs,
     redisUnreachableMs: c.redisUnreachableMs,
     ...(c.nodeImage ? { nodeImage: c.nodeImage } : {}),
@@ -423,7 +429,7 @@ async function startRun(
       if (deployment.created) status(`removing ${deployment.label}…`);
       await deployment.destroy().catch((err: unknown) => {
         io.stderr.write(
-          `warning: cleanup of ${deployment.label} failed: ${(err as Error).message}\nhint: remove it later with \`kubectl email-validate gc\`.\n`,
+          `warning: cleanup of ${deployment.label} failed: ${errorMessage(err)}\nhint: remove it later with \`kubectl email-validate gc\`.\n`,
         );
       });
     }
@@ -605,7 +611,7 @@ async function attachRun(
       // Reattached: the namespace is the run's own (created by `check --in-cluster`) unless -n named it.
       await removeRun(client, namespace, ownNamespace).catch((err: unknown) => {
         io.stderr.write(
-          `warning: cleanup of namespace ${namespace} failed: ${(err as Error).message}\nhint: remove it later with \`kubectl email-validate gc\`.\n`,
+          `warning: cleanup of namespace ${namespace} failed: ${errorMessage(err)}\nhint: remove it later with \`kubectl email-validate gc\`.\n`,
         );
       });
     }
@@ -623,44 +629,5 @@ async function removeRun(
     await client.waitNamespaceGone(namespace, NAMESPACE_GONE_WAIT_MS);
     return;
   }
-  const objects: KubeObject[] = buildCheckClusterManifests({
-    namespace,
-    createNamespace: false,
-    now: new Date(),
-    ttlMs: 1,
-    token: '',
-    bundle: new Uint8Array(0),
-    shards: 1,
-    shard: {
-      offline: true,
-      dnsTimeoutMs: 1,
-      dnsTries: 1,
-      concurrency: 1,
-      smtpProbe: false,
-      mailFrom: '',
-      smtpPort: 25,
-      allowPrivateMx: false,
-      greylistRetries: 0,
-      greylistDelayMs: 1,
-      greylistMaxMs: 1,
-      smtpTimeoutMs: 1,
-    },
-    limits: {
-      concurrency: 1,
-      rate: null,
-      burst: 1,
-      domainConcurrency: 1,
-      domainRate: 1,
-      mxConcurrency: 1,
-      mxRate: 1,
-    },
-  });
-  for (const obj of objects.reverse()) await client.deleteObject(obj);
-  // Bundle parts beyond the first (a larger bundle than the empty one above).
-  for (let i = 1; i < MAX_BUNDLE_PARTS; i++)
-    await client.deleteObject({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: `${CHECK_NAME}-bundle-${i}`, namespace },
-    });
+  await removeCheckObjects(client, namespace);
 }

@@ -12,11 +12,11 @@
  */
 import { statSync } from 'node:fs';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
+import { FirstFailure } from '../../../src/first-failure.ts';
 import { diagnose } from '../../../src/address/syntax.ts';
 import { DigestSet } from '../../../src/check/dedupe.ts';
 import { emptyCounts, type Counts } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
-import type { Verdict } from '../../../src/check/reasons.ts';
 import {
   BLOCK_MS,
   MAX_WAITING,
@@ -147,7 +147,7 @@ export async function streamCheck(
         size?.after(false);
         return r;
       } catch (err) {
-        if (isFatal(err) || failure !== null) throw err;
+        if (isFatal(err) || failure.failed) throw err;
         size?.after(true);
         await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
       }
@@ -165,7 +165,7 @@ export async function streamCheck(
   let cursor = cp0?.cursor ?? '0-0';
   /** Batches of results read, by their last index: dropped from Redis once a checkpoint covers them. */
   const readKeys = new Map<string, number>();
-  let failure: unknown = null;
+  const failure = new FirstFailure();
   let recreated = 0;
   let resent = 0;
   let waiters: Array<() => void> = [];
@@ -248,7 +248,7 @@ export async function streamCheck(
   let inputDone = false;
   const pusher = async (): Promise<void> => {
     for (;;) {
-      if (failure !== null) return;
+      if (failure.failed) return;
       if (queue.length === 0) {
         if (inputDone) return;
         await progress();
@@ -298,11 +298,11 @@ export async function streamCheck(
           if (batch.length >= batchSize) flushBatch();
         }
         // Back-pressure: at most MAX_WAITING addresses past the oldest unwritten one (Redis's memory and ours).
-        while (failure === null && (queue.length >= PUSH_ENTRIES || i - next >= MAX_WAITING)) {
+        while (!failure.failed && (queue.length >= PUSH_ENTRIES || i - next >= MAX_WAITING)) {
           flushBatch();
           await progress();
         }
-        if (failure !== null) throw failure;
+        failure.throwIfFailed();
       }
     }
     flushBatch();
@@ -354,7 +354,7 @@ export async function streamCheck(
     if (cp0) await fetch(await retried(() => run.resultKeys()));
     let endSent = false;
     for (;;) {
-      if (failure !== null) return;
+      if (failure.failed) return;
       if (recovering) await recovering;
       if (inputDone && !endSent && queue.length === 0) {
         await retried(() => run.end(total));
@@ -381,17 +381,17 @@ export async function streamCheck(
 
   try {
     const read = reader().catch((err: unknown) => {
-      failure ??= err;
+      failure.record(err);
       wakeUp();
       throw err;
     });
     const push = pusher().catch((err: unknown) => {
-      failure ??= err;
+      failure.record(err);
       wakeUp();
       throw err;
     });
     const pull = puller().catch((err: unknown) => {
-      failure ??= err;
+      failure.record(err);
       wakeUp();
       throw err;
     });
@@ -409,7 +409,7 @@ export async function streamCheck(
       );
     await checkpoint();
   } catch (err) {
-    failure ??= err;
+    failure.record(err);
     wakeUp();
     // Save what is written, so an --attach continues from here.
     await Promise.race([checkpoint(), new Promise((r) => setTimeout(r, 2_000))]).catch(() => {});

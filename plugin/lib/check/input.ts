@@ -10,6 +10,7 @@ import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { evError } from '../../../src/errors.ts';
 import type { InputBatch } from '../../../src/check/engine.ts';
+import { codeOrMessage, errorCode } from '../../../src/guards.ts';
 
 /** Bytes read per chunk: large reads keep syscalls off the hot path. */
 export const READ_CHUNK_BYTES = 1 << 20;
@@ -73,11 +74,10 @@ async function* fileChunks(path: string, from: number, stop?: number): AsyncGene
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    throw evError(
-      'EV_ERR_INPUT_INVALID',
-      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { hint: 'check the path and permissions', cause: err },
-    );
+    throw evError('EV_ERR_INPUT_INVALID', `cannot read ${path}: ${codeOrMessage(err)}`, {
+      hint: 'check the path and permissions',
+      cause: err,
+    });
   }
   try {
     let pos = from;
@@ -93,12 +93,10 @@ async function* fileChunks(path: string, from: number, stop?: number): AsyncGene
       yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
     }
   } catch (err) {
-    if ((err as { code?: string }).code?.startsWith('EV_ERR_')) throw err;
-    throw evError(
-      'EV_ERR_INPUT_INVALID',
-      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { cause: err },
-    );
+    if (errorCode(err)?.startsWith('EV_ERR_')) throw err;
+    throw evError('EV_ERR_INPUT_INVALID', `cannot read ${path}: ${codeOrMessage(err)}`, {
+      cause: err,
+    });
   } finally {
     await fh.close();
   }

@@ -28,6 +28,7 @@ import { acquireRunLock } from './run-lock.ts';
 import { FailureWatch } from '../../../src/check/failure-watch.ts';
 import { buildNetworkStages, validateProbeIdentity } from './stages.ts';
 import { startProgress } from './progress.ts';
+import { codeOrMessage, errorCode, errorMessage } from '../../../src/guards.ts';
 
 export interface CheckOptions {
   paths: string[];
@@ -61,6 +62,10 @@ export interface CheckOptions {
   failOn: Verdict[];
   progress: boolean;
   color: boolean;
+  /** Terminal width the table fits (null or absent: no limit). */
+  tableWidth?: number | null;
+  /** `-o wide`: the table cuts nothing. */
+  wide?: boolean;
   checkpointEveryMs: number;
 }
 
@@ -276,6 +281,8 @@ async function runLocked(
     durable: o.state !== null,
     header: keepBytes === 0,
     color: o.color,
+    width: o.tableWidth ?? null,
+    wide: o.wide === true,
   });
   const counts = emptyCounts();
   const totalBytes = paths.includes('-')
@@ -345,6 +352,11 @@ async function loadProviderConfig(
   file: string,
   env: CheckIo['env'],
 ): Promise<ReturnType<typeof parseProviderConfig>> {
+  return parseProviderConfig(await readProviderFile(file), file, env);
+}
+
+/** The --provider file, parsed (YAML or JSON) but not yet validated. */
+export async function readProviderFile(file: string): Promise<unknown> {
   const { parse: parseYaml } = await import('yaml');
   let text: string;
   try {
@@ -352,21 +364,20 @@ async function loadProviderConfig(
   } catch (err) {
     throw evError(
       'EV_ERR_PROVIDER_CONFIG',
-      `cannot read provider config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      `cannot read provider config ${file}: ${codeOrMessage(err)}`,
       { hint: 'check the path given to --provider' },
     );
   }
-  let raw: unknown;
   try {
-    raw = parseYaml(text);
+    const parsed: unknown = parseYaml(text);
+    return parsed;
   } catch (err) {
     throw evError(
       'EV_ERR_PROVIDER_CONFIG',
-      `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`,
+      `${file}: not valid YAML/JSON: ${errorMessage(err).split('\n')[0]}`,
       { hint: 'see "Provider" in docs/checks.md for an example' },
     );
   }
-  return parseProviderConfig(raw, file, env);
 }
 
 /** A name that never exists (RFC 2606): any answer, NXDOMAIN included, shows the server serves us. */
@@ -392,7 +403,7 @@ async function precheckDnsServer(
     code = await Promise.race([
       resolver.resolve4(DNS_PRECHECK_NAME).then(
         () => undefined,
-        (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN',
+        (err: unknown) => errorCode(err) ?? 'EUNKNOWN',
       ),
       sleep(clock, deadlineMs, ac.signal).then(
         () => 'ETIMEOUT',
@@ -468,7 +479,10 @@ async function* untilAborted<T>(
   source: AsyncGenerator<T>,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<T> {
-  if (!signal) return yield* source;
+  if (!signal) {
+    yield* source;
+    return;
+  }
   let onAbort = (): void => {};
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(signal.reason);

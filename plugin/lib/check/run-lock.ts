@@ -29,6 +29,7 @@ import {
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { evError } from '../../../src/errors.ts';
+import { errorCode, errorMessage } from '../../../src/guards.ts';
 
 /** Largest lock file read: it holds one short JSON object; anything longer is not ours. */
 export const MAX_LOCK_BYTES = 4096;
@@ -67,7 +68,7 @@ function defaultAlive(pid: number): boolean {
     return true;
   } catch (err) {
     // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(err) === 'EPERM';
   }
 }
 
@@ -78,7 +79,7 @@ function readHolder(lockPath: string): LockHolder | null {
     if (buf.length > MAX_LOCK_BYTES) return null;
     text = buf.toString('utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+    if (errorCode(err) === 'ENOENT') throw err;
     return null;
   }
   try {
@@ -163,12 +164,12 @@ function takeOne(
       }
       return;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errorCode(err);
       if (code !== 'EEXIST') {
         // The file itself could not be written there either: say so about the file, not the lock.
         throw evError(
           'EV_ERR_INVALID_OPTION',
-          `cannot write ${file}: ${code ?? (err as Error).message}${code === 'ENOENT' || code === 'ENOTDIR' ? ' (no such directory)' : ''}`,
+          `cannot write ${file}: ${code ?? errorMessage(err)}${code === 'ENOENT' || code === 'ENOTDIR' ? ' (no such directory)' : ''}`,
           { hint: 'check that the directory exists and is writable' },
         );
       }

@@ -31,6 +31,7 @@ import {
   type DecodedState,
   type StateFingerprint,
 } from '../../../src/check/state.ts';
+import { codeOrMessage, errorCode } from '../../../src/guards.ts';
 
 /** Journal size that triggers compaction: keeps resume fast and the file small. */
 export const COMPACT_STATE_BYTES = 64 * 1024 * 1024;
@@ -47,11 +48,9 @@ export async function fingerprintInputs(paths: string[]): Promise<StateFingerpri
     try {
       size = statSync(p).size;
     } catch (err) {
-      throw evError(
-        'EV_ERR_INPUT_INVALID',
-        `cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-        { hint: 'check the path' },
-      );
+      throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: ${codeOrMessage(err)}`, {
+        hint: 'check the path',
+      });
     }
     const blob = await openAsBlob(p);
     const head = Buffer.from(await blob.slice(0, FINGERPRINT_HEAD_BYTES).arrayBuffer());
@@ -79,12 +78,10 @@ export function loadState(path: string): DecodedState | null {
       );
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as { code?: string }).code?.startsWith('EV_ERR_')) throw err;
-    throw evError(
-      'EV_ERR_STATE_INVALID',
-      `cannot read state file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { hint: 'check the path and its permissions' },
-    );
+    if (errorCode(err)?.startsWith('EV_ERR_')) throw err;
+    throw evError('EV_ERR_STATE_INVALID', `cannot read state file ${path}: ${codeOrMessage(err)}`, {
+      hint: 'check the path and its permissions',
+    });
   }
   return decodeState(text, path);
 }

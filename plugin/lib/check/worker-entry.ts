@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { runCheckCommand, type CheckOptions } from './run-check-command.ts';
 import { systemClock } from '../system-clock.ts';
+import { errorCode, errorMessage, errorStack } from '../../../src/guards.ts';
 
 const ac = new AbortController();
 parentPort!.on('message', (m: { type?: string }) => {
@@ -23,7 +24,7 @@ try {
   parentPort!.postMessage({ type: 'done', summary });
 } catch (err) {
   // The reader of stdout went away (`check … | head`): stop quietly, like any Unix filter.
-  if ((err as { code?: unknown })?.code === 'EPIPE') parentPort!.postMessage({ type: 'epipe' });
+  if (errorCode(err) === 'EPIPE') parentPort!.postMessage({ type: 'epipe' });
   else if (isEmailValidateError(err))
     parentPort!.postMessage({ type: 'error', error: { ev: true, ...err.toJSON() } });
   else
@@ -31,8 +32,8 @@ try {
       type: 'error',
       error: {
         ev: false,
-        message: (err as Error)?.message ?? String(err),
-        stack: (err as Error)?.stack,
+        message: errorMessage(err),
+        stack: errorStack(err),
       },
     });
 }

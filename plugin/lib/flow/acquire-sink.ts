@@ -4,7 +4,7 @@
  * and destroyed after it, or an existing one with `-n`).
  */
 import { evError } from '../../../src/errors.ts';
-import { PROTOCOL_VERSION, type SinkEvent } from '../../../src/protocol.ts';
+import { PROTOCOL_VERSION } from '../../../src/protocol.ts';
 import type { SinkContext } from '../../../sink/index.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import type { SinkClient } from '../sink-client.ts';

@@ -19,6 +19,7 @@ import {
   type SendOutcome,
 } from '../../../src/flow/runner.ts';
 import { readTruncated } from '../read-bounded.ts';
+import { errorCode, errorMessage, isRecord } from '../../../src/guards.ts';
 
 /** How long to wait for an SMTP connection, greeting or reply from the sink. */
 export const FLOW_SMTP_TIMEOUT_MS = 15_000;
@@ -214,11 +215,10 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
         };
       } catch (err) {
         if (signal.aborted || isEmailValidateError(err)) throw err;
-        const code =
-          (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+        const code = errorCode(err) ?? (isRecord(err) ? errorCode(err.cause) : undefined);
         throw evError(
           'EV_ERR_FLOW_STEP',
-          `${spec.method} ${spec.url} failed: ${code ?? (err as Error).message}`,
+          `${spec.method} ${spec.url} failed: ${code ?? errorMessage(err)}`,
           {
             hint: 'check that the application under test is running and the URL is reachable from here',
             cause: err,
@@ -248,12 +248,12 @@ export function createFlowDriver(options: FlowDriverOptions): ClosableFlowDriver
             await res.body.dump();
             return { status: res.statusCode, error: null };
           } catch (err) {
-            const code =
-              (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-            return { status: null, error: code ?? (err as Error).message };
+            const code = errorCode(err) ?? (isRecord(err) ? errorCode(err.cause) : undefined);
+            return { status: null, error: code ?? errorMessage(err) };
           }
         })();
-        if (probes.size >= MAX_CACHED_PROBES) probes.delete(probes.keys().next().value as string);
+        const oldest = probes.keys().next();
+        if (probes.size >= MAX_CACHED_PROBES && !oldest.done) probes.delete(oldest.value);
         probes.set(url, pending);
       }
       return pending;

@@ -10,8 +10,8 @@
  * It listens on 127.0.0.1 only: a sink inside a cluster cannot reach it.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readTruncated } from '../read-bounded.ts';
+import { boundPort } from '../../../src/guards.ts';
 
 /** Requests remembered; older ones are dropped first. */
 export const MAX_MOCK_REQUESTS = 1_000;
@@ -73,7 +73,7 @@ export async function startMockApp(): Promise<MockApp> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  const port = boundPort(server.address());
   return {
     url: `http://127.0.0.1:${port}`,
     requests,

@@ -36,6 +36,7 @@ import type { EventsOptions, SinkClient, SinkInfo } from '../sink-client.ts';
 import { createFlowDriver, type FlowMailTransport, type HttpRouter } from './flow-driver.ts';
 import { startMockApp, type MockApp } from './mock-app.ts';
 import { systemClock } from '../system-clock.ts';
+import { codeOrMessage, errorMessage } from '../../../src/guards.ts';
 
 /** How long the event feed may take to say hello before the sink counts as unreachable. */
 export const FEED_CONNECT_TIMEOUT_MS = 15_000;
@@ -77,10 +78,10 @@ export interface RunFlowsOptions {
   signal: AbortSignal;
   /** Registers a cleanup with the interrupt handler; returns the unregister function. */
   registerCleanup(label: string, run: () => Promise<void>): () => void;
-  onStatus?(line: string): void;
+  onStatus?: (line: string) => void;
   onStep?(flow: FlowSpec, result: StepResult): void;
   clock?: Clock;
-  readFile?(path: string): Promise<string>;
+  readFile?: (path: string) => Promise<string>;
   /** Tests: a fake SMTP transport. */
   transport?: FlowMailTransport;
   newRunId?(): string;
@@ -110,11 +111,10 @@ export async function loadFlows(
     try {
       source = await read(file);
     } catch (err) {
-      throw evError(
-        'EV_ERR_FILE_READ',
-        `cannot read flow file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-        { hint: 'check the path', cause: err },
-      );
+      throw evError('EV_ERR_FILE_READ', `cannot read flow file ${file}: ${codeOrMessage(err)}`, {
+        hint: 'check the path',
+        cause: err,
+      });
     }
     try {
       flows.push(parseFlow(source, file));
@@ -211,11 +211,9 @@ function waitForHello(
       clock.clearTimeout(timer);
       const e = isEmailValidateError(err)
         ? err
-        : evError(
-            'EV_ERR_SINK_UNREACHABLE',
-            `the sink's event feed failed: ${(err as Error).message}`,
-            { cause: err },
-          );
+        : evError('EV_ERR_SINK_UNREACHABLE', `the sink's event feed failed: ${errorMessage(err)}`, {
+            cause: err,
+          });
       helloReject(e);
       onFailure(e);
     });
@@ -306,7 +304,7 @@ export async function runFlowFiles(options: RunFlowsOptions): Promise<RunReport>
       try {
         await release();
       } catch (err) {
-        status(`warning: cleanup failed: ${(err as Error).message}`);
+        status(`warning: cleanup failed: ${errorMessage(err)}`);
       }
     }
     for (const u of unregisters) u();
@@ -390,7 +388,7 @@ async function runOne(flow: FlowSpec, ctx: RunContext): Promise<FlowResult> {
   } catch (err) {
     const e = isEmailValidateError(err)
       ? err
-      : evError('EV_ERR_FLOW_STEP', (err as Error).message, { cause: err });
+      : evError('EV_ERR_FLOW_STEP', errorMessage(err), { cause: err });
     return {
       file: flow.file,
       name: flow.name,

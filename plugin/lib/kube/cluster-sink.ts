@@ -38,6 +38,7 @@ import { isPodReady, waitForSinkReady } from './readiness.ts';
 import { retryTransient, transientLabel } from './transient.ts';
 import { ephemeralDeployment } from './ephemeral-namespace.ts';
 import { systemClock } from '../system-clock.ts';
+import { errorMessage } from '../../../src/guards.ts';
 
 export { readSinkBundle };
 
@@ -91,6 +92,10 @@ export interface CreateSinkOptions {
   /** How long to wait for readiness, e.g. `2m` (default). */
   wait?: string;
   serviceMonitor?: boolean;
+  /** The sink's `--release-to` (validated by the caller; the sink checks it again). */
+  releaseTo?: string;
+  /** The sink's `--cors-origin`. */
+  corsOrigin?: string;
   onStatus?: (line: string) => void;
   signal?: AbortSignal;
   /**
@@ -195,6 +200,8 @@ export async function createSink(
     replicas,
     ...(options.rules !== undefined ? { rules: options.rules } : {}),
     serviceMonitor: options.serviceMonitor ?? false,
+    ...(options.releaseTo ? { releaseTo: options.releaseTo } : {}),
+    ...(options.corsOrigin ? { corsOrigin: options.corsOrigin } : {}),
   });
 
   // Cleanup on failure or Ctrl-C removes only what this run brought into being.
@@ -280,7 +287,7 @@ async function applyOptional(
     await client.apply(obj);
   } catch (err) {
     status(
-      `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${(err as Error).message}`,
+      `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${errorMessage(err)}`,
     );
   }
 }

@@ -34,8 +34,8 @@ export interface EphemeralDeployment {
    * interrupt handler before the first object is created.
    */
   apply(objects: KubeObject[], signal?: AbortSignal): Promise<void>;
-  /** Removes what was created (nothing when nothing was). */
-  destroy(): Promise<void>;
+  /** Removes what was created (nothing when nothing was); may be passed around unbound. */
+  destroy: () => Promise<void>;
   /** Unregisters from the interrupt handler: what was created is meant to stay (or the caller removes it). */
   release(): void;
 }

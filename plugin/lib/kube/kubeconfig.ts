@@ -20,6 +20,7 @@ import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/c
 import { evError } from '../../../src/errors.ts';
 import { parseDuration } from '../../../src/cluster-meta.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
+import { errorMessage } from '../../../src/guards.ts';
 
 /** The process-level inputs of resolution, injectable for tests. */
 export interface KubeconfigEnvironment {
@@ -217,7 +218,7 @@ function loadOne(file: string, env: KubeconfigEnvironment): KubeConfig | null {
   } catch (err) {
     throw evError(
       'EV_ERR_KUBECONFIG_INVALID',
-      `cannot read kubeconfig ${file}: ${(err as Error).message}`,
+      `cannot read kubeconfig ${file}: ${errorMessage(err)}`,
       { hint: "check the file's permissions.", cause: err },
     );
   }
@@ -229,7 +230,7 @@ function loadOne(file: string, env: KubeconfigEnvironment): KubeConfig | null {
   } catch (err) {
     throw evError(
       'EV_ERR_KUBECONFIG_INVALID',
-      `kubeconfig ${file} is not valid: ${firstLine((err as Error).message)}`,
+      `kubeconfig ${file} is not valid: ${firstLine(errorMessage(err))}`,
       {
         hint: 'check it with `kubectl config view --kubeconfig FILE`.',
         cause: err,

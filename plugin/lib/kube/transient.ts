@@ -7,6 +7,7 @@
  */
 import type { Clock } from '../../../src/clock.ts';
 import { retry } from '../../../src/retry.ts';
+import { causeOf, codeInCauses } from '../../../src/guards.ts';
 
 /** Statuses a real API server (or the proxy in front of it) uses for "not now": throttled, failed, unavailable, gateway trouble. */
 export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
@@ -41,14 +42,15 @@ interface HttpFailure {
 }
 
 function isHttpFailure(e: unknown): e is HttpFailure {
-  const x = e as { code?: unknown; headers?: unknown } | null;
+  if (typeof e !== 'object' || e === null) return false;
+  const code: unknown = Reflect.get(e, 'code');
+  const headers: unknown = Reflect.get(e, 'headers');
   return (
-    !!x &&
-    typeof x.code === 'number' &&
-    x.code >= 100 &&
-    x.code < 600 &&
-    typeof x.headers === 'object' &&
-    x.headers !== null
+    typeof code === 'number' &&
+    code >= 100 &&
+    code < 600 &&
+    typeof headers === 'object' &&
+    headers !== null
   );
 }
 
@@ -57,19 +59,13 @@ function httpFailure(err: unknown): HttpFailure | undefined {
   let e: unknown = err;
   for (let i = 0; i < 8 && e; i++) {
     if (isHttpFailure(e)) return e;
-    e = (e as { cause?: unknown }).cause;
+    e = causeOf(e);
   }
   return undefined;
 }
 
 function networkCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let i = 0; i < 8 && e; i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return codeInCauses(err, (code) => TRANSIENT_NETWORK_CODES.has(code));
 }
 
 /** True for 429, 5xx gateway/server errors and a connection lost mid-request. */
@@ -81,7 +77,7 @@ export function isTransient(err: unknown): boolean {
   let e: unknown = err;
   for (let i = 0; i < 8 && e; i++) {
     if (e instanceof Error && /other side closed|socket hang up/i.test(e.message)) return true;
-    e = (e as { cause?: unknown }).cause;
+    e = causeOf(e);
   }
   return false;
 }

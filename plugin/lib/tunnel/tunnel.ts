@@ -12,6 +12,7 @@ import { sleep, type Clock } from '../../../src/clock.ts';
 import { backoffDelay } from '../../../src/limits/backoff.ts';
 import { systemClock } from '../system-clock.ts';
 import { openPortForward, type ForwardStream, type PortForwardRequest } from './port-forward.ts';
+import { errorMessage } from '../../../src/guards.ts';
 
 /** Retry schedule for opening a forward: fast first retry, capped, and a deadline so a dead sink fails the command. */
 export const DEFAULT_RETRY = Object.freeze({ initialMs: 100, maxMs: 2_000, deadlineMs: 30_000 });
@@ -132,7 +133,7 @@ export class Tunnel {
         return;
       } catch (err) {
         this.stats.forwardErrors++;
-        const message = (err as Error).message;
+        const message = errorMessage(err);
         this.emit({ type: 'forward-error', pod, attempt, error: message });
         const delay = backoffDelay(attempt, {
           baseMs: retry.initialMs,

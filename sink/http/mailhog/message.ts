@@ -73,7 +73,7 @@ export interface MailhogMessage {
 /** latin1 (byte) string to the UTF-8 text Go's JSON encoder would emit (invalid bytes become U+FFFD). */
 function utf8(bytes: string): string {
   // Fast path: pure ASCII needs no conversion.
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- the ASCII range as a range, starting at NUL
   return /^[\x00-\x7f]*$/.test(bytes) ? bytes : Buffer.from(bytes, 'latin1').toString('utf8');
 }
 

@@ -226,6 +226,10 @@ describe('check: broken services stop the run early with the cause', function ()
           return true;
         });
         assert.ok(readFileSync(o.out!, 'utf8').trim().split('\n').length < 250);
+        assert.ok(
+          calls > 0 && calls < 1000,
+          `the provider was asked ${calls} times, not for all 1,000`,
+        );
       } finally {
         t.cleanup();
       }

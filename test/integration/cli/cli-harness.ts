@@ -2,6 +2,7 @@
  * Runs the built CLI (`plugin/bin/run.js`, which loads dist/) as a child
  * process, the way a user or kubectl does, and collects its output.
  */
+import { hookState } from '../../support/hook-state.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -21,7 +22,15 @@ export interface CliResult {
 /** Environment without the user's sink / token / colour settings. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ['EV_SINK', 'EV_TOKEN', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG', 'KUBECONFIG'])
+  for (const k of [
+    'EV_SINK',
+    'EV_TOKEN',
+    'FORCE_COLOR',
+    'NO_COLOR',
+    'DEBUG',
+    'KUBECONFIG',
+    'COLUMNS',
+  ])
     delete env[k];
   return { ...env, ...extra };
 }
@@ -129,7 +138,7 @@ export interface FakeClusterPerTest {
 
 /** Mocha hooks: starts a fake API server before each test and closes it after. */
 export function useFakeClusterPerTest(): FakeClusterPerTest {
-  const cluster = {} as FakeClusterPerTest;
+  const cluster = hookState<FakeClusterPerTest>();
   beforeEach(async () => {
     cluster.fake = await startFakeKube();
     cluster.env = { KUBECONFIG: cluster.fake.kubeconfigPath };

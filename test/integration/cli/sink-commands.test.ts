@@ -199,7 +199,9 @@ describe('CLI against an embedded sink (--sink)', function () {
       direct: true,
     });
     assert.equal(onTty.code, 0, onTty.stderr + onTty.stdout);
+    // eslint-disable-next-line no-control-regex -- asserting on terminal colour escapes
     assert.match(onTty.stdout, /\u001b\[31m\u001b\[1mREJECTED/, 'rejections red and bold');
+    // eslint-disable-next-line no-control-regex -- asserting on terminal colour escapes
     assert.match(onTty.stdout, /\u001b\[32mRECEIVED/, 'received green');
     const noColor = await runCli(['-qec', command, '/dev/null'], {
       script: '/usr/bin/script',
@@ -410,6 +412,20 @@ describe('CLI against an embedded sink (--sink)', function () {
     assert.deepEqual(
       jsonLines<SinkEvent<'message.received'>>(re.stdout).map((e) => e.data.subject),
       ['Plain plain+7@example.com'],
+    );
+    const listRe = JSON.parse(
+      (await runCli(['messages', 'list', ...target, '--to', '/^plain\\+7@/', '-o', 'json'])).stdout,
+    ) as MessageList;
+    assert.deepEqual(
+      listRe.items.map((m) => m.subject),
+      ['Plain plain+7@example.com'],
+      'messages list takes /…/ as tail does',
+    );
+    const badList = await runCli(['messages', 'list', ...target, '--subject', '/a(?=b)/']);
+    assert.equal(badList.code, 2, badList.stderr);
+    assert.match(
+      badList.stderr,
+      /^error: --subject is not a valid regular expression: it uses lookahead/,
     );
     const follow = await runUntil(
       ['tail', ...target, '-f', '-o', 'json', '--to', 'plainn7@'],

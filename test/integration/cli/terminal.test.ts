@@ -205,6 +205,7 @@ describe('the terminal', function () {
 
       const frames = r.stdout
         .split(/\r|\n/)
+        // eslint-disable-next-line no-control-regex -- removing the erase-line escape of a progress line
         .map((l) => l.replace(/\u001b\[K/g, ''))
         .filter((l) => /\d+\/1,200 sent/.test(l));
       assert.ok(frames.length >= 2, r.stdout);

@@ -211,7 +211,12 @@ describe('cluster: every object the plugin creates reads back (real kubectl) as 
         smtpProbe: false,
         mailFrom: 'probe@example.com',
         smtpPort: 25,
-      } as never,
+        allowPrivateMx: false,
+        greylistRetries: 0,
+        greylistDelayMs: 0,
+        greylistMaxMs: 0,
+        smtpTimeoutMs: 1000,
+      },
       limits: {
         concurrency: 4,
         rate: null,

@@ -8,7 +8,7 @@ import { createSink, openClusterSink } from '../../../plugin/lib/kube/cluster-si
 import { connect } from '../../../plugin/lib/kube/adapter.ts';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { MANAGED_BY_LABEL } from '../../../src/cluster-meta.ts';
-import { runCli, spawnCli } from './helpers.ts';
+import { runCli } from './helpers.ts';
 
 const NAMESPACED = [
   'deployments',

@@ -535,25 +535,25 @@ describe('fake-kube API (client-node)', function () {
 
   it('KubernetesObjectApi (discovery-driven) handles NetworkPolicy, ServiceMonitor and Service with server-side apply', async () => {
     const { objects } = clients(kube);
-    const specs: k8s.KubernetesObject[] = [
+    const specs: Array<k8s.KubernetesObject & { spec: object }> = [
       {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
         metadata: { name: 'np', namespace: 'default' },
         spec: { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] },
-      } as k8s.KubernetesObject,
+      },
       {
         apiVersion: 'monitoring.coreos.com/v1',
         kind: 'ServiceMonitor',
         metadata: { name: 'sm', namespace: 'default' },
         spec: { selector: { matchLabels: { app: 'x' } }, endpoints: [{ port: 'http' }] },
-      } as k8s.KubernetesObject,
+      },
       {
         apiVersion: 'v1',
         kind: 'Service',
         metadata: { name: 'svc', namespace: 'default' },
         spec: { selector: { app: 'x' }, ports: [{ name: 'smtp', port: 25, targetPort: 2525 }] },
-      } as k8s.KubernetesObject,
+      },
     ];
     for (const spec of specs) {
       const created = await objects.patch(

@@ -288,13 +288,32 @@ describe('sink: delay rules', () => {
     const rules = new RulesEngine({
       source: 'rules:\n  - { name: slow, stage: mail, delay: 2s }\n',
     });
+    const summary: MessageSummary = {
+      id: 'x',
+      time: new Date(0).toISOString(),
+      envelope: {
+        helo: '',
+        mailFrom: null,
+        rcptTo: [],
+        clientAddress: '',
+        tls: false,
+        authUser: null,
+      },
+      from: null,
+      to: [],
+      subject: null,
+      messageId: null,
+      size: 0,
+      parsed: false,
+      parseError: null,
+    };
     const server = createSmtpFront({
       config,
       rules,
       logger: silentLogger,
       sleep,
       hooks: {
-        ingest: () => ({ id: 'x' }) as MessageSummary,
+        ingest: () => summary,
         refused() {},
         connectionOpened() {},
         connectionClosed() {},

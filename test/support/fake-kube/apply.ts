@@ -11,6 +11,7 @@
  * writes are not recorded.
  */
 import { mergeKeyFor, strategicMerge } from './patch.ts';
+import { valueText } from './value-text.ts';
 import { clone } from './store.ts';
 import type { KubeObject } from './store.ts';
 import { KubeStatusError } from './status.ts';
@@ -154,8 +155,8 @@ function readManagers(obj: KubeObject): ManagerEntry[] {
   for (const raw of obj.metadata.managedFields ?? []) {
     if (!isObject(raw)) continue;
     out.push({
-      manager: String(raw.manager ?? ''),
-      operation: String(raw.operation ?? 'Update'),
+      manager: valueText(raw.manager ?? ''),
+      operation: valueText(raw.operation ?? 'Update'),
       apiVersion: typeof raw.apiVersion === 'string' ? raw.apiVersion : undefined,
       time: typeof raw.time === 'string' ? raw.time : undefined,
       subresource: typeof raw.subresource === 'string' ? raw.subresource : undefined,

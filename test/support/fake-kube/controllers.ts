@@ -243,8 +243,7 @@ export class WorkloadControllers {
       .list(this.rsRt, ns)
       .filter((rs) => ownedBy(rs, d as KubeObject)) as Obj[];
     const replicas = d.spec.replicas ?? 1;
-    let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash) as
-      Obj | undefined;
+    let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
     const revision = String(
       1 +
         Math.max(

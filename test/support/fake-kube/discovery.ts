@@ -47,7 +47,7 @@ export function apiGroupListDoc(): unknown {
   };
 }
 
-export function apiGroupDoc(group: string): unknown | undefined {
+export function apiGroupDoc(group: string): unknown {
   const g = groupsInOrder().find((x) => x.group === group);
   if (!g) return undefined;
   const gv = { groupVersion: `${g.group}/${g.version}`, version: g.version };
@@ -60,7 +60,7 @@ export function apiGroupDoc(group: string): unknown | undefined {
   };
 }
 
-export function resourceListDoc(group: string, version: string): unknown | undefined {
+export function resourceListDoc(group: string, version: string): unknown {
   const types = RESOURCE_TYPES.filter((r) => r.group === group && r.version === version);
   if (types.length === 0) return undefined;
   const resources: unknown[] = [];

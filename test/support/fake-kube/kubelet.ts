@@ -100,7 +100,8 @@ export class Kubelet implements PodTerminator, KubeletHost {
       const uid = pod.metadata.uid as string;
       const worker = this.workers.get(uid);
       if (ev.type === 'DELETED') {
-        if (worker) this.stop(worker, 0);
+        // stop() records its own failures and is tracked in `stopping`.
+        if (worker) void this.stop(worker, 0);
         return;
       }
       if (worker) {

@@ -14,6 +14,7 @@
  * Only `enforce` is modelled; `audit` and `warn` labels are accepted and
  * ignored (warnings are response headers that our clients never read).
  */
+import { valueText } from './value-text.ts';
 
 type Obj = Record<string, any>;
 
@@ -88,7 +89,7 @@ function podOrContainer(
     if (good(podValue)) podOk = true;
     else {
       badSetters.push('pod');
-      badValues.push(String(podValue));
+      badValues.push(valueText(podValue));
     }
   }
   const explicit: string[] = [];
@@ -98,7 +99,7 @@ function podOrContainer(
     if (v !== undefined && v !== null) {
       if (!good(v)) {
         explicit.push(String(c.name));
-        badValues.push(String(v));
+        badValues.push(valueText(v));
       }
     } else if (!podOk) {
       implicit.push(String(c.name));
@@ -188,7 +189,7 @@ const CHECKS: readonly Check[] = [
           v !== 'runtime/default' &&
           !String(v).startsWith('localhost/')
         )
-          bad.push(`${k}="${v}"`);
+          bad.push(`${k}="${valueText(v)}"`);
       }
       return bad.length
         ? { reason: 'forbidden AppArmor profile', detail: bad.join(', ') }

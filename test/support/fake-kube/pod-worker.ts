@@ -790,13 +790,13 @@ export class PodWorker {
       for (const t of c.timers) clearTimeout(t);
       c.timers.clear();
     }
-    const running = this.containers.filter((c) => c.proc && c.exited);
+    const running = this.containers.filter((c) => c.proc && c.exited !== undefined);
     for (const c of running) c.proc?.kill('SIGTERM');
     const graceMs = Math.min(Math.max(0, graceSeconds) * 1000, this.kubelet.opts.maxGraceMs);
     const killer = setTimeout(() => {
       for (const c of running) c.proc?.kill('SIGKILL');
     }, graceMs);
-    await Promise.all(running.map((c) => c.exited));
+    await Promise.all(running.map((c) => c.exited ?? Promise.resolve()));
     clearTimeout(killer);
     for (const c of this.containers) {
       // Read-only root filesystems (chmod 555) must be writable again to be removed.

@@ -3,6 +3,7 @@
  * (`metadata.name=x`, `status.phase!=Running`) as the API server parses them
  * from query strings, plus `LabelSelector` objects (matchLabels/matchExpressions).
  */
+import { valueText } from './value-text.ts';
 import { badRequest } from './status.ts';
 
 export type Requirement =
@@ -212,7 +213,7 @@ function fieldValue(obj: Record<string, unknown>, path: string): string {
     if (cur === null || typeof cur !== 'object') return '';
     cur = (cur as Record<string, unknown>)[seg];
   }
-  return cur === undefined || cur === null ? '' : String(cur);
+  return cur === undefined || cur === null ? '' : valueText(cur);
 }
 
 export function validateFieldSelector(reqs: readonly FieldRequirement[], kind: string): void {

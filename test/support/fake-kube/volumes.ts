@@ -6,6 +6,7 @@
  * envFrom), and the mountPath -> host directory map used to rewrite absolute
  * container paths in command, args, env values and workingDir.
  */
+import { valueText } from './value-text.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { resolveResource } from './resources.ts';
@@ -73,11 +74,11 @@ export function fieldRefValue(pod: Obj, fieldPath: string): string | undefined {
       return pod.status?.podIP;
     case 'metadata.labels':
       return Object.entries(pod.metadata?.labels ?? {})
-        .map(([k, v]) => `${k}="${v}"`)
+        .map(([k, v]) => `${k}="${valueText(v)}"`)
         .join('\n');
     case 'metadata.annotations':
       return Object.entries(pod.metadata?.annotations ?? {})
-        .map(([k, v]) => `${k}="${v}"`)
+        .map(([k, v]) => `${k}="${valueText(v)}"`)
         .join('\n');
     default:
       return undefined;

@@ -335,7 +335,7 @@ describe('check/SmtpStage (fake transport, fake clock)', () => {
   it('holds per-provider concurrency across domains sharing an MX provider', async () => {
     const t = fakeSmtp(() => ({ code: 550, message: 'no' }));
     const s = stage(t, new FakeClock());
-    const google = (d: string): DomainDns => ({
+    const google = (_domain: string): DomainDns => ({
       status: 'ok',
       implicitMx: false,
       mx: [

@@ -7,7 +7,7 @@ import {
   type ExpectationOutcome,
 } from '../../../src/flow/expectations.ts';
 import { parseFlow } from '../../../src/flow/parse.ts';
-import type { ExpectEventStep, ExpectStep, StepAction } from '../../../src/flow/types.ts';
+import type { ExpectStep, StepAction } from '../../../src/flow/types.ts';
 import type { TemplateVars } from '../../../src/flow/template.ts';
 import { analysis, FakeSink } from './helpers.ts';
 
@@ -83,9 +83,17 @@ const MATCHERS: Array<{
   actual: RegExp;
 }> = [
   {
-    name: 'recipient (exact, case-insensitive)',
+    name: 'recipient (text: case-insensitive substring, + literal)',
     yaml: `to: 'User+{{run.id}}@Example.test'`,
     good: { to: ['user+r1@example.test'] },
+    bad: { to: ['userr1@example.test'] },
+    field: 'to',
+    actual: /userr1@example\.test/,
+  },
+  {
+    name: 'recipient (anchored regex: exactly one address)',
+    yaml: `to: '/^user\\+{{run.id}}@example\\.test$/'`,
+    good: { to: ['User+r1@example.test'] },
     bad: { to: ['otheruser+r1@example.test'] },
     field: 'to',
     actual: /otheruser\+r1@example\.test/,

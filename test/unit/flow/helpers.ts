@@ -84,7 +84,7 @@ export class FakeSink {
   }
 
   event<T extends SinkEvent['type']>(type: T, data: SinkEvent<T>['data']): SinkEvent<T> {
-    const e = { seq: ++this.#seq, time: '2026-11-28T00:00:00.000Z', type, data } as SinkEvent<T>;
+    const e: SinkEvent<T> = { seq: ++this.#seq, time: '2026-11-28T00:00:00.000Z', type, data };
     this.history.ingest(e);
     return e;
   }

@@ -138,13 +138,15 @@ describe('flow reports', () => {
 
   it('text: control characters from mail content never reach the terminal', () => {
     const text = renderTextReport(report());
-    // eslint-disable-next-line no-control-regex
+    // eslint-disable-next-line no-control-regex -- asserting no control character is left
     assert.doesNotMatch(text.replace(/\n/g, ''), /[\u0000-\u001f]/);
     assert.match(text, /e\\u0000\\u001b\[31m/);
   });
 
   it('text: colours only when asked', () => {
+    // eslint-disable-next-line no-control-regex -- asserting on terminal colour escapes
     assert.doesNotMatch(renderTextReport(report()), /\u001b\[3/);
+    // eslint-disable-next-line no-control-regex -- as above
     assert.match(renderTextReport(report(), { color: true }), /\u001b\[31m✗\u001b\[0m/);
   });
 

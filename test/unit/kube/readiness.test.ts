@@ -618,7 +618,7 @@ describe('readiness', () => {
 
   it('defect 5: a 429 (honouring Retry-After), a 503 and a reset connection during the wait are retried; a 403 is not', async () => {
     const clock = new FakeClock();
-    const faults: unknown[] = [
+    const faults: Error[] = [
       apiError(429, { 'retry-after': '3' }),
       apiError(503, {}),
       resetError(),
