@@ -39,6 +39,9 @@ export const SEA_OUTPUT = join(root, 'dist', 'sea', 'kubectl-email_validate');
 /** The fuse Node.js looks for to know a blob was injected (documented with the SEA feature). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
+/** LIEF's warning about an unnamed ELF note section (postject's injection prints it; harmless). */
+const LIEF_NOTE_WARNING = /^warning: Can't find string offset for section name/;
+
 /** The platforms a SEA is built for here: the binary is the machine's own Node.js. */
 export const SEA_PLATFORMS = ['linux-x64'] as const;
 
@@ -99,8 +102,17 @@ export async function buildSea(out: string = SEA_OUTPUT): Promise<string> {
     rmSync(out, { force: true });
     copyFileSync(node, out);
     chmodSync(out, 0o755);
-    // postject prints LIEF's harmless ELF note warnings on stderr; they are not errors.
-    await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+    // LIEF (inside postject) warns through console.warn about ELF note sections it
+    // cannot name, a dozen lines on every build; harmless, so those lines are dropped.
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (!(typeof args[0] === 'string' && LIEF_NOTE_WARNING.test(args[0]))) warn(...args);
+    };
+    try {
+      await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+    } finally {
+      console.warn = warn;
+    }
     return out;
   } finally {
     rmSync(work, { recursive: true, force: true });
