@@ -86,7 +86,11 @@ describe('address/lists', () => {
       ['a', 'b'.repeat(257), 1000, 1001],
     ];
     for (const [a, b, max, want] of cases)
-      assert.equal(damerauLevenshtein(a, b, max), want, `${a.slice(0, 10)} / ${b.slice(0, 10)} / ${max}`);
+      assert.equal(
+        damerauLevenshtein(a, b, max),
+        want,
+        `${a.slice(0, 10)} / ${b.slice(0, 10)} / ${max}`,
+      );
   });
 });
 
