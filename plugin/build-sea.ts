@@ -6,10 +6,11 @@
  *   npm run build:sea       (after `npm run build`; writes dist/sea/kubectl-email_validate)
  *   node plugin/build-sea.ts [--out FILE]
  *
- * Steps: `node plugin/build.ts sea` bundles the CLI into one CommonJS script
- * (dist/sea/sea.cjs; the pinned Node 24 runs only CommonJS as a SEA's main) and the
- * worker threads into ES modules; `node --experimental-sea-config` turns the script,
- * its V8 code cache and the assets (the sink and checker bundles `up` and
+ * Steps: `node plugin/build.ts sea` bundles the runner into one CommonJS script
+ * (dist/sea/sea.cjs; the pinned Node 24 runs only CommonJS as a SEA's main), makes
+ * V8's code cache of the commands bundle and bundles the worker threads into ES
+ * modules; `node --experimental-sea-config` turns the script, its code cache and the
+ * assets (the commands bundle and its cache, the sink and checker bundles `up` and
  * `check --in-cluster` ship into pods, the worker bundles) into a blob; postject
  * injects the blob into the copy of the binary (Node 24 has no `--build-sea` yet).
  */
@@ -32,6 +33,12 @@ import { inject } from 'postject';
 import { SHIPPED_BUNDLES } from './lib/built-bundle.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** SEA asset keys of the commands bundle (dist/cli/commands.cjs) and of V8's code cache for it (build.ts, step `sea`). */
+export const SEA_COMMANDS_ASSET = 'cli/commands.cjs';
+export const SEA_COMMANDS_CACHE_ASSET = 'cli/commands.cjs.cache';
+/** Where build.ts writes that code cache, relative to the package root. */
+export const SEA_COMMANDS_CACHE_FILE = 'dist/sea/commands.cjs.cache';
 
 /** Where `npm run build:sea` writes the executable. */
 export const SEA_OUTPUT = join(root, 'dist', 'sea', 'kubectl-email_validate');
@@ -77,6 +84,8 @@ export async function buildSea(out: string = SEA_OUTPUT): Promise<string> {
   try {
     const assets: Record<string, string> = {};
     for (const path of SHIPPED_BUNDLES) assets[path] = join(root, 'dist', path);
+    assets[SEA_COMMANDS_ASSET] = join(root, 'dist', 'cli', 'commands.cjs');
+    assets[SEA_COMMANDS_CACHE_ASSET] = join(root, SEA_COMMANDS_CACHE_FILE);
     // The worker bundles `build.ts sea` wrote (their keys are their paths under dist/sea/).
     for (const name of readdirSync(join(root, 'dist', 'sea', 'workers')))
       assets[`workers/${name}`] = join(root, 'dist', 'sea', 'workers', name);

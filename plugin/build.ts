@@ -28,8 +28,14 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { buildUi, UI_GZIP_BUDGET_BYTES, type UiBuild } from './build-ui.ts';
+import {
+  SEA_COMMANDS_ASSET,
+  SEA_COMMANDS_CACHE_ASSET,
+  SEA_COMMANDS_CACHE_FILE,
+} from './build-sea.ts';
 import { SEA_CHECK_WORKER_ASSET } from './lib/check/worker.ts';
 import { SEA_PARSE_WORKER_ASSET } from '../sink/parse-worker.ts';
 
@@ -323,27 +329,60 @@ async function bundleCli(uiAssets: Record<string, string>): Promise<void> {
   });
 }
 
+/** How the single executable evaluates commands.cjs (an asset): as CommonJS, the same text its code cache was made from. */
+const SEA_COMMANDS_WRAPPER = [
+  '(function (exports, require, module, __filename, __dirname) {',
+  '\n})',
+];
+
 /**
- * The single executable's main script: one file (a SEA runs one script and
- * cannot require files), runner and commands together; it runs the CLI when
- * started as a SEA. plugin/build-sea.ts makes the executable from it.
+ * The single executable's main script: the runner as in the script form (a SEA runs
+ * one CommonJS script and cannot require files), started when it runs as a SEA. The
+ * commands bundle is the script form's commands.cjs, embedded as an asset with a V8
+ * code cache made here (by the same Node binary the SEA is made of) and compiled on
+ * the first command run; `--help` never reads it. plugin/build-sea.ts makes the
+ * executable from these files.
  */
-async function bundleSea(uiAssets: Record<string, string>): Promise<void> {
+async function bundleSea(): Promise<void> {
   const { pjson, manifest, ids } = embeddedData();
+  const shared = await runnerModules();
+  const key = (f: string) => (f === '@oclif/core' ? f : relative(root, f));
   const entry = [
-    `import { isSea } from 'node:sea';`,
+    `import { getAsset, isSea } from 'node:sea';`,
+    `import { Script } from 'node:vm';`,
     `import { dirname } from 'node:path';`,
+    ...shared.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`),
     `import { runCli } from ${JSON.stringify(join(root, 'plugin', 'cli.ts'))};`,
-    `const embedded = { pjson: ${pjson}, manifest: ${manifest}, commands: ${commandLoaders(ids)} };`,
+    `const shared = { get '@oclif/core'() { return require('@oclif/core'); }, ${shared.map((f, i) => `${JSON.stringify(key(f))}: m${i}`).join(', ')} };`,
+    `let commands;`,
+    `const requireCommands = () => {`,
+    `  if (commands) return commands;`,
+    `  const text = ${JSON.stringify(SEA_COMMANDS_WRAPPER[0])} + getAsset(${JSON.stringify(SEA_COMMANDS_ASSET)}, 'utf8') + ${JSON.stringify(SEA_COMMANDS_WRAPPER[1])};`,
+    `  const cachedData = new Uint8Array(getAsset(${JSON.stringify(SEA_COMMANDS_CACHE_ASSET)}));`,
+    `  const fn = new Script(text, { filename: 'commands.cjs', cachedData }).runInThisContext();`,
+    `  const m = { exports: {} };`,
+    // commands.cjs asks './cli.cjs' for the runner's shared modules, and Node for built-ins.
+    `  fn.call(m.exports, m.exports, (id) => (id === './cli.cjs' ? { shared } : require(id)), m, process.execPath, dirname(process.execPath));`,
+    `  return (commands = m.exports);`,
+    `};`,
+    `const load = (id) => () => requireCommands().commands[id]();`,
+    `const embedded = { pjson: ${pjson}, manifest: ${manifest}, commands: Object.fromEntries(${JSON.stringify(ids)}.map((id) => [id, load(id)])) };`,
     // argv is [exe, exe, ...words]; root is only a place for oclif, nothing is read from it.
     `if (isSea()) void runCli(embedded, process.argv.slice(2), { root: dirname(process.execPath), argv0: process.execPath });`,
   ].join('\n');
   await build({
-    ...cjsOptions(uiAssets),
+    ...cjsOptions({}),
     stdin: { contents: entry, resolveDir: root, sourcefile: 'sea-entry.ts', loader: 'ts' },
+    define: {},
     outfile: join(root, SEA_BUNDLE),
-    plugins: [importMetaUrl],
+    plugins: [lazyRequire, ejsPlainText, wslUtilsLight, importMetaUrl],
   });
+  // V8's code cache of the commands bundle, for this Node binary (a stale one is rejected, then compiled).
+  const commandsText = readFileSync(join(root, COMMANDS_BUNDLE), 'utf8');
+  const cache = new Script(SEA_COMMANDS_WRAPPER[0] + commandsText + SEA_COMMANDS_WRAPPER[1], {
+    filename: 'commands.cjs',
+  }).createCachedData();
+  writeFileSync(join(root, SEA_COMMANDS_CACHE_FILE), cache);
   // Worker threads start from a data: URL there (no file to be relative to): require() from the executable's place.
   const banner = {
     js: "import { createRequire as __evCreateRequire } from 'node:module'; const require = __evCreateRequire(process.execPath);",
@@ -402,8 +441,8 @@ const steps: Record<string, () => Promise<string>> = {
     return `CLI bundles (${CLI_BUNDLE}, ${COMMANDS_BUNDLE})`;
   },
   sea: async () => {
-    ui ??= await buildUi(root);
-    await bundleSea(ui.assets);
+    if (!existsSync(join(root, COMMANDS_BUNDLE))) await steps.cli();
+    await bundleSea();
     return `single-executable script (${SEA_BUNDLE})`;
   },
 };
