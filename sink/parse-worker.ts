@@ -2,13 +2,16 @@
  * Runs the full MIME parse and the analysis off the event loop, in a
  * worker_thread, so that mailparser never bounds SMTP ingest throughput.
  *
- * The worker is this very module, re-entered: `new Worker(new URL(import.meta.url))`.
+ * The worker is this very module, re-entered: `new Worker(new URL(import.meta.url))`
+ * (in the single executable, which has no file for it, this module's bundle embedded as
+ * SEA_PARSE_WORKER_ASSET, started as an ES module from a data: URL).
  * Run from source that is parse-worker.ts, from tsc output parse-worker.js, and
  * in the single-file esbuild bundle it is the bundle itself (main.ts starts the
  * sink only on the main thread, and the code at the bottom of this module
  * starts the job loop in the worker). No file next to the bundle is needed.
  */
 import { setPriority } from 'node:os';
+import { getAsset, isSea } from 'node:sea';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { AttachmentMeta } from '../src/protocol.ts';
 import { analyzeParts, parseAttachment, parseParts, parseSnippet } from './message-parse.ts';
@@ -60,6 +63,9 @@ export const PARSE_WORKER_YOUNG_MB = 16;
 export const PARSE_WORKER_CONCURRENCY = 4;
 
 const WORKER_MARK = 'evParseWorker';
+
+/** This module's bundle inside the single executable (plugin/build-sea.ts embeds it). */
+export const SEA_PARSE_WORKER_ASSET = 'workers/parse-worker.mjs';
 
 type Job =
   | { id: number; kind: 'analyze'; raw: Uint8Array }
@@ -178,7 +184,12 @@ export class WorkerParser implements ParseBackend {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL(import.meta.url), {
+    const source = isSea()
+      ? new URL(
+          `data:text/javascript;base64,${Buffer.from(getAsset(SEA_PARSE_WORKER_ASSET)).toString('base64')}`,
+        )
+      : new URL(import.meta.url);
+    const worker = new Worker(source, {
       workerData: { [WORKER_MARK]: true },
       resourceLimits: {
         maxOldGenerationSizeMb: PARSE_WORKER_HEAP_MB,

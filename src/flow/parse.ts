@@ -21,7 +21,7 @@ import {
   MAX_SPAM_SCORE,
   MAX_STEP_TIMEOUT_MS,
 } from './format.ts';
-import { addressMatcher, isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
+import { isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
 import {
   PLACEHOLDER_VARS,
   renderDeep,
@@ -315,13 +315,13 @@ class Checker {
   }
 
   /** A matcher: text or `/regex/`, templated; the regex is compiled with placeholder values now. */
-  matcher(o: Obj, key: string, path: string, kind: 'text' | 'address'): string | null {
+  matcher(o: Obj, key: string, path: string): string | null {
     const v = o[key];
     if (v === undefined || v === null) return null;
-    return this.matcherValue(v, childPath(path, key), kind);
+    return this.matcherValue(v, childPath(path, key));
   }
 
-  matcherValue(v: unknown, path: string, kind: 'text' | 'address'): string | null {
+  matcherValue(v: unknown, path: string): string | null {
     if (typeof v !== 'string' && typeof v !== 'number') {
       this.fail(path, `must be text or a /regular expression/, got ${describe(v)}`);
       return null;
@@ -334,8 +334,7 @@ class Checker {
     if (!this.template(s, path)) return null;
     try {
       const rendered = renderTemplate(s, PLACEHOLDER_VARS);
-      if (kind === 'address') addressMatcher(rendered);
-      else textMatcher(rendered);
+      textMatcher(rendered);
     } catch (err) {
       if (err instanceof MatcherError || err instanceof TemplateError) {
         this.fail(path, err.message);
@@ -720,7 +719,7 @@ function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
     body: c.str(o, 'body', path),
     status:
       o.status === undefined ? ['2xx'] : (c.status(o.status, childPath(path, 'status')) ?? ['2xx']),
-    responseBody: c.matcher(o, 'responseBody', path, 'text'),
+    responseBody: c.matcher(o, 'responseBody', path),
   };
 }
 
@@ -752,7 +751,7 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
         const ip = childPath(hp, name);
         if (v === true) headers.push({ name, value: null });
         else {
-          const m = c.matcherValue(v, ip, 'text');
+          const m = c.matcherValue(v, ip);
           if (m !== null) headers.push({ name, value: m });
         }
       }
@@ -761,20 +760,20 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
   const links: LinkMatcherSpec[] = [];
   for (const [item, ip] of listOf(o.link, childPath(path, 'link'))) {
     if (typeof item === 'string') {
-      const m = c.matcherValue(item, ip, 'text');
+      const m = c.matcherValue(item, ip);
       if (m !== null) links.push({ url: m, status: null });
       continue;
     }
     const lo = c.obj(item, ip, FLOW_FIELDS.link, 'a URL matcher or {url, status}');
     if (!lo) continue;
-    const url = lo.url === undefined ? '/./' : c.matcher(lo, 'url', ip, 'text');
+    const url = lo.url === undefined ? '/./' : c.matcher(lo, 'url', ip);
     const status = lo.status === undefined ? null : c.status(lo.status, childPath(ip, 'status'));
     if (url !== null) links.push({ url, status });
   }
   const attachments: AttachmentMatcherSpec[] = [];
   for (const [item, ip] of listOf(o.attachment, childPath(path, 'attachment'))) {
     if (typeof item === 'string') {
-      const m = c.matcherValue(item, ip, 'text');
+      const m = c.matcherValue(item, ip);
       if (m !== null) attachments.push({ filename: m, contentType: null });
       continue;
     }
@@ -786,8 +785,8 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
     );
     if (!ao) continue;
     attachments.push({
-      filename: c.matcher(ao, 'filename', ip, 'text'),
-      contentType: c.matcher(ao, 'contentType', ip, 'text'),
+      filename: c.matcher(ao, 'filename', ip),
+      contentType: c.matcher(ao, 'contentType', ip),
     });
   }
   let listUnsubscribe = null as MessageCriteria['listUnsubscribe'];
@@ -795,11 +794,11 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
   else if (o.listUnsubscribe === false) listUnsubscribe = 'absent';
   else listUnsubscribe = c.oneOf(o, 'listUnsubscribe', path, LIST_UNSUBSCRIBE_STATES);
   const criteria: MessageCriteria = {
-    to: c.matcher(o, 'to', path, 'address'),
-    from: c.matcher(o, 'from', path, 'address'),
-    subject: c.matcher(o, 'subject', path, 'text'),
-    text: c.matcher(o, 'text', path, 'text'),
-    html: c.matcher(o, 'html', path, 'text'),
+    to: c.matcher(o, 'to', path),
+    from: c.matcher(o, 'from', path),
+    subject: c.matcher(o, 'subject', path),
+    text: c.matcher(o, 'text', path),
+    html: c.matcher(o, 'html', path),
     headers,
     links,
     attachments,
@@ -847,10 +846,10 @@ function checkExpectEvent(c: Checker, body: unknown, path: string): StepAction |
   return {
     kind: 'expectEvent',
     type: type ?? 'rejected',
-    to: c.matcher(o, 'to', path, 'address'),
-    from: c.matcher(o, 'from', path, 'address'),
+    to: c.matcher(o, 'to', path),
+    from: c.matcher(o, 'from', path),
     code,
-    url: c.matcher(o, 'url', path, 'text'),
+    url: c.matcher(o, 'url', path),
     format: c.str(o, 'format', path, { template: false }),
     status: o.status === undefined ? null : c.status(o.status, childPath(path, 'status')),
     count: c.int(o, 'count', path, 1, MAX_SEND_COUNT, 1),
