@@ -1,11 +1,5 @@
 import { terminalLine } from '../../../src/terminal-text.ts';
-import type {
-  BounceData,
-  EnvelopeAddress,
-  MessageSummary,
-  RejectionData,
-  SinkEvent,
-} from '../../../src/protocol.ts';
+import type { EnvelopeAddress, RejectionData, SinkEvent } from '../../../src/protocol.ts';
 import { plain, type Paint, type Style } from './color.ts';
 
 export interface EventLineOptions {
@@ -84,53 +78,56 @@ function reply(d: RejectionData): string {
 function body(event: SinkEvent, paint: Paint): string {
   switch (event.type) {
     case 'message.received': {
-      const m = event.data as MessageSummary;
+      const m = event.data;
       return `${addr(m.envelope.mailFrom)} -> ${recipients(m.envelope.rcptTo)}  ${quoted(m.subject)}  ${paint('dim', `${m.size}B id=${m.id}`)}`;
     }
     case 'message.rejected':
     case 'message.deferred': {
-      const d = event.data as RejectionData;
+      const d = event.data;
       const rule = d.rule ? paint('dim', ` rule=${clean(d.rule)}`) : '';
       return `${clean(d.from) || '<>'} -> ${clean(d.to) || '(none)'}  ${reply(d)} at ${d.stage}${rule}`;
     }
     case 'message.bounced': {
-      const d = event.data as BounceData;
+      const d = event.data;
       return `${clean(d.sender) || '<>'} -> ${clean(d.recipient)}  ${clean(d.status)} ${clean(d.diagnostic)}  ${paint('dim', `id=${d.messageId} dsn=${d.dsnId}`)}`;
     }
     case 'message.analyzed': {
-      const d = event.data as SinkEvent<'message.analyzed'>['data'];
+      const d = event.data;
       const codes = d.analysis.reasons.filter((r) => r.score > 0).map((r) => r.code);
       const extra = d.parseError ? `  parse error: ${clean(d.parseError)}` : '';
       return `id=${d.id}  spam score ${d.analysis.spamScore}${codes.length ? ` (${codes.slice(0, 5).join(', ')})` : ''}  dkim ${d.analysis.dkim.result}${extra}`;
     }
     case 'message.evicted': {
-      const d = event.data as SinkEvent<'message.evicted'>['data'];
+      const d = event.data;
       return `id=${d.id}  store full (${d.reason})`;
     }
     case 'message.deleted':
-      return `id=${(event.data as SinkEvent<'message.deleted'>['data']).id}`;
+      return `id=${event.data.id}`;
     case 'messages.cleared':
-      return `${(event.data as SinkEvent<'messages.cleared'>['data']).count} message(s) removed`;
+      return `${event.data.count} message(s) removed`;
     case 'rules.updated':
-      return `${(event.data as SinkEvent<'rules.updated'>['data']).count} rule(s) active`;
+      return `${event.data.count} rule(s) active`;
     case 'webhook.sent': {
-      const d = event.data as SinkEvent<'webhook.sent'>['data'];
+      const d = event.data;
       return `${clean(d.url)} ${d.format} -> ${d.error ? `error: ${clean(d.error)}` : String(d.status)}  id=${d.messageId}`;
     }
     case 'auth.failed': {
-      const d = event.data as SinkEvent<'auth.failed'>['data'];
+      const d = event.data;
       return `user ${JSON.stringify(clean(d.user, 60))} ${d.mechanism} from ${clean(d.clientAddress)}  attempt ${d.attempt}${d.disconnected ? '  (session closed: too many failures)' : ''}`;
     }
     case 'message.released': {
-      const d = event.data as SinkEvent<'message.released'>['data'];
+      const d = event.data;
       return `id=${d.id} -> ${clean(d.host)}:${d.port} ${d.to.map(clean).join(', ')} ${d.outcome}${d.error ? `: ${clean(d.error)}` : ''}`;
     }
     case 'gap': {
-      const d = event.data as SinkEvent<'gap'>['data'];
+      const d = event.data;
       return `${d.missed} event(s) lost (seq ${d.from}..${d.to}) — the sink no longer retains them`;
     }
-    default:
-      return clean(JSON.stringify(event.data));
+    default: {
+      // A type from a newer sink than this CLI knows.
+      const newer: { data?: unknown } = event;
+      return clean(JSON.stringify(newer.data));
+    }
   }
 }
 

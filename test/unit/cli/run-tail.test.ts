@@ -4,14 +4,15 @@ import { runTail, type TailSource } from '../../../plugin/lib/tail/run-tail.ts';
 import { EventFilter } from '../../../plugin/lib/tail/event-filter.ts';
 import type { HelloFrame, SinkEvent } from '../../../src/protocol.ts';
 
-function ev(seq: number, second: number, type: SinkEvent['type'] = 'messages.cleared'): SinkEvent {
-  const data = type === 'gap' ? { from: 1, to: seq - 1, missed: seq - 1 } : { count: seq };
-  return {
-    seq,
-    time: new Date(Date.UTC(2026, 10, 28, 10, 0, second)).toISOString(),
-    type,
-    data,
-  };
+function ev(
+  seq: number,
+  second: number,
+  type: 'gap' | 'messages.cleared' = 'messages.cleared',
+): SinkEvent {
+  const time = new Date(Date.UTC(2026, 10, 28, 10, 0, second)).toISOString();
+  return type === 'gap'
+    ? { seq, time, type, data: { from: 1, to: seq - 1, missed: seq - 1 } }
+    : { seq, time, type, data: { count: seq } };
 }
 
 /** A fake feed: replays `retained` (after since) synchronously, then `live` events, then waits for abort. */

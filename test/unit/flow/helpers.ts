@@ -1,4 +1,10 @@
-import type { MessageAnalysis, MessageDetail, SinkEvent } from '../../../src/protocol.ts';
+import {
+  sinkEvent,
+  type EventDataMap,
+  type MessageAnalysis,
+  type MessageDetail,
+  type SinkEvent,
+} from '../../../src/protocol.ts';
 import { FlowHistory } from '../../../src/flow/history.ts';
 
 let seq = 0;
@@ -83,8 +89,8 @@ export class FakeSink {
     });
   }
 
-  event<T extends SinkEvent['type']>(type: T, data: SinkEvent<T>['data']): SinkEvent<T> {
-    const e: SinkEvent<T> = { seq: ++this.#seq, time: '2026-11-28T00:00:00.000Z', type, data };
+  event<T extends SinkEvent['type']>(type: T, data: EventDataMap[T]): SinkEvent<T> {
+    const e = sinkEvent(++this.#seq, '2026-11-28T00:00:00.000Z', type, data);
     this.history.ingest(e);
     return e;
   }
