@@ -12,7 +12,7 @@ import {
   type ClusterLimits,
   type ShardOptions,
 } from '../src/check-cluster/protocol.ts';
-import { systemClock } from '../plugin/lib/system-clock.ts';
+import { systemClock } from '../src/system-clock.ts';
 import { runShard } from './shard.ts';
 import { errorMessage, errorStack } from '../src/guards.ts';
 

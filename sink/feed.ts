@@ -16,7 +16,7 @@
  * live come from the same cursor, so there are no duplicates and no holes.
  */
 import type { Clock } from '../src/clock.ts';
-import { systemClock } from './system-clock.ts';
+import { systemClock } from '../src/system-clock.ts';
 import type { WebSocket } from 'ws';
 import {
   FEED_CLOSE_GOING_AWAY,

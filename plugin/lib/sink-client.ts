@@ -37,7 +37,7 @@ import type {
   SinkStats,
 } from '../../src/protocol.ts';
 import { readAtMost } from './read-bounded.ts';
-import { systemClock } from './system-clock.ts';
+import { systemClock } from '../../src/system-clock.ts';
 import { codeInCauses } from '../../src/guards.ts';
 
 /** First reconnect delay; doubles per failed attempt. */

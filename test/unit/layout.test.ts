@@ -2,6 +2,7 @@
  * The import boundaries the layout promises (CONTRIBUTING.md):
  *  - src/ is pure: no network, files, processes or timers of its own; of Node's
  *    modules it uses only crypto and zlib, and only the listed libraries;
+ *  - src/system-clock.ts (the real clock, shared by the edges) is imported by no file in src/;
  *  - sink/ never imports the plugin; the plugin reaches sink/ only through sink/index.ts;
  *  - src/ imports neither;
  *  - nothing that ships imports from test/.
@@ -97,6 +98,17 @@ describe('layout: import boundaries', () => {
               ),
       );
     assert.deepEqual(show(bad), []);
+  });
+
+  it('src/ never uses the real clock: its code takes a Clock (the edges pass src/system-clock.ts)', () => {
+    assert.deepEqual(
+      show(imports.filter((i) => i.file.startsWith('src/') && i.target === 'src/system-clock.ts')),
+      [],
+    );
+    assert.ok(
+      imports.some((i) => i.target === 'src/system-clock.ts' && i.file.startsWith('sink/')),
+      'sees sink/ -> src/system-clock.ts',
+    );
   });
 
   it('sink/ never imports the plugin', () => {

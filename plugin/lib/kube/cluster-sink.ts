@@ -37,7 +37,7 @@ import { checkPermissions } from './permissions.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
 import { retryTransient, transientLabel } from './transient.ts';
 import { ephemeralDeployment } from './ephemeral-namespace.ts';
-import { systemClock } from '../system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import { errorMessage } from '../../../src/guards.ts';
 
 export { readSinkBundle };

@@ -7,7 +7,7 @@
 import { SINK_NAME, SINK_POD_SELECTOR, formatDuration } from '../../../src/cluster-meta.ts';
 import { evError } from '../../../src/errors.ts';
 import { sleep, type Clock } from '../../../src/clock.ts';
-import { systemClock as realClock } from '../system-clock.ts';
+import { systemClock as realClock } from '../../../src/system-clock.ts';
 import type { KubeClient, V1Pod } from './adapter.ts';
 import { retryTransient, transientLabel } from './transient.ts';
 

@@ -10,7 +10,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { sleep, type Clock } from '../../../src/clock.ts';
 import { backoffDelay } from '../../../src/limits/backoff.ts';
-import { systemClock } from '../system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import { openPortForward, type ForwardStream, type PortForwardRequest } from './port-forward.ts';
 import { errorMessage } from '../../../src/guards.ts';
 
