@@ -71,7 +71,7 @@ const REASON: Record<ProviderStatus, ReasonCode | null> = {
 };
 
 export class ProviderStage {
-  private readonly o: ProviderStageOptions;
+  private readonly options: ProviderStageOptions;
   private readonly sem: Semaphore;
   private readonly bucket: TokenBucket | null;
   readonly breaker: CircuitBreaker;
@@ -80,17 +80,17 @@ export class ProviderStage {
   /** Requests sent, for stats and tests. */
   requests = 0;
 
-  constructor(o: ProviderStageOptions) {
-    this.o = o;
-    const c = o.config;
+  constructor(options: ProviderStageOptions) {
+    this.options = options;
+    const c = options.config;
     this.sem = new Semaphore(c.concurrency);
     this.bucket = c.rate
-      ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: o.clock })
+      ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: options.clock })
       : null;
     this.breaker = new CircuitBreaker({
       failureThreshold: c.breakerThreshold,
       cooldownMs: c.breakerCooldownMs,
-      clock: o.clock,
+      clock: options.clock,
     });
   }
 
@@ -99,7 +99,7 @@ export class ProviderStage {
     normalized: string,
     signal?: AbortSignal,
   ): Promise<{ details: ProviderDetails; reason: ReasonCode | null }> {
-    const c = this.o.config;
+    const c = this.options.config;
     let httpStatus: number | undefined;
     let attempts = 0;
     let failures = 0;
@@ -108,15 +108,15 @@ export class ProviderStage {
       const release = await this.sem.acquire();
       let res: HttpResponse | null = null;
       try {
-        const wait = this.pausedUntil - this.o.clock.now();
-        if (wait > 0) await sleep(this.o.clock, wait, signal);
+        const wait = this.pausedUntil - this.options.clock.now();
+        if (wait > 0) await sleep(this.options.clock, wait, signal);
         if (this.bucket) await this.bucket.take(signal);
         // Asked at the last moment: calls queued behind the ones that opened
         // the breaker must not go out.
         if (!this.breaker.allow()) break;
         attempts++;
         this.requests++;
-        res = await this.o.http.request({
+        res = await this.options.http.request({
           method: c.method,
           url: renderUrl(c, normalized),
           headers: c.headers,
@@ -133,11 +133,11 @@ export class ProviderStage {
         this.breaker.failure();
         failures++;
         await sleep(
-          this.o.clock,
+          this.options.clock,
           backoffDelay(failures, {
-            baseMs: this.o.backoffBaseMs ?? 500,
+            baseMs: this.options.backoffBaseMs ?? 500,
             maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
+            random: this.options.random,
           }),
           signal,
         );
@@ -148,25 +148,25 @@ export class ProviderStage {
         // The provider is alive and asks us to slow down: not a breaker
         // failure, but every request waits out Retry-After.
         const after =
-          parseRetryAfter(res.headers['retry-after'], this.o.clock.now()) ??
+          parseRetryAfter(res.headers['retry-after'], this.options.clock.now()) ??
           backoffDelay(attempts, {
             baseMs: 1000,
             maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
+            random: this.options.random,
           });
         if (after > MAX_RETRY_AFTER_MS) break;
-        this.pausedUntil = Math.max(this.pausedUntil, this.o.clock.now() + after);
+        this.pausedUntil = Math.max(this.pausedUntil, this.options.clock.now() + after);
         continue;
       }
       if (res.status >= 500 || res.status === 408) {
         this.breaker.failure();
         failures++;
         await sleep(
-          this.o.clock,
+          this.options.clock,
           backoffDelay(failures, {
-            baseMs: this.o.backoffBaseMs ?? 500,
+            baseMs: this.options.backoffBaseMs ?? 500,
             maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
+            random: this.options.random,
           }),
           signal,
         );
