@@ -39,7 +39,7 @@ Without NAME: the sink in -n, or the only sink in the context.`;
         hint: "give one sink's namespace, or --all.",
       });
     const { connect } = await import('../lib/kube/adapter.ts');
-    const { listSinks, removeSink } = await import('../lib/kube/sinks.ts');
+    const { listSinks, removeSink } = await import('../lib/kube/managed-sinks.ts');
     const client = connect(pickKubeFlags(flags));
     let targets: string[];
     if (flags.all)

@@ -127,7 +127,7 @@ export class Tunnel {
           this.emit({ type: 'dropped', pod, error: error.message });
           // A forward that the server accepted can still fail: a Terminating pod takes the upgrade and
           // then reports "connection refused" on the error channel. Look for the pod again now, or every
-          // reconnect would return to it (issue 8, defect 8).
+          // reconnect would return to it.
           void this.refresh(pod);
         }
         return;
