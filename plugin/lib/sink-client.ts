@@ -601,7 +601,7 @@ export class SinkClient {
           if (!hello) return;
           const event = frame;
           if (event.type === 'gap') {
-            const gap = event as SinkEvent<'gap'>;
+            const gap = event;
             state.lastSeq = Math.max(state.lastSeq ?? 0, gap.data.to);
             options.onGap?.(gap);
             options.onEvent(gap);

@@ -8,7 +8,7 @@ import {
   type WebhookDeps,
   type WebhookInput,
 } from '../../../src/webhook-payloads.ts';
-import { summary } from './summary.ts';
+import { summary } from '../../support/message-summary.ts';
 
 const NOW = new Date('2026-11-28T02:00:05.250Z');
 

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { Agent } from 'undici';
 import { postWebhook, type WebhookPost } from '../../../sink/webhook-sender.ts';
-import { summary } from './summary.ts';
+import { summary } from '../../support/message-summary.ts';
 
 interface Seen {
   method: string;

@@ -1,6 +1,6 @@
-import type { MessageSummary } from '../../../src/protocol.ts';
+import type { MessageSummary } from '../../src/protocol.ts';
 
-/** A stored message as the sink summarises it, for webhook tests. */
+/** A stored message as the sink summarises it (webhook, rules and feed tests); override what matters. */
 export function summary(overrides: Partial<MessageSummary> = {}): MessageSummary {
   return {
     id: 'msg-0001',
