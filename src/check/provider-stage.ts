@@ -94,6 +94,20 @@ export class ProviderStage {
     });
   }
 
+  /** A failed request (no answer, 5xx, 408): counts against the breaker, then waits with backoff. */
+  private async failed(failures: number, signal: AbortSignal | undefined): Promise<void> {
+    this.breaker.failure();
+    await sleep(
+      this.options.clock,
+      backoffDelay(failures, {
+        baseMs: this.options.backoffBaseMs ?? 500,
+        maxMs: MAX_PROVIDER_BACKOFF_MS,
+        random: this.options.random,
+      }),
+      signal,
+    );
+  }
+
   async verify(
     address: string,
     normalized: string,
@@ -130,17 +144,7 @@ export class ProviderStage {
         release();
       }
       if (res === null) {
-        this.breaker.failure();
-        failures++;
-        await sleep(
-          this.options.clock,
-          backoffDelay(failures, {
-            baseMs: this.options.backoffBaseMs ?? 500,
-            maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.options.random,
-          }),
-          signal,
-        );
+        await this.failed(++failures, signal);
         continue;
       }
       httpStatus = res.status;
@@ -159,17 +163,7 @@ export class ProviderStage {
         continue;
       }
       if (res.status >= 500 || res.status === 408) {
-        this.breaker.failure();
-        failures++;
-        await sleep(
-          this.options.clock,
-          backoffDelay(failures, {
-            baseMs: this.options.backoffBaseMs ?? 500,
-            maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.options.random,
-          }),
-          signal,
-        );
+        await this.failed(++failures, signal);
         continue;
       }
       if (res.status < 200 || res.status >= 300) {
