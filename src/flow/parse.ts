@@ -50,6 +50,7 @@ import {
   parseLocatedYaml,
   type LocatedYaml,
 } from './yaml-source.ts';
+import { isOneOf } from '../guards.ts';
 
 /** Problems listed before giving up: more would bury the first, which usually causes the rest. */
 export const MAX_REPORTED_PROBLEMS = 20;
@@ -307,11 +308,11 @@ class Checker {
       if (opts.required) this.fail(path, `"${key}" is required (one of: ${allowed.join(', ')})`);
       return null;
     }
-    if (typeof v !== 'string' || !allowed.includes(v as T)) {
+    if (!isOneOf(allowed, v)) {
       this.fail(childPath(path, key), `must be one of ${allowed.join(', ')}, got ${describe(v)}`);
       return null;
     }
-    return v as T;
+    return v;
   }
 
   /** A matcher: text or `/regex/`, templated; the regex is compiled with placeholder values now. */
