@@ -141,7 +141,7 @@ export function flowJsonSchema(): Schema {
       },
       matcher: {
         description:
-          'Plain text (substring; for addresses: the exact address, ignoring case) or /regular expression/flags. Templates allowed.',
+          'Plain text (contained in the value, ignoring case) or /regular expression/flags (also ignoring case; RE2 syntax, linear time). Templates allowed.',
         type: ['string', 'number'],
       },
       statusItem: {

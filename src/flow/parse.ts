@@ -21,7 +21,7 @@ import {
   MAX_SPAM_SCORE,
   MAX_STEP_TIMEOUT_MS,
 } from './format.ts';
-import { addressMatcher, isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
+import { isStatusSpecItem, MatcherError, textMatcher } from './matchers.ts';
 import {
   PLACEHOLDER_VARS,
   renderDeep,
@@ -316,13 +316,13 @@ class Checker {
   }
 
   /** A matcher: text or `/regex/`, templated; the regex is compiled with placeholder values now. */
-  matcher(fields: Obj, key: string, path: string, kind: 'text' | 'address'): string | null {
+  matcher(fields: Obj, key: string, path: string): string | null {
     const v = fields[key];
     if (v === undefined || v === null) return null;
-    return this.matcherValue(v, childPath(path, key), kind);
+    return this.matcherValue(v, childPath(path, key));
   }
 
-  matcherValue(v: unknown, path: string, kind: 'text' | 'address'): string | null {
+  matcherValue(v: unknown, path: string): string | null {
     if (typeof v !== 'string' && typeof v !== 'number') {
       this.fail(path, `must be text or a /regular expression/, got ${describe(v)}`);
       return null;
@@ -335,8 +335,7 @@ class Checker {
     if (!this.template(s, path)) return null;
     try {
       const rendered = renderTemplate(s, PLACEHOLDER_VARS);
-      if (kind === 'address') addressMatcher(rendered);
-      else textMatcher(rendered);
+      textMatcher(rendered);
     } catch (err) {
       if (err instanceof MatcherError || err instanceof TemplateError) {
         this.fail(path, err.message);
@@ -730,7 +729,7 @@ function checkHttp(checker: Checker, body: unknown, path: string): StepAction | 
       fields.status === undefined
         ? ['2xx']
         : (checker.status(fields.status, childPath(path, 'status')) ?? ['2xx']),
-    responseBody: checker.matcher(fields, 'responseBody', path, 'text'),
+    responseBody: checker.matcher(fields, 'responseBody', path),
   };
 }
 
@@ -769,7 +768,7 @@ function checkCriteria(checker: Checker, fields: Obj, path: string): MessageCrit
         const ip = childPath(hp, name);
         if (v === true) headers.push({ name, value: null });
         else {
-          const m = checker.matcherValue(v, ip, 'text');
+          const m = checker.matcherValue(v, ip);
           if (m !== null) headers.push({ name, value: m });
         }
       }
@@ -778,13 +777,13 @@ function checkCriteria(checker: Checker, fields: Obj, path: string): MessageCrit
   const links: LinkMatcherSpec[] = [];
   for (const [item, ip] of listOf(fields.link, childPath(path, 'link'))) {
     if (typeof item === 'string') {
-      const m = checker.matcherValue(item, ip, 'text');
+      const m = checker.matcherValue(item, ip);
       if (m !== null) links.push({ url: m, status: null });
       continue;
     }
     const lo = checker.obj(item, ip, FLOW_FIELDS.link, 'a URL matcher or {url, status}');
     if (!lo) continue;
-    const url = lo.url === undefined ? '/./' : checker.matcher(lo, 'url', ip, 'text');
+    const url = lo.url === undefined ? '/./' : checker.matcher(lo, 'url', ip);
     const status =
       lo.status === undefined ? null : checker.status(lo.status, childPath(ip, 'status'));
     if (url !== null) links.push({ url, status });
@@ -792,7 +791,7 @@ function checkCriteria(checker: Checker, fields: Obj, path: string): MessageCrit
   const attachments: AttachmentMatcherSpec[] = [];
   for (const [item, ip] of listOf(fields.attachment, childPath(path, 'attachment'))) {
     if (typeof item === 'string') {
-      const m = checker.matcherValue(item, ip, 'text');
+      const m = checker.matcherValue(item, ip);
       if (m !== null) attachments.push({ filename: m, contentType: null });
       continue;
     }
@@ -804,8 +803,8 @@ function checkCriteria(checker: Checker, fields: Obj, path: string): MessageCrit
     );
     if (!ao) continue;
     attachments.push({
-      filename: checker.matcher(ao, 'filename', ip, 'text'),
-      contentType: checker.matcher(ao, 'contentType', ip, 'text'),
+      filename: checker.matcher(ao, 'filename', ip),
+      contentType: checker.matcher(ao, 'contentType', ip),
     });
   }
   let listUnsubscribe = null as MessageCriteria['listUnsubscribe'];
@@ -813,11 +812,11 @@ function checkCriteria(checker: Checker, fields: Obj, path: string): MessageCrit
   else if (fields.listUnsubscribe === false) listUnsubscribe = 'absent';
   else listUnsubscribe = checker.oneOf(fields, 'listUnsubscribe', path, LIST_UNSUBSCRIBE_STATES);
   const criteria: MessageCriteria = {
-    to: checker.matcher(fields, 'to', path, 'address'),
-    from: checker.matcher(fields, 'from', path, 'address'),
-    subject: checker.matcher(fields, 'subject', path, 'text'),
-    text: checker.matcher(fields, 'text', path, 'text'),
-    html: checker.matcher(fields, 'html', path, 'text'),
+    to: checker.matcher(fields, 'to', path),
+    from: checker.matcher(fields, 'from', path),
+    subject: checker.matcher(fields, 'subject', path),
+    text: checker.matcher(fields, 'text', path),
+    html: checker.matcher(fields, 'html', path),
     headers,
     links,
     attachments,
@@ -865,10 +864,10 @@ function checkExpectEvent(checker: Checker, body: unknown, path: string): StepAc
   return {
     kind: 'expectEvent',
     type: type ?? 'rejected',
-    to: checker.matcher(fields, 'to', path, 'address'),
-    from: checker.matcher(fields, 'from', path, 'address'),
+    to: checker.matcher(fields, 'to', path),
+    from: checker.matcher(fields, 'from', path),
     code,
-    url: checker.matcher(fields, 'url', path, 'text'),
+    url: checker.matcher(fields, 'url', path),
     format: checker.str(fields, 'format', path, { template: false }),
     status:
       fields.status === undefined ? null : checker.status(fields.status, childPath(path, 'status')),

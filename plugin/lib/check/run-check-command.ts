@@ -62,6 +62,10 @@ export interface CheckOptions {
   failOn: Verdict[];
   progress: boolean;
   color: boolean;
+  /** Terminal width the table fits (null or absent: no limit). */
+  tableWidth?: number | null;
+  /** `-o wide`: the table cuts nothing. */
+  wide?: boolean;
   checkpointEveryMs: number;
 }
 
@@ -282,6 +286,8 @@ async function runLocked(
     durable: options.state !== null,
     header: keepBytes === 0,
     color: options.color,
+    width: options.tableWidth ?? null,
+    wide: options.wide === true,
   });
   const counts = emptyCounts();
   const totalBytes = paths.includes('-')
@@ -355,6 +361,11 @@ async function loadProviderConfig(
   file: string,
   env: CheckIo['env'],
 ): Promise<ReturnType<typeof parseProviderConfig>> {
+  return parseProviderConfig(await readProviderFile(file), file, env);
+}
+
+/** The --provider file, parsed (YAML or JSON) but not yet validated. */
+export async function readProviderFile(file: string): Promise<unknown> {
   const { parse: parseYaml } = await import('yaml');
   let text: string;
   try {
@@ -366,9 +377,9 @@ async function loadProviderConfig(
       { hint: 'check the path given to --provider' },
     );
   }
-  let raw: unknown;
   try {
-    raw = parseYaml(text);
+    const parsed: unknown = parseYaml(text);
+    return parsed;
   } catch (err) {
     throw evError(
       'EV_ERR_PROVIDER_CONFIG',
@@ -376,7 +387,6 @@ async function loadProviderConfig(
       { hint: 'see "Provider" in docs/checks.md for an example' },
     );
   }
-  return parseProviderConfig(raw, file, env);
 }
 
 /** A name that never exists (RFC 2606): any answer, NXDOMAIN included, shows the server serves us. */

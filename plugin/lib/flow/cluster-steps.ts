@@ -264,7 +264,7 @@ export function clusterJobRunner(
     const client = connect({ ...kube, namespace });
     const name = `flow-job-${randomBytes(4).toString('hex')}`;
     const manifest = flowJobManifest(request, namespace, name);
-    await client.apply(manifest as never);
+    await client.apply(manifest);
     try {
       let status: JobStatus = {};
       for (;;) {
@@ -327,7 +327,7 @@ export function clusterJobRunner(
         logs,
       };
     } finally {
-      await client.deleteObject(manifest as never).catch(() => undefined);
+      await client.deleteObject(manifest).catch(() => undefined);
     }
   };
 }

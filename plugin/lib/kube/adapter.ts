@@ -15,6 +15,8 @@ import {
   ServerConfiguration,
   VersionApi,
   createConfiguration,
+  type Middleware,
+  type RequestContext,
   type ResponseContext,
   type KubernetesObject,
   type V1Deployment,
@@ -117,22 +119,22 @@ export class KubeClient {
 
   private make<T>(api: Api<T>): T {
     const timeout = this.resolved.requestTimeoutMs;
-    const promiseMiddleware =
+    const promiseMiddleware: Middleware[] =
       timeout > 0
         ? [
             {
-              pre: async (ctx: { setSignal(s: AbortSignal): void }) => {
+              pre: async (ctx: RequestContext) => {
                 ctx.setSignal(AbortSignal.timeout(timeout));
                 return ctx;
               },
-              post: async <R>(rsp: R) => rsp,
+              post: async (rsp: ResponseContext) => rsp,
             },
           ]
         : [];
     const config = createConfiguration({
       baseServer: new ServerConfiguration(this.resolved.server, {}),
       authMethods: { default: this.resolved.kc },
-      promiseMiddleware: promiseMiddleware as never,
+      promiseMiddleware,
     });
     return new api(config);
   }

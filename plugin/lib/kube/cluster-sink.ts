@@ -92,6 +92,10 @@ export interface CreateSinkOptions {
   /** How long to wait for readiness, e.g. `2m` (default). */
   wait?: string;
   serviceMonitor?: boolean;
+  /** The sink's `--release-to` (validated by the caller; the sink checks it again). */
+  releaseTo?: string;
+  /** The sink's `--cors-origin`. */
+  corsOrigin?: string;
   onStatus?: (line: string) => void;
   signal?: AbortSignal;
   /**
@@ -196,6 +200,8 @@ export async function createSink(
     replicas,
     ...(options.rules !== undefined ? { rules: options.rules } : {}),
     serviceMonitor: options.serviceMonitor ?? false,
+    ...(options.releaseTo ? { releaseTo: options.releaseTo } : {}),
+    ...(options.corsOrigin ? { corsOrigin: options.corsOrigin } : {}),
   });
 
   // Cleanup on failure or Ctrl-C removes only what this run brought into being.
@@ -212,7 +218,7 @@ export async function createSink(
       if (obj.kind === 'ServiceMonitor') await applyOptional(client, obj, status);
       // Server-side apply is idempotent: a throttled or failed request is simply sent again.
       else
-        await retryTransient(() => client.apply(obj as never), {
+        await retryTransient(() => client.apply(obj), {
           clock: systemClock,
           signal,
           onRetry: (err) =>
@@ -278,7 +284,7 @@ async function applyOptional(
   status: (l: string) => void,
 ): Promise<void> {
   try {
-    await client.apply(obj as never);
+    await client.apply(obj);
   } catch (err) {
     status(
       `warning: could not create the ${obj.kind} (is the Prometheus Operator installed?): ${errorMessage(err)}`,

@@ -69,7 +69,7 @@ export function ephemeralDeployment(o: EphemeralOptions): EphemeralDeployment {
   const applyOne =
     o.applyOne ??
     ((obj: KubeObject, signal?: AbortSignal) =>
-      retryTransient(() => o.client.apply(obj as never), {
+      retryTransient(() => o.client.apply(obj), {
         clock: systemClock,
         signal,
         onRetry: (err) =>
@@ -104,7 +104,7 @@ export function ephemeralDeployment(o: EphemeralOptions): EphemeralDeployment {
         if (obj.kind === 'Namespace') {
           status(`creating namespace ${o.namespace}…`);
           // Only a namespace this call created is ever deleted (a 409 means someone else's).
-          creating = o.client.createNamespace(obj as never).then(() => {
+          creating = o.client.createNamespace(obj).then(() => {
             created = true;
           });
           await creating;

@@ -31,6 +31,8 @@ const VERDICT_INTERVAL_MS = 250;
 /** Ids per verdict request: the sink takes at most 200 (its URL limit); 150 every 250 ms keeps up with 600 messages/s. */
 const VERDICT_BATCH = 150;
 const STATS_INTERVAL_MS = 5000;
+/** How long "live feed back" stays up (a restart or gap notice stays until dismissed). */
+const FEED_BACK_NOTICE_MS = 6000;
 /** Retained events of these types make inbox rows (refusals) or mark them (bounces). */
 const INBOX_HISTORY_TYPES = ['message.rejected', 'message.deferred', 'message.bounced'];
 /** Events the timeline fetches when first shown; the feed adds the rest live. */
@@ -161,7 +163,16 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
             // Counters in the header follow the feed, at most once a second.
             statsSoon();
           },
-          onStatus: (s) => setStatus(s),
+          onStatus: (s) => {
+            setStatus(s);
+            // Set here, in feed order, not in an effect after the render: a gap or
+            // restart notice that follows must replace this one, never the reverse.
+            if (s.state === 'live' && s.resumedAfter !== null) {
+              const back = `Live feed back: resumed after event #${s.resumedAfter}, nothing missed.`;
+              setNotice(back);
+              setTimeout(() => setNotice((n) => (n === back ? null : n)), FEED_BACK_NOTICE_MS);
+            }
+          },
         },
       });
       feedRef.current = feed;
@@ -214,15 +225,6 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
       schedule();
     }, fail);
   }, [view, model.instance]);
-
-  useEffect(() => {
-    if (status.state === 'live' && status.resumedAfter !== null) {
-      setNotice(`Live feed back: resumed after event #${status.resumedAfter}, nothing missed.`);
-      const t = setTimeout(() => setNotice(null), 6000);
-      return () => clearTimeout(t);
-    }
-    return undefined;
-  }, [status]);
 
   // Search runs on the sink (text search reads the raw messages); re-run as mail arrives.
   const query = useMemo(() => parseSearch(search.trim()), [search]);

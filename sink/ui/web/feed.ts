@@ -99,10 +99,7 @@ export class LiveFeed {
     let opened = false;
     ws.onopen = () => {
       opened = true;
-      const resumed = this.#everOpened ? this.#lastSeq : null;
-      this.#everOpened = true;
       this.#attempt = 0;
-      this.#handlers.onStatus({ state: 'live', resumedAfter: resumed });
     };
     ws.onmessage = (msg) => {
       let frame: SinkEvent | HelloFrame;
@@ -112,7 +109,13 @@ export class LiveFeed {
         return;
       }
       if (frame.type === 'hello') {
+        // Live only once the hello says which sink answered: "resumed, nothing missed"
+        // is true only for the same process; a new one is reported by onHello instead.
+        const sameSink = frame.instance === this.#instance;
+        const resumed = this.#everOpened && sameSink ? this.#lastSeq : null;
+        this.#everOpened = true;
         this.#instance = frame.instance;
+        this.#handlers.onStatus({ state: 'live', resumedAfter: resumed });
         this.#handlers.onHello(frame);
         return;
       }

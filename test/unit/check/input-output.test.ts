@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { readInputs, READ_CHUNK_BYTES, type InputSpec } from '../../../plugin/lib/check/input.ts';
-import { createResultWriter, fdSink } from '../../../plugin/lib/check/output.ts';
+import { createResultWriter, fdSink, tableColumns } from '../../../plugin/lib/check/output.ts';
 import { renderProgress } from '../../../plugin/lib/check/progress.ts';
 import { normaliseServer } from '../../../plugin/lib/check/dns-resolver.ts';
 import { rateFlag } from '../../../plugin/lib/check/parse.ts';
@@ -203,6 +203,17 @@ describe('check/output', () => {
       }
     }),
   );
+
+  it('the table fits a terminal width: the address column narrows (16 to 40), reasons take the rest', () => {
+    assert.deepEqual(tableColumns(null), { address: 40, reasons: null });
+    assert.deepEqual(tableColumns(120), { address: 40, reasons: 70 });
+    assert.deepEqual(tableColumns(60), { address: 34, reasons: 16 });
+    assert.deepEqual(tableColumns(30), { address: 16, reasons: 4 });
+    for (const w of [42, 60, 80, 120]) {
+      const c = tableColumns(w);
+      assert.equal(8 + 1 + c.address + 1 + (c.reasons ?? 0), w, `${w} columns used exactly`);
+    }
+  });
 
   it(
     'a table never prints the control characters of a hostile address (no terminal escapes, no split rows)',

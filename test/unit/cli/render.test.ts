@@ -7,7 +7,12 @@ import {
   formatEventLine,
   formatGapWarning,
 } from '../../../plugin/lib/render/event-line.ts';
-import { renderTable } from '../../../plugin/lib/render/table.ts';
+import {
+  MAX_CELL,
+  renderTable,
+  tableWidth,
+  uniquePrefixes,
+} from '../../../plugin/lib/render/table.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
 
 const ESC = '\u001b[';
@@ -178,8 +183,83 @@ describe('render: table', () => {
       'ID  NAME\n1   a\n22  bbb',
     );
   });
-  it('cuts long cells', () => {
-    assert.equal(renderTable(['A'], [['x'.repeat(10)]], 5), 'A\nxxxx…');
+  it('caps a long cell at MAX_CELL unless wide', () => {
+    const long = 'x'.repeat(MAX_CELL + 10);
+    assert.equal(renderTable(['A'], [[long]]), `A\n${'x'.repeat(MAX_CELL - 1)}…`);
+    assert.equal(renderTable(['A'], [[long]], { wide: true }), `A\n${long}`);
+  });
+
+  it('fits a width by cutting the truncatable columns, widest first, never the others', () => {
+    const rows = [
+      ['abcdef12', 'someone.with.a.long.name@example.com', 'A subject long enough to need cutting'],
+    ];
+    const cols = [
+      'ID',
+      { header: 'FROM', truncate: true },
+      { header: 'SUBJECT', truncate: true },
+    ] as const;
+    const out = renderTable(cols, rows, { width: 50 });
+    const lines = out.split('\n');
+    for (const l of lines) assert.ok(l.length <= 50, `${JSON.stringify(l)} is ${l.length}`);
+    assert.equal(lines[1].length, 50, 'uses the whole width');
+    assert.ok(lines[1].startsWith('abcdef12  '), 'the id is whole');
+    assert.match(lines[1], /…\s+A subject.*…$/, 'both free-text columns cut with an ellipsis');
+    assert.equal(
+      renderTable(cols, rows, { width: 200 }),
+      renderTable(cols, rows),
+      'room: nothing cut',
+    );
+    assert.equal(
+      renderTable(cols, rows, { width: 20, wide: true }),
+      renderTable(cols, rows, { wide: true }),
+    );
+  });
+
+  it('leaves out optional columns, lowest dropOrder first, when cutting is not enough', () => {
+    const cols = [
+      'NAMESPACE',
+      { header: 'TTL', dropOrder: 1 },
+      { header: 'AGE', dropOrder: 2 },
+      'READY',
+    ];
+    const rows = [['email-validation-20261206-040000-abcde', '2h', '45m', '1/1']];
+    assert.match(renderTable(cols, rows, { width: 120 }), /^NAMESPACE +TTL +AGE +READY$/m);
+    const at54 = renderTable(cols, rows, { width: 54 });
+    assert.match(at54, /^NAMESPACE +AGE +READY$/m, 'TTL goes first');
+    const at45 = renderTable(cols, rows, { width: 45 });
+    assert.match(at45, /^NAMESPACE +READY$/m);
+    assert.match(at45, /^email-validation-20261206-040000-abcde {2}1\/1$/m);
+  });
+
+  it('counts characters, not UTF-16 units, and never splits a surrogate pair', () => {
+    const out = renderTable(['A', { header: 'B', truncate: true }], [['x', '😀'.repeat(20)]], {
+      width: 14,
+    });
+    const row = out.split('\n')[1];
+    assert.equal(Array.from(row).length, 14);
+    assert.ok(!/[\ud800-\udbff](?![\udc00-\udfff])/.test(row), 'no lone high surrogate');
+  });
+
+  it('short ids: the shortest prefix of at least N characters unique among the ids, ignoring case', () => {
+    const ids = ['abcdef0011', 'ABCDEF0022', 'abcdef1000', '12345678ff'];
+    const short = uniquePrefixes(ids, 4);
+    assert.equal(short.get('abcdef0011'), 'abcdef001');
+    assert.equal(short.get('ABCDEF0022'), 'ABCDEF002');
+    assert.equal(short.get('abcdef1000'), 'abcdef1');
+    assert.equal(short.get('12345678ff'), '1234');
+    for (const [id, p] of short) {
+      assert.ok(id.startsWith(p));
+      const clash = ids.filter((o) => o.toLowerCase().startsWith(p.toLowerCase()));
+      assert.deepEqual(clash, [id], `${p} names one id`);
+    }
+    assert.equal(uniquePrefixes(['abc'], 8).get('abc'), 'abc', 'never longer than the id');
+  });
+
+  it('the terminal width: $COLUMNS wins, then the terminal, else no limit', () => {
+    assert.equal(tableWidth({ isTTY: true, columns: 100 }, { COLUMNS: '60' }), 60);
+    assert.equal(tableWidth({ isTTY: true, columns: 100 }, {}), 100);
+    assert.equal(tableWidth({ isTTY: false, columns: undefined }, { COLUMNS: 'x' }), null);
+    assert.equal(tableWidth({}, {}), null);
   });
 });
 

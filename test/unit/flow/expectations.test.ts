@@ -83,9 +83,17 @@ const MATCHERS: Array<{
   actual: RegExp;
 }> = [
   {
-    name: 'recipient (exact, case-insensitive)',
+    name: 'recipient (text: case-insensitive substring, + literal)',
     yaml: `to: 'User+{{run.id}}@Example.test'`,
     good: { to: ['user+r1@example.test'] },
+    bad: { to: ['userr1@example.test'] },
+    field: 'to',
+    actual: /userr1@example\.test/,
+  },
+  {
+    name: 'recipient (anchored regex: exactly one address)',
+    yaml: `to: '/^user\\+{{run.id}}@example\\.test$/'`,
+    good: { to: ['User+r1@example.test'] },
     bad: { to: ['otheruser+r1@example.test'] },
     field: 'to',
     actual: /otheruser\+r1@example\.test/,

@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  addressMatcher,
-  bareAddress,
-  statusMatches,
-  textMatcher,
-} from '../../../src/flow/matchers.ts';
+import { bareAddress, statusMatches, textMatcher } from '../../../src/flow/matchers.ts';
 import {
   renderDeep,
   renderTemplate,
@@ -71,10 +66,11 @@ describe('flow templates', () => {
 });
 
 describe('flow matchers', () => {
-  it('text: substring or /regex/flags (g and y dropped so .test is stateless)', () => {
+  it('text: case-insensitive substring or /regex/flags (g and y dropped so .test is stateless)', () => {
     assert.equal(textMatcher('Welcome').test('Welcome aboard'), true);
-    assert.equal(textMatcher('welcome').test('Welcome aboard'), false);
-    const re = textMatcher('/^welcome/gi');
+    assert.equal(textMatcher('welcome').test('Welcome aboard'), true, 'case is ignored');
+    assert.equal(textMatcher('farewell').test('Welcome aboard'), false);
+    const re = textMatcher('/^welcome/g');
     assert.equal(re.isRegex, true);
     assert.equal(re.test('WELCOME'), true);
     assert.equal(re.test('WELCOME'), true);
@@ -82,11 +78,15 @@ describe('flow matchers', () => {
     assert.throws(() => textMatcher('/(/'), /invalid regular expression/);
   });
 
-  it('address: exact, case-insensitive, never a substring', () => {
-    const m = addressMatcher('User@Example.test');
-    assert.equal(m.test('user@example.test'), true);
-    assert.equal(m.test('otheruser@example.test'), false);
-    assert.equal(addressMatcher('/@example\\.test$/').test('a@example.test'), true);
+  it('address: the same rule as tail and messages list (substring, + and . literal); anchor /…/ for an exact address', () => {
+    const m = textMatcher('User+42@Example.test');
+    assert.equal(m.test('user+42@example.test'), true);
+    assert.equal(m.test('userr42@example.test'), false, 'the + is literal');
+    assert.equal(m.test('other.user+42@example.test'), true, 'a substring');
+    const exact = textMatcher('/^user@example\\.test$/');
+    assert.equal(exact.test('USER@example.test'), true);
+    assert.equal(exact.test('otheruser@example.test'), false);
+    assert.equal(textMatcher('/@example\\.test$/').test('a@example.test'), true);
     assert.equal(bareAddress('"Doe, John" <john@x.test>'), 'john@x.test');
   });
 

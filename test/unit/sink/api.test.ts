@@ -89,6 +89,33 @@ describe('sink API: own routes', () => {
       assert.deepEqual(await get('tag=signup&from=shop'), []);
     });
 
+    it('to, from and subject take the matcher rule of tail and flows: text literal, /…/ an expression, a bad one 400', async () => {
+      api.ctx.addMessage({ raw: RAW(1), to: ['user+42@example.com'] });
+      api.ctx.addMessage({ raw: RAW(2), to: ['userr42@example.com'] });
+      api.ctx.addMessage({ raw: RAW(3), to: ['bounce7@example.com'] });
+      const get = async (path: string) =>
+        (
+          (await (await api.fetch(path)).json()) as {
+            items: Array<{ subject: string }>;
+          }
+        ).items.map((m) => m.subject);
+      const q = (v: string) => encodeURIComponent(v);
+      assert.deepEqual(await get(`/api/messages?to=${q('user+42@example.com')}`), ['Hello 1']);
+      assert.deepEqual(await get(`/api/messages?to=${q('/^bounce[0-9]+@/')}`), ['Hello 3']);
+      assert.deepEqual(await get(`/api/search?to=${q('/^USER.42@/')}`), ['Hello 2', 'Hello 1']);
+      assert.deepEqual(await get(`/api/messages?subject=${q('/hello [13]$/')}`), [
+        'Hello 3',
+        'Hello 1',
+      ]);
+      for (const bad of ['/(unclosed/', '/(a)\\1/']) {
+        const res = await api.fetch(`/api/messages?from=${q(bad)}`);
+        assert.equal(res.status, 400, bad);
+        const err = await errorOf(res);
+        assert.equal(err.code, 'EV_ERR_BAD_REQUEST');
+        assert.match(err.message, /^query parameter from is not a valid regular expression/);
+      }
+    });
+
     it('caps limit and rejects malformed paging with 400', async () => {
       assert.equal(parseListQuery(new URL('http://x/?limit=999999')).limit, MAX_PAGE_LIMIT);
       for (const q of ['start=-1', 'limit=0', 'limit=abc', 'start=1.5']) {

@@ -1,24 +1,9 @@
 import assert from 'node:assert/strict';
 import { register as globalRegistry } from 'prom-client';
 import { SinkMetrics, INGEST_LATENCY_BUCKETS } from '../../../sink/metrics.ts';
-import type { SinkStats } from '../../../src/protocol.ts';
+import { sinkStats } from '../../support/sink-stats.ts';
 
-const stats = (over: Partial<SinkStats> = {}): SinkStats => ({
-  instance: 'i',
-  messages: 7,
-  bytes: 1234,
-  maxMessages: 10_000,
-  maxBytes: 256 * 1024 * 1024,
-  received: 0,
-  rejected: 0,
-  deferred: 0,
-  bounced: 0,
-  evicted: 3,
-  connections: 0,
-  lastSeq: 42,
-  uptimeSeconds: 1,
-  ...over,
-});
+const stats = sinkStats;
 
 function value(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
