@@ -48,7 +48,10 @@ describe('bundle shipping (src/bundle-shipping.ts)', () => {
   });
 
   it('takes only a plain .mjs file name (it ends up inside the program text)', () => {
-    for (const bad of ['x.js', '../x.mjs', "x'.mjs", 'a/b.mjs', ''])
+    for (const bad of ['x.js', '../x.mjs', "x'.mjs", 'a/b.mjs', '', 'x.mjs.js', 'x.mjs\n'])
       assert.throws(() => bootstrapProgram(bad), RangeError, bad);
+    assert.throws(() => bootstrapProgram('x.js'), {
+      message: 'bundle file name "x.js" must be a plain .mjs name',
+    });
   });
 });
