@@ -207,6 +207,11 @@ describe('DSN (RFC 3464)', () => {
       const text = dsn(long);
       const kept = /X-Long: (a*)/.exec(text)?.[1] ?? '';
       assert.equal(kept.length, MAX_DSN_ORIGINAL_HEADER_BYTES - 'X-Long: '.length);
+      assert.match(
+        dsn('\r\n\r\nbody'),
+        /text\/rfc822-headers\r\n\r\n\r\n--B--/,
+        'no headers at all',
+      );
       const short = dsn('S: 1\r\n\r\n');
       assert.match(short, /text\/rfc822-headers\r\n\r\nS: 1\r\n\r\n--B--/);
     });
