@@ -209,7 +209,7 @@ describe('DSN (RFC 3464)', () => {
       assert.equal(kept.length, MAX_DSN_ORIGINAL_HEADER_BYTES - 'X-Long: '.length);
       assert.match(
         dsn('\r\n\r\nbody'),
-        /text\/rfc822-headers\r\n\r\n\r\n--B--/,
+        /text\/rfc822-headers\r\n\r\n\r\n\r\n--B--/,
         'no headers at all',
       );
       const short = dsn('S: 1\r\n\r\n');
