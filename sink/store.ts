@@ -26,6 +26,7 @@ import { parseHeaderBlock, summaryHeaders, splitAddressList } from './message-he
 import type { ParsedParts } from './message-parse.ts';
 import type { ParseBackend } from './parse-worker.ts';
 import type { MessageQuery, MessagePage, MessageStore } from './types.ts';
+import { compileValueMatcher, type ValueMatcher } from '../src/match/value-matcher.ts';
 
 /** Default cap on stored messages: a long test run's mail; their summaries take about 15 MB of heap (docs/performance.md). */
 export const DEFAULT_MAX_MESSAGES = 10_000;
@@ -37,6 +38,12 @@ export const DEFAULT_MAX_MESSAGES = 10_000;
 export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
 /** Detail views kept parsed; a UI or flow looks at the same few messages repeatedly. */
 export const DETAIL_CACHE_SIZE = 32;
+/**
+ * Mailpit snippets kept (at most ~210 bytes each): a Mailpit client polls the
+ * same first page or two. Computed on request, never at ingest, so a message
+ * nobody lists through the Mailpit API costs neither parse nor memory.
+ */
+export const SNIPPET_CACHE_SIZE = 2000;
 
 const NO_CC: string[] = [];
 
@@ -123,6 +130,8 @@ export class MemoryMessageStore implements MessageStore {
   readonly #entries = new Map<string, Entry>();
   /** Cached detail parses with their estimated size (0 while pending), oldest first. */
   readonly #details = new Map<string, { parts: Promise<ParsedParts>; bytes: number }>();
+  /** Mailpit snippets by id (pending or done), oldest first. */
+  readonly #snippets = new Map<string, Promise<string>>();
   readonly #budget: MemoryBudget | null;
   readonly #compactor = new AnalysisCompactor();
   #bytes = 0;
@@ -224,10 +233,11 @@ export class MemoryMessageStore implements MessageStore {
     const active = query && Object.values(query).some((v) => v !== undefined && v !== '');
     if (!active)
       return { total: all.length, items: all.slice(start, start + limit).map((e) => e.summary) };
+    const compiled = compileQuery(query);
     const items: MessageSummary[] = [];
     let total = 0;
     for (const entry of all) {
-      if (!matches(entry, query)) continue;
+      if (!matches(entry, compiled)) continue;
       if (total >= start && items.length < limit) items.push(entry.summary);
       total++;
     }
@@ -280,6 +290,20 @@ export class MemoryMessageStore implements MessageStore {
     };
   }
 
+  /** Mailpit's `Snippet` of a stored message (sink/snippet.ts); undefined when there is no such message. */
+  snippet(id: string): Promise<string | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return Promise.resolve(undefined);
+    let cached = this.#snippets.get(id);
+    if (cached === undefined) {
+      cached = this.#parser.snippet(entry.raw);
+      this.#snippets.set(id, cached);
+      if (this.#snippets.size > SNIPPET_CACHE_SIZE)
+        this.#snippets.delete(this.#snippets.keys().next().value!);
+    }
+    return cached;
+  }
+
   #uncache(id: string): void {
     const cached = this.#details.get(id);
     if (!cached) return;
@@ -309,6 +333,7 @@ export class MemoryMessageStore implements MessageStore {
   clear(): number {
     const count = this.#entries.size;
     this.#entries.clear();
+    this.#snippets.clear();
     for (const id of [...this.#details.keys()]) this.#uncache(id);
     this.#bytes = 0;
     this.#budget?.set('store', 0);
@@ -328,6 +353,7 @@ export class MemoryMessageStore implements MessageStore {
     const entry = this.#entries.get(id);
     if (!entry) return false;
     this.#entries.delete(id);
+    this.#snippets.delete(id);
     this.#uncache(id);
     this.#bytes -= entry.raw.length;
     this.#budget?.set('store', this.#bytes);
@@ -347,27 +373,43 @@ function includes(haystack: string | null | undefined, needle: string): boolean 
   return haystack != null && haystack.toLowerCase().includes(needle);
 }
 
-function matches(entry: Entry, q: MessageQuery): boolean {
+/** A query with its to/from/subject compiled once per list call (src/match/value-matcher.ts: the rule every surface shares). */
+interface CompiledQuery {
+  to: ValueMatcher | null;
+  from: ValueMatcher | null;
+  subject: ValueMatcher | null;
+  containing: string | null;
+  tag: string | null;
+}
+
+/** Throws PatternError for a bad `/…/` (the API validates first and answers 400). */
+function compileQuery(q: MessageQuery): CompiledQuery {
+  const m = (v: string | undefined): ValueMatcher | null =>
+    v === undefined || v === '' ? null : compileValueMatcher(v);
+  return {
+    to: m(q.to),
+    from: m(q.from),
+    subject: m(q.subject),
+    containing: q.containing ? q.containing.toLowerCase() : null,
+    tag: q.tag || null,
+  };
+}
+
+function matches(entry: Entry, q: CompiledQuery): boolean {
   const s = entry.summary;
+  const any = (m: ValueMatcher, v: string | null | undefined): boolean => v != null && m.test(v);
   if (q.to) {
-    const n = q.to.toLowerCase();
+    const to = q.to;
     if (
-      !s.envelope.rcptTo.some((r) => includes(r.address, n)) &&
-      !s.to.some((t) => includes(t, n)) &&
-      !entry.cc.some((c) => includes(c, n))
+      !s.envelope.rcptTo.some((r) => any(to, r.address)) &&
+      !s.to.some((t) => any(to, t)) &&
+      !entry.cc.some((c) => any(to, c))
     )
       return false;
   }
-  if (q.from) {
-    const n = q.from.toLowerCase();
-    if (!includes(s.envelope.mailFrom?.address, n) && !includes(s.from, n)) return false;
-  }
-  if (q.subject && !includes(s.subject, q.subject.toLowerCase())) return false;
+  if (q.from && !any(q.from, s.envelope.mailFrom?.address) && !any(q.from, s.from)) return false;
+  if (q.subject && !any(q.subject, s.subject)) return false;
   if (q.tag && !s.envelope.rcptTo.some((r) => r.tag === q.tag)) return false;
-  if (
-    q.containing &&
-    !entry.raw.toString('utf8').toLowerCase().includes(q.containing.toLowerCase())
-  )
-    return false;
+  if (q.containing && !includes(entry.raw.toString('utf8'), q.containing)) return false;
   return true;
 }

@@ -14,11 +14,11 @@ import type { EventLog } from './event-log.ts';
 
 /** Filters of the list and search routes; every field is optional and they AND together. */
 export interface MessageQuery {
-  /** Case-insensitive substring of any envelope recipient or header To/Cc. */
+  /** Matcher (src/match/value-matcher.ts: text or /…/) of any envelope recipient or header To/Cc. */
   to?: string;
-  /** Case-insensitive substring of the envelope sender or header From. */
+  /** Matcher (text or /…/) of the envelope sender or header From. */
   from?: string;
-  /** Case-insensitive substring of the Subject. */
+  /** Matcher (text or /…/) of the Subject. */
   subject?: string;
   /** Case-insensitive substring anywhere in the raw message (headers and body). */
   containing?: string;
@@ -51,6 +51,8 @@ export interface MessageStore {
   clear(): number;
   /** The stored analysis (null before it ran); optional for small test fakes. */
   analysisOf?(id: string): MessageAnalysis | null;
+  /** Mailpit's `Snippet` (sink/snippet.ts), parsed on first request and cached; optional for small test fakes. */
+  snippet?(id: string): Promise<string | undefined>;
 }
 
 /** The rules currently in force, as the API shows and replaces them. */

@@ -4,8 +4,8 @@
 // The CLI needs Node >= 22.19 (undici 8, client-node 2); when the PATH node is
 // older, re-run this file under the project's own pinned Node (the `node`
 // devDependency) if it is installed, instead of failing on an import.
-import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
+import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +23,8 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
     );
     process.exit(3);
   }
+  // Imported here only: the usual path (a current Node) does not need child_process.
+  const { spawn } = await import('node:child_process');
   const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, EV_REEXEC: '1', EV_ARGV0: process.argv[1] ?? '' },
@@ -44,6 +46,13 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
       process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
     throw err;
   });
-  const { main } = await import('../../dist/plugin/main.js');
-  await main(process.argv.slice(2), { root, argv0: process.env.EV_ARGV0 || process.argv[1] || '' });
+  // The CLI is one bundled file (plugin/build.ts, step `cli`); Node's compile cache
+  // (in the OS temp folder; NODE_COMPILE_CACHE moves it, NODE_DISABLE_COMPILE_CACHE=1
+  // turns it off) keeps its compiled code between runs: most of the start-up otherwise.
+  module.enableCompileCache?.();
+  const { embedded, runCli } = module.createRequire(import.meta.url)('../../dist/cli/cli.cjs');
+  await runCli(embedded, process.argv.slice(2), {
+    root,
+    argv0: process.env.EV_ARGV0 || process.argv[1] || '',
+  });
 }

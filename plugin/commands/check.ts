@@ -4,11 +4,13 @@ import { BaseCommand } from '../lib/base-command.ts';
 import { evError } from '../../src/errors.ts';
 import type { Verdict } from '../../src/check/reasons.ts';
 import type { CheckIo, CheckOptions, CheckSummary } from '../lib/check/run-check-command.ts';
-import { systemClock } from '../lib/system-clock.ts';
+import { systemClock } from '../../src/system-clock.ts';
 import { runCheckInWorker } from '../lib/check/worker.ts';
 import { rateFlag } from '../lib/check/parse.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { CheckFormat } from '../lib/check/output.ts';
+import { tableWidth } from '../lib/render/table.ts';
+import { wrapWords } from '../lib/render/fit.ts';
 import { kubeFlags, pickKubeFlags } from '../lib/kube-flags.ts';
 
 const VERDICTS: readonly Verdict[] = ['valid', 'invalid', 'risky', 'unknown'];
@@ -30,6 +32,7 @@ export default class Check extends BaseCommand {
     '<%= config.bin %> check list.txt --provider provider.yaml --fail-on invalid',
     '<%= config.bin %> check big.txt --in-cluster --shards 5 --rate 200/s --out results.jsonl --state big.state',
     '<%= config.bin %> check --in-cluster --attach email-validation-20260101-120000-ab12',
+    'VERIFY_TOKEN=… <%= config.bin %> check list.txt --in-cluster --provider provider.yaml --out results.jsonl',
   ];
   static override strict = false;
   static override args = {
@@ -48,8 +51,8 @@ export default class Check extends BaseCommand {
     output: Flags.option({
       char: 'o',
       description:
-        'Output format: jsonl (json is the same: one JSON object per line), csv or table (default: jsonl when stdout is not a terminal, table otherwise).',
-      options: ['jsonl', 'json', 'csv', 'table'] as const,
+        'Output format: jsonl (json is the same: one JSON object per line), csv, table (fitted to the terminal) or wide (a table with nothing cut) (default: jsonl when stdout is not a terminal, table otherwise).',
+      options: ['jsonl', 'json', 'csv', 'table', 'wide'] as const,
       aliases: ['format'],
       deprecateAliases: true,
       helpGroup: 'OUTPUT',
@@ -148,7 +151,8 @@ export default class Check extends BaseCommand {
     }),
     provider: Flags.string({
       helpValue: 'FILE',
-      description: 'HTTP verification provider config (YAML or JSON).',
+      description:
+        'HTTP verification provider config (YAML or JSON). With --in-cluster its concurrency and rate hold for all shards together, and the file with the ${env:…} values it uses goes to the shards in a Secret.',
       helpGroup: 'PROVIDER',
     }),
     concurrency: Flags.integer({
@@ -240,7 +244,13 @@ export default class Check extends BaseCommand {
     const format: CheckFormat =
       flags.output === 'json'
         ? 'jsonl'
-        : (flags.output ?? (process.stdout.isTTY && !flags.out ? 'table' : 'jsonl'));
+        : flags.output === 'wide'
+          ? 'table'
+          : (flags.output ?? (process.stdout.isTTY && !flags.out ? 'table' : 'jsonl'));
+    const width =
+      format === 'table' && !flags.out && flags.output !== 'wide'
+        ? tableWidth(process.stdout, process.env)
+        : null;
     const ac = new AbortController();
     // Ctrl-C stops the run (an in-cluster one is removed); SIGTERM stops this CLI only (an in-cluster run goes on).
     const onSignal = (): void => ac.abort(new Error('interrupted'));
@@ -295,6 +305,8 @@ export default class Check extends BaseCommand {
             !flags.out &&
             !process.env.NO_COLOR,
           checkpointEveryMs: parseDuration(flags['checkpoint-interval'], '--checkpoint-interval'),
+          tableWidth: width,
+          wide: flags.output === 'wide',
         },
         {
           stdoutFd: 1,
@@ -316,7 +328,19 @@ export default class Check extends BaseCommand {
     const line =
       `${summary.resumed ? 'resumed; ' : ''}${plural(c.written, 'address', 'addresses')} checked (${plural(c.duplicates, 'duplicate')} skipped) in ${secs.toFixed(1)}s, ` +
       `${num(rate)}/s: ${num(c.valid)} valid, ${num(c.invalid)} invalid, ${num(c.risky)} risky, ${num(c.unknown)} unknown`;
-    if (format === 'table' && !flags.out) process.stdout.write(`\n${line}\n`);
+    // Under the table, on a narrow terminal, the summary breaks between words rather than wrap mid-word.
+    if (format === 'table' && !flags.out)
+      process.stdout.write(
+        `\n${
+          width === null || line.length <= width
+            ? line
+            : line
+                .replace(': ', ':\n')
+                .split('\n')
+                .map((part) => wrapWords(part, width))
+                .join('\n')
+        }\n`,
+      );
     else this.status(line);
     if (summary.exitCode === 1 && failOn.length > 0) {
       const hits = failOn

@@ -1,4 +1,9 @@
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
+import { painterFor } from '../lib/render/color.ts';
+import { SinkActivity } from '../lib/render/sink-activity.ts';
+import { tableWidth } from '../lib/render/table.ts';
+import { systemClock } from '../../src/system-clock.ts';
 import { sinkOptionEnvNames, sinkOptionFlags } from '../lib/sink-option-flags.ts';
 import {
   createJsonLogger,
@@ -15,7 +20,7 @@ export default class Sink extends BaseCommand {
     'Run the SMTP sink in the foreground (the same sink `up` deploys to the cluster).';
   static override description = `Accepts mail for any address over SMTP (never relays), keeps it in memory within --max-messages and --max-bytes, simulates bounces and deferrals (recipients starting with "bounce", "defer", "asyncbounce", or a --rules file), and serves the HTTP API, the MailHog-compatible API and the WebSocket event feed.
 
-Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout. Every flag can also be set with an environment variable (${sinkOptionEnvNames.join(', ')}); flags win. Ctrl-C or SIGTERM stops accepting, lets messages in flight finish, and exits 0.`;
+Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout. On a terminal, stdout also shows one line per message received, rejected, deferred or bounced (as \`tail\` prints it, cut to the terminal's width), or under load a summary every 5 seconds; --no-activity turns that off, --activity turns it on when stdout is not a terminal. Every flag can also be set with an environment variable (${sinkOptionEnvNames.join(', ')}); flags win. Ctrl-C or SIGTERM stops accepting, lets messages in flight finish, and exits 0.`;
   static override examples = [
     { description: 'A local sink on the usual MailHog ports', command: '<%= config.bin %> sink' },
     {
@@ -37,7 +42,15 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
         '<%= config.bin %> sink --release-to smtp.staging.internal:25 --cors-origin https://app.example',
     },
   ];
-  static override flags = sinkOptionFlags;
+  static override flags = {
+    ...sinkOptionFlags,
+    activity: Flags.boolean({
+      description:
+        'One line per message (a summary every 5 s under load) on stdout. Default: on when stdout is a terminal.',
+      allowNo: true,
+      helpGroup: 'OUTPUT',
+    }),
+  };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Sink);
@@ -59,7 +72,21 @@ Endpoints (and a generated token) are printed to stderr; JSON logs go to stdout.
     });
     this.status(describeEndpoints(sink.config, sink).trimEnd());
     this.status(exportLine(sink.config, sink.httpPort));
+    const activity =
+      (flags.activity ?? process.stdout.isTTY === true)
+        ? new SinkActivity({
+            write: (line) => process.stdout.write(line),
+            clock: systemClock,
+            width: () => tableWidth(process.stdout, process.env),
+            paint: painterFor(process.stdout, process.env),
+          })
+        : null;
+    const unsubscribe = activity
+      ? sink.context.events.subscribe((e) => activity.handle(e))
+      : () => undefined;
     await stopRequested;
+    unsubscribe();
+    activity?.stop();
     this.status('stopping: letting messages in flight finish…');
     await sink.stop();
   }

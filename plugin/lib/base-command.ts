@@ -5,13 +5,23 @@ import { evError, isEmailValidateError } from '../../src/errors.ts';
 import { flagHint } from './suggest.ts';
 import { interrupts } from './interrupts.ts';
 
-export type OutputFormat = 'text' | 'json' | 'yaml';
+export type OutputFormat = 'text' | 'wide' | 'json' | 'yaml';
 
 /** `-o text|json|yaml`, shared by every command that prints data. */
 export const outputFlag = Flags.option({
   char: 'o',
   description: 'Output format: human-readable text, or JSON / YAML for scripts.',
   options: ['text', 'json', 'yaml'] as const,
+  default: 'text',
+  helpGroup: 'OUTPUT',
+})();
+
+/** `-o` of a command that prints a table: `wide` adds full ids and every column, nothing cut. */
+export const tableOutputFlag = Flags.option({
+  char: 'o',
+  description:
+    'Output format: a table fitted to the terminal, wide (full ids, every column, nothing cut), or JSON / YAML for scripts.',
+  options: ['text', 'wide', 'json', 'yaml'] as const,
   default: 'text',
   helpGroup: 'OUTPUT',
 })();
@@ -26,7 +36,7 @@ export abstract class BaseCommand extends Command {
     process.stderr.write(`${message}\n`);
   }
 
-  /** Prints `data` in the chosen format; `text` renders with `toText`. */
+  /** Prints `data` in the chosen format; `text` and `wide` render with `toText`. */
   protected emit(format: OutputFormat, data: unknown, toText: () => string): void {
     if (format === 'json') process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
     else if (format === 'yaml') process.stdout.write(toYaml(data));

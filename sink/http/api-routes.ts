@@ -6,6 +6,7 @@ import { PROTOCOL_VERSION, type MessageList } from '../../src/protocol.ts';
 import { evError, isEmailValidateError } from '../../src/errors.ts';
 import type { MessageQuery, SinkContext } from '../types.ts';
 import type { Router } from './router.ts';
+import { compileValueMatcher, PatternError } from '../../src/match/value-matcher.ts';
 import { readBody, MAX_RULES_BODY_BYTES } from './body.ts';
 import { sendBuffer, sendJson, sendText } from './respond.ts';
 
@@ -19,6 +20,9 @@ export const MAX_FILTER_LENGTH = 1024;
 const FILTERS = ['to', 'from', 'subject', 'containing', 'tag'] as const satisfies ReadonlyArray<
   keyof MessageQuery
 >;
+
+/** Filters that take a matcher (text, or /…/ for an expression; docs/sink-commands.md#matching); containing is text, tag exact. */
+const MATCHED_FILTERS: ReadonlySet<string> = new Set(['to', 'from', 'subject']);
 
 function badRequest(message: string, hint?: string) {
   return evError('EV_ERR_BAD_REQUEST', message, hint === undefined ? undefined : { hint });
@@ -45,6 +49,18 @@ export function parseListQuery(url: URL): { start: number; limit: number; query:
     if (value === null || value === '') continue;
     if (value.length > MAX_FILTER_LENGTH)
       throw badRequest(`query parameter ${name} is longer than ${MAX_FILTER_LENGTH} characters`);
+    if (MATCHED_FILTERS.has(name)) {
+      try {
+        compileValueMatcher(value);
+      } catch (err) {
+        if (!(err instanceof PatternError)) throw err;
+        const why = err.kind === 'invalid' ? err.reason : `it ${err.reason}`;
+        throw badRequest(
+          `query parameter ${name} is not a valid regular expression: ${why}`,
+          `/…/ is a regular expression (RE2 syntax: no backreferences or lookaround); without slashes the value is plain text`,
+        );
+      }
+    }
     query[name] = value;
   }
   return { start, limit, query };
@@ -76,7 +92,7 @@ const MIME_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,127}\/[!#$%&'*+.^_`|~0-9A-Za-z-
  * The Content-Type an attachment is served with: its declared media type when
  * that is a clean `type/subtype`, else application/octet-stream. A declared
  * value with non-ASCII or control characters made Node refuse the header and
- * the download a 500 forever (issue 10, item 6).
+ * the download a 500 forever.
  */
 export function safeContentType(declared: string | null | undefined): string {
   const type = (declared ?? '').split(';')[0].trim().toLowerCase();

@@ -11,6 +11,7 @@ import { backoffDelay } from '../limits/backoff.ts';
 import { CircuitBreaker } from '../limits/circuit-breaker.ts';
 import { Semaphore } from '../limits/semaphore.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
+import type { PermitSource } from '../limits/keyed-limiter.ts';
 import { getPath, renderBody, renderUrl, type ProviderConfig } from './provider-config.ts';
 import type { ReasonCode } from './reasons.ts';
 import type { ProviderDetails, ProviderStatus } from './result.ts';
@@ -46,7 +47,17 @@ export interface ProviderStageOptions {
   random: () => number;
   /** First backoff delay for 5xx/network retries. */
   backoffBaseMs?: number;
+  /**
+   * The provider's concurrency and rate held elsewhere (the shards of
+   * `check --in-cluster`: in Redis, for all of them together), as one permit
+   * (a slot and a token) per request; by default a local semaphore and token
+   * bucket from the config.
+   */
+  permits?: PermitSource;
 }
+
+/** The key of the provider's permit in a shared {@link PermitSource}. */
+export const PROVIDER_PERMIT_KEY = 'provider';
 
 /** Retry-After as delta-seconds or an HTTP-date; ms from now, or null if absent/unparseable. */
 export function parseRetryAfter(
@@ -71,27 +82,72 @@ const REASON: Record<ProviderStatus, ReasonCode | null> = {
 };
 
 export class ProviderStage {
-  private readonly o: ProviderStageOptions;
-  private readonly sem: Semaphore;
-  private readonly bucket: TokenBucket | null;
+  private readonly options: ProviderStageOptions;
+  /** One permit per request: a slot and, with a rate, a token. */
+  private readonly permit: (signal?: AbortSignal) => Promise<() => void>;
   readonly breaker: CircuitBreaker;
   /** No request starts before this time (set by a 429's Retry-After). */
   private pausedUntil = 0;
   /** Requests sent, for stats and tests. */
   requests = 0;
 
-  constructor(o: ProviderStageOptions) {
-    this.o = o;
-    const c = o.config;
-    this.sem = new Semaphore(c.concurrency);
-    this.bucket = c.rate
-      ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: o.clock })
-      : null;
+  constructor(options: ProviderStageOptions) {
+    this.options = options;
+    const c = options.config;
+    if (options.permits) {
+      const shared = options.permits;
+      // Slot and token come together from the shared source: wait out a 429's pause before
+      // asking, and ask again if another request's 429 paused us while we waited.
+      this.permit = async (signal) => {
+        for (;;) {
+          await this.waitPause(signal);
+          const release = await shared.acquire(PROVIDER_PERMIT_KEY, signal);
+          if (this.pausedUntil <= this.options.clock.now()) return release;
+          release();
+        }
+      };
+    } else {
+      const sem = new Semaphore(c.concurrency);
+      const bucket = c.rate
+        ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: options.clock })
+        : null;
+      this.permit = async (signal) => {
+        const release = await sem.acquire();
+        try {
+          await this.waitPause(signal);
+          if (bucket) await bucket.take(signal);
+        } catch (err) {
+          release();
+          throw err;
+        }
+        return release;
+      };
+    }
     this.breaker = new CircuitBreaker({
       failureThreshold: c.breakerThreshold,
       cooldownMs: c.breakerCooldownMs,
-      clock: o.clock,
+      clock: options.clock,
     });
+  }
+
+  /** Waits until a 429's Retry-After has passed. */
+  private async waitPause(signal?: AbortSignal): Promise<void> {
+    const wait = this.pausedUntil - this.options.clock.now();
+    if (wait > 0) await sleep(this.options.clock, wait, signal);
+  }
+
+  /** A failed request (no answer, 5xx, 408): counts against the breaker, then waits with backoff. */
+  private async failed(failures: number, signal: AbortSignal | undefined): Promise<void> {
+    this.breaker.failure();
+    await sleep(
+      this.options.clock,
+      backoffDelay(failures, {
+        baseMs: this.options.backoffBaseMs ?? 500,
+        maxMs: MAX_PROVIDER_BACKOFF_MS,
+        random: this.options.random,
+      }),
+      signal,
+    );
   }
 
   async verify(
@@ -99,24 +155,22 @@ export class ProviderStage {
     normalized: string,
     signal?: AbortSignal,
   ): Promise<{ details: ProviderDetails; reason: ReasonCode | null }> {
-    const c = this.o.config;
+    const c = this.options.config;
     let httpStatus: number | undefined;
     let attempts = 0;
     let failures = 0;
     while (attempts < c.attempts) {
       if (this.breaker.state === 'open') break;
-      const release = await this.sem.acquire();
       let res: HttpResponse | null = null;
+      let release: (() => void) | null = null;
       try {
-        const wait = this.pausedUntil - this.o.clock.now();
-        if (wait > 0) await sleep(this.o.clock, wait, signal);
-        if (this.bucket) await this.bucket.take(signal);
+        release = await this.permit(signal);
         // Asked at the last moment: calls queued behind the ones that opened
         // the breaker must not go out.
         if (!this.breaker.allow()) break;
         attempts++;
         this.requests++;
-        res = await this.o.http.request({
+        res = await this.options.http.request({
           method: c.method,
           url: renderUrl(c, normalized),
           headers: c.headers,
@@ -127,20 +181,10 @@ export class ProviderStage {
       } catch {
         res = null;
       } finally {
-        release();
+        release?.();
       }
       if (res === null) {
-        this.breaker.failure();
-        failures++;
-        await sleep(
-          this.o.clock,
-          backoffDelay(failures, {
-            baseMs: this.o.backoffBaseMs ?? 500,
-            maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
-          }),
-          signal,
-        );
+        await this.failed(++failures, signal);
         continue;
       }
       httpStatus = res.status;
@@ -148,28 +192,18 @@ export class ProviderStage {
         // The provider is alive and asks us to slow down: not a breaker
         // failure, but every request waits out Retry-After.
         const after =
-          parseRetryAfter(res.headers['retry-after'], this.o.clock.now()) ??
+          parseRetryAfter(res.headers['retry-after'], this.options.clock.now()) ??
           backoffDelay(attempts, {
             baseMs: 1000,
             maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
+            random: this.options.random,
           });
         if (after > MAX_RETRY_AFTER_MS) break;
-        this.pausedUntil = Math.max(this.pausedUntil, this.o.clock.now() + after);
+        this.pausedUntil = Math.max(this.pausedUntil, this.options.clock.now() + after);
         continue;
       }
       if (res.status >= 500 || res.status === 408) {
-        this.breaker.failure();
-        failures++;
-        await sleep(
-          this.o.clock,
-          backoffDelay(failures, {
-            baseMs: this.o.backoffBaseMs ?? 500,
-            maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
-          }),
-          signal,
-        );
+        await this.failed(++failures, signal);
         continue;
       }
       if (res.status < 200 || res.status >= 300) {

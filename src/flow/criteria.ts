@@ -6,7 +6,6 @@
 import type { MessageAnalysis, MessageDetail } from '../protocol.ts';
 import type { DeliveryEvent, TrackedMessage } from './history.ts';
 import {
-  addressMatcher,
   bareAddress,
   describeStatus,
   quote,
@@ -169,10 +168,9 @@ function listUnsubscribeOf(m: TrackedMessage): { present: boolean; oneClick: boo
 export function compileCriteria(spec: MessageCriteria, vars: TemplateVars): CompiledCriteria {
   const checks: MessageCheck[] = [];
   const text = (src: string): TextMatcher => textMatcher(renderTemplate(src, vars));
-  const addr = (src: string): TextMatcher => addressMatcher(renderTemplate(src, vars));
 
   if (spec.to !== null) {
-    const m = addr(spec.to);
+    const m = text(spec.to);
     checks.push({
       field: 'to',
       expected: m.source,
@@ -185,7 +183,7 @@ export function compileCriteria(spec: MessageCriteria, vars: TemplateVars): Comp
     });
   }
   if (spec.from !== null) {
-    const m = addr(spec.from);
+    const m = text(spec.from);
     checks.push({
       field: 'from',
       expected: m.source,
@@ -484,8 +482,8 @@ export function compileEventCriteria(
   spec: ExpectEventStep,
   vars: TemplateVars,
 ): CompiledEventCriteria {
-  const to = spec.to === null ? null : addressMatcher(renderTemplate(spec.to, vars));
-  const from = spec.from === null ? null : addressMatcher(renderTemplate(spec.from, vars));
+  const to = spec.to === null ? null : textMatcher(renderTemplate(spec.to, vars));
+  const from = spec.from === null ? null : textMatcher(renderTemplate(spec.from, vars));
   const url = spec.url === null ? null : textMatcher(renderTemplate(spec.url, vars));
   return {
     type: spec.type,

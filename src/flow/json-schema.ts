@@ -3,7 +3,7 @@
  * generated from the format's one definition (format.ts): each mapping lists
  * exactly the fields the parser allows (the types below fail to compile when
  * a field is missing or extra), with the parser's enumerations and bounds.
- * Regenerate with `npm run generate`; test/unit/flow/json-schema.test.ts fails
+ * Regenerate with `npm run generate`; test/unit/src/flow/json-schema.test.ts fails
  * when the committed file differs.
  *
  * The schema checks structure; the parser checks more (templates, regular
@@ -141,7 +141,7 @@ export function flowJsonSchema(): Schema {
       },
       matcher: {
         description:
-          'Plain text (substring; for addresses: the exact address, ignoring case) or /regular expression/flags. Templates allowed.',
+          'Plain text (contained in the value, ignoring case) or /regular expression/flags (also ignoring case; RE2 syntax, linear time). Templates allowed.',
         type: ['string', 'number'],
       },
       statusItem: {

@@ -1,23 +1,18 @@
 /**
- * Text and address matchers of flow files.
+ * Matchers of flow files (criteria, event expectations, response bodies).
  *
- * A matcher is written either as plain text or as `/regular expression/flags`.
- * Plain text means "contains" for free text (subject, body, header values,
- * URLs) and "is exactly this address, ignoring case" for addresses (to, from),
- * because `user@example.test` must not match `otheruser@example.test`.
+ * One rule for every matcher, shared with tail, messages list and the sink's
+ * API (src/match/value-matcher.ts): plain text is a case-insensitive
+ * substring, `/regular expression/flags` an expression (also ignoring case),
+ * run in linear time.
  */
-import { compileLinearRegex, PatternError } from '../match/linear-regex.ts';
-import type { LinearRegex } from '../match/linear-regex.ts';
+import { compileValueMatcher, PatternError } from '../match/value-matcher.ts';
+import type { ValueMatcher } from '../match/value-matcher.ts';
 
 /** A regex source longer than this is almost certainly a mistake (and slow to compile per message). */
 export const MAX_MATCHER_SOURCE = 4096;
-const REGEX_LITERAL = /^\/(.*)\/([dgimsuvy]*)$/s;
 
-export interface TextMatcher {
-  readonly source: string;
-  readonly isRegex: boolean;
-  test(value: string): boolean;
-}
+export type TextMatcher = ValueMatcher;
 
 export class MatcherError extends Error {
   constructor(message: string) {
@@ -26,17 +21,12 @@ export class MatcherError extends Error {
   }
 }
 
-/**
- * `/re/flags` compiled for linear-time matching (src/match/linear-regex.ts):
- * a matcher runs on every captured message's text, which is outside input.
- */
-function compileRegex(source: string): LinearRegex | null {
-  const m = REGEX_LITERAL.exec(source);
-  if (!m || m[1] === '') return null;
-  // g and y make .test() stateful across calls; drop them rather than surprise.
-  const flags = m[2].replace(/[gy]/g, '');
+/** Compiles a flow matcher (text or `/re/flags`); throws MatcherError with the reason. */
+export function textMatcher(source: string): TextMatcher {
+  if (source.length > MAX_MATCHER_SOURCE)
+    throw new MatcherError(`matcher longer than ${MAX_MATCHER_SOURCE} characters`);
   try {
-    return compileLinearRegex(m[1], flags);
+    return compileValueMatcher(source);
   } catch (err) {
     if (err instanceof PatternError) {
       throw new MatcherError(
@@ -47,25 +37,6 @@ function compileRegex(source: string): LinearRegex | null {
     }
     throw err;
   }
-}
-
-/** Compiles a free-text matcher: `/re/flags` or a substring. */
-export function textMatcher(source: string): TextMatcher {
-  if (source.length > MAX_MATCHER_SOURCE)
-    throw new MatcherError(`matcher longer than ${MAX_MATCHER_SOURCE} characters`);
-  const re = compileRegex(source);
-  if (re) return { source, isRegex: true, test: (value) => re.test(value) };
-  return { source, isRegex: false, test: (value) => value.includes(source) };
-}
-
-/** Compiles an address matcher: `/re/flags` or one exact address (case-insensitive). */
-export function addressMatcher(source: string): TextMatcher {
-  if (source.length > MAX_MATCHER_SOURCE)
-    throw new MatcherError(`matcher longer than ${MAX_MATCHER_SOURCE} characters`);
-  const re = compileRegex(source);
-  if (re) return { source, isRegex: true, test: (value) => re.test(value) };
-  const wanted = source.trim().toLowerCase();
-  return { source, isRegex: false, test: (value) => value.trim().toLowerCase() === wanted };
 }
 
 /** The bare address of `"Name" <a@b>` or `a@b`. */

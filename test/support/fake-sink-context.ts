@@ -20,6 +20,7 @@ import {
   type MessageSummary,
   type SinkStats,
 } from '../../src/protocol.ts';
+import { compileValueMatcher, type ValueMatcher } from '../../src/match/value-matcher.ts';
 
 export interface FakeMessageInput {
   raw: string | Buffer;
@@ -100,16 +101,16 @@ export class FakeStore implements MessageStore {
   #matches(entry: Entry, q: MessageQuery): boolean {
     const has = (hay: string | null | undefined, needle: string) =>
       (hay ?? '').toLowerCase().includes(needle.toLowerCase());
+    // to/from/subject: the real store's rule, from the one place it lives.
+    const m = (v: string | undefined) => (v === undefined ? null : compileValueMatcher(v));
+    const any = (hay: string | null | undefined, matcher: ValueMatcher) =>
+      hay != null && matcher.test(hay);
+    const [to, from, subject] = [m(q.to), m(q.from), m(q.subject)];
     const s = entry.summary;
-    if (
-      q.to !== undefined &&
-      !s.envelope.rcptTo.some((r) => has(r.address, q.to as string)) &&
-      !s.to.some((t) => has(t, q.to as string))
-    )
+    if (to && !s.envelope.rcptTo.some((r) => any(r.address, to)) && !s.to.some((t) => any(t, to)))
       return false;
-    if (q.from !== undefined && !has(s.envelope.mailFrom?.address, q.from) && !has(s.from, q.from))
-      return false;
-    if (q.subject !== undefined && !has(s.subject, q.subject)) return false;
+    if (from && !any(s.envelope.mailFrom?.address, from) && !any(s.from, from)) return false;
+    if (subject && !any(s.subject, subject)) return false;
     if (q.containing !== undefined && !has(entry.raw.toString('utf8'), q.containing)) return false;
     if (q.tag !== undefined && !s.envelope.rcptTo.some((r) => r.tag === q.tag)) return false;
     return true;

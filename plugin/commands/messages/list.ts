@@ -1,10 +1,12 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand, outputFlag } from '../../lib/base-command.ts';
+import { BaseCommand, tableOutputFlag } from '../../lib/base-command.ts';
+import { tableWidth } from '../../lib/render/table.ts';
 import { formatMessageList } from '../../lib/render/messages.ts';
 import { listAll } from '../../lib/sink-fanout.ts';
 import { withSinkTarget } from '../../lib/sink-target.ts';
 import { sinkFlags } from '../../lib/sink-flags.ts';
 import { evError } from '../../../src/errors.ts';
+import { compileValueMatcher } from '../../lib/tail/event-filter.ts';
 
 /** Largest page: the sink's own cap on one list response. */
 export const MAX_LIST_LIMIT = 1000;
@@ -12,16 +14,27 @@ export const MAX_LIST_LIMIT = 1000;
 export default class MessagesList extends BaseCommand {
   static override summary = 'List the messages the sink holds, newest first.';
   static override description =
-    "Filters are substring matches done by the sink (--to, --from, --subject, --containing, --tag for the +tag of user+tag@domain). Text output is a table; -o json / yaml print the sink's list response ({total, start, count, items}).";
+    "Filters are done by the sink and combine with AND. --to, --from and --subject are plain text matched as a case-insensitive substring, or /…/ for a regular expression (RE2 syntax), exactly as in `tail` and flows; --containing is text searched in the whole raw message, --tag the +tag of user+tag@domain. Text output is a table that fits the terminal (short ids: unique prefixes `messages get` accepts); -o wide prints full ids and every column untruncated; -o json / yaml print the sink's list response ({total, start, count, items}).";
   static override examples = [
     '<%= config.bin %> messages list',
     '<%= config.bin %> messages list --to alice@example.com --limit 10',
+    "<%= config.bin %> messages list --subject '/^(welcome|reset)/'",
     '<%= config.bin %> messages list --containing invoice -o json',
+    '<%= config.bin %> messages list -o wide',
   ];
   static override flags = {
-    to: Flags.string({ description: 'Recipient contains this text.', helpGroup: 'FILTER' }),
-    from: Flags.string({ description: 'Sender contains this text.', helpGroup: 'FILTER' }),
-    subject: Flags.string({ description: 'Subject contains this text.', helpGroup: 'FILTER' }),
+    to: Flags.string({
+      description: 'Recipient contains this text (case-insensitive); /…/ for a regular expression.',
+      helpGroup: 'FILTER',
+    }),
+    from: Flags.string({
+      description: 'Sender contains this text (case-insensitive); /…/ for a regular expression.',
+      helpGroup: 'FILTER',
+    }),
+    subject: Flags.string({
+      description: 'Subject contains this text (case-insensitive); /…/ for a regular expression.',
+      helpGroup: 'FILTER',
+    }),
     containing: Flags.string({
       description: 'The raw message contains this text.',
       helpGroup: 'FILTER',
@@ -36,7 +49,7 @@ export default class MessagesList extends BaseCommand {
       default: 50,
     }),
     utc: Flags.boolean({ description: 'Print times in UTC.', helpGroup: 'OUTPUT' }),
-    output: outputFlag,
+    output: tableOutputFlag,
     ...sinkFlags,
   };
 
@@ -50,6 +63,9 @@ export default class MessagesList extends BaseCommand {
       throw evError('EV_ERR_INVALID_OPTION', `--limit must be from 1 to ${MAX_LIST_LIMIT}`, {
         hint: 'page with --start and --limit',
       });
+    // The sink compiles them too; checking here makes a bad expression a usage error (exit 2) before connecting.
+    for (const flag of ['to', 'from', 'subject'] as const)
+      compileValueMatcher(`--${flag}`, flags[flag]);
     await withSinkTarget(flags, { onStatus: (l) => this.status(l) }, async (target) => {
       const { to, from, subject, containing, tag, start, limit } = flags;
       const list = await listAll(target.sinks, {
@@ -61,7 +77,13 @@ export default class MessagesList extends BaseCommand {
         start,
         limit,
       });
-      this.emit(flags.output, list, () => formatMessageList(list, { utc: flags.utc }));
+      this.emit(flags.output, list, () =>
+        formatMessageList(list, {
+          utc: flags.utc,
+          wide: flags.output === 'wide',
+          width: tableWidth(process.stdout, process.env),
+        }),
+      );
     });
   }
 }

@@ -127,6 +127,12 @@ function csvRow(r: CheckResult): string {
 }
 
 const TABLE_ADDRESS_WIDTH = 40;
+/** Narrowest address column when the table is fitted to a terminal: most addresses still show their domain's start. */
+const MIN_TABLE_ADDRESS_WIDTH = 16;
+/** Room kept for the reasons when the address column shrinks to fit a terminal. */
+const MIN_TABLE_REASONS_WIDTH = 16;
+/** VERDICT column and the spaces after it and after the address. */
+const TABLE_FIXED_WIDTH = 8 + 1 + 1;
 
 function pad(s: string, n: number): string {
   return s.length >= n ? `${s.slice(0, n - 1)}…` : s + ' '.repeat(n - s.length);
@@ -140,36 +146,62 @@ export interface ResultWriterOptions {
   /** Write the CSV header / table header (not when appending to a resumed output). */
   header: boolean;
   color?: boolean;
+  /** Terminal width the table rows fit (the address column narrows, reasons are cut with …); null: no limit. */
+  width?: number | null;
+  /** `-o wide`: nothing cut, not even an address longer than its column. */
+  wide?: boolean;
+}
+
+/** Widths of the table's address and reasons columns for a terminal width (null: as wide as they come). */
+export function tableColumns(width: number | null | undefined): {
+  address: number;
+  reasons: number | null;
+} {
+  if (width === null || width === undefined) return { address: TABLE_ADDRESS_WIDTH, reasons: null };
+  const address = Math.max(
+    MIN_TABLE_ADDRESS_WIDTH,
+    Math.min(TABLE_ADDRESS_WIDTH, width - TABLE_FIXED_WIDTH - MIN_TABLE_REASONS_WIDTH),
+  );
+  return { address, reasons: Math.max(1, width - TABLE_FIXED_WIDTH - address) };
+}
+
+function cutTo(s: string, n: number | null): string {
+  if (n === null) return s;
+  const c = Array.from(s);
+  return c.length > n ? `${c.slice(0, n - 1).join('')}…` : s;
 }
 
 /** Builds the writer the engine calls. */
-export function createResultWriter(o: ResultWriterOptions): ResultWriter & { close(): void } {
+export function createResultWriter(options: ResultWriterOptions): ResultWriter & { close(): void } {
   let buf = '';
-  if (o.header) {
-    if (o.format === 'csv') buf += `${CSV_COLUMNS.join(',')}\n`;
-    else if (o.format === 'table')
-      buf += `${pad('VERDICT', 8)} ${pad('ADDRESS', TABLE_ADDRESS_WIDTH)} REASONS\n`;
+  const cols = tableColumns(options.wide ? null : options.width);
+  const addressCell = (a: string): string =>
+    options.wide && a.length >= cols.address ? `${a} ` : pad(a, cols.address);
+  if (options.header) {
+    if (options.format === 'csv') buf += `${CSV_COLUMNS.join(',')}\n`;
+    else if (options.format === 'table')
+      buf += `${pad('VERDICT', 8)} ${pad('ADDRESS', cols.address)} REASONS\n`;
   }
   const paint = (v: string): string => {
-    if (!o.color) return pad(v, 8);
+    if (!options.color) return pad(v, 8);
     const code = v === 'valid' ? 32 : v === 'invalid' ? 31 : v === 'risky' ? 33 : 90;
     return `\u001b[${code}m${pad(v, 8)}\u001b[0m`;
   };
   const line =
-    o.format === 'jsonl'
+    options.format === 'jsonl'
       ? resultToJsonLine
-      : o.format === 'csv'
+      : options.format === 'csv'
         ? (r: CheckResult): string => `${csvRow(r)}\n`
         : (r: CheckResult): string => {
             const extra = r.checks.lists?.suggestion
               ? ` (did you mean @${r.checks.lists.suggestion}?)`
               : '';
             // The address is input as written: control characters must not drive the terminal or split the row.
-            return `${paint(r.verdict)} ${pad(terminalLine(r.address), TABLE_ADDRESS_WIDTH)} ${r.reasons.join(', ')}${extra}\n`;
+            return `${paint(r.verdict)} ${addressCell(terminalLine(r.address))} ${cutTo(`${r.reasons.join(', ')}${extra}`, cols.reasons)}\n`;
           };
   const out = (): void => {
     if (buf.length > 0) {
-      o.sink.write(buf);
+      options.sink.write(buf);
       buf = '';
     }
   };
@@ -180,12 +212,12 @@ export function createResultWriter(o: ResultWriterOptions): ResultWriter & { clo
     },
     flush(): Promise<number> {
       out();
-      if (o.durable) o.sink.sync();
-      return Promise.resolve(o.sink.bytes);
+      if (options.durable) options.sink.sync();
+      return Promise.resolve(options.sink.bytes);
     },
     close(): void {
       out();
-      o.sink.close();
+      options.sink.close();
     },
   };
 }

@@ -124,16 +124,16 @@ function parseReply(lines: string[]): SmtpReply {
 }
 
 /** Production transport. */
-export function netSmtpTransport(o: NetSmtpTransportOptions): SmtpTransport {
+export function netSmtpTransport(options: NetSmtpTransportOptions): SmtpTransport {
   return {
     connect(target, signal): Promise<SmtpSession> {
       return new Promise((resolve, reject) => {
         const sock = connect({ host: target.address, port: target.port });
-        const session = new NetSession(sock, o.commandTimeoutMs);
+        const session = new NetSession(sock, options.commandTimeoutMs);
         const timer = setTimeout(() => {
           sock.destroy();
-          reject(new Error(`connect timeout after ${o.connectTimeoutMs} ms`));
-        }, o.connectTimeoutMs);
+          reject(new Error(`connect timeout after ${options.connectTimeoutMs} ms`));
+        }, options.connectTimeoutMs);
         const onAbort = (): void => {
           sock.destroy();
           reject(signal!.reason);

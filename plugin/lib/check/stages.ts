@@ -40,39 +40,39 @@ export type StageOptions = Pick<
 >;
 
 /** The stage options out of a larger options object (the shards get exactly these). */
-export function stageOptionsOf(o: StageOptions): StageOptions {
+export function stageOptionsOf(options: StageOptions): StageOptions {
   return {
-    offline: o.offline,
-    dnsServer: o.dnsServer,
-    dnsTimeoutMs: o.dnsTimeoutMs,
-    dnsTries: o.dnsTries,
-    concurrency: o.concurrency,
-    smtpProbe: o.smtpProbe,
-    helo: o.helo,
-    mailFrom: o.mailFrom,
-    smtpPort: o.smtpPort,
-    allowPrivateMx: o.allowPrivateMx,
-    greylistRetries: o.greylistRetries,
-    greylistDelayMs: o.greylistDelayMs,
-    greylistMaxMs: o.greylistMaxMs,
-    smtpTimeoutMs: o.smtpTimeoutMs,
+    offline: options.offline,
+    dnsServer: options.dnsServer,
+    dnsTimeoutMs: options.dnsTimeoutMs,
+    dnsTries: options.dnsTries,
+    concurrency: options.concurrency,
+    smtpProbe: options.smtpProbe,
+    helo: options.helo,
+    mailFrom: options.mailFrom,
+    smtpPort: options.smtpPort,
+    allowPrivateMx: options.allowPrivateMx,
+    greylistRetries: options.greylistRetries,
+    greylistDelayMs: options.greylistDelayMs,
+    greylistMaxMs: options.greylistMaxMs,
+    smtpTimeoutMs: options.smtpTimeoutMs,
   };
 }
 
 /** With --smtp-probe: refuses a fake or unqualified HELO name and a MAIL FROM at a big provider's domain (local and --in-cluster alike). */
 export function validateProbeIdentity(
-  o: Pick<StageOptions, 'smtpProbe' | 'helo' | 'mailFrom'>,
+  options: Pick<StageOptions, 'smtpProbe' | 'helo' | 'mailFrom'>,
 ): void {
-  if (!o.smtpProbe) return;
-  const helo = o.helo ?? '';
+  if (!options.smtpProbe) return;
+  const helo = options.helo ?? '';
   const hp = heloProblem(helo);
   if (hp)
     throw evError('EV_ERR_INVALID_OPTION', `--helo "${helo}" ${hp}`, {
       hint: 'pass --helo with the fully-qualified name of the probing host (its PTR record), e.g. --helo probe.mail.example.net',
     });
-  const mp = mailFromProblem(o.mailFrom);
+  const mp = mailFromProblem(options.mailFrom);
   if (mp)
-    throw evError('EV_ERR_INVALID_OPTION', `--mail-from "${o.mailFrom}" ${mp}`, {
+    throw evError('EV_ERR_INVALID_OPTION', `--mail-from "${options.mailFrom}" ${mp}`, {
       hint: 'use an address at a domain you control, or --mail-from "" for the null sender',
     });
 }
@@ -99,41 +99,48 @@ export interface BuiltStages {
   transport?: SmtpTransport;
 }
 
-export function buildNetworkStages(o: StageOptions, d: StageDeps): BuiltStages {
-  const stages: NetworkStages = { allowPrivateMx: o.allowPrivateMx };
-  if (o.offline) return { stages };
+export function buildNetworkStages(options: StageOptions, deps: StageDeps): BuiltStages {
+  const stages: NetworkStages = { allowPrivateMx: options.allowPrivateMx };
+  if (options.offline) return { stages };
   const own =
-    d.resolver ??
-    createDnsResolver({ server: o.dnsServer, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries });
-  const resolver = d.shareResolver ? d.shareResolver(own) : own;
+    deps.resolver ??
+    createDnsResolver({
+      server: options.dnsServer,
+      timeoutMs: options.dnsTimeoutMs,
+      tries: options.dnsTries,
+    });
+  const resolver = deps.shareResolver ? deps.shareResolver(own) : own;
   stages.dns = new DnsChecker({
     resolver,
-    clock: d.clock,
-    timeoutMs: o.dnsTimeoutMs * (o.dnsTries + 1) + 1000,
-    concurrency: Math.min(256, Math.max(16, o.concurrency)),
+    clock: deps.clock,
+    timeoutMs: options.dnsTimeoutMs * (options.dnsTries + 1) + 1000,
+    concurrency: Math.min(256, Math.max(16, options.concurrency)),
   });
-  if (!o.smtpProbe) return { stages, resolver };
-  if (!d.limiters) throw new Error('buildNetworkStages: --smtp-probe needs limiters');
+  if (!options.smtpProbe) return { stages, resolver };
+  if (!deps.limiters) throw new Error('buildNetworkStages: --smtp-probe needs limiters');
   const transport =
-    d.smtpTransport ??
-    netSmtpTransport({ connectTimeoutMs: o.smtpTimeoutMs, commandTimeoutMs: o.smtpTimeoutMs });
-  const limiters = d.limiters();
+    deps.smtpTransport ??
+    netSmtpTransport({
+      connectTimeoutMs: options.smtpTimeoutMs,
+      commandTimeoutMs: options.smtpTimeoutMs,
+    });
+  const limiters = deps.limiters();
   stages.smtp = new SmtpStage({
     transport,
-    clock: d.clock,
-    random: d.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32),
-    helo: o.helo ?? '',
-    mailFrom: o.mailFrom,
-    port: o.smtpPort,
-    allowPrivate: o.allowPrivateMx,
+    clock: deps.clock,
+    random: deps.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32),
+    helo: options.helo ?? '',
+    mailFrom: options.mailFrom,
+    port: options.smtpPort,
+    allowPrivate: options.allowPrivateMx,
     domainLimiter: limiters.domain,
     providerLimiter: limiters.provider,
-    greylistAttempts: o.greylistRetries + 1,
-    greylistBaseMs: o.greylistDelayMs,
-    greylistMaxMs: o.greylistMaxMs,
+    greylistAttempts: options.greylistRetries + 1,
+    greylistBaseMs: options.greylistDelayMs,
+    greylistMaxMs: options.greylistMaxMs,
     connectAttempts: 2,
-    connectBaseMs: Math.min(5000, o.greylistDelayMs),
-    ...(d.catchAllShare ? { catchAllShare: d.catchAllShare } : {}),
+    connectBaseMs: Math.min(5000, options.greylistDelayMs),
+    ...(deps.catchAllShare ? { catchAllShare: deps.catchAllShare } : {}),
   });
   return { stages, resolver, transport };
 }

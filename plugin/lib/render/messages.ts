@@ -1,20 +1,55 @@
 import type { MessageDetail, MessageList } from '../../../src/protocol.ts';
 import { terminalBlock } from '../../../src/terminal-text.ts';
 import { clean, clockTime } from './event-line.ts';
-import { renderTable } from './table.ts';
+import { renderTable, uniquePrefixes } from './table.ts';
 
-/** `messages list` in text mode: one row per message, newest first as the sink returns them. */
-export function formatMessageList(list: MessageList, options: { utc?: boolean } = {}): string {
+/** Shortest message id shown by `messages list`: 8 hex digits of a random id (32 bits) rarely clash with any other message the sink holds, and `messages get` says so if one does. */
+export const SHORT_ID_CHARS = 8;
+
+export interface MessageListFormat {
+  utc?: boolean;
+  /** Terminal width to fit (null: no limit). */
+  width?: number | null;
+  /** `-o wide`: full ids, every column, nothing cut. */
+  wide?: boolean;
+}
+
+/**
+ * `messages list` in text mode: one row per message, newest first as the sink
+ * returns them. Ids are the shortest prefixes unique among the rows shown
+ * (at least SHORT_ID_CHARS), which `messages get` accepts.
+ */
+export function formatMessageList(list: MessageList, options: MessageListFormat = {}): string {
   if (list.items.length === 0) return `No messages (total ${list.total}).`;
+  const wide = options.wide === true;
+  const ids = wide
+    ? null
+    : uniquePrefixes(
+        list.items.map((m) => m.id),
+        SHORT_ID_CHARS,
+      );
+  // Wide cells are whole (up to the sanitiser's own bound); otherwise the table cuts them to fit.
+  const field = (v: string | null | undefined): string => clean(v);
   const rows = list.items.map((m) => [
-    m.id,
+    ids?.get(m.id) ?? m.id,
     clockTime(m.time, options.utc),
-    clean(m.envelope.mailFrom?.address, 40) || '<>',
-    clean(m.envelope.rcptTo.map((r) => r.address).join(', '), 40),
-    clean(m.subject ?? '(no subject)', 50),
+    field(m.envelope.mailFrom?.address) || '<>',
+    field(m.envelope.rcptTo.map((r) => r.address).join(', ')),
+    field(m.subject ?? '(no subject)'),
     String(m.size),
   ]);
-  const table = renderTable(['ID', 'TIME', 'FROM', 'TO', 'SUBJECT', 'SIZE'], rows);
+  const table = renderTable(
+    [
+      'ID',
+      'TIME',
+      { header: 'FROM', truncate: true, min: 8 },
+      { header: 'TO', truncate: true, min: 10 },
+      { header: 'SUBJECT', truncate: true, min: 10 },
+      { header: 'SIZE', dropOrder: 1 },
+    ],
+    rows,
+    { width: options.width, wide },
+  );
   const shown = list.start + list.items.length;
   const more =
     shown < list.total

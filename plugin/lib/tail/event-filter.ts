@@ -1,17 +1,13 @@
 import { evError } from '../../../src/errors.ts';
-import { compileLinearRegex, PatternError } from '../../../src/match/linear-regex.ts';
-import type { LinearRegex } from '../../../src/match/linear-regex.ts';
 import {
-  SINK_EVENT_TYPES,
-  type BounceData,
-  type MessageSummary,
-  type RejectionData,
-  type SinkEvent,
-  type SinkEventType,
-} from '../../../src/protocol.ts';
+  compileValueMatcher as compileMatcher,
+  PatternError,
+  type ValueMatcher,
+} from '../../../src/match/value-matcher.ts';
+import { SINK_EVENT_TYPES, type SinkEvent, type SinkEventType } from '../../../src/protocol.ts';
 import type { SinceSpec } from '../render/since.ts';
 
-/** Longest regular expression accepted on the command line: a guard against pasted junk. */
+/** Longest --to/--from/--subject value accepted on the command line: a guard against pasted junk. */
 export const MAX_PATTERN_CHARS = 1000;
 
 /** Message ids remembered to let follow-up events (analyzed, evicted, deleted) of a matching message through. */
@@ -34,10 +30,8 @@ export const TYPE_ALIASES: Readonly<Record<string, SinkEventType>> = Object.free
   gap: 'gap',
 });
 
-/** What a filter flag compiles to: a text (substring) or an expression matcher. */
-export interface ValueMatcher {
-  test(value: string): boolean;
-}
+/** What a filter flag compiles to (src/match/value-matcher.ts: text, or /…/ for an expression). */
+export type { ValueMatcher };
 
 /** The validated, compiled form of tail's filter flags. */
 export interface EventFilterSpec {
@@ -49,56 +43,33 @@ export interface EventFilterSpec {
   notBefore?: number;
 }
 
-/** Compiles a user's regular expression (case-insensitive) or fails with a usage error naming the flag. */
-export function compilePattern(flag: string, source: string | undefined): LinearRegex | undefined {
-  if (source === undefined) return undefined;
-  if (source.length > MAX_PATTERN_CHARS) {
-    throw evError(
-      'EV_ERR_INVALID_OPTION',
-      `${flag} is longer than ${MAX_PATTERN_CHARS} characters`,
-      { hint: 'use a shorter regular expression' },
-    );
-  }
-  // Linear-time (RE2) matching: the pattern runs against hostile mail (subjects, addresses).
-  try {
-    return compileLinearRegex(source, 'i');
-  } catch (err) {
-    const why =
-      err instanceof PatternError
-        ? err.kind === 'invalid'
-          ? err.reason
-          : `it ${err.reason}`
-        : String(err);
-    throw evError('EV_ERR_INVALID_OPTION', `${flag} is not a valid regular expression: ${why}`, {
-      hint: `${flag} '/…/' takes a regular expression (RE2 syntax: no backreferences or lookaround), e.g. ${flag} '/^user\\+/' (quote it for your shell); without slashes it is plain text`,
-    });
-  }
-}
-
-/** `/expression/` as the whole value: the one way to ask for a regular expression. */
-const SLASHED = /^\/(.+)\/$/s;
-
 /**
- * The one meaning of --to, --from and --subject (tail, messages list, the
- * sink's API): plain text is a case-insensitive substring; `/…/` is a
- * case-insensitive regular expression.
+ * Compiles --to, --from or --subject with the one matcher rule shared by
+ * tail, messages list, the sink's API and flows (plain text: a
+ * case-insensitive substring; `/…/`: a case-insensitive RE2 expression), or
+ * fails with a usage error naming the flag, before any connection is made.
  */
 export function compileValueMatcher(
   flag: string,
   source: string | undefined,
 ): ValueMatcher | undefined {
   if (source === undefined) return undefined;
-  const slashed = SLASHED.exec(source);
-  if (slashed) return compilePattern(flag, slashed[1]);
   if (source.length > MAX_PATTERN_CHARS) {
     throw evError(
       'EV_ERR_INVALID_OPTION',
       `${flag} is longer than ${MAX_PATTERN_CHARS} characters`,
-      { hint: 'use a shorter text' },
+      { hint: 'use a shorter text or expression' },
     );
   }
-  const needle = source.toLowerCase();
-  return { test: (value) => value.toLowerCase().includes(needle) };
+  try {
+    return compileMatcher(source);
+  } catch (err) {
+    if (!(err instanceof PatternError)) throw err;
+    const why = err.kind === 'invalid' ? err.reason : `it ${err.reason}`;
+    throw evError('EV_ERR_INVALID_OPTION', `${flag} is not a valid regular expression: ${why}`, {
+      hint: `${flag} '/…/' takes a regular expression (RE2 syntax: no backreferences or lookaround), e.g. ${flag} '/^user\\+/' (quote it for your shell); without slashes it is plain text`,
+    });
+  }
 }
 
 /** Maps `--type` values (short or full names, comma-separated allowed) to event types. */
@@ -151,7 +122,7 @@ interface Fields {
 function fieldsOf(event: SinkEvent): Fields | null {
   switch (event.type) {
     case 'message.received': {
-      const m = event.data as MessageSummary;
+      const m = event.data;
       return {
         from: [m.envelope.mailFrom?.address ?? '', m.from ?? ''].filter(Boolean),
         to: [...m.envelope.rcptTo.map((r) => r.address), ...m.to],
@@ -161,11 +132,11 @@ function fieldsOf(event: SinkEvent): Fields | null {
     }
     case 'message.rejected':
     case 'message.deferred': {
-      const d = event.data as RejectionData;
+      const d = event.data;
       return { from: d.from ? [d.from] : [], to: d.to ? [d.to] : [], subject: null, id: null };
     }
     case 'message.bounced': {
-      const d = event.data as BounceData;
+      const d = event.data;
       return {
         from: d.sender ? [d.sender] : [],
         to: [d.recipient],

@@ -4,7 +4,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
 import { createDnsResolver } from '../../../plugin/lib/check/dns-resolver.ts';
-import { systemClock } from '../../../plugin/lib/system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import { DnsChecker } from '../../../src/address/dns.ts';
 import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts';
 import type { CheckResult } from '../../../src/check/result.ts';

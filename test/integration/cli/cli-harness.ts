@@ -22,7 +22,15 @@ export interface CliResult {
 /** Environment without the user's sink / token / colour settings. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ['EV_SINK', 'EV_TOKEN', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG', 'KUBECONFIG'])
+  for (const k of [
+    'EV_SINK',
+    'EV_TOKEN',
+    'FORCE_COLOR',
+    'NO_COLOR',
+    'DEBUG',
+    'KUBECONFIG',
+    'COLUMNS',
+  ])
     delete env[k];
   return { ...env, ...extra };
 }

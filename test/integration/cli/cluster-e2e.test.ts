@@ -2,7 +2,7 @@ import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import type { FakeKube } from '../../support/fake-kube/index.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
-import { jsonLines, runCli, runUntil, useFakeClusterPerTest } from './cli-harness.ts';
+import { RUN_JS, jsonLines, runCli, runUntil, useFakeClusterPerTest } from './cli-harness.ts';
 
 interface SendJson {
   messages: number;
@@ -152,6 +152,21 @@ describe('CLI end to end against the fake Kubernetes API server', function () {
     assert.match(header, /^NAMESPACE +AGE +TTL +EXPIRES IN +READY +MESSAGES$/);
     assert.match(row, new RegExp(`^${namespace} +\\d+s +2h +1h5\\dm +1/1 +${rows[0].messages}$`));
     assert.equal(extra, undefined);
+    // On a 60-column terminal (script(1) makes one): the lesser columns go, the namespace stays whole.
+    const narrow = await runCli(
+      ['-qec', `stty cols 60; ${process.execPath} ${RUN_JS} status`, '/dev/null'],
+      { script: '/usr/bin/script', direct: true, env: { ...cluster.env, NO_COLOR: '1' } },
+    );
+    assert.equal(narrow.code, 0, narrow.stdout);
+    const narrowLines = narrow.stdout.replace(/\r/g, '').trimEnd().split('\n');
+    for (const l of narrowLines) assert.ok(l.length <= 60, `${JSON.stringify(l)} is ${l.length}`);
+    assert.match(narrowLines[0], /^NAMESPACE +READY +MESSAGES$/);
+    assert.match(narrowLines[1], new RegExp(`^${namespace} +1/1 +${rows[0].messages}$`));
+    const wide = await runCli(
+      ['-qec', `stty cols 60; ${process.execPath} ${RUN_JS} status -o wide`, '/dev/null'],
+      { script: '/usr/bin/script', direct: true, env: { ...cluster.env, NO_COLOR: '1' } },
+    );
+    assert.match(wide.stdout, /^NAMESPACE +AGE +TTL +EXPIRES IN +READY +MESSAGES\r?$/m);
 
     const list = await runCli(['messages', 'list', ...ns, '--to', 'user+5@', '-o', 'json'], {
       env: cluster.env,

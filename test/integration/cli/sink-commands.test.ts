@@ -413,6 +413,20 @@ describe('CLI against an embedded sink (--sink)', function () {
       jsonLines<SinkEvent<'message.received'>>(re.stdout).map((e) => e.data.subject),
       ['Plain plain+7@example.com'],
     );
+    const listRe = JSON.parse(
+      (await runCli(['messages', 'list', ...target, '--to', '/^plain\\+7@/', '-o', 'json'])).stdout,
+    ) as MessageList;
+    assert.deepEqual(
+      listRe.items.map((m) => m.subject),
+      ['Plain plain+7@example.com'],
+      'messages list takes /…/ as tail does',
+    );
+    const badList = await runCli(['messages', 'list', ...target, '--subject', '/a(?=b)/']);
+    assert.equal(badList.code, 2, badList.stderr);
+    assert.match(
+      badList.stderr,
+      /^error: --subject is not a valid regular expression: it uses lookahead/,
+    );
     const follow = await runUntil(
       ['tail', ...target, '-f', '-o', 'json', '--to', 'plainn7@'],
       (l) => l.includes('Plain plainn7'),

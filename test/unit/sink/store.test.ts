@@ -127,6 +127,9 @@ describe('MemoryMessageStore', () => {
     assert.equal(store.list(0, 10, { subject: 'receipt' }).total, 2);
     assert.equal(store.list(0, 10, { tag: 'signup' }).total, 1);
     assert.equal(store.list(0, 10, { containing: 'WELCOME' }).total, 1);
+    assert.equal(store.list(0, 10, { to: 'new+signup@' }).total, 1, '+ is literal text');
+    assert.equal(store.list(0, 10, { subject: '/^receipt \\d$/' }).total, 2, '/…/: an expression');
+    assert.equal(store.list(0, 10, { from: '/^billing@shop\\.example$/' }).total, 2);
     const page = store.list(1, 1, { subject: 'receipt' });
     assert.equal(page.total, 2);
     assert.deepEqual(
