@@ -24,7 +24,7 @@ const IO_GLUE = [
   'sink/smtp-front.ts',
   'sink/smtp-tls.ts',
   'sink/parse-worker.ts',
-  'sink/system-clock.ts',
+  'src/system-clock.ts',
   'sink/logger.ts',
   'sink/types.ts',
   'sink/http/api-server.ts',
