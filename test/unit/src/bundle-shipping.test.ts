@@ -9,6 +9,7 @@ import {
   bootstrapProgram,
   bundlePartName,
   shipBundle,
+  splitBytes,
 } from '../../../src/bundle-shipping.ts';
 
 describe('bundle shipping (src/bundle-shipping.ts)', () => {
@@ -48,7 +49,19 @@ describe('bundle shipping (src/bundle-shipping.ts)', () => {
   });
 
   it('takes only a plain .mjs file name (it ends up inside the program text)', () => {
-    for (const bad of ['x.js', '../x.mjs', "x'.mjs", 'a/b.mjs', ''])
+    for (const bad of ['x.js', '../x.mjs', "x'.mjs", 'a/b.mjs', '', 'x.mjs.js', 'x.mjs\n'])
       assert.throws(() => bootstrapProgram(bad), RangeError, bad);
+    assert.throws(() => bootstrapProgram('x.js'), {
+      message: 'bundle file name "x.js" must be a plain .mjs name',
+    });
+  });
+
+  it('splits into full parts and a shorter last one, never an empty trailing part, and one empty part for nothing', () => {
+    const sizes = (n: number, size: number): number[] =>
+      splitBytes(new Uint8Array(n), size).map((p) => p.length);
+    assert.deepEqual(sizes(4, 2), [2, 2]);
+    assert.deepEqual(sizes(5, 2), [2, 2, 1]);
+    assert.deepEqual(sizes(1, 2), [1]);
+    assert.deepEqual(sizes(0, 2), [0]);
   });
 });

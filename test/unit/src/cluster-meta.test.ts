@@ -53,4 +53,20 @@ describe('cluster-meta', () => {
     );
     assert.equal(readLifetime({ [TTL_ANNOTATION]: 'garbage' }).ttlMs, null);
   });
+
+  it('namespace names: at most 63 characters of a DNS label', () => {
+    assert.equal(isValidNamespaceName('a'.repeat(63)), true);
+    assert.equal(isValidNamespaceName('a'.repeat(64)), false);
+    assert.equal(isValidNamespaceName('Upper'), false);
+    assert.equal(isValidNamespaceName('-a'), false);
+  });
+
+  it('--ttl errors name the option; the lifetime comes from created + ttl when expires is absent', () => {
+    assert.throws(() => parseTtl('1s'), /--ttl/);
+    const created = '2026-01-01T00:00:00.000Z';
+    const l = readLifetime({ [CREATED_AT_ANNOTATION]: created, [TTL_ANNOTATION]: '2h' });
+    assert.equal(l.ttlMs, 7_200_000);
+    assert.equal(l.expiresAt?.toISOString(), '2026-01-01T02:00:00.000Z');
+    assert.equal(readLifetime({ [CREATED_AT_ANNOTATION]: created }).expiresAt, null);
+  });
 });

@@ -31,4 +31,9 @@ describe('terminal-safe text (src/terminal-text.ts)', () => {
       'one\ntwo\n\tthree\ufffd[31m\ufffdend',
     );
   });
+
+  it('cuts only text longer than max, to exactly max characters', () => {
+    assert.equal(terminalLine('abcde', { max: 5 }), 'abcde');
+    assert.equal(terminalLine('abcdef', { max: 5 }), 'abcd…');
+  });
 });

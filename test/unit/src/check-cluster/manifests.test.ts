@@ -214,7 +214,26 @@ describe('check-cluster: manifests, field by field', () => {
     const env = (job.spec.template.spec.containers[0].env as Array<{ name: string }>).map(
       (e) => e.name,
     );
-    assert.ok(!env.includes('EV_LEASE_TTL_MS'));
-    assert.ok(!env.includes('EV_REDIS_UNREACHABLE_MS'));
+    assert.deepEqual(env, [
+      'EV_BUNDLE_DIR',
+      'EV_WORK_DIR',
+      'EV_TOKEN',
+      'EV_REDIS_ADDRESS',
+      'EV_POD_NAME',
+      'EV_CHECK_OPTIONS',
+      'EV_CHECK_LIMITS',
+      'NODE_OPTIONS',
+    ]);
+  });
+
+  it(`accepts 1 to MAX_SHARDS (${MAX_SHARDS}) shards and says so otherwise`, () => {
+    for (const shards of [1, MAX_SHARDS]) {
+      const job = buildCheckClusterManifests(options({ shards })).find((o) => o.kind === 'Job');
+      assert.equal((job as Obj).spec.completions, shards);
+    }
+    assert.throws(() => buildCheckClusterManifests(options({ shards: 0 })), {
+      message: '--shards 0 is out of range',
+      hint: `use 1 to ${MAX_SHARDS}.`,
+    });
   });
 });
