@@ -79,6 +79,7 @@ describe('completion (kubectl_complete-email_validate)', function () {
   it('offers flag values: output formats, event types, kubeconfig contexts', async () => {
     assert.deepEqual((await complete(['messages', 'list', '-o', ''])).candidates, [
       'text',
+      'wide',
       'json',
       'yaml',
     ]);
