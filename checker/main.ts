@@ -5,6 +5,7 @@
  * in the same namespace); the password comes from the run's Secret.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { evError, isEmailValidateError } from '../src/errors.ts';
 import {
@@ -12,6 +13,7 @@ import {
   type ClusterLimits,
   type ShardOptions,
 } from '../src/check-cluster/protocol.ts';
+import { PROVIDER_FILE_ENV, decodeProviderPayload } from '../src/check-cluster/provider-secret.ts';
 import { systemClock } from '../plugin/lib/system-clock.ts';
 import { runShard } from './shard.ts';
 import { errorMessage, errorStack } from '../src/guards.ts';
@@ -47,6 +49,11 @@ async function main(): Promise<void> {
   const shard = `${index}/${env.EV_POD_NAME ?? env.HOSTNAME ?? 'shard'}/${randomBytes(4).toString('hex')}`;
   const options = json<ShardOptions>('EV_CHECK_OPTIONS');
   const limits = json<ClusterLimits>('EV_CHECK_LIMITS');
+  // --provider: the config and its credentials, from the run's Secret mounted as a file.
+  const providerFile = env[PROVIDER_FILE_ENV];
+  const provider = providerFile
+    ? decodeProviderPayload(readFileSync(providerFile, 'utf8'))
+    : undefined;
   // host:port, or [IPv6]:port.
   const address = required('EV_REDIS_ADDRESS');
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address);
@@ -81,12 +88,20 @@ async function main(): Promise<void> {
       return 200;
     },
     maxRetriesPerRequest: null,
+    // Commands issued in one event-loop turn (permits, DNS answers, results of many
+    // checks) go out as one write and come back as one read.
+    enableAutoPipelining: true,
   });
-  redis.on('ready', () => {
-    down = null;
-  });
-  redis.on('error', () => {}); // reported through retryStrategy and failed commands
-  await redis.connect();
+  // Claims block in XREADGROUP for up to BLOCK_MS: on their own connection, so that the
+  // permits, DNS answers and results on `redis` never queue behind one.
+  const blocking = redis.duplicate({ enableAutoPipelining: false });
+  for (const c of [redis, blocking]) {
+    c.on('ready', () => {
+      down = null;
+    });
+    c.on('error', () => {}); // reported through retryStrategy and failed commands
+  }
+  await Promise.all([redis.connect(), blocking.connect()]);
   log(`shard ${shard} starting against ${host}`);
   const aborted = new Promise<never>((_, reject) => {
     ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });
@@ -94,9 +109,11 @@ async function main(): Promise<void> {
   const r = await Promise.race([
     runShard({
       redis,
+      blocking,
       shard,
       options,
       limits,
+      ...(provider ? { provider } : {}),
       clock: systemClock,
       signal: ac.signal,
       log,
@@ -106,6 +123,7 @@ async function main(): Promise<void> {
   ]);
   log(`shard ${shard} done: ${r.checked} checked`);
   redis.disconnect();
+  blocking.disconnect();
   process.exit(0);
 }
 

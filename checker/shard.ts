@@ -7,6 +7,7 @@
  * Renews its leases and limit slots with a heartbeat; exits when the input
  * has ended and the queue is empty.
  */
+import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../src/clock.ts';
 import { createLists } from '../src/address/lists.ts';
@@ -32,6 +33,8 @@ import { sharedResolver } from '../src/check-cluster/shared-dns.ts';
 import { sharedCatchAll } from '../src/check-cluster/shared-catch-all.ts';
 import { RedisPermits } from '../src/limits/redis-permits.ts';
 import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
+import { ProviderStage, type HttpClient } from '../src/check/provider-stage.ts';
+import type { ProviderConfig } from '../src/check/provider-config.ts';
 import { buildNetworkStages } from '../plugin/lib/check/stages.ts';
 import { mailProviderOverrides, rateBurst } from '../plugin/lib/check/run-check-command.ts';
 
@@ -40,10 +43,14 @@ export const OFFLINE_ENTRIES = 2;
 
 export interface ShardRunOptions {
   redis: Redis;
+  /** A second connection, for the blocking claim (see RedisRun.blocking): permits and DNS answers never wait behind it. */
+  blocking: Redis;
   /** The consumer name: "<job index>/<pod name>/<process nonce>". */
   shard: string;
   options: ShardOptions;
   limits: ClusterLimits;
+  /** `--provider`: its config (from the run's Secret); its concurrency and rate are held in Redis. */
+  provider?: ProviderConfig;
   clock: Clock;
   leaseMs?: number;
   signal?: AbortSignal;
@@ -51,6 +58,8 @@ export interface ShardRunOptions {
   /** Test seams. */
   resolver?: DnsResolver;
   smtpTransport?: SmtpTransport;
+  http?: HttpClient;
+  random?: () => number;
 }
 
 export async function runShard(
@@ -60,7 +69,7 @@ export async function runShard(
   const s = o.options;
   const l = o.limits;
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_TTL_MS;
-  const run = new RedisRun(o.redis);
+  const run = new RedisRun(o.redis, o.blocking);
   const offline = createOfflineContext(createLists());
   const keyLimit = (c: number, r: number): KeyLimit => ({
     concurrency: c,
@@ -97,6 +106,33 @@ export async function runShard(
     catchAllShare: sharedCatchAll(o.redis),
     limiters: () => ({ domain, provider }),
   });
+  // The provider's own limits (its config's concurrency and rate) for all shards together, as locally for one process.
+  let providerPermits: RedisPermits | null = null;
+  let closeHttp: (() => Promise<void>) | null = null;
+  if (o.provider) {
+    providerPermits = permits('v', {
+      concurrency: o.provider.concurrency,
+      rate: o.provider.rate?.perSecond ?? 0,
+      burst: o.provider.rate?.burst ?? 1,
+    });
+    let http = o.http;
+    if (!http) {
+      const { poolHttpClient } = await import('../plugin/lib/check/http-client.ts');
+      const client = poolHttpClient(
+        new URL(o.provider.url.replace('{address}', 'x')).origin,
+        o.provider.concurrency,
+      );
+      closeHttp = () => client.close();
+      http = client;
+    }
+    stages.provider = new ProviderStage({
+      config: o.provider,
+      http,
+      clock: o.clock,
+      random: o.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32),
+      permits: providerPermits,
+    });
+  }
   const networked = stages.dns !== undefined;
   const maxEntries = networked ? Math.max(2, Math.ceil(s.concurrency / 4)) : OFFLINE_ENTRIES;
 
@@ -123,6 +159,7 @@ export async function runShard(
       global.renew(),
       domain.renew(),
       provider.renew(),
+      providerPermits?.renew(),
     ]).catch(() => {});
   }, HEARTBEAT_MS);
   heartbeat.unref();
@@ -197,5 +234,6 @@ export async function runShard(
     return { checked, reclaimed };
   } finally {
     clearInterval(heartbeat);
+    await closeHttp?.().catch(() => {});
   }
 }

@@ -1,4 +1,4 @@
-import { Config } from '@oclif/core';
+import { Config } from '@oclif/core/config';
 import { flush } from '@oclif/core/flush';
 import { run } from '@oclif/core/run';
 import { EXIT } from '../src/errors.ts';
@@ -27,13 +27,13 @@ function unknownCommand(id: string, config: Config): number {
 /** Entry point used by `bin/run.js`: runs oclif and turns any escaped error into a clean exit. */
 export async function main(
   argv: string[],
-  options: { root: string; argv0: string },
+  options: { root: string; argv0: string; loadConfig?: () => Promise<Config> },
 ): Promise<void> {
   let config: Config | undefined;
   try {
     // `kubectl email-validate help [COMMAND…]` is `COMMAND… --help` (oclif's help plugin is not bundled).
     if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
-    config = await Config.load({ root: options.root });
+    config = await (options.loadConfig?.() ?? Config.load({ root: options.root }));
     await run(argv, config);
     await flush();
   } catch (err) {

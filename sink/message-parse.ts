@@ -10,6 +10,9 @@ import { simpleParser } from 'mailparser';
 import type { ParsedMail } from 'mailparser';
 import type { AttachmentMeta, MessageAnalysis } from '../src/protocol.ts';
 import { decodeEncodedWords } from './message-headers.ts';
+import { mailpitSnippet } from './snippet.ts';
+import { parsePlainText } from './plain-text-parse.ts';
+import type { ParsedBodies } from './plain-text-parse.ts';
 
 /** HTML larger than this is not converted to text (the conversion is superlinear on hostile input). */
 export const MAX_HTML_TO_PARSE = 2 * 1024 * 1024;
@@ -22,7 +25,8 @@ export const MAX_DETAIL_HEADERS = 2000;
  */
 export const MAX_DETAIL_BODY_CHARS = 1024 * 1024;
 
-export type Analyzer = (raw: Buffer, parsed: ParsedMail | null) => Promise<MessageAnalysis>;
+/** The analysis of one message given what the parse found (mailparser's ParsedMail, or the plain-text fast path's equal result). */
+export type Analyzer = (raw: Buffer, parsed: ParsedBodies | null) => Promise<MessageAnalysis>;
 
 export interface ParsedParts {
   parseError: string | null;
@@ -72,6 +76,16 @@ export async function parseParts(raw: Buffer): Promise<ParsedParts> {
   return { parseError, ...partsOf(parsed) };
 }
 
+/** Mailpit's `Snippet` of a message ('' when it cannot be parsed). */
+export async function parseSnippet(raw: Buffer): Promise<string> {
+  const { parsed } = await parse(raw);
+  if (parsed === null) return '';
+  return mailpitSnippet(
+    typeof parsed.text === 'string' ? parsed.text : null,
+    typeof parsed.html === 'string' ? parsed.html : null,
+  );
+}
+
 /** One attachment's content, or undefined when there is no such index. */
 export async function parseAttachment(
   raw: Buffer,
@@ -83,9 +97,15 @@ export async function parseAttachment(
   return { meta: attachmentMeta(att, index), content: Buffer.from(att.content) };
 }
 
-/** Parses, then runs the analysis (the analysis engineer's analyzeMessage). */
+/**
+ * Parses, then runs the analysis (the analysis engineer's analyzeMessage). A
+ * single-part ASCII/UTF-8 text message skips mailparser: its text, HTML and
+ * subject come from sink/plain-text-parse.ts, equal to mailparser's.
+ */
 export async function analyzeParts(raw: Buffer, analyze: Analyzer): Promise<AnalyzedParts> {
-  const { parsed, parseError } = await parse(raw);
+  const fast = parsePlainText(raw);
+  const { parsed, parseError }: { parsed: ParsedBodies | null; parseError: string | null } =
+    fast !== null ? { parsed: fast, parseError: null } : await parse(raw);
   try {
     return { parseError, analysis: await analyze(raw, parsed), analysisError: null };
   } catch (err) {

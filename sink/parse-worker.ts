@@ -2,16 +2,19 @@
  * Runs the full MIME parse and the analysis off the event loop, in a
  * worker_thread, so that mailparser never bounds SMTP ingest throughput.
  *
- * The worker is this very module, re-entered: `new Worker(new URL(import.meta.url))`.
+ * The worker is this very module, re-entered: `new Worker(new URL(import.meta.url))`
+ * (in the single executable, which has no file for it, this module's bundle embedded as
+ * SEA_PARSE_WORKER_ASSET, started as an ES module from a data: URL).
  * Run from source that is parse-worker.ts, from tsc output parse-worker.js, and
  * in the single-file esbuild bundle it is the bundle itself (main.ts starts the
  * sink only on the main thread, and the code at the bottom of this module
  * starts the job loop in the worker). No file next to the bundle is needed.
  */
 import { setPriority } from 'node:os';
+import { getAsset, isSea } from 'node:sea';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { AttachmentMeta } from '../src/protocol.ts';
-import { analyzeParts, parseAttachment, parseParts } from './message-parse.ts';
+import { analyzeParts, parseAttachment, parseParts, parseSnippet } from './message-parse.ts';
 import type { AnalyzedParts, Analyzer, ParsedParts } from './message-parse.ts';
 import { analyzeMessage } from './analysis/index.ts';
 import { MemoryBudget } from './memory-budget.ts';
@@ -61,9 +64,13 @@ export const PARSE_WORKER_CONCURRENCY = 4;
 
 const WORKER_MARK = 'evParseWorker';
 
+/** This module's bundle inside the single executable (plugin/build-sea.ts embeds it). */
+export const SEA_PARSE_WORKER_ASSET = 'workers/parse-worker.mjs';
+
 type Job =
   | { id: number; kind: 'analyze'; raw: Uint8Array }
   | { id: number; kind: 'parts'; raw: Uint8Array }
+  | { id: number; kind: 'snippet'; raw: Uint8Array }
   | { id: number; kind: 'attachment'; raw: Uint8Array; index: number };
 /** A job as asked for: {@link ParseWorkerPool} assigns the id and copies or shares the bytes. */
 type JobRequest<J = Job> = J extends Job ? Omit<J, 'id' | 'raw'> & { raw: Buffer } : never;
@@ -73,6 +80,8 @@ type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false
 export interface ParseBackend {
   analyze(raw: Buffer): Promise<AnalyzedParts>;
   parts(raw: Buffer): Promise<ParsedParts>;
+  /** Mailpit's `Snippet` (sink/snippet.ts): computed in the parser, only the short string comes back. */
+  snippet(raw: Buffer): Promise<string>;
   attachment(
     raw: Buffer,
     index: number,
@@ -109,6 +118,9 @@ export class InlineParser implements ParseBackend {
   }
   parts(raw: Buffer) {
     return this.#track(() => parseParts(raw));
+  }
+  snippet(raw: Buffer) {
+    return this.#track(() => parseSnippet(raw));
   }
   attachment(raw: Buffer, index: number) {
     return this.#track(() => parseAttachment(raw, index));
@@ -172,7 +184,12 @@ export class WorkerParser implements ParseBackend {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL(import.meta.url), {
+    const source = isSea()
+      ? new URL(
+          `data:text/javascript;base64,${Buffer.from(getAsset(SEA_PARSE_WORKER_ASSET)).toString('base64')}`,
+        )
+      : new URL(import.meta.url);
+    const worker = new Worker(source, {
       workerData: { [WORKER_MARK]: true },
       resourceLimits: {
         maxOldGenerationSizeMb: PARSE_WORKER_HEAP_MB,
@@ -293,6 +310,10 @@ export class WorkerParser implements ParseBackend {
     }));
   }
 
+  snippet(raw: Buffer): Promise<string> {
+    return this.#run<string>({ kind: 'snippet', raw }).catch(() => '');
+  }
+
   async attachment(
     raw: Buffer,
     index: number,
@@ -363,7 +384,9 @@ function serveJobs(): void {
             ? analyzeParts(raw, analyze)
             : job.kind === 'parts'
               ? parseParts(raw)
-              : parseAttachment(raw, job.index);
+              : job.kind === 'snippet'
+                ? parseSnippet(raw)
+                : parseAttachment(raw, job.index);
       } catch (err) {
         work = Promise.reject(err);
       }

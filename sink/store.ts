@@ -38,6 +38,12 @@ export const DEFAULT_MAX_MESSAGES = 10_000;
 export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
 /** Detail views kept parsed; a UI or flow looks at the same few messages repeatedly. */
 export const DETAIL_CACHE_SIZE = 32;
+/**
+ * Mailpit snippets kept (at most ~210 bytes each): a Mailpit client polls the
+ * same first page or two. Computed on request, never at ingest, so a message
+ * nobody lists through the Mailpit API costs neither parse nor memory.
+ */
+export const SNIPPET_CACHE_SIZE = 2000;
 
 const NO_CC: string[] = [];
 
@@ -124,6 +130,8 @@ export class MemoryMessageStore implements MessageStore {
   readonly #entries = new Map<string, Entry>();
   /** Cached detail parses with their estimated size (0 while pending), oldest first. */
   readonly #details = new Map<string, { parts: Promise<ParsedParts>; bytes: number }>();
+  /** Mailpit snippets by id (pending or done), oldest first. */
+  readonly #snippets = new Map<string, Promise<string>>();
   readonly #budget: MemoryBudget | null;
   readonly #compactor = new AnalysisCompactor();
   #bytes = 0;
@@ -282,6 +290,20 @@ export class MemoryMessageStore implements MessageStore {
     };
   }
 
+  /** Mailpit's `Snippet` of a stored message (sink/snippet.ts); undefined when there is no such message. */
+  snippet(id: string): Promise<string | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry) return Promise.resolve(undefined);
+    let cached = this.#snippets.get(id);
+    if (cached === undefined) {
+      cached = this.#parser.snippet(entry.raw);
+      this.#snippets.set(id, cached);
+      if (this.#snippets.size > SNIPPET_CACHE_SIZE)
+        this.#snippets.delete(this.#snippets.keys().next().value!);
+    }
+    return cached;
+  }
+
   #uncache(id: string): void {
     const cached = this.#details.get(id);
     if (!cached) return;
@@ -311,6 +333,7 @@ export class MemoryMessageStore implements MessageStore {
   clear(): number {
     const count = this.#entries.size;
     this.#entries.clear();
+    this.#snippets.clear();
     for (const id of [...this.#details.keys()]) this.#uncache(id);
     this.#bytes = 0;
     this.#budget?.set('store', 0);
@@ -330,6 +353,7 @@ export class MemoryMessageStore implements MessageStore {
     const entry = this.#entries.get(id);
     if (!entry) return false;
     this.#entries.delete(id);
+    this.#snippets.delete(id);
     this.#uncache(id);
     this.#bytes -= entry.raw.length;
     this.#budget?.set('store', this.#bytes);

@@ -51,6 +51,8 @@ export interface MessageStore {
   clear(): number;
   /** The stored analysis (null before it ran); optional for small test fakes. */
   analysisOf?(id: string): MessageAnalysis | null;
+  /** Mailpit's `Snippet` (sink/snippet.ts), parsed on first request and cached; optional for small test fakes. */
+  snippet?(id: string): Promise<string | undefined>;
 }
 
 /** The rules currently in force, as the API shows and replaces them. */

@@ -86,6 +86,10 @@ export interface SinkManifestOptions {
   /** Rules YAML source. */
   rules?: string;
   serviceMonitor?: boolean;
+  /** The sink's `--release-to` (EV_RELEASE_TO): servers MailHog/Mailpit "release" may relay to. */
+  releaseTo?: string;
+  /** The sink's `--cors-origin` (EV_CORS_ORIGIN) for the MailHog/Mailpit-compatible routes. */
+  corsOrigin?: string;
 }
 
 /** In-cluster DNS name of the sink Service. */
@@ -278,6 +282,9 @@ function deployment(
     { name: 'EV_MAX_BYTES', value: String(SINK_MAX_BYTES) },
   ];
   if (o.rules) env.push({ name: 'EV_RULES_FILE', value: `${RULES_DIR}/rules.yaml` });
+  // The sink validates both again at start (sink/config.ts); `up` checks them before applying.
+  if (o.releaseTo) env.push({ name: 'EV_RELEASE_TO', value: o.releaseTo });
+  if (o.corsOrigin) env.push({ name: 'EV_CORS_ORIGIN', value: o.corsOrigin });
   if (useBundle)
     env.push(
       { name: 'EV_BUNDLE_DIR', value: BUNDLE_DIR },

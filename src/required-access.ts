@@ -95,7 +95,7 @@ export const REQUIRED_ACCESS: readonly AccessEntry[] = Object.freeze([
     verbs: ['patch', 'create'],
     scope: 'namespace',
     activities: ['up', 'check-in-cluster'],
-    why: 'server-side apply of the API token',
+    why: "server-side apply of the API token / the check's Redis password and `--provider` credentials",
   },
   {
     group: 'apps',
@@ -259,6 +259,15 @@ export const REQUIRED_ACCESS: readonly AccessEntry[] = Object.freeze([
     activities: CLEANUP,
     when: 'existing-namespace',
     why: 'cleanup',
+  },
+  {
+    group: 'batch',
+    resource: 'jobs',
+    verbs: ['delete'],
+    scope: 'namespace',
+    activities: ['down'],
+    when: 'existing-namespace',
+    why: "remove a check's shards from a namespace the plugin did not create (`down`, `gc`)",
   },
   {
     group: 'apps',

@@ -6,6 +6,7 @@
 // devDependency) if it is installed, instead of failing on an import.
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
+import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +45,13 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
       process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
     throw err;
   });
-  const { main } = await import('../../dist/plugin/main.js');
-  await main(process.argv.slice(2), { root, argv0: process.env.EV_ARGV0 || process.argv[1] || '' });
+  // The CLI is one bundled file (plugin/build.ts, step `cli`); Node's compile cache
+  // (in the OS temp folder; NODE_COMPILE_CACHE moves it, NODE_DISABLE_COMPILE_CACHE=1
+  // turns it off) keeps its compiled code between runs: most of the start-up otherwise.
+  module.enableCompileCache?.();
+  const { embedded, runCli } = module.createRequire(import.meta.url)('../../dist/cli/cli.cjs');
+  await runCli(embedded, process.argv.slice(2), {
+    root,
+    argv0: process.env.EV_ARGV0 || process.argv[1] || '',
+  });
 }

@@ -32,6 +32,7 @@ export default class Check extends BaseCommand {
     '<%= config.bin %> check list.txt --provider provider.yaml --fail-on invalid',
     '<%= config.bin %> check big.txt --in-cluster --shards 5 --rate 200/s --out results.jsonl --state big.state',
     '<%= config.bin %> check --in-cluster --attach email-validation-20260101-120000-ab12',
+    'VERIFY_TOKEN=… <%= config.bin %> check list.txt --in-cluster --provider provider.yaml --out results.jsonl',
   ];
   static override strict = false;
   static override args = {
@@ -150,7 +151,8 @@ export default class Check extends BaseCommand {
     }),
     provider: Flags.string({
       helpValue: 'FILE',
-      description: 'HTTP verification provider config (YAML or JSON).',
+      description:
+        'HTTP verification provider config (YAML or JSON). With --in-cluster its concurrency and rate hold for all shards together, and the file with the ${env:…} values it uses goes to the shards in a Secret.',
       helpGroup: 'PROVIDER',
     }),
     concurrency: Flags.integer({

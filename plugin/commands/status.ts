@@ -11,7 +11,7 @@ export default class Status extends BaseCommand {
   static override summary =
     'List the managed sinks and running in-cluster checks in the context: age, TTL, readiness, message counts, progress.';
   static override description =
-    'Message counts come from each sink\'s API, and the progress of a check (records written / queued / in the input) from its Redis, through short-lived port-forwards; they are best effort (shown as "-" when unreachable). `down NAMESPACE` and `gc` remove checks like sinks.';
+    'Message counts come from each sink\'s API, and the progress of a check (records written / queued / in the input) from its Redis, through short-lived port-forwards; they are best effort (shown as "-" when unreachable). Checks are found wherever they were placed: in their own namespace or, with `check --in-cluster -n`, in an existing one (marked "(existing)"); listed cluster-wide, or in the context\'s namespace (or -n) without that right. `down NAMESPACE`, `down --all` and `gc` remove checks like sinks.';
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status -n my-team -o json',
@@ -59,7 +59,7 @@ export default class Status extends BaseCommand {
               'TOTAL',
             ],
             checks.map((c) => [
-              c.namespace,
+              c.namespace + (c.managedNamespace ? '' : ' (existing)'),
               c.createdAt ? age(now.getTime() - Date.parse(c.createdAt)) : '-',
               c.expired
                 ? 'expired'

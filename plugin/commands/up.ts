@@ -26,6 +26,11 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
       command: '<%= config.bin %> up --replicas 2 --rules rules.yaml -o json',
     },
     {
+      description: 'Let MailHog/Mailpit "release" relay captured mail to a test mail server',
+      command:
+        '<%= config.bin %> up --release-to mailpit.test.svc:1025 --cors-origin http://localhost:3000',
+    },
+    {
       description: 'A mirrored Node.js image',
       command: '<%= config.bin %> up --node-image registry.internal/library/node:24-alpine',
     },
@@ -58,6 +63,20 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
     keep: Flags.boolean({
       description: 'Leave what was created in place on failure or Ctrl-C (for debugging).',
     }),
+    // The sink's own options (sink/options.ts, `kubectl email-validate sink --help`), set on
+    // the in-cluster sink through its environment; sink/ is not imported at start-up (it is heavy).
+    'release-to': Flags.string({
+      helpValue: 'HOST[:PORT],…',
+      helpGroup: 'COMPATIBILITY',
+      description:
+        'SMTP servers that MailHog/Mailpit "release" may relay captured messages to (the sink\'s --release-to, EV_RELEASE_TO); without it releases are refused (403). The hosts must be reachable from the sink\'s pod.',
+    }),
+    'cors-origin': Flags.string({
+      helpValue: 'ORIGIN',
+      helpGroup: 'COMPATIBILITY',
+      description:
+        "Access-Control-Allow-Origin for the MailHog/Mailpit-compatible routes (the sink's --cors-origin, EV_CORS_ORIGIN).",
+    }),
     output: outputFlag,
     ...kubeFlags,
   };
@@ -65,6 +84,7 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
   async run(): Promise<void> {
     const { flags } = await this.parse(Up);
     const rules = flags.rules === undefined ? undefined : await readRules(flags.rules);
+    const compat = await checkCompatOptions(flags['release-to'], flags['cors-origin']);
     const handler = interrupts.install();
     const { createSink } = await import('../lib/kube/cluster-sink.ts');
     const started = Date.now();
@@ -77,6 +97,7 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
       nodeImage: flags['node-image'],
       serviceMonitor: flags['service-monitor'],
       keep: flags.keep,
+      ...compat,
       onStatus: (line) => this.status(line),
       signal: handler.signal,
       cleanups: handler,
@@ -110,6 +131,29 @@ Everything is labelled app.kubernetes.io/managed-by=kubectl-email-validate and a
       ].join('\n'),
     );
   }
+}
+
+/**
+ * `--release-to` and `--cors-origin` checked by the sink's own option
+ * validation (sink/config.ts) before anything is applied, so that a typo is a
+ * usage error here rather than a sink that crash-loops in the cluster. The
+ * in-cluster sink always has its API token, which releases require.
+ */
+async function checkCompatOptions(
+  releaseTo: string | undefined,
+  corsOrigin: string | undefined,
+): Promise<{ releaseTo?: string; corsOrigin?: string }> {
+  if (releaseTo === undefined && corsOrigin === undefined) return {};
+  const { resolveSinkConfig } = await import('../../sink/index.ts');
+  resolveSinkConfig({
+    token: 'x'.repeat(32), // stands for the cluster's token: only its presence matters here
+    ...(releaseTo !== undefined ? { releaseTo } : {}),
+    ...(corsOrigin !== undefined ? { corsOrigin } : {}),
+  });
+  return {
+    ...(releaseTo !== undefined ? { releaseTo } : {}),
+    ...(corsOrigin !== undefined ? { corsOrigin } : {}),
+  };
 }
 
 async function readRules(path: string): Promise<string> {

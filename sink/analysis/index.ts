@@ -7,7 +7,7 @@
  * yields a conservative analysis with an `analysis-truncated` reason instead
  * of an exception.
  */
-import type { ParsedMail } from 'mailparser';
+import type { ParsedBodies } from '../plain-text-parse.ts';
 import type { MessageAnalysis } from '../../src/protocol.ts';
 import { verifyDkim, type DkimResolver, type DkimVerdict } from './dkim.ts';
 import {
@@ -50,7 +50,7 @@ export const MAX_RAW_BODY_SCAN_BYTES = MAX_LINK_SCAN_CHARS;
  */
 export async function analyzeMessage(
   raw: Buffer,
-  parsed: ParsedMail | null,
+  parsed: ParsedBodies | null,
   options: AnalyzeOptions = {},
 ): Promise<MessageAnalysis> {
   const now = options.now ?? (() => new Date());
@@ -64,7 +64,7 @@ export async function analyzeMessage(
 
 async function analyze(
   raw: Buffer,
-  parsed: ParsedMail | null,
+  parsed: ParsedBodies | null,
   options: AnalyzeOptions,
   now: () => Date,
 ): Promise<MessageAnalysis> {
@@ -140,7 +140,7 @@ async function analyze(
 /** Text and HTML bodies: from mailparser when it succeeded, otherwise guessed from the raw bytes. */
 function bodies(
   raw: Buffer,
-  parsed: ParsedMail | null,
+  parsed: ParsedBodies | null,
   bodyOffset: number,
   headers: readonly RawHeader[],
 ): { text: string | null; html: string | null; truncatedBody: boolean } {

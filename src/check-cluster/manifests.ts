@@ -34,6 +34,12 @@ import {
   type ClusterLimits,
   type ShardOptions,
 } from './protocol.ts';
+import {
+  PROVIDER_DIR,
+  PROVIDER_FILE_ENV,
+  PROVIDER_SECRET,
+  PROVIDER_SECRET_KEY,
+} from './provider-secret.ts';
 
 /** The container's program: unpack the checker's bundle (not the sink's) and run it. */
 const BOOTSTRAP = bootstrapProgram('checker.bundle.mjs');
@@ -82,6 +88,8 @@ export interface CheckClusterManifestOptions {
   leaseTtlMs?: number;
   /** Seconds a shard keeps trying an unreachable Redis before it exits (and is restarted). */
   redisUnreachableMs?: number;
+  /** `--provider`: the config and its credentials (provider-secret.ts), in a Secret mounted into the shards. */
+  provider?: string;
 }
 
 /** In-cluster host name of Redis, as shards use it. */
@@ -135,6 +143,16 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
       [REDIS_CONF_KEY]: Buffer.from(`requirepass ${o.token}\n`, 'utf8').toString('base64'),
     },
   });
+  if (o.provider !== undefined)
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: meta(PROVIDER_SECRET, 'provider'),
+      type: 'Opaque',
+      // Immutable: nothing rewrites the credentials of a running run.
+      immutable: true,
+      data: { [PROVIDER_SECRET_KEY]: Buffer.from(o.provider, 'utf8').toString('base64') },
+    });
   const gz = gzipSync(o.bundle, { level: 9 });
   const bundleHash = createHash('sha256').update(o.bundle).digest('hex');
   const parts = splitBytes(gz, BUNDLE_PART_BYTES);
@@ -183,6 +201,9 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
           { name: 'EV_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
           { name: 'EV_CHECK_OPTIONS', value: JSON.stringify(o.shard) },
           { name: 'EV_CHECK_LIMITS', value: JSON.stringify(o.limits) },
+          ...(o.provider !== undefined
+            ? [{ name: PROVIDER_FILE_ENV, value: `${PROVIDER_DIR}/${PROVIDER_SECRET_KEY}` }]
+            : []),
           ...(o.leaseTtlMs ? [{ name: 'EV_LEASE_TTL_MS', value: String(o.leaseTtlMs) }] : []),
           ...(o.redisUnreachableMs
             ? [{ name: 'EV_REDIS_UNREACHABLE_MS', value: String(o.redisUnreachableMs) }]
@@ -205,10 +226,29 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
         volumeMounts: [
           { name: 'tmp', mountPath: CHECK_WORK_DIR },
           { name: 'bundle', mountPath: CHECK_BUNDLE_DIR, readOnly: true },
+          ...(o.provider !== undefined
+            ? [{ name: 'provider', mountPath: PROVIDER_DIR, readOnly: true }]
+            : []),
         ],
       },
     ],
-    volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, bundleVolume],
+    volumes: [
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      bundleVolume,
+      ...(o.provider !== undefined
+        ? [
+            {
+              name: 'provider',
+              // Readable by the shard's group (fsGroup) only.
+              secret: {
+                secretName: PROVIDER_SECRET,
+                items: [{ key: PROVIDER_SECRET_KEY, path: PROVIDER_SECRET_KEY }],
+                defaultMode: 0o440,
+              },
+            },
+          ]
+        : []),
+    ],
   };
   const redisPod: Record<string, unknown> = {
     automountServiceAccountToken: false,
@@ -343,4 +383,28 @@ export function buildCheckClusterManifests(o: CheckClusterManifestOptions): Kube
     },
   });
   return objects;
+}
+
+/**
+ * Every object a check run may hold in its namespace, in removal order (the
+ * shards first, the password last): what removes a run from a namespace it
+ * did not create (`-n`), whatever its options were.
+ */
+export function checkRunObjectRefs(namespace: string): KubeObject[] {
+  const ref = (apiVersion: string, kind: string, name: string): KubeObject => ({
+    apiVersion,
+    kind,
+    metadata: { name, namespace },
+  });
+  return [
+    ref('batch/v1', 'Job', SHARDS_NAME),
+    ref('networking.k8s.io/v1', 'NetworkPolicy', REDIS_NAME),
+    ref('v1', 'Service', REDIS_NAME),
+    ref('apps/v1', 'Deployment', REDIS_NAME),
+    ...Array.from({ length: MAX_BUNDLE_PARTS }, (_, i) =>
+      ref('v1', 'ConfigMap', `${CHECK_NAME}-bundle-${i}`),
+    ),
+    ref('v1', 'Secret', PROVIDER_SECRET),
+    ref('v1', 'Secret', CHECK_TOKEN_SECRET),
+  ];
 }

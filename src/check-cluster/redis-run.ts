@@ -18,14 +18,15 @@ import {
   type RunMeta,
   type WorkItem,
 } from './protocol.ts';
-import { CHECKPOINT, COMPLETE, PERMIT, PUSH } from './scripts.ts';
+import { CHECKPOINT, COMPLETE, PERMIT, PUSH, RENEW } from './scripts.ts';
 
 type Script = (...args: Array<string | number | Buffer>) => Promise<number>;
 interface Scripted {
   evPush: Script;
   evComplete: Script;
   evCheckpoint: Script;
-  evPermit: Script;
+  evPermit: (...args: Array<string | number>) => Promise<[number, number]>;
+  evRenew: Script;
 }
 
 /** A script queued on a pipeline: the call only queues it, its reply comes from `exec()`. */
@@ -41,6 +42,7 @@ export function scripted(redis: Redis): Redis & Scripted {
     redis.defineCommand('evComplete', { numberOfKeys: 4, lua: COMPLETE });
     redis.defineCommand('evCheckpoint', { numberOfKeys: 4, lua: CHECKPOINT });
     redis.defineCommand('evPermit', { numberOfKeys: 2, lua: PERMIT });
+    redis.defineCommand('evRenew', { numberOfKeys: 1, lua: RENEW });
   }
   return redis as Redis & Scripted;
 }
@@ -91,9 +93,18 @@ function entriesOf(raw: Array<[Buffer, Buffer[]] | null>): ClaimedEntry[] {
 
 export class RedisRun {
   readonly redis: Redis & Scripted;
+  /**
+   * The connection for claims and blocking reads (XREAD / XREADGROUP with BLOCK;
+   * also XAUTOCLAIM, sent with `call`, which ioredis's auto-pipelining mangles). Redis
+   * answers a connection's commands in order, so a blocked read on the
+   * connection that also carries permits, DNS answers and pushes would hold
+   * every one of them back until it returns (up to BLOCK_MS): give it its own.
+   */
+  readonly blocking: Redis;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, blocking: Redis = redis) {
     this.redis = scripted(redis);
+    this.blocking = blocking;
   }
 
   // ---- the CLI
@@ -175,7 +186,7 @@ export class RedisRun {
     count: number,
     blockMs: number,
   ): Promise<{ cursor: string; keys: string[] }> {
-    const r = await this.redis.xread(
+    const r = await this.blocking.xread(
       'COUNT',
       count,
       'BLOCK',
@@ -255,7 +266,7 @@ export class RedisRun {
     count: number,
     blockMs: number,
   ): Promise<ClaimedEntry[]> {
-    const reclaimed = (await this.redis.callBuffer(
+    const reclaimed = (await this.blocking.callBuffer(
       'XAUTOCLAIM',
       QUEUE_KEY,
       GROUP,
@@ -267,7 +278,7 @@ export class RedisRun {
     )) as [Buffer, Array<[Buffer, Buffer[]] | null>];
     const taken = entriesOf(reclaimed[1] ?? []);
     if (taken.length > 0) return taken.map((e) => ({ ...e, reclaimed: true }));
-    const r = (await this.redis.xreadgroupBuffer(
+    const r = (await this.blocking.xreadgroupBuffer(
       'GROUP',
       GROUP,
       consumer,

@@ -66,41 +66,72 @@ end
 if ARGV[4] ~= '0-0' then redis.call('XTRIM', KEYS[4], 'MINID', ARGV[4]) end
 return 1`;
 
+/** Redis's own clock in milliseconds (with microseconds as the fraction): every shard's limits run on one clock. */
+const SERVER_NOW = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000`;
+
 /**
- * A permit: a concurrency slot and a token, taken together or not at all.
- * KEYS slots (sorted set: holder -> lease expiry), bucket (hash: tokens t,
- * last refill l); ARGV concurrency (0: no slot needed), holder, lease expiry,
- * now (ms, the caller's Clock), rate per second (0: no bucket), burst.
- * Returns 0 when granted, -1 when no slot is free, else the milliseconds
- * until the next token. Slots of a holder that stopped renewing expire by
- * themselves (a dead shard frees its slots).
+ * Permits for up to N waiters at once: each a concurrency slot and a token,
+ * both or neither. KEYS slots (sorted set: holder -> lease expiry), bucket
+ * (hash: tokens t, last refill l); ARGV concurrency (0: no slot needed),
+ * lease ms, rate per second (0: no bucket), burst, then one holder id per
+ * waiter, in the order they wait. Grants the first n (as many as there are
+ * free slots and whole tokens) and returns {n, wait}: wait 0 when all were
+ * granted, -1 when slots ran short (wait for a release), else the
+ * milliseconds until the next token. Time is Redis's (TIME), never a shard's,
+ * so the bucket refills at the same rate whoever asks. Slots of a holder that
+ * stopped renewing expire by themselves (a dead shard frees its slots).
  */
-export const PERMIT = `
+export const PERMIT = `${SERVER_NOW}
 local limit = tonumber(ARGV[1])
-local now = tonumber(ARGV[4])
+local lease = tonumber(ARGV[2])
+local rate = tonumber(ARGV[3])
+local want = #ARGV - 4
+local slots = want
 if limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  if redis.call('ZCARD', KEYS[1]) >= limit then return -1 end
+  slots = math.max(0, limit - redis.call('ZCARD', KEYS[1]))
 end
-local rate = tonumber(ARGV[5])
+local n = math.min(want, slots)
+local tokens = 0
 if rate > 0 then
-  local burst = tonumber(ARGV[6])
+  local burst = tonumber(ARGV[4])
   local b = redis.call('HMGET', KEYS[2], 't', 'l')
-  local tokens = tonumber(b[1]) or burst
+  tokens = tonumber(b[1]) or burst
   local last = tonumber(b[2]) or now
   if now > last then
     tokens = math.min(burst, tokens + (now - last) * rate / 1000)
     last = now
   end
-  if tokens < 1 then
-    redis.call('HSET', KEYS[2], 't', tostring(tokens), 'l', tostring(last))
-    return math.max(1, math.ceil((1 - tokens) * 1000 / rate))
-  end
-  redis.call('HSET', KEYS[2], 't', tostring(tokens - 1), 'l', tostring(last))
+  n = math.min(n, math.floor(tokens))
+  tokens = tokens - n
+  redis.call('HSET', KEYS[2], 't', tostring(tokens), 'l', tostring(last))
   redis.call('PEXPIRE', KEYS[2], 3600000)
 end
-if limit > 0 then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+if limit > 0 and n > 0 then
+  local args = {}
+  for k = 1, n do
+    args[2 * k - 1] = now + lease
+    args[2 * k] = ARGV[4 + k]
+  end
+  redis.call('ZADD', KEYS[1], unpack(args))
   redis.call('PEXPIRE', KEYS[1], 3600000)
 end
-return 0`;
+local wait = 0
+if n < want then
+  if n >= slots then
+    wait = -1
+  else
+    wait = math.max(1, math.ceil((1 - tokens) * 1000 / rate))
+  end
+end
+return {n, wait}`;
+
+/** Extends the leases of slots still held. KEYS slots; ARGV lease ms, then the holders (gone ones are not added back). */
+export const RENEW = `${SERVER_NOW}
+local expiry = now + tonumber(ARGV[1])
+for k = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[k])
+end
+return 1`;

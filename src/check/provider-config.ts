@@ -40,6 +40,29 @@ export interface ProviderConfig {
   breakerCooldownMs: number;
 }
 
+/** `${env:NAME}` in a url or header value (no nested quantifiers: linear on any input). */
+const ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * The environment variables a parsed config refers to with `${env:NAME}`
+ * (in any string, keys included), sorted: exactly what a config read
+ * elsewhere (the shards of `check --in-cluster`) needs besides the file.
+ */
+export function providerEnvNames(raw: unknown): string[] {
+  const names = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (typeof v === 'string') for (const m of v.matchAll(ENV_REFERENCE)) names.add(m[1]);
+    else if (Array.isArray(v)) v.forEach(visit);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        visit(k);
+        visit(x);
+      }
+  };
+  visit(raw);
+  return [...names].sort();
+}
+
 const VERDICTS = new Set(['valid', 'invalid', 'risky', 'unknown']);
 /** Headers in one provider config: an API needs a token and a few more. */
 export const MAX_PROVIDER_HEADERS = 32;
@@ -159,7 +182,7 @@ export function parseProviderConfig(
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) bad(`unknown key "${k}"`, file);
   const subst = (s: string, where: string): string =>
-    s.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    s.replace(ENV_REFERENCE, (_, name: string) => {
       const v = env[name];
       if (v === undefined) bad(`${where} uses \${env:${name}} but ${name} is not set`, file);
       return v;

@@ -11,6 +11,7 @@ import { backoffDelay } from '../limits/backoff.ts';
 import { CircuitBreaker } from '../limits/circuit-breaker.ts';
 import { Semaphore } from '../limits/semaphore.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
+import type { PermitSource } from '../limits/keyed-limiter.ts';
 import { getPath, renderBody, renderUrl, type ProviderConfig } from './provider-config.ts';
 import type { ReasonCode } from './reasons.ts';
 import type { ProviderDetails, ProviderStatus } from './result.ts';
@@ -46,7 +47,17 @@ export interface ProviderStageOptions {
   random: () => number;
   /** First backoff delay for 5xx/network retries. */
   backoffBaseMs?: number;
+  /**
+   * The provider's concurrency and rate held elsewhere (the shards of
+   * `check --in-cluster`: in Redis, for all of them together), as one permit
+   * (a slot and a token) per request; by default a local semaphore and token
+   * bucket from the config.
+   */
+  permits?: PermitSource;
 }
+
+/** The key of the provider's permit in a shared {@link PermitSource}. */
+export const PROVIDER_PERMIT_KEY = 'provider';
 
 /** Retry-After as delta-seconds or an HTTP-date; ms from now, or null if absent/unparseable. */
 export function parseRetryAfter(
@@ -72,8 +83,8 @@ const REASON: Record<ProviderStatus, ReasonCode | null> = {
 
 export class ProviderStage {
   private readonly o: ProviderStageOptions;
-  private readonly sem: Semaphore;
-  private readonly bucket: TokenBucket | null;
+  /** One permit per request: a slot and, with a rate, a token. */
+  private readonly permit: (signal?: AbortSignal) => Promise<() => void>;
   readonly breaker: CircuitBreaker;
   /** No request starts before this time (set by a 429's Retry-After). */
   private pausedUntil = 0;
@@ -83,15 +94,46 @@ export class ProviderStage {
   constructor(o: ProviderStageOptions) {
     this.o = o;
     const c = o.config;
-    this.sem = new Semaphore(c.concurrency);
-    this.bucket = c.rate
-      ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: o.clock })
-      : null;
+    if (o.permits) {
+      const shared = o.permits;
+      // Slot and token come together from the shared source: wait out a 429's pause before
+      // asking, and ask again if another request's 429 paused us while we waited.
+      this.permit = async (signal) => {
+        for (;;) {
+          await this.waitPause(signal);
+          const release = await shared.acquire(PROVIDER_PERMIT_KEY, signal);
+          if (this.pausedUntil <= this.o.clock.now()) return release;
+          release();
+        }
+      };
+    } else {
+      const sem = new Semaphore(c.concurrency);
+      const bucket = c.rate
+        ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: o.clock })
+        : null;
+      this.permit = async (signal) => {
+        const release = await sem.acquire();
+        try {
+          await this.waitPause(signal);
+          if (bucket) await bucket.take(signal);
+        } catch (err) {
+          release();
+          throw err;
+        }
+        return release;
+      };
+    }
     this.breaker = new CircuitBreaker({
       failureThreshold: c.breakerThreshold,
       cooldownMs: c.breakerCooldownMs,
       clock: o.clock,
     });
+  }
+
+  /** Waits until a 429's Retry-After has passed. */
+  private async waitPause(signal?: AbortSignal): Promise<void> {
+    const wait = this.pausedUntil - this.o.clock.now();
+    if (wait > 0) await sleep(this.o.clock, wait, signal);
   }
 
   async verify(
@@ -105,12 +147,10 @@ export class ProviderStage {
     let failures = 0;
     while (attempts < c.attempts) {
       if (this.breaker.state === 'open') break;
-      const release = await this.sem.acquire();
       let res: HttpResponse | null = null;
+      let release: (() => void) | null = null;
       try {
-        const wait = this.pausedUntil - this.o.clock.now();
-        if (wait > 0) await sleep(this.o.clock, wait, signal);
-        if (this.bucket) await this.bucket.take(signal);
+        release = await this.permit(signal);
         // Asked at the last moment: calls queued behind the ones that opened
         // the breaker must not go out.
         if (!this.breaker.allow()) break;
@@ -127,7 +167,7 @@ export class ProviderStage {
       } catch {
         res = null;
       } finally {
-        release();
+        release?.();
       }
       if (res === null) {
         this.breaker.failure();

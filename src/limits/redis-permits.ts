@@ -4,10 +4,24 @@
  * `take()` like TokenBucket), so the pipeline and the SMTP stage run
  * unchanged; only where the slots and tokens live differs.
  *
- * A permit is one script (scripts.ts PERMIT): a slot in a sorted set scored
- * by its lease expiry plus a token from a bucket, both or neither. Holders
- * renew their slots ({@link RedisPermits.renew}, from the shard's heartbeat);
- * a dead shard's slots expire. Time comes from the caller's Clock.
+ * A permit is a slot in a sorted set scored by its lease expiry plus a token
+ * from a bucket, both or neither, taken by one script (scripts.ts PERMIT) on
+ * Redis's clock. The limits stay exact; what is batched is the asking:
+ *
+ *   - per key, one request is in flight at a time and carries every waiter
+ *     of this shard (up to MAX_GRANT), so a thousand waiters cost one round
+ *     trip, not a thousand polls;
+ *   - a released slot of a key without a rate goes straight to the next
+ *     waiter of this shard for that key (it stays held in Redis: no round
+ *     trip, and the count never goes above the limit);
+ *   - releases sent to Redis are gathered per event-loop turn and go out
+ *     before the next request (one connection answers in order);
+ *   - a waiter short of a token sleeps until the time Redis said the next
+ *     one is due; short of a slot, until a slot of this shard is released or
+ *     SLOT_POLL_MS passed (another shard's release is not announced).
+ *
+ * Holders renew their slots ({@link RedisPermits.renew}, from the shard's
+ * heartbeat); a dead shard's slots expire.
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.ts';
@@ -15,10 +29,12 @@ import type { KeyLimit, PermitSource } from './keyed-limiter.ts';
 import { scripted } from '../check-cluster/redis-run.ts';
 import { LIMIT_PREFIX } from '../check-cluster/protocol.ts';
 
-/** How long a waiter sleeps before asking again for a slot held by someone else. */
+/** How long waiters short of a slot wait at most before asking again (a slot another shard frees is not announced). */
 export const SLOT_POLL_MS = 10;
-/** Keys are hashed past this length (a hostile domain name cannot make huge keys). */
+/** Keys are cut past this length (a hostile domain name cannot make huge keys). */
 export const MAX_KEY_CHARS = 256;
+/** Waiters served by one request at most (bounds the script's arguments). */
+export const MAX_GRANT = 256;
 
 export interface RedisPermitsOptions {
   redis: Redis;
@@ -33,9 +49,34 @@ export interface RedisPermitsOptions {
   leaseMs: number;
 }
 
+interface Waiter {
+  holder: string;
+  resolve: (release: () => void) => void;
+  reject: (err: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  gone: boolean;
+}
+
+/** One key's waiters in this shard and its request loop. */
+interface KeyQueue {
+  slots: string;
+  bucket: string;
+  limit: KeyLimit;
+  waiters: Waiter[];
+  pumping: boolean;
+  /** Ends the current wait for a slot early (a slot of this shard was released). */
+  wake: (() => void) | null;
+}
+
 export class RedisPermits implements PermitSource {
   private readonly o: RedisPermitsOptions;
+  /** Slots this shard holds: holder -> slots key (renewed by the heartbeat). */
   private readonly held = new Map<string, string>();
+  private readonly queues = new Map<string, KeyQueue>();
+  /** Releases not sent yet, per slots key. */
+  private releases = new Map<string, string[]>();
+  private flushScheduled = false;
   private seq = 0;
 
   constructor(o: RedisPermitsOptions) {
@@ -46,55 +87,40 @@ export class RedisPermits implements PermitSource {
     return `${LIMIT_PREFIX}${this.o.scope}:${key.length > MAX_KEY_CHARS ? key.slice(0, MAX_KEY_CHARS) : key}`;
   }
 
-  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const t = this.o.clock.setTimeout(() => {
-        signal?.removeEventListener('abort', stop);
-        resolve();
-      }, ms);
-      const stop = (): void => {
-        this.o.clock.clearTimeout(t);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', stop, { once: true });
-    });
-  }
-
   /** Waits for a slot and a token for `key`; resolves to the release of the slot. */
-  async acquire(key: string, signal?: AbortSignal): Promise<() => void> {
+  acquire(key: string, signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const limit = this.o.overrides?.get(key) ?? this.o.defaults;
+    if (limit.concurrency === 0 && limit.rate === 0) return Promise.resolve(() => {});
     const base = this.keyOf(key);
-    const holder = `${this.o.holder}:${++this.seq}`;
-    const r = scripted(this.o.redis);
-    for (;;) {
-      if (signal?.aborted) throw signal.reason;
-      const now = this.o.clock.now();
-      const wait = await r.evPermit(
-        `${base}:s`,
-        `${base}:b`,
-        limit.concurrency,
-        holder,
-        now + this.o.leaseMs,
-        now,
-        limit.rate,
-        limit.burst,
-      );
-      if (wait === 0) break;
-      await this.sleep(wait < 0 ? SLOT_POLL_MS : wait, signal);
+    let q = this.queues.get(base);
+    if (q === undefined) {
+      q = {
+        slots: `${base}:s`,
+        bucket: `${base}:b`,
+        limit,
+        waiters: [],
+        pumping: false,
+        wake: null,
+      };
+      this.queues.set(base, q);
     }
-    if (limit.concurrency === 0) return () => {};
-    this.held.set(holder, `${base}:s`);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.held.delete(holder);
-      void this.o.redis.zrem(`${base}:s`, holder).catch(() => {});
-    };
+    const queue = q;
+    return new Promise<() => void>((resolve, reject) => {
+      const w: Waiter = { holder: `${this.o.holder}:${++this.seq}`, resolve, reject, gone: false };
+      if (signal) {
+        w.signal = signal;
+        w.onAbort = () => {
+          w.gone = true;
+          const at = queue.waiters.indexOf(w);
+          if (at >= 0) queue.waiters.splice(at, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      queue.waiters.push(w);
+      if (!queue.pumping) void this.pump(base, queue);
+    });
   }
 
   /** A token from the bucket (no slot): the global rate, as TokenBucket.take. */
@@ -106,9 +132,148 @@ export class RedisPermits implements PermitSource {
   /** Extends the lease of every slot held (the shard's heartbeat). */
   async renew(): Promise<void> {
     if (this.held.size === 0) return;
-    const expiry = this.o.clock.now() + this.o.leaseMs;
-    const m = this.o.redis.pipeline();
-    for (const [holder, key] of this.held) m.zadd(key, 'XX', expiry, holder);
-    await m.exec();
+    const byKey = new Map<string, string[]>();
+    for (const [holder, key] of this.held) {
+      const list = byKey.get(key);
+      if (list) list.push(holder);
+      else byKey.set(key, [holder]);
+    }
+    const r = scripted(this.o.redis);
+    await Promise.all(
+      [...byKey].map(([key, holders]) => r.evRenew(key, this.o.leaseMs, ...holders)),
+    );
+  }
+
+  /** Asks Redis for this key's waiters, one request at a time, until none waits. */
+  private async pump(base: string, q: KeyQueue): Promise<void> {
+    q.pumping = true;
+    const r = scripted(this.o.redis);
+    try {
+      while (q.waiters.length > 0) {
+        this.flushReleases();
+        const batch = q.waiters.slice(0, MAX_GRANT);
+        let n: number;
+        let wait: number;
+        try {
+          [n, wait] = await r.evPermit(
+            q.slots,
+            q.bucket,
+            q.limit.concurrency,
+            this.o.leaseMs,
+            q.limit.rate,
+            q.limit.burst,
+            ...batch.map((w) => w.holder),
+          );
+        } catch (err) {
+          // As a failed command would for a single waiter: those asked for get the error.
+          for (const w of batch) this.settle(q, w, err);
+          continue;
+        }
+        for (const w of batch.slice(0, n)) this.grant(base, q, w);
+        if (n >= batch.length) continue;
+        if (wait > 0) await this.sleep(wait);
+        else await this.slotReleased(q);
+      }
+    } finally {
+      q.pumping = false;
+      if (q.waiters.length === 0 && this.queues.get(base) === q) this.queues.delete(base);
+    }
+  }
+
+  private settle(q: KeyQueue, w: Waiter, err: unknown): void {
+    const at = q.waiters.indexOf(w);
+    if (at >= 0) q.waiters.splice(at, 1);
+    if (w.gone) return;
+    w.gone = true;
+    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+    w.reject(err);
+  }
+
+  /** Hands a slot (held in Redis under `w.holder`) to a waiter, or gives it back if the waiter left. */
+  private grant(base: string, q: KeyQueue, w: Waiter): void {
+    const at = q.waiters.indexOf(w);
+    if (at >= 0) q.waiters.splice(at, 1);
+    if (q.limit.concurrency === 0) {
+      if (!w.gone) {
+        w.gone = true;
+        if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+        w.resolve(() => {});
+      }
+      return;
+    }
+    this.held.set(w.holder, q.slots);
+    if (w.gone) {
+      this.release(base, q.slots, w.holder);
+      return;
+    }
+    w.gone = true;
+    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+    let released = false;
+    w.resolve(() => {
+      if (released) return;
+      released = true;
+      this.release(base, q.slots, w.holder);
+    });
+  }
+
+  /** A slot freed: to the next waiter of this shard for the key when no token is needed, else back to Redis. */
+  private release(base: string, slots: string, holder: string): void {
+    const q = this.queues.get(base);
+    if (q && q.limit.rate === 0) {
+      const next = q.waiters.find((w) => !w.gone);
+      if (next) {
+        // The slot stays held in Redis under its first holder's id (renewed by the heartbeat).
+        const at = q.waiters.indexOf(next);
+        q.waiters.splice(at, 1);
+        next.gone = true;
+        if (next.onAbort) next.signal?.removeEventListener('abort', next.onAbort);
+        let released = false;
+        next.resolve(() => {
+          if (released) return;
+          released = true;
+          this.release(base, slots, holder);
+        });
+        return;
+      }
+    }
+    this.held.delete(holder);
+    const list = this.releases.get(slots);
+    if (list) list.push(holder);
+    else this.releases.set(slots, [holder]);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushReleases());
+    }
+    if (q?.wake) q.wake();
+  }
+
+  /** Sends the gathered releases (before any request that follows them on the connection). */
+  private flushReleases(): void {
+    this.flushScheduled = false;
+    if (this.releases.size === 0) return;
+    const all = this.releases;
+    this.releases = new Map();
+    for (const [key, holders] of all) void this.o.redis.zrem(key, ...holders).catch(() => {});
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.o.clock.setTimeout(resolve, ms);
+    });
+  }
+
+  /** Until a slot of this shard for the key is released, or SLOT_POLL_MS. */
+  private slotReleased(q: KeyQueue): Promise<void> {
+    return new Promise((resolve) => {
+      const t = this.o.clock.setTimeout(done, SLOT_POLL_MS);
+      function done(): void {
+        q.wake = null;
+        resolve();
+      }
+      q.wake = () => {
+        this.o.clock.clearTimeout(t);
+        done();
+      };
+    });
   }
 }

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -192,6 +192,47 @@ async function heapMiB(httpPort: number): Promise<string> {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Where a Node process's CPU goes, by thread. */
+type ThreadClass = 'main' | 'parse worker' | 'GC helpers' | 'other';
+const THREAD_CLASSES: readonly ThreadClass[] = ['main', 'parse worker', 'GC helpers', 'other'];
+
+/**
+ * CPU seconds per thread class so far, from /proc/PID/task: the main thread
+ * (tid = pid), the parse worker (Node names worker threads `WorkerThread`),
+ * V8's platform threads (`V8Worker`: parallel scavenge, concurrent marking
+ * and sweeping, background compilation), and the rest (libuv pool, signal
+ * thread). A thread that exited is missing here but counted in cpuSeconds.
+ */
+function threadCpu(pid: number): Record<ThreadClass, number> {
+  const out: Record<ThreadClass, number> = {
+    main: 0,
+    'parse worker': 0,
+    'GC helpers': 0,
+    other: 0,
+  };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    const kind: ThreadClass =
+      tid === String(pid)
+        ? 'main'
+        : comm.startsWith('WorkerThread')
+          ? 'parse worker'
+          : comm.startsWith('V8Worker')
+            ? 'GC helpers'
+            : 'other';
+    out[kind] += seconds;
+  }
+  return out;
 }
 
 /** Resolves once the process used under 2% of a CPU for a second (its analysis caught up), or after `maxSeconds`. */
@@ -486,9 +527,20 @@ async function mailhogComparison(bin: string, say: (line: string) => void): Prom
   const names: Name[] = ['mailhog', 'sink', 'bare'];
   const rates: Record<string, number[]> = {};
   const cpu: Record<string, number> = {};
+  /** The sink's CPU by thread class, during the load and in the analysis after it. */
+  const threads: Record<string, number> = {};
+  const addThreads = (
+    prefix: string,
+    from: Record<ThreadClass, number>,
+    to: Record<ThreadClass, number>,
+  ) => {
+    for (const k of THREAD_CLASSES)
+      threads[`${prefix}:${k}`] = (threads[`${prefix}:${k}`] ?? 0) + to[k] - from[k];
+  };
   let id = 6e9;
   const round = async (name: Name, pattern: 'persistent' | 'reconnect', messages: number) => {
     const t = targets[name];
+    const threadsBefore = name === 'sink' ? threadCpu(t.child.pid!) : null;
     const before = cpuSeconds(t.child.pid!);
     const rate =
       pattern === 'persistent'
@@ -497,12 +549,15 @@ async function mailhogComparison(bin: string, say: (line: string) => void): Prom
     const key = `${name}:${pattern}`;
     cpu[key] = (cpu[key] ?? 0) + cpuSeconds(t.child.pid!) - before;
     (rates[key] ??= []).push(rate);
-    if (name === 'sink') {
+    if (threadsBefore !== null) {
       // The analysis left over from this round (it pauses during floods) runs before the next round, counted apart.
       const after = cpuSeconds(t.child.pid!);
+      const threadsAfter = threadCpu(t.child.pid!);
+      addThreads(`load:${pattern}`, threadsBefore, threadsAfter);
       await cpuQuiet(t.child.pid!, 60);
       cpu[`analysis:${pattern}`] =
         (cpu[`analysis:${pattern}`] ?? 0) + cpuSeconds(t.child.pid!) - after;
+      addThreads(`analysis:${pattern}`, threadsAfter, threadCpu(t.child.pid!));
     }
   };
   for (const name of names)
@@ -523,8 +578,16 @@ async function mailhogComparison(bin: string, say: (line: string) => void): Prom
     const m = (name: Name) => median(rates[`${name}:${pattern}`]);
     const list = (name: Name) => rates[`${name}:${pattern}`].map((x) => fmt(x)).join('/');
     const sent = perRound * ROUNDS;
+    const split = (phase: string) =>
+      THREAD_CLASSES.map(
+        (k) => `${k} ${fmt((threads[`${phase}:${pattern}:${k}`] * 1e6) / sent)}`,
+      ).join(', ');
+    const whole = cpu[`sink:${pattern}`] + cpu[`analysis:${pattern}`];
     say(
-      `6. vs MailHog 1.0.1, ${label}, ${ROUNDS} alternating rounds of ${fmt(perRound)}: sink median ${fmt(m('sink'))} msg/s (${list('sink')}), MailHog ${fmt(m('mailhog'))} msg/s (${list('mailhog')}), bare smtp-server ${fmt(m('bare'))} msg/s (${list('bare')}); sink/MailHog ${fmt(m('sink') / m('mailhog'), 2)}x (target >= 1); server CPU per message during the load (all threads): sink ${us(`sink:${pattern}`, sent)} µs, MailHog ${us(`mailhog:${pattern}`, sent)} µs, bare ${us(`bare:${pattern}`, sent)} µs; sink/bare ${fmt(cpu[`sink:${pattern}`] / cpu[`bare:${pattern}`], 2)}x (target <= 1.3); the sink's analysis left after the load: ${us(`analysis:${pattern}`, sent)} µs per message`,
+      `6. vs MailHog 1.0.1, ${label}, ${ROUNDS} alternating rounds of ${fmt(perRound)}: sink median ${fmt(m('sink'))} msg/s (${list('sink')}), MailHog ${fmt(m('mailhog'))} msg/s (${list('mailhog')}), bare smtp-server ${fmt(m('bare'))} msg/s (${list('bare')}); sink/MailHog ${fmt(m('sink') / m('mailhog'), 2)}x (target >= 1); server CPU per message during the load (all threads): sink ${us(`sink:${pattern}`, sent)} µs, MailHog ${us(`mailhog:${pattern}`, sent)} µs, bare ${us(`bare:${pattern}`, sent)} µs; sink/bare during the load ${fmt(cpu[`sink:${pattern}`] / cpu[`bare:${pattern}`], 2)}x; the sink's analysis left after the load: ${us(`analysis:${pattern}`, sent)} µs per message`,
+    );
+    say(
+      `   the sink's CPU per message by thread: during the load ${split('load')}; the analysis after it ${split('analysis')}; whole process ${fmt((whole * 1e6) / sent)} µs per message, sink/bare ${fmt(whole / cpu[`bare:${pattern}`], 2)}x counting the analysis (issue 13's CPU per message; target <= 1.3)`,
     );
   }
   for (const t of Object.values(targets)) await stop(t);

@@ -17,6 +17,7 @@ import {
   type KubeObject,
 } from '../../src/manifests.ts';
 import { MANAGED_BY_LABEL, EXPIRES_AT_ANNOTATION } from '../../src/cluster-meta.ts';
+import { SINK_OPTIONS } from '../../sink/options.ts';
 
 const base = {
   namespace: 'email-validation-x',
@@ -132,6 +133,12 @@ describe('manifest builder', () => {
         serviceMonitor: true,
         replicas: 2,
       }),
+      buildSinkManifests({
+        ...base,
+        bundle: Buffer.from('x'),
+        releaseTo: 'mailpit.test.svc:1025',
+        corsOrigin: 'https://app.example',
+      }),
     ];
     for (const objs of variants) {
       const pod = find(objs, 'Deployment').spec.template.spec;
@@ -157,6 +164,44 @@ describe('manifest builder', () => {
         );
         assert.ok(c.readinessProbe && c.livenessProbe, c.name);
       }
+    }
+  });
+
+  it("--release-to and --cors-origin become the sink's EV_RELEASE_TO and EV_CORS_ORIGIN, the names of its options table", () => {
+    const envOf = (objs: KubeObject[]) =>
+      (
+        find(objs, 'Deployment').spec.template.spec.containers[0].env as Array<{
+          name: string;
+          value?: string;
+        }>
+      ).filter(
+        (e) => e.name === SINK_OPTIONS.releaseTo.env || e.name === SINK_OPTIONS.corsOrigin.env,
+      );
+    assert.deepEqual(envOf(buildSinkManifests({ ...base, bundle: Buffer.from('x') })), []);
+    assert.deepEqual(
+      envOf(
+        buildSinkManifests({
+          ...base,
+          bundle: Buffer.from('x'),
+          releaseTo: 'mailpit.test.svc:1025',
+          corsOrigin: '*',
+        }),
+      ),
+      [
+        { name: 'EV_RELEASE_TO', value: 'mailpit.test.svc:1025' },
+        { name: 'EV_CORS_ORIGIN', value: '*' },
+      ],
+    );
+  });
+
+  it("up's --release-to and --cors-origin name the sink options they set (flag and variable)", async () => {
+    const { default: Up } = await import('../../plugin/commands/up.ts');
+    for (const key of ['releaseTo', 'corsOrigin'] as const) {
+      const spec = SINK_OPTIONS[key];
+      const flag = Up.flags[spec.flag];
+      assert.ok(flag, spec.flag);
+      assert.match(flag.description ?? '', new RegExp(`--${spec.flag}, ${spec.env}`));
+      assert.equal(flag.helpGroup, spec.group);
     }
   });
 

@@ -4,7 +4,13 @@
  * run in Redis through a short-lived tunnel (best effort: "-" when it cannot
  * be reached).
  */
-import { isExpired, readLifetime } from '../../../src/cluster-meta.ts';
+import {
+  FIELD_MANAGER,
+  MANAGED_BY_LABEL,
+  isExpired,
+  readLifetime,
+} from '../../../src/cluster-meta.ts';
+import { isEmailValidateError } from '../../../src/errors.ts';
 import {
   CHECK_TOKEN_KEY,
   CHECK_TOKEN_SECRET,
@@ -20,6 +26,8 @@ export const STATUS_REDIS_DEADLINE_MS = 5_000;
 
 export interface CheckSummaryRow {
   namespace: string;
+  /** True when the run created its namespace (removing the run deletes it); false for `-n`. */
+  managedNamespace: boolean;
   createdAt: string | null;
   expiresAt: string | null;
   expired: boolean;
@@ -31,14 +39,30 @@ export interface CheckSummaryRow {
   total: number | null;
 }
 
+/**
+ * Every check run visible, wherever it was placed (its own namespace or one
+ * given with -n): the Redis Deployments carrying the managed label, listed
+ * cluster-wide, else (without that right) in the context's namespace; with
+ * `namespace`, only there. `progress: false` skips the tunnels to Redis.
+ */
 export async function listChecks(
   client: KubeClient,
   now: Date,
   namespace?: string,
+  options: { progress?: boolean } = {},
 ): Promise<CheckSummaryRow[]> {
-  const deployments = (await client.listManagedDeployments(namespace)).filter(
-    (d) => d.metadata?.name === REDIS_NAME,
-  );
+  let all;
+  try {
+    all = await client.listManagedDeployments(namespace);
+  } catch (err) {
+    if (
+      namespace !== undefined ||
+      !(isEmailValidateError(err) && err.code === 'EV_ERR_KUBE_FORBIDDEN')
+    )
+      throw err;
+    return listChecks(client, now, client.namespace, options);
+  }
+  const deployments = all.filter((d) => d.metadata?.name === REDIS_NAME);
   const rows: CheckSummaryRow[] = [];
   for (const d of deployments) {
     const ns = d.metadata?.namespace ?? '';
@@ -48,6 +72,7 @@ export async function listChecks(
     const life = readLifetime(d.metadata?.annotations, created);
     const row: CheckSummaryRow = {
       namespace: ns,
+      managedNamespace: false,
       createdAt: life.createdAt?.toISOString() ?? null,
       expiresAt: life.expiresAt?.toISOString() ?? null,
       expired: isExpired(d.metadata?.annotations, now, created),
@@ -56,6 +81,16 @@ export async function listChecks(
       queued: null,
       total: null,
     };
+    try {
+      const nsObject = await client.getNamespace(ns);
+      row.managedNamespace = nsObject?.metadata?.labels?.[MANAGED_BY_LABEL] === FIELD_MANAGER;
+    } catch {
+      /* best effort: treated as not ours, so only the run's objects would be removed */
+    }
+    if (options.progress === false) {
+      rows.push(row);
+      continue;
+    }
     try {
       row.shards = (await client.listPods(ns, SHARD_SELECTOR)).filter(isPodReady).length;
       const password = await client.readSecretKey(ns, CHECK_TOKEN_SECRET, CHECK_TOKEN_KEY);

@@ -11,12 +11,12 @@
  * `check --in-cluster --attach NAME` (or the same command again with the same
  * --state) reconnects, writes what arrived meanwhile and finishes.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
+import { CHECKER_BUNDLE_PATH, readBuiltBundle } from '../built-bundle.ts';
 import {
   DEFAULT_TTL,
   MANAGED_BY_LABEL,
@@ -32,16 +32,14 @@ import {
 } from '../../../src/check-cluster/protocol.ts';
 import { RedisRun } from '../../../src/check-cluster/redis-run.ts';
 import {
-  CHECK_NAME,
   CHECK_TOKEN_KEY,
   CHECK_TOKEN_SECRET,
-  MAX_BUNDLE_PARTS,
   REDIS_SELECTOR,
   SHARDS_NAME,
   SHARD_SELECTOR,
   buildCheckClusterManifests,
 } from '../../../src/check-cluster/manifests.ts';
-import type { KubeObject } from '../../../src/kube-object.ts';
+import { encodeProviderPayload } from '../../../src/check-cluster/provider-secret.ts';
 import type { KubeFlagsValues } from '../kube-flags.ts';
 import type { KubeClient } from '../kube/adapter.ts';
 import { isPodReady, podState } from '../kube/readiness.ts';
@@ -57,12 +55,14 @@ import { stageOptionsOf, validateProbeIdentity } from '../check/stages.ts';
 import {
   optionsKey,
   rateBurst,
+  readProviderFile,
   type CheckIo,
   type CheckOptions,
   type CheckSummary,
 } from '../check/run-check-command.ts';
 import { loadClusterState, saveClusterState, type ClusterState } from './cluster-state.ts';
 import { streamCheck } from './stream.ts';
+import { removeCheckObjects } from './remove.ts';
 import { errorMessage } from '../../../src/guards.ts';
 
 /** How long to wait for the Redis pod to be ready (an image pull included). */
@@ -101,20 +101,9 @@ export interface ClusterCheckOptions {
   onRunning?: (info: { namespace: string; client: KubeClient }) => void;
 }
 
-/** The checker bundle built by `npm run build`, from both dist/ and source layouts. */
+/** The checker bundle built by `npm run build` (or embedded in the single executable). */
 export function readCheckerBundle(): Uint8Array {
-  for (const url of [
-    new URL('../../../checker/checker.bundle.mjs', import.meta.url), // dist/plugin/lib/check-cluster -> dist/checker
-    new URL('../../../dist/checker/checker.bundle.mjs', import.meta.url), // sources -> dist/checker
-  ]) {
-    const path = fileURLToPath(url);
-    if (existsSync(path)) return readFileSync(path);
-  }
-  throw evError(
-    'EV_ERR_INTERNAL',
-    'the checker bundle (dist/checker/checker.bundle.mjs) is missing from this installation',
-    { hint: "run `npm run build` in the tool's folder" },
-  );
+  return readBuiltBundle(CHECKER_BUNDLE_PATH, 'the checker bundle');
 }
 
 /** Adapts {@link runCheckInCluster} to the local runner's signature (for the `check` command). */
@@ -125,18 +114,12 @@ export function inClusterRunner(
 }
 
 function validate(o: CheckOptions): void {
-  if (o.provider)
+  if (o.offline && (o.smtpProbe || o.provider))
     throw evError(
       'EV_ERR_CONFLICTING_OPTIONS',
-      '--provider is not supported with --in-cluster yet',
-      {
-        hint: 'run the provider check locally (it is limited by the provider, not by this machine)',
-      },
+      '--offline cannot be combined with --smtp-probe or --provider',
+      { hint: 'drop --offline to run network checks' },
     );
-  if (o.offline && o.smtpProbe)
-    throw evError('EV_ERR_CONFLICTING_OPTIONS', '--offline cannot be combined with --smtp-probe', {
-      hint: 'drop --offline to run network checks',
-    });
   if (o.smtpProbe && !o.helo)
     throw evError('EV_ERR_INVALID_OPTION', '--smtp-probe needs --helo', {
       hint: "pass --helo with the fully-qualified name the cluster's egress IP resolves to",
@@ -251,19 +234,24 @@ export async function connectRedis(
     },
   });
   let reconnects = 0;
-  redis.on('ready', () => {
-    down = null;
-  });
+  // Arrivals are read with a blocking XREAD: on a second connection, so that pushes and
+  // result fetches never queue behind it (Redis answers a connection's commands in order).
+  const blocking = redis.duplicate();
+  for (const c of [redis, blocking]) {
+    c.on('ready', () => {
+      down = null;
+    });
+    c.on('error', () => {});
+    c.on('end', () => {
+      if (!gaveUp)
+        gaveUp = evError('EV_ERR_CHECK_REDIS', `the connection to Redis in ${namespace} ended`);
+    });
+  }
   redis.on('reconnecting', () => {
     reconnects++;
   });
-  redis.on('error', () => {});
-  redis.on('end', () => {
-    if (!gaveUp)
-      gaveUp = evError('EV_ERR_CHECK_REDIS', `the connection to Redis in ${namespace} ended`);
-  });
-  await redis.connect();
-  const run = new RedisRun(redis);
+  await Promise.all([redis.connect(), blocking.connect()]);
+  const run = new RedisRun(redis, blocking);
   const wrapped = new Proxy(run, {
     get(target, key, receiver) {
       const v = Reflect.get(target, key, receiver) as unknown;
@@ -284,6 +272,7 @@ export async function connectRedis(
     },
     async close() {
       redis.disconnect();
+      blocking.disconnect();
       await tunnel.close();
     },
   };
@@ -345,6 +334,10 @@ async function startRun(
       hint: 'use lowercase letters, digits and dashes (at most 63).',
     });
   const password = randomBytes(24).toString('base64url');
+  // The provider's config and credentials go to the shards in a Secret; validated here first (the same errors as locally).
+  const provider = o.provider
+    ? encodeProviderPayload(await readProviderFile(o.provider), o.provider, io.env)
+    : undefined;
   const objects = buildCheckClusterManifests({
     namespace,
     createNamespace,
@@ -353,6 +346,7 @@ async function startRun(
     token: password,
     bundle,
     shards: c.shards,
+    ...(provider !== undefined ? { provider } : {}),
     leaseTtlMs: c.leaseTtlMs,
     redisUnreachableMs: c.redisUnreachableMs,
     ...(c.nodeImage ? { nodeImage: c.nodeImage } : {}),
@@ -635,44 +629,5 @@ async function removeRun(
     await client.waitNamespaceGone(namespace, NAMESPACE_GONE_WAIT_MS);
     return;
   }
-  const objects: KubeObject[] = buildCheckClusterManifests({
-    namespace,
-    createNamespace: false,
-    now: new Date(),
-    ttlMs: 1,
-    token: '',
-    bundle: new Uint8Array(0),
-    shards: 1,
-    shard: {
-      offline: true,
-      dnsTimeoutMs: 1,
-      dnsTries: 1,
-      concurrency: 1,
-      smtpProbe: false,
-      mailFrom: '',
-      smtpPort: 25,
-      allowPrivateMx: false,
-      greylistRetries: 0,
-      greylistDelayMs: 1,
-      greylistMaxMs: 1,
-      smtpTimeoutMs: 1,
-    },
-    limits: {
-      concurrency: 1,
-      rate: null,
-      burst: 1,
-      domainConcurrency: 1,
-      domainRate: 1,
-      mxConcurrency: 1,
-      mxRate: 1,
-    },
-  });
-  for (const obj of objects.reverse()) await client.deleteObject(obj);
-  // Bundle parts beyond the first (a larger bundle than the empty one above).
-  for (let i = 1; i < MAX_BUNDLE_PARTS; i++)
-    await client.deleteObject({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: `${CHECK_NAME}-bundle-${i}`, namespace },
-    });
+  await removeCheckObjects(client, namespace);
 }

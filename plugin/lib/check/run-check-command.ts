@@ -352,6 +352,11 @@ async function loadProviderConfig(
   file: string,
   env: CheckIo['env'],
 ): Promise<ReturnType<typeof parseProviderConfig>> {
+  return parseProviderConfig(await readProviderFile(file), file, env);
+}
+
+/** The --provider file, parsed (YAML or JSON) but not yet validated. */
+export async function readProviderFile(file: string): Promise<unknown> {
   const { parse: parseYaml } = await import('yaml');
   let text: string;
   try {
@@ -363,9 +368,9 @@ async function loadProviderConfig(
       { hint: 'check the path given to --provider' },
     );
   }
-  let raw: unknown;
   try {
-    raw = parseYaml(text);
+    const parsed: unknown = parseYaml(text);
+    return parsed;
   } catch (err) {
     throw evError(
       'EV_ERR_PROVIDER_CONFIG',
@@ -373,7 +378,6 @@ async function loadProviderConfig(
       { hint: 'see "Provider" in docs/checks.md for an example' },
     );
   }
-  return parseProviderConfig(raw, file, env);
 }
 
 /** A name that never exists (RFC 2606): any answer, NXDOMAIN included, shows the server serves us. */

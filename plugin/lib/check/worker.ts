@@ -6,10 +6,18 @@
  * of a million-address run near 200 MB. Standard input is piped into the
  * worker by the main thread; results go straight to the output descriptor.
  */
+import { getAsset, isSea } from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import { EmailValidateError, evError, type ErrorCode } from '../../../src/errors.ts';
 import type { CheckOptions, CheckSummary } from './run-check-command.ts';
 import { emptyCounts } from '../../../src/check/engine.ts';
+
+/**
+ * The worker's bundle inside the single executable (plugin/build-sea.ts embeds it;
+ * a SEA has no worker-entry.js beside it): started as an ES module from a data: URL.
+ * The sink's parse worker does the same (sink/parse-worker.ts).
+ */
+export const SEA_CHECK_WORKER_ASSET = 'workers/check-worker.mjs';
 
 /** Young generation of the worker, in MB: enough for batches in flight, small enough to keep RSS flat. */
 export const WORKER_YOUNG_GENERATION_MB = 16;
@@ -23,7 +31,12 @@ export function runCheckInWorker(
     import.meta.url,
   );
   const readsStdin = options.paths.length === 0 || options.paths.includes('-');
-  const worker = new Worker(entry, {
+  const source = isSea()
+    ? new URL(
+        `data:text/javascript;base64,${Buffer.from(getAsset(SEA_CHECK_WORKER_ASSET)).toString('base64')}`,
+      )
+    : entry;
+  const worker = new Worker(source, {
     workerData: options,
     stdin: readsStdin,
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },

@@ -92,6 +92,10 @@ export interface CreateSinkOptions {
   /** How long to wait for readiness, e.g. `2m` (default). */
   wait?: string;
   serviceMonitor?: boolean;
+  /** The sink's `--release-to` (validated by the caller; the sink checks it again). */
+  releaseTo?: string;
+  /** The sink's `--cors-origin`. */
+  corsOrigin?: string;
   onStatus?: (line: string) => void;
   signal?: AbortSignal;
   /**
@@ -196,6 +200,8 @@ export async function createSink(
     replicas,
     ...(options.rules !== undefined ? { rules: options.rules } : {}),
     serviceMonitor: options.serviceMonitor ?? false,
+    ...(options.releaseTo ? { releaseTo: options.releaseTo } : {}),
+    ...(options.corsOrigin ? { corsOrigin: options.corsOrigin } : {}),
   });
 
   // Cleanup on failure or Ctrl-C removes only what this run brought into being.

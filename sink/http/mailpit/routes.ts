@@ -7,7 +7,8 @@
  * internal/storage/structs.go; JSON keys are Mailpit's.
  *
  * What differs, because the sink is not Mailpit: IDs are the sink's; `Snippet`
- * is empty in lists (it needs a full parse per message); part IDs are the
+ * is computed when a list or search asks for it (a parse per message listed,
+ * cached; never at ingest), so the WebSocket `new` event carries it empty; part IDs are the
  * sink's attachment indexes; tags are the recipients' plus-address tags
  * (read-only); read state lives in memory; `link-check` checks the links our
  * analysis found with HEAD requests. Routes the sink cannot answer reply 501
@@ -153,7 +154,7 @@ export function addMailpitRoutes(
     )
       ? 1
       : 0;
-  const listItem = (s: MessageSummary) => ({
+  const listItem = (s: MessageSummary, snippet = '') => ({
     ID: s.id,
     MessageID: s.messageId ?? '',
     Read: read.has(s.id),
@@ -173,7 +174,7 @@ export function addMailpitRoutes(
     Tags: tagsOf(s),
     Size: s.size,
     Attachments: attachmentCount(ctx.store.raw(s.id)),
-    Snippet: '',
+    Snippet: snippet,
   });
   const tagsOf = (s: MessageSummary) => [
     ...new Set(s.envelope.rcptTo.map((r) => r.tag).filter((t): t is string => t !== null)),
@@ -197,9 +198,12 @@ export function addMailpitRoutes(
       limit: Math.min(limit === 0 ? MAILPIT_DEFAULT_LIMIT : limit, MAILPIT_MAX_LIMIT),
     };
   };
-  const summaryOf = (items: MessageSummary[], start: number, matching: MessageSummary[]) => {
-    const all = ctx.store.list(0, ctx.store.count).items;
+  const summaryOf = async (items: MessageSummary[], start: number, matching: MessageSummary[]) => {
     const page = matching.slice(start, start + items.length);
+    const snippets = await Promise.all(
+      page.map(async (s) => (await ctx.store.snippet?.(s.id)) ?? ''),
+    );
+    const all = ctx.store.list(0, ctx.store.count).items;
     return {
       total: all.length,
       unread: unreadOf(all),
@@ -208,7 +212,7 @@ export function addMailpitRoutes(
       messages_unread: unreadOf(matching),
       start,
       tags: [...allTags().keys()].sort(),
-      messages: page.map(listItem),
+      messages: page.map((s, i) => listItem(s, snippets[i])),
     };
   };
   const searchAll = (query: string): MessageSummary[] => {
@@ -256,10 +260,10 @@ export function addMailpitRoutes(
     d.headers.filter((h) => h.name.toLowerCase() === name).map((h) => h.value);
 
   // --- messages ---------------------------------------------------------------
-  router.add('GET', `${P}/api/v1/messages`, ({ res, url }) => {
+  router.add('GET', `${P}/api/v1/messages`, async ({ res, url }) => {
     const { start, limit } = startLimit(url);
     const all = ctx.store.list(0, ctx.store.count).items;
-    json(res, summaryOf(all.slice(start, start + limit), start, all));
+    json(res, await summaryOf(all.slice(start, start + limit), start, all));
   });
   router.add('PUT', `${P}/api/v1/messages`, async ({ req, res }) => {
     const body = await jsonBody(req);
@@ -293,12 +297,12 @@ export function addMailpitRoutes(
     else for (const id of ids) ctx.store.delete(id);
     text(res, 200, 'ok');
   });
-  router.add('GET', `${P}/api/v1/search`, ({ res, url }) => {
+  router.add('GET', `${P}/api/v1/search`, async ({ res, url }) => {
     const query = (url.searchParams.get('query') ?? '').trim();
     if (query === '') return badRequest(res, 'Error: no search query');
     const { start, limit } = startLimit(url);
     const matching = searchAll(query);
-    json(res, summaryOf(matching.slice(start, start + limit), start, matching));
+    json(res, await summaryOf(matching.slice(start, start + limit), start, matching));
   });
   router.add('DELETE', `${P}/api/v1/search`, ({ res, url }) => {
     const query = (url.searchParams.get('query') ?? '').trim();

@@ -21,6 +21,8 @@ import { requireRedisServer } from '../../support/redis-server.ts';
 interface CountingSmtp {
   port: number;
   sessions: number;
+  /** When each session began (EHLO), performance.now(). */
+  starts: number[];
   maxActive: number;
   rcpts: number;
   close(): Promise<void>;
@@ -29,6 +31,7 @@ interface CountingSmtp {
 /** An SMTP server that accepts every recipient (slowly) and counts sessions open at once. */
 async function startCountingSmtp(): Promise<CountingSmtp> {
   const stats = { sessions: 0, maxActive: 0, rcpts: 0 };
+  const starts: number[] = [];
   let active = 0;
   const sockets = new Set<import('node:net').Socket>();
   const server: Server = createServer((sock) => {
@@ -41,6 +44,7 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
         open = true;
         active++;
         stats.sessions++;
+        starts.push(performance.now());
         stats.maxActive = Math.max(stats.maxActive, active);
       }
     };
@@ -92,6 +96,7 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
   const port = (server.address() as { port: number }).port;
   return {
     port,
+    starts,
     get sessions() {
       return stats.sessions;
     },
@@ -110,9 +115,7 @@ async function startCountingSmtp(): Promise<CountingSmtp> {
 }
 
 describe('check --in-cluster --smtp-probe: provider limits hold across shards', function () {
-  // Slow for now: each SMTP session in the cluster takes about 2.5 s on this machine (50 ms locally);
-  // see the open defect in docs/check-cluster.md.
-  this.timeout(300_000);
+  this.timeout(120_000);
   let kube: FakeKube;
   let dns: FakeDns;
   let smtp: CountingSmtp;
@@ -126,7 +129,7 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
     kube = await startFakeKube();
     smtp = await startCountingSmtp();
     dns = await startFakeDns((name) =>
-      /^d\d+\.test$/.test(name)
+      /^[dr]\d+\.test$/.test(name)
         ? { mx: [{ priority: 10, exchange: `mx-${name.split('.')[0]}.shared.test` }] }
         : name.endsWith('.shared.test')
           ? { a: ['127.0.0.1'] }
@@ -181,5 +184,47 @@ describe('check --in-cluster --smtp-probe: provider limits hold across shards', 
     // The catch-all answer is shared through Redis: probed once per domain across shards, as locally.
     assert.equal(smtp.rcpts - localRcpts, localRcpts, 'as many RCPT commands as the local run');
     assert.equal(readFileSync(clusterOut, 'utf8'), readFileSync(localOut, 'utf8'));
+  });
+
+  it('--mx-rate across 3 shards: the SMTP server sees the sessions of one provider no faster than its one bucket in Redis allows', async () => {
+    // A lower bound on the span (a loaded machine only spreads sessions out); a bucket per shard fails it.
+    // Three queue entries (NETWORK_BATCH 16): at least two shards take part.
+    const n = 48;
+    const mxRate = 5;
+    const burst = 1; // rateBurst(5)
+    const input = join(tmp.dir, 'rate-in.txt');
+    writeFileSync(input, `${Array.from({ length: n }, (_, i) => `user@r${i}.test`).join('\n')}\n`);
+    const from = smtp.starts.length;
+    await runCheckInCluster(
+      {
+        ...baseOptions({
+          paths: [input],
+          dnsServer: dns.server,
+          dnsTimeoutMs: 5000,
+          smtpProbe: true,
+          helo: 'probe.check.test',
+          mailFrom: 'verify@check.test',
+          smtpPort: smtp.port,
+          allowPrivateMx: true,
+          port25Check: `127.0.0.1:${smtp.port}`,
+          concurrency: 12,
+          domainConcurrency: 4,
+          domainRate: 1000,
+          mxConcurrency: 12,
+          mxRate,
+        }),
+        out: join(tmp.dir, 'rate-out.jsonl'),
+      },
+      baseIo(),
+      { shards: 3, kube: { kubeconfig: kube.kubeconfigPath } },
+    );
+    const starts = smtp.starts.slice(from).sort((a, b) => a - b);
+    assert.equal(starts.length, n, 'one session per address');
+    const spanMs = starts[n - 1] - starts[0];
+    const leastMs = ((n - burst) * 1000) / mxRate - 1000;
+    assert.ok(
+      spanMs >= leastMs,
+      `${n} sessions within ${Math.round(spanMs)} ms: faster than ${mxRate}/s (at least ${Math.round(leastMs)} ms)`,
+    );
   });
 });

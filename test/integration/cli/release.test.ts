@@ -31,13 +31,13 @@ describe('release artifacts (npm run release)', function () {
   let artifacts: ReleaseArtifacts;
   let kubectl: string;
 
-  before(function () {
+  before(async function () {
     kubectl = requireTool(this, 'kubectl', 'kubectl (the machines have it; see CONTRIBUTING.md)');
     work = mkdtempSync(join(tmpdir(), 'ev-release-test-'));
     // A file left by an earlier run must not be listed in this release's SHA256SUMS.
     mkdirSync(join(work, 'out'));
     writeFileSync(join(work, 'out', `${pkg.name}-0.0.1.tgz`), 'stale');
-    artifacts = release(join(work, 'out'));
+    artifacts = await release(join(work, 'out'));
   });
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -45,11 +45,27 @@ describe('release artifacts (npm run release)', function () {
 
   it("writes the tarball, the krew archive and a krew manifest carrying the archive's real sha256", () => {
     const manifest = parse(readFileSync(artifacts.krewManifest, 'utf8')) as {
-      spec: { version: string; platforms: Array<{ sha256: string; uri: string; bin: string }> };
+      spec: {
+        version: string;
+        platforms: Array<{
+          sha256: string;
+          uri: string;
+          bin: string;
+          selector: { matchLabels: { os: string; arch: string } };
+        }>;
+      };
     };
     assert.equal(manifest.spec.version, `v${pkg.version}`);
     assert.ok(manifest.spec.platforms.length >= 2);
     for (const p of manifest.spec.platforms) {
+      const { os, arch } = p.selector.matchLabels;
+      if (artifacts.sea && os === 'linux' && arch === 'amd64') {
+        // linux/amd64 installs the single executable (test/integration/cli/sea.test.ts runs it).
+        assert.equal(p.sha256, sha256(artifacts.sea.krewArchive));
+        assert.ok(p.uri.endsWith(`/${pkg.name}-v${pkg.version}-linux-amd64.tar.gz`), p.uri);
+        assert.equal(p.bin, 'kubectl-email_validate');
+        continue;
+      }
       assert.equal(p.sha256, sha256(artifacts.krewArchive));
       assert.ok(p.uri.endsWith(`/${pkg.name}-v${pkg.version}.tar.gz`), p.uri);
     }
@@ -67,14 +83,31 @@ describe('release artifacts (npm run release)', function () {
         `${pkg.name}-${pkg.version}.tgz`,
         `${pkg.name}-v${pkg.version}.tar.gz`,
         'email-validate.yaml',
+        ...(artifacts.sea
+          ? ['kubectl-email_validate-linux-x64', `${pkg.name}-v${pkg.version}-linux-amd64.tar.gz`]
+          : []),
       ].sort(),
     );
     const listing = execFileSync('tar', ['-tzf', artifacts.tarball], {
       encoding: 'utf8',
       maxBuffer: 64 << 20,
     }).split('\n');
+    if (artifacts.sea) {
+      const seaListing = execFileSync('tar', ['-tzf', artifacts.sea.krewArchive], {
+        encoding: 'utf8',
+      });
+      assert.deepEqual(seaListing.trim().split('\n').sort(), ['LICENSE', 'kubectl-email_validate']);
+    }
+    assert.ok(
+      !listing.some(
+        (f) => f.startsWith('package/dist/sea/') || f.startsWith('package/dist/release/'),
+      ),
+      'no single executable or earlier release inside the npm tarball',
+    );
     for (const file of [
       'package/LICENSE',
+      'package/dist/cli/cli.cjs',
+      'package/dist/cli/commands.cjs',
       'package/plugin/bin/run.js',
       'package/dist/sink/sink.bundle.mjs',
       'package/node_modules/@oclif/core/package.json',

@@ -144,6 +144,42 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
     await assert.rejects(mp.getMessageSummary(), /404/);
   });
 
+  it("Snippet: the HTML body's text (else the text body), whitespace collapsed, 200 bytes then ...", async () => {
+    const long = Array.from({ length: 60 }, (_, i) => `word${i}`).join('  \r\n\t');
+    await send(sink.smtpPort, {
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 'html',
+      text: 'the text body loses to the HTML one',
+      html: '<html><head><title>Title</title><style>p { color: red }</style></head><body><h1>Hi&nbsp;there</h1><p>Tom &amp; Jerry<br>say&#33;</p><script>x()</script></body></html>',
+    });
+    await send(sink.smtpPort, {
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 'text',
+      text: long,
+    });
+    await send(sink.smtpPort, {
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 'utf8',
+      text: `${'é'.repeat(150)}`,
+    });
+    const bySubject = (list: Awaited<ReturnType<MailpitClient['listMessages']>>) =>
+      Object.fromEntries(list.messages.map((m) => [m.Subject, m.Snippet]));
+    const expectedText = long.replace(/\s+/g, ' ');
+    const snippets = bySubject(await mp.listMessages());
+    assert.equal(snippets.html, 'Hi there Tom & Jerry say!');
+    assert.equal(snippets.text, `${expectedText.slice(0, 200)}...`);
+    // 200 bytes of UTF-8 are 100 two-byte characters.
+    assert.equal(snippets.utf8, `${'é'.repeat(100)}...`);
+    // Search results carry it too (cached from the list above, or parsed now).
+    assert.equal(
+      bySubject(await mp.searchMessages({ query: 'subject:html' })).html,
+      'Hi there Tom & Jerry say!',
+    );
+  });
+
   it("send delivers through the sink's own SMTP (rules and events apply); wait helpers find it", async () => {
     const sent = await mp.sendMessage({
       From: { Email: 'app@example.com', Name: 'App' },

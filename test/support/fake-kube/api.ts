@@ -8,7 +8,14 @@ import { randomUUID } from 'node:crypto';
 import YAML from 'yaml';
 import { initialManagedFields, recordUpdate, serverSideApply } from './apply.ts';
 import type { UpdateOptions } from './apply.ts';
-import { applyDefaults, defaultJobSelector, randomSuffix, validateObject } from './defaults.ts';
+import {
+  applyDefaults,
+  decodeSecretData,
+  defaultJobSelector,
+  randomSuffix,
+  validateObject,
+  validateUpdate,
+} from './defaults.ts';
 import type { FaultControls } from './faults.ts';
 import { applyJsonPatch, applyMergePatch, PATCH_TYPES, strategicMerge } from './patch.ts';
 import { apiVersionOf, findResource, RESOURCE_TYPES } from './resources.ts';
@@ -269,6 +276,7 @@ export class KubeApi {
       delete obj.metadata[k];
     obj.metadata.uid = randomUUID();
     if (rt.plural === 'jobs') defaultJobSelector(obj as KubeObject);
+    decodeSecretData(rt, obj as KubeObject);
     applyDefaults(rt, obj as KubeObject);
     validateObject(rt, obj as KubeObject);
     if (rt.plural === 'pods') this.admitPod(obj);
@@ -456,8 +464,10 @@ export class KubeApi {
     obj.metadata.resourceVersion = live.metadata.resourceVersion;
     if (live.metadata.deletionTimestamp)
       obj.metadata.deletionTimestamp = live.metadata.deletionTimestamp;
+    decodeSecretData(rt, obj);
     applyDefaults(rt, obj);
     validateObject(rt, obj);
+    validateUpdate(rt, obj, live);
     if (dryRun) return obj;
     if (
       obj.metadata.deletionTimestamp &&

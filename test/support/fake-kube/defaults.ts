@@ -8,7 +8,7 @@ import type { ResourceType } from './resources.ts';
 import { matchesRequirements, requirementsFromObject } from './selectors.ts';
 import type { LabelSelectorObject } from './selectors.ts';
 import type { KubeObject } from './store.ts';
-import { invalid } from './status.ts';
+import { badRequest, invalid } from './status.ts';
 import type { FieldCause } from './status.ts';
 
 /** ConfigMap and Secret payload limit, as the real server enforces (1 MiB). */
@@ -23,6 +23,68 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 type Obj = Record<string, any>;
+
+/** ConfigMap and Secret keys (IsConfigMapKey): these characters, at most 253, not "." or "..". */
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+/** Standard base64 with padding, as Go's encoding/json decodes a []byte field. */
+const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function configKeyCauses(field: string, data: Obj | undefined): FieldCause[] {
+  const causes: FieldCause[] = [];
+  for (const k of Object.keys(data ?? {})) {
+    if (k.length <= MAX_NAME_LENGTH && CONFIG_KEY.test(k) && k !== '.' && k !== '..') continue;
+    causes.push({
+      field: `${field}[${k}]`,
+      message:
+        k === '.' || k === '..'
+          ? `Invalid value: "${k}": must not be '${k}'`
+          : k.length > MAX_NAME_LENGTH
+            ? `Invalid value: "${k}": must be no more than ${MAX_NAME_LENGTH} characters`
+            : `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+    });
+  }
+  return causes;
+}
+
+/**
+ * A Secret's `data` values are []byte in Go: a value that is not standard
+ * base64 fails to decode and the whole request is a 400, before validation.
+ */
+export function decodeSecretData(rt: ResourceType, obj: KubeObject): void {
+  if (rt.plural !== 'secrets' && rt.plural !== 'configmaps') return;
+  const field = rt.plural === 'secrets' ? 'data' : 'binaryData';
+  for (const v of Object.values(((obj as Obj)[field] ?? {}) as Obj)) {
+    if (typeof v === 'string' && STD_BASE64.test(v)) continue;
+    throw badRequest(
+      `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: illegal base64 data at input byte ${firstBadByte(v)}`,
+    );
+  }
+}
+
+function firstBadByte(v: unknown): number {
+  if (typeof v !== 'string') return 0;
+  for (let i = 0; i < v.length; i++) if (!/[A-Za-z0-9+/=]/.test(v[i])) return i;
+  return v.length - (v.length % 4);
+}
+
+/**
+ * Updates the real server refuses: a ConfigMap's or Secret's data once it
+ * is `immutable`, or `immutable` itself turned off.
+ */
+export function validateUpdate(rt: ResourceType, next: KubeObject, live: KubeObject): void {
+  if (rt.plural !== 'secrets' && rt.plural !== 'configmaps') return;
+  const l = live as Obj;
+  const n = next as Obj;
+  if (l.immutable !== true) return;
+  const causes: FieldCause[] = [];
+  const forbidden = 'Forbidden: field is immutable when `immutable` is set';
+  if (n.immutable !== true)
+    causes.push({ field: 'immutable', message: forbidden, reason: 'FieldValueForbidden' });
+  for (const f of rt.plural === 'secrets' ? ['data'] : ['data', 'binaryData'])
+    if (JSON.stringify(n[f] ?? {}) !== JSON.stringify(l[f] ?? {}))
+      causes.push({ field: f, message: forbidden, reason: 'FieldValueForbidden' });
+  if (causes.length > 0) throw invalid(rt.group, rt.kind, live.metadata.name ?? '', causes);
+}
 
 function labelNameKinds(rt: ResourceType): boolean {
   return rt.plural === 'namespaces' || rt.plural === 'services';
@@ -273,6 +335,10 @@ export function validateObject(rt: ResourceType, obj: KubeObject): void {
       break;
     }
     case 'configmaps':
+      causes.push(
+        ...configKeyCauses('data', o.data),
+        ...configKeyCauses('binaryData', o.binaryData),
+      );
       if (dataSize(o) > MAX_CONFIG_DATA_BYTES)
         causes.push({
           field: '[]',
@@ -287,6 +353,7 @@ export function validateObject(rt: ResourceType, obj: KubeObject): void {
           });
       break;
     case 'secrets':
+      causes.push(...configKeyCauses('data', o.data));
       if (secretSize(o) > MAX_CONFIG_DATA_BYTES)
         causes.push({
           field: 'data',

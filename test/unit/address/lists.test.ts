@@ -66,6 +66,28 @@ describe('address/lists', () => {
     assert.equal(damerauLevenshtein('', 'abc'), 3);
     assert.ok(damerauLevenshtein('abcdef', 'uvwxyz', 2) > 2);
   });
+
+  it('damerauLevenshtein: transpositions, bounds and the early stop give exact values', () => {
+    const cases: Array<[string, string, number | undefined, number]> = [
+      ['', '', undefined, 0],
+      ['a', '', undefined, 1],
+      ['ab', 'ba', undefined, 1],
+      ['abc', 'acb', undefined, 1],
+      ['abcd', 'badc', undefined, 2],
+      ['ca', 'abc', undefined, 3], // optimal string alignment: no edit of a transposed pair
+      ['abc', 'xyz', undefined, 3],
+      ['gmail.com', 'gmail.co', undefined, 1],
+      ['abcdef', 'uvwxyz', 2, 3], // stops early, returns max + 1
+      ['abc', 'abcdef', 2, 3], // the lengths alone differ by more than max
+      ['abc', 'abcde', 2, 2],
+      ['abcd', 'abdc', 1, 1],
+      ['a'.repeat(256), 'a'.repeat(256), 5, 0],
+      ['a'.repeat(257), 'a'.repeat(257), 5, 6], // longer than MAX_TYPO_INPUT
+      ['a', 'b'.repeat(257), 1000, 1001],
+    ];
+    for (const [a, b, max, want] of cases)
+      assert.equal(damerauLevenshtein(a, b, max), want, `${a.slice(0, 10)} / ${b.slice(0, 10)} / ${max}`);
+  });
 });
 
 describe('address/lists: custom role lists', () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import {
   buildCheckClusterManifests,
@@ -167,5 +168,53 @@ describe('check-cluster: manifests', () => {
         (e: unknown) => isEmailValidateError(e) && e.code === 'EV_ERR_INVALID_OPTION',
       );
     }
+  });
+});
+
+/**
+ * Every field of every object, compared with the reviewed copy in manifests.golden.json (the
+ * bundle parts as their unpacked text, so a zlib upgrade does not change them). A changed field
+ * fails here first; to accept a change on purpose run once with EV_WRITE_GOLDEN=1 (which writes
+ * the file and fails, so the update mode is never the test) and review the diff.
+ */
+describe('check-cluster: manifests, field by field', () => {
+  const golden = new URL('./manifests.golden.json', import.meta.url);
+
+  function rendered(): unknown {
+    const objects = buildCheckClusterManifests(
+      options({ leaseTtlMs: 20_000, redisUnreachableMs: 30_000, nodeImage: undefined }),
+    );
+    return JSON.parse(
+      JSON.stringify(objects, (key, value: unknown) =>
+        key === 'binaryData' && value !== null && typeof value === 'object'
+          ? Object.fromEntries(
+              Object.entries(value).map(([k, v]) => [
+                k,
+                gunzipSync(Buffer.from(String(v), 'base64')).toString('utf8'),
+              ]),
+            )
+          : value,
+      ),
+    );
+  }
+
+  it('renders exactly the reviewed objects', () => {
+    const now = rendered();
+    if (process.env.EV_WRITE_GOLDEN === '1') {
+      writeFileSync(golden, `${JSON.stringify(now, null, 2)}\n`);
+      assert.fail(
+        'manifests.golden.json rewritten: review the diff, then run without EV_WRITE_GOLDEN',
+      );
+    }
+    assert.deepEqual(now, JSON.parse(readFileSync(golden, 'utf8')));
+  });
+
+  it('leaves the optional shard settings out when they are not given', () => {
+    const [job] = buildCheckClusterManifests(options()).filter((o) => o.kind === 'Job') as Obj[];
+    const env = (job.spec.template.spec.containers[0].env as Array<{ name: string }>).map(
+      (e) => e.name,
+    );
+    assert.ok(!env.includes('EV_LEASE_TTL_MS'));
+    assert.ok(!env.includes('EV_REDIS_UNREACHABLE_MS'));
   });
 });

@@ -86,3 +86,49 @@ describe('limits/mailProviderOf', () => {
     assert.equal(mailProviderOf('notgoogle.com'), 'mx:notgoogle.com');
   });
 });
+
+describe('limits/CircuitBreaker: edges', () => {
+  it('needs a failure threshold of at least 1', () => {
+    const clock = new FakeClock();
+    for (const bad of [0, NaN])
+      assert.throws(() => new CircuitBreaker({ failureThreshold: bad, cooldownMs: 1, clock }), {
+        name: 'RangeError',
+        message: 'failureThreshold must be >= 1',
+      });
+    const one = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, clock });
+    one.failure();
+    assert.equal(one.state, 'open');
+  });
+
+  it('a breaker that never opened allows calls now', () => {
+    const b = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, clock: new FakeClock() });
+    assert.equal(b.retryInMs, 0);
+  });
+
+  it('tells how long until a trial call is allowed', async () => {
+    const clock = new FakeClock(5000);
+    const b = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, clock });
+    assert.equal(b.retryInMs, 0, 'closed');
+    b.failure();
+    assert.equal(b.retryInMs, 1000);
+    await clock.advance(300);
+    assert.equal(b.retryInMs, 700);
+    await clock.advance(5000);
+    assert.equal(b.retryInMs, 0, 'past the cooldown');
+  });
+});
+
+describe('limits/mailProviderOf: edges', () => {
+  it('matches a provider domain itself, not only its subdomains', () => {
+    assert.equal(mailProviderOf('google.com'), 'google');
+    assert.equal(mailProviderOf('outlook.com.'), 'microsoft');
+  });
+
+  it('takes three labels only under a two-letter country code with a known second level', () => {
+    assert.equal(mailProviderOf('example.co.uk'), 'mx:example.co.uk');
+    assert.equal(mailProviderOf('mx.co.example'), 'mx:co.example');
+    assert.equal(mailProviderOf('mx.acme.de'), 'mx:acme.de');
+    assert.equal(mailProviderOf('mx.shop.co'), 'mx:shop.co');
+    assert.equal(mailProviderOf('localhost'), 'mx:localhost');
+  });
+});

@@ -57,6 +57,52 @@ describe('match: linear-time regular expressions', () => {
     assert.equal(compileLinearRegex('[\\d(?!]+').test('(!'), true);
   });
 
+  it('refuses lookaround after a class or group ends, and only real lookaround', () => {
+    for (const source of ['[a](?=b)', '[a]x(?!b)', '[\\]](?<=b)'])
+      assert.throws(
+        () => compileLinearRegex(source),
+        (err: unknown) => err instanceof PatternError && err.kind === 'unsupported',
+        source,
+      );
+    // `=`, `!` and `<` that do not follow `(?` are literals.
+    assert.equal(compileLinearRegex('a?=b').test('=b'), true);
+    assert.equal(compileLinearRegex('(x=y)').test('x=y'), true);
+    assert.equal(compileLinearRegex('a!b').test('a!b'), true);
+    assert.equal(compileLinearRegex('ab<=c').test('ab<=c'), true);
+    // \k is a named backreference only when `<` follows, and never inside a class.
+    assert.equal(compileLinearRegex('\\kx').test('kx'), true);
+    assert.equal(compileLinearRegex('[\\k<x>]').test('<'), true);
+    assert.equal(compileLinearRegex('\\.<').test('.<'), true);
+    // Inside a class, `(?=` is three literal characters.
+    assert.equal(compileLinearRegex('[a(?=]').test('='), true);
+  });
+
+  it('is case-sensitive without the i flag', () => {
+    assert.equal(compileLinearRegex('^spam').test('SPAM'), false);
+    assert.equal(compileLinearRegex('^spam').test('spam'), true);
+  });
+
+  it('says which kind of refusal it is in the message and the error name', () => {
+    try {
+      compileLinearRegex('foo(?=bar)');
+      assert.fail('expected a PatternError');
+    } catch (err) {
+      assert.ok(err instanceof PatternError);
+      assert.equal(err.name, 'PatternError');
+      assert.equal(
+        err.message,
+        'regular expression refused: it uses lookahead ((?=…)), which needs a backtracking engine',
+      );
+    }
+    assert.throws(() => compileLinearRegex('(a'), {
+      name: 'PatternError',
+      message: 'invalid regular expression: missing closing ): `(a`',
+    });
+    assert.throws(() => compileLinearRegex('a', 'xiy'), {
+      message: 'invalid regular expression: unsupported flag(s) xy (allowed: imsuvd)',
+    });
+  });
+
   it("reports an invalid pattern as invalid, with RE2's reason", () => {
     assert.throws(
       () => compileLinearRegex('(a'),
@@ -81,6 +127,14 @@ describe('match: linear-time globs', () => {
     assert.ok(g.lastSteps <= (input.length + 1) * GLOB.length, `${g.lastSteps} steps`);
   });
 
+  it('counts each character comparison', () => {
+    const g = compileGlob('abc');
+    assert.equal(g.test('abc'), true);
+    assert.equal(g.lastSteps, 3);
+    assert.equal(g.test('abd'), false);
+    assert.equal(g.lastSteps, 3);
+  });
+
   it('matches whole values, case-insensitively, with ? as one character', () => {
     const cases: Array<[string, string, boolean]> = [
       ['*@hard.example', 'user@HARD.example', true],
@@ -101,6 +155,14 @@ describe('match: linear-time globs', () => {
       ['spring*', 'Spring sale', true],
       ['a.c', 'abc', false],
       ['[x]', '[x]', true],
+      // A segment between stars must be found, in order, without overlapping the last one.
+      ['a*x*c', 'abbc', false],
+      ['*b*b', 'xb', false],
+      ['a*bc*bc*d', 'abcd', false],
+      ['a*bc*bc*d', 'abcbcd', true],
+      // One character is one code point, whatever its upper case is ('ß' → 'SS').
+      ['?', 'ß', true],
+      ['ß', 'ß', true],
     ];
     for (const [glob, value, want] of cases)
       assert.equal(compileGlob(glob).test(value), want, `${glob} vs ${JSON.stringify(value)}`);

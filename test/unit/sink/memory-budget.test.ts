@@ -93,6 +93,7 @@ describe('memory budget', () => {
         attachments: [],
       }),
       attachment: async () => undefined,
+      snippet: async () => '',
       inFlight: 0,
       close: async () => {},
     };
@@ -131,6 +132,7 @@ describe('memory budget', () => {
         };
       },
       attachment: async () => undefined,
+      snippet: async () => '',
       inFlight: 0,
       close: async () => {},
     };

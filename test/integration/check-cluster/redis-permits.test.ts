@@ -1,0 +1,145 @@
+/**
+ * RedisPermits against a real redis-server (on a Unix socket in a temporary
+ * directory): several "shards" (one RedisPermits each, on their own
+ * connections) share one limit. Counts, never timings: the slots in use
+ * never exceed the limit whoever holds them, every waiter is served, an
+ * aborted waiter leaves nothing held, and a holder that stops renewing loses
+ * its slots to the others.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { RedisPermits } from '../../../src/limits/redis-permits.ts';
+import { LIMIT_PREFIX } from '../../../src/check-cluster/protocol.ts';
+import { systemClock } from '../../../plugin/lib/system-clock.ts';
+import { REDIS_SERVER } from '../../support/fake-kube/container-command.ts';
+import { requireRedisServer } from '../../support/redis-server.ts';
+import { tempDir } from '../check/helpers.ts';
+
+/** Resolves when `cond` holds, checking after each Redis reply; rejects after `ms`. */
+async function until(cond: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('RedisPermits: limits held in Redis for several shards (real redis-server)', function () {
+  this.timeout(60_000);
+  let tmp: ReturnType<typeof tempDir>;
+  let server: ChildProcess;
+  let socket: string;
+  const clients: Redis[] = [];
+  const client = (): Redis => {
+    const c = new Redis({ path: socket, enableAutoPipelining: true });
+    clients.push(c);
+    return c;
+  };
+
+  before(async function () {
+    requireRedisServer(this);
+    tmp = tempDir();
+    socket = join(tmp.dir, 'redis.sock');
+    server = spawn(
+      REDIS_SERVER,
+      ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    await until(async () => Promise.resolve(existsSync(socket)), 'redis-server to listen');
+  });
+  after(() => {
+    for (const c of clients) c.disconnect();
+    server?.kill();
+    tmp?.cleanup();
+  });
+
+  const permits = (redis: Redis, holder: string, concurrency: number, leaseMs = 15_000) =>
+    new RedisPermits({
+      redis,
+      clock: systemClock,
+      scope: 't',
+      holder,
+      defaults: { concurrency, rate: 0, burst: 1 },
+      leaseMs,
+    });
+
+  it('never more slots in use than the limit across three shards; every waiter served; nothing held after', async () => {
+    const limit = 5;
+    const shards = [0, 1, 2].map((i) => permits(client(), `s${i}`, limit));
+    const active = new Map<string, number>();
+    let maxActive = 0;
+    let served = 0;
+    const work = async (p: RedisPermits, key: string): Promise<void> => {
+      const release = await p.acquire(key);
+      active.set(key, (active.get(key) ?? 0) + 1);
+      maxActive = Math.max(maxActive, active.get(key)!);
+      // Hold the slot across a Redis round trip, so that others ask meanwhile.
+      await clients[0].ping();
+      active.set(key, active.get(key)! - 1);
+      served++;
+      release();
+    };
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => work(shards[i % 3], i % 2 ? 'a.test' : 'b.test')),
+    );
+    assert.equal(served, 300);
+    assert.ok(maxActive <= limit, `at most ${limit} per key at once (saw ${maxActive})`);
+    assert.ok(maxActive > 1, 'the slots were used in parallel');
+    const r = clients[0];
+    await until(
+      async () =>
+        (await r.zcard(`${LIMIT_PREFIX}t:a.test:s`)) === 0 &&
+        (await r.zcard(`${LIMIT_PREFIX}t:b.test:s`)) === 0,
+      'every slot released in Redis',
+    );
+  });
+
+  it('the per-key limit holds exactly: a key with limit 2 never has 3 holders at once', async () => {
+    const shards = [0, 1, 2].map((i) => permits(client(), `x${i}`, 2));
+    const r = clients[0];
+    let active = 0;
+    let maxActive = 0;
+    let maxInRedis = 0;
+    await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const release = await shards[i % 3].acquire('one.test');
+        active++;
+        maxActive = Math.max(maxActive, active);
+        maxInRedis = Math.max(maxInRedis, await r.zcard(`${LIMIT_PREFIX}t:one.test:s`));
+        active--;
+        release();
+      }),
+    );
+    assert.ok(maxActive <= 2, `${maxActive} at once`);
+    assert.ok(maxInRedis <= 2, `${maxInRedis} slots recorded in Redis`);
+  });
+
+  it('an aborted waiter leaves no slot held', async () => {
+    const [a, b] = [permits(client(), 'ab0', 1), permits(client(), 'ab1', 1)];
+    const r = clients[0];
+    const release = await a.acquire('k.test');
+    const ac = new AbortController();
+    const waiting = b.acquire('k.test', ac.signal);
+    ac.abort(new Error('stop'));
+    await assert.rejects(waiting, /stop/);
+    release();
+    // The next waiter gets the slot, and after it nothing is held.
+    const again = await b.acquire('k.test');
+    again();
+    await until(
+      async () => (await r.zcard(`${LIMIT_PREFIX}t:k.test:s`)) === 0,
+      'the slot released',
+    );
+  });
+
+  it('slots of a holder that stops renewing expire, and another shard gets them', async () => {
+    const dead = permits(client(), 'dead', 1, 300);
+    const live = permits(client(), 'live', 1, 300);
+    await dead.acquire('d.test'); // never released, never renewed
+    const got = await live.acquire('d.test');
+    got();
+  });
+});
