@@ -24,7 +24,7 @@ const IO_GLUE = [
   'sink/smtp-front.ts',
   'sink/smtp-tls.ts',
   'sink/parse-worker.ts',
-  'sink/system-clock.ts',
+  'src/system-clock.ts',
   'sink/logger.ts',
   'sink/types.ts',
   'sink/http/api-server.ts',
@@ -73,7 +73,15 @@ export default {
   checkerNodeArgs: ['--require', shim],
   // Every unit test runs once (the dry run, which records which tests reach which mutant); each
   // mutant then runs only the tests that reached it, so modules tested through others count too.
-  mochaOptions: { spec: ['test/unit/**/*.test.ts'], extension: ['ts'], 'no-config': true },
+  // Left out: the port-forward tunnel test drives plugin/ code (outside the scope, so it reaches no
+  // mutant) through sockets, and under the runner's disabled mocha timeouts it failed the dry run
+  // once on the loaded build machine.
+  mochaOptions: {
+    spec: ['test/unit/**/*.test.ts'],
+    ignore: ['test/unit/**/tunnel-half-close.test.ts'],
+    extension: ['ts'],
+    'no-config': true,
+  },
   coverageAnalysis: 'perTest',
   // Code that runs when a module loads (top-level constants, tables) cannot be re-run without a
   // new process per mutant, which costs a full test run each; those mutants are reported as

@@ -14,7 +14,7 @@ import {
   type ShardOptions,
 } from '../src/check-cluster/protocol.ts';
 import { PROVIDER_FILE_ENV, decodeProviderPayload } from '../src/check-cluster/provider-secret.ts';
-import { systemClock } from '../plugin/lib/system-clock.ts';
+import { systemClock } from '../src/system-clock.ts';
 import { runShard } from './shard.ts';
 import { errorMessage, errorStack } from '../src/guards.ts';
 

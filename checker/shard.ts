@@ -35,8 +35,8 @@ import { RedisPermits } from '../src/limits/redis-permits.ts';
 import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
 import { ProviderStage, type HttpClient } from '../src/check/provider-stage.ts';
 import type { ProviderConfig } from '../src/check/provider-config.ts';
-import { buildNetworkStages } from '../plugin/lib/check/stages.ts';
-import { mailProviderOverrides, rateBurst } from '../plugin/lib/check/run-check-command.ts';
+import { buildNetworkStages } from './stages.ts';
+import { mailProviderOverrides, rateBurst } from '../src/check/limit-options.ts';
 
 /** Batches a shard works on at once offline (each is a few thousand addresses of CPU). */
 export const OFFLINE_ENTRIES = 2;
@@ -117,7 +117,7 @@ export async function runShard(
     });
     let http = o.http;
     if (!http) {
-      const { poolHttpClient } = await import('../plugin/lib/check/http-client.ts');
+      const { poolHttpClient } = await import('./http-client.ts');
       const client = poolHttpClient(
         new URL(o.provider.url.replace('{address}', 'x')).origin,
         o.provider.concurrency,

@@ -6,10 +6,11 @@
  *   npm run build:sea       (after `npm run build`; writes dist/sea/kubectl-email_validate)
  *   node plugin/build-sea.ts [--out FILE]
  *
- * Steps: `node plugin/build.ts sea` bundles the CLI into one CommonJS script
- * (dist/sea/sea.cjs; the pinned Node 24 runs only CommonJS as a SEA's main) and the
- * worker threads into ES modules; `node --experimental-sea-config` turns the script,
- * its V8 code cache and the assets (the sink and checker bundles `up` and
+ * Steps: `node plugin/build.ts sea` bundles the runner into one CommonJS script
+ * (dist/sea/sea.cjs; the pinned Node 24 runs only CommonJS as a SEA's main), makes
+ * V8's code cache of the commands bundle and bundles the worker threads into ES
+ * modules; `node --experimental-sea-config` turns the script, its code cache and the
+ * assets (the commands bundle and its cache, the sink and checker bundles `up` and
  * `check --in-cluster` ship into pods, the worker bundles) into a blob; postject
  * injects the blob into the copy of the binary (Node 24 has no `--build-sea` yet).
  */
@@ -33,11 +34,20 @@ import { SHIPPED_BUNDLES } from './lib/built-bundle.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** SEA asset keys of the commands bundle (dist/cli/commands.cjs) and of V8's code cache for it (build.ts, step `sea`). */
+export const SEA_COMMANDS_ASSET = 'cli/commands.cjs';
+export const SEA_COMMANDS_CACHE_ASSET = 'cli/commands.cjs.cache';
+/** Where build.ts writes that code cache, relative to the package root. */
+export const SEA_COMMANDS_CACHE_FILE = 'dist/sea/commands.cjs.cache';
+
 /** Where `npm run build:sea` writes the executable. */
 export const SEA_OUTPUT = join(root, 'dist', 'sea', 'kubectl-email_validate');
 
 /** The fuse Node.js looks for to know a blob was injected (documented with the SEA feature). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/** LIEF's warning about an unnamed ELF note section (postject's injection prints it; harmless). */
+const LIEF_NOTE_WARNING = /^warning: Can't find string offset for section name/;
 
 /** The platforms a SEA is built for here: the binary is the machine's own Node.js. */
 export const SEA_PLATFORMS = ['linux-x64'] as const;
@@ -74,6 +84,8 @@ export async function buildSea(out: string = SEA_OUTPUT): Promise<string> {
   try {
     const assets: Record<string, string> = {};
     for (const path of SHIPPED_BUNDLES) assets[path] = join(root, 'dist', path);
+    assets[SEA_COMMANDS_ASSET] = join(root, 'dist', 'cli', 'commands.cjs');
+    assets[SEA_COMMANDS_CACHE_ASSET] = join(root, SEA_COMMANDS_CACHE_FILE);
     // The worker bundles `build.ts sea` wrote (their keys are their paths under dist/sea/).
     for (const name of readdirSync(join(root, 'dist', 'sea', 'workers')))
       assets[`workers/${name}`] = join(root, 'dist', 'sea', 'workers', name);
@@ -99,8 +111,17 @@ export async function buildSea(out: string = SEA_OUTPUT): Promise<string> {
     rmSync(out, { force: true });
     copyFileSync(node, out);
     chmodSync(out, 0o755);
-    // postject prints LIEF's harmless ELF note warnings on stderr; they are not errors.
-    await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+    // LIEF (inside postject) warns through console.warn about ELF note sections it
+    // cannot name, a dozen lines on every build; harmless, so those lines are dropped.
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (!(typeof args[0] === 'string' && LIEF_NOTE_WARNING.test(args[0]))) warn(...args);
+    };
+    try {
+      await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+    } finally {
+      console.warn = warn;
+    }
     return out;
   } finally {
     rmSync(work, { recursive: true, force: true });

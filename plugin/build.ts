@@ -28,8 +28,14 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { buildUi, UI_GZIP_BUDGET_BYTES, type UiBuild } from './build-ui.ts';
+import {
+  SEA_COMMANDS_ASSET,
+  SEA_COMMANDS_CACHE_ASSET,
+  SEA_COMMANDS_CACHE_FILE,
+} from './build-sea.ts';
 import { SEA_CHECK_WORKER_ASSET } from './lib/check/worker.ts';
 import { SEA_PARSE_WORKER_ASSET } from '../sink/parse-worker.ts';
 
@@ -102,12 +108,44 @@ const importMetaUrl: Plugin = {
 };
 
 /**
- * Packages oclif requires when it loads but that the runner never calls (command
+ * Modules oclif requires when it loads but that the runner never calls (command
  * discovery by glob, core plugins by name pattern, the search for package.json: the
- * embedded plugin needs none): in cli.cjs each is a stand-in that loads the real one
- * on first use, so `--help` does not evaluate them. oclif uses each as `x.fn(...)`.
+ * embedded plugin needs none; child_process for Windows' shell, perf_hooks for
+ * OCLIF_PERF): in cli.cjs each is a stand-in that loads the real one on first use,
+ * so `--help` does not evaluate them. oclif uses each as `x.fn(...)`.
  */
-const LAZY_IN_RUNNER = ['tinyglobby', 'minimatch', 'lilconfig'];
+const LAZY_IN_RUNNER = [
+  'tinyglobby',
+  'minimatch',
+  'lilconfig',
+  'node:child_process',
+  'node:perf_hooks',
+];
+
+/**
+ * oclif asks wsl-utils whether it runs under WSL at every start; that package loads
+ * child_process and PowerShell helpers for it. The runner answers with is-wsl (the
+ * same test wsl-utils re-exports) and loads wsl-utils only for its PowerShell path.
+ */
+const wslUtilsLight: Plugin = {
+  name: 'wsl-utils-light',
+  setup(b) {
+    b.onResolve({ filter: /^wsl-utils$/ }, (args) =>
+      args.pluginData === 'real'
+        ? undefined
+        : { path: 'wsl-utils', namespace: 'wsl-light', pluginData: args.resolveDir },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'wsl-light' }, (args) => ({
+      contents: [
+        `export { default as isWsl } from 'is-wsl';`,
+        `export const powerShellPath = async (...a) => (await import('wsl-utils')).powerShellPath(...a);`,
+      ].join('\n'),
+      resolveDir: String(args.pluginData),
+      pluginData: 'real',
+      loader: 'js',
+    }));
+  },
+};
 
 /**
  * oclif's help passes every summary and description through ejs (for
@@ -136,6 +174,7 @@ const lazyRequire: Plugin = {
   name: 'lazy-require',
   setup(b) {
     b.onResolve({ filter: new RegExp(`^(${LAZY_IN_RUNNER.join('|')})$`) }, (args) =>
+      // Only oclif's own requires: wsl-utils' light stand-in and our code keep theirs.
       args.kind !== 'require-call' || args.pluginData === 'real'
         ? undefined
         : { path: args.path, namespace: 'lazy', pluginData: args.resolveDir },
@@ -255,7 +294,7 @@ async function bundleCli(uiAssets: Record<string, string>): Promise<void> {
     define: {},
     outfile: join(root, CLI_BUNDLE),
     external: ['typescript', './commands.cjs'],
-    plugins: [lazyRequire, ejsPlainText, importMetaUrl],
+    plugins: [lazyRequire, ejsPlainText, wslUtilsLight, importMetaUrl],
   });
   const shareFromRunner: Plugin = {
     name: 'share-from-runner',
@@ -290,27 +329,60 @@ async function bundleCli(uiAssets: Record<string, string>): Promise<void> {
   });
 }
 
+/** How the single executable evaluates commands.cjs (an asset): as CommonJS, the same text its code cache was made from. */
+const SEA_COMMANDS_WRAPPER = [
+  '(function (exports, require, module, __filename, __dirname) {',
+  '\n})',
+];
+
 /**
- * The single executable's main script: one file (a SEA runs one script and
- * cannot require files), runner and commands together; it runs the CLI when
- * started as a SEA. plugin/build-sea.ts makes the executable from it.
+ * The single executable's main script: the runner as in the script form (a SEA runs
+ * one CommonJS script and cannot require files), started when it runs as a SEA. The
+ * commands bundle is the script form's commands.cjs, embedded as an asset with a V8
+ * code cache made here (by the same Node binary the SEA is made of) and compiled on
+ * the first command run; `--help` never reads it. plugin/build-sea.ts makes the
+ * executable from these files.
  */
-async function bundleSea(uiAssets: Record<string, string>): Promise<void> {
+async function bundleSea(): Promise<void> {
   const { pjson, manifest, ids } = embeddedData();
+  const shared = await runnerModules();
+  const key = (f: string) => (f === '@oclif/core' ? f : relative(root, f));
   const entry = [
-    `import { isSea } from 'node:sea';`,
+    `import { getAsset, isSea } from 'node:sea';`,
+    `import { Script } from 'node:vm';`,
     `import { dirname } from 'node:path';`,
+    ...shared.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`),
     `import { runCli } from ${JSON.stringify(join(root, 'plugin', 'cli.ts'))};`,
-    `const embedded = { pjson: ${pjson}, manifest: ${manifest}, commands: ${commandLoaders(ids)} };`,
+    `const shared = { get '@oclif/core'() { return require('@oclif/core'); }, ${shared.map((f, i) => `${JSON.stringify(key(f))}: m${i}`).join(', ')} };`,
+    `let commands;`,
+    `const requireCommands = () => {`,
+    `  if (commands) return commands;`,
+    `  const text = ${JSON.stringify(SEA_COMMANDS_WRAPPER[0])} + getAsset(${JSON.stringify(SEA_COMMANDS_ASSET)}, 'utf8') + ${JSON.stringify(SEA_COMMANDS_WRAPPER[1])};`,
+    `  const cachedData = new Uint8Array(getAsset(${JSON.stringify(SEA_COMMANDS_CACHE_ASSET)}));`,
+    `  const fn = new Script(text, { filename: 'commands.cjs', cachedData }).runInThisContext();`,
+    `  const m = { exports: {} };`,
+    // commands.cjs asks './cli.cjs' for the runner's shared modules, and Node for built-ins.
+    `  fn.call(m.exports, m.exports, (id) => (id === './cli.cjs' ? { shared } : require(id)), m, process.execPath, dirname(process.execPath));`,
+    `  return (commands = m.exports);`,
+    `};`,
+    `const load = (id) => () => requireCommands().commands[id]();`,
+    `const embedded = { pjson: ${pjson}, manifest: ${manifest}, commands: Object.fromEntries(${JSON.stringify(ids)}.map((id) => [id, load(id)])) };`,
     // argv is [exe, exe, ...words]; root is only a place for oclif, nothing is read from it.
     `if (isSea()) void runCli(embedded, process.argv.slice(2), { root: dirname(process.execPath), argv0: process.execPath });`,
   ].join('\n');
   await build({
-    ...cjsOptions(uiAssets),
+    ...cjsOptions({}),
     stdin: { contents: entry, resolveDir: root, sourcefile: 'sea-entry.ts', loader: 'ts' },
+    define: {},
     outfile: join(root, SEA_BUNDLE),
-    plugins: [importMetaUrl],
+    plugins: [lazyRequire, ejsPlainText, wslUtilsLight, importMetaUrl],
   });
+  // V8's code cache of the commands bundle, for this Node binary (a stale one is rejected, then compiled).
+  const commandsText = readFileSync(join(root, COMMANDS_BUNDLE), 'utf8');
+  const cache = new Script(SEA_COMMANDS_WRAPPER[0] + commandsText + SEA_COMMANDS_WRAPPER[1], {
+    filename: 'commands.cjs',
+  }).createCachedData();
+  writeFileSync(join(root, SEA_COMMANDS_CACHE_FILE), cache);
   // Worker threads start from a data: URL there (no file to be relative to): require() from the executable's place.
   const banner = {
     js: "import { createRequire as __evCreateRequire } from 'node:module'; const require = __evCreateRequire(process.execPath);",
@@ -369,8 +441,8 @@ const steps: Record<string, () => Promise<string>> = {
     return `CLI bundles (${CLI_BUNDLE}, ${COMMANDS_BUNDLE})`;
   },
   sea: async () => {
-    ui ??= await buildUi(root);
-    await bundleSea(ui.assets);
+    if (!existsSync(join(root, COMMANDS_BUNDLE))) await steps.cli();
+    await bundleSea();
     return `single-executable script (${SEA_BUNDLE})`;
   },
 };

@@ -1,4 +1,9 @@
-import type { EventDataMap, SinkEvent, SinkEventType } from '../src/protocol.ts';
+import {
+  sinkEvent,
+  type EventDataMap,
+  type SinkEvent,
+  type SinkEventType,
+} from '../src/protocol.ts';
 import { DEFAULT_SINK_EVENT_WINDOW } from './options.ts';
 
 export type EventListener = (event: SinkEvent) => void;
@@ -44,7 +49,7 @@ export class EventLog {
   }
 
   append<T extends SinkEventType>(type: T, data: EventDataMap[T]): SinkEvent<T> {
-    const event: SinkEvent<T> = { seq: ++this.#lastSeq, time: this.#isoNow(), type, data };
+    const event = sinkEvent(++this.#lastSeq, this.#isoNow(), type, data);
     this.#window[event.seq % this.#window.length] = event;
     for (const listener of this.#listeners) listener(event);
     return event;

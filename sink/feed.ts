@@ -16,7 +16,7 @@
  * live come from the same cursor, so there are no duplicates and no holes.
  */
 import type { Clock } from '../src/clock.ts';
-import { systemClock } from './system-clock.ts';
+import { systemClock } from '../src/system-clock.ts';
 import type { WebSocket } from 'ws';
 import {
   FEED_CLOSE_GOING_AWAY,
@@ -44,7 +44,7 @@ export const FEED_CLOSE_TIMEOUT_MS = 2_000;
  * look like a client that stopped reading) has to read up to the close frame,
  * which waits behind at most the soft buffer, before its socket is destroyed.
  * Destroying it at once (or after 2 s) cut such clients with a bare EOF, and
- * they could not tell that they should resume (issue 10, item 7). While it
+ * they could not tell that they should resume. While it
  * waits, the socket still takes a feed slot, so the memory stays bounded.
  */
 export const FEED_SLOW_CLOSE_TIMEOUT_MS = 30_000;

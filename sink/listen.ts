@@ -1,8 +1,8 @@
 /**
  * Listening on `::` is dual-stack in Node (IPv6 and IPv4-mapped): what a pod
  * needs on IPv6-only and IPv6-first clusters, where kubelet probes and
- * Services use the pod's IPv6 address. `0.0.0.0` is IPv4 only (issue 8,
- * defect 3). A node or container without IPv6 refuses `::`
+ * Services use the pod's IPv6 address. `0.0.0.0` is IPv4 only: on such a
+ * cluster the probes failed and the pod never became ready. A node or container without IPv6 refuses `::`
  * (EAFNOSUPPORT / EADDRNOTAVAIL): then IPv4 on every interface is the answer.
  */
 import { once } from 'node:events';

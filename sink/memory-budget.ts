@@ -1,5 +1,5 @@
 /**
- * The sink's memory as one budget (issue 10, item 1).
+ * The sink's memory as one budget, so that no one kind of load can exhaust the heap.
  *
  * The pod runs with a 512 MiB limit and `--max-old-space-size=256`; before
  * this budget, in-flight DATA alone could take 512 MiB, every parse job

@@ -21,7 +21,7 @@ export const MAX_DETAIL_HEADERS = 2000;
 /**
  * Characters of text and of HTML returned in a detail view. A 24 MiB text body
  * made a 50 MB string, a JSON copy of it and a response buffer, in a 256 MiB
- * heap, for every view (issue 10); the whole message stays at /raw.
+ * heap, for every view; the whole message stays at /raw.
  */
 export const MAX_DETAIL_BODY_CHARS = 1024 * 1024;
 

@@ -21,7 +21,7 @@ import {
   type WebhookFormat,
 } from '../src/webhook-payloads.ts';
 import { headerText, splitMessage } from './analysis/headers.ts';
-import { systemClock } from './system-clock.ts';
+import { systemClock } from '../src/system-clock.ts';
 
 /** Milliseconds one attempt may take (connect + response headers); the application under test is local. */
 export const WEBHOOK_TIMEOUT_MS = 5000;

@@ -83,3 +83,8 @@ export function boundPort(address: string | { port: number } | null): number {
   }
   return address.port;
 }
+
+/** True when `v` is one of `allowed` (a list of string literals such as `RULE_STAGES`). */
+export function isOneOf<T extends string>(allowed: readonly T[], v: unknown): v is T {
+  return typeof v === 'string' && (allowed as readonly string[]).includes(v);
+}

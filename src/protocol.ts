@@ -224,13 +224,33 @@ export const SINK_EVENT_TYPES = Object.freeze([
   'gap',
 ] as const satisfies readonly SinkEventType[]);
 
-/** One event. `seq` is strictly increasing per sink process; `gap` events carry the seq they precede. */
-export interface SinkEvent<T extends SinkEventType = SinkEventType> {
+/** One event of one type; {@link SinkEvent} is the union of these. */
+export interface SinkEventOf<T extends SinkEventType> {
   seq: number;
   /** ISO 8601. */
   time: string;
   type: T;
   data: EventDataMap[T];
+}
+
+/**
+ * One event. `seq` is strictly increasing per sink process; `gap` events carry the seq they
+ * precede. A union over the types, so that checking `type` narrows `data`.
+ */
+export type SinkEvent<T extends SinkEventType = SinkEventType> = T extends SinkEventType
+  ? SinkEventOf<T>
+  : never;
+
+/** Builds an event of a type known only as a type parameter (the event log, test doubles). */
+export function sinkEvent<T extends SinkEventType>(
+  seq: number,
+  time: string,
+  type: T,
+  data: EventDataMap[T],
+): SinkEvent<T> {
+  const event: SinkEventOf<T> = { seq, time, type, data };
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-type-assertion -- TypeScript cannot resolve SinkEvent<T> for a generic T; SinkEventOf<T> is its member
+  return event as SinkEvent<T>;
 }
 
 /**

@@ -18,6 +18,7 @@ import { evError } from './errors.ts';
 import { compileGlob } from './match/glob.ts';
 import { compileLinearRegex, PatternError } from './match/linear-regex.ts';
 import type { SmtpStage } from './protocol.ts';
+import { isOneOf, isRecord } from './guards.ts';
 
 /** A rules file larger than this is not a hand-written rules file. */
 export const MAX_RULES_SOURCE_BYTES = 1024 * 1024;
@@ -177,9 +178,9 @@ function compileRule(raw: unknown, at: Array<string | number>, fail: Fail): Rule
   const fixedEnd = kind === 'bounce' || kind === 'webhook';
   let stage: SmtpStage = fixedEnd ? 'end' : 'rcpt';
   if (raw.stage !== undefined) {
-    if (!RULE_STAGES.includes(raw.stage as SmtpStage))
+    if (!isOneOf(RULE_STAGES, raw.stage))
       fail([...at, 'stage'], `must be one of ${RULE_STAGES.join(', ')}`);
-    stage = raw.stage as SmtpStage;
+    stage = raw.stage;
     if (fixedEnd && stage !== 'end')
       fail(
         [...at, 'stage'],
@@ -238,7 +239,7 @@ function compileMatch(
       if (key !== 'name' && key !== 'value')
         fail([...at, 'header', key], 'is not a known key (expected name, value)');
     match.header = {
-      name: (hr.name as string).toLowerCase(),
+      name: h.name.toLowerCase(),
       value:
         hr.value === undefined ? null : compilePattern(hr.value, [...at, 'header', 'value'], fail),
     };
@@ -276,9 +277,10 @@ function compileAction(
       const spec = optionalRecord(raw, at, fail, ['attempts']);
       const attempts = spec.attempts ?? 1;
       if (
+        typeof attempts !== 'number' ||
         !Number.isInteger(attempts) ||
-        (attempts as number) < 1 ||
-        (attempts as number) > MAX_DEFER_ATTEMPTS
+        attempts < 1 ||
+        attempts > MAX_DEFER_ATTEMPTS
       ) {
         fail([...at, 'attempts'], `must be an integer from 1 to ${MAX_DEFER_ATTEMPTS}`);
       }
@@ -289,7 +291,7 @@ function compileAction(
         { code: 451, enhanced: '4.7.1', text: 'Greylisted, please try again later' },
         4,
       );
-      return { kind, attempts: attempts as number, ...reply };
+      return { kind, attempts, ...reply };
     }
     case 'delay': {
       // `{ ms: 1500 }` names its unit; everything else is a duration in the one grammar (a bare number is seconds).
@@ -330,17 +332,12 @@ function compileAction(
       const spec = optionalRecord(raw, at, fail, ['url', 'format', 'event']);
       if (typeof spec.url !== 'string' || !isHttpUrl(spec.url))
         fail([...at, 'url'], 'must be an http:// or https:// URL');
-      if (!WEBHOOK_FORMATS.includes(spec.format as WebhookFormat))
+      if (!isOneOf(WEBHOOK_FORMATS, spec.format))
         fail([...at, 'format'], `must be one of ${WEBHOOK_FORMATS.join(', ')}`);
       const event = spec.event ?? 'delivered';
-      if (!WEBHOOK_EVENTS.includes(event as WebhookEvent))
+      if (!isOneOf(WEBHOOK_EVENTS, event))
         fail([...at, 'event'], `must be one of ${WEBHOOK_EVENTS.join(', ')}`);
-      return {
-        kind,
-        url: spec.url,
-        format: spec.format as WebhookFormat,
-        event: event as WebhookEvent,
-      };
+      return { kind, url: spec.url, format: spec.format, event };
     }
   }
 }
@@ -470,10 +467,6 @@ function locateNearest(
     if (line !== null) return line;
   }
   return null;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isHttpUrl(s: string): boolean {

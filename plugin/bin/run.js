@@ -4,7 +4,6 @@
 // The CLI needs Node >= 22.19 (undici 8, client-node 2); when the PATH node is
 // older, re-run this file under the project's own pinned Node (the `node`
 // devDependency) if it is installed, instead of failing on an import.
-import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join } from 'node:path';
@@ -24,6 +23,8 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
     );
     process.exit(3);
   }
+  // Imported here only: the usual path (a current Node) does not need child_process.
+  const { spawn } = await import('node:child_process');
   const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, EV_REEXEC: '1', EV_ARGV0: process.argv[1] ?? '' },

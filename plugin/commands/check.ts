@@ -4,7 +4,7 @@ import { BaseCommand } from '../lib/base-command.ts';
 import { evError } from '../../src/errors.ts';
 import type { Verdict } from '../../src/check/reasons.ts';
 import type { CheckIo, CheckOptions, CheckSummary } from '../lib/check/run-check-command.ts';
-import { systemClock } from '../lib/system-clock.ts';
+import { systemClock } from '../../src/system-clock.ts';
 import { runCheckInWorker } from '../lib/check/worker.ts';
 import { rateFlag } from '../lib/check/parse.ts';
 import { parseDuration } from '../../src/duration.ts';

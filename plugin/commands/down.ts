@@ -49,7 +49,7 @@ Without NAME: the sink or check in -n, or the only one in the context. --all rem
         hint: "give one sink's or check's namespace, or --all.",
       });
     const { connect } = await import('../lib/kube/adapter.ts');
-    const { listSinks, removeSink } = await import('../lib/kube/sinks.ts');
+    const { listSinks, removeSink } = await import('../lib/kube/managed-sinks.ts');
     const { listChecks } = await import('../lib/check-cluster/list-checks.ts');
     const { removeCheck } = await import('../lib/check-cluster/remove.ts');
     const client = connect(pickKubeFlags(flags));

@@ -16,7 +16,7 @@ export default class Gc extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Gc);
     const { connect } = await import('../lib/kube/adapter.ts');
-    const { listSinks, removeSink } = await import('../lib/kube/sinks.ts');
+    const { listSinks, removeSink } = await import('../lib/kube/managed-sinks.ts');
     const { listChecks } = await import('../lib/check-cluster/list-checks.ts');
     const { removeCheck } = await import('../lib/check-cluster/remove.ts');
     const client = connect(pickKubeFlags(flags));

@@ -3,7 +3,7 @@ import { BaseCommand } from '../lib/base-command.ts';
 import { painterFor } from '../lib/render/color.ts';
 import { SinkActivity } from '../lib/render/sink-activity.ts';
 import { tableWidth } from '../lib/render/table.ts';
-import { systemClock } from '../lib/system-clock.ts';
+import { systemClock } from '../../src/system-clock.ts';
 import { sinkOptionEnvNames, sinkOptionFlags } from '../lib/sink-option-flags.ts';
 import {
   createJsonLogger,

@@ -22,7 +22,7 @@ export default class Status extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Status);
     const { connect } = await import('../lib/kube/adapter.ts');
-    const { listSinks } = await import('../lib/kube/sinks.ts');
+    const { listSinks } = await import('../lib/kube/managed-sinks.ts');
     const { sinkMessageCount } = await import('../lib/kube/sink-stats.ts');
     const client = connect(pickKubeFlags(flags));
     const now = new Date();

@@ -37,7 +37,7 @@ import type {
   SinkStats,
 } from '../../src/protocol.ts';
 import { readAtMost } from './read-bounded.ts';
-import { systemClock } from './system-clock.ts';
+import { systemClock } from '../../src/system-clock.ts';
 import { codeInCauses } from '../../src/guards.ts';
 
 /** First reconnect delay; doubles per failed attempt. */
@@ -601,7 +601,7 @@ export class SinkClient {
           if (!hello) return;
           const event = frame;
           if (event.type === 'gap') {
-            const gap = event as SinkEvent<'gap'>;
+            const gap = event;
             state.lastSeq = Math.max(state.lastSeq ?? 0, gap.data.to);
             options.onGap?.(gap);
             options.onEvent(gap);

@@ -92,7 +92,7 @@ const MIME_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,127}\/[!#$%&'*+.^_`|~0-9A-Za-z-
  * The Content-Type an attachment is served with: its declared media type when
  * that is a clean `type/subtype`, else application/octet-stream. A declared
  * value with non-ASCII or control characters made Node refuse the header and
- * the download a 500 forever (issue 10, item 6).
+ * the download a 500 forever.
  */
 export function safeContentType(declared: string | null | undefined): string {
   const type = (declared ?? '').split(';')[0].trim().toLowerCase();

@@ -5,7 +5,7 @@
  * Node's `server.maxConnections` refuses every new connection once the cap is
  * reached, and an http server half-closes (allowHalfOpen) rather than frees
  * the sockets it gives up on: 1,030 idle TCP connections reset every new one,
- * `/livez` included, for as long as they were held (issue 10, item 5). In a
+ * `/livez` included, for as long as they were held. In a
  * cluster a failing liveness probe restarts the pod and loses the mail.
  *
  * Here, instead:

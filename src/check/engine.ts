@@ -132,27 +132,27 @@ const SKIPPED = new Error('skipped: the run is already failing');
 export async function runCheck(
   source: AsyncIterable<InputBatch>,
   writer: ResultWriter,
-  o: EngineOptions,
+  options: EngineOptions,
 ): Promise<Counts> {
-  if (!(o.concurrency >= 1 && o.concurrency <= MAX_CONCURRENCY))
+  if (!(options.concurrency >= 1 && options.concurrency <= MAX_CONCURRENCY))
     throw evError('EV_ERR_INVALID_OPTION', `--concurrency must be from 1 to ${MAX_CONCURRENCY}`);
-  const counts = o.stats ?? emptyCounts();
-  const dedupe = o.dedupe ?? new DigestSet();
-  const limit = pLimit(o.concurrency);
-  const window = Math.min(MAX_WINDOW, Math.max(1024, o.concurrency * 64));
-  const everyMs = o.checkpointEveryMs ?? 1000;
-  const precomputed = o.resume?.completed ?? new Map<number, CheckResult>();
-  if (o.resume) Object.assign(counts, o.resume.checkpoint.counts);
+  const counts = options.stats ?? emptyCounts();
+  const dedupe = options.dedupe ?? new DigestSet();
+  const limit = pLimit(options.concurrency);
+  const window = Math.min(MAX_WINDOW, Math.max(1024, options.concurrency * 64));
+  const everyMs = options.checkpointEveryMs ?? 1000;
+  const precomputed = options.resume?.completed ?? new Map<number, CheckResult>();
+  if (options.resume) Object.assign(counts, options.resume.checkpoint.counts);
 
-  let index = o.resume?.checkpoint.index ?? 0;
+  let index = options.resume?.checkpoint.index ?? 0;
   let next = index + 1; // next record index to write
-  let lastFile = o.resume?.checkpoint.file ?? 0;
-  let lastEnd = o.resume?.checkpoint.offset ?? 0;
+  let lastFile = options.resume?.checkpoint.file ?? 0;
+  let lastEnd = options.resume?.checkpoint.offset ?? 0;
   const done = new Map<number, Done>();
   let inFlight = 0;
   const failure = new FirstFailure();
   let wake: (() => void) | null = null;
-  let lastCheckpoint = o.clock.now();
+  let lastCheckpoint = options.clock.now();
   let checkpointing: Promise<void> = Promise.resolve();
 
   // `read` and `duplicates` are counted here, in input order, like the
@@ -198,10 +198,10 @@ export async function runCheck(
     // Snapshot position and output length in the same tick, then persist.
     const cp = { file: lastFile, offset: lastEnd, index: next - 1, counts: { ...counts } };
     const flushed = writer.flush();
-    lastCheckpoint = o.clock.now();
+    lastCheckpoint = options.clock.now();
     checkpointing = checkpointing.then(async () => {
       const outputBytes = await flushed;
-      if (o.journal) await o.journal.checkpoint({ ...cp, outputBytes });
+      if (options.journal) await options.journal.checkpoint({ ...cp, outputBytes });
     });
     return checkpointing;
   };
@@ -211,13 +211,13 @@ export async function runCheck(
       // Once the run is failing, checks still queued are dropped, not run:
       // a broken service is not asked a thousand more times on the way out.
       if (failure.failed) throw SKIPPED;
-      if (o.rate) await o.rate.take(o.signal);
-      return checkNetwork(r, o.stages, o.signal);
+      if (options.rate) await options.rate.take(options.signal);
+      return checkNetwork(r, options.stages, options.signal);
     })
       .then((res) => {
-        o.journal?.completed(res);
+        options.journal?.completed(res);
         complete(i, res, file, end);
-        const stop = o.watch?.observe(res) ?? null;
+        const stop = options.watch?.observe(res) ?? null;
         if (stop !== null) failure.record(stop);
       })
       .catch((err: unknown) => {
@@ -242,10 +242,10 @@ export async function runCheck(
       const { values, ends, file } = batch;
       for (let k = 0; k < values.length; k++) {
         failure.throwIfFailed();
-        if (o.signal?.aborted) throw o.signal.reason;
+        if (options.signal?.aborted) throw options.signal.reason;
         const i = ++index;
         const end = ends[k];
-        const r = checkOffline(values[k], i, o.offline);
+        const r = checkOffline(values[k], i, options.offline);
         if (!dedupe.add(dedupeKeyOf(r))) {
           complete(i, null, file, end);
           continue;
@@ -254,7 +254,7 @@ export async function runCheck(
         if (pre !== undefined) {
           precomputed.delete(i);
           complete(i, pre, file, end);
-        } else if (needsNetwork(r, o.stages)) {
+        } else if (needsNetwork(r, options.stages)) {
           launch(i, r, file, end);
         } else {
           complete(i, r, file, end);
@@ -267,13 +267,13 @@ export async function runCheck(
         }
         if (++sinceClockCheck >= 4096 || inFlight > 0) {
           sinceClockCheck = 0;
-          if (o.clock.now() - lastCheckpoint >= everyMs) await checkpoint();
+          if (options.clock.now() - lastCheckpoint >= everyMs) await checkpoint();
         }
       }
     }
     while (inFlight > 0) {
       await waitForProgress();
-      if (o.clock.now() - lastCheckpoint >= everyMs) await checkpoint();
+      if (options.clock.now() - lastCheckpoint >= everyMs) await checkpoint();
     }
     failure.throwIfFailed();
     await checkpoint();
@@ -283,11 +283,11 @@ export async function runCheck(
     // is complete so a resumed run continues from here.
     while (inFlight > 0) await waitForProgress();
     await checkpoint().catch(() => undefined);
-    if (o.signal?.aborted && err === o.signal.reason) {
+    if (options.signal?.aborted && err === options.signal.reason) {
       // How far it got, and how to continue: only a run with --state can resume.
       const far = `interrupted after ${counts.written.toLocaleString('en-US')} address${counts.written === 1 ? '' : 'es'} checked; the results so far were written`;
       throw evError('EV_ERR_INTERRUPTED', far, {
-        hint: o.journal
+        hint: options.journal
           ? 'run the same command again with the same --state to continue where it stopped'
           : 'this run cannot be resumed; next time add --state FILE and --out FILE (input from files) to make it resumable',
       });

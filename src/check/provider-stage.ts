@@ -82,7 +82,7 @@ const REASON: Record<ProviderStatus, ReasonCode | null> = {
 };
 
 export class ProviderStage {
-  private readonly o: ProviderStageOptions;
+  private readonly options: ProviderStageOptions;
   /** One permit per request: a slot and, with a rate, a token. */
   private readonly permit: (signal?: AbortSignal) => Promise<() => void>;
   readonly breaker: CircuitBreaker;
@@ -91,25 +91,25 @@ export class ProviderStage {
   /** Requests sent, for stats and tests. */
   requests = 0;
 
-  constructor(o: ProviderStageOptions) {
-    this.o = o;
-    const c = o.config;
-    if (o.permits) {
-      const shared = o.permits;
+  constructor(options: ProviderStageOptions) {
+    this.options = options;
+    const c = options.config;
+    if (options.permits) {
+      const shared = options.permits;
       // Slot and token come together from the shared source: wait out a 429's pause before
       // asking, and ask again if another request's 429 paused us while we waited.
       this.permit = async (signal) => {
         for (;;) {
           await this.waitPause(signal);
           const release = await shared.acquire(PROVIDER_PERMIT_KEY, signal);
-          if (this.pausedUntil <= this.o.clock.now()) return release;
+          if (this.pausedUntil <= this.options.clock.now()) return release;
           release();
         }
       };
     } else {
       const sem = new Semaphore(c.concurrency);
       const bucket = c.rate
-        ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: o.clock })
+        ? new TokenBucket({ rate: c.rate.perSecond, burst: c.rate.burst, clock: options.clock })
         : null;
       this.permit = async (signal) => {
         const release = await sem.acquire();
@@ -126,14 +126,28 @@ export class ProviderStage {
     this.breaker = new CircuitBreaker({
       failureThreshold: c.breakerThreshold,
       cooldownMs: c.breakerCooldownMs,
-      clock: o.clock,
+      clock: options.clock,
     });
   }
 
   /** Waits until a 429's Retry-After has passed. */
   private async waitPause(signal?: AbortSignal): Promise<void> {
-    const wait = this.pausedUntil - this.o.clock.now();
-    if (wait > 0) await sleep(this.o.clock, wait, signal);
+    const wait = this.pausedUntil - this.options.clock.now();
+    if (wait > 0) await sleep(this.options.clock, wait, signal);
+  }
+
+  /** A failed request (no answer, 5xx, 408): counts against the breaker, then waits with backoff. */
+  private async failed(failures: number, signal: AbortSignal | undefined): Promise<void> {
+    this.breaker.failure();
+    await sleep(
+      this.options.clock,
+      backoffDelay(failures, {
+        baseMs: this.options.backoffBaseMs ?? 500,
+        maxMs: MAX_PROVIDER_BACKOFF_MS,
+        random: this.options.random,
+      }),
+      signal,
+    );
   }
 
   async verify(
@@ -141,7 +155,7 @@ export class ProviderStage {
     normalized: string,
     signal?: AbortSignal,
   ): Promise<{ details: ProviderDetails; reason: ReasonCode | null }> {
-    const c = this.o.config;
+    const c = this.options.config;
     let httpStatus: number | undefined;
     let attempts = 0;
     let failures = 0;
@@ -156,7 +170,7 @@ export class ProviderStage {
         if (!this.breaker.allow()) break;
         attempts++;
         this.requests++;
-        res = await this.o.http.request({
+        res = await this.options.http.request({
           method: c.method,
           url: renderUrl(c, normalized),
           headers: c.headers,
@@ -170,17 +184,7 @@ export class ProviderStage {
         release?.();
       }
       if (res === null) {
-        this.breaker.failure();
-        failures++;
-        await sleep(
-          this.o.clock,
-          backoffDelay(failures, {
-            baseMs: this.o.backoffBaseMs ?? 500,
-            maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
-          }),
-          signal,
-        );
+        await this.failed(++failures, signal);
         continue;
       }
       httpStatus = res.status;
@@ -188,28 +192,18 @@ export class ProviderStage {
         // The provider is alive and asks us to slow down: not a breaker
         // failure, but every request waits out Retry-After.
         const after =
-          parseRetryAfter(res.headers['retry-after'], this.o.clock.now()) ??
+          parseRetryAfter(res.headers['retry-after'], this.options.clock.now()) ??
           backoffDelay(attempts, {
             baseMs: 1000,
             maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
+            random: this.options.random,
           });
         if (after > MAX_RETRY_AFTER_MS) break;
-        this.pausedUntil = Math.max(this.pausedUntil, this.o.clock.now() + after);
+        this.pausedUntil = Math.max(this.pausedUntil, this.options.clock.now() + after);
         continue;
       }
       if (res.status >= 500 || res.status === 408) {
-        this.breaker.failure();
-        failures++;
-        await sleep(
-          this.o.clock,
-          backoffDelay(failures, {
-            baseMs: this.o.backoffBaseMs ?? 500,
-            maxMs: MAX_PROVIDER_BACKOFF_MS,
-            random: this.o.random,
-          }),
-          signal,
-        );
+        await this.failed(++failures, signal);
         continue;
       }
       if (res.status < 200 || res.status >= 300) {

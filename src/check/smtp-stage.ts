@@ -96,15 +96,15 @@ type Outcome =
   | { kind: 'unreachable'; error: string };
 
 export class SmtpStage {
-  private readonly o: SmtpStageOptions;
+  private readonly options: SmtpStageOptions;
   private readonly catchAll = new Map<string, boolean | null>();
   /** Catch-all probes under way, per domain: with --domain-concurrency > 1 another session waits for the answer instead of probing again. */
   private readonly catchAllProbing = new Map<string, Promise<boolean | null>>();
   /** Sessions opened, for stats and tests. */
   sessions = 0;
 
-  constructor(o: SmtpStageOptions) {
-    this.o = o;
+  constructor(options: SmtpStageOptions) {
+    this.options = options;
   }
 
   /** Catch-all answer known for a domain (undefined when never probed). */
@@ -125,7 +125,7 @@ export class SmtpStage {
         details: { status: 'skipped', catchAll: null, attempts: 0 },
         reasons: ['syntax_invalid'],
       };
-    const targets = probeTargets(dns, this.o.allowPrivate);
+    const targets = probeTargets(dns, this.options.allowPrivate);
     if (targets.length === 0) {
       return {
         details: { status: 'skipped', catchAll: null, attempts: 0 },
@@ -144,13 +144,14 @@ export class SmtpStage {
       );
       if (outcome.kind === 'temporary') {
         greylisted++;
-        if (greylisted >= this.o.greylistAttempts) return this.finish(outcome, attempts, domain);
+        if (greylisted >= this.options.greylistAttempts)
+          return this.finish(outcome, attempts, domain);
         await sleep(
-          this.o.clock,
+          this.options.clock,
           backoffDelay(greylisted, {
-            baseMs: this.o.greylistBaseMs,
-            maxMs: this.o.greylistMaxMs,
-            random: this.o.random,
+            baseMs: this.options.greylistBaseMs,
+            maxMs: this.options.greylistMaxMs,
+            random: this.options.random,
           }),
           signal,
         );
@@ -158,13 +159,14 @@ export class SmtpStage {
       }
       if (outcome.kind === 'unreachable') {
         unreachable++;
-        if (unreachable >= this.o.connectAttempts) return this.finish(outcome, attempts, domain);
+        if (unreachable >= this.options.connectAttempts)
+          return this.finish(outcome, attempts, domain);
         await sleep(
-          this.o.clock,
+          this.options.clock,
           backoffDelay(unreachable, {
-            baseMs: this.o.connectBaseMs,
-            maxMs: this.o.greylistMaxMs,
-            random: this.o.random,
+            baseMs: this.options.connectBaseMs,
+            maxMs: this.options.greylistMaxMs,
+            random: this.options.random,
           }),
           signal,
         );
@@ -181,9 +183,9 @@ export class SmtpStage {
     signal?: AbortSignal,
   ): Promise<T> {
     // Most specific first: a slot for the domain, then for its provider.
-    const releaseDomain = await this.o.domainLimiter.acquire(domain, signal);
+    const releaseDomain = await this.options.domainLimiter.acquire(domain, signal);
     try {
-      const releaseProvider = await this.o.providerLimiter.acquire(provider, signal);
+      const releaseProvider = await this.options.providerLimiter.acquire(provider, signal);
       try {
         return await fn();
       } finally {
@@ -278,7 +280,7 @@ export class SmtpStage {
     for (const t of targets) {
       let s: SmtpSession;
       try {
-        s = await this.o.transport.connect({ ...t, port: this.o.port }, signal);
+        s = await this.options.transport.connect({ ...t, port: this.options.port }, signal);
       } catch (err) {
         lastError = `${t.host}: ${errorMessage(err)}`;
         continue;
@@ -304,10 +306,10 @@ export class SmtpStage {
     const g = s.greeting;
     if (g.code !== 220)
       return { kind: g.code >= 400 && g.code < 500 ? 'temporary' : 'blocked', host, reply: g };
-    let r = await s.command(`EHLO ${this.o.helo}`);
+    let r = await s.command(`EHLO ${this.options.helo}`);
     let utf8 = r.code === 250 && /(^|\s)SMTPUTF8(\s|$)/i.test(r.message);
     if (r.code !== 250) {
-      r = await s.command(`HELO ${this.o.helo}`);
+      r = await s.command(`HELO ${this.options.helo}`);
       utf8 = false;
     }
     if (r.code !== 250)
@@ -320,7 +322,7 @@ export class SmtpStage {
         host,
         reply: { code: 553, enhanced: '5.6.7', message: 'server does not announce SMTPUTF8' },
       };
-    r = await s.command(`MAIL FROM:<${this.o.mailFrom}>${needsUtf8 ? ' SMTPUTF8' : ''}`);
+    r = await s.command(`MAIL FROM:<${this.options.mailFrom}>${needsUtf8 ? ' SMTPUTF8' : ''}`);
     if (r.code !== 250)
       return { kind: r.code >= 400 && r.code < 500 ? 'temporary' : 'blocked', host, reply: r };
     const rcpt = await s.command(`RCPT TO:<${address}>`);
@@ -342,15 +344,17 @@ export class SmtpStage {
       );
       let answer: boolean | null = null;
       try {
-        const shared = this.o.catchAllShare ? await this.sharedCatchAll(domain) : undefined;
+        const shared = this.options.catchAllShare ? await this.sharedCatchAll(domain) : undefined;
         if (shared !== undefined) {
           answer = shared;
         } else {
-          const probe = await s.command(`RCPT TO:<${randomLocalPart(this.o.random)}@${domain}>`);
+          const probe = await s.command(
+            `RCPT TO:<${randomLocalPart(this.options.random)}@${domain}>`,
+          );
           const pc = classifyRcpt(probe);
           answer =
             pc === 'accepted' ? true : pc === 'no_mailbox' || pc === 'rejected' ? false : null;
-          await this.o.catchAllShare?.set(domain, answer);
+          await this.options.catchAllShare?.set(domain, answer);
         }
         if (this.catchAll.size >= MAX_CATCH_ALL_CACHE)
           this.catchAll.delete(this.catchAll.keys().next().value!);
@@ -366,14 +370,14 @@ export class SmtpStage {
 
   /** Another process's answer (waiting for its probe), or undefined when this one is to probe. */
   private async sharedCatchAll(domain: string): Promise<boolean | null | undefined> {
-    const share = this.o.catchAllShare!;
-    const deadline = this.o.clock.now() + SHARED_CATCH_ALL_WAIT_MS;
+    const share = this.options.catchAllShare!;
+    const deadline = this.options.clock.now() + SHARED_CATCH_ALL_WAIT_MS;
     for (;;) {
       const known = await share.get(domain);
       if (known !== undefined) return known;
       if (await share.claim(domain)) return undefined;
-      if (this.o.clock.now() >= deadline) return null;
-      await sleep(this.o.clock, SHARED_CATCH_ALL_POLL_MS);
+      if (this.options.clock.now() >= deadline) return null;
+      await sleep(this.options.clock, SHARED_CATCH_ALL_POLL_MS);
     }
   }
 }

@@ -101,10 +101,10 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 function validateFingerprint(v: unknown, file: string): StateFingerprint {
   const bad = (what: string): never => corrupt(file, `line 1: the header's fingerprint ${what}`);
-  if (!isObject(v)) bad('is missing');
-  const fp = v as Record<string, unknown>;
-  if (!Array.isArray(fp.inputs) || fp.inputs.length === 0) bad('has no inputs');
-  for (const x of fp.inputs as unknown[]) {
+  if (!isObject(v)) return bad('is missing');
+  const fp = v;
+  if (!Array.isArray(fp.inputs) || fp.inputs.length === 0) return bad('has no inputs');
+  for (const x of fp.inputs) {
     if (
       !isObject(x) ||
       typeof x.path !== 'string' ||
@@ -139,8 +139,8 @@ function validateCheckpoint(
   file: string,
 ): Checkpoint {
   const bad = (what: string): never => corrupt(file, `line ${line}: checkpoint ${what}`);
-  if (!isObject(v)) bad('is not an object');
-  const cp = v as Record<string, unknown>;
+  if (!isObject(v)) return bad('is not an object');
+  const cp = v;
   for (const k of ['file', 'offset', 'index', 'outputBytes'] as const)
     if (!isCount(cp[k])) bad(`has no valid ${k} (a whole number >= 0)`);
   if (!isObject(cp.counts)) bad('has no counts');
@@ -176,8 +176,8 @@ const VERDICTS = new Set(['valid', 'invalid', 'risky', 'unknown']);
 
 function validateResult(v: unknown, line: number, file: string): CheckResult {
   const bad = (what: string): never => corrupt(file, `line ${line}: result ${what}`);
-  if (!isObject(v)) bad('is not an object');
-  const r = v as Record<string, unknown>;
+  if (!isObject(v)) return bad('is not an object');
+  const r = v;
   if (!isCount(r.index) || r.index === 0) bad('has no valid index');
   if (typeof r.address !== 'string' || typeof r.normalized !== 'string') bad('has no address');
   if (typeof r.verdict !== 'string' || !VERDICTS.has(r.verdict))
@@ -189,9 +189,10 @@ function validateResult(v: unknown, line: number, file: string): CheckResult {
     bad('has an unknown reason');
   if (verdictOf(r.reasons as ReasonCode[]) !== r.verdict)
     bad(`verdict ${String(r.verdict)} does not follow from its reasons`);
-  if (!isObject(r.checks) || !isObject(r.checks.syntax)) bad('has no syntax details');
-  const checks = r.checks as Record<string, unknown>;
-  const syn = checks.syntax as Record<string, unknown>;
+  const checks = r.checks;
+  if (!isObject(checks)) return bad('has no syntax details');
+  const syn = checks.syntax;
+  if (!isObject(syn)) return bad('has no syntax details');
   if (
     typeof syn.diagnosis !== 'string' ||
     !Object.hasOwn(DIAGNOSES, syn.diagnosis) ||

@@ -71,7 +71,7 @@ export class FlowHistory {
     if (event.seq > this.lastSeq) this.lastSeq = event.seq;
     switch (event.type) {
       case 'message.received': {
-        const summary = event.data as MessageSummary;
+        const summary = event.data;
         if (this.#byId.has(summary.id)) return;
         const message: TrackedMessage = {
           seq: event.seq,
@@ -91,7 +91,7 @@ export class FlowHistory {
         return;
       }
       case 'message.analyzed': {
-        const data = event.data as EventDataMap['message.analyzed'];
+        const data = event.data;
         const message = this.#byId.get(data.id);
         if (!message) return;
         message.analysis = data.analysis;
@@ -105,21 +105,21 @@ export class FlowHistory {
         this.#pushEvent({
           seq: event.seq,
           type: event.type === 'message.rejected' ? 'rejected' : 'deferred',
-          data: event.data as RejectionData,
+          data: event.data,
         });
         return;
       case 'message.bounced':
-        this.#pushEvent({ seq: event.seq, type: 'bounced', data: event.data as BounceData });
+        this.#pushEvent({ seq: event.seq, type: 'bounced', data: event.data });
         return;
       case 'webhook.sent':
         this.#pushEvent({
           seq: event.seq,
           type: 'webhook',
-          data: event.data as EventDataMap['webhook.sent'],
+          data: event.data,
         });
         return;
       case 'gap':
-        this.lost += (event.data as EventDataMap['gap']).missed;
+        this.lost += event.data.missed;
         return;
       default:
     }

@@ -3,7 +3,7 @@
  * generated from the format's one definition (format.ts): each mapping lists
  * exactly the fields the parser allows (the types below fail to compile when
  * a field is missing or extra), with the parser's enumerations and bounds.
- * Regenerate with `npm run generate`; test/unit/flow/json-schema.test.ts fails
+ * Regenerate with `npm run generate`; test/unit/src/flow/json-schema.test.ts fails
  * when the committed file differs.
  *
  * The schema checks structure; the parser checks more (templates, regular

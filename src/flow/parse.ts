@@ -50,6 +50,7 @@ import {
   parseLocatedYaml,
   type LocatedYaml,
 } from './yaml-source.ts';
+import { isOneOf } from '../guards.ts';
 
 /** Problems listed before giving up: more would bury the first, which usually causes the rest. */
 export const MAX_REPORTED_PROBLEMS = 20;
@@ -175,13 +176,13 @@ class Checker {
 
   /** A string field; templates are checked and recorded. */
   str(
-    o: Obj,
+    fields: Obj,
     key: string,
     path: string,
     opts: { required?: boolean; template?: boolean; def?: string } = {},
   ): string | null {
     const p = childPath(path, key);
-    const v = o[key];
+    const v = fields[key];
     if (v === undefined || v === null) {
       if (opts.required)
         this.fail(
@@ -214,9 +215,9 @@ class Checker {
     }
   }
 
-  strList(o: Obj, key: string, path: string, opts: { required?: boolean } = {}): string[] {
+  strList(fields: Obj, key: string, path: string, opts: { required?: boolean } = {}): string[] {
     const p = childPath(path, key);
-    const v = o[key];
+    const v = fields[key];
     if (v === undefined || v === null) {
       if (opts.required) this.fail(path, `"${key}" is required`);
       return [];
@@ -236,9 +237,9 @@ class Checker {
     return out;
   }
 
-  strMap(o: Obj, key: string, path: string): Record<string, string> {
+  strMap(fields: Obj, key: string, path: string): Record<string, string> {
     const p = childPath(path, key);
-    const v = o[key];
+    const v = fields[key];
     if (v === undefined || v === null) return {};
     if (typeof v !== 'object' || Array.isArray(v)) {
       this.fail(p, `must be a mapping of names to strings, got ${describe(v)}`);
@@ -257,8 +258,8 @@ class Checker {
     return out;
   }
 
-  int(o: Obj, key: string, path: string, min: number, max: number, def: number): number {
-    const v = o[key];
+  int(fields: Obj, key: string, path: string, min: number, max: number, def: number): number {
+    const v = fields[key];
     if (v === undefined || v === null) return def;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
       this.fail(
@@ -270,8 +271,8 @@ class Checker {
     return v;
   }
 
-  num(o: Obj, key: string, path: string, min: number, max: number): number | null {
-    const v = o[key];
+  num(fields: Obj, key: string, path: string, min: number, max: number): number | null {
+    const v = fields[key];
     if (v === undefined || v === null) return null;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
       this.fail(childPath(path, key), `must be a number from ${min} to ${max}, got ${describe(v)}`);
@@ -280,8 +281,8 @@ class Checker {
     return v;
   }
 
-  duration(o: Obj, key: string, path: string, def: number): number {
-    const v = o[key];
+  duration(fields: Obj, key: string, path: string, def: number): number {
+    const v = fields[key];
     if (v === undefined || v === null) return def;
     const ms = readDuration(v);
     if (ms === null) {
@@ -296,27 +297,27 @@ class Checker {
   }
 
   oneOf<T extends string>(
-    o: Obj,
+    fields: Obj,
     key: string,
     path: string,
     allowed: readonly T[],
     opts: { required?: boolean } = {},
   ): T | null {
-    const v = o[key];
+    const v = fields[key];
     if (v === undefined || v === null) {
       if (opts.required) this.fail(path, `"${key}" is required (one of: ${allowed.join(', ')})`);
       return null;
     }
-    if (typeof v !== 'string' || !allowed.includes(v as T)) {
+    if (!isOneOf(allowed, v)) {
       this.fail(childPath(path, key), `must be one of ${allowed.join(', ')}, got ${describe(v)}`);
       return null;
     }
-    return v as T;
+    return v;
   }
 
   /** A matcher: text or `/regex/`, templated; the regex is compiled with placeholder values now. */
-  matcher(o: Obj, key: string, path: string): string | null {
-    const v = o[key];
+  matcher(fields: Obj, key: string, path: string): string | null {
+    const v = fields[key];
     if (v === undefined || v === null) return null;
     return this.matcherValue(v, childPath(path, key));
   }
@@ -416,24 +417,24 @@ export function parseFlow(source: string, file: string): FlowSpec {
   }
   const src = parseLocatedYaml(source);
   if (src.problems.length > 0) throw flowInvalid(src.problems.map((p) => ({ file, ...p })));
-  const c = new Checker(file, src);
-  const spec = checkFlow(c, src.value, file);
-  if (c.problems.length > 0 || spec === null) {
-    if (c.problems.length === 0) c.fail('', 'the file is empty');
-    throw flowInvalid(c.problems, c.omitted);
+  const checker = new Checker(file, src);
+  const spec = checkFlow(checker, src.value, file);
+  if (checker.problems.length > 0 || spec === null) {
+    if (checker.problems.length === 0) checker.fail('', 'the file is empty');
+    throw flowInvalid(checker.problems, checker.omitted);
   }
   return spec;
 }
 
-function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
+function checkFlow(checker: Checker, value: unknown, file: string): FlowSpec | null {
   if (value === null || value === undefined) {
-    c.fail(
+    checker.fail(
       '',
       `the file is empty; a flow starts with "apiVersion: ${FLOW_API_VERSION}" and "kind: ${FLOW_KIND}"`,
     );
     return null;
   }
-  const top = c.obj(
+  const top = checker.obj(
     value,
     '',
     FLOW_FIELDS.flow,
@@ -441,7 +442,7 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
   );
   if (!top) return null;
   if (top.apiVersion !== FLOW_API_VERSION) {
-    c.fail(
+    checker.fail(
       top.apiVersion === undefined ? '' : 'apiVersion',
       top.apiVersion === undefined
         ? `"apiVersion" is required: apiVersion: ${FLOW_API_VERSION}`
@@ -449,7 +450,7 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
     );
   }
   if (top.kind !== FLOW_KIND) {
-    c.fail(
+    checker.fail(
       top.kind === undefined ? '' : 'kind',
       top.kind === undefined
         ? `"kind" is required: kind: ${FLOW_KIND}`
@@ -459,49 +460,50 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
   let name = file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, '');
   let description: string | null = null;
   if (top.metadata !== undefined) {
-    const meta = c.obj(top.metadata, 'metadata', FLOW_FIELDS.metadata);
+    const meta = checker.obj(top.metadata, 'metadata', FLOW_FIELDS.metadata);
     if (meta) {
-      name = c.str(meta, 'name', 'metadata', { template: false }) ?? name;
-      description = c.str(meta, 'description', 'metadata', { template: false });
+      name = checker.str(meta, 'name', 'metadata', { template: false }) ?? name;
+      description = checker.str(meta, 'description', 'metadata', { template: false });
     }
   }
   let sinkRules: string | null = null;
   if (top.sink !== undefined && top.sink !== null) {
     if (typeof top.sink !== 'object' || Array.isArray(top.sink))
-      c.fail(
+      checker.fail(
         'sink',
         `must be a rules mapping (the sink's rules file format), got ${describe(top.sink)}`,
       );
     else {
-      checkTemplatesDeep(c, top.sink, 'sink');
+      checkTemplatesDeep(checker, top.sink, 'sink');
       sinkRules = toYaml(top.sink);
-      checkSinkRules(c, top.sink);
+      checkSinkRules(checker, top.sink);
     }
   }
   let defaultTimeout: number | null = null;
   let defaultFrom = DEFAULT_SENDER;
   if (top.defaults !== undefined) {
-    const d = c.obj(top.defaults, 'defaults', FLOW_FIELDS.defaults);
-    if (d) {
-      if (d.timeout !== undefined) defaultTimeout = c.duration(d, 'timeout', 'defaults', 0);
-      defaultFrom = c.str(d, 'from', 'defaults') ?? defaultFrom;
+    const defaults = checker.obj(top.defaults, 'defaults', FLOW_FIELDS.defaults);
+    if (defaults) {
+      if (defaults.timeout !== undefined)
+        defaultTimeout = checker.duration(defaults, 'timeout', 'defaults', 0);
+      defaultFrom = checker.str(defaults, 'from', 'defaults') ?? defaultFrom;
     }
   }
   const steps: FlowStep[] = [];
   if (!Array.isArray(top.steps)) {
-    c.fail(
+    checker.fail(
       top.steps === undefined ? '' : 'steps',
       top.steps === undefined
         ? '"steps" is required: a list of send, http, job, expect, expectEvent and expectNone steps'
         : `must be a list of steps, got ${describe(top.steps)}`,
     );
   } else if (top.steps.length === 0) {
-    c.fail('steps', 'must have at least one step');
+    checker.fail('steps', 'must have at least one step');
   } else if (top.steps.length > MAX_FLOW_STEPS) {
-    c.fail('steps', `has ${top.steps.length} steps; at most ${MAX_FLOW_STEPS} are allowed`);
+    checker.fail('steps', `has ${top.steps.length} steps; at most ${MAX_FLOW_STEPS} are allowed`);
   } else {
     top.steps.forEach((raw, i) => {
-      const step = checkStep(c, raw, i, { defaultTimeout, defaultFrom });
+      const step = checkStep(checker, raw, i, { defaultTimeout, defaultFrom });
       if (step) steps.push(step);
     });
   }
@@ -512,13 +514,13 @@ function checkFlow(c: Checker, value: unknown, file: string): FlowSpec | null {
     sinkRules,
     sinkRulesData: top.sink ?? null,
     steps,
-    templates: c.templates,
+    templates: checker.templates,
     needsCluster: steps.some((s) => s.action.kind === 'job'),
   };
 }
 
 /** The `sink:` section is the sink's rules file: validate it with the sink's own parser, positioned in this file. */
-function checkSinkRules(c: Checker, sink: unknown): void {
+function checkSinkRules(checker: Checker, sink: unknown): void {
   let rendered: string;
   try {
     rendered = toYaml(renderDeep(sink, PLACEHOLDER_VARS));
@@ -533,36 +535,36 @@ function checkSinkRules(c: Checker, sink: unknown): void {
     const problem = err.message
       .replace(/^[^:]*(:\d+)?: /, '')
       .replace(field ? `${field} ` : '', '');
-    c.fail(field ? `sink.${field}` : 'sink', problem);
+    checker.fail(field ? `sink.${field}` : 'sink', problem);
   }
 }
 
-function checkTemplatesDeep(c: Checker, value: unknown, path: string): void {
-  if (typeof value === 'string') c.template(value, path);
+function checkTemplatesDeep(checker: Checker, value: unknown, path: string): void {
+  if (typeof value === 'string') checker.template(value, path);
   else if (Array.isArray(value))
-    value.forEach((v, i) => checkTemplatesDeep(c, v, childPath(path, i)));
+    value.forEach((v, i) => checkTemplatesDeep(checker, v, childPath(path, i)));
   else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) checkTemplatesDeep(c, v, childPath(path, k));
+    for (const [k, v] of Object.entries(value)) checkTemplatesDeep(checker, v, childPath(path, k));
   }
 }
 
 function checkStep(
-  c: Checker,
+  checker: Checker,
   raw: unknown,
   i: number,
   defaults: { defaultTimeout: number | null; defaultFrom: string },
 ): FlowStep | null {
   const path = childPath('steps', i);
-  const o = c.obj(
+  const fields = checker.obj(
     raw,
     path,
     FLOW_FIELDS.step,
     `a step mapping with one of ${STEP_KINDS.join(', ')}`,
   );
-  if (!o) return null;
-  const kinds = STEP_KINDS.filter((k) => o[k] !== undefined);
+  if (!fields) return null;
+  const kinds = STEP_KINDS.filter((k) => fields[k] !== undefined);
   if (kinds.length !== 1) {
-    c.fail(
+    checker.fail(
       kinds.length > 1 ? childPath(path, kinds[1]) : path,
       kinds.length === 0
         ? `a step needs exactly one action: ${STEP_KINDS.join(', ')}`
@@ -573,103 +575,109 @@ function checkStep(
   }
   const kind = kinds[0];
   const ap = childPath(path, kind);
-  const name = c.str(o, 'name', path, { template: false });
+  const name = checker.str(fields, 'name', path, { template: false });
   const fallback =
     kind === 'expectNone'
       ? DEFAULT_TIMEOUTS_MS.expectNone
       : (defaults.defaultTimeout ?? DEFAULT_TIMEOUTS_MS[kind]);
-  const timeoutMs = c.duration(o, 'timeout', path, fallback);
+  const timeoutMs = checker.duration(fields, 'timeout', path, fallback);
   let action: StepAction | null = null;
-  const body = o[kind];
+  const body = fields[kind];
   switch (kind) {
     case 'send':
-      action = checkSend(c, body, ap, defaults.defaultFrom);
+      action = checkSend(checker, body, ap, defaults.defaultFrom);
       break;
     case 'http':
-      action = checkHttp(c, body, ap);
+      action = checkHttp(checker, body, ap);
       break;
     case 'job':
-      action = checkJob(c, body, ap);
+      action = checkJob(checker, body, ap);
       break;
     case 'expect': {
-      const e = c.obj(body, ap, FLOW_FIELDS.expect);
+      const e = checker.obj(body, ap, FLOW_FIELDS.expect);
       if (e)
         action = {
           kind: 'expect',
-          criteria: checkCriteria(c, e, ap),
-          count: c.int(e, 'count', ap, 1, MAX_SEND_COUNT, 1),
+          criteria: checkCriteria(checker, e, ap),
+          count: checker.int(e, 'count', ap, 1, MAX_SEND_COUNT, 1),
         };
       break;
     }
     case 'expectNone': {
-      const e = c.obj(body, ap, FLOW_FIELDS.criteria);
-      if (e) action = { kind: 'expectNone', criteria: checkCriteria(c, e, ap) };
+      const e = checker.obj(body, ap, FLOW_FIELDS.criteria);
+      if (e) action = { kind: 'expectNone', criteria: checkCriteria(checker, e, ap) };
       break;
     }
     case 'expectEvent':
-      action = checkExpectEvent(c, body, ap);
+      action = checkExpectEvent(checker, body, ap);
       break;
   }
   if (!action) return null;
-  return { index: i, name: name ?? defaultStepName(action), timeoutMs, action, ref: c.ref(path) };
+  return {
+    index: i,
+    name: name ?? defaultStepName(action),
+    timeoutMs,
+    action,
+    ref: checker.ref(path),
+  };
 }
 
 function checkSend(
-  c: Checker,
+  checker: Checker,
   body: unknown,
   path: string,
   defaultFrom: string,
 ): StepAction | null {
-  const o = c.obj(body, path, FLOW_FIELDS.send);
-  if (!o) return null;
-  const to = c.strList(o, 'to', path, { required: true });
-  const text = c.str(o, 'text', path);
-  const html = c.str(o, 'html', path);
+  const fields = checker.obj(body, path, FLOW_FIELDS.send);
+  if (!fields) return null;
+  const to = checker.strList(fields, 'to', path, { required: true });
+  const text = checker.str(fields, 'text', path);
+  const html = checker.str(fields, 'html', path);
   const attachments: Array<{ filename: string; content: string; contentType: string | null }> = [];
-  if (o.attachments !== undefined) {
+  if (fields.attachments !== undefined) {
     const ap = childPath(path, 'attachments');
-    if (!Array.isArray(o.attachments))
-      c.fail(
+    if (!Array.isArray(fields.attachments))
+      checker.fail(
         ap,
-        `must be a list of {filename, content, contentType}, got ${describe(o.attachments)}`,
+        `must be a list of {filename, content, contentType}, got ${describe(fields.attachments)}`,
       );
     else {
-      o.attachments.forEach((a, i) => {
+      fields.attachments.forEach((a, i) => {
         const ip = childPath(ap, i);
-        const ao = c.obj(a, ip, FLOW_FIELDS.sendAttachment);
+        const ao = checker.obj(a, ip, FLOW_FIELDS.sendAttachment);
         if (!ao) return;
         attachments.push({
-          filename: c.str(ao, 'filename', ip, { required: true }) ?? '',
-          content: c.str(ao, 'content', ip, { def: '' }) ?? '',
-          contentType: c.str(ao, 'contentType', ip),
+          filename: checker.str(ao, 'filename', ip, { required: true }) ?? '',
+          content: checker.str(ao, 'content', ip, { def: '' }) ?? '',
+          contentType: checker.str(ao, 'contentType', ip),
         });
       });
     }
   }
   let rate: number | null = null;
-  if (o.rate !== undefined && o.rate !== null) {
-    rate = parseRate(o.rate);
+  if (fields.rate !== undefined && fields.rate !== null) {
+    rate = parseRate(fields.rate);
     if (rate === null)
-      c.fail(
+      checker.fail(
         childPath(path, 'rate'),
-        `must be messages per second (a number) or "N/s", "N/m", got ${describe(o.rate)}`,
+        `must be messages per second (a number) or "N/s", "N/m", got ${describe(fields.rate)}`,
       );
   }
   return {
     kind: 'send',
     to,
-    cc: c.strList(o, 'cc', path),
-    bcc: c.strList(o, 'bcc', path),
-    from: c.str(o, 'from', path) ?? defaultFrom,
-    subject: c.str(o, 'subject', path) ?? 'Validation Email',
+    cc: checker.strList(fields, 'cc', path),
+    bcc: checker.strList(fields, 'bcc', path),
+    from: checker.str(fields, 'from', path) ?? defaultFrom,
+    subject: checker.str(fields, 'subject', path) ?? 'Validation Email',
     text: text === null && html === null ? 'Test email for validation' : text,
     html,
-    headers: c.strMap(o, 'headers', path),
+    headers: checker.strMap(fields, 'headers', path),
     attachments,
-    count: c.int(o, 'count', path, 1, MAX_SEND_COUNT, 1),
+    count: checker.int(fields, 'count', path, 1, MAX_SEND_COUNT, 1),
     rate,
-    retries: c.int(o, 'retries', path, 0, MAX_SEND_RETRIES, 0),
-    retryDelayMs: c.duration(o, 'retryDelay', path, 0),
+    retries: checker.int(fields, 'retries', path, 0, MAX_SEND_RETRIES, 0),
+    retryDelayMs: checker.duration(fields, 'retryDelay', path, 0),
   };
 }
 
@@ -681,103 +689,113 @@ function parseRate(v: unknown): number | null {
   return Number(m[1]) / { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
 }
 
-function checkHttp(c: Checker, body: unknown, path: string): StepAction | null {
-  const o = c.obj(body, path, FLOW_FIELDS.http);
-  if (!o) return null;
-  const url = c.str(o, 'url', path, { required: true });
+function checkHttp(checker: Checker, body: unknown, path: string): StepAction | null {
+  const fields = checker.obj(body, path, FLOW_FIELDS.http);
+  if (!fields) return null;
+  const url = checker.str(fields, 'url', path, { required: true });
   // A URL that starts with a template ({{env.APP_URL}}/...) is only known at run time.
   if (url !== null && !url.trimStart().startsWith('{{')) {
     try {
       const u = new URL(renderTemplate(url, PLACEHOLDER_VARS));
       if (u.protocol !== 'http:' && u.protocol !== 'https:')
-        c.fail(childPath(path, 'url'), `must be an http or https URL, got ${u.protocol}`);
+        checker.fail(childPath(path, 'url'), `must be an http or https URL, got ${u.protocol}`);
     } catch (err) {
       if (!(err instanceof TemplateError))
-        c.fail(childPath(path, 'url'), `is not a valid URL: ${describe(url)}`);
+        checker.fail(childPath(path, 'url'), `is not a valid URL: ${describe(url)}`);
     }
   }
-  if (o.json !== undefined && o.body !== undefined)
-    c.fail(childPath(path, 'body'), 'give either json or body, not both', true);
-  if (o.json !== undefined) checkTemplatesDeep(c, o.json, childPath(path, 'json'));
-  const method = typeof o.method === 'string' ? o.method.toUpperCase() : null;
+  if (fields.json !== undefined && fields.body !== undefined)
+    checker.fail(childPath(path, 'body'), 'give either json or body, not both', true);
+  if (fields.json !== undefined) checkTemplatesDeep(checker, fields.json, childPath(path, 'json'));
+  const method = typeof fields.method === 'string' ? fields.method.toUpperCase() : null;
   if (
-    o.method !== undefined &&
+    fields.method !== undefined &&
     (method === null || !(HTTP_METHODS as readonly string[]).includes(method))
   ) {
-    c.fail(
+    checker.fail(
       childPath(path, 'method'),
-      `must be one of ${HTTP_METHODS.join(', ')}, got ${describe(o.method)}`,
+      `must be one of ${HTTP_METHODS.join(', ')}, got ${describe(fields.method)}`,
     );
   }
-  const hasBody = o.json !== undefined || o.body !== undefined;
+  const hasBody = fields.json !== undefined || fields.body !== undefined;
   return {
     kind: 'http',
     method: method ?? (hasBody ? 'POST' : 'GET'),
     url: url ?? '',
-    headers: c.strMap(o, 'headers', path),
-    json: o.json ?? null,
-    body: c.str(o, 'body', path),
+    headers: checker.strMap(fields, 'headers', path),
+    json: fields.json ?? null,
+    body: checker.str(fields, 'body', path),
     status:
-      o.status === undefined ? ['2xx'] : (c.status(o.status, childPath(path, 'status')) ?? ['2xx']),
-    responseBody: c.matcher(o, 'responseBody', path),
+      fields.status === undefined
+        ? ['2xx']
+        : (checker.status(fields.status, childPath(path, 'status')) ?? ['2xx']),
+    responseBody: checker.matcher(fields, 'responseBody', path),
   };
 }
 
-function checkJob(c: Checker, body: unknown, path: string): StepAction | null {
-  const o = c.obj(body, path, FLOW_FIELDS.job);
-  if (!o) return null;
+function checkJob(checker: Checker, body: unknown, path: string): StepAction | null {
+  const fields = checker.obj(body, path, FLOW_FIELDS.job);
+  if (!fields) return null;
   return {
     kind: 'job',
-    image: c.str(o, 'image', path, { required: true }) ?? '',
-    command: c.strList(o, 'command', path),
-    args: c.strList(o, 'args', path),
-    env: c.strMap(o, 'env', path),
+    image: checker.str(fields, 'image', path, { required: true }) ?? '',
+    command: checker.strList(fields, 'command', path),
+    args: checker.strList(fields, 'args', path),
+    env: checker.strMap(fields, 'env', path),
     // 0 is root, which restricted Pod Security refuses (runAsUser=0): not accepted here either.
-    runAsUser: o.runAsUser === undefined ? null : c.int(o, 'runAsUser', path, 1, MAX_JOB_UID, 1),
+    runAsUser:
+      fields.runAsUser === undefined
+        ? null
+        : checker.int(fields, 'runAsUser', path, 1, MAX_JOB_UID, 1),
   };
 }
 
-function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
+function checkCriteria(checker: Checker, fields: Obj, path: string): MessageCriteria {
   const headers: HeaderMatcherSpec[] = [];
-  if (o.headers !== undefined) {
+  if (fields.headers !== undefined) {
     const hp = childPath(path, 'headers');
-    if (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers)) {
-      c.fail(
+    if (
+      fields.headers === null ||
+      typeof fields.headers !== 'object' ||
+      Array.isArray(fields.headers)
+    ) {
+      checker.fail(
         hp,
-        `must map header names to a matcher (or true for "present"), got ${describe(o.headers)}`,
+        `must map header names to a matcher (or true for "present"), got ${describe(fields.headers)}`,
       );
     } else {
-      for (const [name, v] of Object.entries(o.headers as Obj)) {
+      for (const [name, v] of Object.entries(fields.headers as Obj)) {
         const ip = childPath(hp, name);
         if (v === true) headers.push({ name, value: null });
         else {
-          const m = c.matcherValue(v, ip);
+          const m = checker.matcherValue(v, ip);
           if (m !== null) headers.push({ name, value: m });
         }
       }
     }
   }
   const links: LinkMatcherSpec[] = [];
-  for (const [item, ip] of listOf(o.link, childPath(path, 'link'))) {
+  for (const [item, ip] of listOf(fields.link, childPath(path, 'link'))) {
     if (typeof item === 'string') {
-      const m = c.matcherValue(item, ip);
+      const m = checker.matcherValue(item, ip);
       if (m !== null) links.push({ url: m, status: null });
       continue;
     }
-    const lo = c.obj(item, ip, FLOW_FIELDS.link, 'a URL matcher or {url, status}');
+    const lo = checker.obj(item, ip, FLOW_FIELDS.link, 'a URL matcher or {url, status}');
     if (!lo) continue;
-    const url = lo.url === undefined ? '/./' : c.matcher(lo, 'url', ip);
-    const status = lo.status === undefined ? null : c.status(lo.status, childPath(ip, 'status'));
+    const url = lo.url === undefined ? '/./' : checker.matcher(lo, 'url', ip);
+    const status =
+      lo.status === undefined ? null : checker.status(lo.status, childPath(ip, 'status'));
     if (url !== null) links.push({ url, status });
   }
   const attachments: AttachmentMatcherSpec[] = [];
-  for (const [item, ip] of listOf(o.attachment, childPath(path, 'attachment'))) {
+  for (const [item, ip] of listOf(fields.attachment, childPath(path, 'attachment'))) {
     if (typeof item === 'string') {
-      const m = c.matcherValue(item, ip);
+      const m = checker.matcherValue(item, ip);
       if (m !== null) attachments.push({ filename: m, contentType: null });
       continue;
     }
-    const ao = c.obj(
+    const ao = checker.obj(
       item,
       ip,
       FLOW_FIELDS.attachment,
@@ -785,26 +803,26 @@ function checkCriteria(c: Checker, o: Obj, path: string): MessageCriteria {
     );
     if (!ao) continue;
     attachments.push({
-      filename: c.matcher(ao, 'filename', ip),
-      contentType: c.matcher(ao, 'contentType', ip),
+      filename: checker.matcher(ao, 'filename', ip),
+      contentType: checker.matcher(ao, 'contentType', ip),
     });
   }
   let listUnsubscribe = null as MessageCriteria['listUnsubscribe'];
-  if (o.listUnsubscribe === true) listUnsubscribe = 'present';
-  else if (o.listUnsubscribe === false) listUnsubscribe = 'absent';
-  else listUnsubscribe = c.oneOf(o, 'listUnsubscribe', path, LIST_UNSUBSCRIBE_STATES);
+  if (fields.listUnsubscribe === true) listUnsubscribe = 'present';
+  else if (fields.listUnsubscribe === false) listUnsubscribe = 'absent';
+  else listUnsubscribe = checker.oneOf(fields, 'listUnsubscribe', path, LIST_UNSUBSCRIBE_STATES);
   const criteria: MessageCriteria = {
-    to: c.matcher(o, 'to', path),
-    from: c.matcher(o, 'from', path),
-    subject: c.matcher(o, 'subject', path),
-    text: c.matcher(o, 'text', path),
-    html: c.matcher(o, 'html', path),
+    to: checker.matcher(fields, 'to', path),
+    from: checker.matcher(fields, 'from', path),
+    subject: checker.matcher(fields, 'subject', path),
+    text: checker.matcher(fields, 'text', path),
+    html: checker.matcher(fields, 'html', path),
     headers,
     links,
     attachments,
-    dkim: c.oneOf(o, 'dkim', path, DKIM_VERDICTS),
+    dkim: checker.oneOf(fields, 'dkim', path, DKIM_VERDICTS),
     listUnsubscribe,
-    maxSpamScore: c.num(o, 'maxSpamScore', path, 0, MAX_SPAM_SCORE),
+    maxSpamScore: checker.num(fields, 'maxSpamScore', path, 0, MAX_SPAM_SCORE),
   };
   return criteria;
 }
@@ -815,29 +833,29 @@ function listOf(v: unknown, path: string): Array<[unknown, string]> {
   return [[v, path]];
 }
 
-function checkExpectEvent(c: Checker, body: unknown, path: string): StepAction | null {
-  const o = c.obj(body, path, FLOW_FIELDS.expectEvent);
-  if (!o) return null;
-  const type = c.oneOf(o, 'type', path, EVENT_TYPES, { required: true });
+function checkExpectEvent(checker: Checker, body: unknown, path: string): StepAction | null {
+  const fields = checker.obj(body, path, FLOW_FIELDS.expectEvent);
+  if (!fields) return null;
+  const type = checker.oneOf(fields, 'type', path, EVENT_TYPES, { required: true });
   let code: number | string | null = null;
-  if (o.code !== undefined && o.code !== null) {
-    const v = o.code;
+  if (fields.code !== undefined && fields.code !== null) {
+    const v = fields.code;
     if (typeof v === 'number' && Number.isInteger(v) && v >= 200 && v <= 599) code = v;
     else if (typeof v === 'string' && /^[245]\.\d{1,3}\.\d{1,3}$/.test(v)) code = v;
     else if (typeof v === 'string' && /^[245]\d\d$/.test(v)) code = Number(v);
     else
-      c.fail(
+      checker.fail(
         childPath(path, 'code'),
         `must be an SMTP reply code such as 550 or an enhanced status code such as "5.1.1", got ${describe(v)}`,
       );
   }
   if (type !== 'webhook') {
     for (const k of ['url', 'format', 'status']) {
-      if (o[k] !== undefined)
-        c.fail(childPath(path, k), `"${k}" applies only to type: webhook`, true);
+      if (fields[k] !== undefined)
+        checker.fail(childPath(path, k), `"${k}" applies only to type: webhook`, true);
     }
-  } else if (o.code !== undefined) {
-    c.fail(
+  } else if (fields.code !== undefined) {
+    checker.fail(
       childPath(path, 'code'),
       'webhook events have a "status" (the application\'s HTTP response), not an SMTP "code"',
       true,
@@ -846,13 +864,14 @@ function checkExpectEvent(c: Checker, body: unknown, path: string): StepAction |
   return {
     kind: 'expectEvent',
     type: type ?? 'rejected',
-    to: c.matcher(o, 'to', path),
-    from: c.matcher(o, 'from', path),
+    to: checker.matcher(fields, 'to', path),
+    from: checker.matcher(fields, 'from', path),
     code,
-    url: c.matcher(o, 'url', path),
-    format: c.str(o, 'format', path, { template: false }),
-    status: o.status === undefined ? null : c.status(o.status, childPath(path, 'status')),
-    count: c.int(o, 'count', path, 1, MAX_SEND_COUNT, 1),
+    url: checker.matcher(fields, 'url', path),
+    format: checker.str(fields, 'format', path, { template: false }),
+    status:
+      fields.status === undefined ? null : checker.status(fields.status, childPath(path, 'status')),
+    count: checker.int(fields, 'count', path, 1, MAX_SEND_COUNT, 1),
   };
 }
 
@@ -865,19 +884,22 @@ function defaultStepName(action: StepAction): string {
     case 'job':
       return `job ${action.image}`;
     case 'expect': {
-      const c = action.criteria;
+      const checker = action.criteria;
       const what = [
-        c.to && `to ${c.to}`,
-        c.subject && `subject ${c.subject}`,
-        c.from && `from ${c.from}`,
+        checker.to && `to ${checker.to}`,
+        checker.subject && `subject ${checker.subject}`,
+        checker.from && `from ${checker.from}`,
       ]
         .filter(Boolean)
         .join(', ');
       return `expect ${action.count > 1 ? `${action.count} messages` : 'a message'}${what ? ` ${what}` : ''}`;
     }
     case 'expectNone': {
-      const c = action.criteria;
-      const what = [c.to && `to ${c.to}`, c.subject && `subject ${c.subject}`]
+      const checker = action.criteria;
+      const what = [
+        checker.to && `to ${checker.to}`,
+        checker.subject && `subject ${checker.subject}`,
+      ]
         .filter(Boolean)
         .join(', ');
       return `expect no message${what ? ` ${what}` : ''}`;

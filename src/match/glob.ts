@@ -5,7 +5,7 @@
  * start, the last at the end, and each one between at its leftmost place
  * after the previous one (leftmost is always safe for a `*`-separated
  * segment). Cost: at most input length × pattern length comparisons, where
- * the regex translation took 14 s for `*a*a*a*a*a*a*a*a*a*a*a*a*b` (issue 10).
+ * the regex translation took 14 s for `*a*a*a*a*a*a*a*a*a*a*a*a*b`.
  */
 
 export interface GlobMatcher {

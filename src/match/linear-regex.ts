@@ -3,7 +3,7 @@
  * (re2js, a pure-JavaScript port: the sink ships as one JS bundle, so no
  * native addon), whose matching time is linear in the input for a given
  * pattern. V8's backtracking engine took 4.8 s on 30 characters for
- * `/^(a+)+$/` and blocked the sink's event loop (issue 10, item 2).
+ * `/^(a+)+$/` and blocked the sink's event loop.
  *
  * The syntax is JavaScript's as far as RE2 can run it (re2js translates
  * `(?<name>…)`, `\u…`, `\cX`); what needs backtracking (backreferences,

@@ -31,7 +31,7 @@ import { createLists } from '../../src/address/lists.ts';
 import { createOfflineContext } from '../../src/check/pipeline.ts';
 import { runCheck, type InputBatch } from '../../src/check/engine.ts';
 import { TokenBucket } from '../../src/limits/token-bucket.ts';
-import { systemClock } from '../../plugin/lib/system-clock.ts';
+import { systemClock } from '../../src/system-clock.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const QUICK = process.env.BENCH_QUICK === '1';

@@ -14,7 +14,7 @@ import { startFakeKube } from '../support/fake-kube/index.ts';
 import { createSink, openClusterSink } from '../../plugin/lib/kube/cluster-sink.ts';
 import { SinkClient } from '../../plugin/lib/sink-client.ts';
 import { connect } from '../../plugin/lib/kube/adapter.ts';
-import { removeSink } from '../../plugin/lib/kube/sinks.ts';
+import { removeSink } from '../../plugin/lib/kube/managed-sinks.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const EVENTS = 10_000;

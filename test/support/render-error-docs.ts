@@ -1,6 +1,6 @@
 /**
  * The errors section of docs/errors.md, rendered from src/errors.ts. The catalog is the
- * source of truth: test/unit/errors.test.ts compares the committed section with this
+ * source of truth: test/unit/src/errors.test.ts compares the committed section with this
  * rendering cell by cell, so a changed exit code, HTTP status or description fails it.
  * To update the docs after changing the catalog: `node test/support/render-error-docs.ts --write`.
  */

@@ -2,7 +2,7 @@
  * The generated manifests and the RBAC table of docs/cluster.md, rendered from
  * their one definition (src/manifests.ts, src/required-access.ts).
  * `npm run generate` (or `node test/support/render-manifests.ts`) rewrites
- * them; test/unit/manifests-sync.test.ts and test/unit/required-access.test.ts
+ * them; test/unit/src/manifests-sync.test.ts and test/unit/src/required-access.test.ts
  * only compare, so running the tests never changes the files they check.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

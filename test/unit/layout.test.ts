@@ -2,12 +2,19 @@
  * The import boundaries the layout promises (CONTRIBUTING.md):
  *  - src/ is pure: no network, files, processes or timers of its own; of Node's
  *    modules it uses only crypto and zlib, and only the listed libraries;
+ *  - src/system-clock.ts (the real clock, shared by the edges) is imported by no file in src/;
  *  - sink/ never imports the plugin; the plugin reaches sink/ only through sink/index.ts;
+ *  - checker/ (the shard program) never imports the plugin; the plugin reaches
+ *    checker/ only through checker/index.ts (the stages and I/O a local check
+ *    shares with the shards);
  *  - src/ imports neither;
- *  - nothing that ships imports from test/.
+ *  - nothing that ships imports from test/;
+ *  - test/unit mirrors the source: a unit test (or its helper) lives at the path of the folder
+ *    it covers, test/unit/<folder>/, where <folder> exists (src/…, sink/…, plugin/…, checker/…,
+ *    test/support/…, manifests/).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -66,6 +73,24 @@ function typeOnly(file: string): Set<string> {
   return new Set([...types].filter((t) => !values.has(t)));
 }
 
+/** The trees a unit test may mirror. */
+const MIRRORED = ['src', 'sink', 'plugin', 'checker', 'test/support', 'manifests'];
+/** Unit tests of the repository as a whole, which no one folder owns. */
+const WHOLE_TREE_TESTS = new Set(['test/unit/layout.test.ts']);
+
+/** Files under test/unit not at a mirrored path: their folder must exist in the source. */
+function misplacedUnitFiles(): string[] {
+  return readdirSync(join(ROOT, 'test/unit'), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(ROOT, join(e.parentPath, e.name)))
+    .filter((f) => !WHOLE_TREE_TESTS.has(f))
+    .filter((f) => {
+      const folder = dirname(relative('test/unit', f));
+      const mirrored = MIRRORED.some((m) => folder === m || folder.startsWith(`${m}/`));
+      return !mirrored || !existsSync(join(ROOT, folder));
+    });
+}
+
 const shipped = ['src', 'sink', 'plugin', 'checker']
   .flatMap(tsFiles)
   .filter((f) => f !== 'plugin/build.ts' && f !== 'plugin/release.ts');
@@ -99,6 +124,17 @@ describe('layout: import boundaries', () => {
     assert.deepEqual(show(bad), []);
   });
 
+  it('src/ never uses the real clock: its code takes a Clock (the edges pass src/system-clock.ts)', () => {
+    assert.deepEqual(
+      show(imports.filter((i) => i.file.startsWith('src/') && i.target === 'src/system-clock.ts')),
+      [],
+    );
+    assert.ok(
+      imports.some((i) => i.target === 'src/system-clock.ts' && i.file.startsWith('sink/')),
+      'sees sink/ -> src/system-clock.ts',
+    );
+  });
+
   it('sink/ never imports the plugin', () => {
     assert.deepEqual(
       show(imports.filter((i) => i.file.startsWith('sink/') && i.target?.startsWith('plugin/'))),
@@ -118,6 +154,43 @@ describe('layout: import boundaries', () => {
       ),
       [],
     );
+  });
+
+  it('checker/ never imports the plugin (shared stages live in src/check, shared I/O in checker/)', () => {
+    assert.ok(
+      imports.some((i) => i.file.startsWith('checker/') && i.target?.startsWith('src/')),
+      'sees checker -> src',
+    );
+    assert.deepEqual(
+      show(imports.filter((i) => i.file.startsWith('checker/') && i.target?.startsWith('plugin/'))),
+      [],
+    );
+  });
+
+  it('the plugin reaches checker/ only through checker/index.ts', () => {
+    assert.ok(
+      imports.some((i) => i.target === 'checker/index.ts' && i.file.startsWith('plugin/')),
+      'sees plugin -> checker/index.ts',
+    );
+    assert.deepEqual(
+      show(
+        imports.filter(
+          (i) =>
+            i.file.startsWith('plugin/') &&
+            i.target?.startsWith('checker/') &&
+            i.target !== 'checker/index.ts',
+        ),
+      ),
+      [],
+    );
+  });
+
+  it('test/unit mirrors the source: each file sits under the folder it covers (test/unit/src/flow/… for src/flow/…)', () => {
+    assert.ok(
+      existsSync(join(ROOT, 'test/unit/src/flow/parse.test.ts')),
+      'finds the mirrored tests it checks',
+    );
+    assert.deepEqual(misplacedUnitFiles(), []);
   });
 
   it('nothing that ships imports from test/', () => {

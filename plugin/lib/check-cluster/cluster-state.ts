@@ -5,18 +5,10 @@
  * everything while no CLI was attached continues from the input file). One
  * small JSON document, replaced atomically (write, fsync, rename).
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { evError } from '../../../src/errors.ts';
 import type { ClusterCheckpoint, RunMeta } from '../../../src/check-cluster/protocol.ts';
+import { replaceFile } from '../check/replace-file.ts';
 
 export const CLUSTER_STATE_KIND = 'kubectl-email-validate/check-cluster-state';
 export const CLUSTER_STATE_VERSION = 1;
@@ -54,16 +46,8 @@ export function loadClusterState(path: string): ClusterState | null {
 }
 
 export function saveClusterState(path: string, s: Omit<ClusterState, 'kind' | 'version'>): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(
-      fd,
-      `${JSON.stringify({ kind: CLUSTER_STATE_KIND, version: CLUSTER_STATE_VERSION, ...s })}\n`,
-    );
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  replaceFile(
+    path,
+    `${JSON.stringify({ kind: CLUSTER_STATE_KIND, version: CLUSTER_STATE_VERSION, ...s })}\n`,
+  );
 }

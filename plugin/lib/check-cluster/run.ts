@@ -51,10 +51,10 @@ import {
   type CleanupRegistry,
 } from '../kube/ephemeral-namespace.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
-import { stageOptionsOf, validateProbeIdentity } from '../check/stages.ts';
+import { stageOptionsOf, validateProbeIdentity } from '../../../checker/index.ts';
+import { rateBurst } from '../../../src/check/limit-options.ts';
 import {
   optionsKey,
-  rateBurst,
   readProviderFile,
   type CheckIo,
   type CheckOptions,

@@ -172,25 +172,25 @@ function cutTo(s: string, n: number | null): string {
 }
 
 /** Builds the writer the engine calls. */
-export function createResultWriter(o: ResultWriterOptions): ResultWriter & { close(): void } {
+export function createResultWriter(options: ResultWriterOptions): ResultWriter & { close(): void } {
   let buf = '';
-  const cols = tableColumns(o.wide ? null : o.width);
+  const cols = tableColumns(options.wide ? null : options.width);
   const addressCell = (a: string): string =>
-    o.wide && a.length >= cols.address ? `${a} ` : pad(a, cols.address);
-  if (o.header) {
-    if (o.format === 'csv') buf += `${CSV_COLUMNS.join(',')}\n`;
-    else if (o.format === 'table')
+    options.wide && a.length >= cols.address ? `${a} ` : pad(a, cols.address);
+  if (options.header) {
+    if (options.format === 'csv') buf += `${CSV_COLUMNS.join(',')}\n`;
+    else if (options.format === 'table')
       buf += `${pad('VERDICT', 8)} ${pad('ADDRESS', cols.address)} REASONS\n`;
   }
   const paint = (v: string): string => {
-    if (!o.color) return pad(v, 8);
+    if (!options.color) return pad(v, 8);
     const code = v === 'valid' ? 32 : v === 'invalid' ? 31 : v === 'risky' ? 33 : 90;
     return `\u001b[${code}m${pad(v, 8)}\u001b[0m`;
   };
   const line =
-    o.format === 'jsonl'
+    options.format === 'jsonl'
       ? resultToJsonLine
-      : o.format === 'csv'
+      : options.format === 'csv'
         ? (r: CheckResult): string => `${csvRow(r)}\n`
         : (r: CheckResult): string => {
             const extra = r.checks.lists?.suggestion
@@ -201,7 +201,7 @@ export function createResultWriter(o: ResultWriterOptions): ResultWriter & { clo
           };
   const out = (): void => {
     if (buf.length > 0) {
-      o.sink.write(buf);
+      options.sink.write(buf);
       buf = '';
     }
   };
@@ -212,12 +212,12 @@ export function createResultWriter(o: ResultWriterOptions): ResultWriter & { clo
     },
     flush(): Promise<number> {
       out();
-      if (o.durable) o.sink.sync();
-      return Promise.resolve(o.sink.bytes);
+      if (options.durable) options.sink.sync();
+      return Promise.resolve(options.sink.bytes);
     },
     close(): void {
       out();
-      o.sink.close();
+      options.sink.close();
     },
   };
 }

@@ -26,7 +26,12 @@ import { createResultWriter, fdSink, type CheckFormat } from './output.ts';
 import { StateJournal, fingerprintInputs, loadState } from './state-file.ts';
 import { acquireRunLock } from './run-lock.ts';
 import { FailureWatch } from '../../../src/check/failure-watch.ts';
-import { buildNetworkStages, validateProbeIdentity } from './stages.ts';
+import {
+  buildNetworkStages,
+  loadHttpClient,
+  validateProbeIdentity,
+} from '../../../checker/index.ts';
+import { mailProviderOverrides, rateBurst } from '../../../src/check/limit-options.ts';
 import { startProgress } from './progress.ts';
 import { codeOrMessage, errorCode, errorMessage } from '../../../src/guards.ts';
 
@@ -95,76 +100,77 @@ export interface CheckSummary {
   quiet?: boolean;
 }
 
-export function rateBurst(rate: number, burst?: number): number {
-  return burst ?? Math.max(1, Math.ceil(rate / 10));
-}
-
-export function optionsKey(o: CheckOptions): string {
+export function optionsKey(options: CheckOptions): string {
   return JSON.stringify([
-    o.offline,
-    o.smtpProbe,
-    o.provider ?? null,
-    o.helo ?? null,
-    o.mailFrom,
-    o.smtpPort,
+    options.offline,
+    options.smtpProbe,
+    options.provider ?? null,
+    options.helo ?? null,
+    options.mailFrom,
+    options.smtpPort,
   ]);
 }
 
-export async function runCheckCommand(o: CheckOptions, io: CheckIo): Promise<CheckSummary> {
+export async function runCheckCommand(options: CheckOptions, io: CheckIo): Promise<CheckSummary> {
   const started = io.clock.now();
-  if (o.state && (o.paths.includes('-') || o.paths.length === 0))
+  if (options.state && (options.paths.includes('-') || options.paths.length === 0))
     throw evError(
       'EV_ERR_CONFLICTING_OPTIONS',
       '--state needs input files: standard input cannot be re-read on resume',
       { hint: 'save the list to a file and pass its path' },
     );
-  if (o.state && !o.out)
+  if (options.state && !options.out)
     throw evError(
       'EV_ERR_CONFLICTING_OPTIONS',
       '--state needs --out FILE: results must go to a file that a resumed run can continue',
       { hint: 'add --out results.jsonl' },
     );
-  if (o.state && o.format === 'table')
+  if (options.state && options.format === 'table')
     throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state cannot resume a table', {
       hint: 'use -o jsonl or -o csv with --state',
     });
-  if (o.offline && (o.smtpProbe || o.provider))
+  if (options.offline && (options.smtpProbe || options.provider))
     throw evError(
       'EV_ERR_CONFLICTING_OPTIONS',
       '--offline cannot be combined with --smtp-probe or --provider',
       { hint: 'drop --offline to run network checks' },
     );
-  const paths = o.paths.length === 0 ? ['-'] : o.paths;
+  const paths = options.paths.length === 0 ? ['-'] : options.paths;
   for (const p of paths)
     if (p !== '-' && !existsSync(p))
       throw evError('EV_ERR_INPUT_INVALID', `cannot read ${p}: no such file`, {
         hint: 'check the path',
       });
-  if (o.out && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.out!)))
+  if (options.out && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(options.out!)))
     throw evError('EV_ERR_CONFLICTING_OPTIONS', '--out would overwrite an input file', {
       hint: 'write results to another file',
     });
-  if (o.state && paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(o.state!)))
+  if (
+    options.state &&
+    paths.some((p) => p !== '-' && resolvePath(p) === resolvePath(options.state!))
+  )
     throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state would overwrite an input file', {
       hint: 'keep the state in a file of its own, e.g. list.state',
     });
-  if (o.state && o.out && resolvePath(o.state) === resolvePath(o.out))
+  if (options.state && options.out && resolvePath(options.state) === resolvePath(options.out))
     throw evError('EV_ERR_CONFLICTING_OPTIONS', '--state and --out name the same file', {
       hint: 'use two files, e.g. --out results.jsonl --state results.state',
     });
 
   // ---- one run per state/output file: a second run is refused, naming the first
   const lock =
-    o.out || o.state ? acquireRunLock([o.state, o.out].filter((p): p is string => !!p)) : null;
+    options.out || options.state
+      ? acquireRunLock([options.state, options.out].filter((p): p is string => !!p))
+      : null;
   try {
-    return await runLocked(o, io, paths, started);
+    return await runLocked(options, io, paths, started);
   } finally {
     lock?.release();
   }
 }
 
 async function runLocked(
-  o: CheckOptions,
+  options: CheckOptions,
   io: CheckIo,
   paths: string[],
   started: number,
@@ -173,38 +179,38 @@ async function runLocked(
   let resume = null;
   let journal: StateJournal | null = null;
   let keepBytes = 0;
-  if (o.state) {
+  if (options.state) {
     const fp: StateFingerprint = {
       inputs: await fingerprintInputs(paths),
-      output: resolvePath(o.out!),
-      format: o.format,
-      column: o.column,
-      options: optionsKey(o),
+      output: resolvePath(options.out!),
+      format: options.format,
+      column: options.column,
+      options: optionsKey(options),
     };
-    const old = loadState(o.state);
+    const old = loadState(options.state);
     if (old) {
       const diff = fingerprintDiff(old.fingerprint, fp);
       if (diff.length > 0)
         throw evError(
           'EV_ERR_STATE_INVALID',
-          `state file ${o.state} belongs to a different run (${diff.join(', ')} changed)`,
+          `state file ${options.state} belongs to a different run (${diff.join(', ')} changed)`,
           {
             hint: 'use the same inputs and options to resume, or delete the state file to start over',
           },
         );
       resume = old.resume;
       keepBytes = resume?.checkpoint.outputBytes ?? 0;
-      const have = existsSync(o.out!) ? statSync(o.out!).size : 0;
+      const have = existsSync(options.out!) ? statSync(options.out!).size : 0;
       if (have < keepBytes)
         throw evError(
           'EV_ERR_STATE_INVALID',
-          `${o.out} is shorter (${have} bytes) than the state file says (${keepBytes})`,
+          `${options.out} is shorter (${have} bytes) than the state file says (${keepBytes})`,
           {
             hint: 'the output was changed since the last run; delete the state file to start over',
           },
         );
     }
-    journal = StateJournal.open(o.state, fp, resume);
+    journal = StateJournal.open(options.state, fp, resume);
   }
 
   // ---- services
@@ -212,41 +218,41 @@ async function runLocked(
   const lists = createLists();
   const offline = createOfflineContext(lists);
   const closers: Array<() => Promise<void> | void> = [];
-  validateProbeIdentity(o);
+  validateProbeIdentity(options);
   const keyLimit = (c: number, r: number): KeyLimit => ({
     concurrency: c,
     rate: r,
     burst: rateBurst(r),
   });
-  const { stages, resolver, transport } = buildNetworkStages(o, {
+  const { stages, resolver, transport } = buildNetworkStages(options, {
     clock: io.clock,
     random,
     resolver: io.resolver,
     smtpTransport: io.smtpTransport,
     limiters: () => ({
-      domain: new KeyedLimiter(keyLimit(o.domainConcurrency, o.domainRate), io.clock),
+      domain: new KeyedLimiter(keyLimit(options.domainConcurrency, options.domainRate), io.clock),
       provider: new KeyedLimiter(
-        keyLimit(o.mxConcurrency, o.mxRate),
+        keyLimit(options.mxConcurrency, options.mxRate),
         io.clock,
-        mailProviderOverrides(o),
+        mailProviderOverrides(options),
       ),
     }),
   });
-  if (resolver && o.dnsServer)
+  if (resolver && options.dnsServer)
     await precheckDnsServer(
-      o.dnsServer,
+      options.dnsServer,
       resolver,
-      o.dnsTimeoutMs * (o.dnsTries + 1) + 1000,
+      options.dnsTimeoutMs * (options.dnsTries + 1) + 1000,
       io.clock,
       io.signal,
     );
-  if (transport) await precheckPort25(o, transport, stages.dns!, io.signal);
-  if (o.provider) {
-    const config = await loadProviderConfig(o.provider, io.env);
+  if (transport) await precheckPort25(options, transport, stages.dns!, io.signal);
+  if (options.provider) {
+    const config = await loadProviderConfig(options.provider, io.env);
     let http = io.http;
     if (!http) {
       // undici is loaded only when a provider is used (~0.1 s of start-up otherwise).
-      const { poolHttpClient } = await import('./http-client.ts');
+      const { poolHttpClient } = await loadHttpClient();
       const client = poolHttpClient(
         new URL(config.url.replace('{address}', 'x')).origin,
         config.concurrency,
@@ -263,58 +269,62 @@ async function runLocked(
   const dedupe =
     cp && cp.index > 0
       ? await rebuildDedupe(
-          readInputs({ paths, column: o.column, stopFile: cp.file, stopOffset: cp.offset }),
+          readInputs({ paths, column: options.column, stopFile: cp.file, stopOffset: cp.offset }),
         )
       : undefined;
   const source = untilAborted(
     readInputs(
-      { paths, column: o.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 },
+      { paths, column: options.column, startFile: cp?.file ?? 0, startOffset: cp?.offset ?? 0 },
       read,
       io.stdin as never,
     ),
     io.signal,
   );
-  const sink = o.out ? fdSink({ path: o.out, keepBytes }) : fdSink({ fd: io.stdoutFd });
+  const sink = options.out ? fdSink({ path: options.out, keepBytes }) : fdSink({ fd: io.stdoutFd });
   const writer = createResultWriter({
-    format: o.format,
+    format: options.format,
     sink,
-    durable: o.state !== null,
+    durable: options.state !== null,
     header: keepBytes === 0,
-    color: o.color,
-    width: o.tableWidth ?? null,
-    wide: o.wide === true,
+    color: options.color,
+    width: options.tableWidth ?? null,
+    wide: options.wide === true,
   });
   const counts = emptyCounts();
   const totalBytes = paths.includes('-')
     ? null
     : paths.reduce((n, p) => n + statSync(p).size, 0) -
       (cp ? bytesBefore(paths, cp.file, cp.offset) : 0);
-  const stopProgress = o.progress
+  const stopProgress = options.progress
     ? startProgress(io.stderr, counts, read, totalBytes, () => io.clock.now())
     : null;
   try {
     await runCheck(source, writer, {
       offline,
       stages,
-      concurrency: o.concurrency,
+      concurrency: options.concurrency,
       clock: io.clock,
       signal: io.signal,
       stats: counts,
       rate:
-        o.rate === null
+        options.rate === null
           ? undefined
-          : new TokenBucket({ rate: o.rate, burst: rateBurst(o.rate, o.burst), clock: io.clock }),
+          : new TokenBucket({
+              rate: options.rate,
+              burst: rateBurst(options.rate, options.burst),
+              clock: io.clock,
+            }),
       ...(journal ? { journal } : {}),
       ...(resume ? { resume } : {}),
       ...(dedupe ? { dedupe } : {}),
-      checkpointEveryMs: o.checkpointEveryMs,
+      checkpointEveryMs: options.checkpointEveryMs,
       watch: new FailureWatch({
         describe: (stage) =>
           stage === 'dns'
-            ? o.dnsServer
-              ? `DNS server ${o.dnsServer}`
+            ? options.dnsServer
+              ? `DNS server ${options.dnsServer}`
               : 'the system DNS resolver'
-            : `the provider in ${o.provider}`,
+            : `the provider in ${options.provider}`,
       }),
     });
   } finally {
@@ -323,7 +333,7 @@ async function runLocked(
     journal?.close();
     for (const c of closers) await c();
   }
-  const failed = o.failOn.some((v) => counts[v] > 0);
+  const failed = options.failOn.some((v) => counts[v] > 0);
   return {
     counts,
     elapsedMs: io.clock.now() - started,
@@ -337,15 +347,6 @@ function bytesBefore(paths: string[], file: number, offset: number): number {
   let n = offset;
   for (let f = 0; f < file; f++) n += statSync(paths[f]).size;
   return n;
-}
-
-/** Microsoft blocks high-volume probing ("namespace mining"): its default budget is a third of the others'. */
-export function mailProviderOverrides(
-  o: Pick<CheckOptions, 'mxConcurrency' | 'mxRate'>,
-): Map<string, KeyLimit> {
-  const c = Math.max(1, Math.floor(o.mxConcurrency / 3));
-  const r = Math.max(0.1, o.mxRate / 3);
-  return new Map([['microsoft', { concurrency: c, rate: r, burst: rateBurst(r) }]]);
 }
 
 async function loadProviderConfig(
@@ -437,25 +438,25 @@ async function precheckDnsServer(
 }
 
 async function precheckPort25(
-  o: CheckOptions,
+  options: CheckOptions,
   transport: SmtpTransport,
   dns: DnsChecker,
   signal?: AbortSignal,
 ): Promise<void> {
   const targets: Array<{ host: string; address: string; port: number }> = [];
-  if (o.port25Check) {
-    const m = /^(.+?)(?::(\d+))?$/.exec(o.port25Check)!;
+  if (options.port25Check) {
+    const m = /^(.+?)(?::(\d+))?$/.exec(options.port25Check)!;
     targets.push({
       host: m[1],
       address: m[1].replace(/^\[|\]$/g, ''),
-      port: m[2] ? Number(m[2]) : o.smtpPort,
+      port: m[2] ? Number(m[2]) : options.smtpPort,
     });
   } else {
     // Well-known MX hosts that always listen on 25: if none answers, this network blocks outbound SMTP.
     for (const d of ['gmail.com', 'outlook.com', 'yahoo.com']) {
       const r = await dns.lookup(d);
       const mx = r.mx.find((m) => m.addresses.length > 0);
-      if (mx) targets.push({ host: mx.exchange, address: mx.addresses[0], port: o.smtpPort });
+      if (mx) targets.push({ host: mx.exchange, address: mx.addresses[0], port: options.smtpPort });
     }
   }
   const r = await port25Reachable(transport, targets, signal);

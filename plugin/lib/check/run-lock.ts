@@ -107,14 +107,14 @@ function describe(h: LockHolder | null): string {
  * Takes the lock of every path in `files` (e.g. the state file and the
  * output), or throws EV_ERR_STATE_LOCKED and holds none.
  */
-export function acquireRunLock(files: string[], o: RunLockOptions = {}): RunLock {
+export function acquireRunLock(files: string[], options: RunLockOptions = {}): RunLock {
   const me: LockHolder = {
-    pid: o.pid ?? process.pid,
-    host: o.host ?? hostname(),
-    started: (o.now ?? (() => new Date().toISOString()))(),
+    pid: options.pid ?? process.pid,
+    host: options.host ?? hostname(),
+    started: (options.now ?? (() => new Date().toISOString()))(),
     token: randomBytes(8).toString('hex'),
   };
-  const alive = o.alive ?? defaultAlive;
+  const alive = options.alive ?? defaultAlive;
   const held: string[] = [];
   const release = (): void => {
     for (const p of held.splice(0)) {

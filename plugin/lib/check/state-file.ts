@@ -12,13 +12,11 @@ import {
   fsyncSync,
   openSync,
   readFileSync,
-  renameSync,
   statSync,
   writeSync,
   openAsBlob,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname } from 'node:path';
 import { evError } from '../../../src/errors.ts';
 import type { Checkpoint, Journal } from '../../../src/check/engine.ts';
 import type { CheckResult } from '../../../src/check/result.ts';
@@ -32,6 +30,7 @@ import {
   type StateFingerprint,
 } from '../../../src/check/state.ts';
 import { codeOrMessage, errorCode } from '../../../src/guards.ts';
+import { replaceFile } from './replace-file.ts';
 
 /** Journal size that triggers compaction: keeps resume fast and the file small. */
 export const COMPACT_STATE_BYTES = 64 * 1024 * 1024;
@@ -84,19 +83,6 @@ export function loadState(path: string): DecodedState | null {
     });
   }
   return decodeState(text, path);
-}
-
-function fsyncDir(path: string): void {
-  try {
-    const fd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* not every platform can fsync a directory */
-  }
 }
 
 /** The journal the engine writes to. */
@@ -154,17 +140,11 @@ export class StateJournal implements Journal {
   }
 
   private rewrite(): void {
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, 'w');
     this.chain = new StateChain();
     let text = this.chain.seal(this.header);
     if (this.last) text += this.chain.seal(encodeCheckpoint(this.last));
     for (const body of this.pending.values()) text += this.chain.seal(body);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.path);
-    fsyncDir(this.path);
+    replaceFile(this.path, text);
     if (this.fd !== -1) closeSync(this.fd);
     this.fd = openSync(this.path, 'a');
     this.size = Buffer.byteLength(text);

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isEmailValidateError } from '../../../src/errors.ts';
 import { runCheckCommand, type CheckOptions } from './run-check-command.ts';
-import { systemClock } from '../system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import { errorCode, errorMessage, errorStack } from '../../../src/guards.ts';
 
 const ac = new AbortController();

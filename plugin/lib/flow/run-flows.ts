@@ -35,7 +35,7 @@ import type { SinkEvent } from '../../../src/protocol.ts';
 import type { EventsOptions, SinkClient, SinkInfo } from '../sink-client.ts';
 import { createFlowDriver, type FlowMailTransport, type HttpRouter } from './flow-driver.ts';
 import { startMockApp, type MockApp } from './mock-app.ts';
-import { systemClock } from '../system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import { codeOrMessage, errorMessage } from '../../../src/guards.ts';
 
 /** How long the event feed may take to say hello before the sink counts as unreachable. */

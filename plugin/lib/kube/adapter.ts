@@ -56,8 +56,7 @@ type Api<T> = new (config: ReturnType<typeof createConfiguration>) => T;
  * Server-side apply that sends the object exactly as built. client-node's own
  * `patch` runs the object through its typed models first, and a key the model
  * spells differently is dropped on the wire: `V1NetworkPolicyIngressRule`
- * calls `from` `_from`, so `{ from: [...] }` left as an open rule (issue 8,
- * defect 1). Our objects are plain JSON in the API's own spelling, the same
+ * calls `from` `_from`, so `{ from: [...] }` left as an open rule. Our objects are plain JSON in the API's own spelling, the same
  * that `manifests` prints, so they go out verbatim and come back as parsed.
  */
 class WireObjectApi extends KubernetesObjectApi {

@@ -38,7 +38,7 @@ import { checkPermissions } from './permissions.ts';
 import { isPodReady, waitForSinkReady } from './readiness.ts';
 import { retryTransient, transientLabel } from './transient.ts';
 import { ephemeralDeployment } from './ephemeral-namespace.ts';
-import { systemClock } from '../system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import { errorMessage } from '../../../src/guards.ts';
 
 export { readSinkBundle };
@@ -178,7 +178,7 @@ export async function createSink(
     });
   }
   // `up -n NS` again: keep the sink's token, so clients that hold it (a running `tail`) keep working;
-  // a failure of this run must then leave the sink that was there (issue 8, defect 7).
+  // a failure of this run must then leave the sink that was there.
   const previous = createNamespace ? undefined : await client.getDeployment(namespace, SINK_NAME);
   const previousToken = previous
     ? await client

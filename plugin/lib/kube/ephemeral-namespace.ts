@@ -13,7 +13,7 @@ import type { KubeObject } from '../../../src/manifests.ts';
 import type { KubeClient } from './adapter.ts';
 import { isPodReady, podState } from './readiness.ts';
 import { retryTransient, transientLabel } from './transient.ts';
-import { systemClock } from '../system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 
 /** How long the removal (and `down`) waits for a deleted namespace to finish terminating. */
 export const NAMESPACE_GONE_WAIT_MS = 60_000;

@@ -7,7 +7,7 @@
 import { SINK_NAME, SINK_POD_SELECTOR, formatDuration } from '../../../src/cluster-meta.ts';
 import { evError } from '../../../src/errors.ts';
 import { sleep, type Clock } from '../../../src/clock.ts';
-import { systemClock as realClock } from '../system-clock.ts';
+import { systemClock as realClock } from '../../../src/system-clock.ts';
 import type { KubeClient, V1Pod } from './adapter.ts';
 import { retryTransient, transientLabel } from './transient.ts';
 
@@ -111,7 +111,7 @@ export interface RolloutState {
  * DeploymentStatusViewer): the controller must have observed the current
  * generation, every replica must run the new template (updatedReplicas ==
  * replicas, no old ones left) and be available. Without the generation check
- * a re-apply returns at once on the old pod (issue 8, defect 7).
+ * a re-apply returns at once on the old pod.
  */
 export function rolloutState(d: DeploymentLike | undefined): RolloutState {
   if (!d) return { done: false, message: 'waiting for the Deployment to be created' };
@@ -143,7 +143,7 @@ export function rolloutState(d: DeploymentLike | undefined): RolloutState {
 /**
  * Why a Deployment has no pod: `ReplicaFailure` (FailedCreate: Pod Security,
  * quota, an admission webhook) says it; `Available/MinimumReplicasUnavailable`
- * is only the symptom, so it comes last (issue 8, defect 6).
+ * is only the symptom, so it comes last.
  */
 export function deploymentFailure(d: DeploymentLike | undefined): string | undefined {
   const conditions = d?.status?.conditions ?? [];
@@ -164,7 +164,8 @@ export function deploymentFailure(d: DeploymentLike | undefined): string | undef
  * Resolves with the ready pods once the sink's Deployment has rolled out (as
  * `kubectl rollout status` judges it) and `replicas` pods are ready;
  * EV_ERR_SINK_NOT_READY with the reason on timeout. Transient API errors
- * (429, 5xx, a reset connection) are retried, not fatal (issue 8, defect 5).
+ * (429, 5xx, a reset connection) are retried, not fatal: a busy API server
+ * must not fail an `up` that would have succeeded a second later.
  */
 export async function waitForSinkReady(
   client: KubeClient,

@@ -1,11 +1,5 @@
 import { terminalLine } from '../../../src/terminal-text.ts';
-import type {
-  BounceData,
-  EnvelopeAddress,
-  MessageSummary,
-  RejectionData,
-  SinkEvent,
-} from '../../../src/protocol.ts';
+import type { EnvelopeAddress, RejectionData, SinkEvent } from '../../../src/protocol.ts';
 import { plain, type Paint, type Style } from './color.ts';
 import { fitToWidth } from './fit.ts';
 
@@ -93,7 +87,7 @@ function deliveryParts(
 ): { from: string; to: string; detail: string; extra: string } | null {
   switch (event.type) {
     case 'message.received': {
-      const m = event.data as MessageSummary;
+      const m = event.data;
       return {
         from: addr(m.envelope.mailFrom),
         to: recipients(m.envelope.rcptTo),
@@ -103,7 +97,7 @@ function deliveryParts(
     }
     case 'message.rejected':
     case 'message.deferred': {
-      const d = event.data as RejectionData;
+      const d = event.data;
       return {
         from: clean(d.from) || '<>',
         to: clean(d.to) || '(none)',
@@ -112,7 +106,7 @@ function deliveryParts(
       };
     }
     case 'message.bounced': {
-      const d = event.data as BounceData;
+      const d = event.data;
       return {
         from: clean(d.sender) || '<>',
         to: clean(d.recipient),
@@ -161,35 +155,35 @@ function body(event: SinkEvent, paint: Paint, room: number | null = null): strin
   }
   switch (event.type) {
     case 'message.analyzed': {
-      const d = event.data as SinkEvent<'message.analyzed'>['data'];
+      const d = event.data;
       const codes = d.analysis.reasons.filter((r) => r.score > 0).map((r) => r.code);
       const extra = d.parseError ? `  parse error: ${clean(d.parseError)}` : '';
       return `id=${d.id}  spam score ${d.analysis.spamScore}${codes.length ? ` (${codes.slice(0, 5).join(', ')})` : ''}  dkim ${d.analysis.dkim.result}${extra}`;
     }
     case 'message.evicted': {
-      const d = event.data as SinkEvent<'message.evicted'>['data'];
+      const d = event.data;
       return `id=${d.id}  store full (${d.reason})`;
     }
     case 'message.deleted':
-      return `id=${(event.data as SinkEvent<'message.deleted'>['data']).id}`;
+      return `id=${event.data.id}`;
     case 'messages.cleared':
-      return `${(event.data as SinkEvent<'messages.cleared'>['data']).count} message(s) removed`;
+      return `${event.data.count} message(s) removed`;
     case 'rules.updated':
-      return `${(event.data as SinkEvent<'rules.updated'>['data']).count} rule(s) active`;
+      return `${event.data.count} rule(s) active`;
     case 'webhook.sent': {
-      const d = event.data as SinkEvent<'webhook.sent'>['data'];
+      const d = event.data;
       return `${clean(d.url)} ${d.format} -> ${d.error ? `error: ${clean(d.error)}` : String(d.status)}  id=${d.messageId}`;
     }
     case 'auth.failed': {
-      const d = event.data as SinkEvent<'auth.failed'>['data'];
+      const d = event.data;
       return `user ${JSON.stringify(clean(d.user, 60))} ${d.mechanism} from ${clean(d.clientAddress)}  attempt ${d.attempt}${d.disconnected ? '  (session closed: too many failures)' : ''}`;
     }
     case 'message.released': {
-      const d = event.data as SinkEvent<'message.released'>['data'];
+      const d = event.data;
       return `id=${d.id} -> ${clean(d.host)}:${d.port} ${d.to.map(clean).join(', ')} ${d.outcome}${d.error ? `: ${clean(d.error)}` : ''}`;
     }
     case 'gap': {
-      const d = event.data as SinkEvent<'gap'>['data'];
+      const d = event.data;
       return `${d.missed} event(s) lost (seq ${d.from}..${d.to}) — the sink no longer retains them`;
     }
     default:

@@ -4,7 +4,7 @@ import { evError } from '../../../src/errors.ts';
 import { TokenBucket } from '../../../src/limits/token-bucket.ts';
 import type { Clock } from '../../../src/clock.ts';
 import { parseTemplate, renderTemplate, type Template } from './template.ts';
-import { systemClock } from '../system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 
 /** Most messages one `send` may send: a guard against a typo such as --count 1e9. */
 export const MAX_SEND_COUNT = 1_000_000;

@@ -4,14 +4,7 @@ import {
   PatternError,
   type ValueMatcher,
 } from '../../../src/match/value-matcher.ts';
-import {
-  SINK_EVENT_TYPES,
-  type BounceData,
-  type MessageSummary,
-  type RejectionData,
-  type SinkEvent,
-  type SinkEventType,
-} from '../../../src/protocol.ts';
+import { SINK_EVENT_TYPES, type SinkEvent, type SinkEventType } from '../../../src/protocol.ts';
 import type { SinceSpec } from '../render/since.ts';
 
 /** Longest --to/--from/--subject value accepted on the command line: a guard against pasted junk. */
@@ -129,7 +122,7 @@ interface Fields {
 function fieldsOf(event: SinkEvent): Fields | null {
   switch (event.type) {
     case 'message.received': {
-      const m = event.data as MessageSummary;
+      const m = event.data;
       return {
         from: [m.envelope.mailFrom?.address ?? '', m.from ?? ''].filter(Boolean),
         to: [...m.envelope.rcptTo.map((r) => r.address), ...m.to],
@@ -139,11 +132,11 @@ function fieldsOf(event: SinkEvent): Fields | null {
     }
     case 'message.rejected':
     case 'message.deferred': {
-      const d = event.data as RejectionData;
+      const d = event.data;
       return { from: d.from ? [d.from] : [], to: d.to ? [d.to] : [], subject: null, id: null };
     }
     case 'message.bounced': {
-      const d = event.data as BounceData;
+      const d = event.data;
       return {
         from: d.sender ? [d.sender] : [],
         to: [d.recipient],

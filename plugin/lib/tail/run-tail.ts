@@ -67,12 +67,12 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
     const name = many ? sources[source].name : undefined;
     if (event.type === 'gap') {
       result.gaps += 1;
-      result.missed += (event as SinkEvent<'gap'>).data.missed;
+      result.missed += event.data.missed;
     }
     if (options.output === 'json') {
       options.write(JSON.stringify(name === undefined ? event : { ...event, pod: name }));
     } else if (event.type === 'gap') {
-      options.warn(formatGapWarning(event as SinkEvent<'gap'>, name));
+      options.warn(formatGapWarning(event, name));
       return;
     } else {
       options.write(formatEventLine(event, { paint, source: name, utc: options.utc }));

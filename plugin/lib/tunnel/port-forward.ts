@@ -141,7 +141,8 @@ function bridge(
   };
 
   // Alive = a pong, any frame from the server, or our own data leaving: while a large backlog is
-  // written the ping waits behind it, but writes completing prove the peer still reads (issue 8, defect 8).
+  // written the ping waits behind it, but writes completing prove the peer still reads (a busy
+  // tunnel was otherwise closed as dead).
   let lastTick = performance.now();
   const ping = setInterval(() => {
     const now = performance.now();

@@ -10,7 +10,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { sleep, type Clock } from '../../../src/clock.ts';
 import { backoffDelay } from '../../../src/limits/backoff.ts';
-import { systemClock } from '../system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import { openPortForward, type ForwardStream, type PortForwardRequest } from './port-forward.ts';
 import { errorMessage } from '../../../src/guards.ts';
 
@@ -127,7 +127,7 @@ export class Tunnel {
           this.emit({ type: 'dropped', pod, error: error.message });
           // A forward that the server accepted can still fail: a Terminating pod takes the upgrade and
           // then reports "connection refused" on the error channel. Look for the pod again now, or every
-          // reconnect would return to it (issue 8, defect 8).
+          // reconnect would return to it.
           void this.refresh(pod);
         }
         return;

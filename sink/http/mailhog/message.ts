@@ -114,8 +114,8 @@ function contentFromBytes(data: string): RawContent {
   let last = '';
   for (const line of data.slice(0, split).split('\r\n')) {
     if (last !== '' && (line.startsWith(' ') || line.startsWith('\t'))) {
-      const values = headers.get(last) as string[];
-      values[values.length - 1] += line;
+      const values = headers.get(last);
+      if (values) values[values.length - 1] += line;
     } else {
       const sep = line.indexOf(': ');
       if (sep >= 0) {
@@ -178,7 +178,7 @@ function splitBounded(body: string, separator: string, budget: { parts: number }
 
 /** MailHog's ParseMIMEBody: split on `--boundary`, every non-empty piece is a part. */
 function parseMimeBody(content: RawContent, depth: number, budget: { parts: number }): RawMime {
-  const boundary = extractBoundary((content.headers.get('Content-Type') as string[])[0]);
+  const boundary = extractBoundary(content.headers.get('Content-Type')?.[0] ?? '');
   if (boundary === '') return { parts: null };
   const parts: RawContent[] = [];
   for (const piece of splitBounded(content.body, `--${boundary}`, budget)) {
@@ -194,7 +194,7 @@ function parseMimeBody(content: RawContent, depth: number, budget: { parts: numb
 function toContent(raw: RawContent): MailhogContent {
   const headers: Record<string, string[]> = {};
   const keys = [...raw.headers.keys()].sort();
-  for (const key of keys) headers[utf8(key)] = (raw.headers.get(key) as string[]).map(utf8);
+  for (const key of keys) headers[utf8(key)] = (raw.headers.get(key) ?? []).map(utf8);
   return {
     Headers: headers,
     Body: utf8(raw.body),
@@ -258,11 +258,11 @@ function receivedContent(summary: MessageSummary, data: string, hostname: string
   );
   const receivedKey = findKey(content.headers, 'received');
   if (receivedKey === undefined) content.headers.set('Received', [received]);
-  else (content.headers.get(receivedKey) as string[]).push(received);
+  else content.headers.get(receivedKey)?.push(received);
   const returnPath = bytes(`<${from}>`);
   const returnPathKey = findKey(content.headers, 'return-path');
   if (returnPathKey === undefined) content.headers.set('Return-Path', [returnPath]);
-  else (content.headers.get(returnPathKey) as string[]).push(returnPath);
+  else content.headers.get(returnPathKey)?.push(returnPath);
   return content;
 }
 

@@ -488,7 +488,7 @@ export function addMailhogRoutes(
   // Live feeds: the message JSON MailHog broadcasts, SSE pretty-printed (v1.go:71-76, goose's `data: ` lines), WebSocket as Go's json.Encoder writes it.
   const message = (event: SinkEvent): ReturnType<typeof toMailhogMessage> | undefined => {
     if (event.type !== 'message.received') return undefined;
-    const summary = event.data as MessageSummary;
+    const summary = event.data;
     const raw = ctx.store.raw(summary.id);
     return raw === undefined ? undefined : toMailhogMessage(summary, raw, hostname);
   };

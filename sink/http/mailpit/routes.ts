@@ -639,10 +639,10 @@ export function addMailpitRoutes(
   // --- live events: {Type, Data} frames as Mailpit's web UI receives them --------------
   const stream = new CompatStream(ctx.events, (event: SinkEvent) => {
     if (event.type === 'message.received')
-      return JSON.stringify({ Type: 'new', Data: listItem(event.data as MessageSummary) });
+      return JSON.stringify({ Type: 'new', Data: listItem(event.data) });
     if (event.type === 'message.deleted' || event.type === 'message.evicted') {
-      read.delete((event.data as { id: string }).id);
-      return JSON.stringify({ Type: 'delete', Data: { ID: (event.data as { id: string }).id } });
+      read.delete(event.data.id);
+      return JSON.stringify({ Type: 'delete', Data: { ID: event.data.id } });
     }
     if (event.type === 'messages.cleared') {
       read.clear();
@@ -653,7 +653,7 @@ export function addMailpitRoutes(
   // Read marks of messages that are gone are dropped even while nobody watches the stream.
   const forget = ctx.events.subscribe((event) => {
     if (event.type === 'message.deleted' || event.type === 'message.evicted')
-      read.delete((event.data as { id: string }).id);
+      read.delete(event.data.id);
     else if (event.type === 'messages.cleared') read.clear();
   });
 

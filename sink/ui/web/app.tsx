@@ -5,7 +5,7 @@
  * searches, Delete deletes, Esc closes.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { SinkEvent, SinkStats } from '../../../src/protocol.ts';
+import type { SinkStats } from '../../../src/protocol.ts';
 import { ApiError, type Api, type SinkInfo } from './api.ts';
 import { EventsView } from './events.tsx';
 import { LiveFeed, type FeedStatus } from './feed.ts';
@@ -153,7 +153,7 @@ export function App({ api, initialInfo, namespace, onUnauthorized }: AppProps) {
           onEvent: (e) => {
             if (e.type === 'gap') {
               setNotice(
-                `${(e as SinkEvent<'gap'>).data.missed} events were no longer retained while the feed was down: reloading the inbox.`,
+                `${e.data.missed} events were no longer retained while the feed was down: reloading the inbox.`,
               );
               void load().catch(fail);
               return;

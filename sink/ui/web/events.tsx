@@ -1,11 +1,6 @@
 /** The events timeline: what the sink did, newest first, from history and the live feed. */
 import { useState } from 'preact/hooks';
-import type {
-  BounceData,
-  MessageSummary,
-  RejectionData,
-  SinkEvent,
-} from '../../../src/protocol.ts';
+import type { SinkEvent } from '../../../src/protocol.ts';
 import { formatTime } from './format.ts';
 
 const PAGE = 300;
@@ -83,7 +78,7 @@ function EventRow({ event, onOpen }: { event: SinkEvent; onOpen: (id: string) =>
 function describe(e: SinkEvent, onOpen: (id: string) => void) {
   switch (e.type) {
     case 'message.received': {
-      const s = e.data as MessageSummary;
+      const s = e.data;
       return (
         <>
           <button class="link" onClick={() => onOpen(s.id)}>
@@ -98,7 +93,7 @@ function describe(e: SinkEvent, onOpen: (id: string) => void) {
     }
     case 'message.rejected':
     case 'message.deferred': {
-      const d = e.data as RejectionData;
+      const d = e.data;
       return (
         <>
           <code>
@@ -114,7 +109,7 @@ function describe(e: SinkEvent, onOpen: (id: string) => void) {
       );
     }
     case 'message.bounced': {
-      const d = e.data as BounceData;
+      const d = e.data;
       return (
         <>
           {d.recipient}: <code>{d.status}</code> {d.diagnostic}{' '}
@@ -130,7 +125,7 @@ function describe(e: SinkEvent, onOpen: (id: string) => void) {
       );
     }
     case 'webhook.sent': {
-      const d = e.data as SinkEvent<'webhook.sent'>['data'];
+      const d = e.data;
       return (
         <>
           {d.format} POST {d.url} →{' '}
@@ -148,7 +143,7 @@ function describe(e: SinkEvent, onOpen: (id: string) => void) {
       );
     }
     case 'message.evicted': {
-      const d = e.data as SinkEvent<'message.evicted'>['data'];
+      const d = e.data;
       return (
         <>
           message {d.id} evicted (over the {d.reason === 'count' ? 'message count' : 'byte'} cap)
@@ -156,13 +151,13 @@ function describe(e: SinkEvent, onOpen: (id: string) => void) {
       );
     }
     case 'message.deleted':
-      return <>message {(e.data as { id: string }).id} deleted</>;
+      return <>message {e.data.id} deleted</>;
     case 'messages.cleared':
-      return <>{(e.data as { count: number }).count} messages cleared</>;
+      return <>{e.data.count} messages cleared</>;
     case 'rules.updated':
-      return <>rules replaced: {(e.data as { count: number }).count} rules in force</>;
+      return <>rules replaced: {e.data.count} rules in force</>;
     case 'gap': {
-      const d = e.data as SinkEvent<'gap'>['data'];
+      const d = e.data;
       return (
         <>
           {d.missed} events were no longer retained (seq {d.from}–{d.to})

@@ -148,7 +148,7 @@ export class InboxModel {
     switch (e.type) {
       case 'message.received': {
         if (history) break;
-        const s = e.data as MessageSummary;
+        const s = e.data;
         if (this.byId.has(s.id)) break;
         const row: MessageRow = {
           kind: 'message',
@@ -164,7 +164,7 @@ export class InboxModel {
         break;
       }
       case 'message.analyzed': {
-        const d = (e as SinkEvent<'message.analyzed'>).data;
+        const d = e.data;
         const row = this.byId.get(d.id);
         if (row)
           row.item = {
@@ -178,13 +178,13 @@ export class InboxModel {
       }
       case 'message.deleted':
       case 'message.evicted':
-        this.remove((e.data as { id: string }).id);
+        this.remove(e.data.id);
         break;
       case 'messages.cleared':
         this.clearMessages();
         break;
       case 'message.bounced': {
-        const d = e.data as BounceData;
+        const d = e.data;
         this.#bounces.set(d.messageId, d);
         const row = this.byId.get(d.messageId);
         if (row) row.bounce = d;
@@ -199,7 +199,7 @@ export class InboxModel {
           key: `seq-${e.seq}`,
           time: e.time,
           seq: e.seq,
-          data: e.data as RejectionData,
+          data: e.data,
         });
         if (this.refusals.length > REFUSALS_MAX * 1.2)
           this.refusals = this.refusals.slice(-REFUSALS_MAX);

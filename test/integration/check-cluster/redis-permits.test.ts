@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisPermits } from '../../../src/limits/redis-permits.ts';
 import { LIMIT_PREFIX } from '../../../src/check-cluster/protocol.ts';
-import { systemClock } from '../../../plugin/lib/system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import { REDIS_SERVER } from '../../support/fake-kube/container-command.ts';
 import { requireRedisServer } from '../../support/redis-server.ts';
 import { tempDir } from '../check/helpers.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { CheckOptions, CheckIo } from '../../../plugin/lib/check/run-check-command.ts';
-import { systemClock } from '../../../plugin/lib/system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const NODE = join(ROOT, 'node_modules/.bin/node');

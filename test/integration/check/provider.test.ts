@@ -8,7 +8,7 @@ import { runCheckCommand } from '../../../plugin/lib/check/run-check-command.ts'
 import type { CheckResult } from '../../../src/check/result.ts';
 import { baseIo, baseOptions, tempDir, waitFor } from './helpers.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
-import { systemClock } from '../../../plugin/lib/system-clock.ts';
+import { systemClock } from '../../../src/system-clock.ts';
 import type { Clock } from '../../../src/clock.ts';
 
 describe('check --provider against a local HTTP API that rate-limits', function () {

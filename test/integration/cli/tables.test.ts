@@ -2,7 +2,7 @@
  * Issue 12, "the terminal": tables stay readable at 60 columns (short ids that
  * `messages get` accepts, free-text columns cut with an ellipsis) and at 120,
  * through a pseudo-terminal made by script(1); `-o wide` shows everything.
- * (`status` needs a cluster: its columns are pinned in test/unit/cli/render.test.ts.)
+ * (`status` needs a cluster: its columns are pinned in test/unit/plugin/lib/render/render.test.ts.)
  */
 import { describe, it, before, after } from 'mocha';
 import assert from 'node:assert/strict';

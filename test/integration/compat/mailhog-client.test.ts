@@ -161,9 +161,7 @@ describe('MailHog drop-in: the mailhog npm client and raw HTTP against the real 
     assert.match(body.error.hint, new RegExp(`127\\.0\\.0\\.1:${relayTarget.smtpPort}`));
     const event = await waitForEvent(
       sink.context.events,
-      (e) =>
-        e.type === 'message.released' &&
-        (e as SinkEvent<'message.released'>).data.outcome === 'refused',
+      (e) => e.type === 'message.released' && e.data.outcome === 'refused',
     );
     assert.equal((event as SinkEvent<'message.released'>).data.host, 'smtp.gmail.com');
     // Allowed host, other port: refused as well.

@@ -249,9 +249,7 @@ describe('Mailpit drop-in: the mailpit-api client against the real sink under /m
     }
     const arrived = await waitForEvent(
       relayTarget.context.events,
-      (e) =>
-        e.type === 'message.received' &&
-        (e as SinkEvent<'message.received'>).data.subject === 'Relay me',
+      (e) => e.type === 'message.received' && e.data.subject === 'Relay me',
     );
     assert.deepEqual(
       (arrived as SinkEvent<'message.received'>).data.envelope.rcptTo.map((r) => r.address),

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSink, type RunningSink } from '../../../sink/index.ts';
 import { cleanEnv, RUN_JS, runCli } from '../cli/cli-harness.ts';
-import { childrenNamed, parseXml } from '../../unit/flow/xml-parse.ts';
+import { childrenNamed, parseXml } from '../../unit/src/flow/xml-parse.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ev-flow-'));
 const HEAD = 'apiVersion: email-validate.dev/v1\nkind: EmailFlow\n';
@@ -232,7 +232,7 @@ steps:
       'the cut step failed, the steps that never ran skipped',
     );
     // Where the 500 ms run out depends on how long the local sink took to start (a loaded machine may
-    // spend them all there): both are right, and test/unit/flow/run-flows.test.ts pins each on a FakeClock.
+    // spend them all there): both are right, and test/unit/plugin/lib/flow/run-flows.test.ts pins each on a FakeClock.
     assert.match(
       steps[0].summary,
       /^expected a matching message within \d+ms|reached its --timeout/,

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, RUN_JS, runCli } from '../cli/cli-harness.ts';
-import { childrenNamed, parseXml } from '../../unit/flow/xml-parse.ts';
+import { childrenNamed, parseXml } from '../../unit/src/flow/xml-parse.ts';
 
 const FLOW = `apiVersion: email-validate.dev/v1
 kind: EmailFlow

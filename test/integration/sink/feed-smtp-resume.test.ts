@@ -175,9 +175,7 @@ describe('feed resume through a dropped tunnel, real sink (integration)', functi
       Array.from({ length: seqs.length }, (_, i) => i + 1),
       'no hole: seqs 1..N in order',
     );
-    const received = got.filter((e) => e.type === 'message.received') as Array<
-      SinkEvent<'message.received'>
-    >;
+    const received = got.filter((e) => e.type === 'message.received');
     assert.equal(received.length, MESSAGES);
     assert.equal(new Set(received.map((e) => e.data.id)).size, MESSAGES);
     assert.equal(cuts, CUTS);

@@ -116,7 +116,7 @@ describe('sink: hostile input (issue 10)', function () {
     assert.deepEqual(sleeps, Array(MAX_AUTH_FAILURES_PER_SESSION).fill(AUTH_FAILURE_DELAY_MS));
     const last = await waitForEvent(
       sink.context.events,
-      (e) => e.type === 'auth.failed' && (e.data as AuthFailedData).disconnected,
+      (e) => e.type === 'auth.failed' && e.data.disconnected,
     );
     assert.deepEqual(
       { ...(last.data as AuthFailedData), clientAddress: undefined },

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BounceData, MessageSummary, RejectionData } from '../../../src/protocol.ts';
+import type { BounceData, RejectionData } from '../../../src/protocol.ts';
 import { resolveSinkConfig } from '../../../sink/config.ts';
 import { startSink } from '../../../sink/index.ts';
 import type { RunningSink } from '../../../sink/index.ts';
@@ -15,6 +15,7 @@ import { RulesEngine } from '../../../sink/rules.ts';
 import { createSmtpFront } from '../../../sink/smtp-front.ts';
 import { RawSmtp, dataPayload } from './support/raw-smtp.ts';
 import { waitForEvent } from './wait-event.ts';
+import { summary } from '../../support/message-summary.ts';
 
 const RULES = `
 rules:
@@ -90,7 +91,7 @@ describe('sink: rules over SMTP', function () {
     assert.equal(last(c).text, '5.7.1 Sender blocked');
     const ev = await waitForEvent(
       sink.context.events,
-      (e) => e.type === 'message.rejected' && (e.data as RejectionData).rule === 'spammer',
+      (e) => e.type === 'message.rejected' && e.data.rule === 'spammer',
     );
     assert.deepEqual(ev.data, {
       stage: 'mail',
@@ -156,9 +157,7 @@ describe('sink: rules over SMTP', function () {
     assert.deepEqual(codes, [451, 451, 250]);
     const deferred = sink.context.events
       .replaySince(0)
-      .events.filter(
-        (e) => e.type === 'message.deferred' && (e.data as RejectionData).rule === 'grey',
-      );
+      .events.filter((e) => e.type === 'message.deferred' && e.data.rule === 'grey');
     assert.equal(deferred.length, 2);
   });
 
@@ -172,7 +171,7 @@ describe('sink: rules over SMTP', function () {
     assert.equal(c.replies.length, 3, 'no reply to RCPT');
     const ev = await waitForEvent(
       sink.context.events,
-      (e) => e.type === 'message.rejected' && (e.data as RejectionData).rule === 'hangup',
+      (e) => e.type === 'message.rejected' && e.data.rule === 'hangup',
     );
     assert.equal((ev.data as RejectionData).code, 421);
   });
@@ -185,7 +184,7 @@ describe('sink: rules over SMTP', function () {
       c.close();
       const ev = await waitForEvent(
         sink.context.events,
-        (e) => e.type === 'message.bounced' && (e.data as BounceData).messageId === id,
+        (e) => e.type === 'message.bounced' && e.data.messageId === id,
       );
       const b = ev.data as BounceData;
       assert.equal(b.recipient, to);
@@ -288,32 +287,14 @@ describe('sink: delay rules', () => {
     const rules = new RulesEngine({
       source: 'rules:\n  - { name: slow, stage: mail, delay: 2s }\n',
     });
-    const summary: MessageSummary = {
-      id: 'x',
-      time: new Date(0).toISOString(),
-      envelope: {
-        helo: '',
-        mailFrom: null,
-        rcptTo: [],
-        clientAddress: '',
-        tls: false,
-        authUser: null,
-      },
-      from: null,
-      to: [],
-      subject: null,
-      messageId: null,
-      size: 0,
-      parsed: false,
-      parseError: null,
-    };
+    const stored = summary({ id: 'x' });
     const server = createSmtpFront({
       config,
       rules,
       logger: silentLogger,
       sleep,
       hooks: {
-        ingest: () => summary,
+        ingest: () => stored,
         refused() {},
         connectionOpened() {},
         connectionClosed() {},

@@ -135,9 +135,7 @@ describe('sink: real SMTP clients', function () {
       const script = join(import.meta.dirname, 'fixtures', 'article_sender.py');
       const received = waitForEvent(
         sink.context.events,
-        (e) =>
-          e.type === 'message.received' &&
-          (e.data as MessageSummary).subject === 'Validation Email',
+        (e) => e.type === 'message.received' && e.data.subject === 'Validation Email',
       );
       await run('python3', [script, '127.0.0.1', String(sink.smtpPort)], { timeout: 20_000 });
       const m = (await received).data as MessageSummary;

@@ -1,0 +1,21 @@
+/**
+ * Limits derived from `check` options, the same for a local run and for the
+ * shards of `check --in-cluster` (which hold them in Redis): the token
+ * bucket's default burst and the mail providers with a budget of their own.
+ */
+import type { KeyLimit } from '../limits/keyed-limiter.ts';
+
+/** The burst of a rate: the one given, else a tenth of the rate (at least 1). */
+export function rateBurst(rate: number, burst?: number): number {
+  return burst ?? Math.max(1, Math.ceil(rate / 10));
+}
+
+/** Microsoft blocks high-volume probing ("namespace mining"): its default budget is a third of the others'. */
+export function mailProviderOverrides(o: {
+  mxConcurrency: number;
+  mxRate: number;
+}): Map<string, KeyLimit> {
+  const c = Math.max(1, Math.floor(o.mxConcurrency / 3));
+  const r = Math.max(0.1, o.mxRate / 3);
+  return new Map([['microsoft', { concurrency: c, rate: r, burst: rateBurst(r) }]]);
+}

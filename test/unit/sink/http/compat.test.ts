@@ -1,0 +1,267 @@
+/**
+ * The pure parts of the MailHog/Mailpit compatibility: the --release-to
+ * allow-list, MailHog's release and Jim bodies decoded as Go decodes them, Jim
+ * and Mailpit chaos as rules, and the Mailpit search syntax.
+ */
+import assert from 'node:assert/strict';
+import { parseRules } from '../../../../src/rules-schema.ts';
+import { resolveSinkConfig } from '../../../../sink/config.ts';
+import { JIM_DEFAULTS, jimRules, parseJimBody } from '../../../../sink/http/mailhog/jim.ts';
+import { parseReleaseBody } from '../../../../sink/http/mailhog/routes.ts';
+import { chaosRules } from '../../../../sink/http/mailpit/routes.ts';
+import { matchesMailpitQuery, parseMailpitQuery } from '../../../../sink/http/mailpit/search.ts';
+import { RulesEngine } from '../../../../sink/rules.ts';
+import {
+  formatReleaseTarget,
+  parseReleaseTargets,
+  releaseAllowed,
+} from '../../../../sink/release-targets.ts';
+import type { MessageSummary } from '../../../../src/protocol.ts';
+
+describe('MailHog/Mailpit compatibility helpers', () => {
+  it('--release-to: HOST[:PORT] entries, IPv6 in brackets, case-insensitive hosts, no port = any port', () => {
+    const targets = parseReleaseTargets('smtp.Example.com:25, relay.internal, [::1]:2525');
+    assert.ok(Array.isArray(targets));
+    assert.deepEqual(targets.map(formatReleaseTarget), [
+      'smtp.example.com:25',
+      'relay.internal:*',
+      '[::1]:2525',
+    ]);
+    assert.equal(releaseAllowed(targets, 'SMTP.example.com', 25), true);
+    assert.equal(releaseAllowed(targets, 'smtp.example.com', 587), false);
+    assert.equal(releaseAllowed(targets, 'relay.internal', 587), true);
+    assert.equal(releaseAllowed(targets, '::1', 2525), true);
+    assert.equal(releaseAllowed(targets, 'evil.example', 25), false);
+    assert.equal(releaseAllowed([], 'smtp.example.com', 25), false);
+    for (const bad of ['host:99999', 'host:x', 'bad host', 'a:b:c'])
+      assert.equal(typeof parseReleaseTargets(bad), 'string', bad);
+    assert.throws(
+      () => resolveSinkConfig({ releaseTo: 'a:b:c', noAuth: true }),
+      (err: { code?: string; message: string }) =>
+        err.code === 'EV_ERR_INVALID_OPTION' && /--release-to/.test(err.message),
+    );
+    // With --no-auth any web page could drive a release: refused, naming both options.
+    assert.throws(
+      () => resolveSinkConfig({ releaseTo: 'smtp.example.com:25', noAuth: true }),
+      (err: { code?: string; message: string }) =>
+        err.code === 'EV_ERR_CONFLICTING_OPTIONS' &&
+        /--release-to/.test(err.message) &&
+        /--no-auth/.test(err.message),
+    );
+    assert.equal(
+      resolveSinkConfig({ releaseTo: 'smtp.example.com:25', token: 'x'.repeat(20) }).releaseTo
+        .length,
+      1,
+    );
+    assert.throws(
+      () => resolveSinkConfig({ corsOrigin: 'https://a\r\nSet-Cookie: x', noAuth: true }),
+      (err: { code?: string }) => err.code === 'EV_ERR_INVALID_OPTION',
+    );
+    assert.equal(resolveSinkConfig({ corsOrigin: '*', noAuth: true }).corsOrigin, '*');
+  });
+
+  it('release bodies decode like Go: keys in any case, strings only (a numeric port tolerated)', () => {
+    assert.deepEqual(parseReleaseBody('{"host":"h","PORT":"25","Email":"a@b"}'), {
+      Host: 'h',
+      Port: '25',
+      Email: 'a@b',
+      Name: '',
+      Save: false,
+      Username: '',
+      Password: '',
+      Mechanism: '',
+    });
+    assert.equal(parseReleaseBody('{"host":"h","port":2525}')?.Port, '2525');
+    assert.equal(parseReleaseBody('{"host":1}'), null);
+    assert.equal(parseReleaseBody('x'), null);
+    assert.equal(parseReleaseBody('[]'), null);
+  });
+
+  it("Jim: bodies decode from zero values; his settings become valid rules layered after the user's", () => {
+    assert.deepEqual(parseJimBody('{"rejectrecipientchance":1}'), {
+      ...Object.fromEntries(Object.keys(JIM_DEFAULTS).map((k) => [k, 0])),
+      RejectRecipientChance: 1,
+    });
+    assert.equal(parseJimBody('not json'), null);
+    assert.equal(parseJimBody('{"AcceptChance":"high"}'), null);
+    const rules = parseRules(jimRules(JIM_DEFAULTS), 'jim').rules;
+    assert.deepEqual(
+      rules.map((r) => `${r.name}@${r.stage}:${r.action.kind}`),
+      [
+        'jim-refuse-connection@connect:disconnect',
+        'jim-disconnect-mail@mail:disconnect',
+        'jim-disconnect-rcpt@rcpt:disconnect',
+        'jim-disconnect-data@data:disconnect',
+        'jim-disconnect-end@end:disconnect',
+        'jim-reject-sender@mail:reject',
+        'jim-reject-recipient@rcpt:reject',
+        'jim-link-speed@end:delay',
+      ],
+    );
+    assert.equal(rules[0].match.probability?.toFixed(2), '0.01');
+    assert.equal(
+      parseRules(
+        jimRules({
+          ...JIM_DEFAULTS,
+          DisconnectChance: 0,
+          AcceptChance: 1,
+          RejectSenderChance: 0,
+          RejectRecipientChance: 0,
+          LinkSpeedAffect: 0,
+        }),
+        'jim',
+      ).rules.length,
+      0,
+    );
+    // Overlays come after the user's rules, and removing one leaves the user's alone.
+    const engine = new RulesEngine({
+      source: 'rules:\n  - name: mine\n    match: { recipient: "x@y" }\n    reject: true\n',
+      random: () => 0,
+    });
+    engine.overlay(
+      jimRules({
+        ...JIM_DEFAULTS,
+        AcceptChance: 1,
+        DisconnectChance: 0,
+        LinkSpeedAffect: 0,
+        RejectSenderChance: 0,
+        RejectRecipientChance: 1,
+      }),
+      'jim',
+    );
+    assert.equal(
+      engine.evaluate('rcpt', { sender: null, recipients: ['x@y'] }).verdict?.kind === 'reject' &&
+        engine.evaluate('rcpt', { sender: null, recipients: ['x@y'] }).verdict?.rule,
+      'mine',
+    );
+    assert.equal(
+      engine.evaluate('rcpt', { sender: null, recipients: ['z@y'] }).verdict?.rule,
+      'jim-reject-recipient',
+    );
+    engine.overlay(null, 'jim');
+    assert.equal(engine.evaluate('rcpt', { sender: null, recipients: ['z@y'] }).verdict, null);
+    assert.equal(engine.count(), 1);
+  });
+
+  it('Mailpit chaos: percent probabilities, 5xx rejects, 4xx defers', () => {
+    const rules = parseRules(
+      chaosRules({
+        Sender: { ErrorCode: 451, Probability: 50 },
+        Recipient: { ErrorCode: 550, Probability: 100 },
+        Authentication: { ErrorCode: 535, Probability: 10 },
+      }),
+      'chaos',
+    ).rules;
+    assert.deepEqual(
+      rules.map((r) => [r.stage, r.action.kind, r.match.probability]),
+      [
+        ['mail', 'defer', 0.5],
+        ['rcpt', 'reject', 1],
+      ],
+    );
+  });
+
+  it('Mailpit search: terms, phrases, fields, negation; unknown filters refused', () => {
+    assert.deepEqual(
+      parseMailpitQuery(
+        'invoice "Order 7" -from:shop@x subject:"a b" tag:orders is:unread has:attachment',
+      ).map((t) => [t.field, t.value, t.negate]),
+      [
+        ['any', 'invoice', false],
+        ['any', 'order 7', false],
+        ['from', 'shop@x', true],
+        ['subject', 'a b', false],
+        ['tag', 'orders', false],
+        ['is:unread', '', false],
+        ['has:attachment', '', false],
+      ],
+    );
+    assert.throws(() => parseMailpitQuery('after:2024-01-01'), /after:/);
+    assert.throws(() => parseMailpitQuery('x'.repeat(2000)), /longer than/);
+    const summary = {
+      id: '1',
+      time: '',
+      envelope: {
+        helo: '',
+        mailFrom: { address: 'shop@x', tag: null },
+        rcptTo: [{ address: 'a+orders@y', tag: 'orders' }],
+        clientAddress: '',
+        tls: false,
+        authUser: null,
+      },
+      from: 'Shop <shop@x>',
+      to: ['a+orders@y'],
+      subject: 'Order 7',
+      messageId: null,
+      size: 1,
+      parsed: false,
+      parseError: null,
+    } satisfies MessageSummary;
+    const subject = {
+      summary,
+      read: false,
+      text: () => 'subject: order 7\r\n\r\nyour invoice',
+      hasAttachment: () => false,
+    };
+    assert.equal(
+      matchesMailpitQuery(parseMailpitQuery('invoice tag:orders subject:order'), subject),
+      true,
+    );
+    assert.equal(matchesMailpitQuery(parseMailpitQuery('-from:shop'), subject), false);
+    assert.equal(matchesMailpitQuery(parseMailpitQuery('has:attachment'), subject), false);
+    assert.equal(matchesMailpitQuery(parseMailpitQuery('is:unread'), subject), true);
+  });
+});
+
+describe('CompatStream (MailHog/Mailpit live feeds)', () => {
+  it('subscribes to the event log only while a client is connected, and drops a client that falls too far behind', async () => {
+    const { EventLog } = await import('../../../../sink/event-log.ts');
+    const { CompatStream, COMPAT_STREAM_MAX_BUFFER } =
+      await import('../../../../sink/http/compat-streams.ts');
+    const { EventEmitter } = await import('node:events');
+    const events = new EventLog({ window: 100 });
+    const frames: string[] = [];
+    const stream = new CompatStream(events, (e) =>
+      e.type === 'rules.updated' ? `frame ${e.seq}` : undefined,
+    );
+    assert.equal(events.listenerCount, 0);
+    // A stand-in for a ServerResponse: what CompatStream uses of it.
+    class FakeResponse extends EventEmitter {
+      writableLength = 0;
+      destroyed = false;
+      readonly backlog: () => number;
+      constructor(backlog: () => number) {
+        super();
+        this.backlog = backlog;
+      }
+      write(chunk: string): boolean {
+        frames.push(chunk);
+        this.writableLength = this.backlog();
+        return true;
+      }
+      destroy(): void {
+        this.destroyed = true;
+        this.emit('close');
+      }
+      end(): void {
+        this.emit('close');
+      }
+    }
+    const fakeRes = (backlog: () => number) => new FakeResponse(backlog);
+    const fast = fakeRes(() => 0);
+    stream.addResponse(fast as never);
+    assert.equal(events.listenerCount, 1);
+    events.append('rules.updated', { count: 1 });
+    events.append('messages.cleared', { count: 0 }); // no frame for it
+    assert.deepEqual(frames, ['frame 1']);
+    const slow = fakeRes(() => COMPAT_STREAM_MAX_BUFFER + 1);
+    stream.addResponse(slow as never);
+    events.append('rules.updated', { count: 2 });
+    events.append('rules.updated', { count: 3 });
+    assert.equal(slow.destroyed, true);
+    assert.equal(stream.size, 1);
+    fast.emit('close');
+    assert.equal(stream.size, 0);
+    assert.equal(events.listenerCount, 0);
+  });
+});

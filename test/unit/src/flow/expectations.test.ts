@@ -1,0 +1,482 @@
+import assert from 'node:assert/strict';
+import { FakeClock, flushMicrotasks } from '../../../support/fake-clock.ts';
+import { compileCriteria, compileEventCriteria } from '../../../../src/flow/criteria.ts';
+import {
+  watchEvents,
+  watchMessages,
+  type ExpectationOutcome,
+} from '../../../../src/flow/expectations.ts';
+import { parseFlow } from '../../../../src/flow/parse.ts';
+import type { ExpectStep, StepAction } from '../../../../src/flow/types.ts';
+import type { TemplateVars } from '../../../../src/flow/template.ts';
+import { analysis, FakeSink } from './helpers.ts';
+
+const vars: TemplateVars = { run: { id: 'r1' }, env: { DOMAIN: 'example.test' } };
+
+function action(yaml: string): StepAction {
+  // `expect: { a }` shorthand in the tests becomes a block mapping, so templates and regexes need no flow-style quoting.
+  const m = /^(\w+): \{ (.*) \}$/s.exec(yaml.trim());
+  const body = m && m[2].includes('{{') ? `${m[1]}:\n      ${m[2]}` : yaml.trim();
+  const flow = parseFlow(
+    `apiVersion: email-validate.dev/v1\nkind: EmailFlow\nsteps:\n  - ${body}\n`,
+    't.yaml',
+  );
+  return flow.steps[0].action;
+}
+
+interface Watch {
+  outcome: Promise<ExpectationOutcome>;
+  settled(): boolean;
+}
+
+function watch(
+  sink: FakeSink,
+  clock: FakeClock,
+  yaml: string,
+  options: {
+    timeoutMs?: number;
+    probe?: (url: string) => number | null;
+    signal?: AbortSignal;
+  } = {},
+): Watch {
+  const a = action(yaml);
+  let done = false;
+  let outcome: Promise<ExpectationOutcome>;
+  if (a.kind === 'expectEvent') {
+    outcome = watchEvents({
+      history: sink.history,
+      clock,
+      timeoutMs: options.timeoutMs ?? 1000,
+      criteria: compileEventCriteria(a, vars),
+      count: a.count,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } else {
+    const e = a as ExpectStep;
+    outcome = watchMessages({
+      history: sink.history,
+      clock,
+      timeoutMs: options.timeoutMs ?? 1000,
+      criteria: compileCriteria(e.criteria, vars),
+      mode: a.kind === 'expectNone' ? 'none' : 'expect',
+      count: a.kind === 'expect' ? e.count : 0,
+      probeLink: async (url) => {
+        const status = options.probe ? options.probe(url) : 200;
+        return status === null ? { status: null, error: 'ECONNREFUSED' } : { status, error: null };
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+  void outcome.then(() => {
+    done = true;
+  });
+  return { outcome, settled: () => done };
+}
+
+/** Each criterion type: a message that matches it and one that does not, with what the report must say. */
+const MATCHERS: Array<{
+  name: string;
+  yaml: string;
+  good: Parameters<FakeSink['deliver']>[0];
+  bad: Parameters<FakeSink['deliver']>[0];
+  field: string;
+  actual: RegExp;
+}> = [
+  {
+    name: 'recipient (text: case-insensitive substring, + literal)',
+    yaml: `to: 'User+{{run.id}}@Example.test'`,
+    good: { to: ['user+r1@example.test'] },
+    bad: { to: ['userr1@example.test'] },
+    field: 'to',
+    actual: /userr1@example\.test/,
+  },
+  {
+    name: 'recipient (anchored regex: exactly one address)',
+    yaml: `to: '/^user\\+{{run.id}}@example\\.test$/'`,
+    good: { to: ['User+r1@example.test'] },
+    bad: { to: ['otheruser+r1@example.test'] },
+    field: 'to',
+    actual: /otheruser\+r1@example\.test/,
+  },
+  {
+    name: 'recipient (regex)',
+    yaml: `to: '/^signup\\+r1@/'`,
+    good: { to: ['signup+r1@example.test'] },
+    bad: { to: ['signup+r2@example.test'] },
+    field: 'to',
+    actual: /signup\+r2/,
+  },
+  {
+    name: 'recipient from an env template',
+    yaml: `to: 'a@{{env.DOMAIN}}'`,
+    good: { to: ['a@example.test'] },
+    bad: { to: ['a@example.org'] },
+    field: 'to',
+    actual: /a@example\.org/,
+  },
+  {
+    name: 'sender',
+    yaml: 'from: no-reply@example.test',
+    good: { from: 'No Reply <no-reply@example.test>' },
+    bad: { from: 'marketing@example.test' },
+    field: 'from',
+    actual: /marketing@example\.test/,
+  },
+  {
+    name: 'subject (text)',
+    yaml: 'subject: Welcome',
+    good: { subject: 'Welcome aboard' },
+    bad: { subject: 'Goodbye' },
+    field: 'subject',
+    actual: /"Goodbye"/,
+  },
+  {
+    name: 'subject (regex with flags)',
+    yaml: 'subject: /^welcome/i',
+    good: { subject: 'WELCOME aboard' },
+    bad: { subject: 'Re: welcome' },
+    field: 'subject',
+    actual: /"Re: welcome"/,
+  },
+  {
+    name: 'body text',
+    yaml: `text: '/code: \\d{6}/'`,
+    good: { text: 'Your code: 123456' },
+    bad: { text: 'Your code: abc' },
+    field: 'text',
+    actual: /"Your code: abc"/,
+  },
+  {
+    name: 'html',
+    yaml: 'html: <b>Welcome</b>',
+    good: { html: '<p><b>Welcome</b></p>' },
+    bad: { html: null },
+    field: 'html',
+    actual: /no HTML part/,
+  },
+  {
+    name: 'header value',
+    yaml: `headers: { X-Campaign: '/^spring-\\d+$/' }`,
+    good: { headers: [{ name: 'x-campaign', value: 'spring-2026' }] },
+    bad: { headers: [{ name: 'X-Campaign', value: 'autumn' }] },
+    field: 'headers.X-Campaign',
+    actual: /"autumn"/,
+  },
+  {
+    name: 'header present',
+    yaml: 'headers: { X-Mailer: true }',
+    good: { headers: [{ name: 'X-Mailer', value: 'app' }] },
+    bad: { headers: [] },
+    field: 'headers.X-Mailer',
+    actual: /absent/,
+  },
+  {
+    name: 'link',
+    yaml: 'link: /\\/confirm\\?token=/',
+    good: { html: '<a href="https://app.test/confirm?token=1&amp;x=2">go</a>' },
+    bad: { text: 'visit https://app.test/home today' },
+    field: 'link',
+    actual: /https:\/\/app\.test\/home/,
+  },
+  {
+    name: 'attachment',
+    yaml: 'attachment: { filename: /\\.pdf$/, contentType: application/pdf }',
+    good: { attachments: [{ filename: 'invoice.pdf', contentType: 'application/pdf' }] },
+    bad: { attachments: [{ filename: 'invoice.txt', contentType: 'text/plain' }] },
+    field: 'attachment',
+    actual: /invoice\.txt \(text\/plain\)/,
+  },
+  {
+    name: 'list-unsubscribe present',
+    yaml: 'listUnsubscribe: present',
+    good: { headers: [{ name: 'List-Unsubscribe', value: '<https://x.test/u>' }] },
+    bad: { headers: [] },
+    field: 'listUnsubscribe',
+    actual: /absent/,
+  },
+  {
+    name: 'dkim pass (analysis)',
+    yaml: 'dkim: pass',
+    good: { analysis: analysis({ dkim: { result: 'pass', signatures: [] } }) },
+    bad: { analysis: analysis({ dkim: { result: 'fail', signatures: [] } }) },
+    field: 'dkim',
+    actual: /fail/,
+  },
+  {
+    name: 'list-unsubscribe one-click (analysis)',
+    yaml: 'listUnsubscribe: one-click',
+    good: {
+      analysis: analysis({
+        listUnsubscribe: { present: true, oneClick: true, urls: [], mailto: [] },
+      }),
+    },
+    bad: {
+      analysis: analysis({
+        listUnsubscribe: { present: true, oneClick: false, urls: [], mailto: [] },
+      }),
+    },
+    field: 'listUnsubscribe',
+    actual: /present/,
+  },
+  {
+    name: 'spam score at most N',
+    yaml: 'maxSpamScore: 3',
+    good: { analysis: analysis({ spamScore: 3 }) },
+    bad: {
+      analysis: analysis({
+        spamScore: 7,
+        reasons: [{ code: 'all-caps-subject', score: 7, message: '' }],
+      }),
+    },
+    field: 'spamScore',
+    actual: /7 \(all-caps-subject \+7\)/,
+  },
+];
+
+describe('flow expectations', () => {
+  for (const m of MATCHERS) {
+    describe(m.name, () => {
+      it('passes on a matching message', async () => {
+        const sink = new FakeSink();
+        const clock = new FakeClock();
+        const w = watch(sink, clock, `expect: { ${m.yaml} }`);
+        sink.deliver(m.bad);
+        sink.deliver(m.good);
+        await flushMicrotasks();
+        assert.equal(
+          w.settled(),
+          true,
+          'settles as soon as the match arrives, before the deadline',
+        );
+        const o = await w.outcome;
+        assert.equal(o.ok, true);
+        assert.equal(o.matched.length, 1);
+      });
+      it('fails at the deadline and reports what arrived instead', async () => {
+        const sink = new FakeSink();
+        const clock = new FakeClock();
+        const w = watch(sink, clock, `expect: { ${m.yaml} }`);
+        sink.deliver(m.bad);
+        await clock.advance(999);
+        assert.equal(w.settled(), false);
+        await clock.advance(1);
+        const o = await w.outcome;
+        assert.equal(o.ok, false);
+        const check = o.candidates[0].checks.find((c) => c.field === m.field);
+        assert.ok(check, `report has a ${m.field} check`);
+        assert.equal(check.ok, false);
+        assert.match(check.actual, m.actual);
+      });
+    });
+  }
+
+  it('sees messages that arrived before the expectation started', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    sink.deliver({ subject: 'Early' });
+    const o = await watch(sink, clock, 'expect: { subject: Early }').outcome;
+    assert.equal(o.ok, true);
+  });
+
+  it('waits for count matches and reports how many came', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { subject: Batch, count: 3 }');
+    sink.deliver({ subject: 'Batch 1' });
+    sink.deliver({ subject: 'Batch 2' });
+    await flushMicrotasks();
+    assert.equal(w.settled(), false);
+    await clock.advance(1000);
+    const o = await w.outcome;
+    assert.equal(o.ok, false);
+    assert.equal(o.matched.length, 2);
+    assert.equal(o.wanted, 3);
+  });
+
+  it('waits for the analysis event when a verdict is asked for', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { dkim: pass }');
+    const d = sink.deliver({});
+    await flushMicrotasks();
+    assert.equal(w.settled(), false);
+    sink.analyze(d.id, analysis({ dkim: { result: 'pass', signatures: [] } }));
+    await flushMicrotasks();
+    assert.equal((await w.outcome).ok, true);
+  });
+
+  it('ranks the closest mismatch first', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { to: a@example.test, subject: Welcome, text: hello }');
+    sink.deliver({ to: ['b@example.test'], subject: 'Other', text: 'bye' });
+    sink.deliver({ to: ['a@example.test'], subject: 'Welcome!', text: 'bye' });
+    sink.deliver({ to: ['a@example.test'], subject: 'Other', text: 'bye' });
+    await clock.advance(1000);
+    const o = await w.outcome;
+    assert.equal(o.ok, false);
+    assert.deepEqual(
+      o.candidates.map((c) => c.passed),
+      [2, 1, 0],
+    );
+    assert.match(o.candidates[0].description, /subject "Welcome!"/);
+    assert.deepEqual(
+      o.candidates[0].checks.filter((c) => !c.ok).map((c) => c.field),
+      ['text'],
+    );
+  });
+
+  it('checks that a link answers the expected status', async () => {
+    const html = '<a href="http://app.test/confirm?t=1">confirm</a>';
+    for (const [status, ok] of [
+      [200, true],
+      [404, false],
+      [null, false],
+    ] as const) {
+      const sink = new FakeSink();
+      const clock = new FakeClock();
+      const w = watch(sink, clock, 'expect: { link: { url: /confirm/, status: 2xx } }', {
+        probe: () => status,
+      });
+      sink.deliver({ html });
+      await flushMicrotasks();
+      await clock.advance(1000);
+      const o = await w.outcome;
+      assert.equal(o.ok, ok, `status ${status}`);
+      if (!ok) {
+        const check = o.candidates[0].checks.find((c) => c.field === 'link' && !c.ok);
+        assert.match(
+          check?.actual ?? '',
+          status === null ? /answered nothing \(ECONNREFUSED\)/ : /answered 404/,
+        );
+      }
+    }
+  });
+
+  it('expectNone passes when the window stays quiet and fails on the first match', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const quiet = watch(sink, clock, 'expectNone: { to: x@example.test }', { timeoutMs: 500 });
+    sink.deliver({ to: ['y@example.test'] });
+    await clock.advance(500);
+    assert.equal((await quiet.outcome).ok, true);
+
+    const noisy = watch(sink, clock, 'expectNone: { to: y@example.test }', { timeoutMs: 500 });
+    const o = await noisy.outcome;
+    assert.equal(o.ok, false);
+    assert.match(o.candidates[0].description, /to y@example\.test/);
+  });
+
+  describe('expectEvent', () => {
+    it('matches a rejection by recipient and SMTP code', async () => {
+      const sink = new FakeSink();
+      const clock = new FakeClock();
+      const w = watch(
+        sink,
+        clock,
+        'expectEvent: { type: rejected, to: bounce@example.test, code: 550 }',
+      );
+      sink.reject('bounce@example.test', 550);
+      assert.equal((await w.outcome).ok, true);
+    });
+
+    it('matches a deferral by enhanced code', async () => {
+      const sink = new FakeSink();
+      const clock = new FakeClock();
+      const w = watch(
+        sink,
+        clock,
+        'expectEvent: { type: deferred, to: defer@example.test, code: "4.7.1" }',
+      );
+      sink.reject('defer@example.test', 451, '4.7.1', 'message.deferred');
+      assert.equal((await w.outcome).ok, true);
+    });
+
+    it('matches an asynchronous bounce', async () => {
+      const sink = new FakeSink();
+      const clock = new FakeClock();
+      const w = watch(
+        sink,
+        clock,
+        'expectEvent: { type: bounced, to: gone@example.test, code: 550 }',
+      );
+      sink.event('message.bounced', {
+        messageId: 'm',
+        dsnId: 'd',
+        recipient: 'gone@example.test',
+        sender: 's@example.test',
+        status: '5.1.1',
+        diagnostic: '550 5.1.1 gone',
+        rule: null,
+      });
+      assert.equal((await w.outcome).ok, true);
+    });
+
+    it('matches a webhook delivery by status', async () => {
+      const sink = new FakeSink();
+      const clock = new FakeClock();
+      const w = watch(sink, clock, 'expectEvent: { type: webhook, format: sendgrid, status: 2xx }');
+      sink.event('webhook.sent', {
+        url: 'http://app/hook',
+        format: 'sendgrid',
+        status: 500,
+        error: null,
+        messageId: 'm',
+      });
+      await flushMicrotasks();
+      assert.equal(w.settled(), false);
+      sink.event('webhook.sent', {
+        url: 'http://app/hook',
+        format: 'sendgrid',
+        status: 204,
+        error: null,
+        messageId: 'm',
+      });
+      assert.equal((await w.outcome).ok, true);
+    });
+
+    it('fails with the wrong code and shows what came instead, accepted mail included', async () => {
+      const sink = new FakeSink();
+      const clock = new FakeClock();
+      const w = watch(
+        sink,
+        clock,
+        'expectEvent: { type: rejected, to: bounce@example.test, code: 550 }',
+      );
+      sink.reject('bounce@example.test', 451, '4.7.1', 'message.deferred');
+      sink.deliver({ to: ['bounce@example.test'] });
+      await clock.advance(1000);
+      const o = await w.outcome;
+      assert.equal(o.ok, false);
+      const described = o.candidates.map((c) => c.description).join('\n');
+      assert.match(described, /deferred at RCPT/);
+      assert.match(described, /accepted message/);
+      const code = o.candidates
+        .find((c) => /deferred/.test(c.description))
+        ?.checks.find((c) => c.field === 'code');
+      assert.equal(code?.actual, '451 4.7.1');
+    });
+  });
+
+  it('settles as interrupted when aborted', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    const w = watch(sink, clock, 'expect: { subject: never }', { signal: controller.signal });
+    controller.abort();
+    const o = await w.outcome;
+    assert.equal(o.interrupted, true);
+    assert.equal(o.ok, false);
+  });
+
+  it('fetches each message once however many expectations need it', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const watches = Array.from({ length: 5 }, (_, i) =>
+      watch(sink, clock, `expect: { text: "part ${i}" }`),
+    );
+    sink.deliver({ text: 'part 0 part 1 part 2 part 3 part 4' });
+    for (const w of watches) assert.equal((await w.outcome).ok, true);
+    assert.equal(sink.fetches, 1);
+  });
+});
