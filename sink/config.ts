@@ -4,6 +4,7 @@
  * error names the option, its flag and its environment variable.
  */
 import { randomBytes } from 'node:crypto';
+import { API_TOKEN_BYTES, apiTokenFrom } from '../src/api-token.ts';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { evError } from '../src/errors.ts';
@@ -123,6 +124,11 @@ function checkedNumber(key: NumericKey, given: number | undefined): number {
   return v;
 }
 
+/** A new API token (src/api-token.ts: never starting with `-`). */
+export function generateToken(): string {
+  return apiTokenFrom(randomBytes(API_TOKEN_BYTES));
+}
+
 /**
  * Validates options (merged over the defaults) into a frozen config. Reads the
  * files it names (token, rules, TLS, users) and generates what was asked to be
@@ -153,7 +159,7 @@ export function resolveSinkConfig(given: Partial<SinkOptions> = {}): SinkConfig 
   } else if (given.tokenFile != null) {
     token = readText('tokenFile', given.tokenFile).trim();
   } else {
-    token = randomBytes(24).toString('base64url');
+    token = generateToken();
     tokenGenerated = true;
   }
   if (token !== null && (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token))) {

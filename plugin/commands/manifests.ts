@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { API_TOKEN_BYTES, apiTokenFrom } from '../../src/api-token.ts';
 import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/base-command.ts';
@@ -105,7 +106,7 @@ The API token, chosen explicitly: --token VALUE stores it in the email-sink-toke
       ttlMs: flags.ttl === undefined ? 0 : parseTtl(flags.ttl),
       token: flags['token-from-secret']
         ? null
-        : (flags.token ?? randomBytes(24).toString('base64url')),
+        : (flags.token ?? apiTokenFrom(randomBytes(API_TOKEN_BYTES))),
       ...(flags.image ? { image: flags.image } : { bundle: readSinkBundle() }),
       nodeImage: flags['node-image'],
       replicas: flags.replicas,

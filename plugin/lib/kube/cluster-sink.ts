@@ -4,6 +4,7 @@
  * {@link createSink} (what `up` does, plus `destroy()`).
  */
 import { randomBytes } from 'node:crypto';
+import { API_TOKEN_BYTES, apiTokenFrom } from '../../../src/api-token.ts';
 import {
   DEFAULT_TTL,
   EXPIRES_AT_ANNOTATION,
@@ -188,7 +189,7 @@ export async function createSink(
           throw err;
         })
     : undefined;
-  const token = previousToken || randomBytes(24).toString('base64url');
+  const token = previousToken || apiTokenFrom(randomBytes(API_TOKEN_BYTES));
   const objects = buildSinkManifests({
     namespace,
     createNamespace,

@@ -3,8 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isEmailValidateError } from '../../../src/errors.ts';
+import { apiTokenFrom } from '../../../src/api-token.ts';
 import { optionsFromArgv } from '../../../sink/argv.ts';
-import { optionsFromEnv, parseByteSize, resolveSinkConfig } from '../../../sink/config.ts';
+import {
+  generateToken,
+  optionsFromEnv,
+  parseByteSize,
+  resolveSinkConfig,
+} from '../../../sink/config.ts';
 import { generateSelfSigned } from '../../../sink/smtp-tls.ts';
 
 function fails(fn: () => unknown, code: string, pattern: RegExp): void {
@@ -28,6 +34,22 @@ describe('sink config', () => {
     assert.equal(c.tls, null);
     assert.ok(c.tokenGenerated && c.token && c.token.length >= 16);
     assert.ok(Object.isFrozen(c));
+  });
+
+  it('a generated token never starts with "-" (it would read as a flag after --token)', () => {
+    const tokens = Array.from({ length: 2000 }, () => generateToken());
+    assert.ok(
+      tokens.every((t) => /^[\w][\w-]{31}$/.test(t)),
+      'base64url, 32 characters',
+    );
+    assert.ok(
+      tokens.some((t) => t.includes('-')),
+      'dashes elsewhere are kept',
+    );
+    const leadingDash = Buffer.alloc(24);
+    leadingDash[0] = 0xf8; // base64url "-" first
+    assert.equal(apiTokenFrom(leadingDash)[0], '_', 'a leading - becomes _');
+    assert.equal(apiTokenFrom(Buffer.alloc(24)), 'A'.repeat(32));
   });
 
   it('reads EV_* variables and names the bad one', () => {
