@@ -34,7 +34,8 @@ export default tseslint.config(
         { allowThrowingAny: true, allowThrowingUnknown: true },
       ],
       // Casts: no assertion that narrows without proof, no object literal asserted into shape.
-      // A warning for now: about 260 older casts (mostly `err as Error`) remain to be replaced by guards.
+      // A warning for now: 125 older casts remain (mostly JSON.parse of our own data); the
+      // `lint` script's --max-warnings is a ratchet, so a new one fails CI.
       '@typescript-eslint/no-unsafe-type-assertion': 'warn',
       '@typescript-eslint/consistent-type-assertions': [
         'error',
