@@ -22,14 +22,22 @@ export async function startDnsHold(upstreamPort: number): Promise<DnsHold> {
   });
   const queue: Array<[Buffer, RemoteInfo]> = [];
   let held = false;
+  // Every upstream socket is closed on close(): a query the upstream never answers
+  // would otherwise keep one open, and the test process alive.
+  const upstream = new Set<ReturnType<typeof createSocket>>();
   const forward = (msg: Buffer, from: RemoteInfo): void => {
     const up = createSocket('udp4');
-    up.on('error', () => up.close());
+    upstream.add(up);
+    const done = (): void => {
+      if (upstream.delete(up)) up.close();
+    };
+    up.on('error', done);
     up.on('message', (reply) => {
       sock.send(reply, from.port, from.address);
-      up.close();
+      done();
     });
-    up.send(msg, upstreamPort, '127.0.0.1');
+    // Loopback only, like everything in the tests.
+    up.bind(0, '127.0.0.1', () => up.send(msg, upstreamPort, '127.0.0.1'));
   };
   sock.on('message', (msg, from) => {
     if (held) queue.push([msg, from]);
@@ -47,6 +55,10 @@ export async function startDnsHold(upstreamPort: number): Promise<DnsHold> {
       held = false;
       for (const [m, f] of queue.splice(0)) forward(m, f);
     },
-    close: () => new Promise((resolve) => sock.close(() => resolve())),
+    close: () => {
+      for (const up of upstream) up.close();
+      upstream.clear();
+      return new Promise((resolve) => sock.close(() => resolve()));
+    },
   };
 }
