@@ -2,6 +2,8 @@
  * Runs the built CLI (`plugin/bin/run.js`, which loads dist/) as a child
  * process, the way a user or kubectl does, and collects its output.
  */
+import assert from 'node:assert/strict';
+import type { SinkEvent } from '../../../src/protocol.ts';
 import { hookState } from '../../support/hook-state.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -147,4 +149,35 @@ export function useFakeClusterPerTest(): FakeClusterPerTest {
     await cluster.fake.close();
   });
   return cluster;
+}
+
+/**
+ * The tail of a sink that took the 100-message load plus the bounce, deferral and
+ * asynchronous bounce addresses: events in seq order without duplicates, all 100
+ * load recipients received, and the three refusals reported.
+ */
+export function assertLoadAndRefusals(events: SinkEvent[]): void {
+  const seqs = events.map((e) => e.seq);
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'in seq order',
+  );
+  assert.equal(new Set(seqs).size, seqs.length, 'no duplicates');
+  const loadRcpts = new Set(
+    events
+      .filter((e): e is SinkEvent<'message.received'> => e.type === 'message.received')
+      .flatMap((e) => e.data.envelope.rcptTo.map((r) => r.address))
+      .filter((a) => a.startsWith('user+')),
+  );
+  assert.equal(loadRcpts.size, 100, 'all 100 messages');
+  assert.ok(
+    events.some((e) => e.type === 'message.rejected' && e.data.to === 'bounce@example.com'),
+  );
+  assert.ok(events.some((e) => e.type === 'message.deferred' && e.data.to === 'defer@example.com'));
+  assert.ok(
+    events.some(
+      (e) => e.type === 'message.bounced' && e.data.recipient === 'asyncbounce@example.com',
+    ),
+  );
 }

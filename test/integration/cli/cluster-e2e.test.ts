@@ -2,7 +2,14 @@ import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import type { FakeKube } from '../../support/fake-kube/index.ts';
 import type { SinkEvent } from '../../../src/protocol.ts';
-import { RUN_JS, jsonLines, runCli, runUntil, useFakeClusterPerTest } from './cli-harness.ts';
+import {
+  RUN_JS,
+  assertLoadAndRefusals,
+  jsonLines,
+  runCli,
+  runUntil,
+  useFakeClusterPerTest,
+} from './cli-harness.ts';
 
 interface SendJson {
   messages: number;
@@ -94,38 +101,7 @@ describe('CLI end to end against the fake Kubernetes API server', function () {
     const tail = await runCli(['tail', ...ns, '--no-follow', '-o', 'json'], { env: cluster.env });
     assert.equal(tail.code, 0, tail.stderr);
     const events = jsonLines<SinkEvent>(tail.stdout);
-    const seqs = events.map((e) => e.seq);
-    assert.deepEqual(
-      seqs,
-      [...seqs].sort((a, b) => a - b),
-    );
-    assert.equal(new Set(seqs).size, seqs.length);
-    const rcpts = new Set(
-      events
-        .filter((e): e is SinkEvent<'message.received'> => e.type === 'message.received')
-        .flatMap((e) => e.data.envelope.rcptTo.map((x) => x.address))
-        .filter((a) => a.startsWith('user+')),
-    );
-    assert.equal(rcpts.size, 100);
-    assert.ok(
-      events.some(
-        (e) =>
-          e.type === 'message.rejected' && (e.data as { to: string }).to === 'bounce@example.com',
-      ),
-    );
-    assert.ok(
-      events.some(
-        (e) =>
-          e.type === 'message.deferred' && (e.data as { to: string }).to === 'defer@example.com',
-      ),
-    );
-    assert.ok(
-      events.some(
-        (e) =>
-          e.type === 'message.bounced' &&
-          (e.data as { recipient: string }).recipient === 'asyncbounce@example.com',
-      ),
-    );
+    assertLoadAndRefusals(events);
 
     // status: one row per sink with age, TTL, time left, readiness and the sink's own message count.
     const status = await runCli(['status', '-o', 'json'], { env: cluster.env });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSink } from '../../../sink/index.ts';
 import type { MessageDetail, MessageList, SinkEvent } from '../../../src/protocol.ts';
-import { RUN_JS, jsonLines, runCli, runUntil } from './cli-harness.ts';
+import { RUN_JS, assertLoadAndRefusals, jsonLines, runCli, runUntil } from './cli-harness.ts';
 
 type Sink = Awaited<ReturnType<typeof startSink>>;
 
@@ -96,41 +96,7 @@ describe('CLI against an embedded sink (--sink)', function () {
     const tail = await runCli(['tail', ...target, '--no-follow', '-o', 'json']);
     assert.equal(tail.code, 0, tail.stderr);
     const events = jsonLines<SinkEvent>(tail.stdout);
-    const seqs = events.map((e) => e.seq);
-    assert.deepEqual(
-      seqs,
-      [...seqs].sort((a, b) => a - b),
-      'in seq order',
-    );
-    assert.equal(new Set(seqs).size, seqs.length, 'no duplicates');
-    const received = events.filter(
-      (e): e is SinkEvent<'message.received'> => e.type === 'message.received',
-    );
-    const loadRcpts = new Set(
-      received
-        .flatMap((e) => e.data.envelope.rcptTo.map((r) => r.address))
-        .filter((a) => a.startsWith('user+')),
-    );
-    assert.equal(loadRcpts.size, 100, 'all 100 messages');
-    assert.ok(
-      events.some(
-        (e) =>
-          e.type === 'message.rejected' && (e.data as { to: string }).to === 'bounce@example.com',
-      ),
-    );
-    assert.ok(
-      events.some(
-        (e) =>
-          e.type === 'message.deferred' && (e.data as { to: string }).to === 'defer@example.com',
-      ),
-    );
-    assert.ok(
-      events.some(
-        (e) =>
-          e.type === 'message.bounced' &&
-          (e.data as { recipient: string }).recipient === 'asyncbounce@example.com',
-      ),
-    );
+    assertLoadAndRefusals(events);
     for (const e of events)
       assert.deepEqual(
         Object.keys(e).sort(),
