@@ -191,7 +191,7 @@ describe('cluster: every object the plugin creates reads back (real kubectl) as 
     }
   });
 
-  it("`check --in-cluster` objects (Redis, shards Job) and a flow `job` step's Job", async () => {
+  it("`check --in-cluster` objects (Redis, shards Job, the --provider Secret) and a flow `job` step's Job", async () => {
     const ns = 'read-back-check';
     fake.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const client = connect({ kubeconfig: fake.kubeconfigPath });
@@ -202,6 +202,8 @@ describe('cluster: every object the plugin creates reads back (real kubectl) as 
       ttlMs: 3600_000,
       token: 't'.repeat(32),
       bundle: Buffer.from('0;\n'),
+      // `--provider`: its immutable Secret and the shards' read-only mount are read back too.
+      provider: '{"config":{},"env":{"VERIFY_TOKEN":"x"}}',
       shards: 2,
       shard: {
         offline: true,
