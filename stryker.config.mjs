@@ -11,35 +11,11 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+// The I/O glue left out of the scope and the glob matcher, shared with the scores script.
+import { IO_GLUE, globTest } from './test/support/stryker/scope.ts';
 
 const shim = fileURLToPath(new URL('./test/support/stryker/mocha12-cli.cjs', import.meta.url));
 createRequire(import.meta.url)(shim);
-
-/** Modules that are I/O glue (servers, processes, sockets, the clock itself): mutating them is for the integration suite. */
-const IO_GLUE = [
-  'sink/ui/**',
-  'sink/main.ts',
-  'sink/index.ts',
-  'sink/sink.ts',
-  'sink/listen.ts',
-  'sink/smtp-server.ts',
-  'sink/smtp-front.ts',
-  'sink/smtp-tls.ts',
-  'sink/parse-worker.ts',
-  'src/system-clock.ts',
-  'sink/logger.ts',
-  'sink/types.ts',
-  'sink/http/api-server.ts',
-  'src/clock.ts',
-  // Talk to Redis (commands and Lua scripts): tested against a real redis-server by the
-  // check --in-cluster integration tests, which run them in other processes (no mutant reaches them).
-  'src/limits/redis-permits.ts',
-  'src/check-cluster/redis-run.ts',
-  'src/check-cluster/scripts.ts',
-  'src/check-cluster/shared-dns.ts',
-  'src/check-cluster/shared-catch-all.ts',
-  '**/*.d.ts',
-];
 
 /** The scope: EV_MUTATE (comma-separated globs, the I/O glue still left out) or --mutate (taken as is), without line ranges. */
 function mutateArg() {
@@ -58,20 +34,6 @@ function mutateArg() {
 }
 
 const patterns = mutateArg();
-/**
- * A developer's glob (`src/address/**\/*.ts`, `src/*.ts`, a file path) as a test on a path:
- * `**\/` is any number of folders, `*` anything within one name.
- */
-function globTest(glob) {
-  const parts = glob.split(/(\*\*\/|\*)/);
-  const body = parts
-    .map((p) =>
-      p === '**/' ? '(?:[^/]+/)*' : p === '*' ? '[^/]*' : p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'),
-    )
-    .join('');
-  const re = new RegExp(`^${body}$`);
-  return (file) => re.test(file);
-}
 
 const SOURCE_ROOTS = ['src', 'sink', 'plugin', 'checker', 'manifests', 'test'];
 /** Relative import specifiers of one of our own TypeScript files (static, dynamic, `export … from`). */
