@@ -132,3 +132,104 @@ describe('address/syntax: normalisation and flags', () => {
     for (const h of hostile) assert.equal(diagnose(h).category, 'invalid');
   });
 });
+
+describe('address/syntax: address literals', () => {
+  it('isIPv4: four decimal parts of 0-255, no leading zero, nothing else', () => {
+    for (const ok of ['1.2.3.4', '0.0.0.0', '255.255.255.255', '10.0.10.100'])
+      assert.equal(isIPv4(ok), true, ok);
+    for (const bad of [
+      '256.1.1.1',
+      '1.2.3.256',
+      '01.2.3.4',
+      '1.2.3.00',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1.2.3.',
+      '.1.2.3',
+      '1..2.3',
+      '1.2.3.4 ',
+      '1.2.3.1000',
+      '1.2.3.0255',
+      '',
+      '1.2.3.a',
+      '1.2.3.25a',
+      '1.2.3/4',
+    ])
+      assert.equal(isIPv4(bad), false, bad);
+  });
+
+  const literals: readonly (readonly [string, Diagnosis])[] = [
+    ['1.2.3.4', 'rfc5321_address_literal'],
+    ['IPv6:::1', 'rfc5321_address_literal'],
+    ['ipv6:1:2:3:4:5:6:7:8', 'rfc5321_address_literal'],
+    ['IPV6:1::1', 'rfc5321_address_literal'],
+    ['IPv6:aBcD::EfF0', 'rfc5321_address_literal'],
+    ['IPv6:0:0:0:0:0:0:0:0', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:8888', 'rfc5321_address_literal'],
+    ['IPv6:::', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6::', 'rfc5321_address_literal'], // :: stands for the last two groups
+    ['IPv6:1:2:3:4:5:6:1.2.3.4', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4::1.2.3.4', 'rfc5321_address_literal'],
+    ['IPv6:::1.2.3.4', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1:2:3:4:5:6:7:8:9', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1:2:3:4:5:1.2.3.4', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1:2:3:4:5:6:7:1.2.3.4', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1', 'rfc5322_ipv6_group_count'],
+    ['IPv6:', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1::2::3', 'rfc5322_ipv6_2x2x_colon'],
+    ['IPv6:12345::1', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:88888', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:g::1', 'rfc5322_ipv6_bad_char'],
+    // The characters just outside 0-9, a-f and A-F.
+    ['IPv6:1:2:3:4:5:6:7:/', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7::', 'rfc5322_ipv6_max_groups'],
+    ['IPv6:1:2:3:4:5:6:7:@', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:`', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:G', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:g', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:0', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:9', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:a', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:f', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:A', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:F', 'rfc5321_address_literal'],
+    ['IPv6::1:2:3:4:5:6:7', 'rfc5322_ipv6_colon_start'],
+    ['IPv6::1::', 'rfc5322_ipv6_colon_start'],
+    ['IPv6::', 'rfc5322_ipv6_colon_start'],
+    ['IPv6:1:2:3:4:5:6:7:', 'rfc5322_ipv6_colon_end'],
+    ['IPv6:1:2:3:4:5::1.2.3.4', 'rfc5322_ipv6_max_groups'],
+    ['IPv6', 'rfc5322_domain_literal'],
+    ['IPv6x1::1', 'rfc5322_domain_literal'],
+    ['abc', 'rfc5322_domain_literal'],
+    ['!', 'rfc5322_domain_literal'],
+    // Inside the brackets: quoted pairs, whitespace and controls are obsolete dtext, non-ASCII
+    // and `[` are not dtext at all.
+    ['1.2\\.3.4', 'rfc5322_domlit_obsdtext'],
+    ['a\\b', 'rfc5322_domlit_obsdtext'],
+    ['1.2 .3.4', 'rfc5322_domlit_obsdtext'],
+    ['1.2\t3', 'rfc5322_domlit_obsdtext'],
+    ['\x01', 'rfc5322_domlit_obsdtext'],
+    ['\x1f', 'rfc5322_domlit_obsdtext'],
+    ['1.2\x7f.3', 'rfc5322_domlit_obsdtext'],
+    ['1.2\x80.3', 'err_expecting_dtext'],
+    ['1.2é.3', 'err_expecting_dtext'],
+    ['1.2[.3', 'err_expecting_dtext'],
+  ];
+  for (const [literal, diagnosis] of literals) {
+    it(`a@[${JSON.stringify(literal).slice(1, -1)}] -> ${diagnosis}`, () => {
+      const r = diagnose(`a@[${literal}]`);
+      assert.equal(r.diagnosis, diagnosis);
+      assert.equal(r.category, DIAGNOSES[diagnosis]);
+      assert.equal(r.literal, r.category !== 'invalid');
+      assert.equal(r.domain, r.category === 'invalid' ? '' : `[${literal}]`);
+    });
+  }
+
+  it('an unclosed literal, a backslash at its end, and text after it', () => {
+    assert.equal(diagnose('a@[1.2.3.4').diagnosis, 'err_unclosed_domain_literal');
+    assert.equal(diagnose('a@[1.2.3.4\\]').diagnosis, 'err_unclosed_domain_literal');
+    assert.equal(diagnose('a@[1.2.3.4\\').diagnosis, 'err_backslash_end');
+    assert.equal(diagnose('a@[IPv6:1::1]x').diagnosis, 'err_atext_after_domlit');
+  });
+});
