@@ -233,3 +233,57 @@ describe('address/syntax: address literals', () => {
     assert.equal(diagnose('a@[IPv6:1::1]x').diagnosis, 'err_atext_after_domlit');
   });
 });
+
+describe('address/syntax: the fast path and its bounds', () => {
+  it('lower-cases a domain whose only capital is A or Z (the ends of the range)', () => {
+    assert.equal(diagnose('x@Abc.com').domain, 'abc.com');
+    assert.equal(diagnose('x@abZ.com').domain, 'abz.com');
+    assert.equal(diagnose('x@Abc.com').domainInput, 'Abc.com');
+    // Capitals in the local part are kept and do not make the domain change.
+    assert.deepEqual(diagnose('AB@c.com'), {
+      category: 'valid',
+      diagnosis: 'valid',
+      local: 'AB',
+      domain: 'c.com',
+      domainInput: 'c.com',
+      smtputf8: false,
+      idn: false,
+      literal: false,
+    });
+  });
+
+  it('refuses input over MAX_INPUT_CHARS before scanning it, and only over it', () => {
+    assert.equal(diagnose('a'.repeat(1025)).diagnosis, 'err_too_long_input');
+    assert.equal(diagnose('a'.repeat(1024)).diagnosis, 'err_no_at');
+  });
+
+  it('an early refusal carries empty parts', () => {
+    assert.deepEqual(diagnose(''), {
+      category: 'invalid',
+      diagnosis: 'err_empty',
+      local: '',
+      domain: '',
+      domainInput: '',
+      smtputf8: false,
+      idn: false,
+      literal: false,
+    });
+  });
+
+  it('utf8Length counts 1, 2, 3 and 4 bytes at each boundary', () => {
+    const cases: readonly (readonly [string, number])[] = [
+      ['\x7f', 1],
+      ['\x80', 2],
+      ['\u07ff', 2],
+      ['\u0800', 3],
+      ['\ud7ff', 3],
+      ['\ud800\udc00', 4],
+      ['\udbff\udfff', 4],
+      ['\udc00', 3], // a lone low surrogate is one unit (3 bytes once replaced)
+      ['\ue000', 3],
+      ['\uffff', 3],
+      ['a\u{1F600}b', 6],
+    ];
+    for (const [s, bytes] of cases) assert.equal(utf8Length(s), bytes, JSON.stringify(s));
+  });
+});
