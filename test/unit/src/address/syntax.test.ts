@@ -287,3 +287,35 @@ describe('address/syntax: the fast path and its bounds', () => {
     for (const [s, bytes] of cases) assert.equal(utf8Length(s), bytes, JSON.stringify(s));
   });
 });
+
+describe('address/syntax: controls and surrogates in each part', () => {
+  // [character, in a dot-atom local part, in a quoted local part, in the domain]
+  const cases: readonly (readonly [string, Diagnosis, Diagnosis, Diagnosis])[] = [
+    ['\x1f', 'err_control_char', 'err_control_char', 'err_expecting_atext'],
+    ['\x7f', 'err_control_char', 'err_control_char', 'err_expecting_atext'],
+    ['\x80', 'err_control_char', 'err_control_char', 'err_control_char'],
+    ['\x9f', 'err_control_char', 'err_control_char', 'err_control_char'],
+    ['\xa0', 'unusual_invisible_char', 'unusual_invisible_char', 'err_idna'],
+    ['\ufffd', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\ud7ff', 'valid', 'rfc5321_quoted_string', 'err_idna'],
+    ['\ue000', 'valid', 'rfc5321_quoted_string', 'err_idna'],
+    ['\ud800\udc00', 'valid', 'rfc5321_quoted_string', 'valid'],
+    ['\udbff\udfff', 'valid', 'rfc5321_quoted_string', 'err_idna'],
+    ['\ud800', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\udbff', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\udc00', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\udfff', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\ud800\ue000', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\ud800\udbff', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\udc00\ud800', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\ud800x', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+  ];
+  for (const [x, local, quoted, domain] of cases) {
+    const name = [...x].map((c) => `U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(' ');
+    it(`${name}: ${local} in a local part, ${quoted} quoted, ${domain} in the domain`, () => {
+      assert.equal(diagnose(`a${x}b@example.com`).diagnosis, local);
+      assert.equal(diagnose(`"a${x}b"@example.com`).diagnosis, quoted);
+      assert.equal(diagnose(`ab@ex${x}ample.com`).diagnosis, domain);
+    });
+  }
+});
