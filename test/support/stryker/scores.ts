@@ -5,6 +5,7 @@
  *   npm run mutate:scores                        # a row per folder, then src/ and sink/
  *   npm run mutate:scores -- --files             # a row per file as well
  *   npm run mutate:scores -- --survivors src/flow  # every survivor (and no-coverage) under a path
+ *   npm run mutate:scores -- --reports DIR       # reports kept elsewhere (a copy from before new tests)
  *
  * Score = (killed + timeout) / (killed + timeout + survived + no coverage), as in CONTRIBUTING.md;
  * ignored mutants (code run only at module load), compile and runtime errors are left out. A
@@ -145,12 +146,14 @@ function row(name: string, c: Counts): string {
 }
 
 function main(argv: readonly string[]): void {
+  const reportsAt = argv.indexOf('--reports');
+  const reports = reportsAt >= 0 ? (argv[reportsAt + 1] ?? REPORTS) : REPORTS;
   let files: Map<string, Mutant[]>;
   try {
-    files = readReports(REPORTS);
+    files = readReports(reports);
   } catch (err) {
     if (isRecord(err) && err.code === 'ENOENT') {
-      console.error(`no reports in ${REPORTS}/: run \`npm run mutate\` first (CONTRIBUTING.md)`);
+      console.error(`no reports in ${reports}/: run \`npm run mutate\` first (CONTRIBUTING.md)`);
       process.exitCode = 1;
       return;
     }
