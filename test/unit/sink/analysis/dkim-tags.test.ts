@@ -1,0 +1,154 @@
+/**
+ * DKIM-Signature tags, one rule at a time: each malformed or unsupported signature is refused
+ * with its own reason (`info`), and each accepted variation reaches the body-hash check (so the
+ * parse let it through). The key is never fetched for a refused signature.
+ */
+import { describe, it } from 'mocha';
+import assert from 'node:assert/strict';
+import { splitMessage } from '../../../../sink/analysis/headers.ts';
+import { parseTagList, verifyDkim } from '../../../../sink/analysis/dkim.ts';
+
+const MESSAGE = Buffer.from(
+  [
+    'From: Alice <alice@example.com>',
+    'To: bob@example.org',
+    'Subject: Hi',
+    'Date: Sat, 28 Nov 2026 01:00:00 +0000',
+    'Message-ID: <m1@example.com>',
+    '',
+    'Hello',
+    '',
+  ].join('\r\n'),
+);
+const BASE = 'v=1; a=rsa-sha256; d=example.com; s=test; h=from; bh=AAAA; b=AAAA';
+const label63 = 'a'.repeat(63);
+const name = (lastLabel: number) => `${label63}.${label63}.${label63}.${'b'.repeat(lastLabel)}`;
+
+async function first(tags: string) {
+  const raw = Buffer.concat([Buffer.from(`DKIM-Signature: ${tags}\r\n`), MESSAGE]);
+  const split = splitMessage(raw);
+  const asked: string[] = [];
+  const v = await verifyDkim(raw, split.headers, split.bodyOffset, {
+    resolver: async (n) => {
+      asked.push(n);
+      return [['v=DKIM1; p=']];
+    },
+    now: () => new Date('2026-11-28T02:00:00Z'),
+  });
+  return { sig: v.signatures[0], asked };
+}
+
+describe('sink/analysis/dkim: signature tags', () => {
+  const refused: readonly (readonly [string, string])[] = [
+    ['garbage', 'malformed tag "garbage"'],
+    ['=x', 'malformed tag name ""'],
+    [`1a=x; ${BASE}`, 'malformed tag name "1a"'],
+    [`a b=x; ${BASE}`, 'malformed tag name "a b"'],
+    [`${BASE}; d=example.org`, 'duplicate tag d='],
+    [BASE.replace('v=1; ', ''), 'missing required tag v='],
+    [BASE.replace('a=rsa-sha256; ', ''), 'missing required tag a='],
+    [BASE.replace('; b=AAAA', ''), 'missing required tag b='],
+    [BASE.replace('bh=AAAA; ', ''), 'missing required tag bh='],
+    [BASE.replace('d=example.com; ', ''), 'missing required tag d='],
+    [BASE.replace('h=from; ', ''), 'missing required tag h='],
+    [BASE.replace('s=test; ', ''), 'missing required tag s='],
+    [BASE.replace('v=1', 'v=2'), 'unsupported version v=2'],
+    [BASE.replace('rsa-sha256', 'RSA-SHA1'), 'rsa-sha1 is not accepted (RFC 8301)'],
+    [BASE.replace('rsa-sha256', 'hmac-md5'), 'unsupported algorithm a=hmac-md5'],
+    [`${BASE}; c=relaxed/relaxed/x`, 'unsupported canonicalization c=relaxed/relaxed/x'],
+    [`${BASE}; c=weird/simple`, 'unsupported canonicalization c=weird/simple'],
+    [`${BASE}; c=simple/weird`, 'unsupported canonicalization c=simple/weird'],
+    [BASE.replace('d=example.com', `d=${name(62)}`), 'invalid d= domain'],
+    [BASE.replace('d=example.com', 'd=-bad.com'), 'invalid d= domain'],
+    [BASE.replace('d=example.com', 'd=bad-.com'), 'invalid d= domain'],
+    [BASE.replace('d=example.com', 'd=a..com'), 'invalid d= domain'],
+    [BASE.replace('d=example.com', 'd=../../etc'), 'invalid d= domain'],
+    [BASE.replace('s=test', `s=${name(62)}`), 'invalid s= selector'],
+    [BASE.replace('s=test', 's=bad-'), 'invalid s= selector'],
+    [BASE.replace('s=test', 's=a/b'), 'invalid s= selector'],
+    [
+      BASE.replace('h=from', `h=${Array.from({ length: 200 }, () => 'x').join(':')}:from`),
+      'h= lists more than 200 headers',
+    ],
+    [BASE.replace('h=from', 'h=subject'), 'h= does not include From (RFC 6376 section 5.4)'],
+    [`${BASE}; l=abc`, 'invalid l= value'],
+    [`${BASE}; l=${'1'.repeat(77)}`, 'invalid l= value'],
+    [`${BASE}; l=-1`, 'invalid l= value'],
+    [`${BASE}; i=@evil.example`, 'i= is not within d= (RFC 6376 section 3.5)'],
+    [`${BASE}; i=@notexample.com`, 'i= is not within d= (RFC 6376 section 3.5)'],
+    [`${BASE}; i=noat`, 'i= is not within d= (RFC 6376 section 3.5)'],
+    [BASE.replace('bh=AAAA', 'bh=!!!'), 'bh= is not base64'],
+    [BASE.replace('b=AAAA', 'b=AA=A'), 'b= is not base64'],
+    [`${BASE}; x=abc`, 'invalid x= value'],
+    [`${BASE}; x=1`, 'signature expired (x=)'],
+  ];
+  for (const [tags, info] of refused) {
+    it(`refuses ${JSON.stringify(tags.slice(0, 60))}: ${info}`, async () => {
+      const { sig, asked } = await first(tags);
+      assert.equal(sig.info, info);
+      assert.equal(sig.result, info.startsWith('signature expired') ? 'fail' : 'permerror');
+      assert.deepEqual(asked, []);
+    });
+  }
+
+  const accepted: readonly (readonly [string, string])[] = [
+    [` ;; ${BASE}`, 'empty tags are skipped'],
+    [`x_1=y; ${BASE}`, 'an unknown tag with an underscore'],
+    [BASE.replace('rsa-sha256', 'ED25519-SHA256'), 'ed25519, any case'],
+    [`${BASE}; c=relaxed`, 'relaxed header, simple body by default'],
+    [`${BASE}; c=Relaxed/Simple`, 'canonicalization in any case'],
+    [BASE.replace('d=example.com', `d=${name(61)}`), 'a 253-character d='],
+    [BASE.replace('d=example.com', 'd=ex_ample.com'), 'an underscore in d='],
+    [BASE.replace('s=test', 's=Sel.2026'), 'a dotted selector, any case'],
+    [BASE.replace('s=test', `s=${name(61)}`), 'a 253-character selector'],
+    [
+      BASE.replace('h=from', `h=${Array.from({ length: 199 }, () => 'x').join(':')}:from`),
+      '200 headers',
+    ],
+    [BASE.replace('h=from', 'h= To : FROM '), 'header names trimmed and lower-cased'],
+    [`${BASE}; l=${'0'.repeat(75)}5`, 'a 76-digit l='],
+    [`${BASE}; i=user@sub.example.com`, 'i= in a subdomain of d='],
+    [`${BASE}; i=@EXAMPLE.COM`, 'i= equal to d= in another case'],
+    [BASE.replace('b=AAAA', 'b=A A\tA A'), 'blanks inside base64'],
+    [`${BASE}; x=${'9'.repeat(12)}`, 'an x= far in the future'],
+  ];
+  for (const [tags, why] of accepted) {
+    it(`accepts ${why}: the body hash is checked`, async () => {
+      const { sig } = await first(tags);
+      assert.deepEqual([sig.result, sig.info], ['fail', 'body hash did not verify']);
+    });
+  }
+
+  it('describes an accepted signature: lower-cased d= and s=, algorithm, h=, l=', async () => {
+    const { sig } = await first(
+      'v=1; a=RSA-SHA256; d=Example.COM; s=Sel; h=From:To; bh=AAAA; b=AAAA; l=5',
+    );
+    assert.deepEqual(sig, {
+      domain: 'example.com',
+      selector: 'sel',
+      algorithm: 'rsa-sha256',
+      signedHeaders: ['from', 'to'],
+      bodyLength: 5,
+      result: 'fail',
+      info: 'body hash did not verify',
+    });
+  });
+
+  it('a refused signature still names its d= and s= when the tags parse', async () => {
+    const { sig } = await first(BASE.replace('v=1', 'v=2'));
+    assert.deepEqual([sig.domain, sig.selector], ['example.com', 'test']);
+    const garbage = await first('garbage');
+    assert.deepEqual([garbage.sig.domain, garbage.sig.selector], ['', '']);
+  });
+
+  it('parseTagList trims names and values and keeps = inside values', () => {
+    assert.deepEqual(
+      [...parseTagList(' a = 1 ;b=x=y; ;c= ')],
+      [
+        ['a', '1'],
+        ['b', 'x=y'],
+        ['c', ''],
+      ],
+    );
+  });
+});
