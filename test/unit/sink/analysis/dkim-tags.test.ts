@@ -3,10 +3,12 @@
  * with its own reason (`info`), and each accepted variation reaches the body-hash check (so the
  * parse let it through). The key is never fetched for a refused signature.
  */
-import { describe, it } from 'mocha';
+import { before, describe, it } from 'mocha';
 import assert from 'node:assert/strict';
+import { createHash, sign as cryptoSign } from 'node:crypto';
 import { splitMessage } from '../../../../sink/analysis/headers.ts';
-import { parseTagList, verifyDkim } from '../../../../sink/analysis/dkim.ts';
+import { parseTagList, verifyDkim, type DkimResolver } from '../../../../sink/analysis/dkim.ts';
+import { rsaKey, type TestKey } from './dkim-helpers.ts';
 
 const MESSAGE = Buffer.from(
   [
@@ -150,5 +152,144 @@ describe('sink/analysis/dkim: signature tags', () => {
         ['c', ''],
       ],
     );
+  });
+});
+
+const NOW_MS = Date.parse('2026-11-28T02:00:00Z');
+const HEAD = 'From: Alice <alice@example.com>\r\nSubject: Hi\r\n';
+const BODY = 'Hello\r\n';
+
+/** A simple/simple rsa-sha256 signature over From and Subject with extra tags (i=, x=, l=). */
+function signed(key: TestKey, extra = ''): Buffer {
+  const bh = createHash('sha256').update(BODY).digest('base64');
+  const field = `DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=k; h=from:subject;${extra} bh=${bh}; b=`;
+  const b = cryptoSign('sha256', Buffer.from(`${HEAD}${field}`), key.privatePem).toString('base64');
+  return Buffer.from(`${field}${b}\r\n${HEAD}\r\n${BODY}`);
+}
+
+async function verifyWith(raw: Buffer, records: string[][] | Error) {
+  const split = splitMessage(raw);
+  const resolver: DkimResolver = async () => {
+    if (records instanceof Error) throw records;
+    return records;
+  };
+  const v = await verifyDkim(raw, split.headers, split.bodyOffset, {
+    resolver,
+    now: () => new Date(NOW_MS),
+  });
+  return [v.signatures[0].result, v.signatures[0].info];
+}
+
+describe('sink/analysis/dkim: key records and verification bounds', () => {
+  let key: TestKey;
+  let other: TestKey;
+  before(() => {
+    key = rsaKey(2048);
+    other = rsaKey(1024);
+  });
+
+  it('passes with the right key, in one string or split, with blanks around p=', async () => {
+    const raw = signed(key);
+    assert.deepEqual(await verifyWith(raw, [[`v=DKIM1; k=rsa; p=${key.p}`]]), ['pass', undefined]);
+    assert.deepEqual(await verifyWith(raw, [[`p=${key.p.slice(0, 100)}`, key.p.slice(100)]]), [
+      'pass',
+      undefined,
+    ]);
+    assert.deepEqual(await verifyWith(raw, [[`v=DKIM1; p =  ${key.p}`]]), ['pass', undefined]);
+    assert.deepEqual(await verifyWith(raw, [[`v=DKIM1;p=${key.p}`]]), ['pass', undefined]);
+    assert.deepEqual(await verifyWith(raw, [[`h=SHA1 : sha256; t=y; p=${key.p}`]]), [
+      'pass',
+      undefined,
+    ]);
+  });
+
+  it('refuses each bad key record with its reason', async () => {
+    const raw = signed(key);
+    const name = 'k._domainkey.example.com';
+    const cases: readonly (readonly [string[][], string, string])[] = [
+      [[[`v=DKIM2; p=${key.p}`]], 'permerror', 'key record version is not DKIM1'],
+      [[[`k=ed25519; p=${key.p}`]], 'permerror', 'key type k=ed25519 does not match a=rsa-sha256'],
+      [[[`h=sha1; p=${key.p}`]], 'permerror', 'key record h= does not allow sha256'],
+      [[['v=DKIM1; k=rsa']], 'permerror', `no key record at ${name}`],
+      [[['v=DKIM1; xp=AAAA']], 'permerror', `no key record at ${name}`],
+      [[], 'permerror', `no key record at ${name}`],
+      [[['v=DKIM1; p=']], 'permerror', 'key revoked (empty p=)'],
+      [[['v=DKIM1; p=!!']], 'permerror', 'p= is not base64'],
+      [[['v=DKIM1; p=AAAA']], 'permerror', 'p= is not a valid public key'],
+      [[[`v=DKIM1; p=${other.p}`]], 'fail', 'signature did not verify'],
+      [[[`v=DKIM1; n=${'x'.repeat(8 * 1024)}; p=${key.p}`]], 'permerror', 'key record too long'],
+    ];
+    for (const [records, result, info] of cases)
+      assert.deepEqual(await verifyWith(raw, records), [result, info], info);
+  });
+
+  it('uses the first of several key records that parses', async () => {
+    const raw = signed(key);
+    assert.deepEqual(await verifyWith(raw, [['v=DKIM1; p=AAAA'], [`v=DKIM1; p=${key.p}`]]), [
+      'pass',
+      undefined,
+    ]);
+    assert.deepEqual(await verifyWith(raw, [['v=DKIM1; p='], ['v=DKIM2; p=AAAA']]), [
+      'permerror',
+      'key record version is not DKIM1',
+    ]);
+  });
+
+  it('names the failed look-up: no record is permanent, a server failure temporary', async () => {
+    const raw = signed(key);
+    const err = (code: string) => Object.assign(new Error(code), { code });
+    const name = 'k._domainkey.example.com';
+    for (const code of ['ENOTFOUND', 'ENODATA', 'NXDOMAIN'])
+      assert.deepEqual(await verifyWith(raw, err(code)), ['permerror', `no key record at ${name}`]);
+    assert.deepEqual(await verifyWith(raw, err('ESERVFAIL')), [
+      'temperror',
+      `key lookup failed for ${name}: ESERVFAIL`,
+    ]);
+    assert.deepEqual(await verifyWith(raw, new Error('no code')), [
+      'temperror',
+      `key lookup failed for ${name}: error`,
+    ]);
+  });
+
+  it('t=s forbids an i= in a subdomain, not an i= equal to d=', async () => {
+    const record = [[`t=s; p=${key.p}`]];
+    assert.deepEqual(await verifyWith(signed(key, ' i=a@sub.example.com;'), record), [
+      'permerror',
+      'key t=s forbids an i= subdomain',
+    ]);
+    assert.deepEqual(await verifyWith(signed(key, ' i=a@example.com;'), record), [
+      'pass',
+      undefined,
+    ]);
+    assert.deepEqual(
+      await verifyWith(signed(key, ' i=a@sub.example.com;'), [[`t=y; p=${key.p}`]]),
+      ['pass', undefined],
+    );
+  });
+
+  it('x= expires after its second, not at it', async () => {
+    const record = [[`p=${key.p}`]];
+    const at = NOW_MS / 1000;
+    assert.deepEqual(await verifyWith(signed(key, ` x=${at};`), record), ['pass', undefined]);
+    assert.deepEqual(await verifyWith(signed(key, ` x=${at - 1};`), record), [
+      'fail',
+      'signature expired (x=)',
+    ]);
+    assert.deepEqual(await verifyWith(signed(key, ` x=${'1'.repeat(13)};`), record), [
+      'permerror',
+      'invalid x= value',
+    ]);
+  });
+
+  it('l= may equal the canonical body length, not exceed it', async () => {
+    const record = [[`p=${key.p}`]];
+    assert.deepEqual(await verifyWith(signed(key, ` l=${BODY.length};`), record), [
+      'pass',
+      undefined,
+    ]);
+    assert.deepEqual(await verifyWith(signed(key, ` l=${BODY.length + 1};`), record), [
+      'fail',
+      'l= is longer than the body',
+    ]);
   });
 });
