@@ -50,7 +50,7 @@ export function numericReference(digits: string, hex: boolean): string {
 
 /** Decodes the handful of entities that appear in href values and link texts. */
 export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]{2,8});/g, (whole, ent: string) => {
+  return s.replace(/&(#[xX][0-9a-fA-F]+|#\d+|[a-zA-Z]{2,8});/g, (whole, ent: string) => {
     if (ent[0] === '#')
       return ent[1] === 'x' || ent[1] === 'X'
         ? numericReference(ent.slice(2), true)
