@@ -248,8 +248,12 @@ export async function runShard(
         );
       }
     }
+    const stale = [global, domain, provider, providerPermits].reduce(
+      (n, p) => n + (p?.staleGrants ?? 0),
+      0,
+    );
     log(
-      `shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard); all work done`,
+      `shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard; ${stale} rate tokens read too late, dropped and asked for again); all work done`,
     );
     return { checked, reclaimed };
   } finally {
