@@ -45,6 +45,8 @@ function drops(): number {
   return -1;
 }
 process.stdout.write(`${dns.port}\n`);
+// The caller gone (its end of the pipe closed): so are we, never an orphan.
+process.stdin.on('end', () => process.exit(0));
 process.stdin.setEncoding('utf8').on('data', (d: string) => {
   if (!d.includes('report')) return;
   process.stdout.write(
