@@ -32,7 +32,7 @@ import {
 import { RedisRun, type ClaimedEntry } from '../src/check-cluster/redis-run.ts';
 import { SharedDns } from '../src/check-cluster/shared-dns.ts';
 import { sharedCatchAll } from '../src/check-cluster/shared-catch-all.ts';
-import { RedisPermits } from '../src/limits/redis-permits.ts';
+import { MAX_STALE_IN_ROW, RedisPermits } from '../src/limits/redis-permits.ts';
 import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
 import { ProviderStage, type HttpClient } from '../src/check/provider-stage.ts';
 import type { ProviderConfig } from '../src/check/provider-config.ts';
@@ -248,12 +248,11 @@ export async function runShard(
         );
       }
     }
-    const stale = [global, domain, provider, providerPermits].reduce(
-      (n, p) => n + (p?.staleGrants ?? 0),
-      0,
-    );
+    const limiters = [global, domain, provider, providerPermits];
+    const stale = limiters.reduce((n, p) => n + (p?.staleGrants ?? 0), 0);
+    const late = limiters.reduce((n, p) => n + (p?.lateGrantsUsed ?? 0), 0);
     log(
-      `shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard; ${stale} rate tokens read too late, dropped and asked for again); all work done`,
+      `shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard; ${stale} rate tokens read too late, dropped and asked for again${late > 0 ? `; ${late} used late after ${MAX_STALE_IN_ROW} drops in a row` : ''}); all work done`,
     );
     return { checked, reclaimed };
   } finally {

@@ -59,6 +59,14 @@ export const MAX_GRANT = 256;
  * burst (rate / 10) that is 50 ms and 25 ms at any rate. A burst of 1
  * leaves nothing to split (no grant is stale).
  */
+/**
+ * Stale grants of one key dropped in a row at most; the next is used however
+ * late it is read. A link to Redis slower than the age allows on every round
+ * trip would otherwise drop every grant and check nothing: the run goes on,
+ * less exactly (the shard logs how many late grants it used).
+ */
+export const MAX_STALE_IN_ROW = 3;
+
 export function grantSlack(rate: number, burst: number): { capacity: number; maxAgeMs: number } {
   const capacity = Math.max(1, Math.ceil(burst / 4));
   const slack = burst - capacity;
@@ -96,6 +104,8 @@ interface KeyQueue {
   /** The bucket's capacity in Redis and the age past which a grant is stale ({@link grantSlack}). */
   capacity: number;
   maxAgeMs: number;
+  /** Grants of this key dropped as stale since the last one used. */
+  staleInRow: number;
   waiters: Waiter[];
   pumping: boolean;
   /** Ends the current wait for a slot early (a slot of this shard was released). */
@@ -113,6 +123,8 @@ export class RedisPermits implements PermitSource {
   private seq = 0;
   /** Grants dropped as stale (read too long after they were asked for; see {@link grantSlack}). */
   staleGrants = 0;
+  /** Late grants used anyway, after MAX_STALE_IN_ROW drops in a row for their key. */
+  lateGrantsUsed = 0;
 
   constructor(o: RedisPermitsOptions) {
     this.o = o;
@@ -135,6 +147,7 @@ export class RedisPermits implements PermitSource {
         bucket: `${base}:b`,
         limit,
         ...grantSlack(limit.rate, limit.burst),
+        staleInRow: 0,
         waiters: [],
         pumping: false,
         wake: null,
@@ -207,13 +220,20 @@ export class RedisPermits implements PermitSource {
           continue;
         }
         if (n > 0 && q.maxAgeMs > 0 && this.o.clock.now() - asked > q.maxAgeMs) {
-          // Stale: used now, these tokens would crowd into one second with later ones. Drop
-          // them (their slots go back) and ask again; the waiters keep their place.
-          this.staleGrants += n;
-          const holders = batch.slice(0, n).map((w) => w.holder);
-          if (q.limit.concurrency > 0) void this.o.redis.zrem(q.slots, ...holders).catch(() => {});
-          continue;
+          if (q.staleInRow < MAX_STALE_IN_ROW) {
+            // Stale: used now, these tokens would crowd into one second with later ones. Drop
+            // them (their slots go back) and ask again; the waiters keep their place.
+            q.staleInRow++;
+            this.staleGrants += n;
+            const holders = batch.slice(0, n).map((w) => w.holder);
+            if (q.limit.concurrency > 0)
+              void this.o.redis.zrem(q.slots, ...holders).catch(() => {});
+            continue;
+          }
+          // Every reply is late (Redis far away or swamped): progress over precision.
+          this.lateGrantsUsed += n;
         }
+        if (n > 0) q.staleInRow = 0;
         for (const w of batch.slice(0, n)) this.grant(base, q, w);
         if (n >= batch.length) continue;
         if (wait > 0) await this.sleep(wait);

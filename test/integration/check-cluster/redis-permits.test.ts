@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { RedisPermits, grantSlack } from '../../../src/limits/redis-permits.ts';
+import { MAX_STALE_IN_ROW, RedisPermits, grantSlack } from '../../../src/limits/redis-permits.ts';
 import type { Clock } from '../../../src/clock.ts';
 import { LIMIT_PREFIX } from '../../../src/check-cluster/protocol.ts';
 import { systemClock } from '../../../src/system-clock.ts';
@@ -179,5 +179,29 @@ describe('RedisPermits: limits held in Redis for several shards (real redis-serv
     );
     for (const release of releases) release();
     await until(async () => (await redis.zcard(`${LIMIT_PREFIX}st:k:s`)) === 0, 'slots released');
+  });
+
+  it('a link where every reply is late still makes progress: after a few drops in a row the grant is used', async () => {
+    const rate = 0.1;
+    const burst = 20;
+    const { maxAgeMs } = grantSlack(rate, burst);
+    // Every reply is read long after its request left.
+    let calls = 0;
+    const clock: Clock = {
+      now: () => calls++ * 10 * maxAgeMs,
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+    const p = new RedisPermits({
+      redis: client(),
+      clock,
+      scope: 'late',
+      holder: 'late',
+      defaults: { concurrency: 0, rate, burst },
+      leaseMs: 15_000,
+    });
+    await p.take();
+    assert.equal(p.staleGrants, MAX_STALE_IN_ROW, 'dropped that many first');
+    assert.equal(p.lateGrantsUsed, 1, 'then used one');
   });
 });
