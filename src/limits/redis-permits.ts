@@ -37,6 +37,14 @@ export const MAX_KEY_CHARS = 256;
 export const MAX_GRANT = 256;
 
 /**
+ * Stale grants of one key dropped in a row at most; the next is used however
+ * late it is read. A link to Redis slower than the age allows on every round
+ * trip would otherwise drop every grant and check nothing: the run goes on,
+ * less exactly (the shard logs how many late grants it used).
+ */
+export const MAX_STALE_IN_ROW = 3;
+
+/**
  * How a rate's burst is split so that the rate holds where the checks land,
  * not only where the tokens are counted. Redis grants at most
  * burst + rate x t tokens in any t, on its clock; a grant is used when its
@@ -59,14 +67,6 @@ export const MAX_GRANT = 256;
  * burst (rate / 10) that is 50 ms and 25 ms at any rate. A burst of 1
  * leaves nothing to split (no grant is stale).
  */
-/**
- * Stale grants of one key dropped in a row at most; the next is used however
- * late it is read. A link to Redis slower than the age allows on every round
- * trip would otherwise drop every grant and check nothing: the run goes on,
- * less exactly (the shard logs how many late grants it used).
- */
-export const MAX_STALE_IN_ROW = 3;
-
 export function grantSlack(rate: number, burst: number): { capacity: number; maxAgeMs: number } {
   const capacity = Math.max(1, Math.ceil(burst / 4));
   const slack = burst - capacity;
