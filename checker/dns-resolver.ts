@@ -19,7 +19,9 @@ export const MAX_EARLY_TIMEOUT_RETRIES = 20;
  * resolver, or this machine descheduling the process) then gives
  * `dns_timeout` verdicts for domains that resolve. A query that timed out
  * before `timeoutMs x tries` is therefore asked again until that much time
- * has passed, so `--dns-timeout` and `--dns-tries` mean what they say.
+ * has passed: a reply lost or late once (a passing stall) no longer becomes a
+ * verdict. A server that is always slower than c-ares's estimate still times
+ * out (each new try is cut the same way).
  */
 export function createDnsResolver(o: {
   server?: string;
