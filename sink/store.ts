@@ -128,6 +128,12 @@ export class MemoryMessageStore implements MessageStore {
   readonly #newId: () => string;
   /** Insertion order is age order: the first entry is the oldest. */
   readonly #entries = new Map<string, Entry>();
+  /**
+   * Runs a message's analysis now if it has not run (the analysis queue's
+   * `demand`, wired by sink.ts); a detail view waits for it. Null: details
+   * carry whatever analysis is stored.
+   */
+  analysisOnDemand: ((id: string) => Promise<void>) | null = null;
   /** Cached detail parses with their estimated size (0 while pending), oldest first. */
   readonly #details = new Map<string, { parts: Promise<ParsedParts>; bytes: number }>();
   /** Mailpit snippets by id (pending or done), oldest first. */
@@ -220,6 +226,11 @@ export class MemoryMessageStore implements MessageStore {
     return true;
   }
 
+  /** Whether the full parse + analysis of a stored message has run; undefined when there is no such message. */
+  analysed(id: string): boolean | undefined {
+    return this.#entries.get(id)?.summary.parsed;
+  }
+
   analysisOf(id: string): MessageAnalysis | null {
     return this.#entries.get(id)?.analysis ?? null;
   }
@@ -266,7 +277,10 @@ export class MemoryMessageStore implements MessageStore {
         else this.#details.delete(id);
       });
     }
+    const analysed =
+      entry.summary.parsed || this.analysisOnDemand === null ? null : this.analysisOnDemand(id);
     const p = await cached.parts;
+    if (analysed !== null) await analysed;
     const current = this.#entries.get(id) ?? entry;
     // A body that could not be parsed (too large for the parse worker's memory, broken MIME):
     // the headers from the raw source are still given, and the raw download always works.
