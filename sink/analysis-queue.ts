@@ -49,8 +49,8 @@ export class AnalysisQueue {
   readonly #pauseRate: number;
   readonly #now: () => number;
   readonly #wanted: () => boolean;
-  /** Ids whose analysis was deferred (nobody following), oldest first; at most maxBacklog. */
-  readonly #deferred = new Set<string>();
+  /** Messages whose analysis was deferred (nobody following) since the last resume; the store knows which. */
+  #deferred = 0;
   /** Analyses running now, by id: a demand for one of them waits for it. */
   readonly #runningIds = new Map<string, Promise<void>>();
   /** FIFO of waiting ids. */
@@ -87,9 +87,9 @@ export class AnalysisQueue {
     this.#wanted = options.wanted ?? (() => true);
   }
 
-  /** Messages whose analysis waits for someone to ask (nobody followed the analyses when they arrived). */
+  /** Messages whose analysis was deferred since the last {@link resume} (nobody followed the analyses when they arrived). */
   get deferred(): number {
-    return this.#deferred.size;
+    return this.#deferred;
   }
 
   /** Ids whose background analysis was skipped because the backlog was full. */
@@ -111,23 +111,22 @@ export class AnalysisQueue {
   enqueue(id: string): void {
     this.#advance();
     this.#slots[this.#slotIndex()]++;
+    // Nothing to remember: the store knows which messages are not analysed yet.
     if (!this.#wanted()) {
-      this.#deferred.add(id);
-      if (this.#deferred.size > this.#maxBacklog) {
-        this.#deferred.delete(this.#deferred.values().next().value!);
-        this.#dropped++;
-      }
+      this.#deferred++;
       return;
     }
     this.#push(id);
   }
 
-  /** Someone started following the analyses: the deferred ones are queued, oldest first. */
+  /**
+   * Someone started following the analyses: every stored message not analysed
+   * yet is queued, oldest first (the backlog keeps the newest maxBacklog).
+   */
   resume(): void {
-    if (this.#deferred.size === 0) return;
-    const ids = [...this.#deferred];
-    this.#deferred.clear();
-    for (const id of ids) this.#push(id);
+    if (this.#deferred === 0) return;
+    this.#deferred = 0;
+    for (const id of this.#store.unanalysed()) this.#push(id);
   }
 
   /**
@@ -139,7 +138,6 @@ export class AnalysisQueue {
     const running = this.#runningIds.get(id);
     if (running) return running;
     if (this.#store.analysed(id) !== false) return Promise.resolve();
-    this.#deferred.delete(id);
     return this.#start(id);
   }
 

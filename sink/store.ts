@@ -231,6 +231,13 @@ export class MemoryMessageStore implements MessageStore {
     return this.#entries.get(id)?.summary.parsed;
   }
 
+  /** Ids of the stored messages not analysed yet, oldest first. */
+  unanalysed(): string[] {
+    const ids: string[] = [];
+    for (const [id, entry] of this.#entries) if (!entry.summary.parsed) ids.push(id);
+    return ids;
+  }
+
   analysisOf(id: string): MessageAnalysis | null {
     return this.#entries.get(id)?.analysis ?? null;
   }
