@@ -8,6 +8,30 @@ import { DEFAULT_SINK_EVENT_WINDOW } from './options.ts';
 
 export type EventListener = (event: SinkEvent) => void;
 
+/** An event kept in the window with its data as JSON text (see {@link EventLog.appendPacked}). */
+class PackedEvent {
+  readonly seq: number;
+  readonly time: string;
+  readonly type: SinkEventType;
+  readonly json: string;
+  /** Rebuilds the data from `json` (a module-level function: nothing allocated per event). */
+  readonly revive: (json: string) => EventDataMap[SinkEventType];
+
+  constructor(
+    seq: number,
+    time: string,
+    type: SinkEventType,
+    json: string,
+    revive: (json: string) => EventDataMap[SinkEventType],
+  ) {
+    this.seq = seq;
+    this.time = time;
+    this.type = type;
+    this.json = json;
+    this.revive = revive;
+  }
+}
+
 /** What {@link EventLog.replaySince} hands a client that asked for `since`. */
 export interface Replay {
   /** Present when events after `since` were already dropped from the window. */
@@ -23,7 +47,7 @@ export interface Replay {
  * The window is a ring buffer, so appending is O(1) and memory is fixed.
  */
 export class EventLog {
-  readonly #window: Array<SinkEvent | undefined>;
+  readonly #window: Array<SinkEvent | PackedEvent | undefined>;
   readonly #listeners = new Set<EventListener>();
   readonly #now: () => Date;
   /** ISO time of the current millisecond: events of one millisecond share one string. */
@@ -35,7 +59,7 @@ export class EventLog {
     const size = options.window ?? DEFAULT_SINK_EVENT_WINDOW;
     if (!Number.isInteger(size) || size < 1)
       throw new RangeError(`event window must be a positive integer, got ${size}`);
-    this.#window = new Array<SinkEvent | undefined>(size);
+    this.#window = new Array<SinkEvent | PackedEvent | undefined>(size);
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -53,6 +77,26 @@ export class EventLog {
     this.#window[event.seq % this.#window.length] = event;
     for (const listener of this.#listeners) listener(event);
     return event;
+  }
+
+  /**
+   * Appends an event whose data the caller also has as `JSON.stringify(data)`:
+   * the window keeps that one string instead of the data's objects (the store
+   * keeps the same string for a message's summary; see store.ts). Listeners
+   * get the event as {@link append} gives it.
+   */
+  appendPacked<T extends SinkEventType>(
+    type: T,
+    data: EventDataMap[T],
+    json: string,
+    revive: (json: string) => EventDataMap[T],
+  ): void {
+    const seq = ++this.#lastSeq;
+    const time = this.#isoNow();
+    this.#window[seq % this.#window.length] = new PackedEvent(seq, time, type, json, revive);
+    if (this.#listeners.size === 0) return;
+    const event = sinkEvent(seq, time, type, data);
+    for (const listener of this.#listeners) listener(event);
   }
 
   /**
@@ -75,7 +119,12 @@ export class EventLog {
     const events: SinkEvent[] = [];
     for (let seq = Math.max(from, oldest); seq <= this.#lastSeq; seq++) {
       const event = this.#window[seq % this.#window.length];
-      if (event !== undefined && event.seq === seq) events.push(event);
+      if (event === undefined || event.seq !== seq) continue;
+      events.push(
+        event instanceof PackedEvent
+          ? sinkEvent(event.seq, event.time, event.type, event.revive(event.json))
+          : event,
+      );
     }
     return { gap, events };
   }

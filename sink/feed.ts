@@ -170,6 +170,13 @@ export class EventFeed {
     return this.#clients.size;
   }
 
+  /** Whether a client takes `message.analyzed` events (no type filter, or one that lists them): the analysis queue runs in the background only then. */
+  get followsAnalyses(): boolean {
+    for (const c of this.#clients)
+      if (!c.closing && (c.types === null || c.types.has('message.analyzed'))) return true;
+    return false;
+  }
+
   /** Sockets the feed holds: its clients plus those waiting for their close handshake (the admission cap counts both). */
   get socketCount(): number {
     return this.#clients.size + this.#closing.size;

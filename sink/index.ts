@@ -45,7 +45,7 @@ export interface RunningSink {
   tokenGenerated: boolean;
   config: SinkConfig;
   context: SinkContext;
-  /** Resolves once the analyses queued so far are done. */
+  /** Analyses every stored message not analysed yet (analyses wait for a follower or a request: docs/sink.md) and resolves once all are done. */
   analysisIdle(): Promise<void>;
   /** Every HTTP route and whether it needs the token (fuzzers, docs checks). */
   routes(): RouteInfo[];

@@ -77,6 +77,7 @@ function headerBlockEnd(raw: Buffer, limit: number): number {
 
 /** Decodes RFC 2047 encoded words (`=?charset?B|Q?...?=`); unknown charsets are left as they are. */
 export function decodeEncodedWords(value: string): string {
+  if (!value.includes('=?')) return value; // most header values: no regex run
   return value
     .replace(/(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)/g, '$1')
     .replace(
@@ -155,10 +156,7 @@ export function summaryHeaders(fields: readonly HeaderField[]): SummaryHeaders {
 function clip(s: string): string {
   // eslint-disable-next-line no-control-regex -- strips control characters from a header for display
   const clean = s.replace(/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
-  const cut =
-    clean.length > MAX_SUMMARY_VALUE_LENGTH ? clean.slice(0, MAX_SUMMARY_VALUE_LENGTH) : clean;
-  // A flat copy, not a slice: a slice would keep the whole decoded header
-  // block alive for as long as the summary is stored (kilobytes per message).
-  // (' ' + cut).slice(1) would still be a slice, of a one-longer copy.
-  return cut.length < 13 ? cut : (JSON.parse(JSON.stringify(cut)) as string);
+  // A slice of the header block is fine: the store keeps the summary as its
+  // JSON (store.ts), so no value outlives the ingest of its message.
+  return clean.length > MAX_SUMMARY_VALUE_LENGTH ? clean.slice(0, MAX_SUMMARY_VALUE_LENGTH) : clean;
 }

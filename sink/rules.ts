@@ -59,12 +59,21 @@ export interface AcceptedPlan {
   webhooks: WebhookPlan[];
 }
 
+/** The decision when no rule applies: one shared object (evaluate runs for every SMTP command). */
+const NO_DECISION: StageDecision = Object.freeze({ delayMs: 0, verdict: null });
+/** The plan when nothing follows an accepted message: one shared object (callers only read plans). */
+const NO_PLAN: AcceptedPlan = Object.freeze({ bounces: [], webhooks: [] });
+
 export class RulesEngine implements RulesController {
   #set: RuleSet = EMPTY_RULE_SET;
   /** Rule sets layered after the user's, by name (MailHog's Jim, Mailpit's chaos); never shown as the user's rules. */
   readonly #overlays = new Map<string, readonly Rule[]>();
   /** User rules then overlay rules, built once per change (evaluate runs for every SMTP command). */
   #all: readonly Rule[] = [];
+  /** Stages that some rule of #all answers at (not bounce/webhook rules): the others skip the loop. */
+  #stages: ReadonlySet<SmtpStage> = new Set();
+  /** Whether a user rule bounces or calls a webhook after acceptance. */
+  #acceptRules = false;
   readonly #fileName: string;
   readonly #random: () => number;
   readonly #greylist = new Map<string, number>();
@@ -81,8 +90,8 @@ export class RulesEngine implements RulesController {
     this.#fileName = options.fileName ?? 'rules';
     this.#random = options.random ?? Math.random;
     if (options.source !== undefined) this.#set = parseRules(options.source, this.#fileName);
-    this.#all = this.#set.rules;
     this.#onReplace = options.onReplace;
+    this.#rebuild();
   }
 
   source(): string {
@@ -112,10 +121,17 @@ export class RulesEngine implements RulesController {
 
   #rebuild(): void {
     this.#all = [...this.#set.rules, ...[...this.#overlays.values()].flat()];
+    const answering = (r: Rule) => r.action.kind !== 'bounce' && r.action.kind !== 'webhook';
+    this.#stages = new Set(this.#all.filter(answering).map((r) => r.stage));
+    this.#acceptRules = this.#set.rules.some((r) => !answering(r));
   }
 
   /** What to do at a stage before an SMTP reply (connect, mail, rcpt, data, end). */
   evaluate(stage: SmtpStage, input: MatchInput): StageDecision {
+    if (!this.#stages.has(stage)) {
+      const builtin = stage === 'rcpt' ? this.#builtinAtRcpt(input) : null;
+      return builtin === null ? NO_DECISION : { delayMs: 0, verdict: builtin };
+    }
     let delayMs = 0;
     for (const rule of this.#all) {
       if (rule.stage !== stage || rule.action.kind === 'bounce' || rule.action.kind === 'webhook')
@@ -161,6 +177,8 @@ export class RulesEngine implements RulesController {
 
   /** After a message was accepted: the bounces (DSNs) and webhooks it triggers. */
   afterAccept(input: MatchInput): AcceptedPlan {
+    if (!this.#acceptRules && !input.recipients.some((r) => localPart(r).startsWith('asyncbounce')))
+      return NO_PLAN;
     const plan: AcceptedPlan = { bounces: [], webhooks: [] };
     const bounced = new Set<string>();
     for (const rule of this.#set.rules) {

@@ -46,7 +46,7 @@ export interface Sink {
   start(): Promise<{ smtpPort: number; httpPort: number }>;
   /** Stops accepting, lets DATA in flight finish, closes WebSockets with a close frame. Idempotent. */
   stop(): Promise<void>;
-  /** Resolves once queued analyses are done (tests). */
+  /** Analyses every stored message not analysed yet (deferred ones included) and resolves once all are done (tests). */
   analysisIdle(): Promise<void>;
   /** Every HTTP route with whether it needs the token (the API fuzzer walks them). */
   routes(): RouteInfo[];
@@ -68,7 +68,15 @@ export function createSink(config: SinkConfig): Sink {
     parser,
     budget,
   });
-  const analysis = new AnalysisQueue({ store, parser, events, logger });
+  // In the background only while a feed client takes the analyses; otherwise on demand (analysis-queue.ts).
+  const analysis = new AnalysisQueue({
+    store,
+    parser,
+    events,
+    logger,
+    wanted: () => api.feed.followsAnalyses,
+  });
+  store.analysisOnDemand = (id) => analysis.demand(id);
   const rules = new RulesEngine({
     source: config.rulesSource,
     fileName: config.rulesFile ?? 'rules',
@@ -247,6 +255,9 @@ export function createSink(config: SinkConfig): Sink {
     releaseTo: config.releaseTo,
     linkCheckPrivate: config.linkCheckPrivate,
     localSmtp: () => ({ host: config.host, port: boundSmtpPort }),
+    onFeedClientOpened: () => {
+      if (api.feed.followsAnalyses) analysis.resume();
+    },
   });
   let stopping: Promise<void> | null = null;
 
@@ -325,7 +336,7 @@ export function createSink(config: SinkConfig): Sink {
       })();
       return stopping;
     },
-    analysisIdle: () => analysis.idle(),
+    analysisIdle: () => analysis.analyzeAll(),
     routes: () => api.routes(),
   };
 }

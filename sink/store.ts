@@ -95,8 +95,19 @@ export function isoTimeCache(now: () => Date): () => string {
   };
 }
 
+/**
+ * A stored message. Its summary as received is kept as its JSON text, one flat
+ * string shared with the `message.received` event of the replay window, and
+ * rebuilt on read: as objects (summary, envelope, addresses, recipients, header
+ * values) it was ~15 heap objects per message, 750,000 at the 50,000-message
+ * cap, which V8 traced on every scavenge promotion and mark-compact (bench:sink
+ * scenario 6: ~6% of the CPU per message).
+ */
 interface Entry {
-  summary: MessageSummary;
+  /** `JSON.stringify` of the summary as received (parsed false). */
+  json: string;
+  parsed: boolean;
+  parseError: string | null;
   raw: Buffer;
   cc: string[];
   analysis: MessageAnalysis | null;
@@ -128,6 +139,12 @@ export class MemoryMessageStore implements MessageStore {
   readonly #newId: () => string;
   /** Insertion order is age order: the first entry is the oldest. */
   readonly #entries = new Map<string, Entry>();
+  /**
+   * Runs a message's analysis now if it has not run (the analysis queue's
+   * `demand`, wired by sink.ts); a detail view waits for it. Null: details
+   * carry whatever analysis is stored.
+   */
+  analysisOnDemand: ((id: string) => Promise<void>) | null = null;
   /** Cached detail parses with their estimated size (0 while pending), oldest first. */
   readonly #details = new Map<string, { parts: Promise<ParsedParts>; bytes: number }>();
   /** Mailpit snippets by id (pending or done), oldest first. */
@@ -185,11 +202,19 @@ export class MemoryMessageStore implements MessageStore {
     };
     const ccFields = message.headers.filter((f) => f.name === 'cc');
     const cc = ccFields.length === 0 ? NO_CC : ccFields.flatMap((f) => splitAddressList(f.value));
-    this.#entries.set(summary.id, { summary, raw: message.raw, cc, analysis: null });
+    const json = JSON.stringify(summary);
+    this.#entries.set(summary.id, {
+      json,
+      parsed: false,
+      parseError: null,
+      raw: message.raw,
+      cc,
+      analysis: null,
+    });
     this.#bytes += size;
     this.#budget?.set('store', this.#bytes);
     this.#newestFirst = null;
-    this.#events.append('message.received', summary);
+    this.#events.appendPacked('message.received', summary, json, parseSummary);
     return summary;
   }
 
@@ -202,22 +227,21 @@ export class MemoryMessageStore implements MessageStore {
     const entry = this.#entries.get(id);
     if (!entry) return false;
     entry.analysis = analysis === null ? null : this.#compactor.compact(analysis);
-    const s = entry.summary;
-    // Spelled out, not spread: same shape as the summaries made by add (a spread copy gets a slower, bigger layout).
-    entry.summary = {
-      id: s.id,
-      time: s.time,
-      envelope: s.envelope,
-      from: s.from,
-      to: s.to,
-      subject: s.subject,
-      messageId: s.messageId,
-      size: s.size,
-      parsed: true,
-      parseError,
-    };
-    this.#newestFirst = null;
+    entry.parsed = true;
+    entry.parseError = parseError;
     return true;
+  }
+
+  /** Whether the full parse + analysis of a stored message has run; undefined when there is no such message. */
+  analysed(id: string): boolean | undefined {
+    return this.#entries.get(id)?.parsed;
+  }
+
+  /** Ids of the stored messages not analysed yet, oldest first. */
+  unanalysed(): string[] {
+    const ids: string[] = [];
+    for (const [id, entry] of this.#entries) if (!entry.parsed) ids.push(id);
+    return ids;
   }
 
   analysisOf(id: string): MessageAnalysis | null {
@@ -232,20 +256,22 @@ export class MemoryMessageStore implements MessageStore {
     const all = (this.#newestFirst ??= [...this.#entries.values()].reverse());
     const active = query && Object.values(query).some((v) => v !== undefined && v !== '');
     if (!active)
-      return { total: all.length, items: all.slice(start, start + limit).map((e) => e.summary) };
+      return { total: all.length, items: all.slice(start, start + limit).map(summaryOf) };
     const compiled = compileQuery(query);
     const items: MessageSummary[] = [];
     let total = 0;
     for (const entry of all) {
-      if (!matches(entry, compiled)) continue;
-      if (total >= start && items.length < limit) items.push(entry.summary);
+      const summary = summaryOf(entry);
+      if (!matches(entry, summary, compiled)) continue;
+      if (total >= start && items.length < limit) items.push(summary);
       total++;
     }
     return { total, items };
   }
 
   get(id: string): MessageSummary | undefined {
-    return this.#entries.get(id)?.summary;
+    const entry = this.#entries.get(id);
+    return entry === undefined ? undefined : summaryOf(entry);
   }
 
   async detail(id: string): Promise<MessageDetail | undefined> {
@@ -266,7 +292,10 @@ export class MemoryMessageStore implements MessageStore {
         else this.#details.delete(id);
       });
     }
+    const analysed =
+      entry.parsed || this.analysisOnDemand === null ? null : this.analysisOnDemand(id);
     const p = await cached.parts;
+    if (analysed !== null) await analysed;
     const current = this.#entries.get(id) ?? entry;
     // A body that could not be parsed (too large for the parse worker's memory, broken MIME):
     // the headers from the raw source are still given, and the raw download always works.
@@ -277,8 +306,8 @@ export class MemoryMessageStore implements MessageStore {
             .slice(0, 2000)
             .map((h) => ({ name: h.name, value: h.value }));
     return {
-      ...current.summary,
-      parseError: current.summary.parseError ?? p.parseError,
+      ...summaryOf(current),
+      parseError: current.parseError ?? p.parseError,
       headers,
       text: p.text,
       html: p.html,
@@ -395,8 +424,41 @@ function compileQuery(q: MessageQuery): CompiledQuery {
   };
 }
 
-function matches(entry: Entry, q: CompiledQuery): boolean {
-  const s = entry.summary;
+const parseJson: (text: string) => unknown = JSON.parse;
+
+/** A summary's JSON made by {@link MemoryMessageStore.add}, read back. */
+export function parseSummary(json: string): MessageSummary {
+  const value = parseJson(json);
+  if (!isSummary(value)) throw new Error('stored summary JSON is not a summary');
+  return value;
+}
+
+function isSummary(v: unknown): v is MessageSummary {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    'id' in v &&
+    typeof v.id === 'string' &&
+    'envelope' in v &&
+    typeof v.envelope === 'object' &&
+    'to' in v &&
+    Array.isArray(v.to) &&
+    'size' in v &&
+    typeof v.size === 'number'
+  );
+}
+
+/** The summary of a stored message, rebuilt from its JSON with the parse outcome. */
+function summaryOf(entry: Entry): MessageSummary {
+  const summary = parseSummary(entry.json);
+  if (entry.parsed) {
+    summary.parsed = true;
+    summary.parseError = entry.parseError;
+  }
+  return summary;
+}
+
+function matches(entry: Entry, s: MessageSummary, q: CompiledQuery): boolean {
   const any = (m: ValueMatcher, v: string | null | undefined): boolean => v != null && m.test(v);
   if (q.to) {
     const to = q.to;

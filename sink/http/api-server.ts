@@ -59,6 +59,8 @@ export interface ApiServerOptions {
     EventFeedOptions,
     'logger' | 'onClientOpened' | 'onClientClosed' | 'onClientDropped'
   > & { maxClients?: number };
+  /** Called after a client joined the event feed (the sink resumes deferred analyses when it takes them). */
+  onFeedClientOpened?: () => void;
   /** Hostname MailHog-compatible messages claim in their Received header. */
   mailhogHostname?: string;
   /** `--cors-origin`: Access-Control-Allow-Origin of the MailHog/Mailpit-compatible routes (null: none). */
@@ -174,7 +176,10 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
   const feed = new EventFeed(ctx.events, ctx.instance, {
     ...options.feed,
     logger,
-    onClientOpened: () => metrics.feedClientOpened(),
+    onClientOpened: () => {
+      metrics.feedClientOpened();
+      options.onFeedClientOpened?.();
+    },
     onClientClosed: () => metrics.feedClientClosed(),
     onClientDropped: (reason) => metrics.feedClientDropped(reason),
   });

@@ -18,7 +18,7 @@ const ANALYSIS: MessageAnalysis = {
   reasons: [],
 };
 
-function setup(pauseRate: number, maxBacklog?: number) {
+function setup(pauseRate: number, maxBacklog?: number, wanted?: () => boolean) {
   let now = 10_000;
   let analyses = 0;
   const events = new EventLog();
@@ -35,6 +35,7 @@ function setup(pauseRate: number, maxBacklog?: number) {
     pauseRate,
     now: () => now,
     ...(maxBacklog ? { maxBacklog } : {}),
+    ...(wanted ? { wanted } : {}),
   });
   const add = () => {
     const raw = Buffer.from('Subject: x\r\n\r\nbody');
@@ -100,5 +101,92 @@ describe('AnalysisQueue', () => {
     assert.ok(queue.dropped >= 6);
     tick(1000);
     await queue.idle();
+  });
+
+  describe('with nobody following the analyses', () => {
+    const analyzedIds = (events: EventLog) =>
+      events
+        .replaySince(0)
+        .events.filter((e) => e.type === 'message.analyzed')
+        .map((e) => (e.data as { id: string }).id);
+
+    it('defers every analysis: nothing parsed, nothing pending', async () => {
+      const { queue, store, events, add, analysed } = setup(1000, undefined, () => false);
+      const ids = [add(), add(), add()];
+      await queue.idle();
+      assert.equal(analysed(), 0);
+      assert.equal(queue.deferred, 3);
+      assert.equal(queue.pending, 0);
+      for (const id of ids) assert.equal(store.analysed(id), false);
+      assert.deepEqual(analyzedIds(events), []);
+    });
+
+    it('analyses one message on demand, once, and publishes its message.analyzed', async () => {
+      const { queue, store, events, add, analysed } = setup(1000, undefined, () => false);
+      const [a, b] = [add(), add()];
+      await Promise.all([queue.demand(b), queue.demand(b)]);
+      assert.equal(analysed(), 1, 'two demands of one message, one analysis');
+      assert.equal(store.analysed(b), true);
+      assert.equal(store.analysed(a), false);
+      assert.deepEqual(analyzedIds(events), [b]);
+      await queue.demand(b); // already analysed: nothing more
+      await queue.demand('no-such-id');
+      assert.equal(analysed(), 1);
+    });
+
+    it("a detail view runs the message's analysis and carries it", async () => {
+      const { queue, store, add } = setup(1000, undefined, () => false);
+      store.analysisOnDemand = (id) => queue.demand(id);
+      const id = add();
+      assert.equal(store.get(id)!.parsed, false);
+      const detail = await store.detail(id);
+      assert.deepEqual(detail!.analysis, ANALYSIS);
+      assert.equal(detail!.parsed, true);
+      assert.equal(store.get(id)!.parsed, true);
+    });
+
+    it('demand goes past the flood pause', async () => {
+      const { queue, store, add } = setup(1, undefined, () => false);
+      const ids = Array.from({ length: 20 }, () => add());
+      assert.ok(queue.ingestRate > 1);
+      await queue.demand(ids[7]);
+      assert.equal(store.analysed(ids[7]), true);
+    });
+
+    it('a follower arriving (resume) gets the deferred ones analysed, oldest first, each once', async () => {
+      let following = false;
+      const { queue, events, add, analysed } = setup(1000, undefined, () => following);
+      const ids = [add(), add(), add()];
+      await queue.demand(ids[1]);
+      following = true;
+      queue.resume();
+      const late = add();
+      await queue.idle();
+      assert.equal(analysed(), 4);
+      assert.deepEqual(analyzedIds(events), [ids[1], ids[0], ids[2], late]);
+      assert.equal(queue.deferred, 0);
+    });
+
+    it('analyzeAll analyses the deferred ones and waits for them', async () => {
+      const { queue, store, add } = setup(1000, undefined, () => false);
+      const ids = [add(), add()];
+      await queue.analyzeAll();
+      for (const id of ids) assert.equal(store.analysed(id), true);
+    });
+
+    it('a follower arriving gets every stored message not analysed yet, also beyond the backlog cap', async () => {
+      let following = false;
+      const { queue, store, add } = setup(1000, 3, () => following);
+      const ids = Array.from({ length: 5 }, () => add());
+      assert.equal(queue.deferred, 5);
+      following = true;
+      queue.resume();
+      assert.equal(queue.deferred, 0);
+      await queue.idle();
+      assert.deepEqual(
+        ids.map((id) => store.analysed(id)),
+        [true, true, true, true, true],
+      );
+    });
   });
 });

@@ -37,4 +37,36 @@ describe('sink/EventLog', () => {
     assert.equal(log.replaySince(4).gap, null);
     assert.equal(log.replaySince(99).events.length, 0);
   });
+
+  it('appendPacked: listeners get the data as given, the replay rebuilds it from the JSON, in seq order with the others', () => {
+    const log = new EventLog({ window: 4, now: () => new Date(0) });
+    const seen: unknown[] = [];
+    log.append('gap', { from: 1, to: 1, missed: 0 });
+    const data = { from: 7, to: 8, missed: 2 };
+    const json = JSON.stringify(data);
+    let revived = 0;
+    const revive = (text: string) => {
+      revived++;
+      const [from, to, missed] = (text.match(/\d+/g) ?? []).map(Number);
+      return { from, to, missed };
+    };
+    log.appendPacked('gap', data, json, revive); // no listener yet: nothing built
+    const off = log.subscribe((e) => seen.push(e.data));
+    log.appendPacked('gap', data, json, revive);
+    off();
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0], data, 'a listener gets the very object');
+    assert.equal(revived, 0, 'nothing parsed until a replay');
+    const { events } = log.replaySince(0);
+    assert.deepEqual(
+      events.map((e) => [e.seq, e.data]),
+      [
+        [1, { from: 1, to: 1, missed: 0 }],
+        [2, data],
+        [3, data],
+      ],
+    );
+    assert.equal(revived, 2);
+    assert.equal(log.lastSeq, 3);
+  });
 });

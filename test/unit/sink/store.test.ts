@@ -111,7 +111,9 @@ describe('MemoryMessageStore', () => {
     const m = add('=?utf-8?B?R3LDvMOfZQ==?=', 0, 'a+promo@example.com');
     const ev = events.replaySince(0).events.at(-1)!;
     assert.equal(ev.type, 'message.received');
-    assert.equal(ev.data, m);
+    // The window keeps the summary's JSON (one string, not its objects) and replays an equal copy.
+    assert.deepEqual(ev.data, m);
+    assert.notEqual(ev.data, m);
     assert.equal(m.subject, 'Grüße');
     assert.equal(m.parsed, false);
     assert.deepEqual(m.envelope.rcptTo[0], { address: 'a+promo@example.com', tag: 'promo' });
@@ -172,6 +174,10 @@ describe('MemoryMessageStore', () => {
     assert.equal(store.get(m.id)!.parsed, true);
     assert.equal(store.get(m.id)!.parseError, 'bad MIME');
     assert.equal((events.replaySince(0).events[0].data as { parsed: boolean }).parsed, false);
+    assert.deepEqual(
+      store.list(0, 10).items.map((s) => [s.id, s.parsed, s.parseError]),
+      [[m.id, true, 'bad MIME']],
+    );
     assert.equal(store.setAnalysis('gone', null, null), false);
   });
 });
