@@ -7,7 +7,14 @@ import { before, describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import { createHash, sign as cryptoSign } from 'node:crypto';
 import { splitMessage } from '../../../../sink/analysis/headers.ts';
-import { parseTagList, verifyDkim, type DkimResolver } from '../../../../sink/analysis/dkim.ts';
+import {
+  cachingResolver,
+  DKIM_KEY_CACHE_TTL_MS,
+  MAX_DKIM_KEY_CACHE,
+  parseTagList,
+  verifyDkim,
+  type DkimResolver,
+} from '../../../../sink/analysis/dkim.ts';
 import { rsaKey, type TestKey } from './dkim-helpers.ts';
 
 const MESSAGE = Buffer.from(
@@ -291,5 +298,57 @@ describe('sink/analysis/dkim: key records and verification bounds', () => {
       'fail',
       'l= is longer than the body',
     ]);
+  });
+});
+
+describe('sink/analysis/dkim: cachingResolver bounds', () => {
+  it('an answer expires at its TTL exactly', async () => {
+    let t = 1000;
+    let calls = 0;
+    const r = cachingResolver(
+      async () => {
+        calls++;
+        return [['v=DKIM1; p=AAAA']];
+      },
+      () => t,
+    );
+    await r('a._domainkey.example.com', 'TXT');
+    t += DKIM_KEY_CACHE_TTL_MS - 1;
+    await r('a._domainkey.example.com', 'TXT');
+    assert.equal(calls, 1);
+    t += 1;
+    await r('a._domainkey.example.com', 'TXT');
+    assert.equal(calls, 2);
+  });
+
+  it(`remembers ${MAX_DKIM_KEY_CACHE} names, dropping the oldest for a new one`, async () => {
+    const asked: string[] = [];
+    const r = cachingResolver(
+      async (name) => {
+        asked.push(name);
+        return [['p=AAAA']];
+      },
+      () => 0,
+    );
+    for (let i = 0; i < MAX_DKIM_KEY_CACHE; i++) await r(`s${i}._domainkey.example.com`, 'TXT');
+    await r('s0._domainkey.example.com', 'TXT');
+    assert.equal(asked.length, MAX_DKIM_KEY_CACHE, 'all still cached');
+    await r('new._domainkey.example.com', 'TXT');
+    await r('s1._domainkey.example.com', 'TXT');
+    assert.equal(asked.length, MAX_DKIM_KEY_CACHE + 1, 's1 is still there');
+    await r('s0._domainkey.example.com', 'TXT');
+    assert.equal(asked.length, MAX_DKIM_KEY_CACHE + 2, 's0, the oldest entry, was dropped');
+  });
+
+  it('a hung look-up rejects with the name and ETIMEOUT', async () => {
+    const r = cachingResolver(
+      () => new Promise<string[][]>(() => undefined),
+      () => 0,
+      20,
+    );
+    await assert.rejects(r('hung._domainkey.example.com', 'TXT'), {
+      code: 'ETIMEOUT',
+      message: 'DNS lookup of hung._domainkey.example.com timed out',
+    });
   });
 });
