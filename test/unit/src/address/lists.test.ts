@@ -96,6 +96,8 @@ describe('address/lists', () => {
       ['a'.repeat(256), 'a'.repeat(256), 5, 0],
       ['a'.repeat(257), 'a'.repeat(257), 5, 6], // longer than MAX_TYPO_INPUT
       ['a', 'b'.repeat(257), 1000, 1001],
+      ['b'.repeat(257), 'a', 1000, 1001], // either string too long is enough
+      ['a', 'abcde', 1, 2], // the length gap alone exceeds max: max + 1, not the distance 4
     ];
     for (const [a, b, max, want] of cases)
       assert.equal(
