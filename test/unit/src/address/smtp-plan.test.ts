@@ -139,6 +139,14 @@ describe('address/smtp-plan: classifyRcpt', () => {
     });
   }
 
+  it('reads block words only in a 5xx: 500 and 599 yes, 499 and 600 no', () => {
+    assert.equal(classifyRcpt({ code: 500, message: 'blocked' }), 'blocked');
+    assert.equal(classifyRcpt({ code: 599, message: 'blocked' }), 'blocked');
+    assert.equal(classifyRcpt({ code: 600, message: 'blocked' }), 'rejected');
+    assert.equal(classifyRcpt({ code: 199, message: 'blocked' }), 'rejected');
+    assert.equal(classifyRcpt({ code: 600, message: 'x', enhanced: '5.1.1' }), 'rejected');
+  });
+
   it('does not read block words in a 4xx', () => {
     assert.equal(classifyRcpt({ code: 451, message: 'listed, try later' }), 'temporary');
   });
@@ -152,6 +160,8 @@ describe('address/smtp-plan: enhancedOf', () => {
     ['4.7.1 later', '4.7.1'],
     ['5.1.10 x', '5.1.10'],
     ['5.123.456 x', '5.123.456'],
+    ['5.9.9 x', '5.9.9'],
+    ['5.0.0 x', '5.0.0'],
     ['5.1234.5 x', undefined], // at most three digits a part
     ['5.1.1234 x', undefined],
     ['3.1.1 x', undefined], // the class is 2, 4 or 5
