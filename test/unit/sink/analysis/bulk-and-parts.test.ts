@@ -202,3 +202,33 @@ describe('analysis: parts and subject when the MIME parse failed', () => {
     assert.ok(codes(none).includes('missing-subject'), codes(none).join());
   });
 });
+
+describe('analysis: an unexpected failure', () => {
+  it('yields the conservative analysis with the error named, never a throw', async () => {
+    const hostile = {
+      get text(): string {
+        throw new TypeError('boom');
+      },
+    };
+    assert.deepEqual(await analyze(message(['Subject: Hi'], 'Hi'), hostile), {
+      requiredHeaders: { from: false, date: false, messageId: false },
+      listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [] },
+      dkim: { result: 'permerror', signatures: [] },
+      links: [],
+      hasText: false,
+      hasHtml: false,
+      spamScore: 0,
+      reasons: [{ code: 'analysis-truncated', score: 0, message: 'analysis failed: TypeError' }],
+    });
+    const notAnError = {
+      get text(): string {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- a hostile value, on purpose
+        throw 'text';
+      },
+    };
+    const a = await analyze(message([], 'Hi'), notAnError);
+    assert.deepEqual(a.reasons, [
+      { code: 'analysis-truncated', score: 0, message: 'analysis failed: error' },
+    ]);
+  });
+});
