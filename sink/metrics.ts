@@ -19,6 +19,59 @@ export const INGEST_LATENCY_BUCKETS = Object.freeze([
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
+type HistogramValues = Awaited<ReturnType<Histogram['get']>>['values'];
+
+/**
+ * A histogram without labels whose observations are counted in a typed array
+ * and exported in prom-client's histogram form. prom-client's own `observe`
+ * converts labels and the bucket bound (a float, to a string key) on every
+ * call: ~4 µs per message on the SMTP thread at ingest (issue 13).
+ */
+export class CountingHistogram extends Histogram {
+  readonly #bounds: readonly number[];
+  /** Observations per bucket (not cumulative); the last slot is above every bound. */
+  readonly #counts: Float64Array;
+  #sum = 0;
+  #count = 0;
+  /** Name, help, type and aggregator as prom-client gives them (its values, all zero, are replaced). */
+  readonly #base: ReturnType<Histogram['get']>;
+
+  constructor(config: { name: string; help: string; buckets: number[]; registers: Registry[] }) {
+    super(config);
+    this.#bounds = config.buckets;
+    this.#counts = new Float64Array(config.buckets.length + 1);
+    this.#base = super.get();
+    // The registry's text exposition reads getForPromString (not in the typings) when present, else get.
+    Object.defineProperty(this, 'getForPromString', { value: () => this.get() });
+  }
+
+  record(value: number): void {
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    this.#counts[i]++;
+    this.#sum += value;
+    this.#count++;
+  }
+
+  override async get(): ReturnType<Histogram['get']> {
+    const base = await this.#base;
+    const bucket = `${base.name}_bucket`;
+    const values: HistogramValues = [];
+    let acc = 0;
+    this.#bounds.forEach((le, i) => {
+      acc += this.#counts[i];
+      values.push({ labels: { le }, value: acc, metricName: bucket });
+    });
+    values.push(
+      { labels: { le: '+Inf' }, value: this.#count, metricName: bucket },
+      { labels: {}, value: this.#sum, metricName: `${base.name}_sum` },
+      { labels: {}, value: this.#count, metricName: `${base.name}_count` },
+    );
+    return { ...base, values };
+  }
+}
+
 export interface SinkMetricsOptions {
   /** Also export the process metrics (memory, CPU, event loop lag); default true. */
   processMetrics?: boolean;
@@ -40,7 +93,7 @@ export class SinkMetrics {
   readonly #bytes: Counter;
   readonly #connections: Gauge;
   readonly #connectionsTotal: Counter;
-  readonly #ingest: Histogram;
+  readonly #ingest: CountingHistogram;
   readonly #feedClients: Gauge;
   readonly #feedDropped: Counter<'reason'>;
   readonly #authFailed: Counter;
@@ -87,7 +140,7 @@ export class SinkMetrics {
       help: 'SMTP connections accepted since start.',
       registers,
     });
-    this.#ingest = new Histogram({
+    this.#ingest = new CountingHistogram({
       name: `${p}ingest_duration_seconds`,
       help: 'Time from the end of DATA to the message being stored and its event published.',
       buckets: [...INGEST_LATENCY_BUCKETS],
@@ -170,7 +223,7 @@ export class SinkMetrics {
   messageReceived(bytes: number, ingestSeconds: number): void {
     this.#received.inc();
     this.#bytes.inc(bytes);
-    this.#ingest.observe(ingestSeconds);
+    this.#ingest.record(ingestSeconds);
   }
 
   messageRejected(stage: string): void {
