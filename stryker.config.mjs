@@ -7,37 +7,15 @@
 // Test runner: @stryker-mutator/mocha-runner with per-test coverage, so each mutant runs only
 // the tests that execute it. The runner cannot find mocha 12's `.cjs` CLI files on its own; the
 // shim in test/support/stryker/mocha12-cli.cjs fixes the lookup (here and in the runner processes).
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+// The I/O glue left out of the scope and the glob matcher, shared with the scores script.
+import { IO_GLUE, globTest } from './test/support/stryker/scope.ts';
 
 const shim = fileURLToPath(new URL('./test/support/stryker/mocha12-cli.cjs', import.meta.url));
 createRequire(import.meta.url)(shim);
-
-/** Modules that are I/O glue (servers, processes, sockets, the clock itself): mutating them is for the integration suite. */
-const IO_GLUE = [
-  'sink/ui/**',
-  'sink/main.ts',
-  'sink/index.ts',
-  'sink/sink.ts',
-  'sink/listen.ts',
-  'sink/smtp-server.ts',
-  'sink/smtp-front.ts',
-  'sink/smtp-tls.ts',
-  'sink/parse-worker.ts',
-  'src/system-clock.ts',
-  'sink/logger.ts',
-  'sink/types.ts',
-  'sink/http/api-server.ts',
-  'src/clock.ts',
-  // Talk to Redis (commands and Lua scripts): tested against a real redis-server by the
-  // check --in-cluster integration tests, which run them in other processes (no mutant reaches them).
-  'src/limits/redis-permits.ts',
-  'src/check-cluster/redis-run.ts',
-  'src/check-cluster/scripts.ts',
-  'src/check-cluster/shared-dns.ts',
-  'src/check-cluster/shared-catch-all.ts',
-  '**/*.d.ts',
-];
 
 /** The scope: EV_MUTATE (comma-separated globs, the I/O glue still left out) or --mutate (taken as is), without line ranges. */
 function mutateArg() {
@@ -56,6 +34,92 @@ function mutateArg() {
 }
 
 const patterns = mutateArg();
+
+const SOURCE_ROOTS = ['src', 'sink', 'plugin', 'checker', 'manifests', 'test'];
+/** Relative import specifiers of one of our own TypeScript files (static, dynamic, `export … from`). */
+const IMPORT = /(?:\bfrom|\bimport)\s*\(?\s*['"](\.{1,2}\/[^'"\n]+)['"]/g;
+
+/**
+ * The unit test files that import (directly or through other modules) a file in scope. A test
+ * that reaches no mutated module cannot kill a mutant, but the mocha runner cannot hot-swap a
+ * mutant whose code also runs when its module loads, so for each such mutant it restarts and
+ * loads every spec file again: loading only the tests that matter makes each restart several
+ * times cheaper. Equivalent for the score (per-test coverage picks the same tests).
+ */
+function unitTestsReaching(inScope) {
+  const files = SOURCE_ROOTS.flatMap((root) =>
+    readdirSync(root, { recursive: true })
+      .map((f) => `${root}/${String(f).split(path.sep).join('/')}`)
+      .filter((f) => f.endsWith('.ts') && !f.includes('node_modules/')),
+  );
+  const imports = new Map();
+  for (const file of files) {
+    const targets = [];
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]));
+      targets.push(target.endsWith('.js') ? `${target.slice(0, -3)}.ts` : target);
+    }
+    imports.set(file, targets);
+  }
+  const reaches = new Map();
+  const visit = (file, onPath) => {
+    if (reaches.has(file)) return reaches.get(file);
+    if (onPath.has(file)) return false;
+    onPath.add(file);
+    const hit = inScope(file) || (imports.get(file) ?? []).some((t) => visit(t, onPath));
+    onPath.delete(file);
+    reaches.set(file, hit);
+    return hit;
+  };
+  return files.filter(
+    (f) =>
+      f.startsWith('test/unit/') &&
+      f.endsWith('.test.ts') &&
+      !f.endsWith('tunnel-half-close.test.ts') &&
+      visit(f, new Set()),
+  );
+}
+
+const scopeTests = patterns.length > 0 ? patterns.map(globTest) : [];
+const specs =
+  scopeTests.length > 0
+    ? unitTestsReaching((file) => scopeTests.some((t) => t(file)))
+    : ['test/unit/**/*.test.ts'];
+if (scopeTests.length > 0) {
+  console.error(`mutate: ${specs.length} unit test files reach ${patterns.join(', ')}`);
+}
+
+/**
+ * Hot-swap "hybrid" mutants too. A mutant whose code runs outside any test (when its module
+ * loads, in a `before` hook, while mocha collects tests) as well as inside tests is planned
+ * with a reload of the test environment; the mocha runner cannot reload, so Stryker restarts
+ * the runner process for each such mutant and again for the next one: most of the run's time.
+ * With `ignoreStatic` we already accept not seeing a mutant's load-time effect, so these run
+ * like every other runtime mutant: active only inside the tests that cover it. This can only
+ * lower the score (a kill that needed the load-time effect is missed), never raise it.
+ * Patched from outside (Stryker 10.1's planner); without that method it warns and does nothing.
+ */
+async function hotSwapHybridMutants() {
+  const core = path.dirname(
+    createRequire(import.meta.url).resolve('@stryker-mutator/core/package.json'),
+  );
+  const planner = pathToFileURL(path.join(core, 'dist/src/mutants/mutant-test-planner.js')).href;
+  const { MutantTestPlanner } = await import(planner);
+  const original = MutantTestPlanner?.prototype?.createMutantRunPlan;
+  if (typeof original !== 'function') {
+    console.error("mutate: Stryker's planner changed; hybrid mutants will restart the runner");
+    return;
+  }
+  MutantTestPlanner.prototype.createMutantRunPlan = function (mutant, info) {
+    const plan = original.call(this, mutant, info);
+    if (process.env.EV_MUTATE_RELOAD !== '1' && info.testFilter?.length > 0) {
+      plan.runOptions.reloadEnvironment = false;
+    }
+    return plan;
+  };
+}
+await hotSwapHybridMutants();
+
 /** One incremental file per scope: a run keeps only the results of the files it mutated. */
 const scope =
   patterns
@@ -65,6 +129,24 @@ const scope =
     .replace(/\.ts/g, '')
     .replace(/[^A-Za-z0-9+-]+/g, '-')
     .replace(/^-+|-+$/g, '') || 'all';
+
+/**
+ * The TypeScript checker's project: for a scope, only the files in it (and what they import),
+ * so each mutant costs a check of its own file rather than of every module that imports it.
+ * The price: a mutant that only breaks the types of a caller outside the scope is not rejected
+ * as a compile error; it runs, and the tests decide (in practice such mutants are rare).
+ */
+function checkerProject() {
+  if (patterns.length === 0) return 'tsconfig.mutate.json';
+  const file = 'tsconfig.mutate.scope.json';
+  const project = {
+    extends: './tsconfig.mutate.json',
+    include: patterns,
+    exclude: ['node_modules', 'dist', 'sink/ui'],
+  };
+  writeFileSync(file, `${JSON.stringify(project, null, 2)}\n`);
+  return file;
+}
 
 export default {
   packageManager: 'npm',
@@ -77,7 +159,7 @@ export default {
   // mutant) through sockets, and under the runner's disabled mocha timeouts it failed the dry run
   // once on the loaded build machine.
   mochaOptions: {
-    spec: ['test/unit/**/*.test.ts'],
+    spec: specs,
     ignore: ['test/unit/**/tunnel-half-close.test.ts'],
     extension: ['ts'],
     'no-config': true,
@@ -89,7 +171,7 @@ export default {
   ignoreStatic: true,
   checkers: ['typescript'],
   // The checker compiles only what can be mutated (and what it imports), not the tests: much faster.
-  tsconfigFile: 'tsconfig.mutate.json',
+  tsconfigFile: checkerProject(),
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   mutate: [
     ...(process.env.EV_MUTATE ? patterns : ['src/**/*.ts', 'sink/**/*.ts']),

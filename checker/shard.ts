@@ -17,6 +17,7 @@ import {
   checkNetwork,
   checkOffline,
   createOfflineContext,
+  domainOf,
   needsNetwork,
 } from '../src/check/pipeline.ts';
 import type { SmtpTransport } from '../src/check/smtp-stage.ts';
@@ -29,9 +30,9 @@ import {
   type ShardOptions,
 } from '../src/check-cluster/protocol.ts';
 import { RedisRun, type ClaimedEntry } from '../src/check-cluster/redis-run.ts';
-import { sharedResolver } from '../src/check-cluster/shared-dns.ts';
+import { SharedDns } from '../src/check-cluster/shared-dns.ts';
 import { sharedCatchAll } from '../src/check-cluster/shared-catch-all.ts';
-import { RedisPermits } from '../src/limits/redis-permits.ts';
+import { MAX_STALE_IN_ROW, RedisPermits } from '../src/limits/redis-permits.ts';
 import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
 import { ProviderStage, type HttpClient } from '../src/check/provider-stage.ts';
 import type { ProviderConfig } from '../src/check/provider-config.ts';
@@ -97,12 +98,14 @@ export async function runShard(
   });
   const domain = permits('d', keyLimit(l.domainConcurrency, l.domainRate));
   const provider = permits('p', keyLimit(l.mxConcurrency, l.mxRate), mailProviderOverrides(l));
+  // DNS outcomes shared with the other shards: read per claim (one MGET), written per event-loop turn.
+  const sharedDns = new SharedDns(o.redis);
   // Built by the local runner's function, so results are the same; only the limiters and the DNS cache are Redis's.
   const { stages } = buildNetworkStages(s, {
     clock: o.clock,
     resolver: o.resolver,
     smtpTransport: o.smtpTransport,
-    shareResolver: (r) => sharedResolver(r, o.redis),
+    onDnsResolved: sharedDns.onResolved,
     catchAllShare: sharedCatchAll(o.redis),
     limiters: () => ({ domain, provider }),
   });
@@ -133,6 +136,7 @@ export async function runShard(
       permits: providerPermits,
     });
   }
+  if (stages.dns) sharedDns.attach(stages.dns);
   const networked = stages.dns !== undefined;
   const maxEntries = networked ? Math.max(2, Math.ceil(s.concurrency / 4)) : OFFLINE_ENTRIES;
 
@@ -164,11 +168,24 @@ export async function runShard(
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  const work = async (entry: ClaimedEntry): Promise<void> => {
+  /** The offline half of a claimed entry (cheap), so the DNS cache can be asked for all its domains at once. */
+  const prepare = (entry: ClaimedEntry): CheckResult[] =>
+    entry.items.map((it) => checkOffline(it.a, it.i, offline));
+  const domainsOf = function* (prepared: CheckResult[][]): Iterable<string> {
+    for (const rs of prepared)
+      for (const r of rs)
+        if (needsNetwork(r, stages) && !r.checks.syntax.literal) yield domainOf(r.normalized);
+  };
+
+  const work = async (
+    entry: ClaimedEntry,
+    prepared: CheckResult[],
+    shared: Promise<void>,
+  ): Promise<void> => {
+    await shared;
     const results: CheckResult[] = [];
     const network: Array<Promise<void>> = [];
-    for (const it of entry.items) {
-      const r = checkOffline(it.a, it.i, offline);
+    for (const r of prepared) {
       if (!needsNetwork(r, stages)) {
         results.push(r);
         continue;
@@ -212,10 +229,13 @@ export async function runShard(
         if (held.size === 0 && (await run.finished())) break;
         continue;
       }
-      for (const e of entries) {
+      const prepared = entries.map(prepare);
+      // One MGET for the domains of the whole claim that this shard does not know yet.
+      const shared = stages.dns ? sharedDns.prefetch(domainsOf(prepared)) : Promise.resolve();
+      for (const [k, e] of entries.entries()) {
         if (e.reclaimed) reclaimed++;
         held.add(e.id);
-        work(e).then(
+        work(e, prepared[k], shared).then(
           () => {
             held.delete(e.id);
             wake();
@@ -228,8 +248,11 @@ export async function runShard(
         );
       }
     }
+    const limiters = [global, domain, provider, providerPermits];
+    const stale = limiters.reduce((n, p) => n + (p?.staleGrants ?? 0), 0);
+    const late = limiters.reduce((n, p) => n + (p?.lateGrantsUsed ?? 0), 0);
     log(
-      `shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard); all work done`,
+      `shard ${o.shard}: checked ${checked} addresses (${reclaimed} batches taken over from a stopped shard; ${stale} rate tokens read too late, dropped and asked for again${late > 0 ? `; ${late} used late after ${MAX_STALE_IN_ROW} drops in a row` : ''}); all work done`,
     );
     return { checked, reclaimed };
   } finally {

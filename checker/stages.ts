@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../src/clock.ts';
-import { DnsChecker, type DnsResolver } from '../src/address/dns.ts';
+import { DnsChecker, type DnsResolver, type DomainDns } from '../src/address/dns.ts';
 import type { NetworkStages } from '../src/check/pipeline.ts';
 import { SmtpStage, type CatchAllShare, type SmtpTransport } from '../src/check/smtp-stage.ts';
 import type { PermitSource } from '../src/limits/keyed-limiter.ts';
@@ -78,8 +78,8 @@ export interface StageDeps {
   random?: () => number;
   /** Per-domain and per-mail-provider permits (local KeyedLimiters, or held in Redis). */
   limiters?: () => { domain: PermitSource; provider: PermitSource };
-  /** Wraps the resolver (the shards share answers through Redis). */
-  shareResolver?: (resolver: DnsResolver) => DnsResolver;
+  /** Called with each domain's DNS outcome looked up here (the shards share them through Redis). */
+  onDnsResolved?: (domain: string, result: DomainDns) => void;
   /** Catch-all answers shared with other processes (the shards, through Redis). */
   catchAllShare?: CatchAllShare;
   /** Test seams. */
@@ -98,19 +98,19 @@ export interface BuiltStages {
 export function buildNetworkStages(options: StageOptions, deps: StageDeps): BuiltStages {
   const stages: NetworkStages = { allowPrivateMx: options.allowPrivateMx };
   if (options.offline) return { stages };
-  const own =
+  const resolver =
     deps.resolver ??
     createDnsResolver({
       server: options.dnsServer,
       timeoutMs: options.dnsTimeoutMs,
       tries: options.dnsTries,
     });
-  const resolver = deps.shareResolver ? deps.shareResolver(own) : own;
   stages.dns = new DnsChecker({
     resolver,
     clock: deps.clock,
     timeoutMs: options.dnsTimeoutMs * (options.dnsTries + 1) + 1000,
     concurrency: Math.min(256, Math.max(16, options.concurrency)),
+    ...(deps.onDnsResolved ? { onResolved: deps.onDnsResolved } : {}),
   });
   if (!options.smtpProbe) return { stages, resolver };
   if (!deps.limiters) throw new Error('buildNetworkStages: --smtp-probe needs limiters');

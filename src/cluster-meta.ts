@@ -19,6 +19,8 @@ export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${FIELD_MANAGER}`;
 export const SINK_NAME = 'email-sink';
 /** Selector that finds sink pods. */
 export const SINK_POD_SELECTOR = `${NAME_LABEL}=${SINK_NAME},${MANAGED_SELECTOR}`;
+/** Selector that finds every object of a sink (pods, ConfigMaps...), and no check run's in the same namespace. */
+export const SINK_OBJECTS_SELECTOR = SINK_POD_SELECTOR;
 export const TOKEN_SECRET_NAME = 'email-sink-token';
 export const TOKEN_SECRET_KEY = 'token';
 

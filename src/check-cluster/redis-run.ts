@@ -6,7 +6,10 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
+import { evError } from '../errors.ts';
 import type { CheckResult } from '../check/result.ts';
+import type { Verdict } from '../check/reasons.ts';
+import { resultToJsonLine } from '../check/serialize.ts';
 import {
   ARRIVALS_KEY,
   CHECKPOINT_KEY,
@@ -68,6 +71,59 @@ export function pack(value: unknown): Buffer {
 
 export function unpack<T>(blob: Buffer): T {
   return JSON.parse(gunzipSync(blob, { maxOutputLength: MAX_BATCH_BYTES }).toString('utf8')) as T;
+}
+
+/**
+ * A result as the CLI writes it: its index and verdict (for the order and the
+ * counts) and its JSON line, serialised by the shard. The CLI never parses
+ * and re-serialises a result for `-o jsonl` (that churn was most of its
+ * memory on a million addresses); other formats parse the line.
+ */
+export interface StoredResult {
+  index: number;
+  verdict: Verdict;
+  /** The result's JSON line (resultToJsonLine, with its newline). */
+  line: string;
+}
+
+const VERDICTS: ReadonlySet<string> = new Set<Verdict>(['valid', 'invalid', 'risky', 'unknown']);
+
+function isVerdict(v: string): v is Verdict {
+  return VERDICTS.has(v);
+}
+
+/**
+ * A batch of results as stored: gzipped text, one `INDEX<TAB>VERDICT<TAB>JSON`
+ * line per result (a JSON line holds no raw tab or newline).
+ */
+export function packResults(results: CheckResult[]): Buffer {
+  let text = '';
+  for (const r of results) text += `${r.index}\t${r.verdict}\t${resultToJsonLine(r)}`;
+  return gzipSync(text, { level: 1 });
+}
+
+export function unpackResults(blob: Buffer): StoredResult[] {
+  const text = gunzipSync(blob, { maxOutputLength: MAX_BATCH_BYTES }).toString('utf8');
+  // A run queued by an earlier version of the CLI (reattached): a JSON array of results.
+  if (text.startsWith('['))
+    return unpack<CheckResult[]>(blob).map((r) => ({
+      index: r.index,
+      verdict: r.verdict,
+      line: resultToJsonLine(r),
+    }));
+  const out: StoredResult[] = [];
+  for (let at = 0; at < text.length;) {
+    const t1 = text.indexOf('\t', at);
+    const t2 = t1 < 0 ? -1 : text.indexOf('\t', t1 + 1);
+    const nl = t2 < 0 ? -1 : text.indexOf('\n', t2 + 1);
+    const index = Number(text.slice(at, t1));
+    const verdict = text.slice(t1 + 1, t2);
+    if (nl < 0 || !Number.isSafeInteger(index) || index < 1 || !isVerdict(verdict))
+      throw evError('EV_ERR_INTERNAL', `a batch of results in Redis is malformed near byte ${at}`);
+    out.push({ index, verdict, line: text.slice(t2 + 1, nl + 1) });
+    at = nl + 1;
+  }
+  return out;
 }
 
 /** The key of a batch of results: its first and last input index. */
@@ -212,14 +268,14 @@ export class RedisRun {
   }
 
   /** The stored results of these batches (pipelined, one reply per batch: each fits through a tunnel that drops after some bytes). */
-  async results(keys: string[]): Promise<CheckResult[]> {
+  async results(keys: string[]): Promise<StoredResult[]> {
     if (keys.length === 0) return [];
     const p = this.redis.pipeline();
     for (const k of keys) p.hgetBuffer(RESULTS_KEY, k);
-    const out: CheckResult[] = [];
+    const out: StoredResult[] = [];
     for (const [err, v] of (await p.exec()) ?? []) {
       if (err) throw err;
-      if (v) out.push(...unpack<CheckResult[]>(v as Buffer));
+      if (Buffer.isBuffer(v)) for (const r of unpackResults(v)) out.push(r);
     }
     return out;
   }
@@ -313,7 +369,7 @@ export class RedisRun {
       GROUP,
       entryId,
       key,
-      pack(results),
+      packResults(results),
     );
   }
 

@@ -55,8 +55,11 @@ function unsupportedReason(source: string): string | null {
     } else if (inClass) {
       if (c === ']') inClass = false;
     } else if (c === '[') {
-      inClass = true;
-      if (source[i + 1] === ']') i++; // JS: [] is an empty class; RE2: ] first is literal — either way, not a class end here
+      // JavaScript: `[]` is the empty class and `[^]` any character, both closed at once (re2js
+      // translates them so); a `]` right after `[` or `[^` does not start a class's content.
+      if (source[i + 1] === ']') i++;
+      else if (source[i + 1] === '^' && source[i + 2] === ']') i += 2;
+      else inClass = true;
     } else if (c === '(' && source[i + 1] === '?') {
       const la = source.slice(i + 2, i + 4);
       if (la.startsWith('=') || la.startsWith('!'))

@@ -8,17 +8,27 @@
  *      shards, alternating, each as its own process: throughput of the whole
  *      pipeline, the CLI-to-cluster hop (from "shards started" to the end),
  *      peak memory (VmHWM) of the CLI and of redis-server.
- *   2. DNS: 100,000 addresses over 20,000 domains through 3 shards: look-ups
- *      per second as counted by the fake DNS server.
- *   3. --rate 200/s over 3 shards for 30 s, measured at the fake DNS server:
- *      achieved rate and the busiest one-second window.
+ *   2. DNS: 100,000 addresses over 20,000 domains, a local check (baseline)
+ *      then 3 shards, each against a fresh fake DNS server in its own
+ *      process: look-ups per second as counted there, dns_timeout verdicts
+ *      (0 unless the server or the machine lost queries), output identical.
+ *   3. --rate 200/s --burst 20 for 30 s, a local check (baseline) then 3
+ *      shards, measured at the fake DNS server: achieved rate and the
+ *      busiest one-second window (first arrival per domain).
  *
  *   npm run bench:check-cluster [-- LINES [ROUNDS [PARTS]]]
- *     ROUNDS 0: only the DNS and rate parts; PARTS: a comma list of offline,dns,rate (default all)
+ *     ROUNDS 0: only the DNS and rate parts (run once); PARTS: a comma list of offline,dns,rate (default all)
  */
 import { spawn, spawnSync } from 'node:child_process';
+import {
+  busiestSecond,
+  firstArrivals,
+  startDnsProcess,
+  steadyRate,
+  type DnsReport,
+} from '../support/dns-process-client.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeKube } from '../support/fake-kube/index.ts';
 import { redisPidsOn } from '../support/redis-server.ts';
@@ -98,41 +108,6 @@ async function cli(args: string[]): Promise<Run> {
   return { ms: end - t, hopMs: end - hopStart, cliMb, redisMb };
 }
 
-/** The fake DNS server in its own process (see dns-process.ts). */
-async function dnsProcess(
-  prefix: string,
-): Promise<{ server: string; report(): Promise<{ lookups: number; seen: number[] }> }> {
-  const child = spawn(NODE, [join(ROOT, 'test/bench/dns-process.ts'), prefix], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let buf = '';
-  const lines: string[] = [];
-  let wake: (() => void) | null = null;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-    wake?.();
-  });
-  const line = async (): Promise<string> => {
-    while (lines.length === 0)
-      await new Promise<void>((r) => {
-        wake = r;
-      });
-    return lines.shift()!;
-  };
-  const port = Number(await line());
-  return {
-    server: `127.0.0.1:${port}`,
-    async report() {
-      child.stdin.write('report\n');
-      return JSON.parse(await line()) as { lookups: number; seen: number[] };
-    },
-  };
-}
-
 const rate = (n: number, ms: number): string =>
   `${Math.round(n / (ms / 1000))
     .toLocaleString('en')
@@ -168,48 +143,109 @@ try {
     );
   }
 
-  // DNS look-ups across shards, counted where they land (a DNS server in its own process).
+  // DNS look-ups across shards, counted where they land (a DNS server in its own process), and
+  // the same input through a local check (one process, the same DNS server in its own process).
   const dnsLines = 100_000;
   const domains = 20_000;
   if (parts.has('dns')) {
-    const dns = await dnsProcess('z');
     const din = join(dir, 'dns.txt');
     writeFileSync(
       din,
       `${Array.from({ length: dnsLines }, (_, i) => `u${i}@z${i % domains}.example`).join('\n')}\n`,
     );
-    const o = baseOptions({
-      paths: [din],
-      dnsServer: dns.server,
-      dnsTimeoutMs: 5000,
-      dnsTries: 1,
-      concurrency: 600,
-    });
-    const t = performance.now();
-    await runCheckInCluster({ ...o, out: join(dir, 'dns.jsonl') }, baseIo(), {
-      shards: 3,
-      kube: { kubeconfig: kube.kubeconfigPath },
-    });
-    const ms = performance.now() - t;
-    const { lookups, seen } = await dns.report();
-    const span = seen.length > 1 ? Math.max(...seen) - Math.min(...seen) : ms;
-    process.stdout.write(
-      `DNS: ${dnsLines.toLocaleString('en')} addresses over ${domains.toLocaleString('en')} domains, 3 shards, --concurrency 600: ${lookups.toLocaleString('en')} look-ups at the fake DNS server (own process); MX look-ups of the domains ${seen.length.toLocaleString('en')} in ${(span / 1000).toFixed(2)} s = ${rate(lookups, span)} overall (whole run ${(ms / 1000).toFixed(2)} s, ${rate(dnsLines, ms)} addresses)\n`,
-    );
+    /** Look-ups per second over the span of the MX queries, and how the results came out. */
+    const dnsFigures = async (
+      dns: { report(): Promise<DnsReport> },
+      out: string,
+      ms: number,
+    ): Promise<string> => {
+      const { lookups, seen, drops, buffer } = await dns.report();
+      const span = seen.length > 1 ? Math.max(...seen) - Math.min(...seen) : ms;
+      const text = readFileSync(out, 'utf8');
+      const timeouts = text.split('dns_timeout').length - 1;
+      return `${lookups.toLocaleString('en')} look-ups, MX of ${seen.length.toLocaleString('en')} domains in ${(span / 1000).toFixed(2)} s = ${rate(lookups, span)}; whole run ${(ms / 1000).toFixed(2)} s (${rate(dnsLines, ms)} addresses); ${timeouts} dns_timeout verdicts; server socket drops ${drops} (receive buffer ${(buffer / 1048576).toFixed(0)} MB)`;
+    };
+    for (let r = 0; r < Math.max(1, rounds); r++) {
+      const ldns = await startDnsProcess('z');
+      const local = await cli([
+        '--dns-server',
+        ldns.server,
+        '--dns-timeout',
+        '5s',
+        '--dns-tries',
+        '1',
+        '--concurrency',
+        '600',
+        '--out',
+        join(dir, 'dns-local.jsonl'),
+        din,
+      ]);
+      const localLine = await dnsFigures(ldns, join(dir, 'dns-local.jsonl'), local.ms);
+      const dns = await startDnsProcess('z');
+      const o = baseOptions({
+        paths: [din],
+        dnsServer: dns.server,
+        dnsTimeoutMs: 5000,
+        dnsTries: 1,
+        concurrency: 600,
+      });
+      const t = performance.now();
+      await runCheckInCluster({ ...o, out: join(dir, 'dns.jsonl') }, baseIo(), {
+        shards: 3,
+        kube: { kubeconfig: kube.kubeconfigPath },
+      });
+      const ms = performance.now() - t;
+      const clusterLine = await dnsFigures(dns, join(dir, 'dns.jsonl'), ms);
+      const same = readFileSync(join(dir, 'dns-local.jsonl')).equals(
+        readFileSync(join(dir, 'dns.jsonl')),
+      );
+      process.stdout.write(
+        `DNS: ${dnsLines.toLocaleString('en')} addresses over ${domains.toLocaleString('en')} domains, --concurrency 600, fake DNS server in its own process (load average ${loadavg()[0].toFixed(1)})\n` +
+          `  local check (baseline)  ${localLine}\n` +
+          `  --in-cluster --shards 3 ${clusterLine}; output identical to local: ${same}\n`,
+      );
+    }
   }
 
-  // The global rate across shards, measured at the DNS server (its own process).
+  // The global rate across shards, measured at the DNS server (its own process), and the
+  // same input through a local check (its in-process token bucket) as the baseline.
   if (parts.has('rate')) {
     const limit = 200;
     const burst = 20;
     const seconds = 30;
-    const rdns = await dnsProcess('r');
     const n = limit * seconds;
     const rin = join(dir, 'rate.txt');
     writeFileSync(
       rin,
       `${Array.from({ length: n }, (_, i) => `u${i}@r${i}.example`).join('\n')}\n`,
     );
+    const figures = (r: DnsReport): string => {
+      const { times, repeats } = firstArrivals(r);
+      const achieved = steadyRate(times);
+      const busiest = busiestSecond(times);
+      return `achieved ${achieved.toFixed(1)}/s after the first second (${((achieved / limit - 1) * 100).toFixed(2)}% off), busiest 1-s window ${busiest.count} at +${(busiest.atMs / 1000).toFixed(1)} s${busiest.count > limit + burst ? ' (ABOVE rate + burst)' : ''}; ${times.length.toLocaleString('en')} domains over ${((times[times.length - 1] - times[0]) / 1000).toFixed(1)} s, ${repeats} repeated queries`;
+    };
+    const load = loadavg()[0];
+    const ldns = await startDnsProcess('r');
+    await cli([
+      '--dns-server',
+      ldns.server,
+      '--dns-timeout',
+      '5s',
+      '--dns-tries',
+      '1',
+      '--concurrency',
+      '60',
+      '--rate',
+      `${limit}/s`,
+      '--burst',
+      String(burst),
+      '--out',
+      join(dir, 'rate-local.jsonl'),
+      rin,
+    ]);
+    const localLine = figures(await ldns.report());
+    const rdns = await startDnsProcess('r');
     const ro = baseOptions({
       paths: [rin],
       dnsServer: rdns.server,
@@ -223,20 +259,11 @@ try {
       shards: 3,
       kube: { kubeconfig: kube.kubeconfigPath },
     });
-    const mx = (await rdns.report()).seen.sort((a, b) => a - b);
-    const span = (mx[mx.length - 1] - mx[0]) / 1000;
-    let busiest = 0;
-    let busiestAt = 0;
-    for (let a = 0, b = 0; a < mx.length; a++) {
-      while (b < mx.length && mx[b] - mx[a] < 1000) b++;
-      if (b - a > busiest) {
-        busiest = b - a;
-        busiestAt = (mx[a] - mx[0]) / 1000;
-      }
-    }
-    const achieved = (mx.length - burst) / span;
+    const clusterLine = figures(await rdns.report());
     process.stdout.write(
-      `--rate ${limit}/s (burst ${burst}) over 3 shards, ${n.toLocaleString('en')} domains (${span.toFixed(1)} s): achieved ${achieved.toFixed(1)}/s at the DNS server (${((achieved / limit - 1) * 100).toFixed(2)}% off), busiest 1-s window ${busiest} at +${busiestAt.toFixed(1)} s (rate + burst = ${limit + burst})\n`,
+      `--rate ${limit}/s --burst ${burst}, ${n.toLocaleString('en')} domains, at the fake DNS server (own process; rate + burst = ${limit + burst}; load average ${load.toFixed(1)})\n` +
+        `  local check (baseline)  ${localLine}\n` +
+        `  --in-cluster --shards 3 ${clusterLine}\n`,
     );
   }
 } finally {

@@ -46,6 +46,10 @@ export interface ZoneEntry {
   servfail?: boolean;
   /** Never answer (the resolver times out). */
   silent?: boolean;
+  /** Answer over UDP this many milliseconds late (a slow or busy server). */
+  delayMs?: number;
+  /** Only the first this many answers of the name are late (a passing stall); default all. */
+  delayCount?: number;
 }
 
 export type ZoneLookup = (name: string) => ZoneEntry | undefined;
@@ -59,7 +63,19 @@ export interface FakeDns {
   queries: Map<string, number>;
   total(): number;
   set(name: string, entry: ZoneEntry): void;
+  /** The UDP socket's receive buffer as the kernel granted it (bytes; Linux caps it at net.core.rmem_max). */
+  recvBufferSize(): number;
   close(): Promise<void>;
+}
+
+export interface FakeDnsOptions {
+  /**
+   * UDP receive buffer to ask for (SO_RCVBUF). The default (about 200 KB on
+   * Linux) holds a few hundred queries: a benchmark with hundreds in flight
+   * loses queries whenever this process is descheduled, and each loss is a
+   * resolver timeout at the client, not a figure of the code under test.
+   */
+  recvBufferSize?: number;
 }
 
 const RCODE_NXDOMAIN = 3;
@@ -72,6 +88,7 @@ const FLAG_QR_AA_RA = (1 << 15) | (1 << 10) | (1 << 7);
  */
 export async function startFakeDns(
   zone: Record<string, ZoneEntry> | ZoneLookup = {},
+  options: FakeDnsOptions = {},
 ): Promise<FakeDns> {
   const map = new Map<string, ZoneEntry>();
   if (typeof zone !== 'function')
@@ -80,7 +97,10 @@ export async function startFakeDns(
   const queries = new Map<string, number>();
   let total = 0;
 
+  /** The delay of the entry the last answer() came from (read right after it, over UDP). */
+  let lastDelayMs = 0;
   const answer = (req: DnsPacket): DnsPacket | null => {
+    lastDelayMs = 0;
     const q = req.questions?.[0];
     if (!q)
       return { id: req.id, type: 'response', flags: FLAG_QR_AA_RA | RCODE_SERVFAIL, questions: [] };
@@ -89,6 +109,8 @@ export async function startFakeDns(
     const key = `${q.type} ${name}`;
     queries.set(key, (queries.get(key) ?? 0) + 1);
     const e = map.get(name) ?? lookup(name);
+    if (e?.delayMs && (e.delayCount === undefined || (queries.get(key) ?? 0) <= e.delayCount))
+      lastDelayMs = e.delayMs;
     if (e?.silent) return null;
     const base = { id: req.id, type: 'response', questions: [q] };
     if (!e || e.nxdomain) return { ...base, flags: FLAG_QR_AA_RA | RCODE_NXDOMAIN, answers: [] };
@@ -115,7 +137,10 @@ export async function startFakeDns(
 
   // Bind UDP on a free port, then TCP on the same port (retry if taken).
   for (let attempt = 0; attempt < 20; attempt++) {
-    const udp = createSocket('udp4');
+    const udp = createSocket({
+      type: 'udp4',
+      ...(options.recvBufferSize ? { recvBufferSize: options.recvBufferSize } : {}),
+    });
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(0, '127.0.0.1', () => resolve());
@@ -135,6 +160,8 @@ export async function startFakeDns(
   throw new Error('fake DNS: no free port pair for UDP+TCP');
 
   function serve(udp: UdpSocket, tcp: Server, port: number): FakeDns {
+    /** Answers sent late (delayMs): cancelled on close. */
+    const late = new Set<ReturnType<typeof setTimeout>>();
     udp.on('message', (msg, rinfo) => {
       let req: DnsPacket;
       try {
@@ -143,7 +170,16 @@ export async function startFakeDns(
         return;
       }
       const res = answer(req);
-      if (res) udp.send(dnsPacket.encode(res), rinfo.port, rinfo.address);
+      if (!res) return;
+      const send = (): void => udp.send(dnsPacket.encode(res), rinfo.port, rinfo.address);
+      const delay = lastDelayMs;
+      if (delay > 0) {
+        const t = setTimeout(() => {
+          late.delete(t);
+          send();
+        }, delay);
+        late.add(t);
+      } else send();
     });
     const sockets = new Set<Socket>();
     tcp.on('connection', (sock) => {
@@ -178,7 +214,9 @@ export async function startFakeDns(
       set: (name, entry) => {
         map.set(name.toLowerCase(), entry);
       },
+      recvBufferSize: () => udp.getRecvBufferSize(),
       close: async () => {
+        for (const t of late) clearTimeout(t);
         for (const s of sockets) s.destroy();
         await Promise.all([
           new Promise<void>((r) => udp.close(() => r())),

@@ -16,7 +16,6 @@ import { FirstFailure } from '../../../src/first-failure.ts';
 import { diagnose } from '../../../src/address/syntax.ts';
 import { DigestSet } from '../../../src/check/dedupe.ts';
 import { emptyCounts, type Counts } from '../../../src/check/engine.ts';
-import type { CheckResult } from '../../../src/check/result.ts';
 import {
   BLOCK_MS,
   MAX_WAITING,
@@ -28,7 +27,11 @@ import {
   type RunMeta,
   type WorkItem,
 } from '../../../src/check-cluster/protocol.ts';
-import { lastOfKey, type RedisRun } from '../../../src/check-cluster/redis-run.ts';
+import {
+  lastOfKey,
+  type RedisRun,
+  type StoredResult,
+} from '../../../src/check-cluster/redis-run.ts';
 import { readInputs, type ReadProgress } from '../check/input.ts';
 import { createResultWriter, fdSink } from '../check/output.ts';
 import { startProgress } from '../check/progress.ts';
@@ -157,8 +160,8 @@ export async function streamCheck(
 
   /** The record: addresses queued (or to queue) and not yet written. */
   const record = new Map<number, WorkItem>();
-  /** Results (null: a duplicate, nothing to write) waiting for an earlier index. */
-  const done = new Map<number, CheckResult | null>();
+  /** Results (null: a duplicate, nothing to write) waiting for an earlier index, as the shards serialised them. */
+  const done = new Map<number, StoredResult | null>();
   let next = (cp0?.index ?? 0) + 1;
   let total = -1;
   let pushed = start.pushed;
@@ -184,7 +187,7 @@ export async function streamCheck(
       done.delete(next);
       record.delete(next);
       if (d !== null) {
-        writer.write(d);
+        writer.writeJsonLine(d.line);
         counts.written++;
         counts[d.verdict]++;
       }
@@ -192,7 +195,7 @@ export async function streamCheck(
     }
     wakeUp();
   };
-  const accept = (r: CheckResult | null, i: number): void => {
+  const accept = (r: StoredResult | null, i: number): void => {
     // Exactly once: Redis keeps the first result per index, and so do we (a re-read may repeat one).
     if (i < next || done.has(i) || !record.has(i)) return;
     done.set(i, r);

@@ -12,6 +12,7 @@ import type { CheckResult } from '../../../src/check/result.ts';
 import { resultToJsonLine } from '../../../src/check/serialize.ts';
 import { terminalLine } from '../../../src/terminal-text.ts';
 import { errorCode } from '../../../src/guards.ts';
+import { evError } from '../../../src/errors.ts';
 
 /** Output buffered before a write: large writes keep the hot path off syscalls. */
 export const OUTPUT_CHUNK_CHARS = 1 << 16;
@@ -172,7 +173,32 @@ function cutTo(s: string, n: number | null): string {
 }
 
 /** Builds the writer the engine calls. */
-export function createResultWriter(options: ResultWriterOptions): ResultWriter & { close(): void } {
+/** A result back from its JSON line (resultToJsonLine): for the formats that are not JSON lines. */
+function resultFromJsonLine(json: string): CheckResult {
+  const r: unknown = JSON.parse(json);
+  if (!looksLikeResult(r)) throw evError('EV_ERR_INTERNAL', 'a result line is not a check result');
+  return r;
+}
+
+/** The fields the CSV and table rows read are there (the line came from resultToJsonLine). */
+function looksLikeResult(r: unknown): r is CheckResult {
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    'address' in r &&
+    typeof r.address === 'string' &&
+    'verdict' in r &&
+    typeof r.verdict === 'string' &&
+    'reasons' in r &&
+    Array.isArray(r.reasons) &&
+    'checks' in r &&
+    typeof r.checks === 'object'
+  );
+}
+
+export function createResultWriter(
+  options: ResultWriterOptions,
+): ResultWriter & { close(): void; writeJsonLine(json: string): void } {
   let buf = '';
   const cols = tableColumns(options.wide ? null : options.width);
   const addressCell = (a: string): string =>
@@ -205,9 +231,18 @@ export function createResultWriter(options: ResultWriterOptions): ResultWriter &
       buf = '';
     }
   };
+  const write = (r: CheckResult): void => {
+    buf += line(r);
+    if (buf.length >= OUTPUT_CHUNK_CHARS) out();
+  };
   return {
-    write(r: CheckResult): void {
-      buf += line(r);
+    write,
+    writeJsonLine(json: string): void {
+      if (options.format !== 'jsonl') {
+        write(resultFromJsonLine(json));
+        return;
+      }
+      buf += json;
       if (buf.length >= OUTPUT_CHUNK_CHARS) out();
     },
     flush(): Promise<number> {

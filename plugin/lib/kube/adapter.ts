@@ -27,6 +27,7 @@ import type { ClientOptions } from 'ws';
 import {
   FIELD_MANAGER,
   MANAGED_SELECTOR,
+  SINK_OBJECTS_SELECTOR,
   SINK_NAME,
   TOKEN_SECRET_NAME,
 } from '../../../src/cluster-meta.ts';
@@ -298,11 +299,13 @@ export class KubeClient {
 
   /**
    * Deletes the sink's objects from a namespace we did not create (`up -n`):
-   * fixed names plus the labelled ConfigMaps. Returns how many existed.
+   * fixed names plus the ConfigMaps labelled as the sink's. Not every managed
+   * ConfigMap: a check run in the same namespace has its own (its shards'
+   * bundle), which must outlive the sink. Returns how many existed.
    */
   async deleteSinkObjects(namespace: string): Promise<number> {
     const cms = await this.call(`list config maps in ${namespace}`, () =>
-      this.core.listNamespacedConfigMap({ namespace, labelSelector: MANAGED_SELECTOR }),
+      this.core.listNamespacedConfigMap({ namespace, labelSelector: SINK_OBJECTS_SELECTOR }),
     );
     const refs: KubernetesObject[] = [
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: SINK_NAME, namespace } },

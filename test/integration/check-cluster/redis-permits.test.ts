@@ -11,7 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { RedisPermits } from '../../../src/limits/redis-permits.ts';
+import { MAX_STALE_IN_ROW, RedisPermits, grantSlack } from '../../../src/limits/redis-permits.ts';
+import type { Clock } from '../../../src/clock.ts';
 import { LIMIT_PREFIX } from '../../../src/check-cluster/protocol.ts';
 import { systemClock } from '../../../src/system-clock.ts';
 import { REDIS_SERVER } from '../../support/fake-kube/container-command.ts';
@@ -141,5 +142,66 @@ describe('RedisPermits: limits held in Redis for several shards (real redis-serv
     await dead.acquire('d.test'); // never released, never renewed
     const got = await live.acquire('d.test');
     got();
+  });
+
+  it('a grant read too late is not used: its tokens are dropped, its slots given back, and the waiters ask again', async () => {
+    // Slow enough that the bucket refills nothing measurable while the test runs.
+    const rate = 0.1;
+    const burst = 20;
+    const { capacity, maxAgeMs } = grantSlack(rate, burst);
+    // The shard's clock: the first reply is read long after its request was sent (a stalled
+    // shard); every later one at once.
+    let reads = 0;
+    const clock: Clock = {
+      now: () => (reads++ === 1 ? 10 * maxAgeMs : 0) + (reads > 2 ? 10 * maxAgeMs : 0),
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+    const redis = client();
+    const p = new RedisPermits({
+      redis,
+      clock,
+      scope: 'st',
+      holder: 'stale',
+      defaults: { concurrency: 50, rate, burst },
+      leaseMs: 15_000,
+    });
+    const releases = await Promise.all(Array.from({ length: 3 }, () => p.acquire('k')));
+    // The first request carried the first waiter (the others came after it was sent).
+    assert.equal(p.staleGrants, 1, 'the token of the late reply was dropped');
+    // The bucket paid for the dropped token too: four taken from a full one of `capacity`.
+    const t = Number(await redis.hget(`${LIMIT_PREFIX}st:k:b`, 't'));
+    assert.ok(t < capacity - 4 + 1, `${t} tokens left: the stale grant's was not given back`);
+    assert.equal(
+      await redis.zcard(`${LIMIT_PREFIX}st:k:s`),
+      3,
+      "only the fresh grant's slots are held",
+    );
+    for (const release of releases) release();
+    await until(async () => (await redis.zcard(`${LIMIT_PREFIX}st:k:s`)) === 0, 'slots released');
+  });
+
+  it('a link where every reply is late still makes progress: after a few drops in a row the grant is used', async () => {
+    const rate = 0.1;
+    const burst = 20;
+    const { maxAgeMs } = grantSlack(rate, burst);
+    // Every reply is read long after its request left.
+    let calls = 0;
+    const clock: Clock = {
+      now: () => calls++ * 10 * maxAgeMs,
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+    const p = new RedisPermits({
+      redis: client(),
+      clock,
+      scope: 'late',
+      holder: 'late',
+      defaults: { concurrency: 0, rate, burst },
+      leaseMs: 15_000,
+    });
+    await p.take();
+    assert.equal(p.staleGrants, MAX_STALE_IN_ROW, 'dropped that many first');
+    assert.equal(p.lateGrantsUsed, 1, 'then used one');
   });
 });

@@ -34,6 +34,8 @@ describe('check: DNS against a fake DNS server on loopback', function () {
       // One edit from gmail.com, but a real mail domain: it publishes MX records.
       'gnail.com': { mx: [{ priority: 10, exchange: 'mx.gnail.com' }] },
       'mx.gnail.com': { a: ['192.0.2.30'] },
+      // Its first answer comes 1.5 s late (a busy server, a passing stall), the next ones at once.
+      'stall.test': { a: ['192.0.2.40'], delayMs: 1500, delayCount: 1 },
       // One edit from gmail.com, no MX (only an A record): still a likely typo.
       'gmaill.com': { a: ['192.0.2.31'] },
     });
@@ -63,6 +65,16 @@ describe('check: DNS against a fake DNS server on loopback', function () {
     assert.equal((await checker.lookup('loopmx.test')).mx[0].private, true);
     assert.equal((await checker.lookup('slow.test')).status, 'timeout');
     assert.equal((await checker.lookup('broken.test')).status, 'error');
+  });
+
+  it('--dns-timeout holds after c-ares has learnt the server is fast: an answer lost to a passing stall is asked for again within it', async () => {
+    // c-ares waits a multiple of the server's recent latency per try once it has answers (about
+    // a second on loopback), not the configured timeout: without asking again this is ETIMEOUT.
+    const resolver = createDnsResolver({ server: dns.server, timeoutMs: 4000, tries: 1 });
+    for (let i = 0; i < 10; i++) await resolver.resolve4('mail.mx.test');
+    const before = dns.queries.get('A stall.test') ?? 0;
+    assert.deepEqual(await resolver.resolve4('stall.test'), ['192.0.2.40']);
+    assert.ok((dns.queries.get('A stall.test') ?? 0) > before, 'the server was asked');
   });
 
   it('check --dns-server gives verdicts and reasons per address, one MX query per domain', async () => {

@@ -25,6 +25,7 @@ describe('address/idna', () => {
     ['xn--nxasmq6b.com', false, 'an A-label (tr46 checks its punycode)'],
     ['ab-cd.com', true, 'one hyphen in position 3'],
     ['a--b.com', true, 'hyphens in positions 2 and 3'],
+    ['abc-d.com', true, 'one hyphen in position 4'],
     ['abc-.x', false, 'a 4-character label ending with a hyphen'],
     ['ex_ample.com', false, 'an underscore'],
     ['exa mple.com', false, 'a space'],

@@ -132,3 +132,190 @@ describe('address/syntax: normalisation and flags', () => {
     for (const h of hostile) assert.equal(diagnose(h).category, 'invalid');
   });
 });
+
+describe('address/syntax: address literals', () => {
+  it('isIPv4: four decimal parts of 0-255, no leading zero, nothing else', () => {
+    for (const ok of ['1.2.3.4', '0.0.0.0', '255.255.255.255', '10.0.10.100'])
+      assert.equal(isIPv4(ok), true, ok);
+    for (const bad of [
+      '256.1.1.1',
+      '1.2.3.256',
+      '01.2.3.4',
+      '1.2.3.00',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1.2.3.',
+      '.1.2.3',
+      '1..2.3',
+      '1.2.3.4 ',
+      '1.2.3.1000',
+      '1.2.3.0255',
+      '',
+      '1.2.3.a',
+      '1.2.3.25a',
+      '1.2.3/4',
+    ])
+      assert.equal(isIPv4(bad), false, bad);
+  });
+
+  const literals: readonly (readonly [string, Diagnosis])[] = [
+    ['1.2.3.4', 'rfc5321_address_literal'],
+    ['IPv6:::1', 'rfc5321_address_literal'],
+    ['ipv6:1:2:3:4:5:6:7:8', 'rfc5321_address_literal'],
+    ['IPV6:1::1', 'rfc5321_address_literal'],
+    ['IPv6:aBcD::EfF0', 'rfc5321_address_literal'],
+    ['IPv6:0:0:0:0:0:0:0:0', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:8888', 'rfc5321_address_literal'],
+    ['IPv6:::', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6::', 'rfc5321_address_literal'], // :: stands for the last two groups
+    ['IPv6:1:2:3:4:5:6:1.2.3.4', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4::1.2.3.4', 'rfc5321_address_literal'],
+    ['IPv6:::1.2.3.4', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1:2:3:4:5:6:7:8:9', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1:2:3:4:5:1.2.3.4', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1:2:3:4:5:6:7:1.2.3.4', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1', 'rfc5322_ipv6_group_count'],
+    ['IPv6:', 'rfc5322_ipv6_group_count'],
+    ['IPv6:1::2::3', 'rfc5322_ipv6_2x2x_colon'],
+    ['IPv6:12345::1', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:88888', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:g::1', 'rfc5322_ipv6_bad_char'],
+    // The characters just outside 0-9, a-f and A-F.
+    ['IPv6:1:2:3:4:5:6:7:/', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7::', 'rfc5322_ipv6_max_groups'],
+    ['IPv6:1:2:3:4:5:6:7:@', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:`', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:G', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:g', 'rfc5322_ipv6_bad_char'],
+    ['IPv6:1:2:3:4:5:6:7:0', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:9', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:a', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:f', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:A', 'rfc5321_address_literal'],
+    ['IPv6:1:2:3:4:5:6:7:F', 'rfc5321_address_literal'],
+    ['IPv6::1:2:3:4:5:6:7', 'rfc5322_ipv6_colon_start'],
+    ['IPv6::1::', 'rfc5322_ipv6_colon_start'],
+    ['IPv6::', 'rfc5322_ipv6_colon_start'],
+    ['IPv6:1:2:3:4:5:6:7:', 'rfc5322_ipv6_colon_end'],
+    ['IPv6:1:2:3:4:5::1.2.3.4', 'rfc5322_ipv6_max_groups'],
+    ['IPv6', 'rfc5322_domain_literal'],
+    ['IPv6x1::1', 'rfc5322_domain_literal'],
+    ['abc', 'rfc5322_domain_literal'],
+    ['!', 'rfc5322_domain_literal'],
+    // Inside the brackets: quoted pairs, whitespace and controls are obsolete dtext, non-ASCII
+    // and `[` are not dtext at all.
+    ['1.2\\.3.4', 'rfc5322_domlit_obsdtext'],
+    ['a\\b', 'rfc5322_domlit_obsdtext'],
+    ['1.2 .3.4', 'rfc5322_domlit_obsdtext'],
+    ['1.2\t3', 'rfc5322_domlit_obsdtext'],
+    ['\x01', 'rfc5322_domlit_obsdtext'],
+    ['\x1f', 'rfc5322_domlit_obsdtext'],
+    ['1.2\x7f.3', 'rfc5322_domlit_obsdtext'],
+    ['1.2\x80.3', 'err_expecting_dtext'],
+    ['1.2é.3', 'err_expecting_dtext'],
+    ['1.2[.3', 'err_expecting_dtext'],
+  ];
+  for (const [literal, diagnosis] of literals) {
+    it(`a@[${JSON.stringify(literal).slice(1, -1)}] -> ${diagnosis}`, () => {
+      const r = diagnose(`a@[${literal}]`);
+      assert.equal(r.diagnosis, diagnosis);
+      assert.equal(r.category, DIAGNOSES[diagnosis]);
+      assert.equal(r.literal, r.category !== 'invalid');
+      assert.equal(r.domain, r.category === 'invalid' ? '' : `[${literal}]`);
+    });
+  }
+
+  it('an unclosed literal, a backslash at its end, and text after it', () => {
+    assert.equal(diagnose('a@[1.2.3.4').diagnosis, 'err_unclosed_domain_literal');
+    assert.equal(diagnose('a@[1.2.3.4\\]').diagnosis, 'err_unclosed_domain_literal');
+    assert.equal(diagnose('a@[1.2.3.4\\').diagnosis, 'err_backslash_end');
+    assert.equal(diagnose('a@[IPv6:1::1]x').diagnosis, 'err_atext_after_domlit');
+  });
+});
+
+describe('address/syntax: the fast path and its bounds', () => {
+  it('lower-cases a domain whose only capital is A or Z (the ends of the range)', () => {
+    assert.equal(diagnose('x@Abc.com').domain, 'abc.com');
+    assert.equal(diagnose('x@abZ.com').domain, 'abz.com');
+    assert.equal(diagnose('x@Abc.com').domainInput, 'Abc.com');
+    // Capitals in the local part are kept and do not make the domain change.
+    assert.deepEqual(diagnose('AB@c.com'), {
+      category: 'valid',
+      diagnosis: 'valid',
+      local: 'AB',
+      domain: 'c.com',
+      domainInput: 'c.com',
+      smtputf8: false,
+      idn: false,
+      literal: false,
+    });
+  });
+
+  it('refuses input over MAX_INPUT_CHARS before scanning it, and only over it', () => {
+    assert.equal(diagnose('a'.repeat(1025)).diagnosis, 'err_too_long_input');
+    assert.equal(diagnose('a'.repeat(1024)).diagnosis, 'err_no_at');
+  });
+
+  it('an early refusal carries empty parts', () => {
+    assert.deepEqual(diagnose(''), {
+      category: 'invalid',
+      diagnosis: 'err_empty',
+      local: '',
+      domain: '',
+      domainInput: '',
+      smtputf8: false,
+      idn: false,
+      literal: false,
+    });
+  });
+
+  it('utf8Length counts 1, 2, 3 and 4 bytes at each boundary', () => {
+    const cases: readonly (readonly [string, number])[] = [
+      ['\x7f', 1],
+      ['\x80', 2],
+      ['\u07ff', 2],
+      ['\u0800', 3],
+      ['\ud7ff', 3],
+      ['\ud800\udc00', 4],
+      ['\udbff\udfff', 4],
+      ['\udc00', 3], // a lone low surrogate is one unit (3 bytes once replaced)
+      ['\ue000', 3],
+      ['\uffff', 3],
+      ['a\u{1F600}b', 6],
+    ];
+    for (const [s, bytes] of cases) assert.equal(utf8Length(s), bytes, JSON.stringify(s));
+  });
+});
+
+describe('address/syntax: controls and surrogates in each part', () => {
+  // [character, in a dot-atom local part, in a quoted local part, in the domain]
+  const cases: readonly (readonly [string, Diagnosis, Diagnosis, Diagnosis])[] = [
+    ['\x1f', 'err_control_char', 'err_control_char', 'err_expecting_atext'],
+    ['\x7f', 'err_control_char', 'err_control_char', 'err_expecting_atext'],
+    ['\x80', 'err_control_char', 'err_control_char', 'err_control_char'],
+    ['\x9f', 'err_control_char', 'err_control_char', 'err_control_char'],
+    ['\xa0', 'unusual_invisible_char', 'unusual_invisible_char', 'err_idna'],
+    ['\ufffd', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\ud7ff', 'valid', 'rfc5321_quoted_string', 'err_idna'],
+    ['\ue000', 'valid', 'rfc5321_quoted_string', 'err_idna'],
+    ['\ud800\udc00', 'valid', 'rfc5321_quoted_string', 'valid'],
+    ['\udbff\udfff', 'valid', 'rfc5321_quoted_string', 'err_idna'],
+    ['\ud800', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\udbff', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\udc00', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\udfff', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\ud800\ue000', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\ud800\udbff', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\udc00\ud800', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+    ['\ud800x', 'err_invalid_utf8', 'err_invalid_utf8', 'err_invalid_utf8'],
+  ];
+  for (const [x, local, quoted, domain] of cases) {
+    const name = [...x].map((c) => `U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(' ');
+    it(`${name}: ${local} in a local part, ${quoted} quoted, ${domain} in the domain`, () => {
+      assert.equal(diagnose(`a${x}b@example.com`).diagnosis, local);
+      assert.equal(diagnose(`"a${x}b"@example.com`).diagnosis, quoted);
+      assert.equal(diagnose(`ab@ex${x}ample.com`).diagnosis, domain);
+    });
+  }
+});

@@ -1,4 +1,4 @@
-import { describe, it } from 'mocha';
+import { before, describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import { createLists } from '../../../../src/address/lists.ts';
 import { createOfflineContext, checkOffline } from '../../../../src/check/pipeline.ts';
@@ -26,7 +26,12 @@ import { DnsChecker, type DnsResolver } from '../../../../src/address/dns.ts';
 import type { CheckResult } from '../../../../src/check/result.ts';
 import { REASONS, verdictOf } from '../../../../src/check/reasons.ts';
 
-const offline = createOfflineContext(createLists());
+// Built in each suite's hook, not at load: a mutation-testing run switches a mutant on only
+// while tests and hooks run (CONTRIBUTING.md, "Mutation testing").
+let offline: ReturnType<typeof createOfflineContext>;
+const buildOffline = () => {
+  offline = createOfflineContext(createLists());
+};
 
 function batches(values: string[], size = 3): InputBatch[] {
   const out: InputBatch[] = [];
@@ -93,6 +98,7 @@ function scrambledResolver(): DnsResolver & { calls: string[] } {
 }
 
 describe('check/serialize', () => {
+  before(buildOffline);
   it('writes exactly what JSON.stringify would', () => {
     const inputs = [
       'a@gmail.com',
@@ -142,6 +148,7 @@ describe('check/dedupe', () => {
 });
 
 describe('check/engine', () => {
+  before(buildOffline);
   it('streams offline results in input order, skipping duplicates after normalisation', async () => {
     const w = memoryWriter();
     const counts = await runCheck(
@@ -385,6 +392,7 @@ describe('check/engine', () => {
 });
 
 describe('check/state', () => {
+  before(buildOffline);
   const fp: StateFingerprint = {
     inputs: [{ path: 'in.txt', size: 1000, head: 'abc' }],
     output: '/o',

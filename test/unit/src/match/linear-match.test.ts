@@ -77,6 +77,25 @@ describe('match: linear-time regular expressions', () => {
     assert.equal(compileLinearRegex('[a(?=]').test('='), true);
   });
 
+  it('reads [] and [^] as JavaScript does: classes closed at once, so lookaround after them is seen', () => {
+    // `[]` is the empty class (matches nothing) and `[^]` any character; the `]` ends them.
+    for (const source of ['[](?=x)', '[^](?!x)', 'a[](?<=b)', '[^]]?(?=x)'])
+      assert.throws(
+        () => compileLinearRegex(source),
+        (err: unknown) =>
+          err instanceof PatternError &&
+          err.kind === 'unsupported' &&
+          /lookahead|lookbehind/.test(err.message),
+        source,
+      );
+    assert.equal(compileLinearRegex('a[]').test('a'), false);
+    assert.equal(compileLinearRegex('^[^]$').test('\n'), true);
+    assert.equal(compileLinearRegex('^[^]]$').test('x]'), true);
+    // A `]` after `[^` and something else still ends a class, and `(?=` inside stays literal.
+    assert.equal(compileLinearRegex('[^a(?=]').test('='), false);
+    assert.equal(compileLinearRegex('[^a(?=]').test('b'), true);
+  });
+
   it('is case-sensitive without the i flag', () => {
     assert.equal(compileLinearRegex('^spam').test('SPAM'), false);
     assert.equal(compileLinearRegex('^spam').test('spam'), true);
