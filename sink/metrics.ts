@@ -86,27 +86,34 @@ export interface SinkMetricsOptions {
  */
 export class SinkMetrics {
   readonly registry: Registry;
-  readonly #received: Counter;
   readonly #rejected: Counter<'stage'>;
   readonly #deferred: Counter<'stage'>;
   readonly #bounced: Counter;
-  readonly #bytes: Counter;
-  readonly #connections: Gauge;
-  readonly #connectionsTotal: Counter;
   readonly #ingest: CountingHistogram;
   readonly #feedClients: Gauge;
   readonly #feedDropped: Counter<'reason'>;
   readonly #authFailed: Counter;
+  /**
+   * What the per-message and per-connection counters gained since the last
+   * scrape, handed to prom-client in its `collect` (one `inc` per scrape instead
+   * of one per event: each costs ~1 µs of label handling on the SMTP thread).
+   */
+  readonly #pending = { received: 0, bytes: 0, connectionsTotal: 0, connections: 0 };
 
   constructor(stats: () => SinkStats, options: SinkMetricsOptions = {}) {
     const registry = new Registry();
     this.registry = registry;
     const registers = [registry];
     const p = METRIC_PREFIX;
-    this.#received = new Counter({
+    const pending = this.#pending;
+    new Counter({
       name: `${p}messages_received_total`,
       help: 'Messages accepted and stored.',
       registers,
+      collect() {
+        this.inc(pending.received);
+        pending.received = 0;
+      },
     });
     this.#rejected = new Counter({
       name: `${p}messages_rejected_total`,
@@ -125,20 +132,31 @@ export class SinkMetrics {
       help: 'Messages accepted and then bounced asynchronously with a DSN.',
       registers,
     });
-    this.#bytes = new Counter({
+    new Counter({
       name: `${p}received_bytes_total`,
       help: 'Bytes of message data accepted.',
       registers,
+      collect() {
+        this.inc(pending.bytes);
+        pending.bytes = 0;
+      },
     });
-    this.#connections = new Gauge({
+    new Gauge({
       name: `${p}smtp_connections`,
       help: 'Open SMTP connections.',
       registers,
+      collect() {
+        this.set(pending.connections);
+      },
     });
-    this.#connectionsTotal = new Counter({
+    new Counter({
       name: `${p}smtp_connections_total`,
       help: 'SMTP connections accepted since start.',
       registers,
+      collect() {
+        this.inc(pending.connectionsTotal);
+        pending.connectionsTotal = 0;
+      },
     });
     this.#ingest = new CountingHistogram({
       name: `${p}ingest_duration_seconds`,
@@ -221,8 +239,8 @@ export class SinkMetrics {
   }
 
   messageReceived(bytes: number, ingestSeconds: number): void {
-    this.#received.inc();
-    this.#bytes.inc(bytes);
+    this.#pending.received++;
+    this.#pending.bytes += bytes;
     this.#ingest.record(ingestSeconds);
   }
 
@@ -243,12 +261,12 @@ export class SinkMetrics {
   }
 
   connectionOpened(): void {
-    this.#connections.inc();
-    this.#connectionsTotal.inc();
+    this.#pending.connections++;
+    this.#pending.connectionsTotal++;
   }
 
   connectionClosed(): void {
-    this.#connections.dec();
+    this.#pending.connections--;
   }
 
   feedClientOpened(): void {
