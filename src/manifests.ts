@@ -51,13 +51,15 @@ export const SINK_MAX_BYTES = 128 * 1024 * 1024;
  * V8 flags of the sink process (cluster, sink/Dockerfile and `npm run bench:sink`
  * use the same): a bounded heap and a bounded nursery keep resident memory flat
  * under the store caps; the parse worker has its own limits (sink/parse-worker.ts).
- * The 4 MB nursery costs CPU: with summaries kept as one string each
- * (store.ts), 16 MB saved ~5 µs of the ~55-60 µs per message of bench:sink
- * scenario 6 (persistent sessions; 15-25% before that change), but it added
- * 30-70 MiB to the memory worst case of bench:sink-memory (466-518 MiB peak
- * against 432-444 with 4 MB: over the pod's 512 MiB limit), so 4 stays.
+ * The nursery is 8 MB. With one message per connection each session's objects
+ * (socket, streams, parser) live across a scavenge of a 4 MB nursery, and
+ * scavenges then took ~20% more of the sink's CPU (bench:sink scenario 6: 178
+ * vs 212 µs per message; persistent sessions about the same). 16 MB saved
+ * ~5 µs more per message on persistent sessions but added 30-70 MiB to the
+ * memory worst case of bench:sink-memory (466-518 MiB peak, over the pod's 512
+ * MiB limit; 8 MB: 429-460, 4 MB: 432-444).
  */
-export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=4';
+export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=8';
 /** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
 export const SINK_MALLOC_ARENA_MAX = '2';
 /**
