@@ -19,6 +19,59 @@ export const INGEST_LATENCY_BUCKETS = Object.freeze([
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
+type HistogramValues = Awaited<ReturnType<Histogram['get']>>['values'];
+
+/**
+ * A histogram without labels whose observations are counted in a typed array
+ * and exported in prom-client's histogram form. prom-client's own `observe`
+ * converts labels and the bucket bound (a float, to a string key) on every
+ * call: ~4 µs per message on the SMTP thread at ingest (issue 13).
+ */
+export class CountingHistogram extends Histogram {
+  readonly #bounds: readonly number[];
+  /** Observations per bucket (not cumulative); the last slot is above every bound. */
+  readonly #counts: Float64Array;
+  #sum = 0;
+  #count = 0;
+  /** Name, help, type and aggregator as prom-client gives them (its values, all zero, are replaced). */
+  readonly #base: ReturnType<Histogram['get']>;
+
+  constructor(config: { name: string; help: string; buckets: number[]; registers: Registry[] }) {
+    super(config);
+    this.#bounds = config.buckets;
+    this.#counts = new Float64Array(config.buckets.length + 1);
+    this.#base = super.get();
+    // The registry's text exposition reads getForPromString (not in the typings) when present, else get.
+    Object.defineProperty(this, 'getForPromString', { value: () => this.get() });
+  }
+
+  record(value: number): void {
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    this.#counts[i]++;
+    this.#sum += value;
+    this.#count++;
+  }
+
+  override async get(): ReturnType<Histogram['get']> {
+    const base = await this.#base;
+    const bucket = `${base.name}_bucket`;
+    const values: HistogramValues = [];
+    let acc = 0;
+    this.#bounds.forEach((le, i) => {
+      acc += this.#counts[i];
+      values.push({ labels: { le }, value: acc, metricName: bucket });
+    });
+    values.push(
+      { labels: { le: '+Inf' }, value: this.#count, metricName: bucket },
+      { labels: {}, value: this.#sum, metricName: `${base.name}_sum` },
+      { labels: {}, value: this.#count, metricName: `${base.name}_count` },
+    );
+    return { ...base, values };
+  }
+}
+
 export interface SinkMetricsOptions {
   /** Also export the process metrics (memory, CPU, event loop lag); default true. */
   processMetrics?: boolean;
@@ -33,27 +86,34 @@ export interface SinkMetricsOptions {
  */
 export class SinkMetrics {
   readonly registry: Registry;
-  readonly #received: Counter;
   readonly #rejected: Counter<'stage'>;
   readonly #deferred: Counter<'stage'>;
   readonly #bounced: Counter;
-  readonly #bytes: Counter;
-  readonly #connections: Gauge;
-  readonly #connectionsTotal: Counter;
-  readonly #ingest: Histogram;
+  readonly #ingest: CountingHistogram;
   readonly #feedClients: Gauge;
   readonly #feedDropped: Counter<'reason'>;
   readonly #authFailed: Counter;
+  /**
+   * What the per-message and per-connection counters gained since the last
+   * scrape, handed to prom-client in its `collect` (one `inc` per scrape instead
+   * of one per event: each costs ~1 µs of label handling on the SMTP thread).
+   */
+  readonly #pending = { received: 0, bytes: 0, connectionsTotal: 0, connections: 0 };
 
   constructor(stats: () => SinkStats, options: SinkMetricsOptions = {}) {
     const registry = new Registry();
     this.registry = registry;
     const registers = [registry];
     const p = METRIC_PREFIX;
-    this.#received = new Counter({
+    const pending = this.#pending;
+    new Counter({
       name: `${p}messages_received_total`,
       help: 'Messages accepted and stored.',
       registers,
+      collect() {
+        this.inc(pending.received);
+        pending.received = 0;
+      },
     });
     this.#rejected = new Counter({
       name: `${p}messages_rejected_total`,
@@ -72,22 +132,33 @@ export class SinkMetrics {
       help: 'Messages accepted and then bounced asynchronously with a DSN.',
       registers,
     });
-    this.#bytes = new Counter({
+    new Counter({
       name: `${p}received_bytes_total`,
       help: 'Bytes of message data accepted.',
       registers,
+      collect() {
+        this.inc(pending.bytes);
+        pending.bytes = 0;
+      },
     });
-    this.#connections = new Gauge({
+    new Gauge({
       name: `${p}smtp_connections`,
       help: 'Open SMTP connections.',
       registers,
+      collect() {
+        this.set(pending.connections);
+      },
     });
-    this.#connectionsTotal = new Counter({
+    new Counter({
       name: `${p}smtp_connections_total`,
       help: 'SMTP connections accepted since start.',
       registers,
+      collect() {
+        this.inc(pending.connectionsTotal);
+        pending.connectionsTotal = 0;
+      },
     });
-    this.#ingest = new Histogram({
+    this.#ingest = new CountingHistogram({
       name: `${p}ingest_duration_seconds`,
       help: 'Time from the end of DATA to the message being stored and its event published.',
       buckets: [...INGEST_LATENCY_BUCKETS],
@@ -168,9 +239,9 @@ export class SinkMetrics {
   }
 
   messageReceived(bytes: number, ingestSeconds: number): void {
-    this.#received.inc();
-    this.#bytes.inc(bytes);
-    this.#ingest.observe(ingestSeconds);
+    this.#pending.received++;
+    this.#pending.bytes += bytes;
+    this.#ingest.record(ingestSeconds);
   }
 
   messageRejected(stage: string): void {
@@ -190,12 +261,12 @@ export class SinkMetrics {
   }
 
   connectionOpened(): void {
-    this.#connections.inc();
-    this.#connectionsTotal.inc();
+    this.#pending.connections++;
+    this.#pending.connectionsTotal++;
   }
 
   connectionClosed(): void {
-    this.#connections.dec();
+    this.#pending.connections--;
   }
 
   feedClientOpened(): void {

@@ -22,6 +22,7 @@
  * coalesces the replies of a pipelined command group into one write.
  */
 import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type tls from 'node:tls';
 import { SMTPServer } from 'smtp-server';
 import type {
@@ -48,20 +49,23 @@ export interface SinkSmtpServerOptions extends SMTPServerOptions {
   sessionTimeout?: number;
 }
 
+/**
+ * How often the server looks for sessions past their deadline: a quarter of
+ * the deadline, at most this. One timer for all sessions instead of one per
+ * connection (a timer, its closure and a close listener per connection were
+ * measurable with one message per connection); a session ends at most this
+ * late after its deadline.
+ */
+export const SESSION_SWEEP_MAX_MS = 1000;
+
 export class SinkSmtpConnection extends SMTPConnection {
-  #sessionTimer: NodeJS.Timeout | null = null;
+  /** performance.now() past which the session is ended (Infinity: no deadline, or already ended). */
+  deadline = Infinity;
   #corked = false;
 
   override init(): void {
     const sessionTimeout = (this._server.options as SinkSmtpServerOptions).sessionTimeout;
-    if (sessionTimeout) {
-      this.#sessionTimer = setTimeout(
-        () => this.send(421, `${this.name} Session time limit reached, closing`),
-        sessionTimeout,
-      );
-      this.#sessionTimer.unref();
-      this._socket.once('close', () => clearTimeout(this.#sessionTimer ?? undefined));
-    }
+    if (sessionTimeout) this.deadline = performance.now() + sessionTimeout;
     if (!supportsFastGreeting) return super.init();
     this._setListeners(() => {
       const max = this._server.options.maxClients;
@@ -128,6 +132,13 @@ export class SinkSmtpConnection extends SMTPConnection {
     });
   }
 
+  /** Ends the session with a 421 if it is past its deadline (the server's sweep calls this). */
+  expireIfDue(now: number): void {
+    if (now < this.deadline) return;
+    this.deadline = Infinity;
+    this.send(421, `${this.name} Session time limit reached, closing`);
+  }
+
   /** Drops the connection without a reply (the `disconnect` rule action). */
   drop(): void {
     this._socket.destroy();
@@ -139,9 +150,31 @@ export class SinkSmtpServer extends SMTPServer {
   onDataCommand:
     | ((session: SMTPServerSession, callback: (err?: SMTPServerError | null) => void) => void)
     | null = null;
+  #sweep: NodeJS.Timeout | null = null;
+  readonly #sessionTimeout: number | undefined;
 
   constructor(options: SinkSmtpServerOptions) {
     super(options);
+    this.#sessionTimeout = options.sessionTimeout;
+  }
+
+  /** Runs while there are connections and a session deadline: ends the sessions past theirs. */
+  #startSweep(): void {
+    const sessionTimeout = this.#sessionTimeout;
+    if (this.#sweep !== null || !sessionTimeout) return;
+    this.#sweep = setInterval(
+      () => {
+        if (this.connections.size === 0) {
+          clearInterval(this.#sweep ?? undefined);
+          this.#sweep = null;
+          return;
+        }
+        const now = performance.now();
+        for (const c of this.connections) if (c instanceof SinkSmtpConnection) c.expireIfDue(now);
+      },
+      Math.max(1, Math.min(SESSION_SWEEP_MAX_MS, sessionTimeout / 4)),
+    );
+    this.#sweep.unref();
   }
 
   /** Connections not in the middle of a command or a message. */
@@ -161,6 +194,7 @@ export class SinkSmtpServer extends SMTPServer {
     // The connection's 'connect' event carries what the server re-emits as its own.
     connection.on('connect', (data: SMTPServerConnectionInfo) => this._onClientConnect(data));
     connection.init();
+    this.#startSweep();
   }
 
   /** The open connection of a session, by session id. */

@@ -51,14 +51,15 @@ export const SINK_MAX_BYTES = 128 * 1024 * 1024;
  * V8 flags of the sink process (cluster, sink/Dockerfile and `npm run bench:sink`
  * use the same): a bounded heap and a bounded nursery keep resident memory flat
  * under the store caps; the parse worker has its own limits (sink/parse-worker.ts).
- * The nursery is 16 MB: every stored message survives a scavenge, and with 4 MB
- * the scavenges (3.5x as many) and the mark-compacts their promotions caused
- * took ~25 µs of CPU per message at the cap (bench:sink scenario 6: 88-93 vs
- * 64-71 µs per message, 100,000 messages into the 50,000 cap). It costs ~35 MB
- * resident at that cap; with analyses on demand (no feed client, no parse
- * worker) the sink stays under scenario 5's 350 MB (docs/performance.md).
+ * The nursery is 8 MB. With one message per connection each session's objects
+ * (socket, streams, parser) live across a scavenge of a 4 MB nursery, and
+ * scavenges then took ~20% more of the sink's CPU (bench:sink scenario 6: 178
+ * vs 212 µs per message; persistent sessions about the same). 16 MB saved
+ * ~5 µs more per message on persistent sessions but added 30-70 MiB to the
+ * memory worst case of bench:sink-memory (466-518 MiB peak, over the pod's 512
+ * MiB limit; 8 MB: 429-460, 4 MB: 432-444).
  */
-export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=16';
+export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=8';
 /** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
 export const SINK_MALLOC_ARENA_MAX = '2';
 /**

@@ -40,6 +40,23 @@ describe('SinkMetrics', () => {
     assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="2.5"}'), 1);
     assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="5"}'), 2);
     assert.equal(value(text, 'email_sink_ingest_duration_seconds_count'), 2);
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="+Inf"}'), 2);
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="0.0001"}'), 0);
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_sum'), 3.0002);
+    m.messageReceived(1, 60); // above every bound: only +Inf, sum and count
+    const json = await m.registry.getMetricsAsJSON();
+    const ingest = json.find((x) => x.name === 'email_sink_ingest_duration_seconds');
+    assert.equal(ingest?.type, 'histogram');
+    const of = (metricName: string, le?: number | string) =>
+      ingest?.values.find(
+        (v) =>
+          'metricName' in v &&
+          v.metricName === metricName &&
+          (le === undefined || v.labels.le === le),
+      )?.value;
+    assert.equal(of('email_sink_ingest_duration_seconds_bucket', 10), 2);
+    assert.equal(of('email_sink_ingest_duration_seconds_bucket', '+Inf'), 3);
+    assert.equal(of('email_sink_ingest_duration_seconds_count'), 3);
   });
 
   it('store gauges are read from stats at scrape time', async () => {
