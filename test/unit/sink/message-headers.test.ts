@@ -62,6 +62,7 @@ describe('sink/message-headers: values', () => {
   it('decodes B and Q words in either case, joins adjacent ones, keeps unknown charsets', () => {
     assert.equal(decodeEncodedWords('=?utf-8?b?w6k=?= =?UTF-8?q?=C3=A9?='), 'éé');
     assert.equal(decodeEncodedWords('=?utf-8?Q?a?= x =?utf-8?Q?b?='), 'a x b');
+    assert.equal(decodeEncodedWords('=?utf-8?Q?a?= \t =?utf-8?Q?b?='), 'ab');
     assert.equal(decodeEncodedWords('=?UTF-8*en?Q?hi_there?='), 'hi there');
     assert.equal(decodeEncodedWords('no words =? here'), 'no words =? here');
     assert.equal(decodeEncodedWords('=?bogus-charset?Q?a?='), '=?bogus-charset?Q?a?=');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import {
   analyzeParts,
   MAX_DETAIL_BODY_CHARS,
+  MAX_DETAIL_HEADERS,
   parseAttachment,
   parseParts,
   parseSnippet,
@@ -56,6 +57,21 @@ describe('sink/message-parse', () => {
       [0, 'data.bin', 'application/octet-stream', 4, 'part1@example.com', 'attachment'],
     );
     assert.match(a.checksum ?? '', /^[0-9a-f]{32}$/);
+  });
+
+  it(`unfolds bare-LF and multi-blank folding, and keeps ${MAX_DETAIL_HEADERS} header lines`, async () => {
+    const lf = await parseParts(Buffer.from('Subject: a\n  \t folded\nX-A: 1\n\nbody\n'));
+    assert.deepEqual(lf.headers, [
+      { name: 'Subject', value: 'a folded' },
+      { name: 'X-A', value: '1' },
+    ]);
+    const many = Array.from({ length: MAX_DETAIL_HEADERS + 5 }, (_, i) => `X-H${i}: ${i}`);
+    const p = await parseParts(Buffer.from(`${many.join('\r\n')}\r\n\r\nbody\r\n`));
+    assert.equal(p.headers.length, MAX_DETAIL_HEADERS);
+    assert.deepEqual(p.headers.at(-1), {
+      name: `X-H${MAX_DETAIL_HEADERS - 1}`,
+      value: String(MAX_DETAIL_HEADERS - 1),
+    });
   });
 
   it('returns one attachment with its bytes, or undefined past the last', async () => {

@@ -37,6 +37,8 @@ describe('sink/release-targets', () => {
     ['host:123456', 'has a bad port in "host:123456"'],
     ['a:b:c', 'has a bad host in "a:b:c" (IPv6 addresses go in brackets: [::1]:25)'],
     ['bad host', 'has a bad host in "bad host" (expected HOST[:PORT])'],
+    ['x[::1]:25', 'has a bad host in "x[::1]:25" (IPv6 addresses go in brackets: [::1]:25)'],
+    ['[::1]:25x', 'has a bad host in "[::1]:25x" (IPv6 addresses go in brackets: [::1]:25)'],
     ['bad_host:25', 'has a bad host in "bad_host:25" (expected HOST[:PORT])'],
     [':25', 'has a bad host in ":25" (expected HOST[:PORT])'],
     [`${'a'.repeat(254)}`, `has a bad host in "${'a'.repeat(254)}" (expected HOST[:PORT])`],
