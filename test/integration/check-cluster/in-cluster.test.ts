@@ -297,7 +297,11 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     });
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
     try {
-      await waitFor(() => /shards started/.test(stderr), 60_000, 'the shards started');
+      await waitFor(
+        () => /shards started/.test(stderr),
+        60_000,
+        () => `the shards started; the CLI said: ${stderr}`,
+      );
       // Some results written, then the CLI dies without a chance to clean up.
       await waitFor(
         () => {
@@ -308,7 +312,7 @@ describe('check --in-cluster (fake API server, Redis)', function () {
           }
         },
         60_000,
-        'some output written',
+        () => `some output written; the CLI said: ${stderr}`,
       );
       child.kill('SIGKILL');
       await exited;
