@@ -345,12 +345,22 @@ describe('check --in-cluster (fake API server, Redis)', function () {
       `status shows the run's progress: ${st.stdout}`,
     );
     const status: string[] = [];
-    await runCheckInCluster(baseOptions({ offline: true }), baseIo(), {
-      shards: 3,
-      kube: { kubeconfig: kube.kubeconfigPath },
-      attach: namespace,
-      onStatus: (l) => status.push(l),
-    });
+    let stuck: NodeJS.Timeout | undefined;
+    await Promise.race([
+      runCheckInCluster(baseOptions({ offline: true }), baseIo(), {
+        shards: 3,
+        kube: { kubeconfig: kube.kubeconfigPath },
+        attach: namespace,
+        onStatus: (l) => status.push(l),
+      }),
+      // Shorter than the test's timeout, so that a stuck attach says how far it got.
+      new Promise<never>((_, reject) => {
+        stuck = setTimeout(
+          () => reject(new Error(`--attach did not finish; it said: ${status.join(' | ')}`)),
+          150_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(stuck));
     assert.ok(
       status.some((l) => /attached to the run/.test(l)),
       status.join(' | '),
