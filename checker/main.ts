@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { evError, isEmailValidateError } from '../src/errors.ts';
 import {
+  SHARD_EXIT_REDIS_UNREACHABLE,
   SHARD_UNREACHABLE_MS,
   type ClusterLimits,
   type ShardOptions,
@@ -131,5 +132,9 @@ main().catch((err: unknown) => {
   if (isEmailValidateError(err))
     log(`error ${err.code}: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`);
   else log(`error EV_ERR_INTERNAL: ${errorStack(err) ?? errorMessage(err)}`);
-  process.exit(1);
+  process.exit(
+    isEmailValidateError(err) && err.code === 'EV_ERR_CHECK_REDIS'
+      ? SHARD_EXIT_REDIS_UNREACHABLE
+      : 1,
+  );
 });

@@ -9,10 +9,11 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Clock } from '../src/clock.ts';
+import { sleep, type Clock } from '../src/clock.ts';
 import { createLists } from '../src/address/lists.ts';
 import type { DnsResolver } from '../src/address/dns.ts';
 import { FirstFailure } from '../src/first-failure.ts';
+import { errorMessage } from '../src/guards.ts';
 import {
   checkNetwork,
   checkOffline,
@@ -219,12 +220,14 @@ export async function runShard(
       if (o.signal?.aborted) throw o.signal.reason;
       while (held.size >= maxEntries && !failure.failed) await progressed();
       failure.throwIfFailed();
-      const entries = await run.claim(
-        o.shard,
-        leaseMs,
-        Math.min(maxEntries - held.size, 10),
-        BLOCK_MS,
-      );
+      const entries = await run
+        .claim(o.shard, leaseMs, Math.min(maxEntries - held.size, 10), BLOCK_MS)
+        .catch(async (err: unknown) => {
+          // A replaced Redis pod starts empty: no queue until the CLI sends the work again.
+          if (!/^NOGROUP/.test(errorMessage(err))) throw err;
+          await sleep(o.clock, BLOCK_MS, o.signal);
+          return [];
+        });
       if (entries.length === 0) {
         if (held.size === 0 && (await run.finished())) break;
         continue;

@@ -56,6 +56,11 @@ export const BLOCK_MS = 1_000;
 export const DNS_SHARE_TTL_S = 3_600;
 /** A shard that cannot reach Redis for this long exits non-zero; the Job restarts it (and it looks the Service up again). */
 export const SHARD_UNREACHABLE_MS = 20_000;
+/**
+ * The exit code of a shard that gave up on an unreachable Redis (EX_TEMPFAIL): the CLI does not
+ * count such restarts as the shards crashing, since they last only until Redis is back.
+ */
+export const SHARD_EXIT_REDIS_UNREACHABLE = 75;
 /** Redis memory cap (maxmemory, noeviction): a write past it fails loudly instead of evicting work. */
 export const REDIS_MAXMEMORY_MB = 384;
 

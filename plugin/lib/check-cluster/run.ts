@@ -27,6 +27,7 @@ import {
 } from '../../../src/cluster-meta.ts';
 import {
   REDIS_PORT,
+  SHARD_EXIT_REDIS_UNREACHABLE,
   type ClusterCheckpoint,
   type RunMeta,
 } from '../../../src/check-cluster/protocol.ts';
@@ -150,9 +151,14 @@ export async function shardFailure(client: KubeClient, namespace: string): Promi
   const pods = (await client.listPods(namespace, SHARD_SELECTOR)).filter(
     (p) => !p.metadata?.deletionTimestamp,
   );
+  // A shard that gave up on an unreachable Redis exits with its own code and is not crashing:
+  // it waits out a Redis restart or replacement that the CLI is handling.
   const crashing = pods.filter((p) =>
     (p.status?.containerStatuses ?? []).some(
-      (c) => c.restartCount >= SHARD_CRASH_RESTARTS && !c.state?.running,
+      (c) =>
+        c.restartCount >= SHARD_CRASH_RESTARTS &&
+        !c.state?.running &&
+        c.lastState?.terminated?.exitCode !== SHARD_EXIT_REDIS_UNREACHABLE,
     ),
   );
   if (pods.length > 0 && crashing.length === pods.length) {

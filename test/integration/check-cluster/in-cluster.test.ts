@@ -297,7 +297,11 @@ describe('check --in-cluster (fake API server, Redis)', function () {
     });
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
     try {
-      await waitFor(() => /shards started/.test(stderr), 60_000, 'the shards started');
+      await waitFor(
+        () => /shards started/.test(stderr),
+        60_000,
+        () => `the shards started; the CLI said: ${stderr}`,
+      );
       // Some results written, then the CLI dies without a chance to clean up.
       await waitFor(
         () => {
@@ -308,7 +312,7 @@ describe('check --in-cluster (fake API server, Redis)', function () {
           }
         },
         60_000,
-        'some output written',
+        () => `some output written; the CLI said: ${stderr}`,
       );
       child.kill('SIGKILL');
       await exited;
@@ -341,12 +345,22 @@ describe('check --in-cluster (fake API server, Redis)', function () {
       `status shows the run's progress: ${st.stdout}`,
     );
     const status: string[] = [];
-    await runCheckInCluster(baseOptions({ offline: true }), baseIo(), {
-      shards: 3,
-      kube: { kubeconfig: kube.kubeconfigPath },
-      attach: namespace,
-      onStatus: (l) => status.push(l),
-    });
+    let stuck: NodeJS.Timeout | undefined;
+    await Promise.race([
+      runCheckInCluster(baseOptions({ offline: true }), baseIo(), {
+        shards: 3,
+        kube: { kubeconfig: kube.kubeconfigPath },
+        attach: namespace,
+        onStatus: (l) => status.push(l),
+      }),
+      // Shorter than the test's timeout, so that a stuck attach says how far it got.
+      new Promise<never>((_, reject) => {
+        stuck = setTimeout(
+          () => reject(new Error(`--attach did not finish; it said: ${status.join(' | ')}`)),
+          150_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(stuck));
     assert.ok(
       status.some((l) => /attached to the run/.test(l)),
       status.join(' | '),

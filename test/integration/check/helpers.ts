@@ -94,11 +94,12 @@ export function runCli(
 export async function waitFor(
   check: () => boolean,
   deadlineMs: number,
-  what: string,
+  what: string | (() => string),
 ): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
