@@ -104,7 +104,7 @@ describe('sink/message-parse', () => {
         return analysis as MessageAnalysis;
       },
     );
-    assert.deepEqual(seen, ['plain body\n', 's']);
+    assert.deepEqual([...seen], ['plain body\n', 's']); // a copy: deepEqual would narrow seen to string[]
     assert.deepEqual(ok, { parseError: null, analysis: { spamScore: 1 }, analysisError: null });
     const failed = await analyzeParts(MIXED, async (_raw, parsed) => {
       seen.push(parsed?.text);
