@@ -7,54 +7,33 @@
  * its slots to the others.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { MAX_STALE_IN_ROW, RedisPermits, grantSlack } from '../../../src/limits/redis-permits.ts';
 import type { Clock } from '../../../src/clock.ts';
 import { LIMIT_PREFIX } from '../../../src/check-cluster/protocol.ts';
 import { systemClock } from '../../../src/system-clock.ts';
-import { REDIS_SERVER } from '../../support/fake-kube/container-command.ts';
-import { requireRedisServer } from '../../support/redis-server.ts';
-import { tempDir } from '../check/helpers.ts';
-
-/** Resolves when `cond` holds, checking after each Redis reply; rejects after `ms`. */
-async function until(cond: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+import {
+  requireRedisServer,
+  startLocalRedis,
+  until,
+  type LocalRedis,
+} from '../../support/redis-server.ts';
 
 describe('RedisPermits: limits held in Redis for several shards (real redis-server)', function () {
   this.timeout(60_000);
-  let tmp: ReturnType<typeof tempDir>;
-  let server: ChildProcess;
-  let socket: string;
-  const clients: Redis[] = [];
+  let local: LocalRedis | undefined;
   const client = (): Redis => {
-    const c = new Redis({ path: socket, enableAutoPipelining: true });
-    clients.push(c);
-    return c;
+    if (!local) throw new Error('redis-server is not running');
+    return local.client();
   };
+  const clients = (): readonly Redis[] => local?.clients ?? [];
 
   before(async function () {
     requireRedisServer(this);
-    tmp = tempDir();
-    socket = join(tmp.dir, 'redis.sock');
-    server = spawn(
-      REDIS_SERVER,
-      ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    await until(async () => Promise.resolve(existsSync(socket)), 'redis-server to listen');
+    local = await startLocalRedis();
   });
   after(() => {
-    for (const c of clients) c.disconnect();
-    server?.kill();
-    tmp?.cleanup();
+    local?.close();
   });
 
   const permits = (redis: Redis, holder: string, concurrency: number, leaseMs = 15_000) =>
@@ -78,7 +57,7 @@ describe('RedisPermits: limits held in Redis for several shards (real redis-serv
       active.set(key, (active.get(key) ?? 0) + 1);
       maxActive = Math.max(maxActive, active.get(key)!);
       // Hold the slot across a Redis round trip, so that others ask meanwhile.
-      await clients[0].ping();
+      await clients()[0].ping();
       active.set(key, active.get(key)! - 1);
       served++;
       release();
@@ -89,7 +68,7 @@ describe('RedisPermits: limits held in Redis for several shards (real redis-serv
     assert.equal(served, 300);
     assert.ok(maxActive <= limit, `at most ${limit} per key at once (saw ${maxActive})`);
     assert.ok(maxActive > 1, 'the slots were used in parallel');
-    const r = clients[0];
+    const r = clients()[0];
     await until(
       async () =>
         (await r.zcard(`${LIMIT_PREFIX}t:a.test:s`)) === 0 &&
@@ -100,7 +79,7 @@ describe('RedisPermits: limits held in Redis for several shards (real redis-serv
 
   it('the per-key limit holds exactly: a key with limit 2 never has 3 holders at once', async () => {
     const shards = [0, 1, 2].map((i) => permits(client(), `x${i}`, 2));
-    const r = clients[0];
+    const r = clients()[0];
     let active = 0;
     let maxActive = 0;
     let maxInRedis = 0;
@@ -120,7 +99,7 @@ describe('RedisPermits: limits held in Redis for several shards (real redis-serv
 
   it('an aborted waiter leaves no slot held', async () => {
     const [a, b] = [permits(client(), 'ab0', 1), permits(client(), 'ab1', 1)];
-    const r = clients[0];
+    const r = clients()[0];
     const release = await a.acquire('k.test');
     const ac = new AbortController();
     const waiting = b.acquire('k.test', ac.signal);

@@ -6,40 +6,27 @@
  * timeout) are not shared. Counted at the DNS server, never timed.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { DnsChecker } from '../../../src/address/dns.ts';
 import { SharedDns } from '../../../src/check-cluster/shared-dns.ts';
 import { DNS_PREFIX } from '../../../src/check-cluster/protocol.ts';
 import { systemClock } from '../../../src/system-clock.ts';
 import { createDnsResolver } from '../../../checker/dns-resolver.ts';
-import { REDIS_SERVER } from '../../support/fake-kube/container-command.ts';
-import { requireRedisServer } from '../../support/redis-server.ts';
+import {
+  requireRedisServer,
+  startLocalRedis,
+  until,
+  type LocalRedis,
+} from '../../support/redis-server.ts';
 import { startFakeDns, type FakeDns } from '../../support/fake-dns.ts';
-import { tempDir } from '../check/helpers.ts';
-
-/** Resolves when `cond` holds, checking after each Redis reply; rejects after `ms`. */
-async function until(cond: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 describe('SharedDns: DNS outcomes shared by the shards through Redis (real redis-server)', function () {
   this.timeout(60_000);
-  let tmp: ReturnType<typeof tempDir>;
-  let server: ChildProcess;
-  let socket: string;
+  let local: LocalRedis | undefined;
   let dns: FakeDns;
-  const clients: Redis[] = [];
   const client = (): Redis => {
-    const c = new Redis({ path: socket, enableAutoPipelining: true });
-    clients.push(c);
-    return c;
+    if (!local) throw new Error('redis-server is not running');
+    return local.client();
   };
   /** One shard's DNS stage as the shard builds it. */
   const shard = (): { checker: DnsChecker; shared: SharedDns; redis: Redis } => {
@@ -57,14 +44,7 @@ describe('SharedDns: DNS outcomes shared by the shards through Redis (real redis
 
   before(async function () {
     requireRedisServer(this);
-    tmp = tempDir();
-    socket = join(tmp.dir, 'redis.sock');
-    server = spawn(
-      REDIS_SERVER,
-      ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    await until(async () => Promise.resolve(existsSync(socket)), 'redis-server to listen');
+    local = await startLocalRedis();
     dns = await startFakeDns((name) => {
       if (name === 'silent.test') return { silent: true };
       if (name === 'gone.test') return { nxdomain: true };
@@ -76,10 +56,8 @@ describe('SharedDns: DNS outcomes shared by the shards through Redis (real redis
     });
   });
   after(async () => {
-    for (const c of clients) c.disconnect();
-    server?.kill();
+    local?.close();
     await dns?.close();
-    tmp?.cleanup();
   });
 
   it('a domain one shard looked up is taken from Redis by the other (one MX query per domain in all); a timeout is not shared', async () => {
