@@ -135,13 +135,14 @@ const scope =
  * so each mutant costs a check of its own file rather than of every module that imports it.
  * The price: a mutant that only breaks the types of a caller outside the scope is not rejected
  * as a compile error; it runs, and the tests decide (in practice such mutants are rare).
+ * The ambient declarations (`*.d.ts`, which nothing imports) always come along.
  */
 function checkerProject() {
   if (patterns.length === 0) return 'tsconfig.mutate.json';
   const file = 'tsconfig.mutate.scope.json';
   const project = {
     extends: './tsconfig.mutate.json',
-    include: patterns,
+    include: [...patterns, 'src/**/*.d.ts', 'sink/**/*.d.ts'],
     exclude: ['node_modules', 'dist', 'sink/ui'],
   };
   writeFileSync(file, `${JSON.stringify(project, null, 2)}\n`);
