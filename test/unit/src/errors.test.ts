@@ -60,6 +60,12 @@ describe('error catalog', () => {
     assert.equal(isEmailValidateError(null), false);
     assert.equal(isEmailValidateError(undefined), false);
     assert.equal(isEmailValidateError('EmailValidateError'), false);
+    assert.equal(isEmailValidateError({ code: 'EV_ERR_INTERNAL', message: 'x' }), false, 'no name');
+    assert.equal(
+      isEmailValidateError({ name: 'EmailValidateError', code: ['EV_ERR_INTERNAL'] }),
+      false,
+      'a code that only converts to a known one',
+    );
     assert.equal(isEmailValidateError(new EmailValidateError('EV_ERR_INTERNAL', 'x')), true);
     assert.equal(
       isEmailValidateError({ name: 'EmailValidateError', code: 'EV_ERR_INTERNAL', message: 'x' }),

@@ -5,6 +5,7 @@ import {
   codeOrMessage,
   errorCode,
   errorMessage,
+  errorStack,
   hasMessage,
   isRecord,
 } from '../../../src/guards.ts';
@@ -69,6 +70,15 @@ describe('guards: narrowing caught and parsed values', () => {
     loop.cause = loop;
     assert.equal(codeInCauses(loop, isSocket), undefined, 'a cycle ends at the depth');
     assert.equal(codeInCauses('ECONNRESET', isSocket), undefined);
+  });
+
+  it('errorStack: the stack of an error, nothing for anything else', () => {
+    const err = new Error('with a stack');
+    assert.equal(errorStack(err), err.stack);
+    assert.match(errorStack(err) ?? '', /^Error: with a stack\n/);
+    assert.equal(errorStack({ stack: 5 }), undefined);
+    assert.equal(errorStack('Error: x'), undefined);
+    assert.equal(errorStack(null), undefined);
   });
 
   it('boundPort: the port of a TCP server, an error naming anything else', () => {
