@@ -328,6 +328,16 @@ describe('address/syntax: the full scanner, case by case', () => {
   const badAce253 = `xn--a.${`${'b'.repeat(63)}.`.repeat(3)}${'c'.repeat(55)}`;
   // [address, diagnosis, the parts of the result that matter]
   const cases: ReadonlyArray<readonly [string, Diagnosis, Partial<SyntaxResult>?]> = [
+    // Folding white space before the local part: a tab, CRLF then a tab or a space; a comment
+    // anywhere in the run makes it a comment.
+    ['\ta@example.com', 'cfws_fws', { local: 'a' }],
+    ['\r\n\ta@example.com', 'cfws_fws'],
+    ['\r\n a@example.com', 'cfws_fws'],
+    ['(c) a@example.com', 'cfws_comment'],
+    ['(c)\r\n a@example.com', 'cfws_comment'],
+    // A low surrogate is paired only right after a high one.
+    ['a\ud800\udc00\udc00b@example.com', 'err_invalid_utf8'],
+    ['a\ud800\ud800\udc00b@example.com', 'err_invalid_utf8'],
     // Comments: quoted pairs (a quoted tab is allowed, a quoted control is not), folding, a tab.
     ['(a\\', 'err_backslash_end'],
     ['(\\\t)a@example.com', 'cfws_comment', { local: 'a', domain: 'example.com' }],
