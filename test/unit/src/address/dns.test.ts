@@ -335,6 +335,10 @@ describe('address/dns: isNonPublicIp', () => {
     '::ffff:10.1.2.3',
     '::ffff:7f00:1',
     '::ffff:c0a8:101',
+    // Mapped forms with octets of every width.
+    '::ffff:192.168.1.1',
+    '::ffff:10.0.10.1',
+    '::ffff:10.0.0.10',
     'fc00::1',
     'fdff::1',
     'fe80::1',
@@ -375,6 +379,10 @@ describe('address/dns: isNonPublicIp', () => {
     'fec0::1',
     'fe00::1',
     '::ffff:1.2.3.4x',
+    // Only ::ffff: at the start maps an IPv4 address; a longer address that holds the same text does not.
+    '2001:db8::ffff:10.0.0.1',
+    '2001:db8::ffff:a00:1',
+    '::ffff:a00:1:5',
   ];
   it('flags loopback, private, CGNAT, link-local, benchmarking, multicast and malformed forms', () => {
     for (const ip of nonPublic) assert.equal(isNonPublicIp(ip), true, ip);
