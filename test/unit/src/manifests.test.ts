@@ -369,8 +369,24 @@ describe('manifest builder', () => {
     );
   });
 
+  it('with an existing token (null) the checksum covers an empty token; with --image no bundle variables', () => {
+    const d = find(buildSinkManifests({ ...base, token: null, image: 'r/sink:1' }), 'Deployment');
+    assert.equal(
+      d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION],
+      configChecksum('', ''),
+    );
+    const names = (d.spec.template.spec.containers[0].env as Array<{ name: string }>).map(
+      (e) => e.name,
+    );
+    assert.ok(!names.includes('EV_BUNDLE_DIR') && !names.includes('EV_WORK_DIR'), names.join());
+  });
+
   it('the ServiceMonitor scrapes /metrics on the http port with the token, and Prometheus may reach that port', () => {
     const objs = buildSinkManifests({ ...base, image: 'r/sink:1', serviceMonitor: true });
+    const sm = find(objs, 'ServiceMonitor');
+    assert.equal(sm.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(sm.metadata.name, 'email-sink');
+    assert.equal(sm.metadata.labels['app.kubernetes.io/component'], 'sink');
     assert.deepEqual(find(objs, 'ServiceMonitor').spec, {
       selector: {
         matchLabels: find(objs, 'Deployment').spec.selector.matchLabels,
