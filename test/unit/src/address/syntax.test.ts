@@ -392,6 +392,8 @@ describe('address/syntax: the full scanner, case by case', () => {
     ['"a"@a0.com', 'rfc5321_quoted_string', { domain: 'a0.com' }],
     ['"a"@a9.com', 'rfc5321_quoted_string', { domain: 'a9.com' }],
     ['a@a_b.com', 'rfc5322_domain', { domain: '', domainInput: 'a_b.com' }],
+    ['a@a~b.com', 'rfc5322_domain', { domainInput: 'a~b.com' }],
+    ['a@a{b.com', 'rfc5322_domain'],
     // A non-LDH domain still counts towards the whole address's length.
     [
       `${'x'.repeat(60)}@a_b.${`${'c'.repeat(60)}.`.repeat(4)}com`,
