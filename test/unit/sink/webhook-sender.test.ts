@@ -216,6 +216,7 @@ describe('webhooks/postWebhook', () => {
       const dispatcher = {
         request(opts: Dispatcher.RequestOptions) {
           requests.push(opts);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a dispatcher may reject with anything, and describe() must cope
           if (answer.error !== undefined) return Promise.reject(answer.error);
           const statusCode = answer.statuses?.[requests.length - 1] ?? 200;
           return Promise.resolve({ statusCode, body: { dump: () => Promise.resolve() } });
