@@ -339,6 +339,11 @@ describe('sink: the plain-text fast path, shape by shape', function () {
       null,
     ],
     ['a boundary with a quote inside', altWith('multipart/alternative; boundary=a"b', 'a"b'), null],
+    [
+      'an unknown parameter on multipart',
+      altWith('multipart/alternative; boundary=b; x=c', 'c'),
+      null,
+    ],
     // Header fields
     ['no header at all', Buffer.from('\r\nbody\r\n'), null],
     [
@@ -380,6 +385,7 @@ describe('sink: the plain-text fast path, shape by shape', function () {
       null,
     ],
     ['a header block ending with CRLF LF', Buffer.from('Subject: s\r\n\nbody'), null],
+    ['a tab in the Subject', msg(['Subject: a\tb'], 'x'), null],
     // Line ends
     ['a bare LF in the body', msg([], 'a\nb'), null],
     ['a body starting with a bare LF', msg([], '\nab'), null],
@@ -392,6 +398,22 @@ describe('sink: the plain-text fast path, shape by shape', function () {
     ['= and one digit at the end of a line', qp('a=4\r\nb'), null],
     ['trailing spaces and tabs', qp('x \t\r\ny\t\r\nz'), { text: 'x\ny\nz', html: false }],
     ['a body starting with CRLF', qp('\r\nx  \r\ny'), { text: '\nx\ny', html: false }],
+    [
+      'a bad first digit that would make a UTF-8 lead byte',
+      msg(
+        ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable'],
+        '=G0=9F=98=80',
+      ),
+      null,
+    ],
+    [
+      'a bad second digit that would make a UTF-8 lead byte',
+      msg(
+        ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable'],
+        '=FG=BB=BF',
+      ),
+      null,
+    ],
     // Base64
     ['base64 with a character outside the alphabet', b64('QU!D'), null],
     ['base64 with a bad character first', b64('!UJD'), null],
@@ -422,6 +444,14 @@ describe('sink: the plain-text fast path, shape by shape', function () {
     [
       'a line that only looks like a delimiter',
       msg(['Content-Type: multipart/alternative; boundary=b'], `--bX\r\n${TEXT_PART}\r\n--b--\r\n`),
+      null,
+    ],
+    [
+      'a part whose first line is folded',
+      msg(
+        ['Content-Type: multipart/alternative; boundary=b'],
+        alt('b', ' Content-Type: text/html\r\n\r\n<p>h</p>'),
+      ),
       null,
     ],
     ['no part', msg(['Content-Type: multipart/alternative; boundary=b'], '--b--\r\n'), null],
