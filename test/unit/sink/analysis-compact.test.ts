@@ -64,6 +64,10 @@ describe('AnalysisCompactor', () => {
     assert.equal(c.compact(reordered), reordered);
     const renamed = { ...rest, hasHTML: hasHtml } as unknown as MessageAnalysis;
     assert.equal(c.compact(renamed), renamed);
+    const { reasons, ...short } = analysis();
+    assert.ok(reasons);
+    const missingLast = short as MessageAnalysis;
+    assert.equal(c.compact(missingLast), missingLast, 'one key fewer');
     assert.equal(c.size, 0);
   });
 

@@ -218,6 +218,10 @@ describe('sink config, option by option', () => {
         ),
       );
     assert.equal(ok({ host: '0.0.0.0' }).host, '0.0.0.0');
+    refusedWith(
+      () => ok({ host: 5 as unknown as string }),
+      invalid('host', '--host', 'EV_HOST', 'must be a host name or IP address, got 5'),
+    );
   });
 
   it('numbers: the bounds of their range are taken, one past them is not', () => {
@@ -279,6 +283,10 @@ describe('sink config, option by option', () => {
 
   it('name: a host name of 1 to 253 characters', () => {
     assert.equal(ok({ name: 'a'.repeat(253) }).name, 'a'.repeat(253));
+    refusedWith(
+      () => ok({ name: 5 as unknown as string }),
+      invalid('name', '--name', 'EV_NAME', 'must be a host name, got 5'),
+    );
     for (const name of ['', 'a'.repeat(254), 'bad name', 'name!', '!name'])
       refusedWith(
         () => ok({ name }),
@@ -347,6 +355,16 @@ describe('sink config, option by option', () => {
     refusedWith(
       () => ok({ users: many(1001) }),
       invalid('users', '--auth-user', 'EV_AUTH_USERS', 'must list at most 1000 users'),
+    );
+    writeFileSync(join(dir, 'bad-users'), 'nopair\n');
+    refusedWith(
+      () => ok({ usersFile: join(dir, 'bad-users') }),
+      invalid(
+        'usersFile',
+        '--auth-users-file',
+        'EV_AUTH_USERS_FILE',
+        'must list user:password pairs',
+      ),
     );
     const pairs = invalid('users', '--auth-user', 'EV_AUTH_USERS', 'must be user:password pairs');
     const bad: unknown[] = [{ user: '', password: 'p' }, { user: 'u' }, { password: 'p' }, null];

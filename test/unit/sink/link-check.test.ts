@@ -4,7 +4,12 @@
  * Fetch is injected too: nothing leaves the process.
  */
 import assert from 'node:assert/strict';
-import { checkLinks, MAX_LINK_REDIRECTS, type LinkLookup } from '../../../sink/link-check.ts';
+import {
+  checkLinks,
+  MAX_LINK_REDIRECTS,
+  MAX_LINKS_CHECKED,
+  type LinkLookup,
+} from '../../../sink/link-check.ts';
 
 const PUBLIC = '93.184.216.34';
 const lookup: LinkLookup = async (host) => {
@@ -160,6 +165,21 @@ describe('sink/link-check: requests and answers', () => {
       ),
     );
     assert.equal(peak.value, 4);
+  });
+
+  it(`checks the first ${MAX_LINKS_CHECKED} links only`, async () => {
+    const calls: Call[] = [];
+    const { fetch } = scripted(calls);
+    const links = Array.from(
+      { length: MAX_LINKS_CHECKED + 1 },
+      (_, i) => `http://public.test/status/200?n=${i}`,
+    );
+    const results = await checkLinks(links, { lookup, fetch });
+    assert.deepEqual(
+      results.map((r) => r.url),
+      links.slice(0, MAX_LINKS_CHECKED),
+    );
+    assert.equal(calls.length, MAX_LINKS_CHECKED);
   });
 
   it('HEAD first, with manual redirects and a deadline; GET when HEAD is 405 or 501', async () => {

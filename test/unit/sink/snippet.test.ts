@@ -104,6 +104,12 @@ describe('sink: Mailpit Snippet, case by case', () => {
     ['tag names of any case and letter', null, 'x<A href="u">l</A><Z>i<z>n<BR>k', 'xlin k'],
     ['a br with attributes', null, 'a<br class="x">b', 'a b'],
     ['< not followed by a letter is text', null, 'a<0>b < c', 'a<0>b < c'],
+    [
+      '< followed by a letter outside ASCII or by _ is text',
+      null,
+      'a<\u00e9>b<_>c<[>d',
+      'a<\u00e9>b<_>c<[>d',
+    ],
     ['an end tag without a name', null, 'a</ >b', 'ab'],
     ['a processing instruction and a doctype', null, '<?xml version="1.0"?><!DOCTYPE html>a', 'a'],
     ['an inline end tag followed by a tag', null, '<b>a</b><i>b</i>', 'ab'],
