@@ -9,7 +9,13 @@ import { resolveSinkConfig } from '../../../../sink/config.ts';
 import { JIM_DEFAULTS, jimRules, parseJimBody } from '../../../../sink/http/mailhog/jim.ts';
 import { parseReleaseBody } from '../../../../sink/http/mailhog/routes.ts';
 import { chaosRules } from '../../../../sink/http/mailpit/routes.ts';
-import { matchesMailpitQuery, parseMailpitQuery } from '../../../../sink/http/mailpit/search.ts';
+import {
+  MAX_MAILPIT_QUERY_LENGTH,
+  MAX_MAILPIT_QUERY_TERMS,
+  matchesMailpitQuery,
+  parseMailpitQuery,
+} from '../../../../sink/http/mailpit/search.ts';
+import { summary as summaryOf } from '../../../support/message-summary.ts';
 import { RulesEngine } from '../../../../sink/rules.ts';
 import {
   formatReleaseTarget,
@@ -210,6 +216,106 @@ describe('MailHog/Mailpit compatibility helpers', () => {
     assert.equal(matchesMailpitQuery(parseMailpitQuery('-from:shop'), subject), false);
     assert.equal(matchesMailpitQuery(parseMailpitQuery('has:attachment'), subject), false);
     assert.equal(matchesMailpitQuery(parseMailpitQuery('is:unread'), subject), true);
+  });
+  it('Mailpit search, the edges: bounds, quotes hiding a colon, lone "-", prefixes that are not filters', () => {
+    const parsed = (q: string) => parseMailpitQuery(q).map((t) => [t.field, t.value, t.negate]);
+    // At the bounds: accepted (a trailing space is no term); one more refused, naming the bound.
+    assert.equal(parsed('a'.repeat(MAX_MAILPIT_QUERY_LENGTH)).length, 1);
+    assert.throws(
+      () => parseMailpitQuery('a'.repeat(MAX_MAILPIT_QUERY_LENGTH + 1)),
+      /longer than 1024 characters/,
+    );
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+    assert.equal(parsed(`  ${words(MAX_MAILPIT_QUERY_TERMS)}  `).length, MAX_MAILPIT_QUERY_TERMS);
+    assert.throws(
+      () => parseMailpitQuery(words(MAX_MAILPIT_QUERY_TERMS + 1)),
+      (err: { code?: string; message: string }) =>
+        err.code === 'EV_ERR_BAD_REQUEST' && err.message === 'search query has more than 32 terms',
+    );
+    // A colon inside quotes (or after them) is part of the phrase, not a filter.
+    assert.deepEqual(parsed('"a:b"'), [['any', 'a:b', false]]);
+    assert.deepEqual(parsed('-"a:b"'), [['any', 'a:b', true]]);
+    assert.deepEqual(parsed('x"a:b"'), [['any', 'xa:b', false]]);
+    assert.deepEqual(parsed('"a"b:"c"'), [['any', 'ab:c', false]]);
+    assert.deepEqual(parsed('a"":b'), [['any', 'a:b', false]]);
+    assert.deepEqual(parsed('subject:"a b" "unclosed x'), [
+      ['subject', 'a b', false],
+      ['any', 'unclosed x', false],
+    ]);
+    assert.deepEqual(parsed('"" -'), [['any', '-', false]]);
+    assert.deepEqual(parsed('IS:READ -is:read has:attachments Message-ID:<A@B> to:X'), [
+      ['is:read', '', false],
+      ['is:read', '', true],
+      ['has:attachment', '', false],
+      ['message-id', '<a@b>', false],
+      ['to', 'x', false],
+    ]);
+    // Only letters and hyphens make a filter name; anything else is a word.
+    assert.deepEqual(parsed(':x 1a:b a1:b x.y:z'), [
+      ['any', ':x', false],
+      ['any', '1a:b', false],
+      ['any', 'a1:b', false],
+      ['any', 'x.y:z', false],
+    ]);
+    assert.throws(
+      () => parseMailpitQuery('before:2020'),
+      (err: { hint?: string; message: string }) =>
+        err.message === 'the sink does not support the Mailpit search filter "before:"' &&
+        /from:, to:, subject:, message-id:, tag:/.test(err.hint ?? ''),
+    );
+  });
+
+  it('Mailpit search, matching: from (header or envelope), to (header or envelope), message-id, tags, read state', () => {
+    const m = summaryOf({
+      from: 'Shop <shop@example.com>',
+      to: ['Alice <alice@example.com>'],
+      messageId: '<Order-42@shop.example>',
+      envelope: {
+        ...summaryOf().envelope,
+        mailFrom: { address: 'bounce@mailer.example', tag: null },
+        rcptTo: [
+          { address: 'bcc@example.org', tag: null },
+          { address: 'alice+Orders@example.com', tag: 'Orders' },
+        ],
+      },
+    });
+    const subject = (read: boolean) => ({
+      summary: m,
+      read,
+      text: () => '',
+      hasAttachment: () => true,
+    });
+    const matches = (q: string, read = false) =>
+      matchesMailpitQuery(parseMailpitQuery(q), subject(read));
+    for (const q of [
+      'from:shop@',
+      'from:bounce@mailer',
+      'to:alice@example.com',
+      'to:bcc@example.org',
+      'message-id:order-42',
+      'tag:orders',
+      'is:unread',
+      'has:attachment',
+      '-is:read',
+    ])
+      assert.equal(matches(q), true, q);
+    for (const q of ['from:nobody', 'to:carol', 'message-id:order-43', 'tag:order', 'is:read'])
+      assert.equal(matches(q), false, q);
+    assert.equal(matches('is:read', true), true);
+    assert.equal(matches('is:unread', true), false);
+    assert.equal(
+      matchesMailpitQuery(parseMailpitQuery('from:x to:x'), {
+        ...subject(false),
+        summary: {
+          ...m,
+          from: null,
+          to: [],
+          messageId: null,
+          envelope: { ...m.envelope, mailFrom: null, rcptTo: [] },
+        },
+      }),
+      false,
+    );
   });
 });
 
