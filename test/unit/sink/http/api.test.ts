@@ -449,5 +449,32 @@ describe('sink API: own routes', () => {
       assert.doesNotMatch(err.message, /boom/);
       assert.match(api.logger.text(), /boom secret detail/);
     });
+
+    it('the 500 says where to look; the log line names the method and the path without its query', async () => {
+      api.ctx.store.list = () => {
+        throw new Error('list failed');
+      };
+      const res = await api.fetch('/api/messages?to=secret@example.com');
+      assert.equal(res.status, 500);
+      assert.equal(res.headers.get('www-authenticate'), null);
+      assert.deepEqual(await errorOf(res), {
+        code: 'EV_ERR_INTERNAL',
+        message: 'the sink failed to answer this request',
+        hint: "see the sink's log for the cause",
+      });
+      assert.deepEqual(
+        api.logger.lines.filter((l) => l.level === 'error'),
+        [
+          {
+            level: 'error',
+            msg: 'api request failed',
+            fields: { method: 'GET', path: '/api/messages', error: 'list failed' },
+          },
+        ],
+      );
+      // Only the 401 carries the challenge.
+      const unauthorized = await fetch(`${api.base}/api/messages`);
+      assert.equal(unauthorized.headers.get('www-authenticate'), 'Bearer realm="email-sink"');
+    });
   });
 });

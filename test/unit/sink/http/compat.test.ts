@@ -370,4 +370,84 @@ describe('CompatStream (MailHog/Mailpit live feeds)', () => {
     assert.equal(stream.size, 0);
     assert.equal(events.listenerCount, 0);
   });
+
+  it('is full at COMPAT_STREAM_MAX_CLIENTS; keeps its subscription while a client remains; drops WebSockets that fall behind; close() ends every client', async () => {
+    const { EventLog } = await import('../../../../sink/event-log.ts');
+    const { CompatStream, COMPAT_STREAM_MAX_BUFFER, COMPAT_STREAM_MAX_CLIENTS } =
+      await import('../../../../sink/http/compat-streams.ts');
+    const { EventEmitter } = await import('node:events');
+    const events = new EventLog({ window: 100 });
+    const stream = new CompatStream(events, (e) =>
+      e.type === 'rules.updated' ? `f${e.seq}` : undefined,
+    );
+    /** What CompatStream uses of a ws WebSocket. */
+    class FakeSocket extends EventEmitter {
+      readonly sent: string[] = [];
+      closed: [number, string] | null = null;
+      terminated = false;
+      bufferedAmount: number;
+      readyState = 1;
+      constructor(bufferedAmount = 0) {
+        super();
+        this.bufferedAmount = bufferedAmount;
+      }
+      send(frame: string): void {
+        this.sent.push(frame);
+      }
+      close(code: number, reason: string): void {
+        this.closed = [code, reason];
+        this.emit('close');
+      }
+      terminate(): void {
+        this.terminated = true;
+        this.emit('close');
+      }
+    }
+    class FakeResponse extends EventEmitter {
+      writableLength = COMPAT_STREAM_MAX_BUFFER;
+      ended = false;
+      readonly written: string[] = [];
+      write(chunk: string): boolean {
+        this.written.push(chunk);
+        return true;
+      }
+      destroy(): void {
+        this.emit('close');
+      }
+      end(): void {
+        this.ended = true;
+        this.emit('close');
+      }
+    }
+    const sockets = Array.from({ length: COMPAT_STREAM_MAX_CLIENTS - 2 }, () => new FakeSocket());
+    for (const ws of sockets) stream.addWebSocket(ws as never);
+    // At exactly the buffer bound a client is still served.
+    const atBound = new FakeSocket(COMPAT_STREAM_MAX_BUFFER);
+    stream.addWebSocket(atBound as never);
+    assert.equal(stream.full, false);
+    const sse = new FakeResponse();
+    stream.addResponse(sse as never);
+    assert.equal(stream.full, true);
+    events.append('rules.updated', { count: 1 });
+    assert.deepEqual([atBound.sent, sse.written, sockets[0].sent], [['f1'], ['f1'], ['f1']]);
+    // One past it: terminated and removed; a socket that is closing gets nothing.
+    atBound.bufferedAmount = COMPAT_STREAM_MAX_BUFFER + 1;
+    sockets[1].readyState = 2;
+    events.append('rules.updated', { count: 2 });
+    assert.equal(atBound.terminated, true);
+    assert.deepEqual(
+      [atBound.sent.length, sockets[1].sent.length, sockets[0].sent],
+      [1, 1, ['f1', 'f2']],
+    );
+    assert.equal(stream.size, COMPAT_STREAM_MAX_CLIENTS - 1);
+    // A client that leaves does not end the others' subscription.
+    sockets[2].emit('close');
+    assert.equal(stream.size, COMPAT_STREAM_MAX_CLIENTS - 2);
+    assert.equal(events.listenerCount, 1);
+    stream.close();
+    assert.deepEqual(
+      [sockets[0].closed, sse.ended, stream.size, events.listenerCount],
+      [[1001, 'server shutting down'], true, 0, 0],
+    );
+  });
 });
