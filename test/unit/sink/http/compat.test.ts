@@ -149,6 +149,34 @@ describe('MailHog/Mailpit compatibility helpers', () => {
     assert.equal(engine.count(), 1);
   });
 
+  it('Jim: a null body or null field is a zero; the link-speed delay is the time a 4 KiB message takes', () => {
+    const zero = Object.fromEntries(Object.keys(JIM_DEFAULTS).map((k) => [k, 0]));
+    assert.deepEqual(parseJimBody('null'), zero);
+    assert.deepEqual(parseJimBody('{"AcceptChance":null}'), zero);
+    const none = {
+      ...JIM_DEFAULTS,
+      AcceptChance: 1,
+      DisconnectChance: 0,
+      RejectSenderChance: 0,
+      RejectRecipientChance: 0,
+    };
+    // 4096 bytes at the mean of 1024 and 3072 bytes a second: 2 s.
+    assert.equal(
+      jimRules({ ...none, LinkSpeedAffect: 0.5, LinkSpeedMin: 1024, LinkSpeedMax: 3072 }),
+      'rules:\n  - name: jim-link-speed\n    stage: end\n    match: { probability: 0.5 }\n    delay: 2000ms\n',
+    );
+    // Speeds below 1 byte a second count as 1: capped at 5 minutes.
+    assert.match(
+      jimRules({ ...none, LinkSpeedAffect: 1, LinkSpeedMin: 0, LinkSpeedMax: -5 }),
+      /delay: 300000ms/,
+    );
+    // So fast that the delay rounds to 0 ms: no rule.
+    assert.equal(
+      jimRules({ ...none, LinkSpeedAffect: 1, LinkSpeedMin: 1e9, LinkSpeedMax: 1e9 }),
+      'rules: []\n',
+    );
+  });
+
   it('Mailpit chaos: percent probabilities, 5xx rejects, 4xx defers', () => {
     const rules = parseRules(
       chaosRules({
