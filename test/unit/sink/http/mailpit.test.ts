@@ -715,7 +715,8 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
       });
       await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
       siteBase = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
-      smtpSink = await startSink({ logger: silentLogger, noAuth: true });
+      // It offers STARTTLS with a self-signed certificate: the send route delivers in plain text to its own SMTP.
+      smtpSink = await startSink({ logger: silentLogger, noAuth: true, tlsSelfSigned: true });
     });
     after(async () => {
       await new Promise<void>((resolve) => site?.close(() => resolve()));
