@@ -19,7 +19,7 @@ import type {
   MessageSummary,
 } from '../src/protocol.ts';
 import { AnalysisCompactor } from './analysis-compact.ts';
-import type { EventLog } from './event-log.ts';
+import type { EventLog, PackedEvent } from './event-log.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { HeaderField } from './message-headers.ts';
 import { parseHeaderBlock, summaryHeaders, splitAddressList } from './message-headers.ts';
@@ -99,21 +99,44 @@ export function isoTimeCache(now: () => Date): () => string {
 
 /**
  * A stored message. Its summary as received is kept as its JSON text, one flat
- * string shared with the `message.received` event of the replay window, and
- * rebuilt on read: as objects (summary, envelope, addresses, recipients, header
- * values) it was ~15 heap objects per message, 750,000 at the 50,000-message
- * cap, which V8 traced on every scavenge promotion and mark-compact (bench:sink
- * scenario 6: ~6% of the CPU per message).
+ * string, and rebuilt on read: as objects (summary, envelope, addresses,
+ * recipients, header values) it was ~15 heap objects per message, 750,000 at
+ * the 50,000-message cap, which V8 traced on every scavenge promotion and
+ * mark-compact (bench:sink scenario 6: ~6% of the CPU per message). The entry
+ * is also the message's `message.received` event in the replay window
+ * (EventLog.appendRecord), so a stored message is this object, its id, its
+ * JSON and its raw memory; once the message is gone the window may still hold
+ * the entry, so {@link MemoryMessageStore} drops its raw source and analysis.
  */
-interface Entry {
+class Entry implements PackedEvent {
+  seq = 0;
+  time = '';
   /** `JSON.stringify` of the summary as received (parsed false). */
-  json: string;
-  parsed: boolean;
-  parseError: string | null;
-  raw: Buffer;
+  readonly json: string;
+  parsed = false;
+  parseError: string | null = null;
+  /** The raw source: its own memory when it has all of it (no Buffer object kept per message; see {@link rawOf}). */
+  raw: ArrayBufferLike | Buffer;
   cc: string[];
-  analysis: MessageAnalysis | null;
+  analysis: MessageAnalysis | null = null;
+
+  constructor(json: string, raw: ArrayBufferLike | Buffer, cc: string[]) {
+    this.json = json;
+    this.raw = raw;
+    this.cc = cc;
+  }
+
+  get type(): 'message.received' {
+    return 'message.received';
+  }
+
+  revive(json: string): MessageSummary {
+    return parseSummary(json);
+  }
 }
+
+/** What a removed entry keeps (the replay window may still hold it). */
+const NO_RAW = new ArrayBuffer(0);
 
 export interface StoreOptions {
   maxMessages: number;
@@ -214,20 +237,14 @@ export class MemoryMessageStore implements MessageStore {
     const ccFields = message.headers.filter((f) => f.name === 'cc');
     const cc = ccFields.length === 0 ? NO_CC : ccFields.flatMap((f) => splitAddressList(f.value));
     const json = JSON.stringify(summary);
-    this.#entries.set(summary.id, {
-      json,
-      parsed: false,
-      parseError: null,
-      raw: message.raw,
-      cc,
-      analysis: null,
-    });
+    const entry = new Entry(json, ownMemory(message.raw), cc);
+    this.#entries.set(summary.id, entry);
     this.#age.push(summary.id);
     this.#compactAge();
     this.#bytes += size;
     this.#budget?.set('store', this.#bytes);
     this.#newestFirst = null;
-    this.#events.appendPacked('message.received', summary, json, parseSummary);
+    this.#events.appendRecord(entry, summary);
     return summary;
   }
 
@@ -290,9 +307,10 @@ export class MemoryMessageStore implements MessageStore {
   async detail(id: string): Promise<MessageDetail | undefined> {
     const entry = this.#entries.get(id);
     if (!entry) return undefined;
+    const raw = rawOf(entry); // a removal meanwhile drops the entry's
     let cached = this.#details.get(id);
     if (!cached) {
-      cached = { parts: this.#parser.parts(entry.raw), bytes: 0 };
+      cached = { parts: this.#parser.parts(raw), bytes: 0 };
       this.#details.set(id, cached);
       while (this.#details.size > DETAIL_CACHE_SIZE)
         this.#uncache(this.#details.keys().next().value!);
@@ -315,7 +333,7 @@ export class MemoryMessageStore implements MessageStore {
     const headers =
       p.headers.length > 0 || p.parseError === null
         ? p.headers
-        : parseHeaderBlock(current.raw)
+        : parseHeaderBlock(raw)
             .slice(0, 2000)
             .map((h) => ({ name: h.name, value: h.value }));
     return {
@@ -338,7 +356,7 @@ export class MemoryMessageStore implements MessageStore {
     if (!entry) return Promise.resolve(undefined);
     let cached = this.#snippets.get(id);
     if (cached === undefined) {
-      cached = this.#parser.snippet(entry.raw);
+      cached = this.#parser.snippet(rawOf(entry));
       this.#snippets.set(id, cached);
       if (this.#snippets.size > SNIPPET_CACHE_SIZE)
         this.#snippets.delete(this.#snippets.keys().next().value!);
@@ -354,7 +372,8 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   raw(id: string): Buffer | undefined {
-    return this.#entries.get(id)?.raw;
+    const entry = this.#entries.get(id);
+    return entry === undefined ? undefined : rawOf(entry);
   }
 
   async attachment(
@@ -363,7 +382,7 @@ export class MemoryMessageStore implements MessageStore {
   ): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
     const entry = this.#entries.get(id);
     if (!entry || !Number.isInteger(index) || index < 0) return undefined;
-    return this.#parser.attachment(entry.raw, index);
+    return this.#parser.attachment(rawOf(entry), index);
   }
 
   delete(id: string): boolean {
@@ -374,6 +393,7 @@ export class MemoryMessageStore implements MessageStore {
 
   clear(): number {
     const count = this.#entries.size;
+    for (const entry of this.#entries.values()) forget(entry);
     this.#entries.clear();
     this.#age = [];
     this.#ageHead = 0;
@@ -423,11 +443,36 @@ export class MemoryMessageStore implements MessageStore {
     this.#entries.delete(id);
     this.#snippets.delete(id);
     this.#uncache(id);
-    this.#bytes -= entry.raw.length;
+    this.#bytes -= entry.raw.byteLength;
+    forget(entry);
     this.#budget?.set('store', this.#bytes);
     this.#newestFirst = null;
     return true;
   }
+}
+
+/** Drops what a removed entry holds beyond its summary: the replay window may keep the entry as its `message.received`. */
+function forget(entry: Entry): void {
+  entry.raw = NO_RAW;
+  entry.analysis = null;
+  entry.cc = NO_CC;
+}
+
+/**
+ * What the store keeps of a raw source: the memory under it when the Buffer
+ * spans all of it (DataBuffer.take's exact-size shared memory), else the
+ * Buffer (a DSN built from a string may be a slice of Node's pool). Without the
+ * Buffer object, a stored message is one heap object fewer for V8 to promote,
+ * mark and sweep (bench:sink scenario 6).
+ */
+function ownMemory(raw: Buffer): ArrayBufferLike | Buffer {
+  return raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw.buffer : raw;
+}
+
+/** A stored message's raw source as a Buffer (a view: no copy). */
+function rawOf(entry: Entry): Buffer {
+  const raw = entry.raw;
+  return raw instanceof Uint8Array ? raw : Buffer.from(raw);
 }
 
 /** Rough heap cost of a parsed detail: two bytes per character of its strings. */
@@ -511,6 +556,6 @@ function matches(entry: Entry, s: MessageSummary, q: CompiledQuery): boolean {
   if (q.from && !any(q.from, s.envelope.mailFrom?.address) && !any(q.from, s.from)) return false;
   if (q.subject && !any(q.subject, s.subject)) return false;
   if (q.tag && !s.envelope.rcptTo.some((r) => r.tag === q.tag)) return false;
-  if (q.containing && !includes(entry.raw.toString('utf8'), q.containing)) return false;
+  if (q.containing && !includes(rawOf(entry).toString('utf8'), q.containing)) return false;
   return true;
 }

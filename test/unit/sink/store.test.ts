@@ -110,6 +110,29 @@ describe('MemoryMessageStore', () => {
     );
   });
 
+  it('the replay still rebuilds message.received of evicted, deleted and cleared messages', () => {
+    const { store, events, add } = makeStore(2, 1 << 20);
+    const a = add('first');
+    const b = add('second');
+    add('third'); // evicts a
+    store.delete(b.id);
+    assert.equal(store.raw(a.id), undefined);
+    store.clear();
+    const received = events
+      .replaySince(0)
+      .events.filter((e) => e.type === 'message.received')
+      .map((e) => e.data as { id: string; subject: string; parsed: boolean });
+    assert.deepEqual(
+      received.map((d) => [d.subject, d.parsed]),
+      [
+        ['first', false],
+        ['second', false],
+        ['third', false],
+      ],
+    );
+    assert.equal(received[0].id, a.id);
+  });
+
   it('deleting without ever filling up keeps eviction order once it fills', () => {
     // 5,000 messages added and deleted under a cap never reached, then filled past the cap.
     const { store, events, add } = makeStore(10, 1 << 30);
