@@ -14,6 +14,7 @@ import {
   MAX_MX_HOSTS_RESOLVED,
   MAX_MX_RECORDS,
   type DnsResolver,
+  type DomainDns,
 } from '../../../../src/address/dns.ts';
 import { FakeClock } from '../../../support/fake-clock.ts';
 
@@ -421,7 +422,7 @@ describe('address/dns: DnsChecker edges', () => {
 
   it('seed: a seeded outcome is used without a query and does not replace a known one', async () => {
     const { d } = checker({ 'known.test': { a: ['192.0.2.1'] } });
-    const seeded = { status: 'no_mail', implicitMx: false, mx: [] } as const;
+    const seeded: DomainDns = { status: 'no_mail', implicitMx: false, mx: [] };
     d.seed('s.test', seeded);
     assert.equal(d.has('s.test'), true);
     assert.deepEqual(await d.lookup('s.test'), seeded);
@@ -433,7 +434,7 @@ describe('address/dns: DnsChecker edges', () => {
 
   it(`keeps ${MAX_DNS_CACHE_ENTRIES} domains, forgetting the oldest first`, () => {
     const { d } = checker({});
-    const seeded = { status: 'no_mail', implicitMx: false, mx: [] } as const;
+    const seeded: DomainDns = { status: 'no_mail', implicitMx: false, mx: [] };
     for (let i = 0; i < MAX_DNS_CACHE_ENTRIES; i++) d.seed(`d${i}.test`, seeded);
     assert.equal(d.cachedDomains, MAX_DNS_CACHE_ENTRIES);
     assert.equal(d.has('d0.test'), true);
