@@ -40,7 +40,26 @@ const SOURCE_ROOTS = ['src', 'sink', 'plugin', 'checker', 'manifests', 'test'];
 const IMPORT = /(?:\bfrom|\bimport)\s*\(?\s*['"](\.{1,2}\/[^'"\n]+)['"]/g;
 
 /**
- * The unit test files that import (directly or through other modules) a file in scope. A test
+ * Integration tests that run the sink in the test's own process (`startSink` on loopback, port
+ * 0; no child process, no cluster), so per-test coverage sees which mutants they reach: the
+ * MailHog and Mailpit drop-in tests with the real `mailhog` and `mailpit-api` clients, the
+ * sink's API, limits, rules over SMTP, hostile input and the web inbox's routes. The other
+ * integration tests run our code in child processes (the CLI, the sink's bundle in a pod of the
+ * fake cluster), where no mutant is switched on: loading them would only slow the dry run.
+ */
+const IN_PROCESS_INTEGRATION = [
+  'test/integration/compat/*.test.ts',
+  'test/integration/sink/{api-lockout,api-real-sink,feed-smtp-resume,hostile-input,hostile,limits,rules-smtp}.test.ts',
+  'test/integration/inbox/ui-routes.test.ts',
+].flatMap((glob) => {
+  const braces = /\{([^}]+)\}/.exec(glob);
+  return braces
+    ? braces[1].split(',').map((alt) => globTest(glob.replace(braces[0], alt)))
+    : [globTest(glob)];
+});
+
+/**
+ * The test files (unit, and the in-process integration tests above) that import (directly or through other modules) a file in scope. A test
  * that reaches no mutated module cannot kill a mutant, but the mocha runner cannot hot-swap a
  * mutant whose code also runs when its module loads, so for each such mutant it restarts and
  * loads every spec file again: loading only the tests that matter makes each restart several
@@ -73,7 +92,7 @@ function unitTestsReaching(inScope) {
   };
   return files.filter(
     (f) =>
-      f.startsWith('test/unit/') &&
+      (f.startsWith('test/unit/') || IN_PROCESS_INTEGRATION.some((t) => t(f))) &&
       f.endsWith('.test.ts') &&
       !f.endsWith('tunnel-half-close.test.ts') &&
       visit(f, new Set()),
@@ -86,7 +105,7 @@ const specs =
     ? unitTestsReaching((file) => scopeTests.some((t) => t(file)))
     : ['test/unit/**/*.test.ts'];
 if (scopeTests.length > 0) {
-  console.error(`mutate: ${specs.length} unit test files reach ${patterns.join(', ')}`);
+  console.error(`mutate: ${specs.length} test files reach ${patterns.join(', ')}`);
 }
 
 /**

@@ -63,6 +63,10 @@ export class ConnectionGuard {
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) =>
       this.#request(req, res),
     );
+    // The idle timer is ours to judge (#admit): without a 'timeout' listener on the server,
+    // Node's http server destroys every socket whose timer fires, a request in flight included
+    // (a Mailpit link check of 50 slow links outlasts the idle timeout).
+    server.on('timeout', () => undefined);
   }
 
   get size(): number {

@@ -16,6 +16,7 @@ import { evError } from '../../src/errors.ts';
 import {
   plusTag,
   type AttachmentMeta,
+  type MessageAnalysis,
   type MessageDetail,
   type MessageSummary,
   type SinkStats,
@@ -30,12 +31,21 @@ export interface FakeMessageInput {
   time?: Date;
   subject?: string | null;
   attachments?: Array<{ meta: Omit<AttachmentMeta, 'index'>; content: Buffer }>;
+  /** The SMTP AUTH user (null: none). */
+  authUser?: string | null;
+  /** What the detail view reports (the fake does not parse): headers in order, HTML body, analysis. */
+  headers?: Array<{ name: string; value: string }>;
+  html?: string | null;
+  analysis?: MessageAnalysis | null;
+  /** The text body (default: what follows the header block of `raw`). */
+  text?: string | null;
 }
 
 interface Entry {
   summary: MessageSummary;
   raw: Buffer;
   attachments: Array<{ meta: AttachmentMeta; content: Buffer }>;
+  detail: Pick<MessageDetail, 'headers' | 'html' | 'analysis'> & { text?: string | null };
 }
 
 function header(raw: string, name: string): string | null {
@@ -79,7 +89,7 @@ export class FakeStore implements MessageStore {
         rcptTo: to.map((address) => ({ address, tag: plusTag(address) })),
         clientAddress: '127.0.0.1',
         tls: false,
-        authUser: null,
+        authUser: input.authUser ?? null,
       },
       from: header(text, 'From'),
       to: header(text, 'To') === null ? [] : [header(text, 'To') as string],
@@ -93,7 +103,13 @@ export class FakeStore implements MessageStore {
       meta: { ...a.meta, index },
       content: a.content,
     }));
-    this.entries.push({ summary, raw, attachments });
+    const detail = {
+      headers: input.headers ?? [],
+      html: input.html ?? null,
+      analysis: input.analysis ?? null,
+      ...(input.text === undefined ? {} : { text: input.text }),
+    };
+    this.entries.push({ summary, raw, attachments, detail });
     this.#events.append('message.received', summary);
     return summary;
   }
@@ -137,11 +153,9 @@ export class FakeStore implements MessageStore {
     return {
       ...entry.summary,
       parsed: true,
-      headers: [],
       text: split < 0 ? text : text.slice(split + 4),
-      html: null,
       attachments: entry.attachments.map((a) => a.meta),
-      analysis: null,
+      ...entry.detail,
     };
   }
 
@@ -180,6 +194,19 @@ export class FakeRules implements RulesController {
 
   constructor(events: EventLog) {
     this.#events = events;
+  }
+
+  /** Overlay sets by name, as the real engine keeps them (see {@link enableOverlays}). */
+  readonly overlays = new Map<string, string>();
+  /** Absent until {@link enableOverlays}: a controller without overlays (Jim, Mailpit chaos refused). */
+  overlay?: (yamlSource: string | null, name?: string) => void;
+
+  /** Accept overlays (MailHog's Jim, Mailpit's chaos), recording each set's YAML by name. */
+  enableOverlays(): void {
+    this.overlay = (yamlSource, name = 'overlay') => {
+      if (yamlSource === null) this.overlays.delete(name);
+      else this.overlays.set(name, yamlSource);
+    };
   }
 
   source(): string {
@@ -269,6 +296,13 @@ export async function startFakeApi(
     token?: string | null;
     ctx?: FakeSinkContext;
     feed?: import('../../sink/http/api-server.ts').ApiServerOptions['feed'];
+    /** More of the server's options (the MailHog/Mailpit routes' release targets, relay, CORS, SMTP). */
+    server?: Partial<
+      Pick<
+        import('../../sink/http/api-server.ts').ApiServerOptions,
+        'corsOrigin' | 'releaseTo' | 'relay' | 'localSmtp' | 'linkCheckPrivate' | 'mailhogHostname'
+      >
+    >;
   } = {},
 ) {
   const { createApiServer } = await import('../../sink/http/api-server.ts');
@@ -277,7 +311,13 @@ export async function startFakeApi(
   const logger = new MemoryLogger();
   const metrics = new SinkMetrics(() => ctx.stats(), { processMetrics: false });
   const token = options.token === undefined ? 'test-token-0123456789' : options.token;
-  const api = createApiServer(ctx, { token, metrics, logger, feed: options.feed });
+  const api = createApiServer(ctx, {
+    token,
+    metrics,
+    logger,
+    feed: options.feed,
+    ...options.server,
+  });
   await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
   const address = api.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');

@@ -187,12 +187,12 @@ export function addMailhogRoutes(
   const relay = options.relay ?? smtpRelay;
   let jim: JimSettings | null = null;
 
-  const corsHeaders = (res: ServerResponse, methods: string, allowHeaders = true) => {
+  const corsHeaders = (res: ServerResponse, methods: string) => {
     if (cors === null) return;
     res.setHeader('access-control-allow-origin', cors);
     res.setHeader('access-control-allow-methods', methods);
     // MailHog allows Content-Type only; the token needs Authorization too.
-    if (allowHeaders) res.setHeader('access-control-allow-headers', 'Content-Type, Authorization');
+    res.setHeader('access-control-allow-headers', 'Content-Type, Authorization');
   };
   const V1 = 'OPTIONS,GET,POST,DELETE';
   const V2 = 'OPTIONS,GET,PUT,POST,DELETE';

@@ -28,6 +28,7 @@ import type {
 import { isEnvelopeMailbox } from '../../../src/address/envelope.ts';
 import { evError, isEmailValidateError } from '../../../src/errors.ts';
 import { checkLinks } from '../../link-check.ts';
+import { splitAddressList } from '../../message-headers.ts';
 import type { ReleaseTarget } from '../../release-targets.ts';
 import type { Logger, SinkContext } from '../../types.ts';
 import { declaresJson, readBody } from '../body.ts';
@@ -316,11 +317,10 @@ export function addMailpitRoutes(
     const id = mustResolve(params.id);
     const d = await detailOf(id);
     read.add(id);
+    // Commas inside quoted names and comments do not separate addresses (as Go's net/mail in Mailpit).
     const addresses = (name: string) =>
       header(d, name)
-        .flatMap((v) => v.split(','))
-        .map((v) => v.trim())
-        .filter((v) => v !== '')
+        .flatMap((v) => splitAddressList(v))
         .map(mailpitAddress);
     const unsubscribe = header(d, 'list-unsubscribe')[0] ?? '';
     json(res, {

@@ -91,6 +91,70 @@ describe('MemoryMessageStore', () => {
     assert.equal(store.get('m1'), undefined);
   });
 
+  it('evicts in age order across deletions and many age-list rebuilds', () => {
+    // Random deletions among thousands of messages through a small cap: every
+    // eviction must take the oldest message still stored, whatever was deleted.
+    const { store, events, add } = makeStore(50, 1 << 30);
+    const model: string[] = []; // ids stored, oldest first
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 6000; i++) {
+      if (model.length > 0 && random() < 0.3) {
+        const [id] = model.splice(Math.floor(random() * model.length), 1);
+        assert.equal(store.delete(id), true);
+      }
+      const expectedVictim = model.length === 50 ? model.shift() : undefined;
+      const lastSeq = events.lastSeq;
+      model.push(add(`s${i}`).id);
+      const evicted = events
+        .replaySince(lastSeq)
+        .events.filter((e) => e.type === 'message.evicted')
+        .map((e) => (e.data as { id: string }).id);
+      assert.deepEqual(evicted, expectedVictim === undefined ? [] : [expectedVictim], `add ${i}`);
+    }
+    assert.deepEqual(
+      store.list(0, 100).items.map((m) => m.id),
+      [...model].reverse(),
+    );
+  });
+
+  it('the replay still rebuilds message.received of evicted, deleted and cleared messages', () => {
+    const { store, events, add } = makeStore(2, 1 << 20);
+    const a = add('first');
+    const b = add('second');
+    add('third'); // evicts a
+    store.delete(b.id);
+    assert.equal(store.raw(a.id), undefined);
+    store.clear();
+    const received = events
+      .replaySince(0)
+      .events.filter((e) => e.type === 'message.received')
+      .map((e) => e.data as { id: string; subject: string; parsed: boolean });
+    assert.deepEqual(
+      received.map((d) => [d.subject, d.parsed]),
+      [
+        ['first', false],
+        ['second', false],
+        ['third', false],
+      ],
+    );
+    assert.equal(received[0].id, a.id);
+  });
+
+  it('deleting without ever filling up keeps eviction order once it fills', () => {
+    // 5,000 messages added and deleted under a cap never reached, then filled past the cap.
+    const { store, events, add } = makeStore(10, 1 << 30);
+    for (let i = 0; i < 5000; i++) store.delete(add(`gone${i}`).id);
+    assert.equal(store.count, 0);
+    const kept = Array.from({ length: 12 }, (_, i) => add(`k${i}`).id);
+    const evicted = events
+      .replaySince(0)
+      .events.filter((e) => e.type === 'message.evicted')
+      .map((e) => (e.data as { id: string }).id);
+    assert.deepEqual(evicted, kept.slice(0, 2));
+    assert.equal(store.count, 10);
+  });
+
   it('evicts the oldest by bytes and keeps the byte count exact', () => {
     const { store, events, add } = makeStore(100, 1010); // three 336-byte messages fit
     const a = add('a', 300);

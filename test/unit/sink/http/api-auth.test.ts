@@ -86,7 +86,52 @@ describe('sink API authentication', () => {
     });
 
     it('refuses an empty configured token', () => {
-      assert.throws(() => new TokenVerifier(''), RangeError);
+      assert.throws(() => new TokenVerifier(''), {
+        name: 'RangeError',
+        message: 'the API token must not be empty',
+      });
+    });
+
+    it('bounds: a token of MAX_TOKEN_LENGTH is checked, a longer one never matches', () => {
+      const longest = 'k'.repeat(MAX_TOKEN_LENGTH);
+      assert.equal(
+        new TokenVerifier(longest).authorize(req({ authorization: `Bearer ${longest}` })),
+        true,
+      );
+      const tooLong = `${longest}k`;
+      assert.equal(new TokenVerifier(tooLong).matches(tooLong), false);
+      // Basic: at most twice the token length of base64 is decoded.
+      const padded = Buffer.from(`${'u'.repeat(MAX_TOKEN_LENGTH * 2)}:s3cret-token`).toString(
+        'base64',
+      );
+      assert.equal(v.authorize(req({ authorization: `Basic ${padded}` })), false);
+      // The subprotocol header: up to twice the token length is read.
+      const offer = (n: number) =>
+        `bearer.s3cret-token,${' '.repeat(n - 'bearer.s3cret-token,'.length)}`;
+      assert.equal(
+        subprotocolToken(req({ 'sec-websocket-protocol': offer(MAX_TOKEN_LENGTH * 2) })),
+        's3cret-token',
+      );
+      assert.equal(
+        subprotocolToken(req({ 'sec-websocket-protocol': offer(MAX_TOKEN_LENGTH * 2 + 1) })),
+        undefined,
+      );
+    });
+
+    it('schemes are whole words; Basic needs a colon and takes any user, even none', () => {
+      const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+      for (const authorization of [
+        'XBearer s3cret-token',
+        'Bearerx s3cret-token',
+        `XBasic ${Buffer.from('u:s3cret-token').toString('base64')}`,
+        `Basicx ${Buffer.from('u:s3cret-token').toString('base64')}`,
+        `Token ${Buffer.from('u:s3cret-token').toString('base64')}`,
+        basic('s3cret-token'),
+      ])
+        assert.equal(v.authorize(req({ authorization })), false, authorization);
+      assert.equal(v.authorize(req({ authorization: basic(':s3cret-token') })), true);
+      // A header that is only a scheme has no credential, even when the token is that word.
+      assert.equal(new TokenVerifier('Bearer').authorize(req({ authorization: 'Bearer' })), false);
     });
   });
 

@@ -390,6 +390,189 @@ describe('sink API: own routes', () => {
   });
 
   describe('errors and routing', () => {
+    it('each 400 and 404 of the own API says exactly what was wrong', async () => {
+      const long = 'i'.repeat(300);
+      const cases: Array<[string, RequestInit, { code: string; message: string; hint?: string }]> =
+        [
+          [
+            '/api/messages?start=1e3',
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message: 'query parameter start must be an integer >= 0, got "1e3"',
+            },
+          ],
+          [
+            `/api/messages?limit=${'9'.repeat(50)}`,
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message: `query parameter limit must be an integer >= 1, got "${'9'.repeat(40)}"`,
+            },
+          ],
+          [
+            `/api/messages?to=${'a'.repeat(MAX_FILTER_LENGTH + 1)}`,
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message: 'query parameter to is longer than 1024 characters',
+            },
+          ],
+          [
+            '/api/messages?from=/(/',
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message:
+                'query parameter from is not a valid regular expression: missing closing ): `(?i)(`',
+              hint: '/…/ is a regular expression (RE2 syntax: no backreferences or lookaround); without slashes the value is plain text',
+            },
+          ],
+          [
+            '/api/messages?subject=/(?=a)/',
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message:
+                'query parameter subject is not a valid regular expression: it uses lookahead ((?=…)), which needs a backtracking engine',
+              hint: '/…/ is a regular expression (RE2 syntax: no backreferences or lookaround); without slashes the value is plain text',
+            },
+          ],
+          [
+            `/api/search?q=${'a'.repeat(MAX_FILTER_LENGTH + 1)}`,
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message: 'query parameter q is longer than 1024 characters',
+            },
+          ],
+          [
+            '/api/search',
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message: 'search needs q= or a filter (to, from, subject, containing, tag)',
+              hint: 'e.g. GET /api/search?q=invoice or ?to=alice@example.com',
+            },
+          ],
+          [
+            '/api/messages/msg-1/attachments/1x',
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message: 'attachment index must be a non-negative integer, got "1x"',
+            },
+          ],
+        ];
+      const notFoundHint =
+        'list messages with `kubectl email-validate messages` or GET /api/messages';
+      const id = JSON.stringify(long.slice(0, 200));
+      for (const [path, init] of [
+        [`/api/messages/${long}`, {}],
+        [`/api/messages/${long}`, { method: 'DELETE' }],
+        [`/api/messages/${long}/raw`, {}],
+      ] as const)
+        cases.push([
+          path,
+          init,
+          { code: 'EV_ERR_NOT_FOUND', message: `no message with id ${id}`, hint: notFoundHint },
+        ]);
+      cases.push([
+        `/api/messages/${long}/attachments/3`,
+        {},
+        {
+          code: 'EV_ERR_NOT_FOUND',
+          message: `no attachment 3 in message ${id}`,
+          hint: notFoundHint,
+        },
+      ]);
+      for (const [path, init, error] of cases) {
+        const res = await api.fetch(path, init);
+        assert.deepEqual(await errorOf(res), error, path);
+      }
+      // Lookalikes of numbers are refused too; at the bounds, and empty values, are accepted.
+      for (const bad of ['x5', '5x', '%205', '5%20', '-1'])
+        assert.equal((await api.fetch(`/api/messages?start=${bad}`)).status, 400, bad);
+      for (const bad of ['x1', '1x', '1234567'])
+        assert.equal((await api.fetch(`/api/messages/msg-1/attachments/${bad}`)).status, 400, bad);
+      const ok = [
+        '/api/messages?start=&limit=',
+        `/api/messages?to=${'a'.repeat(MAX_FILTER_LENGTH)}`,
+        `/api/search?q=${'a'.repeat(MAX_FILTER_LENGTH)}`,
+        '/api/messages?containing=/(/',
+      ];
+      for (const path of ok) assert.equal((await api.fetch(path)).status, 200, path);
+    });
+
+    it('empty filters are no filters; search without q filters by the others only', async () => {
+      api.ctx.addMessage({ raw: RAW(1), to: ['a+x@example.com'] });
+      api.ctx.addMessage({ raw: RAW(2), to: ['b@example.com'] });
+      const ids = async (path: string) =>
+        ((await (await api.fetch(path)).json()) as { items: Array<{ id: string }> }).items.map(
+          (m) => m.id,
+        );
+      assert.deepEqual(await ids('/api/messages?tag=&to=&containing='), ['msg-2', 'msg-1']);
+      assert.deepEqual(await ids('/api/search?to=b@example.com'), ['msg-2']);
+      assert.deepEqual(await ids('/api/search?q=&tag=x'), ['msg-1']);
+    });
+
+    it('attachments: index up to six digits, a name when it has none, sandboxed; info names the sink', async () => {
+      api.ctx.addMessage({
+        raw: RAW(1),
+        attachments: Array.from({ length: 11 }, (_, i) => ({
+          meta: {
+            filename: i === 10 ? null : `f${i}.txt`,
+            contentType: 'text/plain; charset=utf-8',
+            size: 1,
+            contentId: null,
+            disposition: 'attachment',
+            checksum: null,
+          },
+          content: Buffer.from(String(i)),
+        })),
+      });
+      const res = await api.fetch('/api/messages/msg-1/attachments/10');
+      assert.deepEqual(
+        [
+          res.status,
+          res.headers.get('content-type'),
+          res.headers.get('content-disposition'),
+          res.headers.get('content-security-policy'),
+          await res.text(),
+        ],
+        [
+          200,
+          'text/plain',
+          'attachment; filename="attachment-10"; filename*=UTF-8\'\'attachment-10',
+          "default-src 'none'; sandbox",
+          '10',
+        ],
+      );
+      assert.equal(
+        contentDisposition('\u00e9 "q".pdf'),
+        `attachment; filename="_ _q_.pdf"; filename*=UTF-8''%C3%A9%20%22q%22.pdf`,
+      );
+      const info = (await (await api.fetch('/api/info')).json()) as { name: string };
+      assert.equal(info.name, 'kubectl-email-validate sink');
+    });
+
+    it('rules: an invalid document keeps its own error; any other failure becomes EV_ERR_RULES_INVALID', async () => {
+      const put = (body: string) => api.fetch('/api/rules', { method: 'PUT', body });
+      assert.deepEqual(await errorOf(await put('invalid: true')), {
+        code: 'EV_ERR_RULES_INVALID',
+        message: 'rules.yaml:1: not a valid rules document',
+        hint: 'see docs/sink.md for the rules schema',
+      });
+      api.ctx.rules.replace = () => {
+        throw new Error('engine failed');
+      };
+      assert.deepEqual(await errorOf(await put('rules: []')), {
+        code: 'EV_ERR_RULES_INVALID',
+        message: 'engine failed',
+        hint: 'fix the rules YAML; the previous rules stay in force',
+      });
+    });
+
     it('unknown route is 404 JSON; wrong method is 405 with Allow', async () => {
       const res = await api.fetch('/api/nothing');
       assert.equal(res.status, 404);
@@ -448,6 +631,33 @@ describe('sink API: own routes', () => {
       assert.equal(err.code, 'EV_ERR_INTERNAL');
       assert.doesNotMatch(err.message, /boom/);
       assert.match(api.logger.text(), /boom secret detail/);
+    });
+
+    it('the 500 says where to look; the log line names the method and the path without its query', async () => {
+      api.ctx.store.list = () => {
+        throw new Error('list failed');
+      };
+      const res = await api.fetch('/api/messages?to=secret@example.com');
+      assert.equal(res.status, 500);
+      assert.equal(res.headers.get('www-authenticate'), null);
+      assert.deepEqual(await errorOf(res), {
+        code: 'EV_ERR_INTERNAL',
+        message: 'the sink failed to answer this request',
+        hint: "see the sink's log for the cause",
+      });
+      assert.deepEqual(
+        api.logger.lines.filter((l) => l.level === 'error'),
+        [
+          {
+            level: 'error',
+            msg: 'api request failed',
+            fields: { method: 'GET', path: '/api/messages', error: 'list failed' },
+          },
+        ],
+      );
+      // Only the 401 carries the challenge.
+      const unauthorized = await fetch(`${api.base}/api/messages`);
+      assert.equal(unauthorized.headers.get('www-authenticate'), 'Bearer realm="email-sink"');
     });
   });
 });

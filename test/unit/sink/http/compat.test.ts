@@ -9,7 +9,13 @@ import { resolveSinkConfig } from '../../../../sink/config.ts';
 import { JIM_DEFAULTS, jimRules, parseJimBody } from '../../../../sink/http/mailhog/jim.ts';
 import { parseReleaseBody } from '../../../../sink/http/mailhog/routes.ts';
 import { chaosRules } from '../../../../sink/http/mailpit/routes.ts';
-import { matchesMailpitQuery, parseMailpitQuery } from '../../../../sink/http/mailpit/search.ts';
+import {
+  MAX_MAILPIT_QUERY_LENGTH,
+  MAX_MAILPIT_QUERY_TERMS,
+  matchesMailpitQuery,
+  parseMailpitQuery,
+} from '../../../../sink/http/mailpit/search.ts';
+import { summary as summaryOf } from '../../../support/message-summary.ts';
 import { RulesEngine } from '../../../../sink/rules.ts';
 import {
   formatReleaseTarget,
@@ -143,6 +149,34 @@ describe('MailHog/Mailpit compatibility helpers', () => {
     assert.equal(engine.count(), 1);
   });
 
+  it('Jim: a null body or null field is a zero; the link-speed delay is the time a 4 KiB message takes', () => {
+    const zero = Object.fromEntries(Object.keys(JIM_DEFAULTS).map((k) => [k, 0]));
+    assert.deepEqual(parseJimBody('null'), zero);
+    assert.deepEqual(parseJimBody('{"AcceptChance":null}'), zero);
+    const none = {
+      ...JIM_DEFAULTS,
+      AcceptChance: 1,
+      DisconnectChance: 0,
+      RejectSenderChance: 0,
+      RejectRecipientChance: 0,
+    };
+    // 4096 bytes at the mean of 1024 and 3072 bytes a second: 2 s.
+    assert.equal(
+      jimRules({ ...none, LinkSpeedAffect: 0.5, LinkSpeedMin: 1024, LinkSpeedMax: 3072 }),
+      'rules:\n  - name: jim-link-speed\n    stage: end\n    match: { probability: 0.5 }\n    delay: 2000ms\n',
+    );
+    // Speeds below 1 byte a second count as 1: capped at 5 minutes.
+    assert.match(
+      jimRules({ ...none, LinkSpeedAffect: 1, LinkSpeedMin: 0, LinkSpeedMax: -5 }),
+      /delay: 300000ms/,
+    );
+    // So fast that the delay rounds to 0 ms: no rule.
+    assert.equal(
+      jimRules({ ...none, LinkSpeedAffect: 1, LinkSpeedMin: 1e9, LinkSpeedMax: 1e9 }),
+      'rules: []\n',
+    );
+  });
+
   it('Mailpit chaos: percent probabilities, 5xx rejects, 4xx defers', () => {
     const rules = parseRules(
       chaosRules({
@@ -211,6 +245,106 @@ describe('MailHog/Mailpit compatibility helpers', () => {
     assert.equal(matchesMailpitQuery(parseMailpitQuery('has:attachment'), subject), false);
     assert.equal(matchesMailpitQuery(parseMailpitQuery('is:unread'), subject), true);
   });
+  it('Mailpit search, the edges: bounds, quotes hiding a colon, lone "-", prefixes that are not filters', () => {
+    const parsed = (q: string) => parseMailpitQuery(q).map((t) => [t.field, t.value, t.negate]);
+    // At the bounds: accepted (a trailing space is no term); one more refused, naming the bound.
+    assert.equal(parsed('a'.repeat(MAX_MAILPIT_QUERY_LENGTH)).length, 1);
+    assert.throws(
+      () => parseMailpitQuery('a'.repeat(MAX_MAILPIT_QUERY_LENGTH + 1)),
+      /longer than 1024 characters/,
+    );
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+    assert.equal(parsed(`  ${words(MAX_MAILPIT_QUERY_TERMS)}  `).length, MAX_MAILPIT_QUERY_TERMS);
+    assert.throws(
+      () => parseMailpitQuery(words(MAX_MAILPIT_QUERY_TERMS + 1)),
+      (err: { code?: string; message: string }) =>
+        err.code === 'EV_ERR_BAD_REQUEST' && err.message === 'search query has more than 32 terms',
+    );
+    // A colon inside quotes (or after them) is part of the phrase, not a filter.
+    assert.deepEqual(parsed('"a:b"'), [['any', 'a:b', false]]);
+    assert.deepEqual(parsed('-"a:b"'), [['any', 'a:b', true]]);
+    assert.deepEqual(parsed('x"a:b"'), [['any', 'xa:b', false]]);
+    assert.deepEqual(parsed('"a"b:"c"'), [['any', 'ab:c', false]]);
+    assert.deepEqual(parsed('a"":b'), [['any', 'a:b', false]]);
+    assert.deepEqual(parsed('subject:"a b" "unclosed x'), [
+      ['subject', 'a b', false],
+      ['any', 'unclosed x', false],
+    ]);
+    assert.deepEqual(parsed('"" -'), [['any', '-', false]]);
+    assert.deepEqual(parsed('IS:READ -is:read has:attachments Message-ID:<A@B> to:X'), [
+      ['is:read', '', false],
+      ['is:read', '', true],
+      ['has:attachment', '', false],
+      ['message-id', '<a@b>', false],
+      ['to', 'x', false],
+    ]);
+    // Only letters and hyphens make a filter name; anything else is a word.
+    assert.deepEqual(parsed(':x 1a:b a1:b x.y:z'), [
+      ['any', ':x', false],
+      ['any', '1a:b', false],
+      ['any', 'a1:b', false],
+      ['any', 'x.y:z', false],
+    ]);
+    assert.throws(
+      () => parseMailpitQuery('before:2020'),
+      (err: { hint?: string; message: string }) =>
+        err.message === 'the sink does not support the Mailpit search filter "before:"' &&
+        /from:, to:, subject:, message-id:, tag:/.test(err.hint ?? ''),
+    );
+  });
+
+  it('Mailpit search, matching: from (header or envelope), to (header or envelope), message-id, tags, read state', () => {
+    const m = summaryOf({
+      from: 'Shop <shop@example.com>',
+      to: ['Alice <alice@example.com>'],
+      messageId: '<Order-42@shop.example>',
+      envelope: {
+        ...summaryOf().envelope,
+        mailFrom: { address: 'bounce@mailer.example', tag: null },
+        rcptTo: [
+          { address: 'bcc@example.org', tag: null },
+          { address: 'alice+Orders@example.com', tag: 'Orders' },
+        ],
+      },
+    });
+    const subject = (read: boolean) => ({
+      summary: m,
+      read,
+      text: () => '',
+      hasAttachment: () => true,
+    });
+    const matches = (q: string, read = false) =>
+      matchesMailpitQuery(parseMailpitQuery(q), subject(read));
+    for (const q of [
+      'from:shop@',
+      'from:bounce@mailer',
+      'to:alice@example.com',
+      'to:bcc@example.org',
+      'message-id:order-42',
+      'tag:orders',
+      'is:unread',
+      'has:attachment',
+      '-is:read',
+    ])
+      assert.equal(matches(q), true, q);
+    for (const q of ['from:nobody', 'to:carol', 'message-id:order-43', 'tag:order', 'is:read'])
+      assert.equal(matches(q), false, q);
+    assert.equal(matches('is:read', true), true);
+    assert.equal(matches('is:unread', true), false);
+    assert.equal(
+      matchesMailpitQuery(parseMailpitQuery('from:x to:x'), {
+        ...subject(false),
+        summary: {
+          ...m,
+          from: null,
+          to: [],
+          messageId: null,
+          envelope: { ...m.envelope, mailFrom: null, rcptTo: [] },
+        },
+      }),
+      false,
+    );
+  });
 });
 
 describe('CompatStream (MailHog/Mailpit live feeds)', () => {
@@ -263,5 +397,85 @@ describe('CompatStream (MailHog/Mailpit live feeds)', () => {
     fast.emit('close');
     assert.equal(stream.size, 0);
     assert.equal(events.listenerCount, 0);
+  });
+
+  it('is full at COMPAT_STREAM_MAX_CLIENTS; keeps its subscription while a client remains; drops WebSockets that fall behind; close() ends every client', async () => {
+    const { EventLog } = await import('../../../../sink/event-log.ts');
+    const { CompatStream, COMPAT_STREAM_MAX_BUFFER, COMPAT_STREAM_MAX_CLIENTS } =
+      await import('../../../../sink/http/compat-streams.ts');
+    const { EventEmitter } = await import('node:events');
+    const events = new EventLog({ window: 100 });
+    const stream = new CompatStream(events, (e) =>
+      e.type === 'rules.updated' ? `f${e.seq}` : undefined,
+    );
+    /** What CompatStream uses of a ws WebSocket. */
+    class FakeSocket extends EventEmitter {
+      readonly sent: string[] = [];
+      closed: [number, string] | null = null;
+      terminated = false;
+      bufferedAmount: number;
+      readyState = 1;
+      constructor(bufferedAmount = 0) {
+        super();
+        this.bufferedAmount = bufferedAmount;
+      }
+      send(frame: string): void {
+        this.sent.push(frame);
+      }
+      close(code: number, reason: string): void {
+        this.closed = [code, reason];
+        this.emit('close');
+      }
+      terminate(): void {
+        this.terminated = true;
+        this.emit('close');
+      }
+    }
+    class FakeResponse extends EventEmitter {
+      writableLength = COMPAT_STREAM_MAX_BUFFER;
+      ended = false;
+      readonly written: string[] = [];
+      write(chunk: string): boolean {
+        this.written.push(chunk);
+        return true;
+      }
+      destroy(): void {
+        this.emit('close');
+      }
+      end(): void {
+        this.ended = true;
+        this.emit('close');
+      }
+    }
+    const sockets = Array.from({ length: COMPAT_STREAM_MAX_CLIENTS - 2 }, () => new FakeSocket());
+    for (const ws of sockets) stream.addWebSocket(ws as never);
+    // At exactly the buffer bound a client is still served.
+    const atBound = new FakeSocket(COMPAT_STREAM_MAX_BUFFER);
+    stream.addWebSocket(atBound as never);
+    assert.equal(stream.full, false);
+    const sse = new FakeResponse();
+    stream.addResponse(sse as never);
+    assert.equal(stream.full, true);
+    events.append('rules.updated', { count: 1 });
+    assert.deepEqual([atBound.sent, sse.written, sockets[0].sent], [['f1'], ['f1'], ['f1']]);
+    // One past it: terminated and removed; a socket that is closing gets nothing.
+    atBound.bufferedAmount = COMPAT_STREAM_MAX_BUFFER + 1;
+    sockets[1].readyState = 2;
+    events.append('rules.updated', { count: 2 });
+    assert.equal(atBound.terminated, true);
+    assert.deepEqual(
+      [atBound.sent.length, sockets[1].sent.length, sockets[0].sent],
+      [1, 1, ['f1', 'f2']],
+    );
+    assert.equal(stream.size, COMPAT_STREAM_MAX_CLIENTS - 1);
+    // A client that leaves does not end the others' subscription.
+    sockets[2].emit('close');
+    assert.equal(stream.size, COMPAT_STREAM_MAX_CLIENTS - 2);
+    assert.equal(events.listenerCount, 1);
+    stream.close();
+    assert.deepEqual(
+      [sockets[0].closed, sse.ended, stream.size, events.listenerCount],
+      [[1001, 'server shutting down'], true, 0, 0],
+    );
   });
 });

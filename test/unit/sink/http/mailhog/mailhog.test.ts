@@ -14,6 +14,7 @@ import {
   extractBoundary,
   goJson,
   goTime,
+  mailhogMatches,
   mailhogPath,
   rfc1123z,
   toMailhogMessage,
@@ -489,6 +490,104 @@ describe('MailHog compatibility', () => {
         401,
       );
     });
+  });
+});
+
+describe('MailHog compatibility: parsing and search edges', () => {
+  const message = (raw: string, from = 'a@b', to = ['c@d']) =>
+    toMailhogMessage(fakeSummary('id', raw, from, to, 'h'), Buffer.from(raw));
+
+  it('paths: a leading colon is an empty relay, a leading @ an empty mailbox', () => {
+    assert.deepEqual(mailhogPath(':user@example.com'), {
+      Relays: [''],
+      Mailbox: 'user',
+      Domain: 'example.com',
+      Params: '',
+    });
+    assert.deepEqual(mailhogPath('@example.com'), {
+      Relays: null,
+      Mailbox: '',
+      Domain: 'example.com',
+      Params: '',
+    });
+  });
+
+  it('boundaries: only the boundary parameter, trimmed, a quoted value closed', () => {
+    const cases: Array<[string, string]> = [
+      ['multipart/mixed; charset=x; boundary=y', 'y'],
+      ['multipart/mixed; boundary= x ', 'x'],
+      ['multipart/mixed; boundary=x"', 'x"'],
+      ['multipart/mixed; boundary="abc', ''],
+      ['multipart/mixed; boundaryX', ''],
+      ['boundary=x', ''],
+    ];
+    for (const [value, boundary] of cases) assert.equal(extractBoundary(value), boundary, value);
+  });
+
+  it('MIME: no boundary or no part is no parts; 999 parts and 32 levels at most', () => {
+    // A multipart type without a boundary, or a body with no part: MIME {Parts: null}, as MailHog.
+    assert.deepEqual(message('Content-Type: multipart/mixed\r\n\r\n--x\r\na\r\n--x--').MIME, {
+      Parts: null,
+    });
+    assert.deepEqual(message('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b').MIME, {
+      Parts: null,
+    });
+    const many = `Content-Type: multipart/mixed; boundary=a\r\n\r\n${'--a\r\nx\r\n'.repeat(2000)}--a--\r\n`;
+    // The budget counts the empty piece before the first boundary too.
+    assert.equal(message(many).MIME?.Parts?.length, MAILHOG_MAX_PARTS - 1);
+    const b = (i: number) => `b${String(i).padStart(2, '0')}`;
+    let deep = `Content-Type: multipart/mixed; boundary=${b(0)}\r\n\r\n`;
+    for (let i = 0; i < MAILHOG_MAX_MIME_DEPTH + 8; i++)
+      deep += `--${b(i)}\r\nContent-Type: multipart/mixed; boundary=${b(i + 1)}\r\n\r\n`;
+    let depth = 0;
+    for (let m = message(deep).MIME; m?.Parts; m = m.Parts[0]?.MIME ?? null) depth++;
+    assert.equal(depth, MAILHOG_MAX_MIME_DEPTH);
+  });
+
+  it('no recipients: To and Raw.To are null; dates in every month print Go’s names', () => {
+    const msg = message('Subject: x\r\n\r\nbody', 'a@b', []);
+    assert.deepEqual([msg.To, msg.Raw.To], [null, null]);
+    const months = [
+      'Jan',
+      'Feb',
+      'Mar',
+      'Apr',
+      'May',
+      'Jun',
+      'Jul',
+      'Aug',
+      'Sep',
+      'Oct',
+      'Nov',
+      'Dec',
+    ];
+    months.forEach((name, i) =>
+      assert.match(rfc1123z(new Date(Date.UTC(2026, i, 5))), new RegExp(` ${name} 2026 `)),
+    );
+    const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+    days.forEach((name, i) =>
+      assert.match(rfc1123z(new Date(Date.UTC(2026, 10, 1 + i))), new RegExp(`^${name}, `)),
+    );
+  });
+
+  it('search: to and from look at the envelope (any case) and at the header; containing at every header value', () => {
+    const raw =
+      'From: Header Sender <hs@example.com>\r\nTo: Header Rcpt <hr@example.com>\r\nReceived: from relay.example\r\n\r\nbody';
+    const summary = fakeSummary('id', raw, 'Env.Sender@Example.com', ['Env.Rcpt@Example.com'], 'h');
+    const match = (kind: 'to' | 'from' | 'containing', q: string) =>
+      mailhogMatches(kind, q, summary, Buffer.from(raw));
+    assert.equal(match('to', 'env.rcpt@example'), true);
+    assert.equal(match('to', 'header rcpt'), true);
+    assert.equal(match('to', 'env.sender'), false);
+    assert.equal(match('to', 'header sender'), false);
+    assert.equal(match('from', 'env.sender@example'), true);
+    assert.equal(match('from', 'header sender'), true);
+    assert.equal(match('from', 'env.rcpt'), false);
+    assert.equal(match('from', 'header rcpt'), false);
+    // The message's own Received header, not only the one MailHog adds.
+    assert.equal(match('containing', 'relay.example'), true);
+    const bounce = fakeSummary('id', 'Subject: x\r\n\r\nb', '', ['c@d'], 'h');
+    assert.equal(mailhogMatches('from', 'e', bounce, Buffer.from('Subject: x\r\n\r\nb')), false);
   });
 });
 
