@@ -200,9 +200,11 @@ describe('AnalysisQueue', () => {
         maxBacklog?: number;
         pauseRate?: number;
         maxMessages?: number;
+        start?: number;
+        wanted?: () => boolean;
       } = {},
     ) {
-      let now = 10_000;
+      let now = options.start ?? 10_000;
       const events = new EventLog();
       const lines: [string, string, Record<string, unknown> | undefined][] = [];
       const logger: Logger = {
