@@ -74,7 +74,7 @@ export interface EventFeedOptions {
   onClientOpened?: () => void;
   onClientClosed?: () => void;
   onClientDropped?: (reason: 'slow' | 'dead') => void;
-  /** Timer of the ping rounds (tests pass a FakeClock); default: real timers. */
+  /** Timer of the ping rounds and the close deadlines (tests pass a FakeClock); default: real timers. */
   clock?: Clock;
 }
 
@@ -163,7 +163,7 @@ export class EventFeed {
       this.#ping();
       if (!this.#closed) this.#armPing();
     }, this.#options.pingIntervalMs);
-    (this.#pinger as { unref?: () => void } | null)?.unref?.();
+    unref(this.#pinger);
   }
 
   get clientCount(): number {
@@ -260,12 +260,12 @@ export class EventFeed {
       this.#close(client, FEED_CLOSE_GOING_AWAY, 'sink shutting down'),
     );
     // Clients already closed with 4008 get the shutdown deadline instead of their longer one.
-    const cut = setTimeout(() => {
+    const cut = this.#clock.setTimeout(() => {
       for (const ws of this.#closing) ws.terminate();
     }, this.#options.closeTimeoutMs);
-    cut.unref();
+    unref(cut);
     await Promise.all(closing);
-    if (this.#closing.size === 0) clearTimeout(cut);
+    if (this.#closing.size === 0) this.#clock.clearTimeout(cut);
   }
 
   /** Runs inside EventLog.append on the ingest path: one misbehaving socket must never throw into it. */
@@ -454,10 +454,10 @@ export class EventFeed {
     if (ws.readyState === ws.CLOSED) return Promise.resolve();
     this.#closing.add(ws);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => ws.terminate(), timeoutMs);
-      timer.unref();
+      const timer = this.#clock.setTimeout(() => ws.terminate(), timeoutMs);
+      unref(timer);
       ws.once('close', () => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         this.#closing.delete(ws);
         resolve();
       });
@@ -493,6 +493,11 @@ export class EventFeed {
       }
     }
   }
+}
+
+/** A real timer never keeps the process alive (a FakeClock's handle has no unref). */
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void } | null)?.unref?.();
 }
 
 function wanted(client: Client, event: SinkEvent): boolean {

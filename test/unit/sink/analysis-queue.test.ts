@@ -200,9 +200,11 @@ describe('AnalysisQueue', () => {
         maxBacklog?: number;
         pauseRate?: number;
         maxMessages?: number;
+        start?: number;
+        wanted?: () => boolean;
       } = {},
     ) {
-      let now = 10_000;
+      let now = options.start ?? 10_000;
       const events = new EventLog();
       const lines: [string, string, Record<string, unknown> | undefined][] = [];
       const logger: Logger = {
@@ -233,6 +235,7 @@ describe('AnalysisQueue', () => {
         now: () => now,
         ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
         ...(options.maxBacklog ? { maxBacklog: options.maxBacklog } : {}),
+        ...(options.wanted ? { wanted: options.wanted } : {}),
       });
       const add = () => {
         const raw = Buffer.from('Subject: x\r\n\r\nbody');
@@ -323,6 +326,59 @@ describe('AnalysisQueue', () => {
         ['warn', 'analysis failed', { id: a, error: 'analysis threw' }],
         ['error', 'analysis job failed', { id: b, error: 'worker died' }],
       ]);
+    });
+
+    it('counts the rate from the first message, even at time 0', () => {
+      const { queue, add } = held({ start: 0 });
+      for (let i = 0; i < 3; i++) add();
+      assert.equal(queue.ingestRate, 6);
+    });
+
+    it('idle waits for every analysis, not the first', async () => {
+      const { queue, jobs, add } = held({ maxInFlight: 1 });
+      add();
+      add();
+      let idle = false;
+      void queue.idle().then(() => (idle = true));
+      jobs[0].settle({ analysis: ANALYSIS, parseError: null, analysisError: null });
+      await turn();
+      assert.equal(idle, false, 'one still to run');
+      jobs[1].settle({ analysis: ANALYSIS, parseError: null, analysisError: null });
+      await turn();
+      assert.equal(idle, true);
+    });
+
+    it('resume with nothing deferred queues nothing twice; a message analysed on demand while waiting is not analysed again', async () => {
+      const { queue, jobs, add, tick } = held({ pauseRate: 0 });
+      const [a] = [add(), add()];
+      queue.resume();
+      assert.equal(queue.pending, 2, 'the two waiting, once each');
+      const demanded = queue.demand(a);
+      assert.equal(jobs.length, 1);
+      jobs[0].settle({ analysis: ANALYSIS, parseError: null, analysisError: null });
+      await demanded;
+      tick(10_000); // the pause ends when the queue next checks (one 50 ms slot later)
+      const deadline = Date.now() + 5000;
+      while (jobs.length < 2) {
+        assert.ok(Date.now() < deadline, 'the waiting analysis started');
+        await turn();
+      }
+      for (const j of jobs.slice(1))
+        j.settle({ analysis: ANALYSIS, parseError: null, analysisError: null });
+      await queue.idle();
+      assert.equal(jobs.length, 2, 'only the other one');
+    });
+
+    it('a demand after a failed analysis runs it again', async () => {
+      const { queue, jobs, add } = held({ wanted: () => false });
+      const id = add();
+      const first = queue.demand(id);
+      jobs[0].settle(new Error('worker died'));
+      await first;
+      const second = queue.demand(id);
+      assert.equal(jobs.length, 2);
+      jobs[1].settle({ analysis: ANALYSIS, parseError: null, analysisError: null });
+      await second;
     });
   });
 });

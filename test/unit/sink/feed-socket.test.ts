@@ -303,7 +303,7 @@ describe('sink feed against a scripted socket', () => {
     assert.deepEqual(s.seqs(), []);
     assert.equal(s.pings.length, 1, 'a ping marks the point to wait for');
     s.bufferedAmount = 0;
-    s.pings[0]?.(null);
+    s.pings[0]?.(); // ws calls back without an argument on success
     assert.deepEqual(s.seqs(), [1, 2]);
     assert.equal(f.clientCount, 1);
   });
@@ -462,7 +462,7 @@ describe('sink feed against a scripted socket', () => {
 
   it('shutdown terminates a socket that does not finish the close handshake, and one already closing with 4008, at closeTimeoutMs', async () => {
     add(ctx, 10);
-    const f = makeFeed({ maxLagEvents: 0, closeTimeoutMs: 5, slowCloseTimeoutMs: 600_000 });
+    const f = makeFeed({ maxLagEvents: 0, closeTimeoutMs: 2000, slowCloseTimeoutMs: 30_000 });
     const slow = new FakeSocket('none');
     slow.answersClose = false;
     slow.bufferedAmount = SOFT;
@@ -473,9 +473,33 @@ describe('sink feed against a scripted socket', () => {
     const silent = new FakeSocket('none');
     silent.answersClose = false;
     f.attach(asWs(silent), { since: null });
-    await f.close();
-    assert.equal(silent.terminated, 1);
-    await until(() => slow.terminated === 1, 'the 4008 client cut at the shutdown deadline');
+    const closing = f.close();
+    await clock.advance(1999);
+    assert.deepEqual([silent.terminated, slow.terminated], [0, 0], 'not before the deadline');
+    await clock.advance(1);
+    await closing;
+    assert.deepEqual([silent.terminated, slow.terminated], [1, 1]);
+    assert.equal(f.socketCount, 0);
+  });
+
+  it('a client closed with 4008 that never answers the close frame is cut at slowCloseTimeoutMs; one that answers keeps no timer', async () => {
+    add(ctx, 10);
+    const f = makeFeed({ maxLagEvents: 0, slowCloseTimeoutMs: 30_000, pingIntervalMs: 600_000 });
+    const mute = new FakeSocket('none');
+    mute.answersClose = false;
+    mute.bufferedAmount = SOFT;
+    const polite = new FakeSocket('none');
+    polite.bufferedAmount = SOFT;
+    f.attach(asWs(mute), { since: 5 });
+    f.attach(asWs(polite), { since: 5 });
+    add(ctx, 1);
+    assert.deepEqual([mute.closes.length, polite.closes.length], [1, 1]);
+    await until(() => polite.readyState === polite.CLOSED, "the polite client's close handshake");
+    assert.equal(clock.pending, 2, 'the ping round and the mute client deadline');
+    await clock.advance(29_999);
+    assert.equal(mute.terminated, 0);
+    await clock.advance(1);
+    assert.deepEqual([mute.terminated, polite.terminated], [1, 0]);
     assert.equal(f.socketCount, 0);
   });
 

@@ -134,4 +134,12 @@ describe('SinkMetrics', () => {
       /memory_budget/,
     );
   });
+
+  it('an observation equal to a bound falls in that bucket (le is "less than or equal")', async () => {
+    const m = new SinkMetrics(() => stats(), { processMetrics: false });
+    m.messageReceived(1, 0.001);
+    const text = await m.metrics();
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="0.0005"}'), 0);
+    assert.equal(value(text, 'email_sink_ingest_duration_seconds_bucket{le="0.001"}'), 1);
+  });
 });

@@ -498,10 +498,8 @@ describe('sink: the plain-text fast path, shape by shape', function () {
   it(`a message of up to ${MAX_PLAIN_FAST_BYTES} bytes is taken, a longer one is not`, () => {
     const head = msg([], '');
     const fill = (n: number) => Buffer.concat([head, Buffer.alloc(n - head.length, 0x61)]);
-    assert.equal(
-      parsePlainText(fill(MAX_PLAIN_FAST_BYTES))?.text?.length,
-      MAX_PLAIN_FAST_BYTES - head.length,
-    );
+    const text = parsePlainText(fill(MAX_PLAIN_FAST_BYTES))?.text;
+    assert.equal(typeof text === 'string' ? text.length : text, MAX_PLAIN_FAST_BYTES - head.length);
     assert.equal(parsePlainText(fill(MAX_PLAIN_FAST_BYTES + 1)), null);
   });
 });

@@ -473,4 +473,55 @@ rules:
       },
     ]);
   });
+
+  it('a file of only bounce rules, or only webhook rules, still plans them for ordinary recipients', () => {
+    const bounces = new RulesEngine({
+      source:
+        'rules:\n  - { name: full, match: { recipient: "full@*" }, bounce: { status: 5.2.2 } }\n',
+    });
+    assert.deepEqual(
+      bounces
+        .afterAccept({ sender: 's@x', recipients: ['full@x.example'] })
+        .bounces.map((b) => b.rule),
+      ['full'],
+    );
+    const hooks = new RulesEngine({
+      source:
+        'rules:\n  - { name: hook, webhook: { url: "http://127.0.0.1:1/h", format: ses, event: delivered } }\n',
+    });
+    assert.deepEqual(
+      hooks
+        .afterAccept({ sender: 's@x', recipients: ['u@x.example'] })
+        .webhooks.map((w) => [w.rule, w.recipient]),
+      [['hook', 'u@x.example']],
+    );
+    assert.deepEqual(
+      new RulesEngine().afterAccept({ sender: 's@x', recipients: ['u@x.example'] }),
+      {
+        bounces: [],
+        webhooks: [],
+      },
+    );
+  });
+
+  it('the conventions answer only at RCPT, also with no rules at all', () => {
+    const engine = new RulesEngine();
+    for (const stage of ['connect', 'mail', 'data', 'end'] as const)
+      assert.deepEqual(
+        engine.evaluate(stage, { sender: 's@x', recipients: ['bounce@x', 'defer@x'] }),
+        {
+          delayMs: 0,
+          verdict: null,
+        },
+      );
+  });
+
+  it('the built-in greylist lower-cases the recipient too (ß is not ss)', () => {
+    const engine = new RulesEngine();
+    const at = (to: string) =>
+      engine.evaluate('rcpt', { sender: 's@x', recipients: [to] }).verdict?.kind;
+    assert.equal(at('defer\u00df@x'), 'defer');
+    assert.equal(at('deferss@x'), 'defer', 'another recipient');
+    assert.equal(at('DEFERSS@X'), undefined, 'the same one in capitals');
+  });
 });
