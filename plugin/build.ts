@@ -54,7 +54,8 @@ async function bundle(entry: string, outfile: string, extra: BuildOptions = {}):
     platform: 'node',
     format: 'esm',
     target: 'node22',
-    minify: true,
+    // EV_NO_MINIFY=1: readable names in `node --cpu-prof` profiles of the sink (docs/performance.md).
+    minify: !process.env.EV_NO_MINIFY,
     legalComments: 'none',
     banner: { js: REQUIRE_SHIM },
     logLevel: 'warning',

@@ -136,8 +136,16 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
     input: MatchInput,
     to: string | null,
     done: Done,
+    decision = rules.evaluate(stage, input),
   ): void => {
-    const decision = rules.evaluate(stage, input);
+    // Never answer synchronously: smtp-server 3.21.6 stalls a pipelined session
+    // when onRcptTo calls back within the call (the commands after the next
+    // message are never read; test/fixtures/hostile/pipelined-two-messages.smtp).
+    // Its own default handlers defer with setImmediate; nextTick is enough.
+    if (decision.verdict === null && decision.delayMs === 0) {
+      process.nextTick(done); // the usual case, without a closure per command
+      return;
+    }
     const finish = () => {
       const v = decision.verdict;
       if (v === null) return done();
@@ -157,10 +165,6 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
       }
       done(refuse(stage, session, v, input.sender, to));
     };
-    // Never answer synchronously: smtp-server 3.21.6 stalls a pipelined session
-    // when onRcptTo calls back within the call (the commands after the next
-    // message are never read; test/fixtures/hostile/pipelined-two-messages.smtp).
-    // Its own default handlers defer with setImmediate; nextTick is enough.
     if (decision.delayMs > 0) sleep(decision.delayMs).then(finish, finish);
     else process.nextTick(finish);
   };
@@ -298,27 +302,28 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
           headers = [];
         }
         const header = (name: string) => headers.filter((h) => h.name === name).map((h) => h.value);
-        decide(
-          'end',
-          session,
-          { sender, recipients, header },
-          recipients.join(', ') || null,
-          (err) => {
-            if (err) {
-              release();
-              return callback(err);
-            }
-            try {
-              const summary = hooks.ingest({ envelope, raw, headers, dataEndedAt });
-              callback(null, `Ok: queued as ${summary.id}`);
-            } catch (e) {
-              logger.error('ingest failed', { error: errorMessage(e) });
-              callback(smtpError(451, '4.3.0', 'Local error in processing, try again'));
-            } finally {
-              release();
-            }
-          },
-        );
+        const accept = (err?: SMTPServerError | null) => {
+          if (err) {
+            release();
+            return callback(err);
+          }
+          try {
+            const summary = hooks.ingest({ envelope, raw, headers, dataEndedAt });
+            callback(null, `Ok: queued as ${summary.id}`);
+          } catch (e) {
+            logger.error('ingest failed', { error: errorMessage(e) });
+            callback(smtpError(451, '4.3.0', 'Local error in processing, try again'));
+          } finally {
+            release();
+          }
+        };
+        const input: MatchInput = { sender, recipients, header };
+        const decision = rules.evaluate('end', input);
+        // Nothing to wait for and nothing to refuse: stored and answered within
+        // the 'end' event, as a bare smtp-server answers (the stream has ended,
+        // so smtp-server replies at once; no tick and no closure more per message).
+        if (decision.verdict === null && decision.delayMs === 0) accept();
+        else decide('end', session, input, recipients.join(', ') || null, accept, decision);
       });
     },
   });

@@ -165,10 +165,12 @@ export function mailpitSnippet(text: string | null, html: string | null): string
   return '';
 }
 
+function isAsciiLetter(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+}
+
 function isNameChar(c: number): boolean {
-  return (
-    (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d
-  );
+  return isAsciiLetter(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d;
 }
 
 /** Writes the visible text of an HTML document until the writer is full. */
@@ -182,7 +184,8 @@ function htmlText(html: string, w: SnippetWriter): void {
     if (lt < 0) return;
     i = lt + 1;
     if (html.startsWith('!--', i)) {
-      const end = html.indexOf('-->', i + 3);
+      // From i + 1: `<!-->` and `<!--->` are empty comments (HTML's abrupt closing of a comment).
+      const end = html.indexOf('-->', i + 1);
       i = end < 0 ? n : end + 3;
       continue;
     }
@@ -190,8 +193,9 @@ function htmlText(html: string, w: SnippetWriter): void {
     let j = closing ? i + 1 : i;
     const nameStart = j;
     while (j < n && isNameChar(html.charCodeAt(j))) j++;
-    if (j === nameStart && !closing && html.charCodeAt(i) !== 0x21 && html.charCodeAt(i) !== 0x3f) {
-      // '<' not starting a tag is text.
+    const first = html.charCodeAt(i);
+    if (!closing && !isAsciiLetter(first) && first !== 0x21 && first !== 0x3f) {
+      // '<' not followed by a letter, '/', '!' or '?' is text (`<0>`, `< p>`), as in HTML.
       w.write('<');
       continue;
     }

@@ -19,7 +19,7 @@ import type {
   MessageSummary,
 } from '../src/protocol.ts';
 import { AnalysisCompactor } from './analysis-compact.ts';
-import type { EventLog } from './event-log.ts';
+import type { EventLog, PackedEvent } from './event-log.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { HeaderField } from './message-headers.ts';
 import { parseHeaderBlock, summaryHeaders, splitAddressList } from './message-headers.ts';
@@ -46,6 +46,8 @@ export const DETAIL_CACHE_SIZE = 32;
 export const SNIPPET_CACHE_SIZE = 2000;
 
 const NO_CC: string[] = [];
+/** The age list is rebuilt no more often than every this many ids (see MemoryMessageStore.#compactAge). */
+const AGE_COMPACT_MIN = 1024;
 
 /** Random bytes drawn at once for message ids (16 per id). */
 const ID_POOL_BYTES = 16 * 256;
@@ -97,21 +99,44 @@ export function isoTimeCache(now: () => Date): () => string {
 
 /**
  * A stored message. Its summary as received is kept as its JSON text, one flat
- * string shared with the `message.received` event of the replay window, and
- * rebuilt on read: as objects (summary, envelope, addresses, recipients, header
- * values) it was ~15 heap objects per message, 750,000 at the 50,000-message
- * cap, which V8 traced on every scavenge promotion and mark-compact (bench:sink
- * scenario 6: ~6% of the CPU per message).
+ * string, and rebuilt on read: as objects (summary, envelope, addresses,
+ * recipients, header values) it was ~15 heap objects per message, 750,000 at
+ * the 50,000-message cap, which V8 traced on every scavenge promotion and
+ * mark-compact (bench:sink scenario 6: ~6% of the CPU per message). The entry
+ * is also the message's `message.received` event in the replay window
+ * (EventLog.appendRecord), so a stored message is this object, its id, its
+ * JSON and its raw memory; once the message is gone the window may still hold
+ * the entry, so {@link MemoryMessageStore} drops its raw source and analysis.
  */
-interface Entry {
+class Entry implements PackedEvent {
+  seq = 0;
+  time = '';
   /** `JSON.stringify` of the summary as received (parsed false). */
-  json: string;
-  parsed: boolean;
-  parseError: string | null;
-  raw: Buffer;
+  readonly json: string;
+  parsed = false;
+  parseError: string | null = null;
+  /** The raw source: its own memory when it has all of it (no Buffer object kept per message; see {@link rawOf}). */
+  raw: ArrayBufferLike | Buffer;
   cc: string[];
-  analysis: MessageAnalysis | null;
+  analysis: MessageAnalysis | null = null;
+
+  constructor(json: string, raw: ArrayBufferLike | Buffer, cc: string[]) {
+    this.json = json;
+    this.raw = raw;
+    this.cc = cc;
+  }
+
+  get type(): 'message.received' {
+    return 'message.received';
+  }
+
+  revive(json: string): MessageSummary {
+    return parseSummary(json);
+  }
 }
+
+/** What a removed entry keeps (the replay window may still hold it). */
+const NO_RAW = new ArrayBuffer(0);
 
 export interface StoreOptions {
   maxMessages: number;
@@ -137,8 +162,17 @@ export class MemoryMessageStore implements MessageStore {
   readonly #parser: ParseBackend;
   readonly #isoNow: () => string;
   readonly #newId: () => string;
-  /** Insertion order is age order: the first entry is the oldest. */
   readonly #entries = new Map<string, Entry>();
+  /**
+   * The ids in age order from {@link #ageHead} on, for eviction; ids deleted
+   * since are skipped there. `#entries.keys().next()` cannot say which entry is
+   * the oldest: V8 leaves a deleted Map entry in place until its table is
+   * rebuilt, and the iterator walks over them, so with the store at its cap
+   * (one deletion per message) finding the oldest cost 20-50 µs per message
+   * (bench:sink scenario 6).
+   */
+  #age: string[] = [];
+  #ageHead = 0;
   /**
    * Runs a message's analysis now if it has not run (the analysis queue's
    * `demand`, wired by sink.ts); a detail view waits for it. Null: details
@@ -185,7 +219,7 @@ export class MemoryMessageStore implements MessageStore {
       this.#entries.size > 0 &&
       (this.#entries.size + 1 > this.maxMessages || this.#bytes + size > this.maxBytes)
     ) {
-      this.#evictOldest(this.#entries.size + 1 > this.maxMessages ? 'count' : 'bytes');
+      if (!this.#evictOldest(this.#entries.size + 1 > this.maxMessages ? 'count' : 'bytes')) break;
     }
     const h = summaryHeaders(message.headers);
     const summary: MessageSummary = {
@@ -203,18 +237,14 @@ export class MemoryMessageStore implements MessageStore {
     const ccFields = message.headers.filter((f) => f.name === 'cc');
     const cc = ccFields.length === 0 ? NO_CC : ccFields.flatMap((f) => splitAddressList(f.value));
     const json = JSON.stringify(summary);
-    this.#entries.set(summary.id, {
-      json,
-      parsed: false,
-      parseError: null,
-      raw: message.raw,
-      cc,
-      analysis: null,
-    });
+    const entry = new Entry(json, ownMemory(message.raw), cc);
+    this.#entries.set(summary.id, entry);
+    this.#age.push(summary.id);
+    this.#compactAge();
     this.#bytes += size;
     this.#budget?.set('store', this.#bytes);
     this.#newestFirst = null;
-    this.#events.appendPacked('message.received', summary, json, parseSummary);
+    this.#events.appendRecord(entry, summary);
     return summary;
   }
 
@@ -277,9 +307,10 @@ export class MemoryMessageStore implements MessageStore {
   async detail(id: string): Promise<MessageDetail | undefined> {
     const entry = this.#entries.get(id);
     if (!entry) return undefined;
+    const raw = rawOf(entry); // a removal meanwhile drops the entry's
     let cached = this.#details.get(id);
     if (!cached) {
-      cached = { parts: this.#parser.parts(entry.raw), bytes: 0 };
+      cached = { parts: this.#parser.parts(raw), bytes: 0 };
       this.#details.set(id, cached);
       while (this.#details.size > DETAIL_CACHE_SIZE)
         this.#uncache(this.#details.keys().next().value!);
@@ -302,7 +333,7 @@ export class MemoryMessageStore implements MessageStore {
     const headers =
       p.headers.length > 0 || p.parseError === null
         ? p.headers
-        : parseHeaderBlock(current.raw)
+        : parseHeaderBlock(raw)
             .slice(0, 2000)
             .map((h) => ({ name: h.name, value: h.value }));
     return {
@@ -325,7 +356,7 @@ export class MemoryMessageStore implements MessageStore {
     if (!entry) return Promise.resolve(undefined);
     let cached = this.#snippets.get(id);
     if (cached === undefined) {
-      cached = this.#parser.snippet(entry.raw);
+      cached = this.#parser.snippet(rawOf(entry));
       this.#snippets.set(id, cached);
       if (this.#snippets.size > SNIPPET_CACHE_SIZE)
         this.#snippets.delete(this.#snippets.keys().next().value!);
@@ -341,7 +372,8 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   raw(id: string): Buffer | undefined {
-    return this.#entries.get(id)?.raw;
+    const entry = this.#entries.get(id);
+    return entry === undefined ? undefined : rawOf(entry);
   }
 
   async attachment(
@@ -350,7 +382,7 @@ export class MemoryMessageStore implements MessageStore {
   ): Promise<{ meta: AttachmentMeta; content: Buffer } | undefined> {
     const entry = this.#entries.get(id);
     if (!entry || !Number.isInteger(index) || index < 0) return undefined;
-    return this.#parser.attachment(entry.raw, index);
+    return this.#parser.attachment(rawOf(entry), index);
   }
 
   delete(id: string): boolean {
@@ -361,7 +393,10 @@ export class MemoryMessageStore implements MessageStore {
 
   clear(): number {
     const count = this.#entries.size;
+    for (const entry of this.#entries.values()) forget(entry);
     this.#entries.clear();
+    this.#age = [];
+    this.#ageHead = 0;
     this.#snippets.clear();
     for (const id of [...this.#details.keys()]) this.#uncache(id);
     this.#bytes = 0;
@@ -371,11 +406,35 @@ export class MemoryMessageStore implements MessageStore {
     return count;
   }
 
-  #evictOldest(reason: 'count' | 'bytes'): void {
-    const id = this.#entries.keys().next().value;
-    if (id === undefined || !this.#remove(id)) return;
-    this.#evicted++;
-    this.#events.append('message.evicted', { id, reason });
+  /** False when there was nothing to evict. */
+  #evictOldest(reason: 'count' | 'bytes'): boolean {
+    const age = this.#age;
+    while (this.#ageHead < age.length) {
+      const id = age[this.#ageHead++];
+      if (!this.#remove(id)) continue; // deleted before
+      this.#evicted++;
+      this.#events.append('message.evicted', { id, reason });
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Drops the evicted and deleted ids from the age list: once the evicted prefix
+   * is as long as the rest, or the deleted ids outnumber the stored ones
+   * (messages deleted through the API without the store ever filling up).
+   * Each rebuild costs what the ids since the last one added: O(1) per message.
+   */
+  #compactAge(): void {
+    const waiting = this.#age.length - this.#ageHead;
+    const evictedPrefix = this.#ageHead >= AGE_COMPACT_MIN && this.#ageHead >= waiting;
+    const manyDeleted = waiting >= 2 * this.#entries.size + AGE_COMPACT_MIN;
+    if (!evictedPrefix && !manyDeleted) return;
+    const live: string[] = [];
+    for (let i = this.#ageHead; i < this.#age.length; i++)
+      if (this.#entries.has(this.#age[i])) live.push(this.#age[i]);
+    this.#age = live;
+    this.#ageHead = 0;
   }
 
   #remove(id: string): boolean {
@@ -384,11 +443,36 @@ export class MemoryMessageStore implements MessageStore {
     this.#entries.delete(id);
     this.#snippets.delete(id);
     this.#uncache(id);
-    this.#bytes -= entry.raw.length;
+    this.#bytes -= entry.raw.byteLength;
+    forget(entry);
     this.#budget?.set('store', this.#bytes);
     this.#newestFirst = null;
     return true;
   }
+}
+
+/** Drops what a removed entry holds beyond its summary: the replay window may keep the entry as its `message.received`. */
+function forget(entry: Entry): void {
+  entry.raw = NO_RAW;
+  entry.analysis = null;
+  entry.cc = NO_CC;
+}
+
+/**
+ * What the store keeps of a raw source: the memory under it when the Buffer
+ * spans all of it (DataBuffer.take's exact-size shared memory), else the
+ * Buffer (a DSN built from a string may be a slice of Node's pool). Without the
+ * Buffer object, a stored message is one heap object fewer for V8 to promote,
+ * mark and sweep (bench:sink scenario 6).
+ */
+function ownMemory(raw: Buffer): ArrayBufferLike | Buffer {
+  return raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw.buffer : raw;
+}
+
+/** A stored message's raw source as a Buffer (a view: no copy). */
+function rawOf(entry: Entry): Buffer {
+  const raw = entry.raw;
+  return raw instanceof Uint8Array ? raw : Buffer.from(raw);
 }
 
 /** Rough heap cost of a parsed detail: two bytes per character of its strings. */
@@ -472,6 +556,6 @@ function matches(entry: Entry, s: MessageSummary, q: CompiledQuery): boolean {
   if (q.from && !any(q.from, s.envelope.mailFrom?.address) && !any(q.from, s.from)) return false;
   if (q.subject && !any(q.subject, s.subject)) return false;
   if (q.tag && !s.envelope.rcptTo.some((r) => r.tag === q.tag)) return false;
-  if (q.containing && !includes(entry.raw.toString('utf8'), q.containing)) return false;
+  if (q.containing && !includes(rawOf(entry).toString('utf8'), q.containing)) return false;
   return true;
 }

@@ -51,15 +51,20 @@ export const SINK_MAX_BYTES = 128 * 1024 * 1024;
  * V8 flags of the sink process (cluster, sink/Dockerfile and `npm run bench:sink`
  * use the same): a bounded heap and a bounded nursery keep resident memory flat
  * under the store caps; the parse worker has its own limits (sink/parse-worker.ts).
- * The nursery is 8 MB. With one message per connection each session's objects
- * (socket, streams, parser) live across a scavenge of a 4 MB nursery, and
- * scavenges then took ~20% more of the sink's CPU (bench:sink scenario 6: 178
- * vs 212 µs per message; persistent sessions about the same). 16 MB saved
- * ~5 µs more per message on persistent sessions but added 30-70 MiB to the
- * memory worst case of bench:sink-memory (466-518 MiB peak, over the pod's 512
- * MiB limit; 8 MB: 429-460, 4 MB: 432-444).
+ * The nursery is 12 MB. Scavenges copy the objects of every session in
+ * progress, so their number per message is what the nursery size buys: with
+ * one message per connection and 4 MB, sessions outlived scavenges and took
+ * ~20% more CPU (178 vs 212 µs per message with 8 MB); 8 -> 12 MB took
+ * bench:sink scenario 6 from 1.41x to 1.29x a bare smtp-server's CPU per
+ * message on persistent sessions and from 1.31x to 1.19x with one message per
+ * connection (16 MB: 1.30x and 1.27x, same run). The cost is memory: each MB of
+ * semi-space is ~3 MB of young generation at full size; bench:sink-memory's
+ * worst case peaked at 428-457 MiB with 12 MB (8 MB: 421-442, 16 MB: 434-464
+ * in the same session; the pod's limit is 512 MiB). `--heap-growing-percent`
+ * and `--initial-old-space-size` would save more but Node refuses them in
+ * NODE_OPTIONS.
  */
-export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=8';
+export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=12';
 /** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
 export const SINK_MALLOC_ARENA_MAX = '2';
 /**

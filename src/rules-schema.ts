@@ -350,12 +350,7 @@ function compileReply(
   klass: 4 | 5,
 ): { code: number; enhancedCode: string; text: string } {
   const code = spec.code ?? defaults.code;
-  if (
-    typeof code !== 'number' ||
-    !Number.isInteger(code) ||
-    Math.floor(code / 100) !== klass ||
-    code % 100 > 99
-  ) {
+  if (typeof code !== 'number' || !Number.isInteger(code) || Math.floor(code / 100) !== klass) {
     fail([...at, 'code'], `must be a ${klass}xx SMTP reply code`);
   }
   const rawEnhanced =

@@ -41,7 +41,7 @@ export async function startPodSink(extraEnv: Record<string, string> = {}): Promi
   const child = spawn(process.execPath, [BUNDLE], {
     env: {
       PATH: process.env.PATH ?? '',
-      NODE_OPTIONS: SINK_NODE_OPTIONS,
+      NODE_OPTIONS: process.env.BENCH_SINK_NODE_OPTIONS ?? SINK_NODE_OPTIONS,
       MALLOC_ARENA_MAX: SINK_MALLOC_ARENA_MAX,
       MALLOC_MMAP_THRESHOLD_: SINK_MALLOC_MMAP_THRESHOLD,
       EV_MAX_BYTES: String(SINK_MAX_BYTES),

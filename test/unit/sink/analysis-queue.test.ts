@@ -3,9 +3,11 @@ import type { MessageAnalysis } from '../../../src/protocol.ts';
 import { AnalysisQueue } from '../../../sink/analysis-queue.ts';
 import { EventLog } from '../../../sink/event-log.ts';
 import { silentLogger } from '../../../sink/logger.ts';
+import type { AnalyzedParts } from '../../../sink/message-parse.ts';
 import { parseHeaderBlock } from '../../../sink/message-headers.ts';
 import { InlineParser } from '../../../sink/parse-worker.ts';
 import { MemoryMessageStore } from '../../../sink/store.ts';
+import type { Logger } from '../../../sink/types.ts';
 
 const ANALYSIS: MessageAnalysis = {
   requiredHeaders: { from: true, date: true, messageId: true },
@@ -187,6 +189,140 @@ describe('AnalysisQueue', () => {
         ids.map((id) => store.analysed(id)),
         [true, true, true, true, true],
       );
+    });
+  });
+
+  describe('scheduling, measured exactly', () => {
+    /** A queue over a parser whose analyses the test settles one by one. */
+    function held(
+      options: {
+        maxInFlight?: number;
+        maxBacklog?: number;
+        pauseRate?: number;
+        maxMessages?: number;
+      } = {},
+    ) {
+      let now = 10_000;
+      const events = new EventLog();
+      const lines: [string, string, Record<string, unknown> | undefined][] = [];
+      const logger: Logger = {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (msg, fields) => lines.push(['warn', msg, fields]),
+        error: (msg, fields) => lines.push(['error', msg, fields]),
+      };
+      const jobs: { settle: (r: AnalyzedParts | Error) => void }[] = [];
+      const parser = Object.assign(new InlineParser(async () => ANALYSIS), {
+        analyze: () =>
+          new Promise<AnalyzedParts>((resolve, reject) => {
+            jobs.push({ settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+          }),
+      });
+      const store = new MemoryMessageStore({
+        maxMessages: options.maxMessages ?? 1000,
+        maxBytes: 1 << 24,
+        events,
+        parser,
+      });
+      const queue = new AnalysisQueue({
+        store,
+        parser,
+        events,
+        logger,
+        pauseRate: options.pauseRate ?? 1_000_000,
+        now: () => now,
+        ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+        ...(options.maxBacklog ? { maxBacklog: options.maxBacklog } : {}),
+      });
+      const add = () => {
+        const raw = Buffer.from('Subject: x\r\n\r\nbody');
+        const m = store.add({
+          envelope: {
+            helo: 'h',
+            mailFrom: null,
+            rcptTo: [{ address: 'a@b', tag: null }],
+            clientAddress: '127.0.0.1',
+            tls: false,
+            authUser: null,
+          },
+          raw,
+          headers: parseHeaderBlock(raw),
+        });
+        queue.enqueue(m.id);
+        return m.id;
+      };
+      return { queue, store, jobs, lines, add, tick: (ms: number) => (now += ms) };
+    }
+    const turn = () => new Promise((r) => setImmediate(r));
+
+    it('a fresh queue is idle at once', async () => {
+      const { queue } = held();
+      assert.equal(queue.pending, 0);
+      let idle = false;
+      void queue.idle().then(() => (idle = true));
+      await turn();
+      assert.equal(idle, true);
+    });
+
+    it('the ingest rate counts the messages of the last 500 ms, in 50 ms slots', () => {
+      const { queue, add, tick } = held();
+      assert.equal(queue.ingestRate, 0);
+      for (let i = 0; i < 3; i++) add();
+      assert.equal(queue.ingestRate, 6, '3 in 500 ms');
+      tick(49);
+      add();
+      assert.equal(queue.ingestRate, 8, 'the same slot');
+      tick(201);
+      add();
+      add();
+      assert.equal(queue.ingestRate, 12);
+      tick(300); // the first slot (4 messages) has left the window
+      assert.equal(queue.ingestRate, 4);
+      tick(200);
+      assert.equal(queue.ingestRate, 0);
+      tick(10_000);
+      add();
+      assert.equal(queue.ingestRate, 2);
+    });
+
+    it('starts at most maxInFlight analyses, at once, and the next as one finishes', async () => {
+      const { queue, jobs, add } = held({ maxInFlight: 2 });
+      for (let i = 0; i < 5; i++) add();
+      assert.equal(jobs.length, 2, 'started synchronously, two of them');
+      assert.equal(queue.pending, 5);
+      jobs[0].settle({ analysis: ANALYSIS, parseError: null, analysisError: null });
+      await turn();
+      assert.equal(jobs.length, 3);
+      assert.equal(queue.pending, 4);
+    });
+
+    it('while paused, keeps exactly maxBacklog ids and counts the dropped ones', () => {
+      const { queue, jobs, add } = held({ pauseRate: 0, maxBacklog: 3 });
+      for (let i = 0; i < 10; i++) add();
+      assert.equal(jobs.length, 0);
+      assert.equal(queue.pending, 3);
+      assert.equal(queue.dropped, 7);
+    });
+
+    it('a long run of analyses keeps its count right (the waiting list is compacted, not replayed)', () => {
+      const { queue, jobs, add } = held({ maxInFlight: 5000, maxMessages: 5000 });
+      for (let i = 0; i < 1100; i++) add();
+      assert.equal(jobs.length, 1100);
+      assert.equal(queue.pending, 1100);
+    });
+
+    it('an analysis error is logged at warn, a failed job at error, and the queue goes on', async () => {
+      const { queue, jobs, lines, add } = held();
+      const [a, b] = [add(), add()];
+      add();
+      jobs[0].settle({ analysis: null, parseError: 'bad MIME', analysisError: 'analysis threw' });
+      jobs[1].settle(new Error('worker died'));
+      jobs[2].settle({ analysis: ANALYSIS, parseError: null, analysisError: null });
+      await queue.idle();
+      assert.deepEqual(lines, [
+        ['warn', 'analysis failed', { id: a, error: 'analysis threw' }],
+        ['error', 'analysis job failed', { id: b, error: 'worker died' }],
+      ]);
     });
   });
 });

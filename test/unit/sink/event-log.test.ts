@@ -38,6 +38,26 @@ describe('sink/EventLog', () => {
     assert.equal(log.replaySince(99).events.length, 0);
   });
 
+  it('appendRecord: the record itself is kept, numbered, and rebuilt on replay', () => {
+    const log = new EventLog({ window: 4, now: () => new Date(0) });
+    const data = { from: 3, to: 4, missed: 1 };
+    const record = {
+      seq: 0,
+      time: '',
+      type: 'gap' as const,
+      json: JSON.stringify(data),
+      revive: (text: string) => JSON.parse(text) as typeof data,
+    };
+    const seen: unknown[] = [];
+    log.subscribe((e) => seen.push(e));
+    log.append('gap', { from: 1, to: 1, missed: 0 });
+    log.appendRecord(record, data);
+    assert.equal(record.seq, 2);
+    assert.equal(record.time, new Date(0).toISOString());
+    assert.deepEqual(seen[1], { seq: 2, time: record.time, type: 'gap', data });
+    assert.deepEqual(log.replaySince(1).events, [{ seq: 2, time: record.time, type: 'gap', data }]);
+  });
+
   it('appendPacked: listeners get the data as given, the replay rebuilds it from the JSON, in seq order with the others', () => {
     const log = new EventLog({ window: 4, now: () => new Date(0) });
     const seen: unknown[] = [];

@@ -180,3 +180,77 @@ describe('memory budget', () => {
     }
   });
 });
+
+describe('memory budget: bounds, listeners and DATA transfers', () => {
+  it('an account takes exactly up to its cap', () => {
+    const b = new MemoryBudget({ detail: 100 });
+    assert.equal(b.tryAcquire('detail', 100), true);
+    assert.equal(b.tryAcquire('detail', 1), false);
+    b.release('detail', 500);
+    assert.equal(b.used('detail'), 0, 'never below zero');
+    b.set('detail', 42);
+    assert.equal(b.used('detail'), 42);
+    assert.deepEqual(
+      b.snapshot().find((a) => a.account === 'detail'),
+      {
+        account: 'detail',
+        used: 42,
+        cap: 100,
+        refused: 1,
+      },
+    );
+  });
+
+  it('release listeners hear every release of bytes, not of nothing, until unsubscribed', () => {
+    const b = new MemoryBudget();
+    const heard: string[] = [];
+    const off = b.onRelease((account) => heard.push(account));
+    b.tryAcquire('parse', 10);
+    b.release('parse', 10);
+    b.release('store', 0);
+    off();
+    b.release('parse', 10);
+    assert.deepEqual(heard, ['parse']);
+  });
+
+  it('a transfer refused once stays refused, and gives back what it held at once', () => {
+    const b = new MemoryBudget({ inflight: DATA_FIRST_BLOCK_BYTES });
+    const d = new DataBuffer(b);
+    assert.equal(d.append(Buffer.alloc(DATA_FIRST_BLOCK_BYTES)), true);
+    assert.equal(b.used('inflight'), DATA_FIRST_BLOCK_BYTES);
+    assert.equal(d.append(Buffer.alloc(1)), false, 'a second block does not fit');
+    assert.equal(d.overBudget, true);
+    assert.equal(b.used('inflight'), 0, 'released when refused');
+    assert.equal(d.append(Buffer.alloc(1)), false, 'not kept even though the budget is free again');
+    assert.equal(b.used('inflight'), 0);
+  });
+
+  it('a transfer whose exact copy does not fit is refused at take()', () => {
+    const b = new MemoryBudget({ inflight: DATA_FIRST_BLOCK_BYTES + 100 });
+    const d = new DataBuffer(b);
+    assert.equal(d.append(Buffer.alloc(200, 0x62)), true);
+    assert.equal(d.take(), null);
+    assert.equal(d.overBudget, true);
+    assert.equal(b.used('inflight'), 0);
+  });
+
+  it('each transfer returns exactly what it holds, whatever the others hold', () => {
+    const b = new MemoryBudget({ inflight: 4 * 1024 * 1024 });
+    const a = new DataBuffer(b);
+    const other = new DataBuffer(b);
+    a.append(Buffer.alloc(300 * 1024, 0x61));
+    other.append(Buffer.alloc(10, 0x62));
+    const raw = a.take();
+    assert.equal(raw?.length, 300 * 1024);
+    assert.equal(b.used('inflight'), 300 * 1024 + DATA_FIRST_BLOCK_BYTES);
+    a.release();
+    assert.equal(
+      b.used('inflight'),
+      DATA_FIRST_BLOCK_BYTES,
+      "the other transfer's block is still counted",
+    );
+    assert.deepEqual(other.take(), Buffer.alloc(10, 0x62));
+    other.release();
+    assert.equal(b.used('inflight'), 0);
+  });
+});

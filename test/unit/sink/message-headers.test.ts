@@ -76,6 +76,13 @@ describe('sink/message-headers: values', () => {
     assert.deepEqual(splitAddressList('a@x) , b@y'), ['a@x)', 'b@y']);
   });
 
+  it('a comma after a nested comment closes is still inside the outer comment', () => {
+    assert.deepEqual(splitAddressList('x@a (note (inner) more, still comment), y@b'), [
+      'x@a (note (inner) more, still comment)',
+      'y@b',
+    ]);
+  });
+
   it(`keeps ${MAX_SUMMARY_ADDRESSES} addresses of a list, from all To fields together`, () => {
     const list = (n: number, from = 0) =>
       Array.from({ length: n }, (_, i) => `u${from + i}@x`).join(', ');

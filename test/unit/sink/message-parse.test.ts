@@ -59,6 +59,17 @@ describe('sink/message-parse', () => {
     assert.match(a.checksum ?? '', /^[0-9a-f]{32}$/);
   });
 
+  it('a header name is given without the spaces before its colon; cid: images stay links', async () => {
+    const spaced = await parseParts(Buffer.from('Subject : hi\r\n\r\nbody\r\n'));
+    assert.deepEqual(spaced.headers, [{ name: 'Subject', value: 'hi' }]);
+    const related = await parseParts(
+      Buffer.from(
+        'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<img src="cid:pic@x">\r\n--b\r\nContent-Type: image/png\r\nContent-ID: <pic@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b--\r\n',
+      ),
+    );
+    assert.equal(related.html, '<img src="cid:pic@x">', 'not turned into a data: URL');
+  });
+
   it(`unfolds bare-LF and multi-blank folding, and keeps ${MAX_DETAIL_HEADERS} header lines`, async () => {
     const lf = await parseParts(Buffer.from('Subject: a\n  \t folded\nX-A: 1\n\nbody\n'));
     assert.deepEqual(lf.headers, [

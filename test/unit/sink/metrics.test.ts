@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { register as globalRegistry } from 'prom-client';
 import { SinkMetrics, INGEST_LATENCY_BUCKETS } from '../../../sink/metrics.ts';
+import { MemoryBudget } from '../../../sink/memory-budget.ts';
 import { sinkStats } from '../../support/sink-stats.ts';
 
 const stats = sinkStats;
@@ -89,5 +90,48 @@ describe('SinkMetrics', () => {
     assert.equal(value(await b.registry.metrics(), 'email_sink_messages_bounced_total'), 0);
     assert.match(await a.registry.metrics(), /email_sink_process_resident_memory_bytes/);
     assert.doesNotMatch(await globalRegistry.metrics(), /email_sink_/);
+  });
+
+  it('counts feed clients, their drops and AUTH failures', async () => {
+    const m = new SinkMetrics(() => stats(), { processMetrics: false });
+    m.feedClientOpened();
+    m.feedClientOpened();
+    m.feedClientClosed();
+    m.feedClientDropped('slow');
+    m.authFailed();
+    m.authFailed();
+    const text = await m.metrics();
+    assert.equal(value(text, 'email_sink_feed_clients'), 1);
+    assert.equal(value(text, 'email_sink_feed_clients_dropped_total{reason="slow"}'), 1);
+    assert.equal(value(text, 'email_sink_smtp_auth_failures_total'), 2);
+    assert.match(m.contentType, /^text\/plain/);
+  });
+
+  it('exports the memory budget per account at scrape time, and no process metrics when asked not to', async () => {
+    const budget = new MemoryBudget({ parse: 100 });
+    budget.tryAcquire('parse', 60);
+    budget.tryAcquire('parse', 60);
+    const m = new SinkMetrics(() => stats(), { processMetrics: false, budget });
+    const text = await m.metrics();
+    assert.equal(value(text, 'email_sink_memory_budget_used_bytes{account="parse"}'), 60);
+    assert.equal(value(text, 'email_sink_memory_budget_cap_bytes{account="parse"}'), 100);
+    assert.equal(value(text, 'email_sink_memory_budget_refused_total{account="parse"}'), 1);
+    assert.match(
+      text,
+      /# HELP email_sink_memory_budget_used_bytes Bytes in use per account of the memory budget/,
+    );
+    assert.match(
+      text,
+      /# HELP email_sink_memory_budget_cap_bytes Cap of each account of the memory budget\./,
+    );
+    assert.match(
+      text,
+      /# HELP email_sink_memory_budget_refused_total Requests refused or degraded/,
+    );
+    assert.doesNotMatch(text, /process_/);
+    assert.doesNotMatch(
+      await new SinkMetrics(() => stats(), { processMetrics: false }).metrics(),
+      /memory_budget/,
+    );
   });
 });

@@ -5,10 +5,16 @@ import { resolveSinkConfig } from '../../../sink/config.ts';
 import { EventLog } from '../../../sink/event-log.ts';
 import {
   SINK_OPTIONS,
+  badOption,
+  formatByteSize,
+  optionLabel,
   optionRows,
   optionsFromEnv,
   optionsFromFlagValues,
+  parseByteSize,
+  parseUsers,
 } from '../../../sink/options.ts';
+import { isEmailValidateError } from '../../../src/errors.ts';
 import type { SinkOptionKey, SinkOptionSpec } from '../../../sink/options.ts';
 import { sinkOptionFlags } from '../../../plugin/lib/sink-option-flags.ts';
 import { renderedDefault } from '../../../src/manifests.ts';
@@ -146,5 +152,132 @@ describe('sink options table', () => {
     const log = new EventLog();
     for (let i = 0; i < 50_001; i++) log.append('messages.cleared', { count: i });
     assert.equal(log.oldestSeq, 2, 'the first of 50,001 events fell out of the window');
+  });
+});
+
+/** The message and details of the EV_ERR_INVALID_OPTION `fn` throws. */
+function invalidOption(fn: () => unknown): { message: string; details: unknown } {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(isEmailValidateError(err) && err.code === 'EV_ERR_INVALID_OPTION', String(err));
+    return { message: err.message, details: err.details };
+  }
+  assert.fail('no error');
+}
+
+describe('sink options: reading one value', () => {
+  it('an option is named with its flag and variable, or only the one it has', () => {
+    assert.equal(optionLabel('maxBytes'), 'maxBytes (--max-bytes, EV_MAX_BYTES)');
+    assert.equal(optionLabel('parseInWorker'), 'parseInWorker (EV_PARSE_IN_WORKER)');
+    assert.equal(optionLabel('nope'), 'nope');
+    assert.deepEqual(
+      invalidOption(() => badOption('parseInWorker', 'is wrong')),
+      {
+        message: 'parseInWorker (EV_PARSE_IN_WORKER) is wrong',
+        details: { option: 'parseInWorker', flag: null, env: 'EV_PARSE_IN_WORKER' },
+      },
+    );
+    assert.deepEqual(
+      invalidOption(() => badOption('nope', 'is wrong', 0)),
+      {
+        message: 'nope is wrong, got 0',
+        details: { option: 'nope', flag: null, env: null },
+      },
+    );
+  });
+
+  it('sizes: bytes or K/M/G with an optional i and B, in any case, spaces around; nothing else', () => {
+    const cases: [string | number, number | null][] = [
+      [5, 5],
+      [0, 0],
+      [-1, null],
+      [1.5, null],
+      [2 ** 53, null],
+      ['7', 7],
+      ['1b', 1],
+      ['1k', 1024],
+      [' 1 KiB ', 1024],
+      ['1.5k', 1536],
+      ['1.25M', 1.25 * 1024 ** 2],
+      ['2g', 2 * 1024 ** 3],
+      ['2GB', 2 * 1024 ** 3],
+      ['x1', null],
+      ['1x', null],
+      ['1kx', null],
+      ['1.k', null],
+      ['', null],
+    ];
+    for (const [raw, bytes] of cases) assert.equal(parseByteSize(raw), bytes, JSON.stringify(raw));
+  });
+
+  it('sizes print in the largest unit that divides them', () => {
+    const cases: [number, string][] = [
+      [0, '0'],
+      [1500, '1500'],
+      [1536, '1536'],
+      [2048, '2KiB'],
+      [3 * 1024 ** 2, '3MiB'],
+      [3 * 1024 ** 3, '3GiB'],
+      [1024 ** 3 + 1024, '1048577KiB'],
+    ];
+    for (const [bytes, text] of cases) assert.equal(formatByteSize(bytes), text);
+  });
+
+  it('users: pairs split on commas and lines, trimmed, blank and # lines skipped, the password may hold a colon', () => {
+    assert.deepEqual(parseUsers('users', ' a:b , c:d:e\n\n  # note\n#x:y\nf:g#\n'), [
+      { user: 'a', password: 'b' },
+      { user: 'c', password: 'd:e' },
+      { user: 'f', password: 'g#' },
+    ]);
+    for (const raw of [':p', 'nopair'])
+      assert.equal(
+        invalidOption(() => parseUsers('users', raw)).message,
+        'users (--auth-user, EV_AUTH_USERS) must list user:password pairs',
+      );
+  });
+
+  it('booleans, integers and choices from the environment: exact words, digits only, the listed choices', () => {
+    for (const [raw, value] of [
+      ['1', true],
+      ['TRUE', true],
+      ['yes', true],
+      ['on', true],
+      ['0', false],
+      ['false', false],
+      ['No', false],
+      ['off', false],
+    ] as const)
+      assert.deepEqual(optionsFromEnv({ EV_NO_AUTH: raw }), { noAuth: value }, raw);
+    for (const raw of ['xtrue', 'truex', 'offx'])
+      assert.equal(
+        invalidOption(() => optionsFromEnv({ EV_NO_AUTH: raw })).message,
+        `noAuth (--no-auth, EV_NO_AUTH) must be true or false, got ${JSON.stringify(raw)}`,
+      );
+    assert.deepEqual(optionsFromEnv({ EV_SMTP_PORT: ' 25 ' }), { smtpPort: 25 });
+    for (const raw of ['x25', '25x', 'x 25'])
+      assert.equal(
+        invalidOption(() => optionsFromEnv({ EV_SMTP_PORT: raw })).message,
+        `smtpPort (--smtp-port, EV_SMTP_PORT) must be a whole number, got ${JSON.stringify(raw)}`,
+      );
+    assert.deepEqual(optionsFromEnv({ EV_SMTP_PORT: '', EV_NO_AUTH: '' }), {}, 'empty is unset');
+    assert.equal(
+      invalidOption(() => optionsFromEnv({ EV_LOG_LEVEL: 'loud' })).message,
+      'logLevel (--log-level, EV_LOG_LEVEL) must be one of debug, info, warn, error, silent, got "loud"',
+    );
+  });
+
+  it('flags: a boolean flag given is on, false or absent is unset; --auth-user once or repeated', () => {
+    assert.deepEqual(optionsFromFlagValues({ 'no-auth': false }), {});
+    assert.deepEqual(optionsFromFlagValues({ 'no-auth': 'no' }), { noAuth: true });
+    assert.deepEqual(optionsFromFlagValues({ 'auth-user': 'a:b' }), {
+      users: [{ user: 'a', password: 'b' }],
+    });
+    assert.deepEqual(optionsFromFlagValues({ 'auth-user': ['a:b', 'c:d'] }), {
+      users: [
+        { user: 'a', password: 'b' },
+        { user: 'c', password: 'd' },
+      ],
+    });
   });
 });

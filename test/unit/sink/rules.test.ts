@@ -5,6 +5,7 @@ import {
   BUILTIN_ASYNCBOUNCE,
   BUILTIN_BOUNCE,
   BUILTIN_DEFER,
+  MAX_GREYLIST_ENTRIES,
   RulesEngine,
 } from '../../../sink/rules.ts';
 
@@ -12,6 +13,17 @@ import {
 function rng(...values: number[]): () => number {
   let i = 0;
   return () => values[i++ % values.length];
+}
+
+/** The message of the EV_ERR_RULES_INVALID `fn` throws. */
+function rulesErrorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(isEmailValidateError(err) && err.code === 'EV_ERR_RULES_INVALID', String(err));
+    return err.message;
+  }
+  assert.fail('no error');
 }
 
 function rulesError(source: string): { line: unknown; field: unknown; message: string } {
@@ -330,5 +342,135 @@ rules:
     assert.equal(engine.count(), 1);
     assert.match(engine.source(), /stage: mail/);
     assert.deepEqual(replaced, [1]);
+  });
+
+  it('errors name the rules file, or the overlay; replace() and overlay() take effect at once', () => {
+    const engine = new RulesEngine();
+    assert.match(
+      rulesErrorOf(() => engine.replace('rules:\n  - { stage: nope, reject: true }\n')),
+      /^rules:2: /,
+    );
+    assert.match(
+      rulesErrorOf(() => engine.overlay('rules:\n  - { stage: nope, reject: true }\n')),
+      /^overlay:2: /,
+    );
+    const mail = () =>
+      engine.evaluate('mail', { sender: 'a@x', recipients: [] }).verdict?.kind ?? 'accept';
+    engine.replace('rules:\n  - { stage: mail, reject: true }\n');
+    assert.equal(mail(), 'reject');
+    engine.replace('rules: []\n');
+    assert.equal(mail(), 'accept');
+    engine.overlay('rules:\n  - { stage: mail, disconnect: true }\n');
+    assert.equal(mail(), 'disconnect');
+    engine.overlay(null);
+    assert.equal(mail(), 'accept');
+  });
+
+  it('a rule answers only at its own stage, and the conventions only at RCPT', () => {
+    const engine = new RulesEngine({
+      source:
+        'rules:\n  - { stage: mail, reject: true }\n  - { stage: rcpt, delay: { ms: 5 } }\n  - { stage: data, delay: { ms: 7 } }\n',
+    });
+    assert.deepEqual(engine.evaluate('rcpt', { sender: 'a@x', recipients: ['u@x'] }), {
+      delayMs: 5,
+      verdict: null,
+    });
+    assert.deepEqual(engine.evaluate('data', { sender: 'a@x', recipients: ['bounce@x'] }), {
+      delayMs: 7,
+      verdict: null,
+    });
+    assert.deepEqual(engine.evaluate('rcpt', { sender: 'a@x', recipients: [] }), {
+      delayMs: 5,
+      verdict: null,
+    });
+    assert.deepEqual(new RulesEngine().evaluate('rcpt', { sender: 'a@x', recipients: [] }), {
+      delayMs: 0,
+      verdict: null,
+    });
+    assert.equal(
+      new RulesEngine().evaluate('rcpt', { sender: 'a@x', recipients: ['bounce'] }).verdict?.rule,
+      BUILTIN_BOUNCE,
+      'an address without a domain is its local part',
+    );
+  });
+
+  it('greylist pairs: lower-cased (not upper-cased: ß is not ss), each recipient on its own', () => {
+    const engine = new RulesEngine({
+      source:
+        'rules:\n  - name: grey\n    match: { recipient: "*@grey.example" }\n    defer: { attempts: 1 }\n',
+    });
+    const at = (from: string, to: string[]) =>
+      engine.evaluate('rcpt', { sender: from, recipients: to }).verdict?.kind ?? 'accept';
+    assert.equal(at('\u00df@x', ['u@grey.example']), 'defer');
+    assert.equal(at('ss@x', ['u@grey.example']), 'defer', 'another sender');
+    assert.equal(at('a@x', ['\u00df@grey.example']), 'defer');
+    assert.equal(at('a@x', ['ss@grey.example']), 'defer', 'another recipient');
+    assert.equal(at('b@x', ['a@grey.example', 'x@grey.example']), 'defer');
+    assert.equal(
+      at('b@x', ['a@grey.examplex@grey.example']),
+      'defer',
+      'not the two above run together',
+    );
+    assert.equal(at('b@x', ['a@grey.example', 'x@grey.example']), 'accept');
+    const builtin = new RulesEngine();
+    const defer = (from: string) =>
+      builtin.evaluate('rcpt', { sender: from, recipients: ['defer@x'] }).verdict;
+    assert.deepEqual(defer('\u00df@x'), {
+      kind: 'defer',
+      code: 451,
+      enhancedCode: '4.7.1',
+      text: 'Greylisted, please try again later',
+      rule: BUILTIN_DEFER,
+    });
+    assert.equal(defer('ss@x')?.kind, 'defer');
+    assert.equal(defer('ss@x'), null);
+  });
+
+  it(`the greylist remembers the ${MAX_GREYLIST_ENTRIES} most recently seen pairs`, () => {
+    const engine = new RulesEngine();
+    const at = (i: number) =>
+      engine.evaluate('rcpt', { sender: 's@x', recipients: [`defer${i}@x`] }).verdict?.kind ??
+      'accept';
+    for (let i = 0; i < MAX_GREYLIST_ENTRIES; i++) at(i);
+    assert.equal(at(0), 'accept', 'all of them fit: the first is remembered');
+    at(MAX_GREYLIST_ENTRIES); // one more: the least recently seen (1, since 0 was just seen) is forgotten
+    assert.equal(at(1), 'defer', 'forgotten, so greylisted again');
+    assert.equal(at(0), 'accept');
+  });
+
+  it('a recipient bounces once, whether several rules or the convention would bounce it', () => {
+    const engine = new RulesEngine({
+      source:
+        'rules:\n  - { name: one, match: { recipient: "*@b.example" }, bounce: { status: 5.1.1 } }\n  - { name: two, match: { recipient: "asyncbounce*" }, bounce: { status: 5.2.2 } }\n',
+    });
+    const plan = engine.afterAccept({
+      sender: 's@x',
+      recipients: [
+        'asyncbounce@b.example',
+        'asyncbounce@c.example',
+        'asyncbounce@c.example',
+        'u@b.example',
+      ],
+    });
+    assert.deepEqual(
+      plan.bounces.map((b) => [b.recipient, b.rule]),
+      [
+        ['asyncbounce@b.example', 'one'],
+        ['u@b.example', 'one'],
+        ['asyncbounce@c.example', 'two'],
+      ],
+    );
+    const builtin = new RulesEngine().afterAccept({
+      sender: 's@x',
+      recipients: ['asyncbounce@x', 'asyncbounce@x'],
+    });
+    assert.deepEqual(builtin.bounces, [
+      {
+        recipient: 'asyncbounce@x',
+        status: '5.1.1',
+        diagnostic: 'smtp; 550 5.1.1 The email account that you tried to reach does not exist',
+        rule: BUILTIN_ASYNCBOUNCE,
+      },
+    ]);
   });
 });

@@ -3,7 +3,15 @@ import type { Envelope } from '../../../src/protocol.ts';
 import { EventLog } from '../../../sink/event-log.ts';
 import { parseHeaderBlock } from '../../../sink/message-headers.ts';
 import { InlineParser } from '../../../sink/parse-worker.ts';
-import { MemoryMessageStore, flatUuid, isoTimeCache } from '../../../sink/store.ts';
+import { MemoryBudget } from '../../../sink/memory-budget.ts';
+import type { ParsedParts } from '../../../sink/message-parse.ts';
+import {
+  DETAIL_CACHE_SIZE,
+  MemoryMessageStore,
+  SNIPPET_CACHE_SIZE,
+  flatUuid,
+  isoTimeCache,
+} from '../../../sink/store.ts';
 
 const envelope = (to = 'user@example.com', from = 'sender@example.com'): Envelope => ({
   helo: 'client.example',
@@ -81,6 +89,70 @@ describe('MemoryMessageStore', () => {
     ]);
     assert.equal(store.evicted, 2);
     assert.equal(store.get('m1'), undefined);
+  });
+
+  it('evicts in age order across deletions and many age-list rebuilds', () => {
+    // Random deletions among thousands of messages through a small cap: every
+    // eviction must take the oldest message still stored, whatever was deleted.
+    const { store, events, add } = makeStore(50, 1 << 30);
+    const model: string[] = []; // ids stored, oldest first
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 6000; i++) {
+      if (model.length > 0 && random() < 0.3) {
+        const [id] = model.splice(Math.floor(random() * model.length), 1);
+        assert.equal(store.delete(id), true);
+      }
+      const expectedVictim = model.length === 50 ? model.shift() : undefined;
+      const lastSeq = events.lastSeq;
+      model.push(add(`s${i}`).id);
+      const evicted = events
+        .replaySince(lastSeq)
+        .events.filter((e) => e.type === 'message.evicted')
+        .map((e) => (e.data as { id: string }).id);
+      assert.deepEqual(evicted, expectedVictim === undefined ? [] : [expectedVictim], `add ${i}`);
+    }
+    assert.deepEqual(
+      store.list(0, 100).items.map((m) => m.id),
+      [...model].reverse(),
+    );
+  });
+
+  it('the replay still rebuilds message.received of evicted, deleted and cleared messages', () => {
+    const { store, events, add } = makeStore(2, 1 << 20);
+    const a = add('first');
+    const b = add('second');
+    add('third'); // evicts a
+    store.delete(b.id);
+    assert.equal(store.raw(a.id), undefined);
+    store.clear();
+    const received = events
+      .replaySince(0)
+      .events.filter((e) => e.type === 'message.received')
+      .map((e) => e.data as { id: string; subject: string; parsed: boolean });
+    assert.deepEqual(
+      received.map((d) => [d.subject, d.parsed]),
+      [
+        ['first', false],
+        ['second', false],
+        ['third', false],
+      ],
+    );
+    assert.equal(received[0].id, a.id);
+  });
+
+  it('deleting without ever filling up keeps eviction order once it fills', () => {
+    // 5,000 messages added and deleted under a cap never reached, then filled past the cap.
+    const { store, events, add } = makeStore(10, 1 << 30);
+    for (let i = 0; i < 5000; i++) store.delete(add(`gone${i}`).id);
+    assert.equal(store.count, 0);
+    const kept = Array.from({ length: 12 }, (_, i) => add(`k${i}`).id);
+    const evicted = events
+      .replaySince(0)
+      .events.filter((e) => e.type === 'message.evicted')
+      .map((e) => (e.data as { id: string }).id);
+    assert.deepEqual(evicted, kept.slice(0, 2));
+    assert.equal(store.count, 10);
   });
 
   it('evicts the oldest by bytes and keeps the byte count exact', () => {
@@ -179,5 +251,244 @@ describe('MemoryMessageStore', () => {
       [[m.id, true, 'bad MIME']],
     );
     assert.equal(store.setAnalysis('gone', null, null), false);
+  });
+
+  it('default ids use every hex digit outside the version and variant positions', () => {
+    const firsts = new Set<string>();
+    for (let i = 0; i < 2000; i++) firsts.add(flatUuid()[0]);
+    assert.equal(firsts.size, 16);
+  });
+
+  it('an eviction is for count only when the count is what overflows', () => {
+    const { store, events, add } = makeStore(3, 250); // a message with an empty body: 36 bytes
+    add('a');
+    add('b');
+    const c = add('c', 150); // three fit the count, not the bytes
+    assert.equal(store.count, 2);
+    store.delete(c.id);
+    add('d');
+    add('e');
+    add('f'); // now the count
+    const reasons = events
+      .replaySince(0)
+      .events.filter((e) => e.type === 'message.evicted')
+      .map((e) => (e.data as { reason: string }).reason);
+    assert.deepEqual(reasons, ['bytes', 'count']);
+  });
+
+  describe('lists and queries', () => {
+    /** A message with this envelope recipient(s) and header text. */
+    function addRaw(
+      store: MemoryMessageStore,
+      rcpts: { address: string; tag: string | null }[],
+      head: string,
+    ) {
+      const raw = Buffer.from(`${head}\r\n\r\nbody`);
+      return store.add({
+        envelope: { ...envelope(), rcptTo: rcpts },
+        raw,
+        headers: parseHeaderBlock(raw),
+      });
+    }
+
+    it('to matches any envelope recipient, any To address or any Cc address, and nothing else', () => {
+      const { store } = makeStore(100, 1 << 20);
+      const rcpt = (a: string) => ({ address: a, tag: null });
+      const env = addRaw(store, [rcpt('x@a.example'), rcpt('env@b.example')], 'Subject: env');
+      const to = addRaw(
+        store,
+        [rcpt('x@a.example')],
+        'Subject: to\r\nTo: x@a.example, hdr@b.example',
+      );
+      const cc = addRaw(
+        store,
+        [rcpt('x@a.example')],
+        'Subject: cc\r\nCc: y@a.example, copy@b.example',
+      );
+      addRaw(
+        store,
+        [rcpt('x@a.example')],
+        'Subject: none\r\nFrom: copy@b.example\r\nReply-To: env@b.example',
+      );
+      const ids = (q: string) => store.list(0, 10, { to: q }).items.map((m) => m.id);
+      assert.deepEqual(ids('env@b.example'), [env.id]);
+      assert.deepEqual(ids('hdr@b.example'), [to.id]);
+      assert.deepEqual(ids('copy@b.example'), [cc.id]);
+      assert.deepEqual(ids('nobody@b.example'), []);
+    });
+
+    it('a tag matches any recipient; empty and absent fields do not filter', () => {
+      const { store } = makeStore(100, 1 << 20);
+      const two = addRaw(
+        store,
+        [
+          { address: 'a+one@x.example', tag: 'one' },
+          { address: 'b+two@x.example', tag: 'two' },
+        ],
+        'Subject: tagged',
+      );
+      const other = addRaw(store, [{ address: 'c@x.example', tag: null }], 'Subject: other');
+      assert.deepEqual(
+        store.list(0, 10, { tag: 'two' }).items.map((m) => m.id),
+        [two.id],
+      );
+      assert.deepEqual(
+        store.list(0, 10, { to: '', subject: 'other' }).items.map((m) => m.id),
+        [other.id],
+      );
+      assert.deepEqual(
+        store.list(0, 10, { to: 'c@x.example', from: undefined }).items.map((m) => m.id),
+        [other.id],
+      );
+      assert.equal(store.list(0, 10, { to: '', from: undefined }).total, 2);
+    });
+
+    it('pages the unfiltered list and the filtered one', () => {
+      const { store, add } = makeStore(100, 1 << 20);
+      for (const s of ['a', 'b', 'c', 'd']) add(s);
+      assert.deepEqual(
+        store.list(1, 2).items.map((m) => m.subject),
+        ['c', 'b'],
+      );
+      assert.equal(store.list(1, 2).total, 4);
+      const page = store.list(0, 1, { containing: 'zzz' });
+      assert.deepEqual([page.total, page.items.map((m) => m.subject)], [0, []]);
+      const all = store.list(1, 1, { subject: '/^[abcd]$/' });
+      assert.deepEqual([all.total, all.items.map((m) => m.subject)], [4, ['c']]);
+    });
+  });
+
+  describe('caches and the parser', () => {
+    /** A store over a parser that counts its calls and answers parts() as scripted. */
+    function counted(
+      options: { parts?: ParsedParts; budget?: MemoryBudget; maxMessages?: number } = {},
+    ) {
+      const calls = { parts: 0, snippet: 0, attachment: 0 };
+      const inline = new InlineParser();
+      const parser = Object.assign(inline, {
+        parts: (raw: Buffer) => {
+          calls.parts++;
+          return options.parts
+            ? Promise.resolve(options.parts)
+            : InlineParser.prototype.parts.call(inline, raw);
+        },
+        snippet: () => {
+          calls.snippet++;
+          return Promise.resolve('snip');
+        },
+        attachment: () => {
+          calls.attachment++;
+          return Promise.resolve(undefined);
+        },
+      });
+      let n = 0;
+      const store = new MemoryMessageStore({
+        maxMessages: options.maxMessages ?? 100,
+        maxBytes: 1 << 24,
+        events: new EventLog(),
+        parser,
+        ...(options.budget ? { budget: options.budget } : {}),
+        newId: () => `m${++n}`,
+      });
+      const add = (head = 'Subject: s\r\nFrom: a@x.example', body = 'hello') => {
+        const raw = Buffer.from(`${head}\r\n\r\n${body}`);
+        return store.add({ envelope: envelope(), raw, headers: parseHeaderBlock(raw) }).id;
+      };
+      return { store, calls, add };
+    }
+
+    it('a detail view is parsed once while cached; the cache keeps the last 32 and counts their size in the budget', async () => {
+      const budget = new MemoryBudget();
+      const { store, calls, add } = counted({ budget });
+      const first = add();
+      const d = (await store.detail(first))!;
+      await store.detail(first);
+      assert.equal(calls.parts, 1);
+      const bytesOf = (x: typeof d) =>
+        2 *
+          ((x.text?.length ?? 0) +
+            (x.html?.length ?? 0) +
+            x.headers.reduce((n, h) => n + h.name.length + h.value.length, 0)) +
+        256 * x.attachments.length;
+      assert.equal(budget.used('detail'), bytesOf(d));
+      for (let i = 0; i < DETAIL_CACHE_SIZE; i++) await store.detail(add());
+      assert.equal(calls.parts, 1 + DETAIL_CACHE_SIZE);
+      await store.detail(first); // pushed out by the 32 after it
+      assert.equal(calls.parts, 2 + DETAIL_CACHE_SIZE);
+      const last = add('Subject: a longer subject\r\nFrom: a@x.example', 'a longer body');
+      const l = (await store.detail(last))!;
+      const before = budget.used('detail');
+      assert.equal(store.delete(last), true);
+      assert.equal(
+        budget.used('detail'),
+        before - bytesOf(l),
+        'a deleted message gives its cached detail back',
+      );
+    });
+
+    it('a body that could not be parsed: the headers from the raw source, flagged truncated', async () => {
+      const { store, add } = counted({
+        parts: {
+          parseError: 'out of memory',
+          headers: [],
+          text: null,
+          html: null,
+          attachments: [],
+        },
+      });
+      const id = add('Subject: s\r\nX-Thing: 1');
+      const d = (await store.detail(id))!;
+      assert.deepEqual(d.headers, [
+        { name: 'subject', value: 's' },
+        { name: 'x-thing', value: '1' },
+      ]);
+      assert.equal(d.truncated, true);
+      assert.equal(d.parseError, 'out of memory');
+    });
+
+    it('a parse error with a body left: no raw headers taken, not truncated', async () => {
+      const { store, add } = counted({
+        parts: {
+          parseError: 'odd',
+          headers: [{ name: 'A', value: 'b' }],
+          text: 't',
+          html: null,
+          attachments: [],
+        },
+      });
+      const d = (await store.detail(add()))!;
+      assert.deepEqual(d.headers, [{ name: 'A', value: 'b' }]);
+      assert.equal(d.truncated, undefined);
+      const { store: s2, add: add2 } = counted({
+        parts: { parseError: 'odd', headers: [], text: null, html: '<p>', attachments: [] },
+      });
+      assert.equal((await s2.detail(add2()))!.truncated, undefined);
+    });
+
+    it(`snippets are computed once per message, the last ${SNIPPET_CACHE_SIZE} kept`, async () => {
+      const { store, calls, add } = counted({ maxMessages: SNIPPET_CACHE_SIZE + 10 });
+      const first = add();
+      assert.equal(await store.snippet(first), 'snip');
+      assert.equal(await store.snippet(first), 'snip');
+      assert.equal(calls.snippet, 1);
+      for (let i = 0; i < SNIPPET_CACHE_SIZE - 1; i++) await store.snippet(add());
+      await store.snippet(first);
+      assert.equal(calls.snippet, SNIPPET_CACHE_SIZE, 'still cached');
+      await store.snippet(add());
+      await store.snippet(first);
+      assert.equal(calls.snippet, SNIPPET_CACHE_SIZE + 2, 'pushed out, computed again');
+      assert.equal(await store.snippet('nope'), undefined);
+    });
+
+    it('attachments by a whole index from 0', async () => {
+      const { store, calls, add } = counted();
+      const id = add();
+      for (const index of [-1, 1.5, Number.NaN])
+        assert.equal(await store.attachment(id, index), undefined);
+      assert.equal(calls.attachment, 0);
+      await store.attachment(id, 0);
+      await store.attachment(id, 3);
+      assert.equal(calls.attachment, 2);
+    });
   });
 });

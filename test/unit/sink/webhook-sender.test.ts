@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { postWebhook, type WebhookPost } from '../../../sink/webhook-sender.ts';
 import { summary } from '../../support/message-summary.ts';
 
@@ -206,6 +206,112 @@ describe('webhooks/postWebhook', () => {
       });
       assert.equal(slow.status, null);
       assert.equal(slow.error, 'timed out after 100 ms');
+    });
+  });
+
+  describe('with a scripted dispatcher', () => {
+    /** A Dispatcher whose request() answers `statuses` in turn, or rejects with `error`; the requests are recorded. */
+    function scripted(answer: { statuses?: number[]; error?: unknown }) {
+      const requests: Dispatcher.RequestOptions[] = [];
+      const dispatcher = {
+        request(opts: Dispatcher.RequestOptions) {
+          requests.push(opts);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a dispatcher may reject with anything, and describe() must cope
+          if (answer.error !== undefined) return Promise.reject(answer.error);
+          const statusCode = answer.statuses?.[requests.length - 1] ?? 200;
+          return Promise.resolve({ statusCode, body: { dump: () => Promise.resolve() } });
+        },
+      };
+      return { requests, dispatcher: dispatcher as unknown as Dispatcher };
+    }
+
+    it('https and a URL of 2048 characters are taken, and go to the dispatcher', async () => {
+      const { requests, dispatcher } = scripted({});
+      const long = `https://webhook.invalid/${'a'.repeat(2048 - 'https://webhook.invalid/'.length)}`;
+      assert.equal(long.length, 2048);
+      assert.deepEqual(await postWebhook(post(long), { dispatcher, backoffMs: 0 }), {
+        status: 200,
+        error: null,
+        attempts: 1,
+      });
+      assert.deepEqual(await postWebhook(post(`${long}a`), { dispatcher, backoffMs: 0 }), {
+        status: null,
+        error: 'invalid webhook URL (need http:// or https://)',
+        attempts: 0,
+      });
+      assert.equal(requests.length, 1);
+      assert.deepEqual(
+        [
+          requests[0].origin,
+          requests[0].method,
+          requests[0].headersTimeout,
+          requests[0].bodyTimeout,
+        ],
+        ['https://webhook.invalid', 'POST', 5000, 5000],
+      );
+    });
+
+    it('only 2xx is success: 199 and 300 are failures, not retried', async () => {
+      for (const status of [199, 300]) {
+        const { requests, dispatcher } = scripted({ statuses: [status] });
+        assert.deepEqual(
+          await postWebhook(post('http://webhook.invalid/'), { dispatcher, backoffMs: 0 }),
+          {
+            status,
+            error: `HTTP ${status}`,
+            attempts: 1,
+          },
+        );
+        assert.equal(requests.length, 1);
+      }
+      const { dispatcher } = scripted({ statuses: [299] });
+      assert.deepEqual(await postWebhook(post('http://webhook.invalid/'), { dispatcher }), {
+        status: 299,
+        error: null,
+        attempts: 1,
+      });
+    });
+
+    it('each kind of failure is described', async () => {
+      const cases: [unknown, string][] = [
+        [Object.assign(new Error('x'), { name: 'TimeoutError' }), 'timed out after 7 ms'],
+        [Object.assign(new Error('x'), { name: 'AbortError' }), 'timed out after 7 ms'],
+        [
+          Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }),
+          'timed out after 7 ms',
+        ],
+        [Object.assign(new Error('x'), { code: 'UND_ERR_BODY_TIMEOUT' }), 'timed out after 7 ms'],
+        [Object.assign(new Error('x'), { code: 'ECONNRESET' }), 'connection failed (ECONNRESET)'],
+        [
+          new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } }),
+          'connection failed (ENOTFOUND)',
+        ],
+        [new RangeError('odd'), 'request failed (RangeError)'],
+        [{}, 'request failed (error)'],
+        [null, 'request failed (error)'],
+      ];
+      for (const [error, text] of cases) {
+        const { dispatcher } = scripted({ error });
+        const out = await postWebhook(post('http://webhook.invalid/'), {
+          dispatcher,
+          backoffMs: 0,
+          maxAttempts: 1,
+          timeoutMs: 7,
+        });
+        assert.deepEqual(out, { status: null, error: text, attempts: 1 }, text);
+      }
+    });
+
+    it('a notification that cannot be built is reported without a request', async () => {
+      const { requests, dispatcher } = scripted({});
+      assert.deepEqual(
+        await postWebhook(post('http://webhook.invalid/', 'ses'), {
+          dispatcher,
+          now: () => new Date(Number.NaN),
+        }),
+        { status: null, error: 'could not build the notification', attempts: 0 },
+      );
+      assert.equal(requests.length, 0);
     });
   });
 });

@@ -36,7 +36,36 @@ describe('error catalog', () => {
     });
   });
 
+  it('carries only what it was given: no empty hint, details or cause', () => {
+    const bare = new EmailValidateError('EV_ERR_INTERNAL', 'x');
+    assert.equal(bare.name, 'EmailValidateError');
+    assert.deepEqual(bare.toJSON(), { code: 'EV_ERR_INTERNAL', message: 'x' });
+    assert.equal('cause' in bare, false);
+    const cause = new Error('under');
+    const full = new EmailValidateError('EV_ERR_INTERNAL', 'x', {
+      hint: 'h',
+      details: { file: 'f' },
+      cause,
+    });
+    assert.equal(full.cause, cause);
+    assert.deepEqual(full.toJSON(), {
+      code: 'EV_ERR_INTERNAL',
+      message: 'x',
+      hint: 'h',
+      details: { file: 'f' },
+    });
+  });
+
   it('recognises its errors by shape across bundles, and nothing else', () => {
+    assert.equal(isEmailValidateError(null), false);
+    assert.equal(isEmailValidateError(undefined), false);
+    assert.equal(isEmailValidateError('EmailValidateError'), false);
+    assert.equal(isEmailValidateError({ code: 'EV_ERR_INTERNAL', message: 'x' }), false, 'no name');
+    assert.equal(
+      isEmailValidateError({ name: 'EmailValidateError', code: ['EV_ERR_INTERNAL'] }),
+      false,
+      'a code that only converts to a known one',
+    );
     assert.equal(isEmailValidateError(new EmailValidateError('EV_ERR_INTERNAL', 'x')), true);
     assert.equal(
       isEmailValidateError({ name: 'EmailValidateError', code: 'EV_ERR_INTERNAL', message: 'x' }),

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import {
+  boundPort,
+  codeInCauses,
   codeOrMessage,
   errorCode,
   errorMessage,
+  errorStack,
   hasMessage,
   isRecord,
 } from '../../../src/guards.ts';
@@ -36,6 +39,56 @@ describe('guards: narrowing caught and parsed values', () => {
       'EACCES',
     );
     assert.equal(codeOrMessage(new Error('long text')), 'long text');
+  });
+
+  it('errorMessage: numbers and big integers as JavaScript prints them, not as JSON', () => {
+    assert.equal(errorMessage(Number.NaN), 'NaN');
+    assert.equal(errorMessage(-Infinity), '-Infinity');
+    assert.equal(errorMessage(10n), '10');
+    assert.equal(errorMessage(false), 'false');
+    assert.equal(errorMessage(Symbol('s')), 'Symbol(s)');
+    assert.equal(errorMessage(null), 'null');
+  });
+
+  it('codeInCauses walks the cause chain, past errors without a code, up to the depth', () => {
+    const chain = (...codes: Array<string | undefined>): unknown =>
+      codes.reduceRight<unknown>(
+        (cause, code) =>
+          Object.assign(new Error('e', cause === undefined ? undefined : { cause }), { code }),
+        undefined,
+      );
+    const isSocket = (c: string) => c.startsWith('ECONN');
+    assert.equal(codeInCauses(chain(undefined, 'EV_ERR_X', 'ECONNRESET'), isSocket), 'ECONNRESET');
+    assert.equal(codeInCauses(chain('ECONNREFUSED', 'ECONNRESET'), isSocket), 'ECONNREFUSED');
+    assert.equal(
+      codeInCauses(chain(undefined, undefined, 'ECONNRESET'), isSocket, 3),
+      'ECONNRESET',
+    );
+    assert.equal(codeInCauses(chain(undefined, undefined, 'ECONNRESET'), isSocket, 2), undefined);
+    assert.equal(codeInCauses(chain(undefined, 'EV_ERR_X'), isSocket), undefined);
+    const loop: Record<string, unknown> = { code: 'EV_ERR_X' };
+    loop.cause = loop;
+    assert.equal(codeInCauses(loop, isSocket), undefined, 'a cycle ends at the depth');
+    assert.equal(codeInCauses('ECONNRESET', isSocket), undefined);
+  });
+
+  it('errorStack: the stack of an error, nothing for anything else', () => {
+    const err = new Error('with a stack');
+    assert.equal(errorStack(err), err.stack);
+    assert.match(errorStack(err) ?? '', /^Error: with a stack\n/);
+    assert.equal(errorStack({ stack: 5 }), undefined);
+    assert.equal(errorStack('Error: x'), undefined);
+    assert.equal(errorStack(null), undefined);
+  });
+
+  it('boundPort: the port of a TCP server, an error naming anything else', () => {
+    assert.equal(boundPort({ port: 8025 }), 8025);
+    assert.throws(() => boundPort(null), {
+      message: 'not a listening TCP server (address null)',
+    });
+    assert.throws(() => boundPort('/tmp/sink.sock'), {
+      message: 'not a listening TCP server (address /tmp/sink.sock)',
+    });
   });
 
   it('isRecord and hasMessage', () => {

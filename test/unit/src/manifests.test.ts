@@ -13,9 +13,16 @@ import {
 import {
   BOOTSTRAP,
   buildSinkManifests,
+  CONFIG_CHECKSUM_ANNOTATION,
+  configChecksum,
+  manifestsToYaml,
+  MAX_REPLICAS,
+  MAX_RULES_BYTES,
+  RULES_DIR,
   sinkSmtpAddresses,
   type KubeObject,
 } from '../../../src/manifests.ts';
+import { isEmailValidateError } from '../../../src/errors.ts';
 import { MANAGED_BY_LABEL, EXPIRES_AT_ANNOTATION } from '../../../src/cluster-meta.ts';
 import { SINK_OPTIONS } from '../../../sink/options.ts';
 
@@ -299,5 +306,117 @@ describe('manifest builder', () => {
       /--replicas/,
     );
     assert.throws(() => buildSinkManifests({ ...base }), /bundle/);
+  });
+
+  it(`takes 1 to ${MAX_REPLICAS} replicas; out of range, the error says the range`, () => {
+    const d = find(
+      buildSinkManifests({ ...base, bundle: Buffer.from('x'), replicas: MAX_REPLICAS }),
+      'Deployment',
+    );
+    assert.equal(d.spec.replicas, MAX_REPLICAS);
+    assert.throws(
+      () => buildSinkManifests({ ...base, bundle: Buffer.from('x'), replicas: 1.5 }),
+      (e: unknown) =>
+        isEmailValidateError(e) &&
+        e.code === 'EV_ERR_INVALID_OPTION' &&
+        e.message === '--replicas 1.5 is out of range' &&
+        e.hint === `use 1 to ${MAX_REPLICAS}.`,
+    );
+    assert.throws(
+      () => buildSinkManifests({ ...base }),
+      (e: unknown) =>
+        isEmailValidateError(e) &&
+        e.code === 'EV_ERR_INTERNAL' &&
+        e.message === 'the sink bundle is missing' &&
+        e.hint === 'run `npm run build` (dist/sink/sink.bundle.mjs), or pass --image.',
+    );
+  });
+
+  it(`takes a rules file of up to ${MAX_RULES_BYTES} bytes, mounted and named to the sink`, () => {
+    const rules = `#${'é'.repeat((MAX_RULES_BYTES - 2) / 2)}\n`;
+    assert.equal(Buffer.byteLength(rules), MAX_RULES_BYTES);
+    const objs = buildSinkManifests({ ...base, bundle: Buffer.from('x'), rules });
+    const d = find(objs, 'Deployment');
+    const env = d.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+    assert.deepEqual(
+      env.find((e) => e.name === 'EV_RULES_FILE'),
+      { name: 'EV_RULES_FILE', value: `${RULES_DIR}/rules.yaml` },
+    );
+    assert.equal(
+      d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION],
+      configChecksum('t0k3n', rules),
+    );
+    assert.throws(
+      () => buildSinkManifests({ ...base, bundle: Buffer.from('x'), rules: `${rules}x` }),
+      (e: unknown) =>
+        isEmailValidateError(e) &&
+        e.code === 'EV_ERR_INVALID_OPTION' &&
+        e.message === `--rules file is larger than ${MAX_RULES_BYTES} bytes` &&
+        e.hint === 'rules are a short YAML list; trim the file.',
+    );
+  });
+
+  it('without rules, --release-to or --cors-origin the sink gets none of their variables', () => {
+    const d = find(buildSinkManifests({ ...base, bundle: Buffer.from('x') }), 'Deployment');
+    const names = (d.spec.template.spec.containers[0].env as Array<{ name: string }>).map(
+      (e) => e.name,
+    );
+    for (const absent of ['EV_RULES_FILE', 'EV_RELEASE_TO', 'EV_CORS_ORIGIN'])
+      assert.ok(!names.includes(absent), absent);
+    assert.equal(
+      d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION],
+      configChecksum('t0k3n', ''),
+    );
+  });
+
+  it('with an existing token (null) the checksum covers an empty token; with --image no bundle variables', () => {
+    const d = find(buildSinkManifests({ ...base, token: null, image: 'r/sink:1' }), 'Deployment');
+    assert.equal(
+      d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION],
+      configChecksum('', ''),
+    );
+    const names = (d.spec.template.spec.containers[0].env as Array<{ name: string }>).map(
+      (e) => e.name,
+    );
+    assert.ok(!names.includes('EV_BUNDLE_DIR') && !names.includes('EV_WORK_DIR'), names.join());
+  });
+
+  it('the ServiceMonitor scrapes /metrics on the http port with the token, and Prometheus may reach that port', () => {
+    const objs = buildSinkManifests({ ...base, image: 'r/sink:1', serviceMonitor: true });
+    const sm = find(objs, 'ServiceMonitor');
+    assert.equal(sm.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(sm.metadata.name, 'email-sink');
+    assert.equal(sm.metadata.labels['app.kubernetes.io/component'], 'sink');
+    assert.deepEqual(find(objs, 'ServiceMonitor').spec, {
+      selector: {
+        matchLabels: find(objs, 'Deployment').spec.selector.matchLabels,
+      },
+      namespaceSelector: { matchNames: ['email-validation-x'] },
+      endpoints: [
+        {
+          port: 'http',
+          path: '/metrics',
+          interval: '30s',
+          bearerTokenSecret: { name: 'email-sink-token', key: 'token' },
+        },
+      ],
+    });
+    const np = find(objs, 'NetworkPolicy');
+    assert.deepEqual(np.spec.ingress[2].ports, [{ protocol: 'TCP', port: 8025 }]);
+  });
+
+  it('manifestsToYaml: documents in order, a header as comment lines (an empty line a bare #)', () => {
+    const objs: KubeObject[] = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'b' } },
+    ];
+    const docs =
+      '---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n' +
+      '---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n';
+    assert.equal(manifestsToYaml(objs), docs);
+    assert.equal(
+      manifestsToYaml(objs, 'made by x\n\n  indented'),
+      `# made by x\n#\n#   indented\n${docs}`,
+    );
   });
 });

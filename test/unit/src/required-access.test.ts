@@ -175,4 +175,20 @@ describe('required access (src/required-access.ts): one list for the pre-check, 
       ),
     );
   });
+
+  it('asks each right once, in the namespace when it is namespaced; the cluster-wide lists and service-http steps are not pre-checked', () => {
+    const checks = accessChecks(['up', 'sink', 'job', 'down', 'check-in-cluster'], {
+      namespace: 'ns',
+      newNamespace: false,
+    });
+    const keys = checks.map((c) => JSON.stringify(c));
+    assert.equal(new Set(keys).size, keys.length, 'no right is asked twice');
+    // `delete jobs.batch` is needed both by job steps and by the cleanup: asked once.
+    assert.deepEqual(
+      checks.filter((c) => describeCheck(c) === 'delete jobs.batch'),
+      [{ verb: 'delete', resource: 'jobs', group: 'batch', namespace: 'ns' }],
+    );
+    assert.deepEqual(accessChecks(['list-all'], { namespace: 'ns', newNamespace: false }), []);
+    assert.deepEqual(accessChecks(['service-http'], { namespace: 'ns', newNamespace: false }), []);
+  });
 });

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import {
+  bareMessageId,
   buildSendGridEvents,
   buildSesNotification,
   buildWebhookRequest,
   DEFAULT_TOPIC_ARN,
+  MAX_SES_HEADER_VALUE_CHARS,
+  MAX_SES_HEADERS,
+  MAX_SMTPAPI_CHARS,
+  MAX_UNIQUE_ARGS,
   parseDiagnostic,
+  sendgridClassification,
+  sesTags,
+  smtpApiFields,
   type WebhookDeps,
   type WebhookInput,
 } from '../../../src/webhook-payloads.ts';
@@ -331,6 +339,270 @@ describe('webhooks/payloads', () => {
       const env = JSON.parse(req.body) as Record<string, string>;
       assert.equal(env.TopicArn, 'arn:aws:sns:eu-west-1:111122223333:bounces');
       assert.match(env.SigningCertURL, /sns\.eu-west-1\./);
+    });
+  });
+});
+
+describe('webhooks/payloads: edges', () => {
+  it('bareMessageId strips one pair of angle brackets and the white space around and inside them', () => {
+    assert.equal(bareMessageId(' <a@b> '), 'a@b');
+    assert.equal(bareMessageId('< a@b >'), 'a@b');
+    assert.equal(bareMessageId('<a<b>@c>'), 'a<b>@c');
+    assert.equal(bareMessageId('a@b'), 'a@b');
+    assert.equal(bareMessageId('<>'), null);
+    assert.equal(bareMessageId('  '), null);
+    assert.equal(bareMessageId(null), null);
+  });
+
+  it('parseDiagnostic: the DSN type prefix in every spacing, codes of one to three digits, either code alone', () => {
+    for (const d of [
+      ' smtp; 550 5.1.1 x',
+      'SMTP ; 550 5.1.1 x',
+      'smtp;550 5.1.1 x',
+      'smtp;\t550 5.1.1 x  ',
+    ])
+      assert.equal(parseDiagnostic(d).text, '550 5.1.1 x', JSON.stringify(d));
+    assert.equal(parseDiagnostic('see smtp; 550').text, 'see smtp; 550', 'only a leading type');
+    assert.deepEqual(parseDiagnostic('550 5.12.1 x'), {
+      code: 550,
+      status: '5.12.1',
+      text: '550 5.12.1 x',
+      transient: false,
+    });
+    assert.equal(parseDiagnostic('550-5.1.12 x').status, '5.1.12');
+    assert.deepEqual(parseDiagnostic('5.2.2 mailbox full'), {
+      code: null,
+      status: '5.2.2',
+      text: '5.2.2 mailbox full',
+      transient: false,
+    });
+    assert.deepEqual(parseDiagnostic('550'), {
+      code: 550,
+      status: '5.0.0',
+      text: '550',
+      transient: false,
+    });
+    assert.deepEqual(parseDiagnostic('452 mailbox full'), {
+      code: 452,
+      status: '4.0.0',
+      text: '452 mailbox full',
+      transient: true,
+    });
+    assert.equal(parseDiagnostic('4.2.2 later').transient, true);
+  });
+
+  it('sendgridClassification: by the subject of the enhanced code, from its start', () => {
+    const cases: Array<[string, string]> = [
+      ['5.1.1', 'Invalid Address'],
+      ['4.1.8', 'Invalid Address'],
+      ['5.2.2', 'Mailbox Unavailable'],
+      ['4.2.1', 'Mailbox Unavailable'],
+      ['5.7.1', 'Reputation'],
+      ['5.3.4', 'Technical'],
+      ['4.4.7', 'Technical'],
+      ['5.6.0', 'Content'],
+      ['4.6.1', 'Content'],
+      ['5.5.1', 'Unclassified'],
+      ['5.0.0', 'Unclassified'],
+      ['x5.1.1', 'Unclassified'],
+      ['x5.2.1', 'Unclassified'],
+      ['x5.7.1', 'Unclassified'],
+      ['x5.3.1', 'Unclassified'],
+      ['x5.6.1', 'Unclassified'],
+      ['2.1.0', 'Unclassified'],
+    ];
+    for (const [status, expected] of cases)
+      assert.equal(sendgridClassification(status), expected, status);
+  });
+
+  it('smtpApiFields: the last X-SMTPAPI (the first header too), bounded in size, count and length', () => {
+    const api = (value: unknown) => [{ name: 'x-smtpapi', value: JSON.stringify(value) }];
+    assert.deepEqual(smtpApiFields(api({ unique_args: { a: '1' } })), { a: '1' });
+    assert.deepEqual(
+      smtpApiFields([
+        { name: 'X-SMTPAPI', value: JSON.stringify({ unique_args: { a: '1' } }) },
+        { name: 'X-SMTPAPI', value: JSON.stringify({ unique_args: { b: '2' } }) },
+      ]),
+      { b: '2' },
+    );
+    // A header of exactly the limit is read; one character more is not.
+    const sized = (n: number) => {
+      const head = JSON.stringify({ unique_args: { a: '' } });
+      return JSON.stringify({ unique_args: { a: 'v'.repeat(n - head.length) } });
+    };
+    assert.equal(sized(MAX_SMTPAPI_CHARS).length, MAX_SMTPAPI_CHARS);
+    assert.deepEqual(
+      Object.keys(smtpApiFields([{ name: 'X-SMTPAPI', value: sized(MAX_SMTPAPI_CHARS) }])),
+      ['a'],
+    );
+    assert.deepEqual(
+      smtpApiFields([{ name: 'X-SMTPAPI', value: sized(MAX_SMTPAPI_CHARS + 1) }]),
+      {},
+    );
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_UNIQUE_ARGS + 10 }, (_v, i) => [`k${i}`, i]),
+    );
+    const out = smtpApiFields(api({ unique_args: many }));
+    assert.equal(Object.keys(out).length, MAX_UNIQUE_ARGS);
+    assert.equal(out[`k${MAX_UNIQUE_ARGS - 1}`], String(MAX_UNIQUE_ARGS - 1));
+    assert.deepEqual(
+      smtpApiFields(
+        api({ unique_args: { flag: true, n: 0, '': 'empty', long: 'l'.repeat(2000) } }),
+      ),
+      { flag: 'true', n: '0', '': 'empty', long: 'l'.repeat(1024) },
+    );
+    assert.deepEqual(smtpApiFields(api({ category: 'c'.repeat(300) })), {
+      category: 'c'.repeat(255),
+    });
+    assert.deepEqual(
+      smtpApiFields(
+        api({ category: ['x'.repeat(300), ...Array.from({ length: 12 }, (_v, i) => `c${i}`)] }),
+      ),
+      { category: ['x'.repeat(255), ...Array.from({ length: 9 }, (_v, i) => `c${i}`)] },
+    );
+  });
+
+  it('sesTags: a configuration set (trimmed, up to 64) and name=value tags, bounded and without empty names', () => {
+    assert.equal(sesTags(undefined), null);
+    assert.equal(sesTags([{ name: 'X-SES-CONFIGURATION-SET', value: '   ' }]), null);
+    assert.deepEqual(
+      sesTags([{ name: 'X-SES-CONFIGURATION-SET', value: `  ${'s'.repeat(70)} ` }]),
+      {
+        'ses:configuration-set': ['s'.repeat(64)],
+      },
+    );
+    assert.deepEqual(
+      sesTags([{ name: 'X-SES-MESSAGE-TAGS', value: ' =x, =y, a=1, __proto__=p, b = 2 ' }]),
+      { a: ['1'], b: ['2'] },
+    );
+    assert.deepEqual(
+      sesTags([{ name: 'X-SES-MESSAGE-TAGS', value: `${'n'.repeat(300)}=${'v'.repeat(300)}` }]),
+      { ['n'.repeat(256)]: ['v'.repeat(256)] },
+    );
+    const fifty = Array.from({ length: 60 }, (_v, i) => `t${i}=${i}`).join(',');
+    const tags = sesTags([{ name: 'X-SES-MESSAGE-TAGS', value: fifty }]);
+    assert.equal(Object.keys(tags ?? {}).length, 50);
+    // Only the first MAX_SMTPAPI_CHARS characters of the header are read.
+    const far = sesTags([
+      { name: 'X-SES-MESSAGE-TAGS', value: `a=${'v'.repeat(MAX_SMTPAPI_CHARS)},b=1` },
+    ]);
+    assert.deepEqual(Object.keys(far ?? {}), ['a']);
+  });
+
+  it('SES mail.headers: exactly the limits are not truncated', () => {
+    const headers = Array.from({ length: MAX_SES_HEADERS }, (_v, i) => ({
+      name: `X-${i}`,
+      value: i === 0 ? 'v'.repeat(MAX_SES_HEADER_VALUE_CHARS) : 'v',
+    }));
+    const n = buildSesNotification({ ...input('delivered', 'ses'), headers }, deps()) as Record<
+      string,
+      any
+    >;
+    assert.equal(n.mail.headers.length, MAX_SES_HEADERS);
+    assert.equal(n.mail.headers[0].value.length, MAX_SES_HEADER_VALUE_CHARS);
+    assert.equal(n.mail.headersTruncated, false);
+  });
+
+  it('SES mail of a message without From, To, Subject, Message-ID or envelope sender', () => {
+    const bare = summary({
+      from: null,
+      to: [],
+      subject: null,
+      messageId: null,
+      envelope: { ...summary().envelope, mailFrom: null },
+    });
+    const n = buildSesNotification(input('delivered', 'ses', undefined, bare), deps()) as Record<
+      string,
+      any
+    >;
+    assert.equal(n.mail.source, '');
+    assert.equal(n.mail.sourceArn, 'arn:aws:ses:us-east-1:123456789012:identity/example.com');
+    assert.equal(n.mail.messageId, 'msg-0001');
+    assert.deepEqual(n.mail.headers, []);
+    assert.deepEqual(n.mail.commonHeaders, { from: [], to: [] });
+    const fromOnly = buildSesNotification(
+      input(
+        'delivered',
+        'ses',
+        undefined,
+        summary({ envelope: { ...summary().envelope, mailFrom: null } }),
+      ),
+      deps(),
+    ) as Record<string, any>;
+    assert.equal(fromOnly.mail.source, 'Shop <noreply@shop.example>');
+  });
+
+  it('SES bounce subtypes by status; a dropped address is Permanent whatever the diagnostic', () => {
+    const sub = (diagnostic: string) =>
+      (buildSesNotification(input('bounce', 'ses', diagnostic), deps()) as Record<string, any>)
+        .bounce.bounceSubType;
+    assert.equal(sub('452 4.3.4 too big'), 'MessageTooLarge');
+    assert.equal(sub('451 4.7.1 later'), 'General');
+    assert.equal(sub('452 4.13.4 x'), 'General');
+    assert.equal(sub('452 4.3.41 x'), 'General');
+    assert.equal(sub('550 5.1.3 bad'), 'NoEmail');
+    assert.equal(sub('550 5.1.12 x'), 'General');
+    assert.equal(sub('550 5.1.4 x'), 'General');
+    const d = buildSesNotification(input('dropped', 'ses', '452 4.2.2 full'), deps()) as Record<
+      string,
+      any
+    >;
+    assert.equal(d.bounce.bounceType, 'Permanent');
+  });
+
+  it('SES Delivery and Complaint objects in full', () => {
+    const d = buildSesNotification(input('delivered', 'ses'), deps()) as Record<string, any>;
+    assert.deepEqual(d.delivery, {
+      timestamp: NOW.toISOString(),
+      processingTimeMillis: 5250,
+      recipients: ['asyncbounce+u1@example.org'],
+      smtpResponse: '250 2.0.0 OK',
+      reportingMTA: 'email-sink.email-validate.local',
+      remoteMtaIp: '127.0.0.1',
+    });
+    const c = buildSesNotification(input('complaint', 'ses'), deps()) as Record<string, any>;
+    assert.deepEqual(c.complaint, {
+      complainedRecipients: [{ emailAddress: 'asyncbounce+u1@example.org' }],
+      timestamp: NOW.toISOString(),
+      feedbackId: 'id-1',
+      complaintSubType: null,
+      complaintFeedbackType: 'abuse',
+      arrivalDate: NOW.toISOString(),
+      userAgent: 'kubectl-email-validate sink',
+    });
+  });
+
+  it('the SNS envelope and headers in full; a topic ARN without a region gives us-east-1', () => {
+    const req = buildWebhookRequest(input('complaint', 'ses'), { ...deps(), topicArn: 'topic' });
+    const env = JSON.parse(req.body) as Record<string, string>;
+    assert.deepEqual(
+      { ...env, Message: 'm' },
+      {
+        Type: 'Notification',
+        MessageId: 'id-2',
+        TopicArn: 'topic',
+        Message: 'm',
+        Timestamp: NOW.toISOString(),
+        SignatureVersion: '1',
+        Signature: 'UNSIGNED-BY-KUBECTL-EMAIL-VALIDATE',
+        SigningCertURL:
+          'https://sns.us-east-1.amazonaws.com.invalid/SimpleNotificationService-unsigned.pem',
+        UnsubscribeURL:
+          'https://sns.us-east-1.amazonaws.com.invalid/?Action=Unsubscribe&SubscriptionArn=topic',
+      },
+    );
+    assert.deepEqual(req.headers, {
+      'content-type': 'text/plain; charset=UTF-8',
+      'x-amz-sns-message-type': 'Notification',
+      'x-amz-sns-message-id': 'id-2',
+      'x-amz-sns-topic-arn': 'topic',
+      'x-amz-sns-subscription-arn': 'topic:id-3',
+      'user-agent': 'Amazon Simple Notification Service Agent',
+    });
+    const sg = buildWebhookRequest(input('delivered', 'sendgrid'), deps());
+    assert.deepEqual(sg.headers, {
+      'content-type': 'application/json',
+      'user-agent': 'kubectl-email-validate-sink (SendGrid Event Webhook format)',
     });
   });
 });

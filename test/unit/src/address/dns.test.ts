@@ -10,6 +10,7 @@ import {
   DnsChecker,
   isNonPublicIp,
   MAX_ADDRESSES_PER_HOST,
+  MAX_DNS_CACHE_ENTRIES,
   MAX_MX_HOSTS_RESOLVED,
   MAX_MX_RECORDS,
   type DnsResolver,
@@ -303,6 +304,116 @@ describe('address/dns: DnsChecker results', () => {
   });
 });
 
+describe('address/dns: DnsChecker edges', () => {
+  it('orders MX hosts of one priority by name, whatever order they come in', async () => {
+    const names = ['d.mx', 'b.mx', 'e.mx', 'a.mx', 'c.mx'];
+    for (const order of [names, [...names].reverse(), [...names].sort()]) {
+      const zone: Record<string, Entry> = {
+        'p.test': { mx: order.map((exchange) => ({ exchange, priority: 10 })) },
+      };
+      for (const n of names) zone[n] = { a: ['192.0.2.1'] };
+      const { d } = checker(zone);
+      assert.deepEqual(
+        (await d.lookup('p.test')).mx.map((m) => m.exchange),
+        ['a.mx', 'b.mx', 'c.mx', 'd.mx', 'e.mx'],
+        order.join(),
+      );
+    }
+  });
+
+  it('an MX host beyond the ones resolved has no addresses and is not private', async () => {
+    const hosts = Array.from({ length: MAX_MX_HOSTS_RESOLVED + 1 }, (_, i) => `mx${i}.far.test`);
+    const zone: Record<string, Entry> = {
+      'far.test': { mx: hosts.map((exchange, priority) => ({ exchange, priority })) },
+    };
+    for (const h of hosts) zone[h] = { a: ['10.0.0.1'] };
+    const { d } = checker(zone);
+    const last = (await d.lookup('far.test')).mx[MAX_MX_HOSTS_RESOLVED];
+    assert.deepEqual(last, {
+      exchange: `mx${MAX_MX_HOSTS_RESOLVED}.far.test`,
+      priority: MAX_MX_HOSTS_RESOLVED,
+      addresses: [],
+      private: false,
+    });
+  });
+
+  it('an implicit MX is private when any of its addresses is', async () => {
+    const { d } = checker({ 'mixed.test': { a: ['192.0.2.1', '10.0.0.1'] } });
+    assert.equal((await d.lookup('mixed.test')).mx[0].private, true);
+  });
+
+  it('no mail only when both A and AAAA are missing; an empty answer is missing, not a timeout', async () => {
+    const { d } = checker({
+      'v6fail.test': { aaaa: { code: 'ESERVFAIL' } },
+      'empty.test': { a: [], aaaa: [] },
+      'emptymx.test': { mx: [{ exchange: 'empty.test', priority: 1 }] },
+    });
+    assert.deepEqual(await d.lookup('v6fail.test'), { status: 'error', implicitMx: false, mx: [] });
+    assert.deepEqual(await d.lookup('empty.test'), {
+      status: 'no_mail',
+      implicitMx: false,
+      mx: [],
+    });
+    assert.equal((await d.lookup('emptymx.test')).status, 'mx_unresolvable');
+  });
+
+  it('a host the resolver does not find (ENOTFOUND) is missing; an error without a code is EUNKNOWN', async () => {
+    const notFound = Object.assign(new Error('x'), { code: 'ENOTFOUND' });
+    const d = new DnsChecker({
+      resolver: {
+        resolveMx: async (n) => {
+          if (n === 'odd.test') throw new Error('no code');
+          throw Object.assign(new Error('x'), { code: 'ENODATA' });
+        },
+        resolve4: async () => Promise.reject(notFound),
+        resolve6: async () => Promise.reject(notFound),
+      },
+      clock: new FakeClock(),
+    });
+    assert.deepEqual(await d.lookup('gone.test'), { status: 'no_mail', implicitMx: false, mx: [] });
+    assert.deepEqual(await d.lookup('odd.test'), {
+      status: 'error',
+      implicitMx: false,
+      mx: [],
+      errorCode: 'EUNKNOWN',
+    });
+  });
+
+  it('leaves no timer behind once an answer arrives', async () => {
+    const { d, clock } = checker({
+      'x.test': { mx: [{ exchange: 'mx.x.test', priority: 1 }] },
+      'mx.x.test': { a: ['192.0.2.1'] },
+    });
+    assert.equal((await d.lookup('x.test')).status, 'ok');
+    assert.equal(clock.pending, 0);
+  });
+
+  it('seed: a seeded outcome is used without a query and does not replace a known one', async () => {
+    const { d } = checker({ 'known.test': { a: ['192.0.2.1'] } });
+    const seeded = { status: 'no_mail', implicitMx: false, mx: [] } as const;
+    d.seed('s.test', seeded);
+    assert.equal(d.has('s.test'), true);
+    assert.deepEqual(await d.lookup('s.test'), seeded);
+    assert.equal(d.queries, 0);
+    const known = await d.lookup('known.test');
+    d.seed('known.test', seeded);
+    assert.deepEqual(await d.lookup('known.test'), known);
+  });
+
+  it(`keeps ${MAX_DNS_CACHE_ENTRIES} domains, forgetting the oldest first`, () => {
+    const { d } = checker({});
+    const seeded = { status: 'no_mail', implicitMx: false, mx: [] } as const;
+    for (let i = 0; i < MAX_DNS_CACHE_ENTRIES; i++) d.seed(`d${i}.test`, seeded);
+    assert.equal(d.cachedDomains, MAX_DNS_CACHE_ENTRIES);
+    assert.equal(d.has('d0.test'), true);
+    d.seed('one-more.test', seeded);
+    assert.equal(d.cachedDomains, MAX_DNS_CACHE_ENTRIES);
+    assert.equal(d.has('d0.test'), false);
+    assert.equal(d.has('d1.test'), true);
+    assert.equal(d.has('one-more.test'), true);
+  });
+});
+
 describe('address/dns: isNonPublicIp', () => {
   const nonPublic = [
     '0.0.0.0',
@@ -335,6 +446,10 @@ describe('address/dns: isNonPublicIp', () => {
     '::ffff:10.1.2.3',
     '::ffff:7f00:1',
     '::ffff:c0a8:101',
+    // Mapped forms with octets of every width.
+    '::ffff:192.168.1.1',
+    '::ffff:10.0.10.1',
+    '::ffff:10.0.0.10',
     'fc00::1',
     'fdff::1',
     'fe80::1',
@@ -375,6 +490,10 @@ describe('address/dns: isNonPublicIp', () => {
     'fec0::1',
     'fe00::1',
     '::ffff:1.2.3.4x',
+    // Only ::ffff: at the start maps an IPv4 address; a longer address that holds the same text does not.
+    '2001:db8::ffff:10.0.0.1',
+    '2001:db8::ffff:a00:1',
+    '::ffff:a00:1:5',
   ];
   it('flags loopback, private, CGNAT, link-local, benchmarking, multicast and malformed forms', () => {
     for (const ip of nonPublic) assert.equal(isNonPublicIp(ip), true, ip);

@@ -36,6 +36,11 @@ describe('address/envelope: isEnvelopeMailbox', () => {
     'a@[IPv6:::1]',
     'a@[!~]',
     'a@[Z^]',
+    // The ends of each range.
+    'a@Z.com',
+    'a@[x]',
+    '\ud800\udc00@example.com',
+    '\udbff\udfff@example.com',
   ];
   for (const mailbox of accepted) {
     it(`accepts ${JSON.stringify(mailbox)}`, () => {
@@ -108,6 +113,13 @@ describe('address/envelope: isEnvelopeMailbox', () => {
     ['a@[a b]', 'space inside a literal'],
     ['a@[a\x7fb]', 'DEL inside a literal'],
     ['a@[é]', 'non-ASCII inside a literal'],
+    // The ends of the surrogate ranges, and what follows a non-ASCII character.
+    ['a\ud800\ue000b@c', 'a high surrogate followed by a character past the low range'],
+    ['a\udc00b@c', 'lone low surrogate (first)'],
+    ['a\udfffb@c', 'lone low surrogate (last)'],
+    ['é,b@c', 'comma right after a non-ASCII character'],
+    ['"é\x01"@c', 'control right after a non-ASCII character in a quoted string'],
+    ['"a\x80b"@c', 'first C1 control in a quoted string'],
   ];
   for (const [mailbox, why] of refused) {
     it(`refuses ${JSON.stringify(mailbox)} (${why})`, () => {

@@ -5,9 +5,11 @@ import {
   DIAGNOSES,
   diagnose,
   diagnoseSlow,
+  isDotAtom,
   isIPv4,
   utf8Length,
   type Diagnosis,
+  type SyntaxResult,
 } from '../../../../src/address/syntax.ts';
 
 interface Case {
@@ -318,4 +320,125 @@ describe('address/syntax: controls and surrogates in each part', () => {
       assert.equal(diagnose(`ab@ex${x}ample.com`).diagnosis, domain);
     });
   }
+});
+
+describe('address/syntax: the full scanner, case by case', () => {
+  const q40 = `"${'\\a'.repeat(40)}"`; // 82 octets as written, 40 unquoted
+  const dom253 = `${`${'b'.repeat(63)}.`.repeat(3)}${'c'.repeat(61)}`;
+  const badAce253 = `xn--a.${`${'b'.repeat(63)}.`.repeat(3)}${'c'.repeat(55)}`;
+  // [address, diagnosis, the parts of the result that matter]
+  const cases: ReadonlyArray<readonly [string, Diagnosis, Partial<SyntaxResult>?]> = [
+    // Folding white space before the local part: a tab, CRLF then a tab or a space; a comment
+    // anywhere in the run makes it a comment.
+    ['\ta@example.com', 'cfws_fws', { local: 'a' }],
+    ['\r\n\ta@example.com', 'cfws_fws'],
+    ['\r\n a@example.com', 'cfws_fws'],
+    ['(c) a@example.com', 'cfws_comment'],
+    ['(c)\r\n a@example.com', 'cfws_comment'],
+    // A low surrogate is paired only right after a high one.
+    ['a\ud800\udc00\udc00b@example.com', 'err_invalid_utf8'],
+    ['a\ud800\ud800\udc00b@example.com', 'err_invalid_utf8'],
+    // Comments: quoted pairs (a quoted tab is allowed, a quoted control is not), folding, a tab.
+    ['(a\\', 'err_backslash_end'],
+    ['(\\\t)a@example.com', 'cfws_comment', { local: 'a', domain: 'example.com' }],
+    ['(\\\x01)a@example.com', 'err_control_char'],
+    ['(a\tb)a@example.com', 'cfws_comment'],
+    ['(a\rb)a@example.com', 'err_cr_no_lf'],
+    ['(a\r\nb)a@example.com', 'err_fws_crlf_end'],
+    ['(a\r\n\tb)a@example.com', 'cfws_comment'],
+    ['(a\r\n b)a@example.com', 'cfws_comment'],
+    // Quoted strings: folding, and a tab after the fold is still a control character.
+    ['"a\r\nb"@example.com', 'err_fws_crlf_end'],
+    ['"a\r\n b"@example.com', 'cfws_fws', { local: '"a b"' }],
+    ['"a\r\n\tb"@example.com', 'err_control_char'],
+    ['"a"@example.com', 'rfc5321_quoted_string', { local: 'a', smtputf8: false }],
+    ['"é"@example.com', 'rfc5321_quoted_string', { local: 'é', smtputf8: true }],
+    ['"a"."b"@example.com', 'deprec_local_part', { local: 'a.b' }],
+    ['".a"@example.com', 'rfc5321_quoted_string', { local: '".a"' }],
+    ['"a..b"@example.com', 'rfc5321_quoted_string', { local: '"a..b"' }],
+    ['"a."@example.com', 'rfc5321_quoted_string', { local: '"a."' }],
+    // The 64-octet limit counts the local part as written, from its first word to its last.
+    [`${q40}."b"@example.com`, 'rfc5322_local_too_long'],
+    [`${q40}.b@example.com`, 'rfc5322_local_too_long'],
+    [`${'a'.repeat(30)}."${'\\b'.repeat(20)}"@example.com`, 'rfc5322_local_too_long'],
+    // What follows a word.
+    ['a"b"@example.com', 'err_expecting_atext'],
+    ['a (c)"b"@example.com', 'err_atext_after_cfws'],
+    ['"a"b@example.com', 'err_atext_after_qs'],
+    ['"a" b@example.com', 'err_atext_after_cfws'],
+    ['a b@example.com', 'err_atext_after_cfws'],
+    ['a,b@example.com', 'err_expecting_atext'],
+    [',a@example.com', 'err_expecting_atext'],
+    ['\x80a@example.com', 'err_control_char'],
+    ['(c)', 'err_no_local_part'],
+    // After the '@'.
+    ['a@(x', 'err_unclosed_comment', { local: 'a' }],
+    ['a@,com', 'err_expecting_atext', { local: 'a' }],
+    ['a@b.c(x', 'err_unclosed_comment', { domainInput: 'b.c' }],
+    ['a@b.c.(x', 'err_unclosed_comment', { domainInput: 'b.c' }],
+    ['a@b.(x', 'err_unclosed_comment', { domainInput: 'b' }],
+    ['a@b(c).com', 'deprec_comment', { domain: 'b.com' }],
+    ['a@b .com', 'deprec_fws', { domain: 'b.com' }],
+    ['a@b. com', 'deprec_fws', { domain: 'b.com' }],
+    ['a@b.(c)com', 'deprec_comment', { domain: 'b.com' }],
+    ['a@b.com x', 'err_atext_after_cfws', { domainInput: 'b.com' }],
+    ['a@b.com é', 'err_atext_after_cfws'],
+    ['a@b.com \x80', 'err_atext_after_cfws'],
+    ['a@b.com ,', 'err_expecting_atext'],
+    ['a@b.com,', 'err_expecting_atext'],
+    ['a@b.c.', 'err_dot_end'],
+    // Which labels are LDH: the ends of each range (a full-scanner path, through the quotes).
+    ['"a"@Zz.com', 'rfc5321_quoted_string', { domain: 'zz.com', domainInput: 'Zz.com' }],
+    ['"a"@a0.com', 'rfc5321_quoted_string', { domain: 'a0.com' }],
+    ['"a"@a9.com', 'rfc5321_quoted_string', { domain: 'a9.com' }],
+    ['a@a_b.com', 'rfc5322_domain', { domain: '', domainInput: 'a_b.com' }],
+    ['a@a~b.com', 'rfc5322_domain', { domainInput: 'a~b.com' }],
+    ['a@a{b.com', 'rfc5322_domain'],
+    // A non-LDH domain still counts towards the whole address's length.
+    [
+      `${'x'.repeat(60)}@a_b.${`${'c'.repeat(60)}.`.repeat(4)}com`,
+      'rfc5322_too_long',
+      { domain: '' },
+    ],
+    // A non-ASCII label over 63 characters is an IDNA failure, not an ASCII length finding.
+    [`a@${'ä'.repeat(64)}.com`, 'err_idna'],
+    // An A-label is internationalised too.
+    ['a@xn--bcher-kva.example', 'valid', { domain: 'xn--bcher-kva.example', idn: true }],
+    ['"a"@xn--bcher-kva.example', 'rfc5321_quoted_string', { idn: true }],
+    // Exactly 253 octets of domain is not too long a domain (the address is too long).
+    [`a@${dom253}`, 'rfc5322_too_long'],
+    [`x@${badAce253}`, 'err_idna'],
+    // Numeric top-level labels: every digit, nothing else.
+    ['a@x.0', 'rfc5321_tld_numeric'],
+    ['a@x.9', 'rfc5321_tld_numeric'],
+    ['a@x.10', 'rfc5321_tld_numeric'],
+    ['a@x.1-2', 'valid'],
+    // Address literals: what may follow, and the text of an obsolete one.
+    ['a@[1.2.3.4](x', 'err_unclosed_comment', { domainInput: '[1.2.3.4]' }],
+    ['a@[1.2.3.4](c)', 'cfws_comment', { domain: '[1.2.3.4]', literal: true }],
+    ['a@[1.2.3.4] ', 'cfws_fws', { domain: '[1.2.3.4]' }],
+    ['a@[a\\]b]', 'rfc5322_domlit_obsdtext', { domainInput: '[a]b]' }],
+    ['a@[1\\.2]', 'rfc5322_domlit_obsdtext', { domainInput: '[1.2]' }],
+    ['a@[IPv6:1.2.3.4]', 'rfc5322_ipv6_bad_char'],
+  ];
+  for (const [address, diagnosis, parts] of cases) {
+    it(`${JSON.stringify(address).slice(0, 60)} -> ${diagnosis}`, () => {
+      const r = diagnose(address);
+      assert.equal(r.diagnosis, diagnosis);
+      assert.equal(r.category, DIAGNOSES[diagnosis]);
+      for (const [k, v] of Object.entries(parts ?? {}))
+        assert.equal(r[k as keyof SyntaxResult], v, k);
+      assert.deepEqual(diagnoseSlow(address), r, 'the fast path agrees');
+    });
+  }
+
+  it('isDotAtom: atext or UTF-8 runs separated by single dots', () => {
+    for (const yes of ['a', 'a.b', 'é', '\x80', "!#$%&'*+-/=?^_`{|}~"])
+      assert.equal(isDotAtom(yes), true, yes);
+    for (const no of ['', '.a', 'a.', 'a..b', 'a b', '"a"']) assert.equal(isDotAtom(no), false, no);
+  });
+
+  it('isIPv4 refuses a trailing dot after four parts', () => {
+    assert.equal(isIPv4('1.2.3.4.'), false);
+  });
 });
