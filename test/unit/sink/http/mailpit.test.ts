@@ -493,14 +493,14 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
       ['application/octet-stream', 'attachment; filename="part-1"'],
     );
     assert.equal(await (await get('/message/msg-1/part/10')).text(), 'text/plain');
-    for (const bad of ['abc', 'x1', '1x', '1234567'])
+    for (const bad of ['abc', 'x1', '1x', '1234567', 'p'.repeat(50)])
       assert.deepEqual(
         await errorOf(await get(`/message/msg-1/part/${bad}`)),
         [
           404,
           {
             code: 'EV_ERR_NOT_FOUND',
-            message: `no part "${bad}"`,
+            message: `no part "${bad.slice(0, 40)}"`,
             hint: "part IDs are the PartID values of the message's Attachments and Inline lists",
           },
         ],
@@ -589,7 +589,7 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
       ],
     });
     add({ raw: RAW(1), to: ['a+zeta@example.com'] });
-    add({ raw: RAW(2), to: ['a+alpha@example.com', 'b+zeta@example.com'] });
+    add({ raw: RAW(2), to: ['b+zeta@example.com', 'a+alpha@example.com'] });
     assert.deepEqual(await getJson('/tags'), ['alpha', 'zeta']);
     await get('/message/msg-1');
     const info = await getJson<Record<string, unknown>>('/info');
@@ -725,7 +725,7 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
 
     it("link check: each link's status; Errors counts failures and 4xx/5xx; follow=true follows redirects", async () => {
       await start({ linkCheckPrivate: true });
-      const links = ['/ok', '/bad', '/missing', '/moved'].map((p) => `${siteBase}${p}`);
+      const links = ['/ok', '/bad', '/missing', '/moved', '/error'].map((p) => `${siteBase}${p}`);
       add({ raw: RAW(1), analysis: { ...ANALYSIS, links: [...links, 'http://127.0.0.1:1/'] } });
       add({ raw: RAW(2) });
       type Check = {
@@ -734,21 +734,22 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
       };
       const plain = await getJson<Check>('/message/msg-1/link-check');
       assert.deepEqual(
-        plain.Links.slice(0, 4).map((l) => [l.URL, l.StatusCode, l.Status]),
+        plain.Links.slice(0, 5).map((l) => [l.URL, l.StatusCode, l.Status]),
         [
           [links[0], 200, 'OK'],
           [links[1], 400, 'Bad Request'],
           [links[2], 404, 'Not Found'],
           [links[3], 302, 'Found'],
+          [links[4], 500, 'Internal Server Error'],
         ],
       );
-      assert.equal(plain.Links[4].StatusCode, 0);
-      assert.notEqual(plain.Links[4].Status, ''); // the reason it failed
-      assert.equal(plain.Errors, 3);
+      assert.equal(plain.Links[5].StatusCode, 0);
+      assert.notEqual(plain.Links[5].Status, ''); // the reason it failed
+      assert.equal(plain.Errors, 4);
       const followed = await getJson<Check>('/message/msg-1/link-check?follow=true');
       assert.deepEqual(
         followed.Links.map((l) => l.StatusCode),
-        [200, 400, 404, 200, 0],
+        [200, 400, 404, 200, 500, 0],
       );
       assert.deepEqual(await getJson('/message/msg-2/link-check'), { Errors: 0, Links: [] });
       // Without --link-check-private, loopback addresses are not fetched.
@@ -809,7 +810,11 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
       await start({ releaseTo: [{ host: 'any-port.example', port: null }] });
       add({ raw: RAW(1) });
       const [refused, error] = await errorOf(await release('{"To":["a@example.net"]}'));
-      assert.deepEqual([refused, error.code], [403, 'EV_ERR_RELEASE_REFUSED']);
+      // Mailpit has no host to relay to: the refusal names none.
+      assert.deepEqual(
+        [refused, error.code, error.message],
+        [403, 'EV_ERR_RELEASE_REFUSED', 'releasing to ":?" is not allowed'],
+      );
     });
 
     it('send: delivers through the SMTP listener it is given, with every field Mailpit takes', async () => {
@@ -893,8 +898,26 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
           body,
         );
       // One recipient of any kind is enough, and 0.0.0.0 (all interfaces) means this host.
-      for (const rcpt of [{ Bcc: ['b@example.com'] }, { Cc: [{ Email: 'c@example.com' }] }])
-        assert.equal((await post({ From: from, ...rcpt })).status, 200, JSON.stringify(rcpt));
+      const store = smtpSink.context.store;
+      const to = [{ Email: 'a@example.com' }];
+      for (const rcpt of [
+        { Bcc: ['b@example.com'] },
+        { Cc: [{ Email: 'c@example.com' }] },
+        { To: to, Bcc: ['b@example.com'] },
+        { To: to, Cc: [{ Email: 'c@example.com' }] },
+      ]) {
+        store.clear();
+        const res = await post({ From: from, ...rcpt, Attachments: [null] });
+        assert.equal(res.status, 200, JSON.stringify(rcpt));
+        const { ID } = (await res.json()) as { ID: string };
+        // No Subject, Tags or attachments given: none sent.
+        const d = (await store.detail(ID))!;
+        assert.deepEqual(
+          [d.subject ?? '', d.attachments.length, d.headers.some((h) => /^x-tags$/i.test(h.name))],
+          ['', 0, false],
+          JSON.stringify(rcpt),
+        );
+      }
       await api!.close();
       await start({ localSmtp: () => ({ host: '127.0.0.1', port: 1 }) });
       const [status, text] = await textOf(
@@ -973,6 +996,14 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
       extra.once('close', (c, r) => resolve([c, String(r)])),
     );
     assert.deepEqual([code, reason], [1013, 'too many clients']);
-    for (const c of [client, ...more]) c.ws.close();
+    for (const c of more) c.ws.close();
+    // Shutting down closes the feed's clients and leaves nothing subscribed to the event log.
+    const shutdown = new Promise<[number, string]>((resolve) =>
+      client.ws.once('close', (c, r) => resolve([c, String(r)])),
+    );
+    await api!.close();
+    assert.deepEqual(await shutdown, [1001, 'server shutting down']);
+    assert.equal(api!.ctx.events.listenerCount, 0);
+    api = undefined;
   });
 });
