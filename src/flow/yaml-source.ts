@@ -222,7 +222,12 @@ function flowNestingProblem(source: string): YamlProblem | null {
           lineStart = i + 1;
         }
         if (c === 34 && d === 92) {
+          // An escape skips the next character; an escaped line break is still a line.
           i++;
+          if (source.charCodeAt(i) === 10) {
+            line++;
+            lineStart = i + 1;
+          }
           continue;
         }
         if (d === c) {
