@@ -1281,4 +1281,18 @@ describe('flow file parsing: exact errors', () => {
     ]);
     assert.equal(f.needsCluster, true);
   });
+
+  it('keeps the first MAX_REPORTED_PROBLEMS in check order, then lists them in file order', () => {
+    // "kind" is checked before the steps but written after them: it is one of the
+    // first MAX_REPORTED_PROBLEMS found, so it is listed (last) and a step is left out.
+    const source = `apiVersion: email-validate.dev/v1\nsteps:\n${'  - 5\n'.repeat(MAX_REPORTED_PROBLEMS)}kind: 5\n`;
+    const r = rejection(source);
+    assert.equal(r.problems.length, MAX_REPORTED_PROBLEMS);
+    assert.equal(r.omitted, 1);
+    assert.deepEqual(
+      r.problems.map((p) => p.path),
+      [...Array.from({ length: MAX_REPORTED_PROBLEMS - 1 }, (_, i) => `steps[${i}]`), 'kind'],
+    );
+    assert.match(r.message, new RegExp(`\\(and ${MAX_REPORTED_PROBLEMS} more problems\\)$`));
+  });
 });
