@@ -212,4 +212,16 @@ describe('flow YAML source (yaml-source)', () => {
       },
     ]);
   });
+
+  it("reports the YAML parser's own stack exhaustion once, as too deep", () => {
+    // Block nesting is not pre-scanned: thousands of levels exhaust the parser's
+    // stack (where depends on the stack, so only the line is fixed).
+    const y = parseLocatedYaml(`${'- '.repeat(5000)}x\n`);
+    assert.equal(y.value, null);
+    assert.equal(y.problems.length, 1);
+    assert.deepEqual(
+      { ...y.problems[0], col: 0 },
+      { path: '', line: 1, col: 0, message: TOO_DEEP },
+    );
+  });
 });
