@@ -693,6 +693,12 @@ const BAD: Array<[string, boolean, string, string]> = [
     'EV_ERR_FLOW_INVALID',
     'flow.yaml:4:22: defaults.timeout: must be at most 1h',
   ],
+  [
+    'apiVersion: email-validate.dev/v1\nkd: EmailFlow\nsteps: [{ expect: {} }]\n',
+    false,
+    'EV_ERR_FLOW_INVALID',
+    'flow.yaml:1:1: "kind" is required: kind: EmailFlow (and 1 more problem)',
+  ],
 ];
 
 describe('flow file parsing: exact errors', () => {
@@ -857,7 +863,13 @@ describe('flow file parsing: exact errors', () => {
       message: `m${file}${line}${col}`,
       ...(kind ? { kind } : {}),
     });
-    const err = flowInvalid([p('b', 1, 1), p('a', 2, 1), p('a', 1, 3), p('a', 1, 2), p('b', 1, 1)]);
+    const input = [p('b', 1, 1), p('a', 2, 1), p('a', 1, 3), p('a', 1, 2), p('b', 1, 1)];
+    const err = flowInvalid(input);
+    assert.deepEqual(
+      input.map((x) => x.message),
+      ['mb11', 'ma21', 'ma13', 'ma12', 'mb11'],
+      "the caller's list is left as it was",
+    );
     assert.equal(err.code, 'EV_ERR_FLOW_INVALID');
     assert.equal(err.message, 'a:1:2: ma12 (and 4 more problems)');
     assert.deepEqual(
@@ -1294,5 +1306,16 @@ describe('flow file parsing: exact errors', () => {
       [...Array.from({ length: MAX_REPORTED_PROBLEMS - 1 }, (_, i) => `steps[${i}]`), 'kind'],
     );
     assert.match(r.message, new RegExp(`\\(and ${MAX_REPORTED_PROBLEMS} more problems\\)$`));
+  });
+
+  it('suggests a known field up to two edits away, even two letters shorter', () => {
+    const r = rejection(
+      'apiVersion: email-validate.dev/v1\nkd: EmailFlow\nsteps: [{ expect: {} }]\n',
+    );
+    assert.equal(
+      r.problems[1]?.message,
+      'unknown field "kd"; did you mean "kind"? (allowed: apiVersion, kind, metadata, sink, defaults, steps)',
+    );
+    assert.deepEqual([r.problems[1]?.line, r.problems[1]?.col, r.problems[1]?.path], [2, 1, 'kd']);
   });
 });

@@ -224,4 +224,12 @@ describe('flow YAML source (yaml-source)', () => {
       { path: '', line: 1, col: 0, message: TOO_DEEP },
     );
   });
+
+  it('locates a key written without a value at the key', () => {
+    const y = parseLocatedYaml('x: 1\ny: { a, b: 1 }\n? z\n');
+    assert.deepEqual(y.value, { x: 1, y: { a: null, b: 1 }, z: null });
+    assert.deepEqual(y.locate('y.a'), { line: 2, col: 6 });
+    assert.deepEqual(y.locate('y.b'), { line: 2, col: 12 });
+    assert.deepEqual(y.locate('z'), { line: 3, col: 3 });
+  });
 });
