@@ -1318,4 +1318,13 @@ describe('flow file parsing: exact errors', () => {
     );
     assert.deepEqual([r.problems[1]?.line, r.problems[1]?.col, r.problems[1]?.path], [2, 1, 'kd']);
   });
+
+  it("strips the sink parser's own position, two digits too, and points into this file", () => {
+    const rule = '    - reject: { code: 550 }\n      match: { recipient: "/x/" }\n';
+    const source = `${HEAD}sink:\n  rules:\n${rule.repeat(6)}    - reject: { code: 700 }\nsteps: [{ expect: {} }]\n`;
+    assert.equal(
+      rejection(source).message,
+      'flow.yaml:17:23: sink.rules[6].reject.code: must be a 5xx SMTP reply code',
+    );
+  });
 });
