@@ -1327,4 +1327,73 @@ describe('flow file parsing: exact errors', () => {
       'flow.yaml:17:23: sink.rules[6].reject.code: must be a 5xx SMTP reply code',
     );
   });
+
+  it('reads an empty (null) optional field as absent, and leaves step names untemplated', () => {
+    const f = parseFlow(
+      `${HEAD}defaults: { from: d@x.test }\nsteps:\n  - { name: "{{x", send: { to: a@b.test, headers: ~, count: ~, cc: ~, subject: ~, rate: ~, retries: 1 } }\n  - { expect: { count: 1, maxSpamScore: ~, subject: ~, dkim: ~ } }\n  - { expectEvent: { type: rejected, code: ~ } }\n`,
+      'f.yaml',
+    );
+    assert.deepEqual(
+      f.steps.map((s) => [s.name, s.timeoutMs, s.action]),
+      [
+        [
+          '{{x',
+          30_000,
+          {
+            kind: 'send',
+            to: ['a@b.test'],
+            cc: [],
+            bcc: [],
+            from: 'd@x.test',
+            subject: 'Validation Email',
+            text: 'Test email for validation',
+            html: null,
+            headers: {},
+            attachments: [],
+            count: 1,
+            rate: null,
+            retries: 1,
+            retryDelayMs: 0,
+          },
+        ],
+        [
+          'expect a message',
+          30_000,
+          {
+            kind: 'expect',
+            criteria: {
+              to: null,
+              from: null,
+              subject: null,
+              text: null,
+              html: null,
+              headers: [],
+              links: [],
+              attachments: [],
+              dkim: null,
+              listUnsubscribe: null,
+              maxSpamScore: null,
+            },
+            count: 1,
+          },
+        ],
+        [
+          'expect rejected',
+          30_000,
+          {
+            kind: 'expectEvent',
+            type: 'rejected',
+            to: null,
+            from: null,
+            code: null,
+            url: null,
+            format: null,
+            status: null,
+            count: 1,
+          },
+        ],
+      ],
+    );
+    assert.deepEqual(f.templates, []);
+  });
 });
