@@ -232,4 +232,40 @@ describe('flow YAML source (yaml-source)', () => {
     assert.deepEqual(y.locate('y.b'), { line: 2, col: 12 });
     assert.deepEqual(y.locate('z'), { line: 3, col: 3 });
   });
+
+  it('pre-scan: quotes after a tab, a line start or a brace; comments end at the line; closers and spaces', () => {
+    const deep = open(MAX_FLOW_NESTING + 6);
+    const fine: Array<[string, unknown]> = [
+      [`x:\t"${deep}"\n`, { x: deep }],
+      [`"${deep}": 1\n`, { [deep]: 1 }],
+      [`x: {"${deep}": 1}\n`, { x: { [deep]: 1 } }],
+      [`x: 1\n# ${deep}\ny: 1\n`, { x: 1, y: 1 }],
+    ];
+    for (const [source, want] of fine) {
+      const y = parseLocatedYaml(source);
+      assert.deepEqual(y.problems, [], source.slice(0, 12));
+      assert.deepEqual(y.value, want, source.slice(0, 12));
+    }
+    const tooDeep: Array<[string, number, number]> = [
+      [`x: 'a\\'\ny: ${open(65)}\n`, 2, 68],
+      [`# c\nx: ${open(65)}\n`, 2, 68],
+      [`x: ["a\n  b", ${open(65)}\n`, 2, 70],
+      [`x: ['a\n  b', ${open(65)}\n`, 2, 70],
+      [`x: 'a'\ny: ${open(65)}\n`, 2, 68],
+      [`x: ${'[ '.repeat(65)}\n`, 1, 132],
+    ];
+    for (const [source, line, col] of tooDeep)
+      assert.deepEqual(
+        parseLocatedYaml(source).problems,
+        [{ path: '', line, col, message: TOO_DEEP }],
+        source.slice(0, 12),
+      );
+  });
+
+  it('locates an alias at its own place, not its anchor', () => {
+    const y = parseLocatedYaml('a: &x { k: 1 }\nb: *x\n');
+    assert.deepEqual(y.value, { a: { k: 1 }, b: { k: 1 } });
+    assert.deepEqual(y.locate('b'), { line: 2, col: 4 });
+    assert.deepEqual(y.locate('b.k'), { line: 1, col: 12 });
+  });
 });
