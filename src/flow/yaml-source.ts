@@ -132,7 +132,8 @@ export function parseLocatedYaml(source: string): LocatedYaml {
       values.set(path, offsetOf(node));
       return target === undefined ? null : toValue(target, path, depth + 1);
     }
-    if (node !== null && node !== undefined) values.set(path, offsetOf(node));
+    // An alias's path keeps the alias's own position (set above), not its anchor's.
+    if (node !== null && node !== undefined && !values.has(path)) values.set(path, offsetOf(node));
     if (isMap(node)) {
       const out: Record<string, unknown> = {};
       for (const item of node.items) {
@@ -222,7 +223,12 @@ function flowNestingProblem(source: string): YamlProblem | null {
           lineStart = i + 1;
         }
         if (c === 34 && d === 92) {
+          // An escape skips the next character; an escaped line break is still a line.
           i++;
+          if (source.charCodeAt(i) === 10) {
+            line++;
+            lineStart = i + 1;
+          }
           continue;
         }
         if (d === c) {
