@@ -804,6 +804,37 @@ describe('flow runner: exact step results', () => {
     });
   });
 
+  it('an interrupt aborts the request of the running step at once', async () => {
+    const controller = new AbortController();
+    const flow = parseFlow(`${HEAD}steps:\n  - http: { url: "http://x.test" }\n`, 'flow.yaml');
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const driver = new FakeDriver(sink, clock);
+    let aborted = false;
+    driver.httpRequest = (_r: HttpRequestSpec, signal?: AbortSignal) =>
+      new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => {
+          aborted = true;
+          reject(new Error('aborted'));
+        }),
+      );
+    const promise = runFlow({
+      flow,
+      driver,
+      history: sink.history,
+      clock,
+      startedAt: '',
+      vars: { run: { id: 'x' }, env: {} },
+      signal: controller.signal,
+    });
+    await flushMicrotasks();
+    controller.abort();
+    await flushMicrotasks();
+    assert.equal(aborted, true, 'the request saw the abort without any clock time passing');
+    assert.deepEqual(brief(await promise), [['error', 'interrupted', 'EV_ERR_INTERRUPTED']]);
+    assert.equal(clock.pending, 0);
+  });
+
   it('http: exact summaries; a content type given in the headers is kept; a text body is sent', async () => {
     const { result, driver } = await run(
       `steps:
