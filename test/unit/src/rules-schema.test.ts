@@ -84,6 +84,14 @@ describe('rules schema: the file', () => {
     );
   });
 
+  it('a file of white space only, Unicode spaces included, is no rules (YAML would read some as text)', () => {
+    for (const source of ['\u00a0\u00a0\n', '\u3000', '\ufeff', '\v\f', '\u2028\u2029']) {
+      const set = parseRules(source);
+      assert.deepEqual(set.rules, [], JSON.stringify(source));
+      assert.equal(set.source, source);
+    }
+  });
+
   it('an empty document (no content, `---`, `~`) is no rules', () => {
     for (const source of ['---\n', '~\n', 'rules:\n', 'version: 1\n', '\n\n  \n']) {
       const set = parseRules(source);

@@ -14,6 +14,7 @@ import {
   MAX_MX_HOSTS_RESOLVED,
   MAX_MX_RECORDS,
   type DnsResolver,
+  type DomainDns,
 } from '../../../../src/address/dns.ts';
 import { FakeClock } from '../../../support/fake-clock.ts';
 
@@ -388,9 +389,40 @@ describe('address/dns: DnsChecker edges', () => {
     assert.equal(clock.pending, 0);
   });
 
+  it('a finished query frees its slot: one at a time, every lookup still ends', async () => {
+    const resolver = zoneResolver({
+      'a.test': { a: ['192.0.2.1'] },
+      'b.test': { mx: [{ exchange: 'mx.b.test', priority: 1 }] },
+      'mx.b.test': { a: ['192.0.2.2'] },
+    });
+    const d = new DnsChecker({ resolver, clock: new FakeClock(), concurrency: 1 });
+    assert.equal((await d.lookup('a.test')).status, 'ok');
+    assert.equal((await d.lookup('b.test')).status, 'ok');
+    assert.deepEqual(resolver.calls, ['MX a.test', 'A a.test', 'MX b.test', 'A mx.b.test']);
+  });
+
+  it('remembers each domain that failed once, not only the last one', async () => {
+    const { d, resolver } = checker({
+      'a.test': { mx: { code: 'ESERVFAIL' } },
+      'b.test': { mx: { code: 'ESERVFAIL' } },
+    });
+    const settle = async (domain: string) => {
+      await d.lookup(domain);
+      await Promise.resolve();
+    };
+    await settle('a.test'); // forgotten once
+    await settle('b.test'); // forgotten once
+    await settle('a.test'); // kept
+    await settle('a.test'); // from the cache
+    assert.deepEqual(
+      resolver.calls.filter((c) => c.startsWith('MX')),
+      ['MX a.test', 'MX b.test', 'MX a.test'],
+    );
+  });
+
   it('seed: a seeded outcome is used without a query and does not replace a known one', async () => {
     const { d } = checker({ 'known.test': { a: ['192.0.2.1'] } });
-    const seeded = { status: 'no_mail', implicitMx: false, mx: [] } as const;
+    const seeded: DomainDns = { status: 'no_mail', implicitMx: false, mx: [] };
     d.seed('s.test', seeded);
     assert.equal(d.has('s.test'), true);
     assert.deepEqual(await d.lookup('s.test'), seeded);
@@ -402,7 +434,7 @@ describe('address/dns: DnsChecker edges', () => {
 
   it(`keeps ${MAX_DNS_CACHE_ENTRIES} domains, forgetting the oldest first`, () => {
     const { d } = checker({});
-    const seeded = { status: 'no_mail', implicitMx: false, mx: [] } as const;
+    const seeded: DomainDns = { status: 'no_mail', implicitMx: false, mx: [] };
     for (let i = 0; i < MAX_DNS_CACHE_ENTRIES; i++) d.seed(`d${i}.test`, seeded);
     assert.equal(d.cachedDomains, MAX_DNS_CACHE_ENTRIES);
     assert.equal(d.has('d0.test'), true);
