@@ -559,6 +559,27 @@ describe('flow criteria', () => {
     });
   });
 
+  describe('messages not (yet) read', () => {
+    it('fails every check past the summary of a message that could not be read, even "absent" ones', () => {
+      const m = tracked({}, false);
+      m.detailError = 'HTTP 500';
+      const absent = compileCriteria(criteria({ listUnsubscribe: 'absent' }), vars);
+      assert.equal(passes(absent, m), false);
+      m.analysis = analysis();
+      assert.equal(
+        passes(absent, m),
+        false,
+        'a detail-level check is not answered by the analysis',
+      );
+    });
+
+    it('reports what a detail-level check sees before the detail is fetched', () => {
+      assert.deepEqual(run({ headers: [{ name: 'X-A', value: null }] }, tracked({}, false)), [
+        ['headers.X-A', '(present)', false, '(absent)'],
+      ]);
+    });
+  });
+
   describe('delivery events', () => {
     const rejection = (over: Partial<RejectionData> = {}): RejectionData => ({
       stage: 'rcpt',
@@ -754,6 +775,9 @@ describe('flow criteria', () => {
           ['status', '2xx', true, '202'],
         ],
       );
+      assert.deepEqual(rows({ url: 'app.test', format: 'sendgrid', status: ['2xx'] }, e), [
+        ['type', 'rejected', true, 'rejected'],
+      ]);
       assert.deepEqual(rows({ format: null, status: null, url: null }, e), [
         ['type', 'rejected', true, 'rejected'],
       ]);
@@ -776,6 +800,17 @@ describe('flow criteria', () => {
         [
           ['type', false, 'accepted'],
           ['from', true, '"s@t"'],
+        ],
+      );
+      const two = tracked({ from: 'bounce@mail.test' });
+      two.summary.from = 'Shop <shop@example.test>';
+      assert.deepEqual(
+        compileEventCriteria(step({ from: 'shop@' }), vars)
+          .checkMessage(two)
+          .map((r) => [r.field, r.ok, r.actual]),
+        [
+          ['type', false, 'accepted'],
+          ['from', true, '"bounce@mail.test", "shop@example.test"'],
         ],
       );
       assert.deepEqual(compileEventCriteria(step({}), vars).checkMessage(m).length, 1);
