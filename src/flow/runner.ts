@@ -321,7 +321,12 @@ async function runStep(
         criteria: compileEventCriteria(action, options.vars),
         count: action.count,
       });
-      const what = `${action.count === 1 ? 'a' : action.count} matching ${action.type === 'webhook' ? 'webhook delivery' : `${action.type} event`}${action.count === 1 ? '' : 's'}`;
+      const one = action.count === 1;
+      const noun =
+        action.type === 'webhook'
+          ? `webhook deliver${one ? 'y' : 'ies'}`
+          : `${action.type} event${one ? '' : 's'}`;
+      const what = `${one ? 'a' : action.count} matching ${noun}`;
       return expectationResult(outcome, timeoutMs, what);
     }
   }
@@ -501,10 +506,11 @@ async function runJob(
     );
   }
   const r = (s: string): string => renderTemplate(s, options.vars);
+  const image = r(action.image);
   const outcome = await options.driver.runJob(
     {
       name: step.name,
-      image: r(action.image),
+      image,
       command: action.command.map(r),
       args: action.args.map(r),
       env: Object.fromEntries(Object.entries(action.env).map(([k, v]) => [k, r(v)])),
@@ -526,11 +532,11 @@ async function runJob(
   if (outcome.succeeded)
     return {
       status: 'passed',
-      summary: `job ${action.image} completed${outcome.exitCode !== null ? ` (exit ${outcome.exitCode})` : ''}`,
+      summary: `job ${image} completed${outcome.exitCode !== null ? ` (exit ${outcome.exitCode})` : ''}`,
     };
   return {
     status: 'failed',
-    summary: `job ${action.image} failed${outcome.exitCode !== null ? ` with exit code ${outcome.exitCode}` : ''}${outcome.reason ? `: ${outcome.reason}` : ''}`,
+    summary: `job ${image} failed${outcome.exitCode !== null ? ` with exit code ${outcome.exitCode}` : ''}${outcome.reason ? `: ${outcome.reason}` : ''}`,
     ...(details ? { details } : {}),
   };
 }

@@ -480,3 +480,148 @@ describe('flow expectations', () => {
     assert.equal(sink.fetches, 1);
   });
 });
+
+describe('flow expectations: exact outcomes', () => {
+  const short = (o: ExpectationOutcome): Array<[string, number, number]> =>
+    o.candidates.map((c) => [
+      c.description.replace(/^(accepted )?message (\S+) .*$/, '$1$2'),
+      c.passed,
+      c.total,
+    ]);
+
+  it('ranks mismatches by share of checks passed, then newest first; at most three', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { to: a@x.test, subject: Hi, text: body }');
+    sink.deliver({ id: 'm1', to: ['a@x.test'], subject: 'Hi', text: 'nope' });
+    sink.deliver({ id: 'm2', to: ['b@x.test'], subject: 'Hi', text: 'body' });
+    sink.deliver({ id: 'm3', to: ['b@x.test'], subject: 'No', text: 'nope' });
+    sink.deliver({ id: 'm4', to: ['a@x.test'], subject: 'No', text: 'nope' });
+    await clock.advance(1000);
+    const o = await w.outcome;
+    assert.deepEqual(short(o), [
+      ['m2', 2, 3],
+      ['m1', 2, 3],
+      ['m4', 1, 3],
+    ]);
+    assert.equal(o.considered, 4);
+    assert.equal(o.lost, 0);
+    assert.deepEqual(o.matched, []);
+  });
+
+  it('a summary-only expectation fetches no message to report a failure', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { subject: Hi }');
+    sink.deliver({ id: 's1', subject: 'No' });
+    await clock.advance(1000);
+    const o = await w.outcome;
+    assert.deepEqual(short(o), [['s1', 0, 1]]);
+    assert.equal(sink.fetches, 0);
+  });
+
+  it('counts a message once when its analysis arrives later, and reports lost events', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { dkim: pass }');
+    const d = sink.deliver({ id: 'a1' });
+    await flushMicrotasks();
+    sink.analyze(d.id, analysis({ dkim: { result: 'fail', signatures: [] } }));
+    sink.event('gap', { from: 1, to: 4, missed: 3 });
+    await clock.advance(1000);
+    const o = await w.outcome;
+    assert.equal(o.ok, false);
+    assert.equal(o.considered, 1);
+    assert.equal(o.lost, 3);
+    assert.deepEqual(short(o), [['a1', 0, 1]]);
+  });
+
+  it('an interrupt settles at once, with no candidates', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    sink.deliver({ subject: 'No' });
+    const w = watch(sink, clock, 'expect: { subject: Hi }', { signal: controller.signal });
+    await flushMicrotasks();
+    assert.equal(w.settled(), false);
+    controller.abort();
+    await flushMicrotasks();
+    assert.equal(w.settled(), true);
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.interrupted, o.candidates, o.considered], [false, true, [], 1]);
+    const early = watch(sink, clock, 'expect: { subject: No }', { signal: controller.signal });
+    const e = await early.outcome;
+    assert.deepEqual([e.ok, e.interrupted, e.matched], [false, true, []]);
+    const ev = await watch(sink, clock, 'expectEvent: { type: rejected }', {
+      signal: controller.signal,
+    }).outcome;
+    assert.deepEqual([ev.ok, ev.interrupted, ev.candidates], [false, true, []]);
+    const controller2 = new AbortController();
+    const ev2 = watch(sink, clock, 'expectEvent: { type: rejected }', {
+      signal: controller2.signal,
+    });
+    controller2.abort();
+    const o2 = await ev2.outcome;
+    assert.deepEqual([o2.ok, o2.interrupted, o2.candidates], [false, true, []]);
+  });
+
+  it('expectNone lists the offending message with its checks', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expectNone: { subject: Hi }');
+    sink.deliver({ id: 'n1', subject: 'Hi there' });
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.wanted, o.matched], [false, 0, ['n1']]);
+    assert.deepEqual(short(o), [['n1', 1, 1]]);
+    assert.deepEqual(o.candidates[0].checks, [
+      { field: 'subject', expected: 'Hi', actual: '"Hi there"', ok: true },
+    ]);
+  });
+
+  it('a deadline is the clock time; a negative one settles at once', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { subject: Late }', { timeoutMs: 1000 });
+    await clock.advance(999);
+    sink.deliver({ subject: 'Late' });
+    assert.equal((await w.outcome).ok, true);
+    const n = watch(sink, clock, 'expect: { subject: never }', { timeoutMs: -5 });
+    await clock.advance(0);
+    assert.equal(n.settled(), true);
+    const ev = watch(sink, clock, 'expectEvent: { type: rejected }', { timeoutMs: 1000 });
+    await clock.advance(999);
+    sink.reject('late@x.test');
+    assert.equal((await ev.outcome).ok, true);
+    const evn = watch(sink, clock, 'expectEvent: { type: deferred }', { timeoutMs: -5 });
+    await clock.advance(0);
+    assert.equal(evn.settled(), true);
+  });
+
+  it('expectEvent reports events and accepted messages as candidates (not for webhooks)', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    sink.reject('a@x.test', 550);
+    sink.deliver({ id: 'ok1', to: ['b@x.test'] });
+    sink.reject('b@x.test', 451, '4.7.1', 'message.deferred');
+    const w = watch(sink, clock, 'expectEvent: { type: rejected, to: b@x.test, count: 2 }');
+    sink.reject('b@x.test', 550);
+    await clock.advance(1000);
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.considered, o.matched.length], [false, 3, 1]);
+    assert.deepEqual(
+      o.candidates.map((c) => [c.description.slice(0, 30), c.passed, c.total]),
+      [
+        ['deferred at RCPT: sender@examp', 1, 2],
+        ['accepted message ok1 from send', 1, 2],
+        ['rejected at RCPT: sender@examp', 1, 2],
+      ],
+    );
+    const hook = watch(sink, clock, 'expectEvent: { type: webhook }');
+    await clock.advance(1000);
+    const h = await hook.outcome;
+    assert.deepEqual(
+      h.candidates.map((c) => c.description.slice(0, 9)),
+      ['rejected ', 'deferred ', 'rejected '],
+    );
+  });
+});

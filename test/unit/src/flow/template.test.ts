@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { bareAddress, statusMatches, textMatcher } from '../../../../src/flow/matchers.ts';
 import {
   renderDeep,
+  PLACEHOLDER_VARS,
   renderTemplate,
   templateVariables,
   TemplateError,
@@ -94,5 +95,94 @@ describe('flow matchers', () => {
     assert.equal(statusMatches(204, ['2xx']), true);
     assert.equal(statusMatches(302, ['2xx', 302]), true);
     assert.equal(statusMatches(404, [200, '201']), false);
+  });
+});
+
+describe('flow templates: exact scanning and errors', () => {
+  const v: TemplateVars = { run: { id: 'r1' }, env: { A: 'a' }, index: 7 };
+  const known =
+    'run.id, index, sink.url, sink.smtp, sink.host, sink.port, sink.namespace, mock.url, env.NAME';
+
+  it('finds templates by a linear scan: boundaries and stray braces', () => {
+    const table: Array<[string, string[] | string]> = [
+      ['plain', []],
+      ['ab}}', []],
+      ['x}} y {', []],
+      ['{{run.id}}', ['run.id']],
+      ['{{ run.id }}{{index}}', ['run.id', 'index']],
+      ['{{run.id}}ab}}', ['run.id']],
+      ['{{run.id}', 'unclosed "{{" in template'],
+      ['{{run.id}x', 'unclosed "{{" in template'],
+      ['{{run.id{}', 'unclosed "{{" in template'],
+      ['{{ {{run.id}} }}', 'unclosed "{{" in template'],
+      ['a {{', 'unclosed "{{" in template'],
+      ['{{}}', `unknown template variable "{{}}" (known: ${known})`],
+      ['{{ foo }}', `unknown template variable "{{foo}}" (known: ${known})`],
+    ];
+    for (const [text, want] of table) {
+      if (typeof want === 'string') {
+        assert.throws(
+          () => templateVariables(text),
+          (err: unknown) =>
+            err instanceof TemplateError && err.name === 'TemplateError' && err.message === want,
+          text,
+        );
+      } else {
+        assert.deepEqual(templateVariables(text), want, text);
+      }
+    }
+  });
+
+  it('cuts a long unknown name in the message', () => {
+    const n60 = 'x'.repeat(60);
+    const msg = (name: string): string => {
+      try {
+        templateVariables(`{{${name}}}`);
+      } catch (err) {
+        return err instanceof TemplateError
+          ? `${err.variable.length} ${err.message.split(' (')[0]}`
+          : '';
+      }
+      return '';
+    };
+    assert.equal(msg(n60), `60 unknown template variable "{{${n60}}}"`);
+    assert.equal(msg(`${n60}y`), `61 unknown template variable "{{${n60}…}}"`);
+  });
+
+  it('renders, and says exactly why a variable has no value', () => {
+    assert.equal(renderTemplate('{{run.id}}ab}}', v), 'r1ab}}');
+    assert.equal(renderTemplate('{{ run.id }}-{{index}}-{{env.A}}', v), 'r1-7-a');
+    assert.equal(renderTemplate('no braces}}', v), 'no braces}}');
+    const table: Array<[string, TemplateVars, string]> = [
+      ['{{env.NOPE}}', v, 'environment variable NOPE is not set (used as {{env.NOPE}})'],
+      ['{{index}}', { run: { id: 'r' }, env: {} }, '{{index}} is only available in a send step'],
+      ['{{sink.url}}', v, '{{sink.url}} is not known yet'],
+      [
+        '{{sink.namespace}}',
+        { ...v, sink: { url: 'u', smtp: 's', host: 'h', port: 1 } },
+        '{{sink.namespace}} is only known in a cluster run',
+      ],
+      ['{{mock.url}}', v, '{{mock.url}} is not available in this run'],
+      ['{{ foo }}', v, `unknown template variable "{{foo}}" (known: ${known})`],
+      ['a {{ b', v, 'unclosed "{{" in template'],
+    ];
+    for (const [text, vars, want] of table) {
+      assert.throws(
+        () => renderTemplate(text, vars),
+        (err: unknown) => err instanceof TemplateError && err.message === want,
+        text,
+      );
+    }
+    assert.equal(
+      renderTemplate('{{sink.port}} {{sink.namespace}}', {
+        ...v,
+        sink: { url: 'u', smtp: 's', host: 'h', port: 25, namespace: 'ns' },
+      }),
+      '25 ns',
+    );
+  });
+
+  it('placeholder values make a templated regex compile as the real one would', () => {
+    assert.equal(renderTemplate('/^{{env.ANY}}+$/', PLACEHOLDER_VARS), '/^x+$/');
   });
 });
