@@ -87,7 +87,10 @@ describe('Mailpit API routes under /mailpit (unit: a fake store)', function () {
   const send = (method: string, path: string, body: string, contentType = 'application/json') =>
     get(path, { method, headers: { 'content-type': contentType }, body });
   const textOf = async (res: Response) => [res.status, await res.text()] as const;
-  const errorOf = async (res: Response) => [res.status, ((await res.json()) as ApiError).error];
+  const errorOf = async (res: Response): Promise<[number, ApiError['error']]> => [
+    res.status,
+    ((await res.json()) as ApiError).error,
+  ];
 
   afterEach(async () => {
     await api?.close();
