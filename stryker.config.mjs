@@ -43,7 +43,8 @@ const IMPORT = /(?:\bfrom|\bimport)\s*\(?\s*['"](\.{1,2}\/[^'"\n]+)['"]/g;
  * Integration tests that run the sink in the test's own process (`startSink` on loopback, port
  * 0; no child process, no cluster), so per-test coverage sees which mutants they reach: the
  * MailHog and Mailpit drop-in tests with the real `mailhog` and `mailpit-api` clients, the
- * sink's API, limits, rules over SMTP, hostile input and the web inbox's routes. The other
+ * sink's API, limits, rules over SMTP, hostile input and the web inbox's routes; the check
+ * engine against fake DNS, SMTP and provider servers; flows driven against a local sink. The other
  * integration tests run our code in child processes (the CLI, the sink's bundle in a pod of the
  * fake cluster), where no mutant is switched on: loading them would only slow the dry run.
  */
@@ -51,6 +52,8 @@ const IN_PROCESS_INTEGRATION = [
   'test/integration/compat/*.test.ts',
   'test/integration/sink/{api-lockout,api-real-sink,feed-smtp-resume,hostile-input,hostile,limits,rules-smtp}.test.ts',
   'test/integration/inbox/ui-routes.test.ts',
+  'test/integration/check/{broken-services,dns,hostile-input,provider,smtp-probe}.test.ts',
+  'test/integration/flow/flow-driver.test.ts',
 ].flatMap((glob) => {
   const braces = /\{([^}]+)\}/.exec(glob);
   return braces
