@@ -163,6 +163,12 @@ export async function streamCheck(
   /** Results (null: a duplicate, nothing to write) waiting for an earlier index, as the shards serialised them. */
   const done = new Map<number, StoredResult | null>();
   let next = (cp0?.index ?? 0) + 1;
+  /**
+   * The highest input index the reader has gone through. On --attach the killed CLI queued up to
+   * `start.pushed`, and results for those indexes can arrive before this CLI's reader reaches
+   * them: they are kept (not recorded yet, but not unknown either) and written once it has.
+   */
+  let seen = next - 1;
   let total = -1;
   let pushed = start.pushed;
   let cursor = cp0?.cursor ?? '0-0';
@@ -183,7 +189,7 @@ export async function streamCheck(
     });
 
   const drain = (): void => {
-    for (let d = done.get(next); d !== undefined; d = done.get(next)) {
+    for (let d = done.get(next); d !== undefined && next <= seen; d = done.get(next)) {
       done.delete(next);
       record.delete(next);
       if (d !== null) {
@@ -197,7 +203,8 @@ export async function streamCheck(
   };
   const accept = (r: StoredResult | null, i: number): void => {
     // Exactly once: Redis keeps the first result per index, and so do we (a re-read may repeat one).
-    if (i < next || done.has(i) || !record.has(i)) return;
+    // A result ahead of the reader (i > seen) is kept: each batch of results is fetched once.
+    if (i < next || done.has(i) || (i <= seen && !record.has(i))) return;
     done.set(i, r);
   };
 
@@ -233,6 +240,9 @@ export async function streamCheck(
             'Redis lost the run again while it was being re-sent',
           );
       }
+      // Indexes the reader has not reached were queued by a CLI before this one (--attach) and
+      // are not in the record: the reader queues them again when it gets there.
+      pushed = Math.min(pushed, seen);
       if (inputDone && queue.length === 0) await retried(() => run.end(total));
       cursor = '0-0';
       recreated++;
@@ -298,6 +308,7 @@ export async function streamCheck(
     for await (const b of readInputs({ paths, column: o.column }, read, io.stdin as never)) {
       for (const v of b.values) {
         const i = ++index;
+        seen = i;
         const s = diagnose(v);
         const fresh = dedupe.add(s.category === 'invalid' ? v : `${s.local}@${s.domain}`);
         if (i < next) continue; // written before this CLI (re)attached: only the de-duplication needs it
@@ -317,15 +328,17 @@ export async function streamCheck(
         // Back-pressure: at most MAX_WAITING addresses past the oldest unwritten one (Redis's memory and ours).
         while (!failure.failed && (queue.length >= PUSH_ENTRIES || i - next >= MAX_WAITING)) {
           flushBatch();
-          await progress();
+          drain(); // results that arrived before the reader got here (--attach)
+          if (queue.length >= PUSH_ENTRIES || i - next >= MAX_WAITING) await progress();
         }
         failure.throwIfFailed();
       }
+      drain(); // results kept while they were ahead of the reader (--attach)
     }
     flushBatch();
     total = index;
     inputDone = true;
-    wakeUp();
+    drain();
   };
 
   // ---- Redis -> results in order
