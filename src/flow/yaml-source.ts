@@ -88,8 +88,10 @@ export function parseLocatedYaml(source: string): LocatedYaml {
   for (const err of [...doc.errors, ...doc.warnings]) {
     const p = pos(err.pos[0]);
     // The YAML parser recurses per nesting level and reports a stack overflow
-    // as RESOURCE_EXHAUSTION: that is deep nesting, said in our words.
-    if (err.code === 'RESOURCE_EXHAUSTION') {
+    // as RESOURCE_EXHAUSTION: that is deep nesting, said in our words. Where the
+    // overflow lands depends on the stack left (how much the JIT has compiled), and
+    // it can surface as another code carrying V8's RangeError text: the same cause.
+    if (err.code === 'RESOURCE_EXHAUSTION' || err.message.includes(STACK_OVERFLOW)) {
       if (!problems.some((x) => x.message === tooDeep))
         problems.push({ path: '', line: p.line, col: p.col, message: tooDeep });
       continue;
@@ -180,6 +182,8 @@ export function parseLocatedYaml(source: string): LocatedYaml {
   };
 }
 
+/** V8's RangeError message for a stack overflow. */
+const STACK_OVERFLOW = 'Maximum call stack size exceeded';
 const TOO_DEEP = `nested more than ${MAX_FLOW_NESTING} levels deep (MAX_FLOW_NESTING); a flow needs far fewer`;
 
 /**
