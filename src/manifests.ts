@@ -51,7 +51,7 @@ export const SINK_MAX_BYTES = 128 * 1024 * 1024;
  * V8 flags of the sink process (cluster, sink/Dockerfile and `npm run bench:sink`
  * use the same): a bounded heap and a bounded nursery keep resident memory flat
  * under the store caps; the parse worker has its own limits (sink/parse-worker.ts).
- * The nursery is 12 MB. Scavenges copy the objects of every session in
+ * The nursery is 8 MB (12 MB was tried: below, but the memory test of five 24 MiB messages peaked at 519 MiB RSS with it, over the pod limit). Scavenges copy the objects of every session in
  * progress, so their number per message is what the nursery size buys: with
  * one message per connection and 4 MB, sessions outlived scavenges and took
  * ~20% more CPU (178 vs 212 µs per message with 8 MB); 8 -> 12 MB took
@@ -64,7 +64,7 @@ export const SINK_MAX_BYTES = 128 * 1024 * 1024;
  * and `--initial-old-space-size` would save more but Node refuses them in
  * NODE_OPTIONS.
  */
-export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=12';
+export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=8';
 /** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
 export const SINK_MALLOC_ARENA_MAX = '2';
 /**
