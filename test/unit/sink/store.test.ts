@@ -259,6 +259,30 @@ describe('MemoryMessageStore', () => {
     assert.equal(firsts.size, 16);
   });
 
+  it('the ids of a freshly loaded module are random from the first one, across pool refills', async () => {
+    // A new instance of the module, loaded inside the test: its id pool starts used up, as at
+    // process start. (The module shared by the other tests has drawn ids already, so its pool
+    // is part-used; only a fresh load shows whether the first draw fills it.)
+    const url = new URL(`../../../sink/store.ts?fresh=${process.hrtime.bigint()}`, import.meta.url);
+    const fresh: unknown = await import(url.href);
+    assert.ok(
+      typeof fresh === 'object' &&
+        fresh !== null &&
+        'flatUuid' in fresh &&
+        typeof fresh.flatUuid === 'function',
+    );
+    const ids: unknown[] = [];
+    for (let i = 0; i < 2000; i++) ids.push(fresh.flatUuid()); // about eight pools of 256
+    assert.notEqual(ids[0], '00000000-0000-4000-8000-000000000000');
+    assert.equal(new Set(ids).size, 2000);
+    assert.equal(new Set(ids.map((id) => String(id)[0])).size, 16);
+    for (const id of ids)
+      assert.match(
+        String(id),
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+  });
+
   it('an eviction is for count only when the count is what overflows', () => {
     const { store, events, add } = makeStore(3, 250); // a message with an empty body: 36 bytes
     add('a');

@@ -12,9 +12,22 @@ steps:
   - expect: { subject: never }
 `;
 
-/** A sink API whose feed says hello as `first`, then (after `restartAfterMs`) as `second`. */
-function feedApi(first: string, second: string): FlowSinkApi {
+/**
+ * A sink API whose feed says hello as `first`, then, 50 ms later on `clock`, as `second`
+ * (`hellos` counts the hellos sent, so a test can tell that the second one was delivered).
+ */
+function feedApi(
+  first: string,
+  second: string,
+  clock: FakeClock,
+): FlowSinkApi & { hellos: () => number } {
+  let hellos = 0;
+  const hello = (instance: string) => {
+    hellos++;
+    return { type: 'hello', protocol: 1, instance, oldestSeq: 1, lastSeq: 0 } as const;
+  };
   return {
+    hellos: () => hellos,
     info: async () => ({ lastSeq: 0, smtp: { host: '127.0.0.1', port: 1 } }),
     get: async () => {
       throw new Error('no messages');
@@ -23,16 +36,12 @@ function feedApi(first: string, second: string): FlowSinkApi {
     setRules: async () => ({ count: 0 }),
     events: (o) =>
       new Promise<void>((resolve) => {
-        o.onHello?.({ type: 'hello', protocol: 1, instance: first, oldestSeq: 1, lastSeq: 0 });
-        const timer = setTimeout(
-          () =>
-            o.onHello?.({ type: 'hello', protocol: 1, instance: second, oldestSeq: 1, lastSeq: 0 }),
-          50,
-        );
+        o.onHello?.(hello(first));
+        const timer = clock.setTimeout(() => o.onHello?.(hello(second)), 50);
         o.signal?.addEventListener(
           'abort',
           () => {
-            clearTimeout(timer);
+            clock.clearTimeout(timer);
             resolve();
           },
           { once: true },
@@ -41,29 +50,58 @@ function feedApi(first: string, second: string): FlowSinkApi {
   };
 }
 
-async function run(api: FlowSinkApi, timeoutMs: number | null) {
-  return runFlowFiles({
-    files: ['restart.yaml'],
-    readFile: async () => FLOW,
-    cluster: false,
-    env: {},
-    timeoutMs,
-    signal: new AbortController().signal,
-    registerCleanup: () => () => undefined,
-    acquireSink: async () => ({
-      mode: 'external',
-      url: 'http://sink.test',
-      smtp: { host: '127.0.0.1', port: 1 },
-      api,
-      restoreRules: false,
-      release: async () => undefined,
+/**
+ * Awaits `p` while moving `clock` to its next timer whenever the run waits on it: fake time
+ * passes only as the run asks for it, and nothing waits on real time.
+ */
+async function drive<T>(p: Promise<T>, clock: FakeClock): Promise<T> {
+  let settled = false;
+  p.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  for (let i = 0; i < 10_000 && !settled; i++) {
+    await new Promise((r) => setImmediate(r));
+    const next = clock.nextAt();
+    if (next !== undefined) await clock.advanceTo(next);
+  }
+  return p;
+}
+
+async function run(first: string, second: string, timeoutMs: number | null) {
+  const clock = new FakeClock(1_000);
+  const api = feedApi(first, second, clock);
+  const report = await drive(
+    runFlowFiles({
+      files: ['restart.yaml'],
+      readFile: async () => FLOW,
+      cluster: false,
+      env: {},
+      timeoutMs,
+      clock,
+      signal: new AbortController().signal,
+      registerCleanup: () => () => undefined,
+      acquireSink: async () => ({
+        mode: 'external',
+        url: 'http://sink.test',
+        smtp: { host: '127.0.0.1', port: 1 },
+        api,
+        restoreRules: false,
+        release: async () => undefined,
+      }),
     }),
-  });
+    clock,
+  );
+  return { report, clock, hellos: api.hellos() };
 }
 
 describe('runFlowFiles: the sink restarting mid-run', () => {
   it('ends the flow as a sink error (exit 3) at once, not as expectations failing at their deadline', async () => {
-    const report = await run(feedApi('pod-a', 'pod-b'), null);
+    const { report, clock, hellos } = await run('pod-a', 'pod-b', null);
     const steps = report.flows[0].steps;
     assert.equal(report.status, 'error');
     assert.deepEqual(
@@ -72,15 +110,23 @@ describe('runFlowFiles: the sink restarting mid-run', () => {
     );
     assert.equal(steps[0].errorCode, 'EV_ERR_SINK_UNREACHABLE');
     assert.match(steps[0].summary, /restarted during the run/);
+    assert.equal(hellos, 2);
+    assert.equal(clock.now(), 1_050, "at the second hello, not at the step's 1m deadline");
   });
 
   it('a reconnect to the same instance is no restart', async () => {
-    const report = await run(feedApi('pod-a', 'pod-a'), 300);
+    const { report, clock, hellos } = await run('pod-a', 'pod-a', 300);
+    assert.equal(hellos, 2, 'the second hello came within the run');
     assert.deepEqual(
       report.flows[0].steps.map((s) => s.status),
       ['failed', 'skipped'],
       'ran until the --timeout budget, no sink error',
     );
+    assert.ok(
+      report.flows[0].steps.every((s) => s.errorCode === undefined),
+      'no step is a sink error',
+    );
+    assert.equal(clock.now(), 1_300, 'the run ended at its 300 ms budget');
   });
 });
 
@@ -97,7 +143,7 @@ steps:
 /** Runs BUDGET_FLOW with a 500 ms --timeout on a FakeClock; acquiring the sink takes `startMs` of that clock. */
 async function runBudget(startMs: number) {
   const clock = new FakeClock(5_000);
-  const api = feedApi('pod-a', 'pod-a');
+  const api = feedApi('pod-a', 'pod-a', clock);
   const p = runFlowFiles({
     files: ['budget.yaml'],
     readFile: async () => BUDGET_FLOW,
@@ -119,22 +165,7 @@ async function runBudget(startMs: number) {
       };
     },
   });
-  let settled = false;
-  p.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  // Time moves only when the run waits on the clock: jump to its next timer.
-  for (let i = 0; i < 10_000 && !settled; i++) {
-    await new Promise((r) => setImmediate(r));
-    const next = clock.nextAt();
-    if (next !== undefined) await clock.advanceTo(next);
-  }
-  return { report: await p, clock };
+  return { report: await drive(p, clock), clock };
 }
 
 describe('runFlowFiles: the --timeout budget on the injected clock', () => {
