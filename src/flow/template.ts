@@ -95,10 +95,6 @@ export function templateVariables(text: string): string[] {
   return names;
 }
 
-export function hasTemplate(text: string): boolean {
-  return text.includes('{{');
-}
-
 function lookup(name: string, vars: TemplateVars): string {
   if (name === 'run.id') return vars.run.id;
   if (name.startsWith('env.')) {

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { FakeClock, flushMicrotasks } from '../../../support/fake-clock.ts';
-import { compileCriteria, compileEventCriteria } from '../../../../src/flow/criteria.ts';
 import {
+  compileCriteria,
+  compileEventCriteria,
+  type LinkProbe,
+} from '../../../../src/flow/criteria.ts';
+import {
+  MAX_REPORT_DETAIL_FETCHES,
+  MAX_REPORTED_CANDIDATES,
+  REPORT_DETAIL_WAIT_MS,
   watchEvents,
   watchMessages,
   type ExpectationOutcome,
@@ -623,5 +631,284 @@ describe('flow expectations: exact outcomes', () => {
       h.candidates.map((c) => c.description.slice(0, 9)),
       ['rejected ', 'deferred ', 'rejected '],
     );
+  });
+});
+
+describe('flow expectations: settling, clean-up and bounded work', () => {
+  /** Counts the history subscriptions still open (a watch must close its own when it settles). */
+  function openSubscriptions(sink: FakeSink): () => number {
+    let open = 0;
+    const subscribe = sink.history.subscribe.bind(sink.history);
+    sink.history.subscribe = (listener) => {
+      open++;
+      const off = subscribe(listener);
+      return () => {
+        open--;
+        return off();
+      };
+    };
+    return () => open;
+  }
+
+  /** A probe the test answers by hand: each call is recorded, in order, with its URL. */
+  function manualProbe() {
+    const calls: Array<{ url: string; answer: (status: number) => void }> = [];
+    const probeLink = (url: string): Promise<LinkProbe> =>
+      new Promise((resolve) => {
+        calls.push({ url, answer: (status) => resolve({ status, error: null }) });
+      });
+    return { calls, probeLink };
+  }
+
+  function watchLinks(
+    sink: FakeSink,
+    clock: FakeClock,
+    yaml: string,
+    probeLink: (url: string) => Promise<LinkProbe>,
+  ): Watch {
+    const a = action(yaml) as ExpectStep;
+    let done = false;
+    const outcome = watchMessages({
+      history: sink.history,
+      clock,
+      timeoutMs: 1000,
+      criteria: compileCriteria(a.criteria, vars),
+      mode: 'expect',
+      count: a.count,
+      probeLink,
+    });
+    void outcome.then(() => {
+      done = true;
+    });
+    return { outcome, settled: () => done };
+  }
+
+  it('leaves no timer, history subscription or abort listener behind, however it settles', async () => {
+    const cases: Array<[string, string, (sink: FakeSink, c: AbortController) => void]> = [
+      ['a match', 'expect: { text: hello }', (sink) => void sink.deliver({ text: 'hello' })],
+      [
+        'the deadline, after fetching details',
+        'expect: { text: hello }',
+        (sink) => void sink.deliver({ text: 'bye' }),
+      ],
+      ['an abort', 'expect: { text: hello }', (_, c) => c.abort()],
+      ['an event match', 'expectEvent: { type: rejected }', (sink) => sink.reject('a@x.test')],
+      ['an event deadline', 'expectEvent: { type: bounced }', (sink) => sink.reject('a@x.test')],
+      ['an event abort', 'expectEvent: { type: rejected }', (_, c) => c.abort()],
+    ];
+    for (const [name, yaml, act] of cases) {
+      const sink = new FakeSink();
+      const clock = new FakeClock();
+      const open = openSubscriptions(sink);
+      const controller = new AbortController();
+      const w = watch(sink, clock, yaml, { signal: controller.signal });
+      assert.equal(open(), 1, name);
+      act(sink, controller);
+      await clock.advance(1000);
+      await w.outcome;
+      assert.deepEqual(
+        [clock.pending, open(), getEventListeners(controller.signal, 'abort').length],
+        [0, 0, 0],
+        `${name}: timers, subscriptions, abort listeners left`,
+      );
+    }
+  });
+
+  it('a failure report waits at most REPORT_DETAIL_WAIT_MS for message details', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    sink.hold('slow'); // never answered
+    const w = watch(sink, clock, 'expect: { text: hello }');
+    sink.deliver({ id: 'slow', text: 'hello' });
+    await clock.advance(1000);
+    assert.equal(w.settled(), false, 'waiting for the detail');
+    await clock.advance(REPORT_DETAIL_WAIT_MS - 1);
+    assert.equal(w.settled(), false);
+    await clock.advance(1);
+    assert.equal(w.settled(), true);
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.matched, o.candidates.length], [false, [], 1]);
+    assert.match(o.candidates[0].description, /^message slow /);
+  });
+
+  it('a detail that arrives after the deadline does not turn the failure into a pass', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const release = sink.hold('late');
+    const w = watch(sink, clock, 'expect: { text: hello }');
+    sink.deliver({ id: 'late', text: 'hello' });
+    await clock.advance(1000);
+    release();
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.matched], [false, []]);
+    assert.deepEqual(
+      o.candidates.map((c) => [c.passed, c.total]),
+      [[1, 1]],
+      'reported as the closest candidate, its details fetched',
+    );
+  });
+
+  it('lost counts the feed gaps and the messages forgotten over the bound', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    sink.event('gap', { from: 1, to: 3, missed: 3 });
+    sink.history.forgotten = 2;
+    const m = watch(sink, clock, 'expect: { subject: never }');
+    const e = watch(sink, clock, 'expectEvent: { type: rejected }');
+    await clock.advance(1000);
+    assert.equal((await m.outcome).lost, 5);
+    assert.equal((await e.outcome).lost, 5);
+  });
+
+  it('a message that matched is no candidate when too few did', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { subject: Hi, count: 2 }');
+    sink.deliver({ id: 'h1', subject: 'Hi' });
+    sink.deliver({ id: 'n1', subject: 'No' });
+    await clock.advance(1000);
+    const o = await w.outcome;
+    assert.deepEqual(o.matched, ['h1']);
+    assert.deepEqual(
+      o.candidates.map((c) => c.description.split(' ')[1]),
+      ['n1'],
+    );
+  });
+
+  it('fetches a detail only for messages that pass the summary checks, and at most MAX_REPORT_DETAIL_FETCHES to report a failure', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { subject: Hi, text: body }');
+    for (let i = 0; i < MAX_REPORT_DETAIL_FETCHES + 2; i++) sink.deliver({ subject: 'No' });
+    await clock.advance(999);
+    assert.equal(sink.fetches, 0, 'none passes the subject: nothing to fetch');
+    await clock.advance(1);
+    const o = await w.outcome;
+    assert.equal(sink.fetches, MAX_REPORT_DETAIL_FETCHES);
+    assert.equal(o.candidates.length, MAX_REPORTED_CANDIDATES);
+
+    const s2 = new FakeSink();
+    const summaryOnly = watch(s2, clock, 'expect: { subject: Hi }');
+    s2.deliver({ subject: 'Hi' });
+    assert.equal((await summaryOnly.outcome).ok, true);
+    assert.equal(s2.fetches, 0, 'a summary-only match needs no detail');
+  });
+
+  it('a message is matched once, even when it changes after matching', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { text: hello, count: 2 }');
+    const d = sink.deliver({ id: 'once', text: 'hello' });
+    await flushMicrotasks();
+    sink.analyze(d.id, analysis());
+    sink.analyze(d.id, analysis({ spamScore: 1 }));
+    await clock.advance(1000);
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.matched, o.considered], [false, ['once'], 1]);
+  });
+
+  it('probes a message once at a time, not again once matched, and again when it changes after a failed probe', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const { calls, probeLink } = manualProbe();
+    const w = watchLinks(
+      sink,
+      clock,
+      'expect: { link: { url: /confirm/, status: 2xx }, count: 2 }',
+      probeLink,
+    );
+    const a = sink.deliver({ id: 'a', html: '<a href="http://app.test/confirm/a">go</a>' });
+    await flushMicrotasks();
+    assert.deepEqual(
+      calls.map((c) => c.url),
+      ['http://app.test/confirm/a'],
+    );
+    sink.analyze(a.id, analysis()); // changes while its probe is in flight
+    await flushMicrotasks();
+    assert.equal(calls.length, 1, 'no second probe while the first is in flight');
+    calls[0].answer(200);
+    await flushMicrotasks();
+    sink.analyze(a.id, analysis({ spamScore: 1 })); // changes after it matched
+    await flushMicrotasks();
+    assert.equal(calls.length, 1, 'a matched message is not probed again');
+
+    const b = sink.deliver({ id: 'b', html: '<a href="http://app.test/confirm/b">go</a>' });
+    await flushMicrotasks();
+    calls[1].answer(404);
+    await flushMicrotasks();
+    assert.equal(w.settled(), false);
+    sink.analyze(b.id, analysis()); // a change after a failed probe: probed again
+    await flushMicrotasks();
+    assert.deepEqual(
+      calls.map((c) => c.url),
+      ['http://app.test/confirm/a', 'http://app.test/confirm/b', 'http://app.test/confirm/b'],
+    );
+    calls[2].answer(204);
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.matched], [true, ['a', 'b']]);
+  });
+
+  it('a probe answered after the deadline is not reported', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const { calls, probeLink } = manualProbe();
+    const w = watchLinks(
+      sink,
+      clock,
+      'expect: { link: { url: /confirm/, status: 2xx } }',
+      probeLink,
+    );
+    sink.deliver({ id: 'p', html: '<a href="http://app.test/confirm">go</a>' });
+    const release = sink.hold('q'); // keeps the failure report waiting for its detail
+    sink.deliver({ id: 'q', text: 'no link' });
+    await flushMicrotasks();
+    assert.equal(calls.length, 1);
+    await clock.advance(1000);
+    calls[0].answer(500);
+    await flushMicrotasks();
+    release();
+    const o = await w.outcome;
+    assert.equal(o.ok, false);
+    assert.deepEqual(
+      o.candidates.map((c) => [c.description.split(' ')[1], c.passed, c.total]),
+      [
+        ['p', 1, 1],
+        ['q', 0, 1],
+      ],
+    );
+  });
+
+  it('lists every URL of a link that failed its probe', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { link: { url: /confirm/, status: 2xx } }', {
+      probe: () => 404,
+    });
+    sink.deliver({
+      html: '<a href="http://app.test/confirm/1">1</a> <a href="http://app.test/confirm/2">2</a>',
+    });
+    await flushMicrotasks();
+    await clock.advance(1000);
+    const o = await w.outcome;
+    const failed = o.candidates[0].checks.filter((c) => !c.ok);
+    assert.deepEqual(
+      failed.map((c) => c.actual),
+      ['"http://app.test/confirm/1" answered 404; "http://app.test/confirm/2" answered 404'],
+    );
+  });
+
+  it('expectEvent waits for count matches before settling, and lists at most three candidates', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    for (const to of ['a@x.test', 'b@x.test', 'c@x.test', 'd@x.test'])
+      sink.reject(to, 451, '4.7.1', 'message.deferred');
+    const w = watch(sink, clock, 'expectEvent: { type: rejected, count: 2 }');
+    sink.reject('e@x.test');
+    await clock.advance(999);
+    assert.equal(w.settled(), false, 'one of two: still waiting');
+    await clock.advance(1);
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.matched.length], [false, 1]);
+    assert.equal(o.candidates.length, MAX_REPORTED_CANDIDATES);
   });
 });

@@ -79,14 +79,28 @@ export class FakeSink {
   readonly history: FlowHistory;
   fetches = 0;
   #seq = 0;
+  readonly #held = new Map<string, Promise<void>>();
 
   constructor() {
     this.history = new FlowHistory(async (id) => {
       this.fetches++;
+      await this.#held.get(id);
       const d = this.details.get(id);
       if (!d) throw new Error(`no message ${id}`);
       return d;
     });
+  }
+
+  /** Holds the detail fetches of message `id` (a slow sink) until the returned function is called. */
+  hold(id: string): () => void {
+    let release!: () => void;
+    this.#held.set(
+      id,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    return () => release();
   }
 
   event<T extends SinkEvent['type']>(type: T, data: EventDataMap[T]): SinkEvent<T> {

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { FlowHistory, type HistoryChange } from '../../../../src/flow/history.ts';
+import {
+  FlowHistory,
+  MAX_TRACKED_EVENTS,
+  MAX_TRACKED_MESSAGES,
+  type HistoryChange,
+} from '../../../../src/flow/history.ts';
 import { sinkEvent, type MessageDetail } from '../../../../src/protocol.ts';
 import { analysis, detail } from './helpers.ts';
 
@@ -90,5 +95,56 @@ describe('flow history', () => {
     );
     assert.equal(m.analysis, second);
     assert.equal(m.detail?.analysis, first);
+  });
+});
+
+describe('flow history: bounds and analyses', () => {
+  it(`keeps ${MAX_TRACKED_MESSAGES} messages; the next one makes it forget the oldest, counted`, () => {
+    const h = new FlowHistory(() => Promise.reject(new Error('unused')));
+    for (let i = 1; i <= MAX_TRACKED_MESSAGES; i++)
+      h.ingest(sinkEvent(i, '', 'message.received', summaryOf(detail({ id: `b${i}` }))));
+    assert.deepEqual([h.messages.length, h.forgotten], [MAX_TRACKED_MESSAGES, 0]);
+    assert.equal(h.get('b1')?.seq, 1);
+    h.ingest(sinkEvent(0, '', 'message.received', summaryOf(detail({ id: 'next' }))));
+    assert.deepEqual([h.messages.length, h.forgotten], [MAX_TRACKED_MESSAGES, 1]);
+    assert.equal(h.get('b1'), undefined);
+    assert.equal(h.messages[0].summary.id, 'b2');
+    assert.equal(h.get('next')?.seq, 0);
+  });
+
+  it(`keeps ${MAX_TRACKED_EVENTS} delivery events, then drops the oldest`, () => {
+    const h = new FlowHistory(() => Promise.reject(new Error('unused')));
+    const bounce = (seq: number) =>
+      sinkEvent(seq, '', 'message.bounced', {
+        messageId: 'm',
+        dsnId: 'd',
+        recipient: `r${seq}@x.test`,
+        sender: 's@x.test',
+        status: '5.1.1',
+        diagnostic: '550 5.1.1 gone',
+        rule: null,
+      });
+    for (let i = 1; i <= MAX_TRACKED_EVENTS; i++) h.ingest(bounce(i));
+    assert.deepEqual([h.events.length, h.events[0].seq], [MAX_TRACKED_EVENTS, 1]);
+    h.ingest(bounce(MAX_TRACKED_EVENTS + 1));
+    assert.deepEqual(
+      [h.events.length, h.events[0].seq, h.events.at(-1)?.seq],
+      [MAX_TRACKED_EVENTS, 2, MAX_TRACKED_EVENTS + 1],
+    );
+  });
+
+  it('an analysis event seen before the detail arrives wins over the one the detail carries', async () => {
+    const fromEvent = analysis({ spamScore: 1 });
+    const d = detail({ id: 'w1', analysis: analysis({ spamScore: 5 }) });
+    const h = new FlowHistory(async () => d);
+    h.ingest(sinkEvent(1, '', 'message.received', summaryOf(d)));
+    h.ingest(
+      sinkEvent(2, '', 'message.analyzed', { id: 'w1', analysis: fromEvent, parseError: null }),
+    );
+    const m = h.get('w1');
+    assert.ok(m);
+    await h.loadDetail(m);
+    assert.equal(m.detail, d);
+    assert.equal(m.analysis, fromEvent);
   });
 });

@@ -124,7 +124,11 @@ describe('flow templates: exact scanning and errors', () => {
         assert.throws(
           () => templateVariables(text),
           (err: unknown) =>
-            err instanceof TemplateError && err.name === 'TemplateError' && err.message === want,
+            err instanceof TemplateError &&
+            err.name === 'TemplateError' &&
+            err.message === want &&
+            // An unclosed "{{" names no variable (the runner reads `variable` for env.* hints).
+            (!want.startsWith('unclosed') || err.variable === ''),
           text,
         );
       } else {
