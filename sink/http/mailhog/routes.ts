@@ -96,13 +96,22 @@ export interface MailhogRoutesOptions {
   logger?: Logger;
 }
 
+/**
+ * A number as Go's strconv.Atoi reads it, which MailHog uses for the numbers in its URLs
+ * (v2.go:79-97, v1.go:199-237): an optional sign, then decimal digits; undefined where Go
+ * reports a syntax error. (A value too large for Go's int, which Go clamps, stays a large
+ * number here: past every range either way.)
+ */
+export function goAtoi(text: string): number | undefined {
+  return /^[+-]?\d+$/.test(text) ? Number(text) : undefined;
+}
+
 /** MailHog's getStartLimit (v2.go:79-97): invalid or non-positive values fall back to the defaults silently. */
 export function mailhogStartLimit(url: URL): { start: number; limit: number } {
   const parse = (name: string) => {
     const raw = url.searchParams.get(name);
-    if (raw === null || !/^[+-]?\d+$/.test(raw)) return undefined;
-    const n = Number(raw);
-    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    const n = raw === null ? undefined : goAtoi(raw);
+    return n !== undefined && Number.isSafeInteger(n) && n > 0 ? n : undefined;
   };
   const start = parse('start') ?? 0;
   const limit = Math.min(parse('limit') ?? MAILHOG_DEFAULT_LIMIT, MAILHOG_MAX_LIMIT);
@@ -363,13 +372,16 @@ export function addMailhogRoutes(
   path('/api/v1/messages/:id/mime/part/:part/download', V1, {
     GET: ({ res, params }) => {
       const m = loaded(params.id);
-      const index = /^\d{1,6}$/.test(params.part) ? Number(params.part) : -1;
+      // `pid, _ := strconv.Atoi(part)` (v1.go:199-237): text that is no number is part 0, the
+      // error ignored; a negative index or one past the parts crashes MailHog's handler (our
+      // empty 500). The file name keeps the part as the URL spelled it.
+      const index = goAtoi(params.part) ?? 0;
       const part =
         m === undefined
           ? undefined
           : toMailhogMessage(m.summary, m.raw, hostname).MIME?.Parts?.[index];
       if (part === undefined) return empty(res, 500, null);
-      sendPart(res, part, `${params.id}-part-${index}`);
+      sendPart(res, part, `${params.id}-part-${params.part}`);
     },
   });
 
@@ -403,7 +415,10 @@ export function addMailhogRoutes(
           method: body.Mechanism === 'PLAIN' ? 'PLAIN' : 'CRAM-MD5',
         };
       }
-      const port = /^\d{1,5}$/.test(body.Port) ? Number(body.Port) : NaN;
+      // MailHog dials `Host + ":" + Port` (v1.go:336), and Go's net reads the port as decimal
+      // digits after an optional sign (net/port.go parsePort; release() then wants 1-65535).
+      // A service name (`smtp`), which Go would look up in /etc/services, is refused.
+      const port = goAtoi(body.Port) ?? NaN;
       try {
         await release(
           ctx,

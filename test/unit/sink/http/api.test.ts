@@ -583,6 +583,24 @@ describe('sink API: own routes', () => {
       assert.equal((await errorOf(wrong)).code, 'EV_ERR_METHOD_NOT_ALLOWED');
     });
 
+    it('every kind of answer carries nosniff and no-store: JSON, text, an error, a streamed list', async () => {
+      api.ctx.addMessage({ raw: RAW(1) });
+      for (const path of [
+        '/api/messages',
+        '/api/rules',
+        '/api/messages/nope',
+        '/api/v2/messages',
+      ]) {
+        const res = await api.fetch(path);
+        await res.arrayBuffer();
+        assert.deepEqual(
+          [res.headers.get('x-content-type-options'), res.headers.get('cache-control')],
+          ['nosniff', 'no-store'],
+          path,
+        );
+      }
+    });
+
     it('every error status matches the catalog', async () => {
       const cases: Array<[string, RequestInit, string]> = [
         ['/api/nothing', {}, 'EV_ERR_NOT_FOUND'],

@@ -244,6 +244,20 @@ describe('MailHog/Mailpit compatibility helpers', () => {
     assert.equal(matchesMailpitQuery(parseMailpitQuery('-from:shop'), subject), false);
     assert.equal(matchesMailpitQuery(parseMailpitQuery('has:attachment'), subject), false);
     assert.equal(matchesMailpitQuery(parseMailpitQuery('is:unread'), subject), true);
+    // `to:` matches when any To address holds the text (Mailpit's internal/storage/search.go,
+    // searchQueryBuilder: `ToJSON LIKE %term%` over the whole To list), here with an envelope
+    // recipient that matches neither term.
+    const twoTo = {
+      ...subject,
+      summary: {
+        ...summary,
+        to: ['first@one.test', 'second@two.test'],
+        envelope: { ...summary.envelope, rcptTo: [{ address: 'env@three.test', tag: null }] },
+      },
+    };
+    assert.equal(matchesMailpitQuery(parseMailpitQuery('to:one.test'), twoTo), true);
+    assert.equal(matchesMailpitQuery(parseMailpitQuery('to:two.test'), twoTo), true);
+    assert.equal(matchesMailpitQuery(parseMailpitQuery('to:four.test'), twoTo), false);
   });
   it('Mailpit search, the edges: bounds, quotes hiding a colon, lone "-", prefixes that are not filters', () => {
     const parsed = (q: string) => parseMailpitQuery(q).map((t) => [t.field, t.value, t.negate]);

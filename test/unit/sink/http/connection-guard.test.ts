@@ -16,7 +16,8 @@ interface Harness {
   shed: Array<[string, string]>;
   /** Resolves the next /slow request. */
   slow: Array<() => void>;
-  open: () => Promise<Socket>;
+  /** Connects, from `localAddress` when given (any 127.x.y.z is loopback on Linux). */
+  open: (localAddress?: string) => Promise<Socket>;
   close: () => Promise<void>;
 }
 
@@ -50,9 +51,9 @@ async function harness(
     guard,
     shed,
     slow,
-    open: () =>
+    open: (localAddress?: string) =>
       new Promise((resolve, reject) => {
-        const s = connect(port, '127.0.0.1');
+        const s = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
         s.on('error', () => undefined);
         sockets.push(s);
         s.once('connect', () => resolve(s));
@@ -142,6 +143,43 @@ describe('ConnectionGuard (unit: a plain HTTP server on loopback)', function () 
     await closed(b);
     assert.deepEqual(h.shed, [['evicted', '127.0.0.1']]);
     assert.equal(c.destroyed, false);
+  });
+
+  it('at the per-client cap the oldest idle connection of that client is evicted, not an older one of another', async () => {
+    h = await harness({ maxPerClient: 1, maxConnections: 10, idleTimeoutMs: 60_000 });
+    const other = await h.open('127.0.0.2');
+    await admitted(h, 1);
+    const mine = await h.open();
+    await admitted(h, 2);
+    await h.open();
+    await closed(mine);
+    assert.deepEqual(h.shed, [['evicted', '127.0.0.1']]);
+    assert.equal(other.destroyed, false);
+  });
+
+  it('a connection with two pipelined requests stays busy until both are answered', async () => {
+    h = await harness({ maxPerClient: 1, maxConnections: 10, idleTimeoutMs: 60_000 });
+    const s = await h.open();
+    let reply = '';
+    s.on('data', (d: Buffer) => (reply += d.toString()));
+    // One write: the server sees the second request while it answers the first.
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await inFlight(h);
+    await new Promise<void>((resolve) => {
+      const check = () => (reply.includes('ok') ? resolve() : setImmediate(check));
+      check();
+    });
+    // The first answer is out, the second still in flight: a new connection is refused, not
+    // let in by evicting this one.
+    const refused = await h.open();
+    await closed(refused);
+    assert.deepEqual(h.shed, [['refused', '127.0.0.1']]);
+    assert.equal(s.destroyed, false);
+    h.slow[0]();
+    await new Promise<void>((resolve) => {
+      const check = () => (reply.includes('slow done') ? resolve() : setImmediate(check));
+      check();
+    });
   });
 
   it('the idle timeout spares a request in flight and an upgraded connection, and closes them once idle', async () => {

@@ -588,6 +588,12 @@ describe('MailHog compatibility: parsing and search edges', () => {
     assert.equal(match('containing', 'relay.example'), true);
     const bounce = fakeSummary('id', 'Subject: x\r\n\r\nb', '', ['c@d'], 'h');
     assert.equal(mailhogMatches('from', 'e', bounce, Buffer.from('Subject: x\r\n\r\nb')), false);
+    // `containing` reads the body and the headers only (memory.go:41-98), not the envelope
+    // sender as MailHog's `from` builds it: the null sender's "@" is nowhere in this message.
+    assert.equal(
+      mailhogMatches('containing', '@', bounce, Buffer.from('Subject: x\r\n\r\nb')),
+      false,
+    );
   });
 });
 

@@ -195,6 +195,7 @@ describe('MailHog routes (unit: a fake store)', function () {
         res.headers.get('content-transfer-encoding'),
         res.headers.get('content-length'),
         res.headers.get('transfer-encoding'),
+        res.headers.get('connection'),
         res.headers.get('x-tag'),
         res.headers.get('x-bad'),
         res.headers.get('x-only-bad'),
@@ -207,6 +208,7 @@ describe('MailHog routes (unit: a fake store)', function () {
         'base64, 7bit',
         '5',
         null,
+        'keep-alive', // the part's `Connection: close` is not ours to send
         'one, two',
         'ok',
         null,
@@ -224,12 +226,72 @@ describe('MailHog routes (unit: a fake store)', function () {
       ],
       ['application/octet-stream', 'attachment; filename="msg-1-part-1"', 'no headers here'],
     );
-    for (const part of ['3', 'abc', '0x', 'x1', '1234567'])
+    // The index is Go's `strconv.Atoi(part)` with the error ignored (api/v1.go:199-237): a
+    // sign and leading zeros are allowed, text that is no number is part 0; a negative index
+    // or one past the parts crashes MailHog's handler, our empty 500.
+    for (const part of ['3', '-1', '1234567', '9'.repeat(30)])
       assert.deepEqual(
         await bare(await fetchIt(`/api/v1/messages/msg-1/mime/part/${part}/download`)),
         [500, null, '0', ''],
         part,
       );
+    const partOf = async (part: string) => {
+      const r = await fetchIt(`/api/v1/messages/msg-1/mime/part/${part}/download`);
+      return [r.status, r.headers.get('content-disposition'), (await r.text()).trim()];
+    };
+    for (const part of ['abc', '0x', 'x1', '1x', '+', '-0', '00'])
+      assert.deepEqual(
+        await partOf(part),
+        [200, 'attachment; filename="report.txt"', 'hello'],
+        part,
+      );
+    for (const part of ['+1', '01', '1'])
+      assert.deepEqual(
+        await partOf(part),
+        [200, `attachment; filename="msg-1-part-${part}"`, 'no headers here'],
+        part,
+      );
+  });
+
+  it('part download: a header whose every value is unsafe is left out, our Content-Disposition and no decoding kept', async () => {
+    await start();
+    api!.ctx.addMessage({
+      raw: [
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        '--b',
+        'Content-Disposition: attachment; filename="caf\u00e9.txt"',
+        'Content-Transfer-Encoding: b\u00e4se64',
+        '',
+        'aGVsbG8=',
+        '--b--',
+        '',
+      ].join('\r\n'),
+    });
+    const res = await fetchIt('/api/v1/messages/msg-1/mime/part/0/download');
+    assert.deepEqual(
+      [
+        res.status,
+        res.headers.get('content-disposition'),
+        res.headers.get('content-transfer-encoding'),
+        (await res.text()).trim(),
+      ],
+      [200, 'attachment; filename="msg-1-part-0"', null, 'aGVsbG8='],
+    );
+  });
+
+  it('part download: the file name keeps the part as the URL spelled it, quotes and line breaks made safe', async () => {
+    await start();
+    api!.ctx.addMessage({
+      raw: 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\nfirst\r\n--b--\r\n',
+    });
+    const res = await fetchIt(
+      `/api/v1/messages/msg-1/mime/part/${encodeURIComponent('a"b\\c\r\nd')}/download`,
+    );
+    assert.deepEqual(
+      [res.status, res.headers.get('content-disposition'), (await res.text()).trim()],
+      [200, 'attachment; filename="msg-1-part-a_b_c__d"', 'first'],
+    );
   });
 
   it('release: auth mechanisms, named servers, port syntax; each refusal MailHog’s bare answer; outcomes recorded', async () => {
@@ -294,10 +356,18 @@ describe('MailHog routes (unit: a fake store)', function () {
       '37',
       'Content-Type must be application/json',
     ]);
-    for (const port of ['2525x', 'x2525', '0', '65536', '123456']) {
+    for (const port of ['2525x', 'x2525', '0', '65536', '123456', '-25', ' 25', 'smtp', '', '+']) {
       const res = await post({ ...to, Host: 'any-port.example', Port: port });
       assert.equal(res.status, 403, port);
     }
+    // Go's net reads the port MailHog dials as a sign and decimal digits (net/port.go parsePort).
+    const before = relayed.length;
+    for (const port of ['+2525', '0002525'])
+      assert.equal((await post({ ...to, Host: 'any-port.example', Port: port })).status, 200, port);
+    assert.deepEqual(
+      relayed.slice(before).map((r) => r.port),
+      [2525, 2525],
+    );
     assert.equal((await post({ ...to, Host: 'any-port.example', Port: '65535' })).status, 200);
     assert.equal((await post({ ...to, Host: 'any-port.example', Port: '1' })).status, 200);
     const long = `${'h'.repeat(300)}.example`;
