@@ -704,7 +704,11 @@ describe('flow expectations: settling, clean-up and bounded work', () => {
       const w = watch(sink, clock, yaml, { signal: controller.signal });
       assert.equal(open(), 1, name);
       act(sink, controller);
-      await clock.advance(1000);
+      // A match or an abort settles without time passing: look before the deadline could
+      // fire (and take a timer left behind with it).
+      await flushMicrotasks();
+      if (!w.settled()) await clock.advance(1000);
+      assert.equal(w.settled(), true, name);
       await w.outcome;
       assert.deepEqual(
         [clock.pending, open(), getEventListeners(controller.signal, 'abort').length],
@@ -712,6 +716,19 @@ describe('flow expectations: settling, clean-up and bounded work', () => {
         `${name}: timers, subscriptions, abort listeners left`,
       );
     }
+  });
+
+  it('waiting for an analysis event leaves the event loop free (the detail is fetched once, then it waits)', async () => {
+    const sink = new FakeSink();
+    const clock = new FakeClock();
+    const w = watch(sink, clock, 'expect: { dkim: pass }');
+    const d = sink.deliver({ id: 'wait' });
+    // Other work (here, a turn of the event loop) runs while the verdict is pending.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual([w.settled(), sink.fetches], [false, 1]);
+    sink.analyze(d.id, analysis({ dkim: { result: 'pass', signatures: [] } }));
+    const o = await w.outcome;
+    assert.deepEqual([o.ok, o.matched], [true, ['wait']]);
   });
 
   it('a failure report waits at most REPORT_DETAIL_WAIT_MS for message details', async () => {
