@@ -105,6 +105,14 @@ describe('sink API authentication', () => {
         'base64',
       );
       assert.equal(v.authorize(req({ authorization: `Basic ${padded}` })), false);
+      // Exactly twice the token length of base64 is still decoded (6,144 bytes, no padding).
+      const atBound = Buffer.from(
+        `${'u'.repeat((MAX_TOKEN_LENGTH * 2 * 3) / 4 - ':s3cret-token'.length)}:s3cret-token`,
+      ).toString('base64');
+      assert.equal(atBound.length, MAX_TOKEN_LENGTH * 2);
+      assert.equal(v.authorize(req({ authorization: `Basic ${atBound}` })), true);
+      // Spaces between the scheme and the credential are not part of it.
+      assert.equal(v.authorize(req({ authorization: 'Bearer   s3cret-token' })), true);
       // The subprotocol header: up to twice the token length is read.
       const offer = (n: number) =>
         `bearer.s3cret-token,${' '.repeat(n - 'bearer.s3cret-token,'.length)}`;

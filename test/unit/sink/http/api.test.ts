@@ -6,6 +6,7 @@ import {
   MAX_FILTER_LENGTH,
   contentDisposition,
   parseListQuery,
+  safeContentType,
 } from '../../../../sink/http/api-routes.ts';
 import { MAX_RULES_BODY_BYTES } from '../../../../sink/http/body.ts';
 import { PROTOCOL_VERSION } from '../../../../src/protocol.ts';
@@ -196,6 +197,23 @@ describe('sink API: own routes', () => {
       assert.equal((await api.fetch(`/api/messages/${m.id}/attachments/x`)).status, 400);
     });
 
+    it('an attachment is served as its declared type/subtype, parameters and spaces around it dropped', () => {
+      assert.deepEqual(
+        ['text/csv ; charset=utf-8', ' Text/CSV', 'text/csv', 'text /csv', '', null, undefined].map(
+          safeContentType,
+        ),
+        [
+          'text/csv',
+          'text/csv',
+          'text/csv',
+          'application/octet-stream',
+          'application/octet-stream',
+          'application/octet-stream',
+          'application/octet-stream',
+        ],
+      );
+    });
+
     it('serves the bytes of an attachment whose declared Content-Type holds non-ASCII or control characters (issue 10, item 6)', async () => {
       const content = Buffer.from([0x00, 0xff, 0x41]);
       const hostile = [
@@ -281,10 +299,12 @@ describe('sink API: own routes', () => {
       assert.equal(filtered.total, 1);
     });
 
-    it('400 without any criterion', async () => {
-      const res = await api.fetch('/api/search');
-      assert.equal(res.status, 400);
-      assert.equal((await errorOf(res)).code, 'EV_ERR_BAD_REQUEST');
+    it('400 without any criterion; an empty q is none', async () => {
+      for (const path of ['/api/search', '/api/search?q=', '/api/search?q=&to=']) {
+        const res = await api.fetch(path);
+        assert.equal(res.status, 400, path);
+        assert.equal((await errorOf(res)).code, 'EV_ERR_BAD_REQUEST');
+      }
     });
   });
 
@@ -461,6 +481,14 @@ describe('sink API: own routes', () => {
             {
               code: 'EV_ERR_BAD_REQUEST',
               message: 'attachment index must be a non-negative integer, got "1x"',
+            },
+          ],
+          [
+            `/api/messages/msg-1/attachments/${'x'.repeat(50)}`,
+            {},
+            {
+              code: 'EV_ERR_BAD_REQUEST',
+              message: `attachment index must be a non-negative integer, got "${'x'.repeat(40)}"`,
             },
           ],
         ];

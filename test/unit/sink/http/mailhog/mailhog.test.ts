@@ -191,6 +191,40 @@ describe('MailHog compatibility', () => {
       );
     });
 
+    it('headers split as ContentFromString does (data/message.go): at ": ", folded by a leading space or tab, an empty name kept', () => {
+      const raw = [
+        ' X-Lead: first line folded onto nothing',
+        ': no name',
+        ' not folded onto the empty name',
+        'Subject: a',
+        '\tb',
+        'X-Tab: ends with a tab\t',
+        ' c',
+        '',
+        'body',
+      ].join('\r\n');
+      const h = toMailhogMessage(fakeSummary('id', raw, 'x@y', ['z@w'], 'h'), Buffer.from(raw))
+        .Content.Headers;
+      assert.deepEqual(
+        [h[' X-Lead'], h[''], h.Subject, h['X-Tab']],
+        [['first line folded onto nothing'], ['no name'], ['a\tb'], ['ends with a tab\t c']],
+      );
+      // A blank line first: no headers of its own, the rest is the body.
+      const lead = '\r\n\r\nbody after a blank line';
+      const m = toMailhogMessage(fakeSummary('id', lead, 'x@y', ['z@w'], 'h'), Buffer.from(lead));
+      assert.equal(m.Content.Body, 'body after a blank line');
+    });
+
+    it('the data is the source less one final CRLF only (smtp/protocol.go:190)', () => {
+      const body = (raw: string) =>
+        toMailhogMessage(fakeSummary('id', raw, 'x@y', ['z@w'], 'h'), Buffer.from(raw)).Content
+          .Body;
+      assert.equal(body('S: s\r\n\r\nb\r\n'), 'b');
+      assert.equal(body('S: s\r\n\r\nb\r\n\r\n'), 'b\r\n');
+      assert.equal(body('S: s\r\n\r\nb\rx'), 'b\rx');
+      assert.equal(body('S: s\r\n\r\nb\n'), 'b\n');
+    });
+
     it('a message without a blank line has no headers of its own and the whole data as Body', () => {
       const raw = 'just text\nwith bare LF\n';
       const msg = toMailhogMessage(fakeSummary('id', raw, '', ['a@b'], 'h'), Buffer.from(raw));
@@ -458,6 +492,7 @@ describe('MailHog compatibility', () => {
       assert.equal(goJson({ a: '<x@y> & \u2028' }), '{"a":"\\u003cx@y\\u003e \\u0026 \\u2028"}');
       assert.equal(goTime('2026-01-02T03:04:05.600Z'), '2026-01-02T03:04:05.6Z');
       assert.equal(goTime('2026-01-02T03:04:05.000Z'), '2026-01-02T03:04:05Z');
+      assert.equal(goTime('2026-01-02T03:04:00Z'), '2026-01-02T03:04:00Z', 'no fraction: as is');
     });
 
     it('OPTIONS answers 200 without the token; HEAD is 404 as in MailHog; no CORS headers by default', async () => {
