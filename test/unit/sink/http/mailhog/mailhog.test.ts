@@ -223,6 +223,7 @@ describe('MailHog compatibility', () => {
       assert.equal(body('S: s\r\n\r\nb\r\n\r\n'), 'b\r\n');
       assert.equal(body('S: s\r\n\r\nb\rx'), 'b\rx');
       assert.equal(body('S: s\r\n\r\nb\n'), 'b\n');
+      assert.equal(body('\r\n'), '', 'a source that is one CRLF is empty data');
     });
 
     it('a message without a blank line has no headers of its own and the whole data as Body', () => {
