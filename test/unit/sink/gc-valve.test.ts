@@ -14,6 +14,7 @@ import {
 import type { GcKind } from '../../../sink/gc-valve.ts';
 import { parseHeaderBlock } from '../../../sink/message-headers.ts';
 import { InlineParser } from '../../../sink/parse-worker.ts';
+import { analysis } from '../../support/message-analysis.ts';
 import { MemoryMessageStore } from '../../../sink/store.ts';
 
 const MiB = 1024 * 1024;
@@ -116,16 +117,7 @@ describe('sink: GC valve (memory thrown away outside the heap is given back with
       maxMessages: 3,
       maxBytes: 64 * MiB,
       events: new EventLog(),
-      parser: new InlineParser(async () => ({
-        requiredHeaders: { from: true, date: true, messageId: true },
-        listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [] },
-        dkim: { result: 'none', signatures: [] },
-        links: [],
-        hasText: true,
-        hasHtml: false,
-        spamScore: 0,
-        reasons: [],
-      })),
+      parser: new InlineParser(async () => analysis()),
       gcValve: valve,
     });
     const add = (bytes: number) => {
