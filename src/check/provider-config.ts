@@ -183,7 +183,8 @@ export function parseProviderConfig(
   for (const k of Object.keys(o)) if (!known.has(k)) bad(`unknown key "${k}"`, file);
   const subst = (s: string, where: string): string =>
     s.replace(ENV_REFERENCE, (_, name: string) => {
-      const v = env[name];
+      // Own variables only: `${env:constructor}` must not resolve to Object.prototype's.
+      const v = Object.hasOwn(env, name) ? env[name] : undefined;
       if (v === undefined) bad(`${where} uses \${env:${name}} but ${name} is not set`, file);
       return v;
     });
