@@ -205,6 +205,26 @@ describe('check/engine: failure and shutdown paths', () => {
     }
   });
 
+  it('a real failure during an interrupt is reported as itself, not as the interrupt', async () => {
+    const ac = new AbortController();
+    const inputError = new Error('bad csv');
+    async function* src(): AsyncGenerator<InputBatch> {
+      yield* oneByOne(['a@example.com']);
+      ac.abort(new Error('interrupted'));
+      throw inputError;
+    }
+    await assert.rejects(
+      runCheck(src(), writer(), {
+        offline: context(),
+        stages: {},
+        concurrency: 1,
+        clock: new FakeClock(),
+        signal: ac.signal,
+      }),
+      (err) => err === inputError,
+    );
+  });
+
   it('checkpoints only when checkpointEveryMs has passed: once at the end of a quick run', async () => {
     const clock = new FakeClock();
     const j = journal();
