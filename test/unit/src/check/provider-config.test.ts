@@ -306,6 +306,16 @@ describe('check/provider-config: paths, env names, templates', () => {
     });
   });
 
+  it('keeps a header or map entry named __proto__ as an entry', () => {
+    const raw = JSON.parse(
+      '{"url":"http://api.example/{address}","verdictPath":"v","headers":{"__proto__":"h"},"map":{"__proto__":"valid"}}',
+    ) as unknown;
+    const c = parseProviderConfig(raw, 'p.yaml', {});
+    assert.deepEqual(Object.entries(c.headers), [['__proto__', 'h']]);
+    assert.deepEqual(Object.entries(c.map), [['__proto__', 'valid']]);
+    assert.equal(Object.getPrototypeOf(c.map), Object.prototype);
+  });
+
   it('freezes the config it returns', () => {
     const c = parse({ headers: { A: 'b' }, map: { ok: 'valid' } });
     assert.ok(

@@ -158,6 +158,39 @@ describe('check/ProviderStage: retries and verdicts', () => {
   });
 });
 
+describe('check/ProviderStage: answers named like Object members', () => {
+  it('a value such as constructor, toString or __proto__ is unknown unless the map names it', async () => {
+    for (const word of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const clock = new FakeClock();
+      const h = scripted(clock, [
+        { status: 200, body: JSON.stringify({ result: { status: word } }) },
+      ]);
+      const s = new ProviderStage({ config: config(), http: h, clock, random: () => 0.5 });
+      assert.deepEqual(
+        await s.verify('a@b.test', 'a@b.test'),
+        {
+          details: { status: 'unknown', attempts: 1, httpStatus: 200, value: word },
+          reason: 'provider_unknown',
+        },
+        word,
+      );
+    }
+    const clock = new FakeClock();
+    const raw = JSON.parse(
+      '{"url":"http://127.0.0.1:1/{address}","verdictPath":"v","map":{"__proto__":"invalid","toString":"risky"}}',
+    ) as unknown;
+    const mapped = parseProviderConfig(raw, 'p.yaml', {});
+    for (const [word, status] of [
+      ['__proto__', 'invalid'],
+      ['toString', 'risky'],
+    ] as const) {
+      const h = scripted(clock, [{ status: 200, body: JSON.stringify({ v: word }) }]);
+      const s = new ProviderStage({ config: mapped, http: h, clock, random: () => 0.5 });
+      assert.equal((await s.verify('a@b.test', 'a@b.test')).details.status, status, word);
+    }
+  });
+});
+
 describe('check/ProviderStage: permits', () => {
   /** One permit at a time, handed out in order; counts what is held. */
   function oneAtATime(): PermitSource & { held: number } {
