@@ -12,7 +12,7 @@
  * channel 2i and errors 2i+1 (one port here: 0 and 1). The server's first frame
  * on each channel carries the port number as 2 bytes little-endian.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import WebSocket, { type ClientOptions } from 'ws';
 
 export const PORT_FORWARD_PROTOCOL = 'v4.channel.k8s.io';
@@ -20,6 +20,11 @@ export const PORT_FORWARD_PROTOCOL = 'v4.channel.k8s.io';
 export const KEEPALIVE_MS = 20_000;
 /** Pause the local socket when this much is queued towards the API server (bounded memory per stream). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/**
+ * After the server ended the stream and our queued data reached the local client, how long that client may
+ * keep its own side open before the connection is closed (nothing it sends can go anywhere any more).
+ */
+export const LINGER_MS = 5_000;
 /** Error-channel text kept for the message; the server sends one line. */
 const MAX_ERROR_TEXT = 4096;
 
@@ -45,14 +50,15 @@ export interface ForwardStream {
 }
 
 /**
- * Opens the WebSocket and, once the server accepted it, pipes `socket` through
- * it. Rejects (without touching the socket) if the upgrade fails, so the
- * caller can retry with another pod.
+ * Opens the WebSocket and, once the server accepted it, pipes `socket` (the
+ * local connection: a net.Socket in the tunnel) through it. Rejects (without
+ * touching the socket) if the upgrade fails, so the caller can retry with
+ * another pod.
  */
 export async function openPortForward(
   request: PortForwardRequest,
-  socket: Socket,
-  options: { keepaliveMs?: number } = {},
+  socket: Duplex,
+  options: { keepaliveMs?: number; lingerMs?: number } = {},
 ): Promise<ForwardStream> {
   const ws = new WebSocket(request.url, [PORT_FORWARD_PROTOCOL], {
     ...request.options,
@@ -99,7 +105,13 @@ export async function openPortForward(
     ws.once('error', (err) => fail(new PortForwardError(`port-forward failed: ${err.message}`)));
   });
   ws.off('message', keep);
-  return bridge(ws, socket, options.keepaliveMs ?? KEEPALIVE_MS, early);
+  return bridge(
+    ws,
+    socket,
+    options.keepaliveMs ?? KEEPALIVE_MS,
+    options.lingerMs ?? LINGER_MS,
+    early,
+  );
 }
 
 function statusMessage(body: string): string {
@@ -114,8 +126,9 @@ function statusMessage(body: string): string {
 
 function bridge(
   ws: WebSocket,
-  socket: Socket,
+  socket: Duplex,
   keepaliveMs: number,
+  lingerMs: number,
   early: Array<[WebSocket.RawData, boolean]>,
 ): ForwardStream {
   let bytesIn = 0;
@@ -123,6 +136,9 @@ function bridge(
   const headerSeen = [false, false];
   let errorText = '';
   let ended = false;
+  /** The server closed the stream cleanly; what is queued towards the local client is still being written. */
+  let draining = false;
+  let linger: NodeJS.Timeout | undefined;
   let error: Error | undefined;
   let alive = true;
   let resolveClosed!: (v: { error?: Error; bytesIn: number; bytesOut: number }) => void;
@@ -135,6 +151,7 @@ function bridge(
     ended = true;
     error = err;
     clearInterval(ping);
+    clearTimeout(linger);
     socket.destroy();
     if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
     resolveClosed({ error, bytesIn, bytesOut });
@@ -192,13 +209,40 @@ function bridge(
       errorText += buf.toString('utf8');
     }
   };
+  /**
+   * The server ended the stream (the pod closed its side, or it answered our close): the data frames before
+   * the close may still sit in the local socket's write queue when a slow client has filled the kernel's
+   * buffers, and destroying the socket now would drop them while the client still saw a clean end. End it
+   * instead: queued data first, then the FIN; the stream is finished when the socket closes.
+   */
+  const endLocal = () => {
+    if (ended || draining) return;
+    if (socket.destroyed) {
+      finish();
+      return;
+    }
+    draining = true;
+    clearInterval(ping);
+    // Keep reading (and dropping) what the client still sends: its FIN closes the socket, and no unread
+    // data makes the kernel answer with a reset.
+    socket.resume();
+    const startLinger = () => {
+      linger = setTimeout(() => finish(), lingerMs);
+      linger.unref();
+    };
+    if (socket.writableFinished) startLinger();
+    else {
+      socket.once('finish', startLinger);
+      if (!socket.writableEnded) socket.end();
+    }
+  };
   for (const [raw, isBinary] of early) onMessage(raw, isBinary);
   ws.on('message', onMessage);
   ws.on('close', (code: number) => {
     if (errorText) finish(new PortForwardError(`port-forward error: ${errorText.trim()}`));
     else if (code !== 1000 && code !== 1005)
       finish(new PortForwardError(`port-forward connection lost (WebSocket close ${code})`));
-    else finish();
+    else endLocal();
   });
   ws.on('error', (err) =>
     finish(new PortForwardError(`port-forward connection lost: ${err.message}`)),
@@ -206,6 +250,7 @@ function bridge(
 
   let queued = 0;
   socket.on('data', (chunk: Buffer) => {
+    if (draining) return;
     bytesOut += chunk.length;
     queued += chunk.length;
     ws.send(Buffer.concat([Buffer.from([0]), chunk]), { binary: true }, (err) => {
@@ -215,12 +260,14 @@ function bridge(
     });
     if (queued > MAX_BUFFERED_BYTES) socket.pause();
   });
-  // ECONNRESET and friends on the local side end this stream only.
-  socket.on('error', (err) => finish(err));
+  // ECONNRESET and friends on the local side end this stream only (after a clean end from the server, the
+  // forward itself did not fail).
+  socket.on('error', (err) => finish(draining ? undefined : err));
   socket.on('end', () => {
     // The local client half-closed: the protocol has no half-close, so close the WebSocket once queued data is sent.
+    // Otherwise the WebSocket is already closing: its 'close' decides (ending the socket after our queued data,
+    // or finishing with the error), never this FIN, which would destroy what is still queued for the client.
     if (ws.readyState === WebSocket.OPEN) ws.close(1000);
-    else finish();
   });
   socket.on('close', () => finish());
   // The local client may have gone away while the WebSocket was opening.

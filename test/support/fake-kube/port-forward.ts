@@ -30,6 +30,8 @@ interface Forward {
 export class PortForwarder {
   private readonly wss: WebSocketServer;
   private readonly active = new Set<Forward>();
+  /** Pod connections of ended forwards still writing what the client sent before its close. */
+  private readonly flushing = new Set<Socket>();
   private readonly faults: FaultControls;
   /** Total forwards opened, for assertions. */
   opened = 0;
@@ -131,7 +133,18 @@ export class PortForwarder {
     };
     ws.on('close', (code: number) => {
       this.closeCodes.push(code);
-      cleanup();
+      this.active.delete(fwd);
+      // The kubelet copies the client's data into the pod connection with blocking writes until the stream
+      // reports EOF, and only then closes it: nothing the client sent before its close is lost. Node's writes
+      // are queued, so end the connection (queued data, then the FIN) rather than destroying it, which would
+      // drop what a slowly reading pod has not taken yet.
+      for (const s of fwd.sockets) {
+        if (!s || s.destroyed) continue;
+        this.flushing.add(s);
+        s.once('close', () => this.flushing.delete(s));
+        s.resume();
+        s.end();
+      }
     });
     ws.on('error', cleanup);
   }
@@ -151,6 +164,8 @@ export class PortForwarder {
 
   close(): void {
     this.dropAll();
+    for (const s of this.flushing) s.destroy();
+    this.flushing.clear();
     this.wss.close();
   }
 }

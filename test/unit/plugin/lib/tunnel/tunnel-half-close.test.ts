@@ -12,6 +12,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttp } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { openPortForward } from '../../../../../plugin/lib/tunnel/port-forward.ts';
 import { Tunnel, type TunnelEvent } from '../../../../../plugin/lib/tunnel/tunnel.ts';
 import { PortForwarder } from '../../../../support/fake-kube/port-forward.ts';
 import { FaultControls } from '../../../../support/fake-kube/faults.ts';
@@ -186,6 +189,138 @@ describe('port-forward half-close and back-pressure (tunnel + fake API server)',
       assert.equal(path.tunnel.stats.drops, 0);
     } finally {
       await path.close();
+    }
+  });
+});
+
+/**
+ * A local client connection whose kernel buffers are full: the forward's writes queue in the socket until
+ * `open()` (the client starts reading). Its write queue never reports back-pressure, so the forward does not
+ * pause the WebSocket: that is the order of events when the last data frames and the close frame arrive in one
+ * TCP read (ws goes on emitting what it already read after pause()), made certain here. When it sees the end,
+ * the client closes its side too, unless `keepOpen`.
+ */
+function fullClient(keepOpen = false) {
+  const delivered: Buffer[] = [];
+  const log: string[] = [];
+  let accepting = false;
+  let held: (() => void) | undefined;
+  const bytes = () => delivered.reduce((n, b) => n + b.length, 0);
+  const client = new Duplex({
+    writableHighWaterMark: 2 * LARGE,
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      const take = () => {
+        delivered.push(chunk);
+        callback();
+      };
+      if (accepting) take();
+      else held = take;
+    },
+    final(callback) {
+      log.push(`end after ${bytes()} bytes`);
+      callback();
+      if (!keepOpen) this.push(null);
+    },
+    destroy(err, callback) {
+      log.push(`destroyed after ${bytes()} bytes`);
+      callback(err);
+    },
+  });
+  return {
+    client,
+    delivered,
+    log,
+    open() {
+      accepting = true;
+      held?.();
+      held = undefined;
+    },
+  };
+}
+
+/** A port-forward endpoint that sends `payload` on the data channel in `frame`-sized frames, then closes cleanly. */
+async function sendingServer(payload: Buffer, frame: number) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    handleProtocols: (p) => (p.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false),
+  });
+  const http = createHttp((_req, res) => {
+    res.statusCode = 404;
+    res.end();
+  });
+  http.on('upgrade', (req, sock, head) =>
+    wss.handleUpgrade(req, sock, head, (ws) => {
+      for (const channel of [0, 1]) ws.send(Buffer.from([channel, 8025 & 0xff, 8025 >> 8]));
+      for (let at = 0; at < payload.length; at += frame) {
+        ws.send(Buffer.concat([Buffer.from([0]), payload.subarray(at, at + frame)]));
+      }
+      ws.close(1000);
+    }),
+  );
+  const port = await listening(http);
+  return {
+    request: {
+      url: `ws://127.0.0.1:${port}/api/v1/namespaces/ns/pods/pod-a/portforward?ports=8025`,
+      options: {},
+    },
+    close: () => {
+      wss.close();
+      http.close();
+    },
+  };
+}
+
+describe('port-forward: the server closes while data is still queued for the local client', function () {
+  this.timeout(60_000);
+
+  it('everything queued before the close reaches the client, then its end (not destroyed with the queue)', async () => {
+    const payload = randomBytes(1024 * 1024);
+    const server = await sendingServer(payload, 64 * 1024);
+    const local = fullClient();
+    try {
+      const stream = await openPortForward(server.request, local.client);
+      // The close frame has been handled: the socket was ended (or, before the fix, destroyed) while the
+      // whole payload was still queued in it.
+      await until(() => local.client.writableEnded || local.client.destroyed);
+      assert.equal(
+        Buffer.concat(local.delivered).length,
+        0,
+        'nothing was written before the client read',
+      );
+      local.open();
+      const { error, bytesIn } = await stream.closed;
+      assert.equal(error, undefined, 'a clean close from the server is not an error');
+      assert.equal(bytesIn, payload.length);
+      const got = Buffer.concat(local.delivered);
+      assert.equal(got.length, payload.length, `every byte arrived: ${local.log.join('; ')}`);
+      assert.ok(got.equals(payload), 'in order, unchanged');
+      assert.equal(local.log[0], `end after ${payload.length} bytes`, local.log.join('; '));
+    } finally {
+      local.client.destroy();
+      server.close();
+    }
+  });
+
+  it('a client that keeps its side open after the end still gets every byte, and the stream is closed after the linger', async () => {
+    const payload = randomBytes(256 * 1024);
+    const server = await sendingServer(payload, 16 * 1024);
+    const local = fullClient(true);
+    try {
+      const stream = await openPortForward(server.request, local.client, { lingerMs: 10 });
+      await until(() => local.client.writableEnded || local.client.destroyed);
+      local.open();
+      const { error } = await stream.closed;
+      assert.equal(error, undefined);
+      assert.ok(Buffer.concat(local.delivered).equals(payload), 'every byte, in order');
+      assert.deepEqual(local.log, [
+        `end after ${payload.length} bytes`,
+        `destroyed after ${payload.length} bytes`,
+      ]);
+    } finally {
+      local.client.destroy();
+      server.close();
     }
   });
 });
