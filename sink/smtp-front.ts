@@ -28,6 +28,8 @@ import type { RulesEngine, Verdict } from './rules.ts';
 import { SinkSmtpServer } from './smtp-server.ts';
 import { DataBuffer } from './data-buffer.ts';
 import { MemoryBudget } from './memory-budget.ts';
+import { processGcValve } from './gc-valve.ts';
+import type { GcValve } from './gc-valve.ts';
 import type { Logger } from './types.ts';
 import { errorCode, errorMessage } from '../src/guards.ts';
 
@@ -73,6 +75,8 @@ export interface SmtpFrontOptions {
   sleep?: (ms: number) => Promise<void>;
   /** The sink's memory budget; DATA in flight draws from its `inflight` account (beyond it: 452). */
   budget?: MemoryBudget;
+  /** Told about every DATA chunk thrown away (sink/gc-valve.ts); the process's by default. */
+  gcValve?: GcValve;
 }
 
 type Done = (err?: SMTPServerError | null) => void;
@@ -108,6 +112,7 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
   const counted = new WeakSet<SMTPServerSession>();
   const authFailures = new WeakMap<SMTPServerSession, number>();
   const budget = options.budget ?? new MemoryBudget();
+  const gcValve = options.gcValve ?? processGcValve();
 
   const refuse = (
     stage: SmtpStage,
@@ -256,8 +261,9 @@ export function createSmtpFront(options: SmtpFrontOptions): SinkSmtpServer {
       const data = new DataBuffer(budget);
       const release = () => data.release();
       stream.on('data', (chunk: Buffer) => {
-        if (data.overBudget || stream.sizeExceeded) return; // keep consuming, stop buffering
-        data.append(chunk);
+        // keep consuming, stop buffering
+        if (!data.overBudget && !stream.sizeExceeded) data.append(chunk);
+        gcValve.discardedChunks(chunk.length); // copied or dropped: garbage either way
       });
       stream.on('error', release);
       stream.on('end', () => {

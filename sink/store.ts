@@ -20,6 +20,8 @@ import type {
 } from '../src/protocol.ts';
 import { AnalysisCompactor } from './analysis-compact.ts';
 import type { EventLog, PackedEvent } from './event-log.ts';
+import { processGcValve } from './gc-valve.ts';
+import type { GcValve } from './gc-valve.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { HeaderField } from './message-headers.ts';
 import { parseHeaderBlock, summaryHeaders, splitAddressList } from './message-headers.ts';
@@ -147,6 +149,8 @@ export interface StoreOptions {
   budget?: MemoryBudget;
   now?: () => Date;
   newId?: () => string;
+  /** Told about the raw memory of every removed message (sink/gc-valve.ts); the process's by default. */
+  gcValve?: GcValve;
 }
 
 export interface NewMessage {
@@ -184,6 +188,7 @@ export class MemoryMessageStore implements MessageStore {
   /** Mailpit snippets by id (pending or done), oldest first. */
   readonly #snippets = new Map<string, Promise<string>>();
   readonly #budget: MemoryBudget | null;
+  readonly #gcValve: GcValve;
   readonly #compactor = new AnalysisCompactor();
   #bytes = 0;
   #evicted = 0;
@@ -195,6 +200,7 @@ export class MemoryMessageStore implements MessageStore {
     this.#events = options.events;
     this.#parser = options.parser;
     this.#budget = options.budget ?? null;
+    this.#gcValve = options.gcValve ?? processGcValve();
     this.#isoNow = isoTimeCache(options.now ?? (() => new Date()));
     this.#newId = options.newId ?? flatUuid;
   }
@@ -393,7 +399,7 @@ export class MemoryMessageStore implements MessageStore {
 
   clear(): number {
     const count = this.#entries.size;
-    for (const entry of this.#entries.values()) forget(entry);
+    for (const entry of this.#entries.values()) this.#forget(entry);
     this.#entries.clear();
     this.#age = [];
     this.#ageHead = 0;
@@ -437,6 +443,14 @@ export class MemoryMessageStore implements MessageStore {
     this.#ageHead = 0;
   }
 
+  /** Drops what a removed entry holds beyond its summary: the replay window may keep the entry as its `message.received`. */
+  #forget(entry: Entry): void {
+    this.#gcValve.discardedRaw(entry.raw.byteLength);
+    entry.raw = NO_RAW;
+    entry.analysis = null;
+    entry.cc = NO_CC;
+  }
+
   #remove(id: string): boolean {
     const entry = this.#entries.get(id);
     if (!entry) return false;
@@ -444,18 +458,11 @@ export class MemoryMessageStore implements MessageStore {
     this.#snippets.delete(id);
     this.#uncache(id);
     this.#bytes -= entry.raw.byteLength;
-    forget(entry);
+    this.#forget(entry);
     this.#budget?.set('store', this.#bytes);
     this.#newestFirst = null;
     return true;
   }
-}
-
-/** Drops what a removed entry holds beyond its summary: the replay window may keep the entry as its `message.received`. */
-function forget(entry: Entry): void {
-  entry.raw = NO_RAW;
-  entry.analysis = null;
-  entry.cc = NO_CC;
 }
 
 /**

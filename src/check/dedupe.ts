@@ -40,11 +40,14 @@ export class DigestSet {
   private mask: number;
   private count = 0;
   private readonly d = new Uint32Array(2);
+  private readonly maxSlots: number;
 
-  constructor(initialSlots = INITIAL_SLOTS) {
+  /** Both sizes are powers of two; `maxSlots` is lowered only by tests, to reach the cap. */
+  constructor(initialSlots = INITIAL_SLOTS, maxSlots = MAX_DEDUPE_SLOTS) {
     this.hi = new Uint32Array(initialSlots);
     this.lo = new Uint32Array(initialSlots);
     this.mask = initialSlots - 1;
+    this.maxSlots = maxSlots;
   }
 
   get size(): number {
@@ -71,7 +74,7 @@ export class DigestSet {
     this.hi[i] = a;
     this.lo[i] = b;
     this.count++;
-    if (this.count * 2 > this.hi.length && this.hi.length < MAX_DEDUPE_SLOTS) this.grow();
+    if (this.count * 2 > this.hi.length && this.hi.length < this.maxSlots) this.grow();
     else if (this.count * 10 > this.hi.length * 9) {
       // Table at its cap and 90% full: stop tracking rather than degrade to a linear scan.
       this.count--;

@@ -4,11 +4,9 @@
  * bucket's default burst and the mail providers with a budget of their own.
  */
 import type { KeyLimit } from '../limits/keyed-limiter.ts';
+import { rateBurst } from '../limits/token-bucket.ts';
 
-/** The burst of a rate: the one given, else a tenth of the rate (at least 1). */
-export function rateBurst(rate: number, burst?: number): number {
-  return burst ?? Math.max(1, Math.ceil(rate / 10));
-}
+export { rateBurst };
 
 /** Microsoft blocks high-volume probing ("namespace mining"): its default budget is a third of the others'. */
 export function mailProviderOverrides(o: {

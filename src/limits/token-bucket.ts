@@ -3,6 +3,14 @@ import type { Clock } from '../clock.ts';
 /** Waiters queued on one bucket before take() rejects: bounds memory when a producer ignores back-pressure. */
 export const MAX_BUCKET_WAITERS = 100_000;
 
+/**
+ * The burst of a rate (`check`, `check --in-cluster` and `send`): the one
+ * given, else a tenth of a second's worth (at least 1), so the pace stays even.
+ */
+export function rateBurst(rate: number, burst?: number): number {
+  return burst ?? Math.max(1, Math.ceil(rate / 10));
+}
+
 export interface TokenBucketOptions {
   /** Tokens added per second. */
   rate: number;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { evError } from '../../../src/errors.ts';
-import { TokenBucket } from '../../../src/limits/token-bucket.ts';
+import { TokenBucket, rateBurst } from '../../../src/limits/token-bucket.ts';
 import type { Clock } from '../../../src/clock.ts';
 import { parseTemplate, renderTemplate, type Template } from './template.ts';
 import { systemClock } from '../../../src/system-clock.ts';
@@ -37,11 +37,6 @@ export interface SendOptions {
   runId?: string;
   /** Paces --rate and measures the run; a fake one in tests. */
   clock?: Clock;
-}
-
-/** The bucket's burst: a tenth of a second's worth of messages, at least one, so the pace stays even. */
-export function rateBurst(rate: number): number {
-  return Math.max(1, Math.floor(rate / 10));
 }
 
 /** The part of a nodemailer transport that `send` uses. */

@@ -8,17 +8,9 @@ import { parseHeaderBlock } from '../../../sink/message-headers.ts';
 import { InlineParser } from '../../../sink/parse-worker.ts';
 import { MemoryMessageStore } from '../../../sink/store.ts';
 import type { Logger } from '../../../sink/types.ts';
+import { analysis } from '../../support/message-analysis.ts';
 
-const ANALYSIS: MessageAnalysis = {
-  requiredHeaders: { from: true, date: true, messageId: true },
-  listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [] },
-  dkim: { result: 'none', signatures: [] },
-  links: [],
-  hasText: true,
-  hasHtml: false,
-  spamScore: 0,
-  reasons: [],
-};
+const ANALYSIS: MessageAnalysis = analysis();
 
 function setup(pauseRate: number, maxBacklog?: number, wanted?: () => boolean) {
   let now = 10_000;

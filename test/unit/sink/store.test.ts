@@ -3,6 +3,7 @@ import type { Envelope } from '../../../src/protocol.ts';
 import { EventLog } from '../../../sink/event-log.ts';
 import { parseHeaderBlock } from '../../../sink/message-headers.ts';
 import { InlineParser } from '../../../sink/parse-worker.ts';
+import { analysis } from '../../support/message-analysis.ts';
 import { MemoryBudget } from '../../../sink/memory-budget.ts';
 import type { ParsedParts } from '../../../sink/message-parse.ts';
 import {
@@ -25,16 +26,7 @@ const envelope = (to = 'user@example.com', from = 'sender@example.com'): Envelop
 function makeStore(maxMessages: number, maxBytes: number) {
   const events = new EventLog();
   let n = 0;
-  const parser = new InlineParser(async () => ({
-    requiredHeaders: { from: true, date: true, messageId: true },
-    listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [] },
-    dkim: { result: 'none', signatures: [] },
-    links: [],
-    hasText: true,
-    hasHtml: false,
-    spamScore: 0,
-    reasons: [],
-  }));
+  const parser = new InlineParser(async () => analysis());
   const store = new MemoryMessageStore({
     maxMessages,
     maxBytes,

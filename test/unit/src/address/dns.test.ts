@@ -432,6 +432,34 @@ describe('address/dns: DnsChecker edges', () => {
     assert.deepEqual(await d.lookup('known.test'), known);
   });
 
+  it(`remembers at most ${MAX_DNS_CACHE_ENTRIES} domains as failed once, then starts that record again`, async function () {
+    this.timeout(120_000); // 100,001 failing look-ups: a few seconds on a loaded machine
+    let firstQueries = 0;
+    const resolver: DnsResolver = {
+      resolveMx: (name) => {
+        if (name === 'first.test') firstQueries++;
+        return Promise.reject(Object.assign(new Error('x'), { code: 'ESERVFAIL' }));
+      },
+      resolve4: () => Promise.resolve([]),
+      resolve6: () => Promise.resolve([]),
+    };
+    const d = new DnsChecker({ resolver, clock: new FakeClock() });
+    const fail = async (domain: string) => {
+      assert.equal((await d.lookup(domain)).status, 'error');
+      await Promise.resolve();
+    };
+    await fail('first.test'); // forgotten once: 1 domain on record
+    for (let i = 1; i < MAX_DNS_CACHE_ENTRIES; i++) await fail(`d${i}.test`);
+    // The record is full; the next domain failing once empties it before it is added.
+    await fail('last.test');
+    assert.equal(d.cachedDomains, 0, 'every first failure was forgotten');
+    await fail('first.test'); // not on record any more: forgotten once again
+    await fail('first.test'); // its second failure since the record restarted: kept
+    await fail('first.test'); // from the cache
+    assert.equal(firstQueries, 3);
+    assert.equal(d.cachedDomains, 1);
+  });
+
   it(`keeps ${MAX_DNS_CACHE_ENTRIES} domains, forgetting the oldest first`, () => {
     const { d } = checker({});
     const seeded: DomainDns = { status: 'no_mail', implicitMx: false, mx: [] };

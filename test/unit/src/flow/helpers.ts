@@ -6,6 +6,7 @@ import {
   type SinkEvent,
 } from '../../../../src/protocol.ts';
 import { FlowHistory } from '../../../../src/flow/history.ts';
+import { analysis } from '../../../support/message-analysis.ts';
 
 let seq = 0;
 
@@ -21,19 +22,7 @@ export interface MessageInit {
   analysis?: MessageAnalysis | null;
 }
 
-export function analysis(over: Partial<MessageAnalysis> = {}): MessageAnalysis {
-  return {
-    requiredHeaders: { from: true, date: true, messageId: true },
-    listUnsubscribe: { present: false, oneClick: false, urls: [], mailto: [] },
-    dkim: { result: 'none', signatures: [] },
-    links: [],
-    hasText: true,
-    hasHtml: false,
-    spamScore: 0,
-    reasons: [],
-    ...over,
-  };
-}
+export { analysis };
 
 export function detail(init: MessageInit = {}): MessageDetail {
   const id = init.id ?? `m${++seq}`;

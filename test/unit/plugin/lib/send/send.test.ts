@@ -2,8 +2,8 @@ import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import { parseTemplate, renderTemplate } from '../../../../../plugin/lib/send/template.ts';
 import { FakeClock } from '../../../../support/fake-clock.ts';
+import { rateBurst } from '../../../../../src/limits/token-bucket.ts';
 import {
-  rateBurst,
   sendBatch,
   validateSendOptions,
   type MailTransport,
