@@ -113,6 +113,14 @@ function printable(s: string): string {
   return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s).slice(1, -1);
 }
 
+/**
+ * Sets an own property, whatever its name: a plain assignment of `__proto__` would set the
+ * object's prototype instead and silently lose a header or a map entry.
+ */
+function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function bad(message: string, file: string): never {
   throw evError('EV_ERR_PROVIDER_CONFIG', `${file}: ${message}`, {
     hint: 'see "Provider" in docs/checks.md for the expected keys',
@@ -183,7 +191,8 @@ export function parseProviderConfig(
   for (const k of Object.keys(o)) if (!known.has(k)) bad(`unknown key "${k}"`, file);
   const subst = (s: string, where: string): string =>
     s.replace(ENV_REFERENCE, (_, name: string) => {
-      const v = env[name];
+      // Own variables only: `${env:constructor}` must not resolve to Object.prototype's.
+      const v = Object.hasOwn(env, name) ? env[name] : undefined;
       if (v === undefined) bad(`${where} uses \${env:${name}} but ${name} is not set`, file);
       return v;
     });
@@ -240,7 +249,7 @@ export function parseProviderConfig(
           `header "${k}" has ${badAt} in its value${String(v).includes('${env:') ? ' (after ${env:…} substitution)' : ''}; a header value is one line of visible characters`,
           file,
         );
-      headers[lower] = value;
+      setOwn(headers, lower, value);
     }
   }
   if (o.body !== undefined && typeof o.body !== 'string')
@@ -260,7 +269,7 @@ export function parseProviderConfig(
     for (const [k, v] of Object.entries(o.map as Record<string, unknown>)) {
       if (typeof v !== 'string' || !VERDICTS.has(v))
         bad(`map value for "${k}" must be valid, invalid, risky or unknown`, file);
-      map[k] = v as Exclude<ProviderStatus, 'unavailable'>;
+      setOwn(map, k, v as Exclude<ProviderStatus, 'unavailable'>);
     }
   }
   const int = (k: string, def: number, min: number, max: number): number => {

@@ -222,8 +222,10 @@ export class ProviderStage {
         typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
           ? String(value)
           : undefined;
+      // Own entries only: a provider answering `constructor` or `__proto__` must not find Object.prototype's.
+      const mapped = key !== undefined && Object.hasOwn(c.map, key) ? c.map[key] : undefined;
       const status: ProviderStatus =
-        key === undefined ? 'unknown' : (c.map[key] ?? (isVerdict(key) ? key : 'unknown'));
+        key === undefined ? 'unknown' : (mapped ?? (isVerdict(key) ? key : 'unknown'));
       const details: ProviderDetails = { status, attempts, httpStatus: res.status };
       if (key !== undefined) details.value = key.slice(0, 100);
       return { details, reason: REASON[status] };

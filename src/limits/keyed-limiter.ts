@@ -38,6 +38,13 @@ export class KeyedLimiter implements PermitSource {
   private readonly clock: Clock;
   private readonly defaults: KeyLimit;
   private readonly overrides: ReadonlyMap<string, KeyLimit>;
+  /**
+   * Size at which the next new key sweeps: MAX_IDLE_KEYS, or twice what the last sweep had to
+   * keep. Keys in use (a slot taken, a bucket not yet refilled) cannot be dropped; with more than
+   * MAX_IDLE_KEYS of them (`--domain-rate 1/m` over a large list), a sweep at every new key
+   * freed nothing and made adding keys quadratic (100,000 domains: over 120 s).
+   */
+  private sweepAt = MAX_IDLE_KEYS;
 
   constructor(
     defaults: KeyLimit,
@@ -56,7 +63,10 @@ export class KeyedLimiter implements PermitSource {
   private entry(key: string): Entry {
     let e = this.entries.get(key);
     if (!e) {
-      if (this.entries.size >= MAX_IDLE_KEYS) this.sweep();
+      if (this.entries.size >= this.sweepAt) {
+        this.sweep();
+        this.sweepAt = Math.max(MAX_IDLE_KEYS, 2 * this.entries.size);
+      }
       const l = this.limitOf(key);
       e = {
         sem: new Semaphore(l.concurrency),

@@ -9,7 +9,9 @@
  *
  * Score = (killed + timeout) / (killed + timeout + survived + no coverage), as in CONTRIBUTING.md;
  * ignored mutants (code run only at module load), compile and runtime errors are left out. A
- * file found in several reports counts once, from the newest report. Files of the I/O glue
+ * file found in several reports counts once, from the newest report whose scope names it (else
+ * the newest that holds it: a run also repeats the old results of its incremental file's other
+ * files). Files of the I/O glue
  * (stryker.config.mjs's list) are skipped, so a run that named one with `--mutate` does not
  * change the figures.
  */
@@ -112,17 +114,51 @@ export function mutantsOf(report: unknown): Map<string, Mutant[]> {
   return files;
 }
 
-/** Every file's mutants, each file from the newest report that holds it. */
+/** A file or folder as stryker.config.mjs spells it in a report's name (`src/check/state.ts` -> `src-check-state`). */
+const nameKey = (p: string) => p.replace(/[^A-Za-z0-9+-]+/g, '-').replace(/^-+|-+$/g, '');
+
+/**
+ * Whether a report's scope names `file` or a folder above it. The report's name is its run's
+ * globs joined by `+` (stryker.config.mjs): `src-check` for `src/check/**` + `/*.ts`, `src-top` for
+ * `src/*.ts`, `src-check-state` for one file, `all` for the whole scope. A run also reports the
+ * other files of the incremental file it started from, with their old results: those must not
+ * hide a newer run that did test them.
+ */
+export function scopeCovers(reportName: string, file: string): boolean {
+  const key = nameKey(file.replace(/\.ts$/, ''));
+  const dirKey = nameKey(path.posix.dirname(file));
+  return reportName
+    .split('+')
+    .some(
+      (part) =>
+        part === 'all' ||
+        part === key ||
+        (part.endsWith('-top')
+          ? part.slice(0, -'-top'.length) === dirKey
+          : key.startsWith(`${part}-`)),
+    );
+}
+
+/**
+ * Every file's mutants: from the newest report whose scope names the file (see
+ * {@link scopeCovers}), else from the newest report that holds it at all.
+ */
 function readReports(dir: string): Map<string, Mutant[]> {
   const reports = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .map((f) => path.join(dir, f))
     .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
   const files = new Map<string, Mutant[]>();
+  const covered = new Set<string>();
   const glue = IO_GLUE.map(globTest);
   for (const report of reports) {
+    const name = path.basename(report, '.json');
     for (const [file, mutants] of mutantsOf(JSON.parse(readFileSync(report, 'utf8')))) {
-      if (!glue.some((t) => t(file))) files.set(file, mutants);
+      if (glue.some((t) => t(file))) continue;
+      if (scopeCovers(name, file)) {
+        files.set(file, mutants);
+        covered.add(file);
+      } else if (!covered.has(file)) files.set(file, mutants);
     }
   }
   return files;

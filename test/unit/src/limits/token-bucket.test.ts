@@ -275,6 +275,26 @@ describe('limits/KeyedLimiter: edges', () => {
     assert.equal(l.size, 1, 'the idle keys were swept when the bound was reached');
   });
 
+  it('with more keys in use than MAX_IDLE_KEYS, sweeps a number of times that grows with the log of the keys, not once per key', async () => {
+    const clock = new FakeClock(); // never advances: every bucket stays empty, no key is idle
+    let sweeps = 0;
+    const l = new (class extends KeyedLimiter {
+      override sweep(): void {
+        sweeps++;
+        super.sweep();
+      }
+    })({ concurrency: 1, rate: 1 / 60, burst: 1 }, clock);
+    const keys = 8 * MAX_IDLE_KEYS;
+    for (let i = 0; i < keys; i++) (await l.acquire(`d${i}.example`))();
+    assert.equal(l.size, keys, 'a key whose bucket has not refilled is kept (its rate holds)');
+    // at MAX_IDLE_KEYS, then at twice what each sweep kept: 1x, 2x, 4x: three sweeps for 8x
+    assert.equal(sweeps, 3);
+    await clock.advance(60_000); // every bucket full again
+    (await l.acquire('next.example'))();
+    assert.equal(sweeps, 4);
+    assert.equal(l.size, 1, 'the idle keys go at the next sweep');
+  });
+
   it('keeps a key with a slot in use even when its bucket is full', async () => {
     const clock = new FakeClock();
     const l = new KeyedLimiter({ concurrency: 1, rate: 10, burst: 1 }, clock);

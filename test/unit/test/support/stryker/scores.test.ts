@@ -5,7 +5,13 @@
  */
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
-import { count, mutantsOf, score, type Counts } from '../../../../support/stryker/scores.ts';
+import {
+  count,
+  mutantsOf,
+  score,
+  scopeCovers,
+  type Counts,
+} from '../../../../support/stryker/scores.ts';
 import { IO_GLUE, globTest } from '../../../../support/stryker/scope.ts';
 
 const counts = (...statuses: string[]): Counts => {
@@ -85,5 +91,25 @@ describe('test/support/stryker: mutation scores', () => {
     assert.equal(glue('src/address/tr46.d.ts'), true);
     assert.equal(glue('sink/http/api-server.ts'), true);
     assert.equal(glue('sink/http/router.ts'), false);
+  });
+
+  it("tells a report's own files from the old results it carries (its scope is its name)", () => {
+    const smtp = 'src-check-smtp-stage+src-check-provider-config+src-check-cluster-provider-secret';
+    assert.equal(scopeCovers(smtp, 'src/check/smtp-stage.ts'), true);
+    assert.equal(scopeCovers(smtp, 'src/check-cluster/provider-secret.ts'), true);
+    assert.equal(
+      scopeCovers(smtp, 'src/check/state.ts'),
+      false,
+      'carried from its incremental file',
+    );
+    assert.equal(scopeCovers('src-check', 'src/check/state.ts'), true);
+    assert.equal(scopeCovers('src-check', 'src/check/sub/deep.ts'), true);
+    assert.equal(scopeCovers('src-check', 'src/checker.ts'), false);
+    assert.equal(scopeCovers('src-top', 'src/duration.ts'), true);
+    assert.equal(scopeCovers('src-top', 'src/check/state.ts'), false);
+    assert.equal(scopeCovers('sink-http-top+sink-feed', 'sink/http/router.ts'), true);
+    assert.equal(scopeCovers('sink-http-top+sink-feed', 'sink/feed.ts'), true);
+    assert.equal(scopeCovers('sink-http-top+sink-feed', 'sink/http/mailhog/routes.ts'), false);
+    assert.equal(scopeCovers('all', 'sink/feed.ts'), true);
   });
 });
