@@ -105,6 +105,14 @@ describe('sink config', () => {
     fails(() => optionsFromArgv(['--bogus']), 'EV_ERR_INVALID_OPTION', /bogus/);
   });
 
+  it('an unknown flag in argv points at the sink help', () => {
+    assert.throws(
+      () => optionsFromArgv(['--bogus']),
+      (err: unknown) =>
+        isEmailValidateError(err) && err.hint === 'See `kubectl email-validate sink --help`.',
+    );
+  });
+
   it('validates ranges and combinations', () => {
     fails(
       () => resolveSinkConfig({ smtpPort: 70000 }),

@@ -86,4 +86,14 @@ describe('sink/release-targets', () => {
       '[::1]:2525',
     ]);
   });
+
+  it('takes brackets off only when they hold the whole host', () => {
+    // a::1 and ::1a are IPv6 addresses; a[::1] and [::1]a are neither them nor in brackets.
+    const targets = parseReleaseTargets('[a::1],[::1a]');
+    assert.ok(Array.isArray(targets));
+    assert.deepEqual(matchReleaseTarget(targets, '[A::1]', 25), { host: 'a::1', port: null });
+    assert.deepEqual(matchReleaseTarget(targets, '[::1a]', 25), { host: '::1a', port: null });
+    assert.equal(matchReleaseTarget(targets, 'a[::1]', 25), undefined);
+    assert.equal(matchReleaseTarget(targets, '[::1]a', 25), undefined);
+  });
 });

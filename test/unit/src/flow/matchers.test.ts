@@ -20,6 +20,7 @@ describe('flow matchers', () => {
       ['Name <a@b.test', 'Name <a@b.test'],
       ['Name >a@b.test<', 'Name >a@b.test<'],
       ['x> Name <a@b.test>', 'a@b.test'],
+      ['a> b@b.test', 'a> b@b.test'],
     ];
     for (const [value, want] of table) assert.equal(bareAddress(value), want, value);
   });

@@ -96,4 +96,36 @@ describe('flow JUnit report: exact output', () => {
       ].join('\n'),
     );
   });
+
+  it('takes a line number only from a whole `file:line:col`: any digits, nothing after, one line', () => {
+    const flow: FlowResult = {
+      file: 'f.yaml',
+      name: 'f',
+      runId: 'r1',
+      status: 'passed',
+      startedAt: '2026-11-28T00:00:00.000Z',
+      durationMs: 0,
+      steps: [
+        step({ index: 0, location: 'f.yaml:12:3' }),
+        step({ index: 1, location: 'f.yaml:3:4 (template)' }),
+        step({ index: 2, location: 'dir\nf.yaml:3:4' }),
+      ],
+    };
+    const report: RunReport = {
+      status: 'passed',
+      durationMs: 0,
+      sink: { url: '', smtp: '', mode: 'local' },
+      flows: [flow],
+      totals: { flows: 1, steps: 3, passed: 3, failed: 0, errors: 0, skipped: 0 },
+    };
+    const cases = renderJunit(report)
+      .split('\n')
+      .filter((l) => l.includes('<testcase'))
+      .map((l) => l.replace(/^.* time="1\.500" /, ''));
+    assert.deepEqual(cases, [
+      'file="f.yaml" line="12"/>',
+      'file="f.yaml:3:4 (template)"/>',
+      'file="dir&#10;f.yaml:3:4"/>',
+    ]);
+  });
 });
