@@ -68,10 +68,11 @@ export function hostOf(url: string): string | null {
 /** Trailing punctuation that ends a sentence rather than a URL in plain text. */
 function trimBareUrl(url: string): string {
   let u = url.replace(/[.,;:!?'"]+$/, '');
-  // Keep a closing bracket only when the URL opened one (Wikipedia-style links).
-  while (/[)\]>]$/.test(u)) {
+  // Keep a closing bracket only when the URL opened one (Wikipedia-style links). No `>`:
+  // BARE_URL stops before `<` and `>`.
+  while (/[)\]]$/.test(u)) {
     const close = u[u.length - 1];
-    const open = close === ')' ? '(' : close === ']' ? '[' : '<';
+    const open = close === ')' ? '(' : '[';
     if (u.split(open).length >= u.split(close).length) break;
     u = u.slice(0, -1).replace(/[.,;:!?'"]+$/, '');
   }
