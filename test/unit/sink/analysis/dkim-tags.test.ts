@@ -381,6 +381,7 @@ describe('sink/analysis/dkim: helpers at their edges', () => {
 
   it('canonicalizeBody: a last line ending in a blank (relaxed), and a lone CR is no line end', () => {
     assert.equal(canonicalizeBody('a ', 'relaxed'), 'a\r\n');
+    assert.equal(canonicalizeBody('ab ', 'relaxed'), 'ab\r\n');
     assert.equal(canonicalizeBody('x\r\r', 'simple'), 'x\r\r\r\n');
   });
 
