@@ -11,7 +11,7 @@
  * In the worst case of `test/integration/sink/memory-budget.test.ts` (24
  * concurrent 22 MiB transfers into a store full of 24 MiB messages) that
  * waiting memory took the peak to 509–512 MiB in 3 of 20 rounds, against the
- * pod's 512 MiB limit (405–432 MiB in 8 rounds with the valve).
+ * pod's 512 MiB limit (405–432 MiB in 11 rounds with the valve).
  *
  * The valve counts what is thrown away: DATA chunks once copied or dropped
  * (they die young: a minor collection frees them) and the raw memory of
