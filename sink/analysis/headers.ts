@@ -95,11 +95,6 @@ export function lastHeader(headers: readonly RawHeader[], key: string): RawHeade
   return undefined;
 }
 
-/** The first field named `key` (lower-case), or undefined. */
-export function firstHeader(headers: readonly RawHeader[], key: string): RawHeader | undefined {
-  return headers.find((h) => h.key === key);
-}
-
 /**
  * A header value as text: raw bytes read as UTF-8 (RFC 6532) and RFC 2047
  * encoded-words decoded for the common charsets (UTF-8, ASCII, Latin-1).

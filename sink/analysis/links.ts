@@ -68,10 +68,11 @@ export function hostOf(url: string): string | null {
 /** Trailing punctuation that ends a sentence rather than a URL in plain text. */
 function trimBareUrl(url: string): string {
   let u = url.replace(/[.,;:!?'"]+$/, '');
-  // Keep a closing bracket only when the URL opened one (Wikipedia-style links).
-  while (/[)\]>]$/.test(u)) {
+  // Keep a closing bracket only when the URL opened one (Wikipedia-style links). No `>`:
+  // BARE_URL stops before `<` and `>`.
+  while (/[)\]]$/.test(u)) {
     const close = u[u.length - 1];
-    const open = close === ')' ? '(' : close === ']' ? '[' : '<';
+    const open = close === ')' ? '(' : '[';
     if (u.split(open).length >= u.split(close).length) break;
     u = u.slice(0, -1).replace(/[.,;:!?'"]+$/, '');
   }
@@ -82,6 +83,8 @@ class LinkSet {
   readonly links: string[] = [];
   private readonly seen = new Set<string>();
   truncated = false;
+  /** A new link came when {@link MAX_LINKS} were kept: it and the rest are dropped, the scans stop. */
+  overflowed = false;
 
   add(candidate: string): void {
     const url = candidate.trim();
@@ -90,14 +93,11 @@ class LinkSet {
     if (this.seen.has(bounded)) return;
     if (this.links.length >= MAX_LINKS) {
       this.truncated = true;
+      this.overflowed = true;
       return;
     }
     this.seen.add(bounded);
     this.links.push(bounded);
-  }
-
-  get full(): boolean {
-    return this.links.length >= MAX_LINKS;
   }
 }
 
@@ -158,7 +158,7 @@ export function extractLinks(text: string | null, html: string | null): LinkScan
     ANCHOR_START.lastIndex = 0;
     let m: RegExpExecArray | null;
     let anchors = 0;
-    while (!set.full && (m = ANCHOR_START.exec(h)) !== null) {
+    while (!set.overflowed && (m = ANCHOR_START.exec(h)) !== null) {
       const end = h.indexOf('>', m.index);
       if (end < 0) break;
       ANCHOR_START.lastIndex = end + 1;
@@ -183,18 +183,17 @@ export function extractLinks(text: string | null, html: string | null): LinkScan
       }
     }
     // Bare URLs in the HTML's text (outside tags) too.
-    if (!set.full) scanBare(stripTags(h), set, true);
+    if (!set.overflowed) scanBare(stripTags(h), set, true);
   }
-  if (text && !set.full) scanBare(bounded(text, set), set, false);
+  if (text && !set.overflowed) scanBare(bounded(text, set), set, false);
   return { links: set.links, truncated: set.truncated, mismatched };
 }
 
 function scanBare(s: string, set: LinkSet, html: boolean): void {
   BARE_URL.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while (!set.full && (m = BARE_URL.exec(s)) !== null) {
+  while (!set.overflowed && (m = BARE_URL.exec(s)) !== null) {
     const url = trimBareUrl(m[0]);
     set.add(html ? decodeEntities(url) : url);
   }
-  if (set.full && BARE_URL.exec(s) !== null) set.truncated = true;
 }

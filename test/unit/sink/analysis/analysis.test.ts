@@ -272,3 +272,27 @@ describe('analysis/analyzeMessage', () => {
     });
   });
 });
+
+describe('analysis/analyzeMessage: what counts from a failing signature', () => {
+  it('a signature over both list headers that fails does not DKIM-cover one-click', async () => {
+    const signer = rsaKey(2048);
+    const other = rsaKey(2048);
+    const signed = await sign(fixture('newsletter-one-click.eml'), signer, {
+      headerList: ['from', 'subject', 'list-unsubscribe', 'list-unsubscribe-post'],
+    });
+    // Published key is another one: the signature is read (h= and all) but does not verify.
+    const a = await analyze(
+      signed,
+      mapResolver({ 'test._domainkey.example.com': keyRecord(other) }),
+    );
+    assert.equal(a.dkim.result, 'fail');
+    assert.deepEqual([...(a.dkim.signatures[0]?.signedHeaders ?? [])].sort(), [
+      'from',
+      'list-unsubscribe',
+      'list-unsubscribe-post',
+      'subject',
+    ]);
+    assert.equal(a.listUnsubscribe.oneClickDkimCovered, false);
+    assert.ok(codes(a).includes('one-click-not-dkim-covered'), codes(a).join());
+  });
+});

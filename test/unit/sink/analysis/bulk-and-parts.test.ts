@@ -7,8 +7,10 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
 import type { MessageAnalysis } from '../../../../src/protocol.ts';
+import { MAX_HEADER_VALUE_CHARS } from '../../../../sink/analysis/headers.ts';
 import {
   analyzeMessage,
+  MAX_DKIM_SIGNATURES,
   MAX_RAW_BODY_SCAN_BYTES,
   type DkimResolver,
 } from '../../../../sink/analysis/index.ts';
@@ -61,6 +63,7 @@ describe('analysis: what looks like bulk mail', () => {
     'X-My-Campaign: 1',
     'X-Mailer: campaign-tool',
     'X-List-Id: 1',
+    'X-Note: bulk',
   ])
     it(`${header} alone is not bulk`, async () => {
       assert.equal(await bulky([header]), false);
@@ -76,6 +79,13 @@ describe('analysis: what looks like bulk mail', () => {
       subject: 'Hi',
     });
     assert.ok(codes(a).includes('no-list-unsubscribe'), codes(a).join());
+    // The HTML is sampled the same way: a word past its first 64 KiB is not read.
+    const late = `<p>${'x '.repeat(40 * 1024)}unsubscribe</p>`;
+    const b = await analyze(message(['Subject: Hi', 'Content-Type: text/html'], late), {
+      html: late,
+      subject: 'Hi',
+    });
+    assert.ok(!codes(b).includes('no-list-unsubscribe'), codes(b).join());
   });
 
   it('a List-Unsubscribe header answers the bulk reason', async () => {
@@ -230,5 +240,99 @@ describe('analysis: an unexpected failure', () => {
     assert.deepEqual(a.reasons, [
       { code: 'analysis-truncated', score: 0, message: 'analysis failed: error' },
     ]);
+  });
+});
+
+describe('analysis: edges of the inputs to the spam signals', () => {
+  it(`reads ${MAX_HEADER_VALUE_CHARS} characters of the subject`, async () => {
+    const subjectOf = async (subject: string) =>
+      codes(await analyze(message([], 'Hi'), { text: 'Hi', subject }));
+    assert.ok(
+      (await subjectOf(`${'a'.repeat(MAX_HEADER_VALUE_CHARS - 2)}!!`)).includes(
+        'excessive-exclamation',
+      ),
+    );
+    assert.ok(
+      !(await subjectOf(`${'a'.repeat(MAX_HEADER_VALUE_CHARS)}!!`)).includes(
+        'excessive-exclamation',
+      ),
+    );
+  });
+
+  it('reads the first 200 characters of the Date header', async () => {
+    const dated = async (date: string) => {
+      const raw = Buffer.from(
+        `From: a@example.com\r\nDate: ${date}\r\nMessage-ID: <1@example.com>\r\nSubject: Hi\r\n\r\nHi`,
+      );
+      return codes(await analyze(raw, { text: 'Hi', subject: 'Hi' }));
+    };
+    const date = 'Fri, 27 Nov 2026 10:00:00 +0000';
+    assert.ok((await dated(`${date} xyz`)).includes('invalid-date'));
+    // Past the first 200 characters the same word is not read.
+    assert.deepEqual(await dated(`${date}${' '.repeat(200)}xyz`), await dated(date));
+  });
+
+  it(`more than ${MAX_DKIM_SIGNATURES} DKIM signatures: the rest are not checked, and the analysis says so`, async () => {
+    const sig = 'DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=x; h=from; bh=AA==; b=AA==';
+    const withSigs = async (n: number) =>
+      codes(
+        await analyze(message(['Subject: Hi', ...Array.from({ length: n }, () => sig)], 'Hi'), {
+          text: 'Hi',
+          subject: 'Hi',
+        }),
+      );
+    assert.ok(!(await withSigs(MAX_DKIM_SIGNATURES)).includes('analysis-truncated'));
+    assert.ok((await withSigs(MAX_DKIM_SIGNATURES + 1)).includes('analysis-truncated'));
+  });
+});
+
+describe('analysis: parts read from the raw bytes, more edges', () => {
+  it('a top-level type with parameters, parsed or not', async () => {
+    const html = await analyze(
+      message(['Subject: Hi', 'Content-Type: text/html; charset=utf-8'], '<b>Hi</b>'),
+      null,
+    );
+    assert.deepEqual([html.hasText, html.hasHtml], [false, true]);
+    const plain = await analyze(
+      message(['Subject: Hi', 'Content-Type: text/plain; charset=utf-8'], 'Hi'),
+      null,
+    );
+    assert.deepEqual([plain.hasText, plain.hasHtml], [true, false]);
+  });
+
+  it('a part header without a blank after the colon', async () => {
+    const body = '--b\r\nContent-Type:text/html\r\n\r\n<b>Hi</b>\r\n--b--\r\n';
+    const a = await analyze(
+      message(['Subject: Hi', 'Content-Type: multipart/mixed; boundary=b'], body),
+      null,
+    );
+    assert.deepEqual([a.hasText, a.hasHtml], [false, true]);
+  });
+
+  it('an HTML-only body is not read as text too: its links are the entity-decoded ones', async () => {
+    const a = await analyze(
+      message(['Subject: Hi', 'Content-Type: text/html'], '<p>https://a.example/?a=1&amp;b=2</p>'),
+      null,
+    );
+    assert.deepEqual(a.links, ['https://a.example/?a=1&b=2']);
+  });
+
+  it('a single-part HTML message is not searched for part headers', async () => {
+    const html = '<pre>\r\nContent-Type: text/plain\r\n</pre>';
+    const a = await analyze(message(['Subject: Hi', 'Content-Type: text/html'], html), {
+      text: 'Content-Type: text/plain',
+      html,
+      subject: 'Hi',
+    });
+    assert.deepEqual([a.hasText, a.hasHtml], [false, true]);
+  });
+
+  it("a text/plain part header past MAX_RAW_BODY_SCAN_BYTES is not seen, with mailparser's result too", async () => {
+    const body = `${'a'.repeat(MAX_RAW_BODY_SCAN_BYTES)}\r\nContent-Type: text/plain\r\n\r\nx`;
+    const a = await analyze(
+      message(['Subject: Hi', 'Content-Type: multipart/mixed; boundary=b'], body),
+      { text: 'x', subject: 'Hi' },
+    );
+    assert.equal(a.hasText, false);
   });
 });

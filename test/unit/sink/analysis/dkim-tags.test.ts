@@ -9,9 +9,14 @@ import { createHash, sign as cryptoSign } from 'node:crypto';
 import { splitMessage } from '../../../../sink/analysis/headers.ts';
 import {
   cachingResolver,
+  canonicalizeBody,
+  canonicalizeHeader,
   DKIM_KEY_CACHE_TTL_MS,
   MAX_DKIM_KEY_CACHE,
+  MAX_DKIM_KEY_RECORD_CHARS,
+  MAX_DKIM_SIGNATURE_CHARS,
   parseTagList,
+  summarizeDkim,
   verifyDkim,
   type DkimResolver,
 } from '../../../../sink/analysis/dkim.ts';
@@ -33,14 +38,14 @@ const BASE = 'v=1; a=rsa-sha256; d=example.com; s=test; h=from; bh=AAAA; b=AAAA'
 const label63 = 'a'.repeat(63);
 const name = (lastLabel: number) => `${label63}.${label63}.${label63}.${'b'.repeat(lastLabel)}`;
 
-async function first(tags: string) {
+async function first(tags: string, record = 'v=DKIM1; p=') {
   const raw = Buffer.concat([Buffer.from(`DKIM-Signature: ${tags}\r\n`), MESSAGE]);
   const split = splitMessage(raw);
   const asked: string[] = [];
   const v = await verifyDkim(raw, split.headers, split.bodyOffset, {
     resolver: async (n) => {
       asked.push(n);
-      return [['v=DKIM1; p=']];
+      return [[record]];
     },
     now: () => new Date('2026-11-28T02:00:00Z'),
   });
@@ -86,6 +91,10 @@ describe('sink/analysis/dkim: signature tags', () => {
     [`${BASE}; i=@evil.example`, 'i= is not within d= (RFC 6376 section 3.5)'],
     [`${BASE}; i=@notexample.com`, 'i= is not within d= (RFC 6376 section 3.5)'],
     [`${BASE}; i=noat`, 'i= is not within d= (RFC 6376 section 3.5)'],
+    [`${BASE}; i=example.com`, 'i= is not within d= (RFC 6376 section 3.5)'],
+    [BASE.replace('v=1', `v=${'2'.repeat(20)}`), `unsupported version v=${'2'.repeat(10)}`],
+    [BASE.replace('rsa-sha256', 'x'.repeat(40)), `unsupported algorithm a=${'x'.repeat(30)}`],
+    [`${BASE}; c=${'Q'.repeat(40)}`, `unsupported canonicalization c=${'Q'.repeat(30)}`],
     [BASE.replace('bh=AAAA', 'bh=!!!'), 'bh= is not base64'],
     [BASE.replace('b=AAAA', 'b=AA=A'), 'b= is not base64'],
     [`${BASE}; x=abc`, 'invalid x= value'],
@@ -108,6 +117,7 @@ describe('sink/analysis/dkim: signature tags', () => {
     [`${BASE}; c=Relaxed/Simple`, 'canonicalization in any case'],
     [BASE.replace('d=example.com', `d=${name(61)}`), 'a 253-character d='],
     [BASE.replace('d=example.com', 'd=ex_ample.com'), 'an underscore in d='],
+    [BASE.replace('d=example.com', 'd=a.b'), 'one-character labels in d='],
     [BASE.replace('s=test', 's=Sel.2026'), 'a dotted selector, any case'],
     [BASE.replace('s=test', `s=${name(61)}`), 'a 253-character selector'],
     [
@@ -350,5 +360,80 @@ describe('sink/analysis/dkim: cachingResolver bounds', () => {
       code: 'ETIMEOUT',
       message: 'DNS lookup of hung._domainkey.example.com timed out',
     });
+  });
+});
+
+describe('sink/analysis/dkim: helpers at their edges', () => {
+  it('parseTagList names a malformed tag by its first 20 characters', () => {
+    assert.throws(() => parseTagList('abcdefghijklmnopqrstuvwxyz'), {
+      message: 'malformed tag "abcdefghijklmnopqrst"',
+    });
+    assert.throws(() => parseTagList('1abcdefghijklmnopqrstuvwxyz=x'), {
+      message: 'malformed tag name "1abcdefghijklmnopqrs"',
+    });
+  });
+
+  it('summarizeDkim: the best result wins, whatever the order', () => {
+    assert.equal(summarizeDkim(['pass', 'fail']), 'pass');
+    assert.equal(summarizeDkim(['fail', 'pass', 'none']), 'pass');
+    assert.equal(summarizeDkim([]), 'none');
+  });
+
+  it('canonicalizeBody: a last line ending in a blank (relaxed), and a lone CR is no line end', () => {
+    assert.equal(canonicalizeBody('a ', 'relaxed'), 'a\r\n');
+    assert.equal(canonicalizeBody('ab ', 'relaxed'), 'ab\r\n');
+    assert.equal(canonicalizeBody('x\r\r', 'simple'), 'x\r\r\r\n');
+  });
+
+  it('canonicalizeHeader (relaxed) unfolds a bare LF too', () => {
+    const h = { name: 'A', key: 'a', raw: 'A: 1\n 2', value: '' };
+    assert.equal(canonicalizeHeader(h, 'relaxed'), 'a:1 2');
+  });
+});
+
+describe('sink/analysis/dkim: more bounds and key records', () => {
+  it(`a signature field of ${MAX_DKIM_SIGNATURE_CHARS} characters is read, one more is refused`, async () => {
+    const tags = (fieldLength: number) =>
+      `${BASE}; z=${'y'.repeat(fieldLength - 'DKIM-Signature: '.length - BASE.length - '; z='.length)}`;
+    assert.equal(
+      (await first(tags(MAX_DKIM_SIGNATURE_CHARS))).sig.info,
+      'body hash did not verify',
+    );
+    assert.equal(
+      (await first(tags(MAX_DKIM_SIGNATURE_CHARS + 1))).sig.info,
+      'signature header too long',
+    );
+  });
+
+  it('empty names in h= are dropped', async () => {
+    const { sig } = await first(BASE.replace('h=from', 'h=From::To:'));
+    assert.deepEqual(sig.signedHeaders, ['from', 'to']);
+  });
+
+  it(`key records: ${MAX_DKIM_KEY_RECORD_CHARS} characters at most, k= named by 20 characters, t= flags trimmed`, async () => {
+    // A body hash that verifies, so the key record is read.
+    const signed = BASE.replace(
+      'bh=AAAA',
+      `bh=${createHash('sha256').update('Hello\r\n').digest('base64')}`,
+    );
+    const padded = (n: number) => `v=DKIM1; p=; n=${'y'.repeat(n - 'v=DKIM1; p=; n='.length)}`;
+    assert.equal(
+      (await first(signed, padded(MAX_DKIM_KEY_RECORD_CHARS))).sig.info,
+      'key revoked (empty p=)',
+    );
+    assert.equal(
+      (await first(signed, padded(MAX_DKIM_KEY_RECORD_CHARS + 1))).sig.info,
+      'key record too long',
+    );
+    assert.equal(
+      (await first(signed, `v=DKIM1; k=${'z'.repeat(30)}; p=`)).sig.info,
+      `key type k=${'z'.repeat(20)} does not match a=rsa-sha256`,
+    );
+    const sub = `${signed}; i=@sub.example.com`;
+    assert.equal(
+      (await first(sub, 'v=DKIM1; t=y: s; p=')).sig.info,
+      'key t=s forbids an i= subdomain',
+    );
+    assert.equal((await first(sub, 'v=DKIM1; t=ss; p=')).sig.info, 'key revoked (empty p=)');
   });
 });

@@ -150,3 +150,45 @@ describe('sink/analysis/unsubscribe: the URIs kept', () => {
     assert.deepEqual([r.urls.length, r.mailto.length], [5, 5]);
   });
 });
+
+describe('sink/analysis/headers: fields that are not headers', () => {
+  it('drops a word without a colon and a blank first line holding only a colon', () => {
+    assert.deepEqual(
+      split('From: a@example.com\r\ngarbage\r\n\r\nbody').headers.map((h) => h.key),
+      ['from'],
+    );
+    assert.deepEqual(
+      split(' : x\r\nA: 1\r\n\r\n').headers.map((h) => h.key),
+      ['a'],
+    );
+  });
+});
+
+describe('sink/analysis/unsubscribe: more edges', () => {
+  const lu = (value: string | null) =>
+    analyzeListUnsubscribe(
+      value === null ? [] : [{ name: 'List-Unsubscribe', key: 'list-unsubscribe', raw: '', value }],
+    );
+
+  it('keeps a mailto URI once; https must be the scheme; no Post header is no Post header', () => {
+    const r = lu('<mailto:u@a.example>, <mailto:u@a.example>, <http://a.example/?r=https://b>');
+    assert.deepEqual(r, {
+      present: true,
+      oneClick: false,
+      urls: ['http://a.example/?r=https://b'],
+      mailto: ['mailto:u@a.example'],
+      postHeader: false,
+      postValid: false,
+      hasHttps: false,
+    });
+    assert.deepEqual(lu(null), {
+      present: false,
+      oneClick: false,
+      urls: [],
+      mailto: [],
+      postHeader: false,
+      postValid: false,
+      hasHttps: false,
+    });
+  });
+});

@@ -15,6 +15,7 @@ import {
   MAX_LINKS,
   MAX_TAG_CHARS,
   numericReference,
+  stripTags,
 } from '../../../../sink/analysis/links.ts';
 
 describe('sink/analysis/links: references and hosts', () => {
@@ -53,6 +54,9 @@ describe('sink/analysis/links: bare URLs in text', () => {
     assert.deepEqual(links('<https://example.com/c>'), ['https://example.com/c']);
     assert.deepEqual(links('"https://example.com/d"!?'), ['https://example.com/d']);
     assert.deepEqual(links('https://example.com/e).'), ['https://example.com/e']);
+    // A run of punctuation, before and after the dropped bracket.
+    assert.deepEqual(links('https://example.com/f..,'), ['https://example.com/f']);
+    assert.deepEqual(links('(see https://example.com/g.,)'), ['https://example.com/g']);
   });
 
   it('keeps brackets the URL opened', () => {
@@ -60,6 +64,8 @@ describe('sink/analysis/links: bare URLs in text', () => {
       'https://en.example.org/wiki/A_(b)',
     ]);
     assert.deepEqual(links('https://example.com/x[1]'), ['https://example.com/x[1]']);
+    // Only a bracket at the very end is looked at.
+    assert.deepEqual(links('https://example.com/(a)b'), ['https://example.com/(a)b']);
     assert.deepEqual(links('(https://en.example.org/wiki/A_(b))'), [
       'https://en.example.org/wiki/A_(b)',
     ]);
@@ -158,5 +164,97 @@ describe('sink/analysis/links: anchors', () => {
       '<p>See https://a.example/?a=1&amp;b=2 <img src="https://img.example/x"></p>',
     );
     assert.deepEqual(r.links, ['https://a.example/?a=1&b=2']);
+  });
+});
+
+describe('sink/analysis/links: more edges', () => {
+  it('stripTags puts a blank for each tag, keeps the text after the last one, drops an open tag', () => {
+    assert.equal(stripTags('a<b>c</b>d'), 'a c d');
+    assert.equal(stripTags('plain'), 'plain');
+    assert.equal(stripTags('a<b'), 'a');
+  });
+
+  it('an href is a link only when it starts with http(s)://', () => {
+    const r = extractLinks(
+      null,
+      '<a href="javascript:go(\'https://a.example\')">x</a><a href="see https://b.example">y</a>',
+    );
+    assert.deepEqual(r.links, []);
+  });
+
+  it('the text body is not entity-decoded (only HTML is)', () => {
+    assert.deepEqual(extractLinks('https://a.example/?a=1&amp;b=2', null).links, [
+      'https://a.example/?a=1&amp;b=2',
+    ]);
+  });
+
+  it(`reads a tag of exactly ${MAX_TAG_CHARS} characters`, () => {
+    const head = '<a href="https://edge.example" data-x="';
+    const tag = `${head}${'y'.repeat(MAX_TAG_CHARS - head.length - 1)}">`;
+    assert.equal(tag.length - 1, MAX_TAG_CHARS);
+    assert.deepEqual(extractLinks(null, `${tag}x</a>`).links, ['https://edge.example']);
+  });
+
+  it('compares base domains label by label, not as joined text', () => {
+    const r = extractLinks(null, '<a href="https://a.bcd">ab.cd</a>');
+    assert.deepEqual(r.mismatched, [{ href: 'https://a.bcd', text: 'ab.cd' }]);
+  });
+
+  it('an href with blanks around it is still compared with its text', () => {
+    const r = extractLinks(null, '<a href=" https://evil.example ">bank.example</a>');
+    assert.deepEqual(r.mismatched, [{ href: 'https://evil.example', text: 'bank.example' }]);
+  });
+
+  it('blanks inside the visible text are kept, so it is no domain', () => {
+    assert.deepEqual(
+      extractLinks(null, '<a href="https://evil.example">bank. example</a>').mismatched,
+      [],
+    );
+  });
+
+  it('reads 1000 characters of an anchor text, its closing tag included', () => {
+    const text = (n: number) => `${' '.repeat(n - 'other.example</a>'.length)}other.example</a>`;
+    const at = extractLinks(null, `<a href="https://t.example">${text(1000)}`);
+    assert.deepEqual(at.mismatched, [{ href: 'https://t.example', text: 'other.example' }]);
+    const over = extractLinks(null, `<a href="https://t.example">${text(1001)}`);
+    assert.deepEqual(over.mismatched, []);
+  });
+
+  it('compares the first 300 characters of the visible text and reports 200 of them', () => {
+    const shown = `bank.example/${'a'.repeat(290)} b`;
+    const r = extractLinks(null, `<a href="https://evil.example">${shown}</a>`);
+    assert.deepEqual(r.mismatched, [{ href: 'https://evil.example', text: shown.slice(0, 200) }]);
+    const long = `https://evil.example/${'x'.repeat(3000)}`;
+    const cut = extractLinks(null, `<a href="${long}">bank.example</a>`);
+    assert.deepEqual(cut.mismatched, [
+      { href: long.slice(0, MAX_LINK_CHARS), text: 'bank.example' },
+    ]);
+  });
+
+  it(`compares ${MAX_ANCHORS_CHECKED} anchors even when they repeat a link, and only http(s) ones count`, () => {
+    const same = Array.from(
+      { length: MAX_ANCHORS_CHECKED + 1 },
+      () => '<a href="https://t.example">shown.example</a>',
+    ).join('');
+    const r = extractLinks(null, same);
+    assert.deepEqual([r.links, r.mismatched.length], [['https://t.example'], MAX_ANCHORS_CHECKED]);
+    const script = '<a href="javascript:https://t.example">shown.example</a>';
+    assert.equal(extractLinks(null, `${script}${same}`).mismatched.length, MAX_ANCHORS_CHECKED);
+  });
+
+  it(`a link past the first ${MAX_LINKS} marks the scan truncated, wherever it is (fixed: anchors and the text body did not)`, () => {
+    const anchors = (n: number) =>
+      Array.from({ length: n }, (_, i) => `<a href="https://t${i}.example">x</a>`).join('');
+    assert.equal(extractLinks(null, anchors(MAX_LINKS + 1)).truncated, true);
+    assert.equal(extractLinks(null, anchors(MAX_LINKS)).truncated, false);
+    const full = anchors(MAX_LINKS);
+    assert.equal(extractLinks(null, `${full} https://new.example`).truncated, true);
+    assert.equal(extractLinks('https://new.example', full).truncated, true);
+    // Links already kept are nothing lost.
+    const again = extractLinks(
+      'https://t0.example https://t499.example',
+      `${full} https://t1.example`,
+    );
+    assert.deepEqual([again.links.length, again.truncated], [MAX_LINKS, false]);
   });
 });

@@ -224,3 +224,23 @@ describe('sink/analysis/spam-signals', () => {
     assert.equal(signals({ required: { from: false, date: true, messageId: true } }).score, 3);
   });
 });
+
+describe('sink/analysis/spam-signals: more edges', () => {
+  it('a subject in a script without capitals is not shouting', () => {
+    assert.deepEqual(only({ subject: '日本語のテキストです' }), []);
+  });
+
+  it(`an HTML body blank in its first ${MAX_SIGNAL_SCAN_CHARS} characters, or absent, is no HTML`, () => {
+    const late = `${' '.repeat(MAX_SIGNAL_SCAN_CHARS)}<p>Hi</p>`;
+    assert.deepEqual(codes({ text: null, hasText: false, html: late, hasHtml: true }), [
+      'empty-body',
+    ]);
+    assert.deepEqual(codes({ text: null, hasText: false, html: null, hasHtml: true }), [
+      'empty-body',
+    ]);
+  });
+
+  it('a shortener or an IP address must be the whole host', () => {
+    assert.deepEqual(codes({ links: ['https://bit.www.ly/x', 'https://x1.2.3.4/'] }), []);
+  });
+});
