@@ -464,7 +464,6 @@ export async function verifyDkim(
 
   const verifyOne = async (header: RawHeader): Promise<DkimSignatureResult> => {
     let sig: ParsedSignature;
-    const base = { domain: '', selector: '' };
     try {
       sig = parseSignature(header);
     } catch (err) {
@@ -475,9 +474,11 @@ export async function verifyDkim(
           return new Map<string, string>();
         }
       })();
-      base.domain = (tags.get('d') ?? '').slice(0, 253);
-      base.selector = (tags.get('s') ?? '').slice(0, 253);
-      return { ...base, ...failure(err) };
+      return {
+        domain: (tags.get('d') ?? '').slice(0, 253),
+        selector: (tags.get('s') ?? '').slice(0, 253),
+        ...failure(err),
+      };
     }
     const described = {
       domain: sig.domain,

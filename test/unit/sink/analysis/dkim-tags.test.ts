@@ -12,6 +12,8 @@ import {
   canonicalizeBody,
   canonicalizeHeader,
   DKIM_KEY_CACHE_TTL_MS,
+  DKIM_KEY_FAILURE_TTL_MS,
+  MAX_DKIM_BODY_BYTES,
   MAX_DKIM_KEY_CACHE,
   MAX_DKIM_KEY_RECORD_CHARS,
   MAX_DKIM_SIGNATURE_CHARS,
@@ -20,7 +22,7 @@ import {
   verifyDkim,
   type DkimResolver,
 } from '../../../../sink/analysis/dkim.ts';
-import { rsaKey, type TestKey } from './dkim-helpers.ts';
+import { ed25519Key, rsaKey, type TestKey } from './dkim-helpers.ts';
 
 const MESSAGE = Buffer.from(
   [
@@ -435,5 +437,125 @@ describe('sink/analysis/dkim: more bounds and key records', () => {
       'key t=s forbids an i= subdomain',
     );
     assert.equal((await first(sub, 'v=DKIM1; t=ss; p=')).sig.info, 'key revoked (empty p=)');
+  });
+});
+
+describe('sink/analysis/dkim: the last edges (issue 15)', () => {
+  let key: TestKey;
+  before(() => {
+    key = rsaKey(2048);
+  });
+  const bodyHash = createHash('sha256').update('Hello\r\n').digest('base64');
+  const hashed = BASE.replace('bh=AAAA', `bh=${bodyHash}`);
+
+  it('verifies a signature whose b= is the first tag (its value is removed from the start too)', async () => {
+    const bh = createHash('sha256').update(BODY).digest('base64');
+    const rest = `; v=1; a=rsa-sha256; d=example.com; s=k; h=from:subject; bh=${bh}`;
+    const b = cryptoSign('sha256', Buffer.from(`${HEAD}DKIM-Signature: b=${rest}`), key.privatePem);
+    const raw = Buffer.from(
+      `DKIM-Signature: b=${b.toString('base64')}${rest}\r\n${HEAD}\r\n${BODY}`,
+    );
+    assert.deepEqual(await verifyWith(raw, [[`p=${key.p}`]]), ['pass', undefined]);
+    const other = rsaKey(1024);
+    assert.deepEqual(await verifyWith(raw, [[`p=${other.p}`]]), [
+      'fail',
+      'signature did not verify',
+    ]);
+  });
+
+  it('refuses an ed25519 p= that is not 32 bytes, and an RSA p= that holds another kind of key', async () => {
+    const ed = hashed.replace('rsa-sha256', 'ed25519-sha256');
+    for (const n of [31, 33])
+      assert.equal(
+        (await first(ed, `v=DKIM1; k=ed25519; p=${Buffer.alloc(n, 7).toString('base64')}`)).sig
+          .info,
+        'ed25519 key is not 32 bytes',
+      );
+    const spki = ed25519Key().publicKey.export({ type: 'spki', format: 'der' });
+    assert.equal(
+      (await first(hashed, `v=DKIM1; p=${spki.toString('base64')}`)).sig.info,
+      'p= is not an RSA key',
+    );
+  });
+
+  it('tries at most four key records: a good fifth one is not reached', async () => {
+    const raw = signed(key);
+    const bad = ['v=DKIM1; p=AAAA'];
+    assert.deepEqual(await verifyWith(raw, [bad, bad, bad, [`p=${key.p}`]]), ['pass', undefined]);
+    assert.deepEqual(await verifyWith(raw, [bad, bad, bad, bad, [`p=${key.p}`]]), [
+      'permerror',
+      'p= is not a valid public key',
+    ]);
+  });
+
+  it('a resolver answer that is no array of strings is refused, not thrown', async () => {
+    const raw = signed(key);
+    const odd = (answer: unknown) => answer as string[][];
+    assert.deepEqual(await verifyWith(raw, odd(`p=${key.p}`)), [
+      'permerror',
+      'no key record at k._domainkey.example.com',
+    ]);
+    // Joining a Symbol throws a TypeError: the signature gets the generic reason.
+    assert.deepEqual(await verifyWith(raw, odd([[Symbol('p=')]])), [
+      'permerror',
+      'signature could not be checked',
+    ]);
+  });
+
+  it('a refused signature reports its d= and s= cut at 253 characters, read from the first characters of the field only', async () => {
+    const long = `${'a'.repeat(60)}.`.repeat(5);
+    const { sig } = await first(
+      BASE.replace('d=example.com', `d=${long}`).replace('s=test', `s=${long}`),
+    );
+    assert.equal(sig.info, 'invalid d= domain');
+    assert.deepEqual([sig.domain, sig.selector], [long.slice(0, 253), long.slice(0, 253)]);
+    const pad = 'y'.repeat(MAX_DKIM_SIGNATURE_CHARS);
+    const tooLong = await first(`v=1; z=${pad}; d=example.com; s=test`);
+    assert.equal(tooLong.sig.info, 'signature header too long');
+    assert.deepEqual([tooLong.sig.domain, tooLong.sig.selector], ['', '']);
+  });
+
+  it(`a body of ${MAX_DKIM_BODY_BYTES} bytes is checked, one more byte is not (neutral)`, async () => {
+    const head = Buffer.from(`DKIM-Signature: ${hashed}\r\nFrom: a@example.com\r\n\r\n`);
+    const verdict = async (bodyBytes: number) => {
+      const raw = Buffer.concat([head, Buffer.alloc(bodyBytes, 'a')]);
+      const split = splitMessage(raw);
+      assert.equal(raw.length - split.bodyOffset, bodyBytes);
+      const v = await verifyDkim(raw, split.headers, split.bodyOffset, {
+        resolver: async () => [['v=DKIM1; p=']],
+      });
+      return [v.signatures[0].result, v.signatures[0].info];
+    };
+    assert.deepEqual(await verdict(MAX_DKIM_BODY_BYTES), ['fail', 'body hash did not verify']);
+    assert.deepEqual(await verdict(MAX_DKIM_BODY_BYTES + 1), [
+      'neutral',
+      `body larger than ${MAX_DKIM_BODY_BYTES} bytes: not verified`,
+    ]);
+  });
+
+  it('a failed look-up asked again after its failure TTL keeps its place: no other name is dropped', async () => {
+    let now = 0;
+    const asked: string[] = [];
+    const r = cachingResolver(
+      async (name) => {
+        asked.push(name);
+        if (name.startsWith('down.'))
+          throw Object.assign(new Error('servfail'), { code: 'ESERVFAIL' });
+        return [['p=AAAA']];
+      },
+      () => now,
+    );
+    await r('old._domainkey.example.com', 'TXT');
+    await assert.rejects(r('down._domainkey.example.com', 'TXT'), { code: 'ESERVFAIL' });
+    for (let i = 2; i < MAX_DKIM_KEY_CACHE; i++) await r(`s${i}._domainkey.example.com`, 'TXT');
+    assert.equal(asked.length, MAX_DKIM_KEY_CACHE);
+    now = DKIM_KEY_FAILURE_TTL_MS - 1;
+    await assert.rejects(r('down._domainkey.example.com', 'TXT'), { code: 'ESERVFAIL' });
+    assert.equal(asked.length, MAX_DKIM_KEY_CACHE, 'the failure is remembered until its TTL');
+    now = DKIM_KEY_FAILURE_TTL_MS;
+    await assert.rejects(r('down._domainkey.example.com', 'TXT'), { code: 'ESERVFAIL' });
+    assert.equal(asked.length, MAX_DKIM_KEY_CACHE + 1, 'asked again at its failure TTL');
+    await r('old._domainkey.example.com', 'TXT');
+    assert.equal(asked.length, MAX_DKIM_KEY_CACHE + 1, 'the oldest answer is still cached');
   });
 });
