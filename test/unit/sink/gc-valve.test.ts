@@ -84,6 +84,14 @@ describe('sink: GC valve (memory thrown away outside the heap is given back with
     assert.deepEqual(calls, ['major', 'major'], 'the chunks counted before it were cleared by it');
   });
 
+  it('a full collection is allowed again exactly MIN_MAJOR_INTERVAL_MS after the last', () => {
+    const { valve, calls, advance } = fakeValve();
+    valve.discardedRaw(OLD_DISCARD_TRIGGER_BYTES);
+    advance(MIN_MAJOR_INTERVAL_MS);
+    valve.discardedRaw(OLD_DISCARD_TRIGGER_BYTES);
+    assert.deepEqual(calls, ['major', 'major']);
+  });
+
   it('without a way to ask V8 it only counts, and never throws', () => {
     const valve = new GcValve({ gc: null });
     valve.discardedChunks(10 * YOUNG_DISCARD_TRIGGER_BYTES);
