@@ -63,6 +63,8 @@ export interface ApiServerOptions {
   onFeedClientOpened?: () => void;
   /** Hostname MailHog-compatible messages claim in their Received header. */
   mailhogHostname?: string;
+  /** MailHog's event-stream keepalive interval (tests shorten MailHog's minute). */
+  mailhogSseKeepaliveMs?: number;
   /** `--cors-origin`: Access-Control-Allow-Origin of the MailHog/Mailpit-compatible routes (null: none). */
   corsOrigin?: string | null;
   /** The link check may fetch loopback/private addresses (`--link-check-private`). */
@@ -216,6 +218,7 @@ export function createApiServer(ctx: SinkContext, options: ApiServerOptions): Ap
     addMailhogRoutes(router, ctx, {
       ...compatOptions,
       ...(options.mailhogHostname ? { hostname: options.mailhogHostname } : {}),
+      ...(options.mailhogSseKeepaliveMs ? { sseKeepaliveMs: options.mailhogSseKeepaliveMs } : {}),
     }),
     addMailpitRoutes(router, ctx, {
       ...compatOptions,

@@ -300,7 +300,13 @@ export async function startFakeApi(
     server?: Partial<
       Pick<
         import('../../sink/http/api-server.ts').ApiServerOptions,
-        'corsOrigin' | 'releaseTo' | 'relay' | 'localSmtp' | 'linkCheckPrivate' | 'mailhogHostname'
+        | 'corsOrigin'
+        | 'releaseTo'
+        | 'relay'
+        | 'localSmtp'
+        | 'linkCheckPrivate'
+        | 'mailhogHostname'
+        | 'mailhogSseKeepaliveMs'
       >
     >;
   } = {},

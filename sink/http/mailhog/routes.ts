@@ -94,6 +94,8 @@ export interface MailhogRoutesOptions {
   /** Sends a release (tests inject a failing one). */
   relay?: Relay;
   logger?: Logger;
+  /** The event stream's keepalive interval (MailHog's minute; tests shorten it). */
+  sseKeepaliveMs?: number;
 }
 
 /**
@@ -520,7 +522,10 @@ export function addMailhogRoutes(
     const m = message(event);
     return m === undefined ? undefined : `${goJson(m)}\n`;
   });
-  const keepalive = setInterval(() => sse.broadcast('keepalive: \n\n'), MAILHOG_SSE_KEEPALIVE_MS);
+  const keepalive = setInterval(
+    () => sse.broadcast('keepalive: \n\n'),
+    options.sseKeepaliveMs ?? MAILHOG_SSE_KEEPALIVE_MS,
+  );
   keepalive.unref();
 
   path(MAILHOG_EVENTS_PATH, V1, {

@@ -515,6 +515,33 @@ describe('MailHog routes (unit: a fake store)', function () {
     for (const close of streams) close();
   });
 
+  it("the event stream's keepalive: MailHog's exact text, on its interval", async () => {
+    await start({ mailhogSseKeepaliveMs: 20 });
+    const sse = await openSse(api!);
+    assert.equal(await sse.next(), 'keepalive: \n\n');
+    sse.close();
+  });
+
+  it('a shutdown ends the live feeds cleanly: the event stream with its last chunk, the WebSocket with 1001', async () => {
+    await start();
+    const sse = await openSse(api!);
+    const ws = new WebSocket(`${api!.base.replace('http', 'ws')}/api/v2/websocket`, {
+      headers: api!.auth,
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    const stopping = api!.close();
+    api = undefined;
+    // A stream cut by the server's grace timer instead ends without its last chunk
+    // ('aborted', res.complete false) and the WebSocket with 1006.
+    assert.equal(await sse.ended(), true, 'the event stream ended with its terminating chunk');
+    assert.equal(await wsClosed, 1001);
+    await stopping;
+  });
+
   it('the event stream sends new messages only, as data: lines', async () => {
     await start();
     const sse = await openSse(api!);
@@ -531,13 +558,24 @@ async function openSse(api: Api) {
   return new Promise<{
     headers: Record<string, unknown>;
     next: () => Promise<string>;
+    /** Reads the rest; resolves once the response is over: true when it ended whole (its last chunk came). */
+    ended: () => Promise<boolean>;
     close: () => void;
   }>((resolve, reject) => {
     const req = request(`${api.base}/api/v1/events`, { headers: api.auth }, (res) => {
       res.setEncoding('utf8');
+      const ended = new Promise<boolean>((done) => {
+        res.once('end', () => done(res.complete));
+        res.once('aborted', () => done(false));
+        res.once('error', () => done(false));
+      });
       resolve({
         headers: res.headers,
         next: () => new Promise<string>((ok) => res.once('data', (chunk: string) => ok(chunk))),
+        ended: () => {
+          res.resume();
+          return ended;
+        },
         close: () => req.destroy(),
       });
     });
