@@ -12,10 +12,12 @@ import { isEmailValidateError } from '../src/errors.ts';
 import { optionsFromArgv } from './argv.ts';
 import { optionsFromEnv, resolveSinkConfig } from './config.ts';
 import { describeEndpoints } from './endpoints.ts';
+import { tuneHeapGrowth } from './heap-growth.ts';
 import { createSink } from './sink.ts';
 import { errorMessage, errorStack } from '../src/guards.ts';
 
 async function main(): Promise<void> {
+  tuneHeapGrowth();
   let sink;
   try {
     const config = resolveSinkConfig({

@@ -19,7 +19,9 @@ import {
 } from '../../src/manifests.ts';
 import { RawSmtp, dataPayload } from '../integration/sink/support/raw-smtp.ts';
 
-export const BUNDLE = join(import.meta.dirname, '../../dist/sink/sink.bundle.mjs');
+/** The bundle under test; `BENCH_SINK_BUNDLE` points a benchmark at another build (an A/B of two). */
+export const BUNDLE =
+  process.env.BENCH_SINK_BUNDLE ?? join(import.meta.dirname, '../../dist/sink/sink.bundle.mjs');
 /** The sink container's memory limit (src/manifests.ts: resources.limits.memory). */
 export const POD_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -31,14 +33,26 @@ export interface PodSink {
   token: string;
   /** Lines the process wrote to stderr (crash messages land here). */
   stderr: () => string;
+  /** What the process wrote to stdout, if started with `captureStdout` (else ''). */
+  stdout: () => string;
   exited: () => boolean;
   stop(): Promise<void>;
 }
 
+export interface PodSinkOptions {
+  /** Node options on the command line, before the bundle (V8 flags NODE_OPTIONS refuses, e.g. `--trace-gc-verbose`). */
+  nodeArgs?: string[];
+  /** Keep what the process writes to stdout (its JSON logs, V8's traces). */
+  captureStdout?: boolean;
+}
+
 /** Starts the bundle as the Deployment does: NODE_OPTIONS, MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and EV_MAX_BYTES from the manifest builder's constants. */
-export async function startPodSink(extraEnv: Record<string, string> = {}): Promise<PodSink> {
+export async function startPodSink(
+  extraEnv: Record<string, string> = {},
+  options: PodSinkOptions = {},
+): Promise<PodSink> {
   if (!existsSync(BUNDLE)) throw new Error('run `npm run build` first (npm test does)');
-  const child = spawn(process.execPath, [BUNDLE], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BUNDLE], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_OPTIONS: process.env.BENCH_SINK_NODE_OPTIONS ?? SINK_NODE_OPTIONS,
@@ -51,7 +65,11 @@ export async function startPodSink(extraEnv: Record<string, string> = {}): Promi
       EV_LOG_LEVEL: 'error',
       ...extraEnv,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => {
+    if (options.captureStdout) out += c.toString();
   });
   let err = '';
   let exited = false;
@@ -84,6 +102,7 @@ export async function startPodSink(extraEnv: Record<string, string> = {}): Promi
     httpPort: Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(err)![1]),
     token: /token (\S+)/.exec(err)![1],
     stderr: () => err,
+    stdout: () => out,
     exited: () => exited,
     async stop() {
       if (!exited) child.kill('SIGKILL');
