@@ -60,9 +60,11 @@ export const SINK_MAX_BYTES = 128 * 1024 * 1024;
  * connection (16 MB: 1.30x and 1.27x, same run). The cost is memory: each MB of
  * semi-space is ~3 MB of young generation at full size; bench:sink-memory's
  * worst case peaked at 428-457 MiB with 12 MB (8 MB: 421-442, 16 MB: 434-464
- * in the same session; the pod's limit is 512 MiB). `--heap-growing-percent`
- * and `--initial-old-space-size` would save more but Node refuses them in
- * NODE_OPTIONS.
+ * in the same session; the pod's limit is 512 MiB). Node refuses
+ * `--heap-growing-percent` and `--initial-old-space-size` in NODE_OPTIONS; the
+ * first is set at run time by the sink process itself (sink/heap-growth.ts:
+ * under this heap cap V8 lets the old generation grow only 1.3x between full
+ * collections).
  */
 export const SINK_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=8';
 /** glibc malloc arenas of the sink process: the parse worker's thread would otherwise get arenas of its own that fragment (about 15 MB more resident). */
