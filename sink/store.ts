@@ -85,17 +85,54 @@ const idText = Buffer.alloc(36);
  * `Date#toISOString`, computed once per millisecond: under load many messages
  * and events share a millisecond, and so share one string instead of one each.
  */
-export function isoTimeCache(now: () => Date): () => string {
+export function isoTimeCache(): (d: Date) => string {
   let lastMs = NaN;
   let last = '';
-  return () => {
-    const d = now();
+  return (d) => {
     const ms = d.getTime();
     if (ms !== lastMs) {
       lastMs = ms;
       last = d.toISOString();
     }
     return last;
+  };
+}
+
+/** Nanoseconds in a millisecond, less one: the largest sub-millisecond value. */
+const MAX_SUB_MS_NANOS = 999_999;
+
+/**
+ * The nanoseconds within the wall clock's millisecond at which a message was
+ * received, for MailHog's `Created` (Go's `time.Time` has nanoseconds; the
+ * summary's `time` has milliseconds). The wall clock gives the millisecond; the
+ * monotonic clock (`performance.now()`, sub-microsecond) the digits under it,
+ * anchored to the wall clock and anchored again whenever the two disagree on
+ * the millisecond (clock steps, drift). Within one millisecond the values only
+ * increase, so `Created` orders messages as they were received. A number kept
+ * on the entry: no heap object per message.
+ */
+export function subMillisecondClock(
+  monotonicMs: () => number = () => performance.now(),
+): (wallMs: number) => number {
+  // The two clocks' readings at the anchor. Differences are taken on each clock first: the
+  // wall clock's milliseconds since 1970 (~1.8e12) have no room left in a double for nanoseconds.
+  let anchorWall = NaN;
+  let anchorMono = NaN;
+  let lastMs = NaN;
+  let lastNanos = -1;
+  return (wallMs) => {
+    const mono = monotonicMs();
+    let fraction = mono - anchorMono - (wallMs - anchorWall);
+    if (!(fraction >= 0 && fraction < 1)) {
+      anchorWall = wallMs;
+      anchorMono = mono;
+      fraction = 0;
+    }
+    let nanos = Math.min(MAX_SUB_MS_NANOS, Math.round(fraction * 1e6));
+    if (wallMs === lastMs && nanos <= lastNanos) nanos = Math.min(MAX_SUB_MS_NANOS, lastNanos + 1);
+    lastMs = wallMs;
+    lastNanos = nanos;
+    return nanos;
   };
 }
 
@@ -121,6 +158,8 @@ class Entry implements PackedEvent {
   raw: ArrayBufferLike | Buffer;
   cc: string[];
   analysis: MessageAnalysis | null = null;
+  /** Nanoseconds received after the millisecond of `time` (0-999,999; see {@link subMillisecondClock}). */
+  nanos = 0;
 
   constructor(json: string, raw: ArrayBufferLike | Buffer, cc: string[]) {
     this.json = json;
@@ -148,6 +187,8 @@ export interface StoreOptions {
   /** The sink's memory budget: cached detail views draw from its `detail` account; the store reports its bytes to `store`. */
   budget?: MemoryBudget;
   now?: () => Date;
+  /** Monotonic clock in ms (performance.now()-like) for the sub-millisecond digits; injectable for tests. */
+  monotonicMs?: () => number;
   newId?: () => string;
   /** Told about the raw memory of every removed message (sink/gc-valve.ts); the process's by default. */
   gcValve?: GcValve;
@@ -164,7 +205,9 @@ export class MemoryMessageStore implements MessageStore {
   readonly maxBytes: number;
   readonly #events: EventLog;
   readonly #parser: ParseBackend;
-  readonly #isoNow: () => string;
+  readonly #now: () => Date;
+  readonly #iso = isoTimeCache();
+  readonly #subMs: (wallMs: number) => number;
   readonly #newId: () => string;
   readonly #entries = new Map<string, Entry>();
   /**
@@ -201,7 +244,8 @@ export class MemoryMessageStore implements MessageStore {
     this.#parser = options.parser;
     this.#budget = options.budget ?? null;
     this.#gcValve = options.gcValve ?? processGcValve();
-    this.#isoNow = isoTimeCache(options.now ?? (() => new Date()));
+    this.#now = options.now ?? (() => new Date());
+    this.#subMs = subMillisecondClock(options.monotonicMs);
     this.#newId = options.newId ?? flatUuid;
   }
 
@@ -228,9 +272,10 @@ export class MemoryMessageStore implements MessageStore {
       if (!this.#evictOldest(this.#entries.size + 1 > this.maxMessages ? 'count' : 'bytes')) break;
     }
     const h = summaryHeaders(message.headers);
+    const received = this.#now();
     const summary: MessageSummary = {
       id: this.#newId(),
-      time: this.#isoNow(),
+      time: this.#iso(received),
       envelope: message.envelope,
       from: h.from,
       to: h.to,
@@ -244,6 +289,7 @@ export class MemoryMessageStore implements MessageStore {
     const cc = ccFields.length === 0 ? NO_CC : ccFields.flatMap((f) => splitAddressList(f.value));
     const json = JSON.stringify(summary);
     const entry = new Entry(json, ownMemory(message.raw), cc);
+    entry.nanos = this.#subMs(received.getTime());
     this.#entries.set(summary.id, entry);
     this.#age.push(summary.id);
     this.#compactAge();
@@ -375,6 +421,11 @@ export class MemoryMessageStore implements MessageStore {
     if (!cached) return;
     this.#details.delete(id);
     this.#budget?.release('detail', cached.bytes);
+  }
+
+  /** Nanoseconds after the millisecond of the message's `time` at which it was received; 0 for an unknown id. */
+  createdNanos(id: string): number {
+    return this.#entries.get(id)?.nanos ?? 0;
   }
 
   raw(id: string): Buffer | undefined {

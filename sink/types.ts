@@ -42,6 +42,8 @@ export interface MessageStore {
   /** The full parse (mailparser) runs lazily on first request and is cached. */
   detail(id: string): Promise<MessageDetail | undefined>;
   raw(id: string): Buffer | undefined;
+  /** Nanoseconds after the millisecond of the message's `time` at which it was received (MailHog's `Created`); optional for small test fakes. */
+  createdNanos?(id: string): number;
   attachment(
     id: string,
     index: number,

@@ -17,8 +17,9 @@
  *  - `Message-ID` is added when absent, and `Received` and `Return-Path` are
  *    appended, as MailHog's receiver does (data/message.go:106-135);
  *  - empty lists and absent pointers are `null`; sizes are byte lengths;
- *  - `Created` is Go's time.Time JSON (RFC 3339 with trailing zeros of the
- *    fraction dropped); our clock has millisecond precision, MailHog's nanosecond;
+ *  - `Created` is Go's time.Time JSON (RFC 3339 with nanoseconds, trailing
+ *    zeros of the fraction dropped): the summary's millisecond time plus the
+ *    nanoseconds the store keeps per message (store.ts `subMillisecondClock`);
  *  - `<`, `>`, `&`, U+2028 and U+2029 are escaped as `\u003c`... as Go's
  *    encoding/json does, so the bytes match, not only the parsed value.
  * Bytes are handled as latin1 strings while splitting (so sizes are byte
@@ -266,13 +267,18 @@ function receivedContent(summary: MessageSummary, data: string, hostname: string
   return content;
 }
 
-/** Go's time.Time JSON (RFC 3339, fraction without trailing zeros) of an ISO-8601 UTC string. */
-export function goTime(iso: string): string {
+/**
+ * Go's `time.Time` JSON of a UTC time (`RFC3339Nano`: up to nine fraction
+ * digits, trailing zeros dropped, no fraction at all when it is zero) from an
+ * ISO string with milliseconds and the nanoseconds after that millisecond.
+ */
+export function goTime(iso: string, nanos = 0): string {
   const dot = iso.indexOf('.');
   if (dot < 0) return iso;
-  let end = iso.length - 1; // the Z
-  while (end > dot + 1 && iso[end - 1] === '0') end--;
-  return end === dot + 1 ? `${iso.slice(0, dot)}Z` : `${iso.slice(0, end)}Z`;
+  const digits = `${iso.slice(dot + 1, dot + 4)}${String(nanos).padStart(6, '0')}`;
+  let end = digits.length;
+  while (end > 0 && digits[end - 1] === '0') end--;
+  return end === 0 ? `${iso.slice(0, dot)}Z` : `${iso.slice(0, dot + 1)}${digits.slice(0, end)}Z`;
 }
 
 /** Builds the MailHog `Message` of one stored message from its summary and raw source. */
@@ -280,6 +286,7 @@ export function toMailhogMessage(
   summary: MessageSummary,
   raw: Buffer,
   hostname = MAILHOG_HOSTNAME,
+  nanos = 0,
 ): MailhogMessage {
   const data = mailhogData(raw);
   const from = summary.envelope.mailFrom?.address ?? '';
@@ -292,7 +299,7 @@ export function toMailhogMessage(
     From: mailhogPath(from),
     To: to.length > 0 ? to.map(mailhogPath) : null,
     Content: toContent(content),
-    Created: goTime(summary.time),
+    Created: goTime(summary.time, nanos),
     MIME: mime === null ? null : toMime(mime),
     Raw: {
       From: from,

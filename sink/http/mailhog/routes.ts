@@ -264,6 +264,8 @@ export function addMailhogRoutes(
     res.end(text);
   };
 
+  /** The nanoseconds of a message's `Created` under its millisecond (0 for a store that keeps none). */
+  const nanosOf = (id: string) => ctx.store.createdNanos?.(id) ?? 0;
   /** Pairs each summary with its raw source now, so a delete mid-stream cannot change the count. */
   const withRaw = (items: readonly MessageSummary[]) =>
     capPageBytes(
@@ -272,7 +274,7 @@ export function addMailhogRoutes(
         .filter((x): x is { summary: MessageSummary; raw: Buffer } => x.raw !== undefined),
     );
   const serialise = (x: { summary: MessageSummary; raw: Buffer }) =>
-    goJson(toMailhogMessage(x.summary, x.raw, hostname));
+    goJson(toMailhogMessage(x.summary, x.raw, hostname, nanosOf(x.summary.id)));
   const page = async (
     res: ServerResponse,
     start: number,
@@ -381,7 +383,9 @@ export function addMailhogRoutes(
       const part =
         m === undefined
           ? undefined
-          : toMailhogMessage(m.summary, m.raw, hostname).MIME?.Parts?.[index];
+          : toMailhogMessage(m.summary, m.raw, hostname, nanosOf(m.summary.id)).MIME?.Parts?.[
+              index
+            ];
       if (part === undefined) return empty(res, 500, null);
       sendPart(res, part, `${params.id}-part-${params.part}`);
     },
@@ -507,7 +511,9 @@ export function addMailhogRoutes(
     if (event.type !== 'message.received') return undefined;
     const summary = event.data;
     const raw = ctx.store.raw(summary.id);
-    return raw === undefined ? undefined : toMailhogMessage(summary, raw, hostname);
+    return raw === undefined
+      ? undefined
+      : toMailhogMessage(summary, raw, hostname, nanosOf(summary.id));
   };
   const sse = new CompatStream(ctx.events, (event) => {
     const m = message(event);

@@ -110,6 +110,44 @@ describe('MailHog drop-in: the mailhog npm client and raw HTTP against the real 
     assert.equal((await mh.messages()).total, 1);
   });
 
+  it("Created has Go's nanoseconds: the sink's millisecond plus the digits under it, in the order received", async () => {
+    for (let i = 0; i < 4; i++)
+      await send(sink.smtpPort, {
+        from: 'clock@example.com',
+        to: 'erin@example.com',
+        subject: `tick ${i}`,
+        text: 'x',
+      });
+    const list = await mh.messages();
+    assert.equal(list.total, 4);
+    // RFC3339Nano as Go writes it: up to nine fraction digits, trailing zeros dropped.
+    const GO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{0,8}[1-9])?Z$/;
+    const nanosSinceEpoch = (created: string) => {
+      const [whole, fraction = ''] = created.slice(0, -1).split('.');
+      return BigInt(Date.parse(`${whole}Z`)) * 1_000_000n + BigInt(fraction.padEnd(9, '0'));
+    };
+    const created = list.items.map((m) => m.Created);
+    for (const c of created) assert.match(c, GO_TIME);
+    assert.ok(
+      created.some((c) => (c.split('.')[1]?.length ?? 0) > 4),
+      `nanoseconds under the millisecond: ${created.join(', ')}`,
+    );
+    // Newest first, strictly: the digits under the millisecond keep the order of arrival.
+    for (let i = 1; i < created.length; i++)
+      assert.ok(nanosSinceEpoch(created[i - 1]) > nanosSinceEpoch(created[i]), created.join(', '));
+    // The millisecond is the sink's own `time` of the same message.
+    for (const m of list.items) {
+      const own = (await (
+        await fetch(`http://127.0.0.1:${sink.httpPort}/api/messages/${m.ID}`, { headers: auth() })
+      ).json()) as { time: string };
+      assert.equal(
+        nanosSinceEpoch(m.Created) / 1_000_000n,
+        BigInt(Date.parse(own.time)),
+        m.Created,
+      );
+    }
+  });
+
   it('release: relays to an allowed host (recorded as an event); any other host is a 403, never an open relay', async () => {
     await send(sink.smtpPort, {
       from: 'app@example.com',

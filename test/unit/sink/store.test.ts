@@ -12,6 +12,7 @@ import {
   SNIPPET_CACHE_SIZE,
   flatUuid,
   isoTimeCache,
+  subMillisecondClock,
 } from '../../../sink/store.ts';
 
 const envelope = (to = 'user@example.com', from = 'sender@example.com'): Envelope => ({
@@ -56,11 +57,80 @@ describe('MemoryMessageStore', () => {
   });
 
   it('the time cache follows the clock to the millisecond', () => {
-    let t = Date.parse('2026-11-28T00:00:00.000Z');
-    const iso = isoTimeCache(() => new Date(t));
-    assert.equal(iso(), '2026-11-28T00:00:00.000Z');
-    t += 1;
-    assert.equal(iso(), '2026-11-28T00:00:00.001Z');
+    const t = Date.parse('2026-11-28T00:00:00.000Z');
+    const iso = isoTimeCache();
+    assert.equal(iso(new Date(t)), '2026-11-28T00:00:00.000Z');
+    assert.equal(iso(new Date(t + 1)), '2026-11-28T00:00:00.001Z');
+    assert.equal(iso(new Date(t)), '2026-11-28T00:00:00.000Z');
+  });
+
+  describe('sub-millisecond clock (MailHog Created nanoseconds)', () => {
+    const wall = Date.parse('2026-11-28T00:00:00.000Z');
+
+    it('takes the digits under the millisecond from the monotonic clock, anchored at the first read', () => {
+      let mono = 5000.25;
+      const sub = subMillisecondClock(() => mono);
+      assert.equal(sub(wall), 0); // anchored: the wall clock's millisecond starts here
+      mono += 0.000123;
+      assert.equal(sub(wall), 123);
+      mono += 0.5;
+      assert.equal(sub(wall), 500_123);
+      mono += 0.6; // past the millisecond on the monotonic clock, and on the wall clock too
+      assert.equal(sub(wall + 1), 100_123);
+    });
+
+    it('only increases within one millisecond, up to 999,999', () => {
+      let mono = 10;
+      const sub = subMillisecondClock(() => mono);
+      assert.equal(sub(wall), 0);
+      assert.equal(sub(wall), 1, 'same reading: one nanosecond later');
+      mono += 0.999999;
+      assert.equal(sub(wall), 999_999);
+      assert.equal(sub(wall), 999_999, 'never a tenth digit');
+    });
+
+    it('anchors again when the wall clock steps away from the monotonic one', () => {
+      let mono = 10;
+      const sub = subMillisecondClock(() => mono);
+      sub(wall);
+      mono += 0.4;
+      assert.equal(sub(wall + 60_000), 0, 'a step forward: the new millisecond starts here');
+      mono += 0.25;
+      assert.equal(sub(wall + 60_000), 250_000);
+      mono += 0.25;
+      assert.equal(sub(wall + 10), 0, 'a step back');
+      mono += 0.000007;
+      assert.equal(sub(wall + 10), 7);
+    });
+
+    it('a new millisecond may have smaller digits than the last one', () => {
+      let mono = 10;
+      const sub = subMillisecondClock(() => mono);
+      sub(wall);
+      mono += 0.9;
+      assert.equal(sub(wall), 900_000);
+      mono += 0.2;
+      assert.equal(sub(wall + 1), 100_000);
+    });
+
+    it('the store keeps each message its nanoseconds (0 for an unknown id)', () => {
+      let mono = 1;
+      const store = new MemoryMessageStore({
+        maxMessages: 10,
+        maxBytes: 1 << 20,
+        events: new EventLog(),
+        parser: new InlineParser(async () => analysis()),
+        now: () => new Date(wall),
+        monotonicMs: () => mono,
+      });
+      const raw = Buffer.from('Subject: a\r\n\r\nbody\r\n');
+      const a = store.add({ raw, envelope: envelope(), headers: parseHeaderBlock(raw) });
+      mono += 0.000042;
+      const b = store.add({ raw, envelope: envelope(), headers: parseHeaderBlock(raw) });
+      assert.equal(store.createdNanos(a.id), 0);
+      assert.equal(store.createdNanos(b.id), 42);
+      assert.equal(store.createdNanos('no-such-id'), 0);
+    });
   });
 
   it('evicts the oldest by count, one message.evicted event each', () => {

@@ -494,6 +494,14 @@ describe('MailHog compatibility', () => {
       assert.equal(goTime('2026-01-02T03:04:05.600Z'), '2026-01-02T03:04:05.6Z');
       assert.equal(goTime('2026-01-02T03:04:05.000Z'), '2026-01-02T03:04:05Z');
       assert.equal(goTime('2026-01-02T03:04:00Z'), '2026-01-02T03:04:00Z', 'no fraction: as is');
+      // With the nanoseconds under the millisecond (Go's RFC3339Nano: up to nine digits).
+      assert.equal(goTime('2026-01-02T03:04:05.678Z', 123_456), '2026-01-02T03:04:05.678123456Z');
+      assert.equal(goTime('2026-01-02T03:04:05.678Z', 120_000), '2026-01-02T03:04:05.67812Z');
+      assert.equal(goTime('2026-01-02T03:04:05.600Z', 0), '2026-01-02T03:04:05.6Z');
+      assert.equal(goTime('2026-01-02T03:04:05.000Z', 1), '2026-01-02T03:04:05.000000001Z');
+      assert.equal(goTime('2026-01-02T03:04:05.000Z', 1000), '2026-01-02T03:04:05.000001Z');
+      assert.equal(goTime('2026-01-02T03:04:05.000Z', 999_999), '2026-01-02T03:04:05.000999999Z');
+      assert.equal(goTime('2026-01-02T03:04:05.001Z', 0), '2026-01-02T03:04:05.001Z');
     });
 
     it('OPTIONS answers 200 without the token; HEAD is 404 as in MailHog; no CORS headers by default', async () => {
