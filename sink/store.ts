@@ -101,32 +101,41 @@ export function isoTimeCache(): (d: Date) => string {
 /** Nanoseconds in a millisecond, less one: the largest sub-millisecond value. */
 const MAX_SUB_MS_NANOS = 999_999;
 
+/** The fraction just under a whole millisecond, where a clock that ran ahead is set back to. */
+const LAST_FRACTION = MAX_SUB_MS_NANOS / 1e6;
+
 /**
  * The nanoseconds within the wall clock's millisecond at which a message was
  * received, for MailHog's `Created` (Go's `time.Time` has nanoseconds; the
- * summary's `time` has milliseconds). The wall clock gives the millisecond; the
- * monotonic clock (`performance.now()`, sub-microsecond) the digits under it,
- * anchored to the wall clock and anchored again whenever the two disagree on
- * the millisecond (clock steps, drift). Within one millisecond the values only
- * increase, so `Created` orders messages as they were received. A number kept
- * on the entry: no heap object per message.
+ * summary's `time` has milliseconds). The wall clock (`Date`) gives the
+ * millisecond; the digits under it come from the monotonic clock
+ * (`performance.now()`, sub-microsecond) and the wall-clock time it started at
+ * (`performance.timeOrigin`, microseconds). When the two disagree on the
+ * millisecond (a clock step, or drift between them) the estimate moves by the
+ * least that makes them agree: to the start of the wall clock's millisecond if
+ * it was behind, to its end if ahead. Within one millisecond the values only
+ * increase, so `Created` orders messages as they were received. A number kept on
+ * the entry: no heap object per message.
  */
 export function subMillisecondClock(
   monotonicMs: () => number = () => performance.now(),
+  originMs: number = performance.timeOrigin,
 ): (wallMs: number) => number {
-  // The two clocks' readings at the anchor. Differences are taken on each clock first: the
-  // wall clock's milliseconds since 1970 (~1.8e12) have no room left in a double for nanoseconds.
-  let anchorWall = NaN;
-  let anchorMono = NaN;
+  // The estimate is `anchorWall + anchorFraction + (mono - anchorMono)`, kept in parts: the wall
+  // clock's milliseconds since 1970 (~1.8e12) leave no room in a double for nanoseconds.
+  let anchorWall = Math.floor(originMs);
+  let anchorFraction = originMs - anchorWall;
+  let anchorMono = 0;
   let lastMs = NaN;
   let lastNanos = -1;
   return (wallMs) => {
     const mono = monotonicMs();
-    let fraction = mono - anchorMono - (wallMs - anchorWall);
-    if (!(fraction >= 0 && fraction < 1)) {
+    let fraction = anchorFraction + (mono - anchorMono) - (wallMs - anchorWall);
+    if (fraction < 0 || fraction >= 1) {
+      fraction = fraction < 0 ? 0 : LAST_FRACTION;
       anchorWall = wallMs;
+      anchorFraction = fraction;
       anchorMono = mono;
-      fraction = 0;
     }
     let nanos = Math.min(MAX_SUB_MS_NANOS, Math.round(fraction * 1e6));
     if (wallMs === lastMs && nanos <= lastNanos) nanos = Math.min(MAX_SUB_MS_NANOS, lastNanos + 1);
@@ -189,6 +198,8 @@ export interface StoreOptions {
   now?: () => Date;
   /** Monotonic clock in ms (performance.now()-like) for the sub-millisecond digits; injectable for tests. */
   monotonicMs?: () => number;
+  /** The wall-clock time in ms at which `monotonicMs` reads 0 (performance.timeOrigin-like). */
+  timeOriginMs?: number;
   newId?: () => string;
   /** Told about the raw memory of every removed message (sink/gc-valve.ts); the process's by default. */
   gcValve?: GcValve;
@@ -245,7 +256,7 @@ export class MemoryMessageStore implements MessageStore {
     this.#budget = options.budget ?? null;
     this.#gcValve = options.gcValve ?? processGcValve();
     this.#now = options.now ?? (() => new Date());
-    this.#subMs = subMillisecondClock(options.monotonicMs);
+    this.#subMs = subMillisecondClock(options.monotonicMs, options.timeOriginMs);
     this.#newId = options.newId ?? flatUuid;
   }
 
