@@ -6,8 +6,12 @@ import {
   SMALL_HEAP_LIMIT_BYTES,
   V8_SMALL_HEAP_PERCENT,
   growingPercent,
+  observeFullCollections,
   tuneHeapGrowth,
 } from '../../../sink/heap-growth.ts';
+import { runtimeGc } from '../../../sink/gc-valve.ts';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+import type { PerformanceEntry } from 'node:perf_hooks';
 
 const MiB = 1024 * 1024;
 
@@ -34,6 +38,10 @@ describe('sink: heap growth (a capped heap grows by a headroom over its live siz
     assert.equal(growingPercent(Math.floor((32 * MiB * 100) / 31)), 31);
     assert.equal(growingPercent(Math.ceil((32 * MiB * 100) / 30)), 0);
     assert.equal(growingPercent(200 * MiB), 0);
+    // A live size where the headroom is exactly 30 percent once rounded down: V8's own, cleared.
+    const live = Math.floor((GROWTH_HEADROOM_BYTES * 100) / 30);
+    assert.equal(Math.floor((100 * GROWTH_HEADROOM_BYTES) / live), 30);
+    assert.equal(growingPercent(live), 0);
   });
 
   it('sets the flag after a full collection only when the choice changes', () => {
@@ -133,5 +141,70 @@ describe('sink: heap growth (a capped heap grows by a headroom over its live siz
     live = 500 * MiB;
     assert.doesNotThrow(() => onFull!());
     assert.equal(g?.percent, 100);
+  });
+
+  it("hears every full collection from Node's gc entries, and stops when told", async () => {
+    const gc = runtimeGc();
+    assert.ok(gc, 'V8 gives its gc function at run time');
+    const MAJOR = constants.NODE_PERFORMANCE_GC_MAJOR;
+    const MINOR = constants.NODE_PERFORMANCE_GC_MINOR;
+    // A reference observer, subscribed alongside, sees the same entries (V8 may run collections
+    // of its own, and Node hands entries over a turn or two after the collection).
+    const reference = () => {
+      const kinds: number[] = [];
+      let waiting: { kind: number; resolve: () => void } | null = null;
+      const observer = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+          if (kind === undefined) continue;
+          kinds.push(kind);
+          if (waiting?.kind === kind) waiting.resolve();
+        }
+      });
+      observer.observe({ entryTypes: ['gc'] });
+      return {
+        kinds,
+        stop: () => observer.disconnect(),
+        /** Resolves once an entry of `kind` has been handed over. */
+        next: (kind: number) =>
+          new Promise<void>((resolve) => {
+            waiting = { kind, resolve };
+          }),
+      };
+    };
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+    let heard = 0;
+    const ref = reference();
+    const stop = observeFullCollections(() => {
+      heard++;
+    });
+    try {
+      let next = ref.next(MINOR);
+      gc('minor');
+      await next;
+      await turn();
+      // A scavenge is no full collection (unless V8 ran one of its own meanwhile).
+      if (!ref.kinds.includes(MAJOR)) assert.equal(heard, 0, ref.kinds.join(','));
+      next = ref.next(MAJOR);
+      gc('major');
+      await next;
+      await turn();
+      // Once per batch of entries Node hands over that holds a full collection.
+      assert.ok(heard >= 1, ref.kinds.join(','));
+      assert.ok(heard <= ref.kinds.filter((k) => k === MAJOR).length, ref.kinds.join(','));
+    } finally {
+      stop();
+      ref.stop();
+    }
+    // Unsubscribed: full collections are handed to others, not to us.
+    const before = heard;
+    const ref2 = reference();
+    const next = ref2.next(MAJOR);
+    gc('major');
+    await next;
+    await turn();
+    ref2.stop();
+    assert.equal(heard, before);
   });
 });
