@@ -4,7 +4,7 @@ import { EventLog } from '../../../sink/event-log.ts';
 import { parseHeaderBlock } from '../../../sink/message-headers.ts';
 import { InlineParser } from '../../../sink/parse-worker.ts';
 import { analysis } from '../../support/message-analysis.ts';
-import { MemoryBudget } from '../../../sink/memory-budget.ts';
+import { MEMORY_PLAN, MemoryBudget } from '../../../sink/memory-budget.ts';
 import type { ParsedParts } from '../../../sink/message-parse.ts';
 import {
   DETAIL_CACHE_SIZE,
@@ -12,8 +12,10 @@ import {
   SNIPPET_CACHE_SIZE,
   flatUuid,
   isoTimeCache,
+  parseSummary,
   subMillisecondClock,
 } from '../../../sink/store.ts';
+import type * as storeModule from '../../../sink/store.ts';
 
 const envelope = (to = 'user@example.com', from = 'sender@example.com'): Envelope => ({
   helo: 'client.example',
@@ -101,6 +103,14 @@ describe('MemoryMessageStore', () => {
       assert.equal(sub(wall + 10), 0, 'a step back');
       mono += 0.000007;
       assert.equal(sub(wall + 10), 7);
+    });
+
+    it('a monotonic clock a whole millisecond ahead of the wall clock anchors again', () => {
+      let mono = 10;
+      const sub = subMillisecondClock(() => mono);
+      assert.equal(sub(wall), 0);
+      mono += 1; // exactly 1 ms on the monotonic clock, none on the wall clock
+      assert.equal(sub(wall), 1, 'anchored again: one nanosecond after the last, not 999,999');
     });
 
     it('a new millisecond may have smaller digits than the last one', () => {
@@ -240,6 +250,104 @@ describe('MemoryMessageStore', () => {
     );
   });
 
+  describe('the byte cap', () => {
+    /** A store capped at 300 bytes and a message of exactly `size` raw bytes. */
+    function byteStore() {
+      const { store, events } = makeStore(100, 300);
+      const add = (size: number) => {
+        const head = 'Subject: s\r\n\r\n';
+        const raw = Buffer.from(head + 'x'.repeat(size - head.length));
+        assert.equal(raw.length, size);
+        return store.add({ envelope: envelope(), raw, headers: parseHeaderBlock(raw) }).id;
+      };
+      const evictedIds = () =>
+        events
+          .replaySince(0)
+          .events.filter((e) => e.type === 'message.evicted')
+          .map((e) => (e.data as { id: string }).id);
+      return { store, add, evictedIds };
+    }
+
+    it('messages that fill it exactly are all kept', () => {
+      const { store, add, evictedIds } = byteStore();
+      const ids = [add(100), add(100), add(100)];
+      assert.equal(store.bytes, 300);
+      assert.deepEqual(evictedIds(), []);
+      assert.deepEqual(
+        store.list(0, 10).items.map((m) => m.id),
+        [...ids].reverse(),
+      );
+    });
+
+    it('a large message evicts as many of the oldest as it needs, no more', () => {
+      const { store, add, evictedIds } = byteStore();
+      const [a, b] = [add(100), add(100)];
+      const c = add(80);
+      const big = add(210); // 280 + 210 > 300: a and b must go (80 + 210 fits)
+      assert.deepEqual(evictedIds(), [a, b]);
+      assert.deepEqual(
+        store.list(0, 10).items.map((m) => m.id),
+        [big, c],
+      );
+      assert.equal(store.bytes, 290);
+      const huge = add(300); // the whole cap: everything else goes
+      assert.deepEqual(evictedIds(), [a, b, c, big]);
+      assert.deepEqual([store.count, store.bytes, store.evicted], [1, 300, 4]);
+      assert.equal(store.get(huge)?.size, 300);
+    });
+  });
+
+  it('keeps exactly the bytes of a raw source that is a view into larger memory', () => {
+    const budget = new MemoryBudget();
+    const store = new MemoryMessageStore({
+      maxMessages: 10,
+      maxBytes: 1 << 20,
+      events: new EventLog(),
+      parser: new InlineParser(async () => analysis()),
+      budget,
+    });
+    const text = 'Subject: view\r\n\r\nbody';
+    const memory = Buffer.alloc(4096, '#');
+    memory.write(text, 0);
+    memory.write(text, 100);
+    const views = [
+      memory.subarray(0, text.length), // at the start of its memory, shorter than it
+      memory.subarray(100, 100 + text.length), // inside it
+      Buffer.alloc(text.length, text), // its own memory, all of it
+    ];
+    assert.deepEqual(
+      views.map((v) => [v.byteOffset > 0, v.byteLength === v.buffer.byteLength]),
+      [
+        [false, false],
+        [true, false],
+        [false, true],
+      ],
+    );
+    const ids = views.map(
+      (raw) => store.add({ envelope: envelope(), raw, headers: parseHeaderBlock(raw) }).id,
+    );
+    for (const id of ids) {
+      assert.equal(store.raw(id)?.toString('latin1'), text, id);
+      assert.equal(store.get(id)?.size, text.length);
+    }
+    assert.equal(store.bytes, 3 * text.length);
+    assert.equal(budget.used('store'), 3 * text.length);
+    for (const id of ids) store.delete(id);
+    assert.equal(store.bytes, 0, 'each removal gives back what its message counted');
+    assert.equal(budget.used('store'), 0);
+  });
+
+  it('unanalysed lists exactly the messages whose analysis has not run, oldest first', () => {
+    const { store, add } = makeStore(10, 1 << 20);
+    const [a, b, c] = [add('a').id, add('b').id, add('c').id];
+    assert.deepEqual(store.unanalysed(), [a, b, c]);
+    store.setAnalysis(b, analysis(), null);
+    assert.deepEqual(store.unanalysed(), [a, c]);
+    store.setAnalysis(a, null, 'bad MIME');
+    store.setAnalysis(c, analysis(), null);
+    assert.deepEqual(store.unanalysed(), []);
+  });
+
   it('appends message.received with the summary (header-parsed on ingest)', () => {
     const { events, add } = makeStore(10, 1 << 20);
     const m = add('=?utf-8?B?R3LDvMOfZQ==?=', 0, 'a+promo@example.com');
@@ -345,6 +453,55 @@ describe('MemoryMessageStore', () => {
       );
   });
 
+  it("a freshly loaded module's defaults keep to the memory plan, and a message without Cc has no Cc address", async () => {
+    // Values set when the module loads: a fresh instance, loaded inside the test (see above).
+    const url = new URL(`../../../sink/store.ts?fresh=${process.hrtime.bigint()}`, import.meta.url);
+    const fresh: unknown = await import(url.href);
+    assert.ok(isStoreModule(fresh));
+    assert.equal(fresh.DEFAULT_MAX_BYTES, MEMORY_PLAN.store, "the pod's store account");
+    assert.equal(fresh.DEFAULT_MAX_BYTES, 128 * 1024 * 1024);
+    const store = new fresh.MemoryMessageStore({
+      maxMessages: 10,
+      maxBytes: 1 << 20,
+      events: new EventLog(),
+      parser: new InlineParser(async () => analysis()),
+    });
+    const raw = Buffer.from('Subject: s\r\nTo: user@example.com\r\n\r\nbody');
+    store.add({ envelope: envelope(), raw, headers: parseHeaderBlock(raw) });
+    const withCc = Buffer.from('Subject: cc\r\nCc: team\r\n\r\nbody');
+    store.add({ envelope: envelope(), raw: withCc, headers: parseHeaderBlock(withCc) });
+    // Every address of both messages has an @ except the second one's Cc.
+    assert.deepEqual(
+      store.list(0, 10, { to: '/^[^@]*$/' }).items.map((m) => m.subject),
+      ['cc'],
+    );
+    assert.equal(store.list(0, 10, { to: '/^[^@]*$/' }).total, 1);
+  });
+
+  it('parseSummary reads back a stored summary and refuses any other JSON', () => {
+    const { add } = makeStore(10, 1 << 20);
+    const m = add('a');
+    assert.deepEqual(parseSummary(JSON.stringify(m)), m);
+    const good = { id: 'x', envelope: {}, to: [], size: 1 };
+    assert.deepEqual(parseSummary(JSON.stringify(good)), good);
+    for (const bad of [
+      '"text"',
+      '12',
+      'null',
+      '[]',
+      JSON.stringify({ ...good, id: 1 }),
+      JSON.stringify({ ...good, envelope: 'e' }),
+      JSON.stringify({ ...good, to: 'a@b' }),
+      JSON.stringify({ ...good, size: '1' }),
+      JSON.stringify({ envelope: {}, to: [], size: 1 }),
+    ])
+      assert.throws(
+        () => parseSummary(bad),
+        (e: unknown) => e instanceof Error && e.message === 'stored summary JSON is not a summary',
+        bad,
+      );
+  });
+
   it('an eviction is for count only when the count is what overflows', () => {
     const { store, events, add } = makeStore(3, 250); // a message with an empty body: 36 bytes
     add('a');
@@ -427,6 +584,19 @@ describe('MemoryMessageStore', () => {
         [other.id],
       );
       assert.equal(store.list(0, 10, { to: '', from: undefined }).total, 2);
+    });
+
+    it('an empty field does not filter out a message that lacks that field', () => {
+      const { store } = makeStore(100, 1 << 20);
+      const rcpt = { address: 'x@a.example', tag: null };
+      const bare = addRaw(store, [rcpt], 'X-Nothing: here'); // no Subject, no From, no To
+      const other = addRaw(store, [{ address: 'y@a.example', tag: null }], 'Subject: s');
+      assert.deepEqual(
+        store.list(0, 10, { subject: '', from: '', to: 'x@a.example' }).items.map((m) => m.id),
+        [bare.id],
+      );
+      assert.equal(store.list(0, 10, { subject: '', to: '@a.example' }).total, 2);
+      assert.notEqual(other.id, bare.id);
     });
 
     it('pages the unfiltered list and the filtered one', () => {
@@ -566,6 +736,131 @@ describe('MemoryMessageStore', () => {
       assert.equal(await store.snippet('nope'), undefined);
     });
 
+    const meta = (index: number) => ({
+      index,
+      filename: `f${index}.bin`,
+      contentType: 'application/octet-stream',
+      size: 10,
+      contentId: null,
+      disposition: 'attachment',
+      checksum: null,
+    });
+
+    it(`the detail cache keeps the ${DETAIL_CACHE_SIZE} most recent, not one fewer`, async () => {
+      const { store, calls, add } = counted();
+      const first = add();
+      await store.detail(first);
+      for (let i = 0; i < DETAIL_CACHE_SIZE - 1; i++) await store.detail(add());
+      assert.equal(calls.parts, DETAIL_CACHE_SIZE);
+      await store.detail(first); // the oldest of 32 cached
+      assert.equal(calls.parts, DETAIL_CACHE_SIZE, 'still cached');
+    });
+
+    it('a cached detail counts two bytes per character of its text, html and headers, 256 per attachment', async () => {
+      const budget = new MemoryBudget();
+      const { store, add } = counted({
+        budget,
+        parts: {
+          parseError: null,
+          headers: [{ name: 'Subject', value: 'hi' }],
+          text: 'plain',
+          html: '<p>rich</p>',
+          attachments: [meta(0), meta(1)],
+        },
+      });
+      await store.detail(add());
+      assert.equal(budget.used('detail'), 2 * (7 + 2 + 5 + 11) + 2 * 256);
+    });
+
+    it('a message removed while its detail is parsed takes nothing from the detail account', async () => {
+      const budget = new MemoryBudget();
+      const { store, add } = counted({ budget });
+      const id = add();
+      const pending = store.detail(id);
+      assert.equal(store.delete(id), true);
+      const d = await pending;
+      assert.equal(d?.id, id, 'the view asked for is still served');
+      assert.equal(budget.used('detail'), 0);
+      assert.equal(store.count, 0);
+    });
+
+    it('a detail view waits for the analysis run on demand', async () => {
+      // The parse answers at once; the analysis finishes on a later turn of the event loop.
+      const { store, add } = counted({
+        parts: { parseError: null, headers: [], text: 'hello', html: null, attachments: [] },
+      });
+      const id = add();
+      const demanded: string[] = [];
+      store.analysisOnDemand = (want) => {
+        demanded.push(want);
+        return new Promise((resolve) =>
+          setImmediate(() => {
+            store.setAnalysis(want, analysis({ spamScore: 3 }), null);
+            resolve();
+          }),
+        );
+      };
+      const d = (await store.detail(id))!;
+      assert.deepEqual(demanded, [id]);
+      assert.equal(d.parsed, true);
+      assert.equal(d.analysis?.spamScore, 3);
+      assert.deepEqual(d.analysis, store.analysisOf(id));
+      await store.detail(id);
+      assert.deepEqual(demanded, [id], 'not demanded again once analysed');
+    });
+
+    it('a parse without error is taken as it is: no headers, no body is not truncated', async () => {
+      const { store, add } = counted({
+        parts: { parseError: null, headers: [], text: null, html: null, attachments: [meta(0)] },
+      });
+      const d = (await store.detail(add('Subject: s\r\nX-Thing: 1')))!;
+      assert.deepEqual(d.headers, [], 'the raw headers are only for a body that failed');
+      assert.equal(d.truncated, undefined);
+      assert.equal(d.parseError, null);
+      assert.equal(d.attachments.length, 1);
+    });
+
+    it("a deleted message gives its snippet's room in the cache back", async () => {
+      const { store, calls, add } = counted({ maxMessages: SNIPPET_CACHE_SIZE + 10 });
+      const first = add();
+      await store.snippet(first);
+      const gone = add();
+      await store.snippet(gone);
+      assert.equal(store.delete(gone), true);
+      for (let i = 0; i < SNIPPET_CACHE_SIZE - 1; i++) await store.snippet(add());
+      const before = calls.snippet;
+      await store.snippet(first); // with the 1999 after it: 2000 cached, first among them
+      assert.equal(calls.snippet, before, 'still cached');
+    });
+
+    it('a detail view is of the message as its parse found it, even if deleted the moment after', async () => {
+      // The parse's promise is the test's: a reaction to it queued after detail()'s runs
+      // after detail() has its answer.
+      const parts: ParsedParts = {
+        parseError: null,
+        headers: [],
+        text: 'hello',
+        html: null,
+        attachments: [],
+      };
+      const parsed = Promise.resolve(parts);
+      const scripted = new MemoryMessageStore({
+        maxMessages: 10,
+        maxBytes: 1 << 20,
+        events: new EventLog(),
+        parser: Object.assign(new InlineParser(), { parts: () => parsed }),
+      });
+      const raw = Buffer.from('Subject: s\r\n\r\nhello');
+      const { id } = scripted.add({ envelope: envelope(), raw, headers: parseHeaderBlock(raw) });
+      scripted.setAnalysis(id, analysis({ spamScore: 2 }), null);
+      const pending = scripted.detail(id);
+      void parsed.then(() => scripted.delete(id));
+      const d = (await pending)!;
+      assert.equal(scripted.has(id), false);
+      assert.equal(d.analysis?.spamScore, 2);
+      assert.equal(d.parsed, true);
+    });
+
     it('attachments by a whole index from 0', async () => {
       const { store, calls, add } = counted();
       const id = add();
@@ -578,3 +873,15 @@ describe('MemoryMessageStore', () => {
     });
   });
 });
+
+/** A module shaped like sink/store.ts (a fresh instance loaded with a query string). */
+function isStoreModule(m: unknown): m is typeof storeModule {
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    'MemoryMessageStore' in m &&
+    typeof m.MemoryMessageStore === 'function' &&
+    'DEFAULT_MAX_BYTES' in m &&
+    typeof m.DEFAULT_MAX_BYTES === 'number'
+  );
+}
