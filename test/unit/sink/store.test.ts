@@ -68,59 +68,88 @@ describe('MemoryMessageStore', () => {
 
   describe('sub-millisecond clock (MailHog Created nanoseconds)', () => {
     const wall = Date.parse('2026-11-28T00:00:00.000Z');
+    /** A clock whose monotonic reading 0 is at `wall + phase` ms on the wall clock. */
+    const clock = (phase: number) => {
+      const c: { mono: number; sub: (wallMs: number) => number } = { mono: 0, sub: () => 0 };
+      c.sub = subMillisecondClock(() => c.mono, wall + phase);
+      return c;
+    };
 
-    it('takes the digits under the millisecond from the monotonic clock, anchored at the first read', () => {
-      let mono = 5000.25;
-      const sub = subMillisecondClock(() => mono);
-      assert.equal(sub(wall), 0); // anchored: the wall clock's millisecond starts here
-      mono += 0.000123;
-      assert.equal(sub(wall), 123);
-      mono += 0.5;
-      assert.equal(sub(wall), 500_123);
-      mono += 0.6; // past the millisecond on the monotonic clock, and on the wall clock too
-      assert.equal(sub(wall + 1), 100_123);
+    it("takes the digits under the millisecond from the monotonic clock and the origin's phase", () => {
+      const c = clock(0.25); // the process started 0.25 ms into a millisecond
+      assert.equal(c.sub(wall), 250_000);
+      c.mono = 0.000123;
+      assert.equal(c.sub(wall), 250_123);
+      c.mono = 0.5;
+      assert.equal(c.sub(wall), 750_000);
+      c.mono = 1.1; // the next millisecond on both clocks
+      assert.equal(c.sub(wall + 1), 350_000);
+      c.mono = 3_600_000.6; // an hour on
+      assert.equal(c.sub(wall + 3_600_000), 850_000);
+    });
+
+    it('keeps nanoseconds an hour into the epoch of 2026 (no digits lost to the size of the time)', () => {
+      const c = clock(0);
+      c.mono = 3_600_000.000001;
+      assert.equal(c.sub(wall + 3_600_000), 1);
+      c.mono = 86_400_000.000042;
+      assert.equal(c.sub(wall + 86_400_000), 42);
     });
 
     it('only increases within one millisecond, up to 999,999', () => {
-      let mono = 10;
-      const sub = subMillisecondClock(() => mono);
-      assert.equal(sub(wall), 0);
-      assert.equal(sub(wall), 1, 'same reading: one nanosecond later');
-      mono += 0.999999;
-      assert.equal(sub(wall), 999_999);
-      assert.equal(sub(wall), 999_999, 'never a tenth digit');
+      const c = clock(0);
+      assert.equal(c.sub(wall), 0);
+      assert.equal(c.sub(wall), 1, 'same reading: one nanosecond later');
+      c.mono = 0.999999;
+      assert.equal(c.sub(wall), 999_999);
+      assert.equal(c.sub(wall), 999_999, 'never a tenth digit');
     });
 
-    it('anchors again when the wall clock steps away from the monotonic one', () => {
-      let mono = 10;
-      const sub = subMillisecondClock(() => mono);
-      sub(wall);
-      mono += 0.4;
-      assert.equal(sub(wall + 60_000), 0, 'a step forward: the new millisecond starts here');
-      mono += 0.25;
-      assert.equal(sub(wall + 60_000), 250_000);
-      mono += 0.25;
-      assert.equal(sub(wall + 10), 0, 'a step back');
-      mono += 0.000007;
-      assert.equal(sub(wall + 10), 7);
+    it('a wall clock ahead of the estimate: the digits start at its millisecond, and run on from there', () => {
+      const c = clock(0.375); // a phase a double holds exactly next to 1.8e12 (2^-12 steps)
+      c.mono = 0.1;
+      assert.equal(c.sub(wall), 475_000);
+      assert.equal(c.sub(wall + 60_000), 0, 'a step forward: the start of the new millisecond');
+      c.mono = 0.35;
+      assert.equal(c.sub(wall + 60_000), 250_000);
+      c.mono = 1.2;
+      assert.equal(c.sub(wall + 60_001), 100_000, 'the next millisecond, from the new anchor');
     });
 
-    it('a monotonic clock a whole millisecond ahead of the wall clock anchors again', () => {
-      let mono = 10;
-      const sub = subMillisecondClock(() => mono);
-      assert.equal(sub(wall), 0);
-      mono += 1; // exactly 1 ms on the monotonic clock, none on the wall clock
-      assert.equal(sub(wall), 1, 'anchored again: one nanosecond after the last, not 999,999');
+    it('a wall clock behind the estimate: the digits stop at the end of its millisecond', () => {
+      const c = clock(0.375);
+      c.mono = 0.1;
+      assert.equal(c.sub(wall), 475_000);
+      c.mono = 0.7; // 1.075 ms on the estimate: the wall clock has not ticked
+      assert.equal(c.sub(wall), 999_999, 'the least shift: the end of the millisecond');
+      c.mono = 0.8;
+      assert.equal(c.sub(wall + 1), 99_999, 'the next millisecond, from the new anchor');
+      c.mono = 10;
+      assert.equal(c.sub(wall - 50), 999_999, 'a step back: the end of that millisecond');
+      c.mono = 10.5;
+      assert.equal(c.sub(wall - 49), 499_999);
+    });
+
+    it('exactly a whole millisecond ahead is ahead (the end of the millisecond, not a wrap to 0)', () => {
+      const c = clock(0);
+      assert.equal(c.sub(wall), 0);
+      c.mono = 1; // 1 ms on the monotonic clock, none on the wall clock
+      assert.equal(c.sub(wall), 999_999);
     });
 
     it('a new millisecond may have smaller digits than the last one', () => {
-      let mono = 10;
-      const sub = subMillisecondClock(() => mono);
-      sub(wall);
-      mono += 0.9;
-      assert.equal(sub(wall), 900_000);
-      mono += 0.2;
-      assert.equal(sub(wall + 1), 100_000);
+      const c = clock(0);
+      c.mono = 0.9;
+      assert.equal(c.sub(wall), 900_000);
+      c.mono = 1.1;
+      assert.equal(c.sub(wall + 1), 100_000);
+    });
+
+    it('by default: the real clocks, with digits under the millisecond', () => {
+      const sub = subMillisecondClock();
+      const digits = new Set<number>();
+      for (let i = 0; i < 50; i++) digits.add(sub(Date.now()));
+      assert.ok(digits.size > 1, [...digits].join(','));
     });
 
     it('the store keeps each message its nanoseconds (0 for an unknown id)', () => {
@@ -130,8 +159,9 @@ describe('MemoryMessageStore', () => {
         maxBytes: 1 << 20,
         events: new EventLog(),
         parser: new InlineParser(async () => analysis()),
-        now: () => new Date(wall),
+        now: () => new Date(wall + 1),
         monotonicMs: () => mono,
+        timeOriginMs: wall,
       });
       const raw = Buffer.from('Subject: a\r\n\r\nbody\r\n');
       const a = store.add({ raw, envelope: envelope(), headers: parseHeaderBlock(raw) });
