@@ -135,6 +135,8 @@ describe('MemoryMessageStore', () => {
       assert.equal(c.sub(wall), 0);
       c.mono = 1; // 1 ms on the monotonic clock, none on the wall clock
       assert.equal(c.sub(wall), 999_999);
+      c.mono = 1.5; // moved to the end of the millisecond: half a millisecond on, less a nanosecond
+      assert.equal(c.sub(wall + 1), 499_999);
     });
 
     it('a new millisecond may have smaller digits than the last one', () => {
