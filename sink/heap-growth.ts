@@ -14,9 +14,9 @@
  * generation may grow by {@link GROWTH_HEADROOM_BYTES} over what survived, at
  * most 2x ({@link MAX_GROWING_PERCENT}, V8's own factor for a cap of about
  * 2 GiB), and never less than V8's 1.3x ({@link V8_SMALL_HEAP_PERCENT}: past
- * that, the flag is cleared and V8 decides). A store filling up runs about
- * half as many full collections as before (with a fixed 2x, `--trace-gc`: 7
- * against 13 while 46,000 messages were stored); a store holding tens of thousands of
+ * that, the flag is cleared and V8 decides). A store filling up runs fewer
+ * full collections (`bench:sink` scenario 6: the GC threads' CPU per message
+ * 8-11 µs against 14-17 before); a store holding tens of thousands of
  * messages keeps close to V8's 1.3x, where a fixed 2x held 60 MiB more at
  * 50,000 messages (docs/performance.md, scenario 5). The cap still bounds
  * everything: V8 never sets the next limit past halfway from the live size to
