@@ -38,7 +38,8 @@ import type { KeyLimit } from '../src/limits/keyed-limiter.ts';
 import { ProviderStage, type HttpClient } from '../src/check/provider-stage.ts';
 import type { ProviderConfig } from '../src/check/provider-config.ts';
 import { buildNetworkStages } from './stages.ts';
-import { mailProviderOverrides, rateBurst } from '../src/check/limit-options.ts';
+import { mailProviderOverrides } from '../src/check/limit-options.ts';
+import { rateBurst } from '../src/limits/token-bucket.ts';
 
 /** Batches a shard works on at once offline (each is a few thousand addresses of CPU). */
 export const OFFLINE_ENTRIES = 2;

@@ -1,12 +1,11 @@
 /**
  * Limits derived from `check` options, the same for a local run and for the
- * shards of `check --in-cluster` (which hold them in Redis): the token
- * bucket's default burst and the mail providers with a budget of their own.
+ * shards of `check --in-cluster` (which hold them in Redis): the mail
+ * providers with a budget of their own (the default burst of a rate is
+ * `rateBurst`, src/limits/token-bucket.ts).
  */
 import type { KeyLimit } from '../limits/keyed-limiter.ts';
 import { rateBurst } from '../limits/token-bucket.ts';
-
-export { rateBurst };
 
 /** Microsoft blocks high-volume probing ("namespace mining"): its default budget is a third of the others'. */
 export function mailProviderOverrides(o: {

@@ -53,7 +53,7 @@ import {
 } from '../kube/ephemeral-namespace.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { stageOptionsOf, validateProbeIdentity } from '../../../checker/index.ts';
-import { rateBurst } from '../../../src/check/limit-options.ts';
+import { rateBurst } from '../../../src/limits/token-bucket.ts';
 import {
   optionsKey,
   readProviderFile,

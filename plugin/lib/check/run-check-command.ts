@@ -10,7 +10,7 @@ import { resolve as resolvePath } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { evError } from '../../../src/errors.ts';
 import { sleep, type Clock } from '../../../src/clock.ts';
-import { TokenBucket } from '../../../src/limits/token-bucket.ts';
+import { TokenBucket, rateBurst } from '../../../src/limits/token-bucket.ts';
 import { KeyedLimiter, type KeyLimit } from '../../../src/limits/keyed-limiter.ts';
 import { createLists } from '../../../src/address/lists.ts';
 import type { DnsChecker, DnsResolver } from '../../../src/address/dns.ts';
@@ -31,7 +31,7 @@ import {
   loadHttpClient,
   validateProbeIdentity,
 } from '../../../checker/index.ts';
-import { mailProviderOverrides, rateBurst } from '../../../src/check/limit-options.ts';
+import { mailProviderOverrides } from '../../../src/check/limit-options.ts';
 import { startProgress } from './progress.ts';
 import { codeOrMessage, errorCode, errorMessage } from '../../../src/guards.ts';
 

@@ -4,21 +4,16 @@
  * budget, dropped. Real SMTP on loopback; the valve's collection is recorded.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { resolveSinkConfig } from '../../../sink/config.ts';
 import { GcValve, YOUNG_DISCARD_TRIGGER_BYTES } from '../../../sink/gc-valve.ts';
 import type { GcKind } from '../../../sink/gc-valve.ts';
-import { silentLogger } from '../../../sink/logger.ts';
 import { MemoryBudget } from '../../../sink/memory-budget.ts';
 import { RulesEngine } from '../../../sink/rules.ts';
-import { createSmtpFront } from '../../../sink/smtp-front.ts';
-import { summary } from '../../support/message-summary.ts';
-import { RawSmtp, dataPayload } from './support/raw-smtp.ts';
+import { dataPayload } from './support/raw-smtp.ts';
+import { startSmtpFront } from './support/smtp-front.ts';
 
 const MiB = 1024 * 1024;
 
 async function transfer(budget: MemoryBudget, bytes: number) {
-  const config = resolveSinkConfig({ noAuth: true, smtpPort: 0, httpPort: 0 });
   const calls: GcKind[] = [];
   let counted = 0;
   const gcValve = new GcValve({ gc: (kind) => calls.push(kind), now: () => 0 });
@@ -27,22 +22,8 @@ async function transfer(budget: MemoryBudget, bytes: number) {
     counted += n;
     discardedChunks(n);
   };
-  const server = createSmtpFront({
-    config,
-    rules: new RulesEngine(),
-    logger: silentLogger,
-    budget,
-    gcValve,
-    hooks: {
-      ingest: () => summary({ id: 'x' }),
-      refused() {},
-      connectionOpened() {},
-      connectionClosed() {},
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((r) => server.server.once('listening', r));
-  const c = await RawSmtp.open((server.server.address() as AddressInfo).port);
+  const front = await startSmtpFront({ rules: new RulesEngine(), budget, gcValve });
+  const c = front.client;
   try {
     await c.waitReplies(1);
     await c.command('EHLO x');
@@ -56,8 +37,7 @@ async function transfer(budget: MemoryBudget, bytes: number) {
     const replies = await c.waitReplies(6, 30_000);
     return { code: replies[5].code, calls, counted };
   } finally {
-    c.close();
-    await new Promise<void>((r) => server.close(() => r()));
+    await front.close();
   }
 }
 

@@ -7,15 +7,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BounceData, RejectionData } from '../../../src/protocol.ts';
-import { resolveSinkConfig } from '../../../sink/config.ts';
 import { startSink } from '../../../sink/index.ts';
 import type { RunningSink } from '../../../sink/index.ts';
-import { silentLogger } from '../../../sink/logger.ts';
 import { RulesEngine } from '../../../sink/rules.ts';
-import { createSmtpFront } from '../../../sink/smtp-front.ts';
 import { RawSmtp, dataPayload } from './support/raw-smtp.ts';
+import { startSmtpFront } from './support/smtp-front.ts';
 import { waitForEvent } from './wait-event.ts';
-import { summary } from '../../support/message-summary.ts';
 
 const RULES = `
 rules:
@@ -281,28 +278,13 @@ describe('sink: connect-stage rules and webhooks', function () {
 
 describe('sink: delay rules', () => {
   it('holds the reply until the delay has passed (controlled sleep)', async () => {
-    const config = resolveSinkConfig({ noAuth: true, smtpPort: 0, httpPort: 0 });
     const sleeps: Array<{ ms: number; release: () => void }> = [];
     const sleep = (ms: number) => new Promise<void>((release) => sleeps.push({ ms, release }));
     const rules = new RulesEngine({
       source: 'rules:\n  - { name: slow, stage: mail, delay: 2s }\n',
     });
-    const stored = summary({ id: 'x' });
-    const server = createSmtpFront({
-      config,
-      rules,
-      logger: silentLogger,
-      sleep,
-      hooks: {
-        ingest: () => stored,
-        refused() {},
-        connectionOpened() {},
-        connectionClosed() {},
-      },
-    });
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.server.once('listening', r));
-    const c = await RawSmtp.open((server.server.address() as AddressInfo).port);
+    const front = await startSmtpFront({ rules, sleep });
+    const c = front.client;
     try {
       await c.waitReplies(1);
       await c.command('EHLO x');
@@ -323,8 +305,7 @@ describe('sink: delay rules', () => {
         [250, 250],
       );
     } finally {
-      c.close();
-      await new Promise<void>((r) => server.close(() => r()));
+      await front.close();
     }
   });
 });

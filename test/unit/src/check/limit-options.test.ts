@@ -1,6 +1,7 @@
 import { describe, it } from 'mocha';
 import assert from 'node:assert/strict';
-import { mailProviderOverrides, rateBurst } from '../../../../src/check/limit-options.ts';
+import { mailProviderOverrides } from '../../../../src/check/limit-options.ts';
+import { rateBurst } from '../../../../src/limits/token-bucket.ts';
 
 describe('check/limit-options', () => {
   it('the burst is the one given, else a tenth of the rate rounded up, at least 1', () => {
